@@ -1,0 +1,45 @@
+# Two commands: `make run` (demo on SQLite at http://127.0.0.1:5000) and `make test`.
+VENV ?= .venv
+BIN := $(VENV)/bin
+PYTHON ?= python3
+export FLASK_APP := wsgi
+export NO_PROXY := 127.0.0.1,localhost
+# PostgreSQL server the second test pass uses (each run creates and drops its own database).
+PG_SERVER_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
+
+.PHONY: run test test-sqlite test-postgres install lint bench
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/activate
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	DEMO_PAYMENTS=1 MAIL_BACKEND=devbox $(BIN)/flask db upgrade
+	DEMO_PAYMENTS=1 MAIL_BACKEND=devbox $(BIN)/flask seed-demo
+	DEMO_PAYMENTS=1 MAIL_BACKEND=devbox $(BIN)/flask run --host 127.0.0.1 --port 5000
+
+test: install
+	$(MAKE) --no-print-directory test-sqlite
+	@if [ -n "$$TEST_DATABASE_URL" ] || $(BIN)/python -c "import socket; socket.create_connection(('127.0.0.1', 5432), 1)" 2>/dev/null; then \
+		$(MAKE) --no-print-directory test-postgres; \
+	else \
+		echo "PostgreSQL not reachable on 127.0.0.1:5432 and TEST_DATABASE_URL unset: PostgreSQL pass not run."; \
+	fi
+
+test-sqlite: install
+	@echo "== test suite on SQLite (with browser tests) =="
+	env -u TEST_DATABASE_URL $(BIN)/pytest -q
+
+test-postgres: install
+	@echo "== test suite on PostgreSQL =="
+	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-$(PG_SERVER_URL)} $(BIN)/pytest -q -m "not e2e"
+
+lint: install
+	$(BIN)/ruff check helpdesk tests bench
+	$(BIN)/ruff format --check helpdesk tests bench

@@ -1,0 +1,111 @@
+"""The help desk application factory."""
+
+import os
+
+from flask import Flask
+
+from .config import Config, check_production, from_environment
+from .extensions import csrf, db, htmx, login_manager, migrate
+
+
+def create_app(test_config=None):
+    """Build an app. Config order: Config, instance/config.py, environment, then `test_config`."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(Config)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.update(from_environment())
+    if test_config:
+        app.config.update(test_config)
+    finish_config(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_hooks(app)
+    register_template_helpers(app)
+    register_commands(app)
+    return app
+
+
+def finish_config(app):
+    """Derive settings that depend on others; refuse unsafe production settings."""
+    os.makedirs(app.instance_path, exist_ok=True)
+    url = app.config.get("DATABASE_URL") or "sqlite:///" + os.path.join(app.instance_path, "helpdesk.sqlite3")
+    if url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url[len("postgres://") :]
+    elif url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    app.config["SQLALCHEMY_DATABASE_URI"] = url
+    if not app.config.get("UPLOAD_FOLDER"):
+        app.config["UPLOAD_FOLDER"] = os.path.join(app.instance_path, "uploads")
+    check_production(app.config)
+
+
+def register_extensions(app):
+    from . import models  # noqa: F401  (registers the tables)
+    from .services.accounts import load_session_user
+
+    db.init_app(app)
+    migrate.init_app(app, db, render_as_batch=True, directory=os.path.join(app.root_path, "..", "migrations"))
+    csrf.init_app(app)
+    htmx.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to continue."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+    login_manager.user_loader(load_session_user)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        _configure_sqlite(app)
+
+
+def _configure_sqlite(app):
+    """Foreign keys on, WAL, and a busy timeout so concurrent writers wait instead of failing."""
+    from flask import has_request_context, request
+    from sqlalchemy import event
+
+    with app.app_context():
+        engine = db.engine
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection, _record):
+            dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=10000")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(connection):
+            # SQLite has no row locks, and a deferred transaction that later writes can fail with
+            # "database is locked" instead of waiting. So writers (non-GET requests, commands)
+            # serialise at BEGIN IMMEDIATE; page views read concurrently under WAL.
+            reading = has_request_context() and request.method in ("GET", "HEAD", "OPTIONS")
+            connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+
+
+def register_blueprints(app):
+    from .auth.views import bp as auth_bp
+    from .core.views import bp as core_bp
+    from .portal.views import bp as portal_bp
+
+    app.register_blueprint(core_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(portal_bp, url_prefix="/portal")
+
+
+def register_hooks(app):
+    from .web import register_web_hooks
+
+    register_web_hooks(app)
+
+
+def register_template_helpers(app):
+    from .web import register_template_filters
+
+    register_template_filters(app)
+
+
+def register_commands(app):
+    from .cli import register_cli
+
+    register_cli(app)

@@ -1,0 +1,1 @@
+"""Authentication: register, log in and out, change password."""

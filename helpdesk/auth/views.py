@@ -1,0 +1,96 @@
+"""Log in, log out, register, change password."""
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from ..errors import DomainError
+from ..extensions import db
+from ..services import accounts
+from .forms import ChangePasswordForm, LoginForm, RegisterForm
+
+bp = Blueprint("auth", __name__)
+
+
+def safe_next(target):
+    """Only local paths: no scheme, no host, no protocol-relative or backslash tricks."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
+
+
+def _start_session(user, remember):
+    session.clear()  # a fresh session at login: nothing from before survives
+    login_user(user, remember=remember)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("core.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.authenticate(form.email.data, form.password.data, request.remote_addr)
+        except accounts.LoginThrottled as exc:
+            form.form_errors.append(str(exc))
+            return render_template("auth/login.html", form=form), 429
+        db.session.commit()  # records the failure, or clears the counter
+        if user is None:
+            form.form_errors.append("E-mail or password is not correct.")
+        else:
+            _start_session(user, form.remember.data)
+            return redirect(safe_next(request.args.get("next")) or url_for("core.index"))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    accounts.rotate_sessions(current_user)
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash("You are logged out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    if current_user.is_authenticated:
+        return redirect(url_for("core.index"))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.register_customer(form.email.data, form.name.data, form.password.data)
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            form.email.errors.append(str(exc))
+        else:
+            _start_session(user, remember=False)
+            flash("Welcome! Your account is ready.", "success")
+            return redirect(url_for("portal.tickets"))
+    return render_template("auth/register.html", form=form)
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.change_password(current_user, form.current_password.data, form.new_password.data)
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            form.current_password.errors.append(str(exc))
+        else:
+            _start_session(current_user._get_current_object(), remember=False)
+            flash("Password changed. Other devices have been logged out.", "success")
+            return redirect(url_for("core.index"))
+    return render_template("auth/password.html", form=form)

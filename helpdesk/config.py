@@ -1,0 +1,116 @@
+"""Configuration: defaults here, overridden by instance/config.py, the environment, then tests."""
+
+import os
+
+DEV_SECRET_KEY = "dev-only-not-secret"
+
+# Settings read from the environment, with the type to parse them as.
+ENV_SETTINGS = {
+    "SECRET_KEY": str,
+    "DATABASE_URL": str,
+    "HELPDESK_ENV": str,
+    "AGENT_SEAT_LIMIT": int,
+    "UPGRADE_URL": str,
+    "STRIPE_SECRET_KEY": str,
+    "STRIPE_WEBHOOK_SECRET": str,
+    "STRIPE_PUBLISHABLE_KEY": str,
+    "STRIPE_API_BASE": str,
+    "DEMO_PAYMENTS": bool,
+    "CURRENCY": str,
+    "MAIL_SERVER": str,
+    "MAIL_PORT": int,
+    "MAIL_USE_TLS": bool,
+    "MAIL_USE_SSL": bool,
+    "MAIL_USERNAME": str,
+    "MAIL_PASSWORD": str,
+    "MAIL_FROM": str,
+    "MAIL_BACKEND": str,
+    "SUPPORT_ADDRESS": str,
+    "IMAP_HOST": str,
+    "IMAP_PORT": int,
+    "IMAP_USERNAME": str,
+    "IMAP_PASSWORD": str,
+    "PUBLIC_URL": str,
+    "DEFAULT_TIMEZONE": str,
+}
+
+
+class Config:
+    """Defaults, safe for development; production must override the secrets."""
+
+    HELPDESK_ENV = "development"
+    SECRET_KEY = DEV_SECRET_KEY
+    DATABASE_URL = None  # None: SQLite file in the instance folder
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    WTF_CSRF_TIME_LIMIT = None  # token valid for the session's lifetime
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = False
+    PASSWORD_HASH_METHOD = "scrypt:32768:8:1"
+    LOGIN_MAX_FAILURES = 5
+    LOGIN_WINDOW_MINUTES = 15
+    MAX_CONTENT_LENGTH = 30 * 1024 * 1024
+    MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+    MAX_ATTACHMENTS_PER_POST = 5
+    UPLOAD_FOLDER = None  # None: instance/uploads
+    PER_PAGE = 25
+    AGENT_SEAT_LIMIT = 4
+    UPGRADE_URL = "https://example.com/upgrade"
+    DEFAULT_TIMEZONE = "UTC"
+    CURRENCY = "usd"
+    STRIPE_SECRET_KEY = None
+    STRIPE_WEBHOOK_SECRET = None
+    STRIPE_PUBLISHABLE_KEY = None
+    STRIPE_API_BASE = None
+    DEMO_PAYMENTS = False
+    MAIL_BACKEND = "outbox"  # "smtp" delivers; "devbox" keeps mail for the admin page
+    MAIL_SERVER = "localhost"
+    MAIL_PORT = 25
+    MAIL_USE_TLS = False
+    MAIL_USE_SSL = False
+    MAIL_USERNAME = None
+    MAIL_PASSWORD = None
+    MAIL_FROM = "support@helpdesk.example"
+    SUPPORT_ADDRESS = "support@helpdesk.example"
+    PUBLIC_URL = "http://127.0.0.1:5000"
+
+
+def parse_env_value(kind, raw):
+    """Turn an environment string into the setting's type; bad values fail loudly."""
+    if kind is bool:
+        lowered = raw.strip().lower()
+        if lowered in {"1", "true", "yes", "on"}:
+            return True
+        if lowered in {"0", "false", "no", "off", ""}:
+            return False
+        raise ValueError(f"not a boolean: {raw!r}")
+    return kind(raw)
+
+
+def from_environment(environ=None):
+    """The settings present in the environment (HELPDESK_<NAME> wins over <NAME>)."""
+    environ = os.environ if environ is None else environ
+    found = {}
+    for name, kind in ENV_SETTINGS.items():
+        for key in (f"HELPDESK_{name}", name):
+            if key in environ and not (name == "HELPDESK_ENV" and key.startswith("HELPDESK_HELPDESK")):
+                found[name] = parse_env_value(kind, environ[key])
+                break
+    return found
+
+
+def check_production(config):
+    """Refuse to start a production app with development secrets or demo features."""
+    if config.get("HELPDESK_ENV") != "production":
+        return
+    if not config.get("SECRET_KEY") or config["SECRET_KEY"] == DEV_SECRET_KEY:
+        raise RuntimeError("Production needs SECRET_KEY set to a long random value.")
+    if config.get("DEMO_PAYMENTS"):
+        raise RuntimeError("DEMO_PAYMENTS is for demos only; production refuses it.")
+    if not config.get("DATABASE_URL"):
+        raise RuntimeError("Production needs DATABASE_URL (PostgreSQL).")
+    config["SESSION_COOKIE_SECURE"] = True
+    config["REMEMBER_COOKIE_SECURE"] = True

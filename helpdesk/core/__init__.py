@@ -1,0 +1,1 @@
+"""Core pages: home redirect, health check, attachment downloads."""

@@ -1,0 +1,152 @@
+"""Who may see and do what. Every access rule of the help desk lives here and nowhere else.
+
+A ticket a user may not see is reported as missing (404), never as forbidden, so its existence
+does not leak. Technicians see the categories they were granted; admins see everything;
+customers see their own tickets, their organization's if they manage it, and the tickets they
+subscribe to.
+"""
+
+from flask import abort
+from sqlalchemy import false, or_, select, true
+
+from .extensions import db
+from .models import (
+    STATUS_CLOSED,
+    Attachment,
+    CategoryPermission,
+    Subscription,
+    Ticket,
+)
+
+
+def is_agent(user):
+    return bool(user and user.is_authenticated and user.active and user.is_agent)
+
+
+def is_admin(user):
+    return bool(user and user.is_authenticated and user.active and user.is_admin)
+
+
+def permitted_category_ids(user):
+    """The categories a technician may work (admins: all, others: none)."""
+    return {p.category_id for p in user.category_permissions}
+
+
+def ticket_visibility(user):
+    """A SQL condition on Ticket that is true exactly for the tickets `user` may see."""
+    if not (user and user.is_authenticated and user.active):
+        return false()
+    if user.is_admin:
+        return true()
+    if user.is_agent:
+        granted = select(CategoryPermission.category_id).where(CategoryPermission.user_id == user.id)
+        return Ticket.category_id.in_(granted)
+    subscribed = select(Subscription.ticket_id).where(Subscription.user_id == user.id)
+    conditions = [Ticket.requester_id == user.id, Ticket.id.in_(subscribed)]
+    if user.is_org_manager and user.organization_id:
+        conditions.append(Ticket.organization_id == user.organization_id)
+    return or_(*conditions)
+
+
+def visible_tickets(user):
+    """A SELECT of the tickets `user` may see, to refine with filters and ordering."""
+    return select(Ticket).where(ticket_visibility(user))
+
+
+def can_view_ticket(user, ticket):
+    if ticket is None or not (user and user.is_authenticated and user.active):
+        return False
+    if user.is_admin:
+        return True
+    if user.is_agent:
+        return ticket.category_id in permitted_category_ids(user)
+    if ticket.requester_id == user.id:
+        return True
+    if user.is_org_manager and user.organization_id and ticket.organization_id == user.organization_id:
+        return True
+    return any(s.user_id == user.id for s in ticket.subscriptions)
+
+
+def get_ticket_or_404(user, ticket_id):
+    """The ticket if `user` may see it; otherwise 404, whether it exists or not."""
+    ticket = db.session.get(Ticket, ticket_id)
+    if not can_view_ticket(user, ticket):
+        abort(404)
+    return ticket
+
+
+def can_reply(user, ticket):
+    """Customers, org managers and subscribers reply publicly unless closed; agents always."""
+    if not can_view_ticket(user, ticket):
+        return False
+    return user.is_agent or ticket.status != STATUS_CLOSED
+
+
+def can_write_internal_note(user, ticket):
+    return is_agent(user) and can_view_ticket(user, ticket)
+
+
+def can_see_internal(user, ticket):
+    """Internal notes (and their attachments) are for agents only."""
+    return is_agent(user) and can_view_ticket(user, ticket)
+
+
+def can_close_or_reopen(user, ticket):
+    """The requester, their organization's manager, and agents; not subscribers."""
+    if not can_view_ticket(user, ticket):
+        return False
+    if user.is_agent or ticket.requester_id == user.id:
+        return True
+    return bool(
+        user.is_org_manager and user.organization_id and ticket.organization_id == user.organization_id
+    )
+
+
+def can_edit_ticket(user, ticket):
+    """Status, priority, category, assignee, tags, subscribers: agents who can see it."""
+    return is_agent(user) and can_view_ticket(user, ticket)
+
+
+def can_use_category(user, category_id):
+    """May this agent put a ticket in this category (move, bulk move)."""
+    if is_admin(user):
+        return True
+    return is_agent(user) and category_id in permitted_category_ids(user)
+
+
+def can_be_assigned(assignee, ticket):
+    """Only active agents with permission for the ticket's category; never subscribers."""
+    if assignee is None:
+        return True  # unassigning
+    if not (assignee.active and assignee.is_agent):
+        return False
+    return assignee.is_admin or ticket.category_id in permitted_category_ids(assignee)
+
+
+def can_see_reports(user):
+    return is_agent(user)
+
+
+def can_administer(user):
+    return is_admin(user)
+
+
+def can_download_attachment(user, attachment: Attachment):
+    """Visible with its ticket; attachments of internal notes only for agents."""
+    ticket = attachment.ticket
+    if ticket is None:  # staged with a form not yet accepted: only its uploader
+        return bool(user and user.is_authenticated and attachment.uploader_id == user.id)
+    if not can_view_ticket(user, ticket):
+        return False
+    if attachment.message is not None and attachment.message.internal:
+        return can_see_internal(user, ticket)
+    return True
+
+
+def is_subscriber_only(user, ticket):
+    """True when the user sees this ticket only because they follow it."""
+    if user.is_agent or ticket.requester_id == user.id:
+        return False
+    if user.is_org_manager and user.organization_id == ticket.organization_id:
+        return False
+    return any(s.user_id == user.id for s in ticket.subscriptions)

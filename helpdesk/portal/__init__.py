@@ -1,0 +1,1 @@
+"""Customer portal: submit, follow and answer tickets."""

@@ -1,0 +1,160 @@
+"""Customer portal views: my tickets, new ticket, ticket page, reply, close and reopen."""
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from .. import policy
+from ..errors import DomainError
+from ..extensions import db
+from ..htmx import render_page_or_block
+from ..services import tickets, uploads
+from .forms import NewTicketForm, ReplyForm, TicketListFilter, new_submission_key
+
+bp = Blueprint("portal", __name__)
+
+
+@bp.before_request
+@login_required
+def require_login():
+    """Every portal page needs a logged-in user (agents may use it too)."""
+
+
+def _files(field_name="attachments"):
+    return [(f.filename, f.read()) for f in request.files.getlist(field_name) if f and f.filename]
+
+
+@bp.get("/")
+def home():
+    return redirect(url_for("portal.tickets"))
+
+
+@bp.get("/tickets", endpoint="tickets")
+def ticket_list():
+    filters = TicketListFilter(request.args)
+    query = tickets.portal_ticket_query(current_user, scope=filters.scope, state=filters.state, q=filters.q)
+    page = db.paginate(query, page=filters.page, per_page=current_app.config["PER_PAGE"], error_out=False)
+    return render_page_or_block(
+        "portal/tickets.html",
+        "ticket_list",
+        page=page,
+        filters=filters,
+        is_manager=bool(current_user.is_org_manager and current_user.organization_id),
+    )
+
+
+def _new_ticket_choices(form):
+    form.category.choices = [(c.id, c.name) for c in tickets.active_categories()]
+    form.priority.choices = [(p.id, p.name) for p in tickets.all_priorities()]
+
+
+@bp.route("/tickets/new", methods=["GET", "POST"])
+def new_ticket():
+    form = NewTicketForm()
+    _new_ticket_choices(form)
+    if request.method == "GET":
+        form.submission_key.data = new_submission_key()
+        normal = next((p for p in tickets.all_priorities() if p.name == "Normal"), None)
+        if normal:
+            form.priority.data = normal.id
+        return render_template("portal/new_ticket.html", form=form, staged=[], upload_errors=[])
+    key = form.submission_key.data or new_submission_key()
+    form.submission_key.data = key
+    uploads.discard_staged(current_user, key, request.form.getlist("remove_staged", type=int))
+    staged, upload_errors = uploads.stage_files(current_user, key, _files())
+    db.session.commit()  # good files are kept whatever happens to the rest of the form
+    if form.validate_on_submit() and not upload_errors:
+        try:
+            ticket, created = tickets.create_ticket(
+                current_user,
+                subject=form.subject.data,
+                body=form.body.data,
+                category_id=form.category.data,
+                priority_id=form.priority.data,
+                submission_key=key,
+            )
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            form.form_errors.append(str(exc))
+        else:
+            flash(
+                f"Ticket #{ticket.id} submitted."
+                if created
+                else f"Ticket #{ticket.id} was already submitted.",
+                "success",
+            )
+            return redirect(url_for("portal.ticket", ticket_id=ticket.id))
+    return render_template(
+        "portal/new_ticket.html", form=form, staged=staged, upload_errors=upload_errors
+    ), 200
+
+
+def _ticket_context(ticket, reply_form=None, upload_errors=()):
+    reply_form = reply_form or ReplyForm(formdata=None)
+    if not reply_form.submission_key.data:
+        reply_form.submission_key.data = new_submission_key()
+    return dict(
+        ticket=ticket,
+        conversation=tickets.conversation_for(current_user, ticket),
+        reply_form=reply_form,
+        upload_errors=list(upload_errors),
+        can_reply=policy.can_reply(current_user, ticket),
+        can_close=policy.can_close_or_reopen(current_user, ticket),
+        subscriber_only=policy.is_subscriber_only(current_user, ticket),
+    )
+
+
+@bp.get("/tickets/<int:ticket_id>")
+def ticket(ticket_id):
+    item = policy.get_ticket_or_404(current_user, ticket_id)
+    return render_page_or_block("portal/ticket.html", "conversation", **_ticket_context(item))
+
+
+@bp.post("/tickets/<int:ticket_id>/reply")
+def reply(ticket_id):
+    item = policy.get_ticket_or_404(current_user, ticket_id)
+    form = ReplyForm()
+    key = form.submission_key.data or new_submission_key()
+    staged, upload_errors = uploads.stage_files(current_user, key, _files())
+    db.session.commit()
+    if form.validate_on_submit() and not upload_errors:
+        try:
+            tickets.add_message(item, current_user, form.body.data, staging_key=key)
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            form.body.errors.append(str(exc))
+        else:
+            if not request.htmx:
+                flash("Reply sent.", "success")
+                return redirect(url_for("portal.ticket", ticket_id=item.id, _anchor="conversation"))
+            form = None
+    context = _ticket_context(item, form, upload_errors)
+    context["staged"] = staged if form is not None else []
+    return render_page_or_block("portal/ticket.html", "conversation", **context)
+
+
+@bp.post("/tickets/<int:ticket_id>/close")
+def close(ticket_id):
+    item = policy.get_ticket_or_404(current_user, ticket_id)
+    try:
+        tickets.close_ticket(item, current_user)
+        db.session.commit()
+        flash(f"Ticket #{item.id} closed.", "success")
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    return redirect(url_for("portal.ticket", ticket_id=item.id))
+
+
+@bp.post("/tickets/<int:ticket_id>/reopen")
+def reopen(ticket_id):
+    item = policy.get_ticket_or_404(current_user, ticket_id)
+    try:
+        tickets.reopen_ticket(item, current_user)
+        db.session.commit()
+        flash(f"Ticket #{item.id} reopened.", "success")
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    return redirect(url_for("portal.ticket", ticket_id=item.id))

@@ -1,0 +1,71 @@
+"""User text to safe HTML: Markdown rendered, then sanitised with nh3 (no scripts, no htmx attributes)."""
+
+import markdown
+import nh3
+from markupsafe import Markup
+
+ALLOWED_TAGS = {
+    "p",
+    "br",
+    "strong",
+    "em",
+    "b",
+    "i",
+    "code",
+    "pre",
+    "blockquote",
+    "ul",
+    "ol",
+    "li",
+    "a",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+}
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}}
+
+
+class _EscapeRawHtml(markdown.extensions.Extension):
+    """Treat raw HTML in user text as text: `<module>` in a traceback stays visible."""
+
+    def extendMarkdown(self, md):
+        md.preprocessors.deregister("html_block")
+        md.inlinePatterns.deregister("html")
+
+
+def _markdown():
+    return markdown.Markdown(extensions=["fenced_code", "tables", "nl2br", _EscapeRawHtml()])
+
+
+def render_user_text(text):
+    """Markdown to sanitised HTML; raw HTML in the source is escaped, never trusted."""
+    html = _markdown().convert(text or "")
+    clean = nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer nofollow",
+    )
+    return Markup(clean)
+
+
+def sanitise_html(html):
+    """Sanitise HTML from outside (e.g. e-mail bodies) to the same allowlist."""
+    return Markup(
+        nh3.clean(
+            html or "",
+            tags=ALLOWED_TAGS,
+            attributes=ALLOWED_ATTRIBUTES,
+            url_schemes={"http", "https", "mailto"},
+            link_rel="noopener noreferrer nofollow",
+        )
+    )

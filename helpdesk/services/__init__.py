@@ -1,0 +1,1 @@
+"""Domain services: plain arguments and an explicit actor in, flush() only; views commit."""

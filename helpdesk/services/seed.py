@@ -1,0 +1,266 @@
+"""Demo data: idempotent, safe to run on every `make run`."""
+
+import random
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from ..extensions import db
+from ..models import (
+    ROLE_ADMIN,
+    ROLE_CUSTOMER,
+    ROLE_TECHNICIAN,
+    STATUS_CLOSED,
+    STATUS_NEW,
+    STATUS_OPEN,
+    STATUS_RESOLVED,
+    STATUS_WAITING,
+    Category,
+    CategoryPermission,
+    Message,
+    Organization,
+    Priority,
+    Ticket,
+    User,
+    utcnow,
+)
+from .accounts import hash_password
+
+DEMO_PASSWORD = "helpdesk-demo"
+CATEGORIES = ("IT", "Sales", "Billing")
+PRIORITIES = (("Low", 1, 3 * 24 * 60), ("Normal", 2, 24 * 60), ("High", 3, 4 * 60), ("Urgent", 4, 60))
+USERS = (
+    ("admin@example.com", "Ada Admin", ROLE_ADMIN, None, False, ()),
+    ("it.tech@example.com", "Ivan IT", ROLE_TECHNICIAN, None, False, ("IT",)),
+    ("sales.tech@example.com", "Sara Sales", ROLE_TECHNICIAN, None, False, ("Sales",)),
+    ("alice@example.com", "Alice Archer", ROLE_CUSTOMER, None, False, ()),
+    ("bob@example.com", "Bob Baker", ROLE_CUSTOMER, None, False, ()),
+    ("carol@acme.example", "Carol Carter", ROLE_CUSTOMER, "Acme", True, ()),
+    ("dave@acme.example", "Dave Dunn", ROLE_CUSTOMER, "Acme", False, ()),
+    ("john@example.com", "John Jones", ROLE_CUSTOMER, None, False, ()),
+)
+TICKETS = (
+    (
+        "IT",
+        "VPN drops every 10 minutes",
+        "Since Monday my VPN connection drops roughly every ten minutes. I'm on Wi-Fi at home, client version 5.2.",
+    ),
+    (
+        "IT",
+        "Cannot print to the 3rd floor printer",
+        "The printer shows as offline on my laptop, colleagues can print fine.",
+    ),
+    (
+        "IT",
+        "Password reset link expired",
+        "I clicked the reset link within 5 minutes and it says it expired.",
+    ),
+    (
+        "IT",
+        "Outlook keeps asking for my password",
+        "After the update Outlook prompts me for my password every hour.",
+    ),
+    (
+        "IT",
+        "New starter needs a laptop",
+        "We have a new hire starting on the 1st. Please prepare a laptop with the standard image.",
+    ),
+    (
+        "IT",
+        "Shared drive is read-only",
+        "I can no longer save files to the Projects share; it says access denied.",
+    ),
+    ("IT", "Two-factor codes not arriving", "SMS codes for the portal stopped arriving on my phone."),
+    ("IT", "Slow database reports", "The monthly report takes 20 minutes to run instead of 2."),
+    (
+        "IT",
+        "Error 500 when uploading an invoice",
+        "Uploading a PDF invoice gives an error 500. File attached is 2 MB.",
+    ),
+    ("IT", "Request access to the staging server", "I need SSH access to staging for the release next week."),
+    ("IT", "Monitor flickers", "My second monitor flickers when I move windows onto it."),
+    ("IT", "Wi-Fi in meeting room B", "Wi-Fi in room B is very slow, video calls keep freezing."),
+    (
+        "Sales",
+        "Quote for 50 extra licences",
+        "Could you send a quote for 50 additional licences on our current plan?",
+    ),
+    (
+        "Sales",
+        "Volume discount for annual plan",
+        "We're considering switching to annual billing. Is there a volume discount?",
+    ),
+    ("Sales", "Demo for our operations team", "Our operations team would like a 30-minute demo next week."),
+    ("Sales", "Reseller programme", "We are an IT services company and want to resell your product."),
+    (
+        "Sales",
+        "Upgrade from Starter to Business",
+        "What changes if we upgrade from Starter to Business mid-term?",
+    ),
+    ("Sales", "Education pricing", "Do you offer pricing for schools and universities?"),
+    (
+        "Sales",
+        "Contract renewal questions",
+        "Our contract renews next month; can we change the number of seats?",
+    ),
+    ("Sales", "Trial extension", "Could you extend our trial by two weeks? We need more time to evaluate."),
+    (
+        "Billing",
+        "Invoice shows the wrong VAT number",
+        "Our VAT number on the last invoice is missing a digit.",
+    ),
+    ("Billing", "Charged twice in October", "I see two identical charges on my card for October."),
+    (
+        "Billing",
+        "Change the billing e-mail address",
+        "Please send invoices to accounts@ instead of my personal address.",
+    ),
+    (
+        "Billing",
+        "Refund for unused month",
+        "We cancelled on the 3rd; can we get a refund for the rest of the month?",
+    ),
+    (
+        "Billing",
+        "Card declined at renewal",
+        "The renewal failed because the card was declined. How do I update it?",
+    ),
+    (
+        "Billing",
+        "Need a PO number on invoices",
+        "Our finance team requires a purchase-order number on every invoice.",
+    ),
+    ("IT", "Laptop battery swelling", "The battery on my laptop looks swollen and the trackpad is raised."),
+    ("IT", "Calendar sync with phone broken", "My calendar no longer syncs with my phone since yesterday."),
+    ("Sales", "Custom SLA for enterprise", "We need a 1-hour response SLA. What would that cost?"),
+    (
+        "Billing",
+        "Credit note for downtime",
+        "We had 6 hours of downtime last week; is a credit note possible?",
+    ),
+    ("IT", "Install Python 3.12 on build agent", "Build agent 3 needs Python 3.12 for the new pipeline."),
+    ("IT", "Phishing e-mail reported", "I received a suspicious e-mail asking me to confirm my password."),
+)
+AGENT_REPLIES = (
+    "Thanks for reporting this. Could you tell us when it last happened and send a screenshot?",
+    "We've looked into this and applied a fix on our side. Can you check again?",
+    "I've forwarded this to the right team; we'll update you here.",
+    "That's done. Let us know if anything else comes up.",
+)
+CUSTOMER_REPLIES = (
+    "Thanks, here are the details you asked for.",
+    "It still happens, unfortunately.",
+    "Confirmed, it works now. Thank you!",
+)
+
+
+def _get_or_create(model, defaults=None, **keys):
+    item = db.session.scalar(select(model).filter_by(**keys))
+    if item is None:
+        item = model(**keys, **(defaults or {}))
+        db.session.add(item)
+        db.session.flush()
+    return item
+
+
+def seed_reference_data():
+    """Categories and priorities every help desk needs (idempotent)."""
+    categories = {name: _get_or_create(Category, name=name) for name in CATEGORIES}
+    priorities = {
+        name: _get_or_create(Priority, name=name, defaults={"sort_order": order, "response_minutes": minutes})
+        for name, order, minutes in PRIORITIES
+    }
+    return categories, priorities
+
+
+def seed_demo():
+    """Create the demo help desk once; running it again changes nothing. Returns a summary."""
+    categories, priorities = seed_reference_data()
+    acme = _get_or_create(Organization, name="Acme")
+    password_hash = None
+    users = {}
+    for email, name, role, org, manager, perms in USERS:
+        user = db.session.scalar(select(User).where(User.email == email))
+        if user is None:
+            password_hash = password_hash or hash_password(DEMO_PASSWORD)
+            user = User(
+                email=email,
+                name=name,
+                role=role,
+                password_hash=password_hash,
+                organization=acme if org else None,
+                is_org_manager=manager,
+            )
+            db.session.add(user)
+            db.session.flush()
+            for cat in perms:
+                db.session.add(CategoryPermission(user_id=user.id, category_id=categories[cat].id))
+        users[email] = user
+    db.session.flush()
+    created = 0
+    if not db.session.scalar(select(func.count(Ticket.id))):
+        created = _seed_tickets(users, categories, priorities)
+    return {"users": len(users), "tickets_created": created}
+
+
+def _seed_tickets(users, categories, priorities):
+    rng = random.Random(20261121)
+    customers = [
+        users[e] for e in ("alice@example.com", "bob@example.com", "carol@acme.example", "dave@acme.example")
+    ]
+    agents_for = {
+        "IT": users["it.tech@example.com"],
+        "Sales": users["sales.tech@example.com"],
+        "Billing": users["admin@example.com"],
+    }
+    statuses = [STATUS_NEW, STATUS_OPEN, STATUS_OPEN, STATUS_WAITING, STATUS_RESOLVED, STATUS_CLOSED]
+    now = utcnow()
+    for index, (cat, subject, body) in enumerate(TICKETS):
+        requester = customers[index % len(customers)]
+        priority = priorities[("Normal", "Low", "High", "Normal", "Urgent")[index % 5]]
+        created = now - timedelta(hours=rng.randint(2, 24 * 40))
+        status = statuses[index % len(statuses)]
+        ticket = Ticket(
+            subject=subject,
+            body=body,
+            requester=requester,
+            organization_id=requester.organization_id,
+            category=categories[cat],
+            priority=priority,
+            status=status,
+            created_at=created,
+            updated_at=created,
+            due_at=created + timedelta(minutes=priority.response_minutes),
+            submission_key=f"seed-{index}",
+        )
+        if status != STATUS_NEW:
+            agent = agents_for[cat]
+            ticket.assignee = agent
+            replied = created + timedelta(minutes=rng.randint(10, priority.response_minutes + 120))
+            ticket.first_response_at = replied
+            messages = [Message(author=agent, body=rng.choice(AGENT_REPLIES), created_at=replied)]
+            if index % 4 == 0:
+                messages.append(
+                    Message(
+                        author=agent,
+                        body="Checked the logs; looks like a config issue.",
+                        internal=True,
+                        created_at=replied + timedelta(minutes=5),
+                    )
+                )
+            if status in (STATUS_OPEN, STATUS_RESOLVED, STATUS_CLOSED):
+                messages.append(
+                    Message(
+                        author=requester,
+                        body=rng.choice(CUSTOMER_REPLIES),
+                        created_at=replied + timedelta(hours=2),
+                    )
+                )
+            ticket.messages = messages
+            ticket.updated_at = messages[-1].created_at
+            if status in (STATUS_RESOLVED, STATUS_CLOSED):
+                ticket.resolved_at = ticket.updated_at + timedelta(hours=1)
+                ticket.updated_at = ticket.resolved_at
+        db.session.add(ticket)
+    db.session.flush()
+    return len(TICKETS)

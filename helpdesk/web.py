@@ -1,0 +1,131 @@
+"""Request hooks, security headers, error pages and template filters shared by every blueprint."""
+
+from datetime import UTC
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import render_template, request, url_for
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+
+from .extensions import db
+from .rendering import render_user_text
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'self'; "
+    "object-src 'none'; frame-ancestors 'none'"
+)
+
+
+def register_web_hooks(app):
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "same-origin"
+        response.headers["X-Frame-Options"] = "DENY"
+        if request.headers.get("HX-Request"):
+            response.vary.add("HX-Request")
+        return response
+
+    @app.teardown_request
+    def rollback_uncommitted(exc):
+        # A request that failed or forgot to commit leaves nothing behind.
+        if exc is not None:
+            db.session.rollback()
+
+    register_layout_context(app)
+    for code in (400, 403, 404, 405, 413, 429, 500):
+        app.register_error_handler(code, _error_page)
+    app.register_error_handler(CSRFError, _csrf_error)
+
+
+ERROR_TEXT = {
+    400: ("Bad request", "The request could not be understood."),
+    403: ("Not allowed", "You may not do this."),
+    404: ("Not found", "There is nothing here, or you do not have access to it."),
+    405: ("Method not allowed", "This address does not accept that kind of request."),
+    413: ("Too large", "The upload is larger than the server accepts."),
+    429: ("Too many requests", "Slow down and try again in a moment."),
+    500: ("Something went wrong", "The error was logged. Please try again."),
+}
+
+
+def _error_page(error):
+    code = getattr(error, "code", 500) or 500
+    if code == 500:
+        db.session.rollback()
+    title, text = ERROR_TEXT.get(code, ERROR_TEXT[500])
+    return render_template("core/error.html", code=code, title=title, text=text), code
+
+
+def _csrf_error(error):
+    text = "Your form expired or was sent from another site. Reload the page and try again."
+    return render_template("core/error.html", code=400, title="Form expired", text=text), 400
+
+
+def user_zone():
+    tz = getattr(current_user, "timezone", None) if current_user and current_user.is_authenticated else None
+    try:
+        return ZoneInfo(tz or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC
+
+
+def format_datetime(value, fmt="%Y-%m-%d %H:%M"):
+    """A UTC datetime shown in the viewer's time zone."""
+    if value is None:
+        return ""
+    return value.astimezone(user_zone()).strftime(fmt)
+
+
+def register_template_filters(app):
+    app.add_template_filter(format_datetime, "dt")
+    app.add_template_filter(render_user_text, "user_text")
+
+    @app.template_filter("minutes")
+    def minutes_label(total):
+        total = int(total or 0)
+        if total % 1440 == 0 and total >= 1440:
+            days = total // 1440
+            return f"{days} day" + ("s" if days != 1 else "")
+        if total % 60 == 0 and total >= 60:
+            hours = total // 60
+            return f"{hours} h"
+        return f"{total} min"
+
+
+def register_banner(app, provider):
+    """Add a banner provider: provider(user) -> list of {level, text, link, link_text}.
+
+    Blueprints register theirs (seat check, low balance) so the base layout shows them all.
+    """
+    app.extensions.setdefault("helpdesk_banners", []).append(provider)
+
+
+def register_nav(app, provider, order=50):
+    """Add a navigation provider: provider(user) -> list of (label, endpoint) pairs."""
+    app.extensions.setdefault("helpdesk_nav", []).append((order, provider))
+
+
+def register_layout_context(app):
+    @app.context_processor
+    def layout_context():
+        if not (current_user and current_user.is_authenticated):
+            return {"nav_items": [], "banners": []}
+        items = []
+        for _order, provider in sorted(app.extensions.get("helpdesk_nav", []), key=lambda p: p[0]):
+            for label, endpoint in provider(current_user):
+                items.append(
+                    {"label": label, "url": url_for(endpoint), "current": request.endpoint == endpoint}
+                )
+        banners = []
+        for provider in app.extensions.get("helpdesk_banners", []):
+            banners.extend(provider(current_user))
+        return {"nav_items": items, "banners": banners}
+
+    register_nav(app, _portal_nav, order=10)
+
+
+def _portal_nav(user):
+    return [("My tickets", "portal.tickets"), ("New ticket", "portal.new_ticket")]

@@ -1,0 +1,114 @@
+"""factory_boy factories writing through the app's own session (flushed, committed by tests)."""
+
+from datetime import timedelta
+
+import factory
+from factory.alchemy import SQLAlchemyModelFactory
+from werkzeug.security import generate_password_hash
+
+from helpdesk.extensions import db
+from helpdesk.models import (
+    ROLE_ADMIN,
+    ROLE_CUSTOMER,
+    ROLE_TECHNICIAN,
+    Category,
+    CategoryPermission,
+    Message,
+    Organization,
+    Priority,
+    Subscription,
+    Ticket,
+    User,
+    utcnow,
+)
+
+PASSWORD = "correct-horse-battery"
+_HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
+
+
+class Base(SQLAlchemyModelFactory):
+    class Meta:
+        abstract = True
+        sqlalchemy_session_factory = lambda: db.session  # noqa: E731
+        sqlalchemy_session_persistence = "commit"
+
+
+class OrganizationFactory(Base):
+    class Meta:
+        model = Organization
+
+    name = factory.Sequence(lambda n: f"Org {n}")
+
+
+class UserFactory(Base):
+    class Meta:
+        model = User
+
+    email = factory.Sequence(lambda n: f"user{n}@example.test")
+    name = factory.Sequence(lambda n: f"User {n}")
+    role = ROLE_CUSTOMER
+    password_hash = _HASH
+
+
+class CategoryFactory(Base):
+    class Meta:
+        model = Category
+
+    name = factory.Sequence(lambda n: f"Category {n}")
+
+
+class PriorityFactory(Base):
+    class Meta:
+        model = Priority
+
+    name = factory.Sequence(lambda n: f"Priority {n}")
+    sort_order = factory.Sequence(lambda n: n)
+    response_minutes = 60
+
+
+def customer(**kw):
+    return UserFactory(role=ROLE_CUSTOMER, **kw)
+
+
+def technician(*categories, **kw):
+    user = UserFactory(role=ROLE_TECHNICIAN, **kw)
+    for category in categories:
+        db.session.add(CategoryPermission(user_id=user.id, category_id=category.id))
+    db.session.commit()
+    return user
+
+
+def admin(**kw):
+    return UserFactory(role=ROLE_ADMIN, **kw)
+
+
+class TicketFactory(Base):
+    class Meta:
+        model = Ticket
+
+    subject = factory.Sequence(lambda n: f"Ticket subject {n}")
+    body = "Something is broken."
+    requester = factory.SubFactory(UserFactory)
+    organization_id = factory.LazyAttribute(lambda o: o.requester.organization_id)
+    category = factory.SubFactory(CategoryFactory)
+    priority = factory.SubFactory(PriorityFactory)
+    status = "new"
+    created_at = factory.LazyFunction(utcnow)
+    updated_at = factory.LazyAttribute(lambda o: o.created_at)
+    due_at = factory.LazyAttribute(lambda o: o.created_at + timedelta(minutes=o.priority.response_minutes))
+
+
+def ticket(**kw):
+    return TicketFactory(**kw)
+
+
+def message(ticket_, author, body="A reply.", internal=False):
+    item = Message(ticket=ticket_, author=author, body=body, internal=internal)
+    db.session.add(item)
+    db.session.commit()
+    return item
+
+
+def subscribe(ticket_, user):
+    db.session.add(Subscription(ticket_id=ticket_.id, user_id=user.id))
+    db.session.commit()
