@@ -19,7 +19,7 @@ def seed_demo_command():
     summary = seed_demo()
     db.session.commit()
     click.echo(f"Demo data ready: {summary['users']} users, {summary['tickets_created']} new tickets.")
-    click.echo("Log in at %s with admin@example.com / helpdesk-demo" % current_app.config["PUBLIC_URL"])
+    click.echo(f"Log in at {current_app.config['PUBLIC_URL']} with admin@example.com / helpdesk-demo")
 
 
 @click.command("create-user")
