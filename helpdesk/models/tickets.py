@@ -42,6 +42,7 @@ class Priority(db.Model):
     name: Mapped[str] = mapped_column(String(50), unique=True)
     sort_order: Mapped[int] = mapped_column(default=0)  # higher = more urgent
     response_minutes: Mapped[int]
+    credit_cost: Mapped[int] = mapped_column(default=0)  # tariff: 0 = free; kept by services/credits.py
 
     def __repr__(self):
         return f"<Priority {self.name}>"
