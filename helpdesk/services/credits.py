@@ -9,7 +9,6 @@ Guarantees of this module:
 """
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import lazyload
 
 from ..errors import InsufficientCredits
 from ..extensions import db
