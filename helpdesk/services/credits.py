@@ -25,12 +25,9 @@ def lock_account(account_id):
 
     On SQLite, writers already hold the database's write lock from BEGIN IMMEDIATE.
     """
-    return db.session.execute(
-        select(CreditAccount)
-        .where(CreditAccount.id == account_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one()
+    # Lock with a column-only SELECT: the entity's eager outer joins cannot be locked on PostgreSQL.
+    db.session.execute(select(CreditAccount.id).where(CreditAccount.id == account_id).with_for_update()).one()
+    return db.session.get(CreditAccount, account_id, populate_existing=True)
 
 
 def floor_of(account):
