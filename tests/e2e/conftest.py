@@ -33,7 +33,9 @@ def pytest_collection_modifyitems(items):
 @pytest.fixture(scope="session")
 def browser():
     if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
-        pytest.skip("Chromium not installed: `apt-get install -y chromium` (CI installs it) to run browser tests")
+        pytest.skip(
+            "Chromium not installed: `apt-get install -y chromium` (CI installs it) to run browser tests"
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
