@@ -224,3 +224,13 @@ def test_anonymous_is_sent_to_login(client, own_ticket):
     _, ticket = own_ticket
     response = client.get(f"/portal/tickets/{ticket.id}")
     assert response.status_code == 302 and "/login?next=" in response.location
+
+
+def test_resent_reply_form_adds_one_message(client, login, own_ticket):
+    user, ticket = own_ticket
+    login(user)
+    for _ in range(2):
+        client.post(
+            f"/portal/tickets/{ticket.id}/reply", data={"body": "Only once", "submission_key": "reply-1"}
+        )
+    assert db.session.scalar(db.select(db.func.count(Message.id))) == 1
