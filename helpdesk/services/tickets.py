@@ -137,7 +137,13 @@ def _add_message(ticket, actor, body, *, internal, files, source, staging_key):
     checked = [uploads.check_upload(name, data) for name, data in files]
     now = utcnow()
     message = Message(
-        ticket=ticket, author=actor, body=body, internal=internal, source=source, created_at=now
+        ticket=ticket,
+        author=actor,
+        body=body,
+        internal=internal,
+        source=source,
+        created_at=now,
+        submission_key=staging_key,
     )
     db.session.add(message)
     for item in checked:
