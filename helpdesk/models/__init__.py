@@ -11,6 +11,7 @@ from .accounts import (
     Organization,
     User,
 )
+from .mail import InboundMail, OutboxMessage
 from .tickets import (
     OPEN_STATUSES,
     STATUS_CLOSED,
@@ -49,8 +50,10 @@ __all__ = [
     "Category",
     "CategoryPermission",
     "LoginFailure",
+    "InboundMail",
     "Message",
     "Organization",
+    "OutboxMessage",
     "Priority",
     "Subscription",
     "Ticket",
