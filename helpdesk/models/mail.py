@@ -63,7 +63,7 @@ class OutboxMessage(db.Model):
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     sent_at = mapped_column(UTCDateTime)
 
-    ticket = relationship("Ticket", lazy="joined")
+    ticket = relationship("Ticket")
 
 
 class InboundMail(db.Model):
@@ -86,4 +86,4 @@ class InboundMail(db.Model):
     size: Mapped[int] = mapped_column(default=0)
     raw: Mapped[bytes | None] = mapped_column(LargeBinary)
 
-    ticket = relationship("Ticket", lazy="joined")
+    ticket = relationship("Ticket")
