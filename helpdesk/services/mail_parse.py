@@ -203,11 +203,11 @@ def parse(raw):
     if body is not None:
         content = _decoded(body)
         mail.text = html_to_text(content) if body.get_content_subtype() == "html" else content
-    for index, part in enumerate(_leaves(msg), start=1):
+    for part in _leaves(msg):
         if part is body:
             continue
         is_attachment = part.get_content_disposition() == "attachment" or part.get_filename()
         if part.get_content_maintype() == "text" and not is_attachment:
             continue  # the other half of multipart/alternative
-        mail.attachments.append(_attachment(part, index))
+        mail.attachments.append(_attachment(part, len(mail.attachments) + 1))
     return mail
