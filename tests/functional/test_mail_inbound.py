@@ -255,3 +255,31 @@ def test_message_counts_stay_consistent(ticket):
     mail_inbound.ingest(eml("reply_plain.eml", ticket))
     assert db.session.scalar(select(db.func.count(Message.id))) == 1
     assert db.session.scalar(select(db.func.count(InboundMail.id))) == 1
+
+
+def test_imap_poll_processes_and_deletes_only_what_was_stored(app, ref, monkeypatch):
+    from helpdesk.services import mail_imap
+    from tests.mail_support import FakeImapMailbox
+
+    good = load_eml("new_ticket_cc.eml")
+    bulk = load_eml("precedence_bulk.eml")
+    unreadable = load_eml("new_ticket_attachments.eml")
+    mailbox = FakeImapMailbox([good, bulk, unreadable])
+    mailbox.unreadable.add(3)
+    port = mailbox.start()
+    try:
+        for key, value in {
+            "IMAP_HOST": "127.0.0.1",
+            "IMAP_PORT": port,
+            "IMAP_USE_SSL": False,
+            "IMAP_USERNAME": "support",
+            "IMAP_PASSWORD": "secret",
+        }.items():
+            monkeypatch.setitem(app.config, key, value)
+        assert mail_imap.poll() == 2
+        assert sorted(mailbox.messages) == [3]  # the one we could not read stays for the next poll
+        outcomes = sorted(e.outcome for e in db.session.scalars(select(InboundMail)))
+        assert outcomes == ["ignored", "new_ticket"]
+        assert mail_imap.poll() == 0 and sorted(mailbox.messages) == [3]
+    finally:
+        mailbox.stop()
