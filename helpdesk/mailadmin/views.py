@@ -4,8 +4,10 @@ from flask import Blueprint, abort, current_app, make_response, redirect, render
 from flask_login import current_user, login_required
 
 from .. import policy
+from ..auth.views import safe_next
 from ..extensions import db
 from ..htmx import is_htmx, render_page_or_block
+from ..models import InboundMail, OutboxMessage
 from ..services import mail_admin, mail_delivery
 
 bp = Blueprint("mailadmin", __name__)
@@ -45,13 +47,13 @@ def outbox():
 
 @bp.get("/<int:row_id>")
 def message(row_id):
-    row = db.get_or_404(mail_admin.OutboxMessage, row_id)
+    row = db.get_or_404(OutboxMessage, row_id)
     return render_template("mailadmin/message.html", row=row, headers=mail_admin.display_headers(row))
 
 
 @bp.get("/<int:row_id>/html")
 def message_html(row_id):
-    row = db.get_or_404(mail_admin.OutboxMessage, row_id)
+    row = db.get_or_404(OutboxMessage, row_id)
     response = make_response(row.body_html or "")
     response.headers["Content-Type"] = "text/html; charset=utf-8"
     response.headers["Content-Security-Policy"] = HTML_PART_CSP
@@ -60,12 +62,12 @@ def message_html(row_id):
 
 @bp.post("/<int:row_id>/retry")
 def retry(row_id):
-    row = db.get_or_404(mail_admin.OutboxMessage, row_id)
+    row = db.get_or_404(OutboxMessage, row_id)
     mail_delivery.retry(row)
     db.session.commit()
     if is_htmx():
         return _row(row)
-    return redirect(request.form.get("back") or url_for("mailadmin.outbox", status="failed"))
+    return redirect(safe_next(request.form.get("back")) or url_for("mailadmin.outbox", status="failed"))
 
 
 def _row(row):
@@ -87,7 +89,7 @@ def inbound():
 
 @bp.get("/inbound/<int:entry_id>")
 def inbound_entry(entry_id):
-    entry = db.get_or_404(mail_admin.InboundMail, entry_id)
+    entry = db.get_or_404(InboundMail, entry_id)
     return render_template("mailadmin/inbound_entry.html", entry=entry, raw=mail_admin.raw_text(entry))
 
 

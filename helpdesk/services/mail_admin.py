@@ -5,8 +5,6 @@ from sqlalchemy import select
 from ..models import InboundMail, OutboxMessage
 from ..models.mail import OUTBOX_STATUSES
 
-__all__ = ["InboundMail", "OutboxMessage", "STATUS_TABS", "outbox_filter", "outbox_query", "inbound_query"]
-
 STATUS_TABS = (
     ("", "All"),
     ("queued", "Queued"),
@@ -35,7 +33,10 @@ def display_headers(row):
     """The headers the message is sent with, as (name, value) pairs (built like the worker does)."""
     from .mail_compose import build_email
 
-    return [(k, str(v)) for k, v in build_email(row).items()]
+    try:
+        return [(k, str(v)) for k, v in build_email(row).items()]
+    except (ValueError, TypeError, IndexError) as exc:
+        return [("(cannot be built)", str(exc))]
 
 
 def raw_text(entry):

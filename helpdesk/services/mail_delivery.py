@@ -51,7 +51,12 @@ def claim_due(now=None, limit=None):
     for row in db.session.scalars(query).all():
         row.attempts += 1
         row.next_attempt_at = now + timedelta(seconds=cfg["MAIL_LEASE_SECONDS"])
-        claimed.append((row.id, row.to_addr, build_email(row)))
+        try:
+            claimed.append((row.id, row.to_addr, build_email(row)))
+        except (ValueError, TypeError, IndexError) as exc:  # e.g. an address the parser refuses
+            row.status = OUTBOX_FAILED
+            row.last_error = f"cannot build the message: {type(exc).__name__}: {exc}"[:2000]
+            log.error("mail %s to %s cannot be built: %s", row.message_id, row.to_addr, exc)
     db.session.commit()
     return claimed
 

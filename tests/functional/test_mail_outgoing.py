@@ -185,7 +185,9 @@ def test_failed_after_max_attempts_then_admin_retry_delivers_once(
     assert b"Printer on fire" in page.data and b"Retry" in page.data and b"451" in page.data
     response = client.post(f"/admin/mail/{row.id}/retry", headers={"HX-Request": "true"})
     assert response.status_code == 200 and b"<html" not in response.data
-    assert "HX-Request" in response.headers["Vary"]
+    assert "HX-Request" in response.headers["Vary"] and b"Queued" in response.data
+    plain = client.post(f"/admin/mail/{row.id}/retry", data={"back": "https://evil.example/"})
+    assert plain.status_code == 302 and plain.headers["Location"] == "/admin/mail/?status=failed"
     smtp_server.refuse_always = False
     assert mail_delivery.process_due()["sent"] == 1
     assert smtp_server.message_ids() == [row.message_id]
@@ -259,3 +261,15 @@ def test_outbox_list_fragment_for_htmx(client, login, make, ref):
     response = client.get("/admin/mail/", headers={"HX-Request": "true"})
     assert response.status_code == 200 and b"<html" not in response.data
     assert b"outbox-list" in response.data and "HX-Request" in response.headers["Vary"]
+
+
+def test_a_message_that_cannot_be_built_fails_alone(app, make, ref, smtp_server):
+    open_ticket(make, ref)
+    bad = outbox()[0]
+    bad.to_addr = "not an address"
+    db.session.commit()
+    open_ticket(make, ref, customer=make.customer(email="bob@example.test"), subject="Other")
+    counts = mail_delivery.process_due()
+    assert counts["sent"] == 1
+    assert db.session.get(OutboxMessage, bad.id).status == "failed"
+    assert [r["rcpt_tos"] for r in smtp_server.received] == [["bob@example.test"]]
