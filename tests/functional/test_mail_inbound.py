@@ -283,3 +283,37 @@ def test_imap_poll_processes_and_deletes_only_what_was_stored(app, ref, monkeypa
         assert mail_imap.poll() == 0 and sorted(mailbox.messages) == [3]
     finally:
         mailbox.stop()
+
+
+def test_storage_failure_rolls_back_and_keeps_the_raw_message(app, ref, monkeypatch, tmp_path):
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the upload folder should be")
+    monkeypatch.setitem(app.config, "UPLOAD_FOLDER", str(blocked))
+    raw = load_eml("new_ticket_attachments.eml")
+    entry = mail_inbound.ingest(raw)
+    assert entry.outcome == "failed" and entry.raw == raw and "Error" in entry.reason
+    assert db.session.scalars(select(Ticket)).all() == []
+    assert db.session.scalars(select(User)).all() == []
+    monkeypatch.setitem(app.config, "UPLOAD_FOLDER", str(tmp_path / "uploads"))
+    assert mail_inbound.ingest(raw).outcome == "new_ticket"  # the same message, once storage is back
+
+
+@pytest.mark.parametrize("who", ["subscriber", "agent"])
+def test_subscribers_and_agents_may_reply_by_mail(make, ref, ticket, who):
+    if who == "agent":
+        sender = make.technician(ref.categories["IT"], email="ivan@example.test")
+    else:
+        sender = make.customer(email="sub@example.test")
+        make.subscribe(ticket, sender)
+    raw = eml("reply_plain.eml", ticket).replace(b"Alice Archer <alice@example.test>", sender.email.encode())
+    assert mail_inbound.ingest(raw).outcome == "reply"
+    [message] = public_messages(ticket)
+    assert message.author_id == sender.id
+    assert [r.kind for r in mails_to("alice@example.test")][-1] == "public_reply"
+
+
+def test_agent_of_another_category_may_not_reply_by_mail(make, ref, ticket):
+    sales = make.technician(ref.categories["Sales"], email="sara@example.test")
+    raw = eml("reply_plain.eml", ticket).replace(b"Alice Archer <alice@example.test>", sales.email.encode())
+    assert mail_inbound.ingest(raw).outcome == "rejected"
+    assert public_messages(ticket) == []
