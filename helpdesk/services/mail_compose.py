@@ -22,7 +22,8 @@ EXTRA_HEADERS = ("Reply-To", "In-Reply-To", "References", "X-Helpdesk-Ticket")
 REPLY_MARKER = "-- Reply above this line --"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]+")
 _TOKEN = re.compile(
-    r"^(?P<local>[^@+\s]+)\+t(?P<id>\d{1,12})\.(?P<sig>[0-9a-fA-F]{1,64})@(?P<domain>[^@\s]+)$"
+    r"^(?P<local>[^@+\s]+)\+t(?P<id>\d{1,12})\.(?P<sig>[0-9a-fA-F]{1,64})@(?P<domain>[^@\s]+)$",
+    re.IGNORECASE,
 )
 _ROOT = re.compile(r"^<ticket-(?P<id>\d{1,12})\.(?P<sig>[0-9a-f]{12})@(?P<domain>[^>\s]+)>$")
 

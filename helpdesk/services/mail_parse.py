@@ -98,9 +98,12 @@ class _TextFromHtml(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.lines, self.current, self.hidden, self.quote = [], [], 0, 0
 
-    def _newline(self):
+    def _newline(self, blank=False):
         text = " ".join("".join(self.current).split())
-        self.lines.append(("> " * self.quote) + text if text or self.quote else text)
+        if text:
+            self.lines.append(("> " * self.quote) + text)
+        elif blank and self.lines and self.lines[-1]:
+            self.lines.append("")  # <br> on an empty line: the writer's paragraph break
         self.current = []
 
     def handle_starttag(self, tag, attrs):
@@ -110,7 +113,7 @@ class _TextFromHtml(HTMLParser):
             self._newline()
             self.quote += 1
         elif tag in self.BLOCKS:
-            self._newline()
+            self._newline(blank=tag == "br")
             if tag == "li":
                 self.current.append("- ")
 
