@@ -5,7 +5,9 @@ notification exists exactly when its event does. Inactive users and the author o
 event are never mailed.
 """
 
+from flask import current_app
 from sqlalchemy import select
+from werkzeug.routing import BuildError
 
 from ..extensions import db
 from ..models import AGENT_ROLES, CategoryPermission, User
@@ -28,7 +30,19 @@ def _recipients(users, exclude=()):
     return result
 
 
+def ticket_url(ticket, user):
+    """The agent console's ticket page for agents (once that blueprint exists), else the portal's."""
+    if user.is_agent and "agent.ticket" in current_app.view_functions:
+        try:
+            return public_url("agent.ticket", ticket_id=ticket.id)
+        except BuildError:
+            pass
+    return public_url("portal.ticket", ticket_id=ticket.id)
+
+
 def _send(kind, user, template, subject, ticket=None, **context):
+    if ticket is not None and "url" not in context:
+        context["url"] = ticket_url(ticket, user)
     return queue(
         kind,
         to_addr=user.email,
@@ -64,14 +78,17 @@ def ticket_created(ticket):
     """An acknowledgement to the requester (subject and number only, never the body: whoever
     mails the support address cannot make it echo content to someone else), and the full
     ticket to the agents of its category."""
-    url = public_url("portal.ticket", ticket_id=ticket.id)
     rows = []
     for user in _recipients([ticket.requester]):
-        rows.append(_send("ticket_created", user, "ticket_ack", _ticket_subject(ticket), ticket, url=url))
+        rows.append(_send("ticket_created", user, "ticket_ack", _ticket_subject(ticket), ticket))
     for agent in _recipients(category_agents(ticket), exclude=[ticket.requester]):
         rows.append(
             _send(
-                "ticket_created", agent, "ticket_new_agent", _ticket_subject(ticket, "New: "), ticket, url=url
+                "ticket_created",
+                agent,
+                "ticket_new_agent",
+                _ticket_subject(ticket, "New: "),
+                ticket,
             )
         )
     return rows
@@ -88,7 +105,6 @@ def public_reply(message):
     users = _followers(ticket)
     if author is None or not author.is_agent:
         users += [ticket.assignee] if ticket.assignee is not None else list(category_agents(ticket))
-    url = public_url("portal.ticket", ticket_id=ticket.id)
     return [
         _send(
             "public_reply",
@@ -97,7 +113,6 @@ def public_reply(message):
             _ticket_subject(ticket, "Re: "),
             ticket,
             message=message,
-            url=url,
         )
         for user in _recipients(users, exclude=[author])
     ]
@@ -105,28 +120,29 @@ def public_reply(message):
 
 def subscriber_added(ticket, user, actor=None):
     """Tell a new subscriber they follow the ticket (subject and number, and how to reply)."""
-    url = public_url("portal.ticket", ticket_id=ticket.id)
     return [
-        _send(
-            "subscriber_added", u, "subscriber_added", _ticket_subject(ticket), ticket, url=url, actor=actor
-        )
-        for u in _recipients([user], exclude=[actor] if actor is not None and actor.id != user.id else [])
+        _send("subscriber_added", u, "subscriber_added", _ticket_subject(ticket), ticket, actor=actor)
+        for u in _recipients([user], exclude=[actor])
     ]
 
 
 def ticket_resolved(ticket, actor=None):
     """Tell the requester and subscribers the ticket was resolved (not the agent who did it)."""
-    url = public_url("portal.ticket", ticket_id=ticket.id)
     return [
         _send(
-            "ticket_resolved", user, "ticket_resolved", _ticket_subject(ticket, "Resolved: "), ticket, url=url
+            "ticket_resolved",
+            user,
+            "ticket_resolved",
+            _ticket_subject(ticket, "Resolved: "),
+            ticket,
         )
         for user in _recipients(_followers(ticket), exclude=[actor])
     ]
 
 
 def password_reset(user, reset_url):
-    """The password reset link, to the account's own address only."""
+    """The password reset link, to the account's own address only (even if it is inactive: the
+    caller decides)."""
     return _send(
         "password_reset", user, "password_reset", "Reset your help desk password", reset_url=reset_url
     )
@@ -134,7 +150,6 @@ def password_reset(user, reset_url):
 
 def low_balance(user, *, balance, threshold=None):
     """Warn a customer (or org manager) that their credit balance is low. Plain integers."""
-    url = public_url("portal.tickets")
     return [
         _send(
             "low_balance",
@@ -143,7 +158,7 @@ def low_balance(user, *, balance, threshold=None):
             "Your help desk credit balance is low",
             balance=balance,
             threshold=threshold,
-            url=url,
+            url=public_url("portal.tickets"),
         )
         for u in _recipients([user])
     ]
@@ -169,12 +184,8 @@ def purchase_receipt(user, *, credits, amount_minor, currency, reference):
 def sla_refund(user, *, credits, ticket=None):
     """Tell a customer the credits of a missed response target were refunded."""
     subject = _ticket_subject(ticket, "Credits refunded: ") if ticket is not None else "Credits refunded"
-    url = (
-        public_url("portal.ticket", ticket_id=ticket.id)
-        if ticket is not None
-        else public_url("portal.tickets")
-    )
+    extra = {} if ticket is not None else {"url": public_url("portal.tickets")}
     return [
-        _send("sla_refund", u, "sla_refund", subject, ticket, credits=credits, url=url)
+        _send("sla_refund", u, "sla_refund", subject, ticket, credits=credits, **extra)
         for u in _recipients([user])
     ]

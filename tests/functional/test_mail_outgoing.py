@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from helpdesk.extensions import db
 from helpdesk.models import OutboxMessage, utcnow
-from helpdesk.services import mail_compose, mail_delivery, tickets
+from helpdesk.services import mail_compose, mail_delivery, notify, tickets
 from tests.mail_support import running_smtp_server
 
 
@@ -273,3 +273,27 @@ def test_a_message_that_cannot_be_built_fails_alone(app, make, ref, smtp_server)
     assert counts["sent"] == 1
     assert db.session.get(OutboxMessage, bad.id).status == "failed"
     assert [r["rcpt_tos"] for r in smtp_server.received] == [["bob@example.test"]]
+
+
+def test_billing_notifications_take_plain_arguments(make, ref):
+    alice = make.customer(email="alice@example.test")
+    ticket = open_ticket(make, ref, customer=alice)
+    notify.low_balance(alice, balance=1, threshold=5)
+    notify.purchase_receipt(alice, credits=50, amount_minor=4905, currency="usd", reference="pi_123")
+    notify.sla_refund(alice, credits=3, ticket=ticket)
+    db.session.commit()
+    rows = {r.kind: r for r in outbox(to_addr="alice@example.test")}
+    assert "1 credit (below 5)" in rows["low_balance"].body_text
+    assert (
+        "49.05 USD" in rows["purchase_receipt"].body_text and "pi_123" in rows["purchase_receipt"].body_html
+    )
+    assert rows["sla_refund"].ticket_id == ticket.id and "3 credits" in rows["sla_refund"].body_text
+    assert rows["sla_refund"].headers["Reply-To"] == mail_compose.reply_address(ticket.id)
+
+
+def test_user_text_is_escaped_in_html_parts(make, ref):
+    make.technician(ref.categories["IT"])
+    open_ticket(make, ref, subject="<script>alert(1)</script>", body='<img src=x onerror="alert(2)">')
+    for row in outbox():
+        assert "<script>" not in row.body_html and "<img" not in row.body_html
+        assert "&lt;script&gt;" in row.body_html
