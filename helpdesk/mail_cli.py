@@ -43,7 +43,12 @@ def ingest_command():
 @mail_group.command("poll")
 def poll_command():
     """Fetch new mail from the IMAP mailbox; delete only what was stored."""
+    import imaplib
+
     from .services.mail_imap import poll
 
-    stored = poll()
+    try:
+        stored = poll()
+    except (RuntimeError, OSError, imaplib.IMAP4.error) as exc:
+        raise click.ClickException(f"IMAP poll failed: {exc}") from exc
     click.echo(f"{stored} message(s) processed")
