@@ -80,7 +80,16 @@ def ticket_created(ticket):
     ticket to the agents of its category."""
     rows = []
     for user in _recipients([ticket.requester]):
-        rows.append(_send("ticket_created", user, "ticket_ack", _ticket_subject(ticket), ticket))
+        rows.append(
+            _send(
+                "ticket_created",
+                user,
+                "ticket_ack",
+                _ticket_subject(ticket),
+                ticket,
+                set_password_url=public_url("auth.forgot_password"),
+            )
+        )
     for agent in _recipients(category_agents(ticket), exclude=[ticket.requester]):
         rows.append(
             _send(

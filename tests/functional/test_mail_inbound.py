@@ -154,6 +154,7 @@ def test_unknown_sender_opens_ticket_with_cc_as_subscribers(make, ref):
     assert followers == ["boss@customer.test", "carl@customer.test"]
     [ack] = [r for r in mails_to("nora@customer.test") if r.kind == "ticket_created"]
     assert f"#{ticket.id}" in ack.subject and "black screen" not in ack.body_text
+    assert "choose a password at http://127.0.0.1:5000/reset-password" in ack.body_text
     assert [r.kind for r in mails_to("carl@customer.test")] == ["subscriber_added"]
     assert "black screen" not in mails_to("carl@customer.test")[0].body_text
     assert "black screen" in mails_to(it_tech.email)[0].body_text
