@@ -91,6 +91,9 @@ def register_blueprints(app):
     app.register_blueprint(core_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(portal_bp, url_prefix="/portal")
+    from .mailadmin.views import init_app as init_mailadmin
+
+    init_mailadmin(app)
 
 
 def register_hooks(app):

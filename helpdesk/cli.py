@@ -9,6 +9,10 @@ from .extensions import db
 def register_cli(app):
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(create_user_command)
+    from .mail_cli import mail_group, worker_command
+
+    app.cli.add_command(worker_command)
+    app.cli.add_command(mail_group)
 
 
 @click.command("seed-demo")

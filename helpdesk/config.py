@@ -31,6 +31,13 @@ ENV_SETTINGS = {
     "IMAP_USERNAME": str,
     "IMAP_PASSWORD": str,
     "PUBLIC_URL": str,
+    "MAIL_FROM_NAME": str,
+    "MAIL_MAX_ATTEMPTS": int,
+    "MAIL_CC_SUBSCRIBE": bool,
+    "MAIL_INBOUND_RATE_LIMIT": int,
+    "IMAP_FOLDER": str,
+    "IMAP_USE_SSL": bool,
+    "DEFAULT_CATEGORY": str,
     "DEFAULT_TIMEZONE": str,
 }
 
@@ -75,6 +82,25 @@ class Config:
     MAIL_PASSWORD = None
     MAIL_FROM = "support@helpdesk.example"
     SUPPORT_ADDRESS = "support@helpdesk.example"
+    MAIL_FROM_NAME = "Help desk"
+    MAIL_TIMEOUT = 30  # seconds per SMTP or IMAP conversation step
+    MAIL_MAX_ATTEMPTS = 8  # then the message is marked failed and shown at /admin/mail
+    MAIL_BACKOFF_SECONDS = 60  # first retry after 1 min, then 2, 4, ... capped below
+    MAIL_BACKOFF_MAX_SECONDS = 6 * 3600
+    MAIL_LEASE_SECONDS = 900  # a claimed message is retried (same Message-ID) if its worker died
+    MAIL_WORKER_BATCH = 50
+    MAIL_CC_SUBSCRIBE = True  # Cc of a customer's new-ticket mail become subscribers
+    MAIL_INBOUND_RATE_LIMIT = 20  # messages per sender per hour; more are logged, not processed
+    MAIL_MAX_MESSAGE_BYTES = 25 * 1024 * 1024  # larger inbound mail is refused (and kept in the log)
+    IMAP_HOST = None
+    IMAP_PORT = 993
+    IMAP_USE_SSL = True
+    IMAP_USERNAME = None
+    IMAP_PASSWORD = None
+    IMAP_FOLDER = "INBOX"
+    DEFAULT_CATEGORY = None  # name; None: the first active category
+    DEFAULT_PRIORITY = "Normal"  # the free priority given to tickets opened by e-mail
+    PASSWORD_RESET_MAX_AGE = 3600  # seconds a reset link stays valid
     PUBLIC_URL = "http://127.0.0.1:5000"
 
 

@@ -2,3 +2,8 @@
 # SECRET_KEY = "change-me"
 # DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/helpdesk"
 # AGENT_SEAT_LIMIT = 4
+# MAIL_BACKEND = "smtp"  # "devbox" keeps mail for /admin/mail; run `flask worker` to deliver
+# MAIL_SERVER = "smtp.example.com"; MAIL_PORT = 587; MAIL_USE_TLS = True
+# MAIL_USERNAME = "helpdesk"; MAIL_PASSWORD = "secret"
+# MAIL_FROM = "support@example.com"; SUPPORT_ADDRESS = "support@example.com"
+# IMAP_HOST = "imap.example.com"; IMAP_USERNAME = "support"; IMAP_PASSWORD = "secret"

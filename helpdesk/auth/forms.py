@@ -54,3 +54,19 @@ def timezone_choices():
 class ProfileForm(FlaskForm):
     name = StringField("Your name", validators=[InputRequired(), Length(max=200)])
     timezone = SelectField("Time zone", description="Due times and dates are shown in this time zone.")
+
+
+class ResetRequestForm(FlaskForm):
+    email = EmailField("E-mail", validators=[InputRequired(), Length(max=320)])
+
+
+class ResetPasswordForm(FlaskForm):
+    new_password = PasswordField(
+        "New password",
+        validators=[InputRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200)],
+        description=f"At least {MIN_PASSWORD_LENGTH} characters.",
+    )
+    confirm = PasswordField(
+        "Repeat new password",
+        validators=[InputRequired(), EqualTo("new_password", message="The passwords differ.")],
+    )

@@ -1,4 +1,4 @@
-"""Log in, log out, register, change password."""
+"""Log in, log out, register, change password, reset a forgotten password."""
 
 from urllib.parse import urlsplit
 
@@ -7,8 +7,16 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from ..errors import DomainError
 from ..extensions import db
-from ..services import accounts
-from .forms import ChangePasswordForm, LoginForm, ProfileForm, RegisterForm, timezone_choices
+from ..services import accounts, password_reset
+from .forms import (
+    ChangePasswordForm,
+    LoginForm,
+    ProfileForm,
+    RegisterForm,
+    ResetPasswordForm,
+    ResetRequestForm,
+    timezone_choices,
+)
 
 bp = Blueprint("auth", __name__)
 
@@ -114,3 +122,36 @@ def profile():
             flash("Profile saved.", "success")
             return redirect(url_for("auth.profile"))
     return render_template("auth/profile.html", form=form)
+
+
+@bp.route("/reset-password", methods=["GET", "POST"])
+def forgot_password():
+    form = ResetRequestForm()
+    if form.validate_on_submit():
+        password_reset.request_reset(form.email.data)
+        db.session.commit()
+        flash("If an account uses that address, a reset link is on its way. It is valid for an hour.", "info")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/reset_request.html", form=form)
+
+
+@bp.route("/reset-password/<token>", methods=["GET", "POST"])
+def reset_password(token):
+    if password_reset.user_for_token(token) is None:
+        return render_template(
+            "auth/reset_password.html", form=None, invalid=password_reset.INVALID_LINK
+        ), 400
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            password_reset.reset_password(token, form.new_password.data)
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            form.new_password.errors.append(str(exc))
+        else:
+            logout_user()
+            session.clear()
+            flash("Password changed. Log in with the new password.", "success")
+            return redirect(url_for("auth.login"))
+    return render_template("auth/reset_password.html", form=form, invalid=None)

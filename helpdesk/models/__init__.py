@@ -19,6 +19,7 @@ from .credits import (
     LedgerEntry,
     ServicePlan,
 )
+from .mail import InboundMail, OutboxMessage
 from .tickets import (
     OPEN_STATUSES,
     STATUS_CLOSED,
@@ -63,8 +64,10 @@ __all__ = [
     "Category",
     "CategoryPermission",
     "LoginFailure",
+    "InboundMail",
     "Message",
     "Organization",
+    "OutboxMessage",
     "Priority",
     "Subscription",
     "Ticket",

@@ -23,7 +23,7 @@ from ..models import (
     TicketEvent,
     utcnow,
 )
-from . import uploads
+from . import notify, uploads
 
 
 def active_categories():
@@ -105,6 +105,7 @@ def create_ticket(actor, *, subject, body, category_id, priority_id, files=(), s
         uploads.claim_staged(actor, submission_key, ticket)
     record_event(ticket, actor, "created", None, f"{category.name} / {priority.name}")
     db.session.flush()
+    notify.ticket_created(ticket)
     return ticket, True
 
 
@@ -160,6 +161,7 @@ def _add_message(ticket, actor, body, *, internal, files, source, staging_key):
             _set_status(ticket, actor, STATUS_OPEN)
     ticket.updated_at = now
     db.session.flush()
+    notify.public_reply(message)
     return message
 
 
@@ -176,6 +178,9 @@ def _set_status(ticket, actor, status):
     ticket.updated_at = now
     ticket.version += 1
     record_event(ticket, actor, "status", old, status)
+    if status == STATUS_RESOLVED:
+        db.session.flush()
+        notify.ticket_resolved(ticket, actor)
 
 
 def set_status(ticket, actor, status):

@@ -1,0 +1,320 @@
+"""Inbound mail from .eml fixtures: replies, new tickets, refusals, loop protection, odd encodings."""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from helpdesk.extensions import db
+from helpdesk.models import (
+    Attachment,
+    InboundMail,
+    Message,
+    OutboxMessage,
+    Subscription,
+    Ticket,
+    User,
+    utcnow,
+)
+from helpdesk.services import mail_compose, mail_inbound, tickets
+from tests.mail_support import load_eml
+
+
+@pytest.fixture
+def alice(make):
+    return make.customer(email="alice@example.test", name="Alice Archer")
+
+
+@pytest.fixture
+def ticket(make, ref, alice):
+    item, _ = tickets.create_ticket(
+        alice,
+        subject="Printer on fire",
+        body="Smoke everywhere.",
+        category_id=ref.categories["IT"].id,
+        priority_id=ref.priorities["Normal"].id,
+    )
+    db.session.commit()
+    return item
+
+
+def eml(name, ticket=None, **extra):
+    values = dict(extra)
+    if ticket is not None:
+        values.update(
+            ID=ticket.id,
+            TOKEN=mail_compose.reply_address(ticket.id),
+            ROOT=mail_compose.thread_root_id(ticket.id),
+        )
+    return load_eml(name, **values)
+
+
+def public_messages(ticket):
+    db.session.expire_all()
+    return [m for m in db.session.get(Ticket, ticket.id).messages if not m.internal]
+
+
+def mails_to(addr):
+    return db.session.scalars(select(OutboxMessage).where(OutboxMessage.to_addr == addr)).all()
+
+
+def test_reply_lands_on_ticket_with_quote_and_signature_trimmed(ticket, alice):
+    entry = mail_inbound.ingest(eml("reply_plain.eml", ticket))
+    assert entry.outcome == "reply" and entry.ticket_id == ticket.id and entry.raw is None
+    [message] = public_messages(ticket)
+    assert message.author_id == alice.id and message.source == "email"
+    assert message.body == "Thanks, turning it off and on worked.\n\nAlice"
+
+
+def test_html_only_reply_becomes_plain_text_without_markup(ticket):
+    mail_inbound.ingest(eml("reply_html_only.eml", ticket))
+    [message] = public_messages(ticket)
+    assert "Still broken, see below." in message.body and "Second line" in message.body
+    for bad in ("<", "alert", "script", "color: red", "Try turning it off"):
+        assert bad not in message.body
+
+
+def test_latin1_alternative_reply_prefers_text_and_decodes_words(ticket):
+    entry = mail_inbound.ingest(eml("reply_alternative_latin1.eml", ticket))
+    assert entry.outcome == "reply" and entry.subject == f"Re: [#{ticket.id}] Drücker"
+    [message] = public_messages(ticket)
+    assert message.body == "Der Drücker läuft wieder. Grüße"
+
+
+def test_reply_by_references_alone_without_token(ticket, alice):
+    agent_row = mails_to("alice@example.test")[0]
+    raw = eml("reply_plain.eml", ticket).replace(
+        mail_compose.reply_address(ticket.id).encode(), b"support@helpdesk.example"
+    )
+    raw = raw.replace(mail_compose.thread_root_id(ticket.id).encode(), agent_row.message_id.encode())
+    assert mail_inbound.ingest(raw).outcome == "reply"
+    assert len(public_messages(ticket)) == 1
+
+
+def test_customer_reply_reopens_resolved_ticket(make, ref, ticket):
+    agent = make.technician(ref.categories["IT"])
+    tickets.set_status(ticket, agent, "resolved")
+    db.session.commit()
+    mail_inbound.ingest(eml("reply_plain.eml", ticket))
+    assert db.session.get(Ticket, ticket.id).status == "open"
+
+
+@pytest.mark.parametrize(
+    ("fixture", "outcome"),
+    [
+        ("forged_token.eml", "rejected"),
+        ("stranger_reply.eml", "rejected"),
+        ("auto_reply.eml", "ignored"),
+    ],
+)
+def test_refused_replies_leave_ticket_untouched_and_tell_nobody(make, ref, ticket, fixture, outcome):
+    agent = make.technician(ref.categories["IT"])
+    tickets.set_status(ticket, agent, "resolved")
+    db.session.commit()
+    outbox_before = db.session.scalar(select(db.func.count(OutboxMessage.id)))
+    entry = mail_inbound.ingest(eml(fixture, ticket))
+    assert entry.outcome == outcome and entry.raw and entry.reason
+    assert public_messages(ticket) == []
+    assert db.session.get(Ticket, ticket.id).status == "resolved"
+    assert db.session.scalar(select(db.func.count(OutboxMessage.id))) == outbox_before
+    assert mails_to("mallory@elsewhere.test") == []
+
+
+def test_token_and_references_naming_different_tickets_is_refused(make, ref, alice, ticket):
+    other, _ = tickets.create_ticket(
+        alice,
+        subject="Other",
+        body="x",
+        category_id=ref.categories["IT"].id,
+        priority_id=ref.priorities["Normal"].id,
+    )
+    db.session.commit()
+    entry = mail_inbound.ingest(
+        eml("mismatched.eml", ticket, OTHER_ROOT=mail_compose.thread_root_id(other.id))
+    )
+    assert entry.outcome == "rejected" and "references another ticket" in entry.reason
+    assert public_messages(ticket) == [] and public_messages(other) == []
+
+
+def test_cc_on_a_reply_grants_nothing(ticket):
+    assert mail_inbound.ingest(eml("cc_on_reply.eml", ticket)).outcome == "reply"
+    assert db.session.scalar(select(User).where(User.email == "outsider@elsewhere.test")) is None
+    assert db.session.scalars(select(Subscription)).all() == []
+
+
+def test_unknown_sender_opens_ticket_with_cc_as_subscribers(make, ref):
+    it_tech = make.technician(ref.categories["Billing"])  # first active category by name
+    entry = mail_inbound.ingest(load_eml("new_ticket_cc.eml"))
+    assert entry.outcome == "new_ticket"
+    ticket = db.session.get(Ticket, entry.ticket_id)
+    assert ticket.subject == "Laptop will not boot" and ticket.category.name == "Billing"
+    assert ticket.priority.name == "Normal" and ticket.requester.email == "nora@customer.test"
+    assert ticket.requester.name == "Newton, Nora" and ticket.requester.password_hash is None
+    followers = sorted(s.user.email for s in ticket.subscriptions)
+    assert followers == ["boss@customer.test", "carl@customer.test"]
+    [ack] = [r for r in mails_to("nora@customer.test") if r.kind == "ticket_created"]
+    assert f"#{ticket.id}" in ack.subject and "black screen" not in ack.body_text
+    assert "choose a password at http://127.0.0.1:5000/reset-password" in ack.body_text
+    assert [r.kind for r in mails_to("carl@customer.test")] == ["subscriber_added"]
+    assert "black screen" not in mails_to("carl@customer.test")[0].body_text
+    assert "black screen" in mails_to(it_tech.email)[0].body_text
+
+
+def test_cc_subscription_can_be_switched_off(app, ref, monkeypatch):
+    monkeypatch.setitem(app.config, "MAIL_CC_SUBSCRIBE", False)
+    entry = mail_inbound.ingest(load_eml("new_ticket_cc.eml"))
+    assert db.session.get(Ticket, entry.ticket_id).subscriptions == []
+
+
+def test_existing_customer_mail_opens_ticket_on_their_account(ref, make):
+    nora = make.customer(email="nora@customer.test")
+    entry = mail_inbound.ingest(load_eml("new_ticket_cc.eml"))
+    assert db.session.get(Ticket, entry.ticket_id).requester_id == nora.id
+
+
+def test_attachments_checked_like_uploads_inline_image_kept_exe_refused(ref):
+    entry = mail_inbound.ingest(load_eml("new_ticket_attachments.eml"))
+    assert entry.outcome == "new_ticket"
+    ticket = db.session.get(Ticket, entry.ticket_id)
+    names = sorted(
+        a.filename for a in db.session.scalars(select(Attachment).where(Attachment.ticket_id == ticket.id))
+    )
+    assert names == ["boot.log", "inline-1.png"]
+    assert ticket.body.startswith("See the screenshot and the log.")
+    assert "fix.exe" in ticket.body and "fix.exe" in entry.reason
+
+
+def test_attachment_over_the_size_limit_is_refused_with_reason(app, ref, monkeypatch):
+    monkeypatch.setitem(app.config, "MAX_ATTACHMENT_BYTES", 30)
+    entry = mail_inbound.ingest(load_eml("new_ticket_attachments.eml"))
+    assert entry.outcome == "new_ticket" and "inline-1.png: larger than" in entry.reason
+    assert [a.filename for a in db.session.scalars(select(Attachment))] == ["boot.log"]
+
+
+def test_message_over_the_size_limit_is_refused_and_kept(app, ref, monkeypatch):
+    monkeypatch.setitem(app.config, "MAIL_MAX_MESSAGE_BYTES", 100)
+    raw = load_eml("new_ticket_cc.eml")
+    entry = mail_inbound.ingest(raw)
+    assert entry.outcome == "refused" and entry.raw == raw
+    assert db.session.scalars(select(Ticket)).all() == []
+
+
+def test_unknown_charset_is_read_not_crashed(ref):
+    entry = mail_inbound.ingest(load_eml("broken_charset.eml"))
+    assert entry.outcome == "new_ticket"
+    ticket = db.session.get(Ticket, entry.ticket_id)
+    assert "screen is blank" in ticket.body and "menu broken" in ticket.subject
+
+
+@pytest.mark.parametrize("fixture", ["precedence_bulk.eml", "from_ourselves.eml"])
+def test_bulk_and_own_mail_is_ignored(ref, fixture):
+    entry = mail_inbound.ingest(load_eml(fixture))
+    assert entry.outcome == "ignored" and entry.raw
+    assert db.session.scalars(select(Ticket)).all() == []
+    assert db.session.scalars(select(OutboxMessage)).all() == []
+
+
+def test_message_without_sender_is_refused_and_kept(ref):
+    entry = mail_inbound.ingest(load_eml("no_sender.eml"))
+    assert entry.outcome == "refused" and b"Nobody sent this" in entry.raw
+
+
+def test_garbage_is_logged_never_lost(ref):
+    raw = b"\x00\xff\xfe not a mail at all \r\n\r\n\x80\x81"
+    entry = mail_inbound.ingest(raw)
+    assert entry.outcome in ("refused", "failed") and entry.raw == raw
+
+
+def test_same_message_twice_is_applied_once(ticket):
+    raw = eml("reply_plain.eml", ticket)
+    assert mail_inbound.ingest(raw).outcome == "reply"
+    assert mail_inbound.ingest(raw).outcome == "duplicate"
+    assert len(public_messages(ticket)) == 1
+
+
+def test_per_sender_rate_limit(app, ref, monkeypatch):
+    monkeypatch.setitem(app.config, "MAIL_INBOUND_RATE_LIMIT", 3)
+    raw = load_eml("new_ticket_cc.eml")
+    outcomes = [
+        mail_inbound.ingest(raw.replace(b"<new-cc-1@", f"<new-cc-{n}@".encode())).outcome for n in range(5)
+    ]
+    assert outcomes == ["new_ticket"] * 3 + ["rate_limited"] * 2
+    later = utcnow() + timedelta(hours=2)
+    assert mail_inbound.ingest(raw.replace(b"<new-cc-1@", b"<new-cc-9@"), now=later).outcome == "new_ticket"
+
+
+def test_inbound_log_page_shows_refusals_to_admins(client, login, make, ticket):
+    entry = mail_inbound.ingest(eml("stranger_reply.eml", ticket))
+    login(make.admin())
+    listing = client.get("/admin/mail/inbound")
+    assert b"mallory@elsewhere.test" in listing.data and b"rejected" in listing.data
+    detail = client.get(f"/admin/mail/inbound/{entry.id}")
+    assert b"I am Alice, honest" in detail.data
+
+
+def test_message_counts_stay_consistent(ticket):
+    mail_inbound.ingest(eml("reply_plain.eml", ticket))
+    assert db.session.scalar(select(db.func.count(Message.id))) == 1
+    assert db.session.scalar(select(db.func.count(InboundMail.id))) == 1
+
+
+def test_imap_poll_processes_and_deletes_only_what_was_stored(app, ref, monkeypatch):
+    from helpdesk.services import mail_imap
+    from tests.mail_support import FakeImapMailbox
+
+    good = load_eml("new_ticket_cc.eml")
+    bulk = load_eml("precedence_bulk.eml")
+    unreadable = load_eml("new_ticket_attachments.eml")
+    mailbox = FakeImapMailbox([good, bulk, unreadable])
+    mailbox.unreadable.add(3)
+    port = mailbox.start()
+    try:
+        for key, value in {
+            "IMAP_HOST": "127.0.0.1",
+            "IMAP_PORT": port,
+            "IMAP_USE_SSL": False,
+            "IMAP_USERNAME": "support",
+            "IMAP_PASSWORD": "secret",
+        }.items():
+            monkeypatch.setitem(app.config, key, value)
+        assert mail_imap.poll() == 2
+        assert sorted(mailbox.messages) == [3]  # the one we could not read stays for the next poll
+        outcomes = sorted(e.outcome for e in db.session.scalars(select(InboundMail)))
+        assert outcomes == ["ignored", "new_ticket"]
+        assert mail_imap.poll() == 0 and sorted(mailbox.messages) == [3]
+    finally:
+        mailbox.stop()
+
+
+def test_storage_failure_rolls_back_and_keeps_the_raw_message(app, ref, monkeypatch, tmp_path):
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the upload folder should be")
+    monkeypatch.setitem(app.config, "UPLOAD_FOLDER", str(blocked))
+    raw = load_eml("new_ticket_attachments.eml")
+    entry = mail_inbound.ingest(raw)
+    assert entry.outcome == "failed" and entry.raw == raw and "Error" in entry.reason
+    assert db.session.scalars(select(Ticket)).all() == []
+    assert db.session.scalars(select(User)).all() == []
+    monkeypatch.setitem(app.config, "UPLOAD_FOLDER", str(tmp_path / "uploads"))
+    assert mail_inbound.ingest(raw).outcome == "new_ticket"  # the same message, once storage is back
+
+
+@pytest.mark.parametrize("who", ["subscriber", "agent"])
+def test_subscribers_and_agents_may_reply_by_mail(make, ref, ticket, who):
+    if who == "agent":
+        sender = make.technician(ref.categories["IT"], email="ivan@example.test")
+    else:
+        sender = make.customer(email="sub@example.test")
+        make.subscribe(ticket, sender)
+    raw = eml("reply_plain.eml", ticket).replace(b"Alice Archer <alice@example.test>", sender.email.encode())
+    assert mail_inbound.ingest(raw).outcome == "reply"
+    [message] = public_messages(ticket)
+    assert message.author_id == sender.id
+    assert [r.kind for r in mails_to("alice@example.test")][-1] == "public_reply"
+
+
+def test_agent_of_another_category_may_not_reply_by_mail(make, ref, ticket):
+    sales = make.technician(ref.categories["Sales"], email="sara@example.test")
+    raw = eml("reply_plain.eml", ticket).replace(b"Alice Archer <alice@example.test>", sales.email.encode())
+    assert mail_inbound.ingest(raw).outcome == "rejected"
+    assert public_messages(ticket) == []

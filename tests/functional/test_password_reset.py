@@ -1,0 +1,56 @@
+"""Password reset by e-mail: the link arrives, works once, ends every session, and leaks nothing."""
+
+import re
+
+from sqlalchemy import select
+
+from helpdesk.extensions import db
+from helpdesk.models import OutboxMessage, User
+
+
+def reset_link(addr):
+    row = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.to_addr == addr, OutboxMessage.kind == "password_reset")
+    ).first()
+    return re.search(r"http://\S+/reset-password/\S+", row.body_text).group(0)
+
+
+def test_reset_flow_sets_password_and_ends_sessions(app, client, login, make):
+    alice = make.customer(email="alice@example.test")
+    other_device = app.test_client()
+    login(alice, as_client=other_device)
+    assert other_device.get("/portal/tickets").status_code == 200
+    response = client.post("/reset-password", data={"email": "ALICE@example.test"})
+    assert response.status_code == 302
+    path = reset_link("alice@example.test").split("127.0.0.1:5000", 1)[1]
+    assert client.get(path).status_code == 200
+    response = client.post(path, data={"new_password": "a-brand-new-pass", "confirm": "a-brand-new-pass"})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/login")
+    assert other_device.get("/portal/tickets").status_code == 302  # logged out everywhere
+    login_page = client.post("/login", data={"email": "alice@example.test", "password": "a-brand-new-pass"})
+    assert login_page.status_code == 302
+    again = app.test_client().post(
+        path, data={"new_password": "another-pass-123", "confirm": "another-pass-123"}
+    )
+    assert again.status_code == 400 and b"invalid or has expired" in again.data
+
+
+def test_unknown_address_gets_the_same_answer_and_no_mail(client, make):
+    response = client.post("/reset-password", data={"email": "nobody@example.test"}, follow_redirects=True)
+    assert b"If an account uses that address" in response.data
+    assert db.session.scalars(select(OutboxMessage)).all() == []
+
+
+def test_tampered_token_is_refused(client, make):
+    make.customer(email="alice@example.test")
+    client.post("/reset-password", data={"email": "alice@example.test"})
+    path = reset_link("alice@example.test").split("127.0.0.1:5000", 1)[1]
+    assert client.get(path[:-2] + "xx").status_code == 400
+
+
+def test_reset_mails_are_limited_per_hour(client, make):
+    make.customer(email="alice@example.test")
+    for _ in range(5):
+        client.post("/reset-password", data={"email": "alice@example.test"})
+    assert len(db.session.scalars(select(OutboxMessage)).all()) == 3
+    assert db.session.scalar(select(User)).email == "alice@example.test"

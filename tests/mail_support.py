@@ -1,0 +1,150 @@
+"""Test helpers for e-mail: an in-process SMTP server (aiosmtpd) and .eml fixtures with placeholders."""
+
+import socket
+from contextlib import contextmanager
+from email import policy
+from email.parser import BytesParser
+from pathlib import Path
+
+from aiosmtpd.controller import Controller
+
+FIXTURES = Path(__file__).parent / "fixtures" / "mail"
+
+
+class RecordingHandler:
+    """Accepts mail and records it; `refuse` makes the next N DATA commands answer 451."""
+
+    def __init__(self):
+        self.received = []
+        self.refuse = 0
+        self.refuse_always = False
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.refuse_always or self.refuse > 0:
+            self.refuse = max(self.refuse - 1, 0)
+            return "451 4.3.0 try later"
+        self.received.append(
+            {
+                "mail_from": envelope.mail_from,
+                "rcpt_tos": list(envelope.rcpt_tos),
+                "message": BytesParser(policy=policy.default).parsebytes(envelope.original_content),
+                "raw": envelope.original_content,
+            }
+        )
+        return "250 2.0.0 OK"
+
+    def message_ids(self):
+        return [r["message"]["Message-ID"] for r in self.received]
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def running_smtp_server(app, monkeypatch):
+    """A real SMTP server on 127.0.0.1, with the app configured to deliver to it."""
+    handler = RecordingHandler()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    for key, value in {
+        "MAIL_BACKEND": "smtp",
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": port,
+        "MAIL_USE_TLS": False,
+        "MAIL_USE_SSL": False,
+        "MAIL_USERNAME": None,
+        "MAIL_TIMEOUT": 5,
+    }.items():
+        monkeypatch.setitem(app.config, key, value)
+    try:
+        yield handler
+    finally:
+        controller.stop()
+
+
+def load_eml(name, **values):
+    """A fixture message as bytes, with {{NAME}} placeholders filled in."""
+    raw = (FIXTURES / name).read_bytes()
+    for key, value in values.items():
+        raw = raw.replace(("{{" + key + "}}").encode(), str(value).encode())
+    return raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+
+
+class FakeImapMailbox:
+    """A minimal IMAP4rev1 server for one folder (plain TCP on 127.0.0.1): enough for imaplib's
+    LOGIN, SELECT, UID SEARCH/FETCH/STORE, EXPUNGE and LOGOUT. `unreadable` UIDs answer NO."""
+
+    def __init__(self, messages):
+        self.messages = {uid: raw for uid, raw in enumerate(messages, start=1)}
+        self.deleted = set()
+        self.unreadable = set()
+        self.logins = []
+        self._server = None
+
+    def start(self):
+        import socketserver
+        import threading
+
+        mailbox = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self):
+                self.wfile.write(b"* OK [CAPABILITY IMAP4rev1] fake ready\r\n")
+                for line in self.rfile:
+                    tag, _, rest = line.decode().rstrip("\r\n").partition(" ")
+                    if not mailbox.answer(self.wfile, tag, rest):
+                        return
+
+        self._server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self._server.server_address[1]
+
+    def stop(self):
+        self._server.shutdown()
+        self._server.server_close()
+
+    def answer(self, out, tag, rest):
+        command, _, args = rest.partition(" ")
+        command = command.upper()
+        if command == "UID":
+            command, _, args = args.partition(" ")
+            command = "UID " + command.upper()
+        if command == "CAPABILITY":
+            out.write(b"* CAPABILITY IMAP4rev1\r\n")
+        elif command == "LOGIN":
+            self.logins.append(args)
+        elif command == "SELECT":
+            out.write(f"* {len(self.messages)} EXISTS\r\n* FLAGS (\\Deleted \\Seen)\r\n".encode())
+            out.write(f"{tag} OK [READ-WRITE] done\r\n".encode())
+            return True
+        elif command == "UID SEARCH":
+            uids = " ".join(str(u) for u in sorted(self.messages) if u not in self.deleted)
+            out.write(f"* SEARCH {uids}\r\n".encode())
+        elif command == "UID FETCH":
+            uid = int(args.split(" ", 1)[0])
+            if uid in self.unreadable or uid not in self.messages:
+                out.write(f"{tag} NO cannot read\r\n".encode())
+                return True
+            raw = self.messages[uid]
+            out.write(f"* {uid} FETCH (UID {uid} BODY[] {{{len(raw)}}}\r\n".encode() + raw + b")\r\n")
+        elif command == "UID STORE":
+            uid = int(args.split(" ", 1)[0])
+            self.deleted.add(uid)
+            out.write(f"* {uid} FETCH (UID {uid} FLAGS (\\Deleted))\r\n".encode())
+        elif command == "EXPUNGE":
+            for uid in sorted(self.deleted):
+                self.messages.pop(uid, None)
+            self.deleted.clear()
+        elif command == "LOGOUT":
+            out.write(f"* BYE\r\n{tag} OK bye\r\n".encode())
+            return False
+        else:
+            out.write(f"{tag} BAD unknown\r\n".encode())
+            return True
+        out.write(f"{tag} OK done\r\n".encode())
+        return True

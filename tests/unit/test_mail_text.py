@@ -1,0 +1,67 @@
+"""Reading mail text: quoted history trimmed, HTML turned to text, tokens and headers checked."""
+
+import pytest
+
+from helpdesk.services.mail_compose import (
+    clean_header,
+    parse_reply_address,
+    reply_address,
+    thread_root_id,
+    ticket_from_root_id,
+)
+from helpdesk.services.mail_parse import html_to_text, trim_quoted
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Fixed, thanks.\n\nOn Mon, 23 Nov 2026 at 10:00, Help desk <s@x.test> wrote:\n> old text",
+        "Fixed, thanks.\n\nOn Mon, 23 Nov 2026 at 10:00, Help desk\n<s@x.test> wrote:\n> old text",
+        "Fixed, thanks.\n\n-----Original Message-----\nFrom: Help desk\nold text",
+        "Fixed, thanks.\n\n________________________________\nFrom: Help desk\nold text",
+        "Fixed, thanks.\n\nAm 23.11.2026 um 10:00 schrieb Help desk <s@x.test>:\n> alter Text",
+        "Fixed, thanks.\n-- \nAlice, Example Corp",
+        "Fixed, thanks.\n\n-- Reply above this line --\nold text",
+        "Fixed, thanks.\n> old text\n>\n",
+    ],
+)
+def test_quoted_history_and_signatures_are_trimmed(text):
+    assert trim_quoted(text) == "Fixed, thanks."
+
+
+def test_interleaved_answers_are_kept():
+    text = "> Which version?\n5.3\n> Which OS?\nLinux"
+    assert trim_quoted(text) == "> Which version?\n5.3\n> Which OS?\nLinux"
+
+
+def test_only_quoted_text_falls_back_to_everything():
+    assert trim_quoted("> just a quote") == "> just a quote"
+
+
+def test_html_to_text_keeps_lines_drops_markup_and_scripts():
+    html = "<div>One <b>two</b></div><div>three</div><script>evil()</script><ul><li>a</li><li>b</li></ul>"
+    assert html_to_text(html) == "One two\nthree\n- a\n- b"
+
+
+def test_html_blockquote_becomes_quoted_lines():
+    assert html_to_text("<p>New</p><blockquote><p>Old</p></blockquote>") == "New\n> Old"
+
+
+def test_clean_header_removes_line_breaks_and_controls():
+    assert clean_header("Hi\r\nBcc: x@y.test\x00\u2028end") == "Hi Bcc: x@y.test end"
+
+
+def test_reply_token_round_trip_and_forgery(app):
+    addr = reply_address(42)
+    assert parse_reply_address(addr) == (42, True)
+    assert parse_reply_address(addr.upper()) == (42, True)
+    forged = addr.replace("+t42.", "+t43.")
+    assert parse_reply_address(forged) == (43, False)
+    assert parse_reply_address(addr.replace("@helpdesk.example", "@other.test")) is None
+    assert parse_reply_address("someone@example.test") is None
+
+
+def test_thread_root_ids_are_signed(app):
+    root = thread_root_id(7)
+    assert ticket_from_root_id(root) == 7
+    assert ticket_from_root_id(root.replace("ticket-7.", "ticket-8.")) is None
