@@ -11,6 +11,7 @@ from .accounts import (
     Organization,
     User,
 )
+from .audit import AuditEvent
 from .tickets import (
     OPEN_STATUSES,
     STATUS_CLOSED,
@@ -46,6 +47,7 @@ __all__ = [
     "STATUS_RESOLVED",
     "STATUS_WAITING",
     "Attachment",
+    "AuditEvent",
     "Category",
     "CategoryPermission",
     "LoginFailure",
