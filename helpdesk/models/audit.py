@@ -18,6 +18,7 @@ class AuditEvent(db.Model):
     __tablename__ = "audit_events"
     __table_args__ = (
         Index("ix_audit_events_target_user_created", "target_user_id", "created_at"),
+        Index("ix_audit_events_actor_created", "actor_id", "created_at"),
         Index("ix_audit_events_category_created", "category_id", "created_at"),
     )
 
