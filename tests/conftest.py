@@ -98,6 +98,20 @@ def app_ctx(app):
     wipe(app)
 
 
+@pytest.fixture(autouse=True)
+def fresh_user_per_request(app):
+    """Tests hold one app context open, so `g` outlives each request and Flask-Login would keep
+    serving the first user it loaded; forget it at every request, as a real server does."""
+    from flask import g, request_started
+
+    def forget_user(sender, **extra):
+        g.pop("_login_user", None)
+
+    request_started.connect(forget_user, app)
+    yield
+    request_started.disconnect(forget_user, app)
+
+
 @pytest.fixture
 def client(app):
     return app.test_client()
