@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 from wtforms import DateField, Form, SelectChoice, SelectField
-from wtforms.validators import Optional
+from wtforms.validators import Optional, ValidationError
 
 from ..services.reports import MAX_DAYS, ReportFilter
 
@@ -21,9 +21,9 @@ class ReportFilterForm(Form):
     def validate_end(self, field):
         if self.start.data and field.data:
             if field.data < self.start.data:
-                raise ValueError("The end date must be on or after the start date.")
+                raise ValidationError("The end date must be on or after the start date.")
             if (field.data - self.start.data).days >= MAX_DAYS:
-                raise ValueError(f"Choose a range of at most {MAX_DAYS} days.")
+                raise ValidationError(f"Choose a range of at most {MAX_DAYS} days.")
 
     def to_filter(self, default):
         """The chosen range (missing ends filled from `default`, keeping the default's length)."""
