@@ -5,7 +5,7 @@ from flask_login import current_user
 
 from ..errors import DomainError
 from ..extensions import db
-from ..htmx import render_page_or_block
+from ..htmx import is_htmx, render_page_or_block
 from ..models import Category, User
 from ..services import categories, permissions
 from .blueprint import bp
@@ -64,7 +64,7 @@ def toggle_permission(user_id, category_id):
         db.session.rollback()
         error = str(exc)
     granted = permissions.granted_pairs([user.id])
-    if not request.htmx:
+    if not is_htmx():
         flash(error or "Permission saved.", "error" if error else "success")
         return redirect(url_for("admin.permissions"))
     body = render_template(
