@@ -1,5 +1,7 @@
 """The technician-by-category grid: per-cell htmx saves, the whole form without JS, and its effect."""
 
+import re
+
 import pytest
 
 from helpdesk.extensions import db
@@ -134,3 +136,17 @@ def test_unknown_cell_is_404(client, admin, make, ref):
     ivan = make.technician()
     assert client.post(f"/admin/permissions/{ivan.id}/999", headers=HX).status_code == 404
     assert client.post(f"/admin/permissions/999/{ref.categories['IT'].id}", headers=HX).status_code == 404
+
+
+def test_cell_toggle_needs_the_csrf_token_that_htmx_sends(app, client, admin, make, ref, monkeypatch):
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    ivan = make.technician(name="Ivan")
+    it = ref.categories["IT"]
+    page = client.get("/admin/permissions").get_data(as_text=True)
+    token = re.search(r'"X-CSRFToken": "([^"]+)"', page).group(1)
+    url = f"/admin/permissions/{ivan.id}/{it.id}"
+    data = {"perm": f"{ivan.id}:{it.id}"}
+    assert client.post(url, data=data, headers=HX).status_code == 400
+    assert grants() == set()
+    saved = client.post(url, data=data, headers={**HX, "X-CSRFToken": token})
+    assert saved.status_code == 200 and grants() == {(ivan.id, it.id)}
