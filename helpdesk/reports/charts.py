@@ -54,11 +54,12 @@ def column_chart(chart_id, title, desc, labels, series, *, height=260):
         if i % every == 0
     ]
     grid, ylabels = [], []
-    for k in range(5):
-        value = top_value * k / 4
-        y = round(top + plot_h - plot_h * k / 4, 1)
+    steps = next(d for d in (5, 4, 2, 1) if top_value % d == 0)  # whole-number ticks for counts
+    for k in range(steps + 1):
+        value = top_value * k // steps
+        y = round(top + plot_h - plot_h * k / steps, 1)
         grid.append({"x1": left, "y1": y, "x2": WIDTH - right, "y2": y})
-        ylabels.append({"x": left - 6, "y": y + 4, "text": _fmt(round(value, 1)), "anchor": "end"})
+        ylabels.append({"x": left - 6, "y": y + 4, "text": str(value), "anchor": "end"})
     return _chart(chart_id, title, desc, height, bars, xlabels + ylabels, grid, _legend(series, 14))
 
 
@@ -128,7 +129,7 @@ def report_charts(report):
     period = f"from {f.start.isoformat()} to {f.end.isoformat()}"
     volume = (
         f"Opened: {report.totals['opened']}; resolved: {report.totals['resolved']}; {period}. "
-        "The table below lists every day."
+        "The table below the chart lists every day."
     )
     daily = column_chart(
         "chart-daily",
