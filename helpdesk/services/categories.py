@@ -36,20 +36,21 @@ def _clean_name(name, *, exclude_id=None):
     return name
 
 
-def _flush_unique(name):
+def _save_name(category, name):
+    """Write the name in a savepoint, so a concurrent request that took it first is a clear error."""
     try:
         with db.session.begin_nested():
-            db.session.flush()
-    except IntegrityError as exc:  # a concurrent request took the name first
+            category.name = name
+            db.session.add(category)
+    except IntegrityError as exc:
         raise ValidationFailed(f"A category named “{name}” already exists.") from exc
 
 
 def create_category(actor, name):
     """A new active category. Guarantees: a non-empty name, unique ignoring case and spacing."""
     name = _clean_name(name)
-    category = Category(name=name, archived=False)
-    db.session.add(category)
-    _flush_unique(name)
+    category = Category(archived=False)
+    _save_name(category, name)
     audit.record(actor, AUDIT_CATEGORY, category=category, old=None, new=f"created {name}")
     db.session.flush()
     return category
@@ -61,8 +62,7 @@ def rename_category(actor, category, name):
     name = _clean_name(name, exclude_id=category.id)
     if name == old:
         return category
-    category.name = name
-    _flush_unique(name)
+    _save_name(category, name)
     audit.record(actor, AUDIT_CATEGORY, category=category, old=old, new=name)
     db.session.flush()
     return category

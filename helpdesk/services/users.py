@@ -48,13 +48,15 @@ def user_query(*, q="", role=None, status="all"):
 
 
 def _other_active_admins(user):
-    """Active admins besides `user`, locked so two admins cannot demote each other at once."""
-    rows = db.session.scalars(
+    """Active admins besides `user`. Every active admin row is locked (in id order) so two admins
+    demoting each other at once are serialised: the second sees the first's change and is refused."""
+    ids = db.session.scalars(
         select(User.id)
-        .where(User.role == ROLE_ADMIN, User.active.is_(True), User.id != user.id)
+        .where(User.role == ROLE_ADMIN, User.active.is_(True))
+        .order_by(User.id)
         .with_for_update()
     ).all()
-    return len(rows)
+    return len([i for i in ids if i != user.id])
 
 
 def _check_keeps_an_admin(user, *, new_role, new_active):
