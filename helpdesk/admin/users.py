@@ -85,7 +85,8 @@ def change_role(user_id):
         form.role.errors.append(str(exc))
         return _render_user(target, role_form=form)
     label = ROLE_LABELS[target.role]
-    return _saved(target, f"Saved: {target.name} is now {label.lower()}." if changed else "No change.")
+    verb = "is now" if changed else "is already"
+    return _saved(target, f"{'Saved: ' if changed else ''}{target.name} {verb} {label.lower()}.")
 
 
 @bp.post("/users/<int:user_id>/active")
