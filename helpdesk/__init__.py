@@ -84,9 +84,11 @@ def _configure_sqlite(app):
 
 
 def register_blueprints(app):
+    from .admin.views import bp as admin_bp
     from .auth.views import bp as auth_bp
     from .core.views import bp as core_bp
     from .portal.views import bp as portal_bp
+    from .reports.views import bp as reports_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(auth_bp)
@@ -94,6 +96,9 @@ def register_blueprints(app):
     from .mailadmin.views import init_app as init_mailadmin
 
     init_mailadmin(app)
+
+    app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(reports_bp, url_prefix="/agent/reports")
 
 
 def register_hooks(app):

@@ -150,3 +150,10 @@ def is_subscriber_only(user, ticket):
     if user.is_org_manager and user.organization_id == ticket.organization_id:
         return False
     return any(s.user_id == user.id for s in ticket.subscriptions)
+
+
+def can_report_on_category(user, category_id):
+    """Reports cover the categories whose tickets the agent sees: admins all, technicians theirs."""
+    if is_admin(user):
+        return True
+    return is_agent(user) and category_id in permitted_category_ids(user)

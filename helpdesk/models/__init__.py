@@ -11,6 +11,7 @@ from .accounts import (
     Organization,
     User,
 )
+from .audit import AuditEvent
 from .credits import (
     BILLING_PRIORITY,
     BILLING_TIME,
@@ -61,6 +62,7 @@ __all__ = [
     "STATUS_RESOLVED",
     "STATUS_WAITING",
     "Attachment",
+    "AuditEvent",
     "Category",
     "CategoryPermission",
     "LoginFailure",

@@ -1,0 +1,1 @@
+"""Admin pages: categories, users and roles, technician category permissions."""

@@ -1,0 +1,1 @@
+"""Reports for agents and admins: volumes, response times, compliance and backlog."""

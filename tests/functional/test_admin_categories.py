@@ -1,0 +1,137 @@
+"""Admins create, rename, archive and restore categories; archived ones leave the new-ticket form."""
+
+import pytest
+
+from helpdesk.extensions import db
+from helpdesk.models import AuditEvent, Category, Ticket
+
+HX = {"HX-Request": "true"}
+
+
+@pytest.fixture
+def admin(make, login):
+    user = make.admin(email="admin@example.test")
+    login(user)
+    return user
+
+
+def category_named(name):
+    return db.session.scalar(db.select(Category).where(Category.name == name))
+
+
+def test_create_category(client, admin, ref):
+    response = client.post("/admin/categories", data={"name": "  Hardware   repairs "})
+    assert response.status_code == 302
+    assert category_named("Hardware repairs") is not None
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Category “Hardware repairs” created." in page
+    assert 'value="Hardware repairs"' in page
+
+
+def test_duplicate_name_is_refused_whatever_the_case(client, admin, ref):
+    response = client.post("/admin/categories", data={"name": "sales"})
+    assert response.status_code == 200
+    assert "A category named “sales” already exists." in response.get_data(as_text=True)
+    assert db.session.scalar(db.select(db.func.count(Category.id))) == 3
+
+
+def test_empty_name_is_refused_with_a_message(client, admin, ref):
+    response = client.post("/admin/categories", data={"name": "   "})
+    assert response.status_code == 200
+    assert "Enter a category name." in response.get_data(as_text=True)
+
+
+def test_create_with_htmx_returns_the_section_fragment(client, admin, ref):
+    response = client.post("/admin/categories", data={"name": "Hardware"}, headers=HX)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200 and "<html" not in body
+    assert "HX-Request" in response.headers["Vary"]
+    assert 'id="category-section"' in body and "Category “Hardware” created." in body
+
+
+def test_rename_keeps_the_tickets(client, admin, ref, make):
+    it = ref.categories["IT"]
+    ticket = make.ticket(category=it, priority=ref.priorities["Low"])
+    response = client.post(f"/admin/categories/{it.id}/rename", data={"name": "Computers"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Category, it.id).name == "Computers"
+    assert db.session.get(Ticket, ticket.id).category_id == it.id
+    event = db.session.scalar(db.select(AuditEvent).where(AuditEvent.category_id == it.id))
+    assert (event.actor_id, event.old_value, event.new_value) == (admin.id, "IT", "Computers")
+
+
+def test_rename_to_an_existing_name_shows_the_error_on_the_row(client, admin, ref):
+    it = ref.categories["IT"]
+    response = client.post(f"/admin/categories/{it.id}/rename", data={"name": "Billing"}, headers=HX)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200 and "<html" not in body
+    assert body.lstrip().startswith(f'<tr id="category-{it.id}"')
+    assert "A category named “Billing” already exists." in body and 'aria-invalid="true"' in body
+    db.session.expire_all()
+    assert db.session.get(Category, it.id).name == "IT"
+
+
+def test_rename_error_without_javascript_renders_the_page(client, admin, ref):
+    it = ref.categories["IT"]
+    response = client.post(f"/admin/categories/{it.id}/rename", data={"name": "billing"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200 and "<html" in body
+    assert "A category named “billing” already exists." in body
+
+
+def test_rename_with_htmx_confirms_on_the_row(client, admin, ref):
+    it = ref.categories["IT"]
+    response = client.post(f"/admin/categories/{it.id}/rename", data={"name": "Computers"}, headers=HX)
+    body = response.get_data(as_text=True)
+    assert "<html" not in body and "HX-Request" in response.headers["Vary"]
+    assert "Saved: renamed to “Computers”." in body
+
+
+def test_archived_category_leaves_the_new_ticket_form_but_keeps_its_tickets(client, admin, ref, make, login):
+    sales = ref.categories["Sales"]
+    ticket = make.ticket(category=sales, priority=ref.priorities["Low"])
+    response = client.post(f"/admin/categories/{sales.id}/archive", data={"archived": "1"}, headers=HX)
+    assert "no longer appears on the new-ticket form" in response.get_data(as_text=True)
+    assert "Restore" in response.get_data(as_text=True)
+    customer = make.customer()
+    login(customer)
+    form = client.get("/portal/tickets/new").get_data(as_text=True)
+    assert f'<option value="{sales.id}"' not in form
+    refused = client.post(
+        "/portal/tickets/new",
+        data={
+            "category": sales.id,
+            "priority": ref.priorities["Low"].id,
+            "subject": "s",
+            "body": "b",
+            "submission_key": "k",
+        },
+    )
+    assert refused.status_code == 200 and db.session.scalar(db.select(db.func.count(Ticket.id))) == 1
+    db.session.expire_all()
+    assert db.session.get(Ticket, ticket.id).category_id == sales.id
+
+
+def test_restore_brings_the_category_back(client, admin, ref, make, login):
+    sales = ref.categories["Sales"]
+    client.post(f"/admin/categories/{sales.id}/archive", data={"archived": "1"})
+    response = client.post(f"/admin/categories/{sales.id}/archive", data={"archived": "0"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert not db.session.get(Category, sales.id).archived
+    login(make.customer())
+    assert f'<option value="{sales.id}"' in client.get("/portal/tickets/new").get_data(as_text=True)
+
+
+def test_category_list_is_paginated(client, admin, app, make):
+    for n in range(app.config["PER_PAGE"] + 2):
+        make.CategoryFactory(name=f"Cat {n:02d}")
+    first = client.get("/admin/categories").get_data(as_text=True)
+    second = client.get("/admin/categories?page=2").get_data(as_text=True)
+    assert "Page 1 of 2" in first and 'value="Cat 00"' in first and 'value="Cat 26"' not in first
+    assert 'value="Cat 26"' in second
+
+
+def test_unknown_category_is_404(client, admin):
+    assert client.post("/admin/categories/999/rename", data={"name": "x"}).status_code == 404

@@ -1,0 +1,123 @@
+"""The reports page: figures, charts, filters, technician scope and CSV downloads."""
+
+import csv
+import io
+
+import pytest
+
+from tests import report_data
+from tests.report_data import END, START
+
+HX = {"HX-Request": "true"}
+RANGE = f"start={START.isoformat()}&end={END.isoformat()}"
+
+
+@pytest.fixture
+def known(ref):
+    report_data.build(ref)
+    return ref
+
+
+def csv_rows(response):
+    return list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+
+
+def test_report_page_shows_figures_tables_and_charts(client, login, make, known):
+    login(make.admin())
+    response = client.get(f"/agent/reports?{RANGE}")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "From <strong>2026-11-02</strong> to <strong>2026-11-08</strong>" in page
+    assert "15 opened, 5 resolved" in page
+    assert (
+        '<th scope="row">High</th><td class="num">10</td><td class="num">55 min</td><td class="num">1 h 31 min</td>'
+        in page
+    )
+    assert '<td class="num">50%</td>' in page  # Urgent compliance
+    assert page.count('role="img"') == 4
+    assert 'aria-labelledby="chart-daily-title chart-daily-desc"' in page
+    assert '<title id="chart-compliance-title">Response-target compliance by priority</title>' in page
+    assert "style=" not in page and "<script>" not in page
+
+
+def test_filter_with_htmx_returns_the_report_fragment(client, login, make, known):
+    login(make.admin())
+    response = client.get(f"/agent/reports?{RANGE}&category={known.categories['Sales'].id}", headers=HX)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200 and "<html" not in body and 'id="report-body"' in body
+    assert "HX-Request" in response.headers["Vary"]
+    assert "1 opened, 1 resolved" in body
+
+
+def test_technician_report_is_limited_to_their_categories(client, login, make, known):
+    login(make.technician(known.categories["Sales"]))
+    page = client.get(f"/agent/reports?{RANGE}").get_data(as_text=True)
+    assert "1 opened, 1 resolved" in page
+    assert f'<option value="{known.categories["Sales"].id}">Sales</option>' in page
+    assert ">IT</option>" not in page and '<th scope="row">IT</th>' not in page
+
+
+def test_technician_cannot_pick_another_teams_category(client, login, make, known):
+    login(make.technician(known.categories["Sales"]))
+    response = client.get(f"/agent/reports?{RANGE}&category={known.categories['IT'].id}")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "Not a valid choice" in page
+    assert '<th scope="row">IT</th>' not in page
+    rows = csv_rows(
+        client.get(f"/agent/reports?{RANGE}&category={known.categories['IT'].id}&format=csv&table=categories")
+    )
+    assert [row[0] for row in rows[1:]] == ["Sales"]
+
+
+def test_backwards_range_is_explained(client, login, make, known):
+    login(make.admin())
+    page = client.get("/agent/reports?start=2026-11-08&end=2026-11-02").get_data(as_text=True)
+    assert "The end date must be on or after the start date." in page
+    assert "Showing the default period instead." in page
+
+
+def test_csv_download_of_a_table(client, login, make, known):
+    login(make.admin())
+    response = client.get(f"/agent/reports?{RANGE}&format=csv&table=times")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert (
+        response.headers["Content-Disposition"]
+        == 'attachment; filename="report-times-2026-11-02-2026-11-08.csv"'
+    )
+    rows = csv_rows(response)
+    assert rows[0][:4] == [
+        "Priority",
+        "Answered",
+        "Median first response (minutes)",
+        "90th percentile first response (minutes)",
+    ]
+    high = next(row for row in rows if row[0] == "High")
+    assert high == ["High", "10", "55.0", "91.0", "4", "150.0", "474.0"]
+    low = next(row for row in rows if row[0] == "Low")
+    assert low == ["Low", "0", "", "", "0", "", ""]
+
+
+@pytest.mark.parametrize("table", ["daily", "categories", "priorities", "times", "compliance", "backlog"])
+def test_every_table_downloads(table, client, login, make, known):
+    login(make.technician(known.categories["IT"]))
+    response = client.get(f"/agent/reports?{RANGE}&format=csv&table={table}")
+    assert response.status_code == 200 and len(csv_rows(response)) > 1
+
+
+def test_daily_csv_lists_every_day(client, login, make, known):
+    login(make.admin())
+    rows = csv_rows(client.get(f"/agent/reports?{RANGE}&format=csv&table=daily"))
+    assert rows[0] == ["Day", "Opened", "Resolved"]
+    assert rows[1] == ["2026-11-02", "0", "0"] and rows[2] == ["2026-11-03", "10", "4"] and len(rows) == 8
+
+
+def test_unknown_csv_table_is_404(client, login, make):
+    login(make.admin())
+    assert client.get("/agent/reports?format=csv&table=users").status_code == 404
+
+
+def test_csv_cells_cannot_become_spreadsheet_formulas(client, login, make, ref):
+    make.CategoryFactory(name="=HYPERLINK(1)")
+    login(make.admin())
+    rows = csv_rows(client.get("/agent/reports?format=csv&table=categories"))
+    assert ["'=HYPERLINK(1)", "0", "0"] in rows
