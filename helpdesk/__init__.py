@@ -85,12 +85,14 @@ def _configure_sqlite(app):
 
 def register_blueprints(app):
     from .auth.views import bp as auth_bp
+    from .billing import bp as billing_bp
     from .core.views import bp as core_bp
     from .portal.views import bp as portal_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(portal_bp, url_prefix="/portal")
+    app.register_blueprint(billing_bp, url_prefix="/billing")
 
 
 def register_hooks(app):

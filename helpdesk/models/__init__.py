@@ -11,6 +11,13 @@ from .accounts import (
     Organization,
     User,
 )
+from .billing import (
+    PAYMENT_STATUSES,
+    BillingAlert,
+    CreditPack,
+    Payment,
+    StripeEvent,
+)
 from .credits import (
     BILLING_PRIORITY,
     BILLING_TIME,
@@ -40,6 +47,11 @@ from .tickets import (
 from .types import UTCDateTime, utcnow
 
 __all__ = [
+    "PAYMENT_STATUSES",
+    "BillingAlert",
+    "CreditPack",
+    "Payment",
+    "StripeEvent",
     "BILLING_PRIORITY",
     "BILLING_TIME",
     "LEDGER_KINDS",
