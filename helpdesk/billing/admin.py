@@ -4,6 +4,7 @@ from functools import wraps
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from wtforms import SelectChoice
 
 from .. import policy
 from ..errors import DomainError
@@ -94,7 +95,9 @@ def admin_pack_delete(pack_id):
 @billing_admin_only
 def admin_phone_order():
     form = PhoneOrderForm()
-    form.pack_id.choices = [(p.id, f"{p.name}: {p.credits} credits") for p in billing.active_packs()]
+    form.pack_id.choices = [
+        SelectChoice(p.id, f"{p.name}: {p.credits} credits") for p in billing.active_packs()
+    ]
     if request.method == "GET":
         form.nonce.data = billing.new_nonce()
     elif form.validate_on_submit():

@@ -3,10 +3,21 @@
 from decimal import Decimal
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DecimalField, HiddenField, IntegerField, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    DecimalField,
+    HiddenField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    StringField,
+)
 from wtforms.validators import Email, InputRequired, Length, NumberRange, Regexp
 
-BANK_CHOICES = [("personal", "My own bank"), ("organization", "My organization's shared bank")]
+BANK_CHOICES = [
+    SelectChoice("personal", "My own bank"),
+    SelectChoice("organization", "My organization's shared bank"),
+]
 
 
 class BuyForm(FlaskForm):
