@@ -108,6 +108,7 @@ class Message(db.Model):
     """A public reply or an internal note on a ticket."""
 
     __tablename__ = "messages"
+    __table_args__ = (UniqueConstraint("author_id", "submission_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
@@ -115,6 +116,7 @@ class Message(db.Model):
     body: Mapped[str] = mapped_column(Text)
     internal: Mapped[bool] = mapped_column(default=False)
     source: Mapped[str] = mapped_column(String(20), default="web")  # web, email, system
+    submission_key: Mapped[str | None] = mapped_column(String(64))  # a resent form adds nothing
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
     ticket = relationship("Ticket", back_populates="messages")
