@@ -86,7 +86,7 @@ def test_buy_a_pack_with_the_demo_provider(billing_server, billing_page):
     page.get_by_role("button", name="Log in").click()
 
     page.get_by_role("link", name="Credits").click()
-    expect(page.get_by_text("0 credits")).to_be_visible()
+    expect(page.locator("#balance-personal")).to_have_text("0 credits")
     page.get_by_role("button", name="Buy Team").click()
 
     expect(page.get_by_role("heading", name="Demo checkout")).to_be_visible()
@@ -94,5 +94,5 @@ def test_buy_a_pack_with_the_demo_provider(billing_server, billing_page):
 
     expect(page.get_by_text("1200 credits were added")).to_be_visible()
     page.get_by_role("link", name="Back to credits").click()
-    expect(page.get_by_text("1200 credits", exact=True)).to_be_visible()
+    expect(page.locator("#balance-personal")).to_have_text("1200 credits")
     expect(page.get_by_role("cell", name="Paid")).to_be_visible()
