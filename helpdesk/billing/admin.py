@@ -61,9 +61,7 @@ def admin_packs():
 @billing_admin_only
 def admin_pack_form(pack_id):
     pack = db.get_or_404(CreditPack, pack_id) if pack_id else None
-    form = PackForm(obj=pack, data=None if pack else {"currency": current_app.config["CURRENCY"]})
-    if pack and request.method == "GET":
-        form.price.data = form.price.data / 100
+    form = PackForm.for_pack(pack, default_currency=current_app.config["CURRENCY"])
     if form.validate_on_submit():
         try:
             fields = dict(credits=form.credits.data, price=form.price_minor(), active=form.active.data)
@@ -104,16 +102,19 @@ def admin_phone_order():
         try:
             customer = billing.customer_by_email(form.email.data)
             payment = billing.start_checkout(
-                customer, form.pack_id.data, form.nonce.data, actor=current_user, bank=form.bank.data,
+                customer,
+                form.pack_id.data,
+                form.nonce.data,
+                actor=current_user,
+                bank=form.bank.data,
                 return_urls=return_urls(),
-            )  # fmt: skip
+            )
             db.session.commit()
         except DomainError as exc:
             db.session.rollback()
             form.form_errors.append(str(exc))
         else:
-            link = url_for("billing.demo_checkout", payment_id=payment.id, _external=True)
-            link = payment.checkout_url or link
+            link = url_for("billing.pay_link", payment_id=payment.id, _external=True)
             return render_template("billing/admin/phone_order_done.html", payment=payment, link=link)
     return render_template("billing/admin/phone_order.html", form=form)
 

@@ -46,6 +46,21 @@ class PackForm(FlaskForm):
     )
     active = BooleanField("On sale", default=True)
 
+    @classmethod
+    def for_pack(cls, pack, default_currency):
+        """The form for editing `pack` (price shown in main units), or a blank one for a new pack."""
+        if pack is None:
+            return cls(data={"currency": default_currency})
+        return cls(
+            data={
+                "name": pack.name,
+                "credits": pack.credits,
+                "price": Decimal(pack.price) / 100,
+                "currency": pack.currency,
+                "active": pack.active,
+            }
+        )
+
     def price_minor(self):
         """The price in minor units (cents), exactly."""
         return int((self.price.data * 100).to_integral_value())

@@ -88,6 +88,14 @@ def success(payment_id):
     )
 
 
+@bp.get("/payments/<int:payment_id>/pay")
+@login_required
+def pay_link(payment_id):
+    """The payment link of a phone order: continues the checkout, or shows where it stands."""
+    payment = policy.get_payment_or_404(current_user, payment_id)
+    return redirect(checkout_location(payment), 303)
+
+
 @bp.get("/payments/<int:payment_id>")
 @login_required
 def receipt(payment_id):

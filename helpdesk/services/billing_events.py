@@ -81,6 +81,12 @@ def alert(kind, message, payment=None, account_id=None):
 def _on_session_paid(session):
     payment = _payment_for_session(session)
     if payment is None:
+        if session.get("payment_status") == "paid":  # money taken for a checkout we have no record of
+            alert(
+                "unknown_session",
+                f"Stripe reports session {session.get('id')} paid, but no payment here matches it "
+                f"(metadata: {session.get('metadata')}). Nothing was credited.",
+            )
         return "ignored: unknown session"
     if session.get("payment_intent") and not payment.payment_intent_id:
         payment.payment_intent_id = str(session["payment_intent"])[:255]

@@ -205,9 +205,10 @@ def test_admin_phone_order_shows_the_link_and_queues_the_email(client, login, ma
         "nonce": nonce_of(form),
     }
     page = client.post("/billing/admin/phone-order", data=data).get_data(as_text=True)
-    assert "https://checkout.stripe.test/pay/cs_test_1" in page
-    assert "queued for e-mail to phone@example.com" in page
     payment = db.session.scalar(select(Payment))
+    link = f"http://localhost/billing/payments/{payment.id}/pay"
+    assert link in page and "queued for e-mail to phone@example.com" in page
+    assert client.get(link).headers["Location"] == "https://checkout.stripe.test/pay/cs_test_1"
     assert payment.user_id == customer.id and payment.started_by_id == admin.id
     assert payment.link_email_status == "queued" and payment.account.user_id == customer.id
 

@@ -196,3 +196,10 @@ def test_refund_for_an_unknown_charge_is_ignored(client, setup):
     event = bs._event("charge.refunded", {"id": "ch_x", "payment_intent": "pi_x", "amount_refunded": 10})
     response = bs.deliver(client, event)
     assert response.status_code == 200 and "unknown" in response.get_json()["outcome"]
+
+
+def test_a_paid_session_we_have_no_record_of_alerts_admins_and_credits_nothing(client, setup, pending):
+    event = bs.session_event(pending, id="cs_test_not_ours")
+    assert bs.deliver(client, event).status_code == 200
+    assert balance(setup.account) == 0
+    assert db.session.scalar(select(BillingAlert.kind)) == "unknown_session"
