@@ -162,11 +162,14 @@ def can_manage_billing(user):
     return is_admin(user)
 
 
+def can_buy_credits(user):
+    """Credit packs are bought by (or, on a phone order, for) active customers."""
+    return bool(user and user.is_authenticated and user.active and user.is_customer)
+
+
 def can_buy_for_organization(user):
     """An organization's manager buys credits for its shared bank."""
-    return bool(
-        user and user.is_authenticated and user.active and user.is_org_manager and user.organization_id
-    )
+    return bool(can_buy_credits(user) and user.is_org_manager and user.organization_id)
 
 
 def payment_visibility(user):

@@ -39,6 +39,7 @@ def index():
         banks=billing.banks_of(current_user),
         packs=billing.active_packs(),
         provider=payments.provider(),
+        can_buy=policy.can_buy_credits(current_user),
         nonce=billing.new_nonce(),
         can_buy_for_org=policy.can_buy_for_organization(current_user),
         cancelled=request.args.get("checkout") == "cancelled",

@@ -94,6 +94,8 @@ def start_checkout(customer, pack_id, nonce, *, actor, bank=BANK_PERSONAL, retur
     """
     if actor.id != customer.id and not policy.can_manage_billing(actor):
         raise NotAllowed("You may only buy credits for yourself.")
+    if not policy.can_buy_credits(customer):
+        raise NotAllowed("Credit packs are bought by customers.")
     kind = payments.provider()
     if kind is None:
         raise payments.PaymentsUnavailable("Card payments are not set up on this help desk.")

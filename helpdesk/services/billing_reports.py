@@ -126,7 +126,7 @@ def chart_geometry(rows, width=720, height=240, pad=36):
     series = ("sold", "consumed", "refunded")
     top = max([1] + [max(getattr(r, s) for s in series) for r in rows] + [r.outstanding for r in rows])
     slot = (width - 2 * pad) / max(len(rows), 1)
-    bar = max(slot / (len(series) + 1), 1)
+    bar = min(max(slot / (len(series) + 1), 1), 40)
     plot = height - 2 * pad
 
     def y(value):
@@ -134,7 +134,7 @@ def chart_geometry(rows, width=720, height=240, pad=36):
 
     bars, points, labels = [], [], []
     for index, row in enumerate(rows):
-        x0 = pad + index * slot + bar / 2
+        x0 = pad + index * slot + (slot - len(series) * bar) / 2
         for offset, name in enumerate(series):
             value = getattr(row, name)
             bars.append(
@@ -147,7 +147,9 @@ def chart_geometry(rows, width=720, height=240, pad=36):
                     "title": f"{row.month} {name}: {value}",
                 }
             )
-        points.append(f"{round(x0 + 1.5 * bar, 1)},{y(row.outstanding)}")
+        points.append(
+            (round(x0 + 1.5 * bar, 1), y(row.outstanding), f"{row.month} outstanding: {row.outstanding}")
+        )
         labels.append({"x": round(x0 + 1.5 * bar, 1), "y": height - pad / 3, "text": row.month})
     return {
         "width": width,
@@ -158,7 +160,8 @@ def chart_geometry(rows, width=720, height=240, pad=36):
         "top_label": top,
         "top_y": pad,
         "bars": bars,
-        "line": " ".join(points),
+        "line": " ".join(f"{x},{y_}" for x, y_, _title in points),
+        "dots": [{"x": x, "y": y_, "title": title} for x, y_, title in points],
         "labels": labels,
     }
 

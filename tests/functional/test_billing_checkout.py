@@ -219,3 +219,10 @@ def test_phone_order_for_an_unknown_customer_is_refused(client, login, make, sho
     page = client.post("/billing/admin/phone-order", data=data).get_data(as_text=True)
     assert "No active customer has that e-mail address." in page
     assert not fake_stripe.requests
+
+
+def test_agents_do_not_buy_credit_packs(client, login, make, shop, fake_stripe):
+    login(make.technician())
+    assert "Buy Team" not in client.get("/billing/").get_data(as_text=True)
+    buy(client, shop.pack, "t" * 32)
+    assert db.session.scalar(select(func.count(Payment.id))) == 0 and not fake_stripe.requests
