@@ -163,6 +163,12 @@ def reversal_due(payment, amount_refunded):
 def _on_charge_refunded(charge):
     payment = _payment_for_charge(charge)
     if payment is None:
+        alert(
+            "refund_unmatched",
+            f"Stripe refunded {charge.get('amount_refunded')} on charge {charge.get('id')} "
+            f"(payment intent {charge.get('payment_intent')}), which matches no payment here; "
+            "no credits were reversed.",
+        )
         return "ignored: unknown charge"
     if charge.get("id"):
         payment.charge_id = str(charge["id"])[:255]

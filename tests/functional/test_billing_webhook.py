@@ -192,10 +192,11 @@ def test_refund_after_credits_were_spent_goes_into_debt_with_an_alert(client, se
     assert alert.kind == "refund_debt" and alert.payment_id == pending.id and "-400" in alert.message
 
 
-def test_refund_for_an_unknown_charge_is_ignored(client, setup):
+def test_refund_for_an_unknown_charge_reverses_nothing_and_alerts(client, setup):
     event = bs._event("charge.refunded", {"id": "ch_x", "payment_intent": "pi_x", "amount_refunded": 10})
     response = bs.deliver(client, event)
     assert response.status_code == 200 and "unknown" in response.get_json()["outcome"]
+    assert db.session.scalar(select(BillingAlert.kind)) == "refund_unmatched"
 
 
 def test_a_paid_session_we_have_no_record_of_alerts_admins_and_credits_nothing(client, setup, pending):
