@@ -3,6 +3,7 @@
 import random
 from datetime import timedelta
 
+from flask import current_app
 from sqlalchemy import func, select
 
 from ..extensions import db
@@ -24,6 +25,7 @@ from ..models import (
     User,
     utcnow,
 )
+from ..models.billing import CreditPack
 from .accounts import hash_password
 
 DEMO_PASSWORD = "helpdesk-demo"
@@ -176,10 +178,6 @@ def seed_reference_data():
 
 def seed_credit_packs():
     """The three standard credit packs, in the configured currency (idempotent, by name)."""
-    from flask import current_app
-
-    from ..models import CreditPack
-
     currency = current_app.config.get("CURRENCY", "usd").lower()
     return [
         _get_or_create(
