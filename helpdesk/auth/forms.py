@@ -1,7 +1,7 @@
 """Account forms: shape checks only; the accounts service applies the rules."""
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, StringField
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField
 from wtforms.validators import Email, EqualTo, InputRequired, Length
 
 from ..services.accounts import MIN_PASSWORD_LENGTH
@@ -26,6 +26,8 @@ class RegisterForm(FlaskForm):
     confirm = PasswordField(
         "Repeat password", validators=[InputRequired(), EqualTo("password", message="The passwords differ.")]
     )
+    # Filled in by app.js from the browser's settings; without JavaScript the account starts on UTC.
+    timezone = HiddenField(validators=[Length(max=64)])
 
 
 class ChangePasswordForm(FlaskForm):
@@ -37,3 +39,18 @@ class ChangePasswordForm(FlaskForm):
         "Repeat new password",
         validators=[InputRequired(), EqualTo("new_password", message="The passwords differ.")],
     )
+
+
+def timezone_choices():
+    from zoneinfo import available_timezones
+
+    return [
+        (name, name.replace("_", " "))
+        for name in sorted(available_timezones())
+        if "/" in name or name == "UTC"
+    ]
+
+
+class ProfileForm(FlaskForm):
+    name = StringField("Your name", validators=[InputRequired(), Length(max=200)])
+    timezone = SelectField("Time zone", description="Due times and dates are shown in this time zone.")

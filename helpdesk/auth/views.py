@@ -8,7 +8,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from ..errors import DomainError
 from ..extensions import db
 from ..services import accounts
-from .forms import ChangePasswordForm, LoginForm, RegisterForm
+from .forms import ChangePasswordForm, LoginForm, ProfileForm, RegisterForm, timezone_choices
 
 bp = Blueprint("auth", __name__)
 
@@ -66,7 +66,9 @@ def register():
     form = RegisterForm()
     if form.validate_on_submit():
         try:
-            user = accounts.register_customer(form.email.data, form.name.data, form.password.data)
+            user = accounts.register_customer(
+                form.email.data, form.name.data, form.password.data, timezone=form.timezone.data
+            )
             db.session.commit()
         except DomainError as exc:
             db.session.rollback()
@@ -94,3 +96,21 @@ def change_password():
             flash("Password changed. Other devices have been logged out.", "success")
             return redirect(url_for("core.index"))
     return render_template("auth/password.html", form=form)
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def profile():
+    form = ProfileForm(obj=current_user)
+    form.timezone.choices = timezone_choices()
+    if form.validate_on_submit():
+        try:
+            accounts.update_profile(current_user, name=form.name.data, timezone=form.timezone.data)
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            form.timezone.errors.append(str(exc))
+        else:
+            flash("Profile saved.", "success")
+            return redirect(url_for("auth.profile"))
+    return render_template("auth/profile.html", form=form)

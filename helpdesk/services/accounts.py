@@ -48,7 +48,7 @@ def register_customer(email, name, password, timezone="UTC"):
         name=name.strip(),
         password_hash=hash_password(password),
         role=ROLE_CUSTOMER,
-        timezone=timezone or "UTC",
+        timezone=valid_timezone(timezone or "UTC"),
     )
     db.session.add(user)
     db.session.flush()
@@ -140,3 +140,21 @@ def load_session_user(session_id):
     if user is None or user.session_token != token or not user.active:
         return None
     return user
+
+
+def valid_timezone(name):
+    """The IANA zone name if known, else "UTC" (a bad value from a browser never breaks a page)."""
+    from zoneinfo import available_timezones
+
+    return name if name in available_timezones() else "UTC"
+
+
+def update_profile(user, *, name, timezone):
+    """Change display name and time zone; the zone must be a known IANA name."""
+    from zoneinfo import available_timezones
+
+    if timezone not in available_timezones():
+        raise ValidationFailed("Choose a time zone from the list.")
+    user.name = name.strip()
+    user.timezone = timezone
+    db.session.flush()

@@ -29,3 +29,11 @@ document.addEventListener("htmx:responseError", (event) => {
 document.addEventListener("htmx:sendError", () => {
   showRequestError("The server could not be reached. Check your connection and try again.");
 });
+
+// Registration: take the browser's time zone so due times show in local time from the start.
+document.addEventListener("DOMContentLoaded", () => {
+  const field = document.querySelector("input[type=hidden][name=timezone]");
+  if (field && !field.value && window.Intl) {
+    field.value = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+  }
+});

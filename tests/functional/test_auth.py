@@ -168,3 +168,27 @@ def test_passwords_use_a_modern_kdf_by_default():
 
     assert Config.PASSWORD_HASH_METHOD.startswith("scrypt:32768")
     assert generate_password_hash("x", method=Config.PASSWORD_HASH_METHOD).startswith("scrypt:32768:8:1$")
+
+
+def test_registration_takes_the_browser_time_zone_and_falls_back_to_utc(app, client):
+    _register(client, timezone="Europe/Paris")
+    _register(app.test_client(), email="other@example.com", timezone="Not/AZone")
+    zones = dict(db.session.execute(db.select(User.email, User.timezone)).all())
+    assert zones == {"erin@example.com": "Europe/Paris", "other@example.com": "UTC"}
+
+
+def test_profile_changes_the_time_zone_used_for_dates(client, login, make, ref):
+    from datetime import UTC, datetime
+
+    user = make.customer()
+    created = datetime(2026, 11, 21, 23, 30, tzinfo=UTC)
+    ticket = make.ticket(
+        requester=user, created_at=created, category=ref.categories["IT"], priority=ref.priorities["Urgent"]
+    )
+    login(user)
+    assert "2026-11-22 00:30" in client.get(f"/portal/tickets/{ticket.id}").get_data(as_text=True)  # due, UTC
+    bad = client.post("/account", data={"name": "New Name", "timezone": "Mars/Olympus"})
+    assert "Not a valid choice" in bad.get_data(as_text=True)
+    client.post("/account", data={"name": "New Name", "timezone": "Asia/Tokyo"})
+    page = client.get(f"/portal/tickets/{ticket.id}").get_data(as_text=True)
+    assert "2026-11-22 09:30" in page and "New Name" in page
