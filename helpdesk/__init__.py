@@ -86,6 +86,7 @@ def _configure_sqlite(app):
 def register_blueprints(app):
     from .admin.views import bp as admin_bp
     from .auth.views import bp as auth_bp
+    from .billing import bp as billing_bp
     from .core.views import bp as core_bp
     from .portal.views import bp as portal_bp
     from .reports.views import bp as reports_bp
@@ -99,6 +100,8 @@ def register_blueprints(app):
 
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(reports_bp, url_prefix="/agent/reports")
+
+    app.register_blueprint(billing_bp, url_prefix="/billing")
 
 
 def register_hooks(app):

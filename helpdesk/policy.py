@@ -14,6 +14,8 @@ from .models import (
     STATUS_CLOSED,
     Attachment,
     CategoryPermission,
+    CreditAccount,
+    Payment,
     Subscription,
     Ticket,
 )
@@ -157,3 +159,50 @@ def can_report_on_category(user, category_id):
     if is_admin(user):
         return True
     return is_agent(user) and category_id in permitted_category_ids(user)
+
+
+# Billing: card purchases of credit packs.
+
+
+def can_manage_billing(user):
+    """Packs, payments, revenue reports and phone orders: helpdesk admins only."""
+    return is_admin(user)
+
+
+def can_buy_credits(user):
+    """Credit packs are bought by (or, on a phone order, for) active customers."""
+    return bool(user and user.is_authenticated and user.active and user.is_customer)
+
+
+def can_buy_for_organization(user):
+    """An organization's manager buys credits for its shared bank."""
+    return bool(can_buy_credits(user) and user.is_org_manager and user.organization_id)
+
+
+def payment_visibility(user):
+    """A SQL condition on Payment: admins all; the buyer; managers their organization's bank's."""
+    if not (user and user.is_authenticated and user.active):
+        return false()
+    if user.is_admin:
+        return true()
+    conditions = [Payment.user_id == user.id]
+    if can_buy_for_organization(user):
+        org_banks = select(CreditAccount.id).where(CreditAccount.organization_id == user.organization_id)
+        conditions.append(Payment.account_id.in_(org_banks))
+    return or_(*conditions)
+
+
+def can_view_payment(user, payment):
+    if payment is None or not (user and user.is_authenticated and user.active):
+        return False
+    if user.is_admin or payment.user_id == user.id:
+        return True
+    return can_buy_for_organization(user) and payment.account.organization_id == user.organization_id
+
+
+def get_payment_or_404(user, payment_id):
+    """The payment (receipt) if `user` may see it; otherwise 404, whether it exists or not."""
+    payment = db.session.get(Payment, payment_id)
+    if not can_view_payment(user, payment):
+        abort(404)
+    return payment

@@ -12,6 +12,13 @@ from .accounts import (
     User,
 )
 from .audit import AuditEvent
+from .billing import (
+    PAYMENT_STATUSES,
+    BillingAlert,
+    CreditPack,
+    Payment,
+    StripeEvent,
+)
 from .credits import (
     BILLING_PRIORITY,
     BILLING_TIME,
@@ -42,6 +49,11 @@ from .tickets import (
 from .types import UTCDateTime, utcnow
 
 __all__ = [
+    "PAYMENT_STATUSES",
+    "BillingAlert",
+    "CreditPack",
+    "Payment",
+    "StripeEvent",
     "BILLING_PRIORITY",
     "BILLING_TIME",
     "LEDGER_KINDS",

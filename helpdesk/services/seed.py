@@ -3,6 +3,7 @@
 import random
 from datetime import timedelta
 
+from flask import current_app
 from sqlalchemy import func, select
 
 from ..extensions import db
@@ -24,6 +25,7 @@ from ..models import (
     User,
     utcnow,
 )
+from ..models.billing import CreditPack
 from .accounts import hash_password
 
 DEMO_PASSWORD = "helpdesk-demo"
@@ -141,6 +143,7 @@ TICKETS = (
     ("IT", "Install Python 3.12 on build agent", "Build agent 3 needs Python 3.12 for the new pipeline."),
     ("IT", "Phishing e-mail reported", "I received a suspicious e-mail asking me to confirm my password."),
 )
+CREDIT_PACKS = (("Starter", 500, 5000), ("Team", 1200, 10000), ("Business", 3000, 22500))
 AGENT_REPLIES = (
     "Thanks for reporting this. Could you tell us when it last happened and send a screenshot?",
     "We've looked into this and applied a fix on our side. Can you check again?",
@@ -173,6 +176,17 @@ def seed_reference_data():
     return categories, priorities
 
 
+def seed_credit_packs():
+    """The three standard credit packs, in the configured currency (idempotent, by name)."""
+    currency = current_app.config.get("CURRENCY", "usd").lower()
+    return [
+        _get_or_create(
+            CreditPack, name=name, defaults={"credits": credits, "price": price, "currency": currency}
+        )
+        for name, credits, price in CREDIT_PACKS
+    ]
+
+
 def seed_demo():
     """Create the demo help desk once; running it again changes nothing. Returns a summary."""
     categories, priorities = seed_reference_data()
@@ -197,6 +211,7 @@ def seed_demo():
                 db.session.add(CategoryPermission(user_id=user.id, category_id=categories[cat].id))
         users[email] = user
     db.session.flush()
+    seed_credit_packs()
     created = 0
     if not db.session.scalar(select(func.count(Ticket.id))):
         created = _seed_tickets(users, categories, priorities)

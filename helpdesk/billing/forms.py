@@ -1,0 +1,93 @@
+"""Billing forms: shape only. Rules (who may buy what, for which bank) live in the services."""
+
+from decimal import Decimal
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DecimalField,
+    HiddenField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    StringField,
+)
+from wtforms.validators import Email, InputRequired, Length, NumberRange, Regexp
+
+BANK_CHOICES = [
+    SelectChoice("personal", "My own bank"),
+    SelectChoice("organization", "My organization's shared bank"),
+]
+
+
+class BuyForm(FlaskForm):
+    """One buy button: the pack, which bank, and the page's nonce (double clicks share it)."""
+
+    pack_id = HiddenField(validators=[InputRequired(), Regexp(r"^\d{1,9}$")])
+    nonce = HiddenField(validators=[InputRequired(), Length(min=16, max=64)])
+    bank = SelectField("Buy for", choices=BANK_CHOICES, default="personal")
+
+
+class DemoCheckoutForm(FlaskForm):
+    """The fake checkout page's Pay / Cancel buttons (CSRF only)."""
+
+
+class PackForm(FlaskForm):
+    name = StringField("Name", validators=[InputRequired(), Length(max=100)])
+    credits = IntegerField("Credits", validators=[InputRequired(), NumberRange(min=1, max=10_000_000)])
+    price = DecimalField(
+        "Price",
+        places=2,
+        validators=[InputRequired(), NumberRange(min=Decimal("0.01"), max=Decimal("1000000"))],
+        description="In the currency's main unit, e.g. 50.00.",
+    )
+    currency = StringField(
+        "Currency", validators=[InputRequired(), Regexp(r"^[A-Za-z]{3}$", message="Three letters, e.g. usd.")]
+    )
+    active = BooleanField("On sale", default=True)
+
+    @classmethod
+    def for_pack(cls, pack, default_currency):
+        """The form for editing `pack` (price shown in main units), or a blank one for a new pack."""
+        if pack is None:
+            return cls(data={"currency": default_currency})
+        return cls(
+            data={
+                "name": pack.name,
+                "credits": pack.credits,
+                "price": Decimal(pack.price) / 100,
+                "currency": pack.currency,
+                "active": pack.active,
+            }
+        )
+
+    def price_minor(self):
+        """The price in minor units (cents), exactly."""
+        return int((self.price.data * 100).to_integral_value())
+
+
+class PhoneOrderForm(FlaskForm):
+    email = StringField("Customer e-mail", validators=[InputRequired(), Email(), Length(max=320)])
+    pack_id = SelectField("Pack", coerce=int, validators=[InputRequired()])
+    bank = SelectField("Credit", choices=BANK_CHOICES, default="personal")
+    nonce = HiddenField(validators=[InputRequired(), Length(min=16, max=64)])
+
+
+class PaymentFilter:
+    """Query-string filters for the admin payments list (GET, bookmarkable)."""
+
+    def __init__(self, args, statuses):
+        status = args.get("status", "")
+        self.status = status if status in statuses else ""
+        page = args.get("page", "1")
+        self.page = int(page) if page.isdigit() and 0 < int(page) < 100000 else 1
+
+    def as_args(self, **changes):
+        args = {"status": self.status, "page": self.page}
+        args.update(changes)
+        return {k: v for k, v in args.items() if v not in ("", None)}
+
+
+def page_number(args):
+    page = args.get("page", "1")
+    return int(page) if page.isdigit() and 0 < int(page) < 100000 else 1

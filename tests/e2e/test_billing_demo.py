@@ -1,0 +1,150 @@
+"""Browser journeys of buying credits: the demo provider end to end, and the success page polling."""
+
+import json
+import threading
+import urllib.request
+
+import pytest
+import stripe
+from werkzeug import Response
+from werkzeug.serving import make_server
+
+from helpdesk import create_app
+from helpdesk.extensions import db
+from tests import billing_support as bs
+from tests.conftest import make_test_config
+
+pytestmark = pytest.mark.e2e
+
+PASSWORD = "a-long-demo-password"
+
+
+@pytest.fixture
+def serve(tmp_path):
+    """serve(**config) -> base URL of the app on a file SQLite database, served from a thread."""
+    started = []
+
+    def start(**overrides):
+        config = make_test_config(
+            f"sqlite:///{tmp_path / 'billing-e2e.sqlite3'}",
+            str(tmp_path),
+            WTF_CSRF_ENABLED=True,
+            PASSWORD_HASH_METHOD="pbkdf2:sha256:1000",
+            **overrides,
+        )
+        app = create_app(config)
+        with app.app_context():
+            db.create_all()
+            _seed(app)
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        started.append((app, server, thread))
+        return f"http://127.0.0.1:{server.server_port}"
+
+    yield start
+    for app, server, thread in started:
+        server.shutdown()
+        thread.join(5)
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def billing_server(serve):
+    """The app with the demo payment provider on."""
+    return serve(DEMO_PAYMENTS=True)
+
+
+def _seed(app):
+    from helpdesk.models import ServicePlan, User
+    from helpdesk.services.accounts import hash_password
+    from helpdesk.services.seed import seed_credit_packs
+
+    db.session.add(ServicePlan(name="Pay as you go", credits_enabled=True, is_default=True))
+    db.session.add(User(email="buyer@example.com", name="Bea Buyer", password_hash=hash_password(PASSWORD)))
+    seed_credit_packs()
+    db.session.commit()
+
+
+@pytest.fixture
+def billing_page(page):
+    """The shared browser page (tests/e2e/conftest.py launches one Chromium per session)."""
+    return page
+
+
+def log_in(page, base):
+    page.goto(base + "/login")
+    page.get_by_label("E-mail").fill("buyer@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+
+
+def test_buy_a_pack_with_the_demo_provider(billing_server, billing_page):
+    from playwright.sync_api import expect
+
+    page = billing_page
+    log_in(page, billing_server)
+
+    page.get_by_role("link", name="Credits").click()
+    expect(page.locator("#balance-personal")).to_have_text("0 credits")
+    page.get_by_role("button", name="Buy Team").click()
+
+    expect(page.get_by_role("heading", name="Demo checkout")).to_be_visible()
+    page.get_by_role("button", name="Pay 100.00 USD").click()
+
+    expect(page.get_by_text("1200 credits were added")).to_be_visible()
+    page.get_by_role("link", name="Back to credits").click()
+    expect(page.locator("#balance-personal")).to_have_text("1200 credits")
+    expect(page.get_by_role("cell", name="Paid")).to_be_visible()
+
+
+def test_success_page_polls_until_the_webhook_credits(serve, billing_page, httpserver, monkeypatch):
+    """With Stripe (a local fake), the success page keeps polling and updates when the webhook lands."""
+    from playwright.sync_api import expect
+
+    monkeypatch.setattr(stripe, "enable_telemetry", False)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    holder = {}
+
+    def create_session(request):
+        # "Paying" at the fake Stripe sends the browser straight back to our return address.
+        session = {"id": "cs_test_e2e", "object": "checkout.session", "url": holder["return"]}
+        return Response(json.dumps(session), content_type="application/json")
+
+    httpserver.expect_request("/v1/checkout/sessions", method="POST").respond_with_handler(create_session)
+    base = serve(
+        STRIPE_SECRET_KEY="sk_test_fake",
+        STRIPE_WEBHOOK_SECRET=bs.WEBHOOK_SECRET,
+        STRIPE_API_BASE=httpserver.url_for("").rstrip("/"),
+    )
+    holder["return"] = base + "/billing/checkout/return?session_id=cs_test_e2e"
+    page = billing_page
+    log_in(page, base)
+    page.goto(base + "/billing/")
+    page.get_by_role("button", name="Buy Starter").click()
+    expect(page.get_by_text("Payment received, crediting your bank")).to_be_visible()
+
+    event = {
+        "id": "evt_e2e_1",
+        "object": "event",
+        "type": "checkout.session.completed",
+        "data": {
+            "object": {
+                "id": "cs_test_e2e",
+                "object": "checkout.session",
+                "amount_total": 5000,
+                "currency": "usd",
+                "payment_status": "paid",
+                "payment_intent": "pi_e2e",
+            }
+        },
+    }
+    payload = json.dumps(event)
+    request = urllib.request.Request(
+        base + "/billing/webhook", data=payload.encode(), headers=bs.signed_headers(payload), method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200
+    expect(page.get_by_text("500 credits were added")).to_be_visible(timeout=15_000)

@@ -1,0 +1,85 @@
+"""Concurrent webhook deliveries for one session credit once (PostgreSQL: real row locks)."""
+
+import os
+import threading
+
+import pytest
+import stripe
+from sqlalchemy import func, select
+
+from helpdesk.extensions import db
+from helpdesk.models import CreditAccount, LedgerEntry, Payment, StripeEvent
+from helpdesk.services import credits
+from tests import billing_support as bs
+
+pytestmark = [
+    pytest.mark.postgres_only,
+    pytest.mark.skipif(
+        not os.environ.get("TEST_DATABASE_URL"),
+        reason="needs PostgreSQL row locks (SQLite serialises writers with BEGIN IMMEDIATE)",
+    ),
+]
+
+
+@pytest.fixture(autouse=True)
+def stripe_config(app, monkeypatch):
+    monkeypatch.setattr(stripe, "enable_telemetry", False)
+    monkeypatch.setitem(app.config, "STRIPE_SECRET_KEY", "sk_test_fake")
+    monkeypatch.setitem(app.config, "STRIPE_WEBHOOK_SECRET", bs.WEBHOOK_SECRET)
+
+
+def deliver_all_at_once(app, events):
+    """Each event from its own thread and client, released together; returns the status codes."""
+    barrier = threading.Barrier(len(events))
+    codes = []
+
+    def send(event):
+        client = app.test_client()
+        barrier.wait()
+        codes.append(bs.deliver(client, event).status_code)
+
+    threads = [threading.Thread(target=send, args=(event,)) for event in events]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return codes
+
+
+@pytest.fixture
+def pending(make):
+    plan = bs.default_plan()
+    customer = make.customer()
+    account = bs.bank(plan, user=customer)
+    return bs.payment(account, bs.pack(credits=500, price=5000), customer)
+
+
+def test_concurrent_different_events_for_one_session_credit_once(app, pending):
+    events = [bs.session_event(pending) for _ in range(3)]
+    events += [bs.session_event(pending, "checkout.session.async_payment_succeeded") for _ in range(3)]
+    codes = deliver_all_at_once(app, events)
+    db.session.expire_all()
+    assert codes == [200] * 6
+    assert db.session.get(CreditAccount, pending.account_id).balance == 500
+    assert db.session.scalar(select(func.count(LedgerEntry.id))) == 1
+    assert db.session.get(Payment, pending.id).status == "paid"
+    assert db.session.scalar(select(func.count(StripeEvent.id))) == 6
+    assert credits.ledger_mismatches() == []
+
+
+def test_the_same_event_delivered_concurrently_is_processed_once(app, pending):
+    event = bs.session_event(pending)
+    codes = deliver_all_at_once(app, [event] * 5)
+    db.session.expire_all()
+    assert codes == [200] * 5
+    assert db.session.get(CreditAccount, pending.account_id).balance == 500
+    assert db.session.scalar(select(func.count(StripeEvent.id))) == 1
+
+
+def test_concurrent_partial_refunds_reverse_the_refunded_share_once(app, pending, client):
+    bs.deliver(client, bs.session_event(pending))
+    codes = deliver_all_at_once(app, [bs.refund_event(pending, 2500) for _ in range(4)])
+    db.session.expire_all()
+    assert codes == [200] * 4
+    assert db.session.get(CreditAccount, pending.account_id).balance == 250
+    assert credits.ledger_mismatches() == []
