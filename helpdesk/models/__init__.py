@@ -16,7 +16,9 @@ from .credits import (
     BILLING_TIME,
     LEDGER_KINDS,
     CreditAccount,
+    CreditAlert,
     LedgerEntry,
+    LowBalanceThreshold,
     ServicePlan,
 )
 from .tickets import (
@@ -37,6 +39,7 @@ from .tickets import (
     TicketEvent,
     TicketTag,
 )
+from .time_entries import TimeEntry, TimeEntryRevision
 from .types import UTCDateTime, utcnow
 
 __all__ = [
@@ -44,8 +47,12 @@ __all__ = [
     "BILLING_TIME",
     "LEDGER_KINDS",
     "CreditAccount",
+    "CreditAlert",
     "LedgerEntry",
+    "LowBalanceThreshold",
     "ServicePlan",
+    "TimeEntry",
+    "TimeEntryRevision",
     "AGENT_ROLES",
     "OPEN_STATUSES",
     "ROLES",

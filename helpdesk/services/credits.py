@@ -8,12 +8,26 @@ Guarantees of this module:
   purchased credits (a card refund or dispute), which may put the bank in debt.
 """
 
-from sqlalchemy import func, select
+import uuid
+from datetime import UTC, datetime
 
-from ..errors import InsufficientCredits
+from sqlalchemy import func, or_, select
+
+from ..errors import InsufficientCredits, ValidationFailed
 from ..extensions import db
-from ..models import CreditAccount, LedgerEntry
-from ..models.credits import KIND_REVERSAL, LEDGER_KINDS
+from ..models import CreditAccount, LedgerEntry, ServicePlan, utcnow
+from ..models.credits import (
+    KIND_ADJUSTMENT,
+    KIND_ALLOWANCE,
+    KIND_PURCHASE,
+    KIND_REVERSAL,
+    KIND_SIGNUP,
+    LEDGER_KINDS,
+)
+from . import credit_alerts
+
+# Credits in of these kinds are top-ups: they set `last_topup` (the base of percentage thresholds).
+TOPUP_KINDS = (KIND_SIGNUP, KIND_ALLOWANCE, KIND_PURCHASE, KIND_ADJUSTMENT)
 
 
 def find_entry(idempotency_key):
@@ -69,7 +83,10 @@ def post_entry(
             f"Not enough credits: this needs {-amount}, the balance is {account.balance}"
             f" (short by {floor_of(account) - new_balance})."
         )
+    old_balance = account.balance
     account.balance = new_balance
+    if amount > 0 and kind in TOPUP_KINDS:
+        account.last_topup = amount
     entry = LedgerEntry(
         account_id=account.id,
         amount=amount,
@@ -84,6 +101,7 @@ def post_entry(
     )
     db.session.add(entry)
     db.session.flush()
+    credit_alerts.after_balance_change(account, old_balance, entry)
     return entry, True
 
 
@@ -100,3 +118,163 @@ def ledger_mismatches():
         )
     ).all()
     return [(account_id, stored, int(total)) for account_id, stored, total in rows if stored != int(total)]
+
+
+# --- Banks and plans -------------------------------------------------------------------------
+
+
+def default_plan():
+    return db.session.scalar(select(ServicePlan).where(ServicePlan.is_default.is_(True)).limit(1))
+
+
+def self_service_plans():
+    return db.session.scalars(
+        select(ServicePlan).where(ServicePlan.self_service.is_(True)).order_by(ServicePlan.id)
+    ).all()
+
+
+def all_plans():
+    return db.session.scalars(select(ServicePlan).order_by(ServicePlan.id)).all()
+
+
+def account_for(user):
+    """The bank `user` spends from: their organization's shared bank if it has one, else their own."""
+    if user is None or not getattr(user, "id", None):
+        return None
+    conditions = [CreditAccount.user_id == user.id]
+    if user.organization_id:
+        conditions.append(CreditAccount.organization_id == user.organization_id)
+    found = db.session.scalars(select(CreditAccount).where(or_(*conditions))).all()
+    return next((a for a in found if a.organization_id), None) or next(iter(found), None)
+
+
+def plan_for(user):
+    """The plan that applies to `user`: their bank's, else the default plan (None if none exists)."""
+    account = account_for(user)
+    return account.plan if account is not None else default_plan()
+
+
+def open_account(plan, *, user=None, organization=None, actor=None):
+    """Create the bank of a user or an organization on `plan`, with the plan's sign-up grant.
+
+    Guarantees: one bank per owner (an existing bank is returned unchanged); the grant is one
+    ledger entry in the caller's transaction, keyed per bank so it is never granted twice.
+    """
+    if (user is None) == (organization is None):
+        raise ValueError("a bank has exactly one owner")
+    owner_filter = (
+        CreditAccount.user_id == user.id
+        if user is not None
+        else CreditAccount.organization_id == organization.id
+    )
+    account = db.session.scalar(select(CreditAccount).where(owner_filter))
+    if account is not None:
+        return account
+    account = CreditAccount(
+        user_id=user.id if user is not None else None,
+        organization_id=organization.id if organization is not None else None,
+        plan=plan,
+        balance=0,
+    )
+    db.session.add(account)
+    db.session.flush()
+    if plan.credits_enabled and plan.signup_grant > 0:
+        post_entry(
+            account.id,
+            plan.signup_grant,
+            KIND_SIGNUP,
+            idempotency_key=f"signup:{account.id}",
+            actor=actor,
+            memo=f"Sign-up grant ({plan.name})",
+        )
+    return account
+
+
+def move_to_plan(account, plan, actor):
+    """Put a bank on another plan; the change is attributed by a zero-amount ledger entry."""
+    if account.plan_id == plan.id:
+        return None
+    old = account.plan.name
+    account.plan = plan
+    db.session.flush()
+    entry, _ = post_entry(
+        account.id,
+        0,
+        KIND_ADJUSTMENT,
+        idempotency_key=f"plan:{account.id}:{uuid.uuid4().hex}",
+        actor=actor,
+        memo=f"Plan changed from {old} to {plan.name}",
+    )
+    return entry
+
+
+def adjust(account, amount, reason, actor):
+    """An admin's grant (amount > 0) or deduction (amount < 0), with a required reason.
+
+    A deduction never takes the bank below its floor (InsufficientCredits).
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed("Give a reason for the adjustment.")
+    if not amount:
+        raise ValidationFailed("Enter a non-zero amount.")
+    entry, _ = post_entry(
+        account.id,
+        int(amount),
+        KIND_ADJUSTMENT,
+        idempotency_key=f"adjust:{account.id}:{uuid.uuid4().hex}",
+        actor=actor,
+        memo=reason,
+    )
+    return entry
+
+
+# --- Allowances ------------------------------------------------------------------------------
+
+
+def period_of(moment):
+    return moment.astimezone(UTC).strftime("%Y-%m")
+
+
+def next_allowance_date(account, now=None):
+    """The first day of next month (UTC), when `flask credits allowance` grants again; None if none."""
+    if account is None or not (account.plan.credits_enabled and account.plan.monthly_allowance > 0):
+        return None
+    now = (now or utcnow()).astimezone(UTC)
+    year, month = (now.year + 1, 1) if now.month == 12 else (now.year, now.month + 1)
+    return datetime(year, month, 1, tzinfo=UTC)
+
+
+def allowance_amount(plan, balance):
+    """The period's grant, so that at most `rollover_cap` credits carry over into the new period."""
+    if plan.rollover_cap is None:
+        return plan.monthly_allowance
+    return min(plan.monthly_allowance, max(0, plan.rollover_cap + plan.monthly_allowance - balance))
+
+
+def grant_allowance(account_id, period):
+    """Grant one bank its allowance for `period` (YYYY-MM). Idempotent per bank and period."""
+    key = f"allowance:{account_id}:{period}"
+    if find_entry(key) is not None:
+        return None
+    account = lock_account(account_id)
+    amount = allowance_amount(account.plan, account.balance)
+    note = "" if amount == account.plan.monthly_allowance else " (reduced by the rollover cap)"
+    entry, created = post_entry(
+        account_id,
+        amount,
+        KIND_ALLOWANCE,
+        idempotency_key=key,
+        period=period,
+        memo=f"Allowance {period}{note}",
+    )
+    return entry if created else None
+
+
+def allowance_accounts():
+    return db.session.scalars(
+        select(CreditAccount.id)
+        .join(ServicePlan, ServicePlan.id == CreditAccount.plan_id)
+        .where(ServicePlan.credits_enabled.is_(True), ServicePlan.monthly_allowance > 0)
+        .order_by(CreditAccount.id)
+    ).all()
