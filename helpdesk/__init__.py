@@ -84,13 +84,19 @@ def _configure_sqlite(app):
 
 
 def register_blueprints(app):
+    from .agent_credits.views import bp as agent_credits_bp
     from .auth.views import bp as auth_bp
     from .core.views import bp as core_bp
+    from .credit_admin.views import bp as credit_admin_bp
+    from .portal.credit_views import bp as portal_credits_bp
     from .portal.views import bp as portal_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(portal_bp, url_prefix="/portal")
+    app.register_blueprint(portal_credits_bp, url_prefix="/portal")
+    app.register_blueprint(agent_credits_bp, url_prefix="/agent/credits")
+    app.register_blueprint(credit_admin_bp, url_prefix="/admin/credits")
 
 
 def register_hooks(app):

@@ -9,6 +9,9 @@ from .extensions import db
 def register_cli(app):
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(create_user_command)
+    from .cli_credits import credits_cli
+
+    app.cli.add_command(credits_cli)
 
 
 @click.command("seed-demo")

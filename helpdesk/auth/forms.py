@@ -1,8 +1,8 @@
 """Account forms: shape checks only; the accounts service applies the rules."""
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, StringField
-from wtforms.validators import Email, EqualTo, InputRequired, Length
+from wtforms import BooleanField, EmailField, PasswordField, RadioField, StringField
+from wtforms.validators import Email, EqualTo, InputRequired, Length, Optional
 
 from ..services.accounts import MIN_PASSWORD_LENGTH
 
@@ -26,6 +26,8 @@ class RegisterForm(FlaskForm):
     confirm = PasswordField(
         "Repeat password", validators=[InputRequired(), EqualTo("password", message="The passwords differ.")]
     )
+    # Self-service plans, filled in by the view (no field when none exist).
+    plan = RadioField("Plan", coerce=int, validators=[Optional()])
 
 
 class ChangePasswordForm(FlaskForm):

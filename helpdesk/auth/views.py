@@ -7,7 +7,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from ..errors import DomainError
 from ..extensions import db
-from ..services import accounts
+from ..services import accounts, credits
 from .forms import ChangePasswordForm, LoginForm, RegisterForm
 
 bp = Blueprint("auth", __name__)
@@ -64,9 +64,14 @@ def register():
     if current_user.is_authenticated:
         return redirect(url_for("core.index"))
     form = RegisterForm()
+    plans = credits.self_service_plans()
+    form.plan.choices = [(p.id, p.name) for p in plans]
+    if request.method == "GET":
+        form.plan.data = next((p.id for p in plans if p.is_default), plans[0].id if plans else None)
     if form.validate_on_submit():
         try:
             user = accounts.register_customer(form.email.data, form.name.data, form.password.data)
+            credits.open_chosen_plan(user, form.plan.data)  # same transaction: the bank and its grant
             db.session.commit()
         except DomainError as exc:
             db.session.rollback()
@@ -75,7 +80,7 @@ def register():
             _start_session(user, remember=False)
             flash("Welcome! Your account is ready.", "success")
             return redirect(url_for("portal.tickets"))
-    return render_template("auth/register.html", form=form)
+    return render_template("auth/register.html", form=form, plans=plans)
 
 
 @bp.route("/account/password", methods=["GET", "POST"])

@@ -179,3 +179,20 @@ class CreditAlert(db.Model):
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
     account = relationship("CreditAccount", lazy="joined")
+
+
+class CreditSettingChange(db.Model):
+    """Audit trail of plan and tariff edits: who changed which field from what to what."""
+
+    __tablename__ = "credit_setting_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    subject: Mapped[str] = mapped_column(String(20))  # "plan" or "tariff"
+    subject_id: Mapped[int] = mapped_column()
+    field: Mapped[str] = mapped_column(String(50))
+    old_value: Mapped[str | None] = mapped_column(String(400))
+    new_value: Mapped[str | None] = mapped_column(String(400))
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    actor = relationship("User", lazy="joined")

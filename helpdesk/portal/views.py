@@ -7,7 +7,8 @@ from .. import policy
 from ..errors import DomainError
 from ..extensions import db
 from ..htmx import render_page_or_block
-from ..services import tickets, uploads
+from ..services import credit_quotes, tickets, uploads
+from .credit_views import buy_credits_url, ticket_credit_context
 from .forms import NewTicketForm, ReplyForm, TicketListFilter, new_submission_key
 
 bp = Blueprint("portal", __name__)
@@ -43,20 +44,34 @@ def ticket_list():
 
 
 def _new_ticket_choices(form):
+    """Categories, and the priorities of the customer's plan with their quotes (server-computed)."""
     form.category.choices = [(c.id, c.name) for c in tickets.active_categories()]
-    form.priority.choices = [(p.id, p.name) for p in tickets.all_priorities()]
+    quotes = credit_quotes.quotes_for(current_user)
+    form.priority.choices = [(q.priority.id, q.priority.name) for q in quotes]
+    return quotes
+
+
+def _render_new_ticket(form, quotes, staged=(), upload_errors=()):
+    selected = next((q for q in quotes if q.priority.id == form.priority.data), None)
+    return render_template(
+        "portal/new_ticket.html",
+        form=form,
+        quotes=quotes,
+        quote=selected,
+        buy_url=buy_credits_url(),
+        staged=list(staged),
+        upload_errors=list(upload_errors),
+    )
 
 
 @bp.route("/tickets/new", methods=["GET", "POST"])
 def new_ticket():
     form = NewTicketForm()
-    _new_ticket_choices(form)
+    quotes = _new_ticket_choices(form)
     if request.method == "GET":
         form.submission_key.data = new_submission_key()
-        normal = next((p for p in tickets.all_priorities() if p.name == "Normal"), None)
-        if normal:
-            form.priority.data = normal.id
-        return render_template("portal/new_ticket.html", form=form, staged=[], upload_errors=[])
+        form.priority.data = credit_quotes.default_choice(quotes, request.args.get("priority", type=int))
+        return _render_new_ticket(form, quotes)
     key = form.submission_key.data or new_submission_key()
     form.submission_key.data = key
     uploads.discard_staged(current_user, key, request.form.getlist("remove_staged", type=int))
@@ -76,6 +91,7 @@ def new_ticket():
         except DomainError as exc:
             db.session.rollback()
             form.form_errors.append(str(exc))
+            quotes = _new_ticket_choices(form)  # fresh balance after the rollback
         else:
             flash(
                 f"Ticket #{ticket.id} submitted."
@@ -84,9 +100,7 @@ def new_ticket():
                 "success",
             )
             return redirect(url_for("portal.ticket", ticket_id=ticket.id))
-    return render_template(
-        "portal/new_ticket.html", form=form, staged=staged, upload_errors=upload_errors
-    ), 200
+    return _render_new_ticket(form, quotes, staged, upload_errors), 200
 
 
 def _ticket_context(ticket, reply_form=None, upload_errors=()):
@@ -101,6 +115,7 @@ def _ticket_context(ticket, reply_form=None, upload_errors=()):
         can_reply=policy.can_reply(current_user, ticket),
         can_close=policy.can_close_or_reopen(current_user, ticket),
         subscriber_only=policy.is_subscriber_only(current_user, ticket),
+        credit=ticket_credit_context(current_user, ticket),
     )
 
 

@@ -255,3 +255,12 @@ def change_priority(ticket, priority, actor):
     _set_priority(ticket, priority, actor, utcnow())
     db.session.flush()
     return refund
+
+
+def default_choice(quotes, wanted=None):
+    """The priority to preselect: `wanted` if offered, else Normal, else the least urgent one."""
+    ids = [q.priority.id for q in quotes]
+    if wanted in ids:
+        return wanted
+    normal = next((q.priority.id for q in quotes if q.priority.name == "Normal"), None)
+    return normal or (ids[0] if ids else None)

@@ -190,6 +190,19 @@ def open_account(plan, *, user=None, organization=None, actor=None):
     return account
 
 
+def open_chosen_plan(user, plan_id):
+    """Open a new customer's bank on the self-service plan they chose (the default plan if none).
+
+    Raises ValidationFailed for a plan that is not self-service. No plans at all: no bank.
+    """
+    plan = db.session.get(ServicePlan, plan_id) if plan_id else default_plan()
+    if plan_id and (plan is None or not plan.self_service):
+        raise ValidationFailed("Choose one of the plans offered.")
+    if plan is None:
+        return None
+    return open_account(plan, user=user, actor=user)
+
+
 def move_to_plan(account, plan, actor):
     """Put a bank on another plan; the change is attributed by a zero-amount ledger entry."""
     if account.plan_id == plan.id:
@@ -278,3 +291,8 @@ def allowance_accounts():
         .where(ServicePlan.credits_enabled.is_(True), ServicePlan.monthly_allowance > 0)
         .order_by(CreditAccount.id)
     ).all()
+
+
+def statement_query(account):
+    """A bank's ledger, newest first; each entry carries its running balance (balance_after)."""
+    return select(LedgerEntry).where(LedgerEntry.account_id == account.id).order_by(LedgerEntry.id.desc())

@@ -1,8 +1,8 @@
-"""credit service: low-balance stages, credit alerts, time entries
+"""credit service: low-balance stages, credit alerts, time entries, settings audit
 
 Revision ID: 0003
 Revises: 0002
-Create Date: 2026-11-21 23:56:43.953916
+Create Date: 2026-11-22 00:00:13.145955
 
 """
 from alembic import op
@@ -28,6 +28,18 @@ def upgrade():
     sa.ForeignKeyConstraint(['plan_id'], ['service_plans.id'], name=op.f('fk_low_balance_thresholds_plan_id_service_plans'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_low_balance_thresholds')),
     sa.UniqueConstraint('plan_id', 'position', name=op.f('uq_low_balance_thresholds_plan_id_position'))
+    )
+    op.create_table('credit_setting_changes',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('actor_id', sa.Integer(), nullable=True),
+    sa.Column('subject', sa.String(length=20), nullable=False),
+    sa.Column('subject_id', sa.Integer(), nullable=False),
+    sa.Column('field', sa.String(length=50), nullable=False),
+    sa.Column('old_value', sa.String(length=400), nullable=True),
+    sa.Column('new_value', sa.String(length=400), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['actor_id'], ['users.id'], name=op.f('fk_credit_setting_changes_actor_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_credit_setting_changes'))
     )
     op.create_table('credit_alerts',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -120,4 +132,5 @@ def downgrade():
         batch_op.drop_index('ix_credit_alerts_account_open')
 
     op.drop_table('credit_alerts')
+    op.drop_table('credit_setting_changes')
     op.drop_table('low_balance_thresholds')
