@@ -55,7 +55,7 @@ class PlanForm(FlaskForm):
         "Rollover cap", validators=[Optional(), NumberRange(min=0)], description="Empty: no cap."
     )
     billing_mode = SelectField(
-        "Billing mode", choices=[("priority", "Per ticket priority"), ("time", "Per minute")]
+        "Billing mode", choices={"priority": "Per ticket priority", "time": "Per minute"}
     )
     minute_rate = IntegerField(
         "Credits per minute (time mode)", validators=[InputRequired(), NumberRange(min=1)]
