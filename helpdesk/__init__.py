@@ -5,7 +5,7 @@ import os
 from flask import Flask
 
 from .config import Config, check_production, from_environment
-from .extensions import csrf, db, htmx, login_manager, migrate
+from .extensions import csrf, db, login_manager, migrate
 
 
 def create_app(test_config=None):
@@ -41,12 +41,13 @@ def finish_config(app):
 
 def register_extensions(app):
     from . import models  # noqa: F401  (registers the tables)
+    from .extensions import htmx as htmx_extension  # the module-level name is shadowed by helpdesk.htmx
     from .services.accounts import load_session_user
 
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True, directory=os.path.join(app.root_path, "..", "migrations"))
     csrf.init_app(app)
-    htmx.init_app(app)
+    htmx_extension.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to continue."

@@ -83,7 +83,9 @@ def test_fifty_time_entries_against_a_bank_of_1000(app, make, ref):
     agent_id, ticket_id = agent.id, ticket.id
 
     def log(i):
-        time_entries.log_time(db.session.get(Ticket, ticket_id), db.session.get(User, agent_id), 250, f"Work {i}")
+        time_entries.log_time(
+            db.session.get(Ticket, ticket_id), db.session.get(User, agent_id), 250, f"Work {i}"
+        )
 
     outcomes = race(app, log)
     assert outcomes == ["ok"] * THREADS  # logged time is never lost
