@@ -74,9 +74,11 @@ def new_ticket():
         return _render_new_ticket(form, quotes)
     key = form.submission_key.data or new_submission_key()
     form.submission_key.data = key
-    uploads.discard_staged(current_user, key, request.form.getlist("remove_staged", type=int))
-    staged, upload_errors = uploads.stage_files(current_user, key, _files())
-    db.session.commit()  # good files are kept whatever happens to the rest of the form
+    removed, files = request.form.getlist("remove_staged", type=int), _files()
+    uploads.discard_staged(current_user, key, removed)
+    staged, upload_errors = uploads.stage_files(current_user, key, files)
+    if removed or files:
+        db.session.commit()  # good files are kept whatever happens to the rest of the form
     if form.validate_on_submit() and not upload_errors:
         try:
             ticket, created = tickets.create_ticket(
@@ -87,19 +89,16 @@ def new_ticket():
                 priority_id=form.priority.data,
                 submission_key=key,
             )
+            ticket_id = ticket.id
             db.session.commit()
         except DomainError as exc:
             db.session.rollback()
             form.form_errors.append(str(exc))
             quotes = _new_ticket_choices(form)  # fresh balance after the rollback
         else:
-            flash(
-                f"Ticket #{ticket.id} submitted."
-                if created
-                else f"Ticket #{ticket.id} was already submitted.",
-                "success",
-            )
-            return redirect(url_for("portal.ticket", ticket_id=ticket.id))
+            done = "submitted" if created else "was already submitted"
+            flash(f"Ticket #{ticket_id} {done}.", "success")
+            return redirect(url_for("portal.ticket", ticket_id=ticket_id))
     return _render_new_ticket(form, quotes, staged, upload_errors), 200
 
 

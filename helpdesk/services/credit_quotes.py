@@ -98,12 +98,18 @@ def quote_for(user, priority_id, **kw):
     return next((q for q in quotes_for(user, **kw) if q.priority.id == priority_id), None)
 
 
-def check_priority_allowed(actor, priority):
-    """Customers may only pick a priority their plan offers (ValidationFailed otherwise)."""
+def new_ticket_price(actor, priority):
+    """(bank, cost) for `actor` opening a ticket at `priority`, quoted now from the current tariff.
+
+    Agents pay nothing: (None, 0). Raises ValidationFailed when the customer's plan does not offer it.
+    """
     if actor.is_agent:
-        return
-    if quote_for(actor, priority.id) is None:
+        return None, 0
+    account = credits.account_for(actor)
+    plan = account.plan if account is not None else credits.default_plan()
+    if plan is not None and priority.id not in {p.id for p in plan.priorities}:
         raise ValidationFailed("Choose one of the priorities of your plan.")
+    return account, tariff(plan, priority)
 
 
 def _insufficient(priority, cost, exc):
@@ -113,34 +119,29 @@ def _insufficient(priority, cost, exc):
     )
 
 
-def charge_new_ticket(actor, ticket, submission_key=None):
-    """Charge the bank for a ticket just created by `actor`, in the same transaction.
+def charge_new_ticket(actor, ticket, price, submission_key=None):
+    """Charge `price` (from new_ticket_price) for a ticket just created, in the same transaction.
 
-    Raises InsufficientCredits (the caller rolls back: no ticket, no charge). Returns the entry or None.
+    The key derives from the submission, so a retried submission is charged once. Raises
+    InsufficientCredits (the caller rolls back: no ticket, no charge). Returns the entry or None.
     """
-    if actor.is_agent:
+    account, cost = price
+    if cost <= 0:
         return None
-    quote = quote_for(actor, ticket.priority_id)
-    if quote is None:
-        raise ValidationFailed("Choose one of the priorities of your plan.")
-    if not quote.is_paid:
-        return None
-    account = credits.account_for(actor)
     if account is None or not account.plan.credits_enabled:
-        raise _insufficient(ticket.priority, quote.cost, "Your plan has no credits.")
-    key = f"submit:{actor.id}:{submission_key or ticket.id}"
+        raise _insufficient(ticket.priority, cost, "Your plan has no credits.")
     try:
         entry, _ = credits.post_entry(
             account.id,
-            -quote.cost,
+            -cost,
             KIND_CHARGE,
-            idempotency_key=key,
+            idempotency_key=f"submit:{actor.id}:{submission_key or ticket.id}",
             actor=actor,
             ticket=ticket,
             memo=f"{ticket.priority.name} priority for ticket #{ticket.id}",
         )
     except InsufficientCredits as exc:
-        raise _insufficient(ticket.priority, quote.cost, exc) from exc
+        raise _insufficient(ticket.priority, cost, exc) from exc
     return entry
 
 

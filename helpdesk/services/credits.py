@@ -11,7 +11,11 @@ Guarantees of this module:
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import func, or_, select
+from flask_sqlalchemy.session import Session
+from sqlalchemy import event, func, or_, select
+from sqlalchemy.orm import lazyload
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from ..errors import InsufficientCredits, ValidationFailed
 from ..extensions import db
@@ -26,6 +30,8 @@ from ..models.credits import (
 )
 from . import credit_alerts
 
+# Banks are loaded with their plan only: the owner (and its eager relationships) only when shown.
+BANK_LOAD = (lazyload(CreditAccount.user), lazyload(CreditAccount.organization))
 # Credits in of these kinds are top-ups: they set `last_topup` (the base of percentage thresholds).
 TOPUP_KINDS = (KIND_SIGNUP, KIND_ALLOWANCE, KIND_PURCHASE, KIND_ADJUSTMENT)
 
@@ -40,8 +46,18 @@ def lock_account(account_id):
     On SQLite, writers already hold the database's write lock from BEGIN IMMEDIATE.
     """
     # Lock with a column-only SELECT: the entity's eager outer joins cannot be locked on PostgreSQL.
-    db.session.execute(select(CreditAccount.id).where(CreditAccount.id == account_id).with_for_update()).one()
-    return db.session.get(CreditAccount, account_id, populate_existing=True)
+    # It also reads the moving columns, fresh now that we hold the lock.
+    row = db.session.execute(
+        select(CreditAccount.balance, CreditAccount.last_topup, CreditAccount.low_stage)
+        .where(CreditAccount.id == account_id)
+        .with_for_update()
+    ).one()
+    account = db.session.identity_map.get(identity_key(CreditAccount, account_id))
+    if account is None:
+        return db.session.get(CreditAccount, account_id, populate_existing=True, options=BANK_LOAD)
+    for name in ("balance", "last_topup", "low_stage"):  # pending changes were autoflushed by the SELECT
+        set_committed_value(account, name, getattr(row, name))
+    return account
 
 
 def floor_of(account):
@@ -70,11 +86,9 @@ def post_entry(
         raise ValueError(f"unknown ledger kind {kind!r}")
     if not isinstance(amount, int) or isinstance(amount, bool):
         raise TypeError("credit amounts are integers")
-    existing = find_entry(idempotency_key)
-    if existing is not None:
-        return existing, False
     account = lock_account(account_id)
-    existing = find_entry(idempotency_key)  # a twin may have committed while we waited for the lock
+    # Checked under the lock: a twin that committed while we waited is found, never posted twice.
+    existing = find_entry(idempotency_key)
     if existing is not None:
         return existing, False
     new_balance = account.balance + amount
@@ -141,11 +155,21 @@ def account_for(user):
     """The bank `user` spends from: their organization's shared bank if it has one, else their own."""
     if user is None or not getattr(user, "id", None):
         return None
-    conditions = [CreditAccount.user_id == user.id]
-    if user.organization_id:
-        conditions.append(CreditAccount.organization_id == user.organization_id)
-    found = db.session.scalars(select(CreditAccount).where(or_(*conditions))).all()
-    return next((a for a in found if a.organization_id), None) or next(iter(found), None)
+    cache = db.session.info.setdefault("credit_banks", {})  # per transaction, see _forget_banks
+    key = (user.id, user.organization_id)
+    if key not in cache:
+        conditions = [CreditAccount.user_id == user.id]
+        if user.organization_id:
+            conditions.append(CreditAccount.organization_id == user.organization_id)
+        found = db.session.scalars(select(CreditAccount).where(or_(*conditions)).options(*BANK_LOAD)).all()
+        cache[key] = next((a for a in found if a.organization_id), None) or next(iter(found), None)
+    return cache[key]
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_banks(session, _transaction):
+    """Which bank a user spends from is remembered for one transaction only."""
+    session.info.pop("credit_banks", None)
 
 
 def plan_for(user):
@@ -178,6 +202,7 @@ def open_account(plan, *, user=None, organization=None, actor=None):
     )
     db.session.add(account)
     db.session.flush()
+    db.session.info.pop("credit_banks", None)  # a lookup earlier in this transaction found no bank
     if plan.credits_enabled and plan.signup_grant > 0:
         post_entry(
             account.id,

@@ -76,7 +76,7 @@ def create_ticket(actor, *, subject, body, category_id, priority_id, files=(), s
     priority = db.session.get(Priority, priority_id)
     if priority is None:
         raise ValidationFailed("Choose one of the listed priorities.")
-    credit_quotes.check_priority_allowed(actor, priority)
+    price = credit_quotes.new_ticket_price(actor, priority)  # quoted by the server, never the form
     checked = [uploads.check_upload(name, data) for name, data in files]
     now = utcnow()
     ticket = Ticket(
@@ -103,7 +103,7 @@ def create_ticket(actor, *, subject, body, category_id, priority_id, files=(), s
             raise
         return twin, False
     # Same transaction as the ticket: not enough credits raises, and the caller rolls both back.
-    credit_quotes.charge_new_ticket(actor, ticket, submission_key)
+    credit_quotes.charge_new_ticket(actor, ticket, price, submission_key)
     for item in checked:
         db.session.add(uploads.store(item, ticket, None, actor))
     if submission_key:
