@@ -75,7 +75,8 @@ def new_ticket():
     key = form.submission_key.data or new_submission_key()
     form.submission_key.data = key
     removed, files = request.form.getlist("remove_staged", type=int), _files()
-    uploads.discard_staged(current_user, key, removed)
+    if removed:
+        uploads.discard_staged(current_user, key, removed)
     staged, upload_errors = uploads.stage_files(current_user, key, files)
     if removed or files:
         db.session.commit()  # good files are kept whatever happens to the rest of the form
