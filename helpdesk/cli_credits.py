@@ -26,12 +26,12 @@ def verify_command():
 @click.option("--period", help="YYYY-MM (default: the current month, UTC).")
 def allowance_command(period):
     """Grant each bank its monthly allowance once per period (idempotent), under the rollover cap."""
-    from .services import credits
+    from .services import credit_allowances
 
-    period = period or credits.period_of(utcnow())
+    period = period or credit_allowances.period_of(utcnow())
     granted = 0
-    for account_id in credits.allowance_accounts():
-        if credits.grant_allowance(account_id, period) is not None:
+    for account_id in credit_allowances.allowance_accounts():
+        if credit_allowances.grant_allowance(account_id, period) is not None:
             granted += 1
         db.session.commit()  # one bank per transaction: a long run holds no lock for long
     click.echo(f"Allowance {period}: {granted} bank(s) granted.")

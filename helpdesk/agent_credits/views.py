@@ -4,6 +4,8 @@ Include point for the agent console's ticket page: either
 `{% include "agent_credits/_panel.html" %}` with `**panel_context(current_user, ticket)` in its
 context, or a lazy `<div hx-get="{{ url_for('agent_credits.panel', ticket_id=ticket.id) }}"
 hx-trigger="load" hx-swap="outerHTML"></div>` (the URL answers htmx with the panel alone).
+For just the low-balance alert in the ticket header: the `ticket_credit_alert(ticket)` template
+global and `{% include "agent_credits/_low_balance_alert.html" %}` (it reads `low_alert`).
 """
 
 from flask import Blueprint, abort, redirect, url_for
@@ -28,6 +30,7 @@ def require_agent():
         abort(404)
 
 
+@bp.app_template_global("ticket_credit_alert")
 def ticket_credit_alert(ticket):
     """The low-balance alert of the bank paying for `ticket`, for agents working it (or None)."""
     return credit_alerts.current_low_alert(credit_quotes.ticket_account(ticket))

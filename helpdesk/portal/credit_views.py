@@ -21,7 +21,7 @@ from ..errors import DomainError
 from ..extensions import db
 from ..htmx import is_htmx, render_page_or_block
 from ..models import Priority, utcnow
-from ..services import credit_alerts, credit_quotes, credits
+from ..services import credit_alerts, credit_allowances, credit_quotes, credits
 from ..web import register_banner, register_nav, user_zone
 from .forms import StatementFilter, UpgradePriorityForm
 
@@ -129,7 +129,7 @@ def bank():
         "statement",
         account=account,
         plan=account.plan if account else credits.default_plan(),
-        next_allowance=credits.next_allowance_date(account),
+        next_allowance=credit_allowances.next_allowance_date(account),
         low_alert=credit_alerts.current_low_alert(account),
         page=page,
         buy_url=buy_credits_url(),

@@ -9,7 +9,6 @@ Guarantees of this module:
 """
 
 import uuid
-from datetime import UTC, datetime
 
 from flask_sqlalchemy.session import Session
 from sqlalchemy import event, func, or_, select
@@ -19,7 +18,7 @@ from sqlalchemy.orm.util import identity_key
 
 from ..errors import InsufficientCredits, ValidationFailed
 from ..extensions import db
-from ..models import CreditAccount, LedgerEntry, ServicePlan, utcnow
+from ..models import CreditAccount, LedgerEntry, ServicePlan
 from ..models.credits import (
     KIND_ADJUSTMENT,
     KIND_ALLOWANCE,
@@ -265,57 +264,6 @@ def adjust(account, amount, reason, actor):
         memo=reason,
     )
     return entry
-
-
-# --- Allowances ------------------------------------------------------------------------------
-
-
-def period_of(moment):
-    return moment.astimezone(UTC).strftime("%Y-%m")
-
-
-def next_allowance_date(account, now=None):
-    """The first day of next month (UTC), when `flask credits allowance` grants again; None if none."""
-    if account is None or not (account.plan.credits_enabled and account.plan.monthly_allowance > 0):
-        return None
-    now = (now or utcnow()).astimezone(UTC)
-    year, month = (now.year + 1, 1) if now.month == 12 else (now.year, now.month + 1)
-    return datetime(year, month, 1, tzinfo=UTC)
-
-
-def allowance_amount(plan, balance):
-    """The period's grant, so that at most `rollover_cap` credits carry over into the new period."""
-    if plan.rollover_cap is None:
-        return plan.monthly_allowance
-    return min(plan.monthly_allowance, max(0, plan.rollover_cap + plan.monthly_allowance - balance))
-
-
-def grant_allowance(account_id, period):
-    """Grant one bank its allowance for `period` (YYYY-MM). Idempotent per bank and period."""
-    key = f"allowance:{account_id}:{period}"
-    if find_entry(key) is not None:
-        return None
-    account = lock_account(account_id)
-    amount = allowance_amount(account.plan, account.balance)
-    note = "" if amount == account.plan.monthly_allowance else " (reduced by the rollover cap)"
-    entry, created = post_entry(
-        account_id,
-        amount,
-        KIND_ALLOWANCE,
-        idempotency_key=key,
-        period=period,
-        memo=f"Allowance {period}{note}",
-    )
-    return entry if created else None
-
-
-def allowance_accounts():
-    return db.session.scalars(
-        select(CreditAccount.id)
-        .join(ServicePlan, ServicePlan.id == CreditAccount.plan_id)
-        .where(ServicePlan.credits_enabled.is_(True), ServicePlan.monthly_allowance > 0)
-        .order_by(CreditAccount.id)
-    ).all()
 
 
 def statement_query(account):

@@ -27,7 +27,7 @@ from ..models import (
     User,
     utcnow,
 )
-from . import credits
+from . import credit_allowances, credits
 from .accounts import hash_password
 
 DEMO_PASSWORD = "helpdesk-demo"
@@ -248,7 +248,7 @@ def seed_demo_banks(users):
     """alice on Business with 1,000 credits, bob and john on Free, Acme's shared bank of 500 (idempotent)."""
     plans = {p.name: p for p in credits.all_plans()}
     alice = credits.open_account(plans["Business"], user=users["alice@example.com"])
-    credits.grant_allowance(alice.id, credits.period_of(utcnow()))
+    credit_allowances.grant_allowance(alice.id, credit_allowances.period_of(utcnow()))
     for email in ("bob@example.com", "john@example.com"):
         credits.open_account(plans["Free"], user=users[email])
     acme = credits.open_account(plans["Pay as you go"], organization=users["carol@acme.example"].organization)

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from helpdesk.errors import InsufficientCredits, NotAllowed, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.models import CreditAlert, LedgerEntry, Message, Priority, Ticket, utcnow
-from helpdesk.services import credit_quotes, credit_sla, credits, seed, tickets
+from helpdesk.services import credit_allowances, credit_quotes, credit_sla, credits, seed, tickets
 from tests.credit_helpers import balance_of, bank, plan
 
 
@@ -184,12 +184,12 @@ def test_sla_sweep_catches_a_missed_refund_and_is_idempotent(make, ref):
 def test_allowance_is_granted_once_per_period_with_the_rollover_cap(make, ref):
     alice = make.customer()
     account = bank("Business", 700, user=alice)  # cap 1,000: at most 2,000 after the grant
-    assert credits.grant_allowance(account.id, "2026-12").amount == 1000
+    assert credit_allowances.grant_allowance(account.id, "2026-12").amount == 1000
     db.session.commit()
-    assert credits.grant_allowance(account.id, "2026-12") is None
+    assert credit_allowances.grant_allowance(account.id, "2026-12") is None
     db.session.commit()
     assert balance_of(account) == 1700
-    assert credits.grant_allowance(account.id, "2027-01").amount == 300
+    assert credit_allowances.grant_allowance(account.id, "2027-01").amount == 300
     db.session.commit()
     assert balance_of(account) == 2000
 
