@@ -34,6 +34,7 @@ class Quote:
     floor: int
     due_at: datetime
     in_plan: bool = True
+    minute_rate: int = 0  # > 0: the plan bills agent time at this rate instead of a priority price
 
     @property
     def balance_after(self):
@@ -89,7 +90,12 @@ def quotes_for(user, *, now=None, cost_offset=0, base_due=None):
         due = now + timedelta(minutes=priority.response_minutes)
         if base_due is not None:
             due = min(due, base_due)
-        quotes.append(Quote(priority=priority, cost=cost, balance=balance_for, floor=floor, due_at=due))
+        rate = plan.minute_rate if plan is not None and plan.billing_mode == BILLING_TIME else 0
+        quotes.append(
+            Quote(
+                priority=priority, cost=cost, balance=balance_for, floor=floor, due_at=due, minute_rate=rate
+            )
+        )
     return quotes
 
 

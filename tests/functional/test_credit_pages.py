@@ -262,3 +262,13 @@ def test_registration_with_a_plan_opens_the_bank(client, ref):
 
     account = credits.account_for(find_user_by_email("erin@example.com"))
     assert account.plan.name == "Pay as you go" and account.balance == 100
+
+
+def test_time_bank_customers_see_time_billing_instead_of_prices(client, make, ref, login):
+    customer = make.customer()
+    bank("Time bank", 600, user=customer)
+    login(customer)
+    page = client.get("/portal/tickets/new").get_data(as_text=True)
+    assert "Urgent — response within 1 h — agent time at 1 credit a minute" in page
+    client.post("/portal/tickets/new", data=ticket_form(ref))
+    assert balance_of(credits.account_for(customer)) == 600
