@@ -26,6 +26,16 @@ LEDGER_KINDS = (
     KIND_REVERSAL,
 )
 
+KIND_LABELS = {
+    KIND_SIGNUP: "Sign-up grant",
+    KIND_ALLOWANCE: "Allowance",
+    KIND_PURCHASE: "Purchase",
+    KIND_CHARGE: "Charge",
+    KIND_REFUND: "Refund",
+    KIND_ADJUSTMENT: "Adjustment",
+    KIND_REVERSAL: "Reversal",
+}
+
 plan_priorities = Table(
     "plan_priorities",
     db.metadata,
@@ -127,6 +137,10 @@ class LedgerEntry(db.Model):
     account = relationship("CreditAccount")
     actor = relationship("User", lazy="joined")
     ticket = relationship("Ticket")
+
+    @property
+    def kind_label(self):
+        return KIND_LABELS[self.kind]
 
 
 THRESHOLD_TOPUP_PERCENT = "topup_percent"  # value % of the last top-up

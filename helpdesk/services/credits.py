@@ -209,7 +209,7 @@ def open_account(plan, *, user=None, organization=None, actor=None):
             KIND_SIGNUP,
             idempotency_key=f"signup:{account.id}",
             actor=actor,
-            memo=f"Sign-up grant ({plan.name})",
+            memo=f"{plan.name} plan",
         )
     return account
 
