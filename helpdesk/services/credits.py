@@ -12,7 +12,7 @@ import uuid
 
 from flask_sqlalchemy.session import Session
 from sqlalchemy import event, func, or_, select
-from sqlalchemy.orm import lazyload
+from sqlalchemy.orm import joinedload, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
@@ -30,7 +30,13 @@ from ..models.credits import (
 from . import credit_alerts
 
 # Banks are loaded with their plan only: the owner (and its eager relationships) only when shown.
-BANK_LOAD = (lazyload(CreditAccount.user), lazyload(CreditAccount.organization))
+BANK_LOAD = (
+    lazyload(CreditAccount.user),
+    lazyload(CreditAccount.organization),
+    # The plan's priorities and thresholds come in the same round trip (quotes and alerts need them).
+    joinedload(CreditAccount.plan).joinedload(ServicePlan.priorities),
+    joinedload(CreditAccount.plan).joinedload(ServicePlan.thresholds),
+)
 # Credits in of these kinds are top-ups: they set `last_topup` (the base of percentage thresholds).
 TOPUP_KINDS = (KIND_SIGNUP, KIND_ALLOWANCE, KIND_PURCHASE, KIND_ADJUSTMENT)
 
@@ -160,7 +166,8 @@ def account_for(user):
         conditions = [CreditAccount.user_id == user.id]
         if user.organization_id:
             conditions.append(CreditAccount.organization_id == user.organization_id)
-        found = db.session.scalars(select(CreditAccount).where(or_(*conditions)).options(*BANK_LOAD)).all()
+        query = select(CreditAccount).where(or_(*conditions)).options(*BANK_LOAD)
+        found = db.session.scalars(query).unique().all()
         cache[key] = next((a for a in found if a.organization_id), None) or next(iter(found), None)
     return cache[key]
 
