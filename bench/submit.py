@@ -113,6 +113,25 @@ class Client:
         return self.csrf("/portal/tickets/new")
 
 
+def worker_cpu_seconds(master_pid):
+    """User + system CPU time of the gunicorn master's worker processes (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    try:
+        with open(f"/proc/{master_pid}/task/{master_pid}/children") as f:
+            children = [int(pid) for pid in f.read().split()]
+    except OSError:
+        return None
+    for pid in children:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        except OSError:
+            continue
+    return total / ticks
+
+
 def run_clients(port, clients, seconds, category_id, urgent_id, follow):
     latencies, errors, sent = [], [], {"paid": 0, "double_clicks": 0}
     lock = threading.Lock()
@@ -229,9 +248,13 @@ def bench_one(label, database_url, args):
                 break
             except OSError:
                 time.sleep(0.1)
+        cpu_before = worker_cpu_seconds(server.pid)
+        load_before = os.getloadavg()[0]
         latencies, errors, sent, wall = run_clients(
             port, args.clients, args.seconds, category_id, urgent_id, args.follow
         )
+        cpu_after = worker_cpu_seconds(server.pid)
+        load_after = os.getloadavg()[0]
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -248,6 +271,14 @@ def bench_one(label, database_url, args):
         "submissions_per_s": round(sent["paid"] / wall, 1),
         "p50_ms": round(statistics.median(latencies) * 1000, 1) if latencies else None,
         "p99_ms": round(percentile(latencies, 0.99) * 1000, 1) if latencies else None,
+        # Load-independent cost: CPU time the gunicorn workers spent per paid submission
+        # (includes the login-free double clicks and, with --follow, the ticket page).
+        "worker_cpu_ms_per_submission": (
+            round((cpu_after - cpu_before) * 1000 / sent["paid"], 2)
+            if cpu_before is not None and cpu_after is not None and sent["paid"]
+            else None
+        ),
+        "load_average": [round(load_before, 2), round(load_after, 2)],
         **ledger,
     }
     result["ledger_ok"] = (
