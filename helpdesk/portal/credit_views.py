@@ -6,6 +6,7 @@ import io
 from flask import (
     Blueprint,
     Response,
+    abort,
     current_app,
     flash,
     make_response,
@@ -86,6 +87,8 @@ def ticket_credit_context(user, ticket):
 @bp.get("/tickets/<int:ticket_id>/upgrade-quote")
 def upgrade_quote(ticket_id):
     ticket = policy.get_ticket_or_404(current_user, ticket_id)
+    if not policy.can_upgrade_priority(current_user, ticket):
+        abort(404)  # the quote shows the requester's balance: not for followers
     priority_id = request.args.get("priority", type=int)
     paid = credit_quotes.net_paid(ticket)
     quote = credit_quotes.quote_for(ticket.requester, priority_id, cost_offset=paid, base_due=ticket.due_at)

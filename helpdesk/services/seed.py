@@ -18,6 +18,7 @@ from ..models import (
     STATUS_WAITING,
     Category,
     CategoryPermission,
+    LedgerEntry,
     LowBalanceThreshold,
     Message,
     Organization,
@@ -248,7 +249,8 @@ def seed_demo_banks(users):
     """alice on Business with 1,000 credits, bob and john on Free, Acme's shared bank of 500 (idempotent)."""
     plans = {p.name: p for p in credits.all_plans()}
     alice = credits.open_account(plans["Business"], user=users["alice@example.com"])
-    credit_allowances.grant_allowance(alice.id, credit_allowances.period_of(utcnow()))
+    if not db.session.scalar(select(func.count(LedgerEntry.id)).where(LedgerEntry.account_id == alice.id)):
+        credit_allowances.grant_allowance(alice.id, credit_allowances.period_of(utcnow()))
     for email in ("bob@example.com", "john@example.com"):
         credits.open_account(plans["Free"], user=users[email])
     acme = credits.open_account(plans["Pay as you go"], organization=users["carol@acme.example"].organization)

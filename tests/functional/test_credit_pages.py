@@ -272,3 +272,23 @@ def test_time_bank_customers_see_time_billing_instead_of_prices(client, make, re
     assert "Urgent — response within 1 h — agent time at 1 credit a minute" in page
     client.post("/portal/tickets/new", data=ticket_form(ref))
     assert balance_of(credits.account_for(customer)) == 600
+
+
+def test_followers_cannot_see_the_requesters_upgrade_quote(client, make, ref, login):
+    alice = make.customer()
+    bank("Business", 1000, user=alice)
+    ticket = make.ticket(requester=alice, category=ref.categories["IT"], priority=ref.priorities["Normal"])
+    follower = make.customer()
+    make.subscribe(ticket, follower)
+    login(follower)
+    url = f"/portal/tickets/{ticket.id}/upgrade-quote?priority={ref.priorities['Urgent'].id}"
+    assert client.get(url, headers=HX).status_code == 404
+    page = client.get(f"/portal/tickets/{ticket.id}").get_data(as_text=True)
+    assert "Upgrade the priority" not in page
+    assert (
+        client.post(
+            f"/portal/tickets/{ticket.id}/priority", data={"priority": ref.priorities["Urgent"].id}
+        ).status_code
+        == 302
+    )
+    assert balance_of(credits.account_for(alice)) == 1000
