@@ -125,3 +125,27 @@ def bank_users(account):
     if account.user_id:
         return [account.user]
     return db.session.scalars(select(User).where(User.organization_id == account.organization_id)).all()
+
+
+def alert_recipients(alert):
+    """Who is told of an alert: the bank's customer, or the organization's managers; and admins."""
+    account = alert.account
+    if account.user_id:
+        customers = [account.user]
+    else:
+        customers = [u for u in bank_users(account) if u.is_org_manager]
+    admins = db.session.scalars(select(User).where(User.role == "admin", User.active.is_(True))).all()
+    return {"customers": [u for u in customers if u.active], "admins": list(admins)}
+
+
+def pending_notifications(limit=100):
+    """Alerts nobody has been mailed about yet, oldest first (for the mail helper)."""
+    return db.session.scalars(
+        select(CreditAlert).where(CreditAlert.notified_at.is_(None)).order_by(CreditAlert.id).limit(limit)
+    ).all()
+
+
+def mark_notified(alert, when):
+    """Record that the alert's notices went out, so they are sent once."""
+    alert.notified_at = when
+    db.session.flush()

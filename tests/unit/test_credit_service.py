@@ -253,3 +253,22 @@ def test_demo_seed_banks_are_idempotent():
     assert balances["Acme"] == ("Pay as you go", 500)
     assert db.session.scalar(select(func.count(Priority.id))) == 4
     assert credits.ledger_mismatches() == []
+
+
+def test_alerts_wait_for_the_mail_helper_with_their_recipients(make, ref):
+    org = make.OrganizationFactory()
+    manager = make.customer(organization=org, is_org_manager=True)
+    make.customer(organization=org)
+    admin = make.admin()
+    account = bank("Pay as you go", 300, organization=org)
+    credits.post_entry(account.id, -300, "charge", idempotency_key="drain")
+    db.session.commit()
+    from helpdesk.services import credit_alerts
+
+    pending = credit_alerts.pending_notifications()
+    assert len(pending) >= 1
+    recipients = credit_alerts.alert_recipients(pending[-1])
+    assert recipients["customers"] == [manager] and recipients["admins"] == [admin]
+    credit_alerts.mark_notified(pending[-1], utcnow())
+    db.session.commit()
+    assert pending[-1] not in credit_alerts.pending_notifications()
