@@ -292,3 +292,27 @@ def test_followers_cannot_see_the_requesters_upgrade_quote(client, make, ref, lo
         == 302
     )
     assert balance_of(credits.account_for(alice)) == 1000
+
+
+def test_agent_timer_start_and_stop_through_the_panel(client, make, ref, login):
+    customer = make.customer()
+    account = bank("Time bank", 600, user=customer)
+    ticket = make.ticket(requester=customer, category=ref.categories["IT"], priority=ref.priorities["Normal"])
+    login(make.technician(ref.categories["IT"]))
+    started = client.post(f"/agent/credits/tickets/{ticket.id}/timer/start", headers=HX).get_data(
+        as_text=True
+    )
+    assert "running since" in started and "Stop timer" in started
+    stopped = client.post(f"/agent/credits/tickets/{ticket.id}/timer/stop", data={"note": "Call"}, headers=HX)
+    body = stopped.get_data(as_text=True)
+    assert "Start timer" in body and "1 min, 1 credits" in body
+    assert balance_of(account) == 599
+
+
+def test_technicians_only_reach_panels_of_tickets_they_work(client, make, ref, login):
+    ticket = make.ticket(
+        requester=make.customer(), category=ref.categories["Sales"], priority=ref.priorities["Low"]
+    )
+    login(make.technician(ref.categories["IT"]))
+    assert client.get(f"/agent/credits/tickets/{ticket.id}").status_code == 404
+    assert client.post(f"/agent/credits/tickets/{ticket.id}/time", data={"minutes": 5}).status_code == 404
