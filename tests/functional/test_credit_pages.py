@@ -316,3 +316,20 @@ def test_technicians_only_reach_panels_of_tickets_they_work(client, make, ref, l
     login(make.technician(ref.categories["IT"]))
     assert client.get(f"/agent/credits/tickets/{ticket.id}").status_code == 404
     assert client.post(f"/agent/credits/tickets/{ticket.id}/time", data={"minutes": 5}).status_code == 404
+
+
+def test_quote_due_time_is_in_the_customers_time_zone(client, make, ref, login):
+    import re
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    customer = make.customer(timezone="Asia/Tokyo")
+    bank("Business", 1000, user=customer)
+    login(customer)
+    body = client.get(
+        f"/portal/tickets/new/quote?priority={ref.priorities['Urgent'].id}", headers=HX
+    ).get_data(as_text=True)
+    stamp, shown = re.search(r'<time datetime="([^"]+)">(\d\d:\d\d) (today|tomorrow)</time>', body).group(
+        1, 2
+    )
+    assert datetime.fromisoformat(stamp).astimezone(ZoneInfo("Asia/Tokyo")).strftime("%H:%M") == shown
