@@ -1,4 +1,4 @@
-"""Priority prices: quotes, the charge of a new ticket, upgrades, agent re-pricing, the guarantee.
+"""Priority prices: quotes, the charge of a new ticket, customer upgrades and agent re-pricing.
 
 Guarantees of this module:
 - a quote is computed from the current tariff, the customer's plan and bank; the server quotes
@@ -7,8 +7,7 @@ Guarantees of this module:
   charge's idempotency key derives from the submission key);
 - a charge records what was paid (the ledger amount): later tariff changes never alter it;
 - lowering a ticket's priority refunds what was paid above the new tariff; raising it by an
-  agent charges nothing; a customer's upgrade charges the difference to the new tariff;
-- the response-target guarantee refunds a ticket's net charge once (key `sla:<ticket id>`).
+  agent charges nothing; a customer's upgrade charges the difference to the new tariff.
 """
 
 from dataclasses import dataclass
@@ -33,7 +32,6 @@ class Quote:
     balance: int
     floor: int
     due_at: datetime
-    in_plan: bool = True
     minute_rate: int = 0  # > 0: the plan bills agent time at this rate instead of a priority price
 
     @property
@@ -48,7 +46,7 @@ class Quote:
 
     @property
     def available(self):
-        return self.in_plan and self.shortfall == 0
+        return self.shortfall == 0
 
     @property
     def is_paid(self):
@@ -83,17 +81,21 @@ def quotes_for(user, *, now=None, cost_offset=0, base_due=None):
     for priority in offered_priorities(plan):
         price = tariff(plan, priority)
         cost = max(0, price - cost_offset)
+        balance_for, floor_for = balance, floor
         if price > 0 and (plan is None or not plan.credits_enabled or account is None):
-            cost, balance_for = price, min(balance, floor - 1)  # a paid priority without a bank
-        else:
-            balance_for = balance
+            cost, balance_for, floor_for = price, min(balance, 0), 0  # a paid priority, no usable credits
         due = now + timedelta(minutes=priority.response_minutes)
         if base_due is not None:
             due = min(due, base_due)
         rate = plan.minute_rate if plan is not None and plan.billing_mode == BILLING_TIME else 0
         quotes.append(
             Quote(
-                priority=priority, cost=cost, balance=balance_for, floor=floor, due_at=due, minute_rate=rate
+                priority=priority,
+                cost=cost,
+                balance=balance_for,
+                floor=floor_for,
+                due_at=due,
+                minute_rate=rate,
             )
         )
     return quotes
