@@ -63,7 +63,8 @@ def _bill(entry, actor):
             idempotency_key=f"time:{entry.id}:{entry.revision}",
             actor=actor,
             ticket=entry.ticket,
-            memo=f"{minutes} min on ticket #{entry.ticket_id}" + (f": {entry.note}" if entry.note else ""),
+            # The note stays internal: customers see the minutes on their statement, not agents' notes.
+            memo=f"{minutes} min of agent time on ticket #{entry.ticket_id}",
         )
     except InsufficientCredits as exc:
         entry.unbilled = True
