@@ -136,6 +136,7 @@ def bank():
         low_alert=credit_alerts.current_low_alert(account),
         page=page,
         buy_url=buy_credits_url(),
+        can_buy=bool(account and account.plan.credits_enabled),
     )
 
 
