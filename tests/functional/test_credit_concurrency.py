@@ -95,3 +95,25 @@ def test_fifty_time_entries_against_a_bank_of_1000(app, make, ref):
     assert sum(1 for e in entries if e.unbilled) == THREADS - 4
     assert balance_of(account) == 0
     assert credits.ledger_mismatches() == []
+
+
+def test_fifty_copies_of_one_submission_make_one_ticket_and_one_charge(app, make, ref):
+    customer = make.customer()
+    account = bank("Business", 1000, user=customer)
+    customer_id, category_id, urgent_id = customer.id, ref.categories["IT"].id, ref.priorities["Urgent"].id
+
+    def submit(_i):
+        tickets.create_ticket(
+            db.session.get(User, customer_id),
+            subject="Double click",
+            body="Down",
+            category_id=category_id,
+            priority_id=urgent_id,
+            submission_key="same-form",
+        )
+
+    outcomes = race(app, submit)
+    assert outcomes == ["ok"] * THREADS  # every copy gets the one ticket back
+    assert db.session.scalar(select(func.count(Ticket.id))) == 1
+    assert db.session.scalar(select(func.count(LedgerEntry.id)).where(LedgerEntry.kind == "charge")) == 1
+    assert balance_of(account) == 750
