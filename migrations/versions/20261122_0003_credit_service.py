@@ -109,6 +109,17 @@ def upgrade():
         batch_op.add_column(sa.Column('last_topup', sa.Integer(), nullable=False, server_default='0'))
         batch_op.add_column(sa.Column('low_stage', sa.Integer(), nullable=False, server_default='0'))
 
+    # Credit plans that exist already get the default low-balance stages: 25% of the last top-up,
+    # the cost of the cheapest paid priority (not in time mode), then zero.
+    for position, basis, value, extra in (
+        (1, 'topup_percent', 25, ''),
+        (2, 'cheapest_paid', 0, " AND billing_mode = 'priority'"),
+        (3, 'fixed', 0, ''),
+    ):
+        op.execute(
+            "INSERT INTO low_balance_thresholds (plan_id, position, basis, value) "
+            f"SELECT id, {position}, '{basis}', {value} FROM service_plans WHERE credits_enabled = TRUE{extra}"
+        )
 
 
 def downgrade():
