@@ -109,3 +109,23 @@ def test_short_customer_sees_the_disabled_option_and_shortfall(live_server, page
     expect(page.get_by_role("link", name="Buy credits").first).to_be_visible()
     expect(page.get_by_label("High — response within 4 h — 150 credits")).to_be_disabled()
     expect(page.locator(".shortfall").first).to_contain_text("Short by 50 credits")
+
+
+def test_agent_logs_time_and_admin_edits_a_tariff_without_reloads(live_server, page):
+    from playwright.sync_api import expect
+
+    log_in(page, live_server, "admin@example.com")
+    page.goto(f"{live_server}/agent/credits/tickets/1")
+    panel = page.locator("#credit-panel")
+    page.get_by_label("Minutes", exact=True).fill("15")
+    page.get_by_label("Note", exact=True).fill("Checked the logs")
+    page.get_by_role("button", name="Log time").click()
+    expect(panel).to_contain_text("15 min")
+    expect(panel.locator("td", has_text="Checked the logs")).to_be_visible()
+    page.goto(f"{live_server}/admin/credits/tariffs")
+    row = page.locator("form", has_text="Low")  # the other journeys do not depend on Low's target
+    row.get_by_label("Response target (minutes)").fill("2880")
+    row.get_by_role("button", name="Save").click()
+    expect(row).to_contain_text("Saved.")
+    page.reload()
+    expect(page.locator("form", has_text="Low").get_by_label("Response target (minutes)")).to_have_value("2880")
