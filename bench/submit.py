@@ -194,7 +194,7 @@ from sqlalchemy import func, select
 from helpdesk import create_app
 from helpdesk.extensions import db
 from helpdesk.models import LedgerEntry, Ticket
-from helpdesk.services.credits import ledger_mismatches
+from helpdesk.services.credits import ledger_mismatches, running_balance_mismatches
 app = create_app()
 with app.app_context():
     tickets = db.session.scalar(select(func.count(Ticket.id)))
@@ -202,7 +202,7 @@ with app.app_context():
     per_ticket = db.session.execute(select(LedgerEntry.ticket_id, func.count()).where(LedgerEntry.kind == "charge")
         .group_by(LedgerEntry.ticket_id).having(func.count() > 1)).all()
     print(json.dumps({"tickets": tickets, "charges": charges, "double_charged": len(per_ticket),
-                      "mismatches": len(ledger_mismatches())}))
+                      "mismatches": len(ledger_mismatches()) + len(running_balance_mismatches())}))
 """
     out = subprocess.run(
         [sys.executable, "-c", code], env=env, cwd=ROOT, check=True, capture_output=True, text=True

@@ -11,15 +11,18 @@ credits_cli = AppGroup("credits", help="Credit banks: verify the ledger, grant a
 
 @credits_cli.command("verify")
 def verify_command():
-    """Check every balance equals the sum of its ledger entries; exit 1 on any mismatch."""
-    from .services.credits import ledger_mismatches
+    """Check every balance (and running balance) equals the sum of its entries; exit 1 on a mismatch."""
+    from .services.credits import ledger_mismatches, running_balance_mismatches
 
     mismatches = ledger_mismatches()
     for account_id, stored, summed in mismatches:
         click.echo(f"bank {account_id}: stored balance {stored}, ledger sum {summed}", err=True)
-    if mismatches:
+    running = running_balance_mismatches()
+    for entry_id, stored, summed in running:
+        click.echo(f"entry {entry_id}: balance after {stored}, running sum {summed}", err=True)
+    if mismatches or running:
         raise SystemExit(1)
-    click.echo("Ledger OK: every balance equals the sum of its entries.")
+    click.echo("Ledger OK: every balance equals the sum of its entries, and every running balance too.")
 
 
 @credits_cli.command("allowance")

@@ -139,6 +139,22 @@ def ledger_mismatches():
     return [(account_id, stored, int(total)) for account_id, stored, total in rows if stored != int(total)]
 
 
+def running_balance_mismatches(limit=100):
+    """Entries whose balance_after differs from the running sum of their bank's entries: [(id, stored, summed)].
+
+    The statement shows balance_after as the running balance, so it must agree with the amounts.
+    """
+    running = func.sum(LedgerEntry.amount).over(partition_by=LedgerEntry.account_id, order_by=LedgerEntry.id)
+    inner = select(LedgerEntry.id, LedgerEntry.balance_after, running.label("summed")).subquery()
+    rows = db.session.execute(
+        select(inner.c.id, inner.c.balance_after, inner.c.summed)
+        .where(inner.c.balance_after != inner.c.summed)
+        .order_by(inner.c.id)
+        .limit(limit)
+    ).all()
+    return [(entry_id, stored, int(summed)) for entry_id, stored, summed in rows]
+
+
 # --- Banks and plans -------------------------------------------------------------------------
 
 

@@ -128,4 +128,6 @@ def test_agent_logs_time_and_admin_edits_a_tariff_without_reloads(live_server, p
     row.get_by_role("button", name="Save").click()
     expect(row).to_contain_text("Saved.")
     page.reload()
-    expect(page.locator("form", has_text="Low").get_by_label("Response target (minutes)")).to_have_value("2880")
+    expect(page.locator("form", has_text="Low").get_by_label("Response target (minutes)")).to_have_value(
+        "2880"
+    )

@@ -21,6 +21,17 @@ def test_verify_passes_on_a_sound_ledger_and_fails_on_a_mismatch(app, make, ref)
     assert bad.exit_code == 1 and "stored balance 501, ledger sum 500" in bad.output
 
 
+def test_verify_catches_a_wrong_running_balance(app, make, ref):
+    account = bank("Business", 500, user=make.customer())
+    credits.post_entry(account.id, -100, "charge", idempotency_key="c")
+    db.session.commit()
+    entry = db.session.scalar(select(LedgerEntry).where(LedgerEntry.idempotency_key == "c"))
+    db.session.execute(update(LedgerEntry).where(LedgerEntry.id == entry.id).values(balance_after=450))
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["credits", "verify"])
+    assert result.exit_code == 1 and f"entry {entry.id}: balance after 450, running sum 400" in result.output
+
+
 def test_allowance_twice_in_a_period_grants_once(app, make, ref):
     business = bank("Business", 0, user=make.customer())
     bank("Free", user=make.customer())

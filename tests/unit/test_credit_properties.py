@@ -54,6 +54,7 @@ def test_balance_equals_ledger_sum_and_only_reversals_cross_the_floor(make, ref,
         assert account.balance == sum(e.amount for e in entries)
         assert entries[-1].balance_after == account.balance
     assert credits.ledger_mismatches() == []
+    assert credits.running_balance_mismatches() == []
 
 
 def select_entries(account):
