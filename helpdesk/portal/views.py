@@ -44,14 +44,13 @@ def ticket_list():
 
 
 def _new_ticket_choices(form):
-    """Categories, and the priorities of the customer's plan with their quotes (server-computed)."""
+    """Categories, and the priorities of the customer's plan (server-computed)."""
     form.category.choices = [(c.id, c.name) for c in tickets.active_categories()]
-    quotes = credit_quotes.quotes_for(current_user)
-    form.priority.choices = [(q.priority.id, q.priority.name) for q in quotes]
-    return quotes
+    form.priority.choices = [(p.id, p.name) for p in credit_quotes.priorities_for(current_user)]
 
 
-def _render_new_ticket(form, quotes, staged=(), upload_errors=()):
+def _render_new_ticket(form, staged=(), upload_errors=()):
+    quotes = credit_quotes.quotes_for(current_user)  # with prices, balance and due times, as of now
     selected = next((q for q in quotes if q.priority.id == form.priority.data), None)
     return render_template(
         "portal/new_ticket.html",
@@ -67,11 +66,12 @@ def _render_new_ticket(form, quotes, staged=(), upload_errors=()):
 @bp.route("/tickets/new", methods=["GET", "POST"])
 def new_ticket():
     form = NewTicketForm()
-    quotes = _new_ticket_choices(form)
+    _new_ticket_choices(form)
     if request.method == "GET":
         form.submission_key.data = new_submission_key()
-        form.priority.data = credit_quotes.default_choice(quotes, request.args.get("priority", type=int))
-        return _render_new_ticket(form, quotes)
+        wanted = request.args.get("priority", type=int)
+        form.priority.data = credit_quotes.default_choice(credit_quotes.priorities_for(current_user), wanted)
+        return _render_new_ticket(form)
     key = form.submission_key.data or new_submission_key()
     form.submission_key.data = key
     removed, files = request.form.getlist("remove_staged", type=int), _files()
@@ -95,12 +95,11 @@ def new_ticket():
         except DomainError as exc:
             db.session.rollback()
             form.form_errors.append(str(exc))
-            quotes = _new_ticket_choices(form)  # fresh balance after the rollback
         else:
             done = "submitted" if created else "was already submitted"
             flash(f"Ticket #{ticket_id} {done}.", "success")
             return redirect(url_for("portal.ticket", ticket_id=ticket_id))
-    return _render_new_ticket(form, quotes, staged, upload_errors), 200
+    return _render_new_ticket(form, staged, upload_errors), 200
 
 
 def _ticket_context(ticket, reply_form=None, upload_errors=()):

@@ -266,10 +266,16 @@ def change_priority(ticket, priority, actor):
     return refund
 
 
-def default_choice(quotes, wanted=None):
+def priorities_for(user):
+    """The priorities the user's plan offers, least urgent first (no prices: see quotes_for)."""
+    account = credits.account_for(user)
+    return offered_priorities(account.plan if account is not None else credits.default_plan())
+
+
+def default_choice(priorities, wanted=None):
     """The priority to preselect: `wanted` if offered, else Normal, else the least urgent one."""
-    ids = [q.priority.id for q in quotes]
+    ids = [p.id for p in priorities]
     if wanted in ids:
         return wanted
-    normal = next((q.priority.id for q in quotes if q.priority.name == "Normal"), None)
+    normal = next((p.id for p in priorities if p.name == "Normal"), None)
     return normal or (ids[0] if ids else None)

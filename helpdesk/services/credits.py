@@ -93,9 +93,11 @@ def post_entry(
         raise TypeError("credit amounts are integers")
     account = lock_account(account_id)
     # Checked under the lock: a twin that committed while we waited is found, never posted twice.
-    existing = find_entry(idempotency_key)
-    if existing is not None:
-        return existing, False
+    existing_id = db.session.scalar(
+        select(LedgerEntry.id).where(LedgerEntry.idempotency_key == idempotency_key)
+    )
+    if existing_id is not None:
+        return db.session.get(LedgerEntry, existing_id), False
     new_balance = account.balance + amount
     if amount < 0 and new_balance < floor_of(account) and not (allow_below_floor and kind == KIND_REVERSAL):
         raise InsufficientCredits(
