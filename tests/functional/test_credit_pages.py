@@ -333,3 +333,12 @@ def test_quote_due_time_is_in_the_customers_time_zone(client, make, ref, login):
         1, 2
     )
     assert datetime.fromisoformat(stamp).astimezone(ZoneInfo("Asia/Tokyo")).strftime("%H:%M") == shown
+
+
+@pytest.mark.parametrize("path", ["/admin/credits/", "/admin/credits/alerts", "/admin/credits/banks/{bank}"])
+def test_admin_lists_answer_htmx_with_fragments(client, make, ref, login, path):
+    account = bank("Business", 100, user=make.customer())
+    login(make.admin())
+    response = client.get(path.format(bank=account.id) + "?page=1", headers=HX)
+    assert response.status_code == 200 and "<html" not in response.get_data(as_text=True)
+    assert "HX-Request" in response.headers["Vary"]
