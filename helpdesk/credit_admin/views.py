@@ -36,11 +36,13 @@ def _plan_choices(form):
 
 @bp.get("/")
 def index():
-    page = _paginate(select(CreditAccount).order_by(CreditAccount.id))
+    search = (request.args.get("q") or "").strip()[:200]
+    page = _paginate(credits.bank_list_query(search))
     return render_page_or_block(
         "credit_admin/index.html",
         "accounts",
         page=page,
+        search=search,
         open_form=_plan_choices(OpenBankForm(formdata=None)),
         open_alerts=credit_alerts.open_alert_count(),
     )

@@ -291,6 +291,28 @@ def adjust(account, amount, reason, actor):
     return entry
 
 
+def bank_list_query(search=""):
+    """Banks for the admin list, by owner name or e-mail (case-insensitive substring), oldest first."""
+    from ..models import Organization, User
+
+    query = (
+        select(CreditAccount)
+        .outerjoin(User, User.id == CreditAccount.user_id)
+        .outerjoin(Organization, Organization.id == CreditAccount.organization_id)
+        .order_by(CreditAccount.id)
+    )
+    if search:
+        pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(
+            or_(
+                User.name.ilike(pattern, escape="\\"),
+                User.email.ilike(pattern, escape="\\"),
+                Organization.name.ilike(pattern, escape="\\"),
+            )
+        )
+    return query
+
+
 def statement_query(account):
     """A bank's ledger, newest first; each entry carries its running balance (balance_after)."""
     return select(LedgerEntry).where(LedgerEntry.account_id == account.id).order_by(LedgerEntry.id.desc())

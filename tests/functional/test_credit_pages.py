@@ -342,3 +342,14 @@ def test_admin_lists_answer_htmx_with_fragments(client, make, ref, login, path):
     response = client.get(path.format(bank=account.id) + "?page=1", headers=HX)
     assert response.status_code == 200 and "<html" not in response.get_data(as_text=True)
     assert "HX-Request" in response.headers["Vary"]
+
+
+def test_admin_finds_a_bank_by_owner(client, make, ref, login):
+    bank("Business", 100, user=make.customer(name="Zoe Zimmer", email="zoe@example.com"))
+    bank("Free", user=make.customer(name="Yann Young"))
+    bank("Pay as you go", 10, organization=make.OrganizationFactory(name="100% Widgets"))
+    login(make.admin())
+    found = client.get("/admin/credits/?q=zoe", headers=HX).get_data(as_text=True)
+    assert "Zoe Zimmer" in found and "Yann Young" not in found
+    percent = client.get("/admin/credits/?q=100%25", headers=HX).get_data(as_text=True)
+    assert "100% Widgets" in percent and "Zoe Zimmer" not in percent
