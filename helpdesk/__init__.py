@@ -85,9 +85,12 @@ def _configure_sqlite(app):
 
 def register_blueprints(app):
     from .admin.views import bp as admin_bp
+    from .agent_credits.views import bp as agent_credits_bp
     from .auth.views import bp as auth_bp
     from .billing import bp as billing_bp
     from .core.views import bp as core_bp
+    from .credit_admin.views import bp as credit_admin_bp
+    from .portal.credit_views import bp as portal_credits_bp
     from .portal.views import bp as portal_bp
     from .reports.views import bp as reports_bp
 
@@ -102,6 +105,10 @@ def register_blueprints(app):
     app.register_blueprint(reports_bp, url_prefix="/agent/reports")
 
     app.register_blueprint(billing_bp, url_prefix="/billing")
+
+    app.register_blueprint(portal_credits_bp, url_prefix="/portal")
+    app.register_blueprint(agent_credits_bp, url_prefix="/agent/credits")
+    app.register_blueprint(credit_admin_bp, url_prefix="/admin/credits")
 
 
 def register_hooks(app):

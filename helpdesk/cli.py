@@ -14,6 +14,10 @@ def register_cli(app):
     app.cli.add_command(worker_command)
     app.cli.add_command(mail_group)
 
+    from .cli_credits import credits_cli
+
+    app.cli.add_command(credits_cli)
+
 
 @click.command("seed-demo")
 def seed_demo_command():

@@ -206,3 +206,29 @@ def get_payment_or_404(user, payment_id):
     if not can_view_payment(user, payment):
         abort(404)
     return payment
+
+
+def can_upgrade_priority(user, ticket):
+    """Customers (requester or their organization's manager) raise the priority of an open ticket."""
+    return bool(can_close_or_reopen(user, ticket) and not user.is_agent and ticket.is_open)
+
+
+def can_view_bank(user, account):
+    """A bank's statement: its owner, the organization's members, and admins."""
+    if not (user and user.is_authenticated and user.active) or account is None:
+        return False
+    if user.is_admin:
+        return True
+    if account.user_id is not None:
+        return account.user_id == user.id
+    return user.organization_id == account.organization_id
+
+
+def can_log_time(user, ticket):
+    """Time entries on a ticket: agents who may work it."""
+    return can_edit_ticket(user, ticket)
+
+
+def can_manage_credits(user):
+    """Grants, deductions, plans and tariffs: admins only."""
+    return is_admin(user)

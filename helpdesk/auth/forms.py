@@ -1,8 +1,8 @@
 """Account forms: shape checks only; the accounts service applies the rules."""
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField
-from wtforms.validators import Email, EqualTo, InputRequired, Length
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, RadioField, SelectField, StringField
+from wtforms.validators import Email, EqualTo, InputRequired, Length, Optional
 
 from ..services.accounts import MIN_PASSWORD_LENGTH
 
@@ -28,6 +28,9 @@ class RegisterForm(FlaskForm):
     )
     # Filled in by app.js from the browser's settings; without JavaScript the account starts on UTC.
     timezone = HiddenField(validators=[Length(max=64)])
+
+    # Self-service plans, filled in by the view (no field when none exist).
+    plan = RadioField("Plan", coerce=int, validators=[Optional()])
 
 
 class ChangePasswordForm(FlaskForm):

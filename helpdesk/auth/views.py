@@ -7,7 +7,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from ..errors import DomainError
 from ..extensions import db
-from ..services import accounts, password_reset
+from ..services import accounts, credits, password_reset
 from .forms import (
     ChangePasswordForm,
     LoginForm,
@@ -72,11 +72,16 @@ def register():
     if current_user.is_authenticated:
         return redirect(url_for("core.index"))
     form = RegisterForm()
+    plans = credits.self_service_plans()
+    form.plan.choices = [(p.id, p.name) for p in plans]
+    if request.method == "GET":
+        form.plan.data = next((p.id for p in plans if p.is_default), plans[0].id if plans else None)
     if form.validate_on_submit():
         try:
             user = accounts.register_customer(
                 form.email.data, form.name.data, form.password.data, timezone=form.timezone.data
             )
+            credits.open_chosen_plan(user, form.plan.data)  # same transaction: the bank and its grant
             db.session.commit()
         except DomainError as exc:
             db.session.rollback()
@@ -85,7 +90,7 @@ def register():
             _start_session(user, remember=False)
             flash("Welcome! Your account is ready.", "success")
             return redirect(url_for("portal.tickets"))
-    return render_template("auth/register.html", form=form)
+    return render_template("auth/register.html", form=form, plans=plans)
 
 
 @bp.route("/account/password", methods=["GET", "POST"])

@@ -20,7 +20,7 @@ def _nav(user):
     if policy.can_manage_billing(user):
         return [("Billing admin", "billing.admin_payments")]
     if user.is_customer:
-        return [("Credits", "billing.index")]
+        return [("Buy credits", "billing.index")]
     return []
 
 

@@ -24,7 +24,10 @@ from .credits import (
     BILLING_TIME,
     LEDGER_KINDS,
     CreditAccount,
+    CreditAlert,
+    CreditSettingChange,
     LedgerEntry,
+    LowBalanceThreshold,
     ServicePlan,
 )
 from .mail import InboundMail, OutboxMessage
@@ -46,6 +49,7 @@ from .tickets import (
     TicketEvent,
     TicketTag,
 )
+from .time_entries import TimeEntry, TimeEntryRevision
 from .types import UTCDateTime, utcnow
 
 __all__ = [
@@ -58,8 +62,13 @@ __all__ = [
     "BILLING_TIME",
     "LEDGER_KINDS",
     "CreditAccount",
+    "CreditAlert",
+    "CreditSettingChange",
     "LedgerEntry",
+    "LowBalanceThreshold",
     "ServicePlan",
+    "TimeEntry",
+    "TimeEntryRevision",
     "AGENT_ROLES",
     "OPEN_STATUSES",
     "ROLES",

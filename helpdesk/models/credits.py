@@ -1,6 +1,6 @@
 """Service plans, credit accounts (banks) and the append-only credit ledger."""
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Table, Text
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -25,6 +25,16 @@ LEDGER_KINDS = (
     KIND_ADJUSTMENT,
     KIND_REVERSAL,
 )
+
+KIND_LABELS = {
+    KIND_SIGNUP: "Sign-up grant",
+    KIND_ALLOWANCE: "Allowance",
+    KIND_PURCHASE: "Purchase",
+    KIND_CHARGE: "Charge",
+    KIND_REFUND: "Refund",
+    KIND_ADJUSTMENT: "Adjustment",
+    KIND_REVERSAL: "Reversal",
+}
 
 plan_priorities = Table(
     "plan_priorities",
@@ -61,6 +71,12 @@ class ServicePlan(db.Model):
     priorities = relationship(
         "Priority", secondary=plan_priorities, order_by="Priority.sort_order", lazy="selectin"
     )
+    thresholds = relationship(
+        "LowBalanceThreshold",
+        order_by="LowBalanceThreshold.position",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+    )
 
     def __repr__(self):
         return f"<ServicePlan {self.name}>"
@@ -78,6 +94,10 @@ class CreditAccount(db.Model):
     plan_id: Mapped[int] = mapped_column(ForeignKey("service_plans.id"), index=True)
     # Stored balance, changed only with a ledger entry in the same transaction, under a row lock.
     balance: Mapped[int] = mapped_column(default=0)
+    # The last credit top-up (signup grant, allowance, purchase, positive adjustment): thresholds use it.
+    last_topup: Mapped[int] = mapped_column(default=0)
+    # How many low-balance thresholds the balance is at or below since the last re-arm (0 = none).
+    low_stage: Mapped[int] = mapped_column(default=0)
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
     plan = relationship("ServicePlan", lazy="joined")
@@ -117,3 +137,76 @@ class LedgerEntry(db.Model):
     account = relationship("CreditAccount")
     actor = relationship("User", lazy="joined")
     ticket = relationship("Ticket")
+
+    @property
+    def kind_label(self):
+        return KIND_LABELS[self.kind]
+
+
+THRESHOLD_TOPUP_PERCENT = "topup_percent"  # value % of the last top-up
+THRESHOLD_CHEAPEST_PAID = "cheapest_paid"  # the cost of the cheapest paid priority of the plan
+THRESHOLD_FIXED = "fixed"  # value credits
+THRESHOLD_BASES = (THRESHOLD_TOPUP_PERCENT, THRESHOLD_CHEAPEST_PAID, THRESHOLD_FIXED)
+
+
+class LowBalanceThreshold(db.Model):
+    """One stage of a plan's low-balance warning; stages are crossed in order of position."""
+
+    __tablename__ = "low_balance_thresholds"
+    __table_args__ = (
+        CheckConstraint("basis IN ('topup_percent', 'cheapest_paid', 'fixed')", name="basis_valid"),
+        UniqueConstraint("plan_id", "position"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("service_plans.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(default=1)
+    basis: Mapped[str] = mapped_column(String(20))
+    value: Mapped[int] = mapped_column(default=0)
+
+
+ALERT_LOW_BALANCE = "low_balance"
+ALERT_UNBILLED_TIME = "unbilled_time"
+ALERT_SLA_REFUND = "sla_refund"
+ALERT_KINDS = (ALERT_LOW_BALANCE, ALERT_UNBILLED_TIME, ALERT_SLA_REFUND)
+
+
+class CreditAlert(db.Model):
+    """Something about a bank that people must hear of; the mail helper sends from these rows."""
+
+    __tablename__ = "credit_alerts"
+    __table_args__ = (
+        CheckConstraint("kind IN ('low_balance', 'unbilled_time', 'sla_refund')", name="kind_valid"),
+        Index("ix_credit_alerts_account_open", "account_id", "acknowledged"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("credit_accounts.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    level: Mapped[int] = mapped_column(default=0)  # low balance: the stage crossed (1 = first)
+    threshold: Mapped[int] = mapped_column(default=0)  # the threshold's value in credits when crossed
+    balance: Mapped[int] = mapped_column(default=0)  # the balance right after the crossing
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    text: Mapped[str] = mapped_column(String(500), default="")
+    acknowledged: Mapped[bool] = mapped_column(default=False)
+    notified_at = mapped_column(UTCDateTime)  # set by the mail helper once it has sent the notice
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    account = relationship("CreditAccount", lazy="joined")
+
+
+class CreditSettingChange(db.Model):
+    """Audit trail of plan and tariff edits: who changed which field from what to what."""
+
+    __tablename__ = "credit_setting_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    subject: Mapped[str] = mapped_column(String(20))  # "plan" or "tariff"
+    subject_id: Mapped[int] = mapped_column()
+    field: Mapped[str] = mapped_column(String(50))
+    old_value: Mapped[str | None] = mapped_column(String(400))
+    new_value: Mapped[str | None] = mapped_column(String(400))
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    actor = relationship("User", lazy="joined")

@@ -3,7 +3,7 @@
 import secrets
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, MultipleFileField, SelectField, StringField, TextAreaField
+from wtforms import HiddenField, MultipleFileField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
 
@@ -13,7 +13,8 @@ def new_submission_key():
 
 class NewTicketForm(FlaskForm):
     category = SelectField("Category", coerce=int, validators=[InputRequired()])
-    priority = SelectField("Priority", coerce=int, validators=[InputRequired()])
+    # Radios, so each option can carry its response target, price and (if short) the shortfall.
+    priority = RadioField("Priority", coerce=int, validators=[InputRequired()])
     subject = StringField("Subject", validators=[InputRequired(), Length(max=200)])
     body = TextAreaField(
         "Describe the problem",
@@ -28,6 +29,18 @@ class ReplyForm(FlaskForm):
     body = TextAreaField("Your reply", validators=[InputRequired(), Length(max=50000)])
     attachments = MultipleFileField("Attach files", validators=[Optional()])
     submission_key = HiddenField(validators=[Optional(), Length(max=64)])
+
+
+class UpgradePriorityForm(FlaskForm):
+    priority = RadioField("New priority", coerce=int, validators=[InputRequired()])
+
+
+class StatementFilter:
+    """Query-string page number for the credit statement."""
+
+    def __init__(self, args):
+        page = args.get("page", "1")
+        self.page = int(page) if page.isdigit() and 0 < int(page) < 100000 else 1
 
 
 class TicketListFilter:

@@ -7,7 +7,8 @@ from .. import policy
 from ..errors import DomainError
 from ..extensions import db
 from ..htmx import render_page_or_block
-from ..services import tickets, uploads
+from ..services import credit_quotes, tickets, uploads
+from .credit_views import buy_credits_url, ticket_credit_context
 from .forms import NewTicketForm, ReplyForm, TicketListFilter, new_submission_key
 
 bp = Blueprint("portal", __name__)
@@ -43,8 +44,23 @@ def ticket_list():
 
 
 def _new_ticket_choices(form):
+    """Categories, and the priorities of the customer's plan (server-computed)."""
     form.category.choices = [(c.id, c.name) for c in tickets.active_categories()]
-    form.priority.choices = [(p.id, p.name) for p in tickets.all_priorities()]
+    form.priority.choices = [(p.id, p.name) for p in credit_quotes.priorities_for(current_user)]
+
+
+def _render_new_ticket(form, staged=(), upload_errors=()):
+    quotes = credit_quotes.quotes_for(current_user)  # with prices, balance and due times, as of now
+    selected = next((q for q in quotes if q.priority.id == form.priority.data), None)
+    return render_template(
+        "portal/new_ticket.html",
+        form=form,
+        quotes=quotes,
+        quote=selected,
+        buy_url=buy_credits_url(),
+        staged=list(staged),
+        upload_errors=list(upload_errors),
+    )
 
 
 @bp.route("/tickets/new", methods=["GET", "POST"])
@@ -53,15 +69,17 @@ def new_ticket():
     _new_ticket_choices(form)
     if request.method == "GET":
         form.submission_key.data = new_submission_key()
-        normal = next((p for p in tickets.all_priorities() if p.name == "Normal"), None)
-        if normal:
-            form.priority.data = normal.id
-        return render_template("portal/new_ticket.html", form=form, staged=[], upload_errors=[])
+        wanted = request.args.get("priority", type=int)
+        form.priority.data = credit_quotes.default_choice(credit_quotes.priorities_for(current_user), wanted)
+        return _render_new_ticket(form)
     key = form.submission_key.data or new_submission_key()
     form.submission_key.data = key
-    uploads.discard_staged(current_user, key, request.form.getlist("remove_staged", type=int))
-    staged, upload_errors = uploads.stage_files(current_user, key, _files())
-    db.session.commit()  # good files are kept whatever happens to the rest of the form
+    removed, files = request.form.getlist("remove_staged", type=int), _files()
+    if removed:
+        uploads.discard_staged(current_user, key, removed)
+    staged, upload_errors = uploads.stage_files(current_user, key, files)
+    if removed or files:
+        db.session.commit()  # good files are kept whatever happens to the rest of the form
     if form.validate_on_submit() and not upload_errors:
         try:
             ticket, created = tickets.create_ticket(
@@ -72,21 +90,16 @@ def new_ticket():
                 priority_id=form.priority.data,
                 submission_key=key,
             )
+            ticket_id = ticket.id
             db.session.commit()
         except DomainError as exc:
             db.session.rollback()
             form.form_errors.append(str(exc))
         else:
-            flash(
-                f"Ticket #{ticket.id} submitted."
-                if created
-                else f"Ticket #{ticket.id} was already submitted.",
-                "success",
-            )
-            return redirect(url_for("portal.ticket", ticket_id=ticket.id))
-    return render_template(
-        "portal/new_ticket.html", form=form, staged=staged, upload_errors=upload_errors
-    ), 200
+            done = "submitted" if created else "was already submitted"
+            flash(f"Ticket #{ticket_id} {done}.", "success")
+            return redirect(url_for("portal.ticket", ticket_id=ticket_id))
+    return _render_new_ticket(form, staged, upload_errors), 200
 
 
 def _ticket_context(ticket, reply_form=None, upload_errors=()):
@@ -101,6 +114,7 @@ def _ticket_context(ticket, reply_form=None, upload_errors=()):
         can_reply=policy.can_reply(current_user, ticket),
         can_close=policy.can_close_or_reopen(current_user, ticket),
         subscriber_only=policy.is_subscriber_only(current_user, ticket),
+        credit=ticket_credit_context(current_user, ticket),
     )
 
 

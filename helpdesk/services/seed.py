@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import (
+    BILLING_TIME,
     ROLE_ADMIN,
     ROLE_CUSTOMER,
     ROLE_TECHNICIAN,
@@ -18,19 +19,63 @@ from ..models import (
     STATUS_WAITING,
     Category,
     CategoryPermission,
+    LedgerEntry,
+    LowBalanceThreshold,
     Message,
     Organization,
     Priority,
+    ServicePlan,
     Ticket,
     User,
     utcnow,
 )
 from ..models.billing import CreditPack
+from . import credit_allowances, credits
 from .accounts import hash_password
 
 DEMO_PASSWORD = "helpdesk-demo"
 CATEGORIES = ("IT", "Sales", "Billing")
 PRIORITIES = (("Low", 1, 3 * 24 * 60), ("Normal", 2, 24 * 60), ("High", 3, 4 * 60), ("Urgent", 4, 60))
+# Tariffs: credits per ticket for each priority (set on creation only; admins edit them later).
+TARIFFS = {"Low": 0, "Normal": 0, "High": 150, "Urgent": 250}
+STAGED_THRESHOLDS = (("topup_percent", 25), ("cheapest_paid", 0), ("fixed", 0))
+# name: (priorities, settings); created once, never overwritten (admins edit plans).
+PLANS = {
+    "Free": (
+        ("Low", "Normal"),
+        dict(description="Low and Normal priority, no credits.", self_service=True, is_default=True),
+    ),
+    "Pay as you go": (
+        ("Low", "Normal", "High", "Urgent"),
+        dict(
+            description="Every priority; buy credits when you need a faster answer.",
+            credits_enabled=True,
+            signup_grant=100,
+            self_service=True,
+        ),
+    ),
+    "Business": (
+        ("Low", "Normal", "High", "Urgent"),
+        dict(
+            description="Every priority, 1,000 credits a month, refund if we miss the response target.",
+            credits_enabled=True,
+            monthly_allowance=1000,
+            rollover_cap=1000,
+            guarantee=True,
+        ),
+    ),
+    "Time bank": (
+        ("Low", "Normal", "High", "Urgent"),
+        dict(
+            description="Pay for agent time: 1 credit a minute, 600 credits a month.",
+            credits_enabled=True,
+            monthly_allowance=600,
+            rollover_cap=600,
+            billing_mode=BILLING_TIME,
+            minute_rate=1,
+        ),
+    ),
+}
 USERS = (
     ("admin@example.com", "Ada Admin", ROLE_ADMIN, None, False, ()),
     ("it.tech@example.com", "Ivan IT", ROLE_TECHNICIAN, None, False, ("IT",)),
@@ -170,9 +215,14 @@ def seed_reference_data():
     """Categories and priorities every help desk needs (idempotent)."""
     categories = {name: _get_or_create(Category, name=name) for name in CATEGORIES}
     priorities = {
-        name: _get_or_create(Priority, name=name, defaults={"sort_order": order, "response_minutes": minutes})
+        name: _get_or_create(
+            Priority,
+            name=name,
+            defaults={"sort_order": order, "response_minutes": minutes, "credit_cost": TARIFFS[name]},
+        )
         for name, order, minutes in PRIORITIES
     }
+    seed_plans(priorities)
     return categories, priorities
 
 
@@ -181,10 +231,48 @@ def seed_credit_packs():
     currency = current_app.config.get("CURRENCY", "usd").lower()
     return [
         _get_or_create(
-            CreditPack, name=name, defaults={"credits": credits, "price": price, "currency": currency}
+            CreditPack, name=name, defaults={"credits": amount, "price": price, "currency": currency}
         )
-        for name, credits, price in CREDIT_PACKS
+        for name, amount, price in CREDIT_PACKS
     ]
+
+
+def seed_plans(priorities):
+    """The four service plans with their priorities and low-balance stages (idempotent)."""
+    plans = {}
+    for name, (offered, settings) in PLANS.items():
+        plan = db.session.scalar(select(ServicePlan).where(ServicePlan.name == name))
+        if plan is None:
+            plan = ServicePlan(name=name, **settings)
+            plan.priorities = [priorities[p] for p in offered if p in priorities]
+            if plan.credits_enabled:
+                stages = STAGED_THRESHOLDS
+                if plan.billing_mode == BILLING_TIME:  # no per-ticket prices in time mode
+                    stages = tuple(s for s in stages if s[0] != "cheapest_paid")
+                plan.thresholds = [
+                    LowBalanceThreshold(position=i, basis=basis, value=value)
+                    for i, (basis, value) in enumerate(stages, start=1)
+                ]
+            db.session.add(plan)
+            db.session.flush()
+        plans[name] = plan
+    return plans
+
+
+def seed_demo_banks(users):
+    """alice on Business with 1,000 credits, bob and john on Free, Acme's shared bank of 500 (idempotent)."""
+    plans = {p.name: p for p in credits.all_plans()}
+    alice = credits.open_account(plans["Business"], user=users["alice@example.com"])
+    if not db.session.scalar(select(func.count(LedgerEntry.id)).where(LedgerEntry.account_id == alice.id)):
+        credit_allowances.grant_allowance(alice.id, credit_allowances.period_of(utcnow()))
+    for email in ("bob@example.com", "john@example.com"):
+        credits.open_account(plans["Free"], user=users[email])
+    acme = credits.open_account(plans["Pay as you go"], organization=users["carol@acme.example"].organization)
+    key = f"seed:opening:{acme.id}"
+    if credits.find_entry(key) is None:
+        credits.post_entry(
+            acme.id, 500 - acme.balance, "adjustment", idempotency_key=key, memo="Demo opening balance"
+        )
 
 
 def seed_demo():
@@ -211,6 +299,7 @@ def seed_demo():
                 db.session.add(CategoryPermission(user_id=user.id, category_id=categories[cat].id))
         users[email] = user
     db.session.flush()
+    seed_demo_banks(users)
     seed_credit_packs()
     created = 0
     if not db.session.scalar(select(func.count(Ticket.id))):

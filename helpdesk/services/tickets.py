@@ -23,7 +23,7 @@ from ..models import (
     TicketEvent,
     utcnow,
 )
-from . import notify, uploads
+from . import credit_quotes, credit_sla, notify, uploads
 
 
 def active_categories():
@@ -62,7 +62,9 @@ def create_ticket(actor, *, subject, body, category_id, priority_id, files=(), s
     """Open a ticket for `actor`. Returns (ticket, created).
 
     Guarantees: a resubmission with the same submission key returns the first ticket and
-    creates nothing; the category is active and the priority exists; the response due time
+    creates nothing (and charges nothing); the category is active and the priority is one the
+    customer's plan offers; a paid priority is charged to the customer's bank in the same
+    transaction (InsufficientCredits otherwise: nothing is kept); the response due time
     follows the priority's target; attachments pass the upload checks before anything is stored.
     """
     existing = find_submission(actor, submission_key)
@@ -74,6 +76,7 @@ def create_ticket(actor, *, subject, body, category_id, priority_id, files=(), s
     priority = db.session.get(Priority, priority_id)
     if priority is None:
         raise ValidationFailed("Choose one of the listed priorities.")
+    price = credit_quotes.new_ticket_price(actor, priority)  # quoted by the server, never the form
     checked = [uploads.check_upload(name, data) for name, data in files]
     now = utcnow()
     ticket = Ticket(
@@ -99,6 +102,8 @@ def create_ticket(actor, *, subject, body, category_id, priority_id, files=(), s
         if twin is None:
             raise
         return twin, False
+    # Same transaction as the ticket: not enough credits raises, and the caller rolls both back.
+    credit_quotes.charge_new_ticket(actor, ticket, price, submission_key)
     for item in checked:
         db.session.add(uploads.store(item, ticket, None, actor))
     if submission_key:
@@ -136,6 +141,7 @@ def _add_message(ticket, actor, body, *, internal, files, source, staging_key):
     if not (body or "").strip():
         raise ValidationFailed("Write a message before sending.")
     checked = [uploads.check_upload(name, data) for name, data in files]
+    first_agent_reply = not internal and actor.is_agent and ticket.first_response_at is None
     now = utcnow()
     message = Message(
         ticket=ticket,
@@ -161,6 +167,8 @@ def _add_message(ticket, actor, body, *, internal, files, source, staging_key):
             _set_status(ticket, actor, STATUS_OPEN)
     ticket.updated_at = now
     db.session.flush()
+    if first_agent_reply:
+        credit_sla.apply_guarantee(ticket)  # a late first reply refunds a guaranteed paid priority
     notify.public_reply(message)
     return message
 

@@ -87,7 +87,7 @@ def test_buy_a_pack_with_the_demo_provider(billing_server, billing_page):
     page = billing_page
     log_in(page, billing_server)
 
-    page.get_by_role("link", name="Credits").click()
+    page.get_by_role("link", name="Buy credits").click()
     expect(page.locator("#balance-personal")).to_have_text("0 credits")
     page.get_by_role("button", name="Buy Team").click()
 

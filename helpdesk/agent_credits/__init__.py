@@ -1,0 +1,1 @@
+"""Agent-side credit features: the ticket's credit panel (paid, bank, alerts) and time entries."""

@@ -1,0 +1,1 @@
+"""Admin credit pages: banks and statements, grants and deductions, plans, tariffs, alerts."""

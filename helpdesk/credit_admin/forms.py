@@ -1,0 +1,70 @@
+"""Admin credit forms: shape only; the credit services apply the rules."""
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    EmailField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+
+class AdjustForm(FlaskForm):
+    amount = IntegerField(
+        "Credits",
+        validators=[InputRequired(), NumberRange(min=-1_000_000, max=1_000_000)],
+        description="Positive grants credits, negative deducts them.",
+    )
+    reason = StringField("Reason", validators=[InputRequired(), Length(max=400)])
+
+
+class MovePlanForm(FlaskForm):
+    plan = SelectField("Plan", coerce=int, validators=[InputRequired()])
+
+
+class OpenBankForm(FlaskForm):
+    email = EmailField("Customer e-mail", validators=[Optional(), Length(max=320)])
+    organization = StringField("or organization name", validators=[Optional(), Length(max=200)])
+    plan = SelectField("Plan", coerce=int, validators=[InputRequired()])
+
+
+class TariffForm(FlaskForm):
+    credit_cost = IntegerField(
+        "Price (credits)", validators=[InputRequired(), NumberRange(min=0, max=1_000_000)]
+    )
+    response_minutes = IntegerField(
+        "Response target (minutes)", validators=[InputRequired(), NumberRange(min=1, max=525_600)]
+    )
+
+
+class PlanForm(FlaskForm):
+    name = StringField("Name", validators=[InputRequired(), Length(max=100)])
+    description = TextAreaField("Description", validators=[Optional(), Length(max=2000)])
+    priorities = SelectMultipleField(
+        "Priorities offered", coerce=int, widget=ListWidget(prefix_label=False), option_widget=CheckboxInput()
+    )
+    credits_enabled = BooleanField("Credits enabled")
+    signup_grant = IntegerField("Sign-up grant", validators=[InputRequired(), NumberRange(min=0)])
+    monthly_allowance = IntegerField("Monthly allowance", validators=[InputRequired(), NumberRange(min=0)])
+    rollover_cap = IntegerField(
+        "Rollover cap", validators=[Optional(), NumberRange(min=0)], description="Empty: no cap."
+    )
+    billing_mode = SelectField(
+        "Billing mode", choices={"priority": "Per ticket priority", "time": "Per minute"}
+    )
+    minute_rate = IntegerField(
+        "Credits per minute (time mode)", validators=[InputRequired(), NumberRange(min=1)]
+    )
+    overdraft_floor = IntegerField("Overdraft floor", validators=[InputRequired(), NumberRange(max=0)])
+    thresholds = StringField(
+        "Low-balance thresholds",
+        validators=[Optional(), Length(max=200)],
+        description="In order, comma-separated: 25% (of the last top-up), cheapest (paid priority), or credits.",
+    )
+    guarantee = BooleanField("Response-target guarantee")
+    self_service = BooleanField("Customers may pick it at registration")

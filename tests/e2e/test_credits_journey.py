@@ -1,0 +1,105 @@
+"""Browser journeys for credits: a live quote, a paid submission, and a short customer's view."""
+
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+from helpdesk import create_app
+from helpdesk.extensions import db
+from helpdesk.services.seed import DEMO_PASSWORD, seed_demo
+from tests.conftest import make_test_config
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory):
+    """(Overrides the conftest fixture: one seeded demo help desk for the module.) The app on a file SQLite database (created and seeded), served by werkzeug in a thread."""
+    folder = tmp_path_factory.mktemp("credits-e2e")
+    app = create_app(
+        make_test_config("sqlite:///" + str(folder / "e2e.sqlite3"), str(folder), WTF_CSRF_ENABLED=True)
+    )
+    with app.app_context():
+        db.create_all()
+        seed_demo()
+        db.session.commit()
+        db.session.remove()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+    with app.app_context():
+        db.engine.dispose()
+
+
+def log_in(page, base, email):
+    page.goto(f"{base}/login")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{base}/portal/**")
+
+
+def test_business_customer_buys_urgent_with_a_live_quote(live_server, page):
+    from playwright.sync_api import expect
+
+    log_in(page, live_server, "alice@example.com")
+    page.goto(f"{live_server}/portal/tickets/new")
+    quote = page.locator("#priority-quote")
+    expect(quote).to_contain_text("Normal: free")
+    page.get_by_label("Urgent — response within 1 h — 250 credits").check()
+    expect(quote).to_contain_text("Urgent: 250 credits")
+    expect(quote).to_contain_text("balance 1,000 → 750")
+    expect(quote).to_contain_text("response by")
+    page.get_by_label("Category").select_option(label="IT")
+    page.get_by_label("Subject").fill("Production database is down")
+    page.get_by_label("Describe the problem").fill("Every request fails since 10:02.")
+    page.get_by_role("button", name="Submit ticket").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Production database is down")
+    expect(page.locator(".ticket-meta")).to_contain_text("250 credits")
+    page.get_by_role("link", name="Credits", exact=True).click()
+    expect(page.locator(".balance")).to_have_text("750 credits")
+
+
+def test_short_customer_sees_the_disabled_option_and_shortfall(live_server, page):
+    from playwright.sync_api import expect
+
+    page.goto(f"{live_server}/register")
+    page.get_by_label("Your name").fill("Sam Short")
+    page.get_by_label("E-mail").fill("sam@example.com")
+    page.get_by_label("Password", exact=True).fill("a-long-password")
+    page.get_by_label("Repeat password").fill("a-long-password")
+    page.get_by_label("Pay as you go").check()
+    page.get_by_role("button", name="Create account").click()
+    page.goto(f"{live_server}/portal/tickets/new")
+    urgent = page.get_by_label("Urgent — response within 1 h — 250 credits")
+    expect(urgent).to_be_disabled()
+    expect(page.locator(".shortfall").last).to_contain_text("Short by 150 credits")
+    expect(page.get_by_role("link", name="Buy credits").first).to_be_visible()
+    expect(page.get_by_label("High — response within 4 h — 150 credits")).to_be_disabled()
+    expect(page.locator(".shortfall").first).to_contain_text("Short by 50 credits")
+
+
+def test_agent_logs_time_and_admin_edits_a_tariff_without_reloads(live_server, page):
+    from playwright.sync_api import expect
+
+    log_in(page, live_server, "admin@example.com")
+    page.goto(f"{live_server}/agent/credits/tickets/1")
+    panel = page.locator("#credit-panel")
+    page.get_by_label("Minutes", exact=True).fill("15")
+    page.get_by_label("Note", exact=True).fill("Checked the logs")
+    page.get_by_role("button", name="Log time").click()
+    expect(panel).to_contain_text("15 min")
+    expect(panel.locator("td", has_text="Checked the logs")).to_be_visible()
+    page.goto(f"{live_server}/admin/credits/tariffs")
+    row = page.locator("form", has_text="Low")  # the other journeys do not depend on Low's target
+    row.get_by_label("Response target (minutes)").fill("2880")
+    row.get_by_role("button", name="Save").click()
+    expect(row).to_contain_text("Saved.")
+    page.reload()
+    expect(page.locator("form", has_text="Low").get_by_label("Response target (minutes)")).to_have_value(
+        "2880"
+    )

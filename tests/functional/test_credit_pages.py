@@ -1,0 +1,355 @@
+"""Credit features through HTTP: quotes, paid submission, upgrades, statement, banners, admin, agents."""
+
+import csv
+import io
+
+import pytest
+from sqlalchemy import func, select
+
+from helpdesk.extensions import db
+from helpdesk.models import CreditSettingChange, LedgerEntry, Ticket, TimeEntry
+from helpdesk.services import credits
+from tests.credit_helpers import balance_of, bank, plan
+
+HX = {"HX-Request": "true"}
+
+
+def ticket_form(ref, priority="Urgent", key="sub-1", **extra):
+    data = {
+        "category": ref.categories["IT"].id,
+        "priority": ref.priorities[priority].id,
+        "subject": "Mail server down",
+        "body": "Nobody can send mail.",
+        "submission_key": key,
+    }
+    data.update(extra)
+    return data
+
+
+@pytest.fixture
+def alice(make, ref, login):
+    user = make.customer(timezone="Europe/Berlin")
+    bank("Business", 1000, user=user)
+    login(user)
+    return user
+
+
+def test_new_ticket_lists_plan_priorities_with_target_and_cost(client, alice, ref):
+    page = client.get("/portal/tickets/new").get_data(as_text=True)
+    assert "Urgent — response within 1 h — 250 credits" in page
+    assert "Low — response within 3 days — free" in page
+
+
+def test_quote_fragment_for_htmx(client, alice, ref):
+    response = client.get(f"/portal/tickets/new/quote?priority={ref.priorities['Urgent'].id}", headers=HX)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200 and "<html" not in body
+    assert "HX-Request" in response.headers["Vary"]
+    assert "Urgent: 250 credits" in body and "balance 1,000 → 750" in body and "response by" in body
+
+
+def test_quote_without_htmx_goes_back_to_the_form_with_the_choice(client, alice, ref):
+    response = client.get(f"/portal/tickets/new/quote?priority={ref.priorities['High'].id}")
+    assert response.status_code == 302 and f"priority={ref.priorities['High'].id}" in response.location
+
+
+def test_paid_submission_creates_ticket_and_charge(client, alice, ref):
+    response = client.post("/portal/tickets/new", data=ticket_form(ref))
+    assert response.status_code == 302
+    ticket = db.session.scalar(select(Ticket))
+    assert balance_of(credits.account_for(alice)) == 750
+    page = client.get(f"/portal/tickets/{ticket.id}").get_data(as_text=True)
+    assert "250 credits" in page and "Response due" in page
+
+
+def test_double_submission_charges_once(client, alice, ref):
+    first = client.post("/portal/tickets/new", data=ticket_form(ref))
+    second = client.post("/portal/tickets/new", data=ticket_form(ref), follow_redirects=True)
+    assert first.status_code == 302 and "was already submitted" in second.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Ticket.id))) == 1
+    assert balance_of(credits.account_for(alice)) == 750
+
+
+def test_short_customer_sees_disabled_option_and_keeps_the_form(client, make, ref, login):
+    carol = make.customer()
+    bank("Pay as you go", 100, user=carol)
+    login(carol)
+    page = client.get("/portal/tickets/new").get_data(as_text=True)
+    assert "Short by 150 credits" in page and 'href="/billing/"' in page
+    assert f'value="{ref.priorities["Urgent"].id}" disabled' in page
+    response = client.post(
+        "/portal/tickets/new",
+        data=ticket_form(ref, attachments=(io.BytesIO(b"log line\n"), "vpn.log")),
+        content_type="multipart/form-data",
+    )
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200 and "Not enough credits for Urgent priority" in body
+    assert "Mail server down" in body and "Nobody can send mail." in body and "vpn.log" in body
+    assert db.session.scalar(select(func.count(Ticket.id))) == 0
+    assert db.session.scalar(select(func.count(LedgerEntry.id)).where(LedgerEntry.kind == "charge")) == 0
+
+
+def test_customer_upgrades_an_open_ticket(client, alice, ref):
+    client.post("/portal/tickets/new", data=ticket_form(ref, priority="High"))
+    ticket = db.session.scalar(select(Ticket))
+    page = client.get(f"/portal/tickets/{ticket.id}").get_data(as_text=True)
+    assert "Upgrade the priority" in page and "Urgent — response within 1 h — 100 credits" in page
+    quote = client.get(
+        f"/portal/tickets/{ticket.id}/upgrade-quote?priority={ref.priorities['Urgent'].id}", headers=HX
+    ).get_data(as_text=True)
+    assert "Urgent: 100 credits" in quote and "850 → 750" in quote
+    response = client.post(
+        f"/portal/tickets/{ticket.id}/priority", data={"priority": ref.priorities["Urgent"].id}
+    )
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Ticket, ticket.id).priority.name == "Urgent"
+    assert balance_of(credits.account_for(alice)) == 750
+
+
+def test_statement_pages_and_csv(client, alice, app):
+    account = credits.account_for(alice)
+    for i in range(30):
+        credits.post_entry(account.id, -1, "charge", idempotency_key=f"s{i}", memo=f"=cmd{i}")
+    db.session.commit()
+    first = client.get("/portal/credits").get_data(as_text=True)
+    assert "Business" in first and "970 credits" in first and "Page 1 of 2" in first
+    fragment = client.get("/portal/credits?page=2", headers=HX)
+    assert "<html" not in fragment.get_data(as_text=True) and "Page 2 of 2" in fragment.get_data(as_text=True)
+    rows = list(csv.reader(io.StringIO(client.get("/portal/credits/statement.csv").get_data(as_text=True))))
+    assert rows[0][:4] == ["date_utc", "kind", "amount", "balance_after"] and len(rows) == 32
+    assert rows[1][3] == "970" and rows[1][5] == "'=cmd29"
+
+
+def test_org_members_see_the_shared_bank(client, make, ref, login):
+    org = make.OrganizationFactory(name="Acme")
+    dave = make.customer(organization=org)
+    bank("Pay as you go", 500, organization=org)
+    login(dave)
+    page = client.get("/portal/credits").get_data(as_text=True)
+    assert "Acme" in page and "shared by your organization" in page and "500 credits" in page
+
+
+def test_low_balance_banner_once_per_crossing(client, make, ref, login):
+    carol = make.customer()
+    bank("Pay as you go", 400, user=carol)
+    login(carol)
+    client.post(
+        "/portal/tickets/new", data=ticket_form(ref, key="a")
+    )  # 150 left: at the cheapest paid priority
+    page = client.get("/portal/tickets").get_data(as_text=True)
+    assert "Low credit balance: 150 credits left" in page
+    client.post("/portal/tickets/new", data=ticket_form(ref, priority="High", key="b"))  # 0 left
+    page = client.get("/portal/tickets").get_data(as_text=True)
+    assert "Low credit balance: 0 credits left" in page
+    kinds = db.session.scalars(select(LedgerEntry.kind).order_by(LedgerEntry.id)).all()
+    assert kinds.count("charge") == 2
+    from helpdesk.models import CreditAlert
+
+    levels = db.session.scalars(select(CreditAlert.level).order_by(CreditAlert.id)).all()
+    assert levels == [1, 3]  # stages reached: the cheapest paid priority, then zero (the 25% stage too)
+
+
+def test_agents_see_the_customer_low_balance_alert(client, make, ref, login):
+    carol = make.customer()
+    account = bank("Pay as you go", 300, user=carol)
+    credits.post_entry(account.id, -200, "charge", idempotency_key="x")
+    db.session.commit()
+    ticket = make.ticket(requester=carol, category=ref.categories["IT"], priority=ref.priorities["Normal"])
+    login(make.admin())
+    panel = client.get(f"/agent/credits/tickets/{ticket.id}", headers=HX).get_data(as_text=True)
+    assert "<html" not in panel and "Customer's bank is low" in panel
+
+
+def test_agent_logs_time_through_the_panel(client, make, ref, login):
+    customer = make.customer()
+    account = bank("Time bank", 600, user=customer)
+    ticket = make.ticket(requester=customer, category=ref.categories["IT"], priority=ref.priorities["Normal"])
+    login(make.technician(ref.categories["IT"]))
+    response = client.post(
+        f"/agent/credits/tickets/{ticket.id}/time", data={"minutes": 25, "note": "Reset"}, headers=HX
+    )
+    assert response.status_code == 200 and "25 min, 25 credits" in response.get_data(as_text=True)
+    entry = db.session.scalar(select(TimeEntry))
+    client.post(f"/agent/credits/time/{entry.id}/edit", data={"minutes": 20, "note": "Reset"})
+    client.post(f"/agent/credits/time/{entry.id}/delete")
+    assert balance_of(account) == 600
+
+
+@pytest.mark.parametrize("url", ["/admin/credits/", "/admin/credits/plans", "/agent/credits/tickets/1"])
+def test_customers_cannot_reach_agent_or_admin_credit_pages(client, alice, url):
+    assert client.get(url).status_code == 404
+
+
+def test_admin_adjustment_needs_a_reason_and_is_attributed(client, make, ref, login):
+    customer = make.customer()
+    account = bank("Pay as you go", 100, user=customer)
+    admin = make.admin()
+    login(admin)
+    refused = client.post(f"/admin/credits/banks/{account.id}/adjust", data={"amount": 50, "reason": ""})
+    assert refused.status_code == 200 and balance_of(account) == 100
+    client.post(f"/admin/credits/banks/{account.id}/adjust", data={"amount": 50, "reason": "Goodwill"})
+    entry = db.session.scalar(select(LedgerEntry).where(LedgerEntry.memo == "Goodwill"))
+    assert entry.actor_id == admin.id and balance_of(account) == 150
+    page = client.get(f"/admin/credits/banks/{account.id}").get_data(as_text=True)
+    assert "Goodwill" in page
+
+
+def test_admin_moves_a_bank_to_another_plan(client, make, ref, login):
+    customer = make.customer()
+    account = bank("Free", user=customer)
+    login(make.admin())
+    client.post(f"/admin/credits/banks/{account.id}/plan", data={"plan": plan("Business").id})
+    db.session.expire_all()
+    assert credits.account_for(customer).plan.name == "Business"
+
+
+def test_admin_edits_tariff_with_htmx_and_it_is_audited(client, make, ref, login):
+    login(make.admin())
+    urgent = ref.priorities["Urgent"]
+    response = client.post(
+        f"/admin/credits/tariffs/{urgent.id}", data={"credit_cost": 300, "response_minutes": 30}, headers=HX
+    )
+    body = response.get_data(as_text=True)
+    assert "<html" not in body and "Saved." in body
+    change = db.session.scalar(select(CreditSettingChange).where(CreditSettingChange.field == "credit_cost"))
+    assert (change.old_value, change.new_value) == ("250", "300")
+
+
+def test_admin_edits_a_plan_with_htmx(client, make, ref, login):
+    login(make.admin())
+    business = plan("Business")
+    prefix = f"plan{business.id}-"
+    data = {
+        prefix + "name": "Business",
+        prefix + "description": "Changed",
+        prefix + "priorities": [ref.priorities["Normal"].id, ref.priorities["Urgent"].id],
+        prefix + "credits_enabled": "y",
+        prefix + "signup_grant": 0,
+        prefix + "monthly_allowance": 2000,
+        prefix + "rollover_cap": "",
+        prefix + "billing_mode": "priority",
+        prefix + "minute_rate": 1,
+        prefix + "overdraft_floor": 0,
+        prefix + "thresholds": "10%, cheapest, 0",
+        prefix + "guarantee": "y",
+    }
+    response = client.post(f"/admin/credits/plans/{business.id}", data=data, headers=HX)
+    assert "Saved." in response.get_data(as_text=True)
+    db.session.expire_all()
+    business = plan("Business")
+    assert business.monthly_allowance == 2000 and business.rollover_cap is None and not business.self_service
+    assert [p.name for p in business.priorities] == ["Normal", "Urgent"]
+    assert business.thresholds[0].value == 10
+
+
+def test_registration_with_a_plan_opens_the_bank(client, ref):
+    payg = plan("Pay as you go")
+    page = client.get("/register").get_data(as_text=True)
+    assert "Choose your plan" in page and "Pay as you go" in page
+    response = client.post(
+        "/register",
+        data={
+            "name": "Erin",
+            "email": "erin@example.com",
+            "password": "long-enough-pass",
+            "confirm": "long-enough-pass",
+            "plan": payg.id,
+        },
+    )
+    assert response.status_code == 302
+    from helpdesk.services.accounts import find_user_by_email
+
+    account = credits.account_for(find_user_by_email("erin@example.com"))
+    assert account.plan.name == "Pay as you go" and account.balance == 100
+
+
+def test_time_bank_customers_see_time_billing_instead_of_prices(client, make, ref, login):
+    customer = make.customer()
+    bank("Time bank", 600, user=customer)
+    login(customer)
+    page = client.get("/portal/tickets/new").get_data(as_text=True)
+    assert "Urgent — response within 1 h — agent time at 1 credit a minute" in page
+    client.post("/portal/tickets/new", data=ticket_form(ref))
+    assert balance_of(credits.account_for(customer)) == 600
+
+
+def test_followers_cannot_see_the_requesters_upgrade_quote(client, make, ref, login):
+    alice = make.customer()
+    bank("Business", 1000, user=alice)
+    ticket = make.ticket(requester=alice, category=ref.categories["IT"], priority=ref.priorities["Normal"])
+    follower = make.customer()
+    make.subscribe(ticket, follower)
+    login(follower)
+    url = f"/portal/tickets/{ticket.id}/upgrade-quote?priority={ref.priorities['Urgent'].id}"
+    assert client.get(url, headers=HX).status_code == 404
+    page = client.get(f"/portal/tickets/{ticket.id}").get_data(as_text=True)
+    assert "Upgrade the priority" not in page
+    assert (
+        client.post(
+            f"/portal/tickets/{ticket.id}/priority", data={"priority": ref.priorities["Urgent"].id}
+        ).status_code
+        == 302
+    )
+    assert balance_of(credits.account_for(alice)) == 1000
+
+
+def test_agent_timer_start_and_stop_through_the_panel(client, make, ref, login):
+    customer = make.customer()
+    account = bank("Time bank", 600, user=customer)
+    ticket = make.ticket(requester=customer, category=ref.categories["IT"], priority=ref.priorities["Normal"])
+    login(make.technician(ref.categories["IT"]))
+    started = client.post(f"/agent/credits/tickets/{ticket.id}/timer/start", headers=HX).get_data(
+        as_text=True
+    )
+    assert "running since" in started and "Stop timer" in started
+    stopped = client.post(f"/agent/credits/tickets/{ticket.id}/timer/stop", data={"note": "Call"}, headers=HX)
+    body = stopped.get_data(as_text=True)
+    assert "Start timer" in body and "1 min, 1 credits" in body
+    assert balance_of(account) == 599
+
+
+def test_technicians_only_reach_panels_of_tickets_they_work(client, make, ref, login):
+    ticket = make.ticket(
+        requester=make.customer(), category=ref.categories["Sales"], priority=ref.priorities["Low"]
+    )
+    login(make.technician(ref.categories["IT"]))
+    assert client.get(f"/agent/credits/tickets/{ticket.id}").status_code == 404
+    assert client.post(f"/agent/credits/tickets/{ticket.id}/time", data={"minutes": 5}).status_code == 404
+
+
+def test_quote_due_time_is_in_the_customers_time_zone(client, make, ref, login):
+    import re
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    customer = make.customer(timezone="Asia/Tokyo")
+    bank("Business", 1000, user=customer)
+    login(customer)
+    body = client.get(
+        f"/portal/tickets/new/quote?priority={ref.priorities['Urgent'].id}", headers=HX
+    ).get_data(as_text=True)
+    stamp, shown = re.search(r'<time datetime="([^"]+)">(\d\d:\d\d) (today|tomorrow)</time>', body).group(
+        1, 2
+    )
+    assert datetime.fromisoformat(stamp).astimezone(ZoneInfo("Asia/Tokyo")).strftime("%H:%M") == shown
+
+
+@pytest.mark.parametrize("path", ["/admin/credits/", "/admin/credits/alerts", "/admin/credits/banks/{bank}"])
+def test_admin_lists_answer_htmx_with_fragments(client, make, ref, login, path):
+    account = bank("Business", 100, user=make.customer())
+    login(make.admin())
+    response = client.get(path.format(bank=account.id) + "?page=1", headers=HX)
+    assert response.status_code == 200 and "<html" not in response.get_data(as_text=True)
+    assert "HX-Request" in response.headers["Vary"]
+
+
+def test_admin_finds_a_bank_by_owner(client, make, ref, login):
+    bank("Business", 100, user=make.customer(name="Zoe Zimmer", email="zoe@example.com"))
+    bank("Free", user=make.customer(name="Yann Young"))
+    bank("Pay as you go", 10, organization=make.OrganizationFactory(name="100% Widgets"))
+    login(make.admin())
+    found = client.get("/admin/credits/?q=zoe", headers=HX).get_data(as_text=True)
+    assert "Zoe Zimmer" in found and "Yann Young" not in found
+    percent = client.get("/admin/credits/?q=100%25", headers=HX).get_data(as_text=True)
+    assert "100% Widgets" in percent and "Zoe Zimmer" not in percent

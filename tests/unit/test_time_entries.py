@@ -1,0 +1,99 @@
+"""Time mode: entries charge at the plan's rate; corrections are new ledger entries; time is never lost."""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from helpdesk.errors import NotAllowed
+from helpdesk.extensions import db
+from helpdesk.models import CreditAlert, LedgerEntry, TimeEntryRevision, utcnow
+from helpdesk.services import credits, time_entries
+from tests.credit_helpers import balance_of, bank
+
+
+@pytest.fixture
+def setup(make, ref):
+    customer = make.customer()
+    account = bank("Time bank", 600, user=customer)
+    agent = make.technician(ref.categories["IT"])
+    ticket = make.ticket(requester=customer, category=ref.categories["IT"], priority=ref.priorities["Normal"])
+    return account, agent, ticket
+
+
+def test_logged_minutes_charge_at_the_plan_rate(setup):
+    account, agent, ticket = setup
+    entry = time_entries.log_time(ticket, agent, 45, "Checked the VPN logs")
+    db.session.commit()
+    assert entry.billed == 45 and not entry.unbilled
+    assert balance_of(account) == 555
+
+
+def test_edit_books_a_correction_and_never_updates_the_old_entry(setup):
+    account, agent, ticket = setup
+    entry = time_entries.log_time(ticket, agent, 45)
+    db.session.commit()
+    first = db.session.scalar(select(LedgerEntry).where(LedgerEntry.idempotency_key == f"time:{entry.id}:0"))
+    time_entries.edit_entry(entry, agent, 30, "Less than I thought")
+    db.session.commit()
+    time_entries.edit_entry(entry, agent, 50, "More after all")
+    db.session.commit()
+    amounts = [
+        e.amount for e in db.session.scalars(select(LedgerEntry).where(LedgerEntry.ticket_id == ticket.id))
+    ]
+    assert amounts == [-45, 15, -20]
+    assert first.amount == -45 and balance_of(account) == 550
+    actions = [r.action for r in db.session.scalars(select(TimeEntryRevision).order_by(TimeEntryRevision.id))]
+    assert actions == ["created", "edited", "edited"]
+    assert credits.ledger_mismatches() == []
+
+
+def test_delete_refunds_and_keeps_the_audit_trail(setup):
+    account, agent, ticket = setup
+    entry = time_entries.log_time(ticket, agent, 45)
+    db.session.commit()
+    time_entries.delete_entry(entry, agent)
+    db.session.commit()
+    assert balance_of(account) == 600 and entry.deleted_at is not None and entry.billed == 0
+    assert [r.action for r in entry.revisions] == ["created", "deleted"]
+
+
+def test_time_beyond_the_floor_is_kept_unbilled_and_admins_alerted(setup):
+    account, agent, ticket = setup
+    entry = time_entries.log_time(ticket, agent, 700)
+    db.session.commit()
+    assert entry.id and entry.minutes == 700 and entry.unbilled and entry.billed == 0
+    assert balance_of(account) == 600
+    alert = db.session.scalar(select(CreditAlert).where(CreditAlert.kind == "unbilled_time"))
+    assert alert is not None and "700 min" in alert.text
+
+
+def test_timer_rounds_up_to_whole_minutes(setup):
+    account, agent, ticket = setup
+    started = utcnow() - timedelta(minutes=12, seconds=5)
+    entry = time_entries.start_timer(ticket, agent, now=started)
+    assert time_entries.start_timer(ticket, agent).id == entry.id  # one running timer per agent and ticket
+    time_entries.stop_timer(entry, agent, "Call with the customer")
+    db.session.commit()
+    assert entry.minutes == 13 and balance_of(account) == 587
+    time_entries.stop_timer(entry, agent)  # stopping twice changes nothing
+    db.session.commit()
+    assert balance_of(account) == 587
+
+
+def test_only_agents_working_the_ticket_log_time(setup, make, ref):
+    _account, _agent, ticket = setup
+    with pytest.raises(NotAllowed):
+        time_entries.log_time(ticket, ticket.requester, 10)
+    with pytest.raises(NotAllowed):
+        time_entries.log_time(ticket, make.technician(ref.categories["Sales"]), 10)
+
+
+def test_priority_plans_record_time_without_billing(make, ref):
+    customer = make.customer()
+    account = bank("Business", 1000, user=customer)
+    agent = make.admin()
+    ticket = make.ticket(requester=customer, category=ref.categories["IT"], priority=ref.priorities["Normal"])
+    entry = time_entries.log_time(ticket, agent, 30)
+    db.session.commit()
+    assert entry.billed == 0 and not entry.unbilled and balance_of(account) == 1000
