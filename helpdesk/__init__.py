@@ -92,6 +92,10 @@ def register_blueprints(app):
     app.register_blueprint(auth_bp)
     app.register_blueprint(portal_bp, url_prefix="/portal")
 
+    from .agent import register_agent
+
+    register_agent(app)
+
 
 def register_hooks(app):
     from .web import register_web_hooks
