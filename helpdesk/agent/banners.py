@@ -3,6 +3,7 @@
 from flask import current_app, request
 
 from .. import policy
+from ..htmx import is_htmx
 from ..services.seats import seat_usage
 
 
@@ -21,7 +22,7 @@ def _usage_for_request():
 
 def seat_banner(user):
     """Agents over the limit see a warning; admins at 80% or more see a quieter notice. Customers: none."""
-    if not policy.is_agent(user):
+    if not policy.is_agent(user) or is_htmx():  # fragments never show the layout's banners
         return []
     usage = _usage_for_request()
     if usage.over_limit:

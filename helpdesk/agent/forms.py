@@ -124,7 +124,11 @@ class AgentReplyForm(FlaskForm):
 
 
 class SubscriberForm(FlaskForm):
-    email = EmailField("Add subscriber by e-mail", validators=[InputRequired(), Email(), Length(max=320)])
+    email = EmailField(
+        "Add subscriber by e-mail",
+        validators=[InputRequired(), Email(), Length(max=320)],
+        filters=[lambda value: value.strip() if value else value],
+    )
 
 
 class BulkForm(FlaskForm):
