@@ -5,7 +5,7 @@ import os
 from flask import Flask
 
 from .config import Config, check_production, from_environment
-from .extensions import csrf, db, htmx, login_manager, migrate
+from .extensions import csrf, db, htmx_ext, login_manager, migrate
 
 
 def create_app(test_config=None):
@@ -46,7 +46,7 @@ def register_extensions(app):
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True, directory=os.path.join(app.root_path, "..", "migrations"))
     csrf.init_app(app)
-    htmx.init_app(app)
+    htmx_ext.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to continue."

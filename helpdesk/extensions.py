@@ -20,4 +20,4 @@ db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
-htmx = Htmx()
+htmx_ext = Htmx()  # not "htmx": that name is our helpdesk.htmx module

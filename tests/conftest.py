@@ -6,6 +6,8 @@ import tempfile
 import uuid
 
 import pytest
+from flask import g, has_app_context
+from flask.testing import FlaskClient
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -64,9 +66,24 @@ def make_test_config(database_url, tmp_dir, **overrides):
     return config
 
 
+class FreshUserClient(FlaskClient):
+    """Test client whose every request looks up its user again.
+
+    Tests keep one app context open (so factories and requests share a session), and
+    Flask-Login caches the user in `g` for the context: without this, a request could see the
+    previous request's user instead of what its own session cookie says.
+    """
+
+    def open(self, *args, **kwargs):
+        if has_app_context():
+            g.pop("_login_user", None)
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def app(database_url, tmp_path_factory):
     app = create_app(make_test_config(database_url, str(tmp_path_factory.mktemp("files"))))
+    app.test_client_class = FreshUserClient
     with app.app_context():
         db.create_all()
     yield app

@@ -11,6 +11,14 @@ from .accounts import (
     Organization,
     User,
 )
+from .credits import (
+    BILLING_PRIORITY,
+    BILLING_TIME,
+    LEDGER_KINDS,
+    CreditAccount,
+    LedgerEntry,
+    ServicePlan,
+)
 from .tickets import (
     OPEN_STATUSES,
     STATUS_CLOSED,
@@ -32,6 +40,12 @@ from .tickets import (
 from .types import UTCDateTime, utcnow
 
 __all__ = [
+    "BILLING_PRIORITY",
+    "BILLING_TIME",
+    "LEDGER_KINDS",
+    "CreditAccount",
+    "LedgerEntry",
+    "ServicePlan",
     "AGENT_ROLES",
     "OPEN_STATUSES",
     "ROLES",

@@ -42,6 +42,7 @@ class Priority(db.Model):
     name: Mapped[str] = mapped_column(String(50), unique=True)
     sort_order: Mapped[int] = mapped_column(default=0)  # higher = more urgent
     response_minutes: Mapped[int]
+    credit_cost: Mapped[int] = mapped_column(default=0)  # tariff: 0 = free; kept by services/credits.py
 
     def __repr__(self):
         return f"<Priority {self.name}>"
@@ -108,6 +109,7 @@ class Message(db.Model):
     """A public reply or an internal note on a ticket."""
 
     __tablename__ = "messages"
+    __table_args__ = (UniqueConstraint("author_id", "submission_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
@@ -115,6 +117,7 @@ class Message(db.Model):
     body: Mapped[str] = mapped_column(Text)
     internal: Mapped[bool] = mapped_column(default=False)
     source: Mapped[str] = mapped_column(String(20), default="web")  # web, email, system
+    submission_key: Mapped[str | None] = mapped_column(String(64))  # a resent form adds nothing
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
     ticket = relationship("Ticket", back_populates="messages")

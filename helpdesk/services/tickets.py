@@ -109,6 +109,19 @@ def create_ticket(actor, *, subject, body, category_id, priority_id, files=(), s
 
 
 def add_message(ticket, actor, body, *, internal=False, files=(), source="web", staging_key=None):
+    """See _add_message; a resent form (same key from the same author) returns the first message."""
+    if staging_key:
+        existing = db.session.scalar(
+            select(Message).where(Message.author_id == actor.id, Message.submission_key == staging_key)
+        )
+        if existing is not None:
+            return existing
+    return _add_message(
+        ticket, actor, body, internal=internal, files=files, source=source, staging_key=staging_key
+    )
+
+
+def _add_message(ticket, actor, body, *, internal, files, source, staging_key):
     """Add a public reply or an internal note, applying the status rules.
 
     Guarantees: the actor may reply (or note) per policy; a customer's reply reopens a ticket
@@ -124,7 +137,13 @@ def add_message(ticket, actor, body, *, internal=False, files=(), source="web", 
     checked = [uploads.check_upload(name, data) for name, data in files]
     now = utcnow()
     message = Message(
-        ticket=ticket, author=actor, body=body, internal=internal, source=source, created_at=now
+        ticket=ticket,
+        author=actor,
+        body=body,
+        internal=internal,
+        source=source,
+        created_at=now,
+        submission_key=staging_key,
     )
     db.session.add(message)
     for item in checked:

@@ -57,6 +57,13 @@ class CheckedFile:
     data: bytes
 
 
+def human_size(size):
+    """1048576 -> "1 MB", 307200 -> "300 KB"."""
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.0f} MB"
+    return f"{size / 1024:.0f} KB"
+
+
 def normalise_filename(raw):
     """A safe display name: Unicode NFKC, no path parts, no control characters."""
     name = unicodedata.normalize("NFKC", raw or "")
@@ -78,7 +85,7 @@ def check_upload(raw_name, data):
         raise UploadRejected(f"{filename}: files of type .{ext} are not accepted (allowed: {allowed}).")
     limit = current_app.config["MAX_ATTACHMENT_BYTES"]
     if len(data) > limit:
-        raise UploadRejected(f"{filename}: larger than the {limit // (1024 * 1024)} MB limit.")
+        raise UploadRejected(f"{filename}: larger than the {human_size(limit)} limit.")
     if not data:
         raise UploadRejected(f"{filename}: the file is empty.")
     if ext in MAGIC and not data.startswith(MAGIC[ext]):

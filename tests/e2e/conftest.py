@@ -1,0 +1,100 @@
+"""Browser journeys: a live server on 127.0.0.1 driven by Playwright in Debian's Chromium."""
+
+import os
+import shutil
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+from helpdesk import create_app
+from helpdesk.extensions import db
+from tests.conftest import make_test_config
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "/e2e/" in str(item.fspath):
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
+        pytest.skip(
+            "Chromium not installed: `apt-get install -y chromium` (CI installs it) to run browser tests"
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+class LiveServer:
+    """A real HTTP server in a thread, with its own app on a file SQLite database."""
+
+    def __init__(self, app):
+        self.app = app
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.thread.join(5)
+
+
+@pytest.fixture
+def live_server_factory(tmp_path):
+    """live_server_factory(**config) -> LiveServer with reference data seeded; stopped after the test."""
+    servers = []
+
+    def start(**overrides):
+        path = tmp_path / f"e2e-{len(servers)}.sqlite3"
+        config = make_test_config(f"sqlite:///{path}", str(tmp_path), **overrides)
+        app = create_app(config)
+        with app.app_context():
+            db.create_all()
+            from helpdesk.services.seed import seed_reference_data
+
+            seed_reference_data()
+            db.session.commit()
+        server = LiveServer(app)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+        with server.app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def live_server(live_server_factory):
+    return live_server_factory()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()

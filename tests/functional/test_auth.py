@@ -1,0 +1,170 @@
+"""Accounts: register, log in (throttled), next=, remember me, log out, change password."""
+
+import pytest
+
+from helpdesk.extensions import db
+from helpdesk.models import LoginFailure, User
+from tests.factories import PASSWORD
+
+
+def _register(client, **overrides):
+    data = {
+        "name": "Erin",
+        "email": "erin@example.com",
+        "password": "a-long-password",
+        "confirm": "a-long-password",
+    }
+    data.update(overrides)
+    return client.post("/register", data=data)
+
+
+def test_register_creates_a_logged_in_customer(client):
+    response = _register(client)
+    assert response.status_code == 302 and response.location.endswith("/portal/tickets")
+    user = db.session.scalar(db.select(User).where(User.email == "erin@example.com"))
+    assert user.role == "customer" and user.password_hash != "a-long-password"
+    assert client.get("/portal/tickets").status_code == 200
+
+
+def test_register_ignores_undeclared_fields(client):
+    _register(client, role="admin", is_org_manager="y", organization_id="1", active="0")
+    user = db.session.scalar(db.select(User).where(User.email == "erin@example.com"))
+    assert (user.role, user.is_org_manager, user.organization_id, user.active) == (
+        "customer",
+        False,
+        None,
+        True,
+    )
+
+
+def test_register_duplicate_email_keeps_the_form(client, make):
+    make.customer(email="erin@example.com")
+    response = _register(client, name="Second Erin")
+    text = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "already exists" in text and 'value="Second Erin"' in text
+    assert db.session.scalar(db.select(db.func.count(User.id))) == 1
+
+
+def test_register_rejects_mismatched_and_short_passwords(client):
+    text = _register(client, password="short", confirm="other").get_data(as_text=True)
+    assert "at least 10" in text.lower() or "Field must be at least 10" in text
+    assert "The passwords differ." in text
+    assert db.session.scalar(db.select(db.func.count(User.id))) == 0
+
+
+def test_login_and_wrong_password_or_unknown_email_look_the_same(client, make):
+    make.customer(email="c@example.com")
+    wrong = client.post("/login", data={"email": "c@example.com", "password": "nope"}).get_data(as_text=True)
+    unknown = client.post("/login", data={"email": "x@example.com", "password": "nope"}).get_data(
+        as_text=True
+    )
+    assert "E-mail or password is not correct." in wrong and "E-mail or password is not correct." in unknown
+    ok = client.post("/login", data={"email": "C@Example.com ", "password": PASSWORD})
+    assert ok.status_code == 302
+
+
+def test_login_is_throttled_after_repeated_failures(client, make):
+    make.customer(email="c@example.com")
+    for _ in range(5):
+        client.post("/login", data={"email": "c@example.com", "password": "wrong"})
+    blocked = client.post("/login", data={"email": "c@example.com", "password": PASSWORD})
+    assert blocked.status_code == 429
+    assert "Too many failed attempts" in blocked.get_data(as_text=True)
+    assert client.get("/portal/tickets").status_code == 302  # still logged out
+
+
+def test_successful_login_clears_the_failure_count(client, make):
+    make.customer(email="c@example.com")
+    for _ in range(3):
+        client.post("/login", data={"email": "c@example.com", "password": "wrong"})
+    client.post("/login", data={"email": "c@example.com", "password": PASSWORD})
+    assert (
+        db.session.scalar(
+            db.select(db.func.count(LoginFailure.id)).where(LoginFailure.key == "email:c@example.com")
+        )
+        == 0
+    )
+
+
+@pytest.mark.parametrize(
+    "target, expected",
+    [
+        ("/portal/tickets/new", "/portal/tickets/new"),
+        ("https://evil.example/", "/"),
+        ("//evil.example/x", "/"),
+        ("/\\evil.example", "/"),
+        ("javascript:alert(1)", "/"),
+    ],
+)
+def test_next_only_goes_to_local_paths(client, make, target, expected):
+    make.customer(email="c@example.com")
+    response = client.post(
+        "/login", query_string={"next": target}, data={"email": "c@example.com", "password": PASSWORD}
+    )
+    assert response.status_code == 302
+    assert response.location == expected
+
+
+def test_remember_me_sets_a_persistent_http_only_cookie(client, make):
+    make.customer(email="c@example.com")
+    response = client.post("/login", data={"email": "c@example.com", "password": PASSWORD, "remember": "y"})
+    cookies = [h for h in response.headers.getlist("Set-Cookie") if h.startswith("remember_token=")]
+    assert cookies and "HttpOnly" in cookies[0] and "SameSite=Lax" in cookies[0]
+
+
+def test_login_starts_a_fresh_session(client, make):
+    make.customer(email="c@example.com")
+    with client.session_transaction() as sess:
+        sess["planted"] = "by an attacker"
+    client.post("/login", data={"email": "c@example.com", "password": PASSWORD})
+    with client.session_transaction() as sess:
+        assert "planted" not in sess
+
+
+def test_logout_is_post_only_and_ends_every_session(app, client, make, login):
+    user = make.customer()
+    other_device = login(user, app.test_client())
+    login(user)
+    assert client.get("/logout").status_code == 405
+    assert client.post("/logout").status_code == 302
+    assert client.get("/portal/tickets").status_code == 302
+    assert other_device.get("/portal/tickets").status_code == 302
+
+
+def test_change_password_keeps_this_session_and_ends_the_others(app, client, make, login):
+    user = make.customer()
+    other_device = login(user, app.test_client())
+    login(user)
+    wrong = client.post(
+        "/account/password", data={"current_password": "nope", "new_password": "n" * 12, "confirm": "n" * 12}
+    )
+    assert "not correct" in wrong.get_data(as_text=True)
+    ok = client.post(
+        "/account/password",
+        data={"current_password": PASSWORD, "new_password": "n" * 12, "confirm": "n" * 12},
+    )
+    assert ok.status_code == 302
+    assert client.get("/portal/tickets").status_code == 200
+    assert other_device.get("/portal/tickets").status_code == 302
+    client.post("/logout")
+    assert client.post("/login", data={"email": user.email, "password": "n" * 12}).status_code == 302
+
+
+def test_deactivated_user_cannot_log_in_and_loses_the_session(client, make, login):
+    user = make.customer(email="c@example.com")
+    login(user)
+    user.active = False
+    db.session.commit()
+    assert client.get("/portal/tickets").status_code == 302
+    text = client.post("/login", data={"email": "c@example.com", "password": PASSWORD}).get_data(as_text=True)
+    assert "E-mail or password is not correct." in text
+
+
+def test_passwords_use_a_modern_kdf_by_default():
+    from werkzeug.security import generate_password_hash
+
+    from helpdesk.config import Config
+
+    assert Config.PASSWORD_HASH_METHOD.startswith("scrypt:32768")
+    assert generate_password_hash("x", method=Config.PASSWORD_HASH_METHOD).startswith("scrypt:32768:8:1$")

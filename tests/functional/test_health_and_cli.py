@@ -1,0 +1,106 @@
+"""Health check, configuration from the environment, and the demo seed command."""
+
+import pytest
+
+from helpdesk import create_app
+from helpdesk.config import from_environment
+from helpdesk.extensions import db
+from helpdesk.models import Category, Priority, Ticket, User
+from tests.conftest import make_test_config
+
+
+def test_healthz_reports_ok(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok", "database": "ok"}
+
+
+def test_healthz_reports_503_when_the_database_is_down(tmp_path):
+    # Port 1 on loopback: nothing listens, the connection is refused at once.
+    app = create_app(make_test_config("postgresql+psycopg://postgres@127.0.0.1:1/none", str(tmp_path)))
+    with app.app_context():
+        response = app.test_client().get("/healthz")
+        db.engine.dispose()
+    assert response.status_code == 503
+    body = response.get_json()
+    assert body["status"] == "error" and body["database"].startswith("unavailable")
+
+
+def test_environment_overrides_config():
+    found = from_environment({"AGENT_SEAT_LIMIT": "2", "HELPDESK_DEMO_PAYMENTS": "yes", "SECRET_KEY": "s"})
+    assert found == {"AGENT_SEAT_LIMIT": 2, "DEMO_PAYMENTS": True, "SECRET_KEY": "s"}
+    with pytest.raises(ValueError):
+        from_environment({"DEMO_PAYMENTS": "maybe"})
+
+
+def test_environment_reaches_the_app(monkeypatch, tmp_path):
+    monkeypatch.setenv("AGENT_SEAT_LIMIT", "7")
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/x.db", "TESTING": True})
+    assert app.config["AGENT_SEAT_LIMIT"] == 7
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        ({}, "SECRET_KEY"),
+        ({"SECRET_KEY": "dev-only-not-secret"}, "SECRET_KEY"),
+        (
+            {"SECRET_KEY": "x" * 40, "DEMO_PAYMENTS": True, "DATABASE_URL": "postgresql://h/db"},
+            "DEMO_PAYMENTS",
+        ),
+        ({"SECRET_KEY": "x" * 40}, "DATABASE_URL"),
+    ],
+)
+def test_production_refuses_unsafe_settings(settings, message, monkeypatch):
+    for name in ("SECRET_KEY", "DATABASE_URL", "DEMO_PAYMENTS", "HELPDESK_SECRET_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    config = {"HELPDESK_ENV": "production", "SECRET_KEY": None, **settings}
+    with pytest.raises(RuntimeError, match=message):
+        create_app(config)
+
+
+def test_production_cookies_are_secure(monkeypatch, tmp_path):
+    app = create_app(
+        {"HELPDESK_ENV": "production", "SECRET_KEY": "x" * 40, "DATABASE_URL": f"sqlite:///{tmp_path}/p.db"}
+    )
+    assert app.config["SESSION_COOKIE_SECURE"] and app.config["REMEMBER_COOKIE_SECURE"]
+
+
+def test_seed_demo_is_idempotent_and_creates_the_documented_accounts(app):
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["seed-demo"])
+    assert first.exit_code == 0, first.output
+    counts = (
+        db.session.scalar(db.select(db.func.count(User.id))),
+        db.session.scalar(db.select(db.func.count(Ticket.id))),
+        db.session.scalar(db.select(db.func.count(Category.id))),
+        db.session.scalar(db.select(db.func.count(Priority.id))),
+    )
+    second = runner.invoke(args=["seed-demo"])
+    assert second.exit_code == 0
+    again = (
+        db.session.scalar(db.select(db.func.count(User.id))),
+        db.session.scalar(db.select(db.func.count(Ticket.id))),
+        db.session.scalar(db.select(db.func.count(Category.id))),
+        db.session.scalar(db.select(db.func.count(Priority.id))),
+    )
+    assert counts == again and counts[1] >= 24 and counts[2] == 3 and counts[3] == 4
+    roles = dict(db.session.execute(db.select(User.email, User.role)).all())
+    assert roles["admin@example.com"] == "admin"
+    assert roles["it.tech@example.com"] == roles["sales.tech@example.com"] == "technician"
+    for email in (
+        "alice@example.com",
+        "bob@example.com",
+        "carol@acme.example",
+        "dave@acme.example",
+        "john@example.com",
+    ):
+        assert roles[email] == "customer"
+    carol = db.session.scalar(db.select(User).where(User.email == "carol@acme.example"))
+    assert carol.is_org_manager and carol.organization.name == "Acme"
+
+
+def test_demo_password_logs_in(app, client):
+    app.test_cli_runner().invoke(args=["seed-demo"])
+    response = client.post("/login", data={"email": "alice@example.com", "password": "helpdesk-demo"})
+    assert response.status_code == 302

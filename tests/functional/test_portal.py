@@ -1,0 +1,236 @@
+"""Customer portal: lists, new ticket, conversation, close and reopen."""
+
+import pytest
+
+from helpdesk.extensions import db
+from helpdesk.models import Message, Ticket
+from helpdesk.services import tickets as ticket_service
+
+
+def _new(client, ref, **overrides):
+    data = {
+        "category": ref.categories["IT"].id,
+        "priority": ref.priorities["Normal"].id,
+        "subject": "Printer offline",
+        "body": "Since this morning.",
+        "submission_key": "key-1",
+    }
+    data.update(overrides)
+    return client.post("/portal/tickets/new", data=data)
+
+
+def _count():
+    return db.session.scalar(db.select(db.func.count(Ticket.id)))
+
+
+def test_new_ticket_sets_due_time_from_the_priority(client, login, make, ref):
+    login(make.customer())
+    _new(client, ref, priority=ref.priorities["Urgent"].id)
+    ticket = db.session.scalar(db.select(Ticket))
+    assert (ticket.due_at - ticket.created_at).total_seconds() == 3600
+    assert ticket.status == "new"
+
+
+def test_invalid_form_keeps_every_field(client, login, make, ref):
+    login(make.customer())
+    response = _new(client, ref, body="", subject="Keep me <please>")
+    text = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert 'value="Keep me &lt;please&gt;"' in text
+    assert f'<option selected value="{ref.categories["IT"].id}">' in text
+    assert "This field is required." in text
+    assert _count() == 0
+
+
+def test_archived_category_is_refused_with_a_message(client, login, make, ref):
+    login(make.customer())
+    ref.categories["Sales"].archived = True
+    db.session.commit()
+    text = _new(client, ref, category=ref.categories["Sales"].id).get_data(as_text=True)
+    assert "Not a valid choice" in text
+    assert _count() == 0
+
+
+def test_double_submission_creates_one_ticket(client, login, make, ref):
+    login(make.customer())
+    first = _new(client, ref)
+    second = _new(client, ref)
+    assert first.location == second.location
+    assert _count() == 1
+    assert "already submitted" in client.get(second.location).get_data(as_text=True)
+
+
+def test_my_tickets_is_paginated_and_searchable(client, login, make, ref):
+    user = make.customer()
+    for n in range(30):
+        make.ticket(
+            requester=user,
+            subject=f"Issue number {n:02d}",
+            category=ref.categories["IT"],
+            priority=ref.priorities["Low"],
+        )
+    login(user)
+    first = client.get("/portal/tickets").get_data(as_text=True)
+    assert "Page 1 of 2" in first and first.count("Issue number") == 25
+    second = client.get("/portal/tickets?page=2").get_data(as_text=True)
+    assert second.count("Issue number") == 5
+    found = client.get("/portal/tickets?q=number 07").get_data(as_text=True)
+    assert "Issue number 07" in found and "Issue number 08" not in found
+    wildcard = client.get("/portal/tickets?q=%25").get_data(as_text=True)
+    assert "No tickets here" in wildcard
+
+
+def test_filter_open_and_closed(client, login, make, ref):
+    user = make.customer()
+    make.ticket(
+        requester=user, subject="Still open", category=ref.categories["IT"], priority=ref.priorities["Low"]
+    )
+    make.ticket(
+        requester=user,
+        subject="All done",
+        status="closed",
+        category=ref.categories["IT"],
+        priority=ref.priorities["Low"],
+    )
+    login(user)
+    open_list = client.get("/portal/tickets").get_data(as_text=True)
+    closed_list = client.get("/portal/tickets?state=closed").get_data(as_text=True)
+    assert "Still open" in open_list and "All done" not in open_list
+    assert "All done" in closed_list and "Still open" not in closed_list
+
+
+def test_list_filter_by_htmx_returns_only_the_table(client, login, make, ref):
+    user = make.customer()
+    make.ticket(
+        requester=user, subject="Fragment me", category=ref.categories["IT"], priority=ref.priorities["Low"]
+    )
+    login(user)
+    response = client.get("/portal/tickets?q=Fragment", headers={"HX-Request": "true"})
+    text = response.get_data(as_text=True)
+    assert "<html" not in text and 'id="ticket-list"' in text and "Fragment me" in text
+    assert "HX-Request" in response.headers["Vary"]
+
+
+def test_following_tab_and_organization_tab(client, login, make, ref):
+    acme = make.OrganizationFactory()
+    carol = make.customer(organization=acme, is_org_manager=True)
+    dave = make.customer(organization=acme)
+    john = make.customer()
+    daves = make.ticket(
+        requester=dave, subject="Dave's laptop", category=ref.categories["IT"], priority=ref.priorities["Low"]
+    )
+    make.subscribe(daves, john)
+    login(carol)
+    assert "Dave&#39;s laptop" in client.get("/portal/tickets?scope=organization").get_data(as_text=True)
+    login(john)
+    assert "Dave&#39;s laptop" in client.get("/portal/tickets?scope=following").get_data(as_text=True)
+    assert "Dave&#39;s laptop" not in client.get("/portal/tickets").get_data(as_text=True)
+    login(dave)
+    assert "scope=organization" not in client.get("/portal/tickets").get_data(as_text=True)
+
+
+@pytest.fixture
+def own_ticket(make, ref):
+    user = make.customer()
+    ticket = make.ticket(requester=user, category=ref.categories["IT"], priority=ref.priorities["Low"])
+    return user, ticket
+
+
+def test_reply_with_htmx_swaps_the_conversation(client, login, own_ticket):
+    user, ticket = own_ticket
+    login(user)
+    response = client.post(
+        f"/portal/tickets/{ticket.id}/reply", data={"body": "More details"}, headers={"HX-Request": "true"}
+    )
+    text = response.get_data(as_text=True)
+    assert response.status_code == 200 and "<html" not in text
+    assert 'id="conversation"' in text and "More details" in text
+    assert "HX-Request" in response.headers["Vary"]
+
+
+def test_reply_without_javascript_redirects_back(client, login, own_ticket):
+    user, ticket = own_ticket
+    login(user)
+    response = client.post(f"/portal/tickets/{ticket.id}/reply", data={"body": "Plain post"})
+    assert response.status_code == 302
+    assert "Plain post" in client.get(response.location).get_data(as_text=True)
+
+
+def test_empty_reply_shows_an_error_and_saves_nothing(client, login, own_ticket):
+    user, ticket = own_ticket
+    login(user)
+    text = client.post(
+        f"/portal/tickets/{ticket.id}/reply", data={"body": "  "}, headers={"HX-Request": "true"}
+    ).get_data(as_text=True)
+    assert "This field is required." in text or "Write a message" in text
+    assert db.session.scalar(db.select(db.func.count(Message.id))) == 0
+
+
+def test_internal_notes_never_reach_the_customer(client, login, make, own_ticket, ref):
+    user, ticket = own_ticket
+    agent = make.technician(ref.categories["IT"])
+    ticket_service.add_message(ticket, agent, "Secret triage note", internal=True)
+    ticket_service.add_message(ticket, agent, "Public answer")
+    db.session.commit()
+    login(user)
+    text = client.get(f"/portal/tickets/{ticket.id}").get_data(as_text=True)
+    assert "Public answer" in text and "Secret triage note" not in text
+
+
+def test_customer_reply_reopens_a_ticket_waiting_on_them(client, login, own_ticket):
+    user, ticket = own_ticket
+    ticket.status = "waiting"
+    db.session.commit()
+    login(user)
+    client.post(f"/portal/tickets/{ticket.id}/reply", data={"body": "Here you go"})
+    assert db.session.get(Ticket, ticket.id).status == "open"
+
+
+def test_close_and_reopen(client, login, own_ticket):
+    user, ticket = own_ticket
+    login(user)
+    client.post(f"/portal/tickets/{ticket.id}/close")
+    assert db.session.get(Ticket, ticket.id).status == "closed"
+    page = client.get(f"/portal/tickets/{ticket.id}").get_data(as_text=True)
+    assert "Reopen ticket" in page and "Send reply" not in page
+    refused = client.post(f"/portal/tickets/{ticket.id}/reply", data={"body": "late"}).get_data(as_text=True)
+    assert "closed" in refused.lower()
+    client.post(f"/portal/tickets/{ticket.id}/reopen")
+    assert db.session.get(Ticket, ticket.id).status == "open"
+
+
+def test_subscriber_can_reply_but_not_close(client, login, make, own_ticket):
+    _, ticket = own_ticket
+    follower = make.customer()
+    make.subscribe(ticket, follower)
+    login(follower)
+    page = client.get(f"/portal/tickets/{ticket.id}").get_data(as_text=True)
+    assert "You follow this ticket" in page and "Close ticket" not in page
+    assert client.post(f"/portal/tickets/{ticket.id}/reply", data={"body": "Me too"}).status_code == 302
+    client.post(f"/portal/tickets/{ticket.id}/close")
+    assert db.session.get(Ticket, ticket.id).status == "new"
+
+
+@pytest.mark.parametrize("path", ["", "/reply", "/close", "/reopen"])
+def test_someone_elses_ticket_answers_404(client, login, make, own_ticket, path):
+    _, ticket = own_ticket
+    login(make.customer())
+    method = client.get if path == "" else client.post
+    assert method(f"/portal/tickets/{ticket.id}{path}", data={"body": "x"}).status_code == 404
+    assert method(f"/portal/tickets/99999{path}", data={"body": "x"}).status_code == 404
+
+
+def test_anonymous_is_sent_to_login(client, own_ticket):
+    _, ticket = own_ticket
+    response = client.get(f"/portal/tickets/{ticket.id}")
+    assert response.status_code == 302 and "/login?next=" in response.location
+
+
+def test_resent_reply_form_adds_one_message(client, login, own_ticket):
+    user, ticket = own_ticket
+    login(user)
+    for _ in range(2):
+        client.post(
+            f"/portal/tickets/{ticket.id}/reply", data={"body": "Only once", "submission_key": "reply-1"}
+        )
+    assert db.session.scalar(db.select(db.func.count(Message.id))) == 1
