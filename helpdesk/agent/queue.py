@@ -1,9 +1,9 @@
 """The queue page: the tickets this agent may see, filtered and sorted from the URL."""
 
-from flask import current_app, request
+from flask import current_app, request, url_for
 from flask_login import current_user
 
-from ..htmx import render_page_or_block
+from ..htmx import is_htmx, render_page_or_block
 from ..services import queue
 from .blueprint import bp
 from .forms import QUEUE_STATUS_CHOICES, SORT_CHOICES, STATUS_CHOICES, BulkForm, QueueArgs
@@ -29,4 +29,8 @@ def render_queue(args, notice=None, status=200):
 
 @bp.get("/", endpoint="queue")
 def queue_view():
-    return render_queue(QueueArgs(request.args))
+    args = QueueArgs(request.args)
+    response = render_queue(args)
+    if is_htmx():  # the address bar gets the tidy URL (defaults and empty filters left out)
+        response.headers["HX-Push-Url"] = url_for("agent.queue", **args.as_args(after=args.after or None))
+    return response

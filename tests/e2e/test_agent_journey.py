@@ -85,9 +85,9 @@ def test_technician_works_a_ticket_and_admin_sees_seat_banner(agent_live_server,
     expect(page.get_by_role("link", name="Quote for 50 extra licences")).to_have_count(0)  # Sales: not theirs
 
     # Filtering swaps only the table and keeps the filters in the address bar.
-    page.get_by_label("Status").select_option(label="All")
+    page.get_by_label("Status", exact=True).select_option(label="All")
     expect(page).to_have_url(re.compile(r"status=all"))
-    page.get_by_label("Search").fill("vpn")
+    page.get_by_label("Search", exact=True).fill("vpn")
     expect(page).to_have_url(re.compile(r"q=vpn"))
     expect(page.get_by_role("link", name="Printer")).to_have_count(0)
     page.get_by_role("link", name="VPN drops every 10 minutes").click()
@@ -95,7 +95,7 @@ def test_technician_works_a_ticket_and_admin_sees_seat_banner(agent_live_server,
     expect(page.get_by_role("heading", level=1)).to_have_text(
         re.compile(r"^#\d+ VPN drops every 10 minutes$")
     )
-    page.get_by_label("Status").select_option(label="Waiting on customer")
+    page.get_by_label("Status", exact=True).select_option(label="Waiting on customer")
     expect(page.get_by_role("status").filter(has_text="Status saved: Waiting on customer.")).to_be_visible()
     expect(page.locator("ol.history")).to_contain_text("changed status from New to Waiting on customer")
 
@@ -107,8 +107,8 @@ def test_technician_works_a_ticket_and_admin_sees_seat_banner(agent_live_server,
     expect(page.get_by_role("button", name="Remove friend@example.com")).to_be_visible()
 
     # A second edit right after the first: the forms carry the new version, so it is not refused.
-    page.get_by_label("Tags").fill("network, remote")
-    page.get_by_label("Tags").press("Enter")
+    page.get_by_label("Tags", exact=True).fill("network, remote")
+    page.get_by_label("Tags", exact=True).press("Enter")
     expect(page.get_by_role("status").filter(has_text="Tags saved: network, remote.")).to_be_visible()
 
     admin = log_in(agent_browser, agent_live_server, "admin@example.com")

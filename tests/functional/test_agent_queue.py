@@ -49,6 +49,8 @@ def test_full_page_and_htmx_fragment(client, login, desk):
     assert b"<html" not in fragment.data and fragment.data.lstrip().startswith(b'<section id="queue-table"')
     assert "HX-Request" in fragment.headers["Vary"]
     assert b"VPN drops" in fragment.data
+    tidy = client.get("/agent/?status=all&category=&priority=&assignee=anyone&q=&sort=due", headers=HTMX)
+    assert tidy.headers["HX-Push-Url"] == "/agent/?status=all"  # the address bar gets the tidy URL
 
 
 def test_columns_and_overdue_mark(client, login, desk, make):
