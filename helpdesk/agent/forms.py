@@ -1,9 +1,18 @@
 """Agent console forms and query-string filters: shape only; the services check the rules."""
 
 import re
+import secrets
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import (
+    EmailField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, Email, InputRequired, Length, Optional
 from wtforms.widgets import HiddenInput
@@ -121,6 +130,13 @@ EDIT_FORMS = {
 class AgentReplyForm(FlaskForm):
     body = TextAreaField("Message", validators=[InputRequired(), Length(max=50000)])
     action = StringField(validators=[AnyOf(("reply", "note", "resolve"))], default="reply")
+    # Set when the form is rendered: a resent form (double click, retry) adds one message, not two.
+    submission_key = HiddenField(validators=[Optional(), Length(max=64)])
+
+    def ensure_key(self):
+        if not self.submission_key.data:
+            self.submission_key.data = secrets.token_urlsafe(24)
+        return self
 
 
 class SubscriberForm(FlaskForm):

@@ -59,7 +59,7 @@ def render_ticket(ticket, block="sidebar", status=200, reply_form=None, **extra)
         history=agent_tickets.history(ticket),
         subscriptions=subscribers.subscribers_of(ticket),
         forms=_edit_forms(ticket),
-        reply_form=reply_form or AgentReplyForm(formdata=None, prefix="reply"),
+        reply_form=(reply_form or AgentReplyForm(formdata=None, prefix="reply")).ensure_key(),
         subscriber_form=extra.pop("subscriber_form", None)
         or SubscriberForm(formdata=None, prefix="subscriber"),
         notice=None,
@@ -82,7 +82,9 @@ def reply(ticket_id):
     notice = None
     if form.validate_on_submit():
         try:
-            agent_tickets.reply(ticket, current_user, form.body.data, mode=form.action.data)
+            agent_tickets.reply(
+                ticket, current_user, form.body.data, mode=form.action.data, key=form.submission_key.data
+            )
             db.session.commit()
         except DomainError as exc:
             db.session.rollback()

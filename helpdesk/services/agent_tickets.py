@@ -173,9 +173,12 @@ def set_tags(ticket, actor, raw, seen_version):
     return _changed(ticket, actor, "tags", ", ".join(old) or None, ", ".join(sorted(names)) or None)
 
 
-def reply(ticket, actor, body, *, mode):
-    """An agent's public reply ("reply"), internal note ("note") or reply that resolves ("resolve")."""
-    message = tickets.add_message(ticket, actor, body, internal=mode == "note")
+def reply(ticket, actor, body, *, mode, key=None):
+    """An agent's public reply ("reply"), internal note ("note") or reply that resolves ("resolve").
+
+    A resent form (same `key`) adds no second message; resolving twice changes nothing more.
+    """
+    message = tickets.add_message(ticket, actor, body, internal=mode == "note", staging_key=key or None)
     if mode == "resolve":
         tickets.set_status(ticket, actor, STATUS_RESOLVED)
     return message

@@ -191,3 +191,12 @@ def test_malformed_edit_is_refused_without_change(client, login, desk):
     )
     assert b"This field is required." in response.data
     assert fresh(desk.it_ticket.id).status == "new"
+
+
+def test_a_resent_reply_form_adds_one_message(client, login, desk):
+    login(desk.tech_it)
+    data = {"reply-body": "Rebooted the router", "reply-action": "resolve", "reply-submission_key": "k-1"}
+    for _ in range(2):
+        assert client.post(f"/agent/tickets/{desk.it_ticket.id}/reply", data=data).status_code == 302
+    assert db.session.scalar(db.select(db.func.count(Message.id))) == 1
+    assert fresh(desk.it_ticket.id).status == "resolved"
