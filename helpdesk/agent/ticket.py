@@ -1,6 +1,6 @@
 """The agent ticket page: conversation, reply / note / reply-and-resolve, inline field edits."""
 
-from flask import flash, redirect, url_for
+from flask import abort, flash, redirect, url_for
 from flask_login import current_user
 
 from .. import policy
@@ -27,7 +27,11 @@ REPLY_NOTICES = {
 
 
 def visible_ticket(ticket_id):
-    return policy.get_ticket_or_404(current_user, ticket_id)
+    """The ticket if the policy lets this agent see it; 404 otherwise, whether it exists or not."""
+    ticket = agent_tickets.load_ticket(ticket_id)
+    if not policy.can_view_ticket(current_user, ticket):
+        abort(404)
+    return ticket
 
 
 def _edit_forms(ticket):

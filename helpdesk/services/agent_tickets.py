@@ -8,7 +8,7 @@ silently overwriting), a real change bumps the version and writes one history en
 from datetime import timedelta
 
 from sqlalchemy import exists, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, lazyload, selectinload
 
 from .. import policy
 from ..errors import NotAllowed, StaleUpdate, ValidationFailed
@@ -22,6 +22,7 @@ from ..models import (
     Category,
     CategoryPermission,
     Message,
+    Organization,
     Priority,
     Ticket,
     TicketEvent,
@@ -205,12 +206,37 @@ def movable_categories(actor, ticket):
     return [r for r in rows if r.id == ticket.category_id or policy.can_use_category(actor, r.id)]
 
 
+def person(relationship):
+    """Join a user for display (name, e-mail, role) without their organization and permissions."""
+    return joinedload(relationship).options(lazyload(User.organization), lazyload(User.category_permissions))
+
+
+def load_ticket(ticket_id):
+    """The ticket with what its page shows, in one query (tags in a second); None if it does not exist.
+
+    Access is not decided here: the caller asks the policy (and answers 404).
+    """
+    query = (
+        select(Ticket)
+        .where(Ticket.id == ticket_id)
+        .options(
+            person(Ticket.requester),
+            person(Ticket.assignee),
+            joinedload(Ticket.organization).lazyload(Organization.members),
+            joinedload(Ticket.category),
+            joinedload(Ticket.priority),
+            selectinload(Ticket.tags),
+        )
+    )
+    return db.session.scalars(query).unique().one_or_none()
+
+
 def conversation(ticket):
     """Every message with its author and attachments (agents see internal notes), in two queries."""
     return db.session.scalars(
         select(Message)
         .where(Message.ticket_id == ticket.id)
-        .options(selectinload(Message.attachments))
+        .options(person(Message.author), selectinload(Message.attachments))
         .order_by(Message.id)
     ).all()
 
@@ -220,6 +246,7 @@ def history(ticket, limit=100):
     events = db.session.scalars(
         select(TicketEvent)
         .where(TicketEvent.ticket_id == ticket.id)
+        .options(person(TicketEvent.actor))
         .order_by(TicketEvent.id.desc())
         .limit(limit)
     ).all()

@@ -4,13 +4,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import exists, literal_column, or_, select, tuple_, union_all
-from sqlalchemy.orm import joinedload, lazyload, selectinload
+from sqlalchemy.orm import aliased
 
 from .. import policy
 from ..extensions import db
 from ..models import (
     AGENT_ROLES,
     OPEN_STATUSES,
+    STATUS_LABELS,
     STATUSES,
     Category,
     Message,
@@ -43,8 +44,26 @@ class QueueFilters:
 
 @dataclass(frozen=True)
 class QueueRow:
-    ticket: Ticket
+    """One row of the queue, as plain values (no ORM objects: a page costs one SELECT and no lazy loads)."""
+
+    id: int
+    subject: str
+    requester: str
+    organization: str | None
+    category: str
+    priority: str
+    priority_id: int
+    status: str
+    assignee: str | None
+    due_at: datetime
+    updated_at: datetime
+    version: int
     overdue: bool
+    tags: list
+
+    @property
+    def status_label(self):
+        return STATUS_LABELS[self.status]
 
 
 @dataclass(frozen=True)
@@ -97,18 +116,33 @@ def _conditions(actor, filters, now):
     return conditions
 
 
-def _row_options():
-    """Every column the queue shows, joined in the one query (tags in one more); the users' and
-    organizations' own eager relationships are switched off, they are not shown."""
+Requester = aliased(User, name="requester")
+Assignee = aliased(User, name="assignee")
+COLUMNS = (
+    Ticket.id,
+    Ticket.subject,
+    Requester.name.label("requester"),
+    Organization.name.label("organization"),
+    Category.name.label("category"),
+    Priority.name.label("priority"),
+    Ticket.priority_id,
+    Ticket.status,
+    Assignee.name.label("assignee"),
+    Ticket.due_at,
+    Ticket.updated_at,
+    Ticket.version,
+    Ticket.first_response_at,
+)
+
+
+def _with_columns(query):
+    """The queue's columns joined onto a SELECT whose FROM is the tickets table."""
     return (
-        joinedload(Ticket.requester).options(
-            lazyload(User.organization), lazyload(User.category_permissions)
-        ),
-        joinedload(Ticket.assignee).options(lazyload(User.organization), lazyload(User.category_permissions)),
-        joinedload(Ticket.organization).lazyload(Organization.members),
-        joinedload(Ticket.category),
-        joinedload(Ticket.priority),
-        selectinload(Ticket.tags),
+        query.join(Requester, Requester.id == Ticket.requester_id)
+        .outerjoin(Organization, Organization.id == Ticket.organization_id)
+        .join(Category, Category.id == Ticket.category_id)
+        .join(Priority, Priority.id == Ticket.priority_id)
+        .outerjoin(Assignee, Assignee.id == Ticket.assignee_id)
     )
 
 
@@ -145,14 +179,14 @@ def decode_cursor(sort, cursor):
 
 
 def _due_page(conditions, cursor, limit):
-    query = select(Ticket).where(*conditions)
+    query = _with_columns(select(*COLUMNS).select_from(Ticket)).where(*conditions)
     if cursor:
         query = query.where(tuple_(Ticket.due_at, Ticket.id) > tuple_(_moment(cursor[0]), cursor[1]))
     return query.order_by(Ticket.due_at, Ticket.id).limit(limit)
 
 
 def _updated_page(conditions, cursor, limit):
-    query = select(Ticket).where(*conditions)
+    query = _with_columns(select(*COLUMNS).select_from(Ticket)).where(*conditions)
     if cursor:
         query = query.where(tuple_(Ticket.updated_at, Ticket.id) < tuple_(_moment(cursor[0]), cursor[1]))
     return query.order_by(Ticket.updated_at.desc(), Ticket.id.desc()).limit(limit)
@@ -180,14 +214,10 @@ def _priority_page(conditions, cursor, limit):
             branch = branch.where(tuple_(Ticket.due_at, Ticket.id) > tuple_(_moment(cursor[1]), cursor[2]))
         branches.append(select(branch.order_by(Ticket.due_at, Ticket.id).limit(limit).subquery()))
     if not branches:
-        return select(Ticket).where(Ticket.id.is_(None))
+        return select(*COLUMNS).where(Ticket.id.is_(None))
     union = (union_all(*branches) if len(branches) > 1 else branches[0]).subquery()
-    return (
-        select(Ticket)
-        .join(union, union.c.id == Ticket.id)
-        .order_by(union.c.rank, union.c.due_at, union.c.id)
-        .limit(limit)
-    )
+    query = select(*COLUMNS).select_from(union).join(Ticket, Ticket.id == union.c.id)
+    return _with_columns(query).order_by(union.c.rank, union.c.due_at, union.c.id).limit(limit)
 
 
 def queue_page(actor, filters, per_page, now=None):
@@ -200,15 +230,34 @@ def queue_page(actor, filters, per_page, now=None):
     sort = filters.sort if filters.sort in SORTS else "due"
     cursor = decode_cursor(sort, filters.after)
     build = {"due": _due_page, "updated": _updated_page, "priority": _priority_page}[sort]
-    query = build(_conditions(actor, filters, now), cursor, per_page + 1).options(*_row_options())
-    tickets = db.session.scalars(query).unique().all()
-    has_more = len(tickets) > per_page
-    tickets = tickets[:per_page]
+    found = db.session.execute(build(_conditions(actor, filters, now), cursor, per_page + 1)).all()
+    has_more = len(found) > per_page
+    found = found[:per_page]
+    tags = _tags_of([r.id for r in found])
+    rows = [
+        QueueRow(
+            **{k: v for k, v in r._mapping.items() if k != "first_response_at"},
+            overdue=r.status in OPEN_STATUSES and r.first_response_at is None and r.due_at < now,
+            tags=tags.get(r.id, []),
+        )
+        for r in found
+    ]
     return QueuePage(
-        rows=[QueueRow(t, is_overdue(t, now)) for t in tickets],
-        next_cursor=encode_cursor(sort, tickets[-1]) if has_more else None,
+        rows=rows,
+        next_cursor=encode_cursor(sort, rows[-1]) if has_more else None,
         is_first=cursor is None,
     )
+
+
+def _tags_of(ticket_ids):
+    """{ticket id: [tag names]} for the page's tickets, in one query."""
+    if not ticket_ids:
+        return {}
+    found = {}
+    query = select(TicketTag.ticket_id, TicketTag.name).where(TicketTag.ticket_id.in_(ticket_ids))
+    for ticket_id, name in db.session.execute(query.order_by(TicketTag.name)):
+        found.setdefault(ticket_id, []).append(name)
+    return found
 
 
 def filter_choices(actor):

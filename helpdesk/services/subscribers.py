@@ -7,6 +7,7 @@ from ..errors import NotAllowed, ValidationFailed
 from ..extensions import db
 from ..models import Subscription, User
 from . import accounts, tickets
+from .agent_tickets import person
 
 
 def subscribers_of(ticket):
@@ -15,6 +16,7 @@ def subscribers_of(ticket):
         select(Subscription)
         .join(User, User.id == Subscription.user_id)
         .where(Subscription.ticket_id == ticket.id)
+        .options(person(Subscription.user))
         .order_by(User.email)
     ).all()
 
