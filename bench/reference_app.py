@@ -6,17 +6,8 @@ with DATABASE_URL in the environment.
 
 import os
 
-from flask import Flask, render_template_string
+from flask import Flask, render_template
 from sqlalchemy import create_engine, text
-
-PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Reference</title></head>
-<body><table>
-<thead><tr><th>#</th><th>Subject</th><th>Status</th><th>Due</th><th>Updated</th></tr></thead>
-<tbody>
-{% for row in rows %}<tr><td>{{ row.id }}</td><td><a href="/t/{{ row.id }}">{{ row.subject }}</a></td>
-<td>{{ row.status }}</td><td>{{ row.due_at }}</td><td>{{ row.updated_at }}</td></tr>
-{% endfor %}</tbody></table></body></html>"""
 
 
 def _url(raw):
@@ -25,7 +16,7 @@ def _url(raw):
     return raw
 
 
-app = Flask(__name__)
+app = Flask(__name__)  # templates/reference.html, loaded once and cached like any Flask page
 engine = create_engine(_url(os.environ["DATABASE_URL"]))
 
 
@@ -35,4 +26,4 @@ def page():
         rows = conn.execute(
             text("SELECT id, subject, status, due_at, updated_at FROM tickets ORDER BY id DESC LIMIT 25")
         ).all()
-    return render_template_string(PAGE, rows=rows)
+    return render_template("reference.html", rows=rows)

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import exists, literal_column, or_, select, tuple_, union_all
+from sqlalchemy import bindparam, exists, literal_column, or_, select, tuple_, union_all
 from sqlalchemy.orm import aliased
 
 from .. import policy
@@ -64,6 +64,12 @@ class QueueRow:
     @property
     def status_label(self):
         return STATUS_LABELS[self.status]
+
+
+@dataclass(frozen=True)
+class Choice:
+    id: int
+    name: str
 
 
 @dataclass(frozen=True)
@@ -178,15 +184,18 @@ def decode_cursor(sort, cursor):
     return numbers
 
 
+BASE = _with_columns(select(*COLUMNS).select_from(Ticket))  # built once: only filters vary
+
+
 def _due_page(conditions, cursor, limit):
-    query = _with_columns(select(*COLUMNS).select_from(Ticket)).where(*conditions)
+    query = BASE.where(*conditions)
     if cursor:
         query = query.where(tuple_(Ticket.due_at, Ticket.id) > tuple_(_moment(cursor[0]), cursor[1]))
     return query.order_by(Ticket.due_at, Ticket.id).limit(limit)
 
 
 def _updated_page(conditions, cursor, limit):
-    query = _with_columns(select(*COLUMNS).select_from(Ticket)).where(*conditions)
+    query = BASE.where(*conditions)
     if cursor:
         query = query.where(tuple_(Ticket.updated_at, Ticket.id) < tuple_(_moment(cursor[0]), cursor[1]))
     return query.order_by(Ticket.updated_at.desc(), Ticket.id.desc()).limit(limit)
@@ -260,16 +269,33 @@ def _tags_of(ticket_ids):
     return found
 
 
+def _choices_query(restricted):
+    categories = select(
+        literal_column("'c'").label("kind"), Category.id, Category.name, literal_column("0").label("position")
+    ).where(Category.archived.is_(False))
+    if restricted:
+        categories = categories.where(Category.id.in_(bindparam("category_ids", expanding=True)))
+    priorities = select(literal_column("'p'"), Priority.id, Priority.name, -Priority.sort_order)
+    agents = select(literal_column("'a'"), User.id, User.name, literal_column("0")).where(
+        User.role.in_(AGENT_ROLES), User.active.is_(True)
+    )
+    union = union_all(categories, priorities, agents).subquery()
+    return select(union).order_by(union.c.kind, union.c.position, union.c.name)
+
+
+CHOICES_ALL = _choices_query(restricted=False)  # built once; the queue asks on every page
+CHOICES_PERMITTED = _choices_query(restricted=True)
+
+
 def filter_choices(actor):
-    """Options for the queue's filter and bulk controls: categories the actor sees, priorities, agents."""
-    categories = select(Category.id, Category.name).where(Category.archived.is_(False))
-    if not policy.is_admin(actor):
-        categories = categories.where(Category.id.in_(policy.permitted_category_ids(actor) or {-1}))
-    agents = select(User.id, User.name).where(User.role.in_(AGENT_ROLES), User.active.is_(True))
-    return {
-        "categories": db.session.execute(categories.order_by(Category.name)).all(),
-        "priorities": db.session.execute(
-            select(Priority.id, Priority.name).order_by(Priority.sort_order.desc())
-        ).all(),
-        "agents": db.session.execute(agents.order_by(User.name)).all(),
-    }
+    """Options for the queue's filter and bulk controls, in one query: the categories the actor
+    sees (by name), the priorities (most urgent first) and the active agents (by name)."""
+    if policy.is_admin(actor):
+        rows = db.session.execute(CHOICES_ALL)
+    else:
+        ids = sorted(policy.permitted_category_ids(actor)) or [-1]
+        rows = db.session.execute(CHOICES_PERMITTED, {"category_ids": ids})
+    found = {"c": [], "p": [], "a": []}
+    for row in rows:
+        found[row.kind].append(Choice(row.id, row.name))
+    return {"categories": found["c"], "priorities": found["p"], "agents": found["a"]}

@@ -80,8 +80,8 @@ def test_inline_status_edit_confirms_and_records_history(client, login, desk):
     assert "HX-Request" in response.headers["Vary"]
     assert b"Status saved: Waiting on customer." in response.data
     assert b"Ivan IT</strong> changed status from New to Waiting on customer" in response.data
-    assert b'name="status-version" type="hidden" value="2"' in response.data  # every form carries the new one
-    assert b'name="priority-version" type="hidden" value="2"' in response.data
+    assert b'name="status-version" value="2"' in response.data  # every form carries the new one
+    assert b'name="priority-version" value="2"' in response.data
     ticket = fresh(desk.it_ticket.id)
     assert ticket.status == "waiting" and ticket.version == 2
     event = db.session.scalar(db.select(TicketEvent).where(TicketEvent.field == "status"))
@@ -117,7 +117,7 @@ def test_stale_edit_is_refused_and_shows_the_current_value(client, login, desk):
     assert fresh(desk.it_ticket.id).status == "waiting"
     htmx = edit(client, desk.it_ticket.id, "priority", desk.ref.priorities["High"].id, 1)
     assert htmx.status_code == 200 and "Priority is now “Normal”" in htmx.get_data(as_text=True)
-    assert b'name="priority-version" type="hidden" value="2"' in htmx.data  # reload-free retry possible
+    assert b'name="priority-version" value="2"' in htmx.data  # reload-free retry possible
     assert fresh(desk.it_ticket.id).priority.name == "Normal"
 
 
