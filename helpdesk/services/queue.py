@@ -124,16 +124,15 @@ def _conditions(actor, filters, now):
 
 Requester = aliased(User, name="requester")
 Assignee = aliased(User, name="assignee")
-COLUMNS = (
+TICKET_COLUMNS = (
     Ticket.id,
     Ticket.subject,
-    Requester.name.label("requester"),
-    Organization.name.label("organization"),
-    Category.name.label("category"),
-    Priority.name.label("priority"),
+    Ticket.requester_id,
+    Ticket.organization_id,
+    Ticket.category_id,
     Ticket.priority_id,
     Ticket.status,
-    Assignee.name.label("assignee"),
+    Ticket.assignee_id,
     Ticket.due_at,
     Ticket.updated_at,
     Ticket.version,
@@ -141,14 +140,36 @@ COLUMNS = (
 )
 
 
-def _with_columns(query):
-    """The queue's columns joined onto a SELECT whose FROM is the tickets table."""
+def _decorate(page, *order):
+    """Names joined onto the page's (at most 26) rows.
+
+    The page is picked in a subquery on the tickets table alone, so PostgreSQL plans a one-table
+    query plus a small join (a single six-table query spent ~10 ms in its planner).
+    """
+    c = page.c
     return (
-        query.join(Requester, Requester.id == Ticket.requester_id)
-        .outerjoin(Organization, Organization.id == Ticket.organization_id)
-        .join(Category, Category.id == Ticket.category_id)
-        .join(Priority, Priority.id == Ticket.priority_id)
-        .outerjoin(Assignee, Assignee.id == Ticket.assignee_id)
+        select(
+            c.id,
+            c.subject,
+            Requester.name.label("requester"),
+            Organization.name.label("organization"),
+            Category.name.label("category"),
+            Priority.name.label("priority"),
+            c.priority_id,
+            c.status,
+            Assignee.name.label("assignee"),
+            c.due_at,
+            c.updated_at,
+            c.version,
+            c.first_response_at,
+        )  # fmt: skip
+        .select_from(page)
+        .join(Requester, Requester.id == c.requester_id)
+        .outerjoin(Organization, Organization.id == c.organization_id)
+        .join(Category, Category.id == c.category_id)
+        .join(Priority, Priority.id == c.priority_id)
+        .outerjoin(Assignee, Assignee.id == c.assignee_id)
+        .order_by(*order)
     )
 
 
@@ -184,21 +205,20 @@ def decode_cursor(sort, cursor):
     return numbers
 
 
-BASE = _with_columns(select(*COLUMNS).select_from(Ticket))  # built once: only filters vary
-
-
 def _due_page(conditions, cursor, limit):
-    query = BASE.where(*conditions)
+    query = select(*TICKET_COLUMNS).where(*conditions)
     if cursor:
         query = query.where(tuple_(Ticket.due_at, Ticket.id) > tuple_(_moment(cursor[0]), cursor[1]))
-    return query.order_by(Ticket.due_at, Ticket.id).limit(limit)
+    page = query.order_by(Ticket.due_at, Ticket.id).limit(limit).subquery("page")
+    return _decorate(page, page.c.due_at, page.c.id)
 
 
 def _updated_page(conditions, cursor, limit):
-    query = BASE.where(*conditions)
+    query = select(*TICKET_COLUMNS).where(*conditions)
     if cursor:
         query = query.where(tuple_(Ticket.updated_at, Ticket.id) < tuple_(_moment(cursor[0]), cursor[1]))
-    return query.order_by(Ticket.updated_at.desc(), Ticket.id.desc()).limit(limit)
+    page = query.order_by(Ticket.updated_at.desc(), Ticket.id.desc()).limit(limit).subquery("page")
+    return _decorate(page, page.c.updated_at.desc(), page.c.id.desc())
 
 
 def _priority_page(conditions, cursor, limit):
@@ -216,17 +236,19 @@ def _priority_page(conditions, cursor, limit):
     for pid, rank in ranks.items():
         if rank < start:
             continue
-        branch = select(Ticket.id, Ticket.due_at, literal_column(str(rank)).label("rank")).where(
+        branch = select(*TICKET_COLUMNS, literal_column(str(rank)).label("rank")).where(
             *conditions, Ticket.priority_id == pid
         )
         if rank == start:
             branch = branch.where(tuple_(Ticket.due_at, Ticket.id) > tuple_(_moment(cursor[1]), cursor[2]))
         branches.append(select(branch.order_by(Ticket.due_at, Ticket.id).limit(limit).subquery()))
     if not branches:
-        return select(*COLUMNS).where(Ticket.id.is_(None))
-    union = (union_all(*branches) if len(branches) > 1 else branches[0]).subquery()
-    query = select(*COLUMNS).select_from(union).join(Ticket, Ticket.id == union.c.id)
-    return _with_columns(query).order_by(union.c.rank, union.c.due_at, union.c.id).limit(limit)
+        branches = [select(*TICKET_COLUMNS, literal_column("0").label("rank")).where(Ticket.id.is_(None))]
+    union = union_all(*branches) if len(branches) > 1 else branches[0]
+    ordered = select(union.subquery("ranked"))
+    r = ordered.selected_columns
+    page = ordered.order_by(r.rank, r.due_at, r.id).limit(limit).subquery("page")
+    return _decorate(page, page.c.rank, page.c.due_at, page.c.id)
 
 
 def queue_page(actor, filters, per_page, now=None):
