@@ -23,7 +23,7 @@ from ..services.queue import SORTS, QueueFilters
 
 STATUS_CHOICES = [(s, STATUS_LABELS[s]) for s in STATUSES]
 STATUS_SELECT = [SelectChoice(s, STATUS_LABELS[s]) for s in STATUSES]
-QUEUE_STATUS_CHOICES = [("open", "Open (new, open, waiting)"), ("all", "All")] + STATUS_CHOICES
+QUEUE_STATUS_CHOICES = [("active", "Active (new, open, waiting)"), ("all", "All")] + STATUS_CHOICES
 SORT_CHOICES = [("due", "Due time (most urgent first)"), ("priority", "Priority"), ("updated", "Last update")]
 SELECTED = re.compile(r"^(\d{1,12})\.(\d{1,12})$")
 
@@ -47,11 +47,11 @@ def _positive_int(raw):
 class QueueArgs:
     """The queue's filters and sort from the query string (bookmarkable); bad values fall back to defaults."""
 
-    DEFAULTS = {"status": "open", "assignee": "anyone", "sort": "due"}
+    DEFAULTS = {"status": "active", "assignee": "anyone", "sort": "due"}
 
     def __init__(self, args):
-        status = args.get("status", "open")
-        self.status = status if status in dict(QUEUE_STATUS_CHOICES) else "open"
+        status = args.get("status", "active")
+        self.status = status if status in dict(QUEUE_STATUS_CHOICES) else "active"
         self.category = _positive_int(args.get("category"))
         self.priority = _positive_int(args.get("priority"))
         assignee = args.get("assignee", "anyone")

@@ -31,7 +31,7 @@ SORTS = ("due", "priority", "updated")
 class QueueFilters:
     """What the agent asked for; every value already has the right shape (the form checked it)."""
 
-    status: str = "open"  # "open" (new, open, waiting), "all", or one status
+    status: str = "active"  # "active" (new, open, waiting), "all", or one status
     category_id: int | None = None
     priority_id: int | None = None
     assignee: str = "anyone"  # "anyone", "me", "unassigned" or an agent's id as digits
@@ -90,7 +90,7 @@ def is_overdue(ticket, now):
 
 def _conditions(actor, filters, now):
     conditions = [policy.ticket_visibility(actor)]
-    if filters.status == "open":
+    if filters.status == "active":
         conditions.append(Ticket.status.in_(OPEN_STATUSES))
     elif filters.status in STATUSES:
         conditions.append(Ticket.status == filters.status)

@@ -1,86 +1,56 @@
 """A technician filters the queue, opens a ticket, changes its status inline and adds a subscriber;
 an admin over the seat limit sees the banner. Headless Chromium against a live server."""
 
-import os
 import re
-import threading
 
 import pytest
-from werkzeug.serving import make_server
 
-from helpdesk import create_app
 from helpdesk.extensions import db
-from tests.conftest import make_test_config
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PASSWORD = "helpdesk-demo"
 
 
 @pytest.fixture
-def agent_live_server(tmp_path):
-    """The demo help desk (3 agents) on a file SQLite database, with a seat limit of 2 and real CSRF."""
+def demo_desk(live_server_factory):
+    """The demo help desk (3 agents) behind a live server, with a seat limit of 2 and real CSRF."""
     from helpdesk.services.seed import seed_demo
 
-    config = make_test_config(
-        f"sqlite:///{tmp_path / 'agent-e2e.sqlite3'}",
-        str(tmp_path),
-        WTF_CSRF_ENABLED=True,
-        AGENT_SEAT_LIMIT=2,
-        UPGRADE_URL="https://billing.example.com/upgrade",
+    server = live_server_factory(
+        WTF_CSRF_ENABLED=True, AGENT_SEAT_LIMIT=2, UPGRADE_URL="https://billing.example.com/upgrade"
     )
-    app = create_app(config)
-    with app.app_context():
-        db.create_all()
+    with server.app.app_context():
         seed_demo()
         db.session.commit()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    return server.url
 
 
 @pytest.fixture
-def agent_browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Chromium not installed: `apt-get install -y chromium`")
-    from playwright.sync_api import sync_playwright
+def log_in(browser, demo_desk):
+    """log_in(email) -> a page in its own browser context, logged in through the login form."""
+    contexts = []
 
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
+    def _log_in(email):
+        context = browser.new_context()
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        page.goto(demo_desk + "/login")
+        page.get_by_label("E-mail").fill(email)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        return page
+
+    yield _log_in
+    for context in contexts:
+        context.close()
 
 
-def log_in(browser, base, email):
-    page = browser.new_context().new_page()
-    page.set_default_timeout(10_000)
-    page.goto(base + "/login")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    return page
-
-
-def test_technician_works_a_ticket_and_admin_sees_seat_banner(agent_live_server, agent_browser):
+def test_technician_works_a_ticket_and_admin_sees_seat_banner(log_in):
     from playwright.sync_api import expect
 
-    page = log_in(agent_browser, agent_live_server, "it.tech@example.com")
+    page = log_in("it.tech@example.com")
     expect(page.get_by_role("heading", name="Queue")).to_be_visible()
     expect(page.get_by_role("link", name="Quote for 50 extra licences")).to_have_count(0)  # Sales: not theirs
 
@@ -111,7 +81,14 @@ def test_technician_works_a_ticket_and_admin_sees_seat_banner(agent_live_server,
     page.get_by_label("Tags", exact=True).press("Enter")
     expect(page.get_by_role("status").filter(has_text="Tags saved: network, remote.")).to_be_visible()
 
-    admin = log_in(agent_browser, agent_live_server, "admin@example.com")
+    # Bulk action from the queue, with the real CSRF token sent by htmx.
+    page.get_by_role("link", name="Back to the queue").click()
+    page.get_by_role("checkbox", name=re.compile(r"^Select ticket")).first.check()
+    page.get_by_label("Assign to").select_option(label="Ada Admin")
+    page.get_by_role("button", name="Assign", exact=True).click()
+    expect(page.get_by_role("status").filter(has_text="1 ticket updated.")).to_be_visible()
+
+    admin = log_in("admin@example.com")
     banner = admin.get_by_role("alert").filter(has_text="3 agents on a plan for 2")
     expect(banner).to_be_visible()
     expect(banner.get_by_role("link", name="upgrade")).to_have_attribute(

@@ -188,3 +188,13 @@ def test_ticket_page_query_count_does_not_grow_with_messages(client, login, desk
     with counted_queries() as many:
         assert client.get(f"/agent/tickets/{ticket.id}").status_code == 200
     assert len(many) == len(few), many
+
+
+def test_status_filter_tells_active_from_open(client, login, desk, make):
+    make.ticket(subject="Being worked", requester=desk.requester, category=desk.it,
+                priority=desk.ref.priorities["Low"], status="open")  # fmt: skip
+    login(desk.tech_it)
+    assert set(subjects(client.get("/agent/"))) == {"Being worked", "VPN drops"}  # active: new, open, waiting
+    assert subjects(client.get("/agent/?status=open")) == ["Being worked"]
+    html = client.get("/agent/?status=open").get_data(as_text=True)
+    assert '<option value="open" selected>Open</option>' in html
