@@ -43,3 +43,6 @@ test-postgres: install
 lint: install
 	$(BIN)/ruff check helpdesk tests bench
 	$(BIN)/ruff format --check helpdesk tests bench
+
+bench: install
+	$(BIN)/python bench/queue.py

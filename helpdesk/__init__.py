@@ -84,12 +84,15 @@ def _configure_sqlite(app):
 
 
 def register_blueprints(app):
+    """Every blueprint, by audience; each registers its own nav entries and banners."""
     from .admin.views import bp as admin_bp
+    from .agent import register_agent
     from .agent_credits.views import bp as agent_credits_bp
     from .auth.views import bp as auth_bp
     from .billing import bp as billing_bp
     from .core.views import bp as core_bp
     from .credit_admin.views import bp as credit_admin_bp
+    from .mailadmin.views import init_app as register_mailadmin
     from .portal.credit_views import bp as portal_credits_bp
     from .portal.views import bp as portal_bp
     from .reports.views import bp as reports_bp
@@ -97,18 +100,14 @@ def register_blueprints(app):
     app.register_blueprint(core_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(portal_bp, url_prefix="/portal")
-    from .mailadmin.views import init_app as init_mailadmin
-
-    init_mailadmin(app)
-
-    app.register_blueprint(admin_bp, url_prefix="/admin")
-    app.register_blueprint(reports_bp, url_prefix="/agent/reports")
-
-    app.register_blueprint(billing_bp, url_prefix="/billing")
-
     app.register_blueprint(portal_credits_bp, url_prefix="/portal")
+    register_agent(app)  # /agent
     app.register_blueprint(agent_credits_bp, url_prefix="/agent/credits")
+    app.register_blueprint(reports_bp, url_prefix="/agent/reports")
+    app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(credit_admin_bp, url_prefix="/admin/credits")
+    register_mailadmin(app)  # /admin/mail
+    app.register_blueprint(billing_bp, url_prefix="/billing")
 
 
 def register_hooks(app):

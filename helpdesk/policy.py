@@ -232,3 +232,18 @@ def can_log_time(user, ticket):
 def can_manage_credits(user):
     """Grants, deductions, plans and tariffs: admins only."""
     return is_admin(user)
+
+
+def can_use_agent_console(user):
+    """The queue and the agent ticket pages: active technicians and admins."""
+    return is_agent(user)
+
+
+def can_manage_subscribers(user, ticket):
+    """Agents who can work the ticket add and remove its subscribers."""
+    return can_edit_ticket(user, ticket)
+
+
+def can_subscribe(user, ticket):
+    """Subscribers are active regular users other than the requester; agents never subscribe."""
+    return bool(user is not None and user.active and not user.is_agent and user.id != ticket.requester_id)

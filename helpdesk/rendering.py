@@ -1,5 +1,7 @@
 """User text to safe HTML: Markdown rendered, then sanitised with nh3 (no scripts, no htmx attributes)."""
 
+import threading
+
 import markdown
 import nh3
 from markupsafe import Markup
@@ -41,8 +43,17 @@ class _EscapeRawHtml(markdown.extensions.Extension):
         md.inlinePatterns.deregister("html")
 
 
+_local = threading.local()
+
+
 def _markdown():
-    return markdown.Markdown(extensions=["fenced_code", "tables", "nl2br", _EscapeRawHtml()])
+    """One Markdown converter per thread, reset between texts (building one costs more than converting)."""
+    converter = getattr(_local, "converter", None)
+    if converter is None:
+        converter = _local.converter = markdown.Markdown(
+            extensions=["fenced_code", "tables", "nl2br", _EscapeRawHtml()]
+        )
+    return converter.reset()
 
 
 def render_user_text(text):

@@ -3,7 +3,7 @@
 from datetime import UTC
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import render_template, request, url_for
+from flask import has_request_context, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
@@ -65,11 +65,17 @@ def _csrf_error(error):
 
 
 def user_zone():
+    """The viewer's time zone, looked up once per request (lists format many times per page)."""
+    if has_request_context() and hasattr(request, "_helpdesk_zone"):
+        return request._helpdesk_zone
     tz = getattr(current_user, "timezone", None) if current_user and current_user.is_authenticated else None
     try:
-        return ZoneInfo(tz or "UTC")
+        zone = ZoneInfo(tz or "UTC")
     except (ZoneInfoNotFoundError, ValueError):
-        return UTC
+        zone = UTC
+    if has_request_context():
+        request._helpdesk_zone = zone
+    return zone
 
 
 def format_datetime(value, fmt="%Y-%m-%d %H:%M"):

@@ -56,6 +56,7 @@ class Ticket(db.Model):
         Index("ix_tickets_due", "due_at", "id"),
         Index("ix_tickets_updated", "updated_at", "id"),
         Index("ix_tickets_category_status", "category_id", "status"),
+        Index("ix_tickets_priority_due", "priority_id", "due_at", "id"),  # the queue's priority sort
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,0 +1,176 @@
+"""The benchmark's data set: 100,000 tickets, 300,000 messages, bulk-inserted; and the URLs to measure."""
+
+import random
+import time
+import urllib.parse
+from datetime import timedelta
+
+PASSWORD = "bench-password-1"
+AGENT_EMAIL = "bench.tech@example.com"
+WORDS = "printer vpn laptop invoice refund licence outlook wifi password monitor server backup quote".split()
+
+
+def seed(database_url, tickets, messages_per_ticket):
+    """Create the schema and bulk-insert the data set; returns ids the measurements need."""
+    from sqlalchemy import insert, select, text
+
+    from helpdesk import create_app
+    from helpdesk.extensions import db
+    from helpdesk.models import (
+        Category,
+        CategoryPermission,
+        Message,
+        Organization,
+        Priority,
+        Ticket,
+        TicketTag,
+        User,
+        utcnow,
+    )  # fmt: skip
+    from helpdesk.services.accounts import hash_password
+    from helpdesk.services.seed import seed_reference_data
+
+    app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "bench"})
+    rng = random.Random(3)
+    started = time.perf_counter()
+    with app.app_context():
+        db.create_all()
+        seed_reference_data()
+        categories = {c.name: c.id for c in db.session.scalars(select(Category))}
+        priorities = list(db.session.scalars(select(Priority)))
+        secret = hash_password(PASSWORD)
+        db.session.execute(insert(Organization), [{"name": f"Org {n}"} for n in range(100)])
+        org_ids = list(db.session.scalars(select(Organization.id)))
+        staff = [
+            {"email": AGENT_EMAIL, "name": "Bench Tech", "role": "technician", "password_hash": secret},
+            {
+                "email": "bench.admin@example.com",
+                "name": "Bench Admin",
+                "role": "admin",
+                "password_hash": secret,
+            },
+            {"email": "billing.tech@example.com", "name": "Billing Tech", "role": "technician"},
+        ]
+        customers = [
+            {
+                "email": f"customer{n}@example.com",
+                "name": f"Customer {n}",
+                "role": "customer",
+                "organization_id": rng.choice(org_ids + [None]),
+            }  # fmt: skip
+            for n in range(2000)
+        ]
+        db.session.execute(insert(User), staff + customers)
+        users = dict(db.session.execute(select(User.email, User.id)).all())
+        tech, billing = users[AGENT_EMAIL], users["billing.tech@example.com"]
+        db.session.execute(
+            insert(CategoryPermission),
+            [
+                {"user_id": tech, "category_id": categories["IT"]},
+                {"user_id": tech, "category_id": categories["Sales"]},
+                {"user_id": billing, "category_id": categories["Billing"]},
+            ],
+        )
+        customer_rows = db.session.execute(
+            select(User.id, User.organization_id).where(User.role == "customer")
+        ).all()
+        now = utcnow()
+        span = timedelta(days=730)
+        statuses = ["new", "open", "waiting", "resolved", "closed"]
+        weights = [1, 1, 1, 4, 3]
+        batch = []
+        for n in range(tickets):
+            requester = customer_rows[n % len(customer_rows)]
+            priority = rng.choice(priorities)
+            created = now - span + span * (n / tickets) + timedelta(minutes=rng.randint(0, 600))
+            status = rng.choices(statuses, weights)[0]
+            category = rng.choice(list(categories.values()))
+            batch.append(
+                {
+                    "subject": f"{rng.choice(WORDS).title()} {rng.choice(WORDS)} problem {n}",
+                    "body": f"Ticket body {n}: the {rng.choice(WORDS)} does not work since yesterday.",
+                    "requester_id": requester.id,
+                    "organization_id": requester.organization_id,
+                    "category_id": category,
+                    "priority_id": priority.id,
+                    "status": status,
+                    "assignee_id": None
+                    if status == "new"
+                    else (billing if category == categories["Billing"] else tech),
+                    "created_at": created,
+                    "updated_at": created + timedelta(hours=rng.randint(1, 72)),
+                    "first_response_at": None if status == "new" else created + timedelta(minutes=30),
+                    "due_at": created + timedelta(minutes=priority.response_minutes),
+                    "version": 1,
+                }
+            )
+            if len(batch) == 10_000:
+                db.session.execute(insert(Ticket), batch)
+                batch = []
+        if batch:
+            db.session.execute(insert(Ticket), batch)
+        ticket_rows = db.session.execute(select(Ticket.id, Ticket.requester_id, Ticket.created_at)).all()
+        batch = []
+        for row in ticket_rows:
+            for k in range(messages_per_ticket):
+                batch.append(
+                    {
+                        "ticket_id": row.id,
+                        "author_id": tech if k % 2 == 0 else row.requester_id,
+                        "body": f"Message {k} on ticket {row.id}: have you tried restarting the {WORDS[k % len(WORDS)]}?",
+                        "internal": k == 2 and row.id % 5 == 0,
+                        "source": "web",
+                        "created_at": row.created_at + timedelta(hours=k + 1),
+                    }
+                )
+            if len(batch) >= 30_000:
+                db.session.execute(insert(Message), batch)
+                batch = []
+        if batch:
+            db.session.execute(insert(Message), batch)
+        db.session.execute(
+            insert(TicketTag),
+            [{"ticket_id": row.id, "name": rng.choice(WORDS)} for row in ticket_rows[::10]],
+        )
+        db.session.commit()
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(text("VACUUM ANALYZE"))
+        else:
+            db.session.execute(text("ANALYZE"))
+            db.session.commit()
+        info = _targets(db, categories, priorities)
+        db.session.remove()
+        db.engine.dispose()
+    print(
+        f"  seeded {tickets:,} tickets, {tickets * messages_per_ticket:,} messages in {time.perf_counter() - started:.1f} s"
+    )
+    return info
+
+
+def _targets(db, categories, priorities):
+    """The URLs to measure, built from the data (the deep page is the keyset cursor of page 200)."""
+    from sqlalchemy import func, select
+
+    from helpdesk.models import OPEN_STATUSES, Message, Ticket
+    from helpdesk.services.queue import encode_cursor
+
+    visible = Ticket.category_id.in_([categories["IT"], categories["Sales"]])
+    open_visible = select(Ticket).where(visible, Ticket.status.in_(OPEN_STATUSES))
+    count = db.session.scalar(select(func.count()).select_from(open_visible.subquery()))
+    row_4975 = db.session.scalars(  # the last row of page 199 (smaller sets: near the end)
+        open_visible.order_by(Ticket.due_at, Ticket.id).offset(max(min(199 * 25, count - 26), 1) - 1).limit(1)
+    ).one()
+    busiest = db.session.scalar(
+        select(Message.ticket_id).join(Ticket).where(visible).order_by(Message.ticket_id.desc()).limit(1)
+    )
+    high = next(p.id for p in priorities if p.name == "High")
+    return {
+        "queue first page": "/agent/",
+        "queue filtered": f"/agent/?category={categories['IT']}&priority={high}&assignee=me&sort=updated",
+        "queue deep (page 200)": "/agent/?"
+        + urllib.parse.urlencode({"after": encode_cursor("due", row_4975)}),
+        "ticket page": f"/agent/tickets/{busiest}",
+        # The app's emptiest logged-in page (a small form): the floor every authenticated page pays.
+        "floor: logged-in form": "/account/password",
+    }

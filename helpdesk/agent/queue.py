@@ -1,0 +1,36 @@
+"""The queue page: the tickets this agent may see, filtered and sorted from the URL."""
+
+from flask import current_app, request, url_for
+from flask_login import current_user
+
+from ..htmx import is_htmx, render_page_or_block
+from ..services import queue
+from .blueprint import bp
+from .forms import QUEUE_STATUS_CHOICES, SORT_CHOICES, STATUS_CHOICES, BulkForm, QueueArgs
+
+
+def render_queue(args, notice=None, status=200):
+    """The queue page, or only its table for htmx requests."""
+    page = queue.queue_page(current_user, args.criteria(), current_app.config["PER_PAGE"])
+    return render_page_or_block(
+        "agent/queue.html",
+        "queue_table",
+        status=status,
+        page=page,
+        args=args,
+        choices=queue.filter_choices(current_user),
+        bulk_form=BulkForm(formdata=None),
+        status_choices=QUEUE_STATUS_CHOICES,
+        edit_status_choices=STATUS_CHOICES,
+        sort_choices=SORT_CHOICES,
+        notice=notice,
+    )
+
+
+@bp.get("/", endpoint="queue")
+def queue_view():
+    args = QueueArgs(request.args)
+    response = render_queue(args)
+    if is_htmx():  # the address bar gets the tidy URL (defaults and empty filters left out)
+        response.headers["HX-Push-Url"] = url_for("agent.queue", **args.as_args(after=args.after or None))
+    return response

@@ -1,0 +1,96 @@
+"""A technician filters the queue, opens a ticket, changes its status inline and adds a subscriber;
+an admin over the seat limit sees the banner. Headless Chromium against a live server."""
+
+import re
+
+import pytest
+
+from helpdesk.extensions import db
+
+pytestmark = pytest.mark.e2e
+
+PASSWORD = "helpdesk-demo"
+
+
+@pytest.fixture
+def demo_desk(live_server_factory):
+    """The demo help desk (3 agents) behind a live server, with a seat limit of 2 and real CSRF."""
+    from helpdesk.services.seed import seed_demo
+
+    server = live_server_factory(
+        WTF_CSRF_ENABLED=True, AGENT_SEAT_LIMIT=2, UPGRADE_URL="https://billing.example.com/upgrade"
+    )
+    with server.app.app_context():
+        seed_demo()
+        db.session.commit()
+    return server.url
+
+
+@pytest.fixture
+def log_in(browser, demo_desk):
+    """log_in(email) -> a page in its own browser context, logged in through the login form."""
+    contexts = []
+
+    def _log_in(email):
+        context = browser.new_context()
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        page.goto(demo_desk + "/login")
+        page.get_by_label("E-mail").fill(email)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        return page
+
+    yield _log_in
+    for context in contexts:
+        context.close()
+
+
+def test_technician_works_a_ticket_and_admin_sees_seat_banner(log_in):
+    from playwright.sync_api import expect
+
+    page = log_in("it.tech@example.com")
+    expect(page.get_by_role("heading", name="Queue")).to_be_visible()
+    expect(page.get_by_role("link", name="Quote for 50 extra licences")).to_have_count(0)  # Sales: not theirs
+
+    # Filtering swaps only the table and keeps the filters in the address bar.
+    page.get_by_label("Status", exact=True).select_option(label="All")
+    expect(page).to_have_url(re.compile(r"status=all"))
+    page.get_by_label("Search", exact=True).fill("vpn")
+    expect(page).to_have_url(re.compile(r"q=vpn"))
+    expect(page.get_by_role("link", name="Printer")).to_have_count(0)
+    page.get_by_role("link", name="VPN drops every 10 minutes").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        re.compile(r"^#\d+ VPN drops every 10 minutes$")
+    )
+    page.get_by_label("Status", exact=True).select_option(label="Waiting on customer")
+    expect(page.get_by_role("status").filter(has_text="Status saved: Waiting on customer.")).to_be_visible()
+    expect(page.locator("ol.history")).to_contain_text("changed status from New to Waiting on customer")
+
+    page.get_by_label("Add subscriber by e-mail").fill("friend@example.com")
+    page.get_by_role("button", name="Add subscriber").click()
+    expect(
+        page.get_by_role("status").filter(has_text="friend@example.com now follows this ticket.")
+    ).to_be_visible()
+    expect(page.get_by_role("button", name="Remove friend@example.com")).to_be_visible()
+
+    # A second edit right after the first: the forms carry the new version, so it is not refused.
+    page.get_by_label("Tags", exact=True).fill("network, remote")
+    page.get_by_label("Tags", exact=True).press("Enter")
+    expect(page.get_by_role("status").filter(has_text="Tags saved: network, remote.")).to_be_visible()
+
+    # Bulk action from the queue, with the real CSRF token sent by htmx.
+    page.get_by_role("link", name="Back to the queue").click()
+    page.get_by_role("checkbox", name=re.compile(r"^Select ticket")).first.check()
+    page.get_by_label("Assign to").select_option(label="Ada Admin")
+    page.get_by_role("button", name="Assign", exact=True).click()
+    expect(page.get_by_role("status").filter(has_text="1 ticket updated.")).to_be_visible()
+
+    admin = log_in("admin@example.com")
+    banner = admin.get_by_role("alert").filter(has_text="3 agents on a plan for 2")
+    expect(banner).to_be_visible()
+    expect(banner.get_by_role("link", name="upgrade")).to_have_attribute(
+        "href", "https://billing.example.com/upgrade"
+    )

@@ -1,0 +1,71 @@
+"""Bulk actions from the queue: each selected ticket checked on its own."""
+# ruff: noqa: F811 - the `desk` fixture is imported from agent_support and taken as a parameter
+
+from helpdesk.extensions import db
+
+from .agent_support import HTMX, desk, fresh  # noqa: F401  (fixture)
+
+
+def bulk(client, selected, action, htmx=True, **values):
+    return client.post(
+        "/agent/bulk?status=all",
+        data={"selected": selected, "action": action, **values},
+        headers=HTMX if htmx else {},
+    )
+
+
+def test_bulk_assign_status_and_move(client, login, desk, make):
+    other = make.ticket(subject="Printer", requester=desk.requester, category=desk.it,
+                        priority=desk.ref.priorities["Low"])  # fmt: skip
+    login(desk.tech_it)
+    selected = [f"{desk.it_ticket.id}.1", f"{other.id}.1"]
+    response = bulk(client, selected, "assign", assignee=desk.tech_it.id)
+    assert response.status_code == 200 and b"<html" not in response.data
+    assert response.data.lstrip().startswith(b'<section id="queue-table"')
+    assert b"2 tickets updated." in response.data
+    assert {fresh(t).assignee_id for t in (desk.it_ticket.id, other.id)} == {desk.tech_it.id}
+    bulk(client, [f"{desk.it_ticket.id}.2", f"{other.id}.2"], "status", status="waiting")
+    assert {fresh(t).status for t in (desk.it_ticket.id, other.id)} == {"waiting"}
+    bulk(
+        client,
+        [f"{desk.it_ticket.id}.3", f"{other.id}.3"],
+        "category",
+        category=desk.ref.categories["Billing"].id,
+    )
+    assert {fresh(t).category.name for t in (desk.it_ticket.id, other.id)} == {"Billing"}
+
+
+def test_bulk_checks_each_ticket(client, login, desk, make):
+    login(desk.tech_it)
+    response = bulk(client, [f"{desk.it_ticket.id}.1", f"{desk.sales_ticket.id}.1"], "status", status="open")
+    html = response.get_data(as_text=True)
+    assert "1 ticket updated, 1 not changed." in html and f"#{desk.sales_ticket.id}: not found" in html
+    assert fresh(desk.sales_ticket.id).status == "new"
+    response = bulk(client, [f"{desk.it_ticket.id}.2"], "category", category=desk.sales.id)
+    assert "You may not move tickets to Sales." in response.get_data(as_text=True)
+    response = bulk(client, [f"{desk.it_ticket.id}.2"], "assign", assignee=desk.tech_sales.id)
+    assert "Sara Sales cannot work tickets in IT." in response.get_data(as_text=True)
+    assert fresh(desk.it_ticket.id).category.name == "IT" and fresh(desk.it_ticket.id).assignee_id is None
+
+
+def test_bulk_refuses_rows_changed_since_the_page_was_loaded(client, login, desk):
+    login(desk.tech_it)
+    bulk(client, [f"{desk.it_ticket.id}.1"], "status", status="open")
+    response = bulk(client, [f"{desk.it_ticket.id}.1"], "status", status="closed")
+    assert "Someone else changed this ticket" in response.get_data(as_text=True)
+    assert fresh(desk.it_ticket.id).status == "open"
+
+
+def test_bulk_without_selection_or_action(client, login, desk):
+    login(desk.tech_it)
+    assert b"Select at least one ticket." in bulk(client, [], "status", status="open").data
+    assert b"Choose an action." in bulk(client, [f"{desk.it_ticket.id}.1"], "explode").data
+    assert fresh(desk.it_ticket.id).version == 1
+
+
+def test_bulk_without_javascript_redirects_to_the_same_filters(client, login, desk):
+    login(desk.tech_it)
+    response = bulk(client, [f"{desk.it_ticket.id}.1"], "status", htmx=False, status="open")
+    assert response.status_code == 302 and response.location.endswith("/agent/?status=all")
+    assert b"1 ticket updated." in client.get(response.location).data
+    assert db.session.get(type(desk.it_ticket), desk.it_ticket.id).status == "open"

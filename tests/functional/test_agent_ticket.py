@@ -1,0 +1,202 @@
+"""The agent ticket page: conversation, replies and notes, inline edits, history, stale edits."""
+# ruff: noqa: F811 - the `desk` fixture is imported from agent_support and taken as a parameter
+
+from datetime import timedelta
+
+from helpdesk.extensions import db
+from helpdesk.models import Message, TicketEvent
+
+from .agent_support import HTMX, desk, fresh, switch_user  # noqa: F401  (fixture)
+
+
+def edit(client, ticket_id, field, value, version, htmx=True):
+    return client.post(
+        f"/agent/tickets/{ticket_id}/{field}",
+        data={f"{field}-value": value, f"{field}-version": version},
+        headers=HTMX if htmx else {},
+    )
+
+
+def test_conversation_shows_notes_apart_from_replies(client, login, desk, make):
+    make.message(desk.it_ticket, desk.requester, body="Still broken")
+    make.message(desk.it_ticket, desk.tech_it, body="Check the router logs", internal=True)
+    login(desk.tech_it)
+    html = client.get(f"/agent/tickets/{desk.it_ticket.id}").get_data(as_text=True)
+    assert "Still broken" in html and "Check the router logs" in html
+    note = html[html.index('class="message message-internal"') :]
+    assert "Internal note" in note[: note.index("</article>")] and "Check the router logs" in note
+    for label in (
+        "Status",
+        "Priority",
+        "Category",
+        "Assignee",
+        "Tags",
+        "Add subscriber by e-mail",
+        "Message",
+    ):
+        assert f">{label}</label>" in html
+
+
+def test_reply_note_and_resolve(client, login, desk):
+    login(desk.tech_it)
+    url = f"/agent/tickets/{desk.it_ticket.id}/reply"
+    response = client.post(url, data={"reply-body": "On it", "reply-action": "reply"})
+    assert response.status_code == 302
+    ticket = fresh(desk.it_ticket.id)
+    assert ticket.status == "open" and ticket.first_response_at is not None
+    client.post(url, data={"reply-body": "Router firmware", "reply-action": "note"})
+    response = client.post(
+        url, data={"reply-body": "Fixed, closing", "reply-action": "resolve"}, headers=HTMX
+    )
+    assert response.status_code == 200 and b"<html" not in response.data
+    assert b"Reply sent and ticket resolved." in response.data
+    assert b'id="ticket-sidebar"' in response.data and b'hx-swap-oob="true"' in response.data
+    ticket = fresh(desk.it_ticket.id)
+    assert ticket.status == "resolved" and ticket.resolved_at is not None
+    messages = db.session.scalars(db.select(Message).order_by(Message.id)).all()
+    assert [(m.body, m.internal) for m in messages] == [
+        ("On it", False),
+        ("Router firmware", True),
+        ("Fixed, closing", False),
+    ]
+
+
+def test_empty_reply_is_refused_with_a_message(client, login, desk):
+    login(desk.tech_it)
+    response = client.post(
+        f"/agent/tickets/{desk.it_ticket.id}/reply",
+        data={"reply-body": "", "reply-action": "reply"},
+        headers=HTMX,
+    )
+    assert response.status_code == 200 and b"This field is required." in response.data
+    assert db.session.scalar(db.select(db.func.count(Message.id))) == 0
+
+
+def test_inline_status_edit_confirms_and_records_history(client, login, desk):
+    login(desk.tech_it)
+    response = edit(client, desk.it_ticket.id, "status", "waiting", 1)
+    assert response.status_code == 200 and b"<html" not in response.data
+    assert response.data.lstrip().startswith(b'<aside id="ticket-sidebar"')
+    assert "HX-Request" in response.headers["Vary"]
+    assert b"Status saved: Waiting on customer." in response.data
+    assert b"Ivan IT</strong> changed status from New to Waiting on customer" in response.data
+    assert b'name="status-version" value="2"' in response.data  # every form carries the new one
+    assert b'name="priority-version" value="2"' in response.data
+    ticket = fresh(desk.it_ticket.id)
+    assert ticket.status == "waiting" and ticket.version == 2
+    event = db.session.scalar(db.select(TicketEvent).where(TicketEvent.field == "status"))
+    assert (event.actor_id, event.old_value, event.new_value) == (desk.tech_it.id, "new", "waiting")
+
+
+def test_without_javascript_an_edit_redirects_with_a_flash(client, login, desk):
+    login(desk.tech_it)
+    response = edit(client, desk.it_ticket.id, "status", "open", 1, htmx=False)
+    assert response.status_code == 302
+    assert b"Status saved: Open." in client.get(response.location).data
+
+
+def test_same_value_changes_nothing(client, login, desk):
+    login(desk.tech_it)
+    response = edit(client, desk.it_ticket.id, "status", "new", 1)
+    assert b"Status unchanged." in response.data
+    assert fresh(desk.it_ticket.id).version == 1
+    assert db.session.scalar(db.select(db.func.count(TicketEvent.id))) == 0
+
+
+def test_stale_edit_is_refused_and_shows_the_current_value(client, login, desk):
+    login(desk.tech_it)
+    assert (
+        edit(client, desk.it_ticket.id, "status", "waiting", 1).status_code == 200
+    )  # another agent, v1 -> v2
+    response = edit(client, desk.it_ticket.id, "status", "resolved", 1, htmx=False)  # based on v1
+    assert response.status_code == 409
+    assert "Someone else changed this ticket" in response.get_data(as_text=True)
+    assert "Status is now “Waiting on customer”; your change was not saved." in response.get_data(
+        as_text=True
+    )
+    assert fresh(desk.it_ticket.id).status == "waiting"
+    htmx = edit(client, desk.it_ticket.id, "priority", desk.ref.priorities["High"].id, 1)
+    assert htmx.status_code == 200 and "Priority is now “Normal”" in htmx.get_data(as_text=True)
+    assert b'name="priority-version" value="2"' in htmx.data  # reload-free retry possible
+    assert fresh(desk.it_ticket.id).priority.name == "Normal"
+
+
+def test_technician_moves_only_to_permitted_categories(client, login, desk):
+    login(desk.tech_it)
+    response = edit(client, desk.it_ticket.id, "category", desk.sales.id, 1)
+    assert "You may not move tickets to Sales." in response.get_data(as_text=True)
+    assert fresh(desk.it_ticket.id).category.name == "IT"
+    page = client.get(f"/agent/tickets/{desk.it_ticket.id}").get_data(as_text=True)
+    category_select = page[
+        page.index('id="category-value"') : page.index("</select>", page.index('id="category-value"'))
+    ]
+    assert "Billing" in category_select and "Sales" not in category_select
+    switch_user(login, desk.admin)
+    edit(client, desk.it_ticket.id, "category", desk.sales.id, 1)
+    assert fresh(desk.it_ticket.id).category.name == "Sales"
+
+
+def test_moving_away_unassigns_an_agent_not_permitted_there(client, login, desk):
+    login(desk.admin)
+    edit(client, desk.it_ticket.id, "assignee", desk.tech_it.id, 1)
+    edit(client, desk.it_ticket.id, "category", desk.sales.id, 2)
+    ticket = fresh(desk.it_ticket.id)
+    assert ticket.category.name == "Sales" and ticket.assignee_id is None
+
+
+def test_assign_only_agents_permitted_for_the_category(client, login, desk):
+    login(desk.tech_it)
+    for refused in (desk.tech_sales, desk.subscriber, desk.requester):
+        response = edit(client, desk.it_ticket.id, "assignee", refused.id, 1)
+        assert f"{refused.name} cannot work tickets in IT." in response.get_data(as_text=True)
+    assert fresh(desk.it_ticket.id).assignee_id is None
+    page = client.get(f"/agent/tickets/{desk.it_ticket.id}").get_data(as_text=True)
+    options = page[
+        page.index('id="assignee-value"') : page.index("</select>", page.index('id="assignee-value"'))
+    ]
+    assert "Ivan IT" in options and "Ada Admin" in options and "Sara Sales" not in options
+    edit(client, desk.it_ticket.id, "assignee", desk.admin.id, 1)
+    assert fresh(desk.it_ticket.id).assignee_id == desk.admin.id
+    edit(client, desk.it_ticket.id, "assignee", "", 2)
+    assert fresh(desk.it_ticket.id).assignee_id is None
+
+
+def test_priority_change_moves_the_due_time_of_an_unanswered_ticket(client, login, desk):
+    login(desk.tech_it)
+    urgent = desk.ref.priorities["Urgent"]
+    edit(client, desk.it_ticket.id, "priority", urgent.id, 1)
+    ticket = fresh(desk.it_ticket.id)
+    assert ticket.priority.name == "Urgent"
+    assert ticket.due_at == ticket.created_at + timedelta(minutes=urgent.response_minutes)
+
+
+def test_tags_are_normalised_and_filterable(client, login, desk):
+    login(desk.tech_it)
+    response = edit(client, desk.it_ticket.id, "tags", " VPN,  remote  work, vpn,", 1)
+    assert b"Tags saved: remote work, vpn." in response.data
+    assert sorted(fresh(desk.it_ticket.id).tag_names) == ["remote work", "vpn"]
+    edit(client, desk.it_ticket.id, "tags", "vpn", 2)
+    assert fresh(desk.it_ticket.id).tag_names == ["vpn"]
+    assert b"VPN drops" in client.get("/agent/?tag=vpn").data
+    too_long = edit(client, desk.it_ticket.id, "tags", "x" * 51, 3)
+    assert b"Tags are at most 50 characters." in too_long.data
+
+
+def test_malformed_edit_is_refused_without_change(client, login, desk):
+    login(desk.tech_it)
+    response = edit(client, desk.it_ticket.id, "status", "exploded", 1)
+    assert response.status_code == 200 and b"Not a valid choice" in response.data
+    response = client.post(
+        f"/agent/tickets/{desk.it_ticket.id}/status", data={"status-value": "open"}, headers=HTMX
+    )
+    assert b"This field is required." in response.data
+    assert fresh(desk.it_ticket.id).status == "new"
+
+
+def test_a_resent_reply_form_adds_one_message(client, login, desk):
+    login(desk.tech_it)
+    data = {"reply-body": "Rebooted the router", "reply-action": "resolve", "reply-submission_key": "k-1"}
+    for _ in range(2):
+        assert client.post(f"/agent/tickets/{desk.it_ticket.id}/reply", data=data).status_code == 302
+    assert db.session.scalar(db.select(db.func.count(Message.id))) == 1
+    assert fresh(desk.it_ticket.id).status == "resolved"
