@@ -27,7 +27,8 @@ class Organization(db.Model):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
-    members = relationship("User", back_populates="organization", lazy="selectin")
+    # Loaded only when asked for: an organization can have thousands of members.
+    members = relationship("User", back_populates="organization", lazy="select")
 
     def __repr__(self):
         return f"<Organization {self.name}>"
@@ -52,8 +53,8 @@ class User(UserMixin, db.Model):
 
     organization = relationship("Organization", back_populates="members", lazy="joined")
     category_permissions = relationship(
-        "CategoryPermission", back_populates="user", cascade="all, delete-orphan", lazy="selectin"
-    )
+        "CategoryPermission", back_populates="user", cascade="all, delete-orphan", lazy="select"
+    )  # loaded on first use (agents only), not with every user row
 
     @property
     def is_active(self):  # Flask-Login: deactivated users cannot log in
