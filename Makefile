@@ -45,4 +45,6 @@ lint: install
 	$(BIN)/ruff format --check helpdesk tests bench
 
 bench: install
+	@command -v wrk >/dev/null || { echo "bench needs Debian's wrk: apt-get install -y wrk"; exit 1; }
 	$(BIN)/python bench/queue.py
+	$(BIN)/python bench/submit.py
