@@ -1,10 +1,12 @@
 """Organization services without HTTP: names, members, moves, managers and the grouped counts."""
 
+import threading
+
 import pytest
 
 from helpdesk.errors import NotFound, ValidationFailed
 from helpdesk.extensions import db
-from helpdesk.models import AuditEvent, Organization
+from helpdesk.models import AuditEvent, Organization, User
 from helpdesk.services import organizations
 from tests import credit_helpers
 
@@ -118,3 +120,38 @@ def test_search_escapes_like_wildcards(make):
     found = db.session.scalars(organizations.organization_list("100%")).all()
     assert [o.name for o in found] == ["100% Cotton"]
     assert db.session.scalar(db.select(db.func.count(Organization.id))) == 2
+
+
+def test_two_admins_adding_one_customer_at_once_never_move_them_unconfirmed(app, make):
+    """Both see a customer without organization; the row lock makes the second see the first's add."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("row locks: SQLite serialises writers at BEGIN IMMEDIATE instead")
+    admin_id = make.admin().id
+    org_ids = [make.OrganizationFactory(name="Acme").id, make.OrganizationFactory(name="Globex").id]
+    erin_id = make.customer(email="erin@example.test").id
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def add(org_id):
+        with app.app_context():
+            admin, org = db.session.get(User, admin_id), db.session.get(Organization, org_id)
+            barrier.wait()
+            try:
+                organizations.add_member(admin, org, "erin@example.test")
+                db.session.commit()
+                outcomes.append("added")
+            except organizations.MoveConfirmationNeeded:
+                db.session.rollback()
+                outcomes.append("confirm")
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=add, args=(org_id,)) for org_id in org_ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(outcomes) == ["added", "confirm"]
+    db.session.expire_all()
+    assert db.session.get(User, erin_id).organization_id in org_ids
+    assert len(events("org_member")) == 1
