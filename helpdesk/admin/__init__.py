@@ -1,1 +1,1 @@
-"""Admin pages: categories, users and roles, technician category permissions."""
+"""Admin pages: categories, users and roles, organizations, technician category permissions."""

@@ -1,11 +1,20 @@
 """Admin forms: shape only. The services decide uniqueness, seats and the last-admin rule."""
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, SelectChoice, SelectField, SelectMultipleField, StringField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
 from wtforms.validators import AnyOf, InputRequired, Length
 
 from ..models import ROLES
 from ..services.categories import MAX_NAME
+from ..services.organizations import MAX_NAME as MAX_ORG_NAME
 from ..services.users import STATUS_FILTERS
 
 ROLE_LABELS = {"customer": "Customer", "technician": "Technician", "admin": "Admin"}
@@ -17,6 +26,23 @@ class CategoryForm(FlaskForm):
 
 class ArchiveForm(FlaskForm):
     archived = HiddenField(validators=[AnyOf(["1", "0"])])
+
+
+class OrganizationForm(FlaskForm):
+    name = StringField("Organization name", validators=[InputRequired(), Length(max=MAX_ORG_NAME)])
+
+
+class MemberForm(FlaskForm):
+    email = EmailField("Customer e-mail", validators=[InputRequired(), Length(max=320)])
+    confirmed = BooleanField("Move them from their current organization")
+
+
+class ManagerForm(FlaskForm):
+    manager = HiddenField(validators=[AnyOf(["1", "0"])])
+
+
+class RemoveMemberForm(FlaskForm):
+    """No fields but the CSRF token: the member is in the URL."""
 
 
 class RoleForm(FlaskForm):
@@ -58,6 +84,18 @@ class UserFilter:
     def as_args(self, **changes):
         args = {"q": self.q, "role": self.role, "status": self.status, "page": self.page}
         args.update(changes)
+        return {k: v for k, v in args.items() if v not in ("", None)}
+
+
+class SearchFilter:
+    """A name search and page number from the query string (GET, bookmarkable)."""
+
+    def __init__(self, args):
+        self.q = (args.get("q") or "").strip()[:200]
+        self.page = _page(args)
+
+    def as_args(self, **changes):
+        args = {"q": self.q, "page": self.page if self.page > 1 else None, **changes}
         return {k: v for k, v in args.items() if v not in ("", None)}
 
 

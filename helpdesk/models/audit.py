@@ -10,6 +10,9 @@ AUDIT_ROLE = "role"
 AUDIT_ACTIVE = "active"
 AUDIT_PERMISSION = "permission"
 AUDIT_CATEGORY = "category"
+AUDIT_ORGANIZATION = "organization"  # created or renamed (old/new names)
+AUDIT_ORG_MEMBER = "org_member"  # joined, moved or left (old/new organization names)
+AUDIT_ORG_MANAGER = "org_manager"  # manager flag set or cleared
 
 
 class AuditEvent(db.Model):
@@ -26,7 +29,7 @@ class AuditEvent(db.Model):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     target_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"))
-    kind: Mapped[str] = mapped_column(String(20))  # role, active, permission, category
+    kind: Mapped[str] = mapped_column(String(20))  # role, active, permission, category, organization, org_*
     old_value: Mapped[str | None] = mapped_column(String(200))
     new_value: Mapped[str | None] = mapped_column(String(200))
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
