@@ -117,12 +117,7 @@ def edit(ticket_id, field):
         if not is_htmx():
             status = 409 if isinstance(exc, StaleUpdate) else 403 if isinstance(exc, NotAllowed) else 200
         return render_ticket(ticket, status=status, error={"field": field, "text": str(exc)})
-    label = agent_tickets.FIELD_LABELS[field]
-    text = (
-        f"{label} saved: {agent_tickets.current_display(ticket, field)}."
-        if changed
-        else f"{label} unchanged."
-    )
+    text = agent_tickets.confirmation(ticket, field, changed)
     if not is_htmx():
         flash(text, "success")
         return redirect(url_for("agent.ticket", ticket_id=ticket.id))
