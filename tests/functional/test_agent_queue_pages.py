@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 
 from helpdesk.extensions import db
-from helpdesk.models import utcnow
+from helpdesk.models import Ticket, utcnow
 from helpdesk.services import tickets
 
 from ..credit_helpers import bank
@@ -64,6 +64,17 @@ def test_previous_page_keeps_filters_and_answers_htmx_with_the_table(client, log
     assert b"<html" not in previous.data and "HX-Request" in previous.headers["Vary"]
     assert previous.headers["HX-Push-Url"] == back
     assert subjects(previous) == subjects(client.get(f"/agent/?sort=updated&category={eleven.it.id}"))
+
+
+def test_paging_back_near_the_start_gives_the_full_first_page(client, login, eleven):
+    """Fewer than a page of rows before the cursor (e.g. tickets resolved meanwhile): the first page."""
+    from helpdesk.services.queue import encode_cursor
+
+    login(eleven.tech_it)
+    first = subjects(client.get("/agent/"))
+    third = db.session.scalar(db.select(Ticket).where(Ticket.subject == first[2]))
+    response = client.get(f"/agent/?before={encode_cursor('due', third)}")
+    assert subjects(response) == first and link(response, "prev") is None
 
 
 def test_a_malformed_before_cursor_gives_the_first_page(client, login, eleven):
