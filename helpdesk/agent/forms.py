@@ -8,6 +8,7 @@ from wtforms import (
     EmailField,
     HiddenField,
     IntegerField,
+    MultipleFileField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -62,6 +63,7 @@ class QueueArgs:
         self.q = (args.get("q") or "").strip()[:200]
         self.sort = args.get("sort") if args.get("sort") in SORTS else "due"
         self.after = (args.get("after") or "")[:80]
+        self.before = (args.get("before") or "")[:80]
 
     def criteria(self):
         return QueueFilters(
@@ -74,6 +76,7 @@ class QueueArgs:
             q=self.q,
             sort=self.sort,
             after=self.after,
+            before=self.before,
         )
 
     def as_args(self, **changes):
@@ -129,6 +132,7 @@ EDIT_FORMS = {
 
 class AgentReplyForm(FlaskForm):
     body = TextAreaField("Message", validators=[InputRequired(), Length(max=50000)])
+    attachments = MultipleFileField("Attach files", validators=[Optional()])  # checked by services.uploads
     action = StringField(validators=[AnyOf(("reply", "note", "resolve"))], default="reply")
     # Set when the form is rendered: a resent form (double click, retry) adds one message, not two.
     submission_key = HiddenField(validators=[Optional(), Length(max=64)])

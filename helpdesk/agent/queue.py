@@ -4,7 +4,7 @@ from flask import current_app, request, url_for
 from flask_login import current_user
 
 from ..htmx import is_htmx, render_page_or_block
-from ..services import queue
+from ..services import queue, queue_choices
 from .blueprint import bp
 from .forms import QUEUE_STATUS_CHOICES, SORT_CHOICES, STATUS_CHOICES, BulkForm, QueueArgs
 
@@ -18,7 +18,7 @@ def render_queue(args, notice=None, status=200):
         status=status,
         page=page,
         args=args,
-        choices=queue.filter_choices(current_user),
+        choices=queue_choices.filter_choices(current_user),
         bulk_form=BulkForm(formdata=None),
         status_choices=QUEUE_STATUS_CHOICES,
         edit_status_choices=STATUS_CHOICES,
@@ -32,5 +32,7 @@ def queue_view():
     args = QueueArgs(request.args)
     response = render_queue(args)
     if is_htmx():  # the address bar gets the tidy URL (defaults and empty filters left out)
-        response.headers["HX-Push-Url"] = url_for("agent.queue", **args.as_args(after=args.after or None))
+        response.headers["HX-Push-Url"] = url_for(
+            "agent.queue", **args.as_args(after=args.after or None, before=args.before or None)
+        )
     return response

@@ -1,6 +1,6 @@
 """The agent ticket page: conversation, reply / note / reply-and-resolve, inline field edits."""
 
-from flask import abort, flash, redirect, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
 
 from .. import policy
@@ -8,7 +8,7 @@ from ..errors import DomainError, NotAllowed, StaleUpdate
 from ..extensions import db
 from ..htmx import is_htmx, render_page_or_block
 from ..models import utcnow
-from ..services import agent_tickets, queue, subscribers, tickets
+from ..services import agent_tickets, queue, subscribers, tickets, uploads
 from .blueprint import bp
 from .forms import EDIT_FORMS, AgentReplyForm, SubscriberForm, select_choices
 
@@ -66,6 +66,8 @@ def render_ticket(ticket, block="sidebar", status=200, reply_form=None, **extra)
         reply_form=(reply_form or AgentReplyForm(formdata=None, prefix="reply")).ensure_key(),
         subscriber_form=extra.pop("subscriber_form", None)
         or SubscriberForm(formdata=None, prefix="subscriber"),
+        staged=(),
+        upload_errors=(),
         notice=None,
         error=None,
         oob=False,
@@ -79,12 +81,29 @@ def ticket_page(ticket_id):
     return render_ticket(visible_ticket(ticket_id), block="ticket_page")
 
 
+def _stage_uploads(form):
+    """Keep the files sent with the form (the portal's checks), whatever happens to the rest of it.
+
+    Returns (files staged under the form's key, upload error messages).
+    """
+    key = form.ensure_key().submission_key.data
+    removed = request.form.getlist("remove_staged", type=int)
+    files = [(f.filename, f.read()) for f in request.files.getlist(form.attachments.name) if f and f.filename]
+    if removed:
+        uploads.discard_staged(current_user, key, removed)
+    staged, errors = uploads.stage_files(current_user, key, files)
+    if removed or files:
+        db.session.commit()  # good files are kept even if the message is refused
+    return staged, errors
+
+
 @bp.post("/tickets/<int:ticket_id>/reply", endpoint="reply")
 def reply(ticket_id):
     ticket = visible_ticket(ticket_id)
     form = AgentReplyForm(prefix="reply")
+    staged, upload_errors = _stage_uploads(form)
     notice = None
-    if form.validate_on_submit():
+    if form.validate_on_submit() and not upload_errors:
         try:
             agent_tickets.reply(
                 ticket, current_user, form.body.data, mode=form.action.data, key=form.submission_key.data
@@ -98,8 +117,16 @@ def reply(ticket_id):
             if not is_htmx():
                 flash(notice, "success")
                 return redirect(url_for("agent.ticket", ticket_id=ticket.id, _anchor="conversation"))
-            form = None
-    return render_ticket(ticket, ["conversation", "sidebar"], reply_form=form, reply_notice=notice, oob=True)
+            form, staged = None, ()
+    return render_ticket(
+        ticket,
+        ["conversation", "sidebar"],
+        reply_form=form,
+        reply_notice=notice,
+        staged=staged,
+        upload_errors=upload_errors,
+        oob=True,
+    )
 
 
 @bp.post("/tickets/<int:ticket_id>/<any(status, priority, category, assignee, tags):field>", endpoint="edit")
@@ -117,12 +144,7 @@ def edit(ticket_id, field):
         if not is_htmx():
             status = 409 if isinstance(exc, StaleUpdate) else 403 if isinstance(exc, NotAllowed) else 200
         return render_ticket(ticket, status=status, error={"field": field, "text": str(exc)})
-    label = agent_tickets.FIELD_LABELS[field]
-    text = (
-        f"{label} saved: {agent_tickets.current_display(ticket, field)}."
-        if changed
-        else f"{label} unchanged."
-    )
+    text = agent_tickets.confirmation(ticket, field, changed)
     if not is_htmx():
         flash(text, "success")
         return redirect(url_for("agent.ticket", ticket_id=ticket.id))

@@ -5,7 +5,7 @@ compared with the one the agent's form carried (a stale form is refused with Sta
 silently overwriting), a real change bumps the version and writes one history entry.
 """
 
-from datetime import timedelta
+from dataclasses import dataclass
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import joinedload, lazyload, selectinload
@@ -30,7 +30,7 @@ from ..models import (
     User,
     utcnow,
 )
-from . import tickets
+from . import credit_quotes, tickets
 
 MAX_TAGS = 20
 MAX_TAG_LENGTH = 50
@@ -98,19 +98,41 @@ def change_status(ticket, actor, status, seen_version):
     return True
 
 
+@dataclass(frozen=True)
+class PriorityChange:
+    """A saved priority change (always true) and the refund it booked, if any."""
+
+    refund: object = None  # the refund LedgerEntry, or None when nothing was refunded
+
+    def __bool__(self):
+        return True
+
+
 def change_priority(ticket, actor, priority_id, seen_version):
-    """Set the priority; an unanswered ticket's response due time follows the new target."""
+    """Set the priority through the credit service, guarded by the version the agent saw.
+
+    Guarantees: a stale version is refused before any credit moves; lowering a paid priority
+    refunds what was paid above the new tariff in the same transaction as the change (once);
+    raising it charges nothing. Returns False when unchanged, else a PriorityChange.
+    """
     priority = db.session.get(Priority, priority_id) if priority_id else None
     if priority is None:
         raise ValidationFailed("Choose one of the listed priorities.")
     lock_for_edit(ticket, actor, seen_version, "priority")
-    old = ticket.priority
-    if old.id == priority.id:
+    if ticket.priority_id == priority.id:
         return False
-    ticket.priority = priority
-    if ticket.first_response_at is None:
-        ticket.due_at = ticket.created_at + timedelta(minutes=priority.response_minutes)
-    return _changed(ticket, actor, "priority", old.name, priority.name)
+    return PriorityChange(refund=credit_quotes.change_priority(ticket, priority, actor))
+
+
+def confirmation(ticket, field, result):
+    """The confirmation an agent sees after an edit (the refund named when one was booked)."""
+    if not result:
+        return f"{FIELD_LABELS[field]} unchanged."
+    text = f"{FIELD_LABELS[field]} saved: {current_display(ticket, field)}"
+    refund = getattr(result, "refund", None)
+    if refund is not None:
+        text += f" — {refund.amount:,} credits refunded to {refund.account.owner_name}’s bank"
+    return text + "."
 
 
 def change_category(ticket, actor, category_id, seen_version):

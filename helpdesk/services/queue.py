@@ -3,13 +3,12 @@
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import bindparam, exists, literal_column, or_, select, tuple_, union_all
+from sqlalchemy import exists, literal_column, or_, select, tuple_, union_all
 from sqlalchemy.orm import aliased
 
 from .. import policy
 from ..extensions import db
 from ..models import (
-    AGENT_ROLES,
     OPEN_STATUSES,
     STATUS_LABELS,
     STATUSES,
@@ -22,6 +21,7 @@ from ..models import (
     User,
     utcnow,
 )
+from . import credit_quotes
 from .tickets import escape_like
 
 SORTS = ("due", "priority", "updated")
@@ -40,6 +40,7 @@ class QueueFilters:
     q: str = ""
     sort: str = "due"
     after: str = ""  # keyset cursor of the last row of the previous page
+    before: str = ""  # keyset cursor of the first row of the next page (paging back); wins over `after`
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class QueueRow:
     version: int
     overdue: bool
     tags: list
+    credits_spent: int = 0  # charges net of refunds (priority and time): the paid marker
 
     @property
     def status_label(self):
@@ -67,16 +69,11 @@ class QueueRow:
 
 
 @dataclass(frozen=True)
-class Choice:
-    id: int
-    name: str
-
-
-@dataclass(frozen=True)
 class QueuePage:
     rows: list
     next_cursor: str | None
     is_first: bool
+    prev_cursor: str | None = None
 
 
 def overdue_condition(now):
@@ -162,6 +159,7 @@ def _decorate(page, *order):
             c.updated_at,
             c.version,
             c.first_response_at,
+            credit_quotes.credits_spent_on(c.id).label("credits_spent"),
         )  # fmt: skip
         .select_from(page)
         .join(Requester, Requester.id == c.requester_id)
@@ -205,27 +203,37 @@ def decode_cursor(sort, cursor):
     return numbers
 
 
-def _due_page(conditions, cursor, limit):
+def _directed(columns, reverse):
+    return [c.desc() for c in columns] if reverse else list(columns)
+
+
+def _due_page(conditions, cursor, limit, reverse=False):
+    """Earliest due first; `reverse` walks back from the cursor (rows come latest first)."""
     query = select(*TICKET_COLUMNS).where(*conditions)
     if cursor:
-        query = query.where(tuple_(Ticket.due_at, Ticket.id) > tuple_(_moment(cursor[0]), cursor[1]))
-    page = query.order_by(Ticket.due_at, Ticket.id).limit(limit).subquery("page")
-    return _decorate(page, page.c.due_at, page.c.id)
+        key, bound = tuple_(Ticket.due_at, Ticket.id), tuple_(_moment(cursor[0]), cursor[1])
+        query = query.where(key < bound if reverse else key > bound)
+    page = query.order_by(*_directed((Ticket.due_at, Ticket.id), reverse)).limit(limit).subquery("page")
+    return _decorate(page, *_directed((page.c.due_at, page.c.id), reverse))
 
 
-def _updated_page(conditions, cursor, limit):
+def _updated_page(conditions, cursor, limit, reverse=False):
+    """Latest update first; `reverse` walks back from the cursor (rows come oldest first)."""
     query = select(*TICKET_COLUMNS).where(*conditions)
     if cursor:
-        query = query.where(tuple_(Ticket.updated_at, Ticket.id) < tuple_(_moment(cursor[0]), cursor[1]))
-    page = query.order_by(Ticket.updated_at.desc(), Ticket.id.desc()).limit(limit).subquery("page")
-    return _decorate(page, page.c.updated_at.desc(), page.c.id.desc())
+        key, bound = tuple_(Ticket.updated_at, Ticket.id), tuple_(_moment(cursor[0]), cursor[1])
+        query = query.where(key > bound if reverse else key < bound)
+    order = (Ticket.updated_at, Ticket.id)
+    page = query.order_by(*_directed(order, not reverse)).limit(limit).subquery("page")
+    return _decorate(page, *_directed((page.c.updated_at, page.c.id), not reverse))
 
 
-def _priority_page(conditions, cursor, limit):
+def _priority_page(conditions, cursor, limit, reverse=False):
     """Most urgent priority first, then by due time: one index-backed branch per priority.
 
     Priorities are few, so each branch walks ix_tickets_priority_due for at most `limit` rows and
-    the union is ordered in memory; the cost does not grow with the number of tickets.
+    the union is ordered in memory; the cost does not grow with the number of tickets. `reverse`
+    walks back from the cursor through the same branches (rows come in the opposite order).
     """
     ranked = db.session.execute(
         select(Priority.id).order_by(Priority.sort_order.desc(), Priority.id)
@@ -234,38 +242,67 @@ def _priority_page(conditions, cursor, limit):
     start = ranks.get(cursor[0], -1) if cursor else -1
     branches = []
     for pid, rank in ranks.items():
-        if rank < start:
+        if (rank > start) if reverse else (rank < start):
             continue
         branch = select(*TICKET_COLUMNS, literal_column(str(rank)).label("rank")).where(
             *conditions, Ticket.priority_id == pid
         )
         if rank == start:
-            branch = branch.where(tuple_(Ticket.due_at, Ticket.id) > tuple_(_moment(cursor[1]), cursor[2]))
-        branches.append(select(branch.order_by(Ticket.due_at, Ticket.id).limit(limit).subquery()))
+            key, bound = tuple_(Ticket.due_at, Ticket.id), tuple_(_moment(cursor[1]), cursor[2])
+            branch = branch.where(key < bound if reverse else key > bound)
+        order = _directed((Ticket.due_at, Ticket.id), reverse)
+        branches.append(select(branch.order_by(*order).limit(limit).subquery()))
     if not branches:
         branches = [select(*TICKET_COLUMNS, literal_column("0").label("rank")).where(Ticket.id.is_(None))]
     union = union_all(*branches) if len(branches) > 1 else branches[0]
     ordered = select(union.subquery("ranked"))
     r = ordered.selected_columns
-    page = ordered.order_by(r.rank, r.due_at, r.id).limit(limit).subquery("page")
-    return _decorate(page, page.c.rank, page.c.due_at, page.c.id)
+    page = ordered.order_by(*_directed((r.rank, r.due_at, r.id), reverse)).limit(limit).subquery("page")
+    return _decorate(page, *_directed((page.c.rank, page.c.due_at, page.c.id), reverse))
+
+
+BUILDERS = {"due": _due_page, "updated": _updated_page, "priority": _priority_page}
 
 
 def queue_page(actor, filters, per_page, now=None):
-    """One page of the tickets `actor` may see, after `filters.after`.
+    """One page of the tickets `actor` may see, after `filters.after` (or before `filters.before`).
 
     Guarantees: only tickets visible through the policy; a constant number of queries whatever
     the page size or depth (keyset pagination on indexed columns, all columns eagerly loaded).
+    Paging back from the second page (fewer than a page's rows before it) gives the first page.
     """
     now = now or utcnow()
     sort = filters.sort if filters.sort in SORTS else "due"
-    cursor = decode_cursor(sort, filters.after)
-    build = {"due": _due_page, "updated": _updated_page, "priority": _priority_page}[sort]
-    found = db.session.execute(build(_conditions(actor, filters, now), cursor, per_page + 1)).all()
-    has_more = len(found) > per_page
-    found = found[:per_page]
+    build = BUILDERS[sort]
+    conditions = _conditions(actor, filters, now)
+    before = decode_cursor(sort, filters.before)
+    if before is not None:
+        found = db.session.execute(build(conditions, before, per_page + 1, reverse=True)).all()
+        if len(found) > per_page:
+            rows = _rows(list(reversed(found[:per_page])), now)
+            return QueuePage(
+                rows=rows,
+                next_cursor=encode_cursor(sort, rows[-1]),
+                is_first=False,
+                prev_cursor=encode_cursor(sort, rows[0]),
+            )
+        cursor = None  # back at the start: the first page, full
+    else:
+        cursor = decode_cursor(sort, filters.after)
+    found = db.session.execute(build(conditions, cursor, per_page + 1)).all()
+    rows = _rows(found[:per_page], now)
+    return QueuePage(
+        rows=rows,
+        next_cursor=encode_cursor(sort, rows[-1]) if len(found) > per_page else None,
+        is_first=cursor is None,
+        prev_cursor=encode_cursor(sort, rows[0]) if cursor is not None and rows else None,
+    )
+
+
+def _rows(found, now):
+    """Result rows as QueueRows, with their tags (one query for the page)."""
     tags = _tags_of([r.id for r in found])
-    rows = [
+    return [
         QueueRow(
             **{k: v for k, v in r._mapping.items() if k != "first_response_at"},
             overdue=r.status in OPEN_STATUSES and r.first_response_at is None and r.due_at < now,
@@ -273,11 +310,6 @@ def queue_page(actor, filters, per_page, now=None):
         )
         for r in found
     ]
-    return QueuePage(
-        rows=rows,
-        next_cursor=encode_cursor(sort, rows[-1]) if has_more else None,
-        is_first=cursor is None,
-    )
 
 
 def _tags_of(ticket_ids):
@@ -289,35 +321,3 @@ def _tags_of(ticket_ids):
     for ticket_id, name in db.session.execute(query.order_by(TicketTag.name)):
         found.setdefault(ticket_id, []).append(name)
     return found
-
-
-def _choices_query(restricted):
-    categories = select(
-        literal_column("'c'").label("kind"), Category.id, Category.name, literal_column("0").label("position")
-    ).where(Category.archived.is_(False))
-    if restricted:
-        categories = categories.where(Category.id.in_(bindparam("category_ids", expanding=True)))
-    priorities = select(literal_column("'p'"), Priority.id, Priority.name, -Priority.sort_order)
-    agents = select(literal_column("'a'"), User.id, User.name, literal_column("0")).where(
-        User.role.in_(AGENT_ROLES), User.active.is_(True)
-    )
-    union = union_all(categories, priorities, agents).subquery()
-    return select(union).order_by(union.c.kind, union.c.position, union.c.name)
-
-
-CHOICES_ALL = _choices_query(restricted=False)  # built once; the queue asks on every page
-CHOICES_PERMITTED = _choices_query(restricted=True)
-
-
-def filter_choices(actor):
-    """Options for the queue's filter and bulk controls, in one query: the categories the actor
-    sees (by name), the priorities (most urgent first) and the active agents (by name)."""
-    if policy.is_admin(actor):
-        rows = db.session.execute(CHOICES_ALL)
-    else:
-        ids = sorted(policy.permitted_category_ids(actor)) or [-1]
-        rows = db.session.execute(CHOICES_PERMITTED, {"category_ids": ids})
-    found = {"c": [], "p": [], "a": []}
-    for row in rows:
-        found[row.kind].append(Choice(row.id, row.name))
-    return {"categories": found["c"], "priorities": found["p"], "agents": found["a"]}

@@ -23,7 +23,25 @@ def demo_desk(live_server_factory):
     with server.app.app_context():
         seed_demo()
         db.session.commit()
+        _paid_ticket()
     return server.url
+
+
+def _paid_ticket():
+    """Alice (Business, 1,000 credits) pays 250 for an Urgent IT ticket."""
+    from helpdesk.models import Category, Priority, User
+    from helpdesk.services import tickets
+
+    alice = db.session.scalar(db.select(User).where(User.email == "alice@example.com"))
+    tickets.create_ticket(
+        alice,
+        subject="Mail server refuses logins",
+        body="Nobody can log in since 9:00.",
+        category_id=db.session.scalar(db.select(Category.id).where(Category.name == "IT")),
+        priority_id=db.session.scalar(db.select(Priority.id).where(Priority.name == "Urgent")),
+        submission_key="e2e-paid",
+    )
+    db.session.commit()
 
 
 @pytest.fixture
@@ -87,6 +105,21 @@ def test_technician_works_a_ticket_and_admin_sees_seat_banner(log_in):
     page.get_by_label("Assign to").select_option(label="Ada Admin")
     page.get_by_role("button", name="Assign", exact=True).click()
     expect(page.get_by_role("status").filter(has_text="1 ticket updated.")).to_be_visible()
+
+    # A paid ticket: marked in the queue; its page shows what was paid; lowering it refunds.
+    page.get_by_label("Search", exact=True).fill("mail server")
+    paid_row = page.get_by_role("row").filter(has_text="Mail server refuses logins")
+    expect(paid_row).to_contain_text("250 credits")
+    paid_row.get_by_role("link", name="Mail server refuses logins").click()
+    panel = page.locator("#credit-panel")
+    expect(panel).to_contain_text("Urgent — 250 credits")  # loaded by htmx after the page
+    page.get_by_label("Priority", exact=True).select_option(label="Normal")
+    expect(
+        page.get_by_role("status").filter(
+            has_text="Priority saved: Normal — 250 credits refunded to Alice Archer’s bank."
+        )
+    ).to_be_visible()
+    expect(panel).to_contain_text("Normal — 0 credits")  # the panel reloads with the sidebar
 
     admin = log_in("admin@example.com")
     banner = admin.get_by_role("alert").filter(has_text="3 agents on a plan for 2")

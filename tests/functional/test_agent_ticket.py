@@ -4,7 +4,7 @@
 from datetime import timedelta
 
 from helpdesk.extensions import db
-from helpdesk.models import Message, TicketEvent
+from helpdesk.models import Message, TicketEvent, utcnow
 
 from .agent_support import HTMX, desk, fresh, switch_user  # noqa: F401  (fixture)
 
@@ -161,13 +161,20 @@ def test_assign_only_agents_permitted_for_the_category(client, login, desk):
     assert fresh(desk.it_ticket.id).assignee_id is None
 
 
-def test_priority_change_moves_the_due_time_of_an_unanswered_ticket(client, login, desk):
+def test_priority_change_moves_the_due_time(client, login, desk):
+    """Raising: due within the new target from now (never later than before); lowering: never earlier."""
     login(desk.tech_it)
-    urgent = desk.ref.priorities["Urgent"]
+    urgent, low = desk.ref.priorities["Urgent"], desk.ref.priorities["Low"]
+    before = utcnow()
     edit(client, desk.it_ticket.id, "priority", urgent.id, 1)
     ticket = fresh(desk.it_ticket.id)
     assert ticket.priority.name == "Urgent"
-    assert ticket.due_at == ticket.created_at + timedelta(minutes=urgent.response_minutes)
+    target = timedelta(minutes=urgent.response_minutes)
+    assert before + target <= ticket.due_at <= utcnow() + target
+    urgent_due = ticket.due_at
+    edit(client, desk.it_ticket.id, "priority", low.id, 2)
+    ticket = fresh(desk.it_ticket.id)
+    assert ticket.due_at == max(urgent_due, ticket.created_at + timedelta(minutes=low.response_minutes))
 
 
 def test_tags_are_normalised_and_filterable(client, login, desk):
