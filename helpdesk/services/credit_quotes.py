@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from .. import policy
 from ..errors import InsufficientCredits, NotAllowed, ValidationFailed
 from ..extensions import db
-from ..models import BILLING_TIME, LedgerEntry, Priority, utcnow
+from ..models import BILLING_TIME, LedgerEntry, Priority, Ticket, utcnow
 from ..models.credits import KIND_CHARGE, KIND_REFUND
 from . import credits
 
@@ -220,6 +220,10 @@ def upgrade_priority(ticket, priority, actor):
     """
     if not policy.can_upgrade_priority(actor, ticket):
         raise NotAllowed("You may not change the priority of this ticket.")
+    # Ticket row first, then the bank: the same lock order as agents' edits and replies, so a
+    # customer's upgrade and an agent's change of the same ticket wait for each other, never deadlock.
+    db.session.execute(select(Ticket.id).where(Ticket.id == ticket.id).with_for_update()).one()
+    db.session.refresh(ticket)
     if priority.sort_order <= ticket.priority.sort_order:
         raise ValidationFailed("Choose a higher priority than the current one.")
     account = ticket_account(ticket)
