@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from helpdesk.errors import InsufficientCredits, NotAllowed, ValidationFailed
 from helpdesk.extensions import db
-from helpdesk.models import CreditAlert, LedgerEntry, Message, Priority, Ticket, utcnow
+from helpdesk.models import CreditAlert, LedgerEntry, Message, OutboxMessage, Priority, Ticket, utcnow
 from helpdesk.services import credit_allowances, credit_quotes, credit_sla, credits, seed, tickets
 from tests.credit_helpers import balance_of, bank, plan
 
@@ -253,6 +253,7 @@ def test_demo_seed_banks_are_idempotent():
     assert balances["Acme"] == ("Pay as you go", 500)
     assert db.session.scalar(select(func.count(Priority.id))) == 4
     assert credits.ledger_mismatches() == []
+    assert db.session.scalar(select(func.count(OutboxMessage.id))) == 0  # seeded history sends no mail
 
 
 def test_alerts_name_their_recipients_and_are_mailed_with_the_crossing(make, ref):
