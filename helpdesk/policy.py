@@ -179,6 +179,15 @@ def can_buy_for_organization(user):
     return bool(can_buy_credits(user) and user.is_org_manager and user.organization_id)
 
 
+def can_buy_for_bank(user, account):
+    """Customers buy for their own bank; a shared bank only its organization's manager."""
+    if account is None or not can_buy_credits(user):
+        return False
+    if account.organization_id:
+        return can_buy_for_organization(user) and user.organization_id == account.organization_id
+    return account.user_id == user.id
+
+
 def payment_visibility(user):
     """A SQL condition on Payment: admins all; the buyer; managers their organization's bank's."""
     if not (user and user.is_authenticated and user.active):

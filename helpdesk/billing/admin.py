@@ -102,12 +102,7 @@ def admin_phone_order():
         try:
             customer = billing.customer_by_email(form.email.data)
             payment = billing.start_checkout(
-                customer,
-                form.pack_id.data,
-                form.nonce.data,
-                actor=current_user,
-                bank=form.bank.data,
-                return_urls=return_urls(),
+                customer, form.pack_id.data, form.nonce.data, actor=current_user, return_urls=return_urls()
             )
             db.session.commit()
         except DomainError as exc:

@@ -8,24 +8,18 @@ from wtforms import (
     DecimalField,
     HiddenField,
     IntegerField,
-    SelectChoice,
     SelectField,
     StringField,
 )
 from wtforms.validators import Email, InputRequired, Length, NumberRange, Regexp
 
-BANK_CHOICES = [
-    SelectChoice("personal", "My own bank"),
-    SelectChoice("organization", "My organization's shared bank"),
-]
-
 
 class BuyForm(FlaskForm):
-    """One buy button: the pack, which bank, and the page's nonce (double clicks share it)."""
+    """One buy button: the pack and the page's nonce (double clicks share it). The bank is not
+    chosen: a purchase credits the bank its buyer spends from."""
 
     pack_id = HiddenField(validators=[InputRequired(), Regexp(r"^\d{1,9}$")])
     nonce = HiddenField(validators=[InputRequired(), Length(min=16, max=64)])
-    bank = SelectField("Buy for", choices=BANK_CHOICES, default="personal")
 
 
 class DemoCheckoutForm(FlaskForm):
@@ -69,7 +63,6 @@ class PackForm(FlaskForm):
 class PhoneOrderForm(FlaskForm):
     email = StringField("Customer e-mail", validators=[InputRequired(), Email(), Length(max=320)])
     pack_id = SelectField("Pack", coerce=int, validators=[InputRequired()])
-    bank = SelectField("Credit", choices=BANK_CHOICES, default="personal")
     nonce = HiddenField(validators=[InputRequired(), Length(min=16, max=64)])
 
 

@@ -36,12 +36,11 @@ def index():
     return render_page_or_block(
         "billing/index.html",
         "history",
-        banks=billing.banks_of(current_user),
+        target=billing.purchase_target(current_user),
         packs=billing.active_packs(),
         provider=payments.provider(),
-        can_buy=policy.can_buy_credits(current_user),
+        is_customer=policy.can_buy_credits(current_user),
         nonce=billing.new_nonce(),
-        can_buy_for_org=policy.can_buy_for_organization(current_user),
         cancelled=request.args.get("checkout") == "cancelled",
         history=history,
     )
@@ -55,13 +54,9 @@ def buy():
         flash("That purchase could not be started. Reload the page and try again.", "error")
         return redirect(url_for("billing.index"), 303)
     try:
+        pack_id, urls = int(form.pack_id.data), return_urls()
         payment = billing.start_checkout(
-            current_user,
-            int(form.pack_id.data),
-            form.nonce.data,
-            actor=current_user,
-            bank=form.bank.data,
-            return_urls=return_urls(),
+            current_user, pack_id, form.nonce.data, actor=current_user, return_urls=urls
         )
         db.session.commit()
     except DomainError as exc:

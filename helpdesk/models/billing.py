@@ -85,7 +85,7 @@ class Payment(db.Model):
     credits_reversed: Mapped[int] = mapped_column(default=0)
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
     link_email_to: Mapped[str | None] = mapped_column(String(320))  # phone orders: whom to send the link
-    link_email_status: Mapped[str | None] = mapped_column(String(20))  # "queued" until the mailer sends it
+    link_email_status: Mapped[str | None] = mapped_column(String(20))  # "queued": the mail is in the outbox
     credited_at = mapped_column(UTCDateTime)
     refunded_at = mapped_column(UTCDateTime)
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)

@@ -172,7 +172,7 @@ ALERT_KINDS = (ALERT_LOW_BALANCE, ALERT_UNBILLED_TIME, ALERT_SLA_REFUND)
 
 
 class CreditAlert(db.Model):
-    """Something about a bank that people must hear of; the mail helper sends from these rows."""
+    """Something about a bank that people must hear of; its mail is queued when the row is written."""
 
     __tablename__ = "credit_alerts"
     __table_args__ = (
@@ -189,7 +189,7 @@ class CreditAlert(db.Model):
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
     text: Mapped[str] = mapped_column(String(500), default="")
     acknowledged: Mapped[bool] = mapped_column(default=False)
-    notified_at = mapped_column(UTCDateTime)  # set by the mail helper once it has sent the notice
+    notified_at = mapped_column(UTCDateTime)  # when its mail was queued (in the alert's own transaction)
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
     account = relationship("CreditAccount", lazy="joined")

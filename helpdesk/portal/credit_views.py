@@ -22,7 +22,7 @@ from ..errors import DomainError
 from ..extensions import db
 from ..htmx import is_htmx, render_page_or_block
 from ..models import Priority, utcnow
-from ..services import credit_alerts, credit_allowances, credit_quotes, credits
+from ..services import billing, credit_alerts, credit_allowances, credit_quotes, credits
 from ..web import register_banner, register_nav, user_zone
 from .forms import StatementFilter, UpgradePriorityForm
 
@@ -136,7 +136,7 @@ def bank():
         low_alert=credit_alerts.current_low_alert(account),
         page=page,
         buy_url=buy_credits_url(),
-        can_buy=bool(account and account.plan.credits_enabled),
+        can_buy=billing.purchase_target(current_user).refusal is None,
     )
 
 

@@ -1,77 +1,102 @@
 """Buying credit packs: which bank a purchase goes to, starting checkouts, packs and payment lists.
 
 Guarantees:
+- a purchase credits the bank its customer spends from (credits.account_for): their own, or their
+  organization's shared bank, which only the organization's manager buys for; a customer without
+  a bank gets one opened by the credit service on the default plan; a bank whose plan does not
+  use credits is never sold credits;
 - a checkout is priced from our own CreditPack row and recorded as a pending Payment;
 - the same form nonce for the same bank and pack gives one Payment and one Stripe session;
+- a phone order's payment link is queued for e-mail to the customer with the Payment;
 - a checkout never credits anything: only a verified payment event does (billing_events).
 """
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from .. import policy
-from ..errors import DomainError, NotAllowed, ValidationFailed
+from ..errors import NotAllowed, ValidationFailed
 from ..extensions import db
 from ..models import CreditAccount, CreditPack, Payment, ServicePlan, User, utcnow
 from ..models.billing import PAYMENT_PENDING, PROVIDER_DEMO, BillingAlert
-from . import payments
+from . import credit_alerts, credits, notify, payments
+from .mail_compose import public_url
 
-BANK_PERSONAL = "personal"
-BANK_ORGANIZATION = "organization"
+NOT_A_CUSTOMER = "Credit packs are bought by customers; admins can take a phone order for a customer."
+NOT_SET_UP = "Credits are not set up on this help desk yet. Please contact support."
 
 
 def new_nonce():
     return secrets.token_urlsafe(24)
 
 
-def default_plan():
-    """The plan new banks start on (the one marked default)."""
-    plan = db.session.scalar(select(ServicePlan).where(ServicePlan.is_default).order_by(ServicePlan.id))
-    if plan is None:
-        raise DomainError("Credits are not set up yet (no default service plan). Please contact support.")
-    return plan
+@dataclass(frozen=True)
+class PurchaseTarget:
+    """The bank a customer's purchase would credit, and why it may not (`refusal`; None: it may).
 
-
-def _account_of(**owner):
-    return db.session.scalar(select(CreditAccount).filter_by(**owner))
-
-
-def purchase_bank(user, bank=BANK_PERSONAL):
-    """The bank a purchase by (or for) `user` credits, created on the default plan if missing.
-
-    An organization manager buying for the organization gets its shared bank; anyone else their own.
+    `account` is None when the customer has no bank yet: buying opens one on `plan`.
     """
-    if bank == BANK_ORGANIZATION:
-        if not policy.can_buy_for_organization(user):
-            raise NotAllowed("Only your organization's manager can buy credits for its shared bank.")
-        owner = {"organization_id": user.organization_id}
+
+    account: CreditAccount | None
+    plan: ServicePlan | None
+    label: str
+    refusal: str | None
+
+    @property
+    def balance(self):
+        return self.account.balance if self.account is not None else 0
+
+
+def purchase_target(customer, viewer=None):
+    """Where `customer`'s purchase goes and whether it may go there (messages worded for `viewer`,
+    the customer by default, or an admin taking a phone order)."""
+    own = viewer is None or viewer.id == customer.id
+    if not policy.can_buy_credits(customer):
+        return PurchaseTarget(None, None, "", NOT_A_CUSTOMER)
+    account = credits.account_for(customer)
+    if account is not None and account.organization_id:
+        label = f"{account.owner_name}'s shared bank"
+        if not policy.can_buy_for_bank(customer, account):
+            return PurchaseTarget(account, account.plan, label, _member_refusal(account, customer, own))
     else:
-        owner = {"user_id": user.id}
-    account = _account_of(**owner)
-    if account is not None:
-        return account
-    plan = default_plan()
-    try:
-        with db.session.begin_nested():  # a concurrent first purchase may create it at the same time
-            account = CreditAccount(plan_id=plan.id, **owner)
-            db.session.add(account)
-            db.session.flush()
-    except IntegrityError:
-        account = _account_of(**owner)
-    return account
+        label = "Your bank" if own else f"{customer.name}'s bank"
+    plan = account.plan if account is not None else credits.default_plan()
+    if plan is None:
+        return PurchaseTarget(account, None, label, NOT_SET_UP)
+    if not plan.credits_enabled:
+        whose = label if account is not None else ("Your account" if own else customer.name)
+        refusal = (
+            f"{whose} is on the {plan.name} plan, which does not use credits, so there are none to buy."
+            " Contact support to move to a plan with credits."
+        )
+        return PurchaseTarget(account, plan, label, refusal)
+    return PurchaseTarget(account, plan, label, None)
 
 
-def banks_of(user):
-    """[(label, bank choice, account or None)] the user may buy for, their own first."""
-    rows = [("Your bank", BANK_PERSONAL, _account_of(user_id=user.id))]
-    if policy.can_buy_for_organization(user):
-        org = user.organization
-        rows.append((f"{org.name} (shared bank)", BANK_ORGANIZATION, _account_of(organization_id=org.id)))
-    return rows
+def _member_refusal(account, customer, own):
+    managers = [u.name for u in credit_alerts.bank_users(account) if u.is_org_manager and u.active]
+    whose = "Your tickets are" if own else f"{customer.name}'s tickets are"
+    ask = f" (ask {', '.join(managers)})" if managers else ""
+    return (
+        f"{whose} paid from {account.owner_name}'s shared bank, and only the organization's manager"
+        f" buys credits for it{ask}."
+    )
+
+
+def purchase_bank(customer, actor=None):
+    """The bank a purchase for `customer` credits; a customer without one gets it opened on the
+    default plan (with that plan's sign-up grant). Raises NotAllowed with the reason otherwise."""
+    target = purchase_target(customer, viewer=actor)
+    if target.refusal:
+        raise NotAllowed(target.refusal)
+    if target.account is not None:
+        return target.account
+    return credits.open_account(target.plan, user=customer, actor=actor or customer)
 
 
 def active_packs():
@@ -86,7 +111,7 @@ def checkout_key(account, pack, nonce):
     return f"checkout:{account.id}:{pack.id}:{digest}"
 
 
-def start_checkout(customer, pack_id, nonce, *, actor, bank=BANK_PERSONAL, return_urls):
+def start_checkout(customer, pack_id, nonce, *, actor, return_urls):
     """Start (or find again) the checkout for one pack. Returns the pending or finished Payment.
 
     `actor` is the customer, or an admin taking a phone order (the link is queued for e-mail).
@@ -102,7 +127,7 @@ def start_checkout(customer, pack_id, nonce, *, actor, bank=BANK_PERSONAL, retur
     pack = db.session.get(CreditPack, pack_id)
     if pack is None or not pack.active:
         raise ValidationFailed("That credit pack is no longer on sale.")
-    account = purchase_bank(customer, bank)
+    account = purchase_bank(customer, actor)
     key = checkout_key(account, pack, nonce)
     existing = db.session.scalar(select(Payment).where(Payment.idempotency_key == key))
     if existing is not None:
@@ -133,15 +158,30 @@ def start_checkout(customer, pack_id, nonce, *, actor, bank=BANK_PERSONAL, retur
         checkout_url=url,
         idempotency_key=key,
     )
-    if actor.id != customer.id:
-        payment.link_email_to, payment.link_email_status = customer.email, "queued"
     try:
         with db.session.begin_nested():  # a concurrent double click: Stripe gave it the same session
             db.session.add(payment)
             db.session.flush()
     except IntegrityError:
         return db.session.scalar(select(Payment).where(Payment.idempotency_key == key))
+    if actor.id != customer.id:
+        _mail_payment_link(payment, customer, actor)
     return payment
+
+
+def _mail_payment_link(payment, customer, actor):
+    """A phone order's link goes to the customer by e-mail, once, with the Payment row."""
+    rows = notify.payment_link(
+        customer,
+        credits=payment.credits,
+        amount_minor=payment.amount,
+        currency=payment.currency,
+        url=public_url("billing.pay_link", payment_id=payment.id),
+        started_by=actor,
+    )
+    payment.link_email_to = customer.email
+    payment.link_email_status = "queued" if rows else "not sent"
+    db.session.flush()
 
 
 def customer_by_email(email):

@@ -7,7 +7,9 @@ Guarantees (the caller has already verified the signature; the view commits):
   Payment row is locked, re-read and checked, and the ledger key `purchase:<session>` is unique;
 - the credited amount comes from our Payment row (copied from our pack), never from the event;
 - a card refund reverses the refunded share of the credits (cumulative, integer arithmetic),
-  even into debt; a bank that goes below zero raises an admin alert.
+  even into debt; a bank that goes below zero raises an admin alert;
+- mail is queued in the same transaction: the buyer's receipt when (and only when) a payment is
+  credited, and every admin alert to the admins.
 """
 
 from sqlalchemy import select
@@ -25,7 +27,8 @@ from ..models.billing import (
     BillingAlert,
 )
 from ..models.credits import KIND_PURCHASE, KIND_REVERSAL
-from . import credits
+from . import credits, notify
+from .mail_compose import public_url
 
 OUTCOME_DUPLICATE = "duplicate: already received"
 
@@ -65,8 +68,16 @@ def _payment_for_session(session):
     return lock_payment(payment_id) if payment_id is not None else None
 
 
+ALERT_SUBJECTS = {
+    "unknown_session": "a paid checkout matches no payment",
+    "amount_mismatch": "a checkout was paid with the wrong amount",
+    "refund_unmatched": "a card refund matches no payment",
+    "refund_debt": "a card refund put a bank in debt",
+}
+
+
 def alert(kind, message, payment=None, account_id=None):
-    """Record something an admin must look at."""
+    """Record something an admin must look at, and mail it to the admins."""
     item = BillingAlert(
         kind=kind,
         message=message[:500],
@@ -75,6 +86,12 @@ def alert(kind, message, payment=None, account_id=None):
     )
     db.session.add(item)
     db.session.flush()
+    notify.admin_alert(
+        notify.admins(),
+        subject=f"Billing: {ALERT_SUBJECTS.get(kind, kind.replace('_', ' '))}",
+        text=item.message,
+        url=public_url("billing.admin_alerts"),
+    )
     return item
 
 
@@ -119,6 +136,15 @@ def _credit(payment):
     payment.status = PAYMENT_PAID
     payment.credited_at = utcnow()
     db.session.flush()
+    notify.purchase_receipt(
+        payment.user,
+        credits=payment.credits,
+        amount_minor=payment.amount,
+        currency=payment.currency,
+        reference=f"Payment #{payment.id} ({session_id})",
+        url=public_url("billing.receipt", payment_id=payment.id),
+        bank_name=payment.account.owner_name if payment.account.organization_id else None,
+    )
     return f"credited: payment {payment.id}, {payment.credits} credits"
 
 

@@ -4,14 +4,15 @@ Guarantees of this module:
 - a debit that takes a bank to or below one or more of its plan's thresholds records exactly one
   alert (the most severe stage reached); further debits in the same stage record nothing;
 - credits coming in re-arm every threshold the balance is above again;
-- alerts are rows (CreditAlert): the portal banner, the agent's ticket alert and the admin list
-  read them now, and the mail helper sends from them later (it sets `notified_at`).
+- alerts are rows (CreditAlert) read by the portal banner, the agent's ticket alert and the admin
+  list; their mail is queued in the same transaction as the row (so exactly once per alert, and
+  never for a change that rolls back), and `notified_at` records when it was queued.
 """
 
 from sqlalchemy import func, select
 
 from ..extensions import db
-from ..models import CreditAlert, User
+from ..models import CreditAlert, User, utcnow
 from ..models.credits import (
     ALERT_LOW_BALANCE,
     ALERT_SLA_REFUND,
@@ -19,6 +20,8 @@ from ..models.credits import (
     THRESHOLD_CHEAPEST_PAID,
     THRESHOLD_TOPUP_PERCENT,
 )
+from . import notify
+from .mail_compose import public_url
 
 
 def cheapest_paid_cost(plan):
@@ -75,11 +78,36 @@ def after_balance_change(account, old_balance, entry):
     )
     db.session.add(alert)
     db.session.flush()
+    _mail_low_balance(alert, account, label)
     return alert
 
 
+def _mail_low_balance(alert, account, label):
+    """The customer (or the organization's managers) and the admins hear of a crossing once."""
+    recipients = alert_recipients(alert)
+    shared = account.organization.name if account.organization_id else None
+    for user in recipients["customers"]:
+        notify.low_balance(
+            user, balance=alert.balance, threshold=alert.threshold, label=label, bank_name=shared
+        )
+    _mail_admins(alert, account, "Low credit balance", recipients["admins"])
+
+
+def _mail_admins(alert, account, what, admins=None):
+    admins = notify.admins() if admins is None else admins
+    owner = account.owner_name
+    url = public_url("credit_admin.account", account_id=account.id)
+    notify.admin_alert(admins, subject=f"{what} ({owner})", text=f"Bank of {owner}: {alert.text}", url=url)
+    alert.notified_at = utcnow()
+    db.session.flush()
+
+
 def record_alert(account, kind, text, ticket=None):
-    """Record an alert for people to act on (unbilled time, SLA refund)."""
+    """Record an alert for people to act on (unbilled time, SLA refund).
+
+    Unbilled time is mailed to the admins at once; an SLA refund is the customer's news, mailed by
+    the guarantee (credit_sla), and waits in the admin list.
+    """
     if kind not in (ALERT_UNBILLED_TIME, ALERT_SLA_REFUND):
         raise ValueError(kind)
     alert = CreditAlert(
@@ -91,6 +119,8 @@ def record_alert(account, kind, text, ticket=None):
     )
     db.session.add(alert)
     db.session.flush()
+    if kind == ALERT_UNBILLED_TIME:
+        _mail_admins(alert, account, "Unbilled time")
     return alert
 
 
@@ -134,18 +164,4 @@ def alert_recipients(alert):
         customers = [account.user]
     else:
         customers = [u for u in bank_users(account) if u.is_org_manager]
-    admins = db.session.scalars(select(User).where(User.role == "admin", User.active.is_(True))).all()
-    return {"customers": [u for u in customers if u.active], "admins": list(admins)}
-
-
-def pending_notifications(limit=100):
-    """Alerts nobody has been mailed about yet, oldest first (for the mail helper)."""
-    return db.session.scalars(
-        select(CreditAlert).where(CreditAlert.notified_at.is_(None)).order_by(CreditAlert.id).limit(limit)
-    ).all()
-
-
-def mark_notified(alert, when):
-    """Record that the alert's notices went out, so they are sent once."""
-    alert.notified_at = when
-    db.session.flush()
+    return {"customers": [u for u in customers if u.active], "admins": list(notify.admins())}

@@ -1,22 +1,24 @@
 """The response-target guarantee: a late first reply refunds the priority's charge, once.
 
 Guarantees: the refund is one ledger entry keyed `sla:<ticket id>` (so the reply-time check and
-`flask credits sla-sweep` can never both refund), with a system message on the ticket and an alert
-for the mail helper; only plans with the guarantee, only paid priorities.
+`flask credits sla-sweep` can never both refund), with a system message on the ticket, an alert for
+the admins' list and a mail to the requester, all in the same transaction; only plans with the
+guarantee, only paid priorities.
 """
 
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import LedgerEntry, Message, Ticket
+from ..models import LedgerEntry, Message, Ticket, utcnow
 from ..models.credits import ALERT_SLA_REFUND, KIND_CHARGE, KIND_REFUND
-from . import credit_alerts, credits
+from . import credit_alerts, credits, notify
 from .credit_quotes import net_paid, ticket_account
 
 
 def apply_guarantee(ticket):
     """Refund a ticket's net charge once if its first public agent reply came after the due time
-    and its bank's plan carries the guarantee. Posts a system message. Returns the entry or None.
+    and its bank's plan carries the guarantee. Posts a system message and mails the requester.
+    Returns the entry or None.
     """
     if ticket.first_response_at is None or ticket.first_response_at <= ticket.due_at:
         return None
@@ -45,7 +47,9 @@ def apply_guarantee(ticket):
         " paid for it have been refunded to your bank."
     )
     db.session.add(Message(ticket=ticket, author=None, body=text, internal=False, source="system"))
-    credit_alerts.record_alert(account, ALERT_SLA_REFUND, text, ticket=ticket)
+    alert = credit_alerts.record_alert(account, ALERT_SLA_REFUND, text, ticket=ticket)
+    notify.sla_refund(ticket.requester, credits=paid, ticket=ticket)
+    alert.notified_at = utcnow()
     db.session.flush()
     return entry
 

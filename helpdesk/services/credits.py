@@ -12,6 +12,7 @@ import uuid
 
 from flask_sqlalchemy.session import Session
 from sqlalchemy import event, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -205,8 +206,9 @@ def plan_for(user):
 def open_account(plan, *, user=None, organization=None, actor=None):
     """Create the bank of a user or an organization on `plan`, with the plan's sign-up grant.
 
-    Guarantees: one bank per owner (an existing bank is returned unchanged); the grant is one
-    ledger entry in the caller's transaction, keyed per bank so it is never granted twice.
+    Guarantees: one bank per owner (an existing bank, even one opened concurrently, is returned
+    unchanged); the grant is one ledger entry in the caller's transaction, keyed per bank so it is
+    never granted twice.
     """
     if (user is None) == (organization is None):
         raise ValueError("a bank has exactly one owner")
@@ -224,9 +226,13 @@ def open_account(plan, *, user=None, organization=None, actor=None):
         plan=plan,
         balance=0,
     )
-    db.session.add(account)
-    db.session.flush()
     db.session.info.pop("credit_banks", None)  # a lookup earlier in this transaction found no bank
+    try:
+        with db.session.begin_nested():  # a concurrent first use (say, two purchases) may open it too
+            db.session.add(account)
+            db.session.flush()
+    except IntegrityError:
+        return db.session.scalar(select(CreditAccount).where(owner_filter))
     if plan.credits_enabled and plan.signup_grant > 0:
         post_entry(
             account.id,

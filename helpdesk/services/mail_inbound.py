@@ -26,7 +26,7 @@ from ..models.mail import (
     INBOUND_REJECTED,
     INBOUND_REPLY,
 )
-from . import accounts, notify, tickets, uploads
+from . import accounts, notify, password_reset, tickets, uploads
 from .mail_compose import is_own_address, parse_reply_address, ticket_from_root_id
 from .mail_parse import parse, trim_quoted
 
@@ -253,4 +253,5 @@ def _subscribe_cc(ticket, requester, cc):
             continue
         db.session.add(Subscription(ticket_id=ticket.id, user_id=follower.id, added_by_id=requester.id))
         db.session.flush()
-        notify.subscriber_added(ticket, follower, actor=requester)
+        invite = password_reset.set_password_url(follower) if follower.password_hash is None else None
+        notify.subscriber_added(ticket, follower, actor=requester, set_password_url=invite)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from werkzeug.routing import BuildError
 
 from ..extensions import db
-from ..models import AGENT_ROLES, CategoryPermission, User
+from ..models import AGENT_ROLES, ROLE_ADMIN, CategoryPermission, User
 from .mail_compose import public_url, queue
 
 
@@ -127,12 +127,35 @@ def public_reply(message):
     ]
 
 
-def subscriber_added(ticket, user, actor=None):
-    """Tell a new subscriber they follow the ticket (subject and number, and how to reply)."""
+def subscriber_added(ticket, user, actor=None, set_password_url=None):
+    """Tell a new subscriber they follow the ticket (subject and number, and how to reply).
+
+    A recipient without a password also gets `set_password_url` (a signed link to choose one; it
+    expires) and the page where a new link can be asked for.
+    """
     return [
-        _send("subscriber_added", u, "subscriber_added", _ticket_subject(ticket), ticket, actor=actor)
+        _send(
+            "subscriber_added",
+            u,
+            "subscriber_added",
+            _ticket_subject(ticket),
+            ticket,
+            actor=actor,
+            **_first_login(u, set_password_url),
+        )
         for u in _recipients([user], exclude=[actor])
     ]
+
+
+def _first_login(user, set_password_url=None):
+    """Links for an account that has no password yet (nothing for one that has)."""
+    if user.password_hash:
+        return {}
+    return {
+        "set_password_url": set_password_url,
+        "forgot_password_url": public_url("auth.forgot_password"),
+        "link_hours": max(1, current_app.config["PASSWORD_RESET_MAX_AGE"] // 3600),
+    }
 
 
 def ticket_resolved(ticket, actor=None):
@@ -157,34 +180,79 @@ def password_reset(user, reset_url):
     )
 
 
-def low_balance(user, *, balance, threshold=None):
-    """Warn a customer (or org manager) that their credit balance is low. Plain integers."""
+def admins():
+    """Active helpdesk admins, who hear of every credit and billing alert."""
+    return db.session.scalars(
+        select(User).where(User.role == ROLE_ADMIN, User.active.is_(True)).order_by(User.id)
+    ).all()
+
+
+def admin_alert(users, *, subject, text, url):
+    """Something an admin must look at (a low bank, unbilled time, a billing problem), with its page."""
+    return [
+        _send("admin_alert", u, "admin_alert", f"Alert: {subject}", text=text, url=url)
+        for u in _recipients(users)
+    ]
+
+
+def low_balance(user, *, balance, threshold=None, label=None, bank_name=None):
+    """Warn a customer (or org manager) that their bank crossed a low-balance stage. Plain integers;
+    `label` names the stage ("25% of your last top-up"), `bank_name` a shared bank."""
+    subject = f"{bank_name}: credit balance is low" if bank_name else "Your help desk credit balance is low"
     return [
         _send(
             "low_balance",
             u,
             "low_balance",
-            "Your help desk credit balance is low",
+            subject,
             balance=balance,
             threshold=threshold,
-            url=public_url("portal.tickets"),
+            label=label,
+            bank_name=bank_name,
+            url=public_url("portal_credits.bank"),
+            buy_url=public_url("billing.index"),
         )
         for u in _recipients([user])
     ]
 
 
-def purchase_receipt(user, *, credits, amount_minor, currency, reference):
-    """A receipt for a credit purchase: credits bought, amount in minor units, payment reference."""
-    amount = f"{amount_minor // 100}.{amount_minor % 100:02d} {currency.upper()}"
+def _money(minor, currency):
+    whole, cents = divmod(abs(int(minor)), 100)
+    return f"{'-' if minor < 0 else ''}{whole:,}.{cents:02d} {currency.upper()}"
+
+
+def purchase_receipt(user, *, credits, amount_minor, currency, reference, url=None, bank_name=None):
+    """A receipt for a credit purchase: credits bought, amount in minor units, payment reference
+    (and `bank_name` when the credits went to an organization's shared bank)."""
     return [
         _send(
             "purchase_receipt",
             u,
             "purchase_receipt",
-            f"Receipt: {credits} help desk credits",
+            f"Receipt: {credits:,} help desk credits",
             credits=credits,
-            amount=amount,
+            amount=_money(amount_minor, currency),
             reference=reference,
+            url=url,
+            bank_name=bank_name,
+        )
+        for u in _recipients([user])
+    ]
+
+
+def payment_link(user, *, credits, amount_minor, currency, url, started_by=None):
+    """A phone order's payment link, to the customer it was taken for."""
+    return [
+        _send(
+            "payment_link",
+            u,
+            "payment_link",
+            f"Your payment link for {credits:,} help desk credits",
+            credits=credits,
+            amount=_money(amount_minor, currency),
+            url=url,
+            started_by=started_by,
+            **_first_login(u),
         )
         for u in _recipients([user])
     ]

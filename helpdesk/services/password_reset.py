@@ -30,6 +30,11 @@ def make_token(user):
     return _serializer().dumps({"u": user.id, "f": _fingerprint(user)})
 
 
+def set_password_url(user):
+    """The signed, expiring link where `user` chooses a (new) password."""
+    return public_url("auth.reset_password", token=make_token(user))
+
+
 def request_reset(email):
     """Queue a reset link if an active account has this address (at most 3 an hour).
 
@@ -47,7 +52,7 @@ def request_reset(email):
     )
     if recent >= MAX_MAILS_PER_HOUR:
         return None
-    return notify.password_reset(user, public_url("auth.reset_password", token=make_token(user)))
+    return notify.password_reset(user, set_password_url(user))
 
 
 def user_for_token(token):

@@ -6,7 +6,7 @@ from .. import policy
 from ..errors import NotAllowed, ValidationFailed
 from ..extensions import db
 from ..models import Subscription, User
-from . import accounts, tickets
+from . import accounts, notify, password_reset, tickets
 from .agent_tickets import person
 
 
@@ -25,8 +25,9 @@ def add_subscriber(ticket, actor, email):
     """Subscribe the user with this e-mail, creating a passwordless customer if none exists.
 
     Guarantees: only agents who can edit the ticket; never an agent, a deactivated account or the
-    requester; adding someone already subscribed changes nothing. Returns (user, added). A newly
-    created account gets an invitation (see `request_invitation`).
+    requester; adding someone already subscribed changes nothing (and sends nothing). Returns
+    (user, added). The new subscriber is told by e-mail in the same transaction; an account without
+    a password gets an invitation (see `request_invitation`).
     """
     if not policy.can_manage_subscribers(actor, ticket):
         raise NotAllowed("You may not change this ticket's subscribers.")
@@ -38,9 +39,11 @@ def add_subscriber(ticket, actor, email):
         return user, False
     ticket.subscriptions.append(Subscription(user_id=user.id, added_by_id=actor.id))
     tickets.record_event(ticket, actor, "subscriber added", None, user.email)
-    if existing is None:
-        request_invitation(user, ticket, actor)
     db.session.flush()
+    if user.password_hash is None:
+        request_invitation(user, ticket, actor)
+    else:
+        notify.subscriber_added(ticket, user, actor)
     return user, True
 
 
@@ -55,12 +58,16 @@ def _refusal(user, ticket):
 
 
 def request_invitation(user, ticket, invited_by):
-    """An invitation is due for a new passwordless account subscribed to `ticket`.
-
-    Call point for the e-mail issue: today this records an "invitation due" history entry on the
-    ticket; the mail service will queue the invitation (a set-password link) from here.
+    """Queue the subscriber mail for an account without a password, carrying a signed link to
+    choose one, and note "invitation sent" in the ticket's history. Only flushes: the mail exists
+    exactly when the subscription does.
     """
-    tickets.record_event(ticket, invited_by, "invitation due", None, user.email)
+    rows = notify.subscriber_added(
+        ticket, user, invited_by, set_password_url=password_reset.set_password_url(user)
+    )
+    if rows:
+        tickets.record_event(ticket, invited_by, "invitation sent", None, user.email)
+    return rows
 
 
 def remove_subscriber(ticket, actor, user_id):

@@ -88,7 +88,7 @@ def test_buy_a_pack_with_the_demo_provider(billing_server, billing_page):
     log_in(page, billing_server)
 
     page.get_by_role("link", name="Buy credits").click()
-    expect(page.locator("#balance-personal")).to_have_text("0 credits")
+    expect(page.locator("#bank-balance")).to_have_text("0 credits")
     page.get_by_role("button", name="Buy Team").click()
 
     expect(page.get_by_role("heading", name="Demo checkout")).to_be_visible()
@@ -96,7 +96,7 @@ def test_buy_a_pack_with_the_demo_provider(billing_server, billing_page):
 
     expect(page.get_by_text("1200 credits were added")).to_be_visible()
     page.get_by_role("link", name="Back to credits").click()
-    expect(page.locator("#balance-personal")).to_have_text("1200 credits")
+    expect(page.locator("#bank-balance")).to_have_text("1,200 credits")
     expect(page.get_by_role("cell", name="Paid")).to_be_visible()
 
 

@@ -27,7 +27,7 @@ def test_adding_an_existing_customer(client, login, desk):
     assert b"carl@example.com now follows this ticket." in response.data
     assert b"Carl Customer &lt;carl@example.com&gt;" in response.data
     assert [e.new_value for e in events("subscriber added")] == ["carl@example.com"]
-    assert events("invitation due") == []  # they have an account already
+    assert events("invitation sent") == []  # they have an account already
     assert policy.can_view_ticket(desk.customer, fresh(desk.it_ticket.id))
 
 
@@ -36,7 +36,7 @@ def test_adding_a_new_address_creates_an_invited_customer(client, login, desk):
     add(client, desk.it_ticket.id, "newbie@example.com")
     user = db.session.scalar(db.select(User).where(User.email == "newbie@example.com"))
     assert user.role == "customer" and user.password_hash is None and user.active
-    assert [e.new_value for e in events("invitation due")] == ["newbie@example.com"]
+    assert [e.new_value for e in events("invitation sent")] == ["newbie@example.com"]
     assert policy.can_view_ticket(user, fresh(desk.it_ticket.id))
     assert not policy.can_view_ticket(user, desk.sales_ticket)  # only what they follow
 

@@ -61,9 +61,8 @@ def nonce_of(page):
     return re.search(r'name="nonce"[^>]*value="([^"]+)"', page).group(1)
 
 
-def buy(client, pack, nonce, bank="personal"):
-    data = {"pack_id": pack.id, "nonce": nonce, "bank": bank}
-    return client.post("/billing/buy", data=data)
+def buy(client, pack, nonce):
+    return client.post("/billing/buy", data={"pack_id": pack.id, "nonce": nonce})
 
 
 def test_buy_creates_a_checkout_session_priced_from_our_pack(client, login, make, shop, fake_stripe):
@@ -158,23 +157,29 @@ def test_cancel_returns_to_billing_with_nothing_charged(client, login, make, sho
 
 
 def test_org_manager_buys_for_the_shared_bank(client, login, make, shop, fake_stripe):
-    org = make.OrganizationFactory()
+    org = make.OrganizationFactory(name="Acme")
+    shared = bs.bank(shop.plan, organization=org)
     manager = make.customer(organization=org, is_org_manager=True)
     login(manager)
     page = client.get("/billing/").get_data(as_text=True)
-    assert "shared bank" in page
-    buy(client, shop.pack, nonce_of(page), bank="organization")
+    assert "Acme&#39;s shared bank" in page
+    buy(client, shop.pack, nonce_of(page))
     payment = db.session.scalar(select(Payment))
-    assert payment.account.organization_id == org.id and payment.user_id == manager.id
-    assert fake_stripe.requests[0]["form"]["metadata[account_id]"] == str(payment.account_id)
+    assert payment.account_id == shared.id and payment.user_id == manager.id
+    assert fake_stripe.requests[0]["form"]["metadata[account_id]"] == str(shared.id)
 
 
-def test_member_who_is_not_manager_cannot_buy_for_the_organization(client, login, make, shop, fake_stripe):
-    org = make.OrganizationFactory()
+def test_member_who_is_not_manager_cannot_buy_for_the_shared_bank(client, login, make, shop, fake_stripe):
+    org = make.OrganizationFactory(name="Acme")
+    bs.bank(shop.plan, organization=org)
+    make.customer(organization=org, is_org_manager=True, name="Carol Carter")
     login(make.customer(organization=org))
-    response = buy(client, shop.pack, "m" * 32, bank="organization")
+    page = client.get("/billing/").get_data(as_text=True)
+    assert "only the organization&#39;s manager buys credits for it (ask Carol Carter)" in page
+    assert "disabled" in page
+    response = buy(client, shop.pack, "m" * 32)
     assert response.status_code == 303
-    assert "Only your organization&#39;s manager" in client.get("/billing/").get_data(as_text=True)
+    assert "only the organization&#39;s manager" in client.get("/billing/").get_data(as_text=True)
     assert db.session.scalar(select(func.count(Payment.id))) == 0 and not fake_stripe.requests
 
 
@@ -198,12 +203,7 @@ def test_admin_phone_order_shows_the_link_and_queues_the_email(client, login, ma
     admin = make.admin()
     login(admin)
     form = client.get("/billing/admin/phone-order").get_data(as_text=True)
-    data = {
-        "email": "phone@example.com",
-        "pack_id": shop.pack.id,
-        "bank": "personal",
-        "nonce": nonce_of(form),
-    }
+    data = {"email": "phone@example.com", "pack_id": shop.pack.id, "nonce": nonce_of(form)}
     page = client.post("/billing/admin/phone-order", data=data).get_data(as_text=True)
     payment = db.session.scalar(select(Payment))
     link = f"http://localhost/billing/payments/{payment.id}/pay"
@@ -215,7 +215,7 @@ def test_admin_phone_order_shows_the_link_and_queues_the_email(client, login, ma
 
 def test_phone_order_for_an_unknown_customer_is_refused(client, login, make, shop, fake_stripe):
     login(make.admin())
-    data = {"email": "nobody@example.com", "pack_id": shop.pack.id, "bank": "personal", "nonce": "p" * 32}
+    data = {"email": "nobody@example.com", "pack_id": shop.pack.id, "nonce": "p" * 32}
     page = client.post("/billing/admin/phone-order", data=data).get_data(as_text=True)
     assert "No active customer has that e-mail address." in page
     assert not fake_stripe.requests

@@ -8,7 +8,7 @@ import stripe
 from sqlalchemy import func, select
 
 from helpdesk.extensions import db
-from helpdesk.models import CreditAccount, LedgerEntry, Payment, StripeEvent
+from helpdesk.models import CreditAccount, LedgerEntry, OutboxMessage, Payment, StripeEvent
 from helpdesk.services import credits
 from tests import billing_support as bs
 
@@ -65,6 +65,8 @@ def test_concurrent_different_events_for_one_session_credit_once(app, pending):
     assert db.session.get(Payment, pending.id).status == "paid"
     assert db.session.scalar(select(func.count(StripeEvent.id))) == 6
     assert credits.ledger_mismatches() == []
+    receipts = select(func.count(OutboxMessage.id)).where(OutboxMessage.kind == "purchase_receipt")
+    assert db.session.scalar(receipts) == 1
 
 
 def test_the_same_event_delivered_concurrently_is_processed_once(app, pending):

@@ -47,7 +47,7 @@ def test_demo_provider_walks_the_whole_journey(client, login, make, demo):
     login(customer)
     page = client.get("/billing/").get_data(as_text=True)
     assert "Demo mode" in page
-    response = client.post("/billing/buy", data={"pack_id": pack.id, "nonce": "d" * 32, "bank": "personal"})
+    response = client.post("/billing/buy", data={"pack_id": pack.id, "nonce": "d" * 32})
     payment = db.session.scalar(select(Payment))
     assert response.headers["Location"].endswith(f"/billing/demo-checkout/{payment.id}")
     checkout = client.get(f"/billing/demo-checkout/{payment.id}").get_data(as_text=True)
@@ -63,7 +63,7 @@ def test_demo_cancel_returns_to_billing_and_expires_the_payment(client, login, m
     bs.default_plan()
     pack = bs.pack()
     login(make.customer())
-    client.post("/billing/buy", data={"pack_id": pack.id, "nonce": "c" * 32, "bank": "personal"})
+    client.post("/billing/buy", data={"pack_id": pack.id, "nonce": "c" * 32})
     payment = db.session.scalar(select(Payment))
     response = client.post(f"/billing/demo-checkout/{payment.id}", data={"action": "cancel"})
     assert "Nothing was charged" in client.get(response.headers["Location"]).get_data(as_text=True)

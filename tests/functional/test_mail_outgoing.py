@@ -283,7 +283,7 @@ def test_billing_notifications_take_plain_arguments(make, ref):
     notify.sla_refund(alice, credits=3, ticket=ticket)
     db.session.commit()
     rows = {r.kind: r for r in outbox(to_addr="alice@example.test")}
-    assert "1 credit (below 5)" in rows["low_balance"].body_text
+    assert "down to 1 credit (at or below your warning level: 5 credits)" in rows["low_balance"].body_text
     assert (
         "49.05 USD" in rows["purchase_receipt"].body_text and "pi_123" in rows["purchase_receipt"].body_html
     )
