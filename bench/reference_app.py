@@ -1,6 +1,6 @@
 """The benchmark's yardstick: a bare Flask page rendering one 25-row template from the same database.
 
-Run by bench/queue.py under the same gunicorn settings as the help desk: `gunicorn bench.reference_app:app`
+Run by bench/queue_bench.py under the same gunicorn settings as the help desk: `gunicorn bench.reference_app:app`
 with DATABASE_URL in the environment.
 """
 

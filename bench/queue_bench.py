@@ -1,6 +1,6 @@
 """Agent queue benchmark: 100,000 tickets and 300,000 messages, gunicorn (2 sync workers), wrk.
 
-    .venv/bin/python bench/queue.py [--db sqlite|postgres|both] [--tickets N] [--duration S]
+    .venv/bin/python bench/queue_bench.py [--db sqlite|postgres|both] [--tickets N] [--duration S]
 
 Seeds each database with bulk inserts, serves the help desk and a bare reference Flask page
 (bench/reference_app.py) with gunicorn, logs in through POST /login, and measures with Debian's
@@ -13,11 +13,7 @@ import os
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# Run as a script, this file's folder would come first on sys.path and this module would shadow
-# the standard library's `queue` (psycopg imports it): put the project root there instead.
-if sys.path and os.path.abspath(sys.path[0]) == os.path.join(ROOT, "bench"):
-    sys.path[0] = ROOT
-elif ROOT not in sys.path:
+if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 import argparse  # noqa: E402  (the block above must run first)
