@@ -1,5 +1,6 @@
 """Fixtures: one app per test session on SQLite or PostgreSQL, a clean database for every test."""
 
+import contextlib
 import os
 import socket
 import tempfile
@@ -41,15 +42,25 @@ def _drop_pg_database(admin, name):
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory):
+@contextlib.contextmanager
+def fresh_database(folder):
+    """A new empty database for this run: on PostgreSQL when TEST_DATABASE_URL names a server
+    (created here, dropped after), else a SQLite file in `folder`."""
     server = os.environ.get(PG_ENV)
     if server:
         url, admin, name = _create_pg_database(server)
-        yield url
-        _drop_pg_database(admin, name)
+        try:
+            yield url
+        finally:
+            _drop_pg_database(admin, name)
     else:
-        yield "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite3")
+        yield f"sqlite:///{folder}/{uuid.uuid4().hex}.sqlite3"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    with fresh_database(tmp_path_factory.mktemp("db")) as url:
+        yield url
 
 
 def make_test_config(database_url, tmp_dir, **overrides):

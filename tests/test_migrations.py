@@ -1,7 +1,5 @@
 """Migrations: an empty database upgrades to head, and the result matches the models exactly."""
 
-import uuid
-
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -10,20 +8,13 @@ from sqlalchemy import create_engine, inspect
 
 from helpdesk import create_app
 from helpdesk.extensions import db
-from tests.conftest import PG_ENV, _create_pg_database, _drop_pg_database, make_test_config
+from tests.conftest import fresh_database, make_test_config
 
 
 @pytest.fixture
 def empty_database_url(tmp_path):
-    import os
-
-    server = os.environ.get(PG_ENV)
-    if server:
-        url, admin, name = _create_pg_database(server)
+    with fresh_database(tmp_path) as url:
         yield url
-        _drop_pg_database(admin, name)
-    else:
-        yield f"sqlite:///{tmp_path}/{uuid.uuid4().hex}.sqlite3"
 
 
 def test_upgrade_from_empty_to_head_matches_the_models(empty_database_url, tmp_path):

@@ -148,27 +148,24 @@ def reply(ticket_id):
     return render_page_or_block("portal/ticket.html", "conversation", **context)
 
 
-@bp.post("/tickets/<int:ticket_id>/close")
-def close(ticket_id):
+def _change_state(ticket_id, service, done):
+    """Close or reopen through `service`, flash the outcome, back to the ticket (no-JS friendly)."""
     item = policy.get_ticket_or_404(current_user, ticket_id)
     try:
-        tickets.close_ticket(item, current_user)
+        service(item, current_user)
         db.session.commit()
-        flash(f"Ticket #{item.id} closed.", "success")
+        flash(f"Ticket #{item.id} {done}.", "success")
     except DomainError as exc:
         db.session.rollback()
         flash(str(exc), "error")
     return redirect(url_for("portal.ticket", ticket_id=item.id))
+
+
+@bp.post("/tickets/<int:ticket_id>/close")
+def close(ticket_id):
+    return _change_state(ticket_id, tickets.close_ticket, "closed")
 
 
 @bp.post("/tickets/<int:ticket_id>/reopen")
 def reopen(ticket_id):
-    item = policy.get_ticket_or_404(current_user, ticket_id)
-    try:
-        tickets.reopen_ticket(item, current_user)
-        db.session.commit()
-        flash(f"Ticket #{item.id} reopened.", "success")
-    except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    return redirect(url_for("portal.ticket", ticket_id=item.id))
+    return _change_state(ticket_id, tickets.reopen_ticket, "reopened")

@@ -1,13 +1,11 @@
 """Ticket categories: create, rename, archive. Names are unique regardless of letter case."""
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
-from ..errors import ValidationFailed
 from ..extensions import db
 from ..models import Category, Ticket
 from ..models.audit import AUDIT_CATEGORY
-from . import audit
+from . import audit, names
 
 MAX_NAME = 100
 
@@ -23,27 +21,13 @@ def all_categories():
 
 
 def _clean_name(name, *, exclude_id=None):
-    name = " ".join((name or "").split())
-    if not name:
-        raise ValidationFailed("Enter a category name.")
-    if len(name) > MAX_NAME:
-        raise ValidationFailed(f"Use at most {MAX_NAME} characters.")
-    query = select(Category.id).where(func.lower(Category.name) == name.lower())
-    if exclude_id is not None:
-        query = query.where(Category.id != exclude_id)
-    if db.session.scalar(query) is not None:
-        raise ValidationFailed(f"A category named “{name}” already exists.")
-    return name
+    return names.clean_unique_name(
+        Category, name, noun="category", max_length=MAX_NAME, exclude_id=exclude_id
+    )
 
 
-def _save_name(category, name):
-    """Write the name in a savepoint, so a concurrent request that took it first is a clear error."""
-    try:
-        with db.session.begin_nested():
-            category.name = name
-            db.session.add(category)
-    except IntegrityError as exc:
-        raise ValidationFailed(f"A category named “{name}” already exists.") from exc
+def _save_name(item, name):
+    names.save_unique_name(item, name, noun="category")
 
 
 def create_category(actor, name):

@@ -7,13 +7,12 @@ Tickets keep the organization they were filed under.
 """
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
 from ..errors import DomainError, NotFound, ValidationFailed
 from ..extensions import db
 from ..models import CreditAccount, Organization, User
 from ..models.audit import AUDIT_ORG_MANAGER, AUDIT_ORG_MEMBER, AUDIT_ORGANIZATION
-from . import audit
+from . import audit, names
 from .accounts import find_user_by_email
 from .tickets import escape_like
 
@@ -78,27 +77,13 @@ def member_query(organization):
 
 
 def _clean_name(name, *, exclude_id=None):
-    name = " ".join((name or "").split())
-    if not name:
-        raise ValidationFailed("Enter an organization name.")
-    if len(name) > MAX_NAME:
-        raise ValidationFailed(f"Use at most {MAX_NAME} characters.")
-    query = select(Organization.id).where(func.lower(Organization.name) == name.lower())
-    if exclude_id is not None:
-        query = query.where(Organization.id != exclude_id)
-    if db.session.scalar(query) is not None:
-        raise ValidationFailed(f"An organization named “{name}” already exists.")
-    return name
+    return names.clean_unique_name(
+        Organization, name, noun="organization", max_length=MAX_NAME, exclude_id=exclude_id
+    )
 
 
-def _save_name(organization, name):
-    """Write the name in a savepoint, so a concurrent request that took it first is a clear error."""
-    try:
-        with db.session.begin_nested():
-            organization.name = name
-            db.session.add(organization)
-    except IntegrityError as exc:
-        raise ValidationFailed(f"An organization named “{name}” already exists.") from exc
+def _save_name(item, name):
+    names.save_unique_name(item, name, noun="organization")
 
 
 def create_organization(actor, name):
