@@ -1,7 +1,7 @@
 """billing
 
-Revision ID: 0007
-Revises: 0005
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-11-21 23:54:03.423197
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0007'
-down_revision = '0005'
+revision = '0005'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 

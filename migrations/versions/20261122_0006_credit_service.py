@@ -1,7 +1,7 @@
 """credit service: low-balance stages, credit alerts, time entries, settings audit
 
-Revision ID: 0003
-Revises: 0007
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-11-22 00:00:13.145955
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0003'
-down_revision = '0007'
+revision = '0006'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 

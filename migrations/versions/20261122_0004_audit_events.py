@@ -1,7 +1,7 @@
 """audit_events: history of role changes, deactivations, category permissions and categories
 
-Revision ID: 0005
-Revises: 0006
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-11-22 00:00:00
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0005'
-down_revision = '0006'
+revision = '0004'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 
