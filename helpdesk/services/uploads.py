@@ -7,7 +7,8 @@ import unicodedata
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 from werkzeug.utils import secure_filename
 
 from ..errors import UploadRejected
@@ -110,6 +111,7 @@ def store(checked: CheckedFile, ticket, message, uploader):
     path = os.path.join(upload_folder(), storage_name)
     with open(path, "xb") as fh:
         fh.write(checked.data)
+    db.session.info.setdefault(_WRITTEN, []).append(path)
     return Attachment(
         ticket=ticket,
         message=message,
@@ -120,6 +122,25 @@ def store(checked: CheckedFile, ticket, message, uploader):
         size=len(checked.data),
         sha256=hashlib.sha256(checked.data).hexdigest(),
     )
+
+
+_WRITTEN = "helpdesk_files_written"
+
+
+@event.listens_for(Session, "after_commit")
+def _keep_written_files(session):
+    """Committed: the files now belong to their rows."""
+    session.info.pop(_WRITTEN, None)
+
+
+@event.listens_for(Session, "after_rollback")
+def _remove_orphaned_files(session):
+    """Rolled back: no row points at the files written in this transaction, so remove them."""
+    for path in session.info.pop(_WRITTEN, []):
+        try:
+            os.remove(path)
+        except FileNotFoundError:
+            pass
 
 
 def path_of(attachment):

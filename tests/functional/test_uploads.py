@@ -126,3 +126,21 @@ def test_attachments_are_404_for_those_who_may_not_see_the_ticket(client, login,
     assert _status(client, f"/attachments/{public.id}/a.txt") == 404
     login(agent)
     assert _status(client, f"/attachments/{internal.id}/b.txt") == 200
+
+
+def test_files_of_a_rolled_back_transaction_are_removed(app, make, ref):
+    from helpdesk.services import uploads
+
+    user = make.customer()
+    ticket = make.ticket(requester=user, category=ref.categories["IT"], priority=ref.priorities["Low"])
+    before = set(os.listdir(uploads.upload_folder()))
+    ticket_service.add_message(ticket, user, "with a file", files=[("a.txt", b"kept only if committed")])
+    written = set(os.listdir(uploads.upload_folder())) - before
+    assert len(written) == 1
+    db.session.rollback()
+    assert set(os.listdir(uploads.upload_folder())) == before
+    ticket_service.add_message(
+        db.session.get(Ticket, ticket.id), user, "again", files=[("b.txt", b"committed")]
+    )
+    db.session.commit()
+    assert len(set(os.listdir(uploads.upload_folder())) - before) == 1
