@@ -157,9 +157,12 @@ def process_due(now=None, limit=None):
     return counts
 
 
-def run_worker(*, once=False, interval=10.0, echo=print):
-    """Deliver due mail until stopped (or once). Database trouble is logged and retried later."""
-    while True:
+def run_worker(*, once=False, interval=10.0, echo=print, rounds=None):
+    """Deliver due mail until stopped (or once, or for `rounds` rounds). Database trouble in a
+    round is logged and the loop goes on; with `once` it is raised."""
+    done = 0
+    while rounds is None or done < rounds:
+        done += 1
         try:
             counts = process_due()
         except Exception:  # the loop must survive a database restart

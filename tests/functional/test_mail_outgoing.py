@@ -297,3 +297,24 @@ def test_user_text_is_escaped_in_html_parts(make, ref):
     for row in outbox():
         assert "<script>" not in row.body_html and "<img" not in row.body_html
         assert "&lt;script&gt;" in row.body_html
+
+
+def test_worker_loop_survives_a_failed_round_and_delivers_afterwards(
+    app, make, ref, smtp_server, monkeypatch
+):
+    open_ticket(make, ref)
+    real_process_due = mail_delivery.process_due
+    calls = []
+
+    def flaky(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("database restarting")
+        return real_process_due(*args, **kwargs)
+
+    monkeypatch.setattr(mail_delivery, "process_due", flaky)
+    said = []
+    mail_delivery.run_worker(interval=0, echo=said.append, rounds=3)
+    assert len(calls) == 3
+    assert [got["rcpt_tos"] for got in smtp_server.received] == [["alice@example.test"]]
+    assert said == ["sent 1"]
