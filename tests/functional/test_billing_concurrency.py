@@ -1,6 +1,5 @@
 """Concurrent webhook deliveries for one session credit once (PostgreSQL: real row locks)."""
 
-import os
 import threading
 
 import pytest
@@ -12,13 +11,7 @@ from helpdesk.models import CreditAccount, LedgerEntry, OutboxMessage, Payment, 
 from helpdesk.services import credits
 from tests import billing_support as bs
 
-pytestmark = [
-    pytest.mark.postgres_only,
-    pytest.mark.skipif(
-        not os.environ.get("TEST_DATABASE_URL"),
-        reason="needs PostgreSQL row locks (SQLite serialises writers with BEGIN IMMEDIATE)",
-    ),
-]
+pytestmark = pytest.mark.postgres_only
 
 
 @pytest.fixture(autouse=True)

@@ -1,6 +1,5 @@
 """Concurrency on PostgreSQL: 50 threads race for a bank of 1,000 credits through the services."""
 
-import os
 import threading
 
 import pytest
@@ -12,13 +11,7 @@ from helpdesk.models import LedgerEntry, Ticket, TimeEntry, User
 from helpdesk.services import credits, tickets, time_entries
 from tests.credit_helpers import balance_of, bank
 
-pytestmark = [
-    pytest.mark.postgres_only,
-    pytest.mark.skipif(
-        not os.environ.get("TEST_DATABASE_URL"),
-        reason="SQLite has no row locks (writers are serialised by BEGIN IMMEDIATE); run with TEST_DATABASE_URL",
-    ),
-]
+pytestmark = pytest.mark.postgres_only
 THREADS = 50
 
 

@@ -32,10 +32,9 @@ def test_demoting_a_customer_changes_nothing_else(make):
     assert users.change_role(admin, customer, "customer") is False
 
 
+@pytest.mark.postgres_only
 def test_two_admins_demoting_each_other_at_once_leave_one_admin(app, make):
     """Both requests pass the check on their own; the row locks make the second see the first."""
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("row locks: SQLite serialises writers at BEGIN IMMEDIATE instead")
     ids = [make.admin(email="a@example.test").id, make.admin(email="b@example.test").id]
     barrier = threading.Barrier(2)
     outcomes = []

@@ -15,8 +15,6 @@ from helpdesk.services import agent_tickets, queue
 @pytest.mark.postgres_only
 def test_concurrent_edits_from_the_same_version_save_only_one(app, make, ref):
     """Two agents both saw version 1; the second waits for the first's row lock, then is refused."""
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("needs row locks (SELECT ... FOR UPDATE): runs on PostgreSQL")
     admin = make.admin()
     other = make.admin()
     ticket = make.ticket(category=ref.categories["IT"], priority=ref.priorities["Low"])

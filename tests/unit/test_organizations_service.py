@@ -122,10 +122,9 @@ def test_search_escapes_like_wildcards(make):
     assert db.session.scalar(db.select(db.func.count(Organization.id))) == 2
 
 
+@pytest.mark.postgres_only
 def test_two_admins_adding_one_customer_at_once_never_move_them_unconfirmed(app, make):
     """Both see a customer without organization; the row lock makes the second see the first's add."""
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("row locks: SQLite serialises writers at BEGIN IMMEDIATE instead")
     admin_id = make.admin().id
     org_ids = [make.OrganizationFactory(name="Acme").id, make.OrganizationFactory(name="Globex").id]
     erin_id = make.customer(email="erin@example.test").id
