@@ -77,8 +77,7 @@ def ticket_credit_context(user, ticket):
     paid = credit_quotes.net_paid(ticket)
     context = {"paid": paid, "entries": credit_quotes.ticket_entries(ticket), "upgrades": [], "form": None}
     if policy.can_upgrade_priority(user, ticket):
-        quotes = credit_quotes.quotes_for(ticket.requester, cost_offset=paid, base_due=ticket.due_at)
-        context["upgrades"] = [q for q in quotes if q.priority.sort_order > ticket.priority.sort_order]
+        context["upgrades"] = credit_quotes.upgrade_quotes(ticket, paid=paid)
         context["form"] = UpgradePriorityForm(formdata=None)
         context["buy_url"] = buy_credits_url()
     return context
@@ -90,8 +89,7 @@ def upgrade_quote(ticket_id):
     if not policy.can_upgrade_priority(current_user, ticket):
         abort(404)  # the quote shows the requester's balance: not for followers
     priority_id = request.args.get("priority", type=int)
-    paid = credit_quotes.net_paid(ticket)
-    quote = credit_quotes.quote_for(ticket.requester, priority_id, cost_offset=paid, base_due=ticket.due_at)
+    quote = credit_quotes.upgrade_quote(ticket, priority_id)
     fragment = _quote_fragment(quote, upgrade=True)
     return fragment or redirect(url_for("portal.ticket", ticket_id=ticket.id))
 

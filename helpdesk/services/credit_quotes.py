@@ -106,6 +106,20 @@ def quote_for(user, priority_id, **kw):
     return next((q for q in quotes_for(user, **kw) if q.priority.id == priority_id), None)
 
 
+def upgrade_quote(ticket, priority_id, *, paid=None):
+    """What moving `ticket` to this priority would cost its requester now: the tariff minus what
+    was already paid for the ticket, due from the ticket's current due time. None if not offered."""
+    paid = net_paid(ticket) if paid is None else paid
+    return quote_for(ticket.requester, priority_id, cost_offset=paid, base_due=ticket.due_at)
+
+
+def upgrade_quotes(ticket, *, paid=None):
+    """The quotes for every priority of the requester's plan above the ticket's current one."""
+    paid = net_paid(ticket) if paid is None else paid
+    quotes = quotes_for(ticket.requester, cost_offset=paid, base_due=ticket.due_at)
+    return [q for q in quotes if q.priority.sort_order > ticket.priority.sort_order]
+
+
 def new_ticket_price(actor, priority):
     """(bank, cost) for `actor` opening a ticket at `priority`, quoted now from the current tariff.
 
@@ -229,8 +243,7 @@ def upgrade_priority(ticket, priority, actor):
     account = ticket_account(ticket)
     if account is not None:
         account = credits.lock_account(account.id)  # the paid amount is read under the bank's lock
-    paid = net_paid(ticket)
-    quote = quote_for(ticket.requester, priority.id, cost_offset=paid, base_due=ticket.due_at)
+    quote = upgrade_quote(ticket, priority.id)
     if quote is None:
         raise ValidationFailed("Choose one of the priorities of your plan.")
     if quote.cost > 0:
