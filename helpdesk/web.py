@@ -8,6 +8,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
 from .extensions import db
+from .htmx import is_htmx
 from .rendering import render_user_text
 
 CSP = (
@@ -117,20 +118,32 @@ def register_nav(app, provider, order=50):
 def register_layout_context(app):
     @app.context_processor
     def layout_context():
+        """Navigation and banners for the base layout: built once per full-page request.
+
+        htmx fragments and e-mails never show the layout, so they cost no provider queries.
+        """
+        empty = {"nav_items": [], "banners": []}
+        if not has_request_context() or is_htmx():
+            return empty
         if not (current_user and current_user.is_authenticated):
-            return {"nav_items": [], "banners": []}
-        items = []
-        for _order, provider in sorted(app.extensions.get("helpdesk_nav", []), key=lambda p: p[0]):
-            for label, endpoint in provider(current_user):
-                items.append(
-                    {"label": label, "url": url_for(endpoint), "current": request.endpoint == endpoint}
-                )
-        banners = []
-        for provider in app.extensions.get("helpdesk_banners", []):
-            banners.extend(provider(current_user))
-        return {"nav_items": items, "banners": banners}
+            return empty
+        cached = getattr(request, "_helpdesk_layout", None)
+        if cached is None:
+            cached = request._helpdesk_layout = _layout_for(app, current_user)
+        return cached
 
     register_nav(app, _portal_nav, order=10)
+
+
+def _layout_for(app, user):
+    items = []
+    for _order, provider in sorted(app.extensions.get("helpdesk_nav", []), key=lambda p: p[0]):
+        for label, endpoint in provider(user):
+            items.append({"label": label, "url": url_for(endpoint), "current": request.endpoint == endpoint})
+    banners = []
+    for provider in app.extensions.get("helpdesk_banners", []):
+        banners.extend(provider(user))
+    return {"nav_items": items, "banners": banners}
 
 
 def _portal_nav(user):

@@ -1,9 +1,8 @@
-"""The agent console's navigation entry and the seat-limit banner (one COUNT query per request)."""
+"""The agent console's navigation entry and the seat-limit banner (one COUNT query per full page)."""
 
-from flask import current_app, request
+from flask import current_app
 
 from .. import policy
-from ..htmx import is_htmx
 from ..services.seats import seat_usage
 
 
@@ -11,20 +10,11 @@ def agent_nav(user):
     return [("Queue", "agent.queue")] if policy.can_use_agent_console(user) else []
 
 
-def _usage_for_request():
-    """Seat usage counted once per request, however many templates are rendered."""
-    usage = getattr(request, "_helpdesk_seat_usage", None)
-    if usage is None:
-        usage = seat_usage()
-        request._helpdesk_seat_usage = usage
-    return usage
-
-
 def seat_banner(user):
     """Agents over the limit see a warning; admins at 80% or more see a quieter notice. Customers: none."""
-    if not policy.is_agent(user) or is_htmx():  # fragments never show the layout's banners
+    if not policy.is_agent(user):
         return []
-    usage = _usage_for_request()
+    usage = seat_usage()  # web.layout_context asks once per full page, never for fragments
     if usage.over_limit:
         return [
             {
