@@ -39,12 +39,3 @@ def fresh(ticket_id):
 
 
 HTMX = {"HX-Request": "true"}
-
-
-def switch_user(login, user):
-    """Log in as another user mid-test. The tests share one app context, so Flask-Login's cached
-    `g._login_user` from the previous request must go too, or the old user stays logged in."""
-    from flask import g
-
-    g.pop("_login_user", None)
-    return login(user)

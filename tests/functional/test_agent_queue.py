@@ -10,7 +10,7 @@ from sqlalchemy import event
 from helpdesk.extensions import db
 from helpdesk.models import TicketTag, utcnow
 
-from .agent_support import HTMX, desk, switch_user  # noqa: F401  (fixture)
+from .agent_support import HTMX, desk  # noqa: F401  (fixture)
 
 
 @contextmanager
@@ -95,7 +95,7 @@ def test_filters(client, login, desk, make):
     assert set(subjects(client.get("/agent/?status=bogus&priority=x&sort=nope&after=zzz"))) == set(
         subjects(client.get("/agent/"))
     )
-    switch_user(login, desk.tech_it)
+    login(desk.tech_it)
     assert set(subjects(client.get("/agent/?assignee=me"))) == {"Alpha laptop"}
     assert subjects(client.get(f"/agent/?category={desk.sales.id}")) == []  # not theirs, even when asked
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from helpdesk.extensions import db
 from helpdesk.models import Attachment, Message
 
-from .agent_support import HTMX, desk, switch_user  # noqa: F401  (fixture)
+from .agent_support import HTMX, desk  # noqa: F401  (fixture)
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
@@ -57,7 +57,7 @@ def test_reply_with_files_attaches_them_to_the_message(client, login, desk):
     assert sorted(a.filename for a in message.attachments) == ["router.log", "shot.png"]
     assert all(a.ticket_id == desk.it_ticket.id and a.staging_key is None for a in attachments())
     assert b"router.log" in response.data  # listed under the message
-    switch_user(login, desk.requester)  # a public reply's file is the customer's to download
+    login(desk.requester)  # a public reply's file is the customer's to download
     item = attachments()[0]
     assert download_status(client, item) == 200
 
@@ -68,7 +68,7 @@ def test_note_attachments_stay_internal(client, login, desk):
     item = attachments()[0]
     assert item.message.internal
     assert download_status(client, item) == 200
-    switch_user(login, desk.requester)
+    login(desk.requester)
     assert download_status(client, item) == 404
 
 

@@ -6,7 +6,7 @@ from sqlalchemy import event
 
 from helpdesk.extensions import db
 
-from .agent_support import HTMX, desk, switch_user  # noqa: F401  (fixture)
+from .agent_support import HTMX, desk  # noqa: F401  (fixture)
 
 WARNING = "3 agents on a plan for 2 —"
 
@@ -45,7 +45,7 @@ def test_near_the_limit_only_admins_get_a_quiet_notice(client, login, desk, limi
     html = client.get("/agent/").get_data(as_text=True)
     assert 'class="banner banner-info" role="status"' in html and "3 of 3 agent seats used" in html
     assert "agents on a plan" not in html
-    switch_user(login, desk.tech_it)
+    login(desk.tech_it)
     assert b"seats used" not in client.get("/agent/").data
 
 
