@@ -35,6 +35,8 @@ def gin_index(name, vector):
 
 # SQLite: external-content FTS5 tables (they index the rows, they hold no copy of the text),
 # kept in step with their tables by triggers. An update reindexes only when the text changes.
+# A batch migration that recreates tickets or messages on SQLite ("move and copy") drops the
+# triggers with the old table: such a migration must create them again (fts_statements()).
 TOKENIZE = "unicode61 remove_diacritics 0"
 FTS_TABLES = {
     "tickets": ("tickets_fts", ("subject", "body")),

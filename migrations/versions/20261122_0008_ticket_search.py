@@ -67,7 +67,7 @@ SQLITE_DOWNGRADE = [
 
 
 def upgrade():
-    dialect = op.get_bind().dialect.name
+    dialect = op.get_context().dialect.name
     if dialect == 'postgresql':
         op.create_index('ix_tickets_search', 'tickets', [sa.text(TICKET_VECTOR)], postgresql_using='gin')
         op.create_index('ix_messages_search', 'messages', [sa.text(MESSAGE_VECTOR)], postgresql_using='gin')
@@ -77,7 +77,7 @@ def upgrade():
 
 
 def downgrade():
-    dialect = op.get_bind().dialect.name
+    dialect = op.get_context().dialect.name
     if dialect == 'postgresql':
         op.drop_index('ix_messages_search', table_name='messages')
         op.drop_index('ix_tickets_search', table_name='tickets')
