@@ -44,6 +44,8 @@ def matching_ticket_ids(query, *, include_internal):
     if not words:
         return select(Ticket.id).where(false())
     term_match = _postgresql_term if db.session.get_bind().dialect.name == "postgresql" else _sqlite_term
+    # UNION ALL, not UNION: the IN around it removes duplicates anyway, and PostgreSQL then looks
+    # up each matching ticket by id, which makes selective words cost well under a millisecond.
     per_term = [
         select(union_all(*term_match(word, include_internal)).subquery(f"term_{n}").c.ticket_id)
         for n, word in enumerate(words)
