@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import exists, literal_column, or_, select, tuple_, union_all
+from sqlalchemy import exists, literal_column, select, tuple_, union_all
 from sqlalchemy.orm import aliased
 
 from .. import policy
@@ -13,7 +13,6 @@ from ..models import (
     STATUS_LABELS,
     STATUSES,
     Category,
-    Message,
     Organization,
     Priority,
     Ticket,
@@ -21,8 +20,7 @@ from ..models import (
     User,
     utcnow,
 )
-from . import credit_quotes
-from .tickets import escape_like
+from . import credit_quotes, search
 
 SORTS = ("due", "priority", "updated")
 
@@ -108,14 +106,7 @@ def _conditions(actor, filters, now):
             exists().where(TicketTag.ticket_id == Ticket.id, TicketTag.name == filters.tag.lower())
         )
     if filters.q:
-        pattern = f"%{escape_like(filters.q)}%"
-        conditions.append(
-            or_(
-                Ticket.subject.ilike(pattern, escape="\\"),
-                Ticket.body.ilike(pattern, escape="\\"),
-                exists().where(Message.ticket_id == Ticket.id, Message.body.ilike(pattern, escape="\\")),
-            )
-        )
+        conditions.append(Ticket.id.in_(search.matching_ticket_ids(filters.q, include_internal=True)))
     return conditions
 
 

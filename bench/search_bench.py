@@ -1,0 +1,162 @@
+"""Ticket search benchmark: the queue's first page for `q=<words>`, before (LIKE) and after (full-text).
+
+    .venv/bin/python bench/search_bench.py [--db sqlite|postgres|both] [--tickets N] [--repeat R]
+                                           [--sorts due,priority]
+
+Seeds the queue benchmark's data set (bench/dataset.py: 100,000 tickets, 300,000 messages), then,
+in-process as the benchmark's technician (two of the three categories), times the SQL of the
+queue's first page (default filters: active tickets, 25 rows) for each query, sorted by due time
+and by priority (whose query repeats the conditions once per priority). "before" is the
+`ILIKE '%q%'` condition the queue used until full-text search (subject, body, or any message),
+"after" is services/search.py. Milliseconds per query: median and best of --repeat runs after
+one warm-up run. On PostgreSQL it also prints EXPLAIN ANALYZE of the search alone (which indexes
+it uses) and the indexes' sizes. The PostgreSQL database is created for the run and dropped after;
+the SQLite file lives in a temp folder.
+"""
+
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+import argparse  # noqa: E402  (the block above must run first)
+import shutil  # noqa: E402
+import statistics  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+import uuid  # noqa: E402
+
+from bench.dataset import AGENT_EMAIL, seed  # noqa: E402  (after the path is set)
+
+PG_SERVER = os.environ.get("BENCH_PG_SERVER", "postgresql://postgres@127.0.0.1:5432/postgres")
+# "printer" is in a message of every ticket (the worst case), "invoice" in about one ticket in
+# five (subject or body), "73" starts the numbers of about 1 % of the tickets, "73519" is in two
+# (a subject's number, a message's ticket number), "zebra" in none. "invoice refund" needs both
+# words somewhere in a ticket (before: the phrase, which is a different question).
+QUERIES = ["printer", "invoice", "73", "73519", "zebra", "invoice refund"]
+
+
+def legacy_condition(q):
+    """The queue's `q` condition before full-text search (services/queue.py until migration 0008)."""
+    from sqlalchemy import exists, or_
+
+    from helpdesk.models import Message, Ticket
+    from helpdesk.services.tickets import escape_like
+
+    pattern = f"%{escape_like(q)}%"
+    return or_(
+        Ticket.subject.ilike(pattern, escape="\\"),
+        Ticket.body.ilike(pattern, escape="\\"),
+        exists().where(Message.ticket_id == Ticket.id, Message.body.ilike(pattern, escape="\\")),
+    )
+
+
+def timed(statement, repeat):
+    """(median ms, best ms) of executing `statement` `repeat` times after one warm-up run."""
+    from helpdesk.extensions import db
+
+    db.session.execute(statement).all()
+    spent = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        db.session.execute(statement).all()
+        spent.append((time.perf_counter() - started) * 1000)
+    return statistics.median(spent), min(spent)
+
+
+def measure(url, repeat, sorts):
+    from sqlalchemy import func, select
+
+    from helpdesk import create_app, policy
+    from helpdesk.extensions import db
+    from helpdesk.models import Ticket, User, utcnow
+    from helpdesk.services import queue, search
+
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench"})
+    with app.app_context():
+        actor = db.session.scalar(select(User).where(User.email == AGENT_EMAIL))
+        now = utcnow()
+        print(
+            f"  {'sort':<10}{'query':<16}{'matches':>8}{'before p50':>12}{'best':>8}{'after p50':>11}{'best':>8}"
+        )
+        for sort in sorts:
+            for q in QUERIES:
+                matching = search.matching_ticket_ids(q, include_internal=True)
+                matches = db.session.scalar(
+                    select(func.count()).where(policy.ticket_visibility(actor), Ticket.id.in_(matching))
+                )
+                usual = queue._conditions(actor, queue.QueueFilters(sort=sort), now)
+                before = queue.BUILDERS[sort](usual + [legacy_condition(q)], None, 26)
+                searched = queue._conditions(actor, queue.QueueFilters(q=q, sort=sort), now)
+                after = queue.BUILDERS[sort](searched, None, 26)
+                (b50, bmin), (a50, amin) = timed(before, repeat), timed(after, repeat)
+                print(f"  {sort:<10}{q:<16}{matches:>8,}{b50:>12.1f}{bmin:>8.1f}{a50:>11.1f}{amin:>8.1f}")
+        if db.engine.dialect.name == "postgresql":
+            explain_search(db, search)
+        db.session.remove()
+        db.engine.dispose()
+
+
+def explain_search(db, search):
+    """EXPLAIN ANALYZE of the search alone for a common and a rare word, and the indexes' sizes."""
+    from sqlalchemy import text
+
+    for q in ("printer", "73519"):
+        compiled = search.matching_ticket_ids(q, include_internal=True).compile(
+            db.engine, compile_kwargs={"literal_binds": True}
+        )
+        plan = db.session.execute(text(f"EXPLAIN (ANALYZE, COSTS OFF) {compiled}")).scalars()
+        print(f"\n  EXPLAIN ANALYZE of the search alone, q={q}:")
+        print("\n".join("    " + line for line in plan))
+    sizes = db.session.execute(
+        text(
+            "SELECT relname, pg_size_pretty(pg_relation_size(oid)) FROM pg_class "
+            "WHERE relname IN ('ix_tickets_search', 'ix_messages_search') ORDER BY relname"
+        )
+    ).all()
+    print("\n  index sizes: " + ", ".join(f"{name} {size}" for name, size in sizes))
+
+
+def run(backend, args):
+    print(f"\n== {backend} ==")
+    workdir = tempfile.mkdtemp(prefix="helpdesk-search-bench-")
+    pg_name = None
+    if backend == "sqlite":
+        url = f"sqlite:///{workdir}/bench.sqlite3"
+    else:
+        import psycopg
+
+        pg_name = f"helpdesk_bench_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(PG_SERVER, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{pg_name}"')
+        url = PG_SERVER.rsplit("/", 1)[0] + "/" + pg_name
+    try:
+        seed(url, args.tickets, args.messages_per_ticket)
+        measure(url, args.repeat, args.sorts.split(","))
+    finally:
+        if pg_name:
+            import psycopg
+
+            with psycopg.connect(PG_SERVER, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--tickets", type=int, default=100_000)
+    parser.add_argument("--messages-per-ticket", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=7, help="timed runs per query (median and best)")
+    parser.add_argument("--sorts", default="due,priority", help="queue sorts to time: due, updated, priority")
+    args = parser.parse_args()
+    for backend in ["sqlite", "postgres"] if args.db == "both" else [args.db]:
+        run(backend, args)
+
+
+if __name__ == "__main__":
+    main()
