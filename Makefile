@@ -48,4 +48,5 @@ bench: install
 	@command -v wrk >/dev/null || { echo "bench needs Debian's wrk: apt-get install -y wrk"; exit 1; }
 	$(BIN)/python bench/queue_bench.py
 	$(BIN)/python bench/request_floor.py
+	$(BIN)/python bench/search_bench.py
 	$(BIN)/python bench/submit.py
