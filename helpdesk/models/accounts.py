@@ -3,7 +3,7 @@
 import secrets
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -22,6 +22,8 @@ def new_session_token():
 
 class Organization(db.Model):
     __tablename__ = "organizations"
+    # Names are unique ignoring case (services/names.py says so first, with a clear message).
+    __table_args__ = (Index("uq_organizations_lower_name", text("lower(name)"), unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)

@@ -1,6 +1,6 @@
 """Tickets and what hangs off them: categories, priorities, messages, attachments, tags, history."""
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -25,6 +25,8 @@ STATUS_LABELS = {
 
 class Category(db.Model):
     __tablename__ = "categories"
+    # Names are unique ignoring case (services/names.py says so first, with a clear message).
+    __table_args__ = (Index("uq_categories_lower_name", text("lower(name)"), unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
