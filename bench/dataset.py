@@ -1,13 +1,44 @@
 """The benchmark's data set: 100,000 tickets, 300,000 messages, bulk-inserted; and the URLs to measure."""
 
+import contextlib
+import os
 import random
+import shutil
+import tempfile
 import time
 import urllib.parse
+import uuid
 from datetime import timedelta
 
 PASSWORD = "bench-password-1"
 AGENT_EMAIL = "bench.tech@example.com"
+PG_SERVER = os.environ.get("BENCH_PG_SERVER", "postgresql://postgres@127.0.0.1:5432/postgres")
 WORDS = "printer vpn laptop invoice refund licence outlook wifi password monitor server backup quote".split()
+
+
+@contextlib.contextmanager
+def bench_database(backend, prefix="helpdesk-bench-"):
+    """An empty database for one run: a SQLite file in a temp folder, or a PostgreSQL database
+    created on BENCH_PG_SERVER; either is removed afterwards (PostgreSQL: `WITH (FORCE)`)."""
+    workdir = tempfile.mkdtemp(prefix=prefix)
+    pg_name = None
+    try:
+        if backend == "sqlite":
+            yield f"sqlite:///{workdir}/bench.sqlite3"
+        else:
+            import psycopg
+
+            pg_name = f"helpdesk_bench_{uuid.uuid4().hex[:8]}"
+            with psycopg.connect(PG_SERVER, autocommit=True) as conn:
+                conn.execute(f'CREATE DATABASE "{pg_name}"')
+            yield PG_SERVER.rsplit("/", 1)[0] + "/" + pg_name
+    finally:
+        if pg_name:
+            import psycopg
+
+            with psycopg.connect(PG_SERVER, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def seed(database_url, tickets, messages_per_ticket):

@@ -23,15 +23,12 @@ import shutil  # noqa: E402
 import signal  # noqa: E402
 import socket  # noqa: E402
 import subprocess  # noqa: E402
-import tempfile  # noqa: E402
 import time  # noqa: E402
 import urllib.parse  # noqa: E402
 import urllib.request  # noqa: E402
-import uuid  # noqa: E402
 
-from bench.dataset import AGENT_EMAIL, PASSWORD, seed  # noqa: E402  (after the path is set)
+from bench.dataset import AGENT_EMAIL, PASSWORD, bench_database, seed  # noqa: E402  (after the path is set)
 
-PG_SERVER = os.environ.get("BENCH_PG_SERVER", "postgresql://postgres@127.0.0.1:5432/postgres")
 USER_AGENT = "helpdesk-bench"
 
 
@@ -110,64 +107,52 @@ def _ms(out, label):
 
 def run(backend, args):
     print(f"\n== {backend} ==")
-    workdir = tempfile.mkdtemp(prefix="helpdesk-bench-")
-    admin_url = pg_name = None
-    if backend == "sqlite":
-        url = f"sqlite:///{workdir}/bench.sqlite3"
-    else:
-        import psycopg
-
-        pg_name = f"helpdesk_bench_{uuid.uuid4().hex[:8]}"
-        admin_url = PG_SERVER
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{pg_name}"')
-        url = PG_SERVER.rsplit("/", 1)[0] + "/" + pg_name
     procs = []
-    try:
-        targets = seed(url, args.tickets, args.messages_per_ticket)
-        app_proc, app_base = start_gunicorn("wsgi:app", url)
-        procs.append(app_proc)
-        ref_proc, ref_base = start_gunicorn("bench.reference_app:app", url)
-        procs.append(ref_proc)
-        cookie = login_cookie(app_base)
-        pages = {name: app_base + path for name, path in targets.items()}
-        pages["reference page"] = ref_base + "/"
-        for name, url in pages.items():
-            check_page(
-                url,
-                cookie,
-                {"ticket page": "Conversation", "floor: logged-in form": "<form"}.get(name, "<table"),
-            )
-            wrk(url, cookie, 10, 2)  # warm-up
-        # Interleaved rounds, best round kept: other work on a shared machine only ever slows a run down.
-        rounds = {name: [] for name in pages}
-        singles = []
-        for _ in range(args.rounds):
-            for name, url in pages.items():
-                rounds[name].append(wrk(url, cookie, 10, args.duration))
-            singles.append(wrk(pages["queue first page"], cookie, 1, args.duration))
-        results = {name: max(runs) for name, runs in rounds.items()}
-        single = min(singles, key=lambda r: r[1])
-        reference = results["reference page"]
-        floor = results["floor: logged-in form"]
-        print(f"  {'page':<24}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'x ref':>8}{'x floor':>9}")
-        for name, (rps, p50, p99) in results.items():
-            print(
-                f"  {name:<24}{rps:>9.0f}{p50:>9.1f}{p99:>9.1f}{rps / reference[0]:>8.2f}{rps / floor[0]:>9.2f}"
-            )
-        print(
-            f"  single client, queue first page: {single[0]:.0f} req/s, p50 {single[1]:.1f} ms, p99 {single[2]:.1f} ms"
-        )
-        return results, single
-    finally:
-        for proc in procs:
-            stop(proc)
-        if pg_name:
-            import psycopg
+    with bench_database(backend) as url:
+        try:
+            return measure(url, args, procs)
+        finally:
+            for proc in procs:
+                stop(proc)
 
-            with psycopg.connect(admin_url, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
-        shutil.rmtree(workdir, ignore_errors=True)
+
+def measure(url, args, procs):
+    """Serve the seeded database with gunicorn and measure every page with wrk."""
+    targets = seed(url, args.tickets, args.messages_per_ticket)
+    app_proc, app_base = start_gunicorn("wsgi:app", url)
+    procs.append(app_proc)
+    ref_proc, ref_base = start_gunicorn("bench.reference_app:app", url)
+    procs.append(ref_proc)
+    cookie = login_cookie(app_base)
+    pages = {name: app_base + path for name, path in targets.items()}
+    pages["reference page"] = ref_base + "/"
+    for name, url in pages.items():
+        check_page(
+            url,
+            cookie,
+            {"ticket page": "Conversation", "floor: logged-in form": "<form"}.get(name, "<table"),
+        )
+        wrk(url, cookie, 10, 2)  # warm-up
+    # Interleaved rounds, best round kept: other work on a shared machine only ever slows a run down.
+    rounds = {name: [] for name in pages}
+    singles = []
+    for _ in range(args.rounds):
+        for name, url in pages.items():
+            rounds[name].append(wrk(url, cookie, 10, args.duration))
+        singles.append(wrk(pages["queue first page"], cookie, 1, args.duration))
+    results = {name: max(runs) for name, runs in rounds.items()}
+    single = min(singles, key=lambda r: r[1])
+    reference = results["reference page"]
+    floor = results["floor: logged-in form"]
+    print(f"  {'page':<24}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'x ref':>8}{'x floor':>9}")
+    for name, (rps, p50, p99) in results.items():
+        print(
+            f"  {name:<24}{rps:>9.0f}{p50:>9.1f}{p99:>9.1f}{rps / reference[0]:>8.2f}{rps / floor[0]:>9.2f}"
+        )
+    print(
+        f"  single client, queue first page: {single[0]:.0f} req/s, p50 {single[1]:.1f} ms, p99 {single[2]:.1f} ms"
+    )
+    return results, single
 
 
 def main():

@@ -25,11 +25,9 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 import argparse  # noqa: E402  (the block above must run first)
-import shutil  # noqa: E402
-import tempfile  # noqa: E402
 import time  # noqa: E402
 
-from bench.dataset import AGENT_EMAIL, PASSWORD, seed  # noqa: E402
+from bench.dataset import AGENT_EMAIL, PASSWORD, bench_database, seed  # noqa: E402
 
 SECRET = "bench-secret-key-not-for-production"
 
@@ -80,9 +78,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds; the best is kept")
     args = parser.parse_args()
 
-    workdir = tempfile.mkdtemp(prefix="helpdesk-floor-")
-    try:
-        url = f"sqlite:///{workdir}/bench.sqlite3"
+    with bench_database("sqlite", prefix="helpdesk-floor-") as url:
         targets = seed(url, args.tickets, 3)
         os.environ["DATABASE_URL"] = url
         from bench.reference_app import app as reference_app
@@ -119,8 +115,6 @@ def main():
             f"\nA page reaches 0.5x the reference at {2 * reference:.2f} ms of CPU and 0.4x at "
             f"{2.5 * reference:.2f} ms (in-process; gunicorn's and wrk's share is added to both on the wire)."
         )
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -22,15 +22,11 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 import argparse  # noqa: E402  (the block above must run first)
-import shutil  # noqa: E402
 import statistics  # noqa: E402
-import tempfile  # noqa: E402
 import time  # noqa: E402
-import uuid  # noqa: E402
 
-from bench.dataset import AGENT_EMAIL, seed  # noqa: E402  (after the path is set)
+from bench.dataset import AGENT_EMAIL, bench_database, seed  # noqa: E402  (after the path is set)
 
-PG_SERVER = os.environ.get("BENCH_PG_SERVER", "postgresql://postgres@127.0.0.1:5432/postgres")
 # "printer" is in a message of every ticket (the worst case), "invoice" in about one ticket in
 # five (subject or body), "73" starts the numbers of about 1 % of the tickets, "73519" is in two
 # (a subject's number, a message's ticket number), "zebra" in none. "invoice refund" needs both
@@ -121,27 +117,9 @@ def explain_search(db, search):
 
 def run(backend, args):
     print(f"\n== {backend} ==")
-    workdir = tempfile.mkdtemp(prefix="helpdesk-search-bench-")
-    pg_name = None
-    if backend == "sqlite":
-        url = f"sqlite:///{workdir}/bench.sqlite3"
-    else:
-        import psycopg
-
-        pg_name = f"helpdesk_bench_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(PG_SERVER, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{pg_name}"')
-        url = PG_SERVER.rsplit("/", 1)[0] + "/" + pg_name
-    try:
+    with bench_database(backend, prefix="helpdesk-search-bench-") as url:
         seed(url, args.tickets, args.messages_per_ticket)
         measure(url, args.repeat, args.sorts.split(","))
-    finally:
-        if pg_name:
-            import psycopg
-
-            with psycopg.connect(PG_SERVER, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def main():
