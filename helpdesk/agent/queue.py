@@ -4,7 +4,7 @@ from flask import current_app, request, url_for
 from flask_login import current_user
 
 from ..htmx import is_htmx, render_page_or_block
-from ..services import queue, queue_choices
+from ..services import queue, queue_choices, search
 from .blueprint import bp
 from .forms import QUEUE_STATUS_CHOICES, SORT_CHOICES, STATUS_CHOICES, BulkForm, QueueArgs
 
@@ -12,6 +12,9 @@ from .forms import QUEUE_STATUS_CHOICES, SORT_CHOICES, STATUS_CHOICES, BulkForm,
 def render_queue(args, notice=None, status=200):
     """The queue page, or only its table for htmx requests."""
     page = queue.queue_page(current_user, args.criteria(), current_app.config["PER_PAGE"])
+    hint = search.wordless_query_hint(args.q)
+    if notice is None and hint:
+        notice = {"level": "info", "text": hint}
     return render_page_or_block(
         "agent/queue.html",
         "queue_table",

@@ -7,7 +7,7 @@ from .. import policy
 from ..errors import DomainError
 from ..extensions import db
 from ..htmx import render_page_or_block
-from ..services import credit_quotes, tickets, uploads
+from ..services import credit_quotes, search, tickets, uploads
 from .credit_views import buy_credits_url, ticket_credit_context
 from .forms import NewTicketForm, ReplyForm, TicketListFilter, new_submission_key
 
@@ -39,6 +39,7 @@ def ticket_list():
         "ticket_list",
         page=page,
         filters=filters,
+        search_hint=search.wordless_query_hint(filters.q),
         is_manager=bool(current_user.is_org_manager and current_user.organization_id),
     )
 

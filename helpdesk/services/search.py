@@ -31,6 +31,13 @@ def terms(query):
     return found
 
 
+def wordless_query_hint(query):
+    """What to tell someone whose search has no words (it matches nothing), else None."""
+    if query and query.strip() and not terms(query):
+        return f"“{query.strip()}” has no words to look for: search finds words made of letters and digits."
+    return None
+
+
 def matching_ticket_ids(query, *, include_internal):
     """A SELECT of the ids of the tickets holding every word of `query`, each as a word prefix.
 

@@ -73,3 +73,16 @@ def test_words_in_a_query_may_sit_in_different_places(client, login, make, desk)
     assert queue_subjects(client.get("/agent/?q=quote+paris")) == set()
     login(desk.requester)
     assert portal_subjects(client.get("/portal/tickets?q=drop+par")) == {"VPN drops"}
+
+
+def test_a_search_without_words_says_why_nothing_matches(client, login, desk):
+    login(desk.admin)
+    page = client.get("/agent/", query_string={"q": "**"}).get_data(as_text=True)
+    assert "“**” has no words to look for" in page and queue_subjects(client.get("/agent/?q=**")) == set()
+    fragment = client.get("/agent/", query_string={"q": "?!"}, headers=HTMX).get_data(as_text=True)
+    assert "“?!” has no words to look for" in fragment
+    assert "no words to look for" not in client.get("/agent/?q=vpn").get_data(as_text=True)
+    login(desk.requester)
+    page = client.get("/portal/tickets", query_string={"q": "--"}).get_data(as_text=True)
+    assert "“--” has no words to look for" in page
+    assert "no words to look for" not in client.get("/portal/tickets?q=zzz").get_data(as_text=True)
