@@ -65,6 +65,12 @@ def _csrf_error(error):
     return render_template("core/error.html", code=400, title="Form expired", text=text), 400
 
 
+def page_number(args):
+    """A safe page number from the query string: 1 when absent or nonsense."""
+    page = args.get("page", "1")
+    return int(page) if page.isdigit() and 0 < int(page) < 100000 else 1
+
+
 def user_zone():
     """The viewer's time zone, looked up once per request (lists format many times per page)."""
     if has_request_context() and hasattr(request, "_helpdesk_zone"):

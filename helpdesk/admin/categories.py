@@ -8,8 +8,9 @@ from ..extensions import db
 from ..htmx import is_htmx, render_page_or_block
 from ..models import Category
 from ..services import categories
+from ..web import page_number
 from .blueprint import bp
-from .forms import ArchiveForm, CategoryForm, page_number
+from .forms import ArchiveForm, CategoryForm
 
 
 def _category_or_404(category_id):

@@ -16,6 +16,7 @@ from ..models import ROLES
 from ..services.categories import MAX_NAME
 from ..services.organizations import MAX_NAME as MAX_ORG_NAME
 from ..services.users import STATUS_FILTERS
+from ..web import page_number
 
 ROLE_LABELS = {"customer": "Customer", "technician": "Technician", "admin": "Admin"}
 
@@ -79,7 +80,7 @@ class UserFilter:
         self.q = (args.get("q") or "").strip()[:200]
         self.role = args.get("role") if args.get("role") in ROLES else ""
         self.status = args.get("status") if args.get("status") in STATUS_FILTERS else "all"
-        self.page = _page(args)
+        self.page = page_number(args)
 
     def as_args(self, **changes):
         args = {"q": self.q, "role": self.role, "status": self.status, "page": self.page}
@@ -92,18 +93,8 @@ class SearchFilter:
 
     def __init__(self, args):
         self.q = (args.get("q") or "").strip()[:200]
-        self.page = _page(args)
+        self.page = page_number(args)
 
     def as_args(self, **changes):
         args = {"q": self.q, "page": self.page if self.page > 1 else None, **changes}
         return {k: v for k, v in args.items() if v not in ("", None)}
-
-
-def _page(args):
-    page = args.get("page", "1")
-    return int(page) if page.isdigit() and 0 < int(page) < 100000 else 1
-
-
-def page_number(args):
-    """A safe page number from the query string (1 when absent or nonsense)."""
-    return _page(args)

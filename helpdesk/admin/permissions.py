@@ -8,8 +8,9 @@ from ..extensions import db
 from ..htmx import is_htmx, render_page_or_block
 from ..models import Category, User
 from ..services import categories, permissions
+from ..web import page_number
 from .blueprint import bp
-from .forms import PermissionsForm, page_number
+from .forms import PermissionsForm
 
 
 def _grid_page():

@@ -9,8 +9,9 @@ from ..htmx import is_htmx, render_page_or_block
 from ..models import User
 from ..services import audit, seats
 from ..services import users as user_service
+from ..web import page_number
 from .blueprint import bp
-from .forms import ROLE_LABELS, ActiveForm, RoleForm, UserFilter, page_number
+from .forms import ROLE_LABELS, ActiveForm, RoleForm, UserFilter
 
 
 @bp.get("/users")

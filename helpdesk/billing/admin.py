@@ -13,8 +13,9 @@ from ..htmx import render_page_or_block
 from ..models import PAYMENT_STATUSES, CreditPack
 from ..models.billing import PAYMENT_STATUS_LABELS
 from ..services import billing, billing_reports
+from ..web import page_number
 from .blueprint import bp
-from .forms import PackForm, PaymentFilter, PhoneOrderForm, page_number
+from .forms import PackForm, PaymentFilter, PhoneOrderForm
 from .views import return_urls
 
 REPORT_MONTHS = (12, 24, 36)

@@ -13,6 +13,8 @@ from wtforms import (
 )
 from wtforms.validators import Email, InputRequired, Length, NumberRange, Regexp
 
+from ..web import page_number
+
 
 class BuyForm(FlaskForm):
     """One buy button: the pack and the page's nonce (double clicks share it). The bank is not
@@ -72,15 +74,9 @@ class PaymentFilter:
     def __init__(self, args, statuses):
         status = args.get("status", "")
         self.status = status if status in statuses else ""
-        page = args.get("page", "1")
-        self.page = int(page) if page.isdigit() and 0 < int(page) < 100000 else 1
+        self.page = page_number(args)
 
     def as_args(self, **changes):
         args = {"status": self.status, "page": self.page}
         args.update(changes)
         return {k: v for k, v in args.items() if v not in ("", None)}
-
-
-def page_number(args):
-    page = args.get("page", "1")
-    return int(page) if page.isdigit() and 0 < int(page) < 100000 else 1

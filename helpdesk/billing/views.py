@@ -9,8 +9,9 @@ from ..extensions import csrf, db
 from ..htmx import render_page_or_block
 from ..models.billing import PAYMENT_PENDING, PROVIDER_DEMO
 from ..services import billing, payments
+from ..web import page_number
 from .blueprint import bp
-from .forms import BuyForm, DemoCheckoutForm, page_number
+from .forms import BuyForm, DemoCheckoutForm
 
 
 def return_urls():

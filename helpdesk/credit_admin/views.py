@@ -9,9 +9,8 @@ from ..errors import DomainError
 from ..extensions import db
 from ..htmx import render_page_or_block
 from ..models import CreditAccount, CreditAlert, Priority, ServicePlan
-from ..portal.forms import StatementFilter
 from ..services import credit_alerts, credit_settings, credits
-from ..web import register_banner, register_nav
+from ..web import page_number, register_banner, register_nav
 from .forms import AdjustForm, MovePlanForm, OpenBankForm, PlanForm, TariffForm
 
 bp = Blueprint("credit_admin", __name__)
@@ -25,8 +24,9 @@ def require_admin():
 
 
 def _paginate(query):
-    page = StatementFilter(request.args).page
-    return db.paginate(query, page=page, per_page=current_app.config["PER_PAGE"], error_out=False)
+    return db.paginate(
+        query, page=page_number(request.args), per_page=current_app.config["PER_PAGE"], error_out=False
+    )
 
 
 def _plan_choices(form):

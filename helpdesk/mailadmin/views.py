@@ -9,6 +9,7 @@ from ..extensions import db
 from ..htmx import is_htmx, render_page_or_block
 from ..models import InboundMail, OutboxMessage
 from ..services import mail_admin, mail_delivery
+from ..web import page_number, register_nav
 
 bp = Blueprint("mailadmin", __name__)
 
@@ -23,16 +24,12 @@ def require_admin():
         abort(403)
 
 
-def _page_number():
-    return request.args.get("page", 1, type=int)
-
-
 @bp.get("/")
 def outbox():
     status = mail_admin.outbox_filter(request.args.get("status", ""))
     page = db.paginate(
         mail_admin.outbox_query(status),
-        page=_page_number(),
+        page=page_number(request.args),
         per_page=current_app.config["PER_PAGE"],
         error_out=False,
     )
@@ -80,7 +77,7 @@ def _row(row):
 def inbound():
     page = db.paginate(
         mail_admin.inbound_query(),
-        page=_page_number(),
+        page=page_number(request.args),
         per_page=current_app.config["PER_PAGE"],
         error_out=False,
     )
@@ -98,7 +95,5 @@ def mail_nav(user):
 
 
 def init_app(app):
-    from ..web import register_nav
-
     app.register_blueprint(bp, url_prefix="/admin/mail")
     register_nav(app, mail_nav, order=90)

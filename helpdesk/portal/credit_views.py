@@ -23,8 +23,8 @@ from ..extensions import db
 from ..htmx import is_htmx, render_page_or_block
 from ..models import Priority, utcnow
 from ..services import billing, credit_alerts, credit_allowances, credit_quotes, credits
-from ..web import register_banner, register_nav, user_zone
-from .forms import StatementFilter, UpgradePriorityForm
+from ..web import page_number, register_banner, register_nav, user_zone
+from .forms import UpgradePriorityForm
 
 bp = Blueprint("portal_credits", __name__)
 
@@ -120,11 +120,12 @@ def upgrade(ticket_id):
 @bp.get("/credits")
 def bank():
     account = credits.account_for(current_user)
-    filters = StatementFilter(request.args)
     page = None
     if account is not None:
         query = credits.statement_query(account)
-        page = db.paginate(query, page=filters.page, per_page=current_app.config["PER_PAGE"], error_out=False)
+        page = db.paginate(
+            query, page=page_number(request.args), per_page=current_app.config["PER_PAGE"], error_out=False
+        )
     return render_page_or_block(
         "portal/credits.html",
         "statement",

@@ -6,6 +6,8 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, MultipleFileField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
+from ..web import page_number
+
 
 def new_submission_key():
     return secrets.token_urlsafe(24)
@@ -35,14 +37,6 @@ class UpgradePriorityForm(FlaskForm):
     priority = RadioField("New priority", coerce=int, validators=[InputRequired()])
 
 
-class StatementFilter:
-    """Query-string page number for the credit statement."""
-
-    def __init__(self, args):
-        page = args.get("page", "1")
-        self.page = int(page) if page.isdigit() and 0 < int(page) < 100000 else 1
-
-
 class TicketListFilter:
     """Query-string filters for My tickets (GET, bookmarkable)."""
 
@@ -53,8 +47,7 @@ class TicketListFilter:
         self.scope = args.get("scope") if args.get("scope") in self.SCOPES else "mine"
         self.state = args.get("state") if args.get("state") in self.STATES else "open"
         self.q = (args.get("q") or "").strip()[:200]
-        page = args.get("page", "1")
-        self.page = int(page) if page.isdigit() and 0 < int(page) < 100000 else 1
+        self.page = page_number(args)
 
     def as_args(self, **changes):
         args = {"scope": self.scope, "state": self.state, "q": self.q, "page": self.page}
