@@ -1,6 +1,6 @@
 """The agent ticket page: conversation, reply / note / reply-and-resolve, inline field edits."""
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from .. import policy
@@ -9,6 +9,7 @@ from ..extensions import db
 from ..htmx import is_htmx, render_page_or_block
 from ..models import utcnow
 from ..services import agent_tickets, queue, subscribers, tickets, uploads
+from ..web import page_number
 from .blueprint import bp
 from .forms import EDIT_FORMS, AgentReplyForm, SubscriberForm, select_choices
 
@@ -56,11 +57,13 @@ def _edit_forms(ticket):
 
 def render_ticket(ticket, block="sidebar", status=200, reply_form=None, **extra):
     """The ticket page, or the named block(s) of it for htmx requests."""
+    history, older_history = agent_tickets.recent_history(ticket)
     context = dict(
         ticket=ticket,
         overdue=queue.is_overdue(ticket, utcnow()),
         conversation=agent_tickets.conversation(ticket),
-        history=agent_tickets.history(ticket),
+        history=history,
+        older_history=older_history,
         subscriptions=subscribers.subscribers_of(ticket),
         forms=_edit_forms(ticket),
         reply_form=(reply_form or AgentReplyForm(formdata=None, prefix="reply")).ensure_key(),
@@ -79,6 +82,21 @@ def render_ticket(ticket, block="sidebar", status=200, reply_form=None, **extra)
 @bp.get("/tickets/<int:ticket_id>", endpoint="ticket")
 def ticket_page(ticket_id):
     return render_ticket(visible_ticket(ticket_id), block="ticket_page")
+
+
+@bp.get("/tickets/<int:ticket_id>/history", endpoint="history")
+def history_page(ticket_id):
+    """Every change of the ticket, newest first, a page at a time."""
+    ticket = visible_ticket(ticket_id)
+    page = db.paginate(
+        agent_tickets.history_query(ticket),
+        page=page_number(request.args),
+        per_page=current_app.config["PER_PAGE"],
+        error_out=False,
+    )
+    return render_template(
+        "agent/history.html", ticket=ticket, page=page, entries=agent_tickets.describe_events(page.items)
+    )
 
 
 def _stage_uploads(form):

@@ -263,15 +263,27 @@ def conversation(ticket):
     ).all()
 
 
-def history(ticket, limit=100):
-    """The latest history entries, newest first, as display text."""
-    events = db.session.scalars(
+HISTORY_EXCERPT = 20  # changes shown beside the conversation; the history page has them all
+
+
+def history_query(ticket):
+    """Every change of the ticket, newest first (to paginate)."""
+    return (
         select(TicketEvent)
         .where(TicketEvent.ticket_id == ticket.id)
         .options(person(TicketEvent.actor))
         .order_by(TicketEvent.id.desc())
-        .limit(limit)
-    ).all()
+    )
+
+
+def recent_history(ticket, limit=HISTORY_EXCERPT):
+    """(the latest `limit` changes as display entries, whether there are older ones)."""
+    events = db.session.scalars(history_query(ticket).limit(limit + 1)).all()
+    return describe_events(events[:limit]), len(events) > limit
+
+
+def describe_events(events):
+    """History entries as display text: who, what, when."""
     return [
         {
             "who": e.actor.name if e.actor else "System",

@@ -39,9 +39,10 @@ def test_queue_is_for_agents_only(client, login, desk, role):
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_ticket_page_only_for_agents_who_may_work_it(client, login, desk, role):
+@pytest.mark.parametrize("page", ["", "/history"])
+def test_ticket_page_only_for_agents_who_may_work_it(client, login, desk, role, page):
     act_as(login, desk, role)
-    response = client.get(f"/agent/tickets/{desk.it_ticket.id}")
+    response = client.get(f"/agent/tickets/{desk.it_ticket.id}{page}")
     if role in WORKERS:
         assert response.status_code == 200 and b"VPN drops" in response.data
     else:

@@ -1,6 +1,7 @@
 """The agent ticket page: conversation, replies and notes, inline edits, history, stale edits."""
 # ruff: noqa: F811 - the `desk` fixture is imported from agent_support and taken as a parameter
 
+import re
 from datetime import timedelta
 
 from helpdesk.extensions import db
@@ -207,3 +208,35 @@ def test_a_resent_reply_form_adds_one_message(client, login, desk):
         assert client.post(f"/agent/tickets/{desk.it_ticket.id}/reply", data=data).status_code == 302
     assert db.session.scalar(db.select(db.func.count(Message.id))) == 1
     assert fresh(desk.it_ticket.id).status == "resolved"
+
+
+def test_the_sidebar_shows_recent_changes_and_the_history_page_has_them_all(client, login, desk):
+    ticket = desk.it_ticket
+    start = utcnow() - timedelta(days=1)
+    for n in range(1, 46):  # 45 tag changes, the newest last
+        db.session.add(
+            TicketEvent(
+                ticket_id=ticket.id, actor_id=desk.tech_it.id, field="tags", old_value="", new_value=f"t{n}",
+                created_at=start + timedelta(minutes=n),
+            )
+        )  # fmt: skip
+    db.session.commit()
+    login(desk.tech_it)
+    html = client.get(f"/agent/tickets/{ticket.id}").get_data(as_text=True)
+    sidebar = re.findall(r"to t(\d+)", html)
+    assert sidebar == [str(n) for n in range(45, 25, -1)]  # the latest 20, newest first
+    assert f'<a href="/agent/tickets/{ticket.id}/history">All changes to ticket #{ticket.id}</a>' in html
+
+    first = client.get(f"/agent/tickets/{ticket.id}/history").get_data(as_text=True)
+    assert "45 changes, newest first." in first
+    assert re.findall(r"to t(\d+)", first) == [str(n) for n in range(45, 20, -1)]  # 25 a page
+    assert f'href="/agent/tickets/{ticket.id}/history?page=2"' in first
+    second = client.get(f"/agent/tickets/{ticket.id}/history?page=2").get_data(as_text=True)
+    assert re.findall(r"to t(\d+)", second) == [str(n) for n in range(20, 0, -1)]
+
+
+def test_a_short_history_has_no_link_to_more(client, login, desk):
+    login(desk.tech_it)
+    assert edit(client, desk.it_ticket.id, "status", "open", 1).status_code == 200
+    html = client.get(f"/agent/tickets/{desk.it_ticket.id}").get_data(as_text=True)
+    assert "changed status from New to Open" in html and "All changes to ticket" not in html
