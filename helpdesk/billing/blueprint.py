@@ -3,17 +3,10 @@
 from flask import Blueprint, url_for
 
 from .. import policy
+from ..services.money import format_money
 from ..web import register_banner, register_nav
 
 bp = Blueprint("billing", __name__)
-
-
-def format_money(minor, currency):
-    """Minor units as '1,234.50 USD' (two-decimal currencies)."""
-    minor = int(minor or 0)
-    sign = "-" if minor < 0 else ""
-    whole, cents = divmod(abs(minor), 100)
-    return f"{sign}{whole:,}.{cents:02d} {(currency or '').upper()}"
 
 
 def _nav(user):

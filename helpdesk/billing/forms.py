@@ -11,8 +11,9 @@ from wtforms import (
     SelectField,
     StringField,
 )
-from wtforms.validators import Email, InputRequired, Length, NumberRange, Regexp
+from wtforms.validators import Email, InputRequired, Length, NumberRange, Regexp, ValidationError
 
+from ..services import money
 from ..web import page_number
 
 
@@ -33,9 +34,9 @@ class PackForm(FlaskForm):
     credits = IntegerField("Credits", validators=[InputRequired(), NumberRange(min=1, max=10_000_000)])
     price = DecimalField(
         "Price",
-        places=2,
-        validators=[InputRequired(), NumberRange(min=Decimal("0.01"), max=Decimal("1000000"))],
-        description="In the currency's main unit, e.g. 50.00.",
+        places=None,  # shown as stored: 50.00 USD, 500 JPY
+        validators=[InputRequired(), NumberRange(min=Decimal("0.001"), max=Decimal("1000000"))],
+        description="In the currency's main unit, e.g. 50.00 (USD) or 5000 (JPY).",
     )
     currency = StringField(
         "Currency", validators=[InputRequired(), Regexp(r"^[A-Za-z]{3}$", message="Three letters, e.g. usd.")]
@@ -51,15 +52,23 @@ class PackForm(FlaskForm):
             data={
                 "name": pack.name,
                 "credits": pack.credits,
-                "price": Decimal(pack.price) / 100,
+                "price": money.to_major(pack.price, pack.currency),
                 "currency": pack.currency,
                 "active": pack.active,
             }
         )
 
+    def validate_price(self, field):
+        """The price must fit the currency: no fraction of a yen, at most two decimals of a dollar."""
+        if field.data is not None:
+            try:
+                money.to_minor(field.data, self.currency.data)
+            except ValueError as exc:
+                raise ValidationError(str(exc)) from exc
+
     def price_minor(self):
-        """The price in minor units (cents), exactly."""
-        return int((self.price.data * 100).to_integral_value())
+        """The price in the currency's minor units, exactly."""
+        return money.to_minor(self.price.data, self.currency.data)
 
 
 class PhoneOrderForm(FlaskForm):

@@ -12,6 +12,7 @@ from werkzeug.routing import BuildError
 from ..extensions import db
 from ..models import AGENT_ROLES, ROLE_ADMIN, CategoryPermission, User
 from .mail_compose import public_url, queue
+from .money import format_money
 
 
 def _ticket_subject(ticket, prefix=""):
@@ -216,11 +217,6 @@ def low_balance(user, *, balance, threshold=None, label=None, bank_name=None):
     ]
 
 
-def _money(minor, currency):
-    whole, cents = divmod(abs(int(minor)), 100)
-    return f"{'-' if minor < 0 else ''}{whole:,}.{cents:02d} {currency.upper()}"
-
-
 def purchase_receipt(user, *, credits, amount_minor, currency, reference, url=None, bank_name=None):
     """A receipt for a credit purchase: credits bought, amount in minor units, payment reference
     (and `bank_name` when the credits went to an organization's shared bank)."""
@@ -231,7 +227,7 @@ def purchase_receipt(user, *, credits, amount_minor, currency, reference, url=No
             "purchase_receipt",
             f"Receipt: {credits:,} help desk credits",
             credits=credits,
-            amount=_money(amount_minor, currency),
+            amount=format_money(amount_minor, currency),
             reference=reference,
             url=url,
             bank_name=bank_name,
@@ -249,7 +245,7 @@ def payment_link(user, *, credits, amount_minor, currency, url, started_by=None)
             "payment_link",
             f"Your payment link for {credits:,} help desk credits",
             credits=credits,
-            amount=_money(amount_minor, currency),
+            amount=format_money(amount_minor, currency),
             url=url,
             started_by=started_by,
             **_first_login(u),

@@ -168,6 +168,33 @@ def test_admin_creates_edits_and_deactivates_a_pack(client, login, world):
     assert (pack.price, pack.active) == (60050, False)
 
 
+def test_prices_follow_the_currency_s_decimals(client, login, world):
+    """Yen have no cents (Stripe's zero-decimal currencies), dinars have thousandths: entered,
+    stored in minor units, and shown back the way the currency writes them."""
+    login(world["admin"])
+    yen = {"name": "Yen pack", "credits": "500", "price": "5000", "currency": "jpy", "active": "y"}
+    assert client.post("/billing/admin/packs/new", data=yen).status_code == 302
+    pack = db.session.scalar(select(CreditPack).where(CreditPack.name == "Yen pack"))
+    assert pack.price == 5000  # what Stripe is sent as unit_amount: ¥5,000
+    assert 'value="5000"' in client.get(f"/billing/admin/packs/{pack.id}/edit").get_data(as_text=True)
+    assert "5,000 JPY" in client.get("/billing/admin/packs").get_data(as_text=True)
+
+    page = client.post("/billing/admin/packs/new", data=dict(yen, name="Half yen", price="5000.50"))
+    assert "JPY has no smaller unit: enter a whole amount." in page.get_data(as_text=True)
+    assert db.session.scalar(select(CreditPack).where(CreditPack.name == "Half yen")) is None
+
+    dinar = dict(yen, name="Dinar pack", price="12.34", currency="kwd")
+    assert client.post("/billing/admin/packs/new", data=dinar).status_code == 302
+    pack = db.session.scalar(select(CreditPack).where(CreditPack.name == "Dinar pack"))
+    assert pack.price == 12340 and "12.340 KWD" in client.get("/billing/admin/packs").get_data(as_text=True)
+    page = client.post("/billing/admin/packs/new", data=dict(dinar, name="Odd dinar", price="12.345"))
+    assert "must end in 0 in the third decimal" in page.get_data(as_text=True)
+    page = client.post(
+        "/billing/admin/packs/new", data=dict(yen, name="Cents", price="1.005", currency="usd")
+    )
+    assert "USD amounts have at most 2 decimals." in page.get_data(as_text=True)
+
+
 def test_pack_names_are_unique(client, login, world):
     login(world["admin"])
     data = {"name": world["pack"].name, "credits": "1", "price": "1.00", "currency": "usd"}
