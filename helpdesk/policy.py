@@ -55,6 +55,15 @@ def visible_tickets(user):
     return select(Ticket).where(ticket_visibility(user))
 
 
+def visible_ticket_ids(user, ticket_ids):
+    """Which of `ticket_ids` `user` may see (one query): a shared bank's statement names tickets
+    of every member, and links only those the viewer may open."""
+    ids = {i for i in ticket_ids if i is not None}
+    if not ids:
+        return set()
+    return set(db.session.scalars(select(Ticket.id).where(Ticket.id.in_(ids), ticket_visibility(user))))
+
+
 def can_view_ticket(user, ticket):
     if ticket is None or not (user and user.is_authenticated and user.active):
         return False

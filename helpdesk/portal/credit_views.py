@@ -120,12 +120,13 @@ def upgrade(ticket_id):
 @bp.get("/credits")
 def bank():
     account = credits.account_for(current_user)
-    page = None
+    page, linkable = None, set()
     if account is not None:
         query = credits.statement_query(account)
         page = db.paginate(
             query, page=page_number(request.args), per_page=current_app.config["PER_PAGE"], error_out=False
         )
+        linkable = policy.visible_ticket_ids(current_user, [e.ticket_id for e in page.items])
     return render_page_or_block(
         "portal/credits.html",
         "statement",
@@ -134,6 +135,7 @@ def bank():
         next_allowance=credit_allowances.next_allowance_date(account),
         low_alert=credit_alerts.current_low_alert(account),
         page=page,
+        linkable_tickets=linkable,
         buy_url=buy_credits_url(),
         can_buy=billing.purchase_target(current_user).refusal is None,
     )

@@ -30,7 +30,8 @@ from ..models import (
     utcnow,
 )
 from ..models.billing import CreditPack
-from . import credit_allowances, credits
+from ..models.credits import KIND_ADJUSTMENT
+from . import credit_allowances, credit_quotes, credits
 from .accounts import hash_password
 
 DEMO_PASSWORD = "helpdesk-demo"
@@ -370,4 +371,32 @@ def _seed_tickets(users, categories, priorities):
                 ticket.updated_at = ticket.resolved_at
         db.session.add(ticket)
     db.session.flush()
+    _charge_paid_priorities(customers)
     return len(TICKETS)
+
+
+def _charge_paid_priorities(customers):
+    """The sample tickets' paid priorities are charged like a real submission, so the queue shows
+    the paid marker and the statements their charges. Each bank is first credited what its
+    tickets cost ("Demo: credits for the sample tickets"), so it keeps its documented balance."""
+    charges = []
+    for requester in customers:
+        for ticket in db.session.scalars(select(Ticket).where(Ticket.requester_id == requester.id)):
+            account, cost = credit_quotes.new_ticket_price(requester, ticket.priority)
+            if cost > 0 and account is not None and account.plan.credits_enabled:
+                charges.append((requester, ticket, account, cost))
+    totals = {}
+    for _requester, _ticket, account, cost in charges:
+        totals[account.id] = totals.get(account.id, 0) + cost
+    for account_id, total in totals.items():
+        credits.post_entry(
+            account_id,
+            total,
+            KIND_ADJUSTMENT,
+            idempotency_key=f"seed:sample-tickets:{account_id}",
+            memo="Demo: credits for the sample tickets",
+        )
+    for requester, ticket, account, cost in charges:
+        credit_quotes.charge_new_ticket(
+            requester, ticket, (account, cost), submission_key=ticket.submission_key
+        )

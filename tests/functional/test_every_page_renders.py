@@ -70,3 +70,25 @@ def test_a_nonsense_page_number_shows_the_first_page(app, page):
     for path in ("/portal/tickets", "/portal/credits"):
         response = client.get(path, query_string={"page": page})
         assert response.status_code == 200, f"{path}?page={page} -> {response.status_code}"
+
+
+def test_a_shared_bank_statement_links_only_the_tickets_the_viewer_may_open(app):
+    """Acme's statement lists every member's charges; dave (not a manager) sees carol's as a
+    plain number, carol (the manager) as links."""
+    from helpdesk.models import LedgerEntry, Ticket, User
+
+    seed_demo()
+    db.session.commit()
+    carol_charge = db.session.scalar(
+        db.select(LedgerEntry.ticket_id)
+        .join(Ticket, Ticket.id == LedgerEntry.ticket_id)
+        .join(User, User.id == Ticket.requester_id)
+        .where(User.email == "carol@acme.example", LedgerEntry.kind == "charge")
+        .limit(1)
+    )
+    link = f'<a href="/portal/tickets/{carol_charge}">#{carol_charge}</a>'
+    for email, linked in (("dave@acme.example", False), ("carol@acme.example", True)):
+        client = app.test_client()
+        client.post("/login", data={"email": email, "password": DEMO_PASSWORD})
+        page = client.get("/portal/credits").get_data(as_text=True)
+        assert f"#{carol_charge}" in page and (link in page) == linked, email

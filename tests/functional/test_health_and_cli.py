@@ -104,3 +104,28 @@ def test_demo_password_logs_in(app, client):
     app.test_cli_runner().invoke(args=["seed-demo"])
     response = client.post("/login", data={"email": "alice@example.com", "password": "helpdesk-demo"})
     assert response.status_code == 302
+
+
+def test_seeded_paid_priorities_are_charged_and_banks_keep_their_documented_balances(app, client):
+    from helpdesk.models import CreditAccount, LedgerEntry
+    from helpdesk.services import credits
+
+    app.test_cli_runner().invoke(args=["seed-demo"])
+    paid = db.session.execute(
+        db.select(Ticket.id, Priority.credit_cost)
+        .join(Priority, Priority.id == Ticket.priority_id)
+        .join(User, User.id == Ticket.requester_id)
+        .where(Priority.credit_cost > 0, User.email != "bob@example.com")
+    ).all()
+    assert paid, "the demo has High and Urgent tickets"
+    charged = dict(
+        db.session.execute(
+            db.select(LedgerEntry.ticket_id, -LedgerEntry.amount).where(LedgerEntry.kind == "charge")
+        ).all()
+    )
+    assert charged == {ticket_id: cost for ticket_id, cost in paid}
+    balances = {a.owner_name: a.balance for a in db.session.scalars(db.select(CreditAccount))}
+    assert balances["Acme"] == 500 and balances["Alice Archer"] == 1000
+    assert credits.ledger_mismatches() == []
+    client.post("/login", data={"email": "it.tech@example.com", "password": "helpdesk-demo"})
+    assert "credits</span>" in client.get("/agent/?status=all").get_data(as_text=True)  # the paid marker
