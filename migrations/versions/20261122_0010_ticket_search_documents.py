@@ -45,9 +45,12 @@ BEGIN
            string_agg({_pg_text("body")}, ' ') FILTER (WHERE internal)
       INTO public_text, internal_text
       FROM messages WHERE ticket_id = NEW.id;
-    NEW.search_public := to_tsvector('simple', {_pg_text("NEW.subject || ' ' || NEW.body")}
-                                               || ' ' || coalesce(public_text, ''));
-    NEW.search_all := NEW.search_public || to_tsvector('simple', coalesce(internal_text, ''));
+    -- Positions stripped and each document capped: a tsvector must stay under 1 MB, and a ticket
+    -- collecting long logs must never make a reply fail to save (its later text goes unindexed).
+    NEW.search_public := strip(to_tsvector('simple', left({_pg_text("NEW.subject || ' ' || NEW.body")}
+                                               || ' ' || coalesce(public_text, ''), 400000)));
+    NEW.search_all := NEW.search_public
+                      || strip(to_tsvector('simple', left(coalesce(internal_text, ''), 200000)));
     RETURN NEW;
 END
 $$""",

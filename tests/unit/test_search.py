@@ -209,3 +209,19 @@ def test_ticket_condition_is_a_condition_on_tickets(make, agent):
         ).all()
         == []
     )
+
+
+def test_a_ticket_full_of_long_logs_still_takes_replies(make, agent):
+    """A ticket's document is capped (PostgreSQL refuses a tsvector over 1 MB): replies keep being
+    saved and the ticket stays findable by its subject and its first messages."""
+    import random
+
+    rng = random.Random(7)
+    ticket = make.ticket(subject="Crash dumps attached", body="Logs follow.")
+    for n in range(12):  # ~1.2 million characters of words seen nowhere else
+        log = " ".join("".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=9)) for _ in range(10_000))
+        make.message(ticket, agent, body=f"dump{n} {log}")
+    make.message(ticket, ticket.requester, body="Any news?")
+    db.session.flush()
+    assert found("crash dumps") == {"Crash dumps attached"}
+    assert found("dump0") == {"Crash dumps attached"}
