@@ -1,5 +1,6 @@
 """Migrations: an empty database upgrades to head, and the result matches the models exactly."""
 
+import os
 import warnings
 
 import pytest
@@ -11,7 +12,7 @@ from sqlalchemy import create_engine, inspect
 from helpdesk import create_app
 from helpdesk.extensions import db
 from helpdesk.models.search import SEARCH_INDEXES, include_name
-from tests.conftest import fresh_database, make_test_config
+from tests.conftest import PG_ENV, fresh_database, make_test_config
 
 NAME_INDEXES = ("uq_categories_lower_name", "uq_organizations_lower_name")
 
@@ -57,7 +58,7 @@ def test_sqlite_engine_enforces_foreign_keys(tmp_path):
 
 
 def test_sqlite_search_schema_from_migrations_is_the_one_create_all_makes(tmp_path):
-    """The FTS5 tables and triggers are written twice (models/search.py, migration 0008): the same SQL."""
+    """The FTS5 tables and triggers are written twice (models/search.py, migration 0010): the same SQL."""
     from sqlalchemy import text
 
     def search_schema(url, build):
@@ -74,8 +75,105 @@ def test_sqlite_search_schema_from_migrations_is_the_one_create_all_makes(tmp_pa
 
     migrated = search_schema(f"sqlite:///{tmp_path}/migrated.sqlite3", upgrade)
     created = search_schema(f"sqlite:///{tmp_path}/created.sqlite3", db.create_all)
-    assert {name for _, name, _ in migrated} >= {"tickets_fts", "messages_fts", "tickets_fts_update"}
+    assert {name for _, name, _ in migrated} >= {
+        "tickets_fts_public",
+        "tickets_fts_all",
+        "messages_fts_update",
+    }
     assert migrated == created
+
+
+PG_SEARCH_SCHEMA = """
+SELECT 'column', attname, format_type(atttypid, atttypmod) FROM pg_attribute
+ WHERE attrelid = 'tickets'::regclass AND attname LIKE 'search%' AND NOT attisdropped
+UNION ALL SELECT 'index', indexname, indexdef FROM pg_indexes WHERE indexname LIKE '%search%'
+UNION ALL SELECT 'trigger', tgname, pg_get_triggerdef(oid) FROM pg_trigger WHERE tgname LIKE '%search%'
+UNION ALL SELECT 'function', proname, prosrc FROM pg_proc WHERE proname LIKE '%search_documents'
+ORDER BY 1, 2
+"""
+
+
+@pytest.mark.skipif(not os.environ.get(PG_ENV), reason="PostgreSQL's search schema (TEST_DATABASE_URL)")
+def test_postgresql_search_schema_from_migrations_is_the_one_create_all_makes(tmp_path):
+    """The search columns, GIN indexes, triggers and functions are written twice (models/search.py,
+    migration 0010) and are not in the models Alembic compares: the same schema either way."""
+    from sqlalchemy import text
+
+    def search_schema(build):
+        with fresh_database(tmp_path) as url:
+            app = create_app(make_test_config(url, str(tmp_path)))
+            with app.app_context():
+                build()
+                with db.engine.connect() as conn:
+                    rows = conn.execute(text(PG_SEARCH_SCHEMA)).all()
+                db.session.remove()
+                db.engine.dispose()
+        return rows
+
+    migrated = search_schema(upgrade)
+    assert {name for _, name, _ in migrated} == {
+        "search_public",
+        "search_all",
+        "ix_tickets_search_public",
+        "ix_tickets_search_all",
+        "tickets_search_documents",
+        "messages_search_documents",
+    }
+    assert migrated == search_schema(db.create_all)
+
+
+def test_upgrade_indexes_existing_tickets_and_downgrade_restores_the_per_row_search(
+    empty_database_url, tmp_path
+):
+    """Migration 0010 builds the documents of the tickets already there; its downgrade gives back
+    0008's search schema, indexing them too."""
+    from sqlalchemy import select, text
+
+    from helpdesk.models import Ticket
+    from helpdesk.services import search
+
+    app = create_app(make_test_config(empty_database_url, str(tmp_path)))
+    with app.app_context():
+        upgrade(revision="0009")
+        with db.engine.begin() as conn:
+            for statement in (
+                "INSERT INTO users (email, name, password_hash, role, active, is_org_manager, timezone, session_token, "
+                "created_at) "
+                "VALUES ('c@example.com', 'C', 'x', 'customer', true, false, 'UTC', 'tok', CURRENT_TIMESTAMP)",
+                "INSERT INTO categories (name, archived) VALUES ('IT', false)",
+                "INSERT INTO priorities (name, sort_order, response_minutes, credit_cost) VALUES ('Low', 0, 60, 0)",
+                "INSERT INTO tickets (subject, body, requester_id, category_id, priority_id, status, "
+                "created_at, updated_at, due_at, version) SELECT 'Printer jams', 'On floor 2.', u.id, c.id, "
+                "p.id, 'new', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 1 "
+                "FROM users u, categories c, priorities p",
+                "INSERT INTO messages (ticket_id, body, internal, source, created_at) "
+                "SELECT id, 'Reply from Paris', false, 'web', CURRENT_TIMESTAMP FROM tickets",
+                "INSERT INTO messages (ticket_id, body, internal, source, created_at) "
+                "SELECT id, 'Note about zanzibar', true, 'web', CURRENT_TIMESTAMP FROM tickets",
+            ):
+                conn.execute(text(statement))
+        upgrade()
+
+        def found(query, include_internal):
+            condition = search.ticket_condition(query, include_internal=include_internal)
+            return db.session.scalars(select(Ticket.subject).where(condition)).all()
+
+        assert found("printer paris", False) == found("zanzibar", True) == ["Printer jams"]
+        assert found("zanzibar", False) == []
+        db.session.remove()
+        downgrade(revision="0009")
+        with db.engine.connect() as conn:
+            if db.engine.dialect.name == "sqlite":
+                hits = "SELECT count(*) FROM messages_fts WHERE messages_fts MATCH '\"paris\"*'"
+            else:
+                hits = (
+                    "SELECT count(*) FROM pg_indexes WHERE indexname IN "
+                    "('ix_tickets_search', 'ix_messages_search')"
+                )
+            assert conn.execute(text(hits)).scalar() in (1, 2)
+            assert "search_all" not in {c["name"] for c in inspect(conn).get_columns("tickets")}
+        db.session.remove()
+        db.engine.dispose()
 
 
 def test_names_unique_ignoring_case_in_the_migrated_database(empty_database_url, tmp_path):

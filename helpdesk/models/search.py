@@ -1,84 +1,177 @@
-"""The full-text search schema: GIN expression indexes on PostgreSQL, FTS5 tables on SQLite.
+"""The full-text search schema: one search document per ticket, on both databases.
+
+A ticket's document holds its subject, its description and the bodies of its messages; there are
+two per ticket: "public" (public messages only, for customers) and "all" (internal notes too,
+for agents). Triggers rewrite a ticket's two documents whenever its text or one of its messages
+changes, so a search is one condition on `tickets`, however many messages match.
+
+- PostgreSQL: two tsvector columns on `tickets`, `search_public` and `search_all`, each with a
+  GIN index. They are made by DDL here (and by migration 0010), not declared on the model: the
+  ORM never loads them with a Ticket, and Alembic's autogenerate ignores them (include_name).
+  tests/test_migrations.py checks the migrated schema equals the one create_all() makes.
+- SQLite: two FTS5 tables, `tickets_fts_public` and `tickets_fts_all`, one row per ticket
+  (rowid = ticket id) holding the ticket's text, replaced by the triggers. A batch migration that
+  recreates tickets or messages on SQLite ("move and copy") drops their triggers with the old
+  table: such a migration must create them again (fts_statements()).
 
 Both databases split text the same way (runs of letters and digits; punctuation and symbols
 separate words; case folded, accents kept) so a search gives the same tickets on either:
-PostgreSQL reads the text through the 'simple' configuration (no stemming, no stop words) after
+PostgreSQL reads each text through the 'simple' configuration (no stemming, no stop words) after
 punctuation is replaced by spaces (otherwise its parser keeps "intranet.example.com" or "2.3.1"
 as one word), and SQLite's FTS5 uses the unicode61 tokenizer without removing diacritics
 (PostgreSQL's 'simple' keeps them). services/search.py writes the queries.
 """
 
-from sqlalchemy import DDL, Index, column, event, table, text
+from sqlalchemy import DDL, column, event, table
 
-# At most this many characters of a text are indexed on PostgreSQL: a tsvector must stay under
-# 1 MB, and a long mail of unique tokens (a log) would otherwise fail to insert.
+# At most this many characters of each text (the subject and description together, each message)
+# are indexed on PostgreSQL: a long mail of unique tokens (a log) must not blow a tsvector's 1 MB.
 INDEXED_CHARACTERS = 100_000
 
-# Written exactly as PostgreSQL prints them back when SQLAlchemy reflects them, so that Alembic's
-# autogenerate finds the models and the database equal. Queries use the same text, so the planner
-# matches them with the indexes.
-TICKET_VECTOR = (
-    "to_tsvector('simple'::regconfig, regexp_replace(\"left\"((subject::text || ' '::text) || body, "
-    f"{INDEXED_CHARACTERS}), '[[:punct:]]'::text, ' '::text, 'g'::text))"
-)
-MESSAGE_VECTOR = (
-    f"to_tsvector('simple'::regconfig, regexp_replace(\"left\"(body, {INDEXED_CHARACTERS}), "
-    "'[[:punct:]]'::text, ' '::text, 'g'::text))"
-)
-SEARCH_INDEXES = ("ix_tickets_search", "ix_messages_search")
+# ---------------------------------------------------------------------------------------------
+# PostgreSQL
+
+SEARCH_COLUMNS = ("search_public", "search_all")
+SEARCH_INDEXES = ("ix_tickets_search_public", "ix_tickets_search_all")
 
 
-def gin_index(name, vector):
-    """A PostgreSQL-only GIN index on a tsvector expression (for a model's __table_args__)."""
-    return Index(name, text(vector), postgresql_using="gin").ddl_if(dialect="postgresql")
+def _pg_text(expression):
+    """SQL of the searchable form of a text: its first characters, punctuation made spaces."""
+    return f"regexp_replace(left({expression}, {INDEXED_CHARACTERS}), '[[:punct:]]', ' ', 'g')"
 
 
-# SQLite: external-content FTS5 tables (they index the rows, they hold no copy of the text),
-# kept in step with their tables by triggers. An update reindexes only when the text changes.
-# A batch migration that recreates tickets or messages on SQLite ("move and copy") drops the
-# triggers with the old table: such a migration must create them again (fts_statements()).
+# The ticket's documents are computed in one place, this trigger (BEFORE INSERT OR UPDATE OF
+# subject, body): the messages' trigger "touches" the ticket's subject to have them recomputed.
+PG_TICKET_FUNCTION = f"""\
+CREATE OR REPLACE FUNCTION tickets_search_documents() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    public_text text;
+    internal_text text;
+BEGIN
+    SELECT string_agg({_pg_text("body")}, ' ') FILTER (WHERE NOT internal),
+           string_agg({_pg_text("body")}, ' ') FILTER (WHERE internal)
+      INTO public_text, internal_text
+      FROM messages WHERE ticket_id = NEW.id;
+    -- Positions stripped and each document capped: a tsvector must stay under 1 MB, and a ticket
+    -- collecting long logs must never make a reply fail to save (its later text goes unindexed).
+    NEW.search_public := strip(to_tsvector('simple', left({_pg_text("NEW.subject || ' ' || NEW.body")}
+                                               || ' ' || coalesce(public_text, ''), 400000)));
+    NEW.search_all := NEW.search_public
+                      || strip(to_tsvector('simple', left(coalesce(internal_text, ''), 200000)));
+    RETURN NEW;
+END
+$$"""
+
+PG_MESSAGE_FUNCTION = """\
+CREATE OR REPLACE FUNCTION messages_search_documents() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    -- Setting the subject to itself fires tickets_search_documents, which rereads the messages.
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        UPDATE tickets SET subject = subject WHERE id = OLD.ticket_id;
+    END IF;
+    IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND NEW.ticket_id <> OLD.ticket_id) THEN
+        UPDATE tickets SET subject = subject WHERE id = NEW.ticket_id;
+    END IF;
+    RETURN NULL;
+END
+$$"""
+
+PG_TICKETS_DDL = [
+    "ALTER TABLE tickets ADD COLUMN search_public tsvector, ADD COLUMN search_all tsvector",
+    "CREATE INDEX ix_tickets_search_public ON tickets USING gin (search_public)",
+    "CREATE INDEX ix_tickets_search_all ON tickets USING gin (search_all)",
+    PG_TICKET_FUNCTION,
+    "CREATE TRIGGER tickets_search_documents BEFORE INSERT OR UPDATE OF subject, body ON tickets "
+    "FOR EACH ROW EXECUTE FUNCTION tickets_search_documents()",
+]
+PG_MESSAGES_DDL = [
+    PG_MESSAGE_FUNCTION,
+    "CREATE TRIGGER messages_search_documents AFTER INSERT OR DELETE OR UPDATE OF ticket_id, body, "
+    "internal ON messages FOR EACH ROW EXECUTE FUNCTION messages_search_documents()",
+]
+PG_FUNCTIONS = ("tickets_search_documents", "messages_search_documents")
+
+# ---------------------------------------------------------------------------------------------
+# SQLite
+
 TOKENIZE = "unicode61 remove_diacritics 0"
-FTS_TABLES = {
-    "tickets": ("tickets_fts", ("subject", "body")),
-    "messages": ("messages_fts", ("body",)),
-}
+# detail=none: only which tickets hold a word is kept (no positions), all that queries ask.
+FTS_TABLES = {"public": "tickets_fts_public", "all": "tickets_fts_all"}
+
+
+def _sqlite_refresh(ticket_id):
+    """Statements that replace ticket `ticket_id`'s two FTS5 rows (none if the ticket is gone)."""
+    statements = []
+    for scope, fts in FTS_TABLES.items():
+        public_only = " AND NOT internal" if scope == "public" else ""
+        statements.append(f"DELETE FROM {fts} WHERE rowid = {ticket_id};")
+        statements.append(
+            f"INSERT INTO {fts}(rowid, document) SELECT id, subject || ' ' || body || ' ' || "
+            f"coalesce((SELECT group_concat(body, ' ') FROM messages WHERE ticket_id = {ticket_id}"
+            f"{public_only}), '') FROM tickets WHERE id = {ticket_id};"
+        )
+    return " ".join(statements)
 
 
 def fts_statements(source):
-    """CREATE statements for `source`'s FTS5 table and its three triggers."""
-    fts, columns = FTS_TABLES[source]
-    names = ", ".join(columns)
-    new = ", ".join(f"new.{c}" for c in columns)
-    old = ", ".join(f"old.{c}" for c in columns)
-    insert = f"INSERT INTO {fts}(rowid, {names}) VALUES (new.id, {new});"
-    delete = f"INSERT INTO {fts}({fts}, rowid, {names}) VALUES ('delete', old.id, {old});"
+    """CREATE statements for the FTS5 tables and triggers that hang on table `source`."""
+    if source == "tickets":
+        gone = " ".join(f"DELETE FROM {fts} WHERE rowid = old.id;" for fts in FTS_TABLES.values())
+        return [
+            *(
+                f"CREATE VIRTUAL TABLE {fts} USING fts5(document, tokenize='{TOKENIZE}', detail=none)"
+                for fts in FTS_TABLES.values()
+            ),
+            f"CREATE TRIGGER tickets_fts_insert AFTER INSERT ON tickets BEGIN {_sqlite_refresh('new.id')} END",
+            "CREATE TRIGGER tickets_fts_update AFTER UPDATE OF subject, body ON tickets "
+            f"BEGIN {_sqlite_refresh('new.id')} END",
+            f"CREATE TRIGGER tickets_fts_delete AFTER DELETE ON tickets BEGIN {gone} END",
+        ]
     return [
-        f"CREATE VIRTUAL TABLE {fts} USING fts5({names}, content='{source}', content_rowid='id', "
-        f"tokenize='{TOKENIZE}')",
-        f"CREATE TRIGGER {fts}_insert AFTER INSERT ON {source} BEGIN {insert} END",
-        f"CREATE TRIGGER {fts}_delete AFTER DELETE ON {source} BEGIN {delete} END",
-        f"CREATE TRIGGER {fts}_update AFTER UPDATE OF {names} ON {source} BEGIN {delete} {insert} END",
+        "CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages "
+        f"BEGIN {_sqlite_refresh('new.ticket_id')} END",
+        "CREATE TRIGGER messages_fts_update AFTER UPDATE OF ticket_id, body, internal ON messages "
+        f"BEGIN {_sqlite_refresh('new.ticket_id')} END",
+        "CREATE TRIGGER messages_fts_move AFTER UPDATE OF ticket_id ON messages "
+        f"WHEN old.ticket_id <> new.ticket_id BEGIN {_sqlite_refresh('old.ticket_id')} END",
+        f"CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN {_sqlite_refresh('old.ticket_id')} END",
     ]
 
 
-def install_fts(source_table):
-    """Make create_all()/drop_all() build and remove the FTS5 table of `source_table` on SQLite."""
-    fts = FTS_TABLES[source_table.name][0]
-    for statement in fts_statements(source_table.name):
-        event.listen(source_table, "after_create", DDL(statement).execute_if(dialect="sqlite"))
-    event.listen(source_table, "before_drop", DDL(f"DROP TABLE IF EXISTS {fts}").execute_if(dialect="sqlite"))
+def install(tickets_table, messages_table):
+    """Make create_all()/drop_all() build and remove the search documents on either database."""
+    for source, pg_ddl in ((tickets_table, PG_TICKETS_DDL), (messages_table, PG_MESSAGES_DDL)):
+        for statement in pg_ddl:
+            event.listen(source, "after_create", DDL(statement).execute_if(dialect="postgresql"))
+        for statement in fts_statements(source.name):
+            event.listen(source, "after_create", DDL(statement).execute_if(dialect="sqlite"))
+    for fts in FTS_TABLES.values():
+        event.listen(
+            tickets_table, "before_drop", DDL(f"DROP TABLE IF EXISTS {fts}").execute_if(dialect="sqlite")
+        )
+    for function in PG_FUNCTIONS:
+        event.listen(
+            tickets_table,
+            "after_drop",
+            DDL(f"DROP FUNCTION IF EXISTS {function}() CASCADE").execute_if(dialect="postgresql"),
+        )
 
 
 def is_fts_table(name):
-    """True for the FTS5 tables and the shadow tables SQLite keeps for them (tickets_fts_data, ...)."""
-    return any(name == fts or name.startswith(f"{fts}_") for fts, _ in FTS_TABLES.values())
+    """True for the FTS5 tables and the shadow tables SQLite keeps for them (tickets_fts_all_data, ...)."""
+    return any(name == fts or name.startswith(f"{fts}_") for fts in FTS_TABLES.values())
 
 
 def include_name(name, type_, parent_names):
-    """Alembic filter: the FTS5 tables are not models, autogenerate must neither drop nor diff them."""
-    return not (type_ == "table" and is_fts_table(name))
+    """Alembic filter: the search schema is not in the models, autogenerate must neither drop nor diff it."""
+    if type_ == "table":
+        return not is_fts_table(name)
+    if type_ == "column":
+        return not (parent_names.get("table_name") == "tickets" and name in SEARCH_COLUMNS)
+    if type_ == "index":
+        return name not in SEARCH_INDEXES
+    return True
 
 
 # For queries: the FTS5 tables as SQLAlchemy sees them (not in the metadata: never created by it).
-tickets_fts = table("tickets_fts", column("rowid"), column("tickets_fts"))
-messages_fts = table("messages_fts", column("rowid"), column("messages_fts"))
+fts_tables = {scope: table(fts, column("rowid"), column(fts)) for scope, fts in FTS_TABLES.items()}

@@ -4,7 +4,7 @@ from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from .search import MESSAGE_VECTOR, TICKET_VECTOR, gin_index, install_fts
+from . import search
 from .types import UTCDateTime, utcnow
 
 STATUS_NEW = "new"
@@ -60,7 +60,6 @@ class Ticket(db.Model):
         Index("ix_tickets_updated", "updated_at", "id"),
         Index("ix_tickets_category_status", "category_id", "status"),
         Index("ix_tickets_priority_due", "priority_id", "due_at", "id"),  # the queue's priority sort
-        gin_index("ix_tickets_search", TICKET_VECTOR),  # full-text search (models/search.py)
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -113,10 +112,7 @@ class Message(db.Model):
     """A public reply or an internal note on a ticket."""
 
     __tablename__ = "messages"
-    __table_args__ = (
-        UniqueConstraint("author_id", "submission_key"),
-        gin_index("ix_messages_search", MESSAGE_VECTOR),  # full-text search (models/search.py)
-    )
+    __table_args__ = (UniqueConstraint("author_id", "submission_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
@@ -132,8 +128,7 @@ class Message(db.Model):
     attachments = relationship("Attachment", back_populates="message", order_by="Attachment.id")
 
 
-install_fts(Ticket.__table__)  # SQLite's full-text tables (models/search.py)
-install_fts(Message.__table__)
+search.install(Ticket.__table__, Message.__table__)  # each ticket's search documents (models/search.py)
 
 
 class Attachment(db.Model):

@@ -106,7 +106,7 @@ def _conditions(actor, filters, now):
             exists().where(TicketTag.ticket_id == Ticket.id, TicketTag.name == filters.tag.lower())
         )
     if filters.q:
-        conditions.append(Ticket.id.in_(search.matching_ticket_ids(filters.q, include_internal=True)))
+        conditions.append(search.ticket_condition(filters.q, include_internal=True))
     return conditions
 
 

@@ -1,18 +1,20 @@
 """Ticket search: the words of a query, each found as a word prefix in a ticket's text or messages.
 
-Indexed on both databases (models/search.py): GIN tsvector indexes on PostgreSQL, FTS5 tables on
-SQLite. User text never becomes query syntax: words are letters and digits only, and each is
-sent as a bound parameter, quoted as a literal of the database's query language.
+Each ticket has two search documents (models/search.py): its subject, description and public
+messages, and the same with internal notes. A search is one condition on `tickets`: a tsvector
+column matched against a tsquery on PostgreSQL, an FTS5 table keyed by ticket id on SQLite. User
+text never becomes query syntax: words are letters and digits only, each quoted as a literal of
+the database's query language.
 """
 
 import re
 import unicodedata
 
-from sqlalchemy import false, func, intersect, literal, literal_column, select, union_all
+from sqlalchemy import false, func, literal, literal_column, select
 
 from ..extensions import db
-from ..models import Message, Ticket
-from ..models.search import MESSAGE_VECTOR, TICKET_VECTOR, messages_fts, tickets_fts
+from ..models import Ticket
+from ..models.search import FTS_TABLES, fts_tables
 
 MAX_TERMS = 8
 WORD = re.compile(r"[^\W_]+")  # letters and digits; "_" separates words, as in both databases
@@ -38,52 +40,45 @@ def wordless_query_hint(query):
     return None
 
 
-def matching_ticket_ids(query, *, include_internal):
-    """A SELECT of the ids of the tickets holding every word of `query`, each as a word prefix.
+def ticket_condition(query, *, include_internal):
+    """A SQL condition on Ticket: the ticket holds every word of `query`, each as a word prefix.
 
     A word may be in the subject, the description or any message of the ticket ("printer paris"
     finds a ticket whose subject says printer and whose third message says Paris). Internal
     notes count only with `include_internal` (agents; never for customers, whose results would
-    otherwise reveal what the notes say). A query without words matches no ticket. The SELECT
+    otherwise reveal what the notes say). A query without words matches no ticket. The condition
     does not check who may see the tickets: combine it with policy.ticket_visibility().
     """
     words = terms(query)
     if not words:
-        return select(Ticket.id).where(false())
-    term_match = _postgresql_term if db.session.get_bind().dialect.name == "postgresql" else _sqlite_term
-    # UNION ALL, not UNION: the IN around it removes duplicates anyway, and PostgreSQL then looks
-    # up each matching ticket by id, which makes selective words cost well under a millisecond.
-    per_term = [
-        select(union_all(*term_match(word, include_internal)).subquery(f"term_{n}").c.ticket_id)
-        for n, word in enumerate(words)
-    ]
-    return per_term[0] if len(per_term) == 1 else intersect(*per_term)
+        return false()
+    scope = "all" if include_internal else "public"
+    if db.session.get_bind().dialect.name == "postgresql":
+        return _postgresql_condition(words, scope)
+    return Ticket.id.in_(_sqlite_ids(words, scope))
 
 
-def _postgresql_term(word, include_internal):
-    """Ticket ids whose text, and ticket ids whose messages, have a word starting with `word`."""
-    quoted = word.replace("\\", "\\\\").replace("'", "''")
-    prefix = func.to_tsquery(literal_column("'simple'::regconfig"), literal(f"'{quoted}':*"))
-    in_tickets = select(Ticket.id.label("ticket_id")).where(
-        literal_column(TICKET_VECTOR).bool_op("@@")(prefix)
+def matching_ticket_ids(query, *, include_internal):
+    """A SELECT of the ids of the tickets ticket_condition() accepts."""
+    # Never correlated: inside a query on tickets it stays a query of its own.
+    return select(Ticket.id).where(ticket_condition(query, include_internal=include_internal)).correlate(None)
+
+
+def _postgresql_condition(words, scope):
+    """`tickets.search_<scope> @@ 'w1':* & 'w2':*`, each word a quoted lexeme."""
+    lexemes = ("'" + word.replace("\\", "\\\\").replace("'", "''") + "':*" for word in words)
+    # Written into the SQL (escaped as a string literal by SQLAlchemy), not sent as a parameter:
+    # with a parameter, a prepared statement could settle on one generic plan for every word,
+    # while the right plan depends on the word (the GIN index for a rare one, the queue's sort
+    # index for a common one) and the planner can tell them apart from the column's statistics.
+    tsquery = func.to_tsquery(
+        literal_column("'simple'::regconfig"), literal(" & ".join(lexemes), literal_execute=True)
     )
-    in_messages = select(Message.ticket_id).where(literal_column(MESSAGE_VECTOR).bool_op("@@")(prefix))
-    if not include_internal:
-        in_messages = in_messages.where(Message.internal.is_(False))
-    return in_tickets, in_messages
+    return literal_column(f"{Ticket.__tablename__}.search_{scope}").bool_op("@@")(tsquery)
 
 
-def _sqlite_term(word, include_internal):
-    """The same on SQLite's FTS5 tables: `"word"*` is a quoted prefix query, never FTS5 syntax."""
-    prefix = literal('"' + word.replace('"', '""') + '"*')
-    in_tickets = select(tickets_fts.c.rowid.label("ticket_id")).where(
-        tickets_fts.c.tickets_fts.bool_op("MATCH")(prefix)
-    )
-    in_messages = (
-        select(Message.ticket_id)
-        .join_from(messages_fts, Message, Message.id == messages_fts.c.rowid)
-        .where(messages_fts.c.messages_fts.bool_op("MATCH")(prefix))
-    )
-    if not include_internal:
-        in_messages = in_messages.where(Message.internal.is_(False))
-    return in_tickets, in_messages
+def _sqlite_ids(words, scope):
+    """Ticket ids from the FTS5 table: `"w1"* "w2"*` is quoted prefixes, all required, never FTS5 syntax."""
+    fts = fts_tables[scope]
+    match = " ".join('"' + word.replace('"', '""') + '"*' for word in words)
+    return select(fts.c.rowid).where(fts.c[FTS_TABLES[scope]].bool_op("MATCH")(literal(match)))

@@ -246,7 +246,7 @@ def portal_ticket_query(user, *, scope="mine", state="open", q=""):
     elif state == "closed":
         query = query.where(or_(Ticket.status == STATUS_RESOLVED, Ticket.status == STATUS_CLOSED))
     if q:
-        query = query.where(Ticket.id.in_(search.matching_ticket_ids(q, include_internal=False)))
+        query = query.where(search.ticket_condition(q, include_internal=False))
     return query.order_by(Ticket.updated_at.desc(), Ticket.id.desc())
 
 

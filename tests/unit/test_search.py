@@ -149,3 +149,79 @@ def test_very_long_messages_are_stored_and_searchable(make, agent):
     log = " ".join(f"token{n:07d}x" for n in range(150_000))
     make.message(ticket, agent, body=f"quokka {log}")
     assert found("quokka") == found("token0000001x") == {"Crash log"}
+
+
+def test_a_ticket_document_follows_its_messages_added_edited_and_deleted(make, agent):
+    ticket = make.ticket(subject="Docking station", body="No display.")
+    other = make.ticket(subject="Headset", body="No sound.")
+    reply = make.message(ticket, agent, body="Firmware walrus installed")
+    make.message(other, agent, body="Unrelated reply")
+    assert found("walrus") == found("docking walrus") == {"Docking station"}
+    reply.body = "Firmware narwhal installed"
+    db.session.commit()
+    assert found("walrus") == set() and found("narwhal") == {"Docking station"}
+    assert found("unrelated") == {"Headset"}  # the other ticket's document is untouched
+    db.session.delete(reply)
+    db.session.commit()
+    assert found("narwhal") == set() and found("docking") == {"Docking station"}
+
+
+def test_an_internal_note_made_public_becomes_searchable_for_customers(make, agent):
+    """The app never changes a message's visibility today; the documents follow if it ever does."""
+    ticket = make.ticket(subject="Licence renewal", body="Expires soon.")
+    note = make.message(ticket, agent, body="Reseller is pelican", internal=True)
+    assert found("pelican", include_internal=False) == set()
+    note.internal = False
+    db.session.commit()
+    assert found("pelican", include_internal=False) == found("pelican") == {"Licence renewal"}
+    note.internal = True
+    db.session.commit()
+    assert found("pelican", include_internal=False) == set() and found("pelican") == {"Licence renewal"}
+
+
+def test_a_message_moved_to_another_ticket_moves_its_words(make, agent):
+    first = make.ticket(subject="First", body="One.")
+    second = make.ticket(subject="Second", body="Two.")
+    message = make.message(first, agent, body="Stray flamingo")
+    message.ticket_id = second.id
+    db.session.commit()
+    assert found("flamingo") == {"Second"}
+
+
+def test_words_split_between_a_note_and_a_reply_need_the_notes(make, agent):
+    """One word only in an internal note, the other only in a public reply of the same ticket."""
+    ticket = make.ticket(subject="Mailbox full", body="Cannot send.")
+    make.message(ticket, agent, body="Quota raised by ocelot", internal=True)
+    make.message(ticket, agent, body="Please try again, armadillo")
+    assert found("ocelot armadillo", include_internal=True) == {"Mailbox full"}
+    assert found("ocelot armadillo", include_internal=False) == set()
+    assert found("armadillo", include_internal=False) == {"Mailbox full"}
+
+
+def test_ticket_condition_is_a_condition_on_tickets(make, agent):
+    make.ticket(subject="Projector bulb", body="Dim.")
+    make.ticket(subject="Projector cable", body="Loose.")
+    condition = search.ticket_condition("projector bulb", include_internal=False)
+    assert db.session.scalars(select(Ticket.subject).where(condition)).all() == ["Projector bulb"]
+    assert (
+        db.session.scalars(
+            select(Ticket.subject).where(search.ticket_condition("!!", include_internal=True))
+        ).all()
+        == []
+    )
+
+
+def test_a_ticket_full_of_long_logs_still_takes_replies(make, agent):
+    """A ticket's document is capped (PostgreSQL refuses a tsvector over 1 MB): replies keep being
+    saved and the ticket stays findable by its subject and its first messages."""
+    import random
+
+    rng = random.Random(7)
+    ticket = make.ticket(subject="Crash dumps attached", body="Logs follow.")
+    for n in range(12):  # ~1.2 million characters of words seen nowhere else
+        log = " ".join("".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=9)) for _ in range(10_000))
+        make.message(ticket, agent, body=f"dump{n} {log}")
+    make.message(ticket, ticket.requester, body="Any news?")
+    db.session.flush()
+    assert found("crash dumps") == {"Crash dumps attached"}
+    assert found("dump0") == {"Crash dumps attached"}
