@@ -16,6 +16,24 @@ PG_SERVER = os.environ.get("BENCH_PG_SERVER", "postgresql://postgres@127.0.0.1:5
 WORDS = "printer vpn laptop invoice refund licence outlook wifi password monitor server backup quote".split()
 
 
+def data_set_parser(description):
+    """The options every data-set benchmark takes: which databases, how many tickets and messages."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--tickets", type=int, default=100_000)
+    parser.add_argument("--messages-per-ticket", type=int, default=3)
+    return parser
+
+
+def backends(args):
+    """The databases the options ask for, SQLite first."""
+    return ["sqlite", "postgres"] if args.db == "both" else [args.db]
+
+
 @contextlib.contextmanager
 def bench_database(backend, prefix="helpdesk-bench-"):
     """An empty database for one run: a SQLite file in a temp folder, or a PostgreSQL database

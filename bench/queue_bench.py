@@ -16,7 +16,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-import argparse  # noqa: E402  (the block above must run first)
 import http.cookiejar  # noqa: E402
 import re  # noqa: E402
 import shutil  # noqa: E402
@@ -27,7 +26,7 @@ import time  # noqa: E402
 import urllib.parse  # noqa: E402
 import urllib.request  # noqa: E402
 
-from bench.dataset import AGENT_EMAIL, PASSWORD, bench_database, seed  # noqa: E402  (after the path is set)
+from bench.dataset import AGENT_EMAIL, PASSWORD, backends, bench_database, data_set_parser, seed  # noqa: E402  (after the path is set)
 
 USER_AGENT = "helpdesk-bench"
 
@@ -156,18 +155,13 @@ def measure(url, args, procs):
 
 
 def main():
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
-    parser.add_argument("--tickets", type=int, default=100_000)
-    parser.add_argument("--messages-per-ticket", type=int, default=3)
+    parser = data_set_parser(__doc__)
     parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the best is reported")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk not found: apt-get install -y wrk")
-    for backend in ["sqlite", "postgres"] if args.db == "both" else [args.db]:
+    for backend in backends(args):
         run(backend, args)
 
 

@@ -29,11 +29,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-import argparse  # noqa: E402  (the block above must run first)
 import statistics  # noqa: E402
 import time  # noqa: E402
 
-from bench.dataset import AGENT_EMAIL, bench_database, seed  # noqa: E402  (after the path is set)
+from bench.dataset import AGENT_EMAIL, backends, bench_database, data_set_parser, seed  # noqa: E402  (after the path is set)
 
 # "printer" is in a message of every ticket (the worst case), "invoice" in about one ticket in
 # five (subject or body), "73" starts the numbers of about 1 % of the tickets, "73519" is in two
@@ -162,19 +161,14 @@ def run(backend, args):
 
 
 def main():
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
-    parser.add_argument("--tickets", type=int, default=100_000)
-    parser.add_argument("--messages-per-ticket", type=int, default=3)
+    parser = data_set_parser(__doc__)
     parser.add_argument("--repeat", type=int, default=7, help="timed runs per query (median and best)")
     parser.add_argument(
         "--vocabulary", type=int, default=0, help="made-up words to add to each description (see above)"
     )
     parser.add_argument("--sorts", default="due,priority", help="queue sorts to time: due, updated, priority")
     args = parser.parse_args()
-    for backend in ["sqlite", "postgres"] if args.db == "both" else [args.db]:
+    for backend in backends(args):
         run(backend, args)
 
 
