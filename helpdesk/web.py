@@ -3,7 +3,7 @@
 from datetime import UTC
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import has_request_context, render_template, request, url_for
+from flask import current_app, has_request_context, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
@@ -69,6 +69,17 @@ def page_number(args):
     """A safe page number from the query string: 1 when absent or nonsense."""
     page = args.get("page", "1")
     return int(page) if page.isdigit() and 0 < int(page) < 100000 else 1
+
+
+def paginate(query, *, page=None, per_page=None):
+    """One page of `query` for a list: the page from the query string unless given, PER_PAGE rows
+    unless given; a page past the end is an empty page, not an error."""
+    return db.paginate(
+        query,
+        page=page or page_number(request.args),
+        per_page=per_page or current_app.config["PER_PAGE"],
+        error_out=False,
+    )
 
 
 def user_zone():

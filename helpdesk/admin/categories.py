@@ -1,6 +1,6 @@
 """Admin views for categories: list, create, rename, archive and restore."""
 
-from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..errors import DomainError
@@ -8,7 +8,7 @@ from ..extensions import db
 from ..htmx import is_htmx, render_page_or_block
 from ..models import Category
 from ..services import categories
-from ..web import page_number
+from ..web import paginate
 from .blueprint import bp
 from .forms import ArchiveForm, CategoryForm
 
@@ -19,9 +19,7 @@ def _category_or_404(category_id):
 
 def _page_context(form=None, row_errors=None, created=None):
     query = categories.category_list()
-    page = db.paginate(
-        query, page=page_number(request.args), per_page=current_app.config["PER_PAGE"], error_out=False
-    )
+    page = paginate(query)
     return dict(
         page=page,
         counts=categories.ticket_counts([c.id for c in page.items]),

@@ -1,6 +1,6 @@
 """Admin views for organizations: list, create, rename; members, managers and the shared bank."""
 
-from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..errors import DomainError
@@ -8,6 +8,7 @@ from ..extensions import db
 from ..htmx import is_htmx, render_page_or_block
 from ..models import Organization, User
 from ..services import credits, organizations
+from ..web import paginate
 from .blueprint import bp
 from .forms import ManagerForm, MemberForm, OrganizationForm, RemoveMemberForm, SearchFilter
 
@@ -16,13 +17,9 @@ def _org_or_404(org_id):
     return db.session.get(Organization, org_id) or abort(404)
 
 
-def _paginate(query, filters):
-    return db.paginate(query, page=filters.page, per_page=current_app.config["PER_PAGE"], error_out=False)
-
-
 def _list_context(form=None, row_errors=None, created=None):
     filters = SearchFilter(request.args)
-    page = _paginate(organizations.organization_list(filters.q), filters)
+    page = paginate(organizations.organization_list(filters.q), page=filters.page)
     ids = [o.id for o in page.items]
     return dict(
         page=page,
@@ -106,7 +103,7 @@ def _members(org, *, form=None, confirm=None, message=None, error=None):
         "admin/organization.html",
         "member_section",
         org=org,
-        members=_paginate(organizations.member_query(org), filters),
+        members=paginate(organizations.member_query(org), page=filters.page),
         filters=filters,
         form=form or MemberForm(formdata=None),
         confirm=confirm,

@@ -1,6 +1,6 @@
 """Admin views for the technician-by-category permission grid (per cell with htmx, or whole form)."""
 
-from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..errors import DomainError
@@ -8,16 +8,14 @@ from ..extensions import db
 from ..htmx import is_htmx, render_page_or_block
 from ..models import Category, User
 from ..services import categories, permissions
-from ..web import page_number
+from ..web import paginate
 from .blueprint import bp
 from .forms import PermissionsForm
 
 
 def _grid_page():
     query = permissions.technician_query()
-    return db.paginate(
-        query, page=page_number(request.args), per_page=current_app.config["PER_PAGE"], error_out=False
-    )
+    return paginate(query)
 
 
 @bp.get("/permissions", endpoint="permissions")

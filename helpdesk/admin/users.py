@@ -1,6 +1,6 @@
 """Admin views for users: search, role changes, deactivation, with the seat check and history."""
 
-from flask import abort, current_app, flash, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
 
 from ..errors import DomainError
@@ -9,7 +9,7 @@ from ..htmx import is_htmx, render_page_or_block
 from ..models import User
 from ..services import audit, seats
 from ..services import users as user_service
-from ..web import page_number
+from ..web import paginate
 from .blueprint import bp
 from .forms import ROLE_LABELS, ActiveForm, RoleForm, UserFilter
 
@@ -18,7 +18,7 @@ from .forms import ROLE_LABELS, ActiveForm, RoleForm, UserFilter
 def users():
     filters = UserFilter(request.args)
     query = user_service.user_query(q=filters.q, role=filters.role, status=filters.status)
-    page = db.paginate(query, page=filters.page, per_page=current_app.config["PER_PAGE"], error_out=False)
+    page = paginate(query, page=filters.page)
     return render_page_or_block(
         "admin/users.html",
         "user_list",
@@ -36,9 +36,7 @@ def _user_or_404(user_id):
 def _render_user(user, *, role_form=None, active_form=None, confirm=None, message=None):
     """The user page (or, for htmx, its account panel) with forms, confirmation step and history."""
     role_form = role_form or RoleForm(formdata=None, role=user.role)
-    history = db.paginate(
-        audit.user_history(user), page=page_number(request.args), per_page=20, error_out=False
-    )
+    history = paginate(audit.user_history(user), per_page=20)
     return render_page_or_block(
         "admin/user.html",
         "account_panel",

@@ -1,6 +1,6 @@
 """The agent ticket page: conversation, reply / note / reply-and-resolve, inline field edits."""
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from .. import policy
@@ -9,7 +9,7 @@ from ..extensions import db
 from ..htmx import is_htmx, render_page_or_block
 from ..models import utcnow
 from ..services import agent_tickets, queue, subscribers, tickets, uploads
-from ..web import page_number
+from ..web import paginate
 from .blueprint import bp
 from .forms import EDIT_FORMS, AgentReplyForm, SubscriberForm, select_choices
 
@@ -88,12 +88,7 @@ def ticket_page(ticket_id):
 def history_page(ticket_id):
     """Every change of the ticket, newest first, a page at a time."""
     ticket = visible_ticket(ticket_id)
-    page = db.paginate(
-        agent_tickets.history_query(ticket),
-        page=page_number(request.args),
-        per_page=current_app.config["PER_PAGE"],
-        error_out=False,
-    )
+    page = paginate(agent_tickets.history_query(ticket))
     return render_template(
         "agent/history.html", ticket=ticket, page=page, entries=agent_tickets.describe_events(page.items)
     )

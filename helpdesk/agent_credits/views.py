@@ -9,9 +9,10 @@ global and `{% include "agent_credits/_low_balance_alert.html" %}` (it reads `lo
 """
 
 from flask import Blueprint, abort, redirect, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from .. import policy
+from ..access import require
 from ..errors import DomainError
 from ..extensions import db
 from ..htmx import is_htmx, render_page_or_block
@@ -23,11 +24,9 @@ bp = Blueprint("agent_credits", __name__)
 
 
 @bp.before_request
-@login_required
+@require(policy.is_agent)
 def require_agent():
     """Agents only; anyone else gets 404 (the area does not exist for them)."""
-    if not policy.is_agent(current_user):
-        abort(404)
 
 
 @bp.app_template_global("ticket_credit_alert")

@@ -13,7 +13,7 @@ from ..htmx import render_page_or_block
 from ..models import PAYMENT_STATUSES, CreditPack
 from ..models.billing import PAYMENT_STATUS_LABELS
 from ..services import billing, billing_reports
-from ..web import page_number
+from ..web import page_number, paginate
 from .blueprint import bp
 from .forms import PackForm, PaymentFilter, PhoneOrderForm
 from .views import return_urls
@@ -39,7 +39,7 @@ def billing_admin_only(view):
 def admin_payments():
     filters = PaymentFilter(request.args, PAYMENT_STATUSES)
     query = billing.admin_payments(filters.status)
-    page = db.paginate(query, page=filters.page, per_page=current_app.config["PER_PAGE"], error_out=False)
+    page = paginate(query, page=filters.page)
     return render_page_or_block(
         "billing/admin/payments.html",
         "payment_table",

@@ -1,32 +1,26 @@
 """Admin credit pages under /admin/credits/: banks, statements, adjustments, plans, tariffs, alerts."""
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from sqlalchemy import select
 
 from .. import policy
+from ..access import require
 from ..errors import DomainError
 from ..extensions import db
 from ..htmx import render_page_or_block
 from ..models import CreditAccount, CreditAlert, Priority, ServicePlan
 from ..services import credit_alerts, credit_settings, credits
-from ..web import page_number, register_banner, register_nav
+from ..web import paginate, register_banner, register_nav
 from .forms import AdjustForm, MovePlanForm, OpenBankForm, PlanForm, TariffForm
 
 bp = Blueprint("credit_admin", __name__)
 
 
 @bp.before_request
-@login_required
+@require(policy.can_manage_credits)
 def require_admin():
-    if not policy.can_manage_credits(current_user):
-        abort(404)
-
-
-def _paginate(query):
-    return db.paginate(
-        query, page=page_number(request.args), per_page=current_app.config["PER_PAGE"], error_out=False
-    )
+    """Credit administration is for those the policy lets manage credits; anyone else gets 404."""
 
 
 def _plan_choices(form):
@@ -37,7 +31,7 @@ def _plan_choices(form):
 @bp.get("/")
 def index():
     search = (request.args.get("q") or "").strip()[:200]
-    page = _paginate(credits.bank_list_query(search))
+    page = paginate(credits.bank_list_query(search))
     return render_page_or_block(
         "credit_admin/index.html",
         "accounts",
@@ -72,7 +66,7 @@ def _account_page(account, adjust_form=None, status=200):
         "statement",
         status=status,
         account=account,
-        page=_paginate(credits.statement_query(account)),
+        page=paginate(credits.statement_query(account)),
         adjust_form=adjust_form or AdjustForm(formdata=None),
         plan_form=_plan_choices(MovePlanForm(formdata=None, plan=account.plan_id)),
     )
@@ -183,7 +177,7 @@ def edit_tariff(priority_id):
 @bp.get("/alerts")
 def alerts():
     return render_page_or_block(
-        "credit_admin/alerts.html", "alert_list", page=_paginate(credit_alerts.open_alerts_query())
+        "credit_admin/alerts.html", "alert_list", page=paginate(credit_alerts.open_alerts_query())
     )
 
 

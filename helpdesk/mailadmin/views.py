@@ -1,6 +1,6 @@
 """Mail admin views: outbox list and message, retry, HTML part, inbound log. Admins only."""
 
-from flask import Blueprint, abort, current_app, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from .. import policy
@@ -9,7 +9,7 @@ from ..extensions import db
 from ..htmx import is_htmx, render_page_or_block
 from ..models import InboundMail, OutboxMessage
 from ..services import mail_admin, mail_delivery
-from ..web import page_number, register_nav
+from ..web import paginate, register_nav
 
 bp = Blueprint("mailadmin", __name__)
 
@@ -27,12 +27,7 @@ def require_admin():
 @bp.get("/")
 def outbox():
     status = mail_admin.outbox_filter(request.args.get("status", ""))
-    page = db.paginate(
-        mail_admin.outbox_query(status),
-        page=page_number(request.args),
-        per_page=current_app.config["PER_PAGE"],
-        error_out=False,
-    )
+    page = paginate(mail_admin.outbox_query(status))
     return render_page_or_block(
         "mailadmin/outbox.html",
         "outbox_list",
@@ -75,12 +70,7 @@ def _row(row):
 
 @bp.get("/inbound")
 def inbound():
-    page = db.paginate(
-        mail_admin.inbound_query(),
-        page=page_number(request.args),
-        per_page=current_app.config["PER_PAGE"],
-        error_out=False,
-    )
+    page = paginate(mail_admin.inbound_query())
     return render_page_or_block("mailadmin/inbound.html", "inbound_list", page=page)
 
 

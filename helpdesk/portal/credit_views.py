@@ -23,7 +23,7 @@ from ..extensions import db
 from ..htmx import is_htmx, render_page_or_block
 from ..models import Priority, utcnow
 from ..services import billing, credit_alerts, credit_allowances, credit_quotes, credits
-from ..web import page_number, register_banner, register_nav, user_zone
+from ..web import paginate, register_banner, register_nav, user_zone
 from .forms import UpgradePriorityForm
 
 bp = Blueprint("portal_credits", __name__)
@@ -123,9 +123,7 @@ def bank():
     page, linkable = None, set()
     if account is not None:
         query = credits.statement_query(account)
-        page = db.paginate(
-            query, page=page_number(request.args), per_page=current_app.config["PER_PAGE"], error_out=False
-        )
+        page = paginate(query)
         linkable = policy.visible_ticket_ids(current_user, [e.ticket_id for e in page.items])
     return render_page_or_block(
         "portal/credits.html",

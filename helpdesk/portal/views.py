@@ -1,6 +1,6 @@
 """Customer portal views: my tickets, new ticket, ticket page, reply, close and reopen."""
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from .. import policy
@@ -8,6 +8,7 @@ from ..errors import DomainError
 from ..extensions import db
 from ..htmx import render_page_or_block
 from ..services import credit_quotes, search, tickets, uploads
+from ..web import paginate
 from .credit_views import buy_credits_url, ticket_credit_context
 from .forms import NewTicketForm, ReplyForm, TicketListFilter, new_submission_key
 
@@ -33,7 +34,7 @@ def home():
 def ticket_list():
     filters = TicketListFilter(request.args)
     query = tickets.portal_ticket_query(current_user, scope=filters.scope, state=filters.state, q=filters.q)
-    page = db.paginate(query, page=filters.page, per_page=current_app.config["PER_PAGE"], error_out=False)
+    page = paginate(query, page=filters.page)
     return render_page_or_block(
         "portal/tickets.html",
         "ticket_list",
