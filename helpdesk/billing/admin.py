@@ -13,7 +13,7 @@ from ..htmx import render_page_or_block
 from ..models import PAYMENT_STATUSES, CreditPack
 from ..models.billing import PAYMENT_STATUS_LABELS
 from ..services import billing, billing_reports
-from ..web import page_number, paginate
+from ..web import paginate
 from .blueprint import bp
 from .forms import PackForm, PaymentFilter, PhoneOrderForm
 from .views import return_urls
@@ -53,7 +53,7 @@ def admin_payments():
 @billing_admin_only
 def admin_packs():
     query = db.select(CreditPack).order_by(CreditPack.active.desc(), CreditPack.price)
-    page = db.paginate(query, page=page_number(request.args), per_page=current_app.config["PER_PAGE"])
+    page = paginate(query)
     return render_template("billing/admin/packs.html", page=page)
 
 
@@ -136,9 +136,7 @@ def admin_report_csv():
 @bp.get("/admin/alerts")
 @billing_admin_only
 def admin_alerts():
-    page = db.paginate(
-        billing.open_alerts(), page=page_number(request.args), per_page=current_app.config["PER_PAGE"]
-    )
+    page = paginate(billing.open_alerts())
     return render_template("billing/admin/alerts.html", page=page)
 
 

@@ -1,6 +1,6 @@
 """Customer billing pages: balance and packs, buying, the success poll, receipts, demo checkout, webhook."""
 
-from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from .. import policy
@@ -9,7 +9,7 @@ from ..extensions import csrf, db
 from ..htmx import render_page_or_block
 from ..models.billing import PAYMENT_PENDING, PROVIDER_DEMO
 from ..services import billing, payments
-from ..web import page_number
+from ..web import paginate
 from .blueprint import bp
 from .forms import BuyForm, DemoCheckoutForm
 
@@ -33,7 +33,7 @@ def checkout_location(payment):
 @login_required
 def index():
     query = billing.payments_for(current_user)
-    history = db.paginate(query, page=page_number(request.args), per_page=current_app.config["PER_PAGE"])
+    history = paginate(query)
     return render_page_or_block(
         "billing/index.html",
         "history",

@@ -1,9 +1,9 @@
 """Mail admin views: outbox list and message, retry, HTML part, inbound log. Admins only."""
 
-from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask import Blueprint, make_response, redirect, render_template, request, url_for
 
 from .. import policy
+from ..access import require
 from ..auth.views import safe_next
 from ..extensions import db
 from ..htmx import is_htmx, render_page_or_block
@@ -18,10 +18,9 @@ HTML_PART_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; s
 
 
 @bp.before_request
-@login_required
+@require(policy.can_administer)
 def require_admin():
-    if not policy.can_administer(current_user):
-        abort(403)
+    """Admins only; anyone else gets 404, like every other admin page."""
 
 
 @bp.get("/")

@@ -251,8 +251,10 @@ def test_devbox_keeps_mail_readable_for_admins(app, client, login, make, ref, mo
 
 def test_mail_admin_is_for_admins_only(client, login, make, ref):
     login(make.technician(ref.categories["IT"]))
-    assert client.get("/admin/mail/").status_code == 403
-    assert client.get("/admin/mail/inbound").status_code == 403
+    assert client.get("/admin/mail/").status_code == 404
+    assert client.get("/admin/mail/inbound").status_code == 404
+    client.post("/logout")
+    assert "/login" in client.get("/admin/mail/").location
 
 
 def test_outbox_list_fragment_for_htmx(client, login, make, ref):
