@@ -34,6 +34,16 @@ def permitted_category_ids(user):
     return {p.category_id for p in user.category_permissions}
 
 
+def manages_organization(user):
+    """The user manages an organization: they see all its tickets and buy for its bank."""
+    return bool(user.is_org_manager and user.organization_id)
+
+
+def manages_organization_of(user, ticket):
+    """The user manages the organization the ticket belongs to."""
+    return manages_organization(user) and ticket.organization_id == user.organization_id
+
+
 def ticket_visibility(user):
     """A SQL condition on Ticket that is true exactly for the tickets `user` may see."""
     if not (user and user.is_authenticated and user.active):
@@ -45,7 +55,7 @@ def ticket_visibility(user):
         return Ticket.category_id.in_(granted)
     subscribed = select(Subscription.ticket_id).where(Subscription.user_id == user.id)
     conditions = [Ticket.requester_id == user.id, Ticket.id.in_(subscribed)]
-    if user.is_org_manager and user.organization_id:
+    if manages_organization(user):
         conditions.append(Ticket.organization_id == user.organization_id)
     return or_(*conditions)
 
@@ -73,7 +83,7 @@ def can_view_ticket(user, ticket):
         return ticket.category_id in permitted_category_ids(user)
     if ticket.requester_id == user.id:
         return True
-    if user.is_org_manager and user.organization_id and ticket.organization_id == user.organization_id:
+    if manages_organization_of(user, ticket):
         return True
     return any(s.user_id == user.id for s in ticket.subscriptions)
 
@@ -108,9 +118,7 @@ def can_close_or_reopen(user, ticket):
         return False
     if user.is_agent or ticket.requester_id == user.id:
         return True
-    return bool(
-        user.is_org_manager and user.organization_id and ticket.organization_id == user.organization_id
-    )
+    return manages_organization_of(user, ticket)
 
 
 def can_edit_ticket(user, ticket):
@@ -158,7 +166,7 @@ def is_subscriber_only(user, ticket):
     """True when the user sees this ticket only because they follow it."""
     if user.is_agent or ticket.requester_id == user.id:
         return False
-    if user.is_org_manager and user.organization_id == ticket.organization_id:
+    if manages_organization_of(user, ticket):
         return False
     return any(s.user_id == user.id for s in ticket.subscriptions)
 
@@ -185,7 +193,7 @@ def can_buy_credits(user):
 
 def can_buy_for_organization(user):
     """An organization's manager buys credits for its shared bank."""
-    return bool(can_buy_credits(user) and user.is_org_manager and user.organization_id)
+    return can_buy_credits(user) and manages_organization(user)
 
 
 def can_buy_for_bank(user, account):

@@ -41,7 +41,7 @@ def ticket_list():
         page=page,
         filters=filters,
         search_hint=search.wordless_query_hint(filters.q),
-        is_manager=bool(current_user.is_org_manager and current_user.organization_id),
+        is_manager=policy.manages_organization(current_user),
     )
 
 

@@ -237,7 +237,7 @@ def portal_ticket_query(user, *, scope="mine", state="open", q=""):
         query = query.where(
             exists().where(Subscription.ticket_id == Ticket.id, Subscription.user_id == user.id)
         )
-    elif scope == "organization" and user.is_org_manager and user.organization_id:
+    elif scope == "organization" and policy.manages_organization(user):
         query = query.where(Ticket.organization_id == user.organization_id)
     else:
         query = query.where(Ticket.requester_id == user.id)
