@@ -4,7 +4,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, RadioField, SelectField, StringField
 from wtforms.validators import Email, EqualTo, InputRequired, Length, Optional
 
-from ..services.accounts import MIN_PASSWORD_LENGTH
+from ..services.accounts import MIN_PASSWORD_LENGTH, known_timezones
 
 
 class LoginForm(FlaskForm):
@@ -45,12 +45,8 @@ class ChangePasswordForm(FlaskForm):
 
 
 def timezone_choices():
-    from zoneinfo import available_timezones
-
     return [
-        (name, name.replace("_", " "))
-        for name in sorted(available_timezones())
-        if "/" in name or name == "UTC"
+        (name, name.replace("_", " ")) for name in sorted(known_timezones()) if "/" in name or name == "UTC"
     ]
 
 
