@@ -111,9 +111,11 @@ def register_blueprints(app):
 
 
 def register_hooks(app):
+    from .page_cache import init_page_cache
     from .web import register_web_hooks
 
     register_web_hooks(app)
+    init_page_cache(app)
 
 
 def register_template_helpers(app):

@@ -39,6 +39,7 @@ ENV_SETTINGS = {
     "IMAP_USE_SSL": bool,
     "DEFAULT_CATEGORY": str,
     "DEFAULT_TIMEZONE": str,
+    "PAGE_CACHE_SECONDS": int,
 }
 
 
@@ -64,6 +65,7 @@ class Config:
     MAX_ATTACHMENTS_PER_POST = 5
     UPLOAD_FOLDER = None  # None: instance/uploads
     PER_PAGE = 25
+    PAGE_CACHE_SECONDS = 10  # agent pages kept until any write, at most this long; 0: off (page_cache.py)
     AGENT_SEAT_LIMIT = 4
     UPGRADE_URL = "https://example.com/upgrade"
     DEFAULT_TIMEZONE = "UTC"

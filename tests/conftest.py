@@ -9,6 +9,7 @@ import uuid
 import pytest
 from flask import g, has_app_context
 from flask.testing import FlaskClient
+from flask_login.utils import _create_identifier
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -86,6 +87,7 @@ def make_test_config(database_url, tmp_dir, **overrides):
         "WTF_CSRF_ENABLED": False,
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
         "UPLOAD_FOLDER": os.path.join(tmp_dir, "uploads"),
+        "PAGE_CACHE_GENERATION_FILE": os.path.join(tmp_dir, "write-generation"),
         "SERVER_NAME": None,
     }
     config.update(overrides)
@@ -162,9 +164,12 @@ def login(client):
 
     def _login(user, as_client=None):
         target = as_client or client
+        with target.application.test_request_context(environ_base=target.environ_base):
+            browser = _create_identifier()  # login_user() stores it: which browser holds the session
         with target.session_transaction() as sess:
             sess["_user_id"] = user.get_id()
             sess["_fresh"] = True
+            sess["_id"] = browser
         return target
 
     return _login

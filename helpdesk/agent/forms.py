@@ -1,7 +1,6 @@
 """Agent console forms and query-string filters: shape only; the services check the rules."""
 
 import re
-import secrets
 
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -19,6 +18,7 @@ from wtforms.validators import AnyOf, Email, InputRequired, Length, Optional
 from wtforms.widgets import HiddenInput
 
 from ..models import STATUS_LABELS, STATUSES
+from ..page_cache import fresh_token
 from ..services.bulk import ACTIONS
 from ..services.queue import SORTS, QueueFilters
 
@@ -139,7 +139,7 @@ class AgentReplyForm(FlaskForm):
 
     def ensure_key(self):
         if not self.submission_key.data:
-            self.submission_key.data = secrets.token_urlsafe(24)
+            self.submission_key.data = fresh_token()
         return self
 
 

@@ -4,6 +4,8 @@ from flask import current_app, request, url_for
 from flask_login import current_user
 
 from ..htmx import is_htmx, render_page_or_block
+from ..models import utcnow
+from ..page_cache import cached_page, expires_at
 from ..services import queue, queue_choices, search
 from .blueprint import bp
 from .forms import QUEUE_STATUS_CHOICES, SORT_CHOICES, STATUS_CHOICES, BulkForm, QueueArgs
@@ -11,7 +13,11 @@ from .forms import QUEUE_STATUS_CHOICES, SORT_CHOICES, STATUS_CHOICES, BulkForm,
 
 def render_queue(args, notice=None, status=200):
     """The queue page, or only its table for htmx requests."""
-    page = queue.queue_page(current_user, args.criteria(), current_app.config["PER_PAGE"])
+    now = utcnow()
+    page = queue.queue_page(current_user, args.criteria(), current_app.config["PER_PAGE"], now=now)
+    upcoming = [row.due_at for row in page.rows if row.due_at > now]
+    if upcoming:  # the first "overdue" mark to appear on this page
+        expires_at((min(upcoming) - now).total_seconds())
     hint = search.wordless_query_hint(args.q)
     if notice is None and hint:
         notice = {"level": "info", "text": hint}
@@ -31,6 +37,7 @@ def render_queue(args, notice=None, status=200):
 
 
 @bp.get("/", endpoint="queue")
+@cached_page
 def queue_view():
     args = QueueArgs(request.args)
     response = render_queue(args)

@@ -8,6 +8,7 @@ from ..errors import DomainError, NotAllowed, StaleUpdate
 from ..extensions import db
 from ..htmx import is_htmx, render_page_or_block
 from ..models import utcnow
+from ..page_cache import cached_page, expires_at
 from ..services import agent_tickets, queue, subscribers, tickets, uploads
 from ..web import paginate
 from .blueprint import bp
@@ -80,8 +81,13 @@ def render_ticket(ticket, block="sidebar", status=200, reply_form=None, **extra)
 
 
 @bp.get("/tickets/<int:ticket_id>", endpoint="ticket")
+@cached_page
 def ticket_page(ticket_id):
-    return render_ticket(visible_ticket(ticket_id), block="ticket_page")
+    ticket = visible_ticket(ticket_id)
+    now = utcnow()
+    if ticket.due_at > now:  # when the "overdue" mark would appear
+        expires_at((ticket.due_at - now).total_seconds())
+    return render_ticket(ticket, block="ticket_page")
 
 
 @bp.get("/tickets/<int:ticket_id>/history", endpoint="history")
