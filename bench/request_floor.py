@@ -11,7 +11,10 @@ so the same client overhead is in every row) for
 - steps added to the help desk app for this run only: a plain view (the app's hooks, no login),
   a view that loads the logged-in user (session cookie + user loader), the same plus a CSRF token,
   and the base layout around an empty body (navigation, banners);
-- the help desk's real pages: the password form, the queue's first page and a ticket page.
+- the help desk's real pages: the password form, the queue's first page and a ticket page, all
+  rendered (PAGE_CACHE_SECONDS=0);
+- the queue and the ticket page again from a second app whose page cache is on: the repeats are
+  served from it (helpdesk/page_cache.py).
 
 It seeds a SQLite file in a temp folder with bench/dataset.py (100,000 tickets, ~10 s): SQLite
 runs in-process, so the database's own work is counted in every row, the reference's included.
@@ -54,6 +57,17 @@ def interleaved_best(steps, requests, rounds):
     return best
 
 
+def logged_in(app):
+    """A test client logged in as the benchmark's technician through the login form."""
+    client = app.test_client()
+    login_page = client.get("/login").get_data(as_text=True)
+    token = login_page.split('name="csrf_token" type="hidden" value="', 1)[1].split('"', 1)[0]
+    answer = client.post("/login", data={"email": AGENT_EMAIL, "password": PASSWORD, "csrf_token": token})
+    if answer.status_code not in (302, 303):
+        raise SystemExit(f"login failed: {answer.status_code}")
+    return client
+
+
 def help_desk_steps(app):
     """Views that stop after each step a logged-in page takes (registered on this app only)."""
     from flask import render_template
@@ -84,14 +98,11 @@ def main():
         from bench.reference_app import app as reference_app
         from helpdesk import create_app
 
-        app = create_app({"DATABASE_URL": url, "SECRET_KEY": SECRET})
+        # The ladder renders every page (page cache off); a second app serves repeats from it.
+        app = create_app({"DATABASE_URL": url, "SECRET_KEY": SECRET, "PAGE_CACHE_SECONDS": 0})
         help_desk_steps(app)
-        client = app.test_client()
-        login_page = client.get("/login").get_data(as_text=True)
-        token = login_page.split('name="csrf_token" type="hidden" value="', 1)[1].split('"', 1)[0]
-        answer = client.post("/login", data={"email": AGENT_EMAIL, "password": PASSWORD, "csrf_token": token})
-        if answer.status_code not in (302, 303):
-            raise SystemExit(f"login failed: {answer.status_code}")
+        client = logged_in(app)
+        cached_client = logged_in(create_app({"DATABASE_URL": url, "SECRET_KEY": SECRET}))
         ticket_path = targets["ticket page"]
 
         steps = [("reference page (bare Flask, 25 rows)", reference_app.test_client(), "/")]
@@ -105,6 +116,8 @@ def main():
             (f"ticket page ({ticket_path})", ticket_path),
         ]:
             steps.append((label, client, path))
+        steps.append(("queue first page, from the page cache", cached_client, "/agent/"))
+        steps.append(("ticket page, from the page cache", cached_client, ticket_path))
         best = interleaved_best(steps, args.requests, args.rounds)
         reference = best[steps[0][0]]
         rows = list(best.items())
