@@ -34,6 +34,7 @@ mail worker against the same PostgreSQL) is not seen through the file: its pages
 """
 
 import hashlib
+import logging
 import os
 import secrets
 import threading
@@ -46,6 +47,7 @@ from sqlalchemy import event
 
 from .extensions import db
 
+log = logging.getLogger(__name__)
 READ_PREFIXES = ("SELECT", "PRAGMA", "SHOW", "SET", "BEGIN", "SAVEPOINT", "RELEASE", "ROLLBACK", "COMMIT")
 SKIPPED_HEADERS = {"set-cookie", "content-length", "date"}
 
@@ -74,27 +76,38 @@ def expires_at(seconds_from_now):
 
 
 class WriteGeneration:
-    """The host-wide counter of writing transactions, kept as the size of a file."""
+    """The host-wide counter of writing transactions, kept as the size of a file.
+
+    If the file cannot be written (disk full, folder removed), this process stops trusting it:
+    every read then answers a generation never seen before, so nothing is served from the cache.
+    """
 
     def __init__(self, path):
         self.path = path
+        self.broken = False
         with open(path, "ab"):
             pass
 
     def read(self):
+        if self.broken:
+            return object()  # equal to nothing: every lookup misses
         try:
             stat = os.stat(self.path)
         except FileNotFoundError:  # removed by hand: start again (every cached page is dropped)
             self.advance()
-            stat = os.stat(self.path)
+            return self.read()
         return stat.st_ino, stat.st_size
 
     def advance(self):
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
-            os.write(fd, b".")
-        finally:
-            os.close(fd)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                os.write(fd, b".")
+            finally:
+                os.close(fd)
+        except OSError:
+            self.broken = True
+            log.exception("page cache off in this process: cannot write %s", self.path)
 
 
 class PageCache:

@@ -229,3 +229,14 @@ def test_the_cache_can_be_turned_off(app, login, desk, tmp_path):
         assert sent
         db.session.remove()
         db.engine.dispose()
+
+
+def test_a_generation_file_that_cannot_be_written_turns_the_cache_off(tmp_path):
+    folder = tmp_path / "gone"
+    folder.mkdir()
+    generation = WriteGeneration(str(folder / "write-generation"))
+    assert generation.read() == generation.read()
+    (folder / "write-generation").unlink()
+    folder.rmdir()
+    generation.advance()  # a writer's commit is never failed by the cache
+    assert generation.read() != generation.read()  # nothing can be served any more
