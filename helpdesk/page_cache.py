@@ -33,7 +33,6 @@ mail worker against the same PostgreSQL) is not seen through the file: its pages
 `PAGE_CACHE_SECONDS=0` if that is too much.
 """
 
-import hashlib
 import logging
 import os
 import secrets
@@ -157,11 +156,9 @@ def init_page_cache(app):
     app.extensions["page_cache"] = None
     if seconds <= 0:
         return
-    uri = app.config["SQLALCHEMY_DATABASE_URI"]
-    digest = hashlib.sha256(uri.encode()).hexdigest()[:16]
-    path = app.config.get("PAGE_CACHE_GENERATION_FILE") or os.path.join(
-        app.instance_path, f"write-generation-{digest}"
-    )
+    # One file for the instance folder, whatever the database: a write to another database only
+    # costs this one a cache miss, never a stale page.
+    path = app.config.get("PAGE_CACHE_GENERATION_FILE") or os.path.join(app.instance_path, "write-generation")
     generation = WriteGeneration(path)
     cache = PageCache(generation, seconds, int(app.config.get("PAGE_CACHE_MAX_ENTRIES", 500)))
     app.extensions["page_cache"] = cache
