@@ -26,16 +26,21 @@ Why this is correct:
   matches this browser (Flask-Login's session protection then takes the normal path).
 
 The generation lives in a file in the instance folder, one byte appended per writing
-transaction (its size is the counter: appends are atomic and a stat is a few microseconds).
-Every process on the host shares it. A write made from another host (a second web server or
-mail worker against the same PostgreSQL) is not seen through the file: its pages can be up to
-`PAGE_CACHE_SECONDS` late, which is the bound this cache promises. Run several web hosts with
-`PAGE_CACHE_SECONDS=0` if that is too much.
+transaction (its inode, size and change time are the counter: appends are atomic and a stat is
+a few microseconds). Every process on the host shares it. At `ROTATE_AT` bytes the writer that
+reached it renames a new empty file over it, so the file stays small; the new inode and change
+time make a new generation. A filesystem may hand the old inode number out again, but inode,
+size and change time repeat together only after two rotations within one tick of the file clock.
+
+A write made from another host (a second web server or mail worker against the same PostgreSQL)
+is not seen through the file: its pages can be up to `PAGE_CACHE_SECONDS` late, which is the
+bound this cache promises. Run several web hosts with `PAGE_CACHE_SECONDS=0` if that is too much.
 """
 
 import logging
 import os
 import secrets
+import tempfile
 import threading
 from collections import OrderedDict
 from time import monotonic
@@ -49,8 +54,9 @@ from .extensions import db
 log = logging.getLogger(__name__)
 READ_PREFIXES = ("SELECT", "PRAGMA", "SHOW", "SET", "BEGIN", "SAVEPOINT", "RELEASE", "ROLLBACK", "COMMIT")
 SKIPPED_HEADERS = {"set-cookie", "content-length", "date"}
+ROTATE_AT = 1 << 20  # bytes of the generation file (a million writing transactions) before a new one
 
-_cacheable = set()  # endpoint names of views marked @cached_page
+_cacheable = set()  # the view functions marked @cached_page
 
 
 def cached_page(view):
@@ -81,8 +87,9 @@ class WriteGeneration:
     every read then answers a generation never seen before, so nothing is served from the cache.
     """
 
-    def __init__(self, path):
+    def __init__(self, path, rotate_at=ROTATE_AT):
         self.path = path
+        self.rotate_at = rotate_at
         self.broken = False
         with open(path, "ab"):
             pass
@@ -95,18 +102,30 @@ class WriteGeneration:
         except FileNotFoundError:  # removed by hand: start again (every cached page is dropped)
             self.advance()
             return self.read()
-        return stat.st_ino, stat.st_size
+        return stat.st_ino, stat.st_size, stat.st_ctime_ns
 
     def advance(self):
         try:
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             try:
                 os.write(fd, b".")
+                full = os.fstat(fd).st_size >= self.rotate_at
             finally:
                 os.close(fd)
+            if full:
+                self._rotate()
         except OSError:
             self.broken = True
             log.exception("page cache off in this process: cannot write %s", self.path)
+
+    def _rotate(self):
+        """Put a new empty file in place. A writer still appending to the old one has committed
+        before it opened it, and every reader that stats the new one has a new inode in hand, so
+        no page rendered before that commit can match; two writers rotating at once is harmless."""
+        folder, name = os.path.split(self.path)
+        fd, fresh = tempfile.mkstemp(prefix=name + ".", dir=folder or ".")
+        os.close(fd)
+        os.replace(fresh, self.path)
 
 
 class PageCache:

@@ -4,6 +4,7 @@
 import re
 from contextlib import contextmanager
 from datetime import timedelta
+from itertools import pairwise
 
 from sqlalchemy import event
 
@@ -240,3 +241,28 @@ def test_a_generation_file_that_cannot_be_written_turns_the_cache_off(tmp_path):
     folder.rmdir()
     generation.advance()  # a writer's commit is never failed by the cache
     assert generation.read() != generation.read()  # nothing can be served any more
+
+
+def test_a_connection_dropped_after_its_commit_still_moves_the_generation(app, desk):
+    """An invalidated connection is checked in at once (SQLAlchemy), so its write mark is not lost."""
+    generation = app.extensions["page_cache"].generation
+    ticket_id = desk.it_ticket.id
+    db.session.commit()  # and ends the session's transaction: on SQLite it would hold the write lock
+    before = generation.read()
+    with db.engine.connect() as conn:
+        conn.execute(db.update(Ticket).where(Ticket.id == ticket_id).values(subject="Changed"))
+        conn.commit()
+        conn.invalidate()  # e.g. the server went away before the connection was returned
+        assert generation.read() != before
+
+
+def test_the_generation_file_is_replaced_when_full_and_the_generation_still_moves(tmp_path):
+    path = tmp_path / "write-generation"
+    generation = WriteGeneration(str(path), rotate_at=3)
+    seen = [generation.read()]
+    for _ in range(7):
+        generation.advance()
+        seen.append(generation.read())
+    assert all(a != b for a, b in pairwise(seen))  # every write moved it, rotations included
+    assert path.stat().st_size < 3  # the file stays small
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["write-generation"]  # no leftovers
