@@ -9,7 +9,9 @@ page 200), a ticket page and the reference page; then a single client on the que
 agent pages are measured twice: as served (repeats come from the page cache) and from a second
 gunicorn with PAGE_CACHE_SECONDS=0, where every request renders the page, and as served while
 another agent adds an internal note every second or ten times a second (each note makes every
-cached page render again).
+cached page render again). The queue's first page is also measured with ten agents, each in
+their own session (one wrk thread each), without notes and with them: after a note, each session
+renders the page again.
 The PostgreSQL database is created for the run and dropped after.
 """
 
@@ -97,13 +99,41 @@ def check_page(url, cookie, expect):
     assert expect in fetch(url, cookie), f"{url} did not render as expected"
 
 
+SESSIONS_LUA = """
+-- One connection per wrk thread, each thread with its own session cookie: separate agents.
+local cookies = {%s}
+local next_cookie = 1
+function setup(thread)
+  thread:set("cookie", cookies[next_cookie])
+  next_cookie = next_cookie + 1
+end
+function init(args)
+  wrk.headers["Cookie"] = cookie
+end
+"""
+
+
 def wrk(url, cookie, connections, duration):
-    """Requests/s, p50 and p99 (ms) from wrk; refuses results with errors or non-2xx answers."""
-    out = subprocess.run(
-        ["wrk", "-t1" if connections == 1 else "-t2", f"-c{connections}", f"-d{duration}s", "--latency",
-         "-H", f"Cookie: {cookie}", "-H", f"User-Agent: {USER_AGENT}", url],  # fmt: skip
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+    """Requests/s, p50 and p99 (ms) from wrk; refuses results with errors or non-2xx answers.
+
+    `cookie` is one Cookie header shared by every connection, or a list of them: one logged-in
+    session per connection (and per wrk thread), as separate agents would load the page."""
+    if isinstance(cookie, list):
+        script = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"helpdesk-bench-{uuid.uuid4().hex}.lua")
+        with open(script, "w") as f:
+            f.write(SESSIONS_LUA % ", ".join(f"[[{c}]]" for c in cookie))
+        args = [f"-t{len(cookie)}", f"-c{len(cookie)}", "-s", script]
+    else:
+        script = None
+        args = ["-t1" if connections == 1 else "-t2", f"-c{connections}", "-H", f"Cookie: {cookie}"]
+    try:
+        out = subprocess.run(
+            ["wrk", *args, f"-d{duration}s", "--latency", "-H", f"User-Agent: {USER_AGENT}", url],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+    finally:
+        if script:
+            os.remove(script)
     if "Non-2xx" in out or "Socket errors" in out:
         raise RuntimeError(f"wrk saw errors for {url}:\n{out}")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
@@ -197,19 +227,28 @@ def measure(url, args, procs):
     # times a second, to the queue's first ticket (so the measured ticket page keeps its size).
     first_ticket = re.search(r'href="(/agent/tickets/\d+)"', fetch(pages["queue first page"], cookie))[1]
     writes = {
-        f"{name}, a note every {interval:g} s": (pages[name], interval)
+        f"{name}, a note every {interval:g} s": (pages[name], interval, cookie)
         for name, interval in (("queue first page", 1.0), ("ticket page", 1.0), ("queue first page", 0.1))
     }
+    # The same with ten agents, each in their own session: after a note every one of them (in each
+    # worker process) renders the page again, where a single shared session renders it once.
+    agents = [login_cookie(app_base) for _ in range(10)]
+    for interval in (None, 1.0, 0.1):
+        label = "queue first page, 10 agents" + (f", a note every {interval:g} s" if interval else "")
+        writes[label] = (pages["queue first page"], interval, agents)
     # Interleaved rounds, best round kept: other work on a shared machine only ever slows a run down.
     rounds = {name: [] for name in [*pages, *writes]}
     singles, singles_uncached = [], []
-    achieved = {name: [] for name in writes}
+    achieved = {name: [] for name, (_url, interval, _cookies) in writes.items() if interval}
     for _ in range(args.rounds):
         for name, url in pages.items():
             rounds[name].append(wrk(url, cookie, 10, args.duration))
-        for name, (url, interval) in writes.items():
+        for name, (url, interval, cookies) in writes.items():
+            if interval is None:
+                rounds[name].append(wrk(url, cookies, 10, args.duration))
+                continue
             with notes_written(app_base, first_ticket, interval) as writer:
-                rounds[name].append(wrk(url, cookie, 10, args.duration))
+                rounds[name].append(wrk(url, cookies, 10, args.duration))
             achieved[name].append(writer.written / args.duration)
         singles.append(wrk(pages["queue first page"], cookie, 1, args.duration))
         singles_uncached.append(wrk(pages["queue first page, uncached"], cookie, 1, args.duration))
@@ -219,10 +258,10 @@ def measure(url, args, procs):
     single_uncached = min(singles_uncached, key=lambda r: r[1])
     reference = results["reference page"]
     floor = results["floor: logged-in form"]
-    print(f"  {'page':<38}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'x ref':>8}{'x floor':>9}")
+    print(f"  {'page':<50}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'x ref':>8}{'x floor':>9}")
     for name, (rps, p50, p99) in results.items():
         print(
-            f"  {name:<38}{rps:>9.0f}{p50:>9.1f}{p99:>9.1f}{rps / reference[0]:>8.2f}{rps / floor[0]:>9.2f}"
+            f"  {name:<50}{rps:>9.0f}{p50:>9.1f}{p99:>9.1f}{rps / reference[0]:>8.2f}{rps / floor[0]:>9.2f}"
         )
     for name, runs in achieved.items():  # the writer waits its interval after each note's answer
         best = max(range(len(runs)), key=lambda i: rounds[name][i][0])
