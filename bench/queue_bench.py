@@ -28,6 +28,7 @@ import shutil  # noqa: E402
 import signal  # noqa: E402
 import socket  # noqa: E402
 import subprocess  # noqa: E402
+import tempfile  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 import urllib.parse  # noqa: E402
@@ -119,9 +120,9 @@ def wrk(url, cookie, connections, duration):
     `cookie` is one Cookie header shared by every connection, or a list of them: one logged-in
     session per connection (and per wrk thread), as separate agents would load the page."""
     if isinstance(cookie, list):
-        script = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"helpdesk-bench-{uuid.uuid4().hex}.lua")
-        with open(script, "w") as f:
+        with tempfile.NamedTemporaryFile("w", prefix="helpdesk-bench-", suffix=".lua", delete=False) as f:
             f.write(SESSIONS_LUA % ", ".join(f"[[{c}]]" for c in cookie))
+        script = f.name
         args = [f"-t{len(cookie)}", f"-c{len(cookie)}", "-s", script]
     else:
         script = None
@@ -173,6 +174,10 @@ class NoteWriter(threading.Thread):
 
 @contextmanager
 def notes_written(base, ticket_path, interval):
+    """Another agent writing notes every `interval` seconds meanwhile; none when it is None."""
+    if interval is None:
+        yield None
+        return
     writer = NoteWriter(base, ticket_path, interval)
     writer.start()
     try:
@@ -226,7 +231,7 @@ def measure(url, args, procs):
     # The cached pages again while another agent writes a note every second (a busy team) or ten
     # times a second, to the queue's first ticket (so the measured ticket page keeps its size).
     first_ticket = re.search(r'href="(/agent/tickets/\d+)"', fetch(pages["queue first page"], cookie))[1]
-    writes = {
+    busy = {
         f"{name}, a note every {interval:g} s": (pages[name], interval, cookie)
         for name, interval in (("queue first page", 1.0), ("ticket page", 1.0), ("queue first page", 0.1))
     }
@@ -235,21 +240,19 @@ def measure(url, args, procs):
     agents = [login_cookie(app_base) for _ in range(10)]
     for interval in (None, 1.0, 0.1):
         label = "queue first page, 10 agents" + (f", a note every {interval:g} s" if interval else "")
-        writes[label] = (pages["queue first page"], interval, agents)
+        busy[label] = (pages["queue first page"], interval, agents)
     # Interleaved rounds, best round kept: other work on a shared machine only ever slows a run down.
-    rounds = {name: [] for name in [*pages, *writes]}
+    rounds = {name: [] for name in [*pages, *busy]}
     singles, singles_uncached = [], []
-    achieved = {name: [] for name, (_url, interval, _cookies) in writes.items() if interval}
+    achieved = {name: [] for name, (_url, interval, _cookies) in busy.items() if interval}
     for _ in range(args.rounds):
         for name, url in pages.items():
             rounds[name].append(wrk(url, cookie, 10, args.duration))
-        for name, (url, interval, cookies) in writes.items():
-            if interval is None:
-                rounds[name].append(wrk(url, cookies, 10, args.duration))
-                continue
+        for name, (url, interval, cookies) in busy.items():
             with notes_written(app_base, first_ticket, interval) as writer:
                 rounds[name].append(wrk(url, cookies, 10, args.duration))
-            achieved[name].append(writer.written / args.duration)
+            if writer:
+                achieved[name].append(writer.written / args.duration)
         singles.append(wrk(pages["queue first page"], cookie, 1, args.duration))
         singles_uncached.append(wrk(pages["queue first page, uncached"], cookie, 1, args.duration))
     results = {name: max(runs) for name, runs in rounds.items()}

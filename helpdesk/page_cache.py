@@ -81,7 +81,7 @@ def expires_at(seconds_from_now):
 
 
 class WriteGeneration:
-    """The host-wide counter of writing transactions, kept as the size of a file.
+    """The host-wide counter of writing transactions, kept as a file's inode, size and change time.
 
     If the file cannot be written (disk full, folder removed), this process stops trusting it:
     every read then answers a generation never seen before, so nothing is served from the cache.
