@@ -64,20 +64,12 @@ def seed(database_url, tickets, messages_per_ticket):
     from sqlalchemy import insert, select, text
 
     from helpdesk import create_app
+    from helpdesk.accounts.auth import hash_password
+    from helpdesk.accounts.models import CategoryPermission, Organization, User
+    from helpdesk.dbtypes import utcnow
+    from helpdesk.demo.seed import seed_reference_data
     from helpdesk.extensions import db
-    from helpdesk.models import (
-        Category,
-        CategoryPermission,
-        Message,
-        Organization,
-        Priority,
-        Ticket,
-        TicketTag,
-        User,
-        utcnow,
-    )  # fmt: skip
-    from helpdesk.services.accounts import hash_password
-    from helpdesk.services.seed import seed_reference_data
+    from helpdesk.tickets.models import Category, Message, Priority, Ticket, TicketTag
 
     app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "bench"})
     rng = random.Random(3)
@@ -201,8 +193,8 @@ def _targets(db, categories, priorities):
     """The URLs to measure, built from the data (the deep page is the keyset cursor of page 200)."""
     from sqlalchemy import func, select
 
-    from helpdesk.models import OPEN_STATUSES, Message, Ticket
-    from helpdesk.services.queue import encode_cursor
+    from helpdesk.tickets.models import OPEN_STATUSES, Message, Ticket
+    from helpdesk.tickets.queue import encode_cursor
 
     visible = Ticket.category_id.in_([categories["IT"], categories["Sales"]])
     open_visible = select(Ticket).where(visible, Ticket.status.in_(OPEN_STATUSES))

@@ -72,8 +72,8 @@ def legacy_condition(q):
     """The queue's `q` condition before full-text search (services/queue.py until migration 0008)."""
     from sqlalchemy import exists, or_
 
-    from helpdesk.models import Message, Ticket
-    from helpdesk.services.tickets import escape_like
+    from helpdesk.tickets.lifecycle import escape_like
+    from helpdesk.tickets.models import Message, Ticket
 
     pattern = f"%{escape_like(q)}%"
     return or_(
@@ -100,9 +100,11 @@ def measure(url, repeat, sorts):
     from sqlalchemy import func, select
 
     from helpdesk import create_app, policy
+    from helpdesk.accounts.models import User
+    from helpdesk.dbtypes import utcnow
     from helpdesk.extensions import db
-    from helpdesk.models import Ticket, User, utcnow
-    from helpdesk.services import queue, search
+    from helpdesk.tickets import queue, search
+    from helpdesk.tickets.models import Ticket
 
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench"})
     with app.app_context():
@@ -134,7 +136,7 @@ def explain_search(db, actor, now):
     sizes of the search indexes and of the tickets table (which holds the documents)."""
     from sqlalchemy import text
 
-    from helpdesk.services import queue
+    from helpdesk.tickets import queue
 
     for q in ("printer", "73519"):
         statement = queue.BUILDERS["due"](queue._conditions(actor, queue.QueueFilters(q=q), now), None, 26)

@@ -4,8 +4,9 @@ import os
 
 from flask import Flask
 
-from .config import Config, check_production, from_environment
-from .extensions import csrf, db, htmx_ext, login_manager, migrate
+from helpdesk import accounts, billing, core, credits, demo, mail, reports, tickets
+from helpdesk.config import Config, check_production, from_environment
+from helpdesk.extensions import csrf, db, htmx_ext, login_manager, migrate
 
 
 def create_app(test_config=None):
@@ -18,10 +19,9 @@ def create_app(test_config=None):
         app.config.update(test_config)
     finish_config(app)
     register_extensions(app)
-    register_blueprints(app)
+    register_domains(app)
     register_hooks(app)
     register_template_helpers(app)
-    register_commands(app)
     return app
 
 
@@ -40,15 +40,14 @@ def finish_config(app):
 
 
 def register_extensions(app):
-    from . import models  # noqa: F401  (registers the tables)
-    from .services.accounts import load_session_user
+    from helpdesk.accounts.auth import load_session_user
 
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True, directory=os.path.join(app.root_path, "..", "migrations"))
     csrf.init_app(app)
     htmx_ext.init_app(app)
     login_manager.init_app(app)
-    login_manager.login_view = "auth.login"
+    login_manager.login_view = "accounts.login"
     login_manager.login_message = "Please log in to continue."
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
@@ -83,48 +82,23 @@ def _configure_sqlite(app):
             connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 
-def register_blueprints(app):
-    """Every blueprint, by audience; each registers its own nav entries and banners."""
-    from .admin.views import bp as admin_bp
-    from .agent import register_agent
-    from .agent_credits.views import bp as agent_credits_bp
-    from .auth.views import bp as auth_bp
-    from .billing import bp as billing_bp
-    from .core.views import bp as core_bp
-    from .credit_admin.views import bp as credit_admin_bp
-    from .mailadmin.views import init_app as register_mailadmin
-    from .portal.credit_views import bp as portal_credits_bp
-    from .portal.views import bp as portal_bp
-    from .reports.views import bp as reports_bp
-
-    app.register_blueprint(core_bp)
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(portal_bp, url_prefix="/portal")
-    app.register_blueprint(portal_credits_bp, url_prefix="/portal")
-    register_agent(app)  # /agent
-    app.register_blueprint(agent_credits_bp, url_prefix="/agent/credits")
-    app.register_blueprint(reports_bp, url_prefix="/agent/reports")
-    app.register_blueprint(admin_bp, url_prefix="/admin")
-    app.register_blueprint(credit_admin_bp, url_prefix="/admin/credits")
-    register_mailadmin(app)  # /admin/mail
-    app.register_blueprint(billing_bp, url_prefix="/billing")
+def register_domains(app):
+    """Each domain registers its models, blueprints, navigation, banners, admin sections and CLI
+    commands in one init_app; lower domains first (a domain may use the services of those above
+    it in this list, never the other way round)."""
+    for domain in (core, accounts, tickets, credits, billing, mail, reports, demo):
+        domain.init_app(app)
 
 
 def register_hooks(app):
-    from .page_cache import init_page_cache
-    from .web import register_web_hooks
+    from helpdesk.page_cache import init_page_cache
+    from helpdesk.web import register_web_hooks
 
     register_web_hooks(app)
     init_page_cache(app)
 
 
 def register_template_helpers(app):
-    from .web import register_template_filters
+    from helpdesk.web import register_template_filters
 
     register_template_filters(app)
-
-
-def register_commands(app):
-    from .cli import register_cli
-
-    register_cli(app)

@@ -2,10 +2,11 @@
 
 from functools import wraps
 
-from flask import abort
+from flask import Blueprint, abort
 from flask_login import current_user
 
-from .extensions import login_manager
+from helpdesk import policy
+from helpdesk.extensions import login_manager
 
 
 def require(rule):
@@ -27,3 +28,29 @@ def require(rule):
         return wrapped
 
     return decorator
+
+
+def guarded_blueprint(name, import_name, rule):
+    """A blueprint whose every view runs only when `rule(current_user)` holds (see `require`).
+
+    One guard per audience, so every admin page answers the same way (log in, or 404), whichever
+    domain owns it.
+    """
+    bp = Blueprint(name, import_name)
+
+    @bp.before_request
+    @require(rule)
+    def _guard():
+        """Anonymous users log in; users the rule refuses get 404."""
+
+    return bp
+
+
+def admin_blueprint(name, import_name):
+    """A blueprint for pages under /admin/: active admins only (policy.can_administer)."""
+    return guarded_blueprint(name, import_name, policy.can_administer)
+
+
+def agent_blueprint(name, import_name):
+    """A blueprint for the agent console: active technicians and admins (policy.can_use_agent_console)."""
+    return guarded_blueprint(name, import_name, policy.can_use_agent_console)

@@ -49,7 +49,7 @@ from flask import current_app, g, request, session
 from flask_login.utils import _create_identifier
 from sqlalchemy import event
 
-from .extensions import db
+from helpdesk.extensions import db
 
 log = logging.getLogger(__name__)
 READ_PREFIXES = ("SELECT", "PRAGMA", "SHOW", "SET", "BEGIN", "SAVEPOINT", "RELEASE", "ROLLBACK", "COMMIT")

@@ -9,16 +9,11 @@ subscribe to.
 from flask import abort
 from sqlalchemy import false, or_, select, true
 
-from .extensions import db
-from .models import (
-    STATUS_CLOSED,
-    Attachment,
-    CategoryPermission,
-    CreditAccount,
-    Payment,
-    Subscription,
-    Ticket,
-)
+from helpdesk.accounts.models import CategoryPermission
+from helpdesk.billing.models import Payment
+from helpdesk.credits.models import CreditAccount
+from helpdesk.extensions import db
+from helpdesk.tickets.models import STATUS_CLOSED, Attachment, Subscription, Ticket
 
 
 def is_agent(user):

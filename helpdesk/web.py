@@ -7,9 +7,10 @@ from flask import current_app, has_request_context, render_template, request, ur
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
-from .extensions import db
-from .htmx import is_htmx
-from .rendering import render_user_text
+from helpdesk.extensions import db
+from helpdesk.htmx import is_htmx
+from helpdesk.money import format_money
+from helpdesk.rendering import render_user_text
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -106,6 +107,7 @@ def format_datetime(value, fmt="%Y-%m-%d %H:%M"):
 def register_template_filters(app):
     app.add_template_filter(format_datetime, "dt")
     app.add_template_filter(render_user_text, "user_text")
+    app.add_template_filter(format_money, "money")
 
     @app.template_filter("minutes")
     def minutes_label(total):
@@ -149,7 +151,7 @@ def register_layout_context(app):
             cached = request._helpdesk_layout = _layout_for(app, current_user)
         return cached
 
-    register_nav(app, _portal_nav, order=10)
+    app.add_template_global(admin_sections)
 
 
 def _layout_for(app, user):
@@ -163,5 +165,31 @@ def _layout_for(app, user):
     return {"nav_items": items, "banners": banners}
 
 
-def _portal_nav(user):
-    return [("My tickets", "portal.tickets"), ("New ticket", "portal.new_ticket")]
+def register_admin_section(app, label, endpoint, description, *, order=50, blueprint=None, endpoints=()):
+    """Add a section to the admin home (/admin/) and to the section bar of every admin page.
+
+    The section is current on its own pages: those of `blueprint`, or the listed `endpoints`.
+    """
+    section = {
+        "label": label,
+        "endpoint": endpoint,
+        "description": description,
+        "order": order,
+        "blueprint": blueprint,
+        "endpoints": frozenset(endpoints or (endpoint,)),
+    }
+    app.extensions.setdefault("helpdesk_admin_sections", []).append(section)
+
+
+def admin_sections():
+    """The admin sections in order, each with its URL and whether the current page belongs to it."""
+    sections = sorted(current_app.extensions.get("helpdesk_admin_sections", []), key=lambda s: s["order"])
+    return [
+        {
+            "label": s["label"],
+            "description": s["description"],
+            "url": url_for(s["endpoint"]),
+            "current": request.blueprint == s["blueprint"] or request.endpoint in s["endpoints"],
+        }
+        for s in sections
+    ]

@@ -5,7 +5,7 @@ from flask import current_app
 
 from alembic import context
 
-from helpdesk.models.search import include_name
+from helpdesk.tickets.search_schema import include_name
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.

@@ -6,8 +6,9 @@ import uuid
 
 import stripe
 
+from helpdesk.billing.models import CreditPack, Payment
+from helpdesk.credits.models import CreditAccount, ServicePlan
 from helpdesk.extensions import db
-from helpdesk.models import CreditAccount, CreditPack, Payment, ServicePlan
 
 WEBHOOK_SECRET = "whsec_test_secret_for_billing"
 
@@ -35,7 +36,7 @@ def bank(plan, user=None, organization=None, balance=0):
     db.session.add(account)
     db.session.commit()
     if balance:
-        from helpdesk.services import credits
+        from helpdesk.credits import ledger as credits
 
         credits.post_entry(account.id, balance, "adjustment", idempotency_key=f"seed:{account.id}")
         db.session.commit()

@@ -151,7 +151,7 @@ def client(app):
 @pytest.fixture
 def ref():
     """Categories IT, Sales, Billing and the four priorities, as dicts by name."""
-    from helpdesk.services.seed import seed_reference_data
+    from helpdesk.demo.seed import seed_reference_data
 
     categories, priorities = seed_reference_data()
     db.session.commit()

@@ -4,9 +4,9 @@ import uuid
 
 from sqlalchemy import select
 
+from helpdesk.credits import ledger as credits
+from helpdesk.credits.models import ServicePlan
 from helpdesk.extensions import db
-from helpdesk.models import ServicePlan
-from helpdesk.services import credits
 
 
 def plan(name):

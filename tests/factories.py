@@ -6,21 +6,17 @@ import factory
 from factory.alchemy import SQLAlchemyModelFactory
 from werkzeug.security import generate_password_hash
 
-from helpdesk.extensions import db
-from helpdesk.models import (
+from helpdesk.accounts.models import (
     ROLE_ADMIN,
     ROLE_CUSTOMER,
     ROLE_TECHNICIAN,
-    Category,
     CategoryPermission,
-    Message,
     Organization,
-    Priority,
-    Subscription,
-    Ticket,
     User,
-    utcnow,
 )
+from helpdesk.dbtypes import utcnow
+from helpdesk.extensions import db
+from helpdesk.tickets.models import Category, Message, Priority, Subscription, Ticket
 
 PASSWORD = "correct-horse-battery"
 _HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")

@@ -11,7 +11,7 @@ from sqlalchemy import create_engine, inspect
 
 from helpdesk import create_app
 from helpdesk.extensions import db
-from helpdesk.models.search import SEARCH_INDEXES, include_name
+from helpdesk.tickets.search_schema import SEARCH_INDEXES, include_name
 from tests.conftest import PG_ENV, fresh_database, make_test_config
 
 NAME_INDEXES = ("uq_categories_lower_name", "uq_organizations_lower_name")
@@ -129,8 +129,8 @@ def test_upgrade_indexes_existing_tickets_and_downgrade_restores_the_per_row_sea
     0008's search schema, indexing them too."""
     from sqlalchemy import select, text
 
-    from helpdesk.models import Ticket
-    from helpdesk.services import search
+    from helpdesk.tickets import search
+    from helpdesk.tickets.models import Ticket
 
     app = create_app(make_test_config(empty_database_url, str(tmp_path)))
     with app.app_context():

@@ -1,6 +1,24 @@
-"""Billing blueprint: buy credit packs by card, receipts, the Stripe webhook and billing admin pages."""
+"""Billing: credit packs for sale, payments by card through Stripe (or the offline demo provider),
+the webhook, phone orders and the revenue report. Only `billing.gateway` imports `stripe`.
+"""
 
-from . import admin, views  # noqa: F401  (attach their routes to the blueprint)
-from .blueprint import bp
+from helpdesk.web import register_admin_section, register_banner, register_nav
 
-__all__ = ["bp"]
+
+def init_app(app):
+    from helpdesk.billing import admin, portal  # noqa: F401  (their views attach to the blueprints)
+    from helpdesk.billing.blueprints import admin_bp, bp
+    from helpdesk.billing.nav import alert_banner, customer_nav
+
+    app.register_blueprint(bp, url_prefix="/billing")
+    app.register_blueprint(admin_bp, url_prefix="/admin/billing")
+    register_nav(app, customer_nav, order=40)
+    register_banner(app, alert_banner)
+    register_admin_section(
+        app,
+        "Billing",
+        "billing_admin.payments",
+        "Card payments, credit packs, phone orders, the revenue report, billing alerts.",
+        order=60,
+        blueprint="billing_admin",
+    )

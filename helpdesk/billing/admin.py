@@ -1,42 +1,30 @@
 """Billing admin pages: packs, payments, phone orders, alerts and the revenue and credit report."""
 
-from functools import wraps
-
-from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask import Response, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from wtforms import SelectChoice
 
-from .. import policy
-from ..errors import DomainError
-from ..extensions import db
-from ..htmx import render_page_or_block
-from ..models import PAYMENT_STATUSES, CreditPack
-from ..models.billing import PAYMENT_STATUS_LABELS
-from ..services import billing, billing_reports
-from ..web import paginate
-from .blueprint import bp
-from .forms import PackForm, PaymentFilter, PhoneOrderForm
-from .views import return_urls
+from helpdesk.billing import purchases as billing
+from helpdesk.billing import revenue as billing_reports
+from helpdesk.billing.blueprints import admin_bp
+from helpdesk.billing.forms import PackForm, PaymentFilter, PhoneOrderForm
+from helpdesk.billing.models import PAYMENT_STATUS_LABELS, PAYMENT_STATUSES, CreditPack
+from helpdesk.billing.portal import return_urls
+from helpdesk.errors import DomainError
+from helpdesk.extensions import db
+from helpdesk.htmx import render_page_or_block
+from helpdesk.web import paginate
 
 REPORT_MONTHS = (12, 24, 36)
 
 
-def billing_admin_only(view):
-    """Logged-in helpdesk admins only (others: 403)."""
-
-    @wraps(view)
-    @login_required
-    def wrapped(*args, **kwargs):
-        if not policy.can_manage_billing(current_user):
-            abort(403)
-        return view(*args, **kwargs)
-
-    return wrapped
+@admin_bp.get("/")
+def index():
+    return redirect(url_for("billing_admin.payments"))
 
 
-@bp.get("/admin/payments")
-@billing_admin_only
-def admin_payments():
+@admin_bp.get("/payments")
+def payments():
     filters = PaymentFilter(request.args, PAYMENT_STATUSES)
     query = billing.admin_payments(filters.status)
     page = paginate(query, page=filters.page)
@@ -49,18 +37,16 @@ def admin_payments():
     )
 
 
-@bp.get("/admin/packs")
-@billing_admin_only
-def admin_packs():
+@admin_bp.get("/packs")
+def packs():
     query = db.select(CreditPack).order_by(CreditPack.active.desc(), CreditPack.price)
     page = paginate(query)
     return render_template("billing/admin/packs.html", page=page)
 
 
-@bp.route("/admin/packs/new", methods=["GET", "POST"], defaults={"pack_id": None})
-@bp.route("/admin/packs/<int:pack_id>/edit", methods=["GET", "POST"])
-@billing_admin_only
-def admin_pack_form(pack_id):
+@admin_bp.route("/packs/new", methods=["GET", "POST"], defaults={"pack_id": None})
+@admin_bp.route("/packs/<int:pack_id>/edit", methods=["GET", "POST"])
+def pack_form(pack_id):
     pack = db.get_or_404(CreditPack, pack_id) if pack_id else None
     form = PackForm.for_pack(pack, default_currency=current_app.config["CURRENCY"])
     if form.validate_on_submit():
@@ -69,16 +55,15 @@ def admin_pack_form(pack_id):
             billing.save_pack(pack, name=form.name.data, currency=form.currency.data, **fields)
             db.session.commit()
             flash("Pack saved.", "success")
-            return redirect(url_for("billing.admin_packs"))
+            return redirect(url_for("billing_admin.packs"))
         except DomainError as exc:
             db.session.rollback()
             form.form_errors.append(str(exc))
     return render_template("billing/admin/pack_form.html", form=form, pack=pack)
 
 
-@bp.post("/admin/packs/<int:pack_id>/delete")
-@billing_admin_only
-def admin_pack_delete(pack_id):
+@admin_bp.post("/packs/<int:pack_id>/delete")
+def pack_delete(pack_id):
     pack = db.get_or_404(CreditPack, pack_id)
     try:
         billing.delete_pack(pack)
@@ -87,12 +72,11 @@ def admin_pack_delete(pack_id):
     except DomainError as exc:
         db.session.rollback()
         flash(str(exc), "error")
-    return redirect(url_for("billing.admin_packs"))
+    return redirect(url_for("billing_admin.packs"))
 
 
-@bp.route("/admin/phone-order", methods=["GET", "POST"])
-@billing_admin_only
-def admin_phone_order():
+@admin_bp.route("/phone-order", methods=["GET", "POST"])
+def phone_order():
     form = PhoneOrderForm()
     form.pack_id.choices = [
         SelectChoice(p.id, f"{p.name}: {p.credits} credits") for p in billing.active_packs()
@@ -115,34 +99,30 @@ def admin_phone_order():
     return render_template("billing/admin/phone_order.html", form=form)
 
 
-@bp.get("/admin/report")
-@billing_admin_only
-def admin_report():
+@admin_bp.get("/report")
+def report():
     months = request.args.get("months", type=int)
     months = months if months in REPORT_MONTHS else REPORT_MONTHS[0]
     report = billing_reports.monthly_report(months)
     return render_template("billing/admin/report.html", report=report, months=months, choices=REPORT_MONTHS)
 
 
-@bp.get("/admin/report.csv")
-@billing_admin_only
-def admin_report_csv():
+@admin_bp.get("/report.csv")
+def report_csv():
     months = request.args.get("months", type=int)
     report = billing_reports.monthly_report(months if months in REPORT_MONTHS else REPORT_MONTHS[0])
     headers = {"Content-Disposition": "attachment; filename=billing-report.csv"}
     return Response(billing_reports.report_csv(report), mimetype="text/csv", headers=headers)
 
 
-@bp.get("/admin/alerts")
-@billing_admin_only
-def admin_alerts():
+@admin_bp.get("/alerts")
+def alerts():
     page = paginate(billing.open_alerts())
     return render_template("billing/admin/alerts.html", page=page)
 
 
-@bp.post("/admin/alerts/<int:alert_id>/resolve")
-@billing_admin_only
-def admin_alert_resolve(alert_id):
+@admin_bp.post("/alerts/<int:alert_id>/resolve")
+def alert_resolve(alert_id):
     try:
         billing.resolve_alert(alert_id, current_user)
         db.session.commit()
@@ -150,4 +130,4 @@ def admin_alert_resolve(alert_id):
     except DomainError as exc:
         db.session.rollback()
         flash(str(exc), "error")
-    return redirect(url_for("billing.admin_alerts"))
+    return redirect(url_for("billing_admin.alerts"))

@@ -13,8 +13,8 @@ from wtforms import (
 )
 from wtforms.validators import Email, InputRequired, Length, NumberRange, Regexp, ValidationError
 
-from ..services import money
-from ..web import page_number
+from helpdesk import money
+from helpdesk.web import page_number
 
 
 class BuyForm(FlaskForm):

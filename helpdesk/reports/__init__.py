@@ -1,1 +1,10 @@
-"""Reports for agents and admins: volumes, response times, compliance and backlog."""
+"""Reports for agents and admins: volumes, response and resolution times, compliance and backlog."""
+
+from helpdesk.web import register_nav
+
+
+def init_app(app):
+    from helpdesk.reports import agent
+
+    app.register_blueprint(agent.bp, url_prefix="/agent/reports")
+    register_nav(app, agent.reports_nav, order=70)

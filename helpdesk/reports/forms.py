@@ -5,7 +5,7 @@ from datetime import timedelta
 from wtforms import DateField, Form, SelectChoice, SelectField
 from wtforms.validators import Optional, ValidationError
 
-from ..services.reports import MAX_DAYS, ReportFilter
+from helpdesk.reports.metrics import MAX_DAYS, ReportFilter
 
 
 class ReportFilterForm(Form):

@@ -70,7 +70,7 @@ def live_server_factory(tmp_path):
         app = create_app(config)
         with app.app_context():
             db.create_all()
-            from helpdesk.services.seed import seed_reference_data
+            from helpdesk.demo.seed import seed_reference_data
 
             seed_reference_data()
             db.session.commit()

@@ -3,8 +3,9 @@
 import pytest
 from playwright.sync_api import expect
 
+from helpdesk.accounts.models import CategoryPermission, User
 from helpdesk.extensions import db
-from helpdesk.models import Category, CategoryPermission, User
+from helpdesk.tickets.models import Category
 from tests import factories
 from tests.factories import PASSWORD
 

@@ -15,7 +15,7 @@ PASSWORD = "helpdesk-demo"
 @pytest.fixture
 def demo_desk(live_server_factory):
     """The demo help desk (3 agents) behind a live server, with a seat limit of 2 and real CSRF."""
-    from helpdesk.services.seed import seed_demo
+    from helpdesk.demo.seed import seed_demo
 
     server = live_server_factory(
         WTF_CSRF_ENABLED=True, AGENT_SEAT_LIMIT=2, UPGRADE_URL="https://billing.example.com/upgrade"
@@ -29,8 +29,9 @@ def demo_desk(live_server_factory):
 
 def _paid_ticket():
     """Alice (Business, 1,000 credits) pays 250 for an Urgent IT ticket."""
-    from helpdesk.models import Category, Priority, User
-    from helpdesk.services import tickets
+    from helpdesk.accounts.models import User
+    from helpdesk.tickets import lifecycle as tickets
+    from helpdesk.tickets.models import Category, Priority
 
     alice = db.session.scalar(db.select(User).where(User.email == "alice@example.com"))
     tickets.create_ticket(

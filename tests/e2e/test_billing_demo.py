@@ -58,9 +58,10 @@ def billing_server(serve):
 
 
 def _seed(app):
-    from helpdesk.models import ServicePlan, User
-    from helpdesk.services.accounts import hash_password
-    from helpdesk.services.seed import seed_credit_packs
+    from helpdesk.accounts.auth import hash_password
+    from helpdesk.accounts.models import User
+    from helpdesk.credits.models import ServicePlan
+    from helpdesk.demo.seed import seed_credit_packs
 
     db.session.add(ServicePlan(name="Pay as you go", credits_enabled=True, is_default=True))
     db.session.add(User(email="buyer@example.com", name="Bea Buyer", password_hash=hash_password(PASSWORD)))

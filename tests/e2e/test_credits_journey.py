@@ -6,8 +6,8 @@ import pytest
 from werkzeug.serving import make_server
 
 from helpdesk import create_app
+from helpdesk.demo.seed import DEMO_PASSWORD, seed_demo
 from helpdesk.extensions import db
-from helpdesk.services.seed import DEMO_PASSWORD, seed_demo
 from tests.conftest import make_test_config
 
 pytestmark = pytest.mark.e2e

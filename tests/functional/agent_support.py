@@ -5,7 +5,7 @@ from types import SimpleNamespace
 import pytest
 
 from helpdesk.extensions import db
-from helpdesk.models import Ticket
+from helpdesk.tickets.models import Ticket
 
 
 @pytest.fixture

@@ -2,8 +2,9 @@
 
 import pytest
 
+from helpdesk.accounts.audit_models import AuditEvent
 from helpdesk.extensions import db
-from helpdesk.models import AuditEvent, Category, Ticket
+from helpdesk.tickets.models import Category, Ticket
 
 HX = {"HX-Request": "true"}
 

@@ -4,9 +4,10 @@ import re
 
 import pytest
 
+from helpdesk.accounts.audit_models import AuditEvent
+from helpdesk.accounts.models import Organization, User
+from helpdesk.credits import ledger as credits
 from helpdesk.extensions import db
-from helpdesk.models import AuditEvent, Organization, User
-from helpdesk.services import credits
 from tests import credit_helpers
 
 HX = {"HX-Request": "true"}

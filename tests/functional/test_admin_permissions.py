@@ -4,8 +4,9 @@ import re
 
 import pytest
 
+from helpdesk.accounts.audit_models import AuditEvent
+from helpdesk.accounts.models import CategoryPermission
 from helpdesk.extensions import db
-from helpdesk.models import AuditEvent, CategoryPermission
 
 HX = {"HX-Request": "true"}
 

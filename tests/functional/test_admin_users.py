@@ -2,9 +2,10 @@
 
 import pytest
 
+from helpdesk.accounts.audit_models import AuditEvent
+from helpdesk.accounts.models import User
+from helpdesk.accounts.seats import seat_usage
 from helpdesk.extensions import db
-from helpdesk.models import AuditEvent, User
-from helpdesk.services.seats import seat_usage
 from tests.factories import PASSWORD
 
 HX = {"HX-Request": "true"}

@@ -3,8 +3,9 @@
 
 import pytest
 
+from helpdesk.accounts.models import User
 from helpdesk.extensions import db
-from helpdesk.models import Message, Subscription, User
+from helpdesk.tickets.models import Message, Subscription
 
 from .agent_support import desk, fresh  # noqa: F401  (fixture)
 

@@ -7,8 +7,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event
 
+from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
-from helpdesk.models import TicketTag, utcnow
+from helpdesk.tickets.models import TicketTag
 
 from .agent_support import HTMX, desk  # noqa: F401  (fixture)
 

@@ -5,9 +5,10 @@ from datetime import timedelta
 
 import pytest
 
+from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
-from helpdesk.models import Ticket, utcnow
-from helpdesk.services import tickets
+from helpdesk.tickets import lifecycle as tickets
+from helpdesk.tickets.models import Ticket
 
 from ..credit_helpers import bank
 from .agent_support import HTMX, desk  # noqa: F401  (fixture)
@@ -68,7 +69,7 @@ def test_previous_page_keeps_filters_and_answers_htmx_with_the_table(client, log
 
 def test_paging_back_near_the_start_gives_the_full_first_page(client, login, eleven):
     """Fewer than a page of rows before the cursor (e.g. tickets resolved meanwhile): the first page."""
-    from helpdesk.services.queue import encode_cursor
+    from helpdesk.tickets.queue import encode_cursor
 
     login(eleven.tech_it)
     first = subjects(client.get("/agent/"))

@@ -6,7 +6,7 @@ import io
 from sqlalchemy import select
 
 from helpdesk.extensions import db
-from helpdesk.models import Attachment, Message
+from helpdesk.tickets.models import Attachment, Message
 
 from .agent_support import HTMX, desk  # noqa: F401  (fixture)
 

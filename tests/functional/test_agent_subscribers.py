@@ -4,8 +4,9 @@
 import pytest
 
 from helpdesk import policy
+from helpdesk.accounts.models import User
 from helpdesk.extensions import db
-from helpdesk.models import Subscription, TicketEvent, User
+from helpdesk.tickets.models import Subscription, TicketEvent
 
 from .agent_support import HTMX, desk, fresh  # noqa: F401  (fixture)
 

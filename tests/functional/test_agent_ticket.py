@@ -4,8 +4,9 @@
 import re
 from datetime import timedelta
 
+from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
-from helpdesk.models import Message, TicketEvent, utcnow
+from helpdesk.tickets.models import Message, TicketEvent
 
 from .agent_support import HTMX, desk, fresh  # noqa: F401  (fixture)
 

@@ -3,10 +3,10 @@
 
 from sqlalchemy import func, select
 
+from helpdesk.credits import ledger as credits
+from helpdesk.credits.models import KIND_CHARGE, KIND_REFUND, LedgerEntry
 from helpdesk.extensions import db
-from helpdesk.models import LedgerEntry
-from helpdesk.models.credits import KIND_CHARGE, KIND_REFUND
-from helpdesk.services import credits, tickets
+from helpdesk.tickets import lifecycle as tickets
 
 from ..credit_helpers import balance_of, bank
 from .agent_support import HTMX, desk, fresh  # noqa: F401  (fixture)

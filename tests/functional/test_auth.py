@@ -2,8 +2,8 @@
 
 import pytest
 
+from helpdesk.accounts.models import LoginFailure, User
 from helpdesk.extensions import db
-from helpdesk.models import LoginFailure, User
 from tests.factories import PASSWORD
 
 

@@ -6,9 +6,10 @@ On the seeded plans (the default plan is Free, which does not use credits), with
 import pytest
 from sqlalchemy import func, select
 
+from helpdesk.billing.models import Payment
+from helpdesk.credits import ledger as credits
+from helpdesk.credits.models import CreditAccount, LedgerEntry
 from helpdesk.extensions import db
-from helpdesk.models import CreditAccount, LedgerEntry, Payment
-from helpdesk.services import credits
 from tests import billing_support as bs
 from tests.credit_helpers import bank, plan
 
@@ -111,7 +112,7 @@ def test_the_credits_page_offers_buying_only_to_who_may_buy(client, login, shop,
 def test_a_phone_order_for_a_member_is_refused_with_the_reason(client, login, make, shop, acme):
     login(make.admin())
     data = {"email": acme[2].email, "pack_id": shop.id, "nonce": "p" * 32}
-    page = client.post("/billing/admin/phone-order", data=data).get_data(as_text=True)
+    page = client.post("/admin/billing/phone-order", data=data).get_data(as_text=True)
     assert "Dave Dunn&#39;s tickets are paid from Acme&#39;s shared bank" in page
     assert payments() == []
 

@@ -9,8 +9,9 @@ import stripe
 from sqlalchemy import func, select
 from werkzeug import Response
 
+from helpdesk.billing.models import Payment
+from helpdesk.credits.models import CreditAccount
 from helpdesk.extensions import db
-from helpdesk.models import CreditAccount, Payment
 from tests import billing_support as bs
 
 
@@ -202,9 +203,9 @@ def test_admin_phone_order_shows_the_link_and_queues_the_email(client, login, ma
     customer = make.customer(email="phone@example.com")
     admin = make.admin()
     login(admin)
-    form = client.get("/billing/admin/phone-order").get_data(as_text=True)
+    form = client.get("/admin/billing/phone-order").get_data(as_text=True)
     data = {"email": "phone@example.com", "pack_id": shop.pack.id, "nonce": nonce_of(form)}
-    page = client.post("/billing/admin/phone-order", data=data).get_data(as_text=True)
+    page = client.post("/admin/billing/phone-order", data=data).get_data(as_text=True)
     payment = db.session.scalar(select(Payment))
     link = f"http://localhost/billing/payments/{payment.id}/pay"
     assert link in page and "queued for e-mail to phone@example.com" in page
@@ -216,7 +217,7 @@ def test_admin_phone_order_shows_the_link_and_queues_the_email(client, login, ma
 def test_phone_order_for_an_unknown_customer_is_refused(client, login, make, shop, fake_stripe):
     login(make.admin())
     data = {"email": "nobody@example.com", "pack_id": shop.pack.id, "nonce": "p" * 32}
-    page = client.post("/billing/admin/phone-order", data=data).get_data(as_text=True)
+    page = client.post("/admin/billing/phone-order", data=data).get_data(as_text=True)
     assert "No active customer has that e-mail address." in page
     assert not fake_stripe.requests
 

@@ -6,9 +6,11 @@ import pytest
 import stripe
 from sqlalchemy import func, select
 
+from helpdesk.billing.models import Payment, StripeEvent
+from helpdesk.credits import ledger as credits
+from helpdesk.credits.models import CreditAccount, LedgerEntry
 from helpdesk.extensions import db
-from helpdesk.models import CreditAccount, LedgerEntry, OutboxMessage, Payment, StripeEvent
-from helpdesk.services import credits
+from helpdesk.mail.models import OutboxMessage
 from tests import billing_support as bs
 
 pytestmark = pytest.mark.postgres_only

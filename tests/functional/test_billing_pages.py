@@ -6,10 +6,11 @@ import io
 import pytest
 from sqlalchemy import select
 
+from helpdesk.billing.models import CreditPack, Payment
+from helpdesk.credits import ledger as credits
+from helpdesk.credits.models import CreditAccount
+from helpdesk.demo.seed import seed_credit_packs
 from helpdesk.extensions import db
-from helpdesk.models import CreditAccount, CreditPack, Payment
-from helpdesk.services import credits
-from helpdesk.services.seed import seed_credit_packs
 from tests import billing_support as bs
 
 
@@ -104,21 +105,46 @@ def test_receipt_shows_the_purchase(client, login, world):
 
 
 ADMIN_PAGES = [
-    "/billing/admin/payments",
-    "/billing/admin/packs",
-    "/billing/admin/packs/new",
-    "/billing/admin/phone-order",
-    "/billing/admin/report",
-    "/billing/admin/report.csv",
-    "/billing/admin/alerts",
+    "/admin/billing/payments",
+    "/admin/billing/packs",
+    "/admin/billing/packs/new",
+    "/admin/billing/phone-order",
+    "/admin/billing/report",
+    "/admin/billing/report.csv",
+    "/admin/billing/alerts",
 ]
 
 
 @pytest.mark.parametrize("url", ADMIN_PAGES)
-@pytest.mark.parametrize(("who", "status"), [("admin", 200), ("technician", 403), ("manager", 403)])
+@pytest.mark.parametrize(("who", "status"), [("admin", 200), ("technician", 404), ("manager", 404)])
 def test_admin_pages_are_for_admins_only(client, login, world, url, who, status):
     login(world[who])
     assert client.get(url).status_code == status
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("/billing/admin/", "/admin/billing/"),
+        ("/billing/admin/payments?status=pending", "/admin/billing/payments?status=pending"),
+        ("/billing/admin/packs/7/edit", "/admin/billing/packs/7/edit"),
+    ],
+)
+def test_old_billing_admin_addresses_redirect_for_good(client, old, new):
+    response = client.get(old)
+    assert response.status_code == 308 and response.headers["Location"] == new
+
+
+def test_an_old_billing_admin_form_posts_on_to_the_new_address(client, login, world):
+    login(world["admin"])
+    response = client.post("/billing/admin/phone-order", data={})
+    assert response.status_code == 308 and response.headers["Location"] == "/admin/billing/phone-order"
+
+
+def test_the_billing_admin_index_opens_the_payments(client, login, world):
+    login(world["admin"])
+    response = client.get("/admin/billing/")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/admin/billing/payments")
 
 
 @pytest.mark.parametrize("url", ADMIN_PAGES + ["/billing/"])
@@ -148,7 +174,7 @@ def test_history_is_paginated_with_an_htmx_fragment(client, login, world, app, m
 def test_admin_payments_filter_by_status(client, login, world):
     bs.payment(world["payment"].account, world["pack"], world["buyer"], session_id="cs_test_pending_one")
     login(world["admin"])
-    response = client.get("/billing/admin/payments?status=pending", headers={"HX-Request": "true"})
+    response = client.get("/admin/billing/payments?status=pending", headers={"HX-Request": "true"})
     body = response.get_data(as_text=True)
     assert "<html" not in body and "cs_test_pending_one" in body
     assert world["payment"].stripe_session_id not in body
@@ -157,13 +183,13 @@ def test_admin_payments_filter_by_status(client, login, world):
 def test_admin_creates_edits_and_deactivates_a_pack(client, login, world):
     login(world["admin"])
     data = {"name": "Mega", "credits": "10000", "price": "650.00", "currency": "usd", "active": "y"}
-    assert client.post("/billing/admin/packs/new", data=data).status_code == 302
+    assert client.post("/admin/billing/packs/new", data=data).status_code == 302
     pack = db.session.scalar(select(CreditPack).where(CreditPack.name == "Mega"))
     assert (pack.credits, pack.price, pack.active) == (10000, 65000, True)
-    edit = client.get(f"/billing/admin/packs/{pack.id}/edit").get_data(as_text=True)
+    edit = client.get(f"/admin/billing/packs/{pack.id}/edit").get_data(as_text=True)
     assert 'value="650.00"' in edit
     data.pop("active")
-    client.post(f"/billing/admin/packs/{pack.id}/edit", data=dict(data, price="600.50"))
+    client.post(f"/admin/billing/packs/{pack.id}/edit", data=dict(data, price="600.50"))
     db.session.refresh(pack)
     assert (pack.price, pack.active) == (60050, False)
 
@@ -173,24 +199,24 @@ def test_prices_follow_the_currency_s_decimals(client, login, world):
     stored in minor units, and shown back the way the currency writes them."""
     login(world["admin"])
     yen = {"name": "Yen pack", "credits": "500", "price": "5000", "currency": "jpy", "active": "y"}
-    assert client.post("/billing/admin/packs/new", data=yen).status_code == 302
+    assert client.post("/admin/billing/packs/new", data=yen).status_code == 302
     pack = db.session.scalar(select(CreditPack).where(CreditPack.name == "Yen pack"))
     assert pack.price == 5000  # what Stripe is sent as unit_amount: ¥5,000
-    assert 'value="5000"' in client.get(f"/billing/admin/packs/{pack.id}/edit").get_data(as_text=True)
-    assert "5,000 JPY" in client.get("/billing/admin/packs").get_data(as_text=True)
+    assert 'value="5000"' in client.get(f"/admin/billing/packs/{pack.id}/edit").get_data(as_text=True)
+    assert "5,000 JPY" in client.get("/admin/billing/packs").get_data(as_text=True)
 
-    page = client.post("/billing/admin/packs/new", data=dict(yen, name="Half yen", price="5000.50"))
+    page = client.post("/admin/billing/packs/new", data=dict(yen, name="Half yen", price="5000.50"))
     assert "JPY has no smaller unit: enter a whole amount." in page.get_data(as_text=True)
     assert db.session.scalar(select(CreditPack).where(CreditPack.name == "Half yen")) is None
 
     dinar = dict(yen, name="Dinar pack", price="12.34", currency="kwd")
-    assert client.post("/billing/admin/packs/new", data=dinar).status_code == 302
+    assert client.post("/admin/billing/packs/new", data=dinar).status_code == 302
     pack = db.session.scalar(select(CreditPack).where(CreditPack.name == "Dinar pack"))
-    assert pack.price == 12340 and "12.340 KWD" in client.get("/billing/admin/packs").get_data(as_text=True)
-    page = client.post("/billing/admin/packs/new", data=dict(dinar, name="Odd dinar", price="12.345"))
+    assert pack.price == 12340 and "12.340 KWD" in client.get("/admin/billing/packs").get_data(as_text=True)
+    page = client.post("/admin/billing/packs/new", data=dict(dinar, name="Odd dinar", price="12.345"))
     assert "must end in 0 in the third decimal" in page.get_data(as_text=True)
     page = client.post(
-        "/billing/admin/packs/new", data=dict(yen, name="Cents", price="1.005", currency="usd")
+        "/admin/billing/packs/new", data=dict(yen, name="Cents", price="1.005", currency="usd")
     )
     assert "USD amounts have at most 2 decimals." in page.get_data(as_text=True)
 
@@ -198,15 +224,15 @@ def test_prices_follow_the_currency_s_decimals(client, login, world):
 def test_pack_names_are_unique(client, login, world):
     login(world["admin"])
     data = {"name": world["pack"].name, "credits": "1", "price": "1.00", "currency": "usd"}
-    page = client.post("/billing/admin/packs/new", data=data).get_data(as_text=True)
+    page = client.post("/admin/billing/packs/new", data=data).get_data(as_text=True)
     assert "Another pack already has that name." in page
 
 
 def test_a_pack_with_payments_cannot_be_deleted_but_an_unused_one_can(client, login, world):
     unused = bs.pack("Unused")
     login(world["admin"])
-    client.post(f"/billing/admin/packs/{world['pack'].id}/delete")
-    client.post(f"/billing/admin/packs/{unused.id}/delete")
+    client.post(f"/admin/billing/packs/{world['pack'].id}/delete")
+    client.post(f"/admin/billing/packs/{unused.id}/delete")
     assert db.session.get(CreditPack, world["pack"].id) is not None
     assert db.session.get(CreditPack, unused.id) is None
 
@@ -219,23 +245,23 @@ def test_report_counts_sold_consumed_refunded_and_outstanding(client, login, wor
     credits.post_entry(account.id, -50, "reversal", idempotency_key="reversal:x", allow_below_floor=True)
     db.session.commit()
     login(world["admin"])
-    page = client.get("/billing/admin/report").get_data(as_text=True)
+    page = client.get("/admin/billing/report").get_data(as_text=True)
     assert "<svg" in page and "bar-sold" in page and "style=" not in page
-    rows = list(csv.DictReader(io.StringIO(client.get("/billing/admin/report.csv").get_data(as_text=True))))
+    rows = list(csv.DictReader(io.StringIO(client.get("/admin/billing/report.csv").get_data(as_text=True))))
     last = rows[-1]
     assert (last["credits_sold"], last["credits_granted"], last["credits_consumed"]) == ("500", "100", "150")
     assert (last["credits_refunded"], last["credits_outstanding"]) == ("50", "400")
 
 
 def test_billing_alert_shows_as_a_banner_for_admins_until_dealt_with(client, login, world):
-    from helpdesk.services.billing_events import alert
+    from helpdesk.billing.payment_events import alert
 
     item = alert("refund_debt", "Bank went below zero.", world["payment"])
     db.session.commit()
     login(world["admin"])
-    assert "1 billing alert need attention." in client.get("/billing/admin/payments").get_data(as_text=True)
-    client.post(f"/billing/admin/alerts/{item.id}/resolve")
-    assert "billing alert" not in client.get("/billing/admin/payments").get_data(as_text=True)
+    assert "1 billing alert need attention." in client.get("/admin/billing/payments").get_data(as_text=True)
+    client.post(f"/admin/billing/alerts/{item.id}/resolve")
+    assert "billing alert" not in client.get("/admin/billing/payments").get_data(as_text=True)
 
 
 def test_seeded_packs_are_created_once_in_the_configured_currency(app, monkeypatch):

@@ -7,9 +7,10 @@ import pytest
 import stripe
 from sqlalchemy import func, select
 
+from helpdesk.billing.models import BillingAlert, Payment, StripeEvent
+from helpdesk.credits import ledger as credits
+from helpdesk.credits.models import CreditAccount, LedgerEntry
 from helpdesk.extensions import db
-from helpdesk.models import BillingAlert, CreditAccount, LedgerEntry, Payment, StripeEvent
-from helpdesk.services import credits
 from tests import billing_support as bs
 
 

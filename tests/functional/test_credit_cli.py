@@ -4,9 +4,11 @@ from datetime import timedelta
 
 from sqlalchemy import func, select, update
 
+from helpdesk.credits import ledger as credits
+from helpdesk.credits.models import CreditAccount, LedgerEntry
 from helpdesk.extensions import db
-from helpdesk.models import CreditAccount, LedgerEntry, Message
-from helpdesk.services import credits, tickets
+from helpdesk.tickets import lifecycle as tickets
+from helpdesk.tickets.models import Message
 from tests.credit_helpers import balance_of, bank
 
 

@@ -5,10 +5,15 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
+from helpdesk.accounts.models import User
+from helpdesk.credits import ledger as credits
+from helpdesk.credits import time_entries
+from helpdesk.credits.models import LedgerEntry
+from helpdesk.credits.time_models import TimeEntry
 from helpdesk.errors import InsufficientCredits
 from helpdesk.extensions import db
-from helpdesk.models import LedgerEntry, Ticket, TimeEntry, User
-from helpdesk.services import credits, tickets, time_entries
+from helpdesk.tickets import lifecycle as tickets
+from helpdesk.tickets.models import Ticket
 from tests.credit_helpers import balance_of, bank
 
 pytestmark = pytest.mark.postgres_only

@@ -6,9 +6,11 @@ import io
 import pytest
 from sqlalchemy import func, select
 
+from helpdesk.credits import ledger as credits
+from helpdesk.credits.models import CreditSettingChange, LedgerEntry
+from helpdesk.credits.time_models import TimeEntry
 from helpdesk.extensions import db
-from helpdesk.models import CreditSettingChange, LedgerEntry, Ticket, TimeEntry
-from helpdesk.services import credits
+from helpdesk.tickets.models import Ticket
 from tests.credit_helpers import balance_of, bank, plan
 
 HX = {"HX-Request": "true"}
@@ -144,7 +146,7 @@ def test_low_balance_banner_once_per_crossing(client, make, ref, login):
     assert "Low credit balance: 0 credits left" in page
     kinds = db.session.scalars(select(LedgerEntry.kind).order_by(LedgerEntry.id)).all()
     assert kinds.count("charge") == 2
-    from helpdesk.models import CreditAlert
+    from helpdesk.credits.models import CreditAlert
 
     levels = db.session.scalars(select(CreditAlert.level).order_by(CreditAlert.id)).all()
     assert levels == [1, 3]  # stages reached: the cheapest paid priority, then zero (the 25% stage too)
@@ -258,7 +260,7 @@ def test_registration_with_a_plan_opens_the_bank(client, ref):
         },
     )
     assert response.status_code == 302
-    from helpdesk.services.accounts import find_user_by_email
+    from helpdesk.accounts.auth import find_user_by_email
 
     account = credits.account_for(find_user_by_email("erin@example.com"))
     assert account.plan.name == "Pay as you go" and account.balance == 100

@@ -5,8 +5,8 @@ from urllib.parse import urldefrag, urlsplit
 
 import pytest
 
+from helpdesk.demo.seed import DEMO_PASSWORD, seed_demo
 from helpdesk.extensions import db
-from helpdesk.services.seed import DEMO_PASSWORD, seed_demo
 
 DEMO_USERS = [
     "admin@example.com",
@@ -67,9 +67,9 @@ def test_a_nonsense_or_past_the_end_page_number_never_errors(app, page):
         "/admin/users",
         "/admin/mail/",
         "/admin/credits/",
-        "/billing/admin/payments",
-        "/billing/admin/packs",
-        "/billing/admin/alerts",
+        "/admin/billing/payments",
+        "/admin/billing/packs",
+        "/admin/billing/alerts",
         "/billing/",
     ):
         response = client.get(path, query_string={"page": page})
@@ -84,7 +84,9 @@ def test_a_nonsense_or_past_the_end_page_number_never_errors(app, page):
 def test_a_shared_bank_statement_links_only_the_tickets_the_viewer_may_open(app):
     """Acme's statement lists every member's charges; dave (not a manager) sees carol's as a
     plain number, carol (the manager) as links."""
-    from helpdesk.models import LedgerEntry, Ticket, User
+    from helpdesk.accounts.models import User
+    from helpdesk.credits.models import LedgerEntry
+    from helpdesk.tickets.models import Ticket
 
     seed_demo()
     db.session.commit()

@@ -3,9 +3,10 @@
 import pytest
 
 from helpdesk import create_app
+from helpdesk.accounts.models import User
 from helpdesk.config import from_environment
 from helpdesk.extensions import db
-from helpdesk.models import Category, Priority, Ticket, User
+from helpdesk.tickets.models import Category, Priority, Ticket
 from tests.conftest import make_test_config
 
 
@@ -107,8 +108,8 @@ def test_demo_password_logs_in(app, client):
 
 
 def test_seeded_paid_priorities_are_charged_and_banks_keep_their_documented_balances(app, client):
-    from helpdesk.models import CreditAccount, LedgerEntry
-    from helpdesk.services import credits
+    from helpdesk.credits import ledger as credits
+    from helpdesk.credits.models import CreditAccount, LedgerEntry
 
     app.test_cli_runner().invoke(args=["seed-demo"])
     paid = db.session.execute(

@@ -5,18 +5,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from helpdesk.accounts.models import User
+from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
-from helpdesk.models import (
-    Attachment,
-    InboundMail,
-    Message,
-    OutboxMessage,
-    Subscription,
-    Ticket,
-    User,
-    utcnow,
-)
-from helpdesk.services import mail_compose, mail_inbound, tickets
+from helpdesk.mail import compose as mail_compose
+from helpdesk.mail import inbound as mail_inbound
+from helpdesk.mail.models import InboundMail, OutboxMessage
+from helpdesk.tickets import lifecycle as tickets
+from helpdesk.tickets.models import Attachment, Message, Subscription, Ticket
 from tests.mail_support import load_eml
 
 
@@ -259,7 +255,7 @@ def test_message_counts_stay_consistent(ticket):
 
 
 def test_imap_poll_processes_and_deletes_only_what_was_stored(app, ref, monkeypatch):
-    from helpdesk.services import mail_imap
+    from helpdesk.mail import imap as mail_imap
     from tests.mail_support import FakeImapMailbox
 
     good = load_eml("new_ticket_cc.eml")

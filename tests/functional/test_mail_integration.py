@@ -13,9 +13,18 @@ import pytest
 import stripe
 from sqlalchemy import func, select
 
+from helpdesk.accounts import password_reset
+from helpdesk.accounts.models import User
+from helpdesk.billing.models import BillingAlert, Payment
+from helpdesk.credits import guarantee as credit_sla
+from helpdesk.credits import ledger as credits
+from helpdesk.credits import time_entries
+from helpdesk.credits.models import CreditAlert
+from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
-from helpdesk.models import BillingAlert, CreditAlert, OutboxMessage, Payment, User, utcnow
-from helpdesk.services import credit_sla, credits, password_reset, subscribers, tickets, time_entries
+from helpdesk.mail.models import OutboxMessage
+from helpdesk.tickets import lifecycle as tickets
+from helpdesk.tickets import subscribers
 from tests import billing_support as bs
 from tests.credit_helpers import bank
 
@@ -221,7 +230,7 @@ def test_a_refund_into_debt_mails_the_admins_once(client, webhook, pending, make
     assert db.session.scalar(select(func.count(BillingAlert.id))) == 1
     rows = [r for r in outbox("admin_alert") if "Billing" in r.subject]
     assert sorted(r.to_addr for r in rows) == ["ada@example.test", "al@example.test"]
-    assert "put a bank in debt" in rows[0].subject and "/billing/admin/alerts" in rows[0].body_text
+    assert "put a bank in debt" in rows[0].subject and "/admin/billing/alerts" in rows[0].body_text
 
 
 def test_a_phone_order_mails_the_payment_link_to_the_customer_once(app, client, login, make, monkeypatch):
@@ -231,8 +240,8 @@ def test_a_phone_order_mails_the_payment_link_to_the_customer_once(app, client, 
     make.customer(email="phone@example.com", name="Pat Phone")
     login(make.admin(name="Ada Admin"))
     data = {"email": "phone@example.com", "pack_id": pack.id, "nonce": "p" * 32}
-    client.post("/billing/admin/phone-order", data=data)
-    client.post("/billing/admin/phone-order", data=data)  # a double click: one payment, one mail
+    client.post("/admin/billing/phone-order", data=data)
+    client.post("/admin/billing/phone-order", data=data)  # a double click: one payment, one mail
     (mail,) = outbox("payment_link")
     assert mail.to_addr == "phone@example.com" and "Ada Admin prepared" in mail.body_text
     path = urlsplit(re.search(r"(http\S+/billing/payments/\d+/pay)", mail.body_text).group(1)).path

@@ -5,8 +5,11 @@ from email.message import EmailMessage
 import pytest
 
 from helpdesk.extensions import db
-from helpdesk.models import InboundMail, Ticket
-from helpdesk.services import mail_delivery, mail_inbound, tickets
+from helpdesk.mail import delivery as mail_delivery
+from helpdesk.mail import inbound as mail_inbound
+from helpdesk.mail.models import InboundMail
+from helpdesk.tickets import lifecycle as tickets
+from helpdesk.tickets.models import Ticket
 from tests.mail_support import running_smtp_server
 
 

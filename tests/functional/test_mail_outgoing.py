@@ -7,9 +7,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
-from helpdesk.models import OutboxMessage, utcnow
-from helpdesk.services import mail_compose, mail_delivery, notify, tickets
+from helpdesk.mail import compose as mail_compose
+from helpdesk.mail import delivery as mail_delivery
+from helpdesk.mail import notify
+from helpdesk.mail.models import OutboxMessage
+from helpdesk.tickets import lifecycle as tickets
 from tests.mail_support import running_smtp_server
 
 

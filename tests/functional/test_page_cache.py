@@ -9,10 +9,11 @@ from itertools import pairwise
 from sqlalchemy import event
 
 from helpdesk import create_app
+from helpdesk.accounts import permissions, users
+from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
-from helpdesk.models import Message, Ticket, utcnow
 from helpdesk.page_cache import WriteGeneration
-from helpdesk.services import permissions, users
+from helpdesk.tickets.models import Message, Ticket
 
 from ..conftest import make_test_config
 from .agent_support import HTMX, desk, fresh  # noqa: F401  (fixture)
@@ -137,13 +138,13 @@ def test_the_overdue_mark_appears_when_the_due_time_passes(client, login, desk, 
     login(desk.tech_it)
     for path in ("/agent/?status=all", f"/agent/tickets/{desk.it_ticket.id}"):
         assert b"overdue</strong>" not in client.get(path).data
-    import helpdesk.agent.queue
-    import helpdesk.agent.ticket
     import helpdesk.page_cache
+    import helpdesk.tickets.agent_queue
+    import helpdesk.tickets.agent_ticket
 
     later = helpdesk.page_cache.monotonic() + 6
     monkeypatch.setattr(helpdesk.page_cache, "monotonic", lambda: later)
-    for module in (helpdesk.agent.queue, helpdesk.agent.ticket):
+    for module in (helpdesk.tickets.agent_queue, helpdesk.tickets.agent_ticket):
         monkeypatch.setattr(module, "utcnow", lambda: soon + timedelta(seconds=1))
     for path in ("/agent/?status=all", f"/agent/tickets/{desk.it_ticket.id}"):
         assert b"overdue</strong>" in client.get(path).data

@@ -4,8 +4,9 @@ import re
 
 from sqlalchemy import select
 
+from helpdesk.accounts.models import User
 from helpdesk.extensions import db
-from helpdesk.models import OutboxMessage, User
+from helpdesk.mail.models import OutboxMessage
 
 
 def reset_link(addr):

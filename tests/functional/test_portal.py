@@ -3,8 +3,8 @@
 import pytest
 
 from helpdesk.extensions import db
-from helpdesk.models import Message, Ticket
-from helpdesk.services import tickets as ticket_service
+from helpdesk.tickets import lifecycle as ticket_service
+from helpdesk.tickets.models import Message, Ticket
 
 
 def _new(client, ref, **overrides):

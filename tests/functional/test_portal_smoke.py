@@ -1,7 +1,7 @@
 """The customer portal's main journey through the test client."""
 
 from helpdesk.extensions import db
-from helpdesk.models import Ticket
+from helpdesk.tickets.models import Ticket
 
 
 def test_customer_submits_and_sees_ticket(client, login, make, ref):

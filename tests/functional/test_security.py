@@ -4,7 +4,7 @@ import pytest
 
 from helpdesk import create_app
 from helpdesk.extensions import db
-from helpdesk.models import Ticket
+from helpdesk.tickets.models import Ticket
 from tests.conftest import FreshUserClient, make_test_config
 
 REQUIRED_HEADERS = {

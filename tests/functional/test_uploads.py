@@ -6,8 +6,8 @@ import os
 import pytest
 
 from helpdesk.extensions import db
-from helpdesk.models import Attachment, Ticket
-from helpdesk.services import tickets as ticket_service
+from helpdesk.tickets import lifecycle as ticket_service
+from helpdesk.tickets.models import Attachment, Ticket
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
@@ -129,7 +129,7 @@ def test_attachments_are_404_for_those_who_may_not_see_the_ticket(client, login,
 
 
 def test_files_of_a_rolled_back_transaction_are_removed(app, make, ref):
-    from helpdesk.services import uploads
+    from helpdesk.tickets import uploads
 
     user = make.customer()
     ticket = make.ticket(requester=user, category=ref.categories["IT"], priority=ref.priorities["Low"])

@@ -4,10 +4,11 @@ import threading
 
 import pytest
 
+from helpdesk.accounts import users
+from helpdesk.accounts.models import User
 from helpdesk.errors import NotAllowed, ValidationFailed
 from helpdesk.extensions import db
-from helpdesk.models import User
-from helpdesk.services import categories, users
+from helpdesk.tickets import categories
 
 
 def test_category_names_are_unique_ignoring_case_and_spacing(make, ref):

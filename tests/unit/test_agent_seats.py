@@ -2,9 +2,9 @@
 
 import pytest
 
+from helpdesk.accounts.seats import SeatUsage, seat_usage, seats_used
 from helpdesk.extensions import db
-from helpdesk.models import Subscription
-from helpdesk.services.seats import SeatUsage, seat_usage, seats_used
+from helpdesk.tickets.models import Subscription
 
 
 def test_active_technicians_and_admins_count(make, ref):

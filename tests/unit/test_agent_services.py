@@ -6,10 +6,12 @@ from datetime import UTC, datetime
 
 import pytest
 
+from helpdesk.accounts.models import User
 from helpdesk.errors import StaleUpdate, ValidationFailed
 from helpdesk.extensions import db
-from helpdesk.models import Ticket, User
-from helpdesk.services import agent_tickets, queue
+from helpdesk.tickets import editing as agent_tickets
+from helpdesk.tickets import queue
+from helpdesk.tickets.models import Ticket
 
 
 @pytest.mark.postgres_only

@@ -5,10 +5,10 @@ import itertools
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from helpdesk.credits import ledger as credits
+from helpdesk.credits.models import CreditAccount, LedgerEntry
 from helpdesk.errors import InsufficientCredits
 from helpdesk.extensions import db
-from helpdesk.models import CreditAccount, LedgerEntry
-from helpdesk.services import credits
 from tests.credit_helpers import plan
 
 OPERATIONS = st.lists(

@@ -5,10 +5,18 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from helpdesk.credits import allowances as credit_allowances
+from helpdesk.credits import guarantee as credit_sla
+from helpdesk.credits import ledger as credits
+from helpdesk.credits import quotes as credit_quotes
+from helpdesk.credits.models import CreditAlert, LedgerEntry
+from helpdesk.dbtypes import utcnow
+from helpdesk.demo import seed
 from helpdesk.errors import InsufficientCredits, NotAllowed, ValidationFailed
 from helpdesk.extensions import db
-from helpdesk.models import CreditAlert, LedgerEntry, Message, OutboxMessage, Priority, Ticket, utcnow
-from helpdesk.services import credit_allowances, credit_quotes, credit_sla, credits, seed, tickets
+from helpdesk.mail.models import OutboxMessage
+from helpdesk.tickets import lifecycle as tickets
+from helpdesk.tickets.models import Message, Priority, Ticket
 from tests.credit_helpers import balance_of, bank, plan
 
 
@@ -264,7 +272,7 @@ def test_alerts_name_their_recipients_and_are_mailed_with_the_crossing(make, ref
     account = bank("Pay as you go", 300, organization=org)
     credits.post_entry(account.id, -300, "charge", idempotency_key="drain")
     db.session.commit()
-    from helpdesk.services import credit_alerts
+    from helpdesk.credits import alerts as credit_alerts
 
     alert = db.session.scalars(select(CreditAlert).order_by(CreditAlert.id)).all()[-1]
     recipients = credit_alerts.alert_recipients(alert)

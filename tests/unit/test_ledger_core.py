@@ -2,10 +2,10 @@
 
 import pytest
 
+from helpdesk.credits import ledger as credits
+from helpdesk.credits.models import CreditAccount, ServicePlan
 from helpdesk.errors import InsufficientCredits
 from helpdesk.extensions import db
-from helpdesk.models import CreditAccount, ServicePlan
-from helpdesk.services import credits
 
 
 @pytest.fixture

@@ -2,14 +2,14 @@
 
 import pytest
 
-from helpdesk.services.mail_compose import (
+from helpdesk.mail.compose import (
     clean_header,
     parse_reply_address,
     reply_address,
     thread_root_id,
     ticket_from_root_id,
 )
-from helpdesk.services.mail_parse import html_to_text, trim_quoted
+from helpdesk.mail.parse import html_to_text, trim_quoted
 
 
 @pytest.mark.parametrize(

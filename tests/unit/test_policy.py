@@ -4,7 +4,7 @@ import pytest
 
 from helpdesk import policy
 from helpdesk.extensions import db
-from helpdesk.models import Subscription, Ticket
+from helpdesk.tickets.models import Subscription, Ticket
 
 
 @pytest.fixture

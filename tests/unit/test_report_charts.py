@@ -2,7 +2,7 @@
 
 import pytest
 
-from helpdesk.reports.charts import bar_chart, column_chart, nice_max
+from helpdesk.charts import bar_chart, column_chart, nice_max
 from helpdesk.reports.format import format_cell, format_minutes
 
 

@@ -4,8 +4,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from helpdesk.services import reports
-from helpdesk.services.reports import ReportFilter, percentile
+from helpdesk.reports import metrics as reports
+from helpdesk.reports.metrics import ReportFilter, percentile
 from tests import report_data
 from tests.report_data import END, NOW, START
 

@@ -5,8 +5,8 @@ import pytest
 from sqlalchemy import select
 
 from helpdesk.extensions import db
-from helpdesk.models import Ticket
-from helpdesk.services import search
+from helpdesk.tickets import search
+from helpdesk.tickets.models import Ticket
 
 
 def found(query, include_internal=True):

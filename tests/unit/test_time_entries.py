@@ -5,10 +5,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from helpdesk.credits import ledger as credits
+from helpdesk.credits import time_entries
+from helpdesk.credits.models import CreditAlert, LedgerEntry
+from helpdesk.credits.time_models import TimeEntryRevision
+from helpdesk.dbtypes import utcnow
 from helpdesk.errors import NotAllowed
 from helpdesk.extensions import db
-from helpdesk.models import CreditAlert, LedgerEntry, TimeEntryRevision, utcnow
-from helpdesk.services import credits, time_entries
 from tests.credit_helpers import balance_of, bank
 
 

@@ -1,0 +1,198 @@
+"""Admin views for organizations: list, create, rename; members, managers and the shared bank."""
+
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from helpdesk.accounts import organizations
+from helpdesk.accounts.admin_forms import (
+    ManagerForm,
+    MemberForm,
+    OrganizationForm,
+    RemoveMemberForm,
+    SearchFilter,
+)
+from helpdesk.accounts.blueprints import admin_bp as bp
+from helpdesk.accounts.models import Organization, User
+from helpdesk.credits import ledger as credits
+from helpdesk.errors import DomainError
+from helpdesk.extensions import db
+from helpdesk.htmx import is_htmx, render_page_or_block
+from helpdesk.web import paginate
+
+
+def _org_or_404(org_id):
+    return db.session.get(Organization, org_id) or abort(404)
+
+
+def _list_context(form=None, row_errors=None, created=None):
+    filters = SearchFilter(request.args)
+    page = paginate(organizations.organization_list(filters.q), page=filters.page)
+    ids = [o.id for o in page.items]
+    return dict(
+        page=page,
+        filters=filters,
+        counts=organizations.member_counts(ids),
+        banks=organizations.banks_by_organization(ids),
+        form=form or OrganizationForm(formdata=None),
+        row_errors=row_errors or {},
+        created=created,
+    )
+
+
+@bp.get("/organizations")
+def organizations_page():
+    return render_page_or_block(
+        "accounts/admin/organizations.html", "organization_section", **_list_context()
+    )
+
+
+@bp.post("/organizations")
+def create_organization():
+    form = OrganizationForm()
+    if form.validate_on_submit():
+        try:
+            org = organizations.create_organization(current_user, form.name.data)
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            form.name.errors.append(str(exc))
+        else:
+            if not is_htmx():
+                flash(f"Organization “{org.name}” created: add its members here.", "success")
+                return redirect(url_for("accounts_admin.organization", org_id=org.id))
+            context = _list_context(created=org)
+            return render_page_or_block(
+                "accounts/admin/organizations.html", "organization_section", **context
+            )
+    context = _list_context(form=form)
+    return render_page_or_block("accounts/admin/organizations.html", "organization_section", **context)
+
+
+def _row_or_page(org, message=None, error=None, value=None):
+    """htmx: the organization's row alone (with its confirmation or error); browsers: the list."""
+    if is_htmx():
+        body = render_template(
+            "accounts/admin/_organization_row.html",
+            o=org,
+            counts=organizations.member_counts([org.id]),
+            banks=organizations.banks_by_organization([org.id]),
+            message=message,
+            error=error,
+            value=value,
+        )
+        response = make_response(body)
+        response.vary.add("HX-Request")
+        return response
+    if error:
+        return render_template(
+            "accounts/admin/organizations.html", **_list_context(row_errors={org.id: (error, value)})
+        )
+    flash(message, "success")
+    return redirect(url_for("accounts_admin.organizations_page", **SearchFilter(request.args).as_args()))
+
+
+@bp.post("/organizations/<int:org_id>/rename")
+def rename_organization(org_id):
+    org = _org_or_404(org_id)
+    form = OrganizationForm()
+    if not form.validate_on_submit():
+        error = "; ".join(form.name.errors) or "Enter an organization name."
+        return _row_or_page(org, error=error, value=form.name.data)
+    try:
+        organizations.rename_organization(current_user, org, form.name.data)
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        return _row_or_page(org, error=str(exc), value=form.name.data)
+    return _row_or_page(org, message=f"Saved: renamed to “{org.name}”.")
+
+
+def _members(org, *, form=None, confirm=None, message=None, error=None):
+    """The organization page (or, for htmx, its member section) with the add form and any step."""
+    filters = SearchFilter(request.args)
+    return render_page_or_block(
+        "accounts/admin/organization.html",
+        "member_section",
+        org=org,
+        members=paginate(organizations.member_query(org), page=filters.page),
+        filters=filters,
+        form=form or MemberForm(formdata=None),
+        confirm=confirm,
+        message=message,
+        error=error,
+        bank=organizations.bank_for(org),
+        plans=credits.all_plans(),
+    )
+
+
+def _done(org, message):
+    if is_htmx():
+        return _members(org, message=message)
+    flash(message, "success")
+    return redirect(
+        url_for("accounts_admin.organization", org_id=org.id, **SearchFilter(request.args).as_args())
+    )
+
+
+@bp.get("/organizations/<int:org_id>")
+def organization(org_id):
+    return _members(_org_or_404(org_id))
+
+
+@bp.post("/organizations/<int:org_id>/members")
+def add_member(org_id):
+    org = _org_or_404(org_id)
+    form = MemberForm()
+    if not form.validate_on_submit():
+        return _members(org, form=form)
+    try:
+        user, changed = organizations.add_member(
+            current_user, org, form.email.data, confirmed=form.confirmed.data
+        )
+        db.session.commit()
+    except organizations.MoveConfirmationNeeded as exc:
+        db.session.rollback()
+        return _members(org, form=form, confirm=exc)
+    except DomainError as exc:
+        db.session.rollback()
+        form.email.errors.append(str(exc))
+        return _members(org, form=form)
+    return _done(org, f"{user.name} {'joined' if changed else 'is already a member of'} {org.name}.")
+
+
+def _member_action(org_id, user_id, form, action):
+    """Run `action(org, user)` for a member; a stale request (already removed) gets a message."""
+    org = _org_or_404(org_id)
+    user = db.session.get(User, user_id) or abort(404)
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        message = action(org, user)
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        return _members(org, error=str(exc))
+    return _done(org, message)
+
+
+@bp.post("/organizations/<int:org_id>/members/<int:user_id>/remove")
+def remove_member(org_id, user_id):
+    def action(org, user):
+        organizations.remove_member(current_user, org, user)
+        return f"{user.name} is no longer a member of {org.name}."
+
+    return _member_action(org_id, user_id, RemoveMemberForm(), action)
+
+
+@bp.post("/organizations/<int:org_id>/members/<int:user_id>/manager")
+def set_manager(org_id, user_id):
+    form = ManagerForm()
+
+    def action(org, user):
+        manager = form.manager.data == "1"
+        organizations.set_manager(current_user, org, user, manager)
+        if manager:
+            return f"Saved: {user.name} manages {org.name} and sees all its tickets."
+        return f"Saved: {user.name} is a member of {org.name} again and sees only their own tickets."
+
+    return _member_action(org_id, user_id, form, action)

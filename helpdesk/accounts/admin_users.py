@@ -1,0 +1,109 @@
+"""Admin views for users: search, role changes, deactivation, with the seat check and history."""
+
+from flask import abort, flash, redirect, request, url_for
+from flask_login import current_user
+
+from helpdesk.accounts import audit, seats
+from helpdesk.accounts import users as user_service
+from helpdesk.accounts.admin_forms import ROLE_LABELS, ActiveForm, RoleForm, UserFilter
+from helpdesk.accounts.blueprints import admin_bp as bp
+from helpdesk.accounts.models import User
+from helpdesk.errors import DomainError
+from helpdesk.extensions import db
+from helpdesk.htmx import is_htmx, render_page_or_block
+from helpdesk.web import paginate
+
+
+@bp.get("/users")
+def users():
+    filters = UserFilter(request.args)
+    query = user_service.user_query(q=filters.q, role=filters.role, status=filters.status)
+    page = paginate(query, page=filters.page)
+    return render_page_or_block(
+        "accounts/admin/users.html",
+        "user_list",
+        page=page,
+        filters=filters,
+        usage=seats.seat_usage(),
+        roles=ROLE_LABELS,
+    )
+
+
+def _user_or_404(user_id):
+    return db.session.get(User, user_id) or abort(404)
+
+
+def _render_user(user, *, role_form=None, active_form=None, confirm=None, message=None):
+    """The user page (or, for htmx, its account panel) with forms, confirmation step and history."""
+    role_form = role_form or RoleForm(formdata=None, role=user.role)
+    history = paginate(audit.user_history(user), per_page=20)
+    return render_page_or_block(
+        "accounts/admin/user.html",
+        "account_panel",
+        user=user,
+        role_form=role_form,
+        active_form=active_form or ActiveForm(formdata=None),
+        confirm=confirm,
+        message=message,
+        history=history,
+        usage=seats.seat_usage(),
+        roles=ROLE_LABELS,
+    )
+
+
+def _saved(user, message):
+    if is_htmx():
+        return _render_user(user, message=message)
+    flash(message, "success")
+    return redirect(url_for("accounts_admin.user", user_id=user.id))
+
+
+@bp.get("/users/<int:user_id>")
+def user(user_id):
+    return _render_user(_user_or_404(user_id))
+
+
+@bp.post("/users/<int:user_id>/role")
+def change_role(user_id):
+    target = _user_or_404(user_id)
+    form = RoleForm()
+    if not form.validate_on_submit():
+        return _render_user(target, role_form=form)
+    try:
+        changed = user_service.change_role(
+            current_user, target, form.role.data, confirmed=form.confirmed.data
+        )
+        db.session.commit()
+    except user_service.SeatLimitConfirmationNeeded as exc:
+        db.session.rollback()
+        return _render_user(
+            target, role_form=form, confirm={"kind": "role", "text": str(exc), "role": form.role.data}
+        )
+    except DomainError as exc:
+        db.session.rollback()
+        form.role.errors.append(str(exc))
+        return _render_user(target, role_form=form)
+    label = ROLE_LABELS[target.role]
+    verb = "is now" if changed else "is already"
+    return _saved(target, f"{'Saved: ' if changed else ''}{target.name} {verb} {label.lower()}.")
+
+
+@bp.post("/users/<int:user_id>/active")
+def set_active(user_id):
+    target = _user_or_404(user_id)
+    form = ActiveForm()
+    if not form.validate_on_submit():
+        abort(400)
+    active = form.active.data == "1"
+    try:
+        user_service.set_active(current_user, target, active, confirmed=form.confirmed.data)
+        db.session.commit()
+    except user_service.SeatLimitConfirmationNeeded as exc:
+        db.session.rollback()
+        return _render_user(target, confirm={"kind": "active", "text": str(exc)})
+    except DomainError as exc:
+        db.session.rollback()
+        form.form_errors.append(str(exc))
+        return _render_user(target, active_form=form)
+    state = "reactivated" if active else "deactivated: their sessions have ended and they cannot log in"
+    return _saved(target, f"Saved: {target.name} {state}.")

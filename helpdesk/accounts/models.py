@@ -1,0 +1,106 @@
+"""Users, organizations, technician category permissions and login throttling."""
+
+import secrets
+
+from flask_login import UserMixin
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from helpdesk.dbtypes import UTCDateTime, utcnow
+from helpdesk.extensions import db
+
+ROLE_CUSTOMER = "customer"
+ROLE_TECHNICIAN = "technician"
+ROLE_ADMIN = "admin"
+ROLES = (ROLE_CUSTOMER, ROLE_TECHNICIAN, ROLE_ADMIN)
+AGENT_ROLES = (ROLE_TECHNICIAN, ROLE_ADMIN)
+
+
+def new_session_token():
+    return secrets.token_hex(16)
+
+
+class Organization(db.Model):
+    __tablename__ = "organizations"
+    # Names are unique ignoring case (services/names.py says so first, with a clear message).
+    __table_args__ = (Index("uq_organizations_lower_name", text("lower(name)"), unique=True),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    # Loaded only when asked for: an organization can have thousands of members.
+    members = relationship("User", back_populates="organization", lazy="select")
+
+    def __repr__(self):
+        return f"<Organization {self.name}>"
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+    __table_args__ = (db.CheckConstraint("role IN ('customer', 'technician', 'admin')", name="role_valid"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str | None] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(20), default=ROLE_CUSTOMER, index=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), index=True)
+    is_org_manager: Mapped[bool] = mapped_column(default=False)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # Rotated on logout and password change: sessions and remember-me cookies carry it.
+    session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    organization = relationship("Organization", back_populates="members", lazy="joined")
+    category_permissions = relationship(
+        "CategoryPermission", back_populates="user", cascade="all, delete-orphan", lazy="select"
+    )  # loaded on first use (agents only), not with every user row
+
+    @property
+    def is_active(self):  # Flask-Login: deactivated users cannot log in
+        return self.active
+
+    @property
+    def is_agent(self):
+        return self.role in AGENT_ROLES
+
+    @property
+    def is_admin(self):
+        return self.role == ROLE_ADMIN
+
+    @property
+    def is_customer(self):
+        return self.role == ROLE_CUSTOMER
+
+    def get_id(self):
+        return f"{self.id}:{self.session_token}"
+
+    def __repr__(self):
+        return f"<User {self.email} {self.role}>"
+
+
+class CategoryPermission(db.Model):
+    """A technician may see and work the tickets of this category."""
+
+    __tablename__ = "category_permissions"
+    __table_args__ = (UniqueConstraint("user_id", "category_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id", ondelete="CASCADE"), index=True)
+
+    user = relationship("User", back_populates="category_permissions")
+    category = relationship("Category", lazy="joined")
+
+
+class LoginFailure(db.Model):
+    """A failed login, by e-mail and by client address, for throttling."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_key_at", "key", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(400))
+    at = mapped_column(UTCDateTime, default=utcnow, nullable=False)

@@ -1,0 +1,187 @@
+"""Organizations (companies): names, members and managers, with every change in the audit trail.
+
+A customer belongs to at most one organization; moving one from another organization needs an
+explicit confirmation (MoveConfirmationNeeded). Agents never belong to one. Leaving an
+organization always drops the manager flag, so a former manager keeps no view of its tickets.
+Tickets keep the organization they were filed under.
+"""
+
+from sqlalchemy import func, select
+
+from helpdesk import names
+from helpdesk.accounts import audit
+from helpdesk.accounts.audit_models import AUDIT_ORG_MANAGER, AUDIT_ORG_MEMBER, AUDIT_ORGANIZATION
+from helpdesk.accounts.auth import find_user_by_email
+from helpdesk.accounts.models import Organization, User
+from helpdesk.credits.models import CreditAccount
+from helpdesk.errors import DomainError, NotFound, ValidationFailed
+from helpdesk.extensions import db
+from helpdesk.tickets.lifecycle import escape_like
+
+MAX_NAME = 200
+
+
+class MoveConfirmationNeeded(DomainError):
+    """The customer belongs to another organization: the admin must confirm the move first."""
+
+    def __init__(self, user, current):
+        self.user = user
+        self.current = current
+        super().__init__(
+            f"{user.name} ({user.email}) belongs to {current.name}. Moving them takes them out of "
+            f"{current.name}; their existing tickets stay with {current.name}."
+        )
+
+
+def organization_list(q=""):
+    """A SELECT of organizations whose name contains `q` (any case), by name."""
+    query = select(Organization)
+    if q:
+        query = query.where(func.lower(Organization.name).like(f"%{escape_like(q.lower())}%", escape="\\"))
+    return query.order_by(func.lower(Organization.name), Organization.id)
+
+
+def member_counts(organization_ids):
+    """Members per organization for these ids, in one grouped query (none: 0)."""
+    counts = dict.fromkeys(organization_ids, 0)
+    if organization_ids:
+        rows = db.session.execute(
+            select(User.organization_id, func.count(User.id))
+            .where(User.organization_id.in_(organization_ids))
+            .group_by(User.organization_id)
+        )
+        counts.update(dict(rows.all()))
+    return counts
+
+
+def banks_by_organization(organization_ids):
+    """The shared credit bank of each of these organizations that has one, in one query."""
+    if not organization_ids:
+        return {}
+    banks = db.session.scalars(
+        select(CreditAccount).where(CreditAccount.organization_id.in_(organization_ids))
+    ).all()
+    return {bank.organization_id: bank for bank in banks}
+
+
+def bank_for(organization):
+    """The organization's shared credit bank, or None."""
+    return banks_by_organization([organization.id]).get(organization.id)
+
+
+def member_query(organization):
+    """A SELECT of the organization's members: managers first, then by name."""
+    return (
+        select(User)
+        .where(User.organization_id == organization.id)
+        .order_by(User.is_org_manager.desc(), func.lower(User.name), User.id)
+    )
+
+
+def _clean_name(name, *, exclude_id=None):
+    return names.clean_unique_name(
+        Organization, name, noun="organization", max_length=MAX_NAME, exclude_id=exclude_id
+    )
+
+
+def _save_name(item, name):
+    names.save_unique_name(item, name, noun="organization")
+
+
+def create_organization(actor, name):
+    """A new organization without members. Guarantees: a non-empty name, unique ignoring case and spacing."""
+    name = _clean_name(name)
+    organization = Organization()
+    _save_name(organization, name)
+    audit.record(actor, AUDIT_ORGANIZATION, old=None, new=f"created {name}")
+    db.session.flush()
+    return organization
+
+
+def rename_organization(actor, organization, name):
+    """Rename an organization under the same name rules; members, tickets and bank stay with it."""
+    old = organization.name
+    name = _clean_name(name, exclude_id=organization.id)
+    if name == old:
+        return organization
+    _save_name(organization, name)
+    audit.record(actor, AUDIT_ORGANIZATION, old=old, new=name)
+    db.session.flush()
+    return organization
+
+
+def _locked_user(user_id):
+    """The user row, locked until the transaction ends (two admins moving one customer serialise)."""
+    db.session.execute(select(User.id).where(User.id == user_id).with_for_update())
+    return db.session.get(User, user_id, populate_existing=True)
+
+
+def add_member(actor, organization, email, *, confirmed=False):
+    """Put the customer with this e-mail into `organization`; returns (user, changed).
+
+    Guarantees: only existing customers join (agents are refused); a customer of another
+    organization moves only when `confirmed`, else MoveConfirmationNeeded and nothing changes;
+    a moved customer is no longer a manager anywhere. Adding a member again changes nothing.
+    """
+    found = find_user_by_email(email or "")
+    if found is None:
+        raise ValidationFailed("No customer has this e-mail address.")
+    user = _locked_user(found.id)
+    if user.is_agent:
+        raise ValidationFailed(
+            f"{user.name} is an agent: only customers belong to organizations. Change their role first."
+        )
+    if user.organization_id == organization.id:
+        return user, False
+    previous = user.organization
+    if previous is not None and not confirmed:
+        raise MoveConfirmationNeeded(user, previous)
+    user.organization = organization
+    user.is_org_manager = False
+    audit.record(
+        actor, AUDIT_ORG_MEMBER, user=user, old=previous.name if previous else None, new=organization.name
+    )
+    db.session.flush()
+    return user, True
+
+
+def member_or_404(organization, user_id):
+    """The member `user_id` of `organization`; NotFound when they are not (or no longer) in it."""
+    user = db.session.get(User, user_id)
+    if user is None or user.organization_id != organization.id:
+        raise NotFound("This person is not a member of the organization.")
+    return user
+
+
+def remove_member(actor, organization, user):
+    """Take `user` out of `organization` (and drop their manager flag); their tickets stay with it."""
+    user = _locked_user(user.id)
+    if user.organization_id != organization.id:
+        raise NotFound("This person is not a member of the organization.")
+    user.organization = None
+    user.is_org_manager = False
+    audit.record(actor, AUDIT_ORG_MEMBER, user=user, old=organization.name, new=None)
+    db.session.flush()
+    return user
+
+
+def set_manager(actor, organization, user, manager):
+    """Make a member a manager (sees all the organization's tickets) or a plain member again.
+
+    An organization may have any number of managers. Returns True when something changed.
+    """
+    user = _locked_user(user.id)
+    if user.organization_id != organization.id:
+        raise NotFound("This person is not a member of the organization.")
+    if user.is_org_manager == bool(manager):
+        return False
+    user.is_org_manager = bool(manager)
+    audit.record(
+        actor,
+        AUDIT_ORG_MANAGER,
+        user=user,
+        old=f"{'member' if manager else 'manager'} of {organization.name}",
+        new=f"{'manager' if manager else 'member'} of {organization.name}",
+    )
+    db.session.flush()
+    return True

@@ -1,0 +1,95 @@
+"""Technician-by-category permissions: which technicians see and work which categories' tickets."""
+
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+
+from helpdesk.accounts import audit
+from helpdesk.accounts.audit_models import AUDIT_PERMISSION
+from helpdesk.accounts.models import ROLE_TECHNICIAN, CategoryPermission, User
+from helpdesk.errors import ValidationFailed
+from helpdesk.extensions import db
+
+
+@dataclass(frozen=True)
+class GridChange:
+    granted: int
+    revoked: int
+
+
+def technician_query():
+    """A SELECT of every technician (deactivated ones too: their grants return with them), by name."""
+    return select(User).where(User.role == ROLE_TECHNICIAN).order_by(func.lower(User.name), User.id)
+
+
+def granted_pairs(user_ids):
+    """The (user_id, category_id) grants of these users, in one query."""
+    if not user_ids:
+        return set()
+    rows = db.session.execute(
+        select(CategoryPermission.user_id, CategoryPermission.category_id).where(
+            CategoryPermission.user_id.in_(user_ids)
+        )
+    )
+    return {(u, c) for u, c in rows}
+
+
+def _require_technician(user):
+    if user.role != ROLE_TECHNICIAN:
+        raise ValidationFailed(
+            f"{user.name} is not a technician; only technicians have category permissions."
+        )
+
+
+def set_permission(actor, user, category, granted):
+    """Grant or revoke one technician's access to one category. Guarantees: only technicians;
+    idempotent (granting twice, even concurrently, leaves one grant); every change in history.
+    Returns True when something changed."""
+    _require_technician(user)
+    exists = db.session.scalar(
+        select(CategoryPermission.id).where(
+            CategoryPermission.user_id == user.id, CategoryPermission.category_id == category.id
+        )
+    )
+    if granted and exists is None:
+        try:
+            with db.session.begin_nested():
+                db.session.add(CategoryPermission(user_id=user.id, category_id=category.id))
+                db.session.flush()
+        except IntegrityError:
+            return False  # granted by a concurrent request
+    elif not granted and exists is not None:
+        db.session.execute(delete(CategoryPermission).where(CategoryPermission.id == exists))
+    else:
+        return False
+    audit.record(
+        actor,
+        AUDIT_PERMISSION,
+        user=user,
+        category=category,
+        old="revoked" if granted else "granted",
+        new="granted" if granted else "revoked",
+    )
+    db.session.expire(user, ["category_permissions"])
+    db.session.flush()
+    return True
+
+
+def replace_permissions(actor, users, categories, wanted):
+    """Make the grants of `users` over `categories` exactly `wanted` (a set of (user_id,
+    category_id)); grants outside those users and categories are untouched. Non-technicians are
+    skipped. Returns how many grants were added and removed."""
+    users = [u for u in users if u.role == ROLE_TECHNICIAN]
+    current = granted_pairs([u.id for u in users])
+    granted = revoked = 0
+    for user in users:
+        for category in categories:
+            pair = (user.id, category.id)
+            if (pair in wanted) != (pair in current):
+                set_permission(actor, user, category, pair in wanted)
+                if pair in wanted:
+                    granted += 1
+                else:
+                    revoked += 1
+    return GridChange(granted=granted, revoked=revoked)

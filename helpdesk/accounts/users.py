@@ -1,0 +1,139 @@
+"""User administration: search, role changes and deactivation, with the seat check and history.
+
+The seat limit never blocks: going over it needs an explicit confirmation from the admin
+(SeatLimitConfirmationNeeded), then the change is saved. The last active admin can be neither
+demoted nor deactivated, so the help desk always keeps someone who can administer it.
+"""
+
+from sqlalchemy import delete, func, or_, select
+
+from helpdesk.accounts import audit, seats
+from helpdesk.accounts.audit_models import AUDIT_ACTIVE, AUDIT_PERMISSION, AUDIT_ROLE
+from helpdesk.accounts.auth import register_customer, rotate_sessions
+from helpdesk.accounts.models import AGENT_ROLES, ROLE_ADMIN, ROLES, CategoryPermission, User
+from helpdesk.errors import DomainError, NotAllowed, ValidationFailed
+from helpdesk.extensions import db
+from helpdesk.tickets.lifecycle import escape_like
+
+STATUS_FILTERS = ("active", "inactive", "all")
+
+
+class SeatLimitConfirmationNeeded(DomainError):
+    """The change takes the help desk over its agent seat limit: ask the admin to confirm first."""
+
+    def __init__(self, used_after, limit):
+        self.used_after = used_after
+        self.limit = limit
+        super().__init__(
+            f"This makes {used_after} agents on a plan for {limit} seats. The help desk keeps "
+            "working, but you will be over your plan until you upgrade or free a seat."
+        )
+
+
+def user_query(*, q="", role=None, status="all"):
+    """A SELECT of users matching a name/e-mail search, a role and an active filter, by name."""
+    query = select(User)
+    if q:
+        pattern = f"%{escape_like(q.lower())}%"
+        query = query.where(
+            or_(func.lower(User.name).like(pattern, escape="\\"), User.email.like(pattern, escape="\\"))
+        )
+    if role in ROLES:
+        query = query.where(User.role == role)
+    if status == "active":
+        query = query.where(User.active.is_(True))
+    elif status == "inactive":
+        query = query.where(User.active.is_(False))
+    return query.order_by(func.lower(User.name), User.id)
+
+
+def _other_active_admins(user):
+    """Active admins besides `user`. Every active admin row is locked (in id order) so two admins
+    demoting each other at once are serialised: the second sees the first's change and is refused."""
+    ids = db.session.scalars(
+        select(User.id)
+        .where(User.role == ROLE_ADMIN, User.active.is_(True))
+        .order_by(User.id)
+        .with_for_update()
+    ).all()
+    return len([i for i in ids if i != user.id])
+
+
+def _check_keeps_an_admin(user, *, new_role, new_active):
+    removes_admin = user.role == ROLE_ADMIN and user.active and not (new_role == ROLE_ADMIN and new_active)
+    if removes_admin and _other_active_admins(user) == 0:
+        raise NotAllowed(
+            f"{user.name} is the last active admin. Make someone else an admin first, "
+            "so the help desk keeps an administrator."
+        )
+
+
+def _check_seats(user, *, new_role, confirmed):
+    if confirmed or not seats.would_exceed_after_promotion(user, new_role):
+        return
+    usage = seats.seat_usage()
+    raise SeatLimitConfirmationNeeded(usage.used + 1, usage.limit)
+
+
+def create_user(email, name, password, role, *, actor=None, confirmed=False):
+    """Create an account with a role (the first admin of a new desk, say) through the same rules
+    as the admin pages: a customer is registered, then given `role` with its audit entry and the
+    seat check (SeatLimitConfirmationNeeded over the limit unless `confirmed`)."""
+    if role not in ROLES:
+        raise ValidationFailed("Choose customer, technician or admin.")
+    user = register_customer(email, name, password)
+    change_role(actor, user, role, confirmed=confirmed)
+    return user
+
+
+def change_role(actor, user, new_role, *, confirmed=False):
+    """Give `user` another role. Guarantees: a known role; never leaves the help desk without an
+    active admin; asks for confirmation before going over the seat limit; history recorded;
+    a demoted technician loses their category permissions (a later promotion starts from none)."""
+    if new_role not in ROLES:
+        raise ValidationFailed("Choose customer, technician or admin.")
+    if new_role == user.role:
+        return False
+    _check_keeps_an_admin(user, new_role=new_role, new_active=user.active)
+    if user.active:
+        _check_seats(user, new_role=new_role, confirmed=confirmed)
+    old = user.role
+    user.role = new_role
+    audit.record(actor, AUDIT_ROLE, user=user, old=old, new=new_role)
+    if new_role not in AGENT_ROLES:
+        _drop_permissions(actor, user)
+    db.session.flush()
+    return True
+
+
+def _drop_permissions(actor, user):
+    for permission in list(user.category_permissions):
+        audit.record(
+            actor, AUDIT_PERMISSION, user=user, category=permission.category, old="granted", new="revoked"
+        )
+    db.session.execute(delete(CategoryPermission).where(CategoryPermission.user_id == user.id))
+    db.session.expire(user, ["category_permissions"])
+
+
+def set_active(actor, user, active, *, confirmed=False):
+    """Deactivate or reactivate `user`. Guarantees: a deactivated user's sessions and remember-me
+    cookies stop working at once and they take no seat; the last active admin stays; reactivating
+    an agent over the seat limit needs confirmation; history recorded. Tickets and messages stay."""
+    if user.active == active:
+        return False
+    if active:
+        _check_seats(user, new_role=user.role, confirmed=confirmed)
+    else:
+        _check_keeps_an_admin(user, new_role=user.role, new_active=False)
+    user.active = active
+    if not active:
+        rotate_sessions(user)
+    audit.record(
+        actor,
+        AUDIT_ACTIVE,
+        user=user,
+        old="inactive" if active else "active",
+        new="active" if active else "inactive",
+    )
+    db.session.flush()
+    return True

@@ -1,1 +1,0 @@
-"""Admin pages: categories, users and roles, organizations, technician category permissions."""

@@ -1,1 +1,0 @@
-"""Agent-side credit features: the ticket's credit panel (paid, bank, alerts) and time entries."""

@@ -1,1 +1,0 @@
-"""Authentication: register, log in and out, change password."""

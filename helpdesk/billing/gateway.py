@@ -1,0 +1,157 @@
+"""The payment gateway: the only module that imports `stripe` (Checkout Sessions, webhook signatures).
+
+Guarantees:
+- a checkout session is created with an idempotency key, so a repeated request makes one session;
+- a webhook is processed only when its signature over the raw bytes verifies (tolerance 300 s);
+- the demo provider signs its events with the same scheme and feeds them through the same path.
+"""
+
+import hashlib
+import hmac
+import json
+import secrets
+import time
+
+import stripe
+from flask import current_app
+
+from helpdesk.billing import payment_events as billing_events
+from helpdesk.billing.models import PROVIDER_DEMO, PROVIDER_STRIPE
+from helpdesk.errors import DomainError
+
+SIGNATURE_TOLERANCE = 300  # seconds, Stripe's default
+
+
+class PaymentsUnavailable(DomainError):
+    """Card payments are not set up (no Stripe keys and no demo provider)."""
+
+
+class GatewayError(DomainError):
+    """Stripe refused or could not be reached; nothing was charged."""
+
+
+class InvalidWebhook(DomainError):
+    """A webhook whose signature or payload does not verify; it changes nothing."""
+
+
+def provider():
+    """'stripe' when a secret key is configured, 'demo' when the demo provider is on, else None."""
+    config = current_app.config
+    if config.get("STRIPE_SECRET_KEY"):
+        return PROVIDER_STRIPE
+    if config.get("DEMO_PAYMENTS"):
+        return PROVIDER_DEMO
+    return None
+
+
+def _client():
+    config = current_app.config
+    options = {"max_network_retries": 0}
+    if config.get("STRIPE_API_BASE"):
+        options["base_addresses"] = {"api": config["STRIPE_API_BASE"]}
+    return stripe.StripeClient(config["STRIPE_SECRET_KEY"], **options)
+
+
+def create_checkout_session(*, pack, account, customer, idempotency_key, success_url, cancel_url):
+    """A Stripe Checkout Session (mode payment) for one pack, priced from our own pack row.
+
+    Returns (session_id, url). The same idempotency key returns the same session from Stripe.
+    """
+    refs = {"account_id": str(account.id), "pack_id": str(pack.id), "user_id": str(customer.id)}
+    params = {
+        "mode": "payment",
+        "line_items": [
+            {
+                "quantity": 1,
+                "price_data": {
+                    "currency": pack.currency,
+                    "unit_amount": pack.price,
+                    "product_data": {"name": f"{pack.name}: {pack.credits} credits"},
+                },
+            }
+        ],
+        "client_reference_id": f"account-{account.id}_pack-{pack.id}_user-{customer.id}",
+        "metadata": refs,
+        "payment_intent_data": {"metadata": refs},
+        "customer_email": customer.email,
+        "success_url": success_url,
+        "cancel_url": cancel_url,
+    }
+    try:
+        session = _client().v1.checkout.sessions.create(
+            params=params, options={"idempotency_key": idempotency_key}
+        )
+    except stripe.StripeError as exc:
+        current_app.logger.warning("Stripe refused a checkout session: %s", exc)
+        raise GatewayError(
+            "The card payment service is unavailable; nothing was charged. Try again."
+        ) from exc
+    return session.id, session.url
+
+
+def demo_session_id(idempotency_key):
+    """A stable fake session id for the demo provider (same key, same id)."""
+    return "demo_cs_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]
+
+
+def webhook_secret():
+    """STRIPE_WEBHOOK_SECRET; in demo mode without it, a secret derived from SECRET_KEY."""
+    config = current_app.config
+    if config.get("STRIPE_WEBHOOK_SECRET"):
+        return config["STRIPE_WEBHOOK_SECRET"]
+    if provider() == PROVIDER_DEMO:
+        return _demo_secret()
+    return None
+
+
+def _demo_secret():
+    key = current_app.config["SECRET_KEY"].encode()
+    return "whsec_demo_" + hmac.new(key, b"demo-webhook", hashlib.sha256).hexdigest()
+
+
+def verify_event(payload, signature_header, secret):
+    """The event dict if `signature_header` signs the raw `payload` bytes with `secret`."""
+    if not secret or not signature_header:
+        raise InvalidWebhook("missing signature or webhook secret")
+    try:
+        stripe.Webhook.construct_event(payload, signature_header, secret, tolerance=SIGNATURE_TOLERANCE)
+    except (stripe.SignatureVerificationError, ValueError) as exc:
+        raise InvalidWebhook("signature did not verify") from exc
+    event = json.loads(payload)
+    if not isinstance(event, dict) or not event.get("id") or not event.get("type"):
+        raise InvalidWebhook("not an event")
+    return event
+
+
+def receive_webhook(payload, signature_header):
+    """Verify and process one delivery. Returns the outcome; raises InvalidWebhook (nothing changes)."""
+    event = verify_event(payload, signature_header, webhook_secret())
+    return billing_events.process_event(event, payload.decode("utf-8"))
+
+
+def demo_event(payment, event_type):
+    """Sign a Checkout event for a demo payment and process it exactly like a Stripe delivery."""
+    session = {
+        "id": payment.stripe_session_id,
+        "object": "checkout.session",
+        "mode": "payment",
+        "amount_total": payment.amount,
+        "currency": payment.currency,
+        "client_reference_id": f"account-{payment.account_id}_pack-{payment.pack_id}_user-{payment.user_id}",
+        "metadata": {"account_id": str(payment.account_id), "pack_id": str(payment.pack_id)},
+        "payment_intent": "demo_pi_" + payment.stripe_session_id[len("demo_cs_") :],
+        "payment_status": "paid" if event_type == "checkout.session.completed" else "unpaid",
+        "status": "complete" if event_type == "checkout.session.completed" else "expired",
+    }
+    event = {
+        "id": "evt_demo_" + secrets.token_hex(12),
+        "object": "event",
+        "type": event_type,
+        "created": int(time.time()),
+        "livemode": False,
+        "data": {"object": session},
+    }
+    payload = json.dumps(event)
+    secret = webhook_secret()
+    header = stripe.WebhookSignature.generate_signature_header(payload, secret)
+    return receive_webhook(payload.encode("utf-8"), header)

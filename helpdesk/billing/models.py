@@ -1,0 +1,132 @@
+"""Card billing: credit packs for sale, payments through Stripe (or the demo provider), webhook events."""
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from helpdesk.dbtypes import UTCDateTime, utcnow
+from helpdesk.extensions import db
+
+PAYMENT_PENDING = "pending"
+PAYMENT_PAID = "paid"
+PAYMENT_FAILED = "failed"
+PAYMENT_REFUNDED = "refunded"
+PAYMENT_PARTIALLY_REFUNDED = "partially_refunded"
+PAYMENT_EXPIRED = "expired"
+PAYMENT_STATUSES = (
+    PAYMENT_PENDING,
+    PAYMENT_PAID,
+    PAYMENT_FAILED,
+    PAYMENT_REFUNDED,
+    PAYMENT_PARTIALLY_REFUNDED,
+    PAYMENT_EXPIRED,
+)
+PAYMENT_STATUS_LABELS = {
+    PAYMENT_PENDING: "Pending",
+    PAYMENT_PAID: "Paid",
+    PAYMENT_FAILED: "Failed",
+    PAYMENT_REFUNDED: "Refunded",
+    PAYMENT_PARTIALLY_REFUNDED: "Partially refunded",
+    PAYMENT_EXPIRED: "Cancelled",
+}
+PROVIDER_STRIPE = "stripe"
+PROVIDER_DEMO = "demo"
+
+
+class CreditPack(db.Model):
+    """A bundle of credits for sale at a price in minor units (cents)."""
+
+    __tablename__ = "credit_packs"
+    __table_args__ = (
+        CheckConstraint("credits > 0", name="credits_positive"),
+        CheckConstraint("price > 0", name="price_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    credits: Mapped[int]
+    price: Mapped[int]  # minor units
+    currency: Mapped[str] = mapped_column(String(3), default="usd")
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    def __repr__(self):
+        return f"<CreditPack {self.name}>"
+
+
+class Payment(db.Model):
+    """One card purchase of a pack for a bank; credited at most once, by the webhook only."""
+
+    __tablename__ = "payments"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('pending', 'paid', 'failed', 'refunded', 'partially_refunded', 'expired')",
+            name="status_valid",
+        ),
+        CheckConstraint("credits > 0 AND amount > 0", name="amounts_positive"),
+        CheckConstraint("amount_refunded >= 0 AND credits_reversed >= 0", name="refunds_not_negative"),
+        Index("ix_payments_status_id", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("credit_accounts.id"), index=True)
+    pack_id: Mapped[int] = mapped_column(ForeignKey("credit_packs.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)  # the customer
+    started_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # an admin's phone order
+    provider: Mapped[str] = mapped_column(String(20), default=PROVIDER_STRIPE)
+    credits: Mapped[int]  # copied from the pack when the checkout starts
+    amount: Mapped[int]  # minor units, copied from the pack
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(20), default=PAYMENT_PENDING)
+    stripe_session_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    checkout_url: Mapped[str | None] = mapped_column(Text)
+    payment_intent_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    charge_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    amount_refunded: Mapped[int] = mapped_column(default=0)
+    credits_reversed: Mapped[int] = mapped_column(default=0)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    link_email_to: Mapped[str | None] = mapped_column(String(320))  # phone orders: whom to send the link
+    link_email_status: Mapped[str | None] = mapped_column(String(20))  # "queued": the mail is in the outbox
+    credited_at = mapped_column(UTCDateTime)
+    refunded_at = mapped_column(UTCDateTime)
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False)
+
+    account = relationship("CreditAccount", lazy="joined")
+    pack = relationship("CreditPack", lazy="joined")
+    user = relationship("User", foreign_keys=[user_id], lazy="joined")
+    started_by = relationship("User", foreign_keys=[started_by_id])
+
+    @property
+    def status_label(self):
+        return PAYMENT_STATUS_LABELS.get(self.status, self.status)
+
+
+class StripeEvent(db.Model):
+    """A webhook event as received (raw, for audit); its unique id makes processing at-most-once."""
+
+    __tablename__ = "stripe_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(255), unique=True)
+    type: Mapped[str] = mapped_column(String(100))
+    payload: Mapped[str] = mapped_column(Text)
+    received_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    processed_at = mapped_column(UTCDateTime)
+    outcome: Mapped[str] = mapped_column(String(200), default="")
+
+
+class BillingAlert(db.Model):
+    """Something about money that an admin must look at (e.g. a refund that put a bank in debt)."""
+
+    __tablename__ = "billing_alerts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(50))
+    message: Mapped[str] = mapped_column(String(500))
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"), index=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("credit_accounts.id"))
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    resolved_at = mapped_column(UTCDateTime, index=True)
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    payment = relationship("Payment")

@@ -1,0 +1,26 @@
+"""The billing domain's navigation entry and the admins' billing-alert banner."""
+
+from flask import url_for
+
+from helpdesk import policy
+from helpdesk.billing import purchases
+
+
+def customer_nav(user):
+    return [("Buy credits", "billing.index")] if user.is_customer else []
+
+
+def alert_banner(user):
+    if not policy.can_manage_billing(user):
+        return []
+    count = purchases.open_alert_count()
+    if not count:
+        return []
+    return [
+        {
+            "level": "warning",
+            "text": f"{count} billing alert{'s' if count != 1 else ''} need attention.",
+            "link": url_for("billing_admin.alerts"),
+            "link_text": "Review",
+        }
+    ]

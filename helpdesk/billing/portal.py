@@ -1,0 +1,153 @@
+"""Customer billing pages: balance and packs, buying, the success poll, receipts, demo checkout, webhook."""
+
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from helpdesk import policy
+from helpdesk.billing import gateway as payments
+from helpdesk.billing import purchases as billing
+from helpdesk.billing.blueprints import bp
+from helpdesk.billing.forms import BuyForm, DemoCheckoutForm
+from helpdesk.billing.models import PAYMENT_PENDING, PROVIDER_DEMO
+from helpdesk.errors import DomainError
+from helpdesk.extensions import csrf, db
+from helpdesk.htmx import render_page_or_block
+from helpdesk.web import paginate
+
+
+def return_urls():
+    """Stripe's success and cancel addresses (Stripe fills in the session id)."""
+    success = url_for("billing.checkout_return", _external=True) + "?session_id={CHECKOUT_SESSION_ID}"
+    return success, url_for("billing.index", checkout="cancelled", _external=True)
+
+
+def checkout_location(payment):
+    """Where a started checkout continues: Stripe's page, the demo page, or the receipt."""
+    if payment.status != PAYMENT_PENDING:
+        return url_for("billing.success", payment_id=payment.id)
+    if payment.provider == PROVIDER_DEMO:
+        return url_for("billing.demo_checkout", payment_id=payment.id)
+    return payment.checkout_url
+
+
+@bp.get("/")
+@login_required
+def index():
+    query = billing.payments_for(current_user)
+    history = paginate(query)
+    return render_page_or_block(
+        "billing/index.html",
+        "history",
+        target=billing.purchase_target(current_user),
+        packs=billing.active_packs(),
+        provider=payments.provider(),
+        is_customer=policy.can_buy_credits(current_user),
+        nonce=billing.new_nonce(),
+        cancelled=request.args.get("checkout") == "cancelled",
+        history=history,
+    )
+
+
+@bp.post("/buy")
+@login_required
+def buy():
+    form = BuyForm()
+    if not form.validate_on_submit():
+        flash("That purchase could not be started. Reload the page and try again.", "error")
+        return redirect(url_for("billing.index"), 303)
+    try:
+        pack_id, urls = int(form.pack_id.data), return_urls()
+        payment = billing.start_checkout(
+            current_user, pack_id, form.nonce.data, actor=current_user, return_urls=urls
+        )
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("billing.index"), 303)
+    return redirect(checkout_location(payment), 303)
+
+
+@bp.get("/checkout/return")
+@login_required
+def checkout_return():
+    payment = billing.payment_by_session(request.args.get("session_id", "")[:255])
+    if not policy.can_view_payment(current_user, payment):
+        abort(404)
+    return redirect(url_for("billing.success", payment_id=payment.id))
+
+
+@bp.get("/payments/<int:payment_id>/success")
+@login_required
+def success(payment_id):
+    payment = policy.get_payment_or_404(current_user, payment_id)
+    return render_page_or_block(
+        "billing/success.html", "status", payment=payment, state=billing.checkout_wait_state(payment)
+    )
+
+
+@bp.get("/payments/<int:payment_id>/pay")
+@login_required
+def pay_link(payment_id):
+    """The payment link of a phone order: continues the checkout, or shows where it stands."""
+    payment = policy.get_payment_or_404(current_user, payment_id)
+    return redirect(checkout_location(payment), 303)
+
+
+@bp.get("/payments/<int:payment_id>")
+@login_required
+def receipt(payment_id):
+    payment = policy.get_payment_or_404(current_user, payment_id)
+    return render_template("billing/receipt.html", payment=payment)
+
+
+def _demo_payment_or_404(payment_id):
+    payment = policy.get_payment_or_404(current_user, payment_id)
+    if payment.provider != PROVIDER_DEMO or payments.provider() != PROVIDER_DEMO:
+        abort(404)
+    return payment
+
+
+@bp.get("/demo-checkout/<int:payment_id>")
+@login_required
+def demo_checkout(payment_id):
+    payment = _demo_payment_or_404(payment_id)
+    return render_template("billing/demo_checkout.html", payment=payment, form=DemoCheckoutForm())
+
+
+@bp.post("/demo-checkout/<int:payment_id>")
+@login_required
+def demo_checkout_post(payment_id):
+    payment = _demo_payment_or_404(payment_id)
+    if not DemoCheckoutForm().validate_on_submit():
+        abort(400)
+    if payment.status != PAYMENT_PENDING:  # already paid or cancelled: nothing more to do here
+        return redirect(url_for("billing.success", payment_id=payment.id), 303)
+    paying = request.form.get("action") == "pay"
+    payments.demo_event(payment, "checkout.session.completed" if paying else "checkout.session.expired")
+    db.session.commit()
+    if paying:
+        return redirect(url_for("billing.success", payment_id=payment.id), 303)
+    return redirect(url_for("billing.index", checkout="cancelled"), 303)
+
+
+@bp.post("/webhook")
+@csrf.exempt
+def webhook():
+    try:
+        outcome = payments.receive_webhook(request.get_data(), request.headers.get("Stripe-Signature"))
+    except payments.InvalidWebhook as exc:
+        db.session.rollback()
+        return jsonify(error=str(exc)), 400
+    db.session.commit()
+    return jsonify(received=True, outcome=outcome)
+
+
+@bp.route("/admin/", defaults={"rest": ""}, methods=["GET", "POST"])
+@bp.route("/admin/<path:rest>", methods=["GET", "POST"])
+def moved_admin(rest):
+    """Billing administration moved under /admin/billing/: its old addresses redirect there for good
+    (308 keeps the method, so an old form still posts to the new address)."""
+    query = request.query_string.decode()
+    target = url_for("billing_admin.index") + rest + ("?" + query if query else "")
+    return redirect(target, code=308)

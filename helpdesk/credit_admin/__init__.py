@@ -1,1 +1,0 @@
-"""Admin credit pages: banks and statements, grants and deductions, plans, tariffs, alerts."""

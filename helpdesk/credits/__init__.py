@@ -1,0 +1,29 @@
+"""Credits: service plans, priority tariffs, banks and their append-only ledger, quotes and charges,
+low-balance alerts, monthly allowances, the response-time guarantee and time entries.
+
+The only domain that changes a balance (`credits.ledger.post_entry`, under a row lock).
+"""
+
+from helpdesk.web import register_admin_section, register_banner, register_nav
+
+
+def init_app(app):
+    from helpdesk.credits import admin, agent, portal  # noqa: F401  (their views attach to the blueprints)
+    from helpdesk.credits.blueprints import admin_bp, agent_bp, portal_bp
+    from helpdesk.credits.cli import credits_cli
+
+    app.register_blueprint(portal_bp, url_prefix="/portal")
+    app.register_blueprint(agent_bp, url_prefix="/agent/credits")
+    app.register_blueprint(admin_bp, url_prefix="/admin/credits")
+    register_nav(app, portal.portal_nav, order=20)
+    register_banner(app, portal.low_balance_banner)
+    register_banner(app, admin.alerts_banner)
+    register_admin_section(
+        app,
+        "Plans and credits",
+        "credits_admin.index",
+        "Banks and their statements, grants, service plans, priority tariffs, credit alerts.",
+        order=50,
+        blueprint="credits_admin",
+    )
+    app.cli.add_command(credits_cli)

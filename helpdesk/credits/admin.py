@@ -1,0 +1,200 @@
+"""Admin credit pages under /admin/credits/: banks, statements, adjustments, plans, tariffs, alerts."""
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from helpdesk import policy
+from helpdesk.credits import alerts as credit_alerts
+from helpdesk.credits import ledger as credits
+from helpdesk.credits import plans as credit_settings
+from helpdesk.credits.admin_forms import AdjustForm, MovePlanForm, OpenBankForm, PlanForm, TariffForm
+from helpdesk.credits.blueprints import admin_bp as bp
+from helpdesk.credits.models import CreditAccount, CreditAlert, ServicePlan
+from helpdesk.errors import DomainError
+from helpdesk.extensions import db
+from helpdesk.htmx import render_page_or_block
+from helpdesk.tickets.models import Priority
+from helpdesk.web import paginate
+
+
+def _plan_choices(form):
+    form.plan.choices = [(p.id, p.name) for p in credits.all_plans()]
+    return form
+
+
+@bp.get("/")
+def index():
+    search = (request.args.get("q") or "").strip()[:200]
+    page = paginate(credits.bank_list_query(search))
+    return render_page_or_block(
+        "credits/admin/index.html",
+        "accounts",
+        page=page,
+        search=search,
+        open_form=_plan_choices(OpenBankForm(formdata=None)),
+        open_alerts=credit_alerts.open_alert_count(),
+    )
+
+
+@bp.post("/banks")
+def open_bank():
+    form = _plan_choices(OpenBankForm())
+    if form.validate_on_submit():
+        try:
+            plan = db.get_or_404(ServicePlan, form.plan.data)
+            account = credit_settings.open_bank(
+                current_user, plan, email=form.email.data, organization_name=form.organization.data
+            )
+            db.session.commit()
+            flash(f"{account.owner_name} is on {plan.name}.", "success")
+            return redirect(url_for("credits_admin.account", account_id=account.id))
+        except DomainError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+    return redirect(url_for("credits_admin.index"))
+
+
+def _account_page(account, adjust_form=None, status=200):
+    return render_page_or_block(
+        "credits/admin/account.html",
+        "statement",
+        status=status,
+        account=account,
+        page=paginate(credits.statement_query(account)),
+        adjust_form=adjust_form or AdjustForm(formdata=None),
+        plan_form=_plan_choices(MovePlanForm(formdata=None, plan=account.plan_id)),
+    )
+
+
+@bp.get("/banks/<int:account_id>")
+def account(account_id):
+    return _account_page(db.get_or_404(CreditAccount, account_id))
+
+
+@bp.post("/banks/<int:account_id>/adjust")
+def adjust(account_id):
+    item = db.get_or_404(CreditAccount, account_id)
+    form = AdjustForm()
+    if form.validate_on_submit():
+        try:
+            credits.adjust(item, form.amount.data, form.reason.data, current_user)
+            db.session.commit()
+            flash(f"{form.amount.data:+,} credits booked for {item.owner_name}.", "success")
+            return redirect(url_for("credits_admin.account", account_id=item.id))
+        except DomainError as exc:
+            db.session.rollback()
+            form.form_errors.append(str(exc))
+    return _account_page(item, adjust_form=form)
+
+
+@bp.post("/banks/<int:account_id>/plan")
+def move_plan(account_id):
+    item = db.get_or_404(CreditAccount, account_id)
+    form = _plan_choices(MovePlanForm())
+    if form.validate_on_submit():
+        credits.move_to_plan(item, db.get_or_404(ServicePlan, form.plan.data), current_user)
+        db.session.commit()
+        flash(f"{item.owner_name} is now on {item.plan.name}.", "success")
+    return redirect(url_for("credits_admin.account", account_id=item.id))
+
+
+def _plan_form(plan, formdata=None):
+    data = {f: getattr(plan, f) for f in credit_settings.PLAN_FIELDS}
+    data.update(
+        thresholds=credit_settings.format_thresholds(plan), priorities=[p.id for p in plan.priorities]
+    )
+    form = PlanForm(formdata=formdata, data=data, prefix=f"plan{plan.id}")
+    form.priorities.choices = [
+        (p.id, p.name) for p in db.session.scalars(select(Priority).order_by(Priority.sort_order))
+    ]
+    return form
+
+
+@bp.get("/plans")
+def plans():
+    forms = [(plan, _plan_form(plan)) for plan in credits.all_plans()]
+    return render_template("credits/admin/plans.html", forms=forms)
+
+
+@bp.post("/plans/<int:plan_id>")
+def edit_plan(plan_id):
+    plan = db.get_or_404(ServicePlan, plan_id)
+    form, saved = _plan_form(plan, request.form), False
+    if form.validate_on_submit():
+        fields = {f: getattr(form, f).data for f in credit_settings.PLAN_FIELDS}
+        chosen = [db.session.get(Priority, pid) for pid in form.priorities.data]
+        try:
+            credit_settings.update_plan(
+                plan, current_user, priorities=chosen, thresholds=form.thresholds.data, **fields
+            )
+            db.session.commit()
+            saved = True
+        except DomainError as exc:
+            db.session.rollback()
+            form.form_errors.append(str(exc))
+    return render_page_or_block(
+        "credits/admin/plans.html", "plan_form", forms=[(plan, form)], plan=plan, form=form, saved=saved
+    )
+
+
+@bp.get("/tariffs")
+def tariffs():
+    rows = [
+        (p, TariffForm(formdata=None, obj=p))
+        for p in db.session.scalars(select(Priority).order_by(Priority.sort_order))
+    ]
+    return render_template("credits/admin/tariffs.html", rows=rows)
+
+
+@bp.post("/tariffs/<int:priority_id>")
+def edit_tariff(priority_id):
+    priority = db.get_or_404(Priority, priority_id)
+    form, saved = TariffForm(), False
+    if form.validate_on_submit():
+        try:
+            credit_settings.set_tariff(
+                priority,
+                current_user,
+                credit_cost=form.credit_cost.data,
+                response_minutes=form.response_minutes.data,
+            )
+            db.session.commit()
+            saved = True
+        except DomainError as exc:
+            db.session.rollback()
+            form.credit_cost.errors.append(str(exc))
+    return render_page_or_block(
+        "credits/admin/tariffs.html",
+        "tariff_row",
+        rows=[(priority, form)],
+        p=priority,
+        form=form,
+        saved=saved,
+    )
+
+
+@bp.get("/alerts")
+def alerts():
+    return render_page_or_block(
+        "credits/admin/alerts.html", "alert_list", page=paginate(credit_alerts.open_alerts_query())
+    )
+
+
+@bp.post("/alerts/<int:alert_id>/ack")
+def acknowledge(alert_id):
+    credit_alerts.acknowledge(db.get_or_404(CreditAlert, alert_id))
+    db.session.commit()
+    return redirect(url_for("credits_admin.alerts"))
+
+
+def alerts_banner(user):
+    if not policy.can_manage_credits(user):
+        return []
+    count = credit_alerts.open_alert_count()
+    if not count:
+        return []
+    text = (
+        f"{count} credit alert{'s' if count != 1 else ''} (low balances, unbilled time, refunds) to review."
+    )
+    return [{"level": "info", "text": text, "link": url_for("credits_admin.alerts"), "link_text": "Review"}]

@@ -1,0 +1,129 @@
+"""Agent credit panel and time entries: /agent/credits/... (pages that double as htmx fragments).
+
+Include point for the agent console's ticket page: either
+`{% include "credits/agent/_panel.html" %}` with `**panel_context(current_user, ticket)` in its
+context, or a lazy `<div hx-get="{{ url_for('credits_agent.panel', ticket_id=ticket.id) }}"
+hx-trigger="load" hx-swap="outerHTML"></div>` (the URL answers htmx with the panel alone).
+For just the low-balance alert in the ticket header: the `ticket_credit_alert(ticket)` template
+global and `{% include "credits/agent/_low_balance_alert.html" %}` (it reads `low_alert`).
+"""
+
+from flask import abort, redirect, url_for
+from flask_login import current_user
+
+from helpdesk import policy
+from helpdesk.credits import alerts as credit_alerts
+from helpdesk.credits import quotes as credit_quotes
+from helpdesk.credits import time_entries
+from helpdesk.credits.agent_forms import TimeEntryForm, TimerStopForm
+from helpdesk.credits.blueprints import agent_bp as bp
+from helpdesk.credits.time_models import TimeEntry
+from helpdesk.errors import DomainError
+from helpdesk.extensions import db
+from helpdesk.htmx import is_htmx, render_page_or_block
+
+
+@bp.app_template_global("ticket_credit_alert")
+def ticket_credit_alert(ticket):
+    """The low-balance alert of the bank paying for `ticket`, for agents working it (or None)."""
+    return credit_alerts.current_low_alert(credit_quotes.ticket_account(ticket))
+
+
+def panel_context(user, ticket, form=None, error=None):
+    """Everything the credit panel shows: priority paid, credits spent, bank, alert, time entries."""
+    account = credit_quotes.ticket_account(ticket)
+    entries = time_entries.entries_for(ticket)
+    return dict(
+        ticket=ticket,
+        account=account,
+        paid=credit_quotes.net_paid(ticket),
+        time_billed=sum(e.billed for e in entries),
+        total_minutes=time_entries.total_minutes(entries),
+        entries=entries,
+        low_alert=credit_alerts.current_low_alert(account),
+        bills_time=time_entries.billing_account(ticket) is not None,
+        timer=time_entries.running_timer(ticket, user),
+        time_form=form or TimeEntryForm(formdata=None),
+        stop_form=TimerStopForm(formdata=None),
+        can_log=policy.can_log_time(user, ticket),
+        error=error,
+    )
+
+
+def _ticket(ticket_id):
+    return policy.get_ticket_or_404(current_user, ticket_id)
+
+
+def _panel(ticket, **kw):
+    return render_page_or_block(
+        "credits/agent/ticket.html", "panel", **panel_context(current_user, ticket, **kw)
+    )
+
+
+def _after_change(ticket, action):
+    """Run a service call, commit, then show the panel (htmx) or go back to the page."""
+    error = None
+    try:
+        action()
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        error = str(exc)
+    if is_htmx() or error:
+        return _panel(ticket, error=error)
+    return redirect(url_for("credits_agent.panel", ticket_id=ticket.id))
+
+
+@bp.get("/tickets/<int:ticket_id>")
+def panel(ticket_id):
+    return _panel(_ticket(ticket_id))
+
+
+@bp.post("/tickets/<int:ticket_id>/time")
+def log_time(ticket_id):
+    ticket = _ticket(ticket_id)
+    form = TimeEntryForm()
+    if not form.validate_on_submit():
+        return _panel(ticket, form=form)
+    return _after_change(
+        ticket, lambda: time_entries.log_time(ticket, current_user, form.minutes.data, form.note.data)
+    )
+
+
+@bp.post("/tickets/<int:ticket_id>/timer/start")
+def start_timer(ticket_id):
+    ticket = _ticket(ticket_id)
+    return _after_change(ticket, lambda: time_entries.start_timer(ticket, current_user))
+
+
+@bp.post("/tickets/<int:ticket_id>/timer/stop")
+def stop_timer(ticket_id):
+    ticket = _ticket(ticket_id)
+    form = TimerStopForm()
+    entry = time_entries.running_timer(ticket, current_user)
+    if entry is None or not form.validate_on_submit():
+        return _panel(ticket)
+    return _after_change(ticket, lambda: time_entries.stop_timer(entry, current_user, form.note.data))
+
+
+def _entry(entry_id):
+    entry = db.session.get(TimeEntry, entry_id)
+    if entry is None or not policy.can_log_time(current_user, entry.ticket):
+        abort(404)
+    return entry
+
+
+@bp.post("/time/<int:entry_id>/edit")
+def edit_time(entry_id):
+    entry = _entry(entry_id)
+    form = TimeEntryForm()
+    if not form.validate_on_submit():
+        return _panel(entry.ticket, form=form)
+    action = lambda: time_entries.edit_entry(entry, current_user, form.minutes.data, form.note.data)  # noqa: E731
+    return _after_change(entry.ticket, action)
+
+
+@bp.post("/time/<int:entry_id>/delete")
+def delete_time(entry_id):
+    entry = _entry(entry_id)
+    return _after_change(entry.ticket, lambda: time_entries.delete_entry(entry, current_user))

@@ -1,0 +1,63 @@
+"""Monthly allowances: one grant per bank and calendar month (UTC), under the plan's rollover cap.
+
+Guarantees: a grant is keyed `allowance:<bank>:<YYYY-MM>`, so running `flask credits allowance`
+twice (or from two machines) grants once; the grant is computed under the bank's row lock so that
+at most `rollover_cap` credits carry over into the new period.
+"""
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from helpdesk.credits.ledger import find_entry, lock_account, post_entry
+from helpdesk.credits.models import KIND_ALLOWANCE, CreditAccount, ServicePlan
+from helpdesk.dbtypes import utcnow
+from helpdesk.extensions import db
+
+
+def period_of(moment):
+    return moment.astimezone(UTC).strftime("%Y-%m")
+
+
+def next_allowance_date(account, now=None):
+    """The first day of next month (UTC), when `flask credits allowance` grants again; None if none."""
+    if account is None or not (account.plan.credits_enabled and account.plan.monthly_allowance > 0):
+        return None
+    now = (now or utcnow()).astimezone(UTC)
+    year, month = (now.year + 1, 1) if now.month == 12 else (now.year, now.month + 1)
+    return datetime(year, month, 1, tzinfo=UTC)
+
+
+def allowance_amount(plan, balance):
+    """The period's grant, so that at most `rollover_cap` credits carry over into the new period."""
+    if plan.rollover_cap is None:
+        return plan.monthly_allowance
+    return min(plan.monthly_allowance, max(0, plan.rollover_cap + plan.monthly_allowance - balance))
+
+
+def grant_allowance(account_id, period):
+    """Grant one bank its allowance for `period` (YYYY-MM). Idempotent per bank and period."""
+    key = f"allowance:{account_id}:{period}"
+    if find_entry(key) is not None:
+        return None
+    account = lock_account(account_id)
+    amount = allowance_amount(account.plan, account.balance)
+    note = "" if amount == account.plan.monthly_allowance else " (reduced by the rollover cap)"
+    entry, created = post_entry(
+        account_id,
+        amount,
+        KIND_ALLOWANCE,
+        idempotency_key=key,
+        period=period,
+        memo=f"Allowance {period}{note}",
+    )
+    return entry if created else None
+
+
+def allowance_accounts():
+    return db.session.scalars(
+        select(CreditAccount.id)
+        .join(ServicePlan, ServicePlan.id == CreditAccount.plan_id)
+        .where(ServicePlan.credits_enabled.is_(True), ServicePlan.monthly_allowance > 0)
+        .order_by(CreditAccount.id)
+    ).all()

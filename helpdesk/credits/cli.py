@@ -1,0 +1,50 @@
+"""`flask credits ...`: ledger verification, monthly allowances and the SLA sweep (cron-safe)."""
+
+import click
+from flask.cli import AppGroup
+
+from helpdesk.dbtypes import utcnow
+from helpdesk.extensions import db
+
+credits_cli = AppGroup("credits", help="Credit banks: verify the ledger, grant allowances, SLA refunds.")
+
+
+@credits_cli.command("verify")
+def verify_command():
+    """Check every balance (and running balance) equals the sum of its entries; exit 1 on a mismatch."""
+    from helpdesk.credits.ledger import ledger_mismatches, running_balance_mismatches
+
+    mismatches = ledger_mismatches()
+    for account_id, stored, summed in mismatches:
+        click.echo(f"bank {account_id}: stored balance {stored}, ledger sum {summed}", err=True)
+    running = running_balance_mismatches()
+    for entry_id, stored, summed in running:
+        click.echo(f"entry {entry_id}: balance after {stored}, running sum {summed}", err=True)
+    if mismatches or running:
+        raise SystemExit(1)
+    click.echo("Ledger OK: every balance equals the sum of its entries, and every running balance too.")
+
+
+@credits_cli.command("allowance")
+@click.option("--period", help="YYYY-MM (default: the current month, UTC).")
+def allowance_command(period):
+    """Grant each bank its monthly allowance once per period (idempotent), under the rollover cap."""
+    from helpdesk.credits import allowances as credit_allowances
+
+    period = period or credit_allowances.period_of(utcnow())
+    granted = 0
+    for account_id in credit_allowances.allowance_accounts():
+        if credit_allowances.grant_allowance(account_id, period) is not None:
+            granted += 1
+        db.session.commit()  # one bank per transaction: a long run holds no lock for long
+    click.echo(f"Allowance {period}: {granted} bank(s) granted.")
+
+
+@credits_cli.command("sla-sweep")
+def sla_sweep_command():
+    """Refund charged tickets whose first reply missed the response target (idempotent)."""
+    from helpdesk.credits.guarantee import sla_sweep
+
+    refunded = sla_sweep()
+    db.session.commit()
+    click.echo(f"SLA sweep: {len(refunded)} ticket(s) refunded.")

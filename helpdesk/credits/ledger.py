@@ -1,0 +1,326 @@
+"""The credit bank: the only place balances change, always with a ledger entry, under a row lock.
+
+Guarantees of this module:
+- every balance change is one append-only LedgerEntry in the caller's transaction, and the
+  account's stored balance equals the sum of its entries;
+- an idempotency key is unique: posting the same key twice returns the first entry, changes nothing;
+- a debit never takes a balance below the plan's overdraft floor, except a reversal of
+  purchased credits (a card refund or dispute), which may put the bank in debt.
+"""
+
+import uuid
+
+from flask_sqlalchemy.session import Session
+from sqlalchemy import event, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload, lazyload
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
+
+from helpdesk.credits import alerts as credit_alerts
+from helpdesk.credits.models import (
+    KIND_ADJUSTMENT,
+    KIND_ALLOWANCE,
+    KIND_PURCHASE,
+    KIND_REVERSAL,
+    KIND_SIGNUP,
+    LEDGER_KINDS,
+    CreditAccount,
+    LedgerEntry,
+    ServicePlan,
+)
+from helpdesk.errors import InsufficientCredits, ValidationFailed
+from helpdesk.extensions import db
+
+# Banks are loaded with their plan only: the owner (and its eager relationships) only when shown.
+BANK_LOAD = (
+    lazyload(CreditAccount.user),
+    lazyload(CreditAccount.organization),
+    # The plan's priorities and thresholds come in the same round trip (quotes and alerts need them).
+    joinedload(CreditAccount.plan).joinedload(ServicePlan.priorities),
+    joinedload(CreditAccount.plan).joinedload(ServicePlan.thresholds),
+)
+# Credits in of these kinds are top-ups: they set `last_topup` (the base of percentage thresholds).
+TOPUP_KINDS = (KIND_SIGNUP, KIND_ALLOWANCE, KIND_PURCHASE, KIND_ADJUSTMENT)
+
+
+def find_entry(idempotency_key):
+    return db.session.scalar(select(LedgerEntry).where(LedgerEntry.idempotency_key == idempotency_key))
+
+
+def lock_account(account_id):
+    """The account row, locked until the transaction ends (FOR UPDATE on PostgreSQL).
+
+    On SQLite, writers already hold the database's write lock from BEGIN IMMEDIATE.
+    """
+    # Lock with a column-only SELECT: the entity's eager outer joins cannot be locked on PostgreSQL.
+    # It also reads the moving columns, fresh now that we hold the lock.
+    row = db.session.execute(
+        select(CreditAccount.balance, CreditAccount.last_topup, CreditAccount.low_stage)
+        .where(CreditAccount.id == account_id)
+        .with_for_update()
+    ).one()
+    account = db.session.identity_map.get(identity_key(CreditAccount, account_id))
+    if account is None:
+        return db.session.get(CreditAccount, account_id, populate_existing=True, options=BANK_LOAD)
+    for name in ("balance", "last_topup", "low_stage"):  # pending changes were autoflushed by the SELECT
+        set_committed_value(account, name, getattr(row, name))
+    return account
+
+
+def floor_of(account):
+    return account.plan.overdraft_floor if account.plan else 0
+
+
+def post_entry(
+    account_id,
+    amount,
+    kind,
+    *,
+    idempotency_key,
+    actor=None,
+    ticket=None,
+    payment_ref=None,
+    period=None,
+    memo="",
+    allow_below_floor=False,
+):
+    """Append one entry and move the balance. Returns (entry, created).
+
+    Raises InsufficientCredits (with the shortfall) when a debit would cross the floor, unless
+    `allow_below_floor` (reversals of purchases only). Idempotent on `idempotency_key`.
+    """
+    if kind not in LEDGER_KINDS:
+        raise ValueError(f"unknown ledger kind {kind!r}")
+    if not isinstance(amount, int) or isinstance(amount, bool):
+        raise TypeError("credit amounts are integers")
+    account = lock_account(account_id)
+    # Checked under the lock: a twin that committed while we waited is found, never posted twice.
+    existing_id = db.session.scalar(
+        select(LedgerEntry.id).where(LedgerEntry.idempotency_key == idempotency_key)
+    )
+    if existing_id is not None:
+        return db.session.get(LedgerEntry, existing_id), False
+    new_balance = account.balance + amount
+    if amount < 0 and new_balance < floor_of(account) and not (allow_below_floor and kind == KIND_REVERSAL):
+        raise InsufficientCredits(
+            f"Not enough credits: this needs {-amount}, the balance is {account.balance}"
+            f" (short by {floor_of(account) - new_balance})."
+        )
+    old_balance = account.balance
+    account.balance = new_balance
+    if amount > 0 and kind in TOPUP_KINDS:
+        account.last_topup = amount
+    entry = LedgerEntry(
+        account_id=account.id,
+        amount=amount,
+        kind=kind,
+        balance_after=new_balance,
+        ticket_id=ticket.id if ticket is not None else None,
+        payment_ref=payment_ref,
+        period=period,
+        actor_id=actor.id if actor is not None else None,
+        memo=memo[:500],
+        idempotency_key=idempotency_key,
+    )
+    db.session.add(entry)
+    db.session.flush()
+    credit_alerts.after_balance_change(account, old_balance, entry)
+    return entry, True
+
+
+def ledger_mismatches():
+    """Accounts whose stored balance differs from the sum of their entries: [(id, stored, summed)]."""
+    sums = (
+        select(LedgerEntry.account_id, func.coalesce(func.sum(LedgerEntry.amount), 0).label("total"))
+        .group_by(LedgerEntry.account_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(CreditAccount.id, CreditAccount.balance, func.coalesce(sums.c.total, 0)).outerjoin(
+            sums, sums.c.account_id == CreditAccount.id
+        )
+    ).all()
+    return [(account_id, stored, int(total)) for account_id, stored, total in rows if stored != int(total)]
+
+
+def running_balance_mismatches(limit=100):
+    """Entries whose balance_after differs from the running sum of their bank's entries: [(id, stored, summed)].
+
+    The statement shows balance_after as the running balance, so it must agree with the amounts.
+    """
+    running = func.sum(LedgerEntry.amount).over(partition_by=LedgerEntry.account_id, order_by=LedgerEntry.id)
+    inner = select(LedgerEntry.id, LedgerEntry.balance_after, running.label("summed")).subquery()
+    rows = db.session.execute(
+        select(inner.c.id, inner.c.balance_after, inner.c.summed)
+        .where(inner.c.balance_after != inner.c.summed)
+        .order_by(inner.c.id)
+        .limit(limit)
+    ).all()
+    return [(entry_id, stored, int(summed)) for entry_id, stored, summed in rows]
+
+
+# --- Banks and plans -------------------------------------------------------------------------
+
+
+def default_plan():
+    return db.session.scalar(select(ServicePlan).where(ServicePlan.is_default.is_(True)).limit(1))
+
+
+def self_service_plans():
+    return db.session.scalars(
+        select(ServicePlan).where(ServicePlan.self_service.is_(True)).order_by(ServicePlan.id)
+    ).all()
+
+
+def all_plans():
+    return db.session.scalars(select(ServicePlan).order_by(ServicePlan.id)).all()
+
+
+def account_for(user):
+    """The bank `user` spends from: their organization's shared bank if it has one, else their own."""
+    if user is None or not getattr(user, "id", None):
+        return None
+    cache = db.session.info.setdefault("credit_banks", {})  # per transaction, see _forget_banks
+    key = (user.id, user.organization_id)
+    if key not in cache:
+        conditions = [CreditAccount.user_id == user.id]
+        if user.organization_id:
+            conditions.append(CreditAccount.organization_id == user.organization_id)
+        query = select(CreditAccount).where(or_(*conditions)).options(*BANK_LOAD)
+        found = db.session.scalars(query).unique().all()
+        cache[key] = next((a for a in found if a.organization_id), None) or next(iter(found), None)
+    return cache[key]
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_banks(session, _transaction):
+    """Which bank a user spends from is remembered for one transaction only."""
+    session.info.pop("credit_banks", None)
+
+
+def plan_for(user):
+    """The plan that applies to `user`: their bank's, else the default plan (None if none exists)."""
+    account = account_for(user)
+    return account.plan if account is not None else default_plan()
+
+
+def open_account(plan, *, user=None, organization=None, actor=None):
+    """Create the bank of a user or an organization on `plan`, with the plan's sign-up grant.
+
+    Guarantees: one bank per owner (an existing bank, even one opened concurrently, is returned
+    unchanged); the grant is one ledger entry in the caller's transaction, keyed per bank so it is
+    never granted twice.
+    """
+    if (user is None) == (organization is None):
+        raise ValueError("a bank has exactly one owner")
+    owner_filter = (
+        CreditAccount.user_id == user.id
+        if user is not None
+        else CreditAccount.organization_id == organization.id
+    )
+    account = db.session.scalar(select(CreditAccount).where(owner_filter))
+    if account is not None:
+        return account
+    account = CreditAccount(
+        user_id=user.id if user is not None else None,
+        organization_id=organization.id if organization is not None else None,
+        plan=plan,
+        balance=0,
+    )
+    db.session.info.pop("credit_banks", None)  # a lookup earlier in this transaction found no bank
+    try:
+        with db.session.begin_nested():  # a concurrent first use (say, two purchases) may open it too
+            db.session.add(account)
+            db.session.flush()
+    except IntegrityError:
+        return db.session.scalar(select(CreditAccount).where(owner_filter))
+    if plan.credits_enabled and plan.signup_grant > 0:
+        post_entry(
+            account.id,
+            plan.signup_grant,
+            KIND_SIGNUP,
+            idempotency_key=f"signup:{account.id}",
+            actor=actor,
+            memo=f"{plan.name} plan",
+        )
+    return account
+
+
+def open_chosen_plan(user, plan_id):
+    """Open a new customer's bank on the self-service plan they chose (the default plan if none).
+
+    Raises ValidationFailed for a plan that is not self-service. No plans at all: no bank.
+    """
+    plan = db.session.get(ServicePlan, plan_id) if plan_id else default_plan()
+    if plan_id and (plan is None or not plan.self_service):
+        raise ValidationFailed("Choose one of the plans offered.")
+    if plan is None:
+        return None
+    return open_account(plan, user=user, actor=user)
+
+
+def move_to_plan(account, plan, actor):
+    """Put a bank on another plan; the change is attributed by a zero-amount ledger entry."""
+    if account.plan_id == plan.id:
+        return None
+    old = account.plan.name
+    account.plan = plan
+    db.session.flush()
+    entry, _ = post_entry(
+        account.id,
+        0,
+        KIND_ADJUSTMENT,
+        idempotency_key=f"plan:{account.id}:{uuid.uuid4().hex}",
+        actor=actor,
+        memo=f"Plan changed from {old} to {plan.name}",
+    )
+    return entry
+
+
+def adjust(account, amount, reason, actor):
+    """An admin's grant (amount > 0) or deduction (amount < 0), with a required reason.
+
+    A deduction never takes the bank below its floor (InsufficientCredits).
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed("Give a reason for the adjustment.")
+    if not amount:
+        raise ValidationFailed("Enter a non-zero amount.")
+    entry, _ = post_entry(
+        account.id,
+        int(amount),
+        KIND_ADJUSTMENT,
+        idempotency_key=f"adjust:{account.id}:{uuid.uuid4().hex}",
+        actor=actor,
+        memo=reason,
+    )
+    return entry
+
+
+def bank_list_query(search=""):
+    """Banks for the admin list, by owner name or e-mail (case-insensitive substring), oldest first."""
+    from helpdesk.accounts.models import Organization, User
+
+    query = (
+        select(CreditAccount)
+        .outerjoin(User, User.id == CreditAccount.user_id)
+        .outerjoin(Organization, Organization.id == CreditAccount.organization_id)
+        .order_by(CreditAccount.id)
+    )
+    if search:
+        pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(
+            or_(
+                User.name.ilike(pattern, escape="\\"),
+                User.email.ilike(pattern, escape="\\"),
+                Organization.name.ilike(pattern, escape="\\"),
+            )
+        )
+    return query
+
+
+def statement_query(account):
+    """A bank's ledger, newest first; each entry carries its running balance (balance_after)."""
+    return select(LedgerEntry).where(LedgerEntry.account_id == account.id).order_by(LedgerEntry.id.desc())

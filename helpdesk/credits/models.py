@@ -1,0 +1,212 @@
+"""Service plans, credit accounts (banks) and the append-only credit ledger."""
+
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Table, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from helpdesk.dbtypes import UTCDateTime, utcnow
+from helpdesk.extensions import db
+
+BILLING_PRIORITY = "priority"  # pay per ticket priority
+BILLING_TIME = "time"  # pay per minute of agent time logged
+
+KIND_SIGNUP = "signup_grant"
+KIND_ALLOWANCE = "allowance"
+KIND_PURCHASE = "purchase"
+KIND_CHARGE = "charge"
+KIND_REFUND = "refund"
+KIND_ADJUSTMENT = "adjustment"
+KIND_REVERSAL = "reversal"
+LEDGER_KINDS = (
+    KIND_SIGNUP,
+    KIND_ALLOWANCE,
+    KIND_PURCHASE,
+    KIND_CHARGE,
+    KIND_REFUND,
+    KIND_ADJUSTMENT,
+    KIND_REVERSAL,
+)
+
+KIND_LABELS = {
+    KIND_SIGNUP: "Sign-up grant",
+    KIND_ALLOWANCE: "Allowance",
+    KIND_PURCHASE: "Purchase",
+    KIND_CHARGE: "Charge",
+    KIND_REFUND: "Refund",
+    KIND_ADJUSTMENT: "Adjustment",
+    KIND_REVERSAL: "Reversal",
+}
+
+plan_priorities = Table(
+    "plan_priorities",
+    db.metadata,
+    Column("plan_id", ForeignKey("service_plans.id", ondelete="CASCADE"), primary_key=True),
+    Column("priority_id", ForeignKey("priorities.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class ServicePlan(db.Model):
+    """A membership level: which priorities a customer may pick and how credits flow."""
+
+    __tablename__ = "service_plans"
+    __table_args__ = (
+        CheckConstraint("billing_mode IN ('priority', 'time')", name="billing_mode_valid"),
+        CheckConstraint("overdraft_floor <= 0", name="floor_not_positive"),
+        CheckConstraint("minute_rate > 0", name="minute_rate_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    credits_enabled: Mapped[bool] = mapped_column(default=False)
+    signup_grant: Mapped[int] = mapped_column(default=0)
+    monthly_allowance: Mapped[int] = mapped_column(default=0)
+    rollover_cap: Mapped[int | None] = mapped_column()  # None: unlimited rollover
+    billing_mode: Mapped[str] = mapped_column(String(20), default=BILLING_PRIORITY)
+    minute_rate: Mapped[int] = mapped_column(default=1)  # credits per minute in time mode
+    overdraft_floor: Mapped[int] = mapped_column(default=0)
+    guarantee: Mapped[bool] = mapped_column(default=False)  # refund if the response target is missed
+    self_service: Mapped[bool] = mapped_column(default=False)  # may be picked at registration
+    is_default: Mapped[bool] = mapped_column(default=False)
+
+    priorities = relationship(
+        "Priority", secondary=plan_priorities, order_by="Priority.sort_order", lazy="selectin"
+    )
+    thresholds = relationship(
+        "LowBalanceThreshold",
+        order_by="LowBalanceThreshold.position",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+    )
+
+    def __repr__(self):
+        return f"<ServicePlan {self.name}>"
+
+
+class CreditAccount(db.Model):
+    """A bank of credits, owned by one customer or shared by one organization."""
+
+    __tablename__ = "credit_accounts"
+    __table_args__ = (CheckConstraint("(user_id IS NULL) <> (organization_id IS NULL)", name="one_owner"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), unique=True)
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), unique=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("service_plans.id"), index=True)
+    # Stored balance, changed only with a ledger entry in the same transaction, under a row lock.
+    balance: Mapped[int] = mapped_column(default=0)
+    # The last credit top-up (signup grant, allowance, purchase, positive adjustment): thresholds use it.
+    last_topup: Mapped[int] = mapped_column(default=0)
+    # How many low-balance thresholds the balance is at or below since the last re-arm (0 = none).
+    low_stage: Mapped[int] = mapped_column(default=0)
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    plan = relationship("ServicePlan", lazy="joined")
+    user = relationship("User", lazy="joined")
+    organization = relationship("Organization", lazy="joined")
+
+    @property
+    def owner_name(self):
+        return self.organization.name if self.organization_id else self.user.name
+
+
+class LedgerEntry(db.Model):
+    """One append-only movement of credits. Never updated or deleted; corrections are new entries."""
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN ('signup_grant', 'allowance', 'purchase', 'charge', 'refund', 'adjustment', 'reversal')",
+            name="kind_valid",
+        ),
+        Index("ix_ledger_entries_account_id_id", "account_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("credit_accounts.id"))
+    amount: Mapped[int]  # signed: credits in are positive, out are negative
+    kind: Mapped[str] = mapped_column(String(20))
+    balance_after: Mapped[int]
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    payment_ref: Mapped[str | None] = mapped_column(String(100), index=True)
+    period: Mapped[str | None] = mapped_column(String(7))  # "YYYY-MM" for allowances
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    memo: Mapped[str] = mapped_column(String(500), default="")
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    account = relationship("CreditAccount")
+    actor = relationship("User", lazy="joined")
+    ticket = relationship("Ticket")
+
+    @property
+    def kind_label(self):
+        return KIND_LABELS[self.kind]
+
+
+THRESHOLD_TOPUP_PERCENT = "topup_percent"  # value % of the last top-up
+THRESHOLD_CHEAPEST_PAID = "cheapest_paid"  # the cost of the cheapest paid priority of the plan
+THRESHOLD_FIXED = "fixed"  # value credits
+THRESHOLD_BASES = (THRESHOLD_TOPUP_PERCENT, THRESHOLD_CHEAPEST_PAID, THRESHOLD_FIXED)
+
+
+class LowBalanceThreshold(db.Model):
+    """One stage of a plan's low-balance warning; stages are crossed in order of position."""
+
+    __tablename__ = "low_balance_thresholds"
+    __table_args__ = (
+        CheckConstraint("basis IN ('topup_percent', 'cheapest_paid', 'fixed')", name="basis_valid"),
+        UniqueConstraint("plan_id", "position"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("service_plans.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(default=1)
+    basis: Mapped[str] = mapped_column(String(20))
+    value: Mapped[int] = mapped_column(default=0)
+
+
+ALERT_LOW_BALANCE = "low_balance"
+ALERT_UNBILLED_TIME = "unbilled_time"
+ALERT_SLA_REFUND = "sla_refund"
+ALERT_KINDS = (ALERT_LOW_BALANCE, ALERT_UNBILLED_TIME, ALERT_SLA_REFUND)
+
+
+class CreditAlert(db.Model):
+    """Something about a bank that people must hear of; its mail is queued when the row is written."""
+
+    __tablename__ = "credit_alerts"
+    __table_args__ = (
+        CheckConstraint("kind IN ('low_balance', 'unbilled_time', 'sla_refund')", name="kind_valid"),
+        Index("ix_credit_alerts_account_open", "account_id", "acknowledged"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("credit_accounts.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    level: Mapped[int] = mapped_column(default=0)  # low balance: the stage crossed (1 = first)
+    threshold: Mapped[int] = mapped_column(default=0)  # the threshold's value in credits when crossed
+    balance: Mapped[int] = mapped_column(default=0)  # the balance right after the crossing
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    text: Mapped[str] = mapped_column(String(500), default="")
+    acknowledged: Mapped[bool] = mapped_column(default=False)
+    notified_at = mapped_column(UTCDateTime)  # when its mail was queued (in the alert's own transaction)
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    account = relationship("CreditAccount", lazy="joined")
+
+
+class CreditSettingChange(db.Model):
+    """Audit trail of plan and tariff edits: who changed which field from what to what."""
+
+    __tablename__ = "credit_setting_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    subject: Mapped[str] = mapped_column(String(20))  # "plan" or "tariff"
+    subject_id: Mapped[int] = mapped_column()
+    field: Mapped[str] = mapped_column(String(50))
+    old_value: Mapped[str | None] = mapped_column(String(400))
+    new_value: Mapped[str | None] = mapped_column(String(400))
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    actor = relationship("User", lazy="joined")

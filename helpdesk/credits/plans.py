@@ -1,0 +1,146 @@
+"""Admin edits of plans and priority tariffs, each field change recorded with its actor.
+
+Guarantees: a tariff change affects only future charges (past charges are ledger amounts);
+plan rules (floor <= 0, rate > 0, allowance and grant >= 0) are checked before anything is written;
+every changed field leaves a CreditSettingChange naming the actor.
+"""
+
+import re
+
+from helpdesk.credits.models import (
+    BILLING_PRIORITY,
+    BILLING_TIME,
+    THRESHOLD_CHEAPEST_PAID,
+    THRESHOLD_FIXED,
+    THRESHOLD_TOPUP_PERCENT,
+    CreditSettingChange,
+    LowBalanceThreshold,
+)
+from helpdesk.errors import ValidationFailed
+from helpdesk.extensions import db
+
+PLAN_FIELDS = (
+    "name",
+    "description",
+    "credits_enabled",
+    "signup_grant",
+    "monthly_allowance",
+    "rollover_cap",
+    "billing_mode",
+    "minute_rate",
+    "overdraft_floor",
+    "guarantee",
+    "self_service",
+)
+
+
+def _record(actor, subject, subject_id, field, old, new):
+    db.session.add(
+        CreditSettingChange(
+            actor_id=actor.id if actor else None,
+            subject=subject,
+            subject_id=subject_id,
+            field=field,
+            old_value=None if old is None else str(old)[:400],
+            new_value=None if new is None else str(new)[:400],
+        )
+    )
+
+
+def set_tariff(priority, actor, *, credit_cost, response_minutes):
+    """Change a priority's price and response target (future tickets only)."""
+    if credit_cost < 0 or response_minutes <= 0:
+        raise ValidationFailed("The price is 0 or more and the response target at least 1 minute.")
+    for field, value in (("credit_cost", credit_cost), ("response_minutes", response_minutes)):
+        old = getattr(priority, field)
+        if old != value:
+            _record(actor, "tariff", priority.id, field, old, value)
+            setattr(priority, field, value)
+    db.session.flush()
+
+
+def parse_thresholds(text):
+    """'25%, cheapest, 0' -> [(basis, value)]: a percentage of the last top-up, the cheapest paid
+    priority, or a number of credits. Raises ValidationFailed on anything else."""
+    stages = []
+    for token in [t.strip().lower() for t in (text or "").split(",") if t.strip()]:
+        if re.fullmatch(r"\d{1,3}%", token):
+            stages.append((THRESHOLD_TOPUP_PERCENT, int(token[:-1])))
+        elif token == "cheapest":
+            stages.append((THRESHOLD_CHEAPEST_PAID, 0))
+        elif re.fullmatch(r"\d{1,9}", token):
+            stages.append((THRESHOLD_FIXED, int(token)))
+        else:
+            raise ValidationFailed(f"Not a threshold: {token!r}. Use e.g. 25%, cheapest, 0.")
+    return stages
+
+
+def format_thresholds(plan):
+    parts = []
+    for t in plan.thresholds:
+        if t.basis == THRESHOLD_TOPUP_PERCENT:
+            parts.append(f"{t.value}%")
+        elif t.basis == THRESHOLD_CHEAPEST_PAID:
+            parts.append("cheapest")
+        else:
+            parts.append(str(t.value))
+    return ", ".join(parts)
+
+
+def update_plan(plan, actor, *, priorities, thresholds, **fields):
+    """Apply an admin's edit of a plan: fields, offered priorities and low-balance stages."""
+    if fields.get("billing_mode") not in (BILLING_PRIORITY, BILLING_TIME):
+        raise ValidationFailed("Choose a billing mode.")
+    if fields["overdraft_floor"] > 0 or fields["minute_rate"] <= 0:
+        raise ValidationFailed("The floor is 0 or below and the minute rate at least 1.")
+    if min(fields["signup_grant"], fields["monthly_allowance"], fields["rollover_cap"] or 0) < 0:
+        raise ValidationFailed("Grants, allowances and caps cannot be negative.")
+    if not priorities:
+        raise ValidationFailed("A plan offers at least one priority.")
+    stages = parse_thresholds(thresholds)
+    for field in PLAN_FIELDS:
+        old, new = getattr(plan, field), fields[field]
+        if old != new:
+            _record(actor, "plan", plan.id, field, old, new)
+            setattr(plan, field, new)
+    old_names = ", ".join(p.name for p in plan.priorities)
+    plan.priorities = sorted(priorities, key=lambda p: p.sort_order)
+    new_names = ", ".join(p.name for p in plan.priorities)
+    if old_names != new_names:
+        _record(actor, "plan", plan.id, "priorities", old_names, new_names)
+    old_stages = format_thresholds(plan)
+    if [(t.basis, t.value) for t in plan.thresholds] != stages:
+        plan.thresholds = []
+        db.session.flush()  # delete the old stages first: (plan, position) is unique
+        plan.thresholds = [
+            LowBalanceThreshold(position=i, basis=b, value=v) for i, (b, v) in enumerate(stages, start=1)
+        ]
+        db.session.flush()
+        _record(actor, "plan", plan.id, "thresholds", old_stages, format_thresholds(plan))
+    db.session.flush()
+    return plan
+
+
+def open_bank(actor, plan, *, email=None, organization_name=None):
+    """Open (or move) the bank of a customer by e-mail or an organization by name onto `plan`."""
+    from sqlalchemy import select
+
+    from helpdesk.accounts.auth import find_user_by_email
+    from helpdesk.accounts.models import Organization
+    from helpdesk.credits import ledger as credits
+
+    if bool(email) == bool(organization_name):
+        raise ValidationFailed("Give either a customer's e-mail or an organization's name.")
+    if email:
+        user = find_user_by_email(email)
+        if user is None or not user.is_customer:
+            raise ValidationFailed("No customer has this e-mail.")
+        owner = {"user": user}
+    else:
+        org = db.session.scalar(select(Organization).where(Organization.name == organization_name.strip()))
+        if org is None:
+            raise ValidationFailed("No organization has this name.")
+        owner = {"organization": org}
+    account = credits.open_account(plan, actor=actor, **owner)
+    credits.move_to_plan(account, plan, actor)
+    return account

@@ -1,0 +1,190 @@
+"""Customer credit pages: the bank and its statement (CSV too), live quotes, priority upgrades."""
+
+import csv
+import io
+
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+
+from helpdesk import policy
+from helpdesk.billing import purchases as billing
+from helpdesk.credits import alerts as credit_alerts
+from helpdesk.credits import allowances as credit_allowances
+from helpdesk.credits import ledger as credits
+from helpdesk.credits import quotes as credit_quotes
+from helpdesk.credits.blueprints import portal_bp as bp
+from helpdesk.dbtypes import utcnow
+from helpdesk.errors import DomainError
+from helpdesk.extensions import db
+from helpdesk.htmx import is_htmx, render_page_or_block
+from helpdesk.tickets.models import Priority
+from helpdesk.tickets.portal_forms import UpgradePriorityForm
+from helpdesk.web import paginate, user_zone
+
+
+def buy_credits_url():
+    """The billing page if the billing blueprint is installed, else its future address."""
+    if "billing.index" in current_app.view_functions:
+        return url_for("billing.index")
+    return "/billing/"
+
+
+@bp.app_template_filter("due")
+def due_label(value):
+    """'15:30 today', '09:00 tomorrow' or 'Mon 24 Nov 15:30', in the viewer's time zone."""
+    zone = user_zone()
+    local, today = value.astimezone(zone), utcnow().astimezone(zone).date()
+    if local.date() == today:
+        return f"{local:%H:%M} today"
+    if (local.date() - today).days == 1:
+        return f"{local:%H:%M} tomorrow"
+    return f"{local:%a %d %b %H:%M}"
+
+
+def _quote_fragment(quote, **context):
+    if not is_htmx():
+        return None
+    response = make_response(
+        render_template("credits/portal/_quote.html", quote=quote, buy_url=buy_credits_url(), **context)
+    )
+    response.vary.add("HX-Request")
+    return response
+
+
+@bp.get("/tickets/new/quote")
+def new_ticket_quote():
+    """The quote line for one priority (htmx); without htmx, the form with that priority chosen."""
+    priority_id = request.args.get("priority", type=int)
+    quote = credit_quotes.quote_for(current_user, priority_id)
+    return _quote_fragment(quote) or redirect(url_for("tickets_portal.new_ticket", priority=priority_id))
+
+
+def ticket_credit_context(user, ticket):
+    """What the ticket page shows about credits: net paid, its entries, and upgrade quotes."""
+    paid = credit_quotes.net_paid(ticket)
+    context = {"paid": paid, "entries": credit_quotes.ticket_entries(ticket), "upgrades": [], "form": None}
+    if policy.can_upgrade_priority(user, ticket):
+        context["upgrades"] = credit_quotes.upgrade_quotes(ticket, paid=paid)
+        context["form"] = UpgradePriorityForm(formdata=None)
+        context["buy_url"] = buy_credits_url()
+    return context
+
+
+@bp.get("/tickets/<int:ticket_id>/upgrade-quote")
+def upgrade_quote(ticket_id):
+    ticket = policy.get_ticket_or_404(current_user, ticket_id)
+    if not policy.can_upgrade_priority(current_user, ticket):
+        abort(404)  # the quote shows the requester's balance: not for followers
+    priority_id = request.args.get("priority", type=int)
+    quote = credit_quotes.upgrade_quote(ticket, priority_id)
+    fragment = _quote_fragment(quote, upgrade=True)
+    return fragment or redirect(url_for("tickets_portal.ticket", ticket_id=ticket.id))
+
+
+@bp.post("/tickets/<int:ticket_id>/priority")
+def upgrade(ticket_id):
+    ticket = policy.get_ticket_or_404(current_user, ticket_id)
+    form = UpgradePriorityForm()
+    form.priority.choices = [
+        (p.id, p.name) for p in credit_quotes.offered_priorities(credits.plan_for(ticket.requester))
+    ]
+    if not form.validate_on_submit():
+        flash("Choose a higher priority.", "error")
+        return redirect(url_for("tickets_portal.ticket", ticket_id=ticket.id))
+    try:
+        quote = credit_quotes.upgrade_priority(
+            ticket, db.session.get(Priority, form.priority.data), current_user
+        )
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        flash(f"Priority raised to {ticket.priority.name} ({quote.cost:,} credits charged).", "success")
+    return redirect(url_for("tickets_portal.ticket", ticket_id=ticket.id))
+
+
+@bp.get("/credits")
+def bank():
+    account = credits.account_for(current_user)
+    page, linkable = None, set()
+    if account is not None:
+        query = credits.statement_query(account)
+        page = paginate(query)
+        linkable = policy.visible_ticket_ids(current_user, [e.ticket_id for e in page.items])
+    return render_page_or_block(
+        "credits/portal/credits.html",
+        "statement",
+        account=account,
+        plan=account.plan if account else credits.default_plan(),
+        next_allowance=credit_allowances.next_allowance_date(account),
+        low_alert=credit_alerts.current_low_alert(account),
+        page=page,
+        linkable_tickets=linkable,
+        buy_url=buy_credits_url(),
+        can_buy=billing.purchase_target(current_user).refusal is None,
+    )
+
+
+CSV_COLUMNS = ("date_utc", "kind", "amount", "balance_after", "ticket", "memo", "by")
+
+
+def _csv_cell(value):
+    """Neutralise spreadsheet formulas in free text (CSV injection)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@bp.get("/credits/statement.csv")
+def statement_csv():
+    account = credits.account_for(current_user)
+    if account is None or not policy.can_view_bank(current_user, account):
+        return redirect(url_for("credits_portal.bank"))
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for e in db.session.scalars(credits.statement_query(account)):
+        writer.writerow(
+            [
+                e.created_at.isoformat(),
+                e.kind,
+                e.amount,
+                e.balance_after,
+                e.ticket_id or "",
+                _csv_cell(e.memo),
+                _csv_cell(e.actor.name if e.actor else ""),
+            ]
+        )
+    headers = {"Content-Disposition": f'attachment; filename="credit-statement-{account.id}.csv"'}
+    return Response(out.getvalue(), mimetype="text/csv", headers=headers)
+
+
+def portal_nav(user):
+    return [("Credits", "credits_portal.bank")] if user.is_customer else []
+
+
+def low_balance_banner(user):
+    if not user.is_customer:
+        return []
+    account = credits.account_for(user)
+    alert = credit_alerts.current_low_alert(account)
+    if alert is None:
+        return []
+    return [
+        {
+            "level": "warning",
+            "text": f"{alert.text} Paid priorities need credits: top up to keep them available.",
+            "link": buy_credits_url(),
+            "link_text": "Buy credits",
+        }
+    ]

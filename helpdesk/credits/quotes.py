@@ -1,0 +1,310 @@
+"""Priority prices: quotes, the charge of a new ticket, customer upgrades and agent re-pricing.
+
+Guarantees of this module:
+- a quote is computed from the current tariff, the customer's plan and bank; the server quotes
+  again on every submission and never trusts the form;
+- a ticket and its charge are created in one transaction; a resubmission charges once (the
+  charge's idempotency key derives from the submission key);
+- a charge records what was paid (the ledger amount): later tariff changes never alter it;
+- lowering a ticket's priority refunds what was paid above the new tariff; raising it by an
+  agent charges nothing; a customer's upgrade charges the difference to the new tariff.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+
+from helpdesk import policy
+from helpdesk.credits import ledger as credits
+from helpdesk.credits.models import BILLING_TIME, KIND_CHARGE, KIND_REFUND, LedgerEntry
+from helpdesk.dbtypes import utcnow
+from helpdesk.errors import InsufficientCredits, NotAllowed, ValidationFailed
+from helpdesk.extensions import db
+from helpdesk.tickets.models import Priority, Ticket
+
+
+@dataclass(frozen=True)
+class Quote:
+    """What choosing `priority` costs this customer now, and what it leaves."""
+
+    priority: Priority
+    cost: int
+    balance: int
+    floor: int
+    due_at: datetime
+    minute_rate: int = 0  # > 0: the plan bills agent time at this rate instead of a priority price
+
+    @property
+    def balance_after(self):
+        return self.balance - self.cost
+
+    @property
+    def shortfall(self):
+        if self.cost <= 0:
+            return 0
+        return max(0, self.floor - self.balance_after)
+
+    @property
+    def available(self):
+        return self.shortfall == 0
+
+    @property
+    def is_paid(self):
+        return self.cost > 0
+
+
+def tariff(plan, priority):
+    """The credit price of `priority` under `plan` (time-mode plans pay per minute, not per ticket)."""
+    if plan is not None and plan.billing_mode == BILLING_TIME:
+        return 0
+    return priority.credit_cost
+
+
+def offered_priorities(plan):
+    """The priorities a plan offers (all of them when no plan exists at all)."""
+    if plan is None:
+        return db.session.scalars(select(Priority).order_by(Priority.sort_order)).all()
+    return list(plan.priorities)
+
+
+def quotes_for(user, *, now=None, cost_offset=0, base_due=None):
+    """A Quote for each priority of the user's plan, least urgent first.
+
+    `cost_offset` (already paid) and `base_due` (current due time) serve upgrade quotes.
+    """
+    now = now or utcnow()
+    account = credits.account_for(user)
+    plan = account.plan if account is not None else credits.default_plan()
+    balance = account.balance if account is not None else 0
+    floor = credits.floor_of(account) if account is not None else 0
+    quotes = []
+    for priority in offered_priorities(plan):
+        price = tariff(plan, priority)
+        cost = max(0, price - cost_offset)
+        balance_for, floor_for = balance, floor
+        if price > 0 and (plan is None or not plan.credits_enabled or account is None):
+            cost, balance_for, floor_for = price, min(balance, 0), 0  # a paid priority, no usable credits
+        due = now + timedelta(minutes=priority.response_minutes)
+        if base_due is not None:
+            due = min(due, base_due)
+        rate = plan.minute_rate if plan is not None and plan.billing_mode == BILLING_TIME else 0
+        quotes.append(
+            Quote(
+                priority=priority,
+                cost=cost,
+                balance=balance_for,
+                floor=floor_for,
+                due_at=due,
+                minute_rate=rate,
+            )
+        )
+    return quotes
+
+
+def quote_for(user, priority_id, **kw):
+    """The quote for one priority, or None when the user's plan does not offer it."""
+    return next((q for q in quotes_for(user, **kw) if q.priority.id == priority_id), None)
+
+
+def upgrade_quote(ticket, priority_id, *, paid=None):
+    """What moving `ticket` to this priority would cost its requester now: the tariff minus what
+    was already paid for the ticket, due from the ticket's current due time. None if not offered."""
+    paid = net_paid(ticket) if paid is None else paid
+    return quote_for(ticket.requester, priority_id, cost_offset=paid, base_due=ticket.due_at)
+
+
+def upgrade_quotes(ticket, *, paid=None):
+    """The quotes for every priority of the requester's plan above the ticket's current one."""
+    paid = net_paid(ticket) if paid is None else paid
+    quotes = quotes_for(ticket.requester, cost_offset=paid, base_due=ticket.due_at)
+    return [q for q in quotes if q.priority.sort_order > ticket.priority.sort_order]
+
+
+def new_ticket_price(actor, priority):
+    """(bank, cost) for `actor` opening a ticket at `priority`, quoted now from the current tariff.
+
+    Agents pay nothing: (None, 0). Raises ValidationFailed when the customer's plan does not offer it.
+    """
+    if actor.is_agent:
+        return None, 0
+    account = credits.account_for(actor)
+    plan = account.plan if account is not None else credits.default_plan()
+    if plan is not None and priority.id not in {p.id for p in plan.priorities}:
+        raise ValidationFailed("Choose one of the priorities of your plan.")
+    return account, tariff(plan, priority)
+
+
+def _insufficient(priority, cost, exc):
+    return InsufficientCredits(
+        f"Not enough credits for {priority.name} priority: it costs {cost:,} credits. {exc}"
+        " Buy credits or choose a lower priority. Nothing was charged and no ticket was created."
+    )
+
+
+def charge_new_ticket(actor, ticket, price, submission_key=None):
+    """Charge `price` (from new_ticket_price) for a ticket just created, in the same transaction.
+
+    The key derives from the submission, so a retried submission is charged once. Raises
+    InsufficientCredits (the caller rolls back: no ticket, no charge). Returns the entry or None.
+    """
+    account, cost = price
+    if cost <= 0:
+        return None
+    if account is None or not account.plan.credits_enabled:
+        raise _insufficient(ticket.priority, cost, "Your plan has no credits.")
+    try:
+        entry, _ = credits.post_entry(
+            account.id,
+            -cost,
+            KIND_CHARGE,
+            idempotency_key=f"submit:{actor.id}:{submission_key or ticket.id}",
+            actor=actor,
+            ticket=ticket,
+            memo=f"{ticket.priority.name} priority for ticket #{ticket.id}",
+        )
+    except InsufficientCredits as exc:
+        raise _insufficient(ticket.priority, cost, exc) from exc
+    return entry
+
+
+def ticket_entries(ticket):
+    """The charges and refunds of a ticket, oldest first."""
+    return db.session.scalars(
+        select(LedgerEntry)
+        .where(LedgerEntry.ticket_id == ticket.id, LedgerEntry.kind.in_((KIND_CHARGE, KIND_REFUND)))
+        .order_by(LedgerEntry.id)
+    ).all()
+
+
+def net_paid(ticket):
+    """Credits paid for the ticket's priority, net of refunds (time entries excluded)."""
+    total = db.session.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
+            LedgerEntry.ticket_id == ticket.id,
+            LedgerEntry.kind.in_((KIND_CHARGE, KIND_REFUND)),
+            ~LedgerEntry.idempotency_key.like("time:%"),
+        )
+    )
+    return -int(total)
+
+
+def credits_spent_on(ticket_id):
+    """SQL scalar for a ticket id column: credits spent on it (priority and time charges, net of
+    refunds), 0 when none. One index probe on ledger_entries.ticket_id per row.
+    """
+    return (
+        select(func.coalesce(-func.sum(LedgerEntry.amount), 0))
+        .where(LedgerEntry.ticket_id == ticket_id, LedgerEntry.kind.in_((KIND_CHARGE, KIND_REFUND)))
+        .scalar_subquery()
+    )
+
+
+def ticket_account(ticket):
+    """The bank a ticket's charges went to, else the requester's bank."""
+    account_id = db.session.scalar(
+        select(LedgerEntry.account_id)
+        .where(LedgerEntry.ticket_id == ticket.id)
+        .order_by(LedgerEntry.id)
+        .limit(1)
+    )
+    if account_id is not None:
+        return db.session.get(credits.CreditAccount, account_id)
+    return credits.account_for(ticket.requester)
+
+
+def _set_priority(ticket, priority, actor, now):
+    from helpdesk.tickets.lifecycle import record_event
+
+    old = ticket.priority
+    target = ticket.created_at + timedelta(minutes=priority.response_minutes)
+    if priority.sort_order > old.sort_order:
+        ticket.due_at = min(ticket.due_at, now + timedelta(minutes=priority.response_minutes))
+    else:
+        ticket.due_at = max(ticket.due_at, target)
+    ticket.priority = priority
+    ticket.version += 1
+    ticket.updated_at = now
+    record_event(ticket, actor, "priority", old.name, priority.name)
+
+
+def upgrade_priority(ticket, priority, actor):
+    """A customer raises their open ticket's priority and pays the difference to the new tariff.
+
+    Raises NotAllowed, ValidationFailed (not a higher priority of the plan) or InsufficientCredits.
+    """
+    if not policy.can_upgrade_priority(actor, ticket):
+        raise NotAllowed("You may not change the priority of this ticket.")
+    # Ticket row first, then the bank: the same lock order as agents' edits and replies, so a
+    # customer's upgrade and an agent's change of the same ticket wait for each other, never deadlock.
+    db.session.execute(select(Ticket.id).where(Ticket.id == ticket.id).with_for_update()).one()
+    db.session.refresh(ticket)
+    if priority.sort_order <= ticket.priority.sort_order:
+        raise ValidationFailed("Choose a higher priority than the current one.")
+    account = ticket_account(ticket)
+    if account is not None:
+        account = credits.lock_account(account.id)  # the paid amount is read under the bank's lock
+    quote = upgrade_quote(ticket, priority.id)
+    if quote is None:
+        raise ValidationFailed("Choose one of the priorities of your plan.")
+    if quote.cost > 0:
+        if account is None or not account.plan.credits_enabled:
+            raise _insufficient(priority, quote.cost, "Your plan has no credits.")
+        try:
+            credits.post_entry(
+                account.id,
+                -quote.cost,
+                KIND_CHARGE,
+                idempotency_key=f"ticket:{ticket.id}:upgrade:{ticket.version}",
+                actor=actor,
+                ticket=ticket,
+                memo=f"Upgrade of ticket #{ticket.id} from {ticket.priority.name} to {priority.name}",
+            )
+        except InsufficientCredits as exc:
+            raise _insufficient(priority, quote.cost, exc) from exc
+    _set_priority(ticket, priority, actor, utcnow())
+    db.session.flush()
+    return quote
+
+
+def change_priority(ticket, priority, actor):
+    """An agent sets a ticket's priority: lowering refunds what was paid above the new tariff,
+    raising charges nothing. Returns the refund entry or None.
+    """
+    if not policy.can_edit_ticket(actor, ticket):
+        raise NotAllowed("You may not change this ticket.")
+    if priority.id == ticket.priority_id:
+        return None
+    refund = None
+    account = ticket_account(ticket)
+    if account is not None and priority.sort_order < ticket.priority.sort_order:
+        account = credits.lock_account(account.id)
+        excess = net_paid(ticket) - tariff(account.plan, priority)
+        if excess > 0:
+            refund, _ = credits.post_entry(
+                account.id,
+                excess,
+                KIND_REFUND,
+                idempotency_key=f"ticket:{ticket.id}:reprice:{ticket.version}",
+                actor=actor,
+                ticket=ticket,
+                memo=f"Ticket #{ticket.id} lowered from {ticket.priority.name} to {priority.name}",
+            )
+    _set_priority(ticket, priority, actor, utcnow())
+    db.session.flush()
+    return refund
+
+
+def priorities_for(user):
+    """The priorities the user's plan offers, least urgent first (no prices: see quotes_for)."""
+    account = credits.account_for(user)
+    return offered_priorities(account.plan if account is not None else credits.default_plan())
+
+
+def default_choice(priorities, wanted=None):
+    """The priority to preselect: `wanted` if offered, else Normal, else the least urgent one."""
+    ids = [p.id for p in priorities]
+    if wanted in ids:
+        return wanted
+    normal = next((p.id for p in priorities if p.name == "Normal"), None)
+    return normal or (ids[0] if ids else None)

@@ -1,0 +1,186 @@
+"""Time mode: agents log time on tickets; each entry charges the bank at the plan's minute rate.
+
+Guarantees of this module:
+- an entry and its charge are written in one transaction; logged time is never lost: when the
+  bank cannot cover it, the entry is kept, marked unbilled, and admins are alerted;
+- an edit or a deletion books a correcting ledger entry (never an UPDATE of an old one) and an
+  audit revision naming the actor; each correction is keyed `time:<entry>:<revision>`, so a
+  retried request cannot book it twice;
+- only time-mode plans with credits are charged; on other plans time is recorded, not billed.
+"""
+
+import math
+
+from sqlalchemy import select
+
+from helpdesk import policy
+from helpdesk.credits import alerts as credit_alerts
+from helpdesk.credits import ledger as credits
+from helpdesk.credits.models import ALERT_UNBILLED_TIME, BILLING_TIME, KIND_CHARGE, KIND_REFUND
+from helpdesk.credits.quotes import ticket_account
+from helpdesk.credits.time_models import TimeEntry, TimeEntryRevision
+from helpdesk.dbtypes import utcnow
+from helpdesk.errors import InsufficientCredits, NotAllowed, ValidationFailed
+from helpdesk.extensions import db
+
+MAX_MINUTES = 24 * 60
+
+
+def _check(actor, ticket):
+    if not policy.can_log_time(actor, ticket):
+        raise NotAllowed("Only agents working this ticket can log time on it.")
+
+
+def _check_minutes(minutes):
+    if not isinstance(minutes, int) or minutes <= 0 or minutes > MAX_MINUTES:
+        raise ValidationFailed(f"Enter between 1 and {MAX_MINUTES} minutes.")
+
+
+def billing_account(ticket):
+    """The bank a ticket's time is charged to, or None when its plan does not bill time."""
+    account = ticket_account(ticket)
+    if account is None or not account.plan.credits_enabled or account.plan.billing_mode != BILLING_TIME:
+        return None
+    return account
+
+
+def _bill(entry, actor):
+    """Move the entry's billed amount to minutes x rate with one correcting ledger entry."""
+    account = billing_account(entry.ticket)
+    minutes = 0 if entry.deleted_at is not None else (entry.minutes or 0)
+    if account is None:
+        return None
+    account = credits.lock_account(account.id)
+    entry.account_id = account.id
+    delta = minutes * account.plan.minute_rate - entry.billed
+    if delta == 0:
+        entry.unbilled = False
+        return None
+    kind = KIND_CHARGE if delta > 0 else KIND_REFUND
+    try:
+        ledger, _ = credits.post_entry(
+            account.id,
+            -delta,
+            kind,
+            idempotency_key=f"time:{entry.id}:{entry.revision}",
+            actor=actor,
+            ticket=entry.ticket,
+            # The note stays internal: customers see the minutes on their statement, not agents' notes.
+            memo=f"{minutes} min of agent time on ticket #{entry.ticket_id}",
+        )
+    except InsufficientCredits as exc:
+        entry.unbilled = True
+        credit_alerts.record_alert(
+            account,
+            ALERT_UNBILLED_TIME,
+            f"{minutes} min logged by {entry.agent.name} on ticket #{entry.ticket_id} could not be"
+            f" charged: {exc}",
+            ticket=entry.ticket,
+        )
+        return None
+    entry.billed -= ledger.amount
+    entry.unbilled = False
+    return ledger
+
+
+def _revise(entry, actor, action, old_minutes, old_note, ledger):
+    db.session.add(
+        TimeEntryRevision(
+            entry_id=entry.id,
+            actor_id=actor.id if actor else None,
+            action=action,
+            old_minutes=old_minutes,
+            new_minutes=None if entry.deleted_at else entry.minutes,
+            old_note=old_note,
+            new_note=None if entry.deleted_at else entry.note,
+            ledger_entry_id=ledger.id if ledger is not None else None,
+        )
+    )
+    db.session.flush()
+
+
+def log_time(ticket, actor, minutes, note=""):
+    """Record `minutes` of work by hand and charge them. Returns the entry (unbilled if not covered)."""
+    _check(actor, ticket)
+    _check_minutes(minutes)
+    entry = TimeEntry(ticket=ticket, agent=actor, minutes=minutes, note=(note or "").strip()[:500])
+    db.session.add(entry)
+    db.session.flush()
+    ledger = _bill(entry, actor)
+    _revise(entry, actor, "created", None, None, ledger)
+    return entry
+
+
+def running_timer(ticket, agent):
+    return db.session.scalar(
+        select(TimeEntry).where(
+            TimeEntry.ticket_id == ticket.id,
+            TimeEntry.agent_id == agent.id,
+            TimeEntry.minutes.is_(None),
+            TimeEntry.deleted_at.is_(None),
+        )
+    )
+
+
+def start_timer(ticket, actor, now=None):
+    """Start the agent's timer on a ticket (the running one if already started)."""
+    _check(actor, ticket)
+    entry = running_timer(ticket, actor)
+    if entry is None:
+        entry = TimeEntry(ticket=ticket, agent=actor, started_at=now or utcnow())
+        db.session.add(entry)
+        db.session.flush()
+    return entry
+
+
+def stop_timer(entry, actor, note="", now=None):
+    """Stop a running timer: whole minutes, rounded up, charged like a hand-made entry."""
+    _check(actor, entry.ticket)
+    if not entry.running:
+        return entry
+    elapsed = ((now or utcnow()) - entry.started_at).total_seconds()
+    entry.minutes = min(MAX_MINUTES, max(1, math.ceil(elapsed / 60)))
+    entry.note = (note or entry.note or "").strip()[:500]
+    db.session.flush()
+    ledger = _bill(entry, actor)
+    _revise(entry, actor, "stopped", None, None, ledger)
+    return entry
+
+
+def edit_entry(entry, actor, minutes, note):
+    """Change an entry's minutes or note; the ledger gets a correcting entry for the difference."""
+    _check(actor, entry.ticket)
+    _check_minutes(minutes)
+    if entry.deleted_at is not None or entry.running:
+        raise ValidationFailed("Only a stopped, not deleted entry can be edited.")
+    old_minutes, old_note = entry.minutes, entry.note
+    entry.minutes, entry.note = minutes, (note or "").strip()[:500]
+    entry.revision += 1
+    db.session.flush()
+    ledger = _bill(entry, actor)
+    _revise(entry, actor, "edited", old_minutes, old_note, ledger)
+    return entry
+
+
+def delete_entry(entry, actor):
+    """Delete an entry: it stays in the audit trail, and what it was charged is refunded."""
+    _check(actor, entry.ticket)
+    if entry.deleted_at is not None:
+        return entry
+    entry.deleted_at = utcnow()
+    entry.revision += 1
+    db.session.flush()
+    ledger = _bill(entry, actor)
+    _revise(entry, actor, "deleted", entry.minutes, entry.note, ledger)
+    return entry
+
+
+def entries_for(ticket):
+    """A ticket's time entries, deleted ones included (shown struck through), oldest first."""
+    return db.session.scalars(
+        select(TimeEntry).where(TimeEntry.ticket_id == ticket.id).order_by(TimeEntry.id)
+    ).all()
+
+
+def total_minutes(entries):
+    return sum(e.minutes or 0 for e in entries if e.deleted_at is None)

@@ -1,0 +1,193 @@
+"""Outbox delivery: claim due rows safely, send them over SMTP with their stored Message-ID, retry with backoff.
+
+This is the worker's unit of work, so unlike request services it commits: the claim, and each
+outcome, in short transactions of their own. No transaction is open while talking to the SMTP
+server (on SQLite an open write transaction would block the web application meanwhile).
+"""
+
+import logging
+import smtplib
+import ssl
+import time
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import select
+
+from helpdesk.dbtypes import utcnow
+from helpdesk.extensions import db
+from helpdesk.mail.compose import build_email, from_address
+from helpdesk.mail.models import OUTBOX_DEVBOX, OUTBOX_FAILED, OUTBOX_QUEUED, OUTBOX_SENT, OutboxMessage
+
+log = logging.getLogger("helpdesk.mail")
+
+
+def backoff(attempts):
+    """Delay before the next try after `attempts` failures: 1, 2, 4, ... units, capped."""
+    cfg = current_app.config
+    seconds = cfg["MAIL_BACKOFF_SECONDS"] * 2 ** max(attempts - 1, 0)
+    return timedelta(seconds=min(seconds, cfg["MAIL_BACKOFF_MAX_SECONDS"]))
+
+
+def claim_due(now=None, limit=None):
+    """Claim due queued rows for this worker and commit the claim; returns [(id, to_addr, message)].
+
+    Guarantees: two workers never claim the same row (FOR UPDATE SKIP LOCKED on PostgreSQL;
+    SQLite serialises writers at BEGIN IMMEDIATE). A claim counts an attempt and moves
+    next_attempt_at past a lease, so a row whose worker died is retried later with the same
+    Message-ID rather than lost or re-created.
+    """
+    now = now or utcnow()
+    cfg = current_app.config
+    query = (
+        select(OutboxMessage)
+        .where(OutboxMessage.status == OUTBOX_QUEUED, OutboxMessage.next_attempt_at <= now)
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .limit(limit or cfg["MAIL_WORKER_BATCH"])
+    )
+    if db.session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    claimed = []
+    for row in db.session.scalars(query).all():
+        row.attempts += 1
+        row.next_attempt_at = now + timedelta(seconds=cfg["MAIL_LEASE_SECONDS"])
+        try:
+            claimed.append((row.id, row.to_addr, build_email(row)))
+        except (ValueError, TypeError, IndexError) as exc:  # e.g. an address the parser refuses
+            row.status = OUTBOX_FAILED
+            row.last_error = f"cannot build the message: {type(exc).__name__}: {exc}"[:2000]
+            log.error("mail %s to %s cannot be built: %s", row.message_id, row.to_addr, exc)
+    db.session.commit()
+    return claimed
+
+
+def open_smtp():
+    """A logged-in SMTP connection per config (implicit TLS, or STARTTLS, or plain)."""
+    cfg = current_app.config
+    timeout = cfg["MAIL_TIMEOUT"]
+    if cfg["MAIL_USE_SSL"]:
+        smtp = smtplib.SMTP_SSL(
+            cfg["MAIL_SERVER"], cfg["MAIL_PORT"], timeout=timeout, context=ssl.create_default_context()
+        )
+    else:
+        smtp = smtplib.SMTP(cfg["MAIL_SERVER"], cfg["MAIL_PORT"], timeout=timeout)
+        if cfg["MAIL_USE_TLS"]:
+            smtp.starttls(context=ssl.create_default_context())
+    if cfg["MAIL_USERNAME"]:
+        smtp.login(cfg["MAIL_USERNAME"], cfg["MAIL_PASSWORD"] or "")
+    return smtp
+
+
+def _close(smtp):
+    if smtp is None:
+        return
+    try:
+        smtp.quit()
+    except (smtplib.SMTPException, OSError):
+        smtp.close()
+
+
+def _is_permanent(exc):
+    """A 5xx answer will not change by retrying; everything else (4xx, network) may."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _ in exc.recipients.values())
+    return isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code >= 500
+
+
+def _mark_sent(row_id):
+    row = db.session.get(OutboxMessage, row_id)
+    row.status = OUTBOX_SENT
+    row.sent_at = utcnow()
+    row.last_error = None
+    db.session.commit()
+
+
+def _mark_failure(row_id, exc, now):
+    """Schedule a retry with backoff, or mark failed after MAIL_MAX_ATTEMPTS or a permanent refusal."""
+    row = db.session.get(OutboxMessage, row_id)
+    row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+    if _is_permanent(exc) or row.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
+        row.status = OUTBOX_FAILED
+        log.error("mail %s to %s failed for good: %s", row.message_id, row.to_addr, row.last_error)
+    else:
+        row.next_attempt_at = now + backoff(row.attempts)
+        log.warning("mail %s to %s deferred: %s", row.message_id, row.to_addr, row.last_error)
+    outcome = row.status
+    db.session.commit()
+    return outcome
+
+
+def _mark_devbox(row_id):
+    row = db.session.get(OutboxMessage, row_id)
+    row.status = OUTBOX_DEVBOX
+    row.sent_at = utcnow()
+    db.session.commit()
+
+
+def process_due(now=None, limit=None):
+    """Deliver what is due now; returns counts {"sent", "deferred", "failed", "devbox"}.
+
+    Guarantees: each row is sent with the Message-ID stored on it; SMTP trouble defers the
+    row (never drops it); a row is marked sent only after the server accepted it.
+    """
+    now = now or utcnow()
+    counts = {"sent": 0, "deferred": 0, "failed": 0, "devbox": 0}
+    claimed = claim_due(now, limit)
+    if current_app.config["MAIL_BACKEND"] == "devbox":
+        for row_id, _to, _msg in claimed:
+            _mark_devbox(row_id)
+            counts["devbox"] += 1
+        return counts
+    smtp = None
+    try:
+        for row_id, to_addr, message in claimed:
+            try:
+                smtp = smtp or open_smtp()
+                smtp.send_message(message, from_addr=from_address(), to_addrs=[to_addr])
+            except (smtplib.SMTPException, OSError) as exc:
+                _close(smtp)
+                smtp = None
+                outcome = _mark_failure(row_id, exc, now)
+                counts["failed" if outcome == OUTBOX_FAILED else "deferred"] += 1
+                continue
+            _mark_sent(row_id)
+            counts["sent"] += 1
+    finally:
+        _close(smtp)
+    return counts
+
+
+def run_worker(*, once=False, interval=10.0, echo=print, rounds=None):
+    """Deliver due mail until stopped (or once, or for `rounds` rounds). Database trouble in a
+    round is logged and the loop goes on; with `once` it is raised."""
+    done = 0
+    while rounds is None or done < rounds:
+        done += 1
+        try:
+            counts = process_due()
+        except Exception:  # the loop must survive a database restart
+            db.session.rollback()
+            log.exception("mail worker: delivery round failed")
+            counts = None
+            if once:
+                raise
+        if counts and any(counts.values()):
+            echo(", ".join(f"{k} {v}" for k, v in counts.items() if v))
+        if once:
+            return counts
+        if not counts or not any(counts.values()):
+            time.sleep(interval)
+
+
+def retry(row):
+    """Queue a failed (or deferred) message again, due now, with a fresh set of attempts.
+
+    Guarantees: the Message-ID is kept, so the recipient sees one message, not two.
+    """
+    if row.status not in (OUTBOX_FAILED, OUTBOX_QUEUED):
+        return False
+    row.status = OUTBOX_QUEUED
+    row.attempts = 0
+    row.next_attempt_at = utcnow()
+    db.session.flush()
+    return True

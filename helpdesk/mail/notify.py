@@ -1,0 +1,264 @@
+"""Notifications: one function per event, each writing outbox rows in the caller's transaction.
+
+Every function only flushes; the view or command that caused the event commits, so a
+notification exists exactly when its event does. Inactive users and the author of the
+event are never mailed.
+"""
+
+from flask import current_app
+from sqlalchemy import select
+from werkzeug.routing import BuildError
+
+from helpdesk.accounts.models import AGENT_ROLES, ROLE_ADMIN, CategoryPermission, User
+from helpdesk.extensions import db
+from helpdesk.mail.compose import public_url, queue
+from helpdesk.money import format_money
+
+
+def _ticket_subject(ticket, prefix=""):
+    return f"{prefix}[#{ticket.id}] {ticket.subject}"
+
+
+def _recipients(users, exclude=()):
+    """Distinct active users with an address, in the given order, minus `exclude`."""
+    skip = {u.id for u in exclude if u is not None}
+    seen, result = set(), []
+    for user in users:
+        if user is None or user.id in skip or user.id in seen or not user.active or not user.email:
+            continue
+        seen.add(user.id)
+        result.append(user)
+    return result
+
+
+def ticket_url(ticket, user):
+    """The agent console's ticket page for agents (once that blueprint exists), else the portal's."""
+    if user.is_agent and "tickets_agent.ticket" in current_app.view_functions:
+        try:
+            return public_url("tickets_agent.ticket", ticket_id=ticket.id)
+        except BuildError:
+            pass
+    return public_url("tickets_portal.ticket", ticket_id=ticket.id)
+
+
+def _send(kind, user, template, subject, ticket=None, **context):
+    if ticket is not None and "url" not in context:
+        context["url"] = ticket_url(ticket, user)
+    return queue(
+        kind,
+        to_addr=user.email,
+        to_name=user.name,
+        user_id=user.id,
+        template=template,
+        subject=subject,
+        ticket=ticket,
+        recipient=user,
+        **context,
+    )
+
+
+def category_agents(ticket):
+    """Active agents granted the ticket's category (admins only if granted it explicitly)."""
+    return db.session.scalars(
+        select(User)
+        .join(CategoryPermission, CategoryPermission.user_id == User.id)
+        .where(
+            CategoryPermission.category_id == ticket.category_id,
+            User.role.in_(AGENT_ROLES),
+            User.active.is_(True),
+        )
+        .order_by(User.id)
+    ).all()
+
+
+def _followers(ticket):
+    return [ticket.requester] + [s.user for s in ticket.subscriptions]
+
+
+def ticket_created(ticket):
+    """An acknowledgement to the requester (subject and number only, never the body: whoever
+    mails the support address cannot make it echo content to someone else), and the full
+    ticket to the agents of its category."""
+    rows = []
+    for user in _recipients([ticket.requester]):
+        rows.append(
+            _send(
+                "ticket_created",
+                user,
+                "ticket_ack",
+                _ticket_subject(ticket),
+                ticket,
+                set_password_url=public_url("accounts.forgot_password"),
+            )
+        )
+    for agent in _recipients(category_agents(ticket), exclude=[ticket.requester]):
+        rows.append(
+            _send(
+                "ticket_created",
+                agent,
+                "ticket_new_agent",
+                _ticket_subject(ticket, "New: "),
+                ticket,
+            )
+        )
+    return rows
+
+
+def public_reply(message):
+    """A public reply to the requester and subscribers; a reply by a non-agent also goes to the
+    assignee, or to the category's agents when nobody is assigned. Never to its author; internal
+    notes send nothing."""
+    if message.internal:
+        return []
+    ticket = message.ticket
+    author = message.author
+    users = _followers(ticket)
+    if author is None or not author.is_agent:
+        users += [ticket.assignee] if ticket.assignee is not None else list(category_agents(ticket))
+    return [
+        _send(
+            "public_reply",
+            user,
+            "public_reply",
+            _ticket_subject(ticket, "Re: "),
+            ticket,
+            message=message,
+        )
+        for user in _recipients(users, exclude=[author])
+    ]
+
+
+def subscriber_added(ticket, user, actor=None, set_password_url=None):
+    """Tell a new subscriber they follow the ticket (subject and number, and how to reply).
+
+    A recipient without a password also gets `set_password_url` (a signed link to choose one; it
+    expires) and the page where a new link can be asked for.
+    """
+    return [
+        _send(
+            "subscriber_added",
+            u,
+            "subscriber_added",
+            _ticket_subject(ticket),
+            ticket,
+            actor=actor,
+            **_first_login(u, set_password_url),
+        )
+        for u in _recipients([user], exclude=[actor])
+    ]
+
+
+def _first_login(user, set_password_url=None):
+    """Links for an account that has no password yet (nothing for one that has)."""
+    if user.password_hash:
+        return {}
+    return {
+        "set_password_url": set_password_url,
+        "forgot_password_url": public_url("accounts.forgot_password"),
+        "link_hours": max(1, current_app.config["PASSWORD_RESET_MAX_AGE"] // 3600),
+    }
+
+
+def ticket_resolved(ticket, actor=None):
+    """Tell the requester and subscribers the ticket was resolved (not the agent who did it)."""
+    return [
+        _send(
+            "ticket_resolved",
+            user,
+            "ticket_resolved",
+            _ticket_subject(ticket, "Resolved: "),
+            ticket,
+        )
+        for user in _recipients(_followers(ticket), exclude=[actor])
+    ]
+
+
+def password_reset(user, reset_url):
+    """The password reset link, to the account's own address only (even if it is inactive: the
+    caller decides)."""
+    return _send(
+        "password_reset", user, "password_reset", "Reset your help desk password", reset_url=reset_url
+    )
+
+
+def admins():
+    """Active helpdesk admins, who hear of every credit and billing alert."""
+    return db.session.scalars(
+        select(User).where(User.role == ROLE_ADMIN, User.active.is_(True)).order_by(User.id)
+    ).all()
+
+
+def admin_alert(users, *, subject, text, url):
+    """Something an admin must look at (a low bank, unbilled time, a billing problem), with its page."""
+    return [
+        _send("admin_alert", u, "admin_alert", f"Alert: {subject}", text=text, url=url)
+        for u in _recipients(users)
+    ]
+
+
+def low_balance(user, *, balance, threshold=None, label=None, bank_name=None):
+    """Warn a customer (or org manager) that their bank crossed a low-balance stage. Plain integers;
+    `label` names the stage ("25% of your last top-up"), `bank_name` a shared bank."""
+    subject = f"{bank_name}: credit balance is low" if bank_name else "Your help desk credit balance is low"
+    return [
+        _send(
+            "low_balance",
+            u,
+            "low_balance",
+            subject,
+            balance=balance,
+            threshold=threshold,
+            label=label,
+            bank_name=bank_name,
+            url=public_url("credits_portal.bank"),
+            buy_url=public_url("billing.index"),
+        )
+        for u in _recipients([user])
+    ]
+
+
+def purchase_receipt(user, *, credits, amount_minor, currency, reference, url=None, bank_name=None):
+    """A receipt for a credit purchase: credits bought, amount in minor units, payment reference
+    (and `bank_name` when the credits went to an organization's shared bank)."""
+    return [
+        _send(
+            "purchase_receipt",
+            u,
+            "purchase_receipt",
+            f"Receipt: {credits:,} help desk credits",
+            credits=credits,
+            amount=format_money(amount_minor, currency),
+            reference=reference,
+            url=url,
+            bank_name=bank_name,
+        )
+        for u in _recipients([user])
+    ]
+
+
+def payment_link(user, *, credits, amount_minor, currency, url, started_by=None):
+    """A phone order's payment link, to the customer it was taken for."""
+    return [
+        _send(
+            "payment_link",
+            u,
+            "payment_link",
+            f"Your payment link for {credits:,} help desk credits",
+            credits=credits,
+            amount=format_money(amount_minor, currency),
+            url=url,
+            started_by=started_by,
+            **_first_login(u),
+        )
+        for u in _recipients([user])
+    ]
+
+
+def sla_refund(user, *, credits, ticket=None):
+    """Tell a customer the credits of a missed response target were refunded."""
+    subject = _ticket_subject(ticket, "Credits refunded: ") if ticket is not None else "Credits refunded"
+    extra = {} if ticket is not None else {"url": public_url("tickets_portal.tickets")}
+    return [
+        _send("sla_refund", u, "sla_refund", subject, ticket, credits=credits, **extra)
+        for u in _recipients([user])
+    ]

@@ -1,0 +1,216 @@
+"""Reading inbound mail tolerantly: addresses, threading ids, loop markers, body text, attachments."""
+
+import re
+from dataclasses import dataclass, field
+from email import policy
+from email.header import decode_header, make_header
+from email.parser import BytesParser
+from email.utils import getaddresses
+from html.parser import HTMLParser
+
+from helpdesk.mail.compose import REPLY_MARKER
+
+_MSGID = re.compile(r"<[^<>\s]{1,250}>")
+_ATTRIBUTION = re.compile(
+    r"^\s*(On\b.{0,300}\bwrote:|Am\b.{0,300}\bschrieb\b.{0,100}:|Le\b.{0,300}\ba écrit\s*:)\s*$"
+)
+_OUTLOOK = re.compile(r"^\s*(-{2,}\s*Original Message\s*-{2,}|_{20,})\s*$", re.IGNORECASE)
+RECIPIENT_HEADERS = ("To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To")
+
+
+@dataclass
+class ParsedMail:
+    """What the inbound service needs from a message, decoded and bounded."""
+
+    message_id: str | None = None
+    from_addr: str | None = None
+    from_name: str = ""
+    subject: str = ""
+    recipients: list = field(default_factory=list)  # addresses in To, Cc, Delivered-To, ...
+    cc: list = field(default_factory=list)  # (name, address) pairs
+    references: list = field(default_factory=list)  # In-Reply-To first, then References, newest first
+    automatic: str | None = None  # why this looks machine-sent, if it does
+    text: str = ""
+    attachments: list = field(default_factory=list)  # (filename, bytes)
+
+
+def _header(msg, name):
+    """A header as decoded text; a header too broken to parse is decoded from its raw form."""
+    try:
+        value = msg.get(name)
+        return "" if value is None else str(value)
+    except Exception:  # the stdlib header parser can raise on hostile input
+        for key, raw in msg.raw_items():
+            if key.lower() == name.lower():
+                try:
+                    return str(make_header(decode_header(raw)))
+                except Exception:
+                    return str(raw)
+        return ""
+
+
+def _addresses(msg, name):
+    """(display name, lower-case address) pairs of a header, skipping anything without an @."""
+    found = []
+    try:
+        values = msg.get_all(name, failobj=[])
+    except Exception:
+        values = []
+    for value in values:
+        try:
+            pairs = [(a.display_name, a.addr_spec) for a in value.addresses]
+        except Exception:
+            pairs = getaddresses([str(value)])
+        found += [(n or "", a.strip().lower()) for n, a in pairs if "@" in (a or "")]
+    return found
+
+
+def _automatic(msg):
+    auto = _header(msg, "Auto-Submitted").split(";")[0].strip().lower()
+    if auto and auto != "no":
+        return f"Auto-Submitted: {auto}"
+    precedence = _header(msg, "Precedence").strip().lower()
+    if precedence in ("bulk", "junk", "list"):
+        return f"Precedence: {precedence}"
+    if _header(msg, "X-Autoreply").strip().lower() == "yes" or _header(msg, "X-Autorespond"):
+        return "auto-reply header"
+    if _header(msg, "Return-Path").strip() == "<>" or msg.get_content_type() == "multipart/report":
+        return "delivery status notification"
+    return None
+
+
+def _decoded(part):
+    """A text part as str: its declared charset, else UTF-8, never an exception."""
+    try:
+        return part.get_content()
+    except (LookupError, UnicodeDecodeError, AssertionError, ValueError):
+        payload = part.get_payload(decode=True) or b""
+        return payload.decode("utf-8", errors="replace")
+
+
+class _TextFromHtml(HTMLParser):
+    """HTML to plain text: block elements become lines, quotes get '> ', scripts and styles vanish."""
+
+    BLOCKS = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "table", "hr"}
+    HIDDEN = {"script", "style", "head", "title", "template"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.lines, self.current, self.hidden, self.quote = [], [], 0, 0
+
+    def _newline(self, blank=False):
+        text = " ".join("".join(self.current).split())
+        if text:
+            self.lines.append(("> " * self.quote) + text)
+        elif blank and self.lines and self.lines[-1]:
+            self.lines.append("")  # <br> on an empty line: the writer's paragraph break
+        self.current = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.HIDDEN:
+            self.hidden += 1
+        elif tag == "blockquote":
+            self._newline()
+            self.quote += 1
+        elif tag in self.BLOCKS:
+            self._newline(blank=tag == "br")
+            if tag == "li":
+                self.current.append("- ")
+
+    def handle_endtag(self, tag):
+        if tag in self.HIDDEN:
+            self.hidden = max(self.hidden - 1, 0)
+        elif tag == "blockquote":
+            self._newline()
+            self.quote = max(self.quote - 1, 0)
+        elif tag in self.BLOCKS:
+            self._newline()
+
+    def handle_data(self, data):
+        if not self.hidden:
+            self.current.append(data)
+
+    def text(self):
+        self._newline()
+        return re.sub(r"\n{3,}", "\n\n", "\n".join(self.lines)).strip()
+
+
+def html_to_text(html):
+    """Plain text from untrusted HTML (the result is text: it is escaped wherever it is shown)."""
+    parser = _TextFromHtml()
+    parser.feed(html or "")
+    parser.close()
+    return parser.text()
+
+
+def trim_quoted(text):
+    """The new part of a reply: cut at our reply marker, an 'On ... wrote:' line or an Outlook
+    header, and drop trailing quoted lines and the signature. Falls back to the whole text."""
+    lines = (text or "").replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    cut = len(lines)
+    for i, line in enumerate(lines):
+        joined = line + " " + (lines[i + 1] if i + 1 < len(lines) else "")
+        if REPLY_MARKER in line or _OUTLOOK.match(line) or _ATTRIBUTION.match(line):
+            cut = i
+            break
+        if line.strip().startswith("On ") and not line.strip().endswith(":") and _ATTRIBUTION.match(joined):
+            cut = i
+            break
+    kept = lines[:cut]
+    if "-- " in kept:
+        kept = kept[: kept.index("-- ")]
+    while kept and (not kept[-1].strip() or kept[-1].lstrip().startswith(">")):
+        kept.pop()
+    result = "\n".join(kept).strip()
+    return result or (text or "").strip()
+
+
+def _leaves(part):
+    if part.get_content_maintype() == "multipart":
+        for sub in part.iter_parts():
+            yield from _leaves(sub)
+    else:
+        yield part
+
+
+def _attachment(part, index):
+    name = part.get_filename()
+    if part.get_content_type() == "message/rfc822":
+        inner = part.get_payload()
+        data = inner[0].as_bytes() if isinstance(inner, list) and inner else b""
+        return (name or f"attached-{index}.eml", data)
+    if not name:
+        subtype = part.get_content_subtype().split("+")[0] or "bin"
+        name = f"inline-{index}.{'jpg' if subtype == 'jpeg' else subtype}"
+    return (name, part.get_payload(decode=True) or b"")
+
+
+def parse(raw):
+    """A ParsedMail from raw RFC 5322 bytes; tolerant of bad charsets and broken headers."""
+    msg = BytesParser(policy=policy.default).parsebytes(raw)
+    mail = ParsedMail()
+    ids = _MSGID.findall(_header(msg, "Message-ID"))
+    mail.message_id = ids[0] if ids else None
+    senders = _addresses(msg, "From")
+    if senders:
+        mail.from_name, mail.from_addr = senders[0]
+    mail.subject = " ".join(_header(msg, "Subject").split())
+    for name in RECIPIENT_HEADERS:
+        mail.recipients += [a for _, a in _addresses(msg, name)]
+    mail.cc = _addresses(msg, "Cc")
+    mail.references = _MSGID.findall(_header(msg, "In-Reply-To")) + list(
+        reversed(_MSGID.findall(_header(msg, "References")))
+    )
+    mail.automatic = _automatic(msg)
+    body = msg.get_body(preferencelist=("plain", "html"))
+    if body is not None:
+        content = _decoded(body)
+        mail.text = html_to_text(content) if body.get_content_subtype() == "html" else content
+    for part in _leaves(msg):
+        if part is body:
+            continue
+        is_attachment = part.get_content_disposition() == "attachment" or part.get_filename()
+        if part.get_content_maintype() == "text" and not is_attachment:
+            continue  # the other half of multipart/alternative
+        mail.attachments.append(_attachment(part, len(mail.attachments) + 1))
+    return mail

@@ -1,1 +1,0 @@
-"""Customer portal: submit, follow and answer tickets."""

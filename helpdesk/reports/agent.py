@@ -1,0 +1,51 @@
+"""Report pages for agents and admins (policy.can_see_reports): charts, tables and CSV downloads."""
+
+from flask import Blueprint, abort, make_response, request
+from flask_login import current_user
+
+from helpdesk import policy
+from helpdesk.access import require
+from helpdesk.charts import report_charts
+from helpdesk.csvexport import table_csv
+from helpdesk.htmx import render_page_or_block
+from helpdesk.reports import metrics as reports
+from helpdesk.reports.format import format_cell
+from helpdesk.reports.forms import ReportFilterForm
+
+bp = Blueprint("reports", __name__)
+
+
+def reports_nav(user):
+    return [("Reports", "reports.index")] if policy.can_see_reports(user) else []
+
+
+@bp.get("", endpoint="index")
+@require(policy.can_see_reports)
+def index():
+    form = ReportFilterForm(request.args)
+    form.set_categories(reports.report_categories(current_user))
+    default = reports.default_filter()
+    flt = form.to_filter(default) if form.validate() else default
+    if request.args.get("format") == "csv":
+        return _csv_download(flt, request.args.get("table"))
+    report = reports.build_report(current_user, flt)
+    return render_page_or_block(
+        "reports/index.html",
+        "report_body",
+        form=form,
+        report=report,
+        charts=report_charts(report),
+        fmt=format_cell,
+    )
+
+
+def _csv_download(flt, name):
+    if name not in reports.TABLES:
+        abort(404)
+    table = reports.build_table(current_user, flt, name)
+    response = make_response(table_csv(table))
+    response.mimetype = "text/csv"
+    filename = f"report-{name}-{flt.start.isoformat()}-{flt.end.isoformat()}.csv"
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

@@ -1,1 +1,0 @@
-"""Domain services: plain arguments and an explicit actor in, flush() only; views commit."""

@@ -1,0 +1,34 @@
+"""Tickets: categories, priorities, tickets and messages, uploads, search, the queue, subscribers
+and history. The portal's ticket pages, the agent console and the category admin live here.
+"""
+
+from helpdesk.web import register_admin_section, register_nav
+
+
+def init_app(app):
+    from helpdesk.tickets import (  # noqa: F401  (their views attach to the blueprints)
+        admin,
+        agent_bulk,
+        agent_queue,
+        agent_subscribers,
+        agent_ticket,
+        attachments,
+        portal,
+    )
+    from helpdesk.tickets.blueprints import admin_bp, agent_bp, files_bp, portal_bp
+    from helpdesk.tickets.nav import agent_nav, portal_nav
+
+    app.register_blueprint(files_bp)
+    app.register_blueprint(portal_bp, url_prefix="/portal")
+    app.register_blueprint(agent_bp, url_prefix="/agent")
+    app.register_blueprint(admin_bp, url_prefix="/admin")
+    register_nav(app, portal_nav, order=10)
+    register_nav(app, agent_nav, order=20)
+    register_admin_section(
+        app,
+        "Categories",
+        "tickets_admin.categories",
+        "Ticket categories: add, rename, archive.",
+        order=30,
+        blueprint="tickets_admin",
+    )

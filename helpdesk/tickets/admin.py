@@ -1,0 +1,107 @@
+"""Admin views for categories: list, create, rename, archive and restore."""
+
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from helpdesk.accounts.admin_forms import ArchiveForm, CategoryForm
+from helpdesk.errors import DomainError
+from helpdesk.extensions import db
+from helpdesk.htmx import is_htmx, render_page_or_block
+from helpdesk.tickets import categories
+from helpdesk.tickets.blueprints import admin_bp as bp
+from helpdesk.tickets.models import Category
+from helpdesk.web import paginate
+
+
+def _category_or_404(category_id):
+    return db.session.get(Category, category_id) or abort(404)
+
+
+def _page_context(form=None, row_errors=None, created=None):
+    query = categories.category_list()
+    page = paginate(query)
+    return dict(
+        page=page,
+        counts=categories.ticket_counts([c.id for c in page.items]),
+        form=form or CategoryForm(formdata=None),
+        row_errors=row_errors or {},
+        created=created,
+    )
+
+
+@bp.get("/categories", endpoint="categories")
+def categories_page():
+    return render_page_or_block("tickets/admin/categories.html", "category_section", **_page_context())
+
+
+@bp.post("/categories")
+def create_category():
+    form = CategoryForm()
+    if form.validate_on_submit():
+        try:
+            category = categories.create_category(current_user, form.name.data)
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            form.name.errors.append(str(exc))
+        else:
+            if not is_htmx():
+                flash(f"Category “{category.name}” created.", "success")
+                return redirect(url_for("tickets_admin.categories"))
+            return render_page_or_block(
+                "tickets/admin/categories.html", "category_section", **_page_context(created=category)
+            )
+    return render_page_or_block(
+        "tickets/admin/categories.html", "category_section", **_page_context(form=form)
+    )
+
+
+def _row_or_page(category, message=None, error=None, value=None):
+    """htmx: the category's row alone (with its confirmation or error); browsers: back to the list."""
+    if is_htmx():
+        counts = categories.ticket_counts([category.id])
+        body = render_template(
+            "tickets/admin/_category_row.html",
+            c=category,
+            counts=counts,
+            message=message,
+            error=error,
+            value=value,
+        )
+        response = make_response(body)
+        response.vary.add("HX-Request")
+        return response
+    if error:
+        return render_template(
+            "tickets/admin/categories.html", **_page_context(row_errors={category.id: (error, value)})
+        )
+    flash(message, "success")
+    return redirect(url_for("tickets_admin.categories", page=request.args.get("page")))
+
+
+@bp.post("/categories/<int:category_id>/rename")
+def rename_category(category_id):
+    category = _category_or_404(category_id)
+    form = CategoryForm()
+    if not form.validate_on_submit():
+        error = "; ".join(form.name.errors) or "Enter a category name."
+        return _row_or_page(category, error=error, value=form.name.data)
+    try:
+        categories.rename_category(current_user, category, form.name.data)
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        return _row_or_page(category, error=str(exc), value=form.name.data)
+    return _row_or_page(category, message=f"Saved: renamed to “{category.name}”.")
+
+
+@bp.post("/categories/<int:category_id>/archive")
+def archive_category(category_id):
+    category = _category_or_404(category_id)
+    form = ArchiveForm()
+    if not form.validate_on_submit():
+        abort(400)
+    categories.set_archived(current_user, category, form.archived.data == "1")
+    db.session.commit()
+    state = "archived: it no longer appears on the new-ticket form" if category.archived else "restored"
+    return _row_or_page(category, message=f"“{category.name}” {state}.")

@@ -1,0 +1,38 @@
+"""Bulk actions on the queue's selected rows."""
+
+from flask import flash, redirect, request, url_for
+from flask_login import current_user
+
+from helpdesk.errors import DomainError
+from helpdesk.extensions import db
+from helpdesk.htmx import is_htmx
+from helpdesk.tickets import bulk
+from helpdesk.tickets.agent_forms import BulkForm, QueueArgs
+from helpdesk.tickets.agent_queue import render_queue
+from helpdesk.tickets.blueprints import agent_bp as bp
+
+
+@bp.post("/bulk", endpoint="bulk")
+def bulk_action():
+    args = QueueArgs(request.args)  # the filters the agent was looking at, to show the same list after
+    form = BulkForm()
+    if not form.validate_on_submit():
+        notice = {"level": "error", "text": "Choose an action."}
+    elif not form.selection():
+        notice = {"level": "error", "text": "Select at least one ticket."}
+    else:
+        try:
+            result = bulk.bulk_update(current_user, form.selection(), form.action.data, form.value())
+            db.session.commit()
+            notice = {
+                "level": "error" if result.refused else "success",
+                "text": result.summary(),
+                "result": result,
+            }
+        except DomainError as exc:
+            db.session.rollback()
+            notice = {"level": "error", "text": str(exc)}
+    if not is_htmx():
+        flash(notice["text"], notice["level"])
+        return redirect(url_for("tickets_agent.queue", **args.as_args()))
+    return render_queue(args, notice=notice)

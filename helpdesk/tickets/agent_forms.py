@@ -1,0 +1,171 @@
+"""Agent console forms and query-string filters: shape only; the services check the rules."""
+
+import re
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    EmailField,
+    HiddenField,
+    IntegerField,
+    MultipleFileField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import AnyOf, Email, InputRequired, Length, Optional
+from wtforms.widgets import HiddenInput
+
+from helpdesk.page_cache import fresh_token
+from helpdesk.tickets.bulk import ACTIONS
+from helpdesk.tickets.models import STATUS_LABELS, STATUSES
+from helpdesk.tickets.queue import SORTS, QueueFilters
+
+STATUS_CHOICES = [(s, STATUS_LABELS[s]) for s in STATUSES]
+STATUS_SELECT = [SelectChoice(s, STATUS_LABELS[s]) for s in STATUSES]
+QUEUE_STATUS_CHOICES = [("active", "Active (new, open, waiting)"), ("all", "All")] + STATUS_CHOICES
+SORT_CHOICES = [("due", "Due time (most urgent first)"), ("priority", "Priority"), ("updated", "Last update")]
+SELECTED = re.compile(r"^(\d{1,12})\.(\d{1,12})$")
+
+
+def select_choices(pairs):
+    """(value, label) pairs (tuples or result rows) as WTForms choices."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+def optional_int(value):
+    """'' and None mean "none"; anything else must be an integer."""
+    if value in ("", None):
+        return None
+    return int(value)
+
+
+def _positive_int(raw):
+    return int(raw) if raw and raw.isdigit() and len(raw) < 12 else None
+
+
+class QueueArgs:
+    """The queue's filters and sort from the query string (bookmarkable); bad values fall back to defaults."""
+
+    DEFAULTS = {"status": "active", "assignee": "anyone", "sort": "due"}
+
+    def __init__(self, args):
+        status = args.get("status", "active")
+        self.status = status if status in dict(QUEUE_STATUS_CHOICES) else "active"
+        self.category = _positive_int(args.get("category"))
+        self.priority = _positive_int(args.get("priority"))
+        assignee = args.get("assignee", "anyone")
+        valid = assignee in ("anyone", "me", "unassigned") or _positive_int(assignee)
+        self.assignee = assignee if valid else "anyone"
+        self.overdue = args.get("overdue") == "1"
+        self.tag = (args.get("tag") or "").strip()[:50]
+        self.q = (args.get("q") or "").strip()[:200]
+        self.sort = args.get("sort") if args.get("sort") in SORTS else "due"
+        self.after = (args.get("after") or "")[:80]
+        self.before = (args.get("before") or "")[:80]
+
+    def criteria(self):
+        return QueueFilters(
+            status=self.status,
+            category_id=self.category,
+            priority_id=self.priority,
+            assignee=self.assignee,
+            overdue=self.overdue,
+            tag=self.tag,
+            q=self.q,
+            sort=self.sort,
+            after=self.after,
+            before=self.before,
+        )
+
+    def as_args(self, **changes):
+        """The query string for these filters (defaults left out), with `changes` applied."""
+        args = {
+            "status": self.status,
+            "category": self.category,
+            "priority": self.priority,
+            "assignee": self.assignee,
+            "overdue": "1" if self.overdue else None,
+            "tag": self.tag,
+            "q": self.q,
+            "sort": self.sort,
+        }
+        args.update(changes)
+        return {k: v for k, v in args.items() if v not in ("", None) and self.DEFAULTS.get(k) != v}
+
+
+class VersionedForm(FlaskForm):
+    """An inline edit: carries the ticket version the agent saw."""
+
+    version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+
+
+class StatusEditForm(VersionedForm):
+    value = SelectField("Status", choices=STATUS_SELECT, validators=[InputRequired()])
+
+
+class PriorityEditForm(VersionedForm):
+    value = SelectField("Priority", coerce=int, validate_choice=False, validators=[InputRequired()])
+
+
+class CategoryEditForm(VersionedForm):
+    value = SelectField("Category", coerce=int, validate_choice=False, validators=[InputRequired()])
+
+
+class AssigneeEditForm(VersionedForm):
+    value = SelectField("Assignee", coerce=optional_int, validate_choice=False, validators=[Optional()])
+
+
+class TagsEditForm(VersionedForm):
+    value = StringField("Tags", validators=[Length(max=1100)], description="Separate tags with commas.")
+
+
+EDIT_FORMS = {
+    "status": StatusEditForm,
+    "priority": PriorityEditForm,
+    "category": CategoryEditForm,
+    "assignee": AssigneeEditForm,
+    "tags": TagsEditForm,
+}
+
+
+class AgentReplyForm(FlaskForm):
+    body = TextAreaField("Message", validators=[InputRequired(), Length(max=50000)])
+    attachments = MultipleFileField("Attach files", validators=[Optional()])  # checked by services.uploads
+    action = StringField(validators=[AnyOf(("reply", "note", "resolve"))], default="reply")
+    # Set when the form is rendered: a resent form (double click, retry) adds one message, not two.
+    submission_key = HiddenField(validators=[Optional(), Length(max=64)])
+
+    def ensure_key(self):
+        if not self.submission_key.data:
+            self.submission_key.data = fresh_token()
+        return self
+
+
+class SubscriberForm(FlaskForm):
+    email = EmailField(
+        "Add subscriber by e-mail",
+        validators=[InputRequired(), Email(), Length(max=320)],
+        filters=[lambda value: value.strip() if value else value],
+    )
+
+
+class BulkForm(FlaskForm):
+    selected = SelectMultipleField(validate_choice=False)
+    action = StringField(validators=[AnyOf(ACTIONS, message="Choose an action.")])
+    assignee = SelectField("Assign to", coerce=optional_int, validate_choice=False, validators=[Optional()])
+    status = SelectField("Set status", choices=STATUS_SELECT, validators=[Optional()])
+    category = SelectField(
+        "Move to category", coerce=optional_int, validate_choice=False, validators=[Optional()]
+    )
+
+    def selection(self):
+        """[(ticket id, version seen)] from the checked rows; malformed values are dropped."""
+        found = (SELECTED.match(v or "") for v in self.selected.data or [])
+        return [(int(m.group(1)), int(m.group(2))) for m in found if m]
+
+    def value(self):
+        return {"assign": self.assignee.data, "status": self.status.data, "category": self.category.data}[
+            self.action.data
+        ]

@@ -1,0 +1,54 @@
+"""The queue page: the tickets this agent may see, filtered and sorted from the URL."""
+
+from flask import current_app, request, url_for
+from flask_login import current_user
+
+from helpdesk.dbtypes import utcnow
+from helpdesk.htmx import is_htmx, render_page_or_block
+from helpdesk.page_cache import cached_page, expires_at
+from helpdesk.tickets import queue, queue_choices, search
+from helpdesk.tickets.agent_forms import (
+    QUEUE_STATUS_CHOICES,
+    SORT_CHOICES,
+    STATUS_CHOICES,
+    BulkForm,
+    QueueArgs,
+)
+from helpdesk.tickets.blueprints import agent_bp as bp
+
+
+def render_queue(args, notice=None, status=200):
+    """The queue page, or only its table for htmx requests."""
+    now = utcnow()
+    page = queue.queue_page(current_user, args.criteria(), current_app.config["PER_PAGE"], now=now)
+    upcoming = [row.due_at for row in page.rows if row.due_at > now]
+    if upcoming:  # the first "overdue" mark to appear on this page
+        expires_at((min(upcoming) - now).total_seconds())
+    hint = search.wordless_query_hint(args.q)
+    if notice is None and hint:
+        notice = {"level": "info", "text": hint}
+    return render_page_or_block(
+        "tickets/agent/queue.html",
+        "queue_table",
+        status=status,
+        page=page,
+        args=args,
+        choices=queue_choices.filter_choices(current_user),
+        bulk_form=BulkForm(formdata=None),
+        status_choices=QUEUE_STATUS_CHOICES,
+        edit_status_choices=STATUS_CHOICES,
+        sort_choices=SORT_CHOICES,
+        notice=notice,
+    )
+
+
+@bp.get("/", endpoint="queue")
+@cached_page
+def queue_view():
+    args = QueueArgs(request.args)
+    response = render_queue(args)
+    if is_htmx():  # the address bar gets the tidy URL (defaults and empty filters left out)
+        response.headers["HX-Push-Url"] = url_for(
+            "tickets_agent.queue", **args.as_args(after=args.after or None, before=args.before or None)
+        )
+    return response

@@ -1,0 +1,56 @@
+"""Adding and removing a ticket's subscribers from the agent ticket page."""
+
+from flask import flash, redirect, url_for
+from flask_login import current_user
+
+from helpdesk.errors import DomainError
+from helpdesk.extensions import db
+from helpdesk.htmx import is_htmx
+from helpdesk.tickets import subscribers
+from helpdesk.tickets.agent_forms import SubscriberForm
+from helpdesk.tickets.agent_ticket import render_ticket, visible_ticket
+from helpdesk.tickets.blueprints import agent_bp as bp
+
+
+def _done(ticket, notice, error=None, form=None):
+    if not is_htmx() and error is None:
+        flash(notice, "success")
+        return redirect(url_for("tickets_agent.ticket", ticket_id=ticket.id, _anchor="subscribers"))
+    return render_ticket(
+        ticket,
+        subscriber_form=form,
+        notice={"field": "subscribers", "text": notice} if notice else None,
+        error={"field": "subscribers", "text": error} if error else None,
+    )
+
+
+@bp.post("/tickets/<int:ticket_id>/subscribers", endpoint="add_subscriber")
+def add_subscriber(ticket_id):
+    ticket = visible_ticket(ticket_id)
+    form = SubscriberForm(prefix="subscriber")
+    if not form.validate_on_submit():
+        return _done(
+            ticket,
+            None,
+            error=form.email.errors[0] if form.email.errors else "Enter an e-mail address.",
+            form=form,
+        )
+    try:
+        user, added = subscribers.add_subscriber(ticket, current_user, form.email.data)
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        return _done(ticket, None, error=str(exc), form=form)
+    return _done(ticket, f"{user.email} {'now follows' if added else 'already follows'} this ticket.")
+
+
+@bp.post("/tickets/<int:ticket_id>/subscribers/<int:user_id>/remove", endpoint="remove_subscriber")
+def remove_subscriber(ticket_id, user_id):
+    ticket = visible_ticket(ticket_id)
+    try:
+        removed = subscribers.remove_subscriber(ticket, current_user, user_id)
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        return _done(ticket, None, error=str(exc))
+    return _done(ticket, "Subscriber removed." if removed else "Already not subscribed.")

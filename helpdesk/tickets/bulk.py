@@ -1,0 +1,67 @@
+"""Bulk actions on queue rows: assign, change status, move category, each checked per ticket."""
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from helpdesk import policy
+from helpdesk.errors import DomainError
+from helpdesk.extensions import db
+from helpdesk.tickets import editing as agent_tickets
+from helpdesk.tickets.models import Ticket
+
+MAX_BULK = 100
+ACTIONS = ("assign", "status", "category")
+
+
+@dataclass
+class BulkResult:
+    changed: list = field(default_factory=list)  # ticket ids
+    unchanged: list = field(default_factory=list)
+    refused: list = field(default_factory=list)  # (ticket id, reason)
+
+    def summary(self):
+        parts = [f"{len(self.changed)} ticket{'s' if len(self.changed) != 1 else ''} updated"]
+        if self.unchanged:
+            parts.append(f"{len(self.unchanged)} already set")
+        if self.refused:
+            parts.append(f"{len(self.refused)} not changed")
+        return ", ".join(parts) + "."
+
+
+def bulk_update(actor, selection, action, value):
+    """Apply one action to the selected tickets, each through the same rules as a single edit.
+
+    `selection` is a list of (ticket id, version seen). Guarantees: a ticket the actor may not
+    see is refused as "not found"; each ticket is checked by the policy (category use, assignee
+    permitted for that ticket's category) and by its version (changed since the page was loaded:
+    refused); one refusal does not stop the others.
+    """
+    if action not in ACTIONS:
+        raise DomainError("Choose an action.")
+    selection = selection[:MAX_BULK]
+    ids = [ticket_id for ticket_id, _version in selection]
+    visible = {
+        t.id: t
+        for t in db.session.scalars(
+            select(Ticket).where(Ticket.id.in_(ids), policy.ticket_visibility(actor))
+        ).unique()
+    }
+    apply = {
+        "assign": agent_tickets.change_assignee,
+        "status": agent_tickets.change_status,
+        "category": agent_tickets.change_category,
+    }[action]
+    result = BulkResult()
+    for ticket_id, version in selection:
+        ticket = visible.get(ticket_id)
+        if ticket is None:
+            result.refused.append((ticket_id, "not found"))
+            continue
+        try:
+            changed = apply(ticket, actor, value, version)
+        except DomainError as exc:
+            result.refused.append((ticket_id, str(exc)))
+            continue
+        (result.changed if changed else result.unchanged).append(ticket_id)
+    return result

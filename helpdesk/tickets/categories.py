@@ -1,0 +1,83 @@
+"""Ticket categories: create, rename, archive. Names are unique regardless of letter case."""
+
+from sqlalchemy import func, select
+
+from helpdesk import names
+from helpdesk.accounts import audit
+from helpdesk.accounts.audit_models import AUDIT_CATEGORY
+from helpdesk.extensions import db
+from helpdesk.tickets.models import Category, Ticket
+
+MAX_NAME = 100
+
+
+def category_list():
+    """A SELECT of every category, active ones first, then by name."""
+    return select(Category).order_by(Category.archived, func.lower(Category.name), Category.id)
+
+
+def all_categories():
+    """Every category by name (archived included: their tickets still exist)."""
+    return db.session.scalars(select(Category).order_by(func.lower(Category.name), Category.id)).all()
+
+
+def _clean_name(name, *, exclude_id=None):
+    return names.clean_unique_name(
+        Category, name, noun="category", max_length=MAX_NAME, exclude_id=exclude_id
+    )
+
+
+def _save_name(item, name):
+    names.save_unique_name(item, name, noun="category")
+
+
+def create_category(actor, name):
+    """A new active category. Guarantees: a non-empty name, unique ignoring case and spacing."""
+    name = _clean_name(name)
+    category = Category(archived=False)
+    _save_name(category, name)
+    audit.record(actor, AUDIT_CATEGORY, category=category, old=None, new=f"created {name}")
+    db.session.flush()
+    return category
+
+
+def rename_category(actor, category, name):
+    """Rename a category. Guarantees the same name rules as creation; tickets keep their category."""
+    old = category.name
+    name = _clean_name(name, exclude_id=category.id)
+    if name == old:
+        return category
+    _save_name(category, name)
+    audit.record(actor, AUDIT_CATEGORY, category=category, old=old, new=name)
+    db.session.flush()
+    return category
+
+
+def set_archived(actor, category, archived):
+    """Archive (hide from the new-ticket form) or restore a category; its tickets stay untouched."""
+    if category.archived == archived:
+        return category
+    category.archived = archived
+    audit.record(
+        actor,
+        AUDIT_CATEGORY,
+        category=category,
+        old="archived" if not archived else "active",
+        new="archived" if archived else "active",
+    )
+    db.session.flush()
+    return category
+
+
+def ticket_counts(category_ids):
+    """Tickets per category for these ids, in one grouped query (categories without tickets: 0)."""
+    if not category_ids:
+        return {}
+    rows = db.session.execute(
+        select(Ticket.category_id, func.count(Ticket.id))
+        .where(Ticket.category_id.in_(category_ids))
+        .group_by(Ticket.category_id)
+    )
+    counts = dict.fromkeys(category_ids, 0)
+    counts.update({category_id: count for category_id, count in rows})
+    return counts

@@ -1,0 +1,306 @@
+"""Agent edits of a ticket (status, priority, category, assignee, tags), guarded by the version seen.
+
+Every edit: the actor may edit the ticket (policy), the ticket row is locked and its version
+compared with the one the agent's form carried (a stale form is refused with StaleUpdate, never
+silently overwriting), a real change bumps the version and writes one history entry.
+"""
+
+from dataclasses import dataclass
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import joinedload, lazyload, selectinload
+
+from helpdesk import policy
+from helpdesk.accounts.models import ROLE_ADMIN, ROLE_TECHNICIAN, CategoryPermission, Organization, User
+from helpdesk.credits import quotes as credit_quotes
+from helpdesk.dbtypes import utcnow
+from helpdesk.errors import NotAllowed, StaleUpdate, ValidationFailed
+from helpdesk.extensions import db
+from helpdesk.tickets import lifecycle as tickets
+from helpdesk.tickets.models import (
+    STATUS_LABELS,
+    STATUS_RESOLVED,
+    STATUSES,
+    Category,
+    Message,
+    Priority,
+    Ticket,
+    TicketEvent,
+    TicketTag,
+)
+
+MAX_TAGS = 20
+MAX_TAG_LENGTH = 50
+FIELD_LABELS = {
+    "status": "Status",
+    "priority": "Priority",
+    "category": "Category",
+    "assignee": "Assignee",
+    "tags": "Tags",
+}
+
+
+def lock_for_edit(ticket, actor, seen_version, field):
+    """Lock the ticket row, refresh it, and check the version the agent saw.
+
+    Guarantees: NotAllowed if the actor may not edit it; StaleUpdate (naming the field's current
+    value) if another change was saved since the agent's view; otherwise the row stays locked
+    until commit (PostgreSQL; SQLite writers are serialised by BEGIN IMMEDIATE).
+    """
+    if not policy.can_edit_ticket(actor, ticket):
+        raise NotAllowed("You may not change this ticket.")
+    db.session.scalars(
+        select(Ticket)
+        .where(Ticket.id == ticket.id)
+        .with_for_update(of=Ticket)
+        .execution_options(populate_existing=True)
+    ).one()
+    db.session.expire(ticket, ["tags", "subscriptions"])
+    if seen_version != ticket.version:
+        raise StaleUpdate(
+            f"Someone else changed this ticket while you were looking at it. "
+            f"{FIELD_LABELS[field]} is now “{current_display(ticket, field)}”; your change was not saved."
+        )
+
+
+def current_display(ticket, field):
+    """The field's value as the page shows it."""
+    if field == "status":
+        return ticket.status_label
+    if field == "priority":
+        return ticket.priority.name
+    if field == "category":
+        return ticket.category.name
+    if field == "assignee":
+        return ticket.assignee.name if ticket.assignee else "Unassigned"
+    return ", ".join(ticket.tag_names) or "no tags"
+
+
+def _changed(ticket, actor, field, old, new):
+    tickets.record_event(ticket, actor, field, old, new)
+    ticket.version += 1
+    ticket.updated_at = utcnow()
+    db.session.flush()
+    return True
+
+
+def change_status(ticket, actor, status, seen_version):
+    """Set the status; True if it changed. Resolving stamps resolved_at, reopening clears it."""
+    if status not in STATUSES:
+        raise ValidationFailed("Choose one of the listed statuses.")
+    lock_for_edit(ticket, actor, seen_version, "status")
+    if ticket.status == status:
+        return False
+    tickets.set_status(ticket, actor, status)  # records the event and bumps the version
+    return True
+
+
+@dataclass(frozen=True)
+class PriorityChange:
+    """A saved priority change (always true) and the refund it booked, if any."""
+
+    refund: object = None  # the refund LedgerEntry, or None when nothing was refunded
+
+    def __bool__(self):
+        return True
+
+
+def change_priority(ticket, actor, priority_id, seen_version):
+    """Set the priority through the credit service, guarded by the version the agent saw.
+
+    Guarantees: a stale version is refused before any credit moves; lowering a paid priority
+    refunds what was paid above the new tariff in the same transaction as the change (once);
+    raising it charges nothing. Returns False when unchanged, else a PriorityChange.
+    """
+    priority = db.session.get(Priority, priority_id) if priority_id else None
+    if priority is None:
+        raise ValidationFailed("Choose one of the listed priorities.")
+    lock_for_edit(ticket, actor, seen_version, "priority")
+    if ticket.priority_id == priority.id:
+        return False
+    return PriorityChange(refund=credit_quotes.change_priority(ticket, priority, actor))
+
+
+def confirmation(ticket, field, result):
+    """The confirmation an agent sees after an edit (the refund named when one was booked)."""
+    if not result:
+        return f"{FIELD_LABELS[field]} unchanged."
+    text = f"{FIELD_LABELS[field]} saved: {current_display(ticket, field)}"
+    refund = getattr(result, "refund", None)
+    if refund is not None:
+        text += f" — {refund.amount:,} credits refunded to {refund.account.owner_name}’s bank"
+    return text + "."
+
+
+def change_category(ticket, actor, category_id, seen_version):
+    """Move the ticket to a category the actor may use; an assignee not permitted there is unassigned."""
+    category = db.session.get(Category, category_id) if category_id else None
+    if category is None or category.archived:
+        raise ValidationFailed("Choose one of the listed categories.")
+    if not policy.can_use_category(actor, category.id):
+        raise NotAllowed(f"You may not move tickets to {category.name}.")
+    lock_for_edit(ticket, actor, seen_version, "category")
+    old = ticket.category
+    if old.id == category.id:
+        return False
+    ticket.category = category
+    ticket.category_id = category.id
+    if ticket.assignee is not None and not policy.can_be_assigned(ticket.assignee, ticket):
+        tickets.record_event(ticket, actor, "assignee", ticket.assignee.name, None)
+        ticket.assignee = None
+    return _changed(ticket, actor, "category", old.name, category.name)
+
+
+def change_assignee(ticket, actor, assignee_id, seen_version):
+    """Assign an agent permitted for the ticket's category, or nobody (assignee_id None)."""
+    assignee = db.session.get(User, assignee_id) if assignee_id else None
+    if assignee_id and assignee is None:
+        raise ValidationFailed("Choose one of the listed agents.")
+    if not policy.can_be_assigned(assignee, ticket):
+        raise NotAllowed(f"{assignee.name} cannot work tickets in {ticket.category.name}.")
+    lock_for_edit(ticket, actor, seen_version, "assignee")
+    old = ticket.assignee
+    if (old.id if old else None) == (assignee.id if assignee else None):
+        return False
+    ticket.assignee = assignee
+    return _changed(ticket, actor, "assignee", old.name if old else None, assignee.name if assignee else None)
+
+
+def parse_tags(raw):
+    """Comma-separated tags, trimmed, lower-cased, unique, in order; raises on too many or too long."""
+    names = []
+    for part in (raw or "").split(","):
+        name = " ".join(part.split()).lower()
+        if name and name not in names:
+            if len(name) > MAX_TAG_LENGTH:
+                raise ValidationFailed(f"Tags are at most {MAX_TAG_LENGTH} characters.")
+            names.append(name)
+    if len(names) > MAX_TAGS:
+        raise ValidationFailed(f"A ticket has at most {MAX_TAGS} tags.")
+    return names
+
+
+def set_tags(ticket, actor, raw, seen_version):
+    """Replace the ticket's tags with the given comma-separated list."""
+    names = parse_tags(raw)
+    lock_for_edit(ticket, actor, seen_version, "tags")
+    old = list(ticket.tag_names)
+    if sorted(old) == sorted(names):
+        return False
+    ticket.tags = [t for t in ticket.tags if t.name in names]
+    db.session.flush()  # deletes go out before inserts hit the unique (ticket, name) constraint
+    ticket.tags.extend(TicketTag(name=n) for n in names if n not in old)
+    return _changed(ticket, actor, "tags", ", ".join(old) or None, ", ".join(sorted(names)) or None)
+
+
+def reply(ticket, actor, body, *, mode, key=None):
+    """An agent's public reply ("reply"), internal note ("note") or reply that resolves ("resolve").
+
+    A resent form (same `key`) adds no second message; resolving twice changes nothing more.
+    """
+    message = tickets.add_message(ticket, actor, body, internal=mode == "note", staging_key=key or None)
+    if mode == "resolve":
+        tickets.set_status(ticket, actor, STATUS_RESOLVED)
+    return message
+
+
+def assignable_agents(ticket):
+    """(id, name) of active agents who may be assigned this ticket: admins and its category's technicians."""
+    permitted = exists().where(
+        CategoryPermission.user_id == User.id, CategoryPermission.category_id == ticket.category_id
+    )
+    query = select(User.id, User.name).where(
+        User.active.is_(True),
+        (User.role == ROLE_ADMIN) | ((User.role == ROLE_TECHNICIAN) & permitted),
+    )
+    return db.session.execute(query.order_by(User.name)).all()
+
+
+def movable_categories(actor, ticket):
+    """(id, name) of active categories the actor may move this ticket to, plus its current one."""
+    query = select(Category.id, Category.name).where(
+        (Category.archived.is_(False)) | (Category.id == ticket.category_id)
+    )
+    rows = db.session.execute(query.order_by(Category.name)).all()
+    return [r for r in rows if r.id == ticket.category_id or policy.can_use_category(actor, r.id)]
+
+
+def person(relationship):
+    """Join a user for display (name, e-mail, role) without their organization and permissions."""
+    return joinedload(relationship).options(lazyload(User.organization), lazyload(User.category_permissions))
+
+
+def load_ticket(ticket_id):
+    """The ticket with what its page shows, in one query (tags in a second); None if it does not exist.
+
+    Access is not decided here: the caller asks the policy (and answers 404).
+    """
+    query = (
+        select(Ticket)
+        .where(Ticket.id == ticket_id)
+        .options(
+            person(Ticket.requester),
+            person(Ticket.assignee),
+            joinedload(Ticket.organization).lazyload(Organization.members),
+            joinedload(Ticket.category),
+            joinedload(Ticket.priority),
+            selectinload(Ticket.tags),
+        )
+    )
+    return db.session.scalars(query).unique().one_or_none()
+
+
+def conversation(ticket):
+    """Every message with its author and attachments (agents see internal notes), in two queries."""
+    return db.session.scalars(
+        select(Message)
+        .where(Message.ticket_id == ticket.id)
+        .options(person(Message.author), selectinload(Message.attachments))
+        .order_by(Message.id)
+    ).all()
+
+
+HISTORY_EXCERPT = 20  # changes shown beside the conversation; the history page has them all
+
+
+def history_query(ticket):
+    """Every change of the ticket, newest first (to paginate)."""
+    return (
+        select(TicketEvent)
+        .where(TicketEvent.ticket_id == ticket.id)
+        .options(person(TicketEvent.actor))
+        .order_by(TicketEvent.id.desc())
+    )
+
+
+def recent_history(ticket, limit=HISTORY_EXCERPT):
+    """(the latest `limit` changes as display entries, whether there are older ones)."""
+    events = db.session.scalars(history_query(ticket).limit(limit + 1)).all()
+    return describe_events(events[:limit]), len(events) > limit
+
+
+def describe_events(events):
+    """History entries as display text: who, what, when."""
+    return [
+        {
+            "who": e.actor.name if e.actor else "System",
+            "what": _describe(e),
+            "at": e.created_at,
+        }
+        for e in events
+    ]
+
+
+def _describe(event):
+    def show(value):
+        if event.field == "status" and value in STATUS_LABELS:
+            return STATUS_LABELS[value]
+        return value if value not in (None, "") else "none"
+
+    if event.field == "created":
+        return f"created the ticket ({event.new_value})"
+    if event.old_value is None and event.new_value is not None and event.field not in FIELD_LABELS:
+        return f"{event.field}: {event.new_value}"
+    if event.field not in FIELD_LABELS:
+        return f"{event.field}: {show(event.old_value)}"
+    return f"changed {event.field} from {show(event.old_value)} to {show(event.new_value)}"

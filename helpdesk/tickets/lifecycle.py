@@ -1,0 +1,257 @@
+"""Ticket lifecycle: create, reply, note, close, reopen, with history and idempotent submission."""
+
+from datetime import timedelta
+
+from sqlalchemy import exists, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from helpdesk import policy
+from helpdesk.credits import guarantee as credit_sla
+from helpdesk.credits import quotes as credit_quotes
+from helpdesk.dbtypes import utcnow
+from helpdesk.errors import NotAllowed, ValidationFailed
+from helpdesk.extensions import db
+from helpdesk.mail import notify
+from helpdesk.tickets import search, uploads
+from helpdesk.tickets.models import (
+    OPEN_STATUSES,
+    STATUS_CLOSED,
+    STATUS_NEW,
+    STATUS_OPEN,
+    STATUS_RESOLVED,
+    STATUS_WAITING,
+    Category,
+    Message,
+    Priority,
+    Subscription,
+    Ticket,
+    TicketEvent,
+)
+
+
+def active_categories():
+    return db.session.scalars(
+        select(Category).where(Category.archived.is_(False)).order_by(Category.name)
+    ).all()
+
+
+def all_priorities():
+    """Priorities from least to most urgent."""
+    return db.session.scalars(select(Priority).order_by(Priority.sort_order)).all()
+
+
+def record_event(ticket, actor, field, old, new):
+    """Append one history entry; values are stored as short display strings."""
+    db.session.add(
+        TicketEvent(
+            ticket_id=ticket.id,
+            actor_id=actor.id if actor else None,
+            field=field,
+            old_value=None if old is None else str(old)[:400],
+            new_value=None if new is None else str(new)[:400],
+        )
+    )
+
+
+def find_submission(requester, submission_key):
+    if not submission_key:
+        return None
+    return db.session.scalar(
+        select(Ticket).where(Ticket.requester_id == requester.id, Ticket.submission_key == submission_key)
+    )
+
+
+def create_ticket(actor, *, subject, body, category_id, priority_id, files=(), submission_key=None):
+    """Open a ticket for `actor`. Returns (ticket, created).
+
+    Guarantees: a resubmission with the same submission key returns the first ticket and
+    creates nothing (and charges nothing); the category is active and the priority is one the
+    customer's plan offers; a paid priority is charged to the customer's bank in the same
+    transaction (InsufficientCredits otherwise: nothing is kept); the response due time
+    follows the priority's target; attachments pass the upload checks before anything is stored.
+    """
+    existing = find_submission(actor, submission_key)
+    if existing is not None:
+        return existing, False
+    category = db.session.get(Category, category_id)
+    if category is None or category.archived:
+        raise ValidationFailed("Choose one of the listed categories.")
+    priority = db.session.get(Priority, priority_id)
+    if priority is None:
+        raise ValidationFailed("Choose one of the listed priorities.")
+    price = credit_quotes.new_ticket_price(actor, priority)  # quoted by the server, never the form
+    checked = [uploads.check_upload(name, data) for name, data in files]
+    now = utcnow()
+    ticket = Ticket(
+        subject=subject.strip(),
+        body=body,
+        requester=actor,
+        organization_id=actor.organization_id,
+        category=category,
+        priority=priority,
+        status=STATUS_NEW,
+        created_at=now,
+        updated_at=now,
+        due_at=now + timedelta(minutes=priority.response_minutes),
+        submission_key=submission_key or None,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(ticket)
+            db.session.flush()
+    except IntegrityError:
+        # A concurrent twin of this submission won the race: hand back its ticket.
+        twin = find_submission(actor, submission_key)
+        if twin is None:
+            raise
+        return twin, False
+    # Same transaction as the ticket: not enough credits raises, and the caller rolls both back.
+    credit_quotes.charge_new_ticket(actor, ticket, price, submission_key)
+    for item in checked:
+        db.session.add(uploads.store(item, ticket, None, actor))
+    if submission_key:
+        uploads.claim_staged(actor, submission_key, ticket)
+    record_event(ticket, actor, "created", None, f"{category.name} / {priority.name}")
+    db.session.flush()
+    notify.ticket_created(ticket)
+    return ticket, True
+
+
+def add_message(ticket, actor, body, *, internal=False, files=(), source="web", staging_key=None):
+    """See _add_message; a resent form (same key from the same author) returns the first message."""
+    if staging_key:
+        existing = db.session.scalar(
+            select(Message).where(Message.author_id == actor.id, Message.submission_key == staging_key)
+        )
+        if existing is not None:
+            return existing
+    return _add_message(
+        ticket, actor, body, internal=internal, files=files, source=source, staging_key=staging_key
+    )
+
+
+def _add_message(ticket, actor, body, *, internal, files, source, staging_key):
+    """Add a public reply or an internal note, applying the status rules.
+
+    Guarantees: the actor may reply (or note) per policy; a customer's reply reopens a ticket
+    that waits on them or was resolved; an agent's first public reply sets first_response_at;
+    attachments are checked before anything is written.
+    """
+    if internal and not policy.can_write_internal_note(actor, ticket):
+        raise NotAllowed("Only agents can write internal notes.")
+    if not internal and not policy.can_reply(actor, ticket):
+        raise NotAllowed("This ticket is closed. Reopen it to reply.")
+    if not (body or "").strip():
+        raise ValidationFailed("Write a message before sending.")
+    checked = [uploads.check_upload(name, data) for name, data in files]
+    first_agent_reply = not internal and actor.is_agent and ticket.first_response_at is None
+    now = utcnow()
+    message = Message(
+        ticket=ticket,
+        author=actor,
+        body=body,
+        internal=internal,
+        source=source,
+        created_at=now,
+        submission_key=staging_key,
+    )
+    db.session.add(message)
+    for item in checked:
+        db.session.add(uploads.store(item, ticket, message, actor))
+    if staging_key:
+        uploads.claim_staged(actor, staging_key, ticket, message)
+    if not internal:
+        if actor.is_agent:
+            if ticket.first_response_at is None:
+                ticket.first_response_at = now
+            if ticket.status == STATUS_NEW:
+                _set_status(ticket, actor, STATUS_OPEN)
+        elif ticket.status in (STATUS_WAITING, STATUS_RESOLVED):
+            _set_status(ticket, actor, STATUS_OPEN)
+    ticket.updated_at = now
+    db.session.flush()
+    if first_agent_reply:
+        credit_sla.apply_guarantee(ticket)  # a late first reply refunds a guaranteed paid priority
+    notify.public_reply(message)
+    return message
+
+
+def _set_status(ticket, actor, status):
+    old = ticket.status
+    if old == status:
+        return
+    ticket.status = status
+    now = utcnow()
+    if status in (STATUS_RESOLVED, STATUS_CLOSED) and ticket.resolved_at is None:
+        ticket.resolved_at = now
+    if status in OPEN_STATUSES:
+        ticket.resolved_at = None
+    ticket.updated_at = now
+    ticket.version += 1
+    record_event(ticket, actor, "status", old, status)
+    if status == STATUS_RESOLVED:
+        db.session.flush()
+        notify.ticket_resolved(ticket, actor)
+
+
+def set_status(ticket, actor, status):
+    """Change the status (agents any; customers only close and reopen through their own calls)."""
+    if not policy.can_edit_ticket(actor, ticket):
+        raise NotAllowed("You may not change this ticket.")
+    _set_status(ticket, actor, status)
+    db.session.flush()
+
+
+def close_ticket(ticket, actor):
+    """Close a ticket on the customer's side: the requester, their manager or an agent."""
+    if not policy.can_close_or_reopen(actor, ticket):
+        raise NotAllowed("You may not close this ticket.")
+    if ticket.status == STATUS_CLOSED:
+        return
+    _set_status(ticket, actor, STATUS_CLOSED)
+    db.session.flush()
+
+
+def reopen_ticket(ticket, actor):
+    """Reopen a resolved or closed ticket."""
+    if not policy.can_close_or_reopen(actor, ticket):
+        raise NotAllowed("You may not reopen this ticket.")
+    if ticket.is_open:
+        return
+    _set_status(ticket, actor, STATUS_OPEN)
+    db.session.flush()
+
+
+def public_messages(ticket):
+    return [m for m in ticket.messages if not m.internal]
+
+
+def conversation_for(user, ticket):
+    """The messages `user` may read: internal notes only for agents."""
+    if policy.can_see_internal(user, ticket):
+        return list(ticket.messages)
+    return public_messages(ticket)
+
+
+def portal_ticket_query(user, *, scope="mine", state="open", q=""):
+    """Tickets for a customer's lists: scope mine/organization/following, state open/closed/all."""
+    query = select(Ticket).where(policy.ticket_visibility(user))
+    if scope == "following":
+        query = query.where(
+            exists().where(Subscription.ticket_id == Ticket.id, Subscription.user_id == user.id)
+        )
+    elif scope == "organization" and policy.manages_organization(user):
+        query = query.where(Ticket.organization_id == user.organization_id)
+    else:
+        query = query.where(Ticket.requester_id == user.id)
+    if state == "open":
+        query = query.where(Ticket.status.in_(OPEN_STATUSES))
+    elif state == "closed":
+        query = query.where(or_(Ticket.status == STATUS_RESOLVED, Ticket.status == STATUS_CLOSED))
+    if q:
+        query = query.where(search.ticket_condition(q, include_internal=False))
+    return query.order_by(Ticket.updated_at.desc(), Ticket.id.desc())
+
+
+def escape_like(text):
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

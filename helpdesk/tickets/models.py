@@ -1,0 +1,196 @@
+"""Tickets and what hangs off them: categories, priorities, messages, attachments, tags, history."""
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from helpdesk.dbtypes import UTCDateTime, utcnow
+from helpdesk.extensions import db
+from helpdesk.tickets import search_schema as search
+
+STATUS_NEW = "new"
+STATUS_OPEN = "open"
+STATUS_WAITING = "waiting"
+STATUS_RESOLVED = "resolved"
+STATUS_CLOSED = "closed"
+STATUSES = (STATUS_NEW, STATUS_OPEN, STATUS_WAITING, STATUS_RESOLVED, STATUS_CLOSED)
+OPEN_STATUSES = (STATUS_NEW, STATUS_OPEN, STATUS_WAITING)
+STATUS_LABELS = {
+    STATUS_NEW: "New",
+    STATUS_OPEN: "Open",
+    STATUS_WAITING: "Waiting on customer",
+    STATUS_RESOLVED: "Resolved",
+    STATUS_CLOSED: "Closed",
+}
+
+
+class Category(db.Model):
+    __tablename__ = "categories"
+    # Names are unique ignoring case (services/names.py says so first, with a clear message).
+    __table_args__ = (Index("uq_categories_lower_name", text("lower(name)"), unique=True),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    archived: Mapped[bool] = mapped_column(default=False)
+
+    def __repr__(self):
+        return f"<Category {self.name}>"
+
+
+class Priority(db.Model):
+    """A response level; the credits service adds its tariff."""
+
+    __tablename__ = "priorities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(50), unique=True)
+    sort_order: Mapped[int] = mapped_column(default=0)  # higher = more urgent
+    response_minutes: Mapped[int]
+    credit_cost: Mapped[int] = mapped_column(default=0)  # tariff: 0 = free; kept by services/credits.py
+
+    def __repr__(self):
+        return f"<Priority {self.name}>"
+
+
+class Ticket(db.Model):
+    __tablename__ = "tickets"
+    __table_args__ = (
+        UniqueConstraint("requester_id", "submission_key"),
+        db.CheckConstraint("status IN ('new', 'open', 'waiting', 'resolved', 'closed')", name="status_valid"),
+        Index("ix_tickets_due", "due_at", "id"),
+        Index("ix_tickets_updated", "updated_at", "id"),
+        Index("ix_tickets_category_status", "category_id", "status"),
+        Index("ix_tickets_priority_due", "priority_id", "due_at", "id"),  # the queue's priority sort
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    requester_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), index=True)
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"))
+    priority_id: Mapped[int] = mapped_column(ForeignKey("priorities.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default=STATUS_NEW, index=True)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    updated_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    first_response_at = mapped_column(UTCDateTime)
+    resolved_at = mapped_column(UTCDateTime)
+    due_at = mapped_column(UTCDateTime, nullable=False)
+    # Set by the form when it is rendered: a resubmitted form finds its ticket instead of a twin.
+    submission_key: Mapped[str | None] = mapped_column(String(64))
+    # Optimistic concurrency: agents' edits carry the version they saw.
+    version: Mapped[int] = mapped_column(default=1)
+
+    requester = relationship("User", foreign_keys=[requester_id], lazy="joined")
+    assignee = relationship("User", foreign_keys=[assignee_id], lazy="joined")
+    organization = relationship("Organization", lazy="joined")
+    category = relationship("Category", lazy="joined")
+    priority = relationship("Priority", lazy="joined")
+    messages = relationship(
+        "Message", back_populates="ticket", order_by="Message.id", cascade="all, delete-orphan"
+    )
+    attachments = relationship("Attachment", back_populates="ticket", order_by="Attachment.id")
+    tags = relationship(
+        "TicketTag", back_populates="ticket", order_by="TicketTag.name", cascade="all, delete-orphan"
+    )
+    subscriptions = relationship("Subscription", back_populates="ticket", cascade="all, delete-orphan")
+
+    @property
+    def is_open(self):
+        return self.status in OPEN_STATUSES
+
+    @property
+    def status_label(self):
+        return STATUS_LABELS[self.status]
+
+    @property
+    def tag_names(self):
+        return [t.name for t in self.tags]
+
+
+class Message(db.Model):
+    """A public reply or an internal note on a ticket."""
+
+    __tablename__ = "messages"
+    __table_args__ = (UniqueConstraint("author_id", "submission_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(Text)
+    internal: Mapped[bool] = mapped_column(default=False)
+    source: Mapped[str] = mapped_column(String(20), default="web")  # web, email, system
+    submission_key: Mapped[str | None] = mapped_column(String(64))  # a resent form adds nothing
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    ticket = relationship("Ticket", back_populates="messages")
+    author = relationship("User", lazy="joined")
+    attachments = relationship("Attachment", back_populates="message", order_by="Attachment.id")
+
+
+search.install(Ticket.__table__, Message.__table__)  # each ticket's search documents (models/search.py)
+
+
+class Attachment(db.Model):
+    """A file stored under a random name outside the web root."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # None while staged: uploaded with a form that has not been accepted yet (kept for the retry).
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    staging_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"), index=True)
+    uploader_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    filename: Mapped[str] = mapped_column(String(255))  # normalised, safe to show
+    storage_name: Mapped[str] = mapped_column(String(64), unique=True)
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    ticket = relationship("Ticket", back_populates="attachments")
+    message = relationship("Message", back_populates="attachments")
+
+
+class TicketTag(db.Model):
+    __tablename__ = "ticket_tags"
+    __table_args__ = (UniqueConstraint("ticket_id", "name"), Index("ix_ticket_tags_name", "name"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(50))
+
+    ticket = relationship("Ticket", back_populates="tags")
+
+
+class Subscription(db.Model):
+    """A regular user following one ticket: sees it, may reply, takes no seat."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (UniqueConstraint("ticket_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    ticket = relationship("Ticket", back_populates="subscriptions")
+    user = relationship("User", foreign_keys=[user_id], lazy="joined")
+
+
+class TicketEvent(db.Model):
+    """History: who changed which field of a ticket, from what to what, and when."""
+
+    __tablename__ = "ticket_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    field: Mapped[str] = mapped_column(String(50))
+    old_value: Mapped[str | None] = mapped_column(String(400))
+    new_value: Mapped[str | None] = mapped_column(String(400))
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    actor = relationship("User", lazy="joined")

@@ -1,0 +1,168 @@
+"""Customer portal views: my tickets, new ticket, ticket page, reply, close and reopen."""
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from helpdesk import policy
+from helpdesk.credits import quotes as credit_quotes
+from helpdesk.credits.portal import buy_credits_url, ticket_credit_context
+from helpdesk.errors import DomainError
+from helpdesk.extensions import db
+from helpdesk.htmx import render_page_or_block
+from helpdesk.tickets import lifecycle as tickets
+from helpdesk.tickets import search, uploads
+from helpdesk.tickets.blueprints import portal_bp as bp
+from helpdesk.tickets.portal_forms import NewTicketForm, ReplyForm, TicketListFilter, new_submission_key
+from helpdesk.web import paginate
+
+
+def _files(field_name="attachments"):
+    return [(f.filename, f.read()) for f in request.files.getlist(field_name) if f and f.filename]
+
+
+@bp.get("/")
+def home():
+    return redirect(url_for("tickets_portal.tickets"))
+
+
+@bp.get("/tickets", endpoint="tickets")
+def ticket_list():
+    filters = TicketListFilter(request.args)
+    query = tickets.portal_ticket_query(current_user, scope=filters.scope, state=filters.state, q=filters.q)
+    page = paginate(query, page=filters.page)
+    return render_page_or_block(
+        "tickets/portal/tickets.html",
+        "ticket_list",
+        page=page,
+        filters=filters,
+        search_hint=search.wordless_query_hint(filters.q),
+        is_manager=policy.manages_organization(current_user),
+    )
+
+
+def _new_ticket_choices(form):
+    """Categories, and the priorities of the customer's plan (server-computed)."""
+    form.category.choices = [(c.id, c.name) for c in tickets.active_categories()]
+    form.priority.choices = [(p.id, p.name) for p in credit_quotes.priorities_for(current_user)]
+
+
+def _render_new_ticket(form, staged=(), upload_errors=()):
+    quotes = credit_quotes.quotes_for(current_user)  # with prices, balance and due times, as of now
+    selected = next((q for q in quotes if q.priority.id == form.priority.data), None)
+    return render_template(
+        "tickets/portal/new_ticket.html",
+        form=form,
+        quotes=quotes,
+        quote=selected,
+        buy_url=buy_credits_url(),
+        staged=list(staged),
+        upload_errors=list(upload_errors),
+    )
+
+
+@bp.route("/tickets/new", methods=["GET", "POST"])
+def new_ticket():
+    form = NewTicketForm()
+    _new_ticket_choices(form)
+    if request.method == "GET":
+        form.submission_key.data = new_submission_key()
+        wanted = request.args.get("priority", type=int)
+        form.priority.data = credit_quotes.default_choice(credit_quotes.priorities_for(current_user), wanted)
+        return _render_new_ticket(form)
+    key = form.submission_key.data or new_submission_key()
+    form.submission_key.data = key
+    removed, files = request.form.getlist("remove_staged", type=int), _files()
+    if removed:
+        uploads.discard_staged(current_user, key, removed)
+    staged, upload_errors = uploads.stage_files(current_user, key, files)
+    if removed or files:
+        db.session.commit()  # good files are kept whatever happens to the rest of the form
+    if form.validate_on_submit() and not upload_errors:
+        try:
+            ticket, created = tickets.create_ticket(
+                current_user,
+                subject=form.subject.data,
+                body=form.body.data,
+                category_id=form.category.data,
+                priority_id=form.priority.data,
+                submission_key=key,
+            )
+            ticket_id = ticket.id
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            form.form_errors.append(str(exc))
+        else:
+            done = "submitted" if created else "was already submitted"
+            flash(f"Ticket #{ticket_id} {done}.", "success")
+            return redirect(url_for("tickets_portal.ticket", ticket_id=ticket_id))
+    return _render_new_ticket(form, staged, upload_errors), 200
+
+
+def _ticket_context(ticket, reply_form=None, upload_errors=()):
+    reply_form = reply_form or ReplyForm(formdata=None)
+    if not reply_form.submission_key.data:
+        reply_form.submission_key.data = new_submission_key()
+    return dict(
+        ticket=ticket,
+        conversation=tickets.conversation_for(current_user, ticket),
+        reply_form=reply_form,
+        upload_errors=list(upload_errors),
+        can_reply=policy.can_reply(current_user, ticket),
+        can_close=policy.can_close_or_reopen(current_user, ticket),
+        subscriber_only=policy.is_subscriber_only(current_user, ticket),
+        credit=ticket_credit_context(current_user, ticket),
+    )
+
+
+@bp.get("/tickets/<int:ticket_id>")
+def ticket(ticket_id):
+    item = policy.get_ticket_or_404(current_user, ticket_id)
+    return render_page_or_block("tickets/portal/ticket.html", "conversation", **_ticket_context(item))
+
+
+@bp.post("/tickets/<int:ticket_id>/reply")
+def reply(ticket_id):
+    item = policy.get_ticket_or_404(current_user, ticket_id)
+    form = ReplyForm()
+    key = form.submission_key.data or new_submission_key()
+    staged, upload_errors = uploads.stage_files(current_user, key, _files())
+    db.session.commit()
+    if form.validate_on_submit() and not upload_errors:
+        try:
+            tickets.add_message(item, current_user, form.body.data, staging_key=key)
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            form.body.errors.append(str(exc))
+        else:
+            if not request.htmx:
+                flash("Reply sent.", "success")
+                return redirect(url_for("tickets_portal.ticket", ticket_id=item.id, _anchor="conversation"))
+            form = None
+    context = _ticket_context(item, form, upload_errors)
+    context["staged"] = staged if form is not None else []
+    return render_page_or_block("tickets/portal/ticket.html", "conversation", **context)
+
+
+def _change_state(ticket_id, service, done):
+    """Close or reopen through `service`, flash the outcome, back to the ticket (no-JS friendly)."""
+    item = policy.get_ticket_or_404(current_user, ticket_id)
+    try:
+        service(item, current_user)
+        db.session.commit()
+        flash(f"Ticket #{item.id} {done}.", "success")
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    return redirect(url_for("tickets_portal.ticket", ticket_id=item.id))
+
+
+@bp.post("/tickets/<int:ticket_id>/close")
+def close(ticket_id):
+    return _change_state(ticket_id, tickets.close_ticket, "closed")
+
+
+@bp.post("/tickets/<int:ticket_id>/reopen")
+def reopen(ticket_id):
+    return _change_state(ticket_id, tickets.reopen_ticket, "reopened")

@@ -1,0 +1,48 @@
+"""Options for the queue's filter and bulk controls: categories, priorities and agents in one query."""
+
+from dataclasses import dataclass
+
+from sqlalchemy import bindparam, literal_column, select, union_all
+
+from helpdesk import policy
+from helpdesk.accounts.models import AGENT_ROLES, User
+from helpdesk.extensions import db
+from helpdesk.tickets.models import Category, Priority
+
+
+@dataclass(frozen=True)
+class Choice:
+    id: int
+    name: str
+
+
+def _choices_query(restricted):
+    categories = select(
+        literal_column("'c'").label("kind"), Category.id, Category.name, literal_column("0").label("position")
+    ).where(Category.archived.is_(False))
+    if restricted:
+        categories = categories.where(Category.id.in_(bindparam("category_ids", expanding=True)))
+    priorities = select(literal_column("'p'"), Priority.id, Priority.name, -Priority.sort_order)
+    agents = select(literal_column("'a'"), User.id, User.name, literal_column("0")).where(
+        User.role.in_(AGENT_ROLES), User.active.is_(True)
+    )
+    union = union_all(categories, priorities, agents).subquery()
+    return select(union).order_by(union.c.kind, union.c.position, union.c.name)
+
+
+CHOICES_ALL = _choices_query(restricted=False)  # built once; the queue asks on every page
+CHOICES_PERMITTED = _choices_query(restricted=True)
+
+
+def filter_choices(actor):
+    """Options for the queue's filter and bulk controls, in one query: the categories the actor
+    sees (by name), the priorities (most urgent first) and the active agents (by name)."""
+    if policy.is_admin(actor):
+        rows = db.session.execute(CHOICES_ALL)
+    else:
+        ids = sorted(policy.permitted_category_ids(actor)) or [-1]
+        rows = db.session.execute(CHOICES_PERMITTED, {"category_ids": ids})
+    found = {"c": [], "p": [], "a": []}
+    for row in rows:
+        found[row.kind].append(Choice(row.id, row.name))
+    return {"categories": found["c"], "priorities": found["p"], "agents": found["a"]}

@@ -1,0 +1,87 @@
+"""Ticket subscribers: regular users who follow a ticket, may reply, are never assigned, take no seat."""
+
+from sqlalchemy import select
+
+from helpdesk import policy
+from helpdesk.accounts import auth as accounts
+from helpdesk.accounts import password_reset
+from helpdesk.accounts.models import User
+from helpdesk.errors import NotAllowed, ValidationFailed
+from helpdesk.extensions import db
+from helpdesk.mail import notify
+from helpdesk.tickets import lifecycle as tickets
+from helpdesk.tickets.editing import person
+from helpdesk.tickets.models import Subscription
+
+
+def subscribers_of(ticket):
+    """The ticket's subscriptions with their users, by e-mail."""
+    return db.session.scalars(
+        select(Subscription)
+        .join(User, User.id == Subscription.user_id)
+        .where(Subscription.ticket_id == ticket.id)
+        .options(person(Subscription.user))
+        .order_by(User.email)
+    ).all()
+
+
+def add_subscriber(ticket, actor, email):
+    """Subscribe the user with this e-mail, creating a passwordless customer if none exists.
+
+    Guarantees: only agents who can edit the ticket; never an agent, a deactivated account or the
+    requester; adding someone already subscribed changes nothing (and sends nothing). Returns
+    (user, added). The new subscriber is told by e-mail in the same transaction; an account without
+    a password gets an invitation (see `request_invitation`).
+    """
+    if not policy.can_manage_subscribers(actor, ticket):
+        raise NotAllowed("You may not change this ticket's subscribers.")
+    existing = accounts.find_user_by_email(email)
+    if existing is not None and not policy.can_subscribe(existing, ticket):
+        raise ValidationFailed(_refusal(existing, ticket))
+    user = existing or accounts.ensure_user(email)
+    if any(s.user_id == user.id for s in ticket.subscriptions):
+        return user, False
+    ticket.subscriptions.append(Subscription(user_id=user.id, added_by_id=actor.id))
+    tickets.record_event(ticket, actor, "subscriber added", None, user.email)
+    db.session.flush()
+    if user.password_hash is None:
+        request_invitation(user, ticket, actor)
+    else:
+        notify.subscriber_added(ticket, user, actor)
+    return user, True
+
+
+def _refusal(user, ticket):
+    if user.is_agent:
+        return (
+            f"{user.email} is an agent: agents follow tickets through their categories, not as subscribers."
+        )
+    if not user.active:
+        return f"{user.email} is deactivated."
+    return f"{user.email} is the requester and already receives every reply."
+
+
+def request_invitation(user, ticket, invited_by):
+    """Queue the subscriber mail for an account without a password, carrying a signed link to
+    choose one, and note "invitation sent" in the ticket's history. Only flushes: the mail exists
+    exactly when the subscription does.
+    """
+    rows = notify.subscriber_added(
+        ticket, user, invited_by, set_password_url=password_reset.set_password_url(user)
+    )
+    if rows:
+        tickets.record_event(ticket, invited_by, "invitation sent", None, user.email)
+    return rows
+
+
+def remove_subscriber(ticket, actor, user_id):
+    """Unsubscribe a user; True if they were subscribed. Only agents who can edit the ticket."""
+    if not policy.can_manage_subscribers(actor, ticket):
+        raise NotAllowed("You may not change this ticket's subscribers.")
+    subscription = next((s for s in ticket.subscriptions if s.user_id == user_id), None)
+    if subscription is None:
+        return False
+    ticket.subscriptions.remove(subscription)
+    tickets.record_event(ticket, actor, "subscriber removed", subscription.user.email, None)
+    db.session.flush()
+    return True

@@ -1,0 +1,206 @@
+"""Attachment storage: names normalised, type and size checked, files kept outside the web root."""
+
+import hashlib
+import os
+import secrets
+import unicodedata
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+from werkzeug.utils import secure_filename
+
+from helpdesk.errors import UploadRejected
+from helpdesk.extensions import db
+from helpdesk.tickets.models import Attachment
+
+# Allowed extensions and the content type we serve them with (never the client's claim).
+ALLOWED_TYPES = {
+    "png": "image/png",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "gif": "image/gif",
+    "webp": "image/webp",
+    "pdf": "application/pdf",
+    "txt": "text/plain",
+    "log": "text/plain",
+    "csv": "text/csv",
+    "json": "application/json",
+    "zip": "application/zip",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "eml": "message/rfc822",
+}
+# Leading bytes a file of that type must start with (formats with a signature).
+MAGIC = {
+    "png": (b"\x89PNG\r\n\x1a\n",),
+    "jpg": (b"\xff\xd8\xff",),
+    "jpeg": (b"\xff\xd8\xff",),
+    "gif": (b"GIF87a", b"GIF89a"),
+    "webp": (b"RIFF",),
+    "pdf": (b"%PDF-",),
+    "zip": (b"PK\x03\x04", b"PK\x05\x06"),
+    "docx": (b"PK\x03\x04",),
+    "xlsx": (b"PK\x03\x04",),
+    "pptx": (b"PK\x03\x04",),
+}
+TEXT_TYPES = {"txt", "log", "csv", "json", "eml"}
+
+
+@dataclass
+class CheckedFile:
+    """An upload that passed every check, held in memory until stored."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
+def human_size(size):
+    """1048576 -> "1 MB", 307200 -> "300 KB"."""
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.0f} MB"
+    return f"{size / 1024:.0f} KB"
+
+
+def normalise_filename(raw):
+    """A safe display name: Unicode NFKC, no path parts, no control characters."""
+    name = unicodedata.normalize("NFKC", raw or "")
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
+    safe = secure_filename(name)
+    return safe[:200]
+
+
+def check_upload(raw_name, data):
+    """Validate one upload; raises UploadRejected with a message naming the file."""
+    filename = normalise_filename(raw_name)
+    shown = filename or "the file"
+    if not filename or "." not in filename:
+        raise UploadRejected(f"{shown}: the file needs a name with an extension.")
+    ext = filename.rsplit(".", 1)[1].lower()
+    if ext not in ALLOWED_TYPES:
+        allowed = ", ".join(sorted(ALLOWED_TYPES))
+        raise UploadRejected(f"{filename}: files of type .{ext} are not accepted (allowed: {allowed}).")
+    limit = current_app.config["MAX_ATTACHMENT_BYTES"]
+    if len(data) > limit:
+        raise UploadRejected(f"{filename}: larger than the {human_size(limit)} limit.")
+    if not data:
+        raise UploadRejected(f"{filename}: the file is empty.")
+    if ext in MAGIC and not data.startswith(MAGIC[ext]):
+        raise UploadRejected(f"{filename}: the content is not a valid .{ext} file.")
+    if ext in TEXT_TYPES:
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise UploadRejected(f"{filename}: a text file must be UTF-8.") from None
+    return CheckedFile(filename=filename, content_type=ALLOWED_TYPES[ext], data=data)
+
+
+def upload_folder():
+    folder = current_app.config["UPLOAD_FOLDER"]
+    os.makedirs(folder, exist_ok=True)
+    return folder
+
+
+def store(checked: CheckedFile, ticket, message, uploader):
+    """Write the file under a random name and return its (unflushed) Attachment row."""
+    storage_name = secrets.token_hex(24)
+    path = os.path.join(upload_folder(), storage_name)
+    with open(path, "xb") as fh:
+        fh.write(checked.data)
+    db.session.info.setdefault(_WRITTEN, []).append(path)
+    return Attachment(
+        ticket=ticket,
+        message=message,
+        uploader_id=uploader.id if uploader else None,
+        filename=checked.filename,
+        storage_name=storage_name,
+        content_type=checked.content_type,
+        size=len(checked.data),
+        sha256=hashlib.sha256(checked.data).hexdigest(),
+    )
+
+
+_WRITTEN = "helpdesk_files_written"
+
+
+@event.listens_for(Session, "after_commit")
+def _keep_written_files(session):
+    """Committed: the files now belong to their rows."""
+    session.info.pop(_WRITTEN, None)
+
+
+@event.listens_for(Session, "after_rollback")
+def _remove_orphaned_files(session):
+    """Rolled back: no row points at the files written in this transaction, so remove them."""
+    for path in session.info.pop(_WRITTEN, []):
+        try:
+            os.remove(path)
+        except FileNotFoundError:
+            pass
+
+
+def path_of(attachment):
+    return os.path.join(upload_folder(), attachment.storage_name)
+
+
+def stage_files(uploader, staging_key, files):
+    """Check and keep uploads that arrived with a form, before the form is accepted.
+
+    Returns (staged attachments for this key, error messages). Good files are kept even when
+    another file or field is rejected, so the user never has to pick them again.
+    """
+    errors = []
+    for name, data in files:
+        if not name and not data:
+            continue
+        try:
+            checked = check_upload(name, data)
+        except UploadRejected as exc:
+            errors.append(str(exc))
+            continue
+        item = store(checked, None, None, uploader)
+        item.staging_key = staging_key
+        db.session.add(item)
+    db.session.flush()
+    staged = db.session.scalars(
+        select(Attachment)
+        .where(
+            Attachment.uploader_id == uploader.id,
+            Attachment.staging_key == staging_key,
+            Attachment.ticket_id.is_(None),
+        )
+        .order_by(Attachment.id)
+    ).all()
+    return staged, errors
+
+
+def discard_staged(uploader, staging_key, attachment_ids):
+    """Drop staged files the user removed from the form."""
+    for item in list(db.session.scalars(select(Attachment).where(Attachment.id.in_(attachment_ids or [0])))):
+        if item.uploader_id == uploader.id and item.staging_key == staging_key and item.ticket_id is None:
+            try:
+                os.remove(path_of(item))
+            except FileNotFoundError:
+                pass
+            db.session.delete(item)
+    db.session.flush()
+
+
+def claim_staged(uploader, staging_key, ticket, message=None):
+    """Attach the files staged under this key to the ticket (and message)."""
+    items = db.session.scalars(
+        select(Attachment).where(
+            Attachment.uploader_id == uploader.id,
+            Attachment.staging_key == staging_key,
+            Attachment.ticket_id.is_(None),
+        )
+    ).all()
+    for item in items:
+        item.ticket = ticket
+        item.message = message
+        item.staging_key = None
+    db.session.flush()
