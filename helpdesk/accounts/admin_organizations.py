@@ -4,14 +4,14 @@ from flask import abort, flash, make_response, redirect, render_template, reques
 from flask_login import current_user
 
 from helpdesk.accounts import organizations
-from helpdesk.accounts.admin_forms import (
+from helpdesk.accounts.blueprints import admin_bp as bp
+from helpdesk.accounts.forms import (
     ManagerForm,
     MemberForm,
     OrganizationForm,
     RemoveMemberForm,
     SearchFilter,
 )
-from helpdesk.accounts.blueprints import admin_bp as bp
 from helpdesk.accounts.models import Organization, User
 from helpdesk.credits import ledger as credits
 from helpdesk.errors import DomainError

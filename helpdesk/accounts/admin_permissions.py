@@ -4,8 +4,8 @@ from flask import abort, flash, make_response, redirect, render_template, reques
 from flask_login import current_user
 
 from helpdesk.accounts import permissions
-from helpdesk.accounts.admin_forms import PermissionsForm
 from helpdesk.accounts.blueprints import admin_bp as bp
+from helpdesk.accounts.forms import PermissionsForm
 from helpdesk.accounts.models import User
 from helpdesk.errors import DomainError
 from helpdesk.extensions import db

@@ -5,8 +5,8 @@ from flask_login import current_user
 
 from helpdesk.accounts import audit, seats
 from helpdesk.accounts import users as user_service
-from helpdesk.accounts.admin_forms import ROLE_LABELS, ActiveForm, RoleForm, UserFilter
 from helpdesk.accounts.blueprints import admin_bp as bp
+from helpdesk.accounts.forms import ROLE_LABELS, ActiveForm, RoleForm, UserFilter
 from helpdesk.accounts.models import User
 from helpdesk.errors import DomainError
 from helpdesk.extensions import db

@@ -2,7 +2,7 @@
 
 from sqlalchemy import or_, select
 
-from helpdesk.accounts.audit_models import AuditEvent
+from helpdesk.accounts.models import AuditEvent
 from helpdesk.extensions import db
 
 

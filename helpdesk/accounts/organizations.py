@@ -10,9 +10,14 @@ from sqlalchemy import func, select
 
 from helpdesk import names
 from helpdesk.accounts import audit
-from helpdesk.accounts.audit_models import AUDIT_ORG_MANAGER, AUDIT_ORG_MEMBER, AUDIT_ORGANIZATION
 from helpdesk.accounts.auth import find_user_by_email
-from helpdesk.accounts.models import Organization, User
+from helpdesk.accounts.models import (
+    AUDIT_ORG_MANAGER,
+    AUDIT_ORG_MEMBER,
+    AUDIT_ORGANIZATION,
+    Organization,
+    User,
+)
 from helpdesk.credits.models import CreditAccount
 from helpdesk.errors import DomainError, NotFound, ValidationFailed
 from helpdesk.extensions import db

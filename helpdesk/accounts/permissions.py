@@ -6,8 +6,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from helpdesk.accounts import audit
-from helpdesk.accounts.audit_models import AUDIT_PERMISSION
-from helpdesk.accounts.models import ROLE_TECHNICIAN, CategoryPermission, User
+from helpdesk.accounts.models import AUDIT_PERMISSION, ROLE_TECHNICIAN, CategoryPermission, User
 from helpdesk.errors import ValidationFailed
 from helpdesk.extensions import db
 

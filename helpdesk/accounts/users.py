@@ -8,9 +8,17 @@ demoted nor deactivated, so the help desk always keeps someone who can administe
 from sqlalchemy import delete, func, or_, select
 
 from helpdesk.accounts import audit, seats
-from helpdesk.accounts.audit_models import AUDIT_ACTIVE, AUDIT_PERMISSION, AUDIT_ROLE
 from helpdesk.accounts.auth import register_customer, rotate_sessions
-from helpdesk.accounts.models import AGENT_ROLES, ROLE_ADMIN, ROLES, CategoryPermission, User
+from helpdesk.accounts.models import (
+    AGENT_ROLES,
+    AUDIT_ACTIVE,
+    AUDIT_PERMISSION,
+    AUDIT_ROLE,
+    ROLE_ADMIN,
+    ROLES,
+    CategoryPermission,
+    User,
+)
 from helpdesk.errors import DomainError, NotAllowed, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.tickets.lifecycle import escape_like

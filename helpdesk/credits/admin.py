@@ -8,8 +8,8 @@ from helpdesk import policy
 from helpdesk.credits import alerts as credit_alerts
 from helpdesk.credits import ledger as credits
 from helpdesk.credits import plans as credit_settings
-from helpdesk.credits.admin_forms import AdjustForm, MovePlanForm, OpenBankForm, PlanForm, TariffForm
 from helpdesk.credits.blueprints import admin_bp as bp
+from helpdesk.credits.forms import AdjustForm, MovePlanForm, OpenBankForm, PlanForm, TariffForm
 from helpdesk.credits.models import CreditAccount, CreditAlert, ServicePlan
 from helpdesk.errors import DomainError
 from helpdesk.extensions import db

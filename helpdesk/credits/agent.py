@@ -15,9 +15,9 @@ from helpdesk import policy
 from helpdesk.credits import alerts as credit_alerts
 from helpdesk.credits import quotes as credit_quotes
 from helpdesk.credits import time_entries
-from helpdesk.credits.agent_forms import TimeEntryForm, TimerStopForm
 from helpdesk.credits.blueprints import agent_bp as bp
-from helpdesk.credits.time_models import TimeEntry
+from helpdesk.credits.forms import TimeEntryForm, TimerStopForm
+from helpdesk.credits.models import TimeEntry
 from helpdesk.errors import DomainError
 from helpdesk.extensions import db
 from helpdesk.htmx import is_htmx, render_page_or_block

@@ -23,12 +23,12 @@ from helpdesk.credits import allowances as credit_allowances
 from helpdesk.credits import ledger as credits
 from helpdesk.credits import quotes as credit_quotes
 from helpdesk.credits.blueprints import portal_bp as bp
+from helpdesk.credits.forms import UpgradePriorityForm
 from helpdesk.dbtypes import utcnow
 from helpdesk.errors import DomainError
 from helpdesk.extensions import db
 from helpdesk.htmx import is_htmx, render_page_or_block
 from helpdesk.tickets.models import Priority
-from helpdesk.tickets.portal_forms import UpgradePriorityForm
 from helpdesk.web import paginate, user_zone
 
 

@@ -16,9 +16,15 @@ from sqlalchemy import select
 from helpdesk import policy
 from helpdesk.credits import alerts as credit_alerts
 from helpdesk.credits import ledger as credits
-from helpdesk.credits.models import ALERT_UNBILLED_TIME, BILLING_TIME, KIND_CHARGE, KIND_REFUND
+from helpdesk.credits.models import (
+    ALERT_UNBILLED_TIME,
+    BILLING_TIME,
+    KIND_CHARGE,
+    KIND_REFUND,
+    TimeEntry,
+    TimeEntryRevision,
+)
 from helpdesk.credits.quotes import ticket_account
-from helpdesk.credits.time_models import TimeEntry, TimeEntryRevision
 from helpdesk.dbtypes import utcnow
 from helpdesk.errors import InsufficientCredits, NotAllowed, ValidationFailed
 from helpdesk.extensions import db

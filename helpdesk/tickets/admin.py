@@ -3,12 +3,12 @@
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from helpdesk.accounts.admin_forms import ArchiveForm, CategoryForm
 from helpdesk.errors import DomainError
 from helpdesk.extensions import db
 from helpdesk.htmx import is_htmx, render_page_or_block
 from helpdesk.tickets import categories
 from helpdesk.tickets.blueprints import admin_bp as bp
+from helpdesk.tickets.forms import ArchiveForm, CategoryForm
 from helpdesk.tickets.models import Category
 from helpdesk.web import paginate
 

@@ -7,9 +7,9 @@ from helpdesk.errors import DomainError
 from helpdesk.extensions import db
 from helpdesk.htmx import is_htmx
 from helpdesk.tickets import bulk
-from helpdesk.tickets.agent_forms import BulkForm, QueueArgs
 from helpdesk.tickets.agent_queue import render_queue
 from helpdesk.tickets.blueprints import agent_bp as bp
+from helpdesk.tickets.forms import BulkForm, QueueArgs
 
 
 @bp.post("/bulk", endpoint="bulk")

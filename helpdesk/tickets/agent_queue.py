@@ -7,14 +7,14 @@ from helpdesk.dbtypes import utcnow
 from helpdesk.htmx import is_htmx, render_page_or_block
 from helpdesk.page_cache import cached_page, expires_at
 from helpdesk.tickets import queue, queue_choices, search
-from helpdesk.tickets.agent_forms import (
+from helpdesk.tickets.blueprints import agent_bp as bp
+from helpdesk.tickets.forms import (
     QUEUE_STATUS_CHOICES,
     SORT_CHOICES,
     STATUS_CHOICES,
     BulkForm,
     QueueArgs,
 )
-from helpdesk.tickets.blueprints import agent_bp as bp
 
 
 def render_queue(args, notice=None, status=200):

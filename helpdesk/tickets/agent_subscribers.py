@@ -7,9 +7,9 @@ from helpdesk.errors import DomainError
 from helpdesk.extensions import db
 from helpdesk.htmx import is_htmx
 from helpdesk.tickets import subscribers
-from helpdesk.tickets.agent_forms import SubscriberForm
 from helpdesk.tickets.agent_ticket import render_ticket, visible_ticket
 from helpdesk.tickets.blueprints import agent_bp as bp
+from helpdesk.tickets.forms import SubscriberForm
 
 
 def _done(ticket, notice, error=None, form=None):

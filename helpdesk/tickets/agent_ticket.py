@@ -12,8 +12,8 @@ from helpdesk.page_cache import cached_page, expires_at
 from helpdesk.tickets import editing as agent_tickets
 from helpdesk.tickets import lifecycle as tickets
 from helpdesk.tickets import queue, subscribers, uploads
-from helpdesk.tickets.agent_forms import EDIT_FORMS, AgentReplyForm, SubscriberForm, select_choices
 from helpdesk.tickets.blueprints import agent_bp as bp
+from helpdesk.tickets.forms import EDIT_FORMS, AgentReplyForm, SubscriberForm, select_choices
 from helpdesk.web import paginate
 
 EDITS = {

@@ -4,7 +4,7 @@ from sqlalchemy import func, select
 
 from helpdesk import names
 from helpdesk.accounts import audit
-from helpdesk.accounts.audit_models import AUDIT_CATEGORY
+from helpdesk.accounts.models import AUDIT_CATEGORY
 from helpdesk.extensions import db
 from helpdesk.tickets.models import Category, Ticket
 

@@ -12,7 +12,7 @@ from helpdesk.htmx import render_page_or_block
 from helpdesk.tickets import lifecycle as tickets
 from helpdesk.tickets import search, uploads
 from helpdesk.tickets.blueprints import portal_bp as bp
-from helpdesk.tickets.portal_forms import NewTicketForm, ReplyForm, TicketListFilter, new_submission_key
+from helpdesk.tickets.forms import NewTicketForm, ReplyForm, TicketListFilter, new_submission_key
 from helpdesk.web import paginate
 
 

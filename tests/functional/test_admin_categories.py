@@ -2,7 +2,7 @@
 
 import pytest
 
-from helpdesk.accounts.audit_models import AuditEvent
+from helpdesk.accounts.models import AuditEvent
 from helpdesk.extensions import db
 from helpdesk.tickets.models import Category, Ticket
 

@@ -4,8 +4,7 @@ import re
 
 import pytest
 
-from helpdesk.accounts.audit_models import AuditEvent
-from helpdesk.accounts.models import Organization, User
+from helpdesk.accounts.models import AuditEvent, Organization, User
 from helpdesk.credits import ledger as credits
 from helpdesk.extensions import db
 from tests import credit_helpers

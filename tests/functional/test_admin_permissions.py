@@ -4,8 +4,7 @@ import re
 
 import pytest
 
-from helpdesk.accounts.audit_models import AuditEvent
-from helpdesk.accounts.models import CategoryPermission
+from helpdesk.accounts.models import AuditEvent, CategoryPermission
 from helpdesk.extensions import db
 
 HX = {"HX-Request": "true"}

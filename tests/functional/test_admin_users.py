@@ -2,8 +2,7 @@
 
 import pytest
 
-from helpdesk.accounts.audit_models import AuditEvent
-from helpdesk.accounts.models import User
+from helpdesk.accounts.models import AuditEvent, User
 from helpdesk.accounts.seats import seat_usage
 from helpdesk.extensions import db
 from tests.factories import PASSWORD

@@ -8,8 +8,7 @@ from sqlalchemy import func, select
 from helpdesk.accounts.models import User
 from helpdesk.credits import ledger as credits
 from helpdesk.credits import time_entries
-from helpdesk.credits.models import LedgerEntry
-from helpdesk.credits.time_models import TimeEntry
+from helpdesk.credits.models import LedgerEntry, TimeEntry
 from helpdesk.errors import InsufficientCredits
 from helpdesk.extensions import db
 from helpdesk.tickets import lifecycle as tickets

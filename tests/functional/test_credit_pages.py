@@ -7,8 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from helpdesk.credits import ledger as credits
-from helpdesk.credits.models import CreditSettingChange, LedgerEntry
-from helpdesk.credits.time_models import TimeEntry
+from helpdesk.credits.models import CreditSettingChange, LedgerEntry, TimeEntry
 from helpdesk.extensions import db
 from helpdesk.tickets.models import Ticket
 from tests.credit_helpers import balance_of, bank, plan

@@ -5,8 +5,7 @@ import threading
 import pytest
 
 from helpdesk.accounts import organizations
-from helpdesk.accounts.audit_models import AuditEvent
-from helpdesk.accounts.models import Organization, User
+from helpdesk.accounts.models import AuditEvent, Organization, User
 from helpdesk.errors import NotFound, ValidationFailed
 from helpdesk.extensions import db
 from tests import credit_helpers

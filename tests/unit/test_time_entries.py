@@ -7,8 +7,7 @@ from sqlalchemy import select
 
 from helpdesk.credits import ledger as credits
 from helpdesk.credits import time_entries
-from helpdesk.credits.models import CreditAlert, LedgerEntry
-from helpdesk.credits.time_models import TimeEntryRevision
+from helpdesk.credits.models import CreditAlert, LedgerEntry, TimeEntryRevision
 from helpdesk.dbtypes import utcnow
 from helpdesk.errors import NotAllowed
 from helpdesk.extensions import db

@@ -1,10 +1,11 @@
-"""Admin credit forms: shape only; the credit services apply the rules."""
+"""Credit forms (portal upgrade, agent time entries, admin banks, plans and tariffs): shape only; the credit services apply the rules."""
 
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
     IntegerField,
+    RadioField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -12,6 +13,19 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
+
+
+class UpgradePriorityForm(FlaskForm):
+    priority = RadioField("New priority", coerce=int, validators=[InputRequired()])
+
+
+class TimeEntryForm(FlaskForm):
+    minutes = IntegerField("Minutes", validators=[InputRequired(), NumberRange(min=1, max=24 * 60)])
+    note = StringField("Note", validators=[Optional(), Length(max=500)])
+
+
+class TimerStopForm(FlaskForm):
+    note = StringField("Note for this time", validators=[Optional(), Length(max=500)])
 
 
 class AdjustForm(FlaskForm):

@@ -1,6 +1,7 @@
-"""Agent console forms and query-string filters: shape only; the services check the rules."""
+"""Ticket forms and query-string filters for the portal, the agent console and the category admin: shape only; the services check the rules."""
 
 import re
+import secrets
 
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -8,6 +9,7 @@ from wtforms import (
     HiddenField,
     IntegerField,
     MultipleFileField,
+    RadioField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -19,8 +21,53 @@ from wtforms.widgets import HiddenInput
 
 from helpdesk.page_cache import fresh_token
 from helpdesk.tickets.bulk import ACTIONS
+from helpdesk.tickets.categories import MAX_NAME
 from helpdesk.tickets.models import STATUS_LABELS, STATUSES
 from helpdesk.tickets.queue import SORTS, QueueFilters
+from helpdesk.web import page_number
+
+
+def new_submission_key():
+    return secrets.token_urlsafe(24)
+
+
+class NewTicketForm(FlaskForm):
+    category = SelectField("Category", coerce=int, validators=[InputRequired()])
+    # Radios, so each option can carry its response target, price and (if short) the shortfall.
+    priority = RadioField("Priority", coerce=int, validators=[InputRequired()])
+    subject = StringField("Subject", validators=[InputRequired(), Length(max=200)])
+    body = TextAreaField(
+        "Describe the problem",
+        validators=[InputRequired(), Length(max=50000)],
+        description="Markdown is supported. Include what you expected and what happened.",
+    )
+    attachments = MultipleFileField("Attachments", validators=[Optional()])
+    submission_key = HiddenField(validators=[InputRequired(), Length(max=64)])
+
+
+class ReplyForm(FlaskForm):
+    body = TextAreaField("Your reply", validators=[InputRequired(), Length(max=50000)])
+    attachments = MultipleFileField("Attach files", validators=[Optional()])
+    submission_key = HiddenField(validators=[Optional(), Length(max=64)])
+
+
+class TicketListFilter:
+    """Query-string filters for My tickets (GET, bookmarkable)."""
+
+    SCOPES = ("mine", "organization", "following")
+    STATES = ("open", "closed", "all")
+
+    def __init__(self, args):
+        self.scope = args.get("scope") if args.get("scope") in self.SCOPES else "mine"
+        self.state = args.get("state") if args.get("state") in self.STATES else "open"
+        self.q = (args.get("q") or "").strip()[:200]
+        self.page = page_number(args)
+
+    def as_args(self, **changes):
+        args = {"scope": self.scope, "state": self.state, "q": self.q, "page": self.page}
+        args.update(changes)
+        return {k: v for k, v in args.items() if v not in ("", None)}
+
 
 STATUS_CHOICES = [(s, STATUS_LABELS[s]) for s in STATUSES]
 STATUS_SELECT = [SelectChoice(s, STATUS_LABELS[s]) for s in STATUSES]
@@ -93,6 +140,14 @@ class QueueArgs:
         }
         args.update(changes)
         return {k: v for k, v in args.items() if v not in ("", None) and self.DEFAULTS.get(k) != v}
+
+
+class CategoryForm(FlaskForm):
+    name = StringField("Category name", validators=[InputRequired(), Length(max=MAX_NAME)])
+
+
+class ArchiveForm(FlaskForm):
+    archived = HiddenField(validators=[AnyOf(["1", "0"])])
 
 
 class VersionedForm(FlaskForm):
