@@ -1,6 +1,7 @@
 """Request hooks, security headers, error pages and template filters shared by every blueprint."""
 
 from datetime import UTC
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app, has_request_context, render_template, request, url_for
@@ -81,6 +82,25 @@ def paginate(query, *, page=None, per_page=None):
         per_page=per_page or current_app.config["PER_PAGE"],
         error_out=False,
     )
+
+
+def public_url(endpoint, **values):
+    """An absolute link under PUBLIC_URL, built without a request (workers and CLI send mail too)."""
+    base = urlsplit(current_app.config["PUBLIC_URL"])
+    adapter = current_app.url_map.bind(
+        base.netloc, script_name=base.path or "/", url_scheme=base.scheme or "https"
+    )
+    return adapter.build(endpoint, values, force_external=True)
+
+
+def safe_next(target):
+    """Only local paths: no scheme, no host, no protocol-relative or backslash tricks."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
 
 
 def user_zone():

@@ -32,7 +32,7 @@ def _list_context(form=None, row_errors=None, created=None):
         page=page,
         filters=filters,
         counts=organizations.member_counts(ids),
-        banks=organizations.banks_by_organization(ids),
+        banks=credits.banks_by_organization(ids),
         form=form or OrganizationForm(formdata=None),
         row_errors=row_errors or {},
         created=created,
@@ -75,7 +75,7 @@ def _row_or_page(org, message=None, error=None, value=None):
             "accounts/admin/_organization_row.html",
             o=org,
             counts=organizations.member_counts([org.id]),
-            banks=organizations.banks_by_organization([org.id]),
+            banks=credits.banks_by_organization([org.id]),
             message=message,
             error=error,
             value=value,
@@ -120,7 +120,7 @@ def _members(org, *, form=None, confirm=None, message=None, error=None):
         confirm=confirm,
         message=message,
         error=error,
-        bank=organizations.bank_for(org),
+        bank=credits.bank_for(org),
         plans=credits.all_plans(),
     )
 

@@ -18,10 +18,9 @@ from helpdesk.accounts.models import (
     Organization,
     User,
 )
-from helpdesk.credits.models import CreditAccount
 from helpdesk.errors import DomainError, NotFound, ValidationFailed
 from helpdesk.extensions import db
-from helpdesk.tickets.lifecycle import escape_like
+from helpdesk.querying import escape_like
 
 MAX_NAME = 200
 
@@ -57,21 +56,6 @@ def member_counts(organization_ids):
         )
         counts.update(dict(rows.all()))
     return counts
-
-
-def banks_by_organization(organization_ids):
-    """The shared credit bank of each of these organizations that has one, in one query."""
-    if not organization_ids:
-        return {}
-    banks = db.session.scalars(
-        select(CreditAccount).where(CreditAccount.organization_id.in_(organization_ids))
-    ).all()
-    return {bank.organization_id: bank for bank in banks}
-
-
-def bank_for(organization):
-    """The organization's shared credit bank, or None."""
-    return banks_by_organization([organization.id]).get(organization.id)
 
 
 def member_query(organization):

@@ -21,7 +21,7 @@ from helpdesk.accounts.models import (
 )
 from helpdesk.errors import DomainError, NotAllowed, ValidationFailed
 from helpdesk.extensions import db
-from helpdesk.tickets.lifecycle import escape_like
+from helpdesk.querying import escape_like
 
 STATUS_FILTERS = ("active", "inactive", "all")
 
@@ -81,6 +81,13 @@ def _check_seats(user, *, new_role, confirmed):
         return
     usage = seats.seat_usage()
     raise SeatLimitConfirmationNeeded(usage.used + 1, usage.limit)
+
+
+def active_admins():
+    """Active admins, by id: they hear of every credit and billing alert."""
+    return db.session.scalars(
+        select(User).where(User.role == ROLE_ADMIN, User.active.is_(True)).order_by(User.id)
+    ).all()
 
 
 def create_user(email, name, password, role, *, actor=None, confirmed=False):

@@ -1,7 +1,5 @@
 """Log in, log out, register, change password, reset a forgotten password."""
 
-from urllib.parse import urlsplit
-
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -20,16 +18,7 @@ from helpdesk.accounts.forms import (
 from helpdesk.credits import ledger as credits
 from helpdesk.errors import DomainError
 from helpdesk.extensions import db
-
-
-def safe_next(target):
-    """Only local paths: no scheme, no host, no protocol-relative or backslash tricks."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc:
-        return None
-    return target
+from helpdesk.web import safe_next
 
 
 def _start_session(user, remember):

@@ -15,6 +15,7 @@ Guarantees (the caller has already verified the signature; the view commits):
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from helpdesk import events
 from helpdesk.billing.models import (
     PAYMENT_EXPIRED,
     PAYMENT_FAILED,
@@ -30,8 +31,6 @@ from helpdesk.credits import ledger as credits
 from helpdesk.credits.models import KIND_PURCHASE, KIND_REVERSAL
 from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
-from helpdesk.mail import notify
-from helpdesk.mail.compose import public_url
 
 OUTCOME_DUPLICATE = "duplicate: already received"
 
@@ -89,12 +88,8 @@ def alert(kind, message, payment=None, account_id=None):
     )
     db.session.add(item)
     db.session.flush()
-    notify.admin_alert(
-        notify.admins(),
-        subject=f"Billing: {ALERT_SUBJECTS.get(kind, kind.replace('_', ' '))}",
-        text=item.message,
-        url=public_url("billing_admin.alerts"),
-    )
+    subject = f"Billing: {ALERT_SUBJECTS.get(kind, kind.replace('_', ' '))}"
+    events.billing_alert_raised.send(alert=item, subject=subject)
     return item
 
 
@@ -139,15 +134,7 @@ def _credit(payment):
     payment.status = PAYMENT_PAID
     payment.credited_at = utcnow()
     db.session.flush()
-    notify.purchase_receipt(
-        payment.user,
-        credits=payment.credits,
-        amount_minor=payment.amount,
-        currency=payment.currency,
-        reference=f"Payment #{payment.id} ({session_id})",
-        url=public_url("billing.receipt", payment_id=payment.id),
-        bank_name=payment.account.owner_name if payment.account.organization_id else None,
-    )
+    events.payment_credited.send(payment=payment)
     return f"credited: payment {payment.id}, {payment.credits} credits"
 
 

@@ -19,7 +19,7 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from helpdesk import policy
+from helpdesk import events, policy
 from helpdesk.accounts.models import User
 from helpdesk.billing import gateway as payments
 from helpdesk.billing.models import PAYMENT_PENDING, PROVIDER_DEMO, BillingAlert, CreditPack, Payment
@@ -29,8 +29,7 @@ from helpdesk.credits.models import CreditAccount, ServicePlan
 from helpdesk.dbtypes import utcnow
 from helpdesk.errors import NotAllowed, ValidationFailed
 from helpdesk.extensions import db
-from helpdesk.mail import notify
-from helpdesk.mail.compose import public_url
+from helpdesk.web import public_url
 
 NOT_A_CUSTOMER = "Credit packs are bought by customers; admins can take a phone order for a customer."
 NOT_SET_UP = "Credits are not set up on this help desk yet. Please contact support."
@@ -176,14 +175,9 @@ def start_checkout(customer, pack_id, nonce, *, actor, return_urls):
 
 def _mail_payment_link(payment, customer, actor):
     """A phone order's link goes to the customer by e-mail, once, with the Payment row."""
-    rows = notify.payment_link(
-        customer,
-        credits=payment.credits,
-        amount_minor=payment.amount,
-        currency=payment.currency,
-        url=public_url("billing.pay_link", payment_id=payment.id),
-        started_by=actor,
-    )
+    url = public_url("billing.pay_link", payment_id=payment.id)
+    sent = events.payment_link_created.send(payment=payment, customer=customer, actor=actor, url=url)
+    rows = [row for result in sent for row in result or ()]
     payment.link_email_to = customer.email
     payment.link_email_status = "queued" if rows else "not sent"
     db.session.flush()

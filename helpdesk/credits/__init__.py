@@ -4,11 +4,12 @@ low-balance alerts, monthly allowances, the response-time guarantee and time ent
 The only domain that changes a balance (`credits.ledger.post_entry`, under a row lock).
 """
 
+from helpdesk import events
 from helpdesk.web import register_admin_section, register_banner, register_nav
 
 
 def init_app(app):
-    from helpdesk.credits import admin, agent, portal  # noqa: F401  (their views attach to the blueprints)
+    from helpdesk.credits import admin, agent, guarantee, portal  # noqa: F401  (views attach to blueprints)
     from helpdesk.credits.blueprints import admin_bp, agent_bp, portal_bp
     from helpdesk.credits.cli import credits_cli
 
@@ -27,3 +28,4 @@ def init_app(app):
         blueprint="credits_admin",
     )
     app.cli.add_command(credits_cli)
+    events.message_posted.connect(guarantee.on_message_posted)

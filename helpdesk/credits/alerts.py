@@ -11,6 +11,8 @@ Guarantees of this module:
 
 from sqlalchemy import func, select
 
+from helpdesk import events
+from helpdesk.accounts import users
 from helpdesk.accounts.models import User
 from helpdesk.credits.models import (
     ALERT_LOW_BALANCE,
@@ -20,10 +22,7 @@ from helpdesk.credits.models import (
     THRESHOLD_TOPUP_PERCENT,
     CreditAlert,
 )
-from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
-from helpdesk.mail import notify
-from helpdesk.mail.compose import public_url
 
 
 def cheapest_paid_cost(plan):
@@ -80,28 +79,8 @@ def after_balance_change(account, old_balance, entry):
     )
     db.session.add(alert)
     db.session.flush()
-    _mail_low_balance(alert, account, label)
+    events.credit_alert_raised.send(alert=alert, label=label)
     return alert
-
-
-def _mail_low_balance(alert, account, label):
-    """The customer (or the organization's managers) and the admins hear of a crossing once."""
-    recipients = alert_recipients(alert)
-    shared = account.organization.name if account.organization_id else None
-    for user in recipients["customers"]:
-        notify.low_balance(
-            user, balance=alert.balance, threshold=alert.threshold, label=label, bank_name=shared
-        )
-    _mail_admins(alert, account, "Low credit balance", recipients["admins"])
-
-
-def _mail_admins(alert, account, what, admins=None):
-    admins = notify.admins() if admins is None else admins
-    owner = account.owner_name
-    url = public_url("credits_admin.account", account_id=account.id)
-    notify.admin_alert(admins, subject=f"{what} ({owner})", text=f"Bank of {owner}: {alert.text}", url=url)
-    alert.notified_at = utcnow()
-    db.session.flush()
 
 
 def record_alert(account, kind, text, ticket=None):
@@ -121,8 +100,7 @@ def record_alert(account, kind, text, ticket=None):
     )
     db.session.add(alert)
     db.session.flush()
-    if kind == ALERT_UNBILLED_TIME:
-        _mail_admins(alert, account, "Unbilled time")
+    events.credit_alert_raised.send(alert=alert, label=None)
     return alert
 
 
@@ -166,4 +144,4 @@ def alert_recipients(alert):
         customers = [account.user]
     else:
         customers = [u for u in bank_users(account) if u.is_org_manager]
-    return {"customers": [u for u in customers if u.active], "admins": list(notify.admins())}
+    return {"customers": [u for u in customers if u.active], "admins": list(users.active_admins())}

@@ -8,13 +8,12 @@ guarantee, only paid priorities.
 
 from sqlalchemy import select
 
+from helpdesk import events
 from helpdesk.credits import alerts as credit_alerts
 from helpdesk.credits import ledger as credits
 from helpdesk.credits.models import ALERT_SLA_REFUND, KIND_CHARGE, KIND_REFUND, LedgerEntry
 from helpdesk.credits.quotes import net_paid, ticket_account
-from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
-from helpdesk.mail import notify
 from helpdesk.tickets.models import Message, Ticket
 
 
@@ -51,10 +50,15 @@ def apply_guarantee(ticket):
     )
     db.session.add(Message(ticket=ticket, author=None, body=text, internal=False, source="system"))
     alert = credit_alerts.record_alert(account, ALERT_SLA_REFUND, text, ticket=ticket)
-    notify.sla_refund(ticket.requester, credits=paid, ticket=ticket)
-    alert.notified_at = utcnow()
+    events.guarantee_refunded.send(ticket=ticket, credits=paid, entry=entry, alert=alert)
     db.session.flush()
     return entry
+
+
+def on_message_posted(message, first_agent_reply):
+    """The first public reply by an agent settles the guarantee (a late one refunds)."""
+    if first_agent_reply:
+        apply_guarantee(message.ticket)
 
 
 def sla_sweep():

@@ -199,6 +199,21 @@ def _forget_banks(session, _transaction):
     session.info.pop("credit_banks", None)
 
 
+def banks_by_organization(organization_ids):
+    """The shared credit bank of each of these organizations that has one, in one query."""
+    if not organization_ids:
+        return {}
+    banks = db.session.scalars(
+        select(CreditAccount).where(CreditAccount.organization_id.in_(organization_ids))
+    ).all()
+    return {bank.organization_id: bank for bank in banks}
+
+
+def bank_for(organization):
+    """The organization's shared credit bank, or None."""
+    return banks_by_organization([organization.id]).get(organization.id)
+
+
 def plan_for(user):
     """The plan that applies to `user`: their bank's, else the default plan (None if none exists)."""
     account = account_for(user)

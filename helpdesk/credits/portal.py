@@ -6,7 +6,6 @@ import io
 from flask import (
     Response,
     abort,
-    current_app,
     flash,
     make_response,
     redirect,
@@ -24,19 +23,13 @@ from helpdesk.credits import ledger as credits
 from helpdesk.credits import quotes as credit_quotes
 from helpdesk.credits.blueprints import portal_bp as bp
 from helpdesk.credits.forms import UpgradePriorityForm
+from helpdesk.credits.panels import buy_credits_url
 from helpdesk.dbtypes import utcnow
 from helpdesk.errors import DomainError
 from helpdesk.extensions import db
 from helpdesk.htmx import is_htmx, render_page_or_block
 from helpdesk.tickets.models import Priority
 from helpdesk.web import paginate, user_zone
-
-
-def buy_credits_url():
-    """The billing page if the billing blueprint is installed, else its future address."""
-    if "billing.index" in current_app.view_functions:
-        return url_for("billing.index")
-    return "/billing/"
 
 
 @bp.app_template_filter("due")
@@ -67,17 +60,6 @@ def new_ticket_quote():
     priority_id = request.args.get("priority", type=int)
     quote = credit_quotes.quote_for(current_user, priority_id)
     return _quote_fragment(quote) or redirect(url_for("tickets_portal.new_ticket", priority=priority_id))
-
-
-def ticket_credit_context(user, ticket):
-    """What the ticket page shows about credits: net paid, its entries, and upgrade quotes."""
-    paid = credit_quotes.net_paid(ticket)
-    context = {"paid": paid, "entries": credit_quotes.ticket_entries(ticket), "upgrades": [], "form": None}
-    if policy.can_upgrade_priority(user, ticket):
-        context["upgrades"] = credit_quotes.upgrade_quotes(ticket, paid=paid)
-        context["form"] = UpgradePriorityForm(formdata=None)
-        context["buy_url"] = buy_credits_url()
-    return context
 
 
 @bp.get("/tickets/<int:ticket_id>/upgrade-quote")

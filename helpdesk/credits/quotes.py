@@ -21,6 +21,7 @@ from helpdesk.credits.models import BILLING_TIME, KIND_CHARGE, KIND_REFUND, Ledg
 from helpdesk.dbtypes import utcnow
 from helpdesk.errors import InsufficientCredits, NotAllowed, ValidationFailed
 from helpdesk.extensions import db
+from helpdesk.tickets import editing, lifecycle
 from helpdesk.tickets.models import Priority, Ticket
 
 
@@ -189,15 +190,15 @@ def net_paid(ticket):
     return -int(total)
 
 
-def credits_spent_on(ticket_id):
-    """SQL scalar for a ticket id column: credits spent on it (priority and time charges, net of
-    refunds), 0 when none. One index probe on ledger_entries.ticket_id per row.
-    """
-    return (
-        select(func.coalesce(-func.sum(LedgerEntry.amount), 0))
-        .where(LedgerEntry.ticket_id == ticket_id, LedgerEntry.kind.in_((KIND_CHARGE, KIND_REFUND)))
-        .scalar_subquery()
-    )
+def credits_spent_by_ticket(ticket_ids):
+    """{ticket id: credits spent on it} (priority and time charges, net of refunds) for the given
+    tickets that have any, in one query on ledger_entries.ticket_id (the queue's paid marker)."""
+    rows = db.session.execute(
+        select(LedgerEntry.ticket_id, -func.sum(LedgerEntry.amount))
+        .where(LedgerEntry.ticket_id.in_(ticket_ids), LedgerEntry.kind.in_((KIND_CHARGE, KIND_REFUND)))
+        .group_by(LedgerEntry.ticket_id)
+    ).all()
+    return {ticket_id: int(total) for ticket_id, total in rows if total}
 
 
 def ticket_account(ticket):
@@ -211,21 +212,6 @@ def ticket_account(ticket):
     if account_id is not None:
         return db.session.get(credits.CreditAccount, account_id)
     return credits.account_for(ticket.requester)
-
-
-def _set_priority(ticket, priority, actor, now):
-    from helpdesk.tickets.lifecycle import record_event
-
-    old = ticket.priority
-    target = ticket.created_at + timedelta(minutes=priority.response_minutes)
-    if priority.sort_order > old.sort_order:
-        ticket.due_at = min(ticket.due_at, now + timedelta(minutes=priority.response_minutes))
-    else:
-        ticket.due_at = max(ticket.due_at, target)
-    ticket.priority = priority
-    ticket.version += 1
-    ticket.updated_at = now
-    record_event(ticket, actor, "priority", old.name, priority.name)
 
 
 def upgrade_priority(ticket, priority, actor):
@@ -262,7 +248,7 @@ def upgrade_priority(ticket, priority, actor):
             )
         except InsufficientCredits as exc:
             raise _insufficient(priority, quote.cost, exc) from exc
-    _set_priority(ticket, priority, actor, utcnow())
+    lifecycle.apply_priority(ticket, priority, actor, utcnow())
     db.session.flush()
     return quote
 
@@ -290,9 +276,35 @@ def change_priority(ticket, priority, actor):
                 ticket=ticket,
                 memo=f"Ticket #{ticket.id} lowered from {ticket.priority.name} to {priority.name}",
             )
-    _set_priority(ticket, priority, actor, utcnow())
+    lifecycle.apply_priority(ticket, priority, actor, utcnow())
     db.session.flush()
     return refund
+
+
+@dataclass(frozen=True)
+class PriorityChange:
+    """A saved priority change (always true) and the refund it booked, if any."""
+
+    refund: object = None  # the refund LedgerEntry, or None when nothing was refunded
+
+    def __bool__(self):
+        return True
+
+
+def change_priority_seen(ticket, actor, priority_id, seen_version):
+    """Set the priority through the credit service, guarded by the version the agent saw.
+
+    Guarantees: a stale version is refused before any credit moves; lowering a paid priority
+    refunds what was paid above the new tariff in the same transaction as the change (once);
+    raising it charges nothing. Returns False when unchanged, else a PriorityChange.
+    """
+    priority = db.session.get(Priority, priority_id) if priority_id else None
+    if priority is None:
+        raise ValidationFailed("Choose one of the listed priorities.")
+    editing.lock_for_edit(ticket, actor, seen_version, "priority")
+    if ticket.priority_id == priority.id:
+        return False
+    return PriorityChange(refund=change_priority(ticket, priority, actor))
 
 
 def priorities_for(user):

@@ -6,7 +6,7 @@ from helpdesk.web import register_admin_section
 
 
 def init_app(app):
-    from helpdesk.mail import admin
+    from helpdesk.mail import admin, receivers
     from helpdesk.mail.cli import mail_group, worker_command
 
     app.register_blueprint(admin.bp, url_prefix="/admin/mail")
@@ -20,3 +20,4 @@ def init_app(app):
     )
     app.cli.add_command(worker_command)
     app.cli.add_command(mail_group)
+    receivers.connect()

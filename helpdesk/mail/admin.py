@@ -3,13 +3,12 @@
 from flask import make_response, redirect, render_template, request, url_for
 
 from helpdesk.access import admin_blueprint
-from helpdesk.accounts.views import safe_next
 from helpdesk.extensions import db
 from helpdesk.htmx import is_htmx, render_page_or_block
 from helpdesk.mail import delivery as mail_delivery
 from helpdesk.mail import logs as mail_admin
 from helpdesk.mail.models import InboundMail, OutboxMessage
-from helpdesk.web import paginate
+from helpdesk.web import paginate, safe_next
 
 bp = admin_blueprint("mail_admin", __name__)
 

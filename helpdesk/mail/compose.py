@@ -8,7 +8,6 @@ from email import policy as email_policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
-from urllib.parse import urlsplit
 
 from flask import current_app, render_template
 
@@ -94,15 +93,6 @@ def ticket_from_root_id(msgid):
 
 def new_message_id():
     return f"<{secrets.token_hex(16)}@{mail_domain()}>"
-
-
-def public_url(endpoint, **values):
-    """An absolute link under PUBLIC_URL, built without a request (workers and CLI send mail too)."""
-    base = urlsplit(current_app.config["PUBLIC_URL"])
-    adapter = current_app.url_map.bind(
-        base.netloc, script_name=base.path or "/", url_scheme=base.scheme or "https"
-    )
-    return adapter.build(endpoint, values, force_external=True)
 
 
 def ticket_headers(ticket_id):

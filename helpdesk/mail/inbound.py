@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from helpdesk import policy
 from helpdesk.accounts import auth as accounts
 from helpdesk.accounts import password_reset
+from helpdesk.credits import submission
 from helpdesk.dbtypes import utcnow
 from helpdesk.errors import UploadRejected
 from helpdesk.extensions import db
@@ -234,7 +235,7 @@ def _new_ticket(entry, mail):
         raise Refusal(INBOUND_REFUSED, "no active category or no priority to open a ticket with")
     files, refused = _checked_files(mail)
     body = _body(mail.text, refused, bool(files)) or "(no text)"
-    ticket, _created = tickets.create_ticket(
+    ticket, _created = submission.submit_ticket(
         user,
         subject=mail.subject[:200] or "(no subject)",
         body=body,

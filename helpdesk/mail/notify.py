@@ -7,12 +7,12 @@ event are never mailed.
 
 from flask import current_app
 from sqlalchemy import select
-from werkzeug.routing import BuildError
 
-from helpdesk.accounts.models import AGENT_ROLES, ROLE_ADMIN, CategoryPermission, User
+from helpdesk.accounts.models import AGENT_ROLES, CategoryPermission, User
 from helpdesk.extensions import db
-from helpdesk.mail.compose import public_url, queue
+from helpdesk.mail.compose import queue
 from helpdesk.money import format_money
+from helpdesk.web import public_url
 
 
 def _ticket_subject(ticket, prefix=""):
@@ -32,13 +32,9 @@ def _recipients(users, exclude=()):
 
 
 def ticket_url(ticket, user):
-    """The agent console's ticket page for agents (once that blueprint exists), else the portal's."""
-    if user.is_agent and "tickets_agent.ticket" in current_app.view_functions:
-        try:
-            return public_url("tickets_agent.ticket", ticket_id=ticket.id)
-        except BuildError:
-            pass
-    return public_url("tickets_portal.ticket", ticket_id=ticket.id)
+    """The agent console's ticket page for agents, the portal's for everyone else."""
+    endpoint = "tickets_agent.ticket" if user.is_agent else "tickets_portal.ticket"
+    return public_url(endpoint, ticket_id=ticket.id)
 
 
 def _send(kind, user, template, subject, ticket=None, **context):
@@ -179,13 +175,6 @@ def password_reset(user, reset_url):
     return _send(
         "password_reset", user, "password_reset", "Reset your help desk password", reset_url=reset_url
     )
-
-
-def admins():
-    """Active helpdesk admins, who hear of every credit and billing alert."""
-    return db.session.scalars(
-        select(User).where(User.role == ROLE_ADMIN, User.active.is_(True)).order_by(User.id)
-    ).all()
 
 
 def admin_alert(users, *, subject, text, url):

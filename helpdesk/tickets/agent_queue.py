@@ -3,6 +3,7 @@
 from flask import current_app, request, url_for
 from flask_login import current_user
 
+from helpdesk.credits import quotes as credit_quotes
 from helpdesk.dbtypes import utcnow
 from helpdesk.htmx import is_htmx, render_page_or_block
 from helpdesk.page_cache import cached_page, expires_at
@@ -20,7 +21,13 @@ from helpdesk.tickets.forms import (
 def render_queue(args, notice=None, status=200):
     """The queue page, or only its table for htmx requests."""
     now = utcnow()
-    page = queue.queue_page(current_user, args.criteria(), current_app.config["PER_PAGE"], now=now)
+    page = queue.queue_page(
+        current_user,
+        args.criteria(),
+        current_app.config["PER_PAGE"],
+        now=now,
+        spent=credit_quotes.credits_spent_by_ticket,
+    )
     upcoming = [row.due_at for row in page.rows if row.due_at > now]
     if upcoming:  # the first "overdue" mark to appear on this page
         expires_at((min(upcoming) - now).total_seconds())

@@ -4,6 +4,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from helpdesk import policy
+from helpdesk.credits import quotes as credit_quotes
 from helpdesk.dbtypes import utcnow
 from helpdesk.errors import DomainError, NotAllowed, StaleUpdate
 from helpdesk.extensions import db
@@ -18,7 +19,7 @@ from helpdesk.web import paginate
 
 EDITS = {
     "status": agent_tickets.change_status,
-    "priority": agent_tickets.change_priority,
+    "priority": credit_quotes.change_priority_seen,
     "category": agent_tickets.change_category,
     "assignee": agent_tickets.change_assignee,
     "tags": agent_tickets.set_tags,

@@ -5,14 +5,11 @@ compared with the one the agent's form carried (a stale form is refused with Sta
 silently overwriting), a real change bumps the version and writes one history entry.
 """
 
-from dataclasses import dataclass
-
 from sqlalchemy import exists, select
 from sqlalchemy.orm import joinedload, lazyload, selectinload
 
 from helpdesk import policy
 from helpdesk.accounts.models import ROLE_ADMIN, ROLE_TECHNICIAN, CategoryPermission, Organization, User
-from helpdesk.credits import quotes as credit_quotes
 from helpdesk.dbtypes import utcnow
 from helpdesk.errors import NotAllowed, StaleUpdate, ValidationFailed
 from helpdesk.extensions import db
@@ -23,7 +20,6 @@ from helpdesk.tickets.models import (
     STATUSES,
     Category,
     Message,
-    Priority,
     Ticket,
     TicketEvent,
     TicketTag,
@@ -93,32 +89,6 @@ def change_status(ticket, actor, status, seen_version):
         return False
     tickets.set_status(ticket, actor, status)  # records the event and bumps the version
     return True
-
-
-@dataclass(frozen=True)
-class PriorityChange:
-    """A saved priority change (always true) and the refund it booked, if any."""
-
-    refund: object = None  # the refund LedgerEntry, or None when nothing was refunded
-
-    def __bool__(self):
-        return True
-
-
-def change_priority(ticket, actor, priority_id, seen_version):
-    """Set the priority through the credit service, guarded by the version the agent saw.
-
-    Guarantees: a stale version is refused before any credit moves; lowering a paid priority
-    refunds what was paid above the new tariff in the same transaction as the change (once);
-    raising it charges nothing. Returns False when unchanged, else a PriorityChange.
-    """
-    priority = db.session.get(Priority, priority_id) if priority_id else None
-    if priority is None:
-        raise ValidationFailed("Choose one of the listed priorities.")
-    lock_for_edit(ticket, actor, seen_version, "priority")
-    if ticket.priority_id == priority.id:
-        return False
-    return PriorityChange(refund=credit_quotes.change_priority(ticket, priority, actor))
 
 
 def confirmation(ticket, field, result):

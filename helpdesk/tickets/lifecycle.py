@@ -5,13 +5,10 @@ from datetime import timedelta
 from sqlalchemy import exists, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from helpdesk import policy
-from helpdesk.credits import guarantee as credit_sla
-from helpdesk.credits import quotes as credit_quotes
+from helpdesk import events, policy
 from helpdesk.dbtypes import utcnow
 from helpdesk.errors import NotAllowed, ValidationFailed
 from helpdesk.extensions import db
-from helpdesk.mail import notify
 from helpdesk.tickets import search, uploads
 from helpdesk.tickets.models import (
     OPEN_STATUSES,
@@ -62,13 +59,13 @@ def find_submission(requester, submission_key):
 
 
 def create_ticket(actor, *, subject, body, category_id, priority_id, files=(), submission_key=None):
-    """Open a ticket for `actor`. Returns (ticket, created).
+    """Open a ticket for `actor`. Returns (ticket, created). Charges nothing: a customer's
+    submission goes through `credits.submission.submit_ticket`, which prices and charges it.
 
     Guarantees: a resubmission with the same submission key returns the first ticket and
-    creates nothing (and charges nothing); the category is active and the priority is one the
-    customer's plan offers; a paid priority is charged to the customer's bank in the same
-    transaction (InsufficientCredits otherwise: nothing is kept); the response due time
-    follows the priority's target; attachments pass the upload checks before anything is stored.
+    creates nothing; the category is active and the priority exists; the response due time
+    follows the priority's target; attachments pass the upload checks before anything is stored;
+    `events.ticket_created` is sent once, for the new ticket.
     """
     existing = find_submission(actor, submission_key)
     if existing is not None:
@@ -79,7 +76,6 @@ def create_ticket(actor, *, subject, body, category_id, priority_id, files=(), s
     priority = db.session.get(Priority, priority_id)
     if priority is None:
         raise ValidationFailed("Choose one of the listed priorities.")
-    price = credit_quotes.new_ticket_price(actor, priority)  # quoted by the server, never the form
     checked = [uploads.check_upload(name, data) for name, data in files]
     now = utcnow()
     ticket = Ticket(
@@ -105,15 +101,13 @@ def create_ticket(actor, *, subject, body, category_id, priority_id, files=(), s
         if twin is None:
             raise
         return twin, False
-    # Same transaction as the ticket: not enough credits raises, and the caller rolls both back.
-    credit_quotes.charge_new_ticket(actor, ticket, price, submission_key)
     for item in checked:
         db.session.add(uploads.store(item, ticket, None, actor))
     if submission_key:
         uploads.claim_staged(actor, submission_key, ticket)
     record_event(ticket, actor, "created", None, f"{category.name} / {priority.name}")
     db.session.flush()
-    notify.ticket_created(ticket)
+    events.ticket_created.send(ticket=ticket)
     return ticket, True
 
 
@@ -170,9 +164,7 @@ def _add_message(ticket, actor, body, *, internal, files, source, staging_key):
             _set_status(ticket, actor, STATUS_OPEN)
     ticket.updated_at = now
     db.session.flush()
-    if first_agent_reply:
-        credit_sla.apply_guarantee(ticket)  # a late first reply refunds a guaranteed paid priority
-    notify.public_reply(message)
+    events.message_posted.send(message=message, first_agent_reply=first_agent_reply)
     return message
 
 
@@ -189,9 +181,26 @@ def _set_status(ticket, actor, status):
     ticket.updated_at = now
     ticket.version += 1
     record_event(ticket, actor, "status", old, status)
-    if status == STATUS_RESOLVED:
-        db.session.flush()
-        notify.ticket_resolved(ticket, actor)
+    db.session.flush()
+    events.ticket_status_changed.send(ticket=ticket, actor=actor, old=old, new=status)
+
+
+def apply_priority(ticket, priority, actor, now):
+    """Put the ticket on `priority`, with one history entry and a new version. A higher priority
+    brings the due time forward (to now plus its target at the latest), a lower one moves it back
+    (to creation plus its target at the earliest). Moves no credits: `credits.quotes` prices the
+    change and calls this in the same transaction.
+    """
+    old = ticket.priority
+    target = ticket.created_at + timedelta(minutes=priority.response_minutes)
+    if priority.sort_order > old.sort_order:
+        ticket.due_at = min(ticket.due_at, now + timedelta(minutes=priority.response_minutes))
+    else:
+        ticket.due_at = max(ticket.due_at, target)
+    ticket.priority = priority
+    ticket.version += 1
+    ticket.updated_at = now
+    record_event(ticket, actor, "priority", old.name, priority.name)
 
 
 def set_status(ticket, actor, status):
@@ -251,7 +260,3 @@ def portal_ticket_query(user, *, scope="mine", state="open", q=""):
     if q:
         query = query.where(search.ticket_condition(q, include_internal=False))
     return query.order_by(Ticket.updated_at.desc(), Ticket.id.desc())
-
-
-def escape_like(text):
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

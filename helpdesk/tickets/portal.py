@@ -5,7 +5,8 @@ from flask_login import current_user
 
 from helpdesk import policy
 from helpdesk.credits import quotes as credit_quotes
-from helpdesk.credits.portal import buy_credits_url, ticket_credit_context
+from helpdesk.credits import submission
+from helpdesk.credits.panels import buy_credits_url, ticket_credit_context
 from helpdesk.errors import DomainError
 from helpdesk.extensions import db
 from helpdesk.htmx import render_page_or_block
@@ -79,7 +80,7 @@ def new_ticket():
         db.session.commit()  # good files are kept whatever happens to the rest of the form
     if form.validate_on_submit() and not upload_errors:
         try:
-            ticket, created = tickets.create_ticket(
+            ticket, created = submission.submit_ticket(
                 current_user,
                 subject=form.subject.data,
                 body=form.body.data,

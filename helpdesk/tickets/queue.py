@@ -8,7 +8,6 @@ from sqlalchemy.orm import aliased
 
 from helpdesk import policy
 from helpdesk.accounts.models import Organization, User
-from helpdesk.credits import quotes as credit_quotes
 from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
 from helpdesk.tickets import search
@@ -150,7 +149,6 @@ def _decorate(page, *order):
             c.updated_at,
             c.version,
             c.first_response_at,
-            credit_quotes.credits_spent_on(c.id).label("credits_spent"),
         )  # fmt: skip
         .select_from(page)
         .join(Requester, Requester.id == c.requester_id)
@@ -255,12 +253,13 @@ def _priority_page(conditions, cursor, limit, reverse=False):
 BUILDERS = {"due": _due_page, "updated": _updated_page, "priority": _priority_page}
 
 
-def queue_page(actor, filters, per_page, now=None):
+def queue_page(actor, filters, per_page, now=None, spent=None):
     """One page of the tickets `actor` may see, after `filters.after` (or before `filters.before`).
 
     Guarantees: only tickets visible through the policy; a constant number of queries whatever
     the page size or depth (keyset pagination on indexed columns, all columns eagerly loaded).
     Paging back from the second page (fewer than a page's rows before it) gives the first page.
+    `spent(ticket_ids) -> {id: credits}` (from the credits domain) fills each row's paid marker.
     """
     now = now or utcnow()
     sort = filters.sort if filters.sort in SORTS else "due"
@@ -270,7 +269,7 @@ def queue_page(actor, filters, per_page, now=None):
     if before is not None:
         found = db.session.execute(build(conditions, before, per_page + 1, reverse=True)).all()
         if len(found) > per_page:
-            rows = _rows(list(reversed(found[:per_page])), now)
+            rows = _rows(list(reversed(found[:per_page])), now, spent)
             return QueuePage(
                 rows=rows,
                 next_cursor=encode_cursor(sort, rows[-1]),
@@ -281,7 +280,7 @@ def queue_page(actor, filters, per_page, now=None):
     else:
         cursor = decode_cursor(sort, filters.after)
     found = db.session.execute(build(conditions, cursor, per_page + 1)).all()
-    rows = _rows(found[:per_page], now)
+    rows = _rows(found[:per_page], now, spent)
     return QueuePage(
         rows=rows,
         next_cursor=encode_cursor(sort, rows[-1]) if len(found) > per_page else None,
@@ -290,14 +289,17 @@ def queue_page(actor, filters, per_page, now=None):
     )
 
 
-def _rows(found, now):
-    """Result rows as QueueRows, with their tags (one query for the page)."""
-    tags = _tags_of([r.id for r in found])
+def _rows(found, now, spent=None):
+    """Result rows as QueueRows, with their tags (one query for the page) and credits spent."""
+    ids = [r.id for r in found]
+    tags = _tags_of(ids)
+    paid = spent(ids) if spent is not None and ids else {}
     return [
         QueueRow(
             **{k: v for k, v in r._mapping.items() if k != "first_response_at"},
             overdue=r.status in OPEN_STATUSES and r.first_response_at is None and r.due_at < now,
             tags=tags.get(r.id, []),
+            credits_spent=paid.get(r.id, 0),
         )
         for r in found
     ]

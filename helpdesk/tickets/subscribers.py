@@ -2,13 +2,12 @@
 
 from sqlalchemy import select
 
-from helpdesk import policy
+from helpdesk import events, policy
 from helpdesk.accounts import auth as accounts
 from helpdesk.accounts import password_reset
 from helpdesk.accounts.models import User
 from helpdesk.errors import NotAllowed, ValidationFailed
 from helpdesk.extensions import db
-from helpdesk.mail import notify
 from helpdesk.tickets import lifecycle as tickets
 from helpdesk.tickets.editing import person
 from helpdesk.tickets.models import Subscription
@@ -47,7 +46,7 @@ def add_subscriber(ticket, actor, email):
     if user.password_hash is None:
         request_invitation(user, ticket, actor)
     else:
-        notify.subscriber_added(ticket, user, actor)
+        events.subscriber_added.send(ticket=ticket, user=user, actor=actor, set_password_url=None)
     return user, True
 
 
@@ -66,9 +65,9 @@ def request_invitation(user, ticket, invited_by):
     choose one, and note "invitation sent" in the ticket's history. Only flushes: the mail exists
     exactly when the subscription does.
     """
-    rows = notify.subscriber_added(
-        ticket, user, invited_by, set_password_url=password_reset.set_password_url(user)
-    )
+    url = password_reset.set_password_url(user)
+    sent = events.subscriber_added.send(ticket=ticket, user=user, actor=invited_by, set_password_url=url)
+    rows = [row for result in sent for row in result or ()]
     if rows:
         tickets.record_event(ticket, invited_by, "invitation sent", None, user.email)
     return rows

@@ -5,9 +5,9 @@ from datetime import timedelta
 
 import pytest
 
+from helpdesk.credits import submission
 from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
-from helpdesk.tickets import lifecycle as tickets
 from helpdesk.tickets.models import Ticket
 
 from ..credit_helpers import bank
@@ -85,7 +85,7 @@ def test_a_malformed_before_cursor_gives_the_first_page(client, login, eleven):
 
 def test_paid_tickets_carry_the_credits_spent(client, login, desk, make):
     bank("Business", 1000, user=desk.requester)
-    paid, _ = tickets.create_ticket(
+    paid, _ = submission.submit_ticket(
         desk.requester,
         subject="Paid one",
         body="Urgent, please.",
@@ -107,7 +107,7 @@ def test_paid_marker_adds_no_query_per_row(client, login, desk, make):
     login(desk.tech_it)
 
     def submit(n):
-        tickets.create_ticket(desk.requester, subject=f"Paid {n}", body="x", category_id=desk.it.id,
+        submission.submit_ticket(desk.requester, subject=f"Paid {n}", body="x", category_id=desk.it.id,
                               priority_id=desk.ref.priorities["High"].id, submission_key=f"p{n}")  # fmt: skip
         db.session.commit()
 

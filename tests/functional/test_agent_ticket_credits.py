@@ -4,9 +4,9 @@
 from sqlalchemy import func, select
 
 from helpdesk.credits import ledger as credits
+from helpdesk.credits import submission
 from helpdesk.credits.models import KIND_CHARGE, KIND_REFUND, LedgerEntry
 from helpdesk.extensions import db
-from helpdesk.tickets import lifecycle as tickets
 
 from ..credit_helpers import balance_of, bank
 from .agent_support import HTMX, desk, fresh  # noqa: F401  (fixture)
@@ -15,7 +15,7 @@ from .agent_support import HTMX, desk, fresh  # noqa: F401  (fixture)
 def paid_ticket(desk, priority="Urgent", balance=1000):
     """Alice (the desk's requester) on Business opens a ticket at `priority` and pays for it."""
     account = bank("Business", balance, user=desk.requester)
-    ticket, _ = tickets.create_ticket(
+    ticket, _ = submission.submit_ticket(
         desk.requester,
         subject="Server down",
         body="Everything is down.",

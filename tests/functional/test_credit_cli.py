@@ -5,9 +5,9 @@ from datetime import timedelta
 from sqlalchemy import func, select, update
 
 from helpdesk.credits import ledger as credits
+from helpdesk.credits import submission
 from helpdesk.credits.models import CreditAccount, LedgerEntry
 from helpdesk.extensions import db
-from helpdesk.tickets import lifecycle as tickets
 from helpdesk.tickets.models import Message
 from tests.credit_helpers import balance_of, bank
 
@@ -49,7 +49,7 @@ def test_allowance_twice_in_a_period_grants_once(app, make, ref):
 def test_sla_sweep_refunds_once(app, make, ref):
     alice = make.customer()
     account = bank("Business", 1000, user=alice)
-    ticket, _ = tickets.create_ticket(
+    ticket, _ = submission.submit_ticket(
         alice,
         subject="Late",
         body="Late",

@@ -7,11 +7,10 @@ from sqlalchemy import func, select
 
 from helpdesk.accounts.models import User
 from helpdesk.credits import ledger as credits
-from helpdesk.credits import time_entries
+from helpdesk.credits import submission, time_entries
 from helpdesk.credits.models import LedgerEntry, TimeEntry
 from helpdesk.errors import InsufficientCredits
 from helpdesk.extensions import db
-from helpdesk.tickets import lifecycle as tickets
 from helpdesk.tickets.models import Ticket
 from tests.credit_helpers import balance_of, bank
 
@@ -54,7 +53,7 @@ def test_fifty_urgent_submissions_against_a_bank_of_1000(app, make, ref):
     customer_id, category_id, urgent_id = customer.id, ref.categories["IT"].id, ref.priorities["Urgent"].id
 
     def submit(i):
-        tickets.create_ticket(
+        submission.submit_ticket(
             db.session.get(User, customer_id),
             subject=f"Outage {i}",
             body="Down",
@@ -100,7 +99,7 @@ def test_fifty_copies_of_one_submission_make_one_ticket_and_one_charge(app, make
     customer_id, category_id, urgent_id = customer.id, ref.categories["IT"].id, ref.priorities["Urgent"].id
 
     def submit(_i):
-        tickets.create_ticket(
+        submission.submit_ticket(
             db.session.get(User, customer_id),
             subject="Double click",
             body="Down",

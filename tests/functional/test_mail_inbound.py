@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from helpdesk.accounts.models import User
+from helpdesk.credits import submission
 from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
 from helpdesk.mail import compose as mail_compose
@@ -23,7 +24,7 @@ def alice(make):
 
 @pytest.fixture
 def ticket(make, ref, alice):
-    item, _ = tickets.create_ticket(
+    item, _ = submission.submit_ticket(
         alice,
         subject="Printer on fire",
         body="Smoke everywhere.",
@@ -117,7 +118,7 @@ def test_refused_replies_leave_ticket_untouched_and_tell_nobody(make, ref, ticke
 
 
 def test_token_and_references_naming_different_tickets_is_refused(make, ref, alice, ticket):
-    other, _ = tickets.create_ticket(
+    other, _ = submission.submit_ticket(
         alice,
         subject="Other",
         body="x",

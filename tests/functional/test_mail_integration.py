@@ -18,7 +18,7 @@ from helpdesk.accounts.models import User
 from helpdesk.billing.models import BillingAlert, Payment
 from helpdesk.credits import guarantee as credit_sla
 from helpdesk.credits import ledger as credits
-from helpdesk.credits import time_entries
+from helpdesk.credits import submission, time_entries
 from helpdesk.credits.models import CreditAlert
 from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
@@ -145,7 +145,7 @@ def test_no_low_balance_mail_when_the_debit_rolls_back(make, ref, staff):
 def test_a_missed_response_target_mails_the_requester_once(make, ref, staff):
     alice, agent = make.customer(email="alice@example.test"), make.technician(ref.categories["IT"])
     bank("Business", 1000, user=alice)
-    ticket, _ = tickets.create_ticket(
+    ticket, _ = submission.submit_ticket(
         alice,
         subject="Server down",
         body="Everything is down.",

@@ -4,6 +4,7 @@ from email.message import EmailMessage
 
 import pytest
 
+from helpdesk.credits import submission
 from helpdesk.extensions import db
 from helpdesk.mail import delivery as mail_delivery
 from helpdesk.mail import inbound as mail_inbound
@@ -36,7 +37,7 @@ def answer(received, sender, text):
 def test_agent_reply_mail_answered_by_customer_lands_on_ticket(app, client, login, make, ref, smtp_server):
     alice = make.customer(email="alice@example.test", name="Alice")
     agent = make.technician(ref.categories["IT"], email="ivan@example.test", name="Ivan")
-    ticket, _ = tickets.create_ticket(
+    ticket, _ = submission.submit_ticket(
         alice,
         subject="VPN drops",
         body="Every 10 minutes.",

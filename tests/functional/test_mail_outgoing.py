@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from helpdesk.credits import submission
 from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
 from helpdesk.mail import compose as mail_compose
@@ -32,7 +33,7 @@ def outbox(**filters):
 
 def open_ticket(make, ref, customer=None, subject="Printer on fire", body="Smoke everywhere."):
     customer = customer or make.customer(email="alice@example.test", name="Alice")
-    ticket, _ = tickets.create_ticket(
+    ticket, _ = submission.submit_ticket(
         customer,
         subject=subject,
         body=body,
@@ -58,7 +59,7 @@ def test_new_ticket_acknowledges_customer_without_content_and_tells_category_age
 
 def test_notification_shares_the_event_transaction(make, ref):
     customer = make.customer()
-    tickets.create_ticket(
+    submission.submit_ticket(
         customer,
         subject="Never mind",
         body="x",

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from helpdesk.accounts.models import User
+from helpdesk.credits import quotes as credit_quotes
 from helpdesk.errors import StaleUpdate, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.tickets import editing as agent_tickets
@@ -51,7 +52,7 @@ def test_stale_version_is_refused_before_anything_changes(make, ref):
     admin = make.admin()
     ticket = make.ticket(category=ref.categories["IT"], priority=ref.priorities["Low"])
     with pytest.raises(StaleUpdate, match="Priority is now “Low”"):
-        agent_tickets.change_priority(ticket, admin, ref.priorities["High"].id, 7)
+        credit_quotes.change_priority_seen(ticket, admin, ref.priorities["High"].id, 7)
     assert ticket.priority.name == "Low" and ticket.version == 1
 
 

@@ -9,6 +9,7 @@ from helpdesk.credits import allowances as credit_allowances
 from helpdesk.credits import guarantee as credit_sla
 from helpdesk.credits import ledger as credits
 from helpdesk.credits import quotes as credit_quotes
+from helpdesk.credits import submission
 from helpdesk.credits.models import CreditAlert, LedgerEntry
 from helpdesk.dbtypes import utcnow
 from helpdesk.demo import seed
@@ -21,7 +22,7 @@ from tests.credit_helpers import balance_of, bank, plan
 
 
 def submit(user, ref, priority="Urgent", key="k1"):
-    return tickets.create_ticket(
+    return submission.submit_ticket(
         user,
         subject="Server down",
         body="Everything is down.",

@@ -6,6 +6,7 @@ import pytest
 
 from helpdesk.accounts import organizations
 from helpdesk.accounts.models import AuditEvent, Organization, User
+from helpdesk.credits import ledger
 from helpdesk.errors import NotFound, ValidationFailed
 from helpdesk.extensions import db
 from tests import credit_helpers
@@ -110,8 +111,8 @@ def test_counts_and_banks_for_a_page_of_organizations(make, ref):
     bank = credit_helpers.bank("Pay as you go", 500, organization=acme)
     ids = [acme.id, empty.id]
     assert organizations.member_counts(ids) == {acme.id: 3, empty.id: 0}
-    assert organizations.banks_by_organization(ids) == {acme.id: bank}
-    assert organizations.member_counts([]) == {} and organizations.banks_by_organization([]) == {}
+    assert ledger.banks_by_organization(ids) == {acme.id: bank}
+    assert organizations.member_counts([]) == {} and ledger.banks_by_organization([]) == {}
 
 
 def test_search_escapes_like_wildcards(make):

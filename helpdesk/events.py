@@ -1,0 +1,72 @@
+"""Domain events: what a domain announces so that domains above it can act (mail, credits, ...).
+
+A lower domain never imports a higher one: tickets do not know that mail exists, yet a reply is
+mailed. The tickets service sends `message_posted`; the mail domain, which is above it, connects
+a receiver in its `init_app`. Receivers run at once, in the order they were connected, inside the
+sender's transaction (they only flush): a mail exists exactly when its event does, and a receiver
+that raises rolls the whole change back.
+
+Why not blinker (which Flask already installs): its receivers run in an unspecified order unless
+it is given an ordered set class, and the order here decides the order of outbox rows and ledger
+entries, which must not vary from run to run.
+"""
+
+
+class Event:
+    """One kind of event; `send(**payload)` calls every receiver and returns their results."""
+
+    def __init__(self, name, doc):
+        self.name = name
+        self.__doc__ = doc
+        self._receivers = []
+
+    def connect(self, receiver):
+        """Call `receiver(**payload)` on every send (once, however often it is connected)."""
+        if receiver not in self._receivers:
+            self._receivers.append(receiver)
+        return receiver
+
+    def send(self, **payload):
+        return [receiver(**payload) for receiver in self._receivers]
+
+    def __repr__(self):
+        return f"<Event {self.name}>"
+
+
+# --- accounts ------------------------------------------------------------------------------
+password_reset_requested = Event(
+    "password_reset_requested",
+    "user, url: someone asked for a reset link for an active account. Returns outbox rows.",
+)
+
+# --- tickets -------------------------------------------------------------------------------
+ticket_created = Event("ticket_created", "ticket: a ticket was opened (any channel).")
+message_posted = Event(
+    "message_posted",
+    "message, first_agent_reply: a reply or internal note was added by a person "
+    "(first_agent_reply: the ticket's first public reply by an agent).",
+)
+ticket_status_changed = Event("ticket_status_changed", "ticket, actor, old, new: the status changed.")
+subscriber_added = Event(
+    "subscriber_added",
+    "ticket, user, actor, set_password_url: a user now follows the ticket (set_password_url for an "
+    "account without a password). Returns outbox rows.",
+)
+
+# --- credits -------------------------------------------------------------------------------
+credit_alert_raised = Event(
+    "credit_alert_raised",
+    "alert, label: a credit alert was recorded (low balance with the stage's label, unbilled time, "
+    "a guarantee refund).",
+)
+guarantee_refunded = Event(
+    "guarantee_refunded", "ticket, credits, entry: a missed target refunded the ticket's charge."
+)
+
+# --- billing -------------------------------------------------------------------------------
+payment_credited = Event("payment_credited", "payment: a card payment was credited to its bank.")
+payment_link_created = Event(
+    "payment_link_created",
+    "payment, customer, actor, url: an admin took a phone order for the customer. Returns outbox rows.",
+)
+billing_alert_raised = Event("billing_alert_raised", "alert: a billing problem an admin must look at.")

@@ -1,0 +1,130 @@
+"""The mail domain's answer to other domains' events: each one queues its notifications.
+
+Connected by `mail.init_app`; every receiver runs in the sender's transaction and only flushes
+(see `helpdesk.events`), so a notification exists exactly when its cause does.
+"""
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from helpdesk import events
+from helpdesk.accounts.users import active_admins
+from helpdesk.credits.alerts import alert_recipients
+from helpdesk.credits.models import ALERT_LOW_BALANCE, ALERT_UNBILLED_TIME
+from helpdesk.dbtypes import utcnow
+from helpdesk.extensions import db
+from helpdesk.mail import notify
+from helpdesk.mail.models import OutboxMessage
+from helpdesk.tickets.models import STATUS_RESOLVED
+from helpdesk.web import public_url
+
+RESET_MAILS_PER_HOUR = 3  # reset links one address receives at most, however often it is asked
+
+
+def on_ticket_created(ticket):
+    notify.ticket_created(ticket)
+
+
+def on_message_posted(message, first_agent_reply):
+    notify.public_reply(message)
+
+
+def on_status_changed(ticket, actor, old, new):
+    if new == STATUS_RESOLVED:
+        notify.ticket_resolved(ticket, actor)
+
+
+def on_subscriber_added(ticket, user, actor, set_password_url):
+    return notify.subscriber_added(ticket, user, actor, set_password_url=set_password_url)
+
+
+def on_password_reset_requested(user, url):
+    """The reset link, unless this address already got RESET_MAILS_PER_HOUR in the last hour."""
+    recent = db.session.scalar(
+        select(func.count(OutboxMessage.id)).where(
+            OutboxMessage.kind == "password_reset",
+            OutboxMessage.user_id == user.id,
+            OutboxMessage.created_at >= utcnow() - timedelta(hours=1),
+        )
+    )
+    if recent >= RESET_MAILS_PER_HOUR:
+        return None
+    return notify.password_reset(user, url)
+
+
+def on_credit_alert(alert, label):
+    """A low balance goes to the bank's customer (or its organization's managers) and the admins,
+    unbilled time to the admins; a guarantee refund is the customer's news (on_guarantee_refunded)."""
+    account = alert.account
+    if alert.kind == ALERT_LOW_BALANCE:
+        recipients = alert_recipients(alert)
+        shared = account.organization.name if account.organization_id else None
+        for user in recipients["customers"]:
+            notify.low_balance(
+                user, balance=alert.balance, threshold=alert.threshold, label=label, bank_name=shared
+            )
+        _mail_admins(alert, "Low credit balance", recipients["admins"])
+    elif alert.kind == ALERT_UNBILLED_TIME:
+        _mail_admins(alert, "Unbilled time", active_admins())
+
+
+def _mail_admins(alert, what, admins):
+    owner = alert.account.owner_name
+    url = public_url("credits_admin.account", account_id=alert.account_id)
+    notify.admin_alert(admins, subject=f"{what} ({owner})", text=f"Bank of {owner}: {alert.text}", url=url)
+    alert.notified_at = utcnow()
+    db.session.flush()
+
+
+def on_guarantee_refunded(ticket, credits, entry, alert):
+    notify.sla_refund(ticket.requester, credits=credits, ticket=ticket)
+    alert.notified_at = utcnow()
+
+
+def on_payment_credited(payment):
+    notify.purchase_receipt(
+        payment.user,
+        credits=payment.credits,
+        amount_minor=payment.amount,
+        currency=payment.currency,
+        reference=f"Payment #{payment.id} ({payment.stripe_session_id})",
+        url=public_url("billing.receipt", payment_id=payment.id),
+        bank_name=payment.account.owner_name if payment.account.organization_id else None,
+    )
+
+
+def on_payment_link_created(payment, customer, actor, url):
+    return notify.payment_link(
+        customer,
+        credits=payment.credits,
+        amount_minor=payment.amount,
+        currency=payment.currency,
+        url=url,
+        started_by=actor,
+    )
+
+
+def on_billing_alert(alert, subject):
+    notify.admin_alert(
+        active_admins(), subject=subject, text=alert.message, url=public_url("billing_admin.alerts")
+    )
+
+
+RECEIVERS = (
+    (events.ticket_created, on_ticket_created),
+    (events.message_posted, on_message_posted),
+    (events.ticket_status_changed, on_status_changed),
+    (events.subscriber_added, on_subscriber_added),
+    (events.password_reset_requested, on_password_reset_requested),
+    (events.credit_alert_raised, on_credit_alert),
+    (events.guarantee_refunded, on_guarantee_refunded),
+    (events.payment_credited, on_payment_credited),
+    (events.payment_link_created, on_payment_link_created),
+    (events.billing_alert_raised, on_billing_alert),
+)
+
+
+def connect():
+    for event, receiver in RECEIVERS:
+        event.connect(receiver)
