@@ -30,11 +30,11 @@ def demo_desk(live_server_factory):
 def _paid_ticket():
     """Alice (Business, 1,000 credits) pays 250 for an Urgent IT ticket."""
     from helpdesk.accounts.models import User
-    from helpdesk.tickets import lifecycle as tickets
+    from helpdesk.credits import submission
     from helpdesk.tickets.models import Category, Priority
 
     alice = db.session.scalar(db.select(User).where(User.email == "alice@example.com"))
-    tickets.create_ticket(
+    submission.submit_ticket(
         alice,
         subject="Mail server refuses logins",
         body="Nobody can log in since 9:00.",
