@@ -29,11 +29,16 @@ def _fmt(value):
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def column_chart(chart_id, title, desc, labels, series, *, height=260):
-    """Vertical grouped columns, one group per label (e.g. per day), with a y axis of counts."""
+def column_chart(chart_id, title, desc, labels, series, *, height=260, line=None, label_text=None):
+    """Vertical grouped columns, one group per label (e.g. per day), with a y axis of counts.
+
+    `line` (name, css class, values) adds a line with a dot per group over the columns;
+    `label_text(label)` shortens the x labels (default: a date without its year).
+    """
     left, right, top, bottom = 44, 10, 30, 36
     plot_w, plot_h = WIDTH - left - right, height - top - bottom
-    top_value = nice_max(max((max(values, default=0) for _n, _c, values in series), default=0))
+    plotted = [*series, line] if line else series
+    top_value = nice_max(max((max(values, default=0) for _n, _c, values in plotted), default=0))
     group_w = plot_w / max(len(labels), 1)
     bar_w = group_w * 0.8 / max(len(series), 1)
     bars = []
@@ -47,7 +52,7 @@ def column_chart(chart_id, title, desc, labels, series, *, height=260):
         {
             "x": round(left + i * group_w + group_w / 2, 1),
             "y": height - 14,
-            "text": str(label)[5:],
+            "text": label_text(label) if label_text else str(label)[5:],
             "anchor": "middle",
         }
         for i, label in enumerate(labels)
@@ -60,7 +65,19 @@ def column_chart(chart_id, title, desc, labels, series, *, height=260):
         y = round(top + plot_h - plot_h * k / steps, 1)
         grid.append({"x1": left, "y1": y, "x2": WIDTH - right, "y2": y})
         ylabels.append({"x": left - 6, "y": y + 4, "text": str(value), "anchor": "end"})
-    return _chart(chart_id, title, desc, height, bars, xlabels + ylabels, grid, _legend(series, 14))
+    chart = _chart(chart_id, title, desc, height, bars, xlabels + ylabels, grid, _legend(plotted, 14))
+    if line:
+        name, cls, values = line
+        dots = [
+            {
+                "x": round(left + i * group_w + group_w / 2, 1),
+                "y": round(top + plot_h - plot_h * max(value, 0) / top_value, 1),
+                "label": f"{name}, {label}: {_fmt(value)}",
+            }
+            for i, (label, value) in enumerate(zip(labels, values, strict=True))
+        ]
+        chart["line"] = {"cls": cls, "points": " ".join(f"{d['x']},{d['y']}" for d in dots), "dots": dots}
+    return chart
 
 
 def bar_chart(chart_id, title, desc, labels, series, *, unit="", top_value=None):
@@ -118,6 +135,7 @@ def _chart(chart_id, title, desc, height, bars, texts, grid, legend):
         "texts": texts,
         "grid": grid,
         "legend": legend,
+        "line": None,
     }
 
 

@@ -1,33 +1,41 @@
-"""CSV export of report tables, safe to open in a spreadsheet."""
+"""The one CSV writer: every export goes through it, so every cell is safe to open in a spreadsheet."""
 
 import csv
 import io
-from datetime import date
+from datetime import date, datetime
+
+from flask import Response
 
 # A cell starting with one of these would run as a formula in a spreadsheet (CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _cell(value):
+def safe_cell(value):
+    """A value as a CSV cell: dates in ISO form, text that a spreadsheet would run as a formula
+    prefixed with an apostrophe (numbers stay numbers, so negative amounts are untouched)."""
     if value is None:
         return ""
-    if isinstance(value, date):
+    if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
 
 
-def table_csv(table):
-    """The table as CSV text: a header row of column labels, then raw values (minutes as decimals)."""
+def csv_text(header, rows):
+    """CSV text (RFC 4180 line ends): the header row, then each row's cells through safe_cell."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([_header(c) for c in table.columns])
-    for row in table.rows:
-        writer.writerow([_cell(v) for v in row])
+    writer.writerow([safe_cell(h) for h in header])
+    for row in rows:
+        writer.writerow([safe_cell(v) for v in row])
     return out.getvalue()
 
 
-def _header(column):
-    suffix = {"minutes": " (minutes)", "percent": " (%)"}.get(column.kind, "")
-    return column.label + suffix
+def csv_response(filename, header, rows):
+    """A CSV download named `filename`."""
+    return Response(
+        csv_text(header, rows),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

@@ -13,8 +13,8 @@ from helpdesk.accounts.forms import (
     SearchFilter,
 )
 from helpdesk.accounts.models import Organization, User
+from helpdesk.actions import perform
 from helpdesk.credits import ledger as credits
-from helpdesk.errors import DomainError
 from helpdesk.extensions import db
 from helpdesk.htmx import is_htmx, render_page_or_block
 from helpdesk.web import paginate
@@ -50,13 +50,11 @@ def organizations_page():
 def create_organization():
     form = OrganizationForm()
     if form.validate_on_submit():
-        try:
-            org = organizations.create_organization(current_user, form.name.data)
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            form.name.errors.append(str(exc))
+        outcome = perform(organizations.create_organization, current_user, form.name.data)
+        if not outcome.ok:
+            form.name.errors.append(outcome.message)
         else:
+            org = outcome.value
             if not is_htmx():
                 flash(f"Organization “{org.name}” created: add its members here.", "success")
                 return redirect(url_for("accounts_admin.organization", org_id=org.id))
@@ -98,12 +96,9 @@ def rename_organization(org_id):
     if not form.validate_on_submit():
         error = "; ".join(form.name.errors) or "Enter an organization name."
         return _row_or_page(org, error=error, value=form.name.data)
-    try:
-        organizations.rename_organization(current_user, org, form.name.data)
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        return _row_or_page(org, error=str(exc), value=form.name.data)
+    outcome = perform(organizations.rename_organization, current_user, org, form.name.data)
+    if not outcome.ok:
+        return _row_or_page(org, error=outcome.message, value=form.name.data)
     return _row_or_page(org, message=f"Saved: renamed to “{org.name}”.")
 
 
@@ -145,18 +140,15 @@ def add_member(org_id):
     form = MemberForm()
     if not form.validate_on_submit():
         return _members(org, form=form)
-    try:
-        user, changed = organizations.add_member(
-            current_user, org, form.email.data, confirmed=form.confirmed.data
-        )
-        db.session.commit()
-    except organizations.MoveConfirmationNeeded as exc:
-        db.session.rollback()
-        return _members(org, form=form, confirm=exc)
-    except DomainError as exc:
-        db.session.rollback()
-        form.email.errors.append(str(exc))
+    outcome = perform(
+        organizations.add_member, current_user, org, form.email.data, confirmed=form.confirmed.data
+    )
+    if isinstance(outcome.error, organizations.MoveConfirmationNeeded):
+        return _members(org, form=form, confirm=outcome.error)
+    if not outcome.ok:
+        form.email.errors.append(outcome.message)
         return _members(org, form=form)
+    user, changed = outcome.value
     return _done(org, f"{user.name} {'joined' if changed else 'is already a member of'} {org.name}.")
 
 
@@ -166,13 +158,10 @@ def _member_action(org_id, user_id, form, action):
     user = db.session.get(User, user_id) or abort(404)
     if not form.validate_on_submit():
         abort(400)
-    try:
-        message = action(org, user)
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        return _members(org, error=str(exc))
-    return _done(org, message)
+    outcome = perform(action, org, user)
+    if not outcome.ok:
+        return _members(org, error=outcome.message)
+    return _done(org, outcome.value)
 
 
 @bp.post("/organizations/<int:org_id>/members/<int:user_id>/remove")

@@ -7,7 +7,7 @@ from helpdesk.accounts import permissions
 from helpdesk.accounts.blueprints import admin_bp as bp
 from helpdesk.accounts.forms import PermissionsForm
 from helpdesk.accounts.models import User
-from helpdesk.errors import DomainError
+from helpdesk.actions import perform
 from helpdesk.extensions import db
 from helpdesk.htmx import is_htmx, render_page_or_block
 from helpdesk.tickets import categories
@@ -40,11 +40,14 @@ def save_permissions():
     if not form.validate_on_submit():
         abort(400)
     rows = db.session.scalars(db.select(User).where(User.id.in_(form.rows.data or []))).all()
-    change = permissions.replace_permissions(
-        current_user, rows, categories.all_categories(), form.wanted_pairs()
+    outcome = perform(
+        permissions.replace_permissions, current_user, rows, categories.all_categories(), form.wanted_pairs()
     )
-    db.session.commit()
-    flash(f"Permissions saved: {change.granted} granted, {change.revoked} revoked.", "success")
+    if outcome.ok:
+        change = outcome.value
+        flash(f"Permissions saved: {change.granted} granted, {change.revoked} revoked.", "success")
+    else:
+        flash(outcome.message, "error")
     return redirect(url_for("accounts_admin.permissions", page=request.args.get("page")))
 
 
@@ -57,13 +60,7 @@ def toggle_permission(user_id, category_id):
     if not form.validate_on_submit():
         abort(400)
     wanted = (user.id, category.id) in form.wanted_pairs()
-    error = None
-    try:
-        permissions.set_permission(current_user, user, category, wanted)
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        error = str(exc)
+    error = perform(permissions.set_permission, current_user, user, category, wanted).message or None
     granted = permissions.granted_pairs([user.id])
     if not is_htmx():
         flash(error or "Permission saved.", "error" if error else "success")

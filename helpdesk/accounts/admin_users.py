@@ -8,7 +8,7 @@ from helpdesk.accounts import users as user_service
 from helpdesk.accounts.blueprints import admin_bp as bp
 from helpdesk.accounts.forms import ROLE_LABELS, ActiveForm, RoleForm, UserFilter
 from helpdesk.accounts.models import User
-from helpdesk.errors import DomainError
+from helpdesk.actions import perform
 from helpdesk.extensions import db
 from helpdesk.htmx import is_htmx, render_page_or_block
 from helpdesk.web import paginate
@@ -69,20 +69,16 @@ def change_role(user_id):
     form = RoleForm()
     if not form.validate_on_submit():
         return _render_user(target, role_form=form)
-    try:
-        changed = user_service.change_role(
-            current_user, target, form.role.data, confirmed=form.confirmed.data
-        )
-        db.session.commit()
-    except user_service.SeatLimitConfirmationNeeded as exc:
-        db.session.rollback()
-        return _render_user(
-            target, role_form=form, confirm={"kind": "role", "text": str(exc), "role": form.role.data}
-        )
-    except DomainError as exc:
-        db.session.rollback()
-        form.role.errors.append(str(exc))
+    outcome = perform(
+        user_service.change_role, current_user, target, form.role.data, confirmed=form.confirmed.data
+    )
+    if isinstance(outcome.error, user_service.SeatLimitConfirmationNeeded):
+        confirm = {"kind": "role", "text": outcome.message, "role": form.role.data}
+        return _render_user(target, role_form=form, confirm=confirm)
+    if not outcome.ok:
+        form.role.errors.append(outcome.message)
         return _render_user(target, role_form=form)
+    changed = outcome.value
     label = ROLE_LABELS[target.role]
     verb = "is now" if changed else "is already"
     return _saved(target, f"{'Saved: ' if changed else ''}{target.name} {verb} {label.lower()}.")
@@ -95,15 +91,11 @@ def set_active(user_id):
     if not form.validate_on_submit():
         abort(400)
     active = form.active.data == "1"
-    try:
-        user_service.set_active(current_user, target, active, confirmed=form.confirmed.data)
-        db.session.commit()
-    except user_service.SeatLimitConfirmationNeeded as exc:
-        db.session.rollback()
-        return _render_user(target, confirm={"kind": "active", "text": str(exc)})
-    except DomainError as exc:
-        db.session.rollback()
-        form.form_errors.append(str(exc))
+    outcome = perform(user_service.set_active, current_user, target, active, confirmed=form.confirmed.data)
+    if isinstance(outcome.error, user_service.SeatLimitConfirmationNeeded):
+        return _render_user(target, confirm={"kind": "active", "text": outcome.message})
+    if not outcome.ok:
+        form.form_errors.append(outcome.message)
         return _render_user(target, active_form=form)
     state = "reactivated" if active else "deactivated: their sessions have ended and they cannot log in"
     return _saved(target, f"Saved: {target.name} {state}.")

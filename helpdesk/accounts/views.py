@@ -15,9 +15,8 @@ from helpdesk.accounts.forms import (
     ResetRequestForm,
     timezone_choices,
 )
+from helpdesk.actions import perform
 from helpdesk.credits import ledger as credits
-from helpdesk.errors import DomainError
-from helpdesk.extensions import db
 from helpdesk.web import safe_next
 
 
@@ -32,12 +31,13 @@ def login():
         return redirect(url_for("core.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        try:
-            user = accounts.authenticate(form.email.data, form.password.data, request.remote_addr)
-        except accounts.LoginThrottled as exc:
-            form.form_errors.append(str(exc))
-            return render_template("accounts/login.html", form=form), 429
-        db.session.commit()  # records the failure, or clears the counter
+        # Commits the failure, or the cleared counter.
+        outcome = perform(accounts.authenticate, form.email.data, form.password.data, request.remote_addr)
+        if not outcome.ok:
+            form.form_errors.append(outcome.message)
+            status = 429 if isinstance(outcome.error, accounts.LoginThrottled) else 200
+            return render_template("accounts/login.html", form=form), status
+        user = outcome.value
         if user is None:
             form.form_errors.append("E-mail or password is not correct.")
         else:
@@ -49,8 +49,7 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
-    accounts.rotate_sessions(current_user)
-    db.session.commit()
+    perform(accounts.rotate_sessions, current_user)
     logout_user()
     session.clear()
     flash("You are logged out.", "info")
@@ -67,20 +66,23 @@ def register():
     if request.method == "GET":
         form.plan.data = next((p.id for p in plans if p.is_default), plans[0].id if plans else None)
     if form.validate_on_submit():
-        try:
-            user = accounts.register_customer(
-                form.email.data, form.name.data, form.password.data, timezone=form.timezone.data
-            )
-            credits.open_chosen_plan(user, form.plan.data)  # same transaction: the bank and its grant
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            form.email.errors.append(str(exc))
+        outcome = perform(_register, form)
+        if not outcome.ok:
+            form.email.errors.append(outcome.message)
         else:
-            _start_session(user, remember=False)
+            _start_session(outcome.value, remember=False)
             flash("Welcome! Your account is ready.", "success")
             return redirect(url_for("tickets_portal.tickets"))
     return render_template("accounts/register.html", form=form, plans=plans)
+
+
+def _register(form):
+    """The account and the bank on the chosen plan (with its grant), in one transaction."""
+    user = accounts.register_customer(
+        form.email.data, form.name.data, form.password.data, timezone=form.timezone.data
+    )
+    credits.open_chosen_plan(user, form.plan.data)
+    return user
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
@@ -88,12 +90,11 @@ def register():
 def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        try:
-            accounts.change_password(current_user, form.current_password.data, form.new_password.data)
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            form.current_password.errors.append(str(exc))
+        outcome = perform(
+            accounts.change_password, current_user, form.current_password.data, form.new_password.data
+        )
+        if not outcome.ok:
+            form.current_password.errors.append(outcome.message)
         else:
             _start_session(current_user._get_current_object(), remember=False)
             flash("Password changed. Other devices have been logged out.", "success")
@@ -107,12 +108,11 @@ def profile():
     form = ProfileForm(obj=current_user)
     form.timezone.choices = timezone_choices()
     if form.validate_on_submit():
-        try:
-            accounts.update_profile(current_user, name=form.name.data, timezone=form.timezone.data)
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            form.timezone.errors.append(str(exc))
+        outcome = perform(
+            accounts.update_profile, current_user, name=form.name.data, timezone=form.timezone.data
+        )
+        if not outcome.ok:
+            form.timezone.errors.append(outcome.message)
         else:
             flash("Profile saved.", "success")
             return redirect(url_for("accounts.profile"))
@@ -123,8 +123,7 @@ def profile():
 def forgot_password():
     form = ResetRequestForm()
     if form.validate_on_submit():
-        password_reset.request_reset(form.email.data)
-        db.session.commit()
+        perform(password_reset.request_reset, form.email.data)
         flash("If an account uses that address, a reset link is on its way. It is valid for an hour.", "info")
         return redirect(url_for("accounts.login"))
     return render_template("accounts/reset_request.html", form=form)
@@ -138,12 +137,9 @@ def reset_password(token):
         ), 400
     form = ResetPasswordForm()
     if form.validate_on_submit():
-        try:
-            password_reset.reset_password(token, form.new_password.data)
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            form.new_password.errors.append(str(exc))
+        outcome = perform(password_reset.reset_password, token, form.new_password.data)
+        if not outcome.ok:
+            form.new_password.errors.append(outcome.message)
         else:
             logout_user()
             session.clear()

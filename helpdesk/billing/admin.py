@@ -1,16 +1,17 @@
 """Billing admin pages: packs, payments, phone orders, alerts and the revenue and credit report."""
 
-from flask import Response, current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from wtforms import SelectChoice
 
+from helpdesk.actions import perform
 from helpdesk.billing import purchases as billing
 from helpdesk.billing import revenue as billing_reports
 from helpdesk.billing.blueprints import admin_bp
 from helpdesk.billing.forms import PackForm, PaymentFilter, PhoneOrderForm
 from helpdesk.billing.models import PAYMENT_STATUS_LABELS, PAYMENT_STATUSES, CreditPack
 from helpdesk.billing.portal import return_urls
-from helpdesk.errors import DomainError
+from helpdesk.csvexport import csv_response
 from helpdesk.extensions import db
 from helpdesk.htmx import render_page_or_block
 from helpdesk.web import paginate
@@ -50,28 +51,20 @@ def pack_form(pack_id):
     pack = db.get_or_404(CreditPack, pack_id) if pack_id else None
     form = PackForm.for_pack(pack, default_currency=current_app.config["CURRENCY"])
     if form.validate_on_submit():
-        try:
-            fields = dict(credits=form.credits.data, price=form.price_minor(), active=form.active.data)
-            billing.save_pack(pack, name=form.name.data, currency=form.currency.data, **fields)
-            db.session.commit()
+        fields = dict(credits=form.credits.data, price=form.price_minor(), active=form.active.data)
+        outcome = perform(billing.save_pack, pack, name=form.name.data, currency=form.currency.data, **fields)
+        if outcome.ok:
             flash("Pack saved.", "success")
             return redirect(url_for("billing_admin.packs"))
-        except DomainError as exc:
-            db.session.rollback()
-            form.form_errors.append(str(exc))
+        form.form_errors.append(outcome.message)
     return render_template("billing/admin/pack_form.html", form=form, pack=pack)
 
 
 @admin_bp.post("/packs/<int:pack_id>/delete")
 def pack_delete(pack_id):
     pack = db.get_or_404(CreditPack, pack_id)
-    try:
-        billing.delete_pack(pack)
-        db.session.commit()
-        flash("Pack deleted.", "success")
-    except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    outcome = perform(billing.delete_pack, pack)
+    flash("Pack deleted." if outcome.ok else outcome.message, "success" if outcome.ok else "error")
     return redirect(url_for("billing_admin.packs"))
 
 
@@ -84,19 +77,21 @@ def phone_order():
     if request.method == "GET":
         form.nonce.data = billing.new_nonce()
     elif form.validate_on_submit():
-        try:
-            customer = billing.customer_by_email(form.email.data)
-            payment = billing.start_checkout(
-                customer, form.pack_id.data, form.nonce.data, actor=current_user, return_urls=return_urls()
-            )
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            form.form_errors.append(str(exc))
+        outcome = perform(_phone_order, form)
+        if not outcome.ok:
+            form.form_errors.append(outcome.message)
         else:
+            payment = outcome.value
             link = url_for("billing.pay_link", payment_id=payment.id, _external=True)
             return render_template("billing/admin/phone_order_done.html", payment=payment, link=link)
     return render_template("billing/admin/phone_order.html", form=form)
+
+
+def _phone_order(form):
+    customer = billing.customer_by_email(form.email.data)
+    return billing.start_checkout(
+        customer, form.pack_id.data, form.nonce.data, actor=current_user, return_urls=return_urls()
+    )
 
 
 @admin_bp.get("/report")
@@ -111,8 +106,8 @@ def report():
 def report_csv():
     months = request.args.get("months", type=int)
     report = billing_reports.monthly_report(months if months in REPORT_MONTHS else REPORT_MONTHS[0])
-    headers = {"Content-Disposition": "attachment; filename=billing-report.csv"}
-    return Response(billing_reports.report_csv(report), mimetype="text/csv", headers=headers)
+    rows = billing_reports.report_csv_rows(report)
+    return csv_response("billing-report.csv", billing_reports.CSV_COLUMNS, rows)
 
 
 @admin_bp.get("/alerts")
@@ -123,11 +118,8 @@ def alerts():
 
 @admin_bp.post("/alerts/<int:alert_id>/resolve")
 def alert_resolve(alert_id):
-    try:
-        billing.resolve_alert(alert_id, current_user)
-        db.session.commit()
-        flash("Alert marked as dealt with.", "success")
-    except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    outcome = perform(billing.resolve_alert, alert_id, current_user)
+    flash(
+        "Alert marked as dealt with." if outcome.ok else outcome.message, "success" if outcome.ok else "error"
+    )
     return redirect(url_for("billing_admin.alerts"))

@@ -4,13 +4,13 @@ from flask import abort, flash, jsonify, redirect, render_template, request, url
 from flask_login import current_user, login_required
 
 from helpdesk import policy
+from helpdesk.actions import perform
 from helpdesk.billing import gateway as payments
 from helpdesk.billing import purchases as billing
 from helpdesk.billing.blueprints import bp
 from helpdesk.billing.forms import BuyForm, DemoCheckoutForm
 from helpdesk.billing.models import PAYMENT_PENDING, PROVIDER_DEMO
-from helpdesk.errors import DomainError
-from helpdesk.extensions import csrf, db
+from helpdesk.extensions import csrf
 from helpdesk.htmx import render_page_or_block
 from helpdesk.web import paginate
 
@@ -55,17 +55,18 @@ def buy():
     if not form.validate_on_submit():
         flash("That purchase could not be started. Reload the page and try again.", "error")
         return redirect(url_for("billing.index"), 303)
-    try:
-        pack_id, urls = int(form.pack_id.data), return_urls()
-        payment = billing.start_checkout(
-            current_user, pack_id, form.nonce.data, actor=current_user, return_urls=urls
-        )
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    outcome = perform(
+        billing.start_checkout,
+        current_user,
+        int(form.pack_id.data),
+        form.nonce.data,
+        actor=current_user,
+        return_urls=return_urls(),
+    )
+    if not outcome.ok:
+        flash(outcome.message, "error")
         return redirect(url_for("billing.index"), 303)
-    return redirect(checkout_location(payment), 303)
+    return redirect(checkout_location(outcome.value), 303)
 
 
 @bp.get("/checkout/return")
@@ -124,8 +125,9 @@ def demo_checkout_post(payment_id):
     if payment.status != PAYMENT_PENDING:  # already paid or cancelled: nothing more to do here
         return redirect(url_for("billing.success", payment_id=payment.id), 303)
     paying = request.form.get("action") == "pay"
-    payments.demo_event(payment, "checkout.session.completed" if paying else "checkout.session.expired")
-    db.session.commit()
+    perform(
+        payments.demo_event, payment, "checkout.session.completed" if paying else "checkout.session.expired"
+    )
     if paying:
         return redirect(url_for("billing.success", payment_id=payment.id), 303)
     return redirect(url_for("billing.index", checkout="cancelled"), 303)
@@ -134,13 +136,10 @@ def demo_checkout_post(payment_id):
 @bp.post("/webhook")
 @csrf.exempt
 def webhook():
-    try:
-        outcome = payments.receive_webhook(request.get_data(), request.headers.get("Stripe-Signature"))
-    except payments.InvalidWebhook as exc:
-        db.session.rollback()
-        return jsonify(error=str(exc)), 400
-    db.session.commit()
-    return jsonify(received=True, outcome=outcome)
+    outcome = perform(payments.receive_webhook, request.get_data(), request.headers.get("Stripe-Signature"))
+    if not outcome.ok:
+        return jsonify(error=outcome.message), 400
+    return jsonify(received=True, outcome=outcome.value)
 
 
 @bp.route("/admin/", defaults={"rest": ""}, methods=["GET", "POST"])

@@ -5,13 +5,12 @@ month on SQLite and PostgreSQL alike; outstanding is the running total of every 
 the month's end (the credits the help desk still owes its customers: the liability).
 """
 
-import csv
-import io
 from dataclasses import dataclass, field
 
 from flask import current_app
 from sqlalchemy import case, func, select
 
+from helpdesk import charts
 from helpdesk.billing.models import Payment
 from helpdesk.credits.models import LedgerEntry
 from helpdesk.dbtypes import utcnow
@@ -120,71 +119,42 @@ def monthly_report(months=12):
             )
         )
     rows = rows[-months:]
-    return Report(rows=rows, currency=currency, chart=chart_geometry(rows))
+    return Report(rows=rows, currency=currency, chart=revenue_chart(rows))
 
 
-def chart_geometry(rows, width=720, height=240, pad=36):
-    """Bar and line coordinates for the SVG chart (the template only draws them)."""
-    series = ("sold", "consumed", "refunded")
-    top = max([1] + [max(getattr(r, s) for s in series) for r in rows] + [r.outstanding for r in rows])
-    slot = (width - 2 * pad) / max(len(rows), 1)
-    bar = min(max(slot / (len(series) + 1), 1), 40)
-    plot = height - 2 * pad
+def revenue_chart(rows):
+    """Credits sold, consumed and refunded per month as columns, credits outstanding as a line."""
+    months = [r.month for r in rows]
+    return charts.column_chart(
+        "chart-revenue",
+        "Credits sold, consumed and refunded per month, and credits outstanding",
+        "Columns per month for credits sold, consumed and refunded; the line is the credits "
+        "outstanding at each month's end. The table below has the same figures.",
+        months,
+        [
+            ("Sold", "bar-sold", [r.sold for r in rows]),
+            ("Consumed", "bar-consumed", [r.consumed for r in rows]),
+            ("Refunded", "bar-refunded", [r.refunded for r in rows]),
+        ],
+        line=("Outstanding", "line-outstanding", [r.outstanding for r in rows]),
+        label_text=str,
+        height=240,
+    )
 
-    def y(value):
-        return round(height - pad - plot * max(value, 0) / top, 1)
 
-    bars, points, labels = [], [], []
-    for index, row in enumerate(rows):
-        x0 = pad + index * slot + (slot - len(series) * bar) / 2
-        for offset, name in enumerate(series):
-            value = getattr(row, name)
-            bars.append(
-                {
-                    "x": round(x0 + offset * bar, 1),
-                    "y": y(value),
-                    "w": round(bar, 1),
-                    "h": round(height - pad - y(value), 1),
-                    "series": name,
-                    "title": f"{row.month} {name}: {value}",
-                }
-            )
-        points.append(
-            (round(x0 + 1.5 * bar, 1), y(row.outstanding), f"{row.month} outstanding: {row.outstanding}")
+def report_csv_rows(report):
+    """The report's rows for CSV (credits as integers, money in minor units), under CSV_COLUMNS."""
+    return [
+        (
+            r.month,
+            r.sold,
+            r.granted,
+            r.consumed,
+            r.refunded,
+            r.outstanding,
+            r.revenue,
+            r.refunds,
+            report.currency,
         )
-        labels.append({"x": round(x0 + 1.5 * bar, 1), "y": height - pad / 3, "text": row.month})
-    return {
-        "width": width,
-        "height": height,
-        "baseline": height - pad,
-        "left": pad,
-        "right": width - pad,
-        "top_label": top,
-        "top_y": pad,
-        "bars": bars,
-        "line": " ".join(f"{x},{y_}" for x, y_, _title in points),
-        "dots": [{"x": x, "y": y_, "title": title} for x, y_, title in points],
-        "labels": labels,
-    }
-
-
-def report_csv(report):
-    """The report as CSV text (credits as integers, money in minor units)."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
-    for r in report.rows:
-        writer.writerow(
-            [
-                r.month,
-                r.sold,
-                r.granted,
-                r.consumed,
-                r.refunded,
-                r.outstanding,
-                r.revenue,
-                r.refunds,
-                report.currency,
-            ]
-        )
-    return out.getvalue()
+        for r in report.rows
+    ]

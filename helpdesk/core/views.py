@@ -2,10 +2,9 @@
 
 from flask import Blueprint, jsonify, redirect, url_for
 from flask_login import current_user
-from sqlalchemy import text
 
 from helpdesk import policy
-from helpdesk.extensions import db
+from helpdesk.core import health
 
 bp = Blueprint("core", __name__)
 
@@ -21,9 +20,7 @@ def index():
 
 @bp.get("/healthz")
 def healthz():
-    try:
-        db.session.execute(text("SELECT 1"))
-    except Exception as exc:  # noqa: BLE001 - any failure means the database is unusable
-        db.session.rollback()
-        return jsonify(status="error", database=f"unavailable: {type(exc).__name__}"), 503
+    problem = health.database_problem()
+    if problem:
+        return jsonify(status="error", database=problem), 503
     return jsonify(status="ok", database="ok")

@@ -5,13 +5,13 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from helpdesk import policy
+from helpdesk.actions import perform
 from helpdesk.credits import alerts as credit_alerts
 from helpdesk.credits import ledger as credits
 from helpdesk.credits import plans as credit_settings
 from helpdesk.credits.blueprints import admin_bp as bp
 from helpdesk.credits.forms import AdjustForm, MovePlanForm, OpenBankForm, PlanForm, TariffForm
 from helpdesk.credits.models import CreditAccount, CreditAlert, ServicePlan
-from helpdesk.errors import DomainError
 from helpdesk.extensions import db
 from helpdesk.htmx import render_page_or_block
 from helpdesk.tickets.models import Priority
@@ -41,17 +41,18 @@ def index():
 def open_bank():
     form = _plan_choices(OpenBankForm())
     if form.validate_on_submit():
-        try:
-            plan = db.get_or_404(ServicePlan, form.plan.data)
-            account = credit_settings.open_bank(
-                current_user, plan, email=form.email.data, organization_name=form.organization.data
-            )
-            db.session.commit()
-            flash(f"{account.owner_name} is on {plan.name}.", "success")
-            return redirect(url_for("credits_admin.account", account_id=account.id))
-        except DomainError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
+        plan = db.get_or_404(ServicePlan, form.plan.data)
+        outcome = perform(
+            credit_settings.open_bank,
+            current_user,
+            plan,
+            email=form.email.data,
+            organization_name=form.organization.data,
+        )
+        if outcome.ok:
+            flash(f"{outcome.value.owner_name} is on {plan.name}.", "success")
+            return redirect(url_for("credits_admin.account", account_id=outcome.value.id))
+        flash(outcome.message, "error")
     return redirect(url_for("credits_admin.index"))
 
 
@@ -77,14 +78,11 @@ def adjust(account_id):
     item = db.get_or_404(CreditAccount, account_id)
     form = AdjustForm()
     if form.validate_on_submit():
-        try:
-            credits.adjust(item, form.amount.data, form.reason.data, current_user)
-            db.session.commit()
+        outcome = perform(credits.adjust, item, form.amount.data, form.reason.data, current_user)
+        if outcome.ok:
             flash(f"{form.amount.data:+,} credits booked for {item.owner_name}.", "success")
             return redirect(url_for("credits_admin.account", account_id=item.id))
-        except DomainError as exc:
-            db.session.rollback()
-            form.form_errors.append(str(exc))
+        form.form_errors.append(outcome.message)
     return _account_page(item, adjust_form=form)
 
 
@@ -93,9 +91,13 @@ def move_plan(account_id):
     item = db.get_or_404(CreditAccount, account_id)
     form = _plan_choices(MovePlanForm())
     if form.validate_on_submit():
-        credits.move_to_plan(item, db.get_or_404(ServicePlan, form.plan.data), current_user)
-        db.session.commit()
-        flash(f"{item.owner_name} is now on {item.plan.name}.", "success")
+        outcome = perform(
+            credits.move_to_plan, item, db.get_or_404(ServicePlan, form.plan.data), current_user
+        )
+        if outcome.ok:
+            flash(f"{item.owner_name} is now on {item.plan.name}.", "success")
+        else:
+            flash(outcome.message, "error")
     return redirect(url_for("credits_admin.account", account_id=item.id))
 
 
@@ -124,15 +126,17 @@ def edit_plan(plan_id):
     if form.validate_on_submit():
         fields = {f: getattr(form, f).data for f in credit_settings.PLAN_FIELDS}
         chosen = [db.session.get(Priority, pid) for pid in form.priorities.data]
-        try:
-            credit_settings.update_plan(
-                plan, current_user, priorities=chosen, thresholds=form.thresholds.data, **fields
-            )
-            db.session.commit()
-            saved = True
-        except DomainError as exc:
-            db.session.rollback()
-            form.form_errors.append(str(exc))
+        outcome = perform(
+            credit_settings.update_plan,
+            plan,
+            current_user,
+            priorities=chosen,
+            thresholds=form.thresholds.data,
+            **fields,
+        )
+        saved = outcome.ok
+        if not outcome.ok:
+            form.form_errors.append(outcome.message)
     return render_page_or_block(
         "credits/admin/plans.html", "plan_form", forms=[(plan, form)], plan=plan, form=form, saved=saved
     )
@@ -152,18 +156,16 @@ def edit_tariff(priority_id):
     priority = db.get_or_404(Priority, priority_id)
     form, saved = TariffForm(), False
     if form.validate_on_submit():
-        try:
-            credit_settings.set_tariff(
-                priority,
-                current_user,
-                credit_cost=form.credit_cost.data,
-                response_minutes=form.response_minutes.data,
-            )
-            db.session.commit()
-            saved = True
-        except DomainError as exc:
-            db.session.rollback()
-            form.credit_cost.errors.append(str(exc))
+        outcome = perform(
+            credit_settings.set_tariff,
+            priority,
+            current_user,
+            credit_cost=form.credit_cost.data,
+            response_minutes=form.response_minutes.data,
+        )
+        saved = outcome.ok
+        if not outcome.ok:
+            form.credit_cost.errors.append(outcome.message)
     return render_page_or_block(
         "credits/admin/tariffs.html",
         "tariff_row",
@@ -183,8 +185,7 @@ def alerts():
 
 @bp.post("/alerts/<int:alert_id>/ack")
 def acknowledge(alert_id):
-    credit_alerts.acknowledge(db.get_or_404(CreditAlert, alert_id))
-    db.session.commit()
+    perform(credit_alerts.acknowledge, db.get_or_404(CreditAlert, alert_id))
     return redirect(url_for("credits_admin.alerts"))
 
 

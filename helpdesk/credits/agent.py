@@ -12,13 +12,13 @@ from flask import abort, redirect, url_for
 from flask_login import current_user
 
 from helpdesk import policy
+from helpdesk.actions import perform
 from helpdesk.credits import alerts as credit_alerts
 from helpdesk.credits import quotes as credit_quotes
 from helpdesk.credits import time_entries
 from helpdesk.credits.blueprints import agent_bp as bp
 from helpdesk.credits.forms import TimeEntryForm, TimerStopForm
 from helpdesk.credits.models import TimeEntry
-from helpdesk.errors import DomainError
 from helpdesk.extensions import db
 from helpdesk.htmx import is_htmx, render_page_or_block
 
@@ -62,13 +62,7 @@ def _panel(ticket, **kw):
 
 def _after_change(ticket, action):
     """Run a service call, commit, then show the panel (htmx) or go back to the page."""
-    error = None
-    try:
-        action()
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        error = str(exc)
+    error = perform(action).message or None
     if is_htmx() or error:
         return _panel(ticket, error=error)
     return redirect(url_for("credits_agent.panel", ticket_id=ticket.id))

@@ -1,10 +1,6 @@
 """Customer credit pages: the bank and its statement (CSV too), live quotes, priority upgrades."""
 
-import csv
-import io
-
 from flask import (
-    Response,
     abort,
     flash,
     make_response,
@@ -16,6 +12,7 @@ from flask import (
 from flask_login import current_user
 
 from helpdesk import policy
+from helpdesk.actions import perform
 from helpdesk.billing import purchases as billing
 from helpdesk.credits import alerts as credit_alerts
 from helpdesk.credits import allowances as credit_allowances
@@ -24,8 +21,8 @@ from helpdesk.credits import quotes as credit_quotes
 from helpdesk.credits.blueprints import portal_bp as bp
 from helpdesk.credits.forms import UpgradePriorityForm
 from helpdesk.credits.panels import buy_credits_url
+from helpdesk.csvexport import csv_response
 from helpdesk.dbtypes import utcnow
-from helpdesk.errors import DomainError
 from helpdesk.extensions import db
 from helpdesk.htmx import is_htmx, render_page_or_block
 from helpdesk.tickets.models import Priority
@@ -83,16 +80,14 @@ def upgrade(ticket_id):
     if not form.validate_on_submit():
         flash("Choose a higher priority.", "error")
         return redirect(url_for("tickets_portal.ticket", ticket_id=ticket.id))
-    try:
-        quote = credit_quotes.upgrade_priority(
-            ticket, db.session.get(Priority, form.priority.data), current_user
-        )
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    priority = db.session.get(Priority, form.priority.data)
+    outcome = perform(credit_quotes.upgrade_priority, ticket, priority, current_user)
+    if not outcome.ok:
+        flash(outcome.message, "error")
     else:
-        flash(f"Priority raised to {ticket.priority.name} ({quote.cost:,} credits charged).", "success")
+        flash(
+            f"Priority raised to {ticket.priority.name} ({outcome.value.cost:,} credits charged).", "success"
+        )
     return redirect(url_for("tickets_portal.ticket", ticket_id=ticket.id))
 
 
@@ -121,34 +116,24 @@ def bank():
 CSV_COLUMNS = ("date_utc", "kind", "amount", "balance_after", "ticket", "memo", "by")
 
 
-def _csv_cell(value):
-    """Neutralise spreadsheet formulas in free text (CSV injection)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 @bp.get("/credits/statement.csv")
 def statement_csv():
     account = credits.account_for(current_user)
     if account is None or not policy.can_view_bank(current_user, account):
         return redirect(url_for("credits_portal.bank"))
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
-    for e in db.session.scalars(credits.statement_query(account)):
-        writer.writerow(
-            [
-                e.created_at.isoformat(),
-                e.kind,
-                e.amount,
-                e.balance_after,
-                e.ticket_id or "",
-                _csv_cell(e.memo),
-                _csv_cell(e.actor.name if e.actor else ""),
-            ]
+    rows = (
+        (
+            e.created_at,
+            e.kind,
+            e.amount,
+            e.balance_after,
+            e.ticket_id or "",
+            e.memo,
+            e.actor.name if e.actor else "",
         )
-    headers = {"Content-Disposition": f'attachment; filename="credit-statement-{account.id}.csv"'}
-    return Response(out.getvalue(), mimetype="text/csv", headers=headers)
+        for e in db.session.scalars(credits.statement_query(account))
+    )
+    return csv_response(f"credit-statement-{account.id}.csv", CSV_COLUMNS, rows)
 
 
 def portal_nav(user):

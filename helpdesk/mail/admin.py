@@ -3,6 +3,7 @@
 from flask import make_response, redirect, render_template, request, url_for
 
 from helpdesk.access import admin_blueprint
+from helpdesk.actions import perform
 from helpdesk.extensions import db
 from helpdesk.htmx import is_htmx, render_page_or_block
 from helpdesk.mail import delivery as mail_delivery
@@ -47,8 +48,7 @@ def message_html(row_id):
 @bp.post("/<int:row_id>/retry")
 def retry(row_id):
     row = db.get_or_404(OutboxMessage, row_id)
-    mail_delivery.retry(row)
-    db.session.commit()
+    perform(mail_delivery.retry, row)
     if is_htmx():
         return _row(row)
     return redirect(safe_next(request.form.get("back")) or url_for("mail_admin.outbox", status="failed"))

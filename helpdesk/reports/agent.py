@@ -1,12 +1,12 @@
 """Report pages for agents and admins (policy.can_see_reports): charts, tables and CSV downloads."""
 
-from flask import Blueprint, abort, make_response, request
+from flask import Blueprint, abort, request
 from flask_login import current_user
 
 from helpdesk import policy
 from helpdesk.access import require
 from helpdesk.charts import report_charts
-from helpdesk.csvexport import table_csv
+from helpdesk.csvexport import csv_response
 from helpdesk.htmx import render_page_or_block
 from helpdesk.reports import metrics as reports
 from helpdesk.reports.format import format_cell
@@ -43,9 +43,7 @@ def _csv_download(flt, name):
     if name not in reports.TABLES:
         abort(404)
     table = reports.build_table(current_user, flt, name)
-    response = make_response(table_csv(table))
-    response.mimetype = "text/csv"
     filename = f"report-{name}-{flt.start.isoformat()}-{flt.end.isoformat()}.csv"
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response = csv_response(filename, table.csv_header(), table.rows)
     response.headers["Cache-Control"] = "private, no-store"
     return response

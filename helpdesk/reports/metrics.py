@@ -54,6 +54,11 @@ class Table:
     columns: list
     rows: list = field(default_factory=list)
 
+    def csv_header(self):
+        """Column labels for the CSV, naming the unit where the values are minutes or percentages."""
+        suffixes = {"minutes": " (minutes)", "percent": " (%)"}
+        return [c.label + suffixes.get(c.kind, "") for c in self.columns]
+
 
 @dataclass
 class Report:

@@ -3,7 +3,7 @@
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from helpdesk.errors import DomainError
+from helpdesk.actions import perform
 from helpdesk.extensions import db
 from helpdesk.htmx import is_htmx, render_page_or_block
 from helpdesk.tickets import categories
@@ -38,13 +38,11 @@ def categories_page():
 def create_category():
     form = CategoryForm()
     if form.validate_on_submit():
-        try:
-            category = categories.create_category(current_user, form.name.data)
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            form.name.errors.append(str(exc))
+        outcome = perform(categories.create_category, current_user, form.name.data)
+        if not outcome.ok:
+            form.name.errors.append(outcome.message)
         else:
+            category = outcome.value
             if not is_htmx():
                 flash(f"Category “{category.name}” created.", "success")
                 return redirect(url_for("tickets_admin.categories"))
@@ -86,12 +84,9 @@ def rename_category(category_id):
     if not form.validate_on_submit():
         error = "; ".join(form.name.errors) or "Enter a category name."
         return _row_or_page(category, error=error, value=form.name.data)
-    try:
-        categories.rename_category(current_user, category, form.name.data)
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        return _row_or_page(category, error=str(exc), value=form.name.data)
+    outcome = perform(categories.rename_category, current_user, category, form.name.data)
+    if not outcome.ok:
+        return _row_or_page(category, error=outcome.message, value=form.name.data)
     return _row_or_page(category, message=f"Saved: renamed to “{category.name}”.")
 
 
@@ -101,7 +96,6 @@ def archive_category(category_id):
     form = ArchiveForm()
     if not form.validate_on_submit():
         abort(400)
-    categories.set_archived(current_user, category, form.archived.data == "1")
-    db.session.commit()
+    perform(categories.set_archived, current_user, category, form.archived.data == "1")
     state = "archived: it no longer appears on the new-ticket form" if category.archived else "restored"
     return _row_or_page(category, message=f"“{category.name}” {state}.")

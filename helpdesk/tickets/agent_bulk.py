@@ -3,8 +3,7 @@
 from flask import flash, redirect, request, url_for
 from flask_login import current_user
 
-from helpdesk.errors import DomainError
-from helpdesk.extensions import db
+from helpdesk.actions import perform
 from helpdesk.htmx import is_htmx
 from helpdesk.tickets import bulk
 from helpdesk.tickets.agent_queue import render_queue
@@ -21,17 +20,16 @@ def bulk_action():
     elif not form.selection():
         notice = {"level": "error", "text": "Select at least one ticket."}
     else:
-        try:
-            result = bulk.bulk_update(current_user, form.selection(), form.action.data, form.value())
-            db.session.commit()
+        outcome = perform(bulk.bulk_update, current_user, form.selection(), form.action.data, form.value())
+        if outcome.ok:
+            result = outcome.value
             notice = {
                 "level": "error" if result.refused else "success",
                 "text": result.summary(),
                 "result": result,
             }
-        except DomainError as exc:
-            db.session.rollback()
-            notice = {"level": "error", "text": str(exc)}
+        else:
+            notice = {"level": "error", "text": outcome.message}
     if not is_htmx():
         flash(notice["text"], notice["level"])
         return redirect(url_for("tickets_agent.queue", **args.as_args()))

@@ -3,8 +3,7 @@
 from flask import flash, redirect, url_for
 from flask_login import current_user
 
-from helpdesk.errors import DomainError
-from helpdesk.extensions import db
+from helpdesk.actions import perform
 from helpdesk.htmx import is_htmx
 from helpdesk.tickets import subscribers
 from helpdesk.tickets.agent_ticket import render_ticket, visible_ticket
@@ -35,22 +34,17 @@ def add_subscriber(ticket_id):
             error=form.email.errors[0] if form.email.errors else "Enter an e-mail address.",
             form=form,
         )
-    try:
-        user, added = subscribers.add_subscriber(ticket, current_user, form.email.data)
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        return _done(ticket, None, error=str(exc), form=form)
+    outcome = perform(subscribers.add_subscriber, ticket, current_user, form.email.data)
+    if not outcome.ok:
+        return _done(ticket, None, error=outcome.message, form=form)
+    user, added = outcome.value
     return _done(ticket, f"{user.email} {'now follows' if added else 'already follows'} this ticket.")
 
 
 @bp.post("/tickets/<int:ticket_id>/subscribers/<int:user_id>/remove", endpoint="remove_subscriber")
 def remove_subscriber(ticket_id, user_id):
     ticket = visible_ticket(ticket_id)
-    try:
-        removed = subscribers.remove_subscriber(ticket, current_user, user_id)
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        return _done(ticket, None, error=str(exc))
-    return _done(ticket, "Subscriber removed." if removed else "Already not subscribed.")
+    outcome = perform(subscribers.remove_subscriber, ticket, current_user, user_id)
+    if not outcome.ok:
+        return _done(ticket, None, error=outcome.message)
+    return _done(ticket, "Subscriber removed." if outcome.value else "Already not subscribed.")

@@ -1,18 +1,19 @@
 """The agent ticket page: conversation, reply / note / reply-and-resolve, inline field edits."""
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from helpdesk import policy
+from helpdesk.actions import perform
 from helpdesk.credits import quotes as credit_quotes
 from helpdesk.dbtypes import utcnow
-from helpdesk.errors import DomainError, NotAllowed, StaleUpdate
-from helpdesk.extensions import db
+from helpdesk.errors import NotAllowed, StaleUpdate
 from helpdesk.htmx import is_htmx, render_page_or_block
 from helpdesk.page_cache import cached_page, expires_at
 from helpdesk.tickets import editing as agent_tickets
 from helpdesk.tickets import lifecycle as tickets
-from helpdesk.tickets import queue, subscribers, uploads
+from helpdesk.tickets import queue, subscribers
+from helpdesk.tickets.attachments import stage_form_files
 from helpdesk.tickets.blueprints import agent_bp as bp
 from helpdesk.tickets.forms import EDIT_FORMS, AgentReplyForm, SubscriberForm, select_choices
 from helpdesk.web import paginate
@@ -106,37 +107,23 @@ def history_page(ticket_id):
     )
 
 
-def _stage_uploads(form):
-    """Keep the files sent with the form (the portal's checks), whatever happens to the rest of it.
-
-    Returns (files staged under the form's key, upload error messages).
-    """
-    key = form.ensure_key().submission_key.data
-    removed = request.form.getlist("remove_staged", type=int)
-    files = [(f.filename, f.read()) for f in request.files.getlist(form.attachments.name) if f and f.filename]
-    if removed:
-        uploads.discard_staged(current_user, key, removed)
-    staged, errors = uploads.stage_files(current_user, key, files)
-    if removed or files:
-        db.session.commit()  # good files are kept even if the message is refused
-    return staged, errors
-
-
 @bp.post("/tickets/<int:ticket_id>/reply", endpoint="reply")
 def reply(ticket_id):
     ticket = visible_ticket(ticket_id)
     form = AgentReplyForm(prefix="reply")
-    staged, upload_errors = _stage_uploads(form)
+    staged, upload_errors = stage_form_files(form.ensure_key().submission_key.data, form.attachments.name)
     notice = None
     if form.validate_on_submit() and not upload_errors:
-        try:
-            agent_tickets.reply(
-                ticket, current_user, form.body.data, mode=form.action.data, key=form.submission_key.data
-            )
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            form.body.errors.append(str(exc))
+        outcome = perform(
+            agent_tickets.reply,
+            ticket,
+            current_user,
+            form.body.data,
+            mode=form.action.data,
+            key=form.submission_key.data,
+        )
+        if not outcome.ok:
+            form.body.errors.append(outcome.message)
         else:
             notice = REPLY_NOTICES[form.action.data]
             if not is_htmx():
@@ -161,15 +148,13 @@ def edit(ticket_id, field):
     status = 200
     if not form.validate_on_submit():
         return render_ticket(ticket, error={"field": field, "text": _first_error(form)})
-    try:
-        changed = EDITS[field](ticket, current_user, form.value.data, form.version.data)
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
+    outcome = perform(EDITS[field], ticket, current_user, form.value.data, form.version.data)
+    if not outcome.ok:
         if not is_htmx():
+            exc = outcome.error
             status = 409 if isinstance(exc, StaleUpdate) else 403 if isinstance(exc, NotAllowed) else 200
-        return render_ticket(ticket, status=status, error={"field": field, "text": str(exc)})
-    text = agent_tickets.confirmation(ticket, field, changed)
+        return render_ticket(ticket, status=status, error={"field": field, "text": outcome.message})
+    text = agent_tickets.confirmation(ticket, field, outcome.value)
     if not is_htmx():
         flash(text, "success")
         return redirect(url_for("tickets_agent.ticket", ticket_id=ticket.id))

@@ -1,9 +1,11 @@
-"""Attachment downloads, for every role, through the policy (a file you may not see answers 404)."""
+"""Files on the web: downloads through the policy (a file you may not see answers 404), and the
+staging of files sent with a form, kept whatever happens to the rest of it."""
 
-from flask import abort, send_file
+from flask import abort, request, send_file
 from flask_login import current_user, login_required
 
 from helpdesk import policy
+from helpdesk.actions import perform
 from helpdesk.extensions import db
 from helpdesk.tickets import uploads
 from helpdesk.tickets.blueprints import files_bp as bp
@@ -26,3 +28,22 @@ def attachment(attachment_id, filename):
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+def stage_form_files(staging_key, field_name="attachments"):
+    """Keep the files sent with the current form under `staging_key` (after the upload checks),
+    and drop those the user chose to remove ("remove_staged"); committed at once, so good files
+    survive a form refused for another reason and never have to be picked again.
+
+    Returns (the files staged under the key, upload error messages).
+    """
+    removed = request.form.getlist("remove_staged", type=int)
+    files = [(f.filename, f.read()) for f in request.files.getlist(field_name) if f and f.filename]
+
+    def stage():
+        if removed:
+            uploads.discard_staged(current_user, staging_key, removed)
+        return uploads.stage_files(current_user, staging_key, files)
+
+    outcome = perform(stage)
+    return outcome.value if outcome.ok else ([], [outcome.message])

@@ -4,21 +4,17 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from helpdesk import policy
+from helpdesk.actions import perform
 from helpdesk.credits import quotes as credit_quotes
 from helpdesk.credits import submission
 from helpdesk.credits.panels import buy_credits_url, ticket_credit_context
-from helpdesk.errors import DomainError
-from helpdesk.extensions import db
 from helpdesk.htmx import render_page_or_block
 from helpdesk.tickets import lifecycle as tickets
-from helpdesk.tickets import search, uploads
+from helpdesk.tickets import search
+from helpdesk.tickets.attachments import stage_form_files
 from helpdesk.tickets.blueprints import portal_bp as bp
 from helpdesk.tickets.forms import NewTicketForm, ReplyForm, TicketListFilter, new_submission_key
 from helpdesk.web import paginate
-
-
-def _files(field_name="attachments"):
-    return [(f.filename, f.read()) for f in request.files.getlist(field_name) if f and f.filename]
 
 
 @bp.get("/")
@@ -72,31 +68,24 @@ def new_ticket():
         return _render_new_ticket(form)
     key = form.submission_key.data or new_submission_key()
     form.submission_key.data = key
-    removed, files = request.form.getlist("remove_staged", type=int), _files()
-    if removed:
-        uploads.discard_staged(current_user, key, removed)
-    staged, upload_errors = uploads.stage_files(current_user, key, files)
-    if removed or files:
-        db.session.commit()  # good files are kept whatever happens to the rest of the form
+    staged, upload_errors = stage_form_files(key)
     if form.validate_on_submit() and not upload_errors:
-        try:
-            ticket, created = submission.submit_ticket(
-                current_user,
-                subject=form.subject.data,
-                body=form.body.data,
-                category_id=form.category.data,
-                priority_id=form.priority.data,
-                submission_key=key,
-            )
-            ticket_id = ticket.id
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            form.form_errors.append(str(exc))
+        outcome = perform(
+            submission.submit_ticket,
+            current_user,
+            subject=form.subject.data,
+            body=form.body.data,
+            category_id=form.category.data,
+            priority_id=form.priority.data,
+            submission_key=key,
+        )
+        if not outcome.ok:
+            form.form_errors.append(outcome.message)
         else:
+            ticket, created = outcome.value
             done = "submitted" if created else "was already submitted"
-            flash(f"Ticket #{ticket_id} {done}.", "success")
-            return redirect(url_for("tickets_portal.ticket", ticket_id=ticket_id))
+            flash(f"Ticket #{ticket.id} {done}.", "success")
+            return redirect(url_for("tickets_portal.ticket", ticket_id=ticket.id))
     return _render_new_ticket(form, staged, upload_errors), 200
 
 
@@ -127,15 +116,11 @@ def reply(ticket_id):
     item = policy.get_ticket_or_404(current_user, ticket_id)
     form = ReplyForm()
     key = form.submission_key.data or new_submission_key()
-    staged, upload_errors = uploads.stage_files(current_user, key, _files())
-    db.session.commit()
+    staged, upload_errors = stage_form_files(key)
     if form.validate_on_submit() and not upload_errors:
-        try:
-            tickets.add_message(item, current_user, form.body.data, staging_key=key)
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            form.body.errors.append(str(exc))
+        outcome = perform(tickets.add_message, item, current_user, form.body.data, staging_key=key)
+        if not outcome.ok:
+            form.body.errors.append(outcome.message)
         else:
             if not request.htmx:
                 flash("Reply sent.", "success")
@@ -149,13 +134,11 @@ def reply(ticket_id):
 def _change_state(ticket_id, service, done):
     """Close or reopen through `service`, flash the outcome, back to the ticket (no-JS friendly)."""
     item = policy.get_ticket_or_404(current_user, ticket_id)
-    try:
-        service(item, current_user)
-        db.session.commit()
+    outcome = perform(service, item, current_user)
+    if outcome.ok:
         flash(f"Ticket #{item.id} {done}.", "success")
-    except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    else:
+        flash(outcome.message, "error")
     return redirect(url_for("tickets_portal.ticket", ticket_id=item.id))
 
 

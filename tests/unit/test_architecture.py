@@ -158,3 +158,21 @@ def test_policy_reads_only_the_domains_models():
     assert {
         t for t in GRAPH["helpdesk.policy"] if _domain(t) is not None and not t.endswith(".models")
     } == set()
+
+
+def _session_calls(tree, names=("commit", "rollback")):
+    return [
+        node.func.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in names
+        and isinstance(node.func.value, ast.Attribute)
+        and node.func.value.attr == "session"
+    ]
+
+
+@pytest.mark.parametrize("module", sorted(m for m, (_p, tree) in MODULES.items() if _has_routes(tree)))
+def test_views_write_through_one_helper(module):
+    """A view commits (or rolls back) only through helpdesk.actions.perform."""
+    assert _session_calls(MODULES[module][1]) == []
