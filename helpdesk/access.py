@@ -47,8 +47,11 @@ def guarded_blueprint(name, import_name, rule):
 
 
 def admin_blueprint(name, import_name):
-    """A blueprint for pages under /admin/: active admins only (policy.can_administer)."""
-    return guarded_blueprint(name, import_name, policy.can_administer)
+    """A blueprint for pages under /admin/: active admins only (policy.can_administer); its pages
+    show the admin section bar (see web.layout_context)."""
+    bp = guarded_blueprint(name, import_name, policy.can_administer)
+    bp.admin_area = True
+    return bp
 
 
 def agent_blueprint(name, import_name):

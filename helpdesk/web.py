@@ -161,7 +161,7 @@ def register_layout_context(app):
 
         htmx fragments and e-mails never show the layout, so they cost no provider queries.
         """
-        empty = {"nav_items": [], "banners": []}
+        empty = {"nav_items": [], "banners": [], "admin_sections": []}
         if not has_request_context() or is_htmx():
             return empty
         if not (current_user and current_user.is_authenticated):
@@ -170,8 +170,6 @@ def register_layout_context(app):
         if cached is None:
             cached = request._helpdesk_layout = _layout_for(app, current_user)
         return cached
-
-    app.add_template_global(admin_sections)
 
 
 def _layout_for(app, user):
@@ -182,7 +180,8 @@ def _layout_for(app, user):
     banners = []
     for provider in app.extensions.get("helpdesk_banners", []):
         banners.extend(provider(user))
-    return {"nav_items": items, "banners": banners}
+    in_admin = getattr(app.blueprints.get(request.blueprint), "admin_area", False)
+    return {"nav_items": items, "banners": banners, "admin_sections": admin_sections() if in_admin else []}
 
 
 def register_admin_section(app, label, endpoint, description, *, order=50, blueprint=None, endpoints=()):

@@ -3,8 +3,7 @@
 import click
 
 from helpdesk.accounts import users
-from helpdesk.errors import DomainError
-from helpdesk.extensions import db
+from helpdesk.actions import perform
 
 
 @click.command("create-user")
@@ -15,11 +14,10 @@ from helpdesk.extensions import db
 @click.password_option()
 def create_user_command(email, name, role, over_seat_limit, password):
     """Create a user (e.g. the first administrator of a production help desk)."""
-    try:
-        user = users.create_user(email, name, password, role, confirmed=over_seat_limit)
-        db.session.commit()
-    except users.SeatLimitConfirmationNeeded as exc:
-        raise click.ClickException(f"{exc} Add --over-seat-limit to create the account anyway.") from exc
-    except DomainError as exc:
-        raise click.ClickException(str(exc)) from exc
+    outcome = perform(users.create_user, email, name, password, role, confirmed=over_seat_limit)
+    if isinstance(outcome.error, users.SeatLimitConfirmationNeeded):
+        raise click.ClickException(f"{outcome.message} Add --over-seat-limit to create the account anyway.")
+    if not outcome.ok:
+        raise click.ClickException(outcome.message)
+    user = outcome.value
     click.echo(f"Created {user.email} ({user.role}).")

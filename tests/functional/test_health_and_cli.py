@@ -130,3 +130,32 @@ def test_seeded_paid_priorities_are_charged_and_banks_keep_their_documented_bala
     assert credits.ledger_mismatches() == []
     client.post("/login", data={"email": "it.tech@example.com", "password": "helpdesk-demo"})
     assert "credits</span>" in client.get("/agent/?status=all").get_data(as_text=True)  # the paid marker
+
+
+def test_create_user_goes_through_the_accounts_service_with_an_audit_entry(app):
+    from helpdesk.accounts.models import AUDIT_ROLE, AuditEvent
+
+    result = app.test_cli_runner().invoke(
+        args=["create-user", "--email", "boss@example.com", "--name", "Boss", "--role", "admin"],
+        input="long-enough-password\nlong-enough-password\n",
+    )
+    assert result.exit_code == 0, result.output
+    user = db.session.scalar(db.select(User).where(User.email == "boss@example.com"))
+    assert user.role == "admin"
+    [entry] = db.session.scalars(db.select(AuditEvent).where(AuditEvent.target_user_id == user.id)).all()
+    assert (entry.kind, entry.old_value, entry.new_value) == (AUDIT_ROLE, "customer", "admin")
+
+
+def test_create_user_over_the_seat_limit_asks_for_the_flag(app, make):
+    for n in range(app.config["AGENT_SEAT_LIMIT"]):
+        make.admin(email=f"a{n}@example.com")
+    db.session.commit()
+    runner = app.test_cli_runner()
+    args = ["create-user", "--email", "extra@example.com", "--name", "Extra", "--role", "technician"]
+    refused = runner.invoke(args=args, input="long-enough-password\nlong-enough-password\n")
+    assert refused.exit_code != 0 and "--over-seat-limit" in refused.output
+    assert db.session.scalar(db.select(User).where(User.email == "extra@example.com")) is None
+    accepted = runner.invoke(
+        args=[*args, "--over-seat-limit"], input="long-enough-password\nlong-enough-password\n"
+    )
+    assert accepted.exit_code == 0, accepted.output
