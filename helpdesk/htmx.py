@@ -25,6 +25,13 @@ def render_page_or_block(template, block, status=200, **context):
     return response
 
 
+def render_fragment(template, status=200, **context):
+    """A template that is only ever a fragment (a table row, a quote line), marked Vary: HX-Request."""
+    response = make_response(render_template(template, **context), status)
+    response.vary.add("HX-Request")
+    return response
+
+
 def hx_trigger(response, event, detail=None):
     """Ask htmx to fire a client event after the swap (e.g. to show a confirmation)."""
     existing = response.headers.get("HX-Trigger")

@@ -1,6 +1,6 @@
 """Admin views for organizations: list, create, rename; members, managers and the shared bank."""
 
-from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from helpdesk.accounts import organizations
@@ -16,7 +16,7 @@ from helpdesk.accounts.models import Organization, User
 from helpdesk.actions import perform
 from helpdesk.credits import ledger as credits
 from helpdesk.extensions import db
-from helpdesk.htmx import is_htmx, render_page_or_block
+from helpdesk.htmx import is_htmx, render_fragment, render_page_or_block
 from helpdesk.web import paginate
 
 
@@ -69,7 +69,7 @@ def create_organization():
 def _row_or_page(org, message=None, error=None, value=None):
     """htmx: the organization's row alone (with its confirmation or error); browsers: the list."""
     if is_htmx():
-        body = render_template(
+        response = render_fragment(
             "accounts/admin/_organization_row.html",
             o=org,
             counts=organizations.member_counts([org.id]),
@@ -78,8 +78,6 @@ def _row_or_page(org, message=None, error=None, value=None):
             error=error,
             value=value,
         )
-        response = make_response(body)
-        response.vary.add("HX-Request")
         return response
     if error:
         return render_template(

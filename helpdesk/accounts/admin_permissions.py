@@ -1,6 +1,6 @@
 """Admin views for the technician-by-category permission grid (per cell with htmx, or whole form)."""
 
-from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
 
 from helpdesk.accounts import permissions
@@ -9,7 +9,7 @@ from helpdesk.accounts.forms import PermissionsForm
 from helpdesk.accounts.models import User
 from helpdesk.actions import perform
 from helpdesk.extensions import db
-from helpdesk.htmx import is_htmx, render_page_or_block
+from helpdesk.htmx import is_htmx, render_fragment, render_page_or_block
 from helpdesk.tickets import categories
 from helpdesk.tickets.models import Category
 from helpdesk.web import paginate
@@ -65,7 +65,7 @@ def toggle_permission(user_id, category_id):
     if not is_htmx():
         flash(error or "Permission saved.", "error" if error else "success")
         return redirect(url_for("accounts_admin.permissions"))
-    body = render_template(
+    response = render_fragment(
         "accounts/admin/_permission_cell.html",
         u=user,
         c=category,
@@ -73,6 +73,4 @@ def toggle_permission(user_id, category_id):
         saved=not error,
         error=error,
     )
-    response = make_response(body)
-    response.vary.add("HX-Request")
     return response

@@ -3,9 +3,7 @@
 from flask import (
     abort,
     flash,
-    make_response,
     redirect,
-    render_template,
     request,
     url_for,
 )
@@ -24,7 +22,7 @@ from helpdesk.credits.panels import buy_credits_url
 from helpdesk.csvexport import csv_response
 from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
-from helpdesk.htmx import is_htmx, render_page_or_block
+from helpdesk.htmx import is_htmx, render_fragment, render_page_or_block
 from helpdesk.tickets.models import Priority
 from helpdesk.web import paginate, user_zone
 
@@ -44,11 +42,7 @@ def due_label(value):
 def _quote_fragment(quote, **context):
     if not is_htmx():
         return None
-    response = make_response(
-        render_template("credits/portal/_quote.html", quote=quote, buy_url=buy_credits_url(), **context)
-    )
-    response.vary.add("HX-Request")
-    return response
+    return render_fragment("credits/portal/_quote.html", quote=quote, buy_url=buy_credits_url(), **context)
 
 
 @bp.get("/tickets/new/quote")

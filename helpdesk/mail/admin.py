@@ -5,7 +5,7 @@ from flask import make_response, redirect, render_template, request, url_for
 from helpdesk.access import admin_blueprint
 from helpdesk.actions import perform
 from helpdesk.extensions import db
-from helpdesk.htmx import is_htmx, render_page_or_block
+from helpdesk.htmx import is_htmx, render_fragment, render_page_or_block
 from helpdesk.mail import delivery as mail_delivery
 from helpdesk.mail import logs as mail_admin
 from helpdesk.mail.models import InboundMail, OutboxMessage
@@ -55,8 +55,7 @@ def retry(row_id):
 
 
 def _row(row):
-    response = make_response(render_template("mail/admin/_outbox_row.html", row=row))
-    response.vary.add("HX-Request")
+    response = render_fragment("mail/admin/_outbox_row.html", row=row)
     return response
 
 

@@ -1,11 +1,11 @@
 """Admin views for categories: list, create, rename, archive and restore."""
 
-from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from helpdesk.actions import perform
 from helpdesk.extensions import db
-from helpdesk.htmx import is_htmx, render_page_or_block
+from helpdesk.htmx import is_htmx, render_fragment, render_page_or_block
 from helpdesk.tickets import categories
 from helpdesk.tickets.blueprints import admin_bp as bp
 from helpdesk.tickets.forms import ArchiveForm, CategoryForm
@@ -58,7 +58,7 @@ def _row_or_page(category, message=None, error=None, value=None):
     """htmx: the category's row alone (with its confirmation or error); browsers: back to the list."""
     if is_htmx():
         counts = categories.ticket_counts([category.id])
-        body = render_template(
+        response = render_fragment(
             "tickets/admin/_category_row.html",
             c=category,
             counts=counts,
@@ -66,8 +66,6 @@ def _row_or_page(category, message=None, error=None, value=None):
             error=error,
             value=value,
         )
-        response = make_response(body)
-        response.vary.add("HX-Request")
         return response
     if error:
         return render_template(
