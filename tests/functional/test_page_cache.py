@@ -1,5 +1,4 @@
 """Cached agent pages: a repeat costs no database work, and no change is ever hidden by the cache."""
-# ruff: noqa: F811 - the `desk` fixture is imported from agent_support and taken as a parameter
 
 import re
 from contextlib import contextmanager
@@ -15,7 +14,7 @@ from helpdesk.page_cache import WriteGeneration
 from helpdesk.services import permissions, users
 
 from ..conftest import make_test_config
-from .agent_support import HTMX, desk, fresh  # noqa: F401  (fixture)
+from .agent_support import HTMX, fresh
 
 
 @contextmanager
