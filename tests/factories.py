@@ -1,4 +1,5 @@
-"""factory_boy factories writing through the app's own session (flushed, committed by tests)."""
+"""factory_boy factories writing through the app's own session: they flush, never commit (a test
+runs in a transaction rolled back at its end; the test client commits before each request)."""
 
 from datetime import timedelta
 
@@ -22,11 +23,15 @@ PASSWORD = "correct-horse-battery"
 _HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
 
 
+def _session():
+    return db.session  # looked up at each use: the test's session (see tests/conftest.py)
+
+
 class Base(SQLAlchemyModelFactory):
     class Meta:
         abstract = True
-        sqlalchemy_session_factory = lambda: db.session  # noqa: E731
-        sqlalchemy_session_persistence = "commit"
+        sqlalchemy_session_factory = _session
+        sqlalchemy_session_persistence = "flush"
 
 
 class OrganizationFactory(Base):
@@ -70,7 +75,7 @@ def technician(*categories, **kw):
     user = UserFactory(role=ROLE_TECHNICIAN, **kw)
     for category in categories:
         db.session.add(CategoryPermission(user_id=user.id, category_id=category.id))
-    db.session.commit()
+    db.session.flush()
     return user
 
 
@@ -101,10 +106,10 @@ def ticket(**kw):
 def message(ticket_, author, body="A reply.", internal=False):
     item = Message(ticket=ticket_, author=author, body=body, internal=internal)
     db.session.add(item)
-    db.session.commit()
+    db.session.flush()
     return item
 
 
 def subscribe(ticket_, user):
     db.session.add(Subscription(ticket_id=ticket_.id, user_id=user.id))
-    db.session.commit()
+    db.session.flush()

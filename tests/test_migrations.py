@@ -1,6 +1,5 @@
 """Migrations: an empty database upgrades to head, and the result matches the models exactly."""
 
-import os
 import warnings
 
 import pytest
@@ -12,7 +11,7 @@ from sqlalchemy import create_engine, inspect
 from helpdesk import create_app
 from helpdesk.extensions import db
 from helpdesk.tickets.search_schema import SEARCH_INDEXES, include_name
-from tests.conftest import PG_ENV, fresh_database, make_test_config
+from tests.conftest import fresh_database, make_test_config
 
 NAME_INDEXES = ("uq_categories_lower_name", "uq_organizations_lower_name")
 
@@ -93,7 +92,7 @@ ORDER BY 1, 2
 """
 
 
-@pytest.mark.skipif(not os.environ.get(PG_ENV), reason="PostgreSQL's search schema (TEST_DATABASE_URL)")
+@pytest.mark.postgres_only  # PostgreSQL's own search schema: run in the PostgreSQL pass
 def test_postgresql_search_schema_from_migrations_is_the_one_create_all_makes(tmp_path):
     """The search columns, GIN indexes, triggers and functions are written twice (models/search.py,
     migration 0010) and are not in the models Alembic compares: the same schema either way."""

@@ -19,6 +19,7 @@ def helpdesk(live_server):
         for n in range(3):
             factories.technician(it, email=f"tech{n}@example.test", name=f"Tech {n}")
         factories.customer(email="carl@example.test", name="Carl Customer")
+        db.session.commit()  # factories only flush; the live server reads through its own connections
     return live_server
 
 

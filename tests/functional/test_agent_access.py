@@ -1,5 +1,4 @@
 """Who may use the agent console: role x action matrix (forbidden answers 404 or a login redirect)."""
-# ruff: noqa: F811 - the `desk` fixture is imported from agent_support and taken as a parameter
 
 import pytest
 
@@ -7,7 +6,7 @@ from helpdesk.accounts.models import User
 from helpdesk.extensions import db
 from helpdesk.tickets.models import Message, Subscription
 
-from .agent_support import desk, fresh  # noqa: F401  (fixture)
+from .agent_support import fresh
 
 ROLES = ["admin", "tech_it", "tech_sales", "subscriber", "customer", "anonymous"]
 WORKERS = {"admin", "tech_it"}  # may work the IT ticket

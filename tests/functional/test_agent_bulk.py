@@ -1,9 +1,8 @@
 """Bulk actions from the queue: each selected ticket checked on its own."""
-# ruff: noqa: F811 - the `desk` fixture is imported from agent_support and taken as a parameter
 
 from helpdesk.extensions import db
 
-from .agent_support import HTMX, desk, fresh  # noqa: F401  (fixture)
+from .agent_support import HTMX, fresh
 
 
 def bulk(client, selected, action, htmx=True, **values):

@@ -1,5 +1,4 @@
 """The queue: filters and sort from the URL, keyset pages, htmx fragments, constant query count."""
-# ruff: noqa: F811 - the `desk` fixture is imported from agent_support and taken as a parameter
 
 from contextlib import contextmanager
 from datetime import timedelta
@@ -11,7 +10,7 @@ from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
 from helpdesk.tickets.models import TicketTag
 
-from .agent_support import HTMX, desk  # noqa: F401  (fixture)
+from .agent_support import HTMX
 
 
 @contextmanager

@@ -1,5 +1,4 @@
 """Queue pages back and forth (reverse keyset cursor) and the paid-ticket marker."""
-# ruff: noqa: F811 - the `desk` fixture is imported from agent_support and taken as a parameter
 
 from datetime import timedelta
 
@@ -11,7 +10,7 @@ from helpdesk.extensions import db
 from helpdesk.tickets.models import Ticket
 
 from ..credit_helpers import bank
-from .agent_support import HTMX, desk  # noqa: F401  (fixture)
+from .agent_support import HTMX
 from .test_agent_queue import counted_queries, subjects
 
 

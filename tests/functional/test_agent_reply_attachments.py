@@ -1,5 +1,4 @@
 """Agent replies and internal notes with attachments: the portal's upload checks, files kept on errors."""
-# ruff: noqa: F811 - the `desk` fixture is imported from agent_support and taken as a parameter
 
 import io
 
@@ -8,7 +7,7 @@ from sqlalchemy import select
 from helpdesk.extensions import db
 from helpdesk.tickets.models import Attachment, Message
 
-from .agent_support import HTMX, desk  # noqa: F401  (fixture)
+from .agent_support import HTMX
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 

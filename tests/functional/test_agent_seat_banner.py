@@ -1,12 +1,11 @@
 """The seat banner: a warning for every agent over the limit, a notice for admins near it, nothing for customers."""
-# ruff: noqa: F811 - the `desk` fixture is imported from agent_support and taken as a parameter
 
 import pytest
 from sqlalchemy import event
 
 from helpdesk.extensions import db
 
-from .agent_support import HTMX, desk  # noqa: F401  (fixture)
+from .agent_support import HTMX
 
 WARNING = "3 agents on a plan for 2 —"
 

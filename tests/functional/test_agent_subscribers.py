@@ -1,5 +1,4 @@
 """Subscribers on the agent ticket page: add by e-mail (inviting new people), remove, and who may not."""
-# ruff: noqa: F811 - the `desk` fixture is imported from agent_support and taken as a parameter
 
 import pytest
 
@@ -8,7 +7,7 @@ from helpdesk.accounts.models import User
 from helpdesk.extensions import db
 from helpdesk.tickets.models import Subscription, TicketEvent
 
-from .agent_support import HTMX, desk, fresh  # noqa: F401  (fixture)
+from .agent_support import HTMX, fresh
 
 
 def add(client, ticket_id, email):

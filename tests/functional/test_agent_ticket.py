@@ -1,5 +1,4 @@
 """The agent ticket page: conversation, replies and notes, inline edits, history, stale edits."""
-# ruff: noqa: F811 - the `desk` fixture is imported from agent_support and taken as a parameter
 
 import re
 from datetime import timedelta
@@ -8,7 +7,7 @@ from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
 from helpdesk.tickets.models import Message, TicketEvent
 
-from .agent_support import HTMX, desk, fresh  # noqa: F401  (fixture)
+from .agent_support import HTMX, fresh
 
 
 def edit(client, ticket_id, field, value, version, htmx=True):

@@ -1,5 +1,4 @@
 """The agent ticket page with the credit service: the credit panel, and priority edits that refund."""
-# ruff: noqa: F811 - the `desk` fixture is imported from agent_support and taken as a parameter
 
 from sqlalchemy import func, select
 
@@ -9,7 +8,7 @@ from helpdesk.credits.models import KIND_CHARGE, KIND_REFUND, LedgerEntry
 from helpdesk.extensions import db
 
 from ..credit_helpers import balance_of, bank
-from .agent_support import HTMX, desk, fresh  # noqa: F401  (fixture)
+from .agent_support import HTMX, fresh
 
 
 def paid_ticket(desk, priority="Urgent", balance=1000):

@@ -13,7 +13,8 @@ from helpdesk.extensions import db
 from helpdesk.mail.models import OutboxMessage
 from tests import billing_support as bs
 
-pytestmark = pytest.mark.postgres_only
+# committing: each delivery runs in its own thread and connection and must see the set-up.
+pytestmark = [pytest.mark.postgres_only, pytest.mark.committing]
 
 
 @pytest.fixture(autouse=True)
@@ -25,6 +26,7 @@ def stripe_config(app, monkeypatch):
 
 def deliver_all_at_once(app, events):
     """Each event from its own thread and client, released together; returns the status codes."""
+    db.session.commit()  # the set-up, for the threads' own sessions
     barrier = threading.Barrier(len(events))
     codes = []
 

@@ -14,12 +14,14 @@ from helpdesk.extensions import db
 from helpdesk.tickets.models import Ticket
 from tests.credit_helpers import balance_of, bank
 
-pytestmark = pytest.mark.postgres_only
+# committing: the threads work through their own connections and must see the set-up.
+pytestmark = [pytest.mark.postgres_only, pytest.mark.committing]
 THREADS = 50
 
 
 def race(app, work):
     """Run `work(i)` in THREADS threads, each with its own app context and session; returns outcomes."""
+    db.session.commit()  # the set-up (factories only flush), for the threads' own sessions
     barrier = threading.Barrier(THREADS)
     outcomes = []
 

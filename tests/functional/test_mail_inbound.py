@@ -52,7 +52,9 @@ def public_messages(ticket):
 
 
 def mails_to(addr):
-    return db.session.scalars(select(OutboxMessage).where(OutboxMessage.to_addr == addr)).all()
+    return db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.to_addr == addr).order_by(OutboxMessage.id)
+    ).all()
 
 
 def test_reply_lands_on_ticket_with_quote_and_signature_trimmed(ticket, alice):

@@ -3,7 +3,6 @@
 Each notification is an outbox row written in the transaction of its event: it exists exactly once
 when the event does, and not at all when the event rolls back.
 """
-# ruff: noqa: F811 - the `desk` fixture is imported from agent_support and taken as a parameter
 
 import re
 from datetime import timedelta
@@ -28,7 +27,7 @@ from helpdesk.tickets import subscribers
 from tests import billing_support as bs
 from tests.credit_helpers import bank
 
-from .agent_support import HTMX, desk  # noqa: F401  (fixture)
+from .agent_support import HTMX
 
 
 def outbox(kind=None):

@@ -198,6 +198,7 @@ def test_failed_after_max_attempts_then_admin_retry_delivers_once(
     assert smtp_server.message_ids() == [row.message_id]
 
 
+@pytest.mark.committing  # two worker threads claim rows through their own connections
 def test_two_workers_never_send_a_message_twice(app, make, ref, smtp_server):
     customer = make.customer()
     for n in range(12):

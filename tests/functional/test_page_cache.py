@@ -1,11 +1,11 @@
 """Cached agent pages: a repeat costs no database work, and no change is ever hidden by the cache."""
-# ruff: noqa: F811 - the `desk` fixture is imported from agent_support and taken as a parameter
 
 import re
 from contextlib import contextmanager
 from datetime import timedelta
 from itertools import pairwise
 
+import pytest
 from sqlalchemy import event
 
 from helpdesk import create_app
@@ -16,7 +16,7 @@ from helpdesk.page_cache import WriteGeneration
 from helpdesk.tickets.models import Message, Ticket
 
 from ..conftest import make_test_config
-from .agent_support import HTMX, desk, fresh  # noqa: F401  (fixture)
+from .agent_support import HTMX, fresh
 
 
 @contextmanager
@@ -74,6 +74,7 @@ def test_another_agents_reply_shows_at_once(client, app, login, desk):
     assert b"Router rebooted" in client.get(ticket_path).data
 
 
+@pytest.mark.committing  # a second app writes through its own engine
 def test_a_change_made_by_another_process_shows_at_once(client, app, login, desk, tmp_path):
     """Another worker, `flask credits sla-sweep` or the mail worker: its own engine, the same host."""
     login(desk.tech_it)
@@ -207,8 +208,10 @@ def test_another_browser_with_the_same_cookie_takes_the_normal_path(client, logi
     assert sent
 
 
+@pytest.mark.committing  # the generation moves when a connection that wrote is checked in
 def test_reading_moves_no_generation_and_writing_does(app, desk):
     generation = app.extensions["page_cache"].generation
+    db.session.commit()  # the desk is set up (factories only flush)
     before = generation.read()
     db.session.scalars(db.select(Ticket)).all()
     db.session.commit()
@@ -220,9 +223,11 @@ def test_reading_moves_no_generation_and_writing_does(app, desk):
     assert WriteGeneration(generation.path).read() == after  # every process reads the same counter
 
 
+@pytest.mark.committing  # a second app, with its own engine, reads the desk
 def test_the_cache_can_be_turned_off(app, login, desk, tmp_path):
     uncached = create_app(make_test_config(app.config["DATABASE_URL"], str(tmp_path), PAGE_CACHE_SECONDS=0))
     assert uncached.extensions["page_cache"] is None
+    db.session.commit()  # the desk is set up (factories only flush), for the other app to read
     client = login(desk.tech_it, as_client=uncached.test_client())
     with uncached.app_context():
         client.get("/agent/")
@@ -244,6 +249,7 @@ def test_a_generation_file_that_cannot_be_written_turns_the_cache_off(tmp_path):
     assert generation.read() != generation.read()  # nothing can be served any more
 
 
+@pytest.mark.committing  # writes through a connection of its own, then drops it
 def test_a_connection_dropped_after_its_commit_still_moves_the_generation(app, desk):
     """An invalidated connection is checked in at once (SQLAlchemy), so its write mark is not lost."""
     generation = app.extensions["page_cache"].generation

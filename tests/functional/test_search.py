@@ -1,11 +1,10 @@
 """Search through the pages: the agent queue and the customer portal, each within what its user may see."""
-# ruff: noqa: F811 - the `desk` fixture is imported from agent_support and taken as a parameter
 
 import re
 
 import pytest
 
-from .agent_support import HTMX, desk  # noqa: F401  (fixture)
+from .agent_support import HTMX
 
 
 def queue_subjects(response):

@@ -53,6 +53,7 @@ def _token(client, path):
     return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
 
 
+@pytest.mark.committing  # csrf_app is a second app: its own engine and connections
 def test_post_without_csrf_token_is_refused_and_changes_nothing(csrf_app, make, ref):
     client = csrf_app.test_client()
     user = make.customer()
@@ -73,6 +74,7 @@ def test_post_without_csrf_token_is_refused_and_changes_nothing(csrf_app, make, 
     assert client.post("/portal/tickets/new", data=data).status_code == 302
 
 
+@pytest.mark.committing  # csrf_app is a second app: its own engine and connections
 def test_htmx_post_carries_the_token_in_a_header(csrf_app, make, ref):
     client = csrf_app.test_client()
     user = make.customer()
@@ -94,6 +96,7 @@ def test_htmx_post_carries_the_token_in_a_header(csrf_app, make, ref):
     assert ok.status_code == 200 and "hi" in ok.get_data(as_text=True)
 
 
+@pytest.mark.committing  # csrf_app is a second app: its own engine and connections
 def test_logout_needs_the_token_too(csrf_app, make):
     client = csrf_app.test_client()
     user = make.customer()

@@ -133,6 +133,7 @@ def test_files_of_a_rolled_back_transaction_are_removed(app, make, ref):
 
     user = make.customer()
     ticket = make.ticket(requester=user, category=ref.categories["IT"], priority=ref.priorities["Low"])
+    db.session.commit()  # the ticket exists before the transaction that is rolled back
     before = set(os.listdir(uploads.upload_folder()))
     ticket_service.add_message(ticket, user, "with a file", files=[("a.txt", b"kept only if committed")])
     written = set(os.listdir(uploads.upload_folder())) - before

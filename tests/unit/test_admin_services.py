@@ -34,9 +34,11 @@ def test_demoting_a_customer_changes_nothing_else(make):
 
 
 @pytest.mark.postgres_only
+@pytest.mark.committing  # two threads, each with its own connection, race on committed rows
 def test_two_admins_demoting_each_other_at_once_leave_one_admin(app, make):
     """Both requests pass the check on their own; the row locks make the second see the first."""
     ids = [make.admin(email="a@example.test").id, make.admin(email="b@example.test").id]
+    db.session.commit()
     barrier = threading.Barrier(2)
     outcomes = []
 

@@ -16,11 +16,13 @@ from helpdesk.tickets.models import Ticket
 
 
 @pytest.mark.postgres_only
+@pytest.mark.committing  # the second agent is a thread with its own connection, waiting on a row lock
 def test_concurrent_edits_from_the_same_version_save_only_one(app, make, ref):
     """Two agents both saw version 1; the second waits for the first's row lock, then is refused."""
     admin = make.admin()
     other = make.admin()
     ticket = make.ticket(category=ref.categories["IT"], priority=ref.priorities["Low"])
+    db.session.commit()
     ids = (ticket.id, other.id)
     outcome = []
 

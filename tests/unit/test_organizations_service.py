@@ -124,11 +124,13 @@ def test_search_escapes_like_wildcards(make):
 
 
 @pytest.mark.postgres_only
+@pytest.mark.committing  # two threads, each with its own connection, race on committed rows
 def test_two_admins_adding_one_customer_at_once_never_move_them_unconfirmed(app, make):
     """Both see a customer without organization; the row lock makes the second see the first's add."""
     admin_id = make.admin().id
     org_ids = [make.OrganizationFactory(name="Acme").id, make.OrganizationFactory(name="Globex").id]
     erin_id = make.customer(email="erin@example.test").id
+    db.session.commit()
     barrier = threading.Barrier(2)
     outcomes = []
 

@@ -41,7 +41,10 @@ def test_edit_books_a_correction_and_never_updates_the_old_entry(setup):
     time_entries.edit_entry(entry, agent, 50, "More after all")
     db.session.commit()
     amounts = [
-        e.amount for e in db.session.scalars(select(LedgerEntry).where(LedgerEntry.ticket_id == ticket.id))
+        e.amount
+        for e in db.session.scalars(
+            select(LedgerEntry).where(LedgerEntry.ticket_id == ticket.id).order_by(LedgerEntry.id)
+        )
     ]
     assert amounts == [-45, 15, -20]
     assert first.amount == -45 and balance_of(account) == 550
