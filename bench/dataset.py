@@ -59,6 +59,9 @@ def bench_database(backend, prefix="helpdesk-bench-"):
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+RESOLUTION_TARGETS = {"High": 16 * 60, "Urgent": 8 * 60}
+
+
 def seed(database_url, tickets, messages_per_ticket):
     """Create the schema and bulk-insert the data set; returns ids the measurements need."""
     from sqlalchemy import insert, select, text
@@ -79,6 +82,8 @@ def seed(database_url, tickets, messages_per_ticket):
         seed_reference_data()
         categories = {c.name: c.id for c in db.session.scalars(select(Category))}
         priorities = list(db.session.scalars(select(Priority)))
+        for priority in priorities:  # resolution targets on the paid priorities, as a desk would set
+            priority.resolution_minutes = RESOLUTION_TARGETS.get(priority.name)
         secret = hash_password(PASSWORD)
         db.session.execute(insert(Organization), [{"name": f"Org {n}"} for n in range(100)])
         org_ids = list(db.session.scalars(select(Organization.id)))
@@ -142,6 +147,11 @@ def seed(database_url, tickets, messages_per_ticket):
                     "updated_at": created + timedelta(hours=rng.randint(1, 72)),
                     "first_response_at": None if status == "new" else created + timedelta(minutes=30),
                     "due_at": created + timedelta(minutes=priority.response_minutes),
+                    "response_warn_at": created + timedelta(minutes=priority.response_minutes * 0.75),
+                    "resolution_due_at": created + timedelta(minutes=priority.resolution_minutes)
+                    if priority.resolution_minutes and status in ("new", "open")
+                    else None,
+                    "paid_credits": priority.credit_cost if priority.credit_cost and n % 2 else 0,
                     "version": 1,
                 }
             )
@@ -193,8 +203,9 @@ def _targets(db, categories, priorities):
     """The URLs to measure, built from the data (the deep page is the keyset cursor of page 200)."""
     from sqlalchemy import func, select
 
+    from helpdesk.accounts.models import User
     from helpdesk.tickets.models import OPEN_STATUSES, Message, Ticket
-    from helpdesk.tickets.queue import encode_cursor
+    from helpdesk.tickets.queue import QueueFilters, encode_cursor, queue_page
 
     visible = Ticket.category_id.in_([categories["IT"], categories["Sales"]])
     open_visible = select(Ticket).where(visible, Ticket.status.in_(OPEN_STATUSES))
@@ -206,11 +217,16 @@ def _targets(db, categories, priorities):
         select(Message.ticket_id).join(Ticket).where(visible).order_by(Message.ticket_id.desc()).limit(1)
     )
     high = next(p.id for p in priorities if p.name == "High")
+    agent = db.session.scalar(select(User).where(User.email == AGENT_EMAIL))
+    attention_4975 = queue_page(agent, QueueFilters(), 199 * 25).rows[-1]  # "Needs attention", page 199
     return {
-        "queue first page": "/agent/",
+        "queue first page": "/agent/",  # the default view, "Needs attention"
+        "queue first page, by due time": "/agent/?sort=due",  # the default before it
         "queue filtered": f"/agent/?category={categories['IT']}&priority={high}&assignee=me&sort=updated",
         "queue deep (page 200)": "/agent/?"
-        + urllib.parse.urlencode({"after": encode_cursor("due", row_4975)}),
+        + urllib.parse.urlencode({"after": encode_cursor("attention", attention_4975)}),
+        "queue deep (page 200), by due time": "/agent/?"
+        + urllib.parse.urlencode({"sort": "due", "after": encode_cursor("due", row_4975)}),
         "ticket page": f"/agent/tickets/{busiest}",
         # The app's emptiest logged-in page (a small form): the floor every authenticated page pays.
         "floor: logged-in form": "/account/password",

@@ -173,10 +173,10 @@ def report_charts(report):
         "chart-compliance",
         "Response-target compliance by priority",
         "Share of answered-or-due tickets whose first response met the target: "
-        + "; ".join(f"{r[0]} {_shown(r[5], '%')}" for r in t["compliance"].rows)
+        + "; ".join(f"{r[0]} {_shown(r[6], '%')}" for r in t["compliance"].rows)
         + ".",
         [r[0] for r in t["compliance"].rows],
-        [("Compliance", "series-compliance", [r[5] for r in t["compliance"].rows])],
+        [("Compliance", "series-compliance", [r[6] for r in t["compliance"].rows])],
         unit="%",
         top_value=100,
     )

@@ -40,6 +40,7 @@ ENV_SETTINGS = {
     "DEFAULT_CATEGORY": str,
     "DEFAULT_TIMEZONE": str,
     "PAGE_CACHE_SECONDS": int,
+    "SLA_WARN_AT": int,
 }
 
 
@@ -67,6 +68,7 @@ class Config:
     PER_PAGE = 25
     PAGE_CACHE_SECONDS = 10  # agent pages kept until any write, at most this long; 0: off (page_cache.py)
     AGENT_SEAT_LIMIT = 4
+    SLA_WARN_AT = 75  # per cent of a target after which a paid ticket is at risk (warned once)
     UPGRADE_URL = "https://example.com/upgrade"
     DEFAULT_TIMEZONE = "UTC"
     CURRENCY = "usd"

@@ -60,7 +60,14 @@ credit_alert_raised = Event(
     "a guarantee refund).",
 )
 guarantee_refunded = Event(
-    "guarantee_refunded", "ticket, credits, entry: a missed target refunded the ticket's charge."
+    "guarantee_refunded",
+    "ticket, credits, entry, alert, target, payer: a missed target (or a withdrawal) refunded "
+    "credits paid for the ticket's priority to `payer`'s bank.",
+)
+sla_at_risk = Event(
+    "sla_at_risk",
+    "ticket, target: a paid ticket has used SLA_WARN_AT per cent of its `target` "
+    "(response or resolution); sent once per ticket and target.",
 )
 
 # --- billing -------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ subscribe to.
 """
 
 from flask import abort
-from sqlalchemy import false, or_, select, true
+from sqlalchemy import bindparam, false, or_, select, true
 
 from helpdesk.accounts.models import CategoryPermission
 from helpdesk.billing.models import Payment
@@ -41,18 +41,32 @@ def manages_organization_of(user, ticket):
 
 def ticket_visibility(user):
     """A SQL condition on Ticket that is true exactly for the tickets `user` may see."""
+    return _visibility(user, getattr(user, "id", None), getattr(user, "organization_id", None))[1]
+
+
+def ticket_visibility_template(user):
+    """The same rule as a reusable statement part: (shape, condition, params). The condition uses
+    the bind parameters `viewer_id` and `viewer_org` (their values are in `params`), so a
+    statement built for one viewer serves any viewer of the same `shape` (the queue caches them)."""
+    shape, condition = _visibility(user, bindparam("viewer_id"), bindparam("viewer_org"))
+    return shape, condition, {"viewer_id": user.id, "viewer_org": user.organization_id}
+
+
+def _visibility(user, user_id, org_id):
+    """(shape, condition): which rule applies to `user`, and its SQL for these id values."""
     if not (user and user.is_authenticated and user.active):
-        return false()
+        return "nobody", false()
     if user.is_admin:
-        return true()
+        return "admin", true()
     if user.is_agent:
-        granted = select(CategoryPermission.category_id).where(CategoryPermission.user_id == user.id)
-        return Ticket.category_id.in_(granted)
-    subscribed = select(Subscription.ticket_id).where(Subscription.user_id == user.id)
-    conditions = [Ticket.requester_id == user.id, Ticket.id.in_(subscribed)]
+        granted = select(CategoryPermission.category_id).where(CategoryPermission.user_id == user_id)
+        return "agent", Ticket.category_id.in_(granted)
+    subscribed = select(Subscription.ticket_id).where(Subscription.user_id == user_id)
+    conditions = [Ticket.requester_id == user_id, Ticket.id.in_(subscribed)]
     if manages_organization(user):
-        conditions.append(Ticket.organization_id == user.organization_id)
-    return or_(*conditions)
+        conditions.append(Ticket.organization_id == org_id)
+        return "manager", or_(*conditions)
+    return "customer", or_(*conditions)
 
 
 def visible_tickets(user):

@@ -1,12 +1,14 @@
 """Request hooks, security headers, error pages and template filters shared by every blueprint."""
 
-from datetime import UTC
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app, has_request_context, render_template, request, url_for
 from flask_login import current_user
+from flask_sqlalchemy.session import Session
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import event
 
 from helpdesk.extensions import db
 from helpdesk.htmx import is_htmx
@@ -18,6 +20,26 @@ CSP = (
     "font-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'self'; "
     "object-src 'none'; frame-ancestors 'none'"
 )
+
+
+WROTE = "helpdesk_wrote"  # session.info key: this transaction sent a write to the database
+
+
+@event.listens_for(Session, "after_flush")
+def _flushed(session, _context):
+    session.info[WROTE] = True
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _executed(state):
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info[WROTE] = True
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _ended(session, transaction):
+    if transaction.parent is None:
+        session.info.pop(WROTE, None)
 
 
 def register_web_hooks(app):
@@ -32,10 +54,16 @@ def register_web_hooks(app):
         return response
 
     @app.teardown_request
-    def rollback_uncommitted(exc):
-        # A request that failed or forgot to commit leaves nothing behind.
+    def end_transaction(exc):
+        """A request that failed leaves nothing behind (ROLLBACK; so does one that wrote without
+        committing, when Flask-SQLAlchemy removes the session). A request that only read ends
+        with COMMIT: psycopg drops every prepared statement of the connection on ROLLBACK (it
+        cannot know what the transaction undid), so read-only pages ending in ROLLBACK had
+        PostgreSQL plan every query afresh, on every request."""
         if exc is not None:
             db.session.rollback()
+        elif not db.session.info.get(WROTE) and db.session().in_transaction():
+            db.session.commit()
 
     register_layout_context(app)
     for code in (400, 403, 404, 405, 413, 429, 500):
@@ -124,8 +152,20 @@ def format_datetime(value, fmt="%Y-%m-%d %H:%M"):
     return value.astimezone(user_zone()).strftime(fmt)
 
 
+def due_label(value):
+    """'15:30 today', '09:00 tomorrow' or 'Mon 24 Nov 15:30', in the viewer's time zone."""
+    zone = user_zone()
+    local, today = value.astimezone(zone), datetime.now(UTC).astimezone(zone).date()
+    if local.date() == today:
+        return f"{local:%H:%M} today"
+    if (local.date() - today).days == 1:
+        return f"{local:%H:%M} tomorrow"
+    return f"{local:%a %d %b %H:%M}"
+
+
 def register_template_filters(app):
     app.add_template_filter(format_datetime, "dt")
+    app.add_template_filter(due_label, "due")
     app.add_template_filter(render_user_text, "user_text")
     app.add_template_filter(format_money, "money")
 

@@ -6,7 +6,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from helpdesk.accounts import audit
-from helpdesk.accounts.models import AUDIT_PERMISSION, ROLE_TECHNICIAN, CategoryPermission, User
+from helpdesk.accounts.models import AGENT_ROLES, AUDIT_PERMISSION, ROLE_TECHNICIAN, CategoryPermission, User
 from helpdesk.errors import ValidationFailed
 from helpdesk.extensions import db
 
@@ -92,3 +92,17 @@ def replace_permissions(actor, users, categories, wanted):
                 else:
                     revoked += 1
     return GridChange(granted=granted, revoked=revoked)
+
+
+def category_agents(category_id):
+    """Active agents granted a category (admins only if granted it explicitly), by id."""
+    return db.session.scalars(
+        select(User)
+        .join(CategoryPermission, CategoryPermission.user_id == User.id)
+        .where(
+            CategoryPermission.category_id == category_id,
+            User.role.in_(AGENT_ROLES),
+            User.active.is_(True),
+        )
+        .order_by(User.id)
+    ).all()

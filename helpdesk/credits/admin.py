@@ -145,7 +145,7 @@ def edit_plan(plan_id):
 @bp.get("/tariffs")
 def tariffs():
     rows = [
-        (p, TariffForm(formdata=None, obj=p))
+        (p, TariffForm(formdata=None, obj=p, round_the_clock=not p.business_hours))
         for p in db.session.scalars(select(Priority).order_by(Priority.sort_order))
     ]
     return render_template("credits/admin/tariffs.html", rows=rows)
@@ -162,6 +162,9 @@ def edit_tariff(priority_id):
             current_user,
             credit_cost=form.credit_cost.data,
             response_minutes=form.response_minutes.data,
+            resolution_minutes=form.resolution_minutes.data,
+            business_hours=not form.round_the_clock.data,
+            resolution_refund_percent=form.resolution_refund_percent.data or 0,
         )
         saved = outcome.ok
         if not outcome.ok:

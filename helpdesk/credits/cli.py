@@ -11,8 +11,9 @@ credits_cli = AppGroup("credits", help="Credit banks: verify the ledger, grant a
 
 @credits_cli.command("verify")
 def verify_command():
-    """Check every balance (and running balance) equals the sum of its entries; exit 1 on a mismatch."""
-    from helpdesk.credits.ledger import ledger_mismatches, running_balance_mismatches
+    """Check every balance (and running balance) equals the sum of its entries, and every ticket's
+    paid credits its charges net of refunds; exit 1 on a mismatch."""
+    from helpdesk.credits.ledger import ledger_mismatches, paid_credit_mismatches, running_balance_mismatches
 
     mismatches = ledger_mismatches()
     for account_id, stored, summed in mismatches:
@@ -20,9 +21,15 @@ def verify_command():
     running = running_balance_mismatches()
     for entry_id, stored, summed in running:
         click.echo(f"entry {entry_id}: balance after {stored}, running sum {summed}", err=True)
-    if mismatches or running:
+    paid = paid_credit_mismatches()
+    for ticket_id, stored, summed in paid:
+        click.echo(f"ticket {ticket_id}: paid credits {stored}, charges net of refunds {summed}", err=True)
+    if mismatches or running or paid:
         raise SystemExit(1)
-    click.echo("Ledger OK: every balance equals the sum of its entries, and every running balance too.")
+    click.echo(
+        "Ledger OK: every balance equals the sum of its entries, every running balance too, and every "
+        "ticket's paid credits its charges net of refunds."
+    )
 
 
 @credits_cli.command("allowance")
@@ -42,9 +49,10 @@ def allowance_command(period):
 
 @credits_cli.command("sla-sweep")
 def sla_sweep_command():
-    """Refund charged tickets whose first reply missed the response target (idempotent)."""
+    """Pay the guarantee on paid tickets whose targets passed, warn about those at risk (idempotent;
+    run it every few minutes)."""
     from helpdesk.credits.guarantee import sla_sweep
 
-    refunded = sla_sweep()
+    result = sla_sweep(commit_each=True)
     db.session.commit()
-    click.echo(f"SLA sweep: {len(refunded)} ticket(s) refunded.")
+    click.echo(f"SLA sweep: {len(result.refunds)} refund(s), {len(result.warnings)} at-risk warning(s).")

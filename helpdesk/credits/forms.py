@@ -54,6 +54,13 @@ class TariffForm(FlaskForm):
     response_minutes = IntegerField(
         "Response target (minutes)", validators=[InputRequired(), NumberRange(min=1, max=525_600)]
     )
+    resolution_minutes = IntegerField(
+        "Resolution target (minutes, optional)", validators=[Optional(), NumberRange(min=1, max=5_256_000)]
+    )
+    round_the_clock = BooleanField("Targets run round the clock (24×7), not on business hours")
+    resolution_refund_percent = IntegerField(
+        "Refund if resolved late (%)", default=0, validators=[Optional(), NumberRange(min=0, max=100)]
+    )
 
 
 class PlanForm(FlaskForm):

@@ -1,80 +1,245 @@
-"""The response-target guarantee: a late first reply refunds the priority's charge, once.
+"""The guarantee: a paid response time is kept, or paid back, exactly once per ticket and target.
 
-Guarantees: the refund is one ledger entry keyed `sla:<ticket id>` (so the reply-time check and
-`flask credits sla-sweep` can never both refund), with a system message on the ticket, an alert for
-the admins' list and a mail to the requester, all in the same transaction; only plans with the
-guarantee, only paid priorities.
+What is paid back, and when (the README's "Guarantee" section says it for customers):
+- first response, in full (key `sla:<ticket id>`): when the reply-by time passes without a public
+  reply from an agent (`flask credits sla-sweep`, cron), when the first public agent reply comes
+  late (at that reply), and when the customer withdraws (closes) the ticket before any agent
+  replied (at the close, whatever the plan);
+- resolution, the priority's refund percentage of what is still paid (key
+  `sla-resolution:<ticket id>`): when the resolve-by time passes unresolved (sweep), or the ticket
+  is resolved late (at that moment).
+The response and resolution guarantees need a plan with the guarantee; paid tickets only.
+
+Exactly once, whichever path gets there first and on however many processes: each path locks
+the ticket row, then the bank (the order every ticket writer keeps), checks the target's key
+under those locks, and the ledger's unique idempotency key refuses a second entry anyway. Each
+refund writes a system message on the ticket, a line on the bank's statement, an alert for the
+admins' list and `events.guarantee_refunded` (the mail to whoever paid; the reports count it).
+
+Warnings: a paid ticket that has used SLA_WARN_AT per cent of a target gets one
+`events.sla_at_risk` (stamped on the ticket, so the sweep never sends it twice).
 """
 
-from sqlalchemy import select
+from dataclasses import dataclass, field
+
+from sqlalchemy import and_, or_, select
 
 from helpdesk import events
 from helpdesk.credits import alerts as credit_alerts
 from helpdesk.credits import ledger as credits
 from helpdesk.credits.models import ALERT_SLA_REFUND, KIND_CHARGE, KIND_REFUND, LedgerEntry
 from helpdesk.credits.quotes import net_paid, ticket_account
+from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
-from helpdesk.tickets.models import Message, Ticket
+from helpdesk.tickets.models import (
+    OPEN_STATUSES,
+    STATUS_CLOSED,
+    STATUS_NEW,
+    STATUS_OPEN,
+    STATUS_RESOLVED,
+    Message,
+    Priority,
+    Ticket,
+)
+
+RESPONSE, RESOLUTION = "response", "resolution"
+KEYS = {RESPONSE: "sla:{}", RESOLUTION: "sla-resolution:{}"}
 
 
-def apply_guarantee(ticket):
-    """Refund a ticket's net charge once if its first public agent reply came after the due time
-    and its bank's plan carries the guarantee. Posts a system message and mails the requester.
-    Returns the entry or None.
+def refund_key(ticket_id, target):
+    return KEYS[target].format(ticket_id)
+
+
+def lock_ticket(ticket):
+    """The ticket row locked until commit, its fields read afresh.
+
+    FOR NO KEY UPDATE (PostgreSQL): it serialises every writer of the row, yet does not wait for
+    the key-share locks that inserting a message or a history entry takes on its ticket. Plain FOR
+    UPDATE deadlocked a reply (which had updated the row) against a close (which had inserted its
+    history entry first); tests/functional/test_guarantee_races.py races them.
     """
-    if ticket.first_response_at is None or ticket.first_response_at <= ticket.due_at:
-        return None
-    account = ticket_account(ticket)
-    if account is None or not account.plan.guarantee:
-        return None
-    key = f"sla:{ticket.id}"
+    query = select(Ticket).where(Ticket.id == ticket.id).with_for_update(of=Ticket, key_share=True)
+    return db.session.scalars(query.execution_options(populate_existing=True)).one()
+
+
+def _payer(ticket):
+    """Who paid: the customer of the ticket's first charge (its requester if unknown)."""
+    charge = db.session.scalar(
+        select(LedgerEntry)
+        .where(LedgerEntry.ticket_id == ticket.id, LedgerEntry.kind == KIND_CHARGE)
+        .order_by(LedgerEntry.id)
+        .limit(1)
+    )
+    return charge.actor if charge is not None and charge.actor is not None else ticket.requester
+
+
+def _texts(ticket, target, reason, amount, percent):
+    name = ticket.priority.name
+    if reason == "withdrawn":
+        text = (
+            f"This ticket was closed before anyone answered it, so the {amount:,} credits paid for "
+            f"{name} priority have been refunded to your bank."
+        )
+        return f"Ticket #{ticket.id} withdrawn before a reply: charge refunded", text
+    if target == RESPONSE:
+        text = (
+            f"The response target for {name} priority was missed, so the {amount:,} credits paid "
+            "for it have been refunded to your bank."
+        )
+        return f"Response target missed on ticket #{ticket.id}: charge refunded", text
+    text = (
+        f"The resolution target for {name} priority was missed, so {percent}% of the credits paid "
+        f"for it ({amount:,}) have been refunded to your bank."
+    )
+    return f"Resolution target missed on ticket #{ticket.id}: {percent}% refunded", text
+
+
+def refund(ticket, target, reason, percent=100):
+    """Pay back `percent` of what the ticket's priority is still paid, once per target; the caller
+    holds the ticket's lock and has checked the rule. Returns the ledger entry or None."""
+    key = refund_key(ticket.id, target)
     if credits.find_entry(key) is not None:
         return None
-    account = credits.lock_account(account.id)
-    paid = net_paid(ticket)
-    if paid <= 0:
+    account = ticket_account(ticket)
+    if account is None:
         return None
+    account = credits.lock_account(account.id)  # what is paid is read under the bank's lock
+    amount = net_paid(ticket) * percent // 100
+    if amount <= 0:
+        return None
+    memo, text = _texts(ticket, target, reason, amount, percent)
     entry, created = credits.post_entry(
-        account.id,
-        paid,
-        KIND_REFUND,
-        idempotency_key=key,
-        ticket=ticket,
-        memo=f"Response target missed on ticket #{ticket.id}: charge refunded",
+        account.id, amount, KIND_REFUND, idempotency_key=key, ticket=ticket, memo=memo
     )
     if not created:
         return None
-    text = (
-        f"The response target for {ticket.priority.name} priority was missed, so the {paid:,} credits"
-        " paid for it have been refunded to your bank."
-    )
     db.session.add(Message(ticket=ticket, author=None, body=text, internal=False, source="system"))
     alert = credit_alerts.record_alert(account, ALERT_SLA_REFUND, text, ticket=ticket)
-    events.guarantee_refunded.send(ticket=ticket, credits=paid, entry=entry, alert=alert)
+    events.guarantee_refunded.send(
+        ticket=ticket, credits=amount, entry=entry, alert=alert, target=target, payer=_payer(ticket)
+    )
     db.session.flush()
     return entry
 
 
+def _guaranteed(ticket):
+    account = ticket_account(ticket)
+    return account is not None and account.plan.guarantee
+
+
+def settle_response(ticket, now):
+    """Refund the first-response charge if its target is missed: answered late, or not answered
+    by the due time. Locks the ticket. Returns the entry or None."""
+    ticket = lock_ticket(ticket)
+    replied = ticket.first_response_at
+    missed = replied > ticket.due_at if replied is not None else ticket.due_at <= now
+    if not missed or ticket.paid_credits <= 0 or not _guaranteed(ticket):
+        return None
+    return refund(ticket, RESPONSE, "missed")
+
+
+def settle_resolution(ticket, now):
+    """Refund the priority's percentage if the resolution target is missed (resolved late, or
+    unresolved at the due time). Locks the ticket. Returns the entry or None."""
+    ticket = lock_ticket(ticket)
+    due, percent = ticket.resolution_due_at, ticket.priority.resolution_refund_percent
+    if due is None or percent <= 0 or ticket.paid_credits <= 0:
+        return None
+    done = ticket.resolved_at
+    if not (done > due if done is not None else due <= now) or not _guaranteed(ticket):
+        return None
+    return refund(ticket, RESOLUTION, "missed", percent)
+
+
+def withdraw(ticket):
+    """A customer closed a paid ticket before any agent's public reply: the charge comes back."""
+    ticket = lock_ticket(ticket)
+    if ticket.first_response_at is not None or ticket.paid_credits <= 0:
+        return None
+    return refund(ticket, RESPONSE, "withdrawn")
+
+
 def on_message_posted(message, first_agent_reply):
-    """The first public reply by an agent settles the guarantee (a late one refunds)."""
+    """The first public reply by an agent settles the first-response guarantee."""
     if first_agent_reply:
-        apply_guarantee(message.ticket)
+        settle_response(message.ticket, utcnow())
 
 
-def sla_sweep():
-    """Apply the guarantee to every late-answered charged ticket that has no refund yet (idempotent)."""
-    charged = select(LedgerEntry.ticket_id).where(
-        LedgerEntry.kind == KIND_CHARGE, LedgerEntry.ticket_id.isnot(None)
+def on_status_changed(ticket, actor, old, new):
+    """A customer's close before any reply withdraws the ticket; a late resolution refunds."""
+    if new == STATUS_CLOSED and actor is not None and not actor.is_agent and ticket.first_response_at is None:
+        withdraw(ticket)
+    elif new in (STATUS_RESOLVED, STATUS_CLOSED):
+        settle_resolution(ticket, utcnow())
+
+
+@dataclass
+class SweepResult:
+    refunds: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
+
+
+def _due_ids(*conditions):
+    query = select(Ticket.id).where(Ticket.paid_credits > 0, *conditions).order_by(Ticket.id)
+    return db.session.scalars(query).all()
+
+
+def sla_sweep(now=None, commit_each=False):
+    """Refund every paid ticket whose target passed (or was met late) without a refund yet, and
+    warn about every paid ticket newly at risk. Idempotent; safe to run on several machines.
+    `commit_each` (the cron command) commits after every ticket, so no lock is held for long."""
+    now = now or utcnow()
+    result = SweepResult()
+    step = db.session.commit if commit_each else db.session.flush
+    missed_reply = or_(
+        and_(Ticket.first_response_at.is_(None), Ticket.due_at <= now),
+        Ticket.first_response_at > Ticket.due_at,
     )
     refunded = select(LedgerEntry.ticket_id).where(LedgerEntry.idempotency_key.like("sla:%"))
-    tickets = db.session.scalars(
-        select(Ticket)
-        .where(
-            Ticket.first_response_at.isnot(None),
-            Ticket.first_response_at > Ticket.due_at,
-            Ticket.id.in_(charged),
-            Ticket.id.notin_(refunded),
-        )
-        .order_by(Ticket.id)
-    ).all()
-    return [entry for entry in (apply_guarantee(t) for t in tickets) if entry is not None]
+    for ticket_id in _due_ids(missed_reply, Ticket.id.notin_(refunded)):
+        result.refunds.append(settle_response(db.session.get(Ticket, ticket_id), now))
+        step()
+    missed_resolution = and_(
+        Ticket.resolution_due_at <= now,
+        or_(Ticket.resolved_at.is_(None), Ticket.resolved_at > Ticket.resolution_due_at),
+        Ticket.priority_id.in_(select(Priority.id).where(Priority.resolution_refund_percent > 0)),
+    )
+    refunded = select(LedgerEntry.ticket_id).where(LedgerEntry.idempotency_key.like("sla-resolution:%"))
+    for ticket_id in _due_ids(missed_resolution, Ticket.id.notin_(refunded)):
+        result.refunds.append(settle_resolution(db.session.get(Ticket, ticket_id), now))
+        step()
+    result.refunds = [entry for entry in result.refunds if entry is not None]
+    result.warnings = _warn(now, step)
+    return result
+
+
+def _warn(now, step):
+    """One at-risk warning per paid ticket and target, stamped so it is never sent twice."""
+    sent = []
+    at_risk = {
+        RESPONSE: and_(
+            Ticket.first_response_at.is_(None),
+            Ticket.status.in_(OPEN_STATUSES),
+            Ticket.response_warn_at <= now,
+            Ticket.due_at > now,
+            Ticket.response_warned_at.is_(None),
+        ),
+        RESOLUTION: and_(
+            Ticket.status.in_((STATUS_NEW, STATUS_OPEN)),
+            Ticket.resolution_warn_at <= now,
+            Ticket.resolution_due_at > now,
+            Ticket.resolution_warned_at.is_(None),
+        ),
+    }
+    stamp = {RESPONSE: "response_warned_at", RESOLUTION: "resolution_warned_at"}
+    for target, condition in at_risk.items():
+        for ticket_id in _due_ids(condition):
+            ticket = lock_ticket(db.session.get(Ticket, ticket_id))
+            if getattr(ticket, stamp[target]) is not None:
+                continue  # another sweep warned first
+            setattr(ticket, stamp[target], now)
+            db.session.flush()
+            events.sla_at_risk.send(ticket=ticket, target=target)
+            sent.append((ticket.id, target))
+            step()
+    return sent

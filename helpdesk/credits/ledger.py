@@ -11,7 +11,7 @@ Guarantees of this module:
 import uuid
 
 from flask_sqlalchemy.session import Session
-from sqlalchemy import event, func, or_, select
+from sqlalchemy import event, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -21,7 +21,9 @@ from helpdesk.credits import alerts as credit_alerts
 from helpdesk.credits.models import (
     KIND_ADJUSTMENT,
     KIND_ALLOWANCE,
+    KIND_CHARGE,
     KIND_PURCHASE,
+    KIND_REFUND,
     KIND_REVERSAL,
     KIND_SIGNUP,
     LEDGER_KINDS,
@@ -31,6 +33,7 @@ from helpdesk.credits.models import (
 )
 from helpdesk.errors import InsufficientCredits, ValidationFailed
 from helpdesk.extensions import db
+from helpdesk.tickets.models import Ticket
 
 # Banks are loaded with their plan only: the owner (and its eager relationships) only when shown.
 BANK_LOAD = (
@@ -124,6 +127,13 @@ def post_entry(
         idempotency_key=idempotency_key,
     )
     db.session.add(entry)
+    if ticket is not None and kind in (KIND_CHARGE, KIND_REFUND) and not idempotency_key.startswith("time:"):
+        # What the ticket's priority is paid, net of refunds, kept beside the ledger for the queue
+        # (one UPDATE ... SET paid_credits = paid_credits - amount: no stale read under concurrency).
+        db.session.execute(
+            update(Ticket).where(Ticket.id == ticket.id).values(paid_credits=Ticket.paid_credits - amount)
+        )
+        db.session.expire(ticket, ["paid_credits"])
     db.session.flush()
     credit_alerts.after_balance_change(account, old_balance, entry)
     return entry, True
@@ -137,11 +147,35 @@ def ledger_mismatches():
         .subquery()
     )
     rows = db.session.execute(
-        select(CreditAccount.id, CreditAccount.balance, func.coalesce(sums.c.total, 0)).outerjoin(
-            sums, sums.c.account_id == CreditAccount.id
-        )
+        select(CreditAccount.id, CreditAccount.balance, func.coalesce(sums.c.total, 0))
+        .outerjoin(sums, sums.c.account_id == CreditAccount.id)
+        .order_by(CreditAccount.id)
     ).all()
     return [(account_id, stored, int(total)) for account_id, stored, total in rows if stored != int(total)]
+
+
+def paid_credit_mismatches(limit=100):
+    """Tickets whose stored paid_credits differ from their priority charges net of refunds (time
+    entries excluded): [(ticket id, stored, summed)]."""
+    sums = (
+        select(LedgerEntry.ticket_id, (-func.sum(LedgerEntry.amount)).label("paid"))
+        .where(
+            LedgerEntry.ticket_id.isnot(None),
+            LedgerEntry.kind.in_((KIND_CHARGE, KIND_REFUND)),
+            ~LedgerEntry.idempotency_key.like("time:%"),
+        )
+        .group_by(LedgerEntry.ticket_id)
+        .subquery()
+    )
+    summed = func.coalesce(sums.c.paid, 0)
+    rows = db.session.execute(
+        select(Ticket.id, Ticket.paid_credits, summed)
+        .outerjoin(sums, sums.c.ticket_id == Ticket.id)
+        .where(Ticket.paid_credits != summed)
+        .order_by(Ticket.id)
+        .limit(limit)
+    ).all()
+    return [(ticket_id, stored, int(total)) for ticket_id, stored, total in rows]
 
 
 def running_balance_mismatches(limit=100):

@@ -47,11 +47,34 @@ def _record(actor, subject, subject_id, field, old, new):
     )
 
 
-def set_tariff(priority, actor, *, credit_cost, response_minutes):
-    """Change a priority's price and response target (future tickets only)."""
+def set_tariff(
+    priority,
+    actor,
+    *,
+    credit_cost,
+    response_minutes,
+    resolution_minutes=None,
+    business_hours=True,
+    resolution_refund_percent=0,
+):
+    """Change a priority's price and targets (tickets opened from now on; past charges and due
+    times stay). A resolution refund needs a resolution target."""
     if credit_cost < 0 or response_minutes <= 0:
         raise ValidationFailed("The price is 0 or more and the response target at least 1 minute.")
-    for field, value in (("credit_cost", credit_cost), ("response_minutes", response_minutes)):
+    if resolution_minutes is not None and resolution_minutes < response_minutes:
+        raise ValidationFailed("The resolution target is at least as long as the response target.")
+    if not 0 <= resolution_refund_percent <= 100:
+        raise ValidationFailed("The resolution refund is a share between 0 and 100 per cent.")
+    if resolution_refund_percent and resolution_minutes is None:
+        raise ValidationFailed("A resolution refund needs a resolution target.")
+    changes = (
+        ("credit_cost", credit_cost),
+        ("response_minutes", response_minutes),
+        ("resolution_minutes", resolution_minutes),
+        ("business_hours", bool(business_hours)),
+        ("resolution_refund_percent", resolution_refund_percent),
+    )
+    for field, value in changes:
         old = getattr(priority, field)
         if old != value:
             _record(actor, "tariff", priority.id, field, old, value)

@@ -20,23 +20,10 @@ from helpdesk.credits.blueprints import portal_bp as bp
 from helpdesk.credits.forms import UpgradePriorityForm
 from helpdesk.credits.panels import buy_credits_url
 from helpdesk.csvexport import csv_response
-from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
 from helpdesk.htmx import is_htmx, render_fragment, render_page_or_block
 from helpdesk.tickets.models import Priority
-from helpdesk.web import paginate, user_zone
-
-
-@bp.app_template_filter("due")
-def due_label(value):
-    """'15:30 today', '09:00 tomorrow' or 'Mon 24 Nov 15:30', in the viewer's time zone."""
-    zone = user_zone()
-    local, today = value.astimezone(zone), utcnow().astimezone(zone).date()
-    if local.date() == today:
-        return f"{local:%H:%M} today"
-    if (local.date() - today).days == 1:
-        return f"{local:%H:%M} tomorrow"
-    return f"{local:%a %d %b %H:%M}"
+from helpdesk.web import paginate
 
 
 def _quote_fragment(quote, **context):
@@ -49,8 +36,12 @@ def _quote_fragment(quote, **context):
 def new_ticket_quote():
     """The quote line for one priority (htmx); without htmx, the form with that priority chosen."""
     priority_id = request.args.get("priority", type=int)
-    quote = credit_quotes.quote_for(current_user, priority_id)
-    return _quote_fragment(quote) or redirect(url_for("tickets_portal.new_ticket", priority=priority_id))
+    category_id = request.args.get("category", type=int)
+    quote = credit_quotes.quote_for(current_user, priority_id, category_id=category_id)
+    fragment = _quote_fragment(quote)
+    return fragment or redirect(
+        url_for("tickets_portal.new_ticket", priority=priority_id, category=category_id)
+    )
 
 
 @bp.get("/tickets/<int:ticket_id>/upgrade-quote")

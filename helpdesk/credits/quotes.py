@@ -11,7 +11,7 @@ Guarantees of this module:
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import func, select
 
@@ -21,7 +21,7 @@ from helpdesk.credits.models import BILLING_TIME, KIND_CHARGE, KIND_REFUND, Ledg
 from helpdesk.dbtypes import utcnow
 from helpdesk.errors import InsufficientCredits, NotAllowed, ValidationFailed
 from helpdesk.extensions import db
-from helpdesk.tickets import editing, lifecycle
+from helpdesk.tickets import editing, lifecycle, sla
 from helpdesk.tickets.models import Priority, Ticket
 
 
@@ -69,8 +69,9 @@ def offered_priorities(plan):
     return list(plan.priorities)
 
 
-def quotes_for(user, *, now=None, cost_offset=0, base_due=None):
-    """A Quote for each priority of the user's plan, least urgent first.
+def quotes_for(user, *, category_id=None, now=None, cost_offset=0, base_due=None):
+    """A Quote for each priority of the user's plan, least urgent first, due on the calendar of
+    `category_id` (the default calendar when None).
 
     `cost_offset` (already paid) and `base_due` (current due time) serve upgrade quotes.
     """
@@ -86,7 +87,7 @@ def quotes_for(user, *, now=None, cost_offset=0, base_due=None):
         balance_for, floor_for = balance, floor
         if price > 0 and (plan is None or not plan.credits_enabled or account is None):
             cost, balance_for, floor_for = price, min(balance, 0), 0  # a paid priority, no usable credits
-        due = now + timedelta(minutes=priority.response_minutes)
+        due = sla.first_response_due(priority, category_id, now)
         if base_due is not None:
             due = min(due, base_due)
         rate = plan.minute_rate if plan is not None and plan.billing_mode == BILLING_TIME else 0
@@ -112,13 +113,21 @@ def upgrade_quote(ticket, priority_id, *, paid=None):
     """What moving `ticket` to this priority would cost its requester now: the tariff minus what
     was already paid for the ticket, due from the ticket's current due time. None if not offered."""
     paid = net_paid(ticket) if paid is None else paid
-    return quote_for(ticket.requester, priority_id, cost_offset=paid, base_due=ticket.due_at)
+    return quote_for(
+        ticket.requester,
+        priority_id,
+        category_id=ticket.category_id,
+        cost_offset=paid,
+        base_due=ticket.due_at,
+    )
 
 
 def upgrade_quotes(ticket, *, paid=None):
     """The quotes for every priority of the requester's plan above the ticket's current one."""
     paid = net_paid(ticket) if paid is None else paid
-    quotes = quotes_for(ticket.requester, cost_offset=paid, base_due=ticket.due_at)
+    quotes = quotes_for(
+        ticket.requester, category_id=ticket.category_id, cost_offset=paid, base_due=ticket.due_at
+    )
     return [q for q in quotes if q.priority.sort_order > ticket.priority.sort_order]
 
 

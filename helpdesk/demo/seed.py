@@ -28,6 +28,7 @@ from helpdesk.credits.models import (
 )
 from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
+from helpdesk.tickets import calendars, sla
 from helpdesk.tickets.models import (
     STATUS_CLOSED,
     STATUS_NEW,
@@ -282,9 +283,34 @@ def seed_demo_banks(users):
         )
 
 
+DEMO_HOURS = "08:00-18:00"  # Monday to Friday, Europe/London, UK public holidays
+DEMO_TARGETS = {"Urgent": (8 * 60, 50), "High": (16 * 60, 25)}  # resolution target, refund % if missed
+
+
+def seed_business_hours(categories, priorities):
+    """The demo desk's hours: office hours by default, IT round the clock; resolution targets and
+    their refunds on the paid priorities (idempotent: what an admin changed stays)."""
+    if calendars.calendar_of(None) is None:
+        days = {weekday: DEMO_HOURS for weekday in range(5)}
+        calendars.save_calendar(
+            None, None, timezone="Europe/London", always_open=False, days=days, closures="",
+            country="GB", subdivision="",
+        )  # fmt: skip
+    if calendars.calendar_of(categories["IT"].id) is None:
+        calendars.save_calendar(
+            None, categories["IT"].id, timezone="UTC", always_open=True, days={}, closures="",
+            country="", subdivision="",
+        )  # fmt: skip
+    for name, (minutes, percent) in DEMO_TARGETS.items():
+        priority = priorities[name]
+        if priority.resolution_minutes is None:
+            priority.resolution_minutes, priority.resolution_refund_percent = minutes, percent
+
+
 def seed_demo():
     """Create the demo help desk once; running it again changes nothing. Returns a summary."""
     categories, priorities = seed_reference_data()
+    seed_business_hours(categories, priorities)
     acme = _get_or_create(Organization, name="Acme")
     password_hash = None
     users = {}
@@ -340,13 +366,14 @@ def _seed_tickets(users, categories, priorities):
             requester=requester,
             organization_id=requester.organization_id,
             category=categories[cat],
+            category_id=categories[cat].id,
             priority=priority,
             status=status,
             created_at=created,
             updated_at=created,
-            due_at=created + timedelta(minutes=priority.response_minutes),
             submission_key=f"seed-{index}",
         )
+        sla.open_clocks(ticket)
         if status != STATUS_NEW:
             agent = agents_for[cat]
             ticket.assignee = agent
@@ -375,6 +402,9 @@ def _seed_tickets(users, categories, priorities):
             if status in (STATUS_RESOLVED, STATUS_CLOSED):
                 ticket.resolved_at = ticket.updated_at + timedelta(hours=1)
                 ticket.updated_at = ticket.resolved_at
+            if status == STATUS_WAITING and priority.resolution_minutes:
+                ticket.resolution_paused_at = ticket.updated_at  # waiting on the customer since
+                ticket.resolution_due_at = ticket.resolution_warn_at = None
         db.session.add(ticket)
     db.session.flush()
     _charge_paid_priorities(customers)

@@ -5,11 +5,11 @@ notification exists exactly when its event does. Inactive users and the author o
 event are never mailed.
 """
 
-from flask import current_app
-from sqlalchemy import select
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from helpdesk.accounts.models import AGENT_ROLES, CategoryPermission, User
-from helpdesk.extensions import db
+from flask import current_app
+
+from helpdesk.accounts import permissions
 from helpdesk.mail.compose import queue
 from helpdesk.money import format_money
 from helpdesk.web import public_url
@@ -55,16 +55,7 @@ def _send(kind, user, template, subject, ticket=None, **context):
 
 def category_agents(ticket):
     """Active agents granted the ticket's category (admins only if granted it explicitly)."""
-    return db.session.scalars(
-        select(User)
-        .join(CategoryPermission, CategoryPermission.user_id == User.id)
-        .where(
-            CategoryPermission.category_id == ticket.category_id,
-            User.role.in_(AGENT_ROLES),
-            User.active.is_(True),
-        )
-        .order_by(User.id)
-    ).all()
+    return permissions.category_agents(ticket.category_id)
 
 
 def _followers(ticket):
@@ -251,3 +242,31 @@ def sla_refund(user, *, credits, ticket=None):
         _send("sla_refund", u, "sla_refund", subject, ticket, credits=credits, **extra)
         for u in _recipients([user])
     ]
+
+
+def sla_at_risk(ticket, target, agents):
+    """Tell the agents working a paid ticket that a target is near (once per ticket and target)."""
+    due = ticket.due_at if target == "response" else ticket.resolution_due_at
+    what = "first reply" if target == "response" else "resolution"
+    return [
+        _send(
+            "sla_at_risk",
+            agent,
+            "sla_at_risk",
+            _ticket_subject(ticket, "At risk: "),
+            ticket,
+            what=what,
+            due=_local_time(due, agent),
+            priority=ticket.priority.name,
+        )
+        for agent in _recipients(agents)
+    ]
+
+
+def _local_time(moment, user):
+    """'Mon 07 Dec 10:00 (Europe/Berlin)': a time as the recipient reads it."""
+    try:
+        zone = ZoneInfo(user.timezone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    return f"{moment.astimezone(zone):%a %d %b %H:%M} ({zone.key})"

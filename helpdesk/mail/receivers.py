@@ -16,6 +16,7 @@ from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
 from helpdesk.mail import notify
 from helpdesk.mail.models import OutboxMessage
+from helpdesk.notices.service import ticket_agents
 from helpdesk.tickets.models import STATUS_RESOLVED
 from helpdesk.web import public_url
 
@@ -77,9 +78,13 @@ def _mail_admins(alert, what, admins):
     db.session.flush()
 
 
-def on_guarantee_refunded(ticket, credits, entry, alert):
-    notify.sla_refund(ticket.requester, credits=credits, ticket=ticket)
+def on_guarantee_refunded(ticket, credits, entry, alert, target, payer):
+    notify.sla_refund(payer, credits=credits, ticket=ticket)
     alert.notified_at = utcnow()
+
+
+def on_sla_at_risk(ticket, target):
+    notify.sla_at_risk(ticket, target, ticket_agents(ticket))
 
 
 def on_payment_credited(payment):
@@ -119,6 +124,7 @@ RECEIVERS = (
     (events.password_reset_requested, on_password_reset_requested),
     (events.credit_alert_raised, on_credit_alert),
     (events.guarantee_refunded, on_guarantee_refunded),
+    (events.sla_at_risk, on_sla_at_risk),
     (events.payment_credited, on_payment_credited),
     (events.payment_link_created, on_payment_link_created),
     (events.billing_alert_raised, on_billing_alert),

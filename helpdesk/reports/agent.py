@@ -8,6 +8,7 @@ from helpdesk.access import require
 from helpdesk.charts import report_charts
 from helpdesk.csvexport import csv_response
 from helpdesk.htmx import render_page_or_block
+from helpdesk.reports import build
 from helpdesk.reports import metrics as reports
 from helpdesk.reports.format import format_cell
 from helpdesk.reports.forms import ReportFilterForm
@@ -28,7 +29,7 @@ def index():
     flt = form.to_filter(default) if form.validate() else default
     if request.args.get("format") == "csv":
         return _csv_download(flt, request.args.get("table"))
-    report = reports.build_report(current_user, flt)
+    report = build.build_report(current_user, flt)
     return render_page_or_block(
         "reports/index.html",
         "report_body",
@@ -40,9 +41,9 @@ def index():
 
 
 def _csv_download(flt, name):
-    if name not in reports.TABLES:
+    if name not in build.TABLES:
         abort(404)
-    table = reports.build_table(current_user, flt, name)
+    table = build.build_table(current_user, flt, name)
     filename = f"report-{name}-{flt.start.isoformat()}-{flt.end.isoformat()}.csv"
     response = csv_response(filename, table.csv_header(), table.rows)
     response.headers["Cache-Control"] = "private, no-store"

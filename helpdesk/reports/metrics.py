@@ -89,7 +89,7 @@ def _minutes(value):
     return None if value is None else round(value, 1)
 
 
-def _scope(actor, flt):
+def scope(actor, flt):
     """Tickets the actor may see, in the chosen category."""
     condition = policy.ticket_visibility(actor)
     if flt.category_id is not None:
@@ -97,7 +97,7 @@ def _scope(actor, flt):
     return condition
 
 
-def _in_range(column, flt):
+def in_range(column, flt):
     return and_(column >= flt.start_at, column < flt.end_before)
 
 
@@ -109,7 +109,7 @@ def _day(value):
 def _per_day(actor, flt, column):
     day = func.date(column)
     rows = db.session.execute(
-        select(day, func.count(Ticket.id)).where(_scope(actor, flt), _in_range(column, flt)).group_by(day)
+        select(day, func.count(Ticket.id)).where(scope(actor, flt), in_range(column, flt)).group_by(day)
     )
     return {_day(d): n for d, n in rows}
 
@@ -124,11 +124,11 @@ def daily_table(actor, flt):
 
 
 def _volume_by(actor, flt, key):
-    opened = func.sum(case((_in_range(Ticket.created_at, flt), 1), else_=0))
-    resolved = func.sum(case((_in_range(Ticket.resolved_at, flt), 1), else_=0))
+    opened = func.sum(case((in_range(Ticket.created_at, flt), 1), else_=0))
+    resolved = func.sum(case((in_range(Ticket.resolved_at, flt), 1), else_=0))
     rows = db.session.execute(
         select(key, opened, resolved)
-        .where(_scope(actor, flt), or_(_in_range(Ticket.created_at, flt), _in_range(Ticket.resolved_at, flt)))
+        .where(scope(actor, flt), or_(in_range(Ticket.created_at, flt), in_range(Ticket.resolved_at, flt)))
         .group_by(key)
     )
     return {k: (int(o or 0), int(r or 0)) for k, o, r in rows}
@@ -168,7 +168,7 @@ def _durations(actor, flt):
     """(priority_id, first-response minutes or None, resolution minutes or None) per ticket opened in range."""
     rows = db.session.execute(
         select(Ticket.priority_id, Ticket.created_at, Ticket.first_response_at, Ticket.resolved_at).where(
-            _scope(actor, flt), _in_range(Ticket.created_at, flt)
+            scope(actor, flt), in_range(Ticket.created_at, flt)
         )
     )
     result = []
@@ -211,40 +211,6 @@ def times_table(actor, flt):
     return Table("times", "Response and resolution times (tickets opened in the period)", columns, rows)
 
 
-def compliance_table(actor, flt, now=None):
-    """Response-target compliance per priority for tickets opened in the range: met when the first
-    response came at or before the due time; missed when it came later, or never came and the due
-    time has passed; pending tickets (unanswered, not yet due) are left out of the percentage."""
-    now = now or utcnow()
-    responded = Ticket.first_response_at.is_not(None)
-    met = func.sum(case((and_(responded, Ticket.first_response_at <= Ticket.due_at), 1), else_=0))
-    missed = func.sum(
-        case(
-            (or_(Ticket.first_response_at > Ticket.due_at, and_(~responded, Ticket.due_at < now)), 1), else_=0
-        )
-    )
-    rows = db.session.execute(
-        select(Ticket.priority_id, met, missed, func.count(Ticket.id))
-        .where(_scope(actor, flt), _in_range(Ticket.created_at, flt))
-        .group_by(Ticket.priority_id)
-    )
-    counts = {p: (int(m or 0), int(x or 0), n) for p, m, x, n in rows}
-    table_rows = []
-    for p in priorities_most_urgent_first():
-        m, x, n = counts.get(p.id, (0, 0, 0))
-        rate = round(100 * m / (m + x), 1) if m + x else None
-        table_rows.append((p.name, n, m, x, n - m - x, rate))
-    columns = [
-        Column("Priority", "text"),
-        Column("Tickets"),
-        Column("Target met"),
-        Column("Target missed"),
-        Column("Pending"),
-        Column("Compliance", "percent"),
-    ]
-    return Table("compliance", "Response-target compliance", columns, table_rows)
-
-
 def backlog_table(actor, flt, now=None):
     """Unresolved tickets now (whatever their age), per status, with how many are past their
     response target without an answer. Only the category filter applies."""
@@ -252,42 +218,10 @@ def backlog_table(actor, flt, now=None):
     overdue = func.sum(case((and_(Ticket.first_response_at.is_(None), Ticket.due_at < now), 1), else_=0))
     rows = db.session.execute(
         select(Ticket.status, func.count(Ticket.id), overdue)
-        .where(_scope(actor, flt), Ticket.status.in_(OPEN_STATUSES))
+        .where(scope(actor, flt), Ticket.status.in_(OPEN_STATUSES))
         .group_by(Ticket.status)
     )
     counts = {s: (n, int(o or 0)) for s, n, o in rows}
     table_rows = [(STATUS_LABELS[s], *counts.get(s, (0, 0))) for s in OPEN_STATUSES]
     columns = [Column("Status", "text"), Column("Tickets"), Column("Unanswered past target")]
     return Table("backlog", "Backlog by status (now)", columns, table_rows)
-
-
-TABLES = ("daily", "categories", "priorities", "times", "compliance", "backlog")
-
-
-def build_table(actor, flt, name, now=None):
-    """One table of the report by name (one of TABLES), e.g. for its CSV download."""
-    now = now or utcnow()
-    if name == "compliance":
-        return compliance_table(actor, flt, now)
-    if name == "backlog":
-        return backlog_table(actor, flt, now)
-    builders = {
-        "daily": daily_table,
-        "categories": category_table,
-        "priorities": priority_table,
-        "times": times_table,
-    }
-    return builders[name](actor, flt)
-
-
-def build_report(actor, flt, now=None):
-    """Every table of the report for `actor` over `flt` (about a dozen queries, none per row)."""
-    now = now or utcnow()
-    tables = {name: build_table(actor, flt, name, now) for name in TABLES}
-    daily = tables["daily"].rows
-    totals = {
-        "opened": sum(r[1] for r in daily),
-        "resolved": sum(r[2] for r in daily),
-        "backlog": sum(r[1] for r in tables["backlog"].rows),
-    }
-    return Report(filter=flt, tables=tables, totals=totals)

@@ -8,6 +8,7 @@ from helpdesk.web import register_admin_section, register_nav
 def init_app(app):
     from helpdesk.tickets import (  # noqa: F401  (their views attach to the blueprints)
         admin,
+        admin_hours,
         agent_bulk,
         agent_queue,
         agent_subscribers,
@@ -30,5 +31,13 @@ def init_app(app):
         "tickets_admin.categories",
         "Ticket categories: add, rename, archive.",
         order=30,
-        blueprint="tickets_admin",
+        endpoints=("tickets_admin.categories",),
+    )
+    register_admin_section(
+        app,
+        "Business hours",
+        "tickets_admin.business_hours",
+        "When the desk is open: the default calendar, each category's own, holidays and closed dates.",
+        order=32,
+        endpoints=("tickets_admin.business_hours",),
     )

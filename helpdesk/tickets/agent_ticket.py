@@ -12,7 +12,7 @@ from helpdesk.htmx import is_htmx, render_page_or_block
 from helpdesk.page_cache import cached_page, expires_at
 from helpdesk.tickets import editing as agent_tickets
 from helpdesk.tickets import lifecycle as tickets
-from helpdesk.tickets import queue, subscribers
+from helpdesk.tickets import queue, sla, subscribers
 from helpdesk.tickets.attachments import stage_form_files
 from helpdesk.tickets.blueprints import agent_bp as bp
 from helpdesk.tickets.forms import EDIT_FORMS, AgentReplyForm, SubscriberForm, select_choices
@@ -66,6 +66,7 @@ def render_ticket(ticket, block="sidebar", status=200, reply_form=None, **extra)
     context = dict(
         ticket=ticket,
         overdue=queue.is_overdue(ticket, utcnow()),
+        clock=sla.clock(ticket, utcnow()),
         conversation=agent_tickets.conversation(ticket),
         history=history,
         older_history=older_history,

@@ -14,6 +14,7 @@ from helpdesk.dbtypes import utcnow
 from helpdesk.errors import NotAllowed, StaleUpdate, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.tickets import lifecycle as tickets
+from helpdesk.tickets import sla
 from helpdesk.tickets.models import (
     STATUS_LABELS,
     STATUS_RESOLVED,
@@ -115,6 +116,7 @@ def change_category(ticket, actor, category_id, seen_version):
         return False
     ticket.category = category
     ticket.category_id = category.id
+    sla.category_changed(ticket)
     if ticket.assignee is not None and not policy.can_be_assigned(ticket.assignee, ticket):
         tickets.record_event(ticket, actor, "assignee", ticket.assignee.name, None)
         ticket.assignee = None

@@ -5,6 +5,7 @@ import secrets
 
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     EmailField,
     HiddenField,
     IntegerField,
@@ -72,7 +73,12 @@ class TicketListFilter:
 STATUS_CHOICES = [(s, STATUS_LABELS[s]) for s in STATUSES]
 STATUS_SELECT = [SelectChoice(s, STATUS_LABELS[s]) for s in STATUSES]
 QUEUE_STATUS_CHOICES = [("active", "Active (new, open, waiting)"), ("all", "All")] + STATUS_CHOICES
-SORT_CHOICES = [("due", "Due time (most urgent first)"), ("priority", "Priority"), ("updated", "Last update")]
+SORT_CHOICES = [
+    ("attention", "Needs attention"),
+    ("due", "Reply-by time"),
+    ("priority", "Priority"),
+    ("updated", "Last update"),
+]
 SELECTED = re.compile(r"^(\d{1,12})\.(\d{1,12})$")
 
 
@@ -95,7 +101,7 @@ def _positive_int(raw):
 class QueueArgs:
     """The queue's filters and sort from the query string (bookmarkable); bad values fall back to defaults."""
 
-    DEFAULTS = {"status": "active", "assignee": "anyone", "sort": "due"}
+    DEFAULTS = {"status": "active", "assignee": "anyone", "sort": "attention"}
 
     def __init__(self, args):
         status = args.get("status", "active")
@@ -108,7 +114,7 @@ class QueueArgs:
         self.overdue = args.get("overdue") == "1"
         self.tag = (args.get("tag") or "").strip()[:50]
         self.q = (args.get("q") or "").strip()[:200]
-        self.sort = args.get("sort") if args.get("sort") in SORTS else "due"
+        self.sort = args.get("sort") if args.get("sort") in SORTS else "attention"
         self.after = (args.get("after") or "")[:80]
         self.before = (args.get("before") or "")[:80]
 
@@ -148,6 +154,31 @@ class CategoryForm(FlaskForm):
 
 class ArchiveForm(FlaskForm):
     archived = HiddenField(validators=[AnyOf(["1", "0"])])
+
+
+class CalendarForm(FlaskForm):
+    """A business calendar as typed: each weekday's spans as text, closed dates one per line."""
+
+    category = HiddenField()
+    timezone = SelectField("Time zone", validators=[InputRequired()], validate_choice=False)
+    always_open = BooleanField("Open round the clock (24×7): ignore the hours below")
+    day0 = StringField("Monday")
+    day1 = StringField("Tuesday")
+    day2 = StringField("Wednesday")
+    day3 = StringField("Thursday")
+    day4 = StringField("Friday")
+    day5 = StringField("Saturday")
+    day6 = StringField("Sunday")
+    closures = TextAreaField("Closed dates", validators=[Length(max=20_000)])
+    country = SelectField("Public holidays of", validate_choice=False)
+    subdivision = StringField("Region (optional)", validators=[Length(max=10)])
+
+    def days(self):
+        return {weekday: getattr(self, f"day{weekday}").data or "" for weekday in range(7)}
+
+
+class RemoveCalendarForm(FlaskForm):
+    category = HiddenField(validators=[InputRequired()])
 
 
 class VersionedForm(FlaskForm):

@@ -1,7 +1,5 @@
 """Ticket lifecycle: create, reply, note, close, reopen, with history and idempotent submission."""
 
-from datetime import timedelta
-
 from sqlalchemy import exists, or_, select
 from sqlalchemy.exc import IntegrityError
 
@@ -9,7 +7,7 @@ from helpdesk import events, policy
 from helpdesk.dbtypes import utcnow
 from helpdesk.errors import NotAllowed, ValidationFailed
 from helpdesk.extensions import db
-from helpdesk.tickets import search, uploads
+from helpdesk.tickets import search, sla, uploads
 from helpdesk.tickets.models import (
     OPEN_STATUSES,
     STATUS_CLOSED,
@@ -84,13 +82,14 @@ def create_ticket(actor, *, subject, body, category_id, priority_id, files=(), s
         requester=actor,
         organization_id=actor.organization_id,
         category=category,
+        category_id=category.id,
         priority=priority,
         status=STATUS_NEW,
         created_at=now,
         updated_at=now,
-        due_at=now + timedelta(minutes=priority.response_minutes),
         submission_key=submission_key or None,
     )
+    sla.open_clocks(ticket)  # reply-by and resolve-by on the ticket's calendar
     try:
         with db.session.begin_nested():
             db.session.add(ticket)
@@ -180,24 +179,20 @@ def _set_status(ticket, actor, status):
         ticket.resolved_at = None
     ticket.updated_at = now
     ticket.version += 1
+    sla.status_changed(ticket, old, status, now)
     record_event(ticket, actor, "status", old, status)
     db.session.flush()
     events.ticket_status_changed.send(ticket=ticket, actor=actor, old=old, new=status)
 
 
 def apply_priority(ticket, priority, actor, now):
-    """Put the ticket on `priority`, with one history entry and a new version. A higher priority
-    brings the due time forward (to now plus its target at the latest), a lower one moves it back
-    (to creation plus its target at the earliest). Moves no credits: `credits.quotes` prices the
-    change and calls this in the same transaction.
+    """Put the ticket on `priority`, with one history entry and a new version; its clocks move as
+    `sla.priority_changed` says. Moves no credits: `credits.quotes` prices the change and calls
+    this in the same transaction.
     """
     old = ticket.priority
-    target = ticket.created_at + timedelta(minutes=priority.response_minutes)
-    if priority.sort_order > old.sort_order:
-        ticket.due_at = min(ticket.due_at, now + timedelta(minutes=priority.response_minutes))
-    else:
-        ticket.due_at = max(ticket.due_at, target)
     ticket.priority = priority
+    sla.priority_changed(ticket, old, now)
     ticket.version += 1
     ticket.updated_at = now
     record_event(ticket, actor, "priority", old.name, priority.name)

@@ -1,6 +1,6 @@
 """Tickets and what hangs off them: categories, priorities, messages, attachments, tags, history."""
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from helpdesk.dbtypes import UTCDateTime, utcnow
@@ -37,15 +37,21 @@ class Category(db.Model):
 
 
 class Priority(db.Model):
-    """A response level; the credits service adds its tariff."""
+    """A response level with its targets; the credits service adds its tariff."""
 
     __tablename__ = "priorities"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(50), unique=True)
     sort_order: Mapped[int] = mapped_column(default=0)  # higher = more urgent
-    response_minutes: Mapped[int]
-    credit_cost: Mapped[int] = mapped_column(default=0)  # tariff: 0 = free; kept by services/credits.py
+    response_minutes: Mapped[int]  # first-response target
+    resolution_minutes: Mapped[int | None] = mapped_column()  # optional resolution target
+    # True: the targets count the ticket's business hours; False: round the clock (24x7).
+    business_hours: Mapped[bool] = mapped_column(default=True, server_default=text("true"))
+    # Per cent of what was paid that comes back when the resolution target is missed (0: none;
+    # credits.plans keeps it within 0-100).
+    resolution_refund_percent: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    credit_cost: Mapped[int] = mapped_column(default=0)  # tariff: 0 = free; kept by credits.plans
 
     def __repr__(self):
         return f"<Priority {self.name}>"
@@ -60,6 +66,21 @@ class Ticket(db.Model):
         Index("ix_tickets_updated", "updated_at", "id"),
         Index("ix_tickets_category_status", "category_id", "status"),
         Index("ix_tickets_priority_due", "priority_id", "due_at", "id"),  # the queue's priority sort
+        # "Needs attention": unanswered tickets by reply-by time, answered ones by resolve-by time.
+        Index(
+            "ix_tickets_unanswered_due",
+            "due_at",
+            "id",
+            sqlite_where=text("first_response_at IS NULL"),
+            postgresql_where=text("first_response_at IS NULL"),
+        ),
+        Index(
+            "ix_tickets_resolution_due",
+            "resolution_due_at",
+            "id",
+            sqlite_where=text("resolution_due_at IS NOT NULL"),
+            postgresql_where=text("resolution_due_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -75,7 +96,19 @@ class Ticket(db.Model):
     updated_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     first_response_at = mapped_column(UTCDateTime)
     resolved_at = mapped_column(UTCDateTime)
-    due_at = mapped_column(UTCDateTime, nullable=False)
+    # Service-level clocks, computed on the ticket's calendar when it is opened and when its
+    # priority or category changes (tickets/sla.py); a calendar edit never moves them.
+    due_at = mapped_column(UTCDateTime, nullable=False)  # first response due ("reply by")
+    response_warn_at = mapped_column(UTCDateTime)  # SLA_WARN_AT per cent of the response target used
+    resolution_due_at = mapped_column(UTCDateTime)  # "resolve by"; None without a target or while paused
+    resolution_warn_at = mapped_column(UTCDateTime)
+    # "Waiting on customer" stops the resolution clock: since when, and the clock minutes paused before.
+    resolution_paused_at = mapped_column(UTCDateTime)
+    resolution_paused_minutes: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    response_warned_at = mapped_column(UTCDateTime)  # when the at-risk warning went out (once)
+    resolution_warned_at = mapped_column(UTCDateTime)
+    # Credits paid for the priority, net of refunds: kept by credits.ledger with every entry.
+    paid_credits: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     # Set by the form when it is rendered: a resubmitted form finds its ticket instead of a twin.
     submission_key: Mapped[str | None] = mapped_column(String(64))
     # Optimistic concurrency: agents' edits carry the version they saw.
@@ -194,3 +227,66 @@ class TicketEvent(db.Model):
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
     actor = relationship("User", lazy="joined")
+
+
+class BusinessCalendar(db.Model):
+    """When the desk (or one category's team) is open: a time zone, open intervals per weekday,
+    closed dates, and optionally a country's public holidays. The calendar without a category is
+    the default; a category may have its own. `always_open` is a round-the-clock calendar."""
+
+    __tablename__ = "business_calendars"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    category_id: Mapped[int | None] = mapped_column(
+        ForeignKey("categories.id", ondelete="CASCADE"), unique=True
+    )  # None: the default calendar
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    always_open: Mapped[bool] = mapped_column(default=False)
+    holiday_country: Mapped[str | None] = mapped_column(String(2))
+    holiday_subdivision: Mapped[str | None] = mapped_column(String(10))
+    updated_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    category = relationship("Category")
+    updated_by = relationship("User")
+    intervals = relationship(
+        "CalendarInterval",
+        cascade="all, delete-orphan",
+        order_by="(CalendarInterval.weekday, CalendarInterval.start_minute)",
+        lazy="selectin",
+    )
+    closures = relationship(
+        "CalendarClosure", cascade="all, delete-orphan", order_by="CalendarClosure.day", lazy="selectin"
+    )
+
+
+class CalendarInterval(db.Model):
+    """Open from start_minute to end_minute after local midnight on a weekday (0 = Monday);
+    an end at or before the start runs past midnight into the next day (an overnight shift)."""
+
+    __tablename__ = "calendar_intervals"
+    __table_args__ = (
+        db.CheckConstraint("weekday >= 0 AND weekday <= 6", name="weekday_valid"),
+        db.CheckConstraint("start_minute >= 0 AND start_minute < 1440", name="start_valid"),
+        db.CheckConstraint("end_minute > 0 AND end_minute <= 1440", name="end_valid"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    calendar_id: Mapped[int] = mapped_column(
+        ForeignKey("business_calendars.id", ondelete="CASCADE"), index=True
+    )
+    weekday: Mapped[int]
+    start_minute: Mapped[int]
+    end_minute: Mapped[int]
+
+
+class CalendarClosure(db.Model):
+    """A named date on which the calendar is closed all day (a company holiday, a move)."""
+
+    __tablename__ = "calendar_closures"
+    __table_args__ = (UniqueConstraint("calendar_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    calendar_id: Mapped[int] = mapped_column(ForeignKey("business_calendars.id", ondelete="CASCADE"))
+    day = mapped_column(Date, nullable=False)
+    name: Mapped[str] = mapped_column(String(100))

@@ -44,7 +44,8 @@ def _new_ticket_choices(form):
 
 
 def _render_new_ticket(form, staged=(), upload_errors=()):
-    quotes = credit_quotes.quotes_for(current_user)  # with prices, balance and due times, as of now
+    # With prices, balance and due times on the chosen category's calendar, as of now.
+    quotes = credit_quotes.quotes_for(current_user, category_id=form.category.data)
     selected = next((q for q in quotes if q.priority.id == form.priority.data), None)
     return render_template(
         "tickets/portal/new_ticket.html",
@@ -63,6 +64,7 @@ def new_ticket():
     _new_ticket_choices(form)
     if request.method == "GET":
         form.submission_key.data = new_submission_key()
+        form.category.data = request.args.get("category", type=int)
         wanted = request.args.get("priority", type=int)
         form.priority.data = credit_quotes.default_choice(credit_quotes.priorities_for(current_user), wanted)
         return _render_new_ticket(form)

@@ -50,7 +50,7 @@ def test_business_customer_buys_urgent_with_a_live_quote(live_server, page):
     page.goto(f"{live_server}/portal/tickets/new")
     quote = page.locator("#priority-quote")
     expect(quote).to_contain_text("Normal: free")
-    page.get_by_label("Urgent — response within 1 h — 250 credits").check()
+    page.get_by_label("Urgent — response within 1 h of business hours — 250 credits").check()
     expect(quote).to_contain_text("Urgent: 250 credits")
     expect(quote).to_contain_text("balance 1,000 → 750")
     expect(quote).to_contain_text("response by")
@@ -75,11 +75,11 @@ def test_short_customer_sees_the_disabled_option_and_shortfall(live_server, page
     page.get_by_label("Pay as you go").check()
     page.get_by_role("button", name="Create account").click()
     page.goto(f"{live_server}/portal/tickets/new")
-    urgent = page.get_by_label("Urgent — response within 1 h — 250 credits")
+    urgent = page.get_by_label("Urgent — response within 1 h of business hours — 250 credits")
     expect(urgent).to_be_disabled()
     expect(page.locator(".shortfall").last).to_contain_text("Short by 150 credits")
     expect(page.get_by_role("link", name="Buy credits").first).to_be_visible()
-    expect(page.get_by_label("High — response within 4 h — 150 credits")).to_be_disabled()
+    expect(page.get_by_label("High — response within 4 h of business hours — 150 credits")).to_be_disabled()
     expect(page.locator(".shortfall").first).to_contain_text("Short by 50 credits")
 
 

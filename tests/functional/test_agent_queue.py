@@ -24,7 +24,8 @@ def counted_queries():
     statements = []
 
     def record(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
+        if "SAVEPOINT" not in statement:  # the test harness's, not the page's
+            statements.append(statement)
 
     event.listen(db.engine, "before_cursor_execute", record)
     try:
@@ -49,7 +50,9 @@ def test_full_page_and_htmx_fragment(client, login, desk):
     assert b"<html" not in fragment.data and fragment.data.lstrip().startswith(b'<section id="queue-table"')
     assert "HX-Request" in fragment.headers["Vary"]
     assert b"VPN drops" in fragment.data
-    tidy = client.get("/agent/?status=all&category=&priority=&assignee=anyone&q=&sort=due", headers=HTMX)
+    tidy = client.get(
+        "/agent/?status=all&category=&priority=&assignee=anyone&q=&sort=attention", headers=HTMX
+    )
     assert tidy.headers["HX-Push-Url"] == "/agent/?status=all"  # the address bar gets the tidy URL
 
 
@@ -173,7 +176,7 @@ def test_queue_query_count_does_not_grow_with_rows(client, login, desk, make, ur
         response = client.get(url)
     assert response.status_code == 200
     assert len(many) == len(few), many
-    assert len(few) <= 10
+    assert len(few) <= 11  # 10, and PostgreSQL's SET LOCAL plan_cache_mode (tickets/queue.py)
 
 
 def test_ticket_page_query_count_does_not_grow_with_messages(client, login, desk, make):

@@ -60,8 +60,8 @@ def test_sla_sweep_refunds_once(app, make, ref):
     ticket.first_response_at = ticket.due_at + timedelta(minutes=3)  # answered late, check missed
     db.session.commit()
     runner = app.test_cli_runner()
-    assert "1 ticket(s) refunded" in runner.invoke(args=["credits", "sla-sweep"]).output
-    assert "0 ticket(s) refunded" in runner.invoke(args=["credits", "sla-sweep"]).output
+    assert "SLA sweep: 1 refund(s)" in runner.invoke(args=["credits", "sla-sweep"]).output
+    assert "SLA sweep: 0 refund(s)" in runner.invoke(args=["credits", "sla-sweep"]).output
     assert balance_of(account) == 1000
     assert credits.ledger_mismatches() == []
     assert db.session.scalar(select(func.count(Message.id)).where(Message.source == "system")) == 1

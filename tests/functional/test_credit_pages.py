@@ -37,8 +37,8 @@ def alice(make, ref, login):
 
 def test_new_ticket_lists_plan_priorities_with_target_and_cost(client, alice, ref):
     page = client.get("/portal/tickets/new").get_data(as_text=True)
-    assert "Urgent — response within 1 h — 250 credits" in page
-    assert "Low — response within 3 days — free" in page
+    assert "Urgent — response within 1 h of business hours — 250 credits" in page
+    assert "Low — response within 3 days of business hours — free" in page
 
 
 def test_quote_fragment_for_htmx(client, alice, ref):
@@ -60,7 +60,7 @@ def test_paid_submission_creates_ticket_and_charge(client, alice, ref):
     ticket = db.session.scalar(select(Ticket))
     assert balance_of(credits.account_for(alice)) == 750
     page = client.get(f"/portal/tickets/{ticket.id}").get_data(as_text=True)
-    assert "250 credits" in page and "Response due" in page
+    assert "250 credits" in page and "Response by" in page
 
 
 def test_double_submission_charges_once(client, alice, ref):
@@ -94,7 +94,10 @@ def test_customer_upgrades_an_open_ticket(client, alice, ref):
     client.post("/portal/tickets/new", data=ticket_form(ref, priority="High"))
     ticket = db.session.scalar(select(Ticket))
     page = client.get(f"/portal/tickets/{ticket.id}").get_data(as_text=True)
-    assert "Upgrade the priority" in page and "Urgent — response within 1 h — 100 credits" in page
+    assert (
+        "Upgrade the priority" in page
+        and "Urgent — response within 1 h of business hours — 100 credits" in page
+    )
     quote = client.get(
         f"/portal/tickets/{ticket.id}/upgrade-quote?priority={ref.priorities['Urgent'].id}", headers=HX
     ).get_data(as_text=True)
@@ -270,7 +273,7 @@ def test_time_bank_customers_see_time_billing_instead_of_prices(client, make, re
     bank("Time bank", 600, user=customer)
     login(customer)
     page = client.get("/portal/tickets/new").get_data(as_text=True)
-    assert "Urgent — response within 1 h — agent time at 1 credit a minute" in page
+    assert "Urgent — response within 1 h of business hours — agent time at 1 credit a minute" in page
     client.post("/portal/tickets/new", data=ticket_form(ref))
     assert balance_of(credits.account_for(customer)) == 600
 

@@ -156,7 +156,7 @@ def test_a_missed_response_target_mails_the_requester_once(make, ref, staff):
     db.session.commit()
     tickets.add_message(ticket, agent, "Sorry for the wait.")
     db.session.commit()
-    assert credit_sla.sla_sweep() == []
+    assert credit_sla.sla_sweep().refunds == []
     db.session.commit()
     (mail,) = outbox("sla_refund")
     assert mail.to_addr == "alice@example.test" and mail.ticket_id == ticket.id

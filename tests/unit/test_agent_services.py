@@ -77,8 +77,10 @@ def test_cursor_round_trip_is_exact():
     moment = datetime(2026, 11, 21, 10, 0, 0, 123457, tzinfo=UTC)
     ticket = Ticket(id=42, due_at=moment, updated_at=moment, priority_id=3)
     for sort in queue.SORTS:
-        numbers = queue.decode_cursor(sort, queue.encode_cursor(sort, ticket))
-        assert queue._moment(numbers[-2]) == moment and numbers[-1] == 42
+        for rank in (0, 1, 3):  # "Needs attention" rows carry their group
+            ticket.rank = rank
+            numbers = queue.decode_cursor(sort, queue.encode_cursor(sort, ticket))
+            assert queue._moment(numbers[-2]) == moment and numbers[-1] == 42
 
 
 @pytest.mark.parametrize(

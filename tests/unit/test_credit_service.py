@@ -153,7 +153,7 @@ def test_guarantee_refunds_a_late_first_reply_once(make, ref):
     _late_reply(ticket, agent)
     tickets.add_message(ticket, agent, "Second reply.")
     db.session.commit()
-    assert credit_sla.sla_sweep() == []
+    assert credit_sla.sla_sweep().refunds == []
     assert balance_of(account) == 1000
     refunds = db.session.scalars(select(LedgerEntry).where(LedgerEntry.kind == "refund")).all()
     assert len(refunds) == 1
@@ -183,9 +183,9 @@ def test_sla_sweep_catches_a_missed_refund_and_is_idempotent(make, ref):
     ticket.first_response_at = ticket.due_at + timedelta(minutes=1)
     db.session.add(Message(ticket=ticket, author=agent, body="Late"))
     db.session.commit()
-    assert len(credit_sla.sla_sweep()) == 1
+    assert len(credit_sla.sla_sweep().refunds) == 1
     db.session.commit()
-    assert credit_sla.sla_sweep() == []
+    assert credit_sla.sla_sweep().refunds == []
     db.session.commit()
     assert balance_of(account) == 1000
 

@@ -55,3 +55,34 @@ def test_csv_cells_never_become_formulas_and_keep_numbers_and_dates():
     assert safe_cell(datetime(2026, 12, 2, 9, 30, tzinfo=UTC)) == "2026-12-02T09:30:00+00:00"
     text = csv_text(["name", "amount"], [("=cmd", -5), ("Ann, Co", 7)])
     assert text == 'name,amount\r\n\'=cmd,-5\r\n"Ann, Co",7\r\n'
+
+
+def test_a_read_only_request_commits_and_a_failed_one_rolls_back(tmp_path):
+    """psycopg drops a connection's prepared statements on ROLLBACK, so a request that only read
+    ends its transaction with COMMIT (and keeps PostgreSQL's plans); a failure still rolls back."""
+    from sqlalchemy import event
+
+    from helpdesk import create_app
+    from tests.conftest import make_test_config
+
+    app = create_app(make_test_config(f"sqlite:///{tmp_path}/rw.sqlite3", str(tmp_path)))
+    ends = []
+    with app.app_context():
+        db.create_all()
+        event.listen(db.engine, "commit", lambda conn: ends.append("commit"))
+        event.listen(db.engine, "rollback", lambda conn: ends.append("rollback"))
+
+    @app.get("/boom")
+    def boom():
+        db.session.execute(db.select(Organization.id)).all()
+        raise RuntimeError("a bug")
+
+    client = app.test_client()
+    assert client.get("/healthz").status_code == 200
+    assert ends == ["commit"]
+    ends.clear()
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    assert client.get("/boom").status_code == 500
+    assert ends[0] == "rollback"
+    with app.app_context():
+        db.engine.dispose()

@@ -1,0 +1,71 @@
+"""Notices: written in the transaction of their cause, listed newest first, marked read by their user.
+
+Guarantees: a notice goes only to active agents allowed to see its ticket (policy); a user only
+ever reads or marks their own notices.
+"""
+
+from sqlalchemy import func, select, update
+
+from helpdesk import policy
+from helpdesk.accounts import permissions
+from helpdesk.dbtypes import utcnow
+from helpdesk.extensions import db
+from helpdesk.notices.models import KIND_AT_RISK, Notice
+
+TARGET_WORDS = {"response": "first reply", "resolution": "resolution"}
+
+
+def notify(users, kind, text, ticket=None):
+    """One notice per distinct active user who may see `ticket`; returns the notices."""
+    seen, made = set(), []
+    for user in users:
+        if user is None or user.id in seen or not user.active:
+            continue
+        if ticket is not None and not policy.can_view_ticket(user, ticket):
+            continue
+        seen.add(user.id)
+        notice = Notice(user_id=user.id, kind=kind, ticket_id=ticket.id if ticket else None, text=text[:500])
+        db.session.add(notice)
+        made.append(notice)
+    db.session.flush()
+    return made
+
+
+def ticket_agents(ticket):
+    """Who works a ticket: its assignee, else the technicians of its category."""
+    if ticket.assignee is not None:
+        return [ticket.assignee]
+    return permissions.category_agents(ticket.category_id)
+
+
+def on_sla_at_risk(ticket, target):
+    due = ticket.due_at if target == "response" else ticket.resolution_due_at
+    text = (
+        f"Paid ticket #{ticket.id} “{ticket.subject}” ({ticket.priority.name}) is at risk: its "
+        f"{TARGET_WORDS[target]} is due {due:%Y-%m-%d %H:%M} UTC."
+    )
+    return notify(ticket_agents(ticket), KIND_AT_RISK, text, ticket)
+
+
+def unread_count(user):
+    return db.session.scalar(
+        select(func.count(Notice.id)).where(Notice.user_id == user.id, Notice.read_at.is_(None))
+    )
+
+
+def notices_query(user):
+    """The user's notices, unread first, newest first."""
+    return (
+        select(Notice)
+        .where(Notice.user_id == user.id)
+        .order_by(Notice.read_at.is_not(None), Notice.id.desc())
+    )
+
+
+def mark_read(user, notice_ids=None):
+    """Mark the user's notices read (all when `notice_ids` is None). Returns how many changed."""
+    condition = [Notice.user_id == user.id, Notice.read_at.is_(None)]
+    if notice_ids is not None:
+        condition.append(Notice.id.in_(notice_ids))
+    result = db.session.execute(update(Notice).where(*condition).values(read_at=utcnow()))
+    return result.rowcount

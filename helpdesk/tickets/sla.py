@@ -1,0 +1,186 @@
+"""Service-level clocks: when a ticket's first reply and its resolution fall due, when each
+becomes at risk, and what state a clock is in.
+
+Guarantees:
+- due times are computed on the ticket's calendar (its category's, else the default; round the
+  clock for a priority that says so, or when no calendar exists) when the ticket is opened and
+  when its priority or category changes; editing a calendar never moves an existing due time;
+- "Waiting on customer" pauses the resolution clock, never the first-response clock: the minutes
+  it was paused (counted on the same calendar) push the resolution due time back;
+- a clock is at risk from SLA_WARN_AT per cent of its target (the `*_warn_at` instants), so the
+  queue reads the state from stored times, with no calendar arithmetic per row.
+"""
+
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import current_app
+from sqlalchemy import select
+
+from helpdesk.extensions import db
+from helpdesk.tickets import hours
+from helpdesk.tickets.models import (
+    OPEN_STATUSES,
+    STATUS_NEW,
+    STATUS_OPEN,
+    STATUS_WAITING,
+    BusinessCalendar,
+)
+
+ON_TRACK, AT_RISK, BREACHED, MET, LATE = "on_track", "at_risk", "breached", "met", "late"
+
+
+def schedule_of(calendar):
+    """The pure Schedule (helpdesk.tickets.hours) of a calendar row; round the clock for None."""
+    if calendar is None or calendar.always_open:
+        return hours.ALWAYS_OPEN
+    try:
+        zone = ZoneInfo(calendar.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    return hours.Schedule(
+        zone=zone,
+        intervals=tuple(hours.Interval(i.weekday, i.start_minute, i.end_minute) for i in calendar.intervals),
+        closed=frozenset(c.day for c in calendar.closures),
+        holiday_country=calendar.holiday_country,
+        holiday_subdivision=calendar.holiday_subdivision,
+    )
+
+
+def calendar_for(category_id):
+    """The calendar a category's tickets run on: its own, else the default (None if neither)."""
+    cache = db.session.info.setdefault("calendars", {})  # per transaction (see _forget)
+    if category_id not in cache:
+        rows = db.session.scalars(
+            select(BusinessCalendar).where(
+                (BusinessCalendar.category_id == category_id) | BusinessCalendar.category_id.is_(None)
+            )
+        ).all()
+        cache[category_id] = next((c for c in rows if c.category_id == category_id), None) or next(
+            (c for c in rows if c.category_id is None), None
+        )
+    return cache[category_id]
+
+
+def forget_calendars():
+    """Calendars changed in this transaction: look them up again."""
+    db.session.info.pop("calendars", None)
+
+
+def clock_for(priority, category_id):
+    """The Schedule a priority's targets count on for a category's tickets."""
+    if not priority.business_hours:
+        return hours.ALWAYS_OPEN
+    return schedule_of(calendar_for(category_id))
+
+
+def warn_minutes(target):
+    return target * current_app.config["SLA_WARN_AT"] / 100
+
+
+def first_response_due(priority, category_id, start):
+    """When a ticket opened at `start` must have its first reply (the quote on the submit form)."""
+    return hours.add_open_time(clock_for(priority, category_id), start, priority.response_minutes)
+
+
+def open_clocks(ticket):
+    """Set every clock of a ticket from its creation (a new ticket, or a new category)."""
+    schedule = clock_for(ticket.priority, ticket.category_id)
+    target = ticket.priority.response_minutes
+    ticket.due_at = hours.add_open_time(schedule, ticket.created_at, target)
+    ticket.response_warn_at = hours.add_open_time(schedule, ticket.created_at, warn_minutes(target))
+    _set_resolution(ticket, schedule)
+
+
+def _set_resolution(ticket, schedule):
+    target = ticket.priority.resolution_minutes
+    if not target or ticket.resolution_paused_at is not None:
+        ticket.resolution_due_at = ticket.resolution_warn_at = None
+        return
+    paused = ticket.resolution_paused_minutes or 0
+    ticket.resolution_due_at = hours.add_open_time(schedule, ticket.created_at, target + paused)
+    ticket.resolution_warn_at = hours.add_open_time(
+        schedule, ticket.created_at, warn_minutes(target) + paused
+    )
+
+
+def priority_changed(ticket, old_priority, now):
+    """A new priority (already set on the ticket): a more urgent one brings the reply-by time
+    forward (its target from now, never later than before), a less urgent one moves it back (its
+    target from creation, never earlier than before); the resolution clock is recomputed."""
+    schedule = clock_for(ticket.priority, ticket.category_id)
+    target = ticket.priority.response_minutes
+    if ticket.priority.sort_order > old_priority.sort_order:
+        due = hours.add_open_time(schedule, now, target)
+        if due < ticket.due_at:
+            ticket.due_at = due
+            ticket.response_warn_at = hours.add_open_time(schedule, now, warn_minutes(target))
+    else:
+        due = hours.add_open_time(schedule, ticket.created_at, target)
+        if due > ticket.due_at:
+            ticket.due_at = due
+            ticket.response_warn_at = hours.add_open_time(schedule, ticket.created_at, warn_minutes(target))
+    _set_resolution(ticket, schedule)
+
+
+def category_changed(ticket):
+    """Another category may mean another calendar: every clock again from creation."""
+    open_clocks(ticket)
+
+
+def status_changed(ticket, old, new, now):
+    """Entering "waiting on customer" pauses the resolution clock; leaving it resumes it."""
+    if new == STATUS_WAITING and old != STATUS_WAITING and ticket.priority.resolution_minutes:
+        ticket.resolution_paused_at = now
+        ticket.resolution_due_at = ticket.resolution_warn_at = None
+    elif old == STATUS_WAITING and ticket.resolution_paused_at is not None:
+        schedule = clock_for(ticket.priority, ticket.category_id)
+        paused = hours.open_time_between(schedule, ticket.resolution_paused_at, now)
+        ticket.resolution_paused_minutes = (ticket.resolution_paused_minutes or 0) + int(
+            paused.total_seconds() // 60
+        )
+        ticket.resolution_paused_at = None
+        _set_resolution(ticket, schedule)
+
+
+@dataclass(frozen=True)
+class Clock:
+    """What a ticket's due column shows: which clock ("reply", "resolve", "paused", "answered" or
+    None), its due time, its state (on_track, at_risk, breached, met, late) and when it was met."""
+
+    kind: str | None
+    due: object = None
+    state: str | None = None
+    at: object = None
+
+    @property
+    def label(self):
+        return {
+            "reply": "reply by",
+            "resolve": "resolve by",
+            "paused": "waiting on customer",
+            "answered": "answered",
+        }.get(self.kind, "")
+
+
+def _state(now, warn_at, due_at):
+    if now >= due_at:
+        return BREACHED
+    if warn_at is not None and now >= warn_at:
+        return AT_RISK
+    return ON_TRACK
+
+
+def clock(ticket, now):
+    """The clock a ticket's row shows now (works on a Ticket or on a queue row with its fields)."""
+    status, replied = ticket.status, ticket.first_response_at
+    if replied is None and status in OPEN_STATUSES:
+        return Clock("reply", ticket.due_at, _state(now, ticket.response_warn_at, ticket.due_at))
+    if status in (STATUS_NEW, STATUS_OPEN) and ticket.resolution_due_at is not None:
+        state = _state(now, ticket.resolution_warn_at, ticket.resolution_due_at)
+        return Clock("resolve", ticket.resolution_due_at, state)
+    if status == STATUS_WAITING:
+        return Clock("paused")
+    if replied is not None:
+        return Clock("answered", ticket.due_at, MET if replied <= ticket.due_at else LATE, replied)
+    return Clock(None)
