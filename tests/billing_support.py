@@ -90,6 +90,21 @@ def refund_event(payment_, amount_refunded):
     return _event("charge.refunded", charge)
 
 
+def dispute_event(payment_, kind, amount=None, dispute_id=None, status="needs_response"):
+    """charge.dispute.<kind> (funds_withdrawn, funds_reinstated, closed) for the payment's charge."""
+    dispute = {
+        "id": dispute_id or f"dp_{payment_.stripe_session_id}",
+        "object": "dispute",
+        "amount": payment_.amount if amount is None else amount,
+        "currency": payment_.currency,
+        "charge": f"ch_{payment_.stripe_session_id}",
+        "payment_intent": f"pi_{payment_.stripe_session_id}",
+        "reason": "fraudulent",
+        "status": status,
+    }
+    return _event(f"charge.dispute.{kind}", dispute)
+
+
 def _event(event_type, obj):
     return {
         "id": f"evt_{uuid.uuid4().hex[:20]}",

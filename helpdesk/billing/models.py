@@ -100,6 +100,11 @@ class Payment(db.Model):
     def status_label(self):
         return PAYMENT_STATUS_LABELS.get(self.status, self.status)
 
+    @property
+    def ledger_ref(self):
+        """What its ledger entries are keyed and referenced by: the Checkout session."""
+        return self.stripe_session_id or self.idempotency_key
+
 
 class StripeEvent(db.Model):
     """A webhook event as received (raw, for audit); its unique id makes processing at-most-once."""
@@ -125,8 +130,52 @@ class BillingAlert(db.Model):
     message: Mapped[str] = mapped_column(String(500))
     payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"), index=True)
     account_id: Mapped[int | None] = mapped_column(ForeignKey("credit_accounts.id"))
+    # The Stripe object it is about while no payment matches it (a payment intent): resolved by
+    # itself when that payment turns up.
+    reference: Mapped[str | None] = mapped_column(String(255), index=True)
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     resolved_at = mapped_column(UTCDateTime, index=True)
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     payment = relationship("Payment")
+
+
+class CardCharge(db.Model):
+    """What Stripe reported about the charge of one payment intent (refunds, disputes), kept even
+    before we know which payment it belongs to: events arrive in any order."""
+
+    __tablename__ = "card_charges"
+    __table_args__ = (CheckConstraint("amount_refunded >= 0", name="refunded_not_negative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payment_intent_id: Mapped[str] = mapped_column(String(255), unique=True)
+    charge_id: Mapped[str | None] = mapped_column(String(255))
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"), index=True)
+    amount_refunded: Mapped[int] = mapped_column(default=0)  # the highest cumulative refund reported
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    disputes = relationship("CardDispute", order_by="CardDispute.id", lazy="selectin")
+
+
+class CardDispute(db.Model):
+    """A card dispute (chargeback): its amount, and when the funds left and came back."""
+
+    __tablename__ = "card_disputes"
+    __table_args__ = (CheckConstraint("amount >= 0", name="amount_not_negative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dispute_id: Mapped[str] = mapped_column(String(255), unique=True)
+    card_charge_id: Mapped[int] = mapped_column(ForeignKey("card_charges.id"), index=True)
+    amount: Mapped[int] = mapped_column(default=0)
+    currency: Mapped[str] = mapped_column(String(3), default="")
+    reason: Mapped[str] = mapped_column(String(100), default="")
+    status: Mapped[str] = mapped_column(String(50), default="")  # Stripe's: needs_response, won, lost...
+    funds_withdrawn_at = mapped_column(UTCDateTime)
+    funds_reinstated_at = mapped_column(UTCDateTime)
+    closed_at = mapped_column(UTCDateTime)
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    @property
+    def withheld(self):
+        """The amount the dispute holds back now: withdrawn and not (yet) reinstated."""
+        return self.amount if self.funds_withdrawn_at and not self.funds_reinstated_at else 0

@@ -5,6 +5,7 @@ from flask_login import current_user, login_required
 
 from helpdesk import policy
 from helpdesk.actions import perform
+from helpdesk.billing import demo_provider, payment_events
 from helpdesk.billing import gateway as payments
 from helpdesk.billing import purchases as billing
 from helpdesk.billing.blueprints import bp
@@ -126,7 +127,9 @@ def demo_checkout_post(payment_id):
         return redirect(url_for("billing.success", payment_id=payment.id), 303)
     paying = request.form.get("action") == "pay"
     perform(
-        payments.demo_event, payment, "checkout.session.completed" if paying else "checkout.session.expired"
+        demo_provider.session_event,
+        payment,
+        "checkout.session.completed" if paying else "checkout.session.expired",
     )
     if paying:
         return redirect(url_for("billing.success", payment_id=payment.id), 303)
@@ -136,7 +139,9 @@ def demo_checkout_post(payment_id):
 @bp.post("/webhook")
 @csrf.exempt
 def webhook():
-    outcome = perform(payments.receive_webhook, request.get_data(), request.headers.get("Stripe-Signature"))
+    outcome = perform(
+        payment_events.receive_webhook, request.get_data(), request.headers.get("Stripe-Signature")
+    )
     if not outcome.ok:
         return jsonify(error=outcome.message), 400
     return jsonify(received=True, outcome=outcome.value)
