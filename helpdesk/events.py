@@ -77,3 +77,8 @@ payment_link_created = Event(
     "payment, customer, actor, url: an admin took a phone order for the customer. Returns outbox rows.",
 )
 billing_alert_raised = Event("billing_alert_raised", "alert: a billing problem an admin must look at.")
+subscription_renewal_failed = Event(
+    "subscription_renewal_failed",
+    "subscription, url: a card subscription's renewal payment failed (once per invoice); `url` is "
+    "where the subscriber updates the card. Returns outbox rows.",
+)

@@ -9,6 +9,8 @@ import json
 import secrets
 import time
 
+from flask import current_app
+
 from helpdesk.billing import gateway, payment_events
 
 
@@ -42,3 +44,77 @@ def session_event(payment, event_type):
         "status": "complete" if paid else "expired",
     }
     return deliver(event_type, session)
+
+
+def _demo_id(prefix, subscription):
+    return f"{prefix}{subscription.stripe_session_id[len('demo_cs_') :]}"
+
+
+def _next_month(moment):
+    """The same day and time next month (the 31st becomes the month's last day)."""
+    year, month = (moment.year + 1, 1) if moment.month == 12 else (moment.year, moment.month + 1)
+    for day in (moment.day, 30, 29, 28):
+        try:
+            return moment.replace(year=year, month=month, day=day)
+        except ValueError:
+            continue
+    raise ValueError(moment)
+
+
+def _invoice(subscription, reason, start):
+    end = _next_month(start)
+    return {
+        "id": "demo_in_" + secrets.token_hex(10),
+        "object": "invoice",
+        "billing_reason": reason,
+        "amount_paid": 0,
+        "currency": current_app.config.get("CURRENCY", "usd").lower(),
+        "customer": _demo_id("demo_cus_", subscription),
+        "parent": {
+            "type": "subscription_details",
+            "subscription_details": {
+                "subscription": _demo_id("demo_sub_", subscription),
+                "metadata": {"subscription_ref": subscription.idempotency_key},
+            },
+        },
+        "lines": {"data": [{"period": {"start": int(start.timestamp()), "end": int(end.timestamp())}}]},
+    }
+
+
+def subscription_checkout(subscription, subscribe, now):
+    """The demo checkout of a subscription: Subscribe completes it and pays its first invoice."""
+    session = {
+        "id": subscription.stripe_session_id,
+        "object": "checkout.session",
+        "mode": "subscription",
+        "metadata": {"subscription_ref": subscription.idempotency_key},
+        "payment_status": "paid" if subscribe else "unpaid",
+        "status": "complete" if subscribe else "expired",
+    }
+    if not subscribe:
+        return deliver("checkout.session.expired", session)
+    session |= {
+        "subscription": _demo_id("demo_sub_", subscription),
+        "customer": _demo_id("demo_cus_", subscription),
+    }
+    outcome = deliver("checkout.session.completed", session)
+    deliver("invoice.paid", _invoice(subscription, "subscription_create", now))
+    return outcome
+
+
+def subscription_renewal(subscription, paid, now):
+    """The demo portal's "a month passes": the next invoice is paid, or its payment fails."""
+    invoice = _invoice(subscription, "subscription_cycle", max(subscription.paid_until or now, now))
+    return deliver("invoice.paid" if paid else "invoice.payment_failed", invoice)
+
+
+def subscription_cancelled(subscription):
+    """The demo portal's Cancel: Stripe ends the subscription (the paid period still runs out)."""
+    obj = {
+        "id": _demo_id("demo_sub_", subscription),
+        "object": "subscription",
+        "customer": _demo_id("demo_cus_", subscription),
+        "status": "canceled",
+        "metadata": {"subscription_ref": subscription.idempotency_key},
+    }
+    return deliver("customer.subscription.deleted", obj)

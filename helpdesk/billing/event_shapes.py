@@ -21,6 +21,10 @@ CHARGE = {"id": STR, "amount_refunded": INT, "payment_intent?": STR, "currency?"
 DISPUTE = {"id": STR, "amount": INT, "currency": STR, "payment_intent?": STR, "charge?": STR}
 DISPUTE |= {"status?": STR, "reason?": STR}
 
+INVOICE = {"id": STR, "billing_reason?": STR, "amount_paid?": INT, "currency?": STR, "customer?": STR}
+INVOICE |= {"subscription?": STR, "parent?": DICT, "lines?": DICT, "period_start?": INT, "period_end?": INT}
+SUBSCRIPTION = {"id": STR, "customer?": STR, "status?": STR, "metadata?": DICT}
+
 OBJECT_SHAPES = {
     "checkout.session.completed": SESSION,
     "checkout.session.async_payment_succeeded": SESSION,
@@ -30,6 +34,9 @@ OBJECT_SHAPES = {
     "charge.dispute.funds_withdrawn": DISPUTE,
     "charge.dispute.funds_reinstated": DISPUTE,
     "charge.dispute.closed": DISPUTE,
+    "invoice.paid": INVOICE,
+    "invoice.payment_failed": INVOICE,
+    "customer.subscription.deleted": SUBSCRIPTION,
 }
 
 
@@ -63,4 +70,45 @@ def check_event(event):
     shape = OBJECT_SHAPES.get(event["type"])
     if shape is not None:
         check_fields(obj, shape, "data.object")
+        if "metadata?" in shape:
+            metadata(obj)
+    if event["type"].startswith("invoice."):
+        invoice_subscription(obj)
+        invoice_period(obj)
     return obj if isinstance(obj, dict) else {}
+
+
+def metadata(obj):
+    """The object's metadata as a dict of strings (Stripe's metadata values are strings)."""
+    values = obj.get("metadata") or {}
+    if not isinstance(values, dict) or any(not isinstance(v, str) for v in values.values()):
+        raise MalformedEvent("data.object.metadata holds a value that is not a string")
+    return values
+
+
+def invoice_subscription(invoice):
+    """(Stripe subscription id or None, the subscription's metadata) of an invoice: under
+    parent.subscription_details in current API versions, at the top in older ones."""
+    parent = invoice.get("parent") or {}
+    details = parent.get("subscription_details") if isinstance(parent, dict) else None
+    if details is None:
+        return invoice.get("subscription"), {}
+    check_fields(
+        details, {"subscription?": STR, "metadata?": DICT}, "data.object.parent.subscription_details"
+    )
+    return details.get("subscription") or invoice.get("subscription"), metadata(details)
+
+
+def invoice_period(invoice):
+    """(start, end) in Unix seconds of the period an invoice pays for, or Nones.
+
+    A subscription invoice's own period_start/period_end describe the period just ended (for a
+    new subscription, a zero-length one); its line's period is the one being paid for."""
+    lines = invoice.get("lines") or {}
+    check_fields(lines, {"data?": LIST}, "data.object.lines")
+    for line in lines.get("data") or []:
+        check_fields(line, {"period?": DICT}, "data.object.lines.data[]")
+        if line.get("period"):
+            check_fields(line["period"], {"start": INT, "end": INT}, "data.object.lines.data[].period")
+            return line["period"]["start"], line["period"]["end"]
+    return invoice.get("period_start"), invoice.get("period_end")

@@ -25,6 +25,13 @@ class BuyForm(FlaskForm):
     nonce = HiddenField(validators=[InputRequired(), Length(min=16, max=64)])
 
 
+class SubscribeForm(FlaskForm):
+    """One subscribe button: the plan and the page's nonce (double clicks share it)."""
+
+    plan_id = HiddenField(validators=[InputRequired(), Regexp(r"^\d{1,9}$")])
+    nonce = HiddenField(validators=[InputRequired(), Length(min=16, max=64)])
+
+
 class DemoCheckoutForm(FlaskForm):
     """The fake checkout page's Pay / Cancel buttons (CSRF only)."""
 

@@ -75,16 +75,57 @@ def create_checkout_session(*, pack, account, customer, idempotency_key, success
         "success_url": success_url,
         "cancel_url": cancel_url,
     }
+    return _create_session(params, idempotency_key)
+
+
+def create_subscription_checkout(
+    *, price_id, customer, stripe_customer_id, refs, idempotency_key, return_urls
+):
+    """A Stripe Checkout Session (mode subscription) for one plan's price. `refs` (our ids) go into
+    the session's and the subscription's metadata, so its invoices name our subscription too.
+
+    Returns (session_id, url); the same idempotency key returns the same session from Stripe.
+    """
+    success_url, cancel_url = return_urls
+    params = {
+        "mode": "subscription",
+        "line_items": [{"price": price_id, "quantity": 1}],
+        "client_reference_id": refs["subscription_ref"][:200],
+        "metadata": refs,
+        "subscription_data": {"metadata": refs},
+        "success_url": success_url,
+        "cancel_url": cancel_url,
+    }
+    if stripe_customer_id:
+        params["customer"] = stripe_customer_id
+    else:
+        params["customer_email"] = customer.email
+    return _create_session(params, idempotency_key)
+
+
+def _create_session(params, idempotency_key):
     try:
         session = _client().v1.checkout.sessions.create(
             params=params, options={"idempotency_key": idempotency_key}
         )
     except stripe.StripeError as exc:
-        current_app.logger.warning("Stripe refused a checkout session: %s", exc)
+        current_app.logger.warning("Stripe refused a %s checkout session: %s", params["mode"], exc)
         raise GatewayError(
             "The card payment service is unavailable; nothing was charged. Try again."
         ) from exc
     return session.id, session.url
+
+
+def create_portal_session(stripe_customer_id, return_url):
+    """The address of Stripe's customer portal for one customer (card, invoices, cancelling)."""
+    try:
+        session = _client().v1.billing_portal.sessions.create(
+            params={"customer": stripe_customer_id, "return_url": return_url}
+        )
+    except stripe.StripeError as exc:
+        current_app.logger.warning("Stripe refused a billing portal session: %s", exc)
+        raise GatewayError("The card payment service is unavailable. Try again in a moment.") from exc
+    return session.url
 
 
 def demo_session_id(idempotency_key):

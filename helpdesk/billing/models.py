@@ -179,3 +179,94 @@ class CardDispute(db.Model):
     def withheld(self):
         """The amount the dispute holds back now: withdrawn and not (yet) reinstated."""
         return self.amount if self.funds_withdrawn_at and not self.funds_reinstated_at else 0
+
+
+SUB_PENDING = "pending"  # the subscription checkout was started, not completed
+SUB_ACTIVE = "active"
+SUB_PAST_DUE = "past_due"  # a renewal failed; Stripe retries the card
+SUB_CANCELED = "canceled"  # Stripe ended it; the bank keeps the plan until `ends_at`
+SUB_ENDED = "ended"  # the bank has moved to the fallback plan
+SUB_EXPIRED = "expired"  # the checkout was abandoned
+SUB_STATUSES = (SUB_PENDING, SUB_ACTIVE, SUB_PAST_DUE, SUB_CANCELED, SUB_ENDED, SUB_EXPIRED)
+SUB_LIVE = (SUB_ACTIVE, SUB_PAST_DUE)  # a bank has at most one of these
+SUB_STATUS_LABELS = {
+    SUB_PENDING: "Waiting for the card payment",
+    SUB_ACTIVE: "Active",
+    SUB_PAST_DUE: "Renewal failed",
+    SUB_CANCELED: "Cancelled",
+    SUB_ENDED: "Ended",
+    SUB_EXPIRED: "Not started",
+}
+
+
+class PlanPrice(db.Model):
+    """How a service plan is sold as a monthly card subscription: its Stripe price, and the plan a
+    bank falls back to when the subscription ends (None: the default plan)."""
+
+    __tablename__ = "plan_prices"
+
+    plan_id: Mapped[int] = mapped_column(ForeignKey("service_plans.id", ondelete="CASCADE"), primary_key=True)
+    stripe_price_id: Mapped[str | None] = mapped_column(String(255))
+    fallback_plan_id: Mapped[int | None] = mapped_column(ForeignKey("service_plans.id", ondelete="SET NULL"))
+
+    plan = relationship("ServicePlan", foreign_keys=[plan_id], lazy="joined")
+    fallback_plan = relationship("ServicePlan", foreign_keys=[fallback_plan_id], lazy="joined")
+
+
+class PlanSubscription(db.Model):
+    """A bank's monthly card subscription to a plan: each paid invoice grants the plan's allowance."""
+
+    __tablename__ = "plan_subscriptions"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('pending', 'active', 'past_due', 'canceled', 'ended', 'expired')", name="status_valid"
+        ),
+        Index("ix_plan_subscriptions_status_ends_at", "status", "ends_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("credit_accounts.id"), index=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("service_plans.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)  # who subscribed
+    provider: Mapped[str] = mapped_column(String(20), default=PROVIDER_STRIPE)
+    status: Mapped[str] = mapped_column(String(20), default=SUB_PENDING)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)  # also its Stripe metadata ref
+    stripe_session_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    checkout_url: Mapped[str | None] = mapped_column(Text)
+    stripe_subscription_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    stripe_customer_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    paid_until = mapped_column(UTCDateTime)  # end of the latest period a paid invoice covers
+    ends_at = mapped_column(UTCDateTime)  # cancelled: when the bank falls back to another plan
+    ended_at = mapped_column(UTCDateTime)
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False)
+
+    account = relationship("CreditAccount", lazy="joined")
+    plan = relationship("ServicePlan", lazy="joined")
+    user = relationship("User", lazy="joined")
+
+    @property
+    def status_label(self):
+        return SUB_STATUS_LABELS.get(self.status, self.status)
+
+
+class SubscriptionInvoice(db.Model):
+    """One Stripe invoice of a subscription, kept even before we know its subscription; its
+    allowance is granted at most once (`granted_at`, and the ledger key per invoice)."""
+
+    __tablename__ = "subscription_invoices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[str] = mapped_column(String(255), unique=True)
+    stripe_subscription_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    subscription_id: Mapped[int | None] = mapped_column(ForeignKey("plan_subscriptions.id"), index=True)
+    billing_reason: Mapped[str] = mapped_column(String(50), default="")
+    amount_paid: Mapped[int] = mapped_column(default=0)
+    currency: Mapped[str] = mapped_column(String(3), default="")
+    period_start = mapped_column(UTCDateTime)
+    period_end = mapped_column(UTCDateTime)
+    paid_at = mapped_column(UTCDateTime)
+    failed_at = mapped_column(UTCDateTime)  # the latest failed attempt
+    failure_notified_at = mapped_column(UTCDateTime)  # the customer and admins were told (once)
+    granted_at = mapped_column(UTCDateTime)
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)

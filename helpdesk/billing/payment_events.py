@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from helpdesk import events
-from helpdesk.billing import charges, gateway
+from helpdesk.billing import charges, gateway, subscription_events
 from helpdesk.billing.alerts import alert
 from helpdesk.billing.event_shapes import MalformedEvent, check_event
 from helpdesk.billing.models import (
@@ -76,8 +76,9 @@ def _payment_for_session(session):
 
 
 def _on_session_paid(session):
-    if session.get("mode", "payment") != "payment":
-        return _MODE_HANDLERS.get(session["mode"], _ignore_mode)(session)
+    mode = session.get("mode", "payment")
+    if mode != "payment":
+        return _session_in_mode(mode, session, completed=True)
     # Locks in the one order (charge, payment, bank): a refund of this charge may arrive meanwhile.
     charge = charges.lock_charge(session["payment_intent"]) if session.get("payment_intent") else None
     payment = _payment_for_session(session)
@@ -138,8 +139,9 @@ def _on_session_expired(session):
 
 
 def _close_pending(session, status):
-    if session.get("mode", "payment") != "payment":
-        return f"ignored: {session['mode']} session"
+    mode = session.get("mode", "payment")
+    if mode != "payment":
+        return _session_in_mode(mode, session, completed=False)
     payment = _payment_for_session(session)
     if payment is None:
         return "ignored: unknown session"
@@ -150,11 +152,14 @@ def _close_pending(session, status):
     return f"{status}: payment {payment.id}"
 
 
-def _ignore_mode(session):
-    return f"ignored: {session['mode']} session"
+def _session_in_mode(mode, session, completed):
+    """Checkout sessions that sell no pack: subscriptions (and, completed, saved cards)."""
+    if mode == "subscription":
+        if completed:
+            return subscription_events.on_session_completed(session)
+        return subscription_events.on_session_expired(session)
+    return f"ignored: {mode} session"
 
-
-_MODE_HANDLERS = {}  # Checkout modes other than "payment": session -> outcome
 
 HANDLERS = {
     "checkout.session.completed": _on_session_paid,
@@ -165,4 +170,7 @@ HANDLERS = {
     "charge.dispute.funds_withdrawn": charges.on_dispute_event("funds_withdrawn"),
     "charge.dispute.funds_reinstated": charges.on_dispute_event("funds_reinstated"),
     "charge.dispute.closed": charges.on_dispute_event("closed"),
+    "invoice.paid": subscription_events.on_invoice_paid,
+    "invoice.payment_failed": subscription_events.on_invoice_failed,
+    "customer.subscription.deleted": subscription_events.on_subscription_deleted,
 }

@@ -5,7 +5,7 @@ from flask_login import current_user, login_required
 
 from helpdesk import policy
 from helpdesk.actions import perform
-from helpdesk.billing import demo_provider, payment_events
+from helpdesk.billing import demo_provider, payment_events, subscriptions
 from helpdesk.billing import gateway as payments
 from helpdesk.billing import purchases as billing
 from helpdesk.billing.blueprints import bp
@@ -45,6 +45,8 @@ def index():
         is_customer=policy.can_buy_credits(current_user),
         nonce=billing.new_nonce(),
         cancelled=request.args.get("checkout") == "cancelled",
+        subscribed=bool(request.args.get("subscribed")),
+        subscription=subscriptions.panel(current_user),
         history=history,
     )
 

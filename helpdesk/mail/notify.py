@@ -270,3 +270,20 @@ def _local_time(moment, user):
     except (ZoneInfoNotFoundError, ValueError):
         zone = ZoneInfo("UTC")
     return f"{moment.astimezone(zone):%a %d %b %H:%M} ({zone.key})"
+
+
+def subscription_renewal_failed(user, *, plan_name, url, bank_name=None):
+    """Tell a subscriber that the card payment renewing their plan failed, and where to update the
+    card (Stripe retries it meanwhile)."""
+    return [
+        _send(
+            "subscription_renewal_failed",
+            u,
+            "subscription_renewal_failed",
+            f"Your {plan_name} subscription could not be renewed",
+            plan_name=plan_name,
+            bank_name=bank_name,
+            url=url,
+        )
+        for u in _recipients([user])
+    ]

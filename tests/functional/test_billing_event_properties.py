@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from helpdesk.billing.models import CreditPack, Payment
+from helpdesk.billing.models import CreditPack, Payment, PlanSubscription
 from helpdesk.credits import ledger as credits
 from helpdesk.credits.models import CreditAccount, LedgerEntry
 from helpdesk.extensions import db
@@ -156,9 +156,27 @@ def test_no_signed_event_answers_500_however_its_fields_are_mangled(client, make
     payment = new_payment(make, plan, 500, 5000)
     samples = events_of(payment, {"path": "card", "refunds": [1000], "dispute": (500, True)})
     samples.append(bs.session_event(payment, "checkout.session.expired", "unpaid"))
+    subscription = PlanSubscription(
+        account_id=payment.account_id,
+        plan_id=plan.id,
+        user_id=payment.user_id,
+        idempotency_key=f"subscribe:fuzz:{uuid.uuid4().hex}",
+        stripe_session_id=f"cs_sub_{uuid.uuid4().hex[:12]}",
+    )
+    db.session.add(subscription)
+    db.session.commit()
+    stripe_id = f"sub_{uuid.uuid4().hex[:12]}"
+    samples += [
+        bs.subscription_session_event(subscription, stripe_id),
+        bs.invoice_event(subscription, stripe_id=stripe_id),
+        bs.invoice_event(subscription, "invoice.payment_failed", "subscription_cycle", stripe_id=stripe_id),
+        bs.subscription_deleted_event(subscription, stripe_id),
+    ]
     event = copy.deepcopy(data.draw(st.sampled_from(samples)))
     for _ in range(data.draw(st.integers(min_value=1, max_value=3))):
-        targets = [d for d in (event, event.get("data"), _object(event)) if isinstance(d, dict) and d]
+        targets = [
+            d for d in (event, event.get("data"), *_inner(_object(event))) if isinstance(d, dict) and d
+        ]
         target = data.draw(st.sampled_from(targets))
         key = data.draw(st.sampled_from(sorted(target)))
         if data.draw(st.booleans()):
@@ -170,3 +188,15 @@ def test_no_signed_event_answers_500_however_its_fields_are_mangled(client, make
 
 def _object(event):
     return event["data"].get("object") if isinstance(event.get("data"), dict) else None
+
+
+def _inner(obj):
+    """The object and the dicts nested in it (an invoice's parent, lines and their periods)."""
+    found = [obj]
+    for value in obj.values() if isinstance(obj, dict) else ():
+        if isinstance(value, dict):
+            found += _inner(value)
+        elif isinstance(value, list):
+            for item in value:
+                found += _inner(item)
+    return found
