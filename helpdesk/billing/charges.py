@@ -1,6 +1,8 @@
-"""Refunds and disputes of card charges, in any order and any number of times.
+"""Crediting paid card payments, and their refunds and disputes, in any order and any number of times.
 
 Guarantees (the caller has verified the event; the view commits):
+- a paid payment credits its bank once (ledger key `purchase:<ref>`, the Payment row locked) and
+  queues its receipt;
 - what Stripe reports about a payment intent's charge (the highest cumulative refund, each
   dispute and whether its funds are withdrawn or reinstated) is kept in a CardCharge row, even
   when no payment is known for it yet (a refund may arrive before the checkout completes), and
@@ -16,6 +18,7 @@ Guarantees (the caller has verified the event; the view commits):
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from helpdesk import events
 from helpdesk.billing.alerts import alert, resolve_by_reference
 from helpdesk.billing.event_shapes import MalformedEvent
 from helpdesk.billing.models import (
@@ -27,7 +30,7 @@ from helpdesk.billing.models import (
     Payment,
 )
 from helpdesk.credits import ledger as credits
-from helpdesk.credits.models import KIND_REVERSAL, LedgerEntry
+from helpdesk.credits.models import KIND_PURCHASE, KIND_REVERSAL, LedgerEntry
 from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
 from helpdesk.money import format_money
@@ -37,6 +40,25 @@ def lock_payment(payment_id):
     """The payment row, locked until the transaction ends (column-only SELECT FOR UPDATE), re-read."""
     db.session.execute(select(Payment.id).where(Payment.id == payment_id).with_for_update()).one()
     return db.session.get(Payment, payment_id, populate_existing=True)
+
+
+def credit(payment):
+    """Credit a paid payment's bank once (ledger key purchase:<ref>) and queue the receipt."""
+    ref = payment.ledger_ref
+    credits.post_entry(
+        payment.account_id,
+        payment.credits,
+        KIND_PURCHASE,
+        idempotency_key=f"purchase:{ref}",
+        payment_ref=ref,
+        memo=f"{'Automatic top-up' if payment.is_top_up else 'Card purchase'}: {payment.pack.name} "
+        f"(payment #{payment.id})",
+    )
+    payment.status = PAYMENT_PAID
+    payment.credited_at = utcnow()
+    db.session.flush()
+    events.payment_credited.send(payment=payment)
+    return f"credited: payment {payment.id}, {payment.credits} credits"
 
 
 def lock_charge(payment_intent_id):

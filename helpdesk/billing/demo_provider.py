@@ -12,6 +12,9 @@ import time
 from flask import current_app
 
 from helpdesk.billing import gateway, payment_events
+from helpdesk.billing.gateway import OffSessionResult
+from helpdesk.billing.models import Payment
+from helpdesk.extensions import db
 
 
 def deliver(event_type, obj):
@@ -118,3 +121,56 @@ def subscription_cancelled(subscription):
         "metadata": {"subscription_ref": subscription.idempotency_key},
     }
     return deliver("customer.subscription.deleted", obj)
+
+
+DEMO_CARDS = {  # the demo card setup page's choices: what an off-session payment with each does
+    "demo_pm_ok": None,
+    "demo_pm_authentication": ("authentication_required", "This payment requires authentication."),
+    "demo_pm_declined": ("card_declined", "Your card was declined."),
+}
+
+
+def card_saved(rule, card):
+    """The demo card setup: Stripe's events for a completed setup checkout and its saved card."""
+    customer = f"demo_cus_{rule.account_id}"
+    session = {
+        "id": rule.setup_session_id,
+        "object": "checkout.session",
+        "mode": "setup",
+        "status": "complete",
+        "customer": customer,
+        "metadata": {"top_up": str(rule.id)},
+    }
+    deliver("checkout.session.completed", session)
+    intent = {
+        "id": "demo_seti_" + secrets.token_hex(8),
+        "object": "setup_intent",
+        "status": "succeeded",
+        "customer": customer,
+        "payment_method": card,
+        "metadata": {"top_up": str(rule.id), "setup_ref": rule.setup_key},
+    }
+    return deliver("setup_intent.succeeded", intent)
+
+
+def charge_off_session(call):
+    """The demo's off-session payment: the saved demo card pays, needs authentication or is declined."""
+    intent_id = f"demo_pi_top_up_{call.payment_id}"
+    refusal = DEMO_CARDS.get(call.payment_method, ("card_declined", "Unknown demo card."))
+    if refusal is None:
+        return OffSessionResult(intent_id)
+    return OffSessionResult(intent_id, *refusal)
+
+
+def top_up_succeeded(payment_id):
+    """What Stripe sends when an off-session top-up is paid: payment_intent.succeeded."""
+    payment = db.session.get(Payment, payment_id)
+    intent = {
+        "id": payment.payment_intent_id,
+        "object": "payment_intent",
+        "amount": payment.amount,
+        "currency": payment.currency,
+        "status": "succeeded",
+        "metadata": {"top_up": payment.idempotency_key, "top_up_payment": str(payment.id)},
+    }
+    return deliver("payment_intent.succeeded", intent)

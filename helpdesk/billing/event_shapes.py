@@ -24,6 +24,9 @@ DISPUTE |= {"status?": STR, "reason?": STR}
 INVOICE = {"id": STR, "billing_reason?": STR, "amount_paid?": INT, "currency?": STR, "customer?": STR}
 INVOICE |= {"subscription?": STR, "parent?": DICT, "lines?": DICT, "period_start?": INT, "period_end?": INT}
 SUBSCRIPTION = {"id": STR, "customer?": STR, "status?": STR, "metadata?": DICT}
+SETUP_INTENT = {"id": STR, "customer?": STR, "payment_method?": STR, "status?": STR, "metadata?": DICT}
+PAYMENT_INTENT = {"id": STR, "amount": INT, "currency": STR, "customer?": STR, "metadata?": DICT}
+PAYMENT_INTENT |= {"status?": STR, "last_payment_error?": DICT}
 
 OBJECT_SHAPES = {
     "checkout.session.completed": SESSION,
@@ -37,6 +40,9 @@ OBJECT_SHAPES = {
     "invoice.paid": INVOICE,
     "invoice.payment_failed": INVOICE,
     "customer.subscription.deleted": SUBSCRIPTION,
+    "setup_intent.succeeded": SETUP_INTENT,
+    "payment_intent.succeeded": PAYMENT_INTENT,
+    "payment_intent.payment_failed": PAYMENT_INTENT,
 }
 
 
@@ -75,6 +81,8 @@ def check_event(event):
     if event["type"].startswith("invoice."):
         invoice_subscription(obj)
         invoice_period(obj)
+    if event["type"].startswith("payment_intent.") and obj.get("last_payment_error"):
+        check_fields(obj["last_payment_error"], {"code?": STR}, "data.object.last_payment_error")
     return obj if isinstance(obj, dict) else {}
 
 

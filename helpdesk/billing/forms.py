@@ -32,6 +32,18 @@ class SubscribeForm(FlaskForm):
     nonce = HiddenField(validators=[InputRequired(), Length(min=16, max=64)])
 
 
+class TopUpForm(FlaskForm):
+    """The automatic top-up rule: under which balance, which pack; and the page's nonce."""
+
+    threshold = IntegerField(
+        "When the balance falls under (credits)",
+        validators=[InputRequired(), NumberRange(min=0, max=10_000_000)],
+    )
+    pack_id = SelectField("Buy this pack", coerce=int, validators=[InputRequired()])
+    enabled = BooleanField("Top up automatically", default=True)
+    nonce = HiddenField(validators=[InputRequired(), Length(min=16, max=64)])
+
+
 class DemoCheckoutForm(FlaskForm):
     """The fake checkout page's Pay / Cancel buttons (CSRF only)."""
 

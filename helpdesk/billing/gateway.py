@@ -10,6 +10,7 @@ Guarantees:
 import hashlib
 import hmac
 import json
+from dataclasses import dataclass
 
 import stripe
 from flask import current_app
@@ -114,6 +115,73 @@ def _create_session(params, idempotency_key):
             "The card payment service is unavailable; nothing was charged. Try again."
         ) from exc
     return session.id, session.url
+
+
+def create_setup_checkout(*, customer, stripe_customer_id, currency, refs, idempotency_key, return_urls):
+    """A Stripe Checkout Session (mode setup) that saves a card for later off-session payments.
+    `refs` go into the SetupIntent's metadata, so setup_intent.succeeded names our top-up.
+
+    Returns (session_id, url); the same idempotency key returns the same session from Stripe.
+    """
+    success_url, cancel_url = return_urls
+    params = {
+        "mode": "setup",
+        "currency": currency,
+        "client_reference_id": refs["top_up"],
+        "metadata": refs,
+        "setup_intent_data": {"metadata": refs},
+        "success_url": success_url,
+        "cancel_url": cancel_url,
+    }
+    if stripe_customer_id:
+        params["customer"] = stripe_customer_id
+    else:
+        params |= {"customer_creation": "always", "customer_email": customer.email}
+    return _create_session(params, idempotency_key)
+
+
+@dataclass(frozen=True)
+class OffSessionResult:
+    """What Stripe said to an off-session payment: the intent's id, and for a refused card its
+    error code (`authentication_required`, `card_declined`, ...) and message."""
+
+    intent_id: str | None
+    failure_code: str | None = None
+    message: str = ""
+
+    @property
+    def ok(self):
+        return self.failure_code is None
+
+
+def charge_off_session(*, customer, payment_method, amount, currency, refs, idempotency_key, description):
+    """Charge a saved card without the customer (a PaymentIntent, off_session and confirmed).
+
+    The same idempotency key returns the same PaymentIntent (or the same refusal): a retry after a
+    crash never charges twice. Raises GatewayError when Stripe could not be reached or failed
+    (try again later); a refused card is a result, not an error.
+    """
+    params = {
+        "amount": amount,
+        "currency": currency,
+        "customer": customer,
+        "payment_method": payment_method,
+        "off_session": True,
+        "confirm": True,
+        "metadata": refs,
+        "description": description,
+    }
+    try:
+        intent = _client().v1.payment_intents.create(
+            params=params, options={"idempotency_key": idempotency_key}
+        )
+    except stripe.CardError as exc:
+        intent = getattr(exc.error, "payment_intent", None)  # the refused PaymentIntent, if Stripe made one
+        return OffSessionResult(getattr(intent, "id", None), exc.code or "card_error", exc.user_message or "")
+    except stripe.StripeError as exc:
+        current_app.logger.warning("Stripe refused or missed an off-session payment: %s", exc)
+        raise GatewayError("The card payment service is unavailable.") from exc
+    return OffSessionResult(intent.id)
 
 
 def create_portal_session(stripe_customer_id, return_url):

@@ -30,6 +30,8 @@ PAYMENT_STATUS_LABELS = {
 }
 PROVIDER_STRIPE = "stripe"
 PROVIDER_DEMO = "demo"
+KIND_PACK = "pack"  # a pack bought through Checkout (by the customer, or a phone order)
+KIND_TOP_UP = "top_up"  # a pack bought off-session with a saved card when the balance fell low
 
 
 class CreditPack(db.Model):
@@ -86,6 +88,11 @@ class Payment(db.Model):
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
     link_email_to: Mapped[str | None] = mapped_column(String(320))  # phone orders: whom to send the link
     link_email_status: Mapped[str | None] = mapped_column(String(20))  # "queued": the mail is in the outbox
+    kind: Mapped[str] = mapped_column(String(20), default=KIND_PACK)
+    # Top-ups: the worker's lease on the next attempt, attempts made, and why the card was refused.
+    claimed_until = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(default=0)
+    failure_code: Mapped[str | None] = mapped_column(String(50))
     credited_at = mapped_column(UTCDateTime)
     refunded_at = mapped_column(UTCDateTime)
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
@@ -102,8 +109,13 @@ class Payment(db.Model):
 
     @property
     def ledger_ref(self):
-        """What its ledger entries are keyed and referenced by: the Checkout session."""
+        """What its ledger entries are keyed and referenced by: the Checkout session, or for a top-up
+        its key (`top-up:<bank>:<the ledger entry that crossed the threshold>`)."""
         return self.stripe_session_id or self.idempotency_key
+
+    @property
+    def is_top_up(self):
+        return self.kind == KIND_TOP_UP
 
 
 class StripeEvent(db.Model):
@@ -270,3 +282,35 @@ class SubscriptionInvoice(db.Model):
     failure_notified_at = mapped_column(UTCDateTime)  # the customer and admins were told (once)
     granted_at = mapped_column(UTCDateTime)
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class AutoTopUp(db.Model):
+    """A bank's automatic top-up: when its balance falls under `threshold`, buy `pack` off-session
+    with the saved card (one per bank; set up by the customer or the organization's manager)."""
+
+    __tablename__ = "auto_top_ups"
+    __table_args__ = (CheckConstraint("threshold >= 0", name="threshold_not_negative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("credit_accounts.id"), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)  # who set it up: mails go there
+    pack_id: Mapped[int] = mapped_column(ForeignKey("credit_packs.id"), index=True)
+    threshold: Mapped[int] = mapped_column(default=0)
+    enabled: Mapped[bool] = mapped_column(default=True)
+    provider: Mapped[str] = mapped_column(String(20), default=PROVIDER_STRIPE)
+    setup_session_id: Mapped[str | None] = mapped_column(String(255), unique=True)  # the latest card setup
+    setup_key: Mapped[str | None] = mapped_column(String(200))  # its idempotency key and metadata reference
+    setup_url: Mapped[str | None] = mapped_column(Text)
+    stripe_customer_id: Mapped[str | None] = mapped_column(String(255))
+    payment_method_id: Mapped[str | None] = mapped_column(String(255))
+    card_saved_at = mapped_column(UTCDateTime)
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False)
+
+    account = relationship("CreditAccount", lazy="joined")
+    pack = relationship("CreditPack", lazy="joined")
+    user = relationship("User", lazy="joined")
+
+    @property
+    def has_card(self):
+        return bool(self.payment_method_id and self.stripe_customer_id)

@@ -18,20 +18,16 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from helpdesk import events
-from helpdesk.billing import charges, gateway, subscription_events
+from helpdesk.billing import charges, gateway, subscription_events, topups
 from helpdesk.billing.alerts import alert
 from helpdesk.billing.event_shapes import MalformedEvent, check_event
 from helpdesk.billing.models import (
     PAYMENT_EXPIRED,
     PAYMENT_FAILED,
-    PAYMENT_PAID,
     PAYMENT_PENDING,
     Payment,
     StripeEvent,
 )
-from helpdesk.credits import ledger as credits
-from helpdesk.credits.models import KIND_PURCHASE
 from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
 
@@ -105,29 +101,11 @@ def _on_session_paid(session):
             payment,
         )
         return f"refused: amount mismatch on payment {payment.id}"
-    outcome = credit(payment)
+    outcome = charges.credit(payment)
     if payment.amount_refunded or (charge is not None and (charge.amount_refunded or charge.disputes)):
         due, _entry = charges.settle(payment, charge, "Refunds and disputes reported before the payment")
         outcome += f"; {due} credits reversed for earlier refunds or disputes"
     return outcome
-
-
-def credit(payment):
-    """Credit a paid payment's bank once (ledger key purchase:<ref>) and queue the receipt."""
-    ref = payment.ledger_ref
-    credits.post_entry(
-        payment.account_id,
-        payment.credits,
-        KIND_PURCHASE,
-        idempotency_key=f"purchase:{ref}",
-        payment_ref=ref,
-        memo=f"Card purchase: {payment.pack.name} (payment #{payment.id})",
-    )
-    payment.status = PAYMENT_PAID
-    payment.credited_at = utcnow()
-    db.session.flush()
-    events.payment_credited.send(payment=payment)
-    return f"credited: payment {payment.id}, {payment.credits} credits"
 
 
 def _on_session_failed(session):
@@ -153,11 +131,13 @@ def _close_pending(session, status):
 
 
 def _session_in_mode(mode, session, completed):
-    """Checkout sessions that sell no pack: subscriptions (and, completed, saved cards)."""
+    """Checkout sessions that sell no pack: subscriptions, and cards saved for automatic top-ups."""
     if mode == "subscription":
         if completed:
             return subscription_events.on_session_completed(session)
         return subscription_events.on_session_expired(session)
+    if mode == "setup" and completed:
+        return topups.on_setup_session_completed(session)
     return f"ignored: {mode} session"
 
 
@@ -173,4 +153,7 @@ HANDLERS = {
     "invoice.paid": subscription_events.on_invoice_paid,
     "invoice.payment_failed": subscription_events.on_invoice_failed,
     "customer.subscription.deleted": subscription_events.on_subscription_deleted,
+    "setup_intent.succeeded": topups.on_setup_intent_succeeded,
+    "payment_intent.succeeded": topups.on_payment_intent_succeeded,
+    "payment_intent.payment_failed": topups.on_payment_intent_failed,
 }

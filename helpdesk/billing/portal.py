@@ -5,11 +5,11 @@ from flask_login import current_user, login_required
 
 from helpdesk import policy
 from helpdesk.actions import perform
-from helpdesk.billing import demo_provider, payment_events, subscriptions
+from helpdesk.billing import demo_provider, payment_events, subscriptions, topups
 from helpdesk.billing import gateway as payments
 from helpdesk.billing import purchases as billing
 from helpdesk.billing.blueprints import bp
-from helpdesk.billing.forms import BuyForm, DemoCheckoutForm
+from helpdesk.billing.forms import BuyForm, DemoCheckoutForm, TopUpForm
 from helpdesk.billing.models import PAYMENT_PENDING, PROVIDER_DEMO
 from helpdesk.extensions import csrf
 from helpdesk.htmx import render_page_or_block
@@ -36,6 +36,7 @@ def checkout_location(payment):
 def index():
     query = billing.payments_for(current_user)
     history = paginate(query)
+    top_up = topups.panel(current_user)
     return render_page_or_block(
         "billing/index.html",
         "history",
@@ -47,8 +48,21 @@ def index():
         cancelled=request.args.get("checkout") == "cancelled",
         subscribed=bool(request.args.get("subscribed")),
         subscription=subscriptions.panel(current_user),
+        top_up=top_up,
+        top_up_form=top_up_form(top_up.rule),
+        card_saved=request.args.get("card") == "saved",
         history=history,
     )
+
+
+def top_up_form(rule=None, formdata=None):
+    """The rule's form (its current values when it exists), with the packs on sale to choose from."""
+    data = {"threshold": rule.threshold, "pack_id": rule.pack_id, "enabled": rule.enabled} if rule else {}
+    form = TopUpForm(formdata=formdata, data=data)
+    form.pack_id.choices = [(p.id, f"{p.name}: {p.credits:,} credits") for p in billing.active_packs()]
+    if formdata is None:
+        form.nonce.data = billing.new_nonce()
+    return form
 
 
 @bp.post("/buy")

@@ -287,3 +287,22 @@ def subscription_renewal_failed(user, *, plan_name, url, bank_name=None):
         )
         for u in _recipients([user])
     ]
+
+
+def top_up_failed(user, *, credits, amount_minor, currency, reason, url, bank_name=None):
+    """Tell whoever set up an automatic top-up that its card was refused, with a link to pay for the
+    pack by hand (`reason` says why: the bank wants the payment confirmed, the card was declined)."""
+    return [
+        _send(
+            "top_up_failed",
+            u,
+            "top_up_failed",
+            "Your automatic top-up could not be paid",
+            credits=credits,
+            amount=format_money(amount_minor, currency),
+            reason=reason,
+            url=url,
+            bank_name=bank_name,
+        )
+        for u in _recipients([user])
+    ]

@@ -132,6 +132,23 @@ def test_subscribe_to_a_monthly_plan_and_cancel_it_with_the_demo_provider(billin
     expect(page.locator("#subscription")).to_contain_text("then the bank moves to Pay as you go")
 
 
+def test_set_up_an_automatic_top_up_with_the_demo_provider(billing_server, billing_page):
+    from playwright.sync_api import expect
+
+    page = billing_page
+    log_in(page, billing_server)
+    page.get_by_role("link", name="Buy credits").click()
+    page.get_by_label("When the balance falls under (credits)").fill("100")
+    page.get_by_label("Buy this pack").select_option(label="Team: 1,200 credits")
+    page.get_by_role("button", name="Save a card and turn on").click()
+
+    expect(page.get_by_role("heading", name="Demo card setup")).to_be_visible()
+    page.get_by_role("button", name="Save a test card that pays").click()
+    expect(page.locator("#top-up-rule")).to_contain_text(
+        "When the balance falls under 100 credits, Team (1,200 credits for 100.00 USD) is bought"
+    )
+
+
 def test_success_page_polls_until_the_webhook_credits(serve, billing_page, httpserver, monkeypatch):
     """With Stripe (a local fake), the success page keeps polling and updates when the webhook lands."""
     from playwright.sync_api import expect

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from helpdesk.billing.models import CreditPack, Payment, PlanSubscription
+from helpdesk.billing.models import AutoTopUp, CreditPack, Payment, PlanSubscription
 from helpdesk.credits import ledger as credits
 from helpdesk.credits.models import CreditAccount, LedgerEntry
 from helpdesk.extensions import db
@@ -171,6 +171,7 @@ def test_no_signed_event_answers_500_however_its_fields_are_mangled(client, make
         bs.invoice_event(subscription, stripe_id=stripe_id),
         bs.invoice_event(subscription, "invoice.payment_failed", "subscription_cycle", stripe_id=stripe_id),
         bs.subscription_deleted_event(subscription, stripe_id),
+        *_top_up_events(payment),
     ]
     event = copy.deepcopy(data.draw(st.sampled_from(samples)))
     for _ in range(data.draw(st.integers(min_value=1, max_value=3))):
@@ -184,6 +185,40 @@ def test_no_signed_event_answers_500_however_its_fields_are_mangled(client, make
         else:
             target[key] = data.draw(JSON_VALUES)
     assert bs.deliver(client, event).status_code in (200, 400)
+
+
+def _top_up_events(payment):
+    """A saved card's and an off-session payment's events, for a rule and a top-up of the payment's bank."""
+    rule = AutoTopUp(
+        account_id=payment.account_id, user_id=payment.user_id, pack_id=payment.pack_id, threshold=100
+    )
+    db.session.add(rule)
+    db.session.flush()
+    intent_id = f"pi_top_up_{uuid.uuid4().hex[:12]}"
+    top_up = Payment(
+        account_id=payment.account_id,
+        pack_id=payment.pack_id,
+        user_id=payment.user_id,
+        kind="top_up",
+        credits=payment.credits,
+        amount=payment.amount,
+        currency="usd",
+        payment_intent_id=intent_id,
+        idempotency_key=f"top-up:fuzz:{intent_id}",
+    )
+    db.session.add(top_up)
+    db.session.commit()
+    intent = {"id": intent_id, "object": "payment_intent", "amount": top_up.amount, "currency": "usd"}
+    intent["metadata"] = {"top_up": top_up.idempotency_key, "top_up_payment": str(top_up.id)}
+    setup = {"id": "seti_1", "object": "setup_intent", "customer": "cus_1", "payment_method": bs.CARD_OK}
+    setup["metadata"] = {"top_up": str(rule.id)}
+    return [
+        bs._event("setup_intent.succeeded", setup),
+        bs._event("payment_intent.succeeded", intent),
+        bs._event(
+            "payment_intent.payment_failed", intent | {"last_payment_error": {"code": "card_declined"}}
+        ),
+    ]
 
 
 def _object(event):
