@@ -77,3 +77,18 @@ payment_link_created = Event(
     "payment, customer, actor, url: an admin took a phone order for the customer. Returns outbox rows.",
 )
 billing_alert_raised = Event("billing_alert_raised", "alert: a billing problem an admin must look at.")
+subscription_renewal_failed = Event(
+    "subscription_renewal_failed",
+    "subscription, url: a card subscription's renewal payment failed (once per invoice); `url` is "
+    "where the subscriber updates the card. Returns outbox rows.",
+)
+balance_changed = Event(
+    "balance_changed",
+    "account, old_balance, entry: a ledger entry moved a bank's balance (sent by post_entry under "
+    "the bank's row lock, in the entry's transaction; billing's automatic top-up listens).",
+)
+top_up_failed = Event(
+    "top_up_failed",
+    "payment, reason, url: an automatic top-up's off-session card payment was refused (the card "
+    "needs authentication, or was declined); `url` pays for the same pack by hand. Returns outbox rows.",
+)

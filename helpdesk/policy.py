@@ -214,6 +214,11 @@ def can_buy_for_bank(user, account):
     return account.user_id == user.id
 
 
+def can_manage_subscription(user, subscription):
+    """A bank's subscription (and, offline, its demo pages): whoever buys credits for the bank."""
+    return subscription is not None and can_buy_for_bank(user, subscription.account)
+
+
 def payment_visibility(user):
     """A SQL condition on Payment: admins all; the buyer; managers their organization's bank's."""
     if not (user and user.is_authenticated and user.active):

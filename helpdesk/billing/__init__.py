@@ -2,18 +2,24 @@
 the webhook, phone orders and the revenue report. Only `billing.gateway` imports `stripe`.
 """
 
+from helpdesk import events
+from helpdesk.extensions import db
 from helpdesk.web import register_admin_section, register_banner, register_nav
 
 
 def init_app(app):
-    from helpdesk.billing import admin, portal  # noqa: F401  (their views attach to the blueprints)
+    from helpdesk.billing import admin, portal, portal_subscriptions, portal_topups, topups  # noqa: F401  (views)
     from helpdesk.billing.blueprints import admin_bp, bp
+    from helpdesk.billing.cli import billing_cli
     from helpdesk.billing.nav import alert_banner, customer_nav
 
     app.register_blueprint(bp, url_prefix="/billing")
     app.register_blueprint(admin_bp, url_prefix="/admin/billing")
     register_nav(app, customer_nav, order=40)
     register_banner(app, alert_banner)
+    app.cli.add_command(billing_cli)
+    events.balance_changed.connect(topups.on_balance_changed)
+    app.after_request(charge_committed_top_ups)
     register_admin_section(
         app,
         "Billing",
@@ -22,3 +28,13 @@ def init_app(app):
         order=60,
         blueprint="billing_admin",
     )
+
+
+def charge_committed_top_ups(response):
+    """After a request, charge the automatic top-ups its committed transactions recorded (outside
+    every lock; `flask billing sweep` retries what this misses)."""
+    if db.session.registry.has():  # a request that never opened a session recorded none
+        from helpdesk.billing import topup_runner
+
+        topup_runner.run_committed()
+    return response

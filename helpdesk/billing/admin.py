@@ -7,6 +7,7 @@ from wtforms import SelectChoice
 from helpdesk.actions import perform
 from helpdesk.billing import purchases as billing
 from helpdesk.billing import revenue as billing_reports
+from helpdesk.billing import subscriptions as billing_subscriptions
 from helpdesk.billing.blueprints import admin_bp
 from helpdesk.billing.forms import PackForm, PaymentFilter, PhoneOrderForm
 from helpdesk.billing.models import PAYMENT_STATUS_LABELS, PAYMENT_STATUSES, CreditPack
@@ -108,6 +109,12 @@ def report_csv():
     report = billing_reports.monthly_report(months if months in REPORT_MONTHS else REPORT_MONTHS[0])
     rows = billing_reports.report_csv_rows(report)
     return csv_response("billing-report.csv", billing_reports.CSV_COLUMNS, rows)
+
+
+@admin_bp.get("/subscriptions")
+def subscriptions():
+    page = paginate(billing_subscriptions.admin_list())
+    return render_template("billing/admin/subscriptions.html", page=page)
 
 
 @admin_bp.get("/alerts")

@@ -25,6 +25,25 @@ class BuyForm(FlaskForm):
     nonce = HiddenField(validators=[InputRequired(), Length(min=16, max=64)])
 
 
+class SubscribeForm(FlaskForm):
+    """One subscribe button: the plan and the page's nonce (double clicks share it)."""
+
+    plan_id = HiddenField(validators=[InputRequired(), Regexp(r"^\d{1,9}$")])
+    nonce = HiddenField(validators=[InputRequired(), Length(min=16, max=64)])
+
+
+class TopUpForm(FlaskForm):
+    """The automatic top-up rule: under which balance, which pack; and the page's nonce."""
+
+    threshold = IntegerField(
+        "When the balance falls under (credits)",
+        validators=[InputRequired(), NumberRange(min=0, max=10_000_000)],
+    )
+    pack_id = SelectField("Buy this pack", coerce=int, validators=[InputRequired()])
+    enabled = BooleanField("Top up automatically", default=True)
+    nonce = HiddenField(validators=[InputRequired(), Length(min=16, max=64)])
+
+
 class DemoCheckoutForm(FlaskForm):
     """The fake checkout page's Pay / Cancel buttons (CSRF only)."""
 

@@ -2,20 +2,19 @@
 
 Guarantees:
 - a checkout session is created with an idempotency key, so a repeated request makes one session;
-- a webhook is processed only when its signature over the raw bytes verifies (tolerance 300 s);
-- the demo provider signs its events with the same scheme and feeds them through the same path.
+- a webhook is acted on only when its signature over the raw bytes verifies (tolerance 300 s);
+- the demo provider signs its events with the same scheme (`sign_demo_payload`), so they go
+  through the same path as Stripe's.
 """
 
 import hashlib
 import hmac
 import json
-import secrets
-import time
+from dataclasses import dataclass
 
 import stripe
 from flask import current_app
 
-from helpdesk.billing import payment_events as billing_events
 from helpdesk.billing.models import PROVIDER_DEMO, PROVIDER_STRIPE
 from helpdesk.errors import DomainError
 
@@ -77,16 +76,124 @@ def create_checkout_session(*, pack, account, customer, idempotency_key, success
         "success_url": success_url,
         "cancel_url": cancel_url,
     }
+    return _create_session(params, idempotency_key)
+
+
+def create_subscription_checkout(
+    *, price_id, customer, stripe_customer_id, refs, idempotency_key, return_urls
+):
+    """A Stripe Checkout Session (mode subscription) for one plan's price. `refs` (our ids) go into
+    the session's and the subscription's metadata, so its invoices name our subscription too.
+
+    Returns (session_id, url); the same idempotency key returns the same session from Stripe.
+    """
+    success_url, cancel_url = return_urls
+    params = {
+        "mode": "subscription",
+        "line_items": [{"price": price_id, "quantity": 1}],
+        "client_reference_id": refs["subscription_ref"][:200],
+        "metadata": refs,
+        "subscription_data": {"metadata": refs},
+        "success_url": success_url,
+        "cancel_url": cancel_url,
+    }
+    if stripe_customer_id:
+        params["customer"] = stripe_customer_id
+    else:
+        params["customer_email"] = customer.email
+    return _create_session(params, idempotency_key)
+
+
+def _create_session(params, idempotency_key):
     try:
         session = _client().v1.checkout.sessions.create(
             params=params, options={"idempotency_key": idempotency_key}
         )
     except stripe.StripeError as exc:
-        current_app.logger.warning("Stripe refused a checkout session: %s", exc)
+        current_app.logger.warning("Stripe refused a %s checkout session: %s", params["mode"], exc)
         raise GatewayError(
             "The card payment service is unavailable; nothing was charged. Try again."
         ) from exc
     return session.id, session.url
+
+
+def create_setup_checkout(*, customer, stripe_customer_id, currency, refs, idempotency_key, return_urls):
+    """A Stripe Checkout Session (mode setup) that saves a card for later off-session payments.
+    `refs` go into the SetupIntent's metadata, so setup_intent.succeeded names our top-up.
+
+    Returns (session_id, url); the same idempotency key returns the same session from Stripe.
+    """
+    success_url, cancel_url = return_urls
+    params = {
+        "mode": "setup",
+        "currency": currency,
+        "client_reference_id": refs["top_up"],
+        "metadata": refs,
+        "setup_intent_data": {"metadata": refs},
+        "success_url": success_url,
+        "cancel_url": cancel_url,
+    }
+    if stripe_customer_id:
+        params["customer"] = stripe_customer_id
+    else:
+        params |= {"customer_creation": "always", "customer_email": customer.email}
+    return _create_session(params, idempotency_key)
+
+
+@dataclass(frozen=True)
+class OffSessionResult:
+    """What Stripe said to an off-session payment: the intent's id, and for a refused card its
+    error code (`authentication_required`, `card_declined`, ...) and message."""
+
+    intent_id: str | None
+    failure_code: str | None = None
+    message: str = ""
+
+    @property
+    def ok(self):
+        return self.failure_code is None
+
+
+def charge_off_session(*, customer, payment_method, amount, currency, refs, idempotency_key, description):
+    """Charge a saved card without the customer (a PaymentIntent, off_session and confirmed).
+
+    The same idempotency key returns the same PaymentIntent (or the same refusal): a retry after a
+    crash never charges twice. Raises GatewayError when Stripe could not be reached or failed
+    (try again later); a refused card is a result, not an error.
+    """
+    params = {
+        "amount": amount,
+        "currency": currency,
+        "customer": customer,
+        "payment_method": payment_method,
+        "off_session": True,
+        "confirm": True,
+        "metadata": refs,
+        "description": description,
+    }
+    try:
+        intent = _client().v1.payment_intents.create(
+            params=params, options={"idempotency_key": idempotency_key}
+        )
+    except stripe.CardError as exc:
+        intent = getattr(exc.error, "payment_intent", None)  # the refused PaymentIntent, if Stripe made one
+        return OffSessionResult(getattr(intent, "id", None), exc.code or "card_error", exc.user_message or "")
+    except stripe.StripeError as exc:
+        current_app.logger.warning("Stripe refused or missed an off-session payment: %s", exc)
+        raise GatewayError("The card payment service is unavailable.") from exc
+    return OffSessionResult(intent.id)
+
+
+def create_portal_session(stripe_customer_id, return_url):
+    """The address of Stripe's customer portal for one customer (card, invoices, cancelling)."""
+    try:
+        session = _client().v1.billing_portal.sessions.create(
+            params={"customer": stripe_customer_id, "return_url": return_url}
+        )
+    except stripe.StripeError as exc:
+        current_app.logger.warning("Stripe refused a billing portal session: %s", exc)
+        raise GatewayError("The card payment service is unavailable. Try again in a moment.") from exc
+    return session.url
 
 
 def demo_session_id(idempotency_key):
@@ -114,44 +221,19 @@ def verify_event(payload, signature_header, secret):
     if not secret or not signature_header:
         raise InvalidWebhook("missing signature or webhook secret")
     try:
-        stripe.Webhook.construct_event(payload, signature_header, secret, tolerance=SIGNATURE_TOLERANCE)
-    except (stripe.SignatureVerificationError, ValueError) as exc:
-        raise InvalidWebhook("signature did not verify") from exc
-    event = json.loads(payload)
-    if not isinstance(event, dict) or not event.get("id") or not event.get("type"):
+        stripe.WebhookSignature.verify_header(
+            payload.decode("utf-8"), signature_header, secret, tolerance=SIGNATURE_TOLERANCE
+        )
+        event = json.loads(payload)
+    except (stripe.SignatureVerificationError, ValueError) as exc:  # bad bytes, JSON or signature
+        raise InvalidWebhook("signature did not verify, or the body is not JSON") from exc
+    if not isinstance(event, dict):
         raise InvalidWebhook("not an event")
     return event
 
 
-def receive_webhook(payload, signature_header):
-    """Verify and process one delivery. Returns the outcome; raises InvalidWebhook (nothing changes)."""
-    event = verify_event(payload, signature_header, webhook_secret())
-    return billing_events.process_event(event, payload.decode("utf-8"))
-
-
-def demo_event(payment, event_type):
-    """Sign a Checkout event for a demo payment and process it exactly like a Stripe delivery."""
-    session = {
-        "id": payment.stripe_session_id,
-        "object": "checkout.session",
-        "mode": "payment",
-        "amount_total": payment.amount,
-        "currency": payment.currency,
-        "client_reference_id": f"account-{payment.account_id}_pack-{payment.pack_id}_user-{payment.user_id}",
-        "metadata": {"account_id": str(payment.account_id), "pack_id": str(payment.pack_id)},
-        "payment_intent": "demo_pi_" + payment.stripe_session_id[len("demo_cs_") :],
-        "payment_status": "paid" if event_type == "checkout.session.completed" else "unpaid",
-        "status": "complete" if event_type == "checkout.session.completed" else "expired",
-    }
-    event = {
-        "id": "evt_demo_" + secrets.token_hex(12),
-        "object": "event",
-        "type": event_type,
-        "created": int(time.time()),
-        "livemode": False,
-        "data": {"object": session},
-    }
-    payload = json.dumps(event)
-    secret = webhook_secret()
-    header = stripe.WebhookSignature.generate_signature_header(payload, secret)
-    return receive_webhook(payload.encode("utf-8"), header)
+def sign_demo_payload(payload):
+    """The Stripe-Signature header for a demo event (demo provider only)."""
+    if provider() != PROVIDER_DEMO:
+        raise PaymentsUnavailable("The demo payment provider is off.")
+    return stripe.WebhookSignature.generate_signature_header(payload, webhook_secret())

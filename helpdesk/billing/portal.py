@@ -5,10 +5,11 @@ from flask_login import current_user, login_required
 
 from helpdesk import policy
 from helpdesk.actions import perform
+from helpdesk.billing import demo_provider, payment_events, subscriptions, topups
 from helpdesk.billing import gateway as payments
 from helpdesk.billing import purchases as billing
 from helpdesk.billing.blueprints import bp
-from helpdesk.billing.forms import BuyForm, DemoCheckoutForm
+from helpdesk.billing.forms import BuyForm, DemoCheckoutForm, TopUpForm
 from helpdesk.billing.models import PAYMENT_PENDING, PROVIDER_DEMO
 from helpdesk.extensions import csrf
 from helpdesk.htmx import render_page_or_block
@@ -35,6 +36,7 @@ def checkout_location(payment):
 def index():
     query = billing.payments_for(current_user)
     history = paginate(query)
+    top_up = topups.panel(current_user)
     return render_page_or_block(
         "billing/index.html",
         "history",
@@ -44,8 +46,23 @@ def index():
         is_customer=policy.can_buy_credits(current_user),
         nonce=billing.new_nonce(),
         cancelled=request.args.get("checkout") == "cancelled",
+        subscribed=bool(request.args.get("subscribed")),
+        subscription=subscriptions.panel(current_user),
+        top_up=top_up,
+        top_up_form=top_up_form(top_up.rule),
+        card_saved=request.args.get("card") == "saved",
         history=history,
     )
+
+
+def top_up_form(rule=None, formdata=None):
+    """The rule's form (its current values when it exists), with the packs on sale to choose from."""
+    data = {"threshold": rule.threshold, "pack_id": rule.pack_id, "enabled": rule.enabled} if rule else {}
+    form = TopUpForm(formdata=formdata, data=data)
+    form.pack_id.choices = [(p.id, f"{p.name}: {p.credits:,} credits") for p in billing.active_packs()]
+    if formdata is None:
+        form.nonce.data = billing.new_nonce()
+    return form
 
 
 @bp.post("/buy")
@@ -126,7 +143,9 @@ def demo_checkout_post(payment_id):
         return redirect(url_for("billing.success", payment_id=payment.id), 303)
     paying = request.form.get("action") == "pay"
     perform(
-        payments.demo_event, payment, "checkout.session.completed" if paying else "checkout.session.expired"
+        demo_provider.session_event,
+        payment,
+        "checkout.session.completed" if paying else "checkout.session.expired",
     )
     if paying:
         return redirect(url_for("billing.success", payment_id=payment.id), 303)
@@ -136,7 +155,9 @@ def demo_checkout_post(payment_id):
 @bp.post("/webhook")
 @csrf.exempt
 def webhook():
-    outcome = perform(payments.receive_webhook, request.get_data(), request.headers.get("Stripe-Signature"))
+    outcome = perform(
+        payment_events.receive_webhook, request.get_data(), request.headers.get("Stripe-Signature")
+    )
     if not outcome.ok:
         return jsonify(error=outcome.message), 400
     return jsonify(received=True, outcome=outcome.value)

@@ -8,7 +8,7 @@ Guarantees:
 - a checkout is priced from our own CreditPack row and recorded as a pending Payment;
 - the same form nonce for the same bank and pack gives one Payment and one Stripe session;
 - a phone order's payment link is queued for e-mail to the customer with the Payment;
-- a checkout never credits anything: only a verified payment event does (billing_events).
+- a checkout never credits anything: only a verified payment event does (payment_events).
 """
 
 import hashlib

@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from helpdesk import policy
 from helpdesk.actions import perform
+from helpdesk.billing import subscriptions
 from helpdesk.credits import alerts as credit_alerts
 from helpdesk.credits import ledger as credits
 from helpdesk.credits import plans as credit_settings
@@ -106,11 +107,35 @@ def _plan_form(plan, formdata=None):
     data.update(
         thresholds=credit_settings.format_thresholds(plan), priorities=[p.id for p in plan.priorities]
     )
+    price = subscriptions.plan_price(plan)
+    if price is not None:
+        data.update(
+            subscription_price=price.stripe_price_id, subscription_fallback=price.fallback_plan_id or 0
+        )
     form = PlanForm(formdata=formdata, data=data, prefix=f"plan{plan.id}")
     form.priorities.choices = [
         (p.id, p.name) for p in db.session.scalars(select(Priority).order_by(Priority.sort_order))
     ]
+    form.subscription_fallback.choices = [(0, "The default plan")] + [
+        (p.id, p.name) for p in credits.all_plans() if p.id != plan.id
+    ]
     return form
+
+
+def _save_plan(plan, form):
+    """The plan's own settings (credits), then how it is sold by subscription (billing)."""
+    fields = {f: getattr(form, f).data for f in credit_settings.PLAN_FIELDS}
+    chosen = [db.session.get(Priority, pid) for pid in form.priorities.data]
+    credit_settings.update_plan(
+        plan, current_user, priorities=chosen, thresholds=form.thresholds.data, **fields
+    )
+    subscriptions.set_plan_price(
+        plan,
+        current_user,
+        price_id=form.subscription_price.data,
+        fallback_plan_id=form.subscription_fallback.data or None,
+    )
+    return plan
 
 
 @bp.get("/plans")
@@ -124,16 +149,7 @@ def edit_plan(plan_id):
     plan = db.get_or_404(ServicePlan, plan_id)
     form, saved = _plan_form(plan, request.form), False
     if form.validate_on_submit():
-        fields = {f: getattr(form, f).data for f in credit_settings.PLAN_FIELDS}
-        chosen = [db.session.get(Priority, pid) for pid in form.priorities.data]
-        outcome = perform(
-            credit_settings.update_plan,
-            plan,
-            current_user,
-            priorities=chosen,
-            thresholds=form.thresholds.data,
-            **fields,
-        )
+        outcome = perform(_save_plan, plan, form)
         saved = outcome.ok
         if not outcome.ok:
             form.form_errors.append(outcome.message)

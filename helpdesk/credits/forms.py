@@ -11,7 +11,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
 
@@ -89,3 +89,16 @@ class PlanForm(FlaskForm):
     )
     guarantee = BooleanField("Response-target guarantee")
     self_service = BooleanField("Customers may pick it at registration")
+    subscription_price = StringField(
+        "Stripe price of a monthly card subscription",
+        validators=[
+            Optional(),
+            Length(max=255),
+            Regexp(r"^price_\w+$", message="A Stripe price id starts with price_, e.g. price_1Q2w3E."),
+        ],
+        description="Customers can then subscribe to the plan at /billing/; each paid invoice grants its "
+        "monthly allowance. Empty: not sold by subscription.",
+    )
+    subscription_fallback = SelectField(
+        "When a subscription ends, move the bank to", coerce=int, default=0, validate_choice=False
+    )

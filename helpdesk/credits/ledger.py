@@ -17,6 +17,7 @@ from sqlalchemy.orm import joinedload, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
+from helpdesk import events
 from helpdesk.credits import alerts as credit_alerts
 from helpdesk.credits.models import (
     KIND_ADJUSTMENT,
@@ -136,6 +137,7 @@ def post_entry(
         db.session.expire(ticket, ["paid_credits"])
     db.session.flush()
     credit_alerts.after_balance_change(account, old_balance, entry)
+    events.balance_changed.send(account=account, old_balance=old_balance, entry=entry)
     return entry, True
 
 

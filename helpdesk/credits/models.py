@@ -98,6 +98,9 @@ class CreditAccount(db.Model):
     last_topup: Mapped[int] = mapped_column(default=0)
     # How many low-balance thresholds the balance is at or below since the last re-arm (0 = none).
     low_stage: Mapped[int] = mapped_column(default=0)
+    # The monthly allowance comes with each paid subscription invoice (billing), not from the
+    # monthly run (`flask credits allowance`), which skips the bank.
+    allowance_invoiced: Mapped[bool] = mapped_column(default=False)
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
     plan = relationship("ServicePlan", lazy="joined")

@@ -47,6 +47,13 @@ def _record(actor, subject, subject_id, field, old, new):
     )
 
 
+def record_plan_change(actor, plan, field, old, new):
+    """Record one changed plan setting kept outside the plan's row (e.g. billing's subscription price)."""
+    if old != new:
+        _record(actor, "plan", plan.id, field, old, new)
+        db.session.flush()
+
+
 def set_tariff(
     priority,
     actor,

@@ -15,7 +15,7 @@ from helpdesk.accounts.models import (
     Organization,
     User,
 )
-from helpdesk.billing.models import CreditPack
+from helpdesk.billing.models import CreditPack, PlanPrice
 from helpdesk.credits import allowances as credit_allowances
 from helpdesk.credits import ledger as credits
 from helpdesk.credits import quotes as credit_quotes
@@ -245,6 +245,21 @@ def seed_credit_packs():
     ]
 
 
+def seed_demo_subscriptions():
+    """The demo sells Business as a monthly subscription (the demo provider ignores the price id),
+    falling back to Pay as you go when it ends (idempotent; what an admin changed stays)."""
+    plans = {p.name: p for p in credits.all_plans()}
+    if "Business" in plans and "Pay as you go" in plans:
+        _get_or_create(
+            PlanPrice,
+            plan_id=plans["Business"].id,
+            defaults={
+                "stripe_price_id": "price_demo_business",
+                "fallback_plan_id": plans["Pay as you go"].id,
+            },
+        )
+
+
 def seed_plans(priorities):
     """The four service plans with their priorities and low-balance stages (idempotent)."""
     plans = {}
@@ -334,6 +349,7 @@ def seed_demo():
     db.session.flush()
     seed_demo_banks(users)
     seed_credit_packs()
+    seed_demo_subscriptions()
     created = 0
     if not db.session.scalar(select(func.count(Ticket.id))):
         created = _seed_tickets(users, categories, priorities)

@@ -270,3 +270,39 @@ def _local_time(moment, user):
     except (ZoneInfoNotFoundError, ValueError):
         zone = ZoneInfo("UTC")
     return f"{moment.astimezone(zone):%a %d %b %H:%M} ({zone.key})"
+
+
+def subscription_renewal_failed(user, *, plan_name, url, bank_name=None):
+    """Tell a subscriber that the card payment renewing their plan failed, and where to update the
+    card (Stripe retries it meanwhile)."""
+    return [
+        _send(
+            "subscription_renewal_failed",
+            u,
+            "subscription_renewal_failed",
+            f"Your {plan_name} subscription could not be renewed",
+            plan_name=plan_name,
+            bank_name=bank_name,
+            url=url,
+        )
+        for u in _recipients([user])
+    ]
+
+
+def top_up_failed(user, *, credits, amount_minor, currency, reason, url, bank_name=None):
+    """Tell whoever set up an automatic top-up that its card was refused, with a link to pay for the
+    pack by hand (`reason` says why: the bank wants the payment confirmed, the card was declined)."""
+    return [
+        _send(
+            "top_up_failed",
+            u,
+            "top_up_failed",
+            "Your automatic top-up could not be paid",
+            credits=credits,
+            amount=format_money(amount_minor, currency),
+            reason=reason,
+            url=url,
+            bank_name=bank_name,
+        )
+        for u in _recipients([user])
+    ]

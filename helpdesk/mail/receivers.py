@@ -116,6 +116,28 @@ def on_billing_alert(alert, subject):
     )
 
 
+def on_subscription_renewal_failed(subscription, url):
+    account = subscription.account
+    return notify.subscription_renewal_failed(
+        subscription.user,
+        plan_name=subscription.plan.name,
+        url=url,
+        bank_name=account.owner_name if account.organization_id else None,
+    )
+
+
+def on_top_up_failed(payment, reason, url):
+    return notify.top_up_failed(
+        payment.user,
+        credits=payment.credits,
+        amount_minor=payment.amount,
+        currency=payment.currency,
+        reason=reason,
+        url=url,
+        bank_name=payment.account.owner_name if payment.account.organization_id else None,
+    )
+
+
 RECEIVERS = (
     (events.ticket_created, on_ticket_created),
     (events.message_posted, on_message_posted),
@@ -128,6 +150,8 @@ RECEIVERS = (
     (events.payment_credited, on_payment_credited),
     (events.payment_link_created, on_payment_link_created),
     (events.billing_alert_raised, on_billing_alert),
+    (events.subscription_renewal_failed, on_subscription_renewal_failed),
+    (events.top_up_failed, on_top_up_failed),
 )
 
 

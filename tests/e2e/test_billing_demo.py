@@ -60,12 +60,19 @@ def billing_server(serve):
 def _seed(app):
     from helpdesk.accounts.auth import hash_password
     from helpdesk.accounts.models import User
+    from helpdesk.billing.models import PlanPrice
     from helpdesk.credits.models import ServicePlan
     from helpdesk.demo.seed import seed_credit_packs
 
-    db.session.add(ServicePlan(name="Pay as you go", credits_enabled=True, is_default=True))
+    payg = ServicePlan(name="Pay as you go", credits_enabled=True, is_default=True)
+    business = ServicePlan(name="Business", credits_enabled=True, monthly_allowance=1000)
+    db.session.add_all([payg, business])
     db.session.add(User(email="buyer@example.com", name="Bea Buyer", password_hash=hash_password(PASSWORD)))
     seed_credit_packs()
+    db.session.flush()
+    db.session.add(
+        PlanPrice(plan_id=business.id, stripe_price_id="price_demo_business", fallback_plan_id=payg.id)
+    )
     db.session.commit()
 
 
@@ -99,6 +106,47 @@ def test_buy_a_pack_with_the_demo_provider(billing_server, billing_page):
     page.get_by_role("link", name="Back to credits").click()
     expect(page.locator("#bank-balance")).to_have_text("1,200 credits")
     expect(page.get_by_role("cell", name="Paid")).to_be_visible()
+
+
+def test_subscribe_to_a_monthly_plan_and_cancel_it_with_the_demo_provider(billing_server, billing_page):
+    from playwright.sync_api import expect
+
+    page = billing_page
+    log_in(page, billing_server)
+    page.get_by_role("link", name="Buy credits").click()
+    page.get_by_role("button", name="Subscribe to Business").click()
+
+    expect(page.get_by_role("heading", name="Demo subscription checkout")).to_be_visible()
+    page.get_by_role("button", name="Subscribe to Business").click()
+    expect(
+        page.get_by_text("The subscription starts as soon as the card payment is confirmed")
+    ).to_be_visible()
+    expect(page.locator("#bank-balance")).to_have_text("1,000 credits")
+    expect(page.locator("#subscription")).to_contain_text("Active")
+
+    page.get_by_role("button", name="Manage card or cancel").click()
+    expect(page.get_by_role("heading", name="Demo customer portal")).to_be_visible()
+    page.get_by_role("button", name="Cancel subscription").click()
+    page.get_by_role("link", name="Back to credits").click()
+    expect(page.locator("#subscription")).to_contain_text("Cancelled")
+    expect(page.locator("#subscription")).to_contain_text("then the bank moves to Pay as you go")
+
+
+def test_set_up_an_automatic_top_up_with_the_demo_provider(billing_server, billing_page):
+    from playwright.sync_api import expect
+
+    page = billing_page
+    log_in(page, billing_server)
+    page.get_by_role("link", name="Buy credits").click()
+    page.get_by_label("When the balance falls under (credits)").fill("100")
+    page.get_by_label("Buy this pack").select_option(label="Team: 1,200 credits")
+    page.get_by_role("button", name="Save a card and turn on").click()
+
+    expect(page.get_by_role("heading", name="Demo card setup")).to_be_visible()
+    page.get_by_role("button", name="Save a test card that pays").click()
+    expect(page.locator("#top-up-rule")).to_contain_text(
+        "When the balance falls under 100 credits, Team (1,200 credits for 100.00 USD) is bought"
+    )
 
 
 def test_success_page_polls_until_the_webhook_credits(serve, billing_page, httpserver, monkeypatch):

@@ -1,13 +1,9 @@
 """Buying a pack: a Stripe Checkout Session from the real library against a local fake Stripe API."""
 
-import json
 import re
-from urllib.parse import parse_qs
 
 import pytest
-import stripe
 from sqlalchemy import func, select
-from werkzeug import Response
 
 from helpdesk.billing.models import Payment
 from helpdesk.credits.models import CreditAccount
@@ -15,41 +11,9 @@ from helpdesk.extensions import db
 from tests import billing_support as bs
 
 
-class FakeStripe:
-    """Answers POST /v1/checkout/sessions like Stripe (same idempotency key, same session)."""
-
-    def __init__(self, httpserver):
-        self.requests = []
-        self.sessions = {}
-        httpserver.expect_request("/v1/checkout/sessions", method="POST").respond_with_handler(self.create)
-        self.base = httpserver.url_for("").rstrip("/")
-
-    def create(self, request):
-        form = {k: v[0] for k, v in parse_qs(request.get_data(as_text=True)).items()}
-        self.requests.append({"form": form, "headers": dict(request.headers)})
-        key = request.headers.get("Idempotency-Key")
-        if key not in self.sessions:
-            number = len(self.sessions) + 1
-            self.sessions[key] = {
-                "id": f"cs_test_{number}",
-                "object": "checkout.session",
-                "mode": form.get("mode"),
-                "url": f"https://checkout.stripe.test/pay/cs_test_{number}",
-                "amount_total": int(form["line_items[0][price_data][unit_amount]"]),
-                "metadata": {},
-            }
-        return Response(json.dumps(self.sessions[key]), content_type="application/json")
-
-
 @pytest.fixture
 def fake_stripe(app, httpserver, monkeypatch):
-    monkeypatch.setattr(stripe, "enable_telemetry", False)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    fake = FakeStripe(httpserver)
-    monkeypatch.setitem(app.config, "STRIPE_SECRET_KEY", "sk_test_fake")
-    monkeypatch.setitem(app.config, "STRIPE_WEBHOOK_SECRET", bs.WEBHOOK_SECRET)
-    monkeypatch.setitem(app.config, "STRIPE_API_BASE", fake.base)
-    return fake
+    return bs.use_fake_stripe(app, httpserver, monkeypatch)
 
 
 @pytest.fixture

@@ -82,3 +82,18 @@ def test_concurrent_partial_refunds_reverse_the_refunded_share_once(app, pending
     assert codes == [200] * 4
     assert db.session.get(CreditAccount, pending.account_id).balance == 250
     assert credits.ledger_mismatches() == []
+
+
+def test_a_refund_racing_the_completion_is_applied_once_whichever_wins(app, pending):
+    """The completion links the payment intent while the refund looks for it: both lock the charge
+    first, so the refund is either found by the completion or finds the payment itself."""
+    events = [
+        bs.session_event(pending),
+        bs.refund_event(pending, 2500),
+        bs.dispute_event(pending, "funds_withdrawn", 1000),
+    ]
+    codes = deliver_all_at_once(app, events)
+    db.session.expire_all()
+    assert codes == [200] * 3
+    assert db.session.get(CreditAccount, pending.account_id).balance == 500 - 350
+    assert credits.ledger_mismatches() == [] and credits.running_balance_mismatches() == []

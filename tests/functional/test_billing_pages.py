@@ -254,7 +254,7 @@ def test_report_counts_sold_consumed_refunded_and_outstanding(client, login, wor
 
 
 def test_billing_alert_shows_as_a_banner_for_admins_until_dealt_with(client, login, world):
-    from helpdesk.billing.payment_events import alert
+    from helpdesk.billing.alerts import alert
 
     item = alert("refund_debt", "Bank went below zero.", world["payment"])
     db.session.commit()

@@ -3,8 +3,8 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
+from helpdesk.billing.charges import reversal_due
 from helpdesk.billing.models import Payment
-from helpdesk.billing.payment_events import reversal_due
 
 
 @given(

@@ -1,0 +1,291 @@
+"""Automatic top-ups: "when the balance falls under X, buy pack Y" with a saved card.
+
+Guarantees:
+- a bank has at most one rule, set by whoever may buy credits for it (the customer, or the
+  organization's manager); its card is saved through Stripe Checkout in setup mode and recorded
+  only from Stripe's `setup_intent.succeeded` (or `checkout.session.completed`) events;
+- a top-up is recorded in the transaction of the debit that takes the balance from X or more to
+  under X: a pending top-up Payment keyed `top-up:<bank>:<that ledger entry>`, unique, so one
+  crossing never makes two top-ups, whatever races (debits are serialised by the bank's row
+  lock, so two charges at once cross once); none while one is still in flight, and none for a
+  card refund or dispute (a reversed payment must not buy again);
+- the card is charged after that transaction commits (billing.topup_runner), never under the
+  bank's lock;
+- credits come only from `payment_intent.succeeded` (amount and currency checked against our
+  row); a refused card (authentication needed, declined) fails the top-up once: a mail to the
+  rule's owner with a link to pay for the pack by hand, and an admin alert.
+"""
+
+import hashlib
+from dataclasses import dataclass
+
+from flask_sqlalchemy.session import Session
+from sqlalchemy import event, select
+
+from helpdesk import events
+from helpdesk.billing import charges, gateway
+from helpdesk.billing.alerts import alert
+from helpdesk.billing.event_shapes import metadata
+from helpdesk.billing.models import (
+    KIND_TOP_UP,
+    PAYMENT_FAILED,
+    PAYMENT_PENDING,
+    PROVIDER_DEMO,
+    AutoTopUp,
+    CreditPack,
+    Payment,
+)
+from helpdesk.billing.purchases import active_packs, purchase_bank, purchase_target
+from helpdesk.credits.models import KIND_REVERSAL
+from helpdesk.dbtypes import utcnow
+from helpdesk.errors import NotAllowed, ValidationFailed
+from helpdesk.extensions import db
+from helpdesk.web import public_url
+
+FAILURE_REASONS = {
+    "authentication_required": "your bank asks you to confirm the payment yourself",
+    "card_declined": "your card was declined",
+    "expired_card": "your card has expired",
+    "insufficient_funds": "your card was declined for insufficient funds",
+}
+_PENDING, _READY = "billing_top_ups_pending", "billing_top_ups_ready"
+
+
+@dataclass(frozen=True)
+class TopUpPanel:
+    """The billing page's automatic top-up section for one viewer."""
+
+    rule: AutoTopUp | None
+    packs: list
+    may_manage: bool
+
+
+def rule_for(account):
+    if account is None:
+        return None
+    return db.session.scalar(select(AutoTopUp).where(AutoTopUp.account_id == account.id))
+
+
+def panel(user):
+    target = purchase_target(user)
+    return TopUpPanel(rule=rule_for(target.account), packs=active_packs(), may_manage=target.refusal is None)
+
+
+def save_rule(user, *, threshold, pack_id, enabled, actor):
+    """Create or change the bank's rule. Returns it (a new rule waits for its card)."""
+    if actor.id != user.id:
+        raise NotAllowed("Customers set up their own automatic top-up.")
+    pack = db.session.get(CreditPack, pack_id)
+    if pack is None or not pack.active:
+        raise ValidationFailed("That credit pack is no longer on sale.")
+    if threshold < 0:
+        raise ValidationFailed("The balance to top up under is 0 or more.")
+    account = purchase_bank(user, actor)
+    rule = rule_for(account) or AutoTopUp(account_id=account.id, provider=gateway.provider() or "")
+    rule.user_id, rule.pack_id, rule.threshold, rule.enabled = user.id, pack.id, threshold, bool(enabled)
+    db.session.add(rule)
+    db.session.flush()
+    return rule
+
+
+def start_card_setup(user, nonce, *, actor, return_urls):
+    """Start (or find again) saving a card for the bank's rule. Returns the rule."""
+    kind = gateway.provider()
+    if kind is None:
+        raise gateway.PaymentsUnavailable("Card payments are not set up on this help desk.")
+    account = purchase_bank(user, actor)
+    rule = rule_for(account)
+    if rule is None or actor.id != user.id:
+        raise ValidationFailed("Choose the balance and the pack first.")
+    key = f"card:{account.id}:{hashlib.sha256(nonce.encode()).hexdigest()[:32]}"
+    if rule.setup_key == key:
+        return rule
+    if kind == PROVIDER_DEMO:
+        session_id, url = gateway.demo_session_id(key), None
+    else:
+        session_id, url = gateway.create_setup_checkout(
+            customer=user,
+            stripe_customer_id=rule.stripe_customer_id,
+            currency=rule.pack.currency,
+            refs={"top_up": str(rule.id), "setup_ref": key},
+            idempotency_key=key,
+            return_urls=return_urls,
+        )
+    rule.provider, rule.setup_key, rule.setup_session_id, rule.setup_url = kind, key, session_id, url
+    db.session.flush()
+    return rule
+
+
+# The crossing: in the debit's transaction, under the bank's row lock.
+
+
+def on_balance_changed(account, old_balance, entry):
+    """Receiver of events.balance_changed: record a top-up when a debit crosses under the threshold."""
+    if entry.amount >= 0 or entry.kind == KIND_REVERSAL:
+        return None
+    # Every debit asks, so ask for columns only; the rule itself is loaded for a crossing.
+    row = db.session.execute(
+        select(AutoTopUp.id, AutoTopUp.threshold, AutoTopUp.enabled, AutoTopUp.payment_method_id).where(
+            AutoTopUp.account_id == account.id
+        )
+    ).first()
+    if row is None or not row.enabled or not row.payment_method_id:
+        return None
+    if not (old_balance >= row.threshold > account.balance):
+        return None
+    rule = db.session.get(AutoTopUp, row.id)
+    in_flight = db.session.scalar(
+        select(Payment.id).where(
+            Payment.account_id == account.id, Payment.kind == KIND_TOP_UP, Payment.status == PAYMENT_PENDING
+        )
+    )
+    if in_flight is not None or not rule.pack.active:
+        return None
+    pack = rule.pack
+    payment = Payment(
+        account_id=account.id,
+        pack_id=pack.id,
+        user_id=rule.user_id,
+        provider=rule.provider,
+        kind=KIND_TOP_UP,
+        credits=pack.credits,
+        amount=pack.price,
+        currency=pack.currency,
+        status=PAYMENT_PENDING,
+        idempotency_key=f"top-up:{account.id}:{entry.id}",
+    )
+    db.session.add(payment)
+    db.session.flush()
+    db.session.info.setdefault(_PENDING, []).append(payment.id)
+    return payment
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(session):
+    """Top-ups recorded by a transaction become due for charging once it has committed."""
+    ids = session.info.pop(_PENDING, None)
+    if ids:
+        session.info.setdefault(_READY, []).extend(ids)
+
+
+@event.listens_for(Session, "after_rollback")
+def _rolled_back(session):
+    session.info.pop(_PENDING, None)
+
+
+def committed_top_ups():
+    """Ids of top-ups recorded by transactions of this session that have committed (taken once)."""
+    return db.session.info.pop(_READY, [])
+
+
+# Stripe's events about saved cards and off-session payments.
+
+
+def _rule_by_setup(setup_session_id=None, ref=None):
+    conditions = []
+    if setup_session_id:
+        conditions.append(AutoTopUp.setup_session_id == setup_session_id)
+    if ref and ref.isdigit():
+        conditions.append(AutoTopUp.id == int(ref))
+    for condition in conditions:
+        rule = db.session.scalar(select(AutoTopUp).where(condition).with_for_update(of=AutoTopUp))
+        if rule is not None:
+            return rule
+    return None
+
+
+def on_setup_session_completed(session):
+    """checkout.session.completed in setup mode: the card's customer (its card comes with the
+    SetupIntent's event)."""
+    rule = _rule_by_setup(session["id"], metadata(session).get("top_up"))
+    if rule is None:
+        return "ignored: unknown card setup"
+    rule.stripe_customer_id = session.get("customer") or rule.stripe_customer_id
+    db.session.flush()
+    return f"top-up {rule.id}: card setup completed"
+
+
+def on_setup_intent_succeeded(intent):
+    """setup_intent.succeeded: the saved card (and its customer) for the rule named in metadata."""
+    rule = _rule_by_setup(ref=metadata(intent).get("top_up"))
+    if rule is None:
+        return "ignored: not an automatic top-up card"
+    if not intent.get("payment_method") or not intent.get("customer"):
+        return f"waiting: top-up {rule.id} card without a payment method or customer"
+    rule.payment_method_id = intent["payment_method"][:255]
+    rule.stripe_customer_id = intent["customer"][:255]
+    rule.card_saved_at = utcnow()
+    db.session.flush()
+    return f"top-up {rule.id}: card saved"
+
+
+def _top_up_of(intent):
+    """The top-up Payment a PaymentIntent is for (by its id, else our metadata), or None."""
+    payment_id = db.session.scalar(
+        select(Payment.id).where(Payment.payment_intent_id == intent["id"], Payment.kind == KIND_TOP_UP)
+    )
+    ref = metadata(intent)
+    if payment_id is None and ref.get("top_up_payment", "").isdigit():
+        payment_id = db.session.scalar(
+            select(Payment.id).where(
+                Payment.id == int(ref["top_up_payment"]),
+                Payment.kind == KIND_TOP_UP,
+                Payment.idempotency_key == ref.get("top_up"),
+            )
+        )
+    return payment_id
+
+
+def on_payment_intent_succeeded(intent):
+    """payment_intent.succeeded of a top-up: credit its pack once (refunds seen earlier applied)."""
+    payment_id = _top_up_of(intent)
+    if payment_id is None:
+        return "ignored: not an automatic top-up"
+    charge = charges.lock_charge(intent["id"])  # the one lock order: charge, payment, bank
+    payment = charges.lock_payment(payment_id)
+    charges.link(charge, payment)
+    if payment.credited_at is not None:
+        return f"no change: payment {payment.id} already credited"
+    if intent["amount"] != payment.amount or intent["currency"].lower() != payment.currency:
+        alert(
+            "amount_mismatch",
+            f"Top-up {intent['id']} was paid as {intent['amount']} {intent['currency']}, expected "
+            f"{payment.amount} {payment.currency}; payment {payment.id} was not credited.",
+            payment,
+        )
+        return f"refused: amount mismatch on payment {payment.id}"
+    outcome = charges.credit(payment)
+    if charge.amount_refunded or charge.disputes:
+        due, _entry = charges.settle(payment, charge, "Refunds and disputes reported before the payment")
+        outcome += f"; {due} credits reversed for earlier refunds or disputes"
+    return outcome
+
+
+def on_payment_intent_failed(intent):
+    """payment_intent.payment_failed of a top-up: fail it (once) with the card's error code."""
+    payment_id = _top_up_of(intent)
+    if payment_id is None:
+        return "ignored: not an automatic top-up"
+    payment = charges.lock_payment(payment_id)
+    code = (intent.get("last_payment_error") or {}).get("code") or "card_error"
+    payment.payment_intent_id = payment.payment_intent_id or intent["id"][:255]
+    return fail(payment, code)
+
+
+def fail(payment, code):
+    """A pending top-up the card refused: failed, its owner mailed a link to pay by hand, admins
+    alerted. Once: a top-up that is no longer pending changes nothing."""
+    if payment.status != PAYMENT_PENDING or payment.credited_at is not None:
+        return f"no change: payment {payment.id} is {payment.status}"
+    payment.status, payment.failure_code, payment.claimed_until = PAYMENT_FAILED, code[:50], None
+    db.session.flush()
+    reason = FAILURE_REASONS.get(code, "your card was refused")
+    url = public_url("billing.top_up_pay", payment_id=payment.id)
+    events.top_up_failed.send(payment=payment, reason=reason, url=url)
+    alert(
+        "top_up_failed",
+        f"The automatic top-up of {payment.account.owner_name} ({payment.pack.name}, payment "
+        f"#{payment.id}) failed: {code}. {payment.user.name} was mailed a link to pay by hand.",
+        payment,
+    )
+    return f"failed: top-up {payment.id} ({code})"
