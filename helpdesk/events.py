@@ -92,3 +92,11 @@ top_up_failed = Event(
     "payment, reason, url: an automatic top-up's off-session card payment was refused (the card "
     "needs authentication, or was declined); `url` pays for the same pack by hand. Returns outbox rows.",
 )
+
+# --- credits: organizations (issue 14) ------------------------------------------------------
+credit_requested = Event(
+    "credit_requested",
+    "request, managers, link: a member asked the managers of their organization's shared bank for "
+    "credits (request.reason 'short': the bank is short; 'cap': their monthly cap is reached); "
+    "`link` is the endpoint and arguments of the page where a manager acts on it.",
+)

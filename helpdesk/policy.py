@@ -219,6 +219,32 @@ def can_manage_subscription(user, subscription):
     return subscription is not None and can_buy_for_bank(user, subscription.account)
 
 
+def can_change_plan(user, account):
+    """A customer changes the plan of their own bank (or opens one); a shared bank's plan only its
+    organization's manager changes, like buying for it."""
+    if not can_buy_credits(user):
+        return False
+    if account is None:
+        return True
+    return can_buy_for_bank(user, account)
+
+
+def can_manage_members(user, account):
+    """Monthly caps and the per-member usage of a shared bank: its organization's managers."""
+    return bool(account is not None and account.organization_id and can_buy_for_bank(user, account))
+
+
+def can_ask_for_credits(user, account):
+    """A member who spends from their organization's shared bank but may not buy for it asks a manager."""
+    return bool(
+        account is not None
+        and account.organization_id
+        and can_buy_credits(user)
+        and user.organization_id == account.organization_id
+        and not can_buy_for_bank(user, account)
+    )
+
+
 def payment_visibility(user):
     """A SQL condition on Payment: admins all; the buyer; managers their organization's bank's."""
     if not (user and user.is_authenticated and user.active):

@@ -4,3 +4,20 @@
 def escape_like(text):
     """`text` with LIKE's wildcards escaped (use with escape="\\\\"), so user input matches literally."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+MAX_ROW_ID = 2**31 - 1  # INTEGER primary keys: PostgreSQL refuses a larger number outright (a 500)
+
+
+def row_id(value):
+    """`value` as an id that can name a row (1 .. MAX_ROW_ID), else ValueError; as a `type=` of
+    `request.args.get`, a number no row can have reads as absent instead of failing in the database."""
+    number = int(value)
+    if not 0 < number <= MAX_ROW_ID:
+        raise ValueError(f"not a row id: {value!r}")
+    return number
+
+
+def is_row_id(value):
+    """Whether `value` is an int that can name a row (see row_id)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ROW_ID

@@ -11,8 +11,13 @@ from helpdesk.billing import purchases as billing
 from helpdesk.billing.blueprints import bp
 from helpdesk.billing.forms import BuyForm, DemoCheckoutForm, TopUpForm
 from helpdesk.billing.models import PAYMENT_PENDING, PROVIDER_DEMO
+from helpdesk.credits import credit_requests
+from helpdesk.credits import panels as credit_panels
+from helpdesk.credits.forms import AskManagerForm
 from helpdesk.extensions import csrf
-from helpdesk.htmx import render_page_or_block
+from helpdesk.htmx import hx_redirect_or, render_page_or_block
+from helpdesk.querying import row_id
+from helpdesk.tickets import panels as ticket_panels
 from helpdesk.web import paginate
 
 
@@ -37,11 +42,13 @@ def index():
     query = billing.payments_for(current_user)
     history = paginate(query)
     top_up = topups.panel(current_user)
+    target = billing.purchase_target(current_user)
+    packs = billing.active_packs()
     return render_page_or_block(
         "billing/index.html",
         "history",
-        target=billing.purchase_target(current_user),
-        packs=billing.active_packs(),
+        target=target,
+        packs=packs,
         provider=payments.provider(),
         is_customer=policy.can_buy_credits(current_user),
         nonce=billing.new_nonce(),
@@ -52,6 +59,7 @@ def index():
         top_up_form=top_up_form(top_up.rule),
         card_saved=request.args.get("card") == "saved",
         history=history,
+        **_funnel_context(target, packs),
     )
 
 
@@ -63,6 +71,34 @@ def top_up_form(rule=None, formdata=None):
     if formdata is None:
         form.nonce.data = billing.new_nonce()
     return form
+
+
+def _funnel_context(target, packs):
+    """What the page says besides the packs: what each pack pays for, the plan switch on a plan
+    without credits, the ticket draft waiting for this purchase, a member's "ask a manager" form,
+    and, for a manager who followed a member's request, the request and the pack that covers it."""
+    priced_on, uses = credit_panels.pack_uses(target.plan, packs)
+    draft = ticket_panels.waiting_draft(current_user)
+    asked = credit_requests.request_for_manager(current_user, request.args.get("request", type=row_id))
+    can_ask = policy.can_ask_for_credits(current_user, target.account)
+    return {
+        "priced_on": priced_on,
+        "pack_uses": uses,
+        "switch_offer": credit_panels.switch_offer(current_user, target.plan),
+        "draft": draft,
+        "draft_link": ticket_panels.draft_url(draft) if draft is not None else None,
+        "ask_form": AskManagerForm(formdata=None) if can_ask else None,
+        "asked": asked,
+        "covering": _covering_pack(packs, asked.amount) if asked is not None else None,
+    }
+
+
+def _covering_pack(packs, amount):
+    """The smallest pack with at least `amount` credits (else the largest), or None without packs."""
+    enough = [p for p in packs if p.credits >= amount]
+    if enough:
+        return min(enough, key=lambda p: (p.credits, p.price))
+    return max(packs, key=lambda p: p.credits, default=None)
 
 
 @bp.post("/buy")
@@ -99,9 +135,25 @@ def checkout_return():
 @login_required
 def success(payment_id):
     payment = policy.get_payment_or_404(current_user, payment_id)
-    return render_page_or_block(
-        "billing/success.html", "status", payment=payment, state=billing.checkout_wait_state(payment)
+    state = billing.checkout_wait_state(payment)
+    if state == "credited":
+        back = _back_to_draft(payment)
+        if back is not None:
+            return back
+    return render_page_or_block("billing/success.html", "status", payment=payment, state=state)
+
+
+def _back_to_draft(payment):
+    """Once credited, a buyer who left a ticket draft to buy credits goes back to it (once)."""
+    draft = ticket_panels.take_waiting_draft(current_user)
+    if draft is None:
+        return None
+    flash(
+        f"Done: {payment.credits:,} credits were added. Your ticket draft is below: submit it when ready.",
+        "success",
     )
+    url = ticket_panels.draft_url(draft)
+    return hx_redirect_or(redirect(url, 303), url)
 
 
 @bp.get("/payments/<int:payment_id>/pay")

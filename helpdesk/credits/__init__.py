@@ -9,7 +9,14 @@ from helpdesk.web import register_admin_section, register_banner, register_nav
 
 
 def init_app(app):
-    from helpdesk.credits import admin, agent, guarantee, portal  # noqa: F401  (views attach to blueprints)
+    from helpdesk.credits import (  # noqa: F401  (views attach to blueprints)
+        admin,
+        agent,
+        guarantee,
+        portal,
+        portal_organization,
+        portal_plans,
+    )
     from helpdesk.credits.blueprints import admin_bp, agent_bp, portal_bp
     from helpdesk.credits.cli import credits_cli
 
@@ -17,6 +24,7 @@ def init_app(app):
     app.register_blueprint(agent_bp, url_prefix="/agent/credits")
     app.register_blueprint(admin_bp, url_prefix="/admin/credits")
     register_nav(app, portal.portal_nav, order=20)
+    register_nav(app, portal_organization.organization_nav, order=22)
     register_banner(app, portal.low_balance_banner)
     register_banner(app, admin.alerts_banner)
     register_admin_section(

@@ -88,7 +88,9 @@ class PlanForm(FlaskForm):
         description="In order, comma-separated: 25% (of the last top-up), cheapest (paid priority), or credits.",
     )
     guarantee = BooleanField("Response-target guarantee")
-    self_service = BooleanField("Customers may pick it at registration")
+    self_service = BooleanField(
+        "Self-service: customers may pick it at registration and switch to it themselves"
+    )
     subscription_price = StringField(
         "Stripe price of a monthly card subscription",
         validators=[
@@ -102,3 +104,20 @@ class PlanForm(FlaskForm):
     subscription_fallback = SelectField(
         "When a subscription ends, move the bank to", coerce=int, default=0, validate_choice=False
     )
+
+
+class MemberCapForm(FlaskForm):
+    """A manager's monthly limit for one member; empty removes it."""
+
+    monthly_cap = IntegerField(
+        "Monthly limit (credits)",
+        validators=[Optional(), NumberRange(min=0, max=10_000_000)],
+        description="Empty: no limit.",
+    )
+
+
+class AskManagerForm(FlaskForm):
+    """A member's request to their managers, from the billing page."""
+
+    amount = IntegerField("Credits needed", validators=[InputRequired(), NumberRange(min=1, max=1_000_000)])
+    subject = StringField("What for (optional)", validators=[Optional(), Length(max=200)])

@@ -65,7 +65,7 @@ class ServicePlan(db.Model):
     minute_rate: Mapped[int] = mapped_column(default=1)  # credits per minute in time mode
     overdraft_floor: Mapped[int] = mapped_column(default=0)
     guarantee: Mapped[bool] = mapped_column(default=False)  # refund if the response target is missed
-    self_service: Mapped[bool] = mapped_column(default=False)  # may be picked at registration
+    self_service: Mapped[bool] = mapped_column(default=False)  # customers pick it themselves
     is_default: Mapped[bool] = mapped_column(default=False)
 
     priorities = relationship(
@@ -261,3 +261,50 @@ class TimeEntryRevision(db.Model):
 
     entry = relationship("TimeEntry", back_populates="revisions")
     actor = relationship("User", lazy="joined")
+
+
+REQUEST_SHORT = "short"  # the shared bank cannot cover what the member wants
+REQUEST_CAP = "cap"  # it can, but the member's monthly cap is reached
+REQUEST_REASONS = (REQUEST_SHORT, REQUEST_CAP)
+
+
+class CreditRequest(db.Model):
+    """A member's "Ask a manager for credits": the amount, what for, and why they could not pay."""
+
+    __tablename__ = "credit_requests"
+    __table_args__ = (
+        CheckConstraint("reason IN ('short', 'cap')", name="reason_valid"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+        Index("ix_credit_requests_requester_created", "requester_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("credit_accounts.id"), index=True)
+    requester_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(String(10))
+    amount: Mapped[int]  # credits short of the price, or over the cap
+    subject: Mapped[str] = mapped_column(String(200), default="")  # the ticket being written
+    priority_id: Mapped[int | None] = mapped_column(ForeignKey("priorities.id", ondelete="SET NULL"))
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    account = relationship("CreditAccount", lazy="joined")
+    requester = relationship("User", lazy="joined")
+    priority = relationship("Priority", lazy="joined")
+
+
+class MemberCap(db.Model):
+    """The most a member may spend from their organization's shared bank in a calendar month (UTC),
+    set by a manager; changes are recorded as CreditSettingChange rows (subject "member_cap")."""
+
+    __tablename__ = "member_caps"
+    __table_args__ = (
+        UniqueConstraint("account_id", "user_id"),
+        CheckConstraint("monthly_cap >= 0", name="cap_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("credit_accounts.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    monthly_cap: Mapped[int]
+    set_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)

@@ -3,13 +3,27 @@
 from flask import url_for
 
 from helpdesk import policy
+from helpdesk.credits import ledger as credits
 from helpdesk.credits import quotes as credit_quotes
+from helpdesk.credits import switching
 from helpdesk.credits.forms import UpgradePriorityForm
+from helpdesk.credits.models import BILLING_TIME
 
 
 def buy_credits_url():
     """Where a customer buys credits (the billing page)."""
     return url_for("billing.index")
+
+
+def plan_switch_url(user):
+    """The plan page, for a customer who may switch plans themselves; None for anyone else."""
+    return url_for("credits_portal.plans") if switching.switch_refusal(user) is None else None
+
+
+def funding_for(user):
+    """How `user` gets credits beside a quote: "ask" (a member who may not buy for their
+    organization's shared bank asks a manager) or "buy"."""
+    return "ask" if policy.can_ask_for_credits(user, credits.account_for(user)) else "buy"
 
 
 def ticket_credit_context(user, ticket):
@@ -20,4 +34,42 @@ def ticket_credit_context(user, ticket):
         context["upgrades"] = credit_quotes.upgrade_quotes(ticket, paid=paid)
         context["form"] = UpgradePriorityForm(formdata=None)
         context["buy_url"] = buy_credits_url()
+        context["funding"] = funding_for(user)
     return context
+
+
+def pack_uses(plan, packs):
+    """What each pack pays for: (the plan priced on, {pack id: [(priority or None, count)]}).
+
+    Priced on `plan`, or, when it has no credits, on the first self-service plan with credits (the
+    plan a switch would offer). Per-ticket plans: how many tickets of each paid priority; time
+    plans: (None, minutes of agent time). No plan with credits: (None, {}).
+    """
+    if plan is None or not plan.credits_enabled:
+        plan = next((p for p in credits.self_service_plans() if p.credits_enabled), None)
+    if plan is None:
+        return None, {}
+    if plan.billing_mode == BILLING_TIME:
+        return plan, {pack.id: [(None, pack.credits // plan.minute_rate)] for pack in packs}
+    paid = [(p, credit_quotes.tariff(plan, p)) for p in plan.priorities]
+    paid = [(p, price) for p, price in paid if price > 0]
+    return plan, {pack.id: [(p, pack.credits // price) for p, price in paid] for pack in packs}
+
+
+def switch_offer(user, plan):
+    """For a customer whose plan has no credits and who may switch: the plan page's address and
+    the self-service plans with credits. None otherwise."""
+    url = plan_switch_url(user)
+    if url is None or plan is None or plan.credits_enabled:
+        return None
+    names = [p.name for p in credits.self_service_plans() if p.credits_enabled]
+    return {"url": url, "plans": names} if names else None
+
+
+def asked_message(result):
+    """What a member is told once their request for credits went to the managers (or had gone)."""
+    names = ", ".join(m.name for m in result.managers)
+    more = " more" if result.request.reason == "cap" else ""
+    if not result.sent:
+        return f"You already asked for this: {names} {'has' if len(result.managers) == 1 else 'have'} your request."
+    return f"Your request for {result.request.amount:,}{more} credits was sent to {names}."

@@ -15,13 +15,15 @@ from helpdesk.billing import purchases as billing
 from helpdesk.credits import alerts as credit_alerts
 from helpdesk.credits import allowances as credit_allowances
 from helpdesk.credits import ledger as credits
+from helpdesk.credits import members
 from helpdesk.credits import quotes as credit_quotes
 from helpdesk.credits.blueprints import portal_bp as bp
 from helpdesk.credits.forms import UpgradePriorityForm
-from helpdesk.credits.panels import buy_credits_url
+from helpdesk.credits.panels import buy_credits_url, funding_for, plan_switch_url
 from helpdesk.csvexport import csv_response
 from helpdesk.extensions import db
 from helpdesk.htmx import is_htmx, render_fragment, render_page_or_block
+from helpdesk.querying import row_id
 from helpdesk.tickets.models import Priority
 from helpdesk.web import paginate
 
@@ -29,16 +31,22 @@ from helpdesk.web import paginate
 def _quote_fragment(quote, **context):
     if not is_htmx():
         return None
-    return render_fragment("credits/portal/_quote.html", quote=quote, buy_url=buy_credits_url(), **context)
+    return render_fragment(
+        "credits/portal/_quote.html",
+        quote=quote,
+        buy_url=buy_credits_url(),
+        funding=funding_for(current_user),
+        **context,
+    )
 
 
 @bp.get("/tickets/new/quote")
 def new_ticket_quote():
     """The quote line for one priority (htmx); without htmx, the form with that priority chosen."""
-    priority_id = request.args.get("priority", type=int)
-    category_id = request.args.get("category", type=int)
+    priority_id = request.args.get("priority", type=row_id)
+    category_id = request.args.get("category", type=row_id)
     quote = credit_quotes.quote_for(current_user, priority_id, category_id=category_id)
-    fragment = _quote_fragment(quote)
+    fragment = _quote_fragment(quote, draft_endpoint="tickets_portal.save_draft")  # inside the form
     return fragment or redirect(
         url_for("tickets_portal.new_ticket", priority=priority_id, category=category_id)
     )
@@ -79,11 +87,13 @@ def upgrade(ticket_id):
 @bp.get("/credits")
 def bank():
     account = credits.account_for(current_user)
-    page, linkable = None, set()
+    page, linkable, spent_by = None, set(), None
     if account is not None:
         query = credits.statement_query(account)
         page = paginate(query)
         linkable = policy.visible_ticket_ids(current_user, [e.ticket_id for e in page.items])
+        if account.organization_id:  # a shared bank: who spent each charge
+            spent_by = members.spenders(page.items)
     return render_page_or_block(
         "credits/portal/credits.html",
         "statement",
@@ -93,12 +103,14 @@ def bank():
         low_alert=credit_alerts.current_low_alert(account),
         page=page,
         linkable_tickets=linkable,
+        spent_by=spent_by,
         buy_url=buy_credits_url(),
         can_buy=billing.purchase_target(current_user).refusal is None,
+        switch_url=plan_switch_url(current_user),
     )
 
 
-CSV_COLUMNS = ("date_utc", "kind", "amount", "balance_after", "ticket", "memo", "by")
+CSV_COLUMNS = ("date_utc", "kind", "amount", "balance_after", "ticket", "memo", "by", "spent_by")
 
 
 @bp.get("/credits/statement.csv")
@@ -106,19 +118,27 @@ def statement_csv():
     account = credits.account_for(current_user)
     if account is None or not policy.can_view_bank(current_user, account):
         return redirect(url_for("credits_portal.bank"))
-    rows = (
-        (
-            e.created_at,
-            e.kind,
-            e.amount,
-            e.balance_after,
-            e.ticket_id or "",
-            e.memo,
-            e.actor.name if e.actor else "",
-        )
-        for e in db.session.scalars(credits.statement_query(account))
-    )
-    return csv_response(f"credit-statement-{account.id}.csv", CSV_COLUMNS, rows)
+    return csv_response(f"credit-statement-{account.id}.csv", CSV_COLUMNS, _statement_rows(account))
+
+
+def _statement_rows(account, batch=500):
+    """The CSV rows, a batch of entries at a time (who spent each is looked up per batch)."""
+    entries = db.session.scalars(credits.statement_query(account)).all()
+    for start in range(0, len(entries), batch):
+        chunk = entries[start : start + batch]
+        spent_by = members.spenders(chunk)
+        for e in chunk:
+            who = spent_by.get(e.id)
+            yield (
+                e.created_at,
+                e.kind,
+                e.amount,
+                e.balance_after,
+                e.ticket_id or "",
+                e.memo,
+                e.actor.name if e.actor else "",
+                who.name if who is not None else "",
+            )
 
 
 def portal_nav(user):

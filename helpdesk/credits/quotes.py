@@ -7,7 +7,9 @@ Guarantees of this module:
   charge's idempotency key derives from the submission key);
 - a charge records what was paid (the ledger amount): later tariff changes never alter it;
 - lowering a ticket's priority refunds what was paid above the new tariff; raising it by an
-  agent charges nothing; a customer's upgrade charges the difference to the new tariff.
+  agent charges nothing; a customer's upgrade charges the difference to the new tariff;
+- a member's monthly cap on their organization's shared bank is checked under the bank's lock
+  before their submission or upgrade is charged (members.OverCap), and quotes show it.
 """
 
 from dataclasses import dataclass
@@ -17,6 +19,7 @@ from sqlalchemy import func, select
 
 from helpdesk import policy
 from helpdesk.credits import ledger as credits
+from helpdesk.credits import members
 from helpdesk.credits.models import BILLING_TIME, KIND_CHARGE, KIND_REFUND, LedgerEntry
 from helpdesk.dbtypes import utcnow
 from helpdesk.errors import InsufficientCredits, NotAllowed, ValidationFailed
@@ -35,6 +38,7 @@ class Quote:
     floor: int
     due_at: datetime
     minute_rate: int = 0  # > 0: the plan bills agent time at this rate instead of a priority price
+    cap_left: int | None = None  # what the member may still spend this month under their cap (None: no cap)
 
     @property
     def balance_after(self):
@@ -47,12 +51,26 @@ class Quote:
         return max(0, self.floor - self.balance_after)
 
     @property
+    def over_cap(self):
+        """Credits the charge would take the member past their monthly cap (0: within it)."""
+        if self.cost <= 0 or self.cap_left is None:
+            return 0
+        return max(0, self.cost - max(self.cap_left, 0))
+
+    @property
+    def cap_remaining(self):
+        """What the member may still spend this month (None: no cap)."""
+        return None if self.cap_left is None else max(self.cap_left, 0)
+
+    @property
     def available(self):
-        return self.shortfall == 0
+        return self.shortfall == 0 and self.over_cap == 0
 
     @property
     def is_paid(self):
         return self.cost > 0
+
+    locked = False  # offered by the customer's plan (see LockedPriority)
 
 
 def tariff(plan, priority):
@@ -80,6 +98,7 @@ def quotes_for(user, *, category_id=None, now=None, cost_offset=0, base_due=None
     plan = account.plan if account is not None else credits.default_plan()
     balance = account.balance if account is not None else 0
     floor = credits.floor_of(account) if account is not None else 0
+    cap_left = members.cap_left(user, account)
     quotes = []
     for priority in offered_priorities(plan):
         price = tariff(plan, priority)
@@ -99,6 +118,7 @@ def quotes_for(user, *, category_id=None, now=None, cost_offset=0, base_due=None
                 floor=floor_for,
                 due_at=due,
                 minute_rate=rate,
+                cap_left=cap_left,
             )
         )
     return quotes
@@ -163,6 +183,11 @@ def charge_new_ticket(actor, ticket, price, submission_key=None):
         return None
     if account is None or not account.plan.credits_enabled:
         raise _insufficient(ticket.priority, cost, "Your plan has no credits.")
+    credits.lock_account(account.id)  # the cap is checked under the lock the charge takes
+    try:
+        members.check_cap(actor, account, cost)
+    except members.OverCap as exc:
+        raise members.OverCap(f"{exc} Nothing was charged and no ticket was created.") from exc
     try:
         entry, _ = credits.post_entry(
             account.id,
@@ -245,6 +270,7 @@ def upgrade_priority(ticket, priority, actor):
     if quote.cost > 0:
         if account is None or not account.plan.credits_enabled:
             raise _insufficient(priority, quote.cost, "Your plan has no credits.")
+        members.check_cap(actor, account, quote.cost)
         try:
             credits.post_entry(
                 account.id,

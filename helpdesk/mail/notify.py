@@ -306,3 +306,26 @@ def top_up_failed(user, *, credits, amount_minor, currency, reason, url, bank_na
         )
         for u in _recipients([user])
     ]
+
+
+def credit_request(managers, *, requester, amount, reason, subject, priority, bank_name, url):
+    """Tell an organization's managers that a member asks for credits: the amount, the ticket being
+    written, why (the shared bank is short, or the member's monthly cap is reached) and a link to
+    act on it (buy a pack, or raise the cap)."""
+    more = " more" if reason == "cap" else ""
+    return [
+        _send(
+            "credit_request",
+            u,
+            "credit_request",
+            f"{requester.name} asks for {amount:,}{more} credits",
+            requester=requester,
+            amount=amount,
+            reason=reason,
+            ticket_subject=subject,
+            priority=priority,
+            bank_name=bank_name,
+            url=url,
+        )
+        for u in _recipients(managers, exclude=[requester])
+    ]

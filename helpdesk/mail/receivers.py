@@ -138,6 +138,22 @@ def on_top_up_failed(payment, reason, url):
     )
 
 
+def on_credit_requested(request, managers, link):
+    endpoint, values = link
+    values = dict(values)
+    anchor = values.pop("_anchor", None)
+    notify.credit_request(
+        managers,
+        requester=request.requester,
+        amount=request.amount,
+        reason=request.reason,
+        subject=request.subject,
+        priority=request.priority,
+        bank_name=request.account.owner_name,
+        url=public_url(endpoint, **values) + (f"#{anchor}" if anchor else ""),
+    )
+
+
 RECEIVERS = (
     (events.ticket_created, on_ticket_created),
     (events.message_posted, on_message_posted),
@@ -152,6 +168,7 @@ RECEIVERS = (
     (events.billing_alert_raised, on_billing_alert),
     (events.subscription_renewal_failed, on_subscription_renewal_failed),
     (events.top_up_failed, on_top_up_failed),
+    (events.credit_requested, on_credit_requested),
 )
 
 

@@ -7,7 +7,9 @@ from helpdesk.dbtypes import UTCDateTime, utcnow
 from helpdesk.extensions import db
 
 KIND_AT_RISK = "at_risk"
-KINDS = (KIND_AT_RISK,)
+KIND_CREDIT_REQUEST = "credit_request"  # a member asks the managers for credits
+KIND_USAGE_SUMMARY = "usage_summary"  # last month's spending per member, for managers
+KINDS = (KIND_AT_RISK, KIND_CREDIT_REQUEST, KIND_USAGE_SUMMARY)
 
 
 class Notice(db.Model):
@@ -23,5 +25,6 @@ class Notice(db.Model):
     text: Mapped[str] = mapped_column(String(500))
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     read_at = mapped_column(UTCDateTime)
+    link: Mapped[str | None] = mapped_column(String(500))  # where it leads (a path), if not to its ticket
 
     ticket = relationship("Ticket")

@@ -1,22 +1,28 @@
 """Notices: written in the transaction of their cause, listed newest first, marked read by their user.
 
-Guarantees: a notice goes only to active agents allowed to see its ticket (policy); a user only
-ever reads or marks their own notices.
+Guarantees: a notice about a ticket goes only to active users allowed to see it (policy): agents
+for a paid ticket at risk; a member's request for credits goes to the organization's active
+managers, with a link to where they act on it; a user only ever reads or marks their own notices.
 """
 
+from urllib.parse import urlsplit
+
+from flask import current_app
 from sqlalchemy import func, select, update
 
 from helpdesk import policy
 from helpdesk.accounts import permissions
+from helpdesk.credits.models import REQUEST_CAP
 from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
-from helpdesk.notices.models import KIND_AT_RISK, Notice
+from helpdesk.notices.models import KIND_AT_RISK, KIND_CREDIT_REQUEST, Notice
 
 TARGET_WORDS = {"response": "first reply", "resolution": "resolution"}
 
 
-def notify(users, kind, text, ticket=None):
-    """One notice per distinct active user who may see `ticket`; returns the notices."""
+def notify(users, kind, text, ticket=None, link=None):
+    """One notice per distinct active user who may see `ticket`; returns the notices. `link`: a
+    path the notice leads to instead of its ticket (see link_path)."""
     seen, made = set(), []
     for user in users:
         if user is None or user.id in seen or not user.active:
@@ -24,7 +30,9 @@ def notify(users, kind, text, ticket=None):
         if ticket is not None and not policy.can_view_ticket(user, ticket):
             continue
         seen.add(user.id)
-        notice = Notice(user_id=user.id, kind=kind, ticket_id=ticket.id if ticket else None, text=text[:500])
+        notice = Notice(
+            user_id=user.id, kind=kind, ticket_id=ticket.id if ticket else None, text=text[:500], link=link
+        )
         db.session.add(notice)
         made.append(notice)
     db.session.flush()
@@ -69,3 +77,27 @@ def mark_read(user, notice_ids=None):
         condition.append(Notice.id.in_(notice_ids))
     result = db.session.execute(update(Notice).where(*condition).values(read_at=utcnow()))
     return result.rowcount
+
+
+def link_path(endpoint, values):
+    """A path inside the app for `endpoint` (with `_anchor`), built with or without a request."""
+    values = dict(values)
+    anchor = values.pop("_anchor", None)
+    adapter = current_app.url_map.bind(
+        "localhost", script_name=urlsplit(current_app.config["PUBLIC_URL"]).path or "/"
+    )
+    return adapter.build(endpoint, values) + (f"#{anchor}" if anchor else "")
+
+
+def on_credit_requested(request, managers, link):
+    """Each manager hears of a member's request, with the page where they act on it."""
+    what = f" for “{request.subject}”" if request.subject else ""
+    if request.priority is not None:
+        what += f" ({request.priority.name})"
+    if request.reason == REQUEST_CAP:
+        why = "their monthly limit is reached"
+        text = f"{request.requester.name} asks for {request.amount:,} more credits this month{what}: {why}."
+    else:
+        why = f"{request.account.owner_name}'s shared bank is short"
+        text = f"{request.requester.name} asks for {request.amount:,} credits{what}: {why}."
+    return notify(managers, KIND_CREDIT_REQUEST, text, link=link_path(*link))

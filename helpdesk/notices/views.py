@@ -20,7 +20,8 @@ def require_login():
 @bp.get("/")
 def index():
     page = paginate(service.notices_query(current_user))
-    return render_template("notices/index.html", page=page, form=FlaskForm())
+    ticket_endpoint = "tickets_agent.ticket" if current_user.is_agent else "tickets_portal.ticket"
+    return render_template("notices/index.html", page=page, form=FlaskForm(), ticket_endpoint=ticket_endpoint)
 
 
 @bp.post("/read")

@@ -46,6 +46,22 @@ class NewTicketForm(FlaskForm):
     submission_key = HiddenField(validators=[InputRequired(), Length(max=64)])
 
 
+class TicketDraftForm(FlaskForm):
+    """The new-ticket form kept as it is on the way to buying credits, switching plan or asking a
+    manager: nothing is required but its key (the service keeps what names a real category or
+    priority); the lengths are the ticket's own."""
+
+    category = IntegerField(validators=[Optional()])
+    priority = IntegerField(validators=[Optional()])
+    subject = StringField(validators=[Optional(), Length(max=200)])
+    body = TextAreaField(validators=[Optional(), Length(max=50000)])
+    submission_key = HiddenField(validators=[InputRequired(), Length(max=64)])
+
+
+# Where the draft's button leads: /billing/, /portal/plan, or a request to the organization's managers.
+DRAFT_NEXT = ("buy", "plan", "ask")
+
+
 class ReplyForm(FlaskForm):
     body = TextAreaField("Your reply", validators=[InputRequired(), Length(max=50000)])
     attachments = MultipleFileField("Attach files", validators=[Optional()])

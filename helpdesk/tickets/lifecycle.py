@@ -7,7 +7,7 @@ from helpdesk import events, policy
 from helpdesk.dbtypes import utcnow
 from helpdesk.errors import NotAllowed, ValidationFailed
 from helpdesk.extensions import db
-from helpdesk.tickets import search, sla, uploads
+from helpdesk.tickets import drafts, search, sla, uploads
 from helpdesk.tickets.models import (
     OPEN_STATUSES,
     STATUS_CLOSED,
@@ -63,7 +63,8 @@ def create_ticket(actor, *, subject, body, category_id, priority_id, files=(), s
     Guarantees: a resubmission with the same submission key returns the first ticket and
     creates nothing; the category is active and the priority exists; the response due time
     follows the priority's target; attachments pass the upload checks before anything is stored;
-    `events.ticket_created` is sent once, for the new ticket.
+    `events.ticket_created` is sent once, for the new ticket; the form's draft, if it was kept
+    as one, is deleted with it.
     """
     existing = find_submission(actor, submission_key)
     if existing is not None:
@@ -104,6 +105,7 @@ def create_ticket(actor, *, subject, body, category_id, priority_id, files=(), s
         db.session.add(uploads.store(item, ticket, None, actor))
     if submission_key:
         uploads.claim_staged(actor, submission_key, ticket)
+        drafts.discard(actor, submission_key)  # the draft of this form became the ticket
     record_event(ticket, actor, "created", None, f"{category.name} / {priority.name}")
     db.session.flush()
     events.ticket_created.send(ticket=ticket)

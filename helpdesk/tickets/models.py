@@ -186,6 +186,27 @@ class Attachment(db.Model):
     message = relationship("Message", back_populates="attachments")
 
 
+class TicketDraft(db.Model):
+    """A new-ticket form kept on the server while its author buys credits, switches plan or asks a
+    manager; its files stay staged under its submission key. Expires a day after its last save."""
+
+    __tablename__ = "ticket_drafts"
+    __table_args__ = (UniqueConstraint("user_id", "submission_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    submission_key: Mapped[str] = mapped_column(String(64))  # the form's: its staged files, its ticket
+    subject: Mapped[str] = mapped_column(String(200), default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id", ondelete="SET NULL"))
+    priority_id: Mapped[int | None] = mapped_column(ForeignKey("priorities.id", ondelete="SET NULL"))
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    updated_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    expires_at = mapped_column(UTCDateTime, nullable=False, index=True)
+
+    priority = relationship("Priority", lazy="joined")
+
+
 class TicketTag(db.Model):
     __tablename__ = "ticket_tags"
     __table_args__ = (UniqueConstraint("ticket_id", "name"), Index("ix_ticket_tags_name", "name"))

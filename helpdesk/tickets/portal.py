@@ -5,15 +5,30 @@ from flask_login import current_user
 
 from helpdesk import policy
 from helpdesk.actions import perform
+from helpdesk.credits import credit_requests, submission, switching
 from helpdesk.credits import quotes as credit_quotes
-from helpdesk.credits import submission
-from helpdesk.credits.panels import buy_credits_url, ticket_credit_context
+from helpdesk.credits.panels import (
+    asked_message,
+    buy_credits_url,
+    funding_for,
+    plan_switch_url,
+    ticket_credit_context,
+)
 from helpdesk.htmx import render_page_or_block
+from helpdesk.querying import row_id
+from helpdesk.tickets import drafts, search
 from helpdesk.tickets import lifecycle as tickets
-from helpdesk.tickets import search
 from helpdesk.tickets.attachments import stage_form_files
 from helpdesk.tickets.blueprints import portal_bp as bp
-from helpdesk.tickets.forms import NewTicketForm, ReplyForm, TicketListFilter, new_submission_key
+from helpdesk.tickets.forms import (
+    DRAFT_NEXT,
+    NewTicketForm,
+    ReplyForm,
+    TicketDraftForm,
+    TicketListFilter,
+    new_submission_key,
+)
+from helpdesk.tickets.panels import remember_for_purchase
 from helpdesk.web import paginate
 
 
@@ -43,7 +58,7 @@ def _new_ticket_choices(form):
     form.priority.choices = [(p.id, p.name) for p in credit_quotes.priorities_for(current_user)]
 
 
-def _render_new_ticket(form, staged=(), upload_errors=()):
+def _render_new_ticket(form, staged=(), upload_errors=(), draft=None):
     # With prices, balance and due times on the chosen category's calendar, as of now.
     quotes = credit_quotes.quotes_for(current_user, category_id=form.category.data)
     selected = next((q for q in quotes if q.priority.id == form.priority.data), None)
@@ -52,10 +67,41 @@ def _render_new_ticket(form, staged=(), upload_errors=()):
         form=form,
         quotes=quotes,
         quote=selected,
+        locked=switching.locked_priorities(current_user, category_id=form.category.data),
+        switch_url=plan_switch_url(current_user),
         buy_url=buy_credits_url(),
+        funding=funding_for(current_user),
+        draft_endpoint="tickets_portal.save_draft",
+        draft=draft,
         staged=list(staged),
         upload_errors=list(upload_errors),
     )
+
+
+def _fill_from_draft(form, draft):
+    """The form as the draft kept it; its priority chosen again when the bank now covers it."""
+    form.submission_key.data = draft.submission_key
+    form.category.data = draft.category_id
+    form.subject.data, form.body.data = draft.subject, draft.body
+    quote = credit_quotes.quote_for(current_user, draft.priority_id, category_id=draft.category_id)
+    wanted = draft.priority_id if quote is not None and quote.available else None
+    form.priority.data = credit_quotes.default_choice(credit_quotes.priorities_for(current_user), wanted)
+
+
+def _blank_or_draft_form(form):
+    """GET: a fresh form (category and priority from the query), or the draft named by ?draft=."""
+    draft_id = request.args.get("draft", type=row_id)
+    draft = drafts.get_draft(current_user, draft_id) if draft_id else None
+    if draft is not None:
+        _fill_from_draft(form, draft)
+        return _render_new_ticket(form, drafts.staged_files(draft), draft=draft)
+    if draft_id:
+        flash("That draft is no longer kept (drafts last a day): please fill in the form again.", "info")
+    form.submission_key.data = new_submission_key()
+    form.category.data = request.args.get("category", type=row_id)
+    wanted = request.args.get("priority", type=row_id)
+    form.priority.data = credit_quotes.default_choice(credit_quotes.priorities_for(current_user), wanted)
+    return _render_new_ticket(form)
 
 
 @bp.route("/tickets/new", methods=["GET", "POST"])
@@ -63,11 +109,7 @@ def new_ticket():
     form = NewTicketForm()
     _new_ticket_choices(form)
     if request.method == "GET":
-        form.submission_key.data = new_submission_key()
-        form.category.data = request.args.get("category", type=int)
-        wanted = request.args.get("priority", type=int)
-        form.priority.data = credit_quotes.default_choice(credit_quotes.priorities_for(current_user), wanted)
-        return _render_new_ticket(form)
+        return _blank_or_draft_form(form)
     key = form.submission_key.data or new_submission_key()
     form.submission_key.data = key
     staged, upload_errors = stage_form_files(key)
@@ -89,6 +131,61 @@ def new_ticket():
             flash(f"Ticket #{ticket.id} {done}.", "success")
             return redirect(url_for("tickets_portal.ticket", ticket_id=ticket.id))
     return _render_new_ticket(form, staged, upload_errors), 200
+
+
+@bp.post("/tickets/new/draft")
+def save_draft():
+    """Keep the form as a draft, then go on to buy credits (and come back), or to switch plan."""
+    form = TicketDraftForm()
+    then = request.args.get("then")
+    if then not in DRAFT_NEXT or not form.validate_on_submit():
+        return _draft_refused()
+    key = form.submission_key.data
+    _staged, upload_errors = stage_form_files(key)
+    outcome = perform(
+        drafts.save_draft,
+        current_user,
+        submission_key=key,
+        subject=form.subject.data,
+        body=form.body.data,
+        category_id=form.category.data,
+        priority_id=request.args.get("wanted", type=row_id) or form.priority.data,
+    )
+    if not outcome.ok:
+        return _draft_refused()
+    for message in upload_errors:
+        flash(f"Not kept with the draft: {message}", "error")
+    return _after_draft(outcome.value, then)
+
+
+def _draft_refused():
+    """The form again as it was sent (nothing lost), saying why it could not be kept."""
+    form = NewTicketForm()
+    _new_ticket_choices(form)
+    form.submission_key.data = form.submission_key.data or new_submission_key()
+    staged, upload_errors = stage_form_files(form.submission_key.data)
+    form.form_errors.append("The draft could not be kept: check the form and try again.")
+    return _render_new_ticket(form, staged, upload_errors), 200
+
+
+def _after_draft(draft, then):
+    if then == "plan":
+        return redirect(url_for("credits_portal.plans", draft=draft.id))
+    if then == "ask":
+        return _ask_a_manager(draft)
+    remember_for_purchase(draft)
+    flash("Your ticket is kept as a draft for a day: once your credits are in, you are back on it.", "info")
+    return redirect(url_for("billing.index"))
+
+
+def _ask_a_manager(draft):
+    """Send the managers the member's request for what the draft's priority lacks; back to the draft."""
+    outcome = perform(credit_requests.ask_for_draft, current_user, draft)
+    if not outcome.ok:
+        flash(outcome.message, "error")
+    else:
+        flash(asked_message(outcome.value) + " Your ticket is kept as a draft for a day.", "success")
+    return redirect(url_for("tickets_portal.new_ticket", draft=draft.id))
 
 
 def _ticket_context(ticket, reply_form=None, upload_errors=()):

@@ -166,16 +166,31 @@ def stage_files(uploader, staging_key, files):
         item.staging_key = staging_key
         db.session.add(item)
     db.session.flush()
-    staged = db.session.scalars(
+    return staged_for(uploader.id, staging_key), errors
+
+
+def staged_for(uploader_id, staging_key):
+    """The files staged under this key by this uploader and not yet attached, oldest first."""
+    return db.session.scalars(
         select(Attachment)
         .where(
-            Attachment.uploader_id == uploader.id,
+            Attachment.uploader_id == uploader_id,
             Attachment.staging_key == staging_key,
             Attachment.ticket_id.is_(None),
         )
         .order_by(Attachment.id)
     ).all()
-    return staged, errors
+
+
+def discard_all_staged(uploader_id, staging_key):
+    """Drop every file staged under this key (an expired draft's), from the disk and the database."""
+    for item in staged_for(uploader_id, staging_key):
+        try:
+            os.remove(path_of(item))
+        except FileNotFoundError:
+            pass
+        db.session.delete(item)
+    db.session.flush()
 
 
 def discard_staged(uploader, staging_key, attachment_ids):

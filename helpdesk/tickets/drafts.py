@@ -1,0 +1,95 @@
+"""Ticket drafts: a new-ticket form kept on the server while its author buys credits, switches plan
+or asks a manager for credits, and given back to them afterwards.
+
+Guarantees:
+- one draft per author and form (its submission key): saving again updates it; the form's files
+  stay staged under the same key, so the restored form still carries them, and submitting it is
+  still the same submission (charged once);
+- a draft is its author's alone (anyone else's id is "no draft") and lives DRAFT_LIFETIME (a day)
+  from its last save; an expired draft is never given back, and is deleted, with its staged
+  files, by the next save of any draft;
+- submitting the ticket deletes its draft, in the ticket's transaction (lifecycle.create_ticket).
+"""
+
+from datetime import timedelta
+
+from sqlalchemy import delete, select
+
+from helpdesk.dbtypes import utcnow
+from helpdesk.extensions import db
+from helpdesk.querying import is_row_id
+from helpdesk.tickets import uploads
+from helpdesk.tickets.models import Category, Priority, TicketDraft
+
+DRAFT_LIFETIME = timedelta(days=1)
+
+
+def _valid_id(model, value, *, active_category=False):
+    """`value` if it names an existing row (an active category), else None: a draft keeps what it can."""
+    item = db.session.get(model, value) if is_row_id(value) else None
+    if item is None or (active_category and item.archived):
+        return None
+    return item.id
+
+
+def save_draft(author, *, submission_key, subject="", body="", category_id=None, priority_id=None):
+    """Keep the form as it is (nothing is required but its key) for DRAFT_LIFETIME. Returns the draft."""
+    purge_expired()
+    now = utcnow()
+    values = dict(
+        subject=(subject or "").strip()[:200],
+        body=body or "",
+        category_id=_valid_id(Category, category_id, active_category=True),
+        priority_id=_valid_id(Priority, priority_id),
+        updated_at=now,
+        expires_at=now + DRAFT_LIFETIME,
+    )
+    draft = db.session.scalar(
+        select(TicketDraft).where(
+            TicketDraft.user_id == author.id, TicketDraft.submission_key == submission_key
+        )
+    )
+    if draft is None:
+        draft = TicketDraft(user_id=author.id, submission_key=submission_key, created_at=now)
+        db.session.add(draft)
+    for name, value in values.items():
+        setattr(draft, name, value)
+    db.session.flush()
+    return draft
+
+
+def get_draft(author, draft_id):
+    """The author's draft if it exists and has not expired, else None (whoever else's it is)."""
+    draft = db.session.get(TicketDraft, draft_id) if is_row_id(draft_id) else None
+    if draft is None or author is None or draft.user_id != getattr(author, "id", None):
+        return None
+    return draft if draft.expires_at > utcnow() else None
+
+
+def staged_files(draft):
+    """The files kept with the draft (staged under its key)."""
+    return uploads.staged_for(draft.user_id, draft.submission_key)
+
+
+def discard(author, submission_key):
+    """Delete the author's draft of this form, if any (its ticket was submitted)."""
+    if submission_key:
+        db.session.execute(
+            delete(TicketDraft).where(
+                TicketDraft.user_id == author.id, TicketDraft.submission_key == submission_key
+            )
+        )
+
+
+def purge_expired():
+    """Delete expired drafts and the files staged with them. Returns how many drafts went."""
+    expired = db.session.execute(
+        select(TicketDraft.id, TicketDraft.user_id, TicketDraft.submission_key).where(
+            TicketDraft.expires_at <= utcnow()
+        )
+    ).all()
+    for _id, user_id, key in expired:
+        uploads.discard_all_staged(user_id, key)
+    if expired:
+        db.session.execute(delete(TicketDraft).where(TicketDraft.id.in_([row[0] for row in expired])))
+    return len(expired)
