@@ -18,6 +18,7 @@ def create_app(test_config=None):
     if test_config:
         app.config.update(test_config)
     finish_config(app)
+    register_url_converters(app)
     register_extensions(app)
     register_domains(app)
     register_hooks(app)
@@ -36,7 +37,16 @@ def finish_config(app):
     app.config["SQLALCHEMY_DATABASE_URI"] = url
     if not app.config.get("UPLOAD_FOLDER"):
         app.config["UPLOAD_FOLDER"] = os.path.join(app.instance_path, "uploads")
+    if not app.config.get("MAX_CONTENT_LENGTH"):
+        # Werkzeug answers 413 before reading a larger body: no request can stage more than this.
+        app.config["MAX_CONTENT_LENGTH"] = (app.config["UPLOAD_MAX_POST_MB"] + 1) * 1024 * 1024
     check_production(app.config)
+
+
+def register_url_converters(app):
+    from helpdesk.web import register_converters
+
+    register_converters(app)
 
 
 def register_extensions(app):

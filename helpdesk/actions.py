@@ -7,7 +7,9 @@ leaves nothing behind and comes back for the view to show next to what caused it
 
 from dataclasses import dataclass
 
-from helpdesk.errors import DomainError
+from sqlalchemy.exc import DBAPIError
+
+from helpdesk.errors import CONFLICT_TEXT, ConcurrentChange, DomainError, is_conflict
 from helpdesk.extensions import db
 
 
@@ -28,11 +30,19 @@ class Outcome:
 
 
 def perform(service, *args, **kwargs):
-    """Call `service(*args, **kwargs)` and commit; on a DomainError roll back and return it."""
+    """Call `service(*args, **kwargs)` and commit; on a DomainError roll back and return it.
+
+    A lost race in the database (deadlock, serialization failure, lock timeout) comes back as
+    ConcurrentChange, a StaleUpdate: views answer it like any stale edit (409 without htmx)."""
     try:
         value = service(*args, **kwargs)
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()
         return Outcome(error=exc)
+    except DBAPIError as exc:
+        db.session.rollback()
+        if not is_conflict(exc):
+            raise
+        return Outcome(error=ConcurrentChange(CONFLICT_TEXT))
     return Outcome(value=value)

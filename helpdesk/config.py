@@ -41,6 +41,11 @@ ENV_SETTINGS = {
     "DEFAULT_TIMEZONE": str,
     "PAGE_CACHE_SECONDS": int,
     "SLA_WARN_AT": int,
+    "HSTS_SECONDS": int,
+    "UPLOAD_MAX_FILES": int,
+    "UPLOAD_MAX_POST_MB": int,
+    "UPLOAD_STAGED_QUOTA_MB": int,
+    "UPLOAD_STAGED_MAX_HOURS": int,
 }
 
 
@@ -61,7 +66,7 @@ class Config:
     PASSWORD_HASH_METHOD = "scrypt:32768:8:1"
     LOGIN_MAX_FAILURES = 5
     LOGIN_WINDOW_MINUTES = 15
-    MAX_CONTENT_LENGTH = 30 * 1024 * 1024
+    MAX_CONTENT_LENGTH = None  # None: UPLOAD_MAX_POST_MB and 1 MiB for the form's fields (finish_config)
     MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
     MAX_ATTACHMENTS_PER_POST = 5
     UPLOAD_FOLDER = None  # None: instance/uploads
@@ -106,6 +111,11 @@ class Config:
     DEFAULT_PRIORITY = "Normal"  # the free priority given to tickets opened by e-mail
     PASSWORD_RESET_MAX_AGE = 3600  # seconds a reset link stays valid
     PUBLIC_URL = "http://127.0.0.1:5000"
+    HSTS_SECONDS = None  # Strict-Transport-Security max-age; production: a year unless set (0: off)
+    UPLOAD_MAX_FILES = 10  # files per request (web forms)
+    UPLOAD_MAX_POST_MB = 25  # all files of one request together
+    UPLOAD_STAGED_QUOTA_MB = 50  # files one user has staged (uploaded with a form not yet sent)
+    UPLOAD_STAGED_MAX_HOURS = 24  # `flask uploads clean` removes staged files older than this
 
 
 def parse_env_value(kind, raw):
@@ -144,3 +154,13 @@ def check_production(config):
         raise RuntimeError("Production needs DATABASE_URL (PostgreSQL).")
     config["SESSION_COOKIE_SECURE"] = True
     config["REMEMBER_COOKIE_SECURE"] = True
+    # __Host- cookies: the browser refuses them unless Secure, for the whole site (Path=/) and
+    # without Domain, so a sibling subdomain can neither read nor plant them.
+    config["SESSION_COOKIE_NAME"] = "__Host-session"
+    config["REMEMBER_COOKIE_NAME"] = "__Host-remember"
+    config["SESSION_COOKIE_DOMAIN"] = None
+    config["SESSION_COOKIE_PATH"] = "/"
+    config["REMEMBER_COOKIE_DOMAIN"] = None
+    config["REMEMBER_COOKIE_PATH"] = "/"
+    if config.get("HSTS_SECONDS") is None:
+        config["HSTS_SECONDS"] = 365 * 24 * 3600

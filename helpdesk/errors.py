@@ -21,6 +21,29 @@ class StaleUpdate(DomainError):
     """The change was based on an outdated view of the object."""
 
 
+class ConcurrentChange(StaleUpdate):
+    """The database refused the write because another one held or changed the same rows (a lock
+    timeout, a deadlock or a serialization failure): nothing was saved, trying again may work."""
+
+
+CONFLICT_TEXT = (
+    "Someone else changed this ticket at the same moment; your change was not saved. "
+    "Reload the page to see the current state and try again."
+)
+
+# SQLSTATEs of a lost race: serialization_failure, deadlock_detected, lock_not_available.
+CONFLICT_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
+
+
+def is_conflict(exc):
+    """Whether a DBAPIError is a lost race (retryable) rather than a bug."""
+    orig = getattr(exc, "orig", None)
+    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if state in CONFLICT_SQLSTATES:
+        return True
+    return "database is locked" in str(orig or "")  # SQLite's busy timeout ran out
+
+
 class InsufficientCredits(DomainError):
     """The bank cannot cover the charge."""
 

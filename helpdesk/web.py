@@ -4,12 +4,15 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import current_app, has_request_context, render_template, request, url_for
+from flask import current_app, has_request_context, render_template, request, session, url_for
 from flask_login import current_user
 from flask_sqlalchemy.session import Session
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError
+from werkzeug.routing import IntegerConverter
 
+from helpdesk.errors import CONFLICT_TEXT, is_conflict
 from helpdesk.extensions import db
 from helpdesk.htmx import is_htmx
 from helpdesk.money import format_money
@@ -20,6 +23,40 @@ CSP = (
     "font-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'self'; "
     "object-src 'none'; frame-ancestors 'none'"
 )
+
+
+MAX_ID = 2**31 - 1  # the largest value of an INTEGER column on PostgreSQL (ids, counts, amounts)
+
+
+def _up_to(limit):
+    """A regular expression matching the decimal numbers 0..limit (no sign, no leading zeros)."""
+    digits = str(limit)
+    parts = [f"[0-9]{{1,{len(digits) - 1}}}"] if len(digits) > 1 else []
+    for i, digit in enumerate(digits):
+        rest = len(digits) - i - 1
+        low = "1" if i == 0 and len(digits) > 1 else "0"
+        if int(digit) > int(low):
+            top = str(int(digit) - 1)
+            span = low if top == low else f"[{low}-{top}]"
+            parts.append(digits[:i] + span + (f"[0-9]{{{rest}}}" if rest else ""))
+    parts.append(digits)
+    return "(?:" + "|".join(parts) + ")"
+
+
+class DatabaseId(IntegerConverter):
+    """`<int:…>` in every route: only 0..MAX_ID match (in the pattern itself, so the route is no
+    match at all, 404 for every method), never a query that fails (PostgreSQL: out of range;
+    SQLite: Python int too large)."""
+
+    regex = _up_to(MAX_ID)
+
+    def __init__(self, url_map, fixed_digits=0, min=None, max=MAX_ID, signed=False):  # noqa: A002
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+def register_converters(app):
+    """Before any blueprint is registered: rules resolve their converters when added."""
+    app.url_map.converters["int"] = DatabaseId
 
 
 WROTE = "helpdesk_wrote"  # session.info key: this transaction sent a write to the database
@@ -51,6 +88,15 @@ def register_web_hooks(app):
         response.headers["X-Frame-Options"] = "DENY"
         if request.headers.get("HX-Request"):
             response.vary.add("HX-Request")
+        if request.endpoint != "static" and "_user_id" in session:
+            # A signed-in page or fragment: never kept by the browser or a proxy (the back button
+            # after logging out on a shared computer shows nothing).
+            response.headers["Cache-Control"] = "private, no-store"
+            response.vary.add("Cookie")
+        if current_app.config.get("HSTS_SECONDS"):
+            response.headers["Strict-Transport-Security"] = (
+                f"max-age={current_app.config['HSTS_SECONDS']}; includeSubDomains"
+            )
         return response
 
     @app.teardown_request
@@ -69,6 +115,7 @@ def register_web_hooks(app):
     for code in (400, 403, 404, 405, 413, 429, 500):
         app.register_error_handler(code, _error_page)
     app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(DBAPIError, _database_error)
 
 
 ERROR_TEXT = {
@@ -76,7 +123,7 @@ ERROR_TEXT = {
     403: ("Not allowed", "You may not do this."),
     404: ("Not found", "There is nothing here, or you do not have access to it."),
     405: ("Method not allowed", "This address does not accept that kind of request."),
-    413: ("Too large", "The upload is larger than the server accepts."),
+    413: ("Too large", "The upload is larger than the server accepts: send fewer or smaller files."),
     429: ("Too many requests", "Slow down and try again in a moment."),
     500: ("Something went wrong", "The error was logged. Please try again."),
 }
@@ -88,6 +135,15 @@ def _error_page(error):
         db.session.rollback()
     title, text = ERROR_TEXT.get(code, ERROR_TEXT[500])
     return render_template("core/error.html", code=code, title=title, text=text), code
+
+
+def _database_error(error):
+    """A lost race outside `perform` (a lock timeout, a deadlock): 409 with what to do; anything
+    else is a bug and stays a 500 (logged by Flask)."""
+    db.session.rollback()
+    if not is_conflict(error):
+        raise error
+    return render_template("core/error.html", code=409, title="Changed meanwhile", text=CONFLICT_TEXT), 409
 
 
 def _csrf_error(error):

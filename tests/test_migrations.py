@@ -9,6 +9,7 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import create_engine, inspect
 
 from helpdesk import create_app
+from helpdesk.credits import ledger_guard
 from helpdesk.extensions import db
 from helpdesk.tickets.search_schema import SEARCH_INDEXES, include_name
 from tests.conftest import fresh_database, make_test_config
@@ -38,6 +39,7 @@ def test_upgrade_from_empty_to_head_matches_the_models(empty_database_url, tmp_p
                 conn, opts={"compare_type": True, "include_name": include_name}
             )
             diff = compare_metadata(context, db.metadata)
+            assert ledger_guard.missing_triggers(conn) == []  # the append-only ledger (0019)
         assert diff == []
         downgrade(revision="base")
         assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}

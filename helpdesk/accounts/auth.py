@@ -11,6 +11,7 @@ from helpdesk.accounts.models import ROLE_CUSTOMER, LoginFailure, User, new_sess
 from helpdesk.dbtypes import utcnow
 from helpdesk.errors import NotAllowed, ValidationFailed
 from helpdesk.extensions import db
+from helpdesk.formfields import parse_id
 
 MIN_PASSWORD_LENGTH = 10
 # Compared against when the e-mail is unknown, so both failures cost the same time.
@@ -135,9 +136,9 @@ def rotate_sessions(user):
 def load_session_user(session_id):
     """Flask-Login loader: the user whose id and session token match, if still active."""
     user_id, _, token = (session_id or "").partition(":")
-    if not user_id.isdigit() or not token:
+    if not parse_id(user_id) or not token:
         return None
-    user = db.session.get(User, int(user_id))
+    user = db.session.get(User, parse_id(user_id))
     if user is None or user.session_token != token or not user.active:
         return None
     return user

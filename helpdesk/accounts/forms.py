@@ -18,6 +18,7 @@ from helpdesk.accounts.auth import MIN_PASSWORD_LENGTH, known_timezones
 from helpdesk.accounts.models import ROLES
 from helpdesk.accounts.organizations import MAX_NAME as MAX_ORG_NAME
 from helpdesk.accounts.users import STATUS_FILTERS
+from helpdesk.formfields import db_int, parse_id
 from helpdesk.web import page_number
 
 
@@ -44,7 +45,7 @@ class RegisterForm(FlaskForm):
     timezone = HiddenField(validators=[Length(max=64)])
 
     # Self-service plans, filled in by the view (no field when none exist).
-    plan = RadioField("Plan", coerce=int, validators=[Optional()])
+    plan = RadioField("Plan", coerce=db_int, validators=[Optional()])
 
 
 class ChangePasswordForm(FlaskForm):
@@ -120,15 +121,15 @@ class ActiveForm(FlaskForm):
 class PermissionsForm(FlaskForm):
     """The whole grid: `rows` lists the technicians shown, `perm` the checked "user:category" cells."""
 
-    rows = SelectMultipleField(coerce=int, validate_choice=False)
+    rows = SelectMultipleField(coerce=db_int, validate_choice=False)
     perm = SelectMultipleField(validate_choice=False)
 
     def wanted_pairs(self):
         pairs = set()
         for value in self.perm.data or []:
             user_id, _, category_id = value.partition(":")
-            if user_id.isdigit() and category_id.isdigit():
-                pairs.add((int(user_id), int(category_id)))
+            if parse_id(user_id) and parse_id(category_id):
+                pairs.add((parse_id(user_id), parse_id(category_id)))
         return pairs
 
 

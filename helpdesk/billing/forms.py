@@ -7,13 +7,13 @@ from wtforms import (
     BooleanField,
     DecimalField,
     HiddenField,
-    IntegerField,
     SelectField,
     StringField,
 )
 from wtforms.validators import Email, InputRequired, Length, NumberRange, Regexp, ValidationError
 
 from helpdesk import money
+from helpdesk.formfields import IntegerField, db_int
 from helpdesk.web import page_number
 
 
@@ -39,7 +39,7 @@ class TopUpForm(FlaskForm):
         "When the balance falls under (credits)",
         validators=[InputRequired(), NumberRange(min=0, max=10_000_000)],
     )
-    pack_id = SelectField("Buy this pack", coerce=int, validators=[InputRequired()])
+    pack_id = SelectField("Buy this pack", coerce=db_int, validators=[InputRequired()])
     enabled = BooleanField("Top up automatically", default=True)
     nonce = HiddenField(validators=[InputRequired(), Length(min=16, max=64)])
 
@@ -92,7 +92,7 @@ class PackForm(FlaskForm):
 
 class PhoneOrderForm(FlaskForm):
     email = StringField("Customer e-mail", validators=[InputRequired(), Email(), Length(max=320)])
-    pack_id = SelectField("Pack", coerce=int, validators=[InputRequired()])
+    pack_id = SelectField("Pack", coerce=db_int, validators=[InputRequired()])
     nonce = HiddenField(validators=[InputRequired(), Length(min=16, max=64)])
 
 

@@ -40,6 +40,7 @@ from helpdesk.credits.models import KIND_REVERSAL
 from helpdesk.dbtypes import utcnow
 from helpdesk.errors import NotAllowed, ValidationFailed
 from helpdesk.extensions import db
+from helpdesk.formfields import parse_id
 from helpdesk.web import public_url
 
 FAILURE_REASONS = {
@@ -185,8 +186,8 @@ def _rule_by_setup(setup_session_id=None, ref=None):
     conditions = []
     if setup_session_id:
         conditions.append(AutoTopUp.setup_session_id == setup_session_id)
-    if ref and ref.isdigit():
-        conditions.append(AutoTopUp.id == int(ref))
+    if parse_id(ref):
+        conditions.append(AutoTopUp.id == parse_id(ref))
     for condition in conditions:
         rule = db.session.scalar(select(AutoTopUp).where(condition).with_for_update(of=AutoTopUp))
         if rule is not None:
@@ -225,10 +226,10 @@ def _top_up_of(intent):
         select(Payment.id).where(Payment.payment_intent_id == intent["id"], Payment.kind == KIND_TOP_UP)
     )
     ref = metadata(intent)
-    if payment_id is None and ref.get("top_up_payment", "").isdigit():
+    if payment_id is None and parse_id(ref.get("top_up_payment")):
         payment_id = db.session.scalar(
             select(Payment.id).where(
-                Payment.id == int(ref["top_up_payment"]),
+                Payment.id == parse_id(ref["top_up_payment"]),
                 Payment.kind == KIND_TOP_UP,
                 Payment.idempotency_key == ref.get("top_up"),
             )

@@ -13,6 +13,7 @@ def init_app(app):
         admin,
         agent,
         guarantee,
+        ledger_guard,
         portal,
         portal_organization,
         portal_plans,

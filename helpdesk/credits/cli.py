@@ -14,6 +14,7 @@ def verify_command():
     """Check every balance (and running balance) equals the sum of its entries, and every ticket's
     paid credits its charges net of refunds; exit 1 on a mismatch."""
     from helpdesk.credits.ledger import ledger_mismatches, paid_credit_mismatches, running_balance_mismatches
+    from helpdesk.credits.ledger_guard import missing_triggers
 
     mismatches = ledger_mismatches()
     for account_id, stored, summed in mismatches:
@@ -24,11 +25,14 @@ def verify_command():
     paid = paid_credit_mismatches()
     for ticket_id, stored, summed in paid:
         click.echo(f"ticket {ticket_id}: paid credits {stored}, charges net of refunds {summed}", err=True)
-    if mismatches or running or paid:
+    missing = missing_triggers(db.session.connection())
+    for trigger in missing:
+        click.echo(f"trigger {trigger} is missing: ledger entries could be changed or deleted", err=True)
+    if mismatches or running or paid or missing:
         raise SystemExit(1)
     click.echo(
-        "Ledger OK: every balance equals the sum of its entries, every running balance too, and every "
-        "ticket's paid credits its charges net of refunds."
+        "Ledger OK: every balance equals the sum of its entries, every running balance too, every "
+        "ticket's paid credits its charges net of refunds, and the database refuses to change entries."
     )
 
 

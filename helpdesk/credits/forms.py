@@ -4,7 +4,6 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
-    IntegerField,
     RadioField,
     SelectField,
     SelectMultipleField,
@@ -14,9 +13,11 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from helpdesk.formfields import IntegerField, db_int
+
 
 class UpgradePriorityForm(FlaskForm):
-    priority = RadioField("New priority", coerce=int, validators=[InputRequired()])
+    priority = RadioField("New priority", coerce=db_int, validators=[InputRequired()])
 
 
 class TimeEntryForm(FlaskForm):
@@ -38,13 +39,13 @@ class AdjustForm(FlaskForm):
 
 
 class MovePlanForm(FlaskForm):
-    plan = SelectField("Plan", coerce=int, validators=[InputRequired()])
+    plan = SelectField("Plan", coerce=db_int, validators=[InputRequired()])
 
 
 class OpenBankForm(FlaskForm):
     email = EmailField("Customer e-mail", validators=[Optional(), Length(max=320)])
     organization = StringField("or organization name", validators=[Optional(), Length(max=200)])
-    plan = SelectField("Plan", coerce=int, validators=[InputRequired()])
+    plan = SelectField("Plan", coerce=db_int, validators=[InputRequired()])
 
 
 class TariffForm(FlaskForm):
@@ -67,7 +68,10 @@ class PlanForm(FlaskForm):
     name = StringField("Name", validators=[InputRequired(), Length(max=100)])
     description = TextAreaField("Description", validators=[Optional(), Length(max=2000)])
     priorities = SelectMultipleField(
-        "Priorities offered", coerce=int, widget=ListWidget(prefix_label=False), option_widget=CheckboxInput()
+        "Priorities offered",
+        coerce=db_int,
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
     )
     credits_enabled = BooleanField("Credits enabled")
     signup_grant = IntegerField("Sign-up grant", validators=[InputRequired(), NumberRange(min=0)])
@@ -102,7 +106,7 @@ class PlanForm(FlaskForm):
         "monthly allowance. Empty: not sold by subscription.",
     )
     subscription_fallback = SelectField(
-        "When a subscription ends, move the bank to", coerce=int, default=0, validate_choice=False
+        "When a subscription ends, move the bank to", coerce=db_int, default=0, validate_choice=False
     )
 
 

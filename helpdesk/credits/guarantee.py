@@ -31,6 +31,7 @@ from helpdesk.credits.models import ALERT_SLA_REFUND, KIND_CHARGE, KIND_REFUND, 
 from helpdesk.credits.quotes import net_paid, ticket_account
 from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
+from helpdesk.tickets import lifecycle
 from helpdesk.tickets.models import (
     OPEN_STATUSES,
     STATUS_CLOSED,
@@ -51,15 +52,8 @@ def refund_key(ticket_id, target):
 
 
 def lock_ticket(ticket):
-    """The ticket row locked until commit, its fields read afresh.
-
-    FOR NO KEY UPDATE (PostgreSQL): it serialises every writer of the row, yet does not wait for
-    the key-share locks that inserting a message or a history entry takes on its ticket. Plain FOR
-    UPDATE deadlocked a reply (which had updated the row) against a close (which had inserted its
-    history entry first); tests/functional/test_guarantee_races.py races them.
-    """
-    query = select(Ticket).where(Ticket.id == ticket.id).with_for_update(of=Ticket, key_share=True)
-    return db.session.scalars(query.execution_options(populate_existing=True)).one()
+    """The ticket row locked until commit, its fields read afresh (lifecycle.lock_row)."""
+    return lifecycle.lock_row(ticket)
 
 
 def _payer(ticket):

@@ -22,6 +22,7 @@ from helpdesk.credits.forms import UpgradePriorityForm
 from helpdesk.credits.panels import buy_credits_url, funding_for, plan_switch_url
 from helpdesk.csvexport import csv_response
 from helpdesk.extensions import db
+from helpdesk.formfields import parse_id
 from helpdesk.htmx import is_htmx, render_fragment, render_page_or_block
 from helpdesk.querying import row_id
 from helpdesk.tickets.models import Priority
@@ -57,7 +58,7 @@ def upgrade_quote(ticket_id):
     ticket = policy.get_ticket_or_404(current_user, ticket_id)
     if not policy.can_upgrade_priority(current_user, ticket):
         abort(404)  # the quote shows the requester's balance: not for followers
-    priority_id = request.args.get("priority", type=int)
+    priority_id = parse_id(request.args.get("priority"))
     quote = credit_quotes.upgrade_quote(ticket, priority_id)
     fragment = _quote_fragment(quote, upgrade=True)
     return fragment or redirect(url_for("tickets_portal.ticket", ticket_id=ticket.id))

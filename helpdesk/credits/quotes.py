@@ -25,7 +25,7 @@ from helpdesk.dbtypes import utcnow
 from helpdesk.errors import InsufficientCredits, NotAllowed, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.tickets import editing, lifecycle, sla
-from helpdesk.tickets.models import Priority, Ticket
+from helpdesk.tickets.models import Priority
 
 
 @dataclass(frozen=True)
@@ -257,8 +257,7 @@ def upgrade_priority(ticket, priority, actor):
         raise NotAllowed("You may not change the priority of this ticket.")
     # Ticket row first, then the bank: the same lock order as agents' edits and replies, so a
     # customer's upgrade and an agent's change of the same ticket wait for each other, never deadlock.
-    db.session.execute(select(Ticket.id).where(Ticket.id == ticket.id).with_for_update()).one()
-    db.session.refresh(ticket)
+    lifecycle.lock_row(ticket)
     if priority.sort_order <= ticket.priority.sort_order:
         raise ValidationFailed("Choose a higher priority than the current one.")
     account = ticket_account(ticket)

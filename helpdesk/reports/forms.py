@@ -5,6 +5,7 @@ from datetime import timedelta
 from wtforms import DateField, Form, SelectChoice, SelectField
 from wtforms.validators import Optional, ValidationError
 
+from helpdesk.formfields import parse_id
 from helpdesk.reports.metrics import MAX_DAYS, ReportFilter
 
 
@@ -30,7 +31,7 @@ class ReportFilterForm(Form):
         span = default.end - default.start
         end = self.end.data or ((self.start.data + span) if self.start.data else default.end)
         start = self.start.data or (end - span)
-        category = int(self.category.data) if (self.category.data or "").isdigit() else None
+        category = parse_id(self.category.data)
         if (end - start).days >= MAX_DAYS:
             start = end - timedelta(days=MAX_DAYS - 1)
         return ReportFilter(start=start, end=end, category_id=category)

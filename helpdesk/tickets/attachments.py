@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 from helpdesk import policy
 from helpdesk.actions import perform
 from helpdesk.extensions import db
+from helpdesk.formfields import parse_id
 from helpdesk.tickets import uploads
 from helpdesk.tickets.blueprints import files_bp as bp
 from helpdesk.tickets.models import Attachment
@@ -37,7 +38,7 @@ def stage_form_files(staging_key, field_name="attachments"):
 
     Returns (the files staged under the key, upload error messages).
     """
-    removed = request.form.getlist("remove_staged", type=int)
+    removed = [i for i in map(parse_id, request.form.getlist("remove_staged")) if i]
     files = [(f.filename, f.read()) for f in request.files.getlist(field_name) if f and f.filename]
 
     def stage():

@@ -46,12 +46,7 @@ def lock_for_edit(ticket, actor, seen_version, field):
     """
     if not policy.can_edit_ticket(actor, ticket):
         raise NotAllowed("You may not change this ticket.")
-    db.session.scalars(
-        select(Ticket)
-        .where(Ticket.id == ticket.id)
-        .with_for_update(of=Ticket)
-        .execution_options(populate_existing=True)
-    ).one()
+    tickets.lock_row(ticket)
     db.session.expire(ticket, ["tags", "subscriptions"])
     if seen_version != ticket.version:
         raise StaleUpdate(

@@ -8,7 +8,6 @@ from wtforms import (
     BooleanField,
     EmailField,
     HiddenField,
-    IntegerField,
     MultipleFileField,
     RadioField,
     SelectField,
@@ -20,6 +19,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, Email, InputRequired, Length, Optional
 from wtforms.widgets import HiddenInput
 
+from helpdesk.formfields import IntegerField, db_int, optional_db_int, parse_id
 from helpdesk.page_cache import fresh_token
 from helpdesk.tickets.bulk import ACTIONS
 from helpdesk.tickets.categories import MAX_NAME
@@ -33,9 +33,9 @@ def new_submission_key():
 
 
 class NewTicketForm(FlaskForm):
-    category = SelectField("Category", coerce=int, validators=[InputRequired()])
+    category = SelectField("Category", coerce=db_int, validators=[InputRequired()])
     # Radios, so each option can carry its response target, price and (if short) the shortfall.
-    priority = RadioField("Priority", coerce=int, validators=[InputRequired()])
+    priority = RadioField("Priority", coerce=db_int, validators=[InputRequired()])
     subject = StringField("Subject", validators=[InputRequired(), Length(max=200)])
     body = TextAreaField(
         "Describe the problem",
@@ -103,15 +103,8 @@ def select_choices(pairs):
     return [SelectChoice(value, label) for value, label in pairs]
 
 
-def optional_int(value):
-    """'' and None mean "none"; anything else must be an integer."""
-    if value in ("", None):
-        return None
-    return int(value)
-
-
 def _positive_int(raw):
-    return int(raw) if raw and raw.isdigit() and len(raw) < 12 else None
+    return parse_id(raw)
 
 
 class QueueArgs:
@@ -208,15 +201,15 @@ class StatusEditForm(VersionedForm):
 
 
 class PriorityEditForm(VersionedForm):
-    value = SelectField("Priority", coerce=int, validate_choice=False, validators=[InputRequired()])
+    value = SelectField("Priority", coerce=db_int, validate_choice=False, validators=[InputRequired()])
 
 
 class CategoryEditForm(VersionedForm):
-    value = SelectField("Category", coerce=int, validate_choice=False, validators=[InputRequired()])
+    value = SelectField("Category", coerce=db_int, validate_choice=False, validators=[InputRequired()])
 
 
 class AssigneeEditForm(VersionedForm):
-    value = SelectField("Assignee", coerce=optional_int, validate_choice=False, validators=[Optional()])
+    value = SelectField("Assignee", coerce=optional_db_int, validate_choice=False, validators=[Optional()])
 
 
 class TagsEditForm(VersionedForm):
@@ -256,10 +249,12 @@ class SubscriberForm(FlaskForm):
 class BulkForm(FlaskForm):
     selected = SelectMultipleField(validate_choice=False)
     action = StringField(validators=[AnyOf(ACTIONS, message="Choose an action.")])
-    assignee = SelectField("Assign to", coerce=optional_int, validate_choice=False, validators=[Optional()])
+    assignee = SelectField(
+        "Assign to", coerce=optional_db_int, validate_choice=False, validators=[Optional()]
+    )
     status = SelectField("Set status", choices=STATUS_SELECT, validators=[Optional()])
     category = SelectField(
-        "Move to category", coerce=optional_int, validate_choice=False, validators=[Optional()]
+        "Move to category", coerce=optional_db_int, validate_choice=False, validators=[Optional()]
     )
 
     def selection(self):

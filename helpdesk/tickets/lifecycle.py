@@ -24,6 +24,22 @@ from helpdesk.tickets.models import (
 )
 
 
+def lock_row(ticket):
+    """Lock the ticket's row until commit and read its fields afresh; returns the ticket.
+
+    FOR NO KEY UPDATE (PostgreSQL): it serialises every writer of the row, yet does not wait for
+    the key-share locks that inserting a message or a history entry takes on its ticket (plain FOR
+    UPDATE deadlocked a reply against a close; tests/functional/test_guarantee_races.py).
+    The lock is taken on the id alone and the row refreshed after: locking a SELECT that joins
+    the eagerly loaded category and priority made PostgreSQL re-check the locked row after a
+    concurrent update and hand back NULL for the joined side (a ticket with no category, a 500;
+    tests/functional/test_concurrent_edits.py). SQLite writers are serialised by BEGIN IMMEDIATE.
+    """
+    db.session.execute(select(Ticket.id).where(Ticket.id == ticket.id).with_for_update(key_share=True)).one()
+    db.session.refresh(ticket)
+    return ticket
+
+
 def active_categories():
     return db.session.scalars(
         select(Category).where(Category.archived.is_(False)).order_by(Category.name)

@@ -22,6 +22,7 @@ from helpdesk import policy
 from helpdesk.accounts.models import Organization, User
 from helpdesk.dbtypes import UTCDateTime, utcnow
 from helpdesk.extensions import db
+from helpdesk.formfields import MAX_ID, parse_id
 from helpdesk.tickets import search, sla
 from helpdesk.tickets.models import (
     OPEN_STATUSES,
@@ -131,7 +132,7 @@ def _conditions(actor, filters):
             conditions.append(column == bindparam(name))
             shape.append(name)
             params[name] = value
-    if filters.assignee in ("me", "unassigned") or filters.assignee.isdigit():
+    if filters.assignee in ("me", "unassigned") or parse_id(filters.assignee):
         if filters.assignee == "unassigned":
             conditions.append(Ticket.assignee_id.is_(None))
         else:
@@ -246,6 +247,8 @@ def decode_cursor(sort, cursor):
         return None
     numbers = [int(p) for p in parts[1:]]
     if numbers[-2] > 253402300799 * 1_000_000:  # past year 9999
+        return None
+    if numbers[-1] > MAX_ID or (len(numbers) == 3 and numbers[0] > MAX_ID):  # an id, a rank
         return None
     return numbers
 

@@ -7,13 +7,16 @@ import unicodedata
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 from werkzeug.utils import secure_filename
 
+from helpdesk.dbtypes import utcnow
 from helpdesk.errors import UploadRejected
 from helpdesk.extensions import db
 from helpdesk.tickets.models import Attachment
+
+MAX_ID = 2**31 - 1  # ids beyond the column's range match nothing (and must not reach the query)
 
 # Allowed extensions and the content type we serve them with (never the client's claim).
 ALLOWED_TYPES = {
@@ -109,7 +112,10 @@ def store(checked: CheckedFile, ticket, message, uploader):
     """Write the file under a random name and return its (unflushed) Attachment row."""
     storage_name = secrets.token_hex(24)
     path = os.path.join(upload_folder(), storage_name)
-    with open(path, "xb") as fh:
+    # 0600: readable by the app's own user only, whatever the umask (other local accounts and
+    # services on the host must not read customers' files).
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as fh:
         fh.write(checked.data)
     db.session.info.setdefault(_WRITTEN, []).append(path)
     return Attachment(
@@ -154,19 +160,88 @@ def stage_files(uploader, staging_key, files):
     another file or field is rejected, so the user never has to pick them again.
     """
     errors = []
+    config = current_app.config
+    max_files, post_limit = config["UPLOAD_MAX_FILES"], config["UPLOAD_MAX_POST_MB"] * 1024 * 1024
+    quota = config["UPLOAD_STAGED_QUOTA_MB"] * 1024 * 1024
+    files = [(name, data) for name, data in files if name or data]
+    staged_bytes = staged_size(uploader.id) if files else 0
+    kept = kept_bytes = 0
     for name, data in files:
-        if not name and not data:
+        shown = normalise_filename(name) or "the file"
+        if kept >= max_files:
+            errors.append(f"{shown}: not kept, at most {max_files} files can be sent at once.")
+            continue
+        if kept_bytes + len(data) > post_limit:
+            errors.append(
+                f"{shown}: not kept, the files sent at once may total at most {human_size(post_limit)}."
+            )
+            continue
+        if staged_bytes + len(data) > quota:
+            errors.append(
+                f"{shown}: not kept, your files waiting to be sent would exceed {human_size(quota)}. "
+                "Send or remove some first."
+            )
             continue
         try:
             checked = check_upload(name, data)
         except UploadRejected as exc:
             errors.append(str(exc))
             continue
+        kept, kept_bytes, staged_bytes = kept + 1, kept_bytes + len(data), staged_bytes + len(data)
         item = store(checked, None, None, uploader)
         item.staging_key = staging_key
         db.session.add(item)
     db.session.flush()
     return staged_for(uploader.id, staging_key), errors
+
+
+def staged_size(uploader_id):
+    """Bytes this user has staged and not yet sent, under every key (the quota counts them all)."""
+    total = db.session.scalar(
+        select(func.coalesce(func.sum(Attachment.size), 0)).where(
+            Attachment.uploader_id == uploader_id, Attachment.ticket_id.is_(None)
+        )
+    )
+    return int(total or 0)
+
+
+def clean_staged(*, older_than, now=None):
+    """Remove staged files (sent with a form that was never accepted) older than `older_than`,
+    except those of a draft that is still alive, and files on disk that no row names (left by a
+    crash between writing and committing) of the same age. Returns (rows removed, files removed).
+    Safe to run from cron on any server sharing the upload folder."""
+    from helpdesk.tickets.models import TicketDraft
+
+    now = now or utcnow()
+    cutoff = now - older_than
+    live_draft = (
+        select(TicketDraft.id)
+        .where(
+            TicketDraft.user_id == Attachment.uploader_id,
+            TicketDraft.submission_key == Attachment.staging_key,
+            TicketDraft.expires_at > now,
+        )
+        .exists()
+    )
+    old = db.session.scalars(
+        select(Attachment).where(Attachment.ticket_id.is_(None), Attachment.created_at < cutoff, ~live_draft)
+    ).all()
+    files = 0
+    for item in old:
+        try:
+            os.remove(path_of(item))
+            files += 1
+        except FileNotFoundError:
+            pass
+        db.session.delete(item)
+    db.session.flush()
+    folder = upload_folder()
+    known = set(db.session.scalars(select(Attachment.storage_name)))
+    for entry in os.scandir(folder):
+        if entry.is_file() and entry.name not in known and entry.stat().st_mtime < cutoff.timestamp():
+            os.remove(entry.path)
+            files += 1
+    return len(old), files
 
 
 def staged_for(uploader_id, staging_key):
@@ -195,7 +270,8 @@ def discard_all_staged(uploader_id, staging_key):
 
 def discard_staged(uploader, staging_key, attachment_ids):
     """Drop staged files the user removed from the form."""
-    for item in list(db.session.scalars(select(Attachment).where(Attachment.id.in_(attachment_ids or [0])))):
+    ids = [i for i in attachment_ids or () if 0 < i <= MAX_ID] or [0]
+    for item in list(db.session.scalars(select(Attachment).where(Attachment.id.in_(ids)))):
         if item.uploader_id == uploader.id and item.staging_key == staging_key and item.ticket_id is None:
             try:
                 os.remove(path_of(item))

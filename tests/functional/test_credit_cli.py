@@ -2,10 +2,12 @@
 
 from datetime import timedelta
 
-from sqlalchemy import func, select, update
+import pytest
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.exc import DBAPIError
 
 from helpdesk.credits import ledger as credits
-from helpdesk.credits import submission
+from helpdesk.credits import ledger_guard, submission
 from helpdesk.credits.models import CreditAccount, LedgerEntry
 from helpdesk.extensions import db
 from helpdesk.tickets.models import Message
@@ -25,13 +27,51 @@ def test_verify_passes_on_a_sound_ledger_and_fails_on_a_mismatch(app, make, ref)
 
 def test_verify_catches_a_wrong_running_balance(app, make, ref):
     account = bank("Business", 500, user=make.customer())
-    credits.post_entry(account.id, -100, "charge", idempotency_key="c")
+    # An entry written around post_entry (the triggers let an INSERT through), with a wrong
+    # running balance; the bank's balance moved to match its amount.
+    db.session.execute(
+        insert(LedgerEntry).values(
+            account_id=account.id, amount=-100, kind="charge", balance_after=450, idempotency_key="c", memo=""
+        )
+    )
+    db.session.execute(update(CreditAccount).where(CreditAccount.id == account.id).values(balance=400))
     db.session.commit()
     entry = db.session.scalar(select(LedgerEntry).where(LedgerEntry.idempotency_key == "c"))
-    db.session.execute(update(LedgerEntry).where(LedgerEntry.id == entry.id).values(balance_after=450))
-    db.session.commit()
     result = app.test_cli_runner().invoke(args=["credits", "verify"])
     assert result.exit_code == 1 and f"entry {entry.id}: balance after 450, running sum 400" in result.output
+
+
+@pytest.mark.parametrize("change", ["update", "delete"])
+def test_the_database_refuses_to_change_or_delete_a_ledger_entry(app, make, ref, change):
+    account = bank("Business", 500, user=make.customer())
+    entry_id = db.session.scalar(select(LedgerEntry.id).where(LedgerEntry.account_id == account.id))
+    statement = (
+        update(LedgerEntry).where(LedgerEntry.id == entry_id).values(amount=5000)
+        if change == "update"
+        else delete(LedgerEntry).where(LedgerEntry.id == entry_id)
+    )
+    with pytest.raises(DBAPIError, match="append-only"):
+        with db.session.begin_nested():
+            db.session.execute(statement)
+    assert db.session.scalar(select(LedgerEntry.amount).where(LedgerEntry.id == entry_id)) == 500
+
+
+@pytest.mark.committing
+def test_verify_fails_when_the_ledger_triggers_are_missing(app, make, ref):
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["credits", "verify"]).exit_code == 0
+    db.session.remove()  # the command ran in this app context: end its transaction
+    with db.engine.begin() as conn:
+        ledger_guard.uninstall(conn)
+    try:
+        result = runner.invoke(args=["credits", "verify"])
+        assert result.exit_code == 1
+        assert "is missing: ledger entries could be changed or deleted" in result.output
+    finally:
+        db.session.remove()
+        with db.engine.begin() as conn:
+            ledger_guard.install(conn)
+    assert runner.invoke(args=["credits", "verify"]).exit_code == 0
 
 
 def test_allowance_twice_in_a_period_grants_once(app, make, ref):

@@ -65,6 +65,19 @@ def test_production_cookies_are_secure(monkeypatch, tmp_path):
         {"HELPDESK_ENV": "production", "SECRET_KEY": "x" * 40, "DATABASE_URL": f"sqlite:///{tmp_path}/p.db"}
     )
     assert app.config["SESSION_COOKIE_SECURE"] and app.config["REMEMBER_COOKIE_SECURE"]
+    assert app.config["SESSION_COOKIE_NAME"] == "__Host-session"
+    assert app.config["REMEMBER_COOKIE_NAME"] == "__Host-remember"
+    with app.app_context():
+        from helpdesk.extensions import db as prod_db
+
+        prod_db.create_all()
+        response = app.test_client().get("/login", base_url="https://desk.example")
+        assert response.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+        cookie = response.headers.get("Set-Cookie", "")
+        assert cookie.startswith("__Host-session=") and "Secure" in cookie and "Path=/" in cookie
+        assert "Domain" not in cookie
+        prod_db.session.remove()
+        prod_db.engine.dispose()
 
 
 def test_seed_demo_is_idempotent_and_creates_the_documented_accounts(app):

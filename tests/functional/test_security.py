@@ -124,3 +124,24 @@ def test_user_text_cannot_inject_markup_or_htmx(client, login, make, ref):
         assert "&lt;script&gt;" in text
     assert "<img" not in detail and '<div hx-get="/logout"' not in detail and "javascript:" not in detail
     assert "hx-disable" in detail
+
+
+def test_signed_in_pages_and_fragments_are_never_stored(client, login, make, ref):
+    anonymous = client.get("/login")
+    assert "no-store" not in anonymous.headers.get("Cache-Control", "")
+    login(make.admin())
+    for path, headers in (
+        ("/agent/", {}),
+        ("/agent/", {"HX-Request": "true"}),
+        ("/admin/", {}),
+        ("/portal/", {}),
+    ):
+        response = client.get(path, headers=headers)
+        assert response.headers["Cache-Control"] == "private, no-store", (path, headers)
+    static = client.get("/static/app.css")
+    static.close()
+    assert "no-store" not in static.headers.get("Cache-Control", "")
+
+
+def test_development_sends_no_hsts(client):
+    assert "Strict-Transport-Security" not in client.get("/login").headers

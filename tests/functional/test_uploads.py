@@ -145,3 +145,120 @@ def test_files_of_a_rolled_back_transaction_are_removed(app, make, ref):
     )
     db.session.commit()
     assert len(set(os.listdir(uploads.upload_folder())) - before) == 1
+
+
+def test_stored_files_are_readable_by_the_app_only(app, client, login, make, ref):
+    login(make.customer())
+    client.post(
+        "/portal/tickets/new", data=_form(ref, [("screen.png", PNG)]), content_type="multipart/form-data"
+    )
+    item = db.session.scalar(db.select(Attachment))
+    mode = os.stat(os.path.join(app.config["UPLOAD_FOLDER"], item.storage_name)).st_mode & 0o777
+    assert mode == 0o600
+
+
+def test_more_files_than_allowed_at_once_keeps_the_first_and_says_so(app, client, login, make, ref):
+    login(make.customer())
+    files = [(f"shot{n:02d}.png", PNG) for n in range(12)]
+    response = client.post(
+        "/portal/tickets/new", data=_form(ref, files, body=""), content_type="multipart/form-data"
+    )
+    text = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "shot10.png: not kept, at most 10 files can be sent at once." in text
+    assert "shot11.png: not kept" in text
+    kept = db.session.scalars(db.select(Attachment.filename).order_by(Attachment.id)).all()
+    assert kept == [f"shot{n:02d}.png" for n in range(10)]
+
+
+def test_files_sent_at_once_are_bounded_in_total(app, make, monkeypatch):
+    from helpdesk.tickets import uploads
+
+    monkeypatch.setitem(app.config, "UPLOAD_MAX_POST_MB", 1)
+    third = PNG + b"\x00" * (400 * 1024)
+    staged, errors = uploads.stage_files(
+        make.customer(), "form", [(n, third) for n in ("a.png", "b.png", "c.png")]
+    )
+    assert [a.filename for a in staged] == ["a.png", "b.png"]
+    assert errors == ["c.png: not kept, the files sent at once may total at most 1 MB."]
+
+
+def test_staged_files_of_one_user_have_a_quota(app, client, login, make, ref, monkeypatch):
+    monkeypatch.setitem(app.config, "UPLOAD_STAGED_QUOTA_MB", 1)
+    login(make.customer())
+    part = PNG + b"\x00" * (300 * 1024)
+    for n in range(4):
+        text = client.post(
+            "/portal/tickets/new",
+            data=_form(ref, [(f"part{n}.png", part)], body="", submission_key=f"form-{n}"),
+            content_type="multipart/form-data",
+        ).get_data(as_text=True)
+    assert "part3.png: not kept, your files waiting to be sent would exceed 1 MB." in text
+    assert sorted(db.session.scalars(db.select(Attachment.filename))) == [
+        "part0.png",
+        "part1.png",
+        "part2.png",
+    ]
+    # Another customer has their own quota.
+    login(make.customer())
+    client.post(
+        "/portal/tickets/new",
+        data=_form(ref, [("other.png", part)], body="", submission_key="form-x"),
+        content_type="multipart/form-data",
+    )
+    assert db.session.scalar(db.select(db.func.count(Attachment.id))) == 4
+
+
+def test_a_request_over_the_size_limit_is_refused_before_it_is_read(app, client, login, make, ref):
+    login(make.customer())
+    too_big = b"\x00" * (app.config["MAX_CONTENT_LENGTH"] + 1)  # raw bytes: the client spools nothing
+    response = client.post(
+        "/portal/tickets/new", data=too_big, content_type="multipart/form-data; boundary=x"
+    )
+    assert response.status_code == 413
+    assert "send fewer or smaller files" in response.get_data(as_text=True)
+    assert db.session.scalar(db.select(db.func.count(Attachment.id))) == 0
+
+
+def test_uploads_clean_removes_abandoned_staged_files_and_orphans_only(app, client, login, make, ref):
+    from datetime import timedelta
+
+    from helpdesk.dbtypes import utcnow
+    from helpdesk.tickets import drafts
+
+    customer = make.customer()
+    login(customer)
+    for key, name in (("old-form", "old.png"), ("new-form", "new.png"), ("draft-form", "draft.png")):
+        client.post(
+            "/portal/tickets/new",
+            data=_form(ref, [(name, PNG)], body="", submission_key=key),
+            content_type="multipart/form-data",
+        )
+    sent = client.post(
+        "/portal/tickets/new",
+        data=_form(ref, [("sent.png", PNG)], submission_key="sent-form"),
+        content_type="multipart/form-data",
+    )
+    assert sent.status_code == 302
+    drafts.save_draft(customer, submission_key="draft-form", subject="Half written")
+    two_days_ago = utcnow() - timedelta(days=2)
+    for item in db.session.scalars(db.select(Attachment)):
+        if item.filename != "new.png":
+            item.created_at = two_days_ago
+    db.session.commit()
+    folder = app.config["UPLOAD_FOLDER"]
+    orphan = os.path.join(folder, "left-by-a-crash")
+    with open(orphan, "wb") as fh:
+        fh.write(b"x")
+    os.utime(orphan, (two_days_ago.timestamp(), two_days_ago.timestamp()))
+    old_path = os.path.join(
+        folder, db.session.scalar(db.select(Attachment.storage_name).where(Attachment.filename == "old.png"))
+    )
+
+    result = app.test_cli_runner().invoke(args=["uploads", "clean"])
+
+    assert result.exit_code == 0, result.output
+    assert "Removed 1 staged attachment(s) and 2 file(s) older than 24 h." in result.output
+    # A sent ticket's file, a live draft's and a fresh one stay.
+    assert sorted(db.session.scalars(db.select(Attachment.filename))) == ["draft.png", "new.png", "sent.png"]
+    assert not os.path.exists(orphan) and not os.path.exists(old_path)

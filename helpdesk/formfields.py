@@ -1,0 +1,48 @@
+"""Numbers from forms that fit the database: every integer a form hands to a query or a column is
+within the range of an INTEGER column, so nothing a user types can make the database fail
+(PostgreSQL: "integer out of range"; SQLite: "Python int too large").
+
+Forms import `IntegerField` from here instead of WTForms, and `SelectField`s of ids coerce with
+`db_int` / `optional_db_int`: a value beyond the range is a form error ("Enter a whole number
+between …" / "Not a valid choice."), like any other bad value.
+"""
+
+from wtforms import IntegerField as _IntegerField
+
+MAX_ID = 2**31 - 1  # also the largest INTEGER on PostgreSQL (ids, counts, amounts)
+MIN_INT = -(2**31)
+
+
+def db_int(value):
+    """int(value) when it fits an INTEGER column, else ValueError (WTForms: not a valid choice)."""
+    number = int(value)
+    if not MIN_INT <= number <= MAX_ID:
+        raise ValueError("out of range")
+    return number
+
+
+def optional_db_int(value):
+    """None for an empty choice ("unassigned", "any"), else db_int."""
+    if value in ("", None):
+        return None
+    return db_int(value)
+
+
+class IntegerField(_IntegerField):
+    """WTForms' IntegerField, refusing numbers an INTEGER column cannot hold."""
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        if self.data is not None and not MIN_INT <= self.data <= MAX_ID:
+            self.data = None
+            raise ValueError(f"Enter a whole number between {MIN_INT:,} and {MAX_ID:,}.")
+
+
+def parse_id(raw):
+    """An id from a query string, a cookie or a reference: the int when `raw` is a decimal number
+    in 1..MAX_ID, else None (never an exception, never a number the database cannot hold)."""
+    raw = str(raw or "").strip()
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 10:
+        return None
+    number = int(raw)
+    return number if 0 < number <= MAX_ID else None

@@ -1,0 +1,24 @@
+"""`flask uploads ...`: housekeeping of the upload folder (cron-safe, idempotent)."""
+
+from datetime import timedelta
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from helpdesk.extensions import db
+
+uploads_cli = AppGroup("uploads", help="Attachments on disk: remove abandoned staged files.")
+
+
+@uploads_cli.command("clean")
+@click.option("--hours", type=click.IntRange(min=1), help="Age in hours (default: UPLOAD_STAGED_MAX_HOURS).")
+def clean_command(hours):
+    """Remove files staged with a form that was never sent, once older than a day (files of a
+    draft that is still alive stay), and files on disk that no attachment names."""
+    from helpdesk.tickets import uploads
+
+    hours = hours or current_app.config["UPLOAD_STAGED_MAX_HOURS"]
+    rows, files = uploads.clean_staged(older_than=timedelta(hours=hours))
+    db.session.commit()
+    click.echo(f"Removed {rows} staged attachment(s) and {files} file(s) older than {hours} h.")
