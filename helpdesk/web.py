@@ -10,6 +10,7 @@ from flask_sqlalchemy.session import Session
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
+from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 from werkzeug.routing import IntegerConverter
 
 from helpdesk.errors import CONFLICT_TEXT, is_conflict
@@ -54,6 +55,32 @@ class DatabaseId(IntegerConverter):
         super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
+_UNSTORABLE = dict.fromkeys(c for c in range(32) if chr(c) not in "\t\n\r")
+
+
+def clean_text(value):
+    """Text without NUL and the other C0 control characters but tab and newlines: PostgreSQL
+    refuses NUL in text, and none of them means anything in a help desk's fields."""
+    return value.translate(_UNSTORABLE) if isinstance(value, str) else value
+
+
+class CleanInput(ImmutableMultiDict):
+    """The storage of query strings and form fields: every text value cleaned on arrival, so no
+    view or form has to remember it (files are left as they are)."""
+
+    def __init__(self, mapping=None):
+        if mapping is None:
+            super().__init__()
+            return
+        items = mapping.items(multi=True) if isinstance(mapping, MultiDict) else mapping
+        super().__init__([(clean_text(key), clean_text(value)) for key, value in items])
+
+
+def clean_request_class(base):
+    """`base` (Flask's, or htmx-flask's HtmxAwareRequest) with cleaned query strings and forms."""
+    return type("CleanRequest", (base,), {"parameter_storage_class": CleanInput})
+
+
 def register_converters(app):
     """Before any blueprint is registered: rules resolve their converters when added."""
     app.url_map.converters["int"] = DatabaseId
@@ -80,6 +107,8 @@ def _ended(session, transaction):
 
 
 def register_web_hooks(app):
+    app.request_class = clean_request_class(app.request_class)  # after extensions set theirs
+
     @app.after_request
     def security_headers(response):
         response.headers.setdefault("Content-Security-Policy", CSP)

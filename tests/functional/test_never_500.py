@@ -70,3 +70,24 @@ def test_ids_beyond_the_range_in_forms_and_query_strings_are_refused_politely(cl
     assert queue.status_code == 200
     db.session.expire_all()
     assert db.session.get(Ticket, ticket.id).assignee_id is None
+
+
+def test_control_characters_in_fields_are_dropped_not_stored(client, login, make, ref):
+    """PostgreSQL refuses NUL in text (it answered 500); no field means anything by one."""
+    customer = make.customer()
+    login(customer)
+    response = client.post(
+        "/portal/tickets/new",
+        data={
+            "category": ref.categories["IT"].id,
+            "priority": ref.priorities["Normal"].id,
+            "subject": "Printer\x00 on fire\x07",
+            "body": "Line one\r\n\tLine two\x00",
+            "submission_key": "nul-key",
+        },
+    )
+    assert response.status_code == 302
+    ticket = db.session.scalar(db.select(Ticket))
+    assert ticket.subject == "Printer on fire"
+    assert ticket.body == "Line one\r\n\tLine two" or ticket.body == "Line one\n\tLine two"
+    assert client.get("/portal/tickets?q=%00printer").status_code == 200
