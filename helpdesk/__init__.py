@@ -5,7 +5,7 @@ import os
 from flask import Flask
 
 from helpdesk import accounts, billing, core, credits, demo, mail, notices, reports, tickets
-from helpdesk.config import Config, check_production, from_environment
+from helpdesk.config import Config, apply_environment_defaults, check_production, from_environment
 from helpdesk.extensions import csrf, db, htmx_ext, login_manager, migrate
 
 
@@ -36,6 +36,7 @@ def finish_config(app):
     app.config["SQLALCHEMY_DATABASE_URI"] = url
     if not app.config.get("UPLOAD_FOLDER"):
         app.config["UPLOAD_FOLDER"] = os.path.join(app.instance_path, "uploads")
+    apply_environment_defaults(app.config)
     check_production(app.config)
 
 
