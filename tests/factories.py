@@ -4,8 +4,8 @@ runs in a transaction rolled back at its end; the test client commits before eac
 from datetime import timedelta
 
 import factory
-from factory.alchemy import SQLAlchemyModelFactory
 from argon2 import PasswordHasher
+from factory.alchemy import SQLAlchemyModelFactory
 
 from helpdesk.accounts.models import (
     ROLE_ADMIN,

@@ -18,7 +18,9 @@ PENDING = "pending_login"  # password accepted, second factor awaited: not signe
 TWO_FACTOR = "two_factor"  # "ok", or "setup" when the role requires two factors not set up yet
 PENDING_SECONDS = 300
 # Pages a user who must set up two factors may still open.
-SETUP_ENDPOINTS = frozenset({"accounts.two_factor", "accounts.two_factor_enable", "accounts.logout", "static"})
+SETUP_ENDPOINTS = frozenset(
+    {"accounts.two_factor", "accounts.two_factor_enable", "accounts.logout", "static"}
+)
 
 
 def start(user, remember=False):

@@ -63,7 +63,9 @@ def take(key, window):
 
 def give_back(key):
     """Return one count taken on `key` (an attempt that turned out fine)."""
-    db.session.execute(update(Throttle).where(Throttle.key == key, Throttle.count > 0).values(count=Throttle.count - 1))
+    db.session.execute(
+        update(Throttle).where(Throttle.key == key, Throttle.count > 0).values(count=Throttle.count - 1)
+    )
 
 
 def clear(*keys):

@@ -9,7 +9,6 @@ from flask import current_app
 from sqlalchemy import delete, func, or_, select
 
 from helpdesk import policy
-
 from helpdesk.accounts import audit, seats
 from helpdesk.accounts.auth import register_customer, rotate_sessions
 from helpdesk.accounts.models import (

@@ -21,8 +21,8 @@ from helpdesk.accounts.forms import (
 )
 from helpdesk.accounts.passwords import PasswordRejected
 from helpdesk.actions import perform
-from helpdesk.errors import ValidationFailed
 from helpdesk.credits import ledger as credits
+from helpdesk.errors import ValidationFailed
 from helpdesk.mail import notify
 from helpdesk.web import public_url, safe_next
 
@@ -83,7 +83,9 @@ def register():
     if form.validate_on_submit():
         outcome = perform(_register, form, request.remote_addr)
         if outcome.ok:
-            return render_template("accounts/check_mail.html", email=accounts.normalise_email(form.email.data))
+            return render_template(
+                "accounts/check_mail.html", email=accounts.normalise_email(form.email.data)
+            )
         if isinstance(outcome.error, throttle.Throttled):
             form.form_errors.append(outcome.message)
             return render_template("accounts/register.html", form=form, plans=plans), 429
@@ -137,7 +139,9 @@ def resend_confirmation():
     if form.validate_on_submit():
         outcome = perform(_resend, form.email.data, request.remote_addr)
         if outcome.ok:
-            return render_template("accounts/check_mail.html", email=accounts.normalise_email(form.email.data))
+            return render_template(
+                "accounts/check_mail.html", email=accounts.normalise_email(form.email.data)
+            )
         form.form_errors.append(outcome.message)
         return render_template("accounts/resend_confirmation.html", form=form), 429
     return render_template("accounts/resend_confirmation.html", form=form)
@@ -168,7 +172,9 @@ def change_password():
             accounts.change_password, current_user, form.current_password.data, form.new_password.data
         )
         if not outcome.ok:
-            field = form.new_password if isinstance(outcome.error, PasswordRejected) else form.current_password
+            field = (
+                form.new_password if isinstance(outcome.error, PasswordRejected) else form.current_password
+            )
             field.errors.append(outcome.message)
         else:
             sessions.start(current_user._get_current_object(), remember=False)

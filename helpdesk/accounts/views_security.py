@@ -34,12 +34,16 @@ def login_code():
 
 
 def _setup_page(form=None, error=None, status=200):
-    """The set-up page for a new secret (or the one the form carries when it is valid)."""
+    """The set-up page for a new secret, or for the one a submitted form carries when it is valid
+    (a submitted key that is not valid base32 is replaced, and the form says so)."""
+    submitted = form is not None
     form = form or TwoFactorSetupForm(formdata=None)
     try:
         secret = two_factor.clean_secret(form.secret.data)
-    except ValidationFailed:
+    except ValidationFailed as exc:
         secret = form.secret.data = two_factor.new_secret()
+        if submitted:
+            form.form_errors.append(str(exc))
     if error:
         form.code.errors.append(error)
     uri = two_factor.provisioning_uri(current_user, secret)
@@ -76,7 +80,7 @@ def two_factor_enable():
         return _setup_page(form)
     outcome = perform(two_factor.enable, current_user, form.secret.data, form.code.data)
     if not outcome.ok:
-        return _setup_page(form, error=outcome.message)
+        return _setup_page(form, error=None if outcome.message == two_factor.BAD_SECRET else outcome.message)
     sessions.two_factor_done()
     sessions.mark_authenticated()
     return _recovery_codes_page(outcome.value, first=True)
