@@ -113,3 +113,20 @@ def test_concurrent_failures_let_exactly_the_limit_through(app, make):
     row = db.session.get(Throttle, f"pair:victim@example.com|{ATTACKER}", populate_existing=True)
     assert row.count == limit
     assert attempt(client_at(app, OFFICE), PASSWORD).status_code == 302
+
+
+def test_counters_of_windows_long_over_are_deleted_when_a_new_window_starts(app):
+    from datetime import timedelta
+
+    from helpdesk.dbtypes import utcnow
+
+    db.session.add(
+        Throttle(key="pair:old@example.com|192.0.2.1", window_start=utcnow() - timedelta(days=2), count=4)
+    )
+    db.session.add(
+        Throttle(key="acct:recent@example.com", window_start=utcnow() - timedelta(hours=2), count=2)
+    )
+    db.session.flush()
+    assert throttle.take("addr:192.0.2.99", timedelta(minutes=15)) == 1
+    keys = set(db.session.scalars(db.select(Throttle.key)))
+    assert keys == {"acct:recent@example.com", "addr:192.0.2.99"}
