@@ -111,7 +111,10 @@ def _register(form, address):
     if result.created:
         credits.open_chosen_plan(result.user, form.plan.data)
         _mail_confirmation(result.user)
-    elif throttle.take(f"notice:{result.user.email}", timedelta(hours=1)) <= NOTICES_PER_HOUR:
+    elif (
+        result.user.active
+        and throttle.take(f"notice:{result.user.email}", timedelta(hours=1)) <= NOTICES_PER_HOUR
+    ):
         notify.existing_account_notice(
             result.user,
             login_url=public_url("accounts.login"),

@@ -220,3 +220,22 @@ def test_turning_two_factors_off_needs_a_recent_sign_in_and_forgets_the_codes(cl
     db.session.refresh(user)
     assert not user.two_factor_enabled and user.totp_secret is None
     assert two_factor.remaining_recovery_codes(user) == 0
+
+
+def test_require_2fa_is_admin_in_production_none_elsewhere_and_read_from_the_environment(
+    monkeypatch, tmp_path
+):
+    from helpdesk import create_app
+    from helpdesk.config import from_environment
+
+    for name in ("REQUIRE_2FA", "HELPDESK_REQUIRE_2FA", "HELPDESK_ENV"):
+        monkeypatch.delenv(name, raising=False)
+    production = {
+        "HELPDESK_ENV": "production",
+        "SECRET_KEY": "x" * 40,
+        "DATABASE_URL": f"sqlite:///{tmp_path}/p.db",
+    }
+    assert create_app(production).config["REQUIRE_2FA"] == ("admin",)
+    assert create_app({**production, "REQUIRE_2FA": ()}).config["REQUIRE_2FA"] == ()
+    assert create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/d.db"}).config["REQUIRE_2FA"] == ()
+    assert from_environment({"REQUIRE_2FA": "admin, technician"}) == {"REQUIRE_2FA": ("admin", "technician")}
