@@ -54,7 +54,7 @@ from helpdesk import create_app
 from helpdesk.extensions import db
 from helpdesk.services import accounts, credits
 from helpdesk.services.seed import seed_reference_data
-app = create_app({{"PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"}})
+app = create_app({{"ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 8, "ARGON2_PARALLELISM": 1}})
 with app.app_context():
     categories, priorities = seed_reference_data()
     business = [p for p in credits.all_plans() if p.name == "Business"][0]

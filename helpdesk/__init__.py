@@ -5,7 +5,7 @@ import os
 from flask import Flask
 
 from helpdesk import accounts, billing, core, credits, demo, mail, notices, reports, tickets
-from helpdesk.config import Config, check_production, from_environment
+from helpdesk.config import Config, apply_environment_defaults, check_production, from_environment
 from helpdesk.extensions import csrf, db, htmx_ext, login_manager, migrate
 
 
@@ -40,6 +40,7 @@ def finish_config(app):
     if not app.config.get("MAX_CONTENT_LENGTH"):
         # Werkzeug answers 413 before reading a larger body: no request can stage more than this.
         app.config["MAX_CONTENT_LENGTH"] = (app.config["UPLOAD_MAX_POST_MB"] + 1) * 1024 * 1024
+    apply_environment_defaults(app.config)
     check_production(app.config)
 
 

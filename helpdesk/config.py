@@ -4,6 +4,12 @@ import os
 
 DEV_SECRET_KEY = "dev-only-not-secret"
 
+
+def names(raw):
+    """A comma-separated list from the environment as a tuple: "admin, technician" -> ("admin", "technician")."""
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
 # Settings read from the environment, with the type to parse them as.
 ENV_SETTINGS = {
     "SECRET_KEY": str,
@@ -46,6 +52,17 @@ ENV_SETTINGS = {
     "UPLOAD_MAX_POST_MB": int,
     "UPLOAD_STAGED_QUOTA_MB": int,
     "UPLOAD_STAGED_MAX_HOURS": int,
+    "REQUIRE_2FA": names,
+    "REAUTH_MINUTES": int,
+    "LOGIN_MAX_FAILURES": int,
+    "LOGIN_MAX_FAILURES_ACCOUNT": int,
+    "LOGIN_MAX_FAILURES_ADDRESS": int,
+    "LOGIN_FAILURE_WINDOW_MINUTES": int,
+    "REGISTER_PER_HOUR": int,
+    "CONFIRM_MAX_AGE_HOURS": int,
+    "ARGON2_TIME_COST": int,
+    "ARGON2_MEMORY_COST": int,
+    "ARGON2_PARALLELISM": int,
 }
 
 
@@ -63,9 +80,19 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_SECURE = False
-    PASSWORD_HASH_METHOD = "scrypt:32768:8:1"
-    LOGIN_MAX_FAILURES = 5
-    LOGIN_WINDOW_MINUTES = 15
+    # Accounts and sign-in (README "Accounts and sign-in"). argon2id with argon2-cffi's defaults
+    # (RFC 9106's low-memory profile: 3 passes over 64 MiB, 4 lanes); tests use a cheap profile.
+    ARGON2_TIME_COST = 3
+    ARGON2_MEMORY_COST = 65536  # KiB
+    ARGON2_PARALLELISM = 4
+    LOGIN_MAX_FAILURES = 5  # per account and client address
+    LOGIN_MAX_FAILURES_ACCOUNT = 10  # per account, from any address (then only addresses without failures)
+    LOGIN_MAX_FAILURES_ADDRESS = 100  # per client address, over all accounts
+    LOGIN_FAILURE_WINDOW_MINUTES = 15
+    REGISTER_PER_HOUR = 10  # registrations (and confirmation resends) per client address
+    CONFIRM_MAX_AGE_HOURS = 72  # an address confirmation link works this long
+    REQUIRE_2FA = None  # roles that must use two factors; None: ("admin",) in production, () elsewhere
+    REAUTH_MINUTES = 10  # money-moving and role-changing actions need a sign-in this recent
     MAX_CONTENT_LENGTH = None  # None: UPLOAD_MAX_POST_MB and 1 MiB for the form's fields (finish_config)
     MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
     MAX_ATTACHMENTS_PER_POST = 5
@@ -140,6 +167,13 @@ def from_environment(environ=None):
                 found[name] = parse_env_value(kind, environ[key])
                 break
     return found
+
+
+def apply_environment_defaults(config):
+    """Settings whose default depends on the environment: two factors for admins in production."""
+    if config.get("REQUIRE_2FA") is None:
+        config["REQUIRE_2FA"] = ("admin",) if config.get("HELPDESK_ENV") == "production" else ()
+    config["REQUIRE_2FA"] = tuple(config["REQUIRE_2FA"])
 
 
 def check_production(config):

@@ -24,6 +24,11 @@ def is_admin(user):
     return bool(user and user.is_authenticated and user.active and user.is_admin)
 
 
+def must_use_two_factor(user, required_roles):
+    """Users whose role is among `required_roles` (the REQUIRE_2FA setting) sign in with two factors."""
+    return bool(user and user.role in tuple(required_roles or ()))
+
+
 def permitted_category_ids(user):
     """The categories a technician may work (admins: all, others: none)."""
     return {p.category_id for p in user.category_permissions}

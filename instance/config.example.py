@@ -8,3 +8,4 @@
 # MAIL_USERNAME = "helpdesk"; MAIL_PASSWORD = "secret"
 # MAIL_FROM = "support@example.com"; SUPPORT_ADDRESS = "support@example.com"
 # IMAP_HOST = "imap.example.com"; IMAP_USERNAME = "support"; IMAP_PASSWORD = "secret"
+# REQUIRE_2FA = ("admin",)  # roles that must sign in with two factors (the production default)

@@ -4,8 +4,8 @@ runs in a transaction rolled back at its end; the test client commits before eac
 from datetime import timedelta
 
 import factory
+from argon2 import PasswordHasher
 from factory.alchemy import SQLAlchemyModelFactory
-from werkzeug.security import generate_password_hash
 
 from helpdesk.accounts.models import (
     ROLE_ADMIN,
@@ -20,7 +20,8 @@ from helpdesk.extensions import db
 from helpdesk.tickets.models import Category, Message, Priority, Subscription, Ticket
 
 PASSWORD = "correct-horse-battery"
-_HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
+# argon2id with the test config's parameters (tests/conftest.py): made once, verified in microseconds.
+_HASH = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(PASSWORD)
 
 
 def _session():

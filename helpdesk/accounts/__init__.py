@@ -14,12 +14,16 @@ def init_app(app):
         admin_users,
         cli,
         views,
+        views_security,
     )
     from helpdesk.accounts.banners import seat_banner
     from helpdesk.accounts.blueprints import admin_bp, bp
+    from helpdesk.accounts.sessions import require_two_factor_setup
 
     app.register_blueprint(bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    # Before every other hook (the page cache's included): roles in REQUIRE_2FA set it up first.
+    app.before_request(require_two_factor_setup)
     register_banner(app, seat_banner)
     register_admin_section(
         app,

@@ -13,6 +13,7 @@ from helpdesk.accounts.forms import (
     SearchFilter,
 )
 from helpdesk.accounts.models import Organization, User
+from helpdesk.accounts.reauth import recent_authentication
 from helpdesk.actions import perform
 from helpdesk.credits import ledger as credits
 from helpdesk.extensions import db
@@ -172,6 +173,7 @@ def remove_member(org_id, user_id):
 
 
 @bp.post("/organizations/<int:org_id>/members/<int:user_id>/manager")
+@recent_authentication
 def set_manager(org_id, user_id):
     form = ManagerForm()
 

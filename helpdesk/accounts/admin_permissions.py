@@ -7,6 +7,7 @@ from helpdesk.accounts import permissions
 from helpdesk.accounts.blueprints import admin_bp as bp
 from helpdesk.accounts.forms import PermissionsForm
 from helpdesk.accounts.models import User
+from helpdesk.accounts.reauth import recent_authentication
 from helpdesk.actions import perform
 from helpdesk.extensions import db
 from helpdesk.htmx import is_htmx, render_fragment, render_page_or_block
@@ -34,6 +35,7 @@ def permissions_page():
 
 
 @bp.post("/permissions")
+@recent_authentication
 def save_permissions():
     """The no-JavaScript path: the whole visible grid is submitted and saved in one go."""
     form = PermissionsForm()
@@ -52,6 +54,7 @@ def save_permissions():
 
 
 @bp.post("/permissions/<int:user_id>/<int:category_id>")
+@recent_authentication
 def toggle_permission(user_id, category_id):
     """One cell, saved at once (htmx): granted when this cell's checkbox is among the checked ones."""
     user = db.session.get(User, user_id) or abort(404)

@@ -8,6 +8,7 @@ from helpdesk.accounts import users as user_service
 from helpdesk.accounts.blueprints import admin_bp as bp
 from helpdesk.accounts.forms import ROLE_LABELS, ActiveForm, RoleForm, UserFilter
 from helpdesk.accounts.models import User
+from helpdesk.accounts.reauth import recent_authentication
 from helpdesk.actions import perform
 from helpdesk.extensions import db
 from helpdesk.htmx import is_htmx, render_page_or_block
@@ -64,6 +65,7 @@ def user(user_id):
 
 
 @bp.post("/users/<int:user_id>/role")
+@recent_authentication
 def change_role(user_id):
     target = _user_or_404(user_id)
     form = RoleForm()
@@ -85,6 +87,7 @@ def change_role(user_id):
 
 
 @bp.post("/users/<int:user_id>/active")
+@recent_authentication
 def set_active(user_id):
     target = _user_or_404(user_id)
     form = ActiveForm()

@@ -1,46 +1,39 @@
 """Accounts: registration, authentication with throttling, passwords and session rotation."""
 
 import functools
-from datetime import timedelta
 
-from flask import current_app
-from sqlalchemy import delete, func, select
-from werkzeug.security import check_password_hash, generate_password_hash
+from sqlalchemy import select
 
-from helpdesk.accounts.models import ROLE_CUSTOMER, LoginFailure, User, new_session_token
+from helpdesk.accounts import throttle
+from helpdesk.accounts.models import ROLE_CUSTOMER, User, new_session_token
+from helpdesk.accounts.passwords import (  # noqa: F401  (hash_password: the seed and tests import it here)
+    MIN_PASSWORD_LENGTH,
+    check_password_rules,
+    dummy_verify,
+    hash_password,
+    needs_rehash,
+    verify_password,
+)
 from helpdesk.dbtypes import utcnow
-from helpdesk.errors import NotAllowed, ValidationFailed
+from helpdesk.errors import ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.formfields import parse_id
 
-MIN_PASSWORD_LENGTH = 10
-# Compared against when the e-mail is unknown, so both failures cost the same time.
-_DUMMY_HASH = None
-
-
-class LoginThrottled(NotAllowed):
-    """Too many recent failures for this e-mail or client address."""
+LoginThrottled = throttle.Throttled
 
 
 def normalise_email(email):
     return (email or "").strip().lower()
 
 
-def hash_password(password):
-    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
-
-
-def check_password_rules(password):
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationFailed(f"Use at least {MIN_PASSWORD_LENGTH} characters.")
-
-
 def find_user_by_email(email):
     return db.session.scalar(select(User).where(User.email == normalise_email(email)))
 
 
-def register_customer(email, name, password, timezone="UTC"):
-    """Create a customer account. Guarantees: unique e-mail, hashed password, role customer."""
+def register_customer(email, name, password, timezone="UTC", *, confirmed=True):
+    """Create a customer account. Guarantees: unique e-mail, a password that meets the rules,
+    argon2id hash, role customer; `confirmed=False` (self-registration) leaves the address to be
+    confirmed before the account can sign in or get ticket mail."""
     email = normalise_email(email)
     check_password_rules(password)
     if find_user_by_email(email):
@@ -51,6 +44,7 @@ def register_customer(email, name, password, timezone="UTC"):
         password_hash=hash_password(password),
         role=ROLE_CUSTOMER,
         timezone=valid_timezone(timezone or "UTC"),
+        email_confirmed_at=utcnow() if confirmed else None,
     )
     db.session.add(user)
     db.session.flush()
@@ -68,62 +62,55 @@ def ensure_user(email, name=None):
     return user
 
 
-def _failure_keys(email, remote_addr):
-    return [f"email:{normalise_email(email)}", f"ip:{remote_addr or 'unknown'}"]
+def begin_login(email, remote_addr):
+    """Take one sign-in attempt for this e-mail and client address (accounts/throttle.py), or raise
+    LoginThrottled. The caller commits it before checking the password, so the count holds
+    whatever happens next and is never read twice by concurrent attempts."""
+    return throttle.begin_login(normalise_email(email), remote_addr)
 
 
-def _recent_failures(key):
-    window = timedelta(minutes=current_app.config["LOGIN_WINDOW_MINUTES"])
-    return db.session.scalar(
-        select(func.count(LoginFailure.id)).where(
-            LoginFailure.key == key, LoginFailure.at >= utcnow() - window
-        )
-    )
+def authenticate(email, password, attempt):
+    """The active user for these credentials, or None, after `begin_login` took `attempt`.
 
-
-def authenticate(email, password, remote_addr):
-    """The active user for these credentials, or None; raises LoginThrottled after repeated failures.
-
-    Unknown e-mail, wrong password and deactivated account look the same to the caller.
-    Failures are recorded in the caller's transaction: the view commits them.
+    Unknown e-mail, wrong password and deactivated account look the same to the caller, and cost
+    the same time. A failure keeps the attempt's counts; a success gives them back, and a hash of
+    an older kind (werkzeug scrypt/pbkdf2) or older parameters is replaced by an argon2id one.
+    An unconfirmed account with the right password is returned too: the caller tells it apart.
     """
-    global _DUMMY_HASH
-    keys = _failure_keys(email, remote_addr)
-    limit = current_app.config["LOGIN_MAX_FAILURES"]
-    if _recent_failures(keys[0]) >= limit or _recent_failures(keys[1]) >= limit * 4:
-        raise LoginThrottled(
-            f"Too many failed attempts. Try again in {current_app.config['LOGIN_WINDOW_MINUTES']} minutes."
-        )
     user = find_user_by_email(email)
     if user is None or not user.password_hash:
-        if _DUMMY_HASH is None:
-            _DUMMY_HASH = hash_password("not-a-real-password")
-        check_password_hash(_DUMMY_HASH, password)
-        ok = False
-    else:
-        ok = check_password_hash(user.password_hash, password) and user.active
-    if not ok:
-        for key in keys:
-            db.session.add(LoginFailure(key=key))
-        db.session.flush()
+        dummy_verify(password)
         return None
-    db.session.execute(delete(LoginFailure).where(LoginFailure.key == keys[0]))
+    if not verify_password(user.password_hash, password) or not user.active:
+        return None
+    attempt.succeeded()
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    db.session.flush()
     return user
+
+
+def check_password(user, password):
+    """Whether `password` is the user's (re-authentication); no counters here, the caller throttles."""
+    return bool(user.password_hash) and verify_password(user.password_hash, password)
 
 
 def change_password(user, current_password, new_password):
     """Set a new password after checking the current one; ends every other session."""
-    if not user.password_hash or not check_password_hash(user.password_hash, current_password):
+    if not check_password(user, current_password):
         raise ValidationFailed("The current password is not correct.")
     check_password_rules(new_password)
     user.password_hash = hash_password(new_password)
+    user.reset_serial += 1  # reset links sent before the change stop working
     rotate_sessions(user)
 
 
 def set_password(user, new_password):
-    """Set a password without the old one (invitations, admin resets); ends every session."""
+    """Set a password without the old one (invitations, reset links); ends every session and kills
+    every reset link sent before."""
     check_password_rules(new_password)
     user.password_hash = hash_password(new_password)
+    user.reset_serial += 1
     rotate_sessions(user)
 
 

@@ -48,6 +48,45 @@ class RegisterForm(FlaskForm):
     plan = RadioField("Plan", coerce=db_int, validators=[Optional()])
 
 
+class ResendConfirmationForm(FlaskForm):
+    email = EmailField("E-mail", validators=[InputRequired(), Length(max=320)])
+
+
+class ConfirmAddressForm(FlaskForm):
+    """No fields but the CSRF token: the signed link is in the URL (a POST, so mail scanners that
+    open links do not confirm addresses)."""
+
+
+class LoginCodeForm(FlaskForm):
+    code = StringField(
+        "Code from your authenticator app, or a recovery code",
+        validators=[InputRequired(), Length(max=40)],
+        description="6 digits from the app, or one of your recovery codes (XXXX-XXXX-XXXX-XXXX).",
+    )
+
+
+class TwoFactorSetupForm(FlaskForm):
+    secret = HiddenField(validators=[InputRequired(), Length(max=100)])
+    code = StringField(
+        "6-digit code from your app",
+        validators=[InputRequired(), Length(max=20)],
+        description="After adding the account to your app, type the code it shows now.",
+    )
+
+
+class TwoFactorActionForm(FlaskForm):
+    """No fields but the CSRF token: turn two factors off, or make new recovery codes."""
+
+
+class ReauthForm(FlaskForm):
+    """Confirm it's you: the password, or with two factors on, a code (validated by the service)."""
+
+    reauth_password = PasswordField("Your password", validators=[Optional(), Length(max=200)])
+    reauth_code = StringField(
+        "Code from your authenticator app, or a recovery code", validators=[Optional(), Length(max=40)]
+    )
+
+
 class ChangePasswordForm(FlaskForm):
     current_password = PasswordField("Current password", validators=[InputRequired()])
     new_password = PasswordField(

@@ -1,4 +1,5 @@
-"""Users, organizations, technician category permissions, login throttling and the administrative audit trail."""
+"""Users, organizations, technician category permissions, throttling counters, two-factor recovery codes
+and the administrative audit trail."""
 
 import secrets
 
@@ -52,11 +53,27 @@ class User(UserMixin, db.Model):
     # Rotated on logout and password change: sessions and remember-me cookies carry it.
     session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    # None until a self-registered customer opens the confirmation link (they cannot sign in and
+    # get no ticket mail until then); every other way of creating an account confirms it at once.
+    email_confirmed_at = mapped_column(UTCDateTime)
+    # Moves on at every reset link sent and every password change: only the newest link works.
+    reset_serial: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    # TOTP (RFC 6238): the base32 secret once set up, when it was turned on, and the last time
+    # step a code was accepted for (a code is never accepted twice).
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at = mapped_column(UTCDateTime)
+    totp_last_step: Mapped[int | None] = mapped_column()
 
     organization = relationship("Organization", back_populates="members", lazy="joined")
     category_permissions = relationship(
         "CategoryPermission", back_populates="user", cascade="all, delete-orphan", lazy="select"
     )  # loaded on first use (agents only), not with every user row
+
+    def __init__(self, **kwargs):
+        # Confirmed when created unless told otherwise (a column default would also replace an
+        # explicit None, the one value self-registration needs).
+        kwargs.setdefault("email_confirmed_at", utcnow())
+        super().__init__(**kwargs)
 
     @property
     def is_active(self):  # Flask-Login: deactivated users cannot log in
@@ -73,6 +90,14 @@ class User(UserMixin, db.Model):
     @property
     def is_customer(self):
         return self.role == ROLE_CUSTOMER
+
+    @property
+    def email_confirmed(self):
+        return self.email_confirmed_at is not None
+
+    @property
+    def two_factor_enabled(self):
+        return self.totp_enabled_at is not None
 
     def get_id(self):
         return f"{self.id}:{self.session_token}"
@@ -95,15 +120,31 @@ class CategoryPermission(db.Model):
     category = relationship("Category", lazy="joined")
 
 
-class LoginFailure(db.Model):
-    """A failed login, by e-mail and by client address, for throttling."""
+class Throttle(db.Model):
+    """A counter per key (failed sign-ins per account, per account and address, per address;
+    registrations per address) over a fixed window that starts at its first count.
 
-    __tablename__ = "login_failures"
-    __table_args__ = (Index("ix_login_failures_key_at", "key", "at"),)
+    Counted with one atomic upsert (accounts/throttle.py), so concurrent requests on any number of
+    workers and servers never read the same count.
+    """
+
+    __tablename__ = "throttles"
+
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    window_start = mapped_column(UTCDateTime, nullable=False, index=True)
+    count: Mapped[int] = mapped_column(default=0)
+
+
+class RecoveryCode(db.Model):
+    """A two-factor recovery code: only its SHA-256 is kept (the codes are 80 random bits), usable once."""
+
+    __tablename__ = "recovery_codes"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(String(400))
-    at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    used_at = mapped_column(UTCDateTime)
 
 
 AUDIT_ROLE = "role"

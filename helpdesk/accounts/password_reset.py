@@ -1,69 +1,98 @@
-"""Password reset by e-mail: signed, expiring, single-use links that end every session."""
+"""Password reset by e-mail: signed, expiring, single-use links that end every session.
 
-import hashlib
+Each link carries the account's `reset_serial`, which moves on whenever a new link is sent and
+whenever the password changes: only the newest link works, and only until it is used.
+"""
 
 from flask import current_app
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from helpdesk import events
 from helpdesk.accounts import auth as accounts
+from helpdesk.accounts import throttle
 from helpdesk.accounts.models import User
+from helpdesk.dbtypes import utcnow
 from helpdesk.errors import ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.web import public_url
 
 INVALID_LINK = "This reset link is invalid or has expired. Ask for a new one."
+REPLACED_LINK = (
+    "This reset link has been replaced by a newer one, or was already used. "
+    "Use the link in the newest e-mail, or ask for a new one."
+)
 
 
 def _serializer():
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="password-reset")
 
 
-def _fingerprint(user):
-    """Changes whenever the password or the sessions change, so a used link stops working."""
-    return hashlib.sha256(f"{user.session_token}:{user.password_hash or ''}".encode()).hexdigest()[:20]
+def make_token(user, serial=None):
+    return _serializer().dumps({"u": user.id, "s": user.reset_serial if serial is None else serial})
 
 
-def make_token(user):
-    return _serializer().dumps({"u": user.id, "f": _fingerprint(user)})
+def _url(token):
+    return public_url("accounts.reset_password", token=token)
 
 
 def set_password_url(user):
-    """The signed, expiring link where `user` chooses a (new) password."""
-    return public_url("accounts.reset_password", token=make_token(user))
+    """A new signed, expiring link where `user` chooses a (new) password; links sent before stop working."""
+    user.reset_serial += 1
+    db.session.flush()
+    return _url(make_token(user))
 
 
 def request_reset(email):
     """Queue a reset link if an active account has this address (the mail domain sends at most 3
     an hour). Returns the outbox row, or None.
 
-    Guarantees: the caller learns nothing about whether the account exists.
+    Guarantees: the caller learns nothing about whether the account exists; the links sent before
+    stop working only when a new one is actually queued (asking often cannot kill a good link).
     """
     user = accounts.find_user_by_email(email)
     if user is None or not user.active:
         return None
-    sent = events.password_reset_requested.send(user=user, url=set_password_url(user))
-    return next((row for row in sent if row is not None), None)
+    url = _url(make_token(user, user.reset_serial + 1))
+    sent = events.password_reset_requested.send(user=user, url=url)
+    row = next((row for row in sent if row is not None), None)
+    if row is not None:
+        user.reset_serial += 1
+        db.session.flush()
+    return row
 
 
-def user_for_token(token):
-    """The active user a valid, unexpired, unused token names; else None."""
+def check_token(token):
+    """The active user a valid, unexpired, newest token names; ValidationFailed saying why not."""
     try:
         data = _serializer().loads(token, max_age=current_app.config["PASSWORD_RESET_MAX_AGE"])
+    except SignatureExpired:
+        raise ValidationFailed(INVALID_LINK) from None
     except BadSignature:
-        return None
-    if not isinstance(data, dict):
-        return None
-    user = db.session.get(User, data.get("u")) if isinstance(data.get("u"), int) else None
-    if user is None or not user.active or data.get("f") != _fingerprint(user):
-        return None
+        raise ValidationFailed(INVALID_LINK) from None
+    user_id = data.get("u") if isinstance(data, dict) else None
+    user = db.session.get(User, user_id) if isinstance(user_id, int) else None
+    if user is None or not user.active or not isinstance(data.get("s"), int):
+        raise ValidationFailed(INVALID_LINK)
+    if data["s"] != user.reset_serial:
+        raise ValidationFailed(REPLACED_LINK)
     return user
 
 
+def user_for_token(token):
+    """The user of a working token, else None."""
+    try:
+        return check_token(token)
+    except ValidationFailed:
+        return None
+
+
 def reset_password(token, new_password):
-    """Set the password named by a valid token. Guarantees: every session ends, the link dies."""
-    user = user_for_token(token)
-    if user is None:
-        raise ValidationFailed(INVALID_LINK)
+    """Set the password named by a valid token. Guarantees: every session ends, the link dies, the
+    address counts as confirmed (the link reached it) and its sign-in failures are forgotten."""
+    user = check_token(token)
     accounts.set_password(user, new_password)
+    if user.email_confirmed_at is None:
+        user.email_confirmed_at = utcnow()
+    throttle.clear(throttle.login_keys(user.email, None)["acct"])
+    db.session.flush()
     return user

@@ -5,8 +5,10 @@ The seat limit never blocks: going over it needs an explicit confirmation from t
 demoted nor deactivated, so the help desk always keeps someone who can administer it.
 """
 
+from flask import current_app
 from sqlalchemy import delete, func, or_, select
 
+from helpdesk import policy
 from helpdesk.accounts import audit, seats
 from helpdesk.accounts.auth import register_customer, rotate_sessions
 from helpdesk.accounts.models import (
@@ -104,7 +106,9 @@ def create_user(email, name, password, role, *, actor=None, confirmed=False):
 def change_role(actor, user, new_role, *, confirmed=False):
     """Give `user` another role. Guarantees: a known role; never leaves the help desk without an
     active admin; asks for confirmation before going over the seat limit; history recorded;
-    a demoted technician loses their category permissions (a later promotion starts from none)."""
+    a demoted technician loses their category permissions (a later promotion starts from none);
+    a user moved to a role that requires two factors (REQUIRE_2FA) without them set up is signed
+    out everywhere, so their next sign-in leads to the set-up page."""
     if new_role not in ROLES:
         raise ValidationFailed("Choose customer, technician or admin.")
     if new_role == user.role:
@@ -117,6 +121,8 @@ def change_role(actor, user, new_role, *, confirmed=False):
     audit.record(actor, AUDIT_ROLE, user=user, old=old, new=new_role)
     if new_role not in AGENT_ROLES:
         _drop_permissions(actor, user)
+    if policy.must_use_two_factor(user, current_app.config["REQUIRE_2FA"]) and not user.two_factor_enabled:
+        rotate_sessions(user)
     db.session.flush()
     return True
 

@@ -1,28 +1,32 @@
-"""Log in, log out, register, change password, reset a forgotten password."""
+"""Log in, log out, register and confirm the address, change password, reset a forgotten password."""
 
-from flask import flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from datetime import timedelta
+
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, logout_user
 
 from helpdesk.accounts import auth as accounts
-from helpdesk.accounts import password_reset
+from helpdesk.accounts import confirmation, password_reset, sessions, throttle
 from helpdesk.accounts.blueprints import bp
 from helpdesk.accounts.forms import (
     ChangePasswordForm,
+    ConfirmAddressForm,
     LoginForm,
     ProfileForm,
     RegisterForm,
+    ResendConfirmationForm,
     ResetPasswordForm,
     ResetRequestForm,
     timezone_choices,
 )
+from helpdesk.accounts.passwords import PasswordRejected
 from helpdesk.actions import perform
 from helpdesk.credits import ledger as credits
-from helpdesk.web import safe_next
+from helpdesk.errors import ValidationFailed
+from helpdesk.mail import notify
+from helpdesk.web import public_url, safe_next
 
-
-def _start_session(user, remember):
-    session.clear()  # a fresh session at login: nothing from before survives
-    login_user(user, remember=remember)
+NOTICES_PER_HOUR = 3  # confirmation links or "someone tried to register" mails one address gets
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -31,19 +35,30 @@ def login():
         return redirect(url_for("core.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        # Commits the failure, or the cleared counter.
-        outcome = perform(accounts.authenticate, form.email.data, form.password.data, request.remote_addr)
-        if not outcome.ok:
-            form.form_errors.append(outcome.message)
-            status = 429 if isinstance(outcome.error, accounts.LoginThrottled) else 200
-            return render_template("accounts/login.html", form=form), status
-        user = outcome.value
+        # The attempt is counted (and committed) before the password is checked: see throttle.py.
+        started = perform(accounts.begin_login, form.email.data, request.remote_addr)
+        if not started.ok:
+            form.form_errors.append(started.message)
+            return render_template("accounts/login.html", form=form), 429
+        user = perform(accounts.authenticate, form.email.data, form.password.data, started.value).value
         if user is None:
             form.form_errors.append("E-mail or password is not correct.")
+        elif not user.email_confirmed:
+            return render_template("accounts/login.html", form=form, unconfirmed=True)
         else:
-            _start_session(user, form.remember.data)
-            return redirect(safe_next(request.args.get("next")) or url_for("core.index"))
+            return _signed_in(user, form.remember.data, safe_next(request.args.get("next")))
     return render_template("accounts/login.html", form=form)
+
+
+def _signed_in(user, remember, next_url):
+    """The password was right: ask for the second factor, or start the session."""
+    if user.two_factor_enabled:
+        sessions.begin_second_factor(user, remember, next_url)
+        return redirect(url_for("accounts.login_code"))
+    sessions.start(user, remember)
+    if session.get(sessions.TWO_FACTOR) == "setup":
+        return redirect(url_for("accounts.two_factor"))
+    return redirect(next_url or url_for("core.index"))
 
 
 @bp.post("/logout")
@@ -66,23 +81,89 @@ def register():
     if request.method == "GET":
         form.plan.data = next((p.id for p in plans if p.is_default), plans[0].id if plans else None)
     if form.validate_on_submit():
-        outcome = perform(_register, form)
-        if not outcome.ok:
-            form.email.errors.append(outcome.message)
-        else:
-            _start_session(outcome.value, remember=False)
-            flash("Welcome! Your account is ready.", "success")
-            return redirect(url_for("tickets_portal.tickets"))
+        outcome = perform(_register, form, request.remote_addr)
+        if outcome.ok:
+            return render_template(
+                "accounts/check_mail.html", email=accounts.normalise_email(form.email.data)
+            )
+        if isinstance(outcome.error, throttle.Throttled):
+            form.form_errors.append(outcome.message)
+            return render_template("accounts/register.html", form=form, plans=plans), 429
+        (form.password if isinstance(outcome.error, PasswordRejected) else form.email).errors.append(
+            outcome.message
+        )
     return render_template("accounts/register.html", form=form, plans=plans)
 
 
-def _register(form):
-    """The account and the bank on the chosen plan (with its grant), in one transaction."""
-    user = accounts.register_customer(
+def _limit_registrations(address):
+    limit = current_app.config["REGISTER_PER_HOUR"]
+    message = "Too many registrations from your network. Try again in an hour."
+    throttle.attempt(f"reg:{address or 'unknown'}", limit, timedelta(hours=1), message)
+
+
+def _register(form, address):
+    """A new account (unconfirmed, its bank on the chosen plan) and its confirmation link, or, for an
+    address that has an account, a notice to its owner: one transaction, the same answer."""
+    _limit_registrations(address)
+    result = confirmation.register(
         form.email.data, form.name.data, form.password.data, timezone=form.timezone.data
     )
-    credits.open_chosen_plan(user, form.plan.data)
-    return user
+    if result.created:
+        credits.open_chosen_plan(result.user, form.plan.data)
+        _mail_confirmation(result.user)
+    elif (
+        result.user.active
+        and throttle.take(f"notice:{result.user.email}", timedelta(hours=1)) <= NOTICES_PER_HOUR
+    ):
+        notify.existing_account_notice(
+            result.user,
+            login_url=public_url("accounts.login"),
+            reset_url=public_url("accounts.forgot_password"),
+        )
+    return result
+
+
+def _mail_confirmation(user):
+    url = public_url("accounts.confirm_address", token=confirmation.make_token(user))
+    return notify.address_confirmation(user, url=url, hours=current_app.config["CONFIRM_MAX_AGE_HOURS"])
+
+
+def _resend(email, address):
+    """A new confirmation link for an account still waiting for one (a few an hour at most)."""
+    _limit_registrations(address)
+    user = confirmation.awaiting_confirmation(email)
+    if user is not None and throttle.take(f"notice:{user.email}", timedelta(hours=1)) <= NOTICES_PER_HOUR:
+        _mail_confirmation(user)
+
+
+@bp.route("/register/resend", methods=["GET", "POST"])
+def resend_confirmation():
+    form = ResendConfirmationForm()
+    if form.validate_on_submit():
+        outcome = perform(_resend, form.email.data, request.remote_addr)
+        if outcome.ok:
+            return render_template(
+                "accounts/check_mail.html", email=accounts.normalise_email(form.email.data)
+            )
+        form.form_errors.append(outcome.message)
+        return render_template("accounts/resend_confirmation.html", form=form), 429
+    return render_template("accounts/resend_confirmation.html", form=form)
+
+
+@bp.route("/register/confirm/<token>", methods=["GET", "POST"])
+def confirm_address(token):
+    """GET shows a button (link scanners only GET); its POST confirms the address."""
+    form = ConfirmAddressForm()
+    outcome = perform(confirmation.confirm, token) if form.validate_on_submit() else None
+    if outcome is not None and outcome.ok:
+        flash("Your address is confirmed. Log in to continue.", "success")
+        return redirect(url_for("accounts.login"))
+    try:
+        confirmation.user_for_token(token)
+    except ValidationFailed as exc:
+        resend = ResendConfirmationForm(formdata=None)
+        return render_template("accounts/confirm.html", form=None, invalid=str(exc), resend=resend), 400
+    return render_template("accounts/confirm.html", form=form, invalid=None)
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
@@ -94,9 +175,12 @@ def change_password():
             accounts.change_password, current_user, form.current_password.data, form.new_password.data
         )
         if not outcome.ok:
-            form.current_password.errors.append(outcome.message)
+            field = (
+                form.new_password if isinstance(outcome.error, PasswordRejected) else form.current_password
+            )
+            field.errors.append(outcome.message)
         else:
-            _start_session(current_user._get_current_object(), remember=False)
+            sessions.start(current_user._get_current_object(), remember=False)
             flash("Password changed. Other devices have been logged out.", "success")
             return redirect(url_for("core.index"))
     return render_template("accounts/password.html", form=form)
@@ -131,10 +215,10 @@ def forgot_password():
 
 @bp.route("/reset-password/<token>", methods=["GET", "POST"])
 def reset_password(token):
-    if password_reset.user_for_token(token) is None:
-        return render_template(
-            "accounts/reset_password.html", form=None, invalid=password_reset.INVALID_LINK
-        ), 400
+    try:
+        password_reset.check_token(token)
+    except ValidationFailed as exc:
+        return render_template("accounts/reset_password.html", form=None, invalid=str(exc)), 400
     form = ResetPasswordForm()
     if form.validate_on_submit():
         outcome = perform(password_reset.reset_password, token, form.new_password.data)

@@ -4,6 +4,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_login import current_user
 from wtforms import SelectChoice
 
+from helpdesk.accounts.reauth import recent_authentication
 from helpdesk.actions import perform
 from helpdesk.billing import purchases as billing
 from helpdesk.billing import revenue as billing_reports
@@ -48,6 +49,7 @@ def packs():
 
 @admin_bp.route("/packs/new", methods=["GET", "POST"], defaults={"pack_id": None})
 @admin_bp.route("/packs/<int:pack_id>/edit", methods=["GET", "POST"])
+@recent_authentication
 def pack_form(pack_id):
     pack = db.get_or_404(CreditPack, pack_id) if pack_id else None
     form = PackForm.for_pack(pack, default_currency=current_app.config["CURRENCY"])
@@ -62,6 +64,7 @@ def pack_form(pack_id):
 
 
 @admin_bp.post("/packs/<int:pack_id>/delete")
+@recent_authentication
 def pack_delete(pack_id):
     pack = db.get_or_404(CreditPack, pack_id)
     outcome = perform(billing.delete_pack, pack)
@@ -70,6 +73,7 @@ def pack_delete(pack_id):
 
 
 @admin_bp.route("/phone-order", methods=["GET", "POST"])
+@recent_authentication
 def phone_order():
     form = PhoneOrderForm()
     form.pack_id.choices = [

@@ -5,6 +5,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from helpdesk import policy
+from helpdesk.accounts.reauth import recent_authentication
 from helpdesk.actions import perform
 from helpdesk.billing import subscriptions
 from helpdesk.credits import alerts as credit_alerts
@@ -39,6 +40,7 @@ def index():
 
 
 @bp.post("/banks")
+@recent_authentication
 def open_bank():
     form = _plan_choices(OpenBankForm())
     if form.validate_on_submit():
@@ -75,6 +77,7 @@ def account(account_id):
 
 
 @bp.post("/banks/<int:account_id>/adjust")
+@recent_authentication
 def adjust(account_id):
     item = db.get_or_404(CreditAccount, account_id)
     form = AdjustForm()
@@ -88,6 +91,7 @@ def adjust(account_id):
 
 
 @bp.post("/banks/<int:account_id>/plan")
+@recent_authentication
 def move_plan(account_id):
     item = db.get_or_404(CreditAccount, account_id)
     form = _plan_choices(MovePlanForm())
@@ -145,6 +149,7 @@ def plans():
 
 
 @bp.post("/plans/<int:plan_id>")
+@recent_authentication
 def edit_plan(plan_id):
     plan = db.get_or_404(ServicePlan, plan_id)
     form, saved = _plan_form(plan, request.form), False
@@ -168,6 +173,7 @@ def tariffs():
 
 
 @bp.post("/tariffs/<int:priority_id>")
+@recent_authentication
 def edit_tariff(priority_id):
     priority = db.get_or_404(Priority, priority_id)
     form, saved = TariffForm(), False

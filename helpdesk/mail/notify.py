@@ -20,11 +20,13 @@ def _ticket_subject(ticket, prefix=""):
 
 
 def _recipients(users, exclude=()):
-    """Distinct active users with an address, in the given order, minus `exclude`."""
+    """Distinct active users with a confirmed address, in the given order, minus `exclude`."""
     skip = {u.id for u in exclude if u is not None}
     seen, result = set(), []
     for user in users:
         if user is None or user.id in skip or user.id in seen or not user.active or not user.email:
+            continue
+        if user.email_confirmed_at is None:  # self-registered, address not confirmed yet
             continue
         seen.add(user.id)
         result.append(user)
@@ -329,3 +331,29 @@ def credit_request(managers, *, requester, amount, reason, subject, priority, ba
         )
         for u in _recipients(managers, exclude=[requester])
     ]
+
+
+def address_confirmation(user, *, url, hours):
+    """The link that confirms a self-registered account's address (valid `hours`), to that address
+    only, confirmed or not (the caller decides)."""
+    return _send(
+        "address_confirmation",
+        user,
+        "address_confirmation",
+        "Confirm your e-mail address for the help desk",
+        url=url,
+        hours=hours,
+    )
+
+
+def existing_account_notice(user, *, login_url, reset_url):
+    """Someone tried to register with the address of an existing account: tell its owner, who can
+    sign in or reset the password (the page the registrant saw said only "check your mail")."""
+    return _send(
+        "existing_account",
+        user,
+        "existing_account",
+        "Someone tried to register with your address",
+        login_url=login_url,
+        reset_url=reset_url,
+    )

@@ -5,7 +5,7 @@ The SQL is written out here (a migration must not change when app code does); it
 helpdesk/credits/ledger_guard.py, which installs it on databases built with create_all.
 
 Revision ID: 0019
-Revises: 0016
+Revises: 0018
 Create Date: 2026-12-02
 
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 
 revision = '0019'
-down_revision = '0016'
+down_revision = '0018'
 branch_labels = None
 depends_on = None
 

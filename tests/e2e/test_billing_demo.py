@@ -29,7 +29,6 @@ def serve(tmp_path):
             f"sqlite:///{tmp_path / 'billing-e2e.sqlite3'}",
             str(tmp_path),
             WTF_CSRF_ENABLED=True,
-            PASSWORD_HASH_METHOD="pbkdf2:sha256:1000",
             **overrides,
         )
         app = create_app(config)

@@ -1,17 +1,21 @@
-"""A new customer registers, submits a ticket, finds it in My tickets, replies, and closes it."""
+"""A new customer registers (and confirms the address), submits a ticket, finds it in My tickets, replies, and closes it."""
 
 import re
 
 from playwright.sync_api import expect
 
+from tests.e2e.registration_support import register_and_confirm
+
 
 def test_register_submit_reply_close(live_server, page):
-    page.goto(live_server.url + "/register")
-    page.get_by_label("Your name").fill("Erin Example")
-    page.get_by_label("E-mail").fill("erin@example.com")
-    page.get_by_label("Password", exact=True).fill("a-long-password")
-    page.get_by_label("Repeat password").fill("a-long-password")
-    page.get_by_role("button", name="Create account").click()
+    register_and_confirm(
+        page,
+        live_server.url,
+        live_server.app,
+        name="Erin Example",
+        email="erin@example.com",
+        password="a-long-password",
+    )
     expect(page.get_by_role("heading", name="My tickets")).to_be_visible()
 
     page.get_by_role("link", name="New ticket").first.click()

@@ -1,0 +1,143 @@
+"""Throttling that holds across workers and servers: counters kept in the database, each moved by one
+atomic upsert (`INSERT ... ON CONFLICT DO UPDATE ... RETURNING`, on SQLite and PostgreSQL alike).
+
+An attempt first *takes* a count on each of its keys and reads back the new values; it goes ahead
+only if they are within their limits. Two requests at once never see the same count (the upsert
+locks the row until the transaction ends), so with a limit of five, exactly five attempts get
+through however many arrive together. A refused attempt raises: the caller's transaction rolls
+back and the counts it took are returned with it. A successful sign-in gives its count back.
+
+Sign-in keys, in one window of LOGIN_FAILURE_WINDOW_MINUTES from the first failure:
+- `pair:<email>|<address>`: LOGIN_MAX_FAILURES for one account from one client address;
+- `addr:<address>`: LOGIN_MAX_FAILURES_ADDRESS over all accounts from one address;
+- `acct:<email>`: LOGIN_MAX_FAILURES_ACCOUNT from anywhere. Past it, only addresses without a
+  failure of their own on that account may still try, so an attacker hammering from some
+  addresses never locks the owner out at another (each fresh address gets one try).
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import case, delete, literal, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from helpdesk.accounts.models import Throttle
+from helpdesk.dbtypes import UTCDateTime, utcnow
+from helpdesk.errors import NotAllowed
+from helpdesk.extensions import db
+
+PRUNE_BATCH = 200  # expired counters deleted when a new window starts
+LONGEST_WINDOW = timedelta(days=1)
+
+
+class Throttled(NotAllowed):
+    """Too many attempts: wait for the window to pass."""
+
+
+def take(key, window):
+    """Add one to `key`'s count in its current window (a new window when the last one is over)
+    and return the new count. Atomic: concurrent callers get distinct counts."""
+    now = utcnow()
+    table = Throttle.__table__
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    expired = table.c.window_start <= literal(now - window, UTCDateTime)
+    statement = (
+        insert(table)
+        .values(key=key, window_start=now, count=1)
+        .on_conflict_do_update(
+            index_elements=[table.c.key],
+            set_={
+                "count": case((expired, 1), else_=table.c.count + 1),
+                "window_start": case((expired, literal(now, UTCDateTime)), else_=table.c.window_start),
+            },
+        )
+        .returning(table.c.count)
+    )
+    count = db.session.execute(statement).scalar_one()
+    if count == 1:
+        _prune(now)
+    return count
+
+
+def give_back(key):
+    """Return one count taken on `key` (an attempt that turned out fine)."""
+    db.session.execute(
+        update(Throttle).where(Throttle.key == key, Throttle.count > 0).values(count=Throttle.count - 1)
+    )
+
+
+def clear(*keys):
+    """Forget these counters (a successful sign-in clears its account-and-address pair)."""
+    db.session.execute(delete(Throttle).where(Throttle.key.in_(keys)))
+
+
+def count(key, window):
+    """The current count of `key` in its window (0 when none or over); a read, for display and tests."""
+    row = db.session.get(Throttle, key, populate_existing=True)
+    if row is None or row.window_start <= utcnow() - window:
+        return 0
+    return row.count
+
+
+def _prune(now):
+    """Delete counters whose window ended a day ago, a batch at a time. Rows another transaction
+    holds are skipped (SKIP LOCKED on PostgreSQL), so pruning never waits and never deadlocks."""
+    stale = (
+        select(Throttle.key)
+        .where(Throttle.window_start < now - LONGEST_WINDOW)
+        .limit(PRUNE_BATCH)
+        .with_for_update(skip_locked=True)
+    )
+    db.session.execute(delete(Throttle).where(Throttle.key.in_(stale)))
+
+
+# --- sign-in --------------------------------------------------------------------------------
+
+
+def _window():
+    return timedelta(minutes=current_app.config["LOGIN_FAILURE_WINDOW_MINUTES"])
+
+
+def login_keys(email, address):
+    address = address or "unknown"
+    return {"pair": f"pair:{email}|{address}", "addr": f"addr:{address}", "acct": f"acct:{email}"}
+
+
+@dataclass(frozen=True)
+class LoginAttempt:
+    """The counts one sign-in attempt took, to give back or clear when it succeeds."""
+
+    keys: dict
+
+    def succeeded(self):
+        """The password was right: clear this pair, give back the account's and address's count."""
+        clear(self.keys["pair"])
+        give_back(self.keys["acct"])
+        give_back(self.keys["addr"])
+
+
+def begin_login(email, address):
+    """Take one attempt for (email, address), or raise Throttled (the caller rolls back, so a
+    refused attempt counts nothing). Keys are taken in sorted order, so two attempts never wait
+    for each other's rows round a loop."""
+    config = current_app.config
+    keys = login_keys(email, address)
+    counts = {kind: take(key, _window()) for kind, key in sorted(keys.items(), key=lambda item: item[1])}
+    over_pair = counts["pair"] > config["LOGIN_MAX_FAILURES"]
+    over_addr = counts["addr"] > config["LOGIN_MAX_FAILURES_ADDRESS"]
+    # Past the account's limit only addresses that have not failed on it yet may try.
+    over_acct = counts["acct"] > config["LOGIN_MAX_FAILURES_ACCOUNT"] and counts["pair"] > 1
+    if over_pair or over_addr or over_acct:
+        raise Throttled(
+            f"Too many failed attempts. Try again in {config['LOGIN_FAILURE_WINDOW_MINUTES']} minutes, "
+            "or reset your password."
+        )
+    return LoginAttempt(keys)
+
+
+def attempt(key, limit, window, message):
+    """Take one count on `key`, or raise Throttled with `message` past `limit` in `window`."""
+    if take(key, window) > limit:
+        raise Throttled(message)

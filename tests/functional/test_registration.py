@@ -1,0 +1,153 @@
+"""Self-registration: the address is confirmed by a signed, expiring link before the account can sign
+in or get ticket mail; a taken address gets the same answer and its owner a notice; registrations are
+throttled per client address."""
+
+import re
+from datetime import timedelta
+
+import time_machine
+from sqlalchemy import func, select
+
+from helpdesk.accounts.models import User
+from helpdesk.dbtypes import utcnow
+from helpdesk.extensions import db
+from helpdesk.mail.models import OutboxMessage
+from helpdesk.tickets import lifecycle as tickets
+from tests.factories import PASSWORD
+
+FORM = {
+    "name": "Erin",
+    "email": "erin@example.com",
+    "password": "a-long-password",
+    "confirm": "a-long-password",
+}
+
+
+def register(client, **overrides):
+    return client.post("/register", data={**FORM, **overrides})
+
+
+def mails(kind, to=None):
+    query = select(OutboxMessage).where(OutboxMessage.kind == kind).order_by(OutboxMessage.id)
+    if to:
+        query = query.where(OutboxMessage.to_addr == to)
+    return db.session.scalars(query).all()
+
+
+def confirmation_path(to="erin@example.com"):
+    row = mails("address_confirmation", to)[-1]
+    return re.search(r"http://[^/\s]+(/register/confirm/\S+)", row.body_text).group(1)
+
+
+def log_in(client, email="erin@example.com", password="a-long-password"):
+    return client.post("/login", data={"email": email, "password": password})
+
+
+def user(email="erin@example.com"):
+    return db.session.scalar(
+        select(User).where(User.email == email).execution_options(populate_existing=True)
+    )
+
+
+def test_an_unconfirmed_account_cannot_sign_in_and_is_offered_a_new_link(client):
+    register(client)
+    response = log_in(client)
+    text = response.get_data(as_text=True)
+    assert response.status_code == 200 and "Confirm your e-mail address first" in text
+    assert "/register/resend" in text
+    assert client.get("/portal/tickets").status_code == 302
+    # With a wrong password it looks like any failure: nothing says the account exists.
+    wrong = log_in(client, password="not-the-password").get_data(as_text=True)
+    assert "E-mail or password is not correct." in wrong and "Confirm your" not in wrong
+
+
+def test_the_confirmation_link_confirms_on_a_button_then_sign_in_works(client):
+    register(client)
+    path = confirmation_path()
+    page = client.get(path)
+    assert page.status_code == 200 and "Confirm my address" in page.get_data(as_text=True)
+    assert user().email_confirmed_at is None  # opening the link (a mail scanner) confirms nothing
+    confirmed = client.post(path)
+    assert confirmed.status_code == 302 and confirmed.location.endswith("/login")
+    assert user().email_confirmed_at is not None
+    assert log_in(client).status_code == 302
+    assert client.get("/portal/tickets").status_code == 200
+
+
+def test_an_expired_link_is_refused_with_a_message_and_a_new_one_can_be_asked_for(app, client):
+    register(client)
+    path = confirmation_path()
+    hours = app.config["CONFIRM_MAX_AGE_HOURS"]
+    with time_machine.travel(utcnow() + timedelta(hours=hours, minutes=1), tick=False):
+        response = client.post(path)
+    text = response.get_data(as_text=True)
+    assert response.status_code == 400 and "This confirmation link has expired" in text
+    assert user().email_confirmed_at is None
+    again = client.post("/register/resend", data={"email": "erin@example.com"})
+    assert again.status_code == 200 and "Check your mail" in again.get_data(as_text=True)
+    assert len(mails("address_confirmation")) == 2
+    assert client.post(confirmation_path()).status_code == 302 and user().email_confirmed_at is not None
+
+
+def test_a_tampered_link_is_refused(client):
+    register(client)
+    assert client.post(confirmation_path()[:-3] + "abc").status_code == 400
+    assert user().email_confirmed_at is None
+
+
+def test_a_taken_address_gets_the_same_page_and_its_owner_a_notice(client, make):
+    owner = make.customer(email="erin@example.com", name="Erin Owner")
+    taken = register(client, name="Mallory").get_data(as_text=True)
+    fresh = register(client, email="new@example.com").get_data(as_text=True)
+    assert "Check your mail" in taken and "Check your mail" in fresh
+    assert taken.replace("erin@example.com", "X") == fresh.replace("new@example.com", "X")
+    (notice,) = mails("existing_account")
+    assert notice.to_addr == "erin@example.com" and "Someone tried to register" in notice.subject
+    assert "/login" in notice.body_text and "/reset-password" in notice.body_text
+    assert mails("address_confirmation", "erin@example.com") == []
+    assert db.session.scalar(select(func.count(User.id)).where(User.email == "erin@example.com")) == 1
+    assert user().name == "Erin Owner" and user().password_hash == owner.password_hash
+
+
+def test_registrations_are_throttled_per_client_address(app, client):
+    limit = app.config["REGISTER_PER_HOUR"]
+    for n in range(limit):
+        assert register(client, email=f"user{n}@example.com").status_code == 200
+    refused = register(client, email="one-more@example.com")
+    assert refused.status_code == 429 and "Too many registrations" in refused.get_data(as_text=True)
+    assert user("one-more@example.com") is None
+    elsewhere = app.test_client()
+    elsewhere.environ_base["REMOTE_ADDR"] = "203.0.113.9"
+    assert register(elsewhere, email="one-more@example.com").status_code == 200
+
+
+def test_an_unconfirmed_account_gets_no_ticket_mail_until_it_confirms(client, make, ref):
+    agent = make.technician(ref.categories["IT"])
+    pending = make.customer(email="pending@example.com", email_confirmed_at=None)
+    ticket = make.ticket(requester=pending, category=ref.categories["IT"], priority=ref.priorities["Normal"])
+    tickets.add_message(ticket, agent, "We are on it.")
+    db.session.commit()
+    assert mails("public_reply") == []
+    pending.email_confirmed_at = utcnow()
+    tickets.add_message(ticket, agent, "Fixed.")
+    db.session.commit()
+    assert [row.to_addr for row in mails("public_reply")] == ["pending@example.com"]
+
+
+def test_a_password_reset_confirms_the_address(client):
+    register(client)
+    client.post("/reset-password", data={"email": "erin@example.com"})
+    row = mails("password_reset", "erin@example.com")[-1]
+    path = re.search(r"http://[^/\s]+(/reset-password/\S+)", row.body_text).group(1)
+    client.post(path, data={"new_password": "a-newer-password", "confirm": "a-newer-password"})
+    assert user().email_confirmed_at is not None
+    assert log_in(client, password="a-newer-password").status_code == 302
+
+
+def test_accounts_made_by_admins_and_invitations_are_confirmed(make):
+    from helpdesk.accounts import auth, users
+
+    admin = make.admin()
+    made = users.create_user("tech@example.com", "Tech", PASSWORD + "!", "technician", actor=admin)
+    invited = auth.ensure_user("invitee@example.com")
+    assert made.email_confirmed_at is not None and invited.email_confirmed_at is not None
