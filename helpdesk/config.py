@@ -41,6 +41,11 @@ ENV_SETTINGS = {
     "DEFAULT_TIMEZONE": str,
     "PAGE_CACHE_SECONDS": int,
     "SLA_WARN_AT": int,
+    "MAIL_REPLY_TOKEN_DAYS": int,
+    "MAIL_TRUSTED_AUTHSERV_ID": str,
+    "MAIL_REQUIRE_AUTH": bool,
+    "MAIL_CC_MAX": int,
+    "MAIL_AUTO_PER_HOUR": int,
 }
 
 
@@ -96,6 +101,11 @@ class Config:
     MAIL_CC_SUBSCRIBE = True  # Cc of a customer's new-ticket mail become subscribers
     MAIL_INBOUND_RATE_LIMIT = 20  # messages per sender per hour; more are logged, not processed
     MAIL_MAX_MESSAGE_BYTES = 25 * 1024 * 1024  # larger inbound mail is refused (and kept in the log)
+    MAIL_REPLY_TOKEN_DAYS = 90  # a per-recipient reply address proves its recipient this long
+    MAIL_TRUSTED_AUTHSERV_ID = None  # authserv-id of our receiving MTA's Authentication-Results
+    MAIL_REQUIRE_AUTH = None  # hold mail the MTA did not authenticate; None: on in production only
+    MAIL_CC_MAX = 5  # Cc addresses of one new-ticket mail that may become subscribers
+    MAIL_AUTO_PER_HOUR = 3  # automatic mails (acknowledgement, "you now follow") per ticket, address, hour
     IMAP_HOST = None
     IMAP_PORT = 993
     IMAP_USE_SSL = True
@@ -133,7 +143,10 @@ def from_environment(environ=None):
 
 
 def check_production(config):
-    """Refuse to start a production app with development secrets or demo features."""
+    """Refuse to start a production app with development secrets or demo features; settings left
+    unset that differ between production and development get their production value there."""
+    if config.get("MAIL_REQUIRE_AUTH") is None:
+        config["MAIL_REQUIRE_AUTH"] = config.get("HELPDESK_ENV") == "production"
     if config.get("HELPDESK_ENV") != "production":
         return
     if not config.get("SECRET_KEY") or config["SECRET_KEY"] == DEV_SECRET_KEY:

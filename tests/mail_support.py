@@ -9,6 +9,7 @@ from pathlib import Path
 from aiosmtpd.controller import Controller
 
 FIXTURES = Path(__file__).parent / "fixtures" / "mail"
+TRUSTED_MTA = "mx.helpdesk.example"  # the authserv-id tests configure as MAIL_TRUSTED_AUTHSERV_ID
 
 
 class RecordingHandler:
@@ -72,6 +73,11 @@ def load_eml(name, **values):
     for key, value in values.items():
         raw = raw.replace(("{{" + key + "}}").encode(), str(value).encode())
     return raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+
+
+def with_auth_results(raw, results="dmarc=pass", authserv=TRUSTED_MTA):
+    """The message as our MTA would hand it on: an Authentication-Results field on top."""
+    return f"Authentication-Results: {authserv};\r\n {results}\r\n".encode() + raw
 
 
 class FakeImapMailbox:

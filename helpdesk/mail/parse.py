@@ -1,4 +1,5 @@
-"""Reading inbound mail tolerantly: addresses, threading ids, loop markers, body text, attachments."""
+"""Reading inbound mail tolerantly: addresses, threading ids, loop markers (bounces, list mail,
+auto-replies), Authentication-Results, body text, attachments."""
 
 import re
 from dataclasses import dataclass, field
@@ -25,11 +26,13 @@ class ParsedMail:
     message_id: str | None = None
     from_addr: str | None = None
     from_name: str = ""
+    from_count: int = 0  # addresses in From (DMARC needs exactly one)
     subject: str = ""
     recipients: list = field(default_factory=list)  # addresses in To, Cc, Delivered-To, ...
     cc: list = field(default_factory=list)  # (name, address) pairs
     references: list = field(default_factory=list)  # In-Reply-To first, then References, newest first
     automatic: str | None = None  # why this looks machine-sent, if it does
+    auth_results: list = field(default_factory=list)  # Authentication-Results values, top first
     text: str = ""
     attachments: list = field(default_factory=list)  # (filename, bytes)
 
@@ -65,17 +68,45 @@ def _addresses(msg, name):
     return found
 
 
-def _automatic(msg):
-    auto = _header(msg, "Auto-Submitted").split(";")[0].strip().lower()
-    if auto and auto != "no":
-        return f"Auto-Submitted: {auto}"
+def _header_values(msg, name):
+    """Every value of a header as text (raw where the parser chokes), at most 50 of them."""
+    values = []
+    for key, raw in msg.raw_items():
+        if key.lower() != name.lower():
+            continue
+        try:
+            values.append(str(make_header(decode_header(str(raw)))))
+        except Exception:  # hostile encoded words
+            values.append(str(raw))
+        if len(values) >= 50:
+            break
+    return values
+
+
+BOUNCE_SENDERS = ("mailer-daemon", "postmaster")
+
+
+def _automatic(msg, from_addr):
+    """Why this message was sent by a machine, or None: a bounce, list mail or an auto-reply.
+    Such mail is logged and never answered, so two machines cannot answer each other for ever."""
+    if "".join(_header(msg, "Return-Path").split()) == "<>":
+        return "bounce (null return path, Return-Path: <>)"
+    if (from_addr or "").partition("@")[0] in BOUNCE_SENDERS:
+        return f"bounce (sent by {from_addr.partition('@')[0].upper()})"
+    if msg.get_content_type() == "multipart/report":
+        return "bounce or receipt (Content-Type: multipart/report)"
+    for name in ("List-Id", "List-Unsubscribe"):
+        if _header(msg, name).strip():
+            return f"mailing list ({name})"
     precedence = _header(msg, "Precedence").strip().lower()
     if precedence in ("bulk", "junk", "list"):
-        return f"Precedence: {precedence}"
-    if _header(msg, "X-Autoreply").strip().lower() == "yes" or _header(msg, "X-Autorespond"):
-        return "auto-reply header"
-    if _header(msg, "Return-Path").strip() == "<>" or msg.get_content_type() == "multipart/report":
-        return "delivery status notification"
+        return f"list or bulk mail (Precedence: {precedence})"
+    auto = _header(msg, "Auto-Submitted").split(";")[0].strip().lower()
+    if auto and auto != "no":
+        return f"auto-reply (Auto-Submitted: {auto[:40]})"
+    for name in ("X-Autoreply", "X-Autorespond"):
+        if _header(msg, name).strip():
+            return f"auto-reply ({name})"
     return None
 
 
@@ -192,6 +223,7 @@ def parse(raw):
     ids = _MSGID.findall(_header(msg, "Message-ID"))
     mail.message_id = ids[0] if ids else None
     senders = _addresses(msg, "From")
+    mail.from_count = len(senders)
     if senders:
         mail.from_name, mail.from_addr = senders[0]
     mail.subject = " ".join(_header(msg, "Subject").split())
@@ -201,7 +233,8 @@ def parse(raw):
     mail.references = _MSGID.findall(_header(msg, "In-Reply-To")) + list(
         reversed(_MSGID.findall(_header(msg, "References")))
     )
-    mail.automatic = _automatic(msg)
+    mail.automatic = _automatic(msg, mail.from_addr)
+    mail.auth_results = _header_values(msg, "Authentication-Results")
     body = msg.get_body(preferencelist=("plain", "html"))
     if body is not None:
         content = _decoded(body)
