@@ -105,7 +105,7 @@ class Config:
     MAIL_TRUSTED_AUTHSERV_ID = None  # authserv-id of our receiving MTA's Authentication-Results
     MAIL_REQUIRE_AUTH = None  # hold mail the MTA did not authenticate; None: on in production only
     MAIL_CC_MAX = 5  # Cc addresses of one new-ticket mail that may become subscribers
-    MAIL_AUTO_PER_HOUR = 3  # automatic mails (acknowledgement, "you now follow") per ticket, address, hour
+    MAIL_AUTO_PER_HOUR = 3  # automatic mails (acknowledgements, "you now follow") per address and hour
     IMAP_HOST = None
     IMAP_PORT = 993
     IMAP_USE_SSL = True

@@ -5,6 +5,8 @@ import hashlib
 import logging
 import re
 import secrets
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import timedelta
 from email import policy as email_policy
 from email.headerregistry import Address
@@ -65,9 +67,29 @@ def ticket_headers(ticket_id, user_id=None):
     }
 
 
-def _automatic_sent(to_addr, ticket_id, since):
-    """Automatic mails written for this address about this ticket (or about no ticket) since
-    `since`, suppressed ones not counted.
+_ANSWERING = ContextVar("answering_inbound_mail", default=False)
+
+
+@contextmanager
+def answering_inbound_mail():
+    """Mark what is written inside as caused by a message that came in (see `automatic`)."""
+    token = _ANSWERING.set(True)
+    try:
+        yield
+    finally:
+        _ANSWERING.reset(token)
+
+
+def answering():
+    """Whether the mail being written now answers inbound mail (acknowledgements then are
+    automatic: an acknowledgement of a ticket someone opened on our pages cannot start a loop)."""
+    return _ANSWERING.get()
+
+
+def _automatic_sent(to_addr, since):
+    """Automatic mails written for this address since `since`, whatever the ticket (a loop with
+    another machine opens a new ticket each round, so a count per ticket would never stop it);
+    suppressed ones not counted.
 
     On PostgreSQL a transaction-scoped advisory lock per address serialises the count and the
     insert, so app servers writing at the same moment cannot both pass the limit; SQLite
@@ -75,13 +97,9 @@ def _automatic_sent(to_addr, ticket_id, since):
     if db.session.get_bind().dialect.name == "postgresql":
         key = int.from_bytes(hashlib.sha256(f"auto-mail:{to_addr}".encode()).digest()[:8], "big", signed=True)
         db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
-    same_ticket = (
-        OutboxMessage.ticket_id.is_(None) if ticket_id is None else OutboxMessage.ticket_id == ticket_id
-    )
     return db.session.scalar(
         select(func.count(OutboxMessage.id)).where(
             OutboxMessage.to_addr == to_addr,
-            same_ticket,
             OutboxMessage.automatic.is_(True),
             OutboxMessage.status != OUTBOX_SUPPRESSED,
             OutboxMessage.created_at >= since,
@@ -107,7 +125,8 @@ def queue(
     development mailbox and never sent; otherwise the worker delivers it. An `automatic` mail
     (an acknowledgement, "you now follow": mail nobody wrote, sent because mail came in) carries
     `Auto-Submitted: auto-replied` (RFC 3834), and beyond MAIL_AUTO_PER_HOUR of them to one
-    address about one ticket in an hour it is kept as "suppressed" and never sent (logged).
+    address in an hour (about this ticket or any other) it is kept as "suppressed" and never
+    sent (logged).
     """
     context.update(subject=subject, ticket=ticket, reply_marker=REPLY_MARKER if ticket else None)
     to_addr = to_addr.strip().lower()
@@ -132,11 +151,10 @@ def queue(
         created_at=now,
     )
     limit = current_app.config["MAIL_AUTO_PER_HOUR"]
-    if automatic and _automatic_sent(to_addr, row.ticket_id, now - timedelta(hours=1)) >= limit:
+    if automatic and _automatic_sent(to_addr, now - timedelta(hours=1)) >= limit:
         row.status = OUTBOX_SUPPRESSED
         row.last_error = (
-            f"not sent: {limit} automatic mails to this address about this ticket in the last hour"
-            " (MAIL_AUTO_PER_HOUR)"
+            f"not sent: {limit} automatic mails to this address in the last hour (MAIL_AUTO_PER_HOUR)"
         )
         log.warning("automatic %s mail to %s suppressed: %s", kind, to_addr, row.last_error)
     elif current_app.config["MAIL_BACKEND"] == "devbox":

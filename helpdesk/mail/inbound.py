@@ -26,7 +26,7 @@ from helpdesk.accounts import auth as accounts
 from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
 from helpdesk.mail import authres
-from helpdesk.mail.compose import is_own_address
+from helpdesk.mail.compose import answering_inbound_mail, is_own_address
 from helpdesk.mail.inbound_tickets import body_of, checked_files, open_ticket
 from helpdesk.mail.models import (
     INBOUND_DUPLICATE,
@@ -181,11 +181,12 @@ def post(entry, mail, now, accepted_by=None):
         if doubt:
             raise Refusal(INBOUND_UNVERIFIED, doubt)
     verified = accepted_by is not None or verdict.verified
-    if target is not None:
-        _reply(entry, mail, target.ticket, sender)
-    else:
-        entry.ticket_id = open_ticket(entry, mail, verified=verified).id
-        entry.outcome = INBOUND_NEW_TICKET
+    with answering_inbound_mail():
+        if target is not None:
+            _reply(entry, mail, target.ticket, sender)
+        else:
+            entry.ticket_id = open_ticket(entry, mail, verified=verified).id
+            entry.outcome = INBOUND_NEW_TICKET
 
 
 def _doubt(verdict, sender, target):

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from flask import current_app
 
 from helpdesk.accounts import permissions
-from helpdesk.mail.compose import queue
+from helpdesk.mail.compose import answering, queue
 from helpdesk.money import format_money
 from helpdesk.web import public_url
 
@@ -66,8 +66,8 @@ def _followers(ticket):
 
 def ticket_created(ticket):
     """An acknowledgement to the requester (subject and number only, never the body: whoever
-    mails the support address cannot make it echo content to someone else; automatic, so at most
-    MAIL_AUTO_PER_HOUR an hour), and the full ticket to the agents of its category."""
+    mails the support address cannot make it echo content to someone else; automatic for a ticket
+    opened by mail, so at most MAIL_AUTO_PER_HOUR an hour), and the full ticket to its agents."""
     rows = []
     for user in _recipients([ticket.requester]):
         rows.append(
@@ -77,7 +77,7 @@ def ticket_created(ticket):
                 "ticket_ack",
                 _ticket_subject(ticket),
                 ticket,
-                automatic=True,
+                automatic=answering(),
                 set_password_url=public_url("accounts.forgot_password"),
             )
         )
