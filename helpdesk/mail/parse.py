@@ -37,18 +37,32 @@ class ParsedMail:
     attachments: list = field(default_factory=list)  # (filename, bytes)
 
 
+def _text(value):
+    """Header text as real characters: raw 8-bit bytes in a header (no encoded words, as some
+    mailers send UTF-8) reach us as surrogate escapes, which no database can store."""
+    value = str(value)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        try:
+            value = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        except UnicodeEncodeError:  # a surrogate that is no escaped byte
+            value = value.encode("utf-8", "replace").decode("utf-8")
+    return value
+
+
 def _header(msg, name):
     """A header as decoded text; a header too broken to parse is decoded from its raw form."""
     try:
         value = msg.get(name)
-        return "" if value is None else str(value)
+        return "" if value is None else _text(value)
     except Exception:  # the stdlib header parser can raise on hostile input
         for key, raw in msg.raw_items():
             if key.lower() == name.lower():
                 try:
-                    return str(make_header(decode_header(raw)))
+                    return _text(make_header(decode_header(raw)))
                 except Exception:
-                    return str(raw)
+                    return _text(raw)
         return ""
 
 
@@ -64,7 +78,7 @@ def _addresses(msg, name):
             pairs = [(a.display_name, a.addr_spec) for a in value.addresses]
         except Exception:
             pairs = getaddresses([str(value)])
-        found += [(n or "", a.strip().lower()) for n, a in pairs if "@" in (a or "")]
+        found += [(_text(n or ""), _text(a).strip().lower()) for n, a in pairs if "@" in (a or "")]
     return found
 
 
@@ -75,9 +89,9 @@ def _header_values(msg, name):
         if key.lower() != name.lower():
             continue
         try:
-            values.append(str(make_header(decode_header(str(raw)))))
+            values.append(_text(make_header(decode_header(str(raw)))))
         except Exception:  # hostile encoded words
-            values.append(str(raw))
+            values.append(_text(raw))
         if len(values) >= 50:
             break
     return values
