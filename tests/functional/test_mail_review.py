@@ -244,3 +244,11 @@ def test_two_admins_accepting_at_once_post_it_once(app, make, ticket, trusted_mt
         t.join()
     assert sorted(outcomes) == [False, True]
     assert messages(ticket) == 1 and db.session.get(InboundMail, entry_id).outcome == "reply"
+
+
+def test_the_senders_admin_page_shows_the_accepted_mail(client, login, make, ticket, trusted_mta):
+    entry = held_reply(ticket)
+    login(make.admin())
+    client.post(f"/admin/mail/inbound/{entry.id}/accept")
+    page = client.get(f"/admin/users/{ticket.requester_id}").get_data(as_text=True)
+    assert f"Held mail: accepted mail #{entry.id} from alice@example.test" in page
