@@ -90,6 +90,8 @@ def open_ticket(entry, mail, *, verified):
     notes = list(refused)
     if current_app.config["MAIL_CC_SUBSCRIBE"] and user.is_customer:
         notes += subscribe_cc(ticket, user, mail.cc, verified=verified)
+    if mail.cc_cut:
+        notes.append("the Cc header was too long: only its first addresses were read")
     entry.reason = "; ".join(notes) or None
     return ticket
 

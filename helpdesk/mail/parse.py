@@ -17,6 +17,7 @@ _ATTRIBUTION = re.compile(
 )
 _OUTLOOK = re.compile(r"^\s*(-{2,}\s*Original Message\s*-{2,}|_{20,})\s*$", re.IGNORECASE)
 RECIPIENT_HEADERS = ("To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To")
+MAX_ADDRESS_HEADER = 20_000  # characters of one address header that are read (some 500 addresses)
 
 
 @dataclass
@@ -30,6 +31,7 @@ class ParsedMail:
     subject: str = ""
     recipients: list = field(default_factory=list)  # addresses in To, Cc, Delivered-To, ...
     cc: list = field(default_factory=list)  # (name, address) pairs
+    cc_cut: bool = False  # the Cc header was longer than MAX_ADDRESS_HEADER: only its start was read
     references: list = field(default_factory=list)  # In-Reply-To first, then References, newest first
     automatic: str | None = None  # why this looks machine-sent, if it does
     auth_results: list = field(default_factory=list)  # Authentication-Results values, top first
@@ -66,18 +68,29 @@ def _header(msg, name):
         return ""
 
 
+def _address_values(msg, name):
+    """The raw values of an address header (the first ten), each cut at MAX_ADDRESS_HEADER
+    characters at an address boundary: reading addresses costs time, and nobody writes to a
+    thousand people."""
+    values = []
+    for key, raw in msg.raw_items():
+        if key.lower() == name.lower():
+            raw = str(raw)
+            values.append(
+                raw if len(raw) <= MAX_ADDRESS_HEADER else raw[:MAX_ADDRESS_HEADER].rpartition(",")[0]
+            )
+    return values
+
+
 def _addresses(msg, name):
     """(display name, lower-case address) pairs of a header, skipping anything without an @."""
     found = []
-    try:
-        values = msg.get_all(name, failobj=[])
-    except Exception:
-        values = []
-    for value in values:
+    for raw in _address_values(msg, name):
         try:
+            value = msg.policy.header_fetch_parse(name, raw)
             pairs = [(a.display_name, a.addr_spec) for a in value.addresses]
-        except Exception:
-            pairs = getaddresses([str(value)])
+        except Exception:  # the stdlib parser can raise on hostile input
+            pairs = getaddresses([raw])
         found += [(_text(n or ""), _text(a).strip().lower()) for n, a in pairs if "@" in (a or "")]
     return found
 
@@ -244,6 +257,7 @@ def parse(raw):
     for name in RECIPIENT_HEADERS:
         mail.recipients += [a for _, a in _addresses(msg, name)]
     mail.cc = _addresses(msg, "Cc")
+    mail.cc_cut = any(len(str(v)) > MAX_ADDRESS_HEADER for k, v in msg.raw_items() if k.lower() == "cc")
     mail.references = _MSGID.findall(_header(msg, "In-Reply-To")) + list(
         reversed(_MSGID.findall(_header(msg, "References")))
     )
