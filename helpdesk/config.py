@@ -143,8 +143,8 @@ def from_environment(environ=None):
 
 
 def check_production(config):
-    """Refuse to start a production app with development secrets or demo features; settings left
-    unset that differ between production and development get their production value there."""
+    """Refuse to start a production app with development secrets or demo features. Settings whose
+    default differs between production and development (None: unset) get the one for HELPDESK_ENV."""
     if config.get("MAIL_REQUIRE_AUTH") is None:
         config["MAIL_REQUIRE_AUTH"] = config.get("HELPDESK_ENV") == "production"
     if config.get("HELPDESK_ENV") != "production":
