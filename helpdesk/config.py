@@ -63,6 +63,11 @@ ENV_SETTINGS = {
     "ARGON2_TIME_COST": int,
     "ARGON2_MEMORY_COST": int,
     "ARGON2_PARALLELISM": int,
+    "MAIL_REPLY_TOKEN_DAYS": int,
+    "MAIL_TRUSTED_AUTHSERV_ID": str,
+    "MAIL_REQUIRE_AUTH": bool,
+    "MAIL_CC_MAX": int,
+    "MAIL_AUTO_PER_HOUR": int,
 }
 
 
@@ -128,6 +133,11 @@ class Config:
     MAIL_CC_SUBSCRIBE = True  # Cc of a customer's new-ticket mail become subscribers
     MAIL_INBOUND_RATE_LIMIT = 20  # messages per sender per hour; more are logged, not processed
     MAIL_MAX_MESSAGE_BYTES = 25 * 1024 * 1024  # larger inbound mail is refused (and kept in the log)
+    MAIL_REPLY_TOKEN_DAYS = 90  # a per-recipient reply address proves its recipient this long
+    MAIL_TRUSTED_AUTHSERV_ID = None  # authserv-id of our receiving MTA's Authentication-Results
+    MAIL_REQUIRE_AUTH = None  # hold mail the MTA did not authenticate; None: on in production only
+    MAIL_CC_MAX = 5  # Cc addresses of one new-ticket mail that may become subscribers
+    MAIL_AUTO_PER_HOUR = 3  # automatic mails (acknowledgements, "you now follow") per address and hour
     IMAP_HOST = None
     IMAP_PORT = 993
     IMAP_USE_SSL = True
@@ -177,7 +187,10 @@ def apply_environment_defaults(config):
 
 
 def check_production(config):
-    """Refuse to start a production app with development secrets or demo features."""
+    """Refuse to start a production app with development secrets or demo features. Settings whose
+    default differs between production and development (None: unset) get the one for HELPDESK_ENV."""
+    if config.get("MAIL_REQUIRE_AUTH") is None:
+        config["MAIL_REQUIRE_AUTH"] = config.get("HELPDESK_ENV") == "production"
     if config.get("HELPDESK_ENV") != "production":
         return
     if not config.get("SECRET_KEY") or config["SECRET_KEY"] == DEV_SECRET_KEY:

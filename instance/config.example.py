@@ -9,3 +9,6 @@
 # MAIL_FROM = "support@example.com"; SUPPORT_ADDRESS = "support@example.com"
 # IMAP_HOST = "imap.example.com"; IMAP_USERNAME = "support"; IMAP_PASSWORD = "secret"
 # REQUIRE_2FA = ("admin",)  # roles that must sign in with two factors (the production default)
+# MAIL_TRUSTED_AUTHSERV_ID = "mx.example.com"  # authserv-id of your MTA's Authentication-Results
+# MAIL_REQUIRE_AUTH = True  # hold mail whose sender the MTA did not verify (default: production only)
+# MAIL_REPLY_TOKEN_DAYS = 90; MAIL_CC_MAX = 5; MAIL_AUTO_PER_HOUR = 3

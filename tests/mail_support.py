@@ -9,6 +9,7 @@ from pathlib import Path
 from aiosmtpd.controller import Controller
 
 FIXTURES = Path(__file__).parent / "fixtures" / "mail"
+TRUSTED_MTA = "mx.helpdesk.example"  # the authserv-id tests configure as MAIL_TRUSTED_AUTHSERV_ID
 
 
 class RecordingHandler:
@@ -72,6 +73,23 @@ def load_eml(name, **values):
     for key, value in values.items():
         raw = raw.replace(("{{" + key + "}}").encode(), str(value).encode())
     return raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+
+
+def with_headers(raw, *lines):
+    """The message with these header lines on top (as a receiving MTA adds its own)."""
+    return "".join(f"{line}\r\n" for line in lines).encode() + raw
+
+
+def with_auth_results(raw, results="dmarc=pass", authserv=TRUSTED_MTA):
+    """The message as our MTA would hand it on: an Authentication-Results field on top."""
+    return with_headers(raw, f"Authentication-Results: {authserv};\r\n {results}")
+
+
+def renamed(raw, n):
+    """The same message under another Message-ID (a new message, not a redelivery)."""
+    head, sep, body = raw.partition(b"\r\n\r\n")
+    lines = [line for line in head.split(b"\r\n") if not line.lower().startswith(b"message-id:")]
+    return b"\r\n".join([*lines, f"Message-ID: <renamed-{n}@mail.example.test>".encode()]) + sep + body
 
 
 class FakeImapMailbox:

@@ -1,30 +1,39 @@
-"""Outgoing mail: addresses, signed reply tokens, thread ids, outbox rows and the messages built from them."""
+"""Outgoing mail: addresses, outbox rows (with the hourly limit on automatic mail) and the
+messages built from them. Reply addresses and thread ids are signed in tokens.py."""
 
 import hashlib
-import hmac
+import logging
 import re
 import secrets
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import timedelta
 from email import policy as email_policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 
 from flask import current_app, render_template
+from sqlalchemy import func, select, text
 
 from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
-from helpdesk.mail.models import OUTBOX_DEVBOX, OUTBOX_QUEUED, OutboxMessage
+from helpdesk.mail.models import OUTBOX_DEVBOX, OUTBOX_QUEUED, OUTBOX_SUPPRESSED, OutboxMessage
+from helpdesk.mail.tokens import (
+    mail_domain,
+    parse_reply_address,
+    reply_address,
+    support_address,
+    thread_root_id,
+)
+
+log = logging.getLogger("helpdesk.mail")
 
 # Headers an outbox row may carry besides the ones built from its columns.
 EXTRA_HEADERS = ("Reply-To", "In-Reply-To", "References", "X-Helpdesk-Ticket")
 # Shown above the text of every mail one can answer; inbound replies are cut there.
 REPLY_MARKER = "-- Reply above this line --"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]+")
-_TOKEN = re.compile(
-    r"^(?P<local>[^@+\s]+)\+t(?P<id>\d{1,12})\.(?P<sig>[0-9a-fA-F]{1,64})@(?P<domain>[^@\s]+)$",
-    re.IGNORECASE,
-)
-_ROOT = re.compile(r"^<ticket-(?P<id>\d{1,12})\.(?P<sig>[0-9a-f]{12})@(?P<domain>[^>\s]+)>$")
 
 
 def clean_header(text, limit=300):
@@ -32,92 +41,103 @@ def clean_header(text, limit=300):
     return " ".join(_CONTROL.sub(" ", str(text or "")).split())[:limit]
 
 
-def _addr_spec(setting):
-    return parseaddr(current_app.config[setting] or "")[1].strip().lower()
-
-
 def from_address():
-    return _addr_spec("MAIL_FROM")
-
-
-def support_address():
-    return _addr_spec("SUPPORT_ADDRESS")
-
-
-def mail_domain():
-    return support_address().rpartition("@")[2] or "localhost"
+    return parseaddr(current_app.config["MAIL_FROM"] or "")[1].strip().lower()
 
 
 def is_own_address(addr):
-    """Our From, our support address, or any signed reply address of ours."""
+    """Our From, our support address, or any reply address of ours (signed or not)."""
     addr = (addr or "").strip().lower()
     return addr in (from_address(), support_address()) or parse_reply_address(addr) is not None
-
-
-def _sign(purpose, value, length=16):
-    key = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(key, f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()[:length]
-
-
-def reply_address(ticket_id):
-    """support+t<id>.<hmac>@domain: replies to it land on the ticket, and only on it."""
-    local, _, domain = support_address().partition("@")
-    return f"{local}+t{ticket_id}.{_sign('reply', ticket_id)}@{domain}"
-
-
-def parse_reply_address(addr):
-    """(ticket_id, signature_ok) for an address in our reply form, else None (constant-time check)."""
-    match = _TOKEN.match((addr or "").strip())
-    if not match:
-        return None
-    local, _, domain = support_address().partition("@")
-    if match["local"].lower() != local or match["domain"].lower() != domain:
-        return None
-    ticket_id = int(match["id"])
-    return ticket_id, hmac.compare_digest(match["sig"].lower(), _sign("reply", ticket_id))
-
-
-def thread_root_id(ticket_id):
-    """The stable Message-ID every mail about this ticket refers to, so clients thread them."""
-    return f"<ticket-{ticket_id}.{_sign('thread', ticket_id, 12)}@{mail_domain()}>"
-
-
-def ticket_from_root_id(msgid):
-    """The ticket id of a genuine thread root id, else None."""
-    match = _ROOT.match((msgid or "").strip())
-    if not match:
-        return None
-    ticket_id = int(match["id"])
-    return ticket_id if hmac.compare_digest(match["sig"], _sign("thread", ticket_id, 12)) else None
 
 
 def new_message_id():
     return f"<{secrets.token_hex(16)}@{mail_domain()}>"
 
 
-def ticket_headers(ticket_id):
-    """Threading and reply headers for a mail about a ticket."""
+def ticket_headers(ticket_id, user_id=None):
+    """Threading and reply headers for a mail about a ticket; replies go to the recipient's own
+    reply address (the plain support address for a recipient without an account)."""
     root = thread_root_id(ticket_id)
     return {
-        "Reply-To": reply_address(ticket_id),
+        "Reply-To": reply_address(ticket_id, user_id) if user_id else support_address(),
         "In-Reply-To": root,
         "References": root,
         "X-Helpdesk-Ticket": str(ticket_id),
     }
 
 
-def queue(kind, *, to_addr, to_name=None, user_id=None, template, subject, ticket=None, **context):
+_ANSWERING = ContextVar("answering_inbound_mail", default=False)
+
+
+@contextmanager
+def answering_inbound_mail():
+    """Mark what is written inside as caused by a message that came in (see `automatic`)."""
+    token = _ANSWERING.set(True)
+    try:
+        yield
+    finally:
+        _ANSWERING.reset(token)
+
+
+def answering():
+    """Whether the mail being written now answers inbound mail (acknowledgements then are
+    automatic: an acknowledgement of a ticket someone opened on our pages cannot start a loop)."""
+    return _ANSWERING.get()
+
+
+def _automatic_sent(to_addr, since):
+    """Automatic mails written for this address since `since`, whatever the ticket (a loop with
+    another machine opens a new ticket each round, so a count per ticket would never stop it);
+    suppressed ones not counted.
+
+    On PostgreSQL a transaction-scoped advisory lock per address serialises the count and the
+    insert, so app servers writing at the same moment cannot both pass the limit; SQLite
+    serialises writers at BEGIN IMMEDIATE already."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(f"auto-mail:{to_addr}".encode()).digest()[:8], "big", signed=True)
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    return db.session.scalar(
+        select(func.count(OutboxMessage.id)).where(
+            OutboxMessage.to_addr == to_addr,
+            OutboxMessage.automatic.is_(True),
+            OutboxMessage.status != OUTBOX_SUPPRESSED,
+            OutboxMessage.created_at >= since,
+        )
+    )
+
+
+def queue(
+    kind,
+    *,
+    to_addr,
+    to_name=None,
+    user_id=None,
+    template,
+    subject,
+    ticket=None,
+    automatic=False,
+    **context,
+):
     """Write one outbox row in the caller's transaction (only flushed) and return it.
 
     Guarantees: the Message-ID is fixed now; with MAIL_BACKEND "devbox" the row is kept for the
-    development mailbox and never sent; otherwise the worker delivers it.
+    development mailbox and never sent; otherwise the worker delivers it. An `automatic` mail
+    (an acknowledgement, "you now follow": mail nobody wrote, sent because mail came in) carries
+    `Auto-Submitted: auto-replied` (RFC 3834), and beyond MAIL_AUTO_PER_HOUR of them to one
+    address in an hour (about this ticket or any other) it is kept as "suppressed" and never
+    sent (logged).
     """
     context.update(subject=subject, ticket=ticket, reply_marker=REPLY_MARKER if ticket else None)
-    headers = ticket_headers(ticket.id) if ticket is not None else {}
+    to_addr = to_addr.strip().lower()
+    headers = ticket_headers(ticket.id, user_id) if ticket is not None else {}
+    now = utcnow()
+    if automatic:
+        headers["Auto-Submitted"] = "auto-replied"
     row = OutboxMessage(
         kind=kind,
         message_id=new_message_id(),
-        to_addr=to_addr.strip().lower(),
+        to_addr=to_addr,
         to_name=clean_header(to_name, 200) or None,
         user_id=user_id,
         subject=clean_header(subject, 300),
@@ -126,11 +146,20 @@ def queue(kind, *, to_addr, to_name=None, user_id=None, template, subject, ticke
         headers=headers,
         ticket_id=ticket.id if ticket is not None else None,
         status=OUTBOX_QUEUED,
-        next_attempt_at=utcnow(),
+        automatic=automatic,
+        next_attempt_at=now,
+        created_at=now,
     )
-    if current_app.config["MAIL_BACKEND"] == "devbox":
+    limit = current_app.config["MAIL_AUTO_PER_HOUR"]
+    if automatic and _automatic_sent(to_addr, now - timedelta(hours=1)) >= limit:
+        row.status = OUTBOX_SUPPRESSED
+        row.last_error = (
+            f"not sent: {limit} automatic mails to this address in the last hour (MAIL_AUTO_PER_HOUR)"
+        )
+        log.warning("automatic %s mail to %s suppressed: %s", kind, to_addr, row.last_error)
+    elif current_app.config["MAIL_BACKEND"] == "devbox":
         row.status = OUTBOX_DEVBOX
-        row.sent_at = utcnow()
+        row.sent_at = now
     db.session.add(row)
     db.session.flush()
     return row
@@ -149,7 +178,7 @@ def build_email(row):
     for name in EXTRA_HEADERS:
         if (row.headers or {}).get(name):
             msg[name] = clean_header(row.headers[name], 2000)
-    msg["Auto-Submitted"] = "auto-generated"
+    msg["Auto-Submitted"] = (row.headers or {}).get("Auto-Submitted") or "auto-generated"
     msg["X-Auto-Response-Suppress"] = "All"
     msg.set_content(row.body_text)
     if row.body_html:

@@ -1,12 +1,21 @@
 """Inbound mail: replies onto tickets, new tickets from unknown mail, every message logged, none lost.
 
-The sender is the From address (never Reply-To). A reply is placed by its signed token
-(support+t<id>.<hmac>@domain) or by In-Reply-To/References naming our Message-IDs, and only
-when that sender may reply to the ticket. Anything refused is logged with the raw message and
-the sender is told nothing about the ticket.
+Machine mail (bounces, list mail, auto-replies) and our own mail is logged and never answered. The
+sender is the From address (never Reply-To), and From is believed only when something proves it:
+- the receiving MTA's Authentication-Results (authserv-id MAIL_TRUSTED_AUTHSERV_ID) say DMARC
+  passed for the From domain (authres.py), or
+- the message answers a reply address (or a Message-ID) we issued to that very sender, less than
+  MAIL_REPLY_TOKEN_DAYS ago (tokens.py); an address issued to someone else is refused.
+A DMARC failure is never posted. Neither is mail from an agent's address without a verified
+sender, nor, with MAIL_REQUIRE_AUTH on, any mail without one, nor a reply proven by nothing (an
+old-style shared reply address, References alone): such mail is held as "unverified" at
+/admin/mail/inbound until an admin accepts it (review.py) or discards it. Anything refused is
+logged with the raw message, and the sender is told nothing about the ticket.
 """
 
 import logging
+import re
+from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
@@ -14,13 +23,11 @@ from sqlalchemy import func, select
 
 from helpdesk import policy
 from helpdesk.accounts import auth as accounts
-from helpdesk.accounts import password_reset
-from helpdesk.credits import submission
 from helpdesk.dbtypes import utcnow
-from helpdesk.errors import UploadRejected
 from helpdesk.extensions import db
-from helpdesk.mail import notify
-from helpdesk.mail.compose import is_own_address, parse_reply_address, ticket_from_root_id
+from helpdesk.mail import authres
+from helpdesk.mail.compose import answering_inbound_mail, is_own_address
+from helpdesk.mail.inbound_tickets import body_of, checked_files, open_ticket
 from helpdesk.mail.models import (
     INBOUND_DUPLICATE,
     INBOUND_FAILED,
@@ -30,24 +37,35 @@ from helpdesk.mail.models import (
     INBOUND_REFUSED,
     INBOUND_REJECTED,
     INBOUND_REPLY,
+    INBOUND_UNVERIFIED,
     InboundMail,
     OutboxMessage,
 )
 from helpdesk.mail.parse import parse, trim_quoted
+from helpdesk.mail.refusal import Refusal
+from helpdesk.mail.tokens import parse_reply_address, ticket_from_root_id
 from helpdesk.tickets import lifecycle as tickets
-from helpdesk.tickets import uploads
-from helpdesk.tickets.models import Category, Priority, Subscription, Ticket
+from helpdesk.tickets.models import Ticket
 
 log = logging.getLogger("helpdesk.mail")
+MAX_REFERENCES = 20  # message ids of In-Reply-To/References looked up per message
+PLAUSIBLE_ADDRESS = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}$")
 
 
-class Refusal(Exception):
-    """This message is not processed; the outcome and reason go to the log with the raw message."""
+@dataclass(frozen=True)
+class Target:
+    """The ticket a message answers, and whether what it answered proves its sender (else why not)."""
 
-    def __init__(self, outcome, reason):
-        super().__init__(reason)
-        self.outcome = outcome
-        self.reason = reason
+    ticket: Ticket
+    proven: bool
+    doubt: str | None = None
+
+
+@dataclass(frozen=True)
+class Reference:
+    ticket_id: int
+    user_id: int | None = None  # set for one of our outbox mails: whom it was sent to, and when
+    sent_at: object = None
 
 
 def ingest(raw, now=None):
@@ -85,6 +103,8 @@ def _logged(entry, raw, outcome, reason):
         outcome=outcome,
         reason=reason[:2000],
         raw=raw,
+        auth_result=entry.auth_result,
+        ticket_id=entry.ticket_id if outcome in (INBOUND_UNVERIFIED, INBOUND_REJECTED) else None,
     )
     db.session.add(row)
     db.session.commit()
@@ -100,30 +120,30 @@ def _process(entry, raw, now):
     entry.message_id = (mail.message_id or "")[:255] or None
     entry.from_addr = (mail.from_addr or "")[:320] or None
     entry.subject = mail.subject[:300]
+    if mail.automatic:
+        raise Refusal(INBOUND_IGNORED, f"{mail.automatic}: logged, not answered, opens and reopens nothing")
     if not mail.from_addr:
         raise Refusal(INBOUND_REFUSED, "no sender address in From")
-    if mail.message_id and _already_processed(mail.message_id):
+    if not PLAUSIBLE_ADDRESS.match(mail.from_addr):
+        raise Refusal(INBOUND_REFUSED, "the From address is not a usable e-mail address")
+    if mail.message_id and already_processed(mail.message_id):
         raise Refusal(INBOUND_DUPLICATE, "this Message-ID was processed before")
     if is_own_address(mail.from_addr):
         raise Refusal(INBOUND_IGNORED, "sent from our own address (mail loop)")
-    if mail.automatic:
-        raise Refusal(INBOUND_IGNORED, f"automatic mail ({mail.automatic}): not answered, reopens nothing")
     if _recent_from(mail.from_addr, now) >= cfg["MAIL_INBOUND_RATE_LIMIT"]:
         raise Refusal(INBOUND_RATE_LIMITED, f"more than {cfg['MAIL_INBOUND_RATE_LIMIT']} messages in an hour")
-    ticket = _target_ticket(mail)
-    if ticket is not None:
-        _reply(entry, mail, ticket)
-    else:
-        _new_ticket(entry, mail)
+    post(entry, mail, now)
 
 
-def _already_processed(message_id):
-    return db.session.scalar(
-        select(func.count(InboundMail.id)).where(
-            InboundMail.message_id == message_id[:255],
-            InboundMail.outcome.in_((INBOUND_REPLY, INBOUND_NEW_TICKET)),
-        )
+def already_processed(message_id, exclude_id=None):
+    """Whether a message with this Message-ID was posted, or is held for review, already."""
+    query = select(func.count(InboundMail.id)).where(
+        InboundMail.message_id == message_id[:255],
+        InboundMail.outcome.in_((INBOUND_REPLY, INBOUND_NEW_TICKET, INBOUND_UNVERIFIED)),
     )
+    if exclude_id is not None:
+        query = query.where(InboundMail.id != exclude_id)
+    return db.session.scalar(query)
 
 
 def _recent_from(addr, now):
@@ -134,33 +154,90 @@ def _recent_from(addr, now):
     )
 
 
-def _ticket_of_reference(msgid):
-    ticket_id = ticket_from_root_id(msgid)
-    if ticket_id is None:
-        ticket_id = db.session.scalar(
-            select(OutboxMessage.ticket_id).where(OutboxMessage.message_id == msgid[:255])
+def sender_verdict(mail):
+    """What the trusted MTA's Authentication-Results say about this message's From."""
+    if mail.from_count != 1:
+        return authres.Verdict(authres.NONE, f"{mail.from_count} addresses in From: DMARC needs exactly one")
+    cfg = current_app.config
+    return authres.verdict(mail.auth_results, cfg["MAIL_TRUSTED_AUTHSERV_ID"], mail.from_addr)
+
+
+def post(entry, mail, now, accepted_by=None):
+    """Place a parsed message: a reply on its ticket or a new ticket; Refusal when it may not be.
+
+    Guarantees: nothing is posted for a sender who is not proven (see the module docstring) unless
+    `accepted_by`, the admin who accepted the held message, vouches for it; then it is posted as
+    if verified. Flushes only.
+    """
+    sender = accounts.find_user_by_email(mail.from_addr)
+    verdict = sender_verdict(mail)
+    if accepted_by is None:
+        entry.auth_result = verdict.detail[:500]
+    target = _target(entry, mail, sender, now)
+    if target is not None and (sender is None or not policy.can_reply(sender, target.ticket)):
+        raise Refusal(INBOUND_REJECTED, f"sender may not reply to ticket #{target.ticket.id}")
+    if accepted_by is None:
+        doubt = _doubt(verdict, sender, target)
+        if doubt:
+            raise Refusal(INBOUND_UNVERIFIED, doubt)
+    verified = accepted_by is not None or verdict.verified
+    with answering_inbound_mail():
+        if target is not None:
+            _reply(entry, mail, target.ticket, sender)
+        else:
+            entry.ticket_id = open_ticket(entry, mail, verified=verified).id
+            entry.outcome = INBOUND_NEW_TICKET
+
+
+def _doubt(verdict, sender, target):
+    """Why the sender is not proven enough to post this, or None."""
+    if verdict.status == authres.FAIL:
+        return f"DMARC failed ({verdict.detail})"
+    if verdict.verified:
+        return None
+    if sender is not None and sender.is_agent:
+        return (
+            f"{sender.email} is an agent's address: mail from staff needs a verified sender "
+            f"(Authentication-Results dmarc=pass), whatever MAIL_REQUIRE_AUTH says ({verdict.detail})"
         )
-    return ticket_id
+    if current_app.config["MAIL_REQUIRE_AUTH"]:
+        return f"sender not verified and MAIL_REQUIRE_AUTH is on ({verdict.detail})"
+    if target is not None and not target.proven:
+        return target.doubt
+    return None
 
 
-def _target_ticket(mail):
+def _reference(msgid):
+    ticket_id = ticket_from_root_id(msgid)
+    if ticket_id is not None:
+        return Reference(ticket_id)
+    row = db.session.execute(
+        select(OutboxMessage.ticket_id, OutboxMessage.user_id, OutboxMessage.created_at).where(
+            OutboxMessage.message_id == msgid[:255]
+        )
+    ).first()
+    if row is None or row.ticket_id is None:
+        return None
+    return Reference(row.ticket_id, row.user_id, row.created_at)
+
+
+def _target(entry, mail, sender, now):
     """The ticket this message answers, None for a new conversation; Refusal when forged or mismatched."""
-    token_ids = set()
-    for addr in mail.recipients:
-        parsed = parse_reply_address(addr)
-        if parsed is None:
-            continue
-        ticket_id, valid = parsed
-        if not valid:
-            raise Refusal(INBOUND_REJECTED, f"forged reply token for ticket #{ticket_id}")
-        token_ids.add(ticket_id)
+    tokens = [t for t in (parse_reply_address(a) for a in mail.recipients) if t is not None]
+    forged = next((t for t in tokens if not t.valid), None)
+    if forged is not None:
+        raise Refusal(INBOUND_REJECTED, f"forged reply address for ticket #{forged.ticket_id}")
+    token_ids = {t.ticket_id for t in tokens}
     if len(token_ids) > 1:
-        raise Refusal(INBOUND_REJECTED, "reply tokens for several tickets")
-    referenced = [tid for tid in (_ticket_of_reference(m) for m in mail.references) if tid is not None]
+        raise Refusal(INBOUND_REJECTED, "reply addresses of several tickets")
+    references = [r for r in (_reference(m) for m in mail.references[:MAX_REFERENCES]) if r is not None]
+    referenced = [r.ticket_id for r in references]
     if token_ids:
         ticket_id = token_ids.pop()
         if referenced and ticket_id not in referenced:
-            raise Refusal(INBOUND_REJECTED, f"token for ticket #{ticket_id} but references another ticket")
+            raise Refusal(
+                INBOUND_REJECTED, f"reply address of ticket #{ticket_id} but references another ticket"
+            )
     elif referenced:
         ticket_id = referenced[0]
     else:
@@ -168,98 +245,46 @@ def _target_ticket(mail):
     ticket = db.session.get(Ticket, ticket_id)
     if ticket is None:
         raise Refusal(INBOUND_REJECTED, f"ticket #{ticket_id} does not exist")
-    return ticket
+    entry.ticket_id = ticket.id
+    mine = [r for r in references if r.ticket_id == ticket_id]
+    return Target(ticket, *_proof(tokens, mine, sender, now))
 
 
-def _checked_files(mail):
-    """Attachments that pass the upload checks, and the reasons the others were refused."""
-    accepted, refused = [], []
-    limit = current_app.config["MAX_ATTACHMENTS_PER_POST"]
-    for name, data in mail.attachments:
-        if len(accepted) >= limit:
-            refused.append(f"{name}: more than {limit} attachments")
-            continue
-        try:
-            uploads.check_upload(name, data)
-        except UploadRejected as exc:
-            refused.append(str(exc))
-        else:
-            accepted.append((name, data))
-    return accepted, refused
+def _proof(tokens, references, sender, now):
+    """(True, None) when the message answers a reply address or mail we sent to its sender and
+    that has not expired; else (False, why). Refusal for a reply address issued to someone else."""
+    personal = [t for t in tokens if t.personal]
+    if personal:
+        own = [t for t in personal if sender is not None and t.user_id == sender.id]
+        if not own:
+            raise Refusal(
+                INBOUND_REJECTED, "the reply address was issued to another recipient, not to the sender"
+            )
+        if all(t.expired(now) for t in own):
+            return (
+                False,
+                f"the reply address expired on {own[0].expires_at():%Y-%m-%d} (MAIL_REPLY_TOKEN_DAYS)",
+            )
+        return True, None
+    days = timedelta(days=current_app.config["MAIL_REPLY_TOKEN_DAYS"])
+    ours = [r for r in references if sender is not None and r.user_id == sender.id]
+    if any(r.sent_at + days >= now for r in ours):
+        return True, None
+    if ours:
+        return False, "answers our mail to the sender older than MAIL_REPLY_TOKEN_DAYS"
+    if tokens:
+        return (
+            False,
+            "old-style reply address (one per ticket, shared by every recipient): proves nothing about the sender",
+        )
+    return False, "matched by References only, which prove nothing about the sender"
 
 
-def _body(text, refused, has_files):
-    body = text.strip()
-    if refused:
-        notes = "\n".join(f"- {reason}" for reason in refused)
-        body = f"{body}\n\n(Attachments not accepted:\n{notes})".strip()
-    return body or ("(attachments only)" if has_files else "")
-
-
-def _reply(entry, mail, ticket):
-    user = accounts.find_user_by_email(mail.from_addr)
-    if user is None or not policy.can_reply(user, ticket):
-        raise Refusal(INBOUND_REJECTED, f"sender may not reply to ticket #{ticket.id}")
-    files, refused = _checked_files(mail)
-    body = _body(trim_quoted(mail.text), refused, bool(files))
+def _reply(entry, mail, ticket, user):
+    files, refused = checked_files(mail)
+    body = body_of(trim_quoted(mail.text), refused, bool(files))
     if not body:
         raise Refusal(INBOUND_REFUSED, "empty reply")
     tickets.add_message(ticket, user, body, files=files, source="email")
     entry.outcome, entry.ticket_id = INBOUND_REPLY, ticket.id
     entry.reason = "; ".join(refused) or None
-
-
-def default_category():
-    """DEFAULT_CATEGORY by name if active, else the first active category by name."""
-    name = current_app.config.get("DEFAULT_CATEGORY")
-    active = select(Category).where(Category.archived.is_(False))
-    if name:
-        found = db.session.scalar(active.where(Category.name == name))
-        if found is not None:
-            return found
-    return db.session.scalars(active.order_by(Category.name)).first()
-
-
-def default_priority():
-    """DEFAULT_PRIORITY by name, else the least urgent priority (the free one)."""
-    found = db.session.scalar(select(Priority).where(Priority.name == current_app.config["DEFAULT_PRIORITY"]))
-    return found or db.session.scalars(select(Priority).order_by(Priority.sort_order)).first()
-
-
-def _new_ticket(entry, mail):
-    user = accounts.ensure_user(mail.from_addr, mail.from_name or None)
-    if not user.active:
-        raise Refusal(INBOUND_REJECTED, "the sender's account is deactivated")
-    category, priority = default_category(), default_priority()
-    if category is None or priority is None:
-        raise Refusal(INBOUND_REFUSED, "no active category or no priority to open a ticket with")
-    files, refused = _checked_files(mail)
-    body = _body(mail.text, refused, bool(files)) or "(no text)"
-    ticket, _created = submission.submit_ticket(
-        user,
-        subject=mail.subject[:200] or "(no subject)",
-        body=body,
-        category_id=category.id,
-        priority_id=priority.id,
-        files=files,
-    )
-    if current_app.config["MAIL_CC_SUBSCRIBE"] and user.is_customer:
-        _subscribe_cc(ticket, user, mail.cc)
-    entry.outcome, entry.ticket_id = INBOUND_NEW_TICKET, ticket.id
-    entry.reason = "; ".join(refused) or None
-
-
-def _subscribe_cc(ticket, requester, cc):
-    """Cc'd people of a customer's new-ticket mail follow the ticket (customers only, never agents)."""
-    seen = {requester.email}
-    for name, addr in cc:
-        if addr in seen or is_own_address(addr):
-            continue
-        seen.add(addr)
-        follower = accounts.ensure_user(addr, name or None)
-        if not follower.active or follower.is_agent:
-            continue
-        db.session.add(Subscription(ticket_id=ticket.id, user_id=follower.id, added_by_id=requester.id))
-        db.session.flush()
-        invite = password_reset.set_password_url(follower) if follower.password_hash is None else None
-        notify.subscriber_added(ticket, follower, actor=requester, set_password_url=invite)

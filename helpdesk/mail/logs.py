@@ -1,8 +1,17 @@
 """Queries and display helpers for the mail admin pages."""
 
-from sqlalchemy import select
+from flask import current_app
+from sqlalchemy import func, select
 
-from helpdesk.mail.models import OUTBOX_STATUSES, InboundMail, OutboxMessage
+from helpdesk.extensions import db
+from helpdesk.mail.models import (
+    INBOUND_IGNORED,
+    INBOUND_REJECTED,
+    INBOUND_UNVERIFIED,
+    OUTBOX_STATUSES,
+    InboundMail,
+    OutboxMessage,
+)
 
 STATUS_TABS = (
     ("", "All"),
@@ -10,7 +19,33 @@ STATUS_TABS = (
     ("failed", "Failed"),
     ("sent", "Sent"),
     ("devbox", "Dev mailbox"),
+    ("suppressed", "Not sent (limit)"),
 )
+OUTBOX_LABELS = {
+    "queued": "Queued",
+    "sent": "Sent",
+    "failed": "Failed",
+    "devbox": "In dev mailbox",
+    "suppressed": "Not sent: automatic-mail limit",
+}
+INBOUND_TABS = (
+    ("", "All"),
+    (INBOUND_UNVERIFIED, "Unverified"),
+    (INBOUND_REJECTED, "Rejected"),
+    (INBOUND_IGNORED, "Ignored (bounces, lists, auto-replies)"),
+)
+OUTCOME_LABELS = {
+    "reply": "Reply",
+    "new_ticket": "New ticket",
+    "duplicate": "Duplicate",
+    "ignored": "Ignored",
+    "rejected": "Rejected",
+    "unverified": "Unverified: held for review",
+    "discarded": "Discarded",
+    "rate_limited": "Rate limited",
+    "refused": "Refused",
+    "failed": "Failed",
+}
 RAW_SHOWN = 200_000  # characters of a raw message shown on the page
 
 
@@ -24,8 +59,37 @@ def outbox_query(status=""):
     return query.where(OutboxMessage.status == status) if status else query
 
 
-def inbound_query():
-    return select(InboundMail).order_by(InboundMail.id.desc())
+def inbound_filter(value):
+    return value if value in dict(INBOUND_TABS) else ""
+
+
+def inbound_query(outcome=""):
+    """Newest first; one outcome or all."""
+    query = select(InboundMail).order_by(InboundMail.id.desc())
+    return query.where(InboundMail.outcome == outcome) if outcome else query
+
+
+def unverified_count():
+    """How many messages wait for an admin's review."""
+    return db.session.scalar(
+        select(func.count(InboundMail.id)).where(InboundMail.outcome == INBOUND_UNVERIFIED)
+    )
+
+
+def setup_warning():
+    """What the mail settings make of inbound mail that an admin should know, or None."""
+    cfg = current_app.config
+    if cfg["MAIL_TRUSTED_AUTHSERV_ID"]:
+        return None
+    if cfg["MAIL_REQUIRE_AUTH"]:
+        return (
+            "MAIL_TRUSTED_AUTHSERV_ID is not set, so no sender can be verified: with MAIL_REQUIRE_AUTH "
+            "on, every message is held here for review."
+        )
+    return (
+        "MAIL_TRUSTED_AUTHSERV_ID is not set: senders are never verified, so mail from agents' "
+        "addresses and replies without the sender's own reply address are held here."
+    )
 
 
 def display_headers(row):

@@ -1,6 +1,6 @@
 """E-mail: the outbox of notifications to deliver and the log of mail received."""
 
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, LargeBinary, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from helpdesk.dbtypes import UTCDateTime, utcnow
@@ -10,13 +10,16 @@ OUTBOX_QUEUED = "queued"
 OUTBOX_SENT = "sent"
 OUTBOX_FAILED = "failed"
 OUTBOX_DEVBOX = "devbox"  # kept for the development mailbox page instead of being sent
-OUTBOX_STATUSES = (OUTBOX_QUEUED, OUTBOX_SENT, OUTBOX_FAILED, OUTBOX_DEVBOX)
+OUTBOX_SUPPRESSED = "suppressed"  # an automatic mail over MAIL_AUTO_PER_HOUR: kept, never sent
+OUTBOX_STATUSES = (OUTBOX_QUEUED, OUTBOX_SENT, OUTBOX_FAILED, OUTBOX_DEVBOX, OUTBOX_SUPPRESSED)
 
 INBOUND_REPLY = "reply"  # added to a ticket
 INBOUND_NEW_TICKET = "new_ticket"
 INBOUND_DUPLICATE = "duplicate"  # same Message-ID already processed
-INBOUND_IGNORED = "ignored"  # automatic mail, our own mail
-INBOUND_REJECTED = "rejected"  # forged token, sender may not reply
+INBOUND_IGNORED = "ignored"  # automatic mail (bounce, list, auto-reply), our own mail
+INBOUND_REJECTED = "rejected"  # forged token, another recipient's token, sender may not reply
+INBOUND_UNVERIFIED = "unverified"  # sender not proven: held until an admin accepts or discards it
+INBOUND_DISCARDED = "discarded"  # held, then discarded by an admin
 INBOUND_RATE_LIMITED = "rate_limited"
 INBOUND_REFUSED = "refused"  # too large, unreadable
 INBOUND_FAILED = "failed"  # an unexpected error; the raw message is kept
@@ -26,6 +29,8 @@ INBOUND_OUTCOMES = (
     INBOUND_DUPLICATE,
     INBOUND_IGNORED,
     INBOUND_REJECTED,
+    INBOUND_UNVERIFIED,
+    INBOUND_DISCARDED,
     INBOUND_RATE_LIMITED,
     INBOUND_REFUSED,
     INBOUND_FAILED,
@@ -41,7 +46,9 @@ class OutboxMessage(db.Model):
 
     __tablename__ = "outbox_messages"
     __table_args__ = (
-        db.CheckConstraint("status IN ('queued', 'sent', 'failed', 'devbox')", name="status_valid"),
+        db.CheckConstraint(
+            "status IN ('queued', 'sent', 'failed', 'devbox', 'suppressed')", name="status_valid"
+        ),
         Index("ix_outbox_messages_due", "status", "next_attempt_at"),
     )
 
@@ -60,6 +67,9 @@ class OutboxMessage(db.Model):
     body_html: Mapped[str | None] = mapped_column(Text)
     headers: Mapped[dict] = mapped_column(JSON, default=dict)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"), index=True)
+    # Sent by itself because mail came in (acknowledgement, "you now follow"): counted per address
+    # and hour against MAIL_AUTO_PER_HOUR.
+    automatic: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     sent_at = mapped_column(UTCDateTime)
 
@@ -69,11 +79,16 @@ class OutboxMessage(db.Model):
 class InboundMail(db.Model):
     """One message received (piped or polled) and what became of it.
 
-    The raw message is kept whenever it did not become ticket content, so nothing is lost.
+    The raw message is kept whenever it did not become ticket content, so nothing is lost. A
+    message whose sender is not proven is kept as "unverified" until an admin accepts it (it is
+    then posted as if verified, once) or discards it; `reviewed_by`/`reviewed_at` say who and when.
     """
 
     __tablename__ = "inbound_mail"
-    __table_args__ = (Index("ix_inbound_mail_sender_at", "from_addr", "received_at"),)
+    __table_args__ = (
+        Index("ix_inbound_mail_sender_at", "from_addr", "received_at"),
+        Index("ix_inbound_mail_outcome_id", "outcome", "id"),  # the admin's "Unverified" list
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     received_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
@@ -85,5 +100,9 @@ class InboundMail(db.Model):
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"), index=True)
     size: Mapped[int] = mapped_column(default=0)
     raw: Mapped[bytes | None] = mapped_column(LargeBinary)
+    auth_result: Mapped[str | None] = mapped_column(String(500))  # what the trusted MTA said
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    reviewed_at = mapped_column(UTCDateTime)
 
     ticket = relationship("Ticket")
+    reviewed_by = relationship("User")

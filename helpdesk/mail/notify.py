@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from flask import current_app
 
 from helpdesk.accounts import permissions
-from helpdesk.mail.compose import queue
+from helpdesk.mail.compose import answering, queue
 from helpdesk.money import format_money
 from helpdesk.web import public_url
 
@@ -39,7 +39,8 @@ def ticket_url(ticket, user):
     return public_url(endpoint, ticket_id=ticket.id)
 
 
-def _send(kind, user, template, subject, ticket=None, **context):
+def _send(kind, user, template, subject, ticket=None, automatic=False, **context):
+    """Queue one mail to `user`; `automatic` ones (sent because mail came in) are rate-limited."""
     if ticket is not None and "url" not in context:
         context["url"] = ticket_url(ticket, user)
     return queue(
@@ -50,6 +51,7 @@ def _send(kind, user, template, subject, ticket=None, **context):
         template=template,
         subject=subject,
         ticket=ticket,
+        automatic=automatic,
         recipient=user,
         **context,
     )
@@ -66,8 +68,8 @@ def _followers(ticket):
 
 def ticket_created(ticket):
     """An acknowledgement to the requester (subject and number only, never the body: whoever
-    mails the support address cannot make it echo content to someone else), and the full
-    ticket to the agents of its category."""
+    mails the support address cannot make it echo content to someone else; automatic for a ticket
+    opened by mail, so at most MAIL_AUTO_PER_HOUR an hour), and the full ticket to its agents."""
     rows = []
     for user in _recipients([ticket.requester]):
         rows.append(
@@ -77,6 +79,7 @@ def ticket_created(ticket):
                 "ticket_ack",
                 _ticket_subject(ticket),
                 ticket,
+                automatic=answering(),
                 set_password_url=public_url("accounts.forgot_password"),
             )
         )
@@ -117,11 +120,12 @@ def public_reply(message):
     ]
 
 
-def subscriber_added(ticket, user, actor=None, set_password_url=None):
+def subscriber_added(ticket, user, actor=None, set_password_url=None, automatic=False):
     """Tell a new subscriber they follow the ticket (subject and number, and how to reply).
 
     A recipient without a password also gets `set_password_url` (a signed link to choose one; it
-    expires) and the page where a new link can be asked for.
+    expires) and the page where a new link can be asked for. `automatic` when no person added
+    them (a Cc of a mail): then at most MAIL_AUTO_PER_HOUR an hour.
     """
     return [
         _send(
@@ -130,6 +134,7 @@ def subscriber_added(ticket, user, actor=None, set_password_url=None):
             "subscriber_added",
             _ticket_subject(ticket),
             ticket,
+            automatic=automatic,
             actor=actor,
             **_first_login(u, set_password_url),
         )

@@ -1,4 +1,5 @@
-"""Reading inbound mail tolerantly: addresses, threading ids, loop markers, body text, attachments."""
+"""Reading inbound mail tolerantly: addresses, threading ids, loop markers (bounces, list mail,
+auto-replies), Authentication-Results, body text, attachments."""
 
 import re
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ _ATTRIBUTION = re.compile(
 )
 _OUTLOOK = re.compile(r"^\s*(-{2,}\s*Original Message\s*-{2,}|_{20,})\s*$", re.IGNORECASE)
 RECIPIENT_HEADERS = ("To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To")
+MAX_ADDRESS_HEADER = 20_000  # characters of one address header that are read (some 500 addresses)
 
 
 @dataclass
@@ -25,57 +27,118 @@ class ParsedMail:
     message_id: str | None = None
     from_addr: str | None = None
     from_name: str = ""
+    from_count: int = 0  # addresses in From (DMARC needs exactly one)
     subject: str = ""
     recipients: list = field(default_factory=list)  # addresses in To, Cc, Delivered-To, ...
     cc: list = field(default_factory=list)  # (name, address) pairs
+    cc_cut: bool = False  # the Cc header was longer than MAX_ADDRESS_HEADER: only its start was read
     references: list = field(default_factory=list)  # In-Reply-To first, then References, newest first
     automatic: str | None = None  # why this looks machine-sent, if it does
+    auth_results: list = field(default_factory=list)  # Authentication-Results values, top first
     text: str = ""
     attachments: list = field(default_factory=list)  # (filename, bytes)
+
+
+# NUL and the other C0 controls but tab and newlines: PostgreSQL refuses NUL in text, and none
+# means anything in a subject or a body (web forms drop them too: helpdesk.web.CleanInput).
+_UNSTORABLE = dict.fromkeys(c for c in range(32) if chr(c) not in "\t\n\r")
+
+
+def _text(value):
+    """Header text as real characters: raw 8-bit bytes in a header (no encoded words, as some
+    mailers send UTF-8) reach us as surrogate escapes, which no database can store."""
+    value = str(value)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        try:
+            value = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        except UnicodeEncodeError:  # a surrogate that is no escaped byte
+            value = value.encode("utf-8", "replace").decode("utf-8")
+    return value.translate(_UNSTORABLE)
 
 
 def _header(msg, name):
     """A header as decoded text; a header too broken to parse is decoded from its raw form."""
     try:
         value = msg.get(name)
-        return "" if value is None else str(value)
+        return "" if value is None else _text(value)
     except Exception:  # the stdlib header parser can raise on hostile input
         for key, raw in msg.raw_items():
             if key.lower() == name.lower():
                 try:
-                    return str(make_header(decode_header(raw)))
+                    return _text(make_header(decode_header(raw)))
                 except Exception:
-                    return str(raw)
+                    return _text(raw)
         return ""
+
+
+def _address_values(msg, name):
+    """The raw values of an address header (the first ten), each cut at MAX_ADDRESS_HEADER
+    characters at an address boundary: reading addresses costs time, and nobody writes to a
+    thousand people."""
+    values = []
+    for key, raw in msg.raw_items():
+        if key.lower() == name.lower():
+            raw = str(raw)
+            values.append(
+                raw if len(raw) <= MAX_ADDRESS_HEADER else raw[:MAX_ADDRESS_HEADER].rpartition(",")[0]
+            )
+    return values
 
 
 def _addresses(msg, name):
     """(display name, lower-case address) pairs of a header, skipping anything without an @."""
     found = []
-    try:
-        values = msg.get_all(name, failobj=[])
-    except Exception:
-        values = []
-    for value in values:
+    for raw in _address_values(msg, name):
         try:
+            value = msg.policy.header_fetch_parse(name, raw)
             pairs = [(a.display_name, a.addr_spec) for a in value.addresses]
-        except Exception:
-            pairs = getaddresses([str(value)])
-        found += [(n or "", a.strip().lower()) for n, a in pairs if "@" in (a or "")]
+        except Exception:  # the stdlib parser can raise on hostile input
+            pairs = getaddresses([raw])
+        found += [(_text(n or ""), _text(a).strip().lower()) for n, a in pairs if "@" in (a or "")]
     return found
 
 
-def _automatic(msg):
-    auto = _header(msg, "Auto-Submitted").split(";")[0].strip().lower()
-    if auto and auto != "no":
-        return f"Auto-Submitted: {auto}"
+def _header_values(msg, name):
+    """Every value of a header as text (raw where the parser chokes), at most 50 of them."""
+    values = []
+    for key, raw in msg.raw_items():
+        if key.lower() != name.lower():
+            continue
+        try:
+            values.append(_text(make_header(decode_header(str(raw)))))
+        except Exception:  # hostile encoded words
+            values.append(_text(raw))
+        if len(values) >= 50:
+            break
+    return values
+
+
+BOUNCE_SENDERS = ("mailer-daemon", "postmaster")
+
+
+def _automatic(msg, from_addr):
+    """Why this message was sent by a machine, or None: a bounce, list mail or an auto-reply.
+    Such mail is logged and never answered, so two machines cannot answer each other for ever."""
+    if "".join(_header(msg, "Return-Path").split()) == "<>":
+        return "bounce (null return path, Return-Path: <>)"
+    if (from_addr or "").partition("@")[0] in BOUNCE_SENDERS:
+        return f"bounce (sent by {from_addr.partition('@')[0].upper()})"
+    if msg.get_content_type() == "multipart/report":
+        return "bounce or receipt (Content-Type: multipart/report)"
+    for name in ("List-Id", "List-Unsubscribe"):
+        if _header(msg, name).strip():
+            return f"mailing list ({name})"
     precedence = _header(msg, "Precedence").strip().lower()
     if precedence in ("bulk", "junk", "list"):
-        return f"Precedence: {precedence}"
-    if _header(msg, "X-Autoreply").strip().lower() == "yes" or _header(msg, "X-Autorespond"):
-        return "auto-reply header"
-    if _header(msg, "Return-Path").strip() == "<>" or msg.get_content_type() == "multipart/report":
-        return "delivery status notification"
+        return f"list or bulk mail (Precedence: {precedence})"
+    auto = _header(msg, "Auto-Submitted").split(";")[0].strip().lower()
+    if auto and auto != "no":
+        return f"auto-reply (Auto-Submitted: {auto[:40]})"
+    for name in ("X-Autoreply", "X-Autorespond"):
+        if _header(msg, name).strip():
+            return f"auto-reply ({name})"
     return None
 
 
@@ -192,19 +255,23 @@ def parse(raw):
     ids = _MSGID.findall(_header(msg, "Message-ID"))
     mail.message_id = ids[0] if ids else None
     senders = _addresses(msg, "From")
+    mail.from_count = len(senders)
     if senders:
         mail.from_name, mail.from_addr = senders[0]
     mail.subject = " ".join(_header(msg, "Subject").split())
     for name in RECIPIENT_HEADERS:
         mail.recipients += [a for _, a in _addresses(msg, name)]
     mail.cc = _addresses(msg, "Cc")
+    mail.cc_cut = any(len(str(v)) > MAX_ADDRESS_HEADER for k, v in msg.raw_items() if k.lower() == "cc")
     mail.references = _MSGID.findall(_header(msg, "In-Reply-To")) + list(
         reversed(_MSGID.findall(_header(msg, "References")))
     )
-    mail.automatic = _automatic(msg)
+    mail.automatic = _automatic(msg, mail.from_addr)
+    mail.auth_results = _header_values(msg, "Authentication-Results")
     body = msg.get_body(preferencelist=("plain", "html"))
     if body is not None:
         content = _decoded(body)
+        content = content.translate(_UNSTORABLE)
         mail.text = html_to_text(content) if body.get_content_subtype() == "html" else content
     for part in _leaves(msg):
         if part is body:

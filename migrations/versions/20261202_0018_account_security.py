@@ -4,7 +4,7 @@ codes) and atomic throttling counters, which replace the login_failures rows cou
 Existing accounts count as confirmed (their addresses were never asked to be).
 
 Revision ID: 0018
-Revises: 0016
+Revises: 0017
 Create Date: 2026-12-02
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 revision = '0018'
-down_revision = '0016'
+down_revision = '0017'
 branch_labels = None
 depends_on = None
 

@@ -9,12 +9,12 @@ from helpdesk.accounts.models import User
 from helpdesk.credits import submission
 from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
-from helpdesk.mail import compose as mail_compose
 from helpdesk.mail import inbound as mail_inbound
 from helpdesk.mail.models import InboundMail, OutboxMessage
+from helpdesk.mail.tokens import reply_address, thread_root_id
 from helpdesk.tickets import lifecycle as tickets
 from helpdesk.tickets.models import Attachment, Message, Subscription, Ticket
-from tests.mail_support import load_eml
+from tests.mail_support import TRUSTED_MTA, load_eml, with_auth_results
 
 
 @pytest.fixture
@@ -35,13 +35,20 @@ def ticket(make, ref, alice):
     return item
 
 
-def eml(name, ticket=None, **extra):
+@pytest.fixture
+def trusted_mta(app, monkeypatch):
+    """Our MTA's Authentication-Results are trusted (tests add them with with_auth_results)."""
+    monkeypatch.setitem(app.config, "MAIL_TRUSTED_AUTHSERV_ID", TRUSTED_MTA)
+
+
+def eml(name, ticket=None, sender=None, **extra):
+    """A fixture message; {{TOKEN}} is the reply address issued to `sender` (the requester)."""
     values = dict(extra)
     if ticket is not None:
         values.update(
             ID=ticket.id,
-            TOKEN=mail_compose.reply_address(ticket.id),
-            ROOT=mail_compose.thread_root_id(ticket.id),
+            TOKEN=reply_address(ticket.id, (sender or ticket.requester).id),
+            ROOT=thread_root_id(ticket.id),
         )
     return load_eml(name, **values)
 
@@ -83,9 +90,10 @@ def test_latin1_alternative_reply_prefers_text_and_decodes_words(ticket):
 def test_reply_by_references_alone_without_token(ticket, alice):
     agent_row = mails_to("alice@example.test")[0]
     raw = eml("reply_plain.eml", ticket).replace(
-        mail_compose.reply_address(ticket.id).encode(), b"support@helpdesk.example"
+        reply_address(ticket.id, alice.id).encode(), b"support@helpdesk.example"
     )
-    raw = raw.replace(mail_compose.thread_root_id(ticket.id).encode(), agent_row.message_id.encode())
+    # In-Reply-To names the mail we sent Alice: that identifies her as well as her reply address.
+    raw = raw.replace(thread_root_id(ticket.id).encode(), agent_row.message_id.encode())
     assert mail_inbound.ingest(raw).outcome == "reply"
     assert len(public_messages(ticket)) == 1
 
@@ -128,9 +136,7 @@ def test_token_and_references_naming_different_tickets_is_refused(make, ref, ali
         priority_id=ref.priorities["Normal"].id,
     )
     db.session.commit()
-    entry = mail_inbound.ingest(
-        eml("mismatched.eml", ticket, OTHER_ROOT=mail_compose.thread_root_id(other.id))
-    )
+    entry = mail_inbound.ingest(eml("mismatched.eml", ticket, OTHER_ROOT=thread_root_id(other.id)))
     assert entry.outcome == "rejected" and "references another ticket" in entry.reason
     assert public_messages(ticket) == [] and public_messages(other) == []
 
@@ -141,9 +147,9 @@ def test_cc_on_a_reply_grants_nothing(ticket):
     assert db.session.scalars(select(Subscription)).all() == []
 
 
-def test_unknown_sender_opens_ticket_with_cc_as_subscribers(make, ref):
+def test_unknown_verified_sender_opens_ticket_with_cc_as_subscribers(make, ref, trusted_mta):
     it_tech = make.technician(ref.categories["Billing"])  # first active category by name
-    entry = mail_inbound.ingest(load_eml("new_ticket_cc.eml"))
+    entry = mail_inbound.ingest(with_auth_results(load_eml("new_ticket_cc.eml")))
     assert entry.outcome == "new_ticket"
     ticket = db.session.get(Ticket, entry.ticket_id)
     assert ticket.subject == "Laptop will not boot" and ticket.category.name == "Billing"
@@ -299,13 +305,17 @@ def test_storage_failure_rolls_back_and_keeps_the_raw_message(app, ref, monkeypa
 
 
 @pytest.mark.parametrize("who", ["subscriber", "agent"])
-def test_subscribers_and_agents_may_reply_by_mail(make, ref, ticket, who):
+def test_subscribers_and_agents_may_reply_by_mail(make, ref, ticket, trusted_mta, who):
     if who == "agent":
         sender = make.technician(ref.categories["IT"], email="ivan@example.test")
     else:
         sender = make.customer(email="sub@example.test")
         make.subscribe(ticket, sender)
-    raw = eml("reply_plain.eml", ticket).replace(b"Alice Archer <alice@example.test>", sender.email.encode())
+    raw = eml("reply_plain.eml", ticket, sender).replace(
+        b"Alice Archer <alice@example.test>", sender.email.encode()
+    )
+    if who == "agent":
+        raw = with_auth_results(raw)  # staff speak by mail only with a verified sender
     assert mail_inbound.ingest(raw).outcome == "reply"
     [message] = public_messages(ticket)
     assert message.author_id == sender.id
@@ -314,6 +324,22 @@ def test_subscribers_and_agents_may_reply_by_mail(make, ref, ticket, who):
 
 def test_agent_of_another_category_may_not_reply_by_mail(make, ref, ticket):
     sales = make.technician(ref.categories["Sales"], email="sara@example.test")
-    raw = eml("reply_plain.eml", ticket).replace(b"Alice Archer <alice@example.test>", sales.email.encode())
+    raw = eml("reply_plain.eml", ticket, sales).replace(
+        b"Alice Archer <alice@example.test>", sales.email.encode()
+    )
     assert mail_inbound.ingest(raw).outcome == "rejected"
     assert public_messages(ticket) == []
+
+
+def test_control_characters_in_a_mail_are_dropped_not_stored(ref):
+    """PostgreSQL refuses NUL in text: a mail carrying one opens its ticket all the same."""
+    raw = (
+        load_eml("new_ticket_plain.eml")
+        .replace(b"Subject: Printer jams", b"Subject: Printer\x00 jams\x07")
+        .replace(b"jams on every page.", b"jams\x00 on every page.")
+    )
+    mail_inbound.ingest(raw)
+    db.session.commit()
+    ticket = db.session.scalar(select(Ticket))
+    assert ticket.subject == "Printer jams"
+    assert "jams on every page." in ticket.body

@@ -10,10 +10,10 @@ from sqlalchemy import select
 from helpdesk.credits import submission
 from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
-from helpdesk.mail import compose as mail_compose
 from helpdesk.mail import delivery as mail_delivery
 from helpdesk.mail import notify
 from helpdesk.mail.models import OutboxMessage
+from helpdesk.mail.tokens import parse_reply_address, thread_root_id
 from helpdesk.tickets import lifecycle as tickets
 from tests.mail_support import running_smtp_server
 
@@ -120,11 +120,12 @@ def test_worker_sends_threaded_multipart_mail_with_signed_reply_to(app, make, re
     msg = got["message"]
     assert got["rcpt_tos"] == ["alice@example.test"]
     assert msg["Message-ID"] == row.message_id
-    root = mail_compose.thread_root_id(ticket.id)
+    root = thread_root_id(ticket.id)
     assert msg["In-Reply-To"] == root and msg["References"] == root
-    assert msg["Reply-To"] == mail_compose.reply_address(ticket.id)
+    token = parse_reply_address(msg["Reply-To"])  # the recipient's own reply address
+    assert (token.ticket_id, token.user_id, token.valid) == (ticket.id, ticket.requester_id, True)
     assert msg["Reply-To"].startswith(f"support+t{ticket.id}.")
-    assert msg["Auto-Submitted"] == "auto-generated"
+    assert msg["Auto-Submitted"] == "auto-generated"  # a ticket opened on our pages: not a reply
     assert msg.get_content_type() == "multipart/alternative"
     assert "Printer on fire" in msg.get_body(("plain",)).get_content()
     assert "Printer on fire" in msg.get_body(("html",)).get_content()
@@ -139,7 +140,7 @@ def test_every_mail_of_a_ticket_threads_under_the_same_root(make, ref):
     rows = outbox(to_addr="alice@example.test")
     assert len(rows) == 2
     assert len({r.message_id for r in rows}) == 2
-    assert {r.headers["References"] for r in rows} == {mail_compose.thread_root_id(ticket.id)}
+    assert {r.headers["References"] for r in rows} == {thread_root_id(ticket.id)}
 
 
 def test_smtp_refusal_then_recovery_delivers_each_message_once(app, make, ref, smtp_server):
@@ -250,7 +251,8 @@ def test_devbox_keeps_mail_readable_for_admins(app, client, login, make, ref, mo
     assert b"In dev mailbox" in listing.data and b"alice@example.test" in listing.data
     detail = client.get(f"/admin/mail/{row.id}")
     assert b"We received your request" in detail.data
-    assert mail_compose.reply_address(ticket.id).encode() in detail.data
+    assert row.headers["Reply-To"].encode() in detail.data
+    assert row.headers["Reply-To"].startswith(f"support+t{ticket.id}.")
     html = client.get(f"/admin/mail/{row.id}/html")
     assert "sandbox" in html.headers["Content-Security-Policy"]
 
@@ -296,7 +298,7 @@ def test_billing_notifications_take_plain_arguments(make, ref):
         "49.05 USD" in rows["purchase_receipt"].body_text and "pi_123" in rows["purchase_receipt"].body_html
     )
     assert rows["sla_refund"].ticket_id == ticket.id and "3 credits" in rows["sla_refund"].body_text
-    assert rows["sla_refund"].headers["Reply-To"] == mail_compose.reply_address(ticket.id)
+    assert parse_reply_address(rows["sla_refund"].headers["Reply-To"]).user_id == alice.id
 
 
 def test_user_text_is_escaped_in_html_parts(make, ref):

@@ -1,0 +1,133 @@
+"""New tickets from mail: the requester, the ticket in the default category and priority, and the
+Cc'd people who follow it; plus the attachment and body helpers replies share."""
+
+import re
+
+from flask import current_app
+from sqlalchemy import select
+
+from helpdesk.accounts import auth as accounts
+from helpdesk.accounts import password_reset
+from helpdesk.credits import submission
+from helpdesk.errors import UploadRejected
+from helpdesk.extensions import db
+from helpdesk.mail import notify
+from helpdesk.mail.compose import is_own_address
+from helpdesk.mail.models import INBOUND_REFUSED, INBOUND_REJECTED
+from helpdesk.mail.refusal import Refusal
+from helpdesk.tickets import uploads
+from helpdesk.tickets.models import Category, Priority, Subscription
+
+USABLE_ADDRESS = re.compile(r"^[^@\s,;<>()\[\]\\\"]{1,64}@[a-z0-9.-]{1,190}\.[a-z0-9-]{2,63}$")
+
+
+def checked_files(mail):
+    """Attachments that pass the upload checks, and the reasons the others were refused."""
+    accepted, refused = [], []
+    limit = current_app.config["MAX_ATTACHMENTS_PER_POST"]
+    for name, data in mail.attachments:
+        if len(accepted) >= limit:
+            refused.append(f"{name}: more than {limit} attachments")
+            continue
+        try:
+            uploads.check_upload(name, data)
+        except UploadRejected as exc:
+            refused.append(str(exc))
+        else:
+            accepted.append((name, data))
+    return accepted, refused
+
+
+def body_of(text, refused, has_files):
+    """The text to post, with a note of the attachments that were not accepted."""
+    body = text.strip()
+    if refused:
+        notes = "\n".join(f"- {reason}" for reason in refused)
+        body = f"{body}\n\n(Attachments not accepted:\n{notes})".strip()
+    return body or ("(attachments only)" if has_files else "")
+
+
+def default_category():
+    """DEFAULT_CATEGORY by name if active, else the first active category by name."""
+    name = current_app.config.get("DEFAULT_CATEGORY")
+    active = select(Category).where(Category.archived.is_(False))
+    if name:
+        found = db.session.scalar(active.where(Category.name == name))
+        if found is not None:
+            return found
+    return db.session.scalars(active.order_by(Category.name)).first()
+
+
+def default_priority():
+    """DEFAULT_PRIORITY by name, else the least urgent priority (the free one)."""
+    found = db.session.scalar(select(Priority).where(Priority.name == current_app.config["DEFAULT_PRIORITY"]))
+    return found or db.session.scalars(select(Priority).order_by(Priority.sort_order)).first()
+
+
+def open_ticket(entry, mail, *, verified):
+    """Open a ticket for the sender (an account is made for a new address) and return it.
+
+    Guarantees: a deactivated account opens nothing; a customer's Cc'd people follow the ticket
+    (at most MAIL_CC_MAX of them, accounts made only when the sender is `verified`); what was left
+    out is said in `entry.reason`.
+    """
+    user = accounts.ensure_user(mail.from_addr, mail.from_name[:200] or None)
+    if not user.active:
+        raise Refusal(INBOUND_REJECTED, "the sender's account is deactivated")
+    category, priority = default_category(), default_priority()
+    if category is None or priority is None:
+        raise Refusal(INBOUND_REFUSED, "no active category or no priority to open a ticket with")
+    files, refused = checked_files(mail)
+    body = body_of(mail.text, refused, bool(files)) or "(no text)"
+    ticket, _created = submission.submit_ticket(
+        user,
+        subject=mail.subject[:200] or "(no subject)",
+        body=body,
+        category_id=category.id,
+        priority_id=priority.id,
+        files=files,
+    )
+    notes = list(refused)
+    if current_app.config["MAIL_CC_SUBSCRIBE"] and user.is_customer:
+        notes += subscribe_cc(ticket, user, mail.cc, verified=verified)
+    if mail.cc_cut:
+        notes.append("the Cc header was too long: only its first addresses were read")
+    entry.reason = "; ".join(notes) or None
+    return ticket
+
+
+def subscribe_cc(ticket, requester, cc, *, verified):
+    """Cc'd people of a customer's new-ticket mail follow the ticket; returns notes on who did not.
+
+    Guarantees: at most MAIL_CC_MAX distinct addresses are considered (ours and the requester's
+    aside); never agents or deactivated accounts; an address without an account gets one (and a
+    set-password link) only when the sender is verified, so an unverified mail cannot make
+    accounts; each follower's mail is automatic (MAIL_AUTO_PER_HOUR).
+    """
+    limit = max(current_app.config["MAIL_CC_MAX"], 0)
+    candidates, seen = [], {requester.email}
+    for name, addr in cc:
+        if addr in seen or is_own_address(addr) or not USABLE_ADDRESS.match(addr):
+            continue
+        seen.add(addr)
+        candidates.append((name, addr))
+    notes = []
+    if len(candidates) > limit:
+        notes.append(f"{len(candidates) - limit} more Cc addresses not subscribed (MAIL_CC_MAX is {limit})")
+        candidates = candidates[:limit]
+    no_account = []
+    for name, addr in candidates:
+        follower = accounts.find_user_by_email(addr)
+        if follower is None and not verified:
+            no_account.append(addr)
+            continue
+        follower = follower or accounts.ensure_user(addr, name[:200] or None)
+        if not follower.active or follower.is_agent:
+            continue
+        db.session.add(Subscription(ticket_id=ticket.id, user_id=follower.id, added_by_id=requester.id))
+        db.session.flush()
+        invite = password_reset.set_password_url(follower) if follower.password_hash is None else None
+        notify.subscriber_added(ticket, follower, actor=requester, set_password_url=invite, automatic=True)
+    if no_account:
+        notes.append(f"no account made for Cc {', '.join(no_account)}: the sender is not verified")
+    return notes
