@@ -166,3 +166,19 @@ class FakeImapMailbox:
             return True
         out.write(f"{tag} OK done\r\n".encode())
         return True
+
+
+def printer_ticket(customer, ref):
+    """The ticket the inbound-mail tests reply to: Alice's "Printer on fire", committed."""
+    from helpdesk.credits import submission
+    from helpdesk.extensions import db
+
+    item, _ = submission.submit_ticket(
+        customer,
+        subject="Printer on fire",
+        body="Smoke everywhere.",
+        category_id=ref.categories["IT"].id,
+        priority_id=ref.priorities["Normal"].id,
+    )
+    db.session.commit()
+    return item

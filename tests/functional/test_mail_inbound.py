@@ -14,7 +14,7 @@ from helpdesk.mail.models import InboundMail, OutboxMessage
 from helpdesk.mail.tokens import reply_address, thread_root_id
 from helpdesk.tickets import lifecycle as tickets
 from helpdesk.tickets.models import Attachment, Message, Subscription, Ticket
-from tests.mail_support import TRUSTED_MTA, load_eml, with_auth_results
+from tests.mail_support import TRUSTED_MTA, load_eml, printer_ticket, with_auth_results
 
 
 @pytest.fixture
@@ -24,15 +24,7 @@ def alice(make):
 
 @pytest.fixture
 def ticket(make, ref, alice):
-    item, _ = submission.submit_ticket(
-        alice,
-        subject="Printer on fire",
-        body="Smoke everywhere.",
-        category_id=ref.categories["IT"].id,
-        priority_id=ref.priorities["Normal"].id,
-    )
-    db.session.commit()
-    return item
+    return printer_ticket(alice, ref)
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import pytest
 from sqlalchemy import func, select
 
 from helpdesk.accounts.models import AuditEvent, User
-from helpdesk.credits import submission
 from helpdesk.extensions import db
 from helpdesk.mail import inbound as mail_inbound
 from helpdesk.mail import review
@@ -15,7 +14,7 @@ from helpdesk.mail.models import InboundMail
 from helpdesk.mail.tokens import reply_address, thread_root_id
 from helpdesk.tickets import subscribers
 from helpdesk.tickets.models import Message, Ticket
-from tests.mail_support import TRUSTED_MTA, load_eml, renamed, with_auth_results
+from tests.mail_support import TRUSTED_MTA, load_eml, printer_ticket, renamed, with_auth_results
 
 from .agent_support import HTMX
 
@@ -29,16 +28,7 @@ def trusted_mta(app, monkeypatch):
 
 @pytest.fixture
 def ticket(make, ref):
-    alice = make.customer(email="alice@example.test", name="Alice Archer")
-    item, _ = submission.submit_ticket(
-        alice,
-        subject="Printer on fire",
-        body="Smoke everywhere.",
-        category_id=ref.categories["IT"].id,
-        priority_id=ref.priorities["Normal"].id,
-    )
-    db.session.commit()
-    return item
+    return printer_ticket(make.customer(email="alice@example.test", name="Alice Archer"), ref)
 
 
 def held_reply(ticket, n=1):
