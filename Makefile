@@ -4,6 +4,9 @@ BIN := $(VENV)/bin
 PYTHON ?= python3
 export FLASK_APP := wsgi
 export NO_PROXY := 127.0.0.1,localhost
+# `make run PORT=8000` serves elsewhere; links in mail follow (PUBLIC_URL).
+PORT ?= 5000
+DEMO_ENV = DEMO_PAYMENTS=1 MAIL_BACKEND=devbox PUBLIC_URL=$${PUBLIC_URL:-http://127.0.0.1:$(PORT)}
 # PostgreSQL server the second test pass uses (each run creates and drops its own database).
 PG_SERVER_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 # pytest-xdist workers per pass (each has its own database; 2 measured faster than 1 on both
@@ -29,9 +32,9 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/activate
 install: $(VENV)/.installed
 
 run: install
-	DEMO_PAYMENTS=1 MAIL_BACKEND=devbox $(BIN)/flask db upgrade
-	DEMO_PAYMENTS=1 MAIL_BACKEND=devbox $(BIN)/flask seed-demo
-	DEMO_PAYMENTS=1 MAIL_BACKEND=devbox $(BIN)/flask run --host 127.0.0.1 --port 5000
+	$(DEMO_ENV) $(BIN)/flask db upgrade
+	$(DEMO_ENV) $(BIN)/flask seed-demo
+	$(DEMO_ENV) $(BIN)/flask run --host 127.0.0.1 --port $(PORT)
 
 test: install
 	$(MAKE) --no-print-directory test-sqlite

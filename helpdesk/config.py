@@ -147,7 +147,7 @@ class Config:
     DEFAULT_CATEGORY = None  # name; None: the first active category
     DEFAULT_PRIORITY = "Normal"  # the free priority given to tickets opened by e-mail
     PASSWORD_RESET_MAX_AGE = 3600  # seconds a reset link stays valid
-    PUBLIC_URL = "http://127.0.0.1:5000"
+    PUBLIC_URL = None  # the address users reach the desk at, for links in mail; required in production
     HSTS_SECONDS = None  # Strict-Transport-Security max-age; production: a year unless set (0: off)
     UPLOAD_MAX_FILES = 10  # files per request (web forms)
     UPLOAD_MAX_POST_MB = 25  # all files of one request together
@@ -189,6 +189,8 @@ def apply_environment_defaults(config):
 def check_production(config):
     """Refuse to start a production app with development secrets or demo features. Settings whose
     default differs between production and development (None: unset) get the one for HELPDESK_ENV."""
+    if not config.get("PUBLIC_URL") and config.get("HELPDESK_ENV") != "production":
+        config["PUBLIC_URL"] = "http://127.0.0.1:5000"  # `make run`'s address (PORT=... changes it)
     if config.get("MAIL_REQUIRE_AUTH") is None:
         config["MAIL_REQUIRE_AUTH"] = config.get("HELPDESK_ENV") == "production"
     if config.get("HELPDESK_ENV") != "production":
@@ -199,6 +201,11 @@ def check_production(config):
         raise RuntimeError("DEMO_PAYMENTS is for demos only; production refuses it.")
     if not config.get("DATABASE_URL"):
         raise RuntimeError("Production needs DATABASE_URL (PostgreSQL).")
+    if not config.get("PUBLIC_URL") or not str(config["PUBLIC_URL"]).startswith("https://"):
+        raise RuntimeError(
+            "Production needs PUBLIC_URL, the https:// address users reach the desk at "
+            "(links in mail are built from it)."
+        )
     config["SESSION_COOKIE_SECURE"] = True
     config["REMEMBER_COOKIE_SECURE"] = True
     # __Host- cookies: the browser refuses them unless Secure, for the whole site (Path=/) and

@@ -50,10 +50,15 @@ def test_environment_reaches_the_app(monkeypatch, tmp_path):
             "DEMO_PAYMENTS",
         ),
         ({"SECRET_KEY": "x" * 40}, "DATABASE_URL"),
+        ({"SECRET_KEY": "x" * 40, "DATABASE_URL": "postgresql://h/db"}, "PUBLIC_URL"),
+        (
+            {"SECRET_KEY": "x" * 40, "DATABASE_URL": "postgresql://h/db", "PUBLIC_URL": "http://desk"},
+            "PUBLIC_URL",
+        ),
     ],
 )
 def test_production_refuses_unsafe_settings(settings, message, monkeypatch):
-    for name in ("SECRET_KEY", "DATABASE_URL", "DEMO_PAYMENTS", "HELPDESK_SECRET_KEY"):
+    for name in ("SECRET_KEY", "DATABASE_URL", "DEMO_PAYMENTS", "HELPDESK_SECRET_KEY", "PUBLIC_URL"):
         monkeypatch.delenv(name, raising=False)
     config = {"HELPDESK_ENV": "production", "SECRET_KEY": None, **settings}
     with pytest.raises(RuntimeError, match=message):
@@ -62,7 +67,12 @@ def test_production_refuses_unsafe_settings(settings, message, monkeypatch):
 
 def test_production_cookies_are_secure(monkeypatch, tmp_path):
     app = create_app(
-        {"HELPDESK_ENV": "production", "SECRET_KEY": "x" * 40, "DATABASE_URL": f"sqlite:///{tmp_path}/p.db"}
+        {
+            "HELPDESK_ENV": "production",
+            "SECRET_KEY": "x" * 40,
+            "DATABASE_URL": f"sqlite:///{tmp_path}/p.db",
+            "PUBLIC_URL": "https://desk.example",
+        }
     )
     assert app.config["SESSION_COOKIE_SECURE"] and app.config["REMEMBER_COOKIE_SECURE"]
     assert app.config["SESSION_COOKIE_NAME"] == "__Host-session"
@@ -84,6 +94,7 @@ def test_seed_demo_is_idempotent_and_creates_the_documented_accounts(app):
     runner = app.test_cli_runner()
     first = runner.invoke(args=["seed-demo"])
     assert first.exit_code == 0, first.output
+    assert f"Log in at {app.config['PUBLIC_URL']} with admin@example.com" in first.output
     counts = (
         db.session.scalar(db.select(db.func.count(User.id))),
         db.session.scalar(db.select(db.func.count(Ticket.id))),
@@ -172,3 +183,19 @@ def test_create_user_over_the_seat_limit_asks_for_the_flag(app, make):
         args=[*args, "--over-seat-limit"], input="long-enough-password\nlong-enough-password\n"
     )
     assert accepted.exit_code == 0, accepted.output
+
+
+def test_public_url_defaults_to_the_local_demo_and_follows_the_environment(monkeypatch, tmp_path):
+    monkeypatch.delenv("PUBLIC_URL", raising=False)
+    monkeypatch.delenv("HELPDESK_PUBLIC_URL", raising=False)
+    assert (
+        create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/a.db"}).config["PUBLIC_URL"]
+        == "http://127.0.0.1:5000"
+    )
+    monkeypatch.setenv("PUBLIC_URL", "http://127.0.0.1:8000")
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/b.db"})
+    assert app.config["PUBLIC_URL"] == "http://127.0.0.1:8000"
+    with app.app_context():
+        from helpdesk.web import public_url
+
+        assert public_url("accounts.login") == "http://127.0.0.1:8000/login"

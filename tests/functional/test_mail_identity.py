@@ -250,6 +250,7 @@ def test_require_auth_is_on_in_production_unless_set(env, given, expected):
         "HELPDESK_ENV": env,
         "SECRET_KEY": "x" * 64,
         "DATABASE_URL": "postgresql://db.internal/helpdesk",
+        "PUBLIC_URL": "https://desk.example",
         "MAIL_REQUIRE_AUTH": given,
     }
     check_production(config)

@@ -234,6 +234,7 @@ def test_require_2fa_is_admin_in_production_none_elsewhere_and_read_from_the_env
         "HELPDESK_ENV": "production",
         "SECRET_KEY": "x" * 40,
         "DATABASE_URL": f"sqlite:///{tmp_path}/p.db",
+        "PUBLIC_URL": "https://desk.example",
     }
     assert create_app(production).config["REQUIRE_2FA"] == ("admin",)
     assert create_app({**production, "REQUIRE_2FA": ()}).config["REQUIRE_2FA"] == ()
