@@ -7,7 +7,7 @@ are in place. Installed by migration 0019 and, for databases built with `create_
 the `after_create` listener below.
 
 SQLite drops a table's triggers with the table: a batch migration that rebuilds `ledger_entries`
-must call `install(op.get_bind())` again (docs/decisions.md).
+must call `install(op.get_bind())` again (docs/decisions.md, "Database").
 """
 
 from sqlalchemy import DDL, event, text

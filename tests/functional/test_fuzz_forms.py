@@ -29,7 +29,7 @@ from tests.credit_helpers import bank
 ROLES = ("anonymous", "customer", "manager", "technician", "admin")
 SKIPPED_ENDPOINTS = {"static", "accounts.logout"}  # logging out only ends the session
 # Examples per route (every route, random values) and per form (real forms, broken fields): kept
-# small for the suite's time; FUZZ_EXAMPLES=30 for a bug hunt (docs/testing.md).
+# small for the suite's time; FUZZ_EXAMPLES=30 for a bug hunt (docs/decisions.md).
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "2"))
 FORM_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "4"))
 
