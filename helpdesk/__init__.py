@@ -5,7 +5,13 @@ import os
 from flask import Flask
 
 from helpdesk import accounts, billing, core, credits, demo, mail, notices, reports, tickets
-from helpdesk.config import Config, apply_environment_defaults, check_production, from_environment
+from helpdesk.config import (
+    Config,
+    apply_environment_defaults,
+    check_production,
+    check_storage,
+    from_environment,
+)
 from helpdesk.extensions import csrf, db, htmx_ext, login_manager, migrate
 
 
@@ -41,6 +47,7 @@ def finish_config(app):
         # Werkzeug answers 413 before reading a larger body: no request can stage more than this.
         app.config["MAX_CONTENT_LENGTH"] = (app.config["UPLOAD_MAX_POST_MB"] + 1) * 1024 * 1024
     apply_environment_defaults(app.config)
+    check_storage(app.config)
     check_production(app.config)
 
 

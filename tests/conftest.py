@@ -309,3 +309,53 @@ def no_network(monkeypatch):
 @pytest.fixture(autouse=True, scope="session")
 def _xdg_dirs():
     os.environ.setdefault("XDG_CONFIG_HOME", tempfile.mkdtemp(prefix="helpdesk-xdg-"))
+
+
+# Object storage: moto's S3 in server mode (a real HTTP endpoint on 127.0.0.1), one per session.
+S3_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_EC2_METADATA_DISABLED": "true",  # never ask the network for a role's credentials
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+}
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """The URL of a moto S3 server (started once per session, on a free port)."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_bucket(s3_endpoint, monkeypatch):
+    """A new empty bucket on the moto server, with boto3's credentials set for this test only."""
+    import boto3
+
+    for name, value in S3_ENV.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    bucket = f"helpdesk-test-{uuid.uuid4().hex[:16]}"
+    client = boto3.session.Session().client("s3", endpoint_url=s3_endpoint)
+    client.create_bucket(Bucket=bucket)
+    yield type("Bucket", (), {"name": bucket, "endpoint": s3_endpoint, "client": client})
+    client.close()
+
+
+@pytest.fixture
+def s3_storage(app, s3_bucket, monkeypatch):
+    """The app stores attachments in a fresh bucket for this test (then back to its folder)."""
+    from helpdesk.tickets import storage
+
+    monkeypatch.setitem(app.config, "ATTACHMENTS_S3_BUCKET", s3_bucket.name)
+    monkeypatch.setitem(app.config, "ATTACHMENTS_S3_ENDPOINT_URL", s3_bucket.endpoint)
+    made = storage.backend(app)
+    yield made
+    storage.forget(app)
