@@ -17,7 +17,7 @@ from helpdesk.extensions import csrf, db, htmx_ext, login_manager, migrate
 
 def create_app(test_config=None):
     """Build an app. Config order: Config, instance/config.py, environment, then `test_config`."""
-    app = Flask(__name__, instance_relative_config=True)
+    app = Flask(__name__, instance_relative_config=True, instance_path=instance_path())
     app.config.from_object(Config)
     app.config.from_pyfile("config.py", silent=True)
     app.config.update(from_environment())
@@ -30,6 +30,13 @@ def create_app(test_config=None):
     register_hooks(app)
     register_template_helpers(app)
     return app
+
+
+def instance_path(environ=None):
+    """HELPDESK_INSTANCE_PATH (made absolute) when set, else Flask's default: instance/ beside the
+    package. Each app server may have its own; none keeps anything there that a request needs."""
+    raw = (os.environ if environ is None else environ).get("HELPDESK_INSTANCE_PATH")
+    return os.path.abspath(raw) if raw else None
 
 
 def finish_config(app):
