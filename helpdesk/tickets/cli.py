@@ -18,11 +18,11 @@ def clean_command(hours):
     draft that is still alive stay), and stored files that no attachment names (the upload folder
     or the S3 bucket, whichever the settings name)."""
     from helpdesk.errors import StorageError
-    from helpdesk.tickets import uploads
+    from helpdesk.tickets import upload_cleaning
 
     hours = hours or current_app.config["UPLOAD_STAGED_MAX_HOURS"]
     try:
-        rows, files = uploads.clean_staged(older_than=timedelta(hours=hours))
+        rows, files = upload_cleaning.clean_staged(older_than=timedelta(hours=hours))
         db.session.commit()
     except StorageError as exc:
         db.session.rollback()
