@@ -94,6 +94,10 @@ def make_test_config(database_url, tmp_dir, **overrides):
         "ARGON2_MEMORY_COST": 8,
         "ARGON2_PARALLELISM": 1,
         "UPLOAD_FOLDER": os.path.join(tmp_dir, "uploads"),
+        # Files on the local disk unless a test asks for S3 (s3_storage), whatever the shell sets.
+        "ATTACHMENTS_S3_BUCKET": None,
+        "ATTACHMENTS_S3_ENDPOINT_URL": None,
+        "ATTACHMENTS_S3_PREFIX": "",
         "PAGE_CACHE_GENERATION_FILE": os.path.join(tmp_dir, "write-generation"),
         "SERVER_NAME": None,
     }
@@ -323,30 +327,37 @@ S3_ENV = {
 
 
 @pytest.fixture(scope="session")
-def s3_endpoint():
-    """The URL of a moto S3 server (started once per session, on a free port)."""
+def s3_server():
+    """A moto S3 server (started once per session, on a free port): its URL and a client of it."""
+    import boto3
     from moto.server import ThreadedMotoServer
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
+    url = f"http://{host}:{port}"
+    client = boto3.session.Session().client(
+        "s3",
+        endpoint_url=url,
+        region_name=S3_ENV["AWS_DEFAULT_REGION"],
+        aws_access_key_id=S3_ENV["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=S3_ENV["AWS_SECRET_ACCESS_KEY"],
+    )
+    yield url, client
+    client.close()
     server.stop()
 
 
 @pytest.fixture
-def s3_bucket(s3_endpoint, monkeypatch):
+def s3_bucket(s3_server, monkeypatch):
     """A new empty bucket on the moto server, with boto3's credentials set for this test only."""
-    import boto3
-
     for name, value in S3_ENV.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
+    endpoint, client = s3_server
     bucket = f"helpdesk-test-{uuid.uuid4().hex[:16]}"
-    client = boto3.session.Session().client("s3", endpoint_url=s3_endpoint)
     client.create_bucket(Bucket=bucket)
-    yield type("Bucket", (), {"name": bucket, "endpoint": s3_endpoint, "client": client})
-    client.close()
+    return type("Bucket", (), {"name": bucket, "endpoint": endpoint, "client": client})
 
 
 @pytest.fixture

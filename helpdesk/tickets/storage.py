@@ -7,6 +7,7 @@ never as a backend exception: views show it as a form error, the mail intake log
 failed with its raw bytes kept.
 """
 
+import functools
 import logging
 import os
 import re
@@ -188,6 +189,7 @@ def _make(bucket, endpoint_url, prefix, folder):
     if not bucket:
         return LocalStorage(folder)
     import boto3
+    import botocore.session
     from botocore.config import Config
 
     options = {
@@ -204,10 +206,22 @@ def _make(bucket, endpoint_url, prefix, folder):
             request_checksum_calculation="when_required",
             response_checksum_validation="when_required",
         )
-    # A session of its own: boto3's default session is shared module state and not thread-safe.
-    # Credentials and region come from boto3's usual places (AWS_* variables, ~/.aws, a role).
-    client = boto3.session.Session().client("s3", endpoint_url=endpoint_url or None, config=Config(**options))
+    # A session of its own (boto3's default session is shared module state and not thread-safe),
+    # reading credentials and region from boto3's usual places (AWS_* variables, ~/.aws, a role);
+    # only the loader of botocore's service descriptions (read-only, ~0.2 s to load) is shared.
+    core = botocore.session.Session()
+    core.register_component("data_loader", _shared_loader(core.get_config_variable("data_path")))
+    client = boto3.session.Session(botocore_session=core).client(
+        "s3", endpoint_url=endpoint_url or None, config=Config(**options)
+    )
     return S3Storage(client, bucket, normalise_prefix(prefix))
+
+
+@functools.cache
+def _shared_loader(data_path):
+    from botocore.loaders import create_loader
+
+    return create_loader(data_path)
 
 
 def normalise_prefix(prefix):

@@ -175,3 +175,10 @@ def test_storage_settings_come_from_the_environment(monkeypatch):
         "ATTACHMENTS_S3_PREFIX": "prod/",
         "UPLOAD_FOLDER": "/srv/files",
     }
+
+
+def test_uploads_clean_says_when_the_store_is_down(app, store_down):
+    result = app.test_cli_runner().invoke(args=["uploads", "clean"])
+    assert result.exit_code == 1
+    assert "The file store is not answering right now." in result.output
+    assert "Cleaning stopped part-way (nothing is lost); run it again later." in result.output
