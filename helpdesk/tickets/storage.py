@@ -65,7 +65,7 @@ class LocalStorage:
     def open(self, name):
         """The file, or None when there is none of that name."""
         try:
-            fh = open(self._path(name), "rb")  # noqa: SIM115 - the response closes it
+            fh = open(self._path(name), "rb")  # closed by whoever reads it (the response)
         except FileNotFoundError:
             return None
         except OSError as exc:
@@ -94,7 +94,11 @@ class LocalStorage:
         except OSError as exc:
             raise _failed(self, "list", exc) from exc
         for entry in entries:
-            if STORAGE_NAME.match(entry.name) and entry.is_file() and entry.stat().st_mtime < limit:
+            try:
+                old = STORAGE_NAME.match(entry.name) and entry.is_file() and entry.stat().st_mtime < limit
+            except FileNotFoundError:
+                continue  # removed meanwhile (by a rollback, or another run)
+            if old:
                 yield entry.name
 
 

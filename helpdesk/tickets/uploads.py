@@ -255,7 +255,7 @@ def staged_for(uploader_id, staging_key):
 
 
 def discard_all_staged(uploader_id, staging_key):
-    """Drop every file staged under this key (an expired draft's), from the disk and the database."""
+    """Drop every file staged under this key (an expired draft's), from the store and the database."""
     for item in staged_for(uploader_id, staging_key):
         remove_file_of(item)
     db.session.flush()

@@ -113,7 +113,7 @@ def multipart(fields, files):
 def start_server(env, folder):
     """gunicorn serving wsgi:app with its own instance folder; returns (process, port)."""
     port = free_port()
-    log = open(folder / "gunicorn.log", "wb")  # noqa: SIM115 - closed with the process
+    log = open(folder / "gunicorn.log", "wb")  # closed by stop_server
     process = subprocess.Popen(
         [
             sys.executable,
