@@ -5,13 +5,19 @@ import os
 from flask import Flask
 
 from helpdesk import accounts, billing, core, credits, demo, mail, notices, reports, tickets
-from helpdesk.config import Config, apply_environment_defaults, check_production, from_environment
+from helpdesk.config import (
+    Config,
+    apply_environment_defaults,
+    check_production,
+    check_storage,
+    from_environment,
+)
 from helpdesk.extensions import csrf, db, htmx_ext, login_manager, migrate
 
 
 def create_app(test_config=None):
     """Build an app. Config order: Config, instance/config.py, environment, then `test_config`."""
-    app = Flask(__name__, instance_relative_config=True)
+    app = Flask(__name__, instance_relative_config=True, instance_path=instance_path())
     app.config.from_object(Config)
     app.config.from_pyfile("config.py", silent=True)
     app.config.update(from_environment())
@@ -24,6 +30,13 @@ def create_app(test_config=None):
     register_hooks(app)
     register_template_helpers(app)
     return app
+
+
+def instance_path(environ=None):
+    """HELPDESK_INSTANCE_PATH (made absolute) when set, else Flask's default: instance/ beside the
+    package. Each app server may have its own; none keeps anything there that a request needs."""
+    raw = (os.environ if environ is None else environ).get("HELPDESK_INSTANCE_PATH")
+    return os.path.abspath(raw) if raw else None
 
 
 def finish_config(app):
@@ -41,6 +54,7 @@ def finish_config(app):
         # Werkzeug answers 413 before reading a larger body: no request can stage more than this.
         app.config["MAX_CONTENT_LENGTH"] = (app.config["UPLOAD_MAX_POST_MB"] + 1) * 1024 * 1024
     apply_environment_defaults(app.config)
+    check_storage(app.config)
     check_production(app.config)
 
 

@@ -1,6 +1,8 @@
 """Configuration: defaults here, overridden by instance/config.py, the environment, then tests."""
 
 import os
+import re
+from urllib.parse import urlsplit
 
 DEV_SECRET_KEY = "dev-only-not-secret"
 
@@ -68,6 +70,10 @@ ENV_SETTINGS = {
     "MAIL_REQUIRE_AUTH": bool,
     "MAIL_CC_MAX": int,
     "MAIL_AUTO_PER_HOUR": int,
+    "UPLOAD_FOLDER": str,
+    "ATTACHMENTS_S3_BUCKET": str,
+    "ATTACHMENTS_S3_ENDPOINT_URL": str,
+    "ATTACHMENTS_S3_PREFIX": str,
 }
 
 
@@ -101,7 +107,12 @@ class Config:
     MAX_CONTENT_LENGTH = None  # None: UPLOAD_MAX_POST_MB and 1 MiB for the form's fields (finish_config)
     MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
     MAX_ATTACHMENTS_PER_POST = 5
-    UPLOAD_FOLDER = None  # None: instance/uploads
+    UPLOAD_FOLDER = None  # None: instance/uploads (used when ATTACHMENTS_S3_BUCKET is not set)
+    # Attachments in S3-compatible object storage, shared by every app server (tickets/storage.py).
+    # Credentials and region: boto3's usual AWS_* variables, ~/.aws or the host's role.
+    ATTACHMENTS_S3_BUCKET = None  # None: files in UPLOAD_FOLDER on this host
+    ATTACHMENTS_S3_ENDPOINT_URL = None  # e.g. http://minio.internal:9000; None: AWS S3
+    ATTACHMENTS_S3_PREFIX = ""  # key prefix inside the bucket, e.g. "helpdesk/"
     PER_PAGE = 25
     PAGE_CACHE_SECONDS = 10  # agent pages kept until any write, at most this long; 0: off (page_cache.py)
     AGENT_SEAT_LIMIT = 4
@@ -184,6 +195,33 @@ def apply_environment_defaults(config):
     if config.get("REQUIRE_2FA") is None:
         config["REQUIRE_2FA"] = ("admin",) if config.get("HELPDESK_ENV") == "production" else ()
     config["REQUIRE_2FA"] = tuple(config["REQUIRE_2FA"])
+
+
+BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+
+def check_storage(config):
+    """Refuse attachment storage settings that could never work, naming the setting."""
+    bucket = config.get("ATTACHMENTS_S3_BUCKET") or None
+    endpoint = config.get("ATTACHMENTS_S3_ENDPOINT_URL") or None
+    config["ATTACHMENTS_S3_BUCKET"], config["ATTACHMENTS_S3_ENDPOINT_URL"] = bucket, endpoint
+    if bucket and not BUCKET_NAME.match(bucket):
+        raise RuntimeError(
+            f"ATTACHMENTS_S3_BUCKET={bucket!r} is not a bucket name "
+            "(3 to 63 lower-case letters, digits, dots and hyphens)."
+        )
+    if endpoint and not bucket:
+        raise RuntimeError(
+            "ATTACHMENTS_S3_ENDPOINT_URL is set but ATTACHMENTS_S3_BUCKET is not: name the bucket."
+        )
+    if endpoint:
+        parts = urlsplit(endpoint)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise RuntimeError(
+                f"ATTACHMENTS_S3_ENDPOINT_URL={endpoint!r} is not an http(s) URL, e.g. http://minio.internal:9000."
+            )
+    if ".." in (config.get("ATTACHMENTS_S3_PREFIX") or "").split("/"):
+        raise RuntimeError("ATTACHMENTS_S3_PREFIX may not contain '..'.")
 
 
 def check_production(config):

@@ -50,3 +50,14 @@ class InsufficientCredits(DomainError):
 
 class UploadRejected(ValidationFailed):
     """An uploaded file failed the size, type or content checks."""
+
+
+class StorageError(DomainError):
+    """The attachment store (the upload folder or the S3 bucket) did not answer or refused:
+    nothing was stored or read. Logged where it happened; trying again later may work."""
+
+    def __init__(self, message=None):
+        super().__init__(message or STORAGE_TEXT)
+
+
+STORAGE_TEXT = "The file store is not answering right now. Try again in a moment."

@@ -12,3 +12,6 @@
 # MAIL_TRUSTED_AUTHSERV_ID = "mx.example.com"  # authserv-id of your MTA's Authentication-Results
 # MAIL_REQUIRE_AUTH = True  # hold mail whose sender the MTA did not verify (default: production only)
 # MAIL_REPLY_TOKEN_DAYS = 90; MAIL_CC_MAX = 5; MAIL_AUTO_PER_HOUR = 3
+# ATTACHMENTS_S3_BUCKET = "helpdesk-attachments"  # attachments in S3, shared by every app server
+# ATTACHMENTS_S3_ENDPOINT_URL = "http://127.0.0.1:9000"  # MinIO or another S3-compatible store
+# ATTACHMENTS_S3_PREFIX = "dev/"  # credentials and region: AWS_* variables, as boto3 reads them

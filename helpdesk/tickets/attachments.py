@@ -1,11 +1,12 @@
 """Files on the web: downloads through the policy (a file you may not see answers 404), and the
 staging of files sent with a form, kept whatever happens to the rest of it."""
 
-from flask import abort, request, send_file
+from flask import abort, render_template, request, send_file
 from flask_login import current_user, login_required
 
 from helpdesk import policy
 from helpdesk.actions import perform
+from helpdesk.errors import NotFound, StorageError
 from helpdesk.extensions import db
 from helpdesk.formfields import parse_id
 from helpdesk.tickets import uploads
@@ -16,16 +17,26 @@ from helpdesk.tickets.models import Attachment
 @bp.get("/attachments/<int:attachment_id>/<path:filename>")
 @login_required
 def attachment(attachment_id, filename):
+    """The file, streamed through the app after the policy check (from S3 too: no URL that works
+    without the check, and the same headers whatever the store); 404 if you may not see it."""
     item = db.session.get(Attachment, attachment_id)
     if item is None or not policy.can_download_attachment(current_user, item):
         abort(404)
+    try:
+        stored = uploads.open_stored(item)
+    except NotFound:
+        abort(404)
+    except StorageError as exc:
+        page = render_template("core/error.html", code=503, title="File not available", text=str(exc))
+        return page, 503, {"Retry-After": "30"}
     response = send_file(
-        uploads.path_of(item),
+        stored.stream,
         mimetype=item.content_type,
         as_attachment=True,
         download_name=item.filename,
         max_age=0,
     )
+    response.content_length = stored.size
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response.headers["Cache-Control"] = "private, no-store"
     return response

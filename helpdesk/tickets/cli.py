@@ -1,4 +1,4 @@
-"""`flask uploads ...`: housekeeping of the upload folder (cron-safe, idempotent)."""
+"""`flask uploads ...`: housekeeping of the attachment store (cron-safe, idempotent)."""
 
 from datetime import timedelta
 
@@ -8,17 +8,25 @@ from flask.cli import AppGroup
 
 from helpdesk.extensions import db
 
-uploads_cli = AppGroup("uploads", help="Attachments on disk: remove abandoned staged files.")
+uploads_cli = AppGroup("uploads", help="Attachments in their store: remove abandoned staged files.")
 
 
 @uploads_cli.command("clean")
 @click.option("--hours", type=click.IntRange(min=1), help="Age in hours (default: UPLOAD_STAGED_MAX_HOURS).")
 def clean_command(hours):
     """Remove files staged with a form that was never sent, once older than a day (files of a
-    draft that is still alive stay), and files on disk that no attachment names."""
-    from helpdesk.tickets import uploads
+    draft that is still alive stay), and stored files that no attachment names (the upload folder
+    or the S3 bucket, whichever the settings name)."""
+    from helpdesk.errors import StorageError
+    from helpdesk.tickets import upload_cleaning
 
     hours = hours or current_app.config["UPLOAD_STAGED_MAX_HOURS"]
-    rows, files = uploads.clean_staged(older_than=timedelta(hours=hours))
-    db.session.commit()
+    try:
+        rows, files = upload_cleaning.clean_staged(older_than=timedelta(hours=hours))
+        db.session.commit()
+    except StorageError as exc:
+        db.session.rollback()
+        raise click.ClickException(
+            f"{exc} Cleaning stopped part-way (nothing is lost); run it again later."
+        ) from exc
     click.echo(f"Removed {rows} staged attachment(s) and {files} file(s) older than {hours} h.")

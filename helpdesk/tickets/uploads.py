@@ -1,6 +1,8 @@
-"""Attachment storage: names normalised, type and size checked, files kept outside the web root."""
+"""Attachments: names normalised, type and size checked, then kept in the attachment store
+(`storage.py`: a local folder outside the web root, or an S3 bucket) under random names."""
 
 import hashlib
+import logging
 import os
 import secrets
 import unicodedata
@@ -11,10 +13,12 @@ from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 from werkzeug.utils import secure_filename
 
-from helpdesk.dbtypes import utcnow
-from helpdesk.errors import UploadRejected
+from helpdesk.errors import NotFound, StorageError, UploadRejected
 from helpdesk.extensions import db
+from helpdesk.tickets import storage
 from helpdesk.tickets.models import Attachment
+
+log = logging.getLogger(__name__)
 
 MAX_ID = 2**31 - 1  # ids beyond the column's range match nothing (and must not reach the query)
 
@@ -103,21 +107,21 @@ def check_upload(raw_name, data):
 
 
 def upload_folder():
+    """The local upload folder (created if missing); with S3 storage only tests look at it."""
     folder = current_app.config["UPLOAD_FOLDER"]
     os.makedirs(folder, exist_ok=True)
     return folder
 
 
 def store(checked: CheckedFile, ticket, message, uploader):
-    """Write the file under a random name and return its (unflushed) Attachment row."""
+    """Write the file under a random name and return its (unflushed) Attachment row.
+
+    Guarantees: the file is in the store before the row exists; if the transaction is rolled back
+    the file is removed again; StorageError (nothing written) when the store does not answer."""
     storage_name = secrets.token_hex(24)
-    path = os.path.join(upload_folder(), storage_name)
-    # 0600: readable by the app's own user only, whatever the umask (other local accounts and
-    # services on the host must not read customers' files).
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "wb") as fh:
-        fh.write(checked.data)
-    db.session.info.setdefault(_WRITTEN, []).append(path)
+    files = storage.backend()
+    files.put(storage_name, checked.data)
+    db.session.info.setdefault(_WRITTEN, []).append((files, storage_name))
     return Attachment(
         ticket=ticket,
         message=message,
@@ -130,27 +134,53 @@ def store(checked: CheckedFile, ticket, message, uploader):
     )
 
 
-_WRITTEN = "helpdesk_files_written"
+def open_stored(attachment):
+    """The attachment's bytes as a StoredFile; NotFound when the file is missing from the store
+    (logged), StorageError when the store does not answer."""
+    found = storage.backend().open(attachment.storage_name)
+    if found is None:
+        log.error("attachment %s: file %s is missing from the store", attachment.id, attachment.storage_name)
+        raise NotFound("This file is no longer available.")
+    return found
+
+
+def remove_file_of(attachment):
+    """Delete the row's file once the transaction that deletes the row commits (a rollback keeps
+    both); a store that fails then leaves an orphan for `flask uploads clean`."""
+    db.session.info.setdefault(_DOOMED, []).append((storage.backend(), attachment.storage_name))
+    db.session.delete(attachment)
+
+
+def files_going():
+    """Storage names of the files this transaction's deleted rows take with them at commit."""
+    return {name for _store, name in db.session.info.get(_DOOMED, ())}
+
+
+_WRITTEN = "helpdesk_files_written"  # files written in this transaction: removed if it rolls back
+_DOOMED = "helpdesk_files_doomed"  # files of rows deleted in this transaction: removed if it commits
 
 
 @event.listens_for(Session, "after_commit")
-def _keep_written_files(session):
-    """Committed: the files now belong to their rows."""
+def _settle_files(session):
+    """Committed: written files now belong to their rows; deleted rows' files go."""
     session.info.pop(_WRITTEN, None)
+    _remove(session.info.pop(_DOOMED, []))
 
 
 @event.listens_for(Session, "after_rollback")
 def _remove_orphaned_files(session):
-    """Rolled back: no row points at the files written in this transaction, so remove them."""
-    for path in session.info.pop(_WRITTEN, []):
+    """Rolled back: no row points at the files written in this transaction, so remove them; the
+    rows this transaction deleted are back, so their files stay."""
+    session.info.pop(_DOOMED, None)
+    _remove(session.info.pop(_WRITTEN, []))
+
+
+def _remove(files):
+    for store_, name in files:
         try:
-            os.remove(path)
-        except FileNotFoundError:
-            pass
-
-
-def path_of(attachment):
-    return os.path.join(upload_folder(), attachment.storage_name)
+            store_.delete(name)
+        except StorageError:
+            pass  # logged by the store; `flask uploads clean` removes it once old enough
 
 
 def stage_files(uploader, staging_key, files):
@@ -187,8 +217,14 @@ def stage_files(uploader, staging_key, files):
         except UploadRejected as exc:
             errors.append(str(exc))
             continue
+        try:
+            item = store(checked, None, None, uploader)
+        except StorageError:
+            errors.append(
+                f"{checked.filename}: not kept, the file store is not answering. Try again in a moment."
+            )
+            continue
         kept, kept_bytes, staged_bytes = kept + 1, kept_bytes + len(data), staged_bytes + len(data)
-        item = store(checked, None, None, uploader)
         item.staging_key = staging_key
         db.session.add(item)
     db.session.flush()
@@ -205,45 +241,6 @@ def staged_size(uploader_id):
     return int(total or 0)
 
 
-def clean_staged(*, older_than, now=None):
-    """Remove staged files (sent with a form that was never accepted) older than `older_than`,
-    except those of a draft that is still alive, and files on disk that no row names (left by a
-    crash between writing and committing) of the same age. Returns (rows removed, files removed).
-    Safe to run from cron on any server sharing the upload folder."""
-    from helpdesk.tickets.models import TicketDraft
-
-    now = now or utcnow()
-    cutoff = now - older_than
-    live_draft = (
-        select(TicketDraft.id)
-        .where(
-            TicketDraft.user_id == Attachment.uploader_id,
-            TicketDraft.submission_key == Attachment.staging_key,
-            TicketDraft.expires_at > now,
-        )
-        .exists()
-    )
-    old = db.session.scalars(
-        select(Attachment).where(Attachment.ticket_id.is_(None), Attachment.created_at < cutoff, ~live_draft)
-    ).all()
-    files = 0
-    for item in old:
-        try:
-            os.remove(path_of(item))
-            files += 1
-        except FileNotFoundError:
-            pass
-        db.session.delete(item)
-    db.session.flush()
-    folder = upload_folder()
-    known = set(db.session.scalars(select(Attachment.storage_name)))
-    for entry in os.scandir(folder):
-        if entry.is_file() and entry.name not in known and entry.stat().st_mtime < cutoff.timestamp():
-            os.remove(entry.path)
-            files += 1
-    return len(old), files
-
-
 def staged_for(uploader_id, staging_key):
     """The files staged under this key by this uploader and not yet attached, oldest first."""
     return db.session.scalars(
@@ -258,13 +255,9 @@ def staged_for(uploader_id, staging_key):
 
 
 def discard_all_staged(uploader_id, staging_key):
-    """Drop every file staged under this key (an expired draft's), from the disk and the database."""
+    """Drop every file staged under this key (an expired draft's), from the store and the database."""
     for item in staged_for(uploader_id, staging_key):
-        try:
-            os.remove(path_of(item))
-        except FileNotFoundError:
-            pass
-        db.session.delete(item)
+        remove_file_of(item)
     db.session.flush()
 
 
@@ -273,11 +266,7 @@ def discard_staged(uploader, staging_key, attachment_ids):
     ids = [i for i in attachment_ids or () if 0 < i <= MAX_ID] or [0]
     for item in list(db.session.scalars(select(Attachment).where(Attachment.id.in_(ids)))):
         if item.uploader_id == uploader.id and item.staging_key == staging_key and item.ticket_id is None:
-            try:
-                os.remove(path_of(item))
-            except FileNotFoundError:
-                pass
-            db.session.delete(item)
+            remove_file_of(item)
     db.session.flush()
 
 

@@ -2,7 +2,6 @@
 server, and the purchase (or the switch) leads back to it, priced anew; a draft lasts a day."""
 
 import io
-import os
 from datetime import timedelta
 
 import pytest
@@ -13,7 +12,7 @@ from helpdesk.billing.models import Payment
 from helpdesk.credits import ledger as credits
 from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
-from helpdesk.tickets import drafts, uploads
+from helpdesk.tickets import drafts, storage
 from helpdesk.tickets.models import Attachment, Ticket, TicketDraft
 from tests import billing_support as bs
 from tests.credit_helpers import balance_of, bank, plan
@@ -179,7 +178,7 @@ def test_a_draft_is_its_author_s_alone(client, sam, ref, make, login):
 def test_a_draft_expires_after_a_day_and_goes_with_its_files(client, sam, ref):
     keep(client, ref, files=[("screen.png", PNG)])
     draft = the_draft()
-    stored = uploads.path_of(drafts.staged_files(draft)[0])
+    stored = drafts.staged_files(draft)[0].storage_name
     with time_machine.travel(utcnow() + timedelta(hours=23), tick=False):
         assert "Your draft is back" in client.get(f"/portal/tickets/new?draft={draft.id}").get_data(
             as_text=True
@@ -189,7 +188,7 @@ def test_a_draft_expires_after_a_day_and_goes_with_its_files(client, sam, ref):
         assert "That draft is no longer kept (drafts last a day)" in page and "Invoice export" not in page
         keep(client, ref, key="another-form")  # the next save of any draft removes expired ones
     assert [d.submission_key for d in db.session.scalars(select(TicketDraft))] == ["another-form"]
-    assert db.session.scalar(select(func.count(Attachment.id))) == 0 and not os.path.exists(stored)
+    assert db.session.scalar(select(func.count(Attachment.id))) == 0 and not storage.backend().exists(stored)
 
 
 def test_a_draft_keeps_only_a_real_category_and_priority(client, sam, ref):

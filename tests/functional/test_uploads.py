@@ -1,15 +1,35 @@
-"""Attachments: checked, stored outside the web root, served only to those who may see the ticket."""
+"""Attachments: checked, stored outside the web root (a local folder or an S3 bucket), served only
+to those who may see the ticket."""
 
 import io
 import os
+import secrets
+from datetime import timedelta
 
 import pytest
+import time_machine
 
+from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
 from helpdesk.tickets import lifecycle as ticket_service
-from helpdesk.tickets.models import Attachment, Ticket
+from helpdesk.tickets import storage
+from helpdesk.tickets.models import Attachment, Ticket, TicketDraft
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+@pytest.fixture(params=["local", "s3"])
+def files(request, app, monkeypatch, tmp_path):
+    """The attachment store of the test: a folder of its own, or a fresh bucket on moto's S3."""
+    monkeypatch.setitem(app.config, "UPLOAD_FOLDER", str(tmp_path / "uploads"))
+    if request.param == "s3":
+        return request.getfixturevalue("s3_storage")
+    return storage.backend(app)
+
+
+def stored_names(files):
+    """Every name in the store, whatever its age."""
+    return set(files.names_older_than(utcnow() + timedelta(days=365)))
 
 
 def _form(ref, files, **overrides):
@@ -25,7 +45,9 @@ def _form(ref, files, **overrides):
     return data
 
 
-def test_attachment_is_stored_outside_static_and_served_as_download(app, client, login, make, ref):
+def test_attachment_is_stored_under_a_random_name_and_served_as_download(
+    app, client, login, make, ref, files
+):
     user = make.customer()
     login(user)
     response = client.post(
@@ -34,16 +56,27 @@ def test_attachment_is_stored_outside_static_and_served_as_download(app, client,
     assert response.status_code == 302
     item = db.session.scalar(db.select(Attachment))
     assert item.ticket_id is not None and item.filename == "screen.png"
-    stored = os.path.join(app.config["UPLOAD_FOLDER"], item.storage_name)
-    assert os.path.exists(stored) and not stored.startswith(app.static_folder)
-    assert item.storage_name != "screen.png"
+    assert stored_names(files) == {item.storage_name} and item.storage_name != "screen.png"
     download = client.get(f"/attachments/{item.id}/screen.png")
     body = download.get_data()
     download.close()
     assert download.status_code == 200 and body == PNG
+    assert download.headers["Content-Length"] == str(len(PNG))
+    assert download.headers["Content-Type"] == "image/png"
     assert download.headers["Content-Disposition"].startswith("attachment;")
     assert download.headers["X-Content-Type-Options"] == "nosniff"
+    assert download.headers["Cache-Control"] == "private, no-store"
     assert "sandbox" in download.headers["Content-Security-Policy"]
+
+
+def test_local_files_are_outside_the_web_root(app, client, login, make, ref):
+    login(make.customer())
+    client.post(
+        "/portal/tickets/new", data=_form(ref, [("screen.png", PNG)]), content_type="multipart/form-data"
+    )
+    item = db.session.scalar(db.select(Attachment))
+    stored = os.path.join(app.config["UPLOAD_FOLDER"], item.storage_name)
+    assert os.path.exists(stored) and not stored.startswith(app.static_folder)
 
 
 @pytest.mark.parametrize(
@@ -109,7 +142,7 @@ def _status(client, url):
     return response.status_code
 
 
-def test_attachments_are_404_for_those_who_may_not_see_the_ticket(client, login, make, ref):
+def test_attachments_are_404_for_those_who_may_not_see_the_ticket(client, login, make, ref, files):
     owner = make.customer()
     ticket = make.ticket(requester=owner, category=ref.categories["IT"], priority=ref.priorities["Low"])
     agent = make.technician(ref.categories["IT"])
@@ -128,23 +161,19 @@ def test_attachments_are_404_for_those_who_may_not_see_the_ticket(client, login,
     assert _status(client, f"/attachments/{internal.id}/b.txt") == 200
 
 
-def test_files_of_a_rolled_back_transaction_are_removed(app, make, ref):
-    from helpdesk.tickets import uploads
-
+def test_files_of_a_rolled_back_transaction_are_removed(app, make, ref, files):
     user = make.customer()
     ticket = make.ticket(requester=user, category=ref.categories["IT"], priority=ref.priorities["Low"])
     db.session.commit()  # the ticket exists before the transaction that is rolled back
-    before = set(os.listdir(uploads.upload_folder()))
     ticket_service.add_message(ticket, user, "with a file", files=[("a.txt", b"kept only if committed")])
-    written = set(os.listdir(uploads.upload_folder())) - before
-    assert len(written) == 1
+    assert len(stored_names(files)) == 1
     db.session.rollback()
-    assert set(os.listdir(uploads.upload_folder())) == before
+    assert stored_names(files) == set()
     ticket_service.add_message(
         db.session.get(Ticket, ticket.id), user, "again", files=[("b.txt", b"committed")]
     )
     db.session.commit()
-    assert len(set(os.listdir(uploads.upload_folder())) - before) == 1
+    assert stored_names(files) == {db.session.scalar(db.select(Attachment.storage_name))}
 
 
 def test_stored_files_are_readable_by_the_app_only(app, client, login, make, ref):
@@ -220,15 +249,12 @@ def test_a_request_over_the_size_limit_is_refused_before_it_is_read(app, client,
     assert db.session.scalar(db.select(db.func.count(Attachment.id))) == 0
 
 
-def test_uploads_clean_removes_abandoned_staged_files_and_orphans_only(app, client, login, make, ref):
-    from datetime import timedelta
-
-    from helpdesk.dbtypes import utcnow
+def test_uploads_clean_removes_abandoned_staged_files_and_orphans_only(app, client, login, make, ref, files):
     from helpdesk.tickets import drafts
 
     customer = make.customer()
     login(customer)
-    for key, name in (("old-form", "old.png"), ("new-form", "new.png"), ("draft-form", "draft.png")):
+    for key, name in (("old-form", "old.png"), ("draft-form", "draft.png")):
         client.post(
             "/portal/tickets/new",
             data=_form(ref, [(name, PNG)], body="", submission_key=key),
@@ -241,24 +267,40 @@ def test_uploads_clean_removes_abandoned_staged_files_and_orphans_only(app, clie
     )
     assert sent.status_code == 302
     drafts.save_draft(customer, submission_key="draft-form", subject="Half written")
-    two_days_ago = utcnow() - timedelta(days=2)
-    for item in db.session.scalars(db.select(Attachment)):
-        if item.filename != "new.png":
-            item.created_at = two_days_ago
+    orphan = secrets.token_hex(24)  # written by a server that crashed before its commit
+    files.put(orphan, b"x")
+    files.put("notes.txt", b"not one of ours")  # a name the desk never makes: never removed
     db.session.commit()
-    folder = app.config["UPLOAD_FOLDER"]
-    orphan = os.path.join(folder, "left-by-a-crash")
-    with open(orphan, "wb") as fh:
-        fh.write(b"x")
-    os.utime(orphan, (two_days_ago.timestamp(), two_days_ago.timestamp()))
-    old_path = os.path.join(
-        folder, db.session.scalar(db.select(Attachment.storage_name).where(Attachment.filename == "old.png"))
-    )
+    old_name = db.session.scalar(db.select(Attachment.storage_name).where(Attachment.filename == "old.png"))
 
-    result = app.test_cli_runner().invoke(args=["uploads", "clean"])
+    with time_machine.travel(utcnow() + timedelta(days=2)):  # all of the above is now two days old
+        db.session.execute(db.update(TicketDraft).values(expires_at=utcnow() + timedelta(hours=1)))
+        client.post(
+            "/portal/tickets/new",
+            data=_form(ref, [("new.png", PNG)], body="", submission_key="new-form"),
+            content_type="multipart/form-data",
+        )
+        result = app.test_cli_runner().invoke(args=["uploads", "clean"])
 
     assert result.exit_code == 0, result.output
     assert "Removed 1 staged attachment(s) and 2 file(s) older than 24 h." in result.output
     # A sent ticket's file, a live draft's and a fresh one stay.
-    assert sorted(db.session.scalars(db.select(Attachment.filename))) == ["draft.png", "new.png", "sent.png"]
-    assert not os.path.exists(orphan) and not os.path.exists(old_path)
+    kept = db.session.scalars(db.select(Attachment)).all()
+    assert sorted(a.filename for a in kept) == ["draft.png", "new.png", "sent.png"]
+    assert stored_names(files) == {a.storage_name for a in kept}
+    assert files.exists("notes.txt") and not files.exists(orphan) and not files.exists(old_name)
+
+
+def test_a_file_removed_from_a_form_goes_only_when_the_removal_commits(app, make, files):
+    from helpdesk.tickets import uploads
+
+    user = make.customer()
+    [item], _errors = uploads.stage_files(user, "form", [("a.png", PNG)])
+    db.session.commit()
+    uploads.discard_staged(user, "form", [item.id])
+    assert files.exists(item.storage_name)  # the row is gone only if this transaction commits
+    db.session.rollback()
+    assert files.exists(item.storage_name)
+    uploads.discard_staged(user, "form", [item.id])
+    db.session.commit()
+    assert not files.exists(item.storage_name)
