@@ -1,6 +1,6 @@
-"""The start page (each role to its home) and the health check."""
+"""The start page (each role to its home), the favicon and the health check."""
 
-from flask import Blueprint, jsonify, redirect, url_for
+from flask import Blueprint, current_app, jsonify, redirect, send_from_directory, url_for
 from flask_login import current_user
 
 from helpdesk import policy
@@ -24,3 +24,9 @@ def healthz():
     if problem:
         return jsonify(status="error", database=problem), 503
     return jsonify(status="ok", database="ok")
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """Browsers ask for /favicon.ico before reading any <link rel=icon>: serve it, never a 404."""
+    return send_from_directory(current_app.static_folder, "favicon.ico", max_age=86400)

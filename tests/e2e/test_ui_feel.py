@@ -1,0 +1,107 @@
+"""How the agent ticket page feels from the keyboard: inline selects that only save on purpose,
+confirmations before money moves, busy controls and focus after swaps (issue 17)."""
+
+import re
+
+import pytest
+
+from helpdesk.extensions import db
+
+pytestmark = pytest.mark.e2e
+
+PASSWORD = "helpdesk-demo"
+
+
+@pytest.fixture
+def desk(live_server_factory):
+    """The demo help desk with real CSRF and a paid Urgent ticket of Alice's."""
+    from helpdesk.accounts.models import User
+    from helpdesk.credits import submission
+    from helpdesk.demo.seed import seed_demo
+    from helpdesk.tickets.models import Category, Priority
+
+    server = live_server_factory(WTF_CSRF_ENABLED=True)
+    with server.app.app_context():
+        seed_demo()
+        alice = db.session.scalar(db.select(User).where(User.email == "alice@example.com"))
+        submission.submit_ticket(
+            alice,
+            subject="Mail server refuses logins",
+            body="Nobody can log in since 9:00.",
+            category_id=db.session.scalar(db.select(Category.id).where(Category.name == "IT")),
+            priority_id=db.session.scalar(db.select(Priority.id).where(Priority.name == "Urgent")),
+            submission_key="e2e-feel-paid",
+        )
+        db.session.commit()
+    return server
+
+
+@pytest.fixture
+def agent_page(browser, desk):
+    """A technician logged in; the page records console errors and CSP violations."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.problems = []
+    page.on("console", lambda m: m.type == "error" and page.problems.append(m.text))
+    page.on("pageerror", lambda e: page.problems.append(str(e)))
+    page.goto(desk.url + "/login")
+    page.get_by_label("E-mail").fill("it.tech@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    yield page
+    context.close()
+
+
+def _open(page, name):
+    page.get_by_label("Status", exact=True).select_option(label="All")
+    page.get_by_label("Search", exact=True).fill(name.split()[0].lower())
+    page.get_by_role("link", name=name).click()
+    from playwright.sync_api import expect
+
+    expect(page.get_by_role("heading", level=1)).to_contain_text(name)
+
+
+def test_arrowing_through_the_status_saves_nothing_until_enter(agent_page):
+    from playwright.sync_api import expect
+
+    page = agent_page
+    _open(page, "VPN drops every 10 minutes")
+    status = page.get_by_label("Status", exact=True)
+    status.focus()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    expect(page.get_by_text("Not saved yet")).to_be_visible()
+    page.wait_for_timeout(500)
+    expect(page.get_by_text("No changes yet.")).to_be_visible()  # nothing saved, nothing mailed
+
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status").filter(has_text="Status saved: Waiting on customer.")).to_be_visible()
+    expect(page.locator("ol.history li")).to_have_count(1)
+    expect(page.locator("ol.history")).to_contain_text("changed status from New to Waiting on customer")
+    assert page.problems == []
+
+
+def test_escape_undoes_a_previewed_status(agent_page):
+    from playwright.sync_api import expect
+
+    page = agent_page
+    _open(page, "VPN drops every 10 minutes")
+    status = page.get_by_label("Status", exact=True)
+    status.focus()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Escape")
+    expect(status).to_have_value("new")
+    expect(page.get_by_text("Not saved yet")).to_have_count(0)
+
+
+def test_back_after_a_filter_change_raises_no_error(agent_page):
+    from playwright.sync_api import expect
+
+    page = agent_page
+    page.get_by_label("Status", exact=True).select_option(label="All")
+    expect(page).to_have_url(re.compile(r"status=all"))
+    page.go_back()
+    expect(page.get_by_role("heading", name="Queue")).to_be_visible()
+    page.wait_for_timeout(300)
+    assert page.problems == []
