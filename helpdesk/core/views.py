@@ -1,6 +1,8 @@
 """The start page (each role to its home), the favicon and the health check."""
 
-from flask import Blueprint, current_app, jsonify, redirect, send_from_directory, url_for
+from pathlib import Path
+
+from flask import Blueprint, Response, current_app, jsonify, redirect, url_for
 from flask_login import current_user
 
 from helpdesk import policy
@@ -29,4 +31,8 @@ def healthz():
 @bp.get("/favicon.ico")
 def favicon():
     """Browsers ask for /favicon.ico before reading any <link rel=icon>: serve it, never a 404."""
-    return send_from_directory(current_app.static_folder, "favicon.ico", max_age=86400)
+    path = Path(current_app.static_folder) / "favicon.ico"
+    response = Response(path.read_bytes(), mimetype="image/x-icon")  # 216 bytes: no file handle left open
+    response.cache_control.public = True
+    response.cache_control.max_age = 86400
+    return response
