@@ -89,6 +89,7 @@ function openConfirmDialog(host) {
     const confirmed = dialog.returnValue === "confirm";
     host.replaceChildren();
     if (!confirmed || !form.isConnected) {
+      if (form.isConnected && form.hasAttribute("data-autosave")) form.reset(); // undo the unsaved choice
       if (opener.isConnected && typeof opener.focus === "function") opener.focus();
       return;
     }

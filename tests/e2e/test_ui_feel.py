@@ -105,3 +105,26 @@ def test_back_after_a_filter_change_raises_no_error(agent_page):
     expect(page.get_by_role("heading", name="Queue")).to_be_visible()
     page.wait_for_timeout(300)
     assert page.problems == []
+
+
+def test_lowering_a_paid_priority_asks_in_a_dialog_and_cancel_keeps_it(agent_page):
+    from playwright.sync_api import expect
+
+    page = agent_page
+    _open(page, "Mail server refuses logins")
+    priority = page.get_by_label("Priority", exact=True)
+    priority.select_option(label="Low")
+    dialog = page.get_by_role("dialog", name=re.compile(r"^Lower #\d+ to Low\?$"))
+    expect(dialog).to_contain_text("Alice Archer gets")
+    expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(dialog).to_have_count(0)
+    expect(priority.locator("option:checked")).to_have_text("Urgent")  # the unsaved choice is undone
+    expect(page.locator("#ticket-sidebar")).not_to_contain_text("changed priority")
+
+    priority.select_option(label="Low")
+    page.get_by_role("dialog").get_by_role("button", name="Lower and refund").click()
+    saved = page.get_by_role("status").filter(has_text="Priority saved: Low")
+    expect(saved).to_be_visible()
+    expect(saved).to_be_focused()  # focus follows the new message
+    assert page.problems == []
