@@ -128,3 +128,19 @@ def test_lowering_a_paid_priority_asks_in_a_dialog_and_cancel_keeps_it(agent_pag
     expect(saved).to_be_visible()
     expect(saved).to_be_focused()  # focus follows the new message
     assert page.problems == []
+
+
+def test_a_resized_reply_box_is_swapped_without_a_csp_violation(agent_page):
+    """The user's resize sets an inline style; htmx used to copy it onto the new textarea with
+    setAttribute("style"), which style-src refuses. The fixture fails the test on any violation."""
+    from playwright.sync_api import expect
+
+    page = agent_page
+    _open(page, "VPN drops every 10 minutes")
+    box = page.get_by_label("Message", exact=True)
+    box.evaluate("el => { el.style.height = '240px'; }")  # what dragging the corner does
+    box.fill("Try the new client, please.")
+    page.get_by_role("button", name="Send reply").click()
+    notice = page.get_by_role("status").filter(has_text="Reply sent.")
+    expect(notice).to_be_focused()
+    assert page.problems == []
