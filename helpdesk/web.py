@@ -152,7 +152,11 @@ ERROR_TEXT = {
     403: ("Not allowed", "You may not do this."),
     404: ("Not found", "There is nothing here, or you do not have access to it."),
     405: ("Method not allowed", "This address does not accept that kind of request."),
-    413: ("Too large", "The upload is larger than the server accepts: send fewer or smaller files."),
+    413: (
+        "Files too large",
+        "Nothing was sent: the files together were larger than the server accepts. Go back with "
+        "your browser's Back button (your text is still in the form), then attach fewer or smaller files.",
+    ),
     429: ("Too many requests", "Slow down and try again in a moment."),
     500: ("Something went wrong", "The error was logged. Please try again."),
 }

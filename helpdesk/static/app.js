@@ -105,6 +105,55 @@ function openConfirmDialog(host) {
 
 let focusedId = null; // the id of what had focus when the request left (its control is disabled meanwhile)
 
+// --- Files checked before sending ------------------------------------------------------------------
+// The server refuses an oversize request before reading it (413), so nothing typed would come back:
+// check the limits written on the file input first and say which one a choice breaks.
+function mb(bytes) {
+  return `${(bytes / 1048576).toLocaleString("en", { maximumFractionDigits: 1 })} MB`;
+}
+
+function fileProblem(input) {
+  const files = [...(input.files || [])];
+  const each = Number(input.dataset.maxFileBytes);
+  const total = Number(input.dataset.maxTotalBytes);
+  const count = Number(input.dataset.maxFiles);
+  const big = files.find((f) => each && f.size > each);
+  if (big) return `${big.name} is ${mb(big.size)}; each file may be up to ${mb(each)}.`;
+  if (count && files.length > count) return `${files.length} files chosen; up to ${count} may be attached at once.`;
+  const sum = files.reduce((n, f) => n + f.size, 0);
+  if (total && sum > total) return `The files are ${mb(sum)} together; up to ${mb(total)} may be sent at once.`;
+  return "";
+}
+
+function checkFiles(input) {
+  const problem = fileProblem(input);
+  const box = document.getElementById(`${input.id}-check`);
+  input.setCustomValidity(problem);
+  input.setAttribute("aria-invalid", problem ? "true" : "false");
+  if (box) {
+    box.textContent = problem;
+    box.hidden = !problem;
+    const ids = (input.getAttribute("aria-describedby") || "").split(" ").filter((id) => id && id !== box.id);
+    if (problem) ids.push(box.id);
+    input.setAttribute("aria-describedby", ids.join(" "));
+  }
+  return problem;
+}
+
+document.addEventListener("change", (event) => {
+  if (event.target.matches && event.target.matches("input[type=file][data-max-file-bytes]")) checkFiles(event.target);
+});
+
+document.addEventListener("submit", (event) => {
+  const inputs = [...event.target.querySelectorAll("input[type=file][data-max-file-bytes]")];
+  const bad = inputs.find((input) => checkFiles(input));
+  if (bad) {
+    event.preventDefault();
+    event.stopImmediatePropagation(); // htmx listens on the form: it never sends this
+    bad.focus();
+  }
+}, true);
+
 // --- Busy controls --------------------------------------------------------------------------------
 // Every htmx request marks what sent it busy, and disables its buttons, until the answer arrives.
 function busyElements(elt, writes) {

@@ -144,3 +144,20 @@ def test_a_resized_reply_box_is_swapped_without_a_csp_violation(agent_page):
     notice = page.get_by_role("status").filter(has_text="Reply sent.")
     expect(notice).to_be_focused()
     assert page.problems == []
+
+
+def test_an_oversize_file_is_refused_before_sending_and_the_text_stays(agent_page):
+    from playwright.sync_api import expect
+
+    page = agent_page
+    _open(page, "VPN drops every 10 minutes")
+    page.get_by_label("Message", exact=True).fill("Log attached.")
+    big = {"name": "huge.log", "mimeType": "text/plain", "buffer": b"x" * (11 * 1024 * 1024)}
+    page.get_by_label("Attach files").set_input_files(big)
+    check = page.get_by_role("alert").filter(has_text="huge.log is 11 MB; each file may be up to 10 MB.")
+    expect(check).to_be_visible()
+    page.get_by_role("button", name="Send reply").click()
+    expect(page.get_by_label("Attach files")).to_be_focused()
+    expect(page.get_by_label("Message", exact=True)).to_have_value("Log attached.")
+    expect(page.locator(".message")).to_have_count(1)  # only the original: nothing was sent
+    assert page.problems == []
