@@ -205,7 +205,7 @@ document.addEventListener("htmx:afterSwap", (event) => {
 });
 
 function focusAfterSwap(target) {
-  const wanted = target.querySelector("[aria-invalid=true], .form-errors, .errors[role=alert]")
+  const wanted = target.querySelector("[aria-invalid=true], .form-errors, .errors[role=alert]:not([hidden])")
     || target.querySelector("[role=status]:not(.banner), .flash, .saved");
   if (wanted) {
     focusable(wanted);
