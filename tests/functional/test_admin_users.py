@@ -187,7 +187,9 @@ def test_reactivated_user_can_log_in_again(app, client, admin, make):
 def test_unknown_role_is_refused(client, admin, make):
     customer = make.customer()
     response = client.post(f"/admin/users/{customer.id}/role", data={"role": "owner"})
-    assert response.status_code == 200 and "choose one of the listed options" in response.get_data(as_text=True)
+    assert response.status_code == 200 and "choose one of the listed options" in response.get_data(
+        as_text=True
+    )
     assert reload(customer).role == "customer"
 
 
