@@ -1,5 +1,6 @@
 """Request hooks, security headers, error pages and template filters shared by every blueprint."""
 
+import re
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -152,7 +153,11 @@ ERROR_TEXT = {
     403: ("Not allowed", "You may not do this."),
     404: ("Not found", "There is nothing here, or you do not have access to it."),
     405: ("Method not allowed", "This address does not accept that kind of request."),
-    413: ("Too large", "The upload is larger than the server accepts: send fewer or smaller files."),
+    413: (
+        "Files too large",
+        "Nothing was sent: the files together were larger than the server accepts. Go back with "
+        "your browser's Back button (your text is still in the form), then attach fewer or smaller files.",
+    ),
     429: ("Too many requests", "Slow down and try again in a moment."),
     500: ("Something went wrong", "The error was logged. Please try again."),
 }
@@ -248,7 +253,49 @@ def due_label(value):
     return f"{local:%a %d %b %H:%M}"
 
 
+_GENERIC = (
+    # WTForms' messages, which name no field, and what to say instead ({label}; {n} from the text).
+    (re.compile(r"^This field is required\.$"), "{label} is required."),
+    (
+        re.compile(r"^Field cannot be longer than (\d+) characters?\.$"),
+        "{label} can be at most {n} characters.",
+    ),
+    (
+        re.compile(r"^Field must be at least (\d+) characters? long\.$"),
+        "{label} needs at least {n} characters.",
+    ),
+    (re.compile(r"^Not a valid integer value\.?$"), "{label} must be a whole number."),
+    (re.compile(r"^Not a valid decimal value\.?$"), "{label} must be a number."),
+    (re.compile(r"^Invalid email address\.$"), "{label}: enter an address like name@example.com."),
+    (re.compile(r"^Not a valid choice\.?$"), "{label}: choose one of the listed options."),
+    (re.compile(r"^Number must be at least (-?\d+)\.$"), "{label} must be at least {n}."),
+    (re.compile(r"^Number must be at most (-?\d+)\.$"), "{label} can be at most {n}."),
+)
+
+
+def field_message(error, label):
+    """A form error that names its field ("Subject is required.") instead of WTForms' generic
+    "This field is required."; messages written by our forms pass unchanged."""
+    for pattern, text in _GENERIC:
+        match = pattern.match(str(error))
+        if match:
+            n = format_number(int(match.group(1))) if match.groups() else ""
+            return text.format(label=label, n=n)
+    return error
+
+
+def format_number(value):
+    """Whole numbers one way everywhere: 1,200 (never 1200); None as an empty string."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:,.1f}"
+    return f"{int(value):,}"
+
+
 def register_template_filters(app):
+    app.add_template_filter(field_message, "field_message")
+    app.add_template_filter(format_number, "num")
     app.add_template_filter(format_datetime, "dt")
     app.add_template_filter(due_label, "due")
     app.add_template_filter(render_user_text, "user_text")

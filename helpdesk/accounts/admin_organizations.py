@@ -15,6 +15,7 @@ from helpdesk.accounts.forms import (
 from helpdesk.accounts.models import Organization, User
 from helpdesk.accounts.reauth import recent_authentication
 from helpdesk.actions import perform
+from helpdesk.confirming import ask_first
 from helpdesk.credits import ledger as credits
 from helpdesk.extensions import db
 from helpdesk.htmx import is_htmx, render_fragment, render_page_or_block
@@ -151,12 +152,15 @@ def add_member(org_id):
     return _done(org, f"{user.name} {'joined' if changed else 'is already a member of'} {org.name}.")
 
 
-def _member_action(org_id, user_id, form, action):
+def _member_action(org_id, user_id, form, action, question=None):
     """Run `action(org, user)` for a member; a stale request (already removed) gets a message."""
     org = _org_or_404(org_id)
     user = db.session.get(User, user_id) or abort(404)
     if not form.validate_on_submit():
         abort(400)
+    asked = question and user.organization_id == org.id and ask_first(*question(org, user))
+    if asked:
+        return asked
     outcome = perform(action, org, user)
     if not outcome.ok:
         return _members(org, error=outcome.message)
@@ -169,7 +173,15 @@ def remove_member(org_id, user_id):
         organizations.remove_member(current_user, org, user)
         return f"{user.name} is no longer a member of {org.name}."
 
-    return _member_action(org_id, user_id, RemoveMemberForm(), action)
+    def question(org, user):
+        return (
+            f"Remove {user.name} from {org.name}?",
+            f"{user.name} keeps their account and tickets but no longer sees {org.name}'s tickets "
+            "or uses its credits.",
+            "Remove member",
+        )
+
+    return _member_action(org_id, user_id, RemoveMemberForm(), action, question)
 
 
 @bp.post("/organizations/<int:org_id>/members/<int:user_id>/manager")

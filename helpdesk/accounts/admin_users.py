@@ -10,6 +10,7 @@ from helpdesk.accounts.forms import ROLE_LABELS, ActiveForm, RoleForm, UserFilte
 from helpdesk.accounts.models import User
 from helpdesk.accounts.reauth import recent_authentication
 from helpdesk.actions import perform
+from helpdesk.confirming import ask_first
 from helpdesk.extensions import db
 from helpdesk.htmx import is_htmx, render_page_or_block
 from helpdesk.web import paginate
@@ -94,6 +95,15 @@ def set_active(user_id):
     if not form.validate_on_submit():
         abort(400)
     active = form.active.data == "1"
+    if not active and target.active:
+        asked = ask_first(
+            f"Deactivate {target.name}?",
+            f"{target.name}'s sessions end at once and they can no longer log in; their tickets and "
+            "history stay. You can reactivate them later.",
+            "Deactivate",
+        )
+        if asked:
+            return asked
     outcome = perform(user_service.set_active, current_user, target, active, confirmed=form.confirmed.data)
     if isinstance(outcome.error, user_service.SeatLimitConfirmationNeeded):
         return _render_user(target, confirm={"kind": "active", "text": outcome.message})

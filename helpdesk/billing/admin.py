@@ -13,6 +13,7 @@ from helpdesk.billing.blueprints import admin_bp
 from helpdesk.billing.forms import PackForm, PaymentFilter, PhoneOrderForm
 from helpdesk.billing.models import PAYMENT_STATUS_LABELS, PAYMENT_STATUSES, CreditPack
 from helpdesk.billing.portal import return_urls
+from helpdesk.confirming import ask_first
 from helpdesk.csvexport import csv_response
 from helpdesk.extensions import db
 from helpdesk.htmx import render_page_or_block
@@ -67,6 +68,14 @@ def pack_form(pack_id):
 @recent_authentication
 def pack_delete(pack_id):
     pack = db.get_or_404(CreditPack, pack_id)
+    asked = ask_first(
+        f"Delete the pack {pack.name}?",
+        f"Customers can no longer buy {pack.name} ({pack.credits:,} credits). This cannot be undone.",
+        "Delete pack",
+        cancel_url=url_for("billing_admin.packs"),
+    )
+    if asked:
+        return asked
     outcome = perform(billing.delete_pack, pack)
     flash("Pack deleted." if outcome.ok else outcome.message, "success" if outcome.ok else "error")
     return redirect(url_for("billing_admin.packs"))

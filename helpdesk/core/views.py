@@ -1,6 +1,8 @@
-"""The start page (each role to its home) and the health check."""
+"""The start page (each role to its home), the favicon and the health check."""
 
-from flask import Blueprint, jsonify, redirect, url_for
+from pathlib import Path
+
+from flask import Blueprint, Response, current_app, jsonify, redirect, url_for
 from flask_login import current_user
 
 from helpdesk import policy
@@ -24,3 +26,13 @@ def healthz():
     if problem:
         return jsonify(status="error", database=problem), 503
     return jsonify(status="ok", database="ok")
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """Browsers ask for /favicon.ico before reading any <link rel=icon>: serve it, never a 404."""
+    path = Path(current_app.static_folder) / "favicon.ico"
+    response = Response(path.read_bytes(), mimetype="image/x-icon")  # 216 bytes: no file handle left open
+    response.cache_control.public = True
+    response.cache_control.max_age = 86400
+    return response

@@ -8,6 +8,7 @@ from helpdesk import policy
 from helpdesk.accounts.reauth import recent_authentication
 from helpdesk.actions import perform
 from helpdesk.billing import subscriptions
+from helpdesk.confirming import ask_first
 from helpdesk.credits import alerts as credit_alerts
 from helpdesk.credits import ledger as credits
 from helpdesk.credits import plans as credit_settings
@@ -82,7 +83,19 @@ def adjust(account_id):
     item = db.get_or_404(CreditAccount, account_id)
     form = AdjustForm()
     if form.validate_on_submit():
-        outcome = perform(credits.adjust, item, form.amount.data, form.reason.data, current_user)
+        amount = form.amount.data
+        asked = ask_first(
+            f"{'Add' if amount > 0 else 'Take'} {abs(amount):,} credits {'to' if amount > 0 else 'from'} "
+            f"{item.owner_name}'s bank?",
+            f"The balance goes from {item.balance:,} to {item.balance + amount:,} credits, "
+            f"booked with the reason “{form.reason.data}”.",
+            f"Book {amount:+,} credits",
+            danger=amount < 0,
+            cancel_url=url_for("credits_admin.account", account_id=item.id),
+        )
+        if asked:
+            return asked
+        outcome = perform(credits.adjust, item, amount, form.reason.data, current_user)
         if outcome.ok:
             flash(f"{form.amount.data:+,} credits booked for {item.owner_name}.", "success")
             return redirect(url_for("credits_admin.account", account_id=item.id))

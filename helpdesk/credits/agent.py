@@ -13,6 +13,7 @@ from flask_login import current_user
 
 from helpdesk import policy
 from helpdesk.actions import perform
+from helpdesk.confirming import ask_first
 from helpdesk.credits import alerts as credit_alerts
 from helpdesk.credits import quotes as credit_quotes
 from helpdesk.credits import time_entries
@@ -120,4 +121,13 @@ def edit_time(entry_id):
 @bp.post("/time/<int:entry_id>/delete")
 def delete_time(entry_id):
     entry = _entry(entry_id)
+    if entry.deleted_at is None:
+        refund = f" and {entry.billed:,} credits go back to the bank" if entry.billed else ""
+        asked = ask_first(
+            f"Delete {entry.minutes or 0} min logged by {entry.agent.name} on #{entry.ticket_id}?",
+            f"The entry stays in the audit trail{refund}.",
+            "Delete time entry",
+        )
+        if asked:
+            return asked
     return _after_change(entry.ticket, lambda: time_entries.delete_entry(entry, current_user))

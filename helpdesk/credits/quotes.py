@@ -315,6 +315,19 @@ def change_priority(ticket, priority, actor):
     return refund
 
 
+def lowering_refund(ticket, priority_id):
+    """What setting `ticket` to this priority would refund now, read only: (credits, the bank's
+    owner name), or None when it is not a lowering or nothing was paid above the new tariff."""
+    priority = db.session.get(Priority, priority_id) if priority_id else None
+    if priority is None or priority.sort_order >= ticket.priority.sort_order:
+        return None
+    account = ticket_account(ticket)
+    if account is None:
+        return None
+    excess = net_paid(ticket) - tariff(account.plan, priority)
+    return (excess, account.owner_name, priority.name) if excess > 0 else None
+
+
 @dataclass(frozen=True)
 class PriorityChange:
     """A saved priority change (always true) and the refund it booked, if any."""

@@ -1,12 +1,218 @@
 // Small progressive enhancements; every page works without this file.
-document.addEventListener("htmx:afterSwap", (event) => {
-  // After a swap, move focus to the first error (if any) so keyboard and screen-reader users hear it.
-  const error = event.detail.target.querySelector("[aria-invalid=true], .form-errors");
-  if (error && typeof error.focus === "function") {
-    if (!error.hasAttribute("tabindex") && error.tagName === "DIV") error.setAttribute("tabindex", "-1");
-    error.focus();
+"use strict";
+
+// --- Inline edits that save on their own (the ticket sidebar) -----------------------------------
+// A form marked data-autosave saves when a value is chosen with the pointer, on Enter, or when the
+// field is left with a changed value; never while the keyboard arrows through a closed <select>
+// (Chromium fires "change" for every option passed, which saved and mailed each one).
+const BROWSING_KEYS = new Set(["ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight", "Home", "End", "PageUp", "PageDown"]);
+
+function autosaveForm(control) {
+  return control && control.form && control.form.hasAttribute("data-autosave") ? control.form : null;
+}
+
+function markPending(select, pending) {
+  const form = select.form;
+  form.classList.toggle("pending", pending);
+  let hint = form.querySelector(".pending-hint");
+  if (pending && !hint) {
+    hint = document.createElement("p");
+    hint.className = "hint pending-hint";
+    hint.textContent = "Not saved yet: press Enter or Save (Escape undoes).";
+    form.appendChild(hint);
+  } else if (!pending && hint) {
+    hint.remove();
+  }
+}
+
+document.addEventListener("keydown", (event) => {
+  const select = event.target;
+  if (!(select instanceof HTMLSelectElement) || !autosaveForm(select)) return;
+  if (event.key === "Enter") {
+    event.preventDefault();
+    delete select.dataset.browsing;
+    markPending(select, false);
+    select.form.requestSubmit();
+  } else if (event.key === "Escape" && select.dataset.browsing) {
+    const saved = [...select.options].find((o) => o.defaultSelected);
+    if (saved) select.value = saved.value;
+    delete select.dataset.browsing;
+    markPending(select, false);
+  } else if (!event.altKey && (BROWSING_KEYS.has(event.key) || (event.key.length === 1 && event.key !== " "))) {
+    select.dataset.browsing = "1"; // the change this key causes only previews the value
+  } else {
+    delete select.dataset.browsing; // Alt+Arrow, Space, F4: the list opens; choosing in it saves
   }
 });
+
+document.addEventListener("pointerdown", (event) => {
+  if (event.target instanceof HTMLSelectElement) delete event.target.dataset.browsing;
+});
+
+document.addEventListener("change", (event) => {
+  const control = event.target;
+  const form = autosaveForm(control);
+  if (!form) return;
+  if (control instanceof HTMLSelectElement && control.dataset.browsing) {
+    const saved = [...control.options].find((o) => o.defaultSelected);
+    markPending(control, !saved || saved.value !== control.value);
+    return;
+  }
+  form.requestSubmit();
+});
+
+document.addEventListener("focusout", (event) => {
+  const select = event.target;
+  if (!(select instanceof HTMLSelectElement) || !select.dataset.browsing || !autosaveForm(select)) return;
+  delete select.dataset.browsing;
+  const saved = [...select.options].find((o) => o.defaultSelected);
+  if (!saved || saved.value !== select.value) {
+    markPending(select, false);
+    select.form.requestSubmit(); // leaving the field commits the value, as a text field does
+  }
+});
+
+// --- Confirmation before destructive and money-moving actions ------------------------------------
+// The server answers an unconfirmed htmx request with a <dialog> in #confirm-host; confirming sends
+// the same form again with confirmed_action=yes (without JavaScript the server shows a page).
+let lastSubmit = null;
+document.addEventListener("submit", (event) => {
+  lastSubmit = { form: event.target, submitter: event.submitter || null };
+}, true);
+
+function openConfirmDialog(host) {
+  const dialog = host.querySelector("dialog");
+  if (!dialog || !lastSubmit) return;
+  const { form, submitter } = lastSubmit;
+  const opener = submitter || form.querySelector("select, button, input") || form;
+  dialog.addEventListener("close", () => {
+    const confirmed = dialog.returnValue === "confirm";
+    host.replaceChildren();
+    if (!confirmed || !form.isConnected) {
+      if (form.isConnected && form.hasAttribute("data-autosave")) form.reset(); // undo the unsaved choice
+      if (opener.isConnected && typeof opener.focus === "function") opener.focus();
+      return;
+    }
+    const marker = document.createElement("input");
+    Object.assign(marker, { type: "hidden", name: "confirmed_action", value: "yes" });
+    form.appendChild(marker);
+    if (submitter && submitter.isConnected) submitter.click();
+    else form.requestSubmit();
+    marker.remove();
+  }, { once: true });
+  dialog.showModal();
+}
+
+let focusedId = null; // the id of what had focus when the request left (its control is disabled meanwhile)
+
+// --- Files checked before sending ------------------------------------------------------------------
+// The server refuses an oversize request before reading it (413), so nothing typed would come back:
+// check the limits written on the file input first and say which one a choice breaks.
+function mb(bytes) {
+  return `${(bytes / 1048576).toLocaleString("en", { maximumFractionDigits: 1 })} MB`;
+}
+
+function fileProblem(input) {
+  const files = [...(input.files || [])];
+  const each = Number(input.dataset.maxFileBytes);
+  const total = Number(input.dataset.maxTotalBytes);
+  const count = Number(input.dataset.maxFiles);
+  const big = files.find((f) => each && f.size > each);
+  if (big) return `${big.name} is ${mb(big.size)}; each file may be up to ${mb(each)}.`;
+  if (count && files.length > count) return `${files.length} files chosen; up to ${count} may be attached at once.`;
+  const sum = files.reduce((n, f) => n + f.size, 0);
+  if (total && sum > total) return `The files are ${mb(sum)} together; up to ${mb(total)} may be sent at once.`;
+  return "";
+}
+
+function checkFiles(input) {
+  const problem = fileProblem(input);
+  const box = document.getElementById(`${input.id}-check`);
+  input.setCustomValidity(problem);
+  input.setAttribute("aria-invalid", problem ? "true" : "false");
+  if (box) {
+    box.textContent = problem;
+    box.hidden = !problem;
+    const ids = (input.getAttribute("aria-describedby") || "").split(" ").filter((id) => id && id !== box.id);
+    if (problem) ids.push(box.id);
+    input.setAttribute("aria-describedby", ids.join(" "));
+  }
+  return problem;
+}
+
+document.addEventListener("change", (event) => {
+  if (event.target.matches && event.target.matches("input[type=file][data-max-file-bytes]")) checkFiles(event.target);
+});
+
+document.addEventListener("submit", (event) => {
+  const inputs = [...event.target.querySelectorAll("input[type=file][data-max-file-bytes]")];
+  const bad = inputs.find((input) => checkFiles(input));
+  if (bad) {
+    event.preventDefault();
+    event.stopImmediatePropagation(); // htmx listens on the form: it never sends this
+    bad.focus();
+  }
+}, true);
+
+// --- Busy controls --------------------------------------------------------------------------------
+// Every htmx request marks what sent it busy, and disables its buttons, until the answer arrives.
+function busyElements(elt, writes) {
+  const form = elt.closest("form");
+  // A filter (GET) keeps its fields usable while typing; an action locks its controls.
+  const parts = !writes ? [] : form ? [...form.querySelectorAll("button, select, input[type=submit]")] : [elt];
+  return { root: form || elt, parts: parts.filter((p) => !p.disabled) };
+}
+
+document.addEventListener("htmx:beforeRequest", (event) => {
+  const elt = event.detail.elt;
+  if (!elt || elt.id === "credit-panel" || elt.tagName === "SECTION") return; // loads, not actions
+  focusedId = document.activeElement && document.activeElement.id ? document.activeElement.id : null;
+  const verb = event.detail.requestConfig ? event.detail.requestConfig.verb : "post";
+  const busy = busyElements(elt, verb !== "get");
+  busy.root.setAttribute("aria-busy", "true");
+  busy.parts.forEach((p) => { p.disabled = true; });
+  elt._helpdeskBusy = busy;
+});
+
+document.addEventListener("htmx:afterRequest", (event) => {
+  const elt = event.detail.elt;
+  const busy = elt && elt._helpdeskBusy;
+  if (!busy) return;
+  busy.root.removeAttribute("aria-busy");
+  busy.parts.forEach((p) => { p.disabled = false; });
+  delete elt._helpdeskBusy;
+});
+
+// --- Focus after a swap ---------------------------------------------------------------------------
+// The first error, else the new message, else the control that had focus (same id), else the region.
+function focusable(el) {
+  if (!el.hasAttribute("tabindex") && !el.matches("input, select, textarea, button, a[href]")) {
+    el.setAttribute("tabindex", "-1");
+  }
+  el.focus();
+}
+
+
+document.addEventListener("htmx:afterSwap", (event) => {
+  let target = event.detail && event.detail.target;
+  if (!target) return; // a history restore swaps the whole body and passes no target
+  if (target.id === "confirm-host") {
+    openConfirmDialog(target);
+    return;
+  }
+  if (!target.isConnected && target.id) target = document.getElementById(target.id);
+  if (target && target.isConnected) setTimeout(() => focusAfterSwap(target), 0); // after afterRequest re-enables
+});
+
+function focusAfterSwap(target) {
+  const wanted = target.querySelector("[aria-invalid=true], .form-errors, .errors[role=alert]:not([hidden])")
+    || target.querySelector("[role=status]:not(.banner), .flash, .saved");
+  if (wanted) {
+    focusable(wanted);
+  } else if (focusedId && document.getElementById(focusedId)) {
+    document.getElementById(focusedId).focus();
+  }
+}
 
 // A failed htmx request is not swapped (htmx 2 ignores 4xx/5xx): tell the user instead of doing nothing.
 function showRequestError(text) {
@@ -24,7 +230,9 @@ document.addEventListener("htmx:responseError", (event) => {
   const status = event.detail.xhr.status;
   showRequestError(status === 400
     ? "Your form expired. Reload the page and try again; nothing was saved."
-    : `The server could not complete this (error ${status}). Nothing was saved; please try again.`);
+    : status === 413
+      ? "The files are larger than the server accepts. Nothing was sent; your text is still here."
+      : `The server could not complete this (error ${status}). Nothing was saved; please try again.`);
 });
 document.addEventListener("htmx:sendError", () => {
   showRequestError("The server could not be reached. Check your connection and try again.");

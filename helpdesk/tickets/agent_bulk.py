@@ -4,6 +4,7 @@ from flask import flash, redirect, request, url_for
 from flask_login import current_user
 
 from helpdesk.actions import perform
+from helpdesk.confirming import ask_first
 from helpdesk.htmx import is_htmx
 from helpdesk.tickets import bulk
 from helpdesk.tickets.agent_queue import render_queue
@@ -19,6 +20,8 @@ def bulk_action():
         notice = {"level": "error", "text": "Choose an action."}
     elif not form.selection():
         notice = {"level": "error", "text": "Select at least one ticket."}
+    elif asked := _ask_before_closing(form):
+        return asked
     else:
         outcome = perform(bulk.bulk_update, current_user, form.selection(), form.action.data, form.value())
         if outcome.ok:
@@ -34,3 +37,17 @@ def bulk_action():
         flash(notice["text"], notice["level"])
         return redirect(url_for("tickets_agent.queue", **args.as_args()))
     return render_queue(args, notice=notice)
+
+
+def _ask_before_closing(form):
+    """Closing several tickets at once asks first (None to go ahead)."""
+    if form.action.data != "status" or form.value() != "closed":
+        return None
+    count = len(form.selection())
+    tickets = f"{count} ticket" + ("s" if count != 1 else "")
+    return ask_first(
+        f"Close {tickets}?",
+        f"{tickets.capitalize()} will be set to Closed and leave the active queue; "
+        "nobody can reply to them until they are reopened.",
+        f"Close {tickets}",
+    )

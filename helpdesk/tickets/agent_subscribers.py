@@ -4,6 +4,7 @@ from flask import flash, redirect, url_for
 from flask_login import current_user
 
 from helpdesk.actions import perform
+from helpdesk.confirming import ask_first
 from helpdesk.htmx import is_htmx
 from helpdesk.tickets import subscribers
 from helpdesk.tickets.agent_ticket import render_ticket, visible_ticket
@@ -44,6 +45,15 @@ def add_subscriber(ticket_id):
 @bp.post("/tickets/<int:ticket_id>/subscribers/<int:user_id>/remove", endpoint="remove_subscriber")
 def remove_subscriber(ticket_id, user_id):
     ticket = visible_ticket(ticket_id)
+    subscription = next((s for s in subscribers.subscribers_of(ticket) if s.user_id == user_id), None)
+    if subscription is not None:
+        asked = ask_first(
+            f"Remove {subscription.user.name} from #{ticket.id}?",
+            f"{subscription.user.email} stops getting mail about this ticket.",
+            "Remove subscriber",
+        )
+        if asked:
+            return asked
     outcome = perform(subscribers.remove_subscriber, ticket, current_user, user_id)
     if not outcome.ok:
         return _done(ticket, None, error=outcome.message)

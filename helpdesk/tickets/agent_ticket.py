@@ -5,6 +5,7 @@ from flask_login import current_user
 
 from helpdesk import policy
 from helpdesk.actions import perform
+from helpdesk.confirming import ask_first
 from helpdesk.credits import quotes as credit_quotes
 from helpdesk.dbtypes import utcnow
 from helpdesk.errors import NotAllowed, StaleUpdate
@@ -149,6 +150,10 @@ def edit(ticket_id, field):
     status = 200
     if not form.validate_on_submit():
         return render_ticket(ticket, error={"field": field, "text": _first_error(form)})
+    question = form.version.data == ticket.version and _question(ticket, field, form.value.data)
+    asked = question and ask_first(*question)
+    if asked:
+        return asked
     outcome = perform(EDITS[field], ticket, current_user, form.value.data, form.version.data)
     if not outcome.ok:
         if not is_htmx():
@@ -160,6 +165,29 @@ def edit(ticket_id, field):
         flash(text, "success")
         return redirect(url_for("tickets_agent.ticket", ticket_id=ticket.id))
     return render_ticket(ticket, notice={"field": field, "text": text})
+
+
+def _question(ticket, field, value):
+    """What to ask before an edit that moves money or ends paid work, or None to go ahead."""
+    if field == "priority":
+        refund = credit_quotes.lowering_refund(ticket, value)
+        if refund:
+            amount, owner, name = refund
+            return (
+                f"Lower #{ticket.id} to {name}?",
+                f"{owner} gets {amount:,} credits back.",
+                "Lower and refund",
+            )
+    if field == "status" and value == "closed" and ticket.status != "closed":
+        paid = credit_quotes.net_paid(ticket)
+        if paid > 0:
+            return (
+                f"Close #{ticket.id}?",
+                f"{ticket.requester.name} paid {paid:,} credits for it; closing refunds nothing, and "
+                "nobody can reply until it is reopened.",
+                "Close ticket",
+            )
+    return None
 
 
 def _first_error(form):

@@ -24,6 +24,52 @@ CHROMIUM_ARGS = [
 ]
 
 
+# Reported to the console by the page itself for every Content-Security-Policy violation, so the
+# check below sees them even where Chromium's own report is worded differently.
+REPORT_CSP = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || "inline"} at ${e.sourceFile}:${e.lineNumber}`);
+});
+"""
+
+
+def watch_for_problems(context, problems):
+    """Record console errors, uncaught exceptions and CSP violations of every page of `context`."""
+    context.add_init_script(REPORT_CSP)
+
+    def on_page(page):
+        page.on("console", lambda m: m.type == "error" and problems.append(f"{page.url}: {m.text}"))
+        page.on("pageerror", lambda e: problems.append(f"{page.url}: {e}"))
+
+    context.on("page", on_page)
+
+
+@pytest.fixture(autouse=True)
+def no_browser_problems(request):
+    """Any console error, JavaScript exception or CSP violation in a browser test fails it. A test
+    that provokes an error on purpose lists the expected texts with
+    `@pytest.mark.browser_errors("409", ...)`."""
+    if "e2e" not in request.keywords:
+        yield None
+        return
+    browser = request.getfixturevalue("browser")
+    problems = []
+    original = browser.new_context
+
+    def new_context(*args, **kwargs):
+        context = original(*args, **kwargs)
+        watch_for_problems(context, problems)
+        return context
+
+    browser.new_context = new_context
+    yield problems
+    del browser.new_context
+    marker = request.node.get_closest_marker("browser_errors")
+    expected = marker.args if marker else ()
+    unexpected = [p for p in problems if not any(text in p for text in expected)]
+    assert unexpected == [], "console errors or CSP violations in the browser"
+
+
 def pytest_collection_modifyitems(items):
     for item in items:
         if "/e2e/" in str(item.fspath):

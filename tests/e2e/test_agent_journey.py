@@ -115,6 +115,9 @@ def test_technician_works_a_ticket_and_admin_sees_seat_banner(log_in):
     panel = page.locator("#credit-panel")
     expect(panel).to_contain_text("Urgent — 250 credits")  # loaded by htmx after the page
     page.get_by_label("Priority", exact=True).select_option(label="Normal")
+    dialog = page.get_by_role("dialog", name=re.compile(r"^Lower #\d+ to Normal\?$"))
+    expect(dialog).to_contain_text("Alice Archer gets 250 credits back.")
+    dialog.get_by_role("button", name="Lower and refund").click()
     expect(
         page.get_by_role("status").filter(
             has_text="Priority saved: Normal — 250 credits refunded to Alice Archer’s bank."

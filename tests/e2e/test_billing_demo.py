@@ -101,7 +101,7 @@ def test_buy_a_pack_with_the_demo_provider(billing_server, billing_page):
     expect(page.get_by_role("heading", name="Demo checkout")).to_be_visible()
     page.get_by_role("button", name="Pay 100.00 USD").click()
 
-    expect(page.get_by_text("1200 credits were added")).to_be_visible()
+    expect(page.get_by_text("1,200 credits were added")).to_be_visible()
     page.get_by_role("link", name="Back to credits").click()
     expect(page.locator("#bank-balance")).to_have_text("1,200 credits")
     expect(page.get_by_role("cell", name="Paid")).to_be_visible()

@@ -168,7 +168,11 @@ def test_member_actions_with_htmx_swap_the_member_section(client, admin, acme, m
     assert "Saved: Erin manages Acme" in made.get_data(as_text=True) and "Unmake manager" in made.get_data(
         as_text=True
     )
-    removed = client.post(f"/admin/organizations/{acme.id}/members/{erin.id}/remove", headers=HX)
+    removed = client.post(
+        f"/admin/organizations/{acme.id}/members/{erin.id}/remove",
+        data={"confirmed_action": "yes"},
+        headers=HX,
+    )
     assert "Erin is no longer a member of Acme." in removed.get_data(as_text=True)
     assert fresh(erin).organization_id is None and not fresh(erin).is_org_manager
 

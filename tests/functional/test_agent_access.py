@@ -121,7 +121,10 @@ def test_subscriber_add_matrix(client, login, desk, role):
 @pytest.mark.parametrize("role", ROLES)
 def test_subscriber_remove_matrix(client, login, desk, role):
     act_as(login, desk, role)
-    response = client.post(f"/agent/tickets/{desk.it_ticket.id}/subscribers/{desk.subscriber.id}/remove")
+    response = client.post(
+        f"/agent/tickets/{desk.it_ticket.id}/subscribers/{desk.subscriber.id}/remove",
+        data={"confirmed_action": "yes"},
+    )
     remaining = db.session.scalars(db.select(Subscription)).all()
     if role in WORKERS:
         assert response.status_code == 302 and remaining == []

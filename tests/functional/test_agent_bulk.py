@@ -50,7 +50,7 @@ def test_bulk_checks_each_ticket(client, login, desk, make):
 def test_bulk_refuses_rows_changed_since_the_page_was_loaded(client, login, desk):
     login(desk.tech_it)
     bulk(client, [f"{desk.it_ticket.id}.1"], "status", status="open")
-    response = bulk(client, [f"{desk.it_ticket.id}.1"], "status", status="closed")
+    response = bulk(client, [f"{desk.it_ticket.id}.1"], "status", status="closed", confirmed_action="yes")
     assert "Someone else changed this ticket" in response.get_data(as_text=True)
     assert fresh(desk.it_ticket.id).status == "open"
 

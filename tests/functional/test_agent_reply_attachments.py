@@ -91,7 +91,7 @@ def test_rejected_file_sends_nothing_and_keeps_the_good_ones(client, login, desk
 def test_files_are_kept_when_the_message_is_missing_and_can_be_removed(client, login, desk):
     login(desk.tech_it)
     response = post_reply(client, desk.it_ticket.id, "", [("a.txt", b"a\n"), ("b.txt", b"b\n")])
-    assert b"This field is required." in response.data and b"a.txt" in response.data
+    assert b"Message is required." in response.data and b"a.txt" in response.data
     kept = {a.filename: a.id for a in attachments()}
     response = post_reply(client, desk.it_ticket.id, "Only b.", [], extra={"remove_staged": [kept["a.txt"]]})
     assert b"Reply sent." in response.data

@@ -80,7 +80,9 @@ def test_invalid_address_is_refused(client, login, desk):
 def test_remove_subscriber(client, login, desk):
     login(desk.tech_it)
     response = client.post(
-        f"/agent/tickets/{desk.it_ticket.id}/subscribers/{desk.subscriber.id}/remove", headers=HTMX
+        f"/agent/tickets/{desk.it_ticket.id}/subscribers/{desk.subscriber.id}/remove",
+        data={"confirmed_action": "yes"},
+        headers=HTMX,
     )
     assert b"Subscriber removed." in response.data and b"Nobody follows this ticket yet." in response.data
     assert [e.old_value for e in events("subscriber removed")] == ["sam@example.com"]

@@ -69,7 +69,7 @@ def test_empty_reply_is_refused_with_a_message(client, login, desk):
         data={"reply-body": "", "reply-action": "reply"},
         headers=HTMX,
     )
-    assert response.status_code == 200 and b"This field is required." in response.data
+    assert response.status_code == 200 and b"Message is required." in response.data
     assert db.session.scalar(db.select(db.func.count(Message.id))) == 0
 
 

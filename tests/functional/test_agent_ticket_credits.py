@@ -26,10 +26,12 @@ def paid_ticket(desk, priority="Urgent", balance=1000):
     return ticket, account
 
 
-def set_priority(client, ticket_id, priority, version, htmx=True):
+def set_priority(client, ticket_id, priority, version, htmx=True, confirmed=True):
+    """The agent's priority edit, answered "yes" to the refund question unless `confirmed` is False."""
     return client.post(
         f"/agent/tickets/{ticket_id}/priority",
-        data={"priority-value": priority.id, "priority-version": version},
+        data={"priority-value": priority.id, "priority-version": version}
+        | ({"confirmed_action": "yes"} if confirmed else {}),
         headers=HTMX if htmx else {},
     )
 

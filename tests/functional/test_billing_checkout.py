@@ -99,7 +99,7 @@ def test_success_page_polls_until_the_webhook_credits(client, login, make, shop,
     fragment = client.get(f"/billing/payments/{payment.id}/success", headers={"HX-Request": "true"})
     body = fragment.get_data(as_text=True)
     assert "<html" not in body and "HX-Request" in fragment.headers["Vary"]
-    assert "1200 credits were added" in body and "every 2s" not in body
+    assert "1,200 credits were added" in body and "every 2s" not in body
 
 
 def test_slow_payment_says_plainly_it_is_still_pending(

@@ -231,8 +231,8 @@ def test_pack_names_are_unique(client, login, world):
 def test_a_pack_with_payments_cannot_be_deleted_but_an_unused_one_can(client, login, world):
     unused = bs.pack("Unused")
     login(world["admin"])
-    client.post(f"/admin/billing/packs/{world['pack'].id}/delete")
-    client.post(f"/admin/billing/packs/{unused.id}/delete")
+    client.post(f"/admin/billing/packs/{world['pack'].id}/delete", data={"confirmed_action": "yes"})
+    client.post(f"/admin/billing/packs/{unused.id}/delete", data={"confirmed_action": "yes"})
     assert db.session.get(CreditPack, world["pack"].id) is not None
     assert db.session.get(CreditPack, unused.id) is None
 

@@ -84,7 +84,8 @@ def spend(client, login, admin, account, amount):
     """An admin's deduction, through the web (so the request's end charges any top-up it recorded)."""
     login(admin)
     response = client.post(
-        f"/admin/credits/banks/{account.id}/adjust", data={"amount": -amount, "reason": "Used"}
+        f"/admin/credits/banks/{account.id}/adjust",
+        data={"amount": -amount, "reason": "Used", "confirmed_action": "yes"},
     )
     assert response.status_code in (200, 302)
 

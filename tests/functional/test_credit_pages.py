@@ -176,7 +176,7 @@ def test_agent_logs_time_through_the_panel(client, make, ref, login):
     assert response.status_code == 200 and "25 min, 25 credits" in response.get_data(as_text=True)
     entry = db.session.scalar(select(TimeEntry))
     client.post(f"/agent/credits/time/{entry.id}/edit", data={"minutes": 20, "note": "Reset"})
-    client.post(f"/agent/credits/time/{entry.id}/delete")
+    client.post(f"/agent/credits/time/{entry.id}/delete", data={"confirmed_action": "yes"})
     assert balance_of(account) == 600
 
 
@@ -192,7 +192,10 @@ def test_admin_adjustment_needs_a_reason_and_is_attributed(client, make, ref, lo
     login(admin)
     refused = client.post(f"/admin/credits/banks/{account.id}/adjust", data={"amount": 50, "reason": ""})
     assert refused.status_code == 200 and balance_of(account) == 100
-    client.post(f"/admin/credits/banks/{account.id}/adjust", data={"amount": 50, "reason": "Goodwill"})
+    client.post(
+        f"/admin/credits/banks/{account.id}/adjust",
+        data={"amount": 50, "reason": "Goodwill", "confirmed_action": "yes"},
+    )
     entry = db.session.scalar(select(LedgerEntry).where(LedgerEntry.memo == "Goodwill"))
     assert entry.actor_id == admin.id and balance_of(account) == 150
     page = client.get(f"/admin/credits/banks/{account.id}").get_data(as_text=True)

@@ -38,7 +38,7 @@ def test_invalid_form_keeps_every_field(client, login, make, ref):
     assert response.status_code == 200
     assert 'value="Keep me &lt;please&gt;"' in text
     assert f'<option selected value="{ref.categories["IT"].id}">' in text
-    assert "This field is required." in text
+    assert "Describe the problem is required." in text  # the field named, not "This field"
     assert _count() == 0
 
 
@@ -47,7 +47,7 @@ def test_archived_category_is_refused_with_a_message(client, login, make, ref):
     ref.categories["Sales"].archived = True
     db.session.commit()
     text = _new(client, ref, category=ref.categories["Sales"].id).get_data(as_text=True)
-    assert "Not a valid choice" in text
+    assert "Category: choose one of the listed options." in text
     assert _count() == 0
 
 
@@ -162,7 +162,7 @@ def test_empty_reply_shows_an_error_and_saves_nothing(client, login, own_ticket)
     text = client.post(
         f"/portal/tickets/{ticket.id}/reply", data={"body": "  "}, headers={"HX-Request": "true"}
     ).get_data(as_text=True)
-    assert "This field is required." in text or "Write a message" in text
+    assert "Your reply is required." in text or "Write a message" in text
     assert db.session.scalar(db.select(db.func.count(Message.id))) == 0
 
 

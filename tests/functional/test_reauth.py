@@ -61,7 +61,7 @@ def _actions(make, ref):
     return {
         "adjust": (
             f"/admin/credits/banks/{account.id}/adjust",
-            {"amount": "50", "reason": "Goodwill"},
+            {"amount": "50", "reason": "Goodwill", "confirmed_action": "yes"},
             entries,
         ),
         "move plan": (f"/admin/credits/banks/{account.id}/plan", {"plan": str(business.id)}, entries),
@@ -71,7 +71,7 @@ def _actions(make, ref):
             lambda: db.session.scalar(select(Priority.credit_cost).where(Priority.id == urgent.id)) == 300,
         ),
         "role": (f"/admin/users/{customer.id}/role", {"role": "technician", "confirmed": "y"}, audits),
-        "active": (f"/admin/users/{tech.id}/active", {"active": "0"}, audits),
+        "active": (f"/admin/users/{tech.id}/active", {"active": "0", "confirmed_action": "yes"}, audits),
         "permission": (
             f"/admin/permissions/{tech.id}/{ref.categories['IT'].id}",
             {"perm": f"{tech.id}:{ref.categories['IT'].id}"},
@@ -148,7 +148,10 @@ def test_confirming_is_throttled(app, client, admin, make, ref):
 
 def test_a_recent_sign_in_is_not_asked(client, admin, make, ref):
     account = bank("Pay as you go", 100, user=make.customer())
-    client.post(f"/admin/credits/banks/{account.id}/adjust", data={"amount": "50", "reason": "Goodwill"})
+    client.post(
+        f"/admin/credits/banks/{account.id}/adjust",
+        data={"amount": "50", "reason": "Goodwill", "confirmed_action": "yes"},
+    )
     assert balance_of(account) == 150
 
 
@@ -156,7 +159,10 @@ def test_signing_in_again_counts_as_recent(app, client, make, ref):
     make.admin(email="boss@example.com")
     account = bank("Pay as you go", 100, user=make.customer())
     assert client.post("/login", data={"email": "boss@example.com", "password": PASSWORD}).status_code == 302
-    client.post(f"/admin/credits/banks/{account.id}/adjust", data={"amount": "50", "reason": "Goodwill"})
+    client.post(
+        f"/admin/credits/banks/{account.id}/adjust",
+        data={"amount": "50", "reason": "Goodwill", "confirmed_action": "yes"},
+    )
     assert balance_of(account) == 150
 
 

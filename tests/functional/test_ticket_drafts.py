@@ -131,7 +131,7 @@ def test_submitting_the_restored_draft_charges_once_attaches_the_files_and_drops
 
 def test_the_success_page_without_a_draft_is_unchanged(client, sam, ref, shop):
     success = pay_with_the_demo(client, shop)
-    assert success.status_code == 200 and "1200 credits were added" in success.get_data(as_text=True)
+    assert success.status_code == 200 and "1,200 credits were added" in success.get_data(as_text=True)
 
 
 def test_the_return_to_the_draft_happens_once(client, sam, ref, shop):

@@ -1,0 +1,58 @@
+"""Ask before destructive and money-moving actions ("Lower #33 to Normal? Alice gets 250 back.").
+
+A view calls `ask_first(...)` before its service: a POST without the `confirmed_action` field gets,
+instead of the action, a question saying exactly what will happen. Without JavaScript it is a
+page whose form posts the same fields again with the marker (as the "Confirm it's you" page does,
+so the two chain in either order); for htmx it is a <dialog> swapped into #confirm-host, which
+app.js opens and, on "yes", sends the original form again with the marker. Nothing runs twice:
+the first request only asks.
+"""
+
+from flask import current_app, render_template, request
+
+from helpdesk.htmx import is_htmx
+from helpdesk.web import safe_next
+
+MARKER = "confirmed_action"
+OWN_FIELDS = frozenset({MARKER, "csrf_token"})
+
+
+def confirmed():
+    """Whether this POST carries the answer "yes" to the question."""
+    return request.form.get(MARKER) == "yes"
+
+
+def ask_first(question, consequence, action, *, cancel_url=None, danger=True):
+    """None when the request is confirmed (run the action); otherwise the response that asks.
+
+    `question` is the heading ("Close #33?"), `consequence` says what follows ("Alice Archer gets
+    250 credits back."), `action` labels the button ("Close ticket")."""
+    if confirmed():
+        return None
+    context = dict(question=question, consequence=consequence, action=action, danger=danger)
+    if is_htmx():
+        response = current_app.make_response(render_template("_partials/confirm_dialog.html", **context))
+        response.headers["HX-Retarget"] = "#confirm-host"
+        response.headers["HX-Reswap"] = "innerHTML"
+        response.vary.add("HX-Request")
+        return response
+    fields = [
+        (name, value)
+        for name, value in request.form.items(multi=True)
+        if name not in OWN_FIELDS and not name.startswith("reauth")  # never a password in a page
+    ]
+    referrer = safe_next(_local_path(request.referrer))
+    return render_template(
+        "core/confirm.html",
+        fields=fields,
+        target=request.full_path if request.query_string else request.path,
+        cancel_url=cancel_url or referrer or request.path,
+        **context,
+    )
+
+
+def _local_path(url):
+    """The path and query of a same-host referrer, else None."""
+    if not url or not url.startswith(request.host_url):
+        return None
+    return "/" + url[len(request.host_url) :]

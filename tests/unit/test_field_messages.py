@@ -1,0 +1,26 @@
+"""Form errors name their field and limits; numbers are written one way (1,200)."""
+
+import pytest
+
+from helpdesk.web import field_message, format_number
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        ("This field is required.", "Subject is required."),
+        ("Field cannot be longer than 2000 characters.", "Subject can be at most 2,000 characters."),
+        ("Field must be at least 8 characters long.", "Subject needs at least 8 characters."),
+        ("Not a valid integer value.", "Subject must be a whole number."),
+        ("Choose a category.", "Choose a category."),  # our own messages pass unchanged
+    ],
+)
+def test_generic_messages_name_the_field(error, expected):
+    assert field_message(error, "Subject") == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "text"), [(1200, "1,200"), (-250, "-250"), (0, "0"), (None, ""), (2.5, "2.5")]
+)
+def test_numbers_are_formatted_one_way(value, text):
+    assert format_number(value) == text
