@@ -49,6 +49,11 @@ def agent_page(browser, desk):
     page.get_by_label("E-mail").fill("it.tech@example.com")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
+    # The queue and its scripts (deferred) loaded: acting earlier raced htmx's set-up on a loaded
+    # machine (a filter change before htmx listened did nothing).
+    page.get_by_role("heading", name="Queue").wait_for()
+    page.wait_for_load_state("load")
+    page.wait_for_function("() => window.htmx !== undefined")
     yield page
     context.close()
 
