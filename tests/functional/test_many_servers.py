@@ -284,7 +284,10 @@ def test_two_servers_see_each_others_writes_at_once(servers):
 
     # A customer deactivated on A is signed out on B.
     deactivated = admin.post(
-        a, f"/admin/users/{ids['alice']}/active", {"active": "0"}, token_from=f"/admin/users/{ids['alice']}"
+        a,
+        f"/admin/users/{ids['alice']}/active",
+        {"active": "0", "confirmed_action": "yes"},
+        token_from=f"/admin/users/{ids['alice']}",
     )
     assert deactivated.status == 302, deactivated.text
     gone = alice.get(b, f"/portal/tickets/{ticket}")
