@@ -68,6 +68,8 @@ ENV_SETTINGS = {
     "MAIL_REQUIRE_AUTH": bool,
     "MAIL_CC_MAX": int,
     "MAIL_AUTO_PER_HOUR": int,
+    "KB_PUBLIC": bool,
+    "KB_DEFLECTION_MINUTES": int,
 }
 
 
@@ -153,6 +155,11 @@ class Config:
     UPLOAD_MAX_POST_MB = 25  # all files of one request together
     UPLOAD_STAGED_QUOTA_MB = 50  # files one user has staged (uploaded with a form not yet sent)
     UPLOAD_STAGED_MAX_HOURS = 24  # `flask uploads clean` removes staged files older than this
+    # Knowledge base (README "Knowledge base"): visitors who are not signed in read public articles
+    # only when KB_PUBLIC is on; an opened suggestion counts as a deflection when its reader submits
+    # no ticket within KB_DEFLECTION_MINUTES (computed by the report, never by a timer).
+    KB_PUBLIC = True
+    KB_DEFLECTION_MINUTES = 60
 
 
 def parse_env_value(kind, raw):
