@@ -21,7 +21,9 @@ NAME_INDEXES = ("uq_categories_lower_name", "uq_organizations_lower_name")
 
 def include_name(name, type_, parent_names):
     """The search schemas of tickets and of the knowledge base are not in the models (as migrations/env.py)."""
-    return ticket_search_names(name, type_, parent_names) and kb_search.include_name(name, type_, parent_names)
+    return ticket_search_names(name, type_, parent_names) and kb_search.include_name(
+        name, type_, parent_names
+    )
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ and archiving, files. Technicians work on the articles of their categories; admi
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
 from helpdesk import policy
 from helpdesk.actions import perform
@@ -46,7 +47,7 @@ def _choices(form, item):
     categories = articles.writable_categories(current_user)
     if item is not None and item.category_id not in {c.id for c in categories}:
         categories = [item.category, *categories]
-    form.category.choices = [(c.id, c.name) for c in categories]
+    form.category.choices = [SelectChoice(c.id, c.name) for c in categories]
 
 
 def _stage(form):

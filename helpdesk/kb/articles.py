@@ -88,7 +88,15 @@ def _category(actor, category_id):
 
 
 def _set_tags(article, tags):
-    article.tags = [ArticleTag(name=name) for name in tags]
+    """Give the article these tags: removed ones are deleted before new ones are added (a unit of
+    work inserts before it deletes, and a tag taken away and given back would clash)."""
+    current = {tag.name: tag for tag in article.tags}
+    gone = [tag for name, tag in current.items() if name not in tags]
+    for tag in gone:
+        article.tags.remove(tag)
+    if gone and article.id is not None:
+        db.session.flush()
+    article.tags.extend(ArticleTag(name=name) for name in tags if name not in current)
     article.tag_line = ", ".join(tags)
 
 

@@ -4,6 +4,7 @@ import secrets
 
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, MultipleFileField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, InputRequired, Length, Optional
 from wtforms.widgets import HiddenInput
 
@@ -14,11 +15,11 @@ from helpdesk.kb.models import STATUSES, VISIBILITIES
 from helpdesk.web import page_number
 
 VISIBILITY_CHOICES = [
-    ("public", "Public: anyone, also visitors who are not signed in (when the desk allows it)"),
-    ("customers", "Signed-in customers (and agents)"),
-    ("agents", "Agents only"),
+    SelectChoice("public", "Public: anyone, also visitors who are not signed in (when the desk allows it)"),
+    SelectChoice("customers", "Signed-in customers (and agents)"),
+    SelectChoice("agents", "Agents only"),
 ]
-assert [value for value, _label in VISIBILITY_CHOICES] == list(VISIBILITIES)
+assert [choice.value for choice in VISIBILITY_CHOICES] == list(VISIBILITIES)
 
 
 def new_files_key():
