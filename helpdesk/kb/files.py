@@ -66,7 +66,7 @@ def remove_file(actor, article, file_id):
     if item is None:
         raise ValidationFailed("That file is not attached to this article any more.")
     attachment = item.attachment
-    db.session.delete(item)
+    article.files.remove(item)  # delete-orphan: the row goes with it
     db.session.flush()
     uploads.remove_attachment(attachment)
     return attachment.filename
