@@ -178,13 +178,14 @@ def related(viewer, article, limit=RELATED):
 # Text for result lists: the article's words without Markdown, and a snippet around a match.
 
 _LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
-_MARKUP = re.compile(r"(^|\s)(#{1,6}|>|[-*+]|\d+\.)\s+|[*_`~|]+|^-{3,}$", re.MULTILINE)
+_BLOCK_MARKS = re.compile(r"(^|\s)(#{1,6}|>|[-*+]|\d+\.)\s+|^[-*_]{3,}$", re.MULTILINE)
+_INLINE_MARKS = re.compile(r"(?<![^\W_])[*_`~]+|[*_`~]+(?![^\W_])")  # not inside a word: snake_case stays
 
 
 def plain_text(markdown_text):
     """The article's words as plain text: links become their text, Markdown marks go."""
     text = _LINK.sub(r"\1", markdown_text or "")
-    text = _MARKUP.sub(" ", text)
+    text = _INLINE_MARKS.sub("", _BLOCK_MARKS.sub(" ", text).replace("|", " "))
     return " ".join(text.split())
 
 
