@@ -53,6 +53,14 @@ class ArticleForm(FlaskForm):
             self.files_key.data = new_files_key()
         return self
 
+    def validate(self, extra_validators=None):
+        """As WTForms, and the errors of the fields the page does not show (the buttons, the hidden
+        keys) are said at the top of the form."""
+        valid = super().validate(extra_validators)
+        for name in ("action", "files_key", "version"):
+            self.form_errors.extend(getattr(self, name).errors)
+        return valid
+
 
 class StatusForm(FlaskForm):
     status = HiddenField(validators=[AnyOf(STATUSES, message="Choose a status.")])
