@@ -19,7 +19,7 @@ from helpdesk.kb import reading, search, tracking
 from helpdesk.kb.blueprints import reader_bp as bp
 from helpdesk.kb.forms import SearchArgs
 from helpdesk.tickets.search import wordless_query_hint
-from helpdesk.web import paginate
+from helpdesk.web import page_number, paginate
 
 VISITOR_SECONDS = 60
 SITEMAP_SECONDS = 3600
@@ -132,22 +132,20 @@ def _sitemap_size():
 @bp.get("/sitemap.xml", endpoint="sitemap")
 def sitemap():
     """The public articles (and the home and category pages) for search engines: one sitemap, or
-    an index of sitemaps of KB_SITEMAP_URLS addresses each (the protocol's limit is 50,000)."""
+    an index of sitemaps (`?page=n`) of KB_SITEMAP_URLS addresses each (the protocol's limit is
+    50,000)."""
     if not policy.kb_public():
         abort(404)
+    if "page" in request.args:
+        number = page_number(request.args)
+        if str(number) != request.args["page"]:
+            abort(404)
+        return _sitemap_page(number)
     total = db.session.scalar(reading.public_articles().with_only_columns(db.func.count()).order_by(None))
     if total > _sitemap_size():
         pages = (total + _sitemap_size() - 1) // _sitemap_size()
-        body = render_template("kb/sitemap_index.xml", pages=range(1, pages + 1))
-        return _xml(body)
+        return _xml(render_template("kb/sitemap_index.xml", pages=range(1, pages + 1)))
     return _sitemap_page(1)
-
-
-@bp.get("/sitemap-<int:number>.xml", endpoint="sitemap_page")
-def sitemap_page(number):
-    if not policy.kb_public() or number < 1:
-        abort(404)
-    return _sitemap_page(number)
 
 
 def _sitemap_page(number):
