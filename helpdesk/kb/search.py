@@ -9,13 +9,16 @@ title, the tags or the text.
   them, saying so. Results are ranked: a match in the title counts most, then the tags, then
   the text (PostgreSQL: ts_rank over weights A, B, D; SQLite: bm25 with weights 10, 5, 1).
 - Suggestions (beside the new-ticket form's subject) want any of the words of at least two
-  letters: a subject is a sentence, not a query. At most five, best first.
+  letters (a subject is a sentence, not a query), in the title or tags, or two of them anywhere.
+  At most five, best first.
 - Related articles share tags with the article (most shared first), then its category.
 
 Nothing here decides who may read what: every query is narrowed by policy.kb_reading_condition.
 """
 
+import bisect
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from markupsafe import Markup, escape
@@ -25,7 +28,7 @@ from helpdesk import policy
 from helpdesk.extensions import db
 from helpdesk.kb.models import Article, ArticleTag
 from helpdesk.kb.search_schema import FTS_TABLE, SEARCH_COLUMN, SQLITE_WEIGHTS, fts_table
-from helpdesk.tickets.search import prefix_fts5_match, prefix_tsquery, terms
+from helpdesk.tickets.search import WORD, prefix_fts5_match, prefix_tsquery, terms
 
 SUGGESTIONS = 5
 RELATED = 5
@@ -134,12 +137,38 @@ def first_results(query, limit):
 
 def suggestions(viewer, text, *, category_id=None, limit=SUGGESTIONS):
     """At most `limit` articles `viewer` may read for a subject being typed, best first (those of
-    the chosen category first among equals)."""
+    the chosen category first among equals). Any word may match, but an article must match one
+    in its title or tags, or two words anywhere: "VPN drops every 10 minutes" should not suggest
+    every article that says "minutes"."""
     found = suggestion_words(text)
     if not found:
         return []
     query = _ranked(policy.kb_reading_condition(viewer), found, any_word=True, prefer_category=category_id)
-    return db.session.scalars(query.limit(limit)).all()
+    candidates = db.session.scalars(query.limit(limit * 4)).all()
+    return [a for a in candidates if _relevant(a, found)][:limit]
+
+
+def _word_list(text):
+    """The sorted distinct words of `text`, folded as the databases fold them."""
+    return sorted(
+        {"".join(c.lower() for c in w) for w in WORD.findall(unicodedata.normalize("NFC", text or ""))}
+    )
+
+
+def _prefixed(words, found):
+    """The words of `found` that start some word of the sorted `words`."""
+    hits = set()
+    for prefix in found:
+        i = bisect.bisect_left(words, prefix)
+        if i < len(words) and words[i].startswith(prefix):
+            hits.add(prefix)
+    return hits
+
+
+def _relevant(article, found):
+    if len(found) == 1 or _prefixed(_word_list(f"{article.title} {article.tag_line}"), found):
+        return True
+    return len(_prefixed(_word_list(article.body), found)) >= 2
 
 
 def related(viewer, article, limit=RELATED):

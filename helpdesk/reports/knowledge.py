@@ -122,9 +122,10 @@ def search_table(actor, flt, now=None):
     searches, empty = tracking.search_totals(flt.start, flt.end, scopes)
     table = Table(
         "searches",
-        f"Searches with no results ({empty} of {searches} searches found nothing)",
+        "Searches with no results",
         [Column("Search", "text"), Column("Times"), Column("Last searched", "date")],
     )
+    table.note = f"{empty} of {searches} searches found nothing: the articles to write next."
     table.rows = [
         [query, count, last.date()]
         for query, count, last in tracking.unanswered_searches(flt.start, flt.end, scopes)

@@ -173,3 +173,20 @@ def test_snippets_mark_the_words_and_escape_the_text():
     html = search.snippet("Use <b>the</b> **VPN** client, then [restart](http://x) the VPN.", ["vpn"])
     assert "<b>" not in html and "&lt;b&gt;" in html
     assert html.count("<mark>") == 2 and "restart" in html and "http://x" not in html
+
+
+def test_suggestions_need_a_title_or_tag_word_or_two_words(library, make):
+    reader = make.customer()
+    kb.write(library.author, library.billing, "Invoices every month", body="Sent on the first.")
+    kb.write(library.author, library.billing, "Payment terms", body="Pay within 30 minutes of every invoice.")
+    db.session.commit()
+    found = suggested(reader, "VPN drops every 10 minutes")
+    assert found[0] == "VPN drops every few minutes"
+    assert {"Invoices every month", "Home router settings", "Payment terms"} <= set(
+        found
+    )  # title, tag, two words
+    assert "Printer shows as offline" not in found  # only "vpn", once, in its text
+    assert set(suggested(reader, "router")) == {
+        "VPN drops every few minutes",
+        "Home router settings",
+    }  # one word
