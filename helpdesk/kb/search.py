@@ -5,20 +5,22 @@ most eight, never query syntax), less common English words ("how to reset my pas
 for "reset password") unless nothing else is left. Each word matches as a word prefix in the
 title, the tags or the text.
 
-- The search box wants every word; when no article has them all, it offers those with any of
-  them, saying so. Results are ranked: a match in the title counts most, then the tags, then
-  the text (PostgreSQL: ts_rank over weights A, B, D; SQLite: bm25 with weights 10, 5, 1).
-- Suggestions (beside the new-ticket form's subject) want any of the words of at least two
-  letters (a subject is a sentence, not a query), in the title or tags, or two of them anywhere.
-  At most five, best first.
+- The search box wants every word; when no article has them all, it offers those with some of
+  them (as suggestions do), saying so. Results are ranked: a match in the title counts most, then
+  the tags, then the text (PostgreSQL: ts_rank over weights A, B, D; SQLite: bm25 with weights
+  10, 5, 1). A page's total is counted without ranking.
+- Suggestions (beside the new-ticket form's subject) take the words of at least two letters (a
+  subject is a sentence, not a query) and want one of them in the title or tags, or two of them
+  anywhere; one word alone may be anywhere. At most five, best first. The rule is part of the
+  query (PostgreSQL: weight-restricted lexemes `'vpn':*AB`; FTS5: a `{title tag_line}` column
+  filter), so only relevant articles are ever ranked.
 - Related articles share tags with the article (most shared first), then its category.
 
 Nothing here decides who may read what: every query is narrowed by policy.kb_reading_condition.
 """
 
-import bisect
+import itertools
 import re
-import unicodedata
 from dataclasses import dataclass
 
 from markupsafe import Markup, escape
@@ -28,7 +30,7 @@ from helpdesk import policy
 from helpdesk.extensions import db
 from helpdesk.kb.models import Article, ArticleTag
 from helpdesk.kb.search_schema import FTS_TABLE, SEARCH_COLUMN, SQLITE_WEIGHTS, fts_table
-from helpdesk.tickets.search import WORD, prefix_fts5_match, prefix_tsquery, terms
+from helpdesk.tickets.search import prefix_fts5_match, prefix_tsquery, terms
 
 SUGGESTIONS = 5
 RELATED = 5
@@ -52,31 +54,62 @@ def suggestion_words(text):
     return [word for word in terms(text) if word not in STOP_WORDS and len(word) >= 2]
 
 
-def _ranked(condition, found, *, any_word, prefer_category=None):
-    """A SELECT of the articles matching `found` (all, or any with `any_word`) under `condition`,
-    best first (among equals, those of `prefer_category` first)."""
+def _quoted_pg(word):
+    return prefix_tsquery([word])  # 'word':*
+
+
+def _quoted_fts5(word):
+    return prefix_fts5_match([word])  # "word"*
+
+
+def _match_texts(found, relevant):
+    """(tsquery text, FTS5 MATCH text) for `found`: every word; or with `relevant`, any word in
+    the title or tags, or any two words anywhere (one word alone: anywhere)."""
+    if not relevant:
+        return prefix_tsquery(found, "&"), prefix_fts5_match(found, " ")
+    if len(found) == 1:
+        return _quoted_pg(found[0]), _quoted_fts5(found[0])
+    pairs = list(itertools.combinations(found, 2))
+    pg = " | ".join(
+        [f"({' | '.join(_quoted_pg(w) + 'AB' for w in found)})"]  # weights A and B: title and tags
+        + [f"({_quoted_pg(a)} & {_quoted_pg(b)})" for a, b in pairs]
+    )
+    fts5 = " OR ".join(
+        [f"{{title tag_line}} : ({' OR '.join(_quoted_fts5(w) for w in found)})"]
+        + [f"({_quoted_fts5(a)} AND {_quoted_fts5(b)})" for a, b in pairs]
+    )
+    return pg, fts5
+
+
+def _postgresql(found, relevant):
+    """(the search document, the tsquery) on PostgreSQL; the query is written into the SQL, not a
+    parameter (as tickets/search.py does): the plan depends on the words."""
+    text = _match_texts(found, relevant)[0]
+    tsquery = func.to_tsquery(literal_column("'simple'::regconfig"), literal(text, literal_execute=True))
+    return literal_column(f"{Article.__tablename__}.{SEARCH_COLUMN}"), tsquery
+
+
+def _fts5_ids(found, relevant, *, scored):
+    """A subquery of the matching article ids on SQLite, with their bm25 score when `scored`."""
+    columns = [fts_table.c.rowid.label("article_id")]
+    if scored:
+        columns.append(func.bm25(literal_column(FTS_TABLE), *SQLITE_WEIGHTS).label("score"))
+    match = literal(_match_texts(found, relevant)[1])
+    return select(*columns).where(fts_table.c[FTS_TABLE].bool_op("MATCH")(match)).subquery()
+
+
+def _ranked(condition, found, *, relevant=False, prefer_category=None):
+    """A SELECT of the articles under `condition` matching `found` (see _match_texts), best first
+    (among equals, those of `prefer_category` first)."""
     preferred = [case((Article.category_id == prefer_category, 0), else_=1)] if prefer_category else []
     if db.session.get_bind().dialect.name == "postgresql":
-        # Written into the SQL, not a parameter (as tickets/search.py does): the plan depends on the words.
-        tsquery = func.to_tsquery(
-            literal_column("'simple'::regconfig"),
-            literal(prefix_tsquery(found, "|" if any_word else "&"), literal_execute=True),
-        )
-        document = literal_column(f"{Article.__tablename__}.{SEARCH_COLUMN}")
+        document, tsquery = _postgresql(found, relevant)
         return (
             select(Article)
             .where(document.bool_op("@@")(tsquery), condition)
             .order_by(func.ts_rank(document, tsquery).desc(), *preferred, Article.id)
         )
-    match = prefix_fts5_match(found, " OR " if any_word else " ")
-    scored = (
-        select(
-            fts_table.c.rowid.label("article_id"),
-            func.bm25(literal_column(FTS_TABLE), *SQLITE_WEIGHTS).label("score"),
-        )
-        .where(fts_table.c[FTS_TABLE].bool_op("MATCH")(literal(match)))
-        .subquery()
-    )
+    scored = _fts5_ids(found, relevant, scored=True)
     return (
         select(Article)
         .join(scored, scored.c.article_id == Article.id)
@@ -85,19 +118,31 @@ def _ranked(condition, found, *, any_word, prefer_category=None):
     )
 
 
+def _counted(condition, found, *, relevant=False):
+    """A SELECT of how many articles _ranked() finds, without ranking them."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        document, tsquery = _postgresql(found, relevant)
+        return select(func.count(Article.id)).where(document.bool_op("@@")(tsquery), condition)
+    ids = _fts5_ids(found, relevant, scored=False)
+    return select(func.count(Article.id)).join(ids, ids.c.article_id == Article.id).where(condition)
+
+
 @dataclass(frozen=True)
 class Search:
-    """A search as the page runs it: the SELECT to paginate (None: nothing to look for), the
-    words, and how they were matched ("all", "any", or "list" when only a filter was given)."""
+    """A search as the page runs it: the SELECT to page through (None: nothing to look for), a
+    SELECT of its size, the words, and how they were matched: "all" of them, "some" of them (no
+    article had them all), or "list" (only a category or tag was given)."""
 
     query: object
+    count: object
     words: list
     mode: str
 
 
 def search(viewer, q, *, category_id=None, tag=None):
     """The articles `viewer` may read that match `q` (and the category and tag filters), best first.
-    Every word must match; if no article has them all, those with any of them (mode "any")."""
+    Every word must match; if no article has them all, those with some of them (as suggestions:
+    a word in the title or tags, or two anywhere)."""
     condition = policy.kb_reading_condition(viewer)
     if category_id:
         condition = condition & (Article.category_id == category_id)
@@ -106,14 +151,54 @@ def search(viewer, q, *, category_id=None, tag=None):
     found = words(q)
     if not found:
         if (q or "").strip() or not (category_id or tag):
-            return Search(None, [], "none")
-        return Search(
-            select(Article).where(condition).order_by(func.lower(Article.title), Article.id), [], "list"
-        )
-    everything = _ranked(condition, found, any_word=False)
-    if len(found) == 1 or db.session.scalar(everything.with_only_columns(Article.id).limit(1)) is not None:
-        return Search(everything, found, "all")
-    return Search(_ranked(condition, found, any_word=True), found, "any")
+            return Search(None, None, [], "none")
+        listed = select(Article).where(condition).order_by(func.lower(Article.title), Article.id)
+        return Search(listed, select(func.count(Article.id)).where(condition), [], "list")
+    counted = _counted(condition, found)
+    if len(found) == 1 or db.session.scalar(counted):
+        return Search(_ranked(condition, found), counted, found, "all")
+    return Search(
+        _ranked(condition, found, relevant=True), _counted(condition, found, relevant=True), found, "some"
+    )
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of results, shaped like Flask-SQLAlchemy's pagination for the templates' macro."""
+
+    items: list
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self):
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_prev(self):
+        return self.page > 1
+
+    @property
+    def has_next(self):
+        return self.page < self.pages
+
+    @property
+    def prev_num(self):
+        return self.page - 1
+
+    @property
+    def next_num(self):
+        return self.page + 1
+
+
+def page_of(found, number, per_page):
+    """Page `number` of a search's results: its rows, and the total counted without ranking."""
+    if found.query is None:
+        return None
+    total = db.session.scalar(found.count) or 0
+    items = db.session.scalars(found.query.limit(per_page).offset((number - 1) * per_page)).all()
+    return Page(items=items, page=number, per_page=per_page, total=total)
 
 
 def editable(actor, q, *, status=None, category_id=None):
@@ -126,7 +211,7 @@ def editable(actor, q, *, status=None, category_id=None):
         condition = condition & (Article.category_id == category_id)
     found = words(q)
     if found:
-        return _ranked(condition, found, any_word=False)
+        return _ranked(condition, found)
     return select(Article).where(condition).order_by(Article.updated_at.desc(), Article.id.desc())
 
 
@@ -137,38 +222,14 @@ def first_results(query, limit):
 
 def suggestions(viewer, text, *, category_id=None, limit=SUGGESTIONS):
     """At most `limit` articles `viewer` may read for a subject being typed, best first (those of
-    the chosen category first among equals). Any word may match, but an article must match one
-    in its title or tags, or two words anywhere: "VPN drops every 10 minutes" should not suggest
-    every article that says "minutes"."""
+    the chosen category first among equals): an article with one of the words in its title or
+    tags, or two of them anywhere ("VPN drops every 10 minutes" should not suggest every article
+    that says "minutes")."""
     found = suggestion_words(text)
     if not found:
         return []
-    query = _ranked(policy.kb_reading_condition(viewer), found, any_word=True, prefer_category=category_id)
-    candidates = db.session.scalars(query.limit(limit * 4)).all()
-    return [a for a in candidates if _relevant(a, found)][:limit]
-
-
-def _word_list(text):
-    """The sorted distinct words of `text`, folded as the databases fold them."""
-    return sorted(
-        {"".join(c.lower() for c in w) for w in WORD.findall(unicodedata.normalize("NFC", text or ""))}
-    )
-
-
-def _prefixed(words, found):
-    """The words of `found` that start some word of the sorted `words`."""
-    hits = set()
-    for prefix in found:
-        i = bisect.bisect_left(words, prefix)
-        if i < len(words) and words[i].startswith(prefix):
-            hits.add(prefix)
-    return hits
-
-
-def _relevant(article, found):
-    if len(found) == 1 or _prefixed(_word_list(f"{article.title} {article.tag_line}"), found):
-        return True
-    return len(_prefixed(_word_list(article.body), found)) >= 2
+    query = _ranked(policy.kb_reading_condition(viewer), found, relevant=True, prefer_category=category_id)
+    return db.session.scalars(query.limit(limit)).all()
 
 
 def related(viewer, article, limit=RELATED):

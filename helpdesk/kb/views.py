@@ -69,7 +69,7 @@ def search_page():
         return refused
     args = SearchArgs(request.args)
     found = search.search(current_user, args.q, category_id=args.category, tag=args.tag)
-    page = paginate(found.query, page=args.page) if found.query is not None else None
+    page = search.page_of(found, args.page, current_app.config["PER_PAGE"])
     response = render_page_or_block(
         "kb/search.html",
         "results",
