@@ -70,6 +70,7 @@ ENV_SETTINGS = {
     "MAIL_AUTO_PER_HOUR": int,
     "KB_PUBLIC": bool,
     "KB_DEFLECTION_MINUTES": int,
+    "KB_COUNT_SECONDS": int,
 }
 
 
@@ -160,6 +161,8 @@ class Config:
     # no ticket within KB_DEFLECTION_MINUTES (computed by the report, never by a timer).
     KB_PUBLIC = True
     KB_DEFLECTION_MINUTES = 60
+    KB_COUNT_SECONDS = 30  # views and searches are written in batches at most this old (kb/counts.py)
+    KB_COUNT_BATCH = 500  # ... or once this many counts wait
 
 
 def parse_env_value(kind, raw):

@@ -11,7 +11,8 @@ its category), on the day it was opened. The report computes it from these rows 
 table when it is asked (form_outcomes); no timer runs: a form whose window is still open is
 "pending", and a ticket submitted within it means "ticket anyway".
 
-Writes here are counters: one upsert each (INSERT ... ON CONFLICT), atomic on both databases.
+Views and searches are counted in batches (kb/counts.py); suggestion clicks, which deflections
+are made of, are written at once.
 """
 
 import re
@@ -21,7 +22,6 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from helpdesk import policy
 from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
 from helpdesk.kb.models import Article, ArticleDay, SearchCount, SuggestionClick
@@ -40,30 +40,6 @@ def _is_customer(viewer):
     return bool(viewer and viewer.is_authenticated and viewer.active and not viewer.is_agent)
 
 
-def record_view(article, viewer):
-    """Count one read of `article` today. Agents' reads are not counted (authors checking their
-    work would otherwise make it "popular")."""
-    if policy.is_agent(viewer):
-        return
-    table = ArticleDay.__table__
-    statement = (
-        _insert()(table)
-        .values(article_id=article.id, day=utcnow().date(), views=1)
-        .on_conflict_do_update(
-            index_elements=[table.c.article_id, table.c.day], set_={"views": table.c.views + 1}
-        )
-    )
-    db.session.execute(statement)
-
-
-def record_read(article, viewer, *, form_key=None):
-    """An article page was read: count the view, and the suggestion it was opened from (with the
-    new-ticket form's key, when the link carried one)."""
-    record_view(article, viewer)
-    if form_key:
-        record_suggestion_click(article, viewer, form_key)
-
-
 def record_suggestion_click(article, viewer, form_key):
     """Remember that `viewer` opened `article` from the suggestions beside the new-ticket form
     `form_key` (once per form and article). Only signed-in customers count (the form is theirs);
@@ -78,27 +54,6 @@ def record_suggestion_click(article, viewer, form_key):
     )
     db.session.execute(statement)
     return True
-
-
-def record_search(found_words, category_id, found_any):
-    """Count one search for these words (in one category, or all: 0) today, and whether it found nothing."""
-    query = " ".join(found_words)[:200]
-    if not query:
-        return
-    now = utcnow()
-    table = SearchCount.__table__
-    empty = 0 if found_any else 1
-    statement = (
-        _insert()(table)
-        .values(
-            day=now.date(), query=query, category_scope=category_id or 0, searches=1, empty=empty, last_at=now
-        )
-        .on_conflict_do_update(
-            index_elements=[table.c.day, table.c.query, table.c.category_scope],
-            set_={"searches": table.c.searches + 1, "empty": table.c.empty + empty, "last_at": now},
-        )
-    )
-    db.session.execute(statement)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from helpdesk.actions import perform
 from helpdesk.extensions import db, login_manager
 from helpdesk.formfields import parse_id
 from helpdesk.htmx import render_page_or_block
-from helpdesk.kb import reading, search, tracking
+from helpdesk.kb import counts, reading, search, tracking
 from helpdesk.kb.blueprints import reader_bp as bp
 from helpdesk.kb.forms import SearchArgs
 from helpdesk.tickets.search import wordless_query_hint
@@ -31,6 +31,14 @@ def for_visitors(response, seconds=VISITOR_SECONDS):
         response.headers["Cache-Control"] = f"private, max-age={seconds}"
         response.vary.add("Cookie")
     return response
+
+
+def write_due_counts():
+    """Write the batch of view and search counts when it is due (kb/counts.py); put it back when
+    the write fails (a lost race on SQLite), for the next request to take along."""
+    batch = counts.due()
+    if batch is not None and not perform(counts.write, batch).ok:
+        counts.give_back(batch)
 
 
 def _reader_or_login():
@@ -81,7 +89,8 @@ def search_page():
         snippet=search.snippet,
     )
     if found.words and args.page == 1:
-        perform(tracking.record_search, found.words, args.category, bool(page.total))
+        counts.count_search(found.words, args.category, bool(page.total))
+    write_due_counts()
     return for_visitors(response)
 
 

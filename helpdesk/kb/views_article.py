@@ -14,10 +14,10 @@ from flask_login import current_user
 from helpdesk import policy
 from helpdesk.actions import perform
 from helpdesk.htmx import is_htmx, render_fragment
-from helpdesk.kb import articles, feedback, files, links, search, tracking
+from helpdesk.kb import articles, counts, feedback, files, links, search, tracking
 from helpdesk.kb.blueprints import reader_bp as bp
 from helpdesk.kb.forms import CommentForm, VoteForm
-from helpdesk.kb.views import for_visitors
+from helpdesk.kb.views import for_visitors, write_due_counts
 from helpdesk.tickets import uploads
 
 BROWSER_COOKIE = "kb_voter"
@@ -90,7 +90,10 @@ def article(category_slug, slug):
     )
     form_key = request.args.get("form") if request.args.get("ref") == "suggestion" else None
     if item.is_published:
-        perform(tracking.record_read, item, _viewer(), form_key=form_key)
+        counts.count_read(item, _viewer())
+        if form_key:
+            perform(tracking.record_suggestion_click, item, _viewer(), form_key)
+    write_due_counts()
     return for_visitors(make_response(html))
 
 
