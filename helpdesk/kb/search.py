@@ -12,7 +12,7 @@ title, the tags or the text.
 - Suggestions (beside the new-ticket form's subject) take the words of at least two letters (a
   subject is a sentence, not a query) and want one of them in the title or tags, or two of them
   anywhere; one word alone may be anywhere. At most five, best first. The rule is part of the
-  query (PostgreSQL: weight-restricted lexemes `'vpn':*AB`; FTS5: a `{title tag_line}` column
+  query (PostgreSQL: the title-and-tags vector's own index; FTS5: a `{title tag_line}` column
   filter), so only relevant articles are ever ranked.
 - Related articles share tags with the article (most shared first), then its category.
 
@@ -24,12 +24,12 @@ import re
 from dataclasses import dataclass
 
 from markupsafe import Markup, escape
-from sqlalchemy import case, func, literal, literal_column, select
+from sqlalchemy import case, func, literal, literal_column, or_, select
 
 from helpdesk import policy
 from helpdesk.extensions import db
 from helpdesk.kb.models import Article, ArticleTag
-from helpdesk.kb.search_schema import FTS_TABLE, SEARCH_COLUMN, SQLITE_WEIGHTS, fts_table
+from helpdesk.kb.search_schema import FTS_TABLE, SEARCH_COLUMN, SQLITE_WEIGHTS, TITLE_COLUMN, fts_table
 from helpdesk.tickets.search import prefix_fts5_match, prefix_tsquery, terms
 
 SUGGESTIONS = 5
@@ -62,31 +62,43 @@ def _quoted_fts5(word):
     return prefix_fts5_match([word])  # "word"*
 
 
-def _match_texts(found, relevant):
-    """(tsquery text, FTS5 MATCH text) for `found`: every word; or with `relevant`, any word in
-    the title or tags, or any two words anywhere (one word alone: anywhere)."""
+def _pairs(found):
+    return list(itertools.combinations(found, 2))
+
+
+def _fts5_match(found, relevant):
+    """FTS5 MATCH text for `found`: every word; or with `relevant`, any word in the title or tags
+    (a column filter), or any two words anywhere (one word alone: anywhere)."""
     if not relevant:
-        return prefix_tsquery(found, "&"), prefix_fts5_match(found, " ")
+        return prefix_fts5_match(found, " ")
     if len(found) == 1:
-        return _quoted_pg(found[0]), _quoted_fts5(found[0])
-    pairs = list(itertools.combinations(found, 2))
-    pg = " | ".join(
-        [f"({' | '.join(_quoted_pg(w) + 'AB' for w in found)})"]  # weights A and B: title and tags
-        + [f"({_quoted_pg(a)} & {_quoted_pg(b)})" for a, b in pairs]
+        return _quoted_fts5(found[0])
+    return " OR ".join(
+        [f"{{title tag_line}} : ({prefix_fts5_match(found, ' OR ')})"]
+        + [f"({_quoted_fts5(a)} AND {_quoted_fts5(b)})" for a, b in _pairs(found)]
     )
-    fts5 = " OR ".join(
-        [f"{{title tag_line}} : ({' OR '.join(_quoted_fts5(w) for w in found)})"]
-        + [f"({_quoted_fts5(a)} AND {_quoted_fts5(b)})" for a, b in pairs]
-    )
-    return pg, fts5
+
+
+def _tsquery(text):
+    """A tsquery written into the SQL, not a parameter (as tickets/search.py does): the plan
+    depends on the words."""
+    return func.to_tsquery(literal_column("'simple'::regconfig"), literal(text, literal_execute=True))
 
 
 def _postgresql(found, relevant):
-    """(the search document, the tsquery) on PostgreSQL; the query is written into the SQL, not a
-    parameter (as tickets/search.py does): the plan depends on the words."""
-    text = _match_texts(found, relevant)[0]
-    tsquery = func.to_tsquery(literal_column("'simple'::regconfig"), literal(text, literal_execute=True))
-    return literal_column(f"{Article.__tablename__}.{SEARCH_COLUMN}"), tsquery
+    """(condition, ranking) on PostgreSQL for `found` (see _fts5_match): the title-and-tags vector
+    answers "a word in the title or tags" from its own index. Ranked by the title and tags first,
+    then by the whole document."""
+    document = literal_column(f"{Article.__tablename__}.{SEARCH_COLUMN}")
+    title = literal_column(f"{Article.__tablename__}.{TITLE_COLUMN}")
+    any_word = _tsquery(prefix_tsquery(found, "|"))
+    ranking = [func.ts_rank(title, any_word).desc()]
+    if not relevant or len(found) == 1:
+        every_word = _tsquery(prefix_tsquery(found, "&"))
+        return document.bool_op("@@")(every_word), [*ranking, func.ts_rank(document, every_word).desc()]
+    pairs = _tsquery(" | ".join(f"({_quoted_pg(a)} & {_quoted_pg(b)})" for a, b in _pairs(found)))
+    condition = or_(title.bool_op("@@")(any_word), document.bool_op("@@")(pairs))
+    return condition, [*ranking, func.ts_rank(document, any_word).desc()]
 
 
 def _fts5_ids(found, relevant, *, scored):
@@ -94,21 +106,17 @@ def _fts5_ids(found, relevant, *, scored):
     columns = [fts_table.c.rowid.label("article_id")]
     if scored:
         columns.append(func.bm25(literal_column(FTS_TABLE), *SQLITE_WEIGHTS).label("score"))
-    match = literal(_match_texts(found, relevant)[1])
+    match = literal(_fts5_match(found, relevant))
     return select(*columns).where(fts_table.c[FTS_TABLE].bool_op("MATCH")(match)).subquery()
 
 
 def _ranked(condition, found, *, relevant=False, prefer_category=None):
-    """A SELECT of the articles under `condition` matching `found` (see _match_texts), best first
+    """A SELECT of the articles under `condition` matching `found` (see _fts5_match), best first
     (among equals, those of `prefer_category` first)."""
     preferred = [case((Article.category_id == prefer_category, 0), else_=1)] if prefer_category else []
     if db.session.get_bind().dialect.name == "postgresql":
-        document, tsquery = _postgresql(found, relevant)
-        return (
-            select(Article)
-            .where(document.bool_op("@@")(tsquery), condition)
-            .order_by(func.ts_rank(document, tsquery).desc(), *preferred, Article.id)
-        )
+        matches, ranking = _postgresql(found, relevant)
+        return select(Article).where(matches, condition).order_by(*ranking, *preferred, Article.id)
     scored = _fts5_ids(found, relevant, scored=True)
     return (
         select(Article)
@@ -121,8 +129,8 @@ def _ranked(condition, found, *, relevant=False, prefer_category=None):
 def _counted(condition, found, *, relevant=False):
     """A SELECT of how many articles _ranked() finds, without ranking them."""
     if db.session.get_bind().dialect.name == "postgresql":
-        document, tsquery = _postgresql(found, relevant)
-        return select(func.count(Article.id)).where(document.bool_op("@@")(tsquery), condition)
+        matches, _ranking = _postgresql(found, relevant)
+        return select(func.count(Article.id)).where(matches, condition)
     ids = _fts5_ids(found, relevant, scored=False)
     return select(func.count(Article.id)).join(ids, ids.c.article_id == Article.id).where(condition)
 

@@ -4,8 +4,10 @@ Each article has one search document: its title, its tags and its text, weighted
 for ranking. Triggers rewrite it whenever one of the three changes (never for a status or
 visibility change), so a search is one condition on `kb_articles`.
 
-- PostgreSQL: a tsvector column `kb_articles.search_document` with a GIN index, computed by a
-  BEFORE trigger; title weight A, tags B, text D (ts_rank then puts a title match first). Made by
+- PostgreSQL: tsvector columns `kb_articles.search_document` (title weight A, tags B, text D) and
+  `search_title` (title and tags alone, for the suggestions' "a word in the title or tags", which
+  a weight restriction on the document could not take from the index), each with a GIN index,
+  computed by a BEFORE trigger. Made by
   DDL here (and by migration 0021), not declared on the model: the ORM never loads it, and
   Alembic's autogenerate ignores it (include_name). Positions are kept (ranking reads them);
   articles are short, and at most TEXT_CHARACTERS of the text are indexed.
@@ -29,8 +31,12 @@ SQLITE_WEIGHTS = (10.0, 5.0, 1.0)  # bm25 weights of title, tags, text
 # ---------------------------------------------------------------------------------------------
 # PostgreSQL
 
-SEARCH_COLUMN = "search_document"
+SEARCH_COLUMN = "search_document"  # title (weight A), tags (B) and text (D)
+TITLE_COLUMN = "search_title"  # title and tags alone: suggestions want a word there (GIN-indexable)
 SEARCH_INDEX = "ix_kb_articles_search"
+TITLE_INDEX = "ix_kb_articles_search_title"
+SEARCH_COLUMNS = (SEARCH_COLUMN, TITLE_COLUMN)
+SEARCH_INDEXES = (SEARCH_INDEX, TITLE_INDEX)
 PG_FUNCTION = "kb_articles_search_document"
 
 
@@ -41,16 +47,17 @@ def _pg_words(expression):
 PG_FUNCTION_SQL = f"""\
 CREATE OR REPLACE FUNCTION {PG_FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    NEW.{SEARCH_COLUMN} := setweight({_pg_words("NEW.title")}, 'A')
-        || setweight({_pg_words("NEW.tag_line")}, 'B')
+    NEW.{TITLE_COLUMN} := setweight({_pg_words("NEW.title")}, 'A') || setweight({_pg_words("NEW.tag_line")}, 'B');
+    NEW.{SEARCH_COLUMN} := NEW.{TITLE_COLUMN}
         || setweight({_pg_words(f"left(NEW.body, {TEXT_CHARACTERS})")}, 'D');
     RETURN NEW;
 END
 $$"""
 
 PG_DDL = [
-    f"ALTER TABLE kb_articles ADD COLUMN {SEARCH_COLUMN} tsvector",
+    f"ALTER TABLE kb_articles ADD COLUMN {SEARCH_COLUMN} tsvector, ADD COLUMN {TITLE_COLUMN} tsvector",
     f"CREATE INDEX {SEARCH_INDEX} ON kb_articles USING gin ({SEARCH_COLUMN})",
+    f"CREATE INDEX {TITLE_INDEX} ON kb_articles USING gin ({TITLE_COLUMN})",
     PG_FUNCTION_SQL,
     f"CREATE TRIGGER {PG_FUNCTION} BEFORE INSERT OR UPDATE OF title, tag_line, body ON kb_articles "
     f"FOR EACH ROW EXECUTE FUNCTION {PG_FUNCTION}()",
@@ -107,9 +114,9 @@ def include_name(name, type_, parent_names):
     if type_ == "table":
         return not is_fts_table(name)
     if type_ == "column":
-        return not (parent_names.get("table_name") == "kb_articles" and name == SEARCH_COLUMN)
+        return not (parent_names.get("table_name") == "kb_articles" and name in SEARCH_COLUMNS)
     if type_ == "index":
-        return name != SEARCH_INDEX
+        return name not in SEARCH_INDEXES
     return True
 
 

@@ -1,6 +1,6 @@
 """Knowledge base: articles in ticket categories with revisions, old slugs, tags, files and votes;
 views per day, suggestions opened from the new-ticket form and searches for the reports; and the
-articles' search document (PostgreSQL: a tsvector column with a GIN index kept by a trigger;
+articles' search documents (PostgreSQL: tsvector columns with GIN indexes kept by a trigger;
 SQLite: an external-content FTS5 table kept by triggers).
 
 The search SQL is written out here (not imported from helpdesk.kb.search_schema) so that this
@@ -27,13 +27,14 @@ def _pg_words(expression):
 
 
 PG_UP = [
-    "ALTER TABLE kb_articles ADD COLUMN search_document tsvector",
+    "ALTER TABLE kb_articles ADD COLUMN search_document tsvector, ADD COLUMN search_title tsvector",
     "CREATE INDEX ix_kb_articles_search ON kb_articles USING gin (search_document)",
+    "CREATE INDEX ix_kb_articles_search_title ON kb_articles USING gin (search_title)",
     f"""\
 CREATE OR REPLACE FUNCTION kb_articles_search_document() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    NEW.search_document := setweight({_pg_words("NEW.title")}, 'A')
-        || setweight({_pg_words("NEW.tag_line")}, 'B')
+    NEW.search_title := setweight({_pg_words("NEW.title")}, 'A') || setweight({_pg_words("NEW.tag_line")}, 'B');
+    NEW.search_document := NEW.search_title
         || setweight({_pg_words("left(NEW.body, 200000)")}, 'D');
     RETURN NEW;
 END
