@@ -25,7 +25,7 @@ def ticket_panel(ticket_id):
     q = (request.args.get("q") or "").strip()[:200]
     if q:
         found = search.search(current_user, q)
-        items = search.first_results(found.query, PANEL_RESULTS)
+        items = search.first_results(found, PANEL_RESULTS)
     else:
         items = search.suggestions(
             current_user, ticket.subject, category_id=ticket.category_id, limit=PANEL_RESULTS

@@ -45,6 +45,17 @@ def categories_with_articles(viewer):
     return [(category, int(n)) for category, n in rows]
 
 
+def categories_to_search(viewer):
+    """The categories with an article the viewer may read, by name (the search box's choices;
+    EXISTS on the reading index, not a count of every article)."""
+    readable = select(Article.id).where(
+        Article.category_id == Category.id, policy.kb_reading_condition(viewer)
+    )
+    return db.session.scalars(
+        select(Category).where(readable.exists()).order_by(func.lower(Category.name), Category.id)
+    ).all()
+
+
 def popular(viewer, limit=POPULAR, days=POPULAR_DAYS):
     """The articles the viewer may read that were read most in the last `days` days (customers'
     and visitors' reads), topped up with the latest published when few were read."""
