@@ -17,8 +17,10 @@ drafts, 5 % archived. Then, in-process through Flask's test client as a signed-i
 - `GET /kb/suggest?subject=...` with `HX-Request`: the suggestion fragment beside the new-ticket
   form (any word, ranked, at most five, relevance filter);
 
-and, for each query, the SQL alone (the page's SELECT, or the suggestions' query). Milliseconds:
-median (p50), p90 and best of --repeat runs after two warm-up runs. PostgreSQL databases are
+and, for each query, the queries alone (the page's count and rows, or the suggestions' query).
+Milliseconds: median (p50), p90 and best of --repeat runs after two warm-up runs, and the CPU time
+per request of this process and the PostgreSQL backends serving it (on a shared machine, the
+figure other work inflates least). PostgreSQL databases are
 created on BENCH_PG_SERVER (default 127.0.0.1:5432) and dropped after; SQLite files live in a temp
 folder.
 """
@@ -136,17 +138,40 @@ def seed(url, count):
     print(f"  seeded {count:,} articles in {time.perf_counter() - started:.1f} s")
 
 
-def timed(run, repeat):
-    """(p50, p90, best) milliseconds of `run()` after two warm-up runs."""
+def database_cpu_seconds(database):
+    """User + system CPU time of the PostgreSQL backends serving `database` (Linux /proc; 0 for
+    SQLite, which runs in this process). The machine is shared: CPU time is the figure that
+    other work does not inflate much, where wall time can double."""
+    if not database:
+        return 0.0
+    total = 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                if f" {database} ".encode() not in fh.read().replace(b"\0", b" ") + b" ":
+                    continue
+            with open(f"/proc/{pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except OSError:
+            continue
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def timed(run, repeat, database=None):
+    """(p50, p90, best, CPU per run) milliseconds of `run()` after two warm-up runs; CPU is this
+    process's plus the database's."""
     run()
     run()
     spent = []
+    cpu_before = time.process_time() + database_cpu_seconds(database)
     for _ in range(repeat):
         started = time.perf_counter()
         run()
         spent.append((time.perf_counter() - started) * 1000)
+    cpu = (time.process_time() + database_cpu_seconds(database) - cpu_before) * 1000 / repeat
     spent.sort()
-    return statistics.median(spent), spent[int(0.9 * (len(spent) - 1))], spent[0]
+    return statistics.median(spent), spent[int(0.9 * (len(spent) - 1))], spent[0], cpu
 
 
 def measure(url, repeat):
@@ -161,22 +186,23 @@ def measure(url, repeat):
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False})
     client = app.test_client()
     assert client.post("/login", data={"email": CUSTOMER, "password": "bench"}).status_code == 302
-    print(f"  {'what':<44}{'results':>8}{'p50 ms':>9}{'p90':>8}{'best':>8}{'SQL p50':>9}")
+    database = url.rsplit("/", 1)[1] if url.startswith("postgresql") else None
+    print(f"  {'what':<44}{'results':>8}{'p50 ms':>9}{'p90':>8}{'best':>8}{'CPU ms':>8}{'SQL p50':>9}")
     with app.app_context():
         customer = db.session.scalar(select(User).where(User.email == CUSTOMER))
         for q in SEARCHES:
             found = search.search(customer, q)
-            total = db.session.scalar(found.query.with_only_columns(db.func.count()).order_by(None))
-            sql = timed(lambda found=found: db.session.scalars(found.query.limit(25)).all(), repeat)
+            total = search.page_of(found, 1, 25).total
+            sql = timed(lambda found=found: search.page_of(found, 1, 25), repeat)
 
             def page(q=q):
                 response = client.get("/kb/search", query_string={"q": q})
                 assert response.status_code == 200
                 response.close()
 
-            p50, p90, best = timed(page, repeat)
+            p50, p90, best, cpu = timed(page, repeat, database)
             label = f"search “{q}” ({found.mode})"
-            print(f"  {label:<44}{total:>8,}{p50:>9.1f}{p90:>8.1f}{best:>8.1f}{sql[0]:>9.1f}")
+            print(f"  {label:<44}{total:>8,}{p50:>9.1f}{p90:>8.1f}{best:>8.1f}{cpu:>8.1f}{sql[0]:>9.1f}")
         for subject in SUBJECTS:
             shown = len(search.suggestions(customer, subject))
             sql = timed(lambda subject=subject: search.suggestions(customer, subject), repeat)
@@ -188,9 +214,9 @@ def measure(url, repeat):
                 assert response.status_code == 200
                 response.close()
 
-            p50, p90, best = timed(fragment, repeat)
+            p50, p90, best, cpu = timed(fragment, repeat, database)
             label = f"suggest “{subject[:30]}”"
-            print(f"  {label:<44}{shown:>8}{p50:>9.1f}{p90:>8.1f}{best:>8.1f}{sql[0]:>9.1f}")
+            print(f"  {label:<44}{shown:>8}{p50:>9.1f}{p90:>8.1f}{best:>8.1f}{cpu:>8.1f}{sql[0]:>9.1f}")
         db.session.remove()
     with app.app_context():
         db.engine.dispose()

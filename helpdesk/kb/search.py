@@ -20,6 +20,7 @@ Nothing here decides who may read what: every query is narrowed by policy.kb_rea
 """
 
 import contextlib
+import functools
 import itertools
 import re
 from dataclasses import dataclass
@@ -167,6 +168,7 @@ class Search:
     count: object
     words: list
     mode: str
+    total: int | None = None  # when search() counted it already
 
 
 def search(viewer, q, *, category_id=None, tag=None):
@@ -185,8 +187,11 @@ def search(viewer, q, *, category_id=None, tag=None):
         listed = select(Article).where(condition).order_by(func.lower(Article.title), Article.id)
         return Search(listed, select(func.count(Article.id)).where(condition), [], "list")
     counted = _counted(condition, found)
-    if len(found) == 1 or db.session.scalar(counted):
+    if len(found) == 1:
         return Search(_ranked(condition, found), counted, found, "all")
+    total = db.session.scalar(counted)
+    if total:
+        return Search(_ranked(condition, found), counted, found, "all", total)
     return Search(
         _ranked(condition, found, relevant=True), _counted(condition, found, relevant=True), found, "some"
     )
@@ -227,7 +232,7 @@ def page_of(found, number, per_page):
     if found.query is None:
         return None
     with _index_scans(found.mode == "some"):
-        total = db.session.scalar(found.count) or 0
+        total = found.total if found.total is not None else db.session.scalar(found.count) or 0
         items = db.session.scalars(found.query.limit(per_page).offset((number - 1) * per_page)).all()
     return Page(items=items, page=number, per_page=per_page, total=total)
 
@@ -322,13 +327,23 @@ def summary(markdown_text, length=160):
     return text[:length].rsplit(" ", 1)[0] + "…"
 
 
+@functools.lru_cache(maxsize=256)
+def _highlighter(found):
+    """A pattern matching any of the words `found` (a tuple) at the start of a word, ignoring case."""
+    return re.compile(r"(?<![^\W_])(" + "|".join(re.escape(w) for w in found) + r")", re.IGNORECASE)
+
+
 def snippet(markdown_text, found, length=220):
     """Safe HTML: about `length` characters of the text around the first word of `found`, each
-    match of a word's prefix marked with <mark>."""
-    text = plain_text(markdown_text)
+    match of a word's prefix marked with <mark>. Only a window of the text around the first match
+    is made plain (a result list shows 25 of these)."""
     if not found:
         return escape(summary(markdown_text, length))
-    pattern = re.compile(r"(?<![^\W_])(" + "|".join(re.escape(w) for w in found) + r")", re.IGNORECASE)
+    pattern = _highlighter(tuple(found))
+    raw = markdown_text or ""
+    first = pattern.search(raw)
+    window_start = max(0, (first.start() if first else 0) - 2 * length)
+    text = plain_text(raw[window_start : window_start + 5 * length])
     first = pattern.search(text)
     start = max(0, (first.start() if first else 0) - length // 3)
     if start:
@@ -340,6 +355,6 @@ def snippet(markdown_text, found, length=220):
         parts.append(Markup("<mark>") + escape(match.group()) + Markup("</mark>"))
         last = match.end()
     parts.append(escape(piece[last:]))
-    prefix = "…" if start else ""
-    suffix = "…" if start + length < len(text) else ""
+    prefix = "…" if start or window_start else ""
+    suffix = "…" if start + length < len(text) or window_start + 5 * length < len(raw) else ""
     return Markup(prefix) + Markup("").join(parts) + Markup(suffix)
