@@ -7,8 +7,10 @@ title, the tags or the text.
 
 - The search box wants every word; when no article has them all, it offers those with some of
   them (as suggestions do), saying so. Results are ranked: a match in the title counts most, then
-  the tags, then the text (PostgreSQL: ts_rank over weights A, B, D; SQLite: bm25 with weights
-  10, 5, 1). A page's total is counted without ranking.
+  the tags, then the text. SQLite ranks with bm25 (weights 10, 5, 1 for title, tags, text);
+  PostgreSQL with ts_rank over the title and tags (A, B), then the newest (ranking each match's
+  whole document cost more than the rest of a search). The same articles either way, a title
+  match first either way. A page's total is counted without ranking.
 - Suggestions (beside the new-ticket form's subject) take the words of at least two letters (a
   subject is a sentence, not a query) and want one of them in the title or tags, or two of them
   anywhere; one word alone may be anywhere. At most five, best first. The rule is part of the
@@ -51,9 +53,13 @@ def words(query):
     return kept or found
 
 
+SUGGESTION_WORDS = 6  # of a subject: its first six words say what it is about (and 15 pairs at most)
+
+
 def suggestion_words(text):
-    """The words of a subject worth suggesting on: no common words, at least two letters each."""
-    return [word for word in terms(text) if word not in STOP_WORDS and len(word) >= 2]
+    """The words of a subject worth suggesting on: no common words, at least two letters each,
+    the first SUGGESTION_WORDS of them."""
+    return [word for word in terms(text) if word not in STOP_WORDS and len(word) >= 2][:SUGGESTION_WORDS]
 
 
 def _quoted_pg(word):
@@ -89,15 +95,16 @@ def _tsquery(text):
 
 def _postgresql(found, relevant):
     """(condition, ranking) on PostgreSQL for `found` (see _fts5_match): the title-and-tags vector
-    answers "a word in the title or tags" from its own index. Ranked by the title and tags first,
-    then by the whole document."""
+    answers "a word in the title or tags" from its own index. Ranked by the title and tags
+    (ts_rank over that small vector: title A, tags B), then the newest: ranking every match by its
+    whole document cost more than the rest of the search (bench/README.md), and the title is
+    where an article says what it answers."""
     document = literal_column(f"{Article.__tablename__}.{SEARCH_COLUMN}")
     title = literal_column(f"{Article.__tablename__}.{TITLE_COLUMN}")
     any_word = _tsquery(prefix_tsquery(found, "|"))
-    ranking = [func.ts_rank(title, any_word).desc()]
+    ranking = [func.ts_rank(title, any_word).desc(), Article.published_at.desc()]
     if not relevant or len(found) == 1:
-        every_word = _tsquery(prefix_tsquery(found, "&"))
-        return document.bool_op("@@")(every_word), [*ranking, func.ts_rank(document, every_word).desc()]
+        return document.bool_op("@@")(_tsquery(prefix_tsquery(found, "&"))), ranking
     pairs = _tsquery(" | ".join(f"({_quoted_pg(a)} & {_quoted_pg(b)})" for a, b in _pairs(found)))
     # Two index scans, united: as one OR the planner misjudged how many rows prefixes match and
     # read every article's document instead (see _index_scans()).
@@ -105,7 +112,7 @@ def _postgresql(found, relevant):
         select(Article.id).where(title.bool_op("@@")(any_word)),
         select(Article.id).where(document.bool_op("@@")(pairs)),
     )
-    return Article.id.in_(either), [*ranking, func.ts_rank(document, any_word).desc()]
+    return Article.id.in_(either), ranking
 
 
 @contextlib.contextmanager
