@@ -10,7 +10,7 @@ from helpdesk.actions import perform
 from helpdesk.errors import StaleUpdate
 from helpdesk.formfields import parse_id
 from helpdesk.htmx import render_page_or_block
-from helpdesk.kb import articles, feedback, files, search
+from helpdesk.kb import articles, feedback, files, from_tickets, search
 from helpdesk.kb.blueprints import agent_bp as bp
 from helpdesk.kb.forms import ActionForm, ArticleForm, ArticleListArgs, StatusForm
 from helpdesk.kb.models import STATUS_LABELS, STATUSES
@@ -65,7 +65,7 @@ def _render_form(form, item, staged=(), upload_errors=(), status=200):
             totals=feedback.totals(item),
             status_form=StatusForm(formdata=None),
             action_form=ActionForm(formdata=None),
-            source=articles.source_of(item),
+            source=from_tickets.source_of(item),
             statuses=STATUSES,
             status_labels=STATUS_LABELS,
         )

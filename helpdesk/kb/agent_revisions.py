@@ -6,7 +6,7 @@ from flask_login import current_user
 
 from helpdesk import policy
 from helpdesk.actions import perform
-from helpdesk.kb import articles, diffs, feedback
+from helpdesk.kb import diffs, feedback, revisions
 from helpdesk.kb.agent import editable_article
 from helpdesk.kb.blueprints import agent_bp as bp
 from helpdesk.kb.forms import ActionForm
@@ -14,20 +14,20 @@ from helpdesk.web import paginate
 
 
 @bp.get("/<int:article_id>/revisions", endpoint="revisions")
-def revisions(article_id):
+def revision_list(article_id):
     item = editable_article(article_id)
     return render_template(
         "kb/agent/revisions.html",
         article=item,
-        page=paginate(articles.revisions_query(item)),
+        page=paginate(revisions.revisions_query(item)),
         action_form=ActionForm(formdata=None),
     )
 
 
 @bp.get("/<int:article_id>/revisions/<int:number>", endpoint="revision")
-def revision(article_id, number):
+def revision_page(article_id, number):
     item = editable_article(article_id)
-    old = articles.revision(item, number)
+    old = revisions.revision(item, number)
     if old is None:
         abort(404)
     lines = diffs.compare(
@@ -48,7 +48,7 @@ def restore(article_id, number):
     item = editable_article(article_id)
     form = ActionForm()
     if form.validate_on_submit():
-        outcome = perform(articles.restore_revision, current_user, item, number)
+        outcome = perform(revisions.restore_revision, current_user, item, number)
         if not outcome.ok:
             flash(outcome.message, "error")
         elif outcome.value is None:

@@ -11,7 +11,7 @@ from flask_login import current_user
 from helpdesk import policy
 from helpdesk.actions import perform
 from helpdesk.htmx import is_htmx, render_page_or_block
-from helpdesk.kb import articles, search
+from helpdesk.kb import from_tickets, search
 from helpdesk.kb.blueprints import agent_bp as bp
 from helpdesk.kb.forms import ActionForm
 from helpdesk.kb.models import VISIBILITY_AGENTS
@@ -44,14 +44,14 @@ def ticket_panel(ticket_id):
 @bp.post("/messages/<int:message_id>/article", endpoint="from_message")
 def from_message(message_id):
     """'Turn this reply into an article': a draft from the message (the same draft if asked again)."""
-    message = articles.message_for(current_user, message_id)
+    message = from_tickets.message_for(current_user, message_id)
     if message is None:
         abort(404)
     form = ActionForm()
     if not form.validate_on_submit():
         flash("Your form expired: try again.", "error")
         return redirect(url_for("tickets_agent.ticket", ticket_id=message.ticket_id))
-    outcome = perform(articles.article_from_message, current_user, message)
+    outcome = perform(from_tickets.article_from_message, current_user, message)
     if not outcome.ok:
         flash(outcome.message, "error")
         return redirect(url_for("tickets_agent.ticket", ticket_id=message.ticket_id))

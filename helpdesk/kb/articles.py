@@ -19,19 +19,16 @@ from helpdesk.errors import NotAllowed, StaleUpdate, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.kb import files, slugs
 from helpdesk.kb.models import (
-    STATUS_LABELS,
     STATUS_PUBLISHED,
     STATUSES,
     VISIBILITIES,
-    VISIBILITY_AGENTS,
-    VISIBILITY_CUSTOMERS,
     VISIBILITY_LABELS,
     Article,
     ArticleTag,
     OldSlug,
     Revision,
 )
-from helpdesk.tickets.models import Category, Message
+from helpdesk.tickets.models import Category
 
 MAX_TITLE = 200
 MAX_BODY = 100_000
@@ -87,7 +84,7 @@ def _category(actor, category_id):
     return category
 
 
-def _set_tags(article, tags):
+def set_tags(article, tags):
     """Give the article these tags: removed ones are deleted before new ones are added (a unit of
     work inserts before it deletes, and a tag taken away and given back would clash)."""
     current = {tag.name: tag for tag in article.tags}
@@ -100,7 +97,7 @@ def _set_tags(article, tags):
     article.tag_line = ", ".join(tags)
 
 
-def _revision(article, actor, kind, note):
+def record_revision(article, actor, kind, note):
     db.session.add(
         Revision(
             article_id=article.id,
@@ -115,7 +112,7 @@ def _revision(article, actor, kind, note):
     )
 
 
-def _give_slug(article, title):
+def give_slug(article, title):
     """A slug for the new title, in a savepoint: a concurrent request that took it first only
     makes this one try the next free slug. The article's own old slug is taken back."""
     for _attempt in range(5):
@@ -163,9 +160,9 @@ def create_article(
         updated_by_id=actor.id,
         source_message_id=source_message.id if source_message else None,
     )
-    _set_tags(article, tag_names)
-    _give_slug(article, title)
-    _revision(article, actor, "create", note or ("Created and published" if publish else "Created"))
+    set_tags(article, tag_names)
+    give_slug(article, title)
+    record_revision(article, actor, "create", note or ("Created and published" if publish else "Created"))
     db.session.flush()
     return article
 
@@ -236,17 +233,17 @@ def update_article(actor, article, *, seen_version, category_id, title, body, vi
         return False
     note = _describe(article, category, visibility, tag_line != article.tag_line)
     if title != article.title:
-        _give_slug(article, title)
+        give_slug(article, title)
     article.title, article.body, article.visibility = title, body, visibility
     article.category = category
-    _set_tags(article, tag_names)
-    _bump(article, actor)
-    _revision(article, actor, "edit", note or "Edited")
+    set_tags(article, tag_names)
+    bump(article, actor)
+    record_revision(article, actor, "edit", note or "Edited")
     db.session.flush()
     return True
 
 
-def _bump(article, actor):
+def bump(article, actor):
     article.version += 1
     article.updated_at = utcnow()
     article.updated_by_id = actor.id
@@ -265,63 +262,10 @@ def set_status(actor, article, status):
     article.status = status
     if status == STATUS_PUBLISHED and article.published_at is None:
         article.published_at = utcnow()
-    _bump(article, actor)
-    _revision(article, actor, "status", STATUS_NOTES[status])
+    bump(article, actor)
+    record_revision(article, actor, "status", STATUS_NOTES[status])
     db.session.flush()
     return True
-
-
-def restore_revision(actor, article, number):
-    """Bring back revision `number`'s title, tags and text as a new revision (category, visibility
-    and status stay as they are). Returns the new revision's number, or None if nothing changed."""
-    if not policy.can_edit_article(actor, article):
-        raise NotAllowed("You may not edit this article.")
-    lock(article)
-    old = revision(article, number)
-    if old is None:
-        raise ValidationFailed("That revision does not exist.")
-    if (old.title, old.body, old.tag_line) == (article.title, article.body, article.tag_line):
-        return None
-    if old.title != article.title:
-        _give_slug(article, old.title)
-    article.title, article.body = old.title, old.body
-    _set_tags(article, parse_tags(old.tag_line))
-    _bump(article, actor)
-    _revision(article, actor, "restore", f"Restored revision {number}")
-    db.session.flush()
-    return article.version
-
-
-def article_from_message(actor, message):
-    """A draft made from a ticket's message ("Turn this reply into an article"): the ticket's
-    subject, category and tags, the message's text; for agents only when it was an internal note.
-    Made once per message: asking again gives back the same article."""
-    ticket = message.ticket if message is not None else None
-    if ticket is None or not policy.can_view_ticket(actor, ticket) or not policy.is_agent(actor):
-        raise NotAllowed("You may not use this message.")
-    if message.internal and not policy.can_see_internal(actor, ticket):
-        raise NotAllowed("You may not use this message.")
-    existing = db.session.scalar(
-        select(Article).where(Article.source_message_id == message.id).order_by(Article.id).limit(1)
-    )
-    if existing is not None:
-        return existing
-    tags = []
-    for name in ticket.tag_names:
-        try:
-            tags.extend(parse_tags(name))
-        except ValidationFailed:
-            continue
-    return create_article(
-        actor,
-        category_id=ticket.category_id,
-        title=ticket.subject[:MAX_TITLE],
-        body=(message.body or "").strip()[:MAX_BODY] or ticket.subject,
-        visibility=VISIBILITY_AGENTS if message.internal else VISIBILITY_CUSTOMERS,
-        tags=", ".join(tags[:MAX_TAGS]),
-        source_message=message,
-        note=f"Made from a message on ticket #{ticket.id}",
-    )
 
 
 def save_article(
@@ -386,38 +330,9 @@ def get_article(article_id):
     return db.session.get(Article, article_id)
 
 
-def revision(article, number):
-    return db.session.scalar(
-        select(Revision).where(Revision.article_id == article.id, Revision.number == number)
-    )
-
-
-def revisions_query(article):
-    """A SELECT of the article's revisions, newest first (paginated by the page)."""
-    return select(Revision).where(Revision.article_id == article.id).order_by(Revision.number.desc())
-
-
-def message_for(actor, message_id):
-    """The ticket message `actor` may see (internal notes: agents only), else None."""
-    message = db.session.get(Message, message_id)
-    if message is None or not policy.can_view_ticket(actor, message.ticket):
-        return None
-    if message.internal and not policy.can_see_internal(actor, message.ticket):
-        return None
-    return message
-
-
-def source_of(article):
-    """The message (and so the ticket) the article was made from, if it still exists."""
-    return db.session.get(Message, article.source_message_id) if article.source_message_id else None
-
-
 def writable_categories(actor):
     """Active categories the actor may write articles in, by name (plus `current` when editing)."""
     categories = db.session.scalars(
         select(Category).where(Category.archived.is_(False)).order_by(Category.name)
     ).all()
     return [c for c in categories if policy.can_write_kb_category(actor, c.id)]
-
-
-STATUS_CHOICES = [(s, STATUS_LABELS[s]) for s in STATUSES]

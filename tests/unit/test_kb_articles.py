@@ -9,7 +9,7 @@ from sqlalchemy import select
 from helpdesk.dbtypes import utcnow
 from helpdesk.errors import NotAllowed, StaleUpdate, ValidationFailed
 from helpdesk.extensions import db
-from helpdesk.kb import articles, files, slugs
+from helpdesk.kb import articles, files, from_tickets, revisions, slugs
 from helpdesk.kb.models import OldSlug, Revision
 from helpdesk.tickets import uploads
 from helpdesk.tickets.models import Attachment
@@ -73,7 +73,7 @@ def test_every_save_is_a_revision_and_nothing_changed_is_none(author, ref):
     assert edit(author, item) is False
     articles.set_status(author, item, "published")
     assert numbers(item) == [1, 2, 3] and item.version == 3
-    last = articles.revision(item, 3)
+    last = revisions.revision(item, 3)
     assert (last.kind, last.note, last.author_id) == ("status", "Published", author.id)
     assert item.published_at is not None
 
@@ -96,7 +96,7 @@ def test_restore_brings_back_title_tags_and_text_as_a_new_revision(author, ref):
         author, ref.categories["IT"], "Printer offline", body="First.", tags="printer, remote work"
     )
     edit(author, item, title="Printer trouble", body="Second.", tags="hardware")
-    number = articles.restore_revision(author, item, 1)
+    number = revisions.restore_revision(author, item, 1)
     assert number == 3
     assert (item.title, item.body, item.tag_names) == (
         "Printer offline",
@@ -104,10 +104,10 @@ def test_restore_brings_back_title_tags_and_text_as_a_new_revision(author, ref):
         ["printer", "remote work"],
     )
     assert item.slug == "printer-offline"
-    assert articles.revision(item, 3).note == "Restored revision 1"
-    assert articles.restore_revision(author, item, 3) is None  # already the text
+    assert revisions.revision(item, 3).note == "Restored revision 1"
+    assert revisions.restore_revision(author, item, 3) is None  # already the text
     with pytest.raises(ValidationFailed):
-        articles.restore_revision(author, item, 99)
+        revisions.restore_revision(author, item, 99)
 
 
 @pytest.mark.parametrize(
@@ -159,19 +159,19 @@ def test_a_message_becomes_a_draft_once(author, make, ref):
     ticket = make.ticket(subject="VPN drops at home", category=ref.categories["IT"])
     reply = make.message(ticket, author, body="Update the client to 5.3.")
     note = make.message(ticket, author, body="Their router is old.", internal=True)
-    draft = articles.article_from_message(author, reply)
+    draft = from_tickets.article_from_message(author, reply)
     assert (draft.title, draft.body, draft.status, draft.visibility) == (
         "VPN drops at home",
         "Update the client to 5.3.",
         "draft",
         "customers",
     )
-    assert articles.article_from_message(author, reply) is draft
-    assert articles.article_from_message(author, note).visibility == "agents"
+    assert from_tickets.article_from_message(author, reply) is draft
+    assert from_tickets.article_from_message(author, note).visibility == "agents"
     with pytest.raises(NotAllowed):
-        articles.article_from_message(make.technician(ref.categories["Sales"]), reply)
+        from_tickets.article_from_message(make.technician(ref.categories["Sales"]), reply)
     with pytest.raises(NotAllowed):
-        articles.article_from_message(ticket.requester, reply)
+        from_tickets.article_from_message(ticket.requester, reply)
 
 
 def test_article_files_are_kept_by_the_staged_sweep_and_the_quota(author, ref, app):
