@@ -61,4 +61,5 @@ bench: install
 	$(BIN)/python bench/queue_bench.py
 	$(BIN)/python bench/request_floor.py
 	$(BIN)/python bench/search_bench.py
+	$(BIN)/python bench/kb_bench.py
 	$(BIN)/python bench/submit.py

@@ -74,6 +74,9 @@ ENV_SETTINGS = {
     "ATTACHMENTS_S3_BUCKET": str,
     "ATTACHMENTS_S3_ENDPOINT_URL": str,
     "ATTACHMENTS_S3_PREFIX": str,
+    "KB_PUBLIC": bool,
+    "KB_DEFLECTION_MINUTES": int,
+    "KB_COUNT_SECONDS": int,
 }
 
 
@@ -164,6 +167,13 @@ class Config:
     UPLOAD_MAX_POST_MB = 25  # all files of one request together
     UPLOAD_STAGED_QUOTA_MB = 50  # files one user has staged (uploaded with a form not yet sent)
     UPLOAD_STAGED_MAX_HOURS = 24  # `flask uploads clean` removes staged files older than this
+    # Knowledge base (README "Knowledge base"): visitors who are not signed in read public articles
+    # only when KB_PUBLIC is on; an opened suggestion counts as a deflection when its reader submits
+    # no ticket within KB_DEFLECTION_MINUTES (computed by the report, never by a timer).
+    KB_PUBLIC = True
+    KB_DEFLECTION_MINUTES = 60
+    KB_COUNT_SECONDS = 30  # views and searches are written in batches at most this old (kb/counts.py)
+    KB_COUNT_BATCH = 500  # ... or once this many counts wait
 
 
 def parse_env_value(kind, raw):

@@ -3,16 +3,18 @@
 A ticket a user may not see is reported as missing (404), never as forbidden, so its existence
 does not leak. Technicians see the categories they were granted; admins see everything;
 customers see their own tickets, their organization's if they manage it, and the tickets they
-subscribe to.
+subscribe to. Knowledge-base articles follow the same habit: one the viewer may not read is
+missing everywhere (page, search, suggestions, sitemap, files).
 """
 
-from flask import abort
-from sqlalchemy import bindparam, false, or_, select, true
+from flask import abort, current_app
+from sqlalchemy import and_, bindparam, false, or_, select, true
 
 from helpdesk.accounts.models import CategoryPermission
 from helpdesk.billing.models import Payment
 from helpdesk.credits.models import CreditAccount
 from helpdesk.extensions import db
+from helpdesk.kb import models as kb
 from helpdesk.tickets.models import STATUS_CLOSED, Attachment, Subscription, Ticket
 
 
@@ -318,3 +320,98 @@ def can_manage_subscribers(user, ticket):
 def can_subscribe(user, ticket):
     """Subscribers are active regular users other than the requester; agents never subscribe."""
     return bool(user is not None and user.active and not user.is_agent and user.id != ticket.requester_id)
+
+
+# Knowledge base (issue 15): a category's technicians write its articles, admins all; readers read
+# the published articles their visibility allows. One the viewer may not read answers 404.
+
+
+def _signed_in(user):
+    return bool(user and user.is_authenticated and user.active)
+
+
+def kb_public():
+    """Whether visitors who are not signed in read public articles (KB_PUBLIC, default on)."""
+    return bool(current_app.config.get("KB_PUBLIC", True))
+
+
+def kb_visibilities(user):
+    """The visibilities of the published articles `user` reads: agents every one; signed-in
+    customers (subscribers and organization managers included) public and customers' articles;
+    visitors public articles when the desk allows it (KB_PUBLIC), else none.
+
+    The article's category never narrows this: every customer may open tickets in every active
+    category, so every customer reads every category's articles (an archived category's too:
+    it takes no new tickets, and its answers still hold)."""
+    if is_agent(user):
+        return kb.VISIBILITIES
+    if _signed_in(user):
+        return (kb.VISIBILITY_PUBLIC, kb.VISIBILITY_CUSTOMERS)
+    return (kb.VISIBILITY_PUBLIC,) if kb_public() else ()
+
+
+def can_read_kb(user):
+    """The knowledge base's home, category pages and search: anyone who may read some article."""
+    return bool(kb_visibilities(user))
+
+
+def kb_reading_condition(user):
+    """A SQL condition on Article: published, of a visibility `user` reads. Every list, search,
+    suggestion and sitemap of articles goes through it."""
+    visibilities = kb_visibilities(user)
+    if not visibilities:
+        return false()
+    return and_(kb.Article.status == kb.STATUS_PUBLISHED, kb.Article.visibility.in_(visibilities))
+
+
+def can_write_kb_category(user, category_id):
+    """Write, edit, publish and archive the articles of a category: its technicians, and admins."""
+    return can_use_category(user, category_id)
+
+
+def kb_editing_condition(user):
+    """A SQL condition on Article: the articles `user` may edit (the agent's article list)."""
+    if is_admin(user):
+        return true()
+    if is_agent(user):
+        granted = select(CategoryPermission.category_id).where(CategoryPermission.user_id == user.id)
+        return kb.Article.category_id.in_(granted)
+    return false()
+
+
+def can_edit_article(user, article):
+    return article is not None and can_write_kb_category(user, article.category_id)
+
+
+def can_read_article(user, article):
+    """Published and of a visibility the user reads; a draft or an archived article only for those
+    who may edit it (they preview it at its address)."""
+    if article is None:
+        return False
+    if article.status == kb.STATUS_PUBLISHED and article.visibility in kb_visibilities(user):
+        return True
+    return can_edit_article(user, article)
+
+
+def can_vote_on_article(user, article):
+    """'Was this helpful?': readers of a published article (not its editors' preview of a draft)."""
+    return bool(
+        article is not None
+        and article.status == kb.STATUS_PUBLISHED
+        and article.visibility in kb_visibilities(user)
+    )
+
+
+def can_download_kb_file(user, article_file):
+    """An article's images and attachments: whoever may read the article."""
+    return article_file is not None and can_read_article(user, article_file.article)
+
+
+def can_see_kb_feedback(user, article):
+    """The votes and comments on an article are for its authors: those who may edit it."""
+    return can_edit_article(user, article)
+
+
+def can_manage_kb(user):
+    """The agents' knowledge-base pages (/agent/kb): technicians and admins."""
+    return is_agent(user)

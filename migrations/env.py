@@ -5,7 +5,13 @@ from flask import current_app
 
 from alembic import context
 
-from helpdesk.tickets.search_schema import include_name
+from helpdesk.kb.search_schema import include_name as kb_search_names
+from helpdesk.tickets.search_schema import include_name as ticket_search_names
+
+
+def include_name(name, type_, parent_names):
+    """The search schemas (made by DDL, not by the models) are left out of autogenerate's diff."""
+    return ticket_search_names(name, type_, parent_names) and kb_search_names(name, type_, parent_names)
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -94,7 +100,7 @@ def run_migrations_online():
     conf_args = current_app.extensions['migrate'].configure_args
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
-    # SQLite's FTS5 search tables are made by migrations and DDL events, not by models.
+    # The search schemas (FTS5 tables, tsvector columns) are made by migrations and DDL events, not by models.
     conf_args.setdefault("include_name", include_name)
 
     connectable = get_engine()

@@ -100,6 +100,7 @@ def make_test_config(database_url, tmp_dir, **overrides):
         "ATTACHMENTS_S3_PREFIX": "",
         "PAGE_CACHE_GENERATION_FILE": os.path.join(tmp_dir, "write-generation"),
         "SERVER_NAME": None,
+        "KB_COUNT_SECONDS": 0,  # knowledge-base views and searches written at once, not in batches
     }
     config.update(overrides)
     return config

@@ -11,10 +11,19 @@ from sqlalchemy import create_engine, inspect
 from helpdesk import create_app
 from helpdesk.credits import ledger_guard
 from helpdesk.extensions import db
-from helpdesk.tickets.search_schema import SEARCH_INDEXES, include_name
+from helpdesk.kb import search_schema as kb_search
+from helpdesk.tickets.search_schema import SEARCH_INDEXES
+from helpdesk.tickets.search_schema import include_name as ticket_search_names
 from tests.conftest import fresh_database, make_test_config
 
 NAME_INDEXES = ("uq_categories_lower_name", "uq_organizations_lower_name")
+
+
+def include_name(name, type_, parent_names):
+    """The search schemas of tickets and of the knowledge base are not in the models (as migrations/env.py)."""
+    return ticket_search_names(name, type_, parent_names) and kb_search.include_name(
+        name, type_, parent_names
+    )
 
 
 @pytest.fixture
@@ -30,7 +39,7 @@ def test_upgrade_from_empty_to_head_matches_the_models(empty_database_url, tmp_p
         with db.engine.connect() as conn, warnings.catch_warnings():
             # SQLite reflects no expression indexes, so these are compared on PostgreSQL only
             # (the unique names are also checked by behaviour: test_names_unique_ignoring_case).
-            for name in (*SEARCH_INDEXES, *NAME_INDEXES):
+            for name in (*SEARCH_INDEXES, *kb_search.SEARCH_INDEXES, *NAME_INDEXES):
                 warnings.filterwarnings("ignore", f"autogenerate skipping .* index '{name}'")
                 warnings.filterwarnings(
                     "ignore", f"Skipped unsupported reflection of expression-based index {name}"
@@ -80,24 +89,29 @@ def test_sqlite_search_schema_from_migrations_is_the_one_create_all_makes(tmp_pa
         "tickets_fts_public",
         "tickets_fts_all",
         "messages_fts_update",
+        "kb_articles_fts",
+        "kb_articles_fts_update",
     }
     assert migrated == created
 
 
 PG_SEARCH_SCHEMA = """
 SELECT 'column', attname, format_type(atttypid, atttypmod) FROM pg_attribute
- WHERE attrelid = 'tickets'::regclass AND attname LIKE 'search%' AND NOT attisdropped
-UNION ALL SELECT 'index', indexname, indexdef FROM pg_indexes WHERE indexname LIKE '%search%'
+ WHERE attrelid IN ('tickets'::regclass, 'kb_articles'::regclass) AND attname LIKE 'search%' AND NOT attisdropped
+UNION ALL SELECT 'index', indexname, indexdef FROM pg_indexes
+ WHERE indexname LIKE '%search%' AND tablename IN ('tickets', 'messages', 'kb_articles')
 UNION ALL SELECT 'trigger', tgname, pg_get_triggerdef(oid) FROM pg_trigger WHERE tgname LIKE '%search%'
-UNION ALL SELECT 'function', proname, prosrc FROM pg_proc WHERE proname LIKE '%search_documents'
+UNION ALL SELECT 'function', proname, prosrc FROM pg_proc
+ WHERE proname LIKE '%search_documents' OR proname = 'kb_articles_search_document'
 ORDER BY 1, 2
 """
 
 
 @pytest.mark.postgres_only  # PostgreSQL's own search schema: run in the PostgreSQL pass
 def test_postgresql_search_schema_from_migrations_is_the_one_create_all_makes(tmp_path):
-    """The search columns, GIN indexes, triggers and functions are written twice (models/search.py,
-    migration 0010) and are not in the models Alembic compares: the same schema either way."""
+    """The search columns, GIN indexes, triggers and functions are written twice (tickets and kb
+    search_schema.py, migrations 0010 and 0021) and are not in the models Alembic compares: the
+    same schema either way."""
     from sqlalchemy import text
 
     def search_schema(build):
@@ -119,6 +133,11 @@ def test_postgresql_search_schema_from_migrations_is_the_one_create_all_makes(tm
         "ix_tickets_search_all",
         "tickets_search_documents",
         "messages_search_documents",
+        "search_document",
+        "search_title",
+        "ix_kb_articles_search",
+        "ix_kb_articles_search_title",
+        "kb_articles_search_document",
     }
     assert migrated == search_schema(db.create_all)
 

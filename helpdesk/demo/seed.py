@@ -27,6 +27,7 @@ from helpdesk.credits.models import (
     ServicePlan,
 )
 from helpdesk.dbtypes import utcnow
+from helpdesk.demo.knowledge import seed_knowledge_base
 from helpdesk.extensions import db
 from helpdesk.tickets import calendars, sla
 from helpdesk.tickets.models import (
@@ -353,7 +354,8 @@ def seed_demo():
     created = 0
     if not db.session.scalar(select(func.count(Ticket.id))):
         created = _seed_tickets(users, categories, priorities)
-    return {"users": len(users), "tickets_created": created}
+    articles = seed_knowledge_base(users, categories)
+    return {"users": len(users), "tickets_created": created, "articles_created": articles}
 
 
 def _seed_tickets(users, categories, priorities):

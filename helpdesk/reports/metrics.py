@@ -53,6 +53,7 @@ class Table:
     title: str
     columns: list
     rows: list = field(default_factory=list)
+    note: str = ""  # a line under the title (the knowledge-base report's search totals)
 
     def csv_header(self):
         """Column labels for the CSV, naming the unit where the values are minutes or percentages."""

@@ -1,6 +1,8 @@
 // Small progressive enhancements; every page works without this file.
 "use strict";
 
+document.documentElement.classList.add("js");  // shows controls that need this file (.js-only)
+
 // --- Inline edits that save on their own (the ticket sidebar) -----------------------------------
 // A form marked data-autosave saves when a value is chosen with the pointer, on Enter, or when the
 // field is left with a changed value; never while the keyboard arrows through a closed <select>
@@ -244,4 +246,26 @@ document.addEventListener("DOMContentLoaded", () => {
   if (field && !field.value && window.Intl) {
     field.value = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
   }
+});
+
+// Knowledge-base panel on the agent's ticket page: "Insert link" / "Insert text" put an article's
+// Markdown link or text into the reply box at the cursor (without this file the panel's page shows
+// the text to copy).
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-kb-insert]");
+  if (!button) return;
+  const box = document.getElementById(button.dataset.kbTarget || "reply-body");
+  if (!box) return;
+  const text = button.dataset.kbInsert;
+  const start = box.selectionStart ?? box.value.length;
+  const end = box.selectionEnd ?? box.value.length;
+  const before = box.value.slice(0, start);
+  const gap = before && !before.endsWith("\n") ? "\n\n" : "";
+  box.value = before + gap + text + box.value.slice(end);
+  const caret = (before + gap + text).length;
+  box.focus();
+  box.setSelectionRange(caret, caret);
+  box.dispatchEvent(new Event("input", { bubbles: true }));
+  const status = document.getElementById("kb-insert-status");
+  if (status) status.textContent = "Inserted into the reply.";
 });

@@ -40,6 +40,18 @@ def wordless_query_hint(query):
     return None
 
 
+def prefix_tsquery(words, operator="&"):
+    """tsquery text matching each of `words` as a prefix, a quoted lexeme each (never tsquery
+    syntax), joined by `operator`: "&" for all of them, "|" for any (the knowledge base's suggestions)."""
+    return f" {operator} ".join("'" + word.replace("\\", "\\\\").replace("'", "''") + "':*" for word in words)
+
+
+def prefix_fts5_match(words, operator=" "):
+    """FTS5 MATCH text: each of `words` a quoted prefix (never FTS5 syntax), joined by `operator`:
+    " " for all of them, " OR " for any."""
+    return operator.join('"' + word.replace('"', '""') + '"*' for word in words)
+
+
 def ticket_condition(query, *, include_internal):
     """A SQL condition on Ticket: the ticket holds every word of `query`, each as a word prefix.
 
@@ -66,13 +78,12 @@ def matching_ticket_ids(query, *, include_internal):
 
 def _postgresql_condition(words, scope):
     """`tickets.search_<scope> @@ 'w1':* & 'w2':*`, each word a quoted lexeme."""
-    lexemes = ("'" + word.replace("\\", "\\\\").replace("'", "''") + "':*" for word in words)
     # Written into the SQL (escaped as a string literal by SQLAlchemy), not sent as a parameter:
     # with a parameter, a prepared statement could settle on one generic plan for every word,
     # while the right plan depends on the word (the GIN index for a rare one, the queue's sort
     # index for a common one) and the planner can tell them apart from the column's statistics.
     tsquery = func.to_tsquery(
-        literal_column("'simple'::regconfig"), literal(" & ".join(lexemes), literal_execute=True)
+        literal_column("'simple'::regconfig"), literal(prefix_tsquery(words), literal_execute=True)
     )
     return literal_column(f"{Ticket.__tablename__}.search_{scope}").bool_op("@@")(tsquery)
 
@@ -80,5 +91,5 @@ def _postgresql_condition(words, scope):
 def _sqlite_ids(words, scope):
     """Ticket ids from the FTS5 table: `"w1"* "w2"*` is quoted prefixes, all required, never FTS5 syntax."""
     fts = fts_tables[scope]
-    match = " ".join('"' + word.replace('"', '""') + '"*' for word in words)
+    match = prefix_fts5_match(words)
     return select(fts.c.rowid).where(fts.c[FTS_TABLES[scope]].bool_op("MATCH")(literal(match)))

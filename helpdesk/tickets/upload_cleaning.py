@@ -6,7 +6,7 @@ from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
 from helpdesk.tickets import storage
 from helpdesk.tickets.models import Attachment, TicketDraft
-from helpdesk.tickets.uploads import files_going, remove_file_of
+from helpdesk.tickets.uploads import files_going, not_kept, remove_file_of
 
 
 def clean_staged(*, older_than, now=None):
@@ -27,7 +27,9 @@ def clean_staged(*, older_than, now=None):
         .exists()
     )
     old = db.session.scalars(
-        select(Attachment).where(Attachment.ticket_id.is_(None), Attachment.created_at < cutoff, ~live_draft)
+        select(Attachment).where(
+            Attachment.ticket_id.is_(None), Attachment.created_at < cutoff, ~live_draft, *not_kept()
+        )
     ).all()
     for item in old:
         remove_file_of(item)

@@ -55,6 +55,22 @@ MAGIC = {
 }
 TEXT_TYPES = {"txt", "log", "csv", "json", "eml"}
 
+# Conditions on Attachment naming rows that a domain above keeps without a ticket (the knowledge
+# base's images and attachments): never "staged", so never cleaned or counted against a quota.
+_keepers = []
+
+
+def keep_files(condition):
+    """Let a higher domain keep upload rows that belong to no ticket: `condition()` returns a SQL
+    condition on Attachment that is true for its rows (clean_staged() and the staged quota leave
+    them alone). Registered once per condition, whatever the number of apps."""
+    if condition not in _keepers:
+        _keepers.append(condition)
+
+
+def not_kept():
+    return [~condition() for condition in _keepers]
+
 
 @dataclass
 class CheckedFile:
@@ -235,7 +251,7 @@ def staged_size(uploader_id):
     """Bytes this user has staged and not yet sent, under every key (the quota counts them all)."""
     total = db.session.scalar(
         select(func.coalesce(func.sum(Attachment.size), 0)).where(
-            Attachment.uploader_id == uploader_id, Attachment.ticket_id.is_(None)
+            Attachment.uploader_id == uploader_id, Attachment.ticket_id.is_(None), *not_kept()
         )
     )
     return int(total or 0)
@@ -258,6 +274,13 @@ def discard_all_staged(uploader_id, staging_key):
     """Drop every file staged under this key (an expired draft's), from the store and the database."""
     for item in staged_for(uploader_id, staging_key):
         remove_file_of(item)
+    db.session.flush()
+
+
+def remove_attachment(item):
+    """Delete one stored file and its row (a file an editor removed from a knowledge-base article);
+    the file goes when the transaction commits."""
+    remove_file_of(item)
     db.session.flush()
 
 

@@ -28,7 +28,7 @@ def _path(rule, huge):
     path = rule.rule
     for name, value in values.items():
         start = path.index("<")
-        while path[start:].split(">", 1)[0].split(":")[-1] != name:
+        while path[start:].split(">", 1)[0].split(":")[-1].lstrip("<") != name:  # <name> or <conv:name>
             start = path.index("<", start + 1)
         end = path.index(">", start)
         path = path[:start] + value + path[end + 1 :]

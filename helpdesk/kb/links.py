@@ -1,0 +1,43 @@
+"""Addresses of knowledge-base pages for views and templates (category slugs looked up once per request)."""
+
+from flask import has_request_context, request, url_for
+
+from helpdesk.kb import reading
+
+# Query parameters an article's address keeps when it redirects to its current address.
+KEPT_PARAMETERS = ("ref", "form", "feedback")
+
+
+def _slugs():
+    if not has_request_context():
+        return reading.category_slugs()
+    if not hasattr(request, "_kb_category_slugs"):
+        request._kb_category_slugs = reading.category_slugs()
+    return request._kb_category_slugs
+
+
+def category_slug(category_id):
+    return _slugs().get(category_id, "category")
+
+
+def article_url(article, **params):
+    """/kb/<category slug>/<article slug>, with `params` as the query string."""
+    return article_page_url("kb.article", article, **params)
+
+
+def article_page_url(endpoint, article, **params):
+    """An address under the article's own (its feedback forms, its files)."""
+    return url_for(endpoint, category_slug=category_slug(article.category_id), slug=article.slug, **params)
+
+
+def category_url(category, **params):
+    return url_for("kb.category", category_slug=category_slug(category.id), **params)
+
+
+def file_url(article, item, **params):
+    return article_page_url("kb.file", article, file_id=item.id, filename=item.filename, **params)
+
+
+def kept_parameters(args):
+    """The query parameters worth keeping across a redirect to the article's current address."""
+    return {name: args[name][:100] for name in KEPT_PARAMETERS if args.get(name)}

@@ -1,0 +1,107 @@
+"""What readers browse: the categories with articles, popular articles, a category's articles, the sitemap.
+
+Every list holds only the articles the viewer may read (policy.kb_reading_condition).
+"""
+
+from datetime import timedelta
+
+from flask_login import AnonymousUserMixin
+from sqlalchemy import func, select
+
+from helpdesk import policy
+from helpdesk.dbtypes import utcnow
+from helpdesk.extensions import db
+from helpdesk.kb import slugs
+from helpdesk.kb.models import Article, ArticleDay
+from helpdesk.tickets.models import Category
+
+POPULAR = 8
+POPULAR_DAYS = 30
+
+
+def category_slugs():
+    """{category id: slug} over every category (slugs stay unambiguous; kb/slugs.py)."""
+    return slugs.category_slugs(db.session.scalars(select(Category)).all())
+
+
+def category_by_slug(slug):
+    """The category whose slug this is, or None."""
+    for category_id, candidate in category_slugs().items():
+        if candidate == slug:
+            return db.session.get(Category, category_id)
+    return None
+
+
+def categories_with_articles(viewer):
+    """[(category, number of articles the viewer may read)] for categories that have some, by name."""
+    count = func.count(Article.id)
+    rows = db.session.execute(
+        select(Category, count)
+        .join(Article, Article.category_id == Category.id)
+        .where(policy.kb_reading_condition(viewer))
+        .group_by(Category.id)
+        .order_by(func.lower(Category.name), Category.id)
+    ).all()
+    return [(category, int(n)) for category, n in rows]
+
+
+def categories_to_search(viewer):
+    """The categories with an article the viewer may read, by name (the search box's choices;
+    EXISTS on the reading index, not a count of every article)."""
+    readable = select(Article.id).where(
+        Article.category_id == Category.id, policy.kb_reading_condition(viewer)
+    )
+    return db.session.scalars(
+        select(Category).where(readable.exists()).order_by(func.lower(Category.name), Category.id)
+    ).all()
+
+
+def popular(viewer, limit=POPULAR, days=POPULAR_DAYS):
+    """The articles the viewer may read that were read most in the last `days` days (customers'
+    and visitors' reads), topped up with the latest published when few were read."""
+    readable = policy.kb_reading_condition(viewer)
+    views = func.sum(ArticleDay.views)
+    ids = db.session.scalars(
+        select(ArticleDay.article_id)
+        .join(Article, Article.id == ArticleDay.article_id)
+        .where(ArticleDay.day >= utcnow().date() - timedelta(days=days), readable)
+        .group_by(ArticleDay.article_id)
+        .order_by(views.desc(), ArticleDay.article_id)
+        .limit(limit)
+    ).all()
+    if len(ids) < limit:
+        ids += db.session.scalars(
+            select(Article.id)
+            .where(readable, Article.id.not_in(ids or [0]))
+            .order_by(Article.published_at.desc(), Article.id.desc())
+            .limit(limit - len(ids))
+        ).all()
+    by_id = {a.id: a for a in db.session.scalars(select(Article).where(Article.id.in_(ids or [0])))}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def category_articles(viewer, category):
+    """A SELECT of the category's articles the viewer may read, by title (the page paginates it)."""
+    return (
+        select(Article)
+        .where(Article.category_id == category.id, policy.kb_reading_condition(viewer))
+        .order_by(func.lower(Article.title), Article.id)
+    )
+
+
+def public_articles():
+    """A SELECT of what a visitor who is not signed in may read (none when KB_PUBLIC is off), by id:
+    the sitemap lists exactly these."""
+    return select(Article).where(policy.kb_reading_condition(AnonymousUserMixin())).order_by(Article.id)
+
+
+def public_categories():
+    """The categories with articles a visitor may read, by id."""
+    return [c for c, _n in categories_with_articles(AnonymousUserMixin())]
+
+
+def latest_public_change():
+    """When the newest public article last changed (None without any): the sitemap's Last-Modified."""
+    return db.session.scalar(
+        select(func.max(Article.updated_at)).where(policy.kb_reading_condition(AnonymousUserMixin()))
+    )

@@ -1,0 +1,229 @@
+"""The agents' knowledge-base pages: writing (without JavaScript, every bad input named and
+nothing lost), files through the upload checks, stale edits, publishing, revisions with their
+diff and restore, feedback, the ticket page's panel and 'Turn this reply into an article'."""
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from helpdesk.extensions import db
+from helpdesk.kb.models import Article, Revision
+from tests import kb_support as kb
+
+from .agent_support import HTMX
+
+
+def form(desk, **changes):
+    data = {
+        "category": desk.it.id,
+        "title": "VPN drops every few minutes",
+        "body": "Update the client.",
+        "visibility": "public",
+        "tags": "vpn, remote work",
+        "files_key": "files-key-0123456789abcdef",
+        "action": "save",
+    }
+    data.update(changes)
+    return data
+
+
+def only_article():
+    db.session.expire_all()
+    return db.session.scalar(select(Article))
+
+
+def test_a_technician_writes_a_draft_then_publishes_it(client, login, desk):
+    login(desk.tech_it)
+    assert client.get("/agent/kb/new").status_code == 200
+    created = client.post("/agent/kb/new", data=form(desk))
+    item = only_article()
+    assert created.status_code == 302 and created.headers["Location"] == f"/agent/kb/{item.id}"
+    assert (item.status, item.tag_names, item.created_by_id) == (
+        "draft",
+        ["remote work", "vpn"],
+        desk.tech_it.id,
+    )
+    assert client.get(kb.url(item)).status_code == 200  # its editor previews it
+    client.post(f"/agent/kb/{item.id}/status", data={"status": "published"})
+    assert only_article().status == "published"
+    listed = client.get("/agent/kb/?status=published").get_data(as_text=True)
+    assert "VPN drops every few minutes" in listed
+
+
+def test_publish_straight_away(client, login, desk):
+    login(desk.admin)
+    client.post("/agent/kb/new", data=form(desk, action="publish"))
+    assert only_article().status == "published"
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"title": ""}, "Title is required."),
+        ({"body": ""}, "is required."),
+        ({"visibility": "everyone"}, "Not a valid choice"),
+        ({"tags": "<script>"}, "tags are words of letters and digits"),
+        ({"category": str(2**31)}, "Invalid Choice"),
+        ({"action": "delete"}, "Choose Save or Publish."),
+    ],
+)
+def test_bad_input_is_named_and_nothing_is_lost(client, login, desk, changes, message):
+    login(desk.tech_it)
+    data = form(desk, **{"body": "My long text that must survive.", **changes})
+    response = client.post("/agent/kb/new", data=data)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and message in html
+    if "body" not in changes:
+        assert "My long text that must survive." in html
+    assert only_article() is None
+
+
+def test_a_technician_cannot_write_in_another_category(client, login, desk):
+    login(desk.tech_sales)
+    response = client.post("/agent/kb/new", data=form(desk))
+    assert response.status_code == 200 and "Category: choose one of the listed options." in response.get_data(
+        as_text=True
+    )
+    assert only_article() is None
+
+
+def test_files_go_through_the_upload_checks_and_survive_a_refused_form(client, login, desk):
+    login(desk.tech_it)
+    data = form(desk, title="")
+    data["files"] = [
+        kb.upload("diagram.png", kb.PNG),
+        kb.upload("evil.exe", b"MZ"),
+        kb.upload("fake.png", b"GIF89a"),
+    ]
+    refused = client.post("/agent/kb/new", data=data, content_type="multipart/form-data")
+    html = refused.get_data(as_text=True)
+    assert "evil.exe: files of type .exe are not accepted" in html
+    assert "fake.png: the content is not a valid .png file" in html
+    assert "Files kept from your last attempt" in html and "diagram.png" in html
+    client.post("/agent/kb/new", data=form(desk))  # the same form key: the kept file comes along
+    item = only_article()
+    assert [f.filename for f in item.files] == ["diagram.png"]
+    image = client.get(kb.file_url(item, item.files[0]))
+    assert (
+        image.mimetype == "image/png"
+        and image.headers["Content-Security-Policy"] == "default-src 'none'; sandbox"
+    )
+    image.close()
+    page = client.get(kb.url(item)).get_data(as_text=True)
+    assert f'<img src="{kb.file_url(item, item.files[0])}" alt="diagram"' in page
+    client.post(f"/agent/kb/{item.id}/files/{item.files[0].id}/remove")
+    assert only_article().files == []
+
+
+def test_a_stale_edit_is_refused_and_keeps_the_editors_text(client, login, desk):
+    item = kb.write(desk.tech_it, desk.it, "Printer offline", body="Original.")
+    db.session.commit()
+    login(desk.tech_it)
+    page = client.get(f"/agent/kb/{item.id}").get_data(as_text=True)
+    seen = re.search(r'name="version" type="hidden" value="(\d+)"', page).group(1)
+    kb.articles.update_article(
+        desk.admin,
+        item,
+        seen_version=item.version,
+        category_id=desk.it.id,
+        title=item.title,
+        body="The admin's text.",
+        visibility="public",
+    )
+    db.session.commit()
+    response = client.post(
+        f"/agent/kb/{item.id}", data=form(desk, title="Printer offline", body="Mine.", version=seen)
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "Ada Admin saved this article" in html and "Mine." in html
+    assert only_article().body == "The admin's text."
+
+
+def test_saving_nothing_new_says_so(client, login, desk):
+    item = kb.write(desk.tech_it, desk.it, "Printer offline", body="Same.", tags="")
+    db.session.commit()
+    login(desk.tech_it)
+    data = form(desk, title="Printer offline", body="Same.", tags="", version=item.version)
+    client.post(f"/agent/kb/{item.id}", data=data)
+    assert "Nothing changed." in client.get(f"/agent/kb/{item.id}").get_data(as_text=True)
+
+
+def test_revisions_compare_and_restore(client, login, desk):
+    item = kb.write(desk.tech_it, desk.it, "Printer offline", body="Line one.\nLine two.")
+    db.session.commit()
+    login(desk.tech_it)
+    client.post(
+        f"/agent/kb/{item.id}",
+        data=form(desk, title="Printer offline", body="Line one.\nLine 2.", tags="", version=1),
+    )
+    listing = client.get(f"/agent/kb/{item.id}/revisions").get_data(as_text=True)
+    assert "Compare revision 1 with the current one" in listing and "Ivan IT" in listing
+    diff = client.get(f"/agent/kb/{item.id}/revisions/1").get_data(as_text=True)
+    assert '<del><span class="visually-hidden">Removed: </span>Line two.</del>' in diff
+    assert '<ins><span class="visually-hidden">Added: </span>Line 2.</ins>' in diff
+    client.post(f"/agent/kb/{item.id}/revisions/1/restore")
+    assert only_article().body == "Line one.\nLine two."
+    notes = db.session.scalars(select(Revision.note).order_by(Revision.number)).all()
+    assert notes[-1] == "Restored revision 1"
+    assert client.get(f"/agent/kb/{item.id}/revisions/99").status_code == 404
+
+
+def test_feedback_page_lists_votes_with_comments_first(client, login, desk, app):
+    item = kb.write(desk.tech_it, desk.it, "Printer offline")
+    db.session.commit()
+    login(desk.customer)
+    client.post(kb.url(item) + "/feedback", data={"helpful": "no"})
+    client.post(kb.url(item) + "/feedback/comment", data={"comment": "Which spooler?"})
+    app.test_client().post(kb.url(item) + "/feedback", data={"helpful": "yes"})
+    login(desk.tech_it)
+    html = client.get(f"/agent/kb/{item.id}/feedback").get_data(as_text=True)
+    assert "1 found it helpful, 1 did not." in html
+    assert html.index("Which spooler?") < html.index("A visitor")
+
+
+def test_the_ticket_page_offers_the_panel_and_articles_from_replies(client, login, desk, make):
+    kb.write(desk.tech_it, desk.it, "VPN drops every few minutes", body="Update the client.")
+    kb.write(desk.tech_it, desk.it, "VPN escalation", body="Internal.", visibility="agents")
+    reply = make.message(desk.it_ticket, desk.tech_it, body="Please update the VPN client to 5.3.")
+    make.message(desk.it_ticket, desk.requester, body="Thanks!")
+    db.session.commit()
+    login(desk.tech_it)
+    page = client.get(f"/agent/tickets/{desk.it_ticket.id}").get_data(as_text=True)
+    assert f'hx-get="/agent/kb/tickets/{desk.it_ticket.id}/panel"' in page
+    assert page.count("into an article") == 1  # the agent's reply, not the customer's
+    panel = client.get(f"/agent/kb/tickets/{desk.it_ticket.id}/panel", headers=HTMX).get_data(as_text=True)
+    assert "<html" not in panel and "VPN drops every few minutes" in panel  # from the ticket's subject
+    assert (
+        'data-kb-insert="[VPN drops every few minutes](http://localhost/kb/it/vpn-drops-every-few-minutes)"'
+        in panel
+    )
+    assert 'data-kb-insert="Update the client."' in panel
+    assert "Agents only" in panel and panel.count("Insert link") == 1  # no link to an agents-only article
+    full = client.get(f"/agent/kb/tickets/{desk.it_ticket.id}/panel?q=escalation").get_data(as_text=True)
+    assert "Text to copy" in full and "Internal." in full  # without JavaScript: the text to copy
+    made = client.post(f"/agent/kb/messages/{reply.id}/article")
+    item = (
+        only_article()
+        if False
+        else db.session.scalar(select(Article).where(Article.source_message_id == reply.id))
+    )
+    assert made.headers["Location"] == f"/agent/kb/{item.id}"
+    assert (item.title, item.status, item.body) == (
+        "VPN drops",
+        "draft",
+        "Please update the VPN client to 5.3.",
+    )
+    edit = client.get(made.headers["Location"]).get_data(as_text=True)
+    assert f"a message on ticket #{desk.it_ticket.id}" in edit
+
+
+def test_messages_of_tickets_the_agent_cannot_see_are_missing(client, login, desk, make):
+    reply = make.message(desk.it_ticket, desk.tech_it, body="Secret")
+    db.session.commit()
+    login(desk.tech_sales)
+    assert client.post(f"/agent/kb/messages/{reply.id}/article").status_code == 404
+    assert client.get(f"/agent/kb/tickets/{desk.it_ticket.id}/panel").status_code == 404
+    login(desk.requester)
+    assert client.post(f"/agent/kb/messages/{reply.id}/article").status_code == 404

@@ -1,0 +1,239 @@
+"""The knowledge base's readers' pages: home, search (with its address), redirects, titles, cache
+headers, the sitemap, 'Was this helpful?' (with and without JavaScript), and the suggestions beside
+the new-ticket form."""
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from helpdesk.extensions import db
+from helpdesk.kb import articles
+from helpdesk.kb.models import ArticleDay, SearchCount, SuggestionClick, Vote
+from tests import kb_support as kb
+
+from .agent_support import HTMX
+
+
+@pytest.fixture
+def vpn(desk):
+    item = kb.write(
+        desk.tech_it, desk.it, "VPN drops every few minutes", body="Update the **client**.", tags="vpn"
+    )
+    db.session.commit()
+    return item
+
+
+def test_home_lists_categories_and_popular_articles(client, vpn):
+    page = client.get("/kb/")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "<title>Knowledge base · Help desk</title>" in html
+    assert 'href="/kb/it/"' in html and kb.url(vpn) in html
+    assert 'role="search"' in html and 'action="/kb/search"' in html and 'method="get"' in html
+
+
+def test_a_search_has_an_address_and_pages(client, desk):
+    for n in range(30):
+        kb.write(desk.tech_it, desk.it, f"Wireless tip {n:02d}", body="wireless")
+    db.session.commit()
+    first = client.get("/kb/search?q=wireless").get_data(as_text=True)
+    assert "30 articles" in first and 'rel="next"' in first
+    second = client.get("/kb/search?q=wireless&page=2").get_data(as_text=True)
+    assert second.count("Wireless tip") == 5
+    assert client.get("/kb/search?q=wireless&page=99").status_code == 200  # past the end: empty
+
+
+@pytest.mark.parametrize("q", ["", "???", '"', "x" * 5000, "\x00vpn", "NEAR(vpn"])
+def test_odd_searches_answer_a_page(client, vpn, q):
+    response = client.get(
+        "/kb/search", query_string={"q": q, "category": "99999999999", "page": "-1", "tag": "<b>"}
+    )
+    assert response.status_code == 200
+
+
+def test_searches_are_counted_and_those_without_results_remembered(client, vpn):
+    client.get("/kb/search?q=vpn")
+    client.get("/kb/search?q=zanzibar+printer")
+    client.get("/kb/search?q=zanzibar+printer")
+    client.get("/kb/search?q=zanzibar+printer&page=2")  # a further page is not another search
+    rows = {r.query: (r.searches, r.empty) for r in db.session.scalars(select(SearchCount))}
+    assert rows == {"vpn": (1, 0), "zanzibar printer": (2, 2)}
+
+
+def test_an_old_slug_or_a_wrong_category_redirects_permanently(client, desk, vpn):
+    articles.update_article(
+        desk.tech_it,
+        vpn,
+        seen_version=vpn.version,
+        category_id=desk.it.id,
+        title="VPN keeps dropping",
+        body=vpn.body,
+        visibility="public",
+        tags="vpn",
+    )
+    db.session.commit()
+    old = client.get("/kb/it/vpn-drops-every-few-minutes?ref=suggestion&form=abcdefghijkl&slug=x")
+    assert old.status_code == 301
+    assert old.headers["Location"] == "/kb/it/vpn-keeps-dropping?ref=suggestion&form=abcdefghijkl"
+    assert client.get("/kb/sales/vpn-keeps-dropping").headers["Location"] == "/kb/it/vpn-keeps-dropping"
+
+
+def test_article_page_title_description_and_cache_headers(client, login, desk, vpn):
+    page = client.get(kb.url(vpn))
+    html = page.get_data(as_text=True)
+    assert "<title>VPN drops every few minutes · IT · Knowledge base · Help desk</title>" in html
+    assert '<meta name="description" content="Update the client.">' in html
+    assert f'<link rel="canonical" href="http://localhost{kb.url(vpn)}">' in html
+    assert "<strong>client</strong>" in html  # Markdown, sanitised as messages are
+    assert page.headers["Cache-Control"] == "private, max-age=60" and "Cookie" in page.headers["Vary"]
+    login(desk.customer)
+    assert client.get(kb.url(vpn)).headers["Cache-Control"] == "private, no-store"
+
+
+def test_article_text_is_sanitised_exactly_like_messages(client, desk):
+    item = kb.write(
+        desk.tech_it,
+        desk.it,
+        "Tricky",
+        body='<script>alert(1)</script> [x](javascript:alert(1)) <div hx-get="/x">',
+    )
+    db.session.commit()
+    html = client.get(kb.url(item)).get_data(as_text=True)
+    assert "<script>alert" not in html and "javascript:" not in html and '<div hx-get="/x">' not in html
+    assert "&lt;script&gt;" in html
+
+
+def test_reading_counts_views_of_readers_not_agents(client, login, desk, vpn):
+    client.get(kb.url(vpn))
+    login(desk.customer)
+    client.get(kb.url(vpn))
+    login(desk.tech_it)
+    client.get(kb.url(vpn))
+    assert db.session.scalar(select(ArticleDay.views)) == 2
+
+
+def test_sitemap_lists_public_articles_with_cache_headers(client, desk, vpn, app, monkeypatch):
+    kb.write(desk.tech_it, desk.it, "Customers only", visibility="customers")
+    db.session.commit()
+    sitemap = client.get("/kb/sitemap.xml")
+    xml = sitemap.get_data(as_text=True)
+    assert (
+        sitemap.mimetype == "application/xml" and sitemap.headers["Cache-Control"] == "public, max-age=3600"
+    )
+    assert sitemap.last_modified is not None
+    assert f"<loc>http://localhost{kb.url(vpn)}</loc>" in xml and "customers-only" not in xml
+    assert "<loc>http://localhost/kb/it/</loc>" in xml
+    again = client.get("/kb/sitemap.xml", headers={"If-Modified-Since": sitemap.headers["Last-Modified"]})
+    assert again.status_code == 304
+    monkeypatch.setitem(app.config, "KB_PUBLIC", False)
+    assert client.get("/kb/sitemap.xml").status_code == 404
+
+
+def test_a_long_sitemap_is_an_index_of_pages(client, desk, app, monkeypatch):
+    for n in range(5):
+        kb.write(desk.tech_it, desk.it, f"Public {n}")
+    db.session.commit()
+    monkeypatch.setitem(app.config, "KB_SITEMAP_URLS", 2)
+    index = client.get("/kb/sitemap.xml").get_data(as_text=True)
+    assert "<sitemapindex" in index and index.count("<sitemap>") == 3
+    assert "<loc>http://localhost/kb/sitemap.xml?page=3</loc>" in index
+    assert client.get("/kb/sitemap.xml?page=3").get_data(as_text=True).count("<url>") == 1
+    for page in ("4", "0", "x", str(2**31)):
+        assert client.get(f"/kb/sitemap.xml?page={page}").status_code == 404
+
+
+def test_visitors_are_asked_to_log_in_when_the_desk_keeps_its_knowledge_base_private(
+    client, app, monkeypatch, vpn
+):
+    monkeypatch.setitem(app.config, "KB_PUBLIC", False)
+    assert client.get("/kb/").status_code == 302
+    assert client.get("/kb/search?q=vpn").headers["Location"].startswith("/login")
+    assert client.get(kb.url(vpn)).status_code == 404
+    assert "Knowledge base</a>" not in client.get("/login").get_data(as_text=True)
+
+
+def votes():
+    db.session.expire_all()
+    return db.session.scalars(select(Vote)).all()
+
+
+def test_a_visitor_votes_once_per_browser_without_javascript(client, app, vpn):
+    first = client.post(kb.url(vpn) + "/feedback", data={"helpful": "no"})
+    assert first.status_code == 303
+    assert first.headers["Location"] == kb.url(vpn, feedback="sent") + "#feedback"
+    assert "kb_voter=" in first.headers["Set-Cookie"] and "HttpOnly" in first.headers["Set-Cookie"]
+    page = client.get(first.headers["Location"]).get_data(as_text=True)
+    assert "Sorry it did not help" in page and "What were you looking for?" in page
+    client.post(kb.url(vpn) + "/feedback", data={"helpful": "yes"})  # changes the browser's vote
+    assert [(v.helpful, v.user_id) for v in votes()] == [(True, None)]
+    other = app.test_client()
+    other.post(kb.url(vpn) + "/feedback", data={"helpful": "yes"})
+    assert len(votes()) == 2
+
+
+def test_a_signed_in_reader_votes_once_and_a_no_carries_a_comment(client, login, desk, vpn):
+    login(desk.customer)
+    voted = client.post(kb.url(vpn) + "/feedback", data={"helpful": "no"}, headers=HTMX)
+    html = voted.get_data(as_text=True)
+    assert voted.status_code == 200 and "<html" not in html and 'id="feedback"' in html
+    assert "HX-Request" in voted.headers["Vary"]
+    empty = client.post(kb.url(vpn) + "/feedback/comment", data={"comment": "  "}, headers=HTMX)
+    assert "Write what you were looking for" in empty.get_data(as_text=True)
+    client.post(kb.url(vpn) + "/feedback/comment", data={"comment": "The router model."}, headers=HTMX)
+    client.post(kb.url(vpn) + "/feedback", data={"helpful": "no"})
+    [vote] = votes()
+    assert (vote.user_id, vote.helpful, vote.comment) == (desk.customer.id, False, "The router model.")
+    client.post(kb.url(vpn) + "/feedback", data={"helpful": "yes"})
+    assert [(v.helpful, v.comment) for v in votes()] == [(True, None)]
+
+
+def test_bad_votes_are_refused_with_a_message(client, vpn):
+    response = client.post(kb.url(vpn) + "/feedback", data={"helpful": "maybe"}, headers=HTMX)
+    assert "Choose Yes or No." in response.get_data(as_text=True) and votes() == []
+    comment = client.post(kb.url(vpn) + "/feedback/comment", data={"comment": "Hello"}, headers=HTMX)
+    assert "Answer" in comment.get_data(as_text=True)  # a comment goes with a 'no'
+
+
+def test_suggestions_fragment_beside_the_new_ticket_form(client, login, desk, vpn):
+    login(desk.customer)
+    form = client.get("/portal/tickets/new").get_data(as_text=True)
+    assert 'hx-get="/kb/suggest"' in form and 'id="kb-suggestions"' in form
+    assert 'hx-trigger="load, input changed delay:400ms"' in form
+    key = re.search(r'name="submission_key" type="hidden" value="([^"]+)"', form).group(1)
+    fragment = client.get(
+        "/kb/suggest", query_string={"subject": "VPN drops", "submission_key": key}, headers=HTMX
+    )
+    html = fragment.get_data(as_text=True)
+    assert "<html" not in html and "HX-Request" in fragment.headers["Vary"]
+    link = re.search(r'href="([^"]+)" target="_blank"', html).group(1).replace("&amp;", "&")
+    assert link == kb.url(vpn, ref="suggestion", form=key)
+    client.get(link)
+    client.get(link)  # a reload counts once
+    clicks = db.session.scalars(select(SuggestionClick)).all()
+    assert [(c.user_id, c.form_key, c.article_id) for c in clicks] == [(desk.customer.id, key, vpn.id)]
+
+
+def test_suggestions_without_words_or_matches_are_empty(client, login, desk, vpn):
+    login(desk.customer)
+    for subject in ("", "a", "the and of", "zanzibar"):
+        html = client.get("/kb/suggest", query_string={"subject": subject}, headers=HTMX).get_data(
+            as_text=True
+        )
+        assert "<li>" not in html
+
+
+def test_the_new_ticket_form_submits_the_same_without_javascript(client, login, desk):
+    """The suggestions are an extra: the form posts exactly its old fields."""
+    login(desk.customer)
+    response = client.post(
+        "/portal/tickets/new",
+        data={
+            "category": desk.it.id,
+            "priority": desk.ref.priorities["Normal"].id,
+            "subject": "VPN drops",
+            "body": "Since Monday.",
+            "submission_key": "k" * 32,
+        },
+    )
+    assert response.status_code == 302

@@ -1,0 +1,148 @@
+"""The knowledge-base report (/agent/reports/kb): deflections as defined in kb/tracking.py, top
+articles with their helpful ratio, searches that found nothing; per category and period, CSV."""
+
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+import time_machine
+
+from helpdesk.dbtypes import utcnow
+from helpdesk.extensions import db
+from helpdesk.kb import tracking
+from tests import kb_support as kb
+
+WINDOW = 60  # KB_DEFLECTION_MINUTES's default
+
+
+@pytest.fixture
+def setting(desk):
+    vpn = kb.write(desk.tech_it, desk.it, "VPN drops every few minutes", tags="vpn")
+    quote = kb.write(desk.tech_sales, desk.sales, "Volume discounts", tags="pricing")
+    db.session.commit()
+    desk.vpn, desk.quote = vpn, quote
+    return desk
+
+
+def open_suggestion(client, login, user, item, key):
+    login(user)
+    assert client.get(kb.url(item, ref="suggestion", form=key)).status_code == 200
+
+
+def report_rows(client, table, **args):
+    response = client.get("/agent/reports/kb", query_string={"format": "csv", "table": table, **args})
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    return list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+
+
+def test_a_deflection_is_a_suggestion_opened_and_no_ticket_within_the_window(client, login, setting, make):
+    start = utcnow()
+    left, stayed, late = make.customer(), make.customer(), make.customer()
+    with time_machine.travel(start, tick=False):
+        open_suggestion(client, login, left, setting.vpn, "form-left-0123456789")
+        open_suggestion(client, login, left, setting.quote, "form-left-0123456789")  # same form, last article
+        open_suggestion(client, login, stayed, setting.vpn, "form-stayed-0123456789")
+    with time_machine.travel(start + timedelta(minutes=20), tick=False):
+        make.ticket(requester=stayed, category=setting.it, created_at=utcnow())  # submitted anyway
+        db.session.commit()
+    with time_machine.travel(start + timedelta(minutes=WINDOW - 5), tick=False):
+        open_suggestion(client, login, late, setting.vpn, "form-late-0123456789")
+    with time_machine.travel(start + timedelta(minutes=WINDOW + 1), tick=False):
+        outcomes = tracking.form_outcomes(
+            start - timedelta(days=1), start + timedelta(days=1), window_minutes=WINDOW
+        )
+        states = {o.user_id: (o.state, o.article_id) for o in outcomes}
+        assert states == {
+            left.id: ("deflected", setting.quote.id),
+            stayed.id: ("ticket", setting.vpn.id),
+            late.id: ("pending", setting.vpn.id),
+        }
+        login(setting.admin)
+        rows = report_rows(client, "deflections")
+    assert rows[0][:5] == [
+        "Category",
+        "Forms with a suggestion opened",
+        "Deflected (no ticket followed)",
+        "Ticket submitted anyway",
+        "Pending (window still open)",
+    ]
+    by_category = {row[0]: row[1:] for row in rows[1:]}
+    assert by_category["IT"] == ["2", "0", "1", "1", "0.0"]
+    assert by_category["Sales"] == ["1", "1", "0", "0", "100.0"]
+    assert by_category["All"] == ["3", "1", "1", "1", "50.0"]
+
+
+def test_a_ticket_after_the_window_does_not_undo_a_deflection(client, login, setting, make):
+    start = utcnow()
+    customer = make.customer()
+    with time_machine.travel(start, tick=False):
+        open_suggestion(client, login, customer, setting.vpn, "form-0123456789abc")
+    with time_machine.travel(start + timedelta(minutes=WINDOW + 10), tick=False):
+        make.ticket(requester=customer, category=setting.it, created_at=utcnow())
+        db.session.commit()
+        [outcome] = tracking.form_outcomes(
+            start - timedelta(hours=1), start + timedelta(hours=1), window_minutes=WINDOW
+        )
+    assert outcome.state == "deflected"
+
+
+def test_agents_and_visitors_opening_suggestions_count_nothing(client, login, setting):
+    client.get(kb.url(setting.vpn, ref="suggestion", form="form-0123456789abc"))
+    login(setting.tech_it)
+    client.get(kb.url(setting.vpn, ref="suggestion", form="form-0123456789abc"))
+    assert (
+        tracking.form_outcomes(
+            utcnow() - timedelta(days=1), utcnow() + timedelta(days=1), window_minutes=WINDOW
+        )
+        == []
+    )
+
+
+def test_top_articles_with_views_votes_and_ratio(client, login, setting, make, app):
+    for _ in range(3):
+        app.test_client().get(kb.url(setting.vpn))
+    app.test_client().get(kb.url(setting.quote))
+    for helpful in ("yes", "yes", "no"):
+        app.test_client().post(kb.url(setting.vpn) + "/feedback", data={"helpful": helpful})
+    login(setting.admin)
+    rows = report_rows(client, "articles")
+    assert rows[1] == ["VPN drops every few minutes", "IT", "3", "2", "1", "66.7", "0"]
+    assert rows[2][:3] == ["Volume discounts", "Sales", "1"]
+    page = client.get("/agent/reports/kb").get_data(as_text=True)
+    assert "Top articles" in page and "66.7%" in page
+
+
+def test_searches_without_results_are_the_gaps(client, login, setting):
+    client.get("/kb/search?q=zanzibar")
+    client.get("/kb/search?q=zanzibar")
+    client.get("/kb/search?q=vpn")
+    login(setting.admin)
+    rows = report_rows(client, "searches")
+    assert rows[0] == ["Search", "Times", "Last searched"]
+    assert [r[:2] for r in rows[1:]] == [["zanzibar", "2"]]
+    page = client.get("/agent/reports/kb").get_data(as_text=True)
+    assert "2 of 3 searches found nothing" in page
+
+
+def test_technicians_see_their_categories_and_filters_narrow(client, login, setting):
+    client.get(kb.url(setting.vpn))
+    client.get(kb.url(setting.quote))
+    login(setting.tech_sales)
+    assert [r[0] for r in report_rows(client, "articles")[1:]] == ["Volume discounts"]
+    assert [r[0] for r in report_rows(client, "deflections")[1:]] == ["Sales", "All"]
+    login(setting.admin)
+    only_it = report_rows(client, "articles", category=setting.it.id)
+    assert [r[0] for r in only_it[1:]] == ["VPN drops every few minutes"]
+    old = report_rows(client, "articles", start="2020-01-01", end="2020-01-31")
+    assert old[1:] == []
+
+
+def test_the_report_is_for_agents_and_its_tables_only(client, login, setting):
+    login(setting.customer)
+    assert client.get("/agent/reports/kb").status_code == 404
+    login(setting.admin)
+    assert client.get("/agent/reports/kb?format=csv&table=nope").status_code == 404
+    bad = client.get("/agent/reports/kb?start=2026-05-01&end=2026-04-01")
+    assert bad.status_code == 200 and "Showing the default period instead." in bad.get_data(as_text=True)
+    assert "Knowledge-base report" in client.get("/agent/reports").get_data(as_text=True)

@@ -1,0 +1,192 @@
+"""Knowledge-base search (kb/search.py) on the database under test (SQLite's FTS5 here, PostgreSQL's
+tsvector in the PostgreSQL pass): the same articles either way, ranked title first."""
+
+import pytest
+
+from helpdesk.extensions import db
+from helpdesk.kb import articles, search
+from tests import kb_support as kb
+
+
+@pytest.fixture
+def library(make, ref):
+    """Articles of IT and Billing by an admin, with their words where the tests look for them."""
+    author = make.admin()
+    it, billing = ref.categories["IT"], ref.categories["Billing"]
+    made = {
+        "vpn": kb.write(
+            author,
+            it,
+            "VPN drops every few minutes",
+            body="Update the client; check the router.",
+            tags="vpn, remote work",
+        ),
+        "printer": kb.write(
+            author, it, "Printer shows as offline", body="Restart the spooler. Not a VPN problem."
+        ),
+        "router": kb.write(
+            author, it, "Home router settings", body="Band steering breaks the tunnel.", tags="vpn"
+        ),
+        "card": kb.write(
+            author, billing, "Update the card used at renewal", body="Open Billing, then Manage card."
+        ),
+        "cafe": kb.write(
+            author,
+            billing,
+            "Café invoices",
+            body="À l'école: factures. Version 2.3.1 on intranet.example.com.",
+        ),
+        "draft": kb.write(author, it, "VPN secrets draft", body="Not yet.", status="draft"),
+        "agents": kb.write(
+            author, it, "VPN escalation for agents", body="Call the network team.", visibility="agents"
+        ),
+    }
+    db.session.commit()
+    return type("Library", (), {"author": author, "it": it, "billing": billing, **made})
+
+
+def titles(viewer, q, **filters):
+    found = search.search(viewer, q, **filters)
+    return [a.title for a in db.session.scalars(found.query)] if found.query is not None else []
+
+
+def suggested(viewer, text, **kw):
+    return [a.title for a in search.suggestions(viewer, text, **kw)]
+
+
+def test_words_drop_common_english_unless_nothing_else_is_left():
+    assert search.words("How to reset my password?") == ["reset", "password"]
+    assert search.words("how to") == ["how", "to"]
+    assert search.suggestion_words("My VPN drops a lot, I think") == ["vpn", "drops", "lot", "think"]
+
+
+def test_every_word_must_match_as_a_prefix_title_tags_or_text(library, make):
+    reader = make.customer()
+    assert titles(reader, "printer") == ["Printer shows as offline"]
+    assert titles(reader, "spool") == ["Printer shows as offline"]  # a prefix, in the text
+    assert titles(reader, "remote") == ["VPN drops every few minutes"]  # a tag
+    assert titles(reader, "update card") == ["Update the card used at renewal"]
+    assert titles(reader, "pooler") == []  # a prefix, not any substring
+
+
+def test_title_matches_rank_first(library, make):
+    reader = make.customer()
+    found = titles(reader, "vpn")
+    assert found[0] == "VPN drops every few minutes"  # title and tag
+    assert set(found) == {"VPN drops every few minutes", "Home router settings", "Printer shows as offline"}
+    assert found.index("Home router settings") < found.index("Printer shows as offline")  # tag before text
+
+
+def test_without_an_article_holding_every_word_any_word_will_do(library, make):
+    reader = make.customer()
+    found = search.search(reader, "printer renewal")
+    assert found.mode == "some"
+    assert {a.title for a in db.session.scalars(found.query)} == {
+        "Printer shows as offline",
+        "Update the card used at renewal",
+    }
+    assert search.search(reader, "printer spooler").mode == "all"
+
+
+def test_readers_never_find_what_they_may_not_read(library, make):
+    customer, agent = make.customer(), make.technician(library.it)
+    assert "VPN escalation for agents" not in titles(customer, "vpn")
+    assert "VPN escalation for agents" in titles(agent, "vpn")
+    assert "VPN secrets draft" not in titles(agent, "vpn") + titles(
+        library.author, "vpn"
+    )  # drafts are never listed
+    assert "VPN escalation for agents" not in suggested(customer, "vpn")
+
+
+def test_filters_by_category_and_tag(library, make):
+    reader = make.customer()
+    assert titles(reader, "update", category_id=library.billing.id) == ["Update the card used at renewal"]
+    assert set(titles(reader, "", tag="vpn")) == {"VPN drops every few minutes", "Home router settings"}
+    assert titles(reader, "band", tag="vpn") == ["Home router settings"]
+    assert search.search(reader, "").query is None  # nothing to look for
+
+
+def test_punctuation_and_accents_as_tickets_read_them(library, make):
+    reader = make.customer()
+    assert titles(reader, "intranet.example.com") == ["Café invoices"]
+    assert titles(reader, "2.3.1") == ["Café invoices"]
+    assert titles(reader, "CAFÉ") == titles(reader, "école") == ["Café invoices"]
+    assert titles(reader, "cafe") == []  # accents count on both databases
+
+
+@pytest.mark.parametrize(
+    "query", ['"vpn', "vpn)", "NEAR(vpn", "vpn:*", "-vpn", "'vpn' & !router", "vpn OR x*", "\\"]
+)
+def test_query_syntax_is_read_as_plain_words(library, make, query):
+    reader = make.customer()
+    expected = titles(reader, " ".join(search.words(query)))
+    assert titles(reader, query) == expected
+
+
+def test_suggestions_take_any_word_at_most_five_best_first(library, make):
+    reader = make.customer()
+    assert suggested(reader, "my vpn drops all the time")[0] == "VPN drops every few minutes"
+    assert suggested(reader, "a i") == []
+    for n in range(8):
+        kb.write(library.author, library.it, f"Wireless tip {n}", body="wireless")
+    db.session.commit()
+    assert len(suggested(reader, "wireless")) == search.SUGGESTIONS
+
+
+def test_suggestions_prefer_the_chosen_category_among_equals(library, make):
+    reader = make.customer()
+    kb.write(library.author, library.it, "Renewal of certificates", body="x")
+    db.session.commit()
+    both = suggested(reader, "renewal", category_id=library.it.id)
+    assert set(both) == {"Renewal of certificates", "Update the card used at renewal"}
+
+
+def test_related_share_tags_then_the_category(library, make):
+    reader = make.customer()
+    related = [a.title for a in search.related(reader, library.vpn)]
+    assert related[0] == "Home router settings"  # shares the tag
+    assert "Printer shows as offline" in related  # same category
+    assert "VPN escalation for agents" not in related and "VPN drops every few minutes" not in related
+
+
+def test_the_index_follows_every_edit_and_rename(library, make):
+    reader = make.customer()
+    articles.update_article(
+        library.author,
+        library.printer,
+        seen_version=library.printer.version,
+        category_id=library.it.id,
+        title="Printer offline on the third floor",
+        body="Plug the toner back in.",
+        visibility="public",
+        tags="hardware",
+    )
+    db.session.commit()
+    assert titles(reader, "spooler") == []
+    assert titles(reader, "toner") == titles(reader, "hardware") == ["Printer offline on the third floor"]
+    articles.set_status(library.author, library.printer, "archived")
+    db.session.commit()
+    assert titles(reader, "toner") == []
+
+
+def test_snippets_mark_the_words_and_escape_the_text():
+    html = search.snippet("Use <b>the</b> **VPN** client, then [restart](http://x) the VPN.", ["vpn"])
+    assert "<b>" not in html and "&lt;b&gt;" in html
+    assert html.count("<mark>") == 2 and "restart" in html and "http://x" not in html
+
+
+def test_suggestions_need_a_title_or_tag_word_or_two_words(library, make):
+    reader = make.customer()
+    kb.write(library.author, library.billing, "Invoices every month", body="Sent on the first.")
+    kb.write(library.author, library.billing, "Payment terms", body="Pay within 30 minutes of every invoice.")
+    db.session.commit()
+    found = suggested(reader, "VPN drops every 10 minutes")
+    assert found[0] == "VPN drops every few minutes"
+    assert {"Invoices every month", "Home router settings", "Payment terms"} <= set(
+        found
+    )  # title, tag, two words
+    assert "Printer shows as offline" not in found  # only "vpn", once, in its text
+    assert set(suggested(reader, "router")) == {
+        "VPN drops every few minutes",
+        "Home router settings",
+    }  # one word
