@@ -13,7 +13,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 
-from flask import current_app, render_template
+from flask import current_app
 from sqlalchemy import func, select, text
 
 from helpdesk.dbtypes import utcnow
@@ -107,6 +107,13 @@ def _automatic_sent(to_addr, since):
     )
 
 
+def render_mail(template, context):
+    """A mail template rendered with the mail's own context only. Flask's render_template would
+    also run the web layout's context processor in a request (navigation and banners: queries a
+    mail never shows); a mail depends on nothing but what its notification passes."""
+    return current_app.jinja_env.get_template(template).render(context)
+
+
 def queue(
     kind,
     *,
@@ -119,7 +126,8 @@ def queue(
     automatic=False,
     **context,
 ):
-    """Write one outbox row in the caller's transaction (only flushed) and return it.
+    """Write one outbox row in the caller's transaction and return it (added to the session: it
+    is inserted with the transaction's other rows at the next flush).
 
     Guarantees: the Message-ID is fixed now; with MAIL_BACKEND "devbox" the row is kept for the
     development mailbox and never sent; otherwise the worker delivers it. An `automatic` mail
@@ -141,8 +149,8 @@ def queue(
         to_name=clean_header(to_name, 200) or None,
         user_id=user_id,
         subject=clean_header(subject, 300),
-        body_text=render_template(f"mail/{template}.txt", **context),
-        body_html=render_template(f"mail/{template}.html", **context),
+        body_text=render_mail(f"mail/{template}.txt", context),
+        body_html=render_mail(f"mail/{template}.html", context),
         headers=headers,
         ticket_id=ticket.id if ticket is not None else None,
         status=OUTBOX_QUEUED,
@@ -161,7 +169,6 @@ def queue(
         row.status = OUTBOX_DEVBOX
         row.sent_at = now
     db.session.add(row)
-    db.session.flush()
     return row
 
 
