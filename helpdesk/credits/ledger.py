@@ -11,7 +11,7 @@ Guarantees of this module:
 import uuid
 
 from flask_sqlalchemy.session import Session
-from sqlalchemy import event, func, or_, select, update
+from sqlalchemy import event, func, inspect, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -52,11 +52,21 @@ def find_entry(idempotency_key):
     return db.session.scalar(select(LedgerEntry).where(LedgerEntry.idempotency_key == idempotency_key))
 
 
+LOCKED = "credit_banks_locked"  # session.info: ids of the banks this transaction has locked
+
+
 def lock_account(account_id):
     """The account row, locked until the transaction ends (FOR UPDATE on PostgreSQL).
 
-    On SQLite, writers already hold the database's write lock from BEGIN IMMEDIATE.
+    On SQLite, writers already hold the database's write lock from BEGIN IMMEDIATE. A bank this
+    transaction has already locked is not read again: nobody else can have changed it since, and
+    this transaction's own changes are on the loaded row (a charge checks the cap, then posts).
     """
+    locked = db.session.info.setdefault(LOCKED, set())
+    if account_id in locked:
+        account = db.session.identity_map.get(identity_key(CreditAccount, account_id))
+        if account is not None and not inspect(account).expired:
+            return account
     # Lock with a column-only SELECT: the entity's eager outer joins cannot be locked on PostgreSQL.
     # It also reads the moving columns, fresh now that we hold the lock.
     row = db.session.execute(
@@ -64,6 +74,7 @@ def lock_account(account_id):
         .where(CreditAccount.id == account_id)
         .with_for_update()
     ).one()
+    locked.add(account_id)
     account = db.session.identity_map.get(identity_key(CreditAccount, account_id))
     if account is None:
         return db.session.get(CreditAccount, account_id, populate_existing=True, options=BANK_LOAD)
@@ -230,9 +241,20 @@ def account_for(user):
 
 
 @event.listens_for(Session, "after_transaction_end")
-def _forget_banks(session, _transaction):
-    """Which bank a user spends from is remembered for one transaction only."""
+def _forget_banks(session, transaction):
+    """Which bank a user spends from, and which banks this transaction has locked, are
+    remembered for one transaction only: until it ends (a savepoint released inside it, such as
+    the one a new ticket's insert runs in, changes neither)."""
+    if transaction.parent is None:
+        session.info.pop("credit_banks", None)
+        session.info.pop(LOCKED, None)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_after_rollback(session, _previous_transaction):
+    """A rollback, of a savepoint too, may undo a bank opened or a lock taken since: forget both."""
     session.info.pop("credit_banks", None)
+    session.info.pop(LOCKED, None)
 
 
 def banks_by_organization(organization_ids):

@@ -129,7 +129,7 @@ def reply(ticket_id):
             notice = REPLY_NOTICES[form.action.data]
             if not is_htmx():
                 flash(notice, "success")
-                return redirect(url_for("tickets_agent.ticket", ticket_id=ticket.id, _anchor="conversation"))
+                return redirect(url_for("tickets_agent.ticket", ticket_id=ticket_id, _anchor="conversation"))
             form, staged = None, ()
     return render_ticket(
         ticket,

@@ -85,6 +85,20 @@ def create_ticket(actor, *, subject, body, category_id, priority_id, files=(), s
     existing = find_submission(actor, submission_key)
     if existing is not None:
         return existing, False
+    return open_new_ticket(
+        actor,
+        subject=subject,
+        body=body,
+        category_id=category_id,
+        priority_id=priority_id,
+        files=files,
+        submission_key=submission_key,
+    )
+
+
+def open_new_ticket(actor, *, subject, body, category_id, priority_id, files=(), submission_key=None):
+    """`create_ticket` for a caller that has just looked for the submission (find_submission) and
+    found none: the same guarantees; a twin committed since then is still handed back."""
     category = db.session.get(Category, category_id)
     if category is None or category.archived:
         raise ValidationFailed("Choose one of the listed categories.")
