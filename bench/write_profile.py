@@ -41,7 +41,7 @@ def measure(database_url, args):
         os.environ, DATABASE_URL=database_url, SECRET_KEY="bench-" + uuid.uuid4().hex, FLASK_APP="wsgi"
     )
     env["AGENT_SEAT_LIMIT"] = "50"
-    seeded = prepare(env, 2, reply_mode=args.reply, tickets_each=50)
+    seeded = prepare(env, 2, reply_mode=args.reply, tickets_each=10)
     os.environ.update(env)
     from sqlalchemy import event
 
@@ -66,8 +66,13 @@ def measure(database_url, args):
     def count(_conn, _cursor, statement, _params, _context, _many):
         statements.append(statement)
 
+    # As bench/submit.py's clients do, every request carries the cookie of the login: the flash
+    # messages of the redirects must not pile up in the session.
+    cookie = client.get_cookie("session").value
+
     def post(n):
         path, form, success = make_form(0, n, token, seeded)
+        client.set_cookie("session", cookie)
         response = client.post(path, data=form)
         assert response.status_code == 302 and success in response.location, (response.status_code, path)
 
@@ -75,7 +80,12 @@ def measure(database_url, args):
         post(n)
     statements.clear()
     profiler = None
-    if args.pyinstrument:
+    if args.cprofile:
+        import cProfile
+
+        profiler = cProfile.Profile(time.process_time)
+        profiler.enable()
+    elif args.pyinstrument:
         from pyinstrument import Profiler
 
         profiler = Profiler(interval=0.0005)
@@ -91,7 +101,10 @@ def measure(database_url, args):
         subprocess.run(
             ["callgrind_control", "--instr=off", str(os.getpid())], check=True, capture_output=True
         )
-    if profiler is not None:
+    if args.cprofile:
+        profiler.disable()
+        profiler.dump_stats(args.cprofile)
+    elif profiler is not None:
         profiler.stop()
         with open(args.pyinstrument, "w") as out:
             out.write(profiler.output_text(unicode=True, color=False, show_all=False))
@@ -146,6 +159,7 @@ def main():
     parser.add_argument("--reply", action="store_true")
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--pyinstrument", metavar="FILE")
+    parser.add_argument("--cprofile", metavar="FILE", help="a cProfile (CPU time) of the measured requests")
     parser.add_argument(
         "--callgrind",
         metavar="DIR",

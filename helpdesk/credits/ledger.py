@@ -99,11 +99,15 @@ def post_entry(
     period=None,
     memo="",
     allow_below_floor=False,
+    new_key=False,
 ):
     """Append one entry and move the balance. Returns (entry, created).
 
     Raises InsufficientCredits (with the shortfall) when a debit would cross the floor, unless
-    `allow_below_floor` (reversals of purchases only). Idempotent on `idempotency_key`.
+    `allow_below_floor` (reversals of purchases only). Idempotent on `idempotency_key`; `new_key`
+    when the caller's own transaction has just made the row the key names (a new ticket, unique by
+    its submission key): no entry can have the key yet, so it is not looked up (the unique index
+    would still refuse a second one, rolling the transaction back).
     """
     if kind not in LEDGER_KINDS:
         raise ValueError(f"unknown ledger kind {kind!r}")
@@ -111,8 +115,10 @@ def post_entry(
         raise TypeError("credit amounts are integers")
     account = lock_account(account_id)
     # Checked under the lock: a twin that committed while we waited is found, never posted twice.
-    existing_id = db.session.scalar(
-        select(LedgerEntry.id).where(LedgerEntry.idempotency_key == idempotency_key)
+    existing_id = (
+        None
+        if new_key
+        else db.session.scalar(select(LedgerEntry.id).where(LedgerEntry.idempotency_key == idempotency_key))
     )
     if existing_id is not None:
         return db.session.get(LedgerEntry, existing_id), False

@@ -54,7 +54,9 @@ def ticket_list():
 
 def _new_ticket_choices(form):
     """Categories, and the priorities of the customer's plan (server-computed)."""
-    form.category.choices = [(c.id, c.name) for c in tickets.active_categories()]
+    categories = tickets.active_categories()
+    form.category.choices = [(c.id, c.name) for c in categories]
+    form.category.rows = categories  # held for the request: the service finds its category loaded
     form.priority.choices = [(p.id, p.name) for p in credit_quotes.priorities_for(current_user)]
 
 
