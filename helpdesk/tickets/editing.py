@@ -217,6 +217,24 @@ def load_ticket(ticket_id):
     return db.session.scalars(query).unique().one_or_none()
 
 
+def load_for_write(ticket_id):
+    """The ticket for a write that redirects (a reply): the row and its requester (whom the mail
+    goes to), nothing a page shows; None if it does not exist. load_ticket adds the rest if a page
+    is shown after all."""
+    query = (
+        select(Ticket)
+        .where(Ticket.id == ticket_id)
+        .options(
+            person(Ticket.requester),
+            lazyload(Ticket.assignee),
+            lazyload(Ticket.organization),
+            lazyload(Ticket.category),
+            lazyload(Ticket.priority),
+        )
+    )
+    return db.session.scalars(query).one_or_none()
+
+
 def conversation(ticket):
     """Every message with its author and attachments (agents see internal notes), in two queries."""
     return db.session.scalars(

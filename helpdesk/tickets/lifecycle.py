@@ -146,10 +146,10 @@ def add_message(ticket, actor, body, *, internal=False, files=(), source="web", 
     """See _add_message; a resent form (same key from the same author) returns the first message."""
     if staging_key:
         existing = db.session.scalar(
-            select(Message).where(Message.author_id == actor.id, Message.submission_key == staging_key)
+            select(Message.id).where(Message.author_id == actor.id, Message.submission_key == staging_key)
         )
         if existing is not None:
-            return existing
+            return db.session.get(Message, existing)
     return _add_message(
         ticket, actor, body, internal=internal, files=files, source=source, staging_key=staging_key
     )
