@@ -36,6 +36,31 @@ def _csrf(client, path):
     return match.group(1)
 
 
+def floor_form(i, n, token, seeded):
+    """The floor every form post pays: the login, the session, CSRF, a flash and the redirect."""
+    return "/bench-floor", {"csrf_token": token, "body": f"Floor {n}"}, "/portal/"
+
+
+def _add_floor_view(app):
+    from flask import flash, redirect, url_for
+    from flask_login import current_user, login_required
+    from flask_wtf import FlaskForm
+    from wtforms import TextAreaField
+
+    class FloorForm(FlaskForm):
+        body = TextAreaField()
+
+    @login_required
+    def floor():
+        form = FloorForm()
+        if not form.validate_on_submit():
+            return "invalid", 400
+        flash(f"Done for {current_user.name}.", "success")
+        return redirect(url_for("tickets_portal.tickets"))
+
+    app.add_url_rule("/bench-floor", "bench_floor", floor, methods=["POST"])
+
+
 def measure(database_url, args):
     env = dict(
         os.environ, DATABASE_URL=database_url, SECRET_KEY="bench-" + uuid.uuid4().hex, FLASK_APP="wsgi"
@@ -49,6 +74,8 @@ def measure(database_url, args):
     from helpdesk.extensions import db
 
     app = create_app()
+    if args.floor:
+        _add_floor_view(app)
     client = app.test_client()
     email = "bench.tech0@example.com" if args.reply else "bench0@example.com"
     login_token = _csrf(client, "/login")
@@ -57,6 +84,8 @@ def measure(database_url, args):
     page = f"/agent/tickets/{seeded['tickets'][0][0]}" if args.reply else "/portal/tickets/new"
     token = _csrf(client, page)
     make_form = reply_form if args.reply else submission_form
+    if args.floor:
+        make_form = floor_form
     statements = []
 
     with app.app_context():
@@ -111,7 +140,7 @@ def measure(database_url, args):
     per_request = len(statements) / args.requests
     kinds = Counter(s.split(None, 1)[0].upper() for s in statements)
     print(
-        f"{app.config['SQLALCHEMY_DATABASE_URI'].split(':')[0]:10} {'reply' if args.reply else 'submission'}: "
+        f"{app.config['SQLALCHEMY_DATABASE_URI'].split(':')[0]:10} {'floor' if args.floor else 'reply' if args.reply else 'submission'}: "
         f"{cpu * 1000 / args.requests:.2f} ms CPU, {wall * 1000 / args.requests:.2f} ms wall, "
         f"{per_request:.1f} SQL statements per request "
         + ", ".join(f"{k} {v / args.requests:.1f}" for k, v in kinds.most_common())
@@ -157,6 +186,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--reply", action="store_true")
+    parser.add_argument(
+        "--floor", action="store_true", help="a form post that writes nothing: the floor of every request"
+    )
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--pyinstrument", metavar="FILE")
     parser.add_argument("--cprofile", metavar="FILE", help="a cProfile (CPU time) of the measured requests")

@@ -11,7 +11,7 @@ Guarantees of this module:
 import uuid
 
 from flask_sqlalchemy.session import Session
-from sqlalchemy import event, func, inspect, or_, select, update
+from sqlalchemy import bindparam, event, func, inspect, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -44,6 +44,31 @@ BANK_LOAD = (
     joinedload(CreditAccount.plan).joinedload(ServicePlan.priorities),
     joinedload(CreditAccount.plan).joinedload(ServicePlan.thresholds),
 )
+# The statements of every submission, built once (building one costs more than running it).
+OWN_BANK = select(CreditAccount).where(CreditAccount.user_id == bindparam("user_id")).options(*BANK_LOAD)
+OWN_OR_SHARED_BANK = (
+    select(CreditAccount)
+    .where(
+        or_(
+            CreditAccount.user_id == bindparam("user_id"),
+            CreditAccount.organization_id == bindparam("org_id"),
+        )
+    )
+    .options(*BANK_LOAD)
+)
+LOCK_BANK = (
+    select(CreditAccount.balance, CreditAccount.last_topup, CreditAccount.low_stage)
+    .where(CreditAccount.id == bindparam("account_id"))
+    .with_for_update()
+)
+_tickets = Ticket.__table__
+# On the table, not the ORM entity: the ORM's bulk UPDATE would first look for loaded tickets to
+# synchronise (post_entry expires the one attribute instead).
+ADD_PAID = (
+    update(_tickets)
+    .where(_tickets.c.id == bindparam("ticket_id"))
+    .values(paid_credits=_tickets.c.paid_credits - bindparam("amount"))
+)
 # Credits in of these kinds are top-ups: they set `last_topup` (the base of percentage thresholds).
 TOPUP_KINDS = (KIND_SIGNUP, KIND_ALLOWANCE, KIND_PURCHASE, KIND_ADJUSTMENT)
 
@@ -69,11 +94,7 @@ def lock_account(account_id):
             return account
     # Lock with a column-only SELECT: the entity's eager outer joins cannot be locked on PostgreSQL.
     # It also reads the moving columns, fresh now that we hold the lock.
-    row = db.session.execute(
-        select(CreditAccount.balance, CreditAccount.last_topup, CreditAccount.low_stage)
-        .where(CreditAccount.id == account_id)
-        .with_for_update()
-    ).one()
+    row = db.session.execute(LOCK_BANK, {"account_id": account_id}).one()
     locked.add(account_id)
     account = db.session.identity_map.get(identity_key(CreditAccount, account_id))
     if account is None:
@@ -148,9 +169,7 @@ def post_entry(
     if ticket is not None and kind in (KIND_CHARGE, KIND_REFUND) and not idempotency_key.startswith("time:"):
         # What the ticket's priority is paid, net of refunds, kept beside the ledger for the queue
         # (one UPDATE ... SET paid_credits = paid_credits - amount: no stale read under concurrency).
-        db.session.execute(
-            update(Ticket).where(Ticket.id == ticket.id).values(paid_credits=Ticket.paid_credits - amount)
-        )
+        db.session.execute(ADD_PAID, {"ticket_id": ticket.id, "amount": amount})
         db.session.expire(ticket, ["paid_credits"])
     db.session.flush()
     credit_alerts.after_balance_change(account, old_balance, entry)
@@ -237,11 +256,11 @@ def account_for(user):
     cache = db.session.info.setdefault("credit_banks", {})  # per transaction, see _forget_banks
     key = (user.id, user.organization_id)
     if key not in cache:
-        conditions = [CreditAccount.user_id == user.id]
         if user.organization_id:
-            conditions.append(CreditAccount.organization_id == user.organization_id)
-        query = select(CreditAccount).where(or_(*conditions)).options(*BANK_LOAD)
-        found = db.session.scalars(query).unique().all()
+            params = {"user_id": user.id, "org_id": user.organization_id}
+            found = db.session.scalars(OWN_OR_SHARED_BANK, params).unique().all()
+        else:
+            found = db.session.scalars(OWN_BANK, {"user_id": user.id}).unique().all()
         cache[key] = next((a for a in found if a.organization_id), None) or next(iter(found), None)
     return cache[key]
 

@@ -11,7 +11,7 @@ from datetime import timedelta
 from email import policy as email_policy
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, parseaddr
+from email.utils import format_datetime
 
 from flask import current_app
 from sqlalchemy import func, select, text
@@ -22,6 +22,7 @@ from helpdesk.mail.models import OUTBOX_DEVBOX, OUTBOX_QUEUED, OUTBOX_SUPPRESSED
 from helpdesk.mail.tokens import (
     mail_domain,
     parse_reply_address,
+    parse_setting_address,
     reply_address,
     support_address,
     thread_root_id,
@@ -42,7 +43,7 @@ def clean_header(text, limit=300):
 
 
 def from_address():
-    return parseaddr(current_app.config["MAIL_FROM"] or "")[1].strip().lower()
+    return parse_setting_address(current_app.config["MAIL_FROM"] or "")
 
 
 def is_own_address(addr):

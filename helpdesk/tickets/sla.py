@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app
 from flask_sqlalchemy.session import Session
-from sqlalchemy import event, select
+from sqlalchemy import bindparam, event, select
 
 from helpdesk.extensions import db
 from helpdesk.tickets import hours
@@ -51,6 +51,9 @@ def schedule_of(calendar):
 # Process-wide: (calendar id, updated_at) -> the calendar's Schedule. Every save of a calendar sets
 # a new updated_at (calendars.save_calendar), so an edit made by any process is a new key.
 _SCHEDULES = {}
+CALENDARS = select(BusinessCalendar.id, BusinessCalendar.category_id, BusinessCalendar.updated_at).where(
+    (BusinessCalendar.category_id == bindparam("category_id")) | BusinessCalendar.category_id.is_(None)
+)  # every new ticket asks: built once
 
 
 def schedule_for(category_id):
@@ -59,11 +62,7 @@ def schedule_for(category_id):
     saved; the Schedule itself (intervals, closures, holidays) is built once per process and save."""
     cache = db.session.info.setdefault("calendars", {})  # per transaction (see _forget)
     if category_id not in cache:
-        rows = db.session.execute(
-            select(BusinessCalendar.id, BusinessCalendar.category_id, BusinessCalendar.updated_at).where(
-                (BusinessCalendar.category_id == category_id) | BusinessCalendar.category_id.is_(None)
-            )
-        ).all()
+        rows = db.session.execute(CALENDARS, {"category_id": category_id}).all()
         row = next((r for r in rows if r.category_id == category_id), None) or next(
             (r for r in rows if r.category_id is None), None
         )
