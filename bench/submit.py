@@ -40,8 +40,53 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def prepare(env, clients):
-    """Migrate, seed reference data and create one customer with a Business bank per client."""
+SEED_CODE = """
+import json, sys
+from helpdesk import create_app
+from helpdesk.accounts import auth
+from helpdesk.accounts.models import CategoryPermission, User
+from helpdesk.credits import ledger as credits
+from helpdesk.dbtypes import utcnow
+from helpdesk.demo.seed import seed_reference_data
+from helpdesk.extensions import db
+from helpdesk.tickets import lifecycle
+clients, start_balance, password, reply_mode, tickets_each = json.loads(sys.argv[1])
+app = create_app({"ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 8, "ARGON2_PARALLELISM": 1})
+with app.app_context():
+    categories, priorities = seed_reference_data()
+    business = [p for p in credits.all_plans() if p.name == "Business"][0]
+    customers = []
+    for i in range(clients):
+        user = auth.register_customer(f"bench{i}@example.com", f"Bench {i}", password)
+        account = credits.open_account(business, user=user)
+        credits.post_entry(account.id, start_balance, "adjustment", idempotency_key=f"bench:{i}", memo="bench")
+        customers.append(user)
+    # The desk's technicians: one for IT (so a new ticket mails its requester and one agent);
+    # in reply mode one per client, each answering tickets of its own.
+    for i in range(clients if reply_mode else 1):
+        tech = User(email=f"bench.tech{i}@example.com", name=f"Tech {i}", role="technician",
+                    password_hash=auth.hash_password(password), email_confirmed_at=utcnow())
+        db.session.add(tech)
+        db.session.flush()
+        db.session.add(CategoryPermission(user_id=tech.id, category_id=categories["IT"].id))
+    tickets = []
+    for i in range(clients if reply_mode else 0):
+        tech = db.session.scalar(db.select(User).where(User.email == f"bench.tech{i}@example.com"))
+        own = []
+        for n in range(tickets_each):
+            ticket = lifecycle.create_ticket(customers[i], subject=f"Reply bench {i}-{n}", body="Something broke.",
+                                             category_id=categories["IT"].id, priority_id=priorities["Normal"].id)[0]
+            lifecycle.add_message(ticket, tech, "First answer.")  # the measured replies are later ones
+            own.append(ticket.id)
+        tickets.append(own)
+    db.session.commit()
+    print(json.dumps({"category": categories["IT"].id, "urgent": priorities["Urgent"].id, "tickets": tickets}))
+"""
+
+
+def prepare(env, clients, reply_mode=False, tickets_each=10):
+    """Migrate, seed reference data, one customer with a Business bank per client and the
+    technicians; in reply mode `tickets_each` open tickets per client, answered once by its agent."""
     subprocess.run(
         [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
         env=env,
@@ -49,27 +94,16 @@ def prepare(env, clients):
         check=True,
         capture_output=True,
     )
-    code = f"""
-from helpdesk import create_app
-from helpdesk.extensions import db
-from helpdesk.services import accounts, credits
-from helpdesk.services.seed import seed_reference_data
-app = create_app({{"ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 8, "ARGON2_PARALLELISM": 1}})
-with app.app_context():
-    categories, priorities = seed_reference_data()
-    business = [p for p in credits.all_plans() if p.name == "Business"][0]
-    for i in range({clients}):
-        user = accounts.register_customer(f"bench{{i}}@example.com", f"Bench {{i}}", {PASSWORD!r})
-        account = credits.open_account(business, user=user)
-        credits.post_entry(account.id, {START_BALANCE}, "adjustment", idempotency_key=f"bench:{{i}}", memo="bench")
-    db.session.commit()
-    print(categories["IT"].id, priorities["Urgent"].id)
-"""
+    settings = json.dumps([clients, START_BALANCE, PASSWORD, reply_mode, tickets_each])
     out = subprocess.run(
-        [sys.executable, "-c", code], env=env, cwd=ROOT, check=True, capture_output=True, text=True
+        [sys.executable, "-c", SEED_CODE, settings],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
     )
-    category_id, urgent_id = out.stdout.split()
-    return int(category_id), int(urgent_id)
+    return json.loads(out.stdout)
 
 
 class Client:
@@ -103,14 +137,14 @@ class Client:
             raise RuntimeError(f"no CSRF token on {path} ({status})")
         return match.group(1)
 
-    def login(self, email):
+    def login(self, email, form_page="/portal/tickets/new"):
         token = self.csrf("/login")
         status, location, _ = self.request(
             "POST", "/login", {"csrf_token": token, "email": email, "password": PASSWORD}
         )
         if status != 302:
             raise RuntimeError(f"login failed for {email}: {status}")
-        return self.csrf("/portal/tickets/new")
+        return self.csrf(form_page)
 
 
 def worker_cpu_seconds(master_pid):
@@ -132,82 +166,136 @@ def worker_cpu_seconds(master_pid):
     return total / ticks
 
 
-def run_clients(port, clients, seconds, category_id, urgent_id, follow):
+def submission_form(i, n, token, seeded):
+    """A paid submission: an Urgent ticket (250 credits) with a fresh submission key."""
+    form = {
+        "csrf_token": token,
+        "category": seeded["category"],
+        "priority": seeded["urgent"],
+        "subject": f"Bench {i}-{n}",
+        "body": "Paid submission from the benchmark.",
+        "submission_key": secrets.token_urlsafe(24),
+    }
+    return "/portal/tickets/new", form, "/portal/tickets/"
+
+
+def reply_form(i, n, token, seeded):
+    """An agent's public reply to the next of its own tickets, with a fresh resend key."""
+    tickets = seeded["tickets"][i]
+    form = {
+        "reply-csrf_token": token,
+        "reply-body": f"Reply {n} from the benchmark: have you tried turning it off and on again?",
+        "reply-action": "reply",
+        "reply-submission_key": secrets.token_urlsafe(24),
+    }
+    return f"/agent/tickets/{tickets[n % len(tickets)]}/reply", form, "/agent/tickets/"
+
+
+def run_clients(port, args, seeded, on_start):
+    """Every client logs in, then all POST as fast as they can for `args.seconds`; `on_start` is
+    called once all are logged in, just before they start (the CPU count starts there)."""
     latencies, errors, sent = [], [], {"paid": 0, "double_clicks": 0}
     lock = threading.Lock()
-    ready = threading.Barrier(clients + 1)
+    logged_in = threading.Barrier(args.clients + 1)
+    go = threading.Barrier(args.clients + 1)
     stop_at = [0.0]
+    make_form = reply_form if args.reply else submission_form
 
     def work(i):
         client = Client(port)
-        token = client.login(f"bench{i}@example.com")
+        if args.reply:
+            token = client.login(f"bench.tech{i}@example.com", f"/agent/tickets/{seeded['tickets'][i][0]}")
+        else:
+            token = client.login(f"bench{i}@example.com")
         # Without following redirects, the cookie stays the login one: the "submitted" flash
         # messages (shown by the ticket page) must not pile up in it.
-        client.keep_cookie = not follow
-        ready.wait()
+        client.keep_cookie = not args.follow
+        logged_in.wait()
+        go.wait()
         n = 0
         while time.perf_counter() < stop_at[0]:
-            key = secrets.token_urlsafe(24)
-            form = {
-                "csrf_token": token,
-                "category": category_id,
-                "priority": urgent_id,
-                "subject": f"Bench {i}-{n}",
-                "body": "Paid submission from the benchmark.",
-                "submission_key": key,
-            }
+            path, form, success = make_form(i, n, token, seeded)
             began = time.perf_counter()
-            status, location, _ = client.request("POST", "/portal/tickets/new", form)
+            status, location, _ = client.request("POST", path, form)
             elapsed = time.perf_counter() - began
-            if follow and status == 302:
+            if args.follow and status == 302:
                 client.request("GET", location.replace(f"http://127.0.0.1:{port}", ""))
-            if n % 10 == 0:  # a double click: the same submission again
-                client.request("POST", "/portal/tickets/new", form)
+            if n % 10 == 0:  # a double click: the same form again
+                client.request("POST", path, form)
                 with lock:
                     sent["double_clicks"] += 1
             with lock:
-                if status == 302 and "/portal/tickets/" in (location or ""):
+                if status == 302 and success in (location or ""):
                     latencies.append(elapsed)
                     sent["paid"] += 1
                 else:
                     errors.append(status)
             n += 1
 
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(clients)]
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(args.clients)]
     for t in threads:
         t.start()
     stop_at[0] = time.perf_counter() + 3600
-    ready.wait()
+    logged_in.wait()
+    on_start()
+    stop_at[0] = time.perf_counter() + args.seconds
+    go.wait()
     began = time.perf_counter()
-    stop_at[0] = began + seconds
     for t in threads:
         t.join()
     wall = time.perf_counter() - began
     return latencies, errors, sent, wall
 
 
-def verify(env):
-    """Ledger verification in a separate process: returns a dict of counts."""
-    code = """
+VERIFY_CODE = """
 import json
 from sqlalchemy import func, select
 from helpdesk import create_app
 from helpdesk.extensions import db
-from helpdesk.models import LedgerEntry, Ticket
-from helpdesk.services.credits import ledger_mismatches, running_balance_mismatches
+from helpdesk.credits.ledger import ledger_mismatches, running_balance_mismatches
+from helpdesk.credits.models import LedgerEntry
+from helpdesk.mail.models import OutboxMessage
+from helpdesk.tickets.models import Message, Ticket
 app = create_app()
 with app.app_context():
+    count = lambda q: db.session.scalar(select(func.count()).select_from(q.subquery()))
     tickets = db.session.scalar(select(func.count(Ticket.id)))
     charges = db.session.scalar(select(func.count(LedgerEntry.id)).where(LedgerEntry.kind == "charge"))
     per_ticket = db.session.execute(select(LedgerEntry.ticket_id, func.count()).where(LedgerEntry.kind == "charge")
         .group_by(LedgerEntry.ticket_id).having(func.count() > 1)).all()
+    replies = db.session.scalar(select(func.count(Message.id)))
+    twice = count(select(Message.submission_key).where(Message.submission_key.isnot(None))
+        .group_by(Message.author_id, Message.submission_key).having(func.count() > 1))
+    mails = dict(db.session.execute(select(OutboxMessage.kind, func.count()).group_by(OutboxMessage.kind)).all())
     print(json.dumps({"tickets": tickets, "charges": charges, "double_charged": len(per_ticket),
-                      "mismatches": len(ledger_mismatches()) + len(running_balance_mismatches())}))
+                      "mismatches": len(ledger_mismatches()) + len(running_balance_mismatches()),
+                      "messages": replies, "double_posted": twice, "mails": mails}))
 """
+
+
+def verify(env):
+    """Ledger, message and outbox counts, read by a separate process: returns a dict."""
     out = subprocess.run(
-        [sys.executable, "-c", code], env=env, cwd=ROOT, check=True, capture_output=True, text=True
+        [sys.executable, "-c", VERIFY_CODE], env=env, cwd=ROOT, check=True, capture_output=True, text=True
     )
     return json.loads(out.stdout)
+
+
+def checks_pass(result, args, seeded):
+    """Submissions: one charge per ticket, none twice, balances equal their entries, two mails per
+    ticket (the requester's and the agent's). Replies: one message and one mail per reply."""
+    if result["mismatches"] or result["double_charged"] or result["double_posted"]:
+        return False
+    mails = result["mails"]
+    if args.reply:
+        seeded_tickets = sum(len(t) for t in seeded["tickets"])
+        return (
+            result["messages"] == result["replies"] + seeded_tickets
+            and mails.get("public_reply", 0) == result["replies"] + seeded_tickets
+            and result["tickets"] == seeded_tickets
+            and result["charges"] == 0
+        )
+    return result["charges"] == result["tickets"] and mails.get("ticket_created", 0) == 2 * result["tickets"]
 
 
 def percentile(values, fraction):
@@ -222,8 +310,9 @@ def bench_one(label, database_url, args):
         SECRET_KEY="bench-" + uuid.uuid4().hex,
         FLASK_APP="wsgi",
         NO_PROXY="127.0.0.1,localhost",
+        AGENT_SEAT_LIMIT=str(args.clients + 5),
     )
-    category_id, urgent_id = prepare(env, args.clients)
+    seeded = prepare(env, args.clients, reply_mode=args.reply)
     port = free_port()
     server = subprocess.Popen(
         [
@@ -241,6 +330,12 @@ def bench_one(label, database_url, args):
         env=env,
         cwd=ROOT,
     )
+    start = {}
+
+    def on_start():
+        start["cpu"] = worker_cpu_seconds(server.pid)
+        start["load"] = os.getloadavg()[0]
+
     try:
         for _ in range(100):
             try:
@@ -248,42 +343,40 @@ def bench_one(label, database_url, args):
                 break
             except OSError:
                 time.sleep(0.1)
-        cpu_before = worker_cpu_seconds(server.pid)
-        load_before = os.getloadavg()[0]
-        latencies, errors, sent, wall = run_clients(
-            port, args.clients, args.seconds, category_id, urgent_id, args.follow
-        )
+        latencies, errors, sent, wall = run_clients(port, args, seeded, on_start)
         cpu_after = worker_cpu_seconds(server.pid)
         load_after = os.getloadavg()[0]
     finally:
         server.terminate()
         server.wait(timeout=30)
-    ledger = verify(env)
+    checked = verify(env)
+    unit = "reply" if args.reply else "submission"
+    done = sent["paid"]
     result = {
         "database": label,
+        "mode": unit,
         "clients": args.clients,
         "follow_redirects": args.follow,
         "gunicorn_args": args.gunicorn_args,
         "seconds": round(wall, 1),
-        "paid_submissions": sent["paid"],
+        ("replies" if args.reply else "paid_submissions"): done,
         "double_clicks": sent["double_clicks"],
         "errors": len(errors),
-        "submissions_per_s": round(sent["paid"] / wall, 1),
+        ("replies_per_s" if args.reply else "submissions_per_s"): round(done / wall, 1),
         "p50_ms": round(statistics.median(latencies) * 1000, 1) if latencies else None,
         "p99_ms": round(percentile(latencies, 0.99) * 1000, 1) if latencies else None,
-        # Load-independent cost: CPU time the gunicorn workers spent per paid submission
-        # (includes the login-free double clicks and, with --follow, the ticket page).
-        "worker_cpu_ms_per_submission": (
-            round((cpu_after - cpu_before) * 1000 / sent["paid"], 2)
-            if cpu_before is not None and cpu_after is not None and sent["paid"]
+        # Load-independent cost: CPU time the gunicorn workers spent per paid submission (or
+        # reply), from the moment every client was logged in (includes the double clicks and,
+        # with --follow, the page after the redirect).
+        f"worker_cpu_ms_per_{unit}": (
+            round((cpu_after - start["cpu"]) * 1000 / done, 2)
+            if start.get("cpu") is not None and cpu_after is not None and done
             else None
         ),
-        "load_average": [round(load_before, 2), round(load_after, 2)],
-        **ledger,
+        "load_average": [round(start["load"], 2), round(load_after, 2)],
+        **checked,
     }
-    result["ledger_ok"] = (
-        ledger["mismatches"] == 0 and ledger["double_charged"] == 0 and ledger["charges"] == ledger["tickets"]
-    )
+    result["checks_ok"] = checks_pass(result, args, seeded)
     return result
 
 
@@ -295,6 +388,11 @@ def main():
     parser.add_argument("--pg-server", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument(
         "--follow", action="store_true", help="also GET the ticket page after each submission, like a browser"
+    )
+    parser.add_argument(
+        "--reply",
+        action="store_true",
+        help="agents' public replies (one agent per client) instead of submissions",
     )
     parser.add_argument("--gunicorn-args", default="", help="extra gunicorn options, e.g. '--threads 4'")
     args = parser.parse_args()
@@ -318,7 +416,7 @@ def main():
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     for r in results:
         print(json.dumps(r))
-    return 0 if all(r["ledger_ok"] and not r["errors"] for r in results) else 1
+    return 0 if all(r["checks_ok"] and not r["errors"] for r in results) else 1
 
 
 if __name__ == "__main__":

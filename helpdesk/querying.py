@@ -1,5 +1,7 @@
 """Small SQL helpers every domain uses."""
 
+from sqlalchemy import inspect
+
 
 def escape_like(text):
     """`text` with LIKE's wildcards escaped (use with escape="\\\\"), so user input matches literally."""
@@ -21,3 +23,10 @@ def row_id(value):
 def is_row_id(value):
     """Whether `value` is an int that can name a row (see row_id)."""
     return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ROW_ID
+
+
+def id_of(instance):
+    """The primary key of a row the session has saved, read without loading it again: after a
+    commit every loaded row is expired, and reading `.id` would start a transaction (on SQLite,
+    BEGIN IMMEDIATE takes the write lock) only to read back what is already known."""
+    return inspect(instance).identity[0]

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from helpdesk.accounts import audit
@@ -94,15 +94,18 @@ def replace_permissions(actor, users, categories, wanted):
     return GridChange(granted=granted, revoked=revoked)
 
 
+CATEGORY_AGENTS = (  # every new ticket asks (its mail): built once
+    select(User)
+    .join(CategoryPermission, CategoryPermission.user_id == User.id)
+    .where(
+        CategoryPermission.category_id == bindparam("category_id"),
+        User.role.in_(AGENT_ROLES),
+        User.active.is_(True),
+    )
+    .order_by(User.id)
+)
+
+
 def category_agents(category_id):
     """Active agents granted a category (admins only if granted it explicitly), by id."""
-    return db.session.scalars(
-        select(User)
-        .join(CategoryPermission, CategoryPermission.user_id == User.id)
-        .where(
-            CategoryPermission.category_id == category_id,
-            User.role.in_(AGENT_ROLES),
-            User.active.is_(True),
-        )
-        .order_by(User.id)
-    ).all()
+    return db.session.scalars(CATEGORY_AGENTS, {"category_id": category_id}).all()

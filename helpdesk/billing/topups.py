@@ -20,7 +20,7 @@ import hashlib
 from dataclasses import dataclass
 
 from flask_sqlalchemy.session import Session
-from sqlalchemy import event, select
+from sqlalchemy import bindparam, event, select
 
 from helpdesk import events
 from helpdesk.billing import charges, gateway
@@ -120,16 +120,17 @@ def start_card_setup(user, nonce, *, actor, return_urls):
 # The crossing: in the debit's transaction, under the bank's row lock.
 
 
+TOP_UP_RULE = select(AutoTopUp.id, AutoTopUp.threshold, AutoTopUp.enabled, AutoTopUp.payment_method_id).where(
+    AutoTopUp.account_id == bindparam("account_id")
+)  # built once: every debit runs it
+
+
 def on_balance_changed(account, old_balance, entry):
     """Receiver of events.balance_changed: record a top-up when a debit crosses under the threshold."""
     if entry.amount >= 0 or entry.kind == KIND_REVERSAL:
         return None
     # Every debit asks, so ask for columns only; the rule itself is loaded for a crossing.
-    row = db.session.execute(
-        select(AutoTopUp.id, AutoTopUp.threshold, AutoTopUp.enabled, AutoTopUp.payment_method_id).where(
-            AutoTopUp.account_id == account.id
-        )
-    ).first()
+    row = db.session.execute(TOP_UP_RULE, {"account_id": account.id}).first()
     if row is None or not row.enabled or not row.payment_method_id:
         return None
     if not (old_balance >= row.threshold > account.balance):

@@ -11,7 +11,7 @@ Guarantees of this module:
 import uuid
 
 from flask_sqlalchemy.session import Session
-from sqlalchemy import event, func, or_, select, update
+from sqlalchemy import bindparam, event, func, inspect, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -44,6 +44,31 @@ BANK_LOAD = (
     joinedload(CreditAccount.plan).joinedload(ServicePlan.priorities),
     joinedload(CreditAccount.plan).joinedload(ServicePlan.thresholds),
 )
+# The statements of every submission, built once (building one costs more than running it).
+OWN_BANK = select(CreditAccount).where(CreditAccount.user_id == bindparam("user_id")).options(*BANK_LOAD)
+OWN_OR_SHARED_BANK = (
+    select(CreditAccount)
+    .where(
+        or_(
+            CreditAccount.user_id == bindparam("user_id"),
+            CreditAccount.organization_id == bindparam("org_id"),
+        )
+    )
+    .options(*BANK_LOAD)
+)
+LOCK_BANK = (
+    select(CreditAccount.balance, CreditAccount.last_topup, CreditAccount.low_stage)
+    .where(CreditAccount.id == bindparam("account_id"))
+    .with_for_update()
+)
+_tickets = Ticket.__table__
+# On the table, not the ORM entity: the ORM's bulk UPDATE would first look for loaded tickets to
+# synchronise (post_entry expires the one attribute instead).
+ADD_PAID = (
+    update(_tickets)
+    .where(_tickets.c.id == bindparam("ticket_id"))
+    .values(paid_credits=_tickets.c.paid_credits - bindparam("amount"))
+)
 # Credits in of these kinds are top-ups: they set `last_topup` (the base of percentage thresholds).
 TOPUP_KINDS = (KIND_SIGNUP, KIND_ALLOWANCE, KIND_PURCHASE, KIND_ADJUSTMENT)
 
@@ -52,18 +77,25 @@ def find_entry(idempotency_key):
     return db.session.scalar(select(LedgerEntry).where(LedgerEntry.idempotency_key == idempotency_key))
 
 
+LOCKED = "credit_banks_locked"  # session.info: ids of the banks this transaction has locked
+
+
 def lock_account(account_id):
     """The account row, locked until the transaction ends (FOR UPDATE on PostgreSQL).
 
-    On SQLite, writers already hold the database's write lock from BEGIN IMMEDIATE.
+    On SQLite, writers already hold the database's write lock from BEGIN IMMEDIATE. A bank this
+    transaction has already locked is not read again: nobody else can have changed it since, and
+    this transaction's own changes are on the loaded row (a charge checks the cap, then posts).
     """
+    locked = db.session.info.setdefault(LOCKED, set())
+    if account_id in locked:
+        account = db.session.identity_map.get(identity_key(CreditAccount, account_id))
+        if account is not None and not inspect(account).expired:
+            return account
     # Lock with a column-only SELECT: the entity's eager outer joins cannot be locked on PostgreSQL.
     # It also reads the moving columns, fresh now that we hold the lock.
-    row = db.session.execute(
-        select(CreditAccount.balance, CreditAccount.last_topup, CreditAccount.low_stage)
-        .where(CreditAccount.id == account_id)
-        .with_for_update()
-    ).one()
+    row = db.session.execute(LOCK_BANK, {"account_id": account_id}).one()
+    locked.add(account_id)
     account = db.session.identity_map.get(identity_key(CreditAccount, account_id))
     if account is None:
         return db.session.get(CreditAccount, account_id, populate_existing=True, options=BANK_LOAD)
@@ -88,11 +120,15 @@ def post_entry(
     period=None,
     memo="",
     allow_below_floor=False,
+    new_key=False,
 ):
     """Append one entry and move the balance. Returns (entry, created).
 
     Raises InsufficientCredits (with the shortfall) when a debit would cross the floor, unless
-    `allow_below_floor` (reversals of purchases only). Idempotent on `idempotency_key`.
+    `allow_below_floor` (reversals of purchases only). Idempotent on `idempotency_key`; `new_key`
+    when the caller's own transaction has just made the row the key names (a new ticket, unique by
+    its submission key): no entry can have the key yet, so it is not looked up (the unique index
+    would still refuse a second one, rolling the transaction back).
     """
     if kind not in LEDGER_KINDS:
         raise ValueError(f"unknown ledger kind {kind!r}")
@@ -100,8 +136,10 @@ def post_entry(
         raise TypeError("credit amounts are integers")
     account = lock_account(account_id)
     # Checked under the lock: a twin that committed while we waited is found, never posted twice.
-    existing_id = db.session.scalar(
-        select(LedgerEntry.id).where(LedgerEntry.idempotency_key == idempotency_key)
+    existing_id = (
+        None
+        if new_key
+        else db.session.scalar(select(LedgerEntry.id).where(LedgerEntry.idempotency_key == idempotency_key))
     )
     if existing_id is not None:
         return db.session.get(LedgerEntry, existing_id), False
@@ -131,9 +169,7 @@ def post_entry(
     if ticket is not None and kind in (KIND_CHARGE, KIND_REFUND) and not idempotency_key.startswith("time:"):
         # What the ticket's priority is paid, net of refunds, kept beside the ledger for the queue
         # (one UPDATE ... SET paid_credits = paid_credits - amount: no stale read under concurrency).
-        db.session.execute(
-            update(Ticket).where(Ticket.id == ticket.id).values(paid_credits=Ticket.paid_credits - amount)
-        )
+        db.session.execute(ADD_PAID, {"ticket_id": ticket.id, "amount": amount})
         db.session.expire(ticket, ["paid_credits"])
     db.session.flush()
     credit_alerts.after_balance_change(account, old_balance, entry)
@@ -220,19 +256,30 @@ def account_for(user):
     cache = db.session.info.setdefault("credit_banks", {})  # per transaction, see _forget_banks
     key = (user.id, user.organization_id)
     if key not in cache:
-        conditions = [CreditAccount.user_id == user.id]
         if user.organization_id:
-            conditions.append(CreditAccount.organization_id == user.organization_id)
-        query = select(CreditAccount).where(or_(*conditions)).options(*BANK_LOAD)
-        found = db.session.scalars(query).unique().all()
+            params = {"user_id": user.id, "org_id": user.organization_id}
+            found = db.session.scalars(OWN_OR_SHARED_BANK, params).unique().all()
+        else:
+            found = db.session.scalars(OWN_BANK, {"user_id": user.id}).unique().all()
         cache[key] = next((a for a in found if a.organization_id), None) or next(iter(found), None)
     return cache[key]
 
 
 @event.listens_for(Session, "after_transaction_end")
-def _forget_banks(session, _transaction):
-    """Which bank a user spends from is remembered for one transaction only."""
+def _forget_banks(session, transaction):
+    """Which bank a user spends from, and which banks this transaction has locked, are
+    remembered for one transaction only: until it ends (a savepoint released inside it, such as
+    the one a new ticket's insert runs in, changes neither)."""
+    if transaction.parent is None:
+        session.info.pop("credit_banks", None)
+        session.info.pop(LOCKED, None)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_after_rollback(session, _previous_transaction):
+    """A rollback, of a savepoint too, may undo a bank opened or a lock taken since: forget both."""
     session.info.pop("credit_banks", None)
+    session.info.pop(LOCKED, None)
 
 
 def banks_by_organization(organization_ids):

@@ -197,6 +197,7 @@ def charge_new_ticket(actor, ticket, price, submission_key=None):
             actor=actor,
             ticket=ticket,
             memo=f"{ticket.priority.name} priority for ticket #{ticket.id}",
+            new_key=True,  # the ticket was created in this transaction, unique by this key
         )
     except InsufficientCredits as exc:
         raise _insufficient(ticket.priority, cost, exc) from exc

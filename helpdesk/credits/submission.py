@@ -23,7 +23,7 @@ def submit_ticket(actor, *, subject, body, category_id, priority_id, files=(), s
     if priority is None:
         raise ValidationFailed("Choose one of the listed priorities.")
     price = quotes.new_ticket_price(actor, priority)
-    ticket, created = lifecycle.create_ticket(
+    ticket, created = lifecycle.open_new_ticket(
         actor,
         subject=subject,
         body=body,

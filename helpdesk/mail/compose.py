@@ -11,10 +11,10 @@ from datetime import timedelta
 from email import policy as email_policy
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, parseaddr
+from email.utils import format_datetime
 
-from flask import current_app, render_template
-from sqlalchemy import func, select, text
+from flask import current_app
+from sqlalchemy import func, inspect, select, text
 
 from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
@@ -22,6 +22,7 @@ from helpdesk.mail.models import OUTBOX_DEVBOX, OUTBOX_QUEUED, OUTBOX_SUPPRESSED
 from helpdesk.mail.tokens import (
     mail_domain,
     parse_reply_address,
+    parse_setting_address,
     reply_address,
     support_address,
     thread_root_id,
@@ -42,7 +43,7 @@ def clean_header(text, limit=300):
 
 
 def from_address():
-    return parseaddr(current_app.config["MAIL_FROM"] or "")[1].strip().lower()
+    return parse_setting_address(current_app.config["MAIL_FROM"] or "")
 
 
 def is_own_address(addr):
@@ -55,12 +56,13 @@ def new_message_id():
     return f"<{secrets.token_hex(16)}@{mail_domain()}>"
 
 
-def ticket_headers(ticket_id, user_id=None):
+def ticket_headers(ticket_id, user_id=None, issued=None):
     """Threading and reply headers for a mail about a ticket; replies go to the recipient's own
-    reply address (the plain support address for a recipient without an account)."""
+    reply address (the plain support address for a recipient without an account), issued at
+    `issued` (now)."""
     root = thread_root_id(ticket_id)
     return {
-        "Reply-To": reply_address(ticket_id, user_id) if user_id else support_address(),
+        "Reply-To": reply_address(ticket_id, user_id, issued) if user_id else support_address(),
         "In-Reply-To": root,
         "References": root,
         "X-Helpdesk-Ticket": str(ticket_id),
@@ -107,6 +109,66 @@ def _automatic_sent(to_addr, since):
     )
 
 
+def render_mail(template, context):
+    """A mail template rendered with the mail's own context only. Flask's render_template would
+    also run the web layout's context processor in a request (navigation and banners: queries a
+    mail never shows); a mail depends on nothing but what its notification passes."""
+    return current_app.jinja_env.get_template(template).render(context)
+
+
+class MailNotComposed(Exception):
+    """A stored mail cannot be written: a row its template shows no longer exists."""
+
+
+def _stored(value):
+    """A context value as the outbox keeps it: plain values as they are now, rows by id."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    value = getattr(value, "_get_current_object", lambda: value)()  # current_user is a proxy
+    if isinstance(value, db.Model):
+        identity = inspect(value).identity
+        if identity is None:
+            raise ValueError(f"{value!r} has no id yet: flush it before its mail is queued")
+        return {"$row": type(value).__name__, "id": identity[0]}
+    raise TypeError(f"a mail's context holds plain values and rows, not {type(value).__name__}")
+
+
+def _models():
+    return {mapper.class_.__name__: mapper.class_ for mapper in db.Model.registry.mappers}
+
+
+def _loaded(value, models):
+    if isinstance(value, dict) and "$row" in value:
+        row = db.session.get(models[value["$row"]], value["id"])
+        if row is None:
+            raise MailNotComposed(f"{value['$row']} {value['id']} no longer exists")
+        return row
+    return value
+
+
+def compose(row):
+    """Write the bodies and headers of a stored mail, once (a composed row is left as it is).
+
+    The worker composes each mail when it first claims it (and `devbox` or suppressed mail is
+    composed when it is written): the template renders the context stored with the row, its
+    values as they were at the event and its rows (ticket, message, recipient, ...) as they are
+    now, so the mail is the one the request would have written. Raises MailNotComposed when a
+    row it shows is gone."""
+    if row.body_text is not None:
+        return row
+    models = _models()
+    context = {key: _loaded(value, models) for key, value in (row.context or {}).items()}
+    ticket = context.get("ticket")
+    context["reply_marker"] = REPLY_MARKER if ticket is not None else None
+    headers = ticket_headers(ticket.id, row.user_id, issued=row.created_at) if ticket is not None else {}
+    if row.automatic:
+        headers["Auto-Submitted"] = "auto-replied"
+    row.body_text = render_mail(f"mail/{row.template}.txt", context)
+    row.body_html = render_mail(f"mail/{row.template}.html", context)
+    row.headers = headers
+    return row
+
+
 def queue(
     kind,
     *,
@@ -119,21 +181,22 @@ def queue(
     automatic=False,
     **context,
 ):
-    """Write one outbox row in the caller's transaction (only flushed) and return it.
+    """Write one outbox row in the caller's transaction and return it (added to the session: it
+    is inserted with the transaction's other rows at the next flush).
 
-    Guarantees: the Message-ID is fixed now; with MAIL_BACKEND "devbox" the row is kept for the
-    development mailbox and never sent; otherwise the worker delivers it. An `automatic` mail
-    (an acknowledgement, "you now follow": mail nobody wrote, sent because mail came in) carries
+    Guarantees: the mail exists exactly when its event does, with its Message-ID fixed now; what
+    it says is stored with it (the template, the values of the event and the ids of its rows) and
+    written out by the worker before it is first sent (see `compose`), so the request pays for no
+    template. With MAIL_BACKEND "devbox" the row is composed at once and kept for the development
+    mailbox, never sent; otherwise the worker delivers it. An `automatic` mail (an
+    acknowledgement, "you now follow": mail nobody wrote, sent because mail came in) carries
     `Auto-Submitted: auto-replied` (RFC 3834), and beyond MAIL_AUTO_PER_HOUR of them to one
     address in an hour (about this ticket or any other) it is kept as "suppressed" and never
     sent (logged).
     """
-    context.update(subject=subject, ticket=ticket, reply_marker=REPLY_MARKER if ticket else None)
+    context.update(subject=subject, ticket=ticket)
     to_addr = to_addr.strip().lower()
-    headers = ticket_headers(ticket.id, user_id) if ticket is not None else {}
     now = utcnow()
-    if automatic:
-        headers["Auto-Submitted"] = "auto-replied"
     row = OutboxMessage(
         kind=kind,
         message_id=new_message_id(),
@@ -141,9 +204,9 @@ def queue(
         to_name=clean_header(to_name, 200) or None,
         user_id=user_id,
         subject=clean_header(subject, 300),
-        body_text=render_template(f"mail/{template}.txt", **context),
-        body_html=render_template(f"mail/{template}.html", **context),
-        headers=headers,
+        template=template,
+        context={key: _stored(value) for key, value in context.items()},
+        headers={},
         ticket_id=ticket.id if ticket is not None else None,
         status=OUTBOX_QUEUED,
         automatic=automatic,
@@ -160,8 +223,9 @@ def queue(
     elif current_app.config["MAIL_BACKEND"] == "devbox":
         row.status = OUTBOX_DEVBOX
         row.sent_at = now
+    if row.status != OUTBOX_QUEUED:  # never sent: composed now, for the admins' mail pages
+        compose(row)
     db.session.add(row)
-    db.session.flush()
     return row
 
 

@@ -12,11 +12,12 @@ import time
 from datetime import timedelta
 
 from flask import current_app
+from jinja2 import TemplateError
 from sqlalchemy import select
 
 from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
-from helpdesk.mail.compose import build_email, from_address
+from helpdesk.mail.compose import MailNotComposed, build_email, compose, from_address
 from helpdesk.mail.models import OUTBOX_DEVBOX, OUTBOX_FAILED, OUTBOX_QUEUED, OUTBOX_SENT, OutboxMessage
 
 log = logging.getLogger("helpdesk.mail")
@@ -33,7 +34,9 @@ def claim_due(now=None, limit=None):
     """Claim due queued rows for this worker and commit the claim; returns [(id, to_addr, message)].
 
     Guarantees: two workers never claim the same row (FOR UPDATE SKIP LOCKED on PostgreSQL;
-    SQLite serialises writers at BEGIN IMMEDIATE). A claim counts an attempt and moves
+    SQLite serialises writers at BEGIN IMMEDIATE). A row not composed yet is composed by its first
+    claim, in the claim's transaction (a mail that cannot be written is marked failed, with why,
+    and an admin may retry it). A claim counts an attempt and moves
     next_attempt_at past a lease, so a row whose worker died is retried later with the same
     Message-ID rather than lost or re-created.
     """
@@ -51,6 +54,13 @@ def claim_due(now=None, limit=None):
     for row in db.session.scalars(query).all():
         row.attempts += 1
         row.next_attempt_at = now + timedelta(seconds=cfg["MAIL_LEASE_SECONDS"])
+        try:
+            compose(row)  # the first claim writes the mail out (kept for every later attempt)
+        except (MailNotComposed, TemplateError, AttributeError, TypeError, ValueError, LookupError) as exc:
+            row.status = OUTBOX_FAILED
+            row.last_error = f"cannot compose the message: {type(exc).__name__}: {exc}"[:2000]
+            log.error("mail %s to %s cannot be composed: %s", row.message_id, row.to_addr, exc)
+            continue
         try:
             claimed.append((row.id, row.to_addr, build_email(row)))
         except (ValueError, TypeError, IndexError) as exc:  # e.g. an address the parser refuses

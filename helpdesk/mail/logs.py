@@ -96,6 +96,13 @@ def display_headers(row):
     """The headers the message is sent with, as (name, value) pairs (built like the worker does)."""
     from helpdesk.mail.compose import build_email
 
+    if row.body_text is None:  # stored, not composed yet: what is known now
+        return [
+            ("Message-ID", row.message_id),
+            ("To", row.to_addr),
+            ("Subject", row.subject),
+            ("(the rest)", "written by the mail worker when it first sends the message"),
+        ]
     try:
         return [(k, str(v)) for k, v in build_email(row).items()]
     except (ValueError, TypeError, IndexError) as exc:

@@ -41,7 +41,8 @@ class OutboxMessage(db.Model):
     """One e-mail to one recipient, written in the transaction of the event that caused it.
 
     The Message-ID is fixed when the row is written, so a retry after a crash between sending
-    and marking repeats the same message (receivers de-duplicate on it) instead of a new one.
+    and marking repeats the same message (receivers de-duplicate on it) instead of a new one; so
+    are the bodies, once composed.
     """
 
     __tablename__ = "outbox_messages"
@@ -63,7 +64,12 @@ class OutboxMessage(db.Model):
     to_name: Mapped[str | None] = mapped_column(String(200))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     subject: Mapped[str] = mapped_column(String(300))
-    body_text: Mapped[str] = mapped_column(Text)
+    # What the mail says, stored by the request: the template and its context (the event's values,
+    # the ids of the rows it shows). The worker writes the bodies and headers from them before the
+    # first attempt (compose.compose); None until then.
+    template: Mapped[str | None] = mapped_column(String(60))
+    context: Mapped[dict | None] = mapped_column(JSON)
+    body_text: Mapped[str | None] = mapped_column(Text)
     body_html: Mapped[str | None] = mapped_column(Text)
     headers: Mapped[dict] = mapped_column(JSON, default=dict)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"), index=True)

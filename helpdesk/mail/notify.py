@@ -70,7 +70,8 @@ def ticket_created(ticket):
     """An acknowledgement to the requester (subject and number only, never the body: whoever
     mails the support address cannot make it echo content to someone else; automatic for a ticket
     opened by mail, so at most MAIL_AUTO_PER_HOUR an hour), and the full ticket to its agents."""
-    rows = []
+    agents = _recipients(category_agents(ticket), exclude=[ticket.requester])  # before any row is added:
+    rows = []  # the rows are then inserted together
     for user in _recipients([ticket.requester]):
         rows.append(
             _send(
@@ -83,7 +84,7 @@ def ticket_created(ticket):
                 set_password_url=public_url("accounts.forgot_password"),
             )
         )
-    for agent in _recipients(category_agents(ticket), exclude=[ticket.requester]):
+    for agent in agents:
         rows.append(
             _send(
                 "ticket_created",

@@ -9,6 +9,7 @@ shared by every recipient and never expiring, is still recognised, but only as n
 it proves nothing about the sender (see inbound.py).
 """
 
+import functools
 import hashlib
 import hmac
 import re
@@ -31,7 +32,14 @@ SIGNATURE_LENGTH = 20  # hex characters: 80 bits
 
 
 def _addr_spec(setting):
-    return parseaddr(current_app.config[setting] or "")[1].strip().lower()
+    return parse_setting_address(current_app.config[setting] or "")
+
+
+@functools.lru_cache(maxsize=64)
+def parse_setting_address(value):
+    """The address in a setting such as `Help desk <support@example.com>` (parsed once per value:
+    every mail written asks for it several times)."""
+    return parseaddr(value)[1].strip().lower()
 
 
 def support_address():

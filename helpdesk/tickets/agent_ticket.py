@@ -33,9 +33,9 @@ REPLY_NOTICES = {
 }
 
 
-def visible_ticket(ticket_id):
+def visible_ticket(ticket_id, load=agent_tickets.load_ticket):
     """The ticket if the policy lets this agent see it; 404 otherwise, whether it exists or not."""
-    ticket = agent_tickets.load_ticket(ticket_id)
+    ticket = load(ticket_id)
     if not policy.can_view_ticket(current_user, ticket):
         abort(404)
     return ticket
@@ -111,7 +111,7 @@ def history_page(ticket_id):
 
 @bp.post("/tickets/<int:ticket_id>/reply", endpoint="reply")
 def reply(ticket_id):
-    ticket = visible_ticket(ticket_id)
+    ticket = visible_ticket(ticket_id, load=agent_tickets.load_for_write)  # most replies redirect
     form = AgentReplyForm(prefix="reply")
     staged, upload_errors = stage_form_files(form.ensure_key().submission_key.data, form.attachments.name)
     notice = None
@@ -130,10 +130,10 @@ def reply(ticket_id):
             notice = REPLY_NOTICES[form.action.data]
             if not is_htmx():
                 flash(notice, "success")
-                return redirect(url_for("tickets_agent.ticket", ticket_id=ticket.id, _anchor="conversation"))
+                return redirect(url_for("tickets_agent.ticket", ticket_id=ticket_id, _anchor="conversation"))
             form, staged = None, ()
     return render_ticket(
-        ticket,
+        agent_tickets.load_ticket(ticket_id),  # what the page shows, loaded with the row again
         ["conversation", "sidebar"],
         reply_form=form,
         reply_notice=notice,

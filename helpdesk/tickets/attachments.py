@@ -51,6 +51,8 @@ def stage_form_files(staging_key, field_name="attachments"):
     """
     removed = [i for i in map(parse_id, request.form.getlist("remove_staged")) if i]
     files = [(f.filename, f.read()) for f in request.files.getlist(field_name) if f and f.filename]
+    if not removed and not files:  # nothing to keep: no transaction of its own
+        return StagedLater(current_user.id, staging_key), []
 
     def stage():
         if removed:
@@ -59,3 +61,25 @@ def stage_form_files(staging_key, field_name="attachments"):
 
     outcome = perform(stage)
     return outcome.value if outcome.ok else ([], [outcome.message])
+
+
+class StagedLater:
+    """The files staged under a key, looked up only when a page shows them: a form accepted at
+    once (most are) never does, and its service claims them in its own transaction."""
+
+    def __init__(self, uploader_id, staging_key):
+        self.uploader_id, self.staging_key, self._items = uploader_id, staging_key, None
+
+    def _load(self):
+        if self._items is None:
+            self._items = uploads.staged_for(self.uploader_id, self.staging_key)
+        return self._items
+
+    def __iter__(self):
+        return iter(self._load())
+
+    def __len__(self):
+        return len(self._load())
+
+    def __bool__(self):
+        return bool(self._load())

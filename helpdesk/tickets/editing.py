@@ -5,7 +5,7 @@ compared with the one the agent's form carried (a stale form is refused with Sta
 silently overwriting), a real change bumps the version and writes one history entry.
 """
 
-from sqlalchemy import exists, select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import joinedload, lazyload, selectinload
 
 from helpdesk import policy
@@ -215,6 +215,26 @@ def load_ticket(ticket_id):
         )
     )
     return db.session.scalars(query).unique().one_or_none()
+
+
+FOR_WRITE = (
+    select(Ticket)
+    .where(Ticket.id == bindparam("ticket_id"))
+    .options(
+        person(Ticket.requester),
+        lazyload(Ticket.assignee),
+        lazyload(Ticket.organization),
+        lazyload(Ticket.category),
+        lazyload(Ticket.priority),
+    )
+)  # every reply runs it: built once
+
+
+def load_for_write(ticket_id):
+    """The ticket for a write that redirects (a reply): the row and its requester (whom the mail
+    goes to), nothing a page shows; None if it does not exist. load_ticket adds the rest if a page
+    is shown after all."""
+    return db.session.scalars(FOR_WRITE, {"ticket_id": ticket_id}).one_or_none()
 
 
 def conversation(ticket):

@@ -1,6 +1,6 @@
 """Ticket lifecycle: create, reply, note, close, reopen, with history and idempotent submission."""
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import bindparam, exists, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from helpdesk import events, policy
@@ -40,10 +40,19 @@ def lock_row(ticket):
     return ticket
 
 
+# Statements of every submission and reply, built once (building one costs more than running it).
+ACTIVE_CATEGORIES = select(Category).where(Category.archived.is_(False)).order_by(Category.name)
+SUBMISSION = select(Ticket.id).where(
+    Ticket.requester_id == bindparam("requester_id"), Ticket.submission_key == bindparam("key")
+)
+RESENT_MESSAGE = select(Message.id).where(
+    Message.author_id == bindparam("author_id"), Message.submission_key == bindparam("key")
+)
+INSERT_EVENT = insert(TicketEvent.__table__)
+
+
 def active_categories():
-    return db.session.scalars(
-        select(Category).where(Category.archived.is_(False)).order_by(Category.name)
-    ).all()
+    return db.session.scalars(ACTIVE_CATEGORIES).all()
 
 
 def all_priorities():
@@ -53,23 +62,26 @@ def all_priorities():
 
 def record_event(ticket, actor, field, old, new):
     """Append one history entry; values are stored as short display strings."""
-    db.session.add(
-        TicketEvent(
-            ticket_id=ticket.id,
-            actor_id=actor.id if actor else None,
-            field=field,
-            old_value=None if old is None else str(old)[:400],
-            new_value=None if new is None else str(new)[:400],
-        )
+    db.session.execute(  # written now, in the caller's transaction; nobody needs the object
+        INSERT_EVENT,
+        {
+            "ticket_id": ticket.id,
+            "actor_id": actor.id if actor else None,
+            "field": field,
+            "old_value": None if old is None else str(old)[:400],
+            "new_value": None if new is None else str(new)[:400],
+            "created_at": utcnow(),
+        },
     )
 
 
 def find_submission(requester, submission_key):
+    """The ticket this requester already made from this form (same submission key), or None.
+    Asked of every submission and almost always none: only the id is selected."""
     if not submission_key:
         return None
-    return db.session.scalar(
-        select(Ticket).where(Ticket.requester_id == requester.id, Ticket.submission_key == submission_key)
-    )
+    ticket_id = db.session.scalar(SUBMISSION, {"requester_id": requester.id, "key": submission_key})
+    return None if ticket_id is None else db.session.get(Ticket, ticket_id)
 
 
 def create_ticket(actor, *, subject, body, category_id, priority_id, files=(), submission_key=None):
@@ -85,6 +97,20 @@ def create_ticket(actor, *, subject, body, category_id, priority_id, files=(), s
     existing = find_submission(actor, submission_key)
     if existing is not None:
         return existing, False
+    return open_new_ticket(
+        actor,
+        subject=subject,
+        body=body,
+        category_id=category_id,
+        priority_id=priority_id,
+        files=files,
+        submission_key=submission_key,
+    )
+
+
+def open_new_ticket(actor, *, subject, body, category_id, priority_id, files=(), submission_key=None):
+    """`create_ticket` for a caller that has just looked for the submission (find_submission) and
+    found none: the same guarantees; a twin committed since then is still handed back."""
     category = db.session.get(Category, category_id)
     if category is None or category.archived:
         raise ValidationFailed("Choose one of the listed categories.")
@@ -131,11 +157,9 @@ def create_ticket(actor, *, subject, body, category_id, priority_id, files=(), s
 def add_message(ticket, actor, body, *, internal=False, files=(), source="web", staging_key=None):
     """See _add_message; a resent form (same key from the same author) returns the first message."""
     if staging_key:
-        existing = db.session.scalar(
-            select(Message).where(Message.author_id == actor.id, Message.submission_key == staging_key)
-        )
+        existing = db.session.scalar(RESENT_MESSAGE, {"author_id": actor.id, "key": staging_key})
         if existing is not None:
-            return existing
+            return db.session.get(Message, existing)
     return _add_message(
         ticket, actor, body, internal=internal, files=files, source=source, staging_key=staging_key
     )

@@ -15,7 +15,7 @@ from helpdesk.credits.panels import (
     ticket_credit_context,
 )
 from helpdesk.htmx import render_page_or_block
-from helpdesk.querying import row_id
+from helpdesk.querying import id_of, row_id
 from helpdesk.tickets import drafts, search
 from helpdesk.tickets import lifecycle as tickets
 from helpdesk.tickets.attachments import stage_form_files
@@ -54,7 +54,9 @@ def ticket_list():
 
 def _new_ticket_choices(form):
     """Categories, and the priorities of the customer's plan (server-computed)."""
-    form.category.choices = [(c.id, c.name) for c in tickets.active_categories()]
+    categories = tickets.active_categories()
+    form.category.choices = [(c.id, c.name) for c in categories]
+    form.category.rows = categories  # held for the request: the service finds its category loaded
     form.priority.choices = [(p.id, p.name) for p in credit_quotes.priorities_for(current_user)]
 
 
@@ -127,9 +129,10 @@ def new_ticket():
             form.form_errors.append(outcome.message)
         else:
             ticket, created = outcome.value
+            ticket_id = id_of(ticket)  # committed: read without loading it again
             done = "submitted" if created else "was already submitted"
-            flash(f"Ticket #{ticket.id} {done}.", "success")
-            return redirect(url_for("tickets_portal.ticket", ticket_id=ticket.id))
+            flash(f"Ticket #{ticket_id} {done}.", "success")
+            return redirect(url_for("tickets_portal.ticket", ticket_id=ticket_id))
     return _render_new_ticket(form, staged, upload_errors), 200
 
 

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app
-from sqlalchemy import select
+from flask_sqlalchemy.session import Session
+from sqlalchemy import bindparam, event, select
 
 from helpdesk.extensions import db
 from helpdesk.tickets import hours
@@ -47,31 +48,55 @@ def schedule_of(calendar):
     )
 
 
-def calendar_for(category_id):
-    """The calendar a category's tickets run on: its own, else the default (None if neither)."""
+# Process-wide: (calendar id, updated_at) -> the calendar's Schedule. Every save of a calendar sets
+# a new updated_at (calendars.save_calendar), so an edit made by any process is a new key.
+_SCHEDULES = {}
+CALENDARS = select(BusinessCalendar.id, BusinessCalendar.category_id, BusinessCalendar.updated_at).where(
+    (BusinessCalendar.category_id == bindparam("category_id")) | BusinessCalendar.category_id.is_(None)
+)  # every new ticket asks: built once
+
+
+def schedule_for(category_id):
+    """The Schedule a category's tickets run on: its calendar's, else the default's, else round
+    the clock. One narrow query per transaction says which calendar applies and when it was last
+    saved; the Schedule itself (intervals, closures, holidays) is built once per process and save."""
     cache = db.session.info.setdefault("calendars", {})  # per transaction (see _forget)
     if category_id not in cache:
-        rows = db.session.scalars(
-            select(BusinessCalendar).where(
-                (BusinessCalendar.category_id == category_id) | BusinessCalendar.category_id.is_(None)
-            )
-        ).all()
-        cache[category_id] = next((c for c in rows if c.category_id == category_id), None) or next(
-            (c for c in rows if c.category_id is None), None
+        rows = db.session.execute(CALENDARS, {"category_id": category_id}).all()
+        row = next((r for r in rows if r.category_id == category_id), None) or next(
+            (r for r in rows if r.category_id is None), None
         )
+        if row is None:
+            cache[category_id] = hours.ALWAYS_OPEN
+        else:
+            key = (row.id, row.updated_at)
+            schedule = _SCHEDULES.get(key)
+            if schedule is None:
+                if len(_SCHEDULES) > 500:  # saves pile up keys: start afresh now and then
+                    _SCHEDULES.clear()
+                schedule = _SCHEDULES[key] = schedule_of(db.session.get(BusinessCalendar, row.id))
+            cache[category_id] = schedule
     return cache[category_id]
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget(session, transaction):
+    """Which calendar applies is looked up again by the next transaction."""
+    if transaction.parent is None:
+        session.info.pop("calendars", None)
 
 
 def forget_calendars():
     """Calendars changed in this transaction: look them up again."""
     db.session.info.pop("calendars", None)
+    _SCHEDULES.clear()
 
 
 def clock_for(priority, category_id):
     """The Schedule a priority's targets count on for a category's tickets."""
     if not priority.business_hours:
         return hours.ALWAYS_OPEN
-    return schedule_of(calendar_for(category_id))
+    return schedule_for(category_id)
 
 
 def warn_minutes(target):

@@ -9,7 +9,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import event, func, select
+from sqlalchemy import bindparam, event, func, select
 from sqlalchemy.orm import Session
 from werkzeug.utils import secure_filename
 
@@ -293,15 +293,16 @@ def discard_staged(uploader, staging_key, attachment_ids):
     db.session.flush()
 
 
+STAGED = select(Attachment).where(  # every submission and reply asks: built once
+    Attachment.uploader_id == bindparam("uploader_id"),
+    Attachment.staging_key == bindparam("key"),
+    Attachment.ticket_id.is_(None),
+)
+
+
 def claim_staged(uploader, staging_key, ticket, message=None):
     """Attach the files staged under this key to the ticket (and message)."""
-    items = db.session.scalars(
-        select(Attachment).where(
-            Attachment.uploader_id == uploader.id,
-            Attachment.staging_key == staging_key,
-            Attachment.ticket_id.is_(None),
-        )
-    ).all()
+    items = db.session.scalars(STAGED, {"uploader_id": uploader.id, "key": staging_key}).all()
     for item in items:
         item.ticket = ticket
         item.message = message

@@ -7,17 +7,19 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from helpdesk.extensions import db
+from helpdesk.mail.compose import compose
 from helpdesk.mail.models import OutboxMessage
 
 
 def confirmation_path(app, email):
     """The path of the newest confirmation link mailed to `email` by the served `app`."""
     with app.app_context():
-        body = db.session.scalars(
-            select(OutboxMessage.body_text)
+        row = db.session.scalars(
+            select(OutboxMessage)
             .where(OutboxMessage.to_addr == email, OutboxMessage.kind == "address_confirmation")
             .order_by(OutboxMessage.id.desc())
         ).first()
+        body = compose(row).body_text  # as the mail worker writes it (the served app only stores it)
         db.session.remove()
     return re.search(r"https?://[^/\s]+(/register/confirm/\S+)", body).group(1)
 

@@ -16,6 +16,7 @@ from helpdesk.mail.compose import build_email
 from helpdesk.mail.models import OutboxMessage
 from tests import billing_support as bs
 from tests.credit_helpers import balance_of, bank, plan
+from tests.mail_support import written
 
 NOW = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
 NEXT_MONTH = datetime(2027, 1, 2, 10, 0, tzinfo=UTC)
@@ -73,7 +74,7 @@ def account_of(user):
 
 
 def outbox(kind):
-    return db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == kind)).all()
+    return written(db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == kind)).all())
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from helpdesk.mail.compose import build_email
 from helpdesk.mail.models import OutboxMessage
 from tests import billing_support as bs
 from tests.credit_helpers import balance_of, bank
+from tests.mail_support import written
 
 NOW = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
 
@@ -230,7 +231,9 @@ def test_a_refused_card_mails_a_pay_link_and_alerts_admins(
     spend(client, login, admin, the_rule().account, 150)
     (payment,) = top_ups()
     assert payment.status == "failed" and payment.failure_code == code and payment.payment_intent_id
-    (mail,) = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "top_up_failed")).all()
+    (mail,) = written(
+        db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "top_up_failed")).all()
+    )
     text = build_email(mail).get_body(("plain",)).get_content()
     assert mail.to_addr == customer.email and reason in text and f"/billing/top-ups/{payment.id}/pay" in text
     (alert,) = db.session.scalars(select(BillingAlert).where(BillingAlert.kind == "top_up_failed")).all()

@@ -18,7 +18,7 @@ from helpdesk.mail import notify
 from helpdesk.mail.compose import answering_inbound_mail, build_email
 from helpdesk.mail.models import InboundMail, OutboxMessage
 from helpdesk.tickets.models import Subscription, Ticket
-from tests.mail_support import TRUSTED_MTA, load_eml, renamed, with_auth_results, with_headers
+from tests.mail_support import TRUSTED_MTA, load_eml, renamed, with_auth_results, with_headers, written
 
 
 @pytest.fixture
@@ -30,7 +30,7 @@ def outbox(**filters):
     query = select(OutboxMessage).order_by(OutboxMessage.id)
     for name, value in filters.items():
         query = query.where(getattr(OutboxMessage, name) == value)
-    return db.session.scalars(query).all()
+    return written(db.session.scalars(query).all())
 
 
 def users():

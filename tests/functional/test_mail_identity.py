@@ -18,7 +18,7 @@ from helpdesk.mail.tokens import legacy_reply_address, parse_reply_address, repl
 from helpdesk.tickets import lifecycle as tickets
 from helpdesk.tickets import subscribers
 from helpdesk.tickets.models import Message, Ticket
-from tests.mail_support import TRUSTED_MTA, load_eml, renamed, with_auth_results, with_headers
+from tests.mail_support import TRUSTED_MTA, load_eml, renamed, with_auth_results, with_headers, written
 
 FAIL = "dmarc=fail (p=reject) header.from=example.test"
 
@@ -81,7 +81,9 @@ def outbox_count():
 def test_each_recipient_gets_an_own_reply_address_and_a_reply_through_it_is_theirs(desk):
     tickets.add_message(desk.ticket, desk.ivan, "Try turning it off and on again.")
     db.session.commit()
-    rows = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "public_reply")).all()
+    rows = written(
+        db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "public_reply")).all()
+    )
     addresses = {row.to_addr: row.headers["Reply-To"] for row in rows}
     assert sorted(addresses) == ["alice@example.test", "bob@example.test", "sam@example.test"]
     assert len(set(addresses.values())) == 3

@@ -14,7 +14,7 @@ from helpdesk.mail.models import InboundMail, OutboxMessage
 from helpdesk.mail.tokens import reply_address, thread_root_id
 from helpdesk.tickets import lifecycle as tickets
 from helpdesk.tickets.models import Attachment, Message, Subscription, Ticket
-from tests.mail_support import TRUSTED_MTA, load_eml, printer_ticket, with_auth_results
+from tests.mail_support import TRUSTED_MTA, load_eml, printer_ticket, with_auth_results, written
 
 
 @pytest.fixture
@@ -51,9 +51,11 @@ def public_messages(ticket):
 
 
 def mails_to(addr):
-    return db.session.scalars(
-        select(OutboxMessage).where(OutboxMessage.to_addr == addr).order_by(OutboxMessage.id)
-    ).all()
+    return written(
+        db.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.to_addr == addr).order_by(OutboxMessage.id)
+        ).all()
+    )
 
 
 def test_reply_lands_on_ticket_with_quote_and_signature_trimmed(ticket, alice):

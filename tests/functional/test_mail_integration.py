@@ -26,6 +26,7 @@ from helpdesk.tickets import lifecycle as tickets
 from helpdesk.tickets import subscribers
 from tests import billing_support as bs
 from tests.credit_helpers import bank
+from tests.mail_support import written
 
 from .agent_support import HTMX
 
@@ -34,7 +35,7 @@ def outbox(kind=None):
     query = select(OutboxMessage).order_by(OutboxMessage.id)
     if kind:
         query = query.where(OutboxMessage.kind == kind)
-    return db.session.scalars(query).all()
+    return written(db.session.scalars(query).all())
 
 
 def addresses(kind):

@@ -15,7 +15,7 @@ from helpdesk.mail import notify
 from helpdesk.mail.models import OutboxMessage
 from helpdesk.mail.tokens import parse_reply_address, thread_root_id
 from helpdesk.tickets import lifecycle as tickets
-from tests.mail_support import running_smtp_server
+from tests.mail_support import running_smtp_server, written
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def outbox(**filters):
     query = select(OutboxMessage).order_by(OutboxMessage.id)
     for name, value in filters.items():
         query = query.where(getattr(OutboxMessage, name) == value)
-    return db.session.scalars(query).all()
+    return written(db.session.scalars(query).all())
 
 
 def open_ticket(make, ref, customer=None, subject="Printer on fire", body="Smoke everywhere."):

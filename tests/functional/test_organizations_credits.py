@@ -18,6 +18,7 @@ from helpdesk.notices.models import Notice
 from helpdesk.tickets.models import Ticket
 from tests import billing_support as bs
 from tests.credit_helpers import balance_of, bank
+from tests.mail_support import written
 
 
 @pytest.fixture
@@ -48,7 +49,7 @@ def ask_from_the_form(client, ref, wanted="Urgent", **kw):
 
 
 def mails(kind):
-    return db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == kind)).all()
+    return written(db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == kind)).all())
 
 
 def notices_of(user):

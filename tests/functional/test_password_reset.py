@@ -7,13 +7,14 @@ from sqlalchemy import select
 from helpdesk.accounts.models import User
 from helpdesk.extensions import db
 from helpdesk.mail.models import OutboxMessage
+from tests.mail_support import written
 
 
 def reset_link(addr):
     row = db.session.scalars(
         select(OutboxMessage).where(OutboxMessage.to_addr == addr, OutboxMessage.kind == "password_reset")
     ).first()
-    return re.search(r"http://\S+/reset-password/\S+", row.body_text).group(0)
+    return re.search(r"http://\S+/reset-password/\S+", written([row])[0].body_text).group(0)
 
 
 def test_reset_flow_sets_password_and_ends_sessions(app, client, login, make):

@@ -10,6 +10,7 @@ from werkzeug.security import generate_password_hash
 from helpdesk.accounts import passwords
 from helpdesk.extensions import db
 from helpdesk.mail.models import OutboxMessage
+from tests.mail_support import written
 
 COMMON = "This password is one of the most commonly used passwords; choose another."
 
@@ -79,7 +80,9 @@ def _reset_links(addr):
         .where(OutboxMessage.to_addr == addr, OutboxMessage.kind == "password_reset")
         .order_by(OutboxMessage.id)
     ).all()
-    return [re.search(r"http://[^/\s]+(/reset-password/\S+)", row.body_text).group(1) for row in rows]
+    return [
+        re.search(r"http://[^/\s]+(/reset-password/\S+)", row.body_text).group(1) for row in written(rows)
+    ]
 
 
 def test_a_newer_reset_link_invalidates_the_older_ones(client, make):

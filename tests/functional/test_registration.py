@@ -14,6 +14,7 @@ from helpdesk.extensions import db
 from helpdesk.mail.models import OutboxMessage
 from helpdesk.tickets import lifecycle as tickets
 from tests.factories import PASSWORD
+from tests.mail_support import written
 
 FORM = {
     "name": "Erin",
@@ -31,7 +32,7 @@ def mails(kind, to=None):
     query = select(OutboxMessage).where(OutboxMessage.kind == kind).order_by(OutboxMessage.id)
     if to:
         query = query.where(OutboxMessage.to_addr == to)
-    return db.session.scalars(query).all()
+    return written(db.session.scalars(query).all())
 
 
 def confirmation_path(to="erin@example.com"):

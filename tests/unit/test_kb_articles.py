@@ -11,7 +11,7 @@ from helpdesk.errors import NotAllowed, StaleUpdate, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.kb import articles, files, from_tickets, revisions, slugs
 from helpdesk.kb.models import OldSlug, Revision
-from helpdesk.tickets import uploads
+from helpdesk.tickets import upload_cleaning, uploads
 from helpdesk.tickets.models import Attachment
 from tests import kb_support as kb
 
@@ -177,13 +177,15 @@ def test_a_message_becomes_a_draft_once(author, make, ref):
 def test_article_files_are_kept_by_the_staged_sweep_and_the_quota(author, ref, app):
     item = kb.write(author, ref.categories["IT"], "With a picture")
     entry = kb.attach(author, item)
-    stored = uploads.path_of(entry.attachment)
     later = utcnow() + timedelta(days=3)
-    uploads.clean_staged(older_than=timedelta(hours=1), now=later)
+    upload_cleaning.clean_staged(older_than=timedelta(hours=1), now=later)
     assert db.session.get(Attachment, entry.attachment_id) is not None
     assert uploads.staged_size(author.id) == 0
-    with open(stored, "rb") as fh:
-        assert fh.read() == kb.PNG
+    stream = uploads.open_stored(entry.attachment).stream
+    try:
+        assert stream.read() == kb.PNG
+    finally:
+        stream.close()
     name = files.remove_file(author, item, entry.id)
     assert name == "diagram.png" and item.files == []
 
