@@ -30,7 +30,7 @@ if ROOT not in sys.path:
 import argparse  # noqa: E402  (the block above must run first)
 import time  # noqa: E402
 
-from bench.dataset import AGENT_EMAIL, PASSWORD, bench_database, seed  # noqa: E402
+from bench.dataset import AGENT_EMAIL, PASSWORD, seeded_database  # noqa: E402
 
 SECRET = "bench-secret-key-not-for-production"
 
@@ -87,13 +87,21 @@ def main():
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--tickets", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=200, help="requests per timed batch")
     parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds; the best is kept")
+    parser.add_argument(
+        "--keep",
+        metavar="NAME",
+        help="seed a database of this name once and reuse it in later runs (see bench/dataset.py)",
+    )
     args = parser.parse_args()
 
-    with bench_database("sqlite", prefix="helpdesk-floor-") as url:
-        targets = seed(url, args.tickets, 3)
+    with seeded_database(args.db, args.tickets, 3, keep=args.keep, prefix="helpdesk-floor-") as (
+        url,
+        targets,
+    ):
         os.environ["DATABASE_URL"] = url
         from bench.reference_app import app as reference_app
         from helpdesk import create_app
