@@ -36,7 +36,7 @@ import urllib.request  # noqa: E402
 import uuid  # noqa: E402
 from contextlib import contextmanager  # noqa: E402
 
-from bench.dataset import AGENT_EMAIL, PASSWORD, backends, bench_database, data_set_parser, seed  # noqa: E402  (after the path is set)
+from bench.dataset import AGENT_EMAIL, PASSWORD, backends, data_set_parser, seeded_database  # noqa: E402  (after the path is set)
 
 USER_AGENT = "helpdesk-bench"
 
@@ -195,17 +195,16 @@ def _ms(out, label):
 def run(backend, args):
     print(f"\n== {backend} ==")
     procs = []
-    with bench_database(backend) as url:
+    with seeded_database(backend, args.tickets, args.messages_per_ticket, keep=args.keep) as (url, targets):
         try:
-            return measure(url, args, procs)
+            return measure(url, targets, args, procs)
         finally:
             for proc in procs:
                 stop(proc)
 
 
-def measure(url, args, procs):
+def measure(url, targets, args, procs):
     """Serve the seeded database with gunicorn and measure every page with wrk."""
-    targets = seed(url, args.tickets, args.messages_per_ticket)
     app_proc, app_base = start_gunicorn("wsgi:app", url)
     procs.append(app_proc)
     # The same app with its page cache off (helpdesk/page_cache.py): what a page costs to render.
@@ -281,6 +280,11 @@ def measure(url, args, procs):
 def main():
     parser = data_set_parser(__doc__)
     parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
+    parser.add_argument(
+        "--keep",
+        metavar="NAME",
+        help="seed a database of this name once and reuse it in later runs (bench/dataset.py)",
+    )
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the best is reported")
     parser.add_argument(
         "--quick",
