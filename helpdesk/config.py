@@ -45,7 +45,6 @@ ENV_SETTINGS = {
     "IMAP_USE_SSL": bool,
     "DEFAULT_CATEGORY": str,
     "DEFAULT_TIMEZONE": str,
-    "PAGE_CACHE_SECONDS": int,
     "SLA_WARN_AT": int,
     "HSTS_SECONDS": int,
     "UPLOAD_MAX_FILES": int,
@@ -103,7 +102,6 @@ class Config:
     MAX_ATTACHMENTS_PER_POST = 5
     UPLOAD_FOLDER = None  # None: instance/uploads
     PER_PAGE = 25
-    PAGE_CACHE_SECONDS = 10  # agent pages kept until any write, at most this long; 0: off (page_cache.py)
     AGENT_SEAT_LIMIT = 4
     SLA_WARN_AT = 75  # per cent of a target after which a paid ticket is at risk (warned once)
     UPGRADE_URL = "https://example.com/upgrade"

@@ -22,7 +22,7 @@ def init_app(app):
 
     app.register_blueprint(bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
-    # Before every other hook (the page cache's included): roles in REQUIRE_2FA set it up first.
+    # Before every other hook: roles in REQUIRE_2FA set it up first.
     app.before_request(require_two_factor_setup)
     register_banner(app, seat_banner)
     register_admin_section(

@@ -1,12 +1,14 @@
-"""What the credits domain shows on other domains' pages (the portal's ticket page, banners)."""
+"""What the credits domain shows on other domains' pages (the portal's and the agents' ticket
+pages, banners)."""
 
 from flask import url_for
 
 from helpdesk import policy
+from helpdesk.credits import alerts as credit_alerts
 from helpdesk.credits import ledger as credits
 from helpdesk.credits import quotes as credit_quotes
-from helpdesk.credits import switching
-from helpdesk.credits.forms import UpgradePriorityForm
+from helpdesk.credits import switching, time_entries
+from helpdesk.credits.forms import TimeEntryForm, TimerStopForm, UpgradePriorityForm
 from helpdesk.credits.models import BILLING_TIME
 
 
@@ -73,3 +75,24 @@ def asked_message(result):
     if not result.sent:
         return f"You already asked for this: {names} {'has' if len(result.managers) == 1 else 'have'} your request."
     return f"Your request for {result.request.amount:,}{more} credits was sent to {names}."
+
+
+def agent_panel(user, ticket, form=None, error=None):
+    """What the agents' credit panel shows (`credits/agent/_panel.html`, in the ticket page's
+    sidebar): priority paid, credits spent, the bank and its low-balance alert, time entries."""
+    account = credit_quotes.ticket_account(ticket)
+    entries = time_entries.entries_for(ticket)
+    return dict(
+        account=account,
+        paid=credit_quotes.net_paid(ticket),
+        time_billed=sum(e.billed for e in entries),
+        total_minutes=time_entries.total_minutes(entries),
+        entries=entries,
+        low_alert=credit_alerts.current_low_alert(account),
+        bills_time=time_entries.billing_account(ticket) is not None,
+        timer=time_entries.running_timer(ticket, user),
+        time_form=form or TimeEntryForm(formdata=None),
+        stop_form=TimerStopForm(formdata=None),
+        can_log=policy.can_log_time(user, ticket),
+        error=error,
+    )

@@ -6,7 +6,6 @@ from flask_login import current_user
 from helpdesk.credits import quotes as credit_quotes
 from helpdesk.dbtypes import utcnow
 from helpdesk.htmx import is_htmx, render_page_or_block
-from helpdesk.page_cache import cached_page, expires_at
 from helpdesk.tickets import queue, queue_choices, search
 from helpdesk.tickets.blueprints import agent_bp as bp
 from helpdesk.tickets.forms import (
@@ -28,9 +27,6 @@ def render_queue(args, notice=None, status=200):
         now=now,
         spent=credit_quotes.credits_spent_by_ticket,
     )
-    upcoming = [row.due_at for row in page.rows if row.due_at > now]
-    if upcoming:  # the first "overdue" mark to appear on this page
-        expires_at((min(upcoming) - now).total_seconds())
     hint = search.wordless_query_hint(args.q)
     if notice is None and hint:
         notice = {"level": "info", "text": hint}
@@ -50,7 +46,6 @@ def render_queue(args, notice=None, status=200):
 
 
 @bp.get("/", endpoint="queue")
-@cached_page
 def queue_view():
     args = QueueArgs(request.args)
     response = render_queue(args)

@@ -5,11 +5,11 @@ from flask_login import current_user
 
 from helpdesk import policy
 from helpdesk.actions import perform
+from helpdesk.credits import panels as credit_panels
 from helpdesk.credits import quotes as credit_quotes
 from helpdesk.dbtypes import utcnow
 from helpdesk.errors import NotAllowed, StaleUpdate
 from helpdesk.htmx import is_htmx, render_page_or_block
-from helpdesk.page_cache import cached_page, expires_at
 from helpdesk.tickets import editing as agent_tickets
 from helpdesk.tickets import lifecycle as tickets
 from helpdesk.tickets import queue, sla, subscribers
@@ -71,6 +71,7 @@ def render_ticket(ticket, block="sidebar", status=200, reply_form=None, **extra)
         history=history,
         older_history=older_history,
         subscriptions=subscribers.subscribers_of(ticket),
+        panel=credit_panels.agent_panel(current_user, ticket),
         forms=_edit_forms(ticket),
         reply_form=(reply_form or AgentReplyForm(formdata=None, prefix="reply")).ensure_key(),
         subscriber_form=extra.pop("subscriber_form", None)
@@ -86,13 +87,8 @@ def render_ticket(ticket, block="sidebar", status=200, reply_form=None, **extra)
 
 
 @bp.get("/tickets/<int:ticket_id>", endpoint="ticket")
-@cached_page
 def ticket_page(ticket_id):
-    ticket = visible_ticket(ticket_id)
-    now = utcnow()
-    if ticket.due_at > now:  # when the "overdue" mark would appear
-        expires_at((ticket.due_at - now).total_seconds())
-    return render_ticket(ticket, block="ticket_page")
+    return render_ticket(visible_ticket(ticket_id), block="ticket_page")
 
 
 @bp.get("/tickets/<int:ticket_id>/history", endpoint="history")
