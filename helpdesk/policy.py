@@ -30,7 +30,10 @@ def must_use_two_factor(user, required_roles):
 
 
 def permitted_category_ids(user):
-    """The categories a technician may work (admins: all, others: none)."""
+    """The categories a technician was granted (policy decides what admins and others may do)."""
+    loaded = getattr(user, "granted_category_csv", None)  # loaded with the signed-in user
+    if loaded is not None:
+        return {int(part) for part in loaded.split(",") if part}
     return {p.category_id for p in user.category_permissions}
 
 

@@ -5,7 +5,7 @@ import secrets
 
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from helpdesk.dbtypes import UTCDateTime, utcnow
 from helpdesk.extensions import db
@@ -68,6 +68,10 @@ class User(UserMixin, db.Model):
     category_permissions = relationship(
         "CategoryPermission", back_populates="user", cascade="all, delete-orphan", lazy="select"
     )  # loaded on first use (agents only), not with every user row
+    # The granted category ids as "1,3" ("" for none), loaded in the same query as the signed-in
+    # user (accounts.auth.load_session_user); None whenever it was not loaded that way, or was
+    # expired with category_permissions: policy.permitted_category_ids then reads the relationship.
+    granted_category_csv = query_expression()
 
     def __init__(self, **kwargs):
         # Confirmed when created unless told otherwise (a column default would also replace an
