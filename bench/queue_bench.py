@@ -94,7 +94,7 @@ def check_page(url, cookie, expect):
 def wrk(url, cookie, connections, duration):
     """Requests/s, p50 and p99 (ms) from wrk; refuses results with errors or non-2xx answers."""
     out = subprocess.run(
-        ["wrk", "-t1" if connections == 1 else "-t2", f"-c{connections}", f"-d{duration}s", "--latency",
+        ["wrk", "-t1" if connections == 1 else "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "10s",
          "-H", f"Cookie: {cookie}", "-H", f"User-Agent: {USER_AGENT}", url],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
