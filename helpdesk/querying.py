@@ -1,5 +1,7 @@
 """Small SQL helpers every domain uses."""
 
+from sqlalchemy import literal
+
 
 def escape_like(text):
     """`text` with LIKE's wildcards escaped (use with escape="\\\\"), so user input matches literally."""
@@ -21,3 +23,15 @@ def row_id(value):
 def is_row_id(value):
     """Whether `value` is an int that can name a row (see row_id)."""
     return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ROW_ID
+
+
+def in_values(column, values):
+    """`column IN (?, ?, ...)` over a fixed list of values, one bind parameter each. `in_()` with a
+    list makes one "expanding" parameter that SQLAlchemy rewrites into the SQL on every execution
+    of even a prebuilt statement; a constant list (the open statuses, the agent roles) needs none."""
+    return column.in_([literal(value, column.type) for value in values])
+
+
+def not_in_values(column, values):
+    """`column NOT IN (?, ?, ...)`, like in_values."""
+    return column.notin_([literal(value, column.type) for value in values])

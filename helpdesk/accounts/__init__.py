@@ -4,7 +4,8 @@ Owns the rules of who a user is (authentication, roles, organizations); `policy.
 what they may see. Lowest domain: it imports no other.
 """
 
-from helpdesk.web import register_admin_section, register_banner
+from helpdesk import policy
+from helpdesk.web import register_admin_section, register_banner, register_layout_count
 
 
 def init_app(app):
@@ -18,6 +19,7 @@ def init_app(app):
     )
     from helpdesk.accounts.banners import seat_banner
     from helpdesk.accounts.blueprints import admin_bp, bp
+    from helpdesk.accounts.seats import seats_used_query
     from helpdesk.accounts.sessions import require_two_factor_setup
 
     app.register_blueprint(bp)
@@ -25,6 +27,7 @@ def init_app(app):
     # Before every other hook: roles in REQUIRE_2FA set it up first.
     app.before_request(require_two_factor_setup)
     register_banner(app, seat_banner)
+    register_layout_count(app, "seats_used", policy.is_agent, lambda: seats_used_query().scalar_subquery())
     register_admin_section(
         app,
         "People",

@@ -25,7 +25,7 @@ def render_queue(args, notice=None, status=200):
         args.criteria(),
         current_app.config["PER_PAGE"],
         now=now,
-        spent=credit_quotes.credits_spent_by_ticket,
+        spent=credit_quotes.credits_spent_on,
     )
     hint = search.wordless_query_hint(args.q)
     if notice is None and hint:
