@@ -251,6 +251,7 @@ def due_label(value):
 def register_template_filters(app):
     app.add_template_global(fixed_url, "link")
     app.add_template_global(lambda filename: fixed_url("static", filename), "asset")
+    app.add_template_global(url_prefix)
     app.add_template_filter(format_datetime, "dt")
     app.add_template_filter(due_label, "due")
     app.add_template_filter(render_user_text, "user_text")
@@ -363,6 +364,21 @@ def fixed_url(endpoint, filename=None):
     if url is None:
         url = urls[key] = url_for(endpoint, filename=filename) if filename else url_for(endpoint)
     return url
+
+
+def url_prefix(endpoint, argument):
+    """The URL of `endpoint` up to its last path argument, e.g. "/agent/tickets/" for
+    ("tickets_agent.ticket", "ticket_id"): a list links each row as prefix + id instead of paying
+    a url_for per row. Built once per application root."""
+    urls = current_app.extensions.setdefault("helpdesk_fixed_urls", {})
+    key = (endpoint, argument, request.script_root)
+    prefix = urls.get(key)
+    if prefix is None:
+        url = url_for(endpoint, **{argument: 1})
+        if not url.endswith("/1"):
+            raise ValueError(f"{endpoint}: {argument} is not the last part of its path")
+        prefix = urls[key] = url[:-1]
+    return prefix
 
 
 def register_admin_section(app, label, endpoint, description, *, order=50, blueprint=None, endpoints=()):

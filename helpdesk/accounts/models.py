@@ -4,7 +4,7 @@ and the administrative audit trail."""
 import secrets
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, and_, literal_column, text
 from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from helpdesk.dbtypes import UTCDateTime, utcnow
@@ -108,6 +108,17 @@ class User(UserMixin, db.Model):
 
     def __repr__(self):
         return f"<User {self.email} {self.role}>"
+
+
+# Active technicians and admins: the seats, the queue's agents, who may be assigned. The roles are
+# written into the SQL (no bind parameters) so that SQLite and PostgreSQL can prove that a query
+# with this condition matches the partial index below, which holds only those few rows: counting
+# or listing agents never reads the customers.
+ACTIVE_AGENT = and_(
+    User.role.in_([literal_column(f"'{ROLE_TECHNICIAN}'"), literal_column(f"'{ROLE_ADMIN}'")]),
+    User.active.is_(True),
+)
+Index("ix_users_active_agents", User.name, sqlite_where=ACTIVE_AGENT, postgresql_where=ACTIVE_AGENT)
 
 
 class CategoryPermission(db.Model):

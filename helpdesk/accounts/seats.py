@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from flask import current_app
 from sqlalchemy import func, select
 
-from helpdesk.accounts.models import AGENT_ROLES, User
+from helpdesk.accounts.models import ACTIVE_AGENT, AGENT_ROLES, User
 from helpdesk.extensions import db
 
 
@@ -29,8 +29,9 @@ class SeatUsage:
 
 
 def seats_used_query():
-    """Active technicians plus active admins; customers, subscribers and deactivated users never count."""
-    return select(func.count(User.id)).where(User.role.in_(AGENT_ROLES), User.active.is_(True))
+    """Active technicians plus active admins; customers, subscribers and deactivated users never
+    count (read from the partial index of active agents)."""
+    return select(func.count()).select_from(User).where(ACTIVE_AGENT)
 
 
 def seats_used():

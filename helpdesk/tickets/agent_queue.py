@@ -12,7 +12,6 @@ from helpdesk.tickets.forms import (
     QUEUE_STATUS_CHOICES,
     SORT_CHOICES,
     STATUS_CHOICES,
-    BulkForm,
     QueueArgs,
 )
 
@@ -37,7 +36,6 @@ def render_queue(args, notice=None, status=200):
         page=page,
         args=args,
         choices=queue_choices.filter_choices(current_user),
-        bulk_form=BulkForm(formdata=None),
         status_choices=QUEUE_STATUS_CHOICES,
         edit_status_choices=STATUS_CHOICES,
         sort_choices=SORT_CHOICES,

@@ -9,7 +9,14 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import joinedload, lazyload, selectinload
 
 from helpdesk import policy
-from helpdesk.accounts.models import ROLE_ADMIN, ROLE_TECHNICIAN, CategoryPermission, Organization, User
+from helpdesk.accounts.models import (
+    ACTIVE_AGENT,
+    ROLE_ADMIN,
+    ROLE_TECHNICIAN,
+    CategoryPermission,
+    Organization,
+    User,
+)
 from helpdesk.dbtypes import utcnow
 from helpdesk.errors import NotAllowed, StaleUpdate, ValidationFailed
 from helpdesk.extensions import db
@@ -177,7 +184,7 @@ def assignable_agents(ticket):
         CategoryPermission.user_id == User.id, CategoryPermission.category_id == ticket.category_id
     )
     query = select(User.id, User.name).where(
-        User.active.is_(True),
+        ACTIVE_AGENT,  # the partial index of active agents, in name order
         (User.role == ROLE_ADMIN) | ((User.role == ROLE_TECHNICIAN) & permitted),
     )
     return db.session.execute(query.order_by(User.name)).all()

@@ -5,9 +5,8 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, literal_column, select, union_all
 
 from helpdesk import policy
-from helpdesk.accounts.models import AGENT_ROLES, User
+from helpdesk.accounts.models import ACTIVE_AGENT, User
 from helpdesk.extensions import db
-from helpdesk.querying import in_values
 from helpdesk.tickets.models import Category, Priority
 
 
@@ -24,9 +23,7 @@ def _choices_query(restricted):
     if restricted:  # a technician's grants, read by the same query
         categories = categories.where(Category.id.in_(policy.granted_categories(bindparam("viewer_id"))))
     priorities = select(literal_column("'p'"), Priority.id, Priority.name, -Priority.sort_order)
-    agents = select(literal_column("'a'"), User.id, User.name, literal_column("0")).where(
-        in_values(User.role, AGENT_ROLES), User.active.is_(True)
-    )
+    agents = select(literal_column("'a'"), User.id, User.name, literal_column("0")).where(ACTIVE_AGENT)
     union = union_all(categories, priorities, agents).subquery()
     return select(union).order_by(union.c.kind, union.c.position, union.c.name)
 
