@@ -4,12 +4,12 @@ pages, banners)."""
 from flask import url_for
 
 from helpdesk import policy
-from helpdesk.credits import alerts as credit_alerts
 from helpdesk.credits import ledger as credits
+from helpdesk.credits import panel_reads, switching
 from helpdesk.credits import quotes as credit_quotes
-from helpdesk.credits import switching, time_entries
-from helpdesk.credits.forms import TimeEntryForm, TimerStopForm, UpgradePriorityForm
+from helpdesk.credits.forms import UpgradePriorityForm
 from helpdesk.credits.models import BILLING_TIME
+from helpdesk.formfields import form_state
 
 
 def buy_credits_url():
@@ -79,20 +79,20 @@ def asked_message(result):
 
 def agent_panel(user, ticket, form=None, error=None):
     """What the agents' credit panel shows (`credits/agent/_panel.html`, in the ticket page's
-    sidebar): priority paid, credits spent, the bank and its low-balance alert, time entries."""
-    account = credit_quotes.ticket_account(ticket)
-    entries = time_entries.entries_for(ticket)
+    sidebar), as plain values: priority paid, credits spent, the bank and its low-balance alert,
+    time entries, and the time form (`form` after a refused post)."""
+    credits = panel_reads.ticket_credits(ticket.id)
     return dict(
-        account=account,
-        paid=credit_quotes.net_paid(ticket),
-        time_billed=sum(e.billed for e in entries),
-        total_minutes=time_entries.total_minutes(entries),
-        entries=entries,
-        low_alert=credit_alerts.current_low_alert(account),
-        bills_time=time_entries.billing_account(ticket) is not None,
-        timer=time_entries.running_timer(ticket, user),
-        time_form=form or TimeEntryForm(formdata=None),
-        stop_form=TimerStopForm(formdata=None),
+        priority=credits.priority,
+        account=credits.bank,
+        paid=credits.paid,
+        time_billed=credits.time_billed,
+        total_minutes=credits.total_minutes,
+        entries=credits.entries,
+        low_alert=credits.low_alert,
+        bills_time=credits.bills_time,
+        timer=credits.running_timer(user.id) is not None,
+        time_form=form_state(form, minutes="", note=""),
         can_log=policy.can_log_time(user, ticket),
         error=error,
     )

@@ -258,14 +258,17 @@ def describe_events(events):
     return [
         {
             "who": e.actor.name if e.actor else "System",
-            "what": _describe(e),
+            "what": describe_event(e),
             "at": e.created_at,
         }
         for e in events
     ]
 
 
-def _describe(event):
+def describe_event(event):
+    """One change in words ("changed status from Open to Resolved"); `event` is a TicketEvent or
+    a row with its field, old_value and new_value."""
+
     def show(value):
         if event.field == "status" and value in STATUS_LABELS:
             return STATUS_LABELS[value]
