@@ -119,8 +119,13 @@ def register_web_hooks(app):
             response.vary.add("HX-Request")
         if request.endpoint != "static" and "_user_id" in session:
             # A signed-in page or fragment: never kept by the browser or a proxy (the back button
-            # after logging out on a shared computer shows nothing).
-            response.headers["Cache-Control"] = "private, no-store"
+            # after logging out on a shared computer shows nothing), except a page with an ETag
+            # (conditional.py): the browser may keep it, for its user only, and must ask again
+            # before every use (If-None-Match). See README, Security.
+            if getattr(response, "revalidate", False):
+                response.headers["Cache-Control"] = "private, no-cache"
+            else:
+                response.headers["Cache-Control"] = "private, no-store"
             response.vary.add("Cookie")
         if current_app.config.get("HSTS_SECONDS"):
             response.headers["Strict-Transport-Security"] = (
@@ -323,21 +328,25 @@ def _fetch_layout_counts(user):
 
 
 def register_layout_context(app):
-    @app.context_processor
-    def layout_context():
-        """Navigation and banners for the base layout: built once per full-page request.
+    app.context_processor(page_layout)
 
-        htmx fragments and e-mails never show the layout, so they cost no provider queries.
-        """
-        empty = {"nav_items": [], "banners": [], "admin_sections": []}
-        if not has_request_context() or is_htmx():
-            return empty
-        if not (current_user and current_user.is_authenticated):
-            return empty
-        cached = getattr(request, "_helpdesk_layout", None)
-        if cached is None:
-            cached = request._helpdesk_layout = _layout_for(app, current_user)
-        return cached
+
+EMPTY_LAYOUT = {"nav_items": [], "banners": [], "admin_sections": []}
+
+
+def page_layout():
+    """Navigation and banners for the base layout (a template context processor): built once per
+    full-page request. htmx fragments and e-mails never show the layout, so they cost no provider
+    queries. Pages with an ETag fingerprint it (helpdesk/conditional.py)."""
+    if not has_request_context() or is_htmx():
+        return EMPTY_LAYOUT
+    user = current_user._get_current_object() if current_user else None
+    if not (user and user.is_authenticated):
+        return EMPTY_LAYOUT
+    cached = getattr(request, "_helpdesk_layout", None)
+    if cached is None:
+        cached = request._helpdesk_layout = _layout_for(current_app._get_current_object(), user)
+    return cached
 
 
 def _layout_for(app, user):

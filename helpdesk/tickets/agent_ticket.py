@@ -5,6 +5,7 @@ from flask_login import current_user
 
 from helpdesk import policy
 from helpdesk.actions import perform
+from helpdesk.conditional import conditional_page
 from helpdesk.credits import panels as credit_panels
 from helpdesk.credits import quotes as credit_quotes
 from helpdesk.dbtypes import utcnow
@@ -16,7 +17,7 @@ from helpdesk.tickets import sla, ticket_reads
 from helpdesk.tickets.attachments import stage_form_files
 from helpdesk.tickets.blueprints import agent_bp as bp
 from helpdesk.tickets.forms import EDIT_FORMS, STATUS_CHOICES, AgentReplyForm, new_submission_key
-from helpdesk.web import paginate
+from helpdesk.web import page_layout, paginate
 
 EDITS = {
     "status": agent_tickets.change_status,
@@ -120,7 +121,8 @@ def ticket_page(ticket_id):
     view = ticket_reads.ticket_view(ticket_id)
     if not policy.can_view_ticket(current_user, view):  # agents only: the blueprint's guard
         abort(404)
-    return render_context(page_context(view), "ticket_page")
+    context = page_context(view)
+    return conditional_page(lambda: render_context(context, "ticket_page"), page_layout(), context)
 
 
 @bp.get("/tickets/<int:ticket_id>/history", endpoint="history")
