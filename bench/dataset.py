@@ -59,6 +59,49 @@ def bench_database(backend, prefix="helpdesk-bench-"):
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def seeded_database(backend, tickets, messages_per_ticket, keep=None, prefix="helpdesk-bench-"):
+    """(database URL, URLs to measure) of a seeded database for one run, removed afterwards; or,
+    with `keep` (a name), one that outlives the run: seeded the first time, reused as it is by
+    later runs with the same name (drop it after a schema change: a SQLite file in the temp
+    folder, `helpdesk-bench-keep-<name>.sqlite3`, or the PostgreSQL database
+    `helpdesk_bench_keep_<name>`)."""
+    if keep is None:
+        with bench_database(backend, prefix) as url:
+            yield url, seed(url, tickets, messages_per_ticket)
+        return
+    if backend == "sqlite":
+        path = os.path.join(tempfile.gettempdir(), f"helpdesk-bench-keep-{keep}.sqlite3")
+        url, fresh = f"sqlite:///{path}", not os.path.exists(path)
+    else:
+        import psycopg
+
+        name = f"helpdesk_bench_keep_{keep}"
+        with psycopg.connect(PG_SERVER, autocommit=True) as conn:
+            fresh = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None
+            if fresh:
+                conn.execute(f'CREATE DATABASE "{name}"')
+        url = PG_SERVER.rsplit("/", 1)[0] + "/" + name
+    yield url, seed(url, tickets, messages_per_ticket) if fresh else targets_of(url)
+
+
+def targets_of(database_url):
+    """The URLs to measure in an already seeded database."""
+    from sqlalchemy import select
+
+    from helpdesk import create_app
+    from helpdesk.extensions import db
+    from helpdesk.tickets.models import Category, Priority
+
+    app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "bench"})
+    with app.app_context():
+        categories = {c.name: c.id for c in db.session.scalars(select(Category))}
+        info = _targets(db, categories, list(db.session.scalars(select(Priority))))
+        db.session.remove()
+        db.engine.dispose()
+    return info
+
+
 RESOLUTION_TARGETS = {"High": 16 * 60, "Urgent": 8 * 60}
 
 
@@ -85,6 +128,7 @@ def seed(database_url, tickets, messages_per_ticket):
         for priority in priorities:  # resolution targets on the paid priorities, as a desk would set
             priority.resolution_minutes = RESOLUTION_TARGETS.get(priority.name)
         secret = hash_password(PASSWORD)
+        confirmed = utcnow()  # bulk inserts skip User.__init__, which confirms new addresses
         db.session.execute(insert(Organization), [{"name": f"Org {n}"} for n in range(100)])
         org_ids = list(db.session.scalars(select(Organization.id)))
         staff = [
@@ -97,12 +141,15 @@ def seed(database_url, tickets, messages_per_ticket):
             },
             {"email": "billing.tech@example.com", "name": "Billing Tech", "role": "technician"},
         ]
+        for person in staff:
+            person["email_confirmed_at"] = confirmed
         customers = [
             {
                 "email": f"customer{n}@example.com",
                 "name": f"Customer {n}",
                 "role": "customer",
                 "organization_id": rng.choice(org_ids + [None]),
+                "email_confirmed_at": confirmed,
             }  # fmt: skip
             for n in range(2000)
         ]

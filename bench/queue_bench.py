@@ -5,14 +5,9 @@
 Seeds each database with bulk inserts, serves the help desk and a bare reference Flask page
 (bench/reference_app.py) with gunicorn, logs in through POST /login, and measures with Debian's
 `wrk` at 10 connections: queue first page, a filtered page, a deep page (the keyset cursor at
-page 200), a ticket page and the reference page; then a single client on the queue page. The
-agent pages are measured twice: as served (repeats come from the page cache) and from a second
-gunicorn with PAGE_CACHE_SECONDS=0, where every request renders the page, and as served while
-another agent adds an internal note every second or ten times a second (each note makes every
-cached page render again). The queue's first page is also measured with ten agents, each in
-their own session (one wrk thread each), without notes and with them: after a note, each session
-renders the page again.
-The PostgreSQL database is created for the run and dropped after.
+page 200), a ticket page, the app's emptiest logged-in page and the reference page; then a
+single client on the queue page. Every request renders its page (wrk sends no If-None-Match).
+The PostgreSQL database is created for the run and dropped after (unless --keep names it).
 """
 
 import os
@@ -28,15 +23,11 @@ import shutil  # noqa: E402
 import signal  # noqa: E402
 import socket  # noqa: E402
 import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import threading  # noqa: E402
 import time  # noqa: E402
 import urllib.parse  # noqa: E402
 import urllib.request  # noqa: E402
-import uuid  # noqa: E402
-from contextlib import contextmanager  # noqa: E402
 
-from bench.dataset import AGENT_EMAIL, PASSWORD, backends, bench_database, data_set_parser, seed  # noqa: E402  (after the path is set)
+from bench.dataset import AGENT_EMAIL, PASSWORD, backends, data_set_parser, seeded_database  # noqa: E402  (after the path is set)
 
 USER_AGENT = "helpdesk-bench"
 
@@ -100,91 +91,17 @@ def check_page(url, cookie, expect):
     assert expect in fetch(url, cookie), f"{url} did not render as expected"
 
 
-SESSIONS_LUA = """
--- One connection per wrk thread, each thread with its own session cookie: separate agents.
-local cookies = {%s}
-local next_cookie = 1
-function setup(thread)
-  thread:set("cookie", cookies[next_cookie])
-  next_cookie = next_cookie + 1
-end
-function init(args)
-  wrk.headers["Cookie"] = cookie
-end
-"""
-
-
 def wrk(url, cookie, connections, duration):
-    """Requests/s, p50 and p99 (ms) from wrk; refuses results with errors or non-2xx answers.
-
-    `cookie` is one Cookie header shared by every connection, or a list of them: one logged-in
-    session per connection (and per wrk thread), as separate agents would load the page."""
-    if isinstance(cookie, list):
-        with tempfile.NamedTemporaryFile("w", prefix="helpdesk-bench-", suffix=".lua", delete=False) as f:
-            f.write(SESSIONS_LUA % ", ".join(f"[[{c}]]" for c in cookie))
-        script = f.name
-        args = [f"-t{len(cookie)}", f"-c{len(cookie)}", "-s", script]
-    else:
-        script = None
-        args = ["-t1" if connections == 1 else "-t2", f"-c{connections}", "-H", f"Cookie: {cookie}"]
-    try:
-        out = subprocess.run(
-            ["wrk", *args, f"-d{duration}s", "--latency", "-H", f"User-Agent: {USER_AGENT}", url],
-            capture_output=True, text=True, check=True,
-        ).stdout  # fmt: skip
-    finally:
-        if script:
-            os.remove(script)
+    """Requests/s, p50 and p99 (ms) from wrk; refuses results with errors or non-2xx answers."""
+    out = subprocess.run(
+        ["wrk", "-t1" if connections == 1 else "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "10s",
+         "-H", f"Cookie: {cookie}", "-H", f"User-Agent: {USER_AGENT}", url],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
     if "Non-2xx" in out or "Socket errors" in out:
         raise RuntimeError(f"wrk saw errors for {url}:\n{out}")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     return rps, _ms(out, "50%"), _ms(out, "99%")
-
-
-class NoteWriter(threading.Thread):
-    """Another agent adding an internal note every `interval` seconds through the web form, like a
-    busy team: each note is a write, so every cached page is rendered again on its next request."""
-
-    def __init__(self, base, ticket_path, interval):
-        super().__init__(daemon=True)
-        self.base, self.ticket_path, self.interval = base, ticket_path, interval
-        self.stopping = threading.Event()
-        self.written = 0
-
-    def run(self):
-        cookie = login_cookie(self.base)
-        headers = {"Cookie": cookie, "User-Agent": USER_AGENT}
-        page = urllib.request.urlopen(urllib.request.Request(self.base + self.ticket_path, headers=headers))
-        token = re.search(r'name="reply-csrf_token" type="hidden" value="([^"]+)"', page.read().decode())[1]
-        due = time.monotonic()
-        while not self.stopping.wait(max(0.0, (due := due + self.interval) - time.monotonic())):
-            data = urllib.parse.urlencode(
-                {
-                    "reply-csrf_token": token,
-                    "reply-body": f"Bench note {self.written}",
-                    "reply-action": "note",
-                    "reply-submission_key": uuid.uuid4().hex,
-                }  # fmt: skip
-            ).encode()
-            request = urllib.request.Request(self.base + self.ticket_path + "/reply", data, headers)
-            with urllib.request.urlopen(request) as answer:
-                assert answer.status == 200 and "Bench note" in answer.read().decode()
-            self.written += 1
-
-
-@contextmanager
-def notes_written(base, ticket_path, interval):
-    """Another agent writing notes every `interval` seconds meanwhile; none when it is None."""
-    if interval is None:
-        yield None
-        return
-    writer = NoteWriter(base, ticket_path, interval)
-    writer.start()
-    try:
-        yield writer
-    finally:
-        writer.stopping.set()
-        writer.join(30)
 
 
 def _ms(out, label):
@@ -195,98 +112,60 @@ def _ms(out, label):
 def run(backend, args):
     print(f"\n== {backend} ==")
     procs = []
-    with bench_database(backend) as url:
+    with seeded_database(backend, args.tickets, args.messages_per_ticket, keep=args.keep) as (url, targets):
         try:
-            return measure(url, args, procs)
+            return measure(url, targets, args, procs)
         finally:
             for proc in procs:
                 stop(proc)
 
 
-def measure(url, args, procs):
+def measure(url, targets, args, procs):
     """Serve the seeded database with gunicorn and measure every page with wrk."""
-    targets = seed(url, args.tickets, args.messages_per_ticket)
     app_proc, app_base = start_gunicorn("wsgi:app", url)
     procs.append(app_proc)
-    # The same app with its page cache off (helpdesk/page_cache.py): what a page costs to render.
-    uncached_proc, uncached_base = start_gunicorn("wsgi:app", url, {"PAGE_CACHE_SECONDS": "0"})
-    procs.append(uncached_proc)
     ref_proc, ref_base = start_gunicorn("bench.reference_app:app", url)
     procs.append(ref_proc)
     cookie = login_cookie(app_base)
     pages = {name: app_base + path for name, path in targets.items()}
-    for name, path in targets.items():
-        if name != "floor: logged-in form":
-            pages[f"{name}, uncached"] = uncached_base + path
     pages["reference page"] = ref_base + "/"
-    for name, url in pages.items():
-        check_page(
-            url,
-            cookie,
-            {"ticket page": "Conversation", "floor: logged-in form": "<form"}.get(
-                name.split(",")[0], "<table"
-            ),
-        )
-        wrk(url, cookie, 10, 2)  # warm-up
-    # The cached pages again while another agent writes a note every second (a busy team) or ten
-    # times a second, to the queue's first ticket (so the measured ticket page keeps its size).
-    first_ticket = re.search(r'href="(/agent/tickets/\d+)"', fetch(pages["queue first page"], cookie))[1]
-    busy = {
-        f"{name}, a note every {interval:g} s": (pages[name], interval, cookie)
-        for name, interval in (("queue first page", 1.0), ("ticket page", 1.0), ("queue first page", 0.1))
-    }
-    # The same with ten agents, each in their own session: after a note every one of them (in each
-    # worker process) renders the page again, where a single shared session renders it once.
-    agents = [login_cookie(app_base) for _ in range(10)]
-    for interval in (None, 1.0, 0.1):
-        label = "queue first page, 10 agents" + (f", a note every {interval:g} s" if interval else "")
-        busy[label] = (pages["queue first page"], interval, agents)
+    expected = {"ticket page": "Conversation", "floor: logged-in form": "<form"}
+    for name, page_url in pages.items():
+        check_page(page_url, cookie, expected.get(name, "<table"))
+        wrk(page_url, cookie, 10, 2)  # warm-up
     # Interleaved rounds, best round kept: other work on a shared machine only ever slows a run down.
-    rounds = {name: [] for name in [*pages, *busy]}
-    singles, singles_uncached = [], []
-    achieved = {name: [] for name, (_url, interval, _cookies) in busy.items() if interval}
+    rounds = {name: [] for name in pages}
+    singles = []
+    load = [os.getloadavg()[0]]
     for _ in range(args.rounds):
-        for name, url in pages.items():
-            rounds[name].append(wrk(url, cookie, 10, args.duration))
-        for name, (url, interval, cookies) in ({} if args.quick else busy).items():
-            with notes_written(app_base, first_ticket, interval) as writer:
-                rounds[name].append(wrk(url, cookies, 10, args.duration))
-            if writer:
-                achieved[name].append(writer.written / args.duration)
+        for name, page_url in pages.items():
+            rounds[name].append(wrk(page_url, cookie, 10, args.duration))
         singles.append(wrk(pages["queue first page"], cookie, 1, args.duration))
-        singles_uncached.append(wrk(pages["queue first page, uncached"], cookie, 1, args.duration))
-    results = {name: max(runs) for name, runs in rounds.items() if runs}
-    results["reference page"] = results.pop("reference page")  # last, as in the tables
+        load.append(os.getloadavg()[0])
+    results = {name: max(runs) for name, runs in rounds.items()}
     single = min(singles, key=lambda r: r[1])
-    single_uncached = min(singles_uncached, key=lambda r: r[1])
     reference = results["reference page"]
     floor = results["floor: logged-in form"]
-    print(f"  {'page':<50}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'x ref':>8}{'x floor':>9}")
+    print(f"  {'page':<40}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'x ref':>8}{'x floor':>9}")
     for name, (rps, p50, p99) in results.items():
         print(
-            f"  {name:<50}{rps:>9.0f}{p50:>9.1f}{p99:>9.1f}{rps / reference[0]:>8.2f}{rps / floor[0]:>9.2f}"
+            f"  {name:<40}{rps:>9.0f}{p50:>9.1f}{p99:>9.1f}{rps / reference[0]:>8.2f}{rps / floor[0]:>9.2f}"
         )
-    for name, runs in achieved.items():  # the writer waits its interval after each note's answer
-        if not runs:
-            continue
-        best = max(range(len(runs)), key=lambda i: rounds[name][i][0])
-        print(f"  {name}: {runs[best]:.1f} notes/s written in the reported round")
-    for label, (rps, p50, p99) in (("", single), (", uncached", single_uncached)):
-        print(
-            f"  single client, queue first page{label}: {rps:.0f} req/s, p50 {p50:.1f} ms, p99 {p99:.1f} ms"
-        )
+    rps, p50, p99 = single
+    print(f"  single client, queue first page: {rps:.0f} req/s, p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+    print(f"  load average (1 min) at the start and after each round: {', '.join(f'{x:.2f}' for x in load)}")
     return results, single
 
 
 def main():
     parser = data_set_parser(__doc__)
     parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the best is reported")
     parser.add_argument(
-        "--quick",
-        action="store_true",
-        help="only the pages at 10 connections (no busy-desk and single-client rows)",
+        "--keep",
+        metavar="NAME",
+        help="seed a database of this name once and reuse it in later runs (bench/dataset.py)",
     )
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the best is reported")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk not found: apt-get install -y wrk")

@@ -116,11 +116,9 @@ def register_domains(app):
 
 
 def register_hooks(app):
-    from helpdesk.page_cache import init_page_cache
     from helpdesk.web import register_web_hooks
 
     register_web_hooks(app)
-    init_page_cache(app)
 
 
 def register_template_helpers(app):

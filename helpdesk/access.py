@@ -48,7 +48,7 @@ def guarded_blueprint(name, import_name, rule):
 
 def admin_blueprint(name, import_name):
     """A blueprint for pages under /admin/: active admins only (policy.can_administer); its pages
-    show the admin section bar (see web.layout_context)."""
+    show the admin section bar (see web.page_layout)."""
     bp = guarded_blueprint(name, import_name, policy.can_administer)
     bp.admin_area = True
     return bp

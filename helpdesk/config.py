@@ -47,7 +47,6 @@ ENV_SETTINGS = {
     "IMAP_USE_SSL": bool,
     "DEFAULT_CATEGORY": str,
     "DEFAULT_TIMEZONE": str,
-    "PAGE_CACHE_SECONDS": int,
     "SLA_WARN_AT": int,
     "HSTS_SECONDS": int,
     "UPLOAD_MAX_FILES": int,
@@ -117,7 +116,6 @@ class Config:
     ATTACHMENTS_S3_ENDPOINT_URL = None  # e.g. http://minio.internal:9000; None: AWS S3
     ATTACHMENTS_S3_PREFIX = ""  # key prefix inside the bucket, e.g. "helpdesk/"
     PER_PAGE = 25
-    PAGE_CACHE_SECONDS = 10  # agent pages kept until any write, at most this long; 0: off (page_cache.py)
     AGENT_SEAT_LIMIT = 4
     SLA_WARN_AT = 75  # per cent of a target after which a paid ticket is at risk (warned once)
     UPGRADE_URL = "https://example.com/upgrade"

@@ -46,3 +46,19 @@ def parse_id(raw):
         return None
     number = int(raw)
     return number if 0 < number <= MAX_ID else None
+
+
+def form_state(form, **empty):
+    """A form's shown values and errors as plain data, for templates that write their inputs out
+    (hot pages: WTForms' widgets cost more than the rest of such a page):
+    {"data": {field: the value its input shows}, "errors": {field: [messages]}, "form_errors": [...]}.
+    With `form` None (a page shown afresh), the `empty` values and no errors."""
+    if form is None:
+        return {"data": dict(empty), "errors": {}, "form_errors": []}
+    data = dict(empty)
+    for name, field in form._fields.items():
+        shown = field._value() if hasattr(field, "_value") else None
+        if isinstance(shown, str):
+            data[name] = shown
+    errors = {name: list(field.errors) for name, field in form._fields.items() if field.errors}
+    return {"data": data, "errors": errors, "form_errors": list(form.form_errors)}

@@ -32,8 +32,17 @@ def must_use_two_factor(user, required_roles):
 
 
 def permitted_category_ids(user):
-    """The categories a technician may work (admins: all, others: none)."""
+    """The categories a technician was granted (policy decides what admins and others may do)."""
+    loaded = getattr(user, "granted_category_csv", None)  # loaded with the signed-in user
+    if loaded is not None:
+        return {int(part) for part in loaded.split(",") if part}
     return {p.category_id for p in user.category_permissions}
+
+
+def granted_categories(user_id):
+    """A SELECT of the category ids granted to the technician `user_id` (an id or a bind
+    parameter): permitted_category_ids in SQL."""
+    return select(CategoryPermission.category_id).where(CategoryPermission.user_id == user_id)
 
 
 def manages_organization(user):
@@ -51,29 +60,47 @@ def ticket_visibility(user):
     return _visibility(user, getattr(user, "id", None), getattr(user, "organization_id", None))[1]
 
 
-def ticket_visibility_template(user):
-    """The same rule as a reusable statement part: (shape, condition, params). The condition uses
-    the bind parameters `viewer_id` and `viewer_org` (their values are in `params`), so a
-    statement built for one viewer serves any viewer of the same `shape` (the queue caches them)."""
-    shape, condition = _visibility(user, bindparam("viewer_id"), bindparam("viewer_org"))
-    return shape, condition, {"viewer_id": user.id, "viewer_org": user.organization_id}
+def ticket_visibility_shape(user):
+    """The same rule for a reusable statement: (shape, params), without building any SQL. The
+    condition of a shape (ticket_visibility_condition) uses the bind parameters `viewer_id` and
+    `viewer_org`, whose values are in `params`, so a statement built for one viewer serves any
+    viewer of the same shape (the queue keeps them)."""
+    return _visibility_shape(user), {"viewer_id": user.id, "viewer_org": user.organization_id}
+
+
+def ticket_visibility_condition(shape):
+    """The SQL condition of a visibility shape, on the bind parameters `viewer_id`, `viewer_org`."""
+    return _visibility_condition(shape, bindparam("viewer_id"), bindparam("viewer_org"))
 
 
 def _visibility(user, user_id, org_id):
     """(shape, condition): which rule applies to `user`, and its SQL for these id values."""
+    shape = _visibility_shape(user)
+    return shape, _visibility_condition(shape, user_id, org_id)
+
+
+def _visibility_shape(user):
     if not (user and user.is_authenticated and user.active):
-        return "nobody", false()
+        return "nobody"
     if user.is_admin:
-        return "admin", true()
+        return "admin"
     if user.is_agent:
-        granted = select(CategoryPermission.category_id).where(CategoryPermission.user_id == user_id)
-        return "agent", Ticket.category_id.in_(granted)
+        return "agent"
+    return "manager" if manages_organization(user) else "customer"
+
+
+def _visibility_condition(shape, user_id, org_id):
+    if shape == "nobody":
+        return false()
+    if shape == "admin":
+        return true()
+    if shape == "agent":
+        return Ticket.category_id.in_(granted_categories(user_id))
     subscribed = select(Subscription.ticket_id).where(Subscription.user_id == user_id)
     conditions = [Ticket.requester_id == user_id, Ticket.id.in_(subscribed)]
-    if manages_organization(user):
+    if shape == "manager":
         conditions.append(Ticket.organization_id == org_id)
-        return "manager", or_(*conditions)
-    return "customer", or_(*conditions)
+    return or_(*conditions)
 
 
 def visible_tickets(user):

@@ -1,6 +1,6 @@
 """Small SQL helpers every domain uses."""
 
-from sqlalchemy import inspect
+from sqlalchemy import inspect, literal
 
 
 def escape_like(text):
@@ -30,3 +30,15 @@ def id_of(instance):
     commit every loaded row is expired, and reading `.id` would start a transaction (on SQLite,
     BEGIN IMMEDIATE takes the write lock) only to read back what is already known."""
     return inspect(instance).identity[0]
+
+
+def in_values(column, values):
+    """`column IN (?, ?, ...)` over a fixed list of values, one bind parameter each. `in_()` with a
+    list makes one "expanding" parameter that SQLAlchemy rewrites into the SQL on every execution
+    of even a prebuilt statement; a constant list (the open statuses, the agent roles) needs none."""
+    return column.in_([literal(value, column.type) for value in values])
+
+
+def not_in_values(column, values):
+    """`column NOT IN (?, ?, ...)`, like in_values."""
+    return column.notin_([literal(value, column.type) for value in values])

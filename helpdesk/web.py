@@ -9,7 +9,7 @@ from flask import current_app, has_request_context, render_template, request, se
 from flask_login import current_user
 from flask_sqlalchemy.session import Session
 from flask_wtf.csrf import CSRFError
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.exc import DBAPIError
 from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 from werkzeug.routing import IntegerConverter
@@ -120,8 +120,13 @@ def register_web_hooks(app):
             response.vary.add("HX-Request")
         if request.endpoint != "static" and "_user_id" in session:
             # A signed-in page or fragment: never kept by the browser or a proxy (the back button
-            # after logging out on a shared computer shows nothing).
-            response.headers["Cache-Control"] = "private, no-store"
+            # after logging out on a shared computer shows nothing), except a page with an ETag
+            # (conditional.py): the browser may keep it, for its user only, and must ask again
+            # before every use (If-None-Match). See README, Security.
+            if getattr(response, "revalidate", False):
+                response.headers["Cache-Control"] = "private, no-cache"
+            else:
+                response.headers["Cache-Control"] = "private, no-store"
             response.vary.add("Cookie")
         if current_app.config.get("HSTS_SECONDS"):
             response.headers["Strict-Transport-Security"] = (
@@ -296,6 +301,9 @@ def format_number(value):
 def register_template_filters(app):
     app.add_template_filter(field_message, "field_message")
     app.add_template_filter(format_number, "num")
+    app.add_template_global(fixed_url, "link")
+    app.add_template_global(lambda filename: fixed_url("static", filename), "asset")
+    app.add_template_global(url_prefix)
     app.add_template_filter(format_datetime, "dt")
     app.add_template_filter(due_label, "due")
     app.add_template_filter(render_user_text, "user_text")
@@ -326,34 +334,107 @@ def register_nav(app, provider, order=50):
     app.extensions.setdefault("helpdesk_nav", []).append((order, provider))
 
 
-def register_layout_context(app):
-    @app.context_processor
-    def layout_context():
-        """Navigation and banners for the base layout: built once per full-page request.
+def register_layout_count(app, name, applies, build, params=None):
+    """Add a number the layout shows (an unread count in the navigation, a count in a banner).
 
-        htmx fragments and e-mails never show the layout, so they cost no provider queries.
-        """
-        empty = {"nav_items": [], "banners": [], "admin_sections": []}
-        if not has_request_context() or is_htmx():
-            return empty
-        if not (current_user and current_user.is_authenticated):
-            return empty
-        cached = getattr(request, "_helpdesk_layout", None)
-        if cached is None:
-            cached = request._helpdesk_layout = _layout_for(app, current_user)
-        return cached
+    `build()` returns a scalar SELECT (called once, then reused), whose bind parameters
+    `params(user)` fills in; `applies(user)` says whether this user's layout shows it. Every
+    count a page needs is fetched in one query (see layout_count): a full page pays one round
+    trip for its navigation and banners, however many domains add to them.
+    """
+    app.extensions.setdefault("helpdesk_layout_counts", {})[name] = (applies, build, params)
+
+
+def layout_count(name):
+    """A count registered with register_layout_count, for the signed-in user of this request;
+    the first call fetches every count that applies to them in one query."""
+    counts = getattr(request, "_helpdesk_counts", None)
+    if counts is None:
+        counts = request._helpdesk_counts = _fetch_layout_counts(current_user._get_current_object())
+    return counts[name]
+
+
+_COUNT_STATEMENTS = {}  # names -> the SELECT of those counts (a handful of combinations)
+
+
+def _fetch_layout_counts(user):
+    registered = current_app.extensions.get("helpdesk_layout_counts", {})
+    names = tuple(name for name, (applies, _build, _params) in registered.items() if applies(user))
+    if not names:
+        return {}
+    statement = _COUNT_STATEMENTS.get(names)
+    if statement is None:
+        parts = [registered[name][1]().label(name) for name in names]
+        statement = _COUNT_STATEMENTS[names] = select(*parts)
+    params = {}
+    for name in names:
+        fill = registered[name][2]
+        if fill is not None:
+            params.update(fill(user))
+    return dict(db.session.execute(statement, params).one()._mapping)
+
+
+def register_layout_context(app):
+    app.context_processor(page_layout)
+
+
+EMPTY_LAYOUT = {"nav_items": [], "banners": [], "admin_sections": []}
+
+
+def page_layout():
+    """Navigation and banners for the base layout (a template context processor): built once per
+    full-page request. htmx fragments and e-mails never show the layout, so they cost no provider
+    queries. Pages with an ETag fingerprint it (helpdesk/conditional.py)."""
+    if not has_request_context() or is_htmx():
+        return EMPTY_LAYOUT
+    user = current_user._get_current_object() if current_user else None
+    if not (user and user.is_authenticated):
+        return EMPTY_LAYOUT
+    cached = getattr(request, "_helpdesk_layout", None)
+    if cached is None:
+        cached = request._helpdesk_layout = _layout_for(current_app._get_current_object(), user)
+    return cached
 
 
 def _layout_for(app, user):
     items = []
     for _order, provider in sorted(app.extensions.get("helpdesk_nav", []), key=lambda p: p[0]):
         for label, endpoint in provider(user):
-            items.append({"label": label, "url": url_for(endpoint), "current": request.endpoint == endpoint})
+            items.append(
+                {"label": label, "url": fixed_url(endpoint), "current": request.endpoint == endpoint}
+            )
     banners = []
     for provider in app.extensions.get("helpdesk_banners", []):
         banners.extend(provider(user))
     in_admin = getattr(app.blueprints.get(request.blueprint), "admin_area", False)
     return {"nav_items": items, "banners": banners, "admin_sections": admin_sections() if in_admin else []}
+
+
+def fixed_url(endpoint, filename=None):
+    """url_for(endpoint) of a page that takes no arguments (navigation, the layout's links), or of
+    a static file: built once per application root instead of on every page (`link` and `asset`
+    in templates)."""
+    urls = current_app.extensions.setdefault("helpdesk_fixed_urls", {})
+    key = (endpoint, filename, request.script_root)
+    url = urls.get(key)
+    if url is None:
+        url = urls[key] = url_for(endpoint, filename=filename) if filename else url_for(endpoint)
+    return url
+
+
+def url_prefix(endpoint, argument):
+    """The URL of `endpoint` up to its last path argument, e.g. "/agent/tickets/" for
+    ("tickets_agent.ticket", "ticket_id"): a list links each row as prefix + id instead of paying
+    a url_for per row. Built once per application root."""
+    urls = current_app.extensions.setdefault("helpdesk_fixed_urls", {})
+    key = (endpoint, argument, request.script_root)
+    prefix = urls.get(key)
+    if prefix is None:
+        url = url_for(endpoint, **{argument: 1})
+        if not url.endswith("/1"):
+            raise ValueError(f"{endpoint}: {argument} is not the last part of its path")
+        prefix = urls[key] = url[:-1]
+    return prefix
 
 
 def register_admin_section(app, label, endpoint, description, *, order=50, blueprint=None, endpoints=()):

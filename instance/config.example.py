@@ -2,7 +2,6 @@
 # SECRET_KEY = "change-me"
 # DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/helpdesk"
 # AGENT_SEAT_LIMIT = 4
-# PAGE_CACHE_SECONDS = 10  # agent pages kept until the next write, at most this long; 0: off
 # MAIL_BACKEND = "smtp"  # "devbox" keeps mail for /admin/mail; run `flask worker` to deliver
 # MAIL_SERVER = "smtp.example.com"; MAIL_PORT = 587; MAIL_USE_TLS = True
 # MAIL_USERNAME = "helpdesk"; MAIL_PASSWORD = "secret"

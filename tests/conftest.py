@@ -98,7 +98,6 @@ def make_test_config(database_url, tmp_dir, **overrides):
         "ATTACHMENTS_S3_BUCKET": None,
         "ATTACHMENTS_S3_ENDPOINT_URL": None,
         "ATTACHMENTS_S3_PREFIX": "",
-        "PAGE_CACHE_GENERATION_FILE": os.path.join(tmp_dir, "write-generation"),
         "SERVER_NAME": None,
         "KB_COUNT_SECONDS": 0,  # knowledge-base views and searches written at once, not in batches
     }
@@ -216,16 +215,6 @@ def rolled_back(app):
             )
         return joined()
 
-    # The page cache moves its write generation when a connection that wrote is checked in;
-    # this one stays out until the end, so move it whenever a transaction of the app ends.
-    cache = app.extensions.get("page_cache")
-
-    def _transaction_ended(conn, *_args):
-        if cache is not None and conn.info.pop("page_cache_wrote", False):
-            cache.generation.advance()
-
-    for name in ("release_savepoint", "rollback_savepoint"):
-        event.listen(connection, name, _transaction_ended)
     db.session = scoped_session(make_session, scopefunc=original.registry.scopefunc)
     try:
         yield
@@ -234,8 +223,6 @@ def rolled_back(app):
         db.session = original
         outer.rollback()
         connection.close()
-        if cache is not None:
-            cache.generation.advance()  # the rollback changed the data: no page of this test stays
 
 
 @pytest.fixture(autouse=True)

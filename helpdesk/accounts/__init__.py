@@ -4,7 +4,8 @@ Owns the rules of who a user is (authentication, roles, organizations); `policy.
 what they may see. Lowest domain: it imports no other.
 """
 
-from helpdesk.web import register_admin_section, register_banner
+from helpdesk import policy
+from helpdesk.web import register_admin_section, register_banner, register_layout_count
 
 
 def init_app(app):
@@ -18,13 +19,15 @@ def init_app(app):
     )
     from helpdesk.accounts.banners import seat_banner
     from helpdesk.accounts.blueprints import admin_bp, bp
+    from helpdesk.accounts.seats import seats_used_query
     from helpdesk.accounts.sessions import require_two_factor_setup
 
     app.register_blueprint(bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
-    # Before every other hook (the page cache's included): roles in REQUIRE_2FA set it up first.
+    # Before every other hook: roles in REQUIRE_2FA set it up first.
     app.before_request(require_two_factor_setup)
     register_banner(app, seat_banner)
+    register_layout_count(app, "seats_used", policy.is_agent, lambda: seats_used_query().scalar_subquery())
     register_admin_section(
         app,
         "People",

@@ -2,10 +2,11 @@
 
 import functools
 
-from sqlalchemy import select
+from sqlalchemy import String, bindparam, cast, func, select
+from sqlalchemy.orm import lazyload, with_expression
 
 from helpdesk.accounts import throttle
-from helpdesk.accounts.models import ROLE_CUSTOMER, User, new_session_token
+from helpdesk.accounts.models import ROLE_CUSTOMER, CategoryPermission, User, new_session_token
 from helpdesk.accounts.passwords import (  # noqa: F401  (hash_password: the seed and tests import it here)
     MIN_PASSWORD_LENGTH,
     check_password_rules,
@@ -120,12 +121,32 @@ def rotate_sessions(user):
     db.session.flush()
 
 
+@functools.cache
+def _session_user_statement():
+    """The signed-in user with their granted category ids, in one query (built once: building an
+    ORM statement costs more than running this one); the organization is loaded when used."""
+    granted = (
+        select(func.aggregate_strings(cast(CategoryPermission.category_id, String), ","))
+        .where(CategoryPermission.user_id == User.id)
+        .scalar_subquery()
+    )
+    return (
+        select(User)
+        .where(User.id == bindparam("user_id"))
+        .options(
+            lazyload(User.organization),
+            with_expression(User.granted_category_csv, func.coalesce(granted, "")),
+        )
+    )
+
+
 def load_session_user(session_id):
-    """Flask-Login loader: the user whose id and session token match, if still active."""
+    """Flask-Login loader: the user whose id and session token match, if still active (one query,
+    their category grants included: see policy.permitted_category_ids)."""
     user_id, _, token = (session_id or "").partition(":")
     if not parse_id(user_id) or not token:
         return None
-    user = db.session.get(User, parse_id(user_id))
+    user = db.session.execute(_session_user_statement(), {"user_id": parse_id(user_id)}).scalar()
     if user is None or user.session_token != token or not user.active:
         return None
     return user

@@ -4,8 +4,8 @@ and the administrative audit trail."""
 import secrets
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, and_, literal_column, text
+from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from helpdesk.dbtypes import UTCDateTime, utcnow
 from helpdesk.extensions import db
@@ -68,6 +68,10 @@ class User(UserMixin, db.Model):
     category_permissions = relationship(
         "CategoryPermission", back_populates="user", cascade="all, delete-orphan", lazy="select"
     )  # loaded on first use (agents only), not with every user row
+    # The granted category ids as "1,3" ("" for none), loaded in the same query as the signed-in
+    # user (accounts.auth.load_session_user); None whenever it was not loaded that way, or was
+    # expired with category_permissions: policy.permitted_category_ids then reads the relationship.
+    granted_category_csv = query_expression()
 
     def __init__(self, **kwargs):
         # Confirmed when created unless told otherwise (a column default would also replace an
@@ -104,6 +108,17 @@ class User(UserMixin, db.Model):
 
     def __repr__(self):
         return f"<User {self.email} {self.role}>"
+
+
+# Active technicians and admins: the seats, the queue's agents, who may be assigned. The roles are
+# written into the SQL (no bind parameters) so that SQLite and PostgreSQL can prove that a query
+# with this condition matches the partial index below, which holds only those few rows: counting
+# or listing agents never reads the customers.
+ACTIVE_AGENT = and_(
+    User.role.in_([literal_column(f"'{ROLE_TECHNICIAN}'"), literal_column(f"'{ROLE_ADMIN}'")]),
+    User.active.is_(True),
+)
+Index("ix_users_active_agents", User.name, sqlite_where=ACTIVE_AGENT, postgresql_where=ACTIVE_AGENT)
 
 
 class CategoryPermission(db.Model):

@@ -70,7 +70,7 @@ def set_permission(actor, user, category, granted):
         old="revoked" if granted else "granted",
         new="granted" if granted else "revoked",
     )
-    db.session.expire(user, ["category_permissions"])
+    db.session.expire(user, ["category_permissions", "granted_category_csv"])
     db.session.flush()
     return True
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from flask import current_app
 from sqlalchemy import func, select
 
-from helpdesk.accounts.models import AGENT_ROLES, User
+from helpdesk.accounts.models import ACTIVE_AGENT, AGENT_ROLES, User
 from helpdesk.extensions import db
 
 
@@ -28,16 +28,21 @@ class SeatUsage:
         return max(self.limit - self.used, 0)
 
 
+def seats_used_query():
+    """Active technicians plus active admins; customers, subscribers and deactivated users never
+    count (read from the partial index of active agents)."""
+    return select(func.count()).select_from(User).where(ACTIVE_AGENT)
+
+
 def seats_used():
-    """Active technicians plus active admins; customers, subscribers and deactivated users never count."""
-    return db.session.scalar(
-        select(func.count(User.id)).where(User.role.in_(AGENT_ROLES), User.active.is_(True))
+    return db.session.scalar(seats_used_query())
+
+
+def seat_usage(used=None):
+    """Used seats (counted now unless given) against the configured AGENT_SEAT_LIMIT."""
+    return SeatUsage(
+        used=seats_used() if used is None else used, limit=int(current_app.config["AGENT_SEAT_LIMIT"])
     )
-
-
-def seat_usage():
-    """Used seats against the configured AGENT_SEAT_LIMIT, in one cheap COUNT query."""
-    return SeatUsage(used=seats_used(), limit=int(current_app.config["AGENT_SEAT_LIMIT"]))
 
 
 def would_exceed_after_promotion(user, new_role):

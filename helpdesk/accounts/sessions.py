@@ -2,7 +2,7 @@
 user last proved who they are (re-authentication), and the forced two-factor set-up.
 
 Everything here lives in Flask's signed session cookie; the checks made on every request read
-only the cookie, never the database (the agent page cache serves repeats without touching it).
+only the cookie, never the database.
 """
 
 import time

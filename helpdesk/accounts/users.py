@@ -133,7 +133,7 @@ def _drop_permissions(actor, user):
             actor, AUDIT_PERMISSION, user=user, category=permission.category, old="granted", new="revoked"
         )
     db.session.execute(delete(CategoryPermission).where(CategoryPermission.user_id == user.id))
-    db.session.expire(user, ["category_permissions"])
+    db.session.expire(user, ["category_permissions", "granted_category_csv"])
 
 
 def set_active(actor, user, active, *, confirmed=False):

@@ -19,7 +19,7 @@ from helpdesk.accounts.forms import (
     ResetRequestForm,
     timezone_choices,
 )
-from helpdesk.accounts.passwords import PasswordRejected
+from helpdesk.accounts.passwords import MIN_PASSWORD_LENGTH, PasswordRejected
 from helpdesk.actions import perform
 from helpdesk.credits import ledger as credits
 from helpdesk.errors import ValidationFailed
@@ -169,6 +169,8 @@ def confirm_address(token):
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
 def change_password():
+    if request.method != "POST":  # the form object is for the post (see the template)
+        return render_template("accounts/password.html", errors={}, min_length=MIN_PASSWORD_LENGTH)
     form = ChangePasswordForm()
     if form.validate_on_submit():
         outcome = perform(
@@ -183,7 +185,8 @@ def change_password():
             sessions.start(current_user._get_current_object(), remember=False)
             flash("Password changed. Other devices have been logged out.", "success")
             return redirect(url_for("core.index"))
-    return render_template("accounts/password.html", form=form)
+    errors = {name: field.errors for name, field in form._fields.items() if field.errors}
+    return render_template("accounts/password.html", errors=errors, min_length=MIN_PASSWORD_LENGTH)
 
 
 @bp.route("/account", methods=["GET", "POST"])

@@ -2,9 +2,9 @@
 the webhook, phone orders and the revenue report. Only `billing.gateway` imports `stripe`.
 """
 
-from helpdesk import events
+from helpdesk import events, policy
 from helpdesk.extensions import db
-from helpdesk.web import register_admin_section, register_banner, register_nav
+from helpdesk.web import register_admin_section, register_banner, register_layout_count, register_nav
 
 
 def init_app(app):
@@ -12,11 +12,15 @@ def init_app(app):
     from helpdesk.billing.blueprints import admin_bp, bp
     from helpdesk.billing.cli import billing_cli
     from helpdesk.billing.nav import alert_banner, customer_nav
+    from helpdesk.billing.purchases import open_alert_count_query
 
     app.register_blueprint(bp, url_prefix="/billing")
     app.register_blueprint(admin_bp, url_prefix="/admin/billing")
     register_nav(app, customer_nav, order=40)
     register_banner(app, alert_banner)
+    register_layout_count(
+        app, "billing_alerts", policy.can_manage_billing, lambda: open_alert_count_query().scalar_subquery()
+    )
     app.cli.add_command(billing_cli)
     events.balance_changed.connect(topups.on_balance_changed)
     app.after_request(charge_committed_top_ups)

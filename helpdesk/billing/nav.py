@@ -3,7 +3,7 @@
 from flask import url_for
 
 from helpdesk import policy
-from helpdesk.billing import purchases
+from helpdesk.web import layout_count
 
 
 def customer_nav(user):
@@ -13,7 +13,7 @@ def customer_nav(user):
 def alert_banner(user):
     if not policy.can_manage_billing(user):
         return []
-    count = purchases.open_alert_count()
+    count = layout_count("billing_alerts")
     if not count:
         return []
     return [

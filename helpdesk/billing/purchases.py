@@ -251,8 +251,12 @@ def open_alerts():
     return select(BillingAlert).where(BillingAlert.resolved_at.is_(None)).order_by(BillingAlert.id.desc())
 
 
+def open_alert_count_query():
+    return select(func.count(BillingAlert.id)).where(BillingAlert.resolved_at.is_(None))
+
+
 def open_alert_count():
-    return db.session.scalar(select(func.count(BillingAlert.id)).where(BillingAlert.resolved_at.is_(None)))
+    return db.session.scalar(open_alert_count_query())
 
 
 def resolve_alert(alert_id, actor):

@@ -4,8 +4,8 @@ low-balance alerts, monthly allowances, the response-time guarantee and time ent
 The only domain that changes a balance (`credits.ledger.post_entry`, under a row lock).
 """
 
-from helpdesk import events
-from helpdesk.web import register_admin_section, register_banner, register_nav
+from helpdesk import events, policy
+from helpdesk.web import register_admin_section, register_banner, register_layout_count, register_nav
 
 
 def init_app(app):
@@ -18,6 +18,7 @@ def init_app(app):
         portal_organization,
         portal_plans,
     )
+    from helpdesk.credits.alerts import open_alert_count_query
     from helpdesk.credits.blueprints import admin_bp, agent_bp, portal_bp
     from helpdesk.credits.cli import credits_cli
 
@@ -28,6 +29,9 @@ def init_app(app):
     register_nav(app, portal_organization.organization_nav, order=22)
     register_banner(app, portal.low_balance_banner)
     register_banner(app, admin.alerts_banner)
+    register_layout_count(
+        app, "credit_alerts", policy.can_manage_credits, lambda: open_alert_count_query().scalar_subquery()
+    )
     register_admin_section(
         app,
         "Plans and credits",

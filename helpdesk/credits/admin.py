@@ -18,7 +18,7 @@ from helpdesk.credits.models import CreditAccount, CreditAlert, ServicePlan
 from helpdesk.extensions import db
 from helpdesk.htmx import render_page_or_block
 from helpdesk.tickets.models import Priority
-from helpdesk.web import paginate
+from helpdesk.web import layout_count, paginate
 
 
 def _plan_choices(form):
@@ -230,7 +230,7 @@ def acknowledge(alert_id):
 def alerts_banner(user):
     if not policy.can_manage_credits(user):
         return []
-    count = credit_alerts.open_alert_count()
+    count = layout_count("credit_alerts")
     if not count:
         return []
     text = (

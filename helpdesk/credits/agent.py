@@ -1,9 +1,8 @@
 """Agent credit panel and time entries: /agent/credits/... (pages that double as htmx fragments).
 
-Include point for the agent console's ticket page: either
-`{% include "credits/agent/_panel.html" %}` with `**panel_context(current_user, ticket)` in its
-context, or a lazy `<div hx-get="{{ url_for('credits_agent.panel', ticket_id=ticket.id) }}"
-hx-trigger="load" hx-swap="outerHTML"></div>` (the URL answers htmx with the panel alone).
+The agent console's ticket page shows the panel in its sidebar (`credits.panels.agent_panel`,
+`credits/agent/_panel.html`); the time entry forms post here and get the panel back (htmx), or
+come back to the panel's own page, which is also the way to it without JavaScript.
 For just the low-balance alert in the ticket header: the `ticket_credit_alert(ticket)` template
 global and `{% include "credits/agent/_low_balance_alert.html" %}` (it reads `low_alert`).
 """
@@ -20,6 +19,7 @@ from helpdesk.credits import time_entries
 from helpdesk.credits.blueprints import agent_bp as bp
 from helpdesk.credits.forms import TimeEntryForm, TimerStopForm
 from helpdesk.credits.models import TimeEntry
+from helpdesk.credits.panels import agent_panel
 from helpdesk.extensions import db
 from helpdesk.htmx import is_htmx, render_page_or_block
 
@@ -30,34 +30,13 @@ def ticket_credit_alert(ticket):
     return credit_alerts.current_low_alert(credit_quotes.ticket_account(ticket))
 
 
-def panel_context(user, ticket, form=None, error=None):
-    """Everything the credit panel shows: priority paid, credits spent, bank, alert, time entries."""
-    account = credit_quotes.ticket_account(ticket)
-    entries = time_entries.entries_for(ticket)
-    return dict(
-        ticket=ticket,
-        account=account,
-        paid=credit_quotes.net_paid(ticket),
-        time_billed=sum(e.billed for e in entries),
-        total_minutes=time_entries.total_minutes(entries),
-        entries=entries,
-        low_alert=credit_alerts.current_low_alert(account),
-        bills_time=time_entries.billing_account(ticket) is not None,
-        timer=time_entries.running_timer(ticket, user),
-        time_form=form or TimeEntryForm(formdata=None),
-        stop_form=TimerStopForm(formdata=None),
-        can_log=policy.can_log_time(user, ticket),
-        error=error,
-    )
-
-
 def _ticket(ticket_id):
     return policy.get_ticket_or_404(current_user, ticket_id)
 
 
 def _panel(ticket, **kw):
     return render_page_or_block(
-        "credits/agent/ticket.html", "panel", **panel_context(current_user, ticket, **kw)
+        "credits/agent/ticket.html", "panel", ticket=ticket, panel=agent_panel(current_user, ticket, **kw)
     )
 
 

@@ -121,8 +121,12 @@ def open_alerts_query():
     return select(CreditAlert).where(CreditAlert.acknowledged.is_(False)).order_by(CreditAlert.id.desc())
 
 
+def open_alert_count_query():
+    return select(func.count(CreditAlert.id)).where(CreditAlert.acknowledged.is_(False))
+
+
 def open_alert_count():
-    return db.session.scalar(select(func.count(CreditAlert.id)).where(CreditAlert.acknowledged.is_(False)))
+    return db.session.scalar(open_alert_count_query())
 
 
 def acknowledge(alert):

@@ -1,13 +1,15 @@
-"""What the credits domain shows on other domains' pages (the portal's ticket page, banners)."""
+"""What the credits domain shows on other domains' pages (the portal's and the agents' ticket
+pages, banners)."""
 
 from flask import url_for
 
 from helpdesk import policy
 from helpdesk.credits import ledger as credits
+from helpdesk.credits import panel_reads, switching
 from helpdesk.credits import quotes as credit_quotes
-from helpdesk.credits import switching
 from helpdesk.credits.forms import UpgradePriorityForm
 from helpdesk.credits.models import BILLING_TIME
+from helpdesk.formfields import form_state
 
 
 def buy_credits_url():
@@ -73,3 +75,24 @@ def asked_message(result):
     if not result.sent:
         return f"You already asked for this: {names} {'has' if len(result.managers) == 1 else 'have'} your request."
     return f"Your request for {result.request.amount:,}{more} credits was sent to {names}."
+
+
+def agent_panel(user, ticket, form=None, error=None):
+    """What the agents' credit panel shows (`credits/agent/_panel.html`, in the ticket page's
+    sidebar), as plain values: priority paid, credits spent, the bank and its low-balance alert,
+    time entries, and the time form (`form` after a refused post)."""
+    credits = panel_reads.ticket_credits(ticket.id)
+    return dict(
+        priority=credits.priority,
+        account=credits.bank,
+        paid=credits.paid,
+        time_billed=credits.time_billed,
+        total_minutes=credits.total_minutes,
+        entries=credits.entries,
+        low_alert=credits.low_alert,
+        bills_time=credits.bills_time,
+        timer=credits.running_timer(user.id) is not None,
+        time_form=form_state(form, minutes="", note=""),
+        can_log=policy.can_log_time(user, ticket),
+        error=error,
+    )

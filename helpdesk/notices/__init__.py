@@ -4,15 +4,20 @@ request for credits to their organization's managers)."""
 
 from helpdesk import events, policy
 from helpdesk.notices import service
-from helpdesk.web import register_nav
+from helpdesk.web import layout_count, register_layout_count, register_nav
+
+
+def has_notices(user):
+    """Agents and organization managers (members' requests for credits) get notices."""
+    return user.is_agent or policy.manages_organization(user)
 
 
 def notices_nav(user):
-    """ "Notifications (n)" for agents and organization managers (members' requests for credits);
-    the count is one indexed COUNT per full page."""
-    if not (user.is_agent or policy.manages_organization(user)):
+    """ "Notifications (n)" for those who get notices; the count is an indexed COUNT in the
+    layout's one query per full page."""
+    if not has_notices(user):
         return []
-    count = service.unread_count(user)
+    count = layout_count("unread_notices")
     return [(f"Notifications ({count})" if count else "Notifications", "notices.index")]
 
 
@@ -21,5 +26,12 @@ def init_app(app):
 
     app.register_blueprint(views.bp, url_prefix="/notices")
     register_nav(app, notices_nav, order=85)
+    register_layout_count(
+        app,
+        "unread_notices",
+        has_notices,
+        lambda: service.unread_count_query().scalar_subquery(),
+        lambda user: {"notices_user_id": user.id},
+    )
     events.sla_at_risk.connect(service.on_sla_at_risk)
     events.credit_requested.connect(service.on_credit_requested)

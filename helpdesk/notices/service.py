@@ -8,7 +8,7 @@ managers, with a link to where they act on it; a user only ever reads or marks t
 from urllib.parse import urlsplit
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from helpdesk import policy
 from helpdesk.accounts import permissions
@@ -55,10 +55,15 @@ def on_sla_at_risk(ticket, target):
     return notify(ticket_agents(ticket), KIND_AT_RISK, text, ticket)
 
 
-def unread_count(user):
-    return db.session.scalar(
-        select(func.count(Notice.id)).where(Notice.user_id == user.id, Notice.read_at.is_(None))
+def unread_count_query():
+    """The unread notices of the user in the bind parameter `notices_user_id`."""
+    return select(func.count(Notice.id)).where(
+        Notice.user_id == bindparam("notices_user_id"), Notice.read_at.is_(None)
     )
+
+
+def unread_count(user):
+    return db.session.scalar(unread_count_query(), {"notices_user_id": user.id})
 
 
 def notices_query(user):

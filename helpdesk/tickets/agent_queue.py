@@ -3,45 +3,32 @@
 from flask import current_app, request, url_for
 from flask_login import current_user
 
+from helpdesk.conditional import conditional_page
 from helpdesk.credits import quotes as credit_quotes
 from helpdesk.dbtypes import utcnow
 from helpdesk.htmx import is_htmx, render_page_or_block
-from helpdesk.page_cache import cached_page, expires_at
 from helpdesk.tickets import queue, queue_choices, search
 from helpdesk.tickets.blueprints import agent_bp as bp
-from helpdesk.tickets.forms import (
-    QUEUE_STATUS_CHOICES,
-    SORT_CHOICES,
-    STATUS_CHOICES,
-    BulkForm,
-    QueueArgs,
-)
+from helpdesk.tickets.forms import QUEUE_STATUS_CHOICES, SORT_CHOICES, STATUS_CHOICES, QueueArgs
+from helpdesk.web import page_layout
 
 
-def render_queue(args, notice=None, status=200):
-    """The queue page, or only its table for htmx requests."""
-    now = utcnow()
+def queue_context(args, notice=None):
+    """What the queue page shows, as plain values (its ETag fingerprints them)."""
     page = queue.queue_page(
         current_user,
         args.criteria(),
         current_app.config["PER_PAGE"],
-        now=now,
-        spent=credit_quotes.credits_spent_by_ticket,
+        now=utcnow(),
+        spent=credit_quotes.credits_spent_on,
     )
-    upcoming = [row.due_at for row in page.rows if row.due_at > now]
-    if upcoming:  # the first "overdue" mark to appear on this page
-        expires_at((min(upcoming) - now).total_seconds())
     hint = search.wordless_query_hint(args.q)
     if notice is None and hint:
         notice = {"level": "info", "text": hint}
-    return render_page_or_block(
-        "tickets/agent/queue.html",
-        "queue_table",
-        status=status,
+    return dict(
         page=page,
         args=args,
         choices=queue_choices.filter_choices(current_user),
-        bulk_form=BulkForm(formdata=None),
         status_choices=QUEUE_STATUS_CHOICES,
         edit_status_choices=STATUS_CHOICES,
         sort_choices=SORT_CHOICES,
@@ -49,11 +36,18 @@ def render_queue(args, notice=None, status=200):
     )
 
 
+def render_queue(args, notice=None, status=200, context=None):
+    """The queue page, or only its table for htmx requests."""
+    context = context or queue_context(args, notice)
+    return render_page_or_block("tickets/agent/queue.html", "queue_table", status=status, **context)
+
+
 @bp.get("/", endpoint="queue")
-@cached_page
 def queue_view():
     args = QueueArgs(request.args)
-    response = render_queue(args)
+    context = queue_context(args)
+    shown = {**context, "args": vars(args)}
+    response = conditional_page(lambda: render_queue(args, context=context), page_layout(), shown)
     if is_htmx():  # the address bar gets the tidy URL (defaults and empty filters left out)
         response.headers["HX-Push-Url"] = url_for(
             "tickets_agent.queue", **args.as_args(after=args.after or None, before=args.before or None)

@@ -5,19 +5,20 @@ from flask_login import current_user
 
 from helpdesk import policy
 from helpdesk.actions import perform
+from helpdesk.conditional import conditional_page
 from helpdesk.confirming import ask_first
+from helpdesk.credits import panels as credit_panels
 from helpdesk.credits import quotes as credit_quotes
 from helpdesk.dbtypes import utcnow
 from helpdesk.errors import NotAllowed, StaleUpdate
+from helpdesk.formfields import form_state
 from helpdesk.htmx import is_htmx, render_page_or_block
-from helpdesk.page_cache import cached_page, expires_at
 from helpdesk.tickets import editing as agent_tickets
-from helpdesk.tickets import lifecycle as tickets
-from helpdesk.tickets import queue, sla, subscribers
+from helpdesk.tickets import sla, ticket_reads
 from helpdesk.tickets.attachments import stage_form_files
 from helpdesk.tickets.blueprints import agent_bp as bp
-from helpdesk.tickets.forms import EDIT_FORMS, AgentReplyForm, SubscriberForm, select_choices
-from helpdesk.web import paginate
+from helpdesk.tickets.forms import EDIT_FORMS, STATUS_CHOICES, AgentReplyForm, new_submission_key
+from helpdesk.web import page_layout, paginate
 
 EDITS = {
     "status": agent_tickets.change_status,
@@ -41,41 +42,60 @@ def visible_ticket(ticket_id, load=agent_tickets.load_ticket):
     return ticket
 
 
-def _edit_forms(ticket):
-    values = {
-        "status": ticket.status,
-        "priority": ticket.priority_id,
-        "category": ticket.category_id,
-        "assignee": ticket.assignee_id,
-        "tags": ", ".join(ticket.tag_names),
-    }
-    forms = {
-        name: cls(formdata=None, prefix=name, value=values[name], version=ticket.version)
-        for name, cls in EDIT_FORMS.items()
-    }
-    forms["priority"].value.choices = select_choices((p.id, p.name) for p in tickets.all_priorities())
-    forms["category"].value.choices = select_choices(agent_tickets.movable_categories(current_user, ticket))
-    forms["assignee"].value.choices = select_choices(
-        [("", "Unassigned"), *agent_tickets.assignable_agents(ticket)]
+def _edits(ticket, choices):
+    """The five inline edits as plain values (the template writes the inputs out): the field, its
+    label, its current value and its options (None: a text input)."""
+    categories = [
+        (cid, name)
+        for cid, name in choices["categories"]
+        if cid == ticket.category_id or policy.can_use_category(current_user, cid)
+    ]
+    labels = agent_tickets.FIELD_LABELS
+    return (
+        {"name": "status", "label": labels["status"], "value": ticket.status, "options": STATUS_CHOICES},
+        {
+            "name": "priority",
+            "label": labels["priority"],
+            "value": ticket.priority_id,
+            "options": choices["priorities"],
+        },
+        {"name": "category", "label": labels["category"], "value": ticket.category_id, "options": categories},
+        {
+            "name": "assignee",
+            "label": labels["assignee"],
+            "value": ticket.assignee_id or "",
+            "options": [("", "Unassigned"), *choices["agents"]],
+            "optional": True,
+        },
+        {
+            "name": "tags",
+            "label": labels["tags"],
+            "value": ", ".join(ticket.tags),
+            "options": None,
+            "maxlength": 1100,
+            "hint": "Separate tags with commas.",
+        },
     )
-    return forms
 
 
-def render_ticket(ticket, block="sidebar", status=200, reply_form=None, **extra):
-    """The ticket page, or the named block(s) of it for htmx requests."""
-    history, older_history = agent_tickets.recent_history(ticket)
+def page_context(ticket, reply_form=None, subscriber_form=None, **extra):
+    """Everything the ticket page shows, as plain values (tickets.ticket_reads, credits' panel):
+    `ticket` is the page's TicketView (or any object with its id: read afresh)."""
+    view = ticket if isinstance(ticket, ticket_reads.TicketView) else ticket_reads.ticket_view(ticket.id)
+    view, conversation = ticket_reads.with_conversation(view)
+    history, older_history = ticket_reads.recent_history(view.id)
     context = dict(
-        ticket=ticket,
-        overdue=queue.is_overdue(ticket, utcnow()),
-        clock=sla.clock(ticket, utcnow()),
-        conversation=agent_tickets.conversation(ticket),
+        ticket=view,
+        clock=sla.clock(view, utcnow()),
+        conversation=conversation,
         history=history,
         older_history=older_history,
-        subscriptions=subscribers.subscribers_of(ticket),
-        forms=_edit_forms(ticket),
-        reply_form=(reply_form or AgentReplyForm(formdata=None, prefix="reply")).ensure_key(),
-        subscriber_form=extra.pop("subscriber_form", None)
-        or SubscriberForm(formdata=None, prefix="subscriber"),
+        subscriptions=ticket_reads.subscribers(view.id),
+        edits=_edits(view, ticket_reads.edit_choices(view)),
+        panel=credit_panels.agent_panel(current_user, view),
+        reply=form_state(reply_form and reply_form.ensure_key(), body=""),
+        subscriber=form_state(subscriber_form, email=""),
+        reply_notice=None,
         staged=(),
         upload_errors=(),
         notice=None,
@@ -83,17 +103,27 @@ def render_ticket(ticket, block="sidebar", status=200, reply_form=None, **extra)
         oob=False,
     )
     context.update(extra)
+    return context
+
+
+def render_ticket(ticket, block="sidebar", status=200, **kw):
+    """The ticket page, or the named block(s) of it for htmx requests (read afresh, after a change)."""
+    return render_context(page_context(ticket, **kw), block, status)
+
+
+def render_context(context, block, status=200):
+    """Render the page's context; a page shown afresh gets a new resend key for its reply form."""
+    context["reply"]["data"].setdefault("submission_key", new_submission_key())
     return render_page_or_block("tickets/agent/ticket.html", block, status=status, **context)
 
 
 @bp.get("/tickets/<int:ticket_id>", endpoint="ticket")
-@cached_page
 def ticket_page(ticket_id):
-    ticket = visible_ticket(ticket_id)
-    now = utcnow()
-    if ticket.due_at > now:  # when the "overdue" mark would appear
-        expires_at((ticket.due_at - now).total_seconds())
-    return render_ticket(ticket, block="ticket_page")
+    view = ticket_reads.ticket_view(ticket_id)
+    if not policy.can_view_ticket(current_user, view):  # agents only: the blueprint's guard
+        abort(404)
+    context = page_context(view)
+    return conditional_page(lambda: render_context(context, "ticket_page"), page_layout(), context)
 
 
 @bp.get("/tickets/<int:ticket_id>/history", endpoint="history")

@@ -9,7 +9,14 @@ from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import joinedload, lazyload, selectinload
 
 from helpdesk import policy
-from helpdesk.accounts.models import ROLE_ADMIN, ROLE_TECHNICIAN, CategoryPermission, Organization, User
+from helpdesk.accounts.models import (
+    ACTIVE_AGENT,
+    ROLE_ADMIN,
+    ROLE_TECHNICIAN,
+    CategoryPermission,
+    Organization,
+    User,
+)
 from helpdesk.dbtypes import utcnow
 from helpdesk.errors import NotAllowed, StaleUpdate, ValidationFailed
 from helpdesk.extensions import db
@@ -177,7 +184,7 @@ def assignable_agents(ticket):
         CategoryPermission.user_id == User.id, CategoryPermission.category_id == ticket.category_id
     )
     query = select(User.id, User.name).where(
-        User.active.is_(True),
+        ACTIVE_AGENT,  # the partial index of active agents, in name order
         (User.role == ROLE_ADMIN) | ((User.role == ROLE_TECHNICIAN) & permitted),
     )
     return db.session.execute(query.order_by(User.name)).all()
@@ -271,14 +278,17 @@ def describe_events(events):
     return [
         {
             "who": e.actor.name if e.actor else "System",
-            "what": _describe(e),
+            "what": describe_event(e),
             "at": e.created_at,
         }
         for e in events
     ]
 
 
-def _describe(event):
+def describe_event(event):
+    """One change in words ("changed status from Open to Resolved"); `event` is a TicketEvent or
+    a row with its field, old_value and new_value."""
+
     def show(value):
         if event.field == "status" and value in STATUS_LABELS:
             return STATUS_LABELS[value]

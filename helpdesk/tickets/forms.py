@@ -20,7 +20,6 @@ from wtforms.validators import AnyOf, Email, InputRequired, Length, Optional
 from wtforms.widgets import HiddenInput
 
 from helpdesk.formfields import IntegerField, db_int, optional_db_int, parse_id
-from helpdesk.page_cache import fresh_token
 from helpdesk.tickets.bulk import ACTIONS
 from helpdesk.tickets.categories import MAX_NAME
 from helpdesk.tickets.models import STATUS_LABELS, STATUSES
@@ -234,7 +233,7 @@ class AgentReplyForm(FlaskForm):
 
     def ensure_key(self):
         if not self.submission_key.data:
-            self.submission_key.data = fresh_token()
+            self.submission_key.data = new_submission_key()
         return self
 
 

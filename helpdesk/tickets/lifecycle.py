@@ -1,5 +1,7 @@
 """Ticket lifecycle: create, reply, note, close, reopen, with history and idempotent submission."""
 
+import hashlib
+
 from sqlalchemy import bindparam, exists, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
@@ -155,17 +157,49 @@ def open_new_ticket(actor, *, subject, body, category_id, priority_id, files=(),
 
 
 def add_message(ticket, actor, body, *, internal=False, files=(), source="web", staging_key=None):
-    """See _add_message; a resent form (same key from the same author) returns the first message."""
+    """See _add_message. A resent form (its key, from the same author, with the same text, kind and
+    ticket) returns the first message. The same key with another text comes from another copy of
+    the same page (a second tab, a copy the browser kept and revalidated: conditional GET serves
+    them): it is another message, kept under a key made from the form's key and its text, so that
+    its own resend is recognised too."""
+    key = staging_key
     if staging_key:
-        existing = db.session.scalar(RESENT_MESSAGE, {"author_id": actor.id, "key": staging_key})
+        existing = _sent_with(actor, staging_key)
+        if existing is not None and not _same_message(existing, ticket, body, internal):
+            key = _content_key(staging_key, ticket, body, internal)
+            existing = _sent_with(actor, key)
         if existing is not None:
-            return db.session.get(Message, existing)
+            return existing
     return _add_message(
-        ticket, actor, body, internal=internal, files=files, source=source, staging_key=staging_key
+        ticket,
+        actor,
+        body,
+        internal=internal,
+        files=files,
+        source=source,
+        staging_key=staging_key,
+        submission_key=key,
     )
 
 
-def _add_message(ticket, actor, body, *, internal, files, source, staging_key):
+def _sent_with(actor, key):
+    """The message this author sent under this key, if any (a prebuilt statement: by id, then
+    the row from the session's identity map or one primary-key read)."""
+    found = db.session.scalar(RESENT_MESSAGE, {"author_id": actor.id, "key": key})
+    return db.session.get(Message, found) if found is not None else None
+
+
+def _same_message(message, ticket, body, internal):
+    return message.ticket_id == ticket.id and message.body == body and message.internal == internal
+
+
+def _content_key(key, ticket, body, internal):
+    """The key of a message sent from a copy of a form whose key another message already has."""
+    content = f"{key}\0{ticket.id}\0{int(bool(internal))}\0{body}".encode()
+    return hashlib.sha256(content).hexdigest()  # 64 characters: Message.submission_key's size
+
+
+def _add_message(ticket, actor, body, *, internal, files, source, staging_key, submission_key=None):
     """Add a public reply or an internal note, applying the status rules.
 
     Guarantees: the actor may reply (or note) per policy; a customer's reply reopens a ticket
@@ -188,7 +222,7 @@ def _add_message(ticket, actor, body, *, internal, files, source, staging_key):
         internal=internal,
         source=source,
         created_at=now,
-        submission_key=staging_key,
+        submission_key=submission_key if submission_key is not None else staging_key,
     )
     db.session.add(message)
     for item in checked:

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, literal_column, select, union_all
 
 from helpdesk import policy
-from helpdesk.accounts.models import AGENT_ROLES, User
+from helpdesk.accounts.models import ACTIVE_AGENT, User
 from helpdesk.extensions import db
 from helpdesk.tickets.models import Category, Priority
 
@@ -20,12 +20,10 @@ def _choices_query(restricted):
     categories = select(
         literal_column("'c'").label("kind"), Category.id, Category.name, literal_column("0").label("position")
     ).where(Category.archived.is_(False))
-    if restricted:
-        categories = categories.where(Category.id.in_(bindparam("category_ids", expanding=True)))
+    if restricted:  # a technician's grants, read by the same query
+        categories = categories.where(Category.id.in_(policy.granted_categories(bindparam("viewer_id"))))
     priorities = select(literal_column("'p'"), Priority.id, Priority.name, -Priority.sort_order)
-    agents = select(literal_column("'a'"), User.id, User.name, literal_column("0")).where(
-        User.role.in_(AGENT_ROLES), User.active.is_(True)
-    )
+    agents = select(literal_column("'a'"), User.id, User.name, literal_column("0")).where(ACTIVE_AGENT)
     union = union_all(categories, priorities, agents).subquery()
     return select(union).order_by(union.c.kind, union.c.position, union.c.name)
 
@@ -39,9 +37,8 @@ def filter_choices(actor):
     sees (by name), the priorities (most urgent first) and the active agents (by name)."""
     if policy.is_admin(actor):
         rows = db.session.execute(CHOICES_ALL)
-    else:
-        ids = sorted(policy.permitted_category_ids(actor)) or [-1]
-        rows = db.session.execute(CHOICES_PERMITTED, {"category_ids": ids})
+    else:  # a technician: the categories granted to them (policy.permitted_category_ids)
+        rows = db.session.execute(CHOICES_PERMITTED, {"viewer_id": actor.id})
     found = {"c": [], "p": [], "a": []}
     for row in rows:
         found[row.kind].append(Choice(row.id, row.name))

@@ -8,7 +8,7 @@ migration keeps doing what it did when it shipped; tests/test_migrations.py chec
 create_all() makes. Down revision 0019: re-chained at merge after the migrations of other branches.
 
 Revision ID: 0021
-Revises: 0019
+Revises: 0020
 Create Date: 2026-12-02
 
 """
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 
 revision = '0021'
-down_revision = '0019'
+down_revision = '0020'
 branch_labels = None
 depends_on = None
 

@@ -42,13 +42,20 @@ def refunds(ticket):
     ).all()
 
 
-def test_ticket_page_loads_the_credit_panel_with_a_plain_link_fallback(client, login, desk):
+def test_the_ticket_page_shows_the_credit_panel_in_the_same_request(client, login, desk):
     ticket, _ = paid_ticket(desk)
     login(desk.tech_it)
     page = client.get(f"/agent/tickets/{ticket.id}").get_data(as_text=True)
+    assert 'id="credit-panel"' in page and "Urgent — 250 credits" in page
+    assert 'hx-trigger="load"' not in page  # no second request for it
+    fragment = client.get(f"/agent/tickets/{ticket.id}", headers=HTMX).get_data(as_text=True)
+    assert "Urgent — 250 credits" in fragment
+
+
+def test_the_credit_panel_has_its_own_page_and_fragment(client, login, desk):
+    ticket, _ = paid_ticket(desk)
+    login(desk.tech_it)
     panel_url = f"/agent/credits/tickets/{ticket.id}"
-    assert f'hx-get="{panel_url}" hx-trigger="load"' in page
-    assert f'<a href="{panel_url}">' in page
     panel = client.get(panel_url, headers=HTMX)
     assert b"<html" not in panel.data and "HX-Request" in panel.headers["Vary"]
     assert "Urgent — 250 credits" in panel.get_data(as_text=True)  # the priority paid, credits spent

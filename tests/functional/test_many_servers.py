@@ -212,7 +212,6 @@ def servers(desk_database, s3_bucket, tmp_path):
         "SECRET_KEY": "one-secret-for-every-server",
         "ATTACHMENTS_S3_BUCKET": s3_bucket.name,
         "ATTACHMENTS_S3_ENDPOINT_URL": s3_bucket.endpoint,
-        "PAGE_CACHE_SECONDS": "0",  # while the page cache exists, it is per host
         "ARGON2_TIME_COST": "1",
         "ARGON2_MEMORY_COST": "8",
         "ARGON2_PARALLELISM": "1",

@@ -131,16 +131,36 @@ def test_signed_in_pages_and_fragments_are_never_stored(client, login, make, ref
     assert "no-store" not in anonymous.headers.get("Cache-Control", "")
     login(make.admin())
     for path, headers in (
-        ("/agent/", {}),
-        ("/agent/", {"HX-Request": "true"}),
+        ("/agent/reports", {}),
+        ("/agent/reports", {"HX-Request": "true"}),
         ("/admin/", {}),
         ("/portal/", {}),
+        ("/account/password", {}),
     ):
         response = client.get(path, headers=headers)
         assert response.headers["Cache-Control"] == "private, no-store", (path, headers)
+        assert "ETag" not in response.headers
     static = client.get("/static/app.css")
     static.close()
     assert "no-store" not in static.headers.get("Cache-Control", "")
+
+
+def test_pages_with_an_etag_are_kept_for_their_user_and_revalidated_on_every_use(client, login, make, ref):
+    """The queue and the ticket page answer If-None-Match (helpdesk/conditional.py): the browser
+    may keep them, privately, and must ask before each use; README, Security, says why."""
+    admin = make.admin()
+    ticket = make.ticket(category=ref.categories["IT"], priority=ref.priorities["Low"])
+    login(admin)
+    for path, headers in (
+        ("/agent/", {}),
+        ("/agent/", {"HX-Request": "true"}),
+        (f"/agent/tickets/{ticket.id}", {}),
+        (f"/agent/tickets/{ticket.id}", {"HX-Request": "true"}),
+    ):
+        response = client.get(path, headers=headers)
+        assert response.headers["Cache-Control"] == "private, no-cache", (path, headers)
+        assert response.headers["ETag"].startswith('W/"')
+        assert {"Cookie", "HX-Request"} <= set(response.vary)
 
 
 def test_development_sends_no_hsts(client):

@@ -1,0 +1,188 @@
+"""What the agents' credit panel shows about one ticket, as plain values in two prebuilt queries:
+the priority paid and what it cost, the bank paying for the ticket with its plan and low-balance
+alert, and the time entries.
+
+The bank is the one the ticket's charges went to, else the requester's (their organization's
+shared bank if it has one, else their own): quotes.ticket_account, in SQL.
+"""
+
+import functools
+from dataclasses import dataclass
+
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import aliased
+
+from helpdesk.accounts.models import Organization, User
+from helpdesk.credits.models import (
+    ALERT_LOW_BALANCE,
+    BILLING_TIME,
+    KIND_CHARGE,
+    KIND_REFUND,
+    CreditAccount,
+    CreditAlert,
+    LedgerEntry,
+    ServicePlan,
+    TimeEntry,
+)
+from helpdesk.extensions import db
+from helpdesk.querying import in_values
+from helpdesk.tickets.models import Priority, Ticket
+
+TICKET_ID = bindparam("ticket_id")
+
+
+@dataclass(frozen=True)
+class Bank:
+    id: int
+    owner_name: str
+    plan_name: str
+    balance: int
+
+
+@dataclass(frozen=True)
+class Agent:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class TimeEntryView:
+    id: int
+    agent: Agent
+    minutes: int | None
+    note: str
+    started_at: object
+    billed: int
+    unbilled: bool
+    deleted_at: object
+
+    @property
+    def running(self):
+        return self.minutes is None and self.deleted_at is None
+
+
+@dataclass(frozen=True)
+class LowAlert:
+    text: str
+
+
+@dataclass(frozen=True)
+class TicketCredits:
+    priority: str
+    bank: Bank | None
+    paid: int  # the priority's charges net of refunds (time entries excluded)
+    bills_time: bool  # the bank's plan charges agent time
+    low_alert: LowAlert | None
+    entries: tuple
+
+    @property
+    def time_billed(self):
+        return sum(e.billed for e in self.entries)
+
+    @property
+    def total_minutes(self):
+        return sum(e.minutes or 0 for e in self.entries if e.deleted_at is None)
+
+    def running_timer(self, agent_id):
+        """The agent's running timer on this ticket, or None."""
+        return next((e for e in self.entries if e.running and e.agent.id == agent_id), None)
+
+
+@functools.cache
+def _bank_statement():
+    requester = aliased(User, name="requester")
+    bank = aliased(CreditAccount, name="bank")
+    owner_org, owner_user = aliased(Organization, name="owner_org"), aliased(User, name="owner_user")
+    charged_to = (
+        select(LedgerEntry.account_id)
+        .where(LedgerEntry.ticket_id == Ticket.id)
+        .order_by(LedgerEntry.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    shared = select(CreditAccount.id).where(CreditAccount.organization_id == requester.organization_id)
+    own = select(CreditAccount.id).where(CreditAccount.user_id == Ticket.requester_id)
+    bank_id = func.coalesce(charged_to, shared.scalar_subquery(), own.scalar_subquery())
+    paid = select(func.coalesce(-func.sum(LedgerEntry.amount), 0)).where(
+        LedgerEntry.ticket_id == Ticket.id,
+        in_values(LedgerEntry.kind, (KIND_CHARGE, KIND_REFUND)),
+        ~LedgerEntry.idempotency_key.like("time:%"),
+    )
+    alert = (
+        select(CreditAlert.text)
+        .where(CreditAlert.account_id == bank.id, CreditAlert.kind == ALERT_LOW_BALANCE)
+        .order_by(CreditAlert.id.desc())
+        .limit(1)
+    )
+    return (
+        select(
+            Priority.name.label("priority"),
+            bank.id.label("bank_id"),
+            bank.balance,
+            bank.low_stage,
+            func.coalesce(owner_org.name, owner_user.name).label("owner_name"),
+            ServicePlan.name.label("plan_name"),
+            ServicePlan.credits_enabled,
+            ServicePlan.billing_mode,
+            paid.scalar_subquery().label("paid"),
+            alert.scalar_subquery().label("alert"),
+        )
+        .select_from(Ticket)
+        .join(Priority, Priority.id == Ticket.priority_id)
+        .join(requester, requester.id == Ticket.requester_id)
+        .outerjoin(bank, bank.id == bank_id)
+        .outerjoin(ServicePlan, ServicePlan.id == bank.plan_id)
+        .outerjoin(owner_org, owner_org.id == bank.organization_id)
+        .outerjoin(owner_user, owner_user.id == bank.user_id)
+        .where(Ticket.id == TICKET_ID)
+    )
+
+
+@functools.cache
+def _entries_statement():
+    return (
+        select(
+            TimeEntry.id,
+            TimeEntry.agent_id,
+            User.name,
+            TimeEntry.minutes,
+            TimeEntry.note,
+            TimeEntry.started_at,
+            TimeEntry.billed,
+            TimeEntry.unbilled,
+            TimeEntry.deleted_at,
+        )
+        .join(User, User.id == TimeEntry.agent_id)
+        .where(TimeEntry.ticket_id == TICKET_ID)
+        .order_by(TimeEntry.id)
+    )
+
+
+def ticket_credits(ticket_id):
+    """What the credit panel shows about the ticket (it must exist)."""
+    connection = db.session.connection()
+    row = connection.execute(_bank_statement(), {"ticket_id": ticket_id}).one()
+    entries = tuple(
+        TimeEntryView(
+            e.id,
+            Agent(e.agent_id, e.name),
+            e.minutes,
+            e.note,
+            e.started_at,
+            e.billed,
+            e.unbilled,
+            e.deleted_at,
+        )
+        for e in connection.execute(_entries_statement(), {"ticket_id": ticket_id})
+    )
+    bank = None
+    if row.bank_id is not None:
+        bank = Bank(row.bank_id, row.owner_name, row.plan_name, row.balance)
+    return TicketCredits(
+        priority=row.priority,
+        bank=bank,
+        paid=int(row.paid or 0),
+        bills_time=bool(bank and row.credits_enabled and row.billing_mode == BILLING_TIME),
+        low_alert=LowAlert(row.alert) if bank and row.low_stage > 0 and row.alert is not None else None,
+        entries=entries,
+    )

@@ -1,0 +1,340 @@
+"""What the agent ticket page shows, read as plain values in a few prebuilt queries.
+
+The page is the agents' most used after the queue. Loading it as ORM objects (the ticket with its
+people, messages with authors and attachments, history with actors, subscribers with users) cost
+more than rendering it; these read models are plain frozen dataclasses, so the page is a function
+of them alone (see helpdesk/conditional.py, which fingerprints them for the page's ETag), and each
+query is built once and reused with bind parameters (building an ORM statement cost more than
+running it). Shapes follow what the shared templates read (`tickets/_message.html`,
+`tickets/_original_message.html`): `m.author.name`, `ticket.requester.email`, `a.filename`...
+"""
+
+import functools
+from dataclasses import dataclass, replace
+
+from sqlalchemy import bindparam, func, literal_column, select, union_all
+from sqlalchemy.orm import aliased
+
+from helpdesk.accounts.models import (
+    ACTIVE_AGENT,
+    AGENT_ROLES,
+    ROLE_ADMIN,
+    ROLE_TECHNICIAN,
+    CategoryPermission,
+    Organization,
+    User,
+)
+from helpdesk.extensions import db
+from helpdesk.tickets import editing
+from helpdesk.tickets.models import (
+    OPEN_STATUSES,
+    STATUS_LABELS,
+    Attachment,
+    Category,
+    Message,
+    Priority,
+    Subscription,
+    Ticket,
+    TicketEvent,
+    TicketTag,
+)
+
+TAG_SEPARATOR = ","  # never in a tag (editing.parse_tags splits on it)
+
+
+@dataclass(frozen=True)
+class Person:
+    id: int
+    name: str
+    email: str = ""
+    role: str = ""
+
+    @property
+    def is_agent(self):
+        return self.role in AGENT_ROLES
+
+
+@dataclass(frozen=True)
+class Named:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class File:
+    id: int
+    filename: str
+    size: int
+    message_id: int | None
+
+
+@dataclass(frozen=True)
+class TicketView:
+    """One ticket as its agent page shows it (the ids and times the policy and the clock read)."""
+
+    id: int
+    subject: str
+    body: str
+    status: str
+    version: int
+    created_at: object
+    updated_at: object
+    due_at: object
+    first_response_at: object
+    response_warn_at: object
+    resolution_due_at: object
+    resolution_warn_at: object
+    category_id: int
+    category: str
+    priority_id: int
+    priority: str
+    assignee_id: int | None
+    assignee: str | None
+    requester_id: int
+    requester: Person
+    organization_id: int | None
+    organization: Named | None
+    tags: tuple
+    attachments: tuple  # the files sent with the description (message_id None)
+
+    @property
+    def is_open(self):
+        return self.status in OPEN_STATUSES
+
+    @property
+    def status_label(self):
+        return STATUS_LABELS[self.status]
+
+    @property
+    def tag_names(self):
+        return list(self.tags)
+
+
+@dataclass(frozen=True)
+class MessageView:
+    id: int
+    body: str
+    internal: bool
+    created_at: object
+    author: Person | None
+    attachments: tuple
+
+
+@dataclass(frozen=True)
+class SubscriberView:
+    user_id: int
+    user: Person
+
+
+TICKET_ID = bindparam("ticket_id")
+
+
+@functools.cache
+def _ticket_statement():
+    requester, assignee = aliased(User, name="requester"), aliased(User, name="assignee")
+    tags = select(func.aggregate_strings(TicketTag.name, TAG_SEPARATOR)).where(
+        TicketTag.ticket_id == Ticket.id
+    )
+    return (
+        select(
+            Ticket.id,
+            Ticket.subject,
+            Ticket.body,
+            Ticket.status,
+            Ticket.version,
+            Ticket.created_at,
+            Ticket.updated_at,
+            Ticket.due_at,
+            Ticket.first_response_at,
+            Ticket.response_warn_at,
+            Ticket.resolution_due_at,
+            Ticket.resolution_warn_at,
+            Ticket.category_id,
+            Category.name.label("category"),
+            Ticket.priority_id,
+            Priority.name.label("priority"),
+            Ticket.assignee_id,
+            assignee.name.label("assignee"),
+            Ticket.requester_id,
+            requester.name.label("requester_name"),
+            requester.email.label("requester_email"),
+            requester.role.label("requester_role"),
+            Ticket.organization_id,
+            Organization.name.label("organization"),
+            tags.scalar_subquery().label("tags"),
+        )
+        .join(Category, Category.id == Ticket.category_id)
+        .join(Priority, Priority.id == Ticket.priority_id)
+        .join(requester, requester.id == Ticket.requester_id)
+        .outerjoin(assignee, assignee.id == Ticket.assignee_id)
+        .outerjoin(Organization, Organization.id == Ticket.organization_id)
+        .where(Ticket.id == TICKET_ID)
+    )
+
+
+@functools.cache
+def _messages_statement():
+    return (
+        select(
+            Message.id,
+            Message.body,
+            Message.internal,
+            Message.created_at,
+            Message.author_id,
+            User.name,
+            User.email,
+            User.role,
+        )
+        .outerjoin(User, User.id == Message.author_id)
+        .where(Message.ticket_id == TICKET_ID)
+        .order_by(Message.id)
+    )
+
+
+@functools.cache
+def _files_statement():
+    return (
+        select(Attachment.id, Attachment.filename, Attachment.size, Attachment.message_id)
+        .where(Attachment.ticket_id == TICKET_ID)
+        .order_by(Attachment.id)
+    )
+
+
+def _run(statement, ticket_id):
+    """A prebuilt Core statement on the session's connection (no ORM work per statement)."""
+    return db.session.connection().execute(statement, {"ticket_id": ticket_id})
+
+
+def ticket_view(ticket_id):
+    """The ticket as its page shows it, or None if there is none (access is the caller's: policy)."""
+    row = _run(_ticket_statement(), ticket_id).one_or_none()
+    if row is None:
+        return None
+    return TicketView(
+        id=row.id,
+        subject=row.subject,
+        body=row.body,
+        status=row.status,
+        version=row.version,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        due_at=row.due_at,
+        first_response_at=row.first_response_at,
+        response_warn_at=row.response_warn_at,
+        resolution_due_at=row.resolution_due_at,
+        resolution_warn_at=row.resolution_warn_at,
+        category_id=row.category_id,
+        category=row.category,
+        priority_id=row.priority_id,
+        priority=row.priority,
+        assignee_id=row.assignee_id,
+        assignee=row.assignee,
+        requester_id=row.requester_id,
+        requester=Person(row.requester_id, row.requester_name, row.requester_email, row.requester_role),
+        organization_id=row.organization_id,
+        organization=Named(row.organization_id, row.organization) if row.organization_id else None,
+        tags=tuple(sorted(row.tags.split(TAG_SEPARATOR))) if row.tags else (),
+        attachments=(),  # see with_conversation
+    )
+
+
+def with_conversation(ticket):
+    """(the ticket with its description's files, every message with its author and files): agents
+    see internal notes too. Two queries, whatever the number of messages and files."""
+    files = [File(*row) for row in _run(_files_statement(), ticket.id)]
+    by_message = {}
+    for item in files:
+        if item.message_id is not None:
+            by_message.setdefault(item.message_id, []).append(item)
+    messages = [
+        MessageView(
+            id=row.id,
+            body=row.body,
+            internal=row.internal,
+            created_at=row.created_at,
+            author=Person(row.author_id, row.name, row.email, row.role) if row.author_id else None,
+            attachments=tuple(by_message.get(row.id, ())),
+        )
+        for row in _run(_messages_statement(), ticket.id)
+    ]
+    return replace(ticket, attachments=tuple(f for f in files if f.message_id is None)), messages
+
+
+HISTORY_EXCERPT = 20  # changes shown beside the conversation; the history page has them all
+
+
+@functools.cache
+def _history_statement():
+    return (
+        select(
+            TicketEvent.field,
+            TicketEvent.old_value,
+            TicketEvent.new_value,
+            TicketEvent.created_at,
+            User.name,
+        )
+        .outerjoin(User, User.id == TicketEvent.actor_id)
+        .where(TicketEvent.ticket_id == TICKET_ID)
+        .order_by(TicketEvent.id.desc())
+        .limit(HISTORY_EXCERPT + 1)
+    )
+
+
+def recent_history(ticket_id):
+    """(the latest HISTORY_EXCERPT changes as display entries, whether there are older ones)."""
+    rows = _run(_history_statement(), ticket_id).all()
+    entries = [
+        {"who": row.name or "System", "what": editing.describe_event(row), "at": row.created_at}
+        for row in rows[:HISTORY_EXCERPT]
+    ]
+    return entries, len(rows) > HISTORY_EXCERPT
+
+
+@functools.cache
+def _subscribers_statement():
+    return (
+        select(Subscription.user_id, User.name, User.email, User.role)
+        .join(User, User.id == Subscription.user_id)
+        .where(Subscription.ticket_id == TICKET_ID)
+        .order_by(User.email)
+    )
+
+
+def subscribers(ticket_id):
+    """The ticket's subscribers, by e-mail."""
+    return [
+        SubscriberView(row.user_id, Person(row.user_id, row.name, row.email, row.role))
+        for row in _run(_subscribers_statement(), ticket_id)
+    ]
+
+
+@functools.cache
+def _choices_statement():
+    """The inline edits' options in one query: every priority (most urgent last, as the select
+    lists them), the categories a ticket may move to (active ones and its own), and the active
+    agents who may be assigned it (admins and its category's technicians)."""
+    current = bindparam("category_id")
+    permitted = (
+        select(CategoryPermission.id)
+        .where(CategoryPermission.user_id == User.id, CategoryPermission.category_id == current)
+        .exists()
+    )
+    priorities = select(literal_column("'p'").label("kind"), Priority.id, Priority.name, Priority.sort_order)
+    categories = select(literal_column("'c'"), Category.id, Category.name, literal_column("0")).where(
+        (Category.archived.is_(False)) | (Category.id == current)
+    )
+    agents = select(literal_column("'a'"), User.id, User.name, literal_column("0")).where(
+        ACTIVE_AGENT, (User.role == ROLE_ADMIN) | ((User.role == ROLE_TECHNICIAN) & permitted)
+    )
+    union = union_all(priorities, categories, agents).subquery()
+    return select(union).order_by(union.c.kind, union.c.sort_order, union.c.name, union.c.id)
+
+
+def edit_choices(ticket):
+    """{"priorities": [(id, name)], "categories": [(id, name)], "agents": [(id, name)]} for the
+    ticket's inline edits (the caller keeps the categories the agent may use: policy)."""
+    found = {"p": [], "c": [], "a": []}
+    params = {"category_id": ticket.category_id}
+    for row in db.session.connection().execute(_choices_statement(), params):
+        found[row.kind].append((row.id, row.name))
+    return {"priorities": found["p"], "categories": found["c"], "agents": found["a"]}
