@@ -301,7 +301,7 @@ def format_number(value):
 def register_template_filters(app):
     app.add_template_filter(field_message, "field_message")
     app.add_template_filter(format_number, "num")
-    app.add_template_global(fixed_url, "link")
+    app.add_template_global(fixed_url, "fixed_link")  # not "link": pages pass a `link` of their own
     app.add_template_global(lambda filename: fixed_url("static", filename), "asset")
     app.add_template_global(url_prefix)
     app.add_template_filter(format_datetime, "dt")

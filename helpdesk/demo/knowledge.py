@@ -23,7 +23,7 @@ VPN_BODY = (
     "Still dropping? Open a ticket with the client's log (*Help › Export log*) attached."
 )
 VPN_EXTRA = (
-    '\n\n### On a home router with "band steering"\n'
+    '\n\n## On a home router with "band steering"\n'
     "Routers that move devices between 2.4 GHz and 5 GHz break the tunnel at each move. Give the "
     "5 GHz network its own name and connect to that one only."
 )

@@ -47,7 +47,7 @@ def test_the_ticket_page_shows_the_credit_panel_in_the_same_request(client, logi
     login(desk.tech_it)
     page = client.get(f"/agent/tickets/{ticket.id}").get_data(as_text=True)
     assert 'id="credit-panel"' in page and "Urgent — 250 credits" in page
-    assert 'hx-trigger="load"' not in page  # no second request for it
+    assert 'hx-get="/agent/credits' not in page  # the panel is in the page: no second request for it
     fragment = client.get(f"/agent/tickets/{ticket.id}", headers=HTMX).get_data(as_text=True)
     assert "Urgent — 250 credits" in fragment
 
