@@ -76,6 +76,8 @@ def test_arrowing_through_the_status_saves_nothing_until_enter(agent_page):
     before = history.count()
     status = page.get_by_label("Status", exact=True)
     status.focus()
+    # From the first option whatever an earlier test left the ticket at: two arrows always move.
+    page.keyboard.press("Home")
     page.keyboard.press("ArrowDown")
     page.keyboard.press("ArrowDown")
     expect(page.get_by_text("Not saved yet")).to_be_visible()
@@ -84,8 +86,8 @@ def test_arrowing_through_the_status_saves_nothing_until_enter(agent_page):
 
     page.keyboard.press("Enter")
     expect(page.get_by_role("status").filter(has_text="Status saved: Waiting on customer.")).to_be_visible()
-    expect(page.locator("ol.history li")).to_have_count(1)
-    expect(page.locator("ol.history")).to_contain_text("changed status from New to Waiting on customer")
+    expect(history).to_have_count(before + 1)
+    expect(page.locator("ol.history")).to_contain_text("to Waiting on customer")
     assert page.problems == []
 
 
