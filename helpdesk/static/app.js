@@ -165,9 +165,18 @@ function busyElements(elt, writes) {
   return { root: form || elt, parts: parts.filter((p) => !p.disabled) };
 }
 
+// A region that loads itself (hx-trigger "load" or "every", the panels beside a ticket) is not
+// something the user did: it never takes the busy state or focus. Focus moving to a panel that
+// finished loading late stole the keys from the control the user was working.
+function isBackground(elt) {
+  if (!elt || !elt.getAttribute) return true;
+  const trigger = elt.getAttribute("hx-trigger") || "";
+  return elt.id === "credit-panel" || elt.tagName === "SECTION" || /\b(load|every)\b/.test(trigger);
+}
+
 document.addEventListener("htmx:beforeRequest", (event) => {
   const elt = event.detail.elt;
-  if (!elt || elt.id === "credit-panel" || elt.tagName === "SECTION") return; // loads, not actions
+  if (isBackground(elt)) return; // loads, not actions
   focusedId = document.activeElement && document.activeElement.id ? document.activeElement.id : null;
   const verb = event.detail.requestConfig ? event.detail.requestConfig.verb : "post";
   const busy = busyElements(elt, verb !== "get");
@@ -198,10 +207,12 @@ function focusable(el) {
 document.addEventListener("htmx:afterSwap", (event) => {
   let target = event.detail && event.detail.target;
   if (!target) return; // a history restore swaps the whole body and passes no target
+  const source = (event.detail.requestConfig && event.detail.requestConfig.elt) || event.detail.elt;
   if (target.id === "confirm-host") {
     openConfirmDialog(target);
     return;
   }
+  if (isBackground(source)) return; // a panel that loaded itself leaves focus where the user is
   if (!target.isConnected && target.id) target = document.getElementById(target.id);
   if (target && target.isConnected) setTimeout(() => focusAfterSwap(target), 0); // after afterRequest re-enables
 });
