@@ -65,6 +65,10 @@ def _open(page, name):
     from playwright.sync_api import expect
 
     expect(page.get_by_role("heading", level=1)).to_contain_text(name)
+    # The ticket page's deferred scripts ran: a select changed before htmx listened is an ordinary
+    # no-JavaScript select (it waits for its Save button), which raced the dialog under load.
+    page.wait_for_load_state("load")
+    page.wait_for_function("() => window.htmx !== undefined")
 
 
 def test_arrowing_through_the_status_saves_nothing_until_enter(agent_page):
