@@ -442,3 +442,36 @@ def can_see_kb_feedback(user, article):
 def can_manage_kb(user):
     """The agents' knowledge-base pages (/agent/kb): technicians and admins."""
     return is_agent(user)
+
+
+# --- Saved replies (helpdesk.replies) -------------------------------------------------------------
+# Shared ones belong to a category: its technicians and admins use and keep them. Personal ones are
+# their owner's alone (an admin does not see another agent's personal replies).
+
+
+def can_share_saved_reply(user, category_id):
+    """Share a reply in a category: its technicians, and admins."""
+    return can_use_category(user, category_id)
+
+
+def saved_replies_condition(user):
+    """A SQL condition on SavedReply: the replies `user` may see and insert."""
+    from helpdesk.replies.models import SavedReply
+
+    if not is_agent(user):
+        return false()
+    if is_admin(user):
+        shared = SavedReply.category_id.is_not(None)
+    else:
+        shared = SavedReply.category_id.in_(granted_categories(user.id))
+    return or_(SavedReply.owner_id == user.id, shared)
+
+
+def can_keep_saved_reply(user, reply):
+    """Edit or delete: a personal reply by its owner, a shared one by those who may share in its
+    category."""
+    if reply is None or not is_agent(user):
+        return False
+    if reply.owner_id is not None:
+        return reply.owner_id == user.id
+    return can_share_saved_reply(user, reply.category_id)

@@ -29,6 +29,7 @@ from helpdesk.credits.models import (
 from helpdesk.dbtypes import utcnow
 from helpdesk.demo.knowledge import seed_knowledge_base
 from helpdesk.extensions import db
+from helpdesk.replies.demo import seed_saved_replies
 from helpdesk.tickets import calendars, sla
 from helpdesk.tickets.models import (
     STATUS_CLOSED,
@@ -355,6 +356,7 @@ def seed_demo():
     if not db.session.scalar(select(func.count(Ticket.id))):
         created = _seed_tickets(users, categories, priorities)
     articles = seed_knowledge_base(users, categories)
+    seed_saved_replies(users, categories)
     return {"users": len(users), "tickets_created": created, "articles_created": articles}
 
 

@@ -277,6 +277,11 @@ document.addEventListener("click", (event) => {
   box.focus();
   box.setSelectionRange(caret, caret);
   box.dispatchEvent(new Event("input", { bubbles: true }));
-  const status = document.getElementById("kb-insert-status");
+  const status = document.getElementById(button.dataset.kbStatus || "kb-insert-status");
   if (status) status.textContent = "Inserted into the reply.";
+  // A saved reply counts its use (the server fills and counts when inserted without JavaScript).
+  if (button.dataset.usedUrl) {
+    const headers = JSON.parse(document.body.getAttribute("hx-headers") || "{}");
+    fetch(button.dataset.usedUrl, { method: "POST", headers, credentials: "same-origin" }).catch(() => {});
+  }
 });

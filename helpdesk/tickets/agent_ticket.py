@@ -13,6 +13,7 @@ from helpdesk.dbtypes import utcnow
 from helpdesk.errors import NotAllowed, StaleUpdate
 from helpdesk.formfields import form_state
 from helpdesk.htmx import is_htmx, render_page_or_block
+from helpdesk.replies import composer as saved_replies
 from helpdesk.tickets import editing as agent_tickets
 from helpdesk.tickets import sla, ticket_reads
 from helpdesk.tickets.attachments import stage_form_files
@@ -91,6 +92,7 @@ def page_context(ticket, reply_form=None, subscriber_form=None, **extra):
         history=history,
         older_history=older_history,
         subscriptions=ticket_reads.subscribers(view.id),
+        saved_replies=saved_replies.choices_for_ticket(current_user, view),
         edits=_edits(view, ticket_reads.edit_choices(view)),
         panel=credit_panels.agent_panel(current_user, view),
         reply=form_state(reply_form and reply_form.ensure_key(), body=""),
@@ -145,6 +147,20 @@ def reply(ticket_id):
     form = AgentReplyForm(prefix="reply")
     staged, upload_errors = stage_form_files(form.ensure_key().submission_key.data, form.attachments.name)
     notice = None
+    if form.action.data == "insert":  # a saved reply into the box; nothing is sent
+        form.validate_on_submit()  # only the CSRF token matters: an empty box is fine here
+        if not form.errors.get("csrf_token"):
+            form.body.errors = []
+            notice = saved_replies.insert_into_reply(form, ticket, current_user)
+        return render_ticket(
+            agent_tickets.load_ticket(ticket_id),
+            ["conversation", "sidebar"],
+            reply_form=form,
+            reply_notice=notice,
+            staged=staged,
+            upload_errors=upload_errors,
+            oob=True,
+        )
     if form.validate_on_submit() and not upload_errors:
         outcome = perform(
             agent_tickets.reply,

@@ -227,7 +227,7 @@ EDIT_FORMS = {
 class AgentReplyForm(FlaskForm):
     body = TextAreaField("Message", validators=[InputRequired(), Length(max=50000)])
     attachments = MultipleFileField("Attach files", validators=[Optional()])  # checked by services.uploads
-    action = StringField(validators=[AnyOf(("reply", "note", "resolve"))], default="reply")
+    action = StringField(validators=[AnyOf(("reply", "note", "resolve", "insert"))], default="reply")
     # Set when the form is rendered: a resent form (double click, retry) adds one message, not two.
     submission_key = HiddenField(validators=[Optional(), Length(max=64)])
 

@@ -1,0 +1,163 @@
+"""Saved replies: keep them (who may is policy's), find the ones usable on a ticket, fill their
+placeholders, and count their use.
+
+Placeholders are filled by plain substitution of known names (`{customer_name}`...): the text is
+never run as a template, so a reply cannot reach anything but these values. An unknown
+`{name}` stays as it was typed.
+"""
+
+import re
+
+from sqlalchemy import func, or_, select, update
+
+from helpdesk import policy
+from helpdesk.dbtypes import utcnow
+from helpdesk.errors import NotFound, ValidationFailed
+from helpdesk.extensions import db
+from helpdesk.replies.models import BODY_MAX, TITLE_MAX, SavedReply
+
+PLACEHOLDERS = {
+    "customer_name": "the customer's name",
+    "customer_first_name": "the customer's first name",
+    "customer_email": "the customer's e-mail address",
+    "ticket_id": "the ticket's number",
+    "ticket_subject": "the ticket's subject",
+    "category": "the ticket's category",
+    "agent_name": "your name",
+    "agent_first_name": "your first name",
+}
+_PLACEHOLDER = re.compile(r"\{(" + "|".join(PLACEHOLDERS) + r")\}")
+SHARE_REFUSED = "You may share replies only in the categories you work in."
+PICKER_LIMIT = 200  # the no-JavaScript select lists the most used ones first, up to this many
+
+
+def _first(name):
+    return (name or "").split()[0] if (name or "").split() else ""
+
+
+def values_for(ticket, agent):
+    """The placeholders' values on `ticket` (the ticket page's TicketView or a Ticket) for `agent`."""
+    requester = ticket.requester
+    category = ticket.category
+    customer_name = getattr(requester, "name", "") or ""
+    return {
+        "customer_name": customer_name,
+        "customer_first_name": _first(customer_name),
+        "customer_email": getattr(requester, "email", "") or "",
+        "ticket_id": str(ticket.id),
+        "ticket_subject": ticket.subject or "",
+        "category": category if isinstance(category, str) else getattr(category, "name", "") or "",
+        "agent_name": agent.name or "",
+        "agent_first_name": _first(agent.name),
+    }
+
+
+def fill(text, values):
+    """`text` with each known placeholder replaced by its value (plain substitution)."""
+    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], text)
+
+
+def _clean(title, body):
+    title = (title or "").strip()
+    body = (body or "").strip()
+    problems = {}
+    if not title:
+        problems["title"] = "Give the saved reply a title."
+    elif len(title) > TITLE_MAX:
+        problems["title"] = f"The title may be up to {TITLE_MAX} characters."
+    if not body:
+        problems["body"] = "Write the text to insert."
+    elif len(body) > BODY_MAX:
+        problems["body"] = f"The text may be up to {BODY_MAX:,} characters."
+    if problems:
+        raise ValidationFailed(" ".join(problems.values()))
+    return title, body
+
+
+def _scope(actor, category_id):
+    """(category_id, owner_id) for a reply shared in `category_id`, or personal when it is None."""
+    if category_id is None:
+        return None, actor.id
+    if not policy.can_share_saved_reply(actor, category_id):
+        raise ValidationFailed(SHARE_REFUSED)
+    return category_id, None
+
+
+def create(actor, title, body, category_id=None):
+    title, body = _clean(title, body)
+    category_id, owner_id = _scope(actor, category_id)
+    reply = SavedReply(
+        title=title, body=body, category_id=category_id, owner_id=owner_id, created_by_id=actor.id
+    )
+    db.session.add(reply)
+    db.session.flush()
+    return reply
+
+
+def update_reply(actor, reply, title, body, category_id=None):
+    if not policy.can_keep_saved_reply(actor, reply):
+        raise NotFound("No such saved reply.")
+    title, body = _clean(title, body)
+    reply.category_id, reply.owner_id = _scope(actor, category_id)
+    reply.title, reply.body = title, body
+    db.session.flush()
+    return reply
+
+
+def delete(actor, reply):
+    if not policy.can_keep_saved_reply(actor, reply):
+        raise NotFound("No such saved reply.")
+    db.session.delete(reply)
+    db.session.flush()
+
+
+def get_for(actor, reply_id):
+    """The saved reply `reply_id` if `actor` may use it, else None."""
+    return db.session.scalar(
+        select(SavedReply).where(SavedReply.id == reply_id, policy.saved_replies_condition(actor))
+    )
+
+
+def record_use(reply_id):
+    """Count one use, in the database (two agents inserting at once both count)."""
+    db.session.execute(
+        update(SavedReply)
+        .where(SavedReply.id == reply_id)
+        .values(use_count=SavedReply.use_count + 1, last_used_at=utcnow())
+    )
+
+
+def listing(actor, *, q="", scope="all", sort="title"):
+    """A SELECT of the saved replies `actor` may see, for the management list."""
+    query = select(SavedReply).where(policy.saved_replies_condition(actor))
+    if scope == "mine":
+        query = query.where(SavedReply.owner_id == actor.id)
+    elif scope == "shared":
+        query = query.where(SavedReply.category_id.is_not(None))
+    if q:
+        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(
+            or_(SavedReply.title.ilike(pattern, escape="\\"), SavedReply.body.ilike(pattern, escape="\\"))
+        )
+    order = {
+        "title": [func.lower(SavedReply.title)],
+        "least_used": [SavedReply.use_count, SavedReply.last_used_at.asc().nulls_first()],
+        "most_used": [SavedReply.use_count.desc()],
+    }[sort]
+    return query.order_by(*order, SavedReply.id)
+
+
+def usable_on(actor, ticket, *, q="", limit=PICKER_LIMIT):
+    """The saved replies `actor` may insert on `ticket`: their own, and those shared in the
+    ticket's category; the most used first."""
+    query = select(SavedReply).where(
+        policy.saved_replies_condition(actor),
+        or_(SavedReply.owner_id == actor.id, SavedReply.category_id == ticket.category_id),
+    )
+    if q:
+        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(
+            or_(SavedReply.title.ilike(pattern, escape="\\"), SavedReply.body.ilike(pattern, escape="\\"))
+        )
+    query = query.order_by(SavedReply.use_count.desc(), func.lower(SavedReply.title), SavedReply.id)
+    return list(db.session.scalars(query.limit(limit)))

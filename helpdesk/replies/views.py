@@ -1,0 +1,164 @@
+"""Saved replies in the agent console: the list (search, who may use them, least used first to
+prune), new / edit / delete, the ticket page's picker fragment, and the count of a use."""
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from helpdesk import policy
+from helpdesk.access import agent_blueprint
+from helpdesk.actions import perform
+from helpdesk.confirming import ask_first
+from helpdesk.extensions import db
+from helpdesk.htmx import is_htmx, render_page_or_block
+from helpdesk.replies import service
+from helpdesk.replies.forms import PERSONAL, ActionForm, SavedReplyForm
+from helpdesk.replies.models import SavedReply
+from helpdesk.tickets.models import Category
+from helpdesk.web import paginate
+
+bp = agent_blueprint("replies", __name__)
+
+SCOPES = (("all", "All I may use"), ("mine", "Only mine"), ("shared", "Shared in my categories"))
+SORTS = (("title", "Title"), ("least_used", "Least used first"), ("most_used", "Most used first"))
+PICKER_RESULTS = 8
+
+
+def replies_nav(user):
+    return [("Saved replies", "replies.index")] if policy.can_use_agent_console(user) else []
+
+
+def _shareable_categories(user):
+    categories = db.session.scalars(
+        select(Category).where(Category.archived.is_(False)).order_by(Category.name)
+    )
+    return [c for c in categories if policy.can_share_saved_reply(user, c.id)]
+
+
+def _reply_or_404(reply_id):
+    reply = db.session.get(SavedReply, reply_id)
+    if not policy.can_keep_saved_reply(current_user, reply):
+        abort(404)
+    return reply
+
+
+def _choice(value, options, default):
+    return value if value in {key for key, _label in options} else default
+
+
+@bp.get("/replies/", endpoint="index")
+def index():
+    q = (request.args.get("q") or "").strip()[:200]
+    scope = _choice(request.args.get("scope"), SCOPES, "all")
+    sort = _choice(request.args.get("sort"), SORTS, "title")
+    page = paginate(service.listing(current_user, q=q, scope=scope, sort=sort))
+    args = {"q": q, "scope": scope, "sort": sort}
+    return render_page_or_block(
+        "replies/index.html",
+        "reply_list",
+        page=page,
+        args=args,
+        scopes=SCOPES,
+        sorts=SORTS,
+        placeholders=service.PLACEHOLDERS,
+        can_keep=lambda reply: policy.can_keep_saved_reply(current_user, reply),
+        action_form=ActionForm(),
+    )
+
+
+def _save(form, reply=None):
+    if reply is None:
+        return perform(service.create, current_user, form.title.data, form.body.data, form.category_id())
+    return perform(
+        service.update_reply, current_user, reply, form.title.data, form.body.data, form.category_id()
+    )
+
+
+def _form_page(form, reply=None, status=200):
+    return (
+        render_template("replies/form.html", form=form, reply=reply, placeholders=service.PLACEHOLDERS),
+        status,
+    )
+
+
+@bp.route("/replies/new", methods=["GET", "POST"], endpoint="new")
+def new():
+    form = SavedReplyForm()
+    form.set_scopes(_shareable_categories(current_user))
+    if request.method == "GET" and request.args.get("category"):
+        wanted = request.args.get("category")
+        if wanted in {key for key, _label in form.scope.choices}:
+            form.scope.data = wanted
+    if form.validate_on_submit():
+        outcome = _save(form)
+        if outcome.ok:
+            flash(f"Saved reply “{outcome.value.title}” saved.", "success")
+            return redirect(url_for("replies.index"))
+        form.scope.errors.append(outcome.message)
+    return _form_page(form, status=422 if form.errors else 200)
+
+
+@bp.route("/replies/<int:reply_id>/edit", methods=["GET", "POST"], endpoint="edit")
+def edit(reply_id):
+    reply = _reply_or_404(reply_id)
+    form = SavedReplyForm(obj=reply if request.method == "GET" else None)
+    form.set_scopes(_shareable_categories(current_user))
+    if request.method == "GET":
+        form.scope.data = PERSONAL if reply.owner_id else str(reply.category_id)
+        if form.scope.data not in {key for key, _label in form.scope.choices}:  # an archived category
+            form.scope.choices.append((form.scope.data, f"Everyone working {reply.category.name}"))
+    if form.validate_on_submit():
+        outcome = _save(form, reply)
+        if outcome.ok:
+            flash(f"Saved reply “{reply.title}” saved.", "success")
+            return redirect(url_for("replies.index"))
+        form.scope.errors.append(outcome.message)
+    return _form_page(form, reply, status=422 if form.errors else 200)
+
+
+@bp.post("/replies/<int:reply_id>/delete", endpoint="delete")
+def delete(reply_id):
+    reply = _reply_or_404(reply_id)
+    if not ActionForm().validate_on_submit():
+        flash("Your form expired: try again.", "error")
+        return redirect(url_for("replies.index"))
+    uses = f"used {reply.use_count:,} time{'s' if reply.use_count != 1 else ''}"
+    who = "only you" if reply.owner_id else f"everyone working {reply.category.name}"
+    question = ask_first(
+        f"Delete the saved reply “{reply.title}”?",
+        f"It is {uses} and {who} will no longer find it. Replies already sent keep their text.",
+        "Delete saved reply",
+        cancel_url=url_for("replies.index"),
+    )
+    if question is not None:
+        return question
+    title = reply.title
+    outcome = perform(service.delete, current_user, reply)
+    flash(
+        f"Saved reply “{title}” deleted." if outcome.ok else outcome.message,
+        "success" if outcome.ok else "error",
+    )
+    return redirect(url_for("replies.index"))
+
+
+@bp.get("/tickets/<int:ticket_id>/saved-replies", endpoint="picker")
+def picker(ticket_id):
+    """The picker's matches for the ticket (htmx fragment beside the reply box), each with its
+    placeholders filled for this ticket; without htmx the same as a page with the texts to copy."""
+    ticket = policy.get_ticket_or_404(current_user, ticket_id)
+    q = (request.args.get("q") or "").strip()[:200]
+    values = service.values_for(ticket, current_user)
+    found = service.usable_on(current_user, ticket, q=q, limit=PICKER_RESULTS if is_htmx() else 50)
+    items = [(reply, service.fill(reply.body, values)) for reply in found]
+    return render_page_or_block(
+        "replies/picker.html", "results", ticket=ticket, q=q, items=items, full_page=not is_htmx()
+    )
+
+
+@bp.post("/replies/<int:reply_id>/used", endpoint="used")
+def used(reply_id):
+    """A reply inserted by the picker (in the browser): counted."""
+    if service.get_for(current_user, reply_id) is None:
+        abort(404)
+    outcome = perform(service.record_use, reply_id)
+    return ("", 204) if outcome.ok else ("", 409)
