@@ -53,6 +53,7 @@ ENV_SETTINGS = {
     "UPLOAD_MAX_POST_MB": int,
     "UPLOAD_STAGED_QUOTA_MB": int,
     "UPLOAD_STAGED_MAX_HOURS": int,
+    "AUTO_CLOSE_DAYS": int,
     "REQUIRE_2FA": names,
     "REAUTH_MINUTES": int,
     "LOGIN_MAX_FAILURES": int,
@@ -165,6 +166,9 @@ class Config:
     UPLOAD_MAX_POST_MB = 25  # all files of one request together
     UPLOAD_STAGED_QUOTA_MB = 50  # files one user has staged (uploaded with a form not yet sent)
     UPLOAD_STAGED_MAX_HOURS = 24  # `flask uploads clean` removes staged files older than this
+    # `flask tickets auto-close` closes tickets resolved this many days ago with nothing since
+    # (no reply, note or edit); 0 turns it off.
+    AUTO_CLOSE_DAYS = 7
     # Knowledge base (README "Knowledge base"): visitors who are not signed in read public articles
     # only when KB_PUBLIC is on; an opened suggestion counts as a deflection when its reader submits
     # no ticket within KB_DEFLECTION_MINUTES (computed by the report, never by a timer).

@@ -17,10 +17,11 @@ def init_app(app):
         portal,
     )
     from helpdesk.tickets.blueprints import admin_bp, agent_bp, files_bp, portal_bp
-    from helpdesk.tickets.cli import uploads_cli
+    from helpdesk.tickets.cli import tickets_cli, uploads_cli
     from helpdesk.tickets.nav import agent_nav, portal_nav
 
     app.cli.add_command(uploads_cli)
+    app.cli.add_command(tickets_cli)
     app.register_blueprint(files_bp)
     app.register_blueprint(portal_bp, url_prefix="/portal")
     app.register_blueprint(agent_bp, url_prefix="/agent")

@@ -1,6 +1,7 @@
 """Ticket lifecycle: create, reply, note, close, reopen, with history and idempotent submission."""
 
 import hashlib
+from datetime import timedelta
 
 from sqlalchemy import bindparam, exists, insert, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -259,6 +260,18 @@ def _set_status(ticket, actor, status):
     record_event(ticket, actor, "status", old, status)
     db.session.flush()
     events.ticket_status_changed.send(ticket=ticket, actor=actor, old=old, new=status)
+
+
+def close_resolved_quietly(ticket, days):
+    """Close a ticket that has stayed resolved, untouched, for `days` days (the desk does it: no
+    actor, shown as "System" in the history). Locks the row and checks again: a reply or an edit
+    that came in meanwhile keeps it as it is. True if it closed."""
+    lock_row(ticket)
+    cutoff = utcnow() - timedelta(days=days)
+    if ticket.status != STATUS_RESOLVED or ticket.updated_at > cutoff or ticket.resolved_at > cutoff:
+        return False
+    _set_status(ticket, None, STATUS_CLOSED)
+    return True
 
 
 def apply_priority(ticket, priority, actor, now):
