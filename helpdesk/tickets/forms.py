@@ -265,3 +265,28 @@ class BulkForm(FlaskForm):
         return {"assign": self.assignee.data, "status": self.status.data, "category": self.category.data}[
             self.action.data
         ]
+
+
+class AgentNewTicketForm(FlaskForm):
+    """A ticket an agent opens for a customer (phone, walk-in, forwarded mail)."""
+
+    customer_email = EmailField(
+        "Customer's e-mail",
+        validators=[InputRequired(), Email(), Length(max=320)],
+        filters=[lambda value: value.strip() if value else value],
+    )
+    customer_name = StringField(
+        "Customer's name",
+        validators=[Optional(), Length(max=200)],
+        description="Only for a new customer: an address nobody uses yet gets an account with this name.",
+    )
+    category = SelectField("Category", coerce=db_int, validators=[InputRequired()])
+    priority = SelectField("Priority", coerce=db_int, validators=[InputRequired()])
+    consent = BooleanField("The customer agreed to pay the priority's credits")
+    subject = StringField("Subject", validators=[InputRequired(), Length(max=200)])
+    body = TextAreaField(
+        "What the customer needs",
+        validators=[InputRequired(), Length(max=50000)],
+        description="Markdown is supported. The customer gets it with the acknowledgement.",
+    )
+    submission_key = HiddenField(validators=[InputRequired(), Length(max=64)])

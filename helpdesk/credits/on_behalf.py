@@ -1,0 +1,88 @@
+"""A ticket an agent opens for a customer (a phone call, a walk-in, a forwarded mail).
+
+Guarantees: the agent may open it only in a category they work; the customer is an existing
+active customer or a new passwordless one (they can set a password from "Forgot password");
+never an agent. A paid priority is charged to the customer's bank only when the agent ticked
+that the customer agreed to pay, with the same price, plan rules, cap and idempotency as the
+customer's own submission, in the same transaction as the ticket; the consent is kept in the
+ticket's history with the agent who ticked it. Without the tick the ticket gets its priority at
+no charge to the customer, as when an agent raises a priority on the ticket page. A resent form
+(same submission key) gives back the first ticket and charges nothing more.
+"""
+
+from helpdesk import policy
+from helpdesk.accounts import auth as accounts
+from helpdesk.credits import quotes
+from helpdesk.errors import ValidationFailed
+from helpdesk.extensions import db
+from helpdesk.tickets import lifecycle
+from helpdesk.tickets.models import Priority
+
+
+class CustomerRefused(ValidationFailed):
+    """The e-mail address cannot be the requester (shown on the customer field)."""
+
+
+def customer_for(email, name):
+    """The customer with this address, or a new passwordless one named `name`."""
+    user = accounts.find_user_by_email(email)
+    if user is None:
+        if not (name or "").strip():
+            raise CustomerRefused("No customer has this address yet: give their name to create one.")
+        return accounts.ensure_user(email, name=name.strip())
+    if user.is_agent:
+        raise CustomerRefused(f"{user.email} is an agent's address: open tickets for customers.")
+    if not user.active:
+        raise CustomerRefused(f"{user.email} is deactivated: reactivate the account first.")
+    return user
+
+
+def open_for_customer(
+    agent, *, email, name, subject, body, category_id, priority_id, consent, submission_key
+):
+    """Open the ticket for the customer; returns (ticket, created, credits charged)."""
+    if not policy.can_use_category(agent, category_id):
+        raise ValidationFailed("Choose one of the listed categories.")
+    customer = customer_for(email, name)
+    existing = lifecycle.find_submission(customer, submission_key)
+    if existing is not None:
+        return existing, False, 0
+    priority = db.session.get(Priority, priority_id)
+    if priority is None:
+        raise ValidationFailed("Choose one of the listed priorities.")
+    price = (None, 0)
+    if consent:
+        try:
+            price = quotes.new_ticket_price(customer, priority)
+        except ValidationFailed as exc:
+            raise ValidationFailed(
+                f"{customer.name}'s plan does not offer {priority.name}: choose another priority,"
+                " or leave the box unticked to give it at no charge."
+            ) from exc
+    ticket, created = lifecycle.open_new_ticket(
+        customer,
+        subject=subject,
+        body=body,
+        category_id=category_id,
+        priority_id=priority_id,
+        submission_key=submission_key,
+    )
+    if not created:
+        return ticket, False, 0
+    lifecycle.record_event(ticket, agent, "opened for the customer", None, f"by {agent.name}")
+    account, cost = price
+    if cost > 0:
+        quotes.charge_new_ticket(customer, ticket, price, submission_key)
+        lifecycle.record_event(
+            ticket,
+            agent,
+            "customer's consent",
+            None,
+            f"agreed to pay {cost:,} credits (ticked by {agent.name})",
+        )
+    elif priority.credit_cost > 0:
+        lifecycle.record_event(
+            ticket, agent, "priority", None, f"{priority.name} at no charge to the customer"
+        )
+    db.session.flush()
+    return ticket, True, cost

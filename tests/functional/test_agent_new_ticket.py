@@ -1,0 +1,119 @@
+"""Tickets an agent opens for a customer (issue 16 item 4): a paid priority is charged only with
+the customer's consent ticked (recorded with who ticked it); otherwise at no charge; new
+addresses become customers; agents' addresses, other categories and bad input are refused with a
+message and nothing written."""
+
+import html
+
+from helpdesk.extensions import db
+from helpdesk.mail.models import OutboxMessage
+from helpdesk.tickets.models import Ticket, TicketEvent
+
+from ..credit_helpers import balance_of, bank
+
+
+def _post(client, desk, **fields):
+    data = {
+        "customer_email": "alice@example.com",
+        "customer_name": "",
+        "category": desk.it.id,
+        "priority": desk.ref.priorities["Normal"].id,
+        "subject": "Printer on fire",
+        "body": "Called at 9:05: smoke from the printer.",
+        "submission_key": "phone-1",
+    } | fields
+    if data.get("consent") is False:
+        data.pop("consent")
+    return client.post("/agent/tickets/new", data=data)
+
+
+def _tickets():
+    return db.session.scalars(db.select(Ticket).where(Ticket.subject == "Printer on fire")).all()
+
+
+def _history(ticket):
+    rows = db.session.scalars(db.select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)).all()
+    return {(e.field, e.new_value, e.actor_id) for e in rows}
+
+
+def test_a_free_ticket_for_an_existing_customer_is_theirs_and_acknowledged(client, login, desk):
+    login(desk.tech_it)
+    assert "New ticket for a customer" in client.get("/agent/").get_data(as_text=True)
+    page = client.get("/agent/tickets/new").get_data(as_text=True)
+    assert "Sales" not in page.split('id="category"')[1].split("</select>")[0]  # only their categories
+    answer = _post(client, desk)
+    assert answer.status_code == 302
+    (ticket,) = _tickets()
+    assert ticket.requester_id == desk.requester.id and ticket.paid_credits == 0
+    assert ("opened for the customer", "by Ivan IT", desk.tech_it.id) in _history(ticket)
+    assert db.session.scalar(
+        db.select(db.func.count(OutboxMessage.id)).where(OutboxMessage.user_id == desk.requester.id)
+    )
+    followed = client.get(answer.headers["Location"])
+    assert f"Ticket #{ticket.id} opened for Alice Archer." in followed.get_data(as_text=True)
+
+
+def test_a_paid_priority_is_charged_only_with_consent_and_who_ticked_is_recorded(client, login, desk):
+    account = bank("Business", 1000, user=desk.requester)
+    login(desk.tech_it)
+    urgent = desk.ref.priorities["Urgent"].id
+    _post(client, desk, priority=urgent, consent="y")
+    (ticket,) = _tickets()
+    assert ticket.paid_credits == 250 and balance_of(account) == 750
+    assert (
+        "customer's consent",
+        "agreed to pay 250 credits (ticked by Ivan IT)",
+        desk.tech_it.id,
+    ) in _history(ticket)
+
+    _post(client, desk, priority=urgent, consent="y")  # the same form again: no second ticket or charge
+    assert len(_tickets()) == 1 and balance_of(account) == 750
+
+    _post(client, desk, priority=urgent, submission_key="phone-2")  # unticked: at no charge
+    free = [t for t in _tickets() if t.id != ticket.id][0]
+    assert free.priority.name == "Urgent" and free.paid_credits == 0 and balance_of(account) == 750
+    assert ("priority", "Urgent at no charge to the customer", desk.tech_it.id) in _history(free)
+
+
+def test_consent_without_enough_credits_opens_nothing(client, login, desk):
+    account = bank("Business", 100, user=desk.requester)
+    login(desk.tech_it)
+    answer = _post(client, desk, priority=desk.ref.priorities["Urgent"].id, consent="y")
+    text = answer.get_data(as_text=True)
+    assert answer.status_code == 422 and "Not enough credits" in text and "Printer on fire" in text
+    assert _tickets() == [] and balance_of(account) == 100
+
+
+def test_a_new_address_needs_a_name_and_becomes_a_customer(client, login, desk):
+    login(desk.tech_it)
+    refused = _post(client, desk, customer_email="new.caller@example.com")
+    assert refused.status_code == 422 and "give their name" in refused.get_data(as_text=True)
+    assert _tickets() == []
+    _post(client, desk, customer_email="new.caller@example.com", customer_name="Nina New")
+    (ticket,) = _tickets()
+    assert ticket.requester.name == "Nina New" and ticket.requester.role == "customer"
+    assert ticket.requester.password_hash is None
+
+
+def test_agents_other_categories_and_bad_input_are_refused(client, login, desk):
+    login(desk.tech_it)
+    agent = _post(client, desk, customer_email="sara@example.com")
+    assert agent.status_code == 422 and "is an agent's address" in html.unescape(agent.get_data(as_text=True))
+    sales = _post(client, desk, category=desk.sales.id)
+    assert sales.status_code == 422 and "Category: choose one of the listed options." in sales.get_data(
+        as_text=True
+    )
+    for bad in (
+        {"customer_email": "not-an-address"},
+        {"subject": ""},
+        {"priority": "99999999999"},
+        {"category": "x"},
+    ):
+        assert _post(client, desk, **bad).status_code == 422
+    assert _tickets() == []
+
+
+def test_customers_cannot_open_tickets_for_others(client, login, desk):
+    login(desk.requester)
+    assert client.get("/agent/tickets/new").status_code == 404
+    assert _post(client, desk, customer_email="carl@example.com").status_code == 404
