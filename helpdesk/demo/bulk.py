@@ -12,7 +12,8 @@ Guarantees (what the app itself would have written):
   paid_credits equal to it, every bank's balance and running balances equal to its entries
   (each bank is first credited what its tickets cost, plus a remainder), so `flask credits
   verify` passes; paid tickets were answered and resolved on time (no guarantee refund is owed);
-- the search documents are written by the database's own triggers, as for any ticket.
+- each ticket's search documents are written once, after its messages, by the SQL of the
+  database's own triggers (tickets/search_schema.py, documents_written_after).
 """
 
 import random
@@ -28,7 +29,7 @@ from helpdesk.credits.quotes import tariff
 from helpdesk.dbtypes import utcnow
 from helpdesk.demo import phrases
 from helpdesk.extensions import db
-from helpdesk.tickets import sla
+from helpdesk.tickets import search_schema, sla
 from helpdesk.tickets.models import Category, Message, Priority, Ticket, TicketTag
 
 CHUNK = 5_000  # rows per executemany
@@ -251,13 +252,15 @@ def add_tickets(count, customers, *, rng, days=180, messages_per_ticket=3, note_
             }
         )
         stories.append((key, user_id, bank_id, category, priority, cost, times, agent_at, assignee))
-    _insert(Ticket, tickets)
-    ids = dict(
-        db.session.execute(
-            select(Ticket.submission_key, Ticket.id).where(Ticket.submission_key.like(f"{KEY_PREFIX}%"))
-        ).all()
-    )
-    summary = _add_conversations(rng, stories, ids, messages_per_ticket, note_share, tag_share)
+    first_id = (db.session.scalar(select(db.func.max(Ticket.id))) or 0) + 1
+    with search_schema.documents_written_after(db.session.connection(), first_id):
+        _insert(Ticket, tickets)
+        ids = dict(
+            db.session.execute(
+                select(Ticket.submission_key, Ticket.id).where(Ticket.submission_key.like(f"{KEY_PREFIX}%"))
+            ).all()
+        )
+        summary = _add_conversations(rng, stories, ids, messages_per_ticket, note_share, tag_share)
     summary["charges"] = _charge(rng, stories, ids, banks, now - timedelta(days=days + 1))
     summary["tickets"] = count
     return summary
