@@ -101,7 +101,9 @@ def add_customers(count, organizations, *, rng, password_hash, in_organizations=
         managed.add(org)
     _insert(User, rows)
     people = db.session.execute(
-        select(User.id, User.organization_id).where(User.id > first_user, User.role == "customer")
+        select(User.id, User.organization_id)
+        .where(User.id > first_user, User.role == "customer")
+        .order_by(User.id)
     ).all()
     plans = {plan.name: plan for plan in credits.all_plans()}
     banks = [
@@ -186,7 +188,9 @@ def add_tickets(count, customers, *, rng, days=180, messages_per_ticket=3, note_
     Returns a summary of what was written."""
     now = utcnow()
     categories = dict(
-        db.session.execute(select(Category.name, Category.id).where(Category.archived.is_(False))).all()
+        db.session.execute(
+            select(Category.name, Category.id).where(Category.archived.is_(False)).order_by(Category.id)
+        ).all()
     )
     priorities = {p.id: p for p in db.session.scalars(select(Priority))}
     banks = {bank.id: bank for bank in db.session.scalars(select(CreditAccount))}

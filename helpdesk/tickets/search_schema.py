@@ -189,6 +189,7 @@ fts_tables = {scope: table(fts, column("rowid"), column(fts)) for scope, fts in 
 # Bulk loads
 
 BULK_TRIGGERS = {"sqlite": ("tickets_fts_insert", "messages_fts_insert")}
+PG_BULK_TRIGGERS = (("tickets", "tickets_search_documents"), ("messages", "messages_search_documents"))
 
 
 @contextlib.contextmanager
@@ -198,13 +199,15 @@ def documents_written_after(connection, first_ticket_id):
     end, instead of once per row. The insert triggers are lifted inside the transaction only
     (DDL is transactional on both databases: a failure rolls back to the triggers in place), and
     the documents are written by the triggers' own SQL. Only new tickets and their messages may
-    be inserted inside the block; on PostgreSQL it locks the messages table until the commit."""
+    be inserted inside the block; on PostgreSQL it locks the tickets and messages tables until the commit."""
     dialect = connection.dialect.name
     if dialect == "postgresql":
-        connection.execute(text("ALTER TABLE messages DISABLE TRIGGER messages_search_documents"))
+        for table_name, trigger in PG_BULK_TRIGGERS:
+            connection.execute(text(f"ALTER TABLE {table_name} DISABLE TRIGGER {trigger}"))
         yield
-        connection.execute(text("ALTER TABLE messages ENABLE TRIGGER messages_search_documents"))
-        # The ticket's trigger (BEFORE UPDATE OF subject) reads its messages: one rewrite per ticket.
+        for table_name, trigger in PG_BULK_TRIGGERS:
+            connection.execute(text(f"ALTER TABLE {table_name} ENABLE TRIGGER {trigger}"))
+        # The ticket's trigger (BEFORE UPDATE OF subject) reads its messages: one document each.
         connection.execute(
             text("UPDATE tickets SET subject = subject WHERE id >= :first"), {"first": first_ticket_id}
         )
