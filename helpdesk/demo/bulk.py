@@ -28,6 +28,7 @@ from helpdesk.credits.models import KIND_ADJUSTMENT, KIND_CHARGE, KIND_SIGNUP, C
 from helpdesk.credits.quotes import tariff
 from helpdesk.dbtypes import utcnow
 from helpdesk.demo import phrases
+from helpdesk.demo import stories as stories_
 from helpdesk.extensions import db
 from helpdesk.tickets import search_schema, sla
 from helpdesk.tickets.models import Category, Message, Priority, Ticket, TicketTag
@@ -143,43 +144,6 @@ def allowed_assignees():
     return {category_id: users or admins for category_id, users in allowed.items()}
 
 
-def _text(rng, category, n):
-    """(subject, description) of a ticket of `category` (IT, Sales and Billing have their own words)."""
-    kind = category if category in phrases.SUBJECTS else "IT"
-    slots = {name: rng.choice(values) for name, values in phrases.SLOTS.items()}
-    subject = rng.choice(phrases.SUBJECTS[kind]).format(ref=10_000 + n % 90_000, **slots)
-    details = rng.sample(phrases.DETAILS[kind], 2)
-    body = f"{rng.choice(phrases.OPENINGS)}\n\n{' '.join(details)}\n\n{rng.choice(phrases.CLOSINGS)}"
-    return subject, body
-
-
-def _times(rng, status, created, due, resolve_due, paid, now):
-    """Instants of a ticket's three messages, its agent reply's index (None: unanswered) and its
-    resolution, in order, all in the past. A paid ticket is answered (and resolved) on time."""
-    minute = timedelta(minutes=1)
-    first = created + min(minute * rng.randint(5, 120), (now - created) * 0.3)
-    if status == "new":
-        span = max(now - first, minute * 3)
-        marks = sorted(first + span * rng.uniform(0.1, 0.95) for _ in range(2))
-        return [first, *marks], None, None
-    reply = created + (due - created) * rng.uniform(0.1, 0.9 if paid else 1.3)
-    reply = max(reply, first + minute * 5)
-    end = resolve_due if paid and resolve_due else reply + timedelta(hours=rng.uniform(2, 96))
-    third = reply + (max(end, reply + minute * 10) - reply) * rng.uniform(0.2, 0.6)
-    resolved = third + (max(end, third + minute * 10) - third) * rng.uniform(0.2, 0.9)
-    if status == "waiting":  # the customer asked again, then the agent asked them something
-        times, agent_at = [first, first + (reply - first) * 0.5, reply], 2
-    else:
-        times, agent_at = [first, reply, third], 1
-    done = resolved if status in ("resolved", "closed") else None
-    last = done or times[-1]
-    if last > now - minute:  # squeeze the whole story into the time since the ticket was opened
-        scale = (now - minute - created) / (last - created)
-        times = [created + (t - created) * scale for t in times]
-        done = done and created + (done - created) * scale
-    return times, agent_at, done
-
-
 def add_tickets(count, customers, *, rng, days=180, messages_per_ticket=3, note_share=0.2, tag_share=0.35):
     """`count` tickets of `customers` ([(user id, organization id, bank id)] from add_customers),
     opened over the last `days` days (open ones in the last three weeks), in realistic
@@ -218,7 +182,7 @@ def add_tickets(count, customers, *, rng, days=180, messages_per_ticket=3, note_
         clocks = SimpleNamespace(priority=priority, category_id=category_id, created_at=created,
                                  resolution_paused_at=None, resolution_paused_minutes=0)  # fmt: skip
         sla.open_clocks(clocks)
-        times, agent_at, resolved = _times(
+        times, agent_at, resolved = stories_.ticket_times(
             rng, status, created, clocks.due_at, clocks.resolution_due_at, cost > 0, now
         )
         assignee = None if status == "new" else rng.choice(assignees[category_id])
@@ -228,7 +192,7 @@ def add_tickets(count, customers, *, rng, days=180, messages_per_ticket=3, note_
                 None,
                 None,
             )
-        subject, body = _text(rng, category, first_key + n)
+        subject, body = stories_.ticket_text(rng, category, first_key + n)
         key = f"{KEY_PREFIX}{first_key + n}"
         tickets.append(
             {
@@ -271,34 +235,15 @@ def add_tickets(count, customers, *, rng, days=180, messages_per_ticket=3, note_
 
 
 def _add_conversations(rng, stories, ids, messages_per_ticket, note_share, tag_share):
-    """Each ticket's public messages (customer, agent reply, customer; a ticket nobody answered
-    yet has only its customer's), some internal notes and tags."""
+    """Each ticket's messages, notes and tags (stories.conversation), inserted in chunks."""
     messages, notes, tags = [], 0, []
     for key, user_id, _bank, category, _priority, _cost, times, agent_at, assignee in stories:
-        ticket_id = ids[key]
-        kind = category if category in phrases.AGENT_REPLIES else "IT"
-        for k in range(messages_per_ticket):
-            at = times[min(k, 2)] + timedelta(minutes=10 * max(0, k - 2))
-            by_agent = agent_at is not None and (k == agent_at or (k > 2 and k % 2 == 1))
-            if by_agent:
-                body = rng.choice(phrases.AGENT_REPLIES[kind])
-            elif k == 0:
-                body = rng.choice(phrases.CUSTOMER_ADDITIONS)
-            elif agent_at is None or k < agent_at:
-                body = rng.choice(phrases.FOLLOW_UPS)
-            else:
-                body = rng.choice(phrases.CUSTOMER_REPLIES)
-            author = assignee if by_agent else user_id
-            messages.append({"ticket_id": ticket_id, "author_id": author, "body": body, "internal": False,
-                             "source": "web", "created_at": at})  # fmt: skip
-        if agent_at is not None and rng.random() < note_share:
-            at = times[agent_at] + timedelta(minutes=rng.randint(1, 30))
-            messages.append({"ticket_id": ticket_id, "author_id": assignee, "body": rng.choice(phrases.NOTES),
-                             "internal": True, "source": "web", "created_at": at})  # fmt: skip
-            notes += 1
-        if rng.random() < tag_share:
-            names = rng.sample(phrases.TAGS.get(category, phrases.TAGS["IT"]), rng.choice((1, 1, 2)))
-            tags += [{"ticket_id": ticket_id, "name": name} for name in names]
+        written = stories_.conversation(
+            rng, ids[key], category, user_id, assignee, times, agent_at, messages_per_ticket, note_share
+        )
+        messages += written
+        notes += sum(m["internal"] for m in written)
+        tags += stories_.tags(rng, ids[key], category, tag_share)
     _insert(Message, messages)
     _insert(TicketTag, tags)
     return {"messages": len(messages) - notes, "notes": notes, "tags": len(tags)}
