@@ -25,11 +25,12 @@ def ticket_times(rng, status, created, due, resolve_due, paid, now):
         span = max(now - first, minute * 3)
         marks = sorted(first + span * rng.uniform(0.1, 0.95) for _ in range(2))
         return [first, *marks], None, None
-    reply = created + (due - created) * rng.uniform(0.1, 0.9 if paid else 1.3)
-    reply = max(reply, first + minute * 5)
+    first = min(first, created + (due - created) * 0.5)  # before the reply-by time
+    reply = first + (due - first) * rng.uniform(0.1, 0.9 if paid else 1.3)
     end = resolve_due if paid and resolve_due else reply + timedelta(hours=rng.uniform(2, 96))
-    third = reply + (max(end, reply + minute * 10) - reply) * rng.uniform(0.2, 0.6)
-    resolved = third + (max(end, third + minute * 10) - third) * rng.uniform(0.2, 0.9)
+    end = max(end, reply + minute)
+    third = reply + (end - reply) * rng.uniform(0.2, 0.6)
+    resolved = third + (end - third) * rng.uniform(0.2, 0.9)
     if status == "waiting":  # the customer asked again, then the agent asked them something
         times, agent_at = [first, first + (reply - first) * 0.5, reply], 2
     else:

@@ -63,6 +63,10 @@ def test_the_desk_has_what_the_command_promises(seeded):
         assert ticket.first_response_at == min(agent_replies, default=None)
         assert (ticket.resolved_at is not None) == (ticket.status in ("resolved", "closed"))
         assert ticket.due_at > ticket.created_at
+        if ticket.paid_credits:  # answered and resolved on time: the guarantee owes nothing
+            assert ticket.first_response_at is None or ticket.first_response_at <= ticket.due_at
+            if ticket.resolved_at and ticket.resolution_due_at:
+                assert ticket.resolved_at <= ticket.resolution_due_at
 
 
 def test_the_ledger_check_passes_after_it(app, seeded):
