@@ -1,4 +1,5 @@
-"""The benchmark's data set: 100,000 tickets, 300,000 messages, bulk-inserted; and the URLs to measure."""
+"""The benchmark's data set: 100,000 tickets, 300,000 messages, bulk-inserted by the large demo
+desk's code (helpdesk/demo/bulk.py); and the URLs to measure."""
 
 import contextlib
 import os
@@ -8,12 +9,10 @@ import tempfile
 import time
 import urllib.parse
 import uuid
-from datetime import timedelta
 
 PASSWORD = "bench-password-1"
 AGENT_EMAIL = "bench.tech@example.com"
 PG_SERVER = os.environ.get("BENCH_PG_SERVER", "postgresql://postgres@127.0.0.1:5432/postgres")
-WORDS = "printer vpn laptop invoice refund licence outlook wifi password monitor server backup quote".split()
 
 
 def data_set_parser(description):
@@ -106,16 +105,21 @@ RESOLUTION_TARGETS = {"High": 16 * 60, "Urgent": 8 * 60}
 
 
 def seed(database_url, tickets, messages_per_ticket):
-    """Create the schema and bulk-insert the data set; returns ids the measurements need."""
+    """Create the schema and bulk-insert the data set; returns ids the measurements need.
+
+    The tickets, customers and organizations are the large demo desk's (helpdesk/demo/bulk.py,
+    what `flask seed-demo --tickets N` adds), on a desk of the reference data and three agents:
+    the benchmark's technician (IT and Sales), an admin, and a Billing technician."""
     from sqlalchemy import insert, select, text
 
     from helpdesk import create_app
     from helpdesk.accounts.auth import hash_password
-    from helpdesk.accounts.models import CategoryPermission, Organization, User
+    from helpdesk.accounts.models import CategoryPermission, User
     from helpdesk.dbtypes import utcnow
+    from helpdesk.demo import bulk
     from helpdesk.demo.seed import seed_reference_data
     from helpdesk.extensions import db
-    from helpdesk.tickets.models import Category, Message, Priority, Ticket, TicketTag
+    from helpdesk.tickets.models import Category, Priority
 
     app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "bench"})
     rng = random.Random(3)
@@ -129,8 +133,6 @@ def seed(database_url, tickets, messages_per_ticket):
             priority.resolution_minutes = RESOLUTION_TARGETS.get(priority.name)
         secret = hash_password(PASSWORD)
         confirmed = utcnow()  # bulk inserts skip User.__init__, which confirms new addresses
-        db.session.execute(insert(Organization), [{"name": f"Org {n}"} for n in range(100)])
-        org_ids = list(db.session.scalars(select(Organization.id)))
         staff = [
             {"email": AGENT_EMAIL, "name": "Bench Tech", "role": "technician", "password_hash": secret},
             {
@@ -139,21 +141,16 @@ def seed(database_url, tickets, messages_per_ticket):
                 "role": "admin",
                 "password_hash": secret,
             },
-            {"email": "billing.tech@example.com", "name": "Billing Tech", "role": "technician"},
+            {
+                "email": "billing.tech@example.com",
+                "name": "Billing Tech",
+                "role": "technician",
+                "password_hash": None,
+            },
         ]
         for person in staff:
             person["email_confirmed_at"] = confirmed
-        customers = [
-            {
-                "email": f"customer{n}@example.com",
-                "name": f"Customer {n}",
-                "role": "customer",
-                "organization_id": rng.choice(org_ids + [None]),
-                "email_confirmed_at": confirmed,
-            }  # fmt: skip
-            for n in range(2000)
-        ]
-        db.session.execute(insert(User), staff + customers)
+        db.session.execute(insert(User), staff)
         users = dict(db.session.execute(select(User.email, User.id)).all())
         tech, billing = users[AGENT_EMAIL], users["billing.tech@example.com"]
         db.session.execute(
@@ -164,71 +161,9 @@ def seed(database_url, tickets, messages_per_ticket):
                 {"user_id": billing, "category_id": categories["Billing"]},
             ],
         )
-        customer_rows = db.session.execute(
-            select(User.id, User.organization_id).where(User.role == "customer")
-        ).all()
-        now = utcnow()
-        span = timedelta(days=730)
-        statuses = ["new", "open", "waiting", "resolved", "closed"]
-        weights = [1, 1, 1, 4, 3]
-        batch = []
-        for n in range(tickets):
-            requester = customer_rows[n % len(customer_rows)]
-            priority = rng.choice(priorities)
-            created = now - span + span * (n / tickets) + timedelta(minutes=rng.randint(0, 600))
-            status = rng.choices(statuses, weights)[0]
-            category = rng.choice(list(categories.values()))
-            batch.append(
-                {
-                    "subject": f"{rng.choice(WORDS).title()} {rng.choice(WORDS)} problem {n}",
-                    "body": f"Ticket body {n}: the {rng.choice(WORDS)} does not work since yesterday.",
-                    "requester_id": requester.id,
-                    "organization_id": requester.organization_id,
-                    "category_id": category,
-                    "priority_id": priority.id,
-                    "status": status,
-                    "assignee_id": None
-                    if status == "new"
-                    else (billing if category == categories["Billing"] else tech),
-                    "created_at": created,
-                    "updated_at": created + timedelta(hours=rng.randint(1, 72)),
-                    "first_response_at": None if status == "new" else created + timedelta(minutes=30),
-                    "due_at": created + timedelta(minutes=priority.response_minutes),
-                    "response_warn_at": created + timedelta(minutes=priority.response_minutes * 0.75),
-                    "resolution_due_at": created + timedelta(minutes=priority.resolution_minutes)
-                    if priority.resolution_minutes and status in ("new", "open")
-                    else None,
-                    "paid_credits": priority.credit_cost if priority.credit_cost and n % 2 else 0,
-                    "version": 1,
-                }
-            )
-            if len(batch) == 10_000:
-                db.session.execute(insert(Ticket), batch)
-                batch = []
-        if batch:
-            db.session.execute(insert(Ticket), batch)
-        ticket_rows = db.session.execute(select(Ticket.id, Ticket.requester_id, Ticket.created_at)).all()
-        batch = []
-        for row in ticket_rows:
-            for k in range(messages_per_ticket):
-                batch.append(
-                    {
-                        "ticket_id": row.id,
-                        "author_id": tech if k % 2 == 0 else row.requester_id,
-                        "body": f"Message {k} on ticket {row.id}: have you tried restarting the {WORDS[k % len(WORDS)]}?",
-                        "internal": k == 2 and row.id % 5 == 0,
-                        "source": "web",
-                        "created_at": row.created_at + timedelta(hours=k + 1),
-                    }
-                )
-            if len(batch) >= 30_000:
-                db.session.execute(insert(Message), batch)
-                batch = []
-        if batch:
-            db.session.execute(insert(Message), batch)
-        db.session.execute(
-            insert(TicketTag),
-            [{"ticket_id": row.id, "name": rng.choice(WORDS)} for row in ticket_rows[::10]],
+        customers = bulk.add_customers(2000, 100, rng=rng, password_hash=None)
+        made = bulk.add_tickets(
+            tickets, customers, rng=rng, days=730, messages_per_ticket=messages_per_ticket
         )
         db.session.commit()
         if db.engine.dialect.name == "postgresql":
@@ -241,7 +176,8 @@ def seed(database_url, tickets, messages_per_ticket):
         db.session.remove()
         db.engine.dispose()
     print(
-        f"  seeded {tickets:,} tickets, {tickets * messages_per_ticket:,} messages in {time.perf_counter() - started:.1f} s"
+        f"  seeded {tickets:,} tickets, {made['messages']:,} messages, {made['notes']:,} notes "
+        f"in {time.perf_counter() - started:.1f} s"
     )
     return info
 

@@ -34,11 +34,12 @@ import time  # noqa: E402
 
 from bench.dataset import AGENT_EMAIL, backends, bench_database, data_set_parser, seed  # noqa: E402  (after the path is set)
 
-# "printer" is in a message of every ticket (the worst case), "invoice" in about one ticket in
-# five (subject or body), "73" starts the numbers of about 1 % of the tickets, "73519" is in two
-# (a subject's number, a message's ticket number), "zebra" in none. "invoice refund" needs both
-# words somewhere in a ticket (before: the phrase, which is a different question).
-QUERIES = ["printer", "invoice", "73", "73519", "zebra", "invoice refund"]
+# On the data set of helpdesk/demo/bulk.py (100,000 tickets; counts with internal notes): "the" is
+# in nearly every ticket (the worst case), "invoice" in about one in five, "printer" in about 3 %,
+# "73" starts the reference numbers of about 0.3 %, "invoice refund" needs both words somewhere in
+# a ticket (about 6 %; before: the phrase, which is a different question), "zebra" is in none.
+# (Until 2026-12-02 the data set was 13 words and a number per ticket, "printer" in every one.)
+QUERIES = ["the", "printer", "invoice", "73", "zebra", "invoice refund"]
 
 
 def add_vocabulary(url, words_per_ticket):
@@ -138,7 +139,7 @@ def explain_search(db, actor, now):
 
     from helpdesk.tickets import queue
 
-    for q in ("printer", "73519"):
+    for q in ("the", "zebra"):
         statement = queue.BUILDERS["due"](queue._conditions(actor, queue.QueueFilters(q=q), now), None, 26)
         compiled = statement.compile(db.engine, compile_kwargs={"literal_binds": True})
         plan = db.session.execute(text(f"EXPLAIN (ANALYZE, COSTS OFF) {compiled}")).scalars()

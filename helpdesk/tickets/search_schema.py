@@ -22,7 +22,9 @@ as one word), and SQLite's FTS5 uses the unicode61 tokenizer without removing di
 (PostgreSQL's 'simple' keeps them). services/search.py writes the queries.
 """
 
-from sqlalchemy import DDL, column, event, table
+import contextlib
+
+from sqlalchemy import DDL, column, event, table, text
 
 # At most this many characters of each text (the subject and description together, each message)
 # are indexed on PostgreSQL: a long mail of unique tokens (a log) must not blow a tsvector's 1 MB.
@@ -99,17 +101,23 @@ TOKENIZE = "unicode61 remove_diacritics 0"
 FTS_TABLES = {"public": "tickets_fts_public", "all": "tickets_fts_all"}
 
 
+def _sqlite_documents(scope, ticket_id, which):
+    """INSERT of the `scope` FTS5 rows of the tickets `which` (a condition on tickets) selects;
+    `ticket_id` is the SQL of the ticket's id inside the messages' subquery."""
+    public_only = " AND NOT internal" if scope == "public" else ""
+    return (
+        f"INSERT INTO {FTS_TABLES[scope]}(rowid, document) SELECT id, subject || ' ' || body || ' ' || "
+        f"coalesce((SELECT group_concat(body, ' ') FROM messages WHERE ticket_id = {ticket_id}"
+        f"{public_only}), '') FROM tickets WHERE {which}"
+    )
+
+
 def _sqlite_refresh(ticket_id):
     """Statements that replace ticket `ticket_id`'s two FTS5 rows (none if the ticket is gone)."""
     statements = []
     for scope, fts in FTS_TABLES.items():
-        public_only = " AND NOT internal" if scope == "public" else ""
         statements.append(f"DELETE FROM {fts} WHERE rowid = {ticket_id};")
-        statements.append(
-            f"INSERT INTO {fts}(rowid, document) SELECT id, subject || ' ' || body || ' ' || "
-            f"coalesce((SELECT group_concat(body, ' ') FROM messages WHERE ticket_id = {ticket_id}"
-            f"{public_only}), '') FROM tickets WHERE id = {ticket_id};"
-        )
+        statements.append(_sqlite_documents(scope, ticket_id, f"id = {ticket_id}") + ";")
     return " ".join(statements)
 
 
@@ -175,3 +183,46 @@ def include_name(name, type_, parent_names):
 
 # For queries: the FTS5 tables as SQLAlchemy sees them (not in the metadata: never created by it).
 fts_tables = {scope: table(fts, column("rowid"), column(fts)) for scope, fts in FTS_TABLES.items()}
+
+
+# ---------------------------------------------------------------------------------------------
+# Bulk loads
+
+BULK_TRIGGERS = {"sqlite": ("tickets_fts_insert", "messages_fts_insert")}
+PG_BULK_TRIGGERS = (("tickets", "tickets_search_documents"), ("messages", "messages_search_documents"))
+
+
+@contextlib.contextmanager
+def documents_written_after(connection, first_ticket_id):
+    """For a bulk load in one transaction on `connection`: tickets (ids from `first_ticket_id`)
+    and their messages inserted inside the block get their search documents once each, at its
+    end, instead of once per row. The insert triggers are lifted inside the transaction only
+    (DDL is transactional on both databases: a failure rolls back to the triggers in place), and
+    the documents are written by the triggers' own SQL. Only new tickets and their messages may
+    be inserted inside the block; on PostgreSQL it locks the tickets and messages tables until the commit."""
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        for table_name, trigger in PG_BULK_TRIGGERS:
+            connection.execute(text(f"ALTER TABLE {table_name} DISABLE TRIGGER {trigger}"))
+        yield
+        for table_name, trigger in PG_BULK_TRIGGERS:
+            connection.execute(text(f"ALTER TABLE {table_name} ENABLE TRIGGER {trigger}"))
+        # The ticket's trigger (BEFORE UPDATE OF subject) reads its messages: one document each.
+        connection.execute(
+            text("UPDATE tickets SET subject = subject WHERE id >= :first"), {"first": first_ticket_id}
+        )
+        return
+    if dialect != "sqlite":
+        yield
+        return
+    for trigger in BULK_TRIGGERS["sqlite"]:
+        connection.execute(text(f"DROP TRIGGER {trigger}"))
+    yield
+    for scope in FTS_TABLES:
+        connection.execute(
+            text(_sqlite_documents(scope, "tickets.id", "id >= :first")), {"first": first_ticket_id}
+        )
+    for trigger in BULK_TRIGGERS["sqlite"]:
+        source = trigger.split("_", 1)[0]
+        (statement,) = (s for s in fts_statements(source) if s.startswith(f"CREATE TRIGGER {trigger} "))
+        connection.execute(text(statement))
