@@ -73,7 +73,7 @@ def legacy_condition(q):
     """The queue's `q` condition before full-text search (services/queue.py until migration 0008)."""
     from sqlalchemy import exists, or_
 
-    from helpdesk.tickets.lifecycle import escape_like
+    from helpdesk.querying import escape_like
     from helpdesk.tickets.models import Message, Ticket
 
     pattern = f"%{escape_like(q)}%"
@@ -84,17 +84,29 @@ def legacy_condition(q):
     )
 
 
-def timed(statement, repeat):
+def timed(statement, repeat, params=None):
     """(median ms, best ms) of executing `statement` `repeat` times after one warm-up run."""
     from helpdesk.extensions import db
 
-    db.session.execute(statement).all()
+    db.session.execute(statement, params).all()
     spent = []
     for _ in range(repeat):
         started = time.perf_counter()
-        db.session.execute(statement).all()
+        db.session.execute(statement, params).all()
         spent.append((time.perf_counter() - started) * 1000)
     return statistics.median(spent), min(spent)
+
+
+def page_statement(actor, filters, now, extra=None):
+    """(statement, parameters) of the queue's first page for `actor` as tickets/queue.py builds it
+    (the viewer's values as bind parameters), with `extra` added to its WHERE."""
+    from helpdesk.tickets import queue
+
+    shape, params = queue._shape(actor, filters)
+    params["now"] = now
+    ranks = queue._priority_ranks() if filters.sort == "priority" else ()
+    conditions = queue._conditions(shape, filters) + ([extra] if extra is not None else [])
+    return queue.BUILDERS[filters.sort](conditions, None, 26, False, ranks), params
 
 
 def measure(url, repeat, sorts):
@@ -120,11 +132,14 @@ def measure(url, repeat, sorts):
                 matches = db.session.scalar(
                     select(func.count()).where(policy.ticket_visibility(actor), Ticket.id.in_(matching))
                 )
-                usual = queue._conditions(actor, queue.QueueFilters(sort=sort), now)
-                before = queue.BUILDERS[sort](usual + [legacy_condition(q)], None, 26)
-                searched = queue._conditions(actor, queue.QueueFilters(q=q, sort=sort), now)
-                after = queue.BUILDERS[sort](searched, None, 26)
-                (b50, bmin), (a50, amin) = timed(before, repeat), timed(after, repeat)
+                before, before_params = page_statement(
+                    actor, queue.QueueFilters(sort=sort), now, legacy_condition(q)
+                )
+                after, after_params = page_statement(actor, queue.QueueFilters(q=q, sort=sort), now)
+                (b50, bmin), (a50, amin) = (
+                    timed(before, repeat, before_params),
+                    timed(after, repeat, after_params),
+                )
                 print(f"  {sort:<10}{q:<16}{matches:>8,}{b50:>12.1f}{bmin:>8.1f}{a50:>11.1f}{amin:>8.1f}")
         if db.engine.dialect.name == "postgresql":
             explain_search(db, actor, now)
@@ -140,9 +155,15 @@ def explain_search(db, actor, now):
     from helpdesk.tickets import queue
 
     for q in ("the", "zebra"):
-        statement = queue.BUILDERS["due"](queue._conditions(actor, queue.QueueFilters(q=q), now), None, 26)
-        compiled = statement.compile(db.engine, compile_kwargs={"literal_binds": True})
-        plan = db.session.execute(text(f"EXPLAIN (ANALYZE, COSTS OFF) {compiled}")).scalars()
+        statement, params = page_statement(actor, queue.QueueFilters(q=q, sort="due"), now)
+        bound = statement.params(params)
+        compiled = bound.compile(db.engine, compile_kwargs={"render_postcompile": True})
+        state = compiled.construct_expanded_state()
+        plan = (
+            db.session.connection()
+            .exec_driver_sql(f"EXPLAIN (ANALYZE, COSTS OFF) {state.statement}", state.parameters)
+            .scalars()
+        )
         print(f"\n  EXPLAIN ANALYZE of the queue's first page, q={q}:")
         print("\n".join("    " + line for line in plan))
     sizes = db.session.execute(
