@@ -41,6 +41,11 @@ password_reset_requested = Event(
 
 # --- tickets -------------------------------------------------------------------------------
 ticket_created = Event("ticket_created", "ticket: a ticket was opened (any channel).")
+ticket_merged = Event(
+    "ticket_merged",
+    "duplicate, kept, actor: the duplicate's conversation moved into `kept`; the duplicate is being"
+    " closed (receivers move what they keep per ticket and refund what was paid for it).",
+)
 message_posted = Event(
     "message_posted",
     "message, first_agent_reply: a reply or internal note was added by a person "

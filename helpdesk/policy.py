@@ -475,3 +475,16 @@ def can_keep_saved_reply(user, reply):
     if reply.owner_id is not None:
         return reply.owner_id == user.id
     return can_share_saved_reply(user, reply.category_id)
+
+
+def same_customer(first, second):
+    """Two tickets of the same requester, or of the same organization."""
+    if first.requester_id == second.requester_id:
+        return True
+    return first.organization_id is not None and first.organization_id == second.organization_id
+
+
+def can_merge_tickets(user, duplicate, kept):
+    """Merge `duplicate` into `kept`: an agent who may edit both (they see both), for tickets of
+    the same requester or organization."""
+    return can_edit_ticket(user, duplicate) and can_edit_ticket(user, kept) and same_customer(duplicate, kept)

@@ -43,3 +43,4 @@ def init_app(app):
     app.cli.add_command(credits_cli)
     events.message_posted.connect(guarantee.on_message_posted)
     events.ticket_status_changed.connect(guarantee.on_status_changed)
+    events.ticket_merged.connect(guarantee.on_ticket_merged)

@@ -22,12 +22,12 @@ Warnings: a paid ticket that has used SLA_WARN_AT per cent of a target gets one
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, update
 
 from helpdesk import events
 from helpdesk.credits import alerts as credit_alerts
 from helpdesk.credits import ledger as credits
-from helpdesk.credits.models import ALERT_SLA_REFUND, KIND_CHARGE, KIND_REFUND, LedgerEntry
+from helpdesk.credits.models import ALERT_SLA_REFUND, KIND_CHARGE, KIND_REFUND, LedgerEntry, TimeEntry
 from helpdesk.credits.quotes import net_paid, ticket_account
 from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
@@ -69,6 +69,13 @@ def _payer(ticket):
 
 def _texts(ticket, target, reason, amount, percent):
     name = ticket.priority.name
+    if reason.startswith("merged into "):
+        into = reason.removeprefix("merged into ")
+        text = (
+            f"This ticket was merged into {into}, so the {amount:,} credits paid for {name} priority"
+            " have been refunded to your bank."
+        )
+        return f"Ticket #{ticket.id} merged into {into}: charge refunded", text
     if reason == "withdrawn":
         text = (
             f"This ticket was closed before anyone answered it, so the {amount:,} credits paid for "
@@ -88,10 +95,11 @@ def _texts(ticket, target, reason, amount, percent):
     return f"Resolution target missed on ticket #{ticket.id}: {percent}% refunded", text
 
 
-def refund(ticket, target, reason, percent=100):
-    """Pay back `percent` of what the ticket's priority is still paid, once per target; the caller
-    holds the ticket's lock and has checked the rule. Returns the ledger entry or None."""
-    key = refund_key(ticket.id, target)
+def refund(ticket, target, reason, percent=100, key=None):
+    """Pay back `percent` of what the ticket's priority is still paid, once per target (or per
+    `key`); the caller holds the ticket's lock and has checked the rule. Returns the ledger entry
+    or None."""
+    key = key or refund_key(ticket.id, target)
     if credits.find_entry(key) is not None:
         return None
     account = ticket_account(ticket)
@@ -151,6 +159,15 @@ def withdraw(ticket):
     if ticket.first_response_at is not None or ticket.paid_credits <= 0:
         return None
     return refund(ticket, RESPONSE, "withdrawn")
+
+
+def on_ticket_merged(duplicate, kept, actor):
+    """A duplicate merged into another ticket (tickets/merging.py, rows locked): its time entries
+    move with its conversation (what they billed stays billed), and whatever is still paid for the
+    duplicate's priority comes back in full: the customer asked once, and the kept ticket carries
+    its own priority and charge."""
+    db.session.execute(update(TimeEntry).where(TimeEntry.ticket_id == duplicate.id).values(ticket_id=kept.id))
+    return refund(duplicate, RESPONSE, f"merged into #{kept.id}", key=f"merge:{duplicate.id}")
 
 
 def on_message_posted(message, first_agent_reply):

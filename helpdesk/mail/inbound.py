@@ -45,6 +45,7 @@ from helpdesk.mail.parse import parse, trim_quoted
 from helpdesk.mail.refusal import Refusal
 from helpdesk.mail.tokens import parse_reply_address, ticket_from_root_id
 from helpdesk.tickets import lifecycle as tickets
+from helpdesk.tickets import merging
 from helpdesk.tickets.models import Ticket
 
 log = logging.getLogger("helpdesk.mail")
@@ -242,7 +243,7 @@ def _target(entry, mail, sender, now):
         ticket_id = referenced[0]
     else:
         return None
-    ticket = db.session.get(Ticket, ticket_id)
+    ticket = merging.kept_ticket(db.session.get(Ticket, ticket_id))  # a merged ticket's mail goes on
     if ticket is None:
         raise Refusal(INBOUND_REJECTED, f"ticket #{ticket_id} does not exist")
     entry.ticket_id = ticket.id

@@ -1,6 +1,6 @@
 """The agent ticket page: conversation, reply / note / reply-and-resolve, inline field edits."""
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from helpdesk import policy
@@ -11,14 +11,16 @@ from helpdesk.credits import panels as credit_panels
 from helpdesk.credits import quotes as credit_quotes
 from helpdesk.dbtypes import utcnow
 from helpdesk.errors import NotAllowed, StaleUpdate
-from helpdesk.formfields import form_state
-from helpdesk.htmx import is_htmx, render_page_or_block
+from helpdesk.extensions import db
+from helpdesk.formfields import form_state, parse_id
+from helpdesk.htmx import hx_redirect_or, is_htmx, render_page_or_block
 from helpdesk.replies import composer as saved_replies
 from helpdesk.tickets import editing as agent_tickets
-from helpdesk.tickets import sla, ticket_reads
+from helpdesk.tickets import merging, sla, ticket_reads
 from helpdesk.tickets.attachments import stage_form_files
 from helpdesk.tickets.blueprints import agent_bp as bp
-from helpdesk.tickets.forms import EDIT_FORMS, STATUS_CHOICES, AgentReplyForm, new_submission_key
+from helpdesk.tickets.forms import EDIT_FORMS, STATUS_CHOICES, AgentReplyForm, MergeForm, new_submission_key
+from helpdesk.tickets.models import Ticket
 from helpdesk.web import page_layout, paginate
 
 EDITS = {
@@ -241,3 +243,39 @@ def _first_error(form):
         if errors:
             return f"{getattr(form, name).label.text}: {errors[0]}" if name != "value" else errors[0]
     return "Check the value and try again."
+
+
+@bp.post("/tickets/<int:ticket_id>/merge", endpoint="merge")
+def merge(ticket_id):
+    """Merge this ticket (the duplicate) into the one whose number the agent gives; asks first."""
+    duplicate = visible_ticket(ticket_id, load=agent_tickets.load_for_write)
+    if not MergeForm().validate_on_submit():
+        flash("Your form expired: try again.", "error")
+        return redirect(url_for("tickets_agent.ticket", ticket_id=ticket_id))
+    number = parse_id((request.form.get("merge-into") or "").strip().lstrip("#"))
+    kept = db.session.get(Ticket, number) if number else None
+    if kept is None or not policy.can_view_ticket(current_user, kept):
+        flash("Give the number of a ticket you can see to merge this one into.", "error")
+        return hx_redirect_or(
+            redirect(url_for("tickets_agent.ticket", ticket_id=ticket_id)),
+            url_for("tickets_agent.ticket", ticket_id=ticket_id),
+        )
+    refund = credit_quotes.net_paid(duplicate)
+    money = f" {duplicate.requester.name} gets the {refund:,} credits paid for it back." if refund > 0 else ""
+    question = ask_first(
+        f"Merge #{duplicate.id} into #{kept.id}?",
+        f"Its messages, attachments, subscribers and time entries move to #{kept.id} “{kept.subject}”,"
+        f" and #{duplicate.id} is closed.{money}",
+        "Merge tickets",
+        cancel_url=url_for("tickets_agent.ticket", ticket_id=ticket_id),
+    )
+    if question is not None:
+        return question
+    outcome = perform(merging.merge, duplicate, kept, current_user)
+    if outcome.ok:
+        flash(f"#{duplicate.id} merged into this ticket.", "success")
+        target = url_for("tickets_agent.ticket", ticket_id=kept.id)
+    else:
+        flash(outcome.message, "error")
+        target = url_for("tickets_agent.ticket", ticket_id=ticket_id)
+    return hx_redirect_or(redirect(target, 303), target)

@@ -290,3 +290,7 @@ class AgentNewTicketForm(FlaskForm):
         description="Markdown is supported. The customer gets it with the acknowledgement.",
     )
     submission_key = HiddenField(validators=[InputRequired(), Length(max=64)])
+
+
+class MergeForm(FlaskForm):
+    """ "Merge into": only the CSRF token is checked by WTForms (the number is read by the view)."""

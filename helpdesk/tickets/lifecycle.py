@@ -262,6 +262,11 @@ def _set_status(ticket, actor, status):
     events.ticket_status_changed.send(ticket=ticket, actor=actor, old=old, new=status)
 
 
+def close_merged(ticket, actor):
+    """Close a ticket merged into another (tickets/merging.py has the rules and holds the lock)."""
+    _set_status(ticket, actor, STATUS_CLOSED)
+
+
 def close_resolved_quietly(ticket, days):
     """Close a ticket that has stayed resolved, untouched, for `days` days (the desk does it: no
     actor, shown as "System" in the history). Locks the row and checks again: a reply or an edit

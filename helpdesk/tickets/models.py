@@ -113,6 +113,9 @@ class Ticket(db.Model):
     submission_key: Mapped[str | None] = mapped_column(String(64))
     # Optimistic concurrency: agents' edits carry the version they saw.
     version: Mapped[int] = mapped_column(default=1)
+    # Set when this ticket was merged into another (tickets/merging.py): it is closed, and mail
+    # answering it lands on that one.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
 
     requester = relationship("User", foreign_keys=[requester_id], lazy="joined")
     assignee = relationship("User", foreign_keys=[assignee_id], lazy="joined")
