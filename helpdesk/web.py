@@ -378,7 +378,7 @@ def register_layout_context(app):
     app.context_processor(page_layout)
 
 
-EMPTY_LAYOUT = {"nav_items": [], "banners": [], "admin_sections": []}
+EMPTY_LAYOUT = {"nav_items": [], "banners": [], "admin_sections": [], "layout_values": {}}
 
 
 def page_layout():
@@ -407,7 +407,20 @@ def _layout_for(app, user):
     for provider in app.extensions.get("helpdesk_banners", []):
         banners.extend(provider(user))
     in_admin = getattr(app.blueprints.get(request.blueprint), "admin_area", False)
-    return {"nav_items": items, "banners": banners, "admin_sections": admin_sections() if in_admin else []}
+    values = {name: provider() for name, provider in app.extensions.get("helpdesk_layout_values", {}).items()}
+    return {
+        "nav_items": items,
+        "banners": banners,
+        "admin_sections": admin_sections() if in_admin else [],
+        "layout_values": values,
+    }
+
+
+def register_layout_value(app, name, provider):
+    """Add something every full page shows outside navigation and banners (the desk's branding):
+    provider() returns plain data, read once per request; pages with an ETag fingerprint it with
+    the rest of the layout."""
+    app.extensions.setdefault("helpdesk_layout_values", {})[name] = provider
 
 
 def fixed_url(endpoint, filename=None):
