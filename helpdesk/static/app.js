@@ -280,3 +280,35 @@ document.addEventListener("click", (event) => {
   const status = document.getElementById("kb-insert-status");
   if (status) status.textContent = "Inserted into the reply.";
 });
+
+// --- Relative times ("3 min ago") kept current, without the network --------------------------------
+// The server writes <time datetime data-relative>words<span class="visually-hidden"> (exact)</span>
+// (web.moment). Every minute the words of moments within 12 hours are worked out again by the same
+// rules; further ones ("yesterday", "12 Nov") count calendar days in the viewer's zone, which the
+// server knows, so they are left as written.
+function relativeWords(seconds) {
+  const future = seconds > 0;
+  const span = Math.abs(seconds);
+  if (span < 60) return future ? "in under a minute" : "just now";
+  if (span < 3600) {
+    const minutes = Math.floor(span / 60);
+    return future ? `in ${minutes} min` : `${minutes} min ago`;
+  }
+  const hours = Math.floor(span / 3600);
+  return future ? `in ${hours} h` : `${hours} h ago`;
+}
+
+function refreshRelativeTimes() {
+  const now = Date.now();
+  document.querySelectorAll("time[data-relative]").forEach((el) => {
+    const at = Date.parse(el.getAttribute("datetime"));
+    const words = el.firstChild;
+    if (Number.isNaN(at) || !words || words.nodeType !== Node.TEXT_NODE) return;
+    const seconds = (at - now) / 1000;
+    if (Math.abs(seconds) >= 12 * 3600) return;
+    const text = relativeWords(seconds);
+    if (words.nodeValue !== text) words.nodeValue = text;
+  });
+}
+
+setInterval(refreshRelativeTimes, 60_000);
