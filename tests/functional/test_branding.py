@@ -2,10 +2,10 @@
 input is refused with a message on its field and saves nothing; only admins see the page."""
 
 import io
-from datetime import timedelta
 import re
 import struct
 import zlib
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import event
