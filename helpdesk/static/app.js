@@ -312,3 +312,15 @@ function refreshRelativeTimes() {
 }
 
 setInterval(refreshRelativeTimes, 60_000);
+
+// --- Colour pickers beside a #rrggbb text field (branding) ----------------------------------------
+// The text field is what the form sends; the picker (shown only with this file) writes into it,
+// and follows what is typed there.
+document.querySelectorAll("input[type=color][data-colour-for]").forEach((picker) => {
+  const text = document.getElementById(picker.dataset.colourFor);
+  if (!text) return;
+  picker.addEventListener("input", () => { text.value = picker.value; });
+  text.addEventListener("input", () => {
+    if (/^#[0-9a-fA-F]{6}$/.test(text.value.trim())) picker.value = text.value.trim().toLowerCase();
+  });
+});

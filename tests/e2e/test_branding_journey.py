@@ -37,12 +37,14 @@ def test_admin_names_the_desk_and_sees_it_in_the_header(helpdesk, page, browser)
     page.get_by_role("navigation", name="Administration").get_by_role("link", name="Branding").click()
     expect(page.get_by_role("heading", name="Branding", level=1)).to_be_visible()
 
-    page.get_by_label("Accent colour").fill("#ffd700")
+    page.get_by_label("Accent colour", exact=True).fill("#ffd700")
     page.get_by_role("button", name="Save branding").click()
     expect(page.get_by_text("has a contrast of 1.40:1 with white text")).to_be_visible()
 
+    page.get_by_label("Pick the accent colour").fill("#7a1f5c")  # the picker writes into the text field
+    expect(page.get_by_label("Accent colour", exact=True)).to_have_value("#7a1f5c")
     page.get_by_label("Desk name").fill("Acme Support")
-    page.get_by_label("Accent colour").fill("#0b5cad")
+    page.get_by_label("Accent colour", exact=True).fill("#0b5cad")
     page.get_by_role("button", name="Save branding").click()
     expect(page.get_by_text("Branding saved.")).to_be_visible()
     header = page.get_by_role("navigation", name="Main")
@@ -59,3 +61,22 @@ def test_admin_names_the_desk_and_sees_it_in_the_header(helpdesk, page, browser)
     ).to_be_visible()
     assert accent(other) not in ("#0b5cad", "#8ab4ff")  # the brand's colour, lightened for dark backgrounds
     dark.close()
+
+
+@pytest.mark.browser_errors("status of 400")
+def test_the_branding_page_passes_axe_with_an_error_shown_in_both_schemes(helpdesk, browser):
+    from .test_accessibility import _axe
+
+    found = []
+    for scheme in ("light", "dark"):
+        context = browser.new_context(bypass_csp=True, color_scheme=scheme)
+        page = context.new_page()
+        log_in(page, helpdesk, "ada@example.com")
+        page.goto(helpdesk.url + "/admin/branding")
+        found += [f"{scheme}: {v}" for v in _axe(page)]
+        page.get_by_label("Accent colour", exact=True).fill("not a colour")
+        page.get_by_role("button", name="Save branding").click()
+        expect(page.get_by_text("Accent colour: enter a colour as #rrggbb")).to_be_visible()
+        found += [f"{scheme}, refused: {v}" for v in _axe(page)]
+        context.close()
+    assert found == [], "\n".join(found)
