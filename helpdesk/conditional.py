@@ -11,6 +11,9 @@ What goes into the fingerprint (`page_etag`):
   dates, tuples, lists, dicts, dataclasses of these); anything else (an ORM object, which could
   load more while rendering) is refused with TypeError, so nothing the page shows can escape it;
 - the layout the page is rendered in (navigation with its counts, banners), for full pages;
+- the words of every moment in `shown` as the `moment` filter writes them now ("3 min ago"): a
+  page whose relative times would read differently is rendered again, one whose would not (an
+  old ticket's "yesterday") still answers 304;
 - the viewer: who they are, their role and time zone (times are shown in it, "today" depends on
   it), and a digest of their session's CSRF secret (the page embeds tokens made from it);
 - whether the request is htmx's (a fragment) and the URL;
@@ -37,7 +40,7 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
 from helpdesk.htmx import is_htmx
-from helpdesk.web import user_zone
+from helpdesk.web import relative_label, request_now, user_zone
 
 PLAIN = (tuple, list, dict, str, Markup, int, float, bool, type(None), bytes, datetime, date, time, timedelta)
 PLAIN += (Decimal, type(UTC))  # the UTC time zone object of aware datetimes
@@ -117,11 +120,31 @@ def _viewer():
     )
 
 
+def relative_words(value, now, zone, found=None):
+    """The relative words ("42 min ago") of every datetime in the plain data `value`, in order."""
+    found = [] if found is None else found
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            found.append(relative_label(value, now, zone))
+    elif isinstance(value, dict):
+        for item in value.values():
+            relative_words(item, now, zone, found)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            relative_words(item, now, zone, found)
+    elif is_dataclass(value) and not isinstance(value, type):
+        for name in value.__dataclass_fields__:
+            relative_words(getattr(value, name), now, zone, found)
+    return found
+
+
 def page_etag(layout, *shown):
     """The ETag of the page this request would render from `shown` in `layout`."""
     app = current_app._get_current_object()
-    today = datetime.now(UTC).astimezone(user_zone()).date()
-    parts = (_deployment(app), _viewer(), is_htmx(), request.full_path, today, layout, shown)
+    zone, now = user_zone(), request_now()
+    today = now.astimezone(zone).date()
+    words = relative_words(shown, now, zone)
+    parts = (_deployment(app), _viewer(), is_htmx(), request.full_path, today, words, layout, shown)
     return fingerprint(parts, key=str(app.config["SECRET_KEY"]).encode())
 
 

@@ -50,6 +50,7 @@ ENV_SETTINGS = {
     "SLA_WARN_AT": int,
     "HSTS_SECONDS": int,
     "UPLOAD_MAX_FILES": int,
+    "BRANDING_LOGO_MAX_BYTES": int,
     "UPLOAD_MAX_POST_MB": int,
     "UPLOAD_STAGED_QUOTA_MB": int,
     "UPLOAD_STAGED_MAX_HOURS": int,
@@ -110,6 +111,7 @@ class Config:
     MAX_CONTENT_LENGTH = None  # None: UPLOAD_MAX_POST_MB and 1 MiB for the form's fields (finish_config)
     MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
     MAX_ATTACHMENTS_PER_POST = 5
+    BRANDING_LOGO_MAX_BYTES = 512 * 1024  # the desk's logo (/admin/branding): PNG, JPEG or WebP
     UPLOAD_FOLDER = None  # None: instance/uploads (used when ATTACHMENTS_S3_BUCKET is not set)
     # Attachments in S3-compatible object storage, shared by every app server (tickets/storage.py).
     # Credentials and region: boto3's usual AWS_* variables, ~/.aws or the host's role.

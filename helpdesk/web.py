@@ -9,6 +9,7 @@ from flask import current_app, has_request_context, render_template, request, se
 from flask_login import current_user
 from flask_sqlalchemy.session import Session
 from flask_wtf.csrf import CSRFError
+from markupsafe import Markup
 from sqlalchemy import event, select
 from sqlalchemy.exc import DBAPIError
 from werkzeug.datastructures import ImmutableMultiDict, MultiDict
@@ -247,6 +248,70 @@ def format_datetime(value, fmt="%Y-%m-%d %H:%M"):
     return value.astimezone(user_zone()).strftime(fmt)
 
 
+def request_now():
+    """The current time, read once per request: every moment of a page is measured from the same
+    instant (and a page costs one clock read, not one per time shown)."""
+    if not has_request_context():
+        return datetime.now(UTC)
+    now = getattr(request, "_helpdesk_now", None)
+    if now is None:
+        now = request._helpdesk_now = datetime.now(UTC)
+    return now
+
+
+MINUTE, HOUR = 60, 3600
+HOURS_SHOWN = 12  # within this many hours a moment reads "3 h ago"; further away, by calendar day
+
+
+def relative_label(value, now, zone):
+    """How long ago or ahead `value` is, in words: "just now", "in under a minute", "42 min ago",
+    "in 3 h", "yesterday", "tomorrow", "3 days ago", "in 5 days", then the date ("12 Nov", with the
+    year when it is not this one). Days are counted on the calendar of `zone` (the viewer's)."""
+    seconds = (value - now).total_seconds()
+    future, span = seconds > 0, abs(seconds)
+    if span < MINUTE:
+        return "in under a minute" if future else "just now"
+    if span < HOUR:
+        minutes = int(span // MINUTE)
+        return f"in {minutes} min" if future else f"{minutes} min ago"
+    local = value.astimezone(zone)
+    days = (local.date() - now.astimezone(zone).date()).days
+    if span < HOURS_SHOWN * HOUR or days == 0:
+        hours = int(span // HOUR)
+        return f"in {hours} h" if future else f"{hours} h ago"
+    if days == -1:
+        return "yesterday"
+    if days == 1:
+        return "tomorrow"
+    if -7 < days < 7:
+        return f"in {days} days" if future else f"{-days} days ago"
+    if local.year == now.astimezone(zone).year:
+        return f"{local.day} {local:%b}"
+    return f"{local.day} {local:%b %Y}"
+
+
+def exact_label(value, zone):
+    """The exact moment in `zone`: "Wed 2 Dec 2026, 19:52 GMT"."""
+    local = value.astimezone(zone)
+    return f"{local:%a} {local.day} {local:%b %Y, %H:%M} {local.tzname()}"
+
+
+def moment(value):
+    """A moment as people read it (the `moment` filter): <time> with the relative words ("3 h ago"),
+    the exact time in the viewer's time zone as its title (on hover) and, for screen readers, as
+    visually hidden text; app.js refreshes the words every minute, without the network."""
+    if value is None:
+        return ""
+    zone = user_zone()
+    exact = exact_label(value, zone)
+    words = relative_label(value, request_now(), zone)
+    stamp = value.astimezone(UTC).isoformat(timespec="seconds")
+    return Markup(
+        f'<time datetime="{stamp}" title="{exact}" data-relative>{words}'
+        f'<span class="visually-hidden"> ({exact})</span></time>'
+    )
+
+
 def due_label(value):
     """'15:30 today', '09:00 tomorrow' or 'Mon 24 Nov 15:30', in the viewer's time zone."""
     zone = user_zone()
@@ -306,6 +371,7 @@ def register_template_filters(app):
     app.add_template_global(url_prefix)
     app.add_template_filter(format_datetime, "dt")
     app.add_template_filter(due_label, "due")
+    app.add_template_filter(moment, "moment")
     app.add_template_filter(render_user_text, "user_text")
     app.add_template_filter(format_money, "money")
 
@@ -378,7 +444,7 @@ def register_layout_context(app):
     app.context_processor(page_layout)
 
 
-EMPTY_LAYOUT = {"nav_items": [], "banners": [], "admin_sections": []}
+EMPTY_LAYOUT = {"nav_items": [], "banners": [], "admin_sections": [], "layout_values": {}}
 
 
 def page_layout():
@@ -407,7 +473,20 @@ def _layout_for(app, user):
     for provider in app.extensions.get("helpdesk_banners", []):
         banners.extend(provider(user))
     in_admin = getattr(app.blueprints.get(request.blueprint), "admin_area", False)
-    return {"nav_items": items, "banners": banners, "admin_sections": admin_sections() if in_admin else []}
+    values = {name: provider() for name, provider in app.extensions.get("helpdesk_layout_values", {}).items()}
+    return {
+        "nav_items": items,
+        "banners": banners,
+        "admin_sections": admin_sections() if in_admin else [],
+        "layout_values": values,
+    }
+
+
+def register_layout_value(app, name, provider):
+    """Add something every full page shows outside navigation and banners (the desk's branding):
+    provider() returns plain data, read once per request; pages with an ETag fingerprint it with
+    the rest of the layout."""
+    app.extensions.setdefault("helpdesk_layout_values", {})[name] = provider
 
 
 def fixed_url(endpoint, filename=None):

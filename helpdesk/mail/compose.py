@@ -16,6 +16,7 @@ from email.utils import format_datetime
 from flask import current_app
 from sqlalchemy import func, inspect, select, text
 
+from helpdesk.branding.settings import desk_name, sender_name
 from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
 from helpdesk.mail.models import OUTBOX_DEVBOX, OUTBOX_QUEUED, OUTBOX_SUPPRESSED, OutboxMessage
@@ -112,8 +113,9 @@ def _automatic_sent(to_addr, since):
 def render_mail(template, context):
     """A mail template rendered with the mail's own context only. Flask's render_template would
     also run the web layout's context processor in a request (navigation and banners: queries a
-    mail never shows); a mail depends on nothing but what its notification passes."""
-    return current_app.jinja_env.get_template(template).render(context)
+    mail never shows); a mail depends on nothing but what its notification passes, and the desk's
+    name (branding), which its footer shows."""
+    return current_app.jinja_env.get_template(template).render({"desk_name": desk_name(), **context})
 
 
 class MailNotComposed(Exception):
@@ -232,9 +234,7 @@ def queue(
 def build_email(row):
     """The RFC 5322 message for an outbox row; header values are single lines, names encoded."""
     msg = EmailMessage(policy=email_policy.SMTP)
-    msg["From"] = Address(
-        display_name=clean_header(current_app.config["MAIL_FROM_NAME"]), addr_spec=from_address()
-    )
+    msg["From"] = Address(display_name=clean_header(sender_name()), addr_spec=from_address())
     msg["To"] = Address(display_name=clean_header(row.to_name), addr_spec=row.to_addr)
     msg["Subject"] = clean_header(row.subject)
     msg["Date"] = format_datetime(row.created_at)

@@ -285,3 +285,47 @@ document.addEventListener("click", (event) => {
     fetch(button.dataset.usedUrl, { method: "POST", headers, credentials: "same-origin" }).catch(() => {});
   }
 });
+
+// --- Relative times ("3 min ago") kept current, without the network --------------------------------
+// The server writes <time datetime data-relative>words<span class="visually-hidden"> (exact)</span>
+// (web.moment). Every minute the words of moments within 12 hours are worked out again by the same
+// rules; further ones ("yesterday", "12 Nov") count calendar days in the viewer's zone, which the
+// server knows, so they are left as written.
+function relativeWords(seconds) {
+  const future = seconds > 0;
+  const span = Math.abs(seconds);
+  if (span < 60) return future ? "in under a minute" : "just now";
+  if (span < 3600) {
+    const minutes = Math.floor(span / 60);
+    return future ? `in ${minutes} min` : `${minutes} min ago`;
+  }
+  const hours = Math.floor(span / 3600);
+  return future ? `in ${hours} h` : `${hours} h ago`;
+}
+
+function refreshRelativeTimes() {
+  const now = Date.now();
+  document.querySelectorAll("time[data-relative]").forEach((el) => {
+    const at = Date.parse(el.getAttribute("datetime"));
+    const words = el.firstChild;
+    if (Number.isNaN(at) || !words || words.nodeType !== Node.TEXT_NODE) return;
+    const seconds = (at - now) / 1000;
+    if (Math.abs(seconds) >= 12 * 3600) return;
+    const text = relativeWords(seconds);
+    if (words.nodeValue !== text) words.nodeValue = text;
+  });
+}
+
+setInterval(refreshRelativeTimes, 60_000);
+
+// --- Colour pickers beside a #rrggbb text field (branding) ----------------------------------------
+// The text field is what the form sends; the picker (shown only with this file) writes into it,
+// and follows what is typed there.
+document.querySelectorAll("input[type=color][data-colour-for]").forEach((picker) => {
+  const text = document.getElementById(picker.dataset.colourFor);
+  if (!text) return;
+  picker.addEventListener("input", () => { text.value = picker.value; });
+  text.addEventListener("input", () => {
+    if (/^#[0-9a-fA-F]{6}$/.test(text.value.trim())) picker.value = text.value.trim().toLowerCase();
+  });
+});

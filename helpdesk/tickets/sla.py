@@ -181,8 +181,8 @@ class Clock:
     @property
     def label(self):
         return {
-            "reply": "reply by",
-            "resolve": "resolve by",
+            "reply": "reply due",
+            "resolve": "resolve due",
             "paused": "waiting on customer",
             "answered": "answered",
         }.get(self.kind, "")

@@ -178,9 +178,11 @@ def test_profile_changes_the_time_zone_used_for_dates(client, login, make, ref):
         requester=user, created_at=created, category=ref.categories["IT"], priority=ref.priorities["Urgent"]
     )
     login(user)
-    assert "Sun 22 Nov 00:30" in client.get(f"/portal/tickets/{ticket.id}").get_data(as_text=True)  # due, UTC
+    assert "Sun 22 Nov 2026, 00:30 UTC" in client.get(f"/portal/tickets/{ticket.id}").get_data(
+        as_text=True
+    )  # due, UTC
     bad = client.post("/account", data={"name": "New Name", "timezone": "Mars/Olympus"})
     assert "choose one of the listed options" in bad.get_data(as_text=True)
     client.post("/account", data={"name": "New Name", "timezone": "Asia/Tokyo"})
     page = client.get(f"/portal/tickets/{ticket.id}").get_data(as_text=True)
-    assert "Sun 22 Nov 09:30" in page and "New Name" in page
+    assert "Sun 22 Nov 2026, 09:30 JST" in page and "New Name" in page

@@ -68,9 +68,12 @@ def test_needs_attention_is_the_default_and_puts_paid_tickets_at_risk_first(clie
     assert '<option value="attention" selected>Needs attention</option>' in page
     rows = page.split("<tbody>")[1]
     first = rows.split("</tr>")[0]
-    assert "clock-row-at_risk" in first and "reply by" in first and "at risk</strong>" in first
-    assert "resolve by" in rows.split("</tr>")[3]
-    assert re.search(r"answered <time[^>]*>[^<]+</time> \(on time\)", rows.split("</tr>")[4])
+    assert "clock-row-at_risk" in first and "reply due" in first and "at risk</strong>" in first
+    assert "resolve due" in rows.split("</tr>")[3]
+    assert re.search(
+        r"answered <time[^>]*>[^<]+<span class=\"visually-hidden\">[^<]+</span></time> \(on time\)",
+        rows.split("</tr>")[4],
+    )
 
 
 def test_a_met_deadline_never_sorts_a_ticket_up(client, desk):

@@ -17,7 +17,18 @@ import pytest
 import helpdesk
 
 PACKAGE = Path(helpdesk.__file__).parent
-DOMAINS = ("accounts", "tickets", "credits", "billing", "notices", "mail", "kb", "reports", "demo")
+DOMAINS = (
+    "accounts",
+    "tickets",
+    "branding",
+    "credits",
+    "billing",
+    "notices",
+    "mail",
+    "kb",
+    "reports",
+    "demo",
+)
 INDEPENDENT = ("core",)  # start page, health check, admin home: no domain services
 # The web layer: modules named so in every domain (views by audience, their forms and helpers).
 WEB_NAMES = {"__init__", "blueprints", "forms", "nav", "panels", "banners", "cli", "views", "attachments"}
