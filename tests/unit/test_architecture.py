@@ -26,6 +26,7 @@ DOMAINS = (
     "notices",
     "mail",
     "kb",
+    "replies",
     "reports",
     "demo",
 )
