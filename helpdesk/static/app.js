@@ -280,3 +280,10 @@ document.addEventListener("click", (event) => {
   const status = document.getElementById("kb-insert-status");
   if (status) status.textContent = "Inserted into the reply.";
 });
+
+// Agent console: on a phone the sidebar starts folded under its "Menu" (without this file it is
+// simply open above the page).
+document.addEventListener("DOMContentLoaded", () => {
+  if (!window.matchMedia("(max-width: 48rem)").matches) return;
+  document.querySelectorAll("details.sidebar-fold[open]").forEach((fold) => { fold.open = false; });
+});
