@@ -80,7 +80,9 @@ def main():
     for backend in backends(args):
         with seeded_database(backend, args.tickets, args.messages_per_ticket, keep=args.keep) as (url, _t):
             for email, counts, count_us, page_us in measure(url, args.calls, args.without_index):
-                print(f"{backend:<9} {email:<26} counts {count_us:>9.0f} us/call   queue page {page_us:>7.0f} us/call")
+                print(
+                    f"{backend:<9} {email:<26} counts {count_us:>9.0f} us/call   queue page {page_us:>7.0f} us/call"
+                )
                 print(f"{'':<9} {counts}")
 
 
