@@ -287,3 +287,13 @@ document.addEventListener("DOMContentLoaded", () => {
   if (!window.matchMedia("(max-width: 48rem)").matches) return;
   document.querySelectorAll("details.sidebar-fold[open]").forEach((fold) => { fold.open = false; });
 });
+
+// Agent console: the queue's filters swap only the table and push the new address; the sidebar
+// then marks the view that address is (the server marks it on a full page load).
+document.addEventListener("htmx:pushedIntoHistory", () => {
+  const here = location.pathname + location.search;
+  document.querySelectorAll(".sidebar .views a").forEach((link) => {
+    if (link.getAttribute("href") === here) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  });
+});
