@@ -248,3 +248,23 @@ def test_profile_menu_logs_out_with_a_csrf_post(client, login, desk):
 def test_counts_need_the_console(client, login, desk):
     login(desk.requester)
     assert client.get("/agent/views", headers=HTMX).status_code in (403, 404)
+
+
+def test_more_views_count_alongside_with_their_own_values(app, busy_desk):
+    """Issue 16's saved views are more View entries: each keeps its own values in the one query
+    (two status views, two assignee views), and what the aggregate cannot count has no count."""
+    View = views_builtin.View
+    views = (
+        *views_builtin.BUILT_IN,
+        View("new", "New", (("status", "new"),)),
+        View("sara", "Sara's", (("assignee", str(busy_desk.tech_sales.id)),)),
+        View(
+            "sales_waiting", "Sales waiting", (("status", "waiting"), ("category", str(busy_desk.sales.id)))
+        ),
+        View("search", "VPN", (("q", "vpn"),)),
+        View("resolved", "Resolved", (("status", "resolved"),)),
+    )
+    counts = views_builtin.view_counts(busy_desk.admin, views)
+    assert counts["waiting"] == 4 and counts["new"] == 5 and counts["sara"] == 3
+    assert counts["sales_waiting"] == 2 and counts["mine"] == 0
+    assert counts["search"] is None and counts["resolved"] is None
