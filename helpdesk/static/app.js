@@ -297,3 +297,16 @@ document.addEventListener("htmx:pushedIntoHistory", () => {
     else link.removeAttribute("aria-current");
   });
 });
+
+// The profile menu (a <details>) closes with Escape, back on its summary, or with a click elsewhere.
+document.addEventListener("keydown", (event) => {
+  const menu = event.key === "Escape" && document.querySelector("details.profile-menu[open]");
+  if (!menu) return;
+  menu.open = false;
+  menu.querySelector("summary").focus();
+});
+document.addEventListener("click", (event) => {
+  document.querySelectorAll("details.profile-menu[open]").forEach((menu) => {
+    if (!menu.contains(event.target)) menu.open = false;
+  });
+});
