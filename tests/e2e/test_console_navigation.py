@@ -109,7 +109,11 @@ def test_top_bar_search_and_profile_menu(browser, desk, viewport):
     if viewport is PHONE:
         admin.get_by_text("Menu", exact=True).click()
     expect(admin.get_by_role("link", name="Categories")).to_be_visible()  # admins: their sections
-    page.get_by_role("banner").get_by_text(re.compile(r"^Ada Admin")).click()  # the profile menu
+    menu = page.get_by_role("banner").get_by_text(re.compile(r"^Ada Admin"))  # the profile menu
+    menu.click()
     expect(page.get_by_role("link", name="Profile")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("link", name="Profile")).to_be_hidden()
+    menu.click()
     page.get_by_role("button", name="Log out").click()
     expect(page.get_by_role("heading", name="Log in")).to_be_visible()
