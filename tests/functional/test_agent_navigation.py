@@ -271,3 +271,12 @@ def test_more_views_count_alongside_with_their_own_values(app, busy_desk):
     assert counts["waiting"] == 4 and counts["new"] == 5 and counts["sara"] == 3
     assert counts["sales_waiting"] == 2 and counts["mine"] == 0
     assert counts["search"] is None and counts["resolved"] is None
+
+
+def test_without_javascript_the_sidebar_links_the_counts_page(client, login, desk):
+    login(desk.tech_it)
+    side = sidebar(client.get("/agent/").get_data(as_text=True))
+    assert (
+        '<noscript><p class="hint"><a href="/agent/views">Count the tickets of each view</a></p></noscript>'
+        in side
+    )
