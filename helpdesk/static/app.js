@@ -187,6 +187,12 @@ document.addEventListener("htmx:beforeRequest", (event) => {
 
 document.addEventListener("htmx:afterRequest", (event) => {
   const elt = event.detail.elt;
+  const verb = event.detail.requestConfig ? event.detail.requestConfig.verb : "get";
+  if (event.detail.successful && verb !== "get") {
+    // Something changed without leaving the page (a bulk action, an inline edit): the agent
+    // console's view counts ask again (an unchanged count answers 304).
+    document.body.dispatchEvent(new CustomEvent("helpdesk:changed"));
+  }
   const busy = elt && elt._helpdeskBusy;
   if (!busy) return;
   busy.root.removeAttribute("aria-busy");

@@ -72,6 +72,16 @@ def test_laptop_views_by_keyboard_with_counts_and_the_current_one_marked(browser
     assert page.get_by_role("link", name="New ticket").count() == 0  # a customer's page, not theirs
     assert fits(page)
 
+    # A bulk action on the queue changes the counts without leaving the page.
+    before = int(page.locator("#view-count-mine").inner_text().split()[0])
+    page.get_by_label("Assignee", exact=True).select_option(label="Unassigned")  # active ones
+    expect(page).to_have_url(re.compile(r"assignee=unassigned"))
+    page.get_by_role("checkbox", name=re.compile(r"^Select ticket")).first.check()
+    page.get_by_label("Assign to").select_option(label="Ivan IT")
+    page.get_by_role("button", name="Assign", exact=True).click()
+    expect(page.get_by_role("status").filter(has_text="1 ticket updated.")).to_be_visible()
+    expect(page.locator("#view-count-mine")).to_have_text(re.compile(rf"^{before + 1}\b"))
+
 
 def test_phone_sidebar_folds_and_opens_by_keyboard(browser, desk):
     from playwright.sync_api import expect
