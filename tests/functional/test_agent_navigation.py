@@ -147,7 +147,7 @@ def test_sidebar_on_agent_pages_with_plain_view_links(client, login, desk, url):
     for key, view_url in VIEW_URLS.items():
         assert f'href="{view_url.replace("&", "&amp;")}"' in side
         assert f'<span id="view-count-{key}" class="count"></span>' in side  # filled in after load
-    assert 'hx-get="/agent/views" hx-trigger="load"' in side
+    assert 'hx-get="/agent/views" hx-trigger="load, helpdesk:changed from:body"' in side
 
 
 def test_sidebar_on_the_ticket_page(client, login, desk):
