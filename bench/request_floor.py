@@ -12,7 +12,8 @@ so the same client overhead is in every row) for
   a view that loads the logged-in user (session cookie + user loader), the same plus a CSRF token,
   and the base layout around an empty body (navigation, banners);
 - the help desk's real pages: the password form, the queue's first page and a ticket page, each
-  request a full render (the test client sends no If-None-Match).
+  request a full render (the test client sends no If-None-Match), and the page of the agent's
+  views with their counts (what the sidebar loads after every agent page, there as a fragment).
 
 It seeds a SQLite file in a temp folder with bench/dataset.py (100,000 tickets, ~1 min): SQLite
 runs in-process, so the database's own work is counted in every row, the reference's included.
@@ -120,6 +121,7 @@ def main():
             ("password form (/account/password)", "/account/password"),
             ("queue first page (/agent/)", "/agent/"),
             (f"ticket page ({ticket_path})", ticket_path),
+            ("view counts (/agent/views)", "/agent/views"),
         ]:
             steps.append((label, client, path))
         best = interleaved_best(steps, args.requests, args.rounds)

@@ -4,7 +4,20 @@ import os
 
 from flask import Flask
 
-from helpdesk import accounts, billing, branding, core, credits, demo, kb, mail, notices, replies, reports, tickets
+from helpdesk import (
+    accounts,
+    billing,
+    branding,
+    core,
+    credits,
+    demo,
+    kb,
+    mail,
+    notices,
+    replies,
+    reports,
+    tickets,
+)
 from helpdesk.config import (
     Config,
     apply_environment_defaults,
@@ -111,7 +124,20 @@ def register_domains(app):
     """Each domain registers its models, blueprints, navigation, banners, admin sections and CLI
     commands in one init_app; lower domains first (a domain may use the services of those above
     it in this list, never the other way round)."""
-    for domain in (core, accounts, tickets, branding, credits, billing, notices, mail, kb, replies, reports, demo):
+    for domain in (
+        core,
+        accounts,
+        tickets,
+        branding,
+        credits,
+        billing,
+        notices,
+        mail,
+        kb,
+        replies,
+        reports,
+        demo,
+    ):
         domain.init_app(app)
 
 

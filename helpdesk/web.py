@@ -400,6 +400,18 @@ def register_nav(app, provider, order=50):
     app.extensions.setdefault("helpdesk_nav", []).append((order, provider))
 
 
+def register_sidebar(app, provider, order=50):
+    """Add a group to the agent console's sidebar: provider(user) -> list of groups, each a dict
+    with the `template` that renders it and its plain values (the views with their counts)."""
+    app.extensions.setdefault("helpdesk_sidebar", []).append((order, provider))
+
+
+def register_top_link(app, provider, order=50):
+    """Add to the agent console's top bar what an agent must act on: provider(user) -> list of
+    {label, url, count, count_id}: `count` (None: filled in later by the element `count_id`)."""
+    app.extensions.setdefault("helpdesk_top_links", []).append((order, provider))
+
+
 def register_layout_count(app, name, applies, build, params=None):
     """Add a number the layout shows (an unread count in the navigation, a count in a banner).
 
@@ -444,7 +456,15 @@ def register_layout_context(app):
     app.context_processor(page_layout)
 
 
-EMPTY_LAYOUT = {"nav_items": [], "banners": [], "admin_sections": [], "layout_values": {}}
+EMPTY_LAYOUT = {
+    "nav_items": [],
+    "banners": [],
+    "admin_sections": [],
+    "layout_values": {},
+    "console": False,
+    "sidebar": [],
+    "top_links": [],
+}
 
 
 def page_layout():
@@ -462,24 +482,41 @@ def page_layout():
     return cached
 
 
+def _provided(app, name, user):
+    """What the providers registered under `name` give for `user`, in their order."""
+    found = []
+    for _order, provider in sorted(app.extensions.get(name, []), key=lambda p: p[0]):
+        found.extend(provider(user))
+    return found
+
+
 def _layout_for(app, user):
-    items = []
-    for _order, provider in sorted(app.extensions.get("helpdesk_nav", []), key=lambda p: p[0]):
-        for label, endpoint in provider(user):
-            items.append(
-                {"label": label, "url": fixed_url(endpoint), "current": request.endpoint == endpoint}
-            )
+    items = [
+        {"label": label, "url": fixed_url(endpoint), "current": request.endpoint == endpoint}
+        for label, endpoint in _provided(app, "helpdesk_nav", user)
+    ]
     banners = []
     for provider in app.extensions.get("helpdesk_banners", []):
         banners.extend(provider(user))
-    in_admin = getattr(app.blueprints.get(request.blueprint), "admin_area", False)
     values = {name: provider() for name, provider in app.extensions.get("helpdesk_layout_values", {}).items()}
-    return {
+    layout = {
         "nav_items": items,
         "banners": banners,
-        "admin_sections": admin_sections() if in_admin else [],
+        "admin_sections": [],
         "layout_values": values,
+        "console": False,
     }
+    if getattr(user, "is_agent", False):
+        # The agent console: a top bar (search, what to act on, profile) and a sidebar (views,
+        # the console's pages, and for admins the admin sections).
+        layout["console"] = True
+        layout["sidebar"] = _provided(app, "helpdesk_sidebar", user)
+        layout["top_links"] = _provided(app, "helpdesk_top_links", user)
+        if getattr(user, "is_admin", False):
+            layout["admin_sections"] = admin_sections()
+    else:
+        layout["sidebar"] = layout["top_links"] = []
+    return layout
 
 
 def register_layout_value(app, name, provider):
@@ -539,7 +576,7 @@ def admin_sections():
         {
             "label": s["label"],
             "description": s["description"],
-            "url": url_for(s["endpoint"]),
+            "url": fixed_url(s["endpoint"]),
             "current": request.blueprint == s["blueprint"] or request.endpoint in s["endpoints"],
         }
         for s in sections

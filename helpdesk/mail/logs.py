@@ -69,11 +69,16 @@ def inbound_query(outcome=""):
     return query.where(InboundMail.outcome == outcome) if outcome else query
 
 
+def unverified_count_query():
+    """How many messages wait for an admin's review, as a scalar SELECT (ix_inbound_mail_outcome_id)."""
+    return (
+        select(func.count(InboundMail.id)).where(InboundMail.outcome == INBOUND_UNVERIFIED).scalar_subquery()
+    )
+
+
 def unverified_count():
     """How many messages wait for an admin's review."""
-    return db.session.scalar(
-        select(func.count(InboundMail.id)).where(InboundMail.outcome == INBOUND_UNVERIFIED)
-    )
+    return db.session.scalar(select(unverified_count_query()))
 
 
 def setup_warning():

@@ -4,7 +4,7 @@ request for credits to their organization's managers)."""
 
 from helpdesk import events, policy
 from helpdesk.notices import service
-from helpdesk.web import layout_count, register_layout_count, register_nav
+from helpdesk.web import fixed_url, layout_count, register_layout_count, register_nav, register_top_link
 
 
 def has_notices(user):
@@ -12,13 +12,22 @@ def has_notices(user):
     return user.is_agent or policy.manages_organization(user)
 
 
-def notices_nav(user):
-    """ "Notifications (n)" for those who get notices; the count is an indexed COUNT in the
-    layout's one query per full page."""
-    if not has_notices(user):
-        return []
+def _label():
     count = layout_count("unread_notices")
-    return [(f"Notifications ({count})" if count else "Notifications", "notices.index")]
+    return f"Notifications ({count})" if count else "Notifications"
+
+
+def notices_nav(user):
+    """ "Notifications (n)" for organization managers; the count is an indexed COUNT in the
+    layout's one query per full page."""
+    if user.is_agent or not has_notices(user):
+        return []
+    return [(_label(), "notices.index")]
+
+
+def notices_top_link(user):
+    """The same in the agent console's top bar."""
+    return [{"label": _label(), "url": fixed_url("notices.index")}]
 
 
 def init_app(app):
@@ -26,6 +35,7 @@ def init_app(app):
 
     app.register_blueprint(views.bp, url_prefix="/notices")
     register_nav(app, notices_nav, order=85)
+    register_top_link(app, notices_top_link, order=5)
     register_layout_count(
         app,
         "unread_notices",

@@ -187,6 +187,12 @@ document.addEventListener("htmx:beforeRequest", (event) => {
 
 document.addEventListener("htmx:afterRequest", (event) => {
   const elt = event.detail.elt;
+  const verb = event.detail.requestConfig ? event.detail.requestConfig.verb : "get";
+  if (event.detail.successful && verb !== "get") {
+    // Something changed without leaving the page (a bulk action, an inline edit): the agent
+    // console's view counts ask again (an unchanged count answers 304).
+    document.body.dispatchEvent(new CustomEvent("helpdesk:changed"));
+  }
   const busy = elt && elt._helpdeskBusy;
   if (!busy) return;
   busy.root.removeAttribute("aria-busy");
@@ -327,5 +333,35 @@ document.querySelectorAll("input[type=color][data-colour-for]").forEach((picker)
   picker.addEventListener("input", () => { text.value = picker.value; });
   text.addEventListener("input", () => {
     if (/^#[0-9a-fA-F]{6}$/.test(text.value.trim())) picker.value = text.value.trim().toLowerCase();
+  });
+});
+
+// Agent console: on a phone the sidebar starts folded under its "Menu" (without this file it is
+// simply open above the page).
+document.addEventListener("DOMContentLoaded", () => {
+  if (!window.matchMedia("(max-width: 48rem)").matches) return;
+  document.querySelectorAll("details.sidebar-fold[open]").forEach((fold) => { fold.open = false; });
+});
+
+// Agent console: the queue's filters swap only the table and push the new address; the sidebar
+// then marks the view that address is (the server marks it on a full page load).
+document.addEventListener("htmx:pushedIntoHistory", () => {
+  const here = location.pathname + location.search;
+  document.querySelectorAll(".sidebar .views a").forEach((link) => {
+    if (link.getAttribute("href") === here) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  });
+});
+
+// The profile menu (a <details>) closes with Escape, back on its summary, or with a click elsewhere.
+document.addEventListener("keydown", (event) => {
+  const menu = event.key === "Escape" && document.querySelector("details.profile-menu[open]");
+  if (!menu) return;
+  menu.open = false;
+  menu.querySelector("summary").focus();
+});
+document.addEventListener("click", (event) => {
+  document.querySelectorAll("details.profile-menu[open]").forEach((menu) => {
+    if (!menu.contains(event.target)) menu.open = false;
   });
 });

@@ -2,7 +2,7 @@
 and history. The portal's ticket pages, the agent console and the category admin live here.
 """
 
-from helpdesk.web import register_admin_section, register_nav
+from helpdesk.web import register_admin_section, register_nav, register_sidebar, register_top_link
 
 
 def init_app(app):
@@ -14,12 +14,13 @@ def init_app(app):
         agent_queue,
         agent_subscribers,
         agent_ticket,
+        agent_views,
         attachments,
         portal,
     )
     from helpdesk.tickets.blueprints import admin_bp, agent_bp, files_bp, portal_bp
     from helpdesk.tickets.cli import tickets_cli, uploads_cli
-    from helpdesk.tickets.nav import agent_nav, portal_nav
+    from helpdesk.tickets.nav import agent_sidebar, at_risk_link, portal_nav
 
     app.cli.add_command(uploads_cli)
     app.cli.add_command(tickets_cli)
@@ -28,7 +29,8 @@ def init_app(app):
     app.register_blueprint(agent_bp, url_prefix="/agent")
     app.register_blueprint(admin_bp, url_prefix="/admin")
     register_nav(app, portal_nav, order=10)
-    register_nav(app, agent_nav, order=20)
+    register_sidebar(app, agent_sidebar, order=10)
+    register_top_link(app, at_risk_link, order=10)
     register_admin_section(
         app,
         "Categories",

@@ -120,6 +120,7 @@ class QueueArgs:
         valid = assignee in ("anyone", "me", "unassigned") or _positive_int(assignee)
         self.assignee = assignee if valid else "anyone"
         self.overdue = args.get("overdue") == "1"
+        self.at_risk = args.get("risk") == "1"
         self.tag = (args.get("tag") or "").strip()[:50]
         self.q = (args.get("q") or "").strip()[:200]
         self.sort = args.get("sort") if args.get("sort") in SORTS else "attention"
@@ -133,6 +134,7 @@ class QueueArgs:
             priority_id=self.priority,
             assignee=self.assignee,
             overdue=self.overdue,
+            at_risk=self.at_risk,
             tag=self.tag,
             q=self.q,
             sort=self.sort,
@@ -148,6 +150,7 @@ class QueueArgs:
             "priority": self.priority,
             "assignee": self.assignee,
             "overdue": "1" if self.overdue else None,
+            "risk": "1" if self.at_risk else None,
             "tag": self.tag,
             "q": self.q,
             "sort": self.sort,

@@ -51,6 +51,7 @@ class QueueFilters:
     priority_id: int | None = None
     assignee: str = "anyone"  # "anyone", "me", "unassigned" or an agent's id as digits
     overdue: bool = False
+    at_risk: bool = False  # the ticket's clock is amber (at risk) or red (past due): the "At risk" view
     tag: str = ""
     q: str = ""
     sort: str = "attention"
@@ -105,6 +106,21 @@ def overdue_condition(now):
     )
 
 
+def at_risk_condition(now):
+    """The clock the queue shows (sla.clock) is at risk or past due: an unanswered open ticket
+    past its reply-by warning, or an answered new or open one past its resolve-by warning."""
+    replying = and_(Ticket.first_response_at.is_(None), in_values(Ticket.status, OPEN_STATUSES))
+    resolving = and_(
+        Ticket.first_response_at.isnot(None),
+        in_values(Ticket.status, (STATUS_NEW, STATUS_OPEN)),
+        Ticket.resolution_due_at.isnot(None),
+    )
+    return or_(
+        and_(replying, or_(Ticket.response_warn_at <= now, Ticket.due_at <= now)),
+        and_(resolving, or_(Ticket.resolution_warn_at <= now, Ticket.resolution_due_at <= now)),
+    )
+
+
 def is_overdue(ticket, now):
     return ticket.is_open and ticket.first_response_at is None and ticket.due_at < now
 
@@ -136,6 +152,8 @@ def _shape(actor, filters):
         params["assignee_id"] = actor.id if filters.assignee == "me" else int(filters.assignee)
     if filters.overdue:
         shape.append("overdue")
+    if filters.at_risk:
+        shape.append("at_risk")
     if filters.tag:
         shape.append("tag")
         params["tag"] = filters.tag.lower()
@@ -152,6 +170,7 @@ CONDITIONS = {
     "unassigned": lambda: Ticket.assignee_id.is_(None),
     "assignee": lambda: Ticket.assignee_id == bindparam("assignee_id"),
     "overdue": lambda: overdue_condition(NOW),
+    "at_risk": lambda: at_risk_condition(NOW),
     "tag": lambda: exists().where(TicketTag.ticket_id == Ticket.id, TicketTag.name == bindparam("tag")),
 }
 

@@ -1,0 +1,142 @@
+"""The agent console's views: named queue filters in the sidebar, each with its count.
+
+A view is a queue URL (its query string), so it is bookmarkable and works without JavaScript;
+its count is what the queue lists for it, under the same policy filter: the count's conditions
+are the queue's own (`queue.CONDITIONS`, from the same QueueArgs -> QueueFilters -> shape path).
+Every view of the sidebar is counted in one aggregate query over the viewer's active tickets
+(`COUNT(*) FILTER (WHERE ...)` per view), built once per combination of shapes.
+
+Issue 16 adds a person's saved views: more `View`s from `views_for(user)`, counted the same way.
+A view that cannot be counted by that query (a text search, or statuses outside the active ones)
+gets the count None and is shown without one.
+"""
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, literal_column, select
+from sqlalchemy.sql import visitors
+from sqlalchemy.sql.elements import BindParameter
+from werkzeug.datastructures import MultiDict
+
+from helpdesk import policy
+from helpdesk.dbtypes import utcnow
+from helpdesk.extensions import db
+from helpdesk.tickets import queue
+from helpdesk.tickets.forms import QueueArgs
+from helpdesk.tickets.models import OPEN_STATUSES, Ticket
+
+
+@dataclass(frozen=True)
+class View:
+    """A named queue filter: `args` are the queue's query-string parameters, as (name, value)."""
+
+    key: str
+    label: str
+    args: tuple = ()
+
+    def queue_args(self):
+        return QueueArgs(MultiDict(self.args))
+
+
+BUILT_IN = (
+    View("attention", "Needs attention"),  # the queue's default: every active ticket, by urgency
+    View("mine", "Mine", (("assignee", "me"),)),
+    View("unassigned", "Unassigned", (("assignee", "unassigned"),)),
+    View("waiting", "Waiting on customer", (("status", "waiting"),)),
+    View("at_risk", "At risk", (("risk", "1"),)),
+)
+AT_RISK = "at_risk"
+
+
+def views_for(user):
+    """The views in `user`'s sidebar, in order (issue 16: their saved views follow these)."""
+    return BUILT_IN
+
+
+def current_view(views, args):
+    """The key of the view whose queue URL is `args` (the request's query string; paging kept
+    out), or None: a queue filtered by hand is no view."""
+    asked = QueueArgs(args).as_args()
+    for view in views:
+        if view.queue_args().as_args() == asked:
+            return view.key
+    return None
+
+
+# The active statuses written into the SQL (no bind parameters), so that both databases can prove
+# the query matches the partial index ix_tickets_active_views, which holds only active tickets
+# and every column a view's condition reads: the counts never read the table itself.
+ACTIVE = Ticket.status.in_([literal_column(f"'{status}'") for status in OPEN_STATUSES])
+SHARED = frozenset({"now", "viewer_id", "viewer_org"})  # the same value for every view
+
+
+def _countable_parts(shape, values):
+    """A view's conditions beyond visibility and 'active', or None when the aggregate over active
+    tickets cannot count it (a search; a status filter other than active or one of them)."""
+    parts = shape[1:]
+    if None in parts:
+        return None
+    if "active" not in parts and values.get("status") not in OPEN_STATUSES:
+        return None
+    return tuple(p for p in parts if p != "active")
+
+
+def _renamed(condition, prefix):
+    """`condition` with its named bind parameters prefixed, so two views' values never collide
+    in one statement (literal values and the shared parameters are kept)."""
+
+    def replace(element):
+        if (
+            isinstance(element, BindParameter)
+            and element.value is None
+            and element.callable is None
+            and element.key not in SHARED
+        ):
+            return BindParameter(prefix + element.key, type_=element.type)
+        return None
+
+    return visitors.replacement_traverse(condition, {}, replace)
+
+
+_STATEMENTS = {}  # (visibility shape, each view's parts) -> the counting SELECT
+MAX_STATEMENTS = 256
+
+
+def _statement(visibility, parts):
+    key = (visibility, parts)
+    statement = _STATEMENTS.get(key)
+    if statement is None:
+        columns = []
+        for n, view_parts in enumerate(parts):
+            conditions = [_renamed(queue.CONDITIONS[p](), f"v{n}_") for p in view_parts]
+            count = func.count().filter(*conditions) if conditions else func.count()
+            columns.append(count.label(f"v{n}"))
+        statement = select(*columns).where(policy.ticket_visibility_condition(visibility), ACTIVE)
+        if len(_STATEMENTS) >= MAX_STATEMENTS:
+            _STATEMENTS.clear()
+        _STATEMENTS[key] = statement
+    return statement
+
+
+def view_counts(user, views, now=None):
+    """{view key: how many tickets the queue lists for it}, for `user`, in one query over the
+    active tickets `user` may see (None for a view that query cannot count; see above)."""
+    now = now or utcnow()
+    params, parts, counted = {"now": now}, [], []
+    visibility = None
+    for view in views:
+        shape, values = queue._shape(user, view.queue_args().criteria())
+        view_parts = _countable_parts(shape, values)
+        if view_parts is None:
+            continue
+        visibility = shape[0]
+        prefix = f"v{len(parts)}_"
+        for name, value in values.items():
+            params[name if name in SHARED else prefix + name] = value
+        parts.append(view_parts)
+        counted.append(view.key)
+    counts = dict.fromkeys(view.key for view in views)
+    if counted:
+        row = db.session.execute(_statement(visibility, tuple(parts)), params).one()
+        counts.update(zip(counted, row, strict=True))
+    return counts

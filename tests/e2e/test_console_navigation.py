@@ -1,0 +1,129 @@
+"""The agent console's navigation in the browser, on a laptop and on a phone: the sidebar's views
+reached by keyboard, the current one marked, their counts filled in; the top bar's search and
+profile menu."""
+
+import re
+
+import pytest
+
+from helpdesk.demo.seed import DEMO_PASSWORD, seed_demo
+from helpdesk.extensions import db
+
+pytestmark = pytest.mark.e2e
+
+LAPTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture
+def desk(live_server):
+    with live_server.app.app_context():
+        seed_demo()
+        db.session.commit()
+    return live_server
+
+
+def tab_to(page, locator, limit=80):
+    """Press Tab until `locator` has focus (it is reachable by keyboard)."""
+    for _ in range(limit):
+        if locator.evaluate("el => el === document.activeElement"):
+            return
+        page.keyboard.press("Tab")
+    raise AssertionError(f"{locator} is not reachable with Tab")
+
+
+def agent_page(browser, desk, viewport, email="it.tech@example.com"):
+    page = browser.new_context(viewport=viewport).new_page()
+    page.goto(desk.url + "/login")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("heading", name="Queue").wait_for()
+    counted(page, "attention")
+    return page
+
+
+def counted(page, view):
+    """Wait until the page has loaded its scripts and the counts (a view's count is filled in)."""
+    from playwright.sync_api import expect
+
+    expect(page.locator(f"#view-count-{view}")).to_have_text(re.compile(r"^\d"))
+
+
+def fits(page):
+    return page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+
+
+def test_laptop_views_by_keyboard_with_counts_and_the_current_one_marked(browser, desk):
+    from playwright.sync_api import expect
+
+    page = agent_page(browser, desk, LAPTOP)
+    sidebar = page.get_by_role("navigation", name="Console")
+    attention = sidebar.get_by_role("link", name=re.compile(r"^Needs attention"))
+    expect(attention).to_have_attribute("aria-current", "page")
+    expect(attention).to_have_accessible_name(re.compile(r"^Needs attention \d+ tickets?$"))  # counted
+    mine = sidebar.get_by_role("link", name=re.compile(r"^Mine"))
+    tab_to(page, mine)
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/agent/\?assignee=me$"))
+    mine = page.get_by_role("navigation", name="Console").get_by_role("link", name=re.compile(r"^Mine"))
+    expect(mine).to_have_attribute("aria-current", "page")
+    expect(page.get_by_role("navigation", name="Console").locator("[aria-current]")).to_have_count(1)
+    assert page.get_by_role("link", name="New ticket").count() == 0  # a customer's page, not theirs
+    assert fits(page)
+
+    # A bulk action on the queue changes the counts without leaving the page.
+    before = int(page.locator("#view-count-mine").inner_text().split()[0])
+    page.get_by_label("Assignee", exact=True).select_option(label="Unassigned")  # active ones
+    expect(page).to_have_url(re.compile(r"assignee=unassigned"))
+    page.get_by_role("checkbox", name=re.compile(r"^Select ticket")).first.check()
+    page.get_by_label("Assign to").select_option(label="Ivan IT")
+    page.get_by_role("button", name="Assign", exact=True).click()
+    expect(page.get_by_role("status").filter(has_text="1 ticket updated.")).to_be_visible()
+    expect(page.locator("#view-count-mine")).to_have_text(re.compile(rf"^{before + 1}\b"))
+
+
+def test_phone_sidebar_folds_and_opens_by_keyboard(browser, desk):
+    from playwright.sync_api import expect
+
+    page = agent_page(browser, desk, PHONE)
+    sidebar = page.get_by_role("navigation", name="Console")
+    waiting = sidebar.get_by_role("link", name=re.compile(r"^Waiting on customer"))
+    expect(waiting).to_be_hidden()  # folded under "Menu"
+    assert fits(page)
+    menu = sidebar.get_by_text("Menu", exact=True)
+    tab_to(page, menu)
+    page.keyboard.press("Enter")
+    expect(waiting).to_be_visible()
+    tab_to(page, waiting)
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/agent/\?status=waiting$"))
+    counted(page, "waiting")  # the page's scripts ran: the sidebar is folded again
+    page.get_by_role("navigation", name="Console").get_by_text("Menu", exact=True).click()
+    current = page.get_by_role("navigation", name="Console").locator("[aria-current=page]")
+    expect(current).to_have_accessible_name(re.compile(r"^Waiting on customer"))
+    assert fits(page)
+
+
+@pytest.mark.parametrize("viewport", [LAPTOP, PHONE], ids=["1280", "390"])
+def test_top_bar_search_and_profile_menu(browser, desk, viewport):
+    from playwright.sync_api import expect
+
+    page = agent_page(browser, desk, viewport, email="admin@example.com")
+    page.get_by_label("Search tickets").fill("printer")
+    page.get_by_label("Search tickets").press("Enter")
+    expect(page).to_have_url(re.compile(r"/agent/\?q=printer$"))
+    counted(page, "attention")
+    expect(page.get_by_label("Search", exact=True)).to_have_value("printer")  # the queue's own filter
+    admin = page.get_by_role("navigation", name="Console")
+    if viewport is PHONE:
+        admin.get_by_text("Menu", exact=True).click()
+    expect(admin.get_by_role("link", name="Categories")).to_be_visible()  # admins: their sections
+    menu = page.get_by_role("banner").get_by_text(re.compile(r"^Ada Admin"))  # the profile menu
+    menu.click()
+    expect(page.get_by_role("link", name="Profile")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("link", name="Profile")).to_be_hidden()
+    menu.click()
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
