@@ -20,6 +20,12 @@ def bulk_action():
         notice = {"level": "error", "text": "Choose an action."}
     elif not form.selection():
         notice = {"level": "error", "text": "Select at least one ticket."}
+    elif form.action.data == "assign" and not (request.form.get("assignee") or "").strip():
+        # No default: an agent who pressed Assign without choosing never unassigns by accident.
+        notice = {
+            "level": "error",
+            "text": "Choose whom to assign the selected tickets to, or Nobody to unassign them.",
+        }
     elif asked := _ask_before_closing(form):
         return asked
     else:

@@ -248,11 +248,18 @@ class SubscriberForm(FlaskForm):
     )
 
 
+UNASSIGN = "none"
+
+
 class BulkForm(FlaskForm):
     selected = SelectMultipleField(validate_choice=False)
     action = StringField(validators=[AnyOf(ACTIONS, message="Choose an action.")])
+    # "none" is the explicit "Nobody (unassign)"; an empty choice is no choice (the view refuses it).
     assignee = SelectField(
-        "Assign to", coerce=optional_db_int, validate_choice=False, validators=[Optional()]
+        "Assign to",
+        coerce=lambda value: None if value in (None, "", UNASSIGN) else optional_db_int(value),
+        validate_choice=False,
+        validators=[Optional()],
     )
     status = SelectField("Set status", choices=STATUS_SELECT, validators=[Optional()])
     category = SelectField(

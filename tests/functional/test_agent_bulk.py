@@ -68,3 +68,30 @@ def test_bulk_without_javascript_redirects_to_the_same_filters(client, login, de
     assert response.status_code == 302 and response.location.endswith("/agent/?status=all")
     assert b"1 ticket updated." in client.get(response.location).data
     assert db.session.get(type(desk.it_ticket), desk.it_ticket.id).status == "open"
+
+
+def test_assign_has_no_dangerous_default_and_unassigning_is_explicit(client, login, desk, make):
+    ticket = desk.it_ticket
+    ticket.assignee = desk.tech_it
+    db.session.commit()
+    login(desk.admin)
+    page = client.get("/agent/").get_data(as_text=True)
+    assert (
+        '<option value="" selected>Choose…</option>' in page
+        and '<option value="none">Nobody (unassign)</option>' in page
+    )
+    refused = client.post(
+        "/agent/bulk",
+        data={"selected": [f"{ticket.id}.{ticket.version}"], "action": "assign", "assignee": ""},
+    )
+    assert "Choose whom to assign the selected tickets to" in client.get(
+        refused.headers["Location"]
+    ).get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(type(ticket), ticket.id).assignee_id == desk.tech_it.id  # nothing changed
+    client.post(
+        "/agent/bulk",
+        data={"selected": [f"{ticket.id}.{ticket.version}"], "action": "assign", "assignee": "none"},
+    )
+    db.session.expire_all()
+    assert db.session.get(type(ticket), ticket.id).assignee_id is None
