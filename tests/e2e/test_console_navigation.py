@@ -75,7 +75,9 @@ def test_laptop_views_by_keyboard_with_counts_and_the_current_one_marked(browser
     assert fits(page)
 
     # A bulk action on the queue changes the counts without leaving the page.
-    before = int(page.locator("#view-count-mine").inner_text().split()[0])
+    count = page.locator("#view-count-mine")
+    expect(count).to_have_text(re.compile(r"^\d+"))  # the counts load after the page
+    before = int(count.inner_text().split()[0])
     page.get_by_label("Assignee", exact=True).select_option(label="Unassigned")  # active ones
     expect(page).to_have_url(re.compile(r"assignee=unassigned"))
     page.get_by_role("checkbox", name=re.compile(r"^Select ticket")).first.check()
