@@ -23,6 +23,10 @@ class CustomerRefused(ValidationFailed):
     """The e-mail address cannot be the requester (shown on the customer field)."""
 
 
+class CategoryRefused(ValidationFailed):
+    """Not a category the agent works (shown on the category field)."""
+
+
 def customer_for(email, name):
     """The customer with this address, or a new passwordless one named `name`."""
     user = accounts.find_user_by_email(email)
@@ -42,7 +46,7 @@ def open_for_customer(
 ):
     """Open the ticket for the customer; returns (ticket, created, credits charged)."""
     if not policy.can_use_category(agent, category_id):
-        raise ValidationFailed("Choose one of the listed categories.")
+        raise CategoryRefused("Choose one of the listed categories.")
     customer = customer_for(email, name)
     existing = lifecycle.find_submission(customer, submission_key)
     if existing is not None:

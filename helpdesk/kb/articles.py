@@ -28,6 +28,7 @@ from helpdesk.kb.models import (
     OldSlug,
     Revision,
 )
+from helpdesk.tickets import lifecycle
 from helpdesk.tickets.models import Category
 
 MAX_TITLE = 200
@@ -332,7 +333,4 @@ def get_article(article_id):
 
 def writable_categories(actor):
     """Active categories the actor may write articles in, by name (plus `current` when editing)."""
-    categories = db.session.scalars(
-        select(Category).where(Category.archived.is_(False)).order_by(Category.name)
-    ).all()
-    return [c for c in categories if policy.can_write_kb_category(actor, c.id)]
+    return [c for c in lifecycle.active_categories() if policy.can_write_kb_category(actor, c.id)]

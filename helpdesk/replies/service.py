@@ -14,6 +14,7 @@ from helpdesk import policy
 from helpdesk.dbtypes import utcnow
 from helpdesk.errors import NotFound, ValidationFailed
 from helpdesk.extensions import db
+from helpdesk.querying import escape_like
 from helpdesk.replies.models import BODY_MAX, TITLE_MAX, SavedReply
 
 PLACEHOLDERS = {
@@ -127,6 +128,12 @@ def record_use(reply_id):
     )
 
 
+def _matching(q):
+    """Replies whose title or text contains `q` (taken literally)."""
+    pattern = f"%{escape_like(q)}%"
+    return or_(SavedReply.title.ilike(pattern, escape="\\"), SavedReply.body.ilike(pattern, escape="\\"))
+
+
 def listing(actor, *, q="", scope="all", sort="title"):
     """A SELECT of the saved replies `actor` may see, for the management list."""
     query = select(SavedReply).where(policy.saved_replies_condition(actor))
@@ -135,10 +142,7 @@ def listing(actor, *, q="", scope="all", sort="title"):
     elif scope == "shared":
         query = query.where(SavedReply.category_id.is_not(None))
     if q:
-        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = query.where(
-            or_(SavedReply.title.ilike(pattern, escape="\\"), SavedReply.body.ilike(pattern, escape="\\"))
-        )
+        query = query.where(_matching(q))
     order = {
         "title": [func.lower(SavedReply.title)],
         "least_used": [SavedReply.use_count, SavedReply.last_used_at.asc().nulls_first()],
@@ -155,9 +159,6 @@ def usable_on(actor, ticket, *, q="", limit=PICKER_LIMIT):
         or_(SavedReply.owner_id == actor.id, SavedReply.category_id == ticket.category_id),
     )
     if q:
-        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = query.where(
-            or_(SavedReply.title.ilike(pattern, escape="\\"), SavedReply.body.ilike(pattern, escape="\\"))
-        )
+        query = query.where(_matching(q))
     query = query.order_by(SavedReply.use_count.desc(), func.lower(SavedReply.title), SavedReply.id)
     return list(db.session.scalars(query.limit(limit)))

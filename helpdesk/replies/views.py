@@ -3,7 +3,6 @@ prune), new / edit / delete, the ticket page's picker fragment, and the count of
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 from helpdesk import policy
 from helpdesk.access import agent_blueprint
@@ -14,7 +13,7 @@ from helpdesk.htmx import is_htmx, render_page_or_block
 from helpdesk.replies import service
 from helpdesk.replies.forms import PERSONAL, ActionForm, SavedReplyForm
 from helpdesk.replies.models import SavedReply
-from helpdesk.tickets.models import Category
+from helpdesk.tickets import lifecycle
 from helpdesk.web import paginate
 
 bp = agent_blueprint("replies", __name__)
@@ -29,10 +28,7 @@ def replies_nav(user):
 
 
 def _shareable_categories(user):
-    categories = db.session.scalars(
-        select(Category).where(Category.archived.is_(False)).order_by(Category.name)
-    )
-    return [c for c in categories if policy.can_share_saved_reply(user, c.id)]
+    return [c for c in lifecycle.active_categories() if policy.can_share_saved_reply(user, c.id)]
 
 
 def _reply_or_404(reply_id):

@@ -3,25 +3,20 @@ a mail. The rules (categories, the customer, the consent to pay) are credits.on_
 
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 from helpdesk import policy
 from helpdesk.actions import perform
 from helpdesk.credits import on_behalf
-from helpdesk.extensions import db
+from helpdesk.tickets import lifecycle
 from helpdesk.tickets.blueprints import agent_bp as bp
 from helpdesk.tickets.forms import AgentNewTicketForm, new_submission_key
-from helpdesk.tickets.models import Category, Priority
 
 
 def _choices(form):
-    categories = db.session.scalars(
-        select(Category).where(Category.archived.is_(False)).order_by(Category.name)
-    ).all()
     form.category.choices = [
-        (c.id, c.name) for c in categories if policy.can_use_category(current_user, c.id)
+        (c.id, c.name) for c in lifecycle.active_categories() if policy.can_use_category(current_user, c.id)
     ]
-    priorities = db.session.scalars(select(Priority).order_by(Priority.sort_order.desc(), Priority.id)).all()
+    priorities = list(reversed(lifecycle.all_priorities()))  # most urgent first
     form.priority.choices = [
         (p.id, f"{p.name} ({p.credit_cost:,} credits)" if p.credit_cost else f"{p.name} (free)")
         for p in priorities
@@ -55,9 +50,8 @@ def new_ticket():
             paid = f" {charged:,} credits charged to their bank." if charged else ""
             flash(f"Ticket #{ticket.id} opened for {ticket.requester.name}.{paid}", "success")
             return redirect(url_for("tickets_agent.ticket", ticket_id=ticket.id))
-        field = form.customer_email if isinstance(outcome.error, on_behalf.CustomerRefused) else form.priority
-        if "categor" in outcome.message:
-            field = form.category
+        fields = {on_behalf.CustomerRefused: form.customer_email, on_behalf.CategoryRefused: form.category}
+        field = fields.get(type(outcome.error), form.priority)
         field.errors = [*field.errors, outcome.message]
     status = 422 if form.errors else 200
     return render_template("tickets/agent/new_ticket.html", form=form), status

@@ -249,17 +249,15 @@ def _first_error(form):
 def merge(ticket_id):
     """Merge this ticket (the duplicate) into the one whose number the agent gives; asks first."""
     duplicate = visible_ticket(ticket_id, load=agent_tickets.load_for_write)
+    back = url_for("tickets_agent.ticket", ticket_id=ticket_id)
     if not MergeForm().validate_on_submit():
         flash("Your form expired: try again.", "error")
-        return redirect(url_for("tickets_agent.ticket", ticket_id=ticket_id))
+        return redirect(back)
     number = parse_id((request.form.get("merge-into") or "").strip().lstrip("#"))
     kept = db.session.get(Ticket, number) if number else None
     if kept is None or not policy.can_view_ticket(current_user, kept):
         flash("Give the number of a ticket you can see to merge this one into.", "error")
-        return hx_redirect_or(
-            redirect(url_for("tickets_agent.ticket", ticket_id=ticket_id)),
-            url_for("tickets_agent.ticket", ticket_id=ticket_id),
-        )
+        return hx_redirect_or(redirect(back), back)
     refund = credit_quotes.net_paid(duplicate)
     money = f" {duplicate.requester.name} gets the {refund:,} credits paid for it back." if refund > 0 else ""
     question = ask_first(
@@ -267,7 +265,7 @@ def merge(ticket_id):
         f"Its messages, attachments, subscribers and time entries move to #{kept.id} “{kept.subject}”,"
         f" and #{duplicate.id} is closed.{money}",
         "Merge tickets",
-        cancel_url=url_for("tickets_agent.ticket", ticket_id=ticket_id),
+        cancel_url=back,
     )
     if question is not None:
         return question
@@ -277,5 +275,5 @@ def merge(ticket_id):
         target = url_for("tickets_agent.ticket", ticket_id=kept.id)
     else:
         flash(outcome.message, "error")
-        target = url_for("tickets_agent.ticket", ticket_id=ticket_id)
+        target = back
     return hx_redirect_or(redirect(target, 303), target)

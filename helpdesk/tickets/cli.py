@@ -44,25 +44,11 @@ def auto_close_command(days):
     customer's reply reopens a resolved ticket, so these are the ones nobody came back to). Each
     ticket is closed in its own transaction, after locking it: safe beside the app and on
     several machines."""
-    from helpdesk.dbtypes import utcnow
     from helpdesk.tickets import lifecycle
-    from helpdesk.tickets.models import STATUS_RESOLVED, Ticket
 
     days = current_app.config["AUTO_CLOSE_DAYS"] if days is None else days
     if days <= 0:
         click.echo("Automatic closing is off (AUTO_CLOSE_DAYS is 0).")
         return
-    cutoff = utcnow() - timedelta(days=days)
-    due = db.session.scalars(
-        db.select(Ticket.id)
-        .where(Ticket.status == STATUS_RESOLVED, Ticket.resolved_at <= cutoff, Ticket.updated_at <= cutoff)
-        .order_by(Ticket.id)
-    ).all()
-    db.session.rollback()
-    closed = 0
-    for ticket_id in due:
-        ticket = db.session.get(Ticket, ticket_id)
-        if ticket is not None and lifecycle.close_resolved_quietly(ticket, days):
-            closed += 1
-        db.session.commit()
+    closed = lifecycle.close_quiet_resolved(days, commit=db.session.commit)
     click.echo(f"Closed {closed} ticket(s) resolved more than {days} day(s) ago with nothing since.")

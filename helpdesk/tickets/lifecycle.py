@@ -267,6 +267,26 @@ def close_merged(ticket, actor):
     _set_status(ticket, actor, STATUS_CLOSED)
 
 
+def close_quiet_resolved(days, commit):
+    """Close every ticket resolved at least `days` days ago with no reply, note or change since
+    (a customer's reply reopens a resolved ticket, so these are the ones nobody came back to).
+    Each is closed under its own row lock and then `commit()`ed: safe beside the app and on
+    several machines, and a run cut short keeps what it closed. Returns how many closed."""
+    cutoff = utcnow() - timedelta(days=days)
+    due = db.session.scalars(
+        select(Ticket.id)
+        .where(Ticket.status == STATUS_RESOLVED, Ticket.resolved_at <= cutoff, Ticket.updated_at <= cutoff)
+        .order_by(Ticket.id)
+    ).all()
+    closed = 0
+    for ticket_id in due:
+        ticket = db.session.get(Ticket, ticket_id)
+        if ticket is not None and close_resolved_quietly(ticket, days):
+            closed += 1
+        commit()
+    return closed
+
+
 def close_resolved_quietly(ticket, days):
     """Close a ticket that has stayed resolved, untouched, for `days` days (the desk does it: no
     actor, shown as "System" in the history). Locks the row and checks again: a reply or an edit
