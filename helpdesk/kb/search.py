@@ -10,12 +10,16 @@ title, the tags or the text.
   the tags, then the text. SQLite ranks with bm25 (weights 10, 5, 1 for title, tags, text);
   PostgreSQL with ts_rank over the title and tags (A, B), then the newest (ranking each match's
   whole document cost more than the rest of a search). The same articles either way, a title
-  match first either way. A page's total is counted without ranking.
+  match first either way. A page reads its ids and the number of matches in one statement
+  (`count(*) OVER ()`), then its articles by id: the matches are read once, not once to count
+  and once to rank.
 - Suggestions (beside the new-ticket form's subject) take the words of at least two letters (a
   subject is a sentence, not a query) and want one of them in the title or tags, or two of them
   anywhere; one word alone may be anywhere. At most five, best first. The rule is part of the
   query (PostgreSQL: the title-and-tags vector's own index; FTS5: a `{title tag_line}` column
-  filter), so only relevant articles are ever ranked.
+  filter), so only relevant articles are ever ranked. On PostgreSQL the two halves run one after
+  the other (title or tags ranked first, then two words anywhere, newest first): each is one
+  index scan, where their union joined every readable article.
 - Related articles share tags with the article (most shared first), then its category.
 
 Nothing here decides who may read what: every query is narrowed by policy.kb_reading_condition.
@@ -105,14 +109,44 @@ def _postgresql(found, relevant):
     ranking = [func.ts_rank(title, any_word).desc(), Article.published_at.desc()]
     if not relevant or len(found) == 1:
         return document.bool_op("@@")(_tsquery(prefix_tsquery(found, "&"))), ranking
-    pairs = _tsquery(" | ".join(f"({_quoted_pg(a)} & {_quoted_pg(b)})" for a, b in _pairs(found)))
+    in_title, in_pairs = _pg_relevant(found)
     # Two index scans, united: as one OR the planner misjudged how many rows prefixes match and
     # read every article's document instead (see _index_scans()).
-    either = union(
-        select(Article.id).where(title.bool_op("@@")(any_word)),
-        select(Article.id).where(document.bool_op("@@")(pairs)),
-    )
+    either = union(select(Article.id).where(in_title), select(Article.id).where(in_pairs))
     return Article.id.in_(either), ranking
+
+
+def _pg_relevant(found):
+    """The two halves of the "relevant" rule on PostgreSQL (several words): a word in the title or
+    tags, and two words anywhere."""
+    document = literal_column(f"{Article.__tablename__}.{SEARCH_COLUMN}")
+    title = literal_column(f"{Article.__tablename__}.{TITLE_COLUMN}")
+    any_word = _tsquery(prefix_tsquery(found, "|"))
+    pairs = _tsquery(" | ".join(f"({_quoted_pg(a)} & {_quoted_pg(b)})" for a, b in _pairs(found)))
+    return title.bool_op("@@")(any_word), document.bool_op("@@")(pairs)
+
+
+def _pg_relevant_parts(condition, found, preferred):
+    """The "relevant" results on PostgreSQL as two ordered SELECTs of ids whose concatenation is
+    _ranked()'s order: the articles with a word in the title or tags, ranked (ts_rank of the
+    title is above zero only for them), then those with two words anywhere and none in the
+    title or tags, newest first (their rank is zero). Each half is one index scan of a few
+    candidates; united, PostgreSQL joined every readable article to the union and ranked them
+    all (bench/README.md)."""
+    in_title, in_pairs = _pg_relevant(found)
+    title = literal_column(f"{Article.__tablename__}.{TITLE_COLUMN}")
+    any_word = _tsquery(prefix_tsquery(found, "|"))
+    first = (
+        select(Article.id)
+        .where(in_title, condition)
+        .order_by(func.ts_rank(title, any_word).desc(), Article.published_at.desc(), *preferred, Article.id)
+    )
+    then = (
+        select(Article.id)
+        .where(in_pairs, ~in_title, condition)
+        .order_by(Article.published_at.desc(), *preferred, Article.id)
+    )
+    return [first, then]
 
 
 @contextlib.contextmanager
@@ -175,7 +209,7 @@ class Search:
     count: object
     words: list
     mode: str
-    total: int | None = None  # when search() counted it already
+    parts: tuple = ()  # SELECTs of ids whose results, one after the other, are `query`'s (paging)
 
 
 def search(viewer, q, *, category_id=None, tag=None):
@@ -196,12 +230,27 @@ def search(viewer, q, *, category_id=None, tag=None):
     counted = _counted(condition, found)
     if len(found) == 1:
         return Search(_ranked(condition, found), counted, found, "all")
-    total = db.session.scalar(counted)
-    if total:
-        return Search(_ranked(condition, found), counted, found, "all", total)
+    every_word = _id_parts(condition, found)
+    if db.session.execute(every_word[0].order_by(None).limit(1)).first():
+        return Search(_ranked(condition, found), counted, found, "all", parts=every_word)
     return Search(
-        _ranked(condition, found, relevant=True), _counted(condition, found, relevant=True), found, "some"
+        _ranked(condition, found, relevant=True),
+        _counted(condition, found, relevant=True),
+        found,
+        "some",
+        parts=_id_parts(condition, found, relevant=True),
     )
+
+
+def _id_parts(condition, found, *, relevant=False, prefer_category=None):
+    """SELECTs of article ids, best first, whose results one after the other are _ranked()'s: on
+    PostgreSQL with the "relevant" rule and several words its two halves, otherwise _ranked()
+    itself reduced to the ids."""
+    preferred = [case((Article.category_id == prefer_category, 0), else_=1)] if prefer_category else []
+    if relevant and len(found) > 1 and db.session.get_bind().dialect.name == "postgresql":
+        return tuple(_pg_relevant_parts(condition, found, preferred))
+    ranked = _ranked(condition, found, relevant=relevant, prefer_category=prefer_category)
+    return (ranked.with_only_columns(Article.id, maintain_column_froms=True),)
 
 
 @dataclass(frozen=True)
@@ -235,13 +284,51 @@ class Page:
 
 
 def page_of(found, number, per_page):
-    """Page `number` of a search's results: its rows, and the total counted without ranking."""
+    """Page `number` of a search's results: its rows and the total.
+
+    A ranked search reads its matches once: the page's ids come with the number of matches
+    (`count(*) OVER ()`, counted before LIMIT) in the same statement, instead of a count that
+    matched every article a second time; the page's articles are then read by id. A list
+    (category or tag, no words) pages through its SELECT and counts it."""
     if found.query is None:
         return None
+    offset = (number - 1) * per_page
+    if not found.words:
+        total = db.session.scalar(found.count) or 0
+        items = db.session.scalars(found.query.limit(per_page).offset(offset)).all()
+        return Page(items=items, page=number, per_page=per_page, total=total)
+    parts = found.parts or _id_parts_of(found)
+    ids, total = [], 0
     with _index_scans(found.mode == "some"):
-        total = found.total if found.total is not None else db.session.scalar(found.count) or 0
-        items = db.session.scalars(found.query.limit(per_page).offset((number - 1) * per_page)).all()
-    return Page(items=items, page=number, per_page=per_page, total=total)
+        for part in parts:
+            wanted = per_page - len(ids)
+            here = max(0, offset - total)
+            if wanted:
+                rows = db.session.execute(
+                    part.add_columns(func.count().over().label("total")).limit(wanted).offset(here)
+                ).all()
+            else:
+                rows = []
+            if rows:
+                ids.extend(row[0] for row in rows)
+                total += rows[0][1]
+            else:
+                # nothing on this page from this part: how many it has, for the total and the
+                # next part's offset
+                total += db.session.scalar(select(func.count()).select_from(part.order_by(None).subquery()))
+    return Page(items=_articles(ids), page=number, per_page=per_page, total=total)
+
+
+def _id_parts_of(found):
+    return (found.query.with_only_columns(Article.id, maintain_column_froms=True),)
+
+
+def _articles(ids):
+    """The articles of `ids`, in that order."""
+    if not ids:
+        return []
+    by_id = {a.id: a for a in db.session.scalars(select(Article).where(Article.id.in_(ids)))}
+    return [by_id[i] for i in ids if i in by_id]
 
 
 def editable(actor, q, *, status=None, category_id=None):
@@ -262,8 +349,22 @@ def first_results(found, limit):
     """The first `limit` articles a search found ([] when there was nothing to look for)."""
     if found.query is None:
         return []
-    with _index_scans(found.mode == "some"):
+    if not found.words:
         return db.session.scalars(found.query.limit(limit)).all()
+    with _index_scans(found.mode == "some"):
+        ids = _first_ids(found.parts or _id_parts_of(found), limit)
+    return _articles(ids)
+
+
+def _first_ids(parts, limit):
+    """The first `limit` ids of `parts` taken one after the other (a part is read only if the
+    ones before it had too few)."""
+    ids = []
+    for part in parts:
+        if len(ids) >= limit:
+            break
+        ids.extend(db.session.scalars(part.limit(limit - len(ids))))
+    return ids
 
 
 def suggestions(viewer, text, *, category_id=None, limit=SUGGESTIONS):
@@ -274,9 +375,10 @@ def suggestions(viewer, text, *, category_id=None, limit=SUGGESTIONS):
     found = suggestion_words(text)
     if not found:
         return []
-    query = _ranked(policy.kb_reading_condition(viewer), found, relevant=True, prefer_category=category_id)
+    parts = _id_parts(policy.kb_reading_condition(viewer), found, relevant=True, prefer_category=category_id)
     with _index_scans(True):
-        return db.session.scalars(query.limit(limit)).all()
+        ids = _first_ids(parts, limit)
+    return _articles(ids)
 
 
 def related(viewer, article, limit=RELATED):

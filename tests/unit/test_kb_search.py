@@ -190,3 +190,32 @@ def test_suggestions_need_a_title_or_tag_word_or_two_words(library, make):
         "VPN drops every few minutes",
         "Home router settings",
     }  # one word
+
+
+@pytest.mark.parametrize(
+    "q", ["vpn", "printer renewal", "band tunnel printer", "router vpn update", "update"]
+)
+def test_pages_follow_the_full_ranking_and_count_every_match(library, make, q):
+    """A page reads ids with the number of matches in one statement (and, for "some", the two
+    halves one after the other on PostgreSQL): every page size gives the full ranking's articles
+    in its order, and the same total."""
+    reader = make.technician(library.it)
+    found = search.search(reader, q)
+    expected = titles(reader, q)
+    assert expected
+    if q == "band tunnel printer":  # a title match, then two words in a text only
+        assert found.mode == "some"
+        assert sorted(expected) == ["Home router settings", "Printer shows as offline"]
+    for per_page in (1, 2, 3, 25):
+        seen, number = [], 1
+        while True:
+            page = search.page_of(found, number, per_page)
+            assert page.total == len(expected)
+            if not page.items:
+                break
+            seen += [a.title for a in page.items]
+            number += 1
+        assert seen == expected, per_page
+    beyond = search.page_of(found, 50, 2)
+    assert beyond.items == [] and beyond.total == len(expected)
+    assert [a.title for a in search.first_results(found, 2)] == expected[:2]
