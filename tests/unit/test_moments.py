@@ -68,3 +68,28 @@ def test_the_filter_writes_a_time_element_with_the_exact_time(app):
         '5 min ago<span class="visually-hidden"> (Wed 2 Dec 2026, 14:55 UTC)</span></time>'
     )
     assert moment(None) == ""
+
+
+def test_a_pages_fingerprint_reads_every_moment_it_holds_in_order():
+    """conditional.relative_words walks dicts, lists, tuples and dataclasses (a queue page's rows)
+    and finds every aware datetime, in the order the page holds them; naive ones, strings,
+    numbers and classes are skipped."""
+    from dataclasses import dataclass
+
+    from helpdesk.conditional import relative_words
+
+    now = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+
+    @dataclass
+    class Row:
+        created: datetime
+        subject: str
+        due: datetime | None
+
+    shown = {
+        "rows": [Row(now - timedelta(minutes=5), "a", now + timedelta(hours=2)), Row(now, "b", None)],
+        "kind": Row,
+        "naive": datetime(2026, 1, 1),
+        "pair": (now - timedelta(days=1), 3),
+    }
+    assert relative_words(shown, now, UTC) == ["5 min ago", "in 2 h", "just now", "yesterday"]
