@@ -6,6 +6,7 @@ from sqlalchemy import select
 from helpdesk import events
 from helpdesk.extensions import db
 from helpdesk.mail import inbound as mail_inbound
+from helpdesk.mail.compose import compose
 from helpdesk.mail.models import OutboxMessage
 from helpdesk.mail.tokens import reply_address, thread_root_id
 from helpdesk.notices.models import Notice
@@ -224,6 +225,9 @@ def test_assigned_mail_is_off_by_default_and_on_when_chosen(client, login, desk)
     assign(client, desk.it_ticket, desk.tech_it, version=3)
     [mail] = mails(desk.tech_it, "notice_assigned")
     assert mail.to_addr == "ivan@example.com" and mail.subject == f"Notice: [#{desk.it_ticket.id}] VPN drops"
+    compose(mail)
+    assert f"Ada Admin assigned #{desk.it_ticket.id} “VPN drops” to you." in mail.body_text
+    assert f"/agent/tickets/{desk.it_ticket.id}" in mail.body_text and "/account/notifications" in mail.body_text
     assert len(notices(desk.tech_it, "assigned")) == 2  # in-app always
 
 
@@ -232,7 +236,9 @@ def test_mentioned_mail_follows_the_preference(client, login, desk):
     client.post("/account/notifications", data={"mail_mentioned": "y"})
     login(desk.admin)
     note(client, desk.it_ticket, "@ivan look")
-    assert len(mails(desk.tech_it, "notice_mentioned")) == 1
+    [mail] = mails(desk.tech_it, "notice_mentioned")
+    compose(mail)
+    assert "Ada Admin mentioned you in a note" in mail.body_text and "#message-" in mail.body_text
 
 
 def test_customer_replied_mail_on_by_default_off_when_chosen(client, login, desk):
