@@ -227,7 +227,9 @@ def test_assigned_mail_is_off_by_default_and_on_when_chosen(client, login, desk)
     assert mail.to_addr == "ivan@example.com" and mail.subject == f"Notice: [#{desk.it_ticket.id}] VPN drops"
     compose(mail)
     assert f"Ada Admin assigned #{desk.it_ticket.id} “VPN drops” to you." in mail.body_text
-    assert f"/agent/tickets/{desk.it_ticket.id}" in mail.body_text and "/account/notifications" in mail.body_text
+    assert (
+        f"/agent/tickets/{desk.it_ticket.id}" in mail.body_text and "/account/notifications" in mail.body_text
+    )
     assert len(notices(desk.tech_it, "assigned")) == 2  # in-app always
 
 

@@ -93,7 +93,12 @@ def test_turning_it_off_stops_it(circle, client, make, ref):
 
 def test_only_admins_switch_it(make, ref, login, client):
     login(make.technician(ref.categories["IT"]))
-    assert client.post(f"/admin/categories/{ref.categories['IT'].id}/round-robin", data={"enabled": "1"}).status_code == 404
+    assert (
+        client.post(
+            f"/admin/categories/{ref.categories['IT'].id}/round-robin", data={"enabled": "1"}
+        ).status_code
+        == 404
+    )
     assert round_robin.enabled_categories([ref.categories["IT"].id]) == set()
 
 
