@@ -12,7 +12,7 @@ moment read and move the pointer one after the other; SQLite writers are seriali
 IMMEDIATE already.
 """
 
-from sqlalchemy import bindparam, exists, select
+from sqlalchemy import bindparam, exists, func, select
 
 from helpdesk import events, policy
 from helpdesk.accounts import audit
@@ -37,16 +37,32 @@ ELIGIBLE = (
 
 
 def enabled_categories(category_ids):
-    """Which of `category_ids` assign round-robin (one query)."""
+    """{category id: agents taking turns now} for those of `category_ids` that assign round-robin
+    (two queries; the admin's categories page shows both)."""
     if not category_ids:
-        return set()
-    return set(
-        db.session.scalars(
-            select(RoundRobinCategory.category_id).where(
-                RoundRobinCategory.category_id.in_(category_ids), RoundRobinCategory.enabled.is_(True)
-            )
+        return {}
+    enabled = db.session.scalars(
+        select(RoundRobinCategory.category_id).where(
+            RoundRobinCategory.category_id.in_(category_ids), RoundRobinCategory.enabled.is_(True)
         )
+    ).all()
+    if not enabled:
+        return {}
+    rows = db.session.execute(
+        select(CategoryPermission.category_id, func.count(User.id))
+        .join(User, User.id == CategoryPermission.user_id)
+        .join(AgentAvailability, AgentAvailability.user_id == User.id)
+        .where(
+            CategoryPermission.category_id.in_(enabled),
+            ACTIVE_AGENT,
+            AgentAvailability.round_robin.is_(True),
+            AgentAvailability.away.is_(False),
+        )
+        .group_by(CategoryPermission.category_id)
     )
+    counts = dict.fromkeys(enabled, 0)
+    counts.update(dict(rows.all()))
+    return counts
 
 
 def set_enabled(actor, category, enabled):

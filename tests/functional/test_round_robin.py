@@ -43,6 +43,8 @@ def circle(make, ref, login, client):
     assert "Round-robin for “IT” on" in response.get_data(as_text=True)
     agents = [make.technician(it, name=f"Tech {i}") for i in range(3)]
     opt_in(*agents)
+    page = client.get("/admin/categories").get_data(as_text=True)
+    assert "On (3 taking turns)" in page and "Turn on <span" in page  # the other categories
     return it, agents
 
 
@@ -99,7 +101,7 @@ def test_only_admins_switch_it(make, ref, login, client):
         ).status_code
         == 404
     )
-    assert round_robin.enabled_categories([ref.categories["IT"].id]) == set()
+    assert round_robin.enabled_categories([ref.categories["IT"].id]) == {}
 
 
 def test_a_ticket_from_mail_and_one_opened_on_behalf_take_their_turn(make, ref):
