@@ -40,6 +40,15 @@ def handle_of(user):
     return user.email.split("@", 1)[0].lower()
 
 
+def mention_of(user):
+    """How to mention `user`: the short form, or the whole address when another active agent
+    shares the short one."""
+    short = handle_of(user)
+    agents = db.session.scalars(select(User.email).where(ACTIVE_AGENT)).all()
+    shared = sum(1 for email in agents if email.split("@", 1)[0].lower() == short) > 1
+    return "@" + (user.email.lower() if shared else short)
+
+
 def mentioned_agents(text):
     """The active agents the mentions in `text` name (one query, only when there is a mention)."""
     wanted = handles(text)

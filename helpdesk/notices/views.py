@@ -8,7 +8,7 @@ from flask_wtf import FlaskForm
 from helpdesk import policy
 from helpdesk.accounts import availability
 from helpdesk.actions import perform
-from helpdesk.notices import preferences, service
+from helpdesk.notices import mentions, preferences, service
 from helpdesk.notices.forms import AvailabilityForm, MailPreferencesForm, mailed_kinds
 from helpdesk.web import paginate, safe_next
 
@@ -66,6 +66,7 @@ def settings():
         "notices/settings.html",
         prefs_form=MailPreferencesForm(formdata=None, data=data),
         availability_form=AvailabilityForm(formdata=None, obj=availability.availability(current_user)),
+        own_mention=mentions.mention_of(current_user),
     )
 
 

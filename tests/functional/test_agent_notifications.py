@@ -175,6 +175,12 @@ def test_a_shared_short_name_names_nobody_the_whole_address_names_one(client, lo
     assert notices(desk.tech_it) == [] and notices(twin) == []
     note(client, desk.it_ticket, "@ivan@example.org, over to you.")
     assert [n.kind for n in notices(twin)] == ["mentioned"] and notices(desk.tech_it) == []
+    login(twin)
+    assert "(yours: <code>@ivan@example.org</code>)" in client.get("/account/notifications").get_data(
+        as_text=True
+    )
+    login(desk.tech_sales)
+    assert "(yours: <code>@sara</code>)" in client.get("/account/notifications").get_data(as_text=True)
 
 
 # --- unread count, mark read --------------------------------------------------------------------
