@@ -146,8 +146,7 @@ def test_an_agent_marks_themselves_away_and_the_top_bar_says_so(make, ref, login
     assert "You are away" not in client.get("/agent/").get_data(as_text=True)
 
 
-@pytest.mark.postgres_only
-@pytest.mark.committing
+@pytest.mark.committing  # the threads use their own connections (PostgreSQL: row locks; SQLite: BEGIN IMMEDIATE)
 def test_concurrent_creations_share_the_turns_fairly(app, make, ref):
     it = ref.categories["IT"]
     round_robin.set_enabled(None, it, True)
