@@ -105,3 +105,15 @@ credit_requested = Event(
     "credits (request.reason 'short': the bank is short; 'cap': their monthly cap is reached); "
     "`link` is the endpoint and arguments of the page where a manager acts on it.",
 )
+
+# --- agents' notifications and round-robin (issue 16 items 7 and 8) -------------------------------
+ticket_assigned = Event(
+    "ticket_assigned",
+    "ticket, assignee, actor: the ticket was given to `assignee` (an agent, never None) by `actor` "
+    "(None: the desk's round-robin, in the ticket's creation transaction).",
+)
+notice_created = Event(
+    "notice_created",
+    "notice: an in-app notice was written for its user (the mail domain mails the kinds the user "
+    "asked to get by mail too).",
+)

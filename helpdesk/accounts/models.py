@@ -196,3 +196,16 @@ class AuditEvent(db.Model):
 
     def __repr__(self):
         return f"<AuditEvent {self.kind} {self.old_value!r}->{self.new_value!r}>"
+
+
+# --- Agent availability (issue 16 item 8: round-robin assignment) ----------------------------------
+class AgentAvailability(db.Model):
+    """An agent's own switches: `round_robin` (take new tickets of the round-robin categories they
+    are granted) and `away` (take none meanwhile). No row: neither (the defaults)."""
+
+    __tablename__ = "agent_availability"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    round_robin: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    away: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    updated_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)

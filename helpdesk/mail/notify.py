@@ -5,6 +5,7 @@ notification exists exactly when its event does. Inactive users and the author o
 event are never mailed.
 """
 
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app
@@ -12,6 +13,8 @@ from flask import current_app
 from helpdesk.accounts import permissions
 from helpdesk.mail.compose import answering, queue
 from helpdesk.money import format_money
+from helpdesk.notices import preferences
+from helpdesk.notices.models import KIND_CUSTOMER_REPLIED
 from helpdesk.web import public_url
 
 
@@ -99,7 +102,7 @@ def ticket_created(ticket):
 
 def public_reply(message):
     """A public reply to the requester and subscribers; a reply by a non-agent also goes to the
-    assignee, or to the category's agents when nobody is assigned. Never to its author; internal
+    assignee (unless they turned that mail off), or to the category's agents when nobody is assigned. Never to its author; internal
     notes send nothing."""
     if message.internal:
         return []
@@ -107,7 +110,10 @@ def public_reply(message):
     author = message.author
     users = _followers(ticket)
     if author is None or not author.is_agent:
-        users += [ticket.assignee] if ticket.assignee is not None else list(category_agents(ticket))
+        if ticket.assignee is None:
+            users += list(category_agents(ticket))
+        elif preferences.mail_wanted(ticket.assignee, KIND_CUSTOMER_REPLIED):  # their choice
+            users.append(ticket.assignee)
     return [
         _send(
             "public_reply",
@@ -363,3 +369,25 @@ def existing_account_notice(user, *, login_url, reset_url):
         login_url=login_url,
         reset_url=reset_url,
     )
+
+
+def agent_notice(user, notice, *, settings_url):
+    """An agent's notice also by mail (they asked for this kind on their preferences page): its
+    text, a link to its ticket (or its own link), and where to turn such mails off."""
+    base = urlsplit(current_app.config["PUBLIC_URL"])
+    url = f"{base.scheme or 'https'}://{base.netloc}{notice.link}" if notice.link else None  # a path
+    subject = _ticket_subject(notice.ticket, "Notice: ") if notice.ticket is not None else "Notice"
+    extra = {"url": url} if url else {}
+    return [
+        _send(
+            f"notice_{notice.kind}",
+            u,
+            "agent_notice",
+            subject,
+            notice.ticket,
+            text=notice.text,
+            settings_url=settings_url,
+            **extra,
+        )
+        for u in _recipients([user])
+    ]

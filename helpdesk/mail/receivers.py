@@ -9,6 +9,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from helpdesk import events
+from helpdesk.accounts.models import User
 from helpdesk.accounts.users import active_admins
 from helpdesk.credits.alerts import alert_recipients
 from helpdesk.credits.models import ALERT_LOW_BALANCE, ALERT_UNBILLED_TIME
@@ -16,6 +17,8 @@ from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
 from helpdesk.mail import notify
 from helpdesk.mail.models import OutboxMessage
+from helpdesk.notices import preferences
+from helpdesk.notices.models import KIND_ASSIGNED, KIND_AT_RISK, KIND_MENTIONED
 from helpdesk.notices.service import ticket_agents
 from helpdesk.tickets.models import STATUS_RESOLVED
 from helpdesk.web import public_url
@@ -84,7 +87,21 @@ def on_guarantee_refunded(ticket, credits, entry, alert, target, payer):
 
 
 def on_sla_at_risk(ticket, target):
-    notify.sla_at_risk(ticket, target, ticket_agents(ticket))
+    agents = [a for a in ticket_agents(ticket) if preferences.mail_wanted(a, KIND_AT_RISK)]
+    notify.sla_at_risk(ticket, target, agents)
+
+
+NOTICES_MAILED_HERE = (KIND_ASSIGNED, KIND_MENTIONED)  # the others have mails of their own above
+
+
+def on_notice_created(notice):
+    """An agent's "assigned to you" or "mentioned" notice, also by mail if they asked for it."""
+    if notice.kind not in NOTICES_MAILED_HERE:
+        return None
+    user = db.session.get(User, notice.user_id)
+    if not preferences.mail_wanted(user, notice.kind):
+        return None
+    return notify.agent_notice(user, notice, settings_url=public_url("notices_account.settings"))
 
 
 def on_payment_credited(payment):
@@ -169,6 +186,7 @@ RECEIVERS = (
     (events.subscription_renewal_failed, on_subscription_renewal_failed),
     (events.top_up_failed, on_top_up_failed),
     (events.credit_requested, on_credit_requested),
+    (events.notice_created, on_notice_created),
 )
 
 

@@ -3,7 +3,8 @@ navigation. Receives the domain events that call for one (a paid ticket at risk,
 request for credits to their organization's managers)."""
 
 from helpdesk import events, policy
-from helpdesk.notices import service
+from helpdesk.accounts import availability
+from helpdesk.notices import mentions, service, work
 from helpdesk.web import fixed_url, layout_count, register_layout_count, register_nav, register_top_link
 
 
@@ -30,10 +31,18 @@ def notices_top_link(user):
     return [{"label": _label(), "url": fixed_url("notices.index")}]
 
 
+def away_top_link(user):
+    """ "You are away" in the top bar while an agent is marked away (round-robin skips them)."""
+    if not layout_count("agent_away"):
+        return []
+    return [{"label": "You are away", "url": fixed_url("notices_account.settings")}]
+
+
 def init_app(app):
     from helpdesk.notices import views
 
     app.register_blueprint(views.bp, url_prefix="/notices")
+    app.register_blueprint(views.account_bp, url_prefix="/account")
     register_nav(app, notices_nav, order=85)
     register_top_link(app, notices_top_link, order=5)
     register_layout_count(
@@ -45,3 +54,15 @@ def init_app(app):
     )
     events.sla_at_risk.connect(service.on_sla_at_risk)
     events.credit_requested.connect(service.on_credit_requested)
+    # Agents' everyday notices (issue 16 item 7), mail preferences and availability.
+    events.ticket_assigned.connect(work.on_ticket_assigned)
+    events.message_posted.connect(work.on_message_posted)
+    app.add_template_filter(mentions.render_note, "note_text")
+    register_top_link(app, away_top_link, order=6)
+    register_layout_count(
+        app,
+        "agent_away",
+        lambda user: user.is_agent,
+        lambda: availability.away_count_query().scalar_subquery(),
+        lambda user: {"away_user_id": user.id},
+    )

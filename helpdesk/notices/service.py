@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from flask import current_app
 from sqlalchemy import bindparam, func, select, update
 
-from helpdesk import policy
+from helpdesk import events, policy
 from helpdesk.accounts import permissions
 from helpdesk.credits.models import REQUEST_CAP
 from helpdesk.dbtypes import utcnow
@@ -36,6 +36,8 @@ def notify(users, kind, text, ticket=None, link=None):
         db.session.add(notice)
         made.append(notice)
     db.session.flush()
+    for notice in made:
+        events.notice_created.send(notice=notice)  # the mail domain mails what the user asked for
     return made
 
 
@@ -73,6 +75,11 @@ def notices_query(user):
         .where(Notice.user_id == user.id)
         .order_by(Notice.read_at.is_not(None), Notice.id.desc())
     )
+
+
+def unread_only(query):
+    """The notices of `query` not read yet."""
+    return query.where(Notice.read_at.is_(None))
 
 
 def mark_read(user, notice_ids=None):

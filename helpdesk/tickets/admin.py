@@ -6,9 +6,9 @@ from flask_login import current_user
 from helpdesk.actions import perform
 from helpdesk.extensions import db
 from helpdesk.htmx import is_htmx, render_fragment, render_page_or_block
-from helpdesk.tickets import categories
+from helpdesk.tickets import categories, round_robin
 from helpdesk.tickets.blueprints import admin_bp as bp
-from helpdesk.tickets.forms import ArchiveForm, CategoryForm
+from helpdesk.tickets.forms import ArchiveForm, CategoryForm, RoundRobinForm
 from helpdesk.tickets.models import Category
 from helpdesk.web import paginate
 
@@ -23,6 +23,7 @@ def _page_context(form=None, row_errors=None, created=None):
     return dict(
         page=page,
         counts=categories.ticket_counts([c.id for c in page.items]),
+        round_robin=round_robin.enabled_categories([c.id for c in page.items]),
         form=form or CategoryForm(formdata=None),
         row_errors=row_errors or {},
         created=created,
@@ -62,6 +63,7 @@ def _row_or_page(category, message=None, error=None, value=None):
             "tickets/admin/_category_row.html",
             c=category,
             counts=counts,
+            round_robin=round_robin.enabled_categories([category.id]),
             message=message,
             error=error,
             value=value,
@@ -97,3 +99,16 @@ def archive_category(category_id):
     perform(categories.set_archived, current_user, category, form.archived.data == "1")
     state = "archived: it no longer appears on the new-ticket form" if category.archived else "restored"
     return _row_or_page(category, message=f"“{category.name}” {state}.")
+
+
+@bp.post("/categories/<int:category_id>/round-robin")
+def set_round_robin(category_id):
+    """Turn round-robin assignment on or off for the category (issue 16 item 8)."""
+    category = _category_or_404(category_id)
+    form = RoundRobinForm()
+    if not form.validate_on_submit():
+        abort(400)
+    enabled = form.enabled.data == "1"
+    perform(round_robin.set_enabled, current_user, category, enabled)
+    state = "on: its new unassigned tickets go to its opted-in technicians in turn" if enabled else "off"
+    return _row_or_page(category, message=f"Round-robin for “{category.name}” {state}.")

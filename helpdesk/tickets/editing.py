@@ -8,7 +8,7 @@ silently overwriting), a real change bumps the version and writes one history en
 from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import joinedload, lazyload, selectinload
 
-from helpdesk import policy
+from helpdesk import events, policy
 from helpdesk.accounts.models import (
     ACTIVE_AGENT,
     ROLE_ADMIN,
@@ -126,7 +126,8 @@ def change_category(ticket, actor, category_id, seen_version):
 
 
 def change_assignee(ticket, actor, assignee_id, seen_version):
-    """Assign an agent permitted for the ticket's category, or nobody (assignee_id None)."""
+    """Assign an agent permitted for the ticket's category, or nobody (assignee_id None); a new
+    assignee is announced (`events.ticket_assigned`, in this transaction)."""
     assignee = db.session.get(User, assignee_id) if assignee_id else None
     if assignee_id and assignee is None:
         raise ValidationFailed("Choose one of the listed agents.")
@@ -137,7 +138,10 @@ def change_assignee(ticket, actor, assignee_id, seen_version):
     if (old.id if old else None) == (assignee.id if assignee else None):
         return False
     ticket.assignee = assignee
-    return _changed(ticket, actor, "assignee", old.name if old else None, assignee.name if assignee else None)
+    _changed(ticket, actor, "assignee", old.name if old else None, assignee.name if assignee else None)
+    if assignee is not None:
+        events.ticket_assigned.send(ticket=ticket, assignee=assignee, actor=actor)
+    return True
 
 
 def parse_tags(raw):

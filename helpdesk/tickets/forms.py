@@ -167,6 +167,10 @@ class ArchiveForm(FlaskForm):
     archived = HiddenField(validators=[AnyOf(["1", "0"])])
 
 
+class RoundRobinForm(FlaskForm):  # issue 16 item 8: a category's round-robin on ("1") or off ("0")
+    enabled = HiddenField(validators=[AnyOf(["1", "0"])])
+
+
 class CalendarForm(FlaskForm):
     """A business calendar as typed: each weekday's spans as text, closed dates one per line."""
 

@@ -10,7 +10,7 @@ from helpdesk import events, policy
 from helpdesk.dbtypes import utcnow
 from helpdesk.errors import NotAllowed, ValidationFailed
 from helpdesk.extensions import db
-from helpdesk.tickets import drafts, search, sla, uploads
+from helpdesk.tickets import drafts, round_robin, search, sla, uploads
 from helpdesk.tickets.models import (
     OPEN_STATUSES,
     STATUS_CLOSED,
@@ -94,7 +94,8 @@ def create_ticket(actor, *, subject, body, category_id, priority_id, files=(), s
     Guarantees: a resubmission with the same submission key returns the first ticket and
     creates nothing; the category is active and the priority exists; the response due time
     follows the priority's target; attachments pass the upload checks before anything is stored;
-    `events.ticket_created` is sent once, for the new ticket; the form's draft, if it was kept
+    `events.ticket_created` is sent once, for the new ticket; in a round-robin category the
+    ticket is first given to the next eligible agent (tickets.round_robin); the form's draft, if it was kept
     as one, is deleted with it.
     """
     existing = find_submission(actor, submission_key)
@@ -153,6 +154,7 @@ def open_new_ticket(actor, *, subject, body, category_id, priority_id, files=(),
         drafts.discard(actor, submission_key)  # the draft of this form became the ticket
     record_event(ticket, actor, "created", None, f"{category.name} / {priority.name}")
     db.session.flush()
+    round_robin.assign_new_ticket(ticket, record_event)  # a round-robin category's turn, if any
     events.ticket_created.send(ticket=ticket)
     return ticket, True
 

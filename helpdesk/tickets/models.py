@@ -361,3 +361,17 @@ class CalendarClosure(db.Model):
     calendar_id: Mapped[int] = mapped_column(ForeignKey("business_calendars.id", ondelete="CASCADE"))
     day = mapped_column(Date, nullable=False)
     name: Mapped[str] = mapped_column(String(100))
+
+
+# --- Round-robin assignment (issue 16 item 8) ------------------------------------------------------
+class RoundRobinCategory(db.Model):
+    """A category whose new unassigned tickets go to its opted-in technicians in turn. The row is
+    also the turn's pointer (the last agent given one), locked while a ticket takes its turn."""
+
+    __tablename__ = "round_robin_categories"
+
+    category_id: Mapped[int] = mapped_column(
+        ForeignKey("categories.id", ondelete="CASCADE"), primary_key=True
+    )
+    enabled: Mapped[bool] = mapped_column(default=True, server_default=text("true"))
+    last_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
