@@ -114,6 +114,13 @@ def run_migrations_online():
 
         with context.begin_transaction():
             context.run_migrations()
+        if connection.dialect.name == "sqlite":
+            # New indexes are used only once the planner has statistics (SQLite keeps none by
+            # itself): sample every table after a migration (helpdesk/__init__.py keeps them
+            # fresh with PRAGMA optimize).
+            connection.exec_driver_sql("PRAGMA analysis_limit=400")
+            connection.exec_driver_sql("ANALYZE")
+            connection.commit()
 
 
 if context.is_offline_mode():
