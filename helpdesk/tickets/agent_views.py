@@ -16,7 +16,17 @@ def view_counts():
     band into the sidebar and the top bar. Repeats answer 304 while the counts are the same."""
     views = views_builtin.views_for(current_user)
     counts = views_builtin.view_counts(current_user, views)
-    shown = [{"key": v.key, "label": v.label, "url": view_url(v), "count": counts[v.key]} for v in views]
+    cap = views_builtin.COUNT_CAP
+    shown = [
+        {
+            "key": v.key,
+            "label": v.label,
+            "url": view_url(v),
+            "count": None if counts[v.key] is None else min(counts[v.key], cap),
+            "more": (counts[v.key] or 0) > cap,  # a view counted on its own stops at the cap
+        }
+        for v in views
+    ]
     top = [v for v in shown if v["key"] == views_builtin.AT_RISK]
 
     def render():
