@@ -186,16 +186,22 @@ def can_be_assigned(assignee, ticket):
 
 
 # --- Who may be assigned where, for many agents at once (the queue's bulk "Assign to") ----------
-def assignable_categories(agent_ids):
-    """{agent id: the category ids they may be assigned tickets in, or None for every category}
-    for the active agents among `agent_ids`: can_be_assigned for many agents at once, in one query."""
-    rows = db.session.execute(
-        select(User.id, User.role, CategoryPermission.category_id)
-        .outerjoin(CategoryPermission, CategoryPermission.user_id == User.id)
-        .where(User.id.in_(list(agent_ids)), ACTIVE_AGENT)
+def _assignable_query():
+    granted = and_(
+        CategoryPermission.user_id == User.id,
+        CategoryPermission.category_id.in_(bindparam("categories", expanding=True)),
     )
+    return select(User.id, User.role, CategoryPermission.category_id).outerjoin(CategoryPermission, granted)
+
+
+ASSIGNABLE = _assignable_query().where(ACTIVE_AGENT)  # built once: the queue asks on every page
+
+
+def assignable_categories(category_ids):
+    """{active agent id: which of `category_ids` they may be assigned tickets in, or None for
+    every category}: can_be_assigned for every agent at once, in one query."""
     allowed = {}
-    for user_id, role, category_id in rows:
+    for user_id, role, category_id in db.session.execute(ASSIGNABLE, {"categories": sorted(category_ids)}):
         if role == ROLE_ADMIN:
             allowed[user_id] = None
         else:

@@ -1,5 +1,7 @@
 """The queue page: the tickets this agent may see, filtered and sorted from the URL."""
 
+from urllib.parse import urlencode
+
 from flask import current_app, request, url_for
 from flask_login import current_user
 
@@ -10,7 +12,7 @@ from helpdesk.htmx import is_htmx, render_page_or_block
 from helpdesk.tickets import queue, queue_choices, search
 from helpdesk.tickets.blueprints import agent_bp as bp
 from helpdesk.tickets.forms import QUEUE_STATUS_CHOICES, SORT_CHOICES, STATUS_CHOICES, QueueArgs
-from helpdesk.web import page_layout
+from helpdesk.web import fixed_url, page_layout
 
 
 def queue_context(args, notice=None):
@@ -52,7 +54,7 @@ OPPOSITE = {"ascending": "descending", "descending": "ascending"}
 def sort_headers(args):
     """{column: {url, aria_sort, next}}: each sortable header's link (the other filters kept,
     paging left out), its aria-sort when the queue is sorted by it, and what a click sorts by."""
-    headers = {}
+    headers, queue_url = {}, fixed_url("tickets_agent.queue")
     for column, (natural, flipped, direction) in SORT_COLUMNS.items():
         if args.sort == natural:
             aria, following = direction, flipped
@@ -60,7 +62,7 @@ def sort_headers(args):
             aria, following = OPPOSITE[direction], natural
         else:
             aria, following = None, natural
-        url = url_for("tickets_agent.queue", **args.as_args(sort=following))
+        url = f"{queue_url}?{urlencode(args.as_args(sort=following))}"
         headers[column] = {"url": url, "aria_sort": aria, "next": dict(SORT_CHOICES)[following]}
     return headers
 

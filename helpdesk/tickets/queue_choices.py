@@ -52,13 +52,13 @@ def assign_choices(agents, categories_on_page):
     selected. The server still refuses an agent not allowed in every selected ticket's category."""
     if not categories_on_page:
         return []
-    allowed = policy.assignable_categories(a.id for a in agents)
+    allowed = policy.assignable_categories(categories_on_page)
     options = []
     for agent in agents:
         grants = allowed.get(agent.id, set())
         if grants is None:
             options.append({"id": agent.id, "name": agent.name, "categories": "*"})
-        elif grants & categories_on_page:
-            shared = " ".join(str(c) for c in sorted(grants & categories_on_page))
+        elif grants:
+            shared = " ".join(str(c) for c in sorted(grants))
             options.append({"id": agent.id, "name": agent.name, "categories": shared})
     return options
