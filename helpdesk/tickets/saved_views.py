@@ -7,6 +7,7 @@ missing (NotFound: 404), never forbidden.
 """
 
 from sqlalchemy import bindparam, func, select
+from sqlalchemy.exc import IntegrityError
 
 from helpdesk.errors import NotFound, ValidationFailed
 from helpdesk.extensions import db
@@ -54,7 +55,22 @@ def _check_unique(owner, name, except_id=None):
     if except_id is not None:
         query = query.where(SavedView.id != except_id)
     if db.session.scalar(query.limit(1)) is not None:
-        raise ValidationFailed(f"You already have a view named “{name}”: choose another name.")
+        raise ValidationFailed(_taken(name))
+
+
+def _taken(name):
+    return f"You already have a view named “{name}”: choose another name."
+
+
+def _write(view, name):
+    """Write the name in a savepoint: a concurrent request (a double click) that took the same
+    name first is the same clear error, not a failed transaction."""
+    try:
+        with db.session.begin_nested():
+            view.name = name
+            db.session.add(view)
+    except IntegrityError as exc:
+        raise ValidationFailed(_taken(name)) from exc
 
 
 def create(owner, name, query):
@@ -72,9 +88,8 @@ def create(owner, name, query):
             "delete one you no longer use, then save this one."
         )
     _check_unique(owner, name)
-    view = SavedView(owner_id=owner.id, name=name, query=query)
-    db.session.add(view)
-    db.session.flush()
+    view = SavedView(owner_id=owner.id, query=query)
+    _write(view, name)
     return view
 
 
@@ -83,8 +98,7 @@ def rename(owner, view_id, name):
     view = get_own(owner, view_id)
     name = clean_name(name)
     _check_unique(owner, name, except_id=view.id)
-    view.name = name
-    db.session.flush()
+    _write(view, name)
     return view
 
 

@@ -2,9 +2,11 @@
 
 import re
 
+import pytest
 from sqlalchemy import delete, func, select
 
 from helpdesk.accounts.models import CategoryPermission
+from helpdesk.errors import ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.tickets import saved_views
 from helpdesk.tickets.saved_view_models import SavedView
@@ -146,3 +148,12 @@ def test_rename_and_delete_after_confirming(client, login, desk):
     done = client.post(f"/agent/views/saved/{latest.id}/delete", data={"confirmed_action": "yes"})
     assert "View “Latest” deleted." in client.get(done.location).get_data(as_text=True)
     assert [v.name for v in my_views(desk.tech_it)] == ["Due soonest"]
+
+
+def test_a_name_taken_at_the_same_moment_is_a_clear_refusal(desk):
+    """Two saves racing past the name check (a double click): the database's unique constraint
+    answers, inside a savepoint, with the same message."""
+    saved_views.create(desk.tech_it, "Twice", "sort=due")
+    with pytest.raises(ValidationFailed, match="You already have a view named “Twice”"):
+        saved_views._write(SavedView(owner_id=desk.tech_it.id, query="sort=updated"), "Twice")
+    assert [v.name for v in saved_views.views_of(desk.tech_it)] == ["Twice"]  # the session still works
