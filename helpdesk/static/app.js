@@ -407,3 +407,11 @@ document.addEventListener("change", (event) => {
 });
 document.addEventListener("DOMContentLoaded", updateQueueSelection);
 document.addEventListener("htmx:afterSettle", updateQueueSelection);
+
+// "Save this view" saves what the address bar shows: htmx swapped only the table (and pushed the
+// filters' address), so the form's own action may be older (the server drops paging).
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (!form.matches || !form.matches("form[data-queue-save]")) return;
+  form.action = new URL(form.getAttribute("action"), location.href).pathname + location.search;
+}, true);

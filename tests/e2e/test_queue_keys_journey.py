@@ -123,3 +123,23 @@ def test_keyboard_shortcuts_move_open_and_explain_themselves(browser, desk):
     page.keyboard.press("n")
     expect(page.get_by_label("Message", exact=True)).to_be_focused()
     expect(page.get_by_role("status").filter(has_text="Internal note: write it")).to_have_count(1)
+
+
+def test_a_view_saved_after_filtering_in_place_keeps_those_filters_and_is_counted(browser, desk):
+    from playwright.sync_api import expect
+
+    page = agent_page(browser, desk, "admin@example.com")
+    page.get_by_label("Status", exact=True).select_option(label="Waiting on customer")  # htmx: the table only
+    expect(page).to_have_url(re.compile(r"status=waiting"))
+    page.get_by_label("Sort by").select_option(label="Last update, oldest first")
+    expect(page).to_have_url(re.compile(r"status=waiting.*sort=updated_asc"))
+    rows = page.get_by_role("checkbox", name=re.compile(r"^Select ticket")).count()
+    page.get_by_label("Save this view as").fill("Waiting, all of them")
+    page.get_by_role("button", name="Save this view").click()
+    expect(page.get_by_text("View “Waiting, all of them” saved")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/agent/\?status=waiting&sort=updated_asc$"))
+    mine = page.get_by_role("navigation", name="Console").get_by_role(
+        "link", name=re.compile(r"^Waiting, all of them")
+    )
+    expect(mine).to_have_attribute("aria-current", "page")
+    expect(mine).to_have_accessible_name(f"Waiting, all of them {rows} ticket{'s' if rows != 1 else ''}")
