@@ -15,15 +15,16 @@ def view_counts():
     """Each view with its count: a page of its own, or for htmx only the counts, swapped out of
     band into the sidebar and the top bar. Repeats answer 304 while the counts are the same."""
     views = views_builtin.views_for(current_user)
-    counts = views_builtin.view_counts(current_user, views)
+    capped = set()  # views counted on their own past the cap: "1,000+"
+    counts = views_builtin.view_counts(current_user, views, capped=capped)
     cap = views_builtin.COUNT_CAP
     shown = [
         {
             "key": v.key,
             "label": v.label,
             "url": view_url(v),
-            "count": None if counts[v.key] is None else min(counts[v.key], cap),
-            "more": (counts[v.key] or 0) > cap,  # a view counted on its own stops at the cap
+            "count": cap if v.key in capped else counts[v.key],
+            "more": v.key in capped,
         }
         for v in views
     ]

@@ -126,9 +126,10 @@ def _statement(visibility, parts):
     return statement
 
 
-def view_counts(user, views, now=None):
+def view_counts(user, views, now=None, capped=None):
     """{view key: how many tickets the queue lists for it}, for `user`, in one query over the
-    active tickets `user` may see (None for a view that query cannot count; see above)."""
+    active tickets `user` may see; a view that query cannot count is counted on its own, up to
+    COUNT_CAP + 1 (its key added to the set `capped`, if given, when it reaches that)."""
     now = now or utcnow()
     params, parts, counted = {"now": now}, [], []
     visibility = None
@@ -150,6 +151,8 @@ def view_counts(user, views, now=None):
     for view in views:
         if view.key not in counted:
             counts[view.key] = count_one(user, view, now)
+            if capped is not None and counts[view.key] > COUNT_CAP:
+                capped.add(view.key)
     return counts
 
 

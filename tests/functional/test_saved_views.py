@@ -157,3 +157,19 @@ def test_a_name_taken_at_the_same_moment_is_a_clear_refusal(desk):
     with pytest.raises(ValidationFailed, match="You already have a view named “Twice”"):
         saved_views._write(SavedView(owner_id=desk.tech_it.id, query="sort=updated"), "Twice")
     assert [v.name for v in saved_views.views_of(desk.tech_it)] == ["Twice"]  # the session still works
+
+
+def test_a_view_counted_on_its_own_stops_at_the_cap_and_the_others_stay_exact(
+    client, login, desk, make, monkeypatch
+):
+    from helpdesk.tickets import views_builtin
+
+    monkeypatch.setattr(views_builtin, "COUNT_CAP", 2)
+    for n in range(3):
+        make.ticket(subject=f"Printer {n}", requester=desk.requester, category=desk.it, priority=desk.ref.priorities["Low"])  # fmt: skip
+    db.session.commit()
+    login(desk.admin)
+    save(client, "q=printer", "Printers")  # a search: counted on its own
+    save(client, f"category={desk.it.id}", "IT")  # in the aggregate: exact, whatever the cap
+    counts = counts_page(client)
+    assert counts["Printers"] == "2+" and counts["IT"] == "4" and counts["Needs attention"] == "5"
