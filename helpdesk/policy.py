@@ -10,7 +10,7 @@ missing everywhere (page, search, suggestions, sitemap, files).
 from flask import abort, current_app
 from sqlalchemy import and_, bindparam, false, or_, select, true
 
-from helpdesk.accounts.models import CategoryPermission
+from helpdesk.accounts.models import ACTIVE_AGENT, ROLE_ADMIN, CategoryPermission, User
 from helpdesk.billing.models import Payment
 from helpdesk.credits.models import CreditAccount
 from helpdesk.extensions import db
@@ -183,6 +183,32 @@ def can_be_assigned(assignee, ticket):
     if not (assignee.active and assignee.is_agent):
         return False
     return assignee.is_admin or ticket.category_id in permitted_category_ids(assignee)
+
+
+# --- Who may be assigned where, for many agents at once (the queue's bulk "Assign to") ----------
+def _assignable_query():
+    granted = and_(
+        CategoryPermission.user_id == User.id,
+        CategoryPermission.category_id.in_(bindparam("categories", expanding=True)),
+    )
+    return select(User.id, User.role, CategoryPermission.category_id).outerjoin(CategoryPermission, granted)
+
+
+ASSIGNABLE = _assignable_query().where(ACTIVE_AGENT)  # built once: the queue asks on every page
+
+
+def assignable_categories(category_ids):
+    """{active agent id: which of `category_ids` they may be assigned tickets in, or None for
+    every category}: can_be_assigned for every agent at once, in one query."""
+    allowed = {}
+    for user_id, role, category_id in db.session.execute(ASSIGNABLE, {"categories": sorted(category_ids)}):
+        if role == ROLE_ADMIN:
+            allowed[user_id] = None
+        else:
+            grants = allowed.setdefault(user_id, set())
+            if category_id is not None:
+                grants.add(category_id)
+    return allowed
 
 
 def can_see_reports(user):

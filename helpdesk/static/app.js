@@ -365,3 +365,53 @@ document.addEventListener("click", (event) => {
     if (!menu.contains(event.target)) menu.open = false;
   });
 });
+
+// --- Queue selection (issue 16): select-all, the bulk bar, "Assign to" narrowed to the selection ---
+// Without this file the bulk form is always shown and lists the agents of the page's categories
+// (the server refuses one not allowed in every selected ticket's category). With it the bar shows
+// while rows are selected, says how many, and "Assign to" keeps only the agents whose
+// data-categories cover every selected row's data-category.
+function updateQueueSelection() {
+  const form = document.getElementById("bulk-form");
+  if (!form) return;
+  const boxes = [...form.querySelectorAll("input[type=checkbox][name=selected]")];
+  const chosen = boxes.filter((box) => box.checked);
+  const all = document.getElementById("select-all");
+  if (all) {
+    all.checked = chosen.length > 0 && chosen.length === boxes.length;
+    all.indeterminate = chosen.length > 0 && chosen.length < boxes.length;
+  }
+  const bar = document.getElementById("bulk-bar");
+  if (bar) bar.hidden = chosen.length === 0;
+  const count = document.getElementById("bulk-count");
+  if (count) count.textContent = chosen.length ? `${chosen.length} ticket${chosen.length === 1 ? "" : "s"} selected` : "";
+  const assign = document.getElementById("bulk-assignee");
+  if (!assign) return;
+  const categories = [...new Set(chosen.map((box) => box.dataset.category))];
+  for (const option of assign.options) {
+    const allowed = option.dataset.categories;
+    if (allowed === undefined) continue; // "Choose…"
+    const ok = allowed === "*" || categories.every((c) => allowed.split(" ").includes(c));
+    option.hidden = !ok;
+    option.disabled = !ok;
+    if (!ok && option.selected) assign.value = "";
+  }
+}
+
+document.addEventListener("change", (event) => {
+  const box = event.target;
+  if (box.id === "select-all") {
+    document.querySelectorAll("#bulk-form input[type=checkbox][name=selected]").forEach((row) => { row.checked = box.checked; });
+  }
+  if (box.id === "select-all" || (box.name === "selected" && box.closest("#bulk-form"))) updateQueueSelection();
+});
+document.addEventListener("DOMContentLoaded", updateQueueSelection);
+document.addEventListener("htmx:afterSettle", updateQueueSelection);
+
+// "Save this view" saves what the address bar shows: htmx swapped only the table (and pushed the
+// filters' address), so the form's own action may be older (the server drops paging).
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (!form.matches || !form.matches("form[data-queue-save]")) return;
+  form.action = new URL(form.getAttribute("action"), location.href).pathname + location.search;
+}, true);

@@ -12,6 +12,7 @@ def init_app(app):
         agent_bulk,
         agent_new,
         agent_queue,
+        agent_saved_views,
         agent_subscribers,
         agent_ticket,
         agent_views,

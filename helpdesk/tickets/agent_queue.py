@@ -1,5 +1,7 @@
 """The queue page: the tickets this agent may see, filtered and sorted from the URL."""
 
+from urllib.parse import urlencode
+
 from flask import current_app, request, url_for
 from flask_login import current_user
 
@@ -10,7 +12,7 @@ from helpdesk.htmx import is_htmx, render_page_or_block
 from helpdesk.tickets import queue, queue_choices, search
 from helpdesk.tickets.blueprints import agent_bp as bp
 from helpdesk.tickets.forms import QUEUE_STATUS_CHOICES, SORT_CHOICES, STATUS_CHOICES, QueueArgs
-from helpdesk.web import page_layout
+from helpdesk.web import fixed_url, page_layout
 
 
 def queue_context(args, notice=None):
@@ -22,18 +24,47 @@ def queue_context(args, notice=None):
         now=utcnow(),
         spent=credit_quotes.credits_spent_on,
     )
+    choices = queue_choices.filter_choices(current_user)
     hint = search.wordless_query_hint(args.q)
     if notice is None and hint:
         notice = {"level": "info", "text": hint}
     return dict(
         page=page,
         args=args,
-        choices=queue_choices.filter_choices(current_user),
+        choices=choices,
+        assign_choices=queue_choices.assign_choices(choices["agents"], {r.category_id for r in page.rows}),
+        sort_headers=sort_headers(args),
         status_choices=QUEUE_STATUS_CHOICES,
         edit_status_choices=STATUS_CHOICES,
         sort_choices=SORT_CHOICES,
         notice=notice,
+        save_view=None,
     )
+
+
+# The sortable column headers: (the column's natural sort, its reverse, the natural direction).
+SORT_COLUMNS = {
+    "priority": ("priority", "priority_asc", "descending"),  # most urgent first
+    "due": ("due", "due_desc", "ascending"),  # earliest reply-by first
+    "updated": ("updated", "updated_asc", "descending"),  # latest first
+}
+OPPOSITE = {"ascending": "descending", "descending": "ascending"}
+
+
+def sort_headers(args):
+    """{column: {url, aria_sort, next}}: each sortable header's link (the other filters kept,
+    paging left out), its aria-sort when the queue is sorted by it, and what a click sorts by."""
+    headers, queue_url = {}, fixed_url("tickets_agent.queue")
+    for column, (natural, flipped, direction) in SORT_COLUMNS.items():
+        if args.sort == natural:
+            aria, following = direction, flipped
+        elif args.sort == flipped:
+            aria, following = OPPOSITE[direction], natural
+        else:
+            aria, following = None, natural
+        url = f"{queue_url}?{urlencode(args.as_args(sort=following))}"
+        headers[column] = {"url": url, "aria_sort": aria, "next": dict(SORT_CHOICES)[following]}
+    return headers
 
 
 def render_queue(args, notice=None, status=200, context=None):

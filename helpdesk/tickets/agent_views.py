@@ -15,8 +15,19 @@ def view_counts():
     """Each view with its count: a page of its own, or for htmx only the counts, swapped out of
     band into the sidebar and the top bar. Repeats answer 304 while the counts are the same."""
     views = views_builtin.views_for(current_user)
-    counts = views_builtin.view_counts(current_user, views)
-    shown = [{"key": v.key, "label": v.label, "url": view_url(v), "count": counts[v.key]} for v in views]
+    capped = set()  # views counted on their own past the cap: "1,000+"
+    counts = views_builtin.view_counts(current_user, views, capped=capped)
+    cap = views_builtin.COUNT_CAP
+    shown = [
+        {
+            "key": v.key,
+            "label": v.label,
+            "url": view_url(v),
+            "count": cap if v.key in capped else counts[v.key],
+            "more": v.key in capped,
+        }
+        for v in views
+    ]
     top = [v for v in shown if v["key"] == views_builtin.AT_RISK]
 
     def render():

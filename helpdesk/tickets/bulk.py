@@ -5,7 +5,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from helpdesk import policy
-from helpdesk.errors import DomainError
+from helpdesk.accounts.models import User
+from helpdesk.errors import DomainError, NotAllowed, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.tickets import editing as agent_tickets
 from helpdesk.tickets.models import Ticket
@@ -35,7 +36,8 @@ def bulk_update(actor, selection, action, value):
     `selection` is a list of (ticket id, version seen). Guarantees: a ticket the actor may not
     see is refused as "not found"; each ticket is checked by the policy (category use, assignee
     permitted for that ticket's category) and by its version (changed since the page was loaded:
-    refused); one refusal does not stop the others.
+    refused); one refusal does not stop the others. Except: assigning an agent who may not work
+    some selected ticket's category changes nothing and names those tickets (NotAllowed).
     """
     if action not in ACTIONS:
         raise DomainError("Choose an action.")
@@ -47,6 +49,8 @@ def bulk_update(actor, selection, action, value):
             select(Ticket).where(Ticket.id.in_(ids), policy.ticket_visibility(actor))
         ).unique()
     }
+    if action == "assign" and value is not None:
+        _check_assignable(value, [visible[i] for i in ids if i in visible])
     apply = {
         "assign": agent_tickets.change_assignee,
         "status": agent_tickets.change_status,
@@ -65,3 +69,20 @@ def bulk_update(actor, selection, action, value):
             continue
         (result.changed if changed else result.unchanged).append(ticket_id)
     return result
+
+
+def _check_assignable(assignee_id, tickets):
+    """Refuse the whole assignment when the agent may not work one of `tickets`' categories."""
+    assignee = db.session.get(User, assignee_id)
+    if assignee is None:
+        raise ValidationFailed("Choose one of the listed agents.")
+    refused = [t for t in tickets if not policy.can_be_assigned(assignee, t)]
+    if not refused:
+        return
+    categories = sorted({t.category.name for t in refused})
+    numbers = ", ".join(f"#{t.id}" for t in sorted(refused, key=lambda t: t.id))
+    raise NotAllowed(
+        f"{assignee.name} cannot work tickets in {' or '.join(categories)} ({numbers}). "
+        "No ticket was changed: choose someone allowed in every selected ticket's category, "
+        "or leave those tickets out."
+    )

@@ -93,6 +93,9 @@ SORT_CHOICES = [
     ("due", "Reply-by time"),
     ("priority", "Priority"),
     ("updated", "Last update"),
+    ("due_desc", "Reply-by time, latest first"),
+    ("priority_asc", "Priority, least urgent first"),
+    ("updated_asc", "Last update, oldest first"),
 ]
 SELECTED = re.compile(r"^(\d{1,12})\.(\d{1,12})$")
 
@@ -308,3 +311,10 @@ class AgentNewTicketForm(FlaskForm):
 
 class MergeForm(FlaskForm):
     """ "Merge into": only the CSRF token is checked by WTForms (the number is read by the view)."""
+
+
+# --- Saved views (issue 16) -----------------------------------------------------------------------
+class SavedViewForm(FlaskForm):
+    """A saved view's name (the service checks it: empty, too long, already used)."""
+
+    name = StringField("View name")

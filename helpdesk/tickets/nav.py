@@ -21,8 +21,9 @@ def view_url(view):
 
 
 def agent_sidebar(user):
-    """The views group of the console's sidebar: each view's queue link, the one this queue page
-    shows marked current; the counts load from `counts_url` (one aggregate query, off the page)."""
+    """The views group of the console's sidebar: each view's queue link (the built-in ones, then
+    the agent's saved ones), the one this queue page shows marked current; the counts load from
+    `counts_url` (one aggregate query, off the page)."""
     views = views_builtin.views_for(user)
     current = views_builtin.current_view(views, request.args) if request.endpoint == QUEUE else None
     return [
@@ -30,8 +31,15 @@ def agent_sidebar(user):
             "template": "tickets/agent/_sidebar_views.html",
             "label": "Views",
             "counts_url": fixed_url("tickets_agent.view_counts"),
+            "manage_url": fixed_url("tickets_agent.saved_views"),
             "views": [
-                {"key": v.key, "label": v.label, "url": view_url(v), "current": v.key == current}
+                {
+                    "key": v.key,
+                    "label": v.label,
+                    "url": view_url(v),
+                    "current": v.key == current,
+                    "saved": v.saved_id is not None,
+                }
                 for v in views
             ],
         }

@@ -39,7 +39,10 @@ from helpdesk.tickets.models import (
     TicketTag,
 )
 
-SORTS = ("attention", "due", "priority", "updated")
+# Each sort of a column header runs both ways: the reversed one is its natural sort's statement
+# walked backwards (the same indexes, read from the other end; keyset cursors of the same form).
+REVERSED = {"due_desc": "due", "priority_asc": "priority", "updated_asc": "updated"}
+SORTS = ("attention", "due", "priority", "updated", *REVERSED)
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,7 @@ class QueueRow:
     category: str
     priority: str
     priority_id: int
+    category_id: int
     status: str
     assignee: str | None
     due_at: datetime
@@ -227,6 +231,7 @@ def _decorate(page, *order):
             Category.name.label("category"),
             Priority.name.label("priority"),
             c.priority_id,
+            c.category_id,
             c.status,
             Assignee.name.label("assignee"),
             c.due_at,
@@ -320,7 +325,8 @@ def _priority_page(conditions, start, limit, reverse=False, ranks=()):
     the union is ordered in memory; the cost does not grow with the number of tickets. `reverse`
     walks back from the cursor through the same branches (rows come in the opposite order).
     """
-    start = -1 if start is None else start
+    if start is None:  # from the least urgent end when walking backwards
+        start = len(ranks) if reverse else -1
     branches = []
     for rank, pid in enumerate(ranks):
         if (rank > start) if reverse else (rank < start):
@@ -443,7 +449,8 @@ def queue_page(actor, filters, per_page, now=None, spent=None):
     marker.
     """
     now = now or utcnow()
-    sort = filters.sort if filters.sort in SORTS else "attention"
+    asked = filters.sort if filters.sort in SORTS else "attention"
+    sort, flipped = REVERSED.get(asked, asked), asked in REVERSED  # cursors are the natural sort's
     shape, params = _shape(actor, filters)
     params["now"] = now
     ranks = _priority_ranks() if sort == "priority" else ()
@@ -455,7 +462,7 @@ def queue_page(actor, filters, per_page, now=None, spent=None):
         start = None
         if cursor is not None:
             start, params["c_key"], params["c_id"] = _cursor_values(sort, cursor, ranks)
-        statement = _statement(sort, shape, filters, start, reverse, per_page + 1, ranks, spent)
+        statement = _statement(sort, shape, filters, start, reverse != flipped, per_page + 1, ranks, spent)
         return db.session.execute(statement, params).all()
 
     before = decode_cursor(sort, filters.before)

@@ -43,3 +43,22 @@ def filter_choices(actor):
     for row in rows:
         found[row.kind].append(Choice(row.id, row.name))
     return {"categories": found["c"], "priorities": found["p"], "agents": found["a"]}
+
+
+def assign_choices(agents, categories_on_page):
+    """The bulk "Assign to" agents for a page whose tickets are in `categories_on_page`: those
+    allowed (policy.assignable_categories) in at least one of them, each with `categories`, the
+    ones of the page they may take ("*" for all), so the browser narrows the list to the rows
+    selected. The server still refuses an agent not allowed in every selected ticket's category."""
+    if not categories_on_page:
+        return []
+    allowed = policy.assignable_categories(categories_on_page)
+    options = []
+    for agent in agents:
+        grants = allowed.get(agent.id, set())
+        if grants is None:
+            options.append({"id": agent.id, "name": agent.name, "categories": "*"})
+        elif grants:
+            shared = " ".join(str(c) for c in sorted(grants))
+            options.append({"id": agent.id, "name": agent.name, "categories": shared})
+    return options

@@ -6,12 +6,14 @@ are the queue's own (`queue.CONDITIONS`, from the same QueueArgs -> QueueFilters
 Every view of the sidebar is counted in one aggregate query over the viewer's active tickets
 (`COUNT(*) FILTER (WHERE ...)` per view), built once per combination of shapes.
 
-Issue 16 adds a person's saved views: more `View`s from `views_for(user)`, counted the same way.
-A view that cannot be counted by that query (a text search, or statuses outside the active ones)
-gets the count None and is shown without one.
+An agent's saved views (tickets.saved_views) follow the built-in ones in `views_for(user)` and
+are counted the same way. A view that aggregate cannot count (a text search, or statuses outside
+the active ones) is counted on its own with the queue's very WHERE (`queue._conditions`), up to
+COUNT_CAP tickets ("1,000+" beyond).
 """
 
 from dataclasses import dataclass
+from urllib.parse import parse_qsl
 
 from sqlalchemy import func, literal_column, select
 from sqlalchemy.sql import visitors
@@ -21,7 +23,7 @@ from werkzeug.datastructures import MultiDict
 from helpdesk import policy
 from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
-from helpdesk.tickets import queue
+from helpdesk.tickets import queue, saved_views
 from helpdesk.tickets.forms import QueueArgs
 from helpdesk.tickets.models import OPEN_STATUSES, Ticket
 
@@ -33,6 +35,7 @@ class View:
     key: str
     label: str
     args: tuple = ()
+    saved_id: int | None = None  # an agent's saved view (tickets.saved_views)
 
     def queue_args(self):
         return QueueArgs(MultiDict(self.args))
@@ -49,8 +52,13 @@ AT_RISK = "at_risk"
 
 
 def views_for(user):
-    """The views in `user`'s sidebar, in order (issue 16: their saved views follow these)."""
-    return BUILT_IN
+    """The views in `user`'s sidebar, in order: the built-in ones, then their saved views."""
+    return BUILT_IN + tuple(saved_view(v) for v in saved_views.views_of(user))
+
+
+def saved_view(row):
+    """A SavedView row as a View (its query string read back as the queue's arguments)."""
+    return View(f"saved-{row.id}", row.name, tuple(parse_qsl(row.query)), saved_id=row.id)
 
 
 def current_view(views, args):
@@ -118,9 +126,10 @@ def _statement(visibility, parts):
     return statement
 
 
-def view_counts(user, views, now=None):
+def view_counts(user, views, now=None, capped=None):
     """{view key: how many tickets the queue lists for it}, for `user`, in one query over the
-    active tickets `user` may see (None for a view that query cannot count; see above)."""
+    active tickets `user` may see; a view that query cannot count is counted on its own, up to
+    COUNT_CAP + 1 (its key added to the set `capped`, if given, when it reaches that)."""
     now = now or utcnow()
     params, parts, counted = {"now": now}, [], []
     visibility = None
@@ -139,4 +148,22 @@ def view_counts(user, views, now=None):
     if counted:
         row = db.session.execute(_statement(visibility, tuple(parts)), params).one()
         counts.update(zip(counted, row, strict=True))
+    for view in views:
+        if view.key not in counted:
+            counts[view.key] = count_one(user, view, now)
+            if capped is not None and counts[view.key] > COUNT_CAP:
+                capped.add(view.key)
     return counts
+
+
+COUNT_CAP = 1000  # a view counted on its own stops here (shown "1,000+")
+
+
+def count_one(user, view, now):
+    """How many tickets the queue lists for `view` (at most COUNT_CAP + 1), with the queue's own
+    WHERE for `user`: for the views the aggregate cannot count (a search, closed statuses)."""
+    filters = view.queue_args().criteria()
+    shape, values = queue._shape(user, filters)
+    page = select(Ticket.id).where(*queue._conditions(shape, filters)).limit(COUNT_CAP + 1)
+    counted = select(func.count()).select_from(page.subquery())
+    return db.session.execute(counted, {**values, "now": now}).scalar_one()

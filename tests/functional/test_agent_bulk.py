@@ -43,7 +43,7 @@ def test_bulk_checks_each_ticket(client, login, desk, make):
     response = bulk(client, [f"{desk.it_ticket.id}.2"], "category", category=desk.sales.id)
     assert "You may not move tickets to Sales." in response.get_data(as_text=True)
     response = bulk(client, [f"{desk.it_ticket.id}.2"], "assign", assignee=desk.tech_sales.id)
-    assert "Sara Sales cannot work tickets in IT." in response.get_data(as_text=True)
+    assert f"Sara Sales cannot work tickets in IT (#{desk.it_ticket.id})." in response.get_data(as_text=True)
     assert fresh(desk.it_ticket.id).category.name == "IT" and fresh(desk.it_ticket.id).assignee_id is None
 
 
@@ -78,7 +78,7 @@ def test_assign_has_no_dangerous_default_and_unassigning_is_explicit(client, log
     page = client.get("/agent/").get_data(as_text=True)
     assert (
         '<option value="" selected>Choose…</option>' in page
-        and '<option value="none">Nobody (unassign)</option>' in page
+        and '<option value="none" data-categories="*">Nobody (unassign)</option>' in page
     )
     refused = client.post(
         "/agent/bulk",

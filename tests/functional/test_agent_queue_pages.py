@@ -35,7 +35,7 @@ def eleven(app, desk, make, monkeypatch):
     return desk
 
 
-@pytest.mark.parametrize("sort", ["due", "priority", "updated"])
+@pytest.mark.parametrize("sort", ["due", "priority", "updated", "due_desc", "priority_asc", "updated_asc"])
 def test_previous_page_walks_back_over_the_same_pages(client, login, eleven, sort):
     login(eleven.tech_it)
     forward, url = [], f"/agent/?sort={sort}"
