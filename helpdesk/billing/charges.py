@@ -116,8 +116,12 @@ def settle(payment, charge, why):
     Returns (credits reversed by this call, negative when given back; the ledger entry or None).
     """
     refunded = max(payment.amount_refunded, min(charge.amount_refunded, payment.amount) if charge else 0)
+    newly_refunded = max(0, refunded - payment.amount_refunded)
     if refunded > payment.amount_refunded:
         payment.amount_refunded, payment.refunded_at = refunded, utcnow()
+    if newly_refunded:
+        db.session.flush()
+        events.payment_refunded.send(payment=payment, amount=newly_refunded)  # webhooks
     if payment.credited_at is None:  # nothing was credited: nothing to take back (yet)
         db.session.flush()
         return 0, None

@@ -1,0 +1,121 @@
+"""Turn domain events into webhook deliveries, in the transaction of their cause.
+
+Each receiver writes one WebhookDelivery per enabled endpoint that chose the event, and only
+flushes: the delivery exists exactly when its cause does (a rolled-back reply sends nothing), and
+the worker sends it after the commit. One event id per event, shared by every endpoint it goes to.
+"""
+
+import json
+import time
+
+from sqlalchemy import select
+
+from helpdesk import events
+from helpdesk.extensions import db
+from helpdesk.webhooks import payloads
+from helpdesk.webhooks.models import WebhookDelivery, WebhookEndpoint
+from helpdesk.webhooks.signing import new_event_id
+
+# History fields that are a change of the ticket itself (not "created", not subscribers).
+TICKET_FIELDS = ("status", "priority", "category", "assignee", "tags", "merged", "merged into")
+CHARGE_KIND = "charge"  # credits.models.KIND_CHARGE: a ticket's priority paid
+
+
+def emit(event_type, data, *, internal=False):
+    """Queue `event_type` with `data` for every enabled endpoint that chose it (internal-note
+    events only to endpoints that chose internal notes). Returns the deliveries written."""
+    endpoints = [
+        e
+        for e in db.session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.enabled.is_(True)))
+        if event_type in (e.events or ()) and (e.internal_notes or not internal)
+    ]
+    if not endpoints:
+        return []
+    event_id = new_event_id()
+    body = json.dumps(
+        {"id": event_id, "type": event_type, "created": int(time.time()), "data": {"object": data}},
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    rows = [
+        WebhookDelivery(endpoint_id=e.id, event_id=event_id, event_type=event_type, body=body)
+        for e in endpoints
+    ]
+    db.session.add_all(rows)
+    db.session.flush()
+    return rows
+
+
+def on_ticket_created(ticket):
+    emit("ticket.created", payloads.ticket_with_body(ticket))
+
+
+def on_ticket_changed(ticket, actor, field, old, new):
+    if field not in TICKET_FIELDS:
+        return
+    data = payloads.ticket(ticket)
+    data["change"] = {"field": field, "old": old, "new": new, "by": payloads.person(actor)}
+    emit("ticket.updated", data)
+
+
+def on_message_posted(message, first_agent_reply):
+    emit("message.created", payloads.message(message), internal=bool(message.internal))
+
+
+def on_balance_changed(account, old_balance, entry):
+    """A charge for a ticket is its priority paid (time worked is booked with `time:` keys)."""
+    if entry.kind != CHARGE_KIND or entry.ticket_id is None or entry.idempotency_key.startswith("time:"):
+        return
+    emit(
+        "priority.paid",
+        {**payloads.ledger_entry(entry), "object": "priority_charge", "credits": -entry.amount},
+    )
+
+
+def on_guarantee_refunded(ticket, credits, entry, alert, target, payer):
+    data = {
+        **payloads.ledger_entry(entry),
+        "object": "guarantee_refund",
+        "credits": credits,
+        "target": target,
+    }
+    emit("guarantee.refunded", data)
+
+
+def on_credit_alert(alert, label):
+    if alert.kind != "low_balance":  # credits.models.ALERT_LOW_BALANCE
+        return
+    data = {
+        "object": "low_balance",
+        "bank": payloads.bank(alert.account),
+        "balance": alert.balance,
+        "threshold": alert.threshold,
+        "stage": alert.level,
+        "label": label,
+    }
+    emit("balance.low", data)
+
+
+def on_payment_credited(payment):
+    emit("payment.succeeded", payloads.payment(payment))
+
+
+def on_payment_refunded(payment, amount):
+    emit("payment.refunded", {**payloads.payment(payment), "refunded_now": amount})
+
+
+RECEIVERS = (
+    (events.ticket_created, on_ticket_created),
+    (events.ticket_changed, on_ticket_changed),
+    (events.message_posted, on_message_posted),
+    (events.balance_changed, on_balance_changed),
+    (events.guarantee_refunded, on_guarantee_refunded),
+    (events.credit_alert_raised, on_credit_alert),
+    (events.payment_credited, on_payment_credited),
+    (events.payment_refunded, on_payment_refunded),
+)
+
+
+def connect():
+    for event, receiver in RECEIVERS:
+        event.connect(receiver)
