@@ -18,6 +18,12 @@ from helpdesk.webhooks.models import EVENT_TYPES, WebhookEndpoint
 bp = admin_blueprint("webhooks_admin", __name__)
 
 
+def _show_error(form, outcome):
+    """The service's refusal beside the field it is about (the URL, the events), else above the form."""
+    field = getattr(form, getattr(outcome.error, "field", ""), None)
+    (field.errors if field is not None else form.form_errors).append(outcome.message)
+
+
 def _fields(form):
     return dict(
         url=form.url.data,
@@ -41,7 +47,7 @@ def new():
         if outcome.ok:
             flash("Endpoint added. Its signing secret is shown below: give it to the receiver.", "success")
             return redirect(url_for("webhooks_admin.endpoint", endpoint_id=outcome.value.id))
-        form.form_errors.append(outcome.message)
+        _show_error(form, outcome)
     return render_template("webhooks/form.html", form=form, endpoint=None)
 
 
@@ -73,7 +79,7 @@ def edit(endpoint_id):
         if outcome.ok:
             flash("Endpoint saved.", "success")
             return redirect(url_for("webhooks_admin.endpoint", endpoint_id=item.id))
-        form.form_errors.append(outcome.message)
+        _show_error(form, outcome)
     return _endpoint_page(item, form)
 
 

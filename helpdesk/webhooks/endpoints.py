@@ -24,6 +24,16 @@ from helpdesk.webhooks.signing import new_secret
 from helpdesk.webhooks.transport import address_problem, literal_ip
 
 URL_MAX = 2000
+
+
+class BadEndpoint(ValidationFailed):
+    """A refused value, naming the form field it belongs to ("url" or "events")."""
+
+    def __init__(self, field, message):
+        super().__init__(message)
+        self.field = field
+
+
 LOCAL_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback")
 
 
@@ -37,36 +47,39 @@ def check_url(raw):
     config = current_app.config
     url = (raw or "").strip()
     if not url:
-        raise ValidationFailed("Enter the URL that should receive the events.")
+        raise BadEndpoint("url", "Enter the URL that should receive the events.")
     if len(url) > URL_MAX:
-        raise ValidationFailed(f"The URL is too long (at most {URL_MAX} characters).")
+        raise BadEndpoint("url", f"The URL is too long (at most {URL_MAX} characters).")
     parts = urlsplit(url)
     schemes = ("https", "http") if config["WEBHOOK_ALLOW_HTTP"] else ("https",)
     if parts.scheme not in schemes:
         allowed = " or ".join(f"{s}://" for s in schemes)
-        raise ValidationFailed(f"The URL must start with {allowed} (for example https://example.com/hooks).")
+        raise BadEndpoint(
+            "url", f"The URL must start with {allowed} (for example https://example.com/hooks)."
+        )
     try:
         host, _port = parts.hostname, parts.port
     except ValueError:
-        raise ValidationFailed("The URL's port must be a number from 1 to 65535.") from None
+        raise BadEndpoint("url", "The URL's port must be a number from 1 to 65535.") from None
     if not host:
-        raise ValidationFailed("The URL needs a host name, as in https://example.com/hooks.")
+        raise BadEndpoint("url", "The URL needs a host name, as in https://example.com/hooks.")
     if parts.username or parts.password:
-        raise ValidationFailed(
-            "Leave the user name and password out of the URL: each delivery is signed instead."
+        raise BadEndpoint(
+            "url", "Leave the user name and password out of the URL: each delivery is signed instead."
         )
     if parts.fragment:
-        raise ValidationFailed("Leave the #fragment out of the URL: it is never sent.")
+        raise BadEndpoint("url", "Leave the #fragment out of the URL: it is never sent.")
     if any(ch.isspace() for ch in url):
-        raise ValidationFailed("The URL may not contain spaces.")
+        raise BadEndpoint("url", "The URL may not contain spaces.")
     if not config["WEBHOOK_ALLOW_PRIVATE"]:
         ip = literal_ip(host)
         problem = address_problem(ip) if ip is not None else None
         if host.lower().rstrip(".") in LOCAL_NAMES or host.lower().endswith(".localhost"):
             problem = f"{host} is this machine"
         if problem:
-            raise ValidationFailed(
-                f"Webhooks are not sent to private or local addresses: {problem}. Use a public address."
+            raise BadEndpoint(
+                "url",
+                f"Webhooks are not sent to private or local addresses: {problem}. Use a public address.",
             )
     return url
 
@@ -75,7 +88,7 @@ def check_events(chosen):
     """The chosen event names, known ones only, in the page's order; at least one."""
     chosen = [name for name in EVENT_TYPES if name in set(chosen or ())]
     if not chosen:
-        raise ValidationFailed("Choose at least one event to send.")
+        raise BadEndpoint("events", "Choose at least one event to send.")
     return chosen
 
 

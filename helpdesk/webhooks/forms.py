@@ -26,7 +26,7 @@ class EndpointForm(FlaskForm):
     )
     events = SelectMultipleField(
         "Events to send",
-        choices=list(EVENT_TYPES.items()),
+        choices=dict(EVENT_TYPES),
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
         validate_choice=False,  # the service keeps only known events and says when none is left
