@@ -8,6 +8,7 @@ from helpdesk.web import register_admin_section
 def init_app(app):
     from helpdesk.mail.delivery import register_worker_job
     from helpdesk.webhooks import admin, dispatch, models  # noqa: F401  (models for the metadata)
+    from helpdesk.webhooks.cli import webhooks_group
     from helpdesk.webhooks.delivery import process_due
 
     app.register_blueprint(admin.bp, url_prefix="/admin/webhooks")
@@ -20,4 +21,5 @@ def init_app(app):
         blueprint="webhooks_admin",
     )
     register_worker_job(app, process_due)
+    app.cli.add_command(webhooks_group)
     dispatch.connect()

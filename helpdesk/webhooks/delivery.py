@@ -165,3 +165,22 @@ def process_due(now=None, limit=None):
             counts["webhooks failed" if status == DELIVERY_FAILED else "webhooks deferred"] += 1
             log.warning("webhook %s (%s) to %s: %s", event_id, event_type, url, answer.error)
     return counts
+
+
+def prune(days, now=None):
+    """Delete attempts older than `days` days and the finished (delivered or failed) deliveries
+    made before then; queued ones are kept whatever their age. Returns (deliveries, attempts)."""
+    cutoff = (now or utcnow()) - timedelta(days=days)
+    finished = select(WebhookDelivery.id).where(
+        WebhookDelivery.status != DELIVERY_QUEUED, WebhookDelivery.created_at < cutoff
+    )
+    attempts = db.session.execute(
+        db.delete(WebhookAttempt).where(
+            (WebhookAttempt.started_at < cutoff) | WebhookAttempt.delivery_id.in_(finished)
+        )
+    ).rowcount
+    deliveries = db.session.execute(
+        db.delete(WebhookDelivery).where(WebhookDelivery.id.in_(finished.scalar_subquery()))
+    ).rowcount
+    db.session.flush()
+    return deliveries, attempts

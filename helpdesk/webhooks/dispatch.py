@@ -21,9 +21,10 @@ TICKET_FIELDS = ("status", "priority", "category", "assignee", "tags", "merged",
 CHARGE_KIND = "charge"  # credits.models.KIND_CHARGE: a ticket's priority paid
 
 
-def emit(event_type, data, *, internal=False):
-    """Queue `event_type` with `data` for every enabled endpoint that chose it (internal-note
-    events only to endpoints that chose internal notes). Returns the deliveries written."""
+def emit(event_type, build, *, internal=False):
+    """Queue `event_type` for every enabled endpoint that chose it (internal-note events only to
+    endpoints that chose internal notes), its object made by `build()` only when one did (most
+    desks have no endpoint: a ticket change then costs one small query). Returns the deliveries."""
     endpoints = [
         e
         for e in db.session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.enabled.is_(True)))
@@ -33,7 +34,7 @@ def emit(event_type, data, *, internal=False):
         return []
     event_id = new_event_id()
     body = json.dumps(
-        {"id": event_id, "type": event_type, "created": int(time.time()), "data": {"object": data}},
+        {"id": event_id, "type": event_type, "created": int(time.time()), "data": {"object": build()}},
         separators=(",", ":"),
         ensure_ascii=False,
     )
@@ -47,19 +48,18 @@ def emit(event_type, data, *, internal=False):
 
 
 def on_ticket_created(ticket):
-    emit("ticket.created", payloads.ticket_with_body(ticket))
+    emit("ticket.created", lambda: payloads.ticket_with_body(ticket))
 
 
 def on_ticket_changed(ticket, actor, field, old, new):
     if field not in TICKET_FIELDS:
         return
-    data = payloads.ticket(ticket)
-    data["change"] = {"field": field, "old": old, "new": new, "by": payloads.person(actor)}
-    emit("ticket.updated", data)
+    change = {"field": field, "old": old, "new": new, "by": payloads.person(actor)}
+    emit("ticket.updated", lambda: {**payloads.ticket(ticket), "change": change})
 
 
 def on_message_posted(message, first_agent_reply):
-    emit("message.created", payloads.message(message), internal=bool(message.internal))
+    emit("message.created", lambda: payloads.message(message), internal=bool(message.internal))
 
 
 def on_balance_changed(account, old_balance, entry):
@@ -68,40 +68,44 @@ def on_balance_changed(account, old_balance, entry):
         return
     emit(
         "priority.paid",
-        {**payloads.ledger_entry(entry), "object": "priority_charge", "credits": -entry.amount},
+        lambda: {**payloads.ledger_entry(entry), "object": "priority_charge", "credits": -entry.amount},
     )
 
 
 def on_guarantee_refunded(ticket, credits, entry, alert, target, payer):
-    data = {
-        **payloads.ledger_entry(entry),
-        "object": "guarantee_refund",
-        "credits": credits,
-        "target": target,
-    }
-    emit("guarantee.refunded", data)
+    emit(
+        "guarantee.refunded",
+        lambda: {
+            **payloads.ledger_entry(entry),
+            "object": "guarantee_refund",
+            "credits": credits,
+            "target": target,
+        },
+    )
 
 
 def on_credit_alert(alert, label):
     if alert.kind != "low_balance":  # credits.models.ALERT_LOW_BALANCE
         return
-    data = {
-        "object": "low_balance",
-        "bank": payloads.bank(alert.account),
-        "balance": alert.balance,
-        "threshold": alert.threshold,
-        "stage": alert.level,
-        "label": label,
-    }
-    emit("balance.low", data)
+    emit(
+        "balance.low",
+        lambda: {
+            "object": "low_balance",
+            "bank": payloads.bank(alert.account),
+            "balance": alert.balance,
+            "threshold": alert.threshold,
+            "stage": alert.level,
+            "label": label,
+        },
+    )
 
 
 def on_payment_credited(payment):
-    emit("payment.succeeded", payloads.payment(payment))
+    emit("payment.succeeded", lambda: payloads.payment(payment))
 
 
 def on_payment_refunded(payment, amount):
-    emit("payment.refunded", {**payloads.payment(payment), "refunded_now": amount})
+    emit("payment.refunded", lambda: {**payloads.payment(payment), "refunded_now": amount})
 
 
 RECEIVERS = (

@@ -50,7 +50,10 @@ def check_url(raw):
         raise BadEndpoint("url", "Enter the URL that should receive the events.")
     if len(url) > URL_MAX:
         raise BadEndpoint("url", f"The URL is too long (at most {URL_MAX} characters).")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. "https://[::1" (an unclosed bracket)
+        raise BadEndpoint("url", "That is not a URL: check the host name and its brackets.") from None
     schemes = ("https", "http") if config["WEBHOOK_ALLOW_HTTP"] else ("https",)
     if parts.scheme not in schemes:
         allowed = " or ".join(f"{s}://" for s in schemes)

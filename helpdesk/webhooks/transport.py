@@ -116,14 +116,14 @@ def post(url, body, headers, *, timeout, allow_private):
     def answer(status_code=None, error=None):
         return Answer(status_code, error, int((time.monotonic() - started) * 1000))
 
-    parts = urlsplit(url)
-    host = parts.hostname
-    if parts.scheme not in ("http", "https") or not host:
-        return answer(error=f"not an http(s) URL: {url}")
     try:
+        parts = urlsplit(url)
+        host = parts.hostname
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
-        return answer(error="the URL's port is not a number from 1 to 65535")
+        return answer(error="not a valid URL (its host or port)")
+    if parts.scheme not in ("http", "https") or not host:
+        return answer(error=f"not an http(s) URL: {url}")
     connection = None
     try:
         address = resolve(host, port, allow_private)

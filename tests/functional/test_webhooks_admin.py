@@ -123,6 +123,12 @@ def test_an_admin_adds_an_endpoint_and_sees_its_secret(client, login, people):
             "port must be a number",
         ),
         ({"url": "https://", "events": ["ticket.created"]}, "The URL needs a host name"),
+        ({"url": "https://[::1/in", "events": ["ticket.created"]}, "That is not a URL"),
+        ({"url": "https://hooks.example.com/in#x", "events": ["ticket.created"]}, "Leave the #fragment out"),
+        (
+            {"url": "https://hooks.example.com/" + "a" * 2000, "events": ["ticket.created"]},
+            "The URL is too long",
+        ),
     ],
 )
 def test_bad_input_gets_a_clear_message_and_keeps_what_was_typed(client, login, people, data, message):
@@ -278,3 +284,10 @@ def test_forms_need_the_csrf_token(app, client, login, people, monkeypatch):
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
     assert client.post(NEW, data={**GOOD, "csrf_token": token}).status_code == 302
     assert _count() == 2
+
+
+@pytest.mark.parametrize("page", ["abc", "-3", "0", "99999999999", "500"])
+def test_a_nonsense_or_past_the_end_page_number_never_errors(client, login, people, page):
+    login(people["admin"])
+    for url in ("/admin/webhooks/", f"/admin/webhooks/{people['endpoint'].id}"):
+        assert client.get(url, query_string={"page": page}).status_code == 200, url

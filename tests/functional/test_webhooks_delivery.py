@@ -398,3 +398,25 @@ def test_an_endpoint_failing_for_a_day_is_disabled_and_its_admins_mailed(desk, r
     endpoints.set_enabled(endpoint, desk.admin, True)
     db.session.commit()
     assert delivery.process_due(now=start + timedelta(hours=31))["webhooks delivered"] == 2
+
+
+def test_prune_deletes_old_finished_deliveries_and_attempts_but_keeps_queued_ones(
+    app, desk, receiver, private_ok
+):
+    endpoint = add_endpoint(desk.admin, receiver.url, events=["ticket.created"])
+    _open_ticket(desk)
+    delivery.process_due()  # delivered, one attempt
+    receiver.status = 500
+    _open_ticket(desk, subject="Still queued")
+    delivery.process_due()  # queued for a retry, one failed attempt
+    old = utcnow() - timedelta(days=40)
+    for row in deliveries(endpoint):
+        row.created_at = old
+    for attempt in attempts(endpoint):
+        attempt.started_at = old
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["webhooks", "prune", "--days", "30"])
+    assert result.exit_code == 0 and "deleted 1 deliveries and 2 attempts" in result.output
+    db.session.expire_all()
+    [kept] = deliveries(endpoint)
+    assert kept.status == "queued" and attempts(endpoint) == []
