@@ -99,6 +99,9 @@ def record(delivery_id, answer, now):
     failures, mailing the admins. Returns the delivery's status."""
     cfg = current_app.config
     delivery = db.session.get(WebhookDelivery, delivery_id)
+    if delivery is None:  # its endpoint was deleted while the request was on its way
+        db.session.commit()
+        return None
     endpoint = _lock_endpoint(delivery.endpoint_id)
     db.session.add(
         WebhookAttempt(
@@ -159,6 +162,8 @@ def process_due(now=None, limit=None):
     for delivery_id, url, secret, body, event_id, event_type in claim_due(now, limit):
         answer = send(url, secret, body, event_id, event_type)
         status = record(delivery_id, answer, now or utcnow())
+        if status is None:
+            continue
         if status == DELIVERY_DELIVERED:
             counts["webhooks delivered"] += 1
         else:

@@ -420,3 +420,21 @@ def test_prune_deletes_old_finished_deliveries_and_attempts_but_keeps_queued_one
     db.session.expire_all()
     [kept] = deliveries(endpoint)
     assert kept.status == "queued" and attempts(endpoint) == []
+
+
+def test_an_endpoint_deleted_while_its_delivery_is_on_the_way_is_no_trouble(
+    desk, receiver, private_ok, monkeypatch
+):
+    endpoint = add_endpoint(desk.admin, receiver.url, events=["ticket.created"])
+    _open_ticket(desk)
+    real_send = delivery.send
+
+    def send_then_delete(*args):
+        answer = real_send(*args)
+        endpoints.delete_endpoint(db.session.get(type(endpoint), endpoint.id), desk.admin)
+        db.session.commit()  # an admin deleted it meanwhile
+        return answer
+
+    monkeypatch.setattr(delivery, "send", send_then_delete)
+    assert delivery.process_due() == {"webhooks delivered": 0, "webhooks deferred": 0, "webhooks failed": 0}
+    assert len(receiver.requests) == 1 and deliveries() == []
