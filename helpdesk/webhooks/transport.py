@@ -10,6 +10,7 @@ import http.client
 import ipaddress
 import socket
 import ssl
+import threading
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -109,8 +110,37 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
         self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
 
 
+class _Watchdog:
+    """Cuts the connection when the whole attempt outlasts its time: the socket's timeout bounds
+    each read, so a receiver trickling its answer a byte at a time would otherwise hold the worker
+    (and outlive the claim's lease) for as long as it liked."""
+
+    def __init__(self, seconds):
+        self.expired = threading.Event()
+        self.connection = None
+        self._timer = threading.Timer(seconds, self._cut)
+        self._timer.daemon = True
+
+    def _cut(self):
+        self.expired.set()
+        sock = getattr(self.connection, "sock", None)
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)  # the blocked read returns at once
+            except OSError:
+                pass
+
+    def __enter__(self):
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._timer.cancel()
+
+
 def post(url, body, headers, *, timeout, allow_private):
-    """POST `body` (bytes) to `url` once; an Answer, never an exception for network trouble."""
+    """POST `body` (bytes) to `url` once, within `timeout` seconds in all; an Answer, never an
+    exception for network trouble."""
     started = time.monotonic()
 
     def answer(status_code=None, error=None):
@@ -124,27 +154,37 @@ def post(url, body, headers, *, timeout, allow_private):
         return answer(error="not a valid URL (its host or port)")
     if parts.scheme not in ("http", "https") or not host:
         return answer(error=f"not an http(s) URL: {url}")
-    connection = None
-    try:
-        address = resolve(host, port, allow_private)
-        kind = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
-        connection = kind(host, port, address, timeout)
-        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        connection.request("POST", path, body=body, headers={"User-Agent": USER_AGENT, **headers})
-        response = connection.getresponse()
-        response.read(65536)  # the answer's body does not matter; a bounded read frees the socket
-        if 300 <= response.status < 400:
-            target = response.getheader("Location", "")[:200]
-            return answer(response.status, f"redirect not followed (to {target or 'nowhere'})")
-        if not 200 <= response.status < 300:
-            return answer(response.status, f"HTTP {response.status} {response.reason}"[:200])
-        return answer(response.status)
-    except AddressRefused as exc:
-        return answer(error=str(exc))
-    except TimeoutError:
-        return answer(error=f"timed out after {timeout} s")
-    except (OSError, http.client.HTTPException, ssl.SSLError) as exc:
-        return answer(error=f"{type(exc).__name__}: {exc}"[:500])
-    finally:
-        if connection is not None:
-            connection.close()
+    with _Watchdog(timeout) as watchdog:
+        try:
+            address = resolve(host, port, allow_private)
+            kind = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
+            watchdog.connection = kind(host, port, address, timeout)
+            result = _exchange(watchdog.connection, parts, body, headers, answer)
+            if watchdog.expired.is_set():  # a cut answer can look whole (EOF ends the headers)
+                return answer(error=f"timed out after {timeout} s")
+            return result
+        except AddressRefused as exc:
+            return answer(error=str(exc))
+        except (OSError, http.client.HTTPException, AttributeError, ValueError) as exc:
+            if watchdog.expired.is_set() or isinstance(exc, TimeoutError):
+                return answer(error=f"timed out after {timeout} s")
+            if not isinstance(exc, (OSError, http.client.HTTPException)):  # only a cut connection
+                raise  # explains an AttributeError or ValueError (ssl's own errors are OSErrors)
+            return answer(error=f"{type(exc).__name__}: {exc}"[:500])
+        finally:
+            if watchdog.connection is not None:
+                watchdog.connection.close()
+
+
+def _exchange(connection, parts, body, headers, answer):
+    """Send the request and judge the answer: 2xx delivered; a redirect is not followed."""
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    connection.request("POST", path, body=body, headers={"User-Agent": USER_AGENT, **headers})
+    response = connection.getresponse()
+    response.read(65536)  # the answer's body does not matter; a bounded read frees the socket
+    if 300 <= response.status < 400:
+        target = response.getheader("Location", "")[:200]
+        return answer(response.status, f"redirect not followed (to {target or 'nowhere'})")
+    if not 200 <= response.status < 300:
+        return answer(response.status, f"HTTP {response.status} {response.reason}"[:200])
+    return answer(response.status)

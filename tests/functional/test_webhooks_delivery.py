@@ -18,7 +18,15 @@ from helpdesk.tickets import lifecycle
 from helpdesk.webhooks import delivery, endpoints, transport
 from helpdesk.webhooks.models import WebhookDelivery
 from helpdesk.webhooks.signing import signature_header
-from tests.functional.webhook_support import Receiver, add_endpoint, attempts, deliveries, readme_verifier
+from tests.functional.webhook_support import (
+    Receiver,
+    TLSReceiver,
+    add_endpoint,
+    attempts,
+    deliveries,
+    readme_verifier,
+    self_signed_certificate,
+)
 
 
 @pytest.fixture
@@ -336,6 +344,22 @@ def test_a_slow_receiver_times_out(app, desk, receiver, private_ok, monkeypatch)
     assert attempt.error == "timed out after 0.3 s" and attempt.status_code is None
 
 
+def test_a_receiver_trickling_its_answer_is_cut_off_at_the_timeout(
+    app, desk, receiver, private_ok, monkeypatch
+):
+    """Each read would arrive within the socket's timeout; the attempt as a whole still may not
+    take longer than WEBHOOK_TIMEOUT_SECONDS."""
+    monkeypatch.setitem(app.config, "WEBHOOK_TIMEOUT_SECONDS", 0.5)
+    endpoint = add_endpoint(desk.admin, receiver.url, events=["ticket.created"])
+    receiver.trickle = True
+    _open_ticket(desk)
+    started = time.monotonic()
+    assert delivery.process_due()["webhooks deferred"] == 1
+    assert time.monotonic() - started < 1.5
+    [attempt] = attempts(endpoint)
+    assert attempt.error == "timed out after 0.5 s" and 450 <= attempt.duration_ms < 1500
+
+
 def test_a_refused_connection_is_a_failure_to_retry(app, desk, private_ok):
     with Receiver() as gone:
         url = gone.url
@@ -438,3 +462,39 @@ def test_an_endpoint_deleted_while_its_delivery_is_on_the_way_is_no_trouble(
     monkeypatch.setattr(delivery, "send", send_then_delete)
     assert delivery.process_due() == {"webhooks delivered": 0, "webhooks deferred": 0, "webhooks failed": 0}
     assert len(receiver.requests) == 1 and deliveries() == []
+
+
+@pytest.fixture
+def tls_receiver(tmp_path, monkeypatch):
+    """A TLS receiver on 127.0.0.1 with a certificate for hooks.example.com, which this process
+    trusts (SSL_CERT_FILE); hooks.example.com and other.example.com resolve to 127.0.0.1."""
+    cert, key = self_signed_certificate(tmp_path, "hooks.example.com")
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    real = socket.getaddrinfo
+
+    def fake(host, *args, **kwargs):
+        if host in ("hooks.example.com", "other.example.com"):
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", args[0] if args else 443))]
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", fake)
+    with TLSReceiver(cert, key) as server:
+        yield server
+
+
+def test_https_goes_to_the_checked_address_and_verifies_the_certificate_for_the_name(tls_receiver):
+    answer = transport.post(
+        f"https://hooks.example.com:{tls_receiver.port}/in", b"{}", {}, timeout=5, allow_private=True
+    )
+    assert answer.ok, answer.error
+    assert tls_receiver.requests[0]["headers"]["Host"] == f"hooks.example.com:{tls_receiver.port}"
+
+
+def test_https_refuses_a_certificate_for_another_name(tls_receiver):
+    answer = transport.post(
+        f"https://other.example.com:{tls_receiver.port}/in", b"{}", {}, timeout=5, allow_private=True
+    )
+    assert (
+        not answer.ok and "SSLCertVerificationError" in answer.error and "other.example.com" in answer.error
+    )
+    assert tls_receiver.requests == []

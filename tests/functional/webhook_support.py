@@ -33,6 +33,7 @@ class Receiver:
         self.requests = []
         self.status = 200
         self.delay = 0
+        self.trickle = False
         self.location = None
         self.secret = None
         self.verified = []
@@ -49,6 +50,15 @@ class Receiver:
                     )
                 if receiver.delay:
                     time.sleep(receiver.delay)
+                if receiver.trickle:  # a header line every 0.1 s, for ever (or until cut off)
+                    try:
+                        self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+                        for n in range(100):
+                            self.wfile.write(f"X-Slow-{n}: 1\r\n".encode())
+                            time.sleep(0.1)
+                    except OSError:
+                        pass
+                    return
                 self.send_response(receiver.status)
                 if receiver.location:
                     self.send_header("Location", receiver.location)
@@ -102,3 +112,50 @@ def attempts(endpoint):
     return db.session.scalars(
         select(WebhookAttempt).where(WebhookAttempt.endpoint_id == endpoint.id).order_by(WebhookAttempt.id)
     ).all()
+
+
+def self_signed_certificate(folder, name):
+    """A certificate for `name` (and its key) in `folder`, its own trust anchor: (cert path, key path)."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return cert_path, key_path
+
+
+class TLSReceiver(Receiver):
+    """The same receiver behind TLS, with the given certificate."""
+
+    def __init__(self, cert_path, key_path):
+        import ssl
+
+        super().__init__()
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert_path, key_path)
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
