@@ -47,12 +47,21 @@ def emit(event_type, build, *, internal=False):
     return rows
 
 
+OPENING = "webhooks_tickets_opening"  # db.session.info: tickets recorded as created, not yet announced
+
+
 def on_ticket_created(ticket):
+    db.session.info.get(OPENING, set()).discard(ticket.id)
     emit("ticket.created", lambda: payloads.ticket_with_body(ticket))
 
 
 def on_ticket_changed(ticket, actor, field, old, new):
-    if field not in TICKET_FIELDS:
+    """ticket.updated for a change of the ticket; what happens while it is being opened (the
+    round-robin's assignment) is part of ticket.created, which is sent after it with that state."""
+    if field == "created":
+        db.session.info.setdefault(OPENING, set()).add(ticket.id)
+        return
+    if field not in TICKET_FIELDS or ticket.id in db.session.info.get(OPENING, ()):
         return
     change = {"field": field, "old": old, "new": new, "by": payloads.person(actor)}
     emit("ticket.updated", lambda: {**payloads.ticket(ticket), "change": change})

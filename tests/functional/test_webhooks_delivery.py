@@ -10,11 +10,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from helpdesk.accounts.models import AgentAvailability
 from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
 from helpdesk.mail.delivery import run_worker
 from helpdesk.mail.models import OutboxMessage
-from helpdesk.tickets import lifecycle
+from helpdesk.tickets import lifecycle, round_robin
 from helpdesk.webhooks import delivery, endpoints, transport
 from helpdesk.webhooks.models import WebhookDelivery
 from helpdesk.webhooks.signing import signature_header
@@ -498,3 +499,20 @@ def test_https_refuses_a_certificate_for_another_name(tls_receiver):
         not answer.ok and "SSLCertVerificationError" in answer.error and "other.example.com" in answer.error
     )
     assert tls_receiver.requests == []
+
+
+def test_a_round_robin_assignment_while_opening_is_part_of_ticket_created(desk, make):
+    endpoint = add_endpoint(
+        desk.admin, "https://hooks.example.com/a", events=["ticket.created", "ticket.updated"]
+    )
+    round_robin.set_enabled(desk.admin, desk.it, True)
+    db.session.add(AgentAvailability(user_id=desk.agent.id, round_robin=True, away=False))
+    db.session.commit()
+    ticket = _open_ticket(desk)
+    assert ticket.assignee_id == desk.agent.id
+    [created] = [json.loads(d.body) for d in deliveries(endpoint)]  # no ticket.updated before it
+    assert created["type"] == "ticket.created"
+    assert created["data"]["object"]["assignee"]["id"] == desk.agent.id
+    lifecycle.set_status(ticket, desk.agent, "open")
+    db.session.commit()
+    assert [d.event_type for d in deliveries(endpoint)] == ["ticket.created", "ticket.updated"]
