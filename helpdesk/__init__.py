@@ -18,6 +18,7 @@ from helpdesk import (
     replies,
     reports,
     tickets,
+    webhooks,
 )
 from helpdesk.config import (
     Config,
@@ -158,6 +159,7 @@ def register_domains(app):
         kb,
         replies,
         reports,
+        webhooks,
         demo,
     ):
         domain.init_app(app)

@@ -78,11 +78,25 @@ ENV_SETTINGS = {
     "KB_PUBLIC": bool,
     "KB_DEFLECTION_MINUTES": int,
     "KB_COUNT_SECONDS": int,
+    # webhooks (README "Webhooks")
+    "WEBHOOK_ALLOW_PRIVATE": bool,
+    "WEBHOOK_ALLOW_HTTP": bool,
 }
 
 
 class Config:
     """Defaults, safe for development; production must override the secrets."""
+
+    # Outbound webhooks (README "Webhooks"): delivered by `flask worker` beside the mail.
+    WEBHOOK_ALLOW_PRIVATE = False  # deliver to private, loopback, link-local and reserved addresses
+    WEBHOOK_ALLOW_HTTP = False  # accept http:// endpoint URLs (https only otherwise)
+    WEBHOOK_TIMEOUT_SECONDS = 5
+    WEBHOOK_MAX_ATTEMPTS = 14  # spans a day with the backoff below; then failed ("Redeliver" queues it)
+    WEBHOOK_BACKOFF_SECONDS = 60  # 1 min, 2, 4, ... capped below
+    WEBHOOK_BACKOFF_MAX_SECONDS = 4 * 3600
+    WEBHOOK_LEASE_SECONDS = 120  # a claimed delivery whose worker died is tried again after this
+    WEBHOOK_DISABLE_AFTER_HOURS = 24  # every attempt failed this long: the endpoint is disabled
+    WEBHOOK_WORKER_BATCH = 20
 
     HELPDESK_ENV = "development"
     SECRET_KEY = DEV_SECRET_KEY

@@ -117,3 +117,15 @@ notice_created = Event(
     "notice: an in-app notice was written for its user (the mail domain mails the kinds the user "
     "asked to get by mail too).",
 )
+
+# --- webhooks (issue 20 item 5): news that had no event yet ----------------------------------
+ticket_changed = Event(
+    "ticket_changed",
+    "ticket, actor, field, old, new: one history entry was written for the ticket (status, "
+    "priority, category, assignee, tags, merges, ...; old/new are its display strings).",
+)
+payment_refunded = Event(
+    "payment_refunded",
+    "payment, amount: Stripe reported a larger cumulative refund for a payment; `amount` is what "
+    "was newly refunded (minor units).",
+)

@@ -116,10 +116,12 @@ def settle(payment, charge, why):
     Returns (credits reversed by this call, negative when given back; the ledger entry or None).
     """
     refunded = max(payment.amount_refunded, min(charge.amount_refunded, payment.amount) if charge else 0)
+    newly_refunded = max(0, refunded - payment.amount_refunded)
     if refunded > payment.amount_refunded:
         payment.amount_refunded, payment.refunded_at = refunded, utcnow()
     if payment.credited_at is None:  # nothing was credited: nothing to take back (yet)
         db.session.flush()
+        _refunded(payment, newly_refunded)
         return 0, None
     withheld = sum(d.withheld for d in charge.disputes) if charge else 0
     target, _taken = reversal_due(payment, refunded + withheld)
@@ -141,7 +143,14 @@ def settle(payment, charge, why):
         )
         payment.credits_reversed = target
     db.session.flush()
+    _refunded(payment, newly_refunded)
     return due, entry
+
+
+def _refunded(payment, amount):
+    """Announce a newly reported refund (webhooks listen), once the payment shows it."""
+    if amount:
+        events.payment_refunded.send(payment=payment, amount=amount)
 
 
 def _reversal_count(payment):

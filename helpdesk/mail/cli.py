@@ -9,7 +9,7 @@ import click
 @click.option("--once", is_flag=True, help="Deliver what is due now, then exit (for cron).")
 @click.option("--interval", default=10.0, show_default=True, help="Seconds to sleep when nothing is due.")
 def worker_command(once, interval):
-    """Deliver queued e-mail over SMTP, retrying with backoff."""
+    """Deliver queued e-mail over SMTP (and webhooks), retrying with backoff."""
     from helpdesk.mail.delivery import run_worker
 
     try:

@@ -167,6 +167,15 @@ def process_due(now=None, limit=None):
     return counts
 
 
+WORKER_JOBS = "helpdesk_worker_jobs"
+
+
+def register_worker_job(app, job):
+    """Have `flask worker` also call `job()` each round (it delivers what is due and returns counts
+    by name, e.g. {"webhooks delivered": 2}): one worker process for every outgoing queue."""
+    app.extensions.setdefault(WORKER_JOBS, []).append(job)
+
+
 def run_worker(*, once=False, interval=10.0, echo=print, rounds=None):
     """Deliver due mail until stopped (or once, or for `rounds` rounds). Database trouble in a
     round is logged and the loop goes on; with `once` it is raised."""
@@ -175,6 +184,8 @@ def run_worker(*, once=False, interval=10.0, echo=print, rounds=None):
         done += 1
         try:
             counts = process_due()
+            for job in current_app.extensions.get(WORKER_JOBS, ()):  # webhooks, ...
+                counts.update(job())
         except Exception:  # the loop must survive a database restart
             db.session.rollback()
             log.exception("mail worker: delivery round failed")

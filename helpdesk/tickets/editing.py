@@ -76,9 +76,9 @@ def current_display(ticket, field):
 
 
 def _changed(ticket, actor, field, old, new):
-    tickets.record_event(ticket, actor, field, old, new)
     ticket.version += 1
     ticket.updated_at = utcnow()
+    tickets.record_event(ticket, actor, field, old, new)  # after the bump: its receivers see the new version
     db.session.flush()
     return True
 

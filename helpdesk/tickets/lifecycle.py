@@ -76,6 +76,7 @@ def record_event(ticket, actor, field, old, new):
             "created_at": utcnow(),
         },
     )
+    events.ticket_changed.send(ticket=ticket, actor=actor, field=field, old=old, new=new)  # webhooks
 
 
 def find_submission(requester, submission_key):

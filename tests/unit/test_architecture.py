@@ -28,6 +28,7 @@ DOMAINS = (
     "kb",
     "replies",
     "reports",
+    "webhooks",
     "demo",
 )
 INDEPENDENT = ("core",)  # start page, health check, admin home: no domain services

@@ -1,0 +1,22 @@
+"""Webhook commands: `flask webhooks prune` keeps the delivery log from growing for ever. Thin."""
+
+import click
+
+
+@click.group("webhooks")
+def webhooks_group():
+    """Outbound webhooks (deliveries are sent by `flask worker`)."""
+
+
+@webhooks_group.command("prune")
+@click.option(
+    "--days", default=30, show_default=True, type=click.IntRange(min=1), help="Keep this many days."
+)
+def prune_command(days):
+    """Delete delivery attempts and finished deliveries older than --days (queued ones stay)."""
+    from helpdesk.extensions import db
+    from helpdesk.webhooks.delivery import prune
+
+    deliveries, attempts = prune(days)
+    db.session.commit()
+    click.echo(f"deleted {deliveries} deliveries and {attempts} attempts older than {days} days")

@@ -1,0 +1,200 @@
+"""Webhook endpoints: register, change, rotate the secret, enable, disable, delete; redeliver.
+
+Services only flush (the view commits). Every change is written to the admin audit trail, never
+with the secret in it.
+"""
+
+from urllib.parse import urlsplit
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from helpdesk.accounts import audit
+from helpdesk.dbtypes import utcnow
+from helpdesk.errors import ValidationFailed
+from helpdesk.extensions import db
+from helpdesk.webhooks.models import (
+    DELIVERY_QUEUED,
+    EVENT_TYPES,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from helpdesk.webhooks.signing import new_secret
+from helpdesk.webhooks.transport import address_problem, literal_ip
+
+URL_MAX = 2000
+
+
+class BadEndpoint(ValidationFailed):
+    """A refused value, naming the form field it belongs to ("url" or "events")."""
+
+    def __init__(self, field, message):
+        super().__init__(message)
+        self.field = field
+
+
+LOCAL_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback")
+
+
+def check_url(raw):
+    """The URL, trimmed, when webhooks may be sent to it; ValidationFailed says why not.
+
+    https only (http too with WEBHOOK_ALLOW_HTTP); no user name or password in it (it would be
+    shown in the log); a literal address or a local name must be public unless
+    WEBHOOK_ALLOW_PRIVATE is set. Names are resolved, and every address checked, at each delivery.
+    """
+    config = current_app.config
+    url = (raw or "").strip()
+    if not url:
+        raise BadEndpoint("url", "Enter the URL that should receive the events.")
+    if len(url) > URL_MAX:
+        raise BadEndpoint("url", f"The URL is too long (at most {URL_MAX} characters).")
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. "https://[::1" (an unclosed bracket)
+        raise BadEndpoint("url", "That is not a URL: check the host name and its brackets.") from None
+    schemes = ("https", "http") if config["WEBHOOK_ALLOW_HTTP"] else ("https",)
+    if parts.scheme not in schemes:
+        allowed = " or ".join(f"{s}://" for s in schemes)
+        raise BadEndpoint(
+            "url", f"The URL must start with {allowed} (for example https://example.com/hooks)."
+        )
+    try:
+        host, _port = parts.hostname, parts.port
+    except ValueError:
+        raise BadEndpoint("url", "The URL's port must be a number from 1 to 65535.") from None
+    if not host:
+        raise BadEndpoint("url", "The URL needs a host name, as in https://example.com/hooks.")
+    if parts.username or parts.password:
+        raise BadEndpoint(
+            "url", "Leave the user name and password out of the URL: each delivery is signed instead."
+        )
+    if parts.fragment:
+        raise BadEndpoint("url", "Leave the #fragment out of the URL: it is never sent.")
+    if any(ch.isspace() for ch in url):
+        raise BadEndpoint("url", "The URL may not contain spaces.")
+    if not config["WEBHOOK_ALLOW_PRIVATE"]:
+        ip = literal_ip(host)
+        problem = address_problem(ip) if ip is not None else None
+        if host.lower().rstrip(".") in LOCAL_NAMES or host.lower().endswith(".localhost"):
+            problem = f"{host} is this machine"
+        if problem:
+            raise BadEndpoint(
+                "url",
+                f"Webhooks are not sent to private or local addresses: {problem}. Use a public address.",
+            )
+    return url
+
+
+def check_events(chosen):
+    """The chosen event names, known ones only, in the page's order; at least one."""
+    chosen = [name for name in EVENT_TYPES if name in set(chosen or ())]
+    if not chosen:
+        raise BadEndpoint("events", "Choose at least one event to send.")
+    return chosen
+
+
+def create_endpoint(actor, *, url, events, description="", internal_notes=False):
+    """A new, enabled endpoint with a fresh secret; only events after this moment are sent to it."""
+    endpoint = WebhookEndpoint(
+        url=check_url(url),
+        events=check_events(events),
+        description=(description or "").strip()[:200],
+        internal_notes=bool(internal_notes),
+        secret=new_secret(),
+        enabled=True,
+        created_by_id=actor.id if actor else None,
+    )
+    db.session.add(endpoint)
+    db.session.flush()
+    audit.record(actor, "webhook", new=f"endpoint #{endpoint.id} added: {endpoint.url}")
+    return endpoint
+
+
+def update_endpoint(endpoint, actor, *, url, events, description="", internal_notes=False):
+    """Change the URL, events, description or internal-note choice (the secret stays)."""
+    old = endpoint.url
+    endpoint.url = check_url(url)
+    endpoint.events = check_events(events)
+    endpoint.description = (description or "").strip()[:200]
+    endpoint.internal_notes = bool(internal_notes)
+    endpoint.updated_at = utcnow()
+    db.session.flush()
+    audit.record(actor, "webhook", old=old, new=f"endpoint #{endpoint.id} changed: {endpoint.url}")
+    return endpoint
+
+
+def rotate_secret(endpoint, actor):
+    """Replace the signing secret at once: deliveries from now on are signed with the new one."""
+    endpoint.secret = new_secret()
+    endpoint.secret_rotated_at = endpoint.updated_at = utcnow()
+    db.session.flush()
+    audit.record(actor, "webhook", new=f"endpoint #{endpoint.id}: secret rotated")
+    return endpoint
+
+
+def set_enabled(endpoint, actor, enabled):
+    """Enable or disable; enabling forgets past failures (the day of failures counts anew) and
+    sends what was waiting. True if it changed."""
+    if endpoint.enabled == enabled:
+        return False
+    endpoint.enabled = enabled
+    endpoint.updated_at = utcnow()
+    if enabled:
+        endpoint.disabled_reason = None
+        endpoint.failing_since = None
+    else:
+        endpoint.disabled_reason = f"Disabled by {actor.name}." if actor else "Disabled."
+    db.session.flush()
+    audit.record(actor, "webhook", new=f"endpoint #{endpoint.id} {'enabled' if enabled else 'disabled'}")
+    return True
+
+
+def delete_endpoint(endpoint, actor):
+    """Delete the endpoint with its deliveries and their log."""
+    audit.record(actor, "webhook", old=f"endpoint #{endpoint.id} deleted: {endpoint.url}")
+    db.session.execute(db.delete(WebhookAttempt).where(WebhookAttempt.endpoint_id == endpoint.id))
+    db.session.execute(db.delete(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id))
+    db.session.delete(endpoint)
+    db.session.flush()
+
+
+def redeliver(delivery, actor):
+    """Queue the same event (same id, same body) again for the worker, due now, with a fresh set of
+    attempts. Refused while the endpoint is disabled."""
+    if not delivery.endpoint.enabled:
+        raise ValidationFailed("Enable the endpoint first: a disabled endpoint receives nothing.")
+    delivery.status = DELIVERY_QUEUED
+    delivery.attempts = 0
+    delivery.next_attempt_at = utcnow()
+    db.session.flush()
+    return delivery
+
+
+def endpoints_query():
+    return select(WebhookEndpoint).order_by(WebhookEndpoint.id)
+
+
+def attempts_query(endpoint):
+    """The endpoint's delivery log, newest attempt first."""
+    return (
+        select(WebhookAttempt)
+        .where(WebhookAttempt.endpoint_id == endpoint.id)
+        .order_by(WebhookAttempt.id.desc())
+    )
+
+
+def waiting(endpoint):
+    """Deliveries of the endpoint waiting for the worker (never tried, or to be retried)."""
+    return db.session.scalar(
+        select(func.count(WebhookDelivery.id)).where(
+            WebhookDelivery.endpoint_id == endpoint.id, WebhookDelivery.status == DELIVERY_QUEUED
+        )
+    )
+
+
+def delivery_of(endpoint, delivery_id):
+    """The endpoint's delivery with this id, or None (another endpoint's is None too)."""
+    delivery = db.session.get(WebhookDelivery, delivery_id)
+    return delivery if delivery is not None and delivery.endpoint_id == endpoint.id else None

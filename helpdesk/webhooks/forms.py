@@ -1,0 +1,41 @@
+"""Forms of the webhook admin pages: shape only (the service checks the URL and the events)."""
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, SelectMultipleField, StringField
+from wtforms.validators import Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from helpdesk.webhooks.models import EVENT_TYPES
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class EndpointForm(FlaskForm):
+    url = StringField(
+        "URL",
+        filters=[_strip],
+        description="Where the events are POSTed, e.g. https://example.com/hooks/helpdesk.",
+    )
+    description = StringField(
+        "Description",
+        validators=[Optional(), Length(max=200)],
+        filters=[_strip],
+        description="Optional: what receives the events (CRM, chat, monitoring).",
+    )
+    events = SelectMultipleField(
+        "Events to send",
+        choices=dict(EVENT_TYPES),
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+        validate_choice=False,  # the service keeps only known events and says when none is left
+    )
+    internal_notes = BooleanField(
+        "Also send internal notes (their text leaves the desk)",
+        description="Off: message.created is sent for public replies only.",
+    )
+
+
+class ActionForm(FlaskForm):
+    """A button's form: only the CSRF token."""
