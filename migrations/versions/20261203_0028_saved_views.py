@@ -1,7 +1,7 @@
 """Agents' saved views: a named queue filter and sort per agent (issue 16).
 
 Revision ID: 0028
-Revises: 0027
+Revises: 0030
 Create Date: 2026-12-03
 
 """

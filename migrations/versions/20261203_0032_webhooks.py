@@ -1,7 +1,7 @@
 """Outbound webhooks (issue 20 item 5): endpoints, deliveries (the worker's queue), attempts (the log).
 
 Revision ID: 0032
-Revises: 0030
+Revises: 0028
 Create Date: 2026-12-03
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '0032'
-down_revision = '0030'
+down_revision = '0028'
 branch_labels = None
 depends_on = None
 
