@@ -76,7 +76,7 @@ def test_parse_tags_limits():
 def test_cursor_round_trip_is_exact():
     moment = datetime(2026, 11, 21, 10, 0, 0, 123457, tzinfo=UTC)
     ticket = Ticket(id=42, due_at=moment, updated_at=moment, priority_id=3)
-    for sort in (s for s in queue.SORTS if s not in queue.REVERSED):  # a reversed sort uses its own cursors
+    for sort in (s for s in queue.SORTS if s not in queue.REVERSED):  # reversed sorts page with these cursors
         for rank in (0, 1, 3):  # "Needs attention" rows carry their group
             ticket.rank = rank
             numbers = queue.decode_cursor(sort, queue.encode_cursor(sort, ticket))
