@@ -7,6 +7,7 @@ from flask import Flask
 
 from helpdesk import (
     accounts,
+    api,
     billing,
     branding,
     core,
@@ -161,6 +162,7 @@ def register_domains(app):
         reports,
         webhooks,
         demo,
+        api,
     ):
         domain.init_app(app)
 

@@ -170,11 +170,33 @@ ERROR_TEXT = {
 
 
 def _error_page(error):
+    renderer = _error_renderer()
+    if renderer is not None:
+        return renderer(error)
     code = getattr(error, "code", 500) or 500
     if code == 500:
         db.session.rollback()
     title, text = ERROR_TEXT.get(code, ERROR_TEXT[500])
     return render_template("core/error.html", code=code, title=title, text=text), code
+
+
+# --- Error answers by address prefix (the REST API answers application/problem+json) ---------
+
+
+def register_error_renderer(app, prefix, renderer):
+    """Errors of requests under `prefix` (routing's 404 and 405 included) are answered by
+    `renderer(error)` instead of the HTML error page."""
+    app.extensions.setdefault("error_renderers", []).append((prefix, renderer))
+
+
+def _error_renderer():
+    for prefix, renderer in current_app.extensions.get("error_renderers", ()):
+        if request.path.startswith(prefix):
+            return renderer
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
 
 
 def _database_error(error):

@@ -30,6 +30,7 @@ DOMAINS = (
     "reports",
     "webhooks",
     "demo",
+    "api",  # the REST API: calls every domain's services; nothing depends on it
 )
 INDEPENDENT = ("core",)  # start page, health check, admin home: no domain services
 # The web layer: modules named so in every domain (views by audience, their forms and helpers).

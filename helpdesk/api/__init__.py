@@ -1,0 +1,28 @@
+"""The REST API (/api/v1, JSON, bearer tokens) and the personal access token pages.
+
+The top domain: it calls every other domain's services (never their views) and nothing depends
+on it. Its views declare their shapes (routing.Api), which also make the OpenAPI document.
+"""
+
+from helpdesk.web import register_error_renderer
+
+DEFAULTS = {
+    "API_RATE_LIMIT": 600,  # requests per token per window
+    "API_RATE_WINDOW_SECONDS": 60,
+}
+
+
+def init_app(app):
+    from helpdesk.api import account, views_credits, views_docs, views_messages, views_people, views_tickets  # noqa: F401
+    from helpdesk.api.blueprints import account_bp, bp
+    from helpdesk.api.errors import render_error
+    from helpdesk.extensions import csrf
+
+    for name, value in DEFAULTS.items():
+        app.config.setdefault(name, value)
+    # Exempt from CSRF only because the API never accepts a session cookie (auth.py): a forged
+    # cross-site request cannot carry the Authorization header.
+    csrf.exempt(bp)
+    app.register_blueprint(bp)
+    app.register_blueprint(account_bp)
+    register_error_renderer(app, bp.url_prefix + "/", render_error)

@@ -1,0 +1,121 @@
+"""Shared pieces of the API's views: domain errors as problems, pages, ETags, idempotent creates."""
+
+import secrets
+
+from flask import Response, request
+from flask_login import current_user
+from werkzeug.http import parse_etags
+
+from helpdesk.actions import perform
+from helpdesk.api import idempotency
+from helpdesk.api.problems import ApiProblem
+from helpdesk.api.routing import JSON
+from helpdesk.errors import (
+    ConcurrentChange,
+    InsufficientCredits,
+    NotAllowed,
+    NotFound,
+    StaleUpdate,
+    StorageError,
+    UploadRejected,
+)
+
+
+def problem_for(error):
+    """The ApiProblem a service's DomainError answers with."""
+    if isinstance(error, NotFound):
+        return ApiProblem(404, str(error))
+    if isinstance(error, ConcurrentChange):
+        return ApiProblem(409, str(error))
+    if isinstance(error, StaleUpdate):
+        return ApiProblem(412, str(error))
+    if isinstance(error, StorageError):
+        return ApiProblem(503, str(error), headers={"Retry-After": "30"})
+    if isinstance(error, UploadRejected):
+        return ApiProblem(422, str(error), errors=[{"field": "files", "message": str(error)}])
+    if isinstance(error, InsufficientCredits):
+        return ApiProblem(422, str(error), errors=[{"field": "priority_id", "message": str(error)}])
+    if isinstance(error, NotAllowed):
+        return ApiProblem(403, str(error))
+    return ApiProblem(422, str(error), errors=[{"field": "body", "message": str(error)}])
+
+
+def run(service, *args, **kwargs):
+    """perform(service) and its value, or the problem its DomainError answers with."""
+    outcome = perform(service, *args, **kwargs)
+    if not outcome.ok:
+        raise problem_for(outcome.error)
+    return outcome.value
+
+
+def etag(version):
+    return f'"{version}"'
+
+
+def if_match_version():
+    """The version named by If-Match: 428 when missing; a value that names no version is stale (412)."""
+    header = request.headers.get("If-Match")
+    if header is None:
+        raise ApiProblem(428, "Send If-Match with the ticket's ETag (its version) to change it.")
+    tags = parse_etags(header)
+    values = [t for t in tags.as_set(include_weak=True) if t.isdigit()]
+    if len(values) != 1:
+        raise ApiProblem(412, "If-Match names no version of this ticket: read it again.")
+    return int(values[0])
+
+
+def page_url(endpoint, after, **args):
+    from flask import url_for
+
+    return url_for(endpoint, **{k: v for k, v in args.items() if v not in (None, "", False)}, after=after)
+
+
+def create(service, render, *, payload, files=()):
+    """An idempotent create. `service(submission_key)` makes the object (a domain service called
+    with a submission key made from the Idempotency-Key, or a fresh one without it);
+    `render(value)` gives (answer model, status, Location). The first answer under a key is kept
+    in the same transaction; a retry with the same body gets it again, with another body 422."""
+    user = current_user._get_current_object()
+    key = request.headers.get("Idempotency-Key")
+    request_hash = None
+    if key is not None:
+        if not idempotency.valid_key(key):
+            message = f"An Idempotency-Key is 1 to {idempotency.MAX_KEY_LENGTH} printable characters."
+            raise ApiProblem(422, message, errors=[{"field": "header.Idempotency-Key", "message": message}])
+        request_hash = idempotency.fingerprint(request.method, request.path, payload, files)
+        kept = idempotency.find(user, key)
+        if kept is not None:
+            return _replay(kept, request_hash)
+    submission_key = idempotency.submission_key(key) if key is not None else secrets.token_hex(32)
+
+    def make():
+        model, status, location = render(service(submission_key))
+        answer = (model.model_dump_json(), status, location)
+        if key is not None:
+            kept = idempotency.remember(user, key, request_hash, status, answer[0], location)
+            answer = (kept.body, kept.status, kept.location, kept.request_hash)
+        return answer
+
+    answer = run(make)
+    if len(answer) == 4 and answer[3] != request_hash:  # a concurrent twin with another body won
+        raise ApiProblem(422, REUSED_KEY, errors=[{"field": "header.Idempotency-Key", "message": REUSED_KEY}])
+    return _answer(*answer[:3])
+
+
+REUSED_KEY = "This Idempotency-Key was already used for a different request."
+
+
+def _replay(kept, request_hash):
+    if kept.request_hash != request_hash:
+        raise ApiProblem(422, REUSED_KEY, errors=[{"field": "header.Idempotency-Key", "message": REUSED_KEY}])
+    response = _answer(kept.body, kept.status, kept.location)
+    response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _answer(body, status, location):
+    response = Response(body, status=status, mimetype=JSON)
+    response.headers["Cache-Control"] = "no-store"
+    if location:
+        response.headers["Location"] = location
+    return response

@@ -1,0 +1,70 @@
+"""Idempotency-Key on every create, built on the submission keys the portal's forms use.
+
+A create sent with a key passes the domain service a submission key made from it (the same
+mechanism that makes a resent portal form give back its first ticket or message, races
+included), and keeps its first answer here in the same transaction. A retry with the same key and
+the same body gets that answer again; the same key with another body is refused (422), so a
+client's bug never silently returns an unrelated object.
+"""
+
+import hashlib
+import json
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from helpdesk.api.models import IdempotentRequest
+from helpdesk.extensions import db
+
+MAX_KEY_LENGTH = 255
+
+
+def valid_key(key):
+    return 0 < len(key) <= MAX_KEY_LENGTH and key.isprintable()
+
+
+def key_hash(key):
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def submission_key(key):
+    """The submission key a create with this Idempotency-Key hands the domain service (64
+    characters, the columns' size; prefixed so it never equals a portal form's random key)."""
+    return hashlib.sha256(b"api\0" + key.encode()).hexdigest()
+
+
+def fingerprint(method, path, payload, files=()):
+    """A digest of what was asked: method, path, the body's fields and each file's name and bytes."""
+    content = hashlib.sha256()
+    content.update(f"{method} {path}\0".encode())
+    content.update(json.dumps(payload, sort_keys=True, default=str).encode())
+    for name, data in files:
+        content.update(b"\0" + name.encode() + b"\0" + hashlib.sha256(data).digest())
+    return content.hexdigest()
+
+
+def find(user, key):
+    return db.session.scalar(
+        select(IdempotentRequest).where(
+            IdempotentRequest.user_id == user.id, IdempotentRequest.key_hash == key_hash(key)
+        )
+    )
+
+
+def remember(user, key, request_hash, status, body, location=None):
+    """Keep the first answer under (user, key); a concurrent twin that kept it first wins."""
+    row = IdempotentRequest(
+        user_id=user.id,
+        key_hash=key_hash(key),
+        request_hash=request_hash,
+        status=status,
+        body=body,
+        location=location,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+            db.session.flush()
+    except IntegrityError:
+        return find(user, key)
+    return row

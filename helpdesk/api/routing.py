@@ -1,0 +1,114 @@
+"""How an API view is declared: one decorator gives its URL, method, scope, the pydantic models
+of its query, body and answer, and its error statuses. The same declarations make the OpenAPI
+document (openapi.py), so the document cannot drift from what the views accept and answer."""
+
+from dataclasses import dataclass, field
+from functools import wraps
+
+from flask import Response, g, request
+from pydantic import BaseModel, ValidationError
+
+from helpdesk.api import tokens
+from helpdesk.api.problems import ApiProblem, field_errors
+
+JSON = "application/json"
+MULTIPART = "multipart/form-data"
+
+
+@dataclass
+class Operation:
+    rule: str
+    method: str
+    endpoint: str
+    summary: str
+    tag: str
+    scope: tuple | None
+    query: type | None = None
+    body: type | None = None
+    response: type | None = None
+    status: int = 200
+    errors: tuple = ()
+    multipart: bool = False
+    binary: bool = False
+    headers: dict = field(default_factory=dict)  # response headers documented: name -> description
+    request_headers: dict = field(default_factory=dict)  # name -> (required, description)
+    description: str = ""
+
+
+class Api:
+    """A blueprint's API operations (see `route`)."""
+
+    def __init__(self, blueprint, prefix):
+        self.blueprint, self.prefix, self.operations = blueprint, prefix, []
+
+    def route(self, rule, method="GET", *, summary, tag, scope=None, **options):
+        """Declare an API view. `scope` ("tickets", "read") is checked against the token; `query`
+        and `body` models parse the query string and the JSON (or, with `multipart`, form) body
+        into the view's `query=` and `body=` arguments (422 with field errors when refused)."""
+
+        def decorator(view):
+            operation = Operation(
+                rule=self.prefix + rule,
+                method=method,
+                endpoint=f"{self.blueprint.name}.{view.__name__}",
+                summary=summary,
+                tag=tag,
+                scope=scope,
+                description=(view.__doc__ or "").strip(),
+                **options,
+            )
+            self.operations.append(operation)
+
+            @wraps(view)
+            def wrapped(**kwargs):
+                if operation.scope is not None:
+                    require_scope(*operation.scope)
+                if operation.query is not None:
+                    kwargs["query"] = parse(operation.query, request.args.to_dict(), "query")
+                if operation.body is not None:
+                    kwargs["body"] = parse(operation.body, request_body(operation.multipart), "body")
+                return view(**kwargs)
+
+            self.blueprint.add_url_rule(rule, view.__name__, wrapped, methods=[method])
+            return wrapped
+
+        return decorator
+
+
+def require_scope(domain, level):
+    token = g.api_token
+    if not tokens.allows(token, domain, level):
+        raise ApiProblem(403, f"This token lacks the {domain}:{level} scope.")
+
+
+def parse(model, data, where):
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = field_errors(exc)
+        if where == "query":
+            for item in errors:
+                item["field"] = f"query.{item['field']}"
+        raise ApiProblem(422, "Some values were refused: see errors.", errors=errors) from exc
+
+
+def request_body(multipart):
+    """The body's fields: a JSON object, or (where files may come) multipart form fields."""
+    if multipart and request.mimetype == MULTIPART:
+        return {key: request.form.get(key) for key in request.form}
+    if request.mimetype != JSON:
+        accepted = f"{JSON} or {MULTIPART}" if multipart else JSON
+        raise ApiProblem(415, f"Send the body as {accepted}.")
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ApiProblem(400, "The body is not a JSON object.")
+    return data
+
+
+def respond(model: BaseModel, status=200, headers=None):
+    """`model` as JSON (the document's schema for this answer, by construction)."""
+    response = Response(model.model_dump_json(), status=status, mimetype=JSON)
+    response.headers["Cache-Control"] = "no-store"
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response

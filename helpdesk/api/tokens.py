@@ -1,0 +1,112 @@
+"""Personal access tokens: made by their owner, shown once, kept as a SHA-256, revocable.
+
+Why SHA-256 and not argon2 (which keeps the passwords): a token's secret is 32 random bytes from
+`secrets`, 256 bits that nobody can guess or brute-force from a leaked hash, so a slow hash would
+protect nothing and cost every API request tens of milliseconds; a plain digest is looked up by
+its unique index in one query, and comparing digests leaks nothing about the secret.
+"""
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from helpdesk.api.models import ApiToken
+from helpdesk.dbtypes import utcnow
+from helpdesk.errors import NotFound, ValidationFailed
+from helpdesk.extensions import db
+
+PREFIX = "hd_"
+DOMAINS = ("tickets", "credits", "people", "kb")
+SCOPES = tuple(f"{domain}:{level}" for domain in DOMAINS for level in ("read", "write"))
+LIFETIMES = (7, 30, 90, 365)  # days a token may live
+MAX_ACTIVE_TOKENS = 50
+
+
+def digest(secret):
+    return hashlib.sha256(secret.encode("utf-8", "replace")).hexdigest()
+
+
+def create_token(owner, *, name, scopes, days):
+    """A new token for `owner`; returns (token, secret). The secret is never stored: only its
+    SHA-256. A write scope brings its read scope (writing what one cannot read helps nobody)."""
+    name = " ".join((name or "").split())
+    if not name:
+        raise ValidationFailed("Give the token a name, to recognise it later.")
+    chosen = set(scopes or ())
+    if not chosen or not chosen <= set(SCOPES):
+        raise ValidationFailed("Choose at least one of the listed scopes.")
+    chosen |= {s.replace(":write", ":read") for s in chosen}
+    if days not in LIFETIMES:
+        raise ValidationFailed("Choose one of the listed lifetimes.")
+    if len(active_tokens(owner)) >= MAX_ACTIVE_TOKENS:
+        raise ValidationFailed(f"You have {MAX_ACTIVE_TOKENS} active tokens: revoke one first.")
+    secret = PREFIX + secrets.token_urlsafe(32)
+    now = utcnow()
+    token = ApiToken(
+        owner=owner,
+        user_id=owner.id,
+        name=name[:100],
+        token_hash=digest(secret),
+        prefix=secret[:10],
+        scopes=" ".join(s for s in SCOPES if s in chosen),
+        created_at=now,
+        expires_at=now + timedelta(days=days),
+    )
+    db.session.add(token)
+    db.session.flush()
+    return token, secret
+
+
+def active_tokens(owner):
+    now = utcnow()
+    return db.session.scalars(
+        select(ApiToken).where(
+            ApiToken.user_id == owner.id, ApiToken.revoked_at.is_(None), ApiToken.expires_at > now
+        )
+    ).all()
+
+
+def tokens_query(owner):
+    """Every token of `owner` (revoked and expired ones too), newest first, to paginate."""
+    return select(ApiToken).where(ApiToken.user_id == owner.id).order_by(ApiToken.id.desc())
+
+
+def revoke(owner, token_id):
+    """Revoke one of `owner`'s tokens (at once: its next request answers 401). Idempotent."""
+    token = db.session.get(ApiToken, token_id)
+    if token is None or token.user_id != owner.id:
+        raise NotFound("No such token.")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        db.session.flush()
+    return token
+
+
+def well_formed(secret):
+    return bool(secret) and secret.startswith(PREFIX) and len(secret) <= 200
+
+
+def authenticate(secret):
+    """The usable token for this secret (not revoked, not expired, its owner active), else None."""
+    if not well_formed(secret):
+        return None
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == digest(secret)))
+    if token is None or token.revoked_at is not None or token.expires_at <= utcnow():
+        return None
+    if not token.owner.active:
+        return None
+    return token
+
+
+def allows(token, domain, level):
+    return f"{domain}:{level}" in token.scope_set
+
+
+LAST_USE_PRECISION = timedelta(minutes=1)  # write last use at most once a minute per token
+
+
+def note_use(token, now):
+    if token.last_used_at is None or now - token.last_used_at >= LAST_USE_PRECISION:
+        token.last_used_at = now

@@ -1,0 +1,125 @@
+"""/api/v1/credits: a bank's balance and statement, and what a priority would cost (read only:
+credits move through the interface's services, a ticket's charge and an admin's adjustment)."""
+
+from flask import abort, url_for
+from flask_login import current_user
+
+from helpdesk import policy
+from helpdesk.api import schemas
+from helpdesk.api.answers import page_url
+from helpdesk.api.blueprints import api
+from helpdesk.api.routing import respond
+from helpdesk.api.views_tickets import named
+from helpdesk.credits import ledger
+from helpdesk.credits import quotes as credit_quotes
+from helpdesk.credits.models import CreditAccount, LedgerEntry
+from helpdesk.extensions import db
+
+READ = ("credits", "read")
+
+
+def bank_out(account):
+    return schemas.Bank(
+        id=account.id,
+        owner=account.owner_name,
+        balance=account.balance,
+        plan=named(account.plan),
+        organization_id=account.organization_id,
+        user_id=account.user_id,
+        entries_url=url_for("api.list_entries", bank_id=account.id),
+    )
+
+
+def visible_bank(bank_id):
+    account = db.session.get(CreditAccount, bank_id)
+    if not policy.can_view_bank(current_user, account):
+        abort(404)
+    return account
+
+
+@api.route(
+    "/credits/bank", summary="Your bank", tag="credits", scope=READ, response=schemas.Bank, errors=(404,)
+)
+def my_bank():
+    """The bank the token's owner spends from (their organization's shared bank if it has one);
+    404 when they have none."""
+    account = ledger.account_for(current_user)
+    if account is None or not policy.can_view_bank(current_user, account):
+        abort(404)
+    return respond(bank_out(account))
+
+
+@api.route(
+    "/credits/banks/<int:bank_id>",
+    summary="A bank",
+    tag="credits",
+    scope=READ,
+    response=schemas.Bank,
+    errors=(404,),
+)
+def get_bank(bank_id):
+    """A bank its owner, its organization's members or an admin may see; 404 for anyone else."""
+    return respond(bank_out(visible_bank(bank_id)))
+
+
+@api.route(
+    "/credits/banks/<int:bank_id>/entries",
+    summary="A bank's statement",
+    tag="credits",
+    scope=READ,
+    query=schemas.PageQuery,
+    response=schemas.EntryList,
+    errors=(404, 422),
+)
+def list_entries(bank_id, query):
+    """The ledger's entries, newest first, each with the balance it left; `after` is the last
+    entry id of the previous page."""
+    account = visible_bank(bank_id)
+    statement = ledger.statement_query(account)
+    if query.after:
+        statement = statement.where(LedgerEntry.id < query.after)
+    found = db.session.scalars(statement.limit(query.limit + 1)).all()
+    items = [
+        schemas.Entry(
+            id=e.id,
+            amount=e.amount,
+            kind=e.kind,
+            balance_after=e.balance_after,
+            ticket_id=e.ticket_id,
+            memo=e.memo or "",
+            created_at=e.created_at,
+        )
+        for e in found[: query.limit]
+    ]
+    following = None
+    if len(found) > query.limit:
+        following = page_url("api.list_entries", items[-1].id, bank_id=account.id, limit=query.limit)
+    return respond(schemas.EntryList(items=items, next=following))
+
+
+@api.route(
+    "/credits/quote",
+    summary="What a priority costs",
+    tag="credits",
+    scope=READ,
+    query=schemas.QuoteQuery,
+    response=schemas.QuoteOut,
+    errors=(404, 422),
+)
+def quote(query):
+    """What opening a ticket at this priority would cost the token's owner now, from their plan's
+    tariff, and what it would leave; 404 when their plan does not offer the priority."""
+    found = credit_quotes.quote_for(current_user, query.priority_id, category_id=query.category_id)
+    if found is None:
+        abort(404)
+    return respond(
+        schemas.QuoteOut(
+            priority=named(found.priority),
+            cost=found.cost,
+            balance=found.balance,
+            balance_after=found.balance_after,
+            shortfall=found.shortfall,
+            available=found.available,
+            due_at=found.due_at,
+        )
+    )

@@ -1,0 +1,166 @@
+"""/api/v1/tickets: the queue's list, a ticket, a new ticket, and changes guarded by If-Match."""
+
+from flask import abort, url_for
+from flask_login import current_user
+
+from helpdesk import policy
+from helpdesk.api import changes, schemas
+from helpdesk.api.answers import create, etag, if_match_version, page_url, run
+from helpdesk.api.blueprints import api
+from helpdesk.api.problems import ApiProblem
+from helpdesk.api.routing import respond
+from helpdesk.tickets import editing, queue
+
+READ, WRITE = ("tickets", "read"), ("tickets", "write")
+
+
+def named(item):
+    return None if item is None else schemas.Named(id=item.id, name=item.name)
+
+
+def ticket_out(ticket):
+    return schemas.Ticket(
+        id=ticket.id,
+        subject=ticket.subject,
+        body=ticket.body,
+        status=ticket.status,
+        requester=named(ticket.requester),
+        organization=named(ticket.organization),
+        category=named(ticket.category),
+        priority=named(ticket.priority),
+        assignee=named(ticket.assignee),
+        tags=sorted(ticket.tag_names),
+        version=ticket.version,
+        created_at=ticket.created_at,
+        updated_at=ticket.updated_at,
+        due_at=ticket.due_at,
+        first_response_at=ticket.first_response_at,
+        paid_credits=ticket.paid_credits,
+        messages_url=url_for("api.list_messages", ticket_id=ticket.id),
+    )
+
+
+def visible_ticket(ticket_id):
+    """The ticket if the token's owner may see it; 404 otherwise, whether it exists or not."""
+    ticket = editing.load_ticket(ticket_id)
+    if not policy.can_view_ticket(current_user, ticket):
+        abort(404)
+    return ticket
+
+
+def _filters(query):
+    return queue.QueueFilters(
+        status=query.status,
+        category_id=query.category,
+        priority_id=query.priority,
+        assignee=query.assignee,
+        overdue=query.overdue,
+        at_risk=query.risk,
+        tag=query.tag.strip().lower(),
+        q=query.q.strip(),
+        sort=query.sort,
+        after=query.after,
+    )
+
+
+def _summary(row):
+    return schemas.TicketSummary(
+        **{name: getattr(row, name) for name in schemas.TicketSummary.model_fields if name != "url"},
+        url=url_for("api.get_ticket", ticket_id=row.id),
+    )
+
+
+@api.route(
+    "/tickets",
+    summary="List tickets",
+    tag="tickets",
+    scope=READ,
+    query=schemas.TicketListQuery,
+    response=schemas.TicketList,
+    errors=(422,),
+)
+def list_tickets(query):
+    """The tickets the token's owner may see, with the agent queue's filters and sorts (the same
+    query code), a page at a time: follow `next` (a keyset cursor) until it is null."""
+    if query.q and not policy.is_agent(current_user):
+        message = "Searching the text of tickets is for agents: filter by status, category or tag."
+        raise ApiProblem(422, message, errors=[{"field": "query.q", "message": message}])
+    if query.after and queue.decode_cursor(query.sort, query.after) is None:
+        message = "Not a cursor of this sort: use the `next` link of the previous page."
+        raise ApiProblem(422, message, errors=[{"field": "query.after", "message": message}])
+    page = queue.queue_page(current_user, _filters(query), query.limit)
+    args = query.model_dump(exclude={"after"}, exclude_defaults=True)
+    following = page_url("api.list_tickets", page.next_cursor, **args) if page.next_cursor else None
+    return respond(schemas.TicketList(items=[_summary(r) for r in page.rows], next=following))
+
+
+@api.route(
+    "/tickets/<int:ticket_id>",
+    summary="Read a ticket",
+    tag="tickets",
+    scope=READ,
+    response=schemas.Ticket,
+    errors=(404,),
+    headers={"ETag": "The ticket's version, for If-Match."},
+)
+def get_ticket(ticket_id):
+    """One ticket; 404 when the token's owner may not see it (exactly as its page answers)."""
+    ticket = visible_ticket(ticket_id)
+    return respond(ticket_out(ticket), headers={"ETag": etag(ticket.version)})
+
+
+@api.route(
+    "/tickets",
+    "POST",
+    summary="Open a ticket",
+    tag="tickets",
+    scope=WRITE,
+    body=schemas.TicketCreate,
+    response=schemas.TicketCreated,
+    status=201,
+    errors=(400, 403, 415, 422),
+    headers={"Location": "The new ticket's address."},
+    request_headers={"Idempotency-Key": (False, "Retries with the same key and body get the first answer.")},
+)
+def create_ticket(body):
+    """A customer opens a ticket (a paid priority is charged to their bank, as in the portal); an
+    agent opens one for a customer, charging a paid priority only with `consent`."""
+    actor = current_user._get_current_object()
+
+    def render(value):
+        ticket, created, charged = value
+        answer = schemas.TicketCreated(
+            created=created, ticket=ticket_out(ticket), credits_charged=charged if created else 0
+        )
+        return answer, 201, url_for("api.get_ticket", ticket_id=ticket.id)
+
+    return create(lambda key: changes.open_ticket(actor, body, key), render, payload=body.model_dump())
+
+
+@api.route(
+    "/tickets/<int:ticket_id>",
+    "PATCH",
+    summary="Change a ticket",
+    tag="tickets",
+    scope=WRITE,
+    body=schemas.TicketChange,
+    response=schemas.Ticket,
+    errors=(400, 403, 404, 409, 412, 415, 422, 428),
+    headers={"ETag": "The ticket's new version."},
+    request_headers={"If-Match": (True, "The ETag of the ticket as last read (412 when stale).")},
+)
+def change_ticket(ticket_id, body):
+    """Status, priority, category, assignee and tags, through the console's services, as one
+    change guarded by If-Match: a stale version changes nothing (412)."""
+    ticket = visible_ticket(ticket_id)
+    seen = if_match_version()
+    fields = body.model_dump(include=body.model_fields_set)
+    empty = [name for name, value in fields.items() if value is None and name != "assignee_id"]
+    if empty:
+        errors = [
+            {"field": name, "message": "Give a value (only assignee_id may be null)."} for name in empty
+        ]
+        raise ApiProblem(422, "Some values were refused: see errors.", errors=errors)
+    run(changes.change_ticket, ticket, current_user._get_current_object(), fields, seen)
+    ticket = visible_ticket(ticket_id)
+    return respond(ticket_out(ticket), headers={"ETag": etag(ticket.version)})

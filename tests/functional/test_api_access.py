@@ -1,0 +1,165 @@
+"""The pages' access matrix repeated through the API (the same 404s), and who may call it at all:
+tokens only (never a session cookie), within their scopes, until they expire or are revoked."""
+
+from datetime import timedelta
+
+import pytest
+
+from helpdesk.api import tokens
+from helpdesk.dbtypes import utcnow
+from helpdesk.extensions import db
+from helpdesk.tickets import uploads
+from helpdesk.tickets.models import Attachment
+
+from .api_support import bearer, is_problem
+
+ROLES = ["admin", "tech_it", "tech_sales", "requester", "subscriber", "customer"]
+SEES_IT_TICKET = {"admin", "tech_it", "requester", "subscriber"}
+SEES_INTERNAL = {"admin", "tech_it"}
+
+
+def _attachment(ticket, message, author):
+    item = uploads.store(uploads.check_upload("notes.txt", b"hello"), ticket, message, author)
+    db.session.add(item)
+    db.session.flush()
+    return item
+
+
+@pytest.fixture
+def conversation(desk, make):
+    public = make.message(desk.it_ticket, desk.requester, "It drops every hour.")
+    note = make.message(desk.it_ticket, desk.tech_it, "Check the router firmware.", internal=True)
+    return {
+        "public": _attachment(desk.it_ticket, public, desk.requester),
+        "internal": _attachment(desk.it_ticket, note, desk.tech_it),
+    }
+
+
+def _fetch(client, url, headers):
+    """The answer, read and closed (a file's stream is closed with it)."""
+    answer = client.get(url, headers=headers)
+    answer.get_data()
+    answer.close()
+    return answer
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_a_ticket_its_messages_and_files_answer_as_its_pages_do(client, desk, conversation, role):
+    headers = bearer(getattr(desk, role))
+    ticket_id = desk.it_ticket.id
+    read = client.get(f"/api/v1/tickets/{ticket_id}", headers=headers)
+    messages = client.get(f"/api/v1/tickets/{ticket_id}/messages", headers=headers)
+    public = _fetch(client, f"/api/v1/attachments/{conversation['public'].id}", headers)
+    internal = _fetch(client, f"/api/v1/attachments/{conversation['internal'].id}", headers)
+    if role in SEES_IT_TICKET:
+        assert read.status_code == 200 and read.get_json()["subject"] == "VPN drops"
+        assert read.headers["ETag"] == f'"{desk.it_ticket.version}"'
+        bodies = [m["body"] for m in messages.get_json()["items"]]
+        assert ("Check the router firmware." in bodies) == (role in SEES_INTERNAL)
+        assert public.status_code == 200 and public.data == b"hello"
+        assert (internal.status_code == 200) == (role in SEES_INTERNAL)
+        if role not in SEES_INTERNAL:
+            assert is_problem(internal, 404)
+    else:
+        for answer in (read, messages, public, internal):
+            assert is_problem(answer, 404)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_list_holds_exactly_the_tickets_the_owner_may_see(client, desk, role):
+    answer = client.get("/api/v1/tickets?status=all", headers=bearer(getattr(desk, role)))
+    subjects = {item["subject"] for item in answer.get_json()["items"]}
+    assert ("VPN drops" in subjects) == (role in SEES_IT_TICKET)
+    assert ("Quote please" in subjects) == (role in {"admin", "tech_sales", "requester"})
+
+
+def test_a_missing_ticket_and_a_hidden_one_answer_alike(client, desk):
+    headers = bearer(desk.tech_sales)
+    hidden = client.get(f"/api/v1/tickets/{desk.it_ticket.id}", headers=headers)
+    missing = client.get("/api/v1/tickets/999999", headers=headers)
+    assert is_problem(hidden, 404) and is_problem(missing, 404)
+    assert hidden.get_json()["detail"] == missing.get_json()["detail"]
+
+
+def test_a_session_cookie_alone_is_refused(client, login, desk):
+    login(desk.admin)
+    assert client.get("/agent/").status_code == 200  # the cookie works on the pages
+    answer = client.get("/api/v1/tickets")
+    assert is_problem(answer, 401) and "session cookie is not accepted" in answer.get_json()["detail"]
+    assert answer.headers["WWW-Authenticate"].startswith("Bearer")
+    posted = client.post(
+        "/api/v1/tickets", json={"subject": "x", "body": "y", "category_id": 1, "priority_id": 1}
+    )
+    assert is_problem(posted, 401)
+
+
+@pytest.mark.parametrize(
+    "header", ["", "Bearer", "Basic abc", "Bearer hd_not-a-token", "Bearer " + "x" * 300]
+)
+def test_no_token_or_a_wrong_one_is_401(client, desk, header):
+    answer = client.get("/api/v1/tickets", headers={"Authorization": header} if header else {})
+    assert is_problem(answer, 401)
+
+
+def test_expired_and_revoked_tokens_stop_working(client, desk):
+    headers = bearer(desk.tech_it)
+    assert client.get("/api/v1/tickets", headers=headers).status_code == 200
+    token = db.session.scalars(db.select(tokens.ApiToken)).one()
+    token.expires_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    assert is_problem(client.get("/api/v1/tickets", headers=headers), 401)
+
+    headers = bearer(desk.tech_it)
+    assert client.get("/api/v1/tickets", headers=headers).status_code == 200
+    newest = db.session.scalars(db.select(tokens.ApiToken).order_by(tokens.ApiToken.id.desc())).first()
+    tokens.revoke(desk.tech_it, newest.id)
+    db.session.commit()
+    assert is_problem(client.get("/api/v1/tickets", headers=headers), 401)
+
+
+def test_a_deactivated_owners_token_stops_working(client, desk):
+    headers = bearer(desk.tech_it)
+    desk.tech_it.active = False
+    db.session.commit()
+    assert is_problem(client.get("/api/v1/tickets", headers=headers), 401)
+
+
+def test_a_read_only_token_cannot_write(client, desk):
+    headers = bearer(desk.tech_it, scopes=["tickets:read"])
+    assert client.get(f"/api/v1/tickets/{desk.it_ticket.id}", headers=headers).status_code == 200
+    reply = client.post(f"/api/v1/tickets/{desk.it_ticket.id}/messages", json={"body": "Hi"}, headers=headers)
+    change = client.patch(
+        f"/api/v1/tickets/{desk.it_ticket.id}",
+        json={"status": "open"},
+        headers=headers | {"If-Match": f'"{desk.it_ticket.version}"'},
+    )
+    assert is_problem(reply, 403) and "tickets:write" in reply.get_json()["detail"]
+    assert is_problem(change, 403)
+    assert is_problem(client.get("/api/v1/credits/bank", headers=headers), 403)
+
+
+def test_a_token_notes_its_last_use(client, desk):
+    headers = bearer(desk.requester)
+    token = db.session.scalars(db.select(tokens.ApiToken)).one()
+    assert token.last_used_at is None
+    client.get("/api/v1/tickets", headers=headers)
+    db.session.expire_all()
+    assert db.session.get(tokens.ApiToken, token.id).last_used_at is not None
+
+
+def test_too_many_requests_answer_429_with_retry_after(app, client, desk, monkeypatch):
+    monkeypatch.setitem(app.config, "API_RATE_LIMIT", 3)
+    headers = bearer(desk.requester)
+    answers = [client.get("/api/v1/tickets", headers=headers) for _ in range(5)]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429, 429]
+    assert is_problem(answers[3], 429) and 1 <= int(answers[3].headers["Retry-After"]) <= 60
+    other = bearer(desk.tech_it)  # counted per token
+    assert client.get("/api/v1/tickets", headers=other).status_code == 200
+
+
+def test_attachment_rows_are_never_served_without_a_ticket(client, desk):
+    staged = uploads.store(uploads.check_upload("staged.txt", b"x"), None, None, desk.requester)
+    db.session.add(staged)
+    db.session.flush()
+    assert db.session.get(Attachment, staged.id).ticket_id is None
+    assert is_problem(client.get(f"/api/v1/attachments/{staged.id}", headers=bearer(desk.requester)), 404)
