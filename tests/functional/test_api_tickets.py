@@ -1,0 +1,240 @@
+"""Tickets and messages through the API: the queue's list and cursor, creates that are idempotent
+(and the console's consent rule for paid priorities), changes guarded by If-Match, replies and
+notes with files, and problem documents for every refusal."""
+
+import io
+
+import pytest
+
+from helpdesk.api.models import IdempotentRequest
+from helpdesk.extensions import db
+from helpdesk.tickets.models import Message, Ticket
+
+from ..credit_helpers import balance_of, bank
+from .api_support import bearer, is_problem
+
+
+def _subjects(answer):
+    return [item["subject"] for item in answer.get_json()["items"]]
+
+
+def test_the_list_pages_with_a_cursor_and_keeps_the_filters(client, desk, make):
+    for n in range(4):
+        make.ticket(
+            subject=f"Printer {n}",
+            requester=desk.requester,
+            category=desk.it,
+            priority=desk.ref.priorities["Normal"],
+        )
+    headers = bearer(desk.tech_it)
+    first = client.get(f"/api/v1/tickets?sort=updated&limit=2&category={desk.it.id}", headers=headers)
+    body = first.get_json()
+    assert first.status_code == 200 and len(body["items"]) == 2
+    assert (
+        f"category={desk.it.id}" in body["next"]
+        and "limit=2" in body["next"]
+        and "sort=updated" in body["next"]
+    )
+    seen = _subjects(first)
+    following = body["next"]
+    while following:
+        page = client.get(following, headers=headers).get_json()
+        seen += [item["subject"] for item in page["items"]]
+        following = page["next"]
+    assert sorted(seen) == sorted(["VPN drops"] + [f"Printer {n}" for n in range(4)])
+
+
+def test_the_list_refuses_bad_parameters_with_field_errors(client, desk):
+    headers = bearer(desk.tech_it)
+    answer = client.get("/api/v1/tickets?limit=500&sort=sideways", headers=headers)
+    assert is_problem(answer, 422)
+    fields = {e["field"] for e in answer.get_json()["errors"]}
+    assert fields == {"query.limit", "query.sort"}
+    assert is_problem(client.get("/api/v1/tickets?after=nonsense", headers=headers), 422)
+    searched = client.get("/api/v1/tickets?q=vpn", headers=bearer(desk.requester))
+    assert is_problem(searched, 422)  # the text search includes internal notes: agents only
+    assert _subjects(client.get("/api/v1/tickets?q=vpn", headers=headers)) == ["VPN drops"]
+
+
+def _new(**fields):
+    return {
+        "subject": "Mail is down",
+        "body": "Since 9:00.",
+        "category_id": None,
+        "priority_id": None,
+    } | fields
+
+
+def test_a_customer_opens_a_ticket_once_per_idempotency_key(client, desk):
+    headers = bearer(desk.requester) | {"Idempotency-Key": "order-42"}
+    data = _new(category_id=desk.it.id, priority_id=desk.ref.priorities["Normal"].id)
+    first = client.post("/api/v1/tickets", json=data, headers=headers)
+    again = client.post("/api/v1/tickets", json=data, headers=headers)
+    assert first.status_code == 201 and again.status_code == 201
+    assert first.get_json() == again.get_json() and again.headers["Idempotent-Replayed"] == "true"
+    ticket_id = first.get_json()["ticket"]["id"]
+    assert first.headers["Location"].endswith(f"/api/v1/tickets/{ticket_id}")
+    assert db.session.scalar(db.select(db.func.count(Ticket.id)).where(Ticket.subject == "Mail is down")) == 1
+
+    other = client.post("/api/v1/tickets", json=data | {"subject": "Another"}, headers=headers)
+    assert is_problem(other, 422) and other.get_json()["errors"][0]["field"] == "header.Idempotency-Key"
+    assert db.session.scalar(db.select(db.func.count(Ticket.id)).where(Ticket.subject == "Another")) == 0
+
+
+def test_without_a_key_each_create_is_new(client, desk):
+    headers = bearer(desk.requester)
+    data = _new(category_id=desk.it.id, priority_id=desk.ref.priorities["Normal"].id)
+    assert client.post("/api/v1/tickets", json=data, headers=headers).status_code == 201
+    assert client.post("/api/v1/tickets", json=data, headers=headers).status_code == 201
+    assert db.session.scalar(db.select(db.func.count(Ticket.id)).where(Ticket.subject == "Mail is down")) == 2
+    assert db.session.scalar(db.select(db.func.count(IdempotentRequest.id))) == 0
+
+
+def test_a_customer_pays_for_a_paid_priority_as_in_the_portal(client, desk):
+    account = bank("Business", 1000, user=desk.requester)
+    data = _new(category_id=desk.it.id, priority_id=desk.ref.priorities["Urgent"].id)
+    answer = client.post("/api/v1/tickets", json=data, headers=bearer(desk.requester))
+    assert answer.status_code == 201 and answer.get_json()["credits_charged"] == 250
+    assert balance_of(account) == 750
+
+
+def test_an_agent_charges_a_paid_priority_only_with_consent(client, desk):
+    account = bank("Business", 1000, user=desk.requester)
+    headers = bearer(desk.tech_it)
+    base = _new(
+        category_id=desk.it.id,
+        priority_id=desk.ref.priorities["Urgent"].id,
+        customer_email="alice@example.com",
+    )
+    free = client.post("/api/v1/tickets", json=base, headers=headers)
+    assert free.status_code == 201 and free.get_json()["credits_charged"] == 0 and balance_of(account) == 1000
+    assert free.get_json()["ticket"]["requester"]["name"] == "Alice Archer"
+    paid = client.post("/api/v1/tickets", json=base | {"consent": True}, headers=headers)
+    assert paid.get_json()["credits_charged"] == 250 and balance_of(account) == 750
+
+    elsewhere = client.post("/api/v1/tickets", json=base | {"category_id": desk.sales.id}, headers=headers)
+    assert is_problem(elsewhere, 422)  # not a category this technician works
+    nobody = client.post(
+        "/api/v1/tickets",
+        json=_new(category_id=desk.it.id, priority_id=desk.ref.priorities["Normal"].id),
+        headers=headers,
+    )
+    assert is_problem(nobody, 422) and "customer_email" in nobody.get_json()["detail"]
+
+
+def test_a_customer_cannot_open_a_ticket_for_someone_else(client, desk):
+    data = _new(
+        category_id=desk.it.id,
+        priority_id=desk.ref.priorities["Normal"].id,
+        customer_email="carl@example.com",
+    )
+    assert is_problem(client.post("/api/v1/tickets", json=data, headers=bearer(desk.requester)), 403)
+
+
+def test_a_create_with_bad_fields_names_them(client, desk):
+    answer = client.post("/api/v1/tickets", json={"subject": "", "extra": 1}, headers=bearer(desk.requester))
+    assert is_problem(answer, 422)
+    fields = {e["field"] for e in answer.get_json()["errors"]}
+    assert {"subject", "body", "category_id", "priority_id", "extra"} <= fields
+    assert is_problem(client.post("/api/v1/tickets", data="subject=x", headers=bearer(desk.requester)), 415)
+    broken = client.post(
+        "/api/v1/tickets", data="{", content_type="application/json", headers=bearer(desk.requester)
+    )
+    assert is_problem(broken, 400)
+
+
+def _patch(client, desk, headers, version, **fields):
+    extra = {} if version is None else {"If-Match": f'"{version}"'}
+    return client.patch(f"/api/v1/tickets/{desk.it_ticket.id}", json=fields, headers=headers | extra)
+
+
+def test_a_change_needs_the_current_version(client, desk):
+    headers = bearer(desk.tech_it)
+    version = client.get(f"/api/v1/tickets/{desk.it_ticket.id}", headers=headers).get_json()["version"]
+    changed = _patch(
+        client, desk, headers, version, status="waiting", tags=["vpn", "remote"], assignee_id=desk.tech_it.id
+    )
+    body = changed.get_json()
+    assert changed.status_code == 200 and body["status"] == "waiting" and body["tags"] == ["remote", "vpn"]
+    assert body["assignee"]["id"] == desk.tech_it.id and body["version"] > version
+    assert changed.headers["ETag"] == f'"{body["version"]}"'
+
+    stale = _patch(client, desk, headers, version, status="open")
+    assert is_problem(stale, 412)
+    db.session.expire_all()
+    assert db.session.get(Ticket, desk.it_ticket.id).status == "waiting"  # nothing changed
+    assert is_problem(_patch(client, desk, headers, None, status="open"), 428)
+    assert _patch(client, desk, headers, body["version"], assignee_id=None).get_json()["assignee"] is None
+
+
+def test_a_change_is_all_or_nothing(client, desk):
+    headers = bearer(desk.tech_it)
+    refused = _patch(
+        client, desk, headers, desk.it_ticket.version, status="waiting", category_id=desk.sales.id
+    )
+    assert is_problem(refused, 403)  # may not move it to Sales: the status is not changed either
+    db.session.expire_all()
+    assert db.session.get(Ticket, desk.it_ticket.id).status == "new"
+
+
+@pytest.mark.parametrize(
+    "role,status", [("tech_sales", 404), ("customer", 404), ("requester", 403), ("subscriber", 403)]
+)
+def test_only_agents_who_work_it_change_a_ticket(client, desk, role, status):
+    answer = _patch(client, desk, bearer(getattr(desk, role)), desk.it_ticket.version, status="waiting")
+    assert is_problem(answer, status)
+
+
+def test_replies_notes_and_files_go_through_the_pages_service(client, desk):
+    agent = bearer(desk.tech_it)
+    url = f"/api/v1/tickets/{desk.it_ticket.id}/messages"
+    reply = client.post(url, json={"body": "Restart the router."}, headers=agent | {"Idempotency-Key": "r1"})
+    assert reply.status_code == 201 and reply.get_json()["message"]["internal"] is False
+    again = client.post(url, json={"body": "Restart the router."}, headers=agent | {"Idempotency-Key": "r1"})
+    assert again.get_json() == reply.get_json()
+    db.session.expire_all()
+    ticket = db.session.get(Ticket, desk.it_ticket.id)
+    assert ticket.status == "open" and ticket.first_response_at is not None  # an agent's first reply
+    assert db.session.scalar(db.select(db.func.count(Message.id)).where(Message.ticket_id == ticket.id)) == 1
+
+    files = {"body": "Log attached", "internal": "true", "files": (io.BytesIO(b"line 1\n"), "log.txt")}
+    note = client.post(url, data=files, headers=agent, content_type="multipart/form-data")
+    attachment = note.get_json()["message"]["attachments"][0]
+    assert note.status_code == 201 and note.get_json()["message"]["internal"] is True
+    assert attachment["filename"] == "log.txt" and attachment["size"] == 7
+    download = client.get(attachment["url"], headers=agent)
+    assert download.get_data() == b"line 1\n"
+    download.close()
+
+    customer = bearer(desk.requester)
+    assert is_problem(client.post(url, json={"body": "x", "internal": True}, headers=customer), 403)
+    listed = client.get(url, headers=customer).get_json()["items"]
+    assert [m["body"] for m in listed] == ["Restart the router."]
+
+
+def test_an_upload_the_pages_refuse_is_refused(client, desk):
+    url = f"/api/v1/tickets/{desk.it_ticket.id}/messages"
+    bad = {"body": "see file", "files": (io.BytesIO(b"MZ\x90\x00 binary"), "tool.exe")}
+    answer = client.post(url, data=bad, headers=bearer(desk.requester), content_type="multipart/form-data")
+    assert is_problem(answer, 422) and answer.get_json()["errors"][0]["field"] == "files"
+    assert db.session.scalar(db.select(db.func.count(Message.id))) == 0
+
+
+def test_messages_are_paginated(client, desk, make):
+    for n in range(5):
+        make.message(desk.it_ticket, desk.requester, f"Message {n}")
+    headers = bearer(desk.requester)
+    page = client.get(f"/api/v1/tickets/{desk.it_ticket.id}/messages?limit=2", headers=headers).get_json()
+    bodies = [m["body"] for m in page["items"]]
+    while page["next"]:
+        page = client.get(page["next"], headers=headers).get_json()
+        bodies += [m["body"] for m in page["items"]]
+    assert bodies == [f"Message {n}" for n in range(5)]
+
+
+def test_routing_errors_are_problems_too(client, desk):
+    headers = bearer(desk.requester)
+    assert is_problem(client.get("/api/v1/nowhere", headers=headers), 404)
+    wrong = client.delete(f"/api/v1/tickets/{desk.it_ticket.id}", headers=headers)
+    assert is_problem(wrong, 405) and "PATCH" in wrong.headers["Allow"]
+    assert client.get("/nowhere").mimetype == "text/html"  # the pages keep their error page
