@@ -2,6 +2,7 @@
 
 from flask_wtf import FlaskForm
 from wtforms import SelectField, SelectMultipleField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -28,7 +29,7 @@ class TokenForm(FlaskForm):
     )
     scopes = SelectMultipleField(
         "Scopes",
-        choices=[(s, scope_label(s)) for s in SCOPES],
+        choices=[SelectChoice(s, scope_label(s)) for s in SCOPES],
         validators=[InputRequired(message="Choose at least one scope.")],
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
@@ -36,7 +37,7 @@ class TokenForm(FlaskForm):
     )
     days = SelectField(
         "Expires after",
-        choices=[(d, f"{d} days") for d in LIFETIMES],
+        choices=[SelectChoice(d, f"{d} days") for d in LIFETIMES],
         coerce=int,
         default=90,
         validators=[InputRequired()],
