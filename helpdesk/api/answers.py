@@ -12,6 +12,7 @@ from helpdesk.api.problems import ApiProblem
 from helpdesk.api.routing import JSON
 from helpdesk.errors import (
     ConcurrentChange,
+    DomainError,
     InsufficientCredits,
     NotAllowed,
     NotFound,
@@ -89,17 +90,31 @@ def create(service, render, *, payload, files=()):
     submission_key = idempotency.submission_key(key) if key is not None else secrets.token_hex(32)
 
     def make():
-        model, status, location = render(service(submission_key))
-        answer = (model.model_dump_json(), status, location)
+        row = None
         if key is not None:
-            kept = idempotency.remember(user, key, request_hash, status, answer[0], location)
-            answer = (kept.body, kept.status, kept.location, kept.request_hash)
-        return answer
+            row, twin = idempotency.claim(user, key, request_hash)
+            if twin is not None:
+                raise TwinWon(twin)
+        model, status, location = render(service(submission_key))
+        body = model.model_dump_json()
+        if row is not None:
+            idempotency.fill(row, status, body, location)
+        return body, status, location
 
-    answer = run(make)
-    if len(answer) == 4 and answer[3] != request_hash:  # a concurrent twin with another body won
-        raise ApiProblem(422, REUSED_KEY, errors=[{"field": "header.Idempotency-Key", "message": REUSED_KEY}])
-    return _answer(*answer[:3])
+    outcome = perform(make)
+    if isinstance(outcome.error, TwinWon):  # a request with this key finished first: its answer
+        return _replay(outcome.error.kept, request_hash)
+    if not outcome.ok:
+        raise problem_for(outcome.error)
+    return _answer(*outcome.value)
+
+
+class TwinWon(DomainError):
+    """Another request with the same Idempotency-Key stored its answer first."""
+
+    def __init__(self, kept):
+        super().__init__("The same request was made at the same time.")
+        self.kept = kept
 
 
 REUSED_KEY = "This Idempotency-Key was already used for a different request."

@@ -1,8 +1,9 @@
 """Idempotency-Key on every create, built on the submission keys the portal's forms use.
 
-A create sent with a key passes the domain service a submission key made from it (the same
-mechanism that makes a resent portal form give back its first ticket or message, races
-included), and keeps its first answer here in the same transaction. A retry with the same key and
+A create sent with a key first claims the key here (a twin sent at the same moment waits for it,
+then gets its answer), passes the domain service a submission key made from it (the mechanism
+that makes a resent portal form give back its first ticket or message), and keeps its answer in
+the same transaction. A retry with the same key and
 the same body gets that answer again; the same key with another body is refused (422), so a
 client's bug never silently returns an unrelated object.
 """
@@ -51,20 +52,25 @@ def find(user, key):
     )
 
 
-def remember(user, key, request_hash, status, body, location=None):
-    """Keep the first answer under (user, key); a concurrent twin that kept it first wins."""
+def claim(user, key, request_hash):
+    """Take (user, key) for this request before its create runs, or return the row a twin took
+    and committed first (then the caller answers with it). On PostgreSQL a twin still running
+    makes this insert wait on the unique index until the twin commits (its row, complete, is
+    returned) or rolls back (the key is ours): so requests with one key run one at a time, and
+    a domain service never sees two at once. SQLite serialises writers anyway."""
     row = IdempotentRequest(
-        user_id=user.id,
-        key_hash=key_hash(key),
-        request_hash=request_hash,
-        status=status,
-        body=body,
-        location=location,
+        user_id=user.id, key_hash=key_hash(key), request_hash=request_hash, status=0, body=""
     )
     try:
         with db.session.begin_nested():
             db.session.add(row)
             db.session.flush()
     except IntegrityError:
-        return find(user, key)
-    return row
+        return None, find(user, key)
+    return row, None
+
+
+def fill(row, status, body, location=None):
+    """The answer to keep for the key (the same transaction as what the create made)."""
+    row.status, row.body, row.location = status, body, location
+    db.session.flush()
