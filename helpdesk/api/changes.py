@@ -6,7 +6,8 @@ from helpdesk import policy
 from helpdesk.credits import on_behalf, submission
 from helpdesk.credits import quotes as credit_quotes
 from helpdesk.errors import NotAllowed, StaleUpdate, ValidationFailed
-from helpdesk.tickets import editing
+from helpdesk.tickets import editing, lifecycle
+from helpdesk.tickets.models import STATUS_CLOSED, STATUS_OPEN
 
 # In this order, each through the service of the console's inline edit of the same field.
 EDITS = (
@@ -23,10 +24,10 @@ def change_ticket(ticket, actor, changes, seen_version):
     the version (the first against `seen_version`, each later one against the version the one
     before left), so a stale If-Match changes nothing; the caller's transaction holds them all.
     Returns the names of the fields that changed."""
-    if not policy.can_edit_ticket(actor, ticket):
-        raise NotAllowed("You may not change this ticket.")
     if not changes:
         raise ValidationFailed("Send at least one field to change.")
+    if not policy.can_edit_ticket(actor, ticket):
+        return _close_or_reopen(ticket, actor, changes, seen_version)
     if seen_version != ticket.version:
         raise StaleUpdate("The ticket changed since you read it: read it again (its ETag is new).")
     changed = []
@@ -36,6 +37,24 @@ def change_ticket(ticket, actor, changes, seen_version):
                 changed.append(field)
             seen_version = ticket.version
     return changed
+
+
+# What a customer may do to their ticket's status, through the portal's own services.
+CUSTOMER_STATUS = {STATUS_CLOSED: lifecycle.close_ticket, STATUS_OPEN: lifecycle.reopen_ticket}
+
+
+def _close_or_reopen(ticket, actor, changes, seen_version):
+    """A customer closes or reopens (status "closed" or "open"), as the portal's buttons do; every
+    other change is the agents'. Guarded by the version like an agent's edit."""
+    service = CUSTOMER_STATUS.get(changes.get("status")) if set(changes) == {"status"} else None
+    if service is None or not policy.can_close_or_reopen(actor, ticket):
+        raise NotAllowed("You may close or reopen this ticket (status closed or open), nothing else.")
+    lifecycle.lock_row(ticket)
+    if seen_version != ticket.version:
+        raise StaleUpdate("The ticket changed since you read it: read it again (its ETag is new).")
+    before = ticket.status
+    service(ticket, actor)
+    return ["status"] if ticket.status != before else []
 
 
 def open_ticket(actor, fields, submission_key):

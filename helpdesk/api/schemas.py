@@ -85,6 +85,18 @@ class MessageCreate(Input):
     internal: bool = False
 
 
+class ArticleCreate(Input):
+    """A new article in a category the token's owner writes for (its technicians, admins): a
+    draft unless `publish`."""
+
+    category_id: Id
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    body: Text
+    visibility: Literal["public", "customers", "agents"] = "customers"
+    tags: Annotated[list[Annotated[str, Field(max_length=50)]], Field(max_length=20)] = []
+    publish: bool = False
+
+
 # --- answers ----------------------------------------------------------------------------------
 
 
@@ -251,6 +263,11 @@ class ArticleList(Output):
 
 class Article(ArticleSummary):
     body: str
+    status: str
+
+
+class ArticleCreated(Created):
+    article: Article
 
 
 class Problem(Output):

@@ -91,3 +91,23 @@ def test_articles_for_whoever_may_read_them(client, desk):
     assert (
         client.get(f"/api/v1/kb/articles/{draft.id}", headers=bearer(desk.tech_it)).status_code == 200
     )  # its editor
+
+
+def test_a_categorys_technicians_write_its_articles(client, desk):
+    data = {"category_id": desk.it.id, "title": "VPN set-up", "body": "Install the client.", "publish": True}
+    headers = bearer(desk.tech_it) | {"Idempotency-Key": "kb-1"}
+    made = client.post("/api/v1/kb/articles", json=data | {"tags": ["vpn"]}, headers=headers)
+    again = client.post("/api/v1/kb/articles", json=data | {"tags": ["vpn"]}, headers=headers)
+    article = made.get_json()["article"]
+    assert (
+        made.status_code == 201 and article["status"] == "published" and again.get_json() == made.get_json()
+    )
+    customer = bearer(desk.requester)
+    assert client.get(f"/api/v1/kb/articles/{article['id']}", headers=customer).status_code == 200
+    elsewhere = client.post(
+        "/api/v1/kb/articles", json=data | {"category_id": desk.sales.id}, headers=bearer(desk.tech_it)
+    )
+    assert is_problem(elsewhere, 403)
+    assert is_problem(client.post("/api/v1/kb/articles", json=data, headers=customer), 403)
+    read_only = bearer(desk.tech_it, scopes=["kb:read"])
+    assert is_problem(client.post("/api/v1/kb/articles", json=data, headers=read_only), 403)

@@ -185,6 +185,18 @@ def test_only_agents_who_work_it_change_a_ticket(client, desk, role, status):
     assert is_problem(answer, status)
 
 
+def test_a_customer_closes_and_reopens_but_changes_nothing_else(client, desk):
+    headers = bearer(desk.requester)
+    closed = _patch(client, desk, headers, desk.it_ticket.version, status="closed")
+    assert closed.status_code == 200 and closed.get_json()["status"] == "closed"
+    version = closed.get_json()["version"]
+    assert is_problem(_patch(client, desk, headers, version, status="waiting"), 403)
+    assert is_problem(_patch(client, desk, headers, version, status="open", tags=["x"]), 403)
+    assert is_problem(_patch(client, desk, headers, version - 1, status="open"), 412)
+    assert _patch(client, desk, headers, version, status="open").get_json()["status"] == "open"
+    assert is_problem(_patch(client, desk, bearer(desk.subscriber), version + 1, status="closed"), 403)
+
+
 def test_replies_notes_and_files_go_through_the_pages_service(client, desk):
     agent = bearer(desk.tech_it)
     url = f"/api/v1/tickets/{desk.it_ticket.id}/messages"
