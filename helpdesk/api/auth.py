@@ -7,6 +7,7 @@ never the header, so the API needs no CSRF token (and is exempt from it for that
 
 from flask import current_app, g, request
 
+from helpdesk.accounts.auth import load_session_user
 from helpdesk.actions import perform
 from helpdesk.api import limits
 from helpdesk.api.problems import ApiProblem
@@ -29,7 +30,10 @@ def authenticate():
         raise ApiProblem(429, outcome.message, headers={"Retry-After": str(outcome.error.retry_after)})
     if not outcome.ok:
         raise ApiProblem(401, outcome.message)
-    token = outcome.value
-    g.api_token = token
-    g._login_user = token.owner  # Flask-Login's current_user for this request (no session written)
+    admitted = outcome.value
+    owner = load_session_user(admitted.owner_session_id)  # one query, category grants included
+    if owner is None:  # signed out everywhere (a new session token) or deactivated meanwhile
+        raise ApiProblem(401, "This token is unknown, expired or revoked.")
+    g.api_token = admitted
+    g._login_user = owner  # Flask-Login's current_user for this request (no session written)
     return None

@@ -76,8 +76,7 @@ class Api:
 
 
 def require_scope(domain, level):
-    token = g.api_token
-    if not tokens.allows(token, domain, level):
+    if not tokens.allows(g.api_token.scopes, domain, level):
         raise ApiProblem(403, f"This token lacks the {domain}:{level} scope.")
 
 

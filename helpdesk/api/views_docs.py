@@ -1,14 +1,17 @@
 """The API's description: the OpenAPI document and a reference page rendered from it on the
 server (no script, no CDN)."""
 
-from flask import jsonify, render_template
+from flask import current_app, jsonify, render_template
 
 from helpdesk.api import openapi
 from helpdesk.api.blueprints import api, bp
 
 
 def current_document():
-    return openapi.document(api.operations)
+    """Built once per app (the declarations do not change while it runs)."""
+    if "api_document" not in current_app.extensions:
+        current_app.extensions["api_document"] = openapi.document(api.operations)
+    return current_app.extensions["api_document"]
 
 
 @bp.get("/openapi.json")
