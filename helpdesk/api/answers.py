@@ -53,12 +53,15 @@ def etag(version):
     return f'"{version}"'
 
 
-def if_match_version():
-    """The version named by If-Match: 428 when missing; a value that names no version is stale (412)."""
+def if_match_version(current):
+    """The version named by If-Match: 428 when missing; `*` (RFC 9110: any version) is `current`,
+    the client's explicit choice to overwrite; a value that names no version is stale (412)."""
     header = request.headers.get("If-Match")
     if header is None:
         raise ApiProblem(428, "Send If-Match with the ticket's ETag (its version) to change it.")
     tags = parse_etags(header)
+    if tags.star_tag:
+        return current
     values = [t for t in tags.as_set(include_weak=True) if t.isdigit()]
     if len(values) != 1:
         raise ApiProblem(412, "If-Match names no version of this ticket: read it again.")

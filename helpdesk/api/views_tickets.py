@@ -153,7 +153,7 @@ def change_ticket(ticket_id, body):
     """Status, priority, category, assignee and tags, through the console's services, as one
     change guarded by If-Match: a stale version changes nothing (412)."""
     ticket = visible_ticket(ticket_id)
-    seen = if_match_version()
+    seen = if_match_version(ticket.version)
     fields = body.model_dump(include=body.model_fields_set)
     empty = [name for name, value in fields.items() if value is None and name != "assignee_id"]
     if empty:

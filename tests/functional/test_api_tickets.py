@@ -165,6 +165,10 @@ def test_a_change_needs_the_current_version(client, desk):
     assert db.session.get(Ticket, desk.it_ticket.id).status == "waiting"  # nothing changed
     assert is_problem(_patch(client, desk, headers, None, status="open"), 428)
     assert _patch(client, desk, headers, body["version"], assignee_id=None).get_json()["assignee"] is None
+    anyway = client.patch(
+        f"/api/v1/tickets/{desk.it_ticket.id}", json={"status": "open"}, headers=headers | {"If-Match": "*"}
+    )
+    assert anyway.status_code == 200 and anyway.get_json()["status"] == "open"  # RFC 9110: any version
 
 
 def test_a_change_is_all_or_nothing(client, desk):
