@@ -85,6 +85,13 @@ class MessageCreate(Input):
     internal: bool = False
 
 
+class Adjustment(Input):
+    """An admin's grant (positive) or deduction (negative), with its reason, as on the bank's page."""
+
+    amount: Annotated[int, Field(ge=-1_000_000, le=1_000_000)]
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=400)]
+
+
 class ArticleCreate(Input):
     """A new article in a category the token's owner writes for (its technicians, admins): a
     draft unless `publish`."""
@@ -204,6 +211,11 @@ class Entry(Output):
     ticket_id: int | None
     memo: str
     created_at: datetime
+
+
+class EntryCreated(Created):
+    entry: Entry
+    balance: int
 
 
 class EntryList(Output):

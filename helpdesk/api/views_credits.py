@@ -6,7 +6,7 @@ from flask_login import current_user
 
 from helpdesk import policy
 from helpdesk.api import schemas
-from helpdesk.api.answers import page_url
+from helpdesk.api.answers import create, page_url
 from helpdesk.api.blueprints import api
 from helpdesk.api.routing import respond
 from helpdesk.api.views_tickets import named
@@ -15,7 +15,7 @@ from helpdesk.credits import quotes as credit_quotes
 from helpdesk.credits.models import CreditAccount, LedgerEntry
 from helpdesk.extensions import db
 
-READ = ("credits", "read")
+READ, WRITE = ("credits", "read"), ("credits", "write")
 
 
 def bank_out(account):
@@ -79,22 +79,51 @@ def list_entries(bank_id, query):
     if query.after:
         statement = statement.where(LedgerEntry.id < query.after)
     found = db.session.scalars(statement.limit(query.limit + 1)).all()
-    items = [
-        schemas.Entry(
-            id=e.id,
-            amount=e.amount,
-            kind=e.kind,
-            balance_after=e.balance_after,
-            ticket_id=e.ticket_id,
-            memo=e.memo or "",
-            created_at=e.created_at,
-        )
-        for e in found[: query.limit]
-    ]
+    items = [entry_out(e) for e in found[: query.limit]]
     following = None
     if len(found) > query.limit:
         following = page_url("api.list_entries", items[-1].id, bank_id=account.id, limit=query.limit)
     return respond(schemas.EntryList(items=items, next=following))
+
+
+def entry_out(entry):
+    return schemas.Entry(
+        id=entry.id,
+        amount=entry.amount,
+        kind=entry.kind,
+        balance_after=entry.balance_after,
+        ticket_id=entry.ticket_id,
+        memo=entry.memo or "",
+        created_at=entry.created_at,
+    )
+
+
+@api.route(
+    "/credits/banks/<int:bank_id>/adjustments",
+    "POST",
+    summary="Adjust a bank (admins)",
+    tag="credits",
+    scope=WRITE,
+    body=schemas.Adjustment,
+    response=schemas.EntryCreated,
+    status=201,
+    errors=(400, 404, 415, 422),
+    request_headers={"Idempotency-Key": (False, "Retries with the same key and body get the first answer.")},
+)
+def adjust(bank_id, body):
+    """A grant or a deduction with its reason, through the ledger's `adjust` (a deduction never
+    takes the bank below its floor: 422). Admins only, like the bank's admin page (404 for others)."""
+    if not policy.can_manage_credits(current_user):
+        abort(404)
+    account = db.get_or_404(CreditAccount, bank_id)
+    actor = current_user._get_current_object()
+
+    def render(entry):
+        answer = schemas.EntryCreated(created=True, entry=entry_out(entry), balance=entry.balance_after)
+        return answer, 201, url_for("api.list_entries", bank_id=account.id)
+
+    service = lambda _key: ledger.adjust(account, body.amount, body.reason, actor)  # noqa: E731
+    return create(service, render, payload=body.model_dump())
 
 
 @api.route(

@@ -111,3 +111,23 @@ def test_a_categorys_technicians_write_its_articles(client, desk):
     assert is_problem(client.post("/api/v1/kb/articles", json=data, headers=customer), 403)
     read_only = bearer(desk.tech_it, scopes=["kb:read"])
     assert is_problem(client.post("/api/v1/kb/articles", json=data, headers=read_only), 403)
+
+
+@pytest.mark.parametrize("role", ["admin", "requester", "tech_it"])
+def test_admins_adjust_a_bank_with_a_reason_once_per_key(client, desk, role):
+    from ..credit_helpers import balance_of
+
+    account = bank("Business", 100, user=desk.requester)
+    headers = bearer(getattr(desk, role)) | {"Idempotency-Key": "goodwill-7"}
+    url = f"/api/v1/credits/banks/{account.id}/adjustments"
+    first = client.post(url, json={"amount": 50, "reason": "Goodwill"}, headers=headers)
+    if role != "admin":
+        assert is_problem(first, 404) and balance_of(account) == 100
+        return
+    again = client.post(url, json={"amount": 50, "reason": "Goodwill"}, headers=headers)
+    assert first.status_code == 201 and again.get_json() == first.get_json() and balance_of(account) == 150
+    assert first.get_json()["entry"]["memo"] == "Goodwill"
+    unreasoned = client.post(url, json={"amount": 5, "reason": " "}, headers=bearer(desk.admin))
+    assert is_problem(unreasoned, 422) and unreasoned.get_json()["errors"][0]["field"] == "reason"
+    below = client.post(url, json={"amount": -10_000, "reason": "Oops"}, headers=bearer(desk.admin))
+    assert is_problem(below, 422) and balance_of(account) == 150
