@@ -2,7 +2,7 @@
 
 import secrets
 
-from flask import Response, request
+from flask import Response, request, url_for
 from flask_login import current_user
 from werkzeug.http import parse_etags
 
@@ -69,8 +69,7 @@ def if_match_version(current):
 
 
 def page_url(endpoint, after, **args):
-    from flask import url_for
-
+    """The address of the page after `after`, keeping the other arguments (defaults left out)."""
     return url_for(endpoint, **{k: v for k, v in args.items() if v not in (None, "", False)}, after=after)
 
 

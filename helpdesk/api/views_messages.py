@@ -102,13 +102,11 @@ def post_message(ticket_id, body):
     actor = current_user._get_current_object()
 
     def service(key):
-        message = lifecycle.add_message(
+        return lifecycle.add_message(
             ticket, actor, body.body, internal=body.internal, files=files, staging_key=key
         )
-        return message, message.id is not None
 
-    def render(value):
-        message, _ = value
+    def render(message):
         db.session.refresh(message, ["attachments"])
         answer = schemas.MessageCreated(created=True, message=message_out(message))
         return answer, 201, url_for("api.list_messages", ticket_id=ticket.id)
