@@ -1,8 +1,6 @@
 """Every error under /api answers application/problem+json: the blueprint's own errors here, and
 routing errors (an unknown address, a wrong method) through web.register_error_renderer."""
 
-import logging
-
 from flask import current_app
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -26,11 +24,9 @@ def _database_error(error):
     return problem(500)
 
 
-def _server_error(error):
+def _server_error(_error):
+    """An unhandled exception: Flask has logged it already; the client gets no detail."""
     db.session.rollback()
-    original = getattr(error, "original_exception", None)
-    if original is not None:
-        logging.getLogger(__name__).error("API request failed", exc_info=original)
     return problem(500)
 
 

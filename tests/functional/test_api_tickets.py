@@ -254,3 +254,14 @@ def test_routing_errors_are_problems_too(client, desk):
     wrong = client.delete(f"/api/v1/tickets/{desk.it_ticket.id}", headers=headers)
     assert is_problem(wrong, 405) and "PATCH" in wrong.headers["Allow"]
     assert client.get("/nowhere").mimetype == "text/html"  # the pages keep their error page
+
+
+def test_a_crash_is_a_logged_500_problem(app, client, desk, monkeypatch):
+    monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)  # as in production
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("helpdesk.api.views_tickets.queue.queue_page", broken)
+    answer = client.get("/api/v1/tickets", headers=bearer(desk.requester))
+    assert is_problem(answer, 500) and "a bug" not in answer.get_data(as_text=True)
