@@ -265,3 +265,16 @@ def test_a_crash_is_a_logged_500_problem(app, client, desk, monkeypatch):
     monkeypatch.setattr("helpdesk.api.views_tickets.queue.queue_page", broken)
     answer = client.get("/api/v1/tickets", headers=bearer(desk.requester))
     assert is_problem(answer, 500) and "a bug" not in answer.get_data(as_text=True)
+
+
+def test_a_body_over_the_limit_is_a_413_problem(app, client, desk, monkeypatch):
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 2000)
+    files = {"body": "big", "files": (io.BytesIO(b"x" * 5000), "big.txt")}
+    answer = client.post(
+        f"/api/v1/tickets/{desk.it_ticket.id}/messages",
+        data=files,
+        headers=bearer(desk.requester),
+        content_type="multipart/form-data",
+    )
+    assert is_problem(answer, 413)
+    assert db.session.scalar(db.select(db.func.count(Message.id))) == 0
