@@ -25,4 +25,4 @@ def init_app(app):
     csrf.exempt(bp)
     app.register_blueprint(bp)
     app.register_blueprint(account_bp)
-    register_error_renderer(app, bp.url_prefix + "/", render_error)
+    register_error_renderer(app, "/api/", render_error)  # every address under /api, v1 or not

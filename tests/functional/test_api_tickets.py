@@ -251,6 +251,7 @@ def test_messages_are_paginated(client, desk, make):
 def test_routing_errors_are_problems_too(client, desk):
     headers = bearer(desk.requester)
     assert is_problem(client.get("/api/v1/nowhere", headers=headers), 404)
+    assert is_problem(client.get("/api/v2/tickets"), 404)
     wrong = client.delete(f"/api/v1/tickets/{desk.it_ticket.id}", headers=headers)
     assert is_problem(wrong, 405) and "PATCH" in wrong.headers["Allow"]
     assert client.get("/nowhere").mimetype == "text/html"  # the pages keep their error page
