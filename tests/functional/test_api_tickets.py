@@ -279,3 +279,32 @@ def test_a_body_over_the_limit_is_a_413_problem(app, client, desk, monkeypatch):
     )
     assert is_problem(answer, 413)
     assert db.session.scalar(db.select(db.func.count(Message.id))) == 0
+
+
+def test_priority_and_category_change_through_the_consoles_services(client, desk):
+    account = bank("Business", 1000, user=desk.requester)
+    created = client.post(
+        "/api/v1/tickets",
+        json=_new(category_id=desk.it.id, priority_id=desk.ref.priorities["Urgent"].id),
+        headers=bearer(desk.requester),
+    ).get_json()["ticket"]
+    assert balance_of(account) == 750
+    headers = bearer(desk.tech_it)
+    url = f"/api/v1/tickets/{created['id']}"
+    lowered = client.patch(
+        url,
+        json={
+            "priority_id": desk.ref.priorities["Normal"].id,
+            "category_id": desk.ref.categories["Billing"].id,
+        },
+        headers=headers | {"If-Match": f'"{created["version"]}"'},
+    )
+    body = lowered.get_json()
+    assert (
+        lowered.status_code == 200
+        and body["priority"]["name"] == "Normal"
+        and body["category"]["name"] == "Billing"
+    )
+    assert (
+        balance_of(account) == 1000
+    )  # lowering refunds what was paid above the new tariff, as on the console
