@@ -4,6 +4,7 @@ them (with last use), revoke one."""
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 
+from helpdesk.accounts.reauth import recent_authentication
 from helpdesk.actions import perform
 from helpdesk.api import tokens
 from helpdesk.api.blueprints import account_bp as bp
@@ -29,6 +30,7 @@ def _render(form, secret=None, status=200):
 
 
 @bp.route("/account/tokens", methods=["GET", "POST"])
+@recent_authentication  # a new credential: "Confirm it's you" first, as for a password change
 def tokens_page():
     form = TokenForm()
     if not form.validate_on_submit():

@@ -62,6 +62,18 @@ def test_revoking_is_for_the_owner_and_immediate(app, client, login, desk):
     )
 
 
+def test_a_session_signed_in_long_ago_confirms_first(app, client, login, desk):
+    import time
+
+    login(desk.requester)
+    with client.session_transaction() as sess:
+        sess["auth_at"] = time.time() - (app.config["REAUTH_MINUTES"] * 60 + 1)
+    assert client.get("/account/tokens").status_code == 200  # reading the list needs no confirmation
+    answer = _make(client)
+    assert "Confirm it" in answer.get_data(as_text=True)
+    assert db.session.scalar(db.select(db.func.count(ApiToken.id))) == 0
+
+
 def test_the_page_needs_a_signed_in_user(client):
     answer = client.get("/account/tokens")
     assert answer.status_code == 302 and "/login" in answer.location
