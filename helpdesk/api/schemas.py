@@ -121,8 +121,8 @@ class TicketSummary(Output):
     category: str
     priority: str
     priority_id: int
-    assignee: str | None
-    tags: list[str]
+    assignee: str | None = Field(description="Agents only: null for customers, as in the portal.")
+    tags: list[str] | None = Field(description="Agents only: null for customers, as in the portal.")
     version: int
     due_at: datetime
     updated_at: datetime
@@ -144,8 +144,8 @@ class Ticket(Output):
     organization: Named | None
     category: Named
     priority: Named
-    assignee: Named | None
-    tags: list[str]
+    assignee: Named | None = Field(description="Agents only: null for customers, as in the portal.")
+    tags: list[str] | None = Field(description="Agents only: null for customers, as in the portal.")
     version: int = Field(description="Send it back in If-Match to change the ticket.")
     created_at: datetime
     updated_at: datetime

@@ -19,6 +19,7 @@ def named(item):
 
 
 def ticket_out(ticket):
+    agent = policy.is_agent(current_user)  # the portal shows customers neither tags nor assignee
     return schemas.Ticket(
         id=ticket.id,
         subject=ticket.subject,
@@ -28,8 +29,8 @@ def ticket_out(ticket):
         organization=named(ticket.organization),
         category=named(ticket.category),
         priority=named(ticket.priority),
-        assignee=named(ticket.assignee),
-        tags=sorted(ticket.tag_names),
+        assignee=named(ticket.assignee) if agent else None,
+        tags=sorted(ticket.tag_names) if agent else None,
         version=ticket.version,
         created_at=ticket.created_at,
         updated_at=ticket.updated_at,
@@ -63,11 +64,18 @@ def _filters(query):
     )
 
 
-def _summary(row):
-    return schemas.TicketSummary(
-        **{name: getattr(row, name) for name in schemas.TicketSummary.model_fields if name != "url"},
-        url=url_for("api.get_ticket", ticket_id=row.id),
-    )
+def _summary(row, agent):
+    values = {name: getattr(row, name) for name in schemas.TicketSummary.model_fields if name != "url"}
+    if not agent:  # the portal shows customers neither tags nor assignee
+        values.update(tags=None, assignee=None)
+    return schemas.TicketSummary(**values, url=url_for("api.get_ticket", ticket_id=row.id))
+
+
+AGENT_FILTERS = {
+    "q": "Searching the text of tickets is for agents (it reaches internal notes).",
+    "tag": "Tags are the agents' labels: filter by status, category or priority.",
+    "assignee": "Assignees are the agents' business: filter by status, category or priority.",
+}
 
 
 @api.route(
@@ -82,16 +90,18 @@ def _summary(row):
 def list_tickets(query):
     """The tickets the token's owner may see, with the agent queue's filters and sorts (the same
     query code), a page at a time: follow `next` (a keyset cursor) until it is null."""
-    if query.q and not policy.is_agent(current_user):
-        message = "Searching the text of tickets is for agents: filter by status, category or tag."
-        raise ApiProblem(422, message, errors=[{"field": "query.q", "message": message}])
+    agent = policy.is_agent(current_user)
+    refused = [name for name in AGENT_FILTERS if not agent and name in query.model_fields_set]
+    if refused:
+        errors = [{"field": f"query.{name}", "message": AGENT_FILTERS[name]} for name in refused]
+        raise ApiProblem(422, "Some filters are for agents only: see errors.", errors=errors)
     if query.after and queue.decode_cursor(query.sort, query.after) is None:
         message = "Not a cursor of this sort: use the `next` link of the previous page."
         raise ApiProblem(422, message, errors=[{"field": "query.after", "message": message}])
     page = queue.queue_page(current_user, _filters(query), query.limit)
     args = query.model_dump(exclude={"after"}, exclude_defaults=True)
     following = page_url("api.list_tickets", page.next_cursor, **args) if page.next_cursor else None
-    return respond(schemas.TicketList(items=[_summary(r) for r in page.rows], next=following))
+    return respond(schemas.TicketList(items=[_summary(r, agent) for r in page.rows], next=following))
 
 
 @api.route(

@@ -9,7 +9,7 @@ from helpdesk.api import tokens
 from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
 from helpdesk.tickets import uploads
-from helpdesk.tickets.models import Attachment
+from helpdesk.tickets.models import Attachment, TicketTag
 
 from .api_support import bearer, is_problem
 
@@ -163,3 +163,19 @@ def test_attachment_rows_are_never_served_without_a_ticket(client, desk):
     db.session.flush()
     assert db.session.get(Attachment, staged.id).ticket_id is None
     assert is_problem(client.get(f"/api/v1/attachments/{staged.id}", headers=bearer(desk.requester)), 404)
+
+
+def test_customers_see_neither_tags_nor_assignee_as_in_the_portal(client, desk):
+    desk.it_ticket.assignee = desk.tech_it
+    desk.it_ticket.tags = [TicketTag(name="vip")]
+    db.session.flush()
+    agent = client.get(f"/api/v1/tickets/{desk.it_ticket.id}", headers=bearer(desk.tech_it)).get_json()
+    assert agent["tags"] == ["vip"] and agent["assignee"]["name"] == "Ivan IT"
+    headers = bearer(desk.requester)
+    own = client.get(f"/api/v1/tickets/{desk.it_ticket.id}", headers=headers).get_json()
+    assert own["tags"] is None and own["assignee"] is None
+    listed = client.get("/api/v1/tickets", headers=headers).get_json()["items"]
+    assert all(item["tags"] is None and item["assignee"] is None for item in listed)
+    probe = client.get("/api/v1/tickets?tag=vip&assignee=unassigned", headers=headers)
+    assert is_problem(probe, 422)
+    assert {e["field"] for e in probe.get_json()["errors"]} == {"query.tag", "query.assignee"}
