@@ -91,7 +91,8 @@ def list_tickets(query):
     """The tickets the token's owner may see, with the agent queue's filters and sorts (the same
     query code), a page at a time: follow `next` (a keyset cursor) until it is null."""
     agent = policy.is_agent(current_user)
-    refused = [name for name in AGENT_FILTERS if not agent and name in query.model_fields_set]
+    defaults = schemas.TicketListQuery()
+    refused = [n for n in AGENT_FILTERS if not agent and getattr(query, n) != getattr(defaults, n)]
     if refused:
         errors = [{"field": f"query.{name}", "message": AGENT_FILTERS[name]} for name in refused]
         raise ApiProblem(422, "Some filters are for agents only: see errors.", errors=errors)
