@@ -7,7 +7,7 @@
 "use strict";
 
 (() => {
-  const QUEUE_REFRESH_MS = 30000;
+  const QUEUE_REFRESH_MS = window.helpdeskQueueRefreshMs || 30000; // tests set it shorter
   let queueTag = null; // {url, etag} of the table the page shows, once a refresh has answered
 
   function queueBusy(table) {

@@ -17,7 +17,7 @@ Guarantees:
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from helpdesk import policy
@@ -54,6 +54,15 @@ def heartbeat(agent, ticket, *, writing=False, now=None):
         {"ticket_id": ticket.id, "user_id": agent.id},
         values,
         keep=() if writing else ("writing_until",),
+    )
+
+
+def stop_writing(agent, ticket_id):
+    """The agent is no longer writing on this ticket (their reply went, or the box was emptied)."""
+    db.session.execute(
+        update(TicketPresence)
+        .where(TicketPresence.ticket_id == ticket_id, TicketPresence.user_id == agent.id)
+        .values(writing_until=None)
     )
 
 

@@ -63,10 +63,12 @@ def save(author, ticket_id, body, submission_key="", now=None):
 
 
 def discard(author, ticket_id):
-    """Delete the author's draft on this ticket, if any (sent, or emptied)."""
+    """Delete the author's draft on this ticket, if any (sent, or emptied): they are no longer
+    writing there either (presence)."""
     db.session.execute(
         delete(ReplyDraft).where(ReplyDraft.ticket_id == ticket_id, ReplyDraft.user_id == author.id)
     )
+    presence.stop_writing(author, ticket_id)
 
 
 def save_while_writing(author, ticket, body, submission_key=""):

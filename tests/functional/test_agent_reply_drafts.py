@@ -118,3 +118,23 @@ def test_without_javascript_the_form_just_posts(client, login, desk):
     )
     assert sent.status_code == 302
     assert db.session.query(Message).filter_by(body="Plain post").count() == 1
+
+
+def test_a_saved_draft_makes_the_browsers_copy_of_the_page_stale(client, login, desk):
+    """A reload revalidates the page (conditional GET): the copy with the empty box is not reused."""
+    login(desk.tech_it)
+    etag = client.get(page_url(desk.it_ticket)).headers["ETag"]
+    assert client.get(page_url(desk.it_ticket), headers={"If-None-Match": etag}).status_code == 304
+    save(client, desk.it_ticket, "Kept for later")
+    again = client.get(page_url(desk.it_ticket), headers={"If-None-Match": etag})
+    assert again.status_code == 200 and "Kept for later" in again.get_data(as_text=True)
+
+
+def test_any_save_deletes_every_expired_draft(client, login, desk, app):
+    login(desk.tech_it)
+    ada = login(desk.admin, as_client=app.test_client())
+    save(ada, desk.it_ticket, "Ada's old words")
+    later = utcnow() + reply_drafts.REPLY_DRAFT_LIFETIME + timedelta(minutes=1)
+    with time_machine.travel(later, tick=False):
+        save(client, desk.it_ticket, "Ivan's new words")
+        assert [(d.user_id, d.body) for d in drafts()] == [(desk.tech_it.id, "Ivan's new words")]

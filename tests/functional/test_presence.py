@@ -159,3 +159,12 @@ def test_a_malformed_stamp_gives_no_notice_and_no_error(client, login, desk):
         {},
     ):
         assert "No other agent" in text_of(beat(client, desk.it_ticket, seen))
+
+
+def test_sending_the_reply_ends_writing(client, login, desk, second):
+    login(desk.tech_it)
+    ada = second(desk.admin)
+    ada.post(f"{page_url(desk.it_ticket)}/draft", data={"reply-body": "Almost done"}, headers=HTMX)
+    assert "Ada Admin is writing a reply" in text_of(beat(client, desk.it_ticket))
+    ada.post(f"{page_url(desk.it_ticket)}/reply", data={"reply-body": "Done", "reply-action": "note"})
+    assert "Ada Admin is viewing" in text_of(beat(client, desk.it_ticket))
