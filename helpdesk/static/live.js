@@ -32,7 +32,7 @@
     } catch {
       return; // offline for a moment: the next round tries again
     }
-    if (response.status === 304 || !response.ok) return;
+    if (response.status === 304 || !response.ok || response.redirected) return; // redirected: signed out
     const html = await response.text();
     const current = document.getElementById("queue-table");
     // The agent may have started selecting or moved to another page while the answer travelled.
@@ -49,13 +49,48 @@
     }, QUEUE_REFRESH_MS);
   }
 
+  // A signed-out agent's polls are redirected to the login page: never swap that into the page.
+  function redirected(detail) {
+    const xhr = detail.xhr;
+    const asked = detail.requestConfig && detail.requestConfig.path;
+    if (!xhr || !xhr.responseURL || !asked) return false;
+    return new URL(xhr.responseURL).pathname !== new URL(asked, location.href).pathname;
+  }
+
+  const LIVE_TARGETS = new Set(["presence", "draft-status"]);
   const lastAnswer = new WeakMap(); // presence element -> the text of its last swapped answer
   document.addEventListener("htmx:beforeSwap", (event) => {
     const target = event.detail.target;
-    if (!target || target.id !== "presence") return;
+    if (!target || !LIVE_TARGETS.has(target.id)) return;
+    if (redirected(event.detail)) {
+      event.detail.shouldSwap = false;
+      return;
+    }
+    if (target.id !== "presence") return;
     const text = event.detail.serverResponse;
     if (lastAnswer.get(target) === text) event.detail.shouldSwap = false;
     else lastAnswer.set(target, text);
+  });
+
+  // The heartbeat and the draft's autosave are background requests, not something the agent did:
+  // app.js's handling of actions (busy state and disabled buttons, focus after the swap, view
+  // counts asked again after a POST, the error banner) must not see them, so their events stop
+  // here, on the way down (capture phase on document runs before app.js's listeners).
+  const QUIET_EVENTS = ["htmx:beforeRequest", "htmx:afterRequest", "htmx:afterSwap", "htmx:responseError", "htmx:sendError"];
+  function liveSource(detail) {
+    const elt = (detail && detail.requestConfig && detail.requestConfig.elt) || (detail && detail.elt);
+    return elt && elt.dataset && elt.dataset.live ? elt : null;
+  }
+  QUIET_EVENTS.forEach((name) => {
+    document.addEventListener(name, (event) => {
+      const source = liveSource(event.detail);
+      if (!source) return;
+      event.stopPropagation();
+      if (source.dataset.live === "draft" && (name === "htmx:responseError" || name === "htmx:sendError")) {
+        const status = document.getElementById("draft-status");
+        if (status) status.textContent = "Draft not saved: reload the page (your text is still here).";
+      }
+    }, true);
   });
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", scheduleQueue);

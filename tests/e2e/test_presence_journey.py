@@ -43,6 +43,8 @@ def test_two_agents_see_each_other_and_one_writing(browser, desk):
     from playwright.sync_api import expect
 
     ivan = open_ticket(browser, desk, "it.tech@example.com")
+    counted = []  # the sidebar's view counts, asked again after an agent's action (app.js)
+    ivan.on("request", lambda r: counted.append(r.url) if "/agent/views" in r.url else None)
     ada = open_ticket(browser, desk, "admin@example.com")
     ivan_sees = ivan.get_by_role("group", name="Other agents on this ticket")
     ada_sees = ada.get_by_role("group", name="Other agents on this ticket")
@@ -69,7 +71,33 @@ def test_two_agents_see_each_other_and_one_writing(browser, desk):
     expect(notice).to_have_count(0)
     expect(ivan_box).to_have_value("Half of my answer")
 
+    assert len(counted) <= 1, counted  # heartbeats and autosaves are not actions: no recount
+
     # The draft lives on the server: a reload gives it back.
     expect(ivan.locator("#draft-status")).to_have_text("Draft saved.")
     ivan.reload()
     expect(ivan.get_by_label("Message", exact=True)).to_have_value("Half of my answer")
+
+
+@pytest.mark.browser_errors("status of 400", "Error Code 400")  # the refused heartbeat, logged by the browser
+def test_a_signed_out_agents_heartbeat_changes_nothing_on_the_page(browser, desk):
+    from playwright.sync_api import expect
+
+    ivan = open_ticket(browser, desk, "it.tech@example.com")
+    expect(ivan.get_by_role("group", name="Other agents on this ticket")).to_contain_text("No other agent")
+    other_tab = ivan.context.new_page()
+    other_tab.goto(desk.url + "/agent/")
+    other_tab.get_by_text("Ivan IT (technician)").click()  # the profile menu
+    other_tab.get_by_role("button", name="Log out").click()
+    expect(other_tab.get_by_label("Password")).to_be_visible()
+    with ivan.expect_response(lambda r: "/presence" in r.url, timeout=HEARTBEAT_WAIT) as refused:
+        pass  # the next heartbeat
+    assert refused.value.status == 400
+    ivan.wait_for_timeout(300)
+    expect(ivan.get_by_label("Password")).to_have_count(0)
+    expect(ivan.get_by_role("group", name="Other agents on this ticket")).to_contain_text("No other agent")
+    expect(ivan.get_by_role("alert")).to_have_count(0)  # a background request: no error banner every 10 s
+    # Typing now: the autosave is refused too, and the box says so instead of pretending.
+    ivan.get_by_label("Message", exact=True).press_sequentially("Still here")
+    expect(ivan.locator("#draft-status")).to_contain_text("Draft not saved")
+    expect(ivan.get_by_label("Message", exact=True)).to_have_value("Still here")
