@@ -3,7 +3,7 @@ reply draft's autosave. Both are htmx requests of a page that works without them
 
 from flask import abort, request
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from helpdesk import policy
 from helpdesk.actions import perform
@@ -14,12 +14,12 @@ from helpdesk.tickets.blueprints import agent_bp as bp
 from helpdesk.tickets.models import Ticket
 
 # What the policy reads of a ticket for an agent (its category), and what the notice compares.
-TICKET_FOR_POLICY = select(Ticket.id, Ticket.category_id, Ticket.version)
+TICKET_FOR_POLICY = select(Ticket.id, Ticket.category_id, Ticket.version).where(Ticket.id == bindparam("id"))
 
 
 def _visible(ticket_id):
     """The ticket's id, category and version if this agent may see it; 404 otherwise."""
-    row = db.session.execute(TICKET_FOR_POLICY.where(Ticket.id == ticket_id)).first()
+    row = db.session.execute(TICKET_FOR_POLICY, {"id": ticket_id}).first()
     if not policy.can_view_ticket(current_user, row):
         abort(404)
     return row
