@@ -13,7 +13,7 @@
   function queueBusy(table) {
     if (document.hidden || table.classList.contains("htmx-request")) return true;
     // A ticked row (whatever the bulk form names its boxes), a field or a row in use, an open dialog.
-    if (table.querySelector("input[type=checkbox]:checked")) return true;
+    if (table.querySelector("input[type=checkbox]:checked, tr.kb-current")) return true; // kb-current: keys.js
     const active = document.activeElement;
     if (active && active !== document.body && active.matches("input, select, textarea, [contenteditable]")) return true;
     if (active && table.contains(active)) return true;
