@@ -111,8 +111,10 @@ def test_an_agent_without_the_category_gets_404_and_is_never_shown(client, login
 def test_customers_never_reach_presence(client, login, desk):
     login(desk.requester)
     assert beat(client, desk.it_ticket).status_code in (403, 404)
-    html = client.get(f"/portal/tickets/{desk.it_ticket.id}").get_data(as_text=True)
-    assert "presence" not in html and "change-notice" not in html
+    page = client.get(f"/portal/tickets/{desk.it_ticket.id}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "presence" not in html and "change-notice" not in html and "live.js" not in html
 
 
 def test_a_reply_by_someone_else_shows_a_notice_with_a_way_to_see_it(client, login, desk, second):
