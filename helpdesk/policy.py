@@ -131,6 +131,16 @@ def can_view_ticket(user, ticket):
     return any(s.user_id == user.id for s in ticket.subscriptions)
 
 
+# --- Seeing each other work (issue 16 item 6) ------------------------------------------------------
+def agents_who_may_view(ticket):
+    """A SQL condition on User, true for the active agents who may see `ticket` (can_view_ticket's
+    rule for agents): admins, and technicians granted its category. Presence shows only them."""
+    from helpdesk.accounts.models import ACTIVE_AGENT, ROLE_ADMIN, User
+
+    granted = select(CategoryPermission.user_id).where(CategoryPermission.category_id == ticket.category_id)
+    return and_(ACTIVE_AGENT, or_(User.role == ROLE_ADMIN, User.id.in_(granted)))
+
+
 def get_ticket_or_404(user, ticket_id):
     """The ticket if `user` may see it; otherwise 404, whether it exists or not."""
     ticket = db.session.get(Ticket, ticket_id)

@@ -10,6 +10,7 @@ def init_app(app):
         admin,
         admin_hours,
         agent_bulk,
+        agent_live,
         agent_new,
         agent_queue,
         agent_saved_views,

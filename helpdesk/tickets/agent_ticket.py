@@ -16,7 +16,7 @@ from helpdesk.formfields import form_state, parse_id
 from helpdesk.htmx import hx_redirect_or, is_htmx, render_page_or_block
 from helpdesk.replies import composer as saved_replies
 from helpdesk.tickets import editing as agent_tickets
-from helpdesk.tickets import merging, sla, ticket_reads
+from helpdesk.tickets import merging, presence, reply_drafts, sla, ticket_reads
 from helpdesk.tickets.attachments import stage_form_files
 from helpdesk.tickets.blueprints import agent_bp as bp
 from helpdesk.tickets.forms import EDIT_FORMS, STATUS_CHOICES, AgentReplyForm, MergeForm, new_submission_key
@@ -97,7 +97,8 @@ def page_context(ticket, reply_form=None, subscriber_form=None, **extra):
         saved_replies=saved_replies.choices_for_ticket(current_user, view),
         edits=_edits(view, ticket_reads.edit_choices(view)),
         panel=credit_panels.agent_panel(current_user, view),
-        reply=form_state(reply_form and reply_form.ensure_key(), body=""),
+        reply=form_state(reply_form and reply_form.ensure_key(), body=_draft_or_empty(view, reply_form)),
+        seen=presence.seen_on_page(view, conversation),  # the heartbeat's change notice starts here
         subscriber=form_state(subscriber_form, email=""),
         reply_notice=None,
         staged=(),
@@ -108,6 +109,11 @@ def page_context(ticket, reply_form=None, subscriber_form=None, **extra):
     )
     context.update(extra)
     return context
+
+
+def _draft_or_empty(ticket, reply_form):
+    """What the reply box shows afresh: the agent's saved draft (reply_drafts), else nothing."""
+    return "" if reply_form is not None else reply_drafts.draft_body(current_user, ticket.id) or ""
 
 
 def render_ticket(ticket, block="sidebar", status=200, **kw):

@@ -21,7 +21,7 @@ from helpdesk.dbtypes import utcnow
 from helpdesk.errors import NotAllowed, StaleUpdate, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.tickets import lifecycle as tickets
-from helpdesk.tickets import sla
+from helpdesk.tickets import reply_drafts, sla
 from helpdesk.tickets.models import (
     STATUS_LABELS,
     STATUS_RESOLVED,
@@ -175,8 +175,10 @@ def reply(ticket, actor, body, *, mode, key=None):
     """An agent's public reply ("reply"), internal note ("note") or reply that resolves ("resolve").
 
     A resent form (same `key`) adds no second message; resolving twice changes nothing more.
+    The agent's reply draft on the ticket is deleted with the sending (reply_drafts).
     """
     message = tickets.add_message(ticket, actor, body, internal=mode == "note", staging_key=key or None)
+    reply_drafts.discard(actor, ticket.id)  # the draft goes with the sending, in its transaction
     if mode == "resolve":
         tickets.set_status(ticket, actor, STATUS_RESOLVED)
     return message

@@ -375,3 +375,33 @@ class RoundRobinCategory(db.Model):
     )
     enabled: Mapped[bool] = mapped_column(default=True, server_default=text("true"))
     last_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+# --- Seeing each other work (issue 16 item 6): presence and agents' reply drafts ------------------
+# Request-serving state that must hold across app servers lives in these tables, never in a process.
+
+
+class TicketPresence(db.Model):
+    """An agent on a ticket's page as their last heartbeat said (one row per ticket and agent):
+    present until `expires_at`, writing a reply until `writing_until`."""
+
+    __tablename__ = "ticket_presence"
+
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    seen_at = mapped_column(UTCDateTime, nullable=False)
+    writing_until = mapped_column(UTCDateTime, nullable=True)
+    expires_at = mapped_column(UTCDateTime, nullable=False, index=True)
+
+
+class ReplyDraft(db.Model):
+    """The reply an agent is writing on a ticket, saved while they type: their own, one per ticket."""
+
+    __tablename__ = "reply_drafts"
+
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    body: Mapped[str] = mapped_column(Text)
+    submission_key: Mapped[str] = mapped_column(String(64), default="")  # the form that saved it
+    updated_at = mapped_column(UTCDateTime, nullable=False)
+    expires_at = mapped_column(UTCDateTime, nullable=False, index=True)

@@ -1,0 +1,158 @@
+"""Who else is on a ticket's page, and what changed there since an agent loaded it.
+
+Guarantees:
+- presence is one row per ticket and agent (tickets.models.TicketPresence), written by a
+  heartbeat (an upsert, the same on SQLite and PostgreSQL) and present for PRESENCE_TTL after it;
+  an expired row is never shown and is deleted by the next heartbeat of anyone. The rows live in
+  the database, so every app server sees the same agents;
+- an agent is "writing" for WRITING_TTL after their reply draft was last saved (reply_drafts);
+- only active agents who may see the ticket now are ever listed (policy.agents_who_may_view): a
+  technician who lost the category disappears with their next look, whatever their row says;
+- the change notice names what others did after the page was loaded: messages newer than the
+  last one the page shows, and a version newer than the page's (the optimistic-concurrency
+  version every edit bumps, the one the page's inline edits carry); the agent's own changes are
+  never announced to them.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from helpdesk import policy
+from helpdesk.accounts.models import User
+from helpdesk.dbtypes import utcnow
+from helpdesk.extensions import db
+from helpdesk.tickets.models import Message, Ticket, TicketEvent, TicketPresence
+
+HEARTBEAT_SECONDS = 10  # the page's polling interval (hx-trigger="every 10s")
+PRESENCE_TTL = timedelta(seconds=3 * HEARTBEAT_SECONDS)  # two lost heartbeats are forgiven
+WRITING_TTL = timedelta(seconds=20)
+
+
+def upsert(model, keys, values, keep=()):
+    """INSERT the row `keys` + `values`, or UPDATE `values` (but not the columns in `keep`) of the
+    row with those keys: one statement on SQLite and PostgreSQL (ON CONFLICT DO UPDATE)."""
+    dialect = db.session.connection().dialect.name
+    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
+    statement = insert(model).values(**keys, **values)
+    changed = {name: statement.excluded[name] for name in values if name not in keep}
+    db.session.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=changed))
+
+
+def heartbeat(agent, ticket, *, writing=False, now=None):
+    """Record that `agent` is on `ticket`'s page (writing a reply if `writing`) for PRESENCE_TTL,
+    and delete every expired presence. The caller has checked the policy (404 otherwise)."""
+    now = now or utcnow()
+    db.session.execute(delete(TicketPresence).where(TicketPresence.expires_at <= now))
+    values = {"seen_at": now, "expires_at": now + PRESENCE_TTL, "writing_until": None}
+    if writing:
+        values["writing_until"] = now + WRITING_TTL
+    upsert(
+        TicketPresence,
+        {"ticket_id": ticket.id, "user_id": agent.id},
+        values,
+        keep=() if writing else ("writing_until",),
+    )
+
+
+def stop_writing(agent, ticket_id):
+    """The agent is no longer writing on this ticket (their reply went, or the box was emptied)."""
+    db.session.execute(
+        update(TicketPresence)
+        .where(TicketPresence.ticket_id == ticket_id, TicketPresence.user_id == agent.id)
+        .values(writing_until=None)
+    )
+
+
+@dataclass(frozen=True)
+class Present:
+    name: str
+    writing: bool
+
+
+def others_here(agent, ticket, now=None):
+    """The other agents on the ticket's page now (who may see it), by name: [Present]."""
+    now = now or utcnow()
+    rows = db.session.execute(
+        select(User.name, TicketPresence.writing_until)
+        .join(User, User.id == TicketPresence.user_id)
+        .where(
+            TicketPresence.ticket_id == ticket.id,
+            TicketPresence.user_id != agent.id,
+            TicketPresence.expires_at > now,
+            policy.agents_who_may_view(ticket),
+        )
+        .order_by(User.name, User.id)
+    )
+    return [Present(row.name, row.writing_until is not None and row.writing_until > now) for row in rows]
+
+
+@dataclass(frozen=True)
+class Seen:
+    """What a ticket page showed when it was rendered: the ticket's version, its last message."""
+
+    version: int
+    message_id: int
+
+    @property
+    def token(self):
+        return f"{self.version}.{self.message_id}"
+
+    @classmethod
+    def parse(cls, token):
+        """The Seen a page sent back, or None for anything malformed."""
+        version, _, message = (token or "").partition(".")
+        if not (version.isdigit() and message.isdigit()) or len(token) > 40:
+            return None
+        return cls(int(version), int(message))
+
+
+def seen_on_page(ticket, conversation):
+    """The Seen of a ticket page built from this TicketView and its messages."""
+    return Seen(ticket.version, conversation[-1].id if conversation else 0)
+
+
+NEWER_MESSAGES = (
+    select(Message.id, Message.internal, Message.created_at, User.name)
+    .outerjoin(User, User.id == Message.author_id)
+    .where(
+        Message.ticket_id == bindparam("ticket_id"),
+        Message.id > bindparam("after"),
+        func.coalesce(Message.author_id, 0) != bindparam("viewer_id"),
+    )
+    .order_by(Message.id.desc())
+)
+LATEST_EVENT = (
+    select(TicketEvent.actor_id, TicketEvent.created_at, User.name)
+    .outerjoin(User, User.id == TicketEvent.actor_id)
+    .where(TicketEvent.ticket_id == bindparam("ticket_id"))
+    .order_by(TicketEvent.id.desc())
+    .limit(1)
+)
+CURRENT_VERSION = select(Ticket.version).where(Ticket.id == bindparam("ticket_id"))
+
+
+def change_notice(agent, ticket_id, seen):
+    """What others changed on the ticket since the page showed `seen`, as
+    {"text": ..., "at": datetime or None}, or None if nothing (or only the agent) changed it."""
+    if seen is None:
+        return None
+    params = {"ticket_id": ticket_id, "after": seen.message_id, "viewer_id": agent.id}
+    newer = db.session.execute(NEWER_MESSAGES, params).all()
+    if newer:
+        latest = newer[0]
+        who = latest.name or "The customer"
+        what = "added an internal note" if latest.internal else "replied"
+        more = f" ({len(newer)} new messages)" if len(newer) > 1 else ""
+        return {"text": f"{who} {what}{more}", "at": latest.created_at}
+    version = db.session.scalar(CURRENT_VERSION, {"ticket_id": ticket_id})
+    if version is None or version <= seen.version:
+        return None
+    event = db.session.execute(LATEST_EVENT, {"ticket_id": ticket_id}).first()
+    if event is not None and event.actor_id == agent.id:
+        return None  # the agent's own edit (their page shows it already)
+    if event is not None and event.name:
+        return {"text": f"{event.name} changed the ticket", "at": event.created_at}
+    return {"text": "The ticket changed", "at": None}

@@ -1,0 +1,79 @@
+"""Agents' reply drafts: the reply box of a ticket page, saved on the server while the agent types.
+
+(Not tickets/drafts.py, which keeps customers' new-ticket forms while they buy credits.)
+
+Guarantees:
+- one draft per agent and ticket (tickets.models.ReplyDraft), written by an upsert; saving an
+  empty box deletes it; a draft is its author's alone: nothing reads another agent's;
+- a draft lives REPLY_DRAFT_LIFETIME after its last save; an expired draft is never given back,
+  and the next save of any draft deletes it;
+- sending the reply or note deletes the draft in the same transaction (editing.reply), and a save
+  arriving after its form was sent (the last keystrokes' request overtaken by the send) is
+  ignored: the form's submission key already names a sent message.
+"""
+
+from datetime import timedelta
+
+from sqlalchemy import bindparam, delete, select
+
+from helpdesk.dbtypes import utcnow
+from helpdesk.extensions import db
+from helpdesk.tickets import presence
+from helpdesk.tickets.models import Message, ReplyDraft
+from helpdesk.tickets.presence import upsert
+
+REPLY_DRAFT_LIFETIME = timedelta(days=7)
+MAX_BODY = 50_000  # the reply box's maxlength
+
+DRAFT_BODY = select(ReplyDraft.body).where(
+    ReplyDraft.ticket_id == bindparam("ticket_id"),
+    ReplyDraft.user_id == bindparam("user_id"),
+    ReplyDraft.expires_at > bindparam("now"),
+)
+SENT_WITH_KEY = select(Message.id).where(
+    Message.author_id == bindparam("user_id"), Message.submission_key == bindparam("key")
+)
+
+
+def draft_body(author, ticket_id, now=None):
+    """The author's unexpired draft of a reply on this ticket, or None."""
+    params = {"ticket_id": ticket_id, "user_id": author.id, "now": now or utcnow()}
+    return db.session.scalar(DRAFT_BODY, params)
+
+
+def save(author, ticket_id, body, submission_key="", now=None):
+    """Keep `body` as the author's draft on this ticket (an empty one deletes it). Returns False
+    when nothing was saved because the form it comes from was already sent."""
+    now = now or utcnow()
+    key = (submission_key or "")[:64]
+    if key and db.session.scalar(SENT_WITH_KEY, {"user_id": author.id, "key": key}) is not None:
+        return False
+    db.session.execute(delete(ReplyDraft).where(ReplyDraft.expires_at <= now))
+    if not (body or "").strip():
+        discard(author, ticket_id)
+        return True
+    values = {
+        "body": body[:MAX_BODY],
+        "submission_key": key,
+        "updated_at": now,
+        "expires_at": now + REPLY_DRAFT_LIFETIME,
+    }
+    upsert(ReplyDraft, {"ticket_id": ticket_id, "user_id": author.id}, values)
+    return True
+
+
+def discard(author, ticket_id):
+    """Delete the author's draft on this ticket, if any (sent, or emptied): they are no longer
+    writing there either (presence)."""
+    db.session.execute(
+        delete(ReplyDraft).where(ReplyDraft.ticket_id == ticket_id, ReplyDraft.user_id == author.id)
+    )
+    presence.stop_writing(author, ticket_id)
+
+
+def save_while_writing(author, ticket, body, submission_key=""):
+    """save(), and mark the author on the ticket's page as writing a reply (presence) while the box
+    holds text. Returns what save() returns."""
+    saved = save(author, ticket.id, body, submission_key)
+    presence.heartbeat(author, ticket, writing=bool(saved and (body or "").strip()))
+    return saved
