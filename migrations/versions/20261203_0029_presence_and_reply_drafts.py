@@ -2,7 +2,7 @@
 row per ticket and agent in each, with an expiry, so several app servers share them.
 
 Revision ID: 0029
-Revises: 0032 (after rebasing on main; written against 0027)
+Revises: 0031
 Create Date: 2026-12-03
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 revision = '0029'
-down_revision = '0032'
+down_revision = '0031'
 branch_labels = None
 depends_on = None
 
