@@ -1,7 +1,7 @@
 """REST API: personal access tokens and the answers kept for Idempotency-Keys (issue 20).
 
 Revision ID: 0031
-Revises: 0032
+Revises: 0030
 Create Date: 2026-12-03
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 revision = '0031'
-down_revision = '0032'
+down_revision = '0030'
 branch_labels = None
 depends_on = None
 

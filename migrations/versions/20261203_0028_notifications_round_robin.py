@@ -2,7 +2,7 @@
 kind of notice, agents' availability (round-robin opt-in, away), round-robin categories with their
 turn's pointer. New tables only.
 
-Revision ID: 0030
+Revision ID: 0028
 Revises: 0027
 Create Date: 2026-12-03
 
@@ -11,7 +11,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0030'
+revision = '0028'
 down_revision = '0027'
 branch_labels = None
 depends_on = None

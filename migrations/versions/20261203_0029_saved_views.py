@@ -1,7 +1,7 @@
 """Agents' saved views: a named queue filter and sort per agent (issue 16).
 
-Revision ID: 0028
-Revises: 0030
+Revision ID: 0029
+Revises: 0028
 Create Date: 2026-12-03
 
 """
@@ -9,8 +9,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0028'
-down_revision = '0030'
+revision = '0029'
+down_revision = '0028'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """Outbound webhooks (issue 20 item 5): endpoints, deliveries (the worker's queue), attempts (the log).
 
-Revision ID: 0032
-Revises: 0028
+Revision ID: 0030
+Revises: 0029
 Create Date: 2026-12-03
 
 """
@@ -9,8 +9,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0032'
-down_revision = '0028'
+revision = '0030'
+down_revision = '0029'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """Presence on ticket pages and agents' reply drafts, kept in the database (issue 16 item 6): one
 row per ticket and agent in each, with an expiry, so several app servers share them.
 
-Revision ID: 0029
+Revision ID: 0032
 Revises: 0031
 Create Date: 2026-12-03
 
@@ -10,7 +10,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0029'
+revision = '0032'
 down_revision = '0031'
 branch_labels = None
 depends_on = None
