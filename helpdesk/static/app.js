@@ -241,7 +241,10 @@ function showRequestError(text) {
     box.id = "request-error";
     box.className = "banner banner-warning";
     box.setAttribute("role", "alert");
-    document.body.insertBefore(box, document.getElementById("main"));
+    // at the top of the page's content: #main is inside the console's layout on agents' pages
+    const main = document.getElementById("main");
+    if (main) main.prepend(box);
+    else document.body.prepend(box);
   }
   box.textContent = text;
 }

@@ -174,3 +174,26 @@ def test_an_oversize_file_is_refused_before_sending_and_the_text_stays(agent_pag
     expect(page.get_by_label("Message", exact=True)).to_have_value("Log attached.")
     expect(page.locator(".message")).to_have_count(1)  # only the original: nothing was sent
     assert page.problems == []
+
+
+@pytest.mark.browser_errors("status of 500", "Response Status Error Code 500", "responseError")
+def test_a_failed_request_on_a_console_page_says_so_at_the_top_of_the_content(agent_page):
+    """The server answering an htmx request with an error shows an alert in the page's content
+    (on console pages #main sits inside the layout, not directly in <body>: the alert used to
+    throw instead of showing)."""
+    from playwright.sync_api import expect
+
+    page = agent_page
+
+    def fail_htmx(route):
+        if route.request.headers.get("hx-request"):
+            route.fulfill(status=500, body="broken")
+        else:
+            route.continue_()
+
+    page.route(re.compile(r".*/agent/\?.*status=all.*"), fail_htmx)
+    page.get_by_label("Status", exact=True).select_option(label="All")
+    alert = page.locator("#main").get_by_role("alert").filter(has_text="error 500")
+    expect(alert).to_be_visible()
+    expect(alert).to_contain_text("Nothing was saved")
+    assert [p for p in page.problems if "500" not in p and "responseError" not in p] == []
