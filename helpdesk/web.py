@@ -13,7 +13,7 @@ from markupsafe import Markup
 from sqlalchemy import event, select
 from sqlalchemy.exc import DBAPIError
 from werkzeug.datastructures import ImmutableMultiDict, MultiDict
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import IntegerConverter, UnicodeConverter
 
 from helpdesk.errors import CONFLICT_TEXT, is_conflict
 from helpdesk.extensions import db
@@ -57,6 +57,15 @@ class DatabaseId(IntegerConverter):
         super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
+class PrintableText(UnicodeConverter):
+    """`<name>` and `<string:name>` in every route: a segment holding a control character (NUL,
+    which PostgreSQL refuses in text: a 500) matches no route, 404 for every method."""
+
+    def __init__(self, url_map, minlength=1, maxlength=None, length=None):
+        super().__init__(url_map, minlength=minlength, maxlength=maxlength, length=length)
+        self.regex = self.regex.replace("[^/]", "[^/\\x00-\\x1f\\x7f]")
+
+
 _UNSTORABLE = dict.fromkeys(c for c in range(32) if chr(c) not in "\t\n\r")
 
 
@@ -86,6 +95,7 @@ def clean_request_class(base):
 def register_converters(app):
     """Before any blueprint is registered: rules resolve their converters when added."""
     app.url_map.converters["int"] = DatabaseId
+    app.url_map.converters["default"] = app.url_map.converters["string"] = PrintableText
 
 
 WROTE = "helpdesk_wrote"  # session.info key: this transaction sent a write to the database
