@@ -9,7 +9,8 @@ import json
 import time
 
 from flask_sqlalchemy.session import Session
-from sqlalchemy import event, select
+from sqlalchemy import event as sa_event
+from sqlalchemy import select
 
 from helpdesk import events
 from helpdesk.extensions import db
@@ -64,7 +65,7 @@ def _enabled_endpoints():
     return found
 
 
-@event.listens_for(Session, "after_transaction_end")
+@sa_event.listens_for(Session, "after_transaction_end")
 def _forget_endpoints(session, transaction):
     if transaction.parent is None:
         session.info.pop(ENABLED, None)
