@@ -108,6 +108,10 @@ def test_keyboard_shortcuts_move_open_and_explain_themselves(browser, desk):
     subject = page.evaluate("document.activeElement.textContent")
     page.keyboard.press("o")
     expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(rf"^#\d+ {re.escape(subject)}$"))
+    # the ticket page's deferred scripts (keys.js) listen from its load on: a key pressed as soon
+    # as the heading showed was lost under a loaded machine
+    page.wait_for_load_state("load")
+    page.wait_for_function("() => window.htmx !== undefined")
     page.keyboard.press("r")
     expect(page.get_by_label("Message", exact=True)).to_be_focused()
     page.keyboard.type("r typed here, not a shortcut")
