@@ -7,10 +7,12 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from helpdesk.tickets.models import STATUSES
+
 Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
 Limit = Annotated[int, Field(ge=1, le=100)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50000)]
-STATUS = Literal["new", "open", "waiting", "resolved", "closed"]
+STATUS = Literal[STATUSES]  # the tickets domain's statuses, in its order
 
 
 class Input(BaseModel):
@@ -31,7 +33,7 @@ class Output(BaseModel):
 class TicketListQuery(Query):
     """The queue's filters and sort (the same names as the queue page's address)."""
 
-    status: Literal["active", "all", "new", "open", "waiting", "resolved", "closed"] = "active"
+    status: Literal[("active", "all", *STATUSES)] = "active"
     category: Id | None = None
     priority: Id | None = None
     assignee: Annotated[str, Field(pattern=r"^(anyone|me|unassigned|[1-9][0-9]{0,9})$")] = "anyone"
