@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from helpdesk.kb.models import VISIBILITIES, VISIBILITY_CUSTOMERS
 from helpdesk.tickets.models import STATUSES
 
 Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
@@ -101,7 +102,7 @@ class ArticleCreate(Input):
     category_id: Id
     title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     body: Text
-    visibility: Literal["public", "customers", "agents"] = "customers"
+    visibility: Literal[VISIBILITIES] = VISIBILITY_CUSTOMERS
     tags: Annotated[list[Annotated[str, Field(max_length=50)]], Field(max_length=20)] = []
     publish: bool = False
 
