@@ -1,6 +1,7 @@
 """Small SQL helpers every domain uses."""
 
 from sqlalchemy import inspect, literal, literal_column
+from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 
 
 def escape_like(text):
@@ -52,3 +53,25 @@ def in_written(column, values):
         if not isinstance(value, str) or not value.replace("_", "").isalnum():
             raise ValueError(f"in_written takes plain word constants, not {value!r}")
     return column.in_([literal_column(f"'{value}'") for value in values])
+
+
+def _sqlite_from_hint(compiler, table, text):
+    return text
+
+
+# SQLAlchemy renders a table hint (`Select.with_hint(table, text, "sqlite")`) after the table's
+# name on the dialects that implement this hook; SQLite's compiler leaves it out. With it, a query
+# can name the index SQLite must walk (`tickets INDEXED BY ix_...`): see walking_index.
+SQLiteCompiler.get_from_hint_text = _sqlite_from_hint
+
+
+def walking_index(query, table, index_name):
+    """`query` reading `table` through the index `index_name` on SQLite (`INDEXED BY`); unchanged
+    on other databases, whose planners weigh a LIMIT against the rows an index order saves.
+
+    For a page that walks an index in its sort order and stops after 26 rows, SQLite's planner
+    prefers an index that matches more of the WHERE (the console's count index) and then sorts
+    every match: "Needs attention" spent 2.5 ms (full statistics) to 14 ms (sampled ones) on
+    100,000 tickets where walking the sort's index takes 0.2 ms. Only for queries whose WHERE
+    always carries the index's own condition: SQLite refuses the query otherwise."""
+    return query.with_hint(table, f"INDEXED BY {index_name}", "sqlite")
