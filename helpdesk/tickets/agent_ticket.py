@@ -99,6 +99,7 @@ def page_context(ticket, reply_form=None, subscriber_form=None, **extra):
         panel=credit_panels.agent_panel(current_user, view),
         reply=form_state(reply_form and reply_form.ensure_key(), body=_draft_or_empty(view, reply_form)),
         seen=presence.seen_on_page(view, conversation),  # the heartbeat's change notice starts here
+        heartbeat_seconds=presence.heartbeat_seconds(),
         subscriber=form_state(subscriber_form, email=""),
         reply_notice=None,
         staged=(),

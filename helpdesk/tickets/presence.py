@@ -2,7 +2,7 @@
 
 Guarantees:
 - presence is one row per ticket and agent (tickets.models.TicketPresence), written by a
-  heartbeat (an upsert, the same on SQLite and PostgreSQL) and present for PRESENCE_TTL after it;
+  heartbeat (an upsert, the same on SQLite and PostgreSQL) and present for presence_ttl() after it;
   an expired row is never shown and is deleted by the next heartbeat of anyone. The rows live in
   the database, so every app server sees the same agents;
 - an agent is "writing" for WRITING_TTL after their reply draft was last saved (reply_drafts);
@@ -17,6 +17,7 @@ Guarantees:
 from dataclasses import dataclass
 from datetime import timedelta
 
+from flask import current_app
 from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -26,8 +27,19 @@ from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
 from helpdesk.tickets.models import Message, Ticket, TicketEvent, TicketPresence
 
-HEARTBEAT_SECONDS = 10  # the page's polling interval (hx-trigger="every 10s")
-PRESENCE_TTL = timedelta(seconds=3 * HEARTBEAT_SECONDS)  # two lost heartbeats are forgiven
+HEARTBEAT_SECONDS = 10  # the page's polling interval, the default of PRESENCE_HEARTBEAT_SECONDS
+
+
+def heartbeat_seconds():
+    """How often the ticket page sends its heartbeat (setting PRESENCE_HEARTBEAT_SECONDS)."""
+    return current_app.config.get("PRESENCE_HEARTBEAT_SECONDS", HEARTBEAT_SECONDS)
+
+
+def presence_ttl():
+    """How long an agent stays present after a heartbeat: two lost heartbeats are forgiven."""
+    return timedelta(seconds=3 * heartbeat_seconds())
+
+
 WRITING_TTL = timedelta(seconds=20)
 
 
@@ -42,11 +54,11 @@ def upsert(model, keys, values, keep=()):
 
 
 def heartbeat(agent, ticket, *, writing=False, now=None):
-    """Record that `agent` is on `ticket`'s page (writing a reply if `writing`) for PRESENCE_TTL,
+    """Record that `agent` is on `ticket`'s page (writing a reply if `writing`) for presence_ttl(),
     and delete every expired presence. The caller has checked the policy (404 otherwise)."""
     now = now or utcnow()
     db.session.execute(delete(TicketPresence).where(TicketPresence.expires_at <= now))
-    values = {"seen_at": now, "expires_at": now + PRESENCE_TTL, "writing_until": None}
+    values = {"seen_at": now, "expires_at": now + presence_ttl(), "writing_until": None}
     if writing:
         values["writing_until"] = now + WRITING_TTL
     upsert(
