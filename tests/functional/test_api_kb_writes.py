@@ -184,3 +184,29 @@ def test_writing_needs_the_kb_write_scope(client, desk):
     assert is_problem(refused, 403) and "kb:write" in refused.get_json()["detail"]
     assert is_problem(client.put(f"{address}/status", json={"status": "archived"}, headers=headers), 403)
     assert fresh(article.id).title == "Scanner" and fresh(article.id).status == "published"
+
+
+def test_the_writes_are_in_the_openapi_document_with_their_schemas(client):
+    document = client.get("/api/v1/openapi.json").get_json()
+    paths, schemas = document["paths"], document["components"]["schemas"]
+    expected = {
+        ("/api/v1/kb/articles/{article_id}", "patch"): ("ArticleChange", "Article", "kb:write"),
+        ("/api/v1/kb/articles/{article_id}/status", "put"): ("ArticleStatus", "Article", "kb:write"),
+        ("/api/v1/users", "post"): ("UserCreate", "UserCreated", "people:write"),
+        ("/api/v1/users/{user_id}", "patch"): ("UserChange", "UserOut", "people:write"),
+        ("/api/v1/users/{user_id}/permissions", "put"): ("PermissionsChange", "Permissions", "people:write"),
+        ("/api/v1/organizations", "post"): ("OrganizationIn", "OrganizationCreated", "people:write"),
+        ("/api/v1/organizations/{organization_id}", "patch"): ("OrganizationIn", "Named", "people:write"),
+    }
+    for (path, method), (body, answer, scope) in expected.items():
+        operation = paths[path][method]
+        sent = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        success = next(v for k, v in operation["responses"].items() if k.startswith("2"))
+        assert sent.endswith(f"/{body}") and body in schemas and operation["x-scope"] == scope
+        assert success["content"]["application/json"]["schema"]["$ref"].endswith(f"/{answer}")
+    if_match = [
+        p for p in paths["/api/v1/kb/articles/{article_id}"]["patch"]["parameters"] if p["in"] == "header"
+    ]
+    assert if_match[0]["name"] == "If-Match" and if_match[0]["required"]
+    assert {"412", "428"} <= set(paths["/api/v1/kb/articles/{article_id}"]["patch"]["responses"])
+    assert "ETag" in paths["/api/v1/kb/articles/{article_id}"]["get"]["responses"]["200"]["headers"]
