@@ -6,6 +6,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from helpdesk.api.models import IdempotentRequest
+from helpdesk.config import from_environment
 from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
 
@@ -64,3 +65,9 @@ def test_the_hours_kept_come_from_the_setting_or_the_option(app, client, desk, m
         "deleted 1 Idempotency-Key answers older than 1 hours"
         in runner.invoke(args=["api", "prune-idempotency", "--hours", "1"]).output
     )
+
+
+def test_the_setting_comes_from_the_environment_too():
+    assert from_environment({"HELPDESK_API_IDEMPOTENCY_KEEP_HOURS": "48"}) == {
+        "API_IDEMPOTENCY_KEEP_HOURS": 48
+    }
