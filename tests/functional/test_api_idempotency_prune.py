@@ -71,3 +71,22 @@ def test_the_setting_comes_from_the_environment_too():
     assert from_environment({"HELPDESK_API_IDEMPOTENCY_KEEP_HOURS": "48"}) == {
         "API_IDEMPOTENCY_KEEP_HOURS": 48
     }
+
+
+def test_a_ticket_retried_after_pruning_is_still_not_made_twice(app, client, desk):
+    headers = bearer(desk.requester) | {"Idempotency-Key": "late-retry"}
+    data = {
+        "subject": "Retried a day later",
+        "body": "Once.",
+        "category_id": desk.it.id,
+        "priority_id": desk.ref.priorities["Normal"].id,
+    }
+    first = client.post("/api/v1/tickets", json=data, headers=headers).get_json()
+    for row in db.session.scalars(select(IdempotentRequest)):
+        row.created_at = utcnow() - timedelta(hours=30)
+    db.session.commit()
+    assert "deleted 1" in app.test_cli_runner().invoke(args=["api", "prune-idempotency"]).output
+    late = client.post("/api/v1/tickets", json=data, headers=headers)
+    assert "Idempotent-Replayed" not in late.headers  # the kept answer is gone...
+    assert late.get_json()["ticket"]["id"] == first["ticket"]["id"]  # ...the submission key still holds
+    assert late.get_json()["created"] is False and first["created"] is True
