@@ -82,6 +82,8 @@ ENV_SETTINGS = {
     # webhooks (README "Webhooks")
     "WEBHOOK_ALLOW_PRIVATE": bool,
     "WEBHOOK_ALLOW_HTTP": bool,
+    # REST API (docs/api.md): hours `flask api prune-idempotency` keeps Idempotency-Key answers
+    "API_IDEMPOTENCY_KEEP_HOURS": int,
 }
 
 

@@ -10,10 +10,17 @@ from sqlalchemy import delete, func, or_, select
 
 from helpdesk import policy
 from helpdesk.accounts import audit, seats
-from helpdesk.accounts.auth import register_customer, rotate_sessions
+from helpdesk.accounts.auth import (
+    ensure_user,
+    find_user_by_email,
+    normalise_email,
+    register_customer,
+    rotate_sessions,
+)
 from helpdesk.accounts.models import (
     AGENT_ROLES,
     AUDIT_ACTIVE,
+    AUDIT_DETAILS,
     AUDIT_PERMISSION,
     AUDIT_ROLE,
     ROLE_ADMIN,
@@ -95,12 +102,54 @@ def active_admins():
 def create_user(email, name, password, role, *, actor=None, confirmed=False):
     """Create an account with a role (the first admin of a new desk, say) through the same rules
     as the admin pages: a customer is registered, then given `role` with its audit entry and the
-    seat check (SeatLimitConfirmationNeeded over the limit unless `confirmed`)."""
+    seat check (SeatLimitConfirmationNeeded over the limit unless `confirmed`). Without a
+    password (None) the account is an invitee's, like one the console makes for a new customer:
+    its owner sets a password through "Forgot your password?", which also confirms the address."""
     if role not in ROLES:
         raise ValidationFailed("Choose customer, technician or admin.")
-    user = register_customer(email, name, password)
+    if password is None:
+        user = _invitee(email, name)
+    else:
+        user = register_customer(email, name, password)
     change_role(actor, user, role, confirmed=confirmed)
     return user
+
+
+def _invitee(email, name):
+    if find_user_by_email(email):
+        raise ValidationFailed("An account with this e-mail already exists.")
+    if not (name or "").strip():
+        raise ValidationFailed("Give the person's name.")
+    return ensure_user(email, name.strip())
+
+
+MAX_NAME, MAX_EMAIL = 200, 320
+
+
+def change_details(actor, user, *, name=None, email=None):
+    """An admin corrects a user's name or e-mail address (None: unchanged). Guarantees: a name
+    that is not blank; an address no other account has (compared as sign-in compares them); each
+    change in the user's history. Returns True when something changed."""
+    changes = []
+    if name is not None:
+        name = " ".join(name.split())[:MAX_NAME]
+        if not name:
+            raise ValidationFailed("Give the person's name.")
+        if name != user.name:
+            changes.append((user.name, name))
+            user.name = name
+    if email is not None:
+        email = normalise_email(email)[:MAX_EMAIL]
+        if email != user.email:
+            other = find_user_by_email(email)
+            if other is not None and other.id != user.id:
+                raise ValidationFailed("Another account has this e-mail address.")
+            changes.append((user.email, email))
+            user.email = email
+    for old, new in changes:
+        audit.record(actor, AUDIT_DETAILS, user=user, old=old, new=new)
+    db.session.flush()
+    return bool(changes)
 
 
 def change_role(actor, user, new_role, *, confirmed=False):

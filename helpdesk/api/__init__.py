@@ -9,12 +9,23 @@ from helpdesk.web import register_error_renderer
 DEFAULTS = {
     "API_RATE_LIMIT": 600,  # requests per token per window
     "API_RATE_WINDOW_SECONDS": 60,
+    "API_IDEMPOTENCY_KEEP_HOURS": 24,  # `flask api prune-idempotency` keeps the answers this long
 }
 
 
 def init_app(app):
-    from helpdesk.api import account, views_credits, views_docs, views_messages, views_people, views_tickets  # noqa: F401
+    from helpdesk.api import (  # noqa: F401
+        account,
+        views_admin,
+        views_articles,
+        views_credits,
+        views_docs,
+        views_messages,
+        views_people,
+        views_tickets,
+    )
     from helpdesk.api.blueprints import account_bp, bp
+    from helpdesk.api.cli import api_group
     from helpdesk.api.errors import render_error
     from helpdesk.extensions import csrf
 
@@ -25,4 +36,5 @@ def init_app(app):
     csrf.exempt(bp)
     app.register_blueprint(bp)
     app.register_blueprint(account_bp)
+    app.cli.add_command(api_group)
     register_error_renderer(app, "/api/", render_error)  # every address under /api, v1 or not

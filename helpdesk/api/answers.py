@@ -38,7 +38,8 @@ def problem_for(error):
         return ApiProblem(422, str(error), errors=[{"field": "priority_id", "message": str(error)}])
     if isinstance(error, NotAllowed):
         return ApiProblem(403, str(error))
-    return ApiProblem(422, str(error), errors=[{"field": "body", "message": str(error)}])
+    field = getattr(error, "field", None) or "body"  # people.FieldRefused names its field
+    return ApiProblem(422, str(error), errors=[{"field": field, "message": str(error)}])
 
 
 def run(service, *args, **kwargs):
@@ -53,18 +54,18 @@ def etag(version):
     return f'"{version}"'
 
 
-def if_match_version(current):
+def if_match_version(current, noun="ticket"):
     """The version named by If-Match: 428 when missing; `*` (RFC 9110: any version) is `current`,
     the client's explicit choice to overwrite; a value that names no version is stale (412)."""
     header = request.headers.get("If-Match")
     if header is None:
-        raise ApiProblem(428, "Send If-Match with the ticket's ETag (its version) to change it.")
+        raise ApiProblem(428, f"Send If-Match with the {noun}'s ETag (its version) to change it.")
     tags = parse_etags(header)
     if tags.star_tag:
         return current
     values = [t for t in tags.as_set(include_weak=True) if t.isdigit()]
     if len(values) != 1:
-        raise ApiProblem(412, "If-Match names no version of this ticket: read it again.")
+        raise ApiProblem(412, f"If-Match names no version of this {noun}: read it again.")
     return int(values[0])
 
 

@@ -10,11 +10,13 @@ client's bug never silently returns an unrelated object.
 
 import hashlib
 import json
+from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from helpdesk.api.models import IdempotentRequest
+from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
 
 MAX_KEY_LENGTH = 255
@@ -74,3 +76,13 @@ def fill(row, status, body, location=None):
     """The answer to keep for the key (the same transaction as what the create made)."""
     row.status, row.body, row.location = status, body, location
     db.session.flush()
+
+
+def prune(hours, now=None):
+    """Delete the answers kept for keys used more than `hours` ago; returns how many. A retry
+    after that is a new request (a ticket or message still finds its twin by the submission key
+    made from the same Idempotency-Key; other creates make a new object)."""
+    cutoff = (now or utcnow()) - timedelta(hours=hours)
+    deleted = db.session.execute(delete(IdempotentRequest).where(IdempotentRequest.created_at < cutoff))
+    db.session.flush()
+    return deleted.rowcount

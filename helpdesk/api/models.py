@@ -37,7 +37,10 @@ class IdempotentRequest(db.Model):
     the same body gets it again; the same key with another body is refused."""
 
     __tablename__ = "api_idempotent_requests"
-    __table_args__ = (UniqueConstraint("user_id", "key_hash"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "key_hash"),
+        Index("ix_api_idempotent_requests_created_at", "created_at"),  # pruning (idempotency.prune)
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))

@@ -21,7 +21,7 @@ TAGS = {
     "messages": "The conversation of a ticket, replies, internal notes and attachments.",
     "credits": "Banks, their statements, and what a priority costs.",
     "people": "Users, organizations and technicians' permissions (admins).",
-    "kb": "Knowledge-base articles, for whoever may read them.",
+    "kb": "Knowledge-base articles, for whoever may read them; written by their category's technicians.",
 }
 
 
@@ -71,7 +71,7 @@ DESCRIPTION = (
     "The help desk's REST API. Authenticate with a personal access token (Authorization: Bearer); "
     "a token acts as its owner, within its scopes, under the same rules as the pages: an object "
     "the owner may not see answers 404. Errors are application/problem+json (RFC 9457). Creates "
-    "accept an Idempotency-Key; changes to a ticket need If-Match with its ETag."
+    "accept an Idempotency-Key; changes to a ticket or an article need If-Match with its ETag."
 )
 
 

@@ -5,8 +5,10 @@ dialect of OpenAPI 3.1)."""
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
+from helpdesk.accounts.models import ROLE_CUSTOMER, ROLES
+from helpdesk.kb.models import STATUSES as ARTICLE_STATUSES
 from helpdesk.kb.models import VISIBILITIES, VISIBILITY_CUSTOMERS
 from helpdesk.tickets.models import STATUSES
 
@@ -105,6 +107,69 @@ class ArticleCreate(Input):
     visibility: Literal[VISIBILITIES] = VISIBILITY_CUSTOMERS
     tags: Annotated[list[Annotated[str, Field(max_length=50)]], Field(max_length=20)] = []
     publish: bool = False
+
+
+class ArticleChange(Input):
+    """The fields to change (each absent field stays as it is), saved as one revision like the
+    editor's Save; the status changes through /status."""
+
+    category_id: Id | None = None
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = (
+        None
+    )
+    body: Text | None = None
+    visibility: Literal[VISIBILITIES] | None = None
+    tags: Annotated[list[Annotated[str, Field(max_length=50)]], Field(max_length=20)] | None = None
+
+
+class ArticleStatus(Input):
+    """Publish, archive, or move back to draft (the editor's buttons)."""
+
+    status: Literal[ARTICLE_STATUSES]
+
+
+Email = Annotated[EmailStr, Field(max_length=320)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class UserCreate(Input):
+    """A new account. Without `password` it has none yet: its owner sets one through "Forgot
+    your password?". `over_seat_limit` confirms an agent past AGENT_SEAT_LIMIT (the admin
+    page's confirmation step)."""
+
+    email: Email
+    name: Name
+    role: Literal[ROLES] = ROLE_CUSTOMER
+    password: Annotated[str, Field(max_length=200)] | None = None
+    organization_id: Id | None = None
+    over_seat_limit: bool = False
+
+
+class UserChange(Input):
+    """The fields to change (each absent field stays as it is); `organization_id: null` takes a
+    customer out of their organization. `move` confirms moving a customer out of another
+    organization, `over_seat_limit` an agent past the seat limit (the admin pages' steps)."""
+
+    name: Name | None = None
+    email: Email | None = None
+    role: Literal[ROLES] | None = None
+    active: bool | None = None
+    organization_id: Id | None = None
+    is_org_manager: bool | None = None
+    over_seat_limit: bool = False
+    move: bool = False
+
+
+class OrganizationIn(Input):
+    """An organization's name (unique, ignoring case and spacing)."""
+
+    name: Name
+
+
+class PermissionsChange(Input):
+    """Exactly the categories a technician works from now on (every other grant is revoked)."""
+
+    category_ids: Annotated[list[Id], Field(max_length=500)]
 
 
 # --- answers ----------------------------------------------------------------------------------
@@ -256,6 +321,14 @@ class OrganizationList(Output):
     next: str | None
 
 
+class UserCreated(Created):
+    user: UserOut
+
+
+class OrganizationCreated(Created):
+    organization: Named
+
+
 class Permissions(Output):
     user_id: int
     categories: list[Named]
@@ -279,6 +352,8 @@ class ArticleList(Output):
 class Article(ArticleSummary):
     body: str
     status: str
+    tags: list[str]
+    version: int = Field(description="Send it back in If-Match to change the article.")
 
 
 class ArticleCreated(Created):

@@ -9,7 +9,7 @@ from sqlalchemy.orm import selectinload
 from helpdesk import policy
 from helpdesk.accounts.models import CategoryPermission, Organization, User
 from helpdesk.api import schemas
-from helpdesk.api.answers import create, page_url
+from helpdesk.api.answers import create, etag, page_url
 from helpdesk.api.blueprints import api
 from helpdesk.api.routing import respond
 from helpdesk.api.views_tickets import named
@@ -87,9 +87,13 @@ def get_permissions(user_id):
     user = db.session.get(User, user_id)
     if user is None:
         abort(404)
+    return respond(permissions_out(user))
+
+
+def permissions_out(user):
     granted = select(CategoryPermission.category_id).where(CategoryPermission.user_id == user.id)
     categories = db.session.scalars(select(Category).where(Category.id.in_(granted)).order_by(Category.name))
-    return respond(schemas.Permissions(user_id=user.id, categories=[named(c) for c in categories]))
+    return schemas.Permissions(user_id=user.id, categories=[named(c) for c in categories])
 
 
 @api.route(
@@ -134,17 +138,25 @@ def list_articles(query):
     scope=KB,
     response=schemas.Article,
     errors=(404,),
+    headers={"ETag": "The article's version, for If-Match."},
 )
 def get_article(article_id):
     """An article (its Markdown); 404 when its page would be missing for the token's owner."""
     article = db.session.get(kb.Article, article_id)
     if not policy.can_read_article(current_user, article):
         abort(404)
-    return respond(article_out(article))
+    return respond(article_out(article), headers={"ETag": etag(article.version)})
 
 
 def article_out(article):
-    return article_summary(article, schemas.Article, body=article.body, status=article.status)
+    return article_summary(
+        article,
+        schemas.Article,
+        body=article.body,
+        status=article.status,
+        tags=list(article.tag_names),
+        version=article.version,
+    )
 
 
 @api.route(

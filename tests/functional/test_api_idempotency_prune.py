@@ -1,0 +1,92 @@
+"""`flask api prune-idempotency`: the answers kept for Idempotency-Keys go after
+API_IDEMPOTENCY_KEEP_HOURS (or --hours); younger ones stay and still replay."""
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from helpdesk.api.models import IdempotentRequest
+from helpdesk.config import from_environment
+from helpdesk.dbtypes import utcnow
+from helpdesk.extensions import db
+
+from .api_support import bearer
+
+
+def _post_organization(client, headers, key, name):
+    return client.post(
+        "/api/v1/organizations", json={"name": name}, headers=headers | {"Idempotency-Key": key}
+    )
+
+
+def _kept():
+    db.session.expire_all()
+    return sorted(db.session.scalars(select(IdempotentRequest.location)).all())
+
+
+def _age(organization, hours):
+    """Make the answer kept for this organization's create `hours` old."""
+    for row in db.session.scalars(select(IdempotentRequest)):
+        if row.location.endswith(f"/organizations/{organization['id']}"):
+            row.created_at = utcnow() - timedelta(hours=hours)
+    db.session.commit()
+
+
+def test_old_answers_are_pruned_and_young_ones_still_replay(app, client, desk):
+    headers = bearer(desk.admin)
+    old = _post_organization(client, headers, "old-key", "Old Co").get_json()["organization"]
+    young = _post_organization(client, headers, "young-key", "Young Co").get_json()["organization"]
+    _age(old, 25)
+    result = app.test_cli_runner().invoke(args=["api", "prune-idempotency"])
+    assert result.exit_code == 0 and "deleted 1 Idempotency-Key answers older than 24 hours" in result.output
+    assert _kept() == [f"/api/v1/organizations/{young['id']}"]
+    replay = _post_organization(client, headers, "young-key", "Young Co")
+    assert replay.headers.get("Idempotent-Replayed") == "true"
+    fresh = _post_organization(client, headers, "old-key", "Old Co")  # the key is free again
+    assert fresh.status_code == 422 and "already" in fresh.get_json()["detail"]  # the name's rule now
+
+
+def test_the_hours_kept_come_from_the_setting_or_the_option(app, client, desk, monkeypatch):
+    headers = bearer(desk.admin)
+    made = _post_organization(client, headers, "k1", "Five Hours").get_json()["organization"]
+    _age(made, 5)
+    runner = app.test_cli_runner()
+    monkeypatch.setitem(app.config, "API_IDEMPOTENCY_KEEP_HOURS", 6)
+    assert "deleted 0" in runner.invoke(args=["api", "prune-idempotency"]).output and len(_kept()) == 1
+    monkeypatch.setitem(app.config, "API_IDEMPOTENCY_KEEP_HOURS", 4)
+    assert "deleted 1" in runner.invoke(args=["api", "prune-idempotency"]).output and _kept() == []
+    bad = runner.invoke(args=["api", "prune-idempotency", "--hours", "0"])
+    assert bad.exit_code != 0 and "0" in bad.output
+    _post_organization(client, headers, "k2", "Two Hours")
+    for row in db.session.scalars(select(IdempotentRequest)):
+        row.created_at = utcnow() - timedelta(hours=2)
+    db.session.commit()
+    assert (
+        "deleted 1 Idempotency-Key answers older than 1 hours"
+        in runner.invoke(args=["api", "prune-idempotency", "--hours", "1"]).output
+    )
+
+
+def test_the_setting_comes_from_the_environment_too():
+    assert from_environment({"HELPDESK_API_IDEMPOTENCY_KEEP_HOURS": "48"}) == {
+        "API_IDEMPOTENCY_KEEP_HOURS": 48
+    }
+
+
+def test_a_ticket_retried_after_pruning_is_still_not_made_twice(app, client, desk):
+    headers = bearer(desk.requester) | {"Idempotency-Key": "late-retry"}
+    data = {
+        "subject": "Retried a day later",
+        "body": "Once.",
+        "category_id": desk.it.id,
+        "priority_id": desk.ref.priorities["Normal"].id,
+    }
+    first = client.post("/api/v1/tickets", json=data, headers=headers).get_json()
+    for row in db.session.scalars(select(IdempotentRequest)):
+        row.created_at = utcnow() - timedelta(hours=30)
+    db.session.commit()
+    assert "deleted 1" in app.test_cli_runner().invoke(args=["api", "prune-idempotency"]).output
+    late = client.post("/api/v1/tickets", json=data, headers=headers)
+    assert "Idempotent-Replayed" not in late.headers  # the kept answer is gone...
+    assert late.get_json()["ticket"]["id"] == first["ticket"]["id"]  # ...the submission key still holds
+    assert late.get_json()["created"] is False and first["created"] is True
