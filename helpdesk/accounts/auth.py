@@ -3,6 +3,7 @@
 import functools
 
 from sqlalchemy import String, bindparam, cast, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import lazyload, with_expression
 
 from helpdesk.accounts import throttle
@@ -47,8 +48,11 @@ def register_customer(email, name, password, timezone="UTC", *, confirmed=True):
         timezone=valid_timezone(timezone or "UTC"),
         email_confirmed_at=utcnow() if confirmed else None,
     )
-    db.session.add(user)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():  # a concurrent registration of the address wins: a clear error
+            db.session.add(user)
+    except IntegrityError as exc:
+        raise ValidationFailed("An account with this e-mail already exists. Log in instead.") from exc
     return user
 
 
@@ -58,8 +62,13 @@ def ensure_user(email, name=None):
     if user is None:
         email = normalise_email(email)
         user = User(email=email, name=name or email.split("@")[0], role=ROLE_CUSTOMER)
-        db.session.add(user)
-        db.session.flush()
+        try:
+            with db.session.begin_nested():
+                db.session.add(user)
+        except IntegrityError:  # made by a concurrent request meanwhile: that one is the user
+            user = find_user_by_email(email)
+            if user is None:
+                raise
     return user
 
 

@@ -50,3 +50,22 @@ def test_one_key_sent_at_once_makes_one_user(app, desk):
     assert {status for status, _ in answers} == {201}
     assert len({body["user"]["id"] for _, body in answers}) == 1
     assert db.session.scalar(select(func.count(User.id)).where(User.email == "burst@example.com")) == 1
+
+
+def test_one_address_created_at_once_without_a_key_makes_one_user_and_clear_refusals(app, desk):
+    """No Idempotency-Key: the creates are different requests for one address. One wins; the
+    others are told the address is taken (422 naming the field), never a 500."""
+    headers = bearer(desk.admin)
+    data = {"email": "twice@example.com", "name": "Twice", "password": "a long passphrase 42"}
+
+    def send(client):
+        answer = client.post("/api/v1/users", json=data, headers=headers)
+        return answer.status_code, answer.get_json()
+
+    answers = together(app, send)
+    statuses = sorted(status for status, _ in answers)
+    assert statuses.count(201) == 1 and set(statuses) == {201, 422}, statuses
+    for status, body in answers:
+        if status == 422:
+            assert "already exists" in str(body)
+    assert db.session.scalar(select(func.count(User.id)).where(User.email == "twice@example.com")) == 1
