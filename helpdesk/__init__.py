@@ -28,7 +28,7 @@ from helpdesk.config import (
     check_storage,
     from_environment,
 )
-from helpdesk.extensions import csrf, db, htmx_ext, login_manager, migrate
+from helpdesk.extensions import RELAXED_COMMIT, csrf, db, htmx_ext, login_manager, migrate
 
 
 def create_app(test_config=None):
@@ -114,6 +114,7 @@ def _configure_sqlite(app):
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=FULL")  # every commit on disk (see RELAXED_COMMIT)
             cursor.execute("PRAGMA busy_timeout=10000")
             cursor.execute(f"PRAGMA analysis_limit={SQLITE_ANALYSIS_LIMIT}")
             cursor.close()
@@ -129,6 +130,8 @@ def _configure_sqlite(app):
             # run when a connection goes back to the pool, at most once per period.
             if dbapi_connection is None:
                 return
+            if record.info.pop(RELAXED_COMMIT, False):
+                dbapi_connection.execute("PRAGMA synchronous=FULL")
             now = time.monotonic()
             last = record.info.setdefault("optimized_at", now)
             if now - last >= optimize_every:
@@ -141,6 +144,9 @@ def _configure_sqlite(app):
             # "database is locked" instead of waiting. So writers (non-GET requests, commands)
             # serialise at BEGIN IMMEDIATE; page views read concurrently under WAL.
             reading = has_request_context() and request.method in ("GET", "HEAD", "OPTIONS")
+            if connection.get_execution_options().get(RELAXED_COMMIT):
+                connection.exec_driver_sql("PRAGMA synchronous=NORMAL")  # not allowed inside one
+                connection.connection.info[RELAXED_COMMIT] = True  # FULL again when checked in
             connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 

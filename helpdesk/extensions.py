@@ -21,3 +21,10 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 htmx_ext = Htmx()  # not "htmx": that name is our helpdesk.htmx module
+
+# An execution option for a transaction whose commit need not reach the disk before it returns
+# (`db.session.connection(execution_options={RELAXED_COMMIT: True})` before its first statement):
+# on SQLite it runs with `synchronous=NORMAL` (in WAL mode a power cut may forget it, a crash of
+# the app does not; the database stays consistent), and the connection is back to FULL when it
+# returns to the pool. The API's rate-limit count uses it, as PostgreSQL's `synchronous_commit = off`.
+RELAXED_COMMIT = "helpdesk_relaxed_commit"

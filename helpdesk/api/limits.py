@@ -16,7 +16,7 @@ from helpdesk.accounts.models import Throttle
 from helpdesk.api import tokens
 from helpdesk.dbtypes import utcnow
 from helpdesk.errors import NotAllowed
-from helpdesk.extensions import db
+from helpdesk.extensions import RELAXED_COMMIT, db
 
 
 @dataclass(frozen=True)
@@ -54,10 +54,12 @@ def admit(secret):
     the window; the caller rolls back either way, so a refused request counts and writes nothing."""
     if not tokens.well_formed(secret):
         raise Unauthenticated("This token is unknown, expired or revoked.")
+    # The count needs no durable commit (a crash may forget a few counts; a window lasts a minute):
+    # the database answers the commit without waiting for its log to reach the disk.
     if db.session.get_bind().dialect.name == "postgresql":
-        # The count needs no durable commit (a crash may forget a few counts; a window lasts a
-        # minute): PostgreSQL then answers the commit without waiting for the WAL to reach disk.
         db.session.execute(SYNC_OFF)
+    elif not db.session().in_transaction():
+        db.session.connection(execution_options={RELAXED_COMMIT: True})
     digest = tokens.digest(secret)
     key = f"api:{digest[:40]}"
     limit = current_app.config["API_RATE_LIMIT"]

@@ -65,3 +65,34 @@ def test_a_migrated_database_has_statistics(tmp_path):
     # ANALYZE ran (SQLite writes statistics only for tables holding rows: here the few that
     # migrations fill)
     assert "alembic_version" in _analysed(app)
+
+
+def test_the_api_rate_limit_commits_without_waiting_for_the_disk_and_nothing_else_does(tmp_path):
+    """The rate-limit count of an API request commits with synchronous=NORMAL (its loss in a
+    power cut costs nothing); every connection is back to FULL in the pool, so credits, payments
+    and tickets are on disk when their commit returns."""
+    from sqlalchemy import event
+
+    from helpdesk.accounts.auth import hash_password
+    from helpdesk.api import tokens
+
+    app = _app(tmp_path, 3600)
+    with app.app_context():
+        db.create_all()
+        owner = User(email="t@example.com", name="T", role="admin", password_hash=hash_password("x" * 12))
+        db.session.add(owner)
+        db.session.flush()
+        _token, secret = tokens.create_token(owner, name="bench", scopes=tokens.SCOPES, days=7)
+        db.session.commit()
+        pragmas = []
+        event.listen(
+            db.engine,
+            "before_cursor_execute",
+            lambda *args: pragmas.append(args[2]) if args[2].startswith("PRAGMA synchronous") else None,
+        )
+        answer = app.test_client().get("/api/v1/tickets", headers={"Authorization": f"Bearer {secret}"})
+        assert answer.status_code == 200
+        assert pragmas == ["PRAGMA synchronous=NORMAL"]  # the count's transaction only
+        for _ in range(3):  # whichever pooled connection a later transaction gets
+            with db.engine.connect() as connection:
+                assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
