@@ -17,6 +17,7 @@ def init_app(app):
     from helpdesk.api import (  # noqa: F401
         account,
         views_admin,
+        views_article_files,
         views_articles,
         views_credits,
         views_docs,

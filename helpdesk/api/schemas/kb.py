@@ -63,3 +63,54 @@ class Article(ArticleSummary):
 
 class ArticleCreated(Created):
     article: Article
+
+
+class ArticleFilesIn(Input):
+    """multipart/form-data with the files in `files` (no other field): the editor's upload
+    checks (type, content, size, how many at once) and at most 30 files per article."""
+
+
+class ArticleFileOut(Output):
+    id: int
+    filename: str
+    content_type: str
+    size: int
+    image: bool = Field(description="An image (shown in the article) rather than an attachment.")
+    created_at: datetime
+    url: str = Field(description="Its download through the API.")
+
+
+class ArticleFileList(Output):
+    items: list[ArticleFileOut]
+    next: str | None
+
+
+class ArticleFilesAdded(Output):
+    files: list[ArticleFileOut] = Field(description="The files this upload added.")
+
+
+class RevisionSummary(Output):
+    number: int = Field(description="The article's version this save made.")
+    kind: str = Field(description="create, edit, status or restore.")
+    title: str
+    note: str
+    author: Named | None
+    created_at: datetime
+    url: str
+
+
+class RevisionList(Output):
+    items: list[RevisionSummary]
+    next: str | None
+
+
+class Revision(RevisionSummary):
+    body: str
+    tags: list[str]
+
+
+class RevisionRestored(Output):
+    restored: bool = Field(
+        description="False when the revision has the current text already: nothing changed."
+    )
+    article: Article
