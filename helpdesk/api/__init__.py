@@ -18,6 +18,7 @@ def init_app(app):
         account,
         views_admin,
         views_article_files,
+        views_article_revisions,
         views_articles,
         views_credits,
         views_docs,
