@@ -21,7 +21,8 @@ TAGS = {
     "messages": "The conversation of a ticket, replies, internal notes and attachments.",
     "credits": "Banks, their statements, and what a priority costs.",
     "people": "Users, organizations and technicians' permissions (admins).",
-    "kb": "Knowledge-base articles, for whoever may read them; written by their category's technicians.",
+    "kb": "Knowledge-base articles and their files, for whoever may read them; written (files and "
+    "revisions too) by their category's technicians.",
 }
 
 
