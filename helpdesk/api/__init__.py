@@ -17,6 +17,8 @@ def init_app(app):
     from helpdesk.api import (  # noqa: F401
         account,
         views_admin,
+        views_article_files,
+        views_article_revisions,
         views_articles,
         views_credits,
         views_docs,
@@ -27,6 +29,7 @@ def init_app(app):
     from helpdesk.api.blueprints import account_bp, bp
     from helpdesk.api.cli import api_group
     from helpdesk.api.errors import render_error
+    from helpdesk.api.sessions import SessionlessApi
     from helpdesk.extensions import csrf
 
     for name, value in DEFAULTS.items():
@@ -38,3 +41,5 @@ def init_app(app):
     app.register_blueprint(account_bp)
     app.cli.add_command(api_group)
     register_error_renderer(app, "/api/", render_error)  # every address under /api, v1 or not
+    # The API ignores the session cookie entirely (before any app-wide hook reads it).
+    app.session_interface = SessionlessApi(app.session_interface, "/api/")

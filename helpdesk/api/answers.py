@@ -32,8 +32,9 @@ def problem_for(error):
         return ApiProblem(412, str(error))
     if isinstance(error, StorageError):
         return ApiProblem(503, str(error), headers={"Retry-After": "30"})
-    if isinstance(error, UploadRejected):
-        return ApiProblem(422, str(error), errors=[{"field": "files", "message": str(error)}])
+    if isinstance(error, UploadRejected):  # `messages`: one per refused file, when several
+        messages = getattr(error, "messages", None) or [str(error)]
+        return ApiProblem(422, str(error), errors=[{"field": "files", "message": m} for m in messages])
     if isinstance(error, InsufficientCredits):
         return ApiProblem(422, str(error), errors=[{"field": "priority_id", "message": str(error)}])
     if isinstance(error, NotAllowed):

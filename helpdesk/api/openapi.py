@@ -21,7 +21,8 @@ TAGS = {
     "messages": "The conversation of a ticket, replies, internal notes and attachments.",
     "credits": "Banks, their statements, and what a priority costs.",
     "people": "Users, organizations and technicians' permissions (admins).",
-    "kb": "Knowledge-base articles, for whoever may read them; written by their category's technicians.",
+    "kb": "Knowledge-base articles and their files, for whoever may read them; written (files and "
+    "revisions too) by their category's technicians.",
 }
 
 
@@ -114,20 +115,22 @@ def _operation(op, refs, defs):
     if op.scope is not None:
         item["x-scope"] = ":".join(op.scope)
     if op.body is not None:
-        content = {JSON: {"schema": refs[op.body]}}
-        if op.multipart:
-            content[MULTIPART] = {"schema": _form_schema(defs[op.body.__name__])}
+        content = {} if op.files_only else {JSON: {"schema": refs[op.body]}}
+        if op.multipart or op.files_only:
+            content[MULTIPART] = {"schema": _form_schema(defs[op.body.__name__], op.files_only)}
         item["requestBody"] = {"required": True, "content": content}
     return item
 
 
-def _form_schema(schema):
+def _form_schema(schema, files_required=False):
     """The body's fields as multipart form fields, plus the files."""
     files = {"type": "array", "items": {"type": "string", "contentMediaType": "application/octet-stream"}}
+    if files_required:
+        files["minItems"] = 1
     return {
         "type": "object",
-        "properties": {**schema["properties"], "files": files},
-        "required": schema.get("required", []),
+        "properties": {**schema.get("properties", {}), "files": files},
+        "required": schema.get("required", []) + (["files"] if files_required else []),
     }
 
 

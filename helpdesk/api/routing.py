@@ -28,7 +28,8 @@ class Operation:
     response: type | None = None
     status: int = 200
     errors: tuple = ()
-    multipart: bool = False
+    multipart: bool = False  # the body may also come as multipart/form-data (with files)
+    files_only: bool = False  # the body comes only as multipart/form-data (an upload)
     binary: bool = False
     headers: dict = field(default_factory=dict)  # response headers documented: name -> description
     request_headers: dict = field(default_factory=dict)  # name -> (required, description)
@@ -66,7 +67,8 @@ class Api:
                 if operation.query is not None:
                     kwargs["query"] = parse(operation.query, request.args.to_dict(), "query")
                 if operation.body is not None:
-                    kwargs["body"] = parse(operation.body, request_body(operation.multipart), "body")
+                    data = request_body(operation.multipart or operation.files_only, operation.files_only)
+                    kwargs["body"] = parse(operation.body, data, "body")
                 return view(**kwargs)
 
             self.blueprint.add_url_rule(rule, view.__name__, wrapped, methods=[method])
@@ -91,10 +93,12 @@ def parse(model, data, where):
         raise ApiProblem(422, "Some values were refused: see errors.", errors=errors) from exc
 
 
-def request_body(multipart):
+def request_body(multipart, files_only=False):
     """The body's fields: a JSON object, or (where files may come) multipart form fields."""
     if multipart and request.mimetype == MULTIPART:
         return {key: request.form.get(key) for key in request.form}
+    if files_only:
+        raise ApiProblem(415, f"Send the files as {MULTIPART}, in the field `files`.")
     if request.mimetype != JSON:
         accepted = f"{JSON} or {MULTIPART}" if multipart else JSON
         raise ApiProblem(415, f"Send the body as {accepted}.")

@@ -127,6 +127,12 @@ def download_attachment(attachment_id):
     item = db.session.get(Attachment, attachment_id)
     if item is None or item.ticket_id is None or not policy.can_download_attachment(current_user, item):
         abort(404)
+    return send_attachment(item)
+
+
+def send_attachment(item):
+    """A stored file as a download, never cached (404 when it is missing, 503 when the store does
+    not answer); also the knowledge base's files (views_article_files)."""
     try:
         stored = uploads.open_stored(item)
     except NotFound:

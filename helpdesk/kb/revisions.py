@@ -5,7 +5,7 @@ from sqlalchemy import select
 from helpdesk import policy
 from helpdesk.errors import NotAllowed, ValidationFailed
 from helpdesk.extensions import db
-from helpdesk.kb.articles import bump, give_slug, lock, parse_tags, record_revision, set_tags
+from helpdesk.kb.articles import _check_version, bump, give_slug, lock, parse_tags, record_revision, set_tags
 from helpdesk.kb.models import Revision
 
 
@@ -20,12 +20,16 @@ def revisions_query(article):
     return select(Revision).where(Revision.article_id == article.id).order_by(Revision.number.desc())
 
 
-def restore_revision(actor, article, number):
+def restore_revision(actor, article, number, seen_version=None):
     """Bring back revision `number`'s title, tags and text as a new revision (category, visibility
-    and status stay as they are). Returns the new revision's number, or None if nothing changed."""
+    and status stay as they are). Returns the new revision's number, or None if nothing changed.
+    With `seen_version` (the API's If-Match) it is the editor's staleness rule: StaleUpdate when
+    the text was saved since that version (status changes alone do not count)."""
     if not policy.can_edit_article(actor, article):
         raise NotAllowed("You may not edit this article.")
     lock(article)
+    if seen_version is not None:
+        _check_version(article, seen_version)
     old = revision(article, number)
     if old is None:
         raise ValidationFailed("That revision does not exist.")
