@@ -7,7 +7,8 @@ title, the tags or the text.
 
 - The search box wants every word; when no article has them all, it offers those with some of
   them (as suggestions do), saying so. Results are ranked: a match in the title counts most, then
-  the tags, then the text. SQLite ranks with bm25 (weights 10, 5, 1 for title, tags, text);
+  the tags, then the text ("some" of them: title or tags first, as suggestions). SQLite ranks
+  with bm25 (weights 10, 5, 1 for title, tags, text);
   PostgreSQL with ts_rank over the title and tags (A, B), then the newest (ranking each match's
   whole document cost more than the rest of a search). The same articles either way, a title
   match first either way. A page reads its ids and the number of matches in one statement
@@ -17,9 +18,13 @@ title, the tags or the text.
   subject is a sentence, not a query) and want one of them in the title or tags, or two of them
   anywhere; one word alone may be anywhere. At most five, best first. The rule is part of the
   query (PostgreSQL: the title-and-tags vector's own index; FTS5: a `{title tag_line}` column
-  filter), so only relevant articles are ever ranked. On PostgreSQL the two halves run one after
-  the other (title or tags ranked first, then two words anywhere, newest first): each is one
-  index scan, where their union joined every readable article.
+  filter), so only relevant articles are ever ranked. The two halves run one after the other
+  (title or tags ranked first, then two words anywhere: newest first on PostgreSQL, by bm25 on
+  SQLite): on PostgreSQL each is one index scan, where their union joined every readable
+  article; on SQLite each match is ranked against its half's words only, not against every pair.
+- The statements are built once per process with parameters (kb_reading_condition_bound), and
+  several words are first matched all together by the page's own query: when it finds nothing,
+  the page is read again with some of them (no question asked first).
 - Related articles share tags with the article (most shared first), then its category.
 
 Nothing here decides who may read what: every query is narrowed by policy.kb_reading_condition.
@@ -78,6 +83,16 @@ def _pairs(found):
     return list(itertools.combinations(found, 2))
 
 
+def _fts5_title_match(found):
+    """FTS5 MATCH text: any word of `found` in the title or tags (a column filter)."""
+    return f"{{title tag_line}} : ({prefix_fts5_match(found, ' OR ')})"
+
+
+def _fts5_pairs_match(found):
+    """FTS5 MATCH text: any two words of `found` anywhere."""
+    return " OR ".join(f"({_quoted_fts5(a)} AND {_quoted_fts5(b)})" for a, b in _pairs(found))
+
+
 def _fts5_match(found, relevant):
     """FTS5 MATCH text for `found`: every word; or with `relevant`, any word in the title or tags
     (a column filter), or any two words anywhere (one word alone: anywhere)."""
@@ -85,10 +100,7 @@ def _fts5_match(found, relevant):
         return prefix_fts5_match(found, " ")
     if len(found) == 1:
         return _quoted_fts5(found[0])
-    return " OR ".join(
-        [f"{{title tag_line}} : ({prefix_fts5_match(found, ' OR ')})"]
-        + [f"({_quoted_fts5(a)} AND {_quoted_fts5(b)})" for a, b in _pairs(found)]
-    )
+    return f"{_fts5_title_match(found)} OR {_fts5_pairs_match(found)}"
 
 
 def _tsquery(text):
@@ -158,6 +170,14 @@ def _ranked(condition, found, *, relevant=False, prefer_category=None):
     if db.session.get_bind().dialect.name == "postgresql":
         matches, ranking = _postgresql(found, relevant)
         return select(Article).where(matches, condition).order_by(*ranking, *preferred, Article.id)
+    if relevant and len(found) > 1:
+        scored = _fts5_halves(literal(_fts5_title_match(found)), literal(_fts5_pairs_match(found)))
+        return (
+            select(Article)
+            .join(scored, scored.c.article_id == Article.id)
+            .where(condition)
+            .order_by(scored.c.half, scored.c.score, *preferred, Article.id)
+        )
     scored = _fts5_ids(found, relevant, scored=True)
     return (
         select(Article)
@@ -165,6 +185,30 @@ def _ranked(condition, found, *, relevant=False, prefer_category=None):
         .where(condition)
         .order_by(scored.c.score, *preferred, Article.id)
     )
+
+
+def _fts5_scored(match, half=None):
+    columns = [fts_table.c.rowid.label("article_id")]
+    if half is not None:
+        columns.append(literal_column(str(half)).label("half"))
+    columns.append(func.bm25(literal_column(FTS_TABLE), *SQLITE_WEIGHTS).label("score"))
+    return select(*columns).where(fts_table.c[FTS_TABLE].bool_op("MATCH")(match))
+
+
+def _fts5_not_in_title(title_match):
+    in_title = select(fts_table.c.rowid).where(fts_table.c[FTS_TABLE].bool_op("MATCH")(title_match))
+    return fts_table.c.rowid.not_in(in_title)
+
+
+def _fts5_halves(title_match, pairs_match):
+    """The "relevant" rule's matches on SQLite as a subquery (article_id, half, score): those with
+    a word in the title or tags (half 0, ranked by bm25 of that), then those with two words
+    anywhere and none in the title or tags (half 1, by bm25 of the pairs), as on PostgreSQL.
+    Ranking each match against the whole rule (a word in the title or tags, or any of its pairs:
+    up to 8 + 28 phrases) cost more than the rest of a suggestion."""
+    first = _fts5_scored(title_match, 0)
+    then = _fts5_scored(pairs_match, 1).where(_fts5_not_in_title(title_match))
+    return first.union_all(then).subquery()
 
 
 # --- Statements built once per process ------------------------------------------------------------
@@ -245,19 +289,27 @@ def _build_parts(shape):
             .order_by(Article.published_at.desc(), *preferred, Article.id)
         )
         return (first, then)
-    score = func.bm25(literal_column(FTS_TABLE), *SQLITE_WEIGHTS).label("score")
-    scored = (
-        select(fts_table.c.rowid.label("article_id"), score)
-        .where(fts_table.c[FTS_TABLE].bool_op("MATCH")(bindparam("match", type_=String)))
-        .subquery()
+    if not shape.halves:
+        scored = _fts5_scored(bindparam("match", type_=String)).subquery()
+        ids = (
+            select(Article.id)
+            .join(scored, scored.c.article_id == Article.id)
+            .where(condition)
+            .order_by(scored.c.score, *preferred, Article.id)
+        )
+        return (ids,)
+    title_match = bindparam("match_title", type_=String)
+    first = _fts5_scored(title_match).subquery()
+    then = (
+        _fts5_scored(bindparam("match_pairs", type_=String)).where(_fts5_not_in_title(title_match)).subquery()
     )
-    ids = (
+    return tuple(
         select(Article.id)
         .join(scored, scored.c.article_id == Article.id)
         .where(condition)
         .order_by(scored.c.score, *preferred, Article.id)
+        for scored in (first, then)
     )
-    return (ids,)
 
 
 def _paging(shape):
@@ -287,6 +339,8 @@ def _values(found, relevant, dialect):
         if relevant and len(found) > 1:
             values["q_pairs"] = " | ".join(f"({_quoted_pg(a)} & {_quoted_pg(b)})" for a, b in _pairs(found))
         return values
+    if relevant and len(found) > 1:
+        return {"match_title": _fts5_title_match(found), "match_pairs": _fts5_pairs_match(found)}
     return {"match": _fts5_match(found, relevant)}
 
 
@@ -304,7 +358,7 @@ class _Words:
         dialect = _dialect()
         shape = _Shape(
             dialect,
-            halves=dialect == "postgresql" and relevant and len(found) > 1,
+            halves=relevant and len(found) > 1,
             category=bool(category_id),
             tag=bool(tag),
             prefer=bool(prefer_category),
@@ -323,14 +377,15 @@ class _Words:
         ids, total = [], 0
         with _index_scans(self.relevant):
             for paged, counted, _first in self.paging:
-                wanted = per_page - len(ids)
+                wanted, here = per_page - len(ids), max(0, offset - total)
                 rows = []
                 if wanted:
-                    values = self.values | {"limit": wanted, "offset": max(0, offset - total)}
-                    rows = db.session.execute(paged, values).all()
+                    rows = db.session.execute(paged, self.values | {"limit": wanted, "offset": here}).all()
                 if rows:
                     ids.extend(row[0] for row in rows)
                     total += rows[0][1]
+                elif wanted and not here:
+                    pass  # read from its first match on and found none: it has none
                 else:
                     # nothing on this page from this part: how many it has, for the total and the
                     # next part's offset
