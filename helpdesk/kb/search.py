@@ -415,7 +415,7 @@ class Search:
     def __init__(self, words, mode, *, condition=None, every=None, some=None, listed=None):
         self.words = words
         self._mode = mode  # None until known: "all" if an article has every word, else "some"
-        self._condition = condition
+        self._condition = condition  # () -> the viewer's condition, for `query` only
         self._every, self._some = every, some
         self._listed = listed
 
@@ -431,7 +431,7 @@ class Search:
             return None
         if self.mode == "list":
             return self._listed
-        return _ranked(self._condition, self.words, relevant=self.mode == "some")
+        return _ranked(self._condition(), self.words, relevant=self.mode == "some")
 
     def _matching(self):
         return self._some if self.mode == "some" else self._every
@@ -441,16 +441,20 @@ def search(viewer, q, *, category_id=None, tag=None):
     """The articles `viewer` may read that match `q` (and the category and tag filters), best first.
     Every word must match; if no article has them all, those with some of them (as suggestions:
     a word in the title or tags, or two anywhere)."""
-    condition = policy.kb_reading_condition(viewer)
-    if category_id:
-        condition = condition & (Article.category_id == category_id)
-    if tag:
-        condition = condition & Article.id.in_(select(ArticleTag.article_id).where(ArticleTag.name == tag))
+
+    def condition():
+        readable = policy.kb_reading_condition(viewer)
+        if category_id:
+            readable = readable & (Article.category_id == category_id)
+        if tag:
+            readable = readable & Article.id.in_(select(ArticleTag.article_id).where(ArticleTag.name == tag))
+        return readable
+
     found = words(q)
     if not found:
         if (q or "").strip() or not (category_id or tag):
             return Search([], "none")
-        listed = select(Article).where(condition).order_by(func.lower(Article.title), Article.id)
+        listed = select(Article).where(condition()).order_by(func.lower(Article.title), Article.id)
         return Search([], "list", listed=listed)
     every = _Words.of(viewer, found, relevant=False, category_id=category_id, tag=tag)
     if len(found) == 1:  # one word: "some" of them is all of them
