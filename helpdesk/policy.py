@@ -427,6 +427,21 @@ def kb_reading_condition(user):
     return and_(kb.Article.status == kb.STATUS_PUBLISHED, kb.Article.visibility.in_(visibilities))
 
 
+KB_READING_PARAMETER = "kb_visibilities"
+
+
+def kb_reading_condition_bound():
+    """kb_reading_condition with the visibilities as a parameter, for statements built once per
+    process (kb/search.py): executed with kb_reading_parameters(user), it reads exactly what
+    kb_reading_condition(user) reads (no visibility: an empty IN, nothing)."""
+    visibility = kb.Article.visibility.in_(bindparam(KB_READING_PARAMETER, expanding=True))
+    return and_(kb.Article.status == kb.STATUS_PUBLISHED, visibility)
+
+
+def kb_reading_parameters(user):
+    return {KB_READING_PARAMETER: list(kb_visibilities(user))}
+
+
 def can_write_kb_category(user, category_id):
     """Write, edit, publish and archive the articles of a category: its technicians, and admins."""
     return can_use_category(user, category_id)

@@ -1,5 +1,7 @@
 """Addresses of knowledge-base pages for views and templates (category slugs looked up once per request)."""
 
+import re
+
 from flask import has_request_context, request, url_for
 
 from helpdesk.kb import reading
@@ -20,9 +22,32 @@ def category_slug(category_id):
     return _slugs().get(category_id, "category")
 
 
+# A slug as kb/slugs.py writes them: nothing in it is quoted in an address.
+_PLAIN_SLUG = re.compile(r"[a-z0-9-]+")
+_MARK = "kb-slug-mark"
+
+
+def _article_address_form():
+    """(start, end) of an article's address around "<category slug>/<article slug>", built by
+    url_for once per request (a result list writes 25 of them)."""
+    if not hasattr(request, "_kb_article_address"):
+        built = url_for("kb.article", category_slug=_MARK, slug=_MARK)
+        start, _middle, end = built.split(_MARK)
+        request._kb_article_address = (start, end)
+    return request._kb_article_address
+
+
 def article_url(article, **params):
     """/kb/<category slug>/<article slug>, with `params` as the query string."""
-    return article_page_url("kb.article", article, **params)
+    category = category_slug(article.category_id)
+    if (
+        params
+        or not has_request_context()
+        or not (_PLAIN_SLUG.fullmatch(article.slug) and _PLAIN_SLUG.fullmatch(category))
+    ):
+        return article_page_url("kb.article", article, **params)
+    start, end = _article_address_form()
+    return f"{start}{category}/{article.slug}{end}"
 
 
 def article_page_url(endpoint, article, **params):

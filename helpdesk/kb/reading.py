@@ -19,9 +19,13 @@ POPULAR = 8
 POPULAR_DAYS = 30
 
 
+# Read on every page that links to articles: rows (id, name), from a statement built once.
+CATEGORY_NAMES = select(Category.id, Category.name)
+
+
 def category_slugs():
     """{category id: slug} over every category (slugs stay unambiguous; kb/slugs.py)."""
-    return slugs.category_slugs(db.session.scalars(select(Category)).all())
+    return slugs.category_slugs(db.session.execute(CATEGORY_NAMES).all())
 
 
 def category_by_slug(slug):
@@ -45,15 +49,24 @@ def categories_with_articles(viewer):
     return [(category, int(n)) for category, n in rows]
 
 
-def categories_to_search(viewer):
-    """The categories with an article the viewer may read, by name (the search box's choices;
-    EXISTS on the reading index, not a count of every article)."""
+def _categories_to_search():
     readable = select(Article.id).where(
-        Article.category_id == Category.id, policy.kb_reading_condition(viewer)
+        Article.category_id == Category.id, policy.kb_reading_condition_bound()
     )
-    return db.session.scalars(
-        select(Category).where(readable.exists()).order_by(func.lower(Category.name), Category.id)
-    ).all()
+    return (
+        select(Category.id, Category.name)
+        .where(readable.exists())
+        .order_by(func.lower(Category.name), Category.id)
+    )
+
+
+CATEGORIES_TO_SEARCH = _categories_to_search()  # every page's search box: built once
+
+
+def categories_to_search(viewer):
+    """(id, name) of the categories with an article the viewer may read, by name (the search
+    box's choices; EXISTS on the reading index, not a count of every article)."""
+    return db.session.execute(CATEGORIES_TO_SEARCH, policy.kb_reading_parameters(viewer)).all()
 
 
 def popular(viewer, limit=POPULAR, days=POPULAR_DAYS):

@@ -7,7 +7,8 @@ title, the tags or the text.
 
 - The search box wants every word; when no article has them all, it offers those with some of
   them (as suggestions do), saying so. Results are ranked: a match in the title counts most, then
-  the tags, then the text. SQLite ranks with bm25 (weights 10, 5, 1 for title, tags, text);
+  the tags, then the text ("some" of them: title or tags first, as suggestions). SQLite ranks
+  with bm25 (weights 10, 5, 1 for title, tags, text);
   PostgreSQL with ts_rank over the title and tags (A, B), then the newest (ranking each match's
   whole document cost more than the rest of a search). The same articles either way, a title
   match first either way. A page reads its ids and the number of matches in one statement
@@ -17,9 +18,13 @@ title, the tags or the text.
   subject is a sentence, not a query) and want one of them in the title or tags, or two of them
   anywhere; one word alone may be anywhere. At most five, best first. The rule is part of the
   query (PostgreSQL: the title-and-tags vector's own index; FTS5: a `{title tag_line}` column
-  filter), so only relevant articles are ever ranked. On PostgreSQL the two halves run one after
-  the other (title or tags ranked first, then two words anywhere, newest first): each is one
-  index scan, where their union joined every readable article.
+  filter), so only relevant articles are ever ranked. The two halves run one after the other
+  (title or tags ranked first, then two words anywhere: newest first on PostgreSQL, by bm25 on
+  SQLite): on PostgreSQL each is one index scan, where their union joined every readable
+  article; on SQLite each match is ranked against its half's words only, not against every pair.
+- The statements are built once per process with parameters (kb_reading_condition_bound), and
+  several words are first matched all together by the page's own query: when it finds nothing,
+  the page is read again with some of them (no question asked first).
 - Related articles share tags with the article (most shared first), then its category.
 
 Nothing here decides who may read what: every query is narrowed by policy.kb_reading_condition.
@@ -32,7 +37,7 @@ import re
 from dataclasses import dataclass
 
 from markupsafe import Markup, escape
-from sqlalchemy import case, func, literal, literal_column, select, text, union
+from sqlalchemy import Integer, String, bindparam, case, func, literal, literal_column, select, text, union
 
 from helpdesk import policy
 from helpdesk.extensions import db
@@ -78,6 +83,16 @@ def _pairs(found):
     return list(itertools.combinations(found, 2))
 
 
+def _fts5_title_match(found):
+    """FTS5 MATCH text: any word of `found` in the title or tags (a column filter)."""
+    return f"{{title tag_line}} : ({prefix_fts5_match(found, ' OR ')})"
+
+
+def _fts5_pairs_match(found):
+    """FTS5 MATCH text: any two words of `found` anywhere."""
+    return " OR ".join(f"({_quoted_fts5(a)} AND {_quoted_fts5(b)})" for a, b in _pairs(found))
+
+
 def _fts5_match(found, relevant):
     """FTS5 MATCH text for `found`: every word; or with `relevant`, any word in the title or tags
     (a column filter), or any two words anywhere (one word alone: anywhere)."""
@@ -85,10 +100,7 @@ def _fts5_match(found, relevant):
         return prefix_fts5_match(found, " ")
     if len(found) == 1:
         return _quoted_fts5(found[0])
-    return " OR ".join(
-        [f"{{title tag_line}} : ({prefix_fts5_match(found, ' OR ')})"]
-        + [f"({_quoted_fts5(a)} AND {_quoted_fts5(b)})" for a, b in _pairs(found)]
-    )
+    return f"{_fts5_title_match(found)} OR {_fts5_pairs_match(found)}"
 
 
 def _tsquery(text):
@@ -126,29 +138,6 @@ def _pg_relevant(found):
     return title.bool_op("@@")(any_word), document.bool_op("@@")(pairs)
 
 
-def _pg_relevant_parts(condition, found, preferred):
-    """The "relevant" results on PostgreSQL as two ordered SELECTs of ids whose concatenation is
-    _ranked()'s order: the articles with a word in the title or tags, ranked (ts_rank of the
-    title is above zero only for them), then those with two words anywhere and none in the
-    title or tags, newest first (their rank is zero). Each half is one index scan of a few
-    candidates; united, PostgreSQL joined every readable article to the union and ranked them
-    all (bench/README.md)."""
-    in_title, in_pairs = _pg_relevant(found)
-    title = literal_column(f"{Article.__tablename__}.{TITLE_COLUMN}")
-    any_word = _tsquery(prefix_tsquery(found, "|"))
-    first = (
-        select(Article.id)
-        .where(in_title, condition)
-        .order_by(func.ts_rank(title, any_word).desc(), Article.published_at.desc(), *preferred, Article.id)
-    )
-    then = (
-        select(Article.id)
-        .where(in_pairs, ~in_title, condition)
-        .order_by(Article.published_at.desc(), *preferred, Article.id)
-    )
-    return [first, then]
-
-
 @contextlib.contextmanager
 def _index_scans(relevant):
     """PostgreSQL: no sequential scan for the "relevant" rule's query. Its planner estimates word
@@ -181,6 +170,14 @@ def _ranked(condition, found, *, relevant=False, prefer_category=None):
     if db.session.get_bind().dialect.name == "postgresql":
         matches, ranking = _postgresql(found, relevant)
         return select(Article).where(matches, condition).order_by(*ranking, *preferred, Article.id)
+    if relevant and len(found) > 1:
+        scored = _fts5_halves(literal(_fts5_title_match(found)), literal(_fts5_pairs_match(found)))
+        return (
+            select(Article)
+            .join(scored, scored.c.article_id == Article.id)
+            .where(condition)
+            .order_by(scored.c.half, scored.c.score, *preferred, Article.id)
+        )
     scored = _fts5_ids(found, relevant, scored=True)
     return (
         select(Article)
@@ -190,67 +187,280 @@ def _ranked(condition, found, *, relevant=False, prefer_category=None):
     )
 
 
-def _counted(condition, found, *, relevant=False):
-    """A SELECT of how many articles _ranked() finds, without ranking them."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        matches, _ranking = _postgresql(found, relevant)
-        return select(func.count(Article.id)).where(matches, condition)
-    ids = _fts5_ids(found, relevant, scored=False)
-    return select(func.count(Article.id)).join(ids, ids.c.article_id == Article.id).where(condition)
+def _fts5_scored(match, half=None):
+    columns = [fts_table.c.rowid.label("article_id")]
+    if half is not None:
+        columns.append(literal_column(str(half)).label("half"))
+    columns.append(func.bm25(literal_column(FTS_TABLE), *SQLITE_WEIGHTS).label("score"))
+    return select(*columns).where(fts_table.c[FTS_TABLE].bool_op("MATCH")(match))
+
+
+def _fts5_not_in_title(title_match):
+    in_title = select(fts_table.c.rowid).where(fts_table.c[FTS_TABLE].bool_op("MATCH")(title_match))
+    return fts_table.c.rowid.not_in(in_title)
+
+
+def _fts5_halves(title_match, pairs_match):
+    """The "relevant" rule's matches on SQLite as a subquery (article_id, half, score): those with
+    a word in the title or tags (half 0, ranked by bm25 of that), then those with two words
+    anywhere and none in the title or tags (half 1, by bm25 of the pairs), as on PostgreSQL.
+    Ranking each match against the whole rule (a word in the title or tags, or any of its pairs:
+    up to 8 + 28 phrases) cost more than the rest of a suggestion."""
+    first = _fts5_scored(title_match, 0)
+    then = _fts5_scored(pairs_match, 1).where(_fts5_not_in_title(title_match))
+    return first.union_all(then).subquery()
+
+
+# --- Statements built once per process ------------------------------------------------------------
+# A search's statements differ from one request to the next only in values: the words (FTS5's
+# MATCH text, PostgreSQL's tsqueries), the viewer's visibilities, the filters. They are built once
+# per shape, with those values as parameters (the tsqueries written into the SQL at execution,
+# literal_execute: PostgreSQL's plan depends on the words), and reused: building and caching
+# them again per request cost more than several of its queries.
+
+_STATEMENTS = {}
+
+
+def _dialect():
+    return db.session.get_bind().dialect.name
+
+
+def _statement(key, build):
+    statement = _STATEMENTS.get(key)
+    if statement is None:
+        statement = _STATEMENTS[key] = build()
+    return statement
+
+
+def _tsquery_parameter(name):
+    return func.to_tsquery(
+        literal_column("'simple'::regconfig"), bindparam(name, type_=String, literal_execute=True)
+    )
 
 
 @dataclass(frozen=True)
-class Search:
-    """A search as the page runs it: the SELECT to page through (None: nothing to look for), a
-    SELECT of its size, the words, and how they were matched: "all" of them, "some" of them (no
-    article had them all), or "list" (only a category or tag was given)."""
+class _Shape:
+    """What a search's id statements depend on besides values: the database, PostgreSQL's split of
+    the "relevant" rule into two halves (several words), the filters, a preferred category."""
 
-    query: object
-    count: object
-    words: list
-    mode: str
-    parts: tuple = ()  # SELECTs of ids whose results, one after the other, are `query`'s (paging)
+    dialect: str
+    halves: bool = False
+    category: bool = False
+    tag: bool = False
+    prefer: bool = False
+
+
+def _bound_condition(shape):
+    condition = policy.kb_reading_condition_bound()
+    if shape.category:
+        condition = condition & (Article.category_id == bindparam("category_id"))
+    if shape.tag:
+        tagged = select(ArticleTag.article_id).where(ArticleTag.name == bindparam("tag"))
+        condition = condition & Article.id.in_(tagged)
+    return condition
+
+
+def _build_parts(shape):
+    """The SELECTs of ids, best first, whose results one after the other are _ranked()'s, with
+    parameters (see _values): on SQLite the FTS5 match ranked by bm25; on PostgreSQL every word,
+    ranked by the title and tags then the newest, or the "relevant" rule's two halves
+    (_pg_relevant_parts)."""
+    condition = _bound_condition(shape)
+    preferred = [case((Article.category_id == bindparam("prefer"), 0), else_=1)] if shape.prefer else []
+    if shape.dialect == "postgresql":
+        document = literal_column(f"{Article.__tablename__}.{SEARCH_COLUMN}")
+        title = literal_column(f"{Article.__tablename__}.{TITLE_COLUMN}")
+        any_word = _tsquery_parameter("q_any")
+        rank = func.ts_rank(title, any_word).desc()
+        if not shape.halves:
+            matches = document.bool_op("@@")(_tsquery_parameter("q_all"))
+            ranking = (rank, Article.published_at.desc(), *preferred, Article.id)
+            return (select(Article.id).where(matches, condition).order_by(*ranking),)
+        in_title = title.bool_op("@@")(any_word)
+        in_pairs = document.bool_op("@@")(_tsquery_parameter("q_pairs"))
+        first = (
+            select(Article.id)
+            .where(in_title, condition)
+            .order_by(rank, Article.published_at.desc(), *preferred, Article.id)
+        )
+        then = (
+            select(Article.id)
+            .where(in_pairs, ~in_title, condition)
+            .order_by(Article.published_at.desc(), *preferred, Article.id)
+        )
+        return (first, then)
+    if not shape.halves:
+        scored = _fts5_scored(bindparam("match", type_=String)).subquery()
+        ids = (
+            select(Article.id)
+            .join(scored, scored.c.article_id == Article.id)
+            .where(condition)
+            .order_by(scored.c.score, *preferred, Article.id)
+        )
+        return (ids,)
+    title_match = bindparam("match_title", type_=String)
+    first = _fts5_scored(title_match).subquery()
+    then = (
+        _fts5_scored(bindparam("match_pairs", type_=String)).where(_fts5_not_in_title(title_match)).subquery()
+    )
+    return tuple(
+        select(Article.id)
+        .join(scored, scored.c.article_id == Article.id)
+        .where(condition)
+        .order_by(scored.c.score, *preferred, Article.id)
+        for scored in (first, then)
+    )
+
+
+def _paging(shape):
+    """For each part: (its page of ids with the number of its matches, counted before LIMIT;
+    its number of matches alone; its first ids)."""
+
+    def build():
+        paged = []
+        for part in _build_parts(shape):
+            page = part.add_columns(func.count().over().label("total"))
+            paged.append(
+                (
+                    page.limit(bindparam("limit", type_=Integer)).offset(bindparam("offset", type_=Integer)),
+                    select(func.count()).select_from(part.order_by(None).subquery()),
+                    part.limit(bindparam("limit", type_=Integer)),
+                )
+            )
+        return tuple(paged)
+
+    return _statement(shape, build)
+
+
+def _values(found, relevant, dialect):
+    """The words' parameters of _build_parts' statements."""
+    if dialect == "postgresql":
+        values = {"q_any": prefix_tsquery(found, "|"), "q_all": prefix_tsquery(found, "&")}
+        if relevant and len(found) > 1:
+            values["q_pairs"] = " | ".join(f"({_quoted_pg(a)} & {_quoted_pg(b)})" for a, b in _pairs(found))
+        return values
+    if relevant and len(found) > 1:
+        return {"match_title": _fts5_title_match(found), "match_pairs": _fts5_pairs_match(found)}
+    return {"match": _fts5_match(found, relevant)}
+
+
+@dataclass
+class _Words:
+    """One way of matching a search's words (every word, or "relevant"): its statements and their
+    parameters."""
+
+    paging: tuple
+    values: dict
+    relevant: bool
+
+    @classmethod
+    def of(cls, viewer, found, *, relevant, category_id=None, tag=None, prefer_category=None):
+        dialect = _dialect()
+        shape = _Shape(
+            dialect,
+            halves=relevant and len(found) > 1,
+            category=bool(category_id),
+            tag=bool(tag),
+            prefer=bool(prefer_category),
+        )
+        values = policy.kb_reading_parameters(viewer) | _values(found, relevant, dialect)
+        if category_id:
+            values["category_id"] = category_id
+        if tag:
+            values["tag"] = tag
+        if prefer_category:
+            values["prefer"] = prefer_category
+        return cls(_paging(shape), values, relevant)
+
+    def page(self, offset, per_page):
+        """(ids of the page, number of matches)."""
+        ids, total = [], 0
+        with _index_scans(self.relevant):
+            for paged, counted, _first in self.paging:
+                wanted, here = per_page - len(ids), max(0, offset - total)
+                rows = []
+                if wanted:
+                    rows = db.session.execute(paged, self.values | {"limit": wanted, "offset": here}).all()
+                if rows:
+                    ids.extend(row[0] for row in rows)
+                    total += rows[0][1]
+                elif wanted and not here:
+                    pass  # read from its first match on and found none: it has none
+                else:
+                    # nothing on this page from this part: how many it has, for the total and the
+                    # next part's offset
+                    total += db.session.scalar(counted, self.values)
+        return ids, total
+
+    def first(self, limit):
+        """The first `limit` ids (a part is read only if the ones before it had too few)."""
+        ids = []
+        with _index_scans(self.relevant):
+            for _paged, _counted, first in self.paging:
+                if len(ids) >= limit:
+                    break
+                ids.extend(db.session.scalars(first, self.values | {"limit": limit - len(ids)}))
+        return ids
+
+
+class Search:
+    """A search as the page runs it: the words, how they were matched: "all" of them, "some" of
+    them (no article had them all), "list" (only a category or tag was given) or "none" (nothing
+    to look for), and `query`, a SELECT of the articles found, best first (None: nothing to look
+    for; the pages read through page_of() and first_results(), which run statements built once).
+
+    Whether every word or only some are matched is known from the first page read: when it finds
+    no article with every word, the search becomes "some" (no separate query asks first)."""
+
+    def __init__(self, words, mode, *, condition=None, every=None, some=None, listed=None):
+        self.words = words
+        self._mode = mode  # None until known: "all" if an article has every word, else "some"
+        self._condition = condition  # () -> the viewer's condition, for `query` only
+        self._every, self._some = every, some
+        self._listed = listed
+
+    @property
+    def mode(self):
+        if self._mode is None:
+            self._mode = "all" if self._every.first(1) else "some"
+        return self._mode
+
+    @property
+    def query(self):
+        if self.mode == "none":
+            return None
+        if self.mode == "list":
+            return self._listed
+        return _ranked(self._condition(), self.words, relevant=self.mode == "some")
+
+    def _matching(self):
+        return self._some if self.mode == "some" else self._every
 
 
 def search(viewer, q, *, category_id=None, tag=None):
     """The articles `viewer` may read that match `q` (and the category and tag filters), best first.
     Every word must match; if no article has them all, those with some of them (as suggestions:
     a word in the title or tags, or two anywhere)."""
-    condition = policy.kb_reading_condition(viewer)
-    if category_id:
-        condition = condition & (Article.category_id == category_id)
-    if tag:
-        condition = condition & Article.id.in_(select(ArticleTag.article_id).where(ArticleTag.name == tag))
+
+    def condition():
+        readable = policy.kb_reading_condition(viewer)
+        if category_id:
+            readable = readable & (Article.category_id == category_id)
+        if tag:
+            readable = readable & Article.id.in_(select(ArticleTag.article_id).where(ArticleTag.name == tag))
+        return readable
+
     found = words(q)
     if not found:
         if (q or "").strip() or not (category_id or tag):
-            return Search(None, None, [], "none")
-        listed = select(Article).where(condition).order_by(func.lower(Article.title), Article.id)
-        return Search(listed, select(func.count(Article.id)).where(condition), [], "list")
-    counted = _counted(condition, found)
-    if len(found) == 1:
-        return Search(_ranked(condition, found), counted, found, "all")
-    every_word = _id_parts(condition, found)
-    if db.session.execute(every_word[0].order_by(None).limit(1)).first():
-        return Search(_ranked(condition, found), counted, found, "all", parts=every_word)
-    return Search(
-        _ranked(condition, found, relevant=True),
-        _counted(condition, found, relevant=True),
-        found,
-        "some",
-        parts=_id_parts(condition, found, relevant=True),
-    )
-
-
-def _id_parts(condition, found, *, relevant=False, prefer_category=None):
-    """SELECTs of article ids, best first, whose results one after the other are _ranked()'s: on
-    PostgreSQL with the "relevant" rule and several words its two halves, otherwise _ranked()
-    itself reduced to the ids."""
-    preferred = [case((Article.category_id == prefer_category, 0), else_=1)] if prefer_category else []
-    if relevant and len(found) > 1 and db.session.get_bind().dialect.name == "postgresql":
-        return tuple(_pg_relevant_parts(condition, found, preferred))
-    ranked = _ranked(condition, found, relevant=relevant, prefer_category=prefer_category)
-    return (ranked.with_only_columns(Article.id, maintain_column_froms=True),)
+            return Search([], "none")
+        listed = select(Article).where(condition()).order_by(func.lower(Article.title), Article.id)
+        return Search([], "list", listed=listed)
+    every = _Words.of(viewer, found, relevant=False, category_id=category_id, tag=tag)
+    if len(found) == 1:  # one word: "some" of them is all of them
+        return Search(found, "all", condition=condition, every=every)
+    some = _Words.of(viewer, found, relevant=True, category_id=category_id, tag=tag)
+    return Search(found, None, condition=condition, every=every, some=some)
 
 
 @dataclass(frozen=True)
@@ -288,39 +498,24 @@ def page_of(found, number, per_page):
 
     A ranked search reads its matches once: the page's ids come with the number of matches
     (`count(*) OVER ()`, counted before LIMIT) in the same statement, instead of a count that
-    matched every article a second time; the page's articles are then read by id. A list
-    (category or tag, no words) pages through its SELECT and counts it."""
-    if found.query is None:
+    matched every article a second time; the page's articles are then read by id. Several words
+    are first matched all together; when no article has them all, the same page is read again
+    with some of them (the search's mode says which). A list (category or tag, no words) pages
+    through its SELECT and counts it."""
+    if found._mode == "none":
         return None
     offset = (number - 1) * per_page
-    if not found.words:
-        total = db.session.scalar(found.count) or 0
-        items = db.session.scalars(found.query.limit(per_page).offset(offset)).all()
-        return Page(items=items, page=number, per_page=per_page, total=total)
-    parts = found.parts or _id_parts_of(found)
-    ids, total = [], 0
-    with _index_scans(found.mode == "some"):
-        for part in parts:
-            wanted = per_page - len(ids)
-            here = max(0, offset - total)
-            if wanted:
-                rows = db.session.execute(
-                    part.add_columns(func.count().over().label("total")).limit(wanted).offset(here)
-                ).all()
-            else:
-                rows = []
-            if rows:
-                ids.extend(row[0] for row in rows)
-                total += rows[0][1]
-            else:
-                # nothing on this page from this part: how many it has, for the total and the
-                # next part's offset
-                total += db.session.scalar(select(func.count()).select_from(part.order_by(None).subquery()))
+    if found._mode == "list":
+        total = db.session.scalar(select(func.count()).select_from(found._listed.order_by(None).subquery()))
+        items = db.session.scalars(found._listed.limit(per_page).offset(offset)).all()
+        return Page(items=items, page=number, per_page=per_page, total=total or 0)
+    if found._mode is None:
+        ids, total = found._every.page(offset, per_page)
+        found._mode = "all" if total else "some"
+        if total:
+            return Page(items=_articles(ids), page=number, per_page=per_page, total=total)
+    ids, total = found._matching().page(offset, per_page)
     return Page(items=_articles(ids), page=number, per_page=per_page, total=total)
-
-
-def _id_parts_of(found):
-    return (found.query.with_only_columns(Article.id, maintain_column_froms=True),)
 
 
 def _articles(ids):
@@ -347,24 +542,16 @@ def editable(actor, q, *, status=None, category_id=None):
 
 def first_results(found, limit):
     """The first `limit` articles a search found ([] when there was nothing to look for)."""
-    if found.query is None:
+    if found._mode == "none":
         return []
-    if not found.words:
-        return db.session.scalars(found.query.limit(limit)).all()
-    with _index_scans(found.mode == "some"):
-        ids = _first_ids(found.parts or _id_parts_of(found), limit)
-    return _articles(ids)
-
-
-def _first_ids(parts, limit):
-    """The first `limit` ids of `parts` taken one after the other (a part is read only if the
-    ones before it had too few)."""
-    ids = []
-    for part in parts:
-        if len(ids) >= limit:
-            break
-        ids.extend(db.session.scalars(part.limit(limit - len(ids))))
-    return ids
+    if found._mode == "list":
+        return db.session.scalars(found._listed.limit(limit)).all()
+    if found._mode is None:
+        ids = found._every.first(limit)
+        found._mode = "all" if ids else "some"
+        if ids:
+            return _articles(ids)
+    return _articles(found._matching().first(limit))
 
 
 def suggestions(viewer, text, *, category_id=None, limit=SUGGESTIONS):
@@ -375,10 +562,7 @@ def suggestions(viewer, text, *, category_id=None, limit=SUGGESTIONS):
     found = suggestion_words(text)
     if not found:
         return []
-    parts = _id_parts(policy.kb_reading_condition(viewer), found, relevant=True, prefer_category=category_id)
-    with _index_scans(True):
-        ids = _first_ids(parts, limit)
-    return _articles(ids)
+    return _articles(_Words.of(viewer, found, relevant=True, prefer_category=category_id).first(limit))
 
 
 def related(viewer, article, limit=RELATED):
@@ -419,12 +603,23 @@ def related(viewer, article, limit=RELATED):
 _LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _BLOCK_MARKS = re.compile(r"(^|\s)(#{1,6}|>|[-*+]|\d+\.)\s+|^[-*_]{3,}$", re.MULTILINE)
 _INLINE_MARKS = re.compile(r"(?<![^\W_])[*_`~]+|[*_`~]+(?![^\W_])")  # not inside a word: snake_case stays
+# Characters without which a pattern above cannot match: a text (most result windows) that has
+# none of them skips it. A look for a character is a memchr; a pattern tries every position.
+_BLOCK_CHARS = "#>-*+_0123456789"
+_INLINE_CHARS = "*_`~"
 
 
 def plain_text(markdown_text):
     """The article's words as plain text: links become their text, Markdown marks go."""
-    text = _LINK.sub(r"\1", markdown_text or "")
-    text = _INLINE_MARKS.sub("", _BLOCK_MARKS.sub(" ", text).replace("|", " "))
+    text = markdown_text or ""
+    if "](" in text:
+        text = _LINK.sub(r"\1", text)
+    if any(c in text for c in _BLOCK_CHARS):
+        text = _BLOCK_MARKS.sub(" ", text)
+    if "|" in text:
+        text = text.replace("|", " ")
+    if any(c in text for c in _INLINE_CHARS):
+        text = _INLINE_MARKS.sub("", text)
     return " ".join(text.split())
 
 
@@ -442,28 +637,45 @@ def _highlighter(found):
     return re.compile(r"(?<![^\W_])(" + "|".join(re.escape(w) for w in found) + r")", re.IGNORECASE)
 
 
+def _first_match(text, found, pattern):
+    """Where the first of the words `found` starts a word in `text` (0 when none does): as
+    `pattern.search(text)`, by str.find in the lower-cased text (a pattern with a look-behind
+    tries every position of a whole article; lower() and find() are a pass in C). A text whose
+    lower case is not as long (a few Unicode letters) is searched with the pattern."""
+    lowered = text.lower()
+    if len(lowered) != len(text):
+        match = pattern.search(text)
+        return match.start() if match else 0
+    best = -1
+    for word in found:  # words are lower case already (terms())
+        at = lowered.find(word)
+        while at > 0 and lowered[at - 1].isalnum():
+            at = lowered.find(word, at + 1)
+        if at >= 0 and (best < 0 or at < best):
+            best = at
+    return max(best, 0)
+
+
 def snippet(markdown_text, found, length=220):
     """Safe HTML: about `length` characters of the text around the first word of `found`, each
     match of a word's prefix marked with <mark>. Only a window of the text around the first match
     is made plain (a result list shows 25 of these)."""
     if not found:
         return escape(summary(markdown_text, length))
-    pattern = _highlighter(tuple(found))
+    words_found = tuple(found)
+    pattern = _highlighter(words_found)
     raw = markdown_text or ""
-    first = pattern.search(raw)
-    window_start = max(0, (first.start() if first else 0) - 2 * length)
+    window_start = max(0, _first_match(raw, words_found, pattern) - 2 * length)
     text = plain_text(raw[window_start : window_start + 5 * length])
-    first = pattern.search(text)
-    start = max(0, (first.start() if first else 0) - length // 3)
+    start = max(0, _first_match(text, words_found, pattern) - length // 3)
     if start:
         start = text.find(" ", start) + 1 or start
     piece = text[start : start + length]
-    parts, last = [], 0
-    for match in pattern.finditer(piece):
-        parts.append(escape(piece[last : match.start()]))
-        parts.append(Markup("<mark>") + escape(match.group()) + Markup("</mark>"))
+    parts = ["…" if start or window_start else ""]
+    last = 0
+    for match in pattern.finditer(piece):  # escaped pieces, joined as plain strings (then marked safe)
+        parts += (str(escape(piece[last : match.start()])), "<mark>", str(escape(match.group())), "</mark>")
         last = match.end()
-    parts.append(escape(piece[last:]))
-    prefix = "…" if start or window_start else ""
-    suffix = "…" if start + length < len(text) or window_start + 5 * length < len(raw) else ""
-    return Markup(prefix) + Markup("").join(parts) + Markup(suffix)
+    parts.append(str(escape(piece[last:])))
+    parts.append("…" if start + length < len(text) or window_start + 5 * length < len(raw) else "")
+    return Markup("".join(parts))

@@ -1,8 +1,8 @@
 // Keyboard shortcuts of the agent console (issue 16 item 3); base.html loads this file for agents.
 // Queue: j / k move to the next / previous ticket (focus on its link, the row highlighted), o or
-// Enter opens it. Ticket page: r the reply box, n an internal note, a assign to me, e resolve,
-// each through the page's own forms (the server's rules and messages apply). Everywhere: / the
-// search box, ? the list of shortcuts. Never while typing in a field, nor with Ctrl, Alt or Meta.
+// Enter opens it. Ticket page: r the reply box, n the internal-note box (a form of its own), a
+// assign to me, e resolve, each through the page's own forms (the server's rules and messages
+// apply). Everywhere: / the search box, ? the list of shortcuts. Never while typing in a field, nor with Ctrl, Alt or Meta.
 "use strict";
 
 (() => {
@@ -71,14 +71,13 @@
   }
 
   // --- Ticket page ------------------------------------------------------------------------------------
-  function focusReply(note) {
-    const box = document.getElementById("reply-body");
+  // The reply box (r) and the separate internal-note box (n), each its own form on the page.
+  function focusBox(id, spoken) {
+    const box = document.getElementById(id);
     if (!box) return false;
     box.focus();
     box.scrollIntoView({ block: "center" });
-    if (note) {
-      say("Internal note: write it, then Tab to “Add internal note”. Only agents see it.");
-    }
+    if (spoken) say(spoken);
     return true;
   }
 
@@ -171,8 +170,8 @@
     j: () => moveInQueue(1),
     k: () => moveInQueue(-1),
     o: openInQueue,
-    r: () => focusReply(false),
-    n: () => focusReply(true),
+    r: () => focusBox("reply-body"),
+    n: () => focusBox("note-body", "Internal note: only agents see it. Tab to “Add internal note” to add it."),
     a: () => me && submitEdit("assignee", me, "You cannot be assigned this ticket: its category is not one of yours."),
     e: () => submitEdit("status", "resolved", "This ticket cannot be resolved from here."),
     "/": focusSearch,

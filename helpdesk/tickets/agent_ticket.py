@@ -19,7 +19,14 @@ from helpdesk.tickets import editing as agent_tickets
 from helpdesk.tickets import merging, presence, reply_drafts, sla, ticket_reads
 from helpdesk.tickets.attachments import stage_form_files
 from helpdesk.tickets.blueprints import agent_bp as bp
-from helpdesk.tickets.forms import EDIT_FORMS, STATUS_CHOICES, AgentReplyForm, MergeForm, new_submission_key
+from helpdesk.tickets.forms import (
+    EDIT_FORMS,
+    STATUS_CHOICES,
+    AgentNoteForm,
+    AgentReplyForm,
+    MergeForm,
+    new_submission_key,
+)
 from helpdesk.tickets.models import Ticket
 from helpdesk.web import page_layout, paginate
 
@@ -81,7 +88,7 @@ def _edits(ticket, choices):
     )
 
 
-def page_context(ticket, reply_form=None, subscriber_form=None, **extra):
+def page_context(ticket, reply_form=None, subscriber_form=None, note_form=None, **extra):
     """Everything the ticket page shows, as plain values (tickets.ticket_reads, credits' panel):
     `ticket` is the page's TicketView (or any object with its id: read afresh)."""
     view = ticket if isinstance(ticket, ticket_reads.TicketView) else ticket_reads.ticket_view(ticket.id)
@@ -98,6 +105,9 @@ def page_context(ticket, reply_form=None, subscriber_form=None, **extra):
         edits=_edits(view, ticket_reads.edit_choices(view)),
         panel=credit_panels.agent_panel(current_user, view),
         reply=form_state(reply_form and reply_form.ensure_key(), body=_draft_or_empty(view, reply_form)),
+        note=form_state(note_form and note_form.ensure_key(), body=""),
+        note_staged=(),
+        note_upload_errors=(),
         seen=presence.seen_on_page(view, conversation),  # the heartbeat's change notice starts here
         heartbeat_seconds=presence.heartbeat_seconds(),
         subscriber=form_state(subscriber_form, email=""),
@@ -123,8 +133,9 @@ def render_ticket(ticket, block="sidebar", status=200, **kw):
 
 
 def render_context(context, block, status=200):
-    """Render the page's context; a page shown afresh gets a new resend key for its reply form."""
+    """Render the page's context; a page shown afresh gets new resend keys for its reply and note forms."""
     context["reply"]["data"].setdefault("submission_key", new_submission_key())
+    context["note"]["data"].setdefault("submission_key", new_submission_key())
     return render_page_or_block("tickets/agent/ticket.html", block, status=status, **context)
 
 
@@ -150,12 +161,24 @@ def history_page(ticket_id):
     )
 
 
+def _other_box(form_class, prefix):
+    """The other box's text and resend key as the htmx request brings them along (hx-include), so
+    that re-rendering the conversation after one box was sent keeps what is typed in the other;
+    None when they did not come (a plain form post: the reply box shows the saved draft then)."""
+    if f"{prefix}-body" not in request.form:
+        return None
+    return form_class(prefix=prefix, meta={"csrf": False})
+
+
 @bp.post("/tickets/<int:ticket_id>/reply", endpoint="reply")
 def reply(ticket_id):
+    """The reply box: a public reply, a reply that resolves, or a saved reply inserted into it.
+    (An internal note has its own box, `note` below; "note" is still accepted here.)"""
     ticket = visible_ticket(ticket_id, load=agent_tickets.load_for_write)  # most replies redirect
     form = AgentReplyForm(prefix="reply")
     staged, upload_errors = stage_form_files(form.ensure_key().submission_key.data, form.attachments.name)
     notice = None
+    note_form = _other_box(AgentNoteForm, "note")
     if form.action.data == "insert":  # a saved reply into the box; nothing is sent
         form.validate_on_submit()  # only the CSRF token matters: an empty box is fine here
         if not form.errors.get("csrf_token"):
@@ -165,6 +188,7 @@ def reply(ticket_id):
             agent_tickets.load_ticket(ticket_id),
             ["conversation", "sidebar"],
             reply_form=form,
+            note_form=note_form,
             reply_notice=notice,
             staged=staged,
             upload_errors=upload_errors,
@@ -191,9 +215,48 @@ def reply(ticket_id):
         agent_tickets.load_ticket(ticket_id),  # what the page shows, loaded with the row again
         ["conversation", "sidebar"],
         reply_form=form,
+        note_form=note_form,
         reply_notice=notice,
         staged=staged,
         upload_errors=upload_errors,
+        oob=True,
+    )
+
+
+@bp.post("/tickets/<int:ticket_id>/note", endpoint="note")
+def note(ticket_id):
+    """The internal-note box: a note only agents see (its @mentions notify, notices.mentions).
+    The reply box's draft stays: it is another text."""
+    ticket = visible_ticket(ticket_id, load=agent_tickets.load_for_write)
+    form = AgentNoteForm(prefix="note")
+    staged, upload_errors = stage_form_files(form.ensure_key().submission_key.data, form.attachments.name)
+    notice = None
+    if form.validate_on_submit() and not upload_errors:
+        outcome = perform(
+            agent_tickets.reply,
+            ticket,
+            current_user,
+            form.body.data,
+            mode="note",
+            key=form.submission_key.data,
+            from_reply_box=False,
+        )
+        if not outcome.ok:
+            form.body.errors.append(outcome.message)
+        else:
+            notice = REPLY_NOTICES["note"]
+            if not is_htmx():
+                flash(notice, "success")
+                return redirect(url_for("tickets_agent.ticket", ticket_id=ticket_id, _anchor="conversation"))
+            form, staged = None, ()
+    return render_ticket(
+        agent_tickets.load_ticket(ticket_id),
+        ["conversation", "sidebar"],
+        reply_form=_other_box(AgentReplyForm, "reply"),
+        note_form=form,
+        reply_notice=notice,
+        note_staged=staged,
+        note_upload_errors=upload_errors,
         oob=True,
     )
 

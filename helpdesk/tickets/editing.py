@@ -171,14 +171,16 @@ def set_tags(ticket, actor, raw, seen_version):
     return _changed(ticket, actor, "tags", ", ".join(old) or None, ", ".join(sorted(names)) or None)
 
 
-def reply(ticket, actor, body, *, mode, key=None):
+def reply(ticket, actor, body, *, mode, key=None, from_reply_box=True):
     """An agent's public reply ("reply"), internal note ("note") or reply that resolves ("resolve").
 
     A resent form (same `key`) adds no second message; resolving twice changes nothing more.
-    The agent's reply draft on the ticket is deleted with the sending (reply_drafts).
+    The agent's reply draft on the ticket (the reply box's, reply_drafts) is deleted with what the
+    reply box sends; a note from the page's separate note box (`from_reply_box` False) keeps it.
     """
     message = tickets.add_message(ticket, actor, body, internal=mode == "note", staging_key=key or None)
-    reply_drafts.discard(actor, ticket.id)  # the draft goes with the sending, in its transaction
+    if from_reply_box:
+        reply_drafts.discard(actor, ticket.id)  # the draft goes with the sending, in its transaction
     if mode == "resolve":
         tickets.set_status(ticket, actor, STATUS_RESOLVED)
     return message

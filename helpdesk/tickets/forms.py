@@ -247,6 +247,20 @@ class AgentReplyForm(FlaskForm):
         return self
 
 
+class AgentNoteForm(FlaskForm):
+    """The ticket page's internal-note box (prefix "note"), a form of its own beside the reply's:
+    what it sends only agents see."""
+
+    body = TextAreaField("Internal note", validators=[InputRequired(), Length(max=50000)])
+    attachments = MultipleFileField("Attach files", validators=[Optional()])  # checked by services.uploads
+    submission_key = HiddenField(validators=[Optional(), Length(max=64)])
+
+    def ensure_key(self):
+        if not self.submission_key.data:
+            self.submission_key.data = new_submission_key()
+        return self
+
+
 class SubscriberForm(FlaskForm):
     email = EmailField(
         "Add subscriber by e-mail",

@@ -9,6 +9,7 @@ missing (NotFound: 404), never forbidden.
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
+from helpdesk.accounts.models import User
 from helpdesk.errors import NotFound, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.tickets.saved_view_models import NAME_MAX, QUERY_MAX, SavedView
@@ -77,10 +78,14 @@ def create(owner, name, query):
     """Save `query` (the queue's query string) as the owner's view `name`.
 
     Guarantees: the name is non-empty, at most NAME_MAX characters and unique for the owner
-    (ignoring case); an owner keeps at most MAX_PER_AGENT views."""
+    (ignoring case); an owner keeps at most MAX_PER_AGENT views, also when saves race: the owner's
+    row is locked before counting (FOR NO KEY UPDATE on PostgreSQL, which leaves the rows that refer
+    to the agent free to be written; on SQLite a writer holds the write lock from BEGIN IMMEDIATE),
+    so a second save counts after the first one's commit."""
     name = clean_name(name)
     if len(query) > QUERY_MAX:
         raise ValidationFailed("These filters are too long to save as a view: shorten the search.")
+    db.session.execute(select(User.id).where(User.id == owner.id).with_for_update(key_share=True)).one()
     count = db.session.scalar(select(func.count()).where(SavedView.owner_id == owner.id))
     if count >= MAX_PER_AGENT:
         raise ValidationFailed(

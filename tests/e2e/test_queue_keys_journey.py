@@ -124,9 +124,33 @@ def test_keyboard_shortcuts_move_open_and_explain_themselves(browser, desk):
     page.keyboard.press("e")
     expect(page.get_by_role("status").filter(has_text="Status saved: Resolved")).to_be_visible()
     page.evaluate("document.activeElement.blur()")
-    page.keyboard.press("n")
-    expect(page.get_by_label("Message", exact=True)).to_be_focused()
-    expect(page.get_by_role("status").filter(has_text="Internal note: write it")).to_have_count(1)
+    page.keyboard.press("n")  # the internal-note box, a form of its own apart from the reply's
+    note_box = page.get_by_label("Internal note", exact=True)
+    expect(note_box).to_be_focused()
+    expect(page.get_by_role("status").filter(has_text="Internal note: only agents see it")).to_have_count(1)
+    page.keyboard.type("Vendor says: not a shortcut, n typed")
+    expect(note_box).to_have_value("Vendor says: not a shortcut, n typed")
+    expect(page.get_by_label("Message", exact=True)).to_have_value("r typed here, not a shortcut")
+    page.get_by_role("button", name="Add internal note").click()
+    expect(page.get_by_role("status").filter(has_text="Internal note added.")).to_be_visible()
+    added = page.locator("#conversation article.message-internal").filter(has_text="Vendor says")
+    expect(added).to_contain_text("Internal note")
+    expect(page.get_by_label("Internal note", exact=True)).to_have_value("")
+    # the reply box's text stayed through the note's swap, and went nowhere
+    expect(page.get_by_label("Message", exact=True)).to_have_value("r typed here, not a shortcut")
+
+    # The customer who asked sees the ticket, never the note.
+    number = re.match(r"#(\d+)", page.get_by_role("heading", level=1).inner_text()).group(1)
+    requester = re.search(r"<([^>]+)>", page.locator(".ticket-summary").inner_text()).group(1)
+    customer = browser.new_context().new_page()
+    customer.goto(desk.url + "/login")
+    customer.get_by_label("E-mail").fill(requester)
+    customer.get_by_label("Password").fill(DEMO_PASSWORD)
+    customer.get_by_role("button", name="Log in").click()
+    customer.goto(f"{desk.url}/portal/tickets/{number}")
+    expect(customer.get_by_role("heading", level=1)).to_contain_text(subject)
+    expect(customer.locator("main")).not_to_contain_text("Vendor says")
+    customer.context.close()
 
 
 def test_a_view_saved_after_filtering_in_place_keeps_those_filters_and_is_counted(browser, desk):

@@ -88,6 +88,65 @@ def test_without_an_article_holding_every_word_any_word_will_do(library, make):
     assert search.search(reader, "printer spooler").mode == "all"
 
 
+@pytest.mark.parametrize("read_first", ["page", "first results", "mode"])
+def test_the_fallback_to_some_words_is_the_same_whichever_read_comes_first(library, make, read_first):
+    """Several words are matched all together by the first read (no separate question first);
+    when no article has them all, that read and every later one give the articles with some."""
+    reader = make.customer()
+    found = search.search(reader, "printer renewal")
+    if read_first == "page":
+        page = search.page_of(found, 1, 25)
+        assert page.total == 2 and found.mode == "some"
+    elif read_first == "first results":
+        assert len(search.first_results(found, 5)) == 2 and found.mode == "some"
+    else:
+        assert found.mode == "some"
+    expected = {"Printer shows as offline", "Update the card used at renewal"}
+    assert {a.title for a in search.page_of(found, 1, 25).items} == expected
+    assert {a.title for a in search.first_results(found, 5)} == expected
+    every = search.search(reader, "printer spooler")
+    assert [a.title for a in search.page_of(every, 1, 25).items] == ["Printer shows as offline"]
+    assert every.mode == "all"
+    nothing = search.search(reader, "zebra giraffe")
+    assert search.page_of(nothing, 1, 25).total == 0 and search.first_results(nothing, 5) == []
+    assert nothing.mode == "some"
+
+
+def test_one_statement_serves_every_viewer_with_their_own_visibilities(library, make):
+    """The search's statements are built once per process: who reads what comes with each run."""
+    customer, agent = make.customer(), make.technician(library.it)
+    for _ in range(2):
+        assert [a.title for a in search.page_of(search.search(customer, "escalation"), 1, 25).items] == []
+        assert [a.title for a in search.page_of(search.search(agent, "escalation"), 1, 25).items] == [
+            "VPN escalation for agents"
+        ]
+    it_only = search.search(agent, "update", category_id=library.it.id)
+    assert [a.title for a in search.page_of(it_only, 1, 25).items] == ["VPN drops every few minutes"]
+    tagged = search.search(agent, "vpn", tag="remote work")
+    assert [a.title for a in search.page_of(tagged, 1, 25).items] == ["VPN drops every few minutes"]
+
+
+def test_result_addresses_are_url_fors(library, app):
+    """A result's address, written without url_for for plain slugs, is url_for's, also under a
+    prefix (SCRIPT_NAME); any other slug goes through url_for."""
+    from flask import url_for
+
+    from helpdesk.kb import links
+
+    for base in ("http://desk.example", "http://desk.example/help"):
+        with app.test_request_context("/kb/search", base_url=base):
+            for article in (library.vpn, library.cafe):
+                expected = url_for(
+                    "kb.article", category_slug=links.category_slug(article.category_id), slug=article.slug
+                )
+                assert links.article_url(article) == expected
+            odd = type("Odd", (), {"category_id": library.it.id, "slug": "Ünïcode slug"})()
+            assert links.article_url(odd) == url_for(
+                "kb.article", category_slug=links.category_slug(library.it.id), slug="Ünïcode slug"
+            )
+            assert "ref=suggestion" in links.article_url(library.vpn, ref="suggestion")
+
+
 def test_readers_never_find_what_they_may_not_read(library, make):
     customer, agent = make.customer(), make.technician(library.it)
     assert "VPN escalation for agents" not in titles(customer, "vpn")
