@@ -4,6 +4,10 @@ BIN := $(VENV)/bin
 PYTHON ?= python3
 export FLASK_APP := wsgi
 export NO_PROXY := 127.0.0.1,localhost
+# Bytecode is cached (__pycache__, ignored by git) even where the shell says not to: every test
+# process otherwise compiles the app and parses and rewrites every test module again (pytest's
+# assertion rewriting), 10 s of CPU per process on this suite.
+unexport PYTHONDONTWRITEBYTECODE
 # `make run PORT=8000` serves elsewhere; links in mail follow (PUBLIC_URL).
 PORT ?= 5000
 DEMO_ENV = DEMO_PAYMENTS=1 MAIL_BACKEND=devbox PUBLIC_URL=$${PUBLIC_URL:-http://127.0.0.1:$(PORT)}

@@ -59,8 +59,8 @@ def test_two_agents_see_each_other_and_one_writing(browser, desk):
     # Ivan writes too; Ada's note is announced to him, and showing it keeps his words.
     ivan_box = ivan.get_by_label("Message", exact=True)
     ivan_box.press_sequentially("Half of my answer")
-    ada_box = ada.get_by_label("Message", exact=True)
-    ada_box.fill("The firewall dropped the tunnel at 10:02.")
+    ada.get_by_label("Message", exact=True).fill("")  # her reply waits: she notes a finding first
+    ada.get_by_label("Internal note", exact=True).fill("The firewall dropped the tunnel at 10:02.")
     ada.get_by_role("button", name="Add internal note").click()
     expect(ada.get_by_role("status").filter(has_text="Internal note added.")).to_be_visible()
 

@@ -166,11 +166,11 @@ def test_an_oversize_file_is_refused_before_sending_and_the_text_stays(agent_pag
     _open(page, "VPN drops every 10 minutes")
     page.get_by_label("Message", exact=True).fill("Log attached.")
     big = {"name": "huge.log", "mimeType": "text/plain", "buffer": b"x" * (11 * 1024 * 1024)}
-    page.get_by_label("Attach files").set_input_files(big)
+    page.get_by_label("Attach files", exact=True).set_input_files(big)
     check = page.get_by_role("alert").filter(has_text="huge.log is 11 MB; each file may be up to 10 MB.")
     expect(check).to_be_visible()
     page.get_by_role("button", name="Send reply").click()
-    expect(page.get_by_label("Attach files")).to_be_focused()
+    expect(page.get_by_label("Attach files", exact=True)).to_be_focused()
     expect(page.get_by_label("Message", exact=True)).to_have_value("Log attached.")
     expect(page.locator(".message")).to_have_count(1)  # only the original: nothing was sent
     assert page.problems == []
