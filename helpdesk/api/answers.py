@@ -64,7 +64,7 @@ def if_match_version(current, noun="ticket"):
     tags = parse_etags(header)
     if tags.star_tag:
         return current
-    values = [t for t in tags.as_set(include_weak=True) if t.isdigit()]
+    values = [t for t in tags.as_set(include_weak=True) if t and t.isdigit()]  # `""` parses as None
     if len(values) != 1:
         raise ApiProblem(412, f"If-Match names no version of this {noun}: read it again.")
     return int(values[0])

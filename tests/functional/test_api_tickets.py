@@ -169,6 +169,11 @@ def test_a_change_needs_the_current_version(client, desk):
         f"/api/v1/tickets/{desk.it_ticket.id}", json={"status": "open"}, headers=headers | {"If-Match": "*"}
     )
     assert anyway.status_code == 200 and anyway.get_json()["status"] == "open"  # RFC 9110: any version
+    for nonsense in ('""', "W/", '"x", ""', ","):  # names no version: stale, never a 500
+        answer = client.patch(
+            f"/api/v1/tickets/{desk.it_ticket.id}", json={}, headers=headers | {"If-Match": nonsense}
+        )
+        assert is_problem(answer, 412), (nonsense, answer.status_code)
 
 
 def test_a_change_is_all_or_nothing(client, desk):
