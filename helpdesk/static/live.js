@@ -57,7 +57,7 @@
     return new URL(xhr.responseURL).pathname !== new URL(asked, location.href).pathname;
   }
 
-  const LIVE_TARGETS = new Set(["presence", "draft-status"]);
+  const LIVE_TARGETS = new Set(["presence", "draft-status", "note-draft-status"]);
   const lastAnswer = new WeakMap(); // presence element -> the text of its last swapped answer
   document.addEventListener("htmx:beforeSwap", (event) => {
     const target = event.detail.target;
@@ -87,7 +87,7 @@
       if (!source) return;
       event.stopPropagation();
       if (source.dataset.live === "draft" && (name === "htmx:responseError" || name === "htmx:sendError")) {
-        const status = document.getElementById("draft-status");
+        const status = document.getElementById(source.id === "note-body" ? "note-draft-status" : "draft-status");
         if (status) status.textContent = "Draft not saved: reload the page (your text is still here).";
       }
     }, true);

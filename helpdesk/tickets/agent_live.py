@@ -46,12 +46,18 @@ def heartbeat(ticket_id):
 
 @bp.post("/tickets/<int:ticket_id>/draft", endpoint="draft")
 def save_draft(ticket_id):
-    """Keep the reply box's text as this agent's draft (and mark them writing for a while)."""
+    """Keep the reply box's text (or the internal note box's, whichever the form sends) as this
+    agent's draft; the reply box's marks them writing for a while."""
     ticket = _visible(ticket_id)
-    body = request.form.get("reply-body", "")
+    kind = reply_drafts.NOTE if "note-body" in request.form else reply_drafts.REPLY
+    body = request.form.get(f"{kind}-body", "")
     if len(body) > reply_drafts.MAX_BODY:
         return render_fragment("tickets/agent/_draft_status.html", text="Too long to keep as a draft.")
-    key = request.form.get("reply-submission_key", "")
-    outcome = perform(reply_drafts.save_while_writing, current_user, ticket, body, key)
-    text = "Draft saved." if outcome.ok and outcome.value else ""
+    key = request.form.get(f"{kind}-submission_key", "")
+    outcome = perform(reply_drafts.save_while_writing, current_user, ticket, body, key, kind)
+    text = (
+        ("Note draft saved." if kind == reply_drafts.NOTE else "Draft saved.")
+        if outcome.ok and outcome.value
+        else ""
+    )
     return render_fragment("tickets/agent/_draft_status.html", text=text)

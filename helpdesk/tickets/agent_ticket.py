@@ -105,7 +105,7 @@ def page_context(ticket, reply_form=None, subscriber_form=None, note_form=None, 
         edits=_edits(view, ticket_reads.edit_choices(view)),
         panel=credit_panels.agent_panel(current_user, view),
         reply=form_state(reply_form and reply_form.ensure_key(), body=_draft_or_empty(view, reply_form)),
-        note=form_state(note_form and note_form.ensure_key(), body=""),
+        note=form_state(note_form and note_form.ensure_key(), body=_draft_or_empty(view, note_form, "note")),
         note_staged=(),
         note_upload_errors=(),
         seen=presence.seen_on_page(view, conversation),  # the heartbeat's change notice starts here
@@ -122,9 +122,10 @@ def page_context(ticket, reply_form=None, subscriber_form=None, note_form=None, 
     return context
 
 
-def _draft_or_empty(ticket, reply_form):
-    """What the reply box shows afresh: the agent's saved draft (reply_drafts), else nothing."""
-    return "" if reply_form is not None else reply_drafts.draft_body(current_user, ticket.id) or ""
+def _draft_or_empty(ticket, form, kind="reply"):
+    """What a box (the reply's, or the note's: `kind`) shows afresh: the agent's saved draft
+    (reply_drafts), else nothing."""
+    return "" if form is not None else reply_drafts.draft_body(current_user, ticket.id, kind=kind) or ""
 
 
 def render_ticket(ticket, block="sidebar", status=200, **kw):

@@ -179,8 +179,8 @@ def reply(ticket, actor, body, *, mode, key=None, from_reply_box=True):
     reply box sends; a note from the page's separate note box (`from_reply_box` False) keeps it.
     """
     message = tickets.add_message(ticket, actor, body, internal=mode == "note", staging_key=key or None)
-    if from_reply_box:
-        reply_drafts.discard(actor, ticket.id)  # the draft goes with the sending, in its transaction
+    # the box's draft goes with the sending, in its transaction
+    reply_drafts.discard(actor, ticket.id, reply_drafts.REPLY if from_reply_box else reply_drafts.NOTE)
     if mode == "resolve":
         tickets.set_status(ticket, actor, STATUS_RESOLVED)
     return message

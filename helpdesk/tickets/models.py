@@ -414,12 +414,14 @@ class TicketPresence(db.Model):
 
 
 class ReplyDraft(db.Model):
-    """The reply an agent is writing on a ticket, saved while they type: their own, one per ticket."""
+    """What an agent is writing on a ticket, saved while they type: their own, one per ticket and
+    box (`kind`: the reply box's "reply", the internal note box's "note")."""
 
     __tablename__ = "reply_drafts"
 
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True, default="reply", server_default="reply")
     body: Mapped[str] = mapped_column(Text)
     submission_key: Mapped[str] = mapped_column(String(64), default="")  # the form that saved it
     updated_at = mapped_column(UTCDateTime, nullable=False)

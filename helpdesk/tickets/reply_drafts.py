@@ -1,13 +1,14 @@
-"""Agents' reply drafts: the reply box of a ticket page, saved on the server while the agent types.
+"""Agents' reply drafts: the reply box and the internal note box of a ticket page (`kind`, REPLY
+or NOTE), each saved on the server while the agent types.
 
 (Not tickets/drafts.py, which keeps customers' new-ticket forms while they buy credits.)
 
 Guarantees:
-- one draft per agent and ticket (tickets.models.ReplyDraft), written by an upsert; saving an
-  empty box deletes it; a draft is its author's alone: nothing reads another agent's;
+- one draft per agent, ticket and box (tickets.models.ReplyDraft), written by an upsert; saving
+  an empty box deletes it; a draft is its author's alone: nothing reads another agent's;
 - a draft lives REPLY_DRAFT_LIFETIME after its last save; an expired draft is never given back,
   and the next save of any draft deletes it;
-- sending the reply or note deletes the draft in the same transaction (editing.reply), and a save
+- sending a box deletes that box's draft in the same transaction (editing.reply), and a save
   arriving after its form was sent (the last keystrokes' request overtaken by the send) is
   ignored: the form's submission key already names a sent message.
 """
@@ -23,11 +24,13 @@ from helpdesk.tickets.models import Message, ReplyDraft
 from helpdesk.tickets.presence import upsert
 
 REPLY_DRAFT_LIFETIME = timedelta(days=7)
+REPLY, NOTE = "reply", "note"  # the boxes: the public reply's, the internal note's
 MAX_BODY = 50_000  # the reply box's maxlength
 
 DRAFT_BODY = select(ReplyDraft.body).where(
     ReplyDraft.ticket_id == bindparam("ticket_id"),
     ReplyDraft.user_id == bindparam("user_id"),
+    ReplyDraft.kind == bindparam("kind"),
     ReplyDraft.expires_at > bindparam("now"),
 )
 SENT_WITH_KEY = select(Message.id).where(
@@ -35,22 +38,22 @@ SENT_WITH_KEY = select(Message.id).where(
 )
 
 
-def draft_body(author, ticket_id, now=None):
-    """The author's unexpired draft of a reply on this ticket, or None."""
-    params = {"ticket_id": ticket_id, "user_id": author.id, "now": now or utcnow()}
+def draft_body(author, ticket_id, now=None, kind=REPLY):
+    """The author's unexpired draft in this box (`kind`) of this ticket, or None."""
+    params = {"ticket_id": ticket_id, "user_id": author.id, "kind": kind, "now": now or utcnow()}
     return db.session.scalar(DRAFT_BODY, params)
 
 
-def save(author, ticket_id, body, submission_key="", now=None):
-    """Keep `body` as the author's draft on this ticket (an empty one deletes it). Returns False
-    when nothing was saved because the form it comes from was already sent."""
+def save(author, ticket_id, body, submission_key="", now=None, kind=REPLY):
+    """Keep `body` as the author's draft in this box (`kind`) of this ticket (an empty one deletes
+    it). Returns False when nothing was saved because the form it comes from was already sent."""
     now = now or utcnow()
     key = (submission_key or "")[:64]
     if key and db.session.scalar(SENT_WITH_KEY, {"user_id": author.id, "key": key}) is not None:
         return False
     db.session.execute(delete(ReplyDraft).where(ReplyDraft.expires_at <= now))
     if not (body or "").strip():
-        discard(author, ticket_id)
+        discard(author, ticket_id, kind)
         return True
     values = {
         "body": body[:MAX_BODY],
@@ -58,22 +61,27 @@ def save(author, ticket_id, body, submission_key="", now=None):
         "updated_at": now,
         "expires_at": now + REPLY_DRAFT_LIFETIME,
     }
-    upsert(ReplyDraft, {"ticket_id": ticket_id, "user_id": author.id}, values)
+    upsert(ReplyDraft, {"ticket_id": ticket_id, "user_id": author.id, "kind": kind}, values)
     return True
 
 
-def discard(author, ticket_id):
-    """Delete the author's draft on this ticket, if any (sent, or emptied): they are no longer
-    writing there either (presence)."""
+def discard(author, ticket_id, kind=REPLY):
+    """Delete the author's draft in this box of this ticket, if any (sent, or emptied); for the
+    reply box, they are no longer writing a reply there either (presence)."""
     db.session.execute(
-        delete(ReplyDraft).where(ReplyDraft.ticket_id == ticket_id, ReplyDraft.user_id == author.id)
+        delete(ReplyDraft).where(
+            ReplyDraft.ticket_id == ticket_id, ReplyDraft.user_id == author.id, ReplyDraft.kind == kind
+        )
     )
-    presence.stop_writing(author, ticket_id)
+    if kind == REPLY:
+        presence.stop_writing(author, ticket_id)
 
 
-def save_while_writing(author, ticket, body, submission_key=""):
-    """save(), and mark the author on the ticket's page as writing a reply (presence) while the box
-    holds text. Returns what save() returns."""
-    saved = save(author, ticket.id, body, submission_key)
-    presence.heartbeat(author, ticket, writing=bool(saved and (body or "").strip()))
+def save_while_writing(author, ticket, body, submission_key="", kind=REPLY):
+    """save(), and mark the author on the ticket's page as writing a reply (presence) while the
+    reply box holds text (a note is for agents: nobody waits on it). Returns what save() returns."""
+    saved = save(author, ticket.id, body, submission_key, kind=kind)
+    writing = bool(saved and (body or "").strip()) if kind == REPLY else None
+    if writing is not None:
+        presence.heartbeat(author, ticket, writing=writing)
     return saved

@@ -138,3 +138,48 @@ def test_any_save_deletes_every_expired_draft(client, login, desk, app):
     with time_machine.travel(later, tick=False):
         save(client, desk.it_ticket, "Ivan's new words")
         assert [(d.user_id, d.body) for d in drafts()] == [(desk.tech_it.id, "Ivan's new words")]
+
+
+def note_box(client, ticket):
+    html = client.get(page_url(ticket)).get_data(as_text=True)
+    return re.search(r'<textarea id="note-body"[^>]*>\n(.*?)</textarea>', html, re.S).group(1)
+
+
+def test_the_note_box_keeps_its_own_draft(client, login, desk):
+    """The internal note box saves itself too, apart from the reply box: a reload gives each box
+    its text back, and sending the note deletes only the note's draft."""
+    login(desk.tech_it)
+    html = client.get(page_url(desk.it_ticket)).get_data(as_text=True)
+    assert f'hx-post="{page_url(desk.it_ticket)}/draft"' in re.search(
+        r'<textarea id="note-body"[^>]*>', html
+    ).group(0)
+    save(client, desk.it_ticket, "Dear Alice, the VPN")
+    answer = client.post(
+        f"{page_url(desk.it_ticket)}/draft",
+        data={"note-body": "Firewall logs at 10:02", "note-submission_key": "n-1"},
+        headers=HTMX,
+    )
+    assert "Note draft saved." in answer.get_data(as_text=True)
+    assert reply_box(client, desk.it_ticket) == "Dear Alice, the VPN"
+    assert note_box(client, desk.it_ticket) == "Firewall logs at 10:02"
+    assert sorted((d.kind, d.body) for d in drafts()) == [
+        ("note", "Firewall logs at 10:02"),
+        ("reply", "Dear Alice, the VPN"),
+    ]
+    sent = client.post(
+        f"{page_url(desk.it_ticket)}/note",
+        data={"note-body": "Firewall logs at 10:02", "note-submission_key": "n-1"},
+        headers=HTMX,
+    )
+    assert "Internal note added." in sent.get_data(as_text=True)
+    assert [(d.kind, d.body) for d in drafts()] == [("reply", "Dear Alice, the VPN")]
+    assert (
+        note_box(client, desk.it_ticket) == "" and reply_box(client, desk.it_ticket) == "Dear Alice, the VPN"
+    )
+    # The note's last keystrokes, overtaken by its sending, do not bring its draft back.
+    client.post(
+        f"{page_url(desk.it_ticket)}/draft",
+        data={"note-body": "Firewall logs at 10:02", "note-submission_key": "n-1"},
+        headers=HTMX,
+    )
+    assert [d.kind for d in drafts()] == ["reply"]
