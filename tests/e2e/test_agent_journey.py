@@ -114,6 +114,9 @@ def test_technician_works_a_ticket_and_admin_sees_seat_banner(log_in):
     paid_row.get_by_role("link", name="Mail server refuses logins").click()
     panel = page.locator("#credit-panel")
     expect(panel).to_contain_text("Urgent — 250 credits")  # in the page itself
+    # The confirmation is app.js's: a change made before the page's scripts ran would ask nothing.
+    page.wait_for_load_state("load")
+    page.wait_for_function("() => window.htmx !== undefined")
     page.get_by_label("Priority", exact=True).select_option(label="Normal")
     dialog = page.get_by_role("dialog", name=re.compile(r"^Lower #\d+ to Normal\?$"))
     expect(dialog).to_contain_text("Alice Archer gets 250 credits back.")
