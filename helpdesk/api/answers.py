@@ -51,6 +51,22 @@ def run(service, *args, **kwargs):
     return outcome.value
 
 
+def sent_fields(body, nullable=()):
+    """The fields a PATCH body sent ({name: value}), or 422 naming each one sent as null that may
+    not be (only the names in `nullable` may: null there means "none")."""
+    fields = body.model_dump(include=body.model_fields_set)
+    empty = sorted(name for name, value in fields.items() if value is None and name not in nullable)
+    if empty:
+        hint = f"Give a value (only {', '.join(sorted(nullable))} may be null)." if nullable else None
+        message = hint or "Give a value, or leave the field out."
+        raise ApiProblem(
+            422,
+            "Some values were refused: see errors.",
+            errors=[{"field": n, "message": message} for n in empty],
+        )
+    return fields
+
+
 def etag(version):
     return f'"{version}"'
 

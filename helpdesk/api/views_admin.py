@@ -8,9 +8,8 @@ from flask_login import current_user
 from helpdesk.accounts import organizations
 from helpdesk.accounts.models import Organization, User
 from helpdesk.api import people, schemas
-from helpdesk.api.answers import create, run
+from helpdesk.api.answers import create, run, sent_fields
 from helpdesk.api.blueprints import api
-from helpdesk.api.problems import ApiProblem
 from helpdesk.api.routing import respond
 from helpdesk.api.views_people import _admin_only, permissions_out, user_out
 from helpdesk.api.views_tickets import named
@@ -62,13 +61,7 @@ def change_user(user_id, body):
     move out of another organization asks `move`; a refusal of any field changes none."""
     actor = _admin()
     user = _user_or_404(user_id)
-    fields = body.model_dump(include=body.model_fields_set)
-    empty = sorted(name for name, value in fields.items() if value is None and name not in NULLABLE)
-    if empty:
-        errors = [
-            {"field": name, "message": "Give a value (only organization_id may be null)."} for name in empty
-        ]
-        raise ApiProblem(422, "Some values were refused: see errors.", errors=errors)
+    fields = sent_fields(body, nullable=NULLABLE)
     fields.update(over_seat_limit=body.over_seat_limit, move=body.move)
     run(people.change_user, actor, user, fields)
     return respond(user_out(_user_or_404(user_id)))

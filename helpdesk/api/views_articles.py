@@ -6,9 +6,8 @@ from flask_login import current_user
 
 from helpdesk import policy
 from helpdesk.api import schemas
-from helpdesk.api.answers import etag, if_match_version, run
+from helpdesk.api.answers import etag, if_match_version, run, sent_fields
 from helpdesk.api.blueprints import api
-from helpdesk.api.problems import ApiProblem
 from helpdesk.api.routing import respond
 from helpdesk.api.views_people import KB_WRITE, article_out
 from helpdesk.kb import articles
@@ -46,22 +45,17 @@ def change_article(article_id, body):
     status change made since (published, archived) does not count against it, as in the editor."""
     article = editable_article(article_id)
     seen = if_match_version(article.version, "article")
-    sent = body.model_fields_set
-    empty = sorted(name for name in sent if getattr(body, name) is None)
-    if empty:
-        errors = [{"field": name, "message": "Give a value, or leave the field out."} for name in empty]
-        raise ApiProblem(422, "Some values were refused: see errors.", errors=errors)
-    tags = ", ".join(body.tags) if "tags" in sent else article.tag_line
+    sent = sent_fields(body)
     run(
         articles.save_article,
         current_user._get_current_object(),
         article,
         seen_version=seen,
-        category_id=body.category_id if "category_id" in sent else article.category_id,
-        title=body.title if "title" in sent else article.title,
-        body=body.body if "body" in sent else article.body,
-        visibility=body.visibility if "visibility" in sent else article.visibility,
-        tags=tags,
+        category_id=sent.get("category_id", article.category_id),
+        title=sent.get("title", article.title),
+        body=sent.get("body", article.body),
+        visibility=sent.get("visibility", article.visibility),
+        tags=", ".join(sent["tags"]) if "tags" in sent else article.tag_line,
     )
     return _changed_article(editable_article(article_id))
 

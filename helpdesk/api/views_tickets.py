@@ -5,7 +5,7 @@ from flask_login import current_user
 
 from helpdesk import policy
 from helpdesk.api import changes, schemas
-from helpdesk.api.answers import create, etag, if_match_version, page_url, run
+from helpdesk.api.answers import create, etag, if_match_version, page_url, run, sent_fields
 from helpdesk.api.blueprints import api
 from helpdesk.api.problems import ApiProblem
 from helpdesk.api.routing import respond
@@ -165,13 +165,7 @@ def change_ticket(ticket_id, body):
     change guarded by If-Match: a stale version changes nothing (412)."""
     ticket = visible_ticket(ticket_id)
     seen = if_match_version(ticket.version)
-    fields = body.model_dump(include=body.model_fields_set)
-    empty = [name for name, value in fields.items() if value is None and name != "assignee_id"]
-    if empty:
-        errors = [
-            {"field": name, "message": "Give a value (only assignee_id may be null)."} for name in empty
-        ]
-        raise ApiProblem(422, "Some values were refused: see errors.", errors=errors)
+    fields = sent_fields(body, nullable=("assignee_id",))
     run(changes.change_ticket, ticket, current_user._get_current_object(), fields, seen)
     ticket = visible_ticket(ticket_id)
     return respond(ticket_out(ticket), headers={"ETag": etag(ticket.version)})
