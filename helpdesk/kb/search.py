@@ -37,7 +37,7 @@ import re
 from dataclasses import dataclass
 
 from markupsafe import Markup, escape
-from sqlalchemy import Integer, String, bindparam, case, func, literal, literal_column, select, text, union
+from sqlalchemy import Integer, String, bindparam, case, func, literal, literal_column, select, text
 
 from helpdesk import policy
 from helpdesk.extensions import db
@@ -109,9 +109,8 @@ def _tsquery(text):
     return func.to_tsquery(literal_column("'simple'::regconfig"), literal(text, literal_execute=True))
 
 
-def _postgresql(found, relevant):
-    """(condition, ranking) on PostgreSQL for `found` (see _fts5_match): the title-and-tags vector
-    answers "a word in the title or tags" from its own index. Ranked by the title and tags
+def _postgresql(found):
+    """(condition, ranking) on PostgreSQL for every word of `found`. Ranked by the title and tags
     (ts_rank over that small vector: title A, tags B), then the newest: ranking every match by its
     whole document cost more than the rest of the search (bench/README.md), and the title is
     where an article says what it answers."""
@@ -119,23 +118,7 @@ def _postgresql(found, relevant):
     title = literal_column(f"{Article.__tablename__}.{TITLE_COLUMN}")
     any_word = _tsquery(prefix_tsquery(found, "|"))
     ranking = [func.ts_rank(title, any_word).desc(), Article.published_at.desc()]
-    if not relevant or len(found) == 1:
-        return document.bool_op("@@")(_tsquery(prefix_tsquery(found, "&"))), ranking
-    in_title, in_pairs = _pg_relevant(found)
-    # Two index scans, united: as one OR the planner misjudged how many rows prefixes match and
-    # read every article's document instead (see _index_scans()).
-    either = union(select(Article.id).where(in_title), select(Article.id).where(in_pairs))
-    return Article.id.in_(either), ranking
-
-
-def _pg_relevant(found):
-    """The two halves of the "relevant" rule on PostgreSQL (several words): a word in the title or
-    tags, and two words anywhere."""
-    document = literal_column(f"{Article.__tablename__}.{SEARCH_COLUMN}")
-    title = literal_column(f"{Article.__tablename__}.{TITLE_COLUMN}")
-    any_word = _tsquery(prefix_tsquery(found, "|"))
-    pairs = _tsquery(" | ".join(f"({_quoted_pg(a)} & {_quoted_pg(b)})" for a, b in _pairs(found)))
-    return title.bool_op("@@")(any_word), document.bool_op("@@")(pairs)
+    return document.bool_op("@@")(_tsquery(prefix_tsquery(found, "&"))), ranking
 
 
 @contextlib.contextmanager
@@ -154,61 +137,33 @@ def _index_scans(relevant):
         db.session.execute(text("SET LOCAL enable_seqscan = on"))
 
 
-def _fts5_ids(found, relevant, *, scored):
-    """A subquery of the matching article ids on SQLite, with their bm25 score when `scored`."""
-    columns = [fts_table.c.rowid.label("article_id")]
-    if scored:
-        columns.append(func.bm25(literal_column(FTS_TABLE), *SQLITE_WEIGHTS).label("score"))
-    match = literal(_fts5_match(found, relevant))
-    return select(*columns).where(fts_table.c[FTS_TABLE].bool_op("MATCH")(match)).subquery()
-
-
-def _ranked(condition, found, *, relevant=False, prefer_category=None):
-    """A SELECT of the articles under `condition` matching `found` (see _fts5_match), best first
-    (among equals, those of `prefer_category` first)."""
-    preferred = [case((Article.category_id == prefer_category, 0), else_=1)] if prefer_category else []
+def _ranked(condition, found):
+    """A SELECT of the articles under `condition` matching every word of `found`, best first (the
+    editors' list, `editable`; the readers' pages run _build_parts' statements)."""
     if db.session.get_bind().dialect.name == "postgresql":
-        matches, ranking = _postgresql(found, relevant)
-        return select(Article).where(matches, condition).order_by(*ranking, *preferred, Article.id)
-    if relevant and len(found) > 1:
-        scored = _fts5_halves(literal(_fts5_title_match(found)), literal(_fts5_pairs_match(found)))
-        return (
-            select(Article)
-            .join(scored, scored.c.article_id == Article.id)
-            .where(condition)
-            .order_by(scored.c.half, scored.c.score, *preferred, Article.id)
-        )
-    scored = _fts5_ids(found, relevant, scored=True)
+        matches, ranking = _postgresql(found)
+        return select(Article).where(matches, condition).order_by(*ranking, Article.id)
+    scored = _fts5_scored(literal(_fts5_match(found, relevant=False))).subquery()
     return (
         select(Article)
         .join(scored, scored.c.article_id == Article.id)
         .where(condition)
-        .order_by(scored.c.score, *preferred, Article.id)
+        .order_by(scored.c.score, Article.id)
     )
 
 
-def _fts5_scored(match, half=None):
-    columns = [fts_table.c.rowid.label("article_id")]
-    if half is not None:
-        columns.append(literal_column(str(half)).label("half"))
-    columns.append(func.bm25(literal_column(FTS_TABLE), *SQLITE_WEIGHTS).label("score"))
+def _fts5_scored(match):
+    """The FTS5 rows matching `match` (article_id) with their bm25 score (score: lower is better)."""
+    columns = [
+        fts_table.c.rowid.label("article_id"),
+        func.bm25(literal_column(FTS_TABLE), *SQLITE_WEIGHTS).label("score"),
+    ]
     return select(*columns).where(fts_table.c[FTS_TABLE].bool_op("MATCH")(match))
 
 
 def _fts5_not_in_title(title_match):
     in_title = select(fts_table.c.rowid).where(fts_table.c[FTS_TABLE].bool_op("MATCH")(title_match))
     return fts_table.c.rowid.not_in(in_title)
-
-
-def _fts5_halves(title_match, pairs_match):
-    """The "relevant" rule's matches on SQLite as a subquery (article_id, half, score): those with
-    a word in the title or tags (half 0, ranked by bm25 of that), then those with two words
-    anywhere and none in the title or tags (half 1, by bm25 of the pairs), as on PostgreSQL.
-    Ranking each match against the whole rule (a word in the title or tags, or any of its pairs:
-    up to 8 + 28 phrases) cost more than the rest of a suggestion."""
-    first = _fts5_scored(title_match, 0)
-    then = _fts5_scored(pairs_match, 1).where(_fts5_not_in_title(title_match))
-    return first.union_all(then).subquery()
 
 
 # --- Statements built once per process ------------------------------------------------------------
@@ -261,10 +216,10 @@ def _bound_condition(shape):
 
 
 def _build_parts(shape):
-    """The SELECTs of ids, best first, whose results one after the other are _ranked()'s, with
-    parameters (see _values): on SQLite the FTS5 match ranked by bm25; on PostgreSQL every word,
-    ranked by the title and tags then the newest, or the "relevant" rule's two halves
-    (_pg_relevant_parts)."""
+    """The SELECTs of ids, best first, whose results one after the other are the search's, with
+    parameters (see _values): on SQLite the FTS5 match ranked by bm25 (the "relevant" rule in two
+    halves: a word in the title or tags, then two words anywhere); on PostgreSQL every word,
+    ranked by the title and tags then the newest, or the "relevant" rule's two halves."""
     condition = _bound_condition(shape)
     preferred = [case((Article.category_id == bindparam("prefer"), 0), else_=1)] if shape.prefer else []
     if shape.dialect == "postgresql":
@@ -384,11 +339,9 @@ class _Words:
                 if rows:
                     ids.extend(row[0] for row in rows)
                     total += rows[0][1]
-                elif wanted and not here:
-                    pass  # read from its first match on and found none: it has none
-                else:
+                elif not wanted or here:
                     # nothing on this page from this part: how many it has, for the total and the
-                    # next part's offset
+                    # next part's offset (read from its first match on, it has none)
                     total += db.session.scalar(counted, self.values)
         return ids, total
 
@@ -404,18 +357,17 @@ class _Words:
 
 
 class Search:
-    """A search as the page runs it: the words, how they were matched: "all" of them, "some" of
-    them (no article had them all), "list" (only a category or tag was given) or "none" (nothing
-    to look for), and `query`, a SELECT of the articles found, best first (None: nothing to look
-    for; the pages read through page_of() and first_results(), which run statements built once).
+    """A search as the page runs it: the words, and how they were matched: "all" of them, "some"
+    of them (no article had them all), "list" (only a category or tag was given) or "none"
+    (nothing to look for). The pages read it through page_of() and first_results(), which run
+    statements built once.
 
-    Whether every word or only some are matched is known from the first page read: when it finds
-    no article with every word, the search becomes "some" (no separate query asks first)."""
+    Whether every word or only some are matched is known from the first read: when it finds no
+    article with every word, the search becomes "some" (no separate query asks first)."""
 
-    def __init__(self, words, mode, *, condition=None, every=None, some=None, listed=None):
+    def __init__(self, words, mode, *, every=None, some=None, listed=None):
         self.words = words
         self._mode = mode  # None until known: "all" if an article has every word, else "some"
-        self._condition = condition  # () -> the viewer's condition, for `query` only
         self._every, self._some = every, some
         self._listed = listed
 
@@ -425,16 +377,15 @@ class Search:
             self._mode = "all" if self._every.first(1) else "some"
         return self._mode
 
-    @property
-    def query(self):
-        if self.mode == "none":
-            return None
-        if self.mode == "list":
-            return self._listed
-        return _ranked(self._condition(), self.words, relevant=self.mode == "some")
-
-    def _matching(self):
-        return self._some if self.mode == "some" else self._every
+    def read(self, how, found_any):
+        """`how(words)` (a _Words' page or first ids) with every word; when the mode is not known
+        yet and that found nothing (`found_any` of the answer), with some of them."""
+        if self._mode is None:
+            answer = how(self._every)
+            self._mode = "all" if found_any(answer) else "some"
+            if self._mode == "all":
+                return answer
+        return how(self._some if self._mode == "some" else self._every)
 
 
 def search(viewer, q, *, category_id=None, tag=None):
@@ -442,25 +393,22 @@ def search(viewer, q, *, category_id=None, tag=None):
     Every word must match; if no article has them all, those with some of them (as suggestions:
     a word in the title or tags, or two anywhere)."""
 
-    def condition():
+    found = words(q)
+    if not found:
+        if (q or "").strip() or not (category_id or tag):
+            return Search([], "none")
         readable = policy.kb_reading_condition(viewer)
         if category_id:
             readable = readable & (Article.category_id == category_id)
         if tag:
             readable = readable & Article.id.in_(select(ArticleTag.article_id).where(ArticleTag.name == tag))
-        return readable
-
-    found = words(q)
-    if not found:
-        if (q or "").strip() or not (category_id or tag):
-            return Search([], "none")
-        listed = select(Article).where(condition()).order_by(func.lower(Article.title), Article.id)
+        listed = select(Article).where(readable).order_by(func.lower(Article.title), Article.id)
         return Search([], "list", listed=listed)
     every = _Words.of(viewer, found, relevant=False, category_id=category_id, tag=tag)
     if len(found) == 1:  # one word: "some" of them is all of them
-        return Search(found, "all", condition=condition, every=every)
+        return Search(found, "all", every=every)
     some = _Words.of(viewer, found, relevant=True, category_id=category_id, tag=tag)
-    return Search(found, None, condition=condition, every=every, some=some)
+    return Search(found, None, every=every, some=some)
 
 
 @dataclass(frozen=True)
@@ -509,12 +457,7 @@ def page_of(found, number, per_page):
         total = db.session.scalar(select(func.count()).select_from(found._listed.order_by(None).subquery()))
         items = db.session.scalars(found._listed.limit(per_page).offset(offset)).all()
         return Page(items=items, page=number, per_page=per_page, total=total or 0)
-    if found._mode is None:
-        ids, total = found._every.page(offset, per_page)
-        found._mode = "all" if total else "some"
-        if total:
-            return Page(items=_articles(ids), page=number, per_page=per_page, total=total)
-    ids, total = found._matching().page(offset, per_page)
+    ids, total = found.read(lambda matcher: matcher.page(offset, per_page), lambda answer: answer[1])
     return Page(items=_articles(ids), page=number, per_page=per_page, total=total)
 
 
@@ -546,12 +489,7 @@ def first_results(found, limit):
         return []
     if found._mode == "list":
         return db.session.scalars(found._listed.limit(limit)).all()
-    if found._mode is None:
-        ids = found._every.first(limit)
-        found._mode = "all" if ids else "some"
-        if ids:
-            return _articles(ids)
-    return _articles(found._matching().first(limit))
+    return _articles(found.read(lambda matcher: matcher.first(limit), bool))
 
 
 def suggestions(viewer, text, *, category_id=None, limit=SUGGESTIONS):

@@ -55,9 +55,6 @@ def save_draft(ticket_id):
         return render_fragment("tickets/agent/_draft_status.html", text="Too long to keep as a draft.")
     key = request.form.get(f"{kind}-submission_key", "")
     outcome = perform(reply_drafts.save_while_writing, current_user, ticket, body, key, kind)
-    text = (
-        ("Note draft saved." if kind == reply_drafts.NOTE else "Draft saved.")
-        if outcome.ok and outcome.value
-        else ""
-    )
+    saved = {reply_drafts.REPLY: "Draft saved.", reply_drafts.NOTE: "Note draft saved."}[kind]
+    text = saved if outcome.ok and outcome.value else ""
     return render_fragment("tickets/agent/_draft_status.html", text=text)

@@ -81,7 +81,6 @@ def save_while_writing(author, ticket, body, submission_key="", kind=REPLY):
     """save(), and mark the author on the ticket's page as writing a reply (presence) while the
     reply box holds text (a note is for agents: nobody waits on it). Returns what save() returns."""
     saved = save(author, ticket.id, body, submission_key, kind=kind)
-    writing = bool(saved and (body or "").strip()) if kind == REPLY else None
-    if writing is not None:
-        presence.heartbeat(author, ticket, writing=writing)
+    if kind == REPLY:
+        presence.heartbeat(author, ticket, writing=bool(saved and (body or "").strip()))
     return saved
