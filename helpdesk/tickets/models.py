@@ -131,6 +131,36 @@ class Ticket(db.Model):
             sqlite_where=ACTIVE_WHERE,
             postgresql_where=ACTIVE_WHERE,
         ),
+        # The queue filtered by one status or one assignee (or nobody), in each of its orders, over
+        # every status: the filter sought, then a page walked in order (queue._walks). Without them
+        # "my tickets, all statuses, latest first" read all 10,000 of an agent's tickets and sorted
+        # them (155 ms of SQL on the 100,000-ticket bench desk; "waiting, by priority" 80-250 ms).
+        # They also serve the foreign key and the status lookups the one-column indexes served.
+        # (An agent's active tickets come last by due time, after their closed ones: "Mine" by due
+        # time or priority walks the active ones' own indexes.)
+        Index(
+            "ix_tickets_active_assignee_due",
+            "assignee_id",
+            "due_at",
+            "id",
+            sqlite_where=ACTIVE_WHERE,
+            postgresql_where=ACTIVE_WHERE,
+        ),
+        Index(
+            "ix_tickets_active_assignee_priority_due",
+            "assignee_id",
+            "priority_id",
+            "due_at",
+            "id",
+            sqlite_where=ACTIVE_WHERE,
+            postgresql_where=ACTIVE_WHERE,
+        ),
+        Index("ix_tickets_assignee_due", "assignee_id", "due_at", "id"),
+        Index("ix_tickets_assignee_updated", "assignee_id", "updated_at", "id"),
+        Index("ix_tickets_assignee_priority_due", "assignee_id", "priority_id", "due_at", "id"),
+        Index("ix_tickets_status_due", "status", "due_at", "id"),
+        Index("ix_tickets_status_updated", "status", "updated_at", "id"),
+        Index("ix_tickets_status_priority_due", "status", "priority_id", "due_at", "id"),
         # The agent console's view counts (tickets.views_builtin): every column their conditions
         # read, for active tickets only, so counting reads this index and never the table. The
         # queries write the statuses out (views_builtin.ACTIVE) so both databases can prove they match it.
@@ -156,8 +186,8 @@ class Ticket(db.Model):
     organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), index=True)
     category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"))
     priority_id: Mapped[int] = mapped_column(ForeignKey("priorities.id"), index=True)
-    status: Mapped[str] = mapped_column(String(20), default=STATUS_NEW, index=True)
-    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default=STATUS_NEW)  # indexed by ix_tickets_status_*
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # by ix_tickets_assignee_*
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     updated_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     first_response_at = mapped_column(UTCDateTime)

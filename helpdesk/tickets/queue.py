@@ -145,7 +145,9 @@ def _shape(actor, filters):
     if filters.status == "active":
         shape.append("active")
     elif filters.status in STATUSES:
-        shape.append("status")
+        # A resolved or closed status is its own shape: "Needs attention" leaves out the groups
+        # of open tickets (they cannot match), which both databases would otherwise walk in vain.
+        shape.append("status" if filters.status in OPEN_STATUSES else "ended_status")
         params["status"] = filters.status
     for name, value in (("category_id", filters.category_id), ("priority_id", filters.priority_id)):
         if value:
@@ -171,7 +173,10 @@ def _shape(actor, filters):
 CONDITIONS = {
     # Written into the SQL: the active-ticket partial indexes (models.Ticket) carry this very list.
     "active": lambda: in_written(Ticket.status, OPEN_STATUSES),
-    "status": lambda: Ticket.status == bindparam("status"),
+    # One open status: the open statuses written out too, so SQLite may walk the active tickets'
+    # partial indexes (it refuses an INDEXED BY whose condition the WHERE does not imply).
+    "status": lambda: and_(in_written(Ticket.status, OPEN_STATUSES), Ticket.status == bindparam("status")),
+    "ended_status": lambda: Ticket.status == bindparam("status"),
     "category_id": lambda: Ticket.category_id == bindparam("category_id"),
     "priority_id": lambda: Ticket.priority_id == bindparam("priority_id"),
     "unassigned": lambda: Ticket.assignee_id.is_(None),
@@ -298,28 +303,34 @@ def _directed(columns, reverse):
     return [c.desc() for c in columns] if reverse else list(columns)
 
 
-def _due_page(conditions, start, limit, reverse=False, ranks=()):
+def _walking(query, walk):
+    return walking_index(query, Ticket.__table__, walk) if walk else query
+
+
+def _due_page(conditions, start, limit, reverse=False, ranks=(), walk=None, lead=()):
     """Earliest due first; `reverse` walks back from the cursor (rows come latest first)."""
-    query = select(*TICKET_COLUMNS).where(*conditions)
+    query = _walking(select(*TICKET_COLUMNS).where(*conditions), walk)
     if start is not None:
         key, bound = tuple_(Ticket.due_at, Ticket.id), tuple_(CURSOR_KEY, CURSOR_ID)
         query = query.where(key < bound if reverse else key > bound)
-    page = query.order_by(*_directed((Ticket.due_at, Ticket.id), reverse)).limit(limit).subquery("page")
+    page = (
+        query.order_by(*_directed((*lead, Ticket.due_at, Ticket.id), reverse)).limit(limit).subquery("page")
+    )
     return _decorate(page, *_directed((page.c.due_at, page.c.id), reverse))
 
 
-def _updated_page(conditions, start, limit, reverse=False, ranks=()):
+def _updated_page(conditions, start, limit, reverse=False, ranks=(), walk=None, lead=()):
     """Latest update first; `reverse` walks back from the cursor (rows come oldest first)."""
-    query = select(*TICKET_COLUMNS).where(*conditions)
+    query = _walking(select(*TICKET_COLUMNS).where(*conditions), walk)
     if start is not None:
         key, bound = tuple_(Ticket.updated_at, Ticket.id), tuple_(CURSOR_KEY, CURSOR_ID)
         query = query.where(key > bound if reverse else key < bound)
-    order = (Ticket.updated_at, Ticket.id)
+    order = (*lead, Ticket.updated_at, Ticket.id)
     page = query.order_by(*_directed(order, not reverse)).limit(limit).subquery("page")
     return _decorate(page, *_directed((page.c.updated_at, page.c.id), not reverse))
 
 
-def _priority_page(conditions, start, limit, reverse=False, ranks=()):
+def _priority_page(conditions, start, limit, reverse=False, ranks=(), walk=None, lead=()):
     """Most urgent priority first, then by due time: one index-backed branch per priority.
 
     Priorities are few, so each branch walks ix_tickets_priority_due for at most `limit` rows and
@@ -335,10 +346,11 @@ def _priority_page(conditions, start, limit, reverse=False, ranks=()):
         branch = select(*TICKET_COLUMNS, literal_column(str(rank)).label("rank")).where(
             *conditions, Ticket.priority_id == pid
         )
+        branch = _walking(branch, walk)
         if rank == start:
             key, bound = tuple_(Ticket.due_at, Ticket.id), tuple_(CURSOR_KEY, CURSOR_ID)
             branch = branch.where(key < bound if reverse else key > bound)
-        order = _directed((Ticket.due_at, Ticket.id), reverse)
+        order = _directed((*lead, Ticket.due_at, Ticket.id), reverse)
         branches.append(select(branch.order_by(*order).limit(limit).subquery()))
     if not branches:
         branches = [select(*TICKET_COLUMNS, literal_column("0").label("rank")).where(Ticket.id.is_(None))]
@@ -414,7 +426,7 @@ ASSIGNEE_ATTENTION_INDEXES = {
 }
 
 
-def _attention_page(conditions, start, limit, reverse=False, ranks=(), walk=None):
+def _attention_page(conditions, start, limit, reverse=False, ranks=(), walk=None, lead=()):
     """ "Needs attention": the groups of attention_groups(), one index-backed branch each (like the
     priority sort), so a page costs the same however deep it is. The last group runs latest
     update first; `reverse` walks every branch back from the cursor."""
@@ -423,6 +435,8 @@ def _attention_page(conditions, start, limit, reverse=False, ranks=(), walk=None
     for rank, (group, key) in enumerate(attention_groups(NOW)):
         if (rank > start) if reverse else (rank < start):
             continue
+        if walk and walk[rank] is False:
+            continue  # a group the filters rule out (open tickets' groups, a resolved status asked)
         descending = (rank == LATEST_FIRST_GROUP) != reverse
         # Only the id and the sort keys in the branches: a branch with every column costs more to
         # build in SQLAlchemy than to run (4 branches x 26 column proxies was 3 ms a page).
@@ -433,7 +447,7 @@ def _attention_page(conditions, start, limit, reverse=False, ranks=(), walk=None
         if rank == start:
             bound = tuple_(key, Ticket.id), tuple_(CURSOR_KEY, CURSOR_ID)
             branch = branch.where(bound[0] < bound[1] if descending else bound[0] > bound[1])
-        order = [key.desc(), Ticket.id.desc()] if descending else [key, Ticket.id]
+        order = _directed((*lead, key, Ticket.id), descending)
         branches.append(select(branch.order_by(*order).limit(limit).subquery()))
     if not branches:
         empty = select(Ticket.id.label("id"), literal_column("0").label("rank"), Ticket.due_at.label("k"))
@@ -566,30 +580,102 @@ def _statement(sort, shape, filters, start, reverse, limit, ranks, spent):
 TAG_SEPARATOR = ","  # never in a tag (editing.parse_tags splits on it)
 
 
-def _walks(shape):
-    """The indexes the branches of "Needs attention" walk (see walking_index), or None to let the
-    planner choose. An agent's page filtered by nothing but their categories and "active", as most
-    pages of the console are: most tickets of each index match, so a walk in order finds a page
-    after a few dozen entries whatever the statistics say. Filtered by assignee too ("Mine",
-    "Unassigned"): the indexes that start with the assignee. Another filter (a category, a tag,
-    a search) may match few tickets of an index: the planner weighs it then."""
+# The index each sort walks on SQLite (see walking_index) for the console's status and assignee
+# filters: the filter sought at the front of the index, then a page walked in the sort's order.
+# Keyed by (status kind, assignee kind): "active" (the default), "status" (one open status),
+# "ended_status" (resolved or closed), or "all"; "assignee" (someone, "Mine"), "unassigned", or
+# None. A filter on the assignee is the narrower one (an agent's or nobody's tickets): its indexes
+# come first, the status checked on the rows walked.
+_SORT_WALKS = {
+    "due": {
+        "active": "ix_tickets_active_due",
+        "status": "ix_tickets_status_due",
+        "all": "ix_tickets_due",
+        "assignee": "ix_tickets_assignee_due",
+        "active assignee": "ix_tickets_active_assignee_due",
+        "status assignee": "ix_tickets_active_assignee_due",  # an open status: among the active
+    },
+    "updated": {
+        "active": "ix_tickets_updated",  # most of the latest updated tickets are active ones
+        "status": "ix_tickets_status_updated",
+        "all": "ix_tickets_updated",
+        "assignee": "ix_tickets_assignee_updated",
+        "active assignee": "ix_tickets_active_assignee_updated",
+        "status assignee": "ix_tickets_active_assignee_updated",
+    },
+    "priority": {
+        "active": "ix_tickets_active_priority_due",
+        "status": "ix_tickets_status_priority_due",
+        "all": "ix_tickets_priority_due",
+        "assignee": "ix_tickets_assignee_priority_due",
+        "active assignee": "ix_tickets_active_assignee_priority_due",
+        "status assignee": "ix_tickets_active_assignee_priority_due",
+    },
+}
+
+
+def _filter_kinds(shape):
+    """(status kind, assignee kind) of an agent's or admin's page filtered by nothing else, or None
+    (another filter, a customer's page, a search: the planner weighs it)."""
     if shape[0] not in ("agent", "admin"):
         return None
-    rest = set(shape[1:]) - {"active"}
-    if not rest:
-        return ATTENTION_INDEXES
-    if "active" in shape and len(rest) == 1 and rest <= set(ASSIGNEE_ATTENTION_INDEXES):
-        return ASSIGNEE_ATTENTION_INDEXES[rest.pop()]
-    return None
+    rest = set(shape[1:])
+    status = rest & {"active", "status", "ended_status"}
+    assignee = rest & {"assignee", "unassigned"}
+    if len(status) > 1 or len(assignee) > 1 or rest - status - assignee:
+        return None
+    status_kind = status.pop() if status else "all"
+    return status_kind, (assignee.pop() if assignee else None)
+
+
+def _walks(sort, shape):
+    """The index (or, for "Needs attention", the index of each group) a page walks on SQLite, or
+    None to let the planner choose. For the pages most of the console shows, filtered by their
+    categories, a status and an assignee only, an index in the sort's order whose front is the
+    filter: most of its entries match, so a walk finds a page after a few dozen whatever the
+    statistics say. Another filter (a category, a tag, a search) may match few tickets of an index:
+    the planner weighs it then. For "Needs attention" a group the status rules out is False."""
+    kinds = _filter_kinds(shape)
+    if kinds is None:
+        return None
+    status, assignee = kinds
+    if sort != "attention":
+        walks = _SORT_WALKS[sort]
+        if assignee:
+            return walks.get(f"{status} assignee") or walks["assignee"]
+        return walks["status" if status == "ended_status" else status]
+    if status == "ended_status":  # only the last group can match; it seeks the status or assignee
+        return (
+            False,
+            False,
+            False,
+            "ix_tickets_assignee_updated" if assignee else "ix_tickets_status_updated",
+        )
+    groups = ASSIGNEE_ATTENTION_INDEXES[assignee] if assignee else ATTENTION_INDEXES
+    if status == "active":
+        return groups
+    # One open status, or all statuses: the open tickets' groups as for "active" (their conditions
+    # name the active indexes); the last group holds the other statuses too.
+    if status == "status":
+        last = "ix_tickets_assignee_updated" if assignee else "ix_tickets_status_updated"
+    else:
+        last = "ix_tickets_assignee_updated" if assignee else "ix_tickets_updated"
+    return (*groups[:3], last)
 
 
 def _build(sort, shape, filters, start, reverse, limit, ranks, spent):
     """The page (BUILDERS), with each row's tags and credits spent as correlated subqueries: the
     page's rows, names, tags and paid markers in one round trip."""
     builder = BUILDERS[sort]
-    walk = _walks(shape) if sort == "attention" else None
+    walk = _walks(sort, shape)
     if walk:
         builder = partial(builder, walk=walk)
+    if "unassigned" in shape:
+        # Every row has no assignee: ordering by it first changes nothing but names the indexes
+        # that start with it. PostgreSQL cannot take `IS NULL` as a constant the way it takes
+        # `= :id`, and walked the whole latest-update index looking for unassigned closed tickets
+        # (170 ms for "Unassigned, all statuses" on the bench desk).
+        builder = partial(builder, lead=(Ticket.assignee_id,))
     statement = builder(_conditions(shape, filters), start, limit, reverse, ranks)
     ticket_id = statement.selected_columns.id
     tags = select(func.aggregate_strings(TicketTag.name, TAG_SEPARATOR)).where(

@@ -17,7 +17,7 @@ SAMPLED_STATISTICS = {
     "ix_tickets_active_unanswered_due": "4200 1 1",
     "ix_tickets_active_resolution_due": "1911 1 1",
     "ix_tickets_active_due": "8930 1 1",
-    "ix_tickets_status": "51216 401",
+    "ix_tickets_status_updated": "51216 401 1 1",
     "ix_tickets_updated": "102399 1 1",
     "ix_tickets_category_status": "84700 401 401",
 }
