@@ -20,6 +20,7 @@ from helpdesk.errors import (
     StorageError,
     UploadRejected,
 )
+from helpdesk.extensions import db
 
 
 def problem_for(error):
@@ -89,6 +90,17 @@ def if_match_version(current, noun="ticket"):
 def page_url(endpoint, after, **args):
     """The address of the page after `after`, keeping the other arguments (defaults left out)."""
     return url_for(endpoint, **{k: v for k, v in args.items() if v not in (None, "", False)}, after=after)
+
+
+def keyset_page(statement, query, out, endpoint, *, key=lambda item: item.id, **args):
+    """(items, next address) of one page: `statement` (already after the cursor and in order)
+    read for one row more than `query.limit`, each row given by `out`; `next` is the address of the
+    page after the last item (its cursor `key(item)`), or None on the last page."""
+    found = db.session.scalars(statement.limit(query.limit + 1)).all()
+    items = [out(row) for row in found[: query.limit]]
+    if len(found) <= query.limit:
+        return items, None
+    return items, page_url(endpoint, key(items[-1]), limit=query.limit, **args)
 
 
 def create(service, render, *, payload, files=()):

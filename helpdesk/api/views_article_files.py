@@ -8,14 +8,13 @@ from sqlalchemy import select
 
 from helpdesk import policy
 from helpdesk.api import schemas
-from helpdesk.api.answers import create, page_url, run
+from helpdesk.api.answers import create, keyset_page, run
 from helpdesk.api.blueprints import api
 from helpdesk.api.problems import ApiProblem
 from helpdesk.api.routing import respond
 from helpdesk.api.views_articles import editable_article
 from helpdesk.api.views_messages import send_attachment
 from helpdesk.api.views_people import KB, KB_WRITE
-from helpdesk.extensions import db
 from helpdesk.kb import adding_files, articles, files
 from helpdesk.kb.models import ArticleFile
 
@@ -50,16 +49,14 @@ def file_out(entry):
 def list_article_files(article_id, query):
     """Its images and attachments, oldest first: for whoever may read the article."""
     article = readable_article(article_id)
-    found = db.session.scalars(
+    statement = (
         select(ArticleFile)
         .where(ArticleFile.article_id == article.id, ArticleFile.id > query.after)
         .order_by(ArticleFile.id)
-        .limit(query.limit + 1)
-    ).all()
-    items = [file_out(entry) for entry in found[: query.limit]]
-    following = None
-    if len(found) > query.limit:
-        following = page_url("api.list_article_files", items[-1].id, article_id=article.id, limit=query.limit)
+    )
+    items, following = keyset_page(
+        statement, query, file_out, "api.list_article_files", article_id=article.id
+    )
     return respond(schemas.ArticleFileList(items=items, next=following))
 
 

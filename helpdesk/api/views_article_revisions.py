@@ -6,13 +6,12 @@ from flask import abort, url_for
 from flask_login import current_user
 
 from helpdesk.api import schemas
-from helpdesk.api.answers import etag, if_match_version, page_url, run
+from helpdesk.api.answers import etag, if_match_version, keyset_page, run
 from helpdesk.api.blueprints import api
 from helpdesk.api.routing import respond
 from helpdesk.api.views_articles import editable_article
 from helpdesk.api.views_people import KB, KB_WRITE, article_out
 from helpdesk.api.views_tickets import named
-from helpdesk.extensions import db
 from helpdesk.kb import revisions
 from helpdesk.kb.models import Revision
 
@@ -41,11 +40,14 @@ def list_revisions(article_id, query):
     statement = revisions.revisions_query(article)
     if query.after:
         statement = statement.where(Revision.number < query.after)
-    found = db.session.scalars(statement.limit(query.limit + 1)).all()
-    items = [revision_summary(article, item) for item in found[: query.limit]]
-    following = None
-    if len(found) > query.limit:
-        following = page_url("api.list_revisions", items[-1].number, article_id=article.id, limit=query.limit)
+    items, following = keyset_page(
+        statement,
+        query,
+        lambda item: revision_summary(article, item),
+        "api.list_revisions",
+        key=lambda item: item.number,
+        article_id=article.id,
+    )
     return respond(schemas.RevisionList(items=items, next=following))
 
 

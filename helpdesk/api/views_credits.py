@@ -6,7 +6,7 @@ from flask_login import current_user
 
 from helpdesk import policy
 from helpdesk.api import schemas
-from helpdesk.api.answers import create, page_url
+from helpdesk.api.answers import create, keyset_page
 from helpdesk.api.blueprints import api
 from helpdesk.api.routing import respond
 from helpdesk.api.views_tickets import named
@@ -78,11 +78,7 @@ def list_entries(bank_id, query):
     statement = ledger.statement_query(account)
     if query.after:
         statement = statement.where(LedgerEntry.id < query.after)
-    found = db.session.scalars(statement.limit(query.limit + 1)).all()
-    items = [entry_out(e) for e in found[: query.limit]]
-    following = None
-    if len(found) > query.limit:
-        following = page_url("api.list_entries", items[-1].id, bank_id=account.id, limit=query.limit)
+    items, following = keyset_page(statement, query, entry_out, "api.list_entries", bank_id=account.id)
     return respond(schemas.EntryList(items=items, next=following))
 
 

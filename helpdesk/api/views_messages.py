@@ -8,7 +8,7 @@ from sqlalchemy.orm import selectinload
 
 from helpdesk import policy
 from helpdesk.api import schemas
-from helpdesk.api.answers import create, page_url
+from helpdesk.api.answers import create, keyset_page
 from helpdesk.api.blueprints import api
 from helpdesk.api.problems import ApiProblem
 from helpdesk.api.routing import respond
@@ -59,15 +59,10 @@ def list_messages(ticket_id, query):
         .where(Message.ticket_id == ticket.id, Message.id > query.after)
         .options(editing.person(Message.author), selectinload(Message.attachments))
         .order_by(Message.id)
-        .limit(query.limit + 1)
     )
     if not policy.can_see_internal(current_user, ticket):
         statement = statement.where(Message.internal.is_(False))
-    found = db.session.scalars(statement).all()
-    items = [message_out(m) for m in found[: query.limit]]
-    following = None
-    if len(found) > query.limit:
-        following = page_url("api.list_messages", items[-1].id, ticket_id=ticket.id, limit=query.limit)
+    items, following = keyset_page(statement, query, message_out, "api.list_messages", ticket_id=ticket.id)
     return respond(schemas.MessageList(items=items, next=following))
 
 

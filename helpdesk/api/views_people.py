@@ -9,7 +9,7 @@ from sqlalchemy.orm import selectinload
 from helpdesk import policy
 from helpdesk.accounts.models import CategoryPermission, Organization, User
 from helpdesk.api import schemas
-from helpdesk.api.answers import create, etag, page_url
+from helpdesk.api.answers import create, etag, keyset_page
 from helpdesk.api.blueprints import api
 from helpdesk.api.routing import respond
 from helpdesk.api.views_tickets import named
@@ -28,14 +28,7 @@ def _admin_only():
 
 
 def _page(statement, column, query, out, endpoint, **args):
-    found = db.session.scalars(
-        statement.where(column > query.after).order_by(column).limit(query.limit + 1)
-    ).all()
-    items = [out(item) for item in found[: query.limit]]
-    following = (
-        page_url(endpoint, items[-1].id, limit=query.limit, **args) if len(found) > query.limit else None
-    )
-    return items, following
+    return keyset_page(statement.where(column > query.after).order_by(column), query, out, endpoint, **args)
 
 
 def user_out(user):

@@ -582,10 +582,9 @@ TAG_SEPARATOR = ","  # never in a tag (editing.parse_tags splits on it)
 
 # The index each sort walks on SQLite (see walking_index) for the console's status and assignee
 # filters: the filter sought at the front of the index, then a page walked in the sort's order.
-# Keyed by (status kind, assignee kind): "active" (the default), "status" (one open status),
-# "ended_status" (resolved or closed), or "all"; "assignee" (someone, "Mine"), "unassigned", or
-# None. A filter on the assignee is the narrower one (an agent's or nobody's tickets): its indexes
-# come first, the status checked on the rows walked.
+# Keyed by the status filter ("active", the default; "status", one status; "all"), or, when the
+# page is filtered by assignee (someone, or nobody), by "assignee" ("active assignee" for an open
+# status): the assignee is the narrower filter, the status is checked on the rows walked.
 _SORT_WALKS = {
     "due": {
         "active": "ix_tickets_active_due",
@@ -593,7 +592,6 @@ _SORT_WALKS = {
         "all": "ix_tickets_due",
         "assignee": "ix_tickets_assignee_due",
         "active assignee": "ix_tickets_active_assignee_due",
-        "status assignee": "ix_tickets_active_assignee_due",  # an open status: among the active
     },
     "updated": {
         "active": "ix_tickets_updated",  # most of the latest updated tickets are active ones
@@ -601,7 +599,6 @@ _SORT_WALKS = {
         "all": "ix_tickets_updated",
         "assignee": "ix_tickets_assignee_updated",
         "active assignee": "ix_tickets_active_assignee_updated",
-        "status assignee": "ix_tickets_active_assignee_updated",
     },
     "priority": {
         "active": "ix_tickets_active_priority_due",
@@ -609,7 +606,6 @@ _SORT_WALKS = {
         "all": "ix_tickets_priority_due",
         "assignee": "ix_tickets_assignee_priority_due",
         "active assignee": "ix_tickets_active_assignee_priority_due",
-        "status assignee": "ix_tickets_active_assignee_priority_due",
     },
 }
 
@@ -641,8 +637,8 @@ def _walks(sort, shape):
     status, assignee = kinds
     if sort != "attention":
         walks = _SORT_WALKS[sort]
-        if assignee:
-            return walks.get(f"{status} assignee") or walks["assignee"]
+        if assignee:  # among their active tickets when the status is open: those indexes are smaller
+            return walks["active assignee" if status in ("active", "status") else "assignee"]
         return walks["status" if status == "ended_status" else status]
     if status == "ended_status":  # only the last group can match; it seeks the status or assignee
         return (

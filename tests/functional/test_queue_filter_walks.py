@@ -12,13 +12,13 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event
 
 from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
 from helpdesk.tickets.models import OPEN_STATUSES
 
 from .test_agent_queue import subjects
+from .test_queue_plans import page_statement
 
 STATUSES = ["", "all", "waiting", "closed"]
 SORTS = ["", "due", "due_desc", "updated", "updated_asc", "priority", "priority_asc"]
@@ -46,6 +46,11 @@ def spread(app, desk, make, monkeypatch):
         tickets.append(ticket)
     db.session.flush()
     return desk, tickets
+
+
+def queue_url(status, sort, assignee):
+    chosen = (("status", status), ("sort", sort), ("assignee", assignee))
+    return "/agent/?" + "&".join(f"{name}={value}" for name, value in chosen if value)
 
 
 def expected(desk, tickets, status, sort, assignee):
@@ -80,10 +85,8 @@ def test_every_sort_and_assignee_lists_exactly_its_tickets_in_order(client, logi
     login(desk.tech_it)
     by_subject = {t.subject: t for t in tickets}
     for sort, assignee in itertools.product(SORTS, ASSIGNEES):
-        query = "&".join(
-            f"{k}={v}" for k, v in (("status", status), ("sort", sort), ("assignee", assignee)) if v
-        )
-        response = client.get(f"/agent/?{query}")
+        query = queue_url(status, sort, assignee)
+        response = client.get(query)
         assert response.status_code == 200, query
         shown = [by_subject[s] for s in subjects(response) if s in by_subject]
         want = expected(desk, tickets, status, sort, assignee)
@@ -109,21 +112,7 @@ WALKS = {  # (status, sort, assignee) -> the index each branch of the page's SEL
 def test_sqlite_walks_the_index_that_starts_with_the_filter(client, login, spread, status, sort, assignee):
     desk, _tickets = spread
     login(desk.tech_it)
-    seen = []
-
-    def capture(conn, cursor, statement, parameters, context, executemany):
-        if "page.subject" in statement:
-            seen.append((statement, parameters))
-
-    event.listen(db.engine, "before_cursor_execute", capture)
-    try:
-        query = "&".join(
-            f"{k}={v}" for k, v in (("status", status), ("sort", sort), ("assignee", assignee)) if v
-        )
-        assert client.get(f"/agent/?{query}").status_code == 200
-    finally:
-        event.remove(db.engine, "before_cursor_execute", capture)
-    statement, parameters = seen[0]
+    statement, parameters = page_statement(client, queue_url(status, sort, assignee))
     if db.engine.dialect.name != "sqlite":
         assert "INDEXED BY" not in statement
         return

@@ -29,11 +29,12 @@ WALKS = [
 ]
 
 
-def _page_statement(client, path):
+def page_statement(client, path):
+    """The queue page's SELECT (statement, parameters) as `path` runs it."""
     seen = []
 
     def capture(conn, cursor, statement, parameters, context, executemany):
-        if "AS rank" in statement:
+        if "page.subject" in statement:
             seen.append((statement, parameters))
 
     event.listen(db.engine, "before_cursor_execute", capture)
@@ -68,7 +69,7 @@ def test_needs_attention_walks_each_groups_index_whatever_the_statistics(
 ):
     agent = make.technician(ref.categories["IT"], ref.categories["Sales"])
     login(agent)
-    statement, parameters = _page_statement(client, path)
+    statement, parameters = page_statement(client, path)
     if db.engine.dialect.name != "sqlite":
         assert "INDEXED BY" not in statement  # SQLite's syntax; PostgreSQL's planner weighs the LIMIT
         return
