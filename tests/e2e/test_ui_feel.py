@@ -59,10 +59,18 @@ def agent_page(browser, desk):
 
 
 def _open(page, name):
-    page.get_by_label("Status", exact=True).select_option(label="All")
-    page.get_by_label("Search", exact=True).fill(name.split()[0].lower())
-    page.get_by_role("link", name=name).click()
+    import re
+
     from playwright.sync_api import expect
+
+    page.get_by_label("Status", exact=True).select_option(label="All")
+    expect(page).to_have_url(re.compile(r"status=all"))
+    word = name.split()[0].lower()
+    page.get_by_label("Search", exact=True).fill(word)
+    # The search swaps the table in, then puts its URL in the address bar: a click before that
+    # landed on the table being replaced (the link is on both), and nothing opened.
+    expect(page).to_have_url(re.compile(rf"q={word}"))
+    page.get_by_role("link", name=name).click()
 
     expect(page.get_by_role("heading", level=1)).to_contain_text(name)
     # The ticket page's deferred scripts ran: a select changed before htmx listened is an ordinary
