@@ -40,7 +40,7 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
 from helpdesk.htmx import is_htmx
-from helpdesk.web import relative_label, request_now, user_zone
+from helpdesk.web import moment_words, relative_label, request_now, user_zone
 
 PLAIN = (tuple, list, dict, str, Markup, int, float, bool, type(None), bytes, datetime, date, time, timedelta)
 PLAIN += (Decimal, type(UTC))  # the UTC time zone object of aware datetimes
@@ -141,9 +141,12 @@ def _kind(kind):
     return found
 
 
-def relative_words(value, now, zone):
+def relative_words(value, now, zone, memo=None):
     """The relative words ("42 min ago") of every datetime in the plain data `value`, in order (a
-    walk with its own stack, each type's kind looked up once: a queue page holds ~800 values)."""
+    walk with its own stack, each type's kind looked up once: a queue page holds ~800 values).
+    `memo` ({datetime: words}, web.moment_words) keeps each one for the page's `moment` filters."""
+    if memo is None:
+        memo = {}
     found, stack = [], [value]
     pop, push = stack.pop, stack.extend
     while stack:
@@ -153,7 +156,10 @@ def relative_words(value, now, zone):
             continue
         if kind == _MOMENT:
             if item.tzinfo is not None:
-                found.append(relative_label(item, now, zone))
+                words = memo.get(item)
+                if words is None:
+                    words = memo[item] = relative_label(item, now, zone)
+                found.append(words)
         elif kind == _MAPPING:
             push(reversed(item.values()))
         elif kind == _SEQUENCE:
@@ -168,7 +174,7 @@ def page_etag(layout, *shown):
     app = current_app._get_current_object()
     zone, now = user_zone(), request_now()
     today = now.astimezone(zone).date()
-    words = relative_words(shown, now, zone)
+    words = relative_words(shown, now, zone, moment_words())
     parts = (_deployment(app), _viewer(), is_htmx(), request.full_path, today, words, layout, shown)
     return fingerprint(parts, key=str(app.config["SECRET_KEY"]).encode())
 

@@ -69,6 +69,18 @@ def render_user_text(text):
     return Markup(clean)
 
 
+def stored_html(text):
+    """render_user_text's HTML as a plain string, to be kept with the text it was made from."""
+    return str(render_user_text(text))
+
+
+def user_html(text, stored=None):
+    """The safe HTML of user text: `stored` (stored_html of this very text, kept in the database
+    when the text was written) if there is one, else rendered now. `stored` comes only from our
+    own columns, which only stored_html writes."""
+    return Markup(stored) if stored is not None else render_user_text(text)
+
+
 def sanitise_html(html):
     """Sanitise HTML from outside (e.g. e-mail bodies) to the same allowlist."""
     return Markup(

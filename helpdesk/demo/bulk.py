@@ -30,6 +30,7 @@ from helpdesk.dbtypes import utcnow
 from helpdesk.demo import phrases
 from helpdesk.demo import stories as stories_
 from helpdesk.extensions import db
+from helpdesk.rendering import stored_html
 from helpdesk.tickets import search_schema, sla
 from helpdesk.tickets.models import Category, Message, Priority, Ticket, TicketTag
 
@@ -50,8 +51,21 @@ def has_bulk_tickets():
 
 def _insert(model, rows):
     table = model.__table__
+    if "body" in table.c:
+        _with_stored_html(rows)
     for start in range(0, len(rows), CHUNK):
         db.session.execute(insert(table), rows[start : start + CHUNK])
+
+
+def _with_stored_html(rows):
+    """Each row's body_html, as the app writes it with a body (tickets.models.stored_html_of):
+    the stories repeat their texts, so each distinct text is rendered once."""
+    rendered = {}
+    for row in rows:
+        html = rendered.get(row["body"])
+        if html is None:
+            html = rendered[row["body"]] = stored_html(row["body"])
+        row["body_html"] = html
 
 
 def _pick(rng, weights, names, others=10):

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from helpdesk.accounts.models import ACTIVE_AGENT, User
 from helpdesk.extensions import db
-from helpdesk.rendering import render_user_text
+from helpdesk.rendering import user_html
 
 MENTION = re.compile(
     r"(?<![\w@.+-])@([A-Za-z0-9](?:[A-Za-z0-9._+-]*[A-Za-z0-9])?(?:@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)?)"
@@ -93,6 +93,7 @@ def highlight(html):
     return Markup("".join(parts))
 
 
-def render_note(text):
-    """An internal note as HTML: user text rendered and sanitised, then its mentions marked."""
-    return highlight(render_user_text(text))
+def render_note(text, stored=None):
+    """An internal note as HTML: user text rendered and sanitised (or its stored HTML:
+    rendering.user_html), then its mentions marked."""
+    return highlight(user_html(text, stored))

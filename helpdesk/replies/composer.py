@@ -26,6 +26,6 @@ def insert_into_reply(form, ticket, actor):
 def choices_for_ticket(actor, ticket):
     """The reply form's select: (id, label) of the replies usable on the ticket, plain data."""
     return [
-        (r.id, r.title if r.owner_id else f"{r.title} ({r.category.name})")
-        for r in service.usable_on(actor, ticket)
+        (reply_id, f"{title} ({category})" if category else title)
+        for reply_id, title, category in service.reply_choices(actor, ticket)
     ]

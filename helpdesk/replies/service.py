@@ -8,7 +8,7 @@ never run as a template, so a reply cannot reach anything but these values. An u
 
 import re
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 
 from helpdesk import policy
 from helpdesk.dbtypes import utcnow
@@ -16,6 +16,7 @@ from helpdesk.errors import NotFound, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.querying import escape_like
 from helpdesk.replies.models import BODY_MAX, TITLE_MAX, SavedReply
+from helpdesk.tickets.models import Category
 
 PLACEHOLDERS = {
     "customer_name": "the customer's name",
@@ -149,6 +150,32 @@ def listing(actor, *, q="", scope="all", sort="title"):
         "most_used": [SavedReply.use_count.desc()],
     }[sort]
     return query.order_by(*order, SavedReply.id)
+
+
+_ACTOR_ID = bindparam("actor_id")
+_CATEGORY_ID = bindparam("category_id")
+_CHOICES = {}  # (agent, admin) -> the statement of reply_choices
+
+
+def reply_choices(actor, ticket):
+    """(id, title, shared category's name or None) of the replies usable on `ticket`, as
+    usable_on orders them: the reply form's select, on every ticket page, so the statement is
+    built once per kind of user and the rows are plain (no reply objects, no category loads)."""
+    kind = (policy.is_agent(actor), policy.is_admin(actor))
+    statement = _CHOICES.get(kind)
+    if statement is None:
+        statement = _CHOICES[kind] = (
+            select(SavedReply.id, SavedReply.title, Category.name)
+            .outerjoin(Category, Category.id == SavedReply.category_id)
+            .where(
+                policy.saved_replies_condition(actor, user_id=_ACTOR_ID),
+                or_(SavedReply.owner_id == _ACTOR_ID, SavedReply.category_id == _CATEGORY_ID),
+            )
+            .order_by(SavedReply.use_count.desc(), func.lower(SavedReply.title), SavedReply.id)
+            .limit(PICKER_LIMIT)
+        )
+    found = db.session.execute(statement, {"actor_id": actor.id, "category_id": ticket.category_id})
+    return [tuple(row) for row in found]
 
 
 def usable_on(actor, ticket, *, q="", limit=PICKER_LIMIT):

@@ -94,6 +94,7 @@ def page_context(ticket, reply_form=None, subscriber_form=None, note_form=None, 
     view = ticket if isinstance(ticket, ticket_reads.TicketView) else ticket_reads.ticket_view(ticket.id)
     view, conversation = ticket_reads.with_conversation(view)
     history, older_history = ticket_reads.recent_history(view.id)
+    drafts = _drafts(view, reply_form, note_form)
     context = dict(
         ticket=view,
         clock=sla.clock(view, utcnow()),
@@ -104,8 +105,8 @@ def page_context(ticket, reply_form=None, subscriber_form=None, note_form=None, 
         saved_replies=saved_replies.choices_for_ticket(current_user, view),
         edits=_edits(view, ticket_reads.edit_choices(view)),
         panel=credit_panels.agent_panel(current_user, view),
-        reply=form_state(reply_form and reply_form.ensure_key(), body=_draft_or_empty(view, reply_form)),
-        note=form_state(note_form and note_form.ensure_key(), body=_draft_or_empty(view, note_form, "note")),
+        reply=form_state(reply_form and reply_form.ensure_key(), body=drafts.get(reply_drafts.REPLY, "")),
+        note=form_state(note_form and note_form.ensure_key(), body=drafts.get(reply_drafts.NOTE, "")),
         note_staged=(),
         note_upload_errors=(),
         seen=presence.seen_on_page(view, conversation),  # the heartbeat's change notice starts here
@@ -122,10 +123,17 @@ def page_context(ticket, reply_form=None, subscriber_form=None, note_form=None, 
     return context
 
 
-def _draft_or_empty(ticket, form, kind="reply"):
-    """What a box (the reply's, or the note's: `kind`) shows afresh: the agent's saved draft
-    (reply_drafts), else nothing."""
-    return "" if form is not None else reply_drafts.draft_body(current_user, ticket.id, kind=kind) or ""
+def _drafts(ticket, reply_form, note_form):
+    """What the boxes show afresh ({"reply": ..., "note": ...}): the agent's saved drafts
+    (reply_drafts), except in a box whose form is given (what was just posted stays in it)."""
+    if reply_form is not None and note_form is not None:
+        return {}
+    drafts = reply_drafts.draft_bodies(current_user, ticket.id)
+    if reply_form is not None:
+        drafts.pop(reply_drafts.REPLY, None)
+    if note_form is not None:
+        drafts.pop(reply_drafts.NOTE, None)
+    return drafts
 
 
 def render_ticket(ticket, block="sidebar", status=200, **kw):

@@ -1,10 +1,11 @@
 """Tickets and what hangs off them: categories, priorities, messages, attachments, tags, history."""
 
-from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint, event, inspect, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from helpdesk.dbtypes import UTCDateTime, utcnow
 from helpdesk.extensions import db
+from helpdesk.rendering import stored_html
 from helpdesk.tickets import search_schema as search
 
 STATUS_NEW = "new"
@@ -182,6 +183,7 @@ class Ticket(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str | None] = mapped_column(Text)  # see stored_html_of: written with the body
     requester_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), index=True)
     category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"))
@@ -250,6 +252,7 @@ class Message(db.Model):
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     body: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str | None] = mapped_column(Text)  # see stored_html_of: written with the body
     internal: Mapped[bool] = mapped_column(default=False)
     source: Mapped[str] = mapped_column(String(20), default="web")  # web, email, system
     submission_key: Mapped[str | None] = mapped_column(String(64))  # a resent form adds nothing
@@ -456,3 +459,19 @@ class ReplyDraft(db.Model):
     submission_key: Mapped[str] = mapped_column(String(64), default="")  # the form that saved it
     updated_at = mapped_column(UTCDateTime, nullable=False)
     expires_at = mapped_column(UTCDateTime, nullable=False, index=True)
+
+
+def stored_html_of(mapper, connection, target):
+    """A ticket's description and a message are rendered (Markdown, then sanitised:
+    rendering.render_user_text) once, when their text is written, and the HTML is kept beside it
+    in `body_html`: their pages show it instead of rendering every message on every view. Rows
+    written without it (the bulk seeder before 0037, or a database migrated to 0037) have NULL,
+    which the pages render as before; `flask tickets render-bodies` fills them in."""
+    state = inspect(target)
+    if state.attrs.body.history.has_changes() or target.body_html is None:
+        target.body_html = stored_html(target.body)
+
+
+for _model in (Ticket, Message):
+    event.listen(_model, "before_insert", stored_html_of)
+    event.listen(_model, "before_update", stored_html_of)

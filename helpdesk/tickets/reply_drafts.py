@@ -27,21 +27,20 @@ REPLY_DRAFT_LIFETIME = timedelta(days=7)
 REPLY, NOTE = "reply", "note"  # the boxes: the public reply's, the internal note's
 MAX_BODY = 50_000  # the reply box's maxlength
 
-DRAFT_BODY = select(ReplyDraft.body).where(
-    ReplyDraft.ticket_id == bindparam("ticket_id"),
-    ReplyDraft.user_id == bindparam("user_id"),
-    ReplyDraft.kind == bindparam("kind"),
-    ReplyDraft.expires_at > bindparam("now"),
-)
 SENT_WITH_KEY = select(Message.id).where(
     Message.author_id == bindparam("user_id"), Message.submission_key == bindparam("key")
 )
+DRAFT_BODIES = select(ReplyDraft.kind, ReplyDraft.body).where(
+    ReplyDraft.ticket_id == bindparam("ticket_id"),
+    ReplyDraft.user_id == bindparam("user_id"),
+    ReplyDraft.expires_at > bindparam("now"),
+)
 
 
-def draft_body(author, ticket_id, now=None, kind=REPLY):
-    """The author's unexpired draft in this box (`kind`) of this ticket, or None."""
-    params = {"ticket_id": ticket_id, "user_id": author.id, "kind": kind, "now": now or utcnow()}
-    return db.session.scalar(DRAFT_BODY, params)
+def draft_bodies(author, ticket_id, now=None):
+    """{kind: body} of the author's unexpired drafts on this ticket (both boxes in one query)."""
+    params = {"ticket_id": ticket_id, "user_id": author.id, "now": now or utcnow()}
+    return dict(db.session.execute(DRAFT_BODIES, params).all())
 
 
 def save(author, ticket_id, body, submission_key="", now=None, kind=REPLY):

@@ -75,6 +75,7 @@ class TicketView:
     id: int
     subject: str
     body: str
+    body_html: str | None  # the body rendered when it was written (models.stored_html_of)
     status: str
     version: int
     created_at: object
@@ -114,6 +115,7 @@ class TicketView:
 class MessageView:
     id: int
     body: str
+    body_html: str | None
     internal: bool
     created_at: object
     author: Person | None
@@ -140,6 +142,7 @@ def _ticket_statement():
             Ticket.id,
             Ticket.subject,
             Ticket.body,
+            Ticket.body_html,
             Ticket.status,
             Ticket.version,
             Ticket.created_at,
@@ -178,6 +181,7 @@ def _messages_statement():
         select(
             Message.id,
             Message.body,
+            Message.body_html,
             Message.internal,
             Message.created_at,
             Message.author_id,
@@ -214,6 +218,7 @@ def ticket_view(ticket_id):
         id=row.id,
         subject=row.subject,
         body=row.body,
+        body_html=row.body_html,
         status=row.status,
         version=row.version,
         created_at=row.created_at,
@@ -250,6 +255,7 @@ def with_conversation(ticket):
         MessageView(
             id=row.id,
             body=row.body,
+            body_html=row.body_html,
             internal=row.internal,
             created_at=row.created_at,
             author=Person(row.author_id, row.name, row.email, row.role) if row.author_id else None,

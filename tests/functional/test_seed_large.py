@@ -10,6 +10,7 @@ from helpdesk.accounts.models import Organization, User
 from helpdesk.demo.bulk import customers_for
 from helpdesk.demo.seed import DEMO_PASSWORD
 from helpdesk.extensions import db
+from helpdesk.rendering import stored_html
 from helpdesk.tickets.models import STATUSES, Message, Ticket, TicketTag
 
 N = 300
@@ -113,3 +114,14 @@ def test_a_bad_number_of_tickets_is_refused_with_the_range(app, value):
     assert result.exit_code == 2
     assert "give a number of tickets from 0 to 1,000,000" in result.output
     assert db.session.scalar(select(func.count(User.id))) == 0  # nothing was seeded
+
+
+def test_the_bulk_desk_keeps_the_html_of_its_texts_as_the_app_writes_it(seeded):
+    """The ticket pages of a bulk desk cost what a real desk's cost: no body left to render."""
+    for model in (Ticket, Message):
+        rows = db.session.execute(select(model.body, model.body_html).where(model.body_html.is_(None))).all()
+        assert rows == [] or all(not body for body, _ in rows)
+    for body, html in db.session.execute(
+        select(Message.body, Message.body_html).join(Ticket).where(BULK).limit(50)
+    ):
+        assert html == stored_html(body)
