@@ -465,8 +465,9 @@ def stored_html_of(mapper, connection, target):
     """A ticket's description and a message are rendered (Markdown, then sanitised:
     rendering.render_user_text) once, when their text is written, and the HTML is kept beside it
     in `body_html`: their pages show it instead of rendering every message on every view. Rows
-    written without it (the bulk seeder before 0037, or a database migrated to 0037) have NULL,
-    which the pages render as before; `flask tickets render-bodies` fills them in."""
+    written before migration 0037 have NULL, which the pages render as before until `flask
+    tickets render-bodies` fills them in. (Core INSERTs skip this hook: the bulk seeder writes
+    the HTML itself.)"""
     state = inspect(target)
     if state.attrs.body.history.has_changes() or target.body_html is None:
         target.body_html = stored_html(target.body)

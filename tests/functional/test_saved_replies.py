@@ -218,3 +218,25 @@ def test_customers_never_reach_saved_replies(client, login, desk):
     login(desk.requester)
     assert client.get("/agent/replies/").status_code == 404
     assert client.get(f"/agent/tickets/{desk.it_ticket.id}/saved-replies").status_code == 404
+
+
+def _offered(page):
+    """The (value, label) options of the reply form's saved-reply select."""
+    select = re.search(r'<select id="reply-saved"[^>]*>(.*?)</select>', page, re.S)
+    return re.findall(r'<option value="(\d+)">([^<]*)</option>', select.group(1)) if select else []
+
+
+def test_the_reply_form_offers_own_and_the_categorys_shared_replies_most_used_first(client, login, desk):
+    mine = _reply("Password reset", "Use the link.", owner=desk.tech_it, uses=1)
+    shared = _reply("Printer jam", "Open tray 2.", category=desk.it, uses=7)
+    _reply("Quote", "Our prices.", category=desk.sales, uses=9)  # another category
+    _reply("Private", "Not yours.", owner=desk.tech_sales, uses=9)  # another agent's
+    login(desk.tech_it)
+    page = client.get(f"/agent/tickets/{desk.it_ticket.id}").get_data(as_text=True)
+    assert _offered(page) == [
+        (str(shared.id), f"Printer jam ({desk.it.name})"),
+        (str(mine.id), "Password reset"),
+    ]
+    login(desk.admin)  # an admin: the ticket category's shared replies and their own, no one else's
+    page = client.get(f"/agent/tickets/{desk.it_ticket.id}").get_data(as_text=True)
+    assert _offered(page) == [(str(shared.id), f"Printer jam ({desk.it.name})")]
