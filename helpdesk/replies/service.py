@@ -155,6 +155,16 @@ def listing(actor, *, q="", scope="all", sort="title"):
 _ACTOR_ID = bindparam("actor_id")
 _CATEGORY_ID = bindparam("category_id")
 _CHOICES = {}  # (agent, admin) -> the statement of reply_choices
+_MOST_USED_FIRST = (SavedReply.use_count.desc(), func.lower(SavedReply.title), SavedReply.id)
+
+
+def _usable(actor, actor_id, category_id):
+    """The replies `actor` (whose id `actor_id` may be a bind parameter) may insert on a ticket of
+    `category_id`: their own, and those shared in that category."""
+    return (
+        policy.saved_replies_condition(actor, user_id=actor_id),
+        or_(SavedReply.owner_id == actor_id, SavedReply.category_id == category_id),
+    )
 
 
 def reply_choices(actor, ticket):
@@ -167,11 +177,8 @@ def reply_choices(actor, ticket):
         statement = _CHOICES[kind] = (
             select(SavedReply.id, SavedReply.title, Category.name)
             .outerjoin(Category, Category.id == SavedReply.category_id)
-            .where(
-                policy.saved_replies_condition(actor, user_id=_ACTOR_ID),
-                or_(SavedReply.owner_id == _ACTOR_ID, SavedReply.category_id == _CATEGORY_ID),
-            )
-            .order_by(SavedReply.use_count.desc(), func.lower(SavedReply.title), SavedReply.id)
+            .where(*_usable(actor, _ACTOR_ID, _CATEGORY_ID))
+            .order_by(*_MOST_USED_FIRST)
             .limit(PICKER_LIMIT)
         )
     found = db.session.execute(statement, {"actor_id": actor.id, "category_id": ticket.category_id})
@@ -181,11 +188,8 @@ def reply_choices(actor, ticket):
 def usable_on(actor, ticket, *, q="", limit=PICKER_LIMIT):
     """The saved replies `actor` may insert on `ticket`: their own, and those shared in the
     ticket's category; the most used first."""
-    query = select(SavedReply).where(
-        policy.saved_replies_condition(actor),
-        or_(SavedReply.owner_id == actor.id, SavedReply.category_id == ticket.category_id),
-    )
+    query = select(SavedReply).where(*_usable(actor, actor.id, ticket.category_id))
     if q:
         query = query.where(_matching(q))
-    query = query.order_by(SavedReply.use_count.desc(), func.lower(SavedReply.title), SavedReply.id)
+    query = query.order_by(*_MOST_USED_FIRST)
     return list(db.session.scalars(query.limit(limit)))

@@ -58,8 +58,8 @@ def auto_close_command(days):
 @click.option("--all", "everything", is_flag=True, help="Render every body again, not only the missing ones.")
 def render_bodies_command(everything):
     """Keep the rendered HTML of ticket descriptions and messages that lack it (written before
-    migration 0037, or by the bulk seeder), or with --all of every one (after an upgrade of
-    Markdown or nh3). Pages render a body without it on every view; with it, never."""
+    migration 0037), or with --all of every one (after an upgrade of Markdown or nh3). Pages
+    render a body without it on every view; with it, never."""
     from helpdesk.tickets.stored_bodies import render_bodies
 
     done = render_bodies(everything=everything)

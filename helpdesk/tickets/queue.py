@@ -635,27 +635,24 @@ def _walks(sort, shape):
     if kinds is None:
         return None
     status, assignee = kinds
+    # "Needs attention"'s last group (latest update first) holds the resolved and closed tickets
+    # too: it seeks the assignee, or the status, in the latest-update indexes.
+    if assignee:
+        last = "ix_tickets_assignee_updated"
+    else:
+        last = "ix_tickets_updated" if status == "all" else "ix_tickets_status_updated"
     if sort != "attention":
         walks = _SORT_WALKS[sort]
         if assignee:  # among their active tickets when the status is open: those indexes are smaller
             return walks["active assignee" if status in ("active", "status") else "assignee"]
         return walks["status" if status == "ended_status" else status]
-    if status == "ended_status":  # only the last group can match; it seeks the status or assignee
-        return (
-            False,
-            False,
-            False,
-            "ix_tickets_assignee_updated" if assignee else "ix_tickets_status_updated",
-        )
+    if status == "ended_status":  # only the last group can match
+        return (False, False, False, last)
     groups = ASSIGNEE_ATTENTION_INDEXES[assignee] if assignee else ATTENTION_INDEXES
     if status == "active":
         return groups
     # One open status, or all statuses: the open tickets' groups as for "active" (their conditions
-    # name the active indexes); the last group holds the other statuses too.
-    if status == "status":
-        last = "ix_tickets_assignee_updated" if assignee else "ix_tickets_status_updated"
-    else:
-        last = "ix_tickets_assignee_updated" if assignee else "ix_tickets_updated"
+    # name the active indexes), then the last group's.
     return (*groups[:3], last)
 
 

@@ -1,7 +1,7 @@
 """The rendered HTML kept beside each ticket description and message (models.stored_html_of).
 
 `render_bodies` fills in what rows written without it lack (rows from before migration 0037,
-the bulk seeder's), or renders every row again (`everything`) after an upgrade of Markdown or nh3
+or written by a Core INSERT that left it out), or renders every row again (`everything`) after an upgrade of Markdown or nh3
 or a change of rendering.py's allowlist. It works in batches of ids, each in its own
 transaction, and writes only `body_html`: no ticket changes version or time, no search trigger
 fires. Safe to run beside the app and more than once.
