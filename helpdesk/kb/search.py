@@ -42,7 +42,15 @@ from sqlalchemy import Integer, String, bindparam, case, func, literal, literal_
 from helpdesk import policy
 from helpdesk.extensions import db
 from helpdesk.kb.models import Article, ArticleTag
-from helpdesk.kb.search_schema import FTS_TABLE, SEARCH_COLUMN, SQLITE_WEIGHTS, TITLE_COLUMN, fts_table
+from helpdesk.kb.search_schema import (
+    FTS_ACCESS_INDEX,
+    FTS_TABLE,
+    SEARCH_COLUMN,
+    SQLITE_WEIGHTS,
+    TITLE_COLUMN,
+    fts_table,
+)
+from helpdesk.querying import indexed_by
 from helpdesk.tickets.search import prefix_fts5_match, prefix_tsquery, terms
 
 SUGGESTIONS = 5
@@ -245,26 +253,28 @@ def _build_parts(shape):
         )
         return (first, then)
     if not shape.halves:
-        scored = _fts5_scored(bindparam("match", type_=String)).subquery()
-        ids = (
-            select(Article.id)
-            .join(scored, scored.c.article_id == Article.id)
-            .where(condition)
-            .order_by(scored.c.score, *preferred, Article.id)
-        )
-        return (ids,)
+        return (_fts5_ids(_fts5_scored(bindparam("match", type_=String)).subquery(), condition, preferred),)
     title_match = bindparam("match_title", type_=String)
     first = _fts5_scored(title_match).subquery()
     then = (
         _fts5_scored(bindparam("match_pairs", type_=String)).where(_fts5_not_in_title(title_match)).subquery()
     )
-    return tuple(
+    return tuple(_fts5_ids(scored, condition, preferred) for scored in (first, then))
+
+
+def _fts5_ids(scored, condition, preferred):
+    """The ids of the FTS5 rows `scored` whose articles meet `condition`, best first. Each match is
+    joined to its article through FTS_ACCESS_INDEX (INDEXED BY), which holds every column the
+    condition and the order read: a lookup in a small index, not in the table's long rows, and the
+    same plan whatever SQLite's statistics say (without them it once chose to scan every readable
+    article and look each up in the FTS table: 0.5 s at 10,000 articles)."""
+    ids = (
         select(Article.id)
         .join(scored, scored.c.article_id == Article.id)
         .where(condition)
         .order_by(scored.c.score, *preferred, Article.id)
-        for scored in (first, then)
     )
+    return indexed_by(ids, Article, FTS_ACCESS_INDEX)
 
 
 def _paging(shape):

@@ -1,6 +1,8 @@
 """Knowledge-base search (kb/search.py) on the database under test (SQLite's FTS5 here, PostgreSQL's
 tsvector in the PostgreSQL pass): the same articles either way, ranked title first."""
 
+import re
+
 import pytest
 
 from helpdesk.extensions import db
@@ -278,3 +280,50 @@ def test_pages_follow_the_full_ranking_and_count_every_match(library, make, q):
     beyond = search.page_of(found, 50, 2)
     assert beyond.items == [] and beyond.total == len(expected)
     assert [a.title for a in search.first_results(found, 2)] == expected[:2]
+
+
+def _searches_sql(run):
+    """The SQL statements (with their parameters) `run()` sends that match articles' words (FTS5's
+    MATCH on SQLite, a tsquery on PostgreSQL)."""
+    from sqlalchemy import event
+
+    sent = []
+
+    def capture(_conn, _cursor, statement, parameters, _context, _many):
+        if " MATCH " in statement or "@@" in statement:
+            sent.append((statement, parameters))
+
+    engine = db.session.get_bind()
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        run()
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    return sent
+
+
+def test_sqlite_joins_each_match_to_its_article_through_the_small_access_index(library, make):
+    """Every search statement (every word, some of them in two halves, the filters, suggestions)
+    reads the articles it joins its matches to through ix_kb_articles_fts_access alone, never
+    their long rows: a covering index, whatever the planner's statistics (INDEXED BY)."""
+    reader, agent = make.customer(), make.technician(library.it)
+
+    def run():
+        search.page_of(search.search(reader, "vpn"), 1, 25)
+        search.page_of(search.search(reader, "printer renewal"), 1, 25)  # some words: two halves
+        search.page_of(search.search(agent, "update", category_id=library.it.id), 1, 25)
+        search.page_of(search.search(agent, "vpn", tag="remote work"), 1, 25)
+        search.suggestions(reader, "My VPN drops all the time", category_id=library.it.id)
+
+    sent = _searches_sql(run)
+    assert len(sent) >= 6
+    for statement, parameters in sent:
+        if db.engine.dialect.name != "sqlite":
+            assert "INDEXED BY" not in statement
+            continue
+        plan = [
+            row[3]
+            for row in db.session.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+        ]
+        reads = [step for step in plan if re.match(r"(?:SEARCH|SCAN) kb_articles ", step)]
+        assert reads and all("COVERING INDEX ix_kb_articles_fts_access" in step for step in reads), plan
