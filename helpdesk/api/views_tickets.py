@@ -10,6 +10,7 @@ from helpdesk.api.blueprints import api
 from helpdesk.api.problems import ApiProblem
 from helpdesk.api.routing import respond
 from helpdesk.tickets import editing, queue
+from helpdesk.web import url_prefix
 
 READ, WRITE = ("tickets", "read"), ("tickets", "write")
 
@@ -64,11 +65,13 @@ def _filters(query):
     )
 
 
-def _summary(row, agent):
+def _summary(row, agent, ticket_urls):
+    """A row of the list; `ticket_urls` is the tickets' URL up to the id (web.url_prefix: one
+    url_for per page, not one per row)."""
     values = {name: getattr(row, name) for name in schemas.TicketSummary.model_fields if name != "url"}
     if not agent:  # the portal shows customers neither tags nor assignee
         values.update(tags=None, assignee=None)
-    return schemas.TicketSummary(**values, url=url_for("api.get_ticket", ticket_id=row.id))
+    return schemas.TicketSummary(**values, url=f"{ticket_urls}{row.id}")
 
 
 AGENT_FILTERS = {
@@ -102,7 +105,9 @@ def list_tickets(query):
     page = queue.queue_page(current_user, _filters(query), query.limit)
     args = query.model_dump(exclude={"after"}, exclude_defaults=True)
     following = page_url("api.list_tickets", page.next_cursor, **args) if page.next_cursor else None
-    return respond(schemas.TicketList(items=[_summary(r, agent) for r in page.rows], next=following))
+    ticket_urls = url_prefix("api.get_ticket", "ticket_id")
+    items = [_summary(row, agent, ticket_urls) for row in page.rows]
+    return respond(schemas.TicketList(items=items, next=following))
 
 
 @api.route(
