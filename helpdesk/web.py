@@ -582,15 +582,21 @@ def register_layout_value(app, name, provider):
     app.extensions.setdefault("helpdesk_layout_values", {})[name] = provider
 
 
-def fixed_url(endpoint, filename=None):
+def fixed_url(endpoint, filename=None, query=()):
     """url_for(endpoint) of a page that takes no arguments (navigation, the layout's links), or of
-    a static file: built once per application root instead of on every page (`link` and `asset`
-    in templates)."""
+    a static file, or of a page with a fixed query string (`query`: (name, value) pairs, e.g. a
+    built-in view of the queue): built once per application root instead of on every page (`link`
+    and `asset` in templates). Only for URLs the code fixes: a cache keyed on what users send
+    would grow without end."""
     urls = current_app.extensions.setdefault("helpdesk_fixed_urls", {})
-    key = (endpoint, filename, request.script_root)
+    key = (endpoint, filename, query, request.script_root)
     url = urls.get(key)
     if url is None:
-        url = urls[key] = url_for(endpoint, filename=filename) if filename else url_for(endpoint)
+        if filename:
+            url = url_for(endpoint, filename=filename)
+        else:
+            url = url_for(endpoint, **dict(query))
+        urls[key] = url
     return url
 
 

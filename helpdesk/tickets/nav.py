@@ -17,7 +17,11 @@ def portal_nav(user):
 
 
 def view_url(view):
-    return url_for(QUEUE, **dict(view.args)) if view.args else fixed_url(QUEUE)
+    """A view's queue link: a built-in view's is the same on every page (fixed_url, built once);
+    an agent's saved view goes through url_for."""
+    if view.saved_id is None:
+        return fixed_url(QUEUE, query=view.args)
+    return url_for(QUEUE, **dict(view.args))
 
 
 def agent_sidebar(user):
