@@ -16,6 +16,7 @@ import pytest
 from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
 from helpdesk.tickets.models import OPEN_STATUSES
+from tests.plans import sqlite_plan
 
 from .test_agent_queue import subjects
 from .test_queue_plans import page_statement
@@ -116,10 +117,7 @@ def test_sqlite_walks_the_index_that_starts_with_the_filter(client, login, sprea
     if db.engine.dialect.name != "sqlite":
         assert "INDEXED BY" not in statement
         return
-    plan = [
-        row[3]
-        for row in db.session.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
-    ]
+    plan = sqlite_plan(statement, parameters)
     walked = {
         m.group(1)
         for step in plan

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import event, text
 
 from helpdesk.extensions import db
+from tests.plans import sqlite_plan
 
 # What a sampled ANALYZE wrote on the 100,000-ticket bench desk (bench/request_floor.py).
 SAMPLED_STATISTICS = {
@@ -84,7 +85,7 @@ def test_needs_attention_walks_each_groups_index_whatever_the_statistics(
                 {"idx": index, "stat": stat},
             )
         connection.exec_driver_sql("ANALYZE sqlite_schema")  # reload the statistics
-        plan = [row[3] for row in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)]
+        plan = sqlite_plan(statement, parameters, connection)
     db.session.commit()
     branches = [step for step in plan if step.startswith(("SCAN tickets", "SEARCH tickets"))][:4]
     used = [re.search(r"INDEX (\w+)", step).group(1) for step in branches]

@@ -8,6 +8,7 @@ import pytest
 from helpdesk.extensions import db
 from helpdesk.kb import articles, search
 from tests import kb_support as kb
+from tests.plans import sqlite_plan
 
 
 @pytest.fixture
@@ -321,9 +322,6 @@ def test_sqlite_joins_each_match_to_its_article_through_the_small_access_index(l
         if db.engine.dialect.name != "sqlite":
             assert "INDEXED BY" not in statement
             continue
-        plan = [
-            row[3]
-            for row in db.session.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
-        ]
+        plan = sqlite_plan(statement, parameters)
         reads = [step for step in plan if re.match(r"(?:SEARCH|SCAN) kb_articles ", step)]
         assert reads and all("COVERING INDEX ix_kb_articles_fts_access" in step for step in reads), plan
