@@ -59,6 +59,10 @@ def log_in(browser, demo_desk):
         page.get_by_label("E-mail").fill(email)
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Log in").click()
+        # The filters swap the table by htmx: a change made before htmx has loaded is lost (the
+        # queue's form has no submit-on-change without it), as a full suite's load showed once.
+        page.wait_for_load_state("load")
+        page.wait_for_function("() => window.htmx !== undefined")
         return page
 
     yield _log_in
