@@ -425,7 +425,6 @@ def register_template_filters(app):
     app.add_template_global(fixed_url, "fixed_link")  # not "link": pages pass a `link` of their own
     app.add_template_global(lambda filename: fixed_url("static", filename), "asset")
     app.add_template_global(url_prefix)
-    app.add_template_global(quick_url)
     app.add_template_filter(format_datetime, "dt")
     app.add_template_filter(due_label, "due")
     app.add_template_filter(moment, "moment")
@@ -614,43 +613,6 @@ def url_prefix(endpoint, argument):
             raise ValueError(f"{endpoint}: {argument} is not the last part of its path")
         prefix = urls[key] = url[:-1]
     return prefix
-
-
-_STAND_IN = 7_000_000_000_000  # stand-in ids: no id of this app is one of them
-_STAND_IN_DIGITS = "7000000000"  # a text holding them is left to url_for
-_STAND_INS = re.compile(rf"({_STAND_IN_DIGITS}\d\d\d)")
-QUICK_PATTERNS = 1000  # at most this many patterns (endpoint, names, words) per application
-
-
-def _id(value):
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-
-
-def quick_url(endpoint, **values):
-    """url_for(endpoint, **values), from a pattern: the URL is made once per endpoint, names of
-    arguments and text values (per application root) with stand-in ids, and each call puts its
-    ids (non-negative ints) in. A text value is part of its pattern (url_for quotes it once), so
-    each text makes a pattern of its own, at most QUICK_PATTERNS in all, then url_for: pass the
-    code's words (a field's name), not users' text. Any other value, or a relative endpoint, goes
-    through url_for. For pages that link the same endpoints many times: the ticket page's 18
-    url_for calls were ~3 % of it."""
-    if endpoint.startswith("."):
-        return url_for(endpoint, **values)
-    words = tuple((name, value) for name, value in values.items() if not _id(value))
-    if any(not isinstance(value, str) or _STAND_IN_DIGITS in value for _name, value in words):
-        return url_for(endpoint, **values)
-    urls = current_app.extensions.setdefault("helpdesk_fixed_urls", {})
-    key = ("quick", endpoint, tuple(values), words, request.script_root)
-    pattern = urls.get(key)
-    if pattern is None:
-        if sum(1 for k in urls if k[0] == "quick") >= QUICK_PATTERNS:
-            return url_for(endpoint, **values)
-        stand_ins = {name: _STAND_IN + n for n, name in enumerate(values) if _id(values[name])}
-        names = {str(value): name for name, value in stand_ins.items()}
-        parts = _STAND_INS.split(url_for(endpoint, **{**values, **stand_ins}))
-        # even positions are the URL's own text, odd ones the names whose ids go there
-        pattern = urls[key] = tuple(names[part] if n % 2 else part for n, part in enumerate(parts))
-    return "".join(str(values[part]) if n % 2 else part for n, part in enumerate(pattern))
 
 
 def register_admin_section(app, label, endpoint, description, *, order=50, blueprint=None, endpoints=()):
