@@ -63,13 +63,20 @@ def _plain_type(kind):
 class _PlainPickler(pickle.Pickler):
     """pickle, refusing anything but plain values. Equal bytes mean equal values; equal values
     give equal bytes as long as they are shared alike (pickle's memo), which the same code on the
-    same rows does, in every process."""
+    same rows does, in every process. With `moments` (a list), every aware datetime it pickles is
+    appended to it, in the order pickled: the page's fingerprint reads the moments it holds in the
+    same pass that pickles them."""
+
+    moments = None
 
     def reducer_override(self, obj):
-        if _plain_type(type(obj)):
+        kind = type(obj)
+        if _plain_type(kind):
+            if self.moments is not None and kind is datetime and obj.tzinfo is not None:
+                self.moments.append(obj)
             # pickled as usual: a dataclass by its fields (each checked in turn), a class by name
             return NotImplemented
-        raise NotPlainData(f"a page's ETag covers plain data only, not {type(obj).__qualname__}")
+        raise NotPlainData(f"a page's ETag covers plain data only, not {kind.__qualname__}")
 
 
 def fingerprint(value, key=b""):
@@ -77,6 +84,15 @@ def fingerprint(value, key=b""):
     buffer = io.BytesIO()
     _PlainPickler(buffer, protocol=5).dump(value)
     return hashlib.blake2b(buffer.getvalue(), digest_size=16, key=key[:64]).hexdigest()
+
+
+def moments_of(value):
+    """The aware datetimes in the plain data `value`, in the order a fingerprint pickles them (a
+    moment that is the same object as one before it is pickled once, as a reference)."""
+    pickler = _PlainPickler(io.BytesIO(), protocol=5)
+    pickler.moments = []
+    pickler.dump(value)
+    return pickler.moments
 
 
 # Libraries whose upgrade can change a page's markup for the same data (Markdown and its
@@ -120,63 +136,36 @@ def _viewer():
     )
 
 
-_SCALAR, _MOMENT, _MAPPING, _SEQUENCE, _DATACLASS = range(5)
-_KINDS = {}  # type -> how relative_words walks its instances (decided once per type)
-
-
-def _kind(kind):
-    found = _KINDS.get(kind)
-    if found is None:
-        if issubclass(kind, datetime):
-            found = _MOMENT
-        elif issubclass(kind, dict):
-            found = _MAPPING
-        elif issubclass(kind, (list, tuple)):
-            found = _SEQUENCE
-        elif is_dataclass(kind):  # a dataclass instance's type; a class itself is of type `type`
-            found = (_DATACLASS, tuple(kind.__dataclass_fields__))
-        else:
-            found = _SCALAR
-        _KINDS[kind] = found
-    return found
-
-
-def relative_words(value, now, zone, memo=None):
-    """The relative words ("42 min ago") of every datetime in the plain data `value`, in order (a
-    walk with its own stack, each type's kind looked up once: a queue page holds ~800 values).
-    `memo` ({datetime: words}, web.moment_words) keeps each one for the page's `moment` filters."""
+def relative_words(moments, now, zone, memo=None):
+    """The relative words ("42 min ago") of each of `moments`, in order. `memo` ({datetime:
+    words}, web.moment_words) keeps each one for the page's `moment` filters."""
     if memo is None:
         memo = {}
-    found, stack = [], [value]
-    pop, push = stack.pop, stack.extend
-    while stack:
-        item = pop()
-        kind = _kind(type(item))
-        if kind == _SCALAR:
-            continue
-        if kind == _MOMENT:
-            if item.tzinfo is not None:
-                words = memo.get(item)
-                if words is None:
-                    words = memo[item] = relative_label(item, now, zone)
-                found.append(words)
-        elif kind == _MAPPING:
-            push(reversed(item.values()))
-        elif kind == _SEQUENCE:
-            push(reversed(item))
-        else:
-            push(reversed([getattr(item, name) for name in kind[1]]))
+    found = []
+    for moment in moments:
+        words = memo.get(moment)
+        if words is None:
+            words = memo[moment] = relative_label(moment, now, zone)
+        found.append(words)
     return found
 
 
 def page_etag(layout, *shown):
-    """The ETag of the page this request would render from `shown` in `layout`."""
+    """The ETag of the page this request would render from `shown` in `layout`: one pickling pass
+    over `shown` that also collects its moments, then their relative words and the rest."""
     app = current_app._get_current_object()
     zone, now = user_zone(), request_now()
+    buffer = io.BytesIO()
+    pickler = _PlainPickler(buffer, protocol=5)
+    pickler.moments = []
+    pickler.dump(shown)
+    words = relative_words(pickler.moments, now, zone, moment_words())
+    pickler.moments = None
+    pickler.clear_memo()  # the rest is pickled on its own, as it is whatever `shown` holds
     today = now.astimezone(zone).date()
-    words = relative_words(shown, now, zone, moment_words())
-    parts = (_deployment(app), _viewer(), is_htmx(), request.full_path, today, words, layout, shown)
-    return fingerprint(parts, key=str(app.config["SECRET_KEY"]).encode())
+    pickler.dump((_deployment(app), _viewer(), is_htmx(), request.full_path, today, words, layout))
+    key = str(app.config["SECRET_KEY"]).encode()[:64]
+    return hashlib.blake2b(buffer.getvalue(), digest_size=16, key=key).hexdigest()
 
 
 def conditional_page(render, layout, *shown):

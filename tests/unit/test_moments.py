@@ -1,6 +1,7 @@
 """Moments as people read them: relative words ("3 h ago", "in 42 min", "yesterday") with the exact
 time in the viewer's zone on hover and for screen readers (web.moment)."""
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -70,26 +71,26 @@ def test_the_filter_writes_a_time_element_with_the_exact_time(app):
     assert moment(None) == ""
 
 
-def test_a_pages_fingerprint_reads_every_moment_it_holds_in_order():
-    """conditional.relative_words walks dicts, lists, tuples and dataclasses (a queue page's rows)
-    and finds every aware datetime, in the order the page holds them; naive ones, strings,
-    numbers and classes are skipped."""
-    from dataclasses import dataclass
+@dataclass
+class Row:
+    """A page's row as the fingerprint sees it (a module's dataclass, as the pages' are)."""
 
-    from helpdesk.conditional import relative_words
+    created: datetime
+    subject: str
+    due: datetime | None
+
+
+def test_a_pages_fingerprint_reads_every_moment_it_holds_in_order():
+    """The fingerprint's pickling pass (conditional.moments_of) finds every aware datetime in dicts,
+    lists, tuples and dataclasses (a queue page's rows), in the order the page holds them; naive
+    ones, strings, numbers and classes are skipped. relative_words gives their words."""
+    from helpdesk.conditional import moments_of, relative_words
 
     now = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
-
-    @dataclass
-    class Row:
-        created: datetime
-        subject: str
-        due: datetime | None
-
     shown = {
         "rows": [Row(now - timedelta(minutes=5), "a", now + timedelta(hours=2)), Row(now, "b", None)],
         "kind": Row,
         "naive": datetime(2026, 1, 1),
         "pair": (now - timedelta(days=1), 3),
     }
-    assert relative_words(shown, now, UTC) == ["5 min ago", "in 2 h", "just now", "yesterday"]
+    assert relative_words(moments_of(shown), now, UTC) == ["5 min ago", "in 2 h", "just now", "yesterday"]
