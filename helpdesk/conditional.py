@@ -142,10 +142,11 @@ def relative_words(moments, now, zone, memo=None):
     if memo is None:
         memo = {}
     found = []
+    today = now.astimezone(zone).date()
     for moment in moments:
         words = memo.get(moment)
         if words is None:
-            words = memo[moment] = relative_label(moment, now, zone)
+            words = memo[moment] = relative_label(moment, now, zone, today)
         found.append(words)
     return found
 

@@ -295,10 +295,11 @@ MINUTE, HOUR = 60, 3600
 HOURS_SHOWN = 12  # within this many hours a moment reads "3 h ago"; further away, by calendar day
 
 
-def relative_label(value, now, zone):
+def relative_label(value, now, zone, today=None):
     """How long ago or ahead `value` is, in words: "just now", "in under a minute", "42 min ago",
     "in 3 h", "yesterday", "tomorrow", "3 days ago", "in 5 days", then the date ("12 Nov", with the
-    year when it is not this one). Days are counted on the calendar of `zone` (the viewer's)."""
+    year when it is not this one). Days are counted on the calendar of `zone` (the viewer's);
+    `today` is now's date there, if the caller has it (a page's many moments share it)."""
     seconds = (value - now).total_seconds()
     future, span = seconds > 0, abs(seconds)
     if span < MINUTE:
@@ -307,7 +308,9 @@ def relative_label(value, now, zone):
         minutes = int(span // MINUTE)
         return f"in {minutes} min" if future else f"{minutes} min ago"
     local = value.astimezone(zone)
-    days = (local.date() - now.astimezone(zone).date()).days
+    if today is None:
+        today = now.astimezone(zone).date()
+    days = (local.date() - today).days
     if span < HOURS_SHOWN * HOUR or days == 0:
         hours = int(span // HOUR)
         return f"in {hours} h" if future else f"{hours} h ago"
@@ -317,9 +320,9 @@ def relative_label(value, now, zone):
         return "tomorrow"
     if -7 < days < 7:
         return f"in {days} days" if future else f"{-days} days ago"
-    if local.year == now.astimezone(zone).year:
-        return f"{local.day} {local:%b}"
-    return f"{local.day} {local:%b %Y}"
+    if local.year == today.year:
+        return f"{local.day} {_MONTH_NAMES[local.month - 1]}"
+    return f"{local.day} {_MONTH_NAMES[local.month - 1]} {local.year}"
 
 
 _DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
