@@ -79,20 +79,20 @@ class _PlainPickler(pickle.Pickler):
         raise NotPlainData(f"a page's ETag covers plain data only, not {kind.__qualname__}")
 
 
-def fingerprint(value, key=b""):
-    """A digest of plain data (see _PlainPickler), keyed with `key`."""
-    buffer = io.BytesIO()
-    _PlainPickler(buffer, protocol=5).dump(value)
-    return hashlib.blake2b(buffer.getvalue(), digest_size=16, key=key[:64]).hexdigest()
+def _pickled_moments(pickler, value):
+    """Pickle `value` with `pickler`, returning the aware datetimes it pickled, in that order (a
+    moment that is the same object as one before it is pickled once, as a reference)."""
+    pickler.moments = []
+    try:
+        pickler.dump(value)
+        return pickler.moments
+    finally:
+        pickler.moments = None
 
 
 def moments_of(value):
-    """The aware datetimes in the plain data `value`, in the order a fingerprint pickles them (a
-    moment that is the same object as one before it is pickled once, as a reference)."""
-    pickler = _PlainPickler(io.BytesIO(), protocol=5)
-    pickler.moments = []
-    pickler.dump(value)
-    return pickler.moments
+    """The aware datetimes in the plain data `value`, in the order a page's fingerprint pickles them."""
+    return _pickled_moments(_PlainPickler(io.BytesIO(), protocol=5), value)
 
 
 # Libraries whose upgrade can change a page's markup for the same data (Markdown and its
@@ -136,13 +136,15 @@ def _viewer():
     )
 
 
-def relative_words(moments, now, zone, memo=None):
+def relative_words(moments, now, zone, memo=None, today=None):
     """The relative words ("42 min ago") of each of `moments`, in order. `memo` ({datetime:
-    words}, web.moment_words) keeps each one for the page's `moment` filters."""
+    words}, web.moment_words) keeps each one for the page's `moment` filters; `today` is now's
+    date in `zone`, if the caller has it."""
     if memo is None:
         memo = {}
     found = []
-    today = now.astimezone(zone).date()
+    if today is None:
+        today = now.astimezone(zone).date()
     for moment in moments:
         words = memo.get(moment)
         if words is None:
@@ -156,14 +158,11 @@ def page_etag(layout, *shown):
     over `shown` that also collects its moments, then their relative words and the rest."""
     app = current_app._get_current_object()
     zone, now = user_zone(), request_now()
+    today = now.astimezone(zone).date()
     buffer = io.BytesIO()
     pickler = _PlainPickler(buffer, protocol=5)
-    pickler.moments = []
-    pickler.dump(shown)
-    words = relative_words(pickler.moments, now, zone, moment_words())
-    pickler.moments = None
+    words = relative_words(_pickled_moments(pickler, shown), now, zone, moment_words(), today)
     pickler.clear_memo()  # the rest is pickled on its own, as it is whatever `shown` holds
-    today = now.astimezone(zone).date()
     pickler.dump((_deployment(app), _viewer(), is_htmx(), request.full_path, today, words, layout))
     key = str(app.config["SECRET_KEY"]).encode()[:64]
     return hashlib.blake2b(buffer.getvalue(), digest_size=16, key=key).hexdigest()

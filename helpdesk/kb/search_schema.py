@@ -18,7 +18,7 @@ visibility change), so a search is one condition on `kb_articles`.
   (fts_statements()). A search joins each match to its article for who may read it: the index
   `ix_kb_articles_fts_access` (FTS_ACCESS_DDL) holds what that join reads (id, status,
   visibility, category), so each match is one lookup in a small index instead of in the table's
-  ~1 KB rows (kb/search.py names it with INDEXED BY: 1,500 matches joined in 0.6 ms instead of
+  ~1 KB rows (kb/search.py names it with INDEXED BY: ~1,600 matches joined in 0.6 ms instead of
   1.7, bench/README.md).
 
 Words are split as tickets' are (tickets/search_schema.py): runs of letters and digits, case

@@ -2,7 +2,7 @@
 
 A search on SQLite joins every FTS5 match to its article to keep only those the reader may read
 (status, visibility, category). Each join read the article's row, about 1 KB of text for four
-columns: 1.7 ms for the 1,300 matches of one broad word at 10,000 articles. This index holds just
+columns: 1.7 ms for the ~1,600 matches of one broad word at 10,000 articles. This index holds just
 those columns; kb/search.py reads it (INDEXED BY): 0.6 ms. PostgreSQL filters the rows its GIN
 bitmap scan reads anyway and gets nothing from it, so it is made on SQLite only, with the search
 schema it serves (kb/search_schema.py: not in the models).
