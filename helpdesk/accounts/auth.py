@@ -130,23 +130,25 @@ def rotate_sessions(user):
     db.session.flush()
 
 
-@functools.cache
-def _session_user_statement():
-    """The signed-in user with their granted category ids, in one query (built once: building an
-    ORM statement costs more than running this one); the organization is loaded when used."""
+def signed_in_user_options():
+    """Loader options for a user who makes a request: their granted category ids in the same
+    query (see policy.permitted_category_ids); the organization is loaded when used."""
     granted = (
         select(func.aggregate_strings(cast(CategoryPermission.category_id, String), ","))
         .where(CategoryPermission.user_id == User.id)
         .scalar_subquery()
     )
     return (
-        select(User)
-        .where(User.id == bindparam("user_id"))
-        .options(
-            lazyload(User.organization),
-            with_expression(User.granted_category_csv, func.coalesce(granted, "")),
-        )
+        lazyload(User.organization),
+        with_expression(User.granted_category_csv, func.coalesce(granted, "")),
     )
+
+
+@functools.cache
+def _session_user_statement():
+    """The signed-in user with their granted category ids, in one query (built once: building an
+    ORM statement costs more than running this one)."""
+    return select(User).where(User.id == bindparam("user_id")).options(*signed_in_user_options())
 
 
 def load_session_user(session_id):

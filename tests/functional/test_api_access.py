@@ -4,7 +4,9 @@ tokens only (never a session cookie), within their scopes, until they expire or 
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import event
 
+from helpdesk.accounts.models import CategoryPermission
 from helpdesk.api import tokens
 from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
@@ -122,6 +124,37 @@ def test_a_deactivated_owners_token_stops_working(client, desk):
     desk.tech_it.active = False
     db.session.commit()
     assert is_problem(client.get("/api/v1/tickets", headers=headers), 401)
+
+
+def test_a_request_reads_its_token_owner_and_grants_in_one_statement(client, desk):
+    """The owner is read with the token (and their category grants with them), not reloaded
+    after the rate limit's commit: one statement names the token table, none reads a user again."""
+    headers = bearer(desk.tech_it)
+    statements = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(" ".join(statement.split()))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        response = client.get(f"/api/v1/tickets/{desk.it_ticket.id}", headers=headers)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert response.status_code == 200
+    token_reads = [s for s in statements if "FROM api_tokens" in s]
+    assert (
+        len(token_reads) == 1 and "JOIN users" in token_reads[0] and "category_permissions" in token_reads[0]
+    )
+    assert not [s for s in statements if s.startswith("SELECT users.")]
+
+
+def test_a_grant_taken_away_is_seen_by_the_next_request(client, desk):
+    headers = bearer(desk.tech_it)
+    path = f"/api/v1/tickets/{desk.it_ticket.id}"
+    assert client.get(path, headers=headers).status_code == 200
+    db.session.execute(db.delete(CategoryPermission).where(CategoryPermission.user_id == desk.tech_it.id))
+    db.session.commit()
+    assert is_problem(client.get(path, headers=headers), 404)
 
 
 def test_a_read_only_token_cannot_write(client, desk):
