@@ -156,6 +156,17 @@ document.addEventListener("submit", (event) => {
   }
 }, true);
 
+// --- Search boxes that search as one types ------------------------------------------------------
+// A form that searches as one types (hx-trigger "input changed ...", the queue's filters) has
+// already asked for what its search box says. Leaving the box fires "change", which would ask
+// again and swap the results in under the pointer of someone clicking one of them: a link replaced
+// between the button's press and its release gets no click, and the click is lost.
+document.addEventListener("change", (event) => {
+  const input = event.target;
+  if (!(input instanceof HTMLInputElement) || input.type !== "search" || !input.form) return;
+  if ((input.form.getAttribute("hx-trigger") || "").includes("input changed")) event.stopPropagation();
+}, true);
+
 // --- Busy controls --------------------------------------------------------------------------------
 // Every htmx request marks what sent it busy, and disables its buttons, until the answer arrives.
 function busyElements(elt, writes) {

@@ -128,6 +128,24 @@ def test_back_after_a_filter_change_raises_no_error(agent_page):
     assert page.problems == []
 
 
+def test_leaving_the_search_box_asks_nothing_again_so_a_result_can_be_clicked(agent_page):
+    """Typing searches; leaving the box afterwards ("change") must not send the same search again:
+    that answer swapped the results in under the pointer and a click on one was lost."""
+    from playwright.sync_api import expect
+
+    page = agent_page
+    searches = []
+    page.on("request", lambda r: "q=mail" in r.url and searches.append(r.url))
+    page.get_by_label("Search", exact=True).fill("mail")
+    expect(page).to_have_url(re.compile(r"q=mail"))
+    page.get_by_label("Search", exact=True).press("Tab")  # leaves the box: "change"
+    page.wait_for_timeout(600)
+    assert len(searches) == 1
+    page.get_by_role("link", name="Mail server refuses logins").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"Mail server refuses logins$"))
+    assert page.problems == []
+
+
 def test_lowering_a_paid_priority_asks_in_a_dialog_and_cancel_keeps_it(agent_page):
     from playwright.sync_api import expect
 
