@@ -95,6 +95,51 @@ def register_extensions(app):
     login_manager.user_loader(load_session_user)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         _configure_sqlite(app)
+    elif app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        _configure_postgresql(app)
+
+
+LAST_USE = "helpdesk_last_use"  # a pooled connection's record: when it was made or last given back
+
+
+def _configure_postgresql(app):
+    """Check a pooled connection before use only when it sat idle for DATABASE_PING_IDLE_SECONDS.
+
+    SQLAlchemy's pool_pre_ping pings on every checkout: one round trip before each request's
+    first statement, and again after every commit that gives the connection back (an API
+    request's rate limit commits before its page: two pings). A connection given back a moment
+    ago was answering then; the pings that matter are for connections that sat idle while the
+    server restarted, failed over, or an idle timeout (a firewall, PgBouncer) cut them, and those
+    are pinged as before. A connection that fails its ping is replaced before the request uses it
+    (DisconnectionError: the pool makes a new one). What is given up: a server that goes away
+    within the window of a connection's last use fails that request, as the requests it was
+    serving when it went away do anyway."""
+    import time
+
+    from sqlalchemy import event, exc
+
+    idle = float(app.config["DATABASE_PING_IDLE_SECONDS"])
+    with app.app_context():
+        engine = db.engine
+
+        @event.listens_for(engine, "connect")
+        def _made(_dbapi_connection, record):
+            record.info[LAST_USE] = time.monotonic()
+
+        @event.listens_for(engine, "checkin")
+        def _given_back(_dbapi_connection, record):
+            if record is not None:
+                record.info[LAST_USE] = time.monotonic()
+
+        @event.listens_for(engine, "checkout")
+        def _checked(dbapi_connection, record, _proxy):
+            last = record.info.get(LAST_USE)
+            if last is not None and time.monotonic() - last < idle:
+                return
+            try:
+                engine.dialect.do_ping(dbapi_connection)
+            except engine.dialect.loaded_dbapi.Error as error:
+                raise exc.DisconnectionError("the connection failed its ping") from error
 
 
 SQLITE_ANALYSIS_LIMIT = 400  # rows sampled per index by ANALYZE (SQLite's suggested value)

@@ -18,6 +18,7 @@ ENV_SETTINGS = {
     "DATABASE_URL": str,
     "HELPDESK_ENV": str,
     "AGENT_SEAT_LIMIT": int,
+    "DATABASE_PING_IDLE_SECONDS": float,
     "PRESENCE_HEARTBEAT_SECONDS": int,
     "UPGRADE_URL": str,
     "STRIPE_SECRET_KEY": str,
@@ -104,7 +105,10 @@ class Config:
     HELPDESK_ENV = "development"
     SECRET_KEY = DEV_SECRET_KEY
     DATABASE_URL = None  # None: SQLite file in the instance folder
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SQLALCHEMY_ENGINE_OPTIONS = {}
+    # PostgreSQL: a pooled connection is checked with a ping before use only after it sat idle
+    # this long (helpdesk/__init__.py, _configure_postgresql); SQLite's files need no check.
+    DATABASE_PING_IDLE_SECONDS = 1.0
     WTF_CSRF_TIME_LIMIT = None  # token valid for the session's lifetime
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
