@@ -135,9 +135,14 @@ def can_view_ticket(user, ticket):
 def agents_who_may_view(ticket):
     """A SQL condition on User, true for the active agents who may see `ticket` (can_view_ticket's
     rule for agents): admins, and technicians granted its category. Presence shows only them."""
+    return agents_who_may_view_category(ticket.category_id)
+
+
+def agents_who_may_view_category(category_id):
+    """agents_who_may_view for a ticket of `category_id` (a value or a bind parameter)."""
     from helpdesk.accounts.models import ACTIVE_AGENT, ROLE_ADMIN, User
 
-    granted = select(CategoryPermission.user_id).where(CategoryPermission.category_id == ticket.category_id)
+    granted = select(CategoryPermission.user_id).where(CategoryPermission.category_id == category_id)
     return and_(ACTIVE_AGENT, or_(User.role == ROLE_ADMIN, User.id.in_(granted)))
 
 

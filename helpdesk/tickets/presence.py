@@ -14,6 +14,7 @@ Guarantees:
   never announced to them.
 """
 
+import functools
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -23,7 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from helpdesk import policy
 from helpdesk.accounts.models import User
-from helpdesk.dbtypes import utcnow
+from helpdesk.dbtypes import UTCDateTime, utcnow
 from helpdesk.extensions import db
 from helpdesk.tickets.models import Message, Ticket, TicketEvent, TicketPresence
 
@@ -47,17 +48,31 @@ def upsert(model, keys, values, keep=()):
     """INSERT the row `keys` + `values`, or UPDATE `values` (but not the columns in `keep`) of the
     row with those keys: one statement on SQLite and PostgreSQL (ON CONFLICT DO UPDATE)."""
     dialect = db.session.connection().dialect.name
+    statement = _upsert_statement(dialect, model, tuple(keys), tuple(values), tuple(keep))
+    db.session.execute(statement, {f"v_{name}": value for name, value in (*keys.items(), *values.items())})
+
+
+@functools.cache
+def _upsert_statement(dialect, model, key_names, value_names, keep):
+    """upsert's statement for this shape, built once (building it cost more than running it):
+    each value is the bind parameter v_<column>."""
     insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
-    statement = insert(model).values(**keys, **values)
-    changed = {name: statement.excluded[name] for name in values if name not in keep}
-    db.session.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=changed))
+    columns = model.__table__.c
+    statement = insert(model).values(
+        {name: bindparam(f"v_{name}", type_=columns[name].type) for name in (*key_names, *value_names)}
+    )
+    changed = {name: statement.excluded[name] for name in value_names if name not in keep}
+    return statement.on_conflict_do_update(index_elements=list(key_names), set_=changed)
+
+
+EXPIRED = delete(TicketPresence).where(TicketPresence.expires_at <= bindparam("now", type_=UTCDateTime))
 
 
 def heartbeat(agent, ticket, *, writing=False, now=None):
     """Record that `agent` is on `ticket`'s page (writing a reply if `writing`) for presence_ttl(),
     and delete every expired presence. The caller has checked the policy (404 otherwise)."""
     now = now or utcnow()
-    db.session.execute(delete(TicketPresence).where(TicketPresence.expires_at <= now))
+    db.session.execute(EXPIRED, {"now": now})
     values = {"seen_at": now, "expires_at": now + presence_ttl(), "writing_until": None}
     if writing:
         values["writing_until"] = now + WRITING_TTL
@@ -84,20 +99,24 @@ class Present:
     writing: bool
 
 
+OTHERS_HERE = (
+    select(User.name, TicketPresence.writing_until)
+    .join(User, User.id == TicketPresence.user_id)
+    .where(
+        TicketPresence.ticket_id == bindparam("ticket_id"),
+        TicketPresence.user_id != bindparam("viewer_id"),
+        TicketPresence.expires_at > bindparam("now", type_=UTCDateTime),
+        policy.agents_who_may_view_category(bindparam("category_id")),
+    )
+    .order_by(User.name, User.id)
+)
+
+
 def others_here(agent, ticket, now=None):
     """The other agents on the ticket's page now (who may see it), by name: [Present]."""
     now = now or utcnow()
-    rows = db.session.execute(
-        select(User.name, TicketPresence.writing_until)
-        .join(User, User.id == TicketPresence.user_id)
-        .where(
-            TicketPresence.ticket_id == ticket.id,
-            TicketPresence.user_id != agent.id,
-            TicketPresence.expires_at > now,
-            policy.agents_who_may_view(ticket),
-        )
-        .order_by(User.name, User.id)
-    )
+    params = {"ticket_id": ticket.id, "viewer_id": agent.id, "now": now, "category_id": ticket.category_id}
+    rows = db.session.execute(OTHERS_HERE, params)
     return [Present(row.name, row.writing_until is not None and row.writing_until > now) for row in rows]
 
 
