@@ -128,8 +128,7 @@ def _configure_postgresql(app):
 
         @event.listens_for(engine, "checkin")
         def _given_back(_dbapi_connection, record):
-            if record is not None:
-                record.info[LAST_USE] = time.monotonic()
+            record.info[LAST_USE] = time.monotonic()
 
         @event.listens_for(engine, "checkout")
         def _checked(dbapi_connection, record, _proxy):

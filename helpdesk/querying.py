@@ -1,7 +1,14 @@
 """Small SQL helpers every domain uses."""
 
 from sqlalchemy import inspect, literal, literal_column
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
+
+
+def upsert_insert(dialect_name):
+    """The `insert` construct of `dialect_name` that has on_conflict_do_update / do_nothing (the
+    same INSERT ... ON CONFLICT on SQLite and PostgreSQL)."""
+    return postgresql.insert if dialect_name == "postgresql" else sqlite.insert
 
 
 def escape_like(text):

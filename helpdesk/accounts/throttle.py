@@ -21,12 +21,12 @@ from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import bindparam, case, delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from helpdesk.accounts.models import Throttle
 from helpdesk.dbtypes import UTCDateTime, utcnow
 from helpdesk.errors import NotAllowed
 from helpdesk.extensions import db
+from helpdesk.querying import upsert_insert
 
 PRUNE_BATCH = 200  # expired counters deleted when a new window starts
 LONGEST_WINDOW = timedelta(days=1)
@@ -54,11 +54,10 @@ def _take_statement(dialect):
     """take's upsert for `dialect`, built once (building it cost ten times what running it does):
     its values are the bind parameters throttle_key, now and expired_before."""
     table = Throttle.__table__
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     now = bindparam("now", type_=UTCDateTime)
     expired = table.c.window_start <= bindparam("expired_before", type_=UTCDateTime)
     return (
-        insert(table)
+        upsert_insert(dialect)(table)
         .values(key=bindparam("throttle_key"), window_start=now, count=1)
         .on_conflict_do_update(
             index_elements=[table.c.key],

@@ -13,16 +13,12 @@ import time
 from dataclasses import dataclass, field
 
 from flask import current_app
-from sqlalchemy.dialects import postgresql, sqlite
 
 from helpdesk import policy
 from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
 from helpdesk.kb.models import ArticleDay, SearchCount
-
-
-def _insert():
-    return postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
+from helpdesk.querying import upsert_insert
 
 
 @dataclass
@@ -116,7 +112,7 @@ def give_back(counts):
 
 def write(counts):
     """Add a batch of counts to the database: one upsert per article and day, and per search."""
-    insert = _insert()
+    insert = upsert_insert(db.session.get_bind().dialect.name)
     days = ArticleDay.__table__
     for (article_id, day), views in sorted(counts.views.items()):
         db.session.execute(

@@ -8,13 +8,13 @@ are counted with one upsert, so a double click or two tabs at once still make on
 import re
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from helpdesk import policy
 from helpdesk.dbtypes import utcnow
 from helpdesk.errors import NotAllowed, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.kb.models import Vote
+from helpdesk.querying import upsert_insert
 
 MAX_COMMENT = 2000
 BROWSER_KEY = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
@@ -37,7 +37,7 @@ def vote(article, *, user, browser_key, helpful):
     who, conflict = _voter(user, browser_key)
     now = utcnow()
     table = Vote.__table__
-    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    insert = upsert_insert(db.session.get_bind().dialect.name)
     changes = {"helpful": bool(helpful), "updated_at": now}
     if helpful:
         changes["comment"] = None

@@ -20,20 +20,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
 from helpdesk.kb.models import Article, ArticleDay, SearchCount, SuggestionClick
+from helpdesk.querying import upsert_insert
 from helpdesk.tickets.models import Ticket
 
 FORM_KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")  # the shape of a new-ticket form's submission key
 DEFLECTED, TICKET, PENDING = "deflected", "ticket", "pending"
 STATES = (DEFLECTED, TICKET, PENDING)
-
-
-def _insert():
-    return postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 def _is_customer(viewer):
@@ -48,7 +44,7 @@ def record_suggestion_click(article, viewer, form_key):
         return False
     table = SuggestionClick.__table__
     statement = (
-        _insert()(table)
+        upsert_insert(db.session.get_bind().dialect.name)(table)
         .values(article_id=article.id, user_id=viewer.id, form_key=form_key, created_at=utcnow())
         .on_conflict_do_nothing(index_elements=[table.c.user_id, table.c.form_key, table.c.article_id])
     )

@@ -20,12 +20,12 @@ from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import bindparam, delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from helpdesk import policy
 from helpdesk.accounts.models import User
 from helpdesk.dbtypes import UTCDateTime, utcnow
 from helpdesk.extensions import db
+from helpdesk.querying import upsert_insert
 from helpdesk.tickets.models import Message, Ticket, TicketEvent, TicketPresence
 
 HEARTBEAT_SECONDS = 10  # the page's polling interval, the default of PRESENCE_HEARTBEAT_SECONDS
@@ -56,9 +56,8 @@ def upsert(model, keys, values, keep=()):
 def _upsert_statement(dialect, model, key_names, value_names, keep):
     """upsert's statement for this shape, built once (building it cost more than running it):
     each value is the bind parameter v_<column>."""
-    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
     columns = model.__table__.c
-    statement = insert(model).values(
+    statement = upsert_insert(dialect)(model).values(
         {name: bindparam(f"v_{name}", type_=columns[name].type) for name in (*key_names, *value_names)}
     )
     changed = {name: statement.excluded[name] for name in value_names if name not in keep}
