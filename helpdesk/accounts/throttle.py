@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import bindparam, case, delete, select, update
+from sqlalchemy import bindparam, case, delete, func, literal, select, true, update
 
 from helpdesk.accounts.models import Throttle
 from helpdesk.dbtypes import UTCDateTime, utcnow
@@ -36,11 +36,14 @@ class Throttled(NotAllowed):
     """Too many attempts: wait for the window to pass."""
 
 
-def take(key, window):
+def take(key, window, relaxed=False):
     """Add one to `key`'s count in its current window (a new window when the last one is over)
-    and return the new count. Atomic: concurrent callers get distinct counts."""
+    and return the new count. Atomic: concurrent callers get distinct counts. `relaxed` (for a
+    count run as its own autocommitted statement, the API's rate limit): on PostgreSQL the
+    statement itself turns `synchronous_commit` off for its transaction, so its commit does not
+    wait for the log to reach the disk (a crash may forget a few counts)."""
     now = utcnow()
-    statement = _take_statement(db.session.get_bind().dialect.name)
+    statement = _take_statement(db.session.get_bind().dialect.name, relaxed)
     count = db.session.execute(
         statement, {"throttle_key": key, "now": now, "expired_before": now - window}
     ).scalar_one()
@@ -50,24 +53,28 @@ def take(key, window):
 
 
 @functools.cache
-def _take_statement(dialect):
+def _take_statement(dialect, relaxed=False):
     """take's upsert for `dialect`, built once (building it cost ten times what running it does):
-    its values are the bind parameters throttle_key, now and expired_before."""
+    its values are the bind parameters throttle_key, now and expired_before. Relaxed on
+    PostgreSQL, the row inserted is selected from `set_config('synchronous_commit', 'off', true)`
+    (SET LOCAL as a function), so the setting is made by the statement that commits."""
     table = Throttle.__table__
     now = bindparam("now", type_=UTCDateTime)
     expired = table.c.window_start <= bindparam("expired_before", type_=UTCDateTime)
-    return (
-        upsert_insert(dialect)(table)
-        .values(key=bindparam("throttle_key"), window_start=now, count=1)
-        .on_conflict_do_update(
-            index_elements=[table.c.key],
-            set_={
-                "count": case((expired, 1), else_=table.c.count + 1),
-                "window_start": case((expired, now), else_=table.c.window_start),
-            },
-        )
-        .returning(table.c.count)
-    )
+    insert = upsert_insert(dialect)(table)
+    if relaxed and dialect == "postgresql":
+        setting = select(func.set_config("synchronous_commit", "off", true()).label("relaxed")).subquery()
+        row = select(bindparam("throttle_key"), now, literal(1)).select_from(setting)
+        insert = insert.from_select(["key", "window_start", "count"], row)
+    else:
+        insert = insert.values(key=bindparam("throttle_key"), window_start=now, count=1)
+    return insert.on_conflict_do_update(
+        index_elements=[table.c.key],
+        set_={
+            "count": case((expired, 1), else_=table.c.count + 1),
+            "window_start": case((expired, now), else_=table.c.window_start),
+        },
+    ).returning(table.c.count)
 
 
 def give_back(key):

@@ -1,0 +1,99 @@
+"""The API's token check and rate limit on PostgreSQL: two autocommitted statements (the token read,
+then its count) instead of a transaction of five round trips; an unknown token writes nothing; the
+count's commit does not wait for the disk. Seen on the wire: libpq's trace of every message the
+app's connections send (committing: the requests use the pool's own connections)."""
+
+import re
+import tempfile
+from datetime import timedelta
+
+import psycopg
+import pytest
+from sqlalchemy import event, func, select, text
+
+from helpdesk.accounts import throttle
+from helpdesk.accounts.models import Throttle
+from helpdesk.extensions import db
+
+from .api_support import bearer, is_problem
+
+pytestmark = pytest.mark.postgres_only
+
+
+class Wire:
+    """The messages the app's connections send while it is open: 'Query <sql>' for the simple
+    protocol, 'Parse <sql>' for a statement prepared now, 'Bind <name>' for one prepared before."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        self.file = tempfile.TemporaryFile()
+        self.traced = []
+
+    def _checkout(self, dbapi_connection, _record, _proxy):
+        pgconn = dbapi_connection.pgconn
+        pgconn.trace(self.file.fileno())
+        pgconn.set_trace_flags(psycopg.pq.Trace.SUPPRESS_TIMESTAMPS)
+        self.traced.append(pgconn)
+
+    def __enter__(self):
+        event.listen(self.engine, "checkout", self._checkout)
+        return self
+
+    def __exit__(self, *exc):
+        event.remove(self.engine, "checkout", self._checkout)
+        for pgconn in self.traced:
+            pgconn.untrace()
+        self.file.seek(0)
+        lines = self.file.read().decode(errors="replace").splitlines()
+        self.file.close()
+        self.round_trips = [line for line in lines if re.search(r"^F\t\d+\t(Sync|Query)\b", line)]
+        self.messages = []
+        for line in lines:
+            found = re.search(r"^F\t\d+\t(Query|Parse|Bind)\t(.*)", line)
+            if found:
+                self.messages.append(f"{found.group(1)} {found.group(2).strip()}")
+
+
+@pytest.mark.committing
+def test_the_token_check_and_its_count_are_two_round_trips_before_the_request_s_transaction(app, desk):
+    headers = bearer(desk.tech_it)
+    client = app.test_client()
+    assert client.get("/api/v1/tickets", headers=headers).status_code == 200  # the pool is warm
+    with Wire(db.engine) as wire:
+        response = client.get("/api/v1/tickets", headers=headers)
+    assert response.status_code == 200
+    begin = next(i for i, m in enumerate(wire.round_trips) if "BEGIN" in m)
+    assert begin == 2, wire.messages  # two round trips before the request's transaction
+    first = next(i for i, m in enumerate(wire.messages) if "BEGIN" in m)
+    statements = [m for m in wire.messages[:first] if m.startswith("Parse")]
+    assert len(statements) == 2, wire.messages
+    assert "SELECT api_tokens." in statements[0] and "INSERT INTO throttles" in statements[1]
+    # in all: 2 for the token, then BEGIN, the queue's plan setting, its page, COMMIT
+    assert len(wire.round_trips) == 6, wire.messages
+
+
+@pytest.mark.committing
+def test_an_unknown_token_writes_nothing_and_a_refused_request_stays_counted(app, desk, monkeypatch):
+    client = app.test_client()
+    unknown = {"Authorization": "Bearer hd_" + "A" * 43}
+    assert is_problem(client.get("/api/v1/tickets", headers=unknown), 401)
+    assert db.session.scalar(select(func.count()).select_from(Throttle)) == 0
+
+    monkeypatch.setitem(app.config, "API_RATE_LIMIT", 2)
+    headers = bearer(desk.requester)
+    answers = [client.get("/api/v1/tickets", headers=headers) for _ in range(4)]
+    assert [a.status_code for a in answers] == [200, 200, 429, 429]
+    assert 1 <= int(answers[2].headers["Retry-After"]) <= 60
+    db.session.expire_all()
+    assert db.session.scalar(select(Throttle.count).where(Throttle.key.like("api:%"))) == 4
+    assert client.get("/api/v1/tickets", headers=bearer(desk.tech_it)).status_code == 200  # per token
+
+
+def test_the_relaxed_count_turns_off_synchronous_commit_for_its_own_transaction(app):
+    setting = text("SHOW synchronous_commit")
+    assert db.session.scalar(setting) == "on"
+    throttle.take("sign-in:someone", timedelta(minutes=1))
+    assert db.session.scalar(setting) == "on"  # the sign-in throttle's counts stay durable
+    throttle.take("api:relaxed", timedelta(minutes=1), relaxed=True)
+    assert db.session.scalar(setting) == "off"
+    assert throttle.count("api:relaxed", timedelta(minutes=1)) == 1
