@@ -213,23 +213,27 @@ def person(relationship):
 
 
 def load_ticket(ticket_id):
-    """The ticket with what its page shows, in one query (tags in a second); None if it does not exist.
+    """The ticket with what its page shows (names and tags), in one query; None if it does not exist.
 
     Access is not decided here: the caller asks the policy (and answers 404).
     """
-    query = (
-        select(Ticket)
-        .where(Ticket.id == ticket_id)
-        .options(
-            person(Ticket.requester),
-            person(Ticket.assignee),
-            joinedload(Ticket.organization).lazyload(Organization.members),
-            joinedload(Ticket.category),
-            joinedload(Ticket.priority),
-            selectinload(Ticket.tags),
-        )
+    return db.session.scalars(_LOAD_TICKET, {"ticket_id": ticket_id}).unique().one_or_none()
+
+
+# Built once (its value is the bind parameter ticket_id). The tags are joined rather than read by a
+# second query: a ticket has a handful, and the API's ticket read is one round trip shorter.
+_LOAD_TICKET = (
+    select(Ticket)
+    .where(Ticket.id == bindparam("ticket_id"))
+    .options(
+        person(Ticket.requester),
+        person(Ticket.assignee),
+        joinedload(Ticket.organization).lazyload(Organization.members),
+        joinedload(Ticket.category),
+        joinedload(Ticket.priority),
+        joinedload(Ticket.tags),
     )
-    return db.session.scalars(query).unique().one_or_none()
+)
 
 
 FOR_WRITE = (

@@ -148,6 +148,28 @@ def test_a_request_reads_its_token_owner_and_grants_in_one_statement(client, des
     assert not [s for s in statements if s.startswith("SELECT users.")]
 
 
+def test_a_ticket_is_read_with_its_names_and_tags_in_one_statement(client, desk):
+    """The ticket read loads the ticket, the names it shows and its tags in one statement (a
+    second query for the tags was one more round trip to the database on every read)."""
+    for name in ("vpn", "hardware"):
+        db.session.add(TicketTag(ticket_id=desk.it_ticket.id, name=name))
+    headers = bearer(desk.tech_it)  # commits: what the request reads is there before it starts
+    ticket_id = desk.it_ticket.id
+    statements = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(" ".join(statement.split()))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        response = client.get(f"/api/v1/tickets/{ticket_id}", headers=headers)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert response.status_code == 200 and response.get_json()["tags"] == ["hardware", "vpn"]
+    reads = [s for s in statements if "FROM tickets" in s or "FROM ticket_tags" in s]
+    assert len(reads) == 1 and "ticket_tags" in reads[0], reads
+
+
 def test_a_grant_taken_away_is_seen_by_the_next_request(client, desk):
     headers = bearer(desk.tech_it)
     path = f"/api/v1/tickets/{desk.it_ticket.id}"
