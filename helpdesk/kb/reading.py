@@ -3,10 +3,11 @@
 Every list holds only the articles the viewer may read (policy.kb_reading_condition).
 """
 
+import functools
 from datetime import timedelta
 
 from flask_login import AnonymousUserMixin
-from sqlalchemy import func, select
+from sqlalchemy import Integer, bindparam, func, select
 
 from helpdesk import policy
 from helpdesk.dbtypes import utcnow
@@ -36,16 +37,23 @@ def category_by_slug(slug):
     return None
 
 
-def categories_with_articles(viewer):
-    """[(category, number of articles the viewer may read)] for categories that have some, by name."""
+def _categories_with_articles():
     count = func.count(Article.id)
-    rows = db.session.execute(
+    return (
         select(Category, count)
         .join(Article, Article.category_id == Category.id)
-        .where(policy.kb_reading_condition(viewer))
+        .where(policy.kb_reading_condition_bound())
         .group_by(Category.id)
         .order_by(func.lower(Category.name), Category.id)
-    ).all()
+    )
+
+
+CATEGORIES_WITH_ARTICLES = _categories_with_articles()  # the home page's: built once
+
+
+def categories_with_articles(viewer):
+    """[(category, number of articles the viewer may read)] for categories that have some, by name."""
+    rows = db.session.execute(CATEGORIES_WITH_ARTICLES, policy.kb_reading_parameters(viewer)).all()
     return [(category, int(n)) for category, n in rows]
 
 
@@ -69,28 +77,42 @@ def categories_to_search(viewer):
     return db.session.execute(CATEGORIES_TO_SEARCH, policy.kb_reading_parameters(viewer)).all()
 
 
-def popular(viewer, limit=POPULAR, days=POPULAR_DAYS):
-    """The articles the viewer may read that were read most in the last `days` days (customers'
-    and visitors' reads), topped up with the latest published when few were read."""
-    readable = policy.kb_reading_condition(viewer)
+@functools.cache
+def _popular_statements(limit):
+    """The home page's three statements for `limit` articles, built once: the most read since
+    `since`, the latest published (`room` of them) but `exclude`, and the articles of `ids`."""
+    readable = policy.kb_reading_condition_bound()
     views = func.sum(ArticleDay.views)
-    ids = db.session.scalars(
+    most_read = (
         select(ArticleDay.article_id)
         .join(Article, Article.id == ArticleDay.article_id)
-        .where(ArticleDay.day >= utcnow().date() - timedelta(days=days), readable)
+        .where(ArticleDay.day >= bindparam("since"), readable)
         .group_by(ArticleDay.article_id)
         .order_by(views.desc(), ArticleDay.article_id)
         .limit(limit)
-    ).all()
+    )
+    latest = (
+        select(Article.id)
+        .where(readable, Article.id.not_in(bindparam("exclude", expanding=True)))
+        .order_by(Article.published_at.desc(), Article.id.desc())
+        .limit(bindparam("room", type_=Integer))
+    )
+    by_id = select(Article).where(Article.id.in_(bindparam("ids", expanding=True)))
+    return most_read, latest, by_id
+
+
+def popular(viewer, limit=POPULAR, days=POPULAR_DAYS):
+    """The articles the viewer may read that were read most in the last `days` days (customers'
+    and visitors' reads), topped up with the latest published when few were read."""
+    most_read, latest, by_id = _popular_statements(limit)
+    readable = policy.kb_reading_parameters(viewer)
+    since = utcnow().date() - timedelta(days=days)
+    ids = db.session.scalars(most_read, {"since": since, **readable}).all()
     if len(ids) < limit:
-        ids += db.session.scalars(
-            select(Article.id)
-            .where(readable, Article.id.not_in(ids or [0]))
-            .order_by(Article.published_at.desc(), Article.id.desc())
-            .limit(limit - len(ids))
-        ).all()
-    by_id = {a.id: a for a in db.session.scalars(select(Article).where(Article.id.in_(ids or [0])))}
-    return [by_id[i] for i in ids if i in by_id]
+        room = {"exclude": ids or [0], "room": limit - len(ids), **readable}
+        ids += db.session.scalars(latest, room).all()
+    found = {a.id: a for a in db.session.scalars(by_id, {"ids": ids or [0]})}
+    return [found[i] for i in ids if i in found]
 
 
 def category_articles(viewer, category):

@@ -33,6 +33,47 @@ def test_home_lists_categories_and_popular_articles(client, vpn):
     assert 'role="search"' in html and 'action="/kb/search"' in html and 'method="get"' in html
 
 
+def test_popular_is_most_read_in_thirty_days_then_the_latest_published_for_this_reader(desk):
+    from datetime import timedelta
+
+    from flask_login import AnonymousUserMixin
+
+    from helpdesk.dbtypes import utcnow
+    from helpdesk.kb import reading
+
+    written = {}
+    for name in ("old favourite", "unread", "second", "first"):  # published in this order
+        written[name] = kb.write(desk.tech_it, desk.it, f"The {name} article")
+        written[name].published_at = utcnow() - timedelta(days=10 - len(written))
+    written["agents"] = kb.write(desk.tech_it, desk.it, "The agents' article", visibility="agents")
+    today = utcnow().date()
+    for name, views, days_ago in (
+        ("first", 5, 0),
+        ("second", 2, 3),
+        ("old favourite", 9, 40),
+        ("agents", 10, 0),
+    ):
+        db.session.add(
+            ArticleDay(article_id=written[name].id, day=today - timedelta(days=days_ago), views=views)
+        )
+    db.session.flush()
+
+    def titles(viewer, limit):
+        return [a.title for a in reading.popular(viewer, limit=limit)]
+
+    visitor = AnonymousUserMixin()
+    assert titles(visitor, 2) == ["The first article", "The second article"]
+    # topped up with the latest published, never repeating one, never one the reader may not read
+    assert titles(visitor, 3) == ["The first article", "The second article", "The unread article"]
+    assert titles(visitor, 10) == [
+        "The first article",
+        "The second article",
+        "The unread article",
+        "The old favourite article",
+    ]
+    assert titles(desk.tech_it, 1) == ["The agents' article"]
+
+
 def test_a_search_has_an_address_and_pages(client, desk):
     for n in range(30):
         kb.write(desk.tech_it, desk.it, f"Wireless tip {n:02d}", body="wireless")
