@@ -126,10 +126,8 @@ def test_a_deactivated_owners_token_stops_working(client, desk):
     assert is_problem(client.get("/api/v1/tickets", headers=headers), 401)
 
 
-def test_a_request_reads_its_token_owner_and_grants_in_one_statement(client, desk):
-    """The owner is read with the token (and their category grants with them), not reloaded
-    after the rate limit's commit: one statement names the token table, none reads a user again."""
-    headers = bearer(desk.tech_it)
+def _get_with_statements(client, url, headers):
+    """The answer to GET `url` and the SQL statements the app sent while making it."""
     statements = []
 
     def record(conn, cursor, statement, *args):
@@ -137,9 +135,16 @@ def test_a_request_reads_its_token_owner_and_grants_in_one_statement(client, des
 
     event.listen(db.engine, "before_cursor_execute", record)
     try:
-        response = client.get(f"/api/v1/tickets/{desk.it_ticket.id}", headers=headers)
+        return client.get(url, headers=headers), statements
     finally:
         event.remove(db.engine, "before_cursor_execute", record)
+
+
+def test_a_request_reads_its_token_owner_and_grants_in_one_statement(client, desk):
+    """The owner is read with the token (and their category grants with them), not reloaded
+    after the rate limit's commit: one statement names the token table, none reads a user again."""
+    headers = bearer(desk.tech_it)
+    response, statements = _get_with_statements(client, f"/api/v1/tickets/{desk.it_ticket.id}", headers)
     assert response.status_code == 200
     token_reads = [s for s in statements if "FROM api_tokens" in s]
     assert (
@@ -155,16 +160,7 @@ def test_a_ticket_is_read_with_its_names_and_tags_in_one_statement(client, desk)
         db.session.add(TicketTag(ticket_id=desk.it_ticket.id, name=name))
     headers = bearer(desk.tech_it)  # commits: what the request reads is there before it starts
     ticket_id = desk.it_ticket.id
-    statements = []
-
-    def record(conn, cursor, statement, *args):
-        statements.append(" ".join(statement.split()))
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        response = client.get(f"/api/v1/tickets/{ticket_id}", headers=headers)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
+    response, statements = _get_with_statements(client, f"/api/v1/tickets/{ticket_id}", headers)
     assert response.status_code == 200 and response.get_json()["tags"] == ["hardware", "vpn"]
     reads = [s for s in statements if "FROM tickets" in s or "FROM ticket_tags" in s]
     assert len(reads) == 1 and "ticket_tags" in reads[0], reads
