@@ -361,13 +361,18 @@ def _priority_page(conditions, start, limit, reverse=False, ranks=(), walk=None,
     return _decorate(page, *_directed((page.c.rank, page.c.due_at, page.c.id), reverse))
 
 
+PAID_ABOVE = literal_column("0")  # a paid ticket's paid_credits are above this
+
+
 def attention_groups(now):
     """The four groups of "Needs attention", in order, each with the column it sorts by:
     0 paid tickets not yet answered and at risk, 1 the other unanswered ones (both by reply-by
     time), 2 answered open tickets with a resolution target (by resolve-by time), 3 everything
     else (latest update first). The groups never overlap; a met deadline sorts nothing up."""
     unanswered = and_(Ticket.first_response_at.is_(None), in_written(Ticket.status, OPEN_STATUSES))
-    paid_at_risk = and_(Ticket.paid_credits > 0, Ticket.response_warn_at <= now)
+    # The zero is written into the SQL (not bound) so that both databases can prove group 0's
+    # rows are in the paid tickets' partial index (a generic plan cannot, from a parameter).
+    paid_at_risk = and_(Ticket.paid_credits > PAID_ABOVE, Ticket.response_warn_at <= now)
     resolving = and_(
         Ticket.first_response_at.isnot(None),
         in_written(Ticket.status, OPEN_STATUSES),  # implied by the next line; names the partial index
@@ -382,7 +387,7 @@ def attention_groups(now):
         ),
     )
     not_paid_at_risk = or_(
-        Ticket.paid_credits <= 0, Ticket.response_warn_at.is_(None), Ticket.response_warn_at > now
+        Ticket.paid_credits <= PAID_ABOVE, Ticket.response_warn_at.is_(None), Ticket.response_warn_at > now
     )
     return (
         (and_(unanswered, paid_at_risk), Ticket.due_at),
@@ -399,7 +404,7 @@ LATEST_FIRST_GROUP = 3
 # WHERE carries the index's condition (the open statuses written out, the first response or
 # resolve-by test).
 ATTENTION_INDEXES = (
-    "ix_tickets_active_unanswered_due",
+    "ix_tickets_active_unanswered_paid_due",
     "ix_tickets_active_unanswered_due",
     "ix_tickets_active_resolution_due",
     "ix_tickets_updated",
@@ -418,7 +423,7 @@ ASSIGNEE_ATTENTION_INDEXES = {
         "ix_tickets_active_assignee_updated",
     ),
     "unassigned": (
-        "ix_tickets_active_assignee_unanswered_due",
+        "ix_tickets_active_unanswered_paid_due",
         "ix_tickets_active_assignee_unanswered_due",
         None,
         "ix_tickets_active_views",
