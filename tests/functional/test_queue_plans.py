@@ -56,8 +56,8 @@ MINE = [
 UNASSIGNED = [
     "ix_tickets_active_unanswered_paid_due",  # the paid ones only, whoever they are assigned to
     "ix_tickets_active_assignee_unanswered_due",
-    None,  # the planner's choice: unassigned tickets are seldom answered
     "ix_tickets_active_views",  # a seek into the few answered unassigned tickets
+    "ix_tickets_active_views",
 ]
 
 
