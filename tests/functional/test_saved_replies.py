@@ -240,3 +240,14 @@ def test_the_reply_form_offers_own_and_the_categorys_shared_replies_most_used_fi
     login(desk.admin)  # an admin: the ticket category's shared replies and their own, no one else's
     page = client.get(f"/agent/tickets/{desk.it_ticket.id}").get_data(as_text=True)
     assert _offered(page) == [(str(shared.id), f"Printer jam ({desk.it.name})")]
+
+
+def test_the_list_filtered_by_htmx_is_its_fragment_with_the_matches(client, login, desk):
+    _reply("Restart first", "Please restart.", owner=desk.tech_it)
+    _reply("Invoice copy", "Attached.", owner=desk.tech_it)
+    login(desk.tech_it)
+    answer = client.get("/agent/replies/", query_string={"q": "restart"}, headers=HTMX)
+    assert answer.status_code == 200  # was a 500: the list's block called a macro it had not imported
+    fragment = answer.get_data(as_text=True)
+    assert fragment.lstrip().startswith('<section id="reply-list"') and "<html" not in fragment
+    assert "Restart first" in fragment and "Invoice copy" not in fragment
