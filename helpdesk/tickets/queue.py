@@ -364,11 +364,14 @@ def _priority_page(conditions, start, limit, reverse=False, ranks=(), walk=None,
 PAID_ABOVE = literal_column("0")  # a paid ticket's paid_credits are above this
 
 
-def attention_groups(now):
+def attention_groups(now, open_only=False):
     """The four groups of "Needs attention", in order, each with the column it sorts by:
     0 paid tickets not yet answered and at risk, 1 the other unanswered ones (both by reply-by
     time), 2 answered open tickets with a resolution target (by resolve-by time), 3 everything
-    else (latest update first). The groups never overlap; a met deadline sorts nothing up."""
+    else (latest update first). The groups never overlap; a met deadline sorts nothing up.
+    `open_only`: the page's filters already keep open tickets only, so the last group is the
+    answered ones without a resolve-by time, or waiting, said so that the index of answered open
+    tickets can serve it (PostgreSQL's planner cannot drop the closed tickets' half itself)."""
     unanswered = and_(Ticket.first_response_at.is_(None), in_written(Ticket.status, OPEN_STATUSES))
     # The zero is written into the SQL (not bound) so that both databases can prove group 0's
     # rows are in the paid tickets' partial index (a generic plan cannot, from a parameter).
@@ -386,6 +389,11 @@ def attention_groups(now):
             or_(Ticket.status == STATUS_WAITING, Ticket.resolution_due_at.is_(None)),
         ),
     )
+    if open_only:
+        rest = and_(
+            Ticket.first_response_at.isnot(None),
+            or_(Ticket.status == STATUS_WAITING, Ticket.resolution_due_at.is_(None)),
+        )
     not_paid_at_risk = or_(
         Ticket.paid_credits <= PAID_ABOVE, Ticket.response_warn_at.is_(None), Ticket.response_warn_at > now
     )
@@ -422,24 +430,24 @@ ASSIGNEE_ATTENTION_INDEXES = {
         "ix_tickets_active_assignee_unanswered_due",
         "ix_tickets_active_assignee_unanswered_due",
         "ix_tickets_active_resolution_due",
-        "ix_tickets_active_assignee_updated",
+        "ix_tickets_active_answered_assignee_updated",  # the agent sought, then latest update first
     ),
     "unassigned": (
         "ix_tickets_active_unanswered_paid_due",
         "ix_tickets_active_assignee_unanswered_due",
         "ix_tickets_active_views",
-        "ix_tickets_active_views",
+        "ix_tickets_active_answered_assignee_updated",
     ),
 }
 
 
-def _attention_page(conditions, start, limit, reverse=False, ranks=(), walk=None, lead=()):
+def _attention_page(conditions, start, limit, reverse=False, ranks=(), walk=None, lead=(), open_only=False):
     """ "Needs attention": the groups of attention_groups(), one index-backed branch each (like the
     priority sort), so a page costs the same however deep it is. The last group runs latest
     update first; `reverse` walks every branch back from the cursor."""
     start = start if start is not None else (LATEST_FIRST_GROUP + 1 if reverse else -1)
     branches = []
-    for rank, (group, key) in enumerate(attention_groups(NOW)):
+    for rank, (group, key) in enumerate(attention_groups(NOW, open_only)):
         if (rank > start) if reverse else (rank < start):
             continue
         if walk and walk[rank] is False:
@@ -676,6 +684,8 @@ def _build(sort, shape, filters, start, reverse, limit, ranks, spent):
         # `= :id`, and walked the whole latest-update index looking for unassigned closed tickets
         # (170 ms for "Unassigned, all statuses" on the bench desk).
         builder = partial(builder, lead=(Ticket.assignee_id,))
+    if sort == "attention" and {"active", "status"} & set(shape):
+        builder = partial(builder, open_only=True)
     statement = builder(_conditions(shape, filters), start, limit, reverse, ranks)
     ticket_id = statement.selected_columns.id
     tags = select(func.aggregate_strings(TicketTag.name, TAG_SEPARATOR)).where(

@@ -170,3 +170,34 @@ def test_a_reused_page_statement_never_shows_one_agent_another_s_tickets(client,
         category = ref.categories["Sales"].id
         assert _order(client, sort=sort, category=category)[0] == ["Sales only"]
         assert _order(client, sort=sort, category=ref.categories["IT"].id)[0] == ["IT only"]
+
+
+@pytest.mark.parametrize("assignee", ["anyone", "me", "unassigned"])
+def test_the_open_tickets_page_is_the_all_statuses_page_without_the_ended_ones(desk, assignee):
+    """With the open statuses filtered (the default), the last group's condition is written for
+    open tickets only (queue.attention_groups, open_only): the same tickets in the same order as
+    "all statuses" shows them, the resolved and closed ones left out."""
+    made = [
+        _ticket(desk, "Urgent, paid, at risk", "Urgent", minutes_ago=50),
+        _ticket(desk, "Normal, unanswered", "Normal", minutes_ago=40),
+        _ticket(desk, "High, answered, resolve by", "High", minutes_ago=30),
+        _ticket(desk, "Low, answered", "Low", minutes_ago=25),
+        _ticket(desk, "High, waiting", "High", minutes_ago=20),
+        _ticket(desk, "Low, resolved", "Low", minutes_ago=15),
+    ]
+    for ticket in made[2:]:
+        lifecycle.add_message(ticket, desk.agent, "On it.")
+    lifecycle.set_status(made[4], desk.agent, STATUS_WAITING)  # pauses (clears) its resolve-by time
+    made[4].resolution_due_at = utcnow() + timedelta(hours=1)  # as a desk's older rows may still have
+    lifecycle.set_status(made[5], desk.agent, STATUS_RESOLVED)
+    for ticket in made[::2]:  # every other one is the agent's
+        ticket.assignee_id = desk.agent.id
+    db.session.commit()
+
+    def subjects(status):
+        page = queue.queue_page(desk.agent, queue.QueueFilters(status=status, assignee=assignee), 25)
+        return [(row.subject, row.status) for row in page.rows]
+
+    every = subjects("all")
+    assert subjects("active") == [(s, st) for s, st in every if st != STATUS_RESOLVED]
+    assert len(every) == {"anyone": 6, "me": 3, "unassigned": 3}[assignee]

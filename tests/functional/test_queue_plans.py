@@ -51,13 +51,13 @@ MINE = [
     "ix_tickets_active_assignee_unanswered_due",  # the agent sought, then by reply-by time
     "ix_tickets_active_assignee_unanswered_due",
     "ix_tickets_active_resolution_due",
-    "ix_tickets_active_assignee_updated",  # the agent sought, then latest update first
+    "ix_tickets_active_answered_assignee_updated",  # the agent sought, then latest update first
 ]
 UNASSIGNED = [
     "ix_tickets_active_unanswered_paid_due",  # the paid ones only, whoever they are assigned to
     "ix_tickets_active_assignee_unanswered_due",
     "ix_tickets_active_views",  # a seek into the few answered unassigned tickets
-    "ix_tickets_active_views",
+    "ix_tickets_active_answered_assignee_updated",  # nobody sought among the answered ones
 ]
 
 
