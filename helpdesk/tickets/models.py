@@ -101,6 +101,7 @@ class Ticket(db.Model):
             "category_id",
             "paid_credits",
             "response_warn_at",
+            "status",  # for one status asked ("Waiting on customer"): unanswered ones are mostly new
             sqlite_where=text(f"{ACTIVE_SQL} AND first_response_at IS NULL"),
             postgresql_where=text(f"{ACTIVE_SQL} AND first_response_at IS NULL"),
         ),
@@ -112,6 +113,9 @@ class Ticket(db.Model):
             "ix_tickets_active_unanswered_paid_due",
             "due_at",
             "id",
+            "category_id",  # what the group tests, as above
+            "response_warn_at",
+            "status",
             sqlite_where=text(f"{ACTIVE_SQL} AND first_response_at IS NULL AND paid_credits > 0"),
             postgresql_where=text(f"{ACTIVE_SQL} AND first_response_at IS NULL AND paid_credits > 0"),
         ),

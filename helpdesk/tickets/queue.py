@@ -147,7 +147,12 @@ def _shape(actor, filters):
     elif filters.status in STATUSES:
         # A resolved or closed status is its own shape: "Needs attention" leaves out the groups
         # of open tickets (they cannot match), which both databases would otherwise walk in vain.
-        shape.append("status" if filters.status in OPEN_STATUSES else "ended_status")
+        # "Waiting on customer" is a shape of its own: "Needs attention" leaves out the resolve-by
+        # group (new and open tickets only), which PostgreSQL, seeing a parameter, walked in vain.
+        if filters.status == STATUS_WAITING:
+            shape.append("waiting")
+        else:
+            shape.append("status" if filters.status in OPEN_STATUSES else "ended_status")
         params["status"] = filters.status
     for name, value in (("category_id", filters.category_id), ("priority_id", filters.priority_id)):
         if value:
@@ -176,6 +181,7 @@ CONDITIONS = {
     # One open status: the open statuses written out too, so SQLite may walk the active tickets'
     # partial indexes (it refuses an INDEXED BY whose condition the WHERE does not imply).
     "status": lambda: and_(in_written(Ticket.status, OPEN_STATUSES), Ticket.status == bindparam("status")),
+    "waiting": lambda: and_(in_written(Ticket.status, OPEN_STATUSES), Ticket.status == bindparam("status")),
     "ended_status": lambda: Ticket.status == bindparam("status"),
     "category_id": lambda: Ticket.category_id == bindparam("category_id"),
     "priority_id": lambda: Ticket.priority_id == bindparam("priority_id"),
@@ -405,6 +411,7 @@ def attention_groups(now, open_only=False):
     )
 
 
+RESOLVING_GROUP = 2  # answered new and open tickets, by resolve-by time
 LATEST_FIRST_GROUP = 3
 
 
@@ -441,7 +448,9 @@ ASSIGNEE_ATTENTION_INDEXES = {
 }
 
 
-def _attention_page(conditions, start, limit, reverse=False, ranks=(), walk=None, lead=(), open_only=False):
+def _attention_page(
+    conditions, start, limit, reverse=False, ranks=(), walk=None, lead=(), open_only=False, without=()
+):
     """ "Needs attention": the groups of attention_groups(), one index-backed branch each (like the
     priority sort), so a page costs the same however deep it is. The last group runs latest
     update first; `reverse` walks every branch back from the cursor."""
@@ -450,7 +459,7 @@ def _attention_page(conditions, start, limit, reverse=False, ranks=(), walk=None
     for rank, (group, key) in enumerate(attention_groups(NOW, open_only)):
         if (rank > start) if reverse else (rank < start):
             continue
-        if walk and walk[rank] is False:
+        if (walk and walk[rank] is False) or rank in without:
             continue  # a group the filters rule out (open tickets' groups, a resolved status asked)
         descending = (rank == LATEST_FIRST_GROUP) != reverse
         # Only the id and the sort keys in the branches: a branch with every column costs more to
@@ -631,11 +640,13 @@ def _filter_kinds(shape):
     if shape[0] not in ("agent", "admin"):
         return None
     rest = set(shape[1:])
-    status = rest & {"active", "status", "ended_status"}
+    status = rest & {"active", "status", "waiting", "ended_status"}
     assignee = rest & {"assignee", "unassigned"}
     if len(status) > 1 or len(assignee) > 1 or rest - status - assignee:
         return None
     status_kind = status.pop() if status else "all"
+    if status_kind == "waiting":  # one open status, walked as any other
+        status_kind = "status"
     return status_kind, (assignee.pop() if assignee else None)
 
 
@@ -684,8 +695,8 @@ def _build(sort, shape, filters, start, reverse, limit, ranks, spent):
         # `= :id`, and walked the whole latest-update index looking for unassigned closed tickets
         # (170 ms for "Unassigned, all statuses" on the bench desk).
         builder = partial(builder, lead=(Ticket.assignee_id,))
-    if sort == "attention" and {"active", "status"} & set(shape):
-        builder = partial(builder, open_only=True)
+    if sort == "attention" and {"active", "status", "waiting"} & set(shape):
+        builder = partial(builder, open_only=True, without=(RESOLVING_GROUP,) if "waiting" in shape else ())
     statement = builder(_conditions(shape, filters), start, limit, reverse, ranks)
     ticket_id = statement.selected_columns.id
     tags = select(func.aggregate_strings(TicketTag.name, TAG_SEPARATOR)).where(

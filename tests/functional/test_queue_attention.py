@@ -200,4 +200,6 @@ def test_the_open_tickets_page_is_the_all_statuses_page_without_the_ended_ones(d
 
     every = subjects("all")
     assert subjects("active") == [(s, st) for s, st in every if st != STATUS_RESOLVED]
+    for status in ("new", "open", STATUS_WAITING):  # one status asked ("waiting" is its own shape)
+        assert subjects(status) == [(s, st) for s, st in every if st == status]
     assert len(every) == {"anyone": 6, "me": 3, "unassigned": 3}[assignee]

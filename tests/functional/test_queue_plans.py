@@ -92,3 +92,16 @@ def test_needs_attention_walks_each_groups_index_whatever_the_statistics(
     branches = [step for step in plan if step.startswith(("SCAN tickets", "SEARCH tickets"))][:4]
     used = [re.search(r"INDEX (\w+)", step).group(1) for step in branches]
     assert [u for u, w in zip(used, walks, strict=True) if w] == [w for w in walks if w], plan
+
+
+def test_waiting_on_customer_leaves_out_the_resolve_by_group(client, make, ref, login):
+    """Only new and open tickets are in "Needs attention"'s resolve-by group: for "Waiting on
+    customer" the page has no such branch (PostgreSQL, seeing the status as a parameter, walked
+    every active ticket with a resolve-by time for none; bench/README.md)."""
+    agent = make.technician(ref.categories["IT"])
+    login(agent)
+    waiting, _ = page_statement(client, "/agent/?status=waiting")
+    every, _ = page_statement(client, "/agent/?status=open")
+    assert "ORDER BY tickets.resolution_due_at" in every
+    assert "ORDER BY tickets.resolution_due_at" not in waiting
+    assert waiting.count("UNION ALL") == every.count("UNION ALL") - 1
