@@ -263,7 +263,9 @@ document.addEventListener("htmx:responseError", (event) => {
   const status = event.detail.xhr.status;
   showRequestError(status === 400
     ? "Your form expired. Reload the page and try again; nothing was saved."
-    : status === 413
+    : status === 401
+      ? "You are signed out (here or on another device). Reload the page to sign in again; nothing was saved."
+      : status === 413
       ? "The files are larger than the server accepts. Nothing was sent; your text is still here."
       : `The server could not complete this (error ${status}). Nothing was saved; please try again.`);
 });

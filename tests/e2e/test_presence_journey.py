@@ -80,7 +80,9 @@ def test_two_agents_see_each_other_and_one_writing(browser, desk):
     expect(ivan.get_by_label("Message", exact=True)).to_have_value("Half of my answer")
 
 
-@pytest.mark.browser_errors("status of 400", "Error Code 400")  # the refused heartbeat, logged by the browser
+@pytest.mark.browser_errors(
+    "status of 400", "Error Code 400", "status of 401", "Error Code 401"
+)  # the refused heartbeat
 def test_a_signed_out_agents_heartbeat_changes_nothing_on_the_page(browser, desk):
     from playwright.sync_api import expect
 
@@ -93,7 +95,9 @@ def test_a_signed_out_agents_heartbeat_changes_nothing_on_the_page(browser, desk
     expect(other_tab.get_by_label("Password")).to_be_visible()
     with ivan.expect_response(lambda r: "/presence" in r.url, timeout=HEARTBEAT_WAIT) as refused:
         pass  # the next heartbeat
-    assert refused.value.status == 400
+    # 400: the form's token left with the session; 401: a heartbeat that set out with the old
+    # cookie while the logout was under way found the session ended (htmx is never redirected)
+    assert refused.value.status in (400, 401)
     ivan.wait_for_timeout(300)
     expect(ivan.get_by_label("Password")).to_have_count(0)
     expect(ivan.get_by_role("group", name="Other agents on this ticket")).to_contain_text("No other agent")

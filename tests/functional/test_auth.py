@@ -186,3 +186,30 @@ def test_profile_changes_the_time_zone_used_for_dates(client, login, make, ref):
     client.post("/account", data={"name": "New Name", "timezone": "Asia/Tokyo"})
     page = client.get(f"/portal/tickets/{ticket.id}").get_data(as_text=True)
     assert "Sun 22 Nov 2026, 09:30 JST" in page and "New Name" in page
+
+
+def test_signed_out_elsewhere_an_htmx_request_answers_401_and_a_page_goes_to_login(
+    app, client, make, login, ref
+):
+    """Every session ended from another device: the page a browser asks for goes to the login page
+    (and back after); what htmx asks for answers 401, so the login page is never swapped into the
+    queue's table or the presence box, and a background request never navigates away from a draft."""
+    it = ref.categories["IT"]
+    agent = make.technician(it)
+    ticket = make.ticket(category=it)
+    this_device = login(agent, app.test_client())
+    login(agent)
+    assert client.post("/logout").status_code == 302  # ends this session and the other device's
+    htmx = {"HX-Request": "true"}
+    for answer in (
+        this_device.get("/agent/", headers=htmx),
+        this_device.post(f"/agent/tickets/{ticket.id}/presence", headers=htmx),
+        this_device.post(f"/agent/tickets/{ticket.id}/draft", data={"body": "Still here"}, headers=htmx),
+    ):
+        assert answer.status_code == 401 and "Location" not in answer.headers
+        assert "Password" not in answer.get_data(as_text=True)
+    page = this_device.get("/agent/?status=waiting")
+    assert page.status_code == 302
+    assert (
+        page.headers["Location"].startswith("/login?next=") and "status%3Dwaiting" in page.headers["Location"]
+    )
