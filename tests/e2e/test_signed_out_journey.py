@@ -4,26 +4,13 @@ never swapped into the queue's table (htmx requests answer 401 instead of a redi
 
 import pytest
 
-from helpdesk.extensions import db
-
-from .test_keyboard_journey import log_in
+from .test_keyboard_journey import desk, log_in  # noqa: F401  (desk: the demo desk's live server)
 
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture
-def desk(live_server_factory):
-    from helpdesk.demo.seed import seed_demo
-
-    server = live_server_factory(WTF_CSRF_ENABLED=True)
-    with server.app.app_context():
-        seed_demo()
-        db.session.commit()
-    return server
-
-
 @pytest.mark.browser_errors("status of 401", "Error Code 401")  # the refused request, logged by the browser
-def test_signed_out_elsewhere_the_queue_says_so_and_keeps_its_table(browser, desk):
+def test_signed_out_elsewhere_the_queue_says_so_and_keeps_its_table(browser, desk):  # noqa: F811  (the fixture)
     from playwright.sync_api import expect
 
     tab = browser.new_context().new_page()
