@@ -175,13 +175,17 @@ def _shape(actor, filters):
     return tuple(shape), params
 
 
+def _one_open_status():
+    """One open status: the open statuses written out too, so SQLite may walk the active tickets'
+    partial indexes (it refuses an INDEXED BY whose condition the WHERE does not imply)."""
+    return and_(in_written(Ticket.status, OPEN_STATUSES), Ticket.status == bindparam("status"))
+
+
 CONDITIONS = {
     # Written into the SQL: the active-ticket partial indexes (models.Ticket) carry this very list.
     "active": lambda: in_written(Ticket.status, OPEN_STATUSES),
-    # One open status: the open statuses written out too, so SQLite may walk the active tickets'
-    # partial indexes (it refuses an INDEXED BY whose condition the WHERE does not imply).
-    "status": lambda: and_(in_written(Ticket.status, OPEN_STATUSES), Ticket.status == bindparam("status")),
-    "waiting": lambda: and_(in_written(Ticket.status, OPEN_STATUSES), Ticket.status == bindparam("status")),
+    "status": _one_open_status,
+    "waiting": _one_open_status,  # "Waiting on customer": the same condition, its own shape
     "ended_status": lambda: Ticket.status == bindparam("status"),
     "category_id": lambda: Ticket.category_id == bindparam("category_id"),
     "priority_id": lambda: Ticket.priority_id == bindparam("priority_id"),
@@ -388,18 +392,11 @@ def attention_groups(now, open_only=False):
         in_values(Ticket.status, (STATUS_NEW, STATUS_OPEN)),
         Ticket.resolution_due_at.isnot(None),
     )
-    rest = or_(
-        not_in_values(Ticket.status, OPEN_STATUSES),
-        and_(
-            Ticket.first_response_at.isnot(None),
-            or_(Ticket.status == STATUS_WAITING, Ticket.resolution_due_at.is_(None)),
-        ),
+    answered_rest = and_(
+        Ticket.first_response_at.isnot(None),
+        or_(Ticket.status == STATUS_WAITING, Ticket.resolution_due_at.is_(None)),
     )
-    if open_only:
-        rest = and_(
-            Ticket.first_response_at.isnot(None),
-            or_(Ticket.status == STATUS_WAITING, Ticket.resolution_due_at.is_(None)),
-        )
+    rest = answered_rest if open_only else or_(not_in_values(Ticket.status, OPEN_STATUSES), answered_rest)
     not_paid_at_risk = or_(
         Ticket.paid_credits <= PAID_ABOVE, Ticket.response_warn_at.is_(None), Ticket.response_warn_at > now
     )
