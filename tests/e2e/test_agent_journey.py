@@ -88,6 +88,9 @@ def test_technician_works_a_ticket_and_admin_sees_seat_banner(log_in):
     expect(page.get_by_role("heading", level=1)).to_have_text(
         re.compile(r"^#\d+ VPN drops every 10 minutes$")
     )
+    # The status saves on change only once app.js has loaded (deferred); a choice made before that
+    # waits for the Save button, as without JavaScript. Under a full suite's load CI chose first.
+    page.wait_for_load_state("load")
     page.get_by_label("Status", exact=True).select_option(label="Waiting on customer")
     expect(page.get_by_role("status").filter(has_text="Status saved: Waiting on customer.")).to_be_visible()
     expect(page.locator("ol.history")).to_contain_text("changed status from New to Waiting on customer")
