@@ -65,6 +65,8 @@ def test_a_customer_finds_the_answer_beside_the_form_and_leaves(demo_desk, brows
     page = customer.new_page()
     log_in(page, base, "john@example.com")
     page.get_by_role("link", name="New ticket").first.click()
+    # The suggestions come by htmx (deferred): a subject typed before it loaded asks for nothing.
+    page.wait_for_load_state("load")
     page.get_by_label("Category").select_option(label="IT")
     page.get_by_label("Subject").fill("VPN drops")
 
