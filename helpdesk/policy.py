@@ -15,6 +15,7 @@ from helpdesk.billing.models import Payment
 from helpdesk.credits.models import CreditAccount
 from helpdesk.extensions import db
 from helpdesk.kb import models as kb
+from helpdesk.querying import column_rows
 from helpdesk.tickets.models import STATUS_CLOSED, Attachment, Subscription, Ticket
 
 
@@ -216,7 +217,7 @@ def assignable_categories(category_ids):
     """{active agent id: which of `category_ids` they may be assigned tickets in, or None for
     every category}: can_be_assigned for every agent at once, in one query."""
     allowed = {}
-    for user_id, role, category_id in db.session.execute(ASSIGNABLE, {"categories": sorted(category_ids)}):
+    for user_id, role, category_id in column_rows(ASSIGNABLE, {"categories": sorted(category_ids)}):
         if role == ROLE_ADMIN:
             allowed[user_id] = None
         else:

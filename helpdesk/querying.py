@@ -4,6 +4,8 @@ from sqlalchemy import inspect, literal, literal_column
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 
+from helpdesk.extensions import db
+
 
 def upsert_insert(dialect_name):
     """The `insert` construct of `dialect_name` that has on_conflict_do_update / do_nothing (the
@@ -31,6 +33,18 @@ def row_id(value):
 def is_row_id(value):
     """Whether `value` is an int that can name a row (see row_id)."""
     return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ROW_ID
+
+
+def column_rows(statement, params=None):
+    """The rows of a SELECT of columns (no entities), run on the session's connection: what
+    session.execute would give, without the ORM's work on every statement and row (a 3-column
+    SELECT of one row: 68 µs through the session with the models' attributes, 22 µs this way;
+    bench/README). Changes pending in the session are flushed first, as session.execute's
+    autoflush does, so a page rendered after a change sees it."""
+    session = db.session()
+    if session.autoflush:
+        session.flush()  # returns at once when nothing is pending
+    return session.connection().execute(statement, params or {})
 
 
 def id_of(instance):

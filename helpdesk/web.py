@@ -19,6 +19,7 @@ from helpdesk.errors import CONFLICT_TEXT, is_conflict
 from helpdesk.extensions import db
 from helpdesk.htmx import is_htmx
 from helpdesk.money import format_money
+from helpdesk.querying import column_rows
 from helpdesk.rendering import user_html
 
 CSP = (
@@ -508,7 +509,7 @@ def _fetch_layout_counts(user):
         fill = registered[name][2]
         if fill is not None:
             params.update(fill(user))
-    return dict(db.session.execute(statement, params).one()._mapping)
+    return dict(column_rows(statement, params).one()._mapping)
 
 
 def register_layout_context(app):

@@ -14,7 +14,7 @@ from helpdesk import policy
 from helpdesk.dbtypes import utcnow
 from helpdesk.errors import NotFound, ValidationFailed
 from helpdesk.extensions import db
-from helpdesk.querying import escape_like
+from helpdesk.querying import column_rows, escape_like
 from helpdesk.replies.models import BODY_MAX, TITLE_MAX, SavedReply
 from helpdesk.tickets.models import Category
 
@@ -181,7 +181,7 @@ def reply_choices(actor, ticket):
             .order_by(*_MOST_USED_FIRST)
             .limit(PICKER_LIMIT)
         )
-    found = db.session.execute(statement, {"actor_id": actor.id, "category_id": ticket.category_id})
+    found = column_rows(statement, {"actor_id": actor.id, "category_id": ticket.category_id})
     return [tuple(row) for row in found]
 
 

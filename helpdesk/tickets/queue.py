@@ -25,7 +25,7 @@ from helpdesk.accounts.models import Organization, User
 from helpdesk.dbtypes import UTCDateTime, utcnow
 from helpdesk.extensions import db
 from helpdesk.formfields import MAX_ID, parse_id
-from helpdesk.querying import in_values, in_written, not_in_values, walking_index
+from helpdesk.querying import column_rows, in_values, in_written, not_in_values, walking_index
 from helpdesk.tickets import search, sla
 from helpdesk.tickets.models import (
     OPEN_STATUSES,
@@ -532,7 +532,7 @@ def queue_page(actor, filters, per_page, now=None, spent=None):
         if cursor is not None:
             start, params["c_key"], params["c_id"] = _cursor_values(sort, cursor, ranks)
         statement = _statement(sort, shape, filters, start, reverse != flipped, per_page + 1, ranks, spent)
-        return db.session.execute(statement, params).all()
+        return column_rows(statement, params).all()
 
     before = decode_cursor(sort, filters.before)
     if before is not None:

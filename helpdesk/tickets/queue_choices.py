@@ -6,7 +6,7 @@ from sqlalchemy import bindparam, literal_column, select, union_all
 
 from helpdesk import policy
 from helpdesk.accounts.models import ACTIVE_AGENT, User
-from helpdesk.extensions import db
+from helpdesk.querying import column_rows
 from helpdesk.tickets.models import Category, Priority
 
 
@@ -36,9 +36,9 @@ def filter_choices(actor):
     """Options for the queue's filter and bulk controls, in one query: the categories the actor
     sees (by name), the priorities (most urgent first) and the active agents (by name)."""
     if policy.is_admin(actor):
-        rows = db.session.execute(CHOICES_ALL)
+        rows = column_rows(CHOICES_ALL)
     else:  # a technician: the categories granted to them (policy.permitted_category_ids)
-        rows = db.session.execute(CHOICES_PERMITTED, {"viewer_id": actor.id})
+        rows = column_rows(CHOICES_PERMITTED, {"viewer_id": actor.id})
     found = {"c": [], "p": [], "a": []}
     for row in rows:
         found[row.kind].append(Choice(row.id, row.name))

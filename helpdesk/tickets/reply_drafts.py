@@ -19,6 +19,7 @@ from sqlalchemy import bindparam, delete, select
 
 from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
+from helpdesk.querying import column_rows
 from helpdesk.tickets import presence
 from helpdesk.tickets.models import Message, ReplyDraft
 from helpdesk.tickets.presence import upsert
@@ -40,7 +41,7 @@ DRAFT_BODIES = select(ReplyDraft.kind, ReplyDraft.body).where(
 def draft_bodies(author, ticket_id, now=None):
     """{kind: body} of the author's unexpired drafts on this ticket (both boxes in one query)."""
     params = {"ticket_id": ticket_id, "user_id": author.id, "now": now or utcnow()}
-    return dict(db.session.execute(DRAFT_BODIES, params).all())
+    return dict(column_rows(DRAFT_BODIES, params).all())
 
 
 def save(author, ticket_id, body, submission_key="", now=None, kind=REPLY):
