@@ -185,35 +185,24 @@ def test_the_note_box_keeps_its_own_draft(client, login, desk):
     assert [d.kind for d in drafts()] == ["reply"]
 
 
+def _pending_draft(desk, kind, body, now):
+    """Ivan's draft added to the session, not flushed."""
+    draft = ReplyDraft(ticket_id=desk.it_ticket.id, user_id=desk.tech_it.id, kind=kind, body=body)
+    draft.updated_at, draft.expires_at = now, now + timedelta(days=1)
+    db.session.add(draft)
+
+
 def test_a_draft_added_and_not_yet_flushed_is_read_back(desk):
     """The drafts are read on the session's connection (querying.column_rows, past the ORM):
     a change still pending in the session is flushed first, as session.execute would, so what
     a request has just changed is what it reads."""
     now = utcnow()
-    db.session.add(
-        ReplyDraft(
-            ticket_id=desk.it_ticket.id,
-            user_id=desk.tech_it.id,
-            kind="note",
-            body="Checked the firewall",
-            updated_at=now,
-            expires_at=now + timedelta(days=1),
-        )
-    )
+    _pending_draft(desk, "note", "Checked the firewall", now)
     assert reply_drafts.draft_bodies(desk.tech_it, desk.it_ticket.id, now=now) == {
         "note": "Checked the firewall"
     }
     with db.session.no_autoflush:  # and where the caller asked for no flush, none is made
-        db.session.add(
-            ReplyDraft(
-                ticket_id=desk.it_ticket.id,
-                user_id=desk.tech_it.id,
-                kind="reply",
-                body="Dear Alice",
-                updated_at=now,
-                expires_at=now + timedelta(days=1),
-            )
-        )
+        _pending_draft(desk, "reply", "Dear Alice", now)
         assert reply_drafts.draft_bodies(desk.tech_it, desk.it_ticket.id, now=now) == {
             "note": "Checked the firewall"
         }
