@@ -114,3 +114,28 @@ def test_agent_logs_time_and_admin_edits_a_tariff_without_reloads(live_server, p
     expect(page.locator("form", has_text="Low").get_by_label("Response target (minutes)")).to_have_value(
         "2880"
     )
+
+
+def test_a_late_quote_for_an_earlier_choice_never_replaces_the_latest(live_server, page):
+    """Choosing the category and then a priority asks for two quotes. Should the first answer come
+    back last (a slow server, a busy desk), it must not replace the quote of what is chosen now:
+    the quote's requests wait for one another (hx-sync on #priority-quote), the latest last."""
+    from playwright.sync_api import expect
+
+    log_in(page, live_server, "alice@example.com")
+    page.goto(f"{live_server}/portal/tickets/new")
+    page.wait_for_load_state("load")
+    held = []
+    page.route("**/quote*", lambda route: held.append(route) if not held else route.continue_())
+    page.get_by_label("Category").select_option(label="IT")  # its quote (Normal) is held back
+    for _ in range(100):
+        if held:
+            break
+        page.wait_for_timeout(50)  # the route's handler runs while Playwright waits
+    assert len(held) == 1
+    page.get_by_label("Urgent — response within 1 h of business hours — 250 credits").check()
+    page.wait_for_timeout(300)
+    with page.expect_response(lambda response: "/quote" in response.url):
+        held[0].continue_()  # the earlier quote's answer arrives now
+    page.wait_for_timeout(500)  # and is swapped in, if nothing keeps it out
+    expect(page.locator("#priority-quote")).to_contain_text("Urgent: 250 credits")
