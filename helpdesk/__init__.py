@@ -80,30 +80,9 @@ def register_url_converters(app):
     register_converters(app)
 
 
-def _signed_out():
-    """A page that needs a signed-in user, asked without one (never signed in, signed out in another
-    tab, every session ended from another device). A browser goes to the login page, back here
-    after. An htmx request answers 401: following the redirect would swap the login page into the
-    part of the page it asked for (a table, the presence box), and a background request (the
-    heartbeat, a draft's autosave) must not navigate away from the text being typed. static/app.js
-    tells the user to sign in again; static/live.js keeps the live parts as they are."""
-    from flask import flash, make_response, redirect, request
-    from flask_login import login_url
-
-    from helpdesk.htmx import is_htmx
-
-    if is_htmx():
-        response = make_response("Your session has ended: sign in again.", 401)
-        response.mimetype = "text/plain"
-        response.headers["WWW-Authenticate"] = 'FormBased realm="helpdesk"'
-        response.vary.add("HX-Request")
-        return response
-    flash(login_manager.login_message, login_manager.login_message_category)
-    return redirect(login_url(login_manager.login_view, next_url=request.url))
-
-
 def register_extensions(app):
     from helpdesk.accounts.auth import load_session_user
+    from helpdesk.accounts.sessions import signed_out
 
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True, directory=os.path.join(app.root_path, "..", "migrations"))
@@ -115,7 +94,7 @@ def register_extensions(app):
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
     login_manager.user_loader(load_session_user)
-    login_manager.unauthorized_handler(_signed_out)
+    login_manager.unauthorized_handler(signed_out)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         _configure_sqlite(app)
     elif app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):

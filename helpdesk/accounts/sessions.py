@@ -7,11 +7,12 @@ only the cookie, never the database.
 
 import time
 
-from flask import current_app, redirect, request, session, url_for
-from flask_login import current_user, login_user
+from flask import current_app, flash, make_response, redirect, request, session, url_for
+from flask_login import current_user, login_url, login_user
 
 from helpdesk import policy
-from helpdesk.htmx import hx_redirect_or
+from helpdesk.extensions import login_manager
+from helpdesk.htmx import hx_redirect_or, is_htmx
 
 AUTH_AT = "auth_at"  # when the user last gave a password or code (Unix time)
 PENDING = "pending_login"  # password accepted, second factor awaited: not signed in yet
@@ -89,3 +90,20 @@ def two_factor_done():
 def refresh_two_factor_state(user):
     """After two factors were turned off: a role that requires them goes back to the set-up page."""
     session[TWO_FACTOR] = two_factor_state(user)
+
+
+def signed_out():
+    """Flask-Login's answer to a page that needs a signed-in user, asked without one (never signed
+    in, signed out in another tab, every session ended from another device). A browser goes to the
+    login page, back here after. An htmx request answers 401: following the redirect would swap the
+    login page into the part of the page it asked for (a table, the presence box), and a background
+    request (the heartbeat, a draft's autosave) must not navigate away from the text being typed.
+    static/app.js tells the user to sign in again; static/live.js keeps the live parts as they are."""
+    if is_htmx():
+        response = make_response("Your session has ended: sign in again.", 401)
+        response.mimetype = "text/plain"
+        response.headers["WWW-Authenticate"] = 'FormBased realm="helpdesk"'
+        response.vary.add("HX-Request")
+        return response
+    flash(login_manager.login_message, login_manager.login_message_category)
+    return redirect(login_url(login_manager.login_view, next_url=request.url))
