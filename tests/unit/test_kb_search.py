@@ -231,6 +231,46 @@ def test_the_index_follows_every_edit_and_rename(library, make):
     assert titles(reader, "toner") == []
 
 
+def test_a_title_word_follows_every_change_of_the_article(library, make):
+    """Several words look for one of them in a title or tags first (PostgreSQL: the title
+    vector's own index; SQLite: an FTS5 column filter): a new title, tags, category, visibility,
+    status and a deletion show there at once."""
+    reader, agent = make.customer(), make.technician(library.it)
+    router = library.router
+
+    def edit(**changes):
+        fields = {
+            "category_id": router.category_id,
+            "title": router.title,
+            "body": router.body,
+            "visibility": router.visibility,
+            "tags": router.tag_line,
+        } | changes
+        articles.update_article(library.author, router, seen_version=router.version, **fields)
+        db.session.commit()
+
+    assert suggested(reader, "router puzzle") == ["Home router settings"]
+    edit(visibility="agents")
+    assert suggested(reader, "router puzzle") == []
+    assert suggested(agent, "router puzzle") == ["Home router settings"]
+    edit(title="Home gateway settings", tags="wifi")
+    assert suggested(agent, "router puzzle") == []
+    assert suggested(agent, "gateway puzzle") == suggested(agent, "wifi puzzle") == ["Home gateway settings"]
+    assert titles(agent, "gateway puzzle", category_id=library.it.id) == ["Home gateway settings"]
+    edit(category_id=library.billing.id)
+    assert titles(agent, "gateway puzzle", category_id=library.it.id) == []
+    assert titles(agent, "gateway puzzle", category_id=library.billing.id) == ["Home gateway settings"]
+    articles.set_status(library.author, router, "archived")
+    db.session.commit()
+    assert suggested(agent, "gateway puzzle") == []
+    articles.set_status(library.author, router, "published")
+    db.session.commit()
+    assert suggested(agent, "gateway puzzle") == ["Home gateway settings"]
+    db.session.delete(router)
+    db.session.commit()
+    assert suggested(agent, "gateway puzzle") == []
+
+
 def test_snippets_mark_the_words_and_escape_the_text():
     html = search.snippet("Use <b>the</b> **VPN** client, then [restart](http://x) the VPN.", ["vpn"])
     assert "<b>" not in html and "&lt;b&gt;" in html
