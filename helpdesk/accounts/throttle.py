@@ -44,12 +44,15 @@ def take(key, window, relaxed=False):
     wait for the log to reach the disk (a crash may forget a few counts)."""
     now = utcnow()
     statement = _take_statement(db.session.get_bind().dialect.name, relaxed)
-    count = db.session.execute(
-        statement, {"throttle_key": key, "now": now, "expired_before": now - window}
-    ).scalar_one()
-    if count == 1:
-        _prune(now)
+    count = db.session.execute(statement, take_values(key, window, now)).scalar_one()
+    if count == 1:  # a new window began
+        prune_expired(now)
     return count
+
+
+def take_values(key, window, now):
+    """The bind parameters of take's statement (and of take_if_statement's)."""
+    return {"throttle_key": key, "now": now, "expired_before": now - window}
 
 
 @functools.cache
@@ -59,22 +62,45 @@ def _take_statement(dialect, relaxed=False):
     PostgreSQL, the row inserted is selected from `set_config('synchronous_commit', 'off', true)`
     (SET LOCAL as a function), so the setting is made by the statement that commits."""
     table = Throttle.__table__
-    now = bindparam("now", type_=UTCDateTime)
-    expired = table.c.window_start <= bindparam("expired_before", type_=UTCDateTime)
     insert = upsert_insert(dialect)(table)
     if relaxed and dialect == "postgresql":
-        setting = select(func.set_config("synchronous_commit", "off", true()).label("relaxed")).subquery()
-        row = select(bindparam("throttle_key"), now, literal(1)).select_from(setting)
-        insert = insert.from_select(["key", "window_start", "count"], row)
+        insert = insert.from_select(["key", "window_start", "count"], _relaxed_row())
     else:
-        insert = insert.values(key=bindparam("throttle_key"), window_start=now, count=1)
+        insert = insert.values(key=bindparam("throttle_key"), window_start=_NOW, count=1)
+    return _counting(insert).returning(table.c.count)
+
+
+_NOW = bindparam("now", type_=UTCDateTime)
+
+
+def _relaxed_row():
+    """PostgreSQL: the row an upsert inserts, selected from `set_config('synchronous_commit', 'off',
+    true)` (SET LOCAL as a function), so the setting is made by the statement that commits."""
+    setting = select(func.set_config("synchronous_commit", "off", true()).label("relaxed")).subquery()
+    return select(bindparam("throttle_key"), _NOW, literal(1)).select_from(setting)
+
+
+def _counting(insert):
+    """`insert` of a throttle row made an upsert: one more in the current window, or a new window."""
+    table = Throttle.__table__
+    expired = table.c.window_start <= bindparam("expired_before", type_=UTCDateTime)
     return insert.on_conflict_do_update(
         index_elements=[table.c.key],
         set_={
             "count": case((expired, 1), else_=table.c.count + 1),
-            "window_start": case((expired, now), else_=table.c.window_start),
+            "window_start": case((expired, _NOW), else_=table.c.window_start),
         },
-    ).returning(table.c.count)
+    )
+
+
+def take_if_statement(condition):
+    """PostgreSQL: take's relaxed upsert (the same bind parameters, take_values), made only where
+    `condition` holds, returning the new count and its window's start; for a CTE of a statement
+    that reads what the count is for (the API's token and its request count: one round trip)."""
+    table = Throttle.__table__
+    row = _relaxed_row().where(condition)
+    insert = upsert_insert("postgresql")(table).from_select(["key", "window_start", "count"], row)
+    return _counting(insert).returning(table.c.count, table.c.window_start)
 
 
 def give_back(key):
@@ -97,7 +123,7 @@ def count(key, window):
     return row.count
 
 
-def _prune(now):
+def prune_expired(now):
     """Delete counters whose window ended a day ago, a batch at a time. Rows another transaction
     holds are skipped (SKIP LOCKED on PostgreSQL), so pruning never waits and never deadlocks."""
     stale = (

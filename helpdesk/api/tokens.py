@@ -99,12 +99,14 @@ def authenticate(secret):
     if not well_formed(secret):
         return None
     found = db.session.execute(_token_statement(), {"token_hash": digest(secret)}).first()
-    if found is None:
+    if found is None or not usable(*found):
         return None
-    token, owner = found
-    if token.revoked_at is not None or token.expires_at <= utcnow() or not owner.active:
-        return None
-    return token, owner
+    return tuple(found)
+
+
+def usable(token, owner):
+    """Not revoked, not expired, its owner active."""
+    return token.revoked_at is None and token.expires_at > utcnow() and owner.active
 
 
 @functools.cache
@@ -115,6 +117,26 @@ def _token_statement():
         .join(User, User.id == ApiToken.user_id)
         .where(ApiToken.token_hash == bindparam("token_hash"))
         .options(lazyload(ApiToken.owner), *signed_in_user_options())
+    )
+
+
+@functools.cache
+def counted_token_statement():
+    """PostgreSQL: _token_statement's row with the token's request counted by `counting(condition)`
+    (accounts/throttle.py's take_if_statement: its bind parameters besides token_hash), in one
+    statement: the count is a CTE made only when a token has this hash (an unknown token writes
+    nothing), and its new count and window start are the row's last two columns."""
+    from helpdesk.accounts import throttle  # the API's rate limit's counters
+
+    known = select(ApiToken.id).where(ApiToken.token_hash == bindparam("token_hash")).exists()
+    counted = throttle.take_if_statement(known).cte("counted")
+    return (
+        _token_statement()
+        .add_cte(counted)
+        .add_columns(
+            select(counted.c.count).scalar_subquery().label("counted"),
+            select(counted.c.window_start).scalar_subquery().label("window_started"),
+        )
     )
 
 

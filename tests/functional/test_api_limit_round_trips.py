@@ -1,7 +1,8 @@
-"""The API's token check and rate limit on PostgreSQL: two autocommitted statements (the token read,
-then its count) instead of a transaction of five round trips; an unknown token writes nothing; the
-count's commit does not wait for the disk. Seen on the wire: libpq's trace of every message the
-app's connections send (committing: the requests use the pool's own connections)."""
+"""The API's token check and rate limit on PostgreSQL: one autocommitted statement (the token read,
+its count a CTE of that SELECT) instead of a transaction of five round trips; an unknown token
+writes nothing; a revoked or expired token, or one whose owner left, is refused; the count's
+commit does not wait for the disk. Seen on the wire: libpq's trace of every message the app's
+connections send (committing: the requests use the pool's own connections)."""
 
 import re
 import tempfile
@@ -55,7 +56,7 @@ class Wire:
 
 
 @pytest.mark.committing
-def test_the_token_check_and_its_count_are_two_round_trips_before_the_request_s_transaction(app, desk):
+def test_the_token_check_and_its_count_are_one_round_trip_before_the_request_s_transaction(app, desk):
     headers = bearer(desk.tech_it)
     client = app.test_client()
     assert client.get("/api/v1/tickets", headers=headers).status_code == 200  # the pool is warm
@@ -63,13 +64,43 @@ def test_the_token_check_and_its_count_are_two_round_trips_before_the_request_s_
         response = client.get("/api/v1/tickets", headers=headers)
     assert response.status_code == 200
     begin = next(i for i, m in enumerate(wire.round_trips) if "BEGIN" in m)
-    assert begin == 2, wire.messages  # two round trips before the request's transaction
+    assert begin == 1, wire.messages  # one round trip before the request's transaction
     first = next(i for i, m in enumerate(wire.messages) if "BEGIN" in m)
     statements = [m for m in wire.messages[:first] if m.startswith("Parse")]
-    assert len(statements) == 2, wire.messages
-    assert "SELECT api_tokens." in statements[0] and "INSERT INTO throttles" in statements[1]
-    # in all: 2 for the token, then BEGIN, the queue's plan setting, its page, COMMIT
-    assert len(wire.round_trips) == 6, wire.messages
+    assert len(statements) == 1, wire.messages
+    assert "WITH counted AS" in statements[0]  # the count (INSERT INTO throttles), then the token
+    # in all: 1 for the token, then BEGIN, the queue's plan setting, its page, COMMIT
+    assert len(wire.round_trips) == 5, wire.messages
+
+
+@pytest.mark.committing
+def test_a_revoked_or_expired_token_or_a_departed_owner_is_refused_by_the_one_statement(app, desk):
+    from helpdesk.api.models import ApiToken
+    from helpdesk.dbtypes import utcnow
+
+    client = app.test_client()
+
+    def token_of(user):
+        headers = bearer(user)
+        return headers, db.session.scalars(select(ApiToken).order_by(ApiToken.id.desc())).first()
+
+    revoked, token = token_of(desk.tech_it)
+    assert client.get("/api/v1/tickets", headers=revoked).status_code == 200
+    token.revoked_at = utcnow()
+    db.session.commit()
+    assert is_problem(client.get("/api/v1/tickets", headers=revoked), 401)
+
+    expired, token = token_of(desk.tech_it)
+    token.expires_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    assert is_problem(client.get("/api/v1/tickets", headers=expired), 401)
+
+    departed, _token = token_of(desk.requester)
+    assert client.get("/api/v1/tickets", headers=departed).status_code == 200
+    desk.requester.active = False
+    db.session.commit()
+    assert is_problem(client.get("/api/v1/tickets", headers=departed), 401)
+    assert client.get("/api/v1/tickets", headers=bearer(desk.tech_sales)).status_code == 200
 
 
 @pytest.mark.committing
