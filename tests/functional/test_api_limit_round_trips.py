@@ -66,9 +66,12 @@ def test_the_token_check_and_its_count_are_one_round_trip_before_the_request_s_t
     begin = next(i for i, m in enumerate(wire.round_trips) if "BEGIN" in m)
     assert begin == 1, wire.messages  # one round trip before the request's transaction
     first = next(i for i, m in enumerate(wire.messages) if "BEGIN" in m)
-    statements = [m for m in wire.messages[:first] if m.startswith("Parse")]
-    assert len(statements) == 1, wire.messages
-    assert "WITH counted AS" in statements[0]  # the count (INSERT INTO throttles), then the token
+    # one execution (a Bind each, the statement parsed now or prepared by an earlier request)
+    executed = [m for m in wire.messages[:first] if m.startswith("Bind")]
+    assert len(executed) == 1, wire.messages
+    assert "'api:" in executed[0]  # its values: the count's key (and the token's hash)
+    parsed = [m for m in wire.messages[:first] if m.startswith("Parse")]
+    assert all("WITH counted AS" in m for m in parsed), parsed  # the count's CTE, then the token
     # in all: 1 for the token, then BEGIN, the queue's plan setting, its page, COMMIT
     assert len(wire.round_trips) == 5, wire.messages
 
