@@ -32,14 +32,18 @@ PAGES = {
         ("tickets", "Her tickets in the portal", "/portal/tickets"),
         ("new-ticket", "The new-ticket form with its live credit quote", "/portal/tickets/new"),
         ("ticket", "One of her tickets", "/portal/tickets/{ticket}"),
+        ("kb-search", "The knowledge base's search, the words marked in each result", "/kb/search?q=vpn"),
     ),
     "technician": (
-        ("queue", "The queue, Needs attention first", "/agent/"),
+        ("queue", "The queue, Needs attention first, with the views beside it", "/agent/"),
         ("ticket", "A ticket in the agent console", "/agent/tickets/{ticket}"),
+        ("on-behalf", "A ticket opened for a customer who phoned", "/agent/tickets/new"),
+        ("kb-report", "The knowledge base's report: deflections, searches with no answer", "/agent/reports/kb"),
     ),
     "admin": (
         ("home", "The admin home with every section", "/admin/"),
         ("branding", "Branding: the desk's name, logo and accent colour", "/admin/branding"),
+        ("permissions", "Technicians by category: who works which tickets", "/admin/permissions"),
     ),
 }
 SCHEMES = ("light", "dark")

@@ -352,10 +352,10 @@ document.querySelectorAll("input[type=color][data-colour-for]").forEach((picker)
   });
 });
 
-// Agent console: on a phone the sidebar starts folded under its "Menu" (without this file it is
-// simply open above the page).
+// Agent console: up to a small laptop (app.css) the sidebar starts folded under its "Menu"
+// (without this file it is simply open above the page).
 document.addEventListener("DOMContentLoaded", () => {
-  if (!window.matchMedia("(max-width: 48rem)").matches) return;
+  if (!window.matchMedia("(max-width: 75rem)").matches) return;
   document.querySelectorAll("details.sidebar-fold[open]").forEach((fold) => { fold.open = false; });
 });
 

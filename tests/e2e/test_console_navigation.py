@@ -131,3 +131,22 @@ def test_top_bar_search_and_profile_menu(browser, desk, viewport):
     menu.click()
     page.get_by_role("button", name="Log out").click()
     expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+
+
+@pytest.mark.parametrize("width", [860, 1024, 1180])
+def test_on_a_small_laptop_the_sidebar_folds_and_the_queue_never_scrolls_the_page(browser, desk, width):
+    """Between a phone and a laptop the queue's eleven columns got too little room beside the
+    sidebar and pushed the page sideways: up to 1,200 px the sidebar folds under its "Menu", and
+    what still does not fit scrolls inside the table's own box."""
+    from playwright.sync_api import expect
+
+    page = agent_page(browser, desk, {"width": width, "height": 800}, email="admin@example.com")
+    page.goto(desk.url + "/agent/?status=all")
+    counted(page, "attention")
+    menu = page.locator("details.sidebar-fold")
+    expect(menu).not_to_have_attribute("open", "")  # folded: the views are a click away
+    expect(page.get_by_role("link", name=re.compile(r"^Mine"))).to_be_hidden()
+    assert fits(page)
+    page.get_by_text("Menu", exact=True).click()
+    expect(page.get_by_role("link", name=re.compile(r"^Mine"))).to_be_visible()
+    assert fits(page)

@@ -8,6 +8,10 @@ def test_without_javascript_the_bulk_form_is_always_there_with_a_labelled_select
     login(desk.tech_it)
     html = client.get("/agent/").get_data(as_text=True)
     assert '<fieldset class="bulk" id="bulk-bar" data-bulk-bar>' in html  # not hidden by the server
+    # after the rows it acts on (tick them, then choose what to do), inside their form
+    assert (
+        html.index("</table>") < html.index('id="bulk-bar"') < html.index("</form>", html.index("</table>"))
+    )
     assert (
         '<input type="checkbox" id="select-all" class="js-only" aria-label="Select all tickets on this page">'
         in html
