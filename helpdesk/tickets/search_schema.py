@@ -50,12 +50,14 @@ DECLARE
     public_text text;
     internal_text text;
 BEGIN
-    SELECT string_agg({_pg_text("body")}, ' ') FILTER (WHERE NOT internal),
-           string_agg({_pg_text("body")}, ' ') FILTER (WHERE internal)
+    SELECT string_agg({_pg_text("body")}, ' ' ORDER BY id) FILTER (WHERE NOT internal),
+           string_agg({_pg_text("body")}, ' ' ORDER BY id) FILTER (WHERE internal)
       INTO public_text, internal_text
       FROM messages WHERE ticket_id = NEW.id;
     -- Positions stripped and each document capped: a tsvector must stay under 1 MB, and a ticket
     -- collecting long logs must never make a reply fail to save (its later text goes unindexed).
+    -- The messages in their order (ORDER BY id), whatever order a scan reads them in: the cap
+    -- keeps the first ones (migration 0042).
     NEW.search_public := strip(to_tsvector('simple', left({_pg_text("NEW.subject || ' ' || NEW.body")}
                                                || ' ' || coalesce(public_text, ''), 400000)));
     NEW.search_all := NEW.search_public
