@@ -62,7 +62,11 @@ def test_a_token_is_made_used_and_revoked(live_server, page):
     expect(page.get_by_role("heading", name="API tokens", level=1)).to_be_visible()
 
     page.get_by_label("Token name").fill("Monitoring")
-    page.get_by_label("Tickets and messages: read").check()
+    scope = page.get_by_label("Tickets and messages: read")
+    box, label = scope.bounding_box(), page.locator(f"label[for='{scope.get_attribute('id')}']").bounding_box()
+    assert box["width"] < 40 and abs((box["y"] + box["height"] / 2) - (label["y"] + label["height"] / 2)) < 8
+    assert box["x"] < label["x"]  # the box beside its label, not stretched across the form above it
+    scope.check()
     page.get_by_label("Expires after").select_option(label="30 days")
     page.get_by_role("button", name="Make token").click()
     secret = page.get_by_role("textbox", name="New token").input_value()
