@@ -63,7 +63,10 @@ def test_a_token_is_made_used_and_revoked(live_server, page):
 
     page.get_by_label("Token name").fill("Monitoring")
     scope = page.get_by_label("Tickets and messages: read")
-    box, label = scope.bounding_box(), page.locator(f"label[for='{scope.get_attribute('id')}']").bounding_box()
+    box, label = (
+        scope.bounding_box(),
+        page.locator(f"label[for='{scope.get_attribute('id')}']").bounding_box(),
+    )
     assert box["width"] < 40 and abs((box["y"] + box["height"] / 2) - (label["y"] + label["height"] / 2)) < 8
     assert box["x"] < label["x"]  # the box beside its label, not stretched across the form above it
     scope.check()
