@@ -150,3 +150,39 @@ def test_on_a_small_laptop_the_sidebar_folds_and_the_queue_never_scrolls_the_pag
     page.get_by_text("Menu", exact=True).click()
     expect(page.get_by_role("link", name=re.compile(r"^Mine"))).to_be_visible()
     assert fits(page)
+
+
+def box(locator):
+    found = locator.bounding_box()
+    assert found is not None, f"{locator} is not shown"
+    return found
+
+
+@pytest.mark.browser_errors("status of 404")  # the missing ticket, logged by the browser
+def test_on_a_laptop_the_queue_reads_well_and_short_pages_keep_the_console_s_shape(browser, desk):
+    """At 1,280 px beside the sidebar: the queue's subjects keep room for a few words a line (they
+    were squeezed to ~100 px, three lines each) and the table still fits; a short page (a 404)
+    keeps the sidebar's rule down to the window's foot and its text beside the sidebar, not centred
+    in what is left; the on-behalf form's e-mail field is as wide as the name under it."""
+    from playwright.sync_api import expect
+
+    page = agent_page(browser, desk, LAPTOP)
+    page.goto(desk.url + "/agent/?status=all")
+    counted(page, "attention")
+    subject = page.locator("table.queue tbody tr").first.locator("td").nth(2)
+    assert box(subject)["width"] >= 190
+    table_box = page.locator(".queue-scroll")
+    assert table_box.evaluate("el => el.scrollWidth <= el.clientWidth")  # no sideways scroll
+    assert fits(page)
+
+    page.goto(desk.url + "/agent/tickets/999999")
+    expect(page.get_by_role("heading", name="Not found")).to_be_visible()
+    sidebar = box(page.get_by_role("navigation", name="Console"))
+    assert sidebar["y"] + sidebar["height"] >= LAPTOP["height"] - 1
+    heading = box(page.get_by_role("heading", name="Not found"))
+    assert heading["x"] - (sidebar["x"] + sidebar["width"]) < 40
+
+    page.goto(desk.url + "/agent/tickets/new")
+    email = box(page.get_by_label("Customer's e-mail"))
+    name = box(page.get_by_label("Customer's name"))
+    assert abs(email["width"] - name["width"]) < 2 and email["width"] > 600
