@@ -18,6 +18,7 @@ def init_app(app):
         portal_organization,
         portal_plans,
     )
+    from helpdesk.credits import ledger as credits_ledger
     from helpdesk.credits.alerts import open_alert_count_query
     from helpdesk.credits.blueprints import admin_bp, agent_bp, portal_bp
     from helpdesk.credits.cli import credits_cli
@@ -28,6 +29,13 @@ def init_app(app):
     register_nav(app, portal.portal_nav, order=20)
     register_nav(app, portal_organization.organization_nav, order=22)
     register_banner(app, portal.low_balance_banner)
+    register_layout_count(
+        app,
+        portal.BANK_LOW_STAGE,
+        _is_customer,
+        credits_ledger.low_stage_query,
+        credits_ledger.low_stage_params,
+    )
     register_banner(app, admin.alerts_banner)
     register_layout_count(
         app, "credit_alerts", policy.can_manage_credits, lambda: open_alert_count_query().scalar_subquery()
@@ -44,3 +52,7 @@ def init_app(app):
     events.message_posted.connect(guarantee.on_message_posted)
     events.ticket_status_changed.connect(guarantee.on_status_changed)
     events.ticket_merged.connect(guarantee.on_ticket_merged)
+
+
+def _is_customer(user):
+    return bool(user.is_customer)

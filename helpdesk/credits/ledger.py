@@ -11,7 +11,7 @@ Guarantees of this module:
 import uuid
 
 from flask_sqlalchemy.session import Session
-from sqlalchemy import bindparam, event, func, inspect, or_, select, update
+from sqlalchemy import Integer, bindparam, event, func, inspect, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -263,6 +263,23 @@ def account_for(user):
             found = db.session.scalars(OWN_BANK, {"user_id": user.id}).unique().all()
         cache[key] = next((a for a in found if a.organization_id), None) or next(iter(found), None)
     return cache[key]
+
+
+def low_stage_query():
+    """The low-balance stage of the bank a user spends from (account_for's choice: the
+    organization's shared bank if it has one, else their own; 0 without a bank), as a scalar for
+    the layout's one query of counts (web.register_layout_count; parameters: low_stage_params)."""
+    shared = select(CreditAccount.low_stage).where(
+        CreditAccount.organization_id == bindparam("bank_org_id", type_=Integer)
+    )
+    own = select(CreditAccount.low_stage).where(
+        CreditAccount.user_id == bindparam("bank_user_id", type_=Integer)
+    )
+    return func.coalesce(shared.scalar_subquery(), own.scalar_subquery(), 0)
+
+
+def low_stage_params(user):
+    return {"bank_user_id": user.id, "bank_org_id": user.organization_id}
 
 
 @event.listens_for(Session, "after_transaction_end")

@@ -26,7 +26,7 @@ from helpdesk.formfields import parse_id
 from helpdesk.htmx import is_htmx, render_fragment, render_page_or_block
 from helpdesk.querying import row_id
 from helpdesk.tickets.models import Priority
-from helpdesk.web import paginate
+from helpdesk.web import layout_count, paginate
 
 
 def _quote_fragment(quote, **context):
@@ -146,8 +146,14 @@ def portal_nav(user):
     return [("Credits", "credits_portal.bank")] if user.is_customer else []
 
 
+BANK_LOW_STAGE = "bank_low_stage"  # the layout count registered in credits/__init__.py
+
+
 def low_balance_banner(user):
-    if not user.is_customer:
+    """A customer whose bank is low sees why and where to top up. Whether it is low comes with the
+    layout's other counts (bank_low_stage: no query of its own on the pages of a bank that is not
+    low, nearly every page); only a low bank's latest alert is read."""
+    if not user.is_customer or not layout_count(BANK_LOW_STAGE):
         return []
     account = credits.account_for(user)
     alert = credit_alerts.current_low_alert(account)

@@ -154,6 +154,44 @@ def test_low_balance_banner_once_per_crossing(client, make, ref, login):
     assert levels == [1, 3]  # stages reached: the cheapest paid priority, then zero (the 25% stage too)
 
 
+def test_the_low_balance_banner_is_the_bank_the_customer_spends_from(app, client, make, ref, login):
+    """Members of an organization with a shared bank see its state, not their own bank's; a page of
+    a bank that is not low reads no bank (its stage comes with the layout's one query of counts)."""
+    from sqlalchemy import event
+
+    org = make.OrganizationFactory(name="Acme")
+    dave, erin = make.customer(organization=org), make.customer(organization=org)
+    shared = bank("Pay as you go", 300, organization=org)
+    own = bank("Pay as you go", 300, user=erin)  # hers alone: the shared bank is the one she spends from
+    credits.post_entry(own.id, -250, "charge", idempotency_key="own")
+    frank = make.customer()
+    bank("Pay as you go", 5000, user=frank)
+    db.session.commit()
+    login(erin)
+    assert "Low credit balance" not in client.get("/portal/tickets").get_data(as_text=True)
+
+    credits.post_entry(shared.id, -250, "charge", idempotency_key="shared")
+    db.session.commit()
+    for member in (dave, erin):
+        login(member)
+        assert "Low credit balance: 50 credits left" in client.get("/kb/").get_data(as_text=True)
+
+    login(frank)
+    read = []
+
+    def record(conn, cursor, statement, *args):
+        if "FROM credit_accounts" in statement and "AS bank_low_stage" not in statement:
+            read.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        page = client.get("/kb/").get_data(as_text=True)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert "Low credit balance" not in page
+    assert read == []
+
+
 def test_agents_see_the_customer_low_balance_alert(client, make, ref, login):
     carol = make.customer()
     account = bank("Pay as you go", 300, user=carol)
