@@ -6,7 +6,8 @@ Every list holds only the articles the viewer may read (policy.kb_reading_condit
 import functools
 from datetime import timedelta
 
-from flask_login import AnonymousUserMixin
+from flask import has_request_context, request
+from flask_login import AnonymousUserMixin, current_user
 from sqlalchemy import Integer, bindparam, func, select
 
 from helpdesk import policy
@@ -20,13 +21,38 @@ POPULAR = 8
 POPULAR_DAYS = 30
 
 
-# Read on every page that links to articles: rows (id, name), from a statement built once.
-CATEGORY_NAMES = select(Category.id, Category.name)
+def _categories_statement():
+    readable = select(Article.id).where(
+        Article.category_id == Category.id, policy.kb_reading_condition_bound()
+    )
+    return select(Category.id, Category.name, readable.exists().label("readable")).order_by(
+        func.lower(Category.name), Category.id
+    )
+
+
+# Every category with whether the viewer reads one of its articles (EXISTS on the reading index,
+# not a count of every article): built once, read once per request and viewer.
+CATEGORIES = _categories_statement()
+
+
+def categories(viewer):
+    """Every category as rows (id, name, readable), by name; `readable`: the viewer may read one of
+    its articles. One query per request and viewer gives both the slugs of every article link
+    (category_slugs) and the search box's choices (categories_to_search)."""
+    params = policy.kb_reading_parameters(viewer)
+    if not has_request_context():
+        return db.session.execute(CATEGORIES, params).all()
+    memo = request.__dict__.setdefault("_kb_categories", {})
+    key = tuple(params[policy.KB_READING_PARAMETER])
+    if key not in memo:
+        memo[key] = db.session.execute(CATEGORIES, params).all()
+    return memo[key]
 
 
 def category_slugs():
     """{category id: slug} over every category (slugs stay unambiguous; kb/slugs.py)."""
-    return slugs.category_slugs(db.session.execute(CATEGORY_NAMES).all())
+    viewer = current_user if has_request_context() else None
+    return slugs.category_slugs(categories(viewer))
 
 
 def category_by_slug(slug):
@@ -57,24 +83,10 @@ def categories_with_articles(viewer):
     return [(category, int(n)) for category, n in rows]
 
 
-def _categories_to_search():
-    readable = select(Article.id).where(
-        Article.category_id == Category.id, policy.kb_reading_condition_bound()
-    )
-    return (
-        select(Category.id, Category.name)
-        .where(readable.exists())
-        .order_by(func.lower(Category.name), Category.id)
-    )
-
-
-CATEGORIES_TO_SEARCH = _categories_to_search()  # every page's search box: built once
-
-
 def categories_to_search(viewer):
     """(id, name) of the categories with an article the viewer may read, by name (the search
-    box's choices; EXISTS on the reading index, not a count of every article)."""
-    return db.session.execute(CATEGORIES_TO_SEARCH, policy.kb_reading_parameters(viewer)).all()
+    box's choices)."""
+    return [(row.id, row.name) for row in categories(viewer) if row.readable]
 
 
 @functools.cache

@@ -49,7 +49,7 @@ def _reader_or_login():
 
 
 def _category_choices():
-    return [(c.id, c.name) for c in reading.categories_to_search(current_user)]
+    return reading.categories_to_search(current_user)
 
 
 @bp.get("/", endpoint="home")

@@ -278,3 +278,40 @@ def test_the_new_ticket_form_submits_the_same_without_javascript(client, login, 
         },
     )
     assert response.status_code == 302
+
+
+def test_the_search_box_offers_the_categories_the_reader_reads_from_one_read_of_them(
+    app, client, login, desk, vpn
+):
+    """The search page's category choices hold only categories with an article the viewer may read
+    (an agents-only article's category is not offered to a customer, and is to an agent), and its
+    links carry every category's slug: both from one read of the categories per page."""
+    from sqlalchemy import event
+
+    kb.write(desk.tech_sales, desk.sales, "Discount rules for resellers", visibility="agents", tags="vpn")
+    db.session.commit()
+
+    def choices(html):
+        box = html.split('name="category"', 1)[1].split("</select>", 1)[0]
+        return re.findall(r"<option value=\"\d+\"[^>]*>([^<]+)</option>", box)
+
+    statements = []
+
+    def record(conn, cursor, statement, *args):
+        if re.search(r"\bFROM categories\b", statement):
+            statements.append(statement)
+
+    login(desk.customer)
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        html = client.get("/kb/search?q=vpn").get_data(as_text=True)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert choices(html) == ["IT"]
+    assert kb.url(vpn) in html and "Discount rules" not in html
+    assert len(statements) == 1
+
+    login(desk.tech_it)
+    html = client.get("/kb/search?q=vpn").get_data(as_text=True)
+    assert choices(html) == ["IT", "Sales"]
+    assert 'href="/kb/sales/discount-rules-for-resellers"' in html
