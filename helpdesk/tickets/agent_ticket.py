@@ -275,8 +275,9 @@ def edit(ticket_id, field):
     ticket = visible_ticket(ticket_id)
     form = EDIT_FORMS[field](prefix=field)
     status = 200
+    typed = request.form.get(f"{field}-value", "")  # a refused text comes back as it was typed
     if not form.validate_on_submit():
-        return render_ticket(ticket, error={"field": field, "text": _first_error(form)})
+        return render_ticket(ticket, error={"field": field, "text": _first_error(form), "value": typed})
     question = form.version.data == ticket.version and _question(ticket, field, form.value.data)
     asked = question and ask_first(*question)
     if asked:
@@ -286,7 +287,9 @@ def edit(ticket_id, field):
         if not is_htmx():
             exc = outcome.error
             status = 409 if isinstance(exc, StaleUpdate) else 403 if isinstance(exc, NotAllowed) else 200
-        return render_ticket(ticket, status=status, error={"field": field, "text": outcome.message})
+        return render_ticket(
+            ticket, status=status, error={"field": field, "text": outcome.message, "value": typed}
+        )
     text = agent_tickets.confirmation(ticket, field, outcome.value)
     if not is_htmx():
         flash(text, "success")

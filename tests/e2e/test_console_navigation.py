@@ -186,3 +186,41 @@ def test_on_a_laptop_the_queue_reads_well_and_short_pages_keep_the_console_s_sha
     email = box(page.get_by_label("Customer's e-mail"))
     name = box(page.get_by_label("Customer's name"))
     assert abs(email["width"] - name["width"]) < 2 and email["width"] > 600
+
+
+def test_a_ticket_s_details_line_up_and_every_field_is_drawn_alike(browser, desk):
+    """The ticket's details at 1,280 px: each field's Save on its row, the fields one width (they
+    were of five widths, Status's Save on a line of its own); the merge field is drawn like the
+    other fields (it had no type and showed the browser's bare box)."""
+    from playwright.sync_api import expect
+
+    page = agent_page(browser, desk, LAPTOP)
+    page.locator("table.queue tbody tr").first.get_by_role("link").first.click()
+    expect(page.get_by_role("heading", name="Knowledge base", exact=True)).to_be_visible()  # panels loaded
+    details = page.get_by_role("complementary", name="Ticket details")
+    names = ("Status", "Priority", "Category", "Assignee", "Tags")
+    for name in names:  # each is there, by its label, with its own Save
+        expect(details.get_by_label(name, exact=True)).to_be_visible()
+        expect(details.get_by_role("button", name=f"Save {name.lower()}")).to_be_visible()
+    # One snapshot of the layout (measured apart, a panel loading between two reads moves rows).
+    rows = details.evaluate(
+        """aside => [...aside.querySelectorAll("form.inline-edit")].map(form => {
+            const field = form.querySelector("select, input[type=text]").getBoundingClientRect();
+            const save = form.querySelector("button").getBoundingClientRect();
+            return {middle: field.top + field.height / 2, saveMiddle: save.top + save.height / 2,
+                    width: Math.round(field.width), saveX: Math.round(save.left)};
+        })"""
+    )
+    assert len(rows) == len(names)
+    for row in rows:
+        assert abs(row["middle"] - row["saveMiddle"]) < 4  # Save on its field's row
+    assert len({row["width"] for row in rows}) == 1 and len({row["saveX"] for row in rows}) == 1
+
+    def border(locator):
+        return locator.evaluate(
+            "el => getComputedStyle(el).borderTopColor + ' ' + getComputedStyle(el).borderRadius"
+        )
+
+    assert border(page.get_by_label("Merge this ticket into #")) == border(
+        page.get_by_label("Add subscriber by e-mail")
+    )

@@ -3,6 +3,8 @@
 import re
 from datetime import timedelta
 
+import pytest
+
 from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
 from helpdesk.tickets.models import Message, TicketEvent
@@ -188,6 +190,25 @@ def test_tags_are_normalised_and_filterable(client, login, desk):
     assert b"VPN drops" in client.get("/agent/?tag=vpn").data
     too_long = edit(client, desk.it_ticket.id, "tags", "x" * 51, 3)
     assert b"Tags are at most 50 characters." in too_long.data
+
+
+@pytest.mark.parametrize("htmx", [True, False], ids=["htmx", "plain form"])
+def test_refused_tags_come_back_as_typed_with_the_message(client, login, desk, htmx):
+    """A refused edit loses nothing: the tags field shows what was typed, beside why it was
+    refused (it showed the ticket's old tags, and the typing was gone)."""
+    login(desk.tech_it)
+    typed = "printer, " + "x" * 51
+    response = edit(client, desk.it_ticket.id, "tags", typed, 1, htmx=htmx)
+    html = response.get_data(as_text=True)
+    assert "Tags are at most 50 characters." in html
+    field = re.search(r'<input[^>]*id="tags-value"[^>]*>', html).group(0)
+    assert f'value="{typed}"' in field and 'aria-invalid="true"' in field
+    assert fresh(desk.it_ticket.id).tag_names == []
+    other = re.search(
+        r'<input[^>]*id="tags-value"[^>]*>',
+        client.get(f"/agent/tickets/{desk.it_ticket.id}").get_data(as_text=True),
+    )
+    assert 'value=""' in other.group(0)  # the page itself shows the ticket's tags again
 
 
 def test_malformed_edit_is_refused_without_change(client, login, desk):
