@@ -26,7 +26,7 @@ def index():
     form = ReportFilterForm(request.args)
     form.set_categories(reports.report_categories(current_user))
     default = reports.default_filter()
-    flt = form.to_filter(default) if form.validate() else default
+    flt = form.chosen(default)
     if request.args.get("format") == "csv":
         return _csv_download(flt, request.args.get("table"))
     report = build.build_report(current_user, flt)

@@ -20,7 +20,7 @@ def knowledge_base():
     form = ReportFilterForm(request.args)
     form.set_categories(reports.report_categories(current_user))
     default = reports.default_filter()
-    flt = form.to_filter(default) if form.validate() else default
+    flt = form.chosen(default)
     if request.args.get("format") == "csv":
         name = request.args.get("table")
         if name not in knowledge.TABLES:

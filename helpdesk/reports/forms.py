@@ -35,3 +35,14 @@ class ReportFilterForm(Form):
         if (end - start).days >= MAX_DAYS:
             start = end - timedelta(days=MAX_DAYS - 1)
         return ReportFilter(start=start, end=end, category_id=category)
+
+    def chosen(self, default):
+        """The report's range: the form's (to_filter) when it is valid, else `default`. The date
+        fields then show the range the report covers (an empty field showed "mm/dd/yyyy" above a
+        report of the last 30 days); a refused range keeps what was typed, beside its error."""
+        if not self.validate():
+            return default
+        flt = self.to_filter(default)
+        for field, value in ((self.start, flt.start), (self.end, flt.end)):
+            field.data, field.raw_data = value, None
+        return flt

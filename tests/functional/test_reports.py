@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 
 import pytest
 
@@ -74,6 +75,25 @@ def test_backwards_range_is_explained(client, login, make, known):
     page = client.get("/agent/reports?start=2026-11-08&end=2026-11-02").get_data(as_text=True)
     assert "The end date must be on or after the start date." in page
     assert "Showing the default period instead." in page
+
+
+def test_the_date_fields_show_the_range_the_report_covers(client, login, make, known):
+    """Empty fields showed "mm/dd/yyyy" above a report of the last 30 days: they show its dates; a
+    start alone is shown with the end the report used; a refused range keeps what was typed."""
+    from helpdesk.reports import metrics
+
+    login(make.admin())
+    default = metrics.default_filter()
+    page = client.get("/agent/reports").get_data(as_text=True)
+    assert f'id="start" name="start" type="date" value="{default.start.isoformat()}"' in page
+    assert f'id="end" name="end" type="date" value="{default.end.isoformat()}"' in page
+    page = client.get(f"/agent/reports?start={START.isoformat()}").get_data(as_text=True)
+    shown_end = re.search(r'id="end" name="end" type="date" value="([0-9-]+)"', page).group(1)
+    assert f"to <strong>{shown_end}</strong>" in page
+    page = client.get("/agent/reports?start=2026-11-08&end=2026-11-02").get_data(as_text=True)
+    assert 'value="2026-11-08"' in page and 'value="2026-11-02"' in page
+    page = client.get("/agent/reports/kb").get_data(as_text=True)
+    assert f'value="{default.start.isoformat()}"' in page
 
 
 def test_csv_download_of_a_table(client, login, make, known):
