@@ -224,3 +224,21 @@ def test_a_ticket_s_details_line_up_and_every_field_is_drawn_alike(browser, desk
     assert border(page.get_by_label("Merge this ticket into #")) == border(
         page.get_by_label("Add subscriber by e-mail")
     )
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_customer_s_account_links_stay_together(browser, desk, width):
+    """An organization's manager has seven portal links: at 1,280 px "Log out" wrapped alone onto
+    a second line, away from her name and Profile. The three move as one, and on a phone the page
+    still does not scroll sideways."""
+    page = browser.new_context(viewport={"width": width, "height": 800}).new_page()
+    page.goto(desk.url + "/login")
+    page.get_by_label("E-mail").fill("carol@acme.example")
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("heading", name="My tickets").wait_for()
+    header = page.get_by_role("banner")
+    profile = box(header.get_by_role("link", name="Profile"))
+    logout = box(header.get_by_role("button", name="Log out"))
+    assert abs(profile["y"] - logout["y"]) < 4 and logout["x"] > profile["x"]
+    assert fits(page)
