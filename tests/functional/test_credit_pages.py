@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 
 import pytest
 from sqlalchemy import func, select
@@ -259,6 +260,26 @@ def test_admin_edits_tariff_with_htmx_and_it_is_audited(client, make, ref, login
     assert "<html" not in body and "Saved." in body
     change = db.session.scalar(select(CreditSettingChange).where(CreditSettingChange.field == "credit_cost"))
     assert (change.old_value, change.new_value) == ("250", "300")
+
+
+def test_a_refused_tariff_comes_back_as_sent(client, make, ref, login):
+    """A refused price or target keeps what was sent in every field (the targets came back empty
+    when one did not parse), and the page itself still shows the stored values."""
+    login(make.admin())
+    urgent = ref.priorities["Urgent"]
+    sent = {
+        "credit_cost": "275",
+        "response_minutes": "soon",
+        "resolution_minutes": "480",
+        "resolution_refund_percent": "150",
+    }
+    body = client.post(f"/admin/credits/tariffs/{urgent.id}", data=sent, headers=HX).get_data(as_text=True)
+    assert "Saved." not in body and 'class="errors"' in body
+    for name, value in sent.items():
+        assert re.search(rf'name="{name}" value="{value}"', body), name
+    assert db.session.get(type(urgent), urgent.id).credit_cost == 250
+    page = client.get("/admin/credits/tariffs").get_data(as_text=True)
+    assert f'id="cost-{urgent.id}" name="credit_cost" value="250"' in page
 
 
 def test_admin_edits_a_plan_with_htmx(client, make, ref, login):
