@@ -381,6 +381,12 @@ def can_use_agent_console(user):
     return is_agent(user)
 
 
+def can_look_up_customers(user):
+    """Find customers by name or e-mail (the on-behalf form's suggestions): agents, who open
+    tickets for any customer; never customers, who see no one else's address."""
+    return is_agent(user)
+
+
 def can_manage_subscribers(user, ticket):
     """Agents who can work the ticket add and remove its subscribers."""
     return can_edit_ticket(user, ticket)

@@ -24,8 +24,10 @@ from helpdesk.accounts.models import (
     AUDIT_PERMISSION,
     AUDIT_ROLE,
     ROLE_ADMIN,
+    ROLE_CUSTOMER,
     ROLES,
     CategoryPermission,
+    Organization,
     User,
 )
 from helpdesk.errors import DomainError, NotAllowed, ValidationFailed
@@ -62,6 +64,24 @@ def user_query(*, q="", role=None, status="all"):
     elif status == "inactive":
         query = query.where(User.active.is_(False))
     return query.order_by(func.lower(User.name), User.id)
+
+
+LOOKUP_LIMIT = 8
+
+
+def customers_matching(q, limit=LOOKUP_LIMIT):
+    """(name, e-mail, organization name or None) of the active customers whose name or e-mail
+    contains `q` (at least two characters), by name: at most `limit` of them."""
+    q = " ".join((q or "").split())
+    if len(q) < 2:
+        return []
+    query = (
+        user_query(q=q, role=ROLE_CUSTOMER, status="active")
+        .with_only_columns(User.name, User.email, Organization.name)
+        .outerjoin(Organization, Organization.id == User.organization_id)
+        .limit(limit)
+    )
+    return db.session.execute(query).all()
 
 
 def _other_active_admins(user):

@@ -1,10 +1,11 @@
 """`/agent/tickets/new`: an agent opens a ticket for a customer who phoned, walked in or forwarded
 a mail. The rules (categories, the customer, the consent to pay) are credits.on_behalf's."""
 
-from flask import flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from helpdesk import policy
+from helpdesk.accounts import users
 from helpdesk.actions import perform
 from helpdesk.credits import on_behalf
 from helpdesk.tickets import lifecycle
@@ -55,3 +56,14 @@ def new_ticket():
         field.errors = [*field.errors, outcome.message]
     status = 422 if form.errors else 200
     return render_template("tickets/agent/new_ticket.html", form=form), status
+
+
+@bp.get("/tickets/new/customers", endpoint="customer_matches")
+def customer_matches():
+    """The customers whose name or e-mail holds what the agent types in the on-behalf form's
+    e-mail field, as the options of its <datalist> (htmx, as an extra: without JavaScript the
+    field takes the address as typed)."""
+    if not policy.can_look_up_customers(current_user):
+        abort(404)
+    found = users.customers_matching(request.args.get("customer_email", "")[:320])
+    return render_template("tickets/agent/_customer_matches.html", found=found)

@@ -4,12 +4,14 @@ addresses become customers; agents' addresses, other categories and bad input ar
 message and nothing written."""
 
 import html
+import re
 
 from helpdesk.extensions import db
 from helpdesk.mail.models import OutboxMessage
 from helpdesk.tickets.models import Ticket, TicketEvent
 
 from ..credit_helpers import balance_of, bank
+from .agent_support import HTMX
 
 
 def _post(client, desk, **fields):
@@ -117,3 +119,51 @@ def test_customers_cannot_open_tickets_for_others(client, login, desk):
     login(desk.requester)
     assert client.get("/agent/tickets/new").status_code == 404
     assert _post(client, desk, customer_email="carl@example.com").status_code == 404
+
+
+def _matches(client, typed):
+    response = client.get(
+        "/agent/tickets/new/customers", query_string={"customer_email": typed}, headers=HTMX
+    )
+    assert response.status_code == 200
+    return re.findall(r'<option value="([^"]+)">([^<]*)</option>', response.get_data(as_text=True))
+
+
+def test_typing_in_the_customer_field_offers_the_customers_who_match(client, login, desk, make):
+    """A customer who phoned is found by part of their name or address: active customers only
+    (never agents or deactivated accounts), their organization beside the name, at most eight,
+    names escaped; fewer than two characters offer nothing."""
+    acme = make.OrganizationFactory(name="Acme & Sons")
+    make.customer(name="Carol Carter", email="carol@acme.example", organization=acme)
+    make.customer(name="Carl <b>Bold</b>", email="carl.bold@example.net")
+    make.customer(name="Carla Gone", email="carla@example.net", active=False)
+    make.technician(desk.it, name="Carlos Tech", email="carlos@example.com")
+    for n in range(10):
+        make.customer(name=f"Zed {n}", email=f"zed{n}@example.org")
+    db.session.commit()
+    login(desk.tech_sales)  # any agent: they open tickets for every customer
+
+    assert ("carol@acme.example", "Carol Carter · Acme &amp; Sons") in _matches(client, "carol")
+    by_name = _matches(client, "CAR")
+    assert {email for email, _ in by_name} == {
+        "carol@acme.example",
+        "carl.bold@example.net",
+        "carl@example.com",
+    }
+    assert ("carl.bold@example.net", "Carl &lt;b&gt;Bold&lt;/b&gt;") in by_name
+    assert [email for email, _ in _matches(client, "acme.ex")] == ["carol@acme.example"]
+    assert len(_matches(client, "zed")) == 8
+    assert _matches(client, "c") == [] and _matches(client, "%") == [] and _matches(client, "_") == []
+
+    page = client.get("/agent/tickets/new").get_data(as_text=True)
+    field = re.search(r'<input[^>]*id="customer_email"[^>]*>', page).group(0)
+    assert 'list="customer-matches"' in field and 'hx-get="/agent/tickets/new/customers"' in field
+    assert '<datalist id="customer-matches"></datalist>' in page
+
+
+def test_customers_cannot_look_up_other_customers(client, login, desk):
+    login(desk.customer)
+    assert client.get("/agent/tickets/new/customers?customer_email=alice").status_code == 404
+    client.post("/logout")
+    response = client.get("/agent/tickets/new/customers?customer_email=alice")
+    assert response.status_code in (302, 401) and b"alice@example.com" not in response.data
