@@ -275,9 +275,8 @@ def edit(ticket_id, field):
     ticket = visible_ticket(ticket_id)
     form = EDIT_FORMS[field](prefix=field)
     status = 200
-    typed = request.form.get(f"{field}-value", "")  # a refused text comes back as it was typed
     if not form.validate_on_submit():
-        return render_ticket(ticket, error={"field": field, "text": _first_error(form), "value": typed})
+        return render_ticket(ticket, error=_refused(form, field, _first_error(form)))
     question = form.version.data == ticket.version and _question(ticket, field, form.value.data)
     asked = question and ask_first(*question)
     if asked:
@@ -287,9 +286,7 @@ def edit(ticket_id, field):
         if not is_htmx():
             exc = outcome.error
             status = 409 if isinstance(exc, StaleUpdate) else 403 if isinstance(exc, NotAllowed) else 200
-        return render_ticket(
-            ticket, status=status, error={"field": field, "text": outcome.message, "value": typed}
-        )
+        return render_ticket(ticket, status=status, error=_refused(form, field, outcome.message))
     text = agent_tickets.confirmation(ticket, field, outcome.value)
     if not is_htmx():
         flash(text, "success")
@@ -318,6 +315,13 @@ def _question(ticket, field, value):
                 "Close ticket",
             )
     return None
+
+
+def _refused(form, field, text):
+    """The sidebar's error for a refused edit: its message, and what was sent as the form read it
+    (a refused text comes back as it was typed)."""
+    sent = form.value.raw_data[0] if form.value.raw_data else ""
+    return {"field": field, "text": text, "value": sent}
 
 
 def _first_error(form):
