@@ -27,7 +27,7 @@ from helpdesk.tickets.forms import (
     MergeForm,
     new_submission_key,
 )
-from helpdesk.tickets.models import Ticket
+from helpdesk.tickets.models import STATUS_CLOSED, Ticket
 from helpdesk.web import page_layout, paginate
 
 EDITS = {
@@ -333,17 +333,28 @@ def _first_error(form):
 
 @bp.post("/tickets/<int:ticket_id>/merge", endpoint="merge")
 def merge(ticket_id):
-    """Merge this ticket (the duplicate) into the one whose number the agent gives; asks first."""
+    """Merge this ticket (the duplicate) into the one whose number the agent gives; asks first.
+    A number refused (unknown, not visible, another customer's, closed...) comes back in the
+    field with the reason beside it, before anything is asked."""
     duplicate = visible_ticket(ticket_id, load=agent_tickets.load_for_write)
     back = url_for("tickets_agent.ticket", ticket_id=ticket_id)
     if not MergeForm().validate_on_submit():
         flash("Your form expired: try again.", "error")
         return redirect(back)
-    number = parse_id((request.form.get("merge-into") or "").strip().lstrip("#"))
+    typed = (request.form.get("merge-into") or "").strip()[:MERGE_NUMBER_LENGTH]
+    number = parse_id(typed.lstrip("#"))
     kept = db.session.get(Ticket, number) if number else None
     if kept is None or not policy.can_view_ticket(current_user, kept):
-        flash("Give the number of a ticket you can see to merge this one into.", "error")
-        return hx_redirect_or(redirect(back), back)
+        return _merge_refused(
+            ticket_id, typed, "Give the number of a ticket you can see to merge this one into."
+        )
+    if duplicate.merged_into_id == kept.id:  # a confirmation sent again: it is done already
+        flash(f"#{duplicate.id} was already merged into this ticket.", "success")
+        target = url_for("tickets_agent.ticket", ticket_id=kept.id)
+        return hx_redirect_or(redirect(target, 303), target)
+    problem = merging.refusal(duplicate, kept, current_user)
+    if problem:
+        return _merge_refused(ticket_id, typed, problem)
     refund = credit_quotes.net_paid(duplicate)
     money = f" {duplicate.requester.name} gets the {refund:,} credits paid for it back." if refund > 0 else ""
     question = ask_first(
@@ -356,10 +367,23 @@ def merge(ticket_id):
     if question is not None:
         return question
     outcome = perform(merging.merge, duplicate, kept, current_user)
-    if outcome.ok:
-        flash(f"#{duplicate.id} merged into this ticket.", "success")
-        target = url_for("tickets_agent.ticket", ticket_id=kept.id)
-    else:
-        flash(outcome.message, "error")
-        target = back
+    if not outcome.ok:  # changed since the question (merged or closed meanwhile)
+        return _merge_refused(ticket_id, typed, outcome.message)
+    flash(f"#{duplicate.id} merged into this ticket.", "success")
+    target = url_for("tickets_agent.ticket", ticket_id=kept.id)
     return hx_redirect_or(redirect(target, 303), target)
+
+
+MERGE_NUMBER_LENGTH = 12  # the field's maxlength
+
+
+def _merge_refused(ticket_id, typed, text):
+    """The ticket page (its sidebar for htmx) with the merge field holding what was typed and
+    the reason it was refused. A closed ticket's page has no merge field (sent from a page shown
+    before it closed): the reason is a message at the top of its page then."""
+    ticket = agent_tickets.load_ticket(ticket_id)
+    if ticket.status == STATUS_CLOSED:
+        flash(text, "error")
+        back = url_for("tickets_agent.ticket", ticket_id=ticket_id)
+        return hx_redirect_or(redirect(back, 303), back)
+    return render_ticket(ticket, error={"field": "merge", "text": text, "value": typed})

@@ -33,27 +33,36 @@ def kept_ticket(ticket):
     return ticket
 
 
-def merge(duplicate, kept, actor):
-    """Merge `duplicate` into `kept` (see the module's guarantees). Returns the kept ticket."""
-    if kept is None or not policy.can_view_ticket(actor, kept):
-        raise NotFound("No ticket with that number that you may see.")
+def refusal(duplicate, kept, actor):
+    """Why `actor` may not merge `duplicate` into `kept` (a sentence for the agent), or None.
+    `kept` must be a ticket the actor may see. Asked before the agent confirms, and again by
+    `merge` once both rows are locked."""
     if duplicate.id == kept.id:
-        raise ValidationFailed(
-            "A ticket cannot be merged into itself: give the number of the ticket to keep."
-        )
-    for ticket in sorted((duplicate, kept), key=lambda t: t.id):
-        lifecycle.lock_row(ticket)
+        return "A ticket cannot be merged into itself: give the number of the ticket to keep."
     if not policy.can_merge_tickets(actor, duplicate, kept):
-        raise ValidationFailed(
+        return (
             f"#{kept.id} is another customer's ticket: only tickets of the same requester or"
             " organization can be merged."
         )
     if duplicate.merged_into_id is not None:
-        raise ValidationFailed(f"#{duplicate.id} was already merged into #{duplicate.merged_into_id}.")
+        return f"#{duplicate.id} was already merged into #{duplicate.merged_into_id}."
     if kept.merged_into_id is not None:
-        raise ValidationFailed(f"#{kept.id} was merged into #{kept.merged_into_id}: merge into that one.")
+        return f"#{kept.id} was merged into #{kept.merged_into_id}: merge into that one."
     if kept.status == STATUS_CLOSED:
-        raise ValidationFailed(f"#{kept.id} is closed: reopen it first, or keep this ticket instead.")
+        return f"#{kept.id} is closed: reopen it first, or keep this ticket instead."
+    return None
+
+
+def merge(duplicate, kept, actor):
+    """Merge `duplicate` into `kept` (see the module's guarantees). Returns the kept ticket."""
+    if kept is None or not policy.can_view_ticket(actor, kept):
+        raise NotFound("No ticket with that number that you may see.")
+    if duplicate.id != kept.id:
+        for ticket in sorted((duplicate, kept), key=lambda t: t.id):
+            lifecycle.lock_row(ticket)
+    problem = refusal(duplicate, kept, actor)
+    if problem:
+        raise ValidationFailed(problem)
     now = utcnow()
     moved = db.session.scalar(select(db.func.count(Message.id)).where(Message.ticket_id == duplicate.id))
     db.session.add(

@@ -226,6 +226,28 @@ def test_a_ticket_s_details_line_up_and_every_field_is_drawn_alike(browser, desk
     )
 
 
+def test_a_refused_merge_keeps_the_number_and_says_why_beside_it(browser, desk):
+    """A merge into a number the agent cannot use is refused before anything is asked: the reason
+    beside the field, what was typed still in it, the focus on it (it was a message at the top of
+    a reloaded page, the typing lost)."""
+    from playwright.sync_api import expect
+
+    page = agent_page(browser, desk, LAPTOP)
+    page.locator("table.queue tbody tr").first.get_by_role("link").first.click()
+    expect(page.get_by_role("heading", name="Knowledge base", exact=True)).to_be_visible()  # panels loaded
+    field = page.get_by_label("Merge this ticket into #")
+    field.fill("99999")
+    page.get_by_role("button", name="Merge…").click()
+    expect(
+        page.get_by_role("alert").filter(has_text="Give the number of a ticket you can see")
+    ).to_be_visible()
+    field = page.get_by_label("Merge this ticket into #")
+    expect(field).to_have_value("99999")
+    expect(field).to_have_attribute("aria-invalid", "true")
+    expect(field).to_be_focused()
+    expect(page.locator("dialog[open]")).to_have_count(0)
+
+
 @pytest.mark.parametrize("width", [1280, 390])
 def test_a_customer_s_account_links_stay_together(browser, desk, width):
     """An organization's manager has seven portal links: at 1,280 px "Log out" wrapped alone onto

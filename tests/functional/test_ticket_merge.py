@@ -80,27 +80,89 @@ def test_a_paid_duplicate_is_refunded_once(client, login, make, desk):
     assert len(refunds) == 1 and refunds[0].amount == 250
     again = _merge(client, duplicate, desk.it_ticket.id)  # a resent confirmation: nothing twice
     assert balance_of(account) == 1000 and again.status_code == 303
+    assert again.headers["Location"].endswith(f"/agent/tickets/{desk.it_ticket.id}")
+    shown = client.get(again.headers["Location"]).get_data(as_text=True)
+    assert f"#{duplicate.id} was already merged into this ticket." in shown
+
+
+def _field(page):
+    """The merge field's value and its error, as the refused page shows them."""
+    field = page.split('id="merge-into"', 1)[1].split(">", 1)[0]
+    value = html.unescape(field.split('value="', 1)[1].split('"', 1)[0])
+    error = None
+    if 'id="merge-into-error">' in page:
+        error = html.unescape(page.split('id="merge-into-error">', 1)[1].split("<", 1)[0])
+    return value, error, 'aria-invalid="true"' in field
 
 
 def test_only_the_same_customer_and_only_what_the_agent_sees(client, login, make, desk):
     other_customer = _twin(make, desk, requester=desk.customer)
     duplicate = _twin(make, desk)
     login(desk.tech_it)
-    refused = client.get(_merge(client, duplicate, other_customer.id).headers["Location"]).get_data(
-        as_text=True
-    )
-    assert (
-        "another customer's ticket" in html.unescape(refused) and fresh(duplicate.id).merged_into_id is None
-    )
-    _merge(client, duplicate, desk.sales_ticket.id)  # a ticket this agent cannot see: as if missing
+    refused = _merge(client, duplicate, other_customer.id, confirmed=False)  # refused before asking
+    assert refused.status_code == 200 and "Merge tickets" not in refused.get_data(as_text=True)
+    value, error, invalid = _field(refused.get_data(as_text=True))
+    assert value == str(other_customer.id) and invalid and "another customer's ticket" in error
     assert fresh(duplicate.id).merged_into_id is None
-    itself = client.get(_merge(client, duplicate, duplicate.id).headers["Location"]).get_data(as_text=True)
-    assert "cannot be merged into itself" in itself
-    for bad in ("", "abc", "99999999999999999999", "-3"):
+    unseen = _merge(client, duplicate, desk.sales_ticket.id)  # a ticket this agent cannot see: as if missing
+    assert _field(unseen.get_data(as_text=True))[1].startswith("Give the number of a ticket you can see")
+    assert fresh(duplicate.id).merged_into_id is None
+    itself = _merge(client, duplicate, f"#{duplicate.id}").get_data(as_text=True)
+    assert _field(itself)[:2] == (
+        f"#{duplicate.id}",
+        "A ticket cannot be merged into itself: give the number of the ticket to keep.",
+    )
+    for bad in ("", "abc", "99999999999999999999", "-3", "<b>7</b>"):
         answer = _merge(client, duplicate, bad)
-        assert answer.status_code in (302, 303) and fresh(duplicate.id).merged_into_id is None
+        assert answer.status_code == 200 and fresh(duplicate.id).merged_into_id is None
+        value, error, invalid = _field(answer.get_data(as_text=True))
+        assert value == bad[:12] and invalid and error.startswith("Give the number")
+    assert "<b>7" not in _merge(client, duplicate, "<b>7</b>").get_data(as_text=True)  # escaped
     login(desk.tech_sales)  # may not see the duplicate at all
     assert _merge(client, duplicate, desk.it_ticket.id).status_code == 404
+
+
+def test_a_refusal_with_javascript_comes_back_in_the_sidebar(client, login, make, desk):
+    closed = _twin(make, desk, status="closed")
+    duplicate = _twin(make, desk)
+    login(desk.tech_it)
+    answer = _merge(client, duplicate, closed.id, confirmed=False, headers=HTMX)
+    body = answer.get_data(as_text=True)
+    assert answer.status_code == 200 and "HX-Retarget" not in answer.headers
+    assert body.lstrip().startswith('<aside id="ticket-sidebar"') and "<dialog" not in body
+    assert _field(body) == (
+        str(closed.id),
+        f"#{closed.id} is closed: reopen it first, or keep this ticket instead.",
+        True,
+    )
+
+
+def test_a_closed_duplicate_says_why_at_the_top_of_its_page(client, login, make, desk):
+    duplicate = _twin(make, desk)
+    login(desk.tech_it)
+    page = client.get(f"/agent/tickets/{duplicate.id}").get_data(as_text=True)
+    assert 'id="merge-into"' in page
+    duplicate.status = "closed"  # closed by a colleague while this page was open
+    db.session.commit()
+    answer = _merge(client, duplicate, 999999)
+    assert answer.status_code == 303
+    assert "Give the number of a ticket you can see" in client.get(answer.headers["Location"]).get_data(
+        as_text=True
+    )
+
+
+def test_a_ticket_merged_meanwhile_is_refused_after_the_question(client, login, make, desk):
+    duplicate, third = _twin(make, desk), _twin(make, desk, "VPN drops, third time")
+    login(desk.tech_it)
+    asked = _merge(client, duplicate, desk.it_ticket.id, confirmed=False, headers=HTMX)
+    assert "<dialog" in asked.get_data(as_text=True)
+    merging.merge(db.session.get(Ticket, desk.it_ticket.id), db.session.get(Ticket, third.id), desk.tech_it)
+    db.session.commit()  # a colleague merged the kept ticket elsewhere before the agent confirmed
+    answer = _merge(client, duplicate, desk.it_ticket.id, headers=HTMX)
+    assert _field(answer.get_data(as_text=True))[1] == (
+        f"#{desk.it_ticket.id} was merged into #{third.id}: merge into that one."
+    )
+    assert fresh(duplicate.id).merged_into_id is None
 
 
 def test_members_of_one_organization_merge_and_the_other_member_follows(client, login, make, desk):
