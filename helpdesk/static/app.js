@@ -188,6 +188,7 @@ function isBackground(elt) {
 document.addEventListener("htmx:beforeRequest", (event) => {
   const elt = event.detail.elt;
   if (isBackground(elt)) return; // loads, not actions
+  elt._helpdeskFocus = document.activeElement; // where the user was when the request left
   focusedId = document.activeElement && document.activeElement.id ? document.activeElement.id : null;
   const verb = event.detail.requestConfig ? event.detail.requestConfig.verb : "post";
   const busy = busyElements(elt, verb !== "get");
@@ -231,10 +232,20 @@ document.addEventListener("htmx:afterSwap", (event) => {
   }
   if (isBackground(source)) return; // a panel that loaded itself leaves focus where the user is
   if (!target.isConnected && target.id) target = document.getElementById(target.id);
-  if (target && target.isConnected) setTimeout(() => focusAfterSwap(target), 0); // after afterRequest re-enables
+  const before = source && source._helpdeskFocus;
+  if (target && target.isConnected) setTimeout(() => focusAfterSwap(target, before), 0); // after afterRequest re-enables
 });
 
-function focusAfterSwap(target) {
+// The user went on to another control while the answer was on its way (a slow connection: a
+// category's price quote arriving while the subject is typed): the focus stays theirs. Moving it
+// to the answer took the rest of the typing with it.
+function movedOn(before, target) {
+  const now = document.activeElement;
+  return Boolean(now && now !== document.body && now !== before && now.isConnected && !target.contains(now));
+}
+
+function focusAfterSwap(target, before) {
+  if (movedOn(before, target)) return;
   const wanted = target.querySelector("[aria-invalid=true], .form-errors, .errors[role=alert]:not([hidden])")
     || target.querySelector("[role=status]:not(.banner), .flash, .saved");
   if (wanted) {

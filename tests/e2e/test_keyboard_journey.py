@@ -84,3 +84,38 @@ def test_a_customer_submits_and_an_agent_answers_by_keyboard(browser, desk):
     expect(customer.locator("#conversation")).to_contain_text("Please clean the rollers.")
     customer.context.close()
     agent.context.close()
+
+
+def test_a_late_answer_never_takes_the_keys_from_the_field_being_typed_in(browser, desk):
+    """A customer picks a category (its price quote is fetched) and goes on to type the subject; on
+    a slow connection the quote arrived mid-word and moved the focus to it, and the rest of the
+    subject went nowhere (seen as "Keyboa" on a loaded test machine). The keys stay where the user
+    is; the quote still shows."""
+    import time
+
+    from flask import request
+    from playwright.sync_api import expect
+
+    @desk.app.before_request
+    def slow_quotes():  # the quote answers after a second, as on a slow connection
+        if request.path.endswith("/tickets/new/quote"):
+            time.sleep(1.0)
+
+    customer = browser.new_context().new_page()
+    log_in(customer, desk.url, "alice@example.com")
+    expect(customer.get_by_role("heading", name="My tickets")).to_be_visible()
+    customer.goto(desk.url + "/portal/tickets/new")
+    customer.wait_for_load_state("load")
+    customer.wait_for_function("() => window.htmx !== undefined")
+    category = customer.get_by_label("Category")
+    tab_to(customer, category)
+    customer.keyboard.type("Sales")  # type-ahead: a change, so the quote is asked for
+    subject = customer.get_by_label("Subject")
+    tab_to(customer, subject)
+    with customer.expect_response(re.compile(r"/tickets/new/quote")):
+        customer.keyboard.type("Invoice 41 ", delay=50)
+    customer.keyboard.type("is wrong", delay=50)  # typed as the late answer is swapped in
+    customer.wait_for_timeout(300)  # the swap's focus handling runs after it
+    customer.keyboard.type(" twice")
+    expect(subject).to_have_value("Invoice 41 is wrong twice")
+    expect(subject).to_be_focused()
