@@ -119,6 +119,14 @@ def test_top_bar_search_and_profile_menu(browser, desk, viewport):
     expect(page).to_have_url(re.compile(r"/agent/\?q=printer$"))
     counted(page, "attention")
     expect(page.get_by_label("Search", exact=True)).to_have_value("printer")  # the queue's own filter
+    at_risk = page.get_by_role("navigation", name="To act on").get_by_role(
+        "link", name=re.compile(r"^At risk")
+    )
+    # only the words are underlined: not the space before the count, nor the count
+    assert at_risk.evaluate("a => getComputedStyle(a).textDecorationLine") == "none"
+    assert (
+        at_risk.evaluate("a => getComputedStyle(a.querySelector('.label')).textDecorationLine") == "underline"
+    )
     admin = page.get_by_role("navigation", name="Console")
     if viewport is PHONE:
         admin.get_by_text("Menu", exact=True).click()

@@ -221,14 +221,19 @@ def test_top_bar_links_what_to_act_on(client, login, desk, make):
     login(desk.admin)
     page = client.get("/agent/").get_data(as_text=True)
     top = page.split('<nav class="top-links" aria-label="To act on">', 1)[1].split("</nav>", 1)[0]
-    assert '<a href="/agent/?risk=1">At risk <span id="top-count-at_risk" class="count"></span></a>' in top
+    assert (
+        '<a href="/agent/?risk=1"><span class="label">At risk</span> <span id="top-count-at_risk" class="count"></span></a>'
+        in top
+    )
     assert "Held mail" not in top
     from helpdesk.extensions import db
 
     db.session.add(InboundMail(from_addr="x@example.org", subject="Hi", outcome="unverified", size=1))
     db.session.flush()
     top = client.get("/agent/").get_data(as_text=True).split('aria-label="To act on">', 1)[1]
-    assert '<a href="/admin/mail/inbound?outcome=unverified">Held mail (1)</a>' in top
+    assert (
+        '<a href="/admin/mail/inbound?outcome=unverified"><span class="label">Held mail (1)</span></a>' in top
+    )
     login(desk.tech_it)
     assert "Held mail" not in client.get("/agent/").get_data(as_text=True)
     fragment = client.get("/agent/views", headers=HTMX).get_data(as_text=True)
