@@ -6,7 +6,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from helpdesk.api.tokens import LIFETIMES, SCOPES
+from helpdesk.api.tokens import DOMAINS, LIFETIMES, SCOPES
 
 SCOPE_LABELS = {
     "tickets": "Tickets and messages",
@@ -42,6 +42,22 @@ class TokenForm(FlaskForm):
         default=90,
         validators=[InputRequired()],
     )
+
+    def offer(self, scopes):
+        """Offer only `scopes` (tokens.useful_scopes of the user): another is refused as not a choice."""
+        self.scopes.choices = [SelectChoice(s, scope_label(s)) for s in scopes]
+        return self
+
+    def scope_rows(self):
+        """The scopes as a grid: (what, read option, write option) per domain offered, an option
+        None where that level is not offered (each option renders its box and its label)."""
+        options = {option.data: option for option in self.scopes}
+        rows = []
+        for domain in DOMAINS:
+            read, write = options.get(f"{domain}:read"), options.get(f"{domain}:write")
+            if read or write:
+                rows.append((SCOPE_LABELS[domain], read, write))
+        return rows
 
 
 class RevokeForm(FlaskForm):

@@ -28,6 +28,21 @@ LIFETIMES = (7, 30, 90, 365)  # days a token may live
 MAX_ACTIVE_TOKENS = 50
 
 
+def useful_scopes(user):
+    """The scopes that let `user`'s token do something, in SCOPES' order: what the token page
+    offers them. People and credit adjustments are admins' only, writing articles is agents'; a
+    token never does more than its owner may (policy.py decides every request), so these are what
+    is worth asking for, not a limit create_token needs."""
+    from helpdesk import policy
+
+    useless = set()
+    if not policy.can_administer(user):
+        useless |= {"people:read", "people:write", "credits:write"}
+    if not policy.is_agent(user):
+        useless.add("kb:write")
+    return tuple(scope for scope in SCOPES if scope not in useless)
+
+
 def digest(secret):
     return hashlib.sha256(secret.encode("utf-8", "replace")).hexdigest()
 

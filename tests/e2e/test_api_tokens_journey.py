@@ -1,6 +1,7 @@
 """Browser journey: a customer makes an API token from their profile, uses it, and revokes it."""
 
 import json
+import re
 import threading
 import urllib.error
 import urllib.request
@@ -63,12 +64,14 @@ def test_a_token_is_made_used_and_revoked(live_server, page):
 
     page.get_by_label("Token name").fill("Monitoring")
     scope = page.get_by_label("Tickets and messages: read")
-    box, label = (
-        scope.bounding_box(),
-        page.locator(f"label[for='{scope.get_attribute('id')}']").bounding_box(),
-    )
-    assert box["width"] < 40 and abs((box["y"] + box["height"] / 2) - (label["y"] + label["height"] / 2)) < 8
-    assert box["x"] < label["x"]  # the box beside its label, not stretched across the form above it
+    # The scopes are a grid: a row per domain, its boxes under Read and Write, on the row's line.
+    grid = page.get_by_role("group", name="Scopes").get_by_role("table")
+    row = grid.get_by_role("row", name=re.compile(r"^Tickets and messages"))
+    box, heading = scope.bounding_box(), grid.get_by_role("columnheader", name="Read").bounding_box()
+    name = row.get_by_role("rowheader").bounding_box()
+    assert box["width"] < 40 and abs((box["y"] + box["height"] / 2) - (name["y"] + name["height"] / 2)) < 8
+    assert abs((box["x"] + box["width"] / 2) - (heading["x"] + heading["width"] / 2)) < 8
+    expect(page.get_by_label("People (admins: users, organizations, permissions): read")).to_have_count(0)
     scope.check()
     page.get_by_label("Expires after").select_option(label="30 days")
     page.get_by_role("button", name="Make token").click()

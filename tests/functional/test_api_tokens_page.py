@@ -30,8 +30,35 @@ def test_a_token_is_shown_once_and_works_as_its_owner(app, client, login, desk):
 
 def test_a_write_scope_brings_its_read_scope(client, login, desk):
     login(desk.requester)
-    _make(client, scopes=["credits:write"])
-    assert db.session.scalars(db.select(ApiToken)).one().scopes == "credits:read credits:write"
+    _make(client, scopes=["tickets:write"])
+    assert db.session.scalars(db.select(ApiToken)).one().scopes == "tickets:read tickets:write"
+
+
+def _offered(page):
+    boxes = re.findall(r'<input [^>]*name="scopes"[^>]*>', page)
+    assert boxes and not any("required" in box for box in boxes)  # one at least, not each
+    return [re.search(r'value="([a-z]+:[a-z]+)"', box).group(1) for box in boxes]
+
+
+def test_each_role_is_offered_the_scopes_its_tokens_can_use(client, login, desk):
+    """A grid of Read and Write per domain; people and credit adjustments are admins' only,
+    writing articles agents': a customer was offered eight boxes, five of which could do nothing."""
+    login(desk.requester)
+    page = client.get("/account/tokens").get_data(as_text=True)
+    assert _offered(page) == ["tickets:read", "tickets:write", "credits:read", "kb:read"]
+    assert '<label class="visually-hidden" for="scopes-0">Tickets and messages: read</label>' in page
+    refused = _make(client, scopes=["people:read"])
+    assert refused.status_code == 422 and "not a valid choice" in refused.get_data(as_text=True)
+    assert db.session.scalar(db.select(db.func.count(ApiToken.id))) == 0
+    login(desk.tech_it)
+    assert _offered(client.get("/account/tokens").get_data(as_text=True)) == [
+        "tickets:read", "tickets:write", "credits:read", "kb:read", "kb:write",
+    ]  # fmt: skip
+    login(desk.admin)
+    offered = _offered(client.get("/account/tokens").get_data(as_text=True))
+    assert offered == [
+        f"{d}:{level}" for d in ("tickets", "credits", "people", "kb") for level in ("read", "write")
+    ]
 
 
 def test_bad_input_is_explained_and_makes_nothing(client, login, desk):
