@@ -1,5 +1,6 @@
 """Smoke test over the seeded demo: every link a user can reach in two clicks renders without error."""
 
+import html
 import re
 from urllib.parse import urldefrag, urlsplit
 
@@ -29,6 +30,26 @@ def _links(html):
             yield url
 
 
+def _text(markup):
+    return html.unescape(re.sub(r"<[^>]+>", "", markup)).strip()
+
+
+def _check_headings(email, url, page):
+    """One h1, naming the page as its title does (the admin pages' h1 was "Administration" or
+    "Billing admin" on every page, the page's name an h2), and no level skipped below it."""
+    if not page.lstrip().lower().startswith("<!doctype"):
+        return  # a fragment
+    title = _text(re.search(r"<title>(.*?)</title>", page, re.S).group(1)).split(" · ")[0]
+    h1s = [_text(h) for h in re.findall(r"<h1[^>]*>(.*?)</h1>", page, re.S)]
+    assert len(h1s) == 1, f"{email}: {url} has {len(h1s)} h1: {h1s}"
+    assert title.lower() in h1s[0].lower() or h1s[0].lower() in title.lower(), (
+        f"{email}: {url} is titled {title!r} but its h1 says {h1s[0]!r}"
+    )
+    levels = [int(level) for level in re.findall(r"<h([1-6])[\s>]", page)]
+    skipped = [(a, b) for a, b in zip(levels, levels[1:], strict=False) if b > a + 1]
+    assert not skipped, f"{email}: {url} skips heading levels {skipped}"
+
+
 @pytest.mark.parametrize("email", DEMO_USERS)
 def test_every_reachable_page_renders(app, email):
     seed_demo()
@@ -47,7 +68,9 @@ def test_every_reachable_page_renders(app, email):
             response = client.get(url)
             assert response.status_code in (200, 302, 303), f"{email}: GET {url} -> {response.status_code}"
             if response.status_code == 200 and "text/html" in response.content_type:
-                following.extend(_links(response.get_data(as_text=True)))
+                page = response.get_data(as_text=True)
+                _check_headings(email, url, page)
+                following.extend(_links(page))
         frontier = following
     assert len(seen) > 5
     paths = {urlsplit(u).path for u in seen}
