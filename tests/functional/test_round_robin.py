@@ -139,7 +139,7 @@ def test_an_agent_marks_themselves_away_and_the_top_bar_says_so(make, ref, login
     response = client.post("/account/availability", data={"round_robin": "y", "away": "y"})
     assert response.status_code == 302
     page = client.get("/agent/").get_data(as_text=True)
-    assert 'href="/account/notifications">You are away' in page
+    assert 'href="/account/notifications"><span class="label">You are away</span>' in page
     row = availability.availability(db.session.get(User, agent.id))
     assert row.round_robin and row.away
     client.post("/account/availability", data={"round_robin": "y"})
