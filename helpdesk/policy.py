@@ -8,6 +8,7 @@ missing everywhere (page, search, suggestions, sitemap, files).
 """
 
 from flask import abort, current_app
+from werkzeug.local import LocalProxy
 from sqlalchemy import and_, bindparam, false, or_, select, true
 
 from helpdesk.accounts.models import ACTIVE_AGENT, ROLE_ADMIN, CategoryPermission, User
@@ -19,11 +20,20 @@ from helpdesk.querying import column_rows
 from helpdesk.tickets.models import STATUS_CLOSED, Attachment, Subscription, Ticket
 
 
+def _resolved(user):
+    """The user behind Flask-Login's `current_user`, which views pass in: every attribute read of
+    the proxy looks the user up in the request again (a dozen of these rules run per page, each
+    reading three or four attributes), so the rules below read the object itself."""
+    return user._get_current_object() if type(user) is LocalProxy else user
+
+
 def is_agent(user):
+    user = _resolved(user)
     return bool(user and user.is_authenticated and user.active and user.is_agent)
 
 
 def is_admin(user):
+    user = _resolved(user)
     return bool(user and user.is_authenticated and user.active and user.is_admin)
 
 
@@ -34,6 +44,7 @@ def must_use_two_factor(user, required_roles):
 
 def permitted_category_ids(user):
     """The categories a technician was granted (policy decides what admins and others may do)."""
+    user = _resolved(user)
     loaded = getattr(user, "granted_category_csv", None)  # loaded with the signed-in user
     if loaded is not None:
         return {int(part) for part in loaded.split(",") if part}
@@ -119,6 +130,7 @@ def visible_ticket_ids(user, ticket_ids):
 
 
 def can_view_ticket(user, ticket):
+    user = _resolved(user)
     if ticket is None or not (user and user.is_authenticated and user.active):
         return False
     if user.is_admin:

@@ -264,7 +264,8 @@ def user_zone():
     """The viewer's time zone, looked up once per request (lists format many times per page)."""
     if has_request_context() and hasattr(request, "_helpdesk_zone"):
         return request._helpdesk_zone
-    tz = getattr(current_user, "timezone", None) if current_user and current_user.is_authenticated else None
+    user = current_user._get_current_object()  # the proxy looks the user up at every read
+    tz = getattr(user, "timezone", None) if user and user.is_authenticated else None
     try:
         zone = ZoneInfo(tz or "UTC")
     except (ZoneInfoNotFoundError, ValueError):
@@ -533,7 +534,7 @@ def page_layout():
     queries. Pages with an ETag fingerprint it (helpdesk/conditional.py)."""
     if not has_request_context() or is_htmx():
         return EMPTY_LAYOUT
-    user = current_user._get_current_object() if current_user else None
+    user = current_user._get_current_object()  # None outside a request
     if not (user and user.is_authenticated):
         return EMPTY_LAYOUT
     cached = getattr(request, "_helpdesk_layout", None)

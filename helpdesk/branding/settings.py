@@ -93,7 +93,7 @@ def current():
 def _for_request():
     from helpdesk.web import layout_count
 
-    user = current_user._get_current_object() if current_user else None
+    user = current_user._get_current_object()  # None outside a request
     if user is not None and user.is_authenticated:
         return _snapshot(*(layout_count(name) for name in LAYOUT_VALUES))
     return read()
