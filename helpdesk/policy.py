@@ -8,8 +8,8 @@ missing everywhere (page, search, suggestions, sitemap, files).
 """
 
 from flask import abort, current_app
-from werkzeug.local import LocalProxy
 from sqlalchemy import and_, bindparam, false, or_, select, true
+from werkzeug.local import LocalProxy
 
 from helpdesk.accounts.models import ACTIVE_AGENT, ROLE_ADMIN, CategoryPermission, User
 from helpdesk.billing.models import Payment
