@@ -83,10 +83,15 @@ def register_url_converters(app):
 def register_extensions(app):
     from helpdesk.accounts.auth import load_session_user
     from helpdesk.accounts.sessions import signed_out
+    from helpdesk.web import request_csrf_token
 
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True, directory=os.path.join(app.root_path, "..", "migrations"))
     csrf.init_app(app)
+    # Flask-WTF gives templates generate_csrf (a global and a context processor): replaced by the
+    # request's token read once made (web.request_csrf_token)
+    app.jinja_env.globals["csrf_token"] = request_csrf_token
+    app.context_processor(lambda: {"csrf_token": request_csrf_token})
     htmx_ext.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"

@@ -5,10 +5,10 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import current_app, has_request_context, render_template, request, session, url_for
+from flask import current_app, g, has_request_context, render_template, request, session, url_for
 from flask_login import current_user
 from flask_sqlalchemy.session import Session
-from flask_wtf.csrf import CSRFError
+from flask_wtf.csrf import CSRFError, generate_csrf
 from markupsafe import Markup
 from sqlalchemy import event, select
 from sqlalchemy.exc import DBAPIError
@@ -422,6 +422,14 @@ def format_number(value):
     if isinstance(value, float) and not value.is_integer():
         return f"{value:,.1f}"
     return f"{int(value):,}"
+
+
+def request_csrf_token():
+    """`csrf_token()` in templates: the request's CSRF token, made once by Flask-WTF's
+    generate_csrf (which keeps it in `g`) and then read from there. generate_csrf looks its
+    settings up again at every call, and a ticket page with its fourteen forms called it 14 times."""
+    token = g.get("csrf_token")
+    return token if token is not None else generate_csrf()
 
 
 def register_template_filters(app):
