@@ -99,12 +99,13 @@ def browser():
         browser.close()
 
 
-def _read_whole(wsgi_app):
+def read_whole(wsgi_app):
     """Each answer read into memory, and its iterable closed, before the server writes it.
 
     Werkzeug's development server leaves a file response open when the browser drops the
     connection half-way (a page navigating away while a script downloads): the file is then
-    reported unclosed (ResourceWarning) in whichever test runs next. Test answers are small."""
+    reported unclosed (ResourceWarning) in whichever test runs next. Test answers are small.
+    Every test server serves through it (LiveServer, and the journeys that start their own)."""
 
     def app(environ, start_response):
         result = wsgi_app(environ, start_response)
@@ -122,7 +123,7 @@ class LiveServer:
 
     def __init__(self, app):
         self.app = app
-        self.server = make_server("127.0.0.1", 0, _read_whole(app), threaded=True)
+        self.server = make_server("127.0.0.1", 0, read_whole(app), threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()

@@ -13,6 +13,7 @@ from helpdesk import create_app
 from helpdesk.demo.seed import DEMO_PASSWORD, seed_demo
 from helpdesk.extensions import db
 from tests.conftest import make_test_config
+from tests.e2e.conftest import read_whole
 
 pytestmark = pytest.mark.e2e
 
@@ -29,7 +30,7 @@ def live_server(tmp_path_factory):
         seed_demo()
         db.session.commit()
         db.session.remove()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, read_whole(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"

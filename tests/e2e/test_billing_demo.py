@@ -13,6 +13,7 @@ from helpdesk import create_app
 from helpdesk.extensions import db
 from tests import billing_support as bs
 from tests.conftest import make_test_config
+from tests.e2e.conftest import read_whole
 
 pytestmark = pytest.mark.e2e
 
@@ -35,7 +36,7 @@ def serve(tmp_path):
         with app.app_context():
             db.create_all()
             _seed(app)
-        server = make_server("127.0.0.1", 0, app, threaded=True)
+        server = make_server("127.0.0.1", 0, read_whole(app), threaded=True)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         started.append((app, server, thread))
