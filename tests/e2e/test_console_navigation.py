@@ -272,3 +272,9 @@ def test_a_customer_s_account_links_stay_together(browser, desk, width):
     logout = box(header.get_by_role("button", name="Log out"))
     assert abs(profile["y"] - logout["y"]) < 4 and logout["x"] > profile["x"]
     assert fits(page)
+    # The portal's links run across the width, under the desk's name on a phone: beside it they
+    # were squeezed into a column, two or one per line, five lines of header before the page.
+    mine = box(header.get_by_role("link", name="My tickets"))
+    brand = box(header.get_by_role("link", name="Help desk"))
+    if width < 600:
+        assert mine["y"] >= brand["y"] + brand["height"] - 2 and abs(mine["x"] - brand["x"]) < 8
