@@ -33,12 +33,23 @@ document.addEventListener("securitypolicyviolation", (e) => {
 """
 
 
+# htmx logs a request it cancelled on purpose (a newer one replaced it, hx-sync "this:replace",
+# as typing in the subject does; or the page moved on) as errors named after the events it fires
+# on the abort: expected on a slow connection, not a problem. A failed request still counts:
+# htmx:sendError (network), htmx:responseError (4xx/5xx), htmx:timeout.
+CANCELLED_REQUEST_LOGS = ("htmx:sendAbort", "htmx:afterRequest")
+
+
+def _problem(message):
+    return message.type == "error" and not message.text.startswith(CANCELLED_REQUEST_LOGS)
+
+
 def watch_for_problems(context, problems):
     """Record console errors, uncaught exceptions and CSP violations of every page of `context`."""
     context.add_init_script(REPORT_CSP)
 
     def on_page(page):
-        page.on("console", lambda m: m.type == "error" and problems.append(f"{page.url}: {m.text}"))
+        page.on("console", lambda m: _problem(m) and problems.append(f"{page.url}: {m.text}"))
         page.on("pageerror", lambda e: problems.append(f"{page.url}: {e}"))
 
     context.on("page", on_page)
