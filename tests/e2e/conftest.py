@@ -3,6 +3,7 @@
 import os
 import shutil
 import threading
+import time
 
 import pytest
 from werkzeug.serving import make_server
@@ -110,6 +111,12 @@ def browser():
         browser.close()
 
 
+# A slow connection, on demand: `E2E_HTMX_DELAY=1.5 make test-sqlite` makes the test servers answer
+# every htmx request that many seconds late, so the journeys run with answers arriving while the
+# user goes on typing (how the focus bug of a late price quote was found). Unset: no delay.
+HTMX_DELAY = float(os.environ.get("E2E_HTMX_DELAY") or 0)
+
+
 def read_whole(wsgi_app):
     """Each answer read into memory, and its iterable closed, before the server writes it.
 
@@ -119,6 +126,8 @@ def read_whole(wsgi_app):
     Every test server serves through it (LiveServer, and the journeys that start their own)."""
 
     def app(environ, start_response):
+        if HTMX_DELAY and environ.get("HTTP_HX_REQUEST"):
+            time.sleep(HTMX_DELAY)
         result = wsgi_app(environ, start_response)
         try:
             return [b"".join(result)]
