@@ -29,10 +29,15 @@ def _render(form, secret=None, status=200):
     )
 
 
+def _token_form(**kwargs):
+    """The token form, offering the scopes that can do something for this user."""
+    return TokenForm(**kwargs).offer(tokens.useful_scopes(current_user))
+
+
 @bp.route("/account/tokens", methods=["GET", "POST"])
 @recent_authentication  # a new credential: "Confirm it's you" first, as for a password change
 def tokens_page():
-    form = TokenForm().offer(tokens.useful_scopes(current_user))
+    form = _token_form()
     if not form.validate_on_submit():
         return _render(form, status=422 if form.errors else 200)
     outcome = perform(
@@ -43,9 +48,7 @@ def tokens_page():
         return _render(form, status=422)
     token, secret = outcome.value
     flash(f"Token “{token.name}” made. Copy it now: it is shown only this once.", "success")
-    return _render(
-        TokenForm(formdata=None).offer(tokens.useful_scopes(current_user)), secret=secret, status=201
-    )
+    return _render(_token_form(formdata=None), secret=secret, status=201)
 
 
 @bp.post("/account/tokens/<int:token_id>/revoke")

@@ -14,6 +14,7 @@ from datetime import timedelta
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import lazyload
 
+from helpdesk import policy
 from helpdesk.accounts.auth import signed_in_user_options
 from helpdesk.accounts.models import User
 from helpdesk.api.models import ApiToken
@@ -33,8 +34,6 @@ def useful_scopes(user):
     offers them. People and credit adjustments are admins' only, writing articles is agents'; a
     token never does more than its owner may (policy.py decides every request), so these are what
     is worth asking for, not a limit create_token needs."""
-    from helpdesk import policy
-
     useless = set()
     if not policy.can_administer(user):
         useless |= {"people:read", "people:write", "credits:write"}

@@ -331,6 +331,9 @@ def _first_error(form):
     return "Check the value and try again."
 
 
+MERGE_NUMBER_LENGTH = 12  # the merge field's maxlength (tickets/agent/ticket.html)
+
+
 @bp.post("/tickets/<int:ticket_id>/merge", endpoint="merge")
 def merge(ticket_id):
     """Merge this ticket (the duplicate) into the one whose number the agent gives; asks first.
@@ -346,7 +349,7 @@ def merge(ticket_id):
     kept = db.session.get(Ticket, number) if number else None
     if kept is None or not policy.can_view_ticket(current_user, kept):
         return _merge_refused(
-            ticket_id, typed, "Give the number of a ticket you can see to merge this one into."
+            duplicate, typed, "Give the number of a ticket you can see to merge this one into."
         )
     if duplicate.merged_into_id == kept.id:  # a confirmation sent again: it is done already
         flash(f"#{duplicate.id} was already merged into this ticket.", "success")
@@ -354,7 +357,7 @@ def merge(ticket_id):
         return hx_redirect_or(redirect(target, 303), target)
     problem = merging.refusal(duplicate, kept, current_user)
     if problem:
-        return _merge_refused(ticket_id, typed, problem)
+        return _merge_refused(duplicate, typed, problem)
     refund = credit_quotes.net_paid(duplicate)
     money = f" {duplicate.requester.name} gets the {refund:,} credits paid for it back." if refund > 0 else ""
     question = ask_first(
@@ -368,22 +371,18 @@ def merge(ticket_id):
         return question
     outcome = perform(merging.merge, duplicate, kept, current_user)
     if not outcome.ok:  # changed since the question (merged or closed meanwhile)
-        return _merge_refused(ticket_id, typed, outcome.message)
+        return _merge_refused(duplicate, typed, outcome.message)
     flash(f"#{duplicate.id} merged into this ticket.", "success")
     target = url_for("tickets_agent.ticket", ticket_id=kept.id)
     return hx_redirect_or(redirect(target, 303), target)
 
 
-MERGE_NUMBER_LENGTH = 12  # the field's maxlength
-
-
-def _merge_refused(ticket_id, typed, text):
+def _merge_refused(duplicate, typed, text):
     """The ticket page (its sidebar for htmx) with the merge field holding what was typed and
     the reason it was refused. A closed ticket's page has no merge field (sent from a page shown
     before it closed): the reason is a message at the top of its page then."""
-    ticket = agent_tickets.load_ticket(ticket_id)
-    if ticket.status == STATUS_CLOSED:
+    if duplicate.status == STATUS_CLOSED:
         flash(text, "error")
-        back = url_for("tickets_agent.ticket", ticket_id=ticket_id)
+        back = url_for("tickets_agent.ticket", ticket_id=duplicate.id)
         return hx_redirect_or(redirect(back, 303), back)
-    return render_ticket(ticket, error={"field": "merge", "text": text, "value": typed})
+    return render_ticket(duplicate, error={"field": "merge", "text": text, "value": typed})
