@@ -139,6 +139,11 @@ def test_keyboard_shortcuts_move_open_and_explain_themselves(browser, desk):
     page.evaluate("document.activeElement.blur()")  # away from the message the swap focused
     page.keyboard.press("e")
     expect(page.get_by_role("status").filter(has_text="Status saved: Resolved")).to_be_visible()
+    # pressed within htmx's settle delay of the assignee's swap, the status form is not bound yet
+    # and submits itself as a plain form: the answer is then a whole new page, whose keys.js
+    # listens only once loaded (the key is lost otherwise, seen once on a loaded machine)
+    page.wait_for_load_state("load")
+    page.wait_for_function("() => window.htmx !== undefined")
     page.evaluate("document.activeElement.blur()")
     page.keyboard.press("n")  # the internal-note box, a form of its own apart from the reply's
     note_box = page.get_by_label("Internal note", exact=True)
