@@ -93,6 +93,9 @@
       return true;
     }
     select.value = value;
+    // htmx binds a swapped-in form only once the swap settles (20 ms later): a key pressed sooner
+    // would send it as a plain form and reload the page. Binding it now is harmless if done.
+    if (window.htmx) window.htmx.process(select.form);
     select.form.requestSubmit(); // the inline edit's own form: the server checks and answers
     return true;
   }
