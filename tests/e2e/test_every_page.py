@@ -1,6 +1,7 @@
 """Every page of the smoke crawl, for each role: axe-core (vendored: tests/e2e/vendor) finds no
 violation, on a laptop and on a phone; the page fits a 390 px phone and a 1280 px laptop (no
-horizontal scrolling of the page itself: wide tables scroll inside their own box); no console
+horizontal scrolling of the page itself: wide tables scroll inside their own box) and cuts no
+word of ordinary length across two lines; no console
 error or CSP violation (the autouse check in conftest.py).
 
 One crawl per role does all three: each page is loaded once at 1280 px (axe, overflow), then the
@@ -93,6 +94,28 @@ OVERFLOW = """() => {
 }"""
 
 
+# A word of ordinary length cut across two lines ("Cha|rge", "busine|ss hours"): table cells that
+# could break anywhere were squeezed that way to fit a phone, or a crowded report at 1,280 px.
+# Longer runs of letters (an address, a file name) may still wrap where they would not fit.
+BROKEN_WORDS = """() => {
+  const found = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  const range = document.createRange();
+  for (let node = walker.nextNode(); node && found.length < 3; node = walker.nextNode()) {
+    for (const word of node.textContent.matchAll(/\\p{L}{3,14}/gu)) {
+      range.setStart(node, word.index);
+      range.setEnd(node, word.index + word[0].length);
+      const lines = new Set([...range.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.top)));
+      if (lines.size > 1) {
+        found.push(`"${word[0]}" in ${node.parentElement.tagName.toLowerCase()}`);
+        break;
+      }
+    }
+  }
+  return found.join(", ");
+}"""
+
+
 @pytest.mark.parametrize("email", USERS)
 def test_every_page_passes_axe_and_fits_a_phone_and_a_laptop(browser, demo, email):
     with demo.app.app_context():
@@ -114,10 +137,16 @@ def test_every_page_passes_axe_and_fits_a_phone_and_a_laptop(browser, demo, emai
         problem = page.evaluate(OVERFLOW)
         if problem:
             found.append(f"too wide at 1280 px {url}: {problem}")
+        problem = page.evaluate(BROKEN_WORDS)
+        if problem:
+            found.append(f"words cut at 1280 px {url}: {problem}")
         page.set_viewport_size(PHONE)
         problem = page.evaluate(OVERFLOW)
         if problem:
             found.append(f"too wide at 390 px {url}: {problem}")
+        problem = page.evaluate(BROKEN_WORDS)
+        if problem:
+            found.append(f"words cut at 390 px {url}: {problem}")
         if number < AXE_ON_PHONE:
             found += [f"axe 390 px {url}: {v}" for v in page.evaluate(RUN_AXE)]
     context.close()
