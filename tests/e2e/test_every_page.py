@@ -1,8 +1,9 @@
 """Every page of the smoke crawl, for each role: axe-core (vendored: tests/e2e/vendor; its
 target-size rule switched on) finds no violation, on a laptop and on a phone; the page fits a
 320 px phone and a 1280 px laptop (no horizontal scrolling of the page itself: wide tables scroll
-inside their own box) and cuts no word of ordinary length across two lines; no console error or
-CSP violation (the autouse check in conftest.py).
+inside their own box) and cuts no word of ordinary length across two lines; no two links or
+buttons share a name for different actions; no console error or CSP violation (the autouse check
+in conftest.py).
 
 One crawl per role does all three: each page is loaded once at 1280 px (axe, overflow), then the
 same document is resized to 320 px (overflow, and axe on the first pages). Two separate crawls
@@ -117,6 +118,21 @@ BROKEN_WORDS = """() => {
 }"""
 
 
+# Two links or buttons of a page's content with one name and different effects ("Edit", "Edit",
+# "Edit" down a table): a screen reader's list of links, or a voice command, cannot tell them apart.
+SAME_NAMES = """() => {
+  const targets = {};
+  for (const el of document.querySelectorAll("main a[href], main button")) {
+    if (!el.getClientRects().length) continue;
+    const name = (el.getAttribute("aria-label") || el.textContent).replace(/\\s+/g, " ").trim();
+    const target = el.tagName === "A" ? el.getAttribute("href")
+      : el.form ? `${el.form.getAttribute("action")} ${el.name}=${el.value}` : `${el.id} ${el.dataset.kbInsert || ""}`;
+    (targets[name] = targets[name] || new Set()).add(target);
+  }
+  return Object.entries(targets).filter(([, t]) => t.size > 1).map(([name, t]) => `"${name}" x${t.size}`).join(", ");
+}"""
+
+
 @pytest.mark.parametrize("email", USERS)
 def test_every_page_passes_axe_and_fits_a_phone_and_a_laptop(browser, demo, email):
     with demo.app.app_context():
@@ -141,6 +157,9 @@ def test_every_page_passes_axe_and_fits_a_phone_and_a_laptop(browser, demo, emai
         problem = page.evaluate(BROKEN_WORDS)
         if problem:
             found.append(f"words cut at 1280 px {url}: {problem}")
+        problem = page.evaluate(SAME_NAMES)
+        if problem:
+            found.append(f"one name, different actions, {url}: {problem}")
         page.set_viewport_size(PHONE)
         problem = page.evaluate(OVERFLOW)
         if problem:
