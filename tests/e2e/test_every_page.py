@@ -98,13 +98,13 @@ OVERFLOW = """() => {
 
 # A word of ordinary length cut across two lines ("Cha|rge", "busine|ss hours"): table cells that
 # could break anywhere were squeezed that way to fit a phone, or a crowded report at 1,280 px.
-# Longer runs of letters (an address, a file name) may still wrap where they would not fit.
+# Longer runs of letters (a name or a token someone typed without spaces) may wrap anywhere.
 BROKEN_WORDS = """() => {
   const found = [];
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   const range = document.createRange();
   for (let node = walker.nextNode(); node && found.length < 3; node = walker.nextNode()) {
-    for (const word of node.textContent.matchAll(/\\p{L}{3,14}/gu)) {
+    for (const word of node.textContent.matchAll(/(?<!\\p{L})\\p{L}{3,14}(?!\\p{L})/gu)) {
       range.setStart(node, word.index);
       range.setEnd(node, word.index + word[0].length);
       const lines = new Set([...range.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.top)));
@@ -170,4 +170,47 @@ def test_every_page_passes_axe_and_fits_a_phone_and_a_laptop(browser, demo, emai
         if number < AXE_ON_PHONE:
             found += [f"axe 320 px {url}: {v}" for v in page.evaluate(RUN_AXE)]
     context.close()
+    assert found == [], "\n".join(found)
+
+
+def test_text_typed_without_spaces_never_widens_a_page(browser, demo):
+    """A name or a subject of one long unbroken word (a pasted log line, a path) wraps where it
+    must: the pages that show it still fit a phone and a laptop. Table cells that hold the desk's
+    words break only between words on a phone; a regression there once let a 150-letter subject
+    widen the portal's ticket list to 1,851 px at 1280."""
+    from sqlalchemy import select
+
+    from helpdesk.accounts.models import User
+    from helpdesk.tickets.models import Ticket
+
+    with demo.app.app_context():
+        alice = db.session.scalar(select(User).where(User.email == "alice@example.com"))
+        alice.name = "Alice " + "Archer" * 13
+        ticket = db.session.scalar(select(Ticket).where(Ticket.requester_id == alice.id).order_by(Ticket.id))
+        ticket.subject = "Error:" + "x" * 150
+        ticket_id = ticket.id
+        db.session.commit()
+    found = []
+    for email, urls in [
+        ("alice@example.com", ["/portal/tickets", f"/portal/tickets/{ticket_id}", "/portal/credits"]),
+        ("admin@example.com", ["/agent/?status=all", f"/agent/tickets/{ticket_id}", "/admin/users"]),
+    ]:
+        context = browser.new_context(viewport=LAPTOP)
+        page = context.new_page()
+        page.goto(demo.url + "/login")
+        page.get_by_label("E-mail").fill(email)
+        page.get_by_label("Password").fill(DEMO_PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_load_state()
+        for url in urls:
+            page.set_viewport_size(LAPTOP)
+            response = page.goto(demo.url + url)
+            assert response.status == 200, url
+            assert "x" * 150 in page.content() or url.startswith(("/portal/credits", "/admin/users")), url
+            for width, viewport in (("1280", LAPTOP), ("320", PHONE)):
+                page.set_viewport_size(viewport)
+                problem = page.evaluate(OVERFLOW)
+                if problem:
+                    found.append(f"too wide at {width} px {url}: {problem}")
+        context.close()
     assert found == [], "\n".join(found)
