@@ -133,6 +133,26 @@ SAME_NAMES = """() => {
 }"""
 
 
+CHECKS = {OVERFLOW: "too wide", BROKEN_WORDS: "words cut", SAME_NAMES: "one name, different actions"}
+
+
+def _layout_problems(page, where, scripts):
+    """What each check script finds on the page as it is laid out now, as messages."""
+    return [
+        f"{CHECKS[script]} {where}: {problem}" for script in scripts if (problem := page.evaluate(script))
+    ]
+
+
+def _logged_in_page(context, server, email):
+    page = context.new_page()
+    page.goto(server.url + "/login")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_load_state()
+    return page
+
+
 @pytest.mark.parametrize("email", USERS)
 def test_every_page_passes_axe_and_fits_a_phone_and_a_laptop(browser, demo, email):
     with demo.app.app_context():
@@ -151,22 +171,9 @@ def test_every_page_passes_axe_and_fits_a_phone_and_a_laptop(browser, demo, emai
         page.set_viewport_size(LAPTOP)
         page.goto(demo.url + url)
         found += [f"axe 1280 px {url}: {v}" for v in page.evaluate(RUN_AXE)]
-        problem = page.evaluate(OVERFLOW)
-        if problem:
-            found.append(f"too wide at 1280 px {url}: {problem}")
-        problem = page.evaluate(BROKEN_WORDS)
-        if problem:
-            found.append(f"words cut at 1280 px {url}: {problem}")
-        problem = page.evaluate(SAME_NAMES)
-        if problem:
-            found.append(f"one name, different actions, {url}: {problem}")
+        found += _layout_problems(page, f"at 1280 px {url}", (OVERFLOW, BROKEN_WORDS, SAME_NAMES))
         page.set_viewport_size(PHONE)
-        problem = page.evaluate(OVERFLOW)
-        if problem:
-            found.append(f"too wide at 320 px {url}: {problem}")
-        problem = page.evaluate(BROKEN_WORDS)
-        if problem:
-            found.append(f"words cut at 320 px {url}: {problem}")
+        found += _layout_problems(page, f"at 320 px {url}", (OVERFLOW, BROKEN_WORDS))
         if number < AXE_ON_PHONE:
             found += [f"axe 320 px {url}: {v}" for v in page.evaluate(RUN_AXE)]
     context.close()
@@ -196,21 +203,14 @@ def test_text_typed_without_spaces_never_widens_a_page(browser, demo):
         ("admin@example.com", ["/agent/?status=all", f"/agent/tickets/{ticket_id}", "/admin/users"]),
     ]:
         context = browser.new_context(viewport=LAPTOP)
-        page = context.new_page()
-        page.goto(demo.url + "/login")
-        page.get_by_label("E-mail").fill(email)
-        page.get_by_label("Password").fill(DEMO_PASSWORD)
-        page.get_by_role("button", name="Log in").click()
-        page.wait_for_load_state()
+        page = _logged_in_page(context, demo, email)
         for url in urls:
             page.set_viewport_size(LAPTOP)
             response = page.goto(demo.url + url)
             assert response.status == 200, url
             assert "x" * 150 in page.content() or url.startswith(("/portal/credits", "/admin/users")), url
-            for width, viewport in (("1280", LAPTOP), ("320", PHONE)):
+            for viewport in (LAPTOP, PHONE):
                 page.set_viewport_size(viewport)
-                problem = page.evaluate(OVERFLOW)
-                if problem:
-                    found.append(f"too wide at {width} px {url}: {problem}")
+                found += _layout_problems(page, f"at {viewport['width']} px {url}", (OVERFLOW,))
         context.close()
     assert found == [], "\n".join(found)
