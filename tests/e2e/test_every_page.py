@@ -1,13 +1,14 @@
 """Every page of the smoke crawl, for each role: axe-core (vendored: tests/e2e/vendor; its
 target-size rule switched on) finds no violation, on a laptop and on a phone; the page fits a
-320 px phone and a 1280 px laptop (no horizontal scrolling of the page itself: wide tables scroll
-inside their own box) and cuts no word of ordinary length across two lines; no two links or
-buttons share a name for different actions; no console error or CSP violation (the autouse check
-in conftest.py).
+320 px phone, an 820 px tablet and a 1280 px laptop (no horizontal scrolling of the page itself:
+wide tables scroll inside their own box) and cuts no word of ordinary length across two lines;
+no two links or buttons share a name for different actions; no console error or CSP violation
+(the autouse check in conftest.py).
 
-One crawl per role does all three: each page is loaded once at 1280 px (axe, overflow), then the
-same document is resized to 320 px (overflow, and axe on the first pages). Two separate crawls
-loaded every page twice or three times and were a quarter of the browser tests' time."""
+One crawl per role does it all: each page is loaded once at 1280 px (axe, overflow), then the
+same document is resized to 820 and 320 px (overflow, and axe at 320 on the first pages). Two
+separate crawls loaded every page twice or three times and were a quarter of the browser tests'
+time."""
 
 import re
 from pathlib import Path
@@ -26,6 +27,9 @@ SKIP = ("/static/", "/logout", "/attachments/", "/billing/demo-checkout/", ".csv
 VIEWPORTS = [{"width": 320, "height": 700}, {"width": 1280, "height": 800}]
 USERS = ["admin@example.com", "alice@example.com", "carol@acme.example"]
 PHONE, LAPTOP = VIEWPORTS
+# A tablet, or a small window: the console's layout with its sidebar, in little room (a status
+# pill of the articles' list read "Publi/shed" there).
+TABLET = {"width": 820, "height": 1180}
 # axe on a phone for the first pages of the crawl (the start pages and their neighbours): the
 # layout that differs at 320 px is shared by every page, the per-page content is checked at 1280.
 AXE_ON_PHONE = 12
@@ -172,6 +176,8 @@ def test_every_page_passes_axe_and_fits_a_phone_and_a_laptop(browser, demo, emai
         page.goto(demo.url + url)
         found += [f"axe 1280 px {url}: {v}" for v in page.evaluate(RUN_AXE)]
         found += _layout_problems(page, f"at 1280 px {url}", (OVERFLOW, BROKEN_WORDS, SAME_NAMES))
+        page.set_viewport_size(TABLET)
+        found += _layout_problems(page, f"at 820 px {url}", (OVERFLOW, BROKEN_WORDS))
         page.set_viewport_size(PHONE)
         found += _layout_problems(page, f"at 320 px {url}", (OVERFLOW, BROKEN_WORDS))
         if number < AXE_ON_PHONE:
