@@ -401,6 +401,7 @@ _GENERIC = (
     (re.compile(r"^Not a valid choice\.?$"), "{label}: choose one of the listed options."),
     (re.compile(r"^Number must be at least (-?\d+)\.$"), "{label} must be at least {n}."),
     (re.compile(r"^Number must be at most (-?\d+)\.$"), "{label} can be at most {n}."),
+    (re.compile(r"^Number must be between (-?\d+) and (-?\d+)\.$"), "{label} must be between {n} and {m}."),
 )
 
 
@@ -410,8 +411,8 @@ def field_message(error, label):
     for pattern, text in _GENERIC:
         match = pattern.match(str(error))
         if match:
-            n = format_number(int(match.group(1))) if match.groups() else ""
-            return text.format(label=label, n=n)
+            n, m = ([format_number(int(number)) for number in match.groups()] + ["", ""])[:2]
+            return text.format(label=label, n=n, m=m)
     return error
 
 

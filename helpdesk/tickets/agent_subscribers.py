@@ -10,6 +10,7 @@ from helpdesk.tickets import subscribers
 from helpdesk.tickets.agent_ticket import render_ticket, visible_ticket
 from helpdesk.tickets.blueprints import agent_bp as bp
 from helpdesk.tickets.forms import SubscriberForm
+from helpdesk.web import field_message
 
 
 def _done(ticket, notice, error=None, form=None):
@@ -32,7 +33,9 @@ def add_subscriber(ticket_id):
         return _done(
             ticket,
             None,
-            error=form.email.errors[0] if form.email.errors else "Enter an e-mail address.",
+            error=field_message(form.email.errors[0], "E-mail")
+            if form.email.errors
+            else "Enter an e-mail address.",
             form=form,
         )
     outcome = perform(subscribers.add_subscriber, ticket, current_user, form.email.data)

@@ -73,7 +73,7 @@ def test_deactivated_user_cannot_subscribe(client, login, desk):
 def test_invalid_address_is_refused(client, login, desk):
     login(desk.tech_it)
     response = add(client, desk.it_ticket.id, "not-an-address")
-    assert b"Invalid email address." in response.data
+    assert b"E-mail: enter an address like name@example.com." in response.data
     assert db.session.scalar(db.select(db.func.count(User.id))) == 6
 
 

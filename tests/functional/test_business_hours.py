@@ -205,7 +205,7 @@ def test_an_admin_sets_a_priority_s_targets_and_refund(client, admin, ref):
             "A resolution refund needs a resolution target.",
         ),
         ({"resolution_minutes": 30}, "The resolution target is at least as long as the response target."),
-        ({"resolution_refund_percent": 150}, "Number must be between 0 and 100."),
+        ({"resolution_refund_percent": 150}, "Refund if resolved late (%) must be between 0 and 100."),
     ],
 )
 def test_inconsistent_targets_are_refused_with_a_message(client, admin, ref, change, message):

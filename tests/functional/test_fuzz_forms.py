@@ -238,6 +238,7 @@ class _PageParser(html.parser.HTMLParser):
                 "method": (a.get("method") or "get").upper(),
                 "action": a.get("action"),
                 "fields": {},
+                "kinds": {},  # a field's input type ("text", "hidden", "select", "textarea"...)
             }
             self.forms.append(self._form)
         elif self._form is None or not a.get("name"):
@@ -249,12 +250,15 @@ class _PageParser(html.parser.HTMLParser):
             if kind == "file":
                 return
             self._form["fields"][a["name"]] = a.get("value") or ("y" if kind == "checkbox" else "")
+            self._form["kinds"][a["name"]] = kind
         elif tag == "select":
             self._select = a["name"]
             self._form["fields"].setdefault(a["name"], "")
+            self._form["kinds"][a["name"]] = "select"
         elif tag == "textarea":
             self._textarea = a["name"]
             self._form["fields"][a["name"]] = ""
+            self._form["kinds"][a["name"]] = "textarea"
         elif tag == "button" and a.get("value") is not None:
             self._form["fields"].setdefault(a["name"], a["value"])
 
@@ -292,9 +296,10 @@ def _option_hook(parser):
     return parser
 
 
-def crawl(app, client, start):
+def crawl(app, client, start, kinds=False):
     """Every POST form reachable by links from `start` (at most CRAWL_LIMIT pages), one per
-    endpoint: [(action path, fields with the page's values)]."""
+    endpoint: [(action path, fields with the page's values)], with each field's input type
+    ({name: "text"...}) as a third item if `kinds`."""
     adapter = app.url_map.bind("localhost")
     seen, queue, forms = set(), list(start), {}
     while queue and len(seen) < CRAWL_LIMIT:
@@ -328,8 +333,9 @@ def crawl(app, client, start):
             except Exception:  # noqa: BLE001 - a form to elsewhere (none today) is not ours to fuzz
                 continue
             if endpoint not in SKIPPED_ENDPOINTS:  # one form per action, whatever its ids
-                forms.setdefault(re.sub(r"/[0-9]+", "/N", action), (action, form["fields"]))
-    return sorted(forms.values())
+                found = (action, form["fields"], form["kinds"]) if kinds else (action, form["fields"])
+                forms.setdefault(re.sub(r"/[0-9]+", "/N", action), found)
+    return sorted(forms.values(), key=lambda found: found[0])
 
 
 @pytest.mark.parametrize("role", [r for r in ROLES if r != "anonymous"])

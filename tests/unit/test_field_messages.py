@@ -12,6 +12,8 @@ from helpdesk.web import field_message, format_number
         ("Field cannot be longer than 2000 characters.", "Subject can be at most 2,000 characters."),
         ("Field must be at least 8 characters long.", "Subject needs at least 8 characters."),
         ("Not a valid integer value.", "Subject must be a whole number."),
+        ("Number must be between 0 and 1000000.", "Subject must be between 0 and 1,000,000."),
+        ("Number must be at least 1.", "Subject must be at least 1."),
         ("Choose a category.", "Choose a category."),  # our own messages pass unchanged
     ],
 )
