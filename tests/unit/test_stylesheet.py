@@ -12,7 +12,9 @@ CSS = Path(__file__).parents[2] / "helpdesk" / "static" / "app.css"
 # a dialog's backdrop dims the page (translucent black) in either scheme.
 FIXED_ON_PURPOSE = {".qr svg", ".confirm-dialog::backdrop"}
 
-DECLARATION = re.compile(r"(?<![-\w])(color|background|background-color|border-color)\s*:\s*([^;}]*)")
+DECLARATION = re.compile(
+    r"(?<![-\w])(color|background|background-color|border-color|fill|stroke)\s*:\s*([^;}]*)"
+)
 LITERAL = re.compile(r"#[0-9a-fA-F]{3,8}\b|\brgba?\(|\bhsla?\(")
 
 
@@ -36,6 +38,18 @@ def test_every_colour_of_a_rule_comes_from_a_token():
             if LITERAL.search(re.sub(r"var\([^)]*\)", "", value)):
                 fixed.append(f"{selector} {{ {prop}: {value.strip()} }}")
     assert fixed == []
+
+
+def test_no_template_paints_a_fixed_colour():
+    """SVG's fill and stroke attributes are colours too: the reports' charts drew their axes'
+    words in #1d2430, invisible on the dark scheme's background. The stylesheet paints them."""
+    templates = CSS.parents[1] / "templates"
+    painted = [
+        f"{path.relative_to(templates)}: {match}"
+        for path in templates.rglob("*.html")
+        for match in re.findall(r'(?:fill|stroke|color)="#[0-9a-fA-F]+"', path.read_text())
+    ]
+    assert painted == []
 
 
 def test_the_check_reads_the_rules():
