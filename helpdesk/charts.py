@@ -26,7 +26,8 @@ def _legend(series, y):
 
 
 def _fmt(value):
-    return f"{value:g}" if isinstance(value, float) else str(value)
+    """A value as the page's tables write it: 1,750 and 66.7, never 1750."""
+    return f"{value:,g}" if isinstance(value, float) else f"{value:,}"
 
 
 def column_chart(chart_id, title, desc, labels, series, *, height=260, line=None, label_text=None):
@@ -64,7 +65,7 @@ def column_chart(chart_id, title, desc, labels, series, *, height=260, line=None
         value = top_value * k // steps
         y = round(top + plot_h - plot_h * k / steps, 1)
         grid.append({"x1": left, "y1": y, "x2": WIDTH - right, "y2": y})
-        ylabels.append({"x": left - 6, "y": y + 4, "text": str(value), "anchor": "end"})
+        ylabels.append({"x": left - 6, "y": y + 4, "text": f"{value:,}", "anchor": "end"})
     chart = _chart(chart_id, title, desc, height, bars, xlabels + ylabels, grid, _legend(plotted, 14))
     if line:
         name, cls, values = line

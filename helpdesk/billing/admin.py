@@ -86,7 +86,7 @@ def pack_delete(pack_id):
 def phone_order():
     form = PhoneOrderForm()
     form.pack_id.choices = [
-        SelectChoice(p.id, f"{p.name}: {p.credits} credits") for p in billing.active_packs()
+        SelectChoice(p.id, f"{p.name}: {p.credits:,} credits") for p in billing.active_packs()
     ]
     if request.method == "GET":
         form.nonce.data = billing.new_nonce()

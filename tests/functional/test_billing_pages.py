@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 
 import pytest
 from sqlalchemy import select
@@ -275,3 +276,19 @@ def test_seeded_packs_are_created_once_in_the_configured_currency(app, monkeypat
         (1200, 10000, "eur"),
         (3000, 22500, "eur"),
     ]
+
+
+def test_the_report_and_the_phone_order_write_numbers_with_thousands_separators(client, login, world):
+    """Numbers one way everywhere (1,500, never 1500): the revenue report's table, its chart's
+    axis and tooltips, and the phone order's packs wrote them bare."""
+    account = world["payment"].account
+    credits.post_entry(account.id, 1500, "purchase", idempotency_key="purchase:big")
+    credits.post_entry(account.id, -1250, "charge", idempotency_key="charge:big")
+    bs.pack("Team", credits=1200)
+    db.session.commit()
+    login(world["admin"])
+    page = client.get("/admin/billing/report").get_data(as_text=True)
+    assert '<td class="num">1,500</td>' in page and '<td class="num">1,250</td>' in page
+    assert "Consumed, " in page and ": 1,250</title>" in page  # a bar's tooltip
+    assert re.search(r">\d{4,}<", page) is None, re.search(r">\d{4,}<", page)
+    assert "Team: 1,200 credits" in client.get("/admin/billing/phone-order").get_data(as_text=True)
