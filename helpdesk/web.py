@@ -416,6 +416,11 @@ def field_message(error, label):
     return error
 
 
+def field_errors(field, label=None):
+    """A form field's errors as field_message writes them, named by `label` or the field's own."""
+    return [field_message(error, label or field.label.text) for error in field.errors]
+
+
 def format_number(value):
     """Whole numbers one way everywhere: 1,200 (never 1200); None as an empty string."""
     if value is None or value == "":

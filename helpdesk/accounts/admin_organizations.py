@@ -19,7 +19,7 @@ from helpdesk.confirming import ask_first
 from helpdesk.credits import ledger as credits
 from helpdesk.extensions import db
 from helpdesk.htmx import is_htmx, render_fragment, render_page_or_block
-from helpdesk.web import field_message, paginate
+from helpdesk.web import field_errors, paginate
 
 
 def _org_or_404(org_id):
@@ -94,10 +94,7 @@ def rename_organization(org_id):
     org = _org_or_404(org_id)
     form = OrganizationForm()
     if not form.validate_on_submit():
-        error = (
-            "; ".join(field_message(e, "Organization name") for e in form.name.errors)
-            or "Enter an organization name."
-        )
+        error = "; ".join(field_errors(form.name)) or "Enter an organization name."
         return _row_or_page(org, error=error, value=form.name.data)
     outcome = perform(organizations.rename_organization, current_user, org, form.name.data)
     if not outcome.ok:

@@ -44,6 +44,12 @@ class Column:
     label: str
     kind: str = "int"  # text, date, int, minutes, percent
 
+    @property
+    def cell_class(self):
+        """The class of the column's cells: "text" and "date" as they are, every number "num"
+        (right-aligned; app.css keeps a text column from being squeezed)."""
+        return self.kind if self.kind in ("text", "date") else "num"
+
 
 @dataclass
 class Table:

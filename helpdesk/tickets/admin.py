@@ -10,7 +10,7 @@ from helpdesk.tickets import categories, round_robin
 from helpdesk.tickets.blueprints import admin_bp as bp
 from helpdesk.tickets.forms import ArchiveForm, CategoryForm, RoundRobinForm
 from helpdesk.tickets.models import Category
-from helpdesk.web import field_message, paginate
+from helpdesk.web import field_errors, paginate
 
 
 def _category_or_404(category_id):
@@ -82,9 +82,7 @@ def rename_category(category_id):
     category = _category_or_404(category_id)
     form = CategoryForm()
     if not form.validate_on_submit():
-        error = (
-            "; ".join(field_message(e, "Category name") for e in form.name.errors) or "Enter a category name."
-        )
+        error = "; ".join(field_errors(form.name)) or "Enter a category name."
         return _row_or_page(category, error=error, value=form.name.data)
     outcome = perform(categories.rename_category, current_user, category, form.name.data)
     if not outcome.ok:

@@ -10,7 +10,7 @@ from helpdesk.tickets import subscribers
 from helpdesk.tickets.agent_ticket import render_ticket, visible_ticket
 from helpdesk.tickets.blueprints import agent_bp as bp
 from helpdesk.tickets.forms import SubscriberForm
-from helpdesk.web import field_message
+from helpdesk.web import field_errors
 
 
 def _done(ticket, notice, error=None, form=None):
@@ -33,9 +33,7 @@ def add_subscriber(ticket_id):
         return _done(
             ticket,
             None,
-            error=field_message(form.email.errors[0], "E-mail")
-            if form.email.errors
-            else "Enter an e-mail address.",
+            error=(field_errors(form.email, "E-mail") or ["Enter an e-mail address."])[0],
             form=form,
         )
     outcome = perform(subscribers.add_subscriber, ticket, current_user, form.email.data)
