@@ -34,7 +34,8 @@ def test_users_page_searches_filters_and_shows_seats(client, admin, make):
     page = client.get("/admin/users").get_data(as_text=True)
     assert "2 used / 4" in page
     found = client.get("/admin/users?q=ZIMMER").get_data(as_text=True)
-    assert "Zoe Zimmer" in found and "yann@zimmer.example" in found and "Tom Tech" not in found
+    # an address may break after its "@" (a <wbr>), nowhere else first
+    assert "Zoe Zimmer" in found and "yann@<wbr>zimmer.example" in found and "Tom Tech" not in found
     techs = client.get("/admin/users?role=technician").get_data(as_text=True)
     assert "Tom Tech" in techs and "Zoe Zimmer" not in techs
 
