@@ -399,6 +399,15 @@ _GENERIC = (
     (re.compile(r"^Not a valid decimal value\.?$"), "{label} must be a number."),
     (re.compile(r"^Invalid email address\.$"), "{label}: enter an address like name@example.com."),
     (re.compile(r"^Not a valid choice\.?$"), "{label}: choose one of the listed options."),
+    (re.compile(r"^Invalid Choice: could not coerce\.?$"), "{label}: choose one of the listed options."),
+    (
+        re.compile(r"^Invalid choice\(s\): one or more data inputs could not be coerced\.?$"),
+        "{label}: choose from the listed options.",
+    ),
+    (
+        re.compile(r"^'.*' (?:is not a valid choice|are not valid choices) for this field\.?$"),
+        "{label}: choose from the listed options.",
+    ),
     (re.compile(r"^Number must be at least (-?\d+)\.$"), "{label} must be at least {n}."),
     (re.compile(r"^Number must be at most (-?\d+)\.$"), "{label} can be at most {n}."),
     (re.compile(r"^Number must be between (-?\d+) and (-?\d+)\.$"), "{label} must be between {n} and {m}."),
@@ -414,6 +423,13 @@ def field_message(error, label):
             n, m = ([format_number(int(number)) for number in match.groups()] + ["", ""])[:2]
             return text.format(label=label, n=n, m=m)
     return error
+
+
+def labelled_message(error, label):
+    """A form error for a list of the form's errors away from its fields: field_message's
+    sentence, or the form's own message after the field's name ("Start: pick a date")."""
+    named = field_message(error, label)
+    return named if named != error else f"{label}: {error}"
 
 
 def field_errors(field, label=None):
@@ -440,6 +456,7 @@ def request_csrf_token():
 
 def register_template_filters(app):
     app.add_template_filter(field_message, "field_message")
+    app.add_template_filter(labelled_message, "labelled_message")
     app.add_template_filter(format_number, "num")
     app.add_template_global(fixed_url, "fixed_link")  # not "link": pages pass a `link` of their own
     app.add_template_global(lambda filename: fixed_url("static", filename), "asset")

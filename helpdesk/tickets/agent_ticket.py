@@ -28,7 +28,7 @@ from helpdesk.tickets.forms import (
     new_submission_key,
 )
 from helpdesk.tickets.models import STATUS_CLOSED, Ticket
-from helpdesk.web import page_layout, paginate
+from helpdesk.web import field_message, labelled_message, page_layout, paginate
 
 EDITS = {
     "status": agent_tickets.change_status,
@@ -324,10 +324,20 @@ def _refused(form, field, text):
     return {"field": field, "text": text, "value": sent}
 
 
+# An inline edit without the ticket version its page showed (hand-made, or a page of another
+# release): the agent can only reload.
+NO_VERSION = "This page is out of date: reload the ticket and make the change again."
+
+
 def _first_error(form):
+    """The first of an inline edit's errors as the agent reads it, naming the field."""
     for name, errors in form.errors.items():
-        if errors:
-            return f"{getattr(form, name).label.text}: {errors[0]}" if name != "value" else errors[0]
+        if not errors:
+            continue
+        if name == "version":
+            return NO_VERSION
+        label = getattr(form, name).label.text
+        return field_message(errors[0], label) if name == "value" else labelled_message(errors[0], label)
     return "Check the value and try again."
 
 

@@ -63,3 +63,27 @@ def test_every_form_names_the_field_in_its_messages(app, login, desk, role):
                 ]
     assert answered > 20
     assert generic == [], "\n".join(generic)
+
+
+CHOSEN = {"select", "radio"}
+
+
+@pytest.mark.parametrize("role", sorted(STARTS))
+def test_a_choice_that_is_no_longer_offered_is_named_too(app, login, desk, role):
+    """A select or radio group sent with a value its page no longer offers (a category deleted or
+    a permission withdrawn since the page was drawn, or a hand-made request): one at a time, the
+    rest of the form as the page gave it. The answer names the field ("Category: choose one of the
+    listed options."), never "Not a valid choice" or "Invalid Choice: could not coerce"."""
+    client = login(desk[role], as_client=app.test_client())
+    pages = STARTS[role] + [f"/agent/tickets/{desk['ticket']}", f"/portal/tickets/{desk['ticket']}"]
+    generic, answered = [], 0
+    for action, fields, kinds in crawl(app, client, pages, kinds=True):
+        for name in [n for n in fields if kinds.get(n) in CHOSEN]:
+            for value in ("2147483647", "not-offered"):
+                response = client.post(action, data={**fields, name: value}, headers={"HX-Request": "true"})
+                page = response.get_data(as_text=True)
+                response.close()
+                answered += 1
+                generic += [f"{action} ({name}={value!r}): {text}" for text in GENERIC if text in page]
+    assert answered >= 10
+    assert generic == [], "\n".join(generic)

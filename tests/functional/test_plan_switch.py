@@ -52,7 +52,7 @@ def test_a_forged_locked_priority_is_still_refused(client, bob, ref):
         "submission_key": "forged-1",
     }
     page = client.post("/portal/tickets/new", data=data).get_data(as_text=True)
-    assert "Not a valid choice" in page or "Choose one of the priorities of your plan" in page
+    assert "Not a valid choice" not in page and "Choose one of the priorities of your plan" in page
     assert balance_of(credits.account_for(bob)) == 0
 
 

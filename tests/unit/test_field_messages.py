@@ -2,7 +2,7 @@
 
 import pytest
 
-from helpdesk.web import field_message, format_number
+from helpdesk.web import field_message, format_number, labelled_message
 
 
 @pytest.mark.parametrize(
@@ -14,11 +14,27 @@ from helpdesk.web import field_message, format_number
         ("Not a valid integer value.", "Subject must be a whole number."),
         ("Number must be between 0 and 1000000.", "Subject must be between 0 and 1,000,000."),
         ("Number must be at least 1.", "Subject must be at least 1."),
+        ("Not a valid choice.", "Subject: choose one of the listed options."),
+        ("Invalid Choice: could not coerce.", "Subject: choose one of the listed options."),
+        ("'x' is not a valid choice for this field.", "Subject: choose from the listed options."),
+        ("'x', 'y' are not valid choices for this field.", "Subject: choose from the listed options."),
+        (
+            "Invalid choice(s): one or more data inputs could not be coerced.",
+            "Subject: choose from the listed options.",
+        ),
         ("Choose a category.", "Choose a category."),  # our own messages pass unchanged
     ],
 )
 def test_generic_messages_name_the_field(error, expected):
     assert field_message(error, "Subject") == expected
+
+
+def test_a_message_away_from_its_field_names_the_field_once():
+    assert labelled_message("This field is required.", "Start") == "Start is required."
+    assert (
+        labelled_message("Pick a date on or before the end.", "Start")
+        == "Start: Pick a date on or before the end."
+    )
 
 
 @pytest.mark.parametrize(
