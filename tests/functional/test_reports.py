@@ -77,6 +77,14 @@ def test_backwards_range_is_explained(client, login, make, known):
     assert "Showing the default period instead." in page
 
 
+@pytest.mark.parametrize("path", ["/agent/reports", "/agent/reports/kb"])
+def test_a_date_that_is_not_one_is_named(client, login, make, known, path):
+    login(make.admin())
+    page = client.get(f"{path}?start=2026-13-45&end=yesterday").get_data(as_text=True)
+    assert "From: enter a date like 2026-12-31." in page and "To: enter a date like 2026-12-31." in page
+    assert "Not a valid" not in page and "Showing the default period instead." in page
+
+
 def test_the_date_fields_show_the_range_the_report_covers(client, login, make, known):
     """Empty fields showed "mm/dd/yyyy" above a report of the last 30 days: they show its dates; a
     start alone is shown with the end the report used; a refused range keeps what was typed."""

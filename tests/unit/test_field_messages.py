@@ -22,6 +22,9 @@ from helpdesk.web import field_message, format_number, labelled_message
             "Invalid choice(s): one or more data inputs could not be coerced.",
             "Subject: choose from the listed options.",
         ),
+        ("Not a valid date value.", "Subject: enter a date like 2026-12-31."),
+        ("Not a valid float value.", "Subject must be a number."),
+        ("Field must be between 3 and 1200 characters long.", "Subject must be 3 to 1,200 characters long."),
         ("Choose a category.", "Choose a category."),  # our own messages pass unchanged
     ],
 )
