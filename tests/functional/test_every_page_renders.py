@@ -59,6 +59,7 @@ def test_every_reachable_page_renders(app, email):
     start = client.get("/", follow_redirects=True)
     assert start.status_code == 200
     seen, frontier = set(), list(_links(start.get_data(as_text=True)))
+    titled = {}  # a full page's title -> the paths (numbers as N) of the pages that carry it
     for _depth in range(2):
         following = []
         for url in frontier:
@@ -70,9 +71,17 @@ def test_every_reachable_page_renders(app, email):
             if response.status_code == 200 and "text/html" in response.content_type:
                 page = response.get_data(as_text=True)
                 _check_headings(email, url, page)
+                if title := re.search(r"<title>(.*?)</title>", page, re.S):
+                    titled.setdefault(_text(title.group(1)), set()).add(
+                        re.sub(r"\d+", "N", urlsplit(url).path)
+                    )
                 following.extend(_links(page))
         frontier = following
     assert len(seen) > 5
+    # Two pages of one title (the customer's "Credits" was their statement and the page that sells
+    # them credits): a tab, a bookmark or the browser's history could not tell them apart.
+    shared = {title: sorted(paths) for title, paths in titled.items() if len(paths) > 1}
+    assert shared == {}, f"{email}: pages sharing a title: {shared}"
     paths = {urlsplit(u).path for u in seen}
     if email == "admin@example.com":
         assert {"/admin/users", "/agent/", "/agent/reports"} <= paths
