@@ -220,3 +220,25 @@ def test_text_typed_without_spaces_never_widens_a_page(browser, demo):
                 found += _layout_problems(page, f"at {viewport['width']} px {url}", (OVERFLOW, BROKEN_WORDS))
         context.close()
     assert found == [], "\n".join(found)
+
+
+def test_the_skip_link_once_focused_covers_nothing(browser, demo):
+    """The first Tab of a page shows "Skip to content" (WCAG 2.4.1). Drawn over the header, it hid
+    the desk's name and link beneath it: axe's target-size rule failed on a page whose focus had
+    landed there (the webhook form, once). Shown in the page's flow, it pushes the header down."""
+    for email, path in (("alice@example.com", "/portal/tickets"), ("admin@example.com", "/agent/")):
+        context = browser.new_context(viewport=LAPTOP)
+        context.add_init_script(path=str(AXE))
+        page = _logged_in_page(context, demo, email)
+        page.goto(demo.url + path)
+        page.keyboard.press("Tab")
+        skip = page.get_by_role("link", name="Skip to content")
+        assert skip.evaluate("el => el === document.activeElement")
+        shown, brand = skip.bounding_box(), page.locator(".site-header .brand").bounding_box()
+        assert shown["x"] >= 0 and shown["y"] >= 0 and shown["width"] > 0, shown
+        assert shown["y"] + shown["height"] <= brand["y"], (shown, brand)  # above the header, not over it
+        assert [v for v in page.evaluate(RUN_AXE) if v.startswith("target-size")] == []
+        page.keyboard.press("Enter")
+        page.keyboard.press("Tab")  # the next Tab goes on from the page's content, not the header
+        assert page.evaluate("document.activeElement.closest('main') !== null")
+        context.close()
