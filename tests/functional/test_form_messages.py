@@ -3,6 +3,8 @@ name the field ("Current password is required.", "Minutes must be a whole number
 WTForms' generic phrasings, which say "This field" under a form of several fields. The forms are
 those a crawl from each role's start pages finds (tests/functional/test_fuzz_forms.py)."""
 
+import re
+
 import pytest
 
 from tests.functional.test_fuzz_forms import crawl
@@ -24,6 +26,17 @@ STARTS = {
     "technician": ["/agent/", "/account", "/agent/tickets/new", "/agent/replies/new", "/agent/kb/new"],
     "admin": ["/agent/", "/admin/", "/account", "/admin/webhooks/new"],
 }
+
+
+ERROR_LIST = re.compile(r'<ul class="errors"(?: id="([^"]+)")?')
+DESCRIBED_BY = re.compile(r'aria-describedby="([^"]+)"')
+
+
+def _unlinked_errors(page):
+    """Error lists no field or group points at (aria-describedby): a screen reader on the field
+    would not hear why it was refused."""
+    described = {ref for refs in DESCRIBED_BY.findall(page) for ref in refs.split()}
+    return [ident or "(no id)" for ident in ERROR_LIST.findall(page) if ident not in described]
 
 
 TYPED = {"text", "textarea", "email", "password", "search", "url", "number", "tel"}  # what a user types
@@ -61,6 +74,9 @@ def test_every_form_names_the_field_in_its_messages(app, login, desk, role):
                 generic += [
                     f"{action} ({value!r}, htmx={bool(headers)}): {text}" for text in GENERIC if text in page
                 ]
+                generic += [
+                    f"{action} ({value!r}): error list {i} not described" for i in _unlinked_errors(page)
+                ]
     assert answered > 20
     assert generic == [], "\n".join(generic)
 
@@ -85,5 +101,9 @@ def test_a_choice_that_is_no_longer_offered_is_named_too(app, login, desk, role)
                 response.close()
                 answered += 1
                 generic += [f"{action} ({name}={value!r}): {text}" for text in GENERIC if text in page]
+                generic += [
+                    f"{action} ({name}={value!r}): error list {i} not described"
+                    for i in _unlinked_errors(page)
+                ]
     assert answered >= 10
     assert generic == [], "\n".join(generic)

@@ -152,3 +152,11 @@ def test_accounts_made_by_admins_and_invitations_are_confirmed(make):
     made = users.create_user("tech@example.com", "Tech", PASSWORD + "!", "technician", actor=admin)
     invited = auth.ensure_user("invitee@example.com")
     assert made.email_confirmed_at is not None and invited.email_confirmed_at is not None
+
+
+def test_a_plan_no_longer_offered_is_named_and_tied_to_the_choice(client, ref):
+    page = register(client, plan="999999").get_data(as_text=True)
+    assert user() is None
+    assert "choose one of the listed options." in page and "Not a valid" not in page
+    # the group of plans points at its message: a screen reader on a plan hears why
+    assert 'aria-describedby="plan-errors"' in page and '<ul class="errors" id="plan-errors">' in page
