@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DecimalField,
+    EmailField,
     HiddenField,
     SelectField,
     StringField,
@@ -91,7 +92,8 @@ class PackForm(FlaskForm):
 
 
 class PhoneOrderForm(FlaskForm):
-    email = StringField("Customer e-mail", validators=[InputRequired(), Email(), Length(max=320)])
+    # type="email": a phone's keyboard with "@", and the browser's own check before sending
+    email = EmailField("Customer e-mail", validators=[InputRequired(), Email(), Length(max=320)])
     pack_id = SelectField("Pack", coerce=db_int, validators=[InputRequired()])
     nonce = HiddenField(validators=[InputRequired(), Length(min=16, max=64)])
 

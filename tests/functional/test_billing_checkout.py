@@ -168,6 +168,8 @@ def test_admin_phone_order_shows_the_link_and_queues_the_email(client, login, ma
     admin = make.admin()
     login(admin)
     form = client.get("/admin/billing/phone-order").get_data(as_text=True)
+    field = re.search(r'<input[^>]*name="email"[^>]*>', form).group(0)
+    assert 'type="email"' in field  # a phone's keyboard with "@", the browser's own check
     data = {"email": "phone@example.com", "pack_id": shop.pack.id, "nonce": nonce_of(form)}
     page = client.post("/admin/billing/phone-order", data=data).get_data(as_text=True)
     payment = db.session.scalar(select(Payment))
