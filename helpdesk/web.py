@@ -406,14 +406,16 @@ _GENERIC = (
     ),
     (re.compile(r"^Invalid URL\.$"), "{label}: enter an address like https://example.com/."),
     (re.compile(r"^Invalid email address\.$"), "{label}: enter an address like name@example.com."),
-    (re.compile(r"^Not a valid choice\.?$"), "{label}: choose one of the listed options."),
-    (re.compile(r"^Invalid Choice: could not coerce\.?$"), "{label}: choose one of the listed options."),
+    # a select or radio group's value not offered (one choice), a multiple choice's (several)
     (
-        re.compile(r"^Invalid choice\(s\): one or more data inputs could not be coerced\.?$"),
-        "{label}: choose from the listed options.",
+        re.compile(r"^(?:Not a valid choice|Invalid Choice: could not coerce)\.?$"),
+        "{label}: choose one of the listed options.",
     ),
     (
-        re.compile(r"^'.*' (?:is not a valid choice|are not valid choices) for this field\.?$"),
+        re.compile(
+            r"^(?:Invalid choice\(s\): one or more data inputs could not be coerced"
+            r"|'.*' (?:is not a valid choice|are not valid choices) for this field)\.?$"
+        ),
         "{label}: choose from the listed options.",
     ),
     (re.compile(r"^Number must be at least (-?\d+)\.$"), "{label} must be at least {n}."),

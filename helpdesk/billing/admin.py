@@ -85,9 +85,7 @@ def pack_delete(pack_id):
 @recent_authentication
 def phone_order():
     form = PhoneOrderForm()
-    form.pack_id.choices = [
-        SelectChoice(p.id, f"{p.name}: {p.credits:,} credits") for p in billing.active_packs()
-    ]
+    form.pack_id.choices = [SelectChoice(p.id, p.label) for p in billing.active_packs()]
     if request.method == "GET":
         form.nonce.data = billing.new_nonce()
     elif form.validate_on_submit():

@@ -65,7 +65,7 @@ def create_checkout_session(*, pack, account, customer, idempotency_key, success
                 "price_data": {
                     "currency": pack.currency,
                     "unit_amount": pack.price,
-                    "product_data": {"name": f"{pack.name}: {pack.credits:,} credits"},
+                    "product_data": {"name": pack.label},
                 },
             }
         ],

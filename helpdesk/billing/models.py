@@ -51,6 +51,12 @@ class CreditPack(db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
+    @property
+    def label(self):
+        """How a pack is offered by name: "Team: 1,200 credits" (the packs' choices, the Checkout
+        product's name)."""
+        return f"{self.name}: {self.credits:,} credits"
+
     def __repr__(self):
         return f"<CreditPack {self.name}>"
 

@@ -67,7 +67,7 @@ def top_up_form(rule=None, formdata=None):
     """The rule's form (its current values when it exists), with the packs on sale to choose from."""
     data = {"threshold": rule.threshold, "pack_id": rule.pack_id, "enabled": rule.enabled} if rule else {}
     form = TopUpForm(formdata=formdata, data=data)
-    form.pack_id.choices = [(p.id, f"{p.name}: {p.credits:,} credits") for p in billing.active_packs()]
+    form.pack_id.choices = [(p.id, p.label) for p in billing.active_packs()]
     if formdata is None:
         form.nonce.data = billing.new_nonce()
     return form
