@@ -10,13 +10,14 @@ from helpdesk.actions import perform
 from helpdesk.credits import on_behalf
 from helpdesk.tickets import lifecycle
 from helpdesk.tickets.blueprints import agent_bp as bp
-from helpdesk.tickets.forms import AgentNewTicketForm, new_submission_key
+from helpdesk.tickets.forms import AgentNewTicketForm, new_submission_key, offer_categories
 
 
 def _choices(form):
-    form.category.choices = [
-        (c.id, c.name) for c in lifecycle.active_categories() if policy.can_use_category(current_user, c.id)
-    ]
+    offer_categories(
+        form.category,
+        [c for c in lifecycle.active_categories() if policy.can_use_category(current_user, c.id)],
+    )
     priorities = list(reversed(lifecycle.all_priorities()))  # most urgent first
     form.priority.choices = [
         (p.id, f"{p.name} ({p.credit_cost:,} credits)" if p.credit_cost else f"{p.name} (free)")

@@ -31,8 +31,22 @@ def new_submission_key():
     return secrets.token_urlsafe(24)
 
 
+def offer_categories(field, categories):
+    """A new ticket's category select. With several categories its first option is "Choose a
+    category" (value "", refused as "Category is required."): a form that opened on the first of
+    the list had tickets filed there by whoever did not look, out of sight of the agents of the
+    right one. With one there is nothing to choose, and it is chosen."""
+    options = [(c.id, c.name) for c in categories]
+    if len(options) == 1:
+        field.choices = options
+        if field.data is None:
+            field.data = options[0][0]
+    else:
+        field.choices = [("", "Choose a category"), *options]
+
+
 class NewTicketForm(FlaskForm):
-    category = SelectField("Category", coerce=db_int, validators=[InputRequired()])
+    category = SelectField("Category", coerce=optional_db_int, validators=[InputRequired()])
     # Radios, so each option can carry its response target, price and (if short) the shortfall.
     priority = RadioField("Priority", coerce=db_int, validators=[InputRequired()])
     subject = StringField("Subject", validators=[InputRequired(), Length(max=200)])
@@ -311,7 +325,7 @@ class AgentNewTicketForm(FlaskForm):
         validators=[Optional(), Length(max=200)],
         description="Only for a new customer: an address nobody uses yet gets an account with this name.",
     )
-    category = SelectField("Category", coerce=db_int, validators=[InputRequired()])
+    category = SelectField("Category", coerce=optional_db_int, validators=[InputRequired()])
     priority = SelectField("Priority", coerce=db_int, validators=[InputRequired()])
     consent = BooleanField("The customer agreed to pay the priority's credits")
     subject = StringField("Subject", validators=[InputRequired(), Length(max=200)])

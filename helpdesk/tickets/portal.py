@@ -27,6 +27,7 @@ from helpdesk.tickets.forms import (
     TicketDraftForm,
     TicketListFilter,
     new_submission_key,
+    offer_categories,
 )
 from helpdesk.tickets.panels import remember_for_purchase
 from helpdesk.web import paginate
@@ -55,7 +56,7 @@ def ticket_list():
 def _new_ticket_choices(form):
     """Categories, and the priorities of the customer's plan (server-computed)."""
     categories = tickets.active_categories()
-    form.category.choices = [(c.id, c.name) for c in categories]
+    offer_categories(form.category, categories)
     form.category.rows = categories  # held for the request: the service finds its category loaded
     form.priority.choices = [(p.id, p.name) for p in credit_quotes.priorities_for(current_user)]
 
@@ -83,7 +84,7 @@ def _render_new_ticket(form, staged=(), upload_errors=(), draft=None):
 def _fill_from_draft(form, draft):
     """The form as the draft kept it; its priority chosen again when the bank now covers it."""
     form.submission_key.data = draft.submission_key
-    form.category.data = draft.category_id
+    form.category.data = draft.category_id or form.category.data  # the one category, if one
     form.subject.data, form.body.data = draft.subject, draft.body
     quote = credit_quotes.quote_for(current_user, draft.priority_id, category_id=draft.category_id)
     wanted = draft.priority_id if quote is not None and quote.available else None
@@ -100,7 +101,7 @@ def _blank_or_draft_form(form):
     if draft_id:
         flash("That draft is no longer kept (drafts last a day): please fill in the form again.", "info")
     form.submission_key.data = new_submission_key()
-    form.category.data = request.args.get("category", type=row_id)
+    form.category.data = request.args.get("category", type=row_id) or form.category.data
     wanted = request.args.get("priority", type=row_id)
     form.priority.data = credit_quotes.default_choice(credit_quotes.priorities_for(current_user), wanted)
     return _render_new_ticket(form)

@@ -115,6 +115,19 @@ def test_agents_other_categories_and_bad_input_are_refused(client, login, desk):
     assert _tickets() == []
 
 
+def test_the_category_is_chosen_and_a_missing_one_loses_nothing(client, login, desk):
+    """Several categories: the form opens on "Choose a category", not on the first of the list."""
+    login(desk.admin)
+    page = client.get("/agent/tickets/new").get_data(as_text=True)
+    select = page.split('id="category"', 1)[1].split("</select>", 1)[0]
+    assert re.findall(r"<option( selected)? value=\"([^\"]*)\">", select)[0] == (" selected", "")
+    answer = _post(client, desk, category="")
+    text = html.unescape(answer.get_data(as_text=True))
+    assert answer.status_code == 422 and "Category is required." in text
+    assert 'value="Printer on fire"' in text and "smoke from the printer" in text
+    assert _tickets() == []
+
+
 def test_customers_cannot_open_tickets_for_others(client, login, desk):
     login(desk.requester)
     assert client.get("/agent/tickets/new").status_code == 404

@@ -1,5 +1,7 @@
 """Customer portal: lists, new ticket, conversation, close and reopen."""
 
+import re
+
 import pytest
 
 from helpdesk.extensions import db
@@ -49,6 +51,54 @@ def test_archived_category_is_refused_with_a_message(client, login, make, ref):
     text = _new(client, ref, category=ref.categories["Sales"].id).get_data(as_text=True)
     assert "Category: choose one of the listed options." in text
     assert _count() == 0
+
+
+def _category_options(page):
+    select = page.split('id="category"', 1)[1].split("</select>", 1)[0]
+    return re.findall(r'<option( selected)? value="([^"]*)">([^<]*)</option>', select)
+
+
+def test_the_category_is_chosen_not_taken_from_the_top_of_the_list(client, login, make, ref):
+    """A form that opened on its first category (Billing) had tickets filed there by customers who
+    did not look, where the agents of the right category never see them."""
+    login(make.customer())
+    options = _category_options(client.get("/portal/tickets/new").get_data(as_text=True))
+    assert options[0] == (" selected", "", "Choose a category")
+    assert [name for _selected, _value, name in options[1:]] == ["Billing", "IT", "Sales"]
+    assert not any(selected for selected, _value, _name in options[1:])
+    for missing in ({"category": ""}, {"category": None}):
+        data = {k: v for k, v in missing.items() if v is not None}
+        answer = (
+            _new(client, ref, subject="Keep me", **data)
+            if data
+            else client.post(
+                "/portal/tickets/new",
+                data={
+                    "priority": ref.priorities["Normal"].id,
+                    "subject": "Keep me",
+                    "body": "Still here.",
+                    "submission_key": "k",
+                },
+            )
+        )
+        text = answer.get_data(as_text=True)
+        assert answer.status_code == 200 and "Category is required." in text
+        assert 'value="Keep me"' in text
+    assert _count() == 0
+    it = ref.categories["IT"].id  # a link may name the category ("New ticket" from an IT article)
+    linked = _category_options(client.get(f"/portal/tickets/new?category={it}").get_data(as_text=True))
+    assert (" selected", str(it), "IT") in linked and ("", "", "Choose a category") in linked
+
+
+def test_a_desk_with_one_category_has_nothing_to_choose(client, login, make, ref):
+    login(make.customer())
+    for name in ("Billing", "Sales"):
+        ref.categories[name].archived = True
+    db.session.commit()
+    options = _category_options(client.get("/portal/tickets/new").get_data(as_text=True))
+    assert options == [(" selected", str(ref.categories["IT"].id), "IT")]
+    _new(client, ref)
+    assert _count() == 1
 
 
 def test_double_submission_creates_one_ticket(client, login, make, ref):
