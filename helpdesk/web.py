@@ -14,6 +14,7 @@ from sqlalchemy import event, select
 from sqlalchemy.exc import DBAPIError
 from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 from werkzeug.routing import IntegerConverter, UnicodeConverter
+from wtforms.widgets import HiddenInput
 
 from helpdesk.errors import CONFLICT_TEXT, is_conflict
 from helpdesk.extensions import db
@@ -366,11 +367,44 @@ def moment(value):
     words = memo.get(value) if memo is not None else None
     if words is None:
         words = relative_label(value, request_now(), zone)
-    stamp = (value if value.tzinfo is UTC else value.astimezone(UTC)).isoformat(timespec="seconds")
+    stamp = datetime_attr(value)
     return Markup(
         f'<time datetime="{stamp}" title="{exact}" data-relative>{words}'
         f'<span class="visually-hidden"> ({exact})</span></time>'
     )
+
+
+def datetime_attr(value):
+    """A moment as a <time datetime="..."> value: UTC, to the second ("2026-12-04T21:36:14+00:00").
+    isoformat() alone wrote microseconds, which HTML's syntax does not take (three digits at most).
+    A date is its ISO date ("2026-12-25")."""
+    if not isinstance(value, datetime):
+        return value.isoformat()
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return (value if value.tzinfo is UTC else value.astimezone(UTC)).isoformat(timespec="seconds")
+
+
+def hidden_fields(form):
+    """form.hidden_tag() with the CSRF token's input drawn without an id: a page with two WTForms
+    forms had two elements with id="csrf_token". The other hidden inputs keep theirs."""
+    return Markup(
+        "\n".join(
+            str(f(id=False) if f.type == "CSRFTokenField" else f())
+            for f in form
+            if isinstance(f.widget, HiddenInput)
+        )
+    )
+
+
+def without_placeholder(field):
+    """Whether `field` is a required one-line select whose first option is a choice, not a
+    placeholder (value ""): HTML allows `required` on such a select only with a placeholder first.
+    One that always has a choice made cannot be left empty and is drawn without `required`."""
+    if field.type != "SelectField" or not field.flags.required:
+        return False
+    first = next(iter(field.iter_choices()), None)
+    return first is not None and first[0] not in ("", None)
 
 
 def due_label(value):
@@ -474,6 +508,9 @@ def register_template_filters(app):
     app.add_template_filter(format_datetime, "dt")
     app.add_template_filter(due_label, "due")
     app.add_template_filter(moment, "moment")
+    app.add_template_filter(datetime_attr, "datetime_attr")
+    app.add_template_global(hidden_fields)
+    app.add_template_global(without_placeholder)
     app.add_template_filter(user_html, "user_text")  # text|user_text(stored HTML, if kept)
     app.add_template_filter(format_money, "money")
 

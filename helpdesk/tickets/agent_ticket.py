@@ -54,7 +54,8 @@ def visible_ticket(ticket_id, load=agent_tickets.load_ticket):
 
 def _edits(ticket, choices):
     """The five inline edits as plain values (the template writes the inputs out): the field, its
-    label, its current value and its options (None: a text input)."""
+    label, its current value and its options (None: a text input). A select always has one of its
+    options chosen, so none is drawn `required` (HTML allows that only with an empty first option)."""
     categories = [
         (cid, name)
         for cid, name in choices["categories"]
@@ -75,7 +76,6 @@ def _edits(ticket, choices):
             "label": labels["assignee"],
             "value": ticket.assignee_id or "",
             "options": [("", "Unassigned"), *choices["agents"]],
-            "optional": True,
         },
         {
             "name": "tags",

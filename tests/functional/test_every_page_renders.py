@@ -8,6 +8,7 @@ import pytest
 
 from helpdesk.demo.seed import DEMO_PASSWORD, seed_demo
 from helpdesk.extensions import db
+from tests.markup_checks import markup_problems
 
 DEMO_USERS = [
     "admin@example.com",
@@ -50,12 +51,19 @@ def _check_headings(email, url, page):
     assert not skipped, f"{email}: {url} skips heading levels {skipped}"
 
 
+def _check_markup(email, url, page):
+    problems = markup_problems(page)
+    assert not problems, f"{email}: {url}: {problems}"
+
+
 @pytest.mark.parametrize("email", DEMO_USERS)
-def test_every_reachable_page_renders(app, email):
+def test_every_reachable_page_renders(app, email, monkeypatch):
     seed_demo()
     db.session.commit()
     client = app.test_client()
     assert client.post("/login", data={"email": email, "password": DEMO_PASSWORD}).status_code == 302
+    # The forms' CSRF tokens drawn as on a real desk (the crawl only reads pages)
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
     start = client.get("/", follow_redirects=True)
     assert start.status_code == 200
     seen, frontier = set(), list(_links(start.get_data(as_text=True)))
@@ -71,6 +79,7 @@ def test_every_reachable_page_renders(app, email):
             if response.status_code == 200 and "text/html" in response.content_type:
                 page = response.get_data(as_text=True)
                 _check_headings(email, url, page)
+                _check_markup(email, url, page)
                 if title := re.search(r"<title>(.*?)</title>", page, re.S):
                     titled.setdefault(_text(title.group(1)), set()).add(
                         re.sub(r"\d+", "N", urlsplit(url).path)

@@ -9,6 +9,7 @@ import pytest
 
 from tests.functional.test_fuzz_forms import crawl
 from tests.functional.test_fuzz_forms import desk as desk  # noqa: PLC0414 - the same fixture
+from tests.markup_checks import markup_problems
 
 GENERIC = (
     "This field is required",
@@ -77,6 +78,8 @@ def test_every_form_names_the_field_in_its_messages(app, login, desk, role):
                 generic += [
                     f"{action} ({value!r}): error list {i} not described" for i in _unlinked_errors(page)
                 ]
+                if page.lstrip().lower().startswith("<!doctype"):  # a whole page, refused or not
+                    generic += [f"{action} ({value!r}): {problem}" for problem in markup_problems(page)]
     assert answered > 20
     assert generic == [], "\n".join(generic)
 

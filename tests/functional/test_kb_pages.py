@@ -11,6 +11,7 @@ from helpdesk.extensions import db
 from helpdesk.kb import articles
 from helpdesk.kb.models import ArticleDay, SearchCount, SuggestionClick, Vote
 from tests import kb_support as kb
+from tests.markup_checks import markup_problems
 
 from .agent_support import HTMX
 
@@ -227,6 +228,16 @@ def test_a_signed_in_reader_votes_once_and_a_no_carries_a_comment(client, login,
     assert (vote.user_id, vote.helpful, vote.comment) == (desk.customer.id, False, "The router model.")
     client.post(kb.url(vpn) + "/feedback", data={"helpful": "yes"})
     assert [(v.helpful, v.comment) for v in votes()] == [(True, None)]
+
+
+def test_a_draft_previewed_by_its_editor_asks_for_no_vote_and_names_nothing_missing(client, login, desk):
+    """The vote is for readers of a published article: the editor's preview of a draft has none,
+    and its empty feedback section no longer points at the "Was this helpful?" heading it lacks."""
+    draft = kb.write(desk.tech_it, desk.it, "Laptop image for new starters", status="draft")
+    login(desk.tech_it)
+    page = client.get(kb.url(draft)).get_data(as_text=True)
+    assert "Laptop image for new starters" in page and "Was this helpful?" not in page
+    assert markup_problems(page) == []
 
 
 def test_bad_votes_are_refused_with_a_message(client, vpn):

@@ -1,0 +1,58 @@
+"""HTML's rules that browsers forgive and the W3C's validator (vnu) does not: checked on every page
+the crawls reach (tests/functional/test_every_page_renders.py) and on pages they do not."""
+
+import re
+from collections import Counter
+from html.parser import HTMLParser
+
+# Found on the demo's pages by vnu (2026-12-04): a form in the header's <span>, two id="csrf_token"
+# on a page of two forms, a <time> with microseconds, a required select with no empty first option,
+# an aria-labelledby pointing at no element.
+PHRASING = {"a", "abbr", "b", "button", "code", "em", "i", "label", "p", "small", "span", "strong", "time"}
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+DATETIME = re.compile(
+    r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?(?:Z|[+-]\d{2}:\d{2}))?$"
+)
+
+
+class _Markup(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.open, self.ids, self.pointed, self.problems = [], Counter(), [], []
+        self.select = None  # a required select whose first option is still to come
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if "id" in attrs:
+            self.ids[attrs["id"]] += 1
+        for name in ("aria-labelledby", "aria-describedby"):
+            self.pointed += [(name, target) for target in (attrs.get(name) or "").split()]
+        if tag == "label" and attrs.get("for"):
+            self.pointed.append(("label for", attrs["for"]))
+        if tag == "form" and (inside := PHRASING.intersection(self.open)):
+            self.problems.append(f"a form inside <{sorted(inside)[0]}>")
+        if tag == "time" and "datetime" in attrs and not DATETIME.match(attrs["datetime"] or ""):
+            self.problems.append(f"<time datetime={attrs['datetime']!r}>")
+        if tag == "select":
+            self.select = attrs.get("id") if "required" in attrs and "multiple" not in attrs else None
+        elif tag == "option" and self.select is not None:
+            if attrs.get("value") != "":
+                self.problems.append(f"required select #{self.select} has no empty first option")
+            self.select = None
+        if tag not in VOID:
+            self.open.append(tag)
+
+    def handle_endtag(self, tag):
+        if tag in self.open:
+            del self.open[len(self.open) - 1 - self.open[::-1].index(tag) :]
+
+
+def markup_problems(page):
+    """What breaks those rules in `page` (a full HTML page), as sorted messages."""
+    found = _Markup()
+    found.feed(page)
+    problems = found.problems + [f'id="{i}" {n} times' for i, n in found.ids.items() if n > 1]
+    problems += [
+        f"{name} #{target}: no such element" for name, target in found.pointed if target not in found.ids
+    ]
+    return sorted(set(problems))
