@@ -7,8 +7,10 @@ from html.parser import HTMLParser
 
 # Found on the demo's pages by vnu (2026-12-04): a form in the header's <span>, two id="csrf_token"
 # on a page of two forms, a <time> with microseconds, a required select with no empty first option,
-# an aria-labelledby pointing at no element.
+# an aria-labelledby pointing at no element; and a name (aria-label) on an element without a role
+# that takes one (ARIA 1.2 prohibits it on generic text: the two-factor key's <code>).
 PHRASING = {"a", "abbr", "b", "button", "code", "em", "i", "label", "p", "small", "span", "strong", "time"}
+UNNAMED = {"b", "code", "div", "em", "i", "p", "small", "span", "strong"}  # roles that take no name
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 DATETIME = re.compile(
     r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?(?:Z|[+-]\d{2}:\d{2}))?$"
@@ -29,6 +31,8 @@ class _Markup(HTMLParser):
             self.pointed += [(name, target) for target in (attrs.get(name) or "").split()]
         if tag == "label" and attrs.get("for"):
             self.pointed.append(("label for", attrs["for"]))
+        if tag in UNNAMED and "role" not in attrs and {"aria-label", "aria-labelledby"} & attrs.keys():
+            self.problems.append(f"<{tag}> named by aria-label(ledby) without a role")
         if tag == "form" and (inside := PHRASING.intersection(self.open)):
             self.problems.append(f"a form inside <{sorted(inside)[0]}>")
         if tag == "time" and "datetime" in attrs and not DATETIME.match(attrs["datetime"] or ""):

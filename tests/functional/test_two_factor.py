@@ -13,6 +13,7 @@ from helpdesk.accounts import two_factor
 from helpdesk.accounts.models import RecoveryCode
 from helpdesk.extensions import db
 from tests.factories import PASSWORD
+from tests.markup_checks import markup_problems
 
 from .agent_support import HTMX
 
@@ -59,6 +60,7 @@ def test_the_set_up_page_draws_the_qr_code_on_the_server_and_shows_the_key(clien
     secret = secret_on(page)
     assert " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)) in page  # typed by hand
     assert '<label for="code">' in page
+    assert markup_problems(page) == []  # the key's <code> named by aria-label, which ARIA forbids
 
 
 def test_setting_up_shows_ten_recovery_codes_once_and_stores_only_their_hashes(client, login, make, clock):
