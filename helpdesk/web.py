@@ -367,7 +367,8 @@ def moment(value):
     words = memo.get(value) if memo is not None else None
     if words is None:
         words = relative_label(value, request_now(), zone)
-    stamp = datetime_attr(value)
+    # datetime_attr's value, written out: a queue page has fifty moments
+    stamp = (value if value.tzinfo is UTC else value.astimezone(UTC)).isoformat(timespec="seconds")
     return Markup(
         f'<time datetime="{stamp}" title="{exact}" data-relative>{words}'
         f'<span class="visually-hidden"> ({exact})</span></time>'
