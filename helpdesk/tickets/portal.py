@@ -92,7 +92,8 @@ def _fill_from_draft(form, draft):
 
 
 def _blank_or_draft_form(form):
-    """GET: a fresh form (category and priority from the query), or the draft named by ?draft=."""
+    """GET: a fresh form (category, priority and subject from the query: the knowledge base's "Ask
+    us in a ticket" carries the reader's search and category), or the draft named by ?draft=."""
     draft_id = request.args.get("draft", type=row_id)
     draft = drafts.get_draft(current_user, draft_id) if draft_id else None
     if draft is not None:
@@ -102,6 +103,7 @@ def _blank_or_draft_form(form):
         flash("That draft is no longer kept (drafts last a day): please fill in the form again.", "info")
     form.submission_key.data = new_submission_key()
     form.category.data = request.args.get("category", type=row_id) or form.category.data
+    form.subject.data = " ".join(request.args.get("subject", "").split())[:200]
     wanted = request.args.get("priority", type=row_id)
     form.priority.data = credit_quotes.default_choice(credit_quotes.priorities_for(current_user), wanted)
     return _render_new_ticket(form)

@@ -2,7 +2,9 @@
 headers, the sitemap, 'Was this helpful?' (with and without JavaScript), and the suggestions beside
 the new-ticket form."""
 
+import html as html_lib
 import re
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlalchemy import select
@@ -238,6 +240,39 @@ def test_a_draft_previewed_by_its_editor_asks_for_no_vote_and_names_nothing_miss
     page = client.get(kb.url(draft)).get_data(as_text=True)
     assert "Laptop image for new starters" in page and "Was this helpful?" not in page
     assert markup_problems(page) == []
+
+
+def test_a_reader_who_needs_more_is_led_to_a_ticket_in_the_article_s_category(client, app, login, desk, vpn):
+    """ "Still need help?" under a published article: a customer's link opens the new-ticket form
+    with the article's category chosen; a visitor's signs in first and then lands there; agents
+    (who answer tickets) and the editors' preview of a draft have none."""
+    ask = f"/portal/tickets/new?category={desk.it.id}"
+    visitor = client.get(kb.url(vpn)).get_data(as_text=True)
+    sign_in = urlsplit(_link(visitor, "Log in to ask us in a ticket"))
+    assert sign_in.path == "/login" and parse_qs(sign_in.query)["next"] == [ask]
+    login(desk.customer)
+    assert _link(client.get(kb.url(vpn)).get_data(as_text=True), "Ask us in a ticket") == ask
+    form = client.get(ask).get_data(as_text=True)
+    assert f'<option selected value="{desk.it.id}">IT</option>' in form
+    agent = login(desk.tech_it, as_client=app.test_client())
+    assert "Still need help?" not in agent.get(kb.url(vpn)).get_data(as_text=True)
+    draft = kb.write(desk.tech_it, desk.it, "Printer queue stuck", status="draft")
+    assert "Still need help?" not in agent.get(kb.url(draft)).get_data(as_text=True)
+
+
+def _link(page, text):
+    return html_lib.unescape(re.search(rf'href="([^"]+)">{re.escape(text)}</a>', page).group(1))
+
+
+def test_a_search_that_found_nothing_carries_its_words_into_the_ticket(client, login, desk, vpn):
+    login(desk.customer)
+    page = client.get("/kb/search", query_string={"q": "  printer   <on> fire ", "category": desk.it.id})
+    text = page.get_data(as_text=True)
+    form = client.get(_link(text, "Ask us in a ticket")).get_data(as_text=True)
+    assert 'value="printer &lt;on&gt; fire"' in form  # the reader's words, escaped, spaces tidied
+    assert f'<option selected value="{desk.it.id}">IT</option>' in form
+    long = client.get("/portal/tickets/new", query_string={"subject": "x" * 500}).get_data(as_text=True)
+    assert f'value="{"x" * 200}"' in long  # the subject's own limit
 
 
 def test_bad_votes_are_refused_with_a_message(client, vpn):
