@@ -265,8 +265,18 @@ def _link(page, text):
 
 
 def test_a_search_that_found_nothing_carries_its_words_into_the_ticket(client, login, desk, vpn):
+    search = {"q": "  printer   <on> fire ", "category": desk.it.id}
+    visitor = urlsplit(
+        _link(
+            client.get("/kb/search", query_string=search).get_data(as_text=True),
+            "Log in to ask us in a ticket",
+        )
+    )
+    then = urlsplit(parse_qs(visitor.query)["next"][0])
+    assert then.path == "/portal/tickets/new"
+    assert parse_qs(then.query) == {"category": [str(desk.it.id)], "subject": ["printer   <on> fire"]}
     login(desk.customer)
-    page = client.get("/kb/search", query_string={"q": "  printer   <on> fire ", "category": desk.it.id})
+    page = client.get("/kb/search", query_string=search)
     text = page.get_data(as_text=True)
     form = client.get(_link(text, "Ask us in a ticket")).get_data(as_text=True)
     assert 'value="printer &lt;on&gt; fire"' in form  # the reader's words, escaped, spaces tidied
