@@ -234,11 +234,12 @@ def test_a_signed_in_reader_votes_once_and_a_no_carries_a_comment(client, login,
 
 def test_a_draft_previewed_by_its_editor_asks_for_no_vote_and_names_nothing_missing(client, login, desk):
     """The vote is for readers of a published article: the editor's preview of a draft has none,
-    and its empty feedback section no longer points at the "Was this helpful?" heading it lacks."""
+    and no empty feedback section pointing at the "Was this helpful?" heading it lacks."""
     draft = kb.write(desk.tech_it, desk.it, "Laptop image for new starters", status="draft")
     login(desk.tech_it)
     page = client.get(kb.url(draft)).get_data(as_text=True)
     assert "Laptop image for new starters" in page and "Was this helpful?" not in page
+    assert 'id="feedback"' not in page  # no empty section either
     assert markup_problems(page) == []
 
 
