@@ -5,10 +5,12 @@ import re
 from collections import Counter
 from html.parser import HTMLParser
 
-# Found on the demo's pages by vnu (2026-12-04): a form in the header's <span>, two id="csrf_token"
-# on a page of two forms, a <time> with microseconds, a required select with no empty first option,
-# an aria-labelledby pointing at no element; and a name (aria-label) on an element without a role
-# that takes one (ARIA 1.2 prohibits it on generic text: the two-factor key's <code>).
+# Found on the demo's pages by vnu (2026-12-04): a form in the header's <span>; two id="csrf_token"
+# on a page of two forms (and hand-written in the ticket page's two time forms); a <time> with
+# microseconds; a required select with no empty first option, or with no option at all (the phone
+# order with no pack on sale); an aria-labelledby pointing at no element; and a name (aria-label) on
+# an element without a role that takes one (ARIA 1.2 forbids it on generic text: the two-factor
+# key's <code>).
 PHRASING = {"a", "abbr", "b", "button", "code", "em", "i", "label", "p", "small", "span", "strong", "time"}
 UNNAMED = {"b", "code", "div", "em", "i", "p", "small", "span", "strong"}  # roles that take no name
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
@@ -47,6 +49,9 @@ class _Markup(HTMLParser):
             self.open.append(tag)
 
     def handle_endtag(self, tag):
+        if tag == "select" and self.select is not None:
+            self.problems.append(f"required select #{self.select} has no option at all")
+            self.select = None
         if tag in self.open:
             del self.open[len(self.open) - 1 - self.open[::-1].index(tag) :]
 

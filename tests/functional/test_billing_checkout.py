@@ -9,6 +9,7 @@ from helpdesk.billing.models import Payment
 from helpdesk.credits.models import CreditAccount
 from helpdesk.extensions import db
 from tests import billing_support as bs
+from tests.markup_checks import markup_problems
 
 
 @pytest.fixture
@@ -178,6 +179,13 @@ def test_admin_phone_order_shows_the_link_and_queues_the_email(client, login, ma
     assert client.get(link).headers["Location"] == "https://checkout.stripe.test/pay/cs_test_1"
     assert payment.user_id == customer.id and payment.started_by_id == admin.id
     assert payment.link_email_status == "queued" and payment.account.user_id == customer.id
+
+
+def test_a_phone_order_with_no_pack_on_sale_says_so_instead_of_an_empty_choice(client, login, make):
+    login(make.admin())
+    page = client.get("/admin/billing/phone-order").get_data(as_text=True)
+    assert "No credit pack is on sale" in page and 'href="/admin/billing/packs/new"' in page
+    assert 'name="pack_id"' not in page and markup_problems(page) == []
 
 
 def test_phone_order_for_an_unknown_customer_is_refused(client, login, make, shop, fake_stripe):

@@ -12,6 +12,7 @@ from helpdesk.credits.models import CreditSettingChange, LedgerEntry, TimeEntry
 from helpdesk.extensions import db
 from helpdesk.tickets.models import Ticket
 from tests.credit_helpers import balance_of, bank, plan
+from tests.markup_checks import markup_problems
 
 HX = {"HX-Request": "true"}
 
@@ -369,6 +370,8 @@ def test_agent_timer_start_and_stop_through_the_panel(client, make, ref, login):
         as_text=True
     )
     assert "running since" in started and "Stop timer" in started
+    page = client.get(f"/agent/tickets/{ticket.id}").get_data(as_text=True)
+    assert markup_problems(page) == []  # its two time forms each had an id="csrf_token"
     stopped = client.post(f"/agent/credits/tickets/{ticket.id}/timer/stop", data={"note": "Call"}, headers=HX)
     body = stopped.get_data(as_text=True)
     assert "Start timer" in body and "1 min, 1 credits" in body
