@@ -166,6 +166,7 @@ AUDIT_ROLE = "role"
 AUDIT_ACTIVE = "active"
 AUDIT_PERMISSION = "permission"
 AUDIT_CATEGORY = "category"
+AUDIT_CATEGORY_DESCRIPTION = "category_description"  # what the category is for (old/new texts)
 AUDIT_ORGANIZATION = "organization"  # created or renamed (old/new names)
 AUDIT_ORG_MEMBER = "org_member"  # joined, moved or left (old/new organization names)
 AUDIT_ORG_MANAGER = "org_manager"  # manager flag set or cleared

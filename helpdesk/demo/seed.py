@@ -45,6 +45,12 @@ from helpdesk.tickets.models import (
 
 DEMO_PASSWORD = "helpdesk-demo"
 CATEGORIES = ("IT", "Sales", "Billing")
+# What each demo category is for, as an admin would write it (shown on the new-ticket form).
+CATEGORY_DESCRIPTIONS = {
+    "IT": "Laptops, e-mail, VPN, passwords and access to our systems.",
+    "Sales": "Quotes, plans, licences and questions before you buy.",
+    "Billing": "Invoices, payments, refunds and your credit balance.",
+}
 PRIORITIES = (("Low", 1, 3 * 24 * 60), ("Normal", 2, 24 * 60), ("High", 3, 4 * 60), ("Urgent", 4, 60))
 # Tariffs: credits per ticket for each priority (set on creation only; admins edit them later).
 TARIFFS = {"Low": 0, "Normal": 0, "High": 150, "Urgent": 250}
@@ -223,7 +229,10 @@ def _get_or_create(model, defaults=None, **keys):
 
 def seed_reference_data():
     """Categories and priorities every help desk needs (idempotent)."""
-    categories = {name: _get_or_create(Category, name=name) for name in CATEGORIES}
+    categories = {
+        name: _get_or_create(Category, name=name, defaults={"description": CATEGORY_DESCRIPTIONS[name]})
+        for name in CATEGORIES
+    }
     priorities = {
         name: _get_or_create(
             Priority,

@@ -1,4 +1,4 @@
-"""Admin views for categories: list, create, rename, archive and restore."""
+"""Admin views for categories: list, create, rename, describe, archive and restore."""
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -8,7 +8,7 @@ from helpdesk.extensions import db
 from helpdesk.htmx import is_htmx, render_fragment, render_page_or_block
 from helpdesk.tickets import categories, round_robin
 from helpdesk.tickets.blueprints import admin_bp as bp
-from helpdesk.tickets.forms import ArchiveForm, CategoryForm, RoundRobinForm
+from helpdesk.tickets.forms import ArchiveForm, CategoryDescriptionForm, CategoryForm, RoundRobinForm
 from helpdesk.tickets.models import Category
 from helpdesk.web import field_errors, paginate
 
@@ -39,9 +39,12 @@ def categories_page():
 def create_category():
     form = CategoryForm()
     if form.validate_on_submit():
-        outcome = perform(categories.create_category, current_user, form.name.data)
+        outcome = perform(categories.create_category, current_user, form.name.data, form.description.data)
         if not outcome.ok:
-            form.name.errors.append(outcome.message)
+            wrong = (
+                form.description if isinstance(outcome.error, categories.DescriptionRefused) else form.name
+            )
+            wrong.errors.append(outcome.message)
         else:
             category = outcome.value
             if not is_htmx():
@@ -55,8 +58,9 @@ def create_category():
     )
 
 
-def _row_or_page(category, message=None, error=None, value=None):
-    """htmx: the category's row alone (with its confirmation or error); browsers: back to the list."""
+def _row_or_page(category, message=None, error=None, value=None, field="name"):
+    """htmx: the category's row alone (with its confirmation or error beside `field`, "name" or
+    "description"); browsers: back to the list, or the page with the error on the row."""
     if is_htmx():
         counts = categories.ticket_counts([category.id])
         response = render_fragment(
@@ -67,11 +71,12 @@ def _row_or_page(category, message=None, error=None, value=None):
             message=message,
             error=error,
             value=value,
+            error_field=field,
         )
         return response
     if error:
         return render_template(
-            "tickets/admin/categories.html", **_page_context(row_errors={category.id: (error, value)})
+            "tickets/admin/categories.html", **_page_context(row_errors={category.id: (error, value, field)})
         )
     flash(message, "success")
     return redirect(url_for("tickets_admin.categories", page=request.args.get("page")))
@@ -88,6 +93,20 @@ def rename_category(category_id):
     if not outcome.ok:
         return _row_or_page(category, error=outcome.message, value=form.name.data)
     return _row_or_page(category, message=f"Saved: renamed to “{category.name}”.")
+
+
+@bp.post("/categories/<int:category_id>/describe")
+def describe_category(category_id):
+    category = _category_or_404(category_id)
+    form = CategoryDescriptionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    value = form.description.data or ""
+    outcome = perform(categories.describe_category, current_user, category, value)
+    if not outcome.ok:
+        return _row_or_page(category, error=outcome.message, value=value, field="description")
+    saved = "Saved: description removed." if not category.description else "Saved: description updated."
+    return _row_or_page(category, message=saved, field="description")
 
 
 @bp.post("/categories/<int:category_id>/archive")

@@ -1,14 +1,18 @@
-"""Ticket categories: create, rename, archive. Names are unique regardless of letter case."""
+"""Ticket categories: create, rename, describe, archive. Names are unique regardless of letter
+case; a description says in a sentence what belongs in the category (shown to whoever files a
+ticket)."""
 
 from sqlalchemy import func, select
 
 from helpdesk import names
 from helpdesk.accounts import audit
-from helpdesk.accounts.models import AUDIT_CATEGORY
+from helpdesk.accounts.models import AUDIT_CATEGORY, AUDIT_CATEGORY_DESCRIPTION
+from helpdesk.errors import ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.tickets.models import Category, Ticket
 
 MAX_NAME = 100
+MAX_DESCRIPTION = 200
 
 
 def category_list():
@@ -31,12 +35,44 @@ def _save_name(item, name):
     names.save_unique_name(item, name, noun="category")
 
 
-def create_category(actor, name):
-    """A new active category. Guarantees: a non-empty name, unique ignoring case and spacing."""
+class DescriptionRefused(ValidationFailed):
+    """The description, not the name, is what was refused."""
+
+
+def clean_description(description):
+    """The description on one line, its spacing folded ("" for none). Raises DescriptionRefused
+    when it is longer than MAX_DESCRIPTION characters."""
+    description = " ".join((description or "").split())
+    if len(description) > MAX_DESCRIPTION:
+        raise DescriptionRefused(
+            f"Use at most {MAX_DESCRIPTION} characters for the description (this one has {len(description)})."
+        )
+    return description
+
+
+def create_category(actor, name, description=""):
+    """A new active category. Guarantees: a non-empty name, unique ignoring case and spacing; a
+    description of at most MAX_DESCRIPTION characters."""
     name = _clean_name(name)
-    category = Category(archived=False)
+    description = clean_description(description)
+    category = Category(archived=False, description=description)
     _save_name(category, name)
     audit.record(actor, AUDIT_CATEGORY, category=category, old=None, new=f"created {name}")
+    if description:
+        audit.record(actor, AUDIT_CATEGORY_DESCRIPTION, category=category, old="", new=description)
+    db.session.flush()
+    return category
+
+
+def describe_category(actor, category, description):
+    """Set (or clear, with "") what the category is for; the change is in the audit history."""
+    description = clean_description(description)
+    if description == category.description:
+        return category
+    audit.record(
+        actor, AUDIT_CATEGORY_DESCRIPTION, category=category, old=category.description, new=description
+    )
+    category.description = description
     db.session.flush()
     return category
 

@@ -35,8 +35,12 @@ def offer_categories(field, categories):
     """A new ticket's category select. With several categories its first option is "Choose a
     category" (value "", refused as "Category is required."): a form that opened on the first of
     the list had tickets filed there by whoever did not look, out of sight of the agents of the
-    right one. With one there is nothing to choose, and it is chosen."""
+    right one. With one there is nothing to choose, and it is chosen.
+
+    `field.descriptions`: (name, description) of the categories that have one, for the help the
+    form draws beside the list (tickets/_category_help.html)."""
     options = [(c.id, c.name) for c in categories]
+    field.descriptions = [(c.name, c.description) for c in categories if c.description]
     if len(options) == 1:
         field.choices = options
         if field.data is None:
@@ -178,6 +182,16 @@ class QueueArgs:
 
 class CategoryForm(FlaskForm):
     name = StringField("Category name", validators=[InputRequired(), Length(max=MAX_NAME)])
+    # Length is the service's rule (categories.clean_description: spacing folded first).
+    description = StringField(
+        "Description (optional)",
+        validators=[Optional()],
+        description="What belongs here, in a sentence: customers read it when they choose a category.",
+    )
+
+
+class CategoryDescriptionForm(FlaskForm):
+    description = StringField("Description", validators=[Optional()])
 
 
 class ArchiveForm(FlaskForm):

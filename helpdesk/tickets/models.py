@@ -33,6 +33,9 @@ class Category(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
+    # What belongs here, in a sentence: shown beside the new-ticket form's category list and on
+    # the knowledge base's category pages ("" shows nothing).
+    description: Mapped[str] = mapped_column(String(200), default="", server_default=text("''"))
     archived: Mapped[bool] = mapped_column(default=False)
 
     def __repr__(self):

@@ -42,6 +42,7 @@ def admin_posts(p, ref):
     return [
         ("/admin/categories", {"name": "Hardware"}),
         (f"/admin/categories/{it.id}/rename", {"name": "Computers"}),
+        (f"/admin/categories/{it.id}/describe", {"description": "Anything at all."}),
         (f"/admin/categories/{it.id}/archive", {"archived": "1"}),
         (f"/admin/users/{customer.id}/role", {"role": "admin", "confirmed": "y"}),
         (f"/admin/users/{customer.id}/active", {"active": "0"}),
@@ -66,7 +67,7 @@ def _nothing_changed(p, ref):
     it = db.session.get(Category, ref.categories["IT"].id)
     tech = db.session.get(User, p["technician"].id)
     assert customer.role == "customer" and customer.active
-    assert it.name == "IT" and not it.archived
+    assert it.name == "IT" and not it.archived and it.description != "Anything at all."
     assert [perm.category_id for perm in tech.category_permissions] == [it.id]
     assert db.session.scalar(db.select(Category).where(Category.name == "Hardware")) is None
 

@@ -136,3 +136,86 @@ def test_category_list_is_paginated(client, admin, app, make):
 
 def test_unknown_category_is_404(client, admin):
     assert client.post("/admin/categories/999/rename", data={"name": "x"}).status_code == 404
+
+
+# What each category is for: written by admins, read by whoever files a ticket.
+
+
+def test_create_with_a_description(client, admin, ref):
+    response = client.post(
+        "/admin/categories", data={"name": "Hardware", "description": "  Broken   screens\nand keyboards. "}
+    )
+    assert response.status_code == 302
+    category = category_named("Hardware")
+    assert category.description == "Broken screens and keyboards."
+    event = db.session.scalar(
+        db.select(AuditEvent).where(
+            AuditEvent.category_id == category.id, AuditEvent.kind == "category_description"
+        )
+    )
+    assert (event.actor_id, event.old_value, event.new_value) == (
+        admin.id,
+        "",
+        "Broken screens and keyboards.",
+    )
+
+
+def test_create_with_a_too_long_description_keeps_what_was_typed(client, admin, ref):
+    long = "x" * 201
+    response = client.post("/admin/categories", data={"name": "Hardware", "description": long})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Use at most 200 characters for the description (this one has 201)." in body
+    assert 'value="Hardware"' in body and f'value="{long}"' in body
+    assert 'aria-describedby="description-errors"' in body
+    assert category_named("Hardware") is None
+
+
+def test_describe_with_htmx_confirms_on_the_row_and_is_in_the_history(client, admin, ref):
+    it = ref.categories["IT"]
+    old = it.description
+    response = client.post(
+        f"/admin/categories/{it.id}/describe", data={"description": "Laptops and <b>VPN</b>."}, headers=HX
+    )
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200 and body.lstrip().startswith(f'<tr id="category-{it.id}"')
+    assert "Saved: description updated." in body
+    assert ">Laptops and &lt;b&gt;VPN&lt;/b&gt;.</textarea>" in body
+    db.session.expire_all()
+    assert db.session.get(Category, it.id).description == "Laptops and <b>VPN</b>."
+    history = client.get(f"/admin/users/{admin.id}").get_data(as_text=True)
+    assert "Category IT: description “Laptops and &lt;b&gt;VPN&lt;/b&gt;.”" in history
+    event = db.session.scalar(db.select(AuditEvent).where(AuditEvent.kind == "category_description"))
+    assert (event.old_value, event.category_id) == (old, it.id)
+
+
+def test_describe_without_javascript_redirects_with_the_confirmation(client, admin, ref):
+    it = ref.categories["IT"]
+    response = client.post(f"/admin/categories/{it.id}/describe", data={"description": ""})
+    assert response.status_code == 302
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Saved: description removed." in page
+    db.session.expire_all()
+    assert db.session.get(Category, it.id).description == ""
+
+
+def test_too_long_description_is_refused_on_the_row_with_what_was_typed(client, admin, ref):
+    it = ref.categories["IT"]
+    old = it.description
+    long = "word " * 50
+    for headers in (HX, {}):
+        response = client.post(
+            f"/admin/categories/{it.id}/describe", data={"description": long}, headers=headers
+        )
+        body = response.get_data(as_text=True)
+        assert response.status_code == 200 and ("<html" in body) == (not headers)
+        assert "Use at most 200 characters for the description (this one has 249)." in body
+        assert f">{long}</textarea>" in body
+        assert f'aria-describedby="category-description-error-{it.id}"' in body
+        assert 'value="IT"' in body  # the name's field shows the name, not the refused text
+    db.session.expire_all()
+    assert db.session.get(Category, it.id).description == old
+
+
+def test_unknown_category_cannot_be_described(client, admin):
+    assert client.post("/admin/categories/999/describe", data={"description": "x"}).status_code == 404

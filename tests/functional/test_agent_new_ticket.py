@@ -128,6 +128,20 @@ def test_the_category_is_chosen_and_a_missing_one_loses_nothing(client, login, d
     assert _tickets() == []
 
 
+def test_the_form_says_what_each_category_the_agent_may_use_is_for(client, login, desk):
+    """Beside the category list, the descriptions of the categories this agent may open tickets
+    in, and no other: Sales' description is not shown to the IT technician."""
+    desk.it.description, desk.sales.description = "Laptops and VPN.", "Quotes and plans."
+    desk.ref.categories["Billing"].description = ""
+    db.session.commit()
+    login(desk.tech_it)
+    page = client.get("/agent/tickets/new").get_data(as_text=True)
+    block = page.split('id="category-help"', 1)[1].split("</dl>", 1)[0]
+    assert re.findall(r"<dt>(.*?)</dt><dd>(.*?)</dd>", block) == [("IT", "Laptops and VPN.")]
+    assert "Quotes and plans." not in page
+    assert 'aria-describedby="category-help"' in re.search(r'<select[^>]*id="category"[^>]*>', page)[0]
+
+
 def test_customers_cannot_open_tickets_for_others(client, login, desk):
     login(desk.requester)
     assert client.get("/agent/tickets/new").status_code == 404

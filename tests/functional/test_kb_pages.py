@@ -36,6 +36,23 @@ def test_home_lists_categories_and_popular_articles(client, vpn):
     assert 'role="search"' in html and 'action="/kb/search"' in html and 'method="get"' in html
 
 
+def test_a_category_s_description_introduces_it(client, desk, vpn):
+    """The home page lists what each category is for; its own page says it under the heading and
+    in its meta description (search engines' snippet). Without one, the generic sentence."""
+    desk.it.description = "Laptops, VPN & passwords."
+    db.session.commit()
+    home = client.get("/kb/").get_data(as_text=True)
+    item = home.split('href="/kb/it/"', 1)[1].split("</li>", 1)[0]
+    assert '<p class="hint" hx-disable>Laptops, VPN &amp; passwords.</p>' in item
+    page = client.get("/kb/it/").get_data(as_text=True)
+    assert '<meta name="description" content="Laptops, VPN &amp; passwords.">' in page
+    assert "<p hx-disable>Laptops, VPN &amp; passwords.</p>" in page.split("</h1>", 1)[1]
+    desk.it.description = ""
+    db.session.commit()
+    page = client.get("/kb/it/").get_data(as_text=True)
+    assert '<meta name="description" content="Knowledge-base articles about IT.">' in page
+
+
 def test_popular_is_most_read_in_thirty_days_then_the_latest_published_for_this_reader(desk):
     from datetime import timedelta
 

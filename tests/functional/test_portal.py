@@ -90,6 +90,43 @@ def test_the_category_is_chosen_not_taken_from_the_top_of_the_list(client, login
     assert (" selected", str(it), "IT") in linked and ("", "", "Choose a category") in linked
 
 
+def _category_help(page):
+    """{name: description} of the help beside the category list, and whether the list points at it."""
+    if 'id="category-help"' not in page:
+        return {}, False
+    block = page.split('id="category-help"', 1)[1].split("</dl>", 1)[0]
+    select = re.search(r'<select[^>]*id="category"[^>]*>', page)[0]
+    return dict(
+        re.findall(r"<dt>(.*?)</dt><dd>(.*?)</dd>", block)
+    ), 'aria-describedby="category-help"' in select
+
+
+def test_the_form_says_what_each_category_is_for(client, login, make, ref):
+    """The customer must choose a category: each active one's description is read beside the
+    list (and announced with it), escaped; an archived one's is not shown."""
+    ref.categories["Billing"].description = "Invoices & <refunds>."
+    ref.categories["Sales"].archived = True
+    ref.categories["IT"].description = "Laptops, VPN."
+    db.session.commit()
+    login(make.customer())
+    help_, announced = _category_help(client.get("/portal/tickets/new").get_data(as_text=True))
+    assert help_ == {"Billing": "Invoices &amp; &lt;refunds&gt;.", "IT": "Laptops, VPN."} and announced
+    refused = _new(client, ref, category="").get_data(as_text=True)  # still there beside the error
+    assert "Category is required." in refused
+    assert 'aria-describedby="category-help category-errors"' in refused
+    assert _category_help(refused)[0]["IT"] == "Laptops, VPN."
+
+
+def test_no_description_no_help(client, login, make, ref):
+    for category in ref.categories.values():
+        category.description = ""
+    db.session.commit()
+    login(make.customer())
+    page = client.get("/portal/tickets/new").get_data(as_text=True)
+    assert _category_help(page) == ({}, False) and "What each category is for" not in page
+    assert "aria-describedby" not in re.search(r'<select[^>]*id="category"[^>]*>', page)[0]
+
+
 def test_a_desk_with_one_category_has_nothing_to_choose(client, login, make, ref):
     login(make.customer())
     for name in ("Billing", "Sales"):
