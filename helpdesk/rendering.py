@@ -1,10 +1,10 @@
 """User text to safe HTML: Markdown rendered, then sanitised with nh3 (no scripts, no htmx attributes).
 
 Headings fit the page they are shown in: a text's highest heading, whether its author wrote `#`
-or `##`, becomes the level below the page's own (an h3 in a message, under the ticket page's
-"Conversation"; an h2 in a knowledge-base article, whose title is the page's h1), and the others
-keep their distance from it, down to h6. (h1 and h2 were once simply not allowed: "## Setup" in
-an article showed as a plain paragraph.)"""
+or `##`, becomes the level below the page's own (an h4 in a message, under the message's own h3
+of its author and time, under the ticket page's "Conversation"; an h2 in a knowledge-base article,
+whose title is the page's h1), and the others keep their distance from it, down to h6. (h1 and h2
+were once simply not allowed: "## Setup" in an article showed as a plain paragraph.)"""
 
 import threading
 
@@ -13,7 +13,8 @@ import nh3
 from markdown.treeprocessors import Treeprocessor
 from markupsafe import Markup
 
-MESSAGE_HEADINGS = 3  # the level of the highest heading in a ticket's description or message
+# The level of the highest heading in a ticket's description or message (3 before migration 0044).
+MESSAGE_HEADINGS = 4
 ARTICLE_HEADINGS = 2  # in a knowledge-base article
 HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 

@@ -226,3 +226,48 @@ def test_names_unique_ignoring_case_in_the_migrated_database(empty_database_url,
                 conn.execute(text(insert))
         db.session.remove()
         db.engine.dispose()
+
+
+def test_stored_message_html_moves_its_headings_below_the_message_s_own(empty_database_url, tmp_path):
+    """Migration 0044: the HTML kept with a ticket's description and its messages has its headings
+    one level lower (each message now has an h3 of its own); text that only reads like a tag is
+    left alone, and the downgrade moves them back."""
+    from sqlalchemy import text
+
+    app = create_app(make_test_config(empty_database_url, str(tmp_path)))
+    kept = "<h3>Steps</h3><h4>If not</h4><h5>Deep</h5><h6>Deepest</h6><p>&lt;h3&gt; is a tag</p>"
+    with app.app_context():
+        upgrade(revision="0043")
+        with db.engine.begin() as conn:
+            for statement in (
+                "INSERT INTO users (email, name, password_hash, role, active, is_org_manager, timezone, session_token, "
+                "created_at) "
+                "VALUES ('c@example.com', 'C', 'x', 'customer', true, false, 'UTC', 'tok', CURRENT_TIMESTAMP)",
+                "INSERT INTO categories (name, archived) VALUES ('IT', false)",
+                "INSERT INTO priorities (name, sort_order, response_minutes, credit_cost) VALUES ('Low', 0, 60, 0)",
+                "INSERT INTO tickets (subject, body, body_html, requester_id, category_id, priority_id, status, "
+                "created_at, updated_at, due_at, version) SELECT 'Printer jams', '# Steps', :kept, u.id, c.id, "
+                "p.id, 'new', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 1 "
+                "FROM users u, categories c, priorities p",
+                "INSERT INTO messages (ticket_id, body, body_html, internal, source, created_at) "
+                "SELECT id, '# Steps', :kept, false, 'web', CURRENT_TIMESTAMP FROM tickets",
+                "INSERT INTO messages (ticket_id, body, body_html, internal, source, created_at) "
+                "SELECT id, 'Plain', '<p>Plain</p>', false, 'web', CURRENT_TIMESTAMP FROM tickets",
+            ):
+                conn.execute(text(statement), {"kept": kept})
+
+        def stored():
+            with db.engine.connect() as conn:
+                return [
+                    *conn.execute(text("SELECT body_html FROM tickets")).scalars(),
+                    *conn.execute(text("SELECT body_html FROM messages ORDER BY id")).scalars(),
+                ]
+
+        upgrade(revision="0044")
+        moved = "<h4>Steps</h4><h5>If not</h5><h6>Deep</h6><h6>Deepest</h6><p>&lt;h3&gt; is a tag</p>"
+        assert stored() == [moved, moved, "<p>Plain</p>"]
+        downgrade(revision="0043")
+        back = "<h3>Steps</h3><h4>If not</h4><h5>Deep</h5><h5>Deepest</h5><p>&lt;h3&gt; is a tag</p>"
+        assert stored() == [back, back, "<p>Plain</p>"]
+        db.session.remove()
+        db.engine.dispose()

@@ -1,6 +1,7 @@
 """Headings in user text fit the page they are shown in: an article's top heading is an h2 under
-its title, a message's an h3 under the ticket page's "Conversation", whether the author wrote `#`
-or `##`; deeper ones keep their distance; none is dropped to a plain paragraph."""
+its title, a message's an h4 under the message's own h3 (its author and time) under the ticket
+page's "Conversation", whether the author wrote `#` or `##`; deeper ones keep their distance; none
+is dropped to a plain paragraph."""
 
 import re
 
@@ -32,10 +33,30 @@ def test_an_article_s_sections_are_h2_and_h3_under_its_title(client, desk):
     ]
 
 
-def test_a_message_s_headings_sit_under_the_conversation(client, login, make, desk):
+def outline(html):
+    """(level, text) of every heading of the page's conversation section, tags inside removed."""
+    start = html.index('aria-labelledby="conversation-heading"')
+    part = html[start : html.index("</section>", start)]
+    found = re.findall(r"<h([1-6])[^>]*>(.*?)</h\1>", part, re.S)
+    return [(level, " ".join(re.sub(r"<[^>]+>", " ", text).split())) for level, text in found]
+
+
+def test_a_message_s_headings_sit_under_its_own_heading(client, login, make, desk):
+    """Each message of the conversation is headed (h3: author, badges, time), customers' pages
+    and agents' alike, so a screen reader moves from message to message by heading; what its
+    author wrote as headings sits below it."""
     make.message(desk.it_ticket, desk.tech_it, body="# Steps\n\n1. Restart.\n\n## If not\n\nCall us.")
     db.session.commit()
-    login(desk.tech_it)
-    html = client.get(f"/agent/tickets/{desk.it_ticket.id}").get_data(as_text=True)
-    assert "<h3>Steps</h3>" in html and "<h4>If not</h4>" in html
-    assert "<h1>Steps</h1>" not in html and "<p>Steps</p>" not in html
+    for reader in (desk.tech_it, desk.requester):
+        login(reader)
+        html = client.get(
+            f"/agent/tickets/{desk.it_ticket.id}"
+            if reader.is_agent
+            else f"/portal/tickets/{desk.it_ticket.id}"
+        ).get_data(as_text=True)
+        headings = outline(html)
+        assert headings[0] == ("2", "Conversation")
+        assert headings[1][0] == "3" and headings[1][1].startswith("Alice Archer ")  # the description
+        assert headings[2][0] == "3" and headings[2][1].startswith("Ivan IT Support ")
+        assert headings[3:] == [("4", "Steps"), ("5", "If not")]
+        assert "<h1>Steps</h1>" not in html and "<p>Steps</p>" not in html
