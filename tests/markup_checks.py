@@ -11,6 +11,10 @@ from html.parser import HTMLParser
 # order with no pack on sale); an aria-labelledby pointing at no element; and a name (aria-label) on
 # an element without a role that takes one (ARIA 1.2 forbids it on generic text: the two-factor
 # key's <code>).
+# And one of our own (2026-12-05): a live region (aria-live, or role status, alert or log) that an
+# htmx swap replaces whole (outerHTML) announces nothing, since screen readers watch the region that
+# was there; a replaced list says what it shows through the layout's #live-status instead.
+LIVE_ROLES = {"status", "alert", "log"}
 PHRASING = {"a", "abbr", "b", "button", "code", "em", "i", "label", "p", "small", "span", "strong", "time"}
 UNNAMED = {"b", "code", "div", "em", "i", "p", "small", "span", "strong"}  # roles that take no name
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
@@ -24,11 +28,18 @@ class _Markup(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.open, self.ids, self.pointed, self.problems = [], Counter(), [], []
         self.select = None  # a required select whose first option is still to come
+        self.live, self.replaced = set(), set()  # ids of live regions; ids that outerHTML swaps replace
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         if "id" in attrs:
             self.ids[attrs["id"]] += 1
+            if "aria-live" in attrs or attrs.get("role") in LIVE_ROLES:
+                self.live.add(attrs["id"])
+        if (attrs.get("hx-swap") or "").startswith("outerHTML"):
+            target = attrs.get("hx-target") or ("#" + attrs["id"] if "id" in attrs else "")
+            if target.startswith("#"):
+                self.replaced.add(target[1:])
         for name in ("aria-labelledby", "aria-describedby"):
             self.pointed += [(name, target) for target in (attrs.get(name) or "").split()]
         if tag == "label" and attrs.get("for"):
@@ -64,4 +75,5 @@ def markup_problems(page):
     problems += [
         f"{name} #{target}: no such element" for name, target in found.pointed if target not in found.ids
     ]
+    problems += [f"live region #{i} is replaced whole by an htmx swap" for i in found.live & found.replaced]
     return sorted(set(problems))

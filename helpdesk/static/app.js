@@ -222,6 +222,31 @@ function focusable(el) {
 }
 
 
+// --- Saying what a replaced list now shows ---------------------------------------------------------
+// A list that a filter, a search or a page link replaces (htmx, outerHTML) carries a sentence of
+// what it now shows in data-announce ("12 tickets, page 1 of 2"); it is read out through the
+// layout's status region (#live-status), which is on the page from the start. A live region that
+// is itself swapped in whole is not announced by screen readers, and one that did would read the
+// whole new table. Background loads announce only where the list asks (data-announce-background:
+// the answers that appear beside the new-ticket form's subject), and not the same words twice.
+let lastAnnounced = "";
+function announce(text) {
+  const region = document.getElementById("live-status");
+  if (!region || !text) return;
+  lastAnnounced = text;
+  region.textContent = "";
+  setTimeout(() => { region.textContent = text; }, 100); // a change the reader notices, even for equal words
+}
+
+function announceList(target, source, verb) {
+  if (verb !== "get") return; // a change's own result is announced where focus goes (below)
+  const shown = target.isConnected ? target : target.id && document.getElementById(target.id);
+  if (!shown || !shown.dataset || shown.dataset.announce === undefined) return;
+  if (!shown.dataset.announce) { lastAnnounced = ""; return; } // nothing to say (no answers beside the subject)
+  if (isBackground(source) && (!("announceBackground" in shown.dataset) || shown.dataset.announce === lastAnnounced)) return;
+  announce(shown.dataset.announce);
+}
+
 document.addEventListener("htmx:afterSwap", (event) => {
   let target = event.detail && event.detail.target;
   if (!target) return; // a history restore swaps the whole body and passes no target
@@ -230,6 +255,7 @@ document.addEventListener("htmx:afterSwap", (event) => {
     openConfirmDialog(target);
     return;
   }
+  announceList(target, source, event.detail.requestConfig && event.detail.requestConfig.verb);
   if (isBackground(source)) return; // a panel that loaded itself leaves focus where the user is
   if (!target.isConnected && target.id) target = document.getElementById(target.id);
   const before = source && source._helpdeskFocus;

@@ -83,6 +83,10 @@ def test_technician_works_a_ticket_and_admin_sees_seat_banner(log_in):
     page.get_by_label("Search", exact=True).fill("vpn")
     expect(page).to_have_url(re.compile(r"q=vpn"))
     expect(page.get_by_role("link", name="Printer")).to_have_count(0)
+    # ... and says what it now shows in the layout's status region, which a screen reader reads
+    # out (the table itself, replaced whole, would not be).
+    expect(page.locator("#live-status")).to_have_attribute("role", "status")
+    expect(page.locator("#live-status")).to_have_text("1 ticket on this page")
     page.get_by_role("link", name="VPN drops every 10 minutes").click()
 
     expect(page.get_by_role("heading", level=1)).to_have_text(

@@ -74,6 +74,8 @@ def test_a_customer_finds_the_answer_beside_the_form_and_leaves(demo_desk, brows
     answers = page.get_by_role("complementary", name="Answers from the knowledge base")
     suggestion = answers.get_by_role("link", name=re.compile(ARTICLE))
     expect(suggestion).to_be_visible()
+    # A screen reader hears that answers appeared (the layout's status region), not the whole list.
+    expect(page.locator("#live-status")).to_have_text(re.compile(r"^\d articles? may answer your question$"))
     with customer.expect_page() as opened:
         suggestion.click()
     article = opened.value
