@@ -26,6 +26,16 @@ def include_name(name, type_, parent_names):
     )
 
 
+# What a ticket needs, inserted by hand in a database at an old revision (the models may have moved on).
+A_CUSTOMER_A_CATEGORY_A_PRIORITY = (
+    "INSERT INTO users (email, name, password_hash, role, active, is_org_manager, timezone, session_token, "
+    "created_at) "
+    "VALUES ('c@example.com', 'C', 'x', 'customer', true, false, 'UTC', 'tok', CURRENT_TIMESTAMP)",
+    "INSERT INTO categories (name, archived) VALUES ('IT', false)",
+    "INSERT INTO priorities (name, sort_order, response_minutes, credit_cost) VALUES ('Low', 0, 60, 0)",
+)
+
+
 @pytest.fixture
 def empty_database_url(tmp_path):
     with fresh_database(tmp_path) as url:
@@ -157,11 +167,7 @@ def test_upgrade_indexes_existing_tickets_and_downgrade_restores_the_per_row_sea
         upgrade(revision="0009")
         with db.engine.begin() as conn:
             for statement in (
-                "INSERT INTO users (email, name, password_hash, role, active, is_org_manager, timezone, session_token, "
-                "created_at) "
-                "VALUES ('c@example.com', 'C', 'x', 'customer', true, false, 'UTC', 'tok', CURRENT_TIMESTAMP)",
-                "INSERT INTO categories (name, archived) VALUES ('IT', false)",
-                "INSERT INTO priorities (name, sort_order, response_minutes, credit_cost) VALUES ('Low', 0, 60, 0)",
+                *A_CUSTOMER_A_CATEGORY_A_PRIORITY,
                 "INSERT INTO tickets (subject, body, requester_id, category_id, priority_id, status, "
                 "created_at, updated_at, due_at, version) SELECT 'Printer jams', 'On floor 2.', u.id, c.id, "
                 "p.id, 'new', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 1 "
@@ -240,11 +246,7 @@ def test_stored_message_html_moves_its_headings_below_the_message_s_own(empty_da
         upgrade(revision="0043")
         with db.engine.begin() as conn:
             for statement in (
-                "INSERT INTO users (email, name, password_hash, role, active, is_org_manager, timezone, session_token, "
-                "created_at) "
-                "VALUES ('c@example.com', 'C', 'x', 'customer', true, false, 'UTC', 'tok', CURRENT_TIMESTAMP)",
-                "INSERT INTO categories (name, archived) VALUES ('IT', false)",
-                "INSERT INTO priorities (name, sort_order, response_minutes, credit_cost) VALUES ('Low', 0, 60, 0)",
+                *A_CUSTOMER_A_CATEGORY_A_PRIORITY,
                 "INSERT INTO tickets (subject, body, body_html, requester_id, category_id, priority_id, status, "
                 "created_at, updated_at, due_at, version) SELECT 'Printer jams', '# Steps', :kept, u.id, c.id, "
                 "p.id, 'new', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 1 "
