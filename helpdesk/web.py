@@ -491,6 +491,11 @@ def format_number(value):
     return f"{int(value):,}"
 
 
+def counted(value, noun, plural=None):
+    """A count and its noun: "1 ticket", "1,200 tickets" (`plural` when it is not noun + "s")."""
+    return f"{format_number(value)} {noun if value == 1 else plural or noun + 's'}"
+
+
 def request_csrf_token():
     """`csrf_token()` in templates: the request's CSRF token, made once by Flask-WTF's
     generate_csrf (which keeps it in `g`) and then read from there. generate_csrf looks its
@@ -503,6 +508,7 @@ def register_template_filters(app):
     app.add_template_filter(field_message, "field_message")
     app.add_template_filter(labelled_message, "labelled_message")
     app.add_template_filter(format_number, "num")
+    app.add_template_filter(counted, "counted")
     app.add_template_global(fixed_url, "fixed_link")  # not "link": pages pass a `link` of their own
     app.add_template_global(lambda filename: fixed_url("static", filename), "asset")
     app.add_template_global(url_prefix)

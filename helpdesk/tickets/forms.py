@@ -38,9 +38,11 @@ def offer_categories(field, categories):
     right one. With one there is nothing to choose, and it is chosen.
 
     `field.descriptions`: (name, description) of the categories that have one, for the help the
-    form draws beside the list (tickets/_category_help.html)."""
+    form draws beside the list (tickets/_category_help.html) under the id `field.help_id` (False
+    when there is none: the select's aria-describedby, which WTForms then leaves out)."""
     options = [(c.id, c.name) for c in categories]
     field.descriptions = [(c.name, c.description) for c in categories if c.description]
+    field.help_id = f"{field.id}-help" if field.descriptions else False
     if len(options) == 1:
         field.choices = options
         if field.data is None:
