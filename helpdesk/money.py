@@ -38,7 +38,12 @@ def to_minor(amount, currency):
     when the currency cannot hold it (a fraction of a yen, or a thousandth of a dinar)."""
     places = decimals(currency)
     code = (currency or "").upper()
-    minor = Decimal(amount).scaleb(places)
+    try:
+        minor = Decimal(amount).scaleb(places)
+    except ArithmeticError:  # beyond what a Decimal holds (1e999999)
+        raise ValueError("Enter a smaller amount.") from None
+    if not minor.is_finite():
+        raise ValueError("Enter the amount as a number, like 19.99.")
     if minor != minor.to_integral_value():
         if places == 0:
             raise ValueError(f"{code} has no smaller unit: enter a whole amount.")

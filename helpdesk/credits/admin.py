@@ -16,7 +16,7 @@ from helpdesk.credits.blueprints import admin_bp as bp
 from helpdesk.credits.forms import AdjustForm, MovePlanForm, OpenBankForm, PlanForm, TariffForm
 from helpdesk.credits.models import CreditAccount, CreditAlert, ServicePlan
 from helpdesk.extensions import db
-from helpdesk.htmx import render_page_or_block
+from helpdesk.htmx import is_htmx, render_page_or_block
 from helpdesk.tickets.models import Priority
 from helpdesk.web import layout_count, paginate
 
@@ -171,18 +171,30 @@ def edit_plan(plan_id):
         saved = outcome.ok
         if not outcome.ok:
             form.form_errors.append(outcome.message)
-    return render_page_or_block(
-        "credits/admin/plans.html", "plan_form", forms=[(plan, form)], plan=plan, form=form, saved=saved
-    )
+    if is_htmx():
+        return render_page_or_block(
+            "credits/admin/plans.html", "plan_form", forms=[(plan, form)], plan=plan, form=form, saved=saved
+        )
+    if saved:  # without JavaScript: back to every plan, this one in view
+        flash(f"{plan.name} saved.", "success")
+        return redirect(url_for("credits_admin.plans", _anchor=f"plan-{plan.id}"))
+    forms = [(p, form if p.id == plan.id else _plan_form(p)) for p in credits.all_plans()]
+    return render_template("credits/admin/plans.html", forms=forms), 422
+
+
+def _tariff_rows(refused=None):
+    """Every priority with its form; `refused` (priority, form) keeps what was sent for that one."""
+    return [
+        (p, refused[1])
+        if refused is not None and p.id == refused[0].id
+        else (p, TariffForm(formdata=None, obj=p, round_the_clock=not p.business_hours))
+        for p in db.session.scalars(select(Priority).order_by(Priority.sort_order))
+    ]
 
 
 @bp.get("/tariffs")
 def tariffs():
-    rows = [
-        (p, TariffForm(formdata=None, obj=p, round_the_clock=not p.business_hours))
-        for p in db.session.scalars(select(Priority).order_by(Priority.sort_order))
-    ]
-    return render_template("credits/admin/tariffs.html", rows=rows)
+    return render_template("credits/admin/tariffs.html", rows=_tariff_rows())
 
 
 @bp.post("/tariffs/<int:priority_id>")
@@ -204,14 +216,19 @@ def edit_tariff(priority_id):
         saved = outcome.ok
         if not outcome.ok:
             form.credit_cost.errors.append(outcome.message)
-    return render_page_or_block(
-        "credits/admin/tariffs.html",
-        "tariff_row",
-        rows=[(priority, form)],
-        p=priority,
-        form=form,
-        saved=saved,
-    )
+    if is_htmx():
+        return render_page_or_block(
+            "credits/admin/tariffs.html",
+            "tariff_row",
+            rows=[(priority, form)],
+            p=priority,
+            form=form,
+            saved=saved,
+        )
+    if saved:  # without JavaScript: back to every priority, this one in view
+        flash(f"{priority.name} saved.", "success")
+        return redirect(url_for("credits_admin.tariffs", _anchor=f"tariff-{priority.id}"))
+    return render_template("credits/admin/tariffs.html", rows=_tariff_rows((priority, form))), 422
 
 
 @bp.get("/alerts")

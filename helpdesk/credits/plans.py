@@ -7,6 +7,8 @@ every changed field leaves a CreditSettingChange naming the actor.
 
 import re
 
+from sqlalchemy import func, select
+
 from helpdesk.credits.models import (
     BILLING_PRIORITY,
     BILLING_TIME,
@@ -15,6 +17,7 @@ from helpdesk.credits.models import (
     THRESHOLD_TOPUP_PERCENT,
     CreditSettingChange,
     LowBalanceThreshold,
+    ServicePlan,
 )
 from helpdesk.errors import ValidationFailed
 from helpdesk.extensions import db
@@ -127,6 +130,14 @@ def update_plan(plan, actor, *, priorities, thresholds, **fields):
         raise ValidationFailed("Grants, allowances and caps cannot be negative.")
     if not priorities:
         raise ValidationFailed("A plan offers at least one priority.")
+    name = (fields.get("name") or "").strip()
+    if not name:
+        raise ValidationFailed("Give the plan a name.")
+    fields["name"] = name
+    if db.session.scalar(
+        select(ServicePlan.id).where(func.lower(ServicePlan.name) == name.lower(), ServicePlan.id != plan.id)
+    ):
+        raise ValidationFailed(f"Another plan is already called “{name}”: choose another name.")
     stages = parse_thresholds(thresholds)
     for field in PLAN_FIELDS:
         old, new = getattr(plan, field), fields[field]

@@ -59,6 +59,10 @@ def _minute(hour, minute, *, end):
     return hour * 60 + minute
 
 
+def _clock(minute):
+    return f"{minute // 60:02d}:{minute % 60:02d}"
+
+
 def parse_day(weekday, text):
     """'09:00-12:00, 13:00-17:30' (or '22:00-06:00' for a shift past midnight) as Intervals."""
     intervals = []
@@ -70,6 +74,13 @@ def parse_day(weekday, text):
             raise ValueError(f"“{part.strip()}” is not a time span like 09:00-17:00.")
         if start == end:
             raise ValueError(f"“{part.strip()}” opens and closes at the same time.")
+        if end < start and not (match[2] and match[4]):
+            # '9-5' reads as nine to five, which the 24-hour clock would take for a night shift.
+            raise ValueError(
+                f"“{part.strip()}” would run past midnight, from {_clock(start)} to {_clock(end)}: "
+                f"write hours on the 24-hour clock (09:00-17:00), and a night shift with its "
+                f"minutes (22:00-06:00)."
+            )
         intervals.append(hours.Interval(weekday, start, end))
     return intervals
 
@@ -149,7 +160,15 @@ def save_calendar(actor, category_id, *, timezone, always_open, days, closures, 
     calendar.intervals = [
         CalendarInterval(weekday=i.weekday, start_minute=i.start, end_minute=i.end) for i in intervals
     ]
-    calendar.closures = [CalendarClosure(day=day, name=name) for day, name in closed]
+    # A date kept from the last save keeps its row (only its name may change): a new row for the
+    # same date would be inserted before the old one is deleted, against (calendar_id, day).
+    kept = {closure.day: closure for closure in calendar.closures}
+    closures_now = []
+    for day, name in closed:
+        closure = kept.get(day) or CalendarClosure(day=day)
+        closure.name = name
+        closures_now.append(closure)
+    calendar.closures = closures_now
     calendar.updated_at, calendar.updated_by_id = utcnow(), actor.id if actor else None
     db.session.add(calendar)
     db.session.flush()

@@ -195,6 +195,15 @@ def test_admin_creates_edits_and_deactivates_a_pack(client, login, world):
     assert (pack.price, pack.active) == (60050, False)
 
 
+@pytest.mark.parametrize("price", ["Infinity", "-inf", "NaN", "1e999999"])
+def test_a_price_that_is_not_a_number_is_refused_with_a_message(client, login, world, price):
+    login(world["admin"])
+    data = {"name": "Odd", "credits": "100", "price": price, "currency": "usd", "active": "y"}
+    response = client.post("/admin/billing/packs/new", data=data)
+    assert response.status_code == 200 and 'value="Odd"' in response.get_data(as_text=True)
+    assert db.session.scalar(select(CreditPack).where(CreditPack.name == "Odd")) is None
+
+
 def test_prices_follow_the_currency_s_decimals(client, login, world):
     """Yen have no cents (Stripe's zero-decimal currencies), dinars have thousandths: entered,
     stored in minor units, and shown back the way the currency writes them."""

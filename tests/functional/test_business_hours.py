@@ -105,6 +105,12 @@ def test_a_round_the_clock_priority_ignores_office_hours(client, admin, make, re
         ({"day2": "9 to 5"}, "day2", "Wednesday: “9 to 5” is not a time span like 09:00-17:00."),
         ({"day3": "25:00-26:00"}, "day3", "is not a time span"),
         (
+            {"day3": "9-5"},
+            "day3",
+            "Thursday: “9-5” would run past midnight, from 09:00 to 05:00: write hours on the "
+            "24-hour clock (09:00-17:00), and a night shift with its minutes (22:00-06:00).",
+        ),
+        (
             {"closures": "24.12.2026 Christmas"},
             "closures",
             "Line 1: “24.12.2026” is not a date like 2026-12-24.",
@@ -133,6 +139,16 @@ def test_an_overnight_shift_is_accepted_and_shown_as_typed(client, admin):
     assert client.post("/admin/business-hours", data=data).status_code == 302
     page = client.get("/admin/business-hours").get_data(as_text=True)
     assert 'value="09:00-17:00, 22:00-06:00"' in page
+
+
+def test_saving_again_keeps_the_closed_dates_and_may_rename_them(client, admin):
+    assert client.post("/admin/business-hours", data=OFFICE).status_code == 302
+    assert client.post("/admin/business-hours", data=OFFICE).status_code == 302  # unchanged
+    renamed = {**OFFICE, "closures": "2026-12-28 Inventory\n2026-12-31 New Year's Eve"}
+    assert client.post("/admin/business-hours", data=renamed).status_code == 302
+    page = client.get("/admin/business-hours").get_data(as_text=True)
+    assert "2026-12-28 Inventory" in page and "Team day" not in page
+    assert db.session.scalar(db.select(db.func.count(CalendarClosure.id))) == 2
 
 
 def test_a_category_goes_back_to_the_default(client, admin, ref):
@@ -186,7 +202,9 @@ def test_an_admin_sets_a_priority_s_targets_and_refund(client, admin, ref):
         "resolution_refund_percent": 50,
         "round_the_clock": "y",
     }
-    assert client.post(f"/admin/credits/tariffs/{urgent.id}", data=data).status_code == 200
+    response = client.post(f"/admin/credits/tariffs/{urgent.id}", data=data)
+    assert response.headers["Location"] == f"/admin/credits/tariffs#tariff-{urgent.id}"
+    assert "Urgent saved." in client.get(response.headers["Location"]).get_data(as_text=True)
     db.session.expire_all()
     assert (urgent.resolution_minutes, urgent.resolution_refund_percent, urgent.business_hours) == (
         480,

@@ -283,6 +283,65 @@ def test_a_refused_tariff_comes_back_as_sent(client, make, ref, login):
     assert f'id="cost-{urgent.id}" name="credit_cost" value="250"' in page
 
 
+def _plan_data(plan, ref, **change):
+    prefix = f"plan{plan.id}-"
+    data = {
+        "name": plan.name,
+        "description": plan.description or "",
+        "priorities": [ref.priorities["Normal"].id],
+        "credits_enabled": "y",
+        "signup_grant": 0,
+        "monthly_allowance": 0,
+        "rollover_cap": "",
+        "billing_mode": "priority",
+        "minute_rate": 1,
+        "overdraft_floor": 0,
+        "thresholds": "",
+        **change,
+    }
+    return {prefix + name: value for name, value in data.items()}
+
+
+def test_a_plan_cannot_take_another_plan_s_name(client, make, ref, login):
+    login(make.admin())
+    payg = plan("Pay as you go")
+    body = client.post(
+        f"/admin/credits/plans/{payg.id}", data=_plan_data(payg, ref, name="business "), headers=HX
+    ).get_data(as_text=True)
+    assert "Another plan is already called “business”: choose another name." in body
+    assert 'value="business "' in body  # what was typed stays
+    db.session.expire_all()
+    assert plan("Pay as you go") is not None
+
+
+def test_without_javascript_a_plan_saves_back_to_every_plan_and_a_refusal_shows_them_all(
+    client, make, ref, login
+):
+    login(make.admin())
+    payg = plan("Pay as you go")
+    response = client.post(
+        f"/admin/credits/plans/{payg.id}", data=_plan_data(payg, ref, description="Top up")
+    )
+    assert response.headers["Location"] == f"/admin/credits/plans#plan-{payg.id}"
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Pay as you go saved." in page and "Save Business" in page
+    refused = client.post(f"/admin/credits/plans/{payg.id}", data=_plan_data(payg, ref, name="Business"))
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "Another plan is already called" in page
+    assert "Save Business" in page and "Save Free" in page  # the other plans are still there
+
+
+def test_without_javascript_a_refused_price_shows_every_priority(client, make, ref, login):
+    login(make.admin())
+    high = ref.priorities["High"]
+    refused = client.post(
+        f"/admin/credits/tariffs/{high.id}", data={"credit_cost": "-5", "response_minutes": "240"}
+    )
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and f'id="cost-{high.id}" name="credit_cost" value="-5"' in page
+    assert all(f'id="tariff-{p.id}"' in page for p in ref.priorities.values())
+
+
 def test_admin_edits_a_plan_with_htmx(client, make, ref, login):
     login(make.admin())
     business = plan("Business")
