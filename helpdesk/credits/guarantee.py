@@ -28,7 +28,7 @@ from helpdesk import events
 from helpdesk.credits import alerts as credit_alerts
 from helpdesk.credits import ledger as credits
 from helpdesk.credits.models import ALERT_SLA_REFUND, KIND_CHARGE, KIND_REFUND, LedgerEntry, TimeEntry
-from helpdesk.credits.quotes import net_paid, ticket_account
+from helpdesk.credits.quotes import default_choice, net_paid, offered_priorities, tariff, ticket_account
 from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
 from helpdesk.tickets import lifecycle
@@ -177,11 +177,45 @@ def on_message_posted(message, first_agent_reply):
 
 
 def on_status_changed(ticket, actor, old, new):
-    """A customer's close before any reply withdraws the ticket; a late resolution refunds."""
+    """A customer's close before any reply withdraws the ticket; a late resolution refunds; a
+    refunded ticket reopened before any answer goes back to a free priority."""
     if new == STATUS_CLOSED and actor is not None and not actor.is_agent and ticket.first_response_at is None:
         withdraw(ticket)
     elif new in (STATUS_RESOLVED, STATUS_CLOSED):
         settle_resolution(ticket, utcnow())
+    elif old in (STATUS_RESOLVED, STATUS_CLOSED) and new in OPEN_STATUSES:
+        free_again(ticket)
+
+
+def free_again(ticket):
+    """A paid ticket whose charge came back before any agent answered (withdrawn, or its response
+    target missed) and that is then reopened returns to the plan's free priority: the refund
+    settled that priority's promise, and keeping it would run a paid reply-by clock that nobody
+    paid for (close, reopen: urgent for free). The customer may raise it again, and pay again.
+    Returns the free priority, or None when the ticket keeps its own."""
+    ticket = lock_ticket(ticket)
+    if ticket.first_response_at is not None or ticket.paid_credits > 0:
+        return None
+    if credits.find_entry(refund_key(ticket.id, RESPONSE)) is None:
+        return None  # never refunded: an agent's free raise stays as the agent set it
+    account = ticket_account(ticket)
+    plan = account.plan if account is not None else None
+    if tariff(plan, ticket.priority) <= 0:
+        return None
+    free = [p for p in offered_priorities(plan) if tariff(plan, p) <= 0]
+    choice = default_choice(free)
+    if choice is None:
+        return None
+    paid_name = ticket.priority.name
+    priority = db.session.get(Priority, choice)
+    lifecycle.apply_priority(ticket, priority, None, utcnow())
+    text = (
+        f"This ticket was reopened after the credits paid for {paid_name} priority were refunded, "
+        f"so it is back at {priority.name} priority. Raise its priority again for a faster answer."
+    )
+    db.session.add(Message(ticket=ticket, author=None, body=text, internal=False, source="system"))
+    db.session.flush()
+    return priority
 
 
 @dataclass

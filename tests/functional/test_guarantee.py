@@ -109,6 +109,40 @@ def test_a_customer_who_withdraws_before_any_reply_gets_the_charge_back_at_once(
     assert len(_refunds(ticket)) == 1  # one refund per ticket and target, whichever path came first
 
 
+def test_a_withdrawn_ticket_reopened_is_back_at_a_free_priority_until_paid_again(desk, client, login):
+    ticket = _submit(desk)
+    login(desk.alice)
+    assert client.post(f"/portal/tickets/{ticket.id}/close").status_code == 302
+    assert balance_of(desk.account) == 1000  # the 250 came back
+    client.post(f"/portal/tickets/{ticket.id}/reopen")
+    page = client.get(f"/portal/tickets/{ticket.id}").get_data(as_text=True)
+    assert "so it is back at Normal priority. Raise its priority again" in page
+    db.session.expire_all()
+    ticket = db.session.get(Ticket, ticket.id)
+    assert ticket.priority.name == "Normal" and ticket.paid_credits == 0
+    assert balance_of(desk.account) == 1000  # reopening neither charges nor refunds again
+    credit_quotes.upgrade_priority(ticket, desk.ref.priorities["Urgent"], desk.alice)
+    db.session.commit()
+    assert ticket.paid_credits == 250 and balance_of(desk.account) == 750  # urgent again: paid again
+    assert ledger.paid_credit_mismatches() == [] and ledger.ledger_mismatches() == []
+
+
+def test_a_priority_an_agent_raised_for_free_stays_when_the_ticket_is_reopened(desk):
+    ticket, _ = submission.submit_ticket(
+        desk.alice,
+        subject="Printer jam",
+        body="Again.",
+        category_id=desk.it.id,
+        priority_id=desk.ref.priorities["Normal"].id,
+        submission_key="free",
+    )
+    credit_quotes.change_priority(ticket, desk.ref.priorities["Urgent"], desk.agent)  # no charge
+    lifecycle.close_ticket(ticket, desk.alice)
+    lifecycle.reopen_ticket(ticket, desk.alice)
+    db.session.commit()
+    assert ticket.priority.name == "Urgent" and _refunds(ticket) == []
+
+
 def test_closing_after_an_agent_replied_refunds_nothing(desk):
     ticket = _submit(desk)
     lifecycle.add_message(ticket, desk.agent, "On it.")
