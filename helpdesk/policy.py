@@ -169,8 +169,8 @@ def get_ticket_or_404(user, ticket_id):
 
 def can_reply(user, ticket):
     """Customers, org managers and subscribers reply publicly unless closed; agents always."""
-    if not can_view_ticket(user, ticket):
-        return False
+    if not can_view_ticket(user, ticket) or ticket.merged_into_id is not None:
+        return False  # a merged duplicate's conversation goes on in the ticket it was merged into
     return user.is_agent or ticket.status != STATUS_CLOSED
 
 
@@ -184,8 +184,9 @@ def can_see_internal(user, ticket):
 
 
 def can_close_or_reopen(user, ticket):
-    """The requester, their organization's manager, and agents; not subscribers."""
-    if not can_view_ticket(user, ticket):
+    """The requester, their organization's manager, and agents; not subscribers. Nobody reopens
+    a merged duplicate (it stays closed)."""
+    if not can_view_ticket(user, ticket) or ticket.merged_into_id is not None:
         return False
     if user.is_agent or ticket.requester_id == user.id:
         return True

@@ -203,6 +203,11 @@ def _content_key(key, ticket, body, internal):
     return hashlib.sha256(content).hexdigest()  # 64 characters: Message.submission_key's size
 
 
+def merged_text(ticket, then):
+    """What a merged duplicate answers to a change: 'Ticket #3 was merged into #10: reply there.'"""
+    return f"Ticket #{ticket.id} was merged into #{ticket.merged_into_id}: {then}."
+
+
 def _add_message(ticket, actor, body, *, internal, files, source, staging_key, submission_key=None):
     """Add a public reply or an internal note, applying the status rules.
 
@@ -212,6 +217,8 @@ def _add_message(ticket, actor, body, *, internal, files, source, staging_key, s
     """
     if internal and not policy.can_write_internal_note(actor, ticket):
         raise NotAllowed("Only agents can write internal notes.")
+    if not internal and ticket.merged_into_id is not None:
+        raise NotAllowed(merged_text(ticket, "reply there"))
     if not internal and not policy.can_reply(actor, ticket):
         raise NotAllowed("This ticket is closed. Reopen it to reply.")
     if not (body or "").strip():
@@ -251,6 +258,9 @@ def _set_status(ticket, actor, status):
     old = ticket.status
     if old == status:
         return
+    if ticket.merged_into_id is not None and status != STATUS_CLOSED:
+        # A merged duplicate stays closed: its conversation lives on in the kept ticket.
+        raise ValidationFailed(merged_text(ticket, "it stays closed"))
     ticket.status = status
     now = utcnow()
     if status in (STATUS_RESOLVED, STATUS_CLOSED) and ticket.resolved_at is None:
@@ -334,13 +344,22 @@ def close_ticket(ticket, actor):
 
 
 def reopen_ticket(ticket, actor):
-    """Reopen a resolved or closed ticket."""
+    """Reopen a resolved or closed ticket (not a merged duplicate)."""
+    if ticket.merged_into_id is not None and policy.can_view_ticket(actor, ticket):
+        raise ValidationFailed(merged_text(ticket, "follow that one"))
     if not policy.can_close_or_reopen(actor, ticket):
         raise NotAllowed("You may not reopen this ticket.")
     if ticket.is_open:
         return
     _set_status(ticket, actor, STATUS_OPEN)
     db.session.flush()
+
+
+def reopen_and_reply(ticket, actor, body, **options):
+    """A reply written while the ticket was closed, sent again with "Reopen and send": the ticket
+    reopens and the reply is posted in one transaction (both or neither)."""
+    reopen_ticket(ticket, actor)
+    return add_message(ticket, actor, body, **options)
 
 
 def public_messages(ticket):

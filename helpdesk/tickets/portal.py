@@ -222,8 +222,11 @@ def reply(ticket_id):
     form = ReplyForm()
     key = form.submission_key.data or new_submission_key()
     staged, upload_errors = stage_form_files(key)
+    send = tickets.add_message
+    if request.form.get("reopen") and not item.is_open and policy.can_close_or_reopen(current_user, item):
+        send = tickets.reopen_and_reply  # the reply kept when the ticket closed under it
     if form.validate_on_submit() and not upload_errors:
-        outcome = perform(tickets.add_message, item, current_user, form.body.data, staging_key=key)
+        outcome = perform(send, item, current_user, form.body.data, staging_key=key)
         if not outcome.ok:
             form.body.errors.append(outcome.message)
         else:
@@ -236,11 +239,15 @@ def reply(ticket_id):
     return render_page_or_block("tickets/portal/ticket.html", "conversation", **context)
 
 
-def _change_state(ticket_id, service, done):
-    """Close or reopen through `service`, flash the outcome, back to the ticket (no-JS friendly)."""
+def _change_state(ticket_id, service, done, already):
+    """Close or reopen through `service`, flash the outcome, back to the ticket (no-JS friendly);
+    a second press (another tab, a reload) says the ticket already was in that state."""
     item = policy.get_ticket_or_404(current_user, ticket_id)
+    before = item.status
     outcome = perform(service, item, current_user)
-    if outcome.ok:
+    if outcome.ok and item.status == before:
+        flash(f"Ticket #{item.id} is already {already}.", "info")
+    elif outcome.ok:
         flash(f"Ticket #{item.id} {done}.", "success")
     else:
         flash(outcome.message, "error")
@@ -249,9 +256,9 @@ def _change_state(ticket_id, service, done):
 
 @bp.post("/tickets/<int:ticket_id>/close")
 def close(ticket_id):
-    return _change_state(ticket_id, tickets.close_ticket, "closed")
+    return _change_state(ticket_id, tickets.close_ticket, "closed", "closed")
 
 
 @bp.post("/tickets/<int:ticket_id>/reopen")
 def reopen(ticket_id):
-    return _change_state(ticket_id, tickets.reopen_ticket, "reopened")
+    return _change_state(ticket_id, tickets.reopen_ticket, "reopened", "open")

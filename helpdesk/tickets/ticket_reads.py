@@ -97,6 +97,7 @@ class TicketView:
     organization: Named | None
     tags: tuple
     attachments: tuple  # the files sent with the description (message_id None)
+    merged_into_id: int | None = None  # a merged duplicate: its conversation goes on there
 
     @property
     def is_open(self):
@@ -165,6 +166,7 @@ def _ticket_statement():
             Ticket.organization_id,
             Organization.name.label("organization"),
             tags.scalar_subquery().label("tags"),
+            Ticket.merged_into_id,
         )
         .join(Category, Category.id == Ticket.category_id)
         .join(Priority, Priority.id == Ticket.priority_id)
@@ -240,6 +242,7 @@ def ticket_view(ticket_id):
         organization=Named(row.organization_id, row.organization) if row.organization_id else None,
         tags=tuple(sorted(row.tags.split(TAG_SEPARATOR))) if row.tags else (),
         attachments=(),  # see with_conversation
+        merged_into_id=row.merged_into_id,
     )
 
 

@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from sqlalchemy import func, select
 
 from helpdesk.extensions import db
 from helpdesk.tickets import lifecycle as ticket_service
@@ -284,6 +285,50 @@ def test_close_and_reopen(client, login, own_ticket):
     assert "closed" in refused.lower()
     client.post(f"/portal/tickets/{ticket.id}/reopen")
     assert db.session.get(Ticket, ticket.id).status == "open"
+
+
+def test_a_second_reopen_says_the_ticket_is_already_open(client, login, own_ticket):
+    user, ticket = own_ticket
+    login(user)
+    client.post(f"/portal/tickets/{ticket.id}/close", follow_redirects=True)
+    client.post(f"/portal/tickets/{ticket.id}/reopen", follow_redirects=True)
+    page = client.post(f"/portal/tickets/{ticket.id}/reopen", follow_redirects=True).get_data(as_text=True)
+    assert f"Ticket #{ticket.id} is already open." in page and "reopened." not in page
+
+
+def test_a_reply_sent_after_the_ticket_closed_is_kept_and_sent_with_the_reopening(client, login, own_ticket):
+    user, ticket = own_ticket
+    login(user)
+    client.post(f"/portal/tickets/{ticket.id}/close")  # in another tab
+    refused = client.post(
+        f"/portal/tickets/{ticket.id}/reply", data={"body": "One more detail: it is the VPN."}
+    )
+    page = refused.get_data(as_text=True)
+    assert "This ticket is closed. Reopen it to reply." in page
+    assert "One more detail: it is the VPN.</textarea>" in page and "Reopen and send reply" in page
+    assert db.session.scalar(select(func.count(Message.id)).where(Message.ticket_id == ticket.id)) == 0
+    sent = client.post(
+        f"/portal/tickets/{ticket.id}/reply", data={"body": "One more detail: it is the VPN.", "reopen": "1"}
+    )
+    assert sent.status_code == 302
+    db.session.expire_all()
+    reopened = db.session.get(Ticket, ticket.id)
+    assert reopened.status == "open"
+    assert [m.body for m in reopened.messages] == ["One more detail: it is the VPN."]
+
+
+def test_a_follower_s_reply_to_a_closed_ticket_is_shown_back_not_lost(client, login, make, own_ticket):
+    _, ticket = own_ticket
+    follower = make.customer()
+    make.subscribe(ticket, follower)
+    ticket.status = "closed"
+    db.session.commit()
+    login(follower)
+    page = client.post(f"/portal/tickets/{ticket.id}/reply", data={"body": "Me too", "reopen": "1"})
+    text = page.get_data(as_text=True)
+    assert "Your reply (not sent)" in text and ">Me too</textarea>" in text
+    assert "Reopen and send reply" not in text
+    assert db.session.get(Ticket, ticket.id).status == "closed"
 
 
 def test_subscriber_can_reply_but_not_close(client, login, make, own_ticket):

@@ -197,3 +197,42 @@ def test_the_dialog_asks_with_javascript(client, login, make, desk):
     assert answer.headers["HX-Retarget"] == "#confirm-host" and "<dialog" in answer.get_data(as_text=True)
     done = _merge(client, duplicate, desk.it_ticket.id, headers=HTMX)
     assert done.headers.get("HX-Redirect", "").endswith(f"/agent/tickets/{desk.it_ticket.id}")
+
+
+def test_a_merged_duplicate_takes_no_reply_and_is_never_reopened(client, login, make, desk):
+    from helpdesk.errors import DomainError
+    from helpdesk.tickets import lifecycle
+
+    duplicate = _twin(make, desk)
+    merging.merge(duplicate, desk.it_ticket, desk.tech_it)
+    db.session.commit()
+    gone = f"Ticket #{duplicate.id} was merged into #{desk.it_ticket.id}"
+
+    login(desk.tech_it)
+    page = client.get(f"/agent/tickets/{duplicate.id}").get_data(as_text=True)
+    kept = desk.it_ticket.id
+    assert f'This ticket was merged into <a href="/agent/tickets/{kept}">#{kept}</a>: reply there.' in page
+    assert "Send reply" not in page
+    refused = client.post(
+        f"/agent/tickets/{duplicate.id}/reply", data={"reply-body": "Hello?", "reply-action": "reply"}
+    ).get_data(as_text=True)
+    assert f"{gone}: reply there." in refused and ">Hello?</textarea>" in refused
+    for status in ("open", "resolved"):
+        try:
+            lifecycle.set_status(fresh(duplicate.id), desk.tech_it, status)
+        except DomainError as refusal:
+            assert str(refusal) == f"{gone}: it stays closed."
+        else:
+            raise AssertionError("a merged duplicate changed status")
+        db.session.rollback()
+
+    login(desk.requester)
+    page = client.get(f"/portal/tickets/{duplicate.id}").get_data(as_text=True)
+    assert "the conversation goes on there." in page and "Reopen ticket" not in page
+    answer = client.post(f"/portal/tickets/{duplicate.id}/reopen", follow_redirects=True)
+    assert f"{gone}: follow that one." in answer.get_data(as_text=True)
+    assert client.post(f"/portal/tickets/{duplicate.id}/reply", data={"body": "Hi"}).status_code != 302
+    assert fresh(duplicate.id).status == "closed"
+    assert (
+        db.session.scalar(db.select(db.func.count(Message.id)).where(Message.body.in_(["Hello?", "Hi"]))) == 0
+    )
