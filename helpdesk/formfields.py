@@ -8,6 +8,7 @@ between …" / "Not a valid choice."), like any other bad value.
 """
 
 from wtforms import IntegerField as _IntegerField
+from wtforms.validators import InputRequired, StopValidation
 
 MAX_ID = 2**31 - 1  # also the largest INTEGER on PostgreSQL (ids, counts, amounts)
 MIN_INT = -(2**31)
@@ -62,3 +63,15 @@ def form_state(form, **empty):
             data[name] = shown
     errors = {name: list(field.errors) for name, field in form._fields.items() if field.errors}
     return {"data": data, "errors": errors, "form_errors": list(form.form_errors)}
+
+
+class Filled(InputRequired):
+    """InputRequired that also refuses text made only of spaces: a subject of "   " is no subject
+    (the error is WTForms' own "This field is required.", which field_message names: "Subject is
+    required."). Sets the field's `required` flag like InputRequired."""
+
+    def __call__(self, form, field):
+        super().__call__(form, field)
+        if isinstance(field.data, str) and not field.data.strip():
+            field.errors[:] = []
+            raise StopValidation(self.message or field.gettext("This field is required."))

@@ -18,7 +18,7 @@ from helpdesk.accounts.auth import MIN_PASSWORD_LENGTH, known_timezones
 from helpdesk.accounts.models import ROLES
 from helpdesk.accounts.organizations import MAX_NAME as MAX_ORG_NAME
 from helpdesk.accounts.users import STATUS_FILTERS
-from helpdesk.formfields import db_int, parse_id
+from helpdesk.formfields import Filled, db_int, parse_id
 from helpdesk.web import page_number
 
 
@@ -29,7 +29,7 @@ class LoginForm(FlaskForm):
 
 
 class RegisterForm(FlaskForm):
-    name = StringField("Your name", validators=[InputRequired(), Length(max=200)])
+    name = StringField("Your name", validators=[Filled(), Length(max=200)])
     email = EmailField(
         "E-mail", validators=[InputRequired(), Email(check_deliverability=False), Length(max=320)]
     )
@@ -105,7 +105,7 @@ def timezone_choices():
 
 
 class ProfileForm(FlaskForm):
-    name = StringField("Your name", validators=[InputRequired(), Length(max=200)])
+    name = StringField("Your name", validators=[Filled(), Length(max=200)])
     timezone = SelectField("Time zone", description="Due times and dates are shown in this time zone.")
 
 

@@ -7,6 +7,7 @@ from wtforms.validators import InputRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from helpdesk.api.tokens import DOMAINS, LIFETIMES, SCOPES
+from helpdesk.formfields import Filled
 
 SCOPE_LABELS = {
     "tickets": "Tickets and messages",
@@ -24,7 +25,7 @@ def scope_label(scope):
 class TokenForm(FlaskForm):
     name = StringField(
         "Token name",
-        validators=[InputRequired(), Length(max=100)],
+        validators=[Filled(), Length(max=100)],
         description="What uses it, e.g. “Monitoring”.",
     )
     scopes = SelectMultipleField(

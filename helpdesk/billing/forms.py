@@ -14,7 +14,7 @@ from wtforms import (
 from wtforms.validators import Email, InputRequired, Length, NumberRange, Regexp, ValidationError
 
 from helpdesk import money
-from helpdesk.formfields import IntegerField, db_int
+from helpdesk.formfields import Filled, IntegerField, db_int
 from helpdesk.web import page_number
 
 
@@ -50,7 +50,7 @@ class DemoCheckoutForm(FlaskForm):
 
 
 class PackForm(FlaskForm):
-    name = StringField("Name", validators=[InputRequired(), Length(max=100)])
+    name = StringField("Name", validators=[Filled(), Length(max=100)])
     credits = IntegerField("Credits", validators=[InputRequired(), NumberRange(min=1, max=10_000_000)])
     price = DecimalField(
         "Price",

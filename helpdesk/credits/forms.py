@@ -13,7 +13,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from helpdesk.formfields import IntegerField, db_int
+from helpdesk.formfields import Filled, IntegerField, db_int
 
 
 class UpgradePriorityForm(FlaskForm):
@@ -35,7 +35,7 @@ class AdjustForm(FlaskForm):
         validators=[InputRequired(), NumberRange(min=-1_000_000, max=1_000_000)],
         description="Positive grants credits, negative deducts them.",
     )
-    reason = StringField("Reason", validators=[InputRequired(), Length(max=400)])
+    reason = StringField("Reason", validators=[Filled(), Length(max=400)])
 
 
 class MovePlanForm(FlaskForm):
@@ -65,7 +65,7 @@ class TariffForm(FlaskForm):
 
 
 class PlanForm(FlaskForm):
-    name = StringField("Name", validators=[InputRequired(), Length(max=100)])
+    name = StringField("Name", validators=[Filled(), Length(max=100)])
     description = TextAreaField("Description", validators=[Optional(), Length(max=2000)])
     priorities = SelectMultipleField(
         "Priorities offered",

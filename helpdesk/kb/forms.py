@@ -8,7 +8,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, InputRequired, Length, Optional
 from wtforms.widgets import HiddenInput
 
-from helpdesk.formfields import IntegerField, db_int, parse_id
+from helpdesk.formfields import Filled, IntegerField, db_int, parse_id
 from helpdesk.kb.articles import MAX_BODY, MAX_TITLE
 from helpdesk.kb.feedback import MAX_COMMENT
 from helpdesk.kb.models import STATUSES, VISIBILITIES
@@ -28,10 +28,10 @@ def new_files_key():
 
 class ArticleForm(FlaskForm):
     category = SelectField("Category", coerce=db_int, validators=[InputRequired()])
-    title = StringField("Title", validators=[InputRequired(), Length(max=MAX_TITLE)])
+    title = StringField("Title", validators=[Filled(), Length(max=MAX_TITLE)])
     body = TextAreaField(
         "Text",
-        validators=[InputRequired(), Length(max=MAX_BODY)],
+        validators=[Filled(), Length(max=MAX_BODY)],
         description="Markdown, shown exactly as ticket messages are (no HTML). Images and files go below.",
     )
     visibility = RadioField("Who may read it", choices=VISIBILITY_CHOICES, validators=[InputRequired()])

@@ -2,8 +2,9 @@
 
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length
+from wtforms.validators import Length
 
+from helpdesk.formfields import Filled
 from helpdesk.replies.models import BODY_MAX, TITLE_MAX
 
 PERSONAL = "personal"
@@ -16,12 +17,12 @@ def _strip(value):
 class SavedReplyForm(FlaskForm):
     title = StringField(
         "Title",
-        validators=[InputRequired("Give the saved reply a title."), Length(max=TITLE_MAX)],
+        validators=[Filled("Give the saved reply a title."), Length(max=TITLE_MAX)],
         filters=[_strip],
     )
     body = TextAreaField(
         "Text",
-        validators=[InputRequired("Write the text to insert."), Length(max=BODY_MAX)],
+        validators=[Filled("Write the text to insert."), Length(max=BODY_MAX)],
         description="Placeholders are filled in when the reply is inserted.",
     )
     scope = SelectField("Who may use it", validate_choice=True, default=PERSONAL)

@@ -19,7 +19,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, Email, InputRequired, Length, Optional
 from wtforms.widgets import HiddenInput
 
-from helpdesk.formfields import IntegerField, db_int, optional_db_int, parse_id
+from helpdesk.formfields import Filled, IntegerField, db_int, optional_db_int, parse_id
 from helpdesk.tickets.bulk import ACTIONS
 from helpdesk.tickets.categories import MAX_NAME
 from helpdesk.tickets.models import STATUS_LABELS, STATUSES
@@ -55,10 +55,10 @@ class NewTicketForm(FlaskForm):
     category = SelectField("Category", coerce=optional_db_int, validators=[InputRequired()])
     # Radios, so each option can carry its response target, price and (if short) the shortfall.
     priority = RadioField("Priority", coerce=db_int, validators=[InputRequired()])
-    subject = StringField("Subject", validators=[InputRequired(), Length(max=200)])
+    subject = StringField("Subject", validators=[Filled(), Length(max=200)])
     body = TextAreaField(
         "Describe the problem",
-        validators=[InputRequired(), Length(max=50000)],
+        validators=[Filled(), Length(max=50000)],
         description="Markdown is supported. Include what you expected and what happened.",
     )
     attachments = MultipleFileField("Attachments", validators=[Optional()])
@@ -344,10 +344,10 @@ class AgentNewTicketForm(FlaskForm):
     category = SelectField("Category", coerce=optional_db_int, validators=[InputRequired()])
     priority = SelectField("Priority", coerce=db_int, validators=[InputRequired()])
     consent = BooleanField("The customer agreed to pay the priority's credits")
-    subject = StringField("Subject", validators=[InputRequired(), Length(max=200)])
+    subject = StringField("Subject", validators=[Filled(), Length(max=200)])
     body = TextAreaField(
         "What the customer needs",
-        validators=[InputRequired(), Length(max=50000)],
+        validators=[Filled(), Length(max=50000)],
         description="Markdown is supported. The customer gets it with the acknowledgement.",
     )
     submission_key = HiddenField(validators=[InputRequired(), Length(max=64)])

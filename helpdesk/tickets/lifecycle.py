@@ -122,6 +122,10 @@ def open_new_ticket(actor, *, subject, body, category_id, priority_id, files=(),
     priority = db.session.get(Priority, priority_id)
     if priority is None:
         raise ValidationFailed("Choose one of the listed priorities.")
+    if not (subject or "").strip():
+        raise ValidationFailed("Give the ticket a subject.")
+    if not (body or "").strip():
+        raise ValidationFailed("Describe the problem.")
     checked = [uploads.check_upload(name, data) for name, data in files]
     now = utcnow()
     ticket = Ticket(

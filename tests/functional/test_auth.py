@@ -169,6 +169,17 @@ def test_registration_takes_the_browser_time_zone_and_falls_back_to_utc(app, cli
     assert zones == {"erin@example.com": "Europe/Paris", "other@example.com": "UTC"}
 
 
+def test_a_name_of_only_spaces_is_refused_at_registration_and_in_the_profile(client, login, make):
+    page = _register(client, name="   ").get_data(as_text=True)
+    assert "Your name is required." in page
+    assert db.session.scalar(db.select(User).where(User.email == "erin@example.com")) is None
+    user = make.customer(name="Kept Name")
+    login(user)
+    page = client.post("/account", data={"name": "   ", "timezone": "UTC"}).get_data(as_text=True)
+    assert "Your name is required." in page and "Profile saved." not in page
+    assert db.session.get(User, user.id).name == "Kept Name"
+
+
 def test_profile_changes_the_time_zone_used_for_dates(client, login, make, ref):
     from datetime import UTC, datetime
 

@@ -324,7 +324,8 @@ def test_the_admin_sets_the_price_and_fallback_on_the_plan_form(client, login, m
     assert "Stripe price of a monthly card subscription" in page and "When a subscription ends" in page
     data = _plan_form(prefix, subscription_price="price_1Abc", subscription_fallback=payg.id)
     data[prefix + "priorities"] = [ref.priorities["Normal"].id]
-    assert "Saved." in client.post(f"/admin/credits/plans/{business.id}", data=data).get_data(as_text=True)
+    saved = client.post(f"/admin/credits/plans/{business.id}", data=data, follow_redirects=True)
+    assert "Business saved." in saved.get_data(as_text=True)
     row = db.session.get(PlanPrice, business.id)
     assert (row.stripe_price_id, row.fallback_plan_id) == ("price_1Abc", payg.id)
     change = db.session.scalar(

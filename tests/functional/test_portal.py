@@ -26,6 +26,23 @@ def _count():
     return db.session.scalar(db.select(db.func.count(Ticket.id)))
 
 
+def test_a_subject_or_description_of_only_spaces_is_refused_and_kept(client, login, make, ref):
+    login(make.customer())
+    text = _new(client, ref, subject="   ", body=" \n\t ").get_data(as_text=True)
+    assert "Subject is required." in text and "Describe the problem is required." in text
+    assert _count() == 0
+    from helpdesk.errors import ValidationFailed
+
+    with pytest.raises(ValidationFailed, match="Give the ticket a subject."):  # the API's path too
+        ticket_service.create_ticket(
+            make.customer(),
+            subject=" ",
+            body="x",
+            category_id=ref.categories["IT"].id,
+            priority_id=ref.priorities["Normal"].id,
+        )
+
+
 def test_new_ticket_sets_due_time_from_the_priority(client, login, make, ref):
     login(make.customer())
     _new(client, ref, priority=ref.priorities["Low"].id)  # free on the default plan
