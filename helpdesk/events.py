@@ -34,6 +34,11 @@ class Event:
 
 
 # --- accounts ------------------------------------------------------------------------------
+agent_access_reduced = Event(
+    "agent_access_reduced",
+    "user, actor: an agent was deactivated, stopped being an agent or lost a category. Returns how "
+    "many open tickets assigned to them each receiver sent back to Unassigned.",
+)
 password_reset_requested = Event(
     "password_reset_requested",
     "user, url: someone asked for a reset link for an active account. Returns outbox rows.",

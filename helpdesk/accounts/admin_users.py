@@ -13,7 +13,7 @@ from helpdesk.actions import perform
 from helpdesk.confirming import ask_first
 from helpdesk.extensions import db
 from helpdesk.htmx import is_htmx, render_page_or_block
-from helpdesk.web import paginate
+from helpdesk.web import counted, paginate
 
 
 @bp.get("/users")
@@ -84,7 +84,16 @@ def change_role(user_id):
     changed = outcome.value
     label = ROLE_LABELS[target.role]
     verb = "is now" if changed else "is already"
-    return _saved(target, f"{'Saved: ' if changed else ''}{target.name} {verb} {label.lower()}.")
+    text = f"{'Saved: ' if changed else ''}{target.name} {verb} {label.lower()}."
+    return _saved(target, text + _released_text(changed))
+
+
+def _released_text(changed):
+    """' 4 open tickets assigned to them went back to Unassigned.' after a change that released any."""
+    released = getattr(changed, "released", 0)
+    if not released:
+        return ""
+    return f" {counted(released, 'open ticket')} assigned to them went back to Unassigned."
 
 
 @bp.post("/users/<int:user_id>/active")
@@ -98,8 +107,9 @@ def set_active(user_id):
     if not active and target.active:
         asked = ask_first(
             f"Deactivate {target.name}?",
-            f"{target.name}'s sessions end at once and they can no longer log in; their tickets and "
-            "history stay. You can reactivate them later.",
+            f"{target.name}'s sessions end at once and they can no longer log in; open tickets "
+            "assigned to them go back to Unassigned, and their messages and history stay. You can "
+            "reactivate them later.",
             "Deactivate",
         )
         if asked:
@@ -111,4 +121,4 @@ def set_active(user_id):
         form.form_errors.append(outcome.message)
         return _render_user(target, active_form=form)
     state = "reactivated" if active else "deactivated: their sessions have ended and they cannot log in"
-    return _saved(target, f"Saved: {target.name} {state}.")
+    return _saved(target, f"Saved: {target.name} {state}." + _released_text(outcome.value))

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.exc import IntegrityError
 
+from helpdesk import events
 from helpdesk.accounts import audit
 from helpdesk.accounts.models import AGENT_ROLES, AUDIT_PERMISSION, ROLE_TECHNICIAN, CategoryPermission, User
 from helpdesk.errors import ValidationFailed
@@ -72,6 +73,8 @@ def set_permission(actor, user, category, granted):
     )
     db.session.expire(user, ["category_permissions", "granted_category_csv"])
     db.session.flush()
+    if not granted:  # their open tickets of that category go back to Unassigned
+        events.agent_access_reduced.send(user=user, actor=actor)
     return True
 
 

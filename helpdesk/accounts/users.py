@@ -5,10 +5,12 @@ The seat limit never blocks: going over it needs an explicit confirmation from t
 demoted nor deactivated, so the help desk always keeps someone who can administer it.
 """
 
+from dataclasses import dataclass
+
 from flask import current_app
 from sqlalchemy import delete, func, or_, select
 
-from helpdesk import policy
+from helpdesk import events, policy
 from helpdesk.accounts import audit, seats
 from helpdesk.accounts.auth import (
     ensure_user,
@@ -193,7 +195,24 @@ def change_role(actor, user, new_role, *, confirmed=False):
     if policy.must_use_two_factor(user, current_app.config["REQUIRE_2FA"]) and not user.two_factor_enabled:
         rotate_sessions(user)
     db.session.flush()
-    return True
+    return Changed(released=_release(user, actor) if old in AGENT_ROLES else 0)
+
+
+@dataclass(frozen=True)
+class Changed:
+    """A saved change (always true), and how many open tickets assigned to the user it sent back
+    to Unassigned because they may no longer work them."""
+
+    released: int = 0
+
+    def __bool__(self):
+        return True
+
+
+def _release(user, actor):
+    """Announce that `user` may work fewer tickets (events.agent_access_reduced): the tickets
+    domain unassigns the open ones they can no longer work. Returns how many."""
+    return sum(events.agent_access_reduced.send(user=user, actor=actor) or [0])
 
 
 def _drop_permissions(actor, user):
@@ -208,7 +227,8 @@ def _drop_permissions(actor, user):
 def set_active(actor, user, active, *, confirmed=False):
     """Deactivate or reactivate `user`. Guarantees: a deactivated user's sessions and remember-me
     cookies stop working at once and they take no seat; the last active admin stays; reactivating
-    an agent over the seat limit needs confirmation; history recorded. Tickets and messages stay."""
+    an agent over the seat limit needs confirmation; history recorded; a deactivated agent's open
+    tickets go back to Unassigned (their messages and history stay)."""
     if user.active == active:
         return False
     if active:
@@ -216,8 +236,11 @@ def set_active(actor, user, active, *, confirmed=False):
     else:
         _check_keeps_an_admin(user, new_role=user.role, new_active=False)
     user.active = active
+    released = 0
     if not active:
         rotate_sessions(user)
+        if user.is_agent:
+            released = _release(user, actor)
     audit.record(
         actor,
         AUDIT_ACTIVE,
@@ -226,4 +249,4 @@ def set_active(actor, user, active, *, confirmed=False):
         new="active" if active else "inactive",
     )
     db.session.flush()
-    return True
+    return Changed(released=released)

@@ -6,6 +6,7 @@ from helpdesk.web import register_admin_section, register_nav, register_sidebar,
 
 
 def init_app(app):
+    from helpdesk import events
     from helpdesk.tickets import (  # noqa: F401  (their views attach to the blueprints)
         admin,
         admin_hours,
@@ -18,12 +19,14 @@ def init_app(app):
         agent_ticket,
         agent_views,
         attachments,
+        editing,
         portal,
     )
     from helpdesk.tickets.blueprints import admin_bp, agent_bp, files_bp, portal_bp
     from helpdesk.tickets.cli import tickets_cli, uploads_cli
     from helpdesk.tickets.nav import agent_sidebar, at_risk_link, portal_nav
 
+    events.agent_access_reduced.connect(editing.release_unworkable)
     app.cli.add_command(uploads_cli)
     app.cli.add_command(tickets_cli)
     app.register_blueprint(files_bp)

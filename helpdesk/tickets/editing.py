@@ -23,6 +23,7 @@ from helpdesk.extensions import db
 from helpdesk.tickets import lifecycle as tickets
 from helpdesk.tickets import reply_drafts, sla
 from helpdesk.tickets.models import (
+    OPEN_STATUSES,
     STATUS_LABELS,
     STATUS_RESOLVED,
     STATUSES,
@@ -142,6 +143,29 @@ def change_assignee(ticket, actor, assignee_id, seen_version):
     if assignee is not None:
         events.ticket_assigned.send(ticket=ticket, assignee=assignee, actor=actor)
     return True
+
+
+def release_unworkable(user, actor):
+    """Open tickets assigned to `user` that they may no longer work (deactivated, no longer an
+    agent, their category taken away) go back to Unassigned, so they show in "Unassigned" and
+    "Needs attention" instead of waiting on someone who cannot answer; each gets a history entry
+    by `actor` and a new version (a page open on it sees the change). Returns how many."""
+    assigned = db.session.scalars(
+        select(Ticket)
+        .where(Ticket.assignee_id == user.id, Ticket.status.in_(OPEN_STATUSES))
+        .order_by(Ticket.id)
+    ).all()
+    released = 0
+    for ticket in assigned:
+        if policy.can_be_assigned(user, ticket):
+            continue
+        tickets.lock_row(ticket)
+        if ticket.assignee_id != user.id:  # reassigned meanwhile
+            continue
+        ticket.assignee = None
+        _changed(ticket, actor, "assignee", user.name, None)
+        released += 1
+    return released
 
 
 def parse_tags(raw):

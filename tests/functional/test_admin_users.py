@@ -197,3 +197,56 @@ def test_unknown_role_is_refused(client, admin, make):
 def test_unknown_user_is_404(client, admin):
     assert client.get("/admin/users/9999").status_code == 404
     assert client.post("/admin/users/9999/active", data={"active": "0"}).status_code == 404
+
+
+def _assigned(make, ref, tech, category="IT", status="open"):
+    return make.ticket(
+        category=ref.categories[category], priority=ref.priorities["Normal"], assignee=tech, status=status
+    )
+
+
+def _assignee_of(ticket):
+    db.session.expire_all()
+    return db.session.get(type(ticket), ticket.id).assignee_id
+
+
+def test_a_deactivated_agent_s_open_tickets_go_back_to_unassigned(client, admin, make, ref):
+    from helpdesk.tickets.models import TicketEvent
+
+    tech = make.technician(ref.categories["IT"], name="Lee")
+    open_one, waiting = _assigned(make, ref, tech), _assigned(make, ref, tech, status="waiting")
+    closed = _assigned(make, ref, tech, status="closed")
+    version = open_one.version
+    db.session.commit()
+    asked = client.post(f"/admin/users/{tech.id}/active", data={"active": "0"}).get_data(as_text=True)
+    assert "open tickets assigned to them go back to Unassigned" in asked
+    response = client.post(f"/admin/users/{tech.id}/active", data={"active": "0", "confirmed_action": "yes"})
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "2 open tickets assigned to them went back to Unassigned." in page
+    assert _assignee_of(open_one) is None and _assignee_of(waiting) is None
+    assert _assignee_of(closed) == tech.id  # a closed ticket keeps who worked it
+    event = db.session.scalar(db.select(TicketEvent).where(TicketEvent.ticket_id == open_one.id))
+    assert (event.field, event.old_value, event.new_value, event.actor_id) == (
+        "assignee",
+        "Lee",
+        None,
+        admin.id,
+    )
+    assert db.session.get(type(open_one), open_one.id).version == version + 1  # open pages see it
+
+
+def test_an_agent_made_a_customer_or_losing_a_category_keeps_only_what_they_may_work(
+    client, admin, make, ref
+):
+    from helpdesk.accounts import permissions
+
+    tech = make.technician(ref.categories["IT"], ref.categories["Sales"], name="Lee")
+    it_ticket, sales_ticket = _assigned(make, ref, tech), _assigned(make, ref, tech, category="Sales")
+    db.session.commit()
+    permissions.set_permission(admin, tech, ref.categories["Sales"], False)
+    db.session.commit()
+    assert _assignee_of(sales_ticket) is None and _assignee_of(it_ticket) == tech.id
+    response = client.post(f"/admin/users/{tech.id}/role", data={"role": "customer"})
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Lee is now customer. 1 open ticket assigned to them went back to Unassigned." in page
+    assert _assignee_of(it_ticket) is None
