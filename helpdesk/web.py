@@ -496,6 +496,15 @@ def counted(value, noun, plural=None):
     return f"{format_number(value)} {noun if value == 1 else plural or noun + 's'}"
 
 
+def file_size(size):
+    """A file's size as people read it: "820 bytes", "12.4 KB", "3.1 MB" (never "0.0 KB")."""
+    if size < 1024:
+        return counted(size, "byte")
+    if size < 1024 * 1024:
+        return f"{size / 1024:,.1f} KB"
+    return f"{size / (1024 * 1024):,.1f} MB"
+
+
 def request_csrf_token():
     """`csrf_token()` in templates: the request's CSRF token, made once by Flask-WTF's
     generate_csrf (which keeps it in `g`) and then read from there. generate_csrf looks its
@@ -509,6 +518,7 @@ def register_template_filters(app):
     app.add_template_filter(labelled_message, "labelled_message")
     app.add_template_filter(format_number, "num")
     app.add_template_filter(counted, "counted")
+    app.add_template_filter(file_size, "file_size")
     app.add_template_global(fixed_url, "fixed_link")  # not "link": pages pass a `link` of their own
     app.add_template_global(lambda filename: fixed_url("static", filename), "asset")
     app.add_template_global(url_prefix)

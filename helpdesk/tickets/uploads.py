@@ -94,7 +94,15 @@ def normalise_filename(raw):
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
     name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
     safe = secure_filename(name)
-    return safe[:200]
+    if len(safe) <= MAX_FILENAME:
+        return safe
+    stem, dot, ext = safe.rpartition(".")
+    if not dot or len(ext) > 10:
+        return safe[:MAX_FILENAME]
+    return stem[: MAX_FILENAME - len(ext) - 1] + "." + ext  # shortened, its extension kept
+
+
+MAX_FILENAME = 200
 
 
 def check_upload(raw_name, data):

@@ -305,3 +305,16 @@ def test_a_file_removed_from_a_form_goes_only_when_the_removal_commits(app, make
     uploads.discard_staged(user, "form", [item.id])
     db.session.commit()
     assert not files.exists(item.storage_name)
+
+
+def test_a_long_name_is_shortened_with_its_extension_kept_and_sizes_read_well(client, login, make, ref):
+    login(make.customer())
+    long_name = "quarterly-report-" * 20 + ".png"  # 344 characters
+    answer = client.post(
+        "/portal/tickets/new", data=_form(ref, [(long_name, PNG)]), content_type="multipart/form-data"
+    )
+    assert answer.status_code == 302
+    item = db.session.scalar(db.select(Attachment))
+    assert len(item.filename) == 200 and item.filename.endswith("-quarterly.png")
+    page = client.get(answer.headers["Location"]).get_data(as_text=True)
+    assert f"({len(PNG)} bytes)" in page and "0.0 KB" not in page
