@@ -10,6 +10,7 @@ from helpdesk.accounts import throttle
 from helpdesk.accounts.models import ROLE_CUSTOMER, CategoryPermission, User, new_session_token
 from helpdesk.accounts.passwords import (  # noqa: F401  (hash_password: the seed and tests import it here)
     MIN_PASSWORD_LENGTH,
+    PasswordRejected,
     check_password_rules,
     dummy_verify,
     hash_password,
@@ -37,7 +38,7 @@ def register_customer(email, name, password, timezone="UTC", *, confirmed=True):
     argon2id hash, role customer; `confirmed=False` (self-registration) leaves the address to be
     confirmed before the account can sign in or get ticket mail."""
     email = normalise_email(email)
-    check_password_rules(password)
+    check_password_rules(password, email=email, name=name)
     if find_user_by_email(email):
         raise ValidationFailed("An account with this e-mail already exists. Log in instead.")
     user = User(
@@ -109,7 +110,9 @@ def change_password(user, current_password, new_password):
     """Set a new password after checking the current one; ends every other session."""
     if not check_password(user, current_password):
         raise ValidationFailed("The current password is not correct.")
-    check_password_rules(new_password)
+    if new_password == current_password:
+        raise PasswordRejected("Choose a new password: this one is your current password.")
+    check_password_rules(new_password, email=user.email, name=user.name)
     user.password_hash = hash_password(new_password)
     user.reset_serial += 1  # reset links sent before the change stop working
     rotate_sessions(user)
@@ -118,7 +121,7 @@ def change_password(user, current_password, new_password):
 def set_password(user, new_password):
     """Set a password without the old one (invitations, reset links); ends every session and kills
     every reset link sent before."""
-    check_password_rules(new_password)
+    check_password_rules(new_password, email=user.email, name=user.name)
     user.password_hash = hash_password(new_password)
     user.reset_serial += 1
     rotate_sessions(user)

@@ -45,7 +45,7 @@ def register(email, name, password, timezone="UTC"):
     whether or not the address is taken, and both paths cost one password hash, so neither the
     answer nor its timing tells whether an account exists; an existing account is left unchanged
     (the caller mails its owner instead)."""
-    check_password_rules(password)
+    check_password_rules(password, email=email, name=name)
     existing = auth.find_user_by_email(email)
     if existing is not None:
         dummy_verify(password)

@@ -103,11 +103,16 @@ def is_common(password):
     return password in common or password.lower() in common
 
 
-def check_password_rules(password):
-    """Refuse a password that is too short, too long or among the most common ones."""
+def check_password_rules(password, *, email=None, name=None):
+    """Refuse a password that is too short, too long, among the most common ones, or the account's
+    own e-mail address or name (NIST SP 800-63B: context-specific words)."""
     if len(password or "") < MIN_PASSWORD_LENGTH:
         raise PasswordRejected(f"Use at least {MIN_PASSWORD_LENGTH} characters.")
     if len(password) > MAX_PASSWORD_LENGTH:
         raise PasswordRejected(f"Use at most {MAX_PASSWORD_LENGTH} characters.")
     if is_common(password):
         raise PasswordRejected(COMMON_PASSWORD_MESSAGE)
+    own = {(email or "").strip().casefold(), (email or "").strip().casefold().partition("@")[0]}
+    own.add(" ".join((name or "").split()).casefold())
+    if " ".join(password.split()).casefold() in own - {""}:
+        raise PasswordRejected("Choose a password that is not your e-mail address or your name.")

@@ -224,3 +224,20 @@ def test_signed_out_elsewhere_an_htmx_request_answers_401_and_a_page_goes_to_log
     assert (
         page.headers["Location"].startswith("/login?next=") and "status%3Dwaiting" in page.headers["Location"]
     )
+
+
+def test_a_new_password_is_not_the_current_one_nor_the_address_or_name(app, client, login, make):
+    user = make.customer(email="quinn.taylor@example.com", name="Quinn Taylor")
+    login(user)
+    for new, message in [
+        (PASSWORD, "Choose a new password: this one is your current password."),
+        ("quinn.taylor@example.com", "Choose a password that is not your e-mail address or your name."),
+        ("QUINN.TAYLOR", "Choose a password that is not your e-mail address or your name."),
+        ("quinn  taylor", "Choose a password that is not your e-mail address or your name."),
+    ]:
+        data = {"current_password": PASSWORD, "new_password": new, "confirm": new}
+        page = client.post("/account/password", data=data).get_data(as_text=True)
+        assert message in page, new
+    signed_out = app.test_client()
+    page = _register(signed_out, email="sam.rivera@example.com", password="sam.rivera", confirm="sam.rivera")
+    assert "not your e-mail address or your name" in page.get_data(as_text=True)
