@@ -23,6 +23,7 @@ from helpdesk.accounts.models import (
     AGENT_ROLES,
     AUDIT_ACTIVE,
     AUDIT_DETAILS,
+    AUDIT_ORG_MEMBER,
     AUDIT_PERMISSION,
     AUDIT_ROLE,
     ROLE_ADMIN,
@@ -192,6 +193,10 @@ def change_role(actor, user, new_role, *, confirmed=False):
     audit.record(actor, AUDIT_ROLE, user=user, old=old, new=new_role)
     if new_role not in AGENT_ROLES:
         _drop_permissions(actor, user)
+    elif user.organization_id is not None:  # only customers belong to organizations
+        organization = user.organization
+        user.organization, user.is_org_manager = None, False
+        audit.record(actor, AUDIT_ORG_MEMBER, user=user, old=organization.name, new=None)
     if policy.must_use_two_factor(user, current_app.config["REQUIRE_2FA"]) and not user.two_factor_enabled:
         rotate_sessions(user)
     db.session.flush()

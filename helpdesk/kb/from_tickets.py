@@ -44,9 +44,13 @@ def article_from_message(actor, message):
 
 
 def message_for(actor, message_id):
-    """The ticket message `actor` may see (internal notes: agents only), else None."""
+    """The agent's reply or note `actor` may see (internal notes: agents only), else None: a
+    customer's message is theirs, often with their own details, and never becomes an article
+    (the ticket page offers the button on agents' messages only)."""
     message = db.session.get(Message, message_id)
     if message is None or not policy.can_view_ticket(actor, message.ticket):
+        return None
+    if message.author is None or not message.author.is_agent:
         return None
     if message.internal and not policy.can_see_internal(actor, message.ticket):
         return None

@@ -115,7 +115,9 @@ def archive_category(category_id):
     form = ArchiveForm()
     if not form.validate_on_submit():
         abort(400)
-    perform(categories.set_archived, current_user, category, form.archived.data == "1")
+    outcome = perform(categories.set_archived, current_user, category, form.archived.data == "1")
+    if not outcome.ok:
+        return _row_or_page(category, error=outcome.message, value=category.name)
     state = "archived: it no longer appears on the new-ticket form" if category.archived else "restored"
     return _row_or_page(category, message=f"“{category.name}” {state}.")
 

@@ -93,6 +93,15 @@ def set_archived(actor, category, archived):
     """Archive (hide from the new-ticket form) or restore a category; its tickets stay untouched."""
     if category.archived == archived:
         return category
+    if archived:
+        others = db.session.scalar(
+            select(func.count(Category.id)).where(Category.archived.is_(False), Category.id != category.id)
+        )
+        if not others:
+            raise ValidationFailed(
+                f"“{category.name}” is the last open category: customers could not open tickets "
+                "without one. Add or restore another category first."
+            )
     category.archived = archived
     audit.record(
         actor,

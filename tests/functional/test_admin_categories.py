@@ -219,3 +219,17 @@ def test_too_long_description_is_refused_on_the_row_with_what_was_typed(client, 
 
 def test_unknown_category_cannot_be_described(client, admin):
     assert client.post("/admin/categories/999/describe", data={"description": "x"}).status_code == 404
+
+
+def test_the_last_open_category_cannot_be_archived(client, admin, ref):
+    for name in ("Sales", "Billing"):
+        client.post(f"/admin/categories/{ref.categories[name].id}/archive", data={"archived": "1"})
+    it = ref.categories["IT"]
+    answer = client.post(f"/admin/categories/{it.id}/archive", data={"archived": "1"}, headers=HX)
+    assert "“IT” is the last open category: customers could not open tickets without one." in answer.get_data(
+        as_text=True
+    )
+    page = client.post(f"/admin/categories/{it.id}/archive", data={"archived": "1"}).get_data(as_text=True)
+    assert "is the last open category" in page
+    db.session.expire_all()
+    assert not db.session.get(Category, it.id).archived

@@ -250,3 +250,21 @@ def test_an_agent_made_a_customer_or_losing_a_category_keeps_only_what_they_may_
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Lee is now customer. 1 open ticket assigned to them went back to Unassigned." in page
     assert _assignee_of(it_ticket) is None
+
+
+def test_a_customer_made_an_agent_leaves_their_organization(client, admin, make):
+    from helpdesk.accounts.models import Organization
+
+    acme = Organization(name="Acme")
+    db.session.add(acme)
+    db.session.flush()
+    carol = make.customer(name="Carol", organization=acme)
+    carol.is_org_manager = True
+    db.session.commit()
+    client.post(f"/admin/users/{carol.id}/role", data={"role": "technician"}, follow_redirects=True)
+    carol = reload(carol)
+    assert carol.role == "technician" and carol.organization_id is None and not carol.is_org_manager
+    page = client.get(f"/admin/organizations/{acme.id}").get_data(as_text=True)
+    assert "Carol" not in page
+    history = client.get(f"/admin/users/{carol.id}").get_data(as_text=True)
+    assert "Acme" in history  # the membership's end is in their history

@@ -228,3 +228,11 @@ def test_messages_of_tickets_the_agent_cannot_see_are_missing(client, login, des
     assert client.get(f"/agent/kb/tickets/{desk.it_ticket.id}/panel").status_code == 404
     login(desk.requester)
     assert client.post(f"/agent/kb/messages/{reply.id}/article").status_code == 404
+
+
+def test_a_customer_s_message_never_becomes_an_article(client, login, desk, make):
+    theirs = make.message(desk.it_ticket, desk.requester, body="My account number is 12345.")
+    db.session.commit()
+    login(desk.tech_it)
+    assert client.post(f"/agent/kb/messages/{theirs.id}/article").status_code == 404
+    assert db.session.scalar(select(Article).where(Article.source_message_id == theirs.id)) is None
