@@ -76,7 +76,7 @@ class VoteForm(FlaskForm):
 
 class CommentForm(FlaskForm):
     comment = TextAreaField(
-        "What were you looking for? (optional, read by the authors)",
+        "What were you looking for? (read by the authors)",
         validators=[
             InputRequired(message="Write what you were looking for, or leave it."),
             Length(max=MAX_COMMENT),

@@ -74,21 +74,26 @@ def feedback_context(
     )
 
 
-@bp.get("/<category_slug>/<slug>", endpoint="article")
-def article(category_slug, slug):
-    item = _article_or_404(slug)
-    if item.slug != slug or category_slug != links.category_slug(item.category_id):
-        return redirect(links.article_url(item, **links.kept_parameters(request.args)), 301)
+def _article_page(item, **feedback):
+    """The article page's HTML, with the feedback box as `feedback` (feedback_context) says."""
     files_ = item.files
-    html = render_template(
+    return render_template(
         "kb/article.html",
         images=[f for f in files_ if f.is_image],
         attachments=[f for f in files_ if not f.is_image],
         related=search.related(current_user, item),
         can_edit=policy.can_edit_article(current_user, item),
         description=search.summary(item.body),
-        **feedback_context(item, sent=request.args.get("feedback") == "sent"),
+        **feedback,
     )
+
+
+@bp.get("/<category_slug>/<slug>", endpoint="article")
+def article(category_slug, slug):
+    item = _article_or_404(slug)
+    if item.slug != slug or category_slug != links.category_slug(item.category_id):
+        return redirect(links.article_url(item, **links.kept_parameters(request.args)), 301)
+    html = _article_page(item, **feedback_context(item, sent=request.args.get("feedback") == "sent"))
     form_key = request.args.get("form") if request.args.get("ref") == "suggestion" else None
     if item.is_published:
         counts.count_read(item, _viewer())
@@ -168,7 +173,8 @@ def comment(category_slug, slug):
             return render_fragment(
                 "kb/_feedback.html", **feedback_context(item, comment_form=form, error=error)
             )
-        flash(error, "error")
-        return redirect(links.article_url(item, _anchor="feedback"), 303)
+        # Without JavaScript: the article again, the comment as typed and its error in the box.
+        page = _article_page(item, **feedback_context(item, comment_form=form, error=error))
+        return make_response(page, 422)
     outcome = perform(feedback.comment, item, user=_viewer(), browser_key=key, text=form.comment.data)
     return _after_feedback(item, key, outcome.message or None, sent=outcome.ok, commented=outcome.ok)

@@ -393,5 +393,17 @@ def portal_ticket_query(user, *, scope="mine", state="open", q=""):
     elif state == "closed":
         query = query.where(or_(Ticket.status == STATUS_RESOLVED, Ticket.status == STATUS_CLOSED))
     if q:
-        query = query.where(search.ticket_condition(q, include_internal=False))
+        condition = search.ticket_condition(q, include_internal=False)
+        number = _ticket_number(q)
+        if number is not None:  # "#34" or "34": the number every mail's subject shows, or words
+            condition = or_(Ticket.id == number, condition)
+        query = query.where(condition)
     return query.order_by(Ticket.updated_at.desc(), Ticket.id.desc())
+
+
+def _ticket_number(text):
+    """34 for "#34", "34" or " # 34 ", else None (a number an INTEGER id can hold)."""
+    digits = text.strip().removeprefix("#").strip()
+    if not digits.isascii() or not digits.isdigit() or len(digits) > 9:
+        return None
+    return int(digits)

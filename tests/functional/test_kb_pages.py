@@ -249,6 +249,17 @@ def test_a_signed_in_reader_votes_once_and_a_no_carries_a_comment(client, login,
     assert [(v.helpful, v.comment) for v in votes()] == [(True, None)]
 
 
+def test_without_javascript_a_refused_comment_comes_back_as_typed(client, login, desk, vpn):
+    login(desk.customer)
+    client.post(kb.url(vpn) + "/feedback", data={"helpful": "no"})
+    too_long = "The router model is " + "x" * 2000
+    answer = client.post(kb.url(vpn) + "/feedback/comment", data={"comment": too_long})
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 422 and "<html" in page and too_long + "</textarea>" in page
+    assert "2,000" in page or "2000" in page  # the limit named beside the box
+    assert [v.comment for v in votes()] == [None]
+
+
 def test_a_draft_previewed_by_its_editor_asks_for_no_vote_and_names_nothing_missing(client, login, desk):
     """The vote is for readers of a published article: the editor's preview of a draft has none,
     and no empty feedback section pointing at the "Was this helpful?" heading it lacks."""

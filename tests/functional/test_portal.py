@@ -185,6 +185,19 @@ def test_my_tickets_is_paginated_and_searchable(client, login, make, ref):
     assert "No tickets here" in wildcard
 
 
+def test_my_tickets_finds_a_ticket_by_its_number(client, login, make, ref):
+    user, other = make.customer(), make.customer()
+    kw = {"category": ref.categories["IT"], "priority": ref.priorities["Low"]}
+    mine = make.ticket(requester=user, subject="Printer offline", **kw)
+    theirs = make.ticket(requester=other, subject="Not yours", **kw)
+    login(user)
+    for q in (str(mine.id), f"%23{mine.id}", f"%23 {mine.id}"):
+        found = client.get(f"/portal/tickets?state=all&q={q}").get_data(as_text=True)
+        assert "Printer offline" in found, q
+    hidden = client.get(f"/portal/tickets?state=all&q={theirs.id}").get_data(as_text=True)
+    assert "Not yours" not in hidden and "No tickets here" in hidden  # the number of someone else's
+
+
 def test_filter_open_and_closed(client, login, make, ref):
     user = make.customer()
     make.ticket(
