@@ -38,6 +38,13 @@ class IntegerField(_IntegerField):
             self.data = None
             raise ValueError(f"Enter a whole number between {MIN_INT:,} and {MAX_ID:,}.")
 
+    def pre_validate(self, form):
+        """A value that is not a number has its one message (from process_formdata): the range
+        and other checks would only add a second, contradicting one about a missing number."""
+        typed = bool(self.raw_data) and isinstance(self.raw_data[0], str) and self.raw_data[0].strip()
+        if self.process_errors and typed:  # nothing typed: Optional or InputRequired decides
+            raise StopValidation()
+
 
 def parse_id(raw):
     """An id from a query string, a cookie or a reference: the int when `raw` is a decimal number

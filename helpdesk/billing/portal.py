@@ -39,6 +39,12 @@ def checkout_location(payment):
 @bp.get("/")
 @login_required
 def index():
+    return billing_page()
+
+
+def billing_page(refused_top_up=None, status=200):
+    """The customer's billing page; `refused_top_up`: the automatic top-up's form as sent, with
+    its errors (what was typed stays in the fields)."""
     query = billing.payments_for(current_user)
     history = paginate(query)
     top_up = topups.panel(current_user)
@@ -47,6 +53,7 @@ def index():
     return render_page_or_block(
         "billing/index.html",
         "history",
+        status=status,
         target=target,
         packs=packs,
         provider=payments.provider(),
@@ -56,7 +63,7 @@ def index():
         subscribed=bool(request.args.get("subscribed")),
         subscription=subscriptions.panel(current_user),
         top_up=top_up,
-        top_up_form=top_up_form(top_up.rule),
+        top_up_form=refused_top_up or top_up_form(top_up.rule),
         card_saved=request.args.get("card") == "saved",
         history=history,
         **_funnel_context(target, packs),

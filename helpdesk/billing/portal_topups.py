@@ -10,7 +10,7 @@ from helpdesk.billing import demo_provider, gateway, purchases, topups
 from helpdesk.billing.blueprints import bp
 from helpdesk.billing.forms import DemoCheckoutForm
 from helpdesk.billing.models import PROVIDER_DEMO, AutoTopUp
-from helpdesk.billing.portal import checkout_location, return_urls, top_up_form
+from helpdesk.billing.portal import billing_page, checkout_location, return_urls, top_up_form
 from helpdesk.extensions import db
 
 
@@ -38,12 +38,8 @@ def _save_and_maybe_set_up_card(form, wants_card):
 @login_required
 def save_top_up():
     form = top_up_form(formdata=request.form)
-    if not form.validate_on_submit():
-        flash(
-            "Check the automatic top-up: " + "; ".join(e for errs in form.errors.values() for e in errs),
-            "error",
-        )
-        return redirect(url_for("billing.index"), 303)
+    if not form.validate_on_submit():  # the page again, the fields as typed and their messages
+        return billing_page(refused_top_up=form, status=422)
     outcome = perform(_save_and_maybe_set_up_card, form, request.form.get("action") == "card")
     if not outcome.ok:
         flash(outcome.message, "error")

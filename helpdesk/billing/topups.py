@@ -120,21 +120,33 @@ def start_card_setup(user, nonce, *, actor, return_urls):
 # The crossing: in the debit's transaction, under the bank's row lock.
 
 
-TOP_UP_RULE = select(AutoTopUp.id, AutoTopUp.threshold, AutoTopUp.enabled, AutoTopUp.payment_method_id).where(
-    AutoTopUp.account_id == bindparam("account_id")
-)  # built once: every debit runs it
+TOP_UP_RULE = select(
+    AutoTopUp.id, AutoTopUp.threshold, AutoTopUp.enabled, AutoTopUp.payment_method_id, AutoTopUp.card_saved_at
+).where(AutoTopUp.account_id == bindparam("account_id"))  # built once: every debit runs it
+
+TOP_UP_SINCE = select(Payment.id).where(
+    Payment.account_id == bindparam("account_id"),
+    Payment.kind == KIND_TOP_UP,
+    Payment.created_at >= bindparam("since"),
+)
 
 
 def on_balance_changed(account, old_balance, entry):
-    """Receiver of events.balance_changed: record a top-up when a debit crosses under the threshold."""
+    """Receiver of events.balance_changed: record a top-up when a debit crosses under the
+    threshold, or is the first debit under it since the card was saved (a rule set up while the
+    balance was already under its threshold would otherwise wait for a crossing that never comes)."""
     if entry.amount >= 0 or entry.kind == KIND_REVERSAL:
         return None
     # Every debit asks, so ask for columns only; the rule itself is loaded for a crossing.
     row = db.session.execute(TOP_UP_RULE, {"account_id": account.id}).first()
     if row is None or not row.enabled or not row.payment_method_id:
         return None
-    if not (old_balance >= row.threshold > account.balance):
+    if not account.balance < row.threshold:
         return None
+    if old_balance < row.threshold:  # already under before this debit: only a first one buys
+        since = row.card_saved_at
+        if since is None or db.session.scalar(TOP_UP_SINCE, {"account_id": account.id, "since": since}):
+            return None
     rule = db.session.get(AutoTopUp, row.id)
     in_flight = db.session.scalar(
         select(Payment.id).where(

@@ -143,6 +143,14 @@ def test_a_member_of_a_shared_bank_cannot_set_it_up(client, login, fake_stripe, 
     assert the_rule() is None and not fake_stripe.requests
 
 
+def test_a_refused_rule_comes_back_on_the_page_as_typed(client, login, fake_stripe, customer, pack):
+    answer = save_rule(client, login, customer, pack, threshold="99999999999")
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 422 and 'value="99999999999"' in page
+    assert page.count("Enter a whole number between") == 1 and "Number must be" not in page
+    assert the_rule() is None
+
+
 # Crossing the threshold
 
 
@@ -181,6 +189,20 @@ def test_each_new_crossing_buys_again(client, login, armed, admin, fake_stripe):
     bs.deliver(client, intent_succeeded(top_ups()[0]))  # 1,350
     spend(client, login, admin, account, 1200)  # 150: a new crossing
     assert len(top_ups()) == 2 and top_ups()[1].idempotency_key != top_ups()[0].idempotency_key
+
+
+def test_a_rule_set_up_under_its_threshold_buys_at_the_next_debit_once(
+    client, login, fake_stripe, customer, pack, admin
+):
+    account = credits.account_for(customer)
+    spend(client, login, admin, account, 150)  # 300 -> 150 before any rule: nothing to do
+    save_rule(client, login, customer, pack)  # "under 200": already under
+    bs.deliver(client, card_event(the_rule()))
+    assert top_ups() == []
+    spend(client, login, admin, account, 20)  # 150 -> 130: no crossing, but the first debit since
+    assert len(top_ups()) == 1
+    spend(client, login, admin, account, 20)  # still under, a top-up already bought: no second
+    assert len(top_ups()) == 1
 
 
 def test_landing_exactly_on_the_threshold_is_not_under_it(client, login, armed, admin, fake_stripe):
