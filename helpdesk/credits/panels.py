@@ -33,7 +33,7 @@ def ticket_credit_context(user, ticket):
     paid = credit_quotes.net_paid(ticket)
     context = {"paid": paid, "entries": credit_quotes.ticket_entries(ticket), "upgrades": [], "form": None}
     if policy.can_upgrade_priority(user, ticket):
-        context["upgrades"] = credit_quotes.upgrade_quotes(ticket, paid=paid)
+        context["upgrades"] = credit_quotes.upgrade_quotes(ticket, paid=paid, payer=user)
         context["form"] = UpgradePriorityForm(formdata=None)
         context["buy_url"] = buy_credits_url()
         context["funding"] = funding_for(user)

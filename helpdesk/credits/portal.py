@@ -59,7 +59,7 @@ def upgrade_quote(ticket_id):
     if not policy.can_upgrade_priority(current_user, ticket):
         abort(404)  # the quote shows the requester's balance: not for followers
     priority_id = parse_id(request.args.get("priority"))
-    quote = credit_quotes.upgrade_quote(ticket, priority_id)
+    quote = credit_quotes.upgrade_quote(ticket, priority_id, payer=current_user)
     fragment = _quote_fragment(quote, upgrade=True)
     return fragment or redirect(url_for("tickets_portal.ticket", ticket_id=ticket.id))
 

@@ -88,18 +88,20 @@ def offered_priorities(plan):
     return list(plan.priorities)
 
 
-def quotes_for(user, *, category_id=None, now=None, cost_offset=0, base_due=None):
+def quotes_for(user, *, category_id=None, now=None, cost_offset=0, base_due=None, payer=None):
     """A Quote for each priority of the user's plan, least urgent first, due on the calendar of
     `category_id` (the default calendar when None).
 
-    `cost_offset` (already paid) and `base_due` (current due time) serve upgrade quotes.
+    `cost_offset` (already paid) and `base_due` (current due time) serve upgrade quotes; `payer`
+    (default `user`) is whose monthly limit applies: an organization's manager raising a member's
+    ticket pays from the shared bank without the member's limit.
     """
     now = now or utcnow()
     account = credits.account_for(user)
     plan = account.plan if account is not None else credits.default_plan()
     balance = account.balance if account is not None else 0
     floor = credits.floor_of(account) if account is not None else 0
-    cap_left = members.cap_left(user, account)
+    cap_left = members.cap_left(payer or user, account)
     quotes = []
     for priority in offered_priorities(plan):
         price = tariff(plan, priority)
@@ -130,9 +132,10 @@ def quote_for(user, priority_id, **kw):
     return next((q for q in quotes_for(user, **kw) if q.priority.id == priority_id), None)
 
 
-def upgrade_quote(ticket, priority_id, *, paid=None):
-    """What moving `ticket` to this priority would cost its requester now: the tariff minus what
-    was already paid for the ticket, due from the ticket's current due time. None if not offered."""
+def upgrade_quote(ticket, priority_id, *, paid=None, payer=None):
+    """What moving `ticket` to this priority would cost its requester's bank now, paid by `payer`
+    (the requester, or their organization's manager): the tariff minus what was already paid for
+    the ticket, due from the ticket's current due time. None if not offered."""
     paid = net_paid(ticket) if paid is None else paid
     return quote_for(
         ticket.requester,
@@ -140,14 +143,19 @@ def upgrade_quote(ticket, priority_id, *, paid=None):
         category_id=ticket.category_id,
         cost_offset=paid,
         base_due=ticket.due_at,
+        payer=payer,
     )
 
 
-def upgrade_quotes(ticket, *, paid=None):
+def upgrade_quotes(ticket, *, paid=None, payer=None):
     """The quotes for every priority of the requester's plan above the ticket's current one."""
     paid = net_paid(ticket) if paid is None else paid
     quotes = quotes_for(
-        ticket.requester, category_id=ticket.category_id, cost_offset=paid, base_due=ticket.due_at
+        ticket.requester,
+        category_id=ticket.category_id,
+        cost_offset=paid,
+        base_due=ticket.due_at,
+        payer=payer,
     )
     return [q for q in quotes if q.priority.sort_order > ticket.priority.sort_order]
 
@@ -276,7 +284,7 @@ def upgrade_priority(ticket, priority, actor):
     account = ticket_account(ticket)
     if account is not None:
         account = credits.lock_account(account.id)  # the paid amount is read under the bank's lock
-    quote = upgrade_quote(ticket, priority.id)
+    quote = upgrade_quote(ticket, priority.id, payer=actor)
     if quote is None:
         raise ValidationFailed("Choose one of the priorities of your plan.")
     if quote.cost > 0:

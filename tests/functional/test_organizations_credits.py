@@ -299,6 +299,18 @@ def test_an_upgrade_over_the_cap_is_refused(client, login, capped, ref):
     assert balance_of(capped.bank) == 850 and db.session.get(Ticket, ticket.id).priority.name == "High"
 
 
+def test_a_manager_raising_a_member_s_ticket_is_not_held_to_the_member_s_limit(client, login, capped, ref):
+    login(capped.carol)
+    set_cap(client, capped.dave, "200")  # Dave may not add the 100 that Urgent needs
+    ticket = db.session.scalar(select(Ticket))
+    page = client.get(f"/portal/tickets/{ticket.id}").get_data(as_text=True)
+    assert "Over your monthly limit" not in page
+    urgent = ref.priorities["Urgent"].id
+    assert f'id="priority-{urgent}" name="priority" value="{urgent}"' in page
+    client.post(f"/portal/tickets/{ticket.id}/priority", data={"priority": urgent})
+    assert db.session.get(Ticket, ticket.id).priority.name == "Urgent" and balance_of(capped.bank) == 750
+
+
 def test_the_manager_is_never_capped_and_raising_the_cap_frees_the_member(client, login, capped, ref):
     login(capped.carol)
     quote = credit_quotes.quote_for(capped.carol, ref.priorities["Urgent"].id)
