@@ -19,6 +19,7 @@ from helpdesk.billing.models import CreditPack, PlanPrice
 from helpdesk.credits import allowances as credit_allowances
 from helpdesk.credits import ledger as credits
 from helpdesk.credits import quotes as credit_quotes
+from helpdesk.credits import time_entries
 from helpdesk.credits.models import (
     BILLING_TIME,
     KIND_ADJUSTMENT,
@@ -387,7 +388,7 @@ def _seed_tickets(users, categories, priorities):
         if requester.email == "bob@example.com":  # on the Free plan: free priorities only
             names = ("Normal", "Low")
         priority = priorities[names[index % len(names)]]
-        created = now - timedelta(hours=rng.randint(2, 24 * 40))
+        created = now - timedelta(hours=rng.randint(6, 24 * 40))
         status = statuses[index % len(statuses)]
         ticket = Ticket(
             subject=subject,
@@ -406,7 +407,12 @@ def _seed_tickets(users, categories, priorities):
         if status != STATUS_NEW:
             agent = agents_for[cat]
             ticket.assignee = agent
-            replied = created + timedelta(minutes=rng.randint(10, priority.response_minutes + 120))
+            # Every moment before now: the reply within the first third of the ticket's age, the
+            # customer's answer and the resolution before now too ("Updated in 2 days" otherwise).
+            age = now - created
+            replied = created + min(
+                timedelta(minutes=rng.randint(10, priority.response_minutes + 120)), age / 3
+            )
             ticket.first_response_at = replied
             messages = [Message(author=agent, body=rng.choice(AGENT_REPLIES), created_at=replied)]
             if index % 4 == 0:
@@ -423,13 +429,15 @@ def _seed_tickets(users, categories, priorities):
                     Message(
                         author=requester,
                         body=rng.choice(CUSTOMER_REPLIES),
-                        created_at=replied + timedelta(hours=2),
+                        created_at=replied + min(timedelta(hours=2), (now - replied) / 3),
                     )
                 )
             ticket.messages = messages
             ticket.updated_at = messages[-1].created_at
             if status in (STATUS_RESOLVED, STATUS_CLOSED):
-                ticket.resolved_at = ticket.updated_at + timedelta(hours=1)
+                ticket.resolved_at = ticket.updated_at + min(
+                    timedelta(hours=1), (now - ticket.updated_at) / 2
+                )
                 ticket.updated_at = ticket.resolved_at
             if status == STATUS_WAITING and priority.resolution_minutes:
                 ticket.resolution_paused_at = ticket.updated_at  # waiting on the customer since
@@ -437,7 +445,22 @@ def _seed_tickets(users, categories, priorities):
         db.session.add(ticket)
     db.session.flush()
     _charge_paid_priorities(customers)
+    _log_demo_time(agents_for["IT"])
     return len(TICKETS)
+
+
+def _log_demo_time(agent):
+    """Time an IT technician logged on their first open ticket, so the ticket page's credit panel
+    shows entries (recorded, or charged on a plan that bills time)."""
+    ticket = db.session.scalar(
+        select(Ticket)
+        .where(Ticket.assignee_id == agent.id, Ticket.status == STATUS_OPEN)
+        .order_by(Ticket.id)
+        .limit(1)
+    )
+    if ticket is not None:
+        time_entries.log_time(ticket, agent, 25, "Remote session: reinstalled the VPN client")
+        time_entries.log_time(ticket, agent, 10, "Follow-up call")
 
 
 def _charge_paid_priorities(customers):

@@ -125,6 +125,24 @@ def test_seed_demo_is_idempotent_and_creates_the_documented_accounts(app):
     assert carol.is_org_manager and carol.organization.name == "Acme"
 
 
+def test_the_demo_desk_has_nothing_in_the_future_and_shows_logged_time(app):
+    from helpdesk.credits.models import TimeEntry
+    from helpdesk.dbtypes import utcnow
+    from helpdesk.tickets.models import Message
+
+    app.test_cli_runner().invoke(args=["seed-demo"])
+    now = utcnow()
+    latest = [
+        db.session.scalar(db.select(db.func.max(Ticket.updated_at))),
+        db.session.scalar(db.select(db.func.max(Ticket.first_response_at))),
+        db.session.scalar(db.select(db.func.max(Ticket.resolved_at))),
+        db.session.scalar(db.select(db.func.max(Message.created_at))),
+    ]
+    assert all(moment <= now for moment in latest), latest  # never "Updated in 2 days"
+    entries = db.session.scalars(db.select(TimeEntry)).all()
+    assert sorted(e.minutes for e in entries) == [10, 25] and entries[0].ticket.status == "open"
+
+
 def test_demo_password_logs_in(app, client):
     app.test_cli_runner().invoke(args=["seed-demo"])
     response = client.post("/login", data={"email": "alice@example.com", "password": "helpdesk-demo"})
