@@ -38,6 +38,8 @@ def test_the_page_has_a_note_form_apart_from_the_reply_form(client, login, desk)
     assert "Add internal note" not in reply_form  # no note one wrong button away from the customer
     assert '<label for="note-body">Internal note</label>' in note_form
     assert 'name="note-csrf_token"' in note_form and "Add internal note" in note_form
+    handle = desk.tech_it.email.split("@")[0].lower()
+    assert f"start of a colleague's e-mail address (yours: <code>@{handle}</code>)" in note_form
 
 
 def test_a_note_without_javascript_is_internal_and_the_customer_never_sees_it(client, login, desk):
