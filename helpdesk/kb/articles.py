@@ -204,8 +204,16 @@ def _check_version(article, seen_version):
     )
 
 
-def _describe(article, category, visibility, tags_changed):
+def _describe(article, category, visibility, tags_changed, title, body):
+    """What an edit changed, for its revision's line: "Title and text edited; Tags changed"."""
     changes = []
+    words = [
+        what
+        for what, changed in (("Title", title != article.title), ("text", body != article.body))
+        if changed
+    ]
+    if words:
+        changes.append(" and ".join(words).capitalize() + " edited")
     if category.id != article.category_id:
         changes.append(f"Category {article.category.name} → {category.name}")
     if visibility != article.visibility:
@@ -232,7 +240,7 @@ def update_article(actor, article, *, seen_version, category_id, title, body, vi
     tag_line = ", ".join(tag_names)
     if (title, body, tag_line, category.id, visibility) == _snapshot(article):
         return False
-    note = _describe(article, category, visibility, tag_line != article.tag_line)
+    note = _describe(article, category, visibility, tag_line != article.tag_line, title, body)
     if title != article.title:
         give_slug(article, title)
     article.title, article.body, article.visibility = title, body, visibility

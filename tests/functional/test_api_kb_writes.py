@@ -57,7 +57,7 @@ def test_an_edit_is_one_revision_and_the_old_address_redirects(client, desk):
         "vpn, laptops",
         desk.tech_it.id,
     )
-    assert last.note == "Category IT → Billing; Tags changed"  # what the editor's Save writes
+    assert last.note == "Title edited; Category IT → Billing; Tags changed"  # what the editor's Save writes
     moved = client.get(old_address)
     assert moved.status_code in (301, 308) and moved.headers["Location"].endswith("/vpn-on-laptops")
 
