@@ -11,7 +11,7 @@ from helpdesk.htmx import is_htmx, render_fragment, render_page_or_block
 from helpdesk.mail import delivery as mail_delivery
 from helpdesk.mail import logs as mail_admin
 from helpdesk.mail import review as mail_review
-from helpdesk.mail.models import InboundMail, OutboxMessage
+from helpdesk.mail.models import INBOUND_NEW_TICKET, InboundMail, OutboxMessage
 from helpdesk.web import paginate, safe_next
 
 bp = admin_blueprint("mail_admin", __name__)
@@ -94,7 +94,8 @@ def inbound_entry(entry_id):
 def accept(entry_id):
     entry = db.get_or_404(InboundMail, entry_id)
     outcome = perform(mail_review.accept, entry, current_user)
-    done = f"Posted as {entry.from_addr}: {mail_admin.OUTCOME_LABELS.get(entry.outcome, '')} on ticket #{entry.ticket_id}."
+    posted = "a new ticket" if entry.outcome == INBOUND_NEW_TICKET else "a reply on ticket"
+    done = f"Posted as {entry.from_addr}: {posted} #{entry.ticket_id}."
     return _reviewed(entry, outcome, done if outcome.ok else None)
 
 

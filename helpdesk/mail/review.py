@@ -9,6 +9,7 @@ from helpdesk.dbtypes import utcnow
 from helpdesk.errors import NotAllowed, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.mail import inbound
+from helpdesk.mail.logs import OUTCOME_LABELS
 from helpdesk.mail.models import INBOUND_DISCARDED, INBOUND_UNVERIFIED, InboundMail
 from helpdesk.mail.parse import parse
 
@@ -28,7 +29,10 @@ def _claim(entry, outcome):
     ).rowcount
     db.session.refresh(entry)
     if claimed != 1:
-        raise ValidationFailed(f"This message is no longer waiting for review: it is {entry.outcome} now.")
+        now = OUTCOME_LABELS.get(entry.outcome, entry.outcome).lower()
+        raise ValidationFailed(
+            f"This message is no longer waiting for review (now: {now}); someone decided first."
+        )
 
 
 def accept(entry, actor, now=None):

@@ -64,9 +64,11 @@ def test_accept_posts_the_held_reply_once_as_its_sender_and_is_audited(
 
     first = client.post(f"/admin/mail/inbound/{entry.id}/accept", data={"back": "/admin/mail/inbound"})
     assert first.status_code == 302 and first.location.endswith("/admin/mail/inbound")
-    assert "Posted as alice@example.test" in client.get(first.location).get_data(as_text=True)
+    done = client.get(first.location).get_data(as_text=True)
+    assert f"Posted as alice@example.test: a reply on ticket #{ticket.id}." in done
     again = client.post(f"/admin/mail/inbound/{entry.id}/accept")  # a second click, or a second admin
-    assert "no longer waiting for review" in client.get(again.location).get_data(as_text=True)
+    refused = client.get(again.location).get_data(as_text=True)
+    assert "no longer waiting for review (now: reply); someone decided first." in refused
 
     entry = reload(entry)
     assert entry.outcome == "reply" and entry.reviewed_by_id == admin.id and entry.reviewed_at
