@@ -64,12 +64,12 @@ def change_user(actor, user, fields):
     Returns whether anything changed."""
     changed = False
     if "role" in fields:
-        changed |= _confirming(
-            users.change_role, actor, user, fields["role"], confirmed=fields["over_seat_limit"]
+        changed |= bool(  # False, or users.Changed (true, with the tickets it released)
+            _confirming(users.change_role, actor, user, fields["role"], confirmed=fields["over_seat_limit"])
         )
     if "active" in fields:
-        changed |= _confirming(
-            users.set_active, actor, user, fields["active"], confirmed=fields["over_seat_limit"]
+        changed |= bool(
+            _confirming(users.set_active, actor, user, fields["active"], confirmed=fields["over_seat_limit"])
         )
     if "organization_id" in fields:
         changed |= _set_organization(actor, user, fields["organization_id"], fields["move"])
