@@ -17,6 +17,12 @@ from helpdesk.web import fixed_url, page_layout
 
 def queue_context(args, notice=None):
     """What the queue page shows, as plain values (its ETag fingerprints them)."""
+    choices = queue_choices.filter_choices(current_user)
+    if args.category is not None and args.category not in {c.id for c in choices["categories"]}:
+        # A category the agent may not see (an old link, a hand-made URL): its filter would show
+        # "Any" over an empty list; every category they may see is shown instead, and said so.
+        args.category = None
+        notice = notice or {"level": "info", "text": "That category is not one of yours: showing all of yours."}
     page = queue.queue_page(
         current_user,
         args.criteria(),
@@ -24,7 +30,6 @@ def queue_context(args, notice=None):
         now=utcnow(),
         spent=credit_quotes.credits_spent_on,
     )
-    choices = queue_choices.filter_choices(current_user)
     hint = search.wordless_query_hint(args.q)
     if notice is None and hint:
         notice = {"level": "info", "text": hint}

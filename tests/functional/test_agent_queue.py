@@ -56,6 +56,14 @@ def test_full_page_and_htmx_fragment(client, login, desk):
     assert tidy.headers["HX-Push-Url"] == "/agent/?status=all"  # the address bar gets the tidy URL
 
 
+def test_a_category_the_agent_may_not_see_is_not_applied_and_the_page_says_so(client, login, desk):
+    login(desk.tech_it)
+    page = client.get(f"/agent/?status=all&category={desk.sales.id}").get_data(as_text=True)
+    assert "That category is not one of yours: showing all of yours." in page
+    assert "VPN drops" in page and desk.sales_ticket.subject not in page  # theirs, never Sales'
+    assert "No tickets match" not in page
+
+
 def test_columns_and_overdue_mark(client, login, desk, make):
     past = utcnow() - timedelta(days=2)
     late = make.ticket(
@@ -100,7 +108,8 @@ def test_filters(client, login, desk, make):
     )
     login(desk.tech_it)
     assert set(subjects(client.get("/agent/?assignee=me"))) == {"Alpha laptop"}
-    assert subjects(client.get(f"/agent/?category={desk.sales.id}")) == []  # not theirs, even when asked
+    # not theirs, even when asked: the filter is dropped (and said so), never a Sales ticket shown
+    assert "Quote please" not in subjects(client.get(f"/agent/?category={desk.sales.id}"))
 
 
 def test_overdue_only(client, login, desk, make):
