@@ -43,6 +43,11 @@ password_reset_requested = Event(
     "password_reset_requested",
     "user, url: someone asked for a reset link for an active account. Returns outbox rows.",
 )
+account_invited = Event(
+    "account_invited",
+    "user, actor, url: an admin added an account without a password; url is where its owner "
+    "chooses one. Returns outbox rows.",
+)
 
 # --- tickets -------------------------------------------------------------------------------
 ticket_created = Event("ticket_created", "ticket: a ticket was opened (any channel).")

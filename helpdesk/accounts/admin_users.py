@@ -1,12 +1,21 @@
-"""Admin views for users: search, role changes, deactivation, with the seat check and history."""
+"""Admin views for users: search, adding a person, name and e-mail, role changes, deactivation
+and turning two-step sign-in off, with the seat check and history."""
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from helpdesk.accounts import audit, seats
 from helpdesk.accounts import users as user_service
 from helpdesk.accounts.blueprints import admin_bp as bp
-from helpdesk.accounts.forms import ROLE_LABELS, ActiveForm, RoleForm, UserFilter
+from helpdesk.accounts.forms import (
+    ROLE_LABELS,
+    ActiveForm,
+    DetailsForm,
+    NewUserForm,
+    RoleForm,
+    TwoFactorActionForm,
+    UserFilter,
+)
 from helpdesk.accounts.models import User
 from helpdesk.accounts.reauth import recent_authentication
 from helpdesk.actions import perform
@@ -31,11 +40,47 @@ def users():
     )
 
 
+@bp.route("/users/new", methods=["GET", "POST"])
+@recent_authentication
+def new_user():
+    form = NewUserForm()
+    if not form.validate_on_submit():
+        return _render_new_user(form, status=422 if form.errors else 200)
+    outcome = perform(
+        user_service.invite_user,
+        current_user,
+        email=form.email.data,
+        name=form.name.data,
+        role=form.role.data,
+        confirmed=form.confirmed.data,
+    )
+    if isinstance(outcome.error, user_service.SeatLimitConfirmationNeeded):
+        return _render_new_user(form, confirm=outcome.message)
+    if not outcome.ok:
+        field = getattr(form, getattr(outcome.error, "field", ""), None)
+        (field.errors if field is not None else form.form_errors).append(outcome.message)
+        return _render_new_user(form, status=422)
+    flash(f"Invitation sent to {outcome.value.email}.", "success")
+    return redirect(url_for("accounts_admin.user", user_id=outcome.value.id))
+
+
+def _render_new_user(form, *, confirm=None, status=200):
+    """The "Add a person" page: the form as typed, and the seat-limit question when there is one."""
+    page = render_template(
+        "accounts/admin/user_new.html",
+        form=form,
+        confirm=confirm,
+        usage=seats.seat_usage(),
+        roles=ROLE_LABELS,
+    )
+    return page, status
+
+
 def _user_or_404(user_id):
     return db.session.get(User, user_id) or abort(404)
 
 
-def _render_user(user, *, role_form=None, active_form=None, confirm=None, message=None):
+def _render_user(user, *, role_form=None, active_form=None, details_form=None, confirm=None, message=None):
     """The user page (or, for htmx, its account panel) with forms, confirmation step and history."""
     role_form = role_form or RoleForm(formdata=None, role=user.role)
     history = paginate(audit.user_history(user), per_page=20)
@@ -45,6 +90,7 @@ def _render_user(user, *, role_form=None, active_form=None, confirm=None, messag
         user=user,
         role_form=role_form,
         active_form=active_form or ActiveForm(formdata=None),
+        details_form=details_form or DetailsForm(formdata=None, name=user.name, email=user.email),
         confirm=confirm,
         message=message,
         history=history,
@@ -53,10 +99,10 @@ def _render_user(user, *, role_form=None, active_form=None, confirm=None, messag
     )
 
 
-def _saved(user, message):
+def _saved(user, message, category="success"):
     if is_htmx():
         return _render_user(user, message=message)
-    flash(message, "success")
+    flash(message, category)
     return redirect(url_for("accounts_admin.user", user_id=user.id))
 
 
@@ -122,3 +168,52 @@ def set_active(user_id):
         return _render_user(target, active_form=form)
     state = "reactivated" if active else "deactivated: their sessions have ended and they cannot log in"
     return _saved(target, f"Saved: {target.name} {state}." + _released_text(outcome.value))
+
+
+@bp.post("/users/<int:user_id>/details")
+@recent_authentication
+def change_details(user_id):
+    target = _user_or_404(user_id)
+    form = DetailsForm(current_email=target.email)
+    if not form.validate_on_submit():
+        return _render_user(target, details_form=form)
+    outcome = perform(
+        user_service.change_details, current_user, target, name=form.name.data, email=form.email.data
+    )
+    if not outcome.ok:
+        form.form_errors.append(outcome.message)
+        return _render_user(target, details_form=form)
+    if not outcome.value:
+        return _saved(target, "Nothing to change.", "info")
+    return _saved(target, f"Saved: name and e-mail of {target.name}.")
+
+
+@bp.post("/users/<int:user_id>/two-factor/disable")
+@recent_authentication
+def disable_two_factor(user_id):
+    target = _user_or_404(user_id)
+    if not TwoFactorActionForm().validate_on_submit():
+        abort(400)
+    if not target.two_factor_enabled:
+        return _saved(target, f"Two-step sign-in is not on for {target.name}.", "info")
+    asked = ask_first(
+        f"Turn off two-step sign-in for {target.name}?",
+        _two_factor_off_text(target),
+        "Turn off two-step sign-in",
+        cancel_url=url_for("accounts_admin.user", user_id=target.id),
+    )
+    if asked:
+        return asked
+    outcome = perform(user_service.reset_two_factor, current_user, target)
+    if not outcome.ok:
+        return _saved(target, outcome.message, "info")
+    return _saved(target, f"Saved: two-step sign-in is off for {target.name}; their sessions have ended.")
+
+
+def _two_factor_off_text(target):
+    if target.id == current_user.id:  # allowed: they are signed in, and sign in again at once
+        return (
+            "You sign in with your password alone until you set it up again; your sessions end "
+            "now, this one included."
+        )
+    return "They sign in with their password alone until they set it up again; their sessions end now."

@@ -14,10 +14,11 @@ from wtforms import (
 )
 from wtforms.validators import AnyOf, Email, EqualTo, InputRequired, Length, Optional
 
-from helpdesk.accounts.auth import MIN_PASSWORD_LENGTH, known_timezones
-from helpdesk.accounts.models import ROLES
+from helpdesk.accounts.auth import MIN_PASSWORD_LENGTH, known_timezones, normalise_email
+from helpdesk.accounts.models import ROLE_CUSTOMER, ROLES
 from helpdesk.accounts.organizations import MAX_NAME as MAX_ORG_NAME
-from helpdesk.accounts.users import STATUS_FILTERS
+from helpdesk.accounts.users import MAX_EMAIL, STATUS_FILTERS
+from helpdesk.accounts.users import MAX_NAME as MAX_USER_NAME
 from helpdesk.formfields import Filled, db_int, parse_id
 from helpdesk.web import page_number
 
@@ -155,6 +156,41 @@ class RoleForm(FlaskForm):
 class ActiveForm(FlaskForm):
     active = HiddenField(validators=[AnyOf(["1", "0"])])
     confirmed = BooleanField("I understand this goes over the seat limit")
+
+
+class NewUserForm(FlaskForm):
+    """A person an admin adds: they choose their password through the link mailed to them."""
+
+    name = StringField("Name", validators=[Filled(), Length(max=MAX_USER_NAME)])
+    email = EmailField(
+        "E-mail",
+        validators=[InputRequired(), Email(check_deliverability=False), Length(max=MAX_EMAIL)],
+        description="They get a link there to choose their password.",
+    )
+    role = SelectField(
+        "Role",
+        choices=[SelectChoice(r, ROLE_LABELS[r]) for r in ROLES],
+        default=ROLE_CUSTOMER,
+        validators=[InputRequired()],
+    )
+    confirmed = BooleanField("I understand this goes over the seat limit")
+
+
+class DetailsForm(FlaskForm):
+    """A user's name and e-mail address, corrected by an admin. The address is checked like a new
+    one only when it changes: an account made with one the check refuses (a `.local` address from
+    `flask create-user`, say) can still have its name corrected."""
+
+    name = StringField("Name", validators=[Filled(), Length(max=MAX_USER_NAME)])
+    email = EmailField("E-mail", validators=[InputRequired(), Length(max=MAX_EMAIL)])
+
+    def __init__(self, *args, current_email=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.current_email = current_email
+
+    def validate_email(self, field):
+        if normalise_email(field.data) != self.current_email:
+            Email(check_deliverability=False)(self, field)
 
 
 class PermissionsForm(FlaskForm):

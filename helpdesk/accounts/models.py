@@ -171,6 +171,7 @@ AUDIT_ORGANIZATION = "organization"  # created or renamed (old/new names)
 AUDIT_ORG_MEMBER = "org_member"  # joined, moved or left (old/new organization names)
 AUDIT_ORG_MANAGER = "org_manager"  # manager flag set or cleared
 AUDIT_DETAILS = "details"  # name or e-mail address corrected by an admin (old/new value)
+AUDIT_TWO_FACTOR = "two_factor"  # two-step sign-in turned off by an admin (old "on", new "off")
 
 
 class AuditEvent(db.Model):

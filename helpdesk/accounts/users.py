@@ -1,17 +1,19 @@
-"""User administration: search, role changes and deactivation, with the seat check and history.
+"""User administration: search, invitations, role changes, deactivation and two-step sign-in
+resets, with the seat check and history.
 
 The seat limit never blocks: going over it needs an explicit confirmation from the admin
 (SeatLimitConfirmationNeeded), then the change is saved. The last active admin can be neither
 demoted nor deactivated, so the help desk always keeps someone who can administer it.
 """
 
+import re
 from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import delete, func, or_, select
 
 from helpdesk import events, policy
-from helpdesk.accounts import audit, seats
+from helpdesk.accounts import audit, password_reset, seats, two_factor
 from helpdesk.accounts.auth import (
     ensure_user,
     find_user_by_email,
@@ -26,6 +28,7 @@ from helpdesk.accounts.models import (
     AUDIT_ORG_MEMBER,
     AUDIT_PERMISSION,
     AUDIT_ROLE,
+    AUDIT_TWO_FACTOR,
     ROLE_ADMIN,
     ROLE_CUSTOMER,
     ROLES,
@@ -255,3 +258,52 @@ def set_active(actor, user, active, *, confirmed=False):
     )
     db.session.flush()
     return Changed(released=released)
+
+
+class PersonRefused(ValidationFailed):
+    """A rule refused a value given for a new person; `field` names it (name, email or role)."""
+
+    def __init__(self, field, message):
+        super().__init__(message)
+        self.field = field
+
+
+_ADDRESS = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")  # the shape only; the form checks more
+
+
+def invite_user(actor, *, email, name, role, confirmed=False):
+    """An admin adds a person (customer, technician or admin) without a password; the mail domain
+    sends them a link where they choose one (events.account_invited). Guarantees: a name that is
+    not blank, a well-formed address no other account has (compared as sign-in compares them) and
+    a known role, else PersonRefused naming the field; the role's history entry and the seat check
+    of create_user (SeatLimitConfirmationNeeded over the limit unless `confirmed`); the account
+    and its invitation exist together or not at all. Returns the user."""
+    name = " ".join((name or "").split())[:MAX_NAME]
+    email = normalise_email(email)
+    if not name:
+        raise PersonRefused("name", "Give the person's name.")
+    if len(email) > MAX_EMAIL or not _ADDRESS.match(email):
+        raise PersonRefused("email", "Enter an e-mail address like name@example.com.")
+    if find_user_by_email(email):
+        raise PersonRefused("email", "An account with this e-mail already exists.")
+    if role not in ROLES:
+        raise PersonRefused("role", "Choose customer, technician or admin.")
+    user = create_user(email, name, None, role, actor=actor, confirmed=confirmed)
+    url = password_reset.set_password_url(user)
+    events.account_invited.send(user=user, actor=actor, url=url)
+    return user
+
+
+def reset_two_factor(actor, user):
+    """An admin turns two-step sign-in off for someone locked out (a lost phone and lost recovery
+    codes). Guarantees: the secret and every recovery code are forgotten, so they sign in with
+    their password alone until they set it up again; every session and remember-me cookie of
+    theirs ends at once (an admin's own too, when they do it to themself); history recorded.
+    Refused (ValidationFailed) when it is not on. Returns True."""
+    if not user.two_factor_enabled:
+        raise ValidationFailed(f"Two-step sign-in is not on for {user.name}.")
+    two_factor.disable(user)
+    rotate_sessions(user)
+    audit.record(actor, AUDIT_TWO_FACTOR, user=user, old="on", new="off")
+    db.session.flush()
+    return True

@@ -182,6 +182,28 @@ def password_reset(user, reset_url):
     )
 
 
+ROLE_NOUNS = {"customer": "a customer", "technician": "a technician", "admin": "an admin"}
+
+
+def account_invited(user, actor, url):
+    """Welcome someone an admin added without a password, to their own address only: who added
+    them and with which role, `url` where they choose a password (it expires), where to ask for a
+    new link once it has, and where to log in."""
+    return [
+        _send(
+            "account_invited",
+            u,
+            "account_invited",
+            "Your help desk account: choose a password",
+            actor=actor,
+            role=ROLE_NOUNS.get(u.role, u.role),
+            login_url=public_url("accounts.login"),
+            **_first_login(u, url),
+        )
+        for u in _recipients([user])
+    ]
+
+
 def admin_alert(users, *, subject, text, url):
     """Something an admin must look at (a low bank, unbilled time, a billing problem), with its page."""
     return [

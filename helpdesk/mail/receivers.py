@@ -57,6 +57,10 @@ def on_password_reset_requested(user, url):
     return notify.password_reset(user, url)
 
 
+def on_account_invited(user, actor, url):
+    return notify.account_invited(user, actor, url)
+
+
 def on_credit_alert(alert, label):
     """A low balance goes to the bank's customer (or its organization's managers) and the admins,
     unbilled time to the admins; a guarantee refund is the customer's news (on_guarantee_refunded)."""
@@ -177,6 +181,7 @@ RECEIVERS = (
     (events.ticket_status_changed, on_status_changed),
     (events.subscriber_added, on_subscriber_added),
     (events.password_reset_requested, on_password_reset_requested),
+    (events.account_invited, on_account_invited),
     (events.credit_alert_raised, on_credit_alert),
     (events.guarantee_refunded, on_guarantee_refunded),
     (events.sla_at_risk, on_sla_at_risk),

@@ -30,6 +30,7 @@ def admin_gets(p, ref):
     return [
         "/admin/",
         "/admin/users",
+        "/admin/users/new",
         f"/admin/users/{p['customer'].id}",
         "/admin/categories",
         "/admin/permissions",
@@ -46,6 +47,12 @@ def admin_posts(p, ref):
         (f"/admin/categories/{it.id}/archive", {"archived": "1"}),
         (f"/admin/users/{customer.id}/role", {"role": "admin", "confirmed": "y"}),
         (f"/admin/users/{customer.id}/active", {"active": "0"}),
+        (
+            "/admin/users/new",
+            {"name": "Nina New", "email": "nina@example.com", "role": "admin", "confirmed": "y"},
+        ),
+        (f"/admin/users/{customer.id}/details", {"name": "Changed", "email": "changed@example.com"}),
+        (f"/admin/users/{customer.id}/two-factor/disable", {"confirmed_action": "yes"}),
         ("/admin/permissions", {"rows": [tech.id], "perm": []}),
         (
             f"/admin/permissions/{tech.id}/{ref.categories['Sales'].id}",
@@ -66,7 +73,8 @@ def _nothing_changed(p, ref):
     customer = db.session.get(User, p["customer"].id)
     it = db.session.get(Category, ref.categories["IT"].id)
     tech = db.session.get(User, p["technician"].id)
-    assert customer.role == "customer" and customer.active
+    assert customer.role == "customer" and customer.active and customer.email == "customer@example.test"
+    assert db.session.scalar(db.select(User).where(User.email == "nina@example.com")) is None
     assert it.name == "IT" and not it.archived and it.description != "Anything at all."
     assert [perm.category_id for perm in tech.category_permissions] == [it.id]
     assert db.session.scalar(db.select(Category).where(Category.name == "Hardware")) is None

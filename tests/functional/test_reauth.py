@@ -6,10 +6,12 @@ import html
 import re
 import time
 
+import pyotp
 import pytest
 from sqlalchemy import func, select
 
-from helpdesk.accounts.models import AuditEvent, CategoryPermission
+from helpdesk.accounts import two_factor
+from helpdesk.accounts.models import AuditEvent, CategoryPermission, User
 from helpdesk.billing.models import CreditPack
 from helpdesk.credits.models import LedgerEntry
 from helpdesk.extensions import db
@@ -43,6 +45,9 @@ def _actions(make, ref):
     """Each protected action: (path, form data, how many rows it writes, a count of those rows)."""
     customer = make.customer(email="cust@example.com")
     tech = make.technician()
+    locked_out = make.customer(email="locked-out@example.com")
+    secret = two_factor.new_secret()
+    two_factor.enable(locked_out, secret, pyotp.TOTP(secret).now())
     account = bank("Pay as you go", 100, user=customer)
     urgent = db.session.scalar(select(Priority).where(Priority.name == "Urgent"))
     business = plan("Business")
@@ -72,6 +77,21 @@ def _actions(make, ref):
         ),
         "role": (f"/admin/users/{customer.id}/role", {"role": "technician", "confirmed": "y"}, audits),
         "active": (f"/admin/users/{tech.id}/active", {"active": "0", "confirmed_action": "yes"}, audits),
+        "new user": (
+            "/admin/users/new",
+            {"name": "Nina New", "email": "nina@example.com", "role": "customer"},
+            lambda: db.session.scalar(select(func.count(User.id)).where(User.email == "nina@example.com")),
+        ),
+        "details": (
+            f"/admin/users/{customer.id}/details",
+            {"name": "Cust Renamed", "email": "cust@example.com"},
+            audits,
+        ),
+        "two factor": (
+            f"/admin/users/{locked_out.id}/two-factor/disable",
+            {"confirmed_action": "yes"},
+            audits,
+        ),
         "permission": (
             f"/admin/permissions/{tech.id}/{ref.categories['IT'].id}",
             {"perm": f"{tech.id}:{ref.categories['IT'].id}"},
@@ -85,7 +105,18 @@ def _actions(make, ref):
     }
 
 
-ACTIONS = ["adjust", "move plan", "tariff", "role", "active", "permission", "pack"]
+ACTIONS = [
+    "adjust",
+    "move plan",
+    "tariff",
+    "role",
+    "active",
+    "new user",
+    "details",
+    "two factor",
+    "permission",
+    "pack",
+]
 
 
 @pytest.mark.parametrize("name", ACTIONS)
@@ -120,7 +151,8 @@ def test_confirming_performs_the_action_exactly_once(app, client, admin, make, r
     db.session.expire_all()
     after = written()
     assert after is True or after == before + 1
-    assert client.post(path, data=data).status_code in (200, 302)  # recent now: no question asked
+    again = client.post(path, data=data)  # recent now: no question asked (a second new user: refused)
+    assert again.status_code in (200, 302, 422) and "Confirm it" not in again.get_data(as_text=True)
 
 
 def test_a_wrong_password_does_nothing_and_asks_again(app, client, admin, make, ref):
