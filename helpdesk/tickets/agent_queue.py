@@ -22,7 +22,10 @@ def queue_context(args, notice=None):
         # A category the agent may not see (an old link, a hand-made URL): its filter would show
         # "Any" over an empty list; every category they may see is shown instead, and said so.
         args.category = None
-        notice = notice or {"level": "info", "text": "That category is not one of yours: showing all of yours."}
+        notice = notice or {
+            "level": "info",
+            "text": "That category is not one of yours: showing all of yours.",
+        }
     page = queue.queue_page(
         current_user,
         args.criteria(),
