@@ -398,11 +398,10 @@ def adjust(account, amount, reason, actor):
 
     A deduction never takes the bank below its floor (InsufficientCredits).
     """
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationFailed("Give a reason for the adjustment.")
-    if not amount:
-        raise ValidationFailed("Enter a non-zero amount.")
+    refusal = adjustment_refusal(account, amount, reason)
+    if refusal:
+        raise ValidationFailed(refusal)
+    reason = reason.strip()
     entry, _ = post_entry(
         account.id,
         int(amount),
@@ -412,6 +411,21 @@ def adjust(account, amount, reason, actor):
         memo=reason,
     )
     return entry
+
+
+def adjustment_refusal(account, amount, reason):
+    """Why this adjustment cannot be booked (a sentence), or None: asked before the admin is asked
+    to confirm, and again under the bank's lock when it is booked (post_entry keeps the floor)."""
+    if not (reason or "").strip():
+        return "Give a reason for the adjustment."
+    if not amount:
+        return "Enter a non-zero amount."
+    if amount < 0 and account.balance + amount < floor_of(account):
+        return (
+            f"Not enough credits: the balance is {account.balance:,} and this bank may go down to "
+            f"{floor_of(account):,}, so at most {account.balance - floor_of(account):,} can be taken."
+        )
+    return None
 
 
 def bank_list_query(search=""):

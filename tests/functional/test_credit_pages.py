@@ -242,6 +242,25 @@ def test_admin_adjustment_needs_a_reason_and_is_attributed(client, make, ref, lo
     assert "Goodwill" in page
 
 
+@pytest.mark.parametrize(
+    ("amount", "message"),
+    [
+        ("0", "Enter a non-zero amount."),
+        ("-500", "Not enough credits: the balance is 100 and this bank may go down to 0, so at most 100"),
+    ],
+)
+def test_an_adjustment_that_cannot_be_booked_is_refused_before_the_question(
+    client, make, ref, login, amount, message
+):
+    account = bank("Pay as you go", 100, user=make.customer())
+    login(make.admin())
+    page = client.post(
+        f"/admin/credits/banks/{account.id}/adjust", data={"amount": amount, "reason": "Cleanup"}
+    ).get_data(as_text=True)
+    assert message in page and "credits?" not in page  # no "Take 500 credits from ...?" question first
+    assert f'value="{amount}"' in page and 'value="Cleanup"' in page and balance_of(account) == 100
+
+
 def test_admin_moves_a_bank_to_another_plan(client, make, ref, login):
     customer = make.customer()
     account = bank("Free", user=customer)
