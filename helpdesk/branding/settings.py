@@ -8,7 +8,9 @@ the worker) it is one primary-key read of a one-row table. Nothing is cached bet
 every app server sees a change with its next request.
 """
 
+import io
 import math
+import warnings
 from dataclasses import dataclass
 
 from flask import current_app, has_request_context, request
@@ -205,7 +207,40 @@ def check_logo(raw_name, data):
         raise BrandingRefused("logo", str(exc)) from None
     if ext == "webp" and data[8:12] != b"WEBP":
         raise BrandingRefused("logo", f"{filename}: the content is not a valid .webp file.")
+    _check_pixels(filename, data)
     return checked
+
+
+MAX_LOGO_SIDE = 4000  # pixels; the header shows a logo a few hundred pixels wide at most
+
+
+def _check_pixels(filename, data):
+    """The image decodes whole (not cut short or damaged) and is of a sensible size: every page
+    shows it, so a broken or 400-megapixel logo would cost every visitor. Pillow reads the size
+    from the header before decoding anything, so a huge image is refused without being decoded."""
+    from PIL import Image
+
+    too_big = f"use one at most {MAX_LOGO_SIDE:,} pixels wide and high."
+    try:
+        with warnings.catch_warnings():  # Pillow's warning of a huge header: refused below anyway
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            opened = Image.open(io.BytesIO(data))
+        with opened as image:
+            width, height = image.size
+            if max(width, height) > MAX_LOGO_SIDE:
+                raise BrandingRefused(
+                    "logo",
+                    f"{filename}: the logo is {width:,} × {height:,} pixels; {too_big}",
+                )
+            image.load()
+    except BrandingRefused:
+        raise
+    except Image.DecompressionBombError:  # more than twice Pillow's limit: not even opened
+        raise BrandingRefused("logo", f"{filename}: the logo has far too many pixels; {too_big}") from None
+    except (OSError, SyntaxError, ValueError):
+        raise BrandingRefused(
+            "logo", f"{filename}: the image cannot be read (it may be cut short or damaged)."
+        ) from None
 
 
 def _row(actor):

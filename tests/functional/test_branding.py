@@ -35,6 +35,14 @@ def png(width=2, height=2):
     )
 
 
+def huge_png_header(width=12000, height=12000):
+    """A PNG whose valid header says `width` x `height` (432 megapixels) over a few bytes of data:
+    what a decompression bomb looks like before it is decoded."""
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    ihdr = struct.pack(">I", len(header)) + b"IHDR" + header + struct.pack(">I", zlib.crc32(b"IHDR" + header))
+    return png()[:8] + ihdr + png()[33:]
+
+
 def post(client, name="", accent="", logo=None, filename="logo.png"):
     data = {"name": name, "accent": accent}
     if logo is not None:
@@ -190,6 +198,17 @@ SVG = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
         (png() + b"\x00" * 2048, "big.png", "big.png: the logo is larger than the 2 KB limit."),
         (b"GIF89a" + b"\x00" * 20, "anim.gif", "anim.gif: a logo must be a PNG, JPEG or WebP image."),
         (b"not an image at all", "fake.png", "fake.png: the content is not a valid .png file."),
+        (png()[:40], "cut.png", "cut.png: the image cannot be read (it may be cut short or damaged)."),
+        (
+            huge_png_header(),
+            "huge.png",
+            "huge.png: the logo is 12,000 × 12,000 pixels; use one at most 4,000 pixels wide and high.",
+        ),
+        (
+            huge_png_header(20000, 20000),  # past twice Pillow's limit: refused before it opens
+            "bomb.png",
+            "bomb.png: the logo has far too many pixels; use one at most 4,000 pixels wide and high.",
+        ),
     ],
 )
 def test_a_bad_logo_is_refused_with_its_message_and_nothing_is_saved(
