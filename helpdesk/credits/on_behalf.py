@@ -70,10 +70,11 @@ def open_for_customer(
         category_id=category_id,
         priority_id=priority_id,
         submission_key=submission_key,
+        opened_by=agent,
     )
     if not created:
         return ticket, False, 0
-    lifecycle.record_event(ticket, agent, "opened for the customer", None, f"by {agent.name}")
+    lifecycle.record_event(ticket, agent, "opened for the customer", None, customer.name)
     account, cost = price
     if cost > 0:
         quotes.charge_new_ticket(customer, ticket, price, submission_key)
@@ -86,7 +87,7 @@ def open_for_customer(
         )
     elif priority.credit_cost > 0:
         lifecycle.record_event(
-            ticket, agent, "priority", None, f"{priority.name} at no charge to the customer"
+            ticket, agent, "priority given", None, f"{priority.name} at no charge to the customer"
         )
     db.session.flush()
     return ticket, True, cost

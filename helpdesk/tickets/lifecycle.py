@@ -113,9 +113,12 @@ def create_ticket(actor, *, subject, body, category_id, priority_id, files=(), s
     )
 
 
-def open_new_ticket(actor, *, subject, body, category_id, priority_id, files=(), submission_key=None):
+def open_new_ticket(
+    actor, *, subject, body, category_id, priority_id, files=(), submission_key=None, opened_by=None
+):
     """`create_ticket` for a caller that has just looked for the submission (find_submission) and
-    found none: the same guarantees; a twin committed since then is still handed back."""
+    found none: the same guarantees; a twin committed since then is still handed back. `opened_by`:
+    the agent who opened it for `actor` (a phone call), named in the history as its creator."""
     category = db.session.get(Category, category_id)
     if category is None or category.archived:
         raise ValidationFailed("Choose one of the listed categories.")
@@ -157,7 +160,7 @@ def open_new_ticket(actor, *, subject, body, category_id, priority_id, files=(),
     if submission_key:
         uploads.claim_staged(actor, submission_key, ticket)
         drafts.discard(actor, submission_key)  # the draft of this form became the ticket
-    record_event(ticket, actor, "created", None, f"{category.name} / {priority.name}")
+    record_event(ticket, opened_by or actor, "created", None, f"{category.name} / {priority.name}")
     db.session.flush()
     round_robin.assign_new_ticket(ticket, record_event)  # a round-robin category's turn, if any
     events.ticket_created.send(ticket=ticket)

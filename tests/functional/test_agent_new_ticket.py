@@ -47,12 +47,15 @@ def test_a_free_ticket_for_an_existing_customer_is_theirs_and_acknowledged(clien
     assert answer.status_code == 302
     (ticket,) = _tickets()
     assert ticket.requester_id == desk.requester.id and ticket.paid_credits == 0
-    assert ("opened for the customer", "by Ivan IT", desk.tech_it.id) in _history(ticket)
+    assert ("opened for the customer", "Alice Archer", desk.tech_it.id) in _history(ticket)
     assert db.session.scalar(
         db.select(db.func.count(OutboxMessage.id)).where(OutboxMessage.user_id == desk.requester.id)
     )
     followed = client.get(answer.headers["Location"])
     assert f"Ticket #{ticket.id} opened for Alice Archer." in followed.get_data(as_text=True)
+    history = client.get(f"/agent/tickets/{ticket.id}/history").get_data(as_text=True)
+    assert "Alice Archer created the ticket" not in history  # Ivan did, for her
+    assert "opened for the customer: Alice Archer" in history
 
 
 def test_a_paid_priority_is_charged_only_with_consent_and_who_ticked_is_recorded(client, login, desk):
@@ -74,7 +77,10 @@ def test_a_paid_priority_is_charged_only_with_consent_and_who_ticked_is_recorded
     _post(client, desk, priority=urgent, submission_key="phone-2")  # unticked: at no charge
     free = [t for t in _tickets() if t.id != ticket.id][0]
     assert free.priority.name == "Urgent" and free.paid_credits == 0 and balance_of(account) == 750
-    assert ("priority", "Urgent at no charge to the customer", desk.tech_it.id) in _history(free)
+    assert ("priority given", "Urgent at no charge to the customer", desk.tech_it.id) in _history(free)
+    history = client.get(f"/agent/tickets/{free.id}/history").get_data(as_text=True)
+    assert "priority given: Urgent at no charge to the customer" in history
+    assert "from none" not in history
 
 
 def test_consent_without_enough_credits_opens_nothing(client, login, desk):
