@@ -176,11 +176,13 @@ def test_the_submit_form_quotes_the_reply_by_time_on_the_chosen_category_s_calen
     )
     alice = make.customer(timezone="Europe/Berlin")
     bank("Business", 1000, user=alice)
-    login(alice)
-    form = client.get("/portal/tickets/new").get_data(as_text=True)
-    assert 'hx-get="/portal/tickets/new/quote"' in form and "hx-include=\"[name='category']\"" in form
     urgent = ref.priorities["Urgent"].id
+    # Signed in at the travelled moment: a session signed later than "now" (this test once ran
+    # after SATURDAY_NIGHT had passed on the wall clock) would not be accepted back in time.
     with time_machine.travel(SATURDAY_NIGHT, tick=False):
+        login(alice)
+        form = client.get("/portal/tickets/new").get_data(as_text=True)
+        assert 'hx-get="/portal/tickets/new/quote"' in form and "hx-include=\"[name='category']\"" in form
         sales = client.get(
             f"/portal/tickets/new/quote?priority={urgent}&category={ref.categories['Sales'].id}",
             headers={"HX-Request": "true"},
