@@ -7,7 +7,7 @@ For just the low-balance alert in the ticket header: the `ticket_credit_alert(ti
 global and `{% include "credits/agent/_low_balance_alert.html" %}` (it reads `low_alert`).
 """
 
-from flask import abort, redirect, url_for
+from flask import abort, flash, redirect, url_for
 from flask_login import current_user
 
 from helpdesk import policy
@@ -18,7 +18,7 @@ from helpdesk.credits import quotes as credit_quotes
 from helpdesk.credits import time_entries
 from helpdesk.credits.blueprints import agent_bp as bp
 from helpdesk.credits.forms import TimeEntryForm, TimerStopForm
-from helpdesk.credits.models import TimeEntry
+from helpdesk.credits.models import CreditAccount, TimeEntry
 from helpdesk.credits.panels import agent_panel
 from helpdesk.extensions import db
 from helpdesk.htmx import is_htmx, render_page_or_block
@@ -41,11 +41,23 @@ def _panel(ticket, **kw):
 
 
 def _after_change(ticket, action):
-    """Run a service call, commit, then show the panel (htmx) or go back to the page."""
-    error = perform(action).message or None
-    if is_htmx() or error:
+    """Run a service call, commit, then show the panel (htmx) or go back to the ticket page's
+    panel (without JavaScript), saying so when the time could not be charged."""
+    outcome = perform(action)
+    error = outcome.message or None
+    if error is None and getattr(outcome.value, "unbilled", False):
+        error = unbilled_text(outcome.value)
+    if is_htmx() or not outcome.ok:
         return _panel(ticket, error=error)
-    return redirect(url_for("credits_agent.panel", ticket_id=ticket.id))
+    flash(error or "Time entries saved.", "error" if error else "success")
+    return redirect(url_for("tickets_agent.ticket", ticket_id=ticket.id, _anchor="credit-panel"))
+
+
+def unbilled_text(entry):
+    """What the agent is told when the time they logged could not be charged."""
+    account = db.session.get(CreditAccount, entry.account_id) if entry.account_id else None
+    where = f"{account.owner_name}'s bank has {account.balance:,} credits" if account else "there is no bank"
+    return f"Saved, but these {entry.minutes} min could not be charged: {where}. The admins have been told."
 
 
 @bp.get("/tickets/<int:ticket_id>")

@@ -104,6 +104,20 @@ def record_alert(account, kind, text, ticket=None):
     return alert
 
 
+def open_unbilled_alert(ticket_id):
+    """The ticket's unbilled-time alert that no admin has acknowledged yet, or None."""
+    return db.session.scalar(
+        select(CreditAlert)
+        .where(
+            CreditAlert.ticket_id == ticket_id,
+            CreditAlert.kind == ALERT_UNBILLED_TIME,
+            CreditAlert.acknowledged.is_(False),
+        )
+        .order_by(CreditAlert.id.desc())
+        .limit(1)
+    )
+
+
 def current_low_alert(account):
     """The latest low-balance alert of a bank that is still low, else None."""
     if account is None or account.low_stage <= 0:

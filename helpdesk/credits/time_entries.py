@@ -76,13 +76,15 @@ def _bill(entry, actor):
         )
     except InsufficientCredits as exc:
         entry.unbilled = True
-        credit_alerts.record_alert(
-            account,
-            ALERT_UNBILLED_TIME,
+        text = (
             f"{minutes} min logged by {entry.agent.name} on ticket #{entry.ticket_id} could not be"
-            f" charged: {exc}",
-            ticket=entry.ticket,
+            f" charged: {exc}"
         )
+        open_alert = credit_alerts.open_unbilled_alert(entry.ticket_id)
+        if open_alert is None:
+            credit_alerts.record_alert(account, ALERT_UNBILLED_TIME, text, ticket=entry.ticket)
+        else:  # one open alert (and one mail) per ticket, however many entries follow
+            open_alert.text, open_alert.balance = f"{text} (and earlier entries)"[:500], account.balance
         return None
     entry.billed -= ledger.amount
     entry.unbilled = False

@@ -178,6 +178,31 @@ def test_unbilled_time_mails_the_admins_not_the_customer(make, ref, staff):
     assert [r for r in outbox() if r.to_addr == "timebank@example.test"] == []
 
 
+def test_unbilled_time_is_one_alert_and_one_mail_per_ticket_and_the_agent_is_told(
+    client, login, make, ref, staff
+):
+    customer = make.customer(email="timebank@example.test")
+    bank("Time bank", 0, user=customer)
+    agent = make.technician(ref.categories["IT"], name="Ivan IT")
+    ticket = make.ticket(requester=customer, category=ref.categories["IT"], priority=ref.priorities["Normal"])
+    db.session.commit()
+    login(agent)
+    answer = client.post(f"/agent/credits/tickets/{ticket.id}/time", data={"minutes": 30, "note": "Call"})
+    assert answer.headers["Location"] == f"/agent/tickets/{ticket.id}#credit-panel"  # back to the ticket
+    page = client.get(answer.headers["Location"]).get_data(as_text=True)
+    assert "Saved, but these 30 min could not be charged" in page and "The admins have been told." in page
+    for minutes in (20, 5):
+        htmx = client.post(
+            f"/agent/credits/tickets/{ticket.id}/time",
+            data={"minutes": minutes},
+            headers={"HX-Request": "true"},
+        ).get_data(as_text=True)
+        assert f"Saved, but these {minutes} min could not be charged" in htmx
+    assert len(outbox("admin_alert")) == 2  # one mail to each of the two admins, not one per entry
+    alerts = db.session.scalars(select(CreditAlert).where(CreditAlert.ticket_id == ticket.id)).all()
+    assert len(alerts) == 1 and "5 min logged by Ivan IT" in alerts[0].text
+
+
 # --- Billing: receipts, payment links, alerts ----------------------------------------------------
 
 
