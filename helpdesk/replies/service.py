@@ -29,6 +29,7 @@ PLACEHOLDERS = {
     "agent_first_name": "your first name",
 }
 _PLACEHOLDER = re.compile(r"\{(" + "|".join(PLACEHOLDERS) + r")\}")
+_ANY_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_ ]{0,40})\}")  # what looks like one
 SHARE_REFUSED = "You may share replies only in the categories you work in."
 PICKER_LIMIT = 200  # the no-JavaScript select lists the most used ones first, up to this many
 
@@ -71,6 +72,12 @@ def _clean(title, body):
         problems["body"] = "Write the text to insert."
     elif len(body) > BODY_MAX:
         problems["body"] = f"The text may be up to {BODY_MAX:,} characters."
+    else:
+        unknown = sorted({m.group(1) for m in _ANY_PLACEHOLDER.finditer(body)} - set(PLACEHOLDERS))
+        if unknown:  # it would be inserted as typed: "Hi {foo}" in a mail to the customer
+            names = ", ".join("{" + name + "}" for name in unknown)
+            known = ", ".join("{" + name + "}" for name in PLACEHOLDERS)
+            problems["body"] = f"Unknown placeholder {names}: use one of {known}."
     if problems:
         raise ValidationFailed(" ".join(problems.values()))
     return title, body
@@ -85,9 +92,27 @@ def _scope(actor, category_id):
     return category_id, None
 
 
+def _check_title_free(title, category_id, owner_id, reply_id=None):
+    """Two replies of one picker may not share a title (case ignored): they would look the same."""
+    where = (
+        SavedReply.category_id == category_id if category_id is not None else SavedReply.owner_id == owner_id
+    )
+    taken = db.session.scalar(
+        select(SavedReply.id).where(
+            where, func.lower(SavedReply.title) == title.lower(), SavedReply.id != (reply_id or 0)
+        )
+    )
+    if taken:
+        place = "in this category" if category_id is not None else "among your personal replies"
+        raise ValidationFailed(
+            f"A saved reply called “{title}” already exists {place}: choose another title."
+        )
+
+
 def create(actor, title, body, category_id=None):
     title, body = _clean(title, body)
     category_id, owner_id = _scope(actor, category_id)
+    _check_title_free(title, category_id, owner_id)
     reply = SavedReply(
         title=title, body=body, category_id=category_id, owner_id=owner_id, created_by_id=actor.id
     )
@@ -100,7 +125,9 @@ def update_reply(actor, reply, title, body, category_id=None):
     if not policy.can_keep_saved_reply(actor, reply):
         raise NotFound("No such saved reply.")
     title, body = _clean(title, body)
-    reply.category_id, reply.owner_id = _scope(actor, category_id)
+    scope = _scope(actor, category_id)
+    _check_title_free(title, *scope, reply_id=reply.id)
+    reply.category_id, reply.owner_id = scope
     reply.title, reply.body = title, body
     db.session.flush()
     return reply

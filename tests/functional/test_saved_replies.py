@@ -105,6 +105,25 @@ def test_bad_input_names_the_field_keeps_what_was_typed_and_saves_nothing(client
     assert _count() == 0
 
 
+def test_an_unknown_placeholder_or_a_title_already_in_the_picker_is_refused(client, login, desk):
+    login(desk.tech_it)
+    typo = client.post(
+        "/agent/replies/new",
+        data={"title": "Hello", "body": "Hi {foo}, see {ticket_id}", "scope": "personal"},
+    )
+    text = typo.get_data(as_text=True)
+    assert typo.status_code == 422 and "Unknown placeholder {foo}: use one of {customer_name}" in text
+    assert "Hi {foo}, see {ticket_id}</textarea>" in text and _count() == 0
+    shared = {"title": "Thanks, closing", "body": "Thank you.", "scope": str(desk.it.id)}
+    assert client.post("/agent/replies/new", data=shared).status_code == 302
+    again = client.post("/agent/replies/new", data=shared | {"title": "thanks, CLOSING"})
+    assert "A saved reply called “thanks, CLOSING” already exists in this category" in again.get_data(
+        as_text=True
+    )
+    personal = client.post("/agent/replies/new", data=shared | {"scope": "personal"})
+    assert personal.status_code == 302 and _count() == 2  # the same title as a personal reply: fine
+
+
 def test_inserting_without_javascript_fills_placeholders_after_the_typed_text_and_sends_nothing(
     client, login, desk
 ):
