@@ -118,6 +118,7 @@ def page_context(ticket, reply_form=None, subscriber_form=None, note_form=None, 
         notice=None,
         error=None,
         oob=False,
+        summary_oob=False,  # the header's summary sent out of band (see render_ticket's callers)
     )
     context.update(extra)
     return context
@@ -195,7 +196,7 @@ def reply(ticket_id):
             notice = saved_replies.insert_into_reply(form, ticket, current_user)
         return render_ticket(
             agent_tickets.load_ticket(ticket_id),
-            ["conversation", "sidebar"],
+            ["conversation", "sidebar", "summary"],
             reply_form=form,
             note_form=note_form,
             reply_notice=notice,
@@ -222,7 +223,7 @@ def reply(ticket_id):
             form, staged = None, ()
     return render_ticket(
         agent_tickets.load_ticket(ticket_id),  # what the page shows, loaded with the row again
-        ["conversation", "sidebar"],
+        ["conversation", "sidebar", "summary"],
         reply_form=form,
         note_form=note_form,
         reply_notice=notice,
@@ -260,7 +261,7 @@ def note(ticket_id):
             form, staged = None, ()
     return render_ticket(
         agent_tickets.load_ticket(ticket_id),
-        ["conversation", "sidebar"],
+        ["conversation", "sidebar", "summary"],
         reply_form=_other_box(AgentReplyForm, "reply"),
         note_form=form,
         reply_notice=notice,
@@ -291,7 +292,9 @@ def edit(ticket_id, field):
     if not is_htmx():
         flash(text, "success")
         return redirect(url_for("tickets_agent.ticket", ticket_id=ticket.id))
-    return render_ticket(ticket, notice={"field": field, "text": text})
+    return render_ticket(
+        ticket, ["sidebar", "summary"], notice={"field": field, "text": text}, summary_oob=True
+    )
 
 
 def _question(ticket, field, value):

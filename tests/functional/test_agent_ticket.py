@@ -91,6 +91,24 @@ def test_inline_status_edit_confirms_and_records_history(client, login, desk):
     assert (event.actor_id, event.old_value, event.new_value) == (desk.tech_it.id, "new", "waiting")
 
 
+def test_a_status_change_sends_the_header_s_clock_along(client, login, desk):
+    """The header's reply-by clock is replaced out of band with the sidebar: resolving an overdue
+    ticket no longer leaves 'overdue' at the top of the page until a reload."""
+    login(desk.tech_it)
+    before = _summary(client.get(f"/agent/tickets/{desk.it_ticket.id}").get_data(as_text=True))
+    assert "reply due" in before
+    response = edit(client, desk.it_ticket.id, "status", "resolved", 1)
+    html = response.get_data(as_text=True)
+    assert '<div id="ticket-summary" hx-swap-oob="true">' in html
+    sent = _summary(html)
+    assert "reply due" not in sent
+    assert sent == _summary(client.get(f"/agent/tickets/{desk.it_ticket.id}").get_data(as_text=True))
+
+
+def _summary(html):
+    return re.search(r'<p class="ticket-summary" hx-disable>(.*?)</p>', html, re.S)[1]
+
+
 def test_without_javascript_an_edit_redirects_with_a_flash(client, login, desk):
     login(desk.tech_it)
     response = edit(client, desk.it_ticket.id, "status", "open", 1, htmx=False)
