@@ -28,14 +28,20 @@ def _plan_choices(form):
 
 @bp.get("/")
 def index():
+    return _index_page()
+
+
+def _index_page(open_form=None, status=200):
+    """The banks' list with the "Open or move bank" form (`open_form`: as sent, when refused)."""
     search = (request.args.get("q") or "").strip()[:200]
     page = paginate(credits.bank_list_query(search))
     return render_page_or_block(
         "credits/admin/index.html",
         "accounts",
+        status=status,
         page=page,
         search=search,
-        open_form=_plan_choices(OpenBankForm(formdata=None)),
+        open_form=open_form or _plan_choices(OpenBankForm(formdata=None)),
         open_alerts=credit_alerts.open_alert_count(),
     )
 
@@ -45,7 +51,7 @@ def index():
 def open_bank():
     form = _plan_choices(OpenBankForm())
     if form.validate_on_submit():
-        plan = db.get_or_404(ServicePlan, form.plan.data)
+        plan = db.session.get(ServicePlan, form.plan.data)
         outcome = perform(
             credit_settings.open_bank,
             current_user,
@@ -56,8 +62,11 @@ def open_bank():
         if outcome.ok:
             flash(f"{outcome.value.owner_name} is on {plan.name}.", "success")
             return redirect(url_for("credits_admin.account", account_id=outcome.value.id))
-        flash(outcome.message, "error")
-    return redirect(url_for("credits_admin.index"))
+        form.form_errors.append(outcome.message)
+    elif not form.errors.get("csrf_token"):
+        form.form_errors.append("Check the fields marked below.")
+    # The page again with what was typed and why it was refused (a redirect lost both).
+    return _index_page(open_form=form, status=422)
 
 
 def _account_page(account, adjust_form=None, status=200):

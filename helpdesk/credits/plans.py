@@ -176,6 +176,12 @@ def open_bank(actor, plan, *, email=None, organization_name=None):
         user = find_user_by_email(email)
         if user is None or not user.is_customer:
             raise ValidationFailed("No customer has this e-mail.")
+        shared = credits.account_for(user)
+        if shared is not None and shared.organization_id is not None:
+            raise ValidationFailed(
+                f"{user.name} belongs to {shared.owner_name}, whose shared bank pays for their "
+                f"tickets: open or move {shared.owner_name}'s bank instead."
+            )
         owner = {"user": user}
     else:
         org = db.session.scalar(select(Organization).where(Organization.name == organization_name.strip()))

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from helpdesk.credits import ledger as credits
 from helpdesk.credits import quotes as credit_quotes
-from helpdesk.credits.models import CreditRequest, CreditSettingChange, LedgerEntry
+from helpdesk.credits.models import CreditRequest, CreditSettingChange, LedgerEntry, ServicePlan
 from helpdesk.extensions import db
 from helpdesk.mail.models import OutboxMessage
 from helpdesk.notices.models import Notice
@@ -54,6 +54,27 @@ def mails(kind):
 
 def notices_of(user):
     return db.session.scalars(select(Notice).where(Notice.user_id == user.id)).all()
+
+
+def test_no_personal_bank_for_a_member_paid_for_by_the_shared_bank_and_the_form_keeps_its_input(
+    client, login, make, acme
+):
+    from helpdesk.credits.models import CreditAccount
+
+    login(make.admin())
+    payg = db.session.scalar(select(ServicePlan).where(ServicePlan.name == "Pay as you go"))
+    answer = client.post("/admin/credits/banks", data={"email": acme.dave.email, "plan": payg.id})
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 422
+    assert "Dave Dunn belongs to Acme, whose shared bank pays for their tickets" in page
+    assert f'value="{acme.dave.email}"' in page  # what was typed stays in the form
+    assert (
+        db.session.scalar(select(func.count(CreditAccount.id)).where(CreditAccount.user_id == acme.dave.id))
+        == 0
+    )
+    unknown = client.post("/admin/credits/banks", data={"email": "nobody@example.com", "plan": payg.id})
+    assert "No customer has this e-mail." in unknown.get_data(as_text=True)
+    assert 'value="nobody@example.com"' in unknown.get_data(as_text=True)
 
 
 def test_a_short_member_is_offered_to_ask_a_manager_not_to_buy(client, login, acme, ref):
