@@ -64,10 +64,33 @@ STOP_WORDS = frozenset(
 
 def words(query):
     """The words a search looks for: `terms(query)` less common English words, unless only
-    those were typed (then all of them)."""
+    those were typed (then all of them), each as its singular (see singular)."""
     found = terms(query)
     kept = [word for word in found if word not in STOP_WORDS]
-    return kept or found
+    return _distinct(singular(word) for word in (kept or found))
+
+
+def singular(word):
+    """An English plural as the prefix its singular starts with: "passwords" -> "password",
+    "addresses" -> "address", "policies" -> "polic". Words are matched as prefixes, so the
+    singular finds both forms ("passwords" found nothing in an article that says "password")."""
+    if len(word) < 4 or not word.isascii() or not word.isalpha():
+        return word
+    if word.endswith(("sses", "shes", "ches", "xes", "zzes")):
+        return word[:-2]
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3]
+    if word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def _distinct(items):
+    found = []
+    for item in items:
+        if item not in found:
+            found.append(item)
+    return found
 
 
 SUGGESTION_WORDS = 6  # of a subject: its first six words say what it is about (and 15 pairs at most)
@@ -76,7 +99,8 @@ SUGGESTION_WORDS = 6  # of a subject: its first six words say what it is about (
 def suggestion_words(text):
     """The words of a subject worth suggesting on: no common words, at least two letters each,
     the first SUGGESTION_WORDS of them."""
-    return [word for word in terms(text) if word not in STOP_WORDS and len(word) >= 2][:SUGGESTION_WORDS]
+    kept = [singular(word) for word in terms(text) if word not in STOP_WORDS and len(word) >= 2]
+    return _distinct(kept)[:SUGGESTION_WORDS]
 
 
 def _quoted_pg(word):

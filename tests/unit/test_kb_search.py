@@ -60,7 +60,32 @@ def suggested(viewer, text, **kw):
 def test_words_drop_common_english_unless_nothing_else_is_left():
     assert search.words("How to reset my password?") == ["reset", "password"]
     assert search.words("how to") == ["how", "to"]
-    assert search.suggestion_words("My VPN drops a lot, I think") == ["vpn", "drops", "lot", "think"]
+    assert search.suggestion_words("My VPN drops a lot, I think") == ["vpn", "drop", "lot", "think"]
+
+
+@pytest.mark.parametrize(
+    ("typed", "looked_for"),
+    [
+        ("passwords", "password"),
+        ("plans", "plan"),
+        ("addresses", "address"),
+        ("accesses", "access"),
+        ("policies", "polic"),
+        ("boxes", "box"),
+        ("access", "access"),  # not plurals: left as typed
+        ("status", "status"),
+        ("vpn", "vpn"),
+        ("bus", "bus"),
+        ("analysis", "analysis"),
+    ],
+)
+def test_a_plural_is_looked_for_as_its_singular(typed, looked_for):
+    assert search.words(typed) == [looked_for]
+
+
+def test_a_plural_finds_the_article_that_says_the_singular(library, make):
+    reader = make.customer()
+    assert titles(reader, "printers") == titles(reader, "printer") == ["Printer shows as offline"]
 
 
 def test_every_word_must_match_as_a_prefix_title_tags_or_text(library, make):
