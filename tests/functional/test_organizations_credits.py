@@ -202,6 +202,12 @@ def test_members_have_no_notifications_entry(client, login, acme):
     page = client.get("/portal/tickets").get_data(as_text=True)
     assert "Notifications" not in page and ">Organization</a>" not in page
     assert client.get("/portal/organization/usage").status_code == 404
+    typed = client.get("/notices/").get_data(as_text=True)  # the address typed by hand
+    assert "News of your tickets comes by e-mail" in typed and "asks for credits" not in typed
+    login(acme.carol)
+    assert "When a member of your organization asks for credits" in client.get("/notices/").get_data(
+        as_text=True
+    )
 
 
 def set_cap(client, member, value):
