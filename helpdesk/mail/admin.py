@@ -52,9 +52,16 @@ def message_html(row_id):
 @bp.post("/<int:row_id>/retry")
 def retry(row_id):
     row = db.get_or_404(OutboxMessage, row_id)
-    perform(mail_delivery.retry, row)
+    outcome = perform(mail_delivery.retry, row)
     if is_htmx():
         return _row(row)
+    if outcome.ok:  # the row leaves the list of failed mail: say where it went
+        flash(
+            f"The mail to {row.to_addr} (“{row.subject}”) is queued again: the worker sends it next.",
+            "success",
+        )
+    else:
+        flash(outcome.message, "error")
     return redirect(safe_next(request.form.get("back")) or url_for("mail_admin.outbox", status="failed"))
 
 

@@ -194,6 +194,8 @@ def test_failed_after_max_attempts_then_admin_retry_delivers_once(
     assert "HX-Request" in response.headers["Vary"] and b"Queued" in response.data
     plain = client.post(f"/admin/mail/{row.id}/retry", data={"back": "https://evil.example/"})
     assert plain.status_code == 302 and plain.headers["Location"] == "/admin/mail/?status=failed"
+    said = client.get(plain.headers["Location"]).get_data(as_text=True)  # the row left this list
+    assert "is queued again: the worker sends it next." in said
     smtp_server.refuse_always = False
     assert mail_delivery.process_due()["sent"] == 1
     assert smtp_server.message_ids() == [row.message_id]
