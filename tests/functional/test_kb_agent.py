@@ -209,6 +209,7 @@ def test_the_ticket_page_offers_the_panel_and_articles_from_replies(client, logi
     )
     assert 'data-kb-insert="Update the client."' in panel
     assert "Agents only" in panel and panel.count("Insert link") == 1  # no link to an agents-only article
+    assert panel.count("an internal article: read it through before the customer does") == 1
     full = client.get(f"/agent/kb/tickets/{desk.it_ticket.id}/panel?q=escalation").get_data(as_text=True)
     assert "Text to copy" in full and "Internal." in full  # without JavaScript: the text to copy
     made = client.post(f"/agent/kb/messages/{reply.id}/article")
