@@ -175,8 +175,10 @@ def new_ticket_price(actor, priority):
 
 
 def _insufficient(priority, cost, exc):
+    detail = str(exc).removeprefix("Not enough credits: ")  # said once, at the start
+    detail = detail[:1].upper() + detail[1:]
     return InsufficientCredits(
-        f"Not enough credits for {priority.name} priority: it costs {cost:,} credits. {exc}"
+        f"Not enough credits for {priority.name} priority: it costs {cost:,} credits. {detail}"
         " Buy credits or choose a lower priority. Nothing was charged and no ticket was created."
     )
 

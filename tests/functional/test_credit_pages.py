@@ -87,6 +87,7 @@ def test_short_customer_sees_disabled_option_and_keeps_the_form(client, make, re
     )
     body = response.get_data(as_text=True)
     assert response.status_code == 200 and "Not enough credits for Urgent priority" in body
+    assert body.count("Not enough credits") == 1 and "This needs 250, the balance is 100" in body
     assert "Mail server down" in body and "Nobody can send mail." in body and "vpn.log" in body
     assert db.session.scalar(select(func.count(Ticket.id))) == 0
     assert db.session.scalar(select(func.count(LedgerEntry.id)).where(LedgerEntry.kind == "charge")) == 0
