@@ -11,23 +11,13 @@ from helpdesk.accounts import two_factor
 from helpdesk.accounts.models import AuditEvent, RecoveryCode, User
 from helpdesk.extensions import db
 from helpdesk.mail.models import OutboxMessage
+from tests.functional.test_admin_users import admin as admin  # noqa: PLC0414 - the same fixture
+from tests.functional.test_admin_users import reload
 from tests.mail_support import written
 from tests.markup_checks import markup_problems
 
 HX = {"HX-Request": "true"}
 NEW = {"name": "Nina New", "email": "nina@example.com", "role": "technician"}
-
-
-@pytest.fixture
-def admin(make, login):
-    user = make.admin(email="admin@example.test", name="Ada Admin")
-    login(user)
-    return user
-
-
-def reload(user):
-    db.session.expire_all()
-    return db.session.get(User, user.id)
 
 
 def user_by_email(email):

@@ -30,13 +30,13 @@ def desk(make, ref):
     return type("Desk", (), {"it": it, "agent": agent, "alice": alice, "account": account, "ref": ref})
 
 
-def _submit(desk, key="k1", user=None):
+def _submit(desk, key="k1", user=None, priority="Urgent"):
     ticket, _ = submission.submit_ticket(
         user or desk.alice,
         subject="Mail server down",
         body="Nobody can log in.",
         category_id=desk.it.id,
-        priority_id=desk.ref.priorities["Urgent"].id,
+        priority_id=desk.ref.priorities[priority].id,
         submission_key=key,
     )
     db.session.commit()
@@ -128,14 +128,7 @@ def test_a_withdrawn_ticket_reopened_is_back_at_a_free_priority_until_paid_again
 
 
 def test_a_priority_an_agent_raised_for_free_stays_when_the_ticket_is_reopened(desk):
-    ticket, _ = submission.submit_ticket(
-        desk.alice,
-        subject="Printer jam",
-        body="Again.",
-        category_id=desk.it.id,
-        priority_id=desk.ref.priorities["Normal"].id,
-        submission_key="free",
-    )
+    ticket = _submit(desk, key="free", priority="Normal")
     credit_quotes.change_priority(ticket, desk.ref.priorities["Urgent"], desk.agent)  # no charge
     lifecycle.close_ticket(ticket, desk.alice)
     lifecycle.reopen_ticket(ticket, desk.alice)
@@ -249,15 +242,7 @@ def test_an_assigned_ticket_warns_only_its_assignee(desk, make):
 
 
 def test_free_tickets_get_no_warning_and_no_refund(desk, make):
-    ticket, _ = submission.submit_ticket(
-        desk.alice,
-        subject="Question",
-        body="When?",
-        category_id=desk.it.id,
-        priority_id=desk.ref.priorities["Normal"].id,
-        submission_key="free",
-    )
-    db.session.commit()
+    ticket = _submit(desk, key="free", priority="Normal")
     with _later(3 * 24 * 60):
         result = guarantee.sla_sweep()
     assert result.refunds == [] and result.warnings == [] and ticket.paid_credits == 0
