@@ -6,7 +6,6 @@ The seat limit never blocks: going over it needs an explicit confirmation from t
 demoted nor deactivated, so the help desk always keeps someone who can administer it.
 """
 
-import re
 from dataclasses import dataclass
 
 from flask import current_app
@@ -132,7 +131,7 @@ def create_user(email, name, password, role, *, actor=None, confirmed=False):
     password (None) the account is an invitee's, like one the console makes for a new customer:
     its owner sets a password through "Forgot your password?", which also confirms the address."""
     if role not in ROLES:
-        raise ValidationFailed("Choose customer, technician or admin.")
+        raise PersonRefused("role", "Choose customer, technician or admin.")
     if password is None:
         user = _invitee(email, name)
     else:
@@ -141,11 +140,19 @@ def create_user(email, name, password, role, *, actor=None, confirmed=False):
     return user
 
 
+class PersonRefused(ValidationFailed):
+    """A rule refused a value given for a new person; `field` names it (name, email or role)."""
+
+    def __init__(self, field, message):
+        super().__init__(message)
+        self.field = field
+
+
 def _invitee(email, name):
     if find_user_by_email(email):
-        raise ValidationFailed("An account with this e-mail already exists.")
+        raise PersonRefused("email", "An account with this e-mail already exists.")
     if not (name or "").strip():
-        raise ValidationFailed("Give the person's name.")
+        raise PersonRefused("name", "Give the person's name.")
     return ensure_user(email, name.strip())
 
 
@@ -260,35 +267,16 @@ def set_active(actor, user, active, *, confirmed=False):
     return Changed(released=released)
 
 
-class PersonRefused(ValidationFailed):
-    """A rule refused a value given for a new person; `field` names it (name, email or role)."""
-
-    def __init__(self, field, message):
-        super().__init__(message)
-        self.field = field
-
-
-_ADDRESS = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")  # the shape only; the form checks more
-
-
 def invite_user(actor, *, email, name, role, confirmed=False):
     """An admin adds a person (customer, technician or admin) without a password; the mail domain
     sends them a link where they choose one (events.account_invited). Guarantees: a name that is
     not blank, a well-formed address no other account has (compared as sign-in compares them) and
-    a known role, else PersonRefused naming the field; the role's history entry and the seat check
-    of create_user (SeatLimitConfirmationNeeded over the limit unless `confirmed`); the account
-    and its invitation exist together or not at all. Returns the user."""
+    a known role, else PersonRefused naming the field (create_user's checks; the address's shape is
+    the form's); the role's history entry and the seat check of create_user
+    (SeatLimitConfirmationNeeded over the limit unless `confirmed`); the account and its
+    invitation exist together or not at all. Returns the user."""
     name = " ".join((name or "").split())[:MAX_NAME]
-    email = normalise_email(email)
-    if not name:
-        raise PersonRefused("name", "Give the person's name.")
-    if len(email) > MAX_EMAIL or not _ADDRESS.match(email):
-        raise PersonRefused("email", "Enter an e-mail address like name@example.com.")
-    if find_user_by_email(email):
-        raise PersonRefused("email", "An account with this e-mail already exists.")
-    if role not in ROLES:
-        raise PersonRefused("role", "Choose customer, technician or admin.")
-    user = create_user(email, name, None, role, actor=actor, confirmed=confirmed)
+    user = create_user(normalise_email(email), name, None, role, actor=actor, confirmed=confirmed)
     url = password_reset.set_password_url(user)
     events.account_invited.send(user=user, actor=actor, url=url)
     return user
