@@ -91,12 +91,11 @@ def account(account_id):
 def adjust(account_id):
     item = db.get_or_404(CreditAccount, account_id)
     form = AdjustForm()
-    refusal = None
-    if form.validate_on_submit():
-        refusal = credits.adjustment_refusal(item, form.amount.data, form.reason.data)
-        if refusal:  # said before the question, not after the admin confirmed
-            form.form_errors.append(refusal)
-    if form.validate_on_submit() and not refusal:
+    valid = form.validate_on_submit()
+    refusal = valid and credits.adjustment_refusal(item, form.amount.data, form.reason.data)
+    if refusal:  # said before the question, not after the admin confirmed
+        form.form_errors.append(refusal)
+    elif valid:
         amount = form.amount.data
         asked = ask_first(
             f"{'Add' if amount > 0 else 'Take'} {abs(amount):,} credits {'to' if amount > 0 else 'from'} "
