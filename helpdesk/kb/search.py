@@ -67,7 +67,7 @@ def words(query):
     those were typed (then all of them), each as its singular (see singular)."""
     found = terms(query)
     kept = [word for word in found if word not in STOP_WORDS]
-    return _distinct(singular(word) for word in (kept or found))
+    return list(dict.fromkeys(singular(word) for word in (kept or found)))  # in order, once each
 
 
 def singular(word):
@@ -85,14 +85,6 @@ def singular(word):
     return word
 
 
-def _distinct(items):
-    found = []
-    for item in items:
-        if item not in found:
-            found.append(item)
-    return found
-
-
 SUGGESTION_WORDS = 6  # of a subject: its first six words say what it is about (and 15 pairs at most)
 
 
@@ -100,7 +92,7 @@ def suggestion_words(text):
     """The words of a subject worth suggesting on: no common words, at least two letters each,
     the first SUGGESTION_WORDS of them."""
     kept = [singular(word) for word in terms(text) if word not in STOP_WORDS and len(word) >= 2]
-    return _distinct(kept)[:SUGGESTION_WORDS]
+    return list(dict.fromkeys(kept))[:SUGGESTION_WORDS]
 
 
 def _quoted_pg(word):

@@ -59,10 +59,6 @@ def _minute(hour, minute, *, end):
     return hour * 60 + minute
 
 
-def _clock(minute):
-    return f"{minute // 60:02d}:{minute % 60:02d}"
-
-
 def parse_day(weekday, text):
     """'09:00-12:00, 13:00-17:30' (or '22:00-06:00' for a shift past midnight) as Intervals."""
     intervals = []
@@ -77,7 +73,7 @@ def parse_day(weekday, text):
         if end < start and not (match[2] and match[4]):
             # '9-5' reads as nine to five, which the 24-hour clock would take for a night shift.
             raise ValueError(
-                f"“{part.strip()}” would run past midnight, from {_clock(start)} to {_clock(end)}: "
+                f"“{part.strip()}” would run past midnight, from {hours.clock(start)} to {hours.clock(end)}: "
                 f"write hours on the 24-hour clock (09:00-17:00), and a night shift with its "
                 f"minutes (22:00-06:00)."
             )

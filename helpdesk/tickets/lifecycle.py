@@ -10,6 +10,7 @@ from helpdesk import events, policy
 from helpdesk.dbtypes import utcnow
 from helpdesk.errors import NotAllowed, ValidationFailed
 from helpdesk.extensions import db
+from helpdesk.formfields import parse_id
 from helpdesk.tickets import drafts, round_robin, search, sla, uploads
 from helpdesk.tickets.models import (
     OPEN_STATUSES,
@@ -405,8 +406,5 @@ def portal_ticket_query(user, *, scope="mine", state="open", q=""):
 
 
 def _ticket_number(text):
-    """34 for "#34", "34" or " # 34 ", else None (a number an INTEGER id can hold)."""
-    digits = text.strip().removeprefix("#").strip()
-    if not digits.isascii() or not digits.isdigit() or len(digits) > 9:
-        return None
-    return int(digits)
+    """34 for "#34", "34" or " # 34 ", else None (an id the database can hold: formfields.parse_id)."""
+    return parse_id(text.strip().removeprefix("#"))
