@@ -239,7 +239,8 @@ class Ticket(db.Model):
     response_warn_at = mapped_column(UTCDateTime)  # SLA_WARN_AT per cent of the response target used
     resolution_due_at = mapped_column(UTCDateTime)  # "resolve by"; None without a target or while paused
     resolution_warn_at = mapped_column(UTCDateTime)
-    # "Waiting on customer" stops the resolution clock: since when, and the clock minutes paused before.
+    # "Waiting on customer" stops the resolution clock: since when, and the clock minutes not counted
+    # before (paused, and the time before a raise restarted the clock: sla.priority_changed).
     resolution_paused_at = mapped_column(UTCDateTime)
     resolution_paused_minutes: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     response_warned_at = mapped_column(UTCDateTime)  # when the at-risk warning went out (once)

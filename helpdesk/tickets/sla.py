@@ -130,14 +130,25 @@ def _set_resolution(ticket, schedule):
 
 
 def priority_changed(ticket, old_priority, now):
-    """A new priority (already set on the ticket): a more urgent one brings the reply-by time
-    forward (its target from now, never later than before), a less urgent one moves it back (its
-    target from creation, never earlier than before); the resolution clock is recomputed."""
+    """A new priority (already set on the ticket) moves both clocks.
+
+    A more urgent one brings each clock forward: its target counted from now (from the pause, for
+    a resolution clock that is paused), never later than the clock it replaces, unless that one
+    has already run out: a faster response bought or given now is a promise from now, not one
+    broken before it was made (a raised two-day-old ticket would otherwise be overdue, and
+    refunded, at once). A less urgent one moves each back: the reply-by time to its target from
+    creation (never earlier than before), the resolve-by time to its target from where the clock
+    started (creation, or the last raise). An answered ticket's reply-by time stays: the answer
+    was on time or late against it.
+    """
     schedule = clock_for(ticket.priority, ticket.category_id)
     target = ticket.priority.response_minutes
-    if ticket.priority.sort_order > old_priority.sort_order:
+    raised = ticket.priority.sort_order > old_priority.sort_order
+    if ticket.first_response_at is not None:
+        pass  # answered: the reply-by time it was answered against stays (on time or late, as it was)
+    elif raised:
         due = hours.add_open_time(schedule, now, target)
-        if due < ticket.due_at:
+        if due < ticket.due_at or ticket.due_at <= now:
             ticket.due_at = due
             ticket.response_warn_at = hours.add_open_time(schedule, now, warn_minutes(target))
     else:
@@ -145,7 +156,32 @@ def priority_changed(ticket, old_priority, now):
         if due > ticket.due_at:
             ticket.due_at = due
             ticket.response_warn_at = hours.add_open_time(schedule, ticket.created_at, warn_minutes(target))
+    if raised:
+        _restart_resolution(ticket, old_priority, schedule, now)
     _set_resolution(ticket, schedule)
+
+
+def _open_minutes(schedule, start, end):
+    return int(hours.open_time_between(schedule, start, end).total_seconds() // 60)
+
+
+def _restart_resolution(ticket, old_priority, schedule, now):
+    """A raise: the resolution clock keeps what the old one had left if that is less than the
+    new target (and more than nothing), else starts the new target now (or at the pause). The
+    clock is stored as minutes not counted since creation (`resolution_paused_minutes`), so a
+    later pause, resume or category change counts on from the same point."""
+    target = ticket.priority.resolution_minutes
+    if not target:
+        return
+    start = ticket.resolution_paused_at or now
+    used = _open_minutes(schedule, ticket.created_at, start)
+    paused = ticket.resolution_paused_minutes or 0
+    remaining = target
+    if old_priority.resolution_minutes:
+        left = old_priority.resolution_minutes + paused - used
+        if 0 < left < target:
+            remaining = left
+    ticket.resolution_paused_minutes = max(0, used + remaining - target)
 
 
 def category_changed(ticket):
@@ -155,7 +191,7 @@ def category_changed(ticket):
 
 def status_changed(ticket, old, new, now):
     """Entering "waiting on customer" pauses the resolution clock; leaving it resumes it."""
-    if new == STATUS_WAITING and old != STATUS_WAITING and ticket.priority.resolution_minutes:
+    if new == STATUS_WAITING and old != STATUS_WAITING:  # with or without a target: a raise may bring one
         ticket.resolution_paused_at = now
         ticket.resolution_due_at = ticket.resolution_warn_at = None
     elif old == STATUS_WAITING and ticket.resolution_paused_at is not None:

@@ -272,3 +272,59 @@ def test_a_closed_ticket_is_not_withdrawn_by_an_agent(desk):
     lifecycle.set_status(ticket, desk.agent, STATUS_CLOSED)
     db.session.commit()
     assert _refunds(ticket) == []  # agents closing is not a withdrawal; the deadline decides
+
+
+def _about(moment, expected):
+    return abs(moment - expected) <= timedelta(minutes=1)
+
+
+def test_a_customer_raising_a_two_day_old_ticket_buys_a_promise_from_now(desk):
+    ticket = _submit(desk, key="old", priority="Normal")
+    with _later(2 * 24 * 60):  # Normal's reply-by time (a day) has long passed
+        credit_quotes.upgrade_priority(ticket, desk.ref.priorities["Urgent"], desk.alice)
+        db.session.commit()
+        now = utcnow()
+        assert ticket.paid_credits == 250
+        assert _about(ticket.due_at, now + timedelta(minutes=60))  # not overdue the moment it is bought
+        assert _about(ticket.resolution_due_at, now + timedelta(minutes=240))
+    with _later(2 * 24 * 60 + 50):
+        assert guarantee.sla_sweep().refunds == []  # nothing missed yet: nothing paid back
+    with _later(2 * 24 * 60 + 61):
+        assert [e.amount for e in guarantee.sla_sweep().refunds] == [250]  # the hour bought was missed
+
+
+def test_a_raise_keeps_an_old_clock_that_runs_out_sooner(desk):
+    high = desk.ref.priorities["High"]
+    high.resolution_minutes = 300
+    db.session.commit()
+    ticket = _submit(desk, key="high", priority="High")
+    resolve_by = ticket.resolution_due_at
+    with _later(200):  # 100 minutes left on High's resolution clock, Urgent's would give 240
+        credit_quotes.change_priority(ticket, desk.ref.priorities["Urgent"], desk.agent)
+        db.session.commit()
+    assert _about(ticket.resolution_due_at, resolve_by)
+
+
+def test_a_ticket_raised_while_waiting_on_the_customer_starts_its_clock_when_they_answer(desk):
+    ticket = _submit(desk, key="wait", priority="Normal")
+    lifecycle.add_message(ticket, desk.agent, "Which server?")
+    lifecycle.set_status(ticket, desk.agent, STATUS_WAITING)
+    db.session.commit()
+    with _later(3 * 24 * 60):
+        credit_quotes.change_priority(ticket, desk.ref.priorities["Urgent"], desk.agent)
+        db.session.commit()
+        assert ticket.resolution_due_at is None  # still paused
+    with _later(4 * 24 * 60):
+        lifecycle.add_message(ticket, desk.alice, "The mail one.")
+        db.session.commit()
+        assert _about(ticket.resolution_due_at, utcnow() + timedelta(minutes=240))
+
+
+def test_an_answered_ticket_keeps_the_reply_by_time_it_was_answered_against(desk):
+    ticket = _submit(desk, key="late", priority="Urgent")
+    due = ticket.due_at
+    with _later(90):
+        lifecycle.add_message(ticket, desk.agent, "Sorry for the wait.")  # late: refunded
+        credit_quotes.change_priority(ticket, desk.ref.priorities["Normal"], desk.agent)
+        db.session.commit()
+    assert ticket.due_at == due and ticket.first_response_at > ticket.due_at  # still late, as it was
