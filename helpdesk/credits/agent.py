@@ -40,16 +40,20 @@ def _panel(ticket, **kw):
     )
 
 
-def _after_change(ticket, action):
+def _after_change(ticket, action, timer_form=None, other_timers=()):
     """Run a service call, commit, then show the panel (htmx) or go back to the ticket page's
-    panel (without JavaScript), saying so when the time could not be charged."""
+    panel (without JavaScript), saying so when the time could not be charged. A refused timer
+    stop keeps what was typed in its form (`timer_form`)."""
     outcome = perform(action)
     error = outcome.message or None
     if error is None and getattr(outcome.value, "unbilled", False):
         error = unbilled_text(outcome.value)
     if is_htmx() or not outcome.ok:
-        return _panel(ticket, error=error)
+        kept = timer_form if not outcome.ok else None
+        return _panel(ticket, error=error, timer_form=kept, other_timers=other_timers)
     flash(error or "Time entries saved.", "error" if error else "success")
+    if other_timers:
+        flash(f"Your timer is also running on {', '.join(f'#{n}' for n in other_timers)}.", "info")
     return redirect(url_for("tickets_agent.ticket", ticket_id=ticket.id, _anchor="credit-panel"))
 
 
@@ -79,7 +83,9 @@ def log_time(ticket_id):
 @bp.post("/tickets/<int:ticket_id>/timer/start")
 def start_timer(ticket_id):
     ticket = _ticket(ticket_id)
-    return _after_change(ticket, lambda: time_entries.start_timer(ticket, current_user))
+    # Said, not stopped: stopping them would charge other tickets' customers unasked.
+    others = time_entries.other_running_timers(ticket, current_user)
+    return _after_change(ticket, lambda: time_entries.start_timer(ticket, current_user), other_timers=others)
 
 
 @bp.post("/tickets/<int:ticket_id>/timer/stop")
@@ -87,9 +93,12 @@ def stop_timer(ticket_id):
     ticket = _ticket(ticket_id)
     form = TimerStopForm()
     entry = time_entries.running_timer(ticket, current_user)
-    if entry is None or not form.validate_on_submit():
+    if entry is None:
         return _panel(ticket)
-    return _after_change(ticket, lambda: time_entries.stop_timer(entry, current_user, form.note.data))
+    if not form.validate_on_submit():
+        return _panel(ticket, timer_form=form)
+    action = lambda: time_entries.stop_timer(entry, current_user, form.note.data, minutes=form.minutes.data)  # noqa: E731
+    return _after_change(ticket, action, timer_form=form)
 
 
 def _entry(entry_id):

@@ -26,6 +26,7 @@ class TimeEntryForm(FlaskForm):
 
 
 class TimerStopForm(FlaskForm):
+    minutes = IntegerField("Minutes to charge", validators=[Optional(), NumberRange(min=1, max=24 * 60)])
     note = StringField("Note for this time", validators=[Optional(), Length(max=500)])
 
 

@@ -77,10 +77,11 @@ def asked_message(result):
     return f"Your request for {result.request.amount:,}{more} credits was sent to {names}."
 
 
-def agent_panel(user, ticket, form=None, error=None):
+def agent_panel(user, ticket, form=None, error=None, timer_form=None, other_timers=()):
     """What the agents' credit panel shows (`credits/agent/_panel.html`, in the ticket page's
     sidebar), as plain values: priority paid, credits spent, the bank and its low-balance alert,
-    time entries, and the time form (`form` after a refused post)."""
+    time entries, the time form (`form` after a refused post) and the running timer's stop form
+    (`timer_form` after a refused stop)."""
     credits = panel_reads.ticket_credits(ticket.id)
     return dict(
         priority=credits.priority,
@@ -91,8 +92,10 @@ def agent_panel(user, ticket, form=None, error=None):
         entries=credits.entries,
         low_alert=credits.low_alert,
         bills_time=credits.bills_time,
-        timer=credits.running_timer(user.id) is not None,
+        timer=credits.running_timer(user.id),
         time_form=form_state(form, minutes="", note=""),
+        timer_form=form_state(timer_form, minutes="", note=""),
         can_log=policy.can_log_time(user, ticket),
         error=error,
+        other_timers=list(other_timers),  # just started: the tickets where the agent's timer also runs
     )

@@ -130,6 +130,20 @@ def running_timer(ticket, agent):
     )
 
 
+def other_running_timers(ticket, agent):
+    """The ids of the other tickets on which `agent` has a timer running, oldest first."""
+    return db.session.scalars(
+        select(TimeEntry.ticket_id)
+        .where(
+            TimeEntry.agent_id == agent.id,
+            TimeEntry.ticket_id != ticket.id,
+            TimeEntry.minutes.is_(None),
+            TimeEntry.deleted_at.is_(None),
+        )
+        .order_by(TimeEntry.id)
+    ).all()
+
+
 def start_timer(ticket, actor, now=None):
     """Start the agent's timer on a ticket (the running one if already started)."""
     _check(actor, ticket)
@@ -141,13 +155,22 @@ def start_timer(ticket, actor, now=None):
     return entry
 
 
-def stop_timer(entry, actor, note="", now=None):
-    """Stop a running timer: whole minutes, rounded up, charged like a hand-made entry."""
+def stop_timer(entry, actor, note="", now=None, minutes=None):
+    """Stop a running timer: the minutes since it started, whole and rounded up (or `minutes`, as
+    the agent corrected them), charged like a hand-made entry. A timer left running longer than
+    an entry may be (a forgotten one) is not charged by guess: the agent says how long they worked."""
     _check(actor, entry.ticket)
     if not entry.running:
         return entry
-    elapsed = ((now or utcnow()) - entry.started_at).total_seconds()
-    entry.minutes = min(MAX_MINUTES, max(1, math.ceil(elapsed / 60)))
+    if minutes is None:
+        elapsed = math.ceil(((now or utcnow()) - entry.started_at).total_seconds() / 60)
+        if elapsed > MAX_MINUTES:
+            raise ValidationFailed(
+                "This timer has run for more than 24 hours: enter the minutes you worked to stop it."
+            )
+        minutes = max(1, elapsed)
+    _check_minutes(minutes)
+    entry.minutes = minutes
     entry.note = (note or entry.note or "").strip()[:500]
     db.session.flush()
     ledger = _bill(entry, actor)

@@ -3,12 +3,15 @@
 import csv
 import io
 import re
+from datetime import timedelta
 
 import pytest
+import time_machine
 from sqlalchemy import func, select
 
 from helpdesk.credits import ledger as credits
 from helpdesk.credits.models import CreditSettingChange, LedgerEntry, TimeEntry
+from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
 from helpdesk.tickets.models import Ticket
 from tests.credit_helpers import balance_of, bank, plan
@@ -448,13 +451,67 @@ def test_agent_timer_start_and_stop_through_the_panel(client, make, ref, login):
     started = client.post(f"/agent/credits/tickets/{ticket.id}/timer/start", headers=HX).get_data(
         as_text=True
     )
-    assert "running since" in started and "Stop timer" in started
+    assert "running, started just now" in re.sub(r"<[^>]+>", "", started) and "Stop timer" in started
     page = client.get(f"/agent/tickets/{ticket.id}").get_data(as_text=True)
     assert markup_problems(page) == []  # its two time forms each had an id="csrf_token"
     stopped = client.post(f"/agent/credits/tickets/{ticket.id}/timer/stop", data={"note": "Call"}, headers=HX)
     body = stopped.get_data(as_text=True)
     assert "Start timer" in body and "1 min, 1 credits" in body
     assert balance_of(account) == 599
+
+
+def test_a_timer_stops_at_the_minutes_the_agent_enters(client, make, ref, login):
+    customer = make.customer()
+    account = bank("Time bank", 600, user=customer)
+    ticket = make.ticket(requester=customer, category=ref.categories["IT"], priority=ref.priorities["Normal"])
+    login(make.technician(ref.categories["IT"]))
+    client.post(f"/agent/credits/tickets/{ticket.id}/timer/start", headers=HX)
+    refused = client.post(
+        f"/agent/credits/tickets/{ticket.id}/timer/stop", data={"minutes": "0", "note": "Call"}
+    )
+    body = refused.get_data(as_text=True)
+    assert "Stop timer" in body and 'value="Call"' in body and "between 1 and 1,440" in body  # kept, said why
+    stopped = client.post(
+        f"/agent/credits/tickets/{ticket.id}/timer/stop", data={"minutes": "25"}, headers=HX
+    )
+    assert "25 min, 25 credits" in stopped.get_data(as_text=True)
+    assert balance_of(account) == 575
+
+
+def test_starting_a_second_timer_says_where_the_first_one_runs(client, make, ref, login):
+    customer = make.customer()
+    first, second = (
+        make.ticket(requester=customer, category=ref.categories["IT"], priority=ref.priorities["Normal"])
+        for _ in range(2)
+    )
+    login(make.technician(ref.categories["IT"]))
+    alone = client.post(f"/agent/credits/tickets/{first.id}/timer/start", headers=HX).get_data(as_text=True)
+    assert "also running" not in alone
+    both = client.post(f"/agent/credits/tickets/{second.id}/timer/start", headers=HX).get_data(as_text=True)
+    text = re.sub(r"<[^>]+>", "", both)
+    assert f"Your timer is also running on ticket #{first.id}." in " ".join(text.split())
+    assert f'href="/agent/tickets/{first.id}#credit-panel"' in both
+    page = client.post(f"/agent/credits/tickets/{second.id}/timer/start", follow_redirects=True)
+    assert f"Your timer is also running on #{first.id}." in page.get_data(as_text=True)  # without JavaScript
+
+
+def test_a_timer_forgotten_overnight_is_not_charged_by_guess(client, make, ref, login):
+    customer = make.customer()
+    account = bank("Time bank", 3000, user=customer)
+    ticket = make.ticket(requester=customer, category=ref.categories["IT"], priority=ref.priorities["Normal"])
+    login(make.technician(ref.categories["IT"]))
+    client.post(f"/agent/credits/tickets/{ticket.id}/timer/start", headers=HX)
+    with time_machine.travel(utcnow() + timedelta(hours=30), tick=False):
+        page = client.get(f"/agent/tickets/{ticket.id}").get_data(as_text=True)
+        assert "Your timer started yesterday" in re.sub(r"<[^>]+>", "", page)
+        refused = client.post(f"/agent/credits/tickets/{ticket.id}/timer/stop", data={}, headers=HX)
+        assert "more than 24 hours" in refused.get_data(as_text=True)
+        assert balance_of(account) == 3000
+        stopped = client.post(
+            f"/agent/credits/tickets/{ticket.id}/timer/stop", data={"minutes": "50"}, headers=HX
+        )
+        assert "50 min, 50 credits" in stopped.get_data(as_text=True)
+    assert balance_of(account) == 2950
 
 
 def test_technicians_only_reach_panels_of_tickets_they_work(client, make, ref, login):
