@@ -12,7 +12,7 @@ Guarantees of this module:
   before their submission or upgrade is charged (members.OverCap), and quotes show it.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -37,9 +37,10 @@ class Quote:
     cost: int
     balance: int
     floor: int
-    due_at: datetime
+    due_at: datetime | None  # reply by (None: an answered ticket's upgrade, which buys a resolve-by time)
     minute_rate: int = 0  # > 0: the plan bills agent time at this rate instead of a priority price
     cap_left: int | None = None  # what the member may still spend this month under their cap (None: no cap)
+    resolve_at: datetime | None = None  # an upgrade's resolve-by time, when the priority has a target
 
     @property
     def balance_after(self):
@@ -88,11 +89,11 @@ def offered_priorities(plan):
     return list(plan.priorities)
 
 
-def quotes_for(user, *, category_id=None, now=None, cost_offset=0, base_due=None, payer=None):
+def quotes_for(user, *, category_id=None, now=None, cost_offset=0, payer=None):
     """A Quote for each priority of the user's plan, least urgent first, due on the calendar of
     `category_id` (the default calendar when None).
 
-    `cost_offset` (already paid) and `base_due` (current due time) serve upgrade quotes; `payer`
+    `cost_offset` (already paid) serves upgrade quotes (upgrade_quotes sets their times); `payer`
     (default `user`) is whose monthly limit applies: an organization's manager raising a member's
     ticket pays from the shared bank without the member's limit.
     """
@@ -110,8 +111,6 @@ def quotes_for(user, *, category_id=None, now=None, cost_offset=0, base_due=None
         if price > 0 and (plan is None or not plan.credits_enabled or account is None):
             cost, balance_for, floor_for = price, min(balance, 0), 0  # a paid priority, no usable credits
         due = sla.first_response_due(priority, category_id, now)
-        if base_due is not None:
-            due = min(due, base_due)
         rate = plan.minute_rate if plan is not None and plan.billing_mode == BILLING_TIME else 0
         quotes.append(
             Quote(
@@ -135,29 +134,40 @@ def quote_for(user, priority_id, **kw):
 def upgrade_quote(ticket, priority_id, *, paid=None, payer=None):
     """What moving `ticket` to this priority would cost its requester's bank now, paid by `payer`
     (the requester, or their organization's manager): the tariff minus what was already paid for
-    the ticket, due from the ticket's current due time. None if not offered."""
-    paid = net_paid(ticket) if paid is None else paid
-    return quote_for(
-        ticket.requester,
-        priority_id,
-        category_id=ticket.category_id,
-        cost_offset=paid,
-        base_due=ticket.due_at,
-        payer=payer,
+    the ticket, with the times the raise promises. None if not offered (see upgrade_quotes)."""
+    return next(
+        (q for q in upgrade_quotes(ticket, paid=paid, payer=payer) if q.priority.id == priority_id), None
     )
 
 
 def upgrade_quotes(ticket, *, paid=None, payer=None):
-    """The quotes for every priority of the requester's plan above the ticket's current one."""
+    """The quotes for every priority of the requester's plan above the ticket's current one, each
+    with what the raise promises from now (sla.priority_changed): an unanswered ticket's reply-by
+    time (and resolve-by time, if the priority has a target); an answered ticket is offered only
+    priorities with a resolution target, since a faster first reply is no longer there to buy."""
     paid = net_paid(ticket) if paid is None else paid
-    quotes = quotes_for(
-        ticket.requester,
-        category_id=ticket.category_id,
-        cost_offset=paid,
-        base_due=ticket.due_at,
-        payer=payer,
-    )
-    return [q for q in quotes if q.priority.sort_order > ticket.priority.sort_order]
+    now = utcnow()
+    answered = ticket.first_response_at is not None
+    found = []
+    for quote in quotes_for(ticket.requester, category_id=ticket.category_id, cost_offset=paid, payer=payer):
+        priority = quote.priority
+        if priority.sort_order <= ticket.priority.sort_order or (
+            answered and not priority.resolution_minutes
+        ):
+            continue
+        due = None if answered else sla.raised_response_due(ticket, priority, now)
+        found.append(replace(quote, due_at=due, resolve_at=sla.raised_resolution_due(ticket, priority, now)))
+    return found
+
+
+def raise_refusal(ticket, priority):
+    """Why a customer may not raise `ticket` to `priority` although their plan offers it, or None."""
+    if ticket.first_response_at is not None and not priority.resolution_minutes:
+        return (
+            f"This ticket has been answered, and {priority.name} promises only a faster first reply:"
+            " there is nothing more to buy. Choose a priority with a resolution time, or reply on the ticket."
+        )
+    return None
 
 
 def new_ticket_price(actor, priority):
@@ -283,6 +293,9 @@ def upgrade_priority(ticket, priority, actor):
     lifecycle.lock_row(ticket)
     if priority.sort_order <= ticket.priority.sort_order:
         raise ValidationFailed("Choose a higher priority than the current one.")
+    refusal = raise_refusal(ticket, priority)
+    if refusal:
+        raise ValidationFailed(refusal)
     account = ticket_account(ticket)
     if account is not None:
         account = credits.lock_account(account.id)  # the paid amount is read under the bank's lock

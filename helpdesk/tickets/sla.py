@@ -147,8 +147,8 @@ def priority_changed(ticket, old_priority, now):
     if ticket.first_response_at is not None:
         pass  # answered: the reply-by time it was answered against stays (on time or late, as it was)
     elif raised:
-        due = hours.add_open_time(schedule, now, target)
-        if due < ticket.due_at or ticket.due_at <= now:
+        due = raised_response_due(ticket, ticket.priority, now)
+        if due != ticket.due_at:
             ticket.due_at = due
             ticket.response_warn_at = hours.add_open_time(schedule, now, warn_minutes(target))
     else:
@@ -170,9 +170,31 @@ def _restart_resolution(ticket, old_priority, schedule, now):
     new target (and more than nothing), else starts the new target now (or at the pause). The
     clock is stored as minutes not counted since creation (`resolution_paused_minutes`), so a
     later pause, resume or category change counts on from the same point."""
-    target = ticket.priority.resolution_minutes
-    if not target:
-        return
+    if ticket.priority.resolution_minutes:
+        ticket.resolution_paused_minutes = _raised_uncounted(
+            ticket, old_priority, ticket.priority, schedule, now
+        )
+
+
+def raised_resolution_due(ticket, priority, now):
+    """The resolve-by time `ticket` would have if raised to `priority` now (None: no target, or
+    paused while waiting on the customer): what an upgrade's quote promises."""
+    if not priority.resolution_minutes or ticket.resolution_paused_at is not None:
+        return None
+    schedule = clock_for(priority, ticket.category_id)
+    uncounted = _raised_uncounted(ticket, ticket.priority, priority, schedule, now)
+    return hours.add_open_time(schedule, ticket.created_at, priority.resolution_minutes + uncounted)
+
+
+def raised_response_due(ticket, priority, now):
+    """The reply-by time an unanswered `ticket` would have if raised to `priority` now."""
+    due = hours.add_open_time(clock_for(priority, ticket.category_id), now, priority.response_minutes)
+    return ticket.due_at if now < ticket.due_at < due else due
+
+
+def _raised_uncounted(ticket, old_priority, priority, schedule, now):
+    """`resolution_paused_minutes` for a raise from `old_priority` to `priority` now."""
+    target = priority.resolution_minutes
     start = ticket.resolution_paused_at or now
     used = _open_minutes(schedule, ticket.created_at, start)
     paused = ticket.resolution_paused_minutes or 0
@@ -181,7 +203,7 @@ def _restart_resolution(ticket, old_priority, schedule, now):
         left = old_priority.resolution_minutes + paused - used
         if 0 < left < target:
             remaining = left
-    ticket.resolution_paused_minutes = max(0, used + remaining - target)
+    return max(0, used + remaining - target)
 
 
 def category_changed(ticket):

@@ -3,7 +3,7 @@
 import csv
 import io
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import time_machine
@@ -13,6 +13,7 @@ from helpdesk.credits import ledger as credits
 from helpdesk.credits.models import CreditSettingChange, LedgerEntry, TimeEntry
 from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
+from helpdesk.tickets import lifecycle
 from helpdesk.tickets.models import Ticket
 from tests.credit_helpers import balance_of, bank, plan
 from tests.markup_checks import markup_problems
@@ -114,6 +115,48 @@ def test_customer_upgrades_an_open_ticket(client, alice, ref):
     assert response.status_code == 302
     db.session.expire_all()
     assert db.session.get(Ticket, ticket.id).priority.name == "Urgent"
+    assert balance_of(credits.account_for(alice)) == 750
+
+
+def _quoted_times(fragment):
+    return {
+        word: datetime.fromisoformat(stamp)
+        for word, stamp in re.findall(r'(response|resolved) by <time datetime="([^"]+)"', fragment)
+    }
+
+
+def test_an_upgrade_of_a_two_day_old_ticket_is_quoted_from_now(client, alice, ref):
+    client.post("/portal/tickets/new", data=ticket_form(ref, priority="Normal"))
+    ticket = db.session.scalar(select(Ticket))
+    with time_machine.travel(utcnow() + timedelta(days=2), tick=False):
+        quote = client.get(
+            f"/portal/tickets/{ticket.id}/upgrade-quote?priority={ref.priorities['Urgent'].id}", headers=HX
+        ).get_data(as_text=True)
+        times = _quoted_times(quote)
+        assert abs(times["response"] - (utcnow() + timedelta(hours=1))) < timedelta(minutes=1)  # not the past
+
+
+def test_an_answered_ticket_is_offered_only_a_faster_resolution(client, alice, make, ref):
+    ref.priorities["Urgent"].resolution_minutes = 240
+    db.session.commit()
+    client.post("/portal/tickets/new", data=ticket_form(ref, priority="Normal"))
+    ticket = db.session.scalar(select(Ticket))
+    lifecycle.add_message(ticket, make.technician(ref.categories["IT"]), "Looking into it.")
+    db.session.commit()
+    page = client.get(f"/portal/tickets/{ticket.id}").get_data(as_text=True)
+    assert "Urgent — " in page and "High — " not in page  # High only promises a faster first reply
+    quote = client.get(
+        f"/portal/tickets/{ticket.id}/upgrade-quote?priority={ref.priorities['Urgent'].id}", headers=HX
+    ).get_data(as_text=True)
+    assert set(_quoted_times(quote)) == {"resolved"}
+    refused = client.post(
+        f"/portal/tickets/{ticket.id}/priority",
+        data={"priority": ref.priorities["High"].id},
+        follow_redirects=True,
+    )
+    assert "This ticket has been answered" in refused.get_data(as_text=True)
+    assert balance_of(credits.account_for(alice)) == 1000
+    client.post(f"/portal/tickets/{ticket.id}/priority", data={"priority": ref.priorities["Urgent"].id})
     assert balance_of(credits.account_for(alice)) == 750
 
 
