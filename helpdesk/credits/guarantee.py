@@ -12,7 +12,9 @@ The response and resolution guarantees need a plan with the guarantee; paid tick
 
 Exactly once, whichever path gets there first and on however many processes: each path locks
 the ticket row, then the bank (the order every ticket writer keeps), checks the target's key
-under those locks, and the ledger's unique idempotency key refuses a second entry anyway. Each
+under those locks, and the ledger's unique idempotency key refuses a second entry anyway. A ticket
+refunded, made free again on reopening and then raised and charged again has a new promise: its
+response refund has a key of its own (`_response_key`), paid once too. Each
 refund writes a system message on the ticket, a line on the bank's statement, an alert for the
 admins' list and `events.guarantee_refunded` (the mail to whoever paid; the reports count it).
 
@@ -49,6 +51,23 @@ KEYS = {RESPONSE: "sla:{}", RESOLUTION: "sla-resolution:{}"}
 
 def refund_key(ticket_id, target):
     return KEYS[target].format(ticket_id)
+
+
+def _response_key(ticket):
+    """The first-response refund's key: `sla:<id>` the first time; for a ticket refunded once,
+    made free again, then raised and charged again (free_again), `sla:<id>:<its latest charge's
+    entry id>`, so that new charge carries its own promise, paid back once too. Read under the
+    ticket's lock, as every charge of the ticket is booked: racing paths find the same key."""
+    first = refund_key(ticket.id, RESPONSE)
+    if credits.find_entry(first) is None:
+        return first
+    charge_id = db.session.scalar(
+        select(LedgerEntry.id)
+        .where(LedgerEntry.ticket_id == ticket.id, LedgerEntry.kind == KIND_CHARGE)
+        .order_by(LedgerEntry.id.desc())
+        .limit(1)
+    )
+    return f"{first}:{charge_id}"
 
 
 def lock_ticket(ticket):
@@ -99,7 +118,7 @@ def refund(ticket, target, reason, percent=100, key=None):
     """Pay back `percent` of what the ticket's priority is still paid, once per target (or per
     `key`); the caller holds the ticket's lock and has checked the rule. Returns the ledger entry
     or None."""
-    key = key or refund_key(ticket.id, target)
+    key = key or (_response_key(ticket) if target == RESPONSE else refund_key(ticket.id, target))
     if credits.find_entry(key) is not None:
         return None
     account = ticket_account(ticket)
@@ -240,8 +259,9 @@ def sla_sweep(now=None, commit_each=False):
         and_(Ticket.first_response_at.is_(None), Ticket.due_at <= now),
         Ticket.first_response_at > Ticket.due_at,
     )
-    refunded = select(LedgerEntry.ticket_id).where(LedgerEntry.idempotency_key.like("sla:%"))
-    for ticket_id in _due_ids(missed_reply, Ticket.id.notin_(refunded)):
+    # A response refund pays back everything paid: a refunded ticket has nothing paid left, and
+    # is out of _due_ids, unless it was charged again after it was made free again (free_again).
+    for ticket_id in _due_ids(missed_reply):
         result.refunds.append(settle_response(db.session.get(Ticket, ticket_id), now))
         step()
     missed_resolution = and_(

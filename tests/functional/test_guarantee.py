@@ -127,6 +127,28 @@ def test_a_withdrawn_ticket_reopened_is_back_at_a_free_priority_until_paid_again
     assert ledger.paid_credit_mismatches() == [] and ledger.ledger_mismatches() == []
 
 
+def test_a_ticket_paid_again_after_a_refund_carries_its_own_promise(desk):
+    ticket = _submit(desk)
+    lifecycle.close_ticket(ticket, desk.alice)  # withdrawn: 250 back
+    lifecycle.reopen_ticket(ticket, desk.alice)  # back at Normal
+    credit_quotes.upgrade_priority(ticket, desk.ref.priorities["Urgent"], desk.alice)  # 250 again
+    db.session.commit()
+    lifecycle.close_ticket(ticket, desk.alice)  # withdrawn again, still unanswered
+    db.session.commit()
+    assert [e.amount for e in _refunds(ticket)] == [250, 250] and balance_of(desk.account) == 1000
+    lifecycle.reopen_ticket(ticket, desk.alice)
+    credit_quotes.upgrade_priority(ticket, desk.ref.priorities["Urgent"], desk.alice)  # a third time
+    db.session.commit()
+    with _later(61):  # and this time nobody answers within the hour
+        assert [e.amount for e in guarantee.sla_sweep().refunds] == [250]
+        db.session.commit()
+        assert guarantee.sla_sweep().refunds == []  # once
+        lifecycle.add_message(ticket, desk.agent, "Late.")
+        db.session.commit()
+    assert [e.amount for e in _refunds(ticket)] == [250, 250, 250] and balance_of(desk.account) == 1000
+    assert ledger.paid_credit_mismatches() == [] and ledger.ledger_mismatches() == []
+
+
 def test_a_priority_an_agent_raised_for_free_stays_when_the_ticket_is_reopened(desk):
     ticket = _submit(desk, key="free", priority="Normal")
     credit_quotes.change_priority(ticket, desk.ref.priorities["Urgent"], desk.agent)  # no charge
