@@ -14,7 +14,7 @@ from helpdesk.actions import perform
 from helpdesk.confirming import ask_first
 from helpdesk.errors import NotFound
 from helpdesk.htmx import hx_redirect_or
-from helpdesk.tickets import saved_views, views_builtin
+from helpdesk.tickets import queue_choices, saved_views, views_builtin
 from helpdesk.tickets.agent_queue import queue_context, render_queue
 from helpdesk.tickets.blueprints import agent_bp as bp
 from helpdesk.tickets.forms import QueueArgs, SavedViewForm
@@ -39,6 +39,12 @@ def save_view():
     name = (form.name.data or "")[: NAME_MAX * 4]  # kept to show again, within reason
     if not form.validate_on_submit():
         return _queue_with_error(args, name, EXPIRED)
+    if args.category is not None and args.category not in {
+        c.id for c in queue_choices.filter_choices(current_user)["categories"]
+    }:
+        return _queue_with_error(
+            args, name, "That category is not one of yours: choose one of yours, then save."
+        )
     outcome = perform(saved_views.create, current_user, name, urlencode(args.as_args()))
     if not outcome.ok:
         return _queue_with_error(args, name, outcome.message)

@@ -23,7 +23,7 @@ from werkzeug.datastructures import MultiDict
 from helpdesk import policy
 from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
-from helpdesk.tickets import queue, saved_views
+from helpdesk.tickets import queue, queue_choices, saved_views
 from helpdesk.tickets.forms import QueueArgs
 from helpdesk.tickets.models import OPEN_STATUSES, Ticket
 
@@ -133,8 +133,9 @@ def view_counts(user, views, now=None, capped=None):
     now = now or utcnow()
     params, parts, counted = {"now": now}, [], []
     visibility = None
+    criteria = _criteria_of(user, views)
     for view in views:
-        shape, values = queue._shape(user, view.queue_args().criteria())
+        shape, values = queue._shape(user, criteria[view.key])
         view_parts = _countable_parts(shape, values)
         if view_parts is None:
             continue
@@ -150,7 +151,7 @@ def view_counts(user, views, now=None, capped=None):
         counts.update(zip(counted, row, strict=True))
     for view in views:
         if view.key not in counted:
-            counts[view.key] = count_one(user, view, now)
+            counts[view.key] = count_one(user, criteria[view.key], now)
             if capped is not None and counts[view.key] > COUNT_CAP:
                 capped.add(view.key)
     return counts
@@ -159,10 +160,22 @@ def view_counts(user, views, now=None, capped=None):
 COUNT_CAP = 1000  # a view counted on its own stops here (shown "1,000+")
 
 
-def count_one(user, view, now):
-    """How many tickets the queue lists for `view` (at most COUNT_CAP + 1), with the queue's own
+def _criteria_of(user, views):
+    """{view key: the queue's filters for it}, as the queue reads them for `user`: a category
+    filter the agent may not use (a saved view of a category taken from them since) is dropped,
+    as the queue drops it (agent_queue.queue_context), so the count is what the list shows."""
+    args = {view.key: view.queue_args() for view in views}
+    if any(a.category is not None for a in args.values()):
+        allowed = {c.id for c in queue_choices.filter_choices(user)["categories"]}
+        for a in args.values():
+            if a.category is not None and a.category not in allowed:
+                a.category = None
+    return {key: a.criteria() for key, a in args.items()}
+
+
+def count_one(user, filters, now):
+    """How many tickets the queue lists for `filters` (at most COUNT_CAP + 1), with the queue's own
     WHERE for `user`: for the views the aggregate cannot count (a search, closed statuses)."""
-    filters = view.queue_args().criteria()
     shape, values = queue._shape(user, filters)
     page = select(Ticket.id).where(*queue._conditions(shape, filters)).limit(COUNT_CAP + 1)
     counted = select(func.count()).select_from(page.subquery())

@@ -69,16 +69,28 @@ def test_a_view_never_counts_tickets_its_owner_may_not_see(client, login, desk, 
     make.ticket(subject="Another quote", requester=desk.requester, category=desk.sales, priority=desk.ref.priorities["Low"])  # fmt: skip
     db.session.commit()
     login(desk.tech_it)  # IT and Billing, not Sales
-    save(client, f"category={desk.sales.id}", "Sales")
+    refused = save(client, f"category={desk.sales.id}", "Sales")
+    assert "That category is not one of yours" in refused.get_data(
+        as_text=True
+    ) and 'value="Sales"' in refused.get_data(as_text=True)
+    save(client, f"category={desk.it.id}", "IT")
     save(client, "status=all", "Everything")
     save(client, "status=all&q=quote", "Quotes")
     counts = counts_page(client)
-    assert counts["Sales"] == "0" and counts["Quotes"] == "0"
+    assert "Sales" not in counts and counts["Quotes"] == "0"
     assert counts["Everything"] == "1" == str(len(subjects(client.get("/agent/?status=all"))))
     # Losing IT: the saved views follow the policy at once.
     db.session.execute(delete(CategoryPermission).where(CategoryPermission.user_id == desk.tech_it.id, CategoryPermission.category_id == desk.it.id))  # fmt: skip
     db.session.commit()
-    assert counts_page(client)["Everything"] == "0"
+    make.ticket(subject="Invoice copy", requester=desk.requester, category=desk.ref.categories["Billing"], priority=desk.ref.priorities["Low"])  # fmt: skip
+    db.session.commit()
+    counts = counts_page(client)
+    assert counts["Everything"] == "1"  # the Billing ticket only
+    # The "IT" view lists what the queue shows for a category no longer theirs (all of theirs,
+    # said so), and its count is that list's.
+    listed = client.get(f"/agent/?category={desk.it.id}")
+    assert "That category is not one of yours" in listed.get_data(as_text=True)
+    assert counts["IT"] == str(len(subjects(listed))) == "1"
 
 
 def test_another_agents_view_is_missing(client, login, desk):
