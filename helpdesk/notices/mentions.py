@@ -15,6 +15,7 @@ import re
 from markupsafe import Markup
 from sqlalchemy import select
 
+from helpdesk import policy
 from helpdesk.accounts.models import ACTIVE_AGENT, User
 from helpdesk.extensions import db
 from helpdesk.rendering import user_html
@@ -49,8 +50,9 @@ def mention_of(user):
     return "@" + (user.email.lower() if shared else short)
 
 
-def mentioned_agents(text):
-    """The active agents the mentions in `text` name (one query, only when there is a mention)."""
+def _resolved(text):
+    """[(handle, the active agent it names or None)] for the mentions in `text`, in order (one
+    query, only when there is a mention)."""
     wanted = handles(text)
     if not wanted:
         return []
@@ -59,16 +61,46 @@ def mentioned_agents(text):
     by_handle = {}
     for agent in agents:
         by_handle.setdefault(handle_of(agent), []).append(agent)
-    named = []
+    found = []
     for handle in wanted:
         if "@" in handle:
             agent = by_address.get(handle)
         else:
             same = by_handle.get(handle, [])
             agent = same[0] if len(same) == 1 else None  # shared: only the whole address names one
+        found.append((handle, agent))
+    return found
+
+
+def mentioned_agents(text):
+    """The active agents the mentions in `text` name."""
+    named = []
+    for _handle, agent in _resolved(text):
         if agent is not None and agent not in named:
             named.append(agent)
     return named
+
+
+def outcome_text(text, ticket, author):
+    """What the author of a note is told about its mentions, or "" when it has none: who was
+    notified, and each mention that notified nobody, with why (no agent by that name, or an agent
+    who may not see the ticket: notices.service.notify skips them)."""
+    notified, missed = [], []
+    for handle, agent in _resolved(text):
+        if agent is None:
+            missed.append(f"@{handle} (no agent by that name)")
+        elif author is not None and agent.id == author.id:
+            continue
+        elif not policy.can_view_ticket(agent, ticket):
+            missed.append(f"@{handle} (may not see this ticket)")
+        elif agent.name not in notified:
+            notified.append(agent.name)
+    parts = []
+    if notified:
+        parts.append(f"Notified: {', '.join(notified)}.")
+    if missed:
+        parts.append(f"Not notified: {', '.join(missed)}.")
+    return " ".join(parts)
 
 
 _TAG = re.compile(r"(<[^>]*>)")

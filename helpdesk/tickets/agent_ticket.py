@@ -14,6 +14,7 @@ from helpdesk.errors import NotAllowed, StaleUpdate
 from helpdesk.extensions import db
 from helpdesk.formfields import form_state, parse_id
 from helpdesk.htmx import hx_redirect_or, is_htmx, render_page_or_block
+from helpdesk.notices import mentions
 from helpdesk.replies import composer as saved_replies
 from helpdesk.tickets import editing as agent_tickets
 from helpdesk.tickets import merging, presence, reply_drafts, sla, ticket_reads
@@ -42,6 +43,14 @@ REPLY_NOTICES = {
     "note": "Internal note added.",
     "resolve": "Reply sent and ticket resolved.",
 }
+
+
+def _posted_notice(action, body, ticket):
+    """What the agent is told after a post: what happened, and for a note who its @mentions
+    notified and who they did not (notices.mentions.outcome_text)."""
+    if action != "note":
+        return REPLY_NOTICES[action]
+    return " ".join(filter(None, [REPLY_NOTICES["note"], mentions.outcome_text(body, ticket, current_user)]))
 
 
 def visible_ticket(ticket_id, load=agent_tickets.load_ticket):
@@ -216,7 +225,7 @@ def reply(ticket_id):
         if not outcome.ok:
             form.body.errors.append(outcome.message)
         else:
-            notice = REPLY_NOTICES[form.action.data]
+            notice = _posted_notice(form.action.data, form.body.data, ticket)
             if not is_htmx():
                 flash(notice, "success")
                 return redirect(url_for("tickets_agent.ticket", ticket_id=ticket_id, _anchor="conversation"))
@@ -254,7 +263,7 @@ def note(ticket_id):
         if not outcome.ok:
             form.body.errors.append(outcome.message)
         else:
-            notice = REPLY_NOTICES["note"]
+            notice = _posted_notice("note", form.body.data, ticket)
             if not is_htmx():
                 flash(notice, "success")
                 return redirect(url_for("tickets_agent.ticket", ticket_id=ticket_id, _anchor="conversation"))

@@ -162,6 +162,20 @@ def test_customers_subscribers_and_the_author_are_never_mentioned(client, login,
     assert db.session.scalars(select(Notice)).all() == []
 
 
+def test_the_author_of_a_note_is_told_who_was_notified_and_who_was_not(client, login, desk):
+    login(desk.admin)
+    note(client, desk.it_ticket, "@ivan please check, also @sara, @alice and @ivan-typo")
+    text = client.get(f"/agent/tickets/{desk.it_ticket.id}").get_data(as_text=True)
+    assert "Internal note added. Notified: Ivan IT." in text
+    assert (
+        "Not notified: @sara (may not see this ticket), @alice (no agent by that name),"
+        " @ivan-typo (no agent by that name)." in text.replace("&#34;", '"')
+    )
+    note(client, desk.it_ticket, "No mentions here.")
+    quiet = client.get(f"/agent/tickets/{desk.it_ticket.id}").get_data(as_text=True)
+    assert "Internal note added." in quiet and "Notified" not in quiet
+
+
 def test_a_mention_in_a_public_reply_is_not_a_mention(client, login, desk):
     login(desk.admin)
     note(client, desk.it_ticket, "@ivan will call you", mode="reply")
