@@ -5,8 +5,9 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, literal_column, select, union_all
 
 from helpdesk import policy
-from helpdesk.accounts.models import ACTIVE_AGENT, User
+from helpdesk.accounts.models import ACTIVE_AGENT, AgentAvailability, User
 from helpdesk.querying import column_rows
+from helpdesk.tickets import ticket_reads
 from helpdesk.tickets.models import Category, Priority
 
 
@@ -23,7 +24,11 @@ def _choices_query(restricted):
     if restricted:  # a technician's grants, read by the same query
         categories = categories.where(Category.id.in_(policy.granted_categories(bindparam("viewer_id"))))
     priorities = select(literal_column("'p'"), Priority.id, Priority.name, -Priority.sort_order)
-    agents = select(literal_column("'a'"), User.id, User.name, literal_column("0")).where(ACTIVE_AGENT)
+    agents = (
+        select(literal_column("'a'"), User.id, ticket_reads.agent_label(), literal_column("0"))
+        .outerjoin(AgentAvailability, AgentAvailability.user_id == User.id)
+        .where(ACTIVE_AGENT)
+    )
     union = union_all(categories, priorities, agents).subquery()
     return select(union).order_by(union.c.kind, union.c.position, union.c.name)
 

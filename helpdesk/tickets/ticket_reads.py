@@ -12,7 +12,7 @@ running it). Shapes follow what the shared templates read (`tickets/_message.htm
 import functools
 from dataclasses import dataclass, replace
 
-from sqlalchemy import bindparam, func, literal_column, select, union_all
+from sqlalchemy import bindparam, case, func, literal_column, select, union_all
 from sqlalchemy.orm import aliased
 
 from helpdesk.accounts.models import (
@@ -20,6 +20,7 @@ from helpdesk.accounts.models import (
     AGENT_ROLES,
     ROLE_ADMIN,
     ROLE_TECHNICIAN,
+    AgentAvailability,
     CategoryPermission,
     Organization,
     User,
@@ -332,11 +333,19 @@ def _choices_statement():
     categories = select(literal_column("'c'"), Category.id, Category.name, literal_column("0")).where(
         (Category.archived.is_(False)) | (Category.id == current)
     )
-    agents = select(literal_column("'a'"), User.id, User.name, literal_column("0")).where(
-        ACTIVE_AGENT, (User.role == ROLE_ADMIN) | ((User.role == ROLE_TECHNICIAN) & permitted)
+    agents = (
+        select(literal_column("'a'"), User.id, agent_label(), literal_column("0"))
+        .outerjoin(AgentAvailability, AgentAvailability.user_id == User.id)
+        .where(ACTIVE_AGENT, (User.role == ROLE_ADMIN) | ((User.role == ROLE_TECHNICIAN) & permitted))
     )
     union = union_all(priorities, categories, agents).subquery()
     return select(union).order_by(union.c.kind, union.c.sort_order, union.c.name, union.c.id)
+
+
+def agent_label():
+    """An agent's name as an assignee option: "Ivan IT (away)" while they marked themselves away
+    (AgentAvailability, outer-joined by the caller), so whoever assigns them sees it."""
+    return case((AgentAvailability.away.is_(True), User.name + " (away)"), else_=User.name)
 
 
 def edit_choices(ticket):

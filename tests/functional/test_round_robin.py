@@ -181,3 +181,20 @@ def test_concurrent_creations_share_the_turns_fairly(app, make, ref):
     db.session.expire_all()
     assignees = db.session.scalars(select(Ticket.assignee_id).order_by(Ticket.id)).all()
     assert sorted(assignees) == sorted([a.id for a in agents] * 4)
+
+
+def test_whoever_assigns_sees_who_is_away(make, ref, login, client):
+    it = ref.categories["IT"]
+    away, here = make.technician(it, name="Ivan IT"), make.technician(it, name="Ines IT")
+    availability.set_availability(away, round_robin=False, away=True)
+    ticket = make.ticket(requester=make.customer(), category=it, priority=ref.priorities["Normal"])
+    db.session.commit()
+    login(make.admin())
+    page = client.get(f"/agent/tickets/{ticket.id}").get_data(as_text=True)
+    assert f'<option value="{away.id}">Ivan IT (away)</option>' in page
+    assert f'<option value="{here.id}">Ines IT</option>' in page
+    queue = client.get("/agent/").get_data(as_text=True)
+    assert "Ivan IT (away)" in queue.split('name="assignee"', 2)[-1]  # the bulk bar's "Assign to"
+    availability.set_availability(away, round_robin=False, away=False)
+    db.session.commit()
+    assert "(away)" not in client.get(f"/agent/tickets/{ticket.id}").get_data(as_text=True)
