@@ -2,17 +2,19 @@
 
 Guarantees: a grant is keyed `allowance:<bank>:<YYYY-MM>`, so running `flask credits allowance`
 twice (or from two machines) grants once; the grant is computed under the bank's row lock so that
-at most `rollover_cap` credits carry over into the new period. A bank whose allowance is paid by a
-card subscription (`allowance_invoiced`) is skipped by the monthly run and granted once per paid
+at most `rollover_cap` credits of unused *allowance* carry over into the new period. Only allowance
+counts: credits bought (packs, top-ups), sign-up grants, adjustments and refunds never expire and
+never reduce an allowance (`unused_allowance`). A bank whose allowance is paid by a card
+subscription (`allowance_invoiced`) is skipped by the monthly run and granted once per paid
 invoice instead (`grant_invoice_allowance`, keyed `allowance:<bank>:invoice:<invoice>`).
 """
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from helpdesk.credits.ledger import find_entry, lock_account, post_entry
-from helpdesk.credits.models import KIND_ALLOWANCE, CreditAccount, ServicePlan
+from helpdesk.credits.models import KIND_ALLOWANCE, CreditAccount, LedgerEntry, ServicePlan
 from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
 
@@ -33,11 +35,49 @@ def next_allowance_date(account, now=None):
     return datetime(year, month, 1, tzinfo=UTC)
 
 
-def allowance_amount(plan, balance):
-    """The period's grant, so that at most `rollover_cap` credits carry over into the new period."""
+def unused_allowance(account_id):
+    """The credits of the bank's balance that are allowance not yet spent.
+
+    Spending takes allowance first (whatever leaves the bank: charges, reversals, negative
+    adjustments), so as little as possible is left to expire; credits that come in otherwise
+    (purchases, sign-up grants, refunds, adjustments) are never allowance. Never more than the
+    balance, never below 0. Read from the ledger since the bank last stood at 0 or below (nothing
+    was left then, of any kind)."""
+    emptied = db.session.scalar(
+        select(func.max(LedgerEntry.id)).where(
+            LedgerEntry.account_id == account_id, LedgerEntry.balance_after <= 0
+        )
+    )
+    rows = db.session.execute(
+        select(LedgerEntry.kind, LedgerEntry.amount, LedgerEntry.balance_after)
+        .where(LedgerEntry.account_id == account_id, LedgerEntry.id > (emptied or 0))
+        .order_by(LedgerEntry.id)
+    )
+    unused = 0
+    for kind, amount, balance_after in rows:
+        if kind == KIND_ALLOWANCE or amount < 0:
+            unused = max(0, unused + amount)
+        unused = min(unused, max(0, balance_after))
+    return unused
+
+
+def allowance_amount(plan, unused):
+    """The period's grant: the plan's whole allowance, less the unused allowance above the rollover
+    cap (which expires: at most `rollover_cap` allowance credits carry over). Never below 0."""
     if plan.rollover_cap is None:
         return plan.monthly_allowance
-    return min(plan.monthly_allowance, max(0, plan.rollover_cap + plan.monthly_allowance - balance))
+    expired = max(0, unused - plan.rollover_cap)
+    return max(0, plan.monthly_allowance - expired)
+
+
+def _grant_note(plan, amount):
+    """What the statement says beside a grant smaller than the plan's allowance, and why."""
+    if amount == plan.monthly_allowance:
+        return ""
+    return (
+        f" ({plan.monthly_allowance:,} credits, less {plan.monthly_allowance - amount:,} unused allowance"
+        f" above the rollover cap of {plan.rollover_cap:,}, which expired)"
+    )
 
 
 def grant_allowance(account_id, period):
@@ -46,35 +86,34 @@ def grant_allowance(account_id, period):
     if find_entry(key) is not None:
         return None
     account = lock_account(account_id)
-    amount = allowance_amount(account.plan, account.balance)
-    note = "" if amount == account.plan.monthly_allowance else " (reduced by the rollover cap)"
+    amount = allowance_amount(account.plan, unused_allowance(account_id))
     entry, created = post_entry(
         account_id,
         amount,
         KIND_ALLOWANCE,
         idempotency_key=key,
         period=period,
-        memo=f"Allowance {period}{note}",
+        memo=f"Allowance {period}{_grant_note(account.plan, amount)}",
     )
     return entry if created else None
 
 
 def grant_invoice_allowance(account_id, plan, invoice_id, period):
     """Grant a bank `plan`'s allowance for one paid subscription invoice (the period it opens,
-    YYYY-MM), under the plan's rollover cap. Idempotent per invoice; returns the entry or None."""
+    YYYY-MM): the whole allowance, less only unused allowance above the rollover cap (never for
+    credits bought). Idempotent per invoice; returns the entry or None."""
     key = f"allowance:{account_id}:invoice:{invoice_id}"
     if find_entry(key) is not None:
         return None
-    account = lock_account(account_id)
-    amount = allowance_amount(plan, account.balance)
-    note = "" if amount == plan.monthly_allowance else " (reduced by the rollover cap)"
+    lock_account(account_id)
+    amount = allowance_amount(plan, unused_allowance(account_id))
     entry, created = post_entry(
         account_id,
         amount,
         KIND_ALLOWANCE,
         idempotency_key=key[:200],
         period=period,
-        memo=f"{plan.name} allowance {period}, subscription invoice {invoice_id}{note}",
+        memo=f"{plan.name} allowance {period}, subscription invoice {invoice_id}{_grant_note(plan, amount)}",
     )
     return entry if created else None
 

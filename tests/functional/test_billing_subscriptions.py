@@ -381,3 +381,28 @@ def test_demo_pages_are_only_for_the_subscriber(client, login, demo, customer, m
     login(make.customer())
     assert client.get(f"/billing/demo-subscribe/{subscription.id}").status_code == 404
     assert client.get(f"/billing/demo-portal/{subscription.id}").status_code == 404
+
+
+# What a subscriber pays and gets: the allowance whole, the price before paying, the receipt after
+
+
+def statement(client):
+    return client.get("/portal/credits").get_data(as_text=True)
+
+
+def test_bought_credits_never_reduce_the_allowance_of_a_paid_subscription(client, login, demo, customer):
+    from helpdesk.credits import ledger as credits
+
+    credits.post_entry(account_of(customer).id, 1650, "purchase", idempotency_key="packs", memo="Packs")
+    db.session.commit()
+    client.post(subscribe(client, login, customer).location, data={"action": "subscribe"})
+    assert balance_of(account_of(customer)) == 2650  # the whole 1,000 the plan promised (350 before)
+    page = statement(client)
+    assert "Business allowance 2026-12" in page and "+1,000" in page and "less" not in page
+
+    portal = client.post("/billing/subscription/manage").location
+    client.post(portal, data={"action": "renew"})  # 1,000 unused allowance: at the cap, all carried
+    assert balance_of(account_of(customer)) == 3650
+    client.post(portal, data={"action": "renew"})  # 2,000 unused: 1,000 over the cap expire
+    assert balance_of(account_of(customer)) == 3650  # 1,650 bought + 2,000 allowance (cap + new)
+    assert "1,000 credits, less 1,000 unused allowance above the rollover cap of 1,000" in statement(client)

@@ -192,15 +192,36 @@ def test_sla_sweep_catches_a_missed_refund_and_is_idempotent(make, ref):
 
 def test_allowance_is_granted_once_per_period_with_the_rollover_cap(make, ref):
     alice = make.customer()
-    account = bank("Business", 700, user=alice)  # cap 1,000: at most 2,000 after the grant
+    account = bank("Business", 700, user=alice)  # credits of her own: they never count against the cap
     assert credit_allowances.grant_allowance(account.id, "2026-12").amount == 1000
     db.session.commit()
     assert credit_allowances.grant_allowance(account.id, "2026-12") is None
     db.session.commit()
     assert balance_of(account) == 1700
-    assert credit_allowances.grant_allowance(account.id, "2027-01").amount == 300
+    assert credit_allowances.grant_allowance(account.id, "2027-01").amount == 1000  # 1,000 unused: the cap
     db.session.commit()
-    assert balance_of(account) == 2000
+    assert balance_of(account) == 2700
+    credits.post_entry(account.id, -400, "charge", idempotency_key="c1")  # spent from the allowance first
+    entry = credit_allowances.grant_allowance(account.id, "2027-02")  # 1,600 unused: 600 over the cap
+    assert entry.amount == 400 and "less 600 unused allowance above the rollover cap of 1,000" in entry.memo
+    db.session.commit()
+    assert balance_of(account) == 2700  # 700 of her own + 2,000 allowance (1,000 carried, 1,000 new)
+
+
+def test_unused_allowance_is_spent_first_and_never_more_than_the_balance(make, ref):
+    alice = make.customer()
+    account = bank("Business", 0, user=alice)
+    credits.post_entry(account.id, 1000, "allowance", idempotency_key="a1")
+    credits.post_entry(account.id, 500, "purchase", idempotency_key="p1")
+    assert credit_allowances.unused_allowance(account.id) == 1000
+    credits.post_entry(account.id, -1200, "charge", idempotency_key="c1")
+    assert credit_allowances.unused_allowance(account.id) == 0  # the purchase's 300 are left
+    credits.post_entry(account.id, 200, "refund", idempotency_key="r1")
+    credits.post_entry(account.id, 100, "allowance", idempotency_key="a2")
+    assert credit_allowances.unused_allowance(account.id) == 100
+    credits.post_entry(account.id, -600, "charge", idempotency_key="c2")  # to 0: nothing is left
+    credits.post_entry(account.id, 50, "purchase", idempotency_key="p2")
+    assert credit_allowances.unused_allowance(account.id) == 0
 
 
 def test_low_balance_alerts_once_per_crossing_and_rearms_on_top_up(make, ref):
