@@ -49,6 +49,15 @@ def session_event(payment, event_type):
     return deliver(event_type, session)
 
 
+DEMO_MONTHLY_PRICE = 4900  # what every demo plan's price costs a month, in CURRENCY's minor units
+
+
+def subscription_price(subscription):
+    """(amount in minor units, currency) a month: what Stripe would read from the plan's price,
+    which the demo provider has none of, so every demo subscription costs DEMO_MONTHLY_PRICE."""
+    return DEMO_MONTHLY_PRICE, current_app.config.get("CURRENCY", "usd").lower()
+
+
 def _demo_id(prefix, subscription):
     return f"{prefix}{subscription.stripe_session_id[len('demo_cs_') :]}"
 
@@ -66,12 +75,13 @@ def _next_month(moment):
 
 def _invoice(subscription, reason, start):
     end = _next_month(start)
+    amount, currency = subscription_price(subscription)
     return {
         "id": "demo_in_" + secrets.token_hex(10),
         "object": "invoice",
         "billing_reason": reason,
-        "amount_paid": 0,
-        "currency": current_app.config.get("CURRENCY", "usd").lower(),
+        "amount_paid": amount,
+        "currency": currency,
         "customer": _demo_id("demo_cus_", subscription),
         "parent": {
             "type": "subscription_details",

@@ -85,7 +85,10 @@ def demo_subscribe(subscription_id):
             if not paying:
                 return redirect(url_for("billing.index", checkout="cancelled"), 303)
         return redirect(url_for("billing.index", subscribed=1), 303)
-    return render_template("billing/demo_subscribe.html", subscription=subscription, form=form)
+    amount, currency = demo_provider.subscription_price(subscription)
+    return render_template(
+        "billing/demo_subscribe.html", subscription=subscription, form=form, amount=amount, currency=currency
+    )
 
 
 DEMO_PORTAL_ACTIONS = {

@@ -406,3 +406,14 @@ def test_bought_credits_never_reduce_the_allowance_of_a_paid_subscription(client
     client.post(portal, data={"action": "renew"})  # 2,000 unused: 1,000 over the cap expire
     assert balance_of(account_of(customer)) == 3650  # 1,650 bought + 2,000 allowance (cap + new)
     assert "1,000 credits, less 1,000 unused allowance above the rollover cap of 1,000" in statement(client)
+
+
+def test_the_demo_checkout_shows_the_price_and_the_rollover_before_paying(client, login, demo, customer):
+    login(customer)
+    offer = client.get("/billing/").get_data(as_text=True)
+    assert "Up to 1,000 credits of unused allowance carry over" in offer
+    assert "Credits you buy never expire and never reduce the allowance" in offer
+    page = client.get(subscribe(client, login, customer).location).get_data(as_text=True)
+    assert "49.00 USD a month</strong>, paid today and then every month until you cancel" in page
+    assert "Subscribe to Business for 49.00 USD a month" in page
+    assert "Up to 1,000 credits of unused allowance carry over" in page
