@@ -12,6 +12,7 @@ from flask_login import current_user
 from helpdesk import policy
 from helpdesk.actions import perform
 from helpdesk.billing import purchases as billing
+from helpdesk.billing import subscriptions
 from helpdesk.credits import alerts as credit_alerts
 from helpdesk.credits import allowances as credit_allowances
 from helpdesk.credits import ledger as credits
@@ -101,6 +102,10 @@ def bank():
         account=account,
         plan=account.plan if account else credits.default_plan(),
         next_allowance=credit_allowances.next_allowance_date(account),
+        # A bank paid by a subscription takes its allowance with each renewal instead.
+        subscription=subscriptions.current_subscription(account)
+        if account is not None and account.allowance_invoiced
+        else None,
         low_alert=credit_alerts.current_low_alert(account),
         page=page,
         linkable_tickets=linkable,

@@ -390,6 +390,11 @@ def statement(client):
     return client.get("/portal/credits").get_data(as_text=True)
 
 
+def next_allowance(client):
+    page = statement(client)
+    return " ".join(page.split('id="next-allowance">')[1].split("</dd>")[0].split())
+
+
 def test_bought_credits_never_reduce_the_allowance_of_a_paid_subscription(client, login, demo, customer):
     from helpdesk.credits import ledger as credits
 
@@ -417,3 +422,17 @@ def test_the_demo_checkout_shows_the_price_and_the_rollover_before_paying(client
     assert "49.00 USD a month</strong>, paid today and then every month until you cancel" in page
     assert "Subscribe to Business for 49.00 USD a month" in page
     assert "Up to 1,000 credits of unused allowance carry over" in page
+
+
+def test_the_credits_page_shows_a_subscriptions_next_allowance(client, login, demo, customer):
+    client.post(subscribe(client, login, customer).location, data={"action": "subscribe"})
+    assert next_allowance(client) == "1,000 credits on 2027-01-02, when the Business subscription renews"
+    portal = client.post("/billing/subscription/manage").location
+    client.post(portal, data={"action": "renew"})
+    assert next_allowance(client) == "1,000 credits on 2027-02-02, when the Business subscription renews"
+    client.post(portal, data={"action": "fail"})
+    assert next_allowance(client).startswith(
+        "1,000 credits once the Business subscription's failed renewal is paid"
+    )
+    client.post(portal, data={"action": "cancel"})
+    assert next_allowance(client) == "None: the Business subscription was cancelled and ends on 2027-02-02"
