@@ -91,6 +91,11 @@ payment_link_created = Event(
     "payment_link_created",
     "payment, customer, actor, url: an admin took a phone order for the customer. Returns outbox rows.",
 )
+subscription_invoice_paid = Event(
+    "subscription_invoice_paid",
+    "invoice, subscription, credits: a subscription's invoice for a new period was paid and its "
+    "allowance (`credits`) granted (once per invoice). Returns outbox rows.",
+)
 billing_alert_raised = Event("billing_alert_raised", "alert: a billing problem an admin must look at.")
 subscription_renewal_failed = Event(
     "subscription_renewal_failed",

@@ -12,7 +12,7 @@ from sqlalchemy import and_, bindparam, false, or_, select, true
 from werkzeug.local import LocalProxy
 
 from helpdesk.accounts.models import ACTIVE_AGENT, ROLE_ADMIN, CategoryPermission, User
-from helpdesk.billing.models import Payment
+from helpdesk.billing.models import Payment, PlanSubscription, SubscriptionInvoice
 from helpdesk.credits.models import CreditAccount
 from helpdesk.extensions import db
 from helpdesk.kb import models as kb
@@ -361,6 +361,44 @@ def get_payment_or_404(user, payment_id):
     if not can_view_payment(user, payment):
         abort(404)
     return payment
+
+
+def invoice_visibility(user):
+    """A SQL condition on SubscriptionInvoice joined to its PlanSubscription, like payments': admins
+    all; the subscriber; managers their organization's bank's."""
+    if not (user and user.is_authenticated and user.active):
+        return false()
+    if user.is_admin:
+        return true()
+    conditions = [PlanSubscription.user_id == user.id]
+    if can_buy_for_organization(user):
+        org_banks = select(CreditAccount.id).where(CreditAccount.organization_id == user.organization_id)
+        conditions.append(PlanSubscription.account_id.in_(org_banks))
+    return or_(*conditions)
+
+
+def get_invoice_or_404(user, invoice_id):
+    """A paid subscription invoice (its receipt) if `user` may see it; otherwise 404."""
+    invoice = db.session.get(SubscriptionInvoice, invoice_id)
+    if invoice is None or invoice.paid_at is None or invoice.subscription_id is None:
+        abort(404)
+    subscription = db.session.get(PlanSubscription, invoice.subscription_id)
+    visible = (
+        user
+        and user.is_authenticated
+        and user.active
+        and (
+            user.is_admin
+            or subscription.user_id == user.id
+            or (
+                can_buy_for_organization(user)
+                and subscription.account.organization_id == user.organization_id
+            )
+        )
+    )
+    if not visible:
+        abort(404)
+    return invoice, subscription
 
 
 def can_upgrade_priority(user, ticket):

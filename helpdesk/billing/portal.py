@@ -45,8 +45,8 @@ def index():
 def billing_page(refused_top_up=None, status=200):
     """The customer's billing page; `refused_top_up`: the automatic top-up's form as sent, with
     its errors (what was typed stays in the fields)."""
-    query = billing.payments_for(current_user)
-    history = paginate(query)
+    history = paginate(billing.history_for(current_user))
+    history.items = billing.history_items(history.items)
     top_up = topups.panel(current_user)
     target = billing.purchase_target(current_user)
     packs = billing.active_packs()
@@ -176,6 +176,15 @@ def pay_link(payment_id):
 def receipt(payment_id):
     payment = policy.get_payment_or_404(current_user, payment_id)
     return render_template("billing/receipt.html", payment=payment)
+
+
+@bp.get("/invoices/<int:invoice_id>")
+@login_required
+def invoice_receipt(invoice_id):
+    """The receipt of a paid subscription invoice (the payment history links it)."""
+    invoice, subscription = policy.get_invoice_or_404(current_user, invoice_id)
+    (line,) = billing.history_items([f"invoice:{invoice.id}"])
+    return render_template("billing/invoice_receipt.html", line=line)
 
 
 def _demo_payment_or_404(payment_id):

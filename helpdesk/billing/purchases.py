@@ -16,16 +16,24 @@ import secrets
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import String, cast, func, literal, select, union_all
 from sqlalchemy.exc import IntegrityError
 
 from helpdesk import events, policy
 from helpdesk.accounts.models import User
 from helpdesk.billing import gateway as payments
-from helpdesk.billing.models import PAYMENT_PENDING, PROVIDER_DEMO, BillingAlert, CreditPack, Payment
+from helpdesk.billing.models import (
+    PAYMENT_PENDING,
+    PROVIDER_DEMO,
+    BillingAlert,
+    CreditPack,
+    Payment,
+    PlanSubscription,
+    SubscriptionInvoice,
+)
 from helpdesk.credits import alerts as credit_alerts
 from helpdesk.credits import ledger as credits
-from helpdesk.credits.models import CreditAccount, ServicePlan
+from helpdesk.credits.models import CreditAccount, LedgerEntry, ServicePlan
 from helpdesk.dbtypes import utcnow
 from helpdesk.errors import NotAllowed, ValidationFailed
 from helpdesk.extensions import db
@@ -195,9 +203,66 @@ def payment_by_session(session_id):
     return db.session.scalar(select(Payment).where(Payment.stripe_session_id == session_id))
 
 
-def payments_for(user):
-    """A SELECT of the payments `user` may see (newest first), for the billing page's history."""
-    return select(Payment).where(policy.payment_visibility(user)).order_by(Payment.id.desc())
+@dataclass(frozen=True)
+class InvoiceLine:
+    """A paid subscription invoice in the payment history: the allowance it granted (`credits`)."""
+
+    invoice: SubscriptionInvoice
+    subscription: PlanSubscription
+    credits: int
+
+
+def history_for(user):
+    """A SELECT of what `user` has paid by card, newest first, for the billing page's history: the
+    packs they may see and their subscriptions' paid invoices, one key per row ('payment:<id>' or
+    'invoice:<id>'; `history_items` loads them)."""
+    payments = select(
+        Payment.created_at.label("at"), literal("payment").label("kind"), Payment.id.label("id")
+    ).where(policy.payment_visibility(user))
+    invoices = (
+        select(
+            SubscriptionInvoice.paid_at.label("at"),
+            literal("invoice").label("kind"),
+            SubscriptionInvoice.id.label("id"),
+        )
+        .join(PlanSubscription, PlanSubscription.id == SubscriptionInvoice.subscription_id)
+        .where(SubscriptionInvoice.paid_at.is_not(None), policy.invoice_visibility(user))
+    )
+    rows = union_all(payments, invoices).subquery()
+    key = rows.c.kind + literal(":") + cast(rows.c.id, String)
+    return select(key).order_by(rows.c.at.desc(), rows.c.kind, rows.c.id.desc())
+
+
+def history_items(keys):
+    """The Payments and InvoiceLines that `history_for`'s keys name, in the keys' order."""
+    ids = {"payment": [], "invoice": []}
+    for kind, _, row_id in (k.partition(":") for k in keys):
+        ids[kind].append(int(row_id))
+    found = {
+        f"payment:{p.id}": p
+        for p in db.session.scalars(select(Payment).where(Payment.id.in_(ids["payment"])))
+    }
+    invoices = db.session.execute(
+        select(SubscriptionInvoice, PlanSubscription)
+        .join(PlanSubscription, PlanSubscription.id == SubscriptionInvoice.subscription_id)
+        .where(SubscriptionInvoice.id.in_(ids["invoice"]))
+    ).all()
+    granted = dict(
+        db.session.execute(
+            select(LedgerEntry.idempotency_key, LedgerEntry.amount).where(
+                LedgerEntry.idempotency_key.in_([invoice_grant_key(s, i) for i, s in invoices])
+            )
+        ).all()
+    )
+    for invoice, subscription in invoices:
+        credits_granted = granted.get(invoice_grant_key(subscription, invoice), 0)
+        found[f"invoice:{invoice.id}"] = InvoiceLine(invoice, subscription, credits_granted)
+    return [found[k] for k in keys if k in found]
+
+
+def invoice_grant_key(subscription, invoice):
+    """The ledger key of the allowance a paid invoice granted (`allowances.grant_invoice_allowance`)."""
+    return f"allowance:{subscription.account_id}:invoice:{invoice.invoice_id}"[:200]
 
 
 def admin_payments(status=None):

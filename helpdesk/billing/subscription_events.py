@@ -8,6 +8,7 @@ Guarantees (the caller has verified the event; the view or command commits):
 - `invoice.paid` grants the subscribed plan's allowance exactly once per invoice (for a new
   subscription or a new period): `granted_at` under the subscription's row lock, and the ledger
   key `allowance:<bank>:invoice:<invoice>`;
+- the subscriber gets a receipt for each invoice whose allowance is granted (with the grant);
 - a failed renewal mails the subscriber and alerts the admins once per invoice;
 - `customer.subscription.deleted` moves the bank to the plan's fallback (or the default plan) at
   the end of the last paid period: at once if it has passed, else by `flask billing sweep`;
@@ -208,7 +209,9 @@ def _grant(subscription, row):
     )
     row.granted_at = utcnow()
     db.session.flush()
-    return entry.amount if entry is not None else 0
+    granted = entry.amount if entry is not None else 0
+    events.subscription_invoice_paid.send(invoice=row, subscription=subscription, credits=granted)
+    return granted
 
 
 def on_invoice_failed(obj):

@@ -120,6 +120,20 @@ def on_payment_credited(payment):
     )
 
 
+def on_subscription_invoice_paid(invoice, subscription, credits):
+    """A paid subscription invoice's receipt: the same mail as a pack's."""
+    account = subscription.account
+    return notify.purchase_receipt(
+        subscription.user,
+        credits=credits,
+        amount_minor=invoice.amount_paid,
+        currency=invoice.currency,
+        reference=f"{subscription.plan.name} subscription, invoice {invoice.invoice_id}",
+        url=public_url("billing.invoice_receipt", invoice_id=invoice.id),
+        bank_name=account.owner_name if account.organization_id else None,
+    )
+
+
 def on_payment_link_created(payment, customer, actor, url):
     return notify.payment_link(
         customer,
@@ -186,6 +200,7 @@ RECEIVERS = (
     (events.guarantee_refunded, on_guarantee_refunded),
     (events.sla_at_risk, on_sla_at_risk),
     (events.payment_credited, on_payment_credited),
+    (events.subscription_invoice_paid, on_subscription_invoice_paid),
     (events.payment_link_created, on_payment_link_created),
     (events.billing_alert_raised, on_billing_alert),
     (events.subscription_renewal_failed, on_subscription_renewal_failed),

@@ -8,7 +8,7 @@ import time_machine
 from sqlalchemy import func, select
 
 from helpdesk.billing import subscription_events
-from helpdesk.billing.models import BillingAlert, PlanPrice, PlanSubscription
+from helpdesk.billing.models import BillingAlert, PlanPrice, PlanSubscription, SubscriptionInvoice
 from helpdesk.credits import allowances
 from helpdesk.credits.models import CreditSettingChange, LedgerEntry
 from helpdesk.extensions import db
@@ -436,3 +436,41 @@ def test_the_credits_page_shows_a_subscriptions_next_allowance(client, login, de
     )
     client.post(portal, data={"action": "cancel"})
     assert next_allowance(client) == "None: the Business subscription was cancelled and ends on 2027-02-02"
+
+
+def test_a_paid_invoice_is_in_the_payment_history_with_its_receipt_by_mail(
+    client, login, demo, customer, make
+):
+    client.post(subscribe(client, login, customer).location, data={"action": "subscribe"})
+    page = client.get("/billing/").get_data(as_text=True)
+    history = page.split('id="payment-history"')[1]
+    assert "Business subscription, 2026-12-02 to 2027-01-02" in history and "49.00 USD" in history
+    assert "No card payments yet" not in history
+    invoice = db.session.scalar(select(SubscriptionInvoice))
+    receipt_url = f"/billing/invoices/{invoice.id}"
+    assert receipt_url in history
+    receipt = client.get(receipt_url).get_data(as_text=True)
+    assert "Receipt for invoice" in receipt and "49.00 USD" in receipt and "1,000" in receipt
+
+    (mail,) = outbox("purchase_receipt")
+    text = build_email(mail).get_body(("plain",)).get_content()
+    assert mail.to_addr == customer.email and mail.subject == "Receipt: 1,000 help desk credits"
+    assert "Amount paid: 49.00 USD" in text and "Business subscription, invoice demo_in_" in text
+    assert receipt_url in text
+
+    client.post(client.post("/billing/subscription/manage").location, data={"action": "renew"})
+    assert len(outbox("purchase_receipt")) == 2
+    assert client.get("/billing/").get_data(as_text=True).count("Business subscription, 20") == 2
+
+    login(make.customer())
+    assert client.get(receipt_url).status_code == 404
+    assert "Business subscription" not in client.get("/billing/").get_data(as_text=True)
+
+
+def test_an_invoice_paid_twice_sends_one_receipt(client, login, running, customer):
+    bs.deliver(client, bs.invoice_event(running, invoice_id="in_first"))  # Stripe delivers it again
+    (mail,) = outbox("purchase_receipt")
+    text = build_email(mail).get_body(("plain",)).get_content()
+    assert "Business subscription, invoice in_first" in text and "Amount paid: 49.00 USD" in text
+    login(customer)
+    assert client.get("/billing/").get_data(as_text=True).count("Invoice in_first") == 1
