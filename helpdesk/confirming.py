@@ -8,6 +8,8 @@ app.js opens and, on "yes", sends the original form again with the marker. Nothi
 the first request only asks.
 """
 
+from dataclasses import dataclass
+
 from flask import current_app, render_template, request
 
 from helpdesk.htmx import is_htmx
@@ -22,14 +24,33 @@ def confirmed():
     return request.form.get(MARKER) == "yes"
 
 
-def ask_first(question, consequence, action, *, cancel_url=None, danger=True):
+@dataclass(frozen=True)
+class Instead:
+    """Another action the question offers beside "yes" ("Merge #7 into #3 instead"): a plain form
+    posting `fields` to `url`, so it works alike in the dialog and on the page without JavaScript
+    (its own question, if it has one, comes as a page)."""
+
+    label: str
+    url: str
+    fields: tuple = ()
+
+
+def ask_first(question, consequence, action, *, cancel_url=None, danger=True, warning=None, instead=None):
     """None when the request is confirmed (run the action); otherwise the response that asks.
 
     `question` is the heading ("Close #33?"), `consequence` says what follows ("Alice Archer gets
-    250 credits back."), `action` labels the button ("Close ticket")."""
+    250 credits back."), `action` labels the button ("Close ticket"); `warning`, a sentence shown
+    apart, and `instead` (an Instead) offer to do something else."""
     if confirmed():
         return None
-    context = dict(question=question, consequence=consequence, action=action, danger=danger)
+    context = dict(
+        question=question,
+        consequence=consequence,
+        action=action,
+        danger=danger,
+        warning=warning,
+        instead=instead,
+    )
     if is_htmx():
         response = current_app.make_response(render_template("_partials/confirm_dialog.html", **context))
         response.headers["HX-Retarget"] = "#confirm-host"

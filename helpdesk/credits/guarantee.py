@@ -7,7 +7,9 @@ What is paid back, and when (the README's "Guarantee" section says it for custom
   replied (at the close, whatever the plan);
 - resolution, the priority's refund percentage of what is still paid (key
   `sla-resolution:<ticket id>`): when the resolve-by time passes unresolved (sweep), or the ticket
-  is resolved late (at that moment).
+  is resolved late (at that moment);
+- a merged duplicate's priority, in full (key `merge:<ticket id>`), when no agent had answered it
+  publicly before the merge (on_ticket_merged; an answered one keeps its charge: delivered).
 The response and resolution guarantees need a plan with the guarantee; paid tickets only.
 
 Exactly once, whichever path gets there first and on however many processes: each path locks
@@ -180,13 +182,46 @@ def withdraw(ticket):
     return refund(ticket, RESPONSE, "withdrawn")
 
 
+@dataclass(frozen=True)
+class MergeMoney:
+    """What merging a paid duplicate does with what is still paid for its priority."""
+
+    credits: int
+    owner: str  # the bank's owner: the customer, or the organization whose shared bank paid
+    refunded: bool  # False: the charge stays (an agent answered: the priority was delivered)
+
+
+def merge_money(duplicate):
+    """What `merge` will do with the duplicate's priority charge, read only (the question before
+    the merge), or None when nothing is paid: refunded in full when no agent had answered it
+    publicly (the customer paid twice for one problem), kept when one had."""
+    paid = net_paid(duplicate)
+    if paid <= 0:
+        return None
+    account = ticket_account(duplicate)
+    owner = account.owner_name if account is not None else duplicate.requester.name
+    return MergeMoney(credits=paid, owner=owner, refunded=duplicate.first_response_at is None)
+
+
 def on_ticket_merged(duplicate, kept, actor):
     """A duplicate merged into another ticket (tickets/merging.py, rows locked): its time entries
-    move with its conversation (what they billed stays billed), and whatever is still paid for the
-    duplicate's priority comes back in full: the customer asked once, and the kept ticket carries
-    its own priority and charge."""
+    move with its conversation (what they billed stays billed). What is still paid for the
+    duplicate's priority comes back in full if no agent had answered it (the customer paid twice
+    for one problem; the kept ticket takes a more urgent priority at no charge); if one had, the
+    priority was delivered and the charge stays, said in the duplicate's history."""
     db.session.execute(update(TimeEntry).where(TimeEntry.ticket_id == duplicate.id).values(ticket_id=kept.id))
-    return refund(duplicate, RESPONSE, f"merged into #{kept.id}", key=f"merge:{duplicate.id}")
+    if duplicate.first_response_at is None:
+        return refund(duplicate, RESPONSE, f"merged into #{kept.id}", key=f"merge:{duplicate.id}")
+    paid = net_paid(duplicate)
+    if paid > 0:
+        lifecycle.record_event(
+            duplicate,
+            actor,
+            "charge kept",
+            None,
+            f"{paid:,} credits for {duplicate.priority.name} priority: an agent had answered it",
+        )
+    return None
 
 
 def on_message_posted(message, first_agent_reply):

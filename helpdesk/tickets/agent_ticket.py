@@ -6,7 +6,8 @@ from flask_login import current_user
 from helpdesk import policy
 from helpdesk.actions import perform
 from helpdesk.conditional import conditional_page
-from helpdesk.confirming import ask_first
+from helpdesk.confirming import Instead, ask_first
+from helpdesk.credits import guarantee as credit_guarantee
 from helpdesk.credits import panels as credit_panels
 from helpdesk.credits import quotes as credit_quotes
 from helpdesk.dbtypes import utcnow
@@ -380,14 +381,13 @@ def merge(ticket_id):
     problem = merging.refusal(duplicate, kept, current_user)
     if problem:
         return _merge_refused(duplicate, typed, problem)
-    refund = credit_quotes.net_paid(duplicate)
-    money = f" {duplicate.requester.name} gets the {refund:,} credits paid for it back." if refund > 0 else ""
     question = ask_first(
         f"Merge #{duplicate.id} into #{kept.id}?",
-        f"Its messages, attachments, subscribers and time entries move to #{kept.id} “{kept.subject}”,"
-        f" and #{duplicate.id} is closed.{money}",
+        _merge_consequence(duplicate, kept),
         "Merge tickets",
         cancel_url=back,
+        warning=merging.wrong_way(duplicate, kept),
+        instead=_merge_instead(duplicate, kept),
     )
     if question is not None:
         return question
@@ -397,6 +397,56 @@ def merge(ticket_id):
     flash(f"#{duplicate.id} merged into this ticket.", "success")
     target = url_for("tickets_agent.ticket", ticket_id=kept.id)
     return hx_redirect_or(redirect(target, 303), target)
+
+
+def _merge_consequence(duplicate, kept):
+    """What the merge will do, in the words of the question before it: what moves, what the kept
+    ticket takes over (merging.takeover) and what becomes of the duplicate's priority charge
+    (guarantee.merge_money), naming the bank's owner as the lowering question does."""
+    d, k = f"#{duplicate.id}", f"#{kept.id}"
+    parts = [
+        f"Its messages, attachments, subscribers and time entries move to {k} “{kept.subject}”, and {d}"
+        " is closed."
+    ]
+    changes = merging.takeover(duplicate, kept)
+    if changes.reopens is not None:
+        parts.append(
+            f"{k} ({kept.status_label}) opens again: {d} brings a message from {changes.reopens.name}"
+            " that no agent has answered."
+        )
+    if changes.priority is not None:
+        parts.append(f"{k} takes {d}'s {changes.priority.name} priority, at no charge to the customer.")
+    if changes.assignee is not None:
+        parts.append(f"{changes.assignee.name}, who has {d}, is assigned to {k}.")
+    elif changes.unassignable is not None:
+        parts.append(
+            f"{k} stays unassigned: {changes.unassignable.name}, who has {d}, cannot work"
+            f" {kept.category.name} tickets."
+        )
+    money = credit_guarantee.merge_money(duplicate)
+    if money is not None and money.refunded:
+        parts.append(
+            f"{money.owner} gets the {money.credits:,} credits paid for {d}'s {duplicate.priority.name}"
+            " priority back: no agent had answered it."
+        )
+    elif money is not None:
+        parts.append(
+            f"The {money.credits:,} credits {money.owner} paid for {d}'s {duplicate.priority.name} priority"
+            " stay paid: an agent answered it, so that priority was delivered."
+        )
+    return " ".join(parts)
+
+
+def _merge_instead(duplicate, kept):
+    """The other direction (keep the duplicate, merge the other into it) when the duplicate is the
+    ticket with the conversation and that merge is allowed; None otherwise."""
+    if merging.wrong_way(duplicate, kept) is None or merging.refusal(kept, duplicate, current_user):
+        return None
+    return Instead(
+        f"Merge #{kept.id} into #{duplicate.id} instead",
+        url_for("tickets_agent.merge", ticket_id=kept.id),
+        (("merge-into", str(duplicate.id)),),
+    )
 
 
 def _merge_refused(duplicate, typed, text):

@@ -254,12 +254,22 @@ def _add_message(ticket, actor, body, *, internal, files, source, staging_key, s
                 ticket.first_response_at = now
             if ticket.status == STATUS_NEW:
                 _set_status(ticket, actor, STATUS_OPEN)
-        elif ticket.status in (STATUS_WAITING, STATUS_RESOLVED):
-            _set_status(ticket, actor, STATUS_OPEN)
+        else:
+            customer_wrote(ticket, actor)
     ticket.updated_at = now
     db.session.flush()
     events.message_posted.send(message=message, first_agent_reply=first_agent_reply)
     return message
+
+
+def customer_wrote(ticket, actor):
+    """A customer's public message came in (a reply, or one a merged duplicate brought): a ticket
+    that waits on the customer or was resolved is open again, so it is back in the agents' "Needs
+    attention" with its resolve-by clock running. True if it reopened."""
+    if ticket.status not in (STATUS_WAITING, STATUS_RESOLVED):
+        return False
+    _set_status(ticket, actor, STATUS_OPEN)
+    return True
 
 
 def _set_status(ticket, actor, status):

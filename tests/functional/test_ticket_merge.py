@@ -1,13 +1,22 @@
 """Merging a duplicate into the kept ticket (issue 16 item 5): messages, attachments, subscribers
 and time entries move; the duplicate closes with a link and remembers the kept ticket (mail to it
-lands there); what was paid for the duplicate's priority is refunded once; only agents who may
+lands there); what was paid for an unanswered duplicate's priority is refunded once (to the bank
+that paid, named in the question), an answered one's stays; the kept ticket opens again for an
+unanswered customer message and takes the more urgent priority and the assignee; a merge the
+wrong way round is warned about, with the other direction one button away; only agents who may
 see both, only the same requester or organization; asks first."""
 
 import html
+from datetime import timedelta
 
+import pytest
+
+from helpdesk.accounts.models import Organization
+from helpdesk.credits import submission
 from helpdesk.credits.models import LedgerEntry, TimeEntry
+from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
-from helpdesk.tickets import merging
+from helpdesk.tickets import lifecycle, merging
 from helpdesk.tickets.models import Message, Subscription, Ticket, TicketEvent
 
 from ..credit_helpers import balance_of, bank
@@ -60,8 +69,6 @@ def test_the_conversation_moves_and_the_duplicate_closes_with_a_link(client, log
 
 
 def test_a_paid_duplicate_is_refunded_once(client, login, make, desk):
-    from helpdesk.credits import submission
-
     account = bank("Business", 1000, user=desk.requester)
     duplicate, _ = submission.submit_ticket(
         desk.requester, subject="Urgent twin", body="Same as before.", category_id=desk.it.id,
@@ -71,7 +78,10 @@ def test_a_paid_duplicate_is_refunded_once(client, login, make, desk):
     assert balance_of(account) == 750
     login(desk.tech_it)
     asked = _merge(client, duplicate, desk.it_ticket.id, confirmed=False).get_data(as_text=True)
-    assert "Alice Archer gets the 250 credits paid for it back." in asked
+    assert (
+        f"Alice Archer gets the 250 credits paid for #{duplicate.id}'s Urgent priority back: no agent had"
+        " answered it." in html.unescape(asked)
+    )
     _merge(client, duplicate, desk.it_ticket.id)
     assert balance_of(account) == 1000
     refunds = db.session.scalars(
@@ -166,8 +176,6 @@ def test_a_ticket_merged_meanwhile_is_refused_after_the_question(client, login, 
 
 
 def test_members_of_one_organization_merge_and_the_other_member_follows(client, login, make, desk):
-    from helpdesk.accounts.models import Organization
-
     acme = Organization(name="Acme")
     db.session.add(acme)
     db.session.flush()
@@ -236,3 +244,184 @@ def test_a_merged_duplicate_takes_no_reply_and_is_never_reopened(client, login, 
     assert (
         db.session.scalar(db.select(db.func.count(Message.id)).where(Message.body.in_(["Hello?", "Hi"]))) == 0
     )
+
+
+def _ago(minutes):
+    return utcnow() - timedelta(minutes=minutes)
+
+
+def _answered_then(status, make, desk):
+    """desk's IT ticket, answered by Ivan two hours ago and then set to `status`."""
+    kept = desk.it_ticket
+    kept.created_at = _ago(180)
+    make.message(kept, desk.tech_it, "Restart the router, please.").created_at = _ago(120)
+    kept.first_response_at = _ago(120)
+    lifecycle.set_status(kept, desk.tech_it, status)
+    db.session.commit()
+    return kept
+
+
+def _history(client, ticket_id):
+    return html.unescape(client.get(f"/agent/tickets/{ticket_id}/history").get_data(as_text=True))
+
+
+@pytest.mark.parametrize("status, headers", [("waiting", {}), ("resolved", HTMX)])
+def test_a_duplicate_with_an_unanswered_customer_message_opens_the_kept_ticket_again(
+    client, login, make, desk, status, headers
+):
+    kept = _answered_then(status, make, desk)
+    duplicate = _twin(make, desk, body="Still dropping after the restart.")
+    login(desk.tech_it)
+    assert f"/agent/tickets/{kept.id}" not in client.get("/agent/?status=open").get_data(as_text=True)
+
+    asked = html.unescape(
+        _merge(client, duplicate, kept.id, confirmed=False, headers=headers).get_data(as_text=True)
+    )
+    label = {"waiting": "Waiting on customer", "resolved": "Resolved"}[status]
+    assert (
+        f"#{kept.id} ({label}) opens again: #{duplicate.id} brings a message from Alice Archer that no"
+        " agent has answered." in asked
+    )
+    _merge(client, duplicate, kept.id, headers=headers)
+    assert fresh(kept.id).status == "open" and fresh(kept.id).resolved_at is None
+    assert f"/agent/tickets/{kept.id}" in client.get("/agent/?status=open").get_data(as_text=True)
+    history = _history(client, kept.id)
+    assert f"opened again: #{duplicate.id}, merged in, brought Alice Archer's message" in history
+    assert f"changed status from {label} to Open" in history
+
+
+def test_a_duplicate_whose_customer_message_was_answered_leaves_the_kept_ticket_waiting(
+    client, login, make, desk
+):
+    kept = _answered_then("waiting", make, desk)
+    duplicate = _twin(make, desk, body="Also by mail.", created_at=_ago(90))
+    make.message(duplicate, desk.tech_it, "Same as the other ticket: restart the router.").created_at = _ago(
+        60
+    )
+    db.session.commit()
+    login(desk.tech_it)
+    assert "opens again" not in _merge(client, duplicate, kept.id, confirmed=False).get_data(as_text=True)
+    _merge(client, duplicate, kept.id)
+    assert fresh(kept.id).status == "waiting"
+    assert "opened again" not in _history(client, kept.id)
+
+
+def _acme(make, desk):
+    """Acme with a shared Business bank of 1,000 credits, and its members Carol and Dave."""
+    acme = Organization(name="Acme")
+    db.session.add(acme)
+    db.session.flush()
+    carol = make.customer(name="Carol Carter", email="carol@acme.example", organization=acme)
+    dave = make.customer(name="Dave Dunn", email="dave@acme.example", organization=acme)
+    return bank("Business", 1000, organization=acme), carol, dave
+
+
+def _paid(customer, desk, priority, key):
+    ticket, _ = submission.submit_ticket(
+        customer, subject="Printer offline", body="The office printer is offline.",
+        category_id=desk.it.id, priority_id=desk.ref.priorities[priority].id, submission_key=key,
+    )  # fmt: skip
+    return ticket
+
+
+def _carol(make, desk):
+    """Carol's High ticket (150 credits from Acme's bank), answered on time by Ivan who has it,
+    and her newer Low, New, unassigned ticket about the same printer."""
+    account, carol, _ = _acme(make, desk)
+    older = _paid(carol, desk, "High", "older")
+    older.assignee = desk.tech_it
+    lifecycle.add_message(older, desk.tech_it, "Reinstalling the printer's driver now.")
+    newer = make.ticket(
+        subject="Printer still offline", requester=carol, category=desk.it,
+        priority=desk.ref.priorities["Low"], created_at=utcnow() + timedelta(minutes=5),
+    )  # fmt: skip
+    db.session.commit()
+    assert balance_of(account) == 850
+    return account, older, newer
+
+
+def _instead(page):
+    """The "instead" form of a merge question: (its action, its merge-into value, its button)."""
+    form = (
+        page.split('id="confirm-instead"', 1)[0].rsplit("<form", 1)[1]
+        + page.split('id="confirm-instead"', 1)[1]
+    )
+    action = form.split('action="', 1)[1].split('"', 1)[0]
+    into = form.split('name="merge-into" value="', 1)[1].split('"', 1)[0]
+    button = page.split('form="confirm-instead"', 1)[1].split(">", 1)[1].split("<", 1)[0]
+    return action, into, html.unescape(button)
+
+
+def test_an_answered_duplicate_keeps_its_charge_and_the_kept_ticket_takes_its_priority_and_agent(
+    client, login, make, desk
+):
+    account, older, newer = _carol(make, desk)
+    login(desk.tech_it)
+    page = _merge(client, older, newer.id, confirmed=False).get_data(as_text=True)
+    asked = html.unescape(page)
+    assert (
+        f"The 150 credits Acme paid for #{older.id}'s High priority stay paid: an agent answered it, so"
+        " that priority was delivered." in asked
+    )
+    assert f"#{newer.id} takes #{older.id}'s High priority, at no charge to the customer." in asked
+    assert f"Ivan IT, who has #{older.id}, is assigned to #{newer.id}." in asked
+    assert (
+        f"#{older.id} is the older, answered and paid (150 credits) ticket: you are merging the ticket"
+        " with the conversation into a newer one." in asked
+    )
+    assert _instead(page) == (
+        f"/agent/tickets/{newer.id}/merge",
+        str(older.id),
+        f"Merge #{newer.id} into #{older.id} instead",
+    )
+
+    _merge(client, older, newer.id)  # merged this way all the same
+    assert balance_of(account) == 850
+    kept = fresh(newer.id)
+    assert kept.priority.name == "High" and kept.assignee_id == desk.tech_it.id and kept.paid_credits == 0
+    history = _history(client, newer.id)
+    assert f"priority given: High at no charge to the customer: #{older.id}, merged in, had it" in history
+    assert "changed assignee from none to Ivan IT" in history
+    assert "charge kept: 150 credits for High priority: an agent had answered it" in _history(
+        client, older.id
+    )
+
+
+def test_the_other_direction_is_one_button_away_with_javascript(client, login, make, desk):
+    account, older, newer = _carol(make, desk)
+    login(desk.tech_it)
+    dialog = _merge(client, older, newer.id, confirmed=False, headers=HTMX).get_data(as_text=True)
+    assert (
+        "<dialog" in dialog and "you are merging the ticket with the conversation into a newer one" in dialog
+    )
+    action, into, button = _instead(dialog)
+    instead_form = dialog.split('id="confirm-instead"', 1)[0].rsplit("<form", 1)[1]
+    assert "hx-" not in instead_form  # a plain form: the reverse's question comes as a page
+    assert button == f"Merge #{newer.id} into #{older.id} instead"
+
+    reverse = client.post(action, data={"merge-into": into}).get_data(as_text=True)  # as the browser sends it
+    assert f"Merge #{newer.id} into #{older.id}?" in html.unescape(reverse)
+    assert 'id="confirm-instead"' not in reverse and "notice-warning" not in reverse
+    done = client.post(action, data={"merge-into": into, "confirmed_action": "yes"})
+    assert done.status_code == 303 and done.headers["Location"].endswith(f"/agent/tickets/{older.id}")
+    assert fresh(newer.id).merged_into_id == older.id
+    kept = fresh(older.id)
+    assert kept.priority.name == "High" and kept.assignee_id == desk.tech_it.id and kept.paid_credits == 150
+    assert balance_of(account) == 850
+
+
+def test_an_unanswered_duplicate_of_a_member_is_refunded_to_the_organization_bank(client, login, make, desk):
+    account, _, dave = _acme(make, desk)
+    kept = _twin(make, desk, "Printer offline", requester=dave, created_at=_ago(60))
+    duplicate = _paid(dave, desk, "High", "dave")
+    db.session.commit()
+    login(desk.tech_it)
+    asked = html.unescape(_merge(client, duplicate, kept.id, confirmed=False).get_data(as_text=True))
+    assert (
+        f"Acme gets the 150 credits paid for #{duplicate.id}'s High priority back: no agent had answered it."
+        in asked
+    )
+    assert "Dave Dunn gets" not in asked
+    _merge(client, duplicate, kept.id)
+    assert balance_of(account) == 1000
+    assert fresh(kept.id).priority.name == "High" and fresh(kept.id).paid_credits == 0
