@@ -174,6 +174,15 @@ def can_reply(user, ticket):
     return user.is_agent or ticket.status != STATUS_CLOSED
 
 
+def can_follow_up(user, ticket):
+    """Who may open a follow-up of a closed ticket by answering its mail: whoever could reply to
+    it while it was open (its requester, their organization's manager, a subscriber). Agents
+    reply to a closed ticket as it is (can_reply); a merged duplicate's mail goes to the kept one."""
+    if not can_view_ticket(user, ticket) or ticket.merged_into_id is not None:
+        return False
+    return not user.is_agent and ticket.status == STATUS_CLOSED
+
+
 def can_write_internal_note(user, ticket):
     return is_agent(user) and can_view_ticket(user, ticket)
 

@@ -1,5 +1,9 @@
 """Inbound mail: replies onto tickets, new tickets from unknown mail, every message logged, none lost.
 
+A reply to a closed ticket from someone who could reply while it was open (its requester, their
+organization's manager, a subscriber) opens a follow-up ticket linked to it (inbound_tickets.py,
+tickets/follow_ups.py); anyone else's is rejected. A resolved ticket reopens with the reply.
+
 Machine mail (bounces, list mail, auto-replies) and our own mail is logged and never answered. The
 sender is the From address (never Reply-To), and From is believed only when something proves it:
 - the receiving MTA's Authentication-Results (authserv-id MAIL_TRUSTED_AUTHSERV_ID) say DMARC
@@ -27,7 +31,7 @@ from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
 from helpdesk.mail import authres
 from helpdesk.mail.compose import answering_inbound_mail, is_own_address
-from helpdesk.mail.inbound_tickets import body_of, checked_files, open_ticket
+from helpdesk.mail.inbound_tickets import body_of, checked_files, open_follow_up, open_ticket
 from helpdesk.mail.models import (
     INBOUND_DUPLICATE,
     INBOUND_FAILED,
@@ -46,7 +50,7 @@ from helpdesk.mail.refusal import Refusal
 from helpdesk.mail.tokens import parse_reply_address, ticket_from_root_id
 from helpdesk.tickets import lifecycle as tickets
 from helpdesk.tickets import merging
-from helpdesk.tickets.models import Ticket
+from helpdesk.tickets.models import STATUS_CLOSED, Ticket
 
 log = logging.getLogger("helpdesk.mail")
 MAX_REFERENCES = 20  # message ids of In-Reply-To/References looked up per message
@@ -175,7 +179,14 @@ def post(entry, mail, now, accepted_by=None):
     if accepted_by is None:
         entry.auth_result = verdict.detail[:500]
     target = _target(entry, mail, sender, now)
-    if target is not None and (sender is None or not policy.can_reply(sender, target.ticket)):
+    if target is not None and target.ticket.status == STATUS_CLOSED:
+        tickets.lock_row(target.ticket)  # decided under its lock: reopened meanwhile, it takes the reply
+    follow_up = target is not None and sender is not None and policy.can_follow_up(sender, target.ticket)
+    if (
+        target is not None
+        and not follow_up
+        and (sender is None or not policy.can_reply(sender, target.ticket))
+    ):
         raise Refusal(INBOUND_REJECTED, f"sender may not reply to ticket #{target.ticket.id}")
     if accepted_by is None:
         doubt = _doubt(verdict, sender, target)
@@ -183,7 +194,10 @@ def post(entry, mail, now, accepted_by=None):
             raise Refusal(INBOUND_UNVERIFIED, doubt)
     verified = accepted_by is not None or verdict.verified
     with answering_inbound_mail():
-        if target is not None:
+        if follow_up:
+            entry.ticket_id = open_follow_up(entry, mail, target.ticket, sender).id
+            entry.outcome = INBOUND_NEW_TICKET
+        elif target is not None:
             _reply(entry, mail, target.ticket, sender)
         else:
             entry.ticket_id = open_ticket(entry, mail, verified=verified).id

@@ -1,5 +1,6 @@
 """New tickets from mail: the requester, the ticket in the default category and priority, and the
-Cc'd people who follow it; plus the attachment and body helpers replies share."""
+Cc'd people who follow it; the follow-up a reply to a closed ticket opens; plus the attachment and
+body helpers replies share."""
 
 import re
 
@@ -8,14 +9,15 @@ from sqlalchemy import select
 
 from helpdesk.accounts import auth as accounts
 from helpdesk.accounts import password_reset
-from helpdesk.credits import submission
+from helpdesk.credits import ledger, quotes, submission
 from helpdesk.errors import UploadRejected
 from helpdesk.extensions import db
 from helpdesk.mail import notify
 from helpdesk.mail.compose import is_own_address
 from helpdesk.mail.models import INBOUND_REFUSED, INBOUND_REJECTED
+from helpdesk.mail.parse import trim_quoted
 from helpdesk.mail.refusal import Refusal
-from helpdesk.tickets import uploads
+from helpdesk.tickets import follow_ups, uploads
 from helpdesk.tickets.models import Category, Priority, Subscription
 
 USABLE_ADDRESS = re.compile(r"^[^@\s,;<>()\[\]\\\"]{1,64}@[a-z0-9.-]{1,190}\.[a-z0-9-]{2,63}$")
@@ -62,6 +64,51 @@ def default_priority():
     """DEFAULT_PRIORITY by name, else the least urgent priority (the free one)."""
     found = db.session.scalar(select(Priority).where(Priority.name == current_app.config["DEFAULT_PRIORITY"]))
     return found or db.session.scalars(select(Priority).order_by(Priority.sort_order)).first()
+
+
+def free_priority(user):
+    """The priority a follow-up by mail gets: DEFAULT_PRIORITY when `user`'s plan offers it free,
+    else the least urgent priority it offers free; None when it offers none (nothing is charged by
+    mail: there is nobody to agree to a price)."""
+    account = ledger.account_for(user)
+    plan = account.plan if account is not None else ledger.default_plan()
+    free = [p for p in quotes.offered_priorities(plan) if quotes.tariff(plan, p) == 0]
+    named = [p for p in free if p.name == current_app.config["DEFAULT_PRIORITY"]]
+    return (named or free or [None])[0]
+
+
+def open_follow_up(entry, mail, closed, sender):
+    """Open the follow-up of the closed ticket `closed` from `sender`'s answer to it and return it
+    (tickets/follow_ups.py; `policy.can_follow_up` said the sender may).
+
+    Guarantees: the requester's plan's free priority (Refusal if it has none), the closed ticket's
+    category (the default one if that was archived since), the text without the quoted mail, the
+    attachments that pass the upload checks (the others are named in the text and in
+    `entry.reason`, which names both tickets); an empty answer opens nothing (Refusal, as an empty
+    reply). The sender is acknowledged as a new ticket's requester is, when they are not it.
+    """
+    requester = closed.requester
+    category = closed.category if not closed.category.archived else default_category()
+    priority = free_priority(requester)
+    if priority is None:
+        raise Refusal(
+            INBOUND_REFUSED,
+            f"ticket #{closed.id} is closed, and the plan of {requester.email} offers no free priority"
+            " for a follow-up (nothing is charged by mail)",
+        )
+    if category is None:
+        raise Refusal(INBOUND_REFUSED, "no active category to open a follow-up ticket with")
+    files, refused = checked_files(mail)
+    body = body_of(trim_quoted(mail.text), refused, bool(files))
+    if not body:
+        raise Refusal(INBOUND_REFUSED, f"empty reply to closed ticket #{closed.id}: no follow-up opened")
+    ticket = follow_ups.open_follow_up(
+        closed, sender, body=body, category_id=category.id, priority_id=priority.id, files=files
+    )
+    if sender.id != requester.id:
+        notify.acknowledgement(ticket, sender)
+    entry.reason = "; ".join([f"follow-up ticket #{ticket.id} of closed #{closed.id}", *refused])
+    return ticket
 
 
 def open_ticket(entry, mail, *, verified):

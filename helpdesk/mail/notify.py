@@ -74,19 +74,7 @@ def ticket_created(ticket):
     mails the support address cannot make it echo content to someone else; automatic for a ticket
     opened by mail, so at most MAIL_AUTO_PER_HOUR an hour), and the full ticket to its agents."""
     agents = _recipients(category_agents(ticket), exclude=[ticket.requester])  # before any row is added:
-    rows = []  # the rows are then inserted together
-    for user in _recipients([ticket.requester]):
-        rows.append(
-            _send(
-                "ticket_created",
-                user,
-                "ticket_ack",
-                _ticket_subject(ticket),
-                ticket,
-                automatic=answering(),
-                set_password_url=public_url("accounts.forgot_password"),
-            )
-        )
+    rows = acknowledgement(ticket, ticket.requester)  # the rows are then inserted together
     for agent in agents:
         rows.append(
             _send(
@@ -98,6 +86,23 @@ def ticket_created(ticket):
             )
         )
     return rows
+
+
+def acknowledgement(ticket, user):
+    """The new ticket's acknowledgement to `user` (its requester, or whoever else opened it by
+    mail: a subscriber's follow-up of a closed ticket), as ticket_created sends it."""
+    return [
+        _send(
+            "ticket_created",
+            u,
+            "ticket_ack",
+            _ticket_subject(ticket),
+            ticket,
+            automatic=answering(),
+            set_password_url=public_url("accounts.forgot_password"),
+        )
+        for u in _recipients([user])
+    ]
 
 
 def public_reply(message):

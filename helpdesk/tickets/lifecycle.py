@@ -114,12 +114,26 @@ def create_ticket(actor, *, subject, body, category_id, priority_id, files=(), s
     )
 
 
+REQUESTERS_ORGANIZATION = object()  # open_new_ticket's default: the organization `actor` is in now
+
+
 def open_new_ticket(
-    actor, *, subject, body, category_id, priority_id, files=(), submission_key=None, opened_by=None
+    actor,
+    *,
+    subject,
+    body,
+    category_id,
+    priority_id,
+    files=(),
+    submission_key=None,
+    opened_by=None,
+    organization_id=REQUESTERS_ORGANIZATION,
 ):
     """`create_ticket` for a caller that has just looked for the submission (find_submission) and
     found none: the same guarantees; a twin committed since then is still handed back. `opened_by`:
-    the agent who opened it for `actor` (a phone call), named in the history as its creator."""
+    who opened it for `actor` (an agent taking a phone call, a subscriber's mail), named in the
+    history as its creator. `organization_id`: another organization than the requester's (a
+    follow-up belongs where the ticket it follows did)."""
     category = db.session.get(Category, category_id)
     if category is None or category.archived:
         raise ValidationFailed("Choose one of the listed categories.")
@@ -136,7 +150,9 @@ def open_new_ticket(
         subject=subject.strip(),
         body=body,
         requester=actor,
-        organization_id=actor.organization_id,
+        organization_id=(
+            actor.organization_id if organization_id is REQUESTERS_ORGANIZATION else organization_id
+        ),
         category=category,
         category_id=category.id,
         priority=priority,
