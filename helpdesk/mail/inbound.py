@@ -187,7 +187,7 @@ def post(entry, mail, now, accepted_by=None):
         and not follow_up
         and (sender is None or not policy.can_reply(sender, target.ticket))
     ):
-        raise Refusal(INBOUND_REJECTED, f"sender may not reply to ticket #{target.ticket.id}")
+        raise Refusal(INBOUND_REJECTED, _not_theirs(mail, sender, target.ticket))
     if accepted_by is None:
         doubt = _doubt(verdict, sender, target)
         if doubt:
@@ -202,6 +202,20 @@ def post(entry, mail, now, accepted_by=None):
         else:
             entry.ticket_id = open_ticket(entry, mail, verified=verified).id
             entry.outcome = INBOUND_NEW_TICKET
+
+
+def _not_theirs(mail, sender, ticket):
+    """Why this sender may not write on `ticket` by mail (the rejection's reason, for the admin)."""
+    if sender is not None and not sender.active:
+        return (
+            f"the sender's account ({mail.from_addr}) is deactivated: it may not write on ticket #{ticket.id}"
+        )
+    if sender is not None and sender.is_agent:
+        return f"the sender {mail.from_addr} is an agent who may not see ticket #{ticket.id} (its category)"
+    return (
+        f"the sender {mail.from_addr} is not the requester, their organization's manager or a"
+        f" subscriber of ticket #{ticket.id}"
+    )
 
 
 def _doubt(verdict, sender, target):

@@ -224,6 +224,27 @@ def test_an_empty_answer_opens_nothing(alice, closed):
     assert entry.outcome == "refused" and "empty reply" in entry.reason and ticket_count() == 1
 
 
+@pytest.mark.parametrize("stranger", ["customer", "unknown"])
+def test_a_stranger_answering_a_closed_ticket_is_rejected_with_the_reason(make, alice, closed, stranger):
+    if stranger == "customer":  # once a subscriber, since removed: their reply address still names them
+        bob = make.customer(email="bob@example.test", name="Bob Baker")
+        raw = reply(closed, bob)
+    else:  # answers by References alone, from an address without an account
+        raw = reply(closed, alice).replace(
+            reply_address(closed.id, alice.id).encode(), b"support@helpdesk.example"
+        )
+        raw = raw.replace(b"Alice Archer <alice@example.test>", b"Mallory <bob@example.test>")
+    outbox = db.session.scalar(select(func.count(OutboxMessage.id)))
+    entry = mail_inbound.ingest(raw)
+    assert entry.outcome == "rejected" and entry.raw
+    assert entry.reason == (
+        "the sender bob@example.test is not the requester, their organization's manager or a"
+        f" subscriber of ticket #{closed.id}"
+    )
+    assert ticket_count() == 1 and public_bodies(closed.id) == []
+    assert db.session.scalar(select(func.count(OutboxMessage.id))) == outbox
+
+
 def test_an_agents_reply_to_a_closed_ticket_stays_on_it(app, monkeypatch, make, ref, closed):
     ivan = make.technician(ref.categories["IT"], email="ivan@example.test", name="Ivan IT")
     monkeypatch.setitem(app.config, "MAIL_TRUSTED_AUTHSERV_ID", "mx.helpdesk.example")

@@ -112,7 +112,7 @@ def test_a_removed_subscribers_reply_address_stops_working(desk):
     subscribers.remove_subscriber(desk.ticket, desk.ivan, desk.sam.id)
     db.session.commit()
     entry = mail_inbound.ingest(reply(desk.ticket, desk.sam, sams))
-    assert entry.outcome == "rejected" and "may not reply" in entry.reason
+    assert entry.outcome == "rejected" and "sam@example.test is not the requester" in entry.reason
     assert messages(desk.ticket) == []
 
 

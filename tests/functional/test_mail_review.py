@@ -142,7 +142,8 @@ def test_accept_is_refused_with_the_reason_when_the_sender_may_no_longer_reply(
     db.session.commit()
     login(make.admin())
     response = client.post(f"/admin/mail/inbound/{entry.id}/accept", headers=HTMX)
-    assert b"sender may not reply" in response.data and b"Accept as sam@example.test" in response.data
+    assert b"sam@example.test is not the requester" in response.data
+    assert b"Accept as sam@example.test" in response.data
     assert reload(entry).outcome == "unverified" and messages(ticket) == 0
 
 
