@@ -26,7 +26,7 @@ from helpdesk.errors import InsufficientCredits, NotAllowed, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.querying import in_values
 from helpdesk.tickets import editing, lifecycle, sla
-from helpdesk.tickets.models import Priority
+from helpdesk.tickets.models import Message, Priority
 
 
 @dataclass(frozen=True)
@@ -184,12 +184,16 @@ def new_ticket_price(actor, priority):
     return account, tariff(plan, priority)
 
 
-def _insufficient(priority, cost, exc):
+def _insufficient(priority, cost, exc, actor=None, account=None, new_ticket=True):
+    """The refusal of a priority the bank cannot pay, saying what the customer can do about it: buy
+    credits, or ask a manager when they spend from their organization's bank but may not buy for it."""
     detail = str(exc).removeprefix("Not enough credits: ")  # said once, at the start
     detail = detail[:1].upper() + detail[1:]
+    remedy = "Ask a manager for credits" if policy.can_ask_for_credits(actor, account) else "Buy credits"
+    outcome = "Nothing was charged and no ticket was created." if new_ticket else "Nothing was charged."
     return InsufficientCredits(
         f"Not enough credits for {priority.name} priority: it costs {cost:,} credits. {detail}"
-        " Buy credits or choose a lower priority. Nothing was charged and no ticket was created."
+        f" {remedy} or choose a lower priority. {outcome}"
     )
 
 
@@ -221,7 +225,7 @@ def charge_new_ticket(actor, ticket, price, submission_key=None):
             new_key=True,  # the ticket was created in this transaction, unique by this key
         )
     except InsufficientCredits as exc:
-        raise _insufficient(ticket.priority, cost, exc) from exc
+        raise _insufficient(ticket.priority, cost, exc, actor, account) from exc
     return entry
 
 
@@ -304,7 +308,7 @@ def upgrade_priority(ticket, priority, actor):
         raise ValidationFailed("Choose one of the priorities of your plan.")
     if quote.cost > 0:
         if account is None or not account.plan.credits_enabled:
-            raise _insufficient(priority, quote.cost, "Your plan has no credits.")
+            raise _insufficient(priority, quote.cost, "Your plan has no credits.", new_ticket=False)
         members.check_cap(actor, account, quote.cost)
         try:
             credits.post_entry(
@@ -317,7 +321,7 @@ def upgrade_priority(ticket, priority, actor):
                 memo=f"Upgrade of ticket #{ticket.id} from {ticket.priority.name} to {priority.name}",
             )
         except InsufficientCredits as exc:
-            raise _insufficient(priority, quote.cost, exc) from exc
+            raise _insufficient(priority, quote.cost, exc, actor, account, new_ticket=False) from exc
     lifecycle.apply_priority(ticket, priority, actor, utcnow())
     db.session.flush()
     return quote
@@ -346,6 +350,13 @@ def change_priority(ticket, priority, actor):
                 ticket=ticket,
                 memo=f"Ticket #{ticket.id} lowered from {ticket.priority.name} to {priority.name}",
             )
+    if refund is not None:  # the customer hears of it where they read the ticket, as of a guarantee refund
+        text = (
+            f"The support team lowered this ticket from {ticket.priority.name} to {priority.name} priority,"
+            f" so the {refund.amount:,} credits paid above {priority.name} have been refunded to"
+            f" {account.owner_name}'s bank."
+        )
+        db.session.add(Message(ticket=ticket, author=None, body=text, internal=False, source="system"))
     lifecycle.apply_priority(ticket, priority, actor, utcnow())
     db.session.flush()
     return refund

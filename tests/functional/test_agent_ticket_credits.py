@@ -89,6 +89,13 @@ def test_lowering_a_paid_priority_refunds_the_difference_once(client, login, des
     assert b"Priority unchanged." in resent.data
     assert balance_of(account) == 1000 and len(refunds(ticket)) == 2
     assert credits.ledger_mismatches() == []
+    login(desk.requester)  # the customer reads it on their ticket, as of a guarantee refund
+    portal = " ".join(client.get(f"/portal/tickets/{ticket.id}").get_data(as_text=True).split())
+    assert (
+        "The support team lowered this ticket from Urgent to High priority, so the 100 credits paid"
+        " above High have been refunded to Alice Archer's bank." in portal
+    )
+    assert "from High to Low priority, so the 150 credits" in portal
 
 
 def test_raising_a_priority_charges_nothing(client, login, desk):

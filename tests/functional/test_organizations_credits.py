@@ -299,6 +299,26 @@ def test_a_submission_over_the_cap_is_refused_and_charges_nothing(client, capped
     assert db.session.scalar(select(func.count(Ticket.id))) == 1 and balance_of(capped.bank) == 850
 
 
+def test_a_member_short_of_credits_is_told_to_ask_a_manager_not_to_buy(client, login, acme, ref):
+    login(acme.dave)  # Acme's bank holds 100; Dave may not buy for it
+    data = draft_form(ref, key="urgent-short") | {"priority": ref.priorities["Urgent"].id}
+    page = " ".join(client.post("/portal/tickets/new", data=data).get_data(as_text=True).split())
+    assert (
+        "Ask a manager for credits or choose a lower priority. Nothing was charged and no ticket was created."
+        in page
+    )
+    assert "Buy credits or choose" not in page
+    data = draft_form(ref, key="normal-1") | {"priority": ref.priorities["Normal"].id}
+    client.post("/portal/tickets/new", data=data)
+    ticket = db.session.scalar(select(Ticket))
+    response = client.post(
+        f"/portal/tickets/{ticket.id}/priority", data={"priority": ref.priorities["Urgent"].id}
+    )
+    page = " ".join(client.get(response.location).get_data(as_text=True).split())
+    assert "Ask a manager for credits or choose a lower priority. Nothing was charged." in page
+    assert "no ticket was created" not in page  # an upgrade creates none
+
+
 def test_the_cap_is_checked_by_the_service_whatever_the_form_says(capped, ref):
     from helpdesk.credits import submission
     from helpdesk.credits.members import OverCap
