@@ -36,7 +36,7 @@ def threshold_values(account):
     for t in account.plan.thresholds:
         if t.basis == THRESHOLD_TOPUP_PERCENT:
             amount = account.last_topup * t.value // 100
-            label = f"{t.value}% of your last top-up"
+            label = f"{t.value}% of the last top-up"  # read by the bank's people and by the admins
         elif t.basis == THRESHOLD_CHEAPEST_PAID:
             amount = cheapest_paid_cost(account.plan)
             label = "the cost of the cheapest paid priority"

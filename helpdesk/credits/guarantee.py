@@ -137,7 +137,9 @@ def refund(ticket, target, reason, percent=100, key=None):
     if not created:
         return None
     db.session.add(Message(ticket=ticket, author=None, body=text, internal=False, source="system"))
-    alert = credit_alerts.record_alert(account, ALERT_SLA_REFUND, text, ticket=ticket)
+    # The admins' alert list speaks of the bank by name ("your bank" is the customer's message).
+    alert_text = f"{memo} ({amount:,} credits to {account.owner_name}'s bank)."
+    alert = credit_alerts.record_alert(account, ALERT_SLA_REFUND, alert_text, ticket=ticket)
     events.guarantee_refunded.send(
         ticket=ticket, credits=amount, entry=entry, alert=alert, target=target, payer=_payer(ticket)
     )

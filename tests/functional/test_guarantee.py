@@ -74,7 +74,9 @@ def test_an_unanswered_paid_ticket_is_refunded_when_its_deadline_passes(desk):
     assert "250 credits paid for it have been refunded" in system.body
     mails = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "sla_refund")).all()
     assert [m.to_addr for m in mails] == ["alice@example.com"]
-    assert db.session.scalar(select(CreditAlert).where(CreditAlert.ticket_id == ticket.id)).notified_at
+    alert = db.session.scalar(select(CreditAlert).where(CreditAlert.ticket_id == ticket.id))
+    assert alert.notified_at and "your bank" not in alert.text  # the admins' list names the bank
+    assert alert.text.endswith("(250 credits to Alice's bank).")
     with _later(200):
         assert guarantee.sla_sweep().refunds == []  # once
     assert ledger.paid_credit_mismatches() == [] and ledger.ledger_mismatches() == []
