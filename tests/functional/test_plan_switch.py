@@ -260,3 +260,13 @@ def test_ten_simultaneous_switches_move_the_bank_once_and_grant_once(app, make, 
     assert sorted(outcomes) == ["already"] * 9 + ["ok"]
     assert balance_of(account) == 100 and len(entries(account)) == 2
     assert credits.ledger_mismatches() == []
+
+
+def test_a_member_who_may_not_switch_is_not_promised_a_switch_back(client, make, login, ref):
+    org = make.OrganizationFactory(name="Acme")
+    bank("Pay as you go", 100, organization=org)
+    make.customer(organization=org, is_org_manager=True, name="Carol Carter")
+    login(make.customer(organization=org, name="Dave Dunn"))
+    page = client.get("/portal/plan").get_data(as_text=True)
+    assert "only the organization" in page and "manager chooses its plan (ask Carol Carter)" in page
+    assert "switch back" not in page
