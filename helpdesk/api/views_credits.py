@@ -118,7 +118,7 @@ def adjust(bank_id, body):
         answer = schemas.EntryCreated(created=True, entry=entry_out(entry), balance=entry.balance_after)
         return answer, 201, url_for("api.list_entries", bank_id=account.id)
 
-    service = lambda _key: ledger.adjust(account, body.amount, body.reason, actor)  # noqa: E731
+    service = lambda _key: ledger.adjust(account, body.amount, body.reason, actor)[0]  # noqa: E731
     return create(service, render, payload=body.model_dump())
 
 

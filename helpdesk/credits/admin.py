@@ -17,6 +17,7 @@ from helpdesk.credits.forms import AdjustForm, MovePlanForm, OpenBankForm, PlanF
 from helpdesk.credits.models import CreditAccount, CreditAlert, ServicePlan
 from helpdesk.extensions import db
 from helpdesk.htmx import is_htmx, render_page_or_block
+from helpdesk.tickets.forms import new_submission_key
 from helpdesk.tickets.models import Priority
 from helpdesk.web import layout_count, paginate
 
@@ -76,9 +77,16 @@ def _account_page(account, adjust_form=None, status=200):
         status=status,
         account=account,
         page=paginate(credits.statement_query(account)),
-        adjust_form=adjust_form or AdjustForm(formdata=None),
+        adjust_form=adjust_form or _new_adjust_form(),
         plan_form=_plan_choices(MovePlanForm(formdata=None, plan=account.plan_id)),
     )
+
+
+def _new_adjust_form():
+    """A blank adjustment form with a submission key of its own, new each time it is shown."""
+    form = AdjustForm(formdata=None)
+    form.submission_key.data = new_submission_key()
+    return form
 
 
 @bp.get("/banks/<int:account_id>")
@@ -92,28 +100,51 @@ def adjust(account_id):
     item = db.get_or_404(CreditAccount, account_id)
     form = AdjustForm()
     valid = form.validate_on_submit()
-    refusal = valid and credits.adjustment_refusal(item, form.amount.data, form.reason.data)
+    if form.submission_key.errors:  # a page from before the keys: nothing to tell a resend by
+        form.submission_key.data = new_submission_key()
+        form.form_errors.append(
+            "Nothing was booked: this form came from an old page. Check the amount and the reason,"
+            " then book it again."
+        )
+        return _account_page(item, adjust_form=form)
+    amount, reason, key = form.amount.data, form.reason.data, form.submission_key.data
+    booked = valid and credits.booked_adjustment(item, amount, reason, key)
+    if booked:  # this form again (back and resubmit): said, not asked again
+        return _already_booked(item, booked)
+    refusal = valid and credits.adjustment_refusal(item, amount, reason)
     if refusal:  # said before the question, not after the admin confirmed
         form.form_errors.append(refusal)
     elif valid:
-        amount = form.amount.data
         asked = ask_first(
             f"{'Add' if amount > 0 else 'Take'} {abs(amount):,} credits {'to' if amount > 0 else 'from'} "
             f"{item.owner_name}'s bank?",
             f"The balance goes from {item.balance:,} to {item.balance + amount:,} credits, "
-            f"booked with the reason “{form.reason.data}”.",
+            f"booked with the reason “{reason}”.",
             f"Book {amount:+,} credits",
             danger=amount < 0,
             cancel_url=url_for("credits_admin.account", account_id=item.id),
         )
         if asked:
             return asked
-        outcome = perform(credits.adjust, item, amount, form.reason.data, current_user)
+        outcome = perform(credits.adjust, item, amount, reason, current_user, submission_key=key)
         if outcome.ok:
-            flash(f"{form.amount.data:+,} credits booked for {item.owner_name}.", "success")
+            entry, created = outcome.value
+            if not created:  # the confirmation posted twice (a double click): booked by the first
+                return _already_booked(item, entry)
+            flash(f"{amount:+,} credits booked for {item.owner_name}.", "success")
             return redirect(url_for("credits_admin.account", account_id=item.id))
         form.form_errors.append(outcome.message)
     return _account_page(item, adjust_form=form)
+
+
+def _already_booked(account, entry):
+    """The answer to an adjustment form sent again after it was booked: nothing is booked twice."""
+    flash(
+        f"Already booked: {entry.amount:+,} credits for {account.owner_name} (“{entry.memo}”) were "
+        "booked from this form before. Nothing was booked again.",
+        "info",
+    )
+    return redirect(url_for("credits_admin.account", account_id=account.id))
 
 
 @bp.post("/banks/<int:account_id>/plan")

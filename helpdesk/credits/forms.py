@@ -4,6 +4,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
+    HiddenField,
     RadioField,
     SelectField,
     SelectMultipleField,
@@ -37,6 +38,8 @@ class AdjustForm(FlaskForm):
         description="Positive grants credits, negative deducts them.",
     )
     reason = StringField("Reason", validators=[Filled(), Length(max=400)])
+    # Made when the form is shown and carried through the confirmation: one form books once.
+    submission_key = HiddenField(validators=[InputRequired(), Length(max=64)])
 
 
 class MovePlanForm(FlaskForm):

@@ -8,6 +8,7 @@ Guarantees of this module:
   purchased credits (a card refund or dispute), which may put the bank in debt.
 """
 
+import hashlib
 import uuid
 
 from flask_sqlalchemy.session import Session
@@ -393,24 +394,49 @@ def move_to_plan(account, plan, actor):
     return entry
 
 
-def adjust(account, amount, reason, actor):
-    """An admin's grant (amount > 0) or deduction (amount < 0), with a required reason.
+def adjust(account, amount, reason, actor, submission_key=None):
+    """An admin's grant (amount > 0) or deduction (amount < 0), with a required reason. Returns
+    (entry, created).
 
-    A deduction never takes the bank below its floor (InsufficientCredits).
+    A deduction never takes the bank below its floor (InsufficientCredits). With the form's
+    `submission_key` (made when the form was shown), one form books once: sent again with the same
+    amount and reason (a double click, a confirmation posted twice, back and resubmit), it returns
+    the entry it booked, created False, and books nothing; a twin sent at the same moment waits
+    for the bank's lock, then finds it.
     """
+    reason = (reason or "").strip()
+    key = adjustment_key(account, amount, reason, submission_key)
+    if submission_key:
+        lock_account(account.id)
+        booked = _entry_keyed(key)
+        if booked is not None:  # not refused for the floor it already went down to
+            return booked, False
     refusal = adjustment_refusal(account, amount, reason)
     if refusal:
         raise ValidationFailed(refusal)
-    reason = reason.strip()
-    entry, _ = post_entry(
-        account.id,
-        int(amount),
-        KIND_ADJUSTMENT,
-        idempotency_key=f"adjust:{account.id}:{uuid.uuid4().hex}",
-        actor=actor,
-        memo=reason,
-    )
-    return entry
+    return post_entry(account.id, int(amount), KIND_ADJUSTMENT, idempotency_key=key, actor=actor, memo=reason)
+
+
+def adjustment_key(account, amount, reason, submission_key=None):
+    """The ledger key of an adjustment: from the form's submission key and what it books (another
+    amount or reason typed into a kept copy of the form is another adjustment), hashed like a
+    checkout's (billing.purchases.checkout_key); random without a submission key."""
+    if not submission_key:
+        return f"adjust:{account.id}:{uuid.uuid4().hex}"
+    content = f"{submission_key}\0{int(amount)}\0{(reason or '').strip()}".encode()
+    return f"adjust:{account.id}:{hashlib.sha256(content).hexdigest()[:32]}"
+
+
+def booked_adjustment(account, amount, reason, submission_key):
+    """The entry this form already booked with this amount and reason, or None."""
+    if not submission_key:
+        return None
+    return _entry_keyed(adjustment_key(account, amount, reason, submission_key))
+
+
+def _entry_keyed(key):
+    found = db.session.scalar(select(LedgerEntry.id).where(LedgerEntry.idempotency_key == key))
+    return db.session.get(LedgerEntry, found) if found is not None else None
 
 
 def adjustment_refusal(account, amount, reason):

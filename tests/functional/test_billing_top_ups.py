@@ -13,6 +13,7 @@ from helpdesk.credits import ledger as credits
 from helpdesk.extensions import db
 from helpdesk.mail.compose import build_email
 from helpdesk.mail.models import OutboxMessage
+from helpdesk.tickets.forms import new_submission_key
 from tests import billing_support as bs
 from tests.credit_helpers import balance_of, bank
 from tests.mail_support import written
@@ -86,7 +87,12 @@ def spend(client, login, admin, account, amount):
     login(admin)
     response = client.post(
         f"/admin/credits/banks/{account.id}/adjust",
-        data={"amount": -amount, "reason": "Used", "confirmed_action": "yes"},
+        data={
+            "amount": -amount,
+            "reason": "Used",
+            "submission_key": new_submission_key(),
+            "confirmed_action": "yes",
+        },
     )
     assert response.status_code in (200, 302)
 

@@ -60,7 +60,9 @@ def test_adjusting_credits_says_the_new_balance_and_keeps_the_reason(client, mak
     account = bank("Pay as you go", 100, user=make.customer(name="Bea Bank"))
     login(make.admin())
     url = f"/admin/credits/banks/{account.id}/adjust"
-    page = client.post(url, data={"amount": "-30", "reason": "Typo"}).get_data(as_text=True)
+    page = client.post(url, data={"amount": "-30", "reason": "Typo", "submission_key": "adjust-1"}).get_data(
+        as_text=True
+    )
     assert "Take 30 credits from Bea Bank" in page and "from 100 to 70 credits" in page
     assert 'name="reason" value="Typo"' in page and balance_of(account) == 100
 

@@ -1,6 +1,7 @@
 """Credit features through HTTP: quotes, paid submission, upgrades, statement, banners, admin, agents."""
 
 import csv
+import html
 import io
 import re
 from datetime import datetime, timedelta
@@ -277,11 +278,14 @@ def test_admin_adjustment_needs_a_reason_and_is_attributed(client, make, ref, lo
     account = bank("Pay as you go", 100, user=customer)
     admin = make.admin()
     login(admin)
-    refused = client.post(f"/admin/credits/banks/{account.id}/adjust", data={"amount": 50, "reason": ""})
+    refused = client.post(
+        f"/admin/credits/banks/{account.id}/adjust",
+        data={"amount": 50, "reason": "", "submission_key": "adjust-1"},
+    )
     assert refused.status_code == 200 and balance_of(account) == 100
     client.post(
         f"/admin/credits/banks/{account.id}/adjust",
-        data={"amount": 50, "reason": "Goodwill", "confirmed_action": "yes"},
+        data={"amount": 50, "reason": "Goodwill", "submission_key": "adjust-1", "confirmed_action": "yes"},
     )
     entry = db.session.scalar(select(LedgerEntry).where(LedgerEntry.memo == "Goodwill"))
     assert entry.actor_id == admin.id and balance_of(account) == 150
@@ -302,10 +306,82 @@ def test_an_adjustment_that_cannot_be_booked_is_refused_before_the_question(
     account = bank("Pay as you go", 100, user=make.customer())
     login(make.admin())
     page = client.post(
-        f"/admin/credits/banks/{account.id}/adjust", data={"amount": amount, "reason": "Cleanup"}
+        f"/admin/credits/banks/{account.id}/adjust",
+        data={"amount": amount, "reason": "Cleanup", "submission_key": "adjust-1"},
     ).get_data(as_text=True)
     assert message in page and "credits?" not in page  # no "Take 500 credits from ...?" question first
     assert f'value="{amount}"' in page and 'value="Cleanup"' in page and balance_of(account) == 100
+
+
+def hidden_inputs(page):
+    """The hidden inputs of a page, by name (the last one of a name wins)."""
+    found = re.findall(r"<input(?=[^>]*type=\"hidden\")[^>]*>", page)
+    named = ((re.search(r'name="([^"]*)"', tag), re.search(r'value="([^"]*)"', tag)) for tag in found)
+    return {html.unescape(n.group(1)): html.unescape(v.group(1) if v else "") for n, v in named if n}
+
+
+def test_an_adjustment_confirmed_twice_is_booked_once(client, make, ref, login):
+    """The form's key is made when it is shown and carried through the question, so the same
+    confirmation posted twice (a double click without JavaScript, back and resubmit) books once
+    and the second answer says so."""
+    account = bank("Pay as you go", 100, user=make.customer(name="Bea Bank"))
+    login(make.admin())
+    url = f"/admin/credits/banks/{account.id}/adjust"
+    key = hidden_inputs(client.get(f"/admin/credits/banks/{account.id}").get_data(as_text=True))[
+        "submission_key"
+    ]
+    question = client.post(url, data={"amount": "300", "reason": "goodwill", "submission_key": key})
+    confirmation = hidden_inputs(question.get_data(as_text=True))
+    assert confirmation["submission_key"] == key and confirmation["confirmed_action"] == "yes"
+    first = client.post(url, data=confirmation)
+    assert first.status_code == 302 and balance_of(account) == 400
+    again = client.post(url, data=confirmation, follow_redirects=True).get_data(as_text=True)
+    assert "Already booked: +300 credits for Bea Bank (“goodwill”)" in again
+    assert "Nothing was booked again." in again
+    assert balance_of(account) == 400
+    memos = db.session.scalars(select(LedgerEntry.memo).where(LedgerEntry.account_id == account.id)).all()
+    assert memos.count("goodwill") == 1
+    # The form as it was (back to it, sent again): said at once, not asked a second time.
+    resent = client.post(url, data={"amount": "300", "reason": "goodwill", "submission_key": key})
+    assert resent.status_code == 302 and balance_of(account) == 400
+    # The page shown afresh has a key of its own: another adjustment is another booking.
+    fresh_key = hidden_inputs(client.get(f"/admin/credits/banks/{account.id}").get_data(as_text=True))
+    assert fresh_key["submission_key"] != key
+
+
+def test_a_deduction_confirmed_twice_is_not_refused_the_second_time(client, make, ref, login):
+    """Down to the floor once: the second copy finds it booked, instead of 'Not enough credits'."""
+    account = bank("Pay as you go", 100, user=make.customer(name="Bea Bank"))
+    login(make.admin())
+    url = f"/admin/credits/banks/{account.id}/adjust"
+    data = {"amount": "-100", "reason": "Cleanup", "submission_key": "form-1", "confirmed_action": "yes"}
+    client.post(url, data=data)
+    again = client.post(url, data=data, follow_redirects=True).get_data(as_text=True)
+    assert "Already booked: -100 credits" in again and "Not enough credits" not in again
+    assert balance_of(account) == 0
+
+
+def test_a_kept_copy_of_the_adjustment_form_books_what_was_typed_into_it(client, make, ref, login):
+    """The same key with another amount comes from a kept copy of the page: another adjustment."""
+    account = bank("Pay as you go", 100, user=make.customer())
+    login(make.admin())
+    url = f"/admin/credits/banks/{account.id}/adjust"
+    for amount in ("50", "20"):
+        data = {"amount": amount, "reason": "Goodwill", "submission_key": "form-1", "confirmed_action": "yes"}
+        client.post(url, data=data)
+    assert balance_of(account) == 170
+
+
+def test_an_adjustment_from_a_page_without_a_key_is_refused_and_kept(client, make, ref, login):
+    account = bank("Pay as you go", 100, user=make.customer())
+    login(make.admin())
+    page = client.post(
+        f"/admin/credits/banks/{account.id}/adjust",
+        data={"amount": "50", "reason": "Goodwill", "confirmed_action": "yes"},
+    ).get_data(as_text=True)
+    assert "Nothing was booked: this form came from an old page." in page
+    assert 'value="50"' in page and 'value="Goodwill"' in page and hidden_inputs(page)["submission_key"]
+    assert balance_of(account) == 100
 
 
 def test_admin_moves_a_bank_to_another_plan(client, make, ref, login):

@@ -66,7 +66,7 @@ def _actions(make, ref):
     return {
         "adjust": (
             f"/admin/credits/banks/{account.id}/adjust",
-            {"amount": "50", "reason": "Goodwill", "confirmed_action": "yes"},
+            {"amount": "50", "reason": "Goodwill", "submission_key": "adjust-1", "confirmed_action": "yes"},
             entries,
         ),
         "move plan": (f"/admin/credits/banks/{account.id}/plan", {"plan": str(business.id)}, entries),
@@ -182,7 +182,7 @@ def test_a_recent_sign_in_is_not_asked(client, admin, make, ref):
     account = bank("Pay as you go", 100, user=make.customer())
     client.post(
         f"/admin/credits/banks/{account.id}/adjust",
-        data={"amount": "50", "reason": "Goodwill", "confirmed_action": "yes"},
+        data={"amount": "50", "reason": "Goodwill", "submission_key": "adjust-1", "confirmed_action": "yes"},
     )
     assert balance_of(account) == 150
 
@@ -193,7 +193,7 @@ def test_signing_in_again_counts_as_recent(app, client, make, ref):
     assert client.post("/login", data={"email": "boss@example.com", "password": PASSWORD}).status_code == 302
     client.post(
         f"/admin/credits/banks/{account.id}/adjust",
-        data={"amount": "50", "reason": "Goodwill", "confirmed_action": "yes"},
+        data={"amount": "50", "reason": "Goodwill", "submission_key": "adjust-1", "confirmed_action": "yes"},
     )
     assert balance_of(account) == 150
 
