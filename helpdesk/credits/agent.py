@@ -17,11 +17,12 @@ from helpdesk.credits import alerts as credit_alerts
 from helpdesk.credits import quotes as credit_quotes
 from helpdesk.credits import time_entries
 from helpdesk.credits.blueprints import agent_bp as bp
-from helpdesk.credits.forms import TimeEntryForm, TimerStopForm
+from helpdesk.credits.forms import LogTimeForm, TimeEntryForm, TimerStopForm
 from helpdesk.credits.models import CreditAccount, TimeEntry
-from helpdesk.credits.panels import agent_panel
+from helpdesk.credits.panels import agent_panel, key_time_form
 from helpdesk.extensions import db
 from helpdesk.htmx import is_htmx, render_page_or_block
+from helpdesk.tickets.forms import new_submission_key
 
 
 @bp.app_template_global("ticket_credit_alert")
@@ -35,23 +36,30 @@ def _ticket(ticket_id):
 
 
 def _panel(ticket, **kw):
-    return render_page_or_block(
-        "credits/agent/ticket.html", "panel", ticket=ticket, panel=agent_panel(current_user, ticket, **kw)
-    )
+    panel = key_time_form(agent_panel(current_user, ticket, **kw))
+    return render_page_or_block("credits/agent/ticket.html", "panel", ticket=ticket, panel=panel)
 
 
-def _after_change(ticket, action, timer_form=None, other_timers=()):
+def _after_change(ticket, action, timer_form=None, other_timers=(), said=None):
     """Run a service call, commit, then show the panel (htmx) or go back to the ticket page's
     panel (without JavaScript), saying so when the time could not be charged. A refused timer
-    stop keeps what was typed in its form (`timer_form`)."""
+    stop keeps what was typed in its form (`timer_form`). `said(value)`, after the commit: the
+    entry the call returned and what to tell the agent of it (None: nothing beyond "saved")."""
     outcome = perform(action)
-    error = outcome.message or None
-    if error is None and getattr(outcome.value, "unbilled", False):
-        error = unbilled_text(outcome.value)
+    error = notice = None
+    if not outcome.ok:
+        error = outcome.message
+    else:
+        entry, notice = said(outcome.value) if said else (outcome.value, None)
+        if notice is None and getattr(entry, "unbilled", False):
+            error = unbilled_text(entry)
     if is_htmx() or not outcome.ok:
         kept = timer_form if not outcome.ok else None
-        return _panel(ticket, error=error, timer_form=kept, other_timers=other_timers)
-    flash(error or "Time entries saved.", "error" if error else "success")
+        return _panel(ticket, error=error, notice=notice, timer_form=kept, other_timers=other_timers)
+    if error:
+        flash(error, "error")
+    else:
+        flash(notice or "Time entries saved.", "info" if notice else "success")
     if other_timers:
         flash(f"Your timer is also running on {', '.join(f'#{n}' for n in other_timers)}.", "info")
     return redirect(url_for("tickets_agent.ticket", ticket_id=ticket.id, _anchor="credit-panel"))
@@ -72,11 +80,28 @@ def panel(ticket_id):
 @bp.post("/tickets/<int:ticket_id>/time")
 def log_time(ticket_id):
     ticket = _ticket(ticket_id)
-    form = TimeEntryForm()
+    form = LogTimeForm()
     if not form.validate_on_submit():
-        return _panel(ticket, form=form)
+        old_page = None
+        if form.submission_key.errors:  # a page from before the keys: nothing to tell a resend by
+            form.submission_key.data = new_submission_key()
+            old_page = "Nothing was logged: this form came from an old page. Check it and send it again."
+        return _panel(ticket, form=form, error=old_page)
+    minutes, note = form.minutes.data, form.note.data
     return _after_change(
-        ticket, lambda: time_entries.log_time(ticket, current_user, form.minutes.data, form.note.data)
+        ticket,
+        lambda: time_entries.log_time(ticket, current_user, minutes, note, form.submission_key.data),
+        said=_logged_text,
+    )
+
+
+def _logged_text(logged):
+    entry, created = logged
+    if created:
+        return entry, None
+    return entry, (
+        f"Already logged: these {entry.minutes} min were logged from this form before. "
+        "Nothing was logged or charged again."
     )
 
 

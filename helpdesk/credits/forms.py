@@ -26,6 +26,13 @@ class TimeEntryForm(FlaskForm):
     note = StringField("Note", validators=[Optional(), Length(max=500)])
 
 
+class LogTimeForm(TimeEntryForm):
+    """The panel's "Log time": its submission key, made when the form is shown, logs (and charges)
+    one form's minutes once, however often it is sent."""
+
+    submission_key = HiddenField(validators=[InputRequired(), Length(max=64)])
+
+
 class TimerStopForm(FlaskForm):
     minutes = IntegerField("Minutes to charge", validators=[Optional(), NumberRange(min=1, max=24 * 60)])
     note = StringField("Note for this time", validators=[Optional(), Length(max=500)])

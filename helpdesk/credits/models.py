@@ -219,7 +219,12 @@ class TimeEntry(db.Model):
     """Minutes an agent worked on a ticket; `billed` is what the bank was charged for it, net."""
 
     __tablename__ = "time_entries"
-    __table_args__ = (CheckConstraint("minutes IS NULL OR minutes >= 0", name="minutes_not_negative"),)
+    __table_args__ = (
+        CheckConstraint("minutes IS NULL OR minutes >= 0", name="minutes_not_negative"),
+        # A unique index, not a constraint: SQLite adds an index in place, a constraint only by
+        # copying the table (migration 0045). Timers have no key (NULLs never clash).
+        Index("uq_time_entries_agent_submission_key", "agent_id", "submission_key", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
@@ -233,6 +238,8 @@ class TimeEntry(db.Model):
     revision: Mapped[int] = mapped_column(default=0)  # bumped by every edit; keys its ledger corrections
     deleted_at = mapped_column(UTCDateTime)
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    # From the "Log time" form that made it (its key and what it logged): a resent form adds nothing.
+    submission_key: Mapped[str | None] = mapped_column(String(64))
 
     ticket = relationship("Ticket")
     agent = relationship("User", lazy="joined")

@@ -10,6 +10,7 @@ from helpdesk.credits import quotes as credit_quotes
 from helpdesk.credits.forms import UpgradePriorityForm
 from helpdesk.credits.models import BILLING_TIME
 from helpdesk.formfields import form_state
+from helpdesk.tickets.forms import new_submission_key
 
 
 def buy_credits_url():
@@ -77,11 +78,12 @@ def asked_message(result):
     return f"Your request for {result.request.amount:,}{more} credits was sent to {names}."
 
 
-def agent_panel(user, ticket, form=None, error=None, timer_form=None, other_timers=()):
+def agent_panel(user, ticket, form=None, error=None, timer_form=None, other_timers=(), notice=None):
     """What the agents' credit panel shows (`credits/agent/_panel.html`, in the ticket page's
     sidebar), as plain values: priority paid, credits spent, the bank and its low-balance alert,
     time entries, the time form (`form` after a refused post) and the running timer's stop form
-    (`timer_form` after a refused stop)."""
+    (`timer_form` after a refused stop), and what a change just did (`notice`) or why it was
+    refused."""
     credits = panel_reads.ticket_credits(ticket.id)
     return dict(
         priority=credits.priority,
@@ -97,5 +99,16 @@ def agent_panel(user, ticket, form=None, error=None, timer_form=None, other_time
         timer_form=form_state(timer_form, minutes="", note=""),
         can_log=policy.can_log_time(user, ticket),
         error=error,
+        notice=notice,
         other_timers=list(other_timers),  # just started: the tickets where the agent's timer also runs
     )
+
+
+def key_time_form(panel):
+    """The panel about to be rendered, its "Log time" form given a new submission key unless it
+    comes back refused with the one it was sent with. Done at rendering, after a page's ETag
+    fingerprinted the panel: a new key in it would make every ETag new."""
+    data = panel["time_form"]["data"]
+    if not data.get("submission_key"):
+        data["submission_key"] = new_submission_key()
+    return panel

@@ -3,15 +3,19 @@
 Guarantees of this module:
 - an entry and its charge are written in one transaction; logged time is never lost: when the
   bank cannot cover it, the entry is kept, marked unbilled, and admins are alerted;
+- a "Log time" form logs and charges its minutes once, however often it is sent (its
+  submission key);
 - an edit or a deletion books a correcting ledger entry (never an UPDATE of an old one) and an
   audit revision naming the actor; each correction is keyed `time:<entry>:<revision>`, so a
   retried request cannot book it twice;
 - only time-mode plans with credits are charged; on other plans time is recorded, not billed.
 """
 
+import hashlib
 import math
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from helpdesk import policy
 from helpdesk.credits import alerts as credit_alerts
@@ -107,16 +111,52 @@ def _revise(entry, actor, action, old_minutes, old_note, ledger):
     db.session.flush()
 
 
-def log_time(ticket, actor, minutes, note=""):
-    """Record `minutes` of work by hand and charge them. Returns the entry (unbilled if not covered)."""
+def log_time(ticket, actor, minutes, note="", submission_key=None):
+    """Record `minutes` of work by hand and charge them. Returns (entry, created); the entry is
+    unbilled when the bank could not cover it.
+
+    With the form's `submission_key`, one form logs once: sent again with the same minutes and
+    note (a double click, back and resubmit), it returns the entry it made, created False, and
+    charges nothing more, even after that entry was edited or deleted; a twin sent at the same
+    moment finds it too. The same key with other minutes or another note is another entry: it
+    comes from a kept copy of the page (a revalidated page keeps its key), as with replies.
+    """
     _check(actor, ticket)
     _check_minutes(minutes)
-    entry = TimeEntry(ticket=ticket, agent=actor, minutes=minutes, note=(note or "").strip()[:500])
-    db.session.add(entry)
-    db.session.flush()
+    note = (note or "").strip()[:500]
+    key = _entry_key(ticket, minutes, note, submission_key)
+    existing = _logged_with(actor, key)
+    if existing is not None:
+        return existing, False
+    entry = TimeEntry(ticket=ticket, agent=actor, minutes=minutes, note=note, submission_key=key)
+    try:
+        with db.session.begin_nested():
+            db.session.add(entry)
+            db.session.flush()
+    except IntegrityError:
+        twin = _logged_with(actor, key)  # a concurrent copy of this form won the race
+        if twin is None:
+            raise
+        return twin, False
     ledger = _bill(entry, actor)
     _revise(entry, actor, "created", None, None, ledger)
-    return entry
+    return entry, True
+
+
+def _entry_key(ticket, minutes, note, submission_key):
+    """The key an entry keeps: a digest of the form's key and what it logged (None without a key)."""
+    if not submission_key:
+        return None
+    content = f"{submission_key}\0{ticket.id}\0{minutes}\0{note}".encode()
+    return hashlib.sha256(content).hexdigest()  # 64 characters: TimeEntry.submission_key's size
+
+
+def _logged_with(agent, key):
+    if key is None:
+        return None
+    return db.session.scalar(
+        select(TimeEntry).where(TimeEntry.agent_id == agent.id, TimeEntry.submission_key == key)
+    )
 
 
 def running_timer(ticket, agent):

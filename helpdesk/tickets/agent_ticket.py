@@ -153,9 +153,11 @@ def render_ticket(ticket, block="sidebar", status=200, **kw):
 
 
 def render_context(context, block, status=200):
-    """Render the page's context; a page shown afresh gets new resend keys for its reply and note forms."""
+    """Render the page's context; a page shown afresh gets new resend keys for its reply and note
+    forms and for the credit panel's "Log time"."""
     context["reply"]["data"].setdefault("submission_key", new_submission_key())
     context["note"]["data"].setdefault("submission_key", new_submission_key())
+    credit_panels.key_time_form(context["panel"])
     return render_page_or_block("tickets/agent/ticket.html", block, status=status, **context)
 
 

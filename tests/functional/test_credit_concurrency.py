@@ -95,6 +95,25 @@ def test_fifty_time_entries_against_a_bank_of_1000(app, make, ref):
     assert credits.ledger_mismatches() == []
 
 
+def test_fifty_copies_of_one_log_time_form_make_one_entry_and_one_charge(app, make, ref):
+    customer = make.customer()
+    account = bank("Time bank", 1000, user=customer)
+    agent = make.technician(ref.categories["IT"])
+    ticket = make.ticket(requester=customer, category=ref.categories["IT"], priority=ref.priorities["Normal"])
+    agent_id, ticket_id = agent.id, ticket.id
+
+    def log(_i):
+        time_entries.log_time(
+            db.session.get(Ticket, ticket_id), db.session.get(User, agent_id), 30, "Call", "same-form"
+        )
+
+    outcomes = race(app, log)
+    assert outcomes == ["ok"] * THREADS  # every copy gets the one entry back
+    assert db.session.scalar(select(func.count(TimeEntry.id))) == 1
+    assert balance_of(account) == 970
+    assert credits.ledger_mismatches() == []
+
+
 def test_fifty_copies_of_one_submission_make_one_ticket_and_one_charge(app, make, ref):
     customer = make.customer()
     account = bank("Business", 1000, user=customer)

@@ -259,7 +259,9 @@ def test_agent_logs_time_through_the_panel(client, make, ref, login):
     ticket = make.ticket(requester=customer, category=ref.categories["IT"], priority=ref.priorities["Normal"])
     login(make.technician(ref.categories["IT"]))
     response = client.post(
-        f"/agent/credits/tickets/{ticket.id}/time", data={"minutes": 25, "note": "Reset"}, headers=HX
+        f"/agent/credits/tickets/{ticket.id}/time",
+        data={"minutes": 25, "note": "Reset", "submission_key": "log-1"},
+        headers=HX,
     )
     assert response.status_code == 200 and "25 min, 25 credits" in response.get_data(as_text=True)
     entry = db.session.scalar(select(TimeEntry))

@@ -187,14 +187,17 @@ def test_unbilled_time_is_one_alert_and_one_mail_per_ticket_and_the_agent_is_tol
     ticket = make.ticket(requester=customer, category=ref.categories["IT"], priority=ref.priorities["Normal"])
     db.session.commit()
     login(agent)
-    answer = client.post(f"/agent/credits/tickets/{ticket.id}/time", data={"minutes": 30, "note": "Call"})
+    answer = client.post(
+        f"/agent/credits/tickets/{ticket.id}/time",
+        data={"minutes": 30, "note": "Call", "submission_key": "form-1"},
+    )
     assert answer.headers["Location"] == f"/agent/tickets/{ticket.id}#credit-panel"  # back to the ticket
     page = client.get(answer.headers["Location"]).get_data(as_text=True)
     assert "Saved, but these 30 min could not be charged" in page and "The admins have been told." in page
     for minutes in (20, 5):
         htmx = client.post(
             f"/agent/credits/tickets/{ticket.id}/time",
-            data={"minutes": minutes},
+            data={"minutes": minutes, "submission_key": f"form-{minutes}"},
             headers={"HX-Request": "true"},
         ).get_data(as_text=True)
         assert f"Saved, but these {minutes} min could not be charged" in htmx

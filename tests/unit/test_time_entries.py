@@ -25,7 +25,7 @@ def setup(make, ref):
 
 def test_logged_minutes_charge_at_the_plan_rate(setup):
     account, agent, ticket = setup
-    entry = time_entries.log_time(ticket, agent, 45, "Checked the VPN logs")
+    entry, _created = time_entries.log_time(ticket, agent, 45, "Checked the VPN logs")
     db.session.commit()
     assert entry.billed == 45 and not entry.unbilled
     assert balance_of(account) == 555
@@ -33,7 +33,7 @@ def test_logged_minutes_charge_at_the_plan_rate(setup):
 
 def test_edit_books_a_correction_and_never_updates_the_old_entry(setup):
     account, agent, ticket = setup
-    entry = time_entries.log_time(ticket, agent, 45)
+    entry, _created = time_entries.log_time(ticket, agent, 45)
     db.session.commit()
     first = db.session.scalar(select(LedgerEntry).where(LedgerEntry.idempotency_key == f"time:{entry.id}:0"))
     time_entries.edit_entry(entry, agent, 30, "Less than I thought")
@@ -55,7 +55,7 @@ def test_edit_books_a_correction_and_never_updates_the_old_entry(setup):
 
 def test_delete_refunds_and_keeps_the_audit_trail(setup):
     account, agent, ticket = setup
-    entry = time_entries.log_time(ticket, agent, 45)
+    entry, _created = time_entries.log_time(ticket, agent, 45)
     db.session.commit()
     time_entries.delete_entry(entry, agent)
     db.session.commit()
@@ -65,7 +65,7 @@ def test_delete_refunds_and_keeps_the_audit_trail(setup):
 
 def test_time_beyond_the_floor_is_kept_unbilled_and_admins_alerted(setup):
     account, agent, ticket = setup
-    entry = time_entries.log_time(ticket, agent, 700)
+    entry, _created = time_entries.log_time(ticket, agent, 700)
     db.session.commit()
     assert entry.id and entry.minutes == 700 and entry.unbilled and entry.billed == 0
     assert balance_of(account) == 600
@@ -99,6 +99,28 @@ def test_priority_plans_record_time_without_billing(make, ref):
     account = bank("Business", 1000, user=customer)
     agent = make.admin()
     ticket = make.ticket(requester=customer, category=ref.categories["IT"], priority=ref.priorities["Normal"])
-    entry = time_entries.log_time(ticket, agent, 30)
+    entry, _created = time_entries.log_time(ticket, agent, 30)
     db.session.commit()
     assert entry.billed == 0 and not entry.unbilled and balance_of(account) == 1000
+
+
+def test_one_log_form_logs_once_even_after_its_entry_changed(setup):
+    account, agent, ticket = setup
+    entry, created = time_entries.log_time(ticket, agent, 30, "Call", submission_key="form-1")
+    db.session.commit()
+    again, created_again = time_entries.log_time(ticket, agent, 30, " Call ", submission_key="form-1")
+    assert created and not created_again and again.id == entry.id
+    time_entries.edit_entry(entry, agent, 10, "Call")
+    db.session.commit()
+    late, created_late = time_entries.log_time(ticket, agent, 30, "Call", submission_key="form-1")
+    assert not created_late and late.id == entry.id  # the resend of a form whose entry was corrected
+    assert balance_of(account) == 590
+
+
+def test_a_kept_copy_of_a_log_form_with_other_minutes_is_another_entry(setup):
+    """A revalidated page keeps its key (conditional GET): what was typed into it is logged."""
+    account, agent, ticket = setup
+    time_entries.log_time(ticket, agent, 30, "Call", submission_key="form-1")
+    _entry, created = time_entries.log_time(ticket, agent, 20, "Call", submission_key="form-1")
+    db.session.commit()
+    assert created and balance_of(account) == 550

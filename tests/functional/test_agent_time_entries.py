@@ -1,0 +1,78 @@
+"""Time entries through the credit panel: one form logs once, an entry is changed by whoever logged
+it (or an admin), and what a change charges or gives back is said to the agent and on the statement."""
+
+import html
+import re
+
+import pytest
+from sqlalchemy import select
+
+from helpdesk.credits.models import TimeEntry
+from helpdesk.extensions import db
+from tests.credit_helpers import balance_of, bank
+
+HX = {"HX-Request": "true"}
+
+
+def text_of(response):
+    """What the page says, tags taken out and spaces folded."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", response.get_data(as_text=True))).split())
+
+
+def log_form_key(page):
+    """The submission key of the panel's "Log time" form, as the page shows it."""
+    return re.search(r'name="submission_key" type="hidden" value="([^"]+)"', page).group(1)
+
+
+@pytest.fixture
+def work(make, ref):
+    """A ticket of Tess Time (on Time bank, 600 credits, a credit a minute) and two IT technicians."""
+    customer = make.customer(name="Tess Time")
+    account = bank("Time bank", 600, user=customer)
+    ticket = make.ticket(requester=customer, category=ref.categories["IT"], priority=ref.priorities["Normal"])
+    ivan = make.technician(ref.categories["IT"], name="Ivan IT")
+    olga = make.technician(ref.categories["IT"], name="Olga Other")
+    db.session.commit()
+    return ticket, account, ivan, olga
+
+
+def test_a_log_time_form_sent_twice_logs_and_charges_once(client, login, work):
+    ticket, account, ivan, _olga = work
+    login(ivan)
+    key = log_form_key(client.get(f"/agent/tickets/{ticket.id}").get_data(as_text=True))
+    form = {"minutes": "30", "note": "Call", "submission_key": key}
+    url = f"/agent/credits/tickets/{ticket.id}/time"
+    assert client.post(url, data=form).status_code == 302  # without JavaScript: back to the ticket
+    again = text_of(client.post(url, data=form, follow_redirects=True))
+    assert "Already logged: these 30 min were logged from this form before." in again
+    assert "Nothing was logged or charged again." in again
+    assert db.session.scalars(select(TimeEntry.minutes)).all() == [30]
+    assert balance_of(account) == 570
+    resent = text_of(client.post(url, data=form, headers=HX))  # with JavaScript too
+    assert "Already logged" in resent and "30 min, 30 credits" in resent
+    assert balance_of(account) == 570
+
+
+def test_each_log_time_form_shown_has_its_own_key(client, login, work):
+    """The panel that comes back after a logged entry has a new key: the next entry is logged."""
+    ticket, account, ivan, _olga = work
+    login(ivan)
+    url = f"/agent/credits/tickets/{ticket.id}/time"
+    key = log_form_key(client.get(f"/agent/credits/tickets/{ticket.id}").get_data(as_text=True))
+    panel = client.post(url, data={"minutes": "30", "submission_key": key}, headers=HX).get_data(as_text=True)
+    next_key = log_form_key(panel)
+    assert next_key != key
+    client.post(url, data={"minutes": "30", "submission_key": next_key}, headers=HX)
+    assert len(db.session.scalars(select(TimeEntry)).all()) == 2 and balance_of(account) == 540
+
+
+def test_a_log_time_form_without_a_key_is_refused_and_kept(client, login, work):
+    ticket, account, ivan, _olga = work
+    login(ivan)
+    response = client.post(
+        f"/agent/credits/tickets/{ticket.id}/time", data={"minutes": "30", "note": "Call"}, headers=HX
+    )
+    page = response.get_data(as_text=True)
+    assert "Nothing was logged: this form came from an old page." in text_of(response)
+    assert 'value="30"' in page and 'value="Call"' in page and log_form_key(page)
+    assert db.session.scalars(select(TimeEntry)).all() == [] and balance_of(account) == 600
