@@ -431,6 +431,15 @@ def can_log_time(user, ticket):
     return can_edit_ticket(user, ticket)
 
 
+def can_change_time_entry(user, entry, ticket=None):
+    """Edit or delete a time entry (its minutes are billed to the customer): the agent who logged
+    it, or an admin, while they may log time on its ticket (`ticket`, when the caller has it at
+    hand: the credit panel's entries are plain values). A colleague's entry is not theirs to move."""
+    if entry is None or not (is_admin(user) or (is_agent(user) and entry.agent.id == user.id)):
+        return False
+    return can_log_time(user, ticket if ticket is not None else entry.ticket)
+
+
 def can_manage_credits(user):
     """Grants, deductions, plans and tariffs: admins only."""
     return is_admin(user)

@@ -127,8 +127,9 @@ def stop_timer(ticket_id):
 
 
 def _entry(entry_id):
+    """The entry, if the agent may edit or delete it (theirs, or any for an admin); else 404."""
     entry = db.session.get(TimeEntry, entry_id)
-    if entry is None or not policy.can_log_time(current_user, entry.ticket):
+    if entry is None or not policy.can_change_time_entry(current_user, entry):
         abort(404)
     return entry
 

@@ -81,9 +81,9 @@ def asked_message(result):
 def agent_panel(user, ticket, form=None, error=None, timer_form=None, other_timers=(), notice=None):
     """What the agents' credit panel shows (`credits/agent/_panel.html`, in the ticket page's
     sidebar), as plain values: priority paid, credits spent, the bank and its low-balance alert,
-    time entries, the time form (`form` after a refused post) and the running timer's stop form
-    (`timer_form` after a refused stop), and what a change just did (`notice`) or why it was
-    refused."""
+    time entries (`changeable`: the ids of those `user` may edit or delete), the time form (`form`
+    after a refused post) and the running timer's stop form (`timer_form` after a refused stop),
+    and what a change just did (`notice`) or why it was refused."""
     credits = panel_reads.ticket_credits(ticket.id)
     return dict(
         priority=credits.priority,
@@ -92,6 +92,7 @@ def agent_panel(user, ticket, form=None, error=None, timer_form=None, other_time
         time_billed=credits.time_billed,
         total_minutes=credits.total_minutes,
         entries=credits.entries,
+        changeable=tuple(e.id for e in credits.entries if policy.can_change_time_entry(user, e, ticket)),
         low_alert=credits.low_alert,
         bills_time=credits.bills_time,
         timer=credits.running_timer(user.id),

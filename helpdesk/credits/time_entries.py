@@ -5,6 +5,7 @@ Guarantees of this module:
   bank cannot cover it, the entry is kept, marked unbilled, and admins are alerted;
 - a "Log time" form logs and charges its minutes once, however often it is sent (its
   submission key);
+- an entry is edited or deleted only by the agent who logged it, or by an admin;
 - an edit or a deletion books a correcting ledger entry (never an UPDATE of an old one) and an
   audit revision naming the actor; each correction is keyed `time:<entry>:<revision>`, so a
   retried request cannot book it twice;
@@ -39,6 +40,11 @@ MAX_MINUTES = 24 * 60
 def _check(actor, ticket):
     if not policy.can_log_time(actor, ticket):
         raise NotAllowed("Only agents working this ticket can log time on it.")
+
+
+def _check_change(actor, entry):
+    if not policy.can_change_time_entry(actor, entry):
+        raise NotAllowed("Only the agent who logged this time, or an admin, can change it.")
 
 
 def _check_minutes(minutes):
@@ -220,7 +226,7 @@ def stop_timer(entry, actor, note="", now=None, minutes=None):
 
 def edit_entry(entry, actor, minutes, note):
     """Change an entry's minutes or note; the ledger gets a correcting entry for the difference."""
-    _check(actor, entry.ticket)
+    _check_change(actor, entry)
     _check_minutes(minutes)
     if entry.deleted_at is not None or entry.running:
         raise ValidationFailed("Only a stopped, not deleted entry can be edited.")
@@ -235,7 +241,7 @@ def edit_entry(entry, actor, minutes, note):
 
 def delete_entry(entry, actor):
     """Delete an entry: it stays in the audit trail, and what it was charged is refunded."""
-    _check(actor, entry.ticket)
+    _check_change(actor, entry)
     if entry.deleted_at is not None:
         return entry
     entry.deleted_at = utcnow()

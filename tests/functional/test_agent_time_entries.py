@@ -7,6 +7,7 @@ import re
 import pytest
 from sqlalchemy import select
 
+from helpdesk.credits import time_entries
 from helpdesk.credits.models import TimeEntry
 from helpdesk.extensions import db
 from tests.credit_helpers import balance_of, bank
@@ -76,3 +77,28 @@ def test_a_log_time_form_without_a_key_is_refused_and_kept(client, login, work):
     assert "Nothing was logged: this form came from an old page." in text_of(response)
     assert 'value="30"' in page and 'value="Call"' in page and log_form_key(page)
     assert db.session.scalars(select(TimeEntry)).all() == [] and balance_of(account) == 600
+
+
+def test_an_agent_changes_only_their_own_time_entries(client, login, make, work):
+    ticket, account, ivan, olga = work
+    entry, _created = time_entries.log_time(ticket, ivan, 30, "Call")
+    db.session.commit()
+    edit, delete = f"/agent/credits/time/{entry.id}/edit", f"/agent/credits/time/{entry.id}/delete"
+    login(olga)
+    panel = client.get(f"/agent/credits/tickets/{ticket.id}").get_data(as_text=True)
+    assert "Ivan IT" in panel and "Call" in panel  # she sees his time
+    assert edit not in panel and delete not in panel  # and has no controls on it
+    assert client.post(edit, data={"minutes": "300", "note": "Call"}).status_code == 404
+    assert client.post(delete, data={"confirmed_action": "yes"}).status_code == 404
+    db.session.expire_all()
+    assert (
+        db.session.get(TimeEntry, entry.id).minutes == 30
+        and db.session.get(TimeEntry, entry.id).deleted_at is None
+    )
+    assert balance_of(account) == 570
+    login(ivan)
+    assert edit in client.get(f"/agent/credits/tickets/{ticket.id}").get_data(as_text=True)
+    login(make.admin())
+    assert edit in client.get(f"/agent/credits/tickets/{ticket.id}").get_data(as_text=True)
+    assert client.post(edit, data={"minutes": "20", "note": "Call"}, headers=HX).status_code == 200
+    assert balance_of(account) == 580

@@ -124,3 +124,16 @@ def test_a_kept_copy_of_a_log_form_with_other_minutes_is_another_entry(setup):
     _entry, created = time_entries.log_time(ticket, agent, 20, "Call", submission_key="form-1")
     db.session.commit()
     assert created and balance_of(account) == 550
+
+
+def test_only_who_logged_an_entry_or_an_admin_changes_it(setup, make, ref):
+    account, agent, ticket = setup
+    entry, _created = time_entries.log_time(ticket, agent, 30)
+    colleague = make.technician(ref.categories["IT"])
+    with pytest.raises(NotAllowed):
+        time_entries.edit_entry(entry, colleague, 300, "")
+    with pytest.raises(NotAllowed):
+        time_entries.delete_entry(entry, colleague)
+    time_entries.edit_entry(entry, make.admin(), 20, "")
+    db.session.commit()
+    assert entry.minutes == 20 and balance_of(account) == 580
