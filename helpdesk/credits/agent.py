@@ -72,6 +72,20 @@ def unbilled_text(entry):
     return f"Saved, but these {entry.minutes} min could not be charged: {where}. The admins have been told."
 
 
+def moved_text(entry, billed_before):
+    """What an edit or a deletion did to the bank, when it charged or gave back credits (None when
+    it did not): an unbilled entry edited down to what the bank can pay is charged, and said so."""
+    moved = entry.billed - billed_before
+    if not moved:
+        return None
+    bank = db.session.get(CreditAccount, entry.account_id).owner_name
+    minutes = "Deleted" if entry.deleted_at is not None else f"Saved: {entry.minutes} min"
+    if moved < 0:
+        return f"{minutes}. {-moved:,} credits went back to {bank}'s bank."
+    before = " (this time could not be charged before)" if not billed_before else ""
+    return f"{minutes}, {moved:,} credits charged to {bank}'s bank{before}."
+
+
 @bp.get("/tickets/<int:ticket_id>")
 def panel(ticket_id):
     return _panel(_ticket(ticket_id))
@@ -140,8 +154,9 @@ def edit_time(entry_id):
     form = TimeEntryForm()
     if not form.validate_on_submit():
         return _panel(entry.ticket, form=form)
+    billed = entry.billed
     action = lambda: time_entries.edit_entry(entry, current_user, form.minutes.data, form.note.data)  # noqa: E731
-    return _after_change(entry.ticket, action)
+    return _after_change(entry.ticket, action, said=lambda e: (e, moved_text(e, billed)))
 
 
 @bp.post("/time/<int:entry_id>/delete")
@@ -156,4 +171,6 @@ def delete_time(entry_id):
         )
         if asked:
             return asked
-    return _after_change(entry.ticket, lambda: time_entries.delete_entry(entry, current_user))
+    billed = entry.billed
+    action = lambda: time_entries.delete_entry(entry, current_user)  # noqa: E731
+    return _after_change(entry.ticket, action, said=lambda e: (e, moved_text(e, billed)))

@@ -83,7 +83,7 @@ def agent_panel(user, ticket, form=None, error=None, timer_form=None, other_time
     sidebar), as plain values: priority paid, credits spent, the bank and its low-balance alert,
     time entries (`changeable`: the ids of those `user` may edit or delete), the time form (`form`
     after a refused post) and the running timer's stop form (`timer_form` after a refused stop),
-    and what a change just did (`notice`) or why it was refused."""
+    and what a change just did (`notice`: what it charged or gave back) or why it was refused."""
     credits = panel_reads.ticket_credits(ticket.id)
     return dict(
         priority=credits.priority,

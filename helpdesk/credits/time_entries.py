@@ -8,7 +8,8 @@ Guarantees of this module:
 - an entry is edited or deleted only by the agent who logged it, or by an admin;
 - an edit or a deletion books a correcting ledger entry (never an UPDATE of an old one) and an
   audit revision naming the actor; each correction is keyed `time:<entry>:<revision>`, so a
-  retried request cannot book it twice;
+  retried request cannot book it twice, and says on the statement what changed
+  ("Correction: 30 → 10 min of agent time on ticket #36");
 - only time-mode plans with credits are charged; on other plans time is recorded, not billed.
 """
 
@@ -82,7 +83,7 @@ def _bill(entry, actor):
             actor=actor,
             ticket=entry.ticket,
             # The note stays internal: customers see the minutes on their statement, not agents' notes.
-            memo=f"{minutes} min of agent time on ticket #{entry.ticket_id}",
+            memo=_memo(entry, minutes),
         )
     except InsufficientCredits as exc:
         entry.unbilled = True
@@ -99,6 +100,32 @@ def _bill(entry, actor):
     entry.billed -= ledger.amount
     entry.unbilled = False
     return ledger
+
+
+def _memo(entry, minutes):
+    """What the customer's statement says of a charge or correction for `entry`, now `minutes`:
+    its minutes when nothing was charged for it before, else from what to what they went."""
+    what = f"min of agent time on ticket #{entry.ticket_id}"
+    before = charged_minutes(entry)
+    if not before:
+        return f"{minutes} {what}"
+    deleted = " (entry deleted)" if entry.deleted_at is not None else ""
+    return f"Correction: {before} → {minutes} {what}{deleted}"
+
+
+def charged_minutes(entry):
+    """The minutes the bank was last charged for `entry` (0 for none): those of its latest
+    revision that booked a ledger entry. Not its minutes: an edit the bank could not cover kept
+    the charge of the minutes before it."""
+    if not entry.billed:
+        return 0
+    last = db.session.scalar(
+        select(TimeEntryRevision.new_minutes)
+        .where(TimeEntryRevision.entry_id == entry.id, TimeEntryRevision.ledger_entry_id.is_not(None))
+        .order_by(TimeEntryRevision.id.desc())
+        .limit(1)
+    )
+    return last or 0
 
 
 def _revise(entry, actor, action, old_minutes, old_note, ledger):

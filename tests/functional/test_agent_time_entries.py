@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from helpdesk.credits import time_entries
-from helpdesk.credits.models import TimeEntry
+from helpdesk.credits.models import LedgerEntry, TimeEntry
 from helpdesk.extensions import db
 from tests.credit_helpers import balance_of, bank
 
@@ -102,3 +102,48 @@ def test_an_agent_changes_only_their_own_time_entries(client, login, make, work)
     assert edit in client.get(f"/agent/credits/tickets/{ticket.id}").get_data(as_text=True)
     assert client.post(edit, data={"minutes": "20", "note": "Call"}, headers=HX).status_code == 200
     assert balance_of(account) == 580
+
+
+def test_an_edit_says_what_changed_on_the_statement_and_to_the_agent(client, login, work):
+    ticket, account, ivan, _olga = work
+    entry, _created = time_entries.log_time(ticket, ivan, 30, "Call")
+    db.session.commit()
+    login(ivan)
+    edited = client.post(
+        f"/agent/credits/time/{entry.id}/edit", data={"minutes": "10", "note": "Call"}, headers=HX
+    )
+    assert "Saved: 10 min. 20 credits went back to Tess Time's bank." in text_of(edited)
+    deleted = client.post(f"/agent/credits/time/{entry.id}/delete", data={"confirmed_action": "yes"})
+    page = text_of(client.get(deleted.location))  # without JavaScript: said on the ticket page
+    assert "Deleted. 10 credits went back to Tess Time's bank." in page
+    assert balance_of(account) == 600
+    login(ticket.requester)
+    statement = text_of(client.get("/portal/credits"))
+    assert f"Charge: 30 min of agent time on ticket #{ticket.id}" in statement
+    assert f"Refund: Correction: 30 → 10 min of agent time on ticket #{ticket.id}" in statement
+    assert f"Refund: Correction: 10 → 0 min of agent time on ticket #{ticket.id} (entry deleted)" in statement
+
+
+def test_an_unbilled_entry_edited_down_says_what_it_charged(client, login, work):
+    """1,200 min did not fit the bank; edited down to 100 they do, and are charged: said."""
+    ticket, account, ivan, _olga = work
+    first, _created = time_entries.log_time(ticket, ivan, 1200, "Migration")
+    second, _created = time_entries.log_time(ticket, ivan, 900, "Backups")
+    db.session.commit()
+    assert first.unbilled and second.unbilled and balance_of(account) == 600
+    login(ivan)
+    edited = client.post(
+        f"/agent/credits/time/{first.id}/edit", data={"minutes": "100", "note": "Migration"}, headers=HX
+    )
+    assert (
+        "Saved: 100 min, 100 credits charged to Tess Time's bank (this time could not be charged before)."
+        in text_of(edited)
+    )
+    answer = client.post(f"/agent/credits/time/{second.id}/edit", data={"minutes": "50", "note": "Backups"})
+    assert "Saved: 50 min, 50 credits charged to Tess Time's bank" in text_of(client.get(answer.location))
+    assert balance_of(account) == 450
+    memos = db.session.scalars(select(LedgerEntry.memo).where(LedgerEntry.ticket_id == ticket.id)).all()
+    assert memos == [
+        f"100 min of agent time on ticket #{ticket.id}",  # the first charge of each: no "correction"
+        f"50 min of agent time on ticket #{ticket.id}",
+    ]

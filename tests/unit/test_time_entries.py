@@ -137,3 +137,17 @@ def test_only_who_logged_an_entry_or_an_admin_changes_it(setup, make, ref):
     time_entries.edit_entry(entry, make.admin(), 20, "")
     db.session.commit()
     assert entry.minutes == 20 and balance_of(account) == 580
+
+
+def test_a_correction_starts_from_the_minutes_last_charged(setup):
+    """An edit the bank could not cover kept the charge of the minutes before it: the next
+    correction says it goes from those."""
+    account, agent, ticket = setup
+    entry, _created = time_entries.log_time(ticket, agent, 100)
+    time_entries.edit_entry(entry, agent, 1000, "")  # 900 more than the 500 left: not charged
+    assert entry.unbilled and entry.billed == 100
+    time_entries.edit_entry(entry, agent, 200, "")
+    db.session.commit()
+    last = db.session.scalars(select(LedgerEntry).where(LedgerEntry.ticket_id == ticket.id)).all()[-1]
+    assert last.memo == f"Correction: 100 → 200 min of agent time on ticket #{ticket.id}"
+    assert balance_of(account) == 400 and not entry.unbilled
