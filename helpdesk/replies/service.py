@@ -34,6 +34,15 @@ SHARE_REFUSED = "You may share replies only in the categories you work in."
 PICKER_LIMIT = 200  # the no-JavaScript select lists the most used ones first, up to this many
 
 
+class ReplyRefused(ValidationFailed):
+    """A rule refused what was typed for a saved reply; `problems` maps each field it is about
+    (title, body or scope) to its reason, so the form shows each under its field."""
+
+    def __init__(self, problems):
+        super().__init__(" ".join(problems.values()))
+        self.problems = dict(problems)
+
+
 def _first(name):
     return (name or "").split()[0] if (name or "").split() else ""
 
@@ -79,7 +88,7 @@ def _clean(title, body):
             known = ", ".join("{" + name + "}" for name in PLACEHOLDERS)
             problems["body"] = f"Unknown placeholder {names}: use one of {known}."
     if problems:
-        raise ValidationFailed(" ".join(problems.values()))
+        raise ReplyRefused(problems)
     return title, body
 
 
@@ -88,7 +97,7 @@ def _scope(actor, category_id):
     if category_id is None:
         return None, actor.id
     if not policy.can_share_saved_reply(actor, category_id):
-        raise ValidationFailed(SHARE_REFUSED)
+        raise ReplyRefused({"scope": SHARE_REFUSED})
     return category_id, None
 
 
@@ -104,8 +113,8 @@ def _check_title_free(title, category_id, owner_id, reply_id=None):
     )
     if taken:
         place = "in this category" if category_id is not None else "among your personal replies"
-        raise ValidationFailed(
-            f"A saved reply called “{title}” already exists {place}: choose another title."
+        raise ReplyRefused(
+            {"title": f"A saved reply called “{title}” already exists {place}: choose another title."}
         )
 
 

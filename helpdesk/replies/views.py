@@ -70,6 +70,14 @@ def _save(form, reply=None):
     )
 
 
+def _show_refusal(form, error):
+    """Each of the service's reasons under the field it is about (the title, the text, who may
+    use it); one about none of them (the reply gone meanwhile) above the form."""
+    for name, message in (getattr(error, "problems", None) or {"": str(error)}).items():
+        field = form[name] if name in form else None
+        (field.errors if field is not None else form.form_errors).append(message)
+
+
 def _form_page(form, reply=None, status=200):
     return (
         render_template("replies/form.html", form=form, reply=reply, placeholders=service.PLACEHOLDERS),
@@ -90,7 +98,7 @@ def new():
         if outcome.ok:
             flash(f"Saved reply “{outcome.value.title}” saved.", "success")
             return redirect(url_for("replies.index"))
-        form.scope.errors.append(outcome.message)
+        _show_refusal(form, outcome.error)
     return _form_page(form, status=422 if form.errors else 200)
 
 
@@ -108,7 +116,7 @@ def edit(reply_id):
         if outcome.ok:
             flash(f"Saved reply “{reply.title}” saved.", "success")
             return redirect(url_for("replies.index"))
-        form.scope.errors.append(outcome.message)
+        _show_refusal(form, outcome.error)
     return _form_page(form, reply, status=422 if form.errors else 200)
 
 

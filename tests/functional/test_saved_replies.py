@@ -124,6 +124,43 @@ def test_an_unknown_placeholder_or_a_title_already_in_the_picker_is_refused(clie
     assert personal.status_code == 302 and _count() == 2  # the same title as a personal reply: fine
 
 
+def _errors_of(page, field):
+    """The messages shown under `field` (its <ul class="errors" id="…-errors">), unescaped."""
+    found = re.search(rf'<ul class="errors" id="{field}-errors">(.*?)</ul>', page, re.S)
+    return html.unescape(re.sub(r"<[^>]+>", " ", found.group(1))) if found else ""
+
+
+def test_each_refusal_is_shown_under_the_field_it_is_about(client, login, desk):
+    """An unknown placeholder under Text, a taken title under Title, with or without htmx, on a
+    new reply and on an edit; never under "Who may use it"."""
+    login(desk.tech_it)
+    taken = _reply("Thanks", "Thank you.", owner=desk.tech_it)
+    other = _reply("Other", "Other text.", owner=desk.tech_it)
+    for headers in ({}, HTMX):
+        for url in ("/agent/replies/new", f"/agent/replies/{other.id}/edit"):
+            typo = client.post(
+                url,
+                data={"title": "Hello", "body": "Hello {Customer_Name}", "scope": "personal"},
+                headers=headers,
+            )
+            page = typo.get_data(as_text=True)
+            assert typo.status_code == 422
+            assert "Unknown placeholder {Customer_Name}" in _errors_of(page, "body")
+            assert _errors_of(page, "scope") == "" and _errors_of(page, "title") == ""
+            again = client.post(
+                url, data={"title": "THANKS", "body": "Thanks again.", "scope": "personal"}, headers=headers
+            )
+            page = again.get_data(as_text=True)
+            assert again.status_code == 422
+            assert "A saved reply called “THANKS” already exists among your personal replies" in _errors_of(
+                page, "title"
+            )
+            assert _errors_of(page, "scope") == "" and _errors_of(page, "body") == ""
+    db.session.expire_all()
+    assert _count() == 2 and db.session.get(SavedReply, other.id).title == "Other"
+    assert db.session.get(SavedReply, taken.id).body == "Thank you."
+
+
 def test_inserting_without_javascript_fills_placeholders_after_the_typed_text_and_sends_nothing(
     client, login, desk
 ):
