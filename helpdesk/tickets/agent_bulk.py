@@ -17,7 +17,7 @@ def bulk_action():
     args = QueueArgs(request.args)  # the filters the agent was looking at, to show the same list after
     form = BulkForm()
     if not form.validate_on_submit():
-        notice = {"level": "error", "text": "Choose an action."}
+        notice = {"level": "error", "text": _form_problem(form)}
     elif not form.selection():
         notice = {"level": "error", "text": "Select at least one ticket."}
     elif form.action.data == "assign" and not (request.form.get("assignee") or "").strip():
@@ -43,6 +43,22 @@ def bulk_action():
         flash(notice["text"], notice["level"])
         return redirect(url_for("tickets_agent.queue", **args.as_args()))
     return render_queue(args, notice=notice)
+
+
+# What to say when the chosen action's value is not one the bar offers (a hand-made POST).
+CHOOSE_LISTED = {
+    "assign": bulk.CHOOSE_AGENT,
+    "status": "Choose one of the listed statuses.",
+    "category": "Choose one of the listed categories.",
+}
+
+
+def _form_problem(form):
+    """The refusal of a form WTForms did not accept, about the field at fault: the action, else
+    the value chosen for it (an assignee that is not a number is not one of the listed agents)."""
+    if form.action.errors:
+        return "Choose an action."
+    return CHOOSE_LISTED[form.action.data]
 
 
 def _ask_before_closing(form):

@@ -13,6 +13,7 @@ from helpdesk.tickets.models import Ticket
 
 MAX_BULK = 100
 ACTIONS = ("assign", "status", "category")
+CHOOSE_AGENT = agent_tickets.CHOOSE_AGENT
 
 
 @dataclass
@@ -72,10 +73,12 @@ def bulk_update(actor, selection, action, value):
 
 
 def _check_assignable(assignee_id, tickets):
-    """Refuse the whole assignment when the agent may not work one of `tickets`' categories."""
+    """Refuse the whole assignment when the agent may not work one of `tickets`' categories. Only
+    an active agent (one the bar lists) is named: anyone else (a customer, a deactivated account,
+    an id that is nobody's) gets the same refusal, so a hand-made POST learns no one's name."""
     assignee = db.session.get(User, assignee_id)
-    if assignee is None:
-        raise ValidationFailed("Choose one of the listed agents.")
+    if not agent_tickets.listed_agent(assignee):
+        raise ValidationFailed(CHOOSE_AGENT)
     refused = [t for t in tickets if not policy.can_be_assigned(assignee, t)]
     if not refused:
         return

@@ -126,12 +126,22 @@ def change_category(ticket, actor, category_id, seen_version):
     return _changed(ticket, actor, "category", old.name, category.name)
 
 
+CHOOSE_AGENT = "Choose one of the listed agents."
+
+
+def listed_agent(user):
+    """Whether `user` is an active agent, one the assignee lists may offer: a refusal may name
+    them; anyone else is refused without their name (CHOOSE_AGENT)."""
+    return user is not None and user.active and user.is_agent
+
+
 def change_assignee(ticket, actor, assignee_id, seen_version):
     """Assign an agent permitted for the ticket's category, or nobody (assignee_id None); a new
-    assignee is announced (`events.ticket_assigned`, in this transaction)."""
+    assignee is announced (`events.ticket_assigned`, in this transaction). Someone who is not an
+    active agent is refused without their name."""
     assignee = db.session.get(User, assignee_id) if assignee_id else None
-    if assignee_id and assignee is None:
-        raise ValidationFailed("Choose one of the listed agents.")
+    if assignee_id and not listed_agent(assignee):
+        raise ValidationFailed(CHOOSE_AGENT)
     if not policy.can_be_assigned(assignee, ticket):
         raise NotAllowed(f"{assignee.name} cannot work tickets in {ticket.category.name}.")
     lock_for_edit(ticket, actor, seen_version, "assignee")

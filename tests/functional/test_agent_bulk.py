@@ -47,6 +47,30 @@ def test_bulk_checks_each_ticket(client, login, desk, make):
     assert fresh(desk.it_ticket.id).category.name == "IT" and fresh(desk.it_ticket.id).assignee_id is None
 
 
+def test_assigning_someone_who_is_not_an_agent_names_nobody(client, login, desk, make):
+    """A hand-made POST: a customer, a deactivated technician, an id that is nobody's or not a
+    number are all "Choose one of the listed agents.", with or without JavaScript; no name shown."""
+    gone = make.technician(desk.it, name="Gina Gone", email="gina@example.com")
+    gone.active = False
+    db.session.commit()
+    login(desk.tech_it)
+    selected = [f"{desk.it_ticket.id}.1"]
+    for assignee, name in ((desk.customer.id, "Carl Customer"), (gone.id, "Gina Gone"), (999_999, None)):
+        text = bulk(client, selected, "assign", assignee=assignee).get_data(as_text=True)
+        assert "Choose one of the listed agents." in text and "cannot work tickets" not in text
+        assert name is None or name not in text
+        answer = bulk(client, selected, "assign", htmx=False, assignee=assignee)
+        text = client.get(answer.location).get_data(as_text=True)
+        assert "Choose one of the listed agents." in text and (name is None or name not in text)
+    text = bulk(client, selected, "assign", assignee="abc").get_data(as_text=True)
+    assert "Choose one of the listed agents." in text and "Choose an action." not in text
+    text = bulk(client, selected, "status", status="exploded").get_data(as_text=True)
+    assert "Choose one of the listed statuses." in text
+    text = bulk(client, selected, "category", category="x").get_data(as_text=True)
+    assert "Choose one of the listed categories." in text
+    assert fresh(desk.it_ticket.id).version == 1 and fresh(desk.it_ticket.id).assignee_id is None
+
+
 def test_bulk_refuses_rows_changed_since_the_page_was_loaded(client, login, desk):
     login(desk.tech_it)
     bulk(client, [f"{desk.it_ticket.id}.1"], "status", status="open")
