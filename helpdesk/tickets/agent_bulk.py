@@ -11,6 +11,10 @@ from helpdesk.tickets.agent_queue import render_queue
 from helpdesk.tickets.blueprints import agent_bp as bp
 from helpdesk.tickets.forms import BulkForm, QueueArgs
 
+# The flash travels in the session cookie (4 KB in all): the reasons it lists stop at this many
+# characters and count the tickets left out (a hundred lost races would not fit).
+FLASHED_REASONS = 1500
+
 
 @bp.post("/bulk", endpoint="bulk")
 def bulk_action():
@@ -40,7 +44,11 @@ def bulk_action():
         else:
             notice = {"level": "error", "text": outcome.message}
     if not is_htmx():
-        flash(notice["text"], notice["level"])
+        result = notice.get("result")
+        if result is not None and result.refused:  # the same reasons as the htmx answer lists
+            flash({"text": notice["text"], "details": result.reasons(FLASHED_REASONS)}, notice["level"])
+        else:
+            flash(notice["text"], notice["level"])
         return redirect(url_for("tickets_agent.queue", **args.as_args()))
     return render_queue(args, notice=notice)
 

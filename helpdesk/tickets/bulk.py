@@ -30,6 +30,27 @@ class BulkResult:
             parts.append(f"{len(self.refused)} not changed")
         return ", ".join(parts) + "."
 
+    def reasons(self, max_chars=None):
+        """Why the refused tickets were not changed, one line per reason ("#31, #40: not found"):
+        the tickets refused alike together, in the order of the selection. With `max_chars`, the
+        lines that fit in that many characters, then a last one counting the tickets left out."""
+        grouped = {}
+        for ticket_id, reason in self.refused:
+            grouped.setdefault(reason, []).append(ticket_id)
+        lines, size, shown = [], 0, 0
+        for reason, ids in grouped.items():
+            line = f"{', '.join(f'#{i}' for i in ids)}: {reason}"
+            size += len(line)
+            if max_chars is not None and size > max_chars and lines:
+                left = len(self.refused) - shown
+                lines.append(
+                    f"{left} more ticket{'s' if left != 1 else ''} not changed: open them to see why."
+                )
+                break
+            lines.append(line)
+            shown += len(ids)
+        return lines
+
 
 def bulk_update(actor, selection, action, value):
     """Apply one action to the selected tickets, each through the same rules as a single edit.

@@ -1,6 +1,9 @@
 """Bulk actions from the queue: each selected ticket checked on its own."""
 
+import html
+
 from helpdesk.extensions import db
+from helpdesk.tickets.bulk import BulkResult
 
 from .agent_support import HTMX, fresh
 
@@ -92,6 +95,30 @@ def test_bulk_without_javascript_redirects_to_the_same_filters(client, login, de
     assert response.status_code == 302 and response.location.endswith("/agent/?status=all")
     assert b"1 ticket updated." in client.get(response.location).data
     assert db.session.get(type(desk.it_ticket), desk.it_ticket.id).status == "open"
+
+
+def test_without_javascript_the_queue_lists_each_ticket_not_changed_and_why(client, login, desk, make):
+    other = make.ticket(subject="Printer", requester=desk.requester, category=desk.it,
+                        priority=desk.ref.priorities["Low"])  # fmt: skip
+    login(desk.tech_it)
+    selected = [f"{desk.it_ticket.id}.1", f"{desk.sales_ticket.id}.1", f"{other.id}.0"]  # other: stale
+    answer = bulk(client, selected, "status", htmx=False, status="open")
+    page = html.unescape(client.get(answer.location).get_data(as_text=True))
+    assert "1 ticket updated, 2 not changed." in page
+    assert f"<li>#{desk.sales_ticket.id}: not found</li>" in page
+    assert f"<li>#{other.id}: Someone else changed this ticket while you were looking at it." in page
+    assert fresh(desk.it_ticket.id).status == "open" and fresh(other.id).status == "new"
+    again = html.unescape(client.get(answer.location).get_data(as_text=True))
+    assert "not found" not in again  # said once
+
+
+def test_the_reasons_group_tickets_refused_alike_and_stop_before_the_session_cookie_is_full():
+    result = BulkResult(changed=[1], refused=[(2, "not found"), (3, "Closed."), (4, "not found")])
+    assert result.reasons() == ["#2, #4: not found", "#3: Closed."]
+    many = BulkResult(refused=[(i, f"Reason {i} " + "x" * 100) for i in range(1, 101)])
+    lines = many.reasons(1500)
+    assert len("".join(lines)) < 1600 and lines[0].startswith("#1: Reason 1 ")
+    assert lines[-1] == f"{100 - (len(lines) - 1)} more tickets not changed: open them to see why."
 
 
 def test_assign_has_no_dangerous_default_and_unassigning_is_explicit(client, login, desk, make):
