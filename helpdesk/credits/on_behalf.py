@@ -10,9 +10,13 @@ no charge to the customer, as when an agent raises a priority on the ticket page
 (same submission key) gives back the first ticket and charges nothing more.
 """
 
+from dataclasses import dataclass
+
 from helpdesk import policy
 from helpdesk.accounts import auth as accounts
-from helpdesk.credits import quotes
+from helpdesk.accounts.models import User
+from helpdesk.credits import ledger, quotes
+from helpdesk.credits.models import BILLING_TIME, ServicePlan
 from helpdesk.errors import ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.tickets import lifecycle
@@ -25,6 +29,32 @@ class CustomerRefused(ValidationFailed):
 
 class CategoryRefused(ValidationFailed):
     """Not a category the agent works (shown on the category field)."""
+
+
+@dataclass(frozen=True)
+class CustomerPrices:
+    """What an existing customer's plan offers them now, for the form's priority list."""
+
+    customer: User
+    plan: ServicePlan | None
+    quotes: list  # quotes.quotes_for: a Quote for each priority of their plan, least urgent first
+
+    @property
+    def bills_time(self):
+        """Their plan bills agent time by the minute: ticking the consent charges nothing now."""
+        return self.plan is not None and self.plan.billing_mode == BILLING_TIME
+
+
+def prices_for(email, category_id=None):
+    """CustomerPrices for the active customer with this address, quoted as their own submission
+    would be (quotes.quotes_for); None when the address is nobody's yet, an agent's or a
+    deactivated account's (the form refuses those, or a new customer is made on submitting)."""
+    user = accounts.find_user_by_email(email) if (email or "").strip() else None
+    if user is None or user.is_agent or not user.active:
+        return None
+    account = ledger.account_for(user)
+    plan = account.plan if account is not None else ledger.default_plan()
+    return CustomerPrices(user, plan, quotes.quotes_for(user, category_id=category_id))
 
 
 def customer_for(email, name):

@@ -14,26 +14,55 @@ from helpdesk.tickets.forms import AgentNewTicketForm, new_submission_key, offer
 
 
 def _choices(form):
+    """The categories the agent works, and every priority (most urgent first) with what the
+    customer typed in would pay: their plan's prices once the address is an existing customer's
+    (on_behalf.prices_for), the list prices until then. Returns those prices (or None)."""
     offer_categories(
         form.category,
         [c for c in lifecycle.active_categories() if policy.can_use_category(current_user, c.id)],
     )
+    prices = on_behalf.prices_for(form.customer_email.data, form.category.data)
     priorities = list(reversed(lifecycle.all_priorities()))  # most urgent first
-    form.priority.choices = [
-        (p.id, f"{p.name} ({p.credit_cost:,} credits)" if p.credit_cost else f"{p.name} (free)")
-        for p in priorities
-    ]
+    form.priority.choices = [(p.id, _priority_label(p, prices)) for p in priorities]
     if form.priority.data is None and priorities:
         free = [p for p in priorities if not p.credit_cost]
         form.priority.data = (free[0] if free else priorities[-1]).id
+    return prices
+
+
+def _priority_label(priority, prices):
+    """ "High (150 credits)": the list price, or the customer's own; a priority their plan does not
+    offer can still be given, at no charge (the consent box unticked)."""
+    if prices is None:
+        return (
+            f"{priority.name} ({priority.credit_cost:,} credits)"
+            if priority.credit_cost
+            else f"{priority.name} (free)"
+        )
+    quote = next((q for q in prices.quotes if q.priority.id == priority.id), None)
+    if quote is None:
+        return f"{priority.name} (not in their plan: only at no charge)"
+    if quote.is_paid:
+        short = ", over their monthly limit" if quote.over_cap else ""
+        short = short or (", more than their bank can pay" if quote.shortfall else "")
+        return f"{priority.name} ({quote.cost:,} credits{short})"
+    if quote.minute_rate:
+        return f"{priority.name} (agent time, {quote.minute_rate:,} credit{'s' if quote.minute_rate != 1 else ''} a minute)"
+    return f"{priority.name} (free)"
+
+
+def _render_form(form, prices, status=200):
+    return render_template("tickets/agent/new_ticket.html", form=form, prices=prices), status
 
 
 @bp.route("/tickets/new", methods=["GET", "POST"], endpoint="new_ticket")
 def new_ticket():
     form = AgentNewTicketForm()
-    _choices(form)
+    prices = _choices(form)
     if not form.submission_key.data:
         form.submission_key.data = new_submission_key()
+    if request.form.get("show_prices"):  # without JavaScript: the customer's prices, nothing opened
+        return _render_form(form, prices)
     if form.validate_on_submit():
         outcome = perform(
             on_behalf.open_for_customer,
@@ -55,8 +84,18 @@ def new_ticket():
         fields = {on_behalf.CustomerRefused: form.customer_email, on_behalf.CategoryRefused: form.category}
         field = fields.get(type(outcome.error), form.priority)
         field.errors = [*field.errors, outcome.message]
-    status = 422 if form.errors else 200
-    return render_template("tickets/agent/new_ticket.html", form=form), status
+    return _render_form(form, prices, status=422 if form.errors else 200)
+
+
+@bp.get("/tickets/new/priorities", endpoint="new_ticket_priorities")
+def new_ticket_priorities():
+    """The on-behalf form's priority list for the customer typed in (htmx, when the address
+    changes): their plan's priorities and prices, the choice kept."""
+    if not policy.can_look_up_customers(current_user):
+        abort(404)
+    form = AgentNewTicketForm(formdata=request.args, meta={"csrf": False})
+    prices = _choices(form)
+    return render_template("tickets/agent/_priority_choice.html", form=form, prices=prices)
 
 
 @bp.get("/tickets/new/customers", endpoint="customer_matches")

@@ -200,3 +200,98 @@ def test_customers_cannot_look_up_other_customers(client, login, desk):
     client.post("/logout")
     response = client.get("/agent/tickets/new/customers?customer_email=alice")
     assert response.status_code in (302, 401) and b"alice@example.com" not in response.data
+
+
+def _priority_options(page):
+    """{label: selected?} of the form's priority select."""
+    select = page.split('id="priority"', 1)[1].split("</select>", 1)[0]
+    return {
+        html.unescape(label): bool(sel)
+        for sel, label in re.findall(r"<option( selected)?[^>]*>([^<]*)<", select)
+    }
+
+
+def _prices_note(page):
+    found = re.search(r'<p class="hint" id="priority-prices"[^>]*>(.*?)</p>', page, re.S)
+    return html.unescape(" ".join(found.group(1).split()))
+
+
+def _priorities_for(client, desk, email, priority="High"):
+    response = client.get(
+        "/agent/tickets/new/priorities",
+        query_string={
+            "customer_email": email,
+            "category": desk.it.id,
+            "priority": desk.ref.priorities[priority].id,
+        },
+        headers=HTMX,
+    )
+    assert response.status_code == 200 and b"<html" not in response.data
+    return response.get_data(as_text=True)
+
+
+def test_once_the_customer_is_chosen_the_priorities_are_their_plans_with_their_prices(
+    client, login, desk, make
+):
+    """List prices until the address is an existing customer's; then their plan's: a time bank
+    bills time (the box charges nothing), a Free plan offers no paid priority, a bank that cannot
+    pay says so. The choice is kept when the list comes again."""
+    login(desk.tech_it)
+    page = client.get("/agent/tickets/new").get_data(as_text=True)
+    assert "High (150 credits)" in _priority_options(page) and "List prices." in _prices_note(page)
+    assert 'hx-get="/agent/tickets/new/priorities"' in page and "change from:#customer_email" in page
+
+    timed = bank("Time bank", 600, user=desk.requester)
+    fragment = _priorities_for(client, desk, " ALICE@example.com ")
+    options = _priority_options(fragment)
+    assert options["High (agent time, 1 credit a minute)"] is True  # still the one chosen
+    assert "High (150 credits)" not in options
+    note = _prices_note(fragment)
+    assert (
+        "Alice Archer's plan: Time bank. It bills the time agents log on the ticket (1 credit a minute)"
+        in note
+    )
+    assert "instead of a price per priority: ticking the box below charges nothing now" in note
+    _post(client, desk, priority=desk.ref.priorities["High"].id, consent="y")  # as the list said
+    (ticket,) = _tickets()
+    assert ticket.paid_credits == 0 and balance_of(timed) == 600
+
+    fragment = _priorities_for(client, desk, "carl@example.com")  # no bank: the default plan, Free
+    options = _priority_options(fragment)
+    assert "High (not in their plan: only at no charge)" in options and "Normal (free)" in options
+    assert "Carl Customer's plan: Free. It has no credits" in _prices_note(fragment)
+
+    bank("Pay as you go", 100, user=desk.subscriber)
+    fragment = _priorities_for(client, desk, "sam@example.com")
+    assert "High (150 credits, more than their bank can pay)" in _priority_options(fragment)
+    assert "Their bank holds 100 credits." in _prices_note(fragment)
+
+    for nobody in ("new.caller@example.com", "sara@example.com", ""):  # new, an agent, blank
+        fragment = _priorities_for(client, desk, nobody)
+        assert "High (150 credits)" in _priority_options(fragment) and "List prices." in _prices_note(
+            fragment
+        )
+
+
+def test_without_javascript_the_customers_prices_come_on_asking_or_on_the_refused_form(client, login, desk):
+    login(desk.tech_it)
+    asked = _post(client, desk, customer_email="carl@example.com", priority=desk.ref.priorities["High"].id,
+                  show_prices="1", consent="y")  # fmt: skip
+    page = asked.get_data(as_text=True)
+    assert asked.status_code == 200 and _tickets() == []
+    assert "High (not in their plan: only at no charge)" in _priority_options(page)
+    assert "Printer on fire" in page and 'class="errors"' not in page  # kept, nothing refused yet
+    assert 'name="show_prices"' in page and "nojs-only" in page
+
+    refused = _post(client, desk, customer_email="carl@example.com", priority=desk.ref.priorities["High"].id,
+                    consent="y")  # fmt: skip
+    page = html.unescape(refused.get_data(as_text=True))
+    assert refused.status_code == 422 and "plan does not offer High" in page and _tickets() == []
+    assert "High (not in their plan: only at no charge)" in _priority_options(page)
+    assert "Carl Customer's plan: Free." in _prices_note(page)
+
+
+def test_customers_cannot_read_another_customers_prices(client, login, desk):
+    login(desk.customer)
+    response = client.get("/agent/tickets/new/priorities?customer_email=alice@example.com", headers=HTMX)
+    assert response.status_code == 404
