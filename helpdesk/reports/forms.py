@@ -1,12 +1,28 @@
 """The report filter form (GET, bookmarkable): a date range and a category."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from wtforms import DateField, Form, SelectChoice, SelectField
 from wtforms.validators import Optional, ValidationError
 
+from helpdesk.dbtypes import utcnow
 from helpdesk.formfields import parse_id
 from helpdesk.reports.metrics import MAX_DAYS, ReportFilter
+
+# The earliest day a report covers: no help desk's tickets are older, and a bound keeps the date
+# arithmetic of a report (a default span added, the day after the end) inside what `date` holds.
+FIRST_DAY = date(2000, 1, 1)
+
+
+def last_day():
+    """The latest day a report may be asked for: the end of next year (9999-12-31 overflowed)."""
+    return date(utcnow().year + 1, 12, 31)
+
+
+def _in_reach(field):
+    """Refuse a date outside FIRST_DAY..last_day(), saying which dates may be chosen."""
+    if field.data is not None and not FIRST_DAY <= field.data <= last_day():
+        raise ValidationError(f"Choose a date from {FIRST_DAY.isoformat()} to {last_day().isoformat()}.")
 
 
 class ReportFilterForm(Form):
@@ -19,7 +35,13 @@ class ReportFilterForm(Form):
             SelectChoice(str(c.id), c.name) for c in categories
         ]
 
+    def validate_start(self, field):
+        _in_reach(field)
+
     def validate_end(self, field):
+        _in_reach(field)
+        if self.start.errors:
+            return  # a start out of reach says so; its order or distance to the end is moot
         if self.start.data and field.data:
             if field.data < self.start.data:
                 raise ValidationError("The end date must be on or after the start date.")
@@ -27,7 +49,9 @@ class ReportFilterForm(Form):
                 raise ValidationError(f"Choose a range of at most {MAX_DAYS} days.")
 
     def to_filter(self, default):
-        """The chosen range (missing ends filled from `default`, keeping the default's length)."""
+        """The chosen range (missing ends filled from `default`, keeping the default's length). Called
+        on a valid form only, whose dates lie within FIRST_DAY..last_day(), so the arithmetic here
+        and ReportFilter.end_before stays within what a date holds."""
         span = default.end - default.start
         end = self.end.data or ((self.start.data + span) if self.start.data else default.end)
         start = self.start.data or (end - span)

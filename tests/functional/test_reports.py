@@ -6,6 +6,8 @@ import re
 
 import pytest
 
+from helpdesk.dbtypes import utcnow
+from helpdesk.reports import metrics
 from tests import report_data
 from tests.report_data import END, START
 
@@ -85,11 +87,55 @@ def test_a_date_that_is_not_one_is_named(client, login, make, known, path):
     assert "Not a valid" not in page and "Showing the default period instead." in page
 
 
+def _next_year():
+    return utcnow().year + 1
+
+
+@pytest.mark.parametrize("path", ["/agent/reports", "/agent/reports/kb"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "end=9999-12-31",
+        "start=9999-12-31",
+        f"start={START.isoformat()}&end=9999-12-31",
+        "start=0001-01-01",
+        "end=0001-01-01",
+        "start=1999-12-31&end=2000-01-05",
+    ],
+)
+def test_a_date_out_of_reach_is_refused_with_the_dates_a_report_may_cover(
+    client, login, make, known, path, query
+):
+    """The year 9999 answered 500 (the day after the end, or a start plus the default length, is
+    past what a date holds): a date before 2000 or after next year is refused like any bad date,
+    with the dates that may be chosen."""
+    login(make.admin())
+    response = client.get(f"{path}?{query}")
+    page = response.get_data(as_text=True)
+    reach = f"Choose a date from 2000-01-01 to {_next_year()}-12-31."
+    assert response.status_code == 200 and reach in page and "Showing the default period instead." in page
+    default = metrics.default_filter()
+    assert (
+        f"From <strong>{default.start.isoformat()}</strong> to <strong>{default.end.isoformat()}</strong>"
+        in page
+    )
+
+
+@pytest.mark.parametrize("path", ["/agent/reports", "/agent/reports/kb"])
+def test_the_first_and_last_days_in_reach_make_a_report(client, login, make, known, path):
+    login(make.admin())
+    first = client.get(f"{path}?start=2000-01-01").get_data(as_text=True)
+    assert "From <strong>2000-01-01</strong> to <strong>2000-01-30</strong>" in first
+    last = f"{_next_year()}-12-31"
+    page = client.get(f"{path}?start={last}").get_data(as_text=True)
+    assert f"From <strong>{last}</strong>" in page and "Choose a date" not in page
+    page = client.get(f"{path}?end={last}").get_data(as_text=True)
+    assert f"to <strong>{last}</strong>" in page and "Choose a date" not in page
+
+
 def test_the_date_fields_show_the_range_the_report_covers(client, login, make, known):
     """Empty fields showed "mm/dd/yyyy" above a report of the last 30 days: they show its dates; a
     start alone is shown with the end the report used; a refused range keeps what was typed."""
-    from helpdesk.reports import metrics
-
     login(make.admin())
     default = metrics.default_filter()
     page = client.get("/agent/reports").get_data(as_text=True)
