@@ -1,10 +1,15 @@
-"""The one CSV writer: every export goes through it, so every cell is safe to open in a spreadsheet."""
+"""The one CSV writer: every export goes through it, so every cell is safe to open in a spreadsheet
+and every character reads as written."""
 
 import csv
 import io
 from datetime import date, datetime
 
 from flask import Response
+
+# UTF-8's byte-order mark: Excel reads a CSV without it in the computer's legacy code page, so
+# "≤ 15 min", a curly quote or "Zoë" came out as "â‰¤ 15 min"; other spreadsheets skip it.
+BOM = "\ufeff"
 
 # A cell starting with one of these would run as a formula in a spreadsheet (CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -33,9 +38,9 @@ def csv_text(header, rows):
 
 
 def csv_response(filename, header, rows):
-    """A CSV download named `filename`."""
+    """A CSV download named `filename`: csv_text in UTF-8, after a byte-order mark."""
     return Response(
-        csv_text(header, rows),
+        BOM + csv_text(header, rows),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

@@ -1,7 +1,5 @@
 """Billing pages: the demo provider's journey, receipts and admin pages with their access rules."""
 
-import csv
-import io
 import re
 
 import pytest
@@ -13,6 +11,7 @@ from helpdesk.credits.models import CreditAccount
 from helpdesk.demo.seed import seed_credit_packs
 from helpdesk.extensions import db
 from tests import billing_support as bs
+from tests.csv_support import spreadsheet_records
 
 
 @pytest.fixture
@@ -257,7 +256,7 @@ def test_report_counts_sold_consumed_refunded_and_outstanding(client, login, wor
     login(world["admin"])
     page = client.get("/admin/billing/report").get_data(as_text=True)
     assert "<svg" in page and "bar-sold" in page and "style=" not in page
-    rows = list(csv.DictReader(io.StringIO(client.get("/admin/billing/report.csv").get_data(as_text=True))))
+    rows = spreadsheet_records(client.get("/admin/billing/report.csv"))
     last = rows[-1]
     assert (last["credits_sold"], last["credits_granted"], last["credits_consumed"]) == ("500", "100", "150")
     assert (last["credits_refunded"], last["credits_outstanding"]) == ("50", "400")

@@ -1,6 +1,5 @@
 """Credit features through HTTP: quotes, paid submission, upgrades, statement, banners, admin, agents."""
 
-import csv
 import html
 import io
 import re
@@ -17,6 +16,7 @@ from helpdesk.extensions import db
 from helpdesk.tickets import lifecycle
 from helpdesk.tickets.models import Ticket
 from tests.credit_helpers import balance_of, bank, plan
+from tests.csv_support import spreadsheet_rows
 from tests.markup_checks import markup_problems
 
 HX = {"HX-Request": "true"}
@@ -170,9 +170,21 @@ def test_statement_pages_and_csv(client, alice, app):
     assert "Business" in first and "970 credits" in first and "Page 1 of 2" in first
     fragment = client.get("/portal/credits?page=2", headers=HX)
     assert "<html" not in fragment.get_data(as_text=True) and "Page 2 of 2" in fragment.get_data(as_text=True)
-    rows = list(csv.reader(io.StringIO(client.get("/portal/credits/statement.csv").get_data(as_text=True))))
+    rows = spreadsheet_rows(client.get("/portal/credits/statement.csv"))
     assert rows[0][:4] == ["date_utc", "kind", "amount", "balance_after"] and len(rows) == 32
     assert rows[1][3] == "970" and rows[1][5] == "'=cmd29"
+
+
+def test_the_statement_csv_reads_right_in_a_spreadsheet(client, alice):
+    """Without a byte-order mark Excel read the UTF-8 in its legacy code page: "â€œZoÃ«â€" for
+    “Zoë”. The mark is shared by every download (csvexport), and a formula is still defused."""
+    account = credits.account_for(alice)
+    credits.post_entry(account.id, -5, "charge", idempotency_key="quoted", memo="“Zoë’s” VPN – fixed")
+    credits.post_entry(account.id, -1, "charge", idempotency_key="formula", memo="=HYPERLINK(1)")
+    db.session.commit()
+    rows = spreadsheet_rows(client.get("/portal/credits/statement.csv"))
+    assert rows[0][0] == "date_utc"
+    assert [row[5] for row in rows[1:3]] == ["'=HYPERLINK(1)", "“Zoë’s” VPN – fixed"]
 
 
 def test_org_members_see_the_shared_bank(client, make, ref, login):

@@ -1,8 +1,6 @@
 """The knowledge-base report (/agent/reports/kb): deflections as defined in kb/tracking.py, top
 articles with their helpful ratio, searches that found nothing; per category and period, CSV."""
 
-import csv
-import io
 from datetime import timedelta
 
 import pytest
@@ -12,6 +10,7 @@ from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
 from helpdesk.kb import tracking
 from tests import kb_support as kb
+from tests.csv_support import spreadsheet_rows
 
 WINDOW = 60  # KB_DEFLECTION_MINUTES's default
 
@@ -33,7 +32,7 @@ def open_suggestion(client, login, user, item, key):
 def report_rows(client, table, **args):
     response = client.get("/agent/reports/kb", query_string={"format": "csv", "table": table, **args})
     assert response.status_code == 200 and response.mimetype == "text/csv"
-    return list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    return spreadsheet_rows(response)
 
 
 def test_a_deflection_is_a_suggestion_opened_and_no_ticket_within_the_window(client, login, setting, make):

@@ -1,8 +1,6 @@
 """Organizations: a member asks the managers for credits (notice, mail, told it was sent), monthly
 caps per member, who spent each charge on the shared bank, and the per-member usage (page, CSV)."""
 
-import csv
-import io
 from datetime import UTC, datetime
 
 import pytest
@@ -18,6 +16,7 @@ from helpdesk.notices.models import Notice
 from helpdesk.tickets.models import Ticket
 from tests import billing_support as bs
 from tests.credit_helpers import balance_of, bank
+from tests.csv_support import spreadsheet_records
 from tests.mail_support import written
 
 
@@ -379,9 +378,7 @@ def test_the_shared_statement_shows_who_spent_each_charge(client, login, capped,
         page.count("<td hx-disable>Dave Dunn</td>") == 1
         and page.count("<td hx-disable>Carol Carter</td>") == 1
     )
-    rows = list(
-        csv.DictReader(io.StringIO(client.get("/portal/credits/statement.csv").get_data(as_text=True)))
-    )
+    rows = spreadsheet_records(client.get("/portal/credits/statement.csv"))
     assert sorted(r["spent_by"] for r in rows if r["kind"] == "charge") == ["Carol Carter", "Dave Dunn"]
     assert all(r["spent_by"] == "" for r in rows if r["kind"] != "charge")
 
@@ -437,11 +434,7 @@ def test_the_usage_summary_per_member_and_month_page_and_csv(client, login, acme
     assert 'href="/portal/organization/usage?month=2026-12"' in november
     dave_row = november.split(f'id="member-{acme.dave.id}"')[1].split("</tr>")[0]
     assert [c.split("<")[0] for c in dave_row.split('<td class="num">')[1:]] == ["2", "400", "0", "400"]
-    rows = list(
-        csv.DictReader(
-            io.StringIO(client.get("/portal/organization/usage.csv?month=2026-12").get_data(as_text=True))
-        )
-    )
+    rows = spreadsheet_records(client.get("/portal/organization/usage.csv?month=2026-12"))
     assert [(r["month"], r["member"], r["tickets"], r["net_spent"], r["monthly_limit"]) for r in rows] == [
         ("2026-12", "Carol Carter", "1", "150", ""),
         ("2026-12", "Dave Dunn", "0", "0", ""),

@@ -1,7 +1,5 @@
 """The reports page: figures, charts, filters, technician scope and CSV downloads."""
 
-import csv
-import io
 import re
 
 import pytest
@@ -9,6 +7,7 @@ import pytest
 from helpdesk.dbtypes import utcnow
 from helpdesk.reports import metrics
 from tests import report_data
+from tests.csv_support import spreadsheet_rows
 from tests.report_data import END, START
 
 HX = {"HX-Request": "true"}
@@ -19,10 +18,6 @@ RANGE = f"start={START.isoformat()}&end={END.isoformat()}"
 def known(ref):
     report_data.build(ref)
     return ref
-
-
-def csv_rows(response):
-    return list(csv.reader(io.StringIO(response.get_data(as_text=True))))
 
 
 def test_report_page_shows_figures_tables_and_charts(client, login, make, known):
@@ -66,7 +61,7 @@ def test_technician_cannot_pick_another_teams_category(client, login, make, know
     page = response.get_data(as_text=True)
     assert response.status_code == 200 and "Category: choose one of the listed options." in page
     assert '<th scope="row">IT</th>' not in page
-    rows = csv_rows(
+    rows = spreadsheet_rows(
         client.get(f"/agent/reports?{RANGE}&category={known.categories['IT'].id}&format=csv&table=categories")
     )
     assert [row[0] for row in rows[1:]] == ["Sales"]
@@ -158,7 +153,7 @@ def test_csv_download_of_a_table(client, login, make, known):
         response.headers["Content-Disposition"]
         == 'attachment; filename="report-times-2026-11-02-2026-11-08.csv"'
     )
-    rows = csv_rows(response)
+    rows = spreadsheet_rows(response)
     assert rows[0][:4] == [
         "Priority",
         "Answered",
@@ -175,12 +170,20 @@ def test_csv_download_of_a_table(client, login, make, known):
 def test_every_table_downloads(table, client, login, make, known):
     login(make.technician(known.categories["IT"]))
     response = client.get(f"/agent/reports?{RANGE}&format=csv&table={table}")
-    assert response.status_code == 200 and len(csv_rows(response)) > 1
+    assert response.status_code == 200 and len(spreadsheet_rows(response)) > 1
+
+
+def test_a_csv_reads_right_in_a_spreadsheet(client, login, make, known):
+    """Without a byte-order mark Excel read the UTF-8 as its legacy code page: "â‰¤ 15 min"."""
+    login(make.admin())
+    rows = spreadsheet_rows(client.get(f"/agent/reports?{RANGE}&format=csv&table=distribution"))
+    assert rows[0][0] == "First reply within"
+    assert [row[0] for row in rows[1:3]] == ["≤ 15 min", "≤ 1 h"]
 
 
 def test_daily_csv_lists_every_day(client, login, make, known):
     login(make.admin())
-    rows = csv_rows(client.get(f"/agent/reports?{RANGE}&format=csv&table=daily"))
+    rows = spreadsheet_rows(client.get(f"/agent/reports?{RANGE}&format=csv&table=daily"))
     assert rows[0] == ["Day", "Opened", "Resolved"]
     assert rows[1] == ["2026-11-02", "0", "0"] and rows[2] == ["2026-11-03", "10", "4"] and len(rows) == 8
 
@@ -193,5 +196,5 @@ def test_unknown_csv_table_is_404(client, login, make):
 def test_csv_cells_cannot_become_spreadsheet_formulas(client, login, make, ref):
     make.CategoryFactory(name="=HYPERLINK(1)")
     login(make.admin())
-    rows = csv_rows(client.get("/agent/reports?format=csv&table=categories"))
+    rows = spreadsheet_rows(client.get("/agent/reports?format=csv&table=categories"))
     assert ["'=HYPERLINK(1)", "0", "0"] in rows

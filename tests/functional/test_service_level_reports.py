@@ -10,6 +10,7 @@ from helpdesk.reports import service_levels
 from helpdesk.reports.metrics import ReportFilter
 from helpdesk.tickets import lifecycle
 from tests.credit_helpers import bank
+from tests.csv_support import spreadsheet_text
 
 MONDAY = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
@@ -70,7 +71,7 @@ def test_the_reports_page_shows_and_exports_the_new_tables(client, login, make, 
     page = client.get("/agent/reports").get_data(as_text=True)
     assert "Guarantee payouts" in page and "First-response time, paid against free" in page
     assert "Target compliance (business time)" in page
-    csv = client.get("/agent/reports?format=csv&table=payouts").get_data(as_text=True)
+    csv = spreadsheet_text(client.get("/agent/reports?format=csv&table=payouts"))
     assert csv.startswith(
         "Month,Paid tickets opened,Tickets refunded,Credits refunded,Share of paid tickets (%)"
     )
