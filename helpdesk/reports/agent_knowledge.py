@@ -27,7 +27,9 @@ def knowledge_base():
             abort(404)
         table = knowledge.build_table(current_user, flt, name)
         response = csv_response(
-            f"kb-{name}-{flt.start.isoformat()}-{flt.end.isoformat()}.csv", table.csv_header(), table.rows
+            f"kb-{name}-{flt.start.isoformat()}-{flt.end.isoformat()}.csv",
+            table.csv_header(),
+            table.csv_rows(),
         )
         response.headers["Cache-Control"] = "private, no-store"
         return response

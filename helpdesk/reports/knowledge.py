@@ -16,7 +16,7 @@ from helpdesk.kb.models import Article, Vote
 from helpdesk.reports.metrics import Column, Table, in_range, report_categories
 
 TABLES = ("deflections", "articles", "searches")
-SHOWN = 20  # rows of the long tables on the page (the CSV has them all)
+SHOWN = 20  # rows of a table on the page (the CSV has them all; a total row is always shown)
 
 
 def _categories(actor, flt):
@@ -56,7 +56,7 @@ def deflection_table(actor, flt, now=None):
         counts = [len(mine)] + [sum(1 for o in mine if o.state == s) for s in tracking.STATES]
         totals = [a + b for a, b in zip(totals, counts, strict=True)]
         table.rows.append([category.name, *counts, _rate(counts[1], counts[2])])
-    table.rows.append(["All", *totals, _rate(totals[1], totals[2])])
+    table.total = ["All", *totals, _rate(totals[1], totals[2])]
     return table
 
 

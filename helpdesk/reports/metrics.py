@@ -60,11 +60,18 @@ class Table:
     columns: list
     rows: list = field(default_factory=list)
     note: str = ""  # a line under the title (the knowledge-base report's search totals)
+    # The row that sums up the others: under them on the page (in <tfoot>, so a page that shows
+    # only the first rows still shows it), last in the CSV.
+    total: list | None = None
 
     def csv_header(self):
         """Column labels for the CSV, naming the unit where the values are minutes or percentages."""
         suffixes = {"minutes": " (minutes)", "percent": " (%)"}
         return [c.label + suffixes.get(c.kind, "") for c in self.columns]
+
+    def csv_rows(self):
+        """Every row of the CSV: the rows, then the total if there is one."""
+        return self.rows if self.total is None else [*self.rows, self.total]
 
 
 @dataclass

@@ -145,3 +145,37 @@ def test_the_report_is_for_agents_and_its_tables_only(client, login, setting):
     bad = client.get("/agent/reports/kb?start=2026-05-01&end=2026-04-01")
     assert bad.status_code == 200 and "Showing the default period instead." in bad.get_data(as_text=True)
     assert "Knowledge-base report" in client.get("/agent/reports").get_data(as_text=True)
+
+
+def test_the_deflections_total_stays_on_the_page_whatever_the_number_of_categories(
+    client, login, setting, make
+):
+    """The page shows the first 20 rows of a table, and the "All" total was the deflections
+    table's last row: with 20 categories or more it was cut off. It stays under the rows."""
+    zones = [make.CategoryFactory(name=f"Zone {n:02}") for n in range(1, 21)]
+    db.session.commit()
+    far = kb.write(setting.admin, zones[-1], "Zone twenty's printer")  # its row is past the 20th
+    db.session.commit()
+    start = utcnow()
+    with time_machine.travel(start, tick=False):
+        open_suggestion(client, login, make.customer(), far, "form-zone-0123456789")
+    with time_machine.travel(start + timedelta(minutes=WINDOW + 1), tick=False):
+        login(setting.admin)
+        rows = report_rows(client, "deflections")
+        page = client.get("/agent/reports/kb").get_data(as_text=True)
+    categories = len(rows) - 2  # the header and the total
+    assert categories > 20
+    assert rows[-1] == ["All", "1", "1", "0", "0", "100.0"]
+    assert ["Zone 20", "1", "1", "0", "0", "100.0"] in rows
+    table = page.split('id="table-kb-deflections"', 1)[1].split("</table>", 1)[0]
+    body, foot = table.split("<tfoot", 1)
+    assert body.count("<tr>") == 1 + 20 and "Zone 20" not in body  # the header and 20 rows
+    assert (
+        '<th scope="row">All</th><td class="num">1</td><td class="num">1</td><td class="num">0</td>'
+        '<td class="num">0</td><td class="num">100%</td>' in foot
+    )
+    more = categories - 20
+    assert (
+        f"The first 20 of {categories} rows: {more} more rows are in the CSV, and counted in the “All” row."
+        in page
+    )
