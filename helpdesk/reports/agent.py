@@ -6,9 +6,8 @@ from flask_login import current_user
 from helpdesk import policy
 from helpdesk.access import require
 from helpdesk.charts import report_charts
-from helpdesk.csvexport import csv_response
 from helpdesk.htmx import render_page_or_block
-from helpdesk.reports import build
+from helpdesk.reports import build, downloads
 from helpdesk.reports import metrics as reports
 from helpdesk.reports.format import format_cell
 from helpdesk.reports.forms import ReportFilterForm
@@ -28,7 +27,7 @@ def index():
     default = reports.default_filter()
     flt = form.chosen(default)
     if request.args.get("format") == "csv":
-        return _csv_download(flt, request.args.get("table"))
+        return _csv_download(form, flt, request.args.get("table"))
     report = build.build_report(current_user, flt)
     return render_page_or_block(
         "reports/index.html",
@@ -40,11 +39,9 @@ def index():
     )
 
 
-def _csv_download(flt, name):
+def _csv_download(form, flt, name):
     if name not in build.TABLES:
         abort(404)
-    table = build.build_table(current_user, flt, name)
-    filename = f"report-{name}-{flt.start.isoformat()}-{flt.end.isoformat()}.csv"
-    response = csv_response(filename, table.csv_header(), table.rows)
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    if form.errors:
+        return downloads.refused(form)
+    return downloads.download("report", build.build_table(current_user, flt, name), flt)

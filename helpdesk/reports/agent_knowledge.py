@@ -5,9 +5,8 @@ from flask_login import current_user
 
 from helpdesk import policy
 from helpdesk.access import require
-from helpdesk.csvexport import csv_response
 from helpdesk.htmx import render_page_or_block
-from helpdesk.reports import knowledge
+from helpdesk.reports import downloads, knowledge
 from helpdesk.reports import metrics as reports
 from helpdesk.reports.agent import bp
 from helpdesk.reports.format import format_cell
@@ -25,14 +24,9 @@ def knowledge_base():
         name = request.args.get("table")
         if name not in knowledge.TABLES:
             abort(404)
-        table = knowledge.build_table(current_user, flt, name)
-        response = csv_response(
-            f"kb-{name}-{flt.start.isoformat()}-{flt.end.isoformat()}.csv",
-            table.csv_header(),
-            table.csv_rows(),
-        )
-        response.headers["Cache-Control"] = "private, no-store"
-        return response
+        if form.errors:
+            return downloads.refused(form)
+        return downloads.download("kb", knowledge.build_table(current_user, flt, name), flt)
     return render_page_or_block(
         "reports/knowledge.html",
         "report_body",

@@ -179,3 +179,31 @@ def test_the_deflections_total_stays_on_the_page_whatever_the_number_of_categori
         f"The first 20 of {categories} rows: {more} more rows are in the CSV, and counted in the “All” row."
         in page
     )
+
+
+def test_a_technicians_csv_of_a_category_not_theirs_is_refused(client, login, setting):
+    """It held their own categories' figures, with nothing to say the category was refused."""
+    login(setting.tech_sales)
+    download = client.get(
+        "/agent/reports/kb", query_string={"format": "csv", "table": "articles", "category": setting.it.id}
+    )
+    text = download.get_data(as_text=True)
+    assert download.status_code == 400 and download.mimetype == "text/plain"
+    assert "Category: choose one of the listed options." in text and "Volume discounts" not in text
+
+
+def test_a_csv_of_one_category_is_named_after_it(client, login, setting):
+    login(setting.admin)
+    download = client.get(
+        "/agent/reports/kb",
+        query_string={
+            "format": "csv",
+            "table": "searches",
+            "category": setting.sales.id,
+            "start": "2026-11-02",
+            "end": "2026-11-08",
+        },
+    )
+    assert download.headers["Content-Disposition"] == (
+        'attachment; filename="kb-searches-sales-2026-11-02-2026-11-08.csv"'
+    )

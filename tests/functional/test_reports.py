@@ -61,10 +61,13 @@ def test_technician_cannot_pick_another_teams_category(client, login, make, know
     page = response.get_data(as_text=True)
     assert response.status_code == 200 and "Category: choose one of the listed options." in page
     assert '<th scope="row">IT</th>' not in page
-    rows = spreadsheet_rows(
-        client.get(f"/agent/reports?{RANGE}&category={known.categories['IT'].id}&format=csv&table=categories")
+    download = client.get(
+        f"/agent/reports?{RANGE}&category={known.categories['IT'].id}&format=csv&table=categories"
     )
-    assert [row[0] for row in rows[1:]] == ["Sales"]
+    text = download.get_data(as_text=True)
+    assert download.status_code == 400 and download.mimetype == "text/plain"
+    assert "This CSV was not made: its filters were refused." in text
+    assert "Category: choose one of the listed options." in text and "Sales" not in text
 
 
 def test_backwards_range_is_explained(client, login, make, known):
@@ -86,7 +89,9 @@ def _next_year():
     return utcnow().year + 1
 
 
-@pytest.mark.parametrize("path", ["/agent/reports", "/agent/reports/kb"])
+@pytest.mark.parametrize(
+    ("path", "table"), [("/agent/reports", "daily"), ("/agent/reports/kb", "deflections")]
+)
 @pytest.mark.parametrize(
     "query",
     [
@@ -99,11 +104,11 @@ def _next_year():
     ],
 )
 def test_a_date_out_of_reach_is_refused_with_the_dates_a_report_may_cover(
-    client, login, make, known, path, query
+    client, login, make, known, path, table, query
 ):
     """The year 9999 answered 500 (the day after the end, or a start plus the default length, is
     past what a date holds): a date before 2000 or after next year is refused like any bad date,
-    with the dates that may be chosen."""
+    with the dates that may be chosen; a CSV of such a period is not made."""
     login(make.admin())
     response = client.get(f"{path}?{query}")
     page = response.get_data(as_text=True)
@@ -114,6 +119,8 @@ def test_a_date_out_of_reach_is_refused_with_the_dates_a_report_may_cover(
         f"From <strong>{default.start.isoformat()}</strong> to <strong>{default.end.isoformat()}</strong>"
         in page
     )
+    download = client.get(f"{path}?{query}&format=csv&table={table}")
+    assert download.status_code == 400 and reach in download.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("path", ["/agent/reports", "/agent/reports/kb"])
@@ -171,6 +178,31 @@ def test_every_table_downloads(table, client, login, make, known):
     login(make.technician(known.categories["IT"]))
     response = client.get(f"/agent/reports?{RANGE}&format=csv&table={table}")
     assert response.status_code == 200 and len(spreadsheet_rows(response)) > 1
+
+
+def test_a_csv_filtered_to_a_category_says_which_in_its_name(client, login, make, known):
+    """Two categories' downloads were both named report-daily-<dates>.csv."""
+    login(make.admin())
+    names = {
+        name: client.get(
+            f"/agent/reports?{RANGE}&category={known.categories[name].id}&format=csv&table=daily"
+        ).headers["Content-Disposition"]
+        for name in ("IT", "Sales")
+    }
+    assert names == {
+        "IT": 'attachment; filename="report-daily-it-2026-11-02-2026-11-08.csv"',
+        "Sales": 'attachment; filename="report-daily-sales-2026-11-02-2026-11-08.csv"',
+    }
+
+
+def test_a_csv_whose_dates_were_refused_is_not_the_default_periods(client, login, make, known):
+    """A CSV cannot show "Showing the default period instead": it said nothing and held the last 30 days."""
+    login(make.admin())
+    download = client.get("/agent/reports?start=2026-11-08&end=2026-11-02&format=csv&table=daily")
+    text = download.get_data(as_text=True)
+    assert download.status_code == 400 and download.mimetype == "text/plain"
+    assert "To: The end date must be on or after the start date." in text
+    assert "Content-Disposition" not in download.headers
 
 
 def test_a_csv_reads_right_in_a_spreadsheet(client, login, make, known):
