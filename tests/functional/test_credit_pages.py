@@ -102,6 +102,7 @@ def test_customer_upgrades_an_open_ticket(client, alice, ref):
     client.post("/portal/tickets/new", data=ticket_form(ref, priority="High"))
     ticket = db.session.scalar(select(Ticket))
     page = client.get(f"/portal/tickets/{ticket.id}").get_data(as_text=True)
+    assert "Choose a priority to see what it costs and promises." in page  # not an error before a choice
     assert (
         "Upgrade the priority" in page
         and "Urgent — response within 1 h of business hours — 100 credits" in page
@@ -269,13 +270,18 @@ def test_agent_logs_time_through_the_panel(client, make, ref, login):
     customer = make.customer()
     account = bank("Time bank", 600, user=customer)
     ticket = make.ticket(requester=customer, category=ref.categories["IT"], priority=ref.priorities["Normal"])
-    login(make.technician(ref.categories["IT"]))
+    tech = make.technician(ref.categories["IT"])
+    login(tech)
     response = client.post(
         f"/agent/credits/tickets/{ticket.id}/time",
         data={"minutes": 25, "note": "Reset", "submission_key": "log-1"},
         headers=HX,
     )
     assert response.status_code == 200 and "25 min, 25 credits" in response.get_data(as_text=True)
+    login(customer)  # the customer's ticket says what the time cost them
+    portal = " ".join(client.get(f"/portal/tickets/{ticket.id}").get_data(as_text=True).split())
+    assert "<dt>Paid</dt> <dd>25 credits" in portal
+    login(tech)
     entry = db.session.scalar(select(TimeEntry))
     client.post(f"/agent/credits/time/{entry.id}/edit", data={"minutes": 20, "note": "Reset"})
     client.post(f"/agent/credits/time/{entry.id}/delete", data={"confirmed_action": "yes"})
