@@ -100,6 +100,8 @@ def acknowledgement(ticket, user):
             ticket,
             automatic=answering(),
             set_password_url=public_url("accounts.forgot_password"),
+            priority=ticket.priority.name,
+            reply_by=_local_time(ticket.due_at, u),  # the promise, in the reader's time zone
         )
         for u in _recipients([user])
     ]

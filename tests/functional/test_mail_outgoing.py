@@ -3,6 +3,7 @@
 import smtplib
 import threading
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -47,12 +48,15 @@ def open_ticket(make, ref, customer=None, subject="Printer on fire", body="Smoke
 def test_new_ticket_acknowledges_customer_without_content_and_tells_category_agents(make, ref):
     it_tech = make.technician(ref.categories["IT"], email="it@example.test")
     make.technician(ref.categories["Sales"], email="sales@example.test")
-    ticket = open_ticket(make, ref)
+    alice = make.customer(email="alice@example.test", name="Alice", timezone="Europe/Paris")
+    ticket = open_ticket(make, ref, customer=alice)
     rows = outbox(kind="ticket_created")
     assert sorted(r.to_addr for r in rows) == ["alice@example.test", it_tech.email]
     ack = next(r for r in rows if r.to_addr == "alice@example.test")
     assert f"#{ticket.id}" in ack.subject and "Printer on fire" in ack.subject
     assert "Smoke everywhere" not in ack.body_text and "Smoke everywhere" not in ack.body_html
+    due = ticket.due_at.astimezone(ZoneInfo("Europe/Paris"))  # the promise, in the reader's zone
+    assert f"Priority Normal: we will answer by {due:%a %d %b %H:%M} (Europe/Paris)." in ack.body_text
     agent_mail = next(r for r in rows if r.to_addr == it_tech.email)
     assert "Smoke everywhere" in agent_mail.body_text
 
