@@ -1,6 +1,8 @@
 """Helpers for the knowledge-base tests: articles made through the services, files, addresses."""
 
 import io
+import signal
+from contextlib import contextmanager
 
 from flask import current_app
 
@@ -56,3 +58,21 @@ def fresh(article_id):
 
 def upload(name, data):
     return (io.BytesIO(data), name)
+
+
+@contextmanager
+def returns_within(seconds):
+    """Fail the block if it is still running after `seconds`: a watchdog for work that must be
+    bounded, set far above what the block takes (a fraction of a second) and far below what the
+    unbounded code took (minutes), so that it never fails on a slow machine, only on that code."""
+
+    def stop(_signal, _frame):
+        raise AssertionError(f"still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

@@ -30,15 +30,20 @@ def revision_page(article_id, number):
     old = revisions.revision(item, number)
     if old is None:
         abort(404)
-    lines = diffs.compare(
-        diffs.as_text(old.title, old.tag_line, old.body), diffs.as_text(item.title, item.tag_line, item.body)
-    )
+    before = diffs.as_text(old.title, old.tag_line, old.body)
+    after = diffs.as_text(item.title, item.tag_line, item.body)
+    try:
+        lines = diffs.compare(before, after)
+    except diffs.TooManyChanges:  # the page shows the two texts whole
+        lines = None
     return render_template(
         "kb/agent/revision.html",
         article=item,
         revision=old,
         lines=lines,
-        counts=diffs.changes(lines),
+        before="\n".join(before),
+        after="\n".join(after),
+        counts=diffs.changes(lines or []),
         action_form=ActionForm(formdata=None),
     )
 
