@@ -58,8 +58,14 @@ def _stage(form):
     return outcome.value if outcome.ok else ([], [outcome.message])
 
 
-def _render_form(form, item, staged=(), upload_errors=(), status=200):
-    context = dict(form=form, article=item, staged=list(staged), upload_errors=list(upload_errors))
+def _render_form(form, item, staged=(), upload_errors=(), status=200, seen_version=None):
+    context = dict(
+        form=form,
+        article=item,
+        staged=list(staged),
+        upload_errors=list(upload_errors),
+        seen_version=seen_version,
+    )
     if item is not None:
         context.update(
             totals=feedback.totals(item),
@@ -133,11 +139,19 @@ def edit(article_id):
             _item, changed = outcome.value
             flash(f"Saved: revision {item.version}." if changed else "Nothing changed.", "success")
             return redirect(url_for("kb_agent.edit", article_id=item.id))
-        form.form_errors.append(outcome.message)
-        status = 409 if isinstance(outcome.error, StaleUpdate) else 200
-        return _render_form(
-            form, item, files.staged(current_user, form.files_key.data), upload_errors, status
+        staged = files.staged(current_user, form.files_key.data)
+        if not isinstance(outcome.error, StaleUpdate):
+            form.form_errors.append(outcome.message)
+            return _render_form(form, item, staged, upload_errors)
+        # Someone saved since the form was opened: the form now carries their revision, so that
+        # saving again (after comparing) is a deliberate overwrite instead of the same refusal.
+        seen = form.version.data
+        form.version.data, form.version.raw_data = item.version, None
+        form.form_errors.append(
+            f"{outcome.message} Your text is still in the form: compare it with the revisions, then save "
+            "again. Saving again replaces their version with yours."
         )
+        return _render_form(form, item, staged, upload_errors, 409, seen_version=seen)
     return _render_form(form, item, files.staged(current_user, form.files_key.data), upload_errors)
 
 

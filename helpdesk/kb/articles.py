@@ -200,7 +200,7 @@ def _check_version(article, seen_version):
     who = latest.author.name if latest and latest.author else "someone"
     raise StaleUpdate(
         f"{who} saved this article (revision {article.version}) after you opened it; your changes were "
-        "not saved. Your text is still in the form: compare it with the revisions, then save again."
+        "not saved."
     )
 
 

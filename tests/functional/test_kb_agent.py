@@ -143,6 +143,41 @@ def test_a_stale_edit_is_refused_and_keeps_the_editors_text(client, login, desk)
     assert only_article().body == "The admin's text."
 
 
+def test_a_stale_edit_saved_again_replaces_the_other_version(client, login, desk):
+    """The refusal says what saving again does and links what changed; the form it shows carries
+    the current revision, so the second, deliberate save is kept (it was refused forever)."""
+    item = kb.write(desk.tech_it, desk.it, "Printer offline", body="Original.", tags="")
+    db.session.commit()
+    login(desk.tech_it)
+    kb.articles.update_article(
+        desk.admin,
+        item,
+        seen_version=1,
+        category_id=desk.it.id,
+        title=item.title,
+        body="The admin's text.",
+        visibility="public",
+    )
+    db.session.commit()
+    data = form(desk, title="Printer offline", body="Mine.", tags="", version=1)
+    refused = client.post(f"/agent/kb/{item.id}", data=data)
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 409
+    assert (
+        "Ada Admin saved this article (revision 2) after you opened it; your changes were not saved. "
+        "Your text is still in the form: compare it with the revisions, then save again. "
+        "Saving again replaces their version with yours."
+    ) in html
+    compare = f'href="/agent/kb/{item.id}/revisions/1">What changed since you opened it'
+    assert compare in html and f'href="/agent/kb/{item.id}/revisions">All revisions</a>' in html
+    assert re.search(r'name="version" type="hidden" value="(\d+)"', html).group(1) == "2"
+    assert markup_problems(html) == []
+    data["version"] = "2"  # as the page sent it back
+    saved = client.post(f"/agent/kb/{item.id}", data=data)
+    assert saved.status_code == 302 and only_article().body == "Mine."
+    assert "Saved: revision 3." in client.get(saved.headers["Location"]).get_data(as_text=True)
+
+
 def test_saving_nothing_new_says_so(client, login, desk):
     item = kb.write(desk.tech_it, desk.it, "Printer offline", body="Same.", tags="")
     db.session.commit()
