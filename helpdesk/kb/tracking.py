@@ -3,7 +3,8 @@ new-ticket form, searches (and those that found nothing); and what a deflection 
 
 **A deflection** is a ticket the customer did not have to open. Precisely: a signed-in customer
 typing a subject on the new-ticket form is shown suggestions; they open one (its link carries
-the form's submission key, recorded here once per form and article); and then no ticket is
+the form's submission key, signed for that customer when the form was handed out, recorded here
+once per form and article: a key the server did not hand out counts nothing); and then no ticket is
 submitted by that customer (from that form or any other, on any channel) from the first
 article they opened from that form until KB_DEFLECTION_MINUTES (default 60) after the last. One
 form counts once however many suggestions were opened, credited to the last article opened (and
@@ -19,6 +20,8 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from flask import current_app
+from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import func, select
 
 from helpdesk.dbtypes import utcnow
@@ -36,11 +39,36 @@ def _is_customer(viewer):
     return bool(viewer and viewer.is_authenticated and viewer.active and not viewer.is_agent)
 
 
-def record_suggestion_click(article, viewer, form_key):
-    """Remember that `viewer` opened `article` from the suggestions beside the new-ticket form
-    `form_key` (once per form and article). Only signed-in customers count (the form is theirs);
-    a key of another shape is ignored. True when recorded."""
-    if not _is_customer(viewer) or not FORM_KEY.match(form_key or ""):
+def _signer():
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="kb-suggestion-form")
+
+
+def form_token(user, form_key):
+    """What the new-ticket form hands its suggestions, and they their links: `user`'s form key,
+    signed. None for a key of another shape, or no signed-in user."""
+    if not (user and user.is_authenticated and FORM_KEY.match(form_key or "")):
+        return None
+    return _signer().dumps([user.id, form_key])
+
+
+def form_key_of(token, viewer):
+    """The form key `token` was handed out for, when it is genuine and `viewer`'s; else None."""
+    try:
+        user_id, form_key = _signer().loads(token or "")
+    except (BadSignature, ValueError, TypeError):
+        return None
+    if not viewer or getattr(viewer, "id", None) != user_id or not FORM_KEY.match(str(form_key)):
+        return None
+    return form_key
+
+
+def record_suggestion_click(article, viewer, token):
+    """Remember that `viewer` opened `article` from the suggestions beside a new-ticket form,
+    named by `token` (form_token): once per form and article, a replay changes nothing. Only
+    signed-in customers count (the form is theirs); a token the server did not sign for this
+    viewer is ignored. True when recorded (or already)."""
+    form_key = form_key_of(token, viewer)
+    if not _is_customer(viewer) or form_key is None:
         return False
     table = SuggestionClick.__table__
     statement = (

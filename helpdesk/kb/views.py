@@ -97,16 +97,17 @@ def search_page():
 @bp.get("/suggest", endpoint="suggest")
 def suggest():
     """Up to five articles for the subject being typed on the new-ticket form (its htmx fragment;
-    a plain page without htmx). Their links carry the form's key, to count deflections."""
+    a plain page without htmx). Their links carry the form's signed key (`form`, handed out with
+    the form), to count deflections; a key that is not this viewer's genuine one is left off."""
     text = (request.args.get("subject") or request.args.get("q") or "")[:200]
-    key = request.args.get("submission_key") or ""
+    token = request.args.get("form") or ""
     items = search.suggestions(current_user, text, category_id=parse_id(request.args.get("category")))
     response = render_page_or_block(
         "kb/suggestions.html",
         "suggestions",
         items=items,
         text=text,
-        form_key=key if tracking.FORM_KEY.match(key) and current_user.is_authenticated else None,
+        form_token=token if tracking.form_key_of(token, current_user) else None,
         summary=search.summary,
     )
     return for_visitors(response)

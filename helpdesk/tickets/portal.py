@@ -15,6 +15,7 @@ from helpdesk.credits.panels import (
     ticket_credit_context,
 )
 from helpdesk.htmx import render_page_or_block
+from helpdesk.kb import tracking
 from helpdesk.querying import id_of, row_id
 from helpdesk.tickets import drafts, search
 from helpdesk.tickets import lifecycle as tickets
@@ -78,6 +79,9 @@ def _render_new_ticket(form, staged=(), upload_errors=(), draft=None):
         draft=draft,
         staged=list(staged),
         upload_errors=list(upload_errors),
+        # The suggestions beside the subject carry the form's key, signed: only forms handed out
+        # here count deflections (kb/tracking.py).
+        suggest_url=url_for("kb.suggest", form=tracking.form_token(current_user, form.submission_key.data)),
     )
 
 

@@ -324,20 +324,54 @@ def test_bad_votes_are_refused_with_a_message(client, vpn):
 def test_suggestions_fragment_beside_the_new_ticket_form(client, login, desk, vpn):
     login(desk.customer)
     form = client.get("/portal/tickets/new").get_data(as_text=True)
-    assert 'hx-get="/kb/suggest"' in form and 'id="kb-suggestions"' in form
-    assert 'hx-trigger="load, input changed delay:400ms"' in form
+    assert 'id="kb-suggestions"' in form and 'hx-trigger="load, input changed delay:400ms"' in form
     key = re.search(r'name="submission_key" type="hidden" value="([^"]+)"', form).group(1)
-    fragment = client.get(
-        "/kb/suggest", query_string={"subject": "VPN drops", "submission_key": key}, headers=HTMX
-    )
+    suggest = html_lib.unescape(re.search(r'hx-get="(/kb/suggest\?[^"]+)"', form).group(1))
+    fragment = client.get(suggest + "&subject=VPN+drops", headers=HTMX)
     html = fragment.get_data(as_text=True)
     assert "<html" not in html and "HX-Request" in fragment.headers["Vary"]
-    link = re.search(r'href="([^"]+)" target="_blank"', html).group(1).replace("&amp;", "&")
-    assert link == kb.url(vpn, ref="suggestion", form=key)
+    link = html_lib.unescape(re.search(r'href="([^"]+)" target="_blank"', html).group(1))
+    assert urlsplit(link).path == kb.url(vpn)
+    assert parse_qs(urlsplit(link).query)["ref"] == ["suggestion"]
     client.get(link)
     client.get(link)  # a reload counts once
     clicks = db.session.scalars(select(SuggestionClick)).all()
     assert [(c.user_id, c.form_key, c.article_id) for c in clicks] == [(desk.customer.id, key, vpn.id)]
+
+
+def test_only_a_form_key_the_server_handed_out_counts_a_suggestion(client, login, app, desk, make, vpn):
+    """Deflections are not made up: a form key typed into the link (30 of them counted 30), a
+    signed key with another key or customer, or a key sent to the suggestions by hand count
+    nothing; the genuine link counts once however often it is opened."""
+    login(desk.customer)
+    for n in range(30):
+        client.get(kb.url(vpn, ref="suggestion", form=f"made-up-form-{n:04d}"))
+    assert db.session.scalars(select(SuggestionClick)).all() == []
+    genuine = suggestion_link(client, vpn)
+    payload, signature = parse_qs(urlsplit(genuine).query)["form"][0].split(".")
+    other = make.customer()
+    other_form = login(other, as_client=app.test_client())
+    others = suggestion_link(other_form, vpn)
+    for forged in (f"{payload}.{signature[::-1]}", f"{payload[:-2]}xx.{signature}"):
+        client.get(kb.url(vpn, ref="suggestion", form=forged))
+    client.get(others)  # another customer's link, opened by this one
+    by_hand = client.get("/kb/suggest", query_string={"subject": "VPN", "submission_key": "k" * 32})
+    assert "ref=suggestion" not in by_hand.get_data(as_text=True)  # no key it did not hand out
+    assert db.session.scalars(select(SuggestionClick)).all() == []
+    for _ in range(3):
+        client.get(genuine)
+    clicks = db.session.scalars(select(SuggestionClick)).all()
+    assert [(c.user_id, c.article_id) for c in clicks] == [(desk.customer.id, vpn.id)]
+
+
+def suggestion_link(client, item):
+    """The link to `item` (a VPN article) that the new-ticket form's suggestions give its customer."""
+    form = client.get("/portal/tickets/new").get_data(as_text=True)
+    suggest = html_lib.unescape(re.search(r'hx-get="(/kb/suggest\?[^"]+)"', form).group(1))
+    html = client.get(suggest + "&subject=VPN", headers=HTMX).get_data(as_text=True)
+    link = html_lib.unescape(re.search(r'href="([^"]+)" target="_blank"', html).group(1))
+    assert urlsplit(link).path == kb.url(item)
+    return link
 
 
 def test_suggestions_without_words_or_matches_are_empty(client, login, desk, vpn):
