@@ -102,7 +102,30 @@ def test_a_search_has_an_address_and_pages(client, desk):
     assert "30 articles" in first and 'rel="next"' in first
     second = client.get("/kb/search?q=wireless&page=2").get_data(as_text=True)
     assert second.count("Wireless tip") == 5
-    assert client.get("/kb/search?q=wireless&page=99").status_code == 200  # past the end: empty
+
+
+def test_a_page_past_the_end_links_the_last_one(client, desk, vpn):
+    """A search or a category's list at a page it does not have (an old bookmark): it said "1
+    article for 'vpn'." over an empty list, or "No articles in IT on this page.", without a pager."""
+    for n in range(30):
+        kb.write(desk.tech_it, desk.it, f"Wireless tip {n:02d}", body="wireless")
+    db.session.commit()
+    for address, last in (
+        ("/kb/search?q=vpn&page=99999", "/kb/search?q=vpn&amp;page=1"),
+        ("/kb/search?q=wireless&page=99", "/kb/search?q=wireless&amp;page=2"),
+        ("/kb/it/?page=99999", "/kb/it/?page=2"),
+    ):
+        page = client.get(address)
+        html = page.get_data(as_text=True)
+        assert page.status_code == 200
+        assert re.search(
+            rf'There is no page 99(,999)?: the list has [12] pages?\. <a href="{re.escape(last)}">Go to the last page</a>\.',
+            html,
+        ), address
+        assert "on this page" not in html
+    assert "1 article for" in client.get("/kb/search?q=vpn&page=99999").get_data(as_text=True)
+    last = client.get("/kb/it/?page=2").get_data(as_text=True)
+    assert last.count('<a href="/kb/it/') >= 6 and 'rel="prev"' in last
 
 
 @pytest.mark.parametrize("q", ["", "???", '"', "x" * 5000, "\x00vpn", "NEAR(vpn"])
