@@ -75,11 +75,13 @@ def count_read(article, viewer):
     _pending().add(update)
 
 
-def count_search(found_words, category_id, found_any):
+def count_search(found_words, category_id, found_any, viewer=None):
     """Count one search for these words (in one category, or all: 0) today, and whether it found
-    nothing (in the batch)."""
+    nothing (in the batch), by `viewer` (None: a visitor). Agents' searches are not counted, as
+    their reads are not: looking up internal articles or testing the search would otherwise fill
+    "searches that found nothing", the articles customers want written."""
     query = " ".join(found_words)[:200]
-    if not query:
+    if not query or policy.is_agent(viewer):
         return
     now = utcnow()
     key = (now.date(), query, category_id or 0)

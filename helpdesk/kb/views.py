@@ -89,7 +89,7 @@ def search_page():
         snippet=search.snippet,
     )
     if found.words and args.page == 1:
-        counts.count_search(found.words, args.category, bool(page.total))
+        counts.count_search(found.words, args.category, bool(page.total), current_user)
     write_due_counts()
     return for_visitors(response)
 

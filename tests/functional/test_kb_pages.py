@@ -145,6 +145,18 @@ def test_searches_are_counted_and_those_without_results_remembered(client, vpn):
     assert rows == {"vpn": (1, 0), "zanzibar printer": (2, 2)}
 
 
+def test_agents_searches_are_not_counted(client, app, login, desk, vpn):
+    """As their reads: an agent looking up an internal article is no gap for customers."""
+    login(desk.tech_it)
+    client.get("/kb/search?q=escalation+runbook")
+    login(desk.admin, as_client=app.test_client()).get("/kb/search?q=vpn")
+    assert db.session.scalars(select(SearchCount)).all() == []
+    login(desk.customer)
+    client.get("/kb/search?q=escalation+runbook")
+    rows = {r.query: (r.searches, r.empty) for r in db.session.scalars(select(SearchCount))}
+    assert rows == {"escalation runbook": (1, 1)}
+
+
 def test_an_old_slug_or_a_wrong_category_redirects_permanently(client, desk, vpn):
     articles.update_article(
         desk.tech_it,
