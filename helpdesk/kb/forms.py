@@ -79,7 +79,8 @@ class CommentForm(FlaskForm):
         "What were you looking for? (read by the authors)",
         validators=[
             InputRequired(message="Write what you were looking for, or leave it."),
-            Length(max=MAX_COMMENT),
+            # said as field_message says it (the label is a question, no name for the field)
+            Length(max=MAX_COMMENT, message=f"Your comment can be at most {MAX_COMMENT:,} characters."),
         ],
     )
 

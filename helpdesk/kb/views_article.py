@@ -20,6 +20,7 @@ from helpdesk.kb.blueprints import reader_bp as bp
 from helpdesk.kb.forms import CommentForm, VoteForm
 from helpdesk.kb.views import for_visitors, write_due_counts
 from helpdesk.tickets import uploads
+from helpdesk.web import field_errors
 
 BROWSER_COOKIE = "kb_voter"
 BROWSER_KEY = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
@@ -168,7 +169,9 @@ def comment(category_slug, slug):
     form = CommentForm()
     key = _browser_key()
     if not form.validate_on_submit():
-        error = next(iter(form.comment.errors or []), "Write what you were looking for, or leave it.")
+        error = next(
+            iter(field_errors(form.comment, "Your comment")), "Write what you were looking for, or leave it."
+        )
         if is_htmx():
             return render_fragment(
                 "kb/_feedback.html", **feedback_context(item, comment_form=form, error=error)

@@ -291,8 +291,11 @@ def test_without_javascript_a_refused_comment_comes_back_as_typed(client, login,
     answer = client.post(kb.url(vpn) + "/feedback/comment", data={"comment": too_long})
     page = answer.get_data(as_text=True)
     assert answer.status_code == 422 and "<html" in page and too_long + "</textarea>" in page
-    assert "2,000" in page or "2000" in page  # the limit named beside the box
+    assert page.count("Your comment can be at most 2,000 characters.") == 2  # above and beside the box
+    assert "Field cannot be longer" not in page
     assert [v.comment for v in votes()] == [None]
+    fragment = client.post(kb.url(vpn) + "/feedback/comment", data={"comment": too_long}, headers=HTMX)
+    assert "Your comment can be at most 2,000 characters." in fragment.get_data(as_text=True)
 
 
 def test_a_draft_previewed_by_its_editor_asks_for_no_vote_and_names_nothing_missing(client, login, desk):
@@ -469,3 +472,19 @@ def test_the_search_box_offers_the_categories_the_reader_reads_from_one_read_of_
     html = client.get("/kb/search?q=vpn").get_data(as_text=True)
     assert choices(html) == ["IT", "Sales"]
     assert 'href="/kb/sales/discount-rules-for-resellers"' in html
+
+
+def test_agents_see_which_articles_are_internal_in_results_and_lists(client, login, desk, vpn):
+    """An agent answering a customer tells at a glance which article the customer cannot open;
+    customers never see those articles, nor the badge."""
+    kb.write(desk.tech_it, desk.it, "VPN escalation runbook", visibility="agents", tags="vpn")
+    db.session.commit()
+    badge = '<span class="badge badge-internal">Agents only</span>'
+    login(desk.tech_it)
+    for address in ("/kb/search?q=vpn", "/kb/it/"):
+        html = client.get(address).get_data(as_text=True)
+        assert f"VPN escalation runbook</a> {badge}" in html, address
+        assert html.count(badge) == 1, address  # the customers' article has none
+    login(desk.customer)
+    html = client.get("/kb/search?q=vpn").get_data(as_text=True)
+    assert "VPN drops every few minutes" in html and "escalation" not in html and badge not in html
