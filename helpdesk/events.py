@@ -51,6 +51,7 @@ account_invited = Event(
 
 # --- tickets -------------------------------------------------------------------------------
 ticket_created = Event("ticket_created", "ticket: a ticket was opened (any channel).")
+category_renamed = Event("category_renamed", "category, old_name: an admin renamed a category.")
 ticket_merged = Event(
     "ticket_merged",
     "duplicate, kept, actor: the duplicate's conversation moved into `kept`; the duplicate is being"

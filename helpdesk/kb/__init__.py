@@ -5,6 +5,7 @@ counts the reports read (views, deflections, searches that found nothing).
 Readers' pages are under /kb, the agents' under /agent/kb; the report under /agent/reports/kb.
 """
 
+from helpdesk import events
 from helpdesk.web import register_nav
 
 
@@ -16,6 +17,7 @@ def init_app(app):
         files,
         links,
         nav,
+        reading,
         views,
         views_article,
     )
@@ -27,6 +29,7 @@ def init_app(app):
     register_nav(app, nav.reader_nav, order=15)
     register_nav(app, nav.agent_nav, order=25)
     uploads.keep_files(files.kept_by_articles)
+    events.category_renamed.connect(reading.on_category_renamed)
     app.add_template_global(links.article_url, "kb_article_url")
     app.add_template_global(links.category_url, "kb_category_url")
     app.add_template_global(links.file_url, "kb_file_url")

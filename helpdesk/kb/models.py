@@ -107,6 +107,18 @@ class OldSlug(db.Model):
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
 
+class OldCategorySlug(db.Model):
+    """A slug a category had before it was renamed: its knowledge-base address (/kb/<slug>/)
+    answers with a permanent redirect, unless a category has that slug now (kb.reading)."""
+
+    __tablename__ = "kb_old_category_slugs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id", ondelete="CASCADE"), index=True)
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
 class Revision(db.Model):
     """One save of an article: who, when, the title, tags and text as saved, and what else changed."""
 

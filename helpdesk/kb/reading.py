@@ -4,17 +4,18 @@ Every list holds only the articles the viewer may read (policy.kb_reading_condit
 """
 
 import functools
+from collections import namedtuple
 from datetime import timedelta
 
 from flask import has_request_context, request
 from flask_login import AnonymousUserMixin, current_user
-from sqlalchemy import Integer, bindparam, func, select
+from sqlalchemy import Integer, bindparam, delete, func, select
 
 from helpdesk import policy
 from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
 from helpdesk.kb import slugs
-from helpdesk.kb.models import Article, ArticleDay
+from helpdesk.kb.models import Article, ArticleDay, OldCategorySlug
 from helpdesk.tickets.models import Category
 
 POPULAR = 8
@@ -61,6 +62,31 @@ def category_by_slug(slug):
         if candidate == slug:
             return db.session.get(Category, category_id)
     return None
+
+
+def category_moved(slug):
+    """The category that had this slug before a rename (no category has it now), or None."""
+    category_id = db.session.scalar(select(OldCategorySlug.category_id).where(OldCategorySlug.slug == slug))
+    return db.session.get(Category, category_id) if category_id is not None else None
+
+
+def on_category_renamed(category, old_name):
+    """Keep the renamed category's old slug, so that its old address redirects (once per slug;
+    a slug that is its own again after renaming back is dropped: the current one answers)."""
+    rows = [(c.id, old_name if c.id == category.id else c.name) for c in db.session.scalars(select(Category))]
+    before = slugs.category_slugs([_Named(i, n) for i, n in rows])[category.id]
+    now = slugs.category_slugs(
+        [_Named(i, n) for i, n in rows if i != category.id] + [_Named(category.id, category.name)]
+    )
+    if before == now[category.id]:
+        return None
+    db.session.execute(delete(OldCategorySlug).where(OldCategorySlug.slug.in_((before, now[category.id]))))
+    db.session.add(OldCategorySlug(slug=before, category_id=category.id))
+    db.session.flush()
+    return before
+
+
+_Named = namedtuple("_Named", "id name")  # the shape slugs.category_slugs reads
 
 
 def _categories_with_articles():

@@ -7,7 +7,7 @@ token, so never a shared cache); signed-in pages are `private, no-store` (web.py
 public for an hour.
 """
 
-from flask import abort, current_app, make_response, render_template, request
+from flask import abort, current_app, make_response, redirect, render_template, request
 from flask_login import current_user
 
 from helpdesk import policy
@@ -15,7 +15,7 @@ from helpdesk.actions import perform
 from helpdesk.extensions import db, login_manager
 from helpdesk.formfields import parse_id
 from helpdesk.htmx import render_page_or_block
-from helpdesk.kb import counts, reading, search, tracking
+from helpdesk.kb import counts, links, reading, search, tracking
 from helpdesk.kb.blueprints import reader_bp as bp
 from helpdesk.kb.forms import SearchArgs
 from helpdesk.tickets.search import wordless_query_hint
@@ -120,7 +120,10 @@ def category(category_slug):
         return refused
     item = reading.category_by_slug(category_slug)
     if item is None:
-        abort(404)
+        moved = reading.category_moved(category_slug)  # renamed since: its address moved with it
+        if moved is None:
+            abort(404)
+        return redirect(links.category_url(moved), 301)
     page = paginate(reading.category_articles(current_user, item))
     response = make_response(
         render_template(

@@ -4,7 +4,7 @@ ticket)."""
 
 from sqlalchemy import func, select
 
-from helpdesk import names
+from helpdesk import events, names
 from helpdesk.accounts import audit
 from helpdesk.accounts.models import AUDIT_CATEGORY, AUDIT_CATEGORY_DESCRIPTION
 from helpdesk.errors import ValidationFailed
@@ -86,6 +86,7 @@ def rename_category(actor, category, name):
     _save_name(category, name)
     audit.record(actor, AUDIT_CATEGORY, category=category, old=old, new=name)
     db.session.flush()
+    events.category_renamed.send(category=category, old_name=old)
     return category
 
 

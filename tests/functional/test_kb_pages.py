@@ -175,6 +175,26 @@ def test_an_old_slug_or_a_wrong_category_redirects_permanently(client, desk, vpn
     assert client.get("/kb/sales/vpn-keeps-dropping").headers["Location"] == "/kb/it/vpn-keeps-dropping"
 
 
+def test_a_renamed_category_s_old_address_redirects_until_a_category_takes_it(client, login, desk, vpn):
+    login(desk.admin)
+    renamed = client.post(f"/admin/categories/{desk.it.id}/rename", data={"name": "Workplace IT"})
+    assert renamed.status_code in (200, 302)
+    assert client.get("/kb/workplace-it/").status_code == 200
+    old = client.get("/kb/it/")
+    assert old.status_code == 301 and old.headers["Location"] == "/kb/workplace-it/"
+    assert client.get("/kb/it/vpn-drops-every-few-minutes").headers["Location"] == (
+        "/kb/workplace-it/vpn-drops-every-few-minutes"
+    )
+    client.post(f"/admin/categories/{desk.it.id}/rename", data={"name": "IT"})  # and back
+    assert client.get("/kb/it/").status_code == 200
+    assert client.get("/kb/workplace-it/").headers["Location"] == "/kb/it/"
+    client.post(f"/admin/categories/{desk.it.id}/rename", data={"name": "Desk IT"})
+    client.post("/admin/categories", data={"name": "IT"})  # a new category takes the old address
+    page = client.get("/kb/it/")
+    assert page.status_code == 200 and "<h1 hx-disable>IT</h1>" in page.get_data(as_text=True)
+    assert client.get("/kb/nothing-ever/").status_code == 404
+
+
 def test_article_page_title_description_and_cache_headers(client, login, desk, vpn):
     page = client.get(kb.url(vpn))
     html = page.get_data(as_text=True)
