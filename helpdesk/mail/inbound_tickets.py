@@ -18,7 +18,7 @@ from helpdesk.mail.models import INBOUND_REFUSED, INBOUND_REJECTED
 from helpdesk.mail.parse import trim_quoted
 from helpdesk.mail.refusal import Refusal
 from helpdesk.tickets import follow_ups, uploads
-from helpdesk.tickets.models import Category, Priority, Subscription
+from helpdesk.tickets.models import Category, Subscription
 
 USABLE_ADDRESS = re.compile(r"^[^@\s,;<>()\[\]\\\"]{1,64}@[a-z0-9.-]{1,190}\.[a-z0-9-]{2,63}$")
 
@@ -58,12 +58,6 @@ def default_category():
         if found is not None:
             return found
     return db.session.scalars(active.order_by(Category.name)).first()
-
-
-def default_priority():
-    """DEFAULT_PRIORITY by name, else the least urgent priority (the free one)."""
-    found = db.session.scalar(select(Priority).where(Priority.name == current_app.config["DEFAULT_PRIORITY"]))
-    return found or db.session.scalars(select(Priority).order_by(Priority.sort_order)).first()
 
 
 def free_priority(user):
@@ -114,16 +108,22 @@ def open_follow_up(entry, mail, closed, sender):
 def open_ticket(entry, mail, *, verified):
     """Open a ticket for the sender (an account is made for a new address) and return it.
 
-    Guarantees: a deactivated account opens nothing; a customer's Cc'd people follow the ticket
-    (at most MAIL_CC_MAX of them, accounts made only when the sender is `verified`); what was left
-    out is said in `entry.reason`.
+    Guarantees: a deactivated account opens nothing; the ticket gets the sender's plan's free
+    priority (`free_priority`: DEFAULT_PRIORITY when that plan offers it free), never a paid one,
+    since nobody agreed to a price by mail; a customer's Cc'd people follow the ticket (at most
+    MAIL_CC_MAX of them, accounts made only when the sender is `verified`); what was left out is
+    said in `entry.reason`.
     """
     user = accounts.ensure_user(mail.from_addr, mail.from_name[:200] or None)
     if not user.active:
         raise Refusal(INBOUND_REJECTED, "the sender's account is deactivated")
-    category, priority = default_category(), default_priority()
-    if category is None or priority is None:
-        raise Refusal(INBOUND_REFUSED, "no active category or no priority to open a ticket with")
+    category, priority = default_category(), free_priority(user)
+    if category is None:
+        raise Refusal(INBOUND_REFUSED, "no active category to open a ticket with")
+    if priority is None:
+        raise Refusal(
+            INBOUND_REFUSED, "the sender's plan offers no free priority, and mail cannot agree to a price"
+        )
     files, refused = checked_files(mail)
     body = body_of(mail.text, refused, bool(files)) or "(no text)"
     ticket, _created = submission.submit_ticket(

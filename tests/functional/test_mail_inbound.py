@@ -14,6 +14,7 @@ from helpdesk.mail.models import InboundMail, OutboxMessage
 from helpdesk.mail.tokens import reply_address, thread_root_id
 from helpdesk.tickets import lifecycle as tickets
 from helpdesk.tickets.models import Attachment, Message, Subscription, Ticket
+from tests.credit_helpers import balance_of, bank
 from tests.mail_support import TRUSTED_MTA, load_eml, printer_ticket, with_auth_results, written
 
 
@@ -337,3 +338,19 @@ def test_control_characters_in_a_mail_are_dropped_not_stored(ref):
     ticket = db.session.scalar(select(Ticket))
     assert ticket.subject == "Printer jams"
     assert "jams on every page." in ticket.body
+
+
+def test_a_new_ticket_by_mail_is_never_given_a_paid_priority(app, monkeypatch, make, ref):
+    """Nobody agrees to a price by mail: a customer whose plan charges for DEFAULT_PRIORITY gets
+    their plan's free priority, and nothing is charged (it charged 250 credits, or failed)."""
+    nora = make.customer(email="nora@customer.test", name="Nora Newton")
+    account = bank("Pay as you go", 1000, user=nora)
+    monkeypatch.setitem(app.config, "DEFAULT_PRIORITY", "Urgent")
+    entry = mail_inbound.ingest(load_eml("new_ticket_plain.eml"))
+    db.session.commit()
+    ticket = db.session.get(Ticket, entry.ticket_id)
+    assert ticket.priority.name == "Low" and ticket.paid_credits == 0  # its least urgent free one
+    assert balance_of(account) == 1000
+    monkeypatch.setitem(app.config, "DEFAULT_PRIORITY", "Normal")
+    raw = load_eml("new_ticket_plain.eml").replace(b"plain-1@", b"plain-2@")
+    assert db.session.get(Ticket, mail_inbound.ingest(raw).ticket_id).priority.name == "Normal"
