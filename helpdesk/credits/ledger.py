@@ -173,8 +173,10 @@ def post_entry(
         db.session.execute(ADD_PAID, {"ticket_id": ticket.id, "amount": amount})
         db.session.expire(ticket, ["paid_credits"])
     db.session.flush()
-    credit_alerts.after_balance_change(account, old_balance, entry)
+    # The automatic top-up first (billing records it on this event), then the low-balance alert,
+    # whose mail then says the top-up has started instead of asking the customer to buy.
     events.balance_changed.send(account=account, old_balance=old_balance, entry=entry)
+    credit_alerts.after_balance_change(account, old_balance, entry)
     return entry, True
 
 

@@ -219,9 +219,10 @@ def admin_alert(users, *, subject, text, url):
     ]
 
 
-def low_balance(user, *, balance, threshold=None, label=None, bank_name=None):
+def low_balance(user, *, balance, threshold=None, label=None, bank_name=None, top_up_credits=None):
     """Warn a customer (or org manager) that their bank crossed a low-balance stage. Plain integers;
-    `label` names the stage ("25% of your last top-up"), `bank_name` a shared bank."""
+    `label` names the stage ("25% of the last top-up"), `bank_name` a shared bank, `top_up_credits`
+    the automatic top-up the same debit started (the mail says so instead of asking to buy)."""
     subject = f"{bank_name}: credit balance is low" if bank_name else "Your help desk credit balance is low"
     return [
         _send(
@@ -233,6 +234,7 @@ def low_balance(user, *, balance, threshold=None, label=None, bank_name=None):
             threshold=threshold,
             label=label,
             bank_name=bank_name,
+            top_up_credits=top_up_credits,
             url=public_url("credits_portal.bank"),
             buy_url=public_url("billing.index"),
         )

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from helpdesk import events
 from helpdesk.accounts.models import User
 from helpdesk.accounts.users import active_admins
+from helpdesk.billing.models import KIND_TOP_UP, PAYMENT_PENDING, Payment
 from helpdesk.credits.alerts import alert_recipients
 from helpdesk.credits.models import ALERT_LOW_BALANCE, ALERT_UNBILLED_TIME
 from helpdesk.dbtypes import utcnow
@@ -68,9 +69,21 @@ def on_credit_alert(alert, label):
     if alert.kind == ALERT_LOW_BALANCE:
         recipients = alert_recipients(alert)
         shared = account.organization.name if account.organization_id else None
+        topping_up = db.session.scalar(  # recorded by the same debit (credits.ledger.post_entry)
+            select(Payment.credits).where(
+                Payment.account_id == account.id,
+                Payment.kind == KIND_TOP_UP,
+                Payment.status == PAYMENT_PENDING,
+            )
+        )
         for user in recipients["customers"]:
             notify.low_balance(
-                user, balance=alert.balance, threshold=alert.threshold, label=label, bank_name=shared
+                user,
+                balance=alert.balance,
+                threshold=alert.threshold,
+                label=label,
+                bank_name=shared,
+                top_up_credits=topping_up,
             )
         _mail_admins(alert, "Low credit balance", recipients["admins"])
     elif alert.kind == ALERT_UNBILLED_TIME:

@@ -179,6 +179,12 @@ def test_falling_under_the_threshold_buys_the_pack_off_session_once(client, logi
         and payment.payment_intent_id == "pi_test_1"
     )
     assert balance_of(account) == 150  # credits come with Stripe's event, not the API answer
+    # The low-balance mail of that same debit says the top-up has started, not "buy credits".
+    [low] = written(
+        db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "low_balance")).all()
+    )
+    assert "Your automatic top-up of 1,200 credits has started with the saved card" in low.body_text
+    assert "Buy credits" not in low.body_text and "Buy credits" not in low.body_html
 
     spend(client, login, admin, account, 50)  # still under: the same crossing, no second top-up
     assert len(top_ups()) == 1 and len(fake_stripe.of("/v1/payment_intents")) == 1
