@@ -387,27 +387,20 @@ def invoice_visibility(user):
 
 
 def get_invoice_or_404(user, invoice_id):
-    """A paid subscription invoice (its receipt) if `user` may see it; otherwise 404."""
-    invoice = db.session.get(SubscriptionInvoice, invoice_id)
-    if invoice is None or invoice.paid_at is None or invoice.subscription_id is None:
-        abort(404)
-    subscription = db.session.get(PlanSubscription, invoice.subscription_id)
-    visible = (
-        user
-        and user.is_authenticated
-        and user.active
-        and (
-            user.is_admin
-            or subscription.user_id == user.id
-            or (
-                can_buy_for_organization(user)
-                and subscription.account.organization_id == user.organization_id
-            )
+    """(invoice, its subscription): a paid subscription invoice (its receipt) if `user` may see it
+    (invoice_visibility, the rule of the payment history); otherwise 404."""
+    found = db.session.execute(
+        select(SubscriptionInvoice, PlanSubscription)
+        .join(PlanSubscription, PlanSubscription.id == SubscriptionInvoice.subscription_id)
+        .where(
+            SubscriptionInvoice.id == invoice_id,
+            SubscriptionInvoice.paid_at.is_not(None),
+            invoice_visibility(user),
         )
-    )
-    if not visible:
+    ).first()
+    if found is None:
         abort(404)
-    return invoice, subscription
+    return tuple(found)
 
 
 def can_upgrade_priority(user, ticket):

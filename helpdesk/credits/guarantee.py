@@ -32,7 +32,7 @@ from helpdesk import events
 from helpdesk.credits import alerts as credit_alerts
 from helpdesk.credits import ledger as credits
 from helpdesk.credits.models import ALERT_SLA_REFUND, KIND_CHARGE, KIND_REFUND, LedgerEntry, TimeEntry
-from helpdesk.credits.quotes import default_choice, net_paid, offered_priorities, tariff, ticket_account
+from helpdesk.credits.quotes import default_choice, free_priorities, net_paid, tariff, ticket_account
 from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
 from helpdesk.tickets import lifecycle
@@ -212,17 +212,18 @@ def on_ticket_merged(duplicate, kept, actor):
     for one problem; the kept ticket takes a more urgent priority at no charge); if one had, the
     priority was delivered and the charge stays, said in the duplicate's history."""
     db.session.execute(update(TimeEntry).where(TimeEntry.ticket_id == duplicate.id).values(ticket_id=kept.id))
-    if duplicate.first_response_at is None:
+    money = merge_money(duplicate)  # the rule the question before the merge stated
+    if money is None:
+        return None
+    if money.refunded:
         return refund(duplicate, RESPONSE, f"merged into #{kept.id}", key=f"merge:{duplicate.id}")
-    paid = net_paid(duplicate)
-    if paid > 0:
-        lifecycle.record_event(
-            duplicate,
-            actor,
-            "charge kept",
-            None,
-            f"{paid:,} credits for {duplicate.priority.name} priority: an agent had answered it",
-        )
+    lifecycle.record_event(
+        duplicate,
+        actor,
+        "charge kept",
+        None,
+        f"{money.credits:,} credits for {duplicate.priority.name} priority: an agent had answered it",
+    )
     return None
 
 
@@ -258,8 +259,7 @@ def free_again(ticket):
     plan = account.plan if account is not None else None
     if tariff(plan, ticket.priority) <= 0:
         return None
-    free = [p for p in offered_priorities(plan) if tariff(plan, p) <= 0]
-    choice = default_choice(free)
+    choice = default_choice(free_priorities(plan))
     if choice is None:
         return None
     paid_name = ticket.priority.name

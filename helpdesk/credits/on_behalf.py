@@ -52,9 +52,7 @@ def prices_for(email, category_id=None):
     user = accounts.find_user_by_email(email) if (email or "").strip() else None
     if user is None or user.is_agent or not user.active:
         return None
-    account = ledger.account_for(user)
-    plan = account.plan if account is not None else ledger.default_plan()
-    return CustomerPrices(user, plan, quotes.quotes_for(user, category_id=category_id))
+    return CustomerPrices(user, ledger.plan_for(user), quotes.quotes_for(user, category_id=category_id))
 
 
 def customer_for(email, name):

@@ -82,6 +82,11 @@ def tariff(plan, priority):
     return priority.credit_cost
 
 
+def free_priorities(plan):
+    """The priorities `plan` offers at no charge, least urgent first."""
+    return [p for p in offered_priorities(plan) if tariff(plan, p) <= 0]
+
+
 def offered_priorities(plan):
     """The priorities a plan offers (all of them when no plan exists at all)."""
     if plan is None:

@@ -192,29 +192,21 @@ def _logged_with(agent, key):
     )
 
 
-def running_timer(ticket, agent):
-    return db.session.scalar(
-        select(TimeEntry).where(
-            TimeEntry.ticket_id == ticket.id,
-            TimeEntry.agent_id == agent.id,
-            TimeEntry.minutes.is_(None),
-            TimeEntry.deleted_at.is_(None),
-        )
+def _running(agent, *columns):
+    """A SELECT of `columns` (the entries themselves by default) of `agent`'s running timers."""
+    return select(*(columns or (TimeEntry,))).where(
+        TimeEntry.agent_id == agent.id, TimeEntry.minutes.is_(None), TimeEntry.deleted_at.is_(None)
     )
+
+
+def running_timer(ticket, agent):
+    return db.session.scalar(_running(agent).where(TimeEntry.ticket_id == ticket.id))
 
 
 def other_running_timers(ticket, agent):
     """The ids of the other tickets on which `agent` has a timer running, oldest first."""
-    return db.session.scalars(
-        select(TimeEntry.ticket_id)
-        .where(
-            TimeEntry.agent_id == agent.id,
-            TimeEntry.ticket_id != ticket.id,
-            TimeEntry.minutes.is_(None),
-            TimeEntry.deleted_at.is_(None),
-        )
-        .order_by(TimeEntry.id)
-    ).all()
+    query = _running(agent, TimeEntry.ticket_id).where(TimeEntry.ticket_id != ticket.id)
+    return db.session.scalars(query.order_by(TimeEntry.id)).all()
 
 
 def start_timer(ticket, actor, now=None):

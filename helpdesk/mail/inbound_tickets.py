@@ -61,12 +61,10 @@ def default_category():
 
 
 def free_priority(user):
-    """The priority a follow-up by mail gets: DEFAULT_PRIORITY when `user`'s plan offers it free,
-    else the least urgent priority it offers free; None when it offers none (nothing is charged by
-    mail: there is nobody to agree to a price)."""
-    account = ledger.account_for(user)
-    plan = account.plan if account is not None else ledger.default_plan()
-    free = [p for p in quotes.offered_priorities(plan) if quotes.tariff(plan, p) == 0]
+    """The priority a ticket opened by mail gets (a new one, or a follow-up): DEFAULT_PRIORITY when
+    `user`'s plan offers it free, else the least urgent priority it offers free; None when it offers
+    none (nothing is charged by mail: there is nobody to agree to a price)."""
+    free = quotes.free_priorities(ledger.plan_for(user))
     named = [p for p in free if p.name == current_app.config["DEFAULT_PRIORITY"]]
     return (named or free or [None])[0]
 

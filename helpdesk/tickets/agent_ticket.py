@@ -383,13 +383,14 @@ def merge(ticket_id):
     problem = merging.refusal(duplicate, kept, current_user)
     if problem:
         return _merge_refused(duplicate, typed, problem)
+    warning = merging.wrong_way(duplicate, kept)
     question = ask_first(
         f"Merge #{duplicate.id} into #{kept.id}?",
         _merge_consequence(duplicate, kept),
         "Merge tickets",
         cancel_url=back,
-        warning=merging.wrong_way(duplicate, kept),
-        instead=_merge_instead(duplicate, kept),
+        warning=warning,
+        instead=_merge_instead(duplicate, kept) if warning else None,
     )
     if question is not None:
         return question
@@ -440,9 +441,9 @@ def _merge_consequence(duplicate, kept):
 
 
 def _merge_instead(duplicate, kept):
-    """The other direction (keep the duplicate, merge the other into it) when the duplicate is the
-    ticket with the conversation and that merge is allowed; None otherwise."""
-    if merging.wrong_way(duplicate, kept) is None or merging.refusal(kept, duplicate, current_user):
+    """The other direction (keep the duplicate, merge the other into it), for a duplicate that is
+    the ticket with the conversation (merging.wrong_way), when that merge is allowed; else None."""
+    if merging.refusal(kept, duplicate, current_user):
         return None
     return Instead(
         f"Merge #{kept.id} into #{duplicate.id} instead",
