@@ -108,17 +108,21 @@ def entry_out(entry):
 )
 def adjust(bank_id, body):
     """A grant or a deduction with its reason, through the ledger's `adjust` (a deduction never
-    takes the bank below its floor: 422). Admins only, like the bank's admin page (404 for others)."""
+    takes the bank below its floor: 422); with an Idempotency-Key the same amount and reason book
+    once, even after the kept answer is pruned (`created` is false then). Admins only, like the bank's admin page (404 for others)."""
     if not policy.can_manage_credits(current_user):
         abort(404)
     account = db.get_or_404(CreditAccount, bank_id)
     actor = current_user._get_current_object()
 
-    def render(entry):
-        answer = schemas.EntryCreated(created=True, entry=entry_out(entry), balance=entry.balance_after)
+    def render(value):
+        entry, created = value
+        answer = schemas.EntryCreated(created=created, entry=entry_out(entry), balance=entry.balance_after)
         return answer, 201, url_for("api.list_entries", bank_id=account.id)
 
-    service = lambda _key: ledger.adjust(account, body.amount, body.reason, actor)[0]  # noqa: E731
+    # The Idempotency-Key's submission key goes into the ledger's key too: a retry after its kept
+    # answer was pruned (`flask api prune-idempotency`) books nothing a second time.
+    service = lambda key: ledger.adjust(account, body.amount, body.reason, actor, submission_key=key)  # noqa: E731
     return create(service, render, payload=body.model_dump())
 
 

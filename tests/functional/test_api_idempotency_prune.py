@@ -90,3 +90,22 @@ def test_a_ticket_retried_after_pruning_is_still_not_made_twice(app, client, des
     assert "Idempotent-Replayed" not in late.headers  # the kept answer is gone...
     assert late.get_json()["ticket"]["id"] == first["ticket"]["id"]  # ...the submission key still holds
     assert late.get_json()["created"] is False and first["created"] is True
+
+
+def test_an_adjustment_retried_after_pruning_is_still_booked_once(app, client, desk):
+    from ..credit_helpers import balance_of, bank
+
+    account = bank("Business", 100, user=desk.requester)
+    headers = bearer(desk.admin) | {"Idempotency-Key": "goodwill-late"}
+    url = f"/api/v1/credits/banks/{account.id}/adjustments"
+    first = client.post(url, json={"amount": 50, "reason": "Goodwill"}, headers=headers)
+    assert first.status_code == 201 and balance_of(account) == 150
+    for row in db.session.scalars(select(IdempotentRequest)):
+        row.created_at = utcnow() - timedelta(hours=30)
+    db.session.commit()
+    assert "deleted 1" in app.test_cli_runner().invoke(args=["api", "prune-idempotency"]).output
+    late = client.post(url, json={"amount": 50, "reason": "Goodwill"}, headers=headers)
+    assert "Idempotent-Replayed" not in late.headers  # the kept answer is gone...
+    assert late.get_json()["entry"]["id"] == first.get_json()["entry"]["id"]  # ...the ledger key holds
+    assert late.get_json()["created"] is False and first.get_json()["created"] is True
+    assert balance_of(account) == 150
