@@ -119,7 +119,7 @@ def change_category(ticket, actor, category_id, seen_version):
         return False
     ticket.category = category
     ticket.category_id = category.id
-    sla.category_changed(ticket)
+    sla.category_changed(ticket, old.id, utcnow())
     if ticket.assignee is not None and not policy.can_be_assigned(ticket.assignee, ticket):
         tickets.record_event(ticket, actor, "assignee", ticket.assignee.name, None)
         ticket.assignee = None

@@ -4,7 +4,8 @@ becomes at risk, and what state a clock is in.
 Guarantees:
 - due times are computed on the ticket's calendar (its category's, else the default; round the
   clock for a priority that says so, or when no calendar exists) when the ticket is opened and
-  when its priority or category changes; editing a calendar never moves an existing due time;
+  when its priority or category changes (a new category counts what each clock has left on its
+  calendar); editing a calendar never moves an existing due time;
 - "Waiting on customer" pauses the resolution clock, never the first-response clock: the minutes
   it was paused (counted on the same calendar) push the resolution due time back;
 - a clock is at risk from SLA_WARN_AT per cent of its target (the `*_warn_at` instants), so the
@@ -206,9 +207,36 @@ def _raised_uncounted(ticket, old_priority, priority, schedule, now):
     return max(0, used + remaining - target)
 
 
-def category_changed(ticket):
-    """Another category may mean another calendar: every clock again from creation."""
-    open_clocks(ticket)
+def category_changed(ticket, old_category_id, now):
+    """Another category may mean another calendar: what each running clock has left, counted on
+    the old calendar, is counted on from now on the new one. The time already spent stays spent
+    (it ran on the old category's hours), and whatever started a clock, the ticket's creation or a
+    raise, keeps its promise: counting again from creation would put a raised ticket's reply-by
+    time in the past (overdue, and refunded, the moment it was moved). A clock that has run out,
+    or was met (an answered ticket's reply-by time), stays where it is."""
+    old = clock_for(ticket.priority, old_category_id)
+    new = clock_for(ticket.priority, ticket.category_id)
+    if old == new:
+        return
+    if ticket.first_response_at is None:
+        ticket.due_at = _carried(old, new, now, ticket.due_at)
+        ticket.response_warn_at = _carried(old, new, now, ticket.response_warn_at)
+    target = ticket.priority.resolution_minutes
+    if target:  # stored as minutes not counted since creation: the same left over on the new hours
+        point = ticket.resolution_paused_at or now
+        left = target + (ticket.resolution_paused_minutes or 0) - _open_minutes(old, ticket.created_at, point)
+        if left > 0:
+            ticket.resolution_paused_minutes = max(
+                0, _open_minutes(new, ticket.created_at, point) + left - target
+            )
+            _set_resolution(ticket, new)
+
+
+def _carried(old, new, now, moment):
+    """`moment` still ahead on the `old` calendar: as far ahead in open time on the `new` one."""
+    if moment is None or moment <= now:
+        return moment
+    return hours.add_open_time(new, now, hours.open_time_between(old, now, moment).total_seconds() / 60)
 
 
 def status_changed(ticket, old, new, now):

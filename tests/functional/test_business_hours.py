@@ -235,3 +235,29 @@ def test_inconsistent_targets_are_refused_with_a_message(client, admin, ref, cha
     assert message in page
     db.session.expire_all()
     assert urgent.resolution_minutes is None
+
+
+def test_a_ticket_moved_to_a_category_with_other_hours_counts_what_its_clock_had_left(
+    client, admin, make, ref
+):
+    client.post("/admin/business-hours", data=OFFICE)  # the default (IT's): weekdays 09:00-17:00
+    client.post(
+        "/admin/business-hours",
+        data={"category": ref.categories["Sales"].id, "timezone": "UTC", "always_open": "y"},
+    )
+    sunday_noon = datetime(2026, 12, 6, 11, 0, tzinfo=UTC)  # 12:00 in Berlin
+    with time_machine.travel(sunday_noon, tick=False):
+        ticket = _open(make, ref, category="Sales")  # round the clock: an hour
+    assert _local(ticket.due_at) == datetime(2026, 12, 6, 13, 0)
+    with time_machine.travel(datetime(2026, 12, 6, 11, 40, tzinfo=UTC), tick=False):
+        response = client.post(
+            f"/agent/tickets/{ticket.id}/category",
+            data={"category-value": ref.categories["IT"].id, "category-version": ticket.version},
+        )
+        assert response.status_code in (200, 302, 303)
+    db.session.expire_all()
+    moved = db.session.get(Ticket, ticket.id)
+    assert moved.category_id == ref.categories["IT"].id
+    # 40 minutes spent round the clock, 20 left, counted on IT's office hours: Monday 09:20
+    # (from creation on office hours it would say Monday 10:00, forgetting the Sunday's 40 minutes)
+    assert _local(moved.due_at) == datetime(2026, 12, 7, 9, 20)

@@ -352,3 +352,40 @@ def test_an_answered_ticket_keeps_the_reply_by_time_it_was_answered_against(desk
         credit_quotes.change_priority(ticket, desk.ref.priorities["Normal"], desk.agent)
         db.session.commit()
     assert ticket.due_at == due and ticket.first_response_at > ticket.due_at  # still late, as it was
+
+
+def test_moving_a_raised_ticket_to_another_category_keeps_the_promise_from_the_raise(desk, make):
+    from helpdesk.tickets import editing
+
+    admin = make.admin(name="Ada Admin", email="ada@example.com")
+    ticket = _submit(desk, key="moved", priority="Normal")
+    with _later(2 * 24 * 60):
+        credit_quotes.upgrade_priority(ticket, desk.ref.priorities["Urgent"], desk.alice)
+        db.session.commit()
+        bought = utcnow()
+    with _later(2 * 24 * 60 + 10):
+        editing.change_category(ticket, admin, desk.ref.categories["Sales"].id, ticket.version)
+        db.session.commit()
+        assert _about(ticket.due_at, bought + timedelta(minutes=60))  # not from creation: overdue
+        assert _about(ticket.resolution_due_at, bought + timedelta(minutes=240))
+    with _later(2 * 24 * 60 + 50):
+        assert guarantee.sla_sweep().refunds == []  # the hour bought has not run out
+    with _later(2 * 24 * 60 + 61):
+        assert [e.amount for e in guarantee.sla_sweep().refunds] == [250]
+
+
+def test_moving_an_answered_ticket_keeps_the_reply_by_time_it_was_answered_against(desk, make):
+    from helpdesk.tickets import editing
+
+    admin = make.admin(name="Ada Admin", email="ada@example.com")
+    ticket = _submit(desk, key="answered", priority="Normal")
+    with _later(2 * 24 * 60):
+        credit_quotes.upgrade_priority(ticket, desk.ref.priorities["Urgent"], desk.alice)
+        db.session.commit()
+    due = ticket.due_at
+    with _later(2 * 24 * 60 + 20):
+        lifecycle.add_message(ticket, desk.agent, "On it.")  # on time against the hour bought
+        db.session.commit()
+        editing.change_category(ticket, admin, desk.ref.categories["Sales"].id, ticket.version)
+        db.session.commit()
+    assert ticket.due_at == due and ticket.first_response_at < ticket.due_at  # still on time
