@@ -9,9 +9,12 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app
+from flask_sqlalchemy.session import Session
+from sqlalchemy import event
 
 from helpdesk.accounts import permissions
-from helpdesk.mail.compose import answering, queue
+from helpdesk.extensions import db
+from helpdesk.mail.compose import answering, compose, queue
 from helpdesk.money import format_money
 from helpdesk.notices import preferences
 from helpdesk.notices.models import KIND_CUSTOMER_REPLIED
@@ -121,7 +124,7 @@ def public_reply(message):
             users += list(category_agents(ticket))
         elif preferences.mail_wanted(ticket.assignee, KIND_CUSTOMER_REPLIED):  # their choice
             users.append(ticket.assignee)
-    return [
+    rows = [
         _send(
             "public_reply",
             user,
@@ -132,6 +135,19 @@ def public_reply(message):
         )
         for user in _recipients(users, exclude=[author])
     ]
+    if author is not None and author.is_agent:  # a "Reply and resolve" tells the news in this mail
+        replies = db.session.info.setdefault(_REPLY_MAILS, {})
+        replies[ticket.id] = {row.user_id: row for row in rows}
+    return rows
+
+
+_REPLY_MAILS = "helpdesk_reply_mails"  # session.info: ticket id -> {user id: its agent reply's mail}
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_reply_mails(session, transaction):
+    if transaction.parent is None:
+        session.info.pop(_REPLY_MAILS, None)
 
 
 def subscriber_added(ticket, user, actor=None, set_password_url=None, automatic=False):
@@ -168,17 +184,24 @@ def _first_login(user, set_password_url=None):
 
 
 def ticket_resolved(ticket, actor=None):
-    """Tell the requester and subscribers the ticket was resolved (not the agent who did it)."""
-    return [
-        _send(
-            "ticket_resolved",
-            user,
-            "ticket_resolved",
-            _ticket_subject(ticket, "Resolved: "),
-            ticket,
+    """Tell the requester and subscribers the ticket was resolved (not the agent who did it).
+
+    A follower who got an agent's reply to it in the same transaction ("Reply and resolve") gets
+    no second mail: that reply's mail says the ticket is resolved and how to open it again."""
+    replied = db.session.info.get(_REPLY_MAILS, {}).get(ticket.id, {})
+    rows = []
+    for user in _recipients(_followers(ticket), exclude=[actor]):
+        reply = replied.get(user.id)
+        if reply is not None:
+            reply.context = {**reply.context, "resolved": True}
+            if reply.body_text is not None:  # composed when written (devbox): again, with the news
+                reply.body_text = None
+                compose(reply)
+            continue
+        rows.append(
+            _send("ticket_resolved", user, "ticket_resolved", _ticket_subject(ticket, "Resolved: "), ticket)
         )
-        for user in _recipients(_followers(ticket), exclude=[actor])
-    ]
+    return rows
 
 
 def password_reset(user, reset_url):

@@ -80,6 +80,7 @@ def test_the_worker_sends_what_the_request_would_have_written(app, make, ref, sm
     customer = make.customer(email="alice@example.test")
     ticket = open_ticket(make, ref, customer)
     tickets.add_message(ticket, it_tech, "Have you tried *unplugging* it?")
+    db.session.commit()  # a reply, then a resolve later: two mails (together, the reply says both)
     tickets.set_status(ticket, it_tech, "resolved")
     db.session.commit()
     assert mail_delivery.process_due()["sent"] == 4

@@ -16,6 +16,7 @@ from helpdesk.mail import notify
 from helpdesk.mail.models import OutboxMessage
 from helpdesk.mail.tokens import parse_reply_address, thread_root_id
 from helpdesk.tickets import lifecycle as tickets
+from helpdesk.tickets import subscribers
 from tests.mail_support import running_smtp_server, written
 
 
@@ -334,3 +335,54 @@ def test_worker_loop_survives_a_failed_round_and_delivers_afterwards(
     assert len(calls) == 3
     assert [got["rcpt_tos"] for got in smtp_server.received] == [["alice@example.test"]]
     assert said == ["sent 1"]
+
+
+def test_reply_and_resolve_sends_each_follower_one_mail_that_says_both(client, login, make, ref):
+    agent = make.technician(ref.categories["IT"], email="it@example.test", name="Ivan IT")
+    ticket = open_ticket(make, ref)
+    make.customer(email="watcher@example.test", name="Wanda")
+    subscribers.add_subscriber(ticket, agent, "watcher@example.test")
+    db.session.commit()
+    login(agent)
+    response = client.post(
+        f"/agent/tickets/{ticket.id}/reply",
+        data={"reply-body": "Swapped the fuser. Should be fine now.", "reply-action": "resolve"},
+    )
+    assert response.status_code in (302, 303)
+    assert outbox(kind="ticket_resolved") == []  # no second mail on top of the reply
+    mails = outbox(kind="public_reply")
+    assert sorted(r.to_addr for r in mails) == ["alice@example.test", "watcher@example.test"]
+    for mail in mails:
+        assert "Swapped the fuser" in mail.body_text and "Swapped the fuser" in mail.body_html
+        for body in (mail.body_text, mail.body_html):
+            assert "Ivan IT marked this ticket resolved" in body and "it opens again" in body
+
+
+def test_a_reply_then_a_resolve_later_still_sends_the_resolved_mail(client, login, make, ref):
+    agent = make.technician(ref.categories["IT"], email="it@example.test", name="Ivan IT")
+    ticket = open_ticket(make, ref)
+    login(agent)
+    client.post(
+        f"/agent/tickets/{ticket.id}/reply", data={"reply-body": "Try again?", "reply-action": "reply"}
+    )
+    [reply] = outbox(kind="public_reply")
+    assert "marked this ticket resolved" not in reply.body_text
+    db.session.refresh(ticket)
+    tickets.set_status(ticket, agent, "resolved")
+    db.session.commit()
+    assert [r.to_addr for r in outbox(kind="ticket_resolved")] == ["alice@example.test"]
+
+
+def test_reply_and_resolve_in_the_development_mailbox_says_both_too(app, make, ref, monkeypatch):
+    monkeypatch.setitem(app.config, "MAIL_BACKEND", "devbox")  # composed when written
+    agent = make.technician(ref.categories["IT"], email="it@example.test", name="Ivan IT")
+    ticket = open_ticket(make, ref)
+    tickets.add_message(ticket, agent, "Cleaned the rollers.")
+    tickets.set_status(ticket, agent, "resolved")
+    db.session.commit()
+    assert outbox(kind="ticket_resolved") == []
+    [mail] = outbox(kind="public_reply")
+    assert (
+        "Cleaned the rollers." in mail.body_text and "Ivan IT marked this ticket resolved" in mail.body_text
+    )
+    assert "Ivan IT marked this ticket resolved" in mail.body_html
