@@ -5,7 +5,8 @@ that carries the conversation on, instead of being lost. Who may is `policy.can_
 Guarantees: the follow-up has the closed ticket's requester and organization, the category and
 priority the caller gives (charging nothing: the caller picks a free priority), the subject
 "Re: <subject>" (one "Re:", however often a ticket is followed up) and the author's text and
-attachments as its description. The author follows it when they are not its requester, and so
+attachments as its description. It goes to the agent who had the closed ticket, when they may
+still work its category and are not away (else it is assigned as a new ticket is). The author follows it when they are not its requester, and so
 does whoever followed the closed ticket. Each ticket names the other, as a merge does: a system
 message that customers see and a history entry on both. The closed ticket stays closed. Called
 with the closed ticket's row locked (lifecycle.lock_row).
@@ -13,6 +14,7 @@ with the closed ticket's row locked (lifecycle.lock_row).
 
 import re
 
+from helpdesk.accounts import availability
 from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
 from helpdesk.tickets import lifecycle
@@ -31,6 +33,9 @@ def follow_up_subject(subject):
 def open_follow_up(closed, author, *, body, category_id, priority_id, files=()):
     """Open the follow-up of `closed`, written by `author` (see the module's guarantees); returns it."""
     requester = closed.requester
+    previous = closed.assignee
+    if previous is not None and availability.availability(previous).away:
+        previous = None  # away: the follow-up waits in Unassigned (or takes round-robin's turn)
     ticket, _created = lifecycle.open_new_ticket(
         requester,
         subject=follow_up_subject(closed.subject),
@@ -40,6 +45,7 @@ def open_follow_up(closed, author, *, body, category_id, priority_id, files=()):
         files=files,
         opened_by=author,
         organization_id=closed.organization_id,
+        assignee=previous,
     )
     following = {requester.id}
     for user_id in [s.user_id for s in closed.subscriptions] + [author.id]:

@@ -293,3 +293,36 @@ def test_a_held_answer_accepted_by_an_admin_opens_the_follow_up(
     assert entry.outcome == "new_ticket" and ticket_count() == 2
     assert f"follow-up ticket #{entry.ticket_id} of closed #{closed.id}" in entry.reason
     assert db.session.scalar(select(func.count(Message.id)).where(Message.ticket_id == closed.id)) == 1
+
+
+def test_a_follow_up_goes_to_the_agent_who_had_the_closed_ticket(make, ref, alice):
+    from helpdesk.accounts import availability
+    from helpdesk.notices.models import Notice
+
+    ivan = make.technician(ref.categories["IT"], email="ivan@example.test", name="Ivan IT")
+    ticket = printer_ticket(alice, ref)
+    ticket.assignee = ivan
+    tickets.close_ticket(ticket, alice)
+    db.session.commit()
+    follow_up = fresh(mail_inbound.ingest(reply(ticket, alice)).ticket_id)
+    assert follow_up.assignee_id == ivan.id  # who knows the story, not the queue
+    assert history(follow_up.id, "assignee") == ["Ivan IT"]
+    assert db.session.scalar(
+        select(func.count(Notice.id)).where(Notice.user_id == ivan.id, Notice.ticket_id == follow_up.id)
+    )
+
+    availability.set_availability(ivan, round_robin=False, away=True)  # on holiday: not to him
+    tickets.close_ticket(follow_up, alice)
+    db.session.commit()
+    second = fresh(mail_inbound.ingest(reply(follow_up, alice, n=2)).ticket_id)
+    assert second.id != follow_up.id and second.assignee_id is None
+
+
+def test_a_follow_up_is_not_given_to_an_agent_who_lost_the_category(make, ref, alice):
+    ivan = make.technician(ref.categories["Sales"], email="ivan@example.test", name="Ivan IT")
+    ticket = printer_ticket(alice, ref)  # IT
+    ticket.assignee = ivan  # assigned when he still had IT
+    tickets.close_ticket(ticket, alice)
+    db.session.commit()
+    follow_up = fresh(mail_inbound.ingest(reply(ticket, alice)).ticket_id)
+    assert follow_up.assignee_id is None
