@@ -1,5 +1,6 @@
 """The report filter form (GET, bookmarkable): a date range and a category."""
 
+import dataclasses
 from datetime import date, timedelta
 
 from wtforms import DateField, Form, SelectChoice, SelectField
@@ -63,9 +64,12 @@ class ReportFilterForm(Form):
     def chosen(self, default):
         """The report's range: the form's (to_filter) when it is valid, else `default`. The date
         fields then show the range the report covers (an empty field showed "mm/dd/yyyy" above a
-        report of the last 30 days); a refused range keeps what was typed, beside its error."""
-        if not self.validate():
-            return default
+        report of the last 30 days); a refused range keeps what was typed, beside its error, and the
+        default period is shown for the chosen category (the select still names it)."""
+        if not self.validate():  # the default period, but still the chosen category if it may be
+            if self.category.errors:
+                return default
+            return dataclasses.replace(default, category_id=parse_id(self.category.data))
         flt = self.to_filter(default)
         for field, value in ((self.start, flt.start), (self.end, flt.end)):
             field.data, field.raw_data = value, None

@@ -230,3 +230,14 @@ def test_csv_cells_cannot_become_spreadsheet_formulas(client, login, make, ref):
     login(make.admin())
     rows = spreadsheet_rows(client.get("/agent/reports?format=csv&table=categories"))
     assert ["'=HYPERLINK(1)", "0", "0"] in rows
+
+
+@pytest.mark.parametrize("path", ["/agent/reports", "/agent/reports/kb"])
+def test_a_refused_date_keeps_the_chosen_category(client, login, make, known, path):
+    login(make.admin())
+    sales = known.categories["Sales"].id
+    page = client.get(f"{path}?start=2026-11-08&end=2026-11-02&category={sales}").get_data(as_text=True)
+    assert "The end date must be on or after the start date." in page
+    assert f'<option selected value="{sales}">Sales</option>' in page  # the select says Sales...
+    assert f"category={sales}" in page  # ...and the report (its CSV links) is Sales', not everyone's
+    assert '<th scope="row">IT</th>' not in page
