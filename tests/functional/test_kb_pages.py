@@ -382,7 +382,13 @@ def test_bad_votes_are_refused_with_a_message(client, vpn):
 def test_suggestions_fragment_beside_the_new_ticket_form(client, login, desk, vpn):
     login(desk.customer)
     form = client.get("/portal/tickets/new").get_data(as_text=True)
-    assert 'id="kb-suggestions"' in form and 'hx-trigger="load, input changed delay:400ms"' in form
+    assert (
+        'id="kb-suggestions"' in form
+        and 'hx-trigger="load, input changed delay:400ms, change from:#category"' in form
+    )
+    assert (
+        '<select id="category"' in form or 'id="category" name="category"' in form
+    )  # a new category reorders
     key = re.search(r'name="submission_key" type="hidden" value="([^"]+)"', form).group(1)
     suggest = html_lib.unescape(re.search(r'hx-get="(/kb/suggest\?[^"]+)"', form).group(1))
     fragment = client.get(suggest + "&subject=VPN+drops", headers=HTMX)
