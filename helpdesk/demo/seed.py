@@ -317,7 +317,10 @@ DEMO_TARGETS = {"Urgent": (8 * 60, 50), "High": (16 * 60, 25)}  # resolution tar
 def seed_business_hours(categories, priorities):
     """The demo desk's hours: office hours by default, IT round the clock; resolution targets and
     their refunds on the paid priorities (idempotent: what an admin changed stays)."""
-    if calendars.calendar_of(None) is None:
+    default = calendars.calendar_of(None)
+    # Migration 0011 gives every install a round-the-clock default that nobody saved (no
+    # updated_by, no hours): the demo's office hours replace that one, never an admin's choice.
+    if default is None or (default.always_open and default.updated_by_id is None and not default.intervals):
         days = {weekday: DEMO_HOURS for weekday in range(5)}
         calendars.save_calendar(
             None, None, timezone="Europe/London", always_open=False, days=days, closures="",

@@ -217,3 +217,36 @@ def test_public_url_defaults_to_the_local_demo_and_follows_the_environment(monke
         from helpdesk.web import public_url
 
         assert public_url("accounts.login") == "http://127.0.0.1:8000/login"
+
+
+def _install_default_calendar(**values):
+    """The round-the-clock default calendar migration 0011 gives every install (nobody saved it)."""
+    from helpdesk.dbtypes import utcnow
+    from helpdesk.tickets.models import BusinessCalendar
+
+    calendar = BusinessCalendar(
+        category_id=None, timezone="UTC", always_open=True, updated_at=utcnow(), **values
+    )
+    db.session.add(calendar)
+    db.session.commit()
+    return calendar
+
+
+def test_the_demo_desk_keeps_office_hours_on_a_migrated_database(app):
+    from helpdesk.tickets import calendars
+
+    _install_default_calendar()
+    assert app.test_cli_runner().invoke(args=["seed-demo"]).exit_code == 0
+    db.session.expire_all()
+    default = calendars.calendar_of(None)
+    assert not default.always_open and default.timezone == "Europe/London"  # as the README says
+    assert sorted({i.weekday for i in default.intervals}) == [0, 1, 2, 3, 4]
+
+
+def test_seeding_the_demo_keeps_round_the_clock_hours_an_admin_chose(app, make):
+    from helpdesk.tickets import calendars
+
+    _install_default_calendar(updated_by_id=make.admin().id)
+    app.test_cli_runner().invoke(args=["seed-demo"])
+    db.session.expire_all()
+    assert calendars.calendar_of(None).always_open
