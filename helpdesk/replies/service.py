@@ -134,7 +134,10 @@ def update_reply(actor, reply, title, body, category_id=None):
     if not policy.can_keep_saved_reply(actor, reply):
         raise NotFound("No such saved reply.")
     title, body = _clean(title, body)
-    scope = _scope(actor, category_id)
+    if category_id is not None and category_id == reply.category_id:
+        scope = (category_id, None)  # stays shared where it is (an archived category's too)
+    else:
+        scope = _scope(actor, category_id)
     _check_title_free(title, *scope, reply_id=reply.id)
     reply.category_id, reply.owner_id = scope
     reply.title, reply.body = title, body

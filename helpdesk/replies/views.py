@@ -107,10 +107,11 @@ def edit(reply_id):
     reply = _reply_or_404(reply_id)
     form = SavedReplyForm(obj=reply if request.method == "GET" else None)
     form.set_scopes(_shareable_categories(current_user))
+    current = PERSONAL if reply.owner_id else str(reply.category_id)
+    if current not in {key for key, _label in form.scope.choices}:  # an archived category: it may stay
+        form.scope.choices.append((current, f"Everyone working {reply.category.name}"))
     if request.method == "GET":
-        form.scope.data = PERSONAL if reply.owner_id else str(reply.category_id)
-        if form.scope.data not in {key for key, _label in form.scope.choices}:  # an archived category
-            form.scope.choices.append((form.scope.data, f"Everyone working {reply.category.name}"))
+        form.scope.data = current
     if form.validate_on_submit():
         outcome = _save(form, reply)
         if outcome.ok:

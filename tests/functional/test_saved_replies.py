@@ -305,3 +305,33 @@ def test_the_list_filtered_by_htmx_is_its_fragment_with_the_matches(client, logi
     fragment = answer.get_data(as_text=True)
     assert fragment.lstrip().startswith('<section id="reply-list"') and "<html" not in fragment
     assert "Restart first" in fragment and "Invoice copy" not in fragment
+
+
+def test_a_shared_reply_of_an_archived_category_is_edited_where_it_is(client, login, desk):
+    shared = _reply("VPN reset", "Reset your VPN profile.", category=desk.it)
+    desk.it.archived = True
+    db.session.commit()
+    for agent in (desk.tech_it, desk.admin):
+        login(agent)
+        answer = client.post(
+            f"/agent/replies/{shared.id}/edit",
+            data={
+                "title": f"VPN reset ({agent.name})",
+                "body": "Reset the profile.",
+                "scope": str(desk.it.id),
+            },
+        )
+        assert answer.status_code == 302, answer.get_data(as_text=True)
+        db.session.expire_all()
+        kept = db.session.get(SavedReply, shared.id)
+        assert (
+            kept.title == f"VPN reset ({agent.name})"
+            and kept.category_id == desk.it.id
+            and kept.owner_id is None
+        )
+    login(desk.tech_sales)  # still nobody else's to move into the archived category
+    other = _reply("Quote", "Here is the quote.", category=desk.sales)
+    answer = client.post(
+        f"/agent/replies/{other.id}/edit", data={"title": "Quote", "body": "Text", "scope": str(desk.it.id)}
+    )
+    assert answer.status_code == 422 and db.session.get(SavedReply, other.id).category_id == desk.sales.id
