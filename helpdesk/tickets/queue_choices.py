@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, literal_column, select, union_all
+from sqlalchemy import bindparam, case, literal_column, select, union_all
 
 from helpdesk import policy
 from helpdesk.accounts.models import ACTIVE_AGENT, AgentAvailability, User
@@ -15,17 +15,30 @@ from helpdesk.tickets.models import Category, Priority
 class Choice:
     id: int
     name: str
+    archived: bool = False  # a category no new ticket goes to: filtered on, never moved to
 
 
 def _choices_query(restricted):
-    categories = select(
-        literal_column("'c'").label("kind"), Category.id, Category.name, literal_column("0").label("position")
-    ).where(Category.archived.is_(False))
+    categories = select(  # archived ones too: their tickets stay, and may be looked for
+        literal_column("'c'").label("kind"),
+        Category.id,
+        Category.name,
+        literal_column("0").label("position"),
+        case((Category.archived, 1), else_=0).label("archived"),
+    )
     if restricted:  # a technician's grants, read by the same query
         categories = categories.where(Category.id.in_(policy.granted_categories(bindparam("viewer_id"))))
-    priorities = select(literal_column("'p'"), Priority.id, Priority.name, -Priority.sort_order)
+    priorities = select(
+        literal_column("'p'"), Priority.id, Priority.name, -Priority.sort_order, literal_column("0")
+    )
     agents = (
-        select(literal_column("'a'"), User.id, ticket_reads.agent_label(), literal_column("0"))
+        select(
+            literal_column("'a'"),
+            User.id,
+            ticket_reads.agent_label(),
+            literal_column("0"),
+            literal_column("0"),
+        )
         .outerjoin(AgentAvailability, AgentAvailability.user_id == User.id)
         .where(ACTIVE_AGENT)
     )
@@ -39,14 +52,15 @@ CHOICES_PERMITTED = _choices_query(restricted=True)
 
 def filter_choices(actor):
     """Options for the queue's filter and bulk controls, in one query: the categories the actor
-    sees (by name), the priorities (most urgent first) and the active agents (by name)."""
+    sees (by name; archived ones too, `archived` set: the bulk bar moves tickets to the others
+    only), the priorities (most urgent first) and the active agents (by name)."""
     if policy.is_admin(actor):
         rows = column_rows(CHOICES_ALL)
     else:  # a technician: the categories granted to them (policy.permitted_category_ids)
         rows = column_rows(CHOICES_PERMITTED, {"viewer_id": actor.id})
     found = {"c": [], "p": [], "a": []}
     for row in rows:
-        found[row.kind].append(Choice(row.id, row.name))
+        found[row.kind].append(Choice(row.id, row.name, bool(row.archived)))
     return {"categories": found["c"], "priorities": found["p"], "agents": found["a"]}
 
 

@@ -210,3 +210,15 @@ def test_status_filter_tells_active_from_open(client, login, desk, make):
     assert subjects(client.get("/agent/?status=open")) == ["Being worked"]
     html = client.get("/agent/?status=open").get_data(as_text=True)
     assert '<option value="open" selected>Open</option>' in html
+
+
+def test_an_archived_category_s_tickets_can_still_be_filtered_but_not_moved_to(client, login, desk):
+    desk.sales.archived = True
+    db.session.commit()
+    login(desk.admin)
+    page = client.get(f"/agent/?status=all&category={desk.sales.id}").get_data(as_text=True)
+    assert "not one of yours" not in page
+    assert desk.sales_ticket.subject in page and "VPN drops" not in page  # Sales' only
+    assert f'<option value="{desk.sales.id}" selected>Sales (archived)</option>' in page
+    moves = page[page.index('<select id="bulk-category"') :].split("</select>", 1)[0]
+    assert f'value="{desk.sales.id}"' not in moves and f'value="{desk.it.id}"' in moves  # none goes there
