@@ -4,6 +4,7 @@
 import hashlib
 import logging
 import os
+import re
 import secrets
 import unicodedata
 from dataclasses import dataclass
@@ -11,7 +12,6 @@ from dataclasses import dataclass
 from flask import current_app
 from sqlalchemy import bindparam, event, func, select
 from sqlalchemy.orm import Session
-from werkzeug.utils import secure_filename
 
 from helpdesk.errors import NotFound, StorageError, UploadRejected
 from helpdesk.extensions import db
@@ -88,12 +88,25 @@ def human_size(size):
     return f"{size / 1024:.0f} KB"
 
 
+_UNSAFE_CHARACTERS = re.compile(r"[^\w.\- ]")  # \w: letters and digits of every script, and "_"
+_WINDOWS_DEVICES = frozenset(
+    "con prn aux nul com1 com2 com3 com4 com5 com6 com7 com8 com9 lpt1 lpt2 lpt3 lpt4 lpt5 lpt6 lpt7 lpt8 lpt9".split()
+)
+
+
 def normalise_filename(raw):
-    """A safe display name: Unicode NFKC, no path parts, no control characters."""
+    """A safe display name that keeps the customer's words: Unicode NFKC ("résumé 日本.txt" stays
+    itself), no path parts, no control or format characters (no right-to-left override), nothing
+    but letters, digits, spaces, dots, dashes and underscores (anything else becomes "_"), no
+    leading dots or spaces (no hidden file), no Windows device name; the file is stored under a
+    random name, so this is only ever shown and offered as the download's name."""
     name = unicodedata.normalize("NFKC", raw or "")
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
     name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
-    safe = secure_filename(name)
+    name = _UNSAFE_CHARACTERS.sub("_", name)
+    safe = re.sub(r"\s+", " ", name).strip(" .")
+    if safe.split(".", 1)[0].lower() in _WINDOWS_DEVICES:
+        safe = "_" + safe
     if len(safe) <= MAX_FILENAME:
         return safe
     stem, dot, ext = safe.rpartition(".")

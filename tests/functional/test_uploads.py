@@ -1,8 +1,10 @@
 """Attachments: checked, stored outside the web root (a local folder or an S3 bucket), served only
 to those who may see the ticket."""
 
+import html
 import io
 import os
+import re
 import secrets
 from datetime import timedelta
 
@@ -119,6 +121,29 @@ def test_file_names_are_normalised_before_checks(client, login, make, ref):
     )
     item = db.session.scalar(db.select(Attachment))
     assert "/" not in item.filename and ".." not in item.filename and "\u202e" not in item.filename
+
+
+def test_a_file_name_in_any_script_is_kept_and_offered_as_the_download_s_name(client, login, make, ref):
+    login(make.customer())
+    client.post(
+        "/portal/tickets/new",
+        data=_form(ref, [("résumé 日本 <v2>.png", PNG), ("CON.png", PNG), (".hidden.png", PNG)]),
+        content_type="multipart/form-data",
+    )
+    ticket = db.session.scalar(db.select(Ticket))
+    assert sorted(a.filename for a in ticket.attachments) == [
+        "_CON.png",
+        "hidden.png",
+        "résumé 日本 _v2_.png",
+    ]
+    page = client.get(f"/portal/tickets/{ticket.id}").get_data(as_text=True)
+    assert "résumé 日本 _v2_.png" in page
+    item = next(a for a in ticket.attachments if a.filename.startswith("résumé"))
+    link = re.search(rf'href="([^"]*/attachments/{item.id}/[^"]*)"', page).group(1)
+    with client.get(html.unescape(link)) as download:
+        assert download.status_code == 200 and download.data == PNG
+        disposition = download.headers["Content-Disposition"]
+    assert "filename*=UTF-8''r%C3%A9sum%C3%A9%20%E6%97%A5%E6%9C%AC%20_v2_.png" in disposition
 
 
 def test_good_files_are_kept_when_the_form_fails_and_attached_on_success(client, login, make, ref):
