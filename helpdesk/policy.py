@@ -535,6 +535,14 @@ def can_edit_article(user, article):
     return article is not None and can_write_kb_category(user, article.category_id)
 
 
+def can_delete_article(user, article):
+    """Its editors, and only a draft that was never published: nobody can have linked to it or
+    read it. A published article is archived instead (its address keeps answering)."""
+    return (
+        can_edit_article(user, article) and article.status == kb.STATUS_DRAFT and article.published_at is None
+    )
+
+
 def can_read_article(user, article):
     """Published and of a visibility the user reads; a draft or an archived article only for those
     who may edit it (they preview it at its address)."""

@@ -7,6 +7,7 @@ from wtforms.fields.choices import SelectChoice
 
 from helpdesk import policy
 from helpdesk.actions import perform
+from helpdesk.confirming import ask_first
 from helpdesk.errors import StaleUpdate
 from helpdesk.formfields import parse_id
 from helpdesk.htmx import render_page_or_block
@@ -74,6 +75,7 @@ def _render_form(form, item, staged=(), upload_errors=(), status=200, seen_versi
             source=from_tickets.source_of(item),
             statuses=STATUSES,
             status_labels=STATUS_LABELS,
+            can_delete=policy.can_delete_article(current_user, item),
         )
     return render_template("kb/agent/edit.html", **context), status
 
@@ -168,6 +170,33 @@ def change_status(article_id):
         elif outcome.value:
             flash(f"“{item.title}” {DONE[form.status.data]}.", "success")
     return redirect(url_for("kb_agent.edit", article_id=item.id))
+
+
+@bp.post("/<int:article_id>/delete", endpoint="delete")
+def delete(article_id):
+    item = editable_article(article_id)
+    if not ActionForm().validate_on_submit():
+        flash("Your form expired: try again.", "error")
+        return redirect(url_for("kb_agent.edit", article_id=item.id))
+    if not policy.can_delete_article(current_user, item):
+        flash("Only a draft that was never published can be deleted: archive this one instead.", "error")
+        return redirect(url_for("kb_agent.edit", article_id=item.id))
+    kept = f" and its {len(item.files)} file{'s' if len(item.files) != 1 else ''}" if item.files else ""
+    question = ask_first(
+        f"Delete the draft “{item.title}”?",
+        f"The draft, its {item.version} revision{'s' if item.version != 1 else ''}{kept} are deleted for good. "
+        "It was never published, so no reader or link loses it.",
+        "Delete draft",
+        cancel_url=url_for("kb_agent.edit", article_id=item.id),
+    )
+    if question is not None:
+        return question
+    outcome = perform(articles.delete_draft, current_user, item)
+    if not outcome.ok:
+        flash(outcome.message, "error")
+        return redirect(url_for("kb_agent.edit", article_id=item.id))
+    flash(f"Draft “{outcome.value}” deleted.", "success")
+    return redirect(url_for("kb_agent.articles"))
 
 
 @bp.post("/<int:article_id>/files/<int:file_id>/remove", endpoint="remove_file")

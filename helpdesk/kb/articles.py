@@ -28,7 +28,7 @@ from helpdesk.kb.models import (
     OldSlug,
     Revision,
 )
-from helpdesk.tickets import lifecycle
+from helpdesk.tickets import lifecycle, uploads
 from helpdesk.tickets.models import Category
 
 MAX_TITLE = 200
@@ -342,3 +342,21 @@ def get_article(article_id):
 def writable_categories(actor):
     """Active categories the actor may write articles in, by name (plus `current` when editing)."""
     return [c for c in lifecycle.active_categories() if policy.can_write_kb_category(actor, c.id)]
+
+
+def delete_draft(actor, article):
+    """Delete a draft that was never published, with its revisions, tags and files (the stored
+    files go when the transaction commits). Guarantees: policy.can_delete_article; returns its
+    title."""
+    lock(article)
+    if not policy.can_delete_article(actor, article):
+        raise NotAllowed("Only a draft that was never published can be deleted: archive this one instead.")
+    title = article.title
+    for item in list(article.files):
+        attachment = item.attachment
+        article.files.remove(item)
+        db.session.flush()
+        uploads.remove_attachment(attachment)
+    db.session.delete(article)
+    db.session.flush()
+    return title

@@ -325,3 +325,41 @@ def test_a_customer_s_message_never_becomes_an_article(client, login, desk, make
     login(desk.tech_it)
     assert client.post(f"/agent/kb/messages/{theirs.id}/article").status_code == 404
     assert db.session.scalar(select(Article).where(Article.source_message_id == theirs.id)) is None
+
+
+def test_a_draft_never_published_is_deleted_after_a_question_with_its_files(client, login, desk, app):
+    from helpdesk.tickets import storage
+    from helpdesk.tickets.models import Attachment
+
+    login(desk.tech_it)
+    data = form(desk)
+    data["files"] = [kb.upload("diagram.png", kb.PNG)]
+    client.post("/agent/kb/new", data=data, content_type="multipart/form-data")
+    item = only_article()
+    stored = item.files[0].attachment.storage_name
+    page = client.get(f"/agent/kb/{item.id}").get_data(as_text=True)
+    assert "Delete draft" in page
+    asked = client.post(f"/agent/kb/{item.id}/delete").get_data(as_text=True)
+    assert "Delete the draft “VPN drops every few minutes”?" in asked and "its 1 file" in asked
+    assert only_article() is not None  # nothing deleted before the answer
+    done = client.post(f"/agent/kb/{item.id}/delete", data={"confirmed_action": "yes"})
+    assert done.status_code == 302 and done.headers["Location"] == "/agent/kb/"
+    assert "Draft “VPN drops every few minutes” deleted." in client.get("/agent/kb/").get_data(as_text=True)
+    assert only_article() is None and db.session.scalar(select(Revision.id)) is None
+    assert db.session.scalar(select(Attachment.id)) is None
+    assert storage.backend(app).open(stored) is None  # the stored file went too
+    assert client.get(f"/agent/kb/{item.id}").status_code == 404
+
+
+def test_a_published_article_is_archived_never_deleted(client, login, desk, make):
+    login(desk.tech_it)
+    client.post("/agent/kb/new", data=form(desk, action="publish"))
+    item = only_article()
+    client.post(f"/agent/kb/{item.id}/status", data={"status": "draft"})  # back to draft: was read
+    assert "Delete draft" not in client.get(f"/agent/kb/{item.id}").get_data(as_text=True)
+    refused = client.post(
+        f"/agent/kb/{item.id}/delete", data={"confirmed_action": "yes"}, follow_redirects=True
+    )
+    assert "archive this one instead" in refused.get_data(as_text=True) and only_article() is not None
+    login(desk.tech_sales)  # another category's editor: not theirs at all
+    assert client.post(f"/agent/kb/{item.id}/delete", data={"confirmed_action": "yes"}).status_code == 404
