@@ -449,6 +449,11 @@ def can_look_up_customers(user):
     return is_agent(user)
 
 
+def can_stop_following(user, ticket):
+    """A subscriber (only that: not the requester, not a manager of its organization) may leave."""
+    return is_subscriber_only(user, ticket)
+
+
 def can_manage_subscribers(user, ticket):
     """Agents who can work the ticket add and remove its subscribers."""
     return can_edit_ticket(user, ticket)

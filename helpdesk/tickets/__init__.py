@@ -21,6 +21,7 @@ def init_app(app):
         attachments,
         editing,
         portal,
+        portal_following,
     )
     from helpdesk.tickets.blueprints import admin_bp, agent_bp, files_bp, portal_bp
     from helpdesk.tickets.cli import tickets_cli, uploads_cli

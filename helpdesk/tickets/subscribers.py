@@ -84,3 +84,15 @@ def remove_subscriber(ticket, actor, user_id):
     tickets.record_event(ticket, actor, "subscriber removed", subscription.user.email, None)
     db.session.flush()
     return True
+
+
+def stop_following(ticket, user):
+    """`user` stops following `ticket` (a subscriber's own choice: no more mail about it, and
+    the ticket leaves their portal). True if they followed it; the history says who left."""
+    subscription = next((s for s in ticket.subscriptions if s.user_id == user.id), None)
+    if subscription is None:
+        return False
+    ticket.subscriptions.remove(subscription)
+    tickets.record_event(ticket, user, "subscriber removed", user.email, None)
+    db.session.flush()
+    return True

@@ -373,7 +373,58 @@ def test_subscriber_can_reply_but_not_close(client, login, make, own_ticket):
     assert db.session.get(Ticket, ticket.id).status == "new"
 
 
-@pytest.mark.parametrize("path", ["", "/reply", "/close", "/reopen"])
+def test_a_subscriber_stops_following_after_a_question_and_gets_no_more_mail(client, login, make, own_ticket):
+    from helpdesk.mail.models import OutboxMessage
+    from helpdesk.tickets import lifecycle
+    from helpdesk.tickets.models import TicketEvent
+
+    owner, ticket = own_ticket
+    follower = make.customer(email="cc@example.test")
+    make.subscribe(ticket, follower)
+    login(follower)
+    page = client.get(f"/portal/tickets/{ticket.id}").get_data(as_text=True)
+    assert f'action="/portal/tickets/{ticket.id}/stop-following"' in page and "Stop following" in page
+    asked = client.post(f"/portal/tickets/{ticket.id}/stop-following").get_data(as_text=True)
+    assert f"Stop following ticket #{ticket.id}?" in asked and "no more mail" in asked
+    assert [s.user_id for s in db.session.get(Ticket, ticket.id).subscriptions] == [follower.id]
+    done = client.post(f"/portal/tickets/{ticket.id}/stop-following", data={"confirmed_action": "yes"})
+    assert done.status_code == 302 and done.headers["Location"] == "/portal/tickets"
+    assert f"You no longer follow ticket #{ticket.id}" in client.get("/portal/tickets").get_data(as_text=True)
+    assert client.get(f"/portal/tickets/{ticket.id}").status_code == 404  # no longer theirs to see
+    db.session.expire_all()
+    item = db.session.get(Ticket, ticket.id)
+    assert item.subscriptions == []
+    assert (
+        db.session.scalar(
+            db.select(TicketEvent.old_value).where(
+                TicketEvent.ticket_id == ticket.id, TicketEvent.field == "subscriber removed"
+            )
+        )
+        == "cc@example.test"
+    )
+    lifecycle.add_message(item, make.technician(item.category), "Fixed.")
+    db.session.commit()
+    assert (
+        db.session.scalar(
+            db.select(OutboxMessage.id).where(
+                OutboxMessage.to_addr == "cc@example.test", OutboxMessage.kind == "public_reply"
+            )
+        )
+        is None
+    )
+
+
+def test_the_requester_cannot_stop_following_their_own_ticket(client, login, own_ticket):
+    owner, ticket = own_ticket
+    login(owner)
+    assert "Stop following" not in client.get(f"/portal/tickets/{ticket.id}").get_data(as_text=True)
+    refused = client.post(
+        f"/portal/tickets/{ticket.id}/stop-following", data={"confirmed_action": "yes"}, follow_redirects=True
+    )
+    assert "You do not follow this ticket" in refused.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("path", ["", "/reply", "/close", "/reopen", "/stop-following"])
 def test_someone_elses_ticket_answers_404(client, login, make, own_ticket, path):
     _, ticket = own_ticket
     login(make.customer())
