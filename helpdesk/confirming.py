@@ -9,8 +9,11 @@ the first request only asks.
 """
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
-from flask import current_app, render_template, request
+from flask import current_app, render_template, request, url_for
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RequestRedirect
 
 from helpdesk.htmx import is_htmx
 from helpdesk.web import safe_next
@@ -62,14 +65,39 @@ def ask_first(question, consequence, action, *, cancel_url=None, danger=True, wa
         for name, value in request.form.items(multi=True)
         if name not in OWN_FIELDS and not name.startswith("reauth")  # never a password in a page
     ]
-    referrer = safe_next(_local_path(request.referrer))
     return render_template(
         "core/confirm.html",
         fields=fields,
         target=request.full_path if request.query_string else request.path,
-        cancel_url=cancel_url or referrer or request.path,
+        cancel_url=cancel_url or _page_to_go_back_to(),
         **context,
     )
+
+
+def _page_to_go_back_to():
+    """Where Cancel leads when the view names no page: the page the form was on, when a browser
+    can open it again, else the start page. Never an address that only answers POST (the
+    referrer after a refused form re-rendered at its action, or after "Confirm it's you"),
+    which would answer "405 Method not allowed"."""
+    for candidate in (safe_next(_local_path(request.referrer)), request.path):
+        if candidate and _opens_with_get(candidate):
+            return candidate
+    return url_for("core.index")
+
+
+def _opens_with_get(path):
+    """Whether a GET of this local path reaches a page (a route that answers GET)."""
+    path = urlsplit(path).path
+    root = request.script_root
+    if root and path.startswith(root + "/"):
+        path = path[len(root) :]
+    try:
+        current_app.url_map.bind(request.host).match(path, method="GET")
+    except RequestRedirect:  # a slash added: the page exists
+        return True
+    except HTTPException:  # no such route, or one that answers POST only
+        return False
+    return True
 
 
 def _local_path(url):
