@@ -12,6 +12,7 @@ from flask import current_app
 from flask_sqlalchemy.session import Session
 from sqlalchemy import event
 
+from helpdesk import policy
 from helpdesk.accounts import permissions
 from helpdesk.extensions import db
 from helpdesk.mail.compose import answering, compose, queue
@@ -69,7 +70,10 @@ def category_agents(ticket):
 
 
 def _followers(ticket):
-    return [ticket.requester] + [s.user for s in ticket.subscriptions]
+    """The requester and subscribers who may still see the ticket (policy.can_view_ticket): a
+    requester made a technician without its category, say, no longer gets its replies."""
+    people = [ticket.requester] + [s.user for s in ticket.subscriptions]
+    return [user for user in people if user is not None and policy.can_view_ticket(user, ticket)]
 
 
 def ticket_created(ticket):
