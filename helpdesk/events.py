@@ -39,6 +39,11 @@ agent_access_reduced = Event(
     "user, actor: an agent was deactivated, stopped being an agent or lost a category. Returns how "
     "many open tickets assigned to them each receiver sent back to Unassigned.",
 )
+agent_access_granted = Event(
+    "agent_access_granted",
+    "user, actor: a customer was made a technician or admin. Returns how many ticket subscriptions "
+    "each receiver ended (agents follow tickets through their categories, not as subscribers).",
+)
 password_reset_requested = Event(
     "password_reset_requested",
     "user, url: someone asked for a reset link for an active account. Returns outbox rows.",

@@ -158,13 +158,27 @@ def _member_action(org_id, user_id, form, action, question=None):
     user = db.session.get(User, user_id) or abort(404)
     if not form.validate_on_submit():
         abort(400)
-    asked = question and user.organization_id == org.id and ask_first(*question(org, user))
+    asked = question and user.organization_id == org.id and _ask(org, *question(org, user))
     if asked:
         return asked
     outcome = perform(action, org, user)
     if not outcome.ok:
         return _members(org, error=outcome.message)
     return _done(org, outcome.value)
+
+
+def _ask(org, question, consequence, action, warning=None):
+    """ask_first, whose Cancel goes back to the organization's page (the form's own page)."""
+    if not question:
+        return None
+    back = url_for("accounts_admin.organization", org_id=org.id, **SearchFilter(request.args).as_args())
+    return ask_first(question, consequence, action, cancel_url=back, warning=warning)
+
+
+def _no_manager_warning(user):
+    """The warning before `user`, the only manager of their organization, stops managing it."""
+    organization = organizations.last_manager_of(user)
+    return organizations.no_manager_warning(organization) if organization is not None else None
 
 
 @bp.post("/organizations/<int:org_id>/members/<int:user_id>/remove")
@@ -179,6 +193,7 @@ def remove_member(org_id, user_id):
             f"{user.name} keeps their account and tickets but no longer sees {org.name}'s tickets "
             "or uses its credits.",
             "Remove member",
+            _no_manager_warning(user),
         )
 
     return _member_action(org_id, user_id, RemoveMemberForm(), action, question)
@@ -196,4 +211,15 @@ def set_manager(org_id, user_id):
             return f"Saved: {user.name} manages {org.name} and sees all its tickets."
         return f"Saved: {user.name} is a member of {org.name} again and sees only their own tickets."
 
-    return _member_action(org_id, user_id, form, action)
+    def question(org, user):
+        warning = _no_manager_warning(user) if form.manager.data == "0" else None
+        if warning is None:  # only losing the last manager needs a question
+            return (None, None, None)
+        return (
+            f"Make {user.name} a plain member of {org.name}?",
+            f"{user.name} stays a member but sees only their own tickets.",
+            "Unmake manager",
+            warning,
+        )
+
+    return _member_action(org_id, user_id, form, action, question)

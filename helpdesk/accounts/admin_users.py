@@ -1,10 +1,10 @@
 """Admin views for users: search, adding a person, name and e-mail, role changes, deactivation
 and turning two-step sign-in off, with the seat check and history."""
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from helpdesk.accounts import audit, seats
+from helpdesk.accounts import audit, organizations, seats, sessions
 from helpdesk.accounts import users as user_service
 from helpdesk.accounts.blueprints import admin_bp as bp
 from helpdesk.accounts.forms import (
@@ -16,12 +16,13 @@ from helpdesk.accounts.forms import (
     TwoFactorActionForm,
     UserFilter,
 )
-from helpdesk.accounts.models import User
+from helpdesk.accounts.models import AGENT_ROLES, ROLE_ADMIN, ROLE_TECHNICIAN, User
 from helpdesk.accounts.reauth import recent_authentication
 from helpdesk.actions import perform
-from helpdesk.confirming import ask_first
+from helpdesk.confirming import ask_first, confirmed
 from helpdesk.extensions import db
-from helpdesk.htmx import is_htmx, render_page_or_block
+from helpdesk.htmx import hx_redirect_or, is_htmx, render_page_or_block
+from helpdesk.tickets import subscribers
 from helpdesk.web import counted, paginate
 
 
@@ -96,6 +97,7 @@ def _render_user(user, *, role_form=None, active_form=None, details_form=None, c
         history=history,
         usage=seats.seat_usage(),
         roles=ROLE_LABELS,
+        link_hours=max(1, current_app.config["PASSWORD_RESET_MAX_AGE"] // 3600),
     )
 
 
@@ -118,11 +120,14 @@ def change_role(user_id):
     form = RoleForm()
     if not form.validate_on_submit():
         return _render_user(target, role_form=form)
+    asked = _ask_before_role_change(target, form.role.data)
+    if asked:
+        return asked
     outcome = perform(
         user_service.change_role, current_user, target, form.role.data, confirmed=form.confirmed.data
     )
     if isinstance(outcome.error, user_service.SeatLimitConfirmationNeeded):
-        confirm = {"kind": "role", "text": outcome.message, "role": form.role.data}
+        confirm = {"kind": "role", "text": outcome.message, "role": form.role.data, "asked": confirmed()}
         return _render_user(target, role_form=form, confirm=confirm)
     if not outcome.ok:
         form.role.errors.append(outcome.message)
@@ -131,7 +136,64 @@ def change_role(user_id):
     label = ROLE_LABELS[target.role]
     verb = "is now" if changed else "is already"
     text = f"{'Saved: ' if changed else ''}{target.name} {verb} {label.lower()}."
-    return _saved(target, text + _released_text(changed))
+    text += _released_text(changed) + _unsubscribed_text(changed)
+    if target.id == current_user.id and not target.is_admin:  # stepped down: the admin area is gone
+        flash(f"Saved: you are now {label.lower()}." + _released_text(changed), "success")
+        home = url_for("core.index")
+        return hx_redirect_or(redirect(home), home)
+    return _saved(target, text)
+
+
+def _ask_before_role_change(target, new_role):
+    """The question before a role change with consequences the admin may not expect (None: no
+    question, or it was answered): an admin stepping down loses the admin area; a customer made an
+    agent stops following tickets as a subscriber, loses sight of the tickets they opened (a
+    technician sees only granted categories) and leaves their organization, which may then have no
+    manager."""
+    if new_role == target.role or new_role not in ROLE_LABELS or confirmed():
+        return None
+    label = ROLE_LABELS[new_role].lower()
+    sentences, warning = [], None
+    stepping_down = target.id == current_user.id and target.is_admin and new_role != ROLE_ADMIN
+    if stepping_down and any(a.id != target.id for a in user_service.active_admins()):  # else refused
+        sentences.append(
+            "You lose the admin area at once: its pages (people, categories, billing, settings) will "
+            "be closed to you, and only another admin can make you an admin again."
+        )
+    if new_role in AGENT_ROLES and not target.is_agent:
+        following = subscribers.subscription_count(target)
+        if following:
+            sentences.append(
+                f"They stop following {counted(following, 'ticket')} as a subscriber: agents follow "
+                "tickets through their categories."
+            )
+        opened = subscribers.requested_count(target) if new_role == ROLE_TECHNICIAN else 0
+        if opened:
+            sentences.append(
+                f"The {counted(opened, 'ticket')} they opened as a customer will no longer be in their "
+                "view, nor will their replies reach them, unless they are granted those tickets' "
+                "categories; making them a customer again brings them back."
+            )
+        if target.organization_id is not None:
+            sentences.append(f"They leave {target.organization.name}: agents belong to no organization.")
+            warning = _no_manager_warning(target)
+    if not sentences:
+        return None
+    return ask_first(
+        f"Make {target.name} {label}?",
+        " ".join(sentences),
+        f"Make {target.name} {label}",
+        cancel_url=url_for("accounts_admin.user", user_id=target.id),
+        warning=warning,
+    )
+
+
+def _unsubscribed_text(changed):
+    """' They no longer follow 2 tickets as a subscriber.' after a promotion that ended any."""
+    unsubscribed = getattr(changed, "unsubscribed", 0)
+    if not unsubscribed:
+        return ""
+    return f" They no longer follow {counted(unsubscribed, 'ticket')} as a subscriber."
 
 
 def _released_text(changed):
@@ -157,12 +219,15 @@ def set_active(user_id):
             "assigned to them go back to Unassigned, and their messages and history stay. You can "
             "reactivate them later.",
             "Deactivate",
+            cancel_url=url_for("accounts_admin.user", user_id=target.id),
+            warning=_no_manager_warning(target),
         )
         if asked:
             return asked
     outcome = perform(user_service.set_active, current_user, target, active, confirmed=form.confirmed.data)
     if isinstance(outcome.error, user_service.SeatLimitConfirmationNeeded):
-        return _render_user(target, confirm={"kind": "active", "text": outcome.message})
+        confirm = {"kind": "active", "text": outcome.message, "asked": confirmed()}
+        return _render_user(target, confirm=confirm)
     if not outcome.ok:
         form.form_errors.append(outcome.message)
         return _render_user(target, active_form=form)
@@ -183,9 +248,46 @@ def change_details(user_id):
     if not outcome.ok:
         form.form_errors.append(outcome.message)
         return _render_user(target, details_form=form)
-    if not outcome.value:
+    changed = outcome.value
+    if not changed:
         return _saved(target, "Nothing to change.", "info")
-    return _saved(target, f"Saved: name and e-mail of {target.name}.")
+    text = f"Saved: name and e-mail of {target.name}."
+    if changed.new_address and target.id == current_user.id:
+        sessions.start(current_user._get_current_object())  # this session goes on; the others ended
+        text += " Links sent to your old address no longer work, and your other sessions have ended."
+    elif changed.invitation_sent:
+        text += f" The invitation was sent again to {target.email}."
+    elif changed.invitation_sent is False:
+        text += (
+            f" The invitation was not sent again: {target.email} already got several in the last "
+            "hour. Use “Send the invitation again” later."
+        )
+    elif changed.new_address:
+        text += " Links sent to the old address no longer work, and their sessions have ended."
+    return _saved(target, text)
+
+
+@bp.post("/users/<int:user_id>/invitation")
+@recent_authentication
+def resend_invitation(user_id):
+    target = _user_or_404(user_id)
+    if not TwoFactorActionForm().validate_on_submit():  # no fields but the CSRF token
+        abort(400)
+    outcome = perform(user_service.resend_invitation, current_user, target)
+    if not outcome.ok:
+        return _saved(target, outcome.message, "error")
+    hours = max(1, current_app.config["PASSWORD_RESET_MAX_AGE"] // 3600)
+    return _saved(
+        target,
+        f"The invitation was sent again to {target.email}: its link works for "
+        f"{counted(hours, 'hour')}, and the links sent before no longer do.",
+    )
+
+
+def _no_manager_warning(user):
+    """The warning before `user` stops managing the organization they are the only manager of."""
+    organization = organizations.last_manager_of(user)
+    return organizations.no_manager_warning(organization) if organization is not None else None
 
 
 @bp.post("/users/<int:user_id>/two-factor/disable")

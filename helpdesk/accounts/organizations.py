@@ -174,3 +174,28 @@ def set_manager(actor, organization, user, manager):
     )
     db.session.flush()
     return True
+
+
+def last_manager_of(user):
+    """The organization `user` is the only active manager of (None when they are not a manager,
+    or another active manager remains): without them, its members' "Ask a manager for credits"
+    has nobody to ask."""
+    if not (user.is_org_manager and user.organization_id and user.active):
+        return None
+    others = db.session.scalar(
+        select(func.count(User.id)).where(
+            User.organization_id == user.organization_id,
+            User.is_org_manager.is_(True),
+            User.active.is_(True),
+            User.id != user.id,
+        )
+    )
+    return None if others else user.organization
+
+
+def no_manager_warning(organization):
+    """The sentence a question shows before `organization` loses its last manager."""
+    return (
+        f"{organization.name} will have no manager: nobody sees all its tickets or buys for its "
+        "shared bank, and members who ask a manager for credits will have nobody to ask."
+    )

@@ -42,6 +42,24 @@ def set_password_url(user):
     return _url(make_token(user))
 
 
+def next_set_password_url(user):
+    """The link `user` gets from the next mail that carries one: it works once the mail is queued
+    and `link_sent` moves the serial on (so a mail that is not sent kills no link)."""
+    return _url(make_token(user, user.reset_serial + 1))
+
+
+def link_sent(user):
+    """The mail carrying next_set_password_url was queued: from now on only that link works."""
+    user.reset_serial += 1
+    db.session.flush()
+
+
+def forget_links(user):
+    """Every set-password or reset link sent before stops working (the address it went to changed)."""
+    user.reset_serial += 1
+    db.session.flush()
+
+
 def request_reset(email):
     """Queue a reset link if an active account has this address (the mail domain sends at most 3
     an hour). Returns the outbox row, or None.

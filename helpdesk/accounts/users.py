@@ -162,7 +162,12 @@ MAX_NAME, MAX_EMAIL = 200, 320
 def change_details(actor, user, *, name=None, email=None):
     """An admin corrects a user's name or e-mail address (None: unchanged). Guarantees: a name
     that is not blank; an address no other account has (compared as sign-in compares them); each
-    change in the user's history. Returns True when something changed."""
+    change in the user's history. A new address is treated as a password reset treats the account:
+    every set-password or reset link sent before (to the old address) stops working, and every
+    session and remember-me cookie of the account ends (the caller keeps an admin's own current
+    session); an invitee who has not chosen a password yet gets the invitation again at the new
+    address (at most RESET_MAILS_PER_HOUR an hour reach one address). Returns a DetailsChanged,
+    false when nothing changed."""
     changes = []
     if name is not None:
         name = " ".join(name.split())[:MAX_NAME]
@@ -171,6 +176,7 @@ def change_details(actor, user, *, name=None, email=None):
         if name != user.name:
             changes.append((user.name, name))
             user.name = name
+    new_address = False
     if email is not None:
         email = normalise_email(email)[:MAX_EMAIL]
         if email != user.email:
@@ -179,16 +185,76 @@ def change_details(actor, user, *, name=None, email=None):
                 raise ValidationFailed("Another account has this e-mail address.")
             changes.append((user.email, email))
             user.email = email
+            new_address = True
     for old, new in changes:
         audit.record(actor, AUDIT_DETAILS, user=user, old=old, new=new)
     db.session.flush()
-    return bool(changes)
+    invitation = None
+    if new_address:
+        password_reset.forget_links(user)
+        rotate_sessions(user)
+        if _invited(user):
+            invitation = bool(_send_invitation(actor, user))
+    return DetailsChanged(changed=bool(changes), new_address=new_address, invitation_sent=invitation)
+
+
+@dataclass(frozen=True)
+class DetailsChanged:
+    """What change_details did: whether anything changed (its truth value), whether the address
+    did (links and sessions ended), and for an invitee whether the invitation went out again to
+    the new address (None: not an invitee; False: that address already got too many this hour)."""
+
+    changed: bool = False
+    new_address: bool = False
+    invitation_sent: bool | None = None
+
+    def __bool__(self):
+        return self.changed
+
+
+def _invited(user):
+    """An active account its owner has not chosen a password for yet (an invitee)."""
+    return user.active and user.password_hash is None
+
+
+def _send_invitation(actor, user):
+    """Queue the invitation mail (events.account_invited) with a new set-password link; the links
+    sent before stop working only when it is actually queued. Returns the outbox rows (none when
+    the address already got RESET_MAILS_PER_HOUR this hour)."""
+    url = password_reset.next_set_password_url(user)
+    sent = events.account_invited.send(user=user, actor=actor, url=url)
+    rows = [row for result in sent for row in result or ()]
+    if rows:
+        password_reset.link_sent(user)
+    return rows
+
+
+def resend_invitation(actor, user):
+    """Send an invitee (an active account without a password) the invitation again, with a new link
+    (links expire after PASSWORD_RESET_MAX_AGE). Refused (ValidationFailed) for an account with a
+    password or a deactivated one, and when its address already got RESET_MAILS_PER_HOUR
+    invitations this hour. Returns the outbox rows."""
+    if not user.active:
+        raise ValidationFailed(f"{user.name} is deactivated: reactivate them first.")
+    if user.password_hash is not None:
+        raise ValidationFailed(
+            f"{user.name} has already chosen a password: they can use “Forgot your password?” "
+            "on the login page."
+        )
+    rows = _send_invitation(actor, user)
+    if not rows:
+        raise ValidationFailed(
+            f"{user.email} already got several invitations in the last hour: try again later."
+        )
+    return rows
 
 
 def change_role(actor, user, new_role, *, confirmed=False):
     """Give `user` another role. Guarantees: a known role; never leaves the help desk without an
     active admin; asks for confirmation before going over the seat limit; history recorded;
     a demoted technician loses their category permissions (a later promotion starts from none);
+    a customer made an agent leaves their organization and stops following tickets as a
+    subscriber (events.agent_access_granted: agents follow tickets through their categories);
     a user moved to a role that requires two factors (REQUIRE_2FA) without them set up is signed
     out everywhere, so their next sign-in leads to the set-up page."""
     if new_role not in ROLES:
@@ -207,18 +273,24 @@ def change_role(actor, user, new_role, *, confirmed=False):
         organization = user.organization
         user.organization, user.is_org_manager = None, False
         audit.record(actor, AUDIT_ORG_MEMBER, user=user, old=organization.name, new=None)
+    unsubscribed = 0
+    if new_role in AGENT_ROLES and old not in AGENT_ROLES:
+        unsubscribed = sum(events.agent_access_granted.send(user=user, actor=actor) or [0])
     if policy.must_use_two_factor(user, current_app.config["REQUIRE_2FA"]) and not user.two_factor_enabled:
         rotate_sessions(user)
     db.session.flush()
-    return Changed(released=_release(user, actor) if old in AGENT_ROLES else 0)
+    released = _release(user, actor) if old in AGENT_ROLES else 0
+    return Changed(released=released, unsubscribed=unsubscribed)
 
 
 @dataclass(frozen=True)
 class Changed:
-    """A saved change (always true), and how many open tickets assigned to the user it sent back
-    to Unassigned because they may no longer work them."""
+    """A saved change (always true), how many open tickets assigned to the user it sent back to
+    Unassigned because they may no longer work them, and how many tickets they stopped following
+    as a subscriber (a customer made an agent)."""
 
     released: int = 0
+    unsubscribed: int = 0
 
     def __bool__(self):
         return True

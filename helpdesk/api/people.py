@@ -78,7 +78,7 @@ def change_user(actor, user, fields):
             raise FieldRefused("is_org_manager", f"{user.name} belongs to no organization.")
         changed |= organizations.set_manager(actor, user.organization, user, fields["is_org_manager"])
     if "name" in fields or "email" in fields:
-        changed |= users.change_details(actor, user, name=fields.get("name"), email=fields.get("email"))
+        changed |= bool(users.change_details(actor, user, name=fields.get("name"), email=fields.get("email")))
     return changed
 
 

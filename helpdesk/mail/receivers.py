@@ -44,21 +44,29 @@ def on_subscriber_added(ticket, user, actor, set_password_url):
     return notify.subscriber_added(ticket, user, actor, set_password_url=set_password_url)
 
 
+def _mails_this_hour(kind, user, *, to_addr=None):
+    query = select(func.count(OutboxMessage.id)).where(
+        OutboxMessage.kind == kind,
+        OutboxMessage.user_id == user.id,
+        OutboxMessage.created_at >= utcnow() - timedelta(hours=1),
+    )
+    if to_addr is not None:
+        query = query.where(OutboxMessage.to_addr == to_addr)
+    return db.session.scalar(query)
+
+
 def on_password_reset_requested(user, url):
     """The reset link, unless this address already got RESET_MAILS_PER_HOUR in the last hour."""
-    recent = db.session.scalar(
-        select(func.count(OutboxMessage.id)).where(
-            OutboxMessage.kind == "password_reset",
-            OutboxMessage.user_id == user.id,
-            OutboxMessage.created_at >= utcnow() - timedelta(hours=1),
-        )
-    )
-    if recent >= RESET_MAILS_PER_HOUR:
+    if _mails_this_hour("password_reset", user) >= RESET_MAILS_PER_HOUR:
         return None
     return notify.password_reset(user, url)
 
 
 def on_account_invited(user, actor, url):
+    """The invitation, unless the account's address already got RESET_MAILS_PER_HOUR invitations
+    in the last hour (an admin sending it again, or correcting the address)."""
+    if _mails_this_hour("account_invited", user, to_addr=user.email) >= RESET_MAILS_PER_HOUR:
+        return None
     return notify.account_invited(user, actor, url)
 
 

@@ -22,12 +22,14 @@ def init_app(app):
         editing,
         portal,
         portal_following,
+        subscribers,
     )
     from helpdesk.tickets.blueprints import admin_bp, agent_bp, files_bp, portal_bp
     from helpdesk.tickets.cli import tickets_cli, uploads_cli
     from helpdesk.tickets.nav import agent_sidebar, at_risk_link, portal_nav
 
     events.agent_access_reduced.connect(editing.release_unworkable)
+    events.agent_access_granted.connect(subscribers.end_subscriptions)
     app.cli.add_command(uploads_cli)
     app.cli.add_command(tickets_cli)
     app.register_blueprint(files_bp)

@@ -1,6 +1,6 @@
 """Ticket subscribers: regular users who follow a ticket, may reply, are never assigned, take no seat."""
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from helpdesk import events, policy
 from helpdesk.accounts import auth as accounts
@@ -10,7 +10,7 @@ from helpdesk.errors import NotAllowed, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.tickets import lifecycle as tickets
 from helpdesk.tickets.editing import person
-from helpdesk.tickets.models import Subscription
+from helpdesk.tickets.models import Subscription, Ticket
 
 
 def subscribers_of(ticket):
@@ -96,3 +96,28 @@ def stop_following(ticket, user):
     tickets.record_event(ticket, user, "subscriber removed", user.email, None)
     db.session.flush()
     return True
+
+
+def subscription_count(user):
+    """How many tickets `user` follows as a subscriber."""
+    return db.session.scalar(select(func.count(Subscription.id)).where(Subscription.user_id == user.id))
+
+
+def requested_count(user):
+    """How many tickets `user` opened (is the requester of), whatever their status."""
+    return db.session.scalar(select(func.count(Ticket.id)).where(Ticket.requester_id == user.id))
+
+
+def end_subscriptions(user, actor):
+    """`user` became an agent (events.agent_access_granted): agents follow tickets through their
+    categories, never as subscribers, so every subscription of theirs ends, each with a
+    "subscriber removed" entry in its ticket's history by `actor`. Returns how many."""
+    subscriptions = db.session.scalars(
+        select(Subscription).where(Subscription.user_id == user.id).order_by(Subscription.ticket_id)
+    ).all()
+    for subscription in subscriptions:
+        ticket = subscription.ticket
+        ticket.subscriptions.remove(subscription)
+        tickets.record_event(ticket, actor, "subscriber removed", user.email, None)
+    db.session.flush()
+    return len(subscriptions)

@@ -229,7 +229,8 @@ def test_manager_toggle_opens_and_closes_the_organization_tickets(app, client, a
     assert sees() == (False, 404)
     client.post(f"/admin/organizations/{acme.id}/members/{carol.id}/manager", data={"manager": "1"})
     assert sees() == (True, 200)
-    client.post(f"/admin/organizations/{acme.id}/members/{carol.id}/manager", data={"manager": "0"})
+    unmake = f"/admin/organizations/{acme.id}/members/{carol.id}/manager"
+    client.post(unmake, data={"manager": "0", "confirmed_action": "yes"})  # the last manager: asked first
     assert sees() == (False, 404)
 
 
@@ -308,3 +309,51 @@ def test_the_list_costs_the_same_queries_for_many_organizations(client, admin, m
     for _ in range(5):
         org_with_bank()
     assert statements_for_list() == few
+
+
+# --- an organization losing its only manager ---------------------------------------------------------
+
+
+def _manager(make, acme, name="Carol", email="carol@example.test"):
+    user = make.customer(email=email, name=name, organization_id=acme.id)
+    user.is_org_manager = True
+    db.session.commit()
+    return user
+
+
+NO_MANAGER = "Acme will have no manager"
+
+
+def test_deactivating_the_only_manager_says_the_organization_will_have_none(client, admin, acme, make):
+    carol = _manager(make, acme)
+    asked = client.post(f"/admin/users/{carol.id}/active", data={"active": "0"}).get_data(as_text=True)
+    assert "Deactivate Carol?" in asked and NO_MANAGER in asked
+    assert "members who ask a manager for credits will have nobody to ask" in asked
+    assert fresh(carol).active
+    _manager(make, acme, name="Bea", email="bea@example.test")
+    asked = client.post(f"/admin/users/{carol.id}/active", data={"active": "0"}).get_data(as_text=True)
+    assert "Deactivate Carol?" in asked and NO_MANAGER not in asked  # Bea still manages Acme
+
+
+def test_unmaking_the_only_manager_asks_first(client, admin, acme, make):
+    carol = _manager(make, acme)
+    url = f"/admin/organizations/{acme.id}/members/{carol.id}/manager"
+    asked = client.post(url, data={"manager": "0"})
+    page = asked.get_data(as_text=True)
+    assert asked.status_code == 200 and "Make Carol a plain member of Acme?" in page and NO_MANAGER in page
+    assert f'href="/admin/organizations/{acme.id}">Cancel' in page
+    assert fresh(carol).is_org_manager
+    done = client.post(url, data={"manager": "0", "confirmed_action": "yes"})
+    assert done.status_code == 302 and not fresh(carol).is_org_manager
+    bea = _manager(make, acme, name="Bea", email="bea@example.test")
+    dave = make.customer(email="dave@example.test", name="Dave", organization_id=acme.id)
+    client.post(f"/admin/organizations/{acme.id}/members/{dave.id}/manager", data={"manager": "1"})
+    unmade = client.post(f"/admin/organizations/{acme.id}/members/{bea.id}/manager", data={"manager": "0"})
+    assert unmade.status_code == 302 and not fresh(bea).is_org_manager  # Dave manages it: no question
+
+
+def test_removing_the_only_manager_warns_in_the_question(client, admin, acme, make):
+    carol = _manager(make, acme)
+    asked = client.post(f"/admin/organizations/{acme.id}/members/{carol.id}/remove").get_data(as_text=True)
+    assert "Remove Carol from Acme?" in asked and NO_MANAGER in asked
+    assert f'href="/admin/organizations/{acme.id}">Cancel' in asked

@@ -27,7 +27,9 @@ def user_by_email(email):
 
 def invitations(email):
     return db.session.scalars(
-        select(OutboxMessage).where(OutboxMessage.to_addr == email, OutboxMessage.kind == "account_invited")
+        select(OutboxMessage)
+        .where(OutboxMessage.to_addr == email, OutboxMessage.kind == "account_invited")
+        .order_by(OutboxMessage.id)
     ).all()
 
 
@@ -307,3 +309,111 @@ def test_non_admins_get_404_on_every_new_route_and_change_nothing(client, login,
     assert (target.name, target.email, target.two_factor_enabled) == ("Carl", "carl@example.test", True)
     assert user_by_email("nina@example.com") is None
     assert db.session.scalar(select(func.count(OutboxMessage.id))) == 0
+
+
+# --- a corrected address, and the invitation sent again -------------------------------------------
+
+
+def _link(mail):
+    link = re.search(r"http://\S+/reset-password/\S+", mail.body_text).group(0)
+    return link.split("127.0.0.1:5000", 1)[1]
+
+
+def test_correcting_an_invitee_s_address_kills_the_first_link_and_invites_the_new_one(app, client, admin):
+    client.post("/admin/users/new", data={**NEW, "name": "Typo Admin", "email": "typo@exmaple.com"})
+    typo = user_by_email("typo@exmaple.com")
+    [first] = written(invitations("typo@exmaple.com"))
+    response = client.post(
+        f"/admin/users/{typo.id}/details", data={"name": "Typo Admin", "email": "typo@example.com"}
+    )
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Saved: name and e-mail of Typo Admin. The invitation was sent again to typo@example.com." in page
+
+    stranger = app.test_client()  # whoever reads the mistyped mailbox
+    old = stranger.get(_link(first))
+    assert old.status_code == 400 and "has been replaced by a newer one" in old.get_data(as_text=True)
+    refused = stranger.post(
+        _link(first), data={"new_password": "a-brand-new-pass", "confirm": "a-brand-new-pass"}
+    )
+    assert refused.status_code == 400 and reload(typo).password_hash is None
+
+    [second] = written(invitations("typo@example.com"))
+    assert "as a technician." in second.body_text and "Ada Admin added you to" in second.body_text
+    theirs = app.test_client()
+    chosen = theirs.post(
+        _link(second), data={"new_password": "a-brand-new-pass", "confirm": "a-brand-new-pass"}
+    )
+    assert chosen.status_code == 302
+    signed_in = theirs.post("/login", data={"email": "typo@example.com", "password": "a-brand-new-pass"})
+    assert signed_in.status_code == 302 and "/login" not in signed_in.headers["Location"]
+
+
+def test_a_new_address_ends_the_account_s_sessions_and_reset_links(app, client, admin, make, login):
+    carl = make.customer(name="Carl", email="carl@example.test")
+    their_browser = login(carl, as_client=app.test_client())
+    assert their_browser.get("/portal/tickets").status_code == 200
+    app.test_client().post("/reset-password", data={"email": "carl@example.test"})
+    [reset] = written(
+        db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "password_reset")).all()
+    )
+    response = client.post(
+        f"/admin/users/{carl.id}/details", data={"name": "Carl", "email": "carl@example.com"}
+    )
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Links sent to the old address no longer work, and their sessions have ended." in page
+    assert "invitation" not in page.split("Saved:", 1)[1].split("</p>", 1)[0]  # they have a password
+    kicked = their_browser.get("/portal/tickets")
+    assert kicked.status_code == 302 and "/login" in kicked.headers["Location"]
+    old = app.test_client().get(_link(reset)).get_data(as_text=True)
+    assert "has been replaced by a newer one" in old
+    assert invitations("carl@example.com") == []
+
+
+def test_an_admin_correcting_their_own_address_stays_signed_in(client, admin):
+    response = client.post(
+        f"/admin/users/{admin.id}/details", data={"name": "Ada Admin", "email": "ada@example.com"}
+    )
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "your other sessions have ended" in page and reload(admin).email == "ada@example.com"
+    assert client.get("/admin/users").status_code == 200
+
+
+def test_the_page_of_an_invitee_offers_to_send_the_invitation_again(app, client, admin, make, monkeypatch):
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    nina = make.customer(name="Nina", email="nina@example.com", password_hash=None)
+    has_password = make.customer(name="Pat", email="pat@example.com")
+    assert "Send the invitation again" not in client.get(f"/admin/users/{has_password.id}").get_data(
+        as_text=True
+    )
+    page = client.get(f"/admin/users/{nina.id}").get_data(as_text=True)
+    assert "Send the invitation again" in page and "works for 1 hour" in page and markup_problems(page) == []
+    path = f"/admin/users/{nina.id}/invitation"
+    assert f'action="{path}"' in page
+    assert client.post(path).status_code == 400  # no CSRF token
+    assert invitations("nina@example.com") == []
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+    sent = client.post(path, data={"csrf_token": token})
+    after = client.get(sent.headers["Location"]).get_data(as_text=True)
+    assert "The invitation was sent again to nina@example.com" in after
+    [mail] = written(invitations("nina@example.com"))
+    assert "Ada Admin added you to" in mail.body_text and "as a customer." in mail.body_text
+    assert app.test_client().get(_link(mail)).status_code == 200
+
+    for _ in range(2):
+        client.post(path, data={"csrf_token": token})
+    assert len(invitations("nina@example.com")) == 3
+    refused = client.post(path, data={"csrf_token": token})
+    page = client.get(refused.headers["Location"]).get_data(as_text=True)
+    assert "nina@example.com already got several invitations in the last hour: try again later." in page
+    assert len(invitations("nina@example.com")) == 3
+    newest = written(invitations("nina@example.com"))[-1]
+    assert app.test_client().get(_link(newest)).status_code == 200  # the refusal killed no link
+    assert "has been replaced" not in app.test_client().get(_link(newest)).get_data(as_text=True)
+
+
+def test_the_invitation_is_not_sent_again_to_someone_with_a_password(client, admin, make):
+    pat = make.customer(name="Pat", email="pat@example.com")
+    response = client.post(f"/admin/users/{pat.id}/invitation")
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Pat has already chosen a password" in page and invitations("pat@example.com") == []

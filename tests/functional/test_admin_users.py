@@ -144,9 +144,31 @@ def test_the_last_active_admin_cannot_demote_or_deactivate_themselves(client, ad
 
 def test_an_admin_may_step_down_when_another_admin_remains(client, admin, make):
     make.admin(email="other@example.test")
-    response = client.post(f"/admin/users/{admin.id}/role", data={"role": "technician"})
+    asked = client.post(f"/admin/users/{admin.id}/role", data={"role": "technician"})
+    page = asked.get_data(as_text=True)
+    assert asked.status_code == 200 and "Make Ada Admin technician?" in page
+    assert "You lose the admin area at once" in page and f'href="/admin/users/{admin.id}">Cancel' in page
+    assert reload(admin).role == "admin"  # nothing changes until confirmed
+    response = client.post(
+        f"/admin/users/{admin.id}/role", data={"role": "technician", "confirmed_action": "yes"}
+    )
     assert response.status_code == 302 and reload(admin).role == "technician"
+    assert response.headers["Location"] == "/"  # their start page, not the admin page now closed to them
+    landed = client.get("/", follow_redirects=True)
+    assert landed.status_code == 200 and landed.request.path == "/agent/"
+    assert "Saved: you are now technician." in landed.get_data(as_text=True)
     assert client.get("/admin/users").status_code == 404  # no longer an admin
+
+
+def test_an_admin_stepping_down_with_htmx_is_sent_to_their_start_page(client, admin, make):
+    make.admin(email="other@example.test")
+    asked = client.post(f"/admin/users/{admin.id}/role", data={"role": "customer"}, headers=HX)
+    assert asked.headers["HX-Retarget"] == "#confirm-host"
+    assert "You lose the admin area at once" in asked.get_data(as_text=True)
+    response = client.post(
+        f"/admin/users/{admin.id}/role", data={"role": "customer", "confirmed_action": "yes"}, headers=HX
+    )
+    assert response.headers["HX-Redirect"] == "/" and reload(admin).role == "customer"
 
 
 def test_deactivation_ends_sessions_blocks_login_and_frees_a_seat(app, client, admin, make, ref, login):
@@ -261,10 +283,143 @@ def test_a_customer_made_an_agent_leaves_their_organization(client, admin, make)
     carol = make.customer(name="Carol", organization=acme)
     carol.is_org_manager = True
     db.session.commit()
-    client.post(f"/admin/users/{carol.id}/role", data={"role": "technician"}, follow_redirects=True)
+    asked = client.post(f"/admin/users/{carol.id}/role", data={"role": "technician"}).get_data(as_text=True)
+    assert "They leave Acme: agents belong to no organization." in asked
+    assert "Acme will have no manager" in asked and "nobody to ask" in asked  # she was its only one
+    assert reload(carol).role == "customer"
+    client.post(
+        f"/admin/users/{carol.id}/role",
+        data={"role": "technician", "confirmed_action": "yes"},
+        follow_redirects=True,
+    )
     carol = reload(carol)
     assert carol.role == "technician" and carol.organization_id is None and not carol.is_org_manager
     page = client.get(f"/admin/organizations/{acme.id}").get_data(as_text=True)
     assert "Carol" not in page
     history = client.get(f"/admin/users/{carol.id}").get_data(as_text=True)
     assert "Acme" in history  # the membership's end is in their history
+
+
+# --- a customer made an agent: their subscriptions and their own tickets ---------------------------
+
+
+def _reply_mails(ticket):
+    from helpdesk.mail.models import OutboxMessage
+
+    db.session.expire_all()
+    return db.session.scalars(
+        db.select(OutboxMessage.to_addr).where(
+            OutboxMessage.kind == "public_reply", OutboxMessage.ticket_id == ticket.id
+        )
+    ).all()
+
+
+def test_a_subscriber_made_a_technician_stops_following_and_gets_no_more_replies(
+    app, client, make, desk, login
+):
+    from helpdesk.tickets.models import Subscription, TicketEvent
+
+    login(desk.admin)
+    sam = desk.subscriber
+    make.ticket(requester=sam, category=desk.it, priority=desk.ref.priorities["Normal"])  # one of his own
+    db.session.commit()
+    asked = client.post(f"/admin/users/{sam.id}/role", data={"role": "technician"}).get_data(as_text=True)
+    assert "Make Sam Sub technician?" in asked
+    assert (
+        "They stop following 1 ticket as a subscriber: agents follow tickets through their categories."
+        in asked
+    )
+    assert "The 1 ticket they opened as a customer will no longer be in their view" in asked
+    assert f'href="/admin/users/{sam.id}">Cancel' in asked
+    assert reload(sam).role == "customer"
+
+    done = client.post(f"/admin/users/{sam.id}/role", data={"role": "technician", "confirmed_action": "yes"})
+    page = client.get(done.headers["Location"]).get_data(as_text=True)
+    assert "Saved: Sam Sub is now technician. They no longer follow 1 ticket as a subscriber." in page
+    assert (
+        db.session.scalar(db.select(db.func.count(Subscription.id)).where(Subscription.user_id == sam.id))
+        == 0
+    )
+    removed = db.session.scalar(db.select(TicketEvent).where(TicketEvent.field == "subscriber removed"))
+    assert (removed.ticket_id, removed.old_value, removed.actor_id) == (
+        desk.it_ticket.id,
+        sam.email,
+        desk.admin.id,
+    )
+
+    ivan = login(desk.tech_it, as_client=app.test_client())
+    ivan.post(
+        f"/agent/tickets/{desk.it_ticket.id}/reply",
+        data={"reply-body": "Secret detail", "reply-action": "reply"},
+    )
+    assert _reply_mails(desk.it_ticket) == ["alice@example.com"]  # the requester; no longer Sam
+
+
+def test_replies_reach_only_followers_who_may_still_see_the_ticket(app, make, desk, login):
+    """A requester made a technician without the ticket's category (an old desk, or a subscription
+    left from before) gets no mail of a ticket they may not open."""
+    from helpdesk.accounts import users
+
+    users.change_role(desk.admin, desk.requester, "technician")  # the service alone: no question
+    db.session.commit()
+    ivan = login(desk.tech_it, as_client=app.test_client())
+    ivan.post(
+        f"/agent/tickets/{desk.it_ticket.id}/reply",
+        data={"reply-body": "Secret detail", "reply-action": "reply"},
+    )
+    assert _reply_mails(desk.it_ticket) == ["sam@example.com"]  # not alice@, who cannot open #it_ticket
+
+
+def test_a_customer_with_nothing_to_lose_is_promoted_without_a_question(client, admin, make):
+    carl = make.customer(name="Carl")
+    response = client.post(f"/admin/users/{carl.id}/role", data={"role": "admin"})
+    assert response.status_code == 302 and reload(carl).role == "admin"
+
+
+def test_a_question_then_the_seat_limit_asks_no_third_time(client, admin, make, ref, desk):
+    fill_seats(make, ref, count=1)  # with desk's admin and technicians: over the limit of 4
+    sam = desk.subscriber
+    asked = client.post(
+        f"/admin/users/{sam.id}/role", data={"role": "technician", "confirmed_action": "yes"}
+    ).get_data(as_text=True)
+    assert "Over the seat limit." in asked and 'name="confirmed_action" value="yes"' in asked
+    done = client.post(
+        f"/admin/users/{sam.id}/role",
+        data={"role": "technician", "confirmed": "y", "confirmed_action": "yes"},
+    )
+    assert done.status_code == 302 and reload(sam).role == "technician"
+
+
+# --- Cancel on a confirmation page without JavaScript ----------------------------------------------
+
+
+def test_cancel_after_a_refused_details_form_goes_back_to_the_user_page(client, admin, make):
+    carl = make.customer(name="Carl")
+    refused = f"http://localhost/admin/users/{carl.id}/details"  # the page a refused Save leaves at
+    asked = client.post(f"/admin/users/{carl.id}/active", data={"active": "0"}, headers={"Referer": refused})
+    page = asked.get_data(as_text=True)
+    assert "Deactivate Carl?" in page and f'href="/admin/users/{carl.id}">Cancel' in page
+    assert client.get(f"/admin/users/{carl.id}").status_code == 200
+
+
+def test_a_question_never_offers_a_post_only_address_as_cancel(client, admin, make, desk):
+    """ask_first without a cancel_url (the bulk actions') after "Confirm it's you" or a refused
+    form: the referrer is an address that only answers POST."""
+    from helpdesk.confirming import ask_first
+
+    app = client.application
+    with app.test_request_context(
+        f"/admin/users/{desk.customer.id}/active",
+        method="POST",
+        data={"active": "0"},
+        headers={"Referer": f"http://localhost/admin/users/{desk.customer.id}/role"},
+    ):
+        page = ask_first("Do it?", "It happens.", "Do it")
+    assert 'href="/">Cancel' in page
+    with app.test_request_context(
+        "/admin/users/1/active",
+        method="POST",
+        headers={"Referer": "http://localhost/admin/users?role=customer"},
+    ):
+        page = ask_first("Do it?", "It happens.", "Do it")
+    assert 'href="/admin/users?role=customer">Cancel' in page
