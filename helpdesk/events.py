@@ -36,8 +36,9 @@ class Event:
 # --- accounts ------------------------------------------------------------------------------
 agent_access_reduced = Event(
     "agent_access_reduced",
-    "user, actor: an agent was deactivated, stopped being an agent or lost a category. Returns how "
-    "many open tickets assigned to them each receiver sent back to Unassigned.",
+    "user, actor: an agent was deactivated, stopped being an agent or lost a category. Each "
+    "receiver returns what it did: how many open tickets assigned to them it sent back to "
+    "Unassigned (an int: tickets), or the running timers of theirs it stopped (a tuple: credits).",
 )
 agent_access_granted = Event(
     "agent_access_granted",

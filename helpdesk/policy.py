@@ -11,7 +11,7 @@ from flask import abort, current_app
 from sqlalchemy import and_, bindparam, false, or_, select, true
 from werkzeug.local import LocalProxy
 
-from helpdesk.accounts.models import ACTIVE_AGENT, ROLE_ADMIN, CategoryPermission, User
+from helpdesk.accounts.models import ACTIVE_AGENT, AGENT_ROLES, ROLE_ADMIN, CategoryPermission, User
 from helpdesk.billing.models import Payment, PlanSubscription, SubscriptionInvoice
 from helpdesk.credits.models import CreditAccount
 from helpdesk.extensions import db
@@ -424,9 +424,18 @@ def can_log_time(user, ticket):
     return can_edit_ticket(user, ticket)
 
 
+def could_log_time_as(user, ticket, *, role, active):
+    """can_log_time for `user` once they have `role` and are `active` or not (what the confirmation
+    of a role change or a deactivation announces of their running timers): admins may on every
+    ticket, technicians on their categories' tickets, nobody else."""
+    if not active or role not in AGENT_ROLES:
+        return False
+    return role == ROLE_ADMIN or ticket.category_id in permitted_category_ids(user)
+
+
 def can_change_time_entry(user, entry, ticket=None):
-    """Edit or delete a time entry (its minutes are billed to the customer): the agent who logged
-    it, or an admin, while they may log time on its ticket (`ticket`, when the caller has it at
+    """Edit or delete a time entry, or stop a running timer (its minutes are billed to the
+    customer): the agent who logged it, or an admin, while they may log time on its ticket (`ticket`, when the caller has it at
     hand: the credit panel's entries are plain values). A colleague's entry is not theirs to move."""
     if entry is None or not (is_admin(user) or (is_agent(user) and entry.agent.id == user.id)):
         return False

@@ -20,6 +20,7 @@ from helpdesk.accounts.models import AGENT_ROLES, ROLE_ADMIN, ROLE_TECHNICIAN, U
 from helpdesk.accounts.reauth import recent_authentication
 from helpdesk.actions import perform
 from helpdesk.confirming import ask_first, confirmed
+from helpdesk.credits import time_entries
 from helpdesk.extensions import db
 from helpdesk.htmx import hx_redirect_or, is_htmx, render_page_or_block
 from helpdesk.tickets import subscribers
@@ -120,7 +121,8 @@ def change_role(user_id):
     form = RoleForm()
     if not form.validate_on_submit():
         return _render_user(target, role_form=form)
-    asked = _ask_before_role_change(target, form.role.data)
+    ending = time_entries.timers_ending(target, role=form.role.data, active=target.active)
+    asked = _ask_before_role_change(target, form.role.data, ending)
     if asked:
         return asked
     outcome = perform(
@@ -144,12 +146,13 @@ def change_role(user_id):
     return _saved(target, text)
 
 
-def _ask_before_role_change(target, new_role):
+def _ask_before_role_change(target, new_role, ending=()):
     """The question before a role change with consequences the admin may not expect (None: no
     question, or it was answered): an admin stepping down loses the admin area; a customer made an
     agent stops following tickets as a subscriber, loses sight of the tickets they opened (a
     technician sees only granted categories) and leaves their organization, which may then have no
-    manager."""
+    manager; an agent's running timers on tickets they may no longer work (`ending`) are stopped
+    and charged."""
     if new_role == target.role or new_role not in ROLE_LABELS or confirmed():
         return None
     label = ROLE_LABELS[new_role].lower()
@@ -177,6 +180,8 @@ def _ask_before_role_change(target, new_role):
         if target.organization_id is not None:
             sentences.append(f"They leave {target.organization.name}: agents belong to no organization.")
             warning = _no_manager_warning(target)
+    if ending:
+        sentences.append(_timers_announced(ending))
     if not sentences:
         return None
     return ask_first(
@@ -197,11 +202,20 @@ def _unsubscribed_text(changed):
 
 
 def _released_text(changed):
-    """' 4 open tickets assigned to them went back to Unassigned.' after a change that released any."""
+    """' 4 open tickets assigned to them went back to Unassigned.' after a change that released
+    any, and what was done to each running timer it stopped."""
     released = getattr(changed, "released", 0)
-    if not released:
-        return ""
-    return f" {counted(released, 'open ticket')} assigned to them went back to Unassigned."
+    text = (
+        f" {counted(released, 'open ticket')} assigned to them went back to Unassigned." if released else ""
+    )
+    for timer in getattr(changed, "stopped_timers", ()):
+        text += f" {timer.said}"
+    return text
+
+
+def _timers_announced(ending):
+    """What a confirmation says of the running timers a change will stop (TimerEnding)."""
+    return " ".join(timer.announced for timer in ending)
 
 
 @bp.post("/users/<int:user_id>/active")
@@ -213,11 +227,12 @@ def set_active(user_id):
         abort(400)
     active = form.active.data == "1"
     if not active and target.active:
+        ending = time_entries.timers_ending(target, role=target.role, active=False)
         asked = ask_first(
             f"Deactivate {target.name}?",
             f"{target.name}'s sessions end at once and they can no longer log in; open tickets "
             "assigned to them go back to Unassigned, and their messages and history stay. You can "
-            "reactivate them later.",
+            "reactivate them later." + (" " + _timers_announced(ending) if ending else ""),
             "Deactivate",
             cancel_url=url_for("accounts_admin.user", user_id=target.id),
             warning=_no_manager_warning(target),

@@ -73,7 +73,7 @@ def set_permission(actor, user, category, granted):
     )
     db.session.expire(user, ["category_permissions", "granted_category_csv"])
     db.session.flush()
-    if not granted:  # their open tickets of that category go back to Unassigned
+    if not granted:  # their open tickets of that category go back to Unassigned, their timers there stop
         events.agent_access_reduced.send(user=user, actor=actor)
     return True
 

@@ -6,6 +6,7 @@ The seat limit never blocks: going over it needs an explicit confirmation from t
 demoted nor deactivated, so the help desk always keeps someone who can administer it.
 """
 
+import dataclasses
 from dataclasses import dataclass
 
 from flask import current_app
@@ -256,7 +257,8 @@ def change_role(actor, user, new_role, *, confirmed=False):
     a customer made an agent leaves their organization and stops following tickets as a
     subscriber (events.agent_access_granted: agents follow tickets through their categories);
     a user moved to a role that requires two factors (REQUIRE_2FA) without them set up is signed
-    out everywhere, so their next sign-in leads to the set-up page."""
+    out everywhere, so their next sign-in leads to the set-up page; a demoted agent's running timers
+    on tickets they may no longer work are stopped and charged."""
     if new_role not in ROLES:
         raise ValidationFailed("Choose customer, technician or admin.")
     if new_role == user.role:
@@ -279,18 +281,20 @@ def change_role(actor, user, new_role, *, confirmed=False):
     if policy.must_use_two_factor(user, current_app.config["REQUIRE_2FA"]) and not user.two_factor_enabled:
         rotate_sessions(user)
     db.session.flush()
-    released = _release(user, actor) if old in AGENT_ROLES else 0
-    return Changed(released=released, unsubscribed=unsubscribed)
+    changed = _release(user, actor) if old in AGENT_ROLES else Changed()
+    return dataclasses.replace(changed, unsubscribed=unsubscribed)
 
 
 @dataclass(frozen=True)
 class Changed:
     """A saved change (always true), how many open tickets assigned to the user it sent back to
-    Unassigned because they may no longer work them, and how many tickets they stopped following
-    as a subscriber (a customer made an agent)."""
+    Unassigned because they may no longer work them, how many tickets they stopped following as a
+    subscriber (a customer made an agent), and the running timers of theirs it stopped and charged
+    (credits.time_entries.TimerEnding: each says what was done)."""
 
     released: int = 0
     unsubscribed: int = 0
+    stopped_timers: tuple = ()
 
     def __bool__(self):
         return True
@@ -298,8 +302,12 @@ class Changed:
 
 def _release(user, actor):
     """Announce that `user` may work fewer tickets (events.agent_access_reduced): the tickets
-    domain unassigns the open ones they can no longer work. Returns how many."""
-    return sum(events.agent_access_reduced.send(user=user, actor=actor) or [0])
+    domain unassigns the open ones they can no longer work, the credits domain stops and charges
+    their timers on tickets they can no longer work. Returns what was done (Changed)."""
+    results = events.agent_access_reduced.send(user=user, actor=actor)
+    released = sum(r for r in results if isinstance(r, int))
+    stopped = tuple(timer for r in results if isinstance(r, tuple) for timer in r)
+    return Changed(released=released, stopped_timers=stopped)
 
 
 def _drop_permissions(actor, user):
@@ -315,7 +323,8 @@ def set_active(actor, user, active, *, confirmed=False):
     """Deactivate or reactivate `user`. Guarantees: a deactivated user's sessions and remember-me
     cookies stop working at once and they take no seat; the last active admin stays; reactivating
     an agent over the seat limit needs confirmation; history recorded; a deactivated agent's open
-    tickets go back to Unassigned (their messages and history stay)."""
+    tickets go back to Unassigned (their messages and history stay) and their running timers are
+    stopped and charged (credits.time_entries.stop_lost_timers)."""
     if user.active == active:
         return False
     if active:
@@ -323,11 +332,11 @@ def set_active(actor, user, active, *, confirmed=False):
     else:
         _check_keeps_an_admin(user, new_role=user.role, new_active=False)
     user.active = active
-    released = 0
+    changed = Changed()
     if not active:
         rotate_sessions(user)
         if user.is_agent:
-            released = _release(user, actor)
+            changed = _release(user, actor)
     audit.record(
         actor,
         AUDIT_ACTIVE,
@@ -336,7 +345,7 @@ def set_active(actor, user, active, *, confirmed=False):
         new="active" if active else "inactive",
     )
     db.session.flush()
-    return Changed(released=released)
+    return changed
 
 
 def invite_user(actor, *, email, name, role, confirmed=False):

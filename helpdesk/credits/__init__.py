@@ -17,6 +17,7 @@ def init_app(app):
         portal,
         portal_organization,
         portal_plans,
+        time_entries,
     )
     from helpdesk.credits import ledger as credits_ledger
     from helpdesk.credits.alerts import open_alert_count_query
@@ -52,6 +53,7 @@ def init_app(app):
     events.message_posted.connect(guarantee.on_message_posted)
     events.ticket_status_changed.connect(guarantee.on_status_changed)
     events.ticket_merged.connect(guarantee.on_ticket_merged)
+    events.agent_access_reduced.connect(time_entries.stop_lost_timers)
 
 
 def _is_customer(user):

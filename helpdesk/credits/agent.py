@@ -40,10 +40,11 @@ def _panel(ticket, **kw):
     return render_page_or_block("credits/agent/ticket.html", "panel", ticket=ticket, panel=panel)
 
 
-def _after_change(ticket, action, timer_form=None, other_timers=(), said=None):
+def _after_change(ticket, action, timer_form=None, other_timers=(), said=None, stopping=None):
     """Run a service call, commit, then show the panel (htmx) or go back to the ticket page's
     panel (without JavaScript), saying so when the time could not be charged. A refused timer
-    stop keeps what was typed in its form (`timer_form`). `said(value)`, after the commit: the
+    stop keeps what was typed in its form (`timer_form`; `stopping`: a colleague's timer's entry id).
+    `said(value)`, after the commit: the
     entry the call returned and what to tell the agent of it (None: nothing beyond "saved")."""
     outcome = perform(action)
     error = notice = None
@@ -55,7 +56,9 @@ def _after_change(ticket, action, timer_form=None, other_timers=(), said=None):
             error = unbilled_text(entry)
     if is_htmx() or not outcome.ok:
         kept = timer_form if not outcome.ok else None
-        return _panel(ticket, error=error, notice=notice, timer_form=kept, other_timers=other_timers)
+        return _panel(
+            ticket, error=error, notice=notice, timer_form=kept, other_timers=other_timers, stopping=stopping
+        )
     if error:
         flash(error, "error")
     else:
@@ -138,6 +141,27 @@ def stop_timer(ticket_id):
         return _panel(ticket, timer_form=form)
     action = lambda: time_entries.stop_timer(entry, current_user, form.note.data, minutes=form.minutes.data)  # noqa: E731
     return _after_change(ticket, action, timer_form=form)
+
+
+@bp.post("/time/<int:entry_id>/stop")
+def stop_colleague_timer(entry_id):
+    """An admin stops another agent's running timer (one left running by someone away): charged as
+    their own stop would charge it, or the minutes the admin enters; asked first."""
+    entry = _entry(entry_id)
+    ticket = entry.ticket
+    if not entry.running:  # stopped meanwhile, or this form sent twice
+        said = "This timer is already stopped: nothing more was charged."
+        return _after_change(ticket, lambda: entry, said=lambda e: (e, said))
+    form = TimerStopForm()
+    if not form.validate_on_submit():
+        return _panel(ticket, timer_form=form, stopping=entry.id)
+    ending = time_entries.ending_of(entry, minutes=form.minutes.data)
+    if ending.minutes is not None:  # past 24 hours without minutes typed: the service asks for them
+        asked = ask_first(f"Stop {entry.agent.name}'s timer on #{ticket.id}?", ending.announced, "Stop timer")
+        if asked:
+            return asked
+    action = lambda: time_entries.stop_timer(entry, current_user, form.note.data, minutes=form.minutes.data)  # noqa: E731
+    return _after_change(ticket, action, timer_form=form, stopping=entry.id)
 
 
 def _entry(entry_id):

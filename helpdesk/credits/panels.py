@@ -78,12 +78,15 @@ def asked_message(result):
     return f"Your request for {result.request.amount:,}{more} credits was sent to {names}."
 
 
-def agent_panel(user, ticket, form=None, error=None, timer_form=None, other_timers=(), notice=None):
+def agent_panel(
+    user, ticket, form=None, error=None, timer_form=None, other_timers=(), notice=None, stopping=None
+):
     """What the agents' credit panel shows (`credits/agent/_panel.html`, in the ticket page's
     sidebar), as plain values: priority paid, credits spent, the bank and its low-balance alert,
     time entries (`changeable`: the ids of those `user` may edit or delete), the time form (`form`
-    after a refused post) and the running timer's stop form (`timer_form` after a refused stop),
-    and what a change just did (`notice`: what it charged or gave back) or why it was refused."""
+    after a refused post) and the running timer's stop form (`timer_form` after a refused stop;
+    `stopping`: the entry id when it was the stop form of a colleague's timer, an admin's), and
+    what a change just did (`notice`: what it charged or gave back) or why it was refused."""
     credits = panel_reads.ticket_credits(ticket.id)
     return dict(
         priority=credits.priority,
@@ -98,6 +101,8 @@ def agent_panel(user, ticket, form=None, error=None, timer_form=None, other_time
         timer=credits.running_timer(user.id),
         time_form=form_state(form, minutes="", note=""),
         timer_form=form_state(timer_form, minutes="", note=""),
+        stopping=stopping,
+        viewer_id=user.id,
         can_log=policy.can_log_time(user, ticket),
         error=error,
         notice=notice,

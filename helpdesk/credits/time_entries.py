@@ -10,11 +10,17 @@ Guarantees of this module:
   audit revision naming the actor; each correction is keyed `time:<entry>:<revision>`, so a
   retried request cannot book it twice, and says on the statement what changed
   ("Correction: 30 → 10 min of agent time on ticket #36");
-- only time-mode plans with credits are charged; on other plans time is recorded, not billed.
+- only time-mode plans with credits are charged; on other plans time is recorded, not billed;
+- a timer never runs on after its agent may no longer work its ticket (deactivated, no longer an
+  agent, the category taken away): it is stopped in the same transaction and charged as a stop
+  would charge it (`stop_lost_timers`). One that ran longer than an entry may be is stopped with 0
+  minutes ("to be entered"), charged nothing, for an admin to enter what was worked (an edit);
+- an admin may stop a colleague's running timer (policy.can_change_time_entry).
 """
 
 import hashlib
 import math
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -220,20 +226,33 @@ def start_timer(ticket, actor, now=None):
     return entry
 
 
+def elapsed_minutes(entry, now=None):
+    """The whole minutes a running timer has run, rounded up, at least 1; None past MAX_MINUTES
+    (a forgotten timer: its minutes are not charged by guess)."""
+    elapsed = max(1, math.ceil(((now or utcnow()) - entry.started_at).total_seconds() / 60))
+    return elapsed if elapsed <= MAX_MINUTES else None
+
+
 def stop_timer(entry, actor, note="", now=None, minutes=None):
     """Stop a running timer: the minutes since it started, whole and rounded up (or `minutes`, as
     the agent corrected them), charged like a hand-made entry. A timer left running longer than
-    an entry may be (a forgotten one) is not charged by guess: the agent says how long they worked."""
-    _check(actor, entry.ticket)
+    an entry may be (a forgotten one) is not charged by guess: the agent says how long they worked.
+    The agent stops their own timer; an admin may stop a colleague's (can_change_time_entry).
+    A timer already stopped (a form sent twice) is returned as it is: nothing is charged again."""
+    if entry.agent_id == actor.id:
+        _check(actor, entry.ticket)
+    else:
+        _check_change(actor, entry)
+    _lock(entry)
     if not entry.running:
         return entry
     if minutes is None:
-        elapsed = math.ceil(((now or utcnow()) - entry.started_at).total_seconds() / 60)
-        if elapsed > MAX_MINUTES:
+        minutes = elapsed_minutes(entry, now)
+        if minutes is None:
+            whose = "you" if entry.agent_id == actor.id else entry.agent.name
             raise ValidationFailed(
-                "This timer has run for more than 24 hours: enter the minutes you worked to stop it."
+                f"This timer has run for more than 24 hours: enter the minutes {whose} worked to stop it."
             )
-        minutes = max(1, elapsed)
     _check_minutes(minutes)
     entry.minutes = minutes
     entry.note = (note or entry.note or "").strip()[:500]
@@ -243,8 +262,124 @@ def stop_timer(entry, actor, note="", now=None, minutes=None):
     return entry
 
 
+def _lock(entry):
+    """Reload `entry` under a row lock, so two requests stopping one timer charge it once: the
+    second finds it stopped."""
+    db.session.flush()
+    # The row alone (its agent is joined when loaded: FOR UPDATE refuses an outer join), then read again.
+    db.session.execute(select(TimeEntry.id).where(TimeEntry.id == entry.id).with_for_update())
+    db.session.refresh(entry)
+
+
+@dataclass(frozen=True)
+class TimerEnding:
+    """A running timer about to be stopped, or just stopped, because its agent may no longer work
+    its ticket; what it charges (or charged). `minutes` None: it ran more than 24 hours, so it is
+    stopped with its minutes to be entered by an admin, charged nothing."""
+
+    entry_id: int
+    ticket_id: int
+    agent_name: str
+    started_at: object
+    minutes: int | None
+    credits: int  # charged, or about to be (minutes x the plan's rate)
+    bank: str | None  # the owner of the bank that pays for the time; None when time is not billed
+    unbilled: bool = False  # stopped, but the bank could not cover it
+
+    def _start(self):
+        from helpdesk.web import exact_label, user_zone
+
+        return f"{self.agent_name}'s timer on #{self.ticket_id}, running since {exact_label(self.started_at, user_zone())}"
+
+    @property
+    def announced(self):
+        """What a confirmation says will happen to it."""
+        if self.minutes is None:
+            return (
+                f"{self._start()}, has run for more than 24 hours: it will be stopped without charging"
+                " anything, for an admin to enter the minutes worked on the ticket's credit panel."
+            )
+        if self.bank is None:
+            return f"{self._start()}, will be stopped and its {self.minutes} min recorded (this plan does not bill time)."
+        return (
+            f"{self._start()}, will be stopped and {self.minutes} min ({self.credits:,} credits)"
+            f" charged to {self.bank}'s bank."
+        )
+
+    @property
+    def said(self):
+        """What the result message says was done."""
+        head = f"{self.agent_name}'s timer on #{self.ticket_id} was stopped"
+        if self.minutes is None:
+            return (
+                f"{head} without charging anything: it had run for more than 24 hours. Enter the minutes"
+                " worked on the ticket's credit panel."
+            )
+        if self.bank is None:
+            return f"{head}: {self.minutes} min recorded (this plan does not bill time)."
+        if self.unbilled:
+            return f"{head}: {self.minutes} min, which {self.bank}'s bank could not cover; the admins have been told."
+        return f"{head}: {self.minutes} min, {self.credits:,} credits charged to {self.bank}'s bank."
+
+
+def running_timers(agent):
+    """`agent`'s running timers, oldest first."""
+    return db.session.scalars(_running(agent).order_by(TimeEntry.id)).all()
+
+
+def ending_of(entry, now=None, minutes=None):
+    """What stopping `entry` charges (a TimerEnding; `minutes` as typed, else those since it
+    started), or what stopping it charged once it is stopped."""
+    if minutes is None:
+        minutes = entry.minutes if not entry.running else elapsed_minutes(entry, now)
+    account = billing_account(entry.ticket)
+    return TimerEnding(
+        entry_id=entry.id,
+        ticket_id=entry.ticket_id,
+        agent_name=entry.agent.name,
+        started_at=entry.started_at,
+        minutes=minutes or None,
+        credits=entry.billed
+        if not entry.running
+        else (minutes or 0) * (account.plan.minute_rate if account else 0),
+        bank=account.owner_name if account is not None else None,
+        unbilled=entry.unbilled,
+    )
+
+
+def timers_ending(user, *, role, active, now=None):
+    """What a confirmation announces before `user` becomes `role` and `active` (TimerEnding, oldest
+    first): the running timers on tickets they could then no longer log time on."""
+    return [
+        ending_of(e, now)
+        for e in running_timers(user)
+        if not policy.could_log_time_as(user, e.ticket, role=role, active=active)
+    ]
+
+
+def stop_lost_timers(user, actor, now=None):
+    """Receiver of events.agent_access_reduced: stop `user`'s running timers on the tickets they
+    may no longer log time on, charged as a stop charges them, by `actor` (the admin who made the
+    change; the timers' history names them). A timer past 24 hours gets 0 minutes, charged nothing:
+    an admin enters the minutes (edit_entry). Returns the stopped timers (TimerEnding)."""
+    stopped = []
+    for entry in running_timers(user):
+        if policy.can_log_time(user, entry.ticket):
+            continue
+        _lock(entry)
+        if not entry.running:  # stopped meanwhile
+            continue
+        entry.minutes = elapsed_minutes(entry, now) or 0
+        db.session.flush()
+        ledger = _bill(entry, actor) if entry.minutes else None
+        _revise(entry, actor, "stopped", None, None, ledger)
+        stopped.append(ending_of(entry))
+    return tuple(stopped)
+
+
 def edit_entry(entry, actor, minutes, note):
-    """Change an entry's minutes or note; the ledger gets a correcting entry for the difference."""
+    """Change an entry's minutes or note; the ledger gets a correcting entry for the difference.
+    A timer stopped with its minutes to be entered (0, see stop_lost_timers) gets them this way."""
     _check_change(actor, entry)
     _check_minutes(minutes)
     if entry.deleted_at is not None or entry.running:

@@ -3,12 +3,14 @@ it (or an admin), and what a change charges or gives back is said to the agent a
 
 import html
 import re
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from helpdesk.credits import time_entries
 from helpdesk.credits.models import LedgerEntry, TimeEntry
+from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
 from tests.credit_helpers import balance_of, bank
 
@@ -147,3 +149,122 @@ def test_an_unbilled_entry_edited_down_says_what_it_charged(client, login, work)
         f"100 min of agent time on ticket #{ticket.id}",  # the first charge of each: no "correction"
         f"50 min of agent time on ticket #{ticket.id}",
     ]
+
+
+# --- Timers of agents who may no longer work the ticket, and admins stopping a colleague's timer ---
+
+
+def _running_for(ticket, agent, minutes):
+    """`agent`'s timer on `ticket`, started `minutes` ago."""
+    entry = time_entries.start_timer(ticket, agent)
+    entry.started_at = utcnow() - timedelta(minutes=minutes, seconds=-20)
+    db.session.commit()
+    return entry
+
+
+def _entry(entry):
+    db.session.expire_all()
+    return db.session.get(TimeEntry, entry.id)
+
+
+def test_deactivating_an_agent_stops_and_charges_their_timer_once(client, login, make, work):
+    ticket, account, ivan, _olga = work
+    entry = _running_for(ticket, ivan, 34)
+    login(make.admin(name="Ada Admin"))
+    url = f"/admin/users/{ivan.id}/active"
+    asked = text_of(client.post(url, data={"active": "0"}))
+    assert f"Ivan IT's timer on #{ticket.id}, running since" in asked
+    assert "will be stopped and 34 min (34 credits) charged to Tess Time's bank." in asked
+    assert _entry(entry).running and balance_of(account) == 600  # asking changed nothing
+    done = client.post(url, data={"active": "0", "confirmed_action": "yes"})
+    page = text_of(client.get(done.location))
+    assert (
+        f"Ivan IT's timer on #{ticket.id} was stopped: 34 min, 34 credits charged to Tess Time's bank."
+        in page
+    )
+    assert _entry(entry).minutes == 34 and balance_of(account) == 566
+    client.post(url, data={"active": "0", "confirmed_action": "yes"})  # the form sent again
+    assert balance_of(account) == 566
+    keys = db.session.scalars(
+        select(LedgerEntry.idempotency_key).where(LedgerEntry.ticket_id == ticket.id)
+    ).all()
+    assert keys == [f"time:{entry.id}:0"]
+    login(ticket.requester)
+    assert f"Charge: 34 min of agent time on ticket #{ticket.id}" in text_of(client.get("/portal/credits"))
+
+
+def test_a_timer_past_24_hours_is_stopped_uncharged_for_an_admin_to_enter_the_minutes(
+    client, login, make, work
+):
+    ticket, account, ivan, _olga = work
+    entry = _running_for(ticket, ivan, 30 * 60)
+    admin = make.admin(name="Ada Admin")
+    login(admin)
+    url = f"/admin/users/{ivan.id}/active"
+    asked = text_of(client.post(url, data={"active": "0"}))
+    assert "has run for more than 24 hours: it will be stopped without charging anything" in asked
+    page = text_of(client.get(client.post(url, data={"active": "0", "confirmed_action": "yes"}).location))
+    assert f"Ivan IT's timer on #{ticket.id} was stopped without charging anything" in page
+    assert not _entry(entry).running and balance_of(account) == 600
+    panel = text_of(client.get(f"/agent/credits/tickets/{ticket.id}"))
+    assert "Ivan IT to be entered" in panel and "Minutes to enter" in panel
+    edited = client.post(
+        f"/agent/credits/time/{entry.id}/edit", data={"minutes": "120", "note": "Migration"}, headers=HX
+    )
+    assert "Saved: 120 min, 120 credits charged to Tess Time's bank" in text_of(edited)
+    assert balance_of(account) == 480 and _entry(entry).minutes == 120
+
+
+def test_demoting_an_agent_asks_first_then_stops_their_timer(client, login, make, work):
+    ticket, account, ivan, _olga = work
+    entry = _running_for(ticket, ivan, 10)
+    login(make.admin(name="Ada Admin"))
+    url = f"/admin/users/{ivan.id}/role"
+    asked = text_of(client.post(url, data={"role": "customer"}))
+    assert "Make Ivan IT customer?" in asked and "will be stopped and 10 min (10 credits) charged" in asked
+    assert _entry(entry).running
+    page = text_of(
+        client.get(client.post(url, data={"role": "customer", "confirmed_action": "yes"}).location)
+    )
+    assert "Ivan IT is now customer." in page and "10 min, 10 credits charged to Tess Time's bank" in page
+    assert balance_of(account) == 590
+
+
+def test_losing_the_category_stops_the_timer_on_its_tickets(make, ref, work):
+    from helpdesk.accounts import permissions
+
+    ticket, account, ivan, _olga = work
+    entry = _running_for(ticket, ivan, 5)
+    permissions.set_permission(make.admin(), ivan, ref.categories["IT"], False)
+    db.session.commit()
+    assert _entry(entry).minutes == 5 and balance_of(account) == 595
+
+
+def test_an_admin_stops_a_colleague_s_timer_from_the_panel(client, login, make, work):
+    ticket, account, ivan, olga = work
+    entry = _running_for(ticket, ivan, 20)
+    stop = f"/agent/credits/time/{entry.id}/stop"
+    login(olga)
+    assert stop not in client.get(f"/agent/credits/tickets/{ticket.id}").get_data(as_text=True)
+    assert client.post(stop, data={"confirmed_action": "yes"}).status_code == 404
+    login(make.admin(name="Ada Admin"))
+    assert "Stop Ivan IT's timer" in text_of(client.get(f"/agent/credits/tickets/{ticket.id}"))
+    asked = text_of(client.post(stop, data={"minutes": ""}))
+    assert f"Stop Ivan IT's timer on #{ticket.id}?" in asked and "20 min (20 credits)" in asked
+    assert _entry(entry).running
+    done = client.post(stop, data={"minutes": "", "confirmed_action": "yes"}, headers=HX)
+    assert "Ivan IT 20" in text_of(done) and balance_of(account) == 580
+    again = client.post(stop, data={"minutes": "", "confirmed_action": "yes"}, headers=HX)
+    assert "This timer is already stopped: nothing more was charged." in text_of(again)
+    assert balance_of(account) == 580
+
+
+def test_an_admin_enters_the_minutes_of_a_colleague_s_forgotten_timer(client, login, make, work):
+    ticket, account, ivan, _olga = work
+    entry = _running_for(ticket, ivan, 26 * 60)
+    login(make.admin(name="Ada Admin"))
+    stop = f"/agent/credits/time/{entry.id}/stop"
+    refused = text_of(client.post(stop, data={"minutes": ""}, headers=HX))
+    assert "enter the minutes Ivan IT worked to stop it" in refused and _entry(entry).running
+    client.post(stop, data={"minutes": "45", "confirmed_action": "yes"}, headers=HX)
+    assert _entry(entry).minutes == 45 and balance_of(account) == 555
