@@ -34,6 +34,12 @@ class Event:
 
 
 # --- accounts ------------------------------------------------------------------------------
+customer_joining = Event(
+    "customer_joining",
+    "user, organization: a customer is about to join an organization (nothing is changed yet). Each "
+    "receiver returns a sentence the admin must read and confirm before it happens (what joining "
+    "does to the customer's own credits), or None.",
+)
 agent_access_reduced = Event(
     "agent_access_reduced",
     "user, actor: an agent was deactivated, stopped being an agent or lost a category. Each "

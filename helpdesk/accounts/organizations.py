@@ -8,7 +8,7 @@ Tickets keep the organization they were filed under.
 
 from sqlalchemy import func, select
 
-from helpdesk import names
+from helpdesk import events, names
 from helpdesk.accounts import audit
 from helpdesk.accounts.auth import find_user_by_email
 from helpdesk.accounts.models import (
@@ -26,15 +26,21 @@ MAX_NAME = 200
 
 
 class MoveConfirmationNeeded(DomainError):
-    """The customer belongs to another organization: the admin must confirm the move first."""
+    """Joining changes more than membership: the customer belongs to another organization (`current`),
+    or other domains have something the admin must read first (`notes`: their own credits, which the
+    organization's shared bank hides). The admin must confirm first."""
 
-    def __init__(self, user, current):
+    def __init__(self, user, current, notes=()):
         self.user = user
         self.current = current
-        super().__init__(
-            f"{user.name} ({user.email}) belongs to {current.name}. Moving them takes them out of "
-            f"{current.name}; their existing tickets stay with {current.name}."
-        )
+        self.notes = tuple(notes)
+        said = []
+        if current is not None:
+            said.append(
+                f"{user.name} ({user.email}) belongs to {current.name}. Moving them takes them out of "
+                f"{current.name}; their existing tickets stay with {current.name}."
+            )
+        super().__init__(" ".join(said + list(self.notes)))
 
 
 def organization_list(q=""):
@@ -109,8 +115,10 @@ def add_member(actor, organization, email, *, confirmed=False):
     """Put the customer with this e-mail into `organization`; returns (user, changed).
 
     Guarantees: only existing customers join (agents are refused); a customer of another
-    organization moves only when `confirmed`, else MoveConfirmationNeeded and nothing changes;
-    a moved customer is no longer a manager anywhere. Adding a member again changes nothing.
+    organization, or one whose joining other domains warn of (events.customer_joining: their own
+    bank's credits, which the shared bank hides), joins only when `confirmed`, else
+    MoveConfirmationNeeded saying all of it and nothing changes; a moved customer is no longer a
+    manager anywhere. Adding a member again changes nothing.
     """
     found = find_user_by_email(email or "")
     if found is None:
@@ -123,8 +131,10 @@ def add_member(actor, organization, email, *, confirmed=False):
     if user.organization_id == organization.id:
         return user, False
     previous = user.organization
-    if previous is not None and not confirmed:
-        raise MoveConfirmationNeeded(user, previous)
+    if not confirmed:
+        notes = [n for n in events.customer_joining.send(user=user, organization=organization) if n]
+        if previous is not None or notes:
+            raise MoveConfirmationNeeded(user, previous, notes)
     user.organization = organization
     user.is_org_manager = False
     audit.record(

@@ -21,7 +21,7 @@ class FieldRefused(ValidationFailed):
 
 CONFIRMATIONS = {
     users.SeatLimitConfirmationNeeded: ("over_seat_limit", " Send over_seat_limit: true to go ahead."),
-    organizations.MoveConfirmationNeeded: ("move", " Send move: true to move them."),
+    organizations.MoveConfirmationNeeded: ("move", " Send move: true to go ahead."),
 }
 
 

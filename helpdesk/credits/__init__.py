@@ -54,6 +54,7 @@ def init_app(app):
     events.ticket_status_changed.connect(guarantee.on_status_changed)
     events.ticket_merged.connect(guarantee.on_ticket_merged)
     events.agent_access_reduced.connect(time_entries.stop_lost_timers)
+    events.customer_joining.connect(credits_ledger.joining_warning)
 
 
 def _is_customer(user):

@@ -312,6 +312,42 @@ def banks_by_organization(organization_ids):
     return {bank.organization_id: bank for bank in banks}
 
 
+def own_bank(user):
+    """`user`'s own bank (not their organization's), or None."""
+    return db.session.scalars(OWN_BANK, {"user_id": user.id}).unique().first()
+
+
+def hidden_own_bank(user):
+    """`user`'s own bank when it holds credits but they spend from their organization's shared
+    bank (account_for): its credits wait, unused, while they belong to it. Else None."""
+    if not user.organization_id:
+        return None
+    own = own_bank(user)
+    if own is None or own.balance == 0:
+        return None
+    spends = account_for(user)
+    return own if spends is not None and spends.id != own.id else None
+
+
+def joining_warning(user, organization):
+    """Receiver of events.customer_joining: what joining `organization` does to the customer's own
+    bank when it holds credits and the organization has a shared bank (which then pays for their
+    tickets instead), or None. Says what an admin can do about it; nothing moves by itself."""
+    shared = bank_for(organization)
+    own = own_bank(user)
+    if shared is None or own is None or own.balance == 0:
+        return None
+    return (
+        f"{user.name} has their own credit bank holding {own.balance:,} credits. While they belong to "
+        f"{organization.name}, their new tickets are paid from {organization.name}'s shared bank "
+        f"({shared.balance:,} credits); their own bank serves only tickets already charged to it "
+        "(their refunds and agent time). They keep its credits (their Credits page shows them) and "
+        "spend them again if they leave the organization. To move the "
+        f"credits, book a deduction on their bank and a grant on {organization.name}'s "
+        "(Plans and credits, Banks)."
+    )
+
+
 def bank_for(organization):
     """The organization's shared credit bank, or None."""
     return banks_by_organization([organization.id]).get(organization.id)

@@ -110,6 +110,10 @@ def bank():
         page=page,
         linkable_tickets=linkable,
         spent_by=spent_by,
+        # A member's own bank with credits, which the shared bank pays instead of: shown, not hidden.
+        own_bank=credits.hidden_own_bank(current_user)
+        if account is not None and account.organization_id
+        else None,
         buy_url=buy_credits_url(),
         can_buy=billing.purchase_target(current_user).refusal is None,
         switch_url=plan_switch_url(current_user),

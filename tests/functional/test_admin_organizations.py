@@ -1,5 +1,6 @@
 """Admins manage organizations: create, rename, members, managers, and what a manager then sees."""
 
+import html
 import re
 
 import pytest
@@ -26,6 +27,11 @@ def acme(make):
 
 def org_named(name):
     return db.session.scalar(db.select(Organization).where(Organization.name == name))
+
+
+def text_of(response):
+    """What the page says, tags taken out and spaces folded."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", response.get_data(as_text=True))).split())
 
 
 def fresh(user):
@@ -357,3 +363,56 @@ def test_removing_the_only_manager_warns_in_the_question(client, admin, acme, ma
     asked = client.post(f"/admin/organizations/{acme.id}/members/{carol.id}/remove").get_data(as_text=True)
     assert "Remove Carol from Acme?" in asked and NO_MANAGER in asked
     assert f'href="/admin/organizations/{acme.id}">Cancel' in asked
+
+
+# --- a customer with their own bank joining an organization with a shared bank ----------------
+
+
+def test_adding_a_customer_with_their_own_credits_asks_first_and_says_what_happens(
+    client, admin, acme, make, login, ref
+):
+    alice = make.customer(email="alice@example.test", name="Alice Archer")
+    credit_helpers.bank("Pay as you go", 1000, user=alice)
+    credit_helpers.bank("Business", 500, organization=acme)
+    url = f"/admin/organizations/{acme.id}/members"
+    first = text_of(client.post(url, data={"email": "alice@example.test"}))
+    assert "Alice Archer has their own credit bank holding 1,000 credits." in first
+    assert "their new tickets are paid from Acme's shared bank (500 credits)" in first
+    assert "book a deduction on their bank and a grant on Acme's" in first
+    assert "Confirm: add Alice Archer to Acme" in first
+    assert fresh(alice).organization_id is None  # asking changed nothing
+    response = client.post(url, data={"email": "alice@example.test", "confirmed": "y"})
+    assert "Alice Archer joined Acme." in text_of(client.get(response.headers["Location"]))
+    assert fresh(alice).organization_id == acme.id
+    login(fresh(alice))
+    page = text_of(client.get("/portal/credits"))
+    assert "Acme (shared by your organization)" in page and "500 credits" in page
+    assert "Your own bank" in page and "You also have your own bank, with 1,000 credits" in page
+
+
+def test_own_banks_that_change_nothing_join_without_a_question(client, admin, acme, make, login, ref):
+    """An empty own bank hides nothing, and without a shared bank the own one keeps paying."""
+    empty = make.customer(email="empty@example.test", name="Emma Empty")
+    credit_helpers.bank("Pay as you go", 0, user=empty)
+    credit_helpers.bank("Business", 500, organization=acme)
+    globex = make.OrganizationFactory(name="Globex")  # no shared bank
+    rich = make.customer(email="rich@example.test", name="Rick Rich")
+    credit_helpers.bank("Pay as you go", 800, user=rich)
+    client.post(f"/admin/organizations/{acme.id}/members", data={"email": "empty@example.test"})
+    client.post(f"/admin/organizations/{globex.id}/members", data={"email": "rich@example.test"})
+    assert fresh(empty).organization_id == acme.id and fresh(rich).organization_id == globex.id
+    login(fresh(empty))
+    assert "Your own bank" not in text_of(client.get("/portal/credits"))
+    login(fresh(rich))
+    page = text_of(client.get("/portal/credits"))
+    assert "Rick Rich" in page and "800 credits" in page and "Your own bank" not in page
+
+
+def test_moving_a_customer_with_their_own_credits_says_both(client, admin, acme, make, ref):
+    globex = make.OrganizationFactory(name="Globex")
+    erin = make.customer(email="erin@example.test", name="Erin", organization_id=globex.id)
+    credit_helpers.bank("Pay as you go", 300, user=erin)
+    credit_helpers.bank("Business", 500, organization=acme)
+    first = text_of(client.post(f"/admin/organizations/{acme.id}/members", data={"email": erin.email}))
+    assert "Erin (erin@example.test) belongs to Globex." in first
+    assert "Erin has their own credit bank holding 300 credits." in first and "Confirm: move Erin" in first
