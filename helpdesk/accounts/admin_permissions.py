@@ -47,7 +47,8 @@ def save_permissions():
     )
     if outcome.ok:
         change = outcome.value
-        flash(f"Permissions saved: {change.granted} granted, {change.revoked} revoked.", "success")
+        timers = "".join(f" {timer.said}" for timer in change.stopped_timers)
+        flash(f"Permissions saved: {change.granted} granted, {change.revoked} revoked.{timers}", "success")
     else:
         flash(outcome.message, "error")
     return redirect(url_for("accounts_admin.permissions", page=request.args.get("page")))
@@ -63,10 +64,12 @@ def toggle_permission(user_id, category_id):
     if not form.validate_on_submit():
         abort(400)
     wanted = (user.id, category.id) in form.wanted_pairs()
-    error = perform(permissions.set_permission, current_user, user, category, wanted).message or None
+    outcome = perform(permissions.set_permission, current_user, user, category, wanted)
+    error = outcome.message or None
+    timers = " ".join(timer.said for timer in getattr(outcome.value, "stopped_timers", ()))
     granted = permissions.granted_pairs([user.id])
     if not is_htmx():
-        flash(error or "Permission saved.", "error" if error else "success")
+        flash(error or f"Permission saved. {timers}".strip(), "error" if error else "success")
         return redirect(url_for("accounts_admin.permissions"))
     response = render_fragment(
         "accounts/admin/_permission_cell.html",
@@ -75,5 +78,6 @@ def toggle_permission(user_id, category_id):
         granted=granted,
         saved=not error,
         error=error,
+        timers=timers,
     )
     return response

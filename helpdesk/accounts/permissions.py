@@ -16,6 +16,18 @@ from helpdesk.extensions import db
 class GridChange:
     granted: int
     revoked: int
+    stopped_timers: tuple = ()  # credits.time_entries.TimerEnding: running timers a revocation stopped
+
+
+@dataclass(frozen=True)
+class PermissionChanged:
+    """A saved grant or revocation (always true), and the running timers of the technician's that
+    a revocation stopped and charged (credits.time_entries.TimerEnding: each says what was done)."""
+
+    stopped_timers: tuple = ()
+
+    def __bool__(self):
+        return True
 
 
 def technician_query():
@@ -44,8 +56,9 @@ def _require_technician(user):
 
 def set_permission(actor, user, category, granted):
     """Grant or revoke one technician's access to one category. Guarantees: only technicians;
-    idempotent (granting twice, even concurrently, leaves one grant); every change in history.
-    Returns True when something changed."""
+    idempotent (granting twice, even concurrently, leaves one grant); every change in history;
+    a revocation unassigns their open tickets of the category and stops their timers there.
+    Returns a PermissionChanged (true) when something changed, else False."""
     _require_technician(user)
     exists = db.session.scalar(
         select(CategoryPermission.id).where(
@@ -74,8 +87,9 @@ def set_permission(actor, user, category, granted):
     db.session.expire(user, ["category_permissions", "granted_category_csv"])
     db.session.flush()
     if not granted:  # their open tickets of that category go back to Unassigned, their timers there stop
-        events.agent_access_reduced.send(user=user, actor=actor)
-    return True
+        results = events.agent_access_reduced.send(user=user, actor=actor)
+        return PermissionChanged(tuple(t for r in results if isinstance(r, tuple) for t in r))
+    return PermissionChanged()
 
 
 def replace_permissions(actor, users, categories, wanted):
@@ -85,16 +99,18 @@ def replace_permissions(actor, users, categories, wanted):
     users = [u for u in users if u.role == ROLE_TECHNICIAN]
     current = granted_pairs([u.id for u in users])
     granted = revoked = 0
+    stopped = ()
     for user in users:
         for category in categories:
             pair = (user.id, category.id)
             if (pair in wanted) != (pair in current):
-                set_permission(actor, user, category, pair in wanted)
+                changed = set_permission(actor, user, category, pair in wanted)
+                stopped += getattr(changed, "stopped_timers", ())
                 if pair in wanted:
                     granted += 1
                 else:
                     revoked += 1
-    return GridChange(granted=granted, revoked=revoked)
+    return GridChange(granted=granted, revoked=revoked, stopped_timers=stopped)
 
 
 CATEGORY_AGENTS = (  # every new ticket asks (its mail): built once
