@@ -89,8 +89,9 @@ credit_alert_raised = Event(
 )
 guarantee_refunded = Event(
     "guarantee_refunded",
-    "ticket, credits, entry, alert, target, payer: a missed target (or a withdrawal) refunded "
-    "credits paid for the ticket's priority to `payer`'s bank.",
+    "ticket, credits, entry, alert, target, payer, reason, percent: a missed target (or a "
+    "withdrawal, or a merge) refunded `percent` of the credits paid for the ticket's priority to "
+    '`payer`\'s bank; `reason` is "missed", "withdrawn" or "merged into #<id>".',
 )
 sla_at_risk = Event(
     "sla_at_risk",

@@ -141,7 +141,14 @@ def refund(ticket, target, reason, percent=100, key=None):
     alert_text = f"{memo} ({amount:,} credits to {account.owner_name}'s bank)."
     alert = credit_alerts.record_alert(account, ALERT_SLA_REFUND, alert_text, ticket=ticket)
     events.guarantee_refunded.send(
-        ticket=ticket, credits=amount, entry=entry, alert=alert, target=target, payer=_payer(ticket)
+        ticket=ticket,
+        credits=amount,
+        entry=entry,
+        alert=alert,
+        target=target,
+        payer=_payer(ticket),
+        reason=reason,
+        percent=percent,
     )
     db.session.flush()
     return entry

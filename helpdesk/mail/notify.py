@@ -306,12 +306,26 @@ def payment_link(user, *, credits, amount_minor, currency, url, started_by=None)
     ]
 
 
-def sla_refund(user, *, credits, ticket=None):
-    """Tell a customer the credits of a missed response target were refunded."""
+def sla_refund(user, *, credits, ticket=None, target="response", reason="missed", percent=100):
+    """Tell a customer why credits paid for a ticket's priority came back (credits.guarantee.refund's
+    `target`, `reason` and `percent`): the response target missed, the resolution target missed
+    (`percent` of what was paid), the ticket withdrawn before any reply, or merged into another."""
     subject = _ticket_subject(ticket, "Credits refunded: ") if ticket is not None else "Credits refunded"
-    extra = {} if ticket is not None else {"url": public_url("tickets_portal.tickets")}
+    extra = (
+        {"priority": ticket.priority.name}
+        if ticket is not None
+        else {"url": public_url("tickets_portal.tickets")}
+    )
+    if reason.startswith("merged into "):
+        why, extra["merged_into"] = "merged", reason.removeprefix("merged into ")
+    elif reason == "withdrawn":
+        why = "withdrawn"
+    else:
+        why = "resolution" if target == "resolution" else "response"
     return [
-        _send("sla_refund", u, "sla_refund", subject, ticket, credits=credits, **extra)
+        _send(
+            "sla_refund", u, "sla_refund", subject, ticket, credits=credits, why=why, percent=percent, **extra
+        )
         for u in _recipients([user])
     ]
 

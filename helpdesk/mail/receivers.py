@@ -106,8 +106,8 @@ def _mail_admins(alert, what, admins):
     db.session.flush()
 
 
-def on_guarantee_refunded(ticket, credits, entry, alert, target, payer):
-    notify.sla_refund(payer, credits=credits, ticket=ticket)
+def on_guarantee_refunded(ticket, credits, entry, alert, target, payer, reason, percent):
+    notify.sla_refund(payer, credits=credits, ticket=ticket, target=target, reason=reason, percent=percent)
     alert.notified_at = utcnow()
 
 

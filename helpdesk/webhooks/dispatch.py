@@ -105,7 +105,7 @@ def on_balance_changed(account, old_balance, entry):
     )
 
 
-def on_guarantee_refunded(ticket, credits, entry, alert, target, payer):
+def on_guarantee_refunded(ticket, credits, entry, alert, target, payer, **_why):
     emit(
         "guarantee.refunded",
         lambda: {

@@ -161,7 +161,7 @@ def test_a_missed_response_target_mails_the_requester_once(make, ref, staff):
     db.session.commit()
     (mail,) = outbox("sla_refund")
     assert mail.to_addr == "alice@example.test" and mail.ticket_id == ticket.id
-    assert "250 credits went back" in mail.body_text
+    assert "the 250 credits paid for its Urgent priority went back" in mail.body_text
     assert outbox("admin_alert") == []  # a refund is the customer's news; admins see it in their list
 
 
