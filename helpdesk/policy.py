@@ -403,6 +403,15 @@ def get_invoice_or_404(user, invoice_id):
     return tuple(found)
 
 
+def can_see_ticket_charges(user, ticket):
+    """What was paid for a ticket (its charges and refunds on the ticket page): agents who see it,
+    its requester, and their organization's manager (whose shared bank may pay); not someone who
+    only follows it, who would learn what another customer paid and how."""
+    if not can_view_ticket(user, ticket):
+        return False
+    return user.is_agent or ticket.requester_id == user.id or manages_organization_of(user, ticket)
+
+
 def can_upgrade_priority(user, ticket):
     """Customers (requester or their organization's manager) raise the priority of an open ticket."""
     return bool(can_close_or_reopen(user, ticket) and not user.is_agent and ticket.is_open)

@@ -30,7 +30,10 @@ def funding_for(user):
 
 
 def ticket_credit_context(user, ticket):
-    """What the ticket page shows about credits: net paid, its entries, and upgrade quotes."""
+    """What the ticket page shows about credits: net paid, its entries, and upgrade quotes; None
+    for a viewer who may not see what was paid (a subscriber: policy.can_see_ticket_charges)."""
+    if not policy.can_see_ticket_charges(user, ticket):
+        return None
     paid = credit_quotes.net_paid(ticket)
     context = {"paid": paid, "entries": credit_quotes.ticket_entries(ticket), "upgrades": [], "form": None}
     if policy.can_upgrade_priority(user, ticket):
