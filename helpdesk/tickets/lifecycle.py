@@ -251,7 +251,11 @@ def _add_message(ticket, actor, body, *, internal, files, source, staging_key, s
     if not internal and ticket.merged_into_id is not None:
         raise NotAllowed(merged_text(ticket, "reply there"))
     if not internal and not policy.can_reply(actor, ticket):
-        raise NotAllowed("This ticket is closed. Reopen it to reply.")
+        if policy.can_close_or_reopen(actor, ticket):
+            raise NotAllowed("This ticket is closed. Reopen it to reply.")
+        raise NotAllowed(
+            "This ticket is closed, and only its requester or their organization's manager can reopen it."
+        )
     if not (body or "").strip():
         raise ValidationFailed("Write a message before sending.")
     checked = [uploads.check_upload(name, data) for name, data in files]

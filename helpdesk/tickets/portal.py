@@ -6,6 +6,7 @@ from flask_login import current_user
 from helpdesk import policy
 from helpdesk.actions import perform
 from helpdesk.credits import credit_requests, submission, switching
+from helpdesk.credits import ledger as credit_ledger
 from helpdesk.credits import quotes as credit_quotes
 from helpdesk.credits.panels import (
     asked_message,
@@ -30,6 +31,7 @@ from helpdesk.tickets.forms import (
     new_submission_key,
     offer_categories,
 )
+from helpdesk.tickets.models import STATUS_CLOSED
 from helpdesk.tickets.panels import remember_for_purchase
 from helpdesk.web import paginate
 
@@ -198,6 +200,15 @@ def _ask_a_manager(draft):
     return redirect(url_for("tickets_portal.new_ticket", draft=draft.id))
 
 
+def _follow_up_by_mail(ticket):
+    """Whether answering the closed ticket's mail opens a follow-up for the current user, as the
+    inbound mail does it (mail/inbound_tickets.open_follow_up): they may (policy.can_follow_up)
+    and the requester's plan has a free priority for it (nothing is charged by mail)."""
+    if not policy.can_follow_up(current_user, ticket):
+        return False
+    return bool(credit_quotes.free_priorities(credit_ledger.plan_for(ticket.requester)))
+
+
 def _ticket_context(ticket, reply_form=None, upload_errors=()):
     reply_form = reply_form or ReplyForm(formdata=None)
     if not reply_form.submission_key.data:
@@ -209,6 +220,7 @@ def _ticket_context(ticket, reply_form=None, upload_errors=()):
         upload_errors=list(upload_errors),
         can_reply=policy.can_reply(current_user, ticket),
         can_close=policy.can_close_or_reopen(current_user, ticket),
+        follow_up_by_mail=ticket.status == STATUS_CLOSED and _follow_up_by_mail(ticket),
         subscriber_only=policy.is_subscriber_only(current_user, ticket),
         credit=ticket_credit_context(current_user, ticket),
     )

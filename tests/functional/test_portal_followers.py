@@ -1,4 +1,5 @@
-"""What someone who only follows a ticket sees on the portal: not what its requester paid."""
+"""What someone who only follows a ticket sees on the portal: not what its requester paid, and,
+once it is closed, what they can do instead of reopening it."""
 
 import html
 import re
@@ -7,6 +8,7 @@ import pytest
 
 from helpdesk.credits import submission
 from helpdesk.extensions import db
+from helpdesk.tickets import lifecycle
 from tests.credit_helpers import bank
 
 
@@ -62,3 +64,47 @@ def test_a_follower_does_not_see_what_the_requester_paid(client, login, acme):
         login(payer)
         page = _page(client, acme.ticket)
         assert f"<dt>Paid</dt> <dd>{paid}" in page and memo in page
+
+
+def _closed(acme):
+    lifecycle.close_ticket(acme.ticket, acme.alice)
+    db.session.commit()
+
+
+CLOSED_FOR_FOLLOWERS = (
+    "This ticket is closed, and only Alice Archer, who opened it, or a manager of Acme can reopen it:"
+    " ask them to if you need more help."
+)
+BY_MAIL = "Or answer one of this ticket's e-mails: your answer opens a follow-up ticket, which you follow."
+
+
+def test_a_follower_of_a_closed_ticket_is_told_who_can_reopen_it_and_about_the_follow_up(client, login, acme):
+    _closed(acme)
+    login(acme.dave)
+    page = _page(client, acme.ticket)
+    assert "Reopen it to reply" not in page and "Reopen ticket" not in page
+    assert CLOSED_FOR_FOLLOWERS in _said(page) and BY_MAIL in _said(page)
+    login(acme.alice)  # the requester reopens it herself
+    page = _page(client, acme.ticket)
+    assert "This ticket is closed. Reopen it to reply." in page and "Reopen ticket" in page
+    assert "only Alice Archer" not in page and "e-mails" not in page
+
+
+def test_a_follower_s_refused_reply_says_the_same_and_is_kept(client, login, acme):
+    _closed(acme)
+    login(acme.dave)
+    refused = client.post(f"/portal/tickets/{acme.ticket.id}/reply", data={"body": "Still broken here."})
+    page = " ".join(refused.get_data(as_text=True).split())
+    assert "Reopen it to reply" not in page
+    assert CLOSED_FOR_FOLLOWERS in _said(page) and BY_MAIL in _said(page)
+    assert "Your reply (not sent)" in page and "Still broken here.</textarea>" in page
+
+
+def test_no_follow_up_is_promised_when_the_requester_s_plan_has_no_free_priority(client, login, acme, ref):
+    _closed(acme)
+    for name in ("Low", "Normal"):
+        ref.priorities[name].credit_cost = 10  # mail opens nothing at a price: no follow-up by mail
+    db.session.commit()
+    login(acme.outsider)
+    page = _page(client, acme.ticket)
+    assert CLOSED_FOR_FOLLOWERS in _said(page) and "e-mails" not in page
