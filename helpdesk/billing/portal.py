@@ -50,6 +50,7 @@ def billing_page(refused_top_up=None, status=200):
     top_up = topups.panel(current_user)
     target = billing.purchase_target(current_user)
     packs = billing.active_packs()
+    member = target.account is not None and target.account.organization_id is not None
     return render_page_or_block(
         "billing/index.html",
         "history",
@@ -66,6 +67,12 @@ def billing_page(refused_top_up=None, status=200):
         top_up_form=refused_top_up or top_up_form(top_up.rule),
         card_saved=request.args.get("card") == "saved",
         history=history,
+        # What an empty history says: a member does not buy (the managers do, and their purchases
+        # are on the shared bank's statement, not in the member's history: policy.payment_visibility).
+        buys_for_others=member and not policy.can_buy_for_bank(current_user, target.account),
+        may_buy=bool(
+            policy.can_buy_credits(current_user) and not target.refusal and packs and payments.provider()
+        ),
         **_funnel_context(target, packs),
     )
 

@@ -124,3 +124,17 @@ def test_a_member_of_an_organization_without_a_shared_bank_buys_for_their_own(cl
     login(member)
     buy(client, shop)
     assert payments()[0].account_id == own.id
+
+
+def test_a_member_s_empty_payment_history_says_who_buys_not_to_buy_a_pack(client, login, shop, acme):
+    _shared, carol, dave = acme
+    login(carol)
+    assert "Buy a pack above to add credits" in client.get("/billing/").get_data(as_text=True)
+    buy(client, shop)  # the manager's purchase: in her history and on the statement, not in Dave's
+    login(dave)
+    page = " ".join(client.get("/billing/").get_data(as_text=True).split())
+    assert "Buy a pack above" not in page
+    assert (
+        "You have no card payments. Credits for <span hx-disable>Acme&#39;s shared bank</span> are bought"
+        ' by the organization\'s managers: their purchases are on its <a href="/portal/credits">statement</a>.'
+    ) in page
