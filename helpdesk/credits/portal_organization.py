@@ -1,9 +1,9 @@
 """Organization pages for managers (members' spending per month, page and CSV, and their monthly
 limits) and the members' "Ask a manager for credits" from the billing page."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from helpdesk import policy
@@ -27,30 +27,44 @@ def _managed_bank():
 
 
 def _period():
-    """The month asked for (?month=YYYY-MM), else this month (UTC)."""
-    wanted = request.args.get("month", "")
+    """(the month to show as YYYY-MM, why the one asked for was refused or None): ?month=YYYY-MM
+    when it is a month that has begun, else this month (UTC) with the reason."""
+    wanted = request.args.get("month", "").strip()
+    current = period_of(utcnow())
+    if not wanted:
+        return current, None
     try:
-        members.month_range(wanted)
+        start = datetime.strptime(wanted, "%Y-%m")
     except ValueError:
-        return period_of(utcnow())
-    return wanted
+        start = None
+    if start is None or _month(start) != wanted:  # 2026-13, abc, 0000-01, 2026-1
+        return current, f"“{wanted[:20]}” is not a month: write it as YYYY-MM, for example {current}."
+    if wanted > current:
+        return current, f"{wanted} has not begun yet: there is no usage to show for it."
+    return wanted, None
+
+
+def _month(moment):
+    return f"{moment.year:04d}-{moment.month:02d}"  # strftime("%Y") drops the zeros of year 1
 
 
 def _neighbours(period):
-    """The months before and after `period` (YYYY-MM)."""
+    """The months before and after `period` (YYYY-MM); none before January of year 1."""
     start, end = members.month_range(period)
-    return (start - timedelta(days=1)).strftime("%Y-%m"), end.strftime("%Y-%m")
+    previous = None if (start.year, start.month) == (1, 1) else _month(start - timedelta(days=1))
+    return previous, _month(end)
 
 
 @bp.get("/organization/usage")
 def organization_usage():
     account = _managed_bank()
-    period = _period()
+    period, refusal = _period()
     previous, following = _neighbours(period)
     return render_template(
         "credits/portal/organization_usage.html",
         account=account,
         period=period,
+        refusal=refusal,
         previous=previous,
         following=following if following <= period_of(utcnow()) else None,
         usage=members.usage_summary(account, period),
@@ -64,7 +78,9 @@ USAGE_COLUMNS = ("month", "member", "email", "tickets", "charged", "refunded", "
 @bp.get("/organization/usage.csv")
 def organization_usage_csv():
     account = _managed_bank()
-    period = _period()
+    period, refusal = _period()
+    if refusal:  # a CSV cannot show a message: no file with this month's figures under that name
+        return _csv_refused(refusal)
     rows = (
         (
             period,
@@ -79,6 +95,20 @@ def organization_usage_csv():
         for m in members.usage_summary(account, period)
     )
     return csv_response(f"credit-usage-{period}.csv", USAGE_COLUMNS, rows)
+
+
+def _csv_refused(reason):
+    """400 with the reason as plain text, as the agents' report downloads answer refused filters."""
+    text = "\n".join(
+        [
+            "This CSV was not made: its month was refused.",
+            reason,
+            "Choose the month on the usage page (Organization) and download it from there.",
+        ]
+    )
+    response = Response(text + "\n", status=400, mimetype="text/plain")
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @bp.post("/organization/members/<int:user_id>/cap")

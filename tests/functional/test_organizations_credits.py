@@ -492,3 +492,36 @@ def test_ten_simultaneous_urgent_submissions_never_pass_the_cap(app, make, ref):
     assert sorted(outcomes) == ["ok"] * 2 + ["over"] * 8
     assert balance_of(shared) == 9_500 and members.spent_by(shared, member_id) == 500
     assert db.session.scalar(select(func.count(Ticket.id))) == 2
+
+
+@pytest.mark.parametrize(
+    "month, reason",
+    [
+        ("2026-13", "“2026-13” is not a month: write it as YYYY-MM, for example {now}."),
+        ("abc", "“abc” is not a month: write it as YYYY-MM, for example {now}."),
+        ("0000-01", "“0000-01” is not a month: write it as YYYY-MM, for example {now}."),
+        ("9999-12", "9999-12 has not begun yet: there is no usage to show for it."),
+    ],
+)
+def test_a_month_that_is_not_one_is_refused_with_the_reason(client, login, acme, month, reason):
+    now = datetime.now(UTC).strftime("%Y-%m")
+    reason = reason.format(now=now)
+    login(acme.carol)
+    page = client.get(f"/portal/organization/usage?month={month}").get_data(as_text=True)
+    assert (
+        f'<div class="form-errors" role="alert"><p>{reason}</p><p>Showing {now} (this month) instead.</p>'
+        in page
+    )
+    assert f"{now} (UTC)" in page
+    csv = client.get(f"/portal/organization/usage.csv?month={month}")
+    assert csv.status_code == 400 and csv.mimetype == "text/plain"
+    assert csv.get_data(as_text=True) == (
+        f"This CSV was not made: its month was refused.\n{reason}\n"
+        "Choose the month on the usage page (Organization) and download it from there.\n"
+    )
+
+
+def test_the_first_month_there_is_has_no_previous_one(client, login, acme):
+    login(acme.carol)
+    page = client.get("/portal/organization/usage?month=0001-01").get_data(as_text=True)
+    assert "0001-01 (UTC)" in page and "Previous month" not in page and "form-errors" not in page
