@@ -142,7 +142,23 @@ def new_ticket():
             done = "submitted" if created else "was already submitted"
             flash(f"Ticket #{ticket_id} {done}.", "success")
             return redirect(url_for("tickets_portal.ticket", ticket_id=ticket_id))
+    _name_a_locked_priority(form)
     return _render_new_ticket(form, staged, upload_errors), 200
+
+
+def _name_a_locked_priority(form):
+    """A priority the plan does not offer, sent anyway (without JavaScript, or from a page shown
+    before a plan change): one message that names it, instead of "choose one of the listed
+    options", which does not say why (the form lists it, with its plan, as not on this plan)."""
+    wanted = request.form.get("priority", type=row_id)
+    if not form.priority.errors or wanted is None:
+        return
+    for locked in switching.locked_priorities(current_user):
+        if locked.priority.id == wanted:
+            form.priority.errors[:] = [
+                f"{locked.priority.name} is not on your plan: choose one of its priorities."
+            ]
+            return
 
 
 @bp.post("/tickets/new/draft")

@@ -52,7 +52,11 @@ def test_a_forged_locked_priority_is_still_refused(client, bob, ref):
         "submission_key": "forged-1",
     }
     page = client.post("/portal/tickets/new", data=data).get_data(as_text=True)
-    assert "Not a valid choice" not in page and "Choose one of the priorities of your plan" in page
+    errors = page.split('id="priority-errors">')[1].split("</ul>")[0]
+    assert errors == "<li>Urgent is not on your plan: choose one of its priorities.</li>"  # one message
+    assert "Not a valid choice" not in page and "choose one of the listed options" not in page
+    assert "Choose one of the priorities of your plan" not in page  # not said again under the field
+    assert "Down</textarea>" in page or 'value="Down"' in page  # nothing typed is lost
     assert balance_of(credits.account_for(bob)) == 0
 
 
