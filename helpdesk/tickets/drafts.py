@@ -8,18 +8,20 @@ Guarantees:
 - a draft is its author's alone (anyone else's id is "no draft") and lives DRAFT_LIFETIME (a day)
   from its last save; an expired draft is never given back, and is deleted, with its staged
   files, by the next save of any draft;
-- submitting the ticket deletes its draft, in the ticket's transaction (lifecycle.create_ticket).
+- submitting the ticket empties its draft, in the ticket's transaction (lifecycle.create_ticket):
+  it is never given back again, but its link, until the draft would have expired, says which
+  ticket it became (submitted_as) rather than that it expired.
 """
 
 from datetime import timedelta
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete, select, update
 
 from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
 from helpdesk.querying import is_row_id
 from helpdesk.tickets import uploads
-from helpdesk.tickets.models import Category, Priority, TicketDraft
+from helpdesk.tickets.models import Category, Priority, Ticket, TicketDraft
 
 DRAFT_LIFETIME = timedelta(days=1)
 
@@ -58,12 +60,34 @@ def save_draft(author, *, submission_key, subject="", body="", category_id=None,
     return draft
 
 
-def get_draft(author, draft_id):
-    """The author's draft if it exists and has not expired, else None (whoever else's it is)."""
+def _own_unexpired(author, draft_id):
+    """The author's draft row while it lasts (submitted or not), else None (whoever else's it is)."""
     draft = db.session.get(TicketDraft, draft_id) if is_row_id(draft_id) else None
     if draft is None or author is None or draft.user_id != getattr(author, "id", None):
         return None
     return draft if draft.expires_at > utcnow() else None
+
+
+SUBMITTED = select(Ticket.id).where(
+    Ticket.requester_id == bindparam("user_id"), Ticket.submission_key == bindparam("key")
+)
+
+
+def _ticket_of(draft):
+    return db.session.scalar(SUBMITTED, {"user_id": draft.user_id, "key": draft.submission_key})
+
+
+def get_draft(author, draft_id):
+    """The author's draft if it exists, has not expired and was not submitted, else None."""
+    draft = _own_unexpired(author, draft_id)
+    return draft if draft is not None and _ticket_of(draft) is None else None
+
+
+def submitted_as(author, draft_id):
+    """The id of the ticket the author's draft was submitted as (while the draft would have
+    lasted), else None."""
+    draft = _own_unexpired(author, draft_id)
+    return _ticket_of(draft) if draft is not None else None
 
 
 def staged_files(draft):
@@ -72,16 +96,21 @@ def staged_files(draft):
 
 
 # Every submission asks (built once: building it costs more than running it).
-DISCARD = delete(TicketDraft.__table__).where(
-    TicketDraft.__table__.c.user_id == bindparam("user_id"),
-    TicketDraft.__table__.c.submission_key == bindparam("key"),
+EMPTY = (
+    update(TicketDraft.__table__)
+    .where(
+        TicketDraft.__table__.c.user_id == bindparam("author_id"),
+        TicketDraft.__table__.c.submission_key == bindparam("key"),
+    )
+    .values(subject="", body="")
 )
 
 
 def discard(author, submission_key):
-    """Delete the author's draft of this form, if any (its ticket was submitted)."""
+    """The author's draft of this form, if any, was submitted as a ticket: its text goes (the
+    ticket has it); the row stays until it expires so that its link can name the ticket."""
     if submission_key:
-        db.session.execute(DISCARD, {"user_id": author.id, "key": submission_key})
+        db.session.execute(EMPTY, {"author_id": author.id, "key": submission_key})
 
 
 def purge_expired():

@@ -64,7 +64,7 @@ def _new_ticket_choices(form):
     form.priority.choices = [(p.id, p.name) for p in credit_quotes.priorities_for(current_user)]
 
 
-def _render_new_ticket(form, staged=(), upload_errors=(), draft=None):
+def _render_new_ticket(form, staged=(), upload_errors=(), draft=None, submitted_draft=None):
     # With prices, balance and due times on the chosen category's calendar, as of now.
     quotes = credit_quotes.quotes_for(current_user, category_id=form.category.data)
     selected = next((q for q in quotes if q.priority.id == form.priority.data), None)
@@ -79,6 +79,7 @@ def _render_new_ticket(form, staged=(), upload_errors=(), draft=None):
         funding=funding_for(current_user),
         draft_endpoint="tickets_portal.save_draft",
         draft=draft,
+        submitted_draft=submitted_draft,  # the ticket a draft named by ?draft= was submitted as
         staged=list(staged),
         upload_errors=list(upload_errors),
         # The suggestions beside the subject carry the form's key, signed: only forms handed out
@@ -105,14 +106,15 @@ def _blank_or_draft_form(form):
     if draft is not None:
         _fill_from_draft(form, draft)
         return _render_new_ticket(form, drafts.staged_files(draft), draft=draft)
-    if draft_id:
+    submitted = drafts.submitted_as(current_user, draft_id) if draft_id else None
+    if draft_id and submitted is None:
         flash("That draft is no longer kept (drafts last a day): please fill in the form again.", "info")
     form.submission_key.data = new_submission_key()
     form.category.data = request.args.get("category", type=row_id) or form.category.data
     form.subject.data = " ".join(request.args.get("subject", "").split())[:200]
     wanted = request.args.get("priority", type=row_id)
     form.priority.data = credit_quotes.default_choice(credit_quotes.priorities_for(current_user), wanted)
-    return _render_new_ticket(form)
+    return _render_new_ticket(form, submitted_draft=submitted)  # a blank form under its notice
 
 
 @bp.route("/tickets/new", methods=["GET", "POST"])

@@ -126,7 +126,23 @@ def test_submitting_the_restored_draft_charges_once_attaches_the_files_and_drops
     ticket = db.session.scalar(select(Ticket))
     assert ticket.priority.name == "Urgent" and [a.filename for a in ticket.attachments] == ["screen.png"]
     assert balance_of(credits.account_for(sam)) == 1050
-    assert db.session.scalar(select(func.count(TicketDraft.id))) == 0
+    (draft,) = db.session.scalars(select(TicketDraft)).all()  # kept, empty, to name its ticket
+    assert drafts.get_draft(sam, draft.id) is None and (draft.subject, draft.body) == ("", "")
+
+
+def test_a_submitted_draft_s_link_names_its_ticket(client, sam, ref):
+    keep(client, ref, wanted="Normal")
+    draft = the_draft()
+    client.post("/portal/tickets/new", data=form(ref), content_type="multipart/form-data")
+    ticket = db.session.scalar(select(Ticket))
+    page = client.get(f"/portal/tickets/new?draft={draft.id}").get_data(as_text=True)  # Back
+    assert (
+        f'This draft was submitted as ticket <a href="/portal/tickets/{ticket.id}">#{ticket.id}</a>' in page
+    )
+    assert "no longer kept" not in page and "Invoice export broken" not in page
+    assert 'value="draft-key"' not in page  # a new form: submitting it is another submission
+    with time_machine.travel(utcnow() + timedelta(days=1, minutes=1), tick=False):
+        assert drafts.submitted_as(sam, draft.id) is None  # as long as the draft would have lasted
 
 
 def test_the_success_page_without_a_draft_is_unchanged(client, sam, ref, shop):
