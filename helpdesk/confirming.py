@@ -31,11 +31,13 @@ def confirmed():
 class Instead:
     """Another action the question offers beside "yes" ("Merge #7 into #3 instead"): a plain form
     posting `fields` to `url`, so it works alike in the dialog and on the page without JavaScript
-    (its own question, if it has one, comes as a page)."""
+    (its own question, if it has one, comes as a page). `method` "get": it only goes to `url`
+    ("Open #43")."""
 
     label: str
     url: str
     fields: tuple = ()
+    method: str = "post"
 
 
 def ask_first(question, consequence, action, *, cancel_url=None, danger=True, warning=None, instead=None):

@@ -4,10 +4,13 @@ Guarantees: the server quotes the price from the current tariff and the customer
 from the form; a priority the plan does not offer is refused before anything is written; a paid
 priority is charged to the customer's bank in the same transaction as the ticket
 (InsufficientCredits otherwise, and the caller rolls both back); a resubmission with the same key
-returns the first ticket and charges nothing more.
+returns the first ticket and charges nothing more. A form the same as a ticket made moments ago
+from another form (lifecycle.recent_twin: Back, then Submit) is asked about by the view first,
+with charged_text and again_text.
 """
 
 from helpdesk.credits import quotes
+from helpdesk.credits.models import KIND_CHARGE, KIND_REFUND
 from helpdesk.errors import ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.tickets import lifecycle
@@ -35,3 +38,24 @@ def submit_ticket(actor, *, subject, body, category_id, priority_id, files=(), s
     if created:
         quotes.charge_new_ticket(actor, ticket, price, submission_key)
     return ticket, created
+
+
+def charged_text(ticket):
+    """What the ticket's submission cost, for a question about it: "150 credits charged",
+    "nothing charged", "150 credits charged, 150 refunded since"."""
+    entries = quotes.ticket_entries(ticket)
+    charged = -sum(e.amount for e in entries if e.kind == KIND_CHARGE)
+    refunded = sum(e.amount for e in entries if e.kind == KIND_REFUND)
+    if charged <= 0:
+        return "nothing charged"
+    text = f"{charged:,} credits charged"
+    return text + (f", {refunded:,} refunded since" if refunded > 0 else "")
+
+
+def again_text(quote):
+    """What submitting the same ticket again would cost, from the form's quote (None: not offered)."""
+    if quote is not None and quote.is_paid:
+        return f"and charges {quote.cost:,} credits for it again"
+    if quote is not None and quote.minute_rate:
+        return "whose agent time is billed too"
+    return "at no charge"

@@ -7,7 +7,8 @@ from flask_login import current_user
 from helpdesk import policy
 from helpdesk.accounts import users
 from helpdesk.actions import perform
-from helpdesk.credits import on_behalf
+from helpdesk.confirming import Instead, ask_first, confirmed
+from helpdesk.credits import on_behalf, submission
 from helpdesk.tickets import lifecycle
 from helpdesk.tickets.blueprints import agent_bp as bp
 from helpdesk.tickets.forms import AgentNewTicketForm, new_submission_key, offer_categories
@@ -64,6 +65,9 @@ def new_ticket():
     if request.form.get("show_prices"):  # without JavaScript: the customer's prices, nothing opened
         return _render_form(form, prices)
     if form.validate_on_submit():
+        asked = _ask_about_twin(form, prices)
+        if asked is not None:
+            return asked
         outcome = perform(
             on_behalf.open_for_customer,
             current_user,
@@ -85,6 +89,34 @@ def new_ticket():
         field = fields.get(type(outcome.error), form.priority)
         field.errors = [*field.errors, outcome.message]
     return _render_form(form, prices, status=422 if form.errors else 200)
+
+
+def _ask_about_twin(form, prices):
+    """The same ticket as one the customer got moments ago (this form restored by Back and sent
+    again, with a new key) is asked about before a second one is opened or charged: open the
+    first, or open it again anyway (the question carries every field). None: nothing to ask."""
+    if confirmed() or prices is None:  # a new address has no tickets yet
+        return None
+    customer = prices.customer
+    twin = lifecycle.recent_twin(
+        customer,
+        subject=form.subject.data,
+        body=form.body.data,
+        category_id=form.category.data,
+        submission_key=form.submission_key.data,
+    )
+    if twin is None:
+        return None
+    quote = next((q for q in prices.quotes if q.priority.id == form.priority.data), None)
+    again = submission.again_text(quote if form.consent.data else None)
+    return ask_first(
+        f"This ticket was opened for {customer.name} a moment ago as #{twin.id}",
+        f"#{twin.id} “{twin.subject}” ({twin.priority.name}, {submission.charged_text(twin)}). Opening it"
+        f" again makes a second ticket {again}; nothing has been charged for it yet.",
+        "Open it again anyway",
+        danger=False,
+        instead=Instead(f"Open #{twin.id}", url_for("tickets_agent.ticket", ticket_id=twin.id), method="get"),
+    )
 
 
 @bp.get("/tickets/new/priorities", endpoint="new_ticket_priorities")

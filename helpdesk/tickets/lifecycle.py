@@ -89,6 +89,38 @@ def find_submission(requester, submission_key):
     return None if ticket_id is None else db.session.get(Ticket, ticket_id)
 
 
+# A form sent again from a copy the browser restored (Back, then Submit or Send): the page was
+# fetched anew, so its submission key is new and only the content tells it is the same.
+TWIN_WINDOW = timedelta(minutes=10)  # a new ticket the same as one its requester made this long ago
+REPEAT_WINDOW = timedelta(minutes=5)  # a reply the same as its author's previous one on the ticket
+
+
+def _same_text(a, b):
+    """Texts equal but for line endings and the spaces around them (a browser sends CRLF)."""
+    return (a or "").replace("\r\n", "\n").strip() == (b or "").replace("\r\n", "\n").strip()
+
+
+def recent_twin(requester, *, subject, body, category_id, submission_key=None):
+    """The requester's latest ticket made within TWIN_WINDOW with the same subject, description
+    and category from another form (not this submission key), or None: a form sent again from a
+    restored copy, which the caller asks about before opening (and charging) a second ticket.
+    None as well when this form's key already made a ticket: that one is simply given back."""
+    if find_submission(requester, submission_key) is not None:
+        return None
+    since = utcnow() - TWIN_WINDOW
+    candidates = db.session.scalars(
+        select(Ticket)
+        .where(
+            Ticket.requester_id == requester.id,
+            Ticket.category_id == category_id,
+            Ticket.subject == (subject or "").strip(),
+            Ticket.created_at >= since,
+        )
+        .order_by(Ticket.id.desc())
+    ).all()
+    return next((t for t in candidates if _same_text(t.body, body)), None)
+
+
 def create_ticket(actor, *, subject, body, category_id, priority_id, files=(), submission_key=None):
     """Open a ticket for `actor`. Returns (ticket, created). Charges nothing: a customer's
     submission goes through `credits.submission.submit_ticket`, which prices and charges it.

@@ -5,6 +5,7 @@ from flask_login import current_user
 
 from helpdesk import policy
 from helpdesk.actions import perform
+from helpdesk.confirming import Instead, ask_first, confirmed
 from helpdesk.credits import credit_requests, submission, switching
 from helpdesk.credits import ledger as credit_ledger
 from helpdesk.credits import quotes as credit_quotes
@@ -127,6 +128,9 @@ def new_ticket():
     form.submission_key.data = key
     staged, upload_errors = stage_form_files(key)
     if form.validate_on_submit() and not upload_errors:
+        asked = _ask_about_twin(form, key)
+        if asked is not None:
+            return asked
         outcome = perform(
             submission.submit_ticket,
             current_user,
@@ -161,6 +165,35 @@ def _name_a_locked_priority(form):
                 f"{locked.priority.name} is not on your plan: choose one of its priorities."
             ]
             return
+
+
+def _ask_about_twin(form, key):
+    """The same ticket as one this customer submitted moments ago, from another form (Back, then
+    Submit: the page came anew, with a new key), is asked about before anything is opened or
+    charged: open the first one, or submit again anyway (the question's form carries every field
+    and the key, so nothing typed or attached is lost). None: nothing to ask."""
+    if confirmed():
+        return None
+    twin = tickets.recent_twin(
+        current_user,
+        subject=form.subject.data,
+        body=form.body.data,
+        category_id=form.category.data,
+        submission_key=key,
+    )
+    if twin is None:
+        return None
+    quote = credit_quotes.quote_for(current_user, form.priority.data, category_id=form.category.data)
+    return ask_first(
+        f"You submitted this ticket a moment ago as #{twin.id}",
+        f"#{twin.id} “{twin.subject}” ({twin.priority.name}, {submission.charged_text(twin)}). Submitting"
+        f" it again opens a second ticket {submission.again_text(quote)}; nothing has been charged for it yet.",
+        "Submit it again anyway",
+        danger=False,
+        instead=Instead(
+            f"Open #{twin.id}", url_for("tickets_portal.ticket", ticket_id=twin.id), method="get"
+        ),
+    )
 
 
 @bp.post("/tickets/new/draft")

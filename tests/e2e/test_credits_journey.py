@@ -74,6 +74,40 @@ def test_business_customer_buys_urgent_with_a_live_quote(live_server, page):
     expect(page.locator(".balance")).to_have_text("750 credits")
 
 
+def test_back_and_submit_again_asks_before_a_second_charge(live_server, page):
+    """The audit's journey: submit a paid ticket, press Back (the browser refills the form on a
+    page fetched anew, with a new key), press Submit again: asked first, nothing charged twice."""
+    from playwright.sync_api import expect
+
+    log_in(page, live_server, "alice@example.com")
+    page.goto(f"{live_server}/portal/credits")
+    before = page.locator(".balance").inner_text()
+    page.goto(f"{live_server}/portal/tickets/new")
+    page.get_by_label("Category").select_option(label="IT")
+    page.get_by_label("High — response within 4 h of business hours — 150 credits").check()
+    page.get_by_label("Subject").fill("Back and submit again")
+    page.get_by_label("Describe the problem").fill("The printer prints blank pages.")
+    page.get_by_role("button", name="Submit ticket").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Back and submit again")
+    number = page.url.rsplit("/", 1)[1]
+    page.go_back()
+    page.get_by_label("Subject").fill("Back and submit again")  # as the browser refills it
+    page.get_by_label("Describe the problem").fill("The printer prints blank pages.")
+    page.get_by_label("Category").select_option(label="IT")
+    page.get_by_label("High — response within 4 h of business hours — 150 credits").check()
+    page.get_by_role("button", name="Submit ticket").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        f"You submitted this ticket a moment ago as #{number}"
+    )
+    expect(page.locator("main")).to_contain_text("(High, 150 credits charged)")
+    page.get_by_role("button", name=f"Open #{number}").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Back and submit again")
+    assert f"/portal/tickets/{number}" in page.url
+    page.get_by_role("link", name="Credits", exact=True).click()
+    spent = int(before.split()[0].replace(",", "")) - 150
+    expect(page.locator(".balance")).to_have_text(f"{spent:,} credits")
+
+
 def test_short_customer_sees_the_disabled_option_and_shortfall(live_server, page):
     from playwright.sync_api import expect
 

@@ -23,11 +23,13 @@ HX = {"HX-Request": "true"}
 
 
 def ticket_form(ref, priority="Urgent", key="sub-1", **extra):
+    """Each key is another ticket: its description says which (the same text from another form
+    within minutes is asked about first: test_resubmit.py)."""
     data = {
         "category": ref.categories["IT"].id,
         "priority": ref.priorities[priority].id,
         "subject": "Mail server down",
-        "body": "Nobody can send mail.",
+        "body": f"Nobody can send mail. (Form {key}.)",
         "submission_key": key,
     }
     data.update(extra)
