@@ -46,9 +46,19 @@ REPLY_NOTICES = {
 }
 
 
-def _posted_notice(action, body, ticket):
+ALREADY_POSTED = {
+    "reply": "This reply was already sent (it is in the conversation): it was not sent again.",
+    "note": "This note was already added (it is in the conversation): it was not added again.",
+    "resolve": "This reply was already sent (it is in the conversation): it was not sent again. The ticket is resolved.",
+}
+
+
+def _posted_notice(action, body, ticket, created=True):
     """What the agent is told after a post: what happened, and for a note who its @mentions
-    notified and who they did not (notices.mentions.outcome_text)."""
+    notified and who they did not (notices.mentions.outcome_text); a post that was already
+    there (a resent form, or Back and Send again) says so."""
+    if not created:
+        return ALREADY_POSTED[action]
     if action != "note":
         return REPLY_NOTICES[action]
     return " ".join(filter(None, [REPLY_NOTICES["note"], mentions.outcome_text(body, ticket, current_user)]))
@@ -228,7 +238,7 @@ def reply(ticket_id):
         if not outcome.ok:
             form.body.errors.append(outcome.message)
         else:
-            notice = _posted_notice(form.action.data, form.body.data, ticket)
+            notice = _posted_notice(form.action.data, form.body.data, ticket, outcome.value[1])
             if not is_htmx():
                 flash(notice, "success")
                 return redirect(url_for("tickets_agent.ticket", ticket_id=ticket_id, _anchor="conversation"))
@@ -266,7 +276,7 @@ def note(ticket_id):
         if not outcome.ok:
             form.body.errors.append(outcome.message)
         else:
-            notice = _posted_notice("note", form.body.data, ticket)
+            notice = _posted_notice("note", form.body.data, ticket, outcome.value[1])
             if not is_htmx():
                 flash(notice, "success")
                 return redirect(url_for("tickets_agent.ticket", ticket_id=ticket_id, _anchor="conversation"))

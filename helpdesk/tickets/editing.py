@@ -208,16 +208,21 @@ def set_tags(ticket, actor, raw, seen_version):
 def reply(ticket, actor, body, *, mode, key=None, from_reply_box=True):
     """An agent's public reply ("reply"), internal note ("note") or reply that resolves ("resolve").
 
-    A resent form (same `key`) adds no second message; resolving twice changes nothing more.
+    A resent form (same `key`), or the same text as the agent's previous message of its kind on
+    the ticket sent again within minutes from a restored form (lifecycle.send_message's
+    repeat_guard), adds no second message; resolving twice changes nothing more.
     The agent's reply draft on the ticket (the reply box's, reply_drafts) is deleted with what the
     reply box sends; a note from the page's separate note box (`from_reply_box` False) keeps it.
+    Returns (message, created).
     """
-    message = tickets.add_message(ticket, actor, body, internal=mode == "note", staging_key=key or None)
+    message, created = tickets.send_message(
+        ticket, actor, body, internal=mode == "note", staging_key=key or None, repeat_guard=True
+    )
     # the box's draft goes with the sending, in its transaction
     reply_drafts.discard(actor, ticket.id, reply_drafts.REPLY if from_reply_box else reply_drafts.NOTE)
     if mode == "resolve":
         tickets.set_status(ticket, actor, STATUS_RESOLVED)
-    return message
+    return message, created
 
 
 def assignable_agents(ticket):

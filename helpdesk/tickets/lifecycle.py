@@ -229,6 +229,19 @@ def add_message(ticket, actor, body, *, internal=False, files=(), source="web", 
     the same page (a second tab, a copy the browser kept and revalidated: conditional GET serves
     them): it is another message, kept under a key made from the form's key and its text, so that
     its own resend is recognised too."""
+    return send_message(
+        ticket, actor, body, internal=internal, files=files, source=source, staging_key=staging_key
+    )[0]
+
+
+def send_message(
+    ticket, actor, body, *, internal=False, files=(), source="web", staging_key=None, repeat_guard=False
+):
+    """add_message, returning (message, created): created is False when the message had been sent
+    already and the first one is given back. `repeat_guard` (the reply forms of the portal and
+    the console): a message the same as the author's previous one on the ticket (same text and
+    kind, no new files), sent from another form within REPEAT_WINDOW, is that message too: a
+    form restored by Back and sent again, whose page (and key) was fetched anew."""
     key = staging_key
     if staging_key:
         existing = _sent_with(actor, staging_key)
@@ -236,8 +249,12 @@ def add_message(ticket, actor, body, *, internal=False, files=(), source="web", 
             key = _content_key(staging_key, ticket, body, internal)
             existing = _sent_with(actor, key)
         if existing is not None:
-            return existing
-    return _add_message(
+            return existing, False
+    if repeat_guard and not files:
+        previous = _repeated(ticket, actor, body, internal, staging_key)
+        if previous is not None:
+            return previous, False
+    message = _add_message(
         ticket,
         actor,
         body,
@@ -247,6 +264,24 @@ def add_message(ticket, actor, body, *, internal=False, files=(), source="web", 
         staging_key=staging_key,
         submission_key=key,
     )
+    return message, True
+
+
+def _repeated(ticket, actor, body, internal, staging_key):
+    """The ticket's latest message of this kind (public or internal) if this author sent it within
+    REPEAT_WINDOW with the same text, and this form brings no files of its own; else None. An
+    answer in between (the same "Thanks" again after the agent's reply) is a new message."""
+    if staging_key and uploads.staged_for(actor.id, staging_key):
+        return None  # new files: another message, whatever its text
+    previous = db.session.scalar(
+        select(Message)
+        .where(Message.ticket_id == ticket.id, Message.internal == bool(internal))
+        .order_by(Message.id.desc())
+        .limit(1)
+    )
+    if previous is None or previous.author_id != actor.id or previous.created_at < utcnow() - REPEAT_WINDOW:
+        return None
+    return previous if _same_text(previous.body, body) else None
 
 
 def _sent_with(actor, key):
@@ -434,9 +469,10 @@ def reopen_ticket(ticket, actor):
 
 def reopen_and_reply(ticket, actor, body, **options):
     """A reply written while the ticket was closed, sent again with "Reopen and send": the ticket
-    reopens and the reply is posted in one transaction (both or neither)."""
+    reopens and the reply is posted in one transaction (both or neither). Returns send_message's
+    (message, created)."""
     reopen_ticket(ticket, actor)
-    return add_message(ticket, actor, body, **options)
+    return send_message(ticket, actor, body, **options)
 
 
 def public_messages(ticket):

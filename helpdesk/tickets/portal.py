@@ -283,26 +283,34 @@ def ticket(ticket_id):
     return render_page_or_block("tickets/portal/ticket.html", "conversation", **_ticket_context(item))
 
 
+ALREADY_SENT = "Your reply was already sent (it is in the conversation): it was not sent again."
+
+
 @bp.post("/tickets/<int:ticket_id>/reply")
 def reply(ticket_id):
     item = policy.get_ticket_or_404(current_user, ticket_id)
     form = ReplyForm()
     key = form.submission_key.data or new_submission_key()
     staged, upload_errors = stage_form_files(key)
-    send = tickets.add_message
+    send = tickets.send_message
     if request.form.get("reopen") and not item.is_open and policy.can_close_or_reopen(current_user, item):
         send = tickets.reopen_and_reply  # the reply kept when the ticket closed under it
+    notice = None
     if form.validate_on_submit() and not upload_errors:
-        outcome = perform(send, item, current_user, form.body.data, staging_key=key)
+        # repeat_guard: the same reply again within minutes (Back, then Send) is not posted twice
+        outcome = perform(send, item, current_user, form.body.data, staging_key=key, repeat_guard=True)
         if not outcome.ok:
             form.body.errors.append(outcome.message)
         else:
+            _message, created = outcome.value
+            notice = "Reply sent." if created else ALREADY_SENT
             if not request.htmx:
-                flash("Reply sent.", "success")
+                flash(notice, "success" if created else "info")
                 return redirect(url_for("tickets_portal.ticket", ticket_id=item.id, _anchor="conversation"))
             form = None
     context = _ticket_context(item, form, upload_errors)
     context["staged"] = staged if form is not None else []
+    context["reply_notice"] = notice if notice == ALREADY_SENT else None
     return render_page_or_block("tickets/portal/ticket.html", "conversation", **context)
 
 

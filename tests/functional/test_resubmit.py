@@ -16,9 +16,10 @@ from helpdesk.credits.models import KIND_CHARGE, LedgerEntry
 from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
 from helpdesk.mail.models import OutboxMessage
-from helpdesk.tickets.models import Ticket
+from helpdesk.tickets.models import Message, Ticket
 
 from ..credit_helpers import balance_of, bank
+from .agent_support import HTMX
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
@@ -170,3 +171,78 @@ def test_on_behalf_back_and_open_asks_first_and_charges_once(client, login, desk
         assert client.post("/agent/tickets/new", data=fields).status_code == 302
     assert db.session.scalar(select(func.count(Ticket.id)).where(Ticket.subject == "Printer on fire")) == 2
     assert balance_of(account) == 500
+
+
+# Replies: Back, then Send, posts nothing twice.
+
+
+@pytest.fixture
+def own_ticket(make, ref, login):
+    user = make.customer(name="Rita Reply")
+    ticket = make.ticket(requester=user, category=ref.categories["IT"], priority=ref.priorities["Low"])
+    login(user)
+    return user, ticket
+
+
+def _messages(ticket):
+    return db.session.scalars(
+        select(Message).where(Message.ticket_id == ticket.id).order_by(Message.id)
+    ).all()
+
+
+def test_back_and_send_does_not_post_the_reply_twice(client, own_ticket):
+    _user, ticket = own_ticket
+    url = f"/portal/tickets/{ticket.id}/reply"
+    assert client.post(url, data={"body": "Still broken.\r\n", "submission_key": "r-1"}).status_code == 302
+    mails = _outbox()
+    answer = client.post(url, data={"body": "Still broken.", "submission_key": "r-2"})
+    assert answer.status_code == 302
+    assert "Your reply was already sent" in client.get(answer.location).get_data(as_text=True)
+    assert [m.body for m in _messages(ticket)] == ["Still broken.\r\n"] and _outbox() == mails
+
+    answer = client.post(url, data={"body": "Still broken.", "submission_key": "r-3"}, headers=HTMX)
+    assert "Your reply was already sent" in answer.get_data(as_text=True)
+    assert len(_messages(ticket)) == 1
+
+
+def test_the_same_words_after_an_answer_or_later_are_a_new_reply(client, own_ticket, make, ref):
+    user, ticket = own_ticket
+    url = f"/portal/tickets/{ticket.id}/reply"
+    client.post(url, data={"body": "Thanks!", "submission_key": "r-1"})
+    make.message(ticket, make.technician(ref.categories["IT"]), "Try restarting it.")
+    db.session.commit()
+    client.post(url, data={"body": "Thanks!", "submission_key": "r-2"})
+    assert [m.body for m in _messages(ticket)] == ["Thanks!", "Try restarting it.", "Thanks!"]
+    with time_machine.travel(utcnow() + timedelta(minutes=5, seconds=1), tick=False):
+        client.post(url, data={"body": "Thanks!", "submission_key": "r-3"})
+    assert len(_messages(ticket)) == 4
+
+
+def test_the_same_words_with_a_new_file_are_a_new_reply(client, own_ticket):
+    _user, ticket = own_ticket
+    url = f"/portal/tickets/{ticket.id}/reply"
+    client.post(url, data={"body": "Screenshot attached.", "submission_key": "r-1"})
+    client.post(
+        url,
+        data={
+            "body": "Screenshot attached.",
+            "submission_key": "r-2",
+            "attachments": (io.BytesIO(PNG), "s.png"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert len(_messages(ticket)) == 2
+
+
+def test_the_console_does_not_send_an_agent_s_reply_twice(client, login, desk):
+    login(desk.tech_it)
+    url = f"/agent/tickets/{desk.it_ticket.id}/reply"
+    for key in ("a-1", "a-2"):
+        answer = client.post(
+            url,
+            data={"reply-body": "Restart the router.", "reply-action": "reply", "reply-submission_key": key},
+        )
+        assert answer.status_code == 302
+    page = client.get(answer.location).get_data(as_text=True)
+    assert "This reply was already sent" in page
+    assert [m.body for m in _messages(desk.it_ticket)] == ["Restart the router."]
