@@ -4,11 +4,12 @@ within the range of an INTEGER column, so nothing a user types can make the data
 
 Forms import `IntegerField` from here instead of WTForms, and `SelectField`s of ids coerce with
 `db_int` / `optional_db_int`: a value beyond the range is a form error ("Enter a whole number
-between …" / "Not a valid choice."), like any other bad value.
+between …", naming the field's own limits when it has a NumberRange / "Not a valid choice."), like
+any other bad value.
 """
 
 from wtforms import IntegerField as _IntegerField
-from wtforms.validators import InputRequired, StopValidation
+from wtforms.validators import InputRequired, NumberRange, StopValidation
 
 MAX_ID = 2**31 - 1  # also the largest INTEGER on PostgreSQL (ids, counts, amounts)
 MIN_INT = -(2**31)
@@ -36,7 +37,18 @@ class IntegerField(_IntegerField):
         super().process_formdata(valuelist)
         if self.data is not None and not MIN_INT <= self.data <= MAX_ID:
             self.data = None
-            raise ValueError(f"Enter a whole number between {MIN_INT:,} and {MAX_ID:,}.")
+            low, high = self.limits()
+            raise ValueError(f"Enter a whole number between {low:,} and {high:,}.")
+
+    def limits(self):
+        """The smallest and largest number the field takes: its NumberRange's where it has one
+        (a price of 0-1,000,000 says so, not the column's -2,147,483,648-2,147,483,647)."""
+        low, high = MIN_INT, MAX_ID
+        for check in self.validators:
+            if isinstance(check, NumberRange):
+                low = low if check.min is None else max(low, check.min)
+                high = high if check.max is None else min(high, check.max)
+        return low, high
 
     def pre_validate(self, form):
         """A value that is not a number has its one message (from process_formdata): the range

@@ -19,7 +19,7 @@ from helpdesk.extensions import db
 from helpdesk.htmx import is_htmx, render_page_or_block
 from helpdesk.tickets.forms import new_submission_key
 from helpdesk.tickets.models import Priority
-from helpdesk.web import layout_count, paginate
+from helpdesk.web import format_datetime, format_number, layout_count, paginate, request_now, user_zone
 
 
 def _plan_choices(form):
@@ -174,6 +174,8 @@ def _plan_form(plan, formdata=None):
             subscription_price=price.stripe_price_id, subscription_fallback=price.fallback_plan_id or 0
         )
     form = PlanForm(formdata=formdata, data=data, prefix=f"plan{plan.id}")
+    if formdata is None:
+        form.seen_change.data = str(credit_settings.settings_version("plan", plan.id))
     form.priorities.choices = [
         (p.id, p.name) for p in db.session.scalars(select(Priority).order_by(Priority.sort_order))
     ]
@@ -188,7 +190,12 @@ def _save_plan(plan, form):
     fields = {f: getattr(form, f).data for f in credit_settings.PLAN_FIELDS}
     chosen = [db.session.get(Priority, pid) for pid in form.priorities.data]
     credit_settings.update_plan(
-        plan, current_user, priorities=chosen, thresholds=form.thresholds.data, **fields
+        plan,
+        current_user,
+        priorities=chosen,
+        thresholds=form.thresholds.data,
+        seen=_seen(form),
+        **fields,
     )
     subscriptions.set_plan_price(
         plan,
@@ -209,12 +216,17 @@ def plans():
 @recent_authentication
 def edit_plan(plan_id):
     plan = db.get_or_404(ServicePlan, plan_id)
-    form, saved = _plan_form(plan, request.form), False
+    form, saved, stale = _plan_form(plan, request.form), False, False
     if form.validate_on_submit():
         outcome = perform(_save_plan, plan, form)
         saved = outcome.ok
-        if not outcome.ok:
+        if isinstance(outcome.error, credit_settings.StaleSettings):
+            stale = True
+            _show_stale(form, _plan_form(plan), plan.name, outcome.error.changes)
+        elif not outcome.ok:
             form.form_errors.append(outcome.message)
+        else:  # the form, kept on the page (htmx), now shows this save
+            form.seen_change.data = str(credit_settings.settings_version("plan", plan.id))
     if is_htmx():
         return render_page_or_block(
             "credits/admin/plans.html", "plan_form", forms=[(plan, form)], plan=plan, form=form, saved=saved
@@ -223,17 +235,94 @@ def edit_plan(plan_id):
         flash(f"{plan.name} saved.", "success")
         return redirect(url_for("credits_admin.plans", _anchor=f"plan-{plan.id}"))
     forms = [(p, form if p.id == plan.id else _plan_form(p)) for p in credits.all_plans()]
-    return render_template("credits/admin/plans.html", forms=forms), 422
+    return render_template("credits/admin/plans.html", forms=forms), 409 if stale else 422
 
 
 def _tariff_rows(refused=None):
     """Every priority with its form; `refused` (priority, form) keeps what was sent for that one."""
     return [
-        (p, refused[1])
-        if refused is not None and p.id == refused[0].id
-        else (p, TariffForm(formdata=None, obj=p, round_the_clock=not p.business_hours))
+        (p, refused[1]) if refused is not None and p.id == refused[0].id else (p, _tariff_form(p))
         for p in db.session.scalars(select(Priority).order_by(Priority.sort_order))
     ]
+
+
+def _tariff_form(priority):
+    """The priority's stored tariff, with the version it shows."""
+    form = TariffForm(formdata=None, obj=priority, round_the_clock=not priority.business_hours)
+    form.seen_change.data = str(credit_settings.settings_version("tariff", priority.id))
+    return form
+
+
+def _seen(form):
+    """The settings version the form was shown at, or None (a form without one is not checked)."""
+    raw = (form.seen_change.data or "").strip()
+    return int(raw) if raw.isascii() and raw.isdigit() else None
+
+
+# How a recorded change reads in the refusal of a stale form ("price 300").
+_CHANGE_LABELS = {
+    "credit_cost": "price",
+    "response_minutes": "response target",
+    "resolution_minutes": "resolution target",
+    "resolution_refund_percent": "refund if resolved late",
+    "name": "name",
+    "description": "description",
+    "credits_enabled": "credits enabled",
+    "signup_grant": "sign-up grant",
+    "monthly_allowance": "monthly allowance",
+    "rollover_cap": "rollover cap",
+    "billing_mode": "billing mode",
+    "minute_rate": "credits per minute",
+    "overdraft_floor": "overdraft floor",
+    "guarantee": "response-target guarantee",
+    "self_service": "self-service",
+    "priorities": "priorities",
+    "thresholds": "low-balance thresholds",
+    "subscription_price": "Stripe price",
+    "subscription_fallback": "when a subscription ends",
+}
+# The form field each recorded change is shown in (the same name unless listed).
+_CHANGE_FIELDS = {"business_hours": "round_the_clock"}
+
+
+def _change_text(field, value):
+    if field == "business_hours":
+        return "targets on business hours" if value == "True" else "targets round the clock"
+    label = _CHANGE_LABELS.get(field, field.replace("_", " "))
+    if value is None or value == "":
+        return f"{label} none" if field != "subscription_fallback" else f"{label}: the default plan"
+    if value in ("True", "False"):
+        return f"{label} {'on' if value == 'True' else 'off'}"
+    if field == "subscription_fallback":
+        fallback = db.session.get(ServicePlan, int(value)) if value.isdigit() else None
+        return f"{label}: {fallback.name if fallback else value}"
+    if value.lstrip("-").isdigit():
+        return f"{label} {format_number(int(value))}"
+    if field == "description":
+        return "description"  # its text could be long: the form below shows it
+    return f"{label} “{value}”"
+
+
+def _show_stale(form, current, name, changes):
+    """A form refused because `changes` were saved after it was opened: say who changed what and
+    when; show the current value in each field they changed, keep what was typed in the others,
+    and carry the current version, so saving again (after checking) goes through."""
+    latest = {}
+    for change in changes:  # each field's last value, in the order the fields were first changed
+        latest[change.field] = change.new_value
+    for field in latest:
+        target, shown = form[_CHANGE_FIELDS.get(field, field)], current[_CHANGE_FIELDS.get(field, field)]
+        target.data, target.raw_data = shown.data, None
+    form.seen_change.data = current.seen_change.data
+    who = list(dict.fromkeys(c.actor.name if c.actor else "someone" for c in changes))
+    at = changes[-1].created_at
+    same_day = at.astimezone(user_zone()).date() == request_now().astimezone(user_zone()).date()
+    when = format_datetime(at, "%H:%M" if same_day else "%Y-%m-%d %H:%M")
+    what = ", ".join(_change_text(field, value) for field, value in latest.items())
+    form.form_errors.append(
+        f"{name} was changed by {' and '.join(who)} at {when} ({what}) after you opened this form; "
+        "nothing was saved. Check the values below and save again."
+    )
 
 
 @bp.get("/tariffs")
@@ -245,7 +334,7 @@ def tariffs():
 @recent_authentication
 def edit_tariff(priority_id):
     priority = db.get_or_404(Priority, priority_id)
-    form, saved = TariffForm(), False
+    form, saved, stale = TariffForm(), False, False
     if form.validate_on_submit():
         outcome = perform(
             credit_settings.set_tariff,
@@ -256,10 +345,17 @@ def edit_tariff(priority_id):
             resolution_minutes=form.resolution_minutes.data,
             business_hours=not form.round_the_clock.data,
             resolution_refund_percent=form.resolution_refund_percent.data or 0,
+            seen=_seen(form),
         )
         saved = outcome.ok
-        if not outcome.ok:
-            form.credit_cost.errors.append(outcome.message)
+        if isinstance(outcome.error, credit_settings.StaleSettings):
+            stale = True
+            _show_stale(form, _tariff_form(priority), priority.name, outcome.error.changes)
+        elif not outcome.ok:  # beside the field the rule is about
+            field = getattr(form, getattr(outcome.error, "field", ""), None)
+            (field.errors if field is not None else form.form_errors).append(outcome.message)
+        else:  # the row, kept on the page (htmx), now shows this save
+            form.seen_change.data = str(credit_settings.settings_version("tariff", priority.id))
     if is_htmx():
         return render_page_or_block(
             "credits/admin/tariffs.html",
@@ -272,7 +368,8 @@ def edit_tariff(priority_id):
     if saved:  # without JavaScript: back to every priority, this one in view
         flash(f"{priority.name} saved.", "success")
         return redirect(url_for("credits_admin.tariffs", _anchor=f"tariff-{priority.id}"))
-    return render_template("credits/admin/tariffs.html", rows=_tariff_rows((priority, form))), 422
+    status = 409 if stale else 422
+    return render_template("credits/admin/tariffs.html", rows=_tariff_rows((priority, form))), status
 
 
 @bp.get("/alerts")

@@ -60,6 +60,8 @@ class OpenBankForm(FlaskForm):
 
 
 class TariffForm(FlaskForm):
+    # credits.plans.settings_version when the form was shown: a save after someone else's is refused
+    seen_change = HiddenField(validators=[Optional(), Length(max=12)])
     credit_cost = IntegerField(
         "Price (credits)", validators=[InputRequired(), NumberRange(min=0, max=1_000_000)]
     )
@@ -76,6 +78,8 @@ class TariffForm(FlaskForm):
 
 
 class PlanForm(FlaskForm):
+    # credits.plans.settings_version when the form was shown: a save after someone else's is refused
+    seen_change = HiddenField(validators=[Optional(), Length(max=12)])
     name = StringField("Name", validators=[Filled(), Length(max=100)])
     description = TextAreaField("Description", validators=[Optional(), Length(max=2000)])
     priorities = SelectMultipleField(

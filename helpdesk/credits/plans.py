@@ -2,7 +2,9 @@
 
 Guarantees: a tariff change affects only future charges (past charges are ledger amounts);
 plan rules (floor <= 0, rate > 0, allowance and grant >= 0) are checked before anything is written;
-every changed field leaves a CreditSettingChange naming the actor.
+every changed field leaves a CreditSettingChange naming the actor. The latest of those rows is
+also what a form saw (`settings_version`): a save from a form opened before someone else's change
+is refused (StaleSettings, naming the change), so two tabs cannot silently undo each other.
 """
 
 import re
@@ -19,8 +21,9 @@ from helpdesk.credits.models import (
     LowBalanceThreshold,
     ServicePlan,
 )
-from helpdesk.errors import ValidationFailed
+from helpdesk.errors import StaleUpdate, ValidationFailed
 from helpdesk.extensions import db
+from helpdesk.tickets.models import Priority
 
 PLAN_FIELDS = (
     "name",
@@ -50,6 +53,55 @@ def _record(actor, subject, subject_id, field, old, new):
     )
 
 
+class TariffRefused(ValidationFailed):
+    """A tariff rule said no; `field` names the form field it is about (its message goes there)."""
+
+    def __init__(self, field, message):
+        super().__init__(message)
+        self.field = field
+
+
+class StaleSettings(StaleUpdate):
+    """The form was opened before someone else saved the same plan or tariff: nothing was saved.
+    `changes` are the CreditSettingChange rows saved since, oldest first (the view names them)."""
+
+    def __init__(self, changes):
+        super().__init__("Someone else saved these settings after you opened the form: nothing was saved.")
+        self.changes = changes
+
+
+def settings_version(subject, subject_id):
+    """The id of the latest recorded change of a plan or tariff (0: none yet). A form carries it
+    and hands it back, so a save can tell whether it still edits what the form showed."""
+    return (
+        db.session.scalar(
+            select(func.max(CreditSettingChange.id)).where(
+                CreditSettingChange.subject == subject, CreditSettingChange.subject_id == subject_id
+            )
+        )
+        or 0
+    )
+
+
+def _check_seen(model, subject, subject_id, seen):
+    """Lock the plan's or priority's row until commit, then raise StaleSettings when a change was
+    recorded after `seen` (the version the form was opened at). `seen` None (a form without it,
+    e.g. a script's POST) is not checked. SQLite serialises writers with BEGIN IMMEDIATE."""
+    db.session.execute(select(model.id).where(model.id == subject_id).with_for_update()).one()
+    if seen is None or settings_version(subject, subject_id) <= seen:
+        return
+    changes = db.session.scalars(
+        select(CreditSettingChange)
+        .where(
+            CreditSettingChange.subject == subject,
+            CreditSettingChange.subject_id == subject_id,
+            CreditSettingChange.id > seen,
+        )
+        .order_by(CreditSettingChange.id)
+    ).all()
+    raise StaleSettings(changes)
+
+
 def record_plan_change(actor, plan, field, old, new):
     """Record one changed plan setting kept outside the plan's row (e.g. billing's subscription price)."""
     if old != new:
@@ -66,17 +118,27 @@ def set_tariff(
     resolution_minutes=None,
     business_hours=True,
     resolution_refund_percent=0,
+    seen=None,
 ):
     """Change a priority's price and targets (tickets opened from now on; past charges and due
-    times stay). A resolution refund needs a resolution target."""
-    if credit_cost < 0 or response_minutes <= 0:
-        raise ValidationFailed("The price is 0 or more and the response target at least 1 minute.")
+    times stay). A resolution refund needs a resolution target. `seen`: the settings_version the
+    form was opened at (StaleSettings when the tariff changed since)."""
+    _check_seen(Priority, "tariff", priority.id, seen)
+    db.session.refresh(priority)
+    if credit_cost < 0:
+        raise TariffRefused("credit_cost", "The price is 0 or more.")
+    if response_minutes <= 0:
+        raise TariffRefused("response_minutes", "The response target is at least 1 minute.")
     if resolution_minutes is not None and resolution_minutes < response_minutes:
-        raise ValidationFailed("The resolution target is at least as long as the response target.")
+        raise TariffRefused(
+            "resolution_minutes", "The resolution target is at least as long as the response target."
+        )
     if not 0 <= resolution_refund_percent <= 100:
-        raise ValidationFailed("The resolution refund is a share between 0 and 100 per cent.")
+        raise TariffRefused(
+            "resolution_refund_percent", "The resolution refund is a share between 0 and 100 per cent."
+        )
     if resolution_refund_percent and resolution_minutes is None:
-        raise ValidationFailed("A resolution refund needs a resolution target.")
+        raise TariffRefused("resolution_refund_percent", "A resolution refund needs a resolution target.")
     changes = (
         ("credit_cost", credit_cost),
         ("response_minutes", response_minutes),
@@ -120,8 +182,11 @@ def format_thresholds(plan):
     return ", ".join(parts)
 
 
-def update_plan(plan, actor, *, priorities, thresholds, **fields):
-    """Apply an admin's edit of a plan: fields, offered priorities and low-balance stages."""
+def update_plan(plan, actor, *, priorities, thresholds, seen=None, **fields):
+    """Apply an admin's edit of a plan: fields, offered priorities and low-balance stages.
+    `seen`: the settings_version the form was opened at (StaleSettings when the plan changed since)."""
+    _check_seen(ServicePlan, "plan", plan.id, seen)
+    db.session.refresh(plan)
     if fields.get("billing_mode") not in (BILLING_PRIORITY, BILLING_TIME):
         raise ValidationFailed("Choose a billing mode.")
     if fields["overdraft_floor"] > 0 or fields["minute_rate"] <= 0:

@@ -1,0 +1,168 @@
+"""Admin configuration forms opened in two tabs (audit: data loss): a save from a form opened
+before someone else's save of the same tariff or plan is refused with who changed what, instead
+of silently putting the old values back; and the tariff form's messages name the real limits and
+sit under their own fields."""
+
+import html
+import re
+
+import pytest
+
+from helpdesk.extensions import db
+from helpdesk.tickets.models import Priority
+from tests.credit_helpers import plan
+
+HX = {"HX-Request": "true"}
+
+
+@pytest.fixture
+def ada(make, login):
+    admin = make.admin(name="Ada Admin")
+    login(admin)
+    return admin
+
+
+def _form_html(page, form_id):
+    start = page.index(f'id="{form_id}"')
+    return page[start : page.index("</form>", start)]
+
+
+def _seen(page, form_id, prefix=""):
+    """The settings version a form carries ("" when it carries none)."""
+    found = re.search(rf'name="{prefix}seen_change"[^>]* value="(\d*)"', _form_html(page, form_id))
+    return found.group(1) if found else ""
+
+
+def _tariff(urgent, seen, **change):
+    """The tariff form as the page showed it (Urgent: 250 credits), with `change` typed in."""
+    data = {"credit_cost": "250", "response_minutes": str(urgent.response_minutes), "seen_change": seen}
+    data.update(change)
+    return data
+
+
+def test_a_tariff_saved_from_a_stale_tab_is_refused_with_who_changed_what(client, ref, ada):
+    urgent = ref.priorities["Urgent"]
+    target = urgent.response_minutes
+    page = client.get("/admin/credits/tariffs").get_data(as_text=True)
+    seen = _seen(page, f"tariff-{urgent.id}")  # both tabs opened now
+    tab1 = client.post(f"/admin/credits/tariffs/{urgent.id}", data=_tariff(urgent, seen, credit_cost="300"))
+    assert tab1.status_code == 302
+    # tab 2 still shows 250 and changes only the response target
+    tab2 = client.post(
+        f"/admin/credits/tariffs/{urgent.id}", data=_tariff(urgent, seen, response_minutes="90")
+    )
+    body = html.unescape(tab2.get_data(as_text=True))
+    assert tab2.status_code == 409
+    assert re.search(r"Urgent was changed by Ada Admin at \d\d:\d\d \(price 300\)", body)
+    assert "nothing was saved. Check the values below and save again." in body
+    row = _form_html(body, f"tariff-{urgent.id}")
+    assert 'name="credit_cost" value="300"' in row  # the other tab's price, not the stale 250
+    assert 'name="response_minutes" value="90"' in row  # what this tab typed is kept
+    db.session.expire_all()
+    stored = db.session.get(Priority, urgent.id)
+    assert (stored.credit_cost, stored.response_minutes) == (300, target)
+    # saving the refused form again (it carries the current version) keeps both changes
+    again = client.post(
+        f"/admin/credits/tariffs/{urgent.id}",
+        data=_tariff(urgent, _seen(body, f"tariff-{urgent.id}"), credit_cost="300", response_minutes="90"),
+    )
+    assert again.status_code == 302
+    db.session.expire_all()
+    stored = db.session.get(Priority, urgent.id)
+    assert (stored.credit_cost, stored.response_minutes) == (300, 90)
+
+
+def test_with_htmx_a_row_saves_twice_but_a_stale_row_is_refused(client, ref, ada):
+    urgent = ref.priorities["Urgent"]
+    page = client.get("/admin/credits/tariffs").get_data(as_text=True)
+    seen = _seen(page, f"tariff-{urgent.id}")
+    first = client.post(
+        f"/admin/credits/tariffs/{urgent.id}", data=_tariff(urgent, seen, credit_cost="300"), headers=HX
+    ).get_data(as_text=True)
+    assert "Saved." in first
+    # the same row saved again: it carries its own save's version, so it is not stale
+    second = client.post(
+        f"/admin/credits/tariffs/{urgent.id}",
+        data=_tariff(urgent, _seen(first, f"tariff-{urgent.id}"), credit_cost="320"),
+        headers=HX,
+    )
+    assert second.status_code == 200 and "Saved." in second.get_data(as_text=True)
+    # another tab, opened before both
+    stale = client.post(
+        f"/admin/credits/tariffs/{urgent.id}", data=_tariff(urgent, seen, response_minutes="45"), headers=HX
+    )
+    body = html.unescape(stale.get_data(as_text=True))
+    assert stale.status_code == 200 and "<html" not in body and "Saved." not in body
+    assert "Urgent was changed by Ada Admin" in body and "(price 320)" in body
+    db.session.expire_all()
+    assert db.session.get(Priority, urgent.id).credit_cost == 320
+
+
+def _plan_data(p, ref, seen, **change):
+    data = {
+        "name": p.name,
+        "description": p.description or "",
+        "priorities": [ref.priorities["Normal"].id],
+        "credits_enabled": "y",
+        "signup_grant": p.signup_grant,
+        "monthly_allowance": p.monthly_allowance,
+        "rollover_cap": "" if p.rollover_cap is None else p.rollover_cap,
+        "billing_mode": p.billing_mode,
+        "minute_rate": p.minute_rate,
+        "overdraft_floor": p.overdraft_floor,
+        "thresholds": "",
+        "seen_change": seen,
+        **change,
+    }
+    return {f"plan{p.id}-{name}": value for name, value in data.items()}
+
+
+def test_a_plan_saved_from_a_stale_tab_keeps_the_other_tab_s_grant(client, ref, ada):
+    payg = plan("Pay as you go")
+    page = client.get("/admin/credits/plans").get_data(as_text=True)
+    seen = _seen(page, f"plan-{payg.id}", prefix=f"plan{payg.id}-")
+    tab1 = client.post(f"/admin/credits/plans/{payg.id}", data=_plan_data(payg, ref, seen, signup_grant=250))
+    assert tab1.status_code == 302
+    db.session.expire_all()
+    payg = plan("Pay as you go")
+    tab2 = client.post(
+        f"/admin/credits/plans/{payg.id}",
+        data=_plan_data(payg, ref, seen, signup_grant=100, description="Top up when you like"),
+    )
+    body = html.unescape(tab2.get_data(as_text=True))
+    assert tab2.status_code == 409
+    assert "Pay as you go was changed by Ada Admin at" in body and "sign-up grant 250" in body
+    form = _form_html(body, f"plan-{payg.id}")
+    assert re.search(r'name="plan\d+-signup_grant"[^>]*value="250"', form)
+    assert "Top up when you like" in form  # the description typed in this tab is kept
+    db.session.expire_all()
+    payg = plan("Pay as you go")
+    assert payg.signup_grant == 250 and payg.description != "Top up when you like"
+
+
+def test_a_huge_price_or_target_names_the_field_s_own_limits(client, ref, ada):
+    urgent = ref.priorities["Urgent"]
+    answer = client.post(
+        f"/admin/credits/tariffs/{urgent.id}",
+        data={"credit_cost": "99999999999", "response_minutes": "99999999999"},
+    )
+    body = html.unescape(answer.get_data(as_text=True))
+    assert answer.status_code == 422 and "2,147,483" not in body
+    row = _form_html(body, f"tariff-{urgent.id}")
+    assert re.search(r'id="cost-\d+-errors"><li>Enter a whole number between 0 and 1,000,000\.', row)
+    assert re.search(r'id="minutes-\d+-errors"><li>Enter a whole number between 1 and 525,600\.', row)
+
+
+def test_a_refused_resolution_target_is_shown_under_its_own_field(client, ref, ada):
+    urgent = ref.priorities["Urgent"]
+    data = {"credit_cost": "250", "response_minutes": "120", "resolution_minutes": "60"}
+    body = html.unescape(client.post(f"/admin/credits/tariffs/{urgent.id}", data=data).get_data(as_text=True))
+    row = _form_html(body, f"tariff-{urgent.id}")
+    message = "The resolution target is at least as long as the response target."
+    errors = re.search(r'<ul class="errors" id="([a-z]+)-\d+-errors"><li>([^<]*)</li>', row)
+    assert errors.groups() == ("resolution", message)
+    assert (
+        f'id="resolution-{urgent.id}" name="resolution_minutes" value="60" min="1" max="5256000" aria-invalid="true" aria-describedby="resolution-{urgent.id}-errors"'
+        in row
+    )
+    assert f"cost-{urgent.id}-errors" not in row  # not under the price any more
