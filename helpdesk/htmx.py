@@ -11,6 +11,12 @@ def is_htmx():
     return bool(request.htmx) and not request.htmx.history_restore_request
 
 
+def refused_status():
+    """The status of a refused form shown again: 422 for a browser (as every refused form in the
+    app), 200 for htmx, which swaps only 2xx answers (the fragment carries the messages)."""
+    return 200 if is_htmx() else 422
+
+
 def render_page_or_block(template, block, status=200, **context):
     """The full page for normal requests; only `block` (or blocks) of it for htmx requests."""
     if is_htmx():

@@ -18,7 +18,7 @@ from helpdesk.actions import perform
 from helpdesk.confirming import ask_first
 from helpdesk.credits import ledger as credits
 from helpdesk.extensions import db
-from helpdesk.htmx import is_htmx, render_fragment, render_page_or_block
+from helpdesk.htmx import is_htmx, refused_status, render_fragment, render_page_or_block
 from helpdesk.web import field_errors, paginate
 
 
@@ -65,7 +65,9 @@ def create_organization():
                 "accounts/admin/organizations.html", "organization_section", **context
             )
     context = _list_context(form=form)
-    return render_page_or_block("accounts/admin/organizations.html", "organization_section", **context)
+    return render_page_or_block(
+        "accounts/admin/organizations.html", "organization_section", status=refused_status(), **context
+    )
 
 
 def _row_or_page(org, message=None, error=None, value=None):
@@ -82,9 +84,10 @@ def _row_or_page(org, message=None, error=None, value=None):
         )
         return response
     if error:
-        return render_template(
+        page = render_template(
             "accounts/admin/organizations.html", **_list_context(row_errors={org.id: (error, value)})
         )
+        return page, 422
     flash(message, "success")
     return redirect(url_for("accounts_admin.organizations_page", **SearchFilter(request.args).as_args()))
 
@@ -103,11 +106,14 @@ def rename_organization(org_id):
 
 
 def _members(org, *, form=None, confirm=None, message=None, error=None):
-    """The organization page (or, for htmx, its member section) with the add form and any step."""
+    """The organization page (or, for htmx, its member section) with the add form and any step;
+    a refused form or action answers 422 (refused_status)."""
     filters = SearchFilter(request.args)
+    refused = error is not None or (form is not None and bool(form.errors))
     return render_page_or_block(
         "accounts/admin/organization.html",
         "member_section",
+        status=refused_status() if refused else 200,
         org=org,
         members=paginate(organizations.member_query(org), page=filters.page),
         filters=filters,

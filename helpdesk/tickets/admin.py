@@ -5,7 +5,7 @@ from flask_login import current_user
 
 from helpdesk.actions import perform
 from helpdesk.extensions import db
-from helpdesk.htmx import is_htmx, render_fragment, render_page_or_block
+from helpdesk.htmx import is_htmx, refused_status, render_fragment, render_page_or_block
 from helpdesk.tickets import categories, round_robin
 from helpdesk.tickets.blueprints import admin_bp as bp
 from helpdesk.tickets.forms import ArchiveForm, CategoryDescriptionForm, CategoryForm, RoundRobinForm
@@ -54,7 +54,10 @@ def create_category():
                 "tickets/admin/categories.html", "category_section", **_page_context(created=category)
             )
     return render_page_or_block(
-        "tickets/admin/categories.html", "category_section", **_page_context(form=form)
+        "tickets/admin/categories.html",
+        "category_section",
+        status=refused_status(),
+        **_page_context(form=form),
     )
 
 
@@ -75,9 +78,10 @@ def _row_or_page(category, message=None, error=None, value=None, field="name"):
         )
         return response
     if error:
-        return render_template(
+        page = render_template(
             "tickets/admin/categories.html", **_page_context(row_errors={category.id: (error, value, field)})
         )
+        return page, 422
     flash(message, "success")
     return redirect(url_for("tickets_admin.categories", page=request.args.get("page")))
 

@@ -10,9 +10,10 @@ from helpdesk.actions import perform
 from helpdesk.confirming import ask_first
 from helpdesk.extensions import db
 from helpdesk.htmx import render_page_or_block
+from helpdesk.tickets.forms import new_submission_key
 from helpdesk.web import paginate
 from helpdesk.webhooks import endpoints as service
-from helpdesk.webhooks.forms import ActionForm, EndpointForm
+from helpdesk.webhooks.forms import ActionForm, EndpointForm, NewEndpointForm
 from helpdesk.webhooks.models import EVENT_TYPES, WebhookEndpoint
 
 bp = admin_blueprint("webhooks_admin", __name__)
@@ -41,14 +42,30 @@ def index():
 
 @bp.route("/new", methods=["GET", "POST"])
 def new():
-    form = EndpointForm()
-    if form.validate_on_submit():
-        outcome = perform(service.create_endpoint, current_user, **_fields(form))
+    form = NewEndpointForm()
+    if request.method == "GET":
+        form.submission_key.data = new_submission_key()
+    elif form.validate_on_submit():
+        outcome = perform(
+            service.create_endpoint, current_user, submission_key=form.submission_key.data, **_fields(form)
+        )
         if outcome.ok:
-            flash("Endpoint added. Its signing secret is shown below: give it to the receiver.", "success")
-            return redirect(url_for("webhooks_admin.endpoint", endpoint_id=outcome.value.id))
+            endpoint, created = outcome.value
+            if created:
+                flash(
+                    "Endpoint added. Its signing secret is shown below: give it to the receiver.", "success"
+                )
+            else:  # this form again (a double click, back and resubmit): one endpoint, not two
+                flash(
+                    f"Already added: this form added the endpoint for {endpoint.url} before. Nothing was "
+                    "added again.",
+                    "info",
+                )
+            return redirect(url_for("webhooks_admin.endpoint", endpoint_id=endpoint.id))
         _show_error(form, outcome)
-    return render_template("webhooks/form.html", form=form, endpoint=None)
+    # refused: the form again as typed, with its key, and 422 like the app's other refused forms
+    status = 422 if request.method == "POST" else 200
+    return render_template("webhooks/form.html", form=form, endpoint=None), status
 
 
 def _endpoint_page(endpoint, form=None, status=200):
@@ -80,7 +97,7 @@ def edit(endpoint_id):
             flash("Endpoint saved.", "success")
             return redirect(url_for("webhooks_admin.endpoint", endpoint_id=item.id))
         _show_error(form, outcome)
-    return _endpoint_page(item, form)
+    return _endpoint_page(item, form, status=422)
 
 
 @bp.post("/<int:endpoint_id>/rotate")

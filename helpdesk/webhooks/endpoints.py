@@ -4,10 +4,12 @@ Services only flush (the view commits). Every change is written to the admin aud
 with the secret in it.
 """
 
+import hashlib
 from urllib.parse import urlsplit
 
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from helpdesk.accounts import audit
 from helpdesk.dbtypes import utcnow
@@ -95,21 +97,59 @@ def check_events(chosen):
     return chosen
 
 
-def create_endpoint(actor, *, url, events, description="", internal_notes=False):
-    """A new, enabled endpoint with a fresh secret; only events after this moment are sent to it."""
+def create_endpoint(actor, *, url, events, description="", internal_notes=False, submission_key=None):
+    """A new, enabled endpoint with a fresh secret; only events after this moment are sent to it.
+    Returns (endpoint, created).
+
+    With the form's `submission_key`, one form adds one endpoint: sent again with the same URL,
+    events, description and choice (a double click, back and resubmit) it returns the endpoint it
+    added, created False, even when a copy sent at the same moment added it. The same key with
+    other values is another endpoint (a kept copy of the page, changed), as with time entries."""
+    url, events = check_url(url), check_events(events)
+    description = (description or "").strip()[:200]
+    key = _endpoint_key(url, events, description, bool(internal_notes), submission_key)
+    existing = _added_with(actor, key)
+    if existing is not None:
+        return existing, False
     endpoint = WebhookEndpoint(
-        url=check_url(url),
-        events=check_events(events),
-        description=(description or "").strip()[:200],
+        url=url,
+        events=events,
+        description=description,
         internal_notes=bool(internal_notes),
         secret=new_secret(),
         enabled=True,
         created_by_id=actor.id if actor else None,
+        submission_key=key,
     )
-    db.session.add(endpoint)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.add(endpoint)
+            db.session.flush()
+    except IntegrityError:
+        twin = _added_with(actor, key)  # a concurrent copy of this form won the race
+        if twin is None:
+            raise
+        return twin, False
     audit.record(actor, "webhook", new=f"endpoint #{endpoint.id} added: {endpoint.url}")
-    return endpoint
+    return endpoint, True
+
+
+def _endpoint_key(url, events, description, internal_notes, submission_key):
+    """The key an endpoint keeps: a digest of the form's key and what it added (None without a key)."""
+    if not submission_key:
+        return None
+    content = "\0".join([submission_key, url, ",".join(events), description, str(internal_notes)])
+    return hashlib.sha256(content.encode()).hexdigest()  # 64 characters: the column's size
+
+
+def _added_with(actor, key):
+    if key is None or actor is None:
+        return None
+    return db.session.scalar(
+        select(WebhookEndpoint).where(
+            WebhookEndpoint.created_by_id == actor.id, WebhookEndpoint.submission_key == key
+        )
+    )
 
 
 def update_endpoint(endpoint, actor, *, url, events, description="", internal_notes=False):

@@ -1,7 +1,7 @@
 """Forms of the webhook admin pages: shape only (the service checks the URL and the events)."""
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectMultipleField, StringField
+from wtforms import BooleanField, HiddenField, SelectMultipleField, StringField
 from wtforms.validators import Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -35,6 +35,13 @@ class EndpointForm(FlaskForm):
         "Also send internal notes (their text leaves the desk)",
         description="Off: message.created is sent for public replies only.",
     )
+
+
+class NewEndpointForm(EndpointForm):
+    """ "New endpoint": its submission key, made when the form is shown (and kept when it comes back
+    refused), adds one endpoint however often the form is sent."""
+
+    submission_key = HiddenField(validators=[Optional(), Length(max=64)])
 
 
 class ActionForm(FlaskForm):

@@ -43,6 +43,10 @@ class WebhookEndpoint(db.Model):
     """
 
     __tablename__ = "webhook_endpoints"
+    __table_args__ = (
+        # One "New endpoint" form adds one endpoint (webhooks.endpoints.create_endpoint).
+        Index("uq_webhook_endpoints_creator_submission_key", "created_by_id", "submission_key", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     url: Mapped[str] = mapped_column(String(2000))
@@ -57,6 +61,8 @@ class WebhookEndpoint(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     updated_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    # A digest of the adding form's submission key and of what it added (None: added without one).
+    submission_key: Mapped[str | None] = mapped_column(String(64))
 
     created_by = relationship("User")
 

@@ -113,7 +113,9 @@ def test_the_webhook_pages_pass_axe_in_both_schemes_and_fit_a_phone(browser, des
         from helpdesk.accounts.models import User
 
         ada = db.session.scalar(db.select(User).where(User.email == "admin@example.com"))
-        item = endpoints.create_endpoint(ada, url="https://hooks.example.com/in", events=["ticket.created"])
+        item, _ = endpoints.create_endpoint(
+            ada, url="https://hooks.example.com/in", events=["ticket.created"]
+        )
         db.session.commit()
         endpoint_id = item.id
         db.session.remove()

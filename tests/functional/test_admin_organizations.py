@@ -53,14 +53,14 @@ def test_create_goes_to_the_new_organization_page(client, admin):
 
 def test_duplicate_name_is_refused_whatever_the_case(client, admin, acme):
     response = client.post("/admin/organizations", data={"name": "ACME"})
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert "An organization named “ACME” already exists." in response.get_data(as_text=True)
     assert db.session.scalar(db.select(db.func.count(Organization.id))) == 1
 
 
 def test_empty_name_is_refused_with_a_message(client, admin):
     response = client.post("/admin/organizations", data={"name": "   "})
-    assert "Enter an organization name." in response.get_data(as_text=True)
+    assert response.status_code == 422 and "Enter an organization name." in response.get_data(as_text=True)
     assert db.session.scalar(db.select(db.func.count(Organization.id))) == 0
 
 
@@ -115,7 +115,7 @@ def test_rename_to_a_taken_name_shows_the_error_in_the_row(client, admin, acme, 
     assert body.lstrip().startswith(f'<tr id="organization-{other.id}"')
     assert "An organization named “acme” already exists." in body
     plain = client.post(f"/admin/organizations/{other.id}/rename", data={"name": "acme"})
-    assert plain.status_code == 200 and "already exists" in plain.get_data(as_text=True)
+    assert plain.status_code == 422 and "already exists" in plain.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(Organization, other.id).name == "Globex"
 
@@ -139,6 +139,14 @@ def test_agents_and_unknown_addresses_are_refused_with_a_message(client, admin, 
     assert fresh(tech).organization_id is None
     body = client.post(f"/admin/organizations/{acme.id}/members", data={"email": "nobody@example.test"})
     assert "No customer has this e-mail address." in body.get_data(as_text=True)
+    # refused like every refused form (422); with htmx 200, so the section with the message is swapped in
+    assert body.status_code == 422
+    swapped = client.post(
+        f"/admin/organizations/{acme.id}/members", data={"email": "nobody@example.test"}, headers=HX
+    )
+    assert swapped.status_code == 200 and "No customer has this e-mail address." in swapped.get_data(
+        as_text=True
+    )
 
 
 def test_moving_a_member_of_another_organization_needs_a_confirmation(client, admin, acme, make):
@@ -186,7 +194,7 @@ def test_member_actions_with_htmx_swap_the_member_section(client, admin, acme, m
 def test_removing_someone_no_longer_a_member_says_so(client, admin, acme, make):
     stranger = make.customer(name="Stan")
     response = client.post(f"/admin/organizations/{acme.id}/members/{stranger.id}/remove")
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert "This person is not a member of the organization." in response.get_data(as_text=True)
 
 

@@ -89,6 +89,51 @@ def test_an_admin_adds_an_endpoint_and_sees_its_secret(client, login, people):
     assert people["endpoint"].secret != endpoint.secret  # each endpoint its own
 
 
+def _new_form_key(client):
+    page = client.get(NEW).get_data(as_text=True)
+    return re.search(r'name="submission_key" type="hidden" value="([^"]+)"', page).group(1)
+
+
+def test_a_new_endpoint_form_sent_twice_adds_one_endpoint(client, login, people):
+    """A double click or back and resubmit: the second copy of the form adds nothing (every event
+    would otherwise be delivered twice) and says so, on the endpoint the first copy added."""
+    login(people["admin"])
+    data = {**GOOD, "url": "https://crm.example.com/hook", "submission_key": _new_form_key(client)}
+    first = client.post(NEW, data=data)
+    second = client.post(NEW, data=data)
+    assert first.status_code == second.status_code == 302
+    assert second.headers["Location"] == first.headers["Location"]
+    assert _count() == 2  # the fixture's endpoint and this one
+    page = client.get(second.headers["Location"]).get_data(as_text=True)
+    assert "Already added: this form added the endpoint for https://crm.example.com/hook before." in page
+    # another "New endpoint" page is another form: it adds another endpoint
+    assert client.post(NEW, data={**data, "submission_key": _new_form_key(client)}).status_code == 302
+    assert _count() == 3
+
+
+def test_a_refused_new_endpoint_keeps_its_key_so_the_corrected_form_adds_one(client, login, people):
+    login(people["admin"])
+    key = _new_form_key(client)
+    refused = client.post(NEW, data={**GOOD, "url": "http://crm.example.com/hook", "submission_key": key})
+    assert refused.status_code == 422
+    assert f'name="submission_key" type="hidden" value="{key}"' in refused.get_data(as_text=True)
+    corrected = {**GOOD, "url": "https://crm.example.com/hook", "submission_key": key}
+    assert client.post(NEW, data=corrected).status_code == 302
+    assert client.post(NEW, data=corrected).status_code == 302
+    assert _count() == 2
+
+
+def test_a_refused_endpoint_edit_answers_422(client, login, people):
+    login(people["admin"])
+    endpoint = people["endpoint"]
+    response = client.post(f"/admin/webhooks/{endpoint.id}", data={**GOOD, "url": "http://x.example.com/"})
+    assert response.status_code == 422 and "The URL must start with https://" in response.get_data(
+        as_text=True
+    )
+    db.session.refresh(endpoint)
+    assert endpoint.url == "https://hooks.example.com/in"
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
@@ -135,7 +180,7 @@ def test_bad_input_gets_a_clear_message_and_keeps_what_was_typed(client, login, 
     login(people["admin"])
     response = client.post(NEW, data={**data, "description": "Kept text"})
     page = response.get_data(as_text=True)
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert message in page.replace("&#39;", "'")
     assert 'value="Kept text"' in page
     assert _count() == 1

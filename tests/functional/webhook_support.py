@@ -96,7 +96,7 @@ class Receiver:
 
 
 def add_endpoint(admin, url, events=tuple(EVENT_TYPES), **kw):
-    endpoint = endpoints.create_endpoint(admin, url=url, events=list(events), **kw)
+    endpoint, _ = endpoints.create_endpoint(admin, url=url, events=list(events), **kw)
     db.session.commit()
     return endpoint
 
