@@ -12,6 +12,7 @@ from helpdesk.tickets.blueprints import admin_bp as bp
 from helpdesk.tickets.forms import CalendarForm, RemoveCalendarForm
 from helpdesk.tickets.hours import WEEKDAYS, holiday_names
 from helpdesk.tickets.models import Category
+from helpdesk.web import format_datetime
 
 VISIBLE_FIELDS = {"timezone", "closures", "country", "subdivision", *(f"day{d}" for d in range(7))}
 
@@ -36,6 +37,8 @@ def _form(category, formdata=None):
         **{f"day{d}": calendars.day_text(calendar, d) for d in range(7)},
     }
     form = CalendarForm(formdata=formdata, data=data)
+    if formdata is None:
+        form.seen.data = calendars.version_of(calendar)
     form.timezone.choices = timezone_choices()
     form.country.choices = [("", "No public holidays")] + calendars.holiday_countries()
     return form, calendar
@@ -81,7 +84,10 @@ def save_business_hours():
         closures=form.closures.data,
         country=form.country.data,
         subdivision=form.subdivision.data,
+        seen=form.seen.data or None,
     )
+    if isinstance(outcome.error, calendars.CalendarStale):
+        return _stale(category, form)
     if not outcome.ok:
         for name, message in getattr(outcome.error, "errors", {"hours": outcome.message}).items():
             target = getattr(form, name, None) if name in VISIBLE_FIELDS else None
@@ -90,6 +96,48 @@ def save_business_hours():
     whose = f"{category.name}’s" if category else "The default"
     flash(f"{whose} business hours saved. Tickets opened from now on use them.", "success")
     return redirect(url_for("tickets_admin.business_hours", category=category.id if category else None))
+
+
+# What the refusal of a stale form names, in the page's order.
+_COMPARED = {
+    "timezone": "time zone",
+    "always_open": "round the clock",
+    **{f"day{d}": WEEKDAYS[d] for d in range(7)},
+}
+_COMPARED.update(closures="closed dates", country="public holidays", subdivision="region")
+
+
+def _shown(value):
+    """A calendar field's value as the refusal of a stale form names it."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    lines = [line.strip() for line in (value or "").splitlines() if line.strip()]
+    return ", ".join(lines) or "none"
+
+
+def _stale(category, form):
+    """The form saved after someone else saved the same calendar: nothing was saved. It keeps
+    what was typed, says who changed the hours and when and where the saved ones differ, and now
+    carries the current version: saving it again deliberately replaces them (as a KB article's)."""
+    current, calendar = _form(category)
+    whose = f"{category.name}’s business hours" if category else "The default business hours"
+    if calendar is None:
+        said = f"{whose} were removed after you opened this form"
+    else:
+        who = calendar.updated_by.name if calendar.updated_by else "someone"
+        said = f"{whose} were changed by {who} at {format_datetime(calendar.updated_at)} after you opened this form"
+    differ = []
+    for name, label in _COMPARED.items():
+        saved, typed = _shown(current[name].data), _shown(form[name].data)
+        if saved != typed:
+            differ.append(f"{label}: {saved}")
+    detail = f" The saved hours differ from yours in {'; '.join(differ)}." if differ else ""
+    form.form_errors.append(
+        f"{said}; nothing was saved.{detail} The form still shows what you typed: save again to replace "
+        "the saved hours with it."
+    )
+    form.seen.data = current.seen.data
+    return _page(category, form, calendar, 409)
 
 
 @bp.post("/business-hours/remove")

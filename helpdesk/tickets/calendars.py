@@ -4,6 +4,7 @@ Guarantees: a calendar is saved whole or not at all; bad input (an unknown time 
 is not a time, overlapping intervals, a calendar with no open hours, an unknown country) raises
 CalendarInvalid naming each field, and nothing is written. Saving a calendar never moves the due
 times of existing tickets (they were computed when the tickets were opened); new tickets use it.
+A save from a form opened before someone else saved the same calendar raises CalendarStale.
 """
 
 import re
@@ -13,7 +14,7 @@ from sqlalchemy import select
 
 from helpdesk.accounts.auth import known_timezones
 from helpdesk.dbtypes import utcnow
-from helpdesk.errors import ValidationFailed
+from helpdesk.errors import StaleUpdate, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.tickets import hours, sla
 from helpdesk.tickets.models import BusinessCalendar, CalendarClosure, CalendarInterval, Category
@@ -117,11 +118,37 @@ def overview():
     return rows + [(c, calendars.get(c.id)) for c in categories]
 
 
-def save_calendar(actor, category_id, *, timezone, always_open, days, closures, country, subdivision):
+class CalendarStale(StaleUpdate):
+    """The calendar was saved (or added, or removed) by someone else after the form was opened;
+    nothing was saved. `calendar` is the current one (None: none now)."""
+
+    def __init__(self, calendar):
+        self.calendar = calendar
+        super().__init__("These business hours were changed after you opened the form: nothing was saved.")
+
+
+def version_of(calendar):
+    """What a form carries of the calendar it shows: its last save's time ("none": no calendar)."""
+    return calendar.updated_at.isoformat() if calendar is not None else "none"
+
+
+def save_calendar(
+    actor, category_id, *, timezone, always_open, days, closures, country, subdivision, seen=None
+):
     """Replace the calendar of `category_id` (None: the default) with these settings.
 
     `days` maps weekday (0 = Monday) to text like '09:00-17:00'. Raises CalendarInvalid.
+    `seen`: version_of the calendar the form showed; CalendarStale when it is not the current one
+    (None: not checked). The row is locked until commit (SQLite: writers take turns).
     """
+    current = calendar_of(category_id)
+    if current is not None:
+        db.session.execute(
+            select(BusinessCalendar.id).where(BusinessCalendar.id == current.id).with_for_update()
+        ).one()
+        db.session.refresh(current)
+    if seen is not None and seen != version_of(current):
+        raise CalendarStale(current)
     errors, intervals = {}, []
     if timezone not in known_timezones():
         errors["timezone"] = f"“{timezone}” is not a time zone (choose one like Europe/Berlin)."

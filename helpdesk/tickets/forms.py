@@ -208,6 +208,8 @@ class CalendarForm(FlaskForm):
     """A business calendar as typed: each weekday's spans as text, closed dates one per line."""
 
     category = HiddenField()
+    # calendars.version_of when the form was shown: a save after someone else's is refused
+    seen = HiddenField(validators=[Length(max=40)])
     timezone = SelectField("Time zone", validators=[InputRequired()], validate_choice=False)
     always_open = BooleanField("Open round the clock (24×7): ignore the hours below")
     day0 = StringField("Monday")

@@ -166,3 +166,42 @@ def test_a_refused_resolution_target_is_shown_under_its_own_field(client, ref, a
         in row
     )
     assert f"cost-{urgent.id}-errors" not in row  # not under the price any more
+
+
+# every field, as a browser sends the form
+OFFICE = {
+    "timezone": "Europe/Berlin",
+    **{f"day{d}": "09:00-17:00" if d < 5 else "" for d in range(7)},
+    "closures": "",
+    "country": "",
+    "subdivision": "",
+}
+
+
+def _hours_seen(page):
+    found = re.search(r'name="seen" type="hidden" value="([^"]*)"', page)
+    return html.unescape(found.group(1)) if found else ""
+
+
+def test_business_hours_saved_from_a_stale_tab_are_refused_and_keep_what_was_typed(client, ref, ada):
+    seen = _hours_seen(client.get("/admin/business-hours").get_data(as_text=True))  # both tabs
+    tab1 = client.post("/admin/business-hours", data={**OFFICE, "seen": seen, "day5": "10:00-14:00"})
+    assert tab1.status_code == 302
+    tab2 = client.post("/admin/business-hours", data={**OFFICE, "seen": seen, "timezone": "Europe/London"})
+    body = html.unescape(tab2.get_data(as_text=True))
+    assert tab2.status_code == 409
+    assert re.search(r"The default business hours were changed by Ada Admin at [\d-]+ \d\d:\d\d", body)
+    assert "The saved hours differ from yours in time zone: Europe/Berlin; Saturday: 10:00-14:00." in body
+    assert "save again to replace the saved hours with it." in body
+    assert re.search(r'<option selected value="Europe/London"|<option value="Europe/London" selected', body)
+    from helpdesk.tickets import calendars
+
+    db.session.expire_all()
+    assert calendars.calendar_of(None).timezone == "Europe/Berlin"  # the first tab's save stands
+    # saved again after reading that, it replaces them: the admin chose to
+    again = client.post(
+        "/admin/business-hours", data={**OFFICE, "seen": _hours_seen(body), "timezone": "Europe/London"}
+    )
+    assert again.status_code == 302
+    db.session.expire_all()
+    assert calendars.calendar_of(None).timezone == "Europe/London"
