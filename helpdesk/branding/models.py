@@ -23,3 +23,4 @@ class DeskSettings(db.Model):
     changed_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
     logo = relationship("Attachment")
+    changed_by = relationship("User")

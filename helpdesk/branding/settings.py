@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from helpdesk.branding.models import SETTINGS_ID, DeskSettings
 from helpdesk.dbtypes import utcnow
-from helpdesk.errors import ValidationFailed
+from helpdesk.errors import StaleUpdate, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.tickets import uploads
 
@@ -36,6 +36,20 @@ class BrandingRefused(ValidationFailed):
     def __init__(self, field, message):
         super().__init__(message)
         self.field = field
+
+
+class BrandingStale(StaleUpdate):
+    """The branding was saved (or its logo removed) by someone else after the form was opened:
+    nothing was saved. `row` is the current settings row."""
+
+    def __init__(self, row):
+        self.row = row
+        super().__init__("The branding was changed after you opened this page: nothing was saved.")
+
+
+def version_of(row):
+    """What the form carries of the settings it shows: their last save ("none": as shipped)."""
+    return row.changed_at.strftime("%Y%m%d%H%M%S%f") if row is not None and row.changed_at else "none"
 
 
 @dataclass(frozen=True)
@@ -253,10 +267,17 @@ def _row(actor):
     return row
 
 
-def save(actor, *, name, accent, logo=None):
+def save(actor, *, name, accent, logo=None, seen=None):
     """Store the desk's name (empty: the default), accent (empty: the default) and, when given as
     (filename, bytes), a new logo replacing the old one. Guarantees: every value is checked before
-    anything is written (one refusal saves nothing); the old logo's file goes once this commits."""
+    anything is written (one refusal saves nothing); the old logo's file goes once this commits.
+    `seen`: version_of the settings the form showed; BrandingStale when they changed since (None:
+    not checked). The row is locked until commit (SQLite: writers take turns)."""
+    current = db.session.scalar(select(DeskSettings).where(DeskSettings.id == SETTINGS_ID).with_for_update())
+    if current is not None:
+        db.session.refresh(current)
+    if seen is not None and seen != version_of(current):
+        raise BrandingStale(current)
     accent = check_accent(accent)
     checked = check_logo(*logo) if logo is not None else None
     row = _row(actor)

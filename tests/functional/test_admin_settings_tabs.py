@@ -205,3 +205,33 @@ def test_business_hours_saved_from_a_stale_tab_are_refused_and_keep_what_was_typ
     assert again.status_code == 302
     db.session.expire_all()
     assert calendars.calendar_of(None).timezone == "Europe/London"
+
+
+def _branding_seen(page):
+    found = re.search(r'name="seen" type="hidden" value="([^"]*)"', page)
+    return found.group(1) if found else ""
+
+
+def _brand(client, seen, name, accent=""):
+    data = {"name": name, "accent": accent, "seen": seen}
+    return client.post("/admin/branding", data=data, content_type="multipart/form-data")
+
+
+def test_branding_saved_from_a_stale_tab_is_refused_and_keeps_what_was_typed(client, ada):
+    seen = _branding_seen(client.get("/admin/branding").get_data(as_text=True))
+    assert _brand(client, seen, "Acme Support", "#0b5394").status_code == 302
+    stale = _brand(client, seen, "Acme Help")  # tab 2 changes the name; its accent field was empty
+    body = html.unescape(stale.get_data(as_text=True))
+    assert stale.status_code == 409
+    assert re.search(
+        r"The branding was changed by Ada Admin at [\d-]+ \d\d:\d\d after you opened this page", body
+    )
+    assert "It now has desk name “Acme Support”, accent #0b5394, the standard logo." in body
+    assert 'value="Acme Help"' in body
+    from helpdesk.branding import settings
+
+    db.session.expire_all()
+    assert (settings.read().name, settings.read().accent) == ("Acme Support", "#0b5394")
+    assert _brand(client, _branding_seen(body), "Acme Help", "#0b5394").status_code == 302
+    db.session.expire_all()
+    assert settings.read().name == "Acme Help"
