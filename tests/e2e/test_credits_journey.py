@@ -76,10 +76,11 @@ def test_business_customer_buys_urgent_with_a_live_quote(live_server, page):
 
 def test_back_and_submit_again_asks_before_a_second_charge(live_server, page):
     """The audit's journey: submit a paid ticket, press Back (the browser refills the form on a
-    page fetched anew, with a new key), press Submit again: asked first, nothing charged twice."""
+    page fetched anew, with a new key), press Submit again: asked first, nothing charged twice.
+    Carol's (Acme's shared bank): the module's other tests count on Alice's balance."""
     from playwright.sync_api import expect
 
-    log_in(page, live_server, "alice@example.com")
+    log_in(page, live_server, "carol@acme.example")
     page.goto(f"{live_server}/portal/credits")
     before = page.locator(".balance").inner_text()
     page.goto(f"{live_server}/portal/tickets/new")

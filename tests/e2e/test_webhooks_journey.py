@@ -38,6 +38,7 @@ def _deliver(app):
     return counts
 
 
+@pytest.mark.browser_errors("status of 422")  # the refused form comes back with 422, as every refused form
 def test_an_admin_sets_up_an_endpoint_and_follows_its_deliveries(browser, desk):
     from playwright.sync_api import expect
 
@@ -102,6 +103,7 @@ def test_an_admin_sets_up_an_endpoint_and_follows_its_deliveries(browser, desk):
         db.session.remove()
 
 
+@pytest.mark.browser_errors("status of 422")  # the refused form comes back with 422, as every refused form
 def test_the_webhook_pages_pass_axe_in_both_schemes_and_fit_a_phone(browser, desk):
     from playwright.sync_api import expect
 
