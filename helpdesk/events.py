@@ -138,8 +138,9 @@ credit_requested = Event(
 # --- agents' notifications and round-robin (issue 16 items 7 and 8) -------------------------------
 ticket_assigned = Event(
     "ticket_assigned",
-    "ticket, assignee, actor: the ticket was given to `assignee` (an agent, never None) by `actor` "
-    "(None: the desk's round-robin, in the ticket's creation transaction).",
+    "ticket, assignee, actor, reason: the ticket was given to `assignee` (an agent, never None) by "
+    "`actor`, or with `actor` None by the desk itself in the ticket's creation transaction, for "
+    '`reason` (words after "assigned #N to you": "round-robin\'s turn", "you had the ticket it follows up").',
 )
 notice_created = Event(
     "notice_created",

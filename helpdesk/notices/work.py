@@ -11,12 +11,16 @@ def _ticket(ticket):
     return f"#{ticket.id} “{ticket.subject}”"
 
 
-def on_ticket_assigned(ticket, assignee, actor):
-    """The new assignee hears of it, unless they took it themselves."""
+def on_ticket_assigned(ticket, assignee, actor, reason=None):
+    """The new assignee hears of it, unless they took it themselves: who assigned it, or, when
+    the desk did, why ("#39 … was assigned to you: you had the ticket it follows up.")."""
     if assignee is None or (actor is not None and actor.id == assignee.id):
         return []
-    who = actor.name if actor is not None else "Round-robin"
-    return notify([assignee], KIND_ASSIGNED, f"{who} assigned {_ticket(ticket)} to you.", ticket)
+    if actor is not None:
+        text = f"{actor.name} assigned {_ticket(ticket)} to you."
+    else:
+        text = f"{_ticket(ticket)} was assigned to you" + (f": {reason}." if reason else ".")
+    return notify([assignee], KIND_ASSIGNED, text, ticket)
 
 
 def on_message_posted(message, first_agent_reply):

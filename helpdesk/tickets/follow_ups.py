@@ -46,6 +46,7 @@ def open_follow_up(closed, author, *, body, category_id, priority_id, files=()):
         opened_by=author,
         organization_id=closed.organization_id,
         assignee=previous,
+        assigned_because=f"you had #{closed.id}, which it follows up",
     )
     following = {requester.id}
     for user_id in [s.user_id for s in closed.subscriptions] + [author.id]:

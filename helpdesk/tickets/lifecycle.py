@@ -161,13 +161,15 @@ def open_new_ticket(
     opened_by=None,
     organization_id=REQUESTERS_ORGANIZATION,
     assignee=None,
+    assigned_because=None,
 ):
     """`create_ticket` for a caller that has just looked for the submission (find_submission) and
     found none: the same guarantees; a twin committed since then is still handed back. `opened_by`:
     who opened it for `actor` (an agent taking a phone call, a subscriber's mail), named in the
     history as its creator. `organization_id`: another organization than the requester's (a
     follow-up belongs where the ticket it follows did). `assignee`: the agent it goes to (a
-    follow-up's, who had the ticket it follows), if they may work it; else round-robin's turn."""
+    follow-up's, who had the ticket it follows), if they may work it, told `assigned_because`; else
+    round-robin's turn."""
     category = db.session.get(Category, category_id)
     if category is None or category.archived:
         raise ValidationFailed("Choose one of the listed categories.")
@@ -217,7 +219,7 @@ def open_new_ticket(
         ticket.assignee = assignee
         record_event(ticket, None, "assignee", None, assignee.name)
         db.session.flush()
-        events.ticket_assigned.send(ticket=ticket, assignee=assignee, actor=None)
+        events.ticket_assigned.send(ticket=ticket, assignee=assignee, actor=None, reason=assigned_because)
     round_robin.assign_new_ticket(ticket, record_event)  # a round-robin category's turn, if any
     events.ticket_created.send(ticket=ticket)
     return ticket, True

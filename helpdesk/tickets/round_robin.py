@@ -119,6 +119,8 @@ def assign_new_ticket(ticket, record_event):
             pointer.last_user_id = agent.id
             record_event(ticket, None, "assignee", None, agent.name)
             db.session.flush()
-            events.ticket_assigned.send(ticket=ticket, assignee=agent, actor=None)
+            events.ticket_assigned.send(
+                ticket=ticket, assignee=agent, actor=None, reason="round-robin's turn"
+            )
             return agent
     return None

@@ -307,9 +307,12 @@ def test_a_follow_up_goes_to_the_agent_who_had_the_closed_ticket(make, ref, alic
     follow_up = fresh(mail_inbound.ingest(reply(ticket, alice)).ticket_id)
     assert follow_up.assignee_id == ivan.id  # who knows the story, not the queue
     assert history(follow_up.id, "assignee") == ["Ivan IT"]
-    assert db.session.scalar(
-        select(func.count(Notice.id)).where(Notice.user_id == ivan.id, Notice.ticket_id == follow_up.id)
-    )
+    [text] = db.session.scalars(
+        select(Notice.text).where(Notice.user_id == ivan.id, Notice.ticket_id == follow_up.id)
+    ).all()
+    assert text.endswith(
+        f"was assigned to you: you had #{ticket.id}, which it follows up."
+    )  # not "Round-robin"
 
     availability.set_availability(ivan, round_robin=False, away=True)  # on holiday: not to him
     tickets.close_ticket(follow_up, alice)

@@ -54,7 +54,7 @@ def test_new_tickets_go_to_each_opted_in_technician_in_turn(circle, make, ref):
     assignees = [submit(customer, it, ref, n).assignee_id for n in range(4)]
     assert assignees == [agents[0].id, agents[1].id, agents[2].id, agents[0].id]
     notice = db.session.scalars(select(Notice).where(Notice.user_id == agents[1].id)).one()
-    assert notice.kind == "assigned" and notice.text.startswith("Round-robin assigned #")
+    assert notice.kind == "assigned" and notice.text.endswith("was assigned to you: round-robin's turn.")
     history = db.session.scalars(select(TicketEvent).where(TicketEvent.field == "assignee")).all()
     assert len(history) == 4 and history[0].actor_id is None and history[0].new_value == "Tech 0"
 
