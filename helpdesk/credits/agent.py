@@ -187,7 +187,10 @@ def edit_time(entry_id):
 def delete_time(entry_id):
     entry = _entry(entry_id)
     if entry.deleted_at is None:
-        refund = f" and {entry.billed:,} credits go back to the bank" if entry.billed else ""
+        refund = ""
+        if entry.billed:  # refunded to the bank that was charged, whatever its plan is now
+            bank = db.session.get(CreditAccount, entry.account_id).owner_name
+            refund = f" and the {entry.billed:,} credits it was charged go back to {bank}'s bank"
         asked = ask_first(
             f"Delete {entry.minutes or 0} min logged by {entry.agent.name} on #{entry.ticket_id}?",
             f"The entry stays in the audit trail{refund}.",

@@ -234,6 +234,10 @@ class TimeEntry(db.Model):
     note: Mapped[str] = mapped_column(String(500), default="")
     started_at = mapped_column(UTCDateTime)  # set for timer entries
     billed: Mapped[int] = mapped_column(default=0)  # credits charged for this entry, net of corrections
+    # Credits a minute it is priced at, fixed when it is logged or its timer stopped: the rate of the
+    # plan that paid for it then (account_id), 0 when that plan did not bill time; None while its
+    # timer runs. Corrections are charged and refunded at this rate, whatever the plan is later.
+    minute_rate: Mapped[int | None] = mapped_column()
     unbilled: Mapped[bool] = mapped_column(default=False)  # the bank could not cover (part of) it
     revision: Mapped[int] = mapped_column(default=0)  # bumped by every edit; keys its ledger corrections
     deleted_at = mapped_column(UTCDateTime)

@@ -77,7 +77,7 @@ class TicketCredits:
 
     @property
     def time_billed(self):
-        return sum(e.billed for e in self.entries)
+        return sum(e.billed for e in self.entries if e.deleted_at is None)
 
     @property
     def total_minutes(self):

@@ -11,6 +11,11 @@ Guarantees of this module:
   retried request cannot book it twice, and says on the statement what changed
   ("Correction: 30 → 10 min of agent time on ticket #36");
 - only time-mode plans with credits are charged; on other plans time is recorded, not billed;
+- an entry is priced once, when it is logged or its timer stopped (`_price`): the bank that pays
+  for its ticket then and its plan's rate then (0 when that plan does not bill time). An edit of
+  its minutes charges or refunds only the difference, at that rate, to that bank; a deletion gives
+  back what it was charged; whatever the bank's plan or rate is by then. An entry logged while the
+  plan did not bill time stays unbilled; an edit of the note alone moves no money;
 - a timer never runs on after its agent may no longer work its ticket (deactivated, no longer an
   agent, the category taken away): it is stopped in the same transaction and charged as a stop
   would charge it (`stop_lost_timers`). One that ran longer than an entry may be is stopped with 0
@@ -33,6 +38,7 @@ from helpdesk.credits.models import (
     BILLING_TIME,
     KIND_CHARGE,
     KIND_REFUND,
+    CreditAccount,
     TimeEntry,
     TimeEntryRevision,
 )
@@ -67,15 +73,26 @@ def billing_account(ticket):
     return account
 
 
-def _bill(entry, actor):
-    """Move the entry's billed amount to minutes x rate with one correcting ledger entry."""
+def _price(entry):
+    """Fix, once, what `entry` costs a minute and which bank pays: when it is logged or its timer
+    stopped, the bank paying for its ticket and its plan's rate (0 and no bank when the plan does
+    not bill time). Later corrections use these, whatever the bank's plan or rate becomes."""
+    if entry.minute_rate is not None:
+        return
     account = billing_account(entry.ticket)
+    entry.account_id = account.id if account is not None else None
+    entry.minute_rate = account.plan.minute_rate if account is not None else 0
+    db.session.flush()
+
+
+def _bill(entry, actor):
+    """Move the entry's billed amount to its minutes at its own rate (`_price`), on the bank it
+    was priced on, with one correcting ledger entry."""
     minutes = 0 if entry.deleted_at is not None else (entry.minutes or 0)
-    if account is None:
-        return None
-    account = credits.lock_account(account.id)
-    entry.account_id = account.id
-    delta = minutes * account.plan.minute_rate - entry.billed
+    if not entry.minute_rate or entry.account_id is None:
+        return None  # priced when its plan did not bill time: recorded, never charged
+    account = credits.lock_account(entry.account_id)
+    delta = minutes * entry.minute_rate - entry.billed
     if delta == 0:
         entry.unbilled = False
         return None
@@ -177,6 +194,7 @@ def log_time(ticket, actor, minutes, note="", submission_key=None):
         if twin is None:
             raise
         return twin, False
+    _price(entry)
     ledger = _bill(entry, actor)
     _revise(entry, actor, "created", None, None, ledger)
     return entry, True
@@ -257,6 +275,7 @@ def stop_timer(entry, actor, note="", now=None, minutes=None):
     entry.minutes = minutes
     entry.note = (note or entry.note or "").strip()[:500]
     db.session.flush()
+    _price(entry)
     ledger = _bill(entry, actor)
     _revise(entry, actor, "stopped", None, None, ledger)
     return entry
@@ -332,7 +351,10 @@ def ending_of(entry, now=None, minutes=None):
     started), or what stopping it charged once it is stopped."""
     if minutes is None:
         minutes = entry.minutes if not entry.running else elapsed_minutes(entry, now)
-    account = billing_account(entry.ticket)
+    if entry.running:
+        account = billing_account(entry.ticket)
+    else:  # the bank it was priced on, if its plan billed time then
+        account = db.session.get(CreditAccount, entry.account_id) if entry.minute_rate else None
     return TimerEnding(
         entry_id=entry.id,
         ticket_id=entry.ticket_id,
@@ -371,6 +393,7 @@ def stop_lost_timers(user, actor, now=None):
             continue
         entry.minutes = elapsed_minutes(entry, now) or 0
         db.session.flush()
+        _price(entry)  # a timer stopped "to be entered" too: its minutes are charged at this rate
         ledger = _bill(entry, actor) if entry.minutes else None
         _revise(entry, actor, "stopped", None, None, ledger)
         stopped.append(ending_of(entry))
@@ -378,7 +401,8 @@ def stop_lost_timers(user, actor, now=None):
 
 
 def edit_entry(entry, actor, minutes, note):
-    """Change an entry's minutes or note; the ledger gets a correcting entry for the difference.
+    """Change an entry's minutes or note; the ledger gets a correcting entry for the difference in
+    minutes, at the entry's own rate (`_price`). A note changed alone moves no money.
     A timer stopped with its minutes to be entered (0, see stop_lost_timers) gets them this way."""
     _check_change(actor, entry)
     _check_minutes(minutes)
@@ -388,13 +412,15 @@ def edit_entry(entry, actor, minutes, note):
     entry.minutes, entry.note = minutes, (note or "").strip()[:500]
     entry.revision += 1
     db.session.flush()
-    ledger = _bill(entry, actor)
+    _price(entry)  # an entry from before prices were kept (none are left after migration 0048)
+    ledger = _bill(entry, actor) if minutes != old_minutes else None
     _revise(entry, actor, "edited", old_minutes, old_note, ledger)
     return entry
 
 
 def delete_entry(entry, actor):
-    """Delete an entry: it stays in the audit trail, and what it was charged is refunded."""
+    """Delete an entry: it stays in the audit trail, and what it was charged is refunded to the
+    bank that was charged, whatever that bank's plan is now."""
     _check_change(actor, entry)
     if entry.deleted_at is not None:
         return entry

@@ -8,11 +8,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from helpdesk.credits import time_entries
+from helpdesk.credits import ledger, time_entries
 from helpdesk.credits.models import LedgerEntry, TimeEntry
 from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
-from tests.credit_helpers import balance_of, bank
+from tests.credit_helpers import balance_of, bank, plan
 
 HX = {"HX-Request": "true"}
 
@@ -149,6 +149,109 @@ def test_an_unbilled_entry_edited_down_says_what_it_charged(client, login, work)
         f"100 min of agent time on ticket #{ticket.id}",  # the first charge of each: no "correction"
         f"50 min of agent time on ticket #{ticket.id}",
     ]
+
+
+# --- An entry keeps the price it was logged at: the plan's rate, or nothing, then ---
+
+
+def _memos(ticket):
+    return db.session.scalars(
+        select(LedgerEntry.memo).where(LedgerEntry.ticket_id == ticket.id).order_by(LedgerEntry.id)
+    ).all()
+
+
+def _edit(client, entry, minutes, note):
+    return text_of(
+        client.post(
+            f"/agent/credits/time/{entry.id}/edit", data={"minutes": str(minutes), "note": note}, headers=HX
+        )
+    )
+
+
+def test_an_edit_after_the_rate_went_up_moves_only_the_difference_at_the_rate_charged(client, login, work):
+    """Logged at a credit a minute; the plan then costs 2. Fixing the note charges nothing, and more
+    minutes are charged at the entry's own rate, also after an edit the bank could not cover."""
+    ticket, account, ivan, _olga = work
+    entry, _created = time_entries.log_time(ticket, ivan, 30, "Call")
+    db.session.commit()
+    plan("Time bank").minute_rate = 2
+    db.session.commit()
+    login(ivan)
+    noted = _edit(client, entry, 30, "Call with Tess")
+    assert "credits charged" not in noted and "went back" not in noted
+    assert balance_of(account) == 570 and _memos(ticket) == [f"30 min of agent time on ticket #{ticket.id}"]
+    assert "Time charged 30 min, 30 credits" in noted
+    assert "Saved: 40 min, 10 credits charged to Tess Time's bank." in _edit(client, entry, 40, "Call")
+    assert balance_of(account) == 560
+    short = _edit(client, entry, 1000, "Call")  # 960 more than the bank holds: kept at 40 charged
+    assert "these 1000 min could not be charged" in short and balance_of(account) == 560
+    assert "Saved: 50 min, 10 credits charged to Tess Time's bank." in _edit(client, entry, 50, "Call")
+    assert balance_of(account) == 550
+    later, _created = time_entries.log_time(ticket, ivan, 10, "Follow-up")  # logged now: 2 a minute
+    db.session.commit()
+    assert later.billed == 20 and balance_of(account) == 530
+    login(ticket.requester)
+    statement = text_of(client.get("/portal/credits"))
+    assert (
+        f"Charge: Correction: 30 → 40 min of agent time on ticket #{ticket.id} #{ticket.id} -10" in statement
+    )
+    assert (
+        f"Charge: Correction: 40 → 50 min of agent time on ticket #{ticket.id} #{ticket.id} -10" in statement
+    )
+    assert "30 → 30" not in statement
+
+
+def test_time_logged_while_the_plan_did_not_bill_time_stays_unbilled(client, login, make, ref):
+    """Bob's 45 min were logged on Free; his bank then moves to Time bank with 500 credits."""
+    bob = make.customer(name="Bob Baker")
+    account = bank("Free", user=bob)
+    ticket = make.ticket(requester=bob, category=ref.categories["IT"], priority=ref.priorities["Normal"])
+    ivan = make.technician(ref.categories["IT"], name="Ivan IT")
+    admin = make.admin(name="Ada Admin")
+    entry, _created = time_entries.log_time(ticket, ivan, 45, "Reset the VPN client")
+    ledger.move_to_plan(account, plan("Time bank"), admin)
+    ledger.adjust(account, 500, "Welcome to Time bank", admin)
+    db.session.commit()
+    login(ivan)
+    assert "Time charged 45 min, 0 credits" in _edit(client, entry, 45, "Reset the VPN client (typo)")
+    assert "Time charged 50 min, 0 credits" in _edit(client, entry, 50, "Reset the VPN client")
+    assert balance_of(account) == 500 and _memos(ticket) == []
+    asked = text_of(client.post(f"/agent/credits/time/{entry.id}/delete"))
+    assert "The entry stays in the audit trail." in asked and "go back" not in asked
+    client.post(f"/agent/credits/time/{entry.id}/delete", data={"confirmed_action": "yes"}, headers=HX)
+    assert balance_of(account) == 500 and _memos(ticket) == []
+    time_entries.log_time(ticket, ivan, 10, "Work since the move")  # billed: the plan bills time now
+    db.session.commit()
+    assert balance_of(account) == 490
+
+
+def test_deleting_an_entry_after_the_bank_left_the_time_plan_refunds_what_it_was_charged(
+    client, login, make, work
+):
+    ticket, account, ivan, _olga = work
+    plan("Time bank").minute_rate = 2
+    db.session.commit()
+    entry, _created = time_entries.log_time(ticket, ivan, 20, "Printer")
+    ledger.move_to_plan(account, plan("Business"), make.admin())
+    db.session.commit()
+    assert entry.billed == 40 and balance_of(account) == 560
+    login(ivan)
+    delete = f"/agent/credits/time/{entry.id}/delete"
+    asked = text_of(client.post(delete))
+    assert (
+        "The entry stays in the audit trail and the 40 credits it was charged go back to Tess Time's bank."
+        in asked
+    )
+    done = text_of(client.post(delete, data={"confirmed_action": "yes"}, headers=HX))
+    assert "Deleted. 40 credits went back to Tess Time's bank." in done
+    assert "Time charged 0 min, 0 credits" in done
+    assert balance_of(account) == 600 and _entry(entry).billed == 0
+    login(ticket.requester)
+    statement = text_of(client.get("/portal/credits"))
+    assert (
+        f"Refund: Correction: 20 → 0 min of agent time on ticket #{ticket.id} (entry deleted) #{ticket.id} +40"
+        in statement
+    )
 
 
 # --- Timers of agents who may no longer work the ticket, and admins stopping a colleague's timer ---
