@@ -246,10 +246,14 @@ def admin_alert(users, *, subject, text, url):
     ]
 
 
-def low_balance(user, *, balance, threshold=None, label=None, bank_name=None, top_up_credits=None):
+def low_balance(
+    user, *, balance, threshold=None, label=None, bank_name=None, top_up_credits=None, minute_rate=None
+):
     """Warn a customer (or org manager) that their bank crossed a low-balance stage. Plain integers;
     `label` names the stage ("25% of the last top-up"), `bank_name` a shared bank, `top_up_credits`
-    the automatic top-up the same debit started (the mail says so instead of asking to buy)."""
+    the automatic top-up the same debit started (the mail says so instead of asking to buy),
+    `minute_rate` the credits a minute of agent time costs when the bank's plan bills time (the
+    mail then says so, instead of what paid and free priorities cost)."""
     subject = f"{bank_name}: credit balance is low" if bank_name else "Your help desk credit balance is low"
     return [
         _send(
@@ -262,6 +266,7 @@ def low_balance(user, *, balance, threshold=None, label=None, bank_name=None, to
             label=label,
             bank_name=bank_name,
             top_up_credits=top_up_credits,
+            minute_rate=minute_rate,
             url=public_url("credits_portal.bank"),
             buy_url=public_url("billing.index"),
         )

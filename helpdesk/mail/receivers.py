@@ -13,7 +13,7 @@ from helpdesk.accounts.models import User
 from helpdesk.accounts.users import active_admins
 from helpdesk.billing.models import KIND_TOP_UP, PAYMENT_PENDING, Payment
 from helpdesk.credits.alerts import alert_recipients
-from helpdesk.credits.models import ALERT_LOW_BALANCE, ALERT_UNBILLED_TIME
+from helpdesk.credits.models import ALERT_LOW_BALANCE, ALERT_UNBILLED_TIME, BILLING_TIME
 from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
 from helpdesk.mail import notify
@@ -92,6 +92,7 @@ def on_credit_alert(alert, label):
                 label=label,
                 bank_name=shared,
                 top_up_credits=topping_up,
+                minute_rate=account.plan.minute_rate if account.plan.billing_mode == BILLING_TIME else None,
             )
         _mail_admins(alert, "Low credit balance", recipients["admins"])
     elif alert.kind == ALERT_UNBILLED_TIME:

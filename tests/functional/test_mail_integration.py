@@ -165,6 +165,31 @@ def test_a_missed_response_target_mails_the_requester_once(make, ref, staff):
     assert outbox("admin_alert") == []  # a refund is the customer's news; admins see it in their list
 
 
+def test_a_time_bank_s_low_balance_mail_says_agent_time_costs_credits(make, ref, staff):
+    """On a time plan every priority is free and every minute of agent time is charged: the mail
+    says that, not that free-priority tickets are not affected."""
+    customer = make.customer(email="timebank@example.test")
+    account = bank("Time bank", 600, user=customer)
+    account.plan.minute_rate = 2
+    agent = make.technician(ref.categories["IT"], name="Ivan IT")
+    ticket = make.ticket(requester=customer, category=ref.categories["IT"], priority=ref.priorities["Normal"])
+    time_entries.log_time(ticket, agent, 230)  # 460 credits: 140 left, below 25% of the 600
+    db.session.commit()
+    (mail,) = outbox("low_balance")
+    assert mail.to_addr == "timebank@example.test" and "down to 140 credits" in mail.body_text
+    said = "On your plan every minute agents work on your tickets costs 2 credits, whatever the priority."
+    assert said in mail.body_text and said in mail.body_html
+    assert "free priority" not in mail.body_text and "free priority" not in mail.body_html
+    payg = bank("Pay as you go", 300, user=make.customer(email="payg@example.test"))
+    charge(payg, 300, "drain")
+    (priced,) = [m for m in outbox("low_balance") if m.to_addr == "payg@example.test"]
+    assert (
+        "Tickets at a paid priority need credits; tickets at a free priority are not affected."
+        in priced.body_text
+    )
+    assert "every minute" not in priced.body_text
+
+
 def test_unbilled_time_mails_the_admins_not_the_customer(make, ref, staff):
     customer = make.customer(email="timebank@example.test")
     bank("Time bank", 600, user=customer)
