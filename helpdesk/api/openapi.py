@@ -16,6 +16,7 @@ REF = "#/components/schemas/{model}"
 PROBLEM = "application/problem+json"
 PATH_PARAMETER = re.compile(r"<(?:(\w+):)?(\w+)>")
 ALWAYS = (401, 429, 500)  # every authenticated operation may answer these
+SCOPED = (403,)  # every operation with a scope answers 403 to a token that lacks it (routing.require_scope)
 TAGS = {
     "tickets": "Tickets: the queue's list, a ticket, new tickets, changes guarded by If-Match.",
     "messages": "The conversation of a ticket, replies, internal notes and attachments.",
@@ -158,6 +159,6 @@ def _responses(op, refs):
             name: {"description": text, "schema": {"type": "string"}} for name, text in op.headers.items()
         }
     responses = {str(op.status): success}
-    for code in sorted(set(op.errors) | set(ALWAYS if op.scope else ())):
+    for code in sorted(set(op.errors) | set(ALWAYS + SCOPED if op.scope else ())):
         responses[str(code)] = {"$ref": f"#/components/responses/{code}"}
     return responses
