@@ -79,6 +79,7 @@ def _endpoint_page(endpoint, form=None, status=200):
         action=ActionForm(),
         page=page,
         waiting=service.waiting(endpoint),
+        requested_url=service.requested_url(endpoint),
     )
 
 

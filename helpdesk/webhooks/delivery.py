@@ -6,6 +6,7 @@ outcome, in short transactions of their own; no transaction is open while waitin
 """
 
 import logging
+import time
 from datetime import timedelta
 
 from flask import current_app
@@ -88,6 +89,22 @@ def send(url, secret, body, event_id, event_type):
     )
 
 
+def _send_guarded(url, secret, body, event_id, event_type):
+    """send(), whose unexpected error is this attempt's failure (logged, and recorded in the
+    endpoint's delivery log like any other) rather than the end of the round: the deliveries
+    claimed with it would otherwise wait, unsent, for as long as the round kept failing."""
+    started = time.monotonic()
+    try:
+        return send(url, secret, body, event_id, event_type)
+    except Exception as exc:
+        log.exception("webhook %s (%s) to %s could not be sent", event_id, event_type, url)
+        return transport.Answer(
+            None,
+            f"not sent: {type(exc).__name__}: {exc}"[:500],
+            int((time.monotonic() - started) * 1000),
+        )
+
+
 def _lock_endpoint(endpoint_id):
     db.session.execute(select(WebhookEndpoint.id).where(WebhookEndpoint.id == endpoint_id).with_for_update())
     return db.session.get(WebhookEndpoint, endpoint_id, populate_existing=True)
@@ -160,8 +177,15 @@ def process_due(now=None, limit=None):
     """Send what is due now; returns counts {"webhooks delivered", "webhooks deferred", "webhooks failed"}."""
     counts = {"webhooks delivered": 0, "webhooks deferred": 0, "webhooks failed": 0}
     for delivery_id, url, secret, body, event_id, event_type in claim_due(now, limit):
-        answer = send(url, secret, body, event_id, event_type)
-        status = record(delivery_id, answer, now or utcnow())
+        answer = _send_guarded(url, secret, body, event_id, event_type)
+        try:
+            status = record(delivery_id, answer, now or utcnow())
+        except Exception:  # one delivery's trouble is logged; the others claimed with it still go
+            db.session.rollback()
+            log.exception(
+                "webhook %s (%s) to %s: its outcome could not be recorded", event_id, event_type, url
+            )
+            continue  # still queued: tried again when its claim's lease ends
         if status is None:
             continue
         if status == DELIVERY_DELIVERED:

@@ -5,6 +5,7 @@ with the secret in it.
 """
 
 import hashlib
+import unicodedata
 from urllib.parse import urlsplit
 
 from flask import current_app
@@ -23,7 +24,7 @@ from helpdesk.webhooks.models import (
     WebhookEndpoint,
 )
 from helpdesk.webhooks.signing import new_secret
-from helpdesk.webhooks.transport import address_problem, literal_ip
+from helpdesk.webhooks.transport import address_problem, literal_ip, wire_url
 
 URL_MAX = 2000
 
@@ -45,6 +46,9 @@ def check_url(raw):
     https only (http too with WEBHOOK_ALLOW_HTTP); no user name or password in it (it would be
     shown in the log); a literal address or a local name must be public unless
     WEBHOOK_ALLOW_PRIVATE is set. Names are resolved, and every address checked, at each delivery.
+    Non-ASCII is kept as typed (readable on the pages) and encoded at each delivery
+    (transport.wire_url): the host in IDNA, the path and query percent-encoded; a host IDNA
+    cannot encode and control characters are refused.
     """
     config = current_app.config
     url = (raw or "").strip()
@@ -76,6 +80,14 @@ def check_url(raw):
         raise BadEndpoint("url", "Leave the #fragment out of the URL: it is never sent.")
     if any(ch.isspace() for ch in url):
         raise BadEndpoint("url", "The URL may not contain spaces.")
+    if any(unicodedata.category(ch) == "Cc" for ch in url):
+        raise BadEndpoint("url", "The URL may not contain control characters.")
+    try:  # what each delivery requests: IDNA host (fullwidth "１２７.０.０.１" is 127.0.0.1), ...
+        host = urlsplit(wire_url(url)).hostname
+    except UnicodeError:
+        raise BadEndpoint(
+            "url", f"{host} is not a valid host name: check its dots and the length of each part."
+        ) from None
     if not config["WEBHOOK_ALLOW_PRIVATE"]:
         ip = literal_ip(host)
         problem = address_problem(ip) if ip is not None else None
@@ -87,6 +99,15 @@ def check_url(raw):
                 f"Webhooks are not sent to private or local addresses: {problem}. Use a public address.",
             )
     return url
+
+
+def requested_url(endpoint):
+    """The URL each delivery requests (non-ASCII encoded, see check_url), or None when it cannot be
+    encoded (an endpoint stored before the form checked it: its attempts fail, saying why)."""
+    try:
+        return wire_url(endpoint.url)
+    except ValueError:
+        return None
 
 
 def check_events(chosen):

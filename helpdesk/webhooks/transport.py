@@ -8,12 +8,13 @@ go to the address we checked while TLS still verifies the certificate against th
 
 import http.client
 import ipaddress
+import re
 import socket
 import ssl
 import threading
 import time
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 USER_AGENT = "helpdesk-webhooks/1"
 
@@ -52,6 +53,36 @@ def address_problem(ip):
         if test:
             return f"{ip} is {kind} address"
     return None
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+
+
+def wire_url(url):
+    """The URL as it is requested: a non-ASCII host name in IDNA (bücher.example is
+    xn--bcher-kva.example) and the non-ASCII characters of the path and query percent-encoded as
+    UTF-8 (/é is /%C3%A9), as browsers do; everything ASCII stays as it is. http.client sends
+    ASCII only. Raises ValueError (a UnicodeError) when the host is no valid IDNA name."""
+    if url.isascii():
+        return url
+    parts = urlsplit(url)
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    if not hostport.isascii():
+        host, colon, port = hostport.partition(":")
+        hostport = host.encode("idna").decode("ascii") + colon + port
+    return urlunsplit(
+        (
+            parts.scheme,
+            _percent_encoded(userinfo) + at + hostport,
+            _percent_encoded(parts.path),
+            _percent_encoded(parts.query),
+            _percent_encoded(parts.fragment),
+        )
+    )
+
+
+def _percent_encoded(text):
+    return _NON_ASCII.sub(lambda match: quote(match.group(), safe=""), text)
 
 
 def literal_ip(host):
@@ -147,9 +178,11 @@ def post(url, body, headers, *, timeout, allow_private):
         return Answer(status_code, error, int((time.monotonic() - started) * 1000))
 
     try:
-        parts = urlsplit(url)
+        parts = urlsplit(wire_url(url))  # an endpoint stored before the form encoded nothing
         host = parts.hostname
         port = parts.port or (443 if parts.scheme == "https" else 80)
+    except UnicodeError as exc:
+        return answer(error=f"not a valid URL: its host name cannot be encoded ({exc})"[:500])
     except ValueError:
         return answer(error="not a valid URL (its host or port)")
     if parts.scheme not in ("http", "https") or not host:

@@ -174,6 +174,15 @@ def test_a_refused_endpoint_edit_answers_422(client, login, people):
             {"url": "https://hooks.example.com/" + "a" * 2000, "events": ["ticket.created"]},
             "The URL is too long",
         ),
+        (
+            {"url": "https://hooks..bücher.example/in", "events": ["ticket.created"]},
+            "hooks..bücher.example is not a valid host name",
+        ),
+        ({"url": "https://hooks.example.com/in\x7fx", "events": ["ticket.created"]}, "control characters"),
+        (  # fullwidth digits: IDNA makes them 127.0.0.1
+            {"url": "https://１２７.０.０.１/in", "events": ["ticket.created"]},
+            "127.0.0.1 is a loopback address",
+        ),
     ],
 )
 def test_bad_input_gets_a_clear_message_and_keeps_what_was_typed(client, login, people, data, message):
@@ -194,6 +203,21 @@ def test_http_and_private_addresses_are_accepted_when_the_settings_allow_them(
     login(people["admin"])
     assert client.post(NEW, data={**GOOD, "url": "http://127.0.0.1:8080/in"}).status_code == 302
     assert _count() == 2
+
+
+def test_a_url_with_non_ascii_characters_is_kept_as_typed_and_shows_how_it_is_requested(
+    client, login, people
+):
+    login(people["admin"])
+    url = "https://bücher.example/é/ü?q=☃"
+    assert client.post(NEW, data={**GOOD, "url": url}).status_code == 302
+    endpoint = db.session.scalars(select(WebhookEndpoint).order_by(WebhookEndpoint.id.desc())).first()
+    assert endpoint.url == url
+    page = client.get(f"/admin/webhooks/{endpoint.id}").get_data(as_text=True)
+    assert url in page
+    assert "Requested as" in page and "https://xn--bcher-kva.example/%C3%A9/%C3%BC?q=%E2%98%83" in page
+    plain = client.get(f"/admin/webhooks/{people['endpoint'].id}").get_data(as_text=True)
+    assert "Requested as" not in plain  # an ASCII URL is requested as it is
 
 
 def test_editing_changes_the_url_and_events_but_not_the_secret(client, login, people):

@@ -321,6 +321,89 @@ def test_a_refused_address_is_logged_as_a_failed_attempt(app, desk, monkeypatch)
     assert not attempt.ok and attempt.error.startswith("refused: 127.0.0.1")
 
 
+def _stored_endpoint(admin, url):
+    """An endpoint whose URL is stored as it is (as the form let any URL through before it checked
+    that it can be encoded)."""
+    endpoint = add_endpoint(admin, "https://hooks.example.com/in", events=["ticket.created"])
+    endpoint.url = url
+    db.session.commit()
+    return endpoint
+
+
+def test_a_url_with_non_ascii_characters_is_requested_encoded_and_the_others_go_too(
+    desk, receiver, private_ok
+):
+    """The audit's crash: http.client sends ASCII only, so /é/ü?q=☃ ended the worker's round with
+    a UnicodeEncodeError and every delivery claimed with it waited for ever."""
+    odd = add_endpoint(desk.admin, receiver.url + "/é/ü?q=☃", events=["ticket.created"])
+    stored = _stored_endpoint(desk.admin, receiver.url + "/ß")  # from before the form checked URLs
+    healthy = add_endpoint(desk.admin, receiver.url, events=["ticket.created"])
+    assert odd.url == receiver.url + "/é/ü?q=☃"  # kept as typed
+    _open_ticket(desk)
+    assert delivery.process_due()["webhooks delivered"] == 3
+    assert sorted(r["path"] for r in receiver.requests) == [
+        "/hooks",
+        "/hooks/%C3%9F",
+        "/hooks/%C3%A9/%C3%BC?q=%E2%98%83",
+    ]
+    assert all(attempt.ok for e in (odd, stored, healthy) for attempt in attempts(e))
+
+
+def test_a_non_ascii_host_is_requested_by_its_idna_name(app, receiver, private_ok, monkeypatch):
+    looked_up = []
+    real = socket.getaddrinfo
+
+    def fake_getaddrinfo(host, port, *args, **kwargs):
+        looked_up.append(host)
+        return real("127.0.0.1", port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", fake_getaddrinfo)
+    url = f"http://bücher.example:{receiver.port}/in"
+    answer = transport.post(url, b"{}", {}, timeout=5, allow_private=True)
+    assert answer.ok and looked_up[0] == "xn--bcher-kva.example"  # then the checked address
+    assert receiver.requests[0]["headers"]["Host"] == f"xn--bcher-kva.example:{receiver.port}"
+
+
+def test_a_stored_url_that_cannot_be_encoded_is_a_failed_attempt_in_its_log(desk, receiver, private_ok):
+    bad = _stored_endpoint(desk.admin, "http://hooks..bücher.example/in")
+    healthy = add_endpoint(desk.admin, receiver.url, events=["ticket.created"])
+    _open_ticket(desk)
+    counts = delivery.process_due()
+    assert counts["webhooks delivered"] == 1 and counts["webhooks deferred"] == 1
+    [attempt] = attempts(bad)
+    assert not attempt.ok and attempt.error.startswith("not a valid URL: its host name cannot be encoded")
+    assert [a.ok for a in attempts(healthy)] == [True]
+
+
+def test_an_unexpected_error_is_one_failed_attempt_not_the_end_of_the_round(
+    app, desk, receiver, private_ok, monkeypatch, caplog
+):
+    """Whatever goes wrong with one delivery is logged and recorded in that endpoint's log; the
+    deliveries claimed with it are sent (before, the round ended there and they waited for ever)."""
+    broken = add_endpoint(desk.admin, receiver.url + "/broken", events=["ticket.created"])
+    healthy = add_endpoint(desk.admin, receiver.url, events=["ticket.created"])
+    real_exchange = transport._exchange
+
+    def exchange(connection, parts, *args):
+        if parts.path == "/hooks/broken":
+            raise ValueError("something nobody expected")
+        return real_exchange(connection, parts, *args)
+
+    monkeypatch.setattr(transport, "_exchange", exchange)
+    _open_ticket(desk)
+    said = []
+    counts = run_worker(once=True, echo=said.append)
+    assert counts["webhooks delivered"] == 1 and counts["webhooks deferred"] == 1
+    [attempt] = attempts(broken)
+    assert not attempt.ok and attempt.error == "not sent: ValueError: something nobody expected"
+    [row] = deliveries(broken)
+    assert row.status == "queued" and row.last_error == attempt.error
+    assert row.next_attempt_at > utcnow()  # retried after the backoff, like any failure
+    assert [a.ok for a in attempts(healthy)] == [True]
+    assert db.session.get(type(broken), broken.id).failing_since is not None
+    assert "could not be sent" in caplog.text
+
+
 def test_a_redirect_is_not_followed(desk, receiver, private_ok):
     endpoint = add_endpoint(desk.admin, receiver.url, events=["ticket.created"])
     receiver.status, receiver.location = 302, f"http://127.0.0.1:{receiver.port}/elsewhere"
