@@ -69,14 +69,37 @@ def _enabled_endpoints():
 def _forget_endpoints(session, transaction):
     if transaction.parent is None:
         session.info.pop(ENABLED, None)
+        session.info.pop(OPENED, None)
 
 
 OPENING = "webhooks_tickets_opening"  # db.session.info: tickets recorded as created, not yet announced
 
 
+OPENED = "webhooks_tickets_opened"  # db.session.info: ticket id -> (ticket, its ticket.created rows)
+
+
 def on_ticket_created(ticket):
     db.session.info.get(OPENING, set()).discard(ticket.id)
-    emit("ticket.created", lambda: payloads.ticket_with_body(ticket))
+    rows = emit("ticket.created", lambda: payloads.ticket_with_body(ticket))
+    if rows:
+        db.session.info.setdefault(OPENED, {})[ticket.id] = (ticket, rows)
+
+
+def _complete_opening(entry):
+    """A ticket opened in this transaction is paid for after `ticket_created` was sent (the
+    submission charges the priority of the ticket it has just opened): its ticket.created says
+    what it was paid, as the ticket was when it opened, rather than "paid_credits": 0. Same event
+    id and time; only the object is made again."""
+    opened = db.session.info.get(OPENED, {}).get(entry.ticket_id)
+    if opened is None:
+        return
+    ticket, rows = opened
+    event = json.loads(rows[0].body)
+    event["data"]["object"] = payloads.ticket_with_body(ticket)
+    body = json.dumps(event, separators=(",", ":"), ensure_ascii=False)
+    for row in rows:
+        row.body = body
+    db.session.flush()
 
 
 def on_ticket_changed(ticket, actor, field, old, new):
@@ -99,6 +122,7 @@ def on_balance_changed(account, old_balance, entry):
     """A charge for a ticket is its priority paid (time worked is booked with `time:` keys)."""
     if entry.kind != CHARGE_KIND or entry.ticket_id is None or entry.idempotency_key.startswith("time:"):
         return
+    _complete_opening(entry)
     emit(
         "priority.paid",
         lambda: {**payloads.ledger_entry(entry), "object": "priority_charge", "credits": -entry.amount},
