@@ -119,7 +119,7 @@ def create(service, render, *, payload, files=()):
         kept = idempotency.find(user, key)
         if kept is not None:
             return _replay(kept, request_hash)
-    submission_key = idempotency.submission_key(key) if key is not None else secrets.token_hex(32)
+    submission_key = idempotency.submission_key(user, key) if key is not None else secrets.token_hex(32)
 
     def make():
         row = None

@@ -2,10 +2,13 @@
 ticket opened by a customer or, for one, by an agent. No rule is decided here: each step is the
 service the pages call, so the API and the pages cannot disagree."""
 
+import hashlib
+import secrets
+
 from helpdesk import policy
 from helpdesk.credits import on_behalf, submission
 from helpdesk.credits import quotes as credit_quotes
-from helpdesk.errors import NotAllowed, StaleUpdate, ValidationFailed
+from helpdesk.errors import ConcurrentChange, NotAllowed, StaleUpdate, ValidationFailed
 from helpdesk.tickets import editing, lifecycle
 from helpdesk.tickets.models import STATUS_CLOSED, STATUS_OPEN
 
@@ -60,7 +63,24 @@ def _close_or_reopen(ticket, actor, changes, seen_version):
 def open_ticket(actor, fields, submission_key):
     """A customer's own ticket (credits.submission) or an agent's for a customer
     (credits.on_behalf, with its consent rule for paid priorities). Returns (ticket, created,
-    credits charged)."""
+    credits charged).
+
+    The submission key finds the ticket this request made already (a retry). A ticket it finds
+    that `actor` may not see (a key another form was given on purpose, a category the agent no
+    longer works) is never handed back: the request is a new one, under a key made from this one
+    (so that its own retries find it), and at last under a fresh key."""
+    for attempt in range(3):
+        ticket, created, charged = _open_ticket(actor, fields, submission_key)
+        if created or policy.can_view_ticket(actor, ticket):
+            return ticket, created, charged
+        if attempt == 0:
+            submission_key = hashlib.sha256(f"{submission_key}\0unseen".encode()).hexdigest()
+        else:
+            submission_key = secrets.token_hex(32)
+    raise ConcurrentChange("The ticket could not be opened: send the request again.")
+
+
+def _open_ticket(actor, fields, submission_key):
     common = dict(
         subject=fields.subject,
         body=fields.body,

@@ -30,10 +30,12 @@ def key_hash(key):
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def submission_key(key):
-    """The submission key a create with this Idempotency-Key hands the domain service (64
-    characters, the columns' size; prefixed so it never equals a portal form's random key)."""
-    return hashlib.sha256(b"api\0" + key.encode()).hexdigest()
+def submission_key(user, key):
+    """The submission key a create by `user` with this Idempotency-Key hands the domain service
+    (64 characters, the columns' size; prefixed so it never equals a portal form's random key).
+    Scoped to the key's owner, as the kept answers are: another user's same key (an agent's for
+    the same customer, the customer's own) is another request, never a twin of this one."""
+    return hashlib.sha256(f"api\0{user.id}\0{key}".encode()).hexdigest()
 
 
 def fingerprint(method, path, payload, files=()):

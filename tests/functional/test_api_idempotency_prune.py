@@ -109,3 +109,17 @@ def test_an_adjustment_retried_after_pruning_is_still_booked_once(app, client, d
     assert late.get_json()["entry"]["id"] == first.get_json()["entry"]["id"]  # ...the ledger key holds
     assert late.get_json()["created"] is False and first.get_json()["created"] is True
     assert balance_of(account) == 150
+
+
+def test_two_admins_with_the_same_key_each_book_their_adjustment(client, desk, make):
+    from ..credit_helpers import balance_of, bank
+
+    account = bank("Business", 100, user=desk.requester)
+    other = make.admin(name="Otto Other", email="otto@example.com")
+    url = f"/api/v1/credits/banks/{account.id}/adjustments"
+    data = {"amount": 50, "reason": "Goodwill"}
+    first = client.post(url, json=data, headers=bearer(desk.admin) | {"Idempotency-Key": "goodwill"})
+    second = client.post(url, json=data, headers=bearer(other) | {"Idempotency-Key": "goodwill"})
+    assert first.get_json()["created"] is True and second.get_json()["created"] is True
+    assert second.get_json()["entry"]["id"] != first.get_json()["entry"]["id"]
+    assert balance_of(account) == 200

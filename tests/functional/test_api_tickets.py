@@ -313,3 +313,79 @@ def test_priority_and_category_change_through_the_consoles_services(client, desk
     assert (
         balance_of(account) == 1000
     )  # lowering refunds what was paid above the new tariff, as on the console
+
+
+# --- An Idempotency-Key is its owner's (audit: another agent's key gave back their ticket) -------
+
+
+def _count(subject):
+    return db.session.scalar(db.select(db.func.count(Ticket.id)).where(Ticket.subject == subject))
+
+
+def test_another_agent_s_same_key_makes_their_own_ticket(client, desk):
+    normal = desk.ref.priorities["Normal"].id
+    it_call = _new(
+        subject="IT secret subject", body="IT confidential body", category_id=desk.it.id, priority_id=normal
+    )
+    first = client.post(
+        "/api/v1/tickets",
+        json=it_call | {"customer_email": "alice@example.com"},
+        headers=bearer(desk.tech_it) | {"Idempotency-Key": "shared-1"},
+    )
+    assert first.status_code == 201 and first.get_json()["created"] is True
+    sales_call = _new(subject="sales call", body="sales body", category_id=desk.sales.id, priority_id=normal)
+    sara = bearer(desk.tech_sales)
+    second = client.post(
+        "/api/v1/tickets",
+        json=sales_call | {"customer_email": "alice@example.com"},
+        headers=sara | {"Idempotency-Key": "shared-1"},
+    )
+    answer = second.get_json()
+    assert second.status_code == 201 and answer["created"] is True
+    assert answer["ticket"]["subject"] == "sales call" and answer["ticket"]["category"]["name"] == "Sales"
+    assert "IT confidential body" not in second.get_data(as_text=True)
+    assert answer["ticket"]["id"] != first.get_json()["ticket"]["id"]
+    assert client.get(f"/api/v1/tickets/{answer['ticket']['id']}", headers=sara).status_code == 200
+    assert _count("IT secret subject") == 1 and _count("sales call") == 1
+
+
+def test_a_customer_s_key_is_not_an_agent_s(client, desk):
+    normal = desk.ref.priorities["Normal"].id
+    mine = _new(subject="my card number ends 4242", category_id=desk.it.id, priority_id=normal)
+    alice = client.post(
+        "/api/v1/tickets", json=mine, headers=bearer(desk.requester) | {"Idempotency-Key": "alice-x"}
+    )
+    assert alice.status_code == 201 and alice.get_json()["created"] is True
+    call = _new(subject="Called about the quote", category_id=desk.sales.id, priority_id=normal)
+    sara = client.post(
+        "/api/v1/tickets",
+        json=call | {"customer_email": "alice@example.com"},
+        headers=bearer(desk.tech_sales) | {"Idempotency-Key": "alice-x"},
+    )
+    assert sara.status_code == 201 and sara.get_json()["created"] is True
+    assert sara.get_json()["ticket"]["subject"] == "Called about the quote"
+    assert "4242" not in sara.get_data(as_text=True)
+    assert _count("my card number ends 4242") == 1 and _count("Called about the quote") == 1
+
+
+def test_a_ticket_the_caller_may_not_see_is_never_handed_back(client, desk):
+    """A form can be sent with any submission key: one equal to the key an agent's Idempotency-Key
+    makes finds a ticket they may not see. It is a new request (and its retries find it)."""
+    from helpdesk.api import idempotency
+
+    desk.it_ticket.submission_key = idempotency.submission_key(desk.tech_sales, "crm-case-981")
+    db.session.commit()
+    call = _new(subject="Called", category_id=desk.sales.id, priority_id=desk.ref.priorities["Normal"].id)
+    headers = bearer(desk.tech_sales) | {"Idempotency-Key": "crm-case-981"}
+    made = client.post(
+        "/api/v1/tickets", json=call | {"customer_email": "alice@example.com"}, headers=headers
+    )
+    assert made.status_code == 201 and made.get_json()["created"] is True
+    assert made.get_json()["ticket"]["subject"] == "Called" and "VPN drops" not in made.get_data(as_text=True)
+    db.session.execute(db.delete(IdempotentRequest))  # the kept answer pruned: the submission key holds
+    db.session.commit()
+    again = client.post(
+        "/api/v1/tickets", json=call | {"customer_email": "alice@example.com"}, headers=headers
+    )
+    assert again.get_json()["created"] is False
+    assert again.get_json()["ticket"]["id"] == made.get_json()["ticket"]["id"] and _count("Called") == 1
