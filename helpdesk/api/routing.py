@@ -10,6 +10,7 @@ from pydantic import BaseModel, ValidationError
 
 from helpdesk.api import tokens
 from helpdesk.api.problems import ApiProblem, field_errors
+from helpdesk.web import clean_text
 
 JSON = "application/json"
 MULTIPART = "multipart/form-data"
@@ -95,7 +96,7 @@ def parse(model, data, where):
 
 def request_body(multipart, files_only=False):
     """The body's fields: a JSON object, or (where files may come) multipart form fields."""
-    if multipart and request.mimetype == MULTIPART:
+    if multipart and request.mimetype == MULTIPART:  # the form's fields are cleaned (web.CleanInput)
         return {key: request.form.get(key) for key in request.form}
     if files_only:
         raise ApiProblem(415, f"Send the files as {MULTIPART}, in the field `files`.")
@@ -105,7 +106,20 @@ def request_body(multipart, files_only=False):
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise ApiProblem(400, "The body is not a JSON object.")
-    return data
+    return cleaned(data)
+
+
+def cleaned(value):
+    """A JSON value with every string (names and values, at any depth) cleaned as the forms'
+    fields are (web.clean_text: no NUL or other control character but tab and newlines, which
+    PostgreSQL would refuse with a 500 or SQLite store)."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, list):
+        return [cleaned(item) for item in value]
+    if isinstance(value, dict):
+        return {clean_text(name): cleaned(item) for name, item in value.items()}
+    return value
 
 
 def respond(model: BaseModel, status=200, headers=None):
