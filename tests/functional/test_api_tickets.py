@@ -389,3 +389,37 @@ def test_a_ticket_the_caller_may_not_see_is_never_handed_back(client, desk):
     )
     assert again.get_json()["created"] is False
     assert again.get_json()["ticket"]["id"] == made.get_json()["ticket"]["id"] and _count("Called") == 1
+
+
+@pytest.mark.parametrize("address", ["not an email", "<script>@x", "x@localhost", "\u0000@x.org", "alice@"])
+def test_an_agent_s_customer_must_be_an_e_mail_address(client, desk, address):
+    from helpdesk.accounts.models import User
+    from helpdesk.mail.models import OutboxMessage
+
+    users = db.session.scalar(db.select(db.func.count(User.id)))
+    data = _new(
+        subject="Called",
+        category_id=desk.it.id,
+        priority_id=desk.ref.priorities["Normal"].id,
+        customer_email=address,
+        customer_name="Newbie",
+    )
+    refused = client.post("/api/v1/tickets", json=data, headers=bearer(desk.tech_it))
+    assert is_problem(refused, 422)
+    errors = refused.get_json()["errors"]
+    assert [e["field"] for e in errors] == ["customer_email"] and "email address" in errors[0]["message"]
+    assert db.session.scalar(db.select(db.func.count(User.id))) == users  # no customer made
+    assert _count("Called") == 0
+    assert db.session.scalar(db.select(db.func.count(OutboxMessage.id))) == 0  # no mail queued
+
+
+def test_an_agent_s_new_customer_with_a_good_address_is_made(client, desk):
+    data = _new(
+        subject="Called",
+        category_id=desk.it.id,
+        priority_id=desk.ref.priorities["Normal"].id,
+        customer_email="  Newbie@Example.ORG ",
+        customer_name="Newbie",
+    )
+    made = client.post("/api/v1/tickets", json=data, headers=bearer(desk.tech_it))
+    assert made.status_code == 201 and made.get_json()["ticket"]["requester"]["name"] == "Newbie"

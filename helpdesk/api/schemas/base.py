@@ -3,13 +3,14 @@ problem document."""
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
 Limit = Annotated[int, Field(ge=1, le=100)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50000)]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Tags = Annotated[list[Annotated[str, Field(max_length=50)]], Field(max_length=20)]
+Email = Annotated[EmailStr, Field(max_length=320)]  # the shape the forms' Email() check asks for
 
 
 class Input(BaseModel):

@@ -2,13 +2,10 @@
 
 from typing import Annotated, Literal
 
-from pydantic import EmailStr, Field
+from pydantic import Field
 
 from helpdesk.accounts.models import ROLE_CUSTOMER, ROLES
-from helpdesk.api.schemas.base import Created, Id, Input, Named, Output, Title
-
-Email = Annotated[EmailStr, Field(max_length=320)]
-
+from helpdesk.api.schemas.base import Created, Email, Id, Input, Named, Output, Title
 
 Name = Title
 

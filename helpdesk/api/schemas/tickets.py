@@ -5,7 +5,19 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from helpdesk.api.schemas.base import Created, Id, Input, Limit, Named, Output, Query, Tags, Text, Title
+from helpdesk.api.schemas.base import (
+    Created,
+    Email,
+    Id,
+    Input,
+    Limit,
+    Named,
+    Output,
+    Query,
+    Tags,
+    Text,
+    Title,
+)
 from helpdesk.tickets.models import STATUSES
 
 STATUS = Literal[STATUSES]  # the tickets domain's statuses, in its order
@@ -36,7 +48,7 @@ class TicketCreate(Input):
     body: Text
     category_id: Id
     priority_id: Id
-    customer_email: Annotated[str, Field(max_length=320)] | None = None
+    customer_email: Email | None = None
     customer_name: Annotated[str, Field(max_length=200)] | None = None
     consent: bool = False
 
