@@ -46,6 +46,11 @@ agent_access_reduced = Event(
     "receiver returns what it did: how many open tickets assigned to them it sent back to "
     "Unassigned (an int: tickets), or the running timers of theirs it stopped (a tuple: credits).",
 )
+account_deactivated = Event(
+    "account_deactivated",
+    "user, actor: an account was deactivated (its sessions already ended). Each receiver ends the "
+    "user's other credentials for good and returns how many it ended (an int: API tokens revoked).",
+)
 agent_access_granted = Event(
     "agent_access_granted",
     "user, actor: a customer was made a technician or admin. Returns how many ticket subscriptions "

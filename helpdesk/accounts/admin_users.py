@@ -201,6 +201,18 @@ def _unsubscribed_text(changed):
     return f" They no longer follow {counted(unsubscribed, 'ticket')} as a subscriber."
 
 
+def _revoked_text(changed):
+    """' Their 2 API tokens were revoked.' after a deactivation that revoked any."""
+    revoked = getattr(changed, "tokens_revoked", 0)
+    if not revoked:
+        return ""
+    return (
+        " Their API token was revoked."
+        if revoked == 1
+        else f" Their {counted(revoked, 'API token')} were revoked."
+    )
+
+
 def _released_text(changed):
     """' 4 open tickets assigned to them went back to Unassigned.' after a change that released
     any, and what was done to each running timer it stopped."""
@@ -230,9 +242,10 @@ def set_active(user_id):
         ending = time_entries.timers_ending(target, role=target.role, active=False)
         asked = ask_first(
             f"Deactivate {target.name}?",
-            f"{target.name}'s sessions end at once and they can no longer log in; open tickets "
-            "assigned to them go back to Unassigned, and their messages and history stay. You can "
-            "reactivate them later." + (" " + _timers_announced(ending) if ending else ""),
+            f"{target.name}'s sessions end at once and they can no longer log in; their API tokens "
+            "are revoked for good (reactivating them later brings none back: they make new ones); "
+            "open tickets assigned to them go back to Unassigned, and their messages and history "
+            "stay. You can reactivate them later." + (" " + _timers_announced(ending) if ending else ""),
             "Deactivate",
             cancel_url=url_for("accounts_admin.user", user_id=target.id),
             warning=_no_manager_warning(target),
@@ -247,7 +260,8 @@ def set_active(user_id):
         form.form_errors.append(outcome.message)
         return _render_user(target, active_form=form)
     state = "reactivated" if active else "deactivated: their sessions have ended and they cannot log in"
-    return _saved(target, f"Saved: {target.name} {state}." + _released_text(outcome.value))
+    text = f"Saved: {target.name} {state}." + _revoked_text(outcome.value) + _released_text(outcome.value)
+    return _saved(target, text)
 
 
 @bp.post("/users/<int:user_id>/details")

@@ -295,6 +295,7 @@ class Changed:
     released: int = 0
     unsubscribed: int = 0
     stopped_timers: tuple = ()
+    tokens_revoked: int = 0  # API tokens a deactivation revoked (events.account_deactivated)
 
     def __bool__(self):
         return True
@@ -324,7 +325,8 @@ def set_active(actor, user, active, *, confirmed=False):
     cookies stop working at once and they take no seat; the last active admin stays; reactivating
     an agent over the seat limit needs confirmation; history recorded; a deactivated agent's open
     tickets go back to Unassigned (their messages and history stay) and their running timers are
-    stopped and charged (credits.time_entries.stop_lost_timers)."""
+    stopped and charged (credits.time_entries.stop_lost_timers); their API tokens are revoked for
+    good (events.account_deactivated: reactivating does not bring them back)."""
     if user.active == active:
         return False
     if active:
@@ -337,6 +339,8 @@ def set_active(actor, user, active, *, confirmed=False):
         rotate_sessions(user)
         if user.is_agent:
             changed = _release(user, actor)
+        revoked = sum(events.account_deactivated.send(user=user, actor=actor))
+        changed = dataclasses.replace(changed, tokens_revoked=revoked)
     audit.record(
         actor,
         AUDIT_ACTIVE,

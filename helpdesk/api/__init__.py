@@ -14,8 +14,10 @@ DEFAULTS = {
 
 
 def init_app(app):
+    from helpdesk import events
     from helpdesk.api import (  # noqa: F401
         account,
+        tokens,
         views_admin,
         views_article_files,
         views_article_revisions,
@@ -43,3 +45,4 @@ def init_app(app):
     register_error_renderer(app, "/api/", render_error)  # every address under /api, v1 or not
     # The API ignores the session cookie entirely (before any app-wide hook reads it).
     app.session_interface = SessionlessApi(app.session_interface, "/api/")
+    events.account_deactivated.connect(tokens.revoke_all)  # deactivation ends a user's tokens

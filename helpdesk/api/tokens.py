@@ -102,6 +102,17 @@ def revoke(owner, token_id):
     return token
 
 
+def revoke_all(user, **_event):
+    """Revoke every active token of `user` (events.account_deactivated: a deactivation ends them
+    for good, so reactivating the account brings none back). Returns how many."""
+    tokens = active_tokens(user)
+    now = utcnow()
+    for token in tokens:
+        token.revoked_at = now
+    db.session.flush()
+    return len(tokens)
+
+
 def well_formed(secret):
     return bool(secret) and secret.startswith(PREFIX) and len(secret) <= 200
 

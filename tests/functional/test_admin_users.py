@@ -423,3 +423,26 @@ def test_a_question_never_offers_a_post_only_address_as_cancel(client, admin, ma
     ):
         page = ask_first("Do it?", "It happens.", "Do it")
     assert 'href="/admin/users?role=customer">Cancel' in page
+
+
+def test_deactivation_says_it_revokes_api_tokens_and_reactivation_brings_none_back(client, admin, make, ref):
+    from helpdesk.api import tokens
+
+    tech = make.technician(ref.categories["IT"], email="leaky@example.test", name="Lee")
+    tokens.create_token(tech, name="laptop", scopes=tokens.SCOPES, days=30)
+    tokens.create_token(tech, name="crm", scopes=tokens.SCOPES, days=30)
+    db.session.commit()
+    asked = client.post(f"/admin/users/{tech.id}/active", data={"active": "0"}).get_data(as_text=True)
+    assert "Deactivate Lee?" in asked
+    assert "their API tokens are revoked for good (reactivating them later brings none back" in asked
+    done = client.post(
+        f"/admin/users/{tech.id}/active",
+        data={"active": "0", "confirmed_action": "yes"},
+        follow_redirects=True,
+    )
+    assert (
+        "Lee deactivated: their sessions have ended and they cannot log in. Their 2 API tokens were revoked."
+        in (done.get_data(as_text=True))
+    )
+    client.post(f"/admin/users/{tech.id}/active", data={"active": "1"})
+    assert reload(tech).active and tokens.active_tokens(reload(tech)) == []

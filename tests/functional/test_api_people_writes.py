@@ -251,3 +251,23 @@ def test_an_unknown_user_or_organization_is_404(client, desk):
     assert is_problem(
         client.put("/api/v1/users/999999/permissions", json={"category_ids": []}, headers=headers), 404
     )
+
+
+def test_deactivation_revokes_the_users_tokens_for_good(client, desk):
+    """An admin who deactivates someone whose token leaked, then reactivates them, must not bring
+    the leaked token back: deactivation revokes every active token (docs/api.md)."""
+    from helpdesk.api.models import ApiToken
+
+    leaked, other = bearer(desk.tech_sales), bearer(desk.tech_sales)
+    admin = bearer(desk.admin)
+    address = f"/api/v1/users/{desk.tech_sales.id}"
+    assert client.patch(address, json={"active": False}, headers=admin).status_code == 200
+    assert client.patch(address, json={"active": True}, headers=admin).get_json()["active"] is True
+    for token in (leaked, other):
+        assert is_problem(client.get("/api/v1/tickets", headers=token), 401)
+    db.session.expire_all()
+    tokens = db.session.scalars(select(ApiToken).where(ApiToken.user_id == desk.tech_sales.id)).all()
+    assert len(tokens) == 2 and all(t.revoked_at is not None for t in tokens)  # their page says "revoked"
+    fresh = bearer(desk.tech_sales)  # they make a new one
+    assert client.get("/api/v1/tickets", headers=fresh).status_code == 200
+    assert client.get("/api/v1/tickets", headers=bearer(desk.tech_it)).status_code == 200  # others' stay
