@@ -74,14 +74,15 @@ def etag(version):
 
 def if_match_version(current, noun="ticket"):
     """The version named by If-Match: 428 when missing; `*` (RFC 9110: any version) is `current`,
-    the client's explicit choice to overwrite; a value that names no version is stale (412)."""
+    the client's explicit choice to overwrite; a value that names no version is stale (412), and
+    so is a weak tag (`W/"7"`: If-Match compares strongly, RFC 9110 13.1.1)."""
     header = request.headers.get("If-Match")
     if header is None:
         raise ApiProblem(428, f"Send If-Match with the {noun}'s ETag (its version) to change it.")
     tags = parse_etags(header)
     if tags.star_tag:
         return current
-    values = [t for t in tags.as_set(include_weak=True) if t and t.isdigit()]  # `""` parses as None
+    values = [t for t in tags.as_set(include_weak=False) if t and t.isdigit()]  # `""` parses as None
     if len(values) != 1:
         raise ApiProblem(412, f"If-Match names no version of this {noun}: read it again.")
     return int(values[0])

@@ -176,6 +176,26 @@ def test_a_change_needs_the_current_version(client, desk):
         assert is_problem(answer, 412), (nonsense, answer.status_code)
 
 
+def test_a_weak_etag_in_if_match_never_matches(client, desk):
+    """RFC 9110 13.1.1: If-Match compares strongly, so `W/"7"` is not version 7."""
+    headers = bearer(desk.tech_it)
+    version = client.get(f"/api/v1/tickets/{desk.it_ticket.id}", headers=headers).get_json()["version"]
+    weak = client.patch(
+        f"/api/v1/tickets/{desk.it_ticket.id}",
+        json={"status": "waiting"},
+        headers=headers | {"If-Match": f'W/"{version}"'},
+    )
+    assert is_problem(weak, 412)
+    db.session.expire_all()
+    assert db.session.get(Ticket, desk.it_ticket.id).status != "waiting"  # nothing changed
+    strong_too = client.patch(
+        f"/api/v1/tickets/{desk.it_ticket.id}",
+        json={"status": "waiting"},
+        headers=headers | {"If-Match": f'W/"{version}", "{version}"'},
+    )
+    assert strong_too.status_code == 200 and strong_too.get_json()["status"] == "waiting"
+
+
 def test_a_change_is_all_or_nothing(client, desk):
     headers = bearer(desk.tech_it)
     refused = _patch(
