@@ -35,6 +35,18 @@ log = logging.getLogger("helpdesk.mail")
 EXTRA_HEADERS = ("Reply-To", "In-Reply-To", "References", "X-Helpdesk-Ticket")
 # Shown above the text of every mail one can answer; inbound replies are cut there.
 REPLY_MARKER = "-- Reply above this line --"
+# Mails to agents about internal things (an @mention in an internal note, an assignment, a
+# target at risk): they carry no reply address and no reply marker, since a reply on a ticket
+# by mail is public and goes to the customer; inbound mail answering one is never posted
+# publicly (inbound.py).
+NOTICE_KINDS = ("sla_at_risk",)
+
+
+def is_notice(kind):
+    """Whether mail of this outbox kind is an agent's notice (see NOTICE_KINDS): not to be answered."""
+    return bool(kind) and (kind.startswith("notice_") or kind in NOTICE_KINDS)
+
+
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]+")
 
 
@@ -57,17 +69,21 @@ def new_message_id():
     return f"<{secrets.token_hex(16)}@{mail_domain()}>"
 
 
-def ticket_headers(ticket_id, user_id=None, issued=None):
+def ticket_headers(ticket_id, user_id=None, issued=None, notice=False):
     """Threading and reply headers for a mail about a ticket; replies go to the recipient's own
     reply address (the plain support address for a recipient without an account), issued at
-    `issued` (now)."""
+    `issued` (now). A `notice` (is_notice) threads with the ticket's mail but has no Reply-To:
+    it names no reply address, so nothing in it invites an answer onto the ticket."""
     root = thread_root_id(ticket_id)
-    return {
+    headers = {
         "Reply-To": reply_address(ticket_id, user_id, issued) if user_id else support_address(),
         "In-Reply-To": root,
         "References": root,
         "X-Helpdesk-Ticket": str(ticket_id),
     }
+    if notice:
+        del headers["Reply-To"]
+    return headers
 
 
 _ANSWERING = ContextVar("answering_inbound_mail", default=False)
@@ -161,8 +177,13 @@ def compose(row):
     models = _models()
     context = {key: _loaded(value, models) for key, value in (row.context or {}).items()}
     ticket = context.get("ticket")
-    context["reply_marker"] = REPLY_MARKER if ticket is not None else None
-    headers = ticket_headers(ticket.id, row.user_id, issued=row.created_at) if ticket is not None else {}
+    notice = is_notice(row.kind)
+    context["reply_marker"] = REPLY_MARKER if ticket is not None and not notice else None
+    headers = (
+        ticket_headers(ticket.id, row.user_id, issued=row.created_at, notice=notice)
+        if ticket is not None
+        else {}
+    )
     if row.automatic:
         headers["Auto-Submitted"] = "auto-replied"
     row.body_text = render_mail(f"mail/{row.template}.txt", context)

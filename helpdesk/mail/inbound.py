@@ -30,7 +30,7 @@ from helpdesk.accounts import auth as accounts
 from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
 from helpdesk.mail import authres
-from helpdesk.mail.compose import answering_inbound_mail, is_own_address
+from helpdesk.mail.compose import answering_inbound_mail, is_notice, is_own_address
 from helpdesk.mail.inbound_tickets import body_of, checked_files, open_follow_up, open_ticket
 from helpdesk.mail.models import (
     INBOUND_DUPLICATE,
@@ -64,6 +64,7 @@ class Target:
     ticket: Ticket
     proven: bool
     doubt: str | None = None
+    notice: bool = False  # it answers an agent's notice mail (compose.is_notice): never public
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ class Reference:
     ticket_id: int
     user_id: int | None = None  # set for one of our outbox mails: whom it was sent to, and when
     sent_at: object = None
+    notice: bool = False  # that mail was an agent's notice (compose.is_notice)
 
 
 def ingest(raw, now=None):
@@ -172,7 +174,8 @@ def post(entry, mail, now, accepted_by=None):
 
     Guarantees: nothing is posted for a sender who is not proven (see the module docstring) unless
     `accepted_by`, the admin who accepted the held message, vouches for it; then it is posted as
-    if verified. Flushes only.
+    if verified. An answer to an agent's notice mail
+    (compose.is_notice) becomes an internal note of that agent, never a public reply. Flushes only.
     """
     sender = accounts.find_user_by_email(mail.from_addr)
     verdict = sender_verdict(mail)
@@ -181,10 +184,23 @@ def post(entry, mail, now, accepted_by=None):
     target = _target(entry, mail, sender, now)
     if target is not None and target.ticket.status == STATUS_CLOSED:
         tickets.lock_row(target.ticket)  # decided under its lock: reopened meanwhile, it takes the reply
-    follow_up = target is not None and sender is not None and policy.can_follow_up(sender, target.ticket)
+    notice = target is not None and target.notice
+    if notice and (sender is None or not policy.can_write_internal_note(sender, target.ticket)):
+        raise Refusal(
+            INBOUND_REJECTED,
+            f"answers an agent's notice mail about ticket #{target.ticket.id}, which is never posted"
+            f" publicly, and the sender {mail.from_addr} is not an agent who may write internal notes on it",
+        )
+    follow_up = (
+        target is not None
+        and not notice
+        and sender is not None
+        and policy.can_follow_up(sender, target.ticket)
+    )
     if (
         target is not None
         and not follow_up
+        and not notice
         and (sender is None or not policy.can_reply(sender, target.ticket))
     ):
         raise Refusal(INBOUND_REJECTED, _not_theirs(mail, sender, target.ticket))
@@ -198,7 +214,7 @@ def post(entry, mail, now, accepted_by=None):
             entry.ticket_id = open_follow_up(entry, mail, target.ticket, sender).id
             entry.outcome = INBOUND_NEW_TICKET
         elif target is not None:
-            _reply(entry, mail, target.ticket, sender)
+            _reply(entry, mail, target.ticket, sender, internal=notice)
         else:
             entry.ticket_id = open_ticket(entry, mail, verified=verified).id
             entry.outcome = INBOUND_NEW_TICKET
@@ -241,13 +257,13 @@ def _reference(msgid):
     if ticket_id is not None:
         return Reference(ticket_id)
     row = db.session.execute(
-        select(OutboxMessage.ticket_id, OutboxMessage.user_id, OutboxMessage.created_at).where(
-            OutboxMessage.message_id == msgid[:255]
-        )
+        select(
+            OutboxMessage.ticket_id, OutboxMessage.user_id, OutboxMessage.created_at, OutboxMessage.kind
+        ).where(OutboxMessage.message_id == msgid[:255])
     ).first()
     if row is None or row.ticket_id is None:
         return None
-    return Reference(row.ticket_id, row.user_id, row.created_at)
+    return Reference(row.ticket_id, row.user_id, row.created_at, is_notice(row.kind))
 
 
 def _target(entry, mail, sender, now):
@@ -276,7 +292,7 @@ def _target(entry, mail, sender, now):
         raise Refusal(INBOUND_REJECTED, f"ticket #{ticket_id} does not exist")
     entry.ticket_id = ticket.id
     mine = [r for r in references if r.ticket_id == ticket_id]
-    return Target(ticket, *_proof(tokens, mine, sender, now))
+    return Target(ticket, *_proof(tokens, mine, sender, now), notice=any(r.notice for r in mine))
 
 
 def _proof(tokens, references, sender, now):
@@ -309,11 +325,14 @@ def _proof(tokens, references, sender, now):
     return False, "matched by References only, which prove nothing about the sender"
 
 
-def _reply(entry, mail, ticket, user):
+def _reply(entry, mail, ticket, user, internal=False):
     files, refused = checked_files(mail)
     body = body_of(trim_quoted(mail.text), refused, bool(files))
     if not body:
         raise Refusal(INBOUND_REFUSED, "empty reply")
-    tickets.add_message(ticket, user, body, files=files, source="email")
+    tickets.add_message(ticket, user, body, internal=internal, files=files, source="email")
     entry.outcome, entry.ticket_id = INBOUND_REPLY, ticket.id
-    entry.reason = "; ".join(refused) or None
+    notes = list(refused)
+    if internal:
+        notes.insert(0, "posted as an internal note: it answers an agent's notice mail, never public")
+    entry.reason = "; ".join(notes) or None

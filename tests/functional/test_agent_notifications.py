@@ -6,12 +6,13 @@ from sqlalchemy import select
 from helpdesk import events
 from helpdesk.extensions import db
 from helpdesk.mail import inbound as mail_inbound
-from helpdesk.mail.compose import compose
+from helpdesk.mail import notify
+from helpdesk.mail.compose import REPLY_MARKER, build_email, compose
 from helpdesk.mail.models import OutboxMessage
 from helpdesk.mail.tokens import reply_address, thread_root_id
 from helpdesk.notices.models import Notice
 from helpdesk.tickets.models import Ticket
-from tests.mail_support import load_eml, printer_ticket
+from tests.mail_support import TRUSTED_MTA, load_eml, printer_ticket, with_auth_results
 
 from .agent_support import HTMX
 
@@ -292,3 +293,87 @@ def test_the_settings_page_is_for_agents_only(client, login, desk):
     login(desk.requester)
     assert client.get("/account/notifications").status_code == 404
     assert client.post("/account/availability", data={"away": "y"}).status_code == 404
+
+
+# --- notice mails invite no public answer ---------------------------------------------------------
+
+
+def answer_to_notice(notice_mail, ticket, to_addr):
+    """Ivan's answer to his notice mail as his mail program writes it, our MTA having verified him."""
+    raw = load_eml(
+        "agent_answers_notice.eml",
+        TO=to_addr,
+        ID=ticket.id,
+        PARENT=notice_mail.message_id,
+        ROOT=thread_root_id(ticket.id),
+    )
+    return with_auth_results(raw, "dmarc=pass header.from=example.com")
+
+
+def test_a_mention_mail_has_no_reply_address_and_an_answer_to_it_stays_internal(
+    app, monkeypatch, client, login, desk
+):
+    monkeypatch.setitem(app.config, "MAIL_TRUSTED_AUTHSERV_ID", TRUSTED_MTA)
+    login(desk.tech_it)
+    client.post("/account/notifications", data={"mail_mentioned": "y"})
+    login(desk.admin)
+    note(client, desk.it_ticket, "@ivan please look")
+    [mail] = mails(desk.tech_it, "notice_mentioned")
+    compose(mail)
+    assert "Reply-To" not in mail.headers and mail.headers["X-Helpdesk-Ticket"] == str(desk.it_ticket.id)
+    for body in (mail.body_text, mail.body_html):
+        assert REPLY_MARKER not in body and "support+t" not in body
+        assert "never sent to the customer" in body
+    assert "Reply-To" not in build_email(mail)
+    # He answers it anyway, as to a colleague: the mail goes to our From address.
+    entry = mail_inbound.ingest(answer_to_notice(mail, desk.it_ticket, "support@helpdesk.example"))
+    assert entry.outcome == "reply" and "internal note" in entry.reason
+    db.session.expire_all()
+    [answer] = [m for m in db.session.get(Ticket, desk.it_ticket.id).messages if "between us" in m.body]
+    assert answer.internal and answer.author_id == desk.tech_it.id
+    assert mails(desk.requester, "public_reply") == []
+    login(desk.requester)
+    assert "between us" not in client.get(f"/portal/tickets/{desk.it_ticket.id}").get_data(as_text=True)
+
+
+def test_an_answer_through_an_old_notice_mails_reply_address_stays_internal(app, monkeypatch, desk):
+    """Notices sent before this version carried Ivan's reply address: answering one is still kept
+    internal, since it answers the notice's Message-ID."""
+    monkeypatch.setitem(app.config, "MAIL_TRUSTED_AUTHSERV_ID", TRUSTED_MTA)
+    notice = Notice(user_id=desk.tech_it.id, kind="assigned", text="assigned", ticket_id=desk.it_ticket.id)
+    db.session.add(notice)
+    db.session.flush()
+    [mail] = notify.agent_notice(desk.tech_it, notice, settings_url="/s")
+    db.session.commit()
+    token = reply_address(desk.it_ticket.id, desk.tech_it.id)
+    entry = mail_inbound.ingest(answer_to_notice(mail, desk.it_ticket, token))
+    assert entry.outcome == "reply" and "internal note" in entry.reason
+    db.session.expire_all()
+    [answer] = [m for m in db.session.get(Ticket, desk.it_ticket.id).messages if "between us" in m.body]
+    assert answer.internal
+    assert mails(desk.requester, "public_reply") == []
+
+
+def test_an_at_risk_mail_has_no_reply_address(desk, make):
+    ticket = make.ticket(subject="Paid", category=desk.it, priority=desk.ref.priorities["Urgent"],
+                         assignee=desk.tech_it)  # fmt: skip
+    events.sla_at_risk.send(ticket=ticket, target="response")
+    [mail] = mails(desk.tech_it, "sla_at_risk")
+    compose(mail)
+    assert "Reply-To" not in mail.headers and REPLY_MARKER not in mail.body_text
+
+
+def test_a_customer_forwarding_a_notice_answer_is_rejected(app, monkeypatch, desk):
+    """Whoever answers a notice mail and is not an agent of the ticket posts nothing."""
+    monkeypatch.setitem(app.config, "MAIL_TRUSTED_AUTHSERV_ID", TRUSTED_MTA)
+    notice = Notice(user_id=desk.tech_it.id, kind="assigned", text="assigned", ticket_id=desk.it_ticket.id)
+    db.session.add(notice)
+    db.session.flush()
+    [mail] = notify.agent_notice(desk.tech_it, notice, settings_url="/s")
+    db.session.commit()
+    raw = answer_to_notice(mail, desk.it_ticket, "support@helpdesk.example")
+    raw = raw.replace(b"Ivan IT <ivan@example.com>", b"Alice Archer <alice@example.com>")
+    entry = mail_inbound.ingest(raw)
+    assert entry.outcome == "rejected" and "notice mail" in entry.reason
+    db.session.expire_all()
+    assert all("between us" not in m.body for m in db.session.get(Ticket, desk.it_ticket.id).messages)
