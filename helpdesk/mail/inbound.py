@@ -111,7 +111,9 @@ def _logged(entry, raw, outcome, reason):
         reason=reason[:2000],
         raw=raw,
         auth_result=entry.auth_result,
-        ticket_id=entry.ticket_id if outcome in (INBOUND_UNVERIFIED, INBOUND_REJECTED) else None,
+        ticket_id=entry.ticket_id
+        if outcome in (INBOUND_UNVERIFIED, INBOUND_REJECTED, INBOUND_RATE_LIMITED)
+        else None,
     )
     db.session.add(row)
     db.session.commit()
@@ -137,8 +139,6 @@ def _process(entry, raw, now):
         raise Refusal(INBOUND_DUPLICATE, "this Message-ID was processed before")
     if is_own_address(mail.from_addr):
         raise Refusal(INBOUND_IGNORED, "sent from our own address (mail loop)")
-    if _recent_from(mail.from_addr, now) >= cfg["MAIL_INBOUND_RATE_LIMIT"]:
-        raise Refusal(INBOUND_RATE_LIMITED, f"more than {cfg['MAIL_INBOUND_RATE_LIMIT']} messages in an hour")
     post(entry, mail, now)
 
 
@@ -154,11 +154,28 @@ def already_processed(message_id, exclude_id=None):
 
 
 def _recent_from(addr, now):
+    """Messages from this address posted in the last hour (a reply, a new ticket): what the sender
+    was proven to have sent, or an admin accepted. Mail held as unverified, rejected, ignored or
+    refused is not counted, so forged mail in someone's name cannot use up their limit."""
     return db.session.scalar(
         select(func.count(InboundMail.id)).where(
-            InboundMail.from_addr == addr[:320], InboundMail.received_at >= now - timedelta(hours=1)
+            InboundMail.from_addr == addr[:320],
+            InboundMail.received_at >= now - timedelta(hours=1),
+            InboundMail.outcome.in_((INBOUND_REPLY, INBOUND_NEW_TICKET)),
         )
     )
+
+
+def _check_rate(mail, now):
+    """Refusal (rate limited) when the proven sender had MAIL_INBOUND_RATE_LIMIT messages posted
+    in the last hour; the entry stays in the log, where an admin may accept it."""
+    limit = current_app.config["MAIL_INBOUND_RATE_LIMIT"]
+    if _recent_from(mail.from_addr, now) >= limit:
+        raise Refusal(
+            INBOUND_RATE_LIMITED,
+            f"{limit} messages from this sender were posted in the last hour (MAIL_INBOUND_RATE_LIMIT);"
+            " an admin may accept this one",
+        )
 
 
 def sender_verdict(mail):
@@ -169,12 +186,13 @@ def sender_verdict(mail):
     return authres.verdict(mail.auth_results, cfg["MAIL_TRUSTED_AUTHSERV_ID"], mail.from_addr)
 
 
-def post(entry, mail, now, accepted_by=None):
+def post(entry, mail, now, accepted_by=None, skip_rate_limit=False):
     """Place a parsed message: a reply on its ticket or a new ticket; Refusal when it may not be.
 
     Guarantees: nothing is posted for a sender who is not proven (see the module docstring) unless
     `accepted_by`, the admin who accepted the held message, vouches for it; then it is posted as
-    if verified. An answer to an agent's notice mail
+    if verified. A proven sender over MAIL_INBOUND_RATE_LIMIT is refused as rate limited (unless
+    `skip_rate_limit`: an admin accepted that message). An answer to an agent's notice mail
     (compose.is_notice) becomes an internal note of that agent, never a public reply. Flushes only.
     """
     sender = accounts.find_user_by_email(mail.from_addr)
@@ -208,6 +226,8 @@ def post(entry, mail, now, accepted_by=None):
         doubt = _doubt(verdict, sender, target)
         if doubt:
             raise Refusal(INBOUND_UNVERIFIED, doubt)
+    if not skip_rate_limit:
+        _check_rate(mail, now)
     verified = accepted_by is not None or verdict.verified
     with answering_inbound_mail():
         if follow_up:

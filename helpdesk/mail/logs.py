@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from helpdesk.extensions import db
 from helpdesk.mail.models import (
     INBOUND_IGNORED,
+    INBOUND_RATE_LIMITED,
     INBOUND_REJECTED,
     INBOUND_UNVERIFIED,
     OUTBOX_STATUSES,
@@ -31,6 +32,7 @@ OUTBOX_LABELS = {
 INBOUND_TABS = (
     ("", "All"),
     (INBOUND_UNVERIFIED, "Unverified"),
+    (INBOUND_RATE_LIMITED, "Rate limited"),
     (INBOUND_REJECTED, "Rejected"),
     (INBOUND_IGNORED, "Ignored (bounces, lists, auto-replies)"),
 )
