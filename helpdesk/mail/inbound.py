@@ -45,7 +45,7 @@ from helpdesk.mail.models import (
     InboundMail,
     OutboxMessage,
 )
-from helpdesk.mail.parse import parse, trim_quoted
+from helpdesk.mail.parse import parse, parse_head, trim_quoted
 from helpdesk.mail.refusal import Refusal
 from helpdesk.mail.tokens import parse_reply_address, ticket_from_root_id
 from helpdesk.tickets import lifecycle as tickets
@@ -124,6 +124,10 @@ def _logged(entry, raw, outcome, reason):
 def _process(entry, raw, now):
     cfg = current_app.config
     if len(raw) > cfg["MAIL_MAX_MESSAGE_BYTES"]:
+        head = parse_head(raw)  # only the header: who sent it, for the log
+        entry.message_id = (head.message_id or "")[:255] or None
+        entry.from_addr = (head.from_addr or "")[:320] or None
+        entry.subject = head.subject[:300]
         raise Refusal(INBOUND_REFUSED, f"message of {len(raw)} bytes is over MAIL_MAX_MESSAGE_BYTES")
     mail = parse(raw)
     entry.message_id = (mail.message_id or "")[:255] or None
@@ -347,12 +351,12 @@ def _proof(tokens, references, sender, now):
 
 def _reply(entry, mail, ticket, user, internal=False):
     files, refused = checked_files(mail)
-    body = body_of(trim_quoted(mail.text), refused, bool(files))
+    body, files, cut = body_of(entry, mail, trim_quoted(mail.text), files, refused)
     if not body:
         raise Refusal(INBOUND_REFUSED, "empty reply")
     tickets.add_message(ticket, user, body, internal=internal, files=files, source="email")
     entry.outcome, entry.ticket_id = INBOUND_REPLY, ticket.id
-    notes = list(refused)
+    notes = [*cut, *refused]
     if internal:
         notes.insert(0, "posted as an internal note: it answers an agent's notice mail, never public")
     entry.reason = "; ".join(notes) or None

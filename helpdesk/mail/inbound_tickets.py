@@ -40,13 +40,59 @@ def checked_files(mail):
     return accepted, refused
 
 
-def body_of(text, refused, has_files):
-    """The text to post, with a note of the attachments that were not accepted."""
-    body = text.strip()
+MAX_TEXT = 50_000  # characters of a ticket's text or a reply, as on the web forms (tickets/forms.py)
+FULL_TEXT_NAME = "full-message.txt"
+
+
+def body_of(entry, mail, text, files, refused):
+    """The text to post (with a note of the attachments that were not accepted), the files to post
+    with it, and notes for the inbound log; Refusal-free.
+
+    Guarantees: the text is at most MAX_TEXT characters, as the web forms allow. A longer text is
+    cut, and the message says so; the full text goes with it as FULL_TEXT_NAME when the upload
+    checks (size, number of files) allow, else the message says it could not be attached and the
+    raw mail is kept in the inbound log (`entry.raw`), so nothing is lost."""
+    body, files, notes = text.strip(), list(files), []
+    cut_note = None
+    if len(body) > MAX_TEXT:
+        full = body.encode("utf-8")
+        why_not = None
+        if len(files) >= current_app.config["MAX_ATTACHMENTS_PER_POST"]:
+            why_not = f"the message has {len(files)} attachments already, the most a message may have"
+        else:
+            try:
+                uploads.check_upload(FULL_TEXT_NAME, full)
+            except UploadRejected as exc:
+                why_not = str(exc).rstrip(".")
+        if why_not is None:
+            files.append((FULL_TEXT_NAME, full))
+            cut_note = (
+                f"(This message was cut at {MAX_TEXT:,} characters; the full text, {len(body):,}"
+                f" characters, is attached as {FULL_TEXT_NAME}.)"
+            )
+            notes.append(
+                f"text cut at {MAX_TEXT:,} characters; the full text is attached as {FULL_TEXT_NAME}"
+            )
+        else:
+            cut_note = (
+                f"(This message was cut at {MAX_TEXT:,} characters; the full text, {len(body):,}"
+                f" characters, could not be attached: {why_not}. The help desk keeps the original mail.)"
+            )
+            notes.append(
+                f"text cut at {MAX_TEXT:,} characters; the full text could not be attached ({why_not}):"
+                " the raw message is kept here"
+            )
+            entry.raw = mail.raw or None
+    suffix = ""
+    if cut_note:
+        suffix += f"\n\n{cut_note}"
     if refused:
-        notes = "\n".join(f"- {reason}" for reason in refused)
-        body = f"{body}\n\n(Attachments not accepted:\n{notes})".strip()
-    return body or ("(attachments only)" if has_files else "")
+        listed = "\n".join(f"- {reason}" for reason in refused)
+        suffix += f"\n\n(Attachments not accepted:\n{listed})"
+    if suffix:
+        keep = max(MAX_TEXT - len(suffix), 0)
+        body = f"{body[:keep].rstrip()}{suffix}".strip()[:MAX_TEXT]
+    return body or ("(attachments only)" if files else ""), files, notes
 
 
 def default_category():
@@ -91,7 +137,7 @@ def open_follow_up(entry, mail, closed, sender):
     if category is None:
         raise Refusal(INBOUND_REFUSED, "no active category to open a follow-up ticket with")
     files, refused = checked_files(mail)
-    body = body_of(trim_quoted(mail.text), refused, bool(files))
+    body, files, cut = body_of(entry, mail, trim_quoted(mail.text), files, refused)
     if not body:
         raise Refusal(INBOUND_REFUSED, f"empty reply to closed ticket #{closed.id}: no follow-up opened")
     ticket = follow_ups.open_follow_up(
@@ -99,7 +145,7 @@ def open_follow_up(entry, mail, closed, sender):
     )
     if sender.id != requester.id:
         notify.acknowledgement(ticket, sender)
-    entry.reason = "; ".join([f"follow-up ticket #{ticket.id} of closed #{closed.id}", *refused])
+    entry.reason = "; ".join([f"follow-up ticket #{ticket.id} of closed #{closed.id}", *cut, *refused])
     return ticket
 
 
@@ -123,7 +169,8 @@ def open_ticket(entry, mail, *, verified):
             INBOUND_REFUSED, "the sender's plan offers no free priority, and mail cannot agree to a price"
         )
     files, refused = checked_files(mail)
-    body = body_of(mail.text, refused, bool(files)) or "(no text)"
+    body, files, cut = body_of(entry, mail, mail.text, files, refused)
+    body = body or "(no text)"
     ticket, _created = submission.submit_ticket(
         user,
         subject=mail.subject[:200] or "(no subject)",
@@ -132,7 +179,7 @@ def open_ticket(entry, mail, *, verified):
         priority_id=priority.id,
         files=files,
     )
-    notes = list(refused)
+    notes = [*cut, *refused]
     if current_app.config["MAIL_CC_SUBSCRIBE"] and user.is_customer:
         notes += subscribe_cc(ticket, user, mail.cc, verified=verified)
     if mail.cc_cut:

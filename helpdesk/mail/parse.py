@@ -37,6 +37,7 @@ class ParsedMail:
     auth_results: list = field(default_factory=list)  # Authentication-Results values, top first
     text: str = ""
     attachments: list = field(default_factory=list)  # (filename, bytes)
+    raw: bytes = field(default=b"", repr=False)  # the message as received
 
 
 # NUL and the other C0 controls but tab and newlines: PostgreSQL refuses NUL in text, and none
@@ -248,10 +249,25 @@ def _attachment(part, index):
     return (name, part.get_payload(decode=True) or b"")
 
 
-def parse(raw):
-    """A ParsedMail from raw RFC 5322 bytes; tolerant of bad charsets and broken headers."""
-    msg = BytesParser(policy=policy.default).parsebytes(raw)
+HEAD_BYTES = 256 * 1024  # what parse_head reads of a message
+
+
+def parse_head(raw):
+    """A ParsedMail with only the sender, subject and Message-ID, read from the header alone (at
+    most HEAD_BYTES): for the log of a message too large to be parsed whole."""
+    head = raw[:HEAD_BYTES]
+    ends = [at for at in (head.find(b"\r\n\r\n"), head.find(b"\n\n")) if at != -1]
+    if ends:
+        head = head[: min(ends)] + b"\r\n\r\n"
     mail = ParsedMail()
+    try:
+        _read_identity(mail, BytesParser(policy=policy.default).parsebytes(head, headersonly=True))
+    except Exception:  # whatever the header holds, the message is still logged
+        pass
+    return mail
+
+
+def _read_identity(mail, msg):
     ids = _MSGID.findall(_header(msg, "Message-ID"))
     mail.message_id = ids[0] if ids else None
     senders = _addresses(msg, "From")
@@ -259,6 +275,13 @@ def parse(raw):
     if senders:
         mail.from_name, mail.from_addr = senders[0]
     mail.subject = " ".join(_header(msg, "Subject").split())
+
+
+def parse(raw):
+    """A ParsedMail from raw RFC 5322 bytes; tolerant of bad charsets and broken headers."""
+    msg = BytesParser(policy=policy.default).parsebytes(raw)
+    mail = ParsedMail(raw=raw)
+    _read_identity(mail, msg)
     for name in RECIPIENT_HEADERS:
         mail.recipients += [a for _, a in _addresses(msg, name)]
     mail.cc = _addresses(msg, "Cc")

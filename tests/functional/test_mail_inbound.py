@@ -354,3 +354,75 @@ def test_a_new_ticket_by_mail_is_never_given_a_paid_priority(app, monkeypatch, m
     monkeypatch.setitem(app.config, "DEFAULT_PRIORITY", "Normal")
     raw = load_eml("new_ticket_plain.eml").replace(b"plain-1@", b"plain-2@")
     assert db.session.get(Ticket, mail_inbound.ingest(raw).ticket_id).priority.name == "Normal"
+
+
+# --- the length of a ticket's text ----------------------------------------------------------------
+
+
+def long_text(n):
+    """`n` characters of numbered lines, so where a text was cut can be told."""
+    lines, size, i = [], 0, 0
+    while size < n:
+        line = f"line {i:06d} of the log the customer pasted into the mail"
+        lines.append(line)
+        size += len(line) + 1
+        i += 1
+    return "\n".join(lines)[: n - 1] + "."
+
+
+def test_a_new_ticket_by_mail_keeps_the_web_forms_limit_and_attaches_the_full_text(client, login, make, ref):
+    text = long_text(120_000)
+    raw = load_eml("new_ticket_plain.eml").replace(
+        b"The printer on floor 2 jams on every page.", text.encode()
+    )
+    entry = mail_inbound.ingest(raw)
+    assert entry.outcome == "new_ticket" and "text cut at 50,000 characters" in entry.reason
+    ticket = db.session.get(Ticket, entry.ticket_id)
+    assert len(ticket.body) <= 50_000 and ticket.body.startswith(text[:40_000])
+    assert ticket.body.endswith(
+        "(This message was cut at 50,000 characters; the full text, 120,000 characters,"
+        " is attached as full-message.txt.)"
+    )
+    [attachment] = db.session.scalars(select(Attachment).where(Attachment.ticket_id == ticket.id)).all()
+    assert attachment.filename == "full-message.txt"
+    nora = db.session.scalar(select(User).where(User.email == "nora@customer.test"))
+    nora.email_confirmed_at = utcnow()
+    db.session.commit()
+    login(nora)
+    page = client.get(f"/portal/tickets/{ticket.id}").get_data(as_text=True)
+    assert "the full text, 120,000 characters, is attached as full-message.txt" in page
+    assert len(page) < 200_000
+    with client.get(f"/attachments/{attachment.id}/full-message.txt") as download:
+        assert download.status_code == 200 and download.get_data().decode() == text
+
+
+def test_a_long_reply_whose_full_text_cannot_be_attached_says_so_and_keeps_the_mail(
+    app, monkeypatch, make, ref, ticket
+):
+    monkeypatch.setitem(app.config, "MAX_ATTACHMENT_BYTES", 10_000)
+    agent = make.technician(ref.categories["IT"])
+    text = long_text(60_000)
+    raw = eml("reply_plain.eml", ticket).replace(b"Thanks, turning it off and on worked.", text.encode())
+    entry = mail_inbound.ingest(raw)
+    assert entry.outcome == "reply" and entry.raw == raw
+    assert "the full text could not be attached" in entry.reason
+    [message] = public_messages(ticket)
+    assert len(message.body) <= 50_000 and message.body.startswith(text[:40_000])
+    full = len(text + "\n\nAlice")  # her reply: the text and her name, the quote and signature cut
+    assert message.body.endswith(
+        f"(This message was cut at 50,000 characters; the full text, {full:,} characters, could not be"
+        " attached: full-message.txt: larger than the 10 KB limit. The help desk keeps the original mail.)"
+    )
+    assert message.attachments == []
+    [row] = written(
+        db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "public_reply")).all()
+    )  # to the IT agent
+    assert row.to_addr == agent.email and len(row.body_text) < 55_000
+
+
+def test_a_message_over_the_size_limit_is_logged_with_its_sender(app, ref, monkeypatch):
+    monkeypatch.setitem(app.config, "MAIL_MAX_MESSAGE_BYTES", 100)
+    entry = mail_inbound.ingest(load_eml("new_ticket_plain.eml"))
+    assert entry.outcome == "refused" and "over MAIL_MAX_MESSAGE_BYTES" in entry.reason
+    assert entry.from_addr == "nora@customer.test" and entry.subject == "Printer jams"
+    assert entry.message_id == "<plain-1@customer.test>"
