@@ -16,6 +16,17 @@ _ATTRIBUTION = re.compile(
     r"^\s*(On\b.{0,300}\bwrote:|Am\b.{0,300}\bschrieb\b.{0,100}:|Le\b.{0,300}\ba écrit\s*:)\s*$"
 )
 _OUTLOOK = re.compile(r"^\s*(-{2,}\s*Original Message\s*-{2,}|_{20,})\s*$", re.IGNORECASE)
+# Outlook's header block of the quoted mail ("From: … / Sent: … / To: … / Subject: …"), also in
+# German, French, Dutch, Spanish and Italian: a From line, a Sent/Date line among the next two,
+# and a Subject line among the five after it.
+_HEADER_FROM = re.compile(r"^\s*\*?(From|Von|De|Van|Da)\s*:\*?\s*\S", re.IGNORECASE)
+_HEADER_SENT = re.compile(
+    r"^\s*\*?(Sent|Date|Gesendet|Datum|Envoyé|Verzonden|Enviado|Fecha|Inviato|Data)\s*:", re.IGNORECASE
+)
+_HEADER_SUBJECT = re.compile(r"^\s*\*?(Subject|Betreff|Objet|Onderwerp|Asunto|Oggetto)\s*:", re.IGNORECASE)
+# What html_to_text writes where Outlook's HTML starts the quoted mail (<div id="divRplyFwdMsg">,
+# or the top-bordered block of Outlook for Windows): the line Outlook's own text part has there.
+OUTLOOK_SEPARATOR = "_" * 32
 RECIPIENT_HEADERS = ("To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To")
 MAX_ADDRESS_HEADER = 20_000  # characters of one address header that are read (some 500 addresses)
 
@@ -153,14 +164,21 @@ def _decoded(part):
 
 
 class _TextFromHtml(HTMLParser):
-    """HTML to plain text: block elements become lines, quotes get '> ', scripts and styles vanish."""
+    """HTML to plain text: block elements become lines, quotes get '> ', scripts and styles vanish.
+    A table row is a line with its cells apart ("cell A cell B"); a cell's paragraph (as Word and
+    Outlook wrap every cell's text in <p>) stays on its row, a cell's second paragraph starts a line."""
 
     BLOCKS = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "table", "hr"}
     HIDDEN = {"script", "style", "head", "title", "template"}
+    CELLS = {"td", "th"}
+    IN_CELL = {"p", "div"}  # blocks that stay on their row when they are the cell's first or last
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
         self.lines, self.current, self.hidden, self.quote = [], [], 0, 0
+        self.cells = 0  # how deep in table cells
+        self.cell_fresh = False  # nothing written in the current cell yet
+        self.pending = False  # a block inside a cell ended: a line break, if more text follows
 
     def _newline(self, blank=False):
         text = " ".join("".join(self.current).split())
@@ -176,10 +194,20 @@ class _TextFromHtml(HTMLParser):
         elif tag == "blockquote":
             self._newline()
             self.quote += 1
+        elif tag in self.IN_CELL and self.cells and self.cell_fresh:
+            pass  # the cell's first paragraph: on the row's line
         elif tag in self.BLOCKS:
+            self.pending = False
             self._newline(blank=tag == "br")
             if tag == "li":
                 self.current.append("- ")
+            if tag == "div" and _quoted_mail_starts(dict(attrs)):
+                self.lines.append(OUTLOOK_SEPARATOR)
+        elif tag in self.CELLS:
+            self.pending = False
+            self.current.append(" ")  # cells of a row stay apart: "cell A cell B"
+            self.cells += 1
+            self.cell_fresh = True
 
     def handle_endtag(self, tag):
         if tag in self.HIDDEN:
@@ -187,16 +215,38 @@ class _TextFromHtml(HTMLParser):
         elif tag == "blockquote":
             self._newline()
             self.quote = max(self.quote - 1, 0)
+        elif tag in self.IN_CELL and self.cells:
+            self.pending = True  # a break only if the cell goes on
         elif tag in self.BLOCKS:
+            self.pending = False
             self._newline()
+        elif tag in self.CELLS:
+            self.pending = False
+            self.cells = max(self.cells - 1, 0)
 
     def handle_data(self, data):
-        if not self.hidden:
-            self.current.append(data)
+        if self.hidden:
+            return
+        if data.strip():
+            if self.pending:
+                self._newline()
+                self.pending = False
+            self.cell_fresh = False
+        self.current.append(data)
 
     def text(self):
         self._newline()
         return re.sub(r"\n{3,}", "\n\n", "\n".join(self.lines)).strip()
+
+
+def _quoted_mail_starts(attrs):
+    """Whether a <div> is where Outlook puts the mail being answered: id divRplyFwdMsg (Outlook on
+    the web, new Outlook, mobile), or the block Outlook for Windows draws a line above
+    ("border:none;border-top:solid #E1E1E1 1.0pt")."""
+    if (attrs.get("id") or "").startswith("divRplyFwdMsg"):
+        return True
+    style = "".join((attrs.get("style") or "").lower().split())
+    return style.startswith("border:none;border-top:solid")
 
 
 def html_to_text(html):
@@ -217,6 +267,9 @@ def trim_quoted(text):
         if REPLY_MARKER in line or _OUTLOOK.match(line) or _ATTRIBUTION.match(line):
             cut = i
             break
+        if _outlook_header_block(lines, i):
+            cut = i
+            break
         if line.strip().startswith("On ") and not line.strip().endswith(":") and _ATTRIBUTION.match(joined):
             cut = i
             break
@@ -227,6 +280,16 @@ def trim_quoted(text):
         kept.pop()
     result = "\n".join(kept).strip()
     return result or (text or "").strip()
+
+
+def _outlook_header_block(lines, i):
+    """Whether lines[i] starts the header block Outlook writes above the mail being answered."""
+    if not _HEADER_FROM.match(lines[i]):
+        return False
+    sent = next((j for j in range(i + 1, min(i + 3, len(lines))) if _HEADER_SENT.match(lines[j])), None)
+    if sent is None:
+        return False
+    return any(_HEADER_SUBJECT.match(line) for line in lines[sent + 1 : sent + 6])
 
 
 def _leaves(part):

@@ -426,3 +426,32 @@ def test_a_message_over_the_size_limit_is_logged_with_its_sender(app, ref, monke
     assert entry.outcome == "refused" and "over MAIL_MAX_MESSAGE_BYTES" in entry.reason
     assert entry.from_addr == "nora@customer.test" and entry.subject == "Printer jams"
     assert entry.message_id == "<plain-1@customer.test>"
+
+
+# --- Outlook replies and HTML tables ----------------------------------------------------------------
+
+
+def test_an_outlook_html_reply_loses_the_quoted_header_block(ticket, alice):
+    """Outlook on the web and new Outlook send HTML only: the answered mail follows
+    <div id="divRplyFwdMsg"> with its From / Sent / To / Subject."""
+    entry = mail_inbound.ingest(eml("reply_outlook_web_html.eml", ticket))
+    assert entry.outcome == "reply"
+    [message] = public_messages(ticket)
+    assert message.body == "Outlook HTML answer: yes it works now."
+
+
+def test_an_outlook_desktop_reply_loses_the_quoted_header_block(ticket, alice):
+    """Outlook for Windows quotes with a bare "From: … Sent: … To: … Subject:" block, no separator line."""
+    entry = mail_inbound.ingest(eml("reply_outlook_desktop.eml", ticket))
+    assert entry.outcome == "reply"
+    [message] = public_messages(ticket)
+    assert message.body == "The printer prints again, thank you.\n\nAlice"
+
+
+def test_an_html_table_keeps_its_cells_apart(ref):
+    entry = mail_inbound.ingest(load_eml("new_ticket_html_table.eml"))
+    assert entry.outcome == "new_ticket"
+    ticket = db.session.get(Ticket, entry.ticket_id)
+    assert ticket.body == (
+        "These printers fail:\nPrinter Floor Error\ncell A cell B E-12\nHP 4000 2 Paper jam\nThanks"
+    )

@@ -18,6 +18,14 @@ from helpdesk.mail.tokens import thread_root_id, ticket_from_root_id
         "Fixed, thanks.\n-- \nAlice, Example Corp",
         "Fixed, thanks.\n\n-- Reply above this line --\nold text",
         "Fixed, thanks.\n> old text\n>\n",
+        "Fixed, thanks.\n\nFrom: Help desk <s@x.test>\nSent: Monday, 23 November 2026 10:02\n"
+        "To: Alice Archer <a@x.test>\nSubject: Re: [#9] Printer\n\nold text",
+        "Fixed, thanks.\n\n*From:* Help desk <s@x.test>\n*Sent:* Monday\n*To:* Alice\n*Cc:* Bob\n"
+        "*Subject:* Re: [#9] Printer\nold text",
+        "Fixed, thanks.\n\nVon: Help desk <s@x.test>\nGesendet: Montag, 23. November 2026 10:02\n"
+        "An: Alice Archer\nBetreff: AW: [#9] Drucker\nalter Text",
+        "Fixed, thanks.\n\nDe : Help desk <s@x.test>\nEnvoyé : lundi 23 novembre 2026 10:02\n"
+        "À : Alice Archer\nObjet : RE: [#9] Imprimante\nancien texte",
     ],
 )
 def test_quoted_history_and_signatures_are_trimmed(text):
@@ -31,6 +39,29 @@ def test_interleaved_answers_are_kept():
 
 def test_only_quoted_text_falls_back_to_everything():
     assert trim_quoted("> just a quote") == "> just a quote"
+
+
+def test_a_from_line_of_ones_own_is_no_quoted_header():
+    text = "The mail came From: accounting, Sent: yesterday.\nFrom: my manager\nSubject: the printer"
+    assert trim_quoted(text) == text
+
+
+def test_outlook_for_windows_html_quote_is_cut_at_its_bordered_block():
+    html = (
+        "<div class=WordSection1><p class=MsoNormal>Works now.<o:p></o:p></p><div><div "
+        "style='border:none;border-top:solid #E1E1E1 1.0pt;padding:3.0pt 0cm 0cm 0cm'><p class=MsoNormal>"
+        "<b>From:</b> Help desk &lt;s@x.test&gt; <br><b>Sent:</b> Monday<br><b>To:</b> Alice<br>"
+        "<b>Subject:</b> Re: [#9] Printer</p></div></div><p class=MsoNormal>Old text</p></div>"
+    )
+    assert trim_quoted(html_to_text(html)) == "Works now."
+
+
+def test_html_table_cells_stay_apart_and_paragraphs_of_a_cell_stay_lines():
+    html = (
+        "<table><tr><td>cell A</td><td>cell B</td></tr><tr><td><p>HP 4000</p></td><td><p>2</p></td></tr>"
+        "<tr><td><p>one</p><p>two</p></td></tr></table><p>after</p>"
+    )
+    assert html_to_text(html) == "cell A cell B\nHP 4000 2\none\ntwo\nafter"
 
 
 def test_html_to_text_keeps_lines_drops_markup_and_scripts():
