@@ -80,6 +80,10 @@ def _price(entry):
     if entry.minute_rate is not None:
         return
     account = billing_account(entry.ticket)
+    if account is not None:
+        # The bank's row first: naming it on the entry takes PostgreSQL's share lock of the foreign
+        # key, and two loggers holding that lock then both waiting to lock the bank deadlock.
+        account = credits.lock_account(account.id)
     entry.account_id = account.id if account is not None else None
     entry.minute_rate = account.plan.minute_rate if account is not None else 0
     db.session.flush()
