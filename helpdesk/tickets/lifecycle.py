@@ -287,18 +287,24 @@ def send_message(
 def _repeated(ticket, actor, body, internal, staging_key):
     """The ticket's latest message of this kind (public or internal) if this author sent it within
     REPEAT_WINDOW with the same text, and this form brings no files of its own; else None. An
-    answer in between (the same "Thanks" again after the agent's reply) is a new message."""
-    if staging_key and uploads.staged_for(actor.id, staging_key):
-        return None  # new files: another message, whatever its text
-    previous = db.session.scalar(
-        select(Message)
-        .where(Message.ticket_id == ticket.id, Message.internal == bool(internal))
-        .order_by(Message.id.desc())
-        .limit(1)
-    )
+    answer in between (the same "Thanks" again after the agent's reply) is a new message. Read as
+    plain columns: usually the latest message is someone else's, and nothing more is asked."""
+    previous = column_rows(_LATEST_MESSAGE, {"ticket_id": ticket.id, "internal": bool(internal)}).first()
     if previous is None or previous.author_id != actor.id or previous.created_at < utcnow() - REPEAT_WINDOW:
         return None
-    return previous if _same_text(previous.body, body) else None
+    if not _same_text(previous.body, body):
+        return None
+    if staging_key and uploads.staged_for(actor.id, staging_key):
+        return None  # new files: another message, whatever its text
+    return db.session.get(Message, previous.id)
+
+
+_LATEST_MESSAGE = (  # built once
+    select(Message.id, Message.author_id, Message.body, Message.created_at)
+    .where(Message.ticket_id == bindparam("ticket_id"), Message.internal == bindparam("internal"))
+    .order_by(Message.id.desc())
+    .limit(1)
+)
 
 
 def _sent_with(actor, key):
