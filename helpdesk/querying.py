@@ -3,6 +3,7 @@
 from sqlalchemy import inspect, literal, literal_column
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
+from sqlalchemy.exc import IntegrityError
 
 from helpdesk.extensions import db
 
@@ -102,3 +103,19 @@ def indexed_by(query, table, index_name):
     """`query` reading `table` through the index `index_name` on SQLite (`INDEXED BY`, a query
     SQLite refuses if that index cannot serve it); unchanged on other databases."""
     return query.with_hint(table, f"INDEXED BY {index_name}", "sqlite")
+
+
+def add_unless_twin(row, find_twin):
+    """Insert `row` in a savepoint and return (row, True); when a unique key refuses it because a
+    concurrent copy of the same form won the race (a double click), return (`find_twin()`, False)
+    instead. An IntegrityError with no twin to find is raised as it is."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+            db.session.flush()
+    except IntegrityError:
+        twin = find_twin()
+        if twin is None:
+            raise
+        return twin, False
+    return row, True

@@ -28,7 +28,6 @@ import math
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from helpdesk import policy
 from helpdesk.credits import alerts as credit_alerts
@@ -46,6 +45,7 @@ from helpdesk.credits.quotes import ticket_account
 from helpdesk.dbtypes import utcnow
 from helpdesk.errors import InsufficientCredits, NotAllowed, ValidationFailed
 from helpdesk.extensions import db
+from helpdesk.querying import add_unless_twin
 
 MAX_MINUTES = 24 * 60
 
@@ -189,15 +189,9 @@ def log_time(ticket, actor, minutes, note="", submission_key=None):
     if existing is not None:
         return existing, False
     entry = TimeEntry(ticket=ticket, agent=actor, minutes=minutes, note=note, submission_key=key)
-    try:
-        with db.session.begin_nested():
-            db.session.add(entry)
-            db.session.flush()
-    except IntegrityError:
-        twin = _logged_with(actor, key)  # a concurrent copy of this form won the race
-        if twin is None:
-            raise
-        return twin, False
+    entry, created = add_unless_twin(entry, lambda: _logged_with(actor, key))
+    if not created:
+        return entry, False
     _price(entry)
     ledger = _bill(entry, actor)
     _revise(entry, actor, "created", None, None, ledger)

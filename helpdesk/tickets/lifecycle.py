@@ -4,14 +4,13 @@ import hashlib
 from datetime import timedelta
 
 from sqlalchemy import bindparam, exists, insert, or_, select
-from sqlalchemy.exc import IntegrityError
 
 from helpdesk import events, policy
 from helpdesk.dbtypes import utcnow
 from helpdesk.errors import NotAllowed, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.formfields import parse_id
-from helpdesk.querying import column_rows
+from helpdesk.querying import add_unless_twin, column_rows
 from helpdesk.tickets import drafts, round_robin, search, sla, uploads
 from helpdesk.tickets.models import (
     OPEN_STATUSES,
@@ -213,16 +212,10 @@ def open_new_ticket(
         submission_key=submission_key or None,
     )
     sla.open_clocks(ticket)  # reply-by and resolve-by on the ticket's calendar
-    try:
-        with db.session.begin_nested():
-            db.session.add(ticket)
-            db.session.flush()
-    except IntegrityError:
-        # A concurrent twin of this submission won the race: hand back its ticket.
-        twin = find_submission(actor, submission_key)
-        if twin is None:
-            raise
-        return twin, False
+    # A concurrent twin of this submission may win the race: its ticket is handed back.
+    ticket, created = add_unless_twin(ticket, lambda: find_submission(actor, submission_key))
+    if not created:
+        return ticket, False
     for item in checked:
         db.session.add(uploads.store(item, ticket, None, actor))
     if submission_key:

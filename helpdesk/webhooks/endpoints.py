@@ -10,12 +10,12 @@ from urllib.parse import urlsplit
 
 from flask import current_app
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
 from helpdesk.accounts import audit
 from helpdesk.dbtypes import utcnow
 from helpdesk.errors import ValidationFailed
 from helpdesk.extensions import db
+from helpdesk.querying import add_unless_twin
 from helpdesk.webhooks.models import (
     DELIVERY_QUEUED,
     EVENT_TYPES,
@@ -142,15 +142,9 @@ def create_endpoint(actor, *, url, events, description="", internal_notes=False,
         created_by_id=actor.id if actor else None,
         submission_key=key,
     )
-    try:
-        with db.session.begin_nested():
-            db.session.add(endpoint)
-            db.session.flush()
-    except IntegrityError:
-        twin = _added_with(actor, key)  # a concurrent copy of this form won the race
-        if twin is None:
-            raise
-        return twin, False
+    endpoint, created = add_unless_twin(endpoint, lambda: _added_with(actor, key))
+    if not created:
+        return endpoint, False
     audit.record(actor, "webhook", new=f"endpoint #{endpoint.id} added: {endpoint.url}")
     return endpoint, True
 
