@@ -16,7 +16,7 @@ from helpdesk.api.views_tickets import named, visible_ticket
 from helpdesk.errors import NotFound, StorageError
 from helpdesk.extensions import db
 from helpdesk.tickets import editing, lifecycle, uploads
-from helpdesk.tickets.models import Attachment, Message
+from helpdesk.tickets.models import SOURCE_CREDITS, Attachment, Message
 
 READ, WRITE = ("tickets", "read"), ("tickets", "write")
 
@@ -62,6 +62,8 @@ def list_messages(ticket_id, query):
     )
     if not policy.can_see_internal(current_user, ticket):
         statement = statement.where(Message.internal.is_(False))
+        if not policy.can_see_ticket_charges(current_user, ticket):  # what the requester paid
+            statement = statement.where(Message.source != SOURCE_CREDITS)
     items, following = keyset_page(statement, query, message_out, "api.list_messages", ticket_id=ticket.id)
     return respond(schemas.MessageList(items=items, next=following))
 

@@ -38,6 +38,7 @@ from helpdesk.extensions import db
 from helpdesk.tickets import lifecycle
 from helpdesk.tickets.models import (
     OPEN_STATUSES,
+    SOURCE_CREDITS,
     STATUS_CLOSED,
     STATUS_NEW,
     STATUS_OPEN,
@@ -136,7 +137,7 @@ def refund(ticket, target, reason, percent=100, key=None):
     )
     if not created:
         return None
-    db.session.add(Message(ticket=ticket, author=None, body=text, internal=False, source="system"))
+    db.session.add(Message(ticket=ticket, author=None, body=text, internal=False, source=SOURCE_CREDITS))
     # The admins' alert list speaks of the bank by name ("your bank" is the customer's message).
     alert_text = f"{memo} ({amount:,} credits to {account.owner_name}'s bank)."
     alert = credit_alerts.record_alert(account, ALERT_SLA_REFUND, alert_text, ticket=ticket)
@@ -276,7 +277,7 @@ def free_again(ticket):
         f"This ticket was reopened after the credits paid for {paid_name} priority were refunded, "
         f"so it is back at {priority.name} priority. Raise its priority again for a faster answer."
     )
-    db.session.add(Message(ticket=ticket, author=None, body=text, internal=False, source="system"))
+    db.session.add(Message(ticket=ticket, author=None, body=text, internal=False, source=SOURCE_CREDITS))
     db.session.flush()
     return priority
 

@@ -26,7 +26,7 @@ from helpdesk.errors import InsufficientCredits, NotAllowed, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.querying import in_values
 from helpdesk.tickets import editing, lifecycle, sla
-from helpdesk.tickets.models import Message, Priority
+from helpdesk.tickets.models import SOURCE_CREDITS, Message, Priority
 
 
 @dataclass(frozen=True)
@@ -361,7 +361,7 @@ def change_priority(ticket, priority, actor):
             f" so the {refund.amount:,} credits paid above {priority.name} have been refunded to"
             f" {account.owner_name}'s bank."
         )
-        db.session.add(Message(ticket=ticket, author=None, body=text, internal=False, source="system"))
+        db.session.add(Message(ticket=ticket, author=None, body=text, internal=False, source=SOURCE_CREDITS))
     lifecycle.apply_priority(ticket, priority, actor, utcnow())
     db.session.flush()
     return refund

@@ -14,6 +14,7 @@ from helpdesk.querying import add_unless_twin, column_rows
 from helpdesk.tickets import drafts, round_robin, search, sla, uploads
 from helpdesk.tickets.models import (
     OPEN_STATUSES,
+    SOURCE_CREDITS,
     STATUS_CLOSED,
     STATUS_NEW,
     STATUS_OPEN,
@@ -496,10 +497,13 @@ def public_messages(ticket):
 
 
 def conversation_for(user, ticket):
-    """The messages `user` may read: internal notes only for agents."""
+    """The messages `user` may read: internal notes only for agents; what was paid or refunded
+    (system messages of source "credits") only for those who may see the ticket's charges."""
     if policy.can_see_internal(user, ticket):
         return list(ticket.messages)
-    return public_messages(ticket)
+    if policy.can_see_ticket_charges(user, ticket):
+        return public_messages(ticket)
+    return [m for m in public_messages(ticket) if m.source != SOURCE_CREDITS]
 
 
 def portal_ticket_query(user, *, scope="mine", state="open", q=""):

@@ -282,6 +282,9 @@ class Ticket(db.Model):
         return [t.name for t in self.tags]
 
 
+SOURCE_CREDITS = "credits"  # Message.source of a system message about money
+
+
 class Message(db.Model):
     """A public reply or an internal note on a ticket."""
 
@@ -294,7 +297,9 @@ class Message(db.Model):
     body: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str | None] = mapped_column(Text)  # see stored_html_of: written with the body
     internal: Mapped[bool] = mapped_column(default=False)
-    source: Mapped[str] = mapped_column(String(20), default="web")  # web, email, system
+    # web, email, system, or credits: a system message about what was paid or refunded, which only
+    # those who may see the ticket's charges read (policy.can_see_ticket_charges)
+    source: Mapped[str] = mapped_column(String(20), default="web")
     submission_key: Mapped[str | None] = mapped_column(String(64))  # a resent form adds nothing
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 

@@ -104,4 +104,4 @@ def test_sla_sweep_refunds_once(app, make, ref):
     assert "SLA sweep: 0 refund(s)" in runner.invoke(args=["credits", "sla-sweep"]).output
     assert balance_of(account) == 1000
     assert credits.ledger_mismatches() == []
-    assert db.session.scalar(select(func.count(Message.id)).where(Message.source == "system")) == 1
+    assert db.session.scalar(select(func.count(Message.id)).where(Message.source == "credits")) == 1

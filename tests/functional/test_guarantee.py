@@ -70,7 +70,7 @@ def test_an_unanswered_paid_ticket_is_refunded_when_its_deadline_passes(desk):
     db.session.expire_all()
     ticket = db.session.get(Ticket, ticket.id)
     assert ticket.paid_credits == 0
-    [system] = [m for m in ticket.messages if m.source == "system"]
+    [system] = [m for m in ticket.messages if m.source == "credits"]
     assert "250 credits paid for it have been refunded" in system.body
     mails = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "sla_refund")).all()
     assert [m.to_addr for m in mails] == ["alice@example.com"]
@@ -277,7 +277,7 @@ def test_the_sla_sweep_command_reports_what_it_did(app, desk):
     with _later(61):
         output = app.test_cli_runner().invoke(args=["credits", "sla-sweep"]).output
     assert "SLA sweep: 1 refund(s), 0 at-risk warning(s)." in output
-    assert db.session.scalar(select(Message).where(Message.source == "system")) is not None
+    assert db.session.scalar(select(Message).where(Message.source == "credits")) is not None
 
 
 def test_verify_catches_paid_credits_that_disagree_with_the_ledger(app, desk):

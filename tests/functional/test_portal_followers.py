@@ -108,3 +108,25 @@ def test_no_follow_up_is_promised_when_the_requester_s_plan_has_no_free_priority
     login(acme.outsider)
     page = _page(client, acme.ticket)
     assert CLOSED_FOR_FOLLOWERS in _said(page) and "e-mails" not in page
+
+
+def test_a_follower_does_not_read_what_was_refunded_either(client, login, acme, make):
+    """The refund's system message names the bank and the amount: for the requester and the
+    manager whose bank it is, not for those who only follow the ticket (page and API)."""
+    from tests.functional.api_support import bearer
+
+    lifecycle.close_ticket(acme.ticket, acme.alice)  # before any reply: the charge comes back
+    db.session.commit()
+    refunded = "have been refunded"
+    for follower in (acme.dave, acme.outsider):
+        login(follower)
+        assert refunded not in _page(client, acme.ticket)
+        listed = client.get(f"/api/v1/tickets/{acme.ticket.id}/messages", headers=bearer(follower))
+        assert listed.status_code == 200
+        assert all(refunded not in m["body"] for m in listed.get_json()["items"])
+        assert "Every hour." in _page(client, acme.ticket)  # the conversation itself is theirs
+    for payer in (acme.alice, acme.carol):
+        login(payer)
+        assert refunded in _page(client, acme.ticket)
+        listed = client.get(f"/api/v1/tickets/{acme.ticket.id}/messages", headers=bearer(payer))
+        assert any(refunded in m["body"] for m in listed.get_json()["items"])

@@ -157,7 +157,7 @@ def test_guarantee_refunds_a_late_first_reply_once(make, ref):
     assert balance_of(account) == 1000
     refunds = db.session.scalars(select(LedgerEntry).where(LedgerEntry.kind == "refund")).all()
     assert len(refunds) == 1
-    system = db.session.scalars(select(Message).where(Message.source == "system")).all()
+    system = db.session.scalars(select(Message).where(Message.source == "credits")).all()
     assert len(system) == 1 and "refunded" in system[0].body
 
 
