@@ -98,6 +98,11 @@ guarantee_refunded = Event(
     "withdrawal, or a merge) refunded `percent` of the credits paid for the ticket's priority to "
     '`payer`\'s bank; `reason` is "missed", "withdrawn" or "merged into #<id>".',
 )
+priority_lowered = Event(
+    "priority_lowered",
+    "ticket, credits, entry, payer, old_priority, new_priority: an agent lowered the ticket's "
+    "priority and `credits` paid above the new one went back to `payer`'s bank (`entry`).",
+)
 sla_at_risk = Event(
     "sla_at_risk",
     "ticket, target: a paid ticket has used SLA_WARN_AT per cent of its `target` "

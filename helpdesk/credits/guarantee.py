@@ -32,7 +32,14 @@ from helpdesk import events
 from helpdesk.credits import alerts as credit_alerts
 from helpdesk.credits import ledger as credits
 from helpdesk.credits.models import ALERT_SLA_REFUND, KIND_CHARGE, KIND_REFUND, LedgerEntry, TimeEntry
-from helpdesk.credits.quotes import default_choice, free_priorities, net_paid, tariff, ticket_account
+from helpdesk.credits.quotes import (
+    default_choice,
+    free_priorities,
+    net_paid,
+    payer_of,
+    tariff,
+    ticket_account,
+)
 from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
 from helpdesk.tickets import lifecycle
@@ -76,17 +83,6 @@ def _response_key(ticket):
 def lock_ticket(ticket):
     """The ticket row locked until commit, its fields read afresh (lifecycle.lock_row)."""
     return lifecycle.lock_row(ticket)
-
-
-def _payer(ticket):
-    """Who paid: the customer of the ticket's first charge (its requester if unknown)."""
-    charge = db.session.scalar(
-        select(LedgerEntry)
-        .where(LedgerEntry.ticket_id == ticket.id, LedgerEntry.kind == KIND_CHARGE)
-        .order_by(LedgerEntry.id)
-        .limit(1)
-    )
-    return charge.actor if charge is not None and charge.actor is not None else ticket.requester
 
 
 def _texts(ticket, target, reason, amount, percent):
@@ -147,7 +143,7 @@ def refund(ticket, target, reason, percent=100, key=None):
         entry=entry,
         alert=alert,
         target=target,
-        payer=_payer(ticket),
+        payer=payer_of(ticket),
         reason=reason,
         percent=percent,
     )

@@ -17,7 +17,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from helpdesk import policy
+from helpdesk import events, policy
 from helpdesk.credits import ledger as credits
 from helpdesk.credits import members
 from helpdesk.credits.models import BILLING_TIME, KIND_CHARGE, KIND_REFUND, LedgerEntry
@@ -332,6 +332,18 @@ def upgrade_priority(ticket, priority, actor):
     return quote
 
 
+def payer_of(ticket):
+    """Who paid for the ticket's priority: the customer of its first charge (its requester if
+    unknown): whom a refund's mail goes to."""
+    charge = db.session.scalar(
+        select(LedgerEntry)
+        .where(LedgerEntry.ticket_id == ticket.id, LedgerEntry.kind == KIND_CHARGE)
+        .order_by(LedgerEntry.id)
+        .limit(1)
+    )
+    return charge.actor if charge is not None and charge.actor is not None else ticket.requester
+
+
 def change_priority(ticket, priority, actor):
     """An agent sets a ticket's priority: lowering refunds what was paid above the new tariff,
     raising charges nothing. Returns the refund entry or None.
@@ -355,7 +367,15 @@ def change_priority(ticket, priority, actor):
                 ticket=ticket,
                 memo=f"Ticket #{ticket.id} lowered from {ticket.priority.name} to {priority.name}",
             )
-    if refund is not None:  # the customer hears of it where they read the ticket, as of a guarantee refund
+    if refund is not None:  # the customer hears of it where they read the ticket, and by mail
+        events.priority_lowered.send(
+            ticket=ticket,
+            credits=refund.amount,
+            entry=refund,
+            payer=payer_of(ticket),
+            old_priority=ticket.priority.name,
+            new_priority=priority.name,
+        )
         text = (
             f"The support team lowered this ticket from {ticket.priority.name} to {priority.name} priority,"
             f" so the {refund.amount:,} credits paid above {priority.name} have been refunded to"

@@ -311,17 +311,20 @@ def payment_link(user, *, credits, amount_minor, currency, url, started_by=None)
     ]
 
 
-def sla_refund(user, *, credits, ticket=None, target="response", reason="missed", percent=100):
+def sla_refund(user, *, credits, ticket=None, target="response", reason="missed", percent=100, lowered=None):
     """Tell a customer why credits paid for a ticket's priority came back (credits.guarantee.refund's
     `target`, `reason` and `percent`): the response target missed, the resolution target missed
-    (`percent` of what was paid), the ticket withdrawn before any reply, or merged into another."""
+    (`percent` of what was paid), the ticket withdrawn before any reply, or merged into another;
+    or (`reason` "lowered", `lowered` the old and new priority names) an agent lowered it."""
     subject = _ticket_subject(ticket, "Credits refunded: ") if ticket is not None else "Credits refunded"
     extra = (
         {"priority": ticket.priority.name}
         if ticket is not None
         else {"url": public_url("tickets_portal.tickets")}
     )
-    if reason.startswith("merged into "):
+    if reason == "lowered":
+        why, (extra["lowered_from"], extra["lowered_to"]) = "lowered", lowered
+    elif reason.startswith("merged into "):
         why, extra["merged_into"] = "merged", reason.removeprefix("merged into ")
     elif reason == "withdrawn":
         why = "withdrawn"

@@ -112,6 +112,13 @@ def on_guarantee_refunded(ticket, credits, entry, alert, target, payer, reason, 
     alert.notified_at = utcnow()
 
 
+def on_priority_lowered(ticket, credits, entry, payer, old_priority, new_priority):
+    """The refund of an agent's lowering is mailed to whoever paid, as a guarantee refund is."""
+    notify.sla_refund(
+        payer, credits=credits, ticket=ticket, reason="lowered", lowered=(old_priority, new_priority)
+    )
+
+
 def on_sla_at_risk(ticket, target):
     agents = [a for a in ticket_agents(ticket) if preferences.mail_wanted(a, KIND_AT_RISK)]
     notify.sla_at_risk(ticket, target, agents)
@@ -220,6 +227,7 @@ RECEIVERS = (
     (events.account_invited, on_account_invited),
     (events.credit_alert_raised, on_credit_alert),
     (events.guarantee_refunded, on_guarantee_refunded),
+    (events.priority_lowered, on_priority_lowered),
     (events.sla_at_risk, on_sla_at_risk),
     (events.payment_credited, on_payment_credited),
     (events.subscription_invoice_paid, on_subscription_invoice_paid),

@@ -115,3 +115,19 @@ def test_a_merged_duplicate_s_mail_names_the_ticket_it_was_merged_into(desk):
         " 250 credits paid for its Urgent priority went back to your balance." in mail.body_text
     )
     assert "missed" not in mail.body_text
+
+
+def test_an_agent_lowering_the_priority_mails_what_came_back(desk):
+    from helpdesk.credits import quotes
+
+    ticket = _submit(desk, "l")
+    quotes.change_priority(ticket, desk.ref.priorities["High"], desk.agent)  # 250 paid, High is 150
+    db.session.commit()
+    mail = _refund_mail(ticket)
+    expected = (
+        f"The support team lowered ticket #{ticket.id} “Mail server down” from Urgent to High priority,"
+        " so the 100 credits paid above High went back to your balance."
+    )
+    assert expected.replace("“", '"').replace("”", '"') in mail.body_text
+    assert expected in mail.body_html
+    assert mail.to_addr == "alice@example.com"
