@@ -67,7 +67,7 @@ def _stale(form, row):
 def save():
     form = BrandingForm()
     if not form.validate_on_submit():
-        return _page(form, 400)
+        return _page(form, 422)
     upload = request.files.get("logo")
     logo = None
     if upload is not None and upload.filename:
@@ -87,7 +87,7 @@ def save():
     if not outcome.ok:
         field = getattr(outcome.error, "field", "logo")
         form[field].errors = [*form[field].errors, outcome.message]
-        return _page(form, 400)
+        return _page(form, 422)
     flash("Branding saved.", "success")
     return redirect(url_for("branding_admin.page"))
 

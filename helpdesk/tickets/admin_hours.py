@@ -73,7 +73,7 @@ def save_business_hours():
     category = _category(request.form.get("category"))
     form, calendar = _form(category, request.form)
     if not form.validate_on_submit():
-        return _page(category, form, calendar, 400)
+        return _page(category, form, calendar, 422)
     outcome = perform(
         calendars.save_calendar,
         current_user,
@@ -92,7 +92,7 @@ def save_business_hours():
         for name, message in getattr(outcome.error, "errors", {"hours": outcome.message}).items():
             target = getattr(form, name, None) if name in VISIBLE_FIELDS else None
             (target.errors if target is not None else form.form_errors).append(message)
-        return _page(category, form, calendar, 400)
+        return _page(category, form, calendar, 422)
     whose = f"{category.name}’s" if category else "The default"
     flash(f"{whose} business hours saved. Tickets opened from now on use them.", "success")
     return redirect(url_for("tickets_admin.business_hours", category=category.id if category else None))

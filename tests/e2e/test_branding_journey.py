@@ -30,7 +30,7 @@ def accent(page):
     return page.evaluate("getComputedStyle(document.documentElement).getPropertyValue('--accent').trim()")
 
 
-@pytest.mark.browser_errors("status of 400")  # the refused colour: the form comes back with 400
+@pytest.mark.browser_errors("status of 422")  # the refused colour: the form comes back with 422
 def test_admin_names_the_desk_and_sees_it_in_the_header(helpdesk, page, browser):
     log_in(page, helpdesk, "ada@example.com")
     page.goto(helpdesk.url + "/admin/")
@@ -66,7 +66,7 @@ def test_admin_names_the_desk_and_sees_it_in_the_header(helpdesk, page, browser)
     dark.close()
 
 
-@pytest.mark.browser_errors("status of 400")
+@pytest.mark.browser_errors("status of 422")
 def test_the_branding_page_passes_axe_with_an_error_shown_in_both_schemes(helpdesk, browser):
     from .test_every_page import AXE, RUN_AXE
 

@@ -137,7 +137,7 @@ def test_dark_scheme_accent_reads_on_the_dark_background():
 )
 def test_a_bad_accent_is_refused_with_its_message_and_nothing_is_saved(client, admin, accent, message):
     response = post(client, name="Should not stick", accent=accent)
-    assert response.status_code == 400
+    assert response.status_code == 422
     page = text(response)
     assert message in page
     assert 'id="accent-errors"' in page and 'aria-invalid="true"' in page
@@ -216,7 +216,7 @@ def test_a_bad_logo_is_refused_with_its_message_and_nothing_is_saved(
 ):
     monkeypatch.setitem(app.config, "BRANDING_LOGO_MAX_BYTES", 2048)  # small bodies: no spooled test files
     response = post(client, name="Acme", accent="#0b5cad", logo=logo, filename=filename)
-    assert response.status_code == 400
+    assert response.status_code == 422
     page = text(response)
     assert message in page and 'id="logo-errors"' in page
     assert db.session.scalar(db.select(DeskSettings)) is None

@@ -122,7 +122,7 @@ def test_a_round_the_clock_priority_ignores_office_hours(client, admin, make, re
 def test_bad_input_gets_a_message_and_saves_nothing(client, admin, change, field, message):
     response = client.post("/admin/business-hours", data={**OFFICE, **change})
     page = response.get_data(as_text=True)
-    assert response.status_code == 400 and message in page
+    assert response.status_code == 422 and message in page
     assert 'value="Mars/Olympus"' not in page or field == "timezone"
     assert db.session.scalar(db.select(db.func.count(CalendarClosure.id))) == 0
     assert db.session.scalar(db.select(db.func.count(BusinessCalendar.id))) == 0
