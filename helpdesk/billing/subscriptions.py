@@ -28,6 +28,7 @@ from helpdesk.billing.models import (
 )
 from helpdesk.billing.purchases import purchase_bank, purchase_target
 from helpdesk.billing.subscription_events import fallback_plan
+from helpdesk.credits import ledger as credit_ledger
 from helpdesk.credits import plans as credit_settings
 from helpdesk.credits.models import ServicePlan
 from helpdesk.errors import NotAllowed, ValidationFailed
@@ -70,6 +71,29 @@ def current_subscription(account):
         .where(PlanSubscription.account_id == account.id, PlanSubscription.status.in_(SHOWN))
         .order_by(PlanSubscription.id.desc())
         .limit(1)
+    )
+
+
+def joining_warning(user, organization):
+    """Receiver of events.customer_joining: a customer whose own bank has a running subscription
+    (active, or past due while the card is retried) and who joins an organization with a shared
+    bank is told of it: the subscription goes on renewing by card while that bank is no longer
+    what their tickets spend. None otherwise."""
+    own = credit_ledger.own_bank(user)
+    if own is None or credit_ledger.bank_for(organization) is None:
+        return None
+    running = db.session.scalar(
+        select(PlanSubscription)
+        .where(PlanSubscription.account_id == own.id, PlanSubscription.status.in_(SUB_LIVE))
+        .order_by(PlanSubscription.id.desc())
+        .limit(1)
+    )
+    if running is None:
+        return None
+    return (
+        f"Their own bank has a subscription to {running.plan.name}, which goes on renewing by card "
+        f"while {organization.name}'s shared bank pays for their tickets: they can cancel it on "
+        "their billing page."
     )
 
 

@@ -424,3 +424,28 @@ def test_moving_a_customer_with_their_own_credits_says_both(client, admin, acme,
     first = text_of(client.post(f"/admin/organizations/{acme.id}/members", data={"email": erin.email}))
     assert "Erin (erin@example.test) belongs to Globex." in first
     assert "Erin has their own credit bank holding 300 credits." in first and "Confirm: move Erin" in first
+
+
+def test_a_running_subscription_on_the_own_bank_is_named_in_the_question(client, admin, acme, make, ref):
+    """An own bank of 0 credits hides nothing, but its subscription goes on charging the card."""
+    from helpdesk.billing.models import SUB_ACTIVE, PlanSubscription
+
+    sam = make.customer(email="sam@example.test", name="Sam Sub")
+    own = credit_helpers.bank("Business", 0, user=sam)
+    credit_helpers.bank("Business", 500, organization=acme)
+    db.session.add(
+        PlanSubscription(
+            account_id=own.id,
+            plan_id=own.plan_id,
+            user_id=sam.id,
+            status=SUB_ACTIVE,
+            idempotency_key="sub:sam",
+        )
+    )
+    db.session.commit()
+    url = f"/admin/organizations/{acme.id}/members"
+    asked = text_of(client.post(url, data={"email": "sam@example.test"}))
+    assert "Their own bank has a subscription to Business, which goes on renewing by card" in asked
+    assert "they can cancel it on their billing page" in asked and fresh(sam).organization_id is None
+    client.post(url, data={"email": "sam@example.test", "confirmed": "y"})
+    assert fresh(sam).organization_id == acme.id
