@@ -1,6 +1,6 @@
 """Small SQL helpers every domain uses."""
 
-from sqlalchemy import inspect, literal, literal_column
+from sqlalchemy import inspect, literal, literal_column, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.exc import IntegrityError
@@ -119,3 +119,15 @@ def add_unless_twin(row, find_twin):
             raise
         return twin, False
     return row, True
+
+
+def lock_row(row):
+    """Lock `row`'s table row until commit and read its fields afresh; returns it. The lock is
+    taken on the primary key alone (a FOR UPDATE of a SELECT that joins eagerly loaded relations is
+    refused by PostgreSQL for an outer join, and re-checks the joined side oddly after a concurrent
+    update); SQLite serialises writers with BEGIN IMMEDIATE. (Tickets lock with FOR NO KEY UPDATE:
+    tickets.lifecycle.lock_row.)"""
+    model = type(row)
+    db.session.execute(select(model.id).where(model.id == row.id).with_for_update()).one()
+    db.session.refresh(row)
+    return row

@@ -23,7 +23,7 @@ from helpdesk.credits.models import (
 )
 from helpdesk.errors import StaleUpdate, ValidationFailed
 from helpdesk.extensions import db
-from helpdesk.tickets.models import Priority
+from helpdesk.querying import lock_row
 
 PLAN_FIELDS = (
     "name",
@@ -83,11 +83,12 @@ def settings_version(subject, subject_id):
     )
 
 
-def _check_seen(model, subject, subject_id, seen):
-    """Lock the plan's or priority's row until commit, then raise StaleSettings when a change was
-    recorded after `seen` (the version the form was opened at). `seen` None (a form without it,
-    e.g. a script's POST) is not checked. SQLite serialises writers with BEGIN IMMEDIATE."""
-    db.session.execute(select(model.id).where(model.id == subject_id).with_for_update()).one()
+def _check_seen(row, subject, seen):
+    """Lock the plan's or priority's row until commit (read afresh), then raise StaleSettings when
+    a change was recorded after `seen` (the version the form was opened at). `seen` None (a form
+    without it, e.g. a script's POST) is not checked."""
+    lock_row(row)
+    subject_id = row.id
     if seen is None or settings_version(subject, subject_id) <= seen:
         return
     changes = db.session.scalars(
@@ -123,8 +124,7 @@ def set_tariff(
     """Change a priority's price and targets (tickets opened from now on; past charges and due
     times stay). A resolution refund needs a resolution target. `seen`: the settings_version the
     form was opened at (StaleSettings when the tariff changed since)."""
-    _check_seen(Priority, "tariff", priority.id, seen)
-    db.session.refresh(priority)
+    _check_seen(priority, "tariff", seen)
     if credit_cost < 0:
         raise TariffRefused("credit_cost", "The price is 0 or more.")
     if response_minutes <= 0:
@@ -185,8 +185,7 @@ def format_thresholds(plan):
 def update_plan(plan, actor, *, priorities, thresholds, seen=None, **fields):
     """Apply an admin's edit of a plan: fields, offered priorities and low-balance stages.
     `seen`: the settings_version the form was opened at (StaleSettings when the plan changed since)."""
-    _check_seen(ServicePlan, "plan", plan.id, seen)
-    db.session.refresh(plan)
+    _check_seen(plan, "plan", seen)
     if fields.get("billing_mode") not in (BILLING_PRIORITY, BILLING_TIME):
         raise ValidationFailed("Choose a billing mode.")
     if fields["overdraft_floor"] > 0 or fields["minute_rate"] <= 0:

@@ -45,7 +45,7 @@ from helpdesk.credits.quotes import ticket_account
 from helpdesk.dbtypes import utcnow
 from helpdesk.errors import InsufficientCredits, NotAllowed, ValidationFailed
 from helpdesk.extensions import db
-from helpdesk.querying import add_unless_twin
+from helpdesk.querying import add_unless_twin, lock_row
 
 MAX_MINUTES = 24 * 60
 
@@ -283,9 +283,7 @@ def _lock(entry):
     """Reload `entry` under a row lock, so two requests stopping one timer charge it once: the
     second finds it stopped."""
     db.session.flush()
-    # The row alone (its agent is joined when loaded: FOR UPDATE refuses an outer join), then read again.
-    db.session.execute(select(TimeEntry.id).where(TimeEntry.id == entry.id).with_for_update())
-    db.session.refresh(entry)
+    lock_row(entry)  # the row alone: its agent is joined when loaded
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from helpdesk.kb.models import (
     OldSlug,
     Revision,
 )
+from helpdesk.querying import lock_row
 from helpdesk.tickets import lifecycle, uploads
 from helpdesk.tickets.models import Category
 
@@ -171,8 +172,7 @@ def create_article(
 def lock(article):
     """Lock the article's row until commit and read it afresh (SQLite writers are serialised by
     BEGIN IMMEDIATE); locked by id alone, like tickets (lifecycle.lock_row)."""
-    db.session.execute(select(Article.id).where(Article.id == article.id).with_for_update()).one()
-    db.session.refresh(article)
+    lock_row(article)
     db.session.expire(article, ["tags", "files"])
     return article
 

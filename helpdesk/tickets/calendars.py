@@ -16,6 +16,7 @@ from helpdesk.accounts.auth import known_timezones
 from helpdesk.dbtypes import utcnow
 from helpdesk.errors import StaleUpdate, ValidationFailed
 from helpdesk.extensions import db
+from helpdesk.querying import lock_row
 from helpdesk.tickets import hours, sla
 from helpdesk.tickets.models import BusinessCalendar, CalendarClosure, CalendarInterval, Category
 
@@ -143,10 +144,7 @@ def save_calendar(
     """
     current = calendar_of(category_id)
     if current is not None:
-        db.session.execute(
-            select(BusinessCalendar.id).where(BusinessCalendar.id == current.id).with_for_update()
-        ).one()
-        db.session.refresh(current)
+        lock_row(current)
     if seen is not None and seen != version_of(current):
         raise CalendarStale(current)
     errors, intervals = {}, []

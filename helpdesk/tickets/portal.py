@@ -7,7 +7,6 @@ from helpdesk import policy
 from helpdesk.actions import perform
 from helpdesk.confirming import Instead, ask_first, confirmed
 from helpdesk.credits import credit_requests, submission, switching
-from helpdesk.credits import ledger as credit_ledger
 from helpdesk.credits import quotes as credit_quotes
 from helpdesk.credits.panels import (
     asked_message,
@@ -18,6 +17,7 @@ from helpdesk.credits.panels import (
 )
 from helpdesk.htmx import render_page_or_block
 from helpdesk.kb import tracking
+from helpdesk.mail import inbound_tickets
 from helpdesk.querying import id_of, row_id
 from helpdesk.tickets import drafts, search
 from helpdesk.tickets import lifecycle as tickets
@@ -257,7 +257,7 @@ def _follow_up_by_mail(ticket):
     and the requester's plan has a free priority for it (nothing is charged by mail)."""
     if not policy.can_follow_up(current_user, ticket):
         return False
-    return bool(credit_quotes.free_priorities(credit_ledger.plan_for(ticket.requester)))
+    return inbound_tickets.free_priority(ticket.requester) is not None
 
 
 def _ticket_context(ticket, reply_form=None, upload_errors=()):
