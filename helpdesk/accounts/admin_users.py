@@ -1,10 +1,10 @@
 """Admin views for users: search, adding a person, name and e-mail, role changes, deactivation
 and turning two-step sign-in off, with the seat check and history."""
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from helpdesk.accounts import audit, organizations, seats, sessions
+from helpdesk.accounts import audit, organizations, password_reset, seats, sessions
 from helpdesk.accounts import users as user_service
 from helpdesk.accounts.blueprints import admin_bp as bp
 from helpdesk.accounts.forms import (
@@ -98,7 +98,7 @@ def _render_user(user, *, role_form=None, active_form=None, details_form=None, c
         history=history,
         usage=seats.seat_usage(),
         roles=ROLE_LABELS,
-        link_hours=max(1, current_app.config["PASSWORD_RESET_MAX_AGE"] // 3600),
+        link_hours=password_reset.link_hours(),
     )
 
 
@@ -305,7 +305,7 @@ def resend_invitation(user_id):
     outcome = perform(user_service.resend_invitation, current_user, target)
     if not outcome.ok:
         return _saved(target, outcome.message, "error")
-    hours = max(1, current_app.config["PASSWORD_RESET_MAX_AGE"] // 3600)
+    hours = password_reset.link_hours()
     return _saved(
         target,
         f"The invitation was sent again to {target.email}: its link works for "

@@ -35,6 +35,12 @@ def _url(token):
     return public_url("accounts.reset_password", token=token)
 
 
+def link_hours():
+    """How many hours a reset or set-password link works (PASSWORD_RESET_MAX_AGE, at least 1),
+    as the mails and pages that hand one out say."""
+    return max(1, current_app.config["PASSWORD_RESET_MAX_AGE"] // 3600)
+
+
 def set_password_url(user):
     """A new signed, expiring link where `user` chooses a (new) password; links sent before stop working."""
     user.reset_serial += 1

@@ -13,6 +13,7 @@ from flask_sqlalchemy.session import Session
 from sqlalchemy import event
 
 from helpdesk import policy
+from helpdesk.accounts import password_reset as reset_links
 from helpdesk.accounts import permissions
 from helpdesk.extensions import db
 from helpdesk.mail.compose import answering, compose, queue
@@ -183,7 +184,7 @@ def _first_login(user, set_password_url=None):
     return {
         "set_password_url": set_password_url,
         "forgot_password_url": public_url("accounts.forgot_password"),
-        "link_hours": max(1, current_app.config["PASSWORD_RESET_MAX_AGE"] // 3600),
+        "link_hours": reset_links.link_hours(),
     }
 
 
