@@ -1,6 +1,7 @@
 """Small SQL helpers every domain uses."""
 
-from sqlalchemy import inspect, literal, literal_column, select
+from flask_sqlalchemy.session import Session
+from sqlalchemy import event, inspect, literal, literal_column, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.exc import IntegrityError
@@ -131,3 +132,19 @@ def lock_row(row):
     db.session.execute(select(model.id).where(model.id == row.id).with_for_update()).one()
     db.session.refresh(row)
     return row
+
+
+_TRANSACTION_INFO = "helpdesk_transaction"  # db.session.info: what the current transaction remembers
+
+
+def transaction_info():
+    """A dict for what the current transaction remembers (the calendars it looked up, the mails
+    and webhook events it wrote...), forgotten when its outermost transaction ends, committed or
+    rolled back (a savepoint released inside it changes nothing)."""
+    return db.session.info.setdefault(_TRANSACTION_INFO, {})
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_transaction_info(session, transaction):
+    if transaction.parent is None:
+        session.info.pop(_TRANSACTION_INFO, None)

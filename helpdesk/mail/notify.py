@@ -9,17 +9,15 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app
-from flask_sqlalchemy.session import Session
-from sqlalchemy import event
 
 from helpdesk import policy
 from helpdesk.accounts import password_reset as reset_links
 from helpdesk.accounts import permissions
-from helpdesk.extensions import db
 from helpdesk.mail.compose import answering, compose, queue
 from helpdesk.money import format_money
 from helpdesk.notices import preferences
 from helpdesk.notices.models import KIND_CUSTOMER_REPLIED
+from helpdesk.querying import transaction_info
 from helpdesk.web import public_url
 
 
@@ -141,18 +139,12 @@ def public_reply(message):
         for user in _recipients(users, exclude=[author])
     ]
     if author is not None and author.is_agent:  # a "Reply and resolve" tells the news in this mail
-        replies = db.session.info.setdefault(_REPLY_MAILS, {})
+        replies = transaction_info().setdefault(_REPLY_MAILS, {})
         replies[ticket.id] = {row.user_id: row for row in rows}
     return rows
 
 
-_REPLY_MAILS = "helpdesk_reply_mails"  # session.info: ticket id -> {user id: its agent reply's mail}
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _forget_reply_mails(session, transaction):
-    if transaction.parent is None:
-        session.info.pop(_REPLY_MAILS, None)
+_REPLY_MAILS = "reply_mails"  # transaction_info(): ticket id -> {user id: its agent reply's mail}
 
 
 def subscriber_added(ticket, user, actor=None, set_password_url=None, automatic=False):
@@ -193,7 +185,7 @@ def ticket_resolved(ticket, actor=None):
 
     A follower who got an agent's reply to it in the same transaction ("Reply and resolve") gets
     no second mail: that reply's mail says the ticket is resolved and how to open it again."""
-    replied = db.session.info.get(_REPLY_MAILS, {}).get(ticket.id, {})
+    replied = transaction_info().get(_REPLY_MAILS, {}).get(ticket.id, {})
     rows = []
     for user in _recipients(_followers(ticket), exclude=[actor]):
         reply = replied.get(user.id)

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app
-from flask_sqlalchemy.session import Session
-from sqlalchemy import bindparam, event, select
+from sqlalchemy import bindparam, select
 
 from helpdesk.extensions import db
+from helpdesk.querying import transaction_info
 from helpdesk.tickets import hours
 from helpdesk.tickets.models import (
     OPEN_STATUSES,
@@ -61,7 +61,7 @@ def schedule_for(category_id):
     """The Schedule a category's tickets run on: its calendar's, else the default's, else round
     the clock. One narrow query per transaction says which calendar applies and when it was last
     saved; the Schedule itself (intervals, closures, holidays) is built once per process and save."""
-    cache = db.session.info.setdefault("calendars", {})  # per transaction (see _forget)
+    cache = transaction_info().setdefault("calendars", {})  # looked up again by the next transaction
     if category_id not in cache:
         rows = db.session.execute(CALENDARS, {"category_id": category_id}).all()
         row = next((r for r in rows if r.category_id == category_id), None) or next(
@@ -80,16 +80,9 @@ def schedule_for(category_id):
     return cache[category_id]
 
 
-@event.listens_for(Session, "after_transaction_end")
-def _forget(session, transaction):
-    """Which calendar applies is looked up again by the next transaction."""
-    if transaction.parent is None:
-        session.info.pop("calendars", None)
-
-
 def forget_calendars():
     """Calendars changed in this transaction: look them up again."""
-    db.session.info.pop("calendars", None)
+    transaction_info().pop("calendars", None)
     _SCHEDULES.clear()
 
 

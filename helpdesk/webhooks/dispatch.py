@@ -8,12 +8,11 @@ the worker sends it after the commit. One event id per event, shared by every en
 import json
 import time
 
-from flask_sqlalchemy.session import Session
-from sqlalchemy import event as sa_event
 from sqlalchemy import select
 
 from helpdesk import events
 from helpdesk.extensions import db
+from helpdesk.querying import transaction_info
 from helpdesk.webhooks import payloads
 from helpdesk.webhooks.models import WebhookDelivery, WebhookEndpoint
 from helpdesk.webhooks.signing import new_event_id
@@ -49,7 +48,7 @@ def emit(event_type, build, *, internal=False):
     return rows
 
 
-ENABLED = "webhooks_enabled_endpoints"  # db.session.info: this transaction's enabled endpoints
+ENABLED = "webhooks_enabled_endpoints"  # transaction_info(): this transaction's enabled endpoints
 _ENABLED_ENDPOINTS = select(WebhookEndpoint.id, WebhookEndpoint.events, WebhookEndpoint.internal_notes).where(
     WebhookEndpoint.enabled.is_(True)
 )
@@ -59,30 +58,23 @@ def _enabled_endpoints():
     """(id, events, internal_notes) of the enabled endpoints, read once per transaction (a paid
     submission sends three events: one small query, not three ORM loads; measured with
     bench/submit.py)."""
-    found = db.session.info.get(ENABLED)
+    found = transaction_info().get(ENABLED)
     if found is None:
-        found = db.session.info[ENABLED] = db.session.execute(_ENABLED_ENDPOINTS).all()
+        found = transaction_info()[ENABLED] = db.session.execute(_ENABLED_ENDPOINTS).all()
     return found
 
 
-@sa_event.listens_for(Session, "after_transaction_end")
-def _forget_endpoints(session, transaction):
-    if transaction.parent is None:
-        session.info.pop(ENABLED, None)
-        session.info.pop(OPENED, None)
+OPENING = "webhooks_tickets_opening"  # transaction_info(): tickets recorded as created, not yet announced
 
 
-OPENING = "webhooks_tickets_opening"  # db.session.info: tickets recorded as created, not yet announced
-
-
-OPENED = "webhooks_tickets_opened"  # db.session.info: ticket id -> (ticket, its ticket.created rows)
+OPENED = "webhooks_tickets_opened"  # transaction_info(): ticket id -> (ticket, its ticket.created rows)
 
 
 def on_ticket_created(ticket):
-    db.session.info.get(OPENING, set()).discard(ticket.id)
+    transaction_info().get(OPENING, set()).discard(ticket.id)
     rows = emit("ticket.created", lambda: payloads.ticket_with_body(ticket))
     if rows:
-        db.session.info.setdefault(OPENED, {})[ticket.id] = (ticket, rows)
+        transaction_info().setdefault(OPENED, {})[ticket.id] = (ticket, rows)
 
 
 def _complete_opening(entry):
@@ -90,7 +82,7 @@ def _complete_opening(entry):
     submission charges the priority of the ticket it has just opened): its ticket.created says
     what it was paid, as the ticket was when it opened, rather than "paid_credits": 0. Same event
     id and time; only the object is made again."""
-    opened = db.session.info.get(OPENED, {}).get(entry.ticket_id)
+    opened = transaction_info().get(OPENED, {}).get(entry.ticket_id)
     if opened is None:
         return
     ticket, rows = opened
@@ -106,9 +98,9 @@ def on_ticket_changed(ticket, actor, field, old, new):
     """ticket.updated for a change of the ticket; what happens while it is being opened (the
     round-robin's assignment) is part of ticket.created, which is sent after it with that state."""
     if field == "created":
-        db.session.info.setdefault(OPENING, set()).add(ticket.id)
+        transaction_info().setdefault(OPENING, set()).add(ticket.id)
         return
-    if field not in TICKET_FIELDS or ticket.id in db.session.info.get(OPENING, ()):
+    if field not in TICKET_FIELDS or ticket.id in transaction_info().get(OPENING, ()):
         return
     change = {"field": field, "old": old, "new": new, "by": payloads.person(actor)}
     emit("ticket.updated", lambda: {**payloads.ticket(ticket), "change": change})
