@@ -273,3 +273,58 @@ def test_stored_message_html_moves_its_headings_below_the_message_s_own(empty_da
         assert stored() == [back, back, "<p>Plain</p>"]
         db.session.remove()
         db.engine.dispose()
+
+
+def test_older_money_messages_are_hidden_from_subscribers_like_new_ones(empty_database_url, tmp_path):
+    """Migration 0049: the system messages about money written before they had their own source
+    (a refund, an agent's lowering, the reopening after a refund) get the source "credits", which
+    only those who may see the ticket's charges read; other system messages, even one quoting a
+    subject about refunds, and people's messages keep theirs; the downgrade gives "system" back."""
+    from sqlalchemy import text
+
+    app = create_app(make_test_config(empty_database_url, str(tmp_path)))
+    bodies = [
+        ("The response target for Urgent priority was missed, so the 250 credits paid for it have been "
+         "refunded to your bank.", "system"),
+        ("This ticket was closed before anyone answered it, so the 150 credits paid for High priority "
+         "have been refunded to your bank.", "system"),
+        ("The support team lowered this ticket from Urgent to Normal priority, so the 250 credits paid "
+         "above Normal have been refunded to Acme Ltd's bank.", "system"),
+        ("This ticket was reopened after the credits paid for Urgent priority were refunded, so it is back "
+         "at Normal priority. Raise its priority again for a faster answer.", "system"),
+        ("This ticket was merged into #7 (Why have my credits been refunded to your bank.): the "
+         "conversation continues there.", "system"),
+        ("This is a follow-up of ticket #3 (The credits have been refunded to your bank.), which was "
+         "closed.", "system"),
+        ("My 250 credits have been refunded to your bank.", "web"),
+    ]  # fmt: skip
+    with app.app_context():
+        upgrade(revision="0048")
+        with db.engine.begin() as conn:
+            for statement in (
+                *A_CUSTOMER_A_CATEGORY_A_PRIORITY,
+                "INSERT INTO tickets (subject, body, requester_id, category_id, priority_id, status, "
+                "created_at, updated_at, due_at, version) SELECT 'Printer jams', 'It jams', u.id, c.id, "
+                "p.id, 'new', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 1 "
+                "FROM users u, categories c, priorities p",
+            ):
+                conn.execute(text(statement))
+            for body, source in bodies:
+                conn.execute(
+                    text(
+                        "INSERT INTO messages (ticket_id, body, internal, source, created_at) "
+                        "SELECT id, :body, false, :source, CURRENT_TIMESTAMP FROM tickets"
+                    ),
+                    {"body": body, "source": source},
+                )
+
+        def sources():
+            with db.engine.connect() as conn:
+                return list(conn.execute(text("SELECT source FROM messages ORDER BY id")).scalars())
+
+        upgrade(revision="0049")
+        assert sources() == ["credits", "credits", "credits", "credits", "system", "system", "web"]
+        downgrade(revision="0048")
+        assert sources() == ["system"] * 6 + ["web"]
+        db.session.remove()
+        db.engine.dispose()
