@@ -38,7 +38,11 @@ PAGES = {
         ("queue", "The queue, Needs attention first, with the views beside it", "/agent/"),
         ("ticket", "A ticket in the agent console", "/agent/tickets/{ticket}"),
         ("on-behalf", "A ticket opened for a customer who phoned", "/agent/tickets/new"),
-        ("kb-report", "The knowledge base's report: deflections, searches with no answer", "/agent/reports/kb"),
+        (
+            "kb-report",
+            "The knowledge base's report: deflections, searches with no answer",
+            "/agent/reports/kb",
+        ),
     ),
     "admin": (
         ("home", "The admin home with every section", "/admin/"),

@@ -272,7 +272,12 @@ def change_details(user_id):
     if not form.validate_on_submit():
         return _render_user(target, details_form=form)
     outcome = perform(
-        user_service.change_details, current_user, target, name=form.name.data, email=form.email.data
+        user_service.change_details,
+        current_user,
+        target,
+        name=form.name.data,
+        email=form.email.data,
+        new_password=form.new_password.data,
     )
     if not outcome.ok:
         form.form_errors.append(outcome.message)
@@ -284,9 +289,16 @@ def change_details(user_id):
     if changed.new_address and target.id == current_user.id:
         sessions.start(current_user._get_current_object())  # this session goes on; the others ended
         text += " Links sent to your old address no longer work, and your other sessions have ended."
+    elif changed.invitation_sent and changed.password_forgotten:
+        text += (
+            f" The password chosen at the old address no longer works: the invitation was sent to "
+            f"{target.email}, where they choose a new one."
+        )
     elif changed.invitation_sent:
         text += f" The invitation was sent again to {target.email}."
     elif changed.invitation_sent is False:
+        if changed.password_forgotten:
+            text += " The password chosen at the old address no longer works."
         text += (
             f" The invitation was not sent again: {target.email} already got several in the last "
             "hour. Use “Send the invitation again” later."

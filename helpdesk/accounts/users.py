@@ -160,14 +160,18 @@ def _invitee(email, name):
 MAX_NAME, MAX_EMAIL = 200, 320
 
 
-def change_details(actor, user, *, name=None, email=None):
+def change_details(actor, user, *, name=None, email=None, new_password=False):
     """An admin corrects a user's name or e-mail address (None: unchanged). Guarantees: a name
     that is not blank; an address no other account has (compared as sign-in compares them); each
     change in the user's history. A new address is treated as a password reset treats the account:
     every set-password or reset link sent before (to the old address) stops working, and every
     session and remember-me cookie of the account ends (the caller keeps an admin's own current
     session); an invitee who has not chosen a password yet gets the invitation again at the new
-    address (at most RESET_MAILS_PER_HOUR an hour reach one address). Returns a DetailsChanged,
+    address (at most RESET_MAILS_PER_HOUR an hour reach one address). With `new_password` (the
+    old address was not theirs: whoever read the invitation there chose the password), the
+    account's password and two-step sign-in are forgotten too, so it is an invitee again and the
+    invitation goes to the new address: the person who chose that password can no longer sign in.
+    Refused for an admin's own account and without a new address. Returns a DetailsChanged,
     false when nothing changed."""
     changes = []
     if name is not None:
@@ -187,6 +191,19 @@ def change_details(actor, user, *, name=None, email=None):
             changes.append((user.email, email))
             user.email = email
             new_address = True
+    password_forgotten = False
+    if new_password and user.password_hash is not None:
+        if user.id == actor.id:
+            raise ValidationFailed("Choose a new password of your own on your account's password page.")
+        if not new_address:
+            raise ValidationFailed(
+                "A new password is asked for only with a corrected address: give the new address too."
+            )
+        user.password_hash = None
+        password_forgotten = True
+        if user.two_factor_enabled:
+            two_factor.disable(user)
+        changes.append(("their password", "a new one to choose at the new address"))
     for old, new in changes:
         audit.record(actor, AUDIT_DETAILS, user=user, old=old, new=new)
     db.session.flush()
@@ -196,18 +213,25 @@ def change_details(actor, user, *, name=None, email=None):
         rotate_sessions(user)
         if _invited(user):
             invitation = bool(_send_invitation(actor, user))
-    return DetailsChanged(changed=bool(changes), new_address=new_address, invitation_sent=invitation)
+    return DetailsChanged(
+        changed=bool(changes),
+        new_address=new_address,
+        invitation_sent=invitation,
+        password_forgotten=password_forgotten,
+    )
 
 
 @dataclass(frozen=True)
 class DetailsChanged:
     """What change_details did: whether anything changed (its truth value), whether the address
     did (links and sessions ended), and for an invitee whether the invitation went out again to
-    the new address (None: not an invitee; False: that address already got too many this hour)."""
+    the new address (None: not an invitee; False: that address already got too many this hour),
+    and whether the password chosen at the old address was forgotten."""
 
     changed: bool = False
     new_address: bool = False
     invitation_sent: bool | None = None
+    password_forgotten: bool = False
 
     def __bool__(self):
         return self.changed

@@ -78,7 +78,15 @@ def change_user(actor, user, fields):
             raise FieldRefused("is_org_manager", f"{user.name} belongs to no organization.")
         changed |= organizations.set_manager(actor, user.organization, user, fields["is_org_manager"])
     if "name" in fields or "email" in fields:
-        changed |= bool(users.change_details(actor, user, name=fields.get("name"), email=fields.get("email")))
+        changed |= bool(
+            users.change_details(
+                actor,
+                user,
+                name=fields.get("name"),
+                email=fields.get("email"),
+                new_password=fields.get("new_password", False),
+            )
+        )
     return changed
 
 

@@ -62,7 +62,7 @@ def change_user(user_id, body):
     actor = _admin()
     user = _user_or_404(user_id)
     fields = sent_fields(body, nullable=NULLABLE)
-    fields.update(over_seat_limit=body.over_seat_limit, move=body.move)
+    fields.update(over_seat_limit=body.over_seat_limit, move=body.move, new_password=body.new_password)
     run(people.change_user, actor, user, fields)
     return respond(user_out(_user_or_404(user_id)))
 

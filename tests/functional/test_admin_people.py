@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from helpdesk.accounts import two_factor
+from helpdesk.accounts.auth import hash_password
 from helpdesk.accounts.models import AuditEvent, RecoveryCode, User
 from helpdesk.extensions import db
 from helpdesk.mail.models import OutboxMessage
@@ -417,3 +418,67 @@ def test_the_invitation_is_not_sent_again_to_someone_with_a_password(client, adm
     response = client.post(f"/admin/users/{pat.id}/invitation")
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Pat has already chosen a password" in page and invitations("pat@example.com") == []
+
+
+def test_a_password_chosen_at_a_mistyped_address_can_be_forgotten_with_the_correction(
+    app, client, admin, make, ref
+):
+    """Someone at the mistyped address already chose a password (and two-step sign-in): correcting
+    the address with "The old address was not theirs" forgets both, so that person can no longer
+    sign in, and the invitation goes to the new address, whose owner chooses the password."""
+    stranger_password = "stranger-pass-123"
+    typo = make.technician(ref.categories["IT"], name="Tess Tech", email="tess@exmaple.com")
+    typo.password_hash = hash_password(stranger_password)
+    with_two_factor(typo)
+    page = client.get(f"/admin/users/{typo.id}").get_data(as_text=True)
+    assert "The old address was not theirs: they choose a new password at the new one" in page
+    assert markup_problems(page) == []
+
+    response = client.post(
+        f"/admin/users/{typo.id}/details",
+        data={"name": "Tess Tech", "email": "tess@example.com", "new_password": "y"},
+    )
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert (
+        "The password chosen at the old address no longer works: the invitation was sent to "
+        "tess@example.com, where they choose a new one."
+    ) in page
+    tess = reload(typo)
+    assert tess.password_hash is None and not tess.two_factor_enabled
+    stranger = app.test_client().post(
+        "/login", data={"email": "tess@example.com", "password": stranger_password}
+    )
+    assert stranger.status_code == 200 and "/agent" not in stranger.headers.get("Location", "")
+    history = db.session.scalars(select(AuditEvent).where(AuditEvent.target_user_id == tess.id)).all()
+    assert any(e.old_value == "their password" for e in history)
+
+    [mail] = written(invitations("tess@example.com"))
+    theirs = app.test_client()
+    assert (
+        theirs.post(
+            _link(mail), data={"new_password": "tess-own-pass1", "confirm": "tess-own-pass1"}
+        ).status_code
+        == 302
+    )
+    signed_in = theirs.post("/login", data={"email": "tess@example.com", "password": "tess-own-pass1"})
+    assert signed_in.status_code == 302 and "/login" not in signed_in.headers["Location"]
+
+
+def test_a_new_password_is_asked_for_only_with_a_new_address_and_never_for_oneself(client, admin, make):
+    pat = make.customer(name="Pat", email="pat@example.com")
+    kept_hash = pat.password_hash
+    refused = client.post(
+        f"/admin/users/{pat.id}/details",
+        data={"name": "Pat", "email": "pat@example.com", "new_password": "y"},
+    )
+    assert "only with a corrected address" in refused.get_data(as_text=True)
+    assert reload(pat).password_hash == kept_hash
+    assert "The old address was not theirs" not in client.get(f"/admin/users/{admin.id}").get_data(
+        as_text=True
+    )
+    own = client.post(
+        f"/admin/users/{admin.id}/details",
+        data={"name": "Ada Admin", "email": "ada@example.com", "new_password": "y"},
+    )
+    assert "Choose a new password of your own" in own.get_data(as_text=True)
+    assert reload(admin).password_hash is not None and reload(admin).email == "admin@example.test"

@@ -271,3 +271,26 @@ def test_deactivation_revokes_the_users_tokens_for_good(client, desk):
     fresh = bearer(desk.tech_sales)  # they make a new one
     assert client.get("/api/v1/tickets", headers=fresh).status_code == 200
     assert client.get("/api/v1/tickets", headers=bearer(desk.tech_it)).status_code == 200  # others' stay
+
+
+def test_a_corrected_address_can_forget_the_password_chosen_at_the_old_one(client, desk, make):
+    """`new_password: true` with a new e-mail: the old address was not theirs; the password chosen
+    there stops working and the account is an invitee again. Without a new address: 422, nothing
+    changed."""
+    typo = make.customer(name="Tina", email="tina@exmaple.com")
+    alone = client.patch(
+        f"/api/v1/users/{typo.id}",
+        json={"email": "tina@exmaple.com", "new_password": True},
+        headers=bearer(desk.admin),
+    )
+    assert is_problem(alone, 422)
+    assert _user(typo.id).password_hash is not None
+    answer = client.patch(
+        f"/api/v1/users/{typo.id}",
+        json={"email": "tina@example.com", "new_password": True},
+        headers=bearer(desk.admin),
+    )
+    assert answer.status_code == 200 and answer.get_json()["email"] == "tina@example.com"
+    tina = _user(typo.id)
+    assert tina.password_hash is None
+    assert ("details", "their password", "a new one to choose at the new address") in _history(tina.id)

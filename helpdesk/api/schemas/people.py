@@ -26,7 +26,9 @@ class UserCreate(Input):
 class UserChange(Input):
     """The fields to change (each absent field stays as it is); `organization_id: null` takes a
     customer out of their organization. `move` confirms moving a customer out of another
-    organization, `over_seat_limit` an agent past the seat limit (the admin pages' steps)."""
+    organization, `over_seat_limit` an agent past the seat limit (the admin pages' steps).
+    `new_password` with a corrected `email`: the old address was not theirs, so the password (and
+    two-step sign-in) chosen there is forgotten and the invitation goes to the new address."""
 
     name: Name | None = None
     email: Email | None = None
@@ -36,6 +38,7 @@ class UserChange(Input):
     is_org_manager: bool | None = None
     over_seat_limit: bool = False
     move: bool = False
+    new_password: bool = False
 
 
 class OrganizationIn(Input):
