@@ -45,6 +45,7 @@ class ParsedMail:
     cc_cut: bool = False  # the Cc header was longer than MAX_ADDRESS_HEADER: only its start was read
     references: list = field(default_factory=list)  # In-Reply-To first, then References, newest first
     automatic: str | None = None  # why this looks machine-sent, if it does
+    head_cut: bool = False  # parse_head: the header is longer than HEAD_BYTES and was not read whole
     auth_results: list = field(default_factory=list)  # Authentication-Results values, top first
     text: str = ""
     attachments: list = field(default_factory=list)  # (filename, bytes)
@@ -316,17 +317,26 @@ HEAD_BYTES = 256 * 1024  # what parse_head reads of a message
 
 
 def parse_head(raw):
-    """A ParsedMail with only the sender, subject and Message-ID, read from the header alone (at
-    most HEAD_BYTES): for the log of a message too large to be parsed whole."""
+    """A ParsedMail read from the header alone (at most HEAD_BYTES), for a message too large to be
+    parsed whole: sender, subject and Message-ID for the log, and what deciding whether to answer
+    it needs (recipients, In-Reply-To/References, Authentication-Results, the machine-mail markers).
+    A header that cannot be read is `automatic` (never answered); one longer than HEAD_BYTES is
+    `head_cut`."""
     head = raw[:HEAD_BYTES]
     ends = [at for at in (head.find(b"\r\n\r\n"), head.find(b"\n\n")) if at != -1]
     if ends:
         head = head[: min(ends)] + b"\r\n\r\n"
-    mail = ParsedMail()
+    mail = ParsedMail(head_cut=not ends and len(raw) > HEAD_BYTES)
     try:
-        _read_identity(mail, BytesParser(policy=policy.default).parsebytes(head, headersonly=True))
+        msg = BytesParser(policy=policy.default).parsebytes(head, headersonly=True)
+        _read_identity(mail, msg)
     except Exception:  # whatever the header holds, the message is still logged
-        pass
+        mail.automatic = "unreadable header"
+        return mail
+    try:
+        _read_header(mail, msg)
+    except Exception:
+        mail.automatic = "unreadable header"
     return mail
 
 
@@ -340,11 +350,8 @@ def _read_identity(mail, msg):
     mail.subject = " ".join(_header(msg, "Subject").split())
 
 
-def parse(raw):
-    """A ParsedMail from raw RFC 5322 bytes; tolerant of bad charsets and broken headers."""
-    msg = BytesParser(policy=policy.default).parsebytes(raw)
-    mail = ParsedMail(raw=raw)
-    _read_identity(mail, msg)
+def _read_header(mail, msg):
+    """Recipients, Cc, threading ids, machine-mail markers and Authentication-Results."""
     for name in RECIPIENT_HEADERS:
         mail.recipients += [a for _, a in _addresses(msg, name)]
     mail.cc = _addresses(msg, "Cc")
@@ -354,6 +361,14 @@ def parse(raw):
     )
     mail.automatic = _automatic(msg, mail.from_addr)
     mail.auth_results = _header_values(msg, "Authentication-Results")
+
+
+def parse(raw):
+    """A ParsedMail from raw RFC 5322 bytes; tolerant of bad charsets and broken headers."""
+    msg = BytesParser(policy=policy.default).parsebytes(raw)
+    mail = ParsedMail(raw=raw)
+    _read_identity(mail, msg)
+    _read_header(mail, msg)
     body = msg.get_body(preferencelist=("plain", "html"))
     if body is not None:
         content = _decoded(body)

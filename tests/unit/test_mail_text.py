@@ -3,7 +3,7 @@
 import pytest
 
 from helpdesk.mail.compose import clean_header
-from helpdesk.mail.parse import html_to_text, trim_quoted
+from helpdesk.mail.parse import HEAD_BYTES, html_to_text, parse_head, trim_quoted
 from helpdesk.mail.tokens import thread_root_id, ticket_from_root_id
 
 
@@ -81,3 +81,36 @@ def test_thread_root_ids_are_signed(app):
     root = thread_root_id(7)
     assert ticket_from_root_id(root) == 7
     assert ticket_from_root_id(root.replace("ticket-7.", "ticket-8.")) is None
+
+
+HEAD = (
+    b"Authentication-Results: mx.test; dmarc=pass header.from=customer.test\r\n"
+    b"From: Nora <nora@customer.test>\r\nTo: support@helpdesk.example\r\nSubject: Big\r\n"
+    b"In-Reply-To: <a@x.test>\r\nReferences: <r@x.test> <a@x.test>\r\n"
+)
+
+
+def test_parse_head_reads_what_answering_a_message_needs_from_the_header_alone():
+    head = parse_head(HEAD + b"\r\n" + b"x" * 1000)
+    assert head.from_addr == "nora@customer.test" and head.subject == "Big" and head.from_count == 1
+    assert head.recipients == ["support@helpdesk.example"]
+    assert head.references == ["<a@x.test>", "<a@x.test>", "<r@x.test>"]
+    assert head.auth_results == ["mx.test; dmarc=pass header.from=customer.test"]
+    assert head.automatic is None and not head.head_cut and head.text == ""
+
+
+@pytest.mark.parametrize(
+    ("line", "automatic"),
+    [
+        (b"Auto-Submitted: auto-replied", "auto-reply (Auto-Submitted: auto-replied)"),
+        (b"Precedence: junk", "list or bulk mail (Precedence: junk)"),
+        (b"List-Unsubscribe: <mailto:x@list.test>", "mailing list (List-Unsubscribe)"),
+        (b"Return-Path: <>", "bounce (null return path, Return-Path: <>)"),
+    ],
+)
+def test_parse_head_sees_machine_mail_in_the_header(line, automatic):
+    assert parse_head(line + b"\r\n" + HEAD + b"\r\nbody").automatic == automatic
+
+
+def test_parse_head_marks_a_header_longer_than_it_reads():
+    assert parse_head(HEAD + b"X-Long: " + b"y" * HEAD_BYTES + b"\r\n\r\nbody").head_cut
