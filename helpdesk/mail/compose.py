@@ -105,17 +105,21 @@ def answering():
     return _ANSWERING.get()
 
 
-def _automatic_sent(to_addr, since):
-    """Automatic mails written for this address since `since`, whatever the ticket (a loop with
-    another machine opens a new ticket each round, so a count per ticket would never stop it);
-    suppressed ones not counted.
-
-    On PostgreSQL a transaction-scoped advisory lock per address serialises the count and the
-    insert, so app servers writing at the same moment cannot both pass the limit; SQLite
-    serialises writers at BEGIN IMMEDIATE already."""
+def lock_address(to_addr):
+    """Serialise, until the transaction ends, whatever counts automatic mail to `to_addr` and then
+    writes some: on PostgreSQL a transaction-scoped advisory lock per address (taken again by the
+    same transaction, it is already held), so app servers writing at the same moment cannot both
+    pass a limit; SQLite serialises writers at BEGIN IMMEDIATE already."""
     if db.session.get_bind().dialect.name == "postgresql":
         key = int.from_bytes(hashlib.sha256(f"auto-mail:{to_addr}".encode()).digest()[:8], "big", signed=True)
         db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+def _automatic_sent(to_addr, since):
+    """Automatic mails written for this address since `since`, whatever the ticket (a loop with
+    another machine opens a new ticket each round, so a count per ticket would never stop it);
+    suppressed ones not counted. Counted under lock_address, so the count and the insert are one."""
+    lock_address(to_addr)
     return db.session.scalar(
         select(func.count(OutboxMessage.id)).where(
             OutboxMessage.to_addr == to_addr,

@@ -14,7 +14,9 @@ A DMARC failure is never posted. Neither is mail from an agent's address without
 sender, nor, with MAIL_REQUIRE_AUTH on, any mail without one, nor a reply proven by nothing (an
 old-style shared reply address, References alone): such mail is held as "unverified" at
 /admin/mail/inbound until an admin accepts it (review.py) or discards it. Anything refused is
-logged with the raw message, and the sender is told nothing about the ticket.
+logged with the raw message, and the sender is told nothing about the ticket. The one exception
+is a message over MAIL_MAX_MESSAGE_BYTES: its sender, when its header proves them the same way and
+nothing marks it as machine mail, is told once an hour that it was not received (too_large.py).
 """
 
 import logging
@@ -29,7 +31,7 @@ from helpdesk import policy
 from helpdesk.accounts import auth as accounts
 from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
-from helpdesk.mail import authres
+from helpdesk.mail import authres, too_large
 from helpdesk.mail.compose import answering_inbound_mail, is_notice, is_own_address
 from helpdesk.mail.inbound_tickets import body_of, checked_files, open_follow_up, open_ticket
 from helpdesk.mail.models import (
@@ -48,6 +50,7 @@ from helpdesk.mail.models import (
 from helpdesk.mail.parse import parse, parse_head, trim_quoted
 from helpdesk.mail.refusal import Refusal
 from helpdesk.mail.tokens import parse_reply_address, ticket_from_root_id
+from helpdesk.mail.too_large import TooLarge
 from helpdesk.tickets import lifecycle as tickets
 from helpdesk.tickets import merging
 from helpdesk.tickets.models import STATUS_CLOSED, Ticket
@@ -88,6 +91,9 @@ def ingest(raw, now=None):
         _process(entry, raw, now)
         db.session.add(entry)
         db.session.commit()
+    except TooLarge as refusal:
+        db.session.rollback()
+        entry = _logged(entry, raw, refusal.outcome, _answer_too_large(entry, refusal, now))
     except Refusal as refusal:
         db.session.rollback()
         entry = _logged(entry, raw, refusal.outcome, refusal.reason)
@@ -124,11 +130,11 @@ def _logged(entry, raw, outcome, reason):
 def _process(entry, raw, now):
     cfg = current_app.config
     if len(raw) > cfg["MAIL_MAX_MESSAGE_BYTES"]:
-        head = parse_head(raw)  # only the header: who sent it, for the log
+        head = parse_head(raw)  # only the header: who sent it, for the log and its notice
         entry.message_id = (head.message_id or "")[:255] or None
         entry.from_addr = (head.from_addr or "")[:320] or None
         entry.subject = head.subject[:300]
-        raise Refusal(INBOUND_REFUSED, f"message of {len(raw)} bytes is over MAIL_MAX_MESSAGE_BYTES")
+        raise TooLarge(head, len(raw), cfg["MAIL_MAX_MESSAGE_BYTES"])
     mail = parse(raw)
     entry.message_id = (mail.message_id or "")[:255] or None
     entry.from_addr = (mail.from_addr or "")[:320] or None
@@ -144,6 +150,58 @@ def _process(entry, raw, now):
     if is_own_address(mail.from_addr):
         raise Refusal(INBOUND_IGNORED, "sent from our own address (mail loop)")
     post(entry, mail, now)
+
+
+def _answer_too_large(entry, refusal, now):
+    """The log's reason for a message over MAIL_MAX_MESSAGE_BYTES, its sender told by an automatic
+    reply (too_large.tell) when its header proves them (_proven_writer) and they were not told
+    within the hour, else why not. The notice is written in a savepoint: if writing it fails, the
+    refusal is still logged (and says so)."""
+    try:
+        with db.session.begin_nested():
+            sender, target = _proven_writer(entry, refusal.head, now)
+            return too_large.tell(
+                refusal,
+                now,
+                sender=sender,
+                ticket=target.ticket if target is not None else None,
+                thread=target is not None and not target.notice,  # no reply address for a notice's answer
+            )
+    except Refusal as why:
+        return refusal.not_told(why.reason)
+    except Exception as exc:
+        log.exception("the notice of a message over MAIL_MAX_MESSAGE_BYTES could not be written")
+        return refusal.not_told(f"the notice could not be written ({type(exc).__name__}: {exc})")
+
+
+def _proven_writer(entry, head, now):
+    """(account or None, Target or None) of a message read from its header alone, when that header
+    proves its sender as post() would have (DMARC passed for From, or it answers a reply address or
+    mail we issued to that very sender, within what _doubt allows) and it may be answered at all:
+    not machine mail, not from our own address. Refusal saying why not otherwise."""
+    why = None
+    if head.head_cut:
+        why = "its header is too long to be read whole"
+    elif head.automatic:
+        why = f"{head.automatic}: automatic mail is never answered"
+    elif not head.from_addr or not PLAUSIBLE_ADDRESS.match(head.from_addr):
+        why = "no usable From address"
+    elif too_large.no_reply_sender(head.from_addr):
+        why = "a no-reply sender address: automatic mail is never answered"
+    elif is_own_address(head.from_addr):
+        why = "sent from our own address"
+    if why:
+        raise Refusal(INBOUND_REFUSED, why)
+    sender = accounts.find_user_by_email(head.from_addr)
+    verdict = sender_verdict(head)
+    entry.auth_result = verdict.detail[:500]
+    target = _target(entry, head, sender, now)
+    doubt = _doubt(verdict, sender, target)
+    if doubt is None and not verdict.verified and not (target is not None and target.proven):
+        doubt = f"nothing proves the sender ({verdict.detail})"
+    if doubt:
+        raise Refusal(INBOUND_REFUSED, f"the sender is not proven: {doubt}")
+    return sender, target
 
 
 def already_processed(message_id, exclude_id=None):
