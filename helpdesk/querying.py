@@ -1,7 +1,10 @@
 """Small SQL helpers every domain uses."""
 
+import contextlib
+import hashlib
+
 from flask_sqlalchemy.session import Session
-from sqlalchemy import event, inspect, literal, literal_column, select
+from sqlalchemy import event, inspect, literal, literal_column, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.exc import IntegrityError
@@ -132,6 +135,41 @@ def lock_row(row):
     db.session.execute(select(model.id).where(model.id == row.id).with_for_update()).one()
     db.session.refresh(row)
     return row
+
+
+def _lock_key(name):
+    """PostgreSQL's advisory lock key (a signed 64-bit number) for a name."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+def lock_name(name):
+    """Hold `name` until this transaction ends: every other transaction that locks the same name,
+    on any server, waits for it (PostgreSQL's transaction-scoped advisory lock), so a check and
+    the write it allows cannot interleave with another's when no row exists yet to lock. SQLite
+    serialises writers at BEGIN IMMEDIATE already."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(name)})
+
+
+@contextlib.contextmanager
+def only_one(name):
+    """Yield True, holding `name` while the block runs, unless another process (on any server)
+    holds it: then yield False at once. For a job of many transactions that must not run twice at
+    the same moment (PostgreSQL: a session advisory lock on a connection of its own, in autocommit
+    so that no transaction stays open; it goes when the block ends, or with the connection if the
+    process dies). SQLite (one host): always True."""
+    if db.engine.dialect.name != "postgresql":
+        yield True
+        return
+    key = _lock_key(name)
+    with db.engine.connect() as connection:
+        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+        mine = connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": key})
+        try:
+            yield bool(mine)
+        finally:
+            if mine:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
 
 
 _TRANSACTION_INFO = "helpdesk_transaction"  # db.session.info: what the current transaction remembers

@@ -51,4 +51,7 @@ def poll_command():
         stored = poll()
     except (RuntimeError, OSError, imaplib.IMAP4.error) as exc:
         raise click.ClickException(f"IMAP poll failed: {exc}") from exc
+    if stored is None:
+        click.echo("Another mail poll is running (on this server or another): it fetches the mail.")
+        return
     click.echo(f"{stored} message(s) processed")

@@ -7,6 +7,7 @@ import ssl
 from flask import current_app
 
 from helpdesk.mail.inbound import ingest
+from helpdesk.querying import only_one
 
 log = logging.getLogger("helpdesk.mail")
 
@@ -38,14 +39,32 @@ def _raw_of(fetched):
 
 
 def poll(conn=None):
-    """Process every undeleted message of the folder; returns how many were stored.
+    """Process every undeleted message of the folder; returns how many were stored, or None when
+    another poll (on this server or another) is running, which then does the work.
 
     Guarantees: a message is flagged deleted (and expunged) only after ingest() committed it,
     as a ticket message or as a log entry with its raw bytes; if storing fails, the message
     stays in the mailbox for the next poll, and a message seen twice is recognised by its
-    Message-ID and not applied twice.
+    Message-ID and not applied twice. One poll at a time for the whole desk (PostgreSQL), so polls
+    from every server's cron neither fetch each message twice nor log copies as duplicates.
     """
-    conn = conn or connect()
+    with only_one("imap-poll") as mine:
+        if not mine:
+            if conn is not None:
+                _logout(conn)
+            log.info("IMAP poll skipped: another poll is running")
+            return None
+        return _poll(conn or connect())
+
+
+def _logout(conn):
+    try:
+        conn.logout()
+    except (imaplib.IMAP4.error, OSError):
+        pass
+
+
+def _poll(conn):
     stored = 0
     try:
         status, data = conn.uid("SEARCH", None, "UNDELETED")
@@ -63,8 +82,5 @@ def poll(conn=None):
         if stored:
             conn.expunge()
     finally:
-        try:
-            conn.logout()
-        except (imaplib.IMAP4.error, OSError):
-            pass
+        _logout(conn)
     return stored

@@ -27,7 +27,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import func, select
 
-from helpdesk import policy
+from helpdesk import policy, querying
 from helpdesk.accounts import auth as accounts
 from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
@@ -82,7 +82,8 @@ def ingest(raw, now=None):
     """Process one raw message and commit; returns its InboundMail log entry.
 
     Guarantees: the message ends up either on a ticket or in the log with its raw bytes;
-    an unexpected error rolls back whatever was half-done and stores the message as failed.
+    an unexpected error rolls back whatever was half-done and stores the message as failed; a
+    Message-ID is posted once, however many copies arrive at the same moment.
     Only if the database itself refuses does this raise (the caller then keeps the message).
     """
     now = now or utcnow()
@@ -145,8 +146,12 @@ def _process(entry, raw, now):
         raise Refusal(INBOUND_REFUSED, "no sender address in From")
     if not PLAUSIBLE_ADDRESS.match(mail.from_addr):
         raise Refusal(INBOUND_REFUSED, "the From address is not a usable e-mail address")
-    if mail.message_id and already_processed(mail.message_id):
-        raise Refusal(INBOUND_DUPLICATE, "this Message-ID was processed before")
+    if mail.message_id:
+        # Held until this message is stored: a copy arriving at the same moment (two polls, an MTA
+        # delivering twice, on any server) waits, then finds it processed, instead of posting it too.
+        querying.lock_name(f"inbound-mail:{mail.message_id[:255]}")
+        if already_processed(mail.message_id):
+            raise Refusal(INBOUND_DUPLICATE, "this Message-ID was processed before")
     if is_own_address(mail.from_addr):
         raise Refusal(INBOUND_IGNORED, "sent from our own address (mail loop)")
     post(entry, mail, now)

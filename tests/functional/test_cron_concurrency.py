@@ -1,0 +1,109 @@
+"""Every periodic command run twice at the same moment (the same crontab on two servers) does its
+work once: one history entry, ledger entry, mail or file removal per cause, and no error.
+
+The worker's queues have their own tests (test_mail_outgoing: two workers never send a message
+twice; test_webhooks_concurrency). Tests marked postgres_only are races SQLite cannot have: it
+serialises writers at BEGIN IMMEDIATE."""
+
+import threading
+import traceback
+
+import pytest
+from sqlalchemy import func, select
+
+from helpdesk.extensions import db
+from helpdesk.mail import imap
+from helpdesk.mail.inbound import ingest
+from helpdesk.mail.models import InboundMail
+from helpdesk.tickets.models import Ticket
+from tests.mail_support import FakeImapMailbox, load_eml, renamed
+
+# committing: each copy runs in its own thread, app context and connection, and must see the set-up.
+pytestmark = pytest.mark.committing
+
+
+def at_once(app, work, copies=2, rounds=1):
+    """Run `work()` in `copies` threads (each its own app context and session) that start each
+    round together; returns what the calls returned. Any exception fails the test."""
+    db.session.commit()  # SQLite: this thread must not hold the write lock meanwhile
+    barrier, results, errors = threading.Barrier(copies), [], []
+
+    def run():
+        with app.app_context():
+            try:
+                for _ in range(rounds):
+                    barrier.wait()
+                    results.append(work())
+                    db.session.commit()
+            except Exception:  # reported below: a copy's failure fails the test
+                db.session.rollback()
+                errors.append(traceback.format_exc())
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run) for _ in range(copies)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    db.session.expire_all()
+    return results
+
+
+def command(app, *args):
+    """The work of `flask <args>` (what cron runs), for at_once."""
+    return lambda: app.cli.main(list(args), standalone_mode=False)
+
+
+def count(model, *conditions):
+    return db.session.scalar(select(func.count()).select_from(model).where(*conditions))
+
+
+# Races that were real on PostgreSQL (fixed): each test failed before its fix.
+
+NEW_TICKET = load_eml("new_ticket_plain.eml")
+
+
+@pytest.fixture
+def mailbox(app, monkeypatch):
+    """A fake IMAP mailbox with eight new messages, which the app polls."""
+    box = FakeImapMailbox([renamed(NEW_TICKET, n) for n in range(8)])
+    port = box.start()
+    for key, value in {
+        "IMAP_HOST": "127.0.0.1",
+        "IMAP_PORT": port,
+        "IMAP_USE_SSL": False,
+        "IMAP_USERNAME": "support",
+        "IMAP_PASSWORD": "secret",
+    }.items():
+        monkeypatch.setitem(app.config, key, value)
+    yield box
+    box.stop()
+
+
+def outcomes():
+    rows = db.session.execute(select(InboundMail.outcome, func.count()).group_by(InboundMail.outcome))
+    return dict(rows.all())
+
+
+@pytest.mark.postgres_only
+def test_two_polls_at_once_post_each_message_once_and_log_no_copies(app, ref, mailbox):
+    stored = at_once(app, imap.poll)
+    assert sorted(stored, key=str) in ([8, None], [0, 8])  # the other found it running, or nothing left
+    assert count(Ticket) == 8 and outcomes() == {"new_ticket": 8}
+    assert mailbox.messages == {}
+
+
+@pytest.mark.postgres_only
+def test_one_message_delivered_twice_at_once_is_posted_once(app, ref):
+    messages = iter([renamed(NEW_TICKET, n) for n in range(5) for _copy in range(2)])
+    lock = threading.Lock()
+
+    def deliver_next():  # both copies of one message are taken in the same round
+        with lock:
+            raw = next(messages)
+        return ingest(raw).outcome
+
+    at_once(app, deliver_next, rounds=5)
+    assert count(Ticket) == 5 and outcomes() == {"new_ticket": 5, "duplicate": 5}
