@@ -14,7 +14,8 @@ def clean_staged(*, older_than, now=None):
     except those of a draft that is still alive, and stored files that no row names (left by a
     crash between writing and committing) of the same age; only names the desk makes are touched.
     Returns (rows removed, files removed); the rows' files go when the caller commits. Safe to run
-    from cron on any server: every server shares the store (the bucket, or one host's folder)."""
+    from cron on every server at once: every server shares the store (the bucket, or one host's
+    folder), and a row is removed by one run only."""
     now = now or utcnow()
     cutoff = now - older_than
     live_draft = (
@@ -26,11 +27,14 @@ def clean_staged(*, older_than, now=None):
         )
         .exists()
     )
-    old = db.session.scalars(
-        select(Attachment).where(
-            Attachment.ticket_id.is_(None), Attachment.created_at < cutoff, ~live_draft, *not_kept()
-        )
-    ).all()
+    query = select(Attachment).where(
+        Attachment.ticket_id.is_(None), Attachment.created_at < cutoff, ~live_draft, *not_kept()
+    )
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Each run takes the rows no other run (or form being sent) holds: two runs at once never
+        # wait for each other's scan of the store, then delete rows already gone.
+        query = query.with_for_update(skip_locked=True)
+    old = db.session.scalars(query).all()
     for item in old:
         remove_file_of(item)
     db.session.flush()

@@ -7,15 +7,18 @@ serialises writers at BEGIN IMMEDIATE."""
 
 import threading
 import traceback
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
+from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
 from helpdesk.mail import imap
 from helpdesk.mail.inbound import ingest
 from helpdesk.mail.models import InboundMail
-from helpdesk.tickets.models import Ticket
+from helpdesk.tickets import upload_cleaning, uploads
+from helpdesk.tickets.models import Attachment, Ticket
 from tests.mail_support import FakeImapMailbox, load_eml, renamed
 
 # committing: each copy runs in its own thread, app context and connection, and must see the set-up.
@@ -107,3 +110,15 @@ def test_one_message_delivered_twice_at_once_is_posted_once(app, ref):
 
     at_once(app, deliver_next, rounds=5)
     assert count(Ticket) == 5 and outcomes() == {"new_ticket": 5, "duplicate": 5}
+
+
+@pytest.mark.postgres_only
+def test_two_upload_cleans_at_once_remove_each_staged_file_once(app, make):
+    customer = make.customer()
+    for n in range(12):
+        uploads.stage_files(customer, f"form-{n}", [(f"notes-{n}.txt", b"abandoned %d" % n)])
+    db.session.flush()
+    db.session.execute(db.update(Attachment).values(created_at=utcnow() - timedelta(days=2)))
+    removed = at_once(app, lambda: upload_cleaning.clean_staged(older_than=timedelta(hours=24)))
+    assert sum(rows for rows, _files in removed) == 12  # each row removed (and counted) by one run
+    assert count(Attachment) == 0
