@@ -50,10 +50,11 @@ class Call:
     description: str
 
 
-def _lock(payment_id):
-    """The top-up's row, locked; None if another runner holds it (PostgreSQL: SKIP LOCKED)."""
+def _lock(payment_id, wait=False):
+    """The top-up's row, locked; None if another runner holds it (PostgreSQL: SKIP LOCKED), unless
+    `wait`: then once it lets go."""
     query = select(Payment.id).where(Payment.id == payment_id, Payment.kind == KIND_TOP_UP)
-    if db.session.get_bind().dialect.name == "postgresql":
+    if db.session.get_bind().dialect.name == "postgresql" and not wait:
         query = query.with_for_update(skip_locked=True)
     else:  # SQLite: writers are serialised by BEGIN IMMEDIATE
         query = query.with_for_update()
@@ -128,9 +129,11 @@ def charge(call):
 
 
 def record(payment_id, result, now=None):
-    """Record what the attempt came to: the PaymentIntent, a refused card, or a retry later."""
+    """Record what the attempt came to: the PaymentIntent, a refused card, or a retry later. Waits
+    for the row: another runner that holds it only looks (and finds the lease taken), and skipping
+    it would drop what the card did until the lease ran out."""
     now = now or utcnow()
-    payment = _lock(payment_id)
+    payment = _lock(payment_id, wait=True)
     if payment is None:
         return None
     if result is None:  # Stripe unreachable: the lease runs out and a later run tries again

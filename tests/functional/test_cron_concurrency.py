@@ -6,12 +6,17 @@ twice; test_webhooks_concurrency). Tests marked postgres_only are races SQLite c
 serialises writers at BEGIN IMMEDIATE."""
 
 import threading
+import time
 import traceback
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
+from helpdesk.actions import perform
+from helpdesk.billing import topup_runner
+from helpdesk.billing.models import AutoTopUp, Payment
+from helpdesk.credits import ledger as credits
 from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
 from helpdesk.mail import imap
@@ -19,6 +24,8 @@ from helpdesk.mail.inbound import ingest
 from helpdesk.mail.models import InboundMail
 from helpdesk.tickets import upload_cleaning, uploads
 from helpdesk.tickets.models import Attachment, Ticket
+from tests import billing_support as bs
+from tests.credit_helpers import bank
 from tests.mail_support import FakeImapMailbox, load_eml, renamed
 
 # committing: each copy runs in its own thread, app context and connection, and must see the set-up.
@@ -122,3 +129,45 @@ def test_two_upload_cleans_at_once_remove_each_staged_file_once(app, make):
     removed = at_once(app, lambda: upload_cleaning.clean_staged(older_than=timedelta(hours=24)))
     assert sum(rows for rows, _files in removed) == 12  # each row removed (and counted) by one run
     assert count(Attachment) == 0
+
+
+@pytest.mark.postgres_only
+def test_a_top_up_s_outcome_is_recorded_while_another_runner_looks_at_it(app, make, ref, monkeypatch):
+    monkeypatch.setitem(app.config, "DEMO_PAYMENTS", True)
+    monkeypatch.setitem(app.config, "STRIPE_SECRET_KEY", None)
+    customer = make.customer()
+    account = bank("Pay as you go", 300, user=customer)
+    db.session.add(
+        AutoTopUp(
+            account_id=account.id,
+            user_id=customer.id,
+            pack_id=bs.pack("Team", credits=1200, price=10000).id,
+            threshold=200,
+            provider="demo",
+            stripe_customer_id="demo_cus_1",
+            payment_method_id="demo_pm_ok",
+        )
+    )
+    db.session.flush()
+    credits.post_entry(account.id, -150, "charge", idempotency_key="spend")
+    db.session.commit()
+    payment_id = db.session.scalar(select(Payment.id).where(Payment.kind == "top_up"))
+    call = perform(topup_runner.claim, payment_id).value  # this runner's attempt, leased
+    looking = threading.Event()
+
+    def another_runner():  # the sweep on another server, looking at the row under its lock meanwhile
+        with app.app_context():
+            db.session.execute(select(Payment.id).where(Payment.id == payment_id).with_for_update())
+            looking.set()
+            time.sleep(0.3)
+            db.session.commit()
+            db.session.remove()
+
+    thread = threading.Thread(target=another_runner)
+    thread.start()
+    looking.wait(10)
+    outcome = perform(topup_runner.record, payment_id, topup_runner.charge(call)).value
+    thread.join(10)
+    assert outcome == "charged"
+    payment = db.session.get(Payment, payment_id)
+    assert payment.payment_intent_id == f"demo_pi_top_up_{payment_id}" and payment.claimed_until is None
