@@ -1,5 +1,6 @@
 """Test helpers for e-mail: an in-process SMTP server (aiosmtpd) and .eml fixtures with placeholders."""
 
+import asyncio
 import socket
 from contextlib import contextmanager
 from email import policy
@@ -15,14 +16,18 @@ TRUSTED_MTA = "mx.helpdesk.example"  # the authserv-id tests configure as MAIL_T
 
 
 class RecordingHandler:
-    """Accepts mail and records it; `refuse` makes the next N DATA commands answer 451."""
+    """Accepts mail and records it; `refuse` makes the next N DATA commands answer 451; `delay`
+    seconds before each answer make a slow server."""
 
     def __init__(self):
         self.received = []
         self.refuse = 0
         self.refuse_always = False
+        self.delay = 0
 
     async def handle_DATA(self, server, session, envelope):
+        if self.delay:
+            await asyncio.sleep(self.delay)
         if self.refuse_always or self.refuse > 0:
             self.refuse = max(self.refuse - 1, 0)
             return "451 4.3.0 try later"

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from flask import current_app
 from jinja2 import TemplateError
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
@@ -104,6 +104,25 @@ def _is_permanent(exc):
     return isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code >= 500
 
 
+def _still_ours(row_id, lease_end):
+    """Just before sending a claimed row: renew its lease if it is still ours (queued, with the
+    lease our claim gave it) and commit; False if not. A batch held up by a failing server can
+    outlast its lease, and another worker may then have claimed the row: it sends it, we do not
+    (without this both did, the recipient got the mail twice)."""
+    lease = timedelta(seconds=current_app.config["MAIL_LEASE_SECONDS"])
+    renewed = db.session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == row_id,
+            OutboxMessage.status == OUTBOX_QUEUED,
+            OutboxMessage.next_attempt_at == lease_end,
+        )
+        .values(next_attempt_at=max(lease_end, utcnow() + lease))
+    ).rowcount
+    db.session.commit()
+    return renewed == 1
+
+
 def _mark_sent(row_id):
     row = db.session.get(OutboxMessage, row_id)
     row.status = OUTBOX_SENT
@@ -138,10 +157,13 @@ def process_due(now=None, limit=None):
     """Deliver what is due now; returns counts {"sent", "deferred", "failed", "devbox"}.
 
     Guarantees: each row is sent with the Message-ID stored on it; SMTP trouble defers the
-    row (never drops it); a row is marked sent only after the server accepted it.
+    row (never drops it); a row is marked sent only after the server accepted it; a row is sent
+    only while this worker's lease on it runs (renewed just before), so no other worker sends it
+    at the same time.
     """
     now = now or utcnow()
     counts = {"sent": 0, "deferred": 0, "failed": 0, "devbox": 0}
+    lease_end = now + timedelta(seconds=current_app.config["MAIL_LEASE_SECONDS"])  # as claim_due sets it
     claimed = claim_due(now, limit)
     if current_app.config["MAIL_BACKEND"] == "devbox":
         for row_id, _to, _msg in claimed:
@@ -151,6 +173,9 @@ def process_due(now=None, limit=None):
     smtp = None
     try:
         for row_id, to_addr, message in claimed:
+            if not _still_ours(row_id, lease_end):
+                log.info("mail %s: its lease ran out and another worker claimed it", row_id)
+                continue
             try:
                 smtp = smtp or open_smtp()
                 smtp.send_message(message, from_addr=from_address(), to_addrs=[to_addr])

@@ -233,6 +233,45 @@ def test_two_workers_never_send_a_message_twice(app, make, ref, smtp_server):
     assert sorted(smtp_server.message_ids()) == sorted(expected)
 
 
+@pytest.mark.committing  # the second worker claims through its own connection
+def test_a_batch_that_outlasts_its_lease_sends_no_message_twice(app, make, ref, smtp_server, monkeypatch):
+    customer = make.customer()
+    for n in range(4):
+        open_ticket(make, ref, customer=customer, subject=f"Ticket {n}")
+    expected = {r.message_id for r in outbox()}
+    db.session.commit()
+    smtp_server.delay = 0.6  # a slow server: the batch of four takes longer than its lease
+    monkeypatch.setitem(app.config, "MAIL_LEASE_SECONDS", 1)
+    errors, first_done = [], threading.Event()
+
+    def first():  # claims the four, sends them one after the other
+        try:
+            with app.app_context():
+                mail_delivery.process_due()
+                db.session.remove()
+        except Exception as exc:  # reported below
+            errors.append(exc)
+        finally:
+            first_done.set()
+
+    def second():  # another worker, which claims what the first one's lease no longer covers
+        try:
+            with app.app_context():
+                while sum(mail_delivery.process_due().values()) or not first_done.is_set():
+                    first_done.wait(0.1)
+                db.session.remove()
+        except Exception as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == []
+    assert sorted(smtp_server.message_ids()) == sorted(expected)  # each once
+
+
 def test_header_injection_in_names_and_subjects_is_neutralised(app, make, ref, smtp_server):
     customer = make.customer(email="eve@example.test", name="Eve\r\nBcc: victim@example.test")
     open_ticket(make, ref, customer=customer, subject="Hi\r\nBcc: victim@example.test\nX-Evil: 1")
