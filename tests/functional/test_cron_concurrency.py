@@ -14,16 +14,20 @@ import pytest
 from sqlalchemy import func, select
 
 from helpdesk.actions import perform
+from helpdesk.api.models import IdempotentRequest
 from helpdesk.billing import topup_runner
-from helpdesk.billing.models import AutoTopUp, Payment
+from helpdesk.billing.models import AutoTopUp, Payment, PlanSubscription
 from helpdesk.credits import ledger as credits
+from helpdesk.credits import submission
+from helpdesk.credits.models import LedgerEntry
 from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
 from helpdesk.mail import imap
 from helpdesk.mail.inbound import ingest
-from helpdesk.mail.models import InboundMail
+from helpdesk.mail.models import InboundMail, OutboxMessage
 from helpdesk.tickets import upload_cleaning, uploads
-from helpdesk.tickets.models import Attachment, Ticket
+from helpdesk.tickets.models import Attachment, Ticket, TicketEvent
+from helpdesk.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from tests import billing_support as bs
 from tests.credit_helpers import bank
 from tests.mail_support import FakeImapMailbox, load_eml, renamed
@@ -171,3 +175,124 @@ def test_a_top_up_s_outcome_is_recorded_while_another_runner_looks_at_it(app, ma
     assert outcome == "charged"
     payment = db.session.get(Payment, payment_id)
     assert payment.payment_intent_id == f"demo_pi_top_up_{payment_id}" and payment.claimed_until is None
+
+
+# Already safe: a row lock and a check under it, or a unique key, per item.
+
+
+def test_auto_close_closes_each_ticket_once(app, make, ref):
+    customer, long_ago = make.customer(), utcnow() - timedelta(days=8)
+    for n in range(6):
+        ticket = make.ticket(subject=f"Quiet {n}", requester=customer, category=ref.categories["IT"])
+        ticket.status, ticket.resolved_at, ticket.updated_at = "resolved", long_ago, long_ago
+    at_once(app, command(app, "tickets", "auto-close"))
+    assert count(Ticket, Ticket.status == "closed") == 6
+    assert count(TicketEvent, TicketEvent.field == "status") == 6
+
+
+def test_allowances_grant_each_bank_once(app, make, ref):
+    for _ in range(6):
+        bank("Business", 0, user=make.customer())
+    at_once(app, command(app, "credits", "allowance"))
+    assert count(LedgerEntry, LedgerEntry.kind == "allowance") == 6
+    assert credits.ledger_mismatches() == []
+
+
+def test_sla_sweeps_refund_and_warn_once_per_ticket(app, make, ref):
+    alice = make.customer()
+    make.technician(ref.categories["IT"])
+    bank("Business", 5000, user=alice)
+    for n in range(8):
+        ticket, _ = submission.submit_ticket(
+            alice,
+            subject=f"Down {n}",
+            body="Help.",
+            category_id=ref.categories["IT"].id,
+            priority_id=ref.priorities["Urgent"].id,
+            submission_key=f"sweep-{n}",
+        )
+        if n % 2:  # its reply-by time has passed: refunded
+            ticket.due_at = utcnow() - timedelta(minutes=1)
+        else:  # most of its reply-by time is used: its agent is warned
+            ticket.response_warn_at = utcnow() - timedelta(minutes=1)
+    at_once(app, command(app, "credits", "sla-sweep"))
+    assert count(LedgerEntry, LedgerEntry.kind == "refund") == 4
+    assert count(OutboxMessage, OutboxMessage.kind == "sla_refund") == 4
+    assert count(OutboxMessage, OutboxMessage.kind == "sla_at_risk") == 4
+    assert credits.ledger_mismatches() == [] and credits.paid_credit_mismatches() == []
+
+
+def test_billing_sweeps_end_each_subscription_and_charge_each_top_up_once(app, make, ref, monkeypatch):
+    monkeypatch.setitem(app.config, "DEMO_PAYMENTS", True)
+    monkeypatch.setitem(app.config, "STRIPE_SECRET_KEY", None)
+    pack = bs.pack("Team", credits=1200, price=10000)
+    for n in range(4):
+        customer = make.customer()
+        account = bank("Pay as you go", 300, user=customer)
+        db.session.add(
+            AutoTopUp(
+                account_id=account.id,
+                user_id=customer.id,
+                pack_id=pack.id,
+                threshold=200,
+                provider="demo",
+                stripe_customer_id=f"demo_cus_{n}",
+                payment_method_id="demo_pm_ok",
+            )
+        )
+        db.session.flush()
+        credits.post_entry(account.id, -150, "charge", idempotency_key=f"spend:{n}")  # records a top-up
+        subscriber = make.customer()
+        business = bank("Business", 0, user=subscriber)
+        db.session.add(
+            PlanSubscription(  # cancelled, its paid period over: its bank falls back to the default plan
+                account_id=business.id,
+                plan_id=business.plan_id,
+                user_id=subscriber.id,
+                status="canceled",
+                idempotency_key=f"sub-{n}",
+                ends_at=utcnow() - timedelta(hours=1),
+            )
+        )
+    at_once(app, command(app, "billing", "sweep"))
+    assert count(PlanSubscription, PlanSubscription.status == "ended") == 4
+    assert count(LedgerEntry, LedgerEntry.memo.like("Plan changed from Business to %")) == 4
+    assert count(Payment, Payment.kind == "top_up", Payment.status == "paid") == 4
+    assert count(LedgerEntry, LedgerEntry.kind == "purchase") == 4
+    assert credits.ledger_mismatches() == []
+
+
+def test_prunes_delete_old_rows_once_without_error(app, make):
+    admin, old = make.admin(), utcnow() - timedelta(days=40)
+    endpoint = WebhookEndpoint(url="https://hooks.example/x", secret="s" * 32, events=["ticket.created"])
+    db.session.add(endpoint)
+    db.session.flush()
+    for n in range(50):
+        done = WebhookDelivery(
+            endpoint_id=endpoint.id,
+            event_id=f"evt-{n}",
+            event_type="ticket.created",
+            body="{}",
+            status="delivered",
+            created_at=old,
+        )
+        db.session.add(done)
+        db.session.flush()
+        db.session.add(WebhookAttempt(delivery_id=done.id, endpoint_id=endpoint.id, started_at=old, ok=True))
+        db.session.add(
+            IdempotentRequest(
+                user_id=admin.id,
+                key_hash=f"{n:064d}",
+                request_hash="r" * 64,
+                status=201,
+                body="{}",
+                created_at=old,
+            )
+        )
+
+    def both():
+        command(app, "webhooks", "prune")()
+        command(app, "api", "prune-idempotency")()
+
+    at_once(app, both, copies=3)
+    assert count(WebhookDelivery) == count(WebhookAttempt) == count(IdempotentRequest) == 0
