@@ -1,7 +1,6 @@
 """Outgoing mail: addresses, outbox rows (with the hourly limit on automatic mail) and the
 messages built from them. Reply addresses and thread ids are signed in tokens.py."""
 
-import hashlib
 import logging
 import re
 import secrets
@@ -14,7 +13,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 
 from flask import current_app
-from sqlalchemy import func, inspect, select, text
+from sqlalchemy import func, inspect, select
 
 from helpdesk.branding.settings import desk_name, sender_name
 from helpdesk.dbtypes import utcnow
@@ -28,6 +27,7 @@ from helpdesk.mail.tokens import (
     support_address,
     thread_root_id,
 )
+from helpdesk.querying import lock_name
 
 log = logging.getLogger("helpdesk.mail")
 
@@ -109,10 +109,8 @@ def lock_address(to_addr):
     """Serialise, until the transaction ends, whatever counts automatic mail to `to_addr` and then
     writes some: on PostgreSQL a transaction-scoped advisory lock per address (taken again by the
     same transaction, it is already held), so app servers writing at the same moment cannot both
-    pass a limit; SQLite serialises writers at BEGIN IMMEDIATE already."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        key = int.from_bytes(hashlib.sha256(f"auto-mail:{to_addr}".encode()).digest()[:8], "big", signed=True)
-        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    pass a limit; SQLite serialises writers at BEGIN IMMEDIATE already (querying.lock_name)."""
+    lock_name(f"auto-mail:{to_addr}")
 
 
 def _automatic_sent(to_addr, since):
