@@ -51,6 +51,13 @@ account_deactivated = Event(
     "user, actor: an account was deactivated (its sessions already ended). Each receiver ends the "
     "user's other credentials for good and returns how many it ended (an int: API tokens revoked).",
 )
+personal_data_erased = Event(
+    "personal_data_erased",
+    "user, actor, former: an admin erased a customer's personal data (accounts.erasure); the account "
+    "row is already anonymised, `former` holds its old name and address (never stored). Each domain "
+    "erases or anonymises what it keeps of them (docs/decisions.md, \"Erasing a customer's personal "
+    'data"), only flushing.',
+)
 agent_access_granted = Event(
     "agent_access_granted",
     "user, actor: a customer was made a technician or admin. Returns how many ticket subscriptions "

@@ -257,6 +257,19 @@ def can_administer(user):
     return is_admin(user)
 
 
+def can_erase_personal_data(actor, user):
+    """Erase a person's personal data (GDPR right to erasure, accounts.erasure): admins, for a
+    customer (subscribers are customers) whose data was not erased already; never an agent (made
+    a customer first, they can be) nor oneself."""
+    return bool(
+        is_admin(actor)
+        and user is not None
+        and user.id != _resolved(actor).id
+        and user.is_customer
+        and not user.erased
+    )
+
+
 def can_download_attachment(user, attachment: Attachment):
     """Visible with its ticket; attachments of internal notes only for agents."""
     ticket = attachment.ticket

@@ -10,6 +10,7 @@ from helpdesk.web import register_admin_section, register_banner, register_layou
 
 def init_app(app):
     from helpdesk.accounts import (  # noqa: F401  (their views attach to the blueprints)
+        admin_erasure,
         admin_organizations,
         admin_permissions,
         admin_users,

@@ -4,7 +4,8 @@ and turning two-step sign-in off, with the seat check and history."""
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from helpdesk.accounts import audit, organizations, password_reset, seats, sessions
+from helpdesk import policy
+from helpdesk.accounts import audit, erasure, organizations, password_reset, seats, sessions
 from helpdesk.accounts import users as user_service
 from helpdesk.accounts.blueprints import admin_bp as bp
 from helpdesk.accounts.forms import (
@@ -82,13 +83,29 @@ def _user_or_404(user_id):
     return db.session.get(User, user_id) or abort(404)
 
 
-def _render_user(user, *, role_form=None, active_form=None, details_form=None, confirm=None, message=None):
-    """The user page (or, for htmx, its account panel) with forms, confirmation step and history."""
+def _render_user(
+    user,
+    *,
+    role_form=None,
+    active_form=None,
+    details_form=None,
+    confirm=None,
+    message=None,
+    erase_error=None,
+    status=200,
+):
+    """The user page (or, for htmx, its account panel) with forms, confirmation step and history;
+    `erase_error` is why erasing their personal data was refused (answered 422 without htmx,
+    which swaps only successful answers)."""
     role_form = role_form or RoleForm(formdata=None, role=user.role)
     history = paginate(audit.user_history(user), per_page=20)
     return render_page_or_block(
         "accounts/admin/user.html",
         "account_panel",
+        status=200 if is_htmx() else status,
+        erase_error=erase_error,
+        erasable=policy.can_erase_personal_data(current_user, user),
+        erase_refusal=erasure.refusal(current_user, user),
         user=user,
         role_form=role_form,
         active_form=active_form or ActiveForm(formdata=None),

@@ -79,6 +79,10 @@ class TwoFactorActionForm(FlaskForm):
     """No fields but the CSRF token: turn two factors off, or make new recovery codes."""
 
 
+class EraseForm(FlaskForm):
+    """No fields but the CSRF token: erase a customer's personal data (a question comes first)."""
+
+
 class ReauthForm(FlaskForm):
     """Confirm it's you: the password, or with two factors on, a code (validated by the service)."""
 

@@ -63,6 +63,9 @@ class User(UserMixin, db.Model):
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     totp_enabled_at = mapped_column(UTCDateTime)
     totp_last_step: Mapped[int | None] = mapped_column()
+    # When an admin erased this customer's personal data (accounts/erasure.py): the account is
+    # deactivated and anonymised for good from then on.
+    erased_at = mapped_column(UTCDateTime)
 
     organization = relationship("Organization", back_populates="members", lazy="joined")
     category_permissions = relationship(
@@ -98,6 +101,10 @@ class User(UserMixin, db.Model):
     @property
     def email_confirmed(self):
         return self.email_confirmed_at is not None
+
+    @property
+    def erased(self):
+        return self.erased_at is not None
 
     @property
     def two_factor_enabled(self):
@@ -172,6 +179,7 @@ AUDIT_ORG_MEMBER = "org_member"  # joined, moved or left (old/new organization n
 AUDIT_ORG_MANAGER = "org_manager"  # manager flag set or cleared
 AUDIT_DETAILS = "details"  # name or e-mail address corrected by an admin (old/new value)
 AUDIT_TWO_FACTOR = "two_factor"  # two-step sign-in turned off by an admin (old "on", new "off")
+AUDIT_ERASED = "erased"  # a customer's personal data erased (new "personal data erased", nothing else)
 
 
 class AuditEvent(db.Model):

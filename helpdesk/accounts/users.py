@@ -350,9 +350,15 @@ def set_active(actor, user, active, *, confirmed=False):
     an agent over the seat limit needs confirmation; history recorded; a deactivated agent's open
     tickets go back to Unassigned (their messages and history stay) and their running timers are
     stopped and charged (credits.time_entries.stop_lost_timers); their API tokens are revoked for
-    good (events.account_deactivated: reactivating does not bring them back)."""
+    good (events.account_deactivated: reactivating does not bring them back). An account whose
+    personal data was erased (accounts.erasure) is never reactivated (ValidationFailed)."""
     if user.active == active:
         return False
+    if active and user.erased:
+        raise ValidationFailed(
+            "This account's personal data was erased: it stays deactivated. If the person comes "
+            "back, add them again as a new person."
+        )
     if active:
         _check_seats(user, new_role=user.role, confirmed=confirmed)
     else:

@@ -17,6 +17,7 @@ def init_app(app):
     from helpdesk import events
     from helpdesk.api import (  # noqa: F401
         account,
+        erasure,
         tokens,
         views_admin,
         views_article_files,
@@ -46,3 +47,4 @@ def init_app(app):
     # The API ignores the session cookie entirely (before any app-wide hook reads it).
     app.session_interface = SessionlessApi(app.session_interface, "/api/")
     events.account_deactivated.connect(tokens.revoke_all)  # deactivation ends a user's tokens
+    events.personal_data_erased.connect(erasure.erase)

@@ -8,7 +8,15 @@ from helpdesk.web import register_admin_section, register_banner, register_layou
 
 
 def init_app(app):
-    from helpdesk.billing import admin, portal, portal_subscriptions, portal_topups, subscriptions, topups  # noqa: F401  (views)
+    from helpdesk.billing import (  # noqa: F401  (views)
+        admin,
+        erasure,
+        portal,
+        portal_subscriptions,
+        portal_topups,
+        subscriptions,
+        topups,
+    )
     from helpdesk.billing.blueprints import admin_bp, bp
     from helpdesk.billing.cli import billing_cli
     from helpdesk.billing.nav import alert_banner, customer_nav
@@ -24,6 +32,7 @@ def init_app(app):
     app.cli.add_command(billing_cli)
     events.balance_changed.connect(topups.on_balance_changed)
     events.customer_joining.connect(subscriptions.joining_warning)
+    events.personal_data_erased.connect(erasure.erase)
     app.after_request(charge_committed_top_ups)
     register_admin_section(
         app,

@@ -12,6 +12,7 @@ def init_app(app):
     from helpdesk.credits import (  # noqa: F401  (views attach to blueprints)
         admin,
         agent,
+        erasure,
         guarantee,
         ledger_guard,
         portal,
@@ -55,6 +56,7 @@ def init_app(app):
     events.ticket_merged.connect(guarantee.on_ticket_merged)
     events.agent_access_reduced.connect(time_entries.stop_lost_timers)
     events.customer_joining.connect(credits_ledger.joining_warning)
+    events.personal_data_erased.connect(erasure.erase)
 
 
 def _is_customer(user):

@@ -14,6 +14,7 @@ def init_app(app):
         agent,
         agent_revisions,
         agent_ticket,
+        erasure,
         files,
         links,
         nav,
@@ -30,6 +31,7 @@ def init_app(app):
     register_nav(app, nav.agent_nav, order=25)
     uploads.keep_files(files.kept_by_articles)
     events.category_renamed.connect(reading.on_category_renamed)
+    events.personal_data_erased.connect(erasure.erase)
     app.add_template_global(links.article_url, "kb_article_url")
     app.add_template_global(links.category_url, "kb_category_url")
     app.add_template_global(links.file_url, "kb_file_url")

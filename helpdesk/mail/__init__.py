@@ -4,7 +4,7 @@
 
 from flask import url_for
 
-from helpdesk import policy
+from helpdesk import events, policy
 from helpdesk.web import layout_count, register_admin_section, register_layout_count, register_top_link
 
 
@@ -19,7 +19,7 @@ def held_mail_link(user):
 
 
 def init_app(app):
-    from helpdesk.mail import admin, logs, receivers
+    from helpdesk.mail import admin, erasure, logs, receivers
     from helpdesk.mail.cli import mail_group, worker_command
 
     app.register_blueprint(admin.bp, url_prefix="/admin/mail")
@@ -36,3 +36,4 @@ def init_app(app):
     app.cli.add_command(worker_command)
     app.cli.add_command(mail_group)
     receivers.connect()
+    events.personal_data_erased.connect(erasure.erase)

@@ -39,7 +39,7 @@ def away_top_link(user):
 
 
 def init_app(app):
-    from helpdesk.notices import views
+    from helpdesk.notices import erasure, views
 
     app.register_blueprint(views.bp, url_prefix="/notices")
     app.register_blueprint(views.account_bp, url_prefix="/account")
@@ -57,6 +57,7 @@ def init_app(app):
     # Agents' everyday notices (issue 16 item 7), mail preferences and availability.
     events.ticket_assigned.connect(work.on_ticket_assigned)
     events.message_posted.connect(work.on_message_posted)
+    events.personal_data_erased.connect(erasure.erase)
     app.add_template_filter(mentions.render_note, "note_text")
     register_top_link(app, away_top_link, order=6)
     register_layout_count(

@@ -20,6 +20,7 @@ def init_app(app):
         agent_views,
         attachments,
         editing,
+        erasure,
         portal,
         portal_following,
         subscribers,
@@ -30,6 +31,7 @@ def init_app(app):
 
     events.agent_access_reduced.connect(editing.release_unworkable)
     events.agent_access_granted.connect(subscribers.end_subscriptions)
+    events.personal_data_erased.connect(erasure.erase)
     app.cli.add_command(uploads_cli)
     app.cli.add_command(tickets_cli)
     app.register_blueprint(files_bp)

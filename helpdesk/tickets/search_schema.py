@@ -183,6 +183,18 @@ def include_name(name, type_, parent_names):
     return True
 
 
+def forget_replaced_words(connection):
+    """Make the search index hold no word of a text that was replaced (a customer's erased
+    tickets). SQLite's FTS5 keeps the words of a replaced document in its index segments (not
+    found by any search, but in the file) until they are merged: "optimize" merges them now, over
+    the whole index (seconds on a large desk; erasures are rare). PostgreSQL rewrites the
+    tsvector columns in place; the old row versions go at the next VACUUM, like every updated row's."""
+    if connection.dialect.name != "sqlite":
+        return
+    for fts in FTS_TABLES.values():
+        connection.execute(text(f"INSERT INTO {fts}({fts}) VALUES ('optimize')"))
+
+
 # For queries: the FTS5 tables as SQLAlchemy sees them (not in the metadata: never created by it).
 fts_tables = {scope: table(fts, column("rowid"), column(fts)) for scope, fts in FTS_TABLES.items()}
 

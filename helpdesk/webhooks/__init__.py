@@ -2,12 +2,13 @@
 them and sent signed by the outbox worker (`flask worker`), a delivery log with redelivery.
 Listens to the other domains' events; nothing depends on it."""
 
+from helpdesk import events
 from helpdesk.web import register_admin_section
 
 
 def init_app(app):
     from helpdesk.mail.delivery import register_worker_job
-    from helpdesk.webhooks import admin, dispatch, models  # noqa: F401  (models for the metadata)
+    from helpdesk.webhooks import admin, dispatch, erasure, models  # noqa: F401  (models for the metadata)
     from helpdesk.webhooks.cli import webhooks_group
     from helpdesk.webhooks.delivery import process_due
 
@@ -23,3 +24,4 @@ def init_app(app):
     register_worker_job(app, process_due)
     app.cli.add_command(webhooks_group)
     dispatch.connect()
+    events.personal_data_erased.connect(erasure.erase)
