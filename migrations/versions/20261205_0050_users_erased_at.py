@@ -3,7 +3,7 @@ accounts.erasure.erase_customer, on an account that is then deactivated and anon
 
 Revision ID: 0050
 Revises: 0049
-Create Date: 2026-12-06
+Create Date: 2026-12-05
 
 """
 from alembic import op
