@@ -4,9 +4,10 @@ and turning two-step sign-in off, with the seat check and history."""
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from helpdesk import policy
+from helpdesk import policy, staleness
 from helpdesk.accounts import audit, erasure, organizations, password_reset, seats, sessions
 from helpdesk.accounts import users as user_service
+from helpdesk.accounts.auth import normalise_email
 from helpdesk.accounts.blueprints import admin_bp as bp
 from helpdesk.accounts.forms import (
     ROLE_LABELS,
@@ -109,7 +110,7 @@ def _render_user(
         user=user,
         role_form=role_form,
         active_form=active_form or ActiveForm(formdata=None),
-        details_form=details_form or DetailsForm(formdata=None, name=user.name, email=user.email),
+        details_form=details_form or _details_form(user),
         confirm=confirm,
         message=message,
         history=history,
@@ -117,6 +118,12 @@ def _render_user(
         roles=ROLE_LABELS,
         link_hours=password_reset.link_hours(),
     )
+
+
+def _details_form(user):
+    """The name-and-e-mail form as stored, with the version it shows."""
+    version = str(user_service.details_version(user))
+    return DetailsForm(formdata=None, name=user.name, email=user.email, seen_change=version)
 
 
 def _saved(user, message, category="success"):
@@ -295,7 +302,11 @@ def change_details(user_id):
         name=form.name.data,
         email=form.email.data,
         new_password=form.new_password.data,
+        seen=staleness.seen_number(form.seen_change.data),
     )
+    if isinstance(outcome.error, audit.AuditStale):
+        _show_stale_details(form, target, outcome.error.changes)
+        return _render_user(target, details_form=form, status=staleness.conflict_status())
     if not outcome.ok:
         form.form_errors.append(outcome.message)
         return _render_user(target, details_form=form)
@@ -323,6 +334,29 @@ def change_details(user_id):
     elif changed.new_address:
         text += " Links sent to the old address no longer work, and their sessions have ended."
     return _saved(target, text)
+
+
+def _show_stale_details(form, user, changes):
+    """The form saved after someone else changed the name or address: say who changed what; a
+    field they changed shows its new value unless this form changed it too (then it keeps what
+    was typed, and saving again replaces theirs); the form carries the current version."""
+    name, email = user_service.details_shown(user, changes)
+    what = []
+    if user.name != name:
+        if " ".join((form.name.data or "").split()) == name:
+            form.name.data, form.name.raw_data = user.name, None
+        what.append(f"name “{user.name}”")
+    if user.email != email:
+        if normalise_email(form.email.data or "") == email:
+            form.email.data, form.email.raw_data = user.email, None
+        what.append(f"e-mail {user.email}")
+    form.seen_change.data = str(user_service.details_version(user))
+    actors = [staleness.actor_name(c) for c in changes]
+    subject = f"The name and e-mail of {name}"
+    at = changes[-1].created_at
+    form.form_errors.append(
+        staleness.refusal(subject, actors=actors, at=at, what=", ".join(what), plural=True)
+    )
 
 
 @bp.post("/users/<int:user_id>/invitation")

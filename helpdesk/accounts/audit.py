@@ -1,8 +1,13 @@
-"""The administrative audit trail: append-only records of role, access and permission changes."""
+"""The administrative audit trail: append-only records of role, access and permission changes.
 
-from sqlalchemy import or_, select
+Its latest entry about something is also the version a form saw of it (`version`): a save from a
+form opened before someone else's change is refused (AuditStale, naming the changes), as plans
+and tariffs are with their own change log, so two admins cannot silently undo each other."""
+
+from sqlalchemy import func, or_, select
 
 from helpdesk.accounts.models import AuditEvent
+from helpdesk.errors import StaleUpdate
 from helpdesk.extensions import db
 
 
@@ -18,6 +23,33 @@ def record(actor, kind, *, user=None, category=None, old=None, new=None):
             new_value=None if new is None else str(new)[:200],
         )
     )
+
+
+class AuditStale(StaleUpdate):
+    """The form was opened before someone else's recorded change of the same thing: nothing was
+    saved. `changes` are the AuditEvents recorded since, oldest first (the view names them)."""
+
+    def __init__(self, changes):
+        super().__init__("Someone else changed this after you opened the form: nothing was saved.")
+        self.changes = changes
+
+
+def version(*about):
+    """The id of the latest entry matching the conditions `about` (0: none). A form carries it and
+    hands it back, so a save can tell whether it still edits what the form showed."""
+    return db.session.scalar(select(func.max(AuditEvent.id)).where(*about)) or 0
+
+
+def check_seen(seen, *about):
+    """Raise AuditStale when an entry matching `about` was recorded after `seen` (the version the
+    form was opened at; None, a form or a script without one, is not checked). The caller locks
+    the rows it is about to change first, so two saves of them take turns."""
+    if seen is None or version(*about) <= seen:
+        return
+    changes = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.id > seen, *about).order_by(AuditEvent.id)
+    )
+    raise AuditStale(changes.all())
 
 
 def user_history(user):

@@ -188,6 +188,8 @@ class DetailsForm(FlaskForm):
     name = StringField("Name", validators=[Filled(), Length(max=MAX_USER_NAME)])
     email = EmailField("E-mail", validators=[InputRequired(), Length(max=MAX_EMAIL)])
     new_password = BooleanField("The old address was not theirs: they choose a new password at the new one")
+    # users.details_version when the page was shown: a save after someone else's is refused
+    seen_change = HiddenField(validators=[Optional(), Length(max=18)])
 
     def __init__(self, *args, current_email=None, **kwargs):
         super().__init__(*args, **kwargs)

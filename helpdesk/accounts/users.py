@@ -32,13 +32,14 @@ from helpdesk.accounts.models import (
     ROLE_ADMIN,
     ROLE_CUSTOMER,
     ROLES,
+    AuditEvent,
     CategoryPermission,
     Organization,
     User,
 )
 from helpdesk.errors import DomainError, NotAllowed, ValidationFailed
 from helpdesk.extensions import db
-from helpdesk.querying import escape_like
+from helpdesk.querying import escape_like, lock_row
 
 STATUS_FILTERS = ("active", "inactive", "all")
 
@@ -160,7 +161,29 @@ def _invitee(email, name):
 MAX_NAME, MAX_EMAIL = 200, 320
 
 
-def change_details(actor, user, *, name=None, email=None, new_password=False):
+def _details_of(user):
+    """The audit entries that are the versions of a user's name and e-mail address."""
+    return (AuditEvent.target_user_id == user.id, AuditEvent.kind == AUDIT_DETAILS)
+
+
+def details_version(user):
+    """What the name-and-e-mail form carries: the id of the latest change of either (0: none)."""
+    return audit.version(*_details_of(user))
+
+
+def details_shown(user, changes):
+    """(name, e-mail) as a form opened before `changes` (AuditEvents of kind details, oldest
+    first) showed them: each change undone from the current values, newest first."""
+    name, email = user.name, user.email
+    for change in reversed(changes):
+        if change.new_value == email:
+            email = change.old_value
+        elif change.new_value == name:
+            name = change.old_value
+    return name, email
+
+
+def change_details(actor, user, *, name=None, email=None, new_password=False, seen=None):
     """An admin corrects a user's name or e-mail address (None: unchanged). Guarantees: a name
     that is not blank; an address no other account has (compared as sign-in compares them); each
     change in the user's history. A new address is treated as a password reset treats the account:
@@ -172,7 +195,10 @@ def change_details(actor, user, *, name=None, email=None, new_password=False):
     account's password and two-step sign-in are forgotten too, so it is an invitee again and the
     invitation goes to the new address: the person who chose that password can no longer sign in.
     Refused for an admin's own account and without a new address. Returns a DetailsChanged,
-    false when nothing changed."""
+    false when nothing changed. `seen`: the details_version the form was opened at (AuditStale,
+    nothing saved, when either changed since; None: not checked)."""
+    lock_row(user)
+    audit.check_seen(seen, *_details_of(user))
     changes = []
     if name is not None:
         name = " ".join(name.split())[:MAX_NAME]

@@ -4,7 +4,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from helpdesk import policy
+from helpdesk import policy, staleness
 from helpdesk.accounts.reauth import recent_authentication
 from helpdesk.actions import perform
 from helpdesk.billing import subscriptions
@@ -19,7 +19,7 @@ from helpdesk.extensions import db
 from helpdesk.htmx import is_htmx, render_page_or_block
 from helpdesk.tickets.forms import new_submission_key
 from helpdesk.tickets.models import Priority
-from helpdesk.web import format_datetime, format_number, layout_count, paginate, request_now, user_zone
+from helpdesk.web import format_number, layout_count, paginate
 
 
 def _plan_choices(form):
@@ -314,15 +314,9 @@ def _show_stale(form, current, name, changes):
         target, shown = form[_CHANGE_FIELDS.get(field, field)], current[_CHANGE_FIELDS.get(field, field)]
         target.data, target.raw_data = shown.data, None
     form.seen_change.data = current.seen_change.data
-    who = list(dict.fromkeys(c.actor.name if c.actor else "someone" for c in changes))
-    at = changes[-1].created_at
-    same_day = at.astimezone(user_zone()).date() == request_now().astimezone(user_zone()).date()
-    when = format_datetime(at, "%H:%M" if same_day else "%Y-%m-%d %H:%M")
     what = ", ".join(_change_text(field, value) for field, value in latest.items())
-    form.form_errors.append(
-        f"{name} was changed by {' and '.join(who)} at {when} ({what}) after you opened this form; "
-        "nothing was saved. Check the values below and save again."
-    )
+    actors = [staleness.actor_name(c) for c in changes]
+    form.form_errors.append(staleness.refusal(name, actors=actors, at=changes[-1].created_at, what=what))
 
 
 @bp.get("/tariffs")

@@ -1,0 +1,98 @@
+"""Admin forms opened by two admins (or in two tabs) over people, permissions, categories and
+organizations: a save from a form opened before someone else's save is refused (409, 200 with
+htmx) with who changed what, keeps what was typed and loses nothing of the other save; the
+refused form, or a freshly loaded one, saves normally."""
+
+import html
+import re
+
+import pytest
+
+from helpdesk.accounts.models import User
+from helpdesk.extensions import db
+
+HX = {"HX-Request": "true"}
+WHEN = r"at \d\d:\d\d"
+
+
+@pytest.fixture
+def ada(make, login):
+    admin = make.admin(name="Ada Admin", email="ada@example.test")
+    login(admin)
+    return admin
+
+
+@pytest.fixture
+def bob_client(make, login, app):
+    """A second admin, Bob, in his own browser."""
+    return login(make.admin(name="Bob Admin", email="bob@example.test"), as_client=app.test_client())
+
+
+def _text(response):
+    return html.unescape(response.get_data(as_text=True))
+
+
+def _seen(page, form_marker, name="seen_change"):
+    """The version a form carries: the first `name` input after `form_marker` in the page."""
+    start = page.index(form_marker)
+    found = re.search(rf'name="{name}"[^>]*value="(\d*)"|value="(\d*)"[^>]*name="{name}"', page[start:])
+    return next(g for g in found.groups() if g is not None)
+
+
+def _reload(model, row_id):
+    db.session.expire_all()
+    return db.session.get(model, row_id)
+
+
+# --- a person's name and e-mail (/admin/users/<id>) ----------------------------------------------
+
+
+def _details(seen, name="Carl Customer", email="carl@example.com"):
+    return {"name": name, "email": email, "seen_change": seen}
+
+
+def test_a_stale_name_and_e_mail_form_is_refused_and_keeps_both_changes(client, ada, bob_client, make):
+    carl = make.customer(name="Carl Customer", email="carl@example.com")
+    url = f"/admin/users/{carl.id}"
+    page = client.get(url).get_data(as_text=True)
+    seen = _seen(page, "/details")
+    assert _seen(bob_client.get(url).get_data(as_text=True), "/details") == seen  # both opened now
+    bob = bob_client.post(f"{url}/details", data=_details(seen, email="carl.new@example.com"))
+    assert bob.status_code == 302
+    # Ada's tab still shows the old address and corrects only the name
+    stale = client.post(f"{url}/details", data=_details(seen, name="Carl Carter"))
+    body = _text(stale)
+    assert stale.status_code == 409
+    assert re.search(
+        rf"The name and e-mail of Carl Customer were changed by Bob Admin {WHEN} \(e-mail "
+        r"carl\.new@example\.com\) after you opened this form; nothing was saved\. Check the values "
+        r"below and save again\.",
+        body,
+    )
+    assert 'value="carl.new@example.com"' in body  # Bob's address, not the stale one
+    assert 'value="Carl Carter"' in body  # what Ada typed is kept
+    stored = _reload(User, carl.id)
+    assert (stored.name, stored.email) == ("Carl Customer", "carl.new@example.com")
+    # the refused form, sent again as shown, saves Ada's name and keeps Bob's address
+    again = client.post(
+        f"{url}/details", data=_details(_seen(body, "/details"), "Carl Carter", "carl.new@example.com")
+    )
+    assert again.status_code == 302
+    stored = _reload(User, carl.id)
+    assert (stored.name, stored.email) == ("Carl Carter", "carl.new@example.com")
+
+
+def test_a_fresh_name_and_e_mail_form_saves_and_with_htmx_a_stale_one_says_why(client, ada, bob_client, make):
+    carl = make.customer(name="Carl Customer", email="carl@example.com")
+    url = f"/admin/users/{carl.id}"
+    seen = _seen(client.get(url).get_data(as_text=True), "/details")
+    assert bob_client.post(f"{url}/details", data=_details(seen, name="Carl C.")).status_code == 302
+    stale = client.post(f"{url}/details", data=_details(seen, name="Carl K."), headers=HX)
+    body = _text(stale)
+    assert stale.status_code == 200 and "<html" not in body
+    assert re.search(rf"changed by Bob Admin {WHEN} \(name “Carl C\.”\)", body)
+    assert 'value="Carl K."' in body  # both changed the name: Ada's typing stays in the box
+    assert _reload(User, carl.id).name == "Carl C."
+    fresh = _seen(client.get(url).get_data(as_text=True), "/details")
+    assert client.post(f"{url}/details", data=_details(fresh, name="Carl K.")).status_code == 302
+    assert _reload(User, carl.id).name == "Carl K."
