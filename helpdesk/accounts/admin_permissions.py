@@ -3,7 +3,8 @@
 from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
 
-from helpdesk.accounts import permissions
+from helpdesk import staleness
+from helpdesk.accounts import audit, permissions
 from helpdesk.accounts.blueprints import admin_bp as bp
 from helpdesk.accounts.forms import PermissionsForm
 from helpdesk.accounts.models import User
@@ -21,17 +22,28 @@ def _grid_page():
     return paginate(query)
 
 
-@bp.get("/permissions", endpoint="permissions")
-def permissions_page():
+def _grid(form=None, granted=None, status=200):
+    """The grid's page (or, for htmx, the grid): every cell as stored, or `granted` as the refused
+    `form` was sent."""
     page = _grid_page()
+    ids = [u.id for u in page.items]
+    if form is None:
+        form = PermissionsForm(formdata=None)
+        form.seen_change.data = str(permissions.grid_version(ids))
     return render_page_or_block(
         "accounts/admin/permissions.html",
         "grid",
+        status=status,
         page=page,
         categories=categories.all_categories(),
-        granted=permissions.granted_pairs([u.id for u in page.items]),
-        form=PermissionsForm(formdata=None),
+        granted=permissions.granted_pairs(ids) if granted is None else granted,
+        form=form,
     )
+
+
+@bp.get("/permissions", endpoint="permissions")
+def permissions_page():
+    return _grid()
 
 
 @bp.post("/permissions")
@@ -43,8 +55,15 @@ def save_permissions():
         abort(400)
     rows = db.session.scalars(db.select(User).where(User.id.in_(form.rows.data or []))).all()
     outcome = perform(
-        permissions.replace_permissions, current_user, rows, categories.all_categories(), form.wanted_pairs()
+        permissions.replace_permissions,
+        current_user,
+        rows,
+        categories.all_categories(),
+        form.wanted_pairs(),
+        seen=staleness.seen_number(form.seen_change.data),
     )
+    if isinstance(outcome.error, audit.AuditStale):
+        return _stale_grid(form, outcome.error.changes)
     if outcome.ok:
         change = outcome.value
         timers = "".join(f" {timer.said}" for timer in change.stopped_timers)
@@ -52,6 +71,38 @@ def save_permissions():
     else:
         flash(outcome.message, "error")
     return redirect(url_for("accounts_admin.permissions", page=request.args.get("page")))
+
+
+def _stale_grid(form, changes):
+    """The grid saved after someone else granted or revoked a cell of its rows: nothing was
+    saved. Say who changed which cells; those cells show what is stored now, every other cell
+    keeps what was ticked, and the form carries the current version, so saving it again applies
+    this admin's changes without undoing the other's."""
+    latest = {}
+    for change in changes:  # each cell's last state, in the order the cells were first changed
+        latest[(change.target_user_id, change.category_id)] = change
+    granted = set(form.wanted_pairs())
+    for pair, change in latest.items():
+        (granted.add if change.new_value == "granted" else granted.discard)(pair)
+    what = ", ".join(
+        f"{c.target_user.name if c.target_user else 'someone'}: "
+        f"{c.category.name if c.category else 'a category'} {c.new_value}"
+        for c in latest.values()
+    )
+    form.seen_change.data = str(permissions.grid_version(form.rows.data or []))
+    actors = [staleness.actor_name(c) for c in changes]
+    form.form_errors.append(
+        staleness.refusal(
+            "The permissions",
+            actors=actors,
+            at=changes[-1].created_at,
+            what=what,
+            plural=True,
+            opened="this page",
+            then="Check the boxes below and save again.",
+        )
+    )
+    return _grid(form, granted, status=staleness.conflict_status())
 
 
 @bp.post("/permissions/<int:user_id>/<int:category_id>")
@@ -68,6 +119,12 @@ def toggle_permission(user_id, category_id):
     error = outcome.message or None
     timers = " ".join(timer.said for timer in getattr(outcome.value, "stopped_timers", ()))
     granted = permissions.granted_pairs([user.id])
+    seen_form = None
+    if outcome.ok and outcome.value:  # the grid around this cell now shows this save too
+        seen = staleness.seen_number(form.seen_change.data)
+        after = permissions.grid_version_after(seen, form.rows.data or [], user, category)
+        if after is not None:
+            seen_form = PermissionsForm(formdata=None, seen_change=str(after))
     if not is_htmx():
         flash(error or f"Permission saved. {timers}".strip(), "error" if error else "success")
         return redirect(url_for("accounts_admin.permissions"))
@@ -79,5 +136,6 @@ def toggle_permission(user_id, category_id):
         saved=not error,
         error=error,
         timers=timers,
+        seen_form=seen_form,
     )
     return response

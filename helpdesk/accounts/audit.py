@@ -46,10 +46,13 @@ def check_seen(seen, *about):
     the rows it is about to change first, so two saves of them take turns."""
     if seen is None or version(*about) <= seen:
         return
-    changes = db.session.scalars(
-        select(AuditEvent).where(AuditEvent.id > seen, *about).order_by(AuditEvent.id)
-    )
-    raise AuditStale(changes.all())
+    raise AuditStale(changes_since(seen, *about))
+
+
+def changes_since(seen, *about):
+    """The entries matching `about` recorded after version `seen`, oldest first."""
+    query = select(AuditEvent).where(AuditEvent.id > seen, *about).order_by(AuditEvent.id)
+    return db.session.scalars(query).all()
 
 
 def user_history(user):

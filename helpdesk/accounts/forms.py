@@ -205,6 +205,8 @@ class PermissionsForm(FlaskForm):
 
     rows = SelectMultipleField(coerce=db_int, validate_choice=False)
     perm = SelectMultipleField(validate_choice=False)
+    # permissions.grid_version of the rows shown: a save after someone else's change is refused
+    seen_change = HiddenField(validators=[Optional(), Length(max=18)])
 
     def wanted_pairs(self):
         pairs = set()

@@ -7,9 +7,17 @@ from sqlalchemy.exc import IntegrityError
 
 from helpdesk import events
 from helpdesk.accounts import audit
-from helpdesk.accounts.models import AGENT_ROLES, AUDIT_PERMISSION, ROLE_TECHNICIAN, CategoryPermission, User
+from helpdesk.accounts.models import (
+    AGENT_ROLES,
+    AUDIT_PERMISSION,
+    ROLE_TECHNICIAN,
+    AuditEvent,
+    CategoryPermission,
+    User,
+)
 from helpdesk.errors import ValidationFailed
 from helpdesk.extensions import db
+from helpdesk.querying import lock_row
 
 
 @dataclass(frozen=True)
@@ -47,6 +55,29 @@ def granted_pairs(user_ids):
     return {(u, c) for u, c in rows}
 
 
+def _changes_of(user_ids):
+    """The audit entries that are the versions of these technicians' grants."""
+    return (AuditEvent.kind == AUDIT_PERMISSION, AuditEvent.target_user_id.in_(list(user_ids) or [0]))
+
+
+def grid_version(user_ids):
+    """What the whole-grid form of these technicians carries: the id of the latest grant or
+    revocation of any of them (0: none)."""
+    return audit.version(*_changes_of(user_ids))
+
+
+def grid_version_after(seen, user_ids, user, category):
+    """The grid's new version when the one change of `user_ids`' grants since `seen` is the cell
+    (`user`, `category`) just saved: a page whose grid showed `seen` now shows that. None when
+    something else changed too (the grid's own save is then refused as stale, as it should be)."""
+    if seen is None or user.id not in set(user_ids):
+        return None
+    since = audit.changes_since(seen, *_changes_of(user_ids))
+    if len(since) == 1 and (since[0].target_user_id, since[0].category_id) == (user.id, category.id):
+        return since[0].id
+    return None
+
+
 def _require_technician(user):
     if user.role != ROLE_TECHNICIAN:
         raise ValidationFailed(
@@ -58,7 +89,9 @@ def set_permission(actor, user, category, granted):
     """Grant or revoke one technician's access to one category. Guarantees: only technicians;
     idempotent (granting twice, even concurrently, leaves one grant); every change in history;
     a revocation unassigns their open tickets of the category and stops their timers there.
-    Returns a PermissionChanged (true) when something changed, else False."""
+    Returns a PermissionChanged (true) when something changed, else False. The technician's row
+    is locked until commit, so a whole-grid save checking their grants takes turns with this."""
+    lock_row(user)
     _require_technician(user)
     exists = db.session.scalar(
         select(CategoryPermission.id).where(
@@ -92,10 +125,15 @@ def set_permission(actor, user, category, granted):
     return PermissionChanged()
 
 
-def replace_permissions(actor, users, categories, wanted):
+def replace_permissions(actor, users, categories, wanted, seen=None):
     """Make the grants of `users` over `categories` exactly `wanted` (a set of (user_id,
     category_id)); grants outside those users and categories are untouched. Non-technicians are
-    skipped. Returns how many grants were added and removed."""
+    skipped. Returns how many grants were added and removed. `seen`: the grid_version of `users`
+    the form was opened at (AuditStale, nothing saved, when any of their grants changed since;
+    None: not checked)."""
+    for user in sorted(users, key=lambda u: u.id):  # one order: two grid saves cannot deadlock
+        lock_row(user)
+    audit.check_seen(seen, *_changes_of(u.id for u in users))
     users = [u for u in users if u.role == ROLE_TECHNICIAN]
     current = granted_pairs([u.id for u in users])
     granted = revoked = 0

@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from helpdesk.accounts.models import CategoryPermission, User
+from helpdesk.accounts.models import AuditEvent, CategoryPermission, User
 from helpdesk.extensions import db
 from helpdesk.tickets.models import Category
 from tests import factories
@@ -38,6 +38,7 @@ def query(server, fn):
 def test_permission_cell_saves_at_once(helpdesk, page):
     log_in(page, helpdesk, "ada@example.test")
     page.goto(helpdesk.url + "/admin/permissions")
+    first_seen = page.locator("#permissions-seen").get_attribute("value")
     box = page.get_by_label("Tech 0 may work Sales tickets")
     box.check()
     expect(page.get_by_text("Granted ✓")).to_be_visible()
@@ -53,6 +54,11 @@ def test_permission_cell_saves_at_once(helpdesk, page):
     page.get_by_label("Tech 0 may work Sales tickets").uncheck()
     expect(page.get_by_text("Revoked ✓")).to_be_visible()
     assert query(helpdesk, sales_grants) == 0
+    # each tick brought the grid's version along (out of band): its own ticks do not make the
+    # page's grid stale
+    seen = page.locator("#permissions-seen").get_attribute("value")
+    assert int(seen) > int(first_seen or 0)
+    assert int(seen) == query(helpdesk, lambda: db.session.scalar(db.select(db.func.max(AuditEvent.id))))
 
 
 def test_promotion_past_the_limit_asks_first(helpdesk, page):

@@ -96,3 +96,71 @@ def test_a_fresh_name_and_e_mail_form_saves_and_with_htmx_a_stale_one_says_why(c
     fresh = _seen(client.get(url).get_data(as_text=True), "/details")
     assert client.post(f"{url}/details", data=_details(fresh, name="Carl K.")).status_code == 302
     assert _reload(User, carl.id).name == "Carl K."
+
+
+# --- the technician-by-category grid, saved whole without JavaScript (/admin/permissions) ---------
+
+
+def _grants():
+    from helpdesk.accounts.models import CategoryPermission
+
+    db.session.expire_all()
+    return set(db.session.execute(db.select(CategoryPermission.user_id, CategoryPermission.category_id)))
+
+
+def _checked(page, user, category):
+    box = re.search(rf'<input type="checkbox" id="perm-{user.id}-{category.id}-box"[^>]*>', page).group(0)
+    return " checked" in box
+
+
+def test_a_stale_grid_is_refused_and_undoes_no_grant_made_since(client, ada, bob_client, make, ref):
+    it, sales = ref.categories["IT"], ref.categories["Sales"]
+    ivan = make.technician(it, name="Ivan Tech")
+    sara = make.technician(sales, name="Sara Tech")
+    page = client.get("/admin/permissions").get_data(as_text=True)
+    seen = _seen(page, "Technician permissions")
+    # Bob ticks Sara's IT box (saved at once by htmx)
+    bob_client.post(f"/admin/permissions/{sara.id}/{it.id}", data={"perm": f"{sara.id}:{it.id}"}, headers=HX)
+    assert (sara.id, it.id) in _grants()
+    # Ada's grid still shows Sara without IT; she ticks Ivan's Sales box and saves the grid
+    wanted = [f"{ivan.id}:{it.id}", f"{ivan.id}:{sales.id}", f"{sara.id}:{sales.id}"]
+    data = {"rows": [ivan.id, sara.id], "perm": wanted, "seen_change": seen}
+    stale = client.post("/admin/permissions?page=1", data=data)
+    body = _text(stale)
+    assert stale.status_code == 409
+    assert re.search(
+        rf"The permissions were changed by Bob Admin {WHEN} \(Sara Tech: IT granted\) after you "
+        r"opened this page; nothing was saved\. Check the boxes below and save again\.",
+        body,
+    )
+    assert _checked(body, sara, it)  # Bob's grant, shown as it is stored
+    assert _checked(body, ivan, sales)  # Ada's tick, kept
+    assert _grants() == {(ivan.id, it.id), (sara.id, sales.id), (sara.id, it.id)}
+    # the refused grid, saved again as shown, adds Ada's grant and keeps Bob's
+    data["perm"] = [*wanted, f"{sara.id}:{it.id}"]
+    data["seen_change"] = _seen(body, "Technician permissions")
+    assert client.post("/admin/permissions?page=1", data=data).status_code == 302
+    assert _grants() == {(ivan.id, it.id), (ivan.id, sales.id), (sara.id, sales.id), (sara.id, it.id)}
+
+
+def test_boxes_ticked_with_javascript_keep_the_grid_fresh(client, ada, make, ref):
+    it, sales = ref.categories["IT"], ref.categories["Sales"]
+    ivan = make.technician(it, name="Ivan Tech")
+    seen = _seen(client.get("/admin/permissions").get_data(as_text=True), "Technician permissions")
+    # a tick (htmx) sends the grid's version and gets the new one back, out of band
+    cell = client.post(
+        f"/admin/permissions/{ivan.id}/{sales.id}",
+        data={
+            "perm": [f"{ivan.id}:{it.id}", f"{ivan.id}:{sales.id}"],
+            "rows": [ivan.id],
+            "seen_change": seen,
+        },
+        headers=HX,
+    ).get_data(as_text=True)
+    assert 'id="permissions-seen"' in cell and 'hx-swap-oob="true"' in cell
+    fresh = _seen(cell, "permissions-seen")
+    assert int(fresh) > int(seen)
+    # "Save permissions" pressed afterwards in the same page is not refused by its own tick
+    data = {"rows": [ivan.id], "perm": [f"{ivan.id}:{sales.id}"], "seen_change": fresh}
+    assert client.post("/admin/permissions?page=1", data=data).status_code == 302
+    assert _grants() == {(ivan.id, sales.id)}
