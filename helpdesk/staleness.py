@@ -49,3 +49,9 @@ def seen_number(raw):
     """The version number a form carries back, or None (a form without one is not checked)."""
     raw = (raw or "").strip()
     return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 19 else None
+
+
+def recorded(changes):
+    """refusal's `actors` and `at` from recorded changes (rows with `actor` and `created_at`,
+    oldest first)."""
+    return {"actors": [actor_name(c) for c in changes], "at": changes[-1].created_at if changes else None}

@@ -3,13 +3,15 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from helpdesk.accounts import organizations
+from helpdesk import staleness
+from helpdesk.accounts import audit, organizations
 from helpdesk.accounts.blueprints import admin_bp as bp
 from helpdesk.accounts.forms import (
     ManagerForm,
     MemberForm,
     OrganizationForm,
     RemoveMemberForm,
+    RenameOrganizationForm,
     SearchFilter,
 )
 from helpdesk.accounts.models import Organization, User
@@ -35,6 +37,7 @@ def _list_context(form=None, row_errors=None, created=None):
         filters=filters,
         counts=organizations.member_counts(ids),
         banks=credits.banks_by_organization(ids),
+        versions=organizations.name_versions(page.items),
         form=form or OrganizationForm(formdata=None),
         row_errors=row_errors or {},
         created=created,
@@ -70,14 +73,16 @@ def create_organization():
     )
 
 
-def _row_or_page(org, message=None, error=None, value=None):
-    """htmx: the organization's row alone (with its confirmation or error); browsers: the list."""
+def _row_or_page(org, message=None, error=None, value=None, status=422):
+    """htmx: the organization's row alone (with its confirmation or error); browsers: the list
+    (`status`: 422 for a refused name, 409 for a stale row)."""
     if is_htmx():
         response = render_fragment(
             "accounts/admin/_organization_row.html",
             o=org,
             counts=organizations.member_counts([org.id]),
             banks=credits.banks_by_organization([org.id]),
+            versions=organizations.name_versions([org]),
             message=message,
             error=error,
             value=value,
@@ -87,7 +92,7 @@ def _row_or_page(org, message=None, error=None, value=None):
         page = render_template(
             "accounts/admin/organizations.html", **_list_context(row_errors={org.id: (error, value)})
         )
-        return page, 422
+        return page, status
     flash(message, "success")
     return redirect(url_for("accounts_admin.organizations_page", **SearchFilter(request.args).as_args()))
 
@@ -95,11 +100,22 @@ def _row_or_page(org, message=None, error=None, value=None):
 @bp.post("/organizations/<int:org_id>/rename")
 def rename_organization(org_id):
     org = _org_or_404(org_id)
-    form = OrganizationForm()
+    form = RenameOrganizationForm()
     if not form.validate_on_submit():
         error = "; ".join(field_errors(form.name)) or "Enter an organization name."
         return _row_or_page(org, error=error, value=form.name.data)
-    outcome = perform(organizations.rename_organization, current_user, org, form.name.data)
+    seen = staleness.seen_number(form.seen_change.data)
+    outcome = perform(organizations.rename_organization, current_user, org, form.name.data, seen=seen)
+    if isinstance(outcome.error, audit.AuditStale):
+        changes = outcome.error.changes
+        error = staleness.refusal(
+            "This organization's name",
+            **staleness.recorded(changes),
+            what=f"now “{org.name}”",
+            opened="this page",
+            then="The box still shows what you typed: rename again to replace it.",
+        )
+        return _row_or_page(org, error=error, value=form.name.data, status=409)
     if not outcome.ok:
         return _row_or_page(org, error=outcome.message, value=form.name.data)
     return _row_or_page(org, message=f"Saved: renamed to “{org.name}”.")

@@ -90,12 +90,10 @@ def _stale_grid(form, changes):
         for c in latest.values()
     )
     form.seen_change.data = str(permissions.grid_version(form.rows.data or []))
-    actors = [staleness.actor_name(c) for c in changes]
     form.form_errors.append(
         staleness.refusal(
             "The permissions",
-            actors=actors,
-            at=changes[-1].created_at,
+            **staleness.recorded(changes),
             what=what,
             plural=True,
             opened="this page",

@@ -351,11 +351,9 @@ def _show_stale_details(form, user, changes):
             form.email.data, form.email.raw_data = user.email, None
         what.append(f"e-mail {user.email}")
     form.seen_change.data = str(user_service.details_version(user))
-    actors = [staleness.actor_name(c) for c in changes]
     subject = f"The name and e-mail of {name}"
-    at = changes[-1].created_at
     form.form_errors.append(
-        staleness.refusal(subject, actors=actors, at=at, what=", ".join(what), plural=True)
+        staleness.refusal(subject, what=", ".join(what), plural=True, **staleness.recorded(changes))
     )
 
 

@@ -55,6 +55,23 @@ def changes_since(seen, *about):
     return db.session.scalars(query).all()
 
 
+def naming_version(kind, name, *about):
+    """The version of a name: the id of the entry of `kind` that gave it (a rename to `name`, or
+    "created `name`"; 0: none recorded). Another entry of the same kind (an archive, a switch)
+    leaves it, so a rename form is refused only for a rename made since it was opened."""
+    named = AuditEvent.new_value.in_([name, f"created {name}"])
+    return version(AuditEvent.kind == kind, named, *about)
+
+
+def check_name_seen(seen, kind, name, *about):
+    """Raise AuditStale (naming the rename) when the name now stored was given after the form
+    showing version `seen` was opened (None: not checked)."""
+    current = naming_version(kind, name, *about)
+    if seen is None or current == seen:
+        return
+    raise AuditStale([db.session.get(AuditEvent, current)] if current else [])
+
+
 def user_history(user):
     """A SELECT of the entries about `user` (as the target or the actor), newest first."""
     return (

@@ -137,6 +137,12 @@ class OrganizationForm(FlaskForm):
     name = StringField("Organization name", validators=[InputRequired(), Length(max=MAX_ORG_NAME)])
 
 
+class RenameOrganizationForm(OrganizationForm):
+    """A row's rename: the name, and the name's version the row showed (organizations.name_versions)."""
+
+    seen_change = HiddenField(validators=[Optional(), Length(max=18)])
+
+
 class MemberForm(FlaskForm):
     email = EmailField("Customer e-mail", validators=[InputRequired(), Length(max=320)])
     confirmed = BooleanField("Move them from their current organization")

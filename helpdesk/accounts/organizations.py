@@ -15,12 +15,13 @@ from helpdesk.accounts.models import (
     AUDIT_ORG_MANAGER,
     AUDIT_ORG_MEMBER,
     AUDIT_ORGANIZATION,
+    AuditEvent,
     Organization,
     User,
 )
 from helpdesk.errors import DomainError, NotFound, ValidationFailed
 from helpdesk.extensions import db
-from helpdesk.querying import escape_like
+from helpdesk.querying import escape_like, lock_row
 
 MAX_NAME = 200
 
@@ -93,8 +94,30 @@ def create_organization(actor, name):
     return organization
 
 
-def rename_organization(actor, organization, name):
-    """Rename an organization under the same name rules; members, tickets and bank stay with it."""
+def name_versions(organizations):
+    """{organization id: its name's version} (audit.naming_version, one query for a page): what
+    each row's rename form carries, so a rename from a row shown before someone else's rename of
+    the same organization is refused (audit.AuditStale) instead of silently replacing it."""
+    by_value = {}
+    for org in organizations:
+        by_value[org.name] = by_value[f"created {org.name}"] = org.id
+    rows = db.session.execute(
+        select(AuditEvent.new_value, func.max(AuditEvent.id))
+        .where(AuditEvent.kind == AUDIT_ORGANIZATION, AuditEvent.new_value.in_(list(by_value) or [""]))
+        .group_by(AuditEvent.new_value)
+    )
+    versions = dict.fromkeys((org.id for org in organizations), 0)
+    for value, latest in rows:
+        versions[by_value[value]] = max(versions[by_value[value]], latest)
+    return versions
+
+
+def rename_organization(actor, organization, name, seen=None):
+    """Rename an organization under the same name rules; members, tickets and bank stay with it.
+    `seen`: the name's version the form showed (AuditStale, nothing saved, when it was renamed
+    since; None: not checked)."""
+    lock_row(organization)
+    audit.check_name_seen(seen, AUDIT_ORGANIZATION, organization.name)
     old = organization.name
     name = _clean_name(name, exclude_id=organization.id)
     if name == old:

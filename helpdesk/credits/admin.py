@@ -315,8 +315,7 @@ def _show_stale(form, current, name, changes):
         target.data, target.raw_data = shown.data, None
     form.seen_change.data = current.seen_change.data
     what = ", ".join(_change_text(field, value) for field, value in latest.items())
-    actors = [staleness.actor_name(c) for c in changes]
-    form.form_errors.append(staleness.refusal(name, actors=actors, at=changes[-1].created_at, what=what))
+    form.form_errors.append(staleness.refusal(name, what=what, **staleness.recorded(changes)))
 
 
 @bp.get("/tariffs")

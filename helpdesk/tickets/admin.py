@@ -3,12 +3,20 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from helpdesk import staleness
+from helpdesk.accounts import audit
 from helpdesk.actions import perform
 from helpdesk.extensions import db
 from helpdesk.htmx import is_htmx, refused_status, render_fragment, render_page_or_block
 from helpdesk.tickets import categories, round_robin
 from helpdesk.tickets.blueprints import admin_bp as bp
-from helpdesk.tickets.forms import ArchiveForm, CategoryDescriptionForm, CategoryForm, RoundRobinForm
+from helpdesk.tickets.forms import (
+    ArchiveForm,
+    CategoryDescriptionForm,
+    CategoryForm,
+    CategoryRenameForm,
+    RoundRobinForm,
+)
 from helpdesk.tickets.models import Category
 from helpdesk.web import field_errors, paginate
 
@@ -24,6 +32,7 @@ def _page_context(form=None, row_errors=None, created=None):
         page=page,
         counts=categories.ticket_counts([c.id for c in page.items]),
         round_robin=round_robin.enabled_categories([c.id for c in page.items]),
+        versions=categories.versions(page.items),
         form=form or CategoryForm(formdata=None),
         row_errors=row_errors or {},
         created=created,
@@ -61,9 +70,10 @@ def create_category():
     )
 
 
-def _row_or_page(category, message=None, error=None, value=None, field="name"):
+def _row_or_page(category, message=None, error=None, value=None, field="name", status=422):
     """htmx: the category's row alone (with its confirmation or error beside `field`, "name" or
-    "description"); browsers: back to the list, or the page with the error on the row."""
+    "description"); browsers: back to the list, or the page with the error on the row (`status`:
+    422 for a refused value, 409 for a stale row)."""
     if is_htmx():
         counts = categories.ticket_counts([category.id])
         response = render_fragment(
@@ -71,6 +81,7 @@ def _row_or_page(category, message=None, error=None, value=None, field="name"):
             c=category,
             counts=counts,
             round_robin=round_robin.enabled_categories([category.id]),
+            versions=categories.versions([category]),
             message=message,
             error=error,
             value=value,
@@ -81,7 +92,7 @@ def _row_or_page(category, message=None, error=None, value=None, field="name"):
         page = render_template(
             "tickets/admin/categories.html", **_page_context(row_errors={category.id: (error, value, field)})
         )
-        return page, 422
+        return page, status
     flash(message, "success")
     return redirect(url_for("tickets_admin.categories", page=request.args.get("page")))
 
@@ -89,11 +100,15 @@ def _row_or_page(category, message=None, error=None, value=None, field="name"):
 @bp.post("/categories/<int:category_id>/rename")
 def rename_category(category_id):
     category = _category_or_404(category_id)
-    form = CategoryForm()
+    form = CategoryRenameForm()
     if not form.validate_on_submit():
         error = "; ".join(field_errors(form.name)) or "Enter a category name."
         return _row_or_page(category, error=error, value=form.name.data)
-    outcome = perform(categories.rename_category, current_user, category, form.name.data)
+    seen = staleness.seen_number(form.seen_change.data)
+    outcome = perform(categories.rename_category, current_user, category, form.name.data, seen=seen)
+    if isinstance(outcome.error, audit.AuditStale):
+        error = _stale_text(outcome.error.changes, "This category's name", f"now “{category.name}”", "rename")
+        return _row_or_page(category, error=error, value=form.name.data, status=409)
     if not outcome.ok:
         return _row_or_page(category, error=outcome.message, value=form.name.data)
     return _row_or_page(category, message=f"Saved: renamed to “{category.name}”.")
@@ -106,11 +121,28 @@ def describe_category(category_id):
     if not form.validate_on_submit():
         abort(400)
     value = form.description.data or ""
-    outcome = perform(categories.describe_category, current_user, category, value)
+    seen = staleness.seen_number(form.seen_change.data)
+    outcome = perform(categories.describe_category, current_user, category, value, seen=seen)
+    if isinstance(outcome.error, audit.AuditStale):
+        now = f"now “{category.description}”" if category.description else "removed"
+        error = _stale_text(outcome.error.changes, f"The description of {category.name}", now, "save")
+        return _row_or_page(category, error=error, value=value, field="description", status=409)
     if not outcome.ok:
         return _row_or_page(category, error=outcome.message, value=value, field="description")
     saved = "Saved: description removed." if not category.description else "Saved: description updated."
     return _row_or_page(category, message=saved, field="description")
+
+
+def _stale_text(changes, subject, now, verb):
+    """Who changed the row's name or description since the page was opened, and what it is now;
+    the box keeps what was typed, and sending it again replaces theirs."""
+    return staleness.refusal(
+        subject,
+        **staleness.recorded(changes),
+        what=now,
+        opened="this page",
+        then=f"The box still shows what you typed: {verb} again to replace it.",
+    )
 
 
 @bp.post("/categories/<int:category_id>/archive")

@@ -6,9 +6,10 @@ from sqlalchemy import func, select
 
 from helpdesk import events, names
 from helpdesk.accounts import audit
-from helpdesk.accounts.models import AUDIT_CATEGORY, AUDIT_CATEGORY_DESCRIPTION
+from helpdesk.accounts.models import AUDIT_CATEGORY, AUDIT_CATEGORY_DESCRIPTION, AuditEvent
 from helpdesk.errors import ValidationFailed
 from helpdesk.extensions import db
+from helpdesk.querying import lock_row
 from helpdesk.tickets.models import Category, Ticket
 
 MAX_NAME = 100
@@ -64,8 +65,38 @@ def create_category(actor, name, description=""):
     return category
 
 
-def describe_category(actor, category, description):
-    """Set (or clear, with "") what the category is for; the change is in the audit history."""
+def _descriptions_of(category_id):
+    return (AuditEvent.category_id == category_id, AuditEvent.kind == AUDIT_CATEGORY_DESCRIPTION)
+
+
+def versions(categories):
+    """{category id: (name version, description version)}: what each row's rename and describe
+    forms carry, so a save from a row shown before someone else's rename or description of the
+    same category is refused (audit.AuditStale) instead of silently replacing it."""
+    rows = db.session.execute(
+        select(AuditEvent.category_id, AuditEvent.kind, AuditEvent.new_value, func.max(AuditEvent.id))
+        .where(
+            AuditEvent.category_id.in_([c.id for c in categories] or [0]),
+            AuditEvent.kind.in_([AUDIT_CATEGORY, AUDIT_CATEGORY_DESCRIPTION]),
+        )
+        .group_by(AuditEvent.category_id, AuditEvent.kind, AuditEvent.new_value)
+    )
+    names, descriptions = {}, {}
+    by_id = {c.id: c for c in categories}
+    for category_id, kind, value, latest in rows:
+        if kind == AUDIT_CATEGORY_DESCRIPTION:
+            descriptions[category_id] = max(latest, descriptions.get(category_id, 0))
+        elif value in (by_id[category_id].name, f"created {by_id[category_id].name}"):
+            names[category_id] = max(latest, names.get(category_id, 0))
+    return {c.id: (names.get(c.id, 0), descriptions.get(c.id, 0)) for c in categories}
+
+
+def describe_category(actor, category, description, seen=None):
+    """Set (or clear, with "") what the category is for; the change is in the audit history.
+    `seen`: the description's version the form showed (AuditStale, nothing saved, when it was
+    changed since; None: not checked)."""
+    lock_row(category)
+    audit.check_seen(seen, *_descriptions_of(category.id))
     description = clean_description(description)
     if description == category.description:
         return category
@@ -77,8 +108,12 @@ def describe_category(actor, category, description):
     return category
 
 
-def rename_category(actor, category, name):
-    """Rename a category. Guarantees the same name rules as creation; tickets keep their category."""
+def rename_category(actor, category, name, seen=None):
+    """Rename a category. Guarantees the same name rules as creation; tickets keep their category.
+    `seen`: the name's version the form showed (AuditStale, nothing saved, when it was renamed
+    since; None: not checked)."""
+    lock_row(category)
+    audit.check_name_seen(seen, AUDIT_CATEGORY, category.name, AuditEvent.category_id == category.id)
     old = category.name
     name = _clean_name(name, exclude_id=category.id)
     if name == old:

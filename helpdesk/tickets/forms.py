@@ -192,8 +192,15 @@ class CategoryForm(FlaskForm):
     )
 
 
+class CategoryRenameForm(CategoryForm):
+    """A row's rename: the name, and the name's version the row showed (categories.versions)."""
+
+    seen_change = HiddenField(validators=[Optional(), Length(max=18)])
+
+
 class CategoryDescriptionForm(FlaskForm):
     description = StringField("Description", validators=[Optional()])
+    seen_change = HiddenField(validators=[Optional(), Length(max=18)])
 
 
 class ArchiveForm(FlaskForm):

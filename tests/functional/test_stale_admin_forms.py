@@ -33,10 +33,11 @@ def _text(response):
 
 
 def _seen(page, form_marker, name="seen_change"):
-    """The version a form carries: the first `name` input after `form_marker` in the page."""
+    """The version a form carries: the first `name` input after `form_marker` in the page ("" when
+    there is none: the form is sent without one, as a page from before the versions would)."""
     start = page.index(form_marker)
     found = re.search(rf'name="{name}"[^>]*value="(\d*)"|value="(\d*)"[^>]*name="{name}"', page[start:])
-    return next(g for g in found.groups() if g is not None)
+    return next(g for g in found.groups() if g is not None) if found else ""
 
 
 def _reload(model, row_id):
@@ -164,3 +165,109 @@ def test_boxes_ticked_with_javascript_keep_the_grid_fresh(client, ada, make, ref
     data = {"rows": [ivan.id], "perm": [f"{ivan.id}:{sales.id}"], "seen_change": fresh}
     assert client.post("/admin/permissions?page=1", data=data).status_code == 302
     assert _grants() == {(ivan.id, sales.id)}
+
+
+# --- a category's name and description, edited in its row (/admin/categories) -------------------
+
+
+def test_a_stale_rename_of_a_category_is_refused_and_keeps_what_was_typed(client, ada, bob_client, ref):
+    from helpdesk.tickets.models import Category
+
+    it = ref.categories["IT"]
+    page = client.get("/admin/categories").get_data(as_text=True)
+    seen = _seen(page, f"/admin/categories/{it.id}/rename")
+    bob = bob_client.post(
+        f"/admin/categories/{it.id}/rename", data={"name": "IT Support", "seen_change": seen}
+    )
+    assert bob.status_code == 302
+    stale = client.post(f"/admin/categories/{it.id}/rename", data={"name": "IT Desk", "seen_change": seen})
+    body = _text(stale)
+    assert stale.status_code == 409
+    assert re.search(
+        rf"This category's name was changed by Bob Admin {WHEN} \(now “IT Support”\) after you opened "
+        r"this page; nothing was saved\. The box still shows what you typed: rename again to replace it\.",
+        body,
+    )
+    assert f'id="category-name-{it.id}" name="name" value="IT Desk"' in body
+    assert _reload(Category, it.id).name == "IT Support"
+    # the refused row carries the current version: renaming again is the admin's choice, and works
+    again = {"name": "IT Desk", "seen_change": _seen(body, f"/admin/categories/{it.id}/rename")}
+    assert client.post(f"/admin/categories/{it.id}/rename", data=again).status_code == 302
+    assert _reload(Category, it.id).name == "IT Desk"
+
+
+def test_a_stale_description_is_refused_but_another_field_s_change_does_not_refuse_it(
+    client, ada, bob_client, ref
+):
+    from helpdesk.tickets.models import Category
+
+    it = ref.categories["IT"]
+    page = client.get("/admin/categories").get_data(as_text=True)
+    name_seen = _seen(page, f"/admin/categories/{it.id}/rename")
+    seen = _seen(page, f"/admin/categories/{it.id}/describe")
+    # Bob rewrites the description and archives the category; Ada's row was opened before both
+    described = {"description": "Laptops, phones and the VPN.", "seen_change": seen}
+    assert bob_client.post(f"/admin/categories/{it.id}/describe", data=described).status_code == 302
+    assert bob_client.post(f"/admin/categories/{it.id}/archive", data={"archived": "1"}).status_code == 302
+    stale = client.post(
+        f"/admin/categories/{it.id}/describe",
+        data={"description": "Laptops and phones.", "seen_change": seen},
+        headers=HX,
+    )
+    body = _text(stale)
+    assert stale.status_code == 200 and "<html" not in body
+    assert re.search(
+        rf"The description of IT was changed by Bob Admin {WHEN} \(now “Laptops, phones and the VPN\.”\)",
+        body,
+    )
+    assert ">Laptops and phones.</textarea>" in body  # what Ada typed
+    assert _reload(Category, it.id).description == "Laptops, phones and the VPN."
+    # nobody renamed it: Ada's rename from the same old page goes through (the archiving does not
+    # make the name stale)
+    renamed = client.post(
+        f"/admin/categories/{it.id}/rename", data={"name": "Devices", "seen_change": name_seen}
+    )
+    assert renamed.status_code == 302
+    stored = _reload(Category, it.id)
+    assert (stored.name, stored.description, stored.archived) == (
+        "Devices",
+        "Laptops, phones and the VPN.",
+        True,
+    )
+    # a freshly loaded row saves its description
+    fresh = _seen(
+        client.get("/admin/categories").get_data(as_text=True), f"/admin/categories/{it.id}/describe"
+    )
+    saved = client.post(
+        f"/admin/categories/{it.id}/describe",
+        data={"description": "Laptops and phones.", "seen_change": fresh},
+    )
+    assert saved.status_code == 302
+    assert _reload(Category, it.id).description == "Laptops and phones."
+
+
+# --- an organization's name, edited in its row (/admin/organizations) ------------------------------
+
+
+def test_a_stale_rename_of_an_organization_is_refused_and_a_fresh_row_renames(client, ada, bob_client, make):
+    from helpdesk.accounts.models import Organization
+
+    acme = make.OrganizationFactory(name="Acme")
+    url = f"/admin/organizations/{acme.id}/rename"
+    seen = _seen(client.get("/admin/organizations").get_data(as_text=True), url)
+    assert bob_client.post(url, data={"name": "Acme Europe", "seen_change": seen}).status_code == 302
+    stale = client.post(url, data={"name": "Acme Inc", "seen_change": seen}, headers=HX)
+    body = _text(stale)
+    assert stale.status_code == 200 and body.lstrip().startswith(f'<tr id="organization-{acme.id}"')
+    assert re.search(
+        rf"This organization's name was changed by Bob Admin {WHEN} \(now “Acme Europe”\) after you "
+        r"opened this page; nothing was saved\. The box still shows what you typed: rename again",
+        body,
+    )
+    assert 'value="Acme Inc"' in body
+    plain = client.post(url, data={"name": "Acme Inc", "seen_change": seen})
+    assert plain.status_code == 409 and "This organization's name was changed by Bob Admin" in _text(plain)
+    assert _reload(Organization, acme.id).name == "Acme Europe"
+    fresh = _seen(client.get("/admin/organizations").get_data(as_text=True), url)
+    assert client.post(url, data={"name": "Acme Inc", "seen_change": fresh}).status_code == 302
+    assert _reload(Organization, acme.id).name == "Acme Inc"
