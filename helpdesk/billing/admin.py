@@ -4,6 +4,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_login import current_user
 from wtforms import SelectChoice
 
+from helpdesk import money, staleness
 from helpdesk.accounts.reauth import recent_authentication
 from helpdesk.actions import perform
 from helpdesk.billing import purchases as billing
@@ -14,6 +15,7 @@ from helpdesk.billing.forms import PackForm, PaymentFilter, PhoneOrderForm
 from helpdesk.billing.models import PAYMENT_STATUS_LABELS, PAYMENT_STATUSES, CreditPack
 from helpdesk.billing.portal import return_urls
 from helpdesk.confirming import ask_first
+from helpdesk.credits import plans as credit_settings
 from helpdesk.csvexport import csv_response
 from helpdesk.extensions import db
 from helpdesk.htmx import render_page_or_block
@@ -54,14 +56,65 @@ def packs():
 def pack_form(pack_id):
     pack = db.get_or_404(CreditPack, pack_id) if pack_id else None
     form = PackForm.for_pack(pack, default_currency=current_app.config["CURRENCY"])
+    if pack is not None and request.method == "GET":
+        form.seen_change.data = str(credit_settings.settings_version("pack", pack.id))
+    status = 200
     if form.validate_on_submit():
         fields = dict(credits=form.credits.data, price=form.price_minor(), active=form.active.data)
-        outcome = perform(billing.save_pack, pack, name=form.name.data, currency=form.currency.data, **fields)
+        seen = staleness.seen_number(form.seen_change.data)
+        outcome = perform(
+            billing.save_pack,
+            pack,
+            name=form.name.data,
+            currency=form.currency.data,
+            actor=current_user,
+            seen=seen,
+            **fields,
+        )
         if outcome.ok:
             flash("Pack saved.", "success")
             return redirect(url_for("billing_admin.packs"))
-        form.form_errors.append(outcome.message)
-    return render_template("billing/admin/pack_form.html", form=form, pack=pack)
+        if isinstance(outcome.error, credit_settings.StaleSettings):
+            _show_stale_pack(form, pack, outcome.error.changes)
+            status = 409
+        else:
+            form.form_errors.append(outcome.message)
+    return render_template("billing/admin/pack_form.html", form=form, pack=pack), status
+
+
+def _pack_value(field, value, pack):
+    """A pack's field as the refusal of a stale form names it."""
+    if field == "price":
+        return f"price {money.format_money(int(value), pack.currency)}"
+    if field == "credits":
+        return f"{int(value):,} credits"
+    if field == "active":
+        return "on sale" if value == "True" else "not on sale"
+    return f"{field} “{value}”"
+
+
+def _show_stale_pack(form, pack, changes):
+    """The form saved after someone else saved the same pack: nothing was saved. Say who changed
+    what; a field they changed shows its stored value unless this form changed it too (it then
+    keeps what was typed), and the form carries the current version, so saving again goes through."""
+    shown, latest = {}, {}
+    for change in changes:  # what the form showed of each field, and its latest value
+        shown.setdefault(change.field, change.old_value)
+        latest[change.field] = change.new_value
+    typed = {
+        "name": (form.name.data or "").strip(),
+        "credits": form.credits.data,
+        "price": form.price_minor(),
+        "currency": (form.currency.data or "").lower(),
+        "active": bool(form.active.data),
+    }
+    stored = PackForm.for_pack(pack, default_currency=pack.currency, formdata=None)
+    for field in latest:
+        if str(typed[field]) == shown[field]:  # left as it was shown: the stored value now
+            form[field].data, form[field].raw_data = stored[field].data, None
+    form.seen_change.data = str(credit_settings.settings_version("pack", pack.id))
+    what = ", ".join(_pack_value(field, value, pack) for field, value in latest.items())
+    form.form_errors.append(staleness.refusal(pack.name, what=what, **staleness.recorded(changes)))
 
 
 @admin_bp.post("/packs/<int:pack_id>/delete")

@@ -11,7 +11,7 @@ from wtforms import (
     SelectField,
     StringField,
 )
-from wtforms.validators import Email, InputRequired, Length, NumberRange, Regexp, ValidationError
+from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from helpdesk import money
 from helpdesk.formfields import Filled, IntegerField, db_int
@@ -62,20 +62,25 @@ class PackForm(FlaskForm):
         "Currency", validators=[InputRequired(), Regexp(r"^[A-Za-z]{3}$", message="Three letters, e.g. usd.")]
     )
     active = BooleanField("On sale", default=True)
+    # credits' settings_version("pack", id) when the edit page was shown: a save after someone
+    # else's is refused (none for a new pack)
+    seen_change = HiddenField(validators=[Optional(), Length(max=18)])
 
     @classmethod
-    def for_pack(cls, pack, default_currency):
-        """The form for editing `pack` (price shown in main units), or a blank one for a new pack."""
+    def for_pack(cls, pack, default_currency, **kwargs):
+        """The form for editing `pack` (price shown in main units), or a blank one for a new pack
+        (`kwargs`: FlaskForm's, e.g. formdata=None for the stored values alone)."""
         if pack is None:
-            return cls(data={"currency": default_currency})
+            return cls(data={"currency": default_currency}, **kwargs)
         return cls(
+            **kwargs,
             data={
                 "name": pack.name,
                 "credits": pack.credits,
                 "price": money.to_major(pack.price, pack.currency),
                 "currency": pack.currency,
                 "active": pack.active,
-            }
+            },
         )
 
     def validate_price(self, field):

@@ -33,6 +33,7 @@ from helpdesk.billing.models import (
 )
 from helpdesk.credits import alerts as credit_alerts
 from helpdesk.credits import ledger as credits
+from helpdesk.credits import plans as credit_settings
 from helpdesk.credits.models import CreditAccount, LedgerEntry, ServicePlan
 from helpdesk.dbtypes import utcnow
 from helpdesk.errors import NotAllowed, ValidationFailed
@@ -285,18 +286,39 @@ def checkout_wait_state(payment, now=None):
 # Packs (admin)
 
 
-def save_pack(pack, *, name, credits, price, currency, active):
-    """Create (pack=None) or update a pack; names are unique. Past payments keep their own copy."""
+PACK_FIELDS = ("name", "credits", "price", "currency", "active")
+
+
+def save_pack(pack, *, name, credits, price, currency, active, actor=None, seen=None):
+    """Create (pack=None) or update a pack; names are unique. Past payments keep their own copy.
+    Each changed field of an existing pack is recorded with `actor` (credits' settings trail,
+    subject "pack"); `seen`: the settings_version the edit form was opened at (StaleSettings,
+    nothing saved, when the pack was changed since; None: not checked)."""
+    if pack is not None:
+        credit_settings.check_seen(pack, "pack", seen)
     name = name.strip()
     clash = db.session.scalar(select(CreditPack.id).where(func.lower(CreditPack.name) == name.lower()))
     if clash is not None and (pack is None or clash != pack.id):
         raise ValidationFailed("Another pack already has that name.")
     if credits <= 0 or price <= 0:
         raise ValidationFailed("Credits and price must be positive.")
-    pack = pack or CreditPack()
-    pack.name, pack.credits, pack.price = name, credits, price
-    pack.currency, pack.active = currency.lower(), active
-    db.session.add(pack)
+    values = {
+        "name": name,
+        "credits": credits,
+        "price": price,
+        "currency": currency.lower(),
+        "active": active,
+    }
+    if pack is None:
+        pack = CreditPack(**values)
+        db.session.add(pack)
+    else:
+        for field in PACK_FIELDS:
+            if getattr(pack, field) != values[field]:
+                credit_settings.record_change(
+                    actor, "pack", pack.id, field, getattr(pack, field), values[field]
+                )
+                setattr(pack, field, values[field])
     db.session.flush()
     return pack
 

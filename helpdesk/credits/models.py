@@ -199,13 +199,14 @@ class CreditAlert(db.Model):
 
 
 class CreditSettingChange(db.Model):
-    """Audit trail of plan and tariff edits: who changed which field from what to what."""
+    """Audit trail of plan, tariff, member cap and credit pack edits: who changed which field from
+    what to what."""
 
     __tablename__ = "credit_setting_changes"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    subject: Mapped[str] = mapped_column(String(20))  # "plan" or "tariff"
+    subject: Mapped[str] = mapped_column(String(20))  # "plan", "tariff", "member_cap" or "pack"
     subject_id: Mapped[int] = mapped_column()
     field: Mapped[str] = mapped_column(String(50))
     old_value: Mapped[str | None] = mapped_column(String(400))

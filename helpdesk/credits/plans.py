@@ -40,7 +40,9 @@ PLAN_FIELDS = (
 )
 
 
-def _record(actor, subject, subject_id, field, old, new):
+def record_change(actor, subject, subject_id, field, old, new):
+    """Record one changed setting (of a plan, a tariff, billing's packs...) with its actor: the
+    trail, and the version a form of it carries (settings_version)."""
     db.session.add(
         CreditSettingChange(
             actor_id=actor.id if actor else None,
@@ -62,7 +64,7 @@ class TariffRefused(ValidationFailed):
 
 
 class StaleSettings(StaleUpdate):
-    """The form was opened before someone else saved the same plan or tariff: nothing was saved.
+    """The form was opened before someone else saved the same plan, tariff or pack: nothing was saved.
     `changes` are the CreditSettingChange rows saved since, oldest first (the view names them)."""
 
     def __init__(self, changes):
@@ -71,7 +73,7 @@ class StaleSettings(StaleUpdate):
 
 
 def settings_version(subject, subject_id):
-    """The id of the latest recorded change of a plan or tariff (0: none yet). A form carries it
+    """The id of the latest recorded change of a plan, tariff or pack (0: none yet). A form carries it
     and hands it back, so a save can tell whether it still edits what the form showed."""
     return (
         db.session.scalar(
@@ -83,8 +85,8 @@ def settings_version(subject, subject_id):
     )
 
 
-def _check_seen(row, subject, seen):
-    """Lock the plan's or priority's row until commit (read afresh), then raise StaleSettings when
+def check_seen(row, subject, seen):
+    """Lock the plan's, priority's or pack's row until commit (read afresh), then raise StaleSettings when
     a change was recorded after `seen` (the version the form was opened at). `seen` None (a form
     without it, e.g. a script's POST) is not checked."""
     lock_row(row)
@@ -106,7 +108,7 @@ def _check_seen(row, subject, seen):
 def record_plan_change(actor, plan, field, old, new):
     """Record one changed plan setting kept outside the plan's row (e.g. billing's subscription price)."""
     if old != new:
-        _record(actor, "plan", plan.id, field, old, new)
+        record_change(actor, "plan", plan.id, field, old, new)
         db.session.flush()
 
 
@@ -124,7 +126,7 @@ def set_tariff(
     """Change a priority's price and targets (tickets opened from now on; past charges and due
     times stay). A resolution refund needs a resolution target. `seen`: the settings_version the
     form was opened at (StaleSettings when the tariff changed since)."""
-    _check_seen(priority, "tariff", seen)
+    check_seen(priority, "tariff", seen)
     if credit_cost < 0:
         raise TariffRefused("credit_cost", "The price is 0 or more.")
     if response_minutes <= 0:
@@ -149,7 +151,7 @@ def set_tariff(
     for field, value in changes:
         old = getattr(priority, field)
         if old != value:
-            _record(actor, "tariff", priority.id, field, old, value)
+            record_change(actor, "tariff", priority.id, field, old, value)
             setattr(priority, field, value)
     db.session.flush()
 
@@ -185,7 +187,7 @@ def format_thresholds(plan):
 def update_plan(plan, actor, *, priorities, thresholds, seen=None, **fields):
     """Apply an admin's edit of a plan: fields, offered priorities and low-balance stages.
     `seen`: the settings_version the form was opened at (StaleSettings when the plan changed since)."""
-    _check_seen(plan, "plan", seen)
+    check_seen(plan, "plan", seen)
     if fields.get("billing_mode") not in (BILLING_PRIORITY, BILLING_TIME):
         raise ValidationFailed("Choose a billing mode.")
     if fields["overdraft_floor"] > 0 or fields["minute_rate"] <= 0:
@@ -206,13 +208,13 @@ def update_plan(plan, actor, *, priorities, thresholds, seen=None, **fields):
     for field in PLAN_FIELDS:
         old, new = getattr(plan, field), fields[field]
         if old != new:
-            _record(actor, "plan", plan.id, field, old, new)
+            record_change(actor, "plan", plan.id, field, old, new)
             setattr(plan, field, new)
     old_names = ", ".join(p.name for p in plan.priorities)
     plan.priorities = sorted(priorities, key=lambda p: p.sort_order)
     new_names = ", ".join(p.name for p in plan.priorities)
     if old_names != new_names:
-        _record(actor, "plan", plan.id, "priorities", old_names, new_names)
+        record_change(actor, "plan", plan.id, "priorities", old_names, new_names)
     old_stages = format_thresholds(plan)
     if [(t.basis, t.value) for t in plan.thresholds] != stages:
         plan.thresholds = []
@@ -221,7 +223,7 @@ def update_plan(plan, actor, *, priorities, thresholds, seen=None, **fields):
             LowBalanceThreshold(position=i, basis=b, value=v) for i, (b, v) in enumerate(stages, start=1)
         ]
         db.session.flush()
-        _record(actor, "plan", plan.id, "thresholds", old_stages, format_thresholds(plan))
+        record_change(actor, "plan", plan.id, "thresholds", old_stages, format_thresholds(plan))
     db.session.flush()
     return plan
 

@@ -1,0 +1,90 @@
+"""Shared things two people edit from forms opened at the same time (credit packs, webhook
+endpoints, shared saved replies, time entries): a save from a form opened before someone else's
+save is refused (409, 200 with htmx) with what changed (and who, where that is recorded), keeps
+what was typed and loses nothing of the other save; a freshly loaded form saves normally."""
+
+import html
+import re
+
+import pytest
+
+from helpdesk.extensions import db
+from tests import billing_support as bs
+
+HX = {"HX-Request": "true"}
+WHEN = r"at \d\d:\d\d"
+
+
+@pytest.fixture
+def ada(make, login):
+    admin = make.admin(name="Ada Admin", email="ada@example.test")
+    login(admin)
+    return admin
+
+
+@pytest.fixture
+def bob_client(make, login, app):
+    """A second admin, Bob, in his own browser."""
+    return login(make.admin(name="Bob Admin", email="bob@example.test"), as_client=app.test_client())
+
+
+def _text(response):
+    return html.unescape(response.get_data(as_text=True))
+
+
+def _hidden(page, name, after=""):
+    """The value of the hidden input `name` (the first after `after`); "" when there is none, as a
+    page from before the versions would send it."""
+    start = page.index(after) if after else 0
+    found = re.search(rf'<input[^>]*name="{name}"[^>]*>', page[start:])
+    value = re.search(r'value="([^"]*)"', found.group(0)) if found else None
+    return html.unescape(value.group(1)) if value else ""
+
+
+def _reload(model, row_id):
+    db.session.expire_all()
+    return db.session.get(model, row_id)
+
+
+# --- credit packs (/admin/billing/packs/<id>/edit) -------------------------------------------------
+
+
+def _pack_data(seen, **change):
+    data = {"name": "Team", "credits": "1200", "price": "50.00", "currency": "usd", "active": "y"}
+    return {**data, "seen_change": seen, **change}
+
+
+def test_a_stale_pack_form_is_refused_and_keeps_the_other_admin_s_price(client, ada, bob_client):
+    from helpdesk.billing.models import CreditPack
+
+    team = bs.pack(name="Team", credits=1200, price=5000)
+    db.session.commit()
+    url = f"/admin/billing/packs/{team.id}/edit"
+    seen = _hidden(client.get(url).get_data(as_text=True), "seen_change")
+    assert _hidden(bob_client.get(url).get_data(as_text=True), "seen_change") == seen
+    assert bob_client.post(url, data=_pack_data(seen, price="60.00")).status_code == 302
+    # Ada's page still shows 50.00 and takes the pack off sale
+    off_sale = _pack_data(seen)
+    off_sale.pop("active")
+    stale = client.post(url, data=off_sale)
+    body = _text(stale)
+    assert stale.status_code == 409
+    assert re.search(
+        rf"Team was changed by Bob Admin {WHEN} \(price 60\.00 USD\) after you opened this form; "
+        r"nothing was saved\. Check the values below and save again\.",
+        body,
+    )
+    assert re.search(r'name="price"[^>]*value="60\.00"', body)  # Bob's price, not the stale one
+    assert not re.search(r'name="active"[^>]*checked', body)  # Ada's choice is kept
+    stored = _reload(CreditPack, team.id)
+    assert (stored.price, stored.active) == (6000, True)
+    # sent again as shown (it carries the current version): both changes stand
+    again = dict(off_sale, price="60.00", seen_change=_hidden(body, "seen_change"))
+    assert client.post(url, data=again).status_code == 302
+    stored = _reload(CreditPack, team.id)
+    assert (stored.price, stored.active) == (6000, False)
+    # a freshly loaded form saves normally
+    fresh = _hidden(client.get(url).get_data(as_text=True), "seen_change")
+    renamed = dict(off_sale, name="Team plus", price="60.00", seen_change=fresh)
+    assert client.post(url, data=renamed).status_code == 302
+    assert _reload(CreditPack, team.id).name == "Team plus"
