@@ -4,6 +4,7 @@ Admins only (admin_blueprint: others get 404)."""
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from helpdesk import staleness
 from helpdesk.access import admin_blueprint
 from helpdesk.accounts.reauth import recent_authentication
 from helpdesk.actions import perform
@@ -13,7 +14,7 @@ from helpdesk.htmx import render_page_or_block
 from helpdesk.tickets.forms import new_submission_key
 from helpdesk.web import paginate
 from helpdesk.webhooks import endpoints as service
-from helpdesk.webhooks.forms import ActionForm, EndpointForm, NewEndpointForm
+from helpdesk.webhooks.forms import ActionForm, EditEndpointForm, NewEndpointForm
 from helpdesk.webhooks.models import EVENT_TYPES, WebhookEndpoint
 
 bp = admin_blueprint("webhooks_admin", __name__)
@@ -75,12 +76,19 @@ def _endpoint_page(endpoint, form=None, status=200):
         "delivery_log",
         status=status,
         endpoint=endpoint,
-        form=form or EndpointForm(obj=endpoint, formdata=None),
+        form=form or _stored_form(endpoint),
         action=ActionForm(),
         page=page,
         waiting=service.waiting(endpoint),
         requested_url=service.requested_url(endpoint),
     )
+
+
+def _stored_form(endpoint):
+    """The settings form with what is stored, and the version it shows."""
+    form = EditEndpointForm(obj=endpoint, formdata=None)
+    form.seen.data = service.version_of(endpoint)
+    return form
 
 
 @bp.get("/<int:endpoint_id>")
@@ -91,14 +99,72 @@ def endpoint(endpoint_id):
 @bp.post("/<int:endpoint_id>")
 def edit(endpoint_id):
     item = db.get_or_404(WebhookEndpoint, endpoint_id)
-    form = EndpointForm()
+    form = EditEndpointForm()
     if form.validate_on_submit():
-        outcome = perform(service.update_endpoint, item, current_user, **_fields(form))
+        seen = form.seen.data or None
+        outcome = perform(service.update_endpoint, item, current_user, seen=seen, **_fields(form))
         if outcome.ok:
             flash("Endpoint saved.", "success")
             return redirect(url_for("webhooks_admin.endpoint", endpoint_id=item.id))
+        if isinstance(outcome.error, service.EndpointStale):
+            return _stale(item, form)
         _show_error(form, outcome)
     return _endpoint_page(item, form, status=422)
+
+
+# What the refusal of a stale form names of the latest change, from its audit entry's words.
+_CHANGES = {
+    " changed:": "settings saved",
+    ": secret rotated": "secret rotated",
+    " enabled": "enabled",
+    " disabled": "disabled",
+}
+
+
+def _stale(endpoint, form):
+    """The form saved after someone else changed the endpoint: nothing was saved. Say who made the
+    latest change and what it was, and where the stored settings differ from what was typed; the
+    form keeps what was typed and carries the current version, so saving again replaces them (as
+    the business hours' form does)."""
+    change = service.last_change(endpoint)
+    rest = (change.new_value or "").removeprefix(f"endpoint #{endpoint.id}") if change else ""
+    what = next((words for start, words in _CHANGES.items() if rest.startswith(start)), "")
+    if change is None and not endpoint.enabled:
+        what = endpoint.disabled_reason or "disabled"
+    differ = _differences(endpoint, form)
+    then = "The form still shows what you typed: save again to replace them."
+    if differ:
+        then = f"The stored settings differ from yours in {'; '.join(differ)}. {then}"
+    form.form_errors.append(
+        staleness.refusal(
+            "This endpoint",
+            actors=[staleness.actor_name(change)] if change else (),
+            at=endpoint.updated_at,
+            what=what,
+            opened="this page",
+            then=then,
+        )
+    )
+    form.seen.data = service.version_of(endpoint)
+    return _endpoint_page(endpoint, form, status=409)
+
+
+def _differences(endpoint, form):
+    """Where the stored settings differ from what was typed, as the refusal names them."""
+    stored_events = [name for name in EVENT_TYPES if name in (endpoint.events or ())]
+    typed_events = [name for name in EVENT_TYPES if name in (form.events.data or ())]
+    found = []
+    if endpoint.url != (form.url.data or ""):
+        found.append(f"URL: {endpoint.url}")
+    if stored_events != typed_events:
+        found.append(f"events: {', '.join(stored_events) or 'none'}")
+    if endpoint.description != (form.description.data or ""):
+        found.append(
+            f"description: “{endpoint.description}”" if endpoint.description else "description: none"
+        )
+    if endpoint.internal_notes != bool(form.internal_notes.data):
+        found.append("internal notes: " + ("sent" if endpoint.internal_notes else "not sent"))
+    return found
 
 
 @bp.post("/<int:endpoint_id>/rotate")

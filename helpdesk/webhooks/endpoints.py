@@ -1,7 +1,8 @@
 """Webhook endpoints: register, change, rotate the secret, enable, disable, delete; redeliver.
 
 Services only flush (the view commits). Every change is written to the admin audit trail, never
-with the secret in it.
+with the secret in it. Every change also moves `updated_at`, the version an edit form carries:
+a save from a form opened before someone else's change is refused (EndpointStale).
 """
 
 import hashlib
@@ -9,13 +10,14 @@ import unicodedata
 from urllib.parse import urlsplit
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from helpdesk.accounts import audit
+from helpdesk.accounts.models import AuditEvent
 from helpdesk.dbtypes import utcnow
-from helpdesk.errors import ValidationFailed
+from helpdesk.errors import StaleUpdate, ValidationFailed
 from helpdesk.extensions import db
-from helpdesk.querying import add_unless_twin
+from helpdesk.querying import add_unless_twin, lock_row
 from helpdesk.webhooks.models import (
     DELIVERY_QUEUED,
     EVENT_TYPES,
@@ -167,8 +169,41 @@ def _added_with(actor, key):
     )
 
 
-def update_endpoint(endpoint, actor, *, url, events, description="", internal_notes=False):
-    """Change the URL, events, description or internal-note choice (the secret stays)."""
+class EndpointStale(StaleUpdate):
+    """The endpoint was changed (edited, its secret rotated, enabled or disabled) after the form
+    was opened: nothing was saved. `endpoint` is as stored now."""
+
+    def __init__(self, endpoint):
+        self.endpoint = endpoint
+        super().__init__("This endpoint was changed after you opened the page: nothing was saved.")
+
+
+def version_of(endpoint):
+    """What the edit form carries of the endpoint it shows: its last change's time."""
+    return endpoint.updated_at.isoformat()
+
+
+def last_change(endpoint):
+    """The audit entry of the endpoint's latest change (who made it, and what it was), or None when
+    that change has none (the worker disabling it after failures: `disabled_reason` says so). The
+    entry is written after `updated_at` is set, in the same transaction."""
+    about = or_(
+        AuditEvent.new_value.startswith(f"endpoint #{endpoint.id} ", autoescape=True),
+        AuditEvent.new_value.startswith(f"endpoint #{endpoint.id}:", autoescape=True),
+    )
+    query = select(AuditEvent).where(
+        AuditEvent.kind == "webhook", AuditEvent.created_at >= endpoint.updated_at, about
+    )
+    return db.session.scalar(query.order_by(AuditEvent.id.desc()).limit(1))
+
+
+def update_endpoint(endpoint, actor, *, url, events, description="", internal_notes=False, seen=None):
+    """Change the URL, events, description or internal-note choice (the secret stays).
+    `seen`: version_of the endpoint the form showed (EndpointStale, nothing saved, when it changed
+    since; None: not checked). The row is locked until commit, so two saves take turns."""
+    lock_row(endpoint)
+    if seen is not None and seen != version_of(endpoint):
+        raise EndpointStale(endpoint)
     old = endpoint.url
     endpoint.url = check_url(url)
     endpoint.events = check_events(events)

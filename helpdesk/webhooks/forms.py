@@ -37,6 +37,12 @@ class EndpointForm(FlaskForm):
     )
 
 
+class EditEndpointForm(EndpointForm):
+    """An endpoint's settings, with the version the page showed (endpoints.version_of)."""
+
+    seen = HiddenField(validators=[Optional(), Length(max=40)])
+
+
 class NewEndpointForm(EndpointForm):
     """ "New endpoint": its submission key, made when the form is shown (and kept when it comes back
     refused), adds one endpoint however often the form is sent."""

@@ -88,3 +88,65 @@ def test_a_stale_pack_form_is_refused_and_keeps_the_other_admin_s_price(client, 
     renamed = dict(off_sale, name="Team plus", price="60.00", seen_change=fresh)
     assert client.post(url, data=renamed).status_code == 302
     assert _reload(CreditPack, team.id).name == "Team plus"
+
+
+# --- webhook endpoints (/admin/webhooks/<id>) ------------------------------------------------------
+
+
+def test_a_stale_endpoint_form_is_refused_and_keeps_the_other_admin_s_url(client, ada, bob_client):
+    from helpdesk.webhooks.models import WebhookEndpoint
+    from tests.functional.webhook_support import add_endpoint
+
+    endpoint = add_endpoint(ada, "https://crm.example.com/in", events=["ticket.created"])
+    db.session.commit()
+    url = f"/admin/webhooks/{endpoint.id}"
+    seen = _hidden(client.get(url).get_data(as_text=True), "seen")
+    moved = {"url": "https://crm2.example.com/in", "events": ["ticket.created"], "seen": seen}
+    assert bob_client.post(url, data=moved).status_code == 302
+    # Ada's page still shows the old address; she adds an event
+    typed = {"url": "https://crm.example.com/in", "events": ["ticket.created", "payment.succeeded"]}
+    stale = client.post(url, data={**typed, "seen": seen})
+    body = _text(stale)
+    assert stale.status_code == 409
+    assert re.search(
+        rf"This endpoint was changed by Bob Admin {WHEN} \(settings saved\) after you opened this page; "
+        r"nothing was saved\. The stored settings differ from yours in URL: https://crm2\.example\.com/in; "
+        r"events: ticket\.created\. The form still shows what you typed: save again to replace them\.",
+        body,
+    )
+    assert re.search(r'<input checked[^>]*value="payment\.succeeded"', body)  # Ada's tick is kept
+    stored = _reload(WebhookEndpoint, endpoint.id)
+    assert (stored.url, stored.events) == ("https://crm2.example.com/in", ["ticket.created"])
+    # a freshly loaded page (Bob's address in it) saves Ada's event without undoing Bob's address
+    fresh = _hidden(client.get(url).get_data(as_text=True), "seen")
+    kept = {"url": "https://crm2.example.com/in", "events": typed["events"], "seen": fresh}
+    assert client.post(url, data=kept).status_code == 302
+    stored = _reload(WebhookEndpoint, endpoint.id)
+    assert (stored.url, sorted(stored.events)) == ("https://crm2.example.com/in", sorted(typed["events"]))
+
+
+def test_an_endpoint_disabled_by_another_admin_makes_the_form_stale_and_says_so(client, ada, bob_client):
+    from helpdesk.webhooks.models import WebhookEndpoint
+    from tests.functional.webhook_support import add_endpoint
+
+    endpoint = add_endpoint(ada, "https://crm.example.com/in", events=["ticket.created"])
+    db.session.commit()
+    url = f"/admin/webhooks/{endpoint.id}"
+    seen = _hidden(client.get(url).get_data(as_text=True), "seen")
+    assert bob_client.post(f"{url}/enabled", data={"enabled": "0"}).status_code == 302
+    data = {
+        "url": "https://crm.example.com/in",
+        "events": ["ticket.created"],
+        "description": "CRM",
+        "seen": seen,
+    }
+    stale = client.post(url, data=data)
+    body = _text(stale)
+    assert stale.status_code == 409
+    assert re.search(rf"This endpoint was changed by Bob Admin {WHEN} \(disabled\)", body)
+    assert "The stored settings differ from yours in description: none." in body
+    assert 'value="CRM"' in body
+    again = client.post(url, data={**data, "seen": _hidden(body, "seen")})
+    assert again.status_code == 302
+    stored = _reload(WebhookEndpoint, endpoint.id)
+    assert (stored.description, stored.enabled) == ("CRM", False)
