@@ -1,8 +1,8 @@
 """Forms of the saved-reply pages."""
 
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField, TextAreaField
-from wtforms.validators import Length
+from wtforms import HiddenField, SelectField, StringField, TextAreaField
+from wtforms.validators import Length, Optional
 
 from helpdesk.formfields import Filled
 from helpdesk.replies.models import BODY_MAX, TITLE_MAX
@@ -26,6 +26,8 @@ class SavedReplyForm(FlaskForm):
         description="Placeholders are filled in when the reply is inserted.",
     )
     scope = SelectField("Who may use it", validate_choice=True, default=PERSONAL)
+    # service.version_of the reply when its edit page was shown: a save after someone else's is refused
+    seen = HiddenField(validators=[Optional(), Length(max=40)])
 
     def set_scopes(self, categories):
         """'Only me', and each category the agent may share in."""

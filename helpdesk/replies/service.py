@@ -12,9 +12,9 @@ from sqlalchemy import bindparam, func, or_, select, update
 
 from helpdesk import policy
 from helpdesk.dbtypes import utcnow
-from helpdesk.errors import NotFound, ValidationFailed
+from helpdesk.errors import NotFound, StaleUpdate, ValidationFailed
 from helpdesk.extensions import db
-from helpdesk.querying import column_rows, escape_like
+from helpdesk.querying import column_rows, escape_like, lock_row
 from helpdesk.replies.models import BODY_MAX, TITLE_MAX, SavedReply
 from helpdesk.tickets.models import Category
 
@@ -130,9 +130,30 @@ def create(actor, title, body, category_id=None):
     return reply
 
 
-def update_reply(actor, reply, title, body, category_id=None):
+class ReplyStale(StaleUpdate):
+    """The saved reply was changed after the form was opened: nothing was saved. `reply` is as
+    stored now."""
+
+    def __init__(self, reply):
+        self.reply = reply
+        super().__init__("This saved reply was changed after you opened the form: nothing was saved.")
+
+
+def version_of(reply):
+    """What the edit form carries of the reply it shows: its last change's time (a use, which only
+    counts, keeps it)."""
+    return reply.updated_at.isoformat()
+
+
+def update_reply(actor, reply, title, body, category_id=None, seen=None):
+    """Change a reply's title, text and who may use it. `seen`: version_of the reply the form
+    showed (ReplyStale, nothing saved, when it changed since: a shared reply is kept by every
+    technician of its category; None: not checked). The row is locked until commit."""
     if not policy.can_keep_saved_reply(actor, reply):
         raise NotFound("No such saved reply.")
+    lock_row(reply)
+    if seen is not None and seen != version_of(reply):
+        raise ReplyStale(reply)
     title, body = _clean(title, body)
     if category_id is not None and category_id == reply.category_id:
         scope = (category_id, None)  # stays shared where it is (an archived category's too)
@@ -164,7 +185,8 @@ def record_use(reply_id):
     db.session.execute(
         update(SavedReply)
         .where(SavedReply.id == reply_id)
-        .values(use_count=SavedReply.use_count + 1, last_used_at=utcnow())
+        # updated_at as it was: a use is no change of the reply (an edit form stays current)
+        .values(use_count=SavedReply.use_count + 1, last_used_at=utcnow(), updated_at=SavedReply.updated_at)
     )
 
 

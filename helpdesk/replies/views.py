@@ -4,7 +4,7 @@ prune), new / edit / delete, the ticket page's picker fragment, and the count of
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from helpdesk import policy
+from helpdesk import policy, staleness
 from helpdesk.access import agent_blueprint
 from helpdesk.actions import perform
 from helpdesk.confirming import ask_first
@@ -65,9 +65,8 @@ def index():
 def _save(form, reply=None):
     if reply is None:
         return perform(service.create, current_user, form.title.data, form.body.data, form.category_id())
-    return perform(
-        service.update_reply, current_user, reply, form.title.data, form.body.data, form.category_id()
-    )
+    fields = (form.title.data, form.body.data, form.category_id())
+    return perform(service.update_reply, current_user, reply, *fields, seen=form.seen.data or None)
 
 
 def _show_refusal(form, error):
@@ -111,14 +110,39 @@ def edit(reply_id):
     if current not in {key for key, _label in form.scope.choices}:  # an archived category: it may stay
         form.scope.choices.append((current, f"Everyone working {reply.category.name}"))
     if request.method == "GET":
-        form.scope.data = current
+        form.scope.data, form.seen.data = current, service.version_of(reply)
     if form.validate_on_submit():
         outcome = _save(form, reply)
         if outcome.ok:
             flash(f"Saved reply “{reply.title}” saved.", "success")
             return redirect(url_for("replies.index"))
+        if isinstance(outcome.error, service.ReplyStale):
+            _show_stale(form, reply)
+            return _form_page(form, reply, status=409)
         _show_refusal(form, outcome.error)
     return _form_page(form, reply, status=422 if form.errors else 200)
+
+
+def _show_stale(form, reply):
+    """The form saved after someone else saved the same reply (a shared one is kept by every
+    technician of its category): nothing was saved. Say when, and where the stored reply differs
+    from what was typed; the form keeps what was typed and carries the current version, so saving
+    again replaces it (as the business hours' form does). Who saved it is not recorded."""
+    differ = []
+    if reply.title != (form.title.data or "").strip():
+        differ.append(f"its title (“{reply.title}”)")
+    if reply.body != (form.body.data or "").strip():
+        differ.append("its text")
+    scope = PERSONAL if reply.owner_id else str(reply.category_id)
+    if scope != form.scope.data:
+        who = "only its owner" if reply.owner_id else f"everyone working {reply.category.name}"
+        differ.append(f"who may use it ({who})")
+    then = "The form still shows what you typed: save again to replace it."
+    if differ:
+        then = f"The saved reply now differs from yours in {', '.join(differ)}. {then}"
+    subject = "This saved reply"
+    form.form_errors.append(staleness.refusal(subject, at=reply.updated_at, then=then))
+    form.seen.data = service.version_of(reply)
 
 
 @bp.post("/replies/<int:reply_id>/delete", endpoint="delete")

@@ -150,3 +150,47 @@ def test_an_endpoint_disabled_by_another_admin_makes_the_form_stale_and_says_so(
     assert again.status_code == 302
     stored = _reload(WebhookEndpoint, endpoint.id)
     assert (stored.description, stored.enabled) == ("CRM", False)
+
+
+# --- a saved reply shared in a category (/agent/replies/<id>/edit) ---------------------------------
+
+
+def test_a_stale_shared_reply_form_is_refused_and_keeps_both_texts(client, login, make, ref, app):
+    from helpdesk.replies.models import SavedReply
+
+    it = ref.categories["IT"]
+    ivan = make.technician(it, name="Ivan IT", email="ivan@example.com")
+    tess_client = login(
+        make.technician(it, name="Tess IT", email="tess@example.com"), as_client=app.test_client()
+    )
+    login(ivan)
+    reply = SavedReply(title="VPN reset", body="Restart the VPN client.", category_id=it.id)
+    db.session.add(reply)
+    db.session.commit()
+    url = f"/agent/replies/{reply.id}/edit"
+    seen = _hidden(client.get(url).get_data(as_text=True), "seen")
+    assert _hidden(tess_client.get(url).get_data(as_text=True), "seen") == seen
+    # using the reply on a ticket only counts: the forms stay current
+    assert tess_client.post(f"/agent/replies/{reply.id}/used").status_code == 204
+    tess = {"title": "VPN reset", "body": "Restart the VPN client, then sign in again.", "scope": str(it.id)}
+    assert tess_client.post(url, data={**tess, "seen": seen}).status_code == 302
+    # Ivan's page still shows the old text; he changes only the title
+    ivan_typed = {"title": "VPN: reset", "body": "Restart the VPN client.", "scope": str(it.id)}
+    stale = client.post(url, data={**ivan_typed, "seen": seen})
+    body = _text(stale)
+    assert stale.status_code == 409
+    assert re.search(
+        rf"This saved reply was changed {WHEN} after you opened this form; nothing was saved\. The saved "
+        r"reply now differs from yours in its title \(“VPN reset”\), its text\. The form still shows what "
+        r"you typed: save again to replace it\.",
+        body,
+    )
+    assert 'value="VPN: reset"' in body  # what Ivan typed, kept
+    assert re.search(r'name="body"[^>]*>\s*Restart the VPN client\.</textarea>', body)
+    assert _reload(SavedReply, reply.id).body == "Restart the VPN client, then sign in again."
+    # a freshly loaded form (Tess's text in it) saves Ivan's title and keeps her text
+    fresh = _hidden(client.get(url).get_data(as_text=True), "seen")
+    kept = {**tess, "title": "VPN: reset", "seen": fresh}
+    assert client.post(url, data=kept).status_code == 302
+    stored = _reload(SavedReply, reply.id)
+    assert (stored.title, stored.body) == ("VPN: reset", "Restart the VPN client, then sign in again.")
