@@ -10,14 +10,14 @@ global and `{% include "credits/agent/_low_balance_alert.html" %}` (it reads `lo
 from flask import abort, flash, redirect, url_for
 from flask_login import current_user
 
-from helpdesk import policy
+from helpdesk import policy, staleness
 from helpdesk.actions import perform
 from helpdesk.confirming import ask_first
 from helpdesk.credits import alerts as credit_alerts
 from helpdesk.credits import quotes as credit_quotes
 from helpdesk.credits import time_entries
 from helpdesk.credits.blueprints import agent_bp as bp
-from helpdesk.credits.forms import LogTimeForm, TimeEntryForm, TimerStopForm
+from helpdesk.credits.forms import EditTimeForm, LogTimeForm, TimerStopForm
 from helpdesk.credits.models import CreditAccount, TimeEntry
 from helpdesk.credits.panels import agent_panel, key_time_form
 from helpdesk.extensions import db
@@ -35,18 +35,24 @@ def _ticket(ticket_id):
     return policy.get_ticket_or_404(current_user, ticket_id)
 
 
-def _panel(ticket, **kw):
+def _panel(ticket, status=200, **kw):
     panel = key_time_form(agent_panel(current_user, ticket, **kw))
-    return render_page_or_block("credits/agent/ticket.html", "panel", ticket=ticket, panel=panel)
+    return render_page_or_block(
+        "credits/agent/ticket.html", "panel", status=status, ticket=ticket, panel=panel
+    )
 
 
-def _after_change(ticket, action, timer_form=None, other_timers=(), said=None, stopping=None):
-    """Run a service call, commit, then show the panel (htmx) or go back to the ticket page's
-    panel (without JavaScript), saying so when the time could not be charged. A refused timer
-    stop keeps what was typed in its form (`timer_form`; `stopping`: a colleague's timer's entry id).
-    `said(value)`, after the commit: the
-    entry the call returned and what to tell the agent of it (None: nothing beyond "saved")."""
-    outcome = perform(action)
+def _after_change(ticket, action, **shown):
+    """Run a service call, commit, then show what came of it (`_show_outcome`)."""
+    return _show_outcome(ticket, perform(action), **shown)
+
+
+def _show_outcome(ticket, outcome, timer_form=None, other_timers=(), said=None, stopping=None):
+    """Show the panel (htmx) or go back to the ticket page's panel (without JavaScript) after a
+    committed or refused service call, saying so when the time could not be charged. A refused
+    timer stop keeps what was typed in its form (`timer_form`; `stopping`: a colleague's timer's
+    entry id). `said(value)`, after the commit: the entry the call returned and what to tell the
+    agent of it (None: nothing beyond "saved")."""
     error = notice = None
     if not outcome.ok:
         error = outcome.message
@@ -175,12 +181,50 @@ def _entry(entry_id):
 @bp.post("/time/<int:entry_id>/edit")
 def edit_time(entry_id):
     entry = _entry(entry_id)
-    form = TimeEntryForm()
+    form = EditTimeForm()
     if not form.validate_on_submit():
         return _panel(entry.ticket, form=form)
-    billed = entry.billed
-    action = lambda: time_entries.edit_entry(entry, current_user, form.minutes.data, form.note.data)  # noqa: E731
-    return _after_change(entry.ticket, action, said=lambda e: (e, moved_text(e, billed)))
+    billed, seen = entry.billed, staleness.seen_number(form.revision.data)
+    outcome = perform(
+        time_entries.edit_entry, entry, current_user, form.minutes.data, form.note.data, seen=seen
+    )
+    if isinstance(outcome.error, time_entries.TimeEntryStale):
+        return _stale_entry(entry, form, outcome.error.changes)
+    return _show_outcome(entry.ticket, outcome, said=lambda e: (e, moved_text(e, billed)))
+
+
+def _stale_entry(entry, form, changes):
+    """The edit sent from a panel shown before someone else edited or deleted the entry: nothing
+    was saved or charged. Say who changed what; a field they changed shows its stored value unless
+    this form changed it too (it then keeps what was typed), and the row carries the entry's
+    current revision, so saving again goes through (a deleted entry has no form: what was typed
+    is said instead)."""
+    typed = {"entry_id": entry.id, "minutes": form.minutes.data, "note": (form.note.data or "").strip()}
+    first = changes[0] if changes else None
+    what = []
+    if entry.deleted_at is not None:
+        what.append("deleted")
+    else:
+        if first is not None and entry.minutes != first.old_minutes:
+            what.append(f"{entry.minutes} min")
+            if typed["minutes"] == first.old_minutes:
+                typed["minutes"] = entry.minutes
+        if first is not None and (entry.note or "") != (first.old_note or ""):
+            what.append(f"note “{entry.note}”" if entry.note else "note removed")
+            if typed["note"] == (first.old_note or ""):
+                typed["note"] = entry.note
+    then = "Check the values below and save again."
+    if entry.deleted_at is not None:
+        kept = f" “{typed['note']}”" if typed["note"] else ""
+        then = f"You had typed {typed['minutes']} min{kept}: log them again if they should stand."
+    message = staleness.refusal(
+        f"{entry.agent.name}'s time entry",
+        what=", ".join(what),
+        opened="this page",
+        then=then,
+        **staleness.recorded(changes),
+    )
+    return _panel(entry.ticket, status=staleness.conflict_status(), error=message, editing=typed)
 
 
 @bp.post("/time/<int:entry_id>/delete")

@@ -26,6 +26,12 @@ class TimeEntryForm(FlaskForm):
     note = StringField("Note", validators=[Optional(), Length(max=500)])
 
 
+class EditTimeForm(TimeEntryForm):
+    """An entry's edit: its minutes and note, and the entry's `revision` the panel showed."""
+
+    revision = HiddenField(validators=[Optional(), Length(max=9)])
+
+
 class LogTimeForm(TimeEntryForm):
     """The panel's "Log time": its submission key, made when the form is shown, logs (and charges)
     one form's minutes once, however often it is sent."""

@@ -55,6 +55,7 @@ class TimeEntryView:
     billed: int
     unbilled: bool
     deleted_at: object
+    revision: int = 0  # bumped by every edit or deletion: the version its edit form carries
 
     @property
     def running(self):
@@ -151,6 +152,7 @@ def _entries_statement():
             TimeEntry.billed,
             TimeEntry.unbilled,
             TimeEntry.deleted_at,
+            TimeEntry.revision,
         )
         .join(User, User.id == TimeEntry.agent_id)
         .where(TimeEntry.ticket_id == TICKET_ID)
@@ -172,6 +174,7 @@ def ticket_credits(ticket_id):
             e.billed,
             e.unbilled,
             e.deleted_at,
+            e.revision,
         )
         for e in connection.execute(_entries_statement(), {"ticket_id": ticket_id})
     )

@@ -82,14 +82,23 @@ def asked_message(result):
 
 
 def agent_panel(
-    user, ticket, form=None, error=None, timer_form=None, other_timers=(), notice=None, stopping=None
+    user,
+    ticket,
+    form=None,
+    error=None,
+    timer_form=None,
+    other_timers=(),
+    notice=None,
+    stopping=None,
+    editing=None,
 ):
     """What the agents' credit panel shows (`credits/agent/_panel.html`, in the ticket page's
     sidebar), as plain values: priority paid, credits spent, the bank and its low-balance alert,
     time entries (`changeable`: the ids of those `user` may edit or delete), the time form (`form`
     after a refused post) and the running timer's stop form (`timer_form` after a refused stop;
     `stopping`: the entry id when it was the stop form of a colleague's timer, an admin's), and
-    what a change just did (`notice`: what it charged or gave back) or why it was refused."""
+    what a change just did (`notice`: what it charged or gave back) or why it was refused;
+    `editing`: {"entry_id", "minutes", "note"} as an entry's refused edit form was sent."""
     credits = panel_reads.ticket_credits(ticket.id)
     return dict(
         priority=credits.priority,
@@ -110,6 +119,7 @@ def agent_panel(
         error=error,
         notice=notice,
         other_timers=list(other_timers),  # just started: the tickets where the agent's timer also runs
+        editing=editing or {},
     )
 
 

@@ -5,7 +5,9 @@ Guarantees of this module:
   bank cannot cover it, the entry is kept, marked unbilled, and admins are alerted;
 - a "Log time" form logs and charges its minutes once, however often it is sent (its
   submission key);
-- an entry is edited or deleted only by the agent who logged it, or by an admin;
+- an entry is edited or deleted only by the agent who logged it, or by an admin; an edit from a
+  form opened before another edit or deletion of the entry is refused (TimeEntryStale), so the
+  agent and an admin correcting one entry cannot silently charge the old minutes again;
 - an edit or a deletion books a correcting ledger entry (never an UPDATE of an old one) and an
   audit revision naming the actor; each correction is keyed `time:<entry>:<revision>`, so a
   retried request cannot book it twice, and says on the statement what changed
@@ -43,7 +45,7 @@ from helpdesk.credits.models import (
 )
 from helpdesk.credits.quotes import ticket_account
 from helpdesk.dbtypes import utcnow
-from helpdesk.errors import InsufficientCredits, NotAllowed, ValidationFailed
+from helpdesk.errors import InsufficientCredits, NotAllowed, StaleUpdate, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.querying import add_unless_twin, lock_row
 
@@ -396,11 +398,36 @@ def stop_lost_timers(user, actor, now=None):
     return tuple(stopped)
 
 
-def edit_entry(entry, actor, minutes, note):
+class TimeEntryStale(StaleUpdate):
+    """The entry was edited or deleted after the form was opened: nothing was saved. `changes`
+    are the TimeEntryRevisions of those edits and deletions, oldest first."""
+
+    def __init__(self, entry, changes):
+        self.entry, self.changes = entry, changes
+        super().__init__("This time entry was changed after you opened the page: nothing was saved.")
+
+
+def _changes_since(entry, seen):
+    """The revisions that made `entry.revision` go past `seen`: each edit and deletion bumps it by
+    one and writes one revision, so they are its edits and deletions after the first `seen`."""
+    changes = db.session.scalars(
+        select(TimeEntryRevision)
+        .where(TimeEntryRevision.entry_id == entry.id, TimeEntryRevision.action.in_(("edited", "deleted")))
+        .order_by(TimeEntryRevision.id)
+    ).all()
+    return changes[seen:]
+
+
+def edit_entry(entry, actor, minutes, note, seen=None):
     """Change an entry's minutes or note; the ledger gets a correcting entry for the difference in
     minutes, at the entry's own rate (`_price`). A note changed alone moves no money.
-    A timer stopped with its minutes to be entered (0, see stop_lost_timers) gets them this way."""
+    A timer stopped with its minutes to be entered (0, see stop_lost_timers) gets them this way.
+    `seen`: the entry's `revision` the form showed (TimeEntryStale, nothing saved or charged, when
+    it was edited or deleted since; None: not checked). The row is locked until commit."""
     _check_change(actor, entry)
+    _lock(entry)
+    if seen is not None and seen != entry.revision:
+        raise TimeEntryStale(entry, _changes_since(entry, seen))
     _check_minutes(minutes)
     if entry.deleted_at is not None or entry.running:
         raise ValidationFailed("Only a stopped, not deleted entry can be edited.")

@@ -194,3 +194,79 @@ def test_a_stale_shared_reply_form_is_refused_and_keeps_both_texts(client, login
     assert client.post(url, data=kept).status_code == 302
     stored = _reload(SavedReply, reply.id)
     assert (stored.title, stored.body) == ("VPN: reset", "Restart the VPN client, then sign in again.")
+
+
+# --- time entries, edited by whoever logged them or an admin (the ticket's credit panel) ----------
+
+
+@pytest.fixture
+def logged(make, ref, ada, login, app):
+    """60 minutes Ivan logged on Tess Time's ticket (on Time bank: 600 credits, a credit a minute),
+    and Ivan's browser."""
+    from helpdesk.credits import time_entries
+    from tests.credit_helpers import bank
+
+    customer = make.customer(name="Tess Time")
+    account = bank("Time bank", 600, user=customer)
+    ticket = make.ticket(requester=customer, category=ref.categories["IT"], priority=ref.priorities["Normal"])
+    ivan = make.technician(ref.categories["IT"], name="Ivan IT")
+    entry, _ = time_entries.log_time(ticket, ivan, 60, "Call")
+    db.session.commit()
+    return ticket, account, entry, login(ivan, as_client=app.test_client())
+
+
+def test_a_stale_time_entry_edit_is_refused_and_charges_nothing_back(client, logged):
+    from helpdesk.credits.models import TimeEntry
+    from tests.credit_helpers import balance_of
+
+    ticket, account, entry, ivan_client = logged
+    panel = f"/agent/credits/tickets/{ticket.id}"
+    edit = f"/agent/credits/time/{entry.id}/edit"
+    seen = _hidden(ivan_client.get(panel).get_data(as_text=True), "revision", after=edit)
+    assert _hidden(client.get(panel).get_data(as_text=True), "revision", after=edit) == seen
+    # Ada (an admin) corrects the minutes: 30 credits go back to the bank
+    assert client.post(edit, data={"minutes": "30", "note": "Call", "revision": seen}).status_code == 302
+    assert balance_of(account) == 570
+    # Ivan's panel still shows 60 min; he changes only the note
+    stale = ivan_client.post(edit, data={"minutes": "60", "note": "Call about the VPN", "revision": seen})
+    body = _text(stale)
+    assert stale.status_code == 409
+    assert re.search(
+        rf"Ivan IT's time entry was changed by Ada Admin {WHEN} \(30 min\) after you opened this page; "
+        r"nothing was saved\. Check the values below and save again\.",
+        body,
+    )
+    assert f'id="minutes-{entry.id}" name="minutes" value="30"' in body  # Ada's minutes
+    assert f'id="note-{entry.id}" name="note" value="Call about the VPN"' in body  # Ivan's note
+    assert balance_of(account) == 570 and _reload(TimeEntry, entry.id).minutes == 30  # nothing re-charged
+    again = {"minutes": "30", "note": "Call about the VPN", "revision": _hidden(body, "revision", after=edit)}
+    assert ivan_client.post(edit, data=again).status_code == 302
+    stored = _reload(TimeEntry, entry.id)
+    assert (stored.minutes, stored.note) == (30, "Call about the VPN") and balance_of(account) == 570
+    # a freshly loaded panel saves normally
+    fresh = _hidden(ivan_client.get(panel).get_data(as_text=True), "revision", after=edit)
+    assert (
+        ivan_client.post(edit, data={"minutes": "40", "note": "Call", "revision": fresh}).status_code == 302
+    )
+    assert _reload(TimeEntry, entry.id).minutes == 40 and balance_of(account) == 560
+
+
+def test_an_edit_of_an_entry_deleted_meanwhile_says_so_and_what_was_typed(client, logged):
+    from tests.credit_helpers import balance_of
+
+    ticket, account, entry, ivan_client = logged
+    edit = f"/agent/credits/time/{entry.id}/edit"
+    seen = _hidden(
+        ivan_client.get(f"/agent/credits/tickets/{ticket.id}").get_data(as_text=True), "revision", after=edit
+    )
+    deleted = client.post(f"/agent/credits/time/{entry.id}/delete", data={"confirmed_action": "yes"})
+    assert deleted.status_code == 302 and balance_of(account) == 600
+    stale = ivan_client.post(edit, data={"minutes": "45", "note": "Call", "revision": seen}, headers=HX)
+    body = _text(stale)
+    assert stale.status_code == 200 and "<html" not in body
+    assert re.search(
+        rf"Ivan IT's time entry was changed by Ada Admin {WHEN} \(deleted\) after you opened this page; "
+        r"nothing was saved\. You had typed 45 min “Call”: log them again if they should stand\.",
+        body,
+    )
+    assert balance_of(account) == 600
