@@ -103,6 +103,8 @@ def new():
 
 @bp.route("/replies/<int:reply_id>/edit", methods=["GET", "POST"], endpoint="edit")
 def edit(reply_id):
+    if request.method == "POST" and db.session.get(SavedReply, reply_id) is None:
+        return _deleted_meanwhile()
     reply = _reply_or_404(reply_id)
     form = SavedReplyForm(obj=reply if request.method == "GET" else None)
     form.set_scopes(_shareable_categories(current_user))
@@ -121,6 +123,22 @@ def edit(reply_id):
             return _form_page(form, reply, status=409)
         _show_refusal(form, outcome.error)
     return _form_page(form, reply, status=422 if form.errors else 200)
+
+
+def _deleted_meanwhile():
+    """An edit sent for a saved reply deleted since its form was opened (by someone else working
+    its category, or in another tab): nothing to save it into, but what was typed is not lost. The
+    form comes back as a new reply's, holding it, with what happened above it (409). Says nothing
+    of whose reply it was: the row is gone, and the typed text is the sender's own."""
+    form = SavedReplyForm()
+    form.set_scopes(_shareable_categories(current_user))
+    if form.scope.data not in {key for key, _label in form.scope.choices}:
+        form.scope.data = PERSONAL
+    form.form_errors.append(
+        "This saved reply was deleted after you opened it, so nothing was saved. What you typed is "
+        "below: “Save” keeps it as a new saved reply."
+    )
+    return _form_page(form, status=409)
 
 
 def _show_stale(form, reply):

@@ -196,6 +196,45 @@ def test_a_stale_shared_reply_form_is_refused_and_keeps_both_texts(client, login
     assert (stored.title, stored.body) == ("VPN: reset", "Restart the VPN client, then sign in again.")
 
 
+def test_an_edit_of_a_reply_deleted_meanwhile_keeps_what_was_typed_as_a_new_reply(
+    client, login, make, ref, app
+):
+    """Tess deletes a shared reply while Ivan edits it: his save finds nothing to save into. It
+    answered 404 and his text was lost; now the form comes back holding it (409), saying what
+    happened, and posts as a new reply."""
+    from helpdesk.replies.models import SavedReply
+
+    it = ref.categories["IT"]
+    ivan = make.technician(it, name="Ivan IT", email="ivan@example.com")
+    tess_client = login(
+        make.technician(it, name="Tess IT", email="tess@example.com"), as_client=app.test_client()
+    )
+    login(ivan)
+    reply = SavedReply(title="VPN reset", body="Restart the VPN client.", category_id=it.id)
+    db.session.add(reply)
+    db.session.commit()
+    url = f"/agent/replies/{reply.id}/edit"
+    seen = _hidden(client.get(url).get_data(as_text=True), "seen")
+    assert tess_client.post(f"/agent/replies/{reply.id}/delete", data={"confirmed_action": "yes"}).status_code == 302
+    assert _reload(SavedReply, reply.id) is None
+    typed = {"title": "VPN: reset", "body": "Restart the VPN client, then sign in.", "scope": str(it.id)}
+    answer = client.post(url, data={**typed, "seen": seen})
+    body = _text(answer)
+    assert answer.status_code == 409
+    assert "This saved reply was deleted after you opened it, so nothing was saved." in body
+    assert 'value="VPN: reset"' in body
+    assert re.search(r'name="body"[^>]*>\s*Restart the VPN client, then sign in\.</textarea>', body)
+    assert 'action="/agent/replies/new"' in body
+    assert client.post("/agent/replies/new", data=typed).status_code == 302
+    [kept] = db.session.scalars(db.select(SavedReply).where(SavedReply.title == "VPN: reset")).all()
+    assert (kept.body, kept.category_id) == ("Restart the VPN client, then sign in.", it.id)
+    # a reply that exists but is not theirs still answers 404
+    other = SavedReply(title="Sales only", body="x", category_id=ref.categories["Sales"].id)
+    db.session.add(other)
+    db.session.commit()
+    assert client.post(f"/agent/replies/{other.id}/edit", data=typed).status_code == 404
+
+
 # --- time entries, edited by whoever logged them or an admin (the ticket's credit panel) ----------
 
 
