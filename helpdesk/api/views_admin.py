@@ -5,7 +5,7 @@ the admin pages, every address here answers 404 to anyone but an admin."""
 from flask import abort, url_for
 from flask_login import current_user
 
-from helpdesk.accounts import organizations
+from helpdesk.accounts import erasure, organizations
 from helpdesk.accounts.models import Organization, User
 from helpdesk.api import people, schemas
 from helpdesk.api.answers import create, run, sent_fields
@@ -64,6 +64,22 @@ def change_user(user_id, body):
     fields = sent_fields(body, nullable=NULLABLE)
     fields.update(over_seat_limit=body.over_seat_limit, move=body.move, new_password=body.new_password)
     run(people.change_user, actor, user, fields)
+    return respond(user_out(_user_or_404(user_id)))
+
+
+@api.route(
+    "/users/<int:user_id>/erasure", "POST", summary="Erase a customer's personal data (admins)",
+    tag="people", scope=WRITE, response=schemas.UserOut, errors=(403, 404),
+)  # fmt: skip
+def erase_user(user_id):
+    """The right to erasure, as on the customer's admin page (accounts/erasure.py): the account
+    is deactivated and anonymised for good, the text and files of the tickets they opened and of
+    their messages elsewhere are erased, and what every other domain kept of them goes (README,
+    docs/decisions.md). Answers the anonymised user. 403 for an agent (make them a customer first),
+    for oneself and for an account already erased; it cannot be undone."""
+    actor = _admin()
+    user = _user_or_404(user_id)
+    run(erasure.erase_customer, actor, user)
     return respond(user_out(_user_or_404(user_id)))
 
 

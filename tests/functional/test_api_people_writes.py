@@ -294,3 +294,32 @@ def test_a_corrected_address_can_forget_the_password_chosen_at_the_old_one(clien
     tina = _user(typo.id)
     assert tina.password_hash is None
     assert ("details", "their password", "a new one to choose at the new address") in _history(tina.id)
+
+
+def test_an_admin_erases_a_customer_s_personal_data_through_the_api(client, desk, make):
+    """POST /users/{id}/erasure does what the admin page does: the account answers anonymised and
+    deactivated, their ticket's text is gone; an agent, oneself and an erased account are refused
+    (403); anyone but an admin gets 404."""
+    from helpdesk.tickets.models import Ticket
+
+    erin = make.customer(name="Erin Erasable", email="erin@example.com")
+    ticket = make.ticket(
+        requester=erin, subject="My secret printer", category=desk.it, priority=desk.ref.priorities["Normal"]
+    )
+    db.session.commit()
+    assert client.post(f"/api/v1/users/{erin.id}/erasure", headers=bearer(desk.tech_it)).status_code == 404
+    answer = client.post(f"/api/v1/users/{erin.id}/erasure", headers=bearer(desk.admin))
+    assert answer.status_code == 200
+    body = answer.get_json()
+    assert (body["name"], body["email"], body["active"]) == (
+        f"Erased customer #{erin.id}",
+        f"erased-{erin.id}@invalid",
+        False,
+    )
+    db.session.expire_all()
+    assert db.session.get(Ticket, ticket.id).subject == "[erased]"
+    again = client.post(f"/api/v1/users/{erin.id}/erasure", headers=bearer(desk.admin))
+    assert is_problem(again, 403) and "already erased" in again.get_json()["detail"]
+    agent = client.post(f"/api/v1/users/{desk.tech_it.id}/erasure", headers=bearer(desk.admin))
+    assert is_problem(agent, 403) and "Make them a customer first" in agent.get_json()["detail"]
+    assert _user(desk.tech_it.id).name == "Ivan IT"
