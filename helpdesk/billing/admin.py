@@ -79,6 +79,8 @@ def pack_form(pack_id):
             status = 409
         else:
             form.form_errors.append(outcome.message)
+    if status == 200 and form.errors:  # with form_errors (WTForms 3 lists them under None)
+        status = 422  # refused: the form again, with what was typed and why
     return render_template("billing/admin/pack_form.html", form=form, pack=pack), status
 
 

@@ -199,7 +199,7 @@ def test_a_price_that_is_not_a_number_is_refused_with_a_message(client, login, w
     login(world["admin"])
     data = {"name": "Odd", "credits": "100", "price": price, "currency": "usd", "active": "y"}
     response = client.post("/admin/billing/packs/new", data=data)
-    assert response.status_code == 200 and 'value="Odd"' in response.get_data(as_text=True)
+    assert response.status_code == 422 and 'value="Odd"' in response.get_data(as_text=True)
     assert db.session.scalar(select(CreditPack).where(CreditPack.name == "Odd")) is None
 
 
@@ -233,8 +233,10 @@ def test_prices_follow_the_currency_s_decimals(client, login, world):
 def test_pack_names_are_unique(client, login, world):
     login(world["admin"])
     data = {"name": world["pack"].name, "credits": "1", "price": "1.00", "currency": "usd"}
-    page = client.post("/admin/billing/packs/new", data=data).get_data(as_text=True)
-    assert "Another pack already has that name." in page
+    response = client.post("/admin/billing/packs/new", data=data)
+    assert response.status_code == 422 and "Another pack already has that name." in response.get_data(
+        as_text=True
+    )
 
 
 def test_a_pack_with_payments_cannot_be_deleted_but_an_unused_one_can(client, login, world):
