@@ -185,6 +185,17 @@ function isBackground(elt) {
   return elt.id === "credit-panel" || elt.tagName === "SECTION" || /\b(load|every)\b/.test(trigger);
 }
 
+const busyNow = new Set(); // the controls whose request has not been answered yet
+
+function release(elt) {
+  const busy = elt && elt._helpdeskBusy;
+  if (!busy) return;
+  busy.root.removeAttribute("aria-busy");
+  busy.parts.forEach((p) => { p.disabled = false; });
+  delete elt._helpdeskBusy;
+  busyNow.delete(elt);
+}
+
 document.addEventListener("htmx:beforeRequest", (event) => {
   const elt = event.detail.elt;
   if (isBackground(elt)) return; // loads, not actions
@@ -195,6 +206,7 @@ document.addEventListener("htmx:beforeRequest", (event) => {
   busy.root.setAttribute("aria-busy", "true");
   busy.parts.forEach((p) => { p.disabled = true; });
   elt._helpdeskBusy = busy;
+  busyNow.add(elt);
 });
 
 document.addEventListener("htmx:afterRequest", (event) => {
@@ -205,11 +217,14 @@ document.addEventListener("htmx:afterRequest", (event) => {
     // console's view counts ask again (an unchanged count answers 304).
     document.body.dispatchEvent(new CustomEvent("helpdesk:changed"));
   }
-  const busy = elt && elt._helpdeskBusy;
-  if (!busy) return;
-  busy.root.removeAttribute("aria-busy");
-  busy.parts.forEach((p) => { p.disabled = false; });
-  delete elt._helpdeskBusy;
+  release(elt);
+});
+
+// An answer that replaces the very control that sent it (a permission box, whose cell comes back)
+// takes it out of the page before htmx:afterRequest, which then reaches no listener here: its form
+// stayed busy and its "Save permissions" button disabled. Once a swap settles, such controls let go.
+document.addEventListener("htmx:afterSettle", () => {
+  busyNow.forEach((elt) => { if (!elt.isConnected) release(elt); });
 });
 
 // --- Focus after a swap ---------------------------------------------------------------------------

@@ -43,6 +43,9 @@ def test_permission_cell_saves_at_once(helpdesk, page):
     box.check()
     expect(page.get_by_text("Granted ✓")).to_be_visible()
     expect(page.get_by_label("Tech 0 may work Sales tickets")).to_be_checked()
+    # the box's answer replaced its cell: the grid is not left busy, its button usable
+    expect(page.get_by_role("button", name="Save permissions")).to_be_enabled()
+    expect(page.locator("#permission-grid form")).not_to_have_attribute("aria-busy", "true")
 
     def sales_grants():
         sales = db.session.scalar(db.select(Category.id).where(Category.name == "Sales"))
