@@ -27,3 +27,17 @@ def desk(make, ref):
     return SimpleNamespace(
         **vars(people), it=it, sales=sales, ref=ref, it_ticket=it_ticket, sales_ticket=sales_ticket
     )
+
+
+@pytest.fixture
+def ada(make, login):
+    """Ada, an admin, signed in with the test's client."""
+    admin = make.admin(name="Ada Admin", email="ada@example.test")
+    login(admin)
+    return admin
+
+
+@pytest.fixture
+def bob_client(make, login, app):
+    """A second admin, Bob, in his own browser."""
+    return login(make.admin(name="Bob Admin", email="bob@example.test"), as_client=app.test_client())

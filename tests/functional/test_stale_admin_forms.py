@@ -3,33 +3,12 @@ organizations: a save from a form opened before someone else's save is refused (
 htmx) with who changed what, keeps what was typed and loses nothing of the other save; the
 refused form, or a freshly loaded one, saves normally."""
 
-import html
 import re
-
-import pytest
 
 from helpdesk.accounts.models import User
 from helpdesk.extensions import db
-
-HX = {"HX-Request": "true"}
-WHEN = r"at \d\d:\d\d"
-
-
-@pytest.fixture
-def ada(make, login):
-    admin = make.admin(name="Ada Admin", email="ada@example.test")
-    login(admin)
-    return admin
-
-
-@pytest.fixture
-def bob_client(make, login, app):
-    """A second admin, Bob, in his own browser."""
-    return login(make.admin(name="Bob Admin", email="bob@example.test"), as_client=app.test_client())
-
-
-def _text(response):
-    return html.unescape(response.get_data(as_text=True))
+from tests.stale_support import HX, WHEN
+from tests.stale_support import page_text as _text
 
 
 def _seen(page, form_marker, name="seen_change"):

@@ -10,26 +10,8 @@ import pytest
 
 from helpdesk.extensions import db
 from tests import billing_support as bs
-
-HX = {"HX-Request": "true"}
-WHEN = r"at \d\d:\d\d"
-
-
-@pytest.fixture
-def ada(make, login):
-    admin = make.admin(name="Ada Admin", email="ada@example.test")
-    login(admin)
-    return admin
-
-
-@pytest.fixture
-def bob_client(make, login, app):
-    """A second admin, Bob, in his own browser."""
-    return login(make.admin(name="Bob Admin", email="bob@example.test"), as_client=app.test_client())
-
-
-def _text(response):
-    return html.unescape(response.get_data(as_text=True))
+from tests.stale_support import HX, WHEN
+from tests.stale_support import page_text as _text
 
 
 def _hidden(page, name, after=""):
@@ -215,7 +197,10 @@ def test_an_edit_of_a_reply_deleted_meanwhile_keeps_what_was_typed_as_a_new_repl
     db.session.commit()
     url = f"/agent/replies/{reply.id}/edit"
     seen = _hidden(client.get(url).get_data(as_text=True), "seen")
-    assert tess_client.post(f"/agent/replies/{reply.id}/delete", data={"confirmed_action": "yes"}).status_code == 302
+    assert (
+        tess_client.post(f"/agent/replies/{reply.id}/delete", data={"confirmed_action": "yes"}).status_code
+        == 302
+    )
     assert _reload(SavedReply, reply.id) is None
     typed = {"title": "VPN: reset", "body": "Restart the VPN client, then sign in.", "scope": str(it.id)}
     answer = client.post(url, data={**typed, "seen": seen})
