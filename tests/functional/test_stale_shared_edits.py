@@ -137,7 +137,10 @@ def test_an_endpoint_disabled_by_another_admin_makes_the_form_stale_and_says_so(
 # --- a saved reply shared in a category (/agent/replies/<id>/edit) ---------------------------------
 
 
-def test_a_stale_shared_reply_form_is_refused_and_keeps_both_texts(client, login, make, ref, app):
+@pytest.fixture
+def shared_reply(client, login, make, ref, app):
+    """(the IT category, Tess's browser, their shared reply "VPN reset"): Ivan and Tess work IT,
+    Ivan with the test's client."""
     from helpdesk.replies.models import SavedReply
 
     it = ref.categories["IT"]
@@ -149,6 +152,13 @@ def test_a_stale_shared_reply_form_is_refused_and_keeps_both_texts(client, login
     reply = SavedReply(title="VPN reset", body="Restart the VPN client.", category_id=it.id)
     db.session.add(reply)
     db.session.commit()
+    return it, tess_client, reply
+
+
+def test_a_stale_shared_reply_form_is_refused_and_keeps_both_texts(client, shared_reply):
+    from helpdesk.replies.models import SavedReply
+
+    it, tess_client, reply = shared_reply
     url = f"/agent/replies/{reply.id}/edit"
     seen = _hidden(client.get(url).get_data(as_text=True), "seen")
     assert _hidden(tess_client.get(url).get_data(as_text=True), "seen") == seen
@@ -178,23 +188,13 @@ def test_a_stale_shared_reply_form_is_refused_and_keeps_both_texts(client, login
     assert (stored.title, stored.body) == ("VPN: reset", "Restart the VPN client, then sign in again.")
 
 
-def test_an_edit_of_a_reply_deleted_meanwhile_keeps_what_was_typed_as_a_new_reply(
-    client, login, make, ref, app
-):
+def test_an_edit_of_a_reply_deleted_meanwhile_keeps_what_was_typed_as_a_new_reply(client, shared_reply, ref):
     """Tess deletes a shared reply while Ivan edits it: his save finds nothing to save into. It
     answered 404 and his text was lost; now the form comes back holding it (409), saying what
     happened, and posts as a new reply."""
     from helpdesk.replies.models import SavedReply
 
-    it = ref.categories["IT"]
-    ivan = make.technician(it, name="Ivan IT", email="ivan@example.com")
-    tess_client = login(
-        make.technician(it, name="Tess IT", email="tess@example.com"), as_client=app.test_client()
-    )
-    login(ivan)
-    reply = SavedReply(title="VPN reset", body="Restart the VPN client.", category_id=it.id)
-    db.session.add(reply)
-    db.session.commit()
+    it, tess_client, reply = shared_reply
     url = f"/agent/replies/{reply.id}/edit"
     seen = _hidden(client.get(url).get_data(as_text=True), "seen")
     assert (
