@@ -197,3 +197,16 @@ def printer_ticket(customer, ref):
     )
     db.session.commit()
     return item
+
+
+def poll_from(app, monkeypatch, port):
+    """Point the app's IMAP settings at a FakeImapMailbox listening on `port` (plain IMAP)."""
+    settings = {
+        "IMAP_HOST": "127.0.0.1",
+        "IMAP_PORT": port,
+        "IMAP_USE_SSL": False,
+        "IMAP_USERNAME": "support",
+        "IMAP_PASSWORD": "secret",
+    }
+    for key, value in settings.items():
+        monkeypatch.setitem(app.config, key, value)

@@ -30,7 +30,7 @@ from helpdesk.tickets.models import Attachment, Ticket, TicketEvent
 from helpdesk.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from tests import billing_support as bs
 from tests.credit_helpers import bank
-from tests.mail_support import FakeImapMailbox, load_eml, renamed
+from tests.mail_support import FakeImapMailbox, load_eml, poll_from, renamed
 
 # committing: each copy runs in its own thread, app context and connection, and must see the set-up.
 pytestmark = pytest.mark.committing
@@ -83,15 +83,7 @@ NEW_TICKET = load_eml("new_ticket_plain.eml")
 def mailbox(app, monkeypatch):
     """A fake IMAP mailbox with eight new messages, which the app polls."""
     box = FakeImapMailbox([renamed(NEW_TICKET, n) for n in range(8)])
-    port = box.start()
-    for key, value in {
-        "IMAP_HOST": "127.0.0.1",
-        "IMAP_PORT": port,
-        "IMAP_USE_SSL": False,
-        "IMAP_USERNAME": "support",
-        "IMAP_PASSWORD": "secret",
-    }.items():
-        monkeypatch.setitem(app.config, key, value)
+    poll_from(app, monkeypatch, box.start())
     yield box
     box.stop()
 

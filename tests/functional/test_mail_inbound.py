@@ -260,7 +260,7 @@ def test_message_counts_stay_consistent(ticket):
 
 def test_imap_poll_processes_and_deletes_only_what_was_stored(app, ref, monkeypatch):
     from helpdesk.mail import imap as mail_imap
-    from tests.mail_support import FakeImapMailbox
+    from tests.mail_support import FakeImapMailbox, poll_from
 
     good = load_eml("new_ticket_cc.eml")
     bulk = load_eml("precedence_bulk.eml")
@@ -269,14 +269,7 @@ def test_imap_poll_processes_and_deletes_only_what_was_stored(app, ref, monkeypa
     mailbox.unreadable.add(3)
     port = mailbox.start()
     try:
-        for key, value in {
-            "IMAP_HOST": "127.0.0.1",
-            "IMAP_PORT": port,
-            "IMAP_USE_SSL": False,
-            "IMAP_USERNAME": "support",
-            "IMAP_PASSWORD": "secret",
-        }.items():
-            monkeypatch.setitem(app.config, key, value)
+        poll_from(app, monkeypatch, port)
         assert mail_imap.poll() == 2
         assert sorted(mailbox.messages) == [3]  # the one we could not read stays for the next poll
         outcomes = sorted(e.outcome for e in db.session.scalars(select(InboundMail)))
