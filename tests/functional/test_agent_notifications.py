@@ -254,13 +254,20 @@ def test_assigned_mail_is_off_by_default_and_on_when_chosen(client, login, desk)
     assert len(notices(desk.tech_it, "assigned")) == 2  # in-app always
 
 
-def test_mentioned_mail_follows_the_preference(client, login, desk):
+def mention_mail(client, login, desk, text):
+    """The mention mail Ivan (who asked for them by mail) gets when Ada's note on the IT ticket says
+    `text`, composed."""
     login(desk.tech_it)
     client.post("/account/notifications", data={"mail_mentioned": "y"})
     login(desk.admin)
-    note(client, desk.it_ticket, "@ivan look")
+    note(client, desk.it_ticket, text)
     [mail] = mails(desk.tech_it, "notice_mentioned")
     compose(mail)
+    return mail
+
+
+def test_mentioned_mail_follows_the_preference(client, login, desk):
+    mail = mention_mail(client, login, desk, "@ivan look")
     assert "Ada Admin mentioned you in a note" in mail.body_text and "#message-" in mail.body_text
 
 
@@ -314,12 +321,7 @@ def test_a_mention_mail_has_no_reply_address_and_an_answer_to_it_stays_internal(
     app, monkeypatch, client, login, desk
 ):
     monkeypatch.setitem(app.config, "MAIL_TRUSTED_AUTHSERV_ID", TRUSTED_MTA)
-    login(desk.tech_it)
-    client.post("/account/notifications", data={"mail_mentioned": "y"})
-    login(desk.admin)
-    note(client, desk.it_ticket, "@ivan please look")
-    [mail] = mails(desk.tech_it, "notice_mentioned")
-    compose(mail)
+    mail = mention_mail(client, login, desk, "@ivan please look")
     assert "Reply-To" not in mail.headers and mail.headers["X-Helpdesk-Ticket"] == str(desk.it_ticket.id)
     for body in (mail.body_text, mail.body_html):
         assert REPLY_MARKER not in body and "support+t" not in body
