@@ -8,8 +8,9 @@ included. Stripe itself is not called: its own records are the desk's admins' to
 
 import json
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
+from helpdesk.accounts.erasure import replace_in
 from helpdesk.billing.models import AutoTopUp, BillingAlert, Payment, PlanSubscription, StripeEvent
 from helpdesk.credits.models import CreditAccount
 from helpdesk.extensions import db
@@ -41,23 +42,16 @@ def erase(user, actor, former, **_event):
         execution_options=options,
     )
     banks = select(CreditAccount.id).where(CreditAccount.user_id == user.id)
-    db.session.execute(
-        update(BillingAlert)
-        .where(
-            BillingAlert.account_id.in_(banks),
-            BillingAlert.message.contains(f"bank of {former.name}", autoescape=True),
-        )
-        .values(message=func.replace(BillingAlert.message, former.name, user.name)),
-        execution_options=options,
+    replace_in(
+        BillingAlert.message,
+        former.name,
+        user.name,
+        BillingAlert.account_id.in_(banks),
+        BillingAlert.message.contains(f"bank of {former.name}", autoescape=True),
     )
     # The name first: the address is what finds their events, and is replaced last.
     for old, new in ((_in_json(former.name), _in_json(user.name)), (former.email, user.email)):
-        db.session.execute(
-            update(StripeEvent)
-            .where(StripeEvent.payload.contains(former.email, autoescape=True))
-            .values(payload=func.replace(StripeEvent.payload, old, new)),
-            execution_options=options,
-        )
+        replace_in(StripeEvent.payload, old, new, StripeEvent.payload.contains(former.email, autoescape=True))
     db.session.flush()
 
 

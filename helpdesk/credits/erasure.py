@@ -6,8 +6,9 @@ numbers and fixed memos: it stays, and so do their bank and its balance, now nam
 anonymised account ("Erased customer #12"). What held their words goes.
 """
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 
+from helpdesk.accounts.erasure import replace_in
 from helpdesk.credits.models import (
     CreditAccount,
     CreditAlert,
@@ -39,13 +40,11 @@ def erase(user, actor, former, **_event):
         .values(old_note=None, new_note=None),
         execution_options={"synchronize_session": False},
     )
-    db.session.execute(
-        update(CreditAlert)
-        .where(
-            CreditAlert.account_id.in_(select(CreditAccount.id).where(CreditAccount.user_id == user.id)),
-            CreditAlert.text.contains(f"{former.name}'s bank", autoescape=True),
-        )
-        .values(text=func.replace(CreditAlert.text, former.name, user.name)),
-        execution_options={"synchronize_session": False},
+    replace_in(
+        CreditAlert.text,
+        former.name,
+        user.name,
+        CreditAlert.account_id.in_(select(CreditAccount.id).where(CreditAccount.user_id == user.id)),
+        CreditAlert.text.contains(f"{former.name}'s bank", autoescape=True),
     )
     db.session.flush()

@@ -1,8 +1,9 @@
 """What in-app notices keep of a customer whose personal data an admin erased
 (events.personal_data_erased; docs/decisions.md, "Erasing a customer's personal data")."""
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, or_, select
 
+from helpdesk.accounts.erasure import replace_in
 from helpdesk.extensions import db
 from helpdesk.notices.models import KIND_CREDIT_REQUEST, Notice
 from helpdesk.tickets.erasure import requested_ticket_ids
@@ -25,13 +26,11 @@ def erase(user, actor, former, **_event):
         ),
         execution_options={"synchronize_session": False},
     )
-    db.session.execute(
-        update(Notice)
-        .where(
-            Notice.ticket_id.in_(select(Message.ticket_id).where(Message.author_id == user.id)),
-            Notice.text.startswith(f"{former.name} replied on ", autoescape=True),
-        )
-        .values(text=func.replace(Notice.text, former.name, user.name)),
-        execution_options={"synchronize_session": False},
+    replace_in(
+        Notice.text,
+        former.name,
+        user.name,
+        Notice.ticket_id.in_(select(Message.ticket_id).where(Message.author_id == user.id)),
+        Notice.text.startswith(f"{former.name} replied on ", autoescape=True),
     )
     db.session.flush()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, func, or_, select, update
 
-from helpdesk.accounts.erasure import ERASED_TEXT
+from helpdesk.accounts.erasure import ERASED_TEXT, replace_in
 from helpdesk.extensions import db
 from helpdesk.rendering import stored_html
 from helpdesk.tickets import lifecycle, search_schema
@@ -118,12 +118,7 @@ def _forget_history(user, former, theirs):
     of an agent's: only whole values, only there)."""
     options = {"synchronize_session": False}
     for column in (TicketEvent.old_value, TicketEvent.new_value):
-        db.session.execute(
-            update(TicketEvent)
-            .where(column.contains(former.email, autoescape=True))
-            .values({column.key: func.replace(column, former.email, user.email)}),
-            execution_options=options,
-        )
+        replace_in(column, former.email, user.email, column.contains(former.email, autoescape=True))
         db.session.execute(
             update(TicketEvent)
             .where(column == former.name, TicketEvent.ticket_id.in_(theirs))
