@@ -45,6 +45,12 @@ def actor_name(change):
     return actor.name if actor is not None else "someone"
 
 
+def time_version(moment):
+    """The version a form carries of a row whose last save's time is `moment` (its updated_at):
+    the time written out, "none" for no row yet. A save since gives another."""
+    return moment.isoformat() if moment is not None else "none"
+
+
 def seen_number(raw):
     """The version number a form carries back, or None (a form without one is not checked)."""
     raw = (raw or "").strip()

@@ -10,7 +10,7 @@ import re
 
 from sqlalchemy import bindparam, func, or_, select, update
 
-from helpdesk import policy
+from helpdesk import policy, staleness
 from helpdesk.dbtypes import utcnow
 from helpdesk.errors import NotFound, StaleUpdate, ValidationFailed
 from helpdesk.extensions import db
@@ -142,7 +142,7 @@ class ReplyStale(StaleUpdate):
 def version_of(reply):
     """What the edit form carries of the reply it shows: its last change's time (a use, which only
     counts, keeps it)."""
-    return reply.updated_at.isoformat()
+    return staleness.time_version(reply.updated_at)
 
 
 def update_reply(actor, reply, title, body, category_id=None, seen=None):

@@ -12,6 +12,7 @@ from datetime import date
 
 from sqlalchemy import select
 
+from helpdesk import staleness
 from helpdesk.accounts.auth import known_timezones
 from helpdesk.dbtypes import utcnow
 from helpdesk.errors import StaleUpdate, ValidationFailed
@@ -130,7 +131,7 @@ class CalendarStale(StaleUpdate):
 
 def version_of(calendar):
     """What a form carries of the calendar it shows: its last save's time ("none": no calendar)."""
-    return calendar.updated_at.isoformat() if calendar is not None else "none"
+    return staleness.time_version(calendar.updated_at if calendar is not None else None)
 
 
 def save_calendar(

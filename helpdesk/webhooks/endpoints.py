@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from flask import current_app
 from sqlalchemy import func, or_, select
 
+from helpdesk import staleness
 from helpdesk.accounts import audit
 from helpdesk.accounts.models import AuditEvent
 from helpdesk.dbtypes import utcnow
@@ -180,7 +181,7 @@ class EndpointStale(StaleUpdate):
 
 def version_of(endpoint):
     """What the edit form carries of the endpoint it shows: its last change's time."""
-    return endpoint.updated_at.isoformat()
+    return staleness.time_version(endpoint.updated_at)
 
 
 def last_change(endpoint):
