@@ -112,25 +112,12 @@ def edit(endpoint_id):
     return _endpoint_page(item, form, status=422)
 
 
-# What the refusal of a stale form names of the latest change, from its audit entry's words.
-_CHANGES = {
-    " changed:": "settings saved",
-    ": secret rotated": "secret rotated",
-    " enabled": "enabled",
-    " disabled": "disabled",
-}
-
-
 def _stale(endpoint, form):
     """The form saved after someone else changed the endpoint: nothing was saved. Say who made the
     latest change and what it was, and where the stored settings differ from what was typed; the
     form keeps what was typed and carries the current version, so saving again replaces them (as
     the business hours' form does)."""
-    change = service.last_change(endpoint)
-    rest = (change.new_value or "").removeprefix(f"endpoint #{endpoint.id}") if change else ""
-    what = next((words for start, words in _CHANGES.items() if rest.startswith(start)), "")
-    if change is None and not endpoint.enabled:
-        what = endpoint.disabled_reason or "disabled"
+    change, what = service.last_change(endpoint)
     differ = _differences(endpoint, form)
     then = "The form still shows what you typed: save again to replace them."
     if differ:

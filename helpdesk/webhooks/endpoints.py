@@ -184,10 +184,19 @@ def version_of(endpoint):
     return staleness.time_version(endpoint.updated_at)
 
 
+# What a stale form's refusal calls the latest change, from its audit entry's words.
+_CHANGES = {
+    " changed:": "settings saved",
+    ": secret rotated": "secret rotated",
+    " enabled": "enabled",
+    " disabled": "disabled",
+}
+
+
 def last_change(endpoint):
-    """The audit entry of the endpoint's latest change (who made it, and what it was), or None when
-    that change has none (the worker disabling it after failures: `disabled_reason` says so). The
-    entry is written after `updated_at` is set, in the same transaction."""
+    """(the audit entry of the endpoint's latest change or None, what that change was in a few
+    words). No entry when the worker disabled it after failures: `disabled_reason` says so then.
+    The entry is written after `updated_at` is set, in the same transaction."""
     about = or_(
         AuditEvent.new_value.startswith(f"endpoint #{endpoint.id} ", autoescape=True),
         AuditEvent.new_value.startswith(f"endpoint #{endpoint.id}:", autoescape=True),
@@ -195,7 +204,11 @@ def last_change(endpoint):
     query = select(AuditEvent).where(
         AuditEvent.kind == "webhook", AuditEvent.created_at >= endpoint.updated_at, about
     )
-    return db.session.scalar(query.order_by(AuditEvent.id.desc()).limit(1))
+    change = db.session.scalar(query.order_by(AuditEvent.id.desc()).limit(1))
+    if change is None:
+        return None, ("" if endpoint.enabled else endpoint.disabled_reason or "disabled")
+    rest = (change.new_value or "").removeprefix(f"endpoint #{endpoint.id}")
+    return change, next((words for start, words in _CHANGES.items() if rest.startswith(start)), "")
 
 
 def update_endpoint(endpoint, actor, *, url, events, description="", internal_notes=False, seen=None):
