@@ -31,11 +31,24 @@ def erase(user, actor, former, **_event):
     names_them = or_(
         *(column.contains(former.email, autoescape=True) for column in (outbox.subject, outbox.body_text))
     )
-    about_no_ticket_naming_them = and_(  # "Low credit balance (Erin Doe)", "Bank of Erin Doe: ..."
+    # The admins' alerts about their bank: "Low credit balance (Erin Doe)", "Bank of Erin Doe: ...",
+    # "... the bank of Erin Doe is now at ..." (billing's), in the subject, the body or (not composed
+    # yet) the text stored for the worker. The name is matched with what follows it in those
+    # sentences, so that a customer whose name starts with theirs keeps their alerts.
+    their_bank_sentences = [
+        f"({former.name})",
+        f"of {former.name}: ",
+        f"of {former.name} is ",
+        f"of {former.name} now ",
+    ]
+    about_no_ticket_naming_them = and_(
         outbox.ticket_id.is_(None),
         or_(
-            outbox.subject.contains(f"({former.name})", autoescape=True),
-            outbox.body_text.contains(f"of {former.name}", autoescape=True),
+            *(
+                column.contains(sentence, autoescape=True)
+                for sentence in their_bank_sentences
+                for column in (outbox.subject, outbox.body_text, outbox.context["text"].as_string())
+            )
         ),
     )
     db.session.execute(

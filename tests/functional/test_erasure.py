@@ -16,7 +16,9 @@ from helpdesk.credits import submission, time_entries
 from helpdesk.extensions import db
 from helpdesk.kb import articles, feedback
 from helpdesk.mail import inbound as mail_inbound
-from helpdesk.mail.models import InboundMail
+from helpdesk.mail import notify
+from helpdesk.mail.compose import compose
+from helpdesk.mail.models import InboundMail, OutboxMessage
 from helpdesk.mail.tokens import reply_address, thread_root_id
 from helpdesk.reports import metrics
 from helpdesk.tickets import drafts, lifecycle, storage, subscribers
@@ -437,3 +439,39 @@ def test_billing_keeps_amounts_and_forgets_the_person(client, login, desk):
     )
     assert db.session.get(AutoTopUp, top_up.id).enabled is False
     assert '"amount_total": 4900' in db.session.get(StripeEvent, event.id).payload
+
+
+def test_the_admins_alerts_about_their_bank_go_and_a_namesakes_stay(client, login, make, ref, desk):
+    """The admins' queued alerts about a bank name its owner ("Bank of Erin Quillfeather-Moss: ...",
+    in the mail once the worker composed it, in the text stored for the worker before): erasing
+    Erin Quillfeather deletes those about her bank, not those of a customer whose name begins
+    with hers."""
+    namesake = make.customer(name=f"{NAME}-Moss", email="moss@example.test")
+    bank("Pay as you go", 400, user=namesake)
+    submission.submit_ticket(  # 150 left: the low-balance alert to the admins, composed below
+        namesake,
+        subject="Mail server down",
+        body="Nobody can send mail.",
+        category_id=ref.categories["IT"].id,
+        priority_id=ref.priorities["Urgent"].id,
+    )
+    [composed] = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "admin_alert"))
+    compose(composed)
+    assert f"Bank of {NAME}-Moss: Low credit balance" in composed.body_text
+    notify.admin_alert(  # as billing words a failed payment of hers; not composed yet
+        [desk.admin],
+        subject="Card payment failed",
+        text=f"The card payment of 50.00 EUR failed: the bank of {NAME} is at 0.",
+        url="http://localhost/admin/billing/alerts",
+    )
+    db.session.commit()
+
+    def alerts():
+        rows = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "admin_alert"))
+        return sorted(row.subject for row in rows)
+
+    assert alerts() == ["Alert: Card payment failed", f"Alert: Low credit balance ({NAME}-Moss)"]
+    login(desk.admin)
+    assert erase(client, desk.erin).status_code == 302
+    db.session.expire_all()
+    assert alerts() == [f"Alert: Low credit balance ({NAME}-Moss)"]
