@@ -23,6 +23,7 @@ from werkzeug.datastructures import MultiDict
 from helpdesk import policy
 from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
+from helpdesk.querying import indexed_by
 from helpdesk.tickets import queue, queue_choices, saved_views
 from helpdesk.tickets.forms import QueueArgs
 from helpdesk.tickets.models import OPEN_STATUSES, Ticket
@@ -73,7 +74,9 @@ def current_view(views, args):
 
 # The active statuses written into the SQL (no bind parameters), so that both databases can prove
 # the query matches the partial index ix_tickets_active_views, which holds only active tickets
-# and every column a view's condition reads: the counts never read the table itself.
+# and every column a view's condition reads: the counts never read the table itself. SQLite is told
+# to read it (INDEXED BY): with sampled statistics it chose the narrower ix_tickets_category_status
+# and looked every active ticket up in the table, 16 ms instead of 4 on the bench desk.
 ACTIVE = Ticket.status.in_([literal_column(f"'{status}'") for status in OPEN_STATUSES])
 SHARED = frozenset({"now", "viewer_id", "viewer_org"})  # the same value for every view
 
@@ -119,7 +122,11 @@ def _statement(visibility, parts):
             conditions = [_renamed(queue.CONDITIONS[p](), f"v{n}_") for p in view_parts]
             count = func.count().filter(*conditions) if conditions else func.count()
             columns.append(count.label(f"v{n}"))
-        statement = select(*columns).where(policy.ticket_visibility_condition(visibility), ACTIVE)
+        statement = indexed_by(
+            select(*columns).where(policy.ticket_visibility_condition(visibility), ACTIVE),
+            Ticket,
+            "ix_tickets_active_views",
+        )
         if len(_STATEMENTS) >= MAX_STATEMENTS:
             _STATEMENTS.clear()
         _STATEMENTS[key] = statement

@@ -78,16 +78,8 @@ def test_needs_attention_walks_each_groups_index_whatever_the_statistics(
         return
     db.session.commit()
     connection = db.session.connection()
-    if True:
-        connection.exec_driver_sql("ANALYZE")
-        connection.exec_driver_sql("DELETE FROM sqlite_stat1 WHERE tbl = 'tickets'")
-        for index, stat in SAMPLED_STATISTICS.items():
-            connection.execute(
-                text("INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES ('tickets', :idx, :stat)"),
-                {"idx": index, "stat": stat},
-            )
-        connection.exec_driver_sql("ANALYZE sqlite_schema")  # reload the statistics
-        plan = sqlite_plan(statement, parameters, connection)
+    with_sampled_statistics(connection)
+    plan = sqlite_plan(statement, parameters, connection)
     db.session.commit()
     branches = [step for step in plan if step.startswith(("SCAN tickets", "SEARCH tickets"))][:4]
     used = [re.search(r"INDEX (\w+)", step).group(1) for step in branches]
@@ -105,3 +97,47 @@ def test_waiting_on_customer_leaves_out_the_resolve_by_group(client, make, ref, 
     assert "ORDER BY tickets.resolution_due_at" in every
     assert "ORDER BY tickets.resolution_due_at" not in waiting
     assert waiting.count("UNION ALL") == every.count("UNION ALL") - 1
+
+
+def with_sampled_statistics(connection):
+    connection.exec_driver_sql("ANALYZE")
+    connection.exec_driver_sql("DELETE FROM sqlite_stat1 WHERE tbl = 'tickets'")
+    for index, stat in SAMPLED_STATISTICS.items():
+        connection.execute(
+            text("INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES ('tickets', :idx, :stat)"),
+            {"idx": index, "stat": stat},
+        )
+    connection.exec_driver_sql("ANALYZE sqlite_schema")  # reload the statistics
+
+
+@pytest.mark.parametrize("who", ["technician", "admin"])
+def test_the_view_counts_read_only_the_active_tickets_index_whatever_the_statistics(
+    client, make, ref, login, who
+):
+    """The sidebar's counts (loaded after every agent page) read the covering index of active
+    tickets, never the table: with sampled statistics SQLite chose ix_tickets_category_status and
+    looked each active ticket up in the table, 16 ms instead of 5 on the bench desk."""
+    agent = make.admin() if who == "admin" else make.technician(ref.categories["IT"], ref.categories["Sales"])
+    login(agent)
+    seen = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        if "count(*) FILTER" in statement:
+            seen.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        page = client.get("/agent/views")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", capture)
+    assert page.status_code == 200 and "Needs attention" in page.get_data(as_text=True)
+    [(statement, parameters)] = seen
+    if db.engine.dialect.name != "sqlite":
+        return  # PostgreSQL reads the index only by itself (bench/README.md, "View counts")
+    db.session.commit()
+    connection = db.session.connection()
+    with_sampled_statistics(connection)
+    plan = sqlite_plan(statement, parameters, connection)
+    db.session.commit()
+    reads = [step for step in plan if step.startswith(("SCAN tickets", "SEARCH tickets"))]
+    assert reads and all("USING COVERING INDEX ix_tickets_active_views" in step for step in reads), plan
