@@ -267,6 +267,7 @@ def test_a_customer_s_account_links_stay_together(browser, desk, width):
     page.get_by_label("Password").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Log in").click()
     page.get_by_role("heading", name="My tickets").wait_for()
+    page.wait_for_load_state("load")  # measured with the stylesheet applied, not before it came
     header = page.get_by_role("banner")
     profile = box(header.get_by_role("link", name="Profile"))
     logout = box(header.get_by_role("button", name="Log out"))
