@@ -524,7 +524,11 @@ def queue_page(actor, filters, per_page, now=None, spent=None):
     params["now"] = now
     ranks = _priority_ranks() if sort == "priority" else ()
 
-    if None not in shape and "tag" not in shape and db.session.get_bind().dialect.name == "postgresql":
+    if (
+        None not in shape
+        and VALUE_PLANNED.isdisjoint(shape)
+        and db.session.get_bind().dialect.name == "postgresql"
+    ):
         db.session.execute(GENERIC_PLANS)
 
     def fetch(cursor, reverse=False):
@@ -575,10 +579,12 @@ def _cursor_values(sort, cursor, ranks):
 # PostgreSQL re-planned the queue's prepared statements on every execution (custom plans: 0.5 ms
 # by due time, 1.7 ms for "Needs attention", more than running them). Their plans do not depend
 # on the values (the indexes and the keyset bounds are the same for every viewer), so within the
-# page's transaction the prepared statements use their generic plan. A search (`q`) and a tag
-# keep custom plans: which index suits them depends on how common their words are (the generic
-# plan walked every active ticket by due time testing each for the tag: 110 ms on the bench desk
-# for a tag no ticket has, 0.3 ms planned for it).
+# page's transaction the prepared statements use their generic plan. A search (`q`), a tag and a
+# category keep custom plans: which index suits them depends on how common their value is. The
+# generic plan walked every active ticket by due time testing each for the tag or category, to
+# find the few of a rare one (on the 100,000-ticket bench desk, a page 110-130 ms against 12-14
+# planned for the value; bench/README.md).
+VALUE_PLANNED = frozenset({"tag", "category_id"})
 GENERIC_PLANS = text("SET LOCAL plan_cache_mode = force_generic_plan")
 _STATEMENTS = {}  # statement shape -> the built statement (its values are bind parameters)
 MAX_STATEMENTS = 512
