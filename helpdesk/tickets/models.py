@@ -71,6 +71,9 @@ class Ticket(db.Model):
         Index("ix_tickets_due", "due_at", "id"),
         Index("ix_tickets_updated", "updated_at", "id"),
         Index("ix_tickets_category_status", "category_id", "status"),
+        # The reports' period: tickets opened, and resolved, within it (reports/metrics.py).
+        Index("ix_tickets_created", "created_at"),
+        Index("ix_tickets_resolved", "resolved_at"),
         Index("ix_tickets_priority_due", "priority_id", "due_at", "id"),  # the queue's priority sort
         # "Needs attention": unanswered tickets by reply-by time, answered ones by resolve-by time.
         Index(
