@@ -7,10 +7,10 @@ instead of 0.6 (bench/README.md, "Every request a full render")."""
 import re
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from helpdesk.extensions import db
-from tests.plans import sqlite_plan
+from tests.plans import sqlite_plan, statements_run
 
 # What a sampled ANALYZE wrote on the 100,000-ticket bench desk (bench/request_floor.py).
 SAMPLED_STATISTICS = {
@@ -32,17 +32,8 @@ WALKS = [
 
 def page_statement(client, path):
     """The queue page's SELECT (statement, parameters) as `path` runs it."""
-    seen = []
-
-    def capture(conn, cursor, statement, parameters, context, executemany):
-        if "page.subject" in statement:
-            seen.append((statement, parameters))
-
-    event.listen(db.engine, "before_cursor_execute", capture)
-    try:
-        assert client.get(path).status_code == 200
-    finally:
-        event.remove(db.engine, "before_cursor_execute", capture)
+    response, seen = statements_run(client, path, lambda statement: "page.subject" in statement)
+    assert response.status_code == 200
     assert len(seen) == 1
     return seen[0]
 
@@ -119,17 +110,7 @@ def test_the_view_counts_read_only_the_active_tickets_index_whatever_the_statist
     looked each active ticket up in the table, 16 ms instead of 5 on the bench desk."""
     agent = make.admin() if who == "admin" else make.technician(ref.categories["IT"], ref.categories["Sales"])
     login(agent)
-    seen = []
-
-    def capture(conn, cursor, statement, parameters, context, executemany):
-        if "count(*) FILTER" in statement:
-            seen.append((statement, parameters))
-
-    event.listen(db.engine, "before_cursor_execute", capture)
-    try:
-        page = client.get("/agent/views")
-    finally:
-        event.remove(db.engine, "before_cursor_execute", capture)
+    page, seen = statements_run(client, "/agent/views", lambda statement: "count(*) FILTER" in statement)
     assert page.status_code == 200 and "Needs attention" in page.get_data(as_text=True)
     [(statement, parameters)] = seen
     if db.engine.dialect.name != "sqlite":
@@ -153,19 +134,9 @@ def test_a_tag_or_category_filter_is_planned_for_its_value(client, make, ref, lo
     agent = make.technician(ref.categories["IT"], legal)
     login(agent)
     path = "/agent/?tag=nothing-has-this" if filtered == "tag" else f"/agent/?category={legal.id}"
-    sent = []
-
-    def capture(conn, cursor, statement, parameters, context, executemany):
-        sent.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", capture)
-    try:
-        plain = client.get("/agent/")
-        generic = len(sent)
-        tagged = client.get(path)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", capture)
+    plain, unfiltered = statements_run(client, "/agent/")
+    tagged, filtered = statements_run(client, path)
     assert plain.status_code == tagged.status_code == 200
     assert "No tickets match these filters" in tagged.get_data(as_text=True)
-    assert any("force_generic_plan" in s for s in sent[:generic])
-    assert not any("force_generic_plan" in s for s in sent[generic:])
+    assert any("force_generic_plan" in statement for statement, _ in unfiltered)
+    assert not any("force_generic_plan" in statement for statement, _ in filtered)

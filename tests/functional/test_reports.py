@@ -3,14 +3,14 @@
 import re
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
 from helpdesk.reports import metrics
 from tests import report_data
 from tests.csv_support import spreadsheet_rows
-from tests.plans import sqlite_plan
+from tests.plans import sqlite_plan, statements_run
 from tests.report_data import END, START
 
 HX = {"HX-Request": "true"}
@@ -252,17 +252,12 @@ def test_the_reports_period_is_read_through_the_tickets_dates_indexes(client, ma
     desk that was 8 statements of 60-90 ms, the page 0.8 s instead of 0.3 (bench/README.md)."""
     agent = make.technician(ref.categories["IT"])
     login(agent)
-    seen = []
-
-    def capture(conn, cursor, statement, parameters, context, executemany):
-        if "FROM tickets" in statement and ("created_at >=" in statement or "resolved_at >=" in statement):
-            seen.append((statement, parameters))
-
-    event.listen(db.engine, "before_cursor_execute", capture)
-    try:
-        assert client.get("/agent/reports").status_code == 200
-    finally:
-        event.remove(db.engine, "before_cursor_execute", capture)
+    response, seen = statements_run(
+        client,
+        "/agent/reports",
+        lambda s: "FROM tickets" in s and ("created_at >=" in s or "resolved_at >=" in s),
+    )
+    assert response.status_code == 200
     assert len(seen) >= 6
     db.session.commit()
     connection = db.session.connection()
