@@ -27,26 +27,32 @@ _PLAIN_SLUG = re.compile(r"[a-z0-9-]+")
 _MARK = "kb-slug-mark"
 
 
-def _article_address_form():
-    """(start, end) of an article's address around "<category slug>/<article slug>", built by
-    url_for once per request (a result list writes 25 of them)."""
-    if not hasattr(request, "_kb_article_address"):
-        built = url_for("kb.article", category_slug=_MARK, slug=_MARK)
+def _article_address_form(external):
+    """(start, end) of an article's address (`external`: with scheme and host) around
+    "<category slug>/<article slug>", built by url_for once per request (a result list writes 25
+    of them, the sitemap thousands)."""
+    forms = getattr(request, "_kb_article_address", None)
+    if forms is None:
+        forms = request._kb_article_address = {}
+    if external not in forms:
+        built = url_for("kb.article", category_slug=_MARK, slug=_MARK, _external=external)
         start, _middle, end = built.split(_MARK)
-        request._kb_article_address = (start, end)
-    return request._kb_article_address
+        forms[external] = (start, end)
+    return forms[external]
 
 
 def article_url(article, **params):
-    """/kb/<category slug>/<article slug>, with `params` as the query string."""
+    """/kb/<category slug>/<article slug>, with `params` as the query string (`_external=True`:
+    the full address, as url_for writes it). `article` needs only its category_id and slug."""
     category = category_slug(article.category_id)
+    external = params == {"_external": True}
     if (
-        params
+        (params and not external)
         or not has_request_context()
         or not (_PLAIN_SLUG.fullmatch(article.slug) and _PLAIN_SLUG.fullmatch(category))
     ):
         return article_page_url("kb.article", article, **params)
-    start, end = _article_address_form()
+    start, end = _article_address_form(external)
     return f"{start}{category}/{article.slug}{end}"
 
 

@@ -18,6 +18,7 @@ from helpdesk.htmx import render_page_or_block
 from helpdesk.kb import counts, links, reading, search, tracking
 from helpdesk.kb.blueprints import reader_bp as bp
 from helpdesk.kb.forms import SearchArgs
+from helpdesk.kb.models import Article
 from helpdesk.tickets.search import wordless_query_hint
 from helpdesk.web import page_number, paginate
 
@@ -163,7 +164,10 @@ def sitemap():
 
 def _sitemap_page(number):
     size = _sitemap_size()
-    articles = db.session.scalars(reading.public_articles().offset((number - 1) * size).limit(size)).all()
+    listed = reading.public_articles().with_only_columns(
+        Article.id, Article.category_id, Article.slug, Article.updated_at
+    )  # what an entry shows: thousands of whole articles (their text) were loaded for it
+    articles = db.session.execute(listed.offset((number - 1) * size).limit(size)).all()
     if number > 1 and not articles:
         abort(404)
     categories = reading.public_categories() if number == 1 else []
