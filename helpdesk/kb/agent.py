@@ -34,10 +34,12 @@ def article_list():
     query = search.editable(
         current_user, args.q, status=None if args.status == "all" else args.status, category_id=args.category
     )
+    with search.index_scans(bool(search.words(args.q))):
+        page = paginate(query, page=args.page)
     return render_page_or_block(
         "kb/agent/articles.html",
         "article_list",
-        page=paginate(query, page=args.page),
+        page=page,
         args=args,
         categories=articles.writable_categories(current_user),
         statuses=[("all", "Any status")] + [(s, STATUS_LABELS[s]) for s in STATUSES],

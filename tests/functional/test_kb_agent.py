@@ -11,6 +11,7 @@ from helpdesk.extensions import db
 from helpdesk.kb.models import Article, Revision
 from tests import kb_support as kb
 from tests.markup_checks import markup_problems
+from tests.plans import statements_run
 
 from .agent_support import HTMX
 
@@ -363,3 +364,26 @@ def test_a_published_article_is_archived_never_deleted(client, login, desk, make
     assert "archive this one instead" in refused.get_data(as_text=True) and only_article() is not None
     login(desk.tech_sales)  # another category's editor: not theirs at all
     assert client.post(f"/agent/kb/{item.id}/delete", data={"confirmed_action": "yes"}).status_code == 404
+
+
+def test_the_editors_search_finds_articles_through_the_search_index(client, login, desk):
+    """The editors' list searched for a word lists its articles, read through the search index
+    on PostgreSQL: its planner read every article's long document instead (25 ms for the page
+    and 28 for its count at 10,000 articles, against 5 and 1.3; bench/README.md)."""
+    kb.write(desk.tech_it, desk.it, "VPN drops every few minutes")
+    kb.write(desk.tech_it, desk.it, "Printer offline")
+    db.session.commit()
+    login(desk.tech_it)
+    page, sent = statements_run(client, "/agent/kb/?q=vpn")
+    listed = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "VPN drops every few minutes" in listed and "Printer offline" not in listed
+    searching = [
+        i for i, (statement, _) in enumerate(sent) if "search_document" in statement or "MATCH" in statement
+    ]
+    if db.engine.dialect.name != "postgresql":
+        assert searching  # SQLite's FTS5 match is an index of its own
+        return
+    switched = [i for i, (statement, _) in enumerate(sent) if "enable_seqscan" in statement]
+    assert len(searching) == 2 and len(switched) == 2  # the page and its count, between off and on
+    assert "= off" in sent[switched[0]][0] and switched[0] < min(searching) < max(searching) < switched[1]
