@@ -341,8 +341,9 @@ def _warn(now, step):
     for target, condition in at_risk.items():
         for ticket_id in _due_ids(condition):
             ticket = lock_ticket(db.session.get(Ticket, ticket_id))
-            if getattr(ticket, stamp[target]) is not None:
-                continue  # another sweep warned first
+            still = db.session.scalar(select(Ticket.id).where(Ticket.id == ticket_id, condition))
+            if still is None:
+                continue  # another sweep warned first, or it was answered (resolved) meanwhile
             setattr(ticket, stamp[target], now)
             db.session.flush()
             events.sla_at_risk.send(ticket=ticket, target=target)

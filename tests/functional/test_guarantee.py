@@ -389,3 +389,25 @@ def test_moving_an_answered_ticket_keeps_the_reply_by_time_it_was_answered_again
         editing.change_category(ticket, admin, desk.ref.categories["Sales"].id, ticket.version)
         db.session.commit()
     assert ticket.due_at == due and ticket.first_response_at < ticket.due_at  # still on time
+
+
+def test_a_ticket_answered_while_the_sweep_runs_gets_no_warning(desk, monkeypatch):
+    """The sweep lists the tickets at risk, then warns each under its row lock: one answered
+    between the two (an agent's reply committed meanwhile) is not warned about."""
+    ticket = _submit(desk)
+    listed = guarantee._due_ids
+
+    def answered_meanwhile(condition, *more):
+        ids = listed(condition, *more)
+        if ticket.id in ids:  # listed as at risk: the reply's own transaction leaves the row so
+            db.session.execute(
+                Ticket.__table__.update().where(Ticket.id == ticket.id).values(first_response_at=utcnow())
+            )
+        return ids
+
+    monkeypatch.setattr(guarantee, "_due_ids", answered_meanwhile)
+    with _later(46):
+        assert guarantee.sla_sweep().warnings == []
+    db.session.commit()
+    assert db.session.scalars(select(Notice)).all() == []
+    assert db.session.get(Ticket, ticket.id).response_warned_at is None
