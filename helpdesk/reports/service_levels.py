@@ -149,11 +149,14 @@ def distribution_table(actor, flt):
     ).all()
     priorities = {p.id: p for p in db.session.scalars(select(Priority))}
     counts = {True: defaultdict(int), False: defaultdict(int)}
+    clocks = {}  # (priority, category) -> its clock: a handful for thousands of tickets
     for category_id, priority_id, created, replied, paid in rows:
         if replied is None:
             counts[bool(paid)]["unanswered"] += 1
             continue
-        clock = sla.clock_for(priorities[priority_id], category_id)
+        clock = clocks.get((priority_id, category_id))
+        if clock is None:
+            clock = clocks[priority_id, category_id] = sla.clock_for(priorities[priority_id], category_id)
         minutes = hours.open_time_between(clock, created, replied).total_seconds() / 60
         band = next(label for limit, label in BUCKETS if limit is None or minutes <= limit)
         counts[bool(paid)][band] += 1
