@@ -67,7 +67,11 @@ def ticket_condition(query, *, include_internal):
     scope = "all" if include_internal else "public"
     if db.session.get_bind().dialect.name == "postgresql":
         return _postgresql_condition(words, scope)
-    return Ticket.id.in_(_sqlite_ids(words, scope))
+    # A common table expression: the queue's "Needs attention" page repeats the condition in each
+    # of its four branches, and SQLite materializes a CTE used more than once, so the FTS5 match
+    # (a common word's prefix reads long lists) runs once per statement, not once per branch.
+    matched = _sqlite_ids(words, scope).cte()  # anonymous: two searches in one statement never clash
+    return Ticket.id.in_(select(matched.c.rowid))
 
 
 def matching_ticket_ids(query, *, include_internal):
