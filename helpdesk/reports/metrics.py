@@ -9,11 +9,12 @@ technician's report is limited to their categories. Days are UTC calendar days.
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, select
 
 from helpdesk import policy
 from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
+from helpdesk.querying import indexed_by
 from helpdesk.tickets.models import OPEN_STATUSES, STATUS_LABELS, Category, Priority, Ticket
 
 MAX_DAYS = 366
@@ -138,14 +139,20 @@ def daily_table(actor, flt):
 
 
 def _volume_by(actor, flt, key):
-    opened = func.sum(case((in_range(Ticket.created_at, flt), 1), else_=0))
-    resolved = func.sum(case((in_range(Ticket.resolved_at, flt), 1), else_=0))
-    rows = db.session.execute(
-        select(key, opened, resolved)
-        .where(scope(actor, flt), or_(in_range(Ticket.created_at, flt), in_range(Ticket.resolved_at, flt)))
-        .group_by(key)
-    )
-    return {k: (int(o or 0), int(r or 0)) for k, o, r in rows}
+    """{key: (opened, resolved)} in the range. Two grouped counts, one per date: each reads its
+    own index's range (ix_tickets_created, ix_tickets_resolved), where one count over "opened or
+    resolved in the range" was read by PostgreSQL from the whole table (67 ms against 13 + 3 on
+    the bench desk)."""
+    counts = {}
+    dates = ((Ticket.created_at, "ix_tickets_created"), (Ticket.resolved_at, "ix_tickets_resolved"))
+    for position, (column, index) in enumerate(dates):
+        # Named on SQLite: grouped by category, it walked ix_tickets_category_status (no sort) and
+        # read every ticket of the agent's categories to test the date (59 ms against 14).
+        counted = select(key, func.count()).where(scope(actor, flt), in_range(column, flt)).group_by(key)
+        rows = db.session.execute(indexed_by(counted, Ticket, index))
+        for k, n in rows:
+            counts.setdefault(k, [0, 0])[position] = n
+    return {k: tuple(v) for k, v in counts.items()}
 
 
 def report_categories(actor, category_id=None):
