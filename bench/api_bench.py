@@ -21,7 +21,7 @@ if ROOT not in sys.path:
 import statistics  # noqa: E402  (the block above must run first)
 import time  # noqa: E402
 
-from bench.dataset import AGENT_EMAIL, backends, data_set_parser, seeded_database  # noqa: E402
+from bench.dataset import AGENT_EMAIL, data_set_parser, seeded_desks  # noqa: E402
 
 
 def measure(client, path, headers, requests):
@@ -89,13 +89,9 @@ def main():
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--keep", help="reuse (or make) a kept database of this name")
     args = parser.parse_args()
-    for backend in backends(args):
+    for backend, url, _targets in seeded_desks(args):
         print(f"{backend}: {args.tickets:,} tickets")
-        with seeded_database(backend, args.tickets, args.messages_per_ticket, keep=args.keep) as (
-            url,
-            _targets,
-        ):
-            run(url, args.requests)
+        run(url, args.requests)
 
 
 if __name__ == "__main__":

@@ -33,6 +33,15 @@ def backends(args):
     return ["sqlite", "postgres"] if args.db == "both" else [args.db]
 
 
+def seeded_desks(args):
+    """(backend, database URL, URLs to measure) of each database the options ask for, seeded for
+    the run (or kept: `args.keep`, see seeded_database); each is removed when the loop moves on."""
+    for backend in backends(args):
+        keep = getattr(args, "keep", None)
+        with seeded_database(backend, args.tickets, args.messages_per_ticket, keep=keep) as (url, targets):
+            yield backend, url, targets
+
+
 @contextlib.contextmanager
 def bench_database(backend, prefix="helpdesk-bench-"):
     """An empty database for one run: a SQLite file in a temp folder, or a PostgreSQL database

@@ -25,7 +25,7 @@ if ROOT not in sys.path:
 import statistics  # noqa: E402
 import time  # noqa: E402
 
-from bench.dataset import AGENT_EMAIL, PASSWORD, backends, data_set_parser, seeded_database  # noqa: E402
+from bench.dataset import AGENT_EMAIL, PASSWORD, data_set_parser, seeded_desks  # noqa: E402
 
 ADMIN_EMAIL = "bench.admin@example.com"
 # Routes that do something on GET or are not pages to time.
@@ -107,13 +107,9 @@ def main():
     parser.add_argument("--keep", metavar="NAME", help="seed a database of this name once and reuse it")
     parser.add_argument("--repeat", type=int, default=4, help="requests per page (the first is left out)")
     args = parser.parse_args()
-    for backend in backends(args):
+    for backend, url, targets in seeded_desks(args):
         print(f"\n== {backend} ==")
-        with seeded_database(backend, args.tickets, args.messages_per_ticket, keep=args.keep) as (
-            url,
-            targets,
-        ):
-            sweep(url, targets, args.repeat)
+        sweep(url, targets, args.repeat)
 
 
 if __name__ == "__main__":
