@@ -10,7 +10,7 @@ from urllib.parse import parse_qs
 import stripe
 from werkzeug import Response
 
-from helpdesk.billing.models import CreditPack, Payment
+from helpdesk.billing.models import AutoTopUp, CreditPack, Payment
 from helpdesk.credits.models import CreditAccount, ServicePlan
 from helpdesk.extensions import db
 
@@ -150,6 +150,22 @@ def bank(plan, user=None, organization=None, balance=0):
         credits.post_entry(account.id, balance, "adjustment", idempotency_key=f"seed:{account.id}")
         db.session.commit()
     return account
+
+
+def auto_top_up(account, user, pack_, *, provider="demo", customer="demo_cus_1", card="demo_pm_ok"):
+    """An automatic top-up of `pack_` when `account` falls to 200 credits, its card saved (flushed)."""
+    rule = AutoTopUp(
+        account_id=account.id,
+        user_id=user.id,
+        pack_id=pack_.id,
+        threshold=200,
+        provider=provider,
+        stripe_customer_id=customer,
+        payment_method_id=card,
+    )
+    db.session.add(rule)
+    db.session.flush()
+    return rule
 
 
 def payment(account, pack_, user, session_id=None, **kw):

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from helpdesk.actions import perform
 from helpdesk.api.models import IdempotentRequest
 from helpdesk.billing import topup_runner
-from helpdesk.billing.models import AutoTopUp, Payment, PlanSubscription
+from helpdesk.billing.models import Payment, PlanSubscription
 from helpdesk.credits import ledger as credits
 from helpdesk.credits import submission
 from helpdesk.credits.models import LedgerEntry
@@ -133,18 +133,7 @@ def test_a_top_up_s_outcome_is_recorded_while_another_runner_looks_at_it(app, ma
     monkeypatch.setitem(app.config, "STRIPE_SECRET_KEY", None)
     customer = make.customer()
     account = bank("Pay as you go", 300, user=customer)
-    db.session.add(
-        AutoTopUp(
-            account_id=account.id,
-            user_id=customer.id,
-            pack_id=bs.pack("Team", credits=1200, price=10000).id,
-            threshold=200,
-            provider="demo",
-            stripe_customer_id="demo_cus_1",
-            payment_method_id="demo_pm_ok",
-        )
-    )
-    db.session.flush()
+    bs.auto_top_up(account, customer, bs.pack("Team", credits=1200, price=10000))
     credits.post_entry(account.id, -150, "charge", idempotency_key="spend")
     db.session.commit()
     payment_id = db.session.scalar(select(Payment.id).where(Payment.kind == "top_up"))
@@ -221,18 +210,7 @@ def test_billing_sweeps_end_each_subscription_and_charge_each_top_up_once(app, m
     for n in range(4):
         customer = make.customer()
         account = bank("Pay as you go", 300, user=customer)
-        db.session.add(
-            AutoTopUp(
-                account_id=account.id,
-                user_id=customer.id,
-                pack_id=pack.id,
-                threshold=200,
-                provider="demo",
-                stripe_customer_id=f"demo_cus_{n}",
-                payment_method_id="demo_pm_ok",
-            )
-        )
-        db.session.flush()
+        bs.auto_top_up(account, customer, pack, customer=f"demo_cus_{n}")
         credits.post_entry(account.id, -150, "charge", idempotency_key=f"spend:{n}")  # records a top-up
         subscriber = make.customer()
         business = bank("Business", 0, user=subscriber)

@@ -5,7 +5,7 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from helpdesk.billing.models import AutoTopUp, Payment
+from helpdesk.billing.models import Payment
 from helpdesk.credits import ledger as credits
 from helpdesk.extensions import db
 from tests import billing_support as bs
@@ -19,17 +19,7 @@ def test_two_charges_at_once_cross_the_threshold_once(app, make, ref):
     customer = make.customer()
     account = bank("Pay as you go", 300, user=customer)
     pack = bs.pack("Team", credits=1200, price=10000)
-    db.session.add(
-        AutoTopUp(
-            account_id=account.id,
-            user_id=customer.id,
-            pack_id=pack.id,
-            threshold=200,
-            provider="stripe",
-            stripe_customer_id="cus_1",
-            payment_method_id=bs.CARD_OK,
-        )
-    )
+    bs.auto_top_up(account, customer, pack, provider="stripe", customer="cus_1", card=bs.CARD_OK)
     db.session.commit()
     account_id = account.id  # the threads must not touch the main session's objects
     barrier, errors = threading.Barrier(2), []
