@@ -5,6 +5,7 @@ import uuid
 from sqlalchemy import select
 
 from helpdesk.credits import ledger as credits
+from helpdesk.credits import submission
 from helpdesk.credits.models import ServicePlan
 from helpdesk.extensions import db
 
@@ -31,3 +32,16 @@ def bank(plan_name, balance=0, *, user=None, organization=None):
 def balance_of(account):
     db.session.expire_all()
     return db.session.get(type(account), account.id).balance
+
+
+def urgent_ticket(customer, ref, key, subject="Down"):
+    """An Urgent (paid) IT ticket of `customer`, submitted through the portal's service."""
+    ticket, _ = submission.submit_ticket(
+        customer,
+        subject=subject,
+        body="Help.",
+        category_id=ref.categories["IT"].id,
+        priority_id=ref.priorities["Urgent"].id,
+        submission_key=key,
+    )
+    return ticket

@@ -18,7 +18,6 @@ from helpdesk.api.models import IdempotentRequest
 from helpdesk.billing import topup_runner
 from helpdesk.billing.models import Payment, PlanSubscription
 from helpdesk.credits import ledger as credits
-from helpdesk.credits import submission
 from helpdesk.credits.models import LedgerEntry
 from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
@@ -29,7 +28,7 @@ from helpdesk.tickets import upload_cleaning, uploads
 from helpdesk.tickets.models import Attachment, Ticket, TicketEvent
 from helpdesk.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from tests import billing_support as bs
-from tests.credit_helpers import bank
+from tests.credit_helpers import bank, urgent_ticket
 from tests.mail_support import FakeImapMailbox, load_eml, poll_from, renamed
 
 # committing: each copy runs in its own thread, app context and connection, and must see the set-up.
@@ -184,14 +183,7 @@ def test_sla_sweeps_refund_and_warn_once_per_ticket(app, make, ref):
     make.technician(ref.categories["IT"])
     bank("Business", 5000, user=alice)
     for n in range(8):
-        ticket, _ = submission.submit_ticket(
-            alice,
-            subject=f"Down {n}",
-            body="Help.",
-            category_id=ref.categories["IT"].id,
-            priority_id=ref.priorities["Urgent"].id,
-            submission_key=f"sweep-{n}",
-        )
+        ticket = urgent_ticket(alice, ref, f"sweep-{n}", subject=f"Down {n}")
         if n % 2:  # its reply-by time has passed: refunded
             ticket.due_at = utcnow() - timedelta(minutes=1)
         else:  # most of its reply-by time is used: its agent is warned

@@ -8,13 +8,13 @@ import pytest
 from sqlalchemy import select
 
 from helpdesk.accounts.models import User
-from helpdesk.credits import guarantee, ledger, submission
+from helpdesk.credits import guarantee, ledger
 from helpdesk.credits.models import LedgerEntry
 from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
 from helpdesk.tickets import lifecycle
 from helpdesk.tickets.models import Ticket
-from tests.credit_helpers import balance_of, bank
+from tests.credit_helpers import balance_of, bank, urgent_ticket
 
 # committing: the threads work through their own connections and must see the set-up.
 pytestmark = [pytest.mark.postgres_only, pytest.mark.committing]
@@ -26,14 +26,7 @@ def test_sweep_late_reply_and_close_race_for_the_same_refund(app, make, ref):
     account = bank("Business", 5000, user=alice)
     ids = []
     for n in range(TICKETS):
-        ticket, _ = submission.submit_ticket(
-            alice,
-            subject=f"Down {n}",
-            body="Help.",
-            category_id=ref.categories["IT"].id,
-            priority_id=ref.priorities["Urgent"].id,
-            submission_key=f"race-{n}",
-        )
+        ticket = urgent_ticket(alice, ref, f"race-{n}", subject=f"Down {n}")
         ticket.due_at = utcnow() - timedelta(minutes=1)  # the reply-by time has just passed
         ids.append(ticket.id)
     db.session.commit()
