@@ -78,12 +78,7 @@ def _stale_grid(form, changes):
     saved. Say who changed which cells; those cells show what is stored now, every other cell
     keeps what was ticked, and the form carries the current version, so saving it again applies
     this admin's changes without undoing the other's."""
-    latest = {}
-    for change in changes:  # each cell's last state, in the order the cells were first changed
-        latest[(change.target_user_id, change.category_id)] = change
-    granted = set(form.wanted_pairs())
-    for pair, change in latest.items():
-        (granted.add if change.new_value == "granted" else granted.discard)(pair)
+    granted, latest = permissions.cells_after(form.wanted_pairs(), changes)
     what = ", ".join(
         f"{c.target_user.name if c.target_user else 'someone'}: "
         f"{c.category.name if c.category else 'a category'} {c.new_value}"

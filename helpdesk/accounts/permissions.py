@@ -78,6 +78,19 @@ def grid_version_after(seen, user_ids, user, category):
     return None
 
 
+def cells_after(wanted, changes):
+    """(granted pairs, {pair: its latest change}) of a grid saved after `changes` (audit rows of
+    grants and revocations made since it was shown): each changed cell as it is stored now, every
+    other cell as `wanted`. The changed cells keep the order in which they were first changed."""
+    latest = {}
+    for change in changes:
+        latest[(change.target_user_id, change.category_id)] = change
+    granted = set(wanted)
+    for pair, change in latest.items():
+        (granted.add if change.new_value == "granted" else granted.discard)(pair)
+    return granted, latest
+
+
 def _require_technician(user):
     if user.role != ROLE_TECHNICIAN:
         raise ValidationFailed(
