@@ -199,20 +199,15 @@ def _stale_entry(entry, form, changes):
     this form changed it too (it then keeps what was typed), and the row carries the entry's
     current revision, so saving again goes through (a deleted entry has no form: what was typed
     is said instead)."""
-    typed = {"entry_id": entry.id, "minutes": form.minutes.data, "note": (form.note.data or "").strip()}
-    first = changes[0] if changes else None
-    what = []
-    if entry.deleted_at is not None:
-        what.append("deleted")
-    else:
-        if first is not None and entry.minutes != first.old_minutes:
-            what.append(f"{entry.minutes} min")
-            if typed["minutes"] == first.old_minutes:
-                typed["minutes"] = entry.minutes
-        if first is not None and (entry.note or "") != (first.old_note or ""):
-            what.append(f"note “{entry.note}”" if entry.note else "note removed")
-            if typed["note"] == (first.old_note or ""):
-                typed["note"] = entry.note
+    minutes, note, changed = time_entries.kept_after(
+        entry, changes, form.minutes.data, (form.note.data or "").strip()
+    )
+    typed = {"entry_id": entry.id, "minutes": minutes, "note": note}
+    what = ["deleted"] if entry.deleted_at is not None else []
+    if "minutes" in changed:
+        what.append(f"{entry.minutes} min")
+    if "note" in changed:
+        what.append(f"note “{entry.note}”" if entry.note else "note removed")
     then = "Check the values below and save again."
     if entry.deleted_at is not None:
         kept = f" “{typed['note']}”" if typed["note"] else ""

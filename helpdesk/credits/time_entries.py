@@ -418,6 +418,25 @@ def _changes_since(entry, seen):
     return changes[seen:]
 
 
+def kept_after(entry, changes, minutes, note):
+    """(minutes, note, fields changed meanwhile) of an edit refused as stale (`changes`: the
+    entry's revisions since the form was shown): a field someone else changed shows what is
+    stored now unless this agent had changed it too; "minutes" and "note" name the fields the
+    others changed. A deleted entry keeps what was typed."""
+    first = changes[0] if changes else None
+    changed = []
+    if entry.deleted_at is None and first is not None:
+        if entry.minutes != first.old_minutes:
+            changed.append("minutes")
+            if minutes == first.old_minutes:
+                minutes = entry.minutes
+        if (entry.note or "") != (first.old_note or ""):
+            changed.append("note")
+            if note == (first.old_note or ""):
+                note = entry.note
+    return minutes, note, changed
+
+
 def edit_entry(entry, actor, minutes, note, seen=None):
     """Change an entry's minutes or note; the ledger gets a correcting entry for the difference in
     minutes, at the entry's own rate (`_price`). A note changed alone moves no money.
