@@ -1,6 +1,7 @@
 """Reading inbound mail tolerantly: addresses, threading ids, loop markers (bounces, list mail,
 auto-replies), Authentication-Results, body text, attachments."""
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from email import policy
@@ -363,11 +364,21 @@ def _read_header(mail, msg):
     mail.auth_results = _header_values(msg, "Authentication-Results")
 
 
+def stand_in_message_id(raw):
+    """The Message-ID a message without one is known by: made from its bytes, so the same message
+    fetched again (an IMAP poll whose delete failed after the message was stored, a resent
+    delivery of the same file) is recognised as a duplicate, as one with a Message-ID is. The
+    `.invalid` domain (RFC 2606) says no mail program wrote it."""
+    return f"<{hashlib.sha256(raw).hexdigest()[:48]}@no-message-id.invalid>"
+
+
 def parse(raw):
     """A ParsedMail from raw RFC 5322 bytes; tolerant of bad charsets and broken headers."""
     msg = BytesParser(policy=policy.default).parsebytes(raw)
     mail = ParsedMail(raw=raw)
     _read_identity(mail, msg)
+    if mail.message_id is None:
+        mail.message_id = stand_in_message_id(raw)
     _read_header(mail, msg)
     body = msg.get_body(preferencelist=("plain", "html"))
     if body is not None:

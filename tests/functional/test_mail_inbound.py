@@ -232,6 +232,20 @@ def test_same_message_twice_is_applied_once(ticket):
     assert len(public_messages(ticket)) == 1
 
 
+def test_a_message_without_message_id_fetched_twice_is_applied_once(ticket):
+    # An IMAP poll whose delete fails after the message was stored fetches it again next time:
+    # without a Message-ID it is still recognised by its bytes, and only the same bytes.
+    raw = eml("reply_plain.eml", ticket).replace(b"Message-ID: <reply-plain-1@mail.example.test>\r\n", b"")
+    assert b"Message-ID" not in raw
+    assert mail_inbound.ingest(raw).outcome == "reply"
+    again = mail_inbound.ingest(raw)
+    assert again.outcome == "duplicate" and "processed before" in again.reason
+    assert len(public_messages(ticket)) == 1
+    other = raw.replace(b"\r\n\r\n", b"\r\n\r\nOne more thing.\r\n", 1)
+    assert mail_inbound.ingest(other).outcome == "reply"
+    assert len(public_messages(ticket)) == 2
+
+
 def test_per_sender_rate_limit(app, ref, monkeypatch):
     monkeypatch.setitem(app.config, "MAIL_INBOUND_RATE_LIMIT", 3)
     raw = load_eml("new_ticket_cc.eml")
