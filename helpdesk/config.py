@@ -20,6 +20,7 @@ ENV_SETTINGS = {
     "AGENT_SEAT_LIMIT": int,
     "DATABASE_PING_IDLE_SECONDS": float,
     "PRESENCE_HEARTBEAT_SECONDS": int,
+    "THREAD_RECENT_MESSAGES": int,
     "UPGRADE_URL": str,
     "STRIPE_SECRET_KEY": str,
     "STRIPE_WEBHOOK_SECRET": str,
@@ -140,6 +141,7 @@ class Config:
     ATTACHMENTS_S3_ENDPOINT_URL = None  # e.g. http://minio.internal:9000; None: AWS S3
     ATTACHMENTS_S3_PREFIX = ""  # key prefix inside the bucket, e.g. "helpdesk/"
     PER_PAGE = 25
+    THREAD_RECENT_MESSAGES = 50  # a ticket page shows its latest messages; earlier ones behind a link
     PRESENCE_HEARTBEAT_SECONDS = 10  # the ticket page's "who else is here" heartbeat; present for 3 of them
     AGENT_SEAT_LIMIT = 4
     SLA_WARN_AT = 75  # per cent of a target after which a paid ticket is at risk (warned once)

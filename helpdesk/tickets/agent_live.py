@@ -9,7 +9,7 @@ from helpdesk import policy
 from helpdesk.actions import perform
 from helpdesk.extensions import db
 from helpdesk.htmx import render_fragment
-from helpdesk.tickets import presence, reply_drafts
+from helpdesk.tickets import presence, reply_drafts, thread_window
 from helpdesk.tickets.blueprints import agent_bp as bp
 from helpdesk.tickets.models import Ticket
 
@@ -41,6 +41,7 @@ def heartbeat(ticket_id):
         ticket_id=ticket.id,
         others=presence.others_here(current_user, ticket),
         notice=presence.change_notice(current_user, ticket.id, _seen()),
+        page_args=thread_window.thread_args(),  # "Show" keeps a whole conversation shown
     )
 
 

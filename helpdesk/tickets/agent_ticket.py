@@ -18,7 +18,7 @@ from helpdesk.htmx import hx_redirect_or, is_htmx, render_page_or_block
 from helpdesk.notices import mentions
 from helpdesk.replies import composer as saved_replies
 from helpdesk.tickets import editing as agent_tickets
-from helpdesk.tickets import merging, presence, reply_drafts, sla, ticket_reads
+from helpdesk.tickets import merging, presence, reply_drafts, sla, thread_window, ticket_reads
 from helpdesk.tickets.attachments import stage_form_files
 from helpdesk.tickets.blueprints import agent_bp as bp
 from helpdesk.tickets.forms import (
@@ -112,13 +112,15 @@ def page_context(ticket, reply_form=None, subscriber_form=None, note_form=None, 
     """Everything the ticket page shows, as plain values (tickets.ticket_reads, credits' panel):
     `ticket` is the page's TicketView (or any object with its id: read afresh)."""
     view = ticket if isinstance(ticket, ticket_reads.TicketView) else ticket_reads.ticket_view(ticket.id)
-    view, conversation = ticket_reads.with_conversation(view)
+    view, conversation, earlier = ticket_reads.with_conversation(view, thread_window.latest_shown())
     history, older_history = ticket_reads.recent_history(view.id)
     drafts = _drafts(view, reply_form, note_form)
     context = dict(
         ticket=view,
         clock=sla.clock(view, utcnow()),
         conversation=conversation,
+        earlier_messages=earlier,  # left out of a long conversation (thread_window)
+        whole_thread=thread_window.whole_thread(),
         history=history,
         older_history=older_history,
         subscriptions=ticket_reads.subscribers(view.id),
@@ -241,7 +243,14 @@ def reply(ticket_id):
             notice = _posted_notice(form.action.data, form.body.data, ticket, outcome.value[1])
             if not is_htmx():
                 flash(notice, "success")
-                return redirect(url_for("tickets_agent.ticket", ticket_id=ticket_id, _anchor="conversation"))
+                return redirect(
+                    url_for(
+                        "tickets_agent.ticket",
+                        ticket_id=ticket_id,
+                        _anchor="conversation",
+                        **thread_window.thread_args(),
+                    )
+                )
             form, staged = None, ()
     return render_ticket(
         agent_tickets.load_ticket(ticket_id),  # what the page shows, loaded with the row again
@@ -279,7 +288,14 @@ def note(ticket_id):
             notice = _posted_notice("note", form.body.data, ticket, outcome.value[1])
             if not is_htmx():
                 flash(notice, "success")
-                return redirect(url_for("tickets_agent.ticket", ticket_id=ticket_id, _anchor="conversation"))
+                return redirect(
+                    url_for(
+                        "tickets_agent.ticket",
+                        ticket_id=ticket_id,
+                        _anchor="conversation",
+                        **thread_window.thread_args(),
+                    )
+                )
             form, staged = None, ()
     return render_ticket(
         agent_tickets.load_ticket(ticket_id),

@@ -19,7 +19,7 @@ from helpdesk.htmx import render_page_or_block
 from helpdesk.kb import tracking
 from helpdesk.mail import inbound_tickets
 from helpdesk.querying import id_of, row_id
-from helpdesk.tickets import drafts, search
+from helpdesk.tickets import drafts, search, thread_window
 from helpdesk.tickets import lifecycle as tickets
 from helpdesk.tickets.attachments import stage_form_files
 from helpdesk.tickets.blueprints import portal_bp as bp
@@ -264,9 +264,14 @@ def _ticket_context(ticket, reply_form=None, upload_errors=()):
     reply_form = reply_form or ReplyForm(formdata=None)
     if not reply_form.submission_key.data:
         reply_form.submission_key.data = new_submission_key()
+    conversation, earlier = thread_window.window(
+        tickets.conversation_for(current_user, ticket), thread_window.latest_shown()
+    )
     return dict(
         ticket=ticket,
-        conversation=tickets.conversation_for(current_user, ticket),
+        conversation=conversation,
+        earlier_messages=earlier,  # left out of a long conversation (thread_window)
+        whole_thread=thread_window.whole_thread(),
         reply_form=reply_form,
         upload_errors=list(upload_errors),
         can_reply=policy.can_reply(current_user, ticket),
@@ -306,7 +311,14 @@ def reply(ticket_id):
             notice = "Reply sent." if created else ALREADY_SENT
             if not request.htmx:
                 flash(notice, "success" if created else "info")
-                return redirect(url_for("tickets_portal.ticket", ticket_id=item.id, _anchor="conversation"))
+                return redirect(
+                    url_for(
+                        "tickets_portal.ticket",
+                        ticket_id=item.id,
+                        _anchor="conversation",
+                        **thread_window.thread_args(),
+                    )
+                )
             form = None
     context = _ticket_context(item, form, upload_errors)
     context["staged"] = staged if form is not None else []

@@ -178,23 +178,39 @@ def _ticket_statement():
     )
 
 
+_MESSAGE_COLUMNS = (
+    Message.id,
+    Message.body,
+    Message.body_html,
+    Message.internal,
+    Message.created_at,
+    Message.author_id,
+    User.name,
+    User.email,
+    User.role,
+)
+
+
 @functools.cache
 def _messages_statement():
     return (
-        select(
-            Message.id,
-            Message.body,
-            Message.body_html,
-            Message.internal,
-            Message.created_at,
-            Message.author_id,
-            User.name,
-            User.email,
-            User.role,
-        )
+        select(*_MESSAGE_COLUMNS)
         .outerjoin(User, User.id == Message.author_id)
         .where(Message.ticket_id == TICKET_ID)
         .order_by(Message.id)
+    )
+
+
+@functools.cache
+def _latest_messages_statement():
+    """The latest `shown` messages, newest first, each row with the ticket's number of messages
+    (counted before the LIMIT: one statement for the window and what it leaves out)."""
+    return (
+        select(*_MESSAGE_COLUMNS, func.count().over().label("total"))
+        .outerjoin(User, User.id == Message.author_id)
+        .where(Message.ticket_id == TICKET_ID)
+        .order_by(Message.id.desc())
+        .limit(bindparam("shown"))
     )
 
 
@@ -247,14 +263,27 @@ def ticket_view(ticket_id):
     )
 
 
-def with_conversation(ticket):
-    """(the ticket with its description's files, every message with its author and files): agents
-    see internal notes too. Two queries, whatever the number of messages and files."""
+def with_conversation(ticket, latest=None):
+    """(the ticket with its description's files, its messages with their authors and files, how
+    many earlier messages are left out): agents see internal notes too. With `latest` (a number),
+    only the latest that many messages, in their order; else every one. Two queries, whatever the
+    number of messages and files."""
     files = [File(*row) for row in _run(_files_statement(), ticket.id)]
     by_message = {}
     for item in files:
         if item.message_id is not None:
             by_message.setdefault(item.message_id, []).append(item)
+    earlier = 0
+    if latest is None:
+        rows = _run(_messages_statement(), ticket.id).all()
+    else:
+        rows = (
+            db.session.connection()
+            .execute(_latest_messages_statement(), {"ticket_id": ticket.id, "shown": latest})
+            .all()
+        )
+        earlier = rows[0].total - len(rows) if rows else 0
+        rows.reverse()
     messages = [
         MessageView(
             id=row.id,
@@ -265,9 +294,9 @@ def with_conversation(ticket):
             author=Person(row.author_id, row.name, row.email, row.role) if row.author_id else None,
             attachments=tuple(by_message.get(row.id, ())),
         )
-        for row in _run(_messages_statement(), ticket.id)
+        for row in rows
     ]
-    return replace(ticket, attachments=tuple(f for f in files if f.message_id is None)), messages
+    return replace(ticket, attachments=tuple(f for f in files if f.message_id is None)), messages, earlier
 
 
 HISTORY_EXCERPT = 20  # changes shown beside the conversation; the history page has them all
