@@ -328,3 +328,55 @@ def test_older_money_messages_are_hidden_from_subscribers_like_new_ones(empty_da
         assert sources() == ["system"] * 6 + ["web"]
         db.session.remove()
         db.engine.dispose()
+
+
+def test_the_search_prefix_indexes_keep_every_document_both_ways(tmp_path):
+    """Migration 0052 makes SQLite's ticket search tables again with prefix indexes: the documents
+    already there are still found, the triggers write to the new tables, and the downgrade keeps
+    them too. (PostgreSQL has nothing to change: its pass runs this on SQLite as well.)"""
+    from sqlalchemy import select, text
+
+    from helpdesk.tickets import search
+    from helpdesk.tickets.models import Message, Ticket
+    from tests import factories
+
+    app = create_app(make_test_config(f"sqlite:///{tmp_path}/prefix.sqlite3", str(tmp_path)))
+    with app.app_context():
+        upgrade(revision="0051")  # the models' tables are 0051's: 0052 changes only the FTS5 tables
+        ticket = factories.ticket(subject="Printer jams", body="On the second floor.")
+        db.session.add(Message(ticket=ticket, body="Reply from Paris", internal=False))
+        db.session.add(Message(ticket=ticket, body="Note about zanzibar", internal=True))
+        db.session.commit()
+        ticket_id = ticket.id
+
+        def found(query, include_internal=True):
+            db.session.rollback()
+            condition = search.ticket_condition(query, include_internal=include_internal)
+            return db.session.scalars(select(Ticket.subject).where(condition)).all()
+
+        def table_sql():
+            with db.engine.connect() as conn:
+                return (
+                    conn.execute(
+                        text(
+                            "SELECT sql FROM sqlite_master WHERE name IN ('tickets_fts_all', 'tickets_fts_public')"
+                        )
+                    )
+                    .scalars()
+                    .all()
+                )
+
+        assert found("pr pa") == found("z") == ["Printer jams"] and found("z", False) == []
+        db.session.remove()
+        upgrade()
+        assert all("prefix='1 2 3'" in sql for sql in table_sql()) and len(table_sql()) == 2
+        assert found("pr pa") == found("sec") == found("z") == ["Printer jams"] and found("z", False) == []
+        db.session.add(Message(ticket_id=ticket_id, body="Quokka sighted", internal=False))
+        db.session.commit()
+        assert found("quo", False) == ["Printer jams"]  # the triggers write to the new tables
+        db.session.remove()
+        downgrade(revision="0051")
+        assert not any("prefix" in sql for sql in table_sql())
+        assert found("quo pa", False) == found("z") == ["Printer jams"]
+        db.session.remove()
+        db.engine.dispose()
