@@ -25,6 +25,7 @@ from helpdesk import policy
 from helpdesk.accounts.models import User
 from helpdesk.dbtypes import UTCDateTime, utcnow
 from helpdesk.extensions import db
+from helpdesk.formfields import MAX_ID
 from helpdesk.querying import upsert_insert
 from helpdesk.tickets.models import Message, Ticket, TicketEvent, TicketPresence
 
@@ -132,9 +133,12 @@ class Seen:
 
     @classmethod
     def parse(cls, token):
-        """The Seen a page sent back, or None for anything malformed."""
+        """The Seen a page sent back, or None for anything malformed: each part ASCII digits
+        within the INTEGER columns' range (a message id past it overflowed SQLite's integers, and
+        a digit such as "²" passed isdigit() but not int(): both answered 500)."""
         version, _, message = (token or "").partition(".")
-        if not (version.isdigit() and message.isdigit()) or len(token) > 40:
+        parts = (version, message)
+        if len(token) > 40 or not all(p.isascii() and p.isdigit() and int(p) <= MAX_ID for p in parts):
             return None
         return cls(int(version), int(message))
 

@@ -159,6 +159,11 @@ def test_a_malformed_stamp_gives_no_notice_and_no_error(client, login, desk):
         {"seen_version": "x", "seen_message": "1"},
         {"seen_version": "9" * 50, "seen_message": ""},
         {},
+        # within 40 characters, yet no number a page ever carried: no 500 either
+        {"seen_version": "1", "seen_message": "9" * 25},  # past SQLite's integers
+        {"seen_version": "2147483648", "seen_message": "1"},  # past the INTEGER columns
+        {"seen_version": "²", "seen_message": "1"},  # a digit to isdigit(), not to int()
+        {"seen_version": "1", "seen_message": "١٢"},  # Arabic-Indic digits
     ):
         assert "No other agent" in text_of(beat(client, desk.it_ticket, seen))
 
