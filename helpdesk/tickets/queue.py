@@ -299,7 +299,9 @@ def decode_cursor(sort, cursor):
     """The cursor's numbers for this sort, or None for a missing or malformed one (first page)."""
     parts = (cursor or "").split(".")
     expected = {"due": ("d", 3), "updated": ("u", 3), "priority": ("p", 4), "attention": ("a", 4)}[sort]
-    if len(parts) != expected[1] or parts[0] != expected[0] or not all(p.isdigit() for p in parts[1:]):
+    # ASCII digits only: "²" is a digit to isdigit() but no number to int() (a 500)
+    digits = all(p.isascii() and p.isdigit() for p in parts[1:])
+    if len(parts) != expected[1] or parts[0] != expected[0] or not digits:
         return None
     numbers = [int(p) for p in parts[1:]]
     if numbers[-2] > 253402300799 * 1_000_000:  # past year 9999

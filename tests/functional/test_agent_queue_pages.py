@@ -82,6 +82,25 @@ def test_a_malformed_before_cursor_gives_the_first_page(client, login, eleven):
     assert subjects(client.get("/agent/?before=d.x.1")) == subjects(client.get("/agent/"))
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        "sort=due&after=d.%C2%B2.1",
+        "sort=updated&before=u.1.%C2%B2",
+        "sort=priority&after=p.1.%D9%A1.1",
+        "after=a.1.1.%C2%B9",
+    ],
+)
+def test_a_cursor_with_digits_that_are_not_ascii_gives_the_first_page(client, login, eleven, query):
+    """A cursor is the page's own ASCII digits. "²" is a digit to str.isdigit() but no number to
+    int() (the page answered 500); "١" (Arabic-Indic one) int() reads as 1, a cursor no page wrote."""
+    login(eleven.tech_it)
+    sort = dict(part.split("=") for part in query.split("&")).get("sort")
+    first = client.get("/agent/" + (f"?sort={sort}" if sort else ""))
+    response = client.get(f"/agent/?{query}")
+    assert response.status_code == 200 and subjects(response) == subjects(first)
+
+
 def test_paid_tickets_carry_the_credits_spent(client, login, desk, make):
     bank("Business", 1000, user=desk.requester)
     paid, _ = submission.submit_ticket(
