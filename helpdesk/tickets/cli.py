@@ -35,9 +35,16 @@ def clean_command(hours):
 tickets_cli = AppGroup("tickets", help="Ticket housekeeping (cron-safe, idempotent).")
 
 
+# A hundred years: before any ticket. The cutoff is today less this many days, and a date before
+# the year 1 does not exist (--days 1000000 ended in an OverflowError's traceback).
+MAX_AUTO_CLOSE_DAYS = 36_500
+
+
 @tickets_cli.command("auto-close")
 @click.option(
-    "--days", type=click.IntRange(min=0), help="Days resolved without a change (default: AUTO_CLOSE_DAYS)."
+    "--days",
+    type=click.IntRange(min=0, max=MAX_AUTO_CLOSE_DAYS),
+    help="Days resolved without a change (default: AUTO_CLOSE_DAYS).",
 )
 def auto_close_command(days):
     """Close tickets resolved at least DAYS days ago with no reply, note or change since (a
@@ -46,10 +53,16 @@ def auto_close_command(days):
     several machines."""
     from helpdesk.tickets import lifecycle
 
+    source = "AUTO_CLOSE_DAYS" if days is None else "--days"
     days = current_app.config["AUTO_CLOSE_DAYS"] if days is None else days
     if days <= 0:
-        click.echo("Automatic closing is off (AUTO_CLOSE_DAYS is 0).")
+        click.echo(f"Automatic closing is off ({source} is 0): nothing was closed.")
         return
+    if days > MAX_AUTO_CLOSE_DAYS:
+        raise click.ClickException(
+            f"AUTO_CLOSE_DAYS is {days:,}: set it to at most {MAX_AUTO_CLOSE_DAYS:,} days, or 0 to turn"
+            " automatic closing off. Nothing was closed."
+        )
     closed = lifecycle.close_quiet_resolved(days, commit=db.session.commit)
     click.echo(f"Closed {closed} ticket(s) resolved more than {days} day(s) ago with nothing since.")
 

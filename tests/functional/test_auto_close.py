@@ -60,6 +60,29 @@ def test_days_can_be_given_and_zero_turns_it_off(app, make, desk):
     finally:
         app.config["AUTO_CLOSE_DAYS"] = 7
     assert _run(app, "--days", "-1").exit_code != 0
+    given = _run(app, "--days", "0")  # said as given, not blamed on the setting
+    assert (
+        given.exit_code == 0 and "Automatic closing is off (--days is 0): nothing was closed." in given.output
+    )
+
+
+def test_more_days_than_dates_go_back_are_refused_with_a_message(app, make, desk):
+    """The cutoff is today less DAYS: a million days is before the year 1 (an OverflowError's
+    traceback, and nothing said of what to do)."""
+    ticket = _resolved(make, desk, 10, "Old enough")
+    refused = _run(app, "--days", "1000000")
+    assert refused.exit_code == 2 and not isinstance(refused.exception, OverflowError)
+    assert "'--days': 1000000 is not in the range 0<=x<=36500" in refused.output
+    app.config["AUTO_CLOSE_DAYS"] = 1_000_000
+    try:
+        refused = _run(app)
+    finally:
+        app.config["AUTO_CLOSE_DAYS"] = 7
+    assert refused.exit_code == 1 and not isinstance(refused.exception, OverflowError)
+    assert "AUTO_CLOSE_DAYS is 1,000,000: set it to at most 36,500 days" in refused.output
+    assert fresh(ticket.id).status == "resolved"
+    largest = _run(app, "--days", "36500")  # the largest runs, and closes what is that old: nothing
+    assert largest.exit_code == 0 and "Closed 0" in largest.output and fresh(ticket.id).status == "resolved"
 
 
 def test_the_history_shows_the_system_closed_it(client, login, make, desk):
