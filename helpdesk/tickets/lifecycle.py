@@ -400,8 +400,23 @@ def _set_status(ticket, actor, status):
     ticket.version += 1
     sla.status_changed(ticket, old, status, now)
     record_event(ticket, actor, "status", old, status)
+    if status in OPEN_STATUSES and old not in OPEN_STATUSES:
+        _unassign_unworkable(ticket)
     db.session.flush()
     events.ticket_status_changed.send(ticket=ticket, actor=actor, old=old, new=status)
+
+
+def _unassign_unworkable(ticket):
+    """A ticket open again (a customer's reply, an agent's reopening) whose assignee may no longer
+    work it goes back to Unassigned, by the desk ("System" in its history). A resolved or closed
+    ticket keeps who worked it when they are deactivated or lose its category
+    (editing.release_unworkable frees open tickets only), so without this the reopened ticket
+    stayed on someone who can neither answer it nor hear of it, out of the "Unassigned" view."""
+    assignee = ticket.assignee
+    if assignee is None or policy.can_be_assigned(assignee, ticket):
+        return
+    ticket.assignee = None
+    record_event(ticket, None, "assignee", assignee.name, None)
 
 
 def close_merged(ticket, actor):

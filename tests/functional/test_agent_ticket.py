@@ -165,6 +165,37 @@ def test_moving_away_unassigns_an_agent_not_permitted_there(client, login, desk)
     assert ticket.category.name == "Sales" and ticket.assignee_id is None
 
 
+def test_a_ticket_open_again_leaves_an_assignee_who_may_no_longer_work_it(client, login, desk, make):
+    """A resolved ticket keeps who worked it when they are deactivated; once the customer writes
+    again it is back in "Unassigned" (it stayed on the deactivated agent, who hears of nothing), as
+    is one an agent reopens after its assignee lost the category."""
+    from helpdesk.accounts import permissions, users
+
+    login(desk.admin)
+    edit(client, desk.it_ticket.id, "assignee", desk.tech_it.id, 1)
+    edit(client, desk.it_ticket.id, "status", "resolved", 2)
+    users.set_active(desk.admin, desk.tech_it, False)
+    db.session.commit()
+    assert fresh(desk.it_ticket.id).assignee_id == desk.tech_it.id  # resolved: kept, as designed
+    login(desk.requester)
+    client.post(f"/portal/tickets/{desk.it_ticket.id}/reply", data={"body": "It dropped again"})
+    ticket = fresh(desk.it_ticket.id)
+    assert ticket.status == "open" and ticket.assignee_id is None
+    login(desk.admin)
+    assert "VPN drops" in client.get("/agent/?assignee=unassigned").get_data(as_text=True)
+    history = client.get(f"/agent/tickets/{desk.it_ticket.id}/history").get_data(as_text=True)
+    assert "changed assignee from Ivan IT to none" in history
+
+    other = make.technician(desk.it, name="Olga Other", email="olga@example.com")
+    edit(client, desk.it_ticket.id, "assignee", other.id, ticket.version)
+    edit(client, desk.it_ticket.id, "status", "closed", ticket.version + 1)
+    permissions.set_permission(desk.admin, other, desk.it, False)
+    db.session.commit()
+    edit(client, desk.it_ticket.id, "status", "open", ticket.version + 2)
+    ticket = fresh(desk.it_ticket.id)
+    assert ticket.status == "open" and ticket.assignee_id is None
+
+
 def test_assign_only_agents_permitted_for_the_category(client, login, desk):
     login(desk.tech_it)
     response = edit(client, desk.it_ticket.id, "assignee", desk.tech_sales.id, 1)
