@@ -81,6 +81,11 @@ def _edits(ticket, choices):
         for cid, name in choices["categories"]
         if cid == ticket.category_id or policy.can_use_category(current_user, cid)
     ]
+    agents = choices["agents"]
+    if ticket.assignee_id is not None and all(agent_id != ticket.assignee_id for agent_id, _ in agents):
+        # Kept by a resolved or closed ticket after they were deactivated or lost its category
+        # (lifecycle unassigns them when it opens again): shown, not a select on "Unassigned".
+        agents = [*agents, (ticket.assignee_id, f"{ticket.assignee} (may not be assigned now)")]
     labels = agent_tickets.FIELD_LABELS
     return (
         {"name": "status", "label": labels["status"], "value": ticket.status, "options": STATUS_CHOICES},
@@ -95,7 +100,7 @@ def _edits(ticket, choices):
             "name": "assignee",
             "label": labels["assignee"],
             "value": ticket.assignee_id or "",
-            "options": [("", "Unassigned"), *choices["agents"]],
+            "options": [("", "Unassigned"), *agents],
         },
         {
             "name": "tags",

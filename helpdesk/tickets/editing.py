@@ -140,9 +140,11 @@ def change_assignee(ticket, actor, assignee_id, seen_version):
     assignee is announced (`events.ticket_assigned`, in this transaction). Someone who is not an
     active agent is refused without their name."""
     assignee = db.session.get(User, assignee_id) if assignee_id else None
-    if assignee_id and not listed_agent(assignee):
+    # The assignee a resolved or closed ticket kept, sent back unchanged (its page lists them)
+    kept = assignee_id is not None and assignee_id == ticket.assignee_id
+    if assignee_id and not kept and not listed_agent(assignee):
         raise ValidationFailed(CHOOSE_AGENT)
-    if not policy.can_be_assigned(assignee, ticket):
+    if not kept and not policy.can_be_assigned(assignee, ticket):
         raise NotAllowed(f"{assignee.name} cannot work tickets in {ticket.category.name}.")
     lock_for_edit(ticket, actor, seen_version, "assignee")
     old = ticket.assignee

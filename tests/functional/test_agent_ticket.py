@@ -196,6 +196,29 @@ def test_a_ticket_open_again_leaves_an_assignee_who_may_no_longer_work_it(client
     assert ticket.status == "open" and ticket.assignee_id is None
 
 
+def test_a_closed_ticket_shows_the_assignee_it_kept_after_they_were_deactivated(client, login, desk):
+    """The assignee select had no option for them and showed "Unassigned"; sent back unchanged,
+    it changes nothing (it was refused as "Choose one of the listed agents.")."""
+    from helpdesk.accounts import users
+
+    login(desk.admin)
+    edit(client, desk.it_ticket.id, "assignee", desk.tech_it.id, 1)
+    edit(client, desk.it_ticket.id, "status", "closed", 2)
+    users.set_active(desk.admin, desk.tech_it, False)
+    db.session.commit()
+    page = client.get(f"/agent/tickets/{desk.it_ticket.id}").get_data(as_text=True)
+    select = page[
+        page.index('id="assignee-value"') : page.index("</select>", page.index('id="assignee-value"'))
+    ]
+    assert f'<option selected value="{desk.tech_it.id}">Ivan IT (may not be assigned now)</option>' in select
+    text = edit(client, desk.it_ticket.id, "assignee", desk.tech_it.id, 3).get_data(as_text=True)
+    assert "Assignee unchanged." in text and fresh(desk.it_ticket.id).assignee_id == desk.tech_it.id
+    text = edit(client, desk.it_ticket.id, "assignee", desk.customer.id, 3).get_data(as_text=True)
+    assert "Choose one of the listed agents." in text  # anyone else is still refused
+    edit(client, desk.it_ticket.id, "assignee", desk.admin.id, 3)
+    assert fresh(desk.it_ticket.id).assignee_id == desk.admin.id
+
+
 def test_assign_only_agents_permitted_for_the_category(client, login, desk):
     login(desk.tech_it)
     response = edit(client, desk.it_ticket.id, "assignee", desk.tech_sales.id, 1)
