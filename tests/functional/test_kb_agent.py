@@ -7,6 +7,7 @@ import re
 import pytest
 from sqlalchemy import select
 
+from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
 from helpdesk.kb.models import Article, Revision
 from tests import kb_support as kb
@@ -387,3 +388,35 @@ def test_the_editors_search_finds_articles_through_the_search_index(client, logi
     switched = [i for i, (statement, _) in enumerate(sent) if "enable_seqscan" in statement]
     assert len(searching) == 2 and len(switched) == 2  # the page and its count, between off and on
     assert "= off" in sent[switched[0]][0] and switched[0] < min(searching) < max(searching) < switched[1]
+
+
+def test_a_knowledge_base_in_cyrillic_takes_its_two_hundredth_article(client, login, desk):
+    """A title without a Latin letter or digit has the slug "article", numbered after the first:
+    the 200th such article was refused with a server error (free slugs were tried up to 199)."""
+    now = utcnow()
+    db.session.execute(
+        Article.__table__.insert(),
+        [
+            {
+                "category_id": desk.it.id,
+                "title": "Как сбросить пароль",
+                "slug": "article" if n == 1 else f"article-{n}",
+                "body": "Откройте настройки.",
+                "tag_line": "",
+                "visibility": "public",
+                "status": "published",
+                "version": 1,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for n in range(1, 200)
+        ],
+    )
+    db.session.commit()
+    login(desk.tech_it)
+    title = "Как настроить клиент?"
+    created = client.post("/agent/kb/new", data=form(desk, title=title, action="publish", tags=""))
+    item = db.session.scalar(select(Article).where(Article.title == title))
+    assert created.status_code == 302 and created.headers["Location"] == f"/agent/kb/{item.id}"
+    page = client.get("/kb/it/article-200")
+    assert page.status_code == 200 and f">{title}</h1>" in page.get_data(as_text=True)
