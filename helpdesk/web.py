@@ -228,7 +228,8 @@ def _csrf_error(error):
 def page_number(args):
     """A safe page number from the query string: 1 when absent or nonsense."""
     page = args.get("page", "1")
-    return int(page) if page.isdigit() and 0 < int(page) < 100000 else 1
+    # isascii: "²" and other Unicode digits are isdigit() but not int()'s (a 500 on every list)
+    return int(page) if page.isascii() and page.isdigit() and 0 < int(page) < 100000 else 1
 
 
 def paginate(query, *, page=None, per_page=None):

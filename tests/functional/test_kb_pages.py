@@ -136,6 +136,16 @@ def test_odd_searches_answer_a_page(client, vpn, q):
     assert response.status_code == 200
 
 
+@pytest.mark.parametrize("number", ["²", "١٢", "³⁴"])
+def test_a_page_number_in_other_digits_is_the_first_page(client, vpn, number):
+    """ "²" is a digit to str.isdigit() but no number to int(): a search (or any list, or the
+    sitemap) asked for page "²" answered a server error."""
+    search = client.get("/kb/search", query_string={"q": "vpn", "page": number})
+    assert search.status_code == 200 and "1 article for" in search.get_data(as_text=True)
+    assert client.get("/kb/it/", query_string={"page": number}).status_code == 200
+    assert client.get("/kb/sitemap.xml", query_string={"page": number}).status_code == 404
+
+
 def test_searches_are_counted_and_those_without_results_remembered(client, vpn):
     client.get("/kb/search?q=vpn")
     client.get("/kb/search?q=zanzibar+printer")
