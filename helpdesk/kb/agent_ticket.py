@@ -51,9 +51,13 @@ def from_message(message_id):
     if not form.validate_on_submit():
         flash("Your form expired: try again.", "error")
         return redirect(url_for("tickets_agent.ticket", ticket_id=message.ticket_id))
+    earlier = from_tickets.made_from(message)
     outcome = perform(from_tickets.article_from_message, current_user, message)
     if not outcome.ok:
         flash(outcome.message, "error")
         return redirect(url_for("tickets_agent.ticket", ticket_id=message.ticket_id))
-    flash("A draft made from the message: edit it, then publish it.", "success")
+    if earlier is None:
+        flash("A draft made from the message: edit it, then publish it.", "success")
+    else:
+        flash(f"The article made from this message earlier ({outcome.value.status_label.lower()}).", "info")
     return redirect(url_for("kb_agent.edit", article_id=outcome.value.id))

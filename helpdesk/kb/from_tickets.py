@@ -14,16 +14,21 @@ from helpdesk.tickets.models import Message
 def article_from_message(actor, message):
     """A draft made from a ticket's message ("Turn this reply into an article"): the ticket's
     subject, category and tags, the message's text; for agents only when it was an internal note.
-    Made once per message: asking again gives back the same article."""
+    Made once per message: asking again gives back the same article (refused when it is in a
+    category the actor may not write in now)."""
     ticket = message.ticket if message is not None else None
     if ticket is None or not policy.can_view_ticket(actor, ticket) or not policy.is_agent(actor):
         raise NotAllowed("You may not use this message.")
     if message.internal and not policy.can_see_internal(actor, ticket):
         raise NotAllowed("You may not use this message.")
-    existing = db.session.scalar(
-        select(Article).where(Article.source_message_id == message.id).order_by(Article.id).limit(1)
-    )
+    existing = made_from(message)
     if existing is not None:
+        if not policy.can_edit_article(actor, existing):
+            # moved since to a category not theirs: its address would answer 404
+            raise NotAllowed(
+                f"An article was made from this message already, “{existing.title}” in "
+                f"{existing.category.name}: ask one of that category's technicians."
+            )
         return existing
     tags = []
     for name in ticket.tag_names:
@@ -40,6 +45,13 @@ def article_from_message(actor, message):
         tags=", ".join(tags[:MAX_TAGS]),
         source_message=message,
         note=f"Made from a message on ticket #{ticket.id}",
+    )
+
+
+def made_from(message):
+    """The article made from the message earlier, if any."""
+    return db.session.scalar(
+        select(Article).where(Article.source_message_id == message.id).order_by(Article.id).limit(1)
     )
 
 

@@ -420,3 +420,32 @@ def test_a_knowledge_base_in_cyrillic_takes_its_two_hundredth_article(client, lo
     assert created.status_code == 302 and created.headers["Location"] == f"/agent/kb/{item.id}"
     page = client.get("/kb/it/article-200")
     assert page.status_code == 200 and f">{title}</h1>" in page.get_data(as_text=True)
+
+
+def test_a_reply_turned_into_an_article_again_opens_it_or_says_who_has_it_now(client, login, desk, make):
+    """Asked again, 'Turn this reply into an article' gives back the article made earlier. Moved
+    since to a category the agent does not write in, it answered "Not found" (its editor's page,
+    under a "draft made" notice); now the ticket page says where it is and whom to ask."""
+    reply = make.message(desk.it_ticket, desk.tech_it, body="Restart the router.")
+    db.session.commit()
+    login(desk.tech_it)
+    first = client.post(f"/agent/kb/messages/{reply.id}/article")
+    item = db.session.scalar(select(Article).where(Article.source_message_id == reply.id))
+    client.post(f"/agent/kb/{item.id}/status", data={"status": "published"})
+    again = client.post(f"/agent/kb/messages/{reply.id}/article", follow_redirects=True)
+    assert again.request.path == first.headers["Location"] == f"/agent/kb/{item.id}"
+    assert "The article made from this message earlier (published)." in again.get_data(as_text=True)
+    login(desk.admin)
+    moved = client.post(
+        f"/agent/kb/{item.id}",
+        data=form(desk, category=desk.sales.id, title=item.title, body=item.body, tags="", version=2),
+    )
+    assert moved.status_code == 302 and kb.fresh(item.id).category_id == desk.sales.id
+    login(desk.tech_it)
+    refused = client.post(f"/agent/kb/messages/{reply.id}/article", follow_redirects=True)
+    assert refused.status_code == 200 and refused.request.path == f"/agent/tickets/{desk.it_ticket.id}"
+    assert (
+        "An article was made from this message already, “VPN drops” in Sales: ask one of that "
+        "category&#39;s technicians." in refused.get_data(as_text=True)
+    )
+    assert db.session.scalar(select(db.func.count(Article.id))) == 1
