@@ -5,10 +5,23 @@ category answers 301 with the current address. Reading it counts a view (not age
 opened from the new-ticket form's suggestions, the click that may become a deflection.
 """
 
+import base64
+import hashlib
+import hmac
 import re
 import secrets
 
-from flask import abort, current_app, flash, make_response, redirect, render_template, request, send_file
+from flask import (
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    session,
+)
 from flask_login import current_user
 
 from helpdesk import policy
@@ -44,8 +57,22 @@ def _browser_key():
     return key if BROWSER_KEY.match(key) else None
 
 
+def _new_browser_key():
+    """A key for a visitor's first vote. Made from their session's form token when it has one
+    (the page's Yes / No form put it there), not at random: a double click sends the second
+    request before the first's answer sets the cookie, and a random key each made it two votes
+    from one browser. HMAC-keyed: the key (kept in the database) does not give the token away."""
+    token = session.get("csrf_token")
+    if not token:
+        return secrets.token_urlsafe(24)
+    digest = hmac.new(
+        current_app.config["SECRET_KEY"].encode(), f"kb-voter:{token}".encode(), hashlib.sha256
+    ).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()  # 43 characters of BROWSER_KEY
+
+
 def _remember_browser(response, key):
-    """Visitors vote once per browser: a random key kept in a cookie for two years."""
+    """Visitors vote once per browser: their key kept in a cookie for two years."""
     if key and not current_user.is_authenticated and request.cookies.get(BROWSER_COOKIE) != key:
         response.set_cookie(
             BROWSER_COOKIE,
@@ -151,7 +178,7 @@ def _after_feedback(item, key, error, **context):
 def vote(category_slug, slug):
     item = _article_or_404(slug, policy.can_vote_on_article)
     form = VoteForm()
-    key = None if current_user.is_authenticated else (_browser_key() or secrets.token_urlsafe(24))
+    key = None if current_user.is_authenticated else (_browser_key() or _new_browser_key())
     error = None
     if not form.validate_on_submit():
         error = "Choose Yes or No."

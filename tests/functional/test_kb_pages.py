@@ -298,6 +298,23 @@ def test_a_visitor_votes_once_per_browser_without_javascript(client, app, vpn):
     assert len(votes()) == 2
 
 
+def test_a_visitors_double_click_is_one_vote(client, app, vpn):
+    """A visitor's first vote, clicked twice: the second request leaves before the first's answer
+    sets the browser's cookie, so neither carries it. Each was given a key of its own: two votes
+    from one browser. Both come from the page's session (its form token), which names the browser."""
+    client.get(kb.url(vpn))  # the page with the Yes / No form
+    for _click in range(2):
+        client.post(kb.url(vpn) + "/feedback", data={"helpful": "yes"})
+        client.delete_cookie("kb_voter")  # not there yet when the second click leaves
+    assert [(v.helpful, v.user_id) for v in votes()] == [(True, None)]
+    client.post(kb.url(vpn) + "/feedback", data={"helpful": "no"})  # the browser's vote, changed
+    assert [v.helpful for v in votes()] == [False]
+    other = app.test_client()  # another browser: a vote of its own
+    other.get(kb.url(vpn))
+    other.post(kb.url(vpn) + "/feedback", data={"helpful": "yes"})
+    assert sorted(v.helpful for v in votes()) == [False, True]
+
+
 def test_a_signed_in_reader_votes_once_and_a_no_carries_a_comment(client, login, desk, vpn):
     login(desk.customer)
     voted = client.post(kb.url(vpn) + "/feedback", data={"helpful": "no"}, headers=HTMX)
