@@ -174,7 +174,11 @@ def public_categories():
 
 
 def latest_public_change():
-    """When the newest public article last changed (None without any): the sitemap's Last-Modified."""
-    return db.session.scalar(
-        select(func.max(Article.updated_at)).where(policy.kb_reading_condition(AnonymousUserMixin()))
-    )
+    """When what the sitemap lists last changed (None before any article was published): the
+    newest change of an article ever published, or the newest rename of a category (its
+    articles' addresses changed with its slug). Not only of the articles listed now: one archived
+    or made private since left the sitemap, and the newest of those left was older than what a
+    crawler held, which it was told to keep (304) with the article in it."""
+    changed = db.session.scalar(select(func.max(Article.updated_at)).where(Article.published_at.is_not(None)))
+    renamed = db.session.scalar(select(func.max(OldCategorySlug.created_at)))
+    return max((moment for moment in (changed, renamed) if moment is not None), default=None)

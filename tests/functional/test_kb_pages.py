@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import select
 
+from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
 from helpdesk.kb import articles
 from helpdesk.kb.models import ArticleDay, SearchCount, SuggestionClick, Vote
@@ -254,6 +255,36 @@ def test_sitemap_lists_public_articles_with_cache_headers(client, desk, vpn, app
     assert again.status_code == 304
     monkeypatch.setitem(app.config, "KB_PUBLIC", False)
     assert client.get("/kb/sitemap.xml").status_code == 404
+
+
+def test_the_sitemap_is_modified_when_an_article_leaves_it_or_a_category_is_renamed(client, desk, vpn):
+    """Its Last-Modified was the newest change of an article listed now: one archived (or made
+    private) since left the sitemap, yet its date stayed (or went back), and a crawler asking
+    "modified since?" was told 304 and kept listing it; as after a category's rename, which
+    changes the addresses of its articles."""
+    from datetime import timedelta
+
+    from helpdesk.tickets import categories
+
+    hours_ago = kb.write(desk.tech_it, desk.it, "Printer jams")
+    hours_ago.updated_at = utcnow() - timedelta(hours=2)
+    vpn.updated_at = utcnow() - timedelta(hours=1)
+    db.session.commit()
+    first = client.get("/kb/sitemap.xml")
+    assert first.last_modified == vpn.updated_at.replace(microsecond=0)
+    articles.set_status(desk.tech_it, vpn, "archived")
+    db.session.commit()
+    since = {"If-Modified-Since": first.headers["Last-Modified"]}
+    archived = client.get("/kb/sitemap.xml", headers=since)
+    assert archived.status_code == 200 and vpn.slug not in archived.get_data(as_text=True)
+    assert archived.last_modified > first.last_modified
+    hours_ago.updated_at = vpn.updated_at = utcnow() - timedelta(hours=1)  # settled before the rename
+    db.session.commit()
+    before = client.get("/kb/sitemap.xml")
+    categories.rename_category(desk.admin, desk.it, "Workplace IT")
+    db.session.commit()
+    renamed = client.get("/kb/sitemap.xml", headers={"If-Modified-Since": before.headers["Last-Modified"]})
+    assert renamed.status_code == 200 and "/kb/workplace-it/printer-jams" in renamed.get_data(as_text=True)
 
 
 def test_a_long_sitemap_is_an_index_of_pages(client, desk, app, monkeypatch):
