@@ -11,8 +11,17 @@ from helpdesk.extensions import db
 uploads_cli = AppGroup("uploads", help="Attachments in their store: remove abandoned staged files.")
 
 
+# A hundred years: the cutoff is now less this many hours, and a date before the year 1 does not
+# exist (a larger --hours ended in an OverflowError's traceback).
+MAX_STAGED_HOURS = 876_000
+
+
 @uploads_cli.command("clean")
-@click.option("--hours", type=click.IntRange(min=1), help="Age in hours (default: UPLOAD_STAGED_MAX_HOURS).")
+@click.option(
+    "--hours",
+    type=click.IntRange(min=1, max=MAX_STAGED_HOURS),
+    help="Age in hours (default: UPLOAD_STAGED_MAX_HOURS).",
+)
 def clean_command(hours):
     """Remove files staged with a form that was never sent, once older than a day (files of a
     draft that is still alive stay), and stored files that no attachment names (the upload folder
@@ -21,6 +30,10 @@ def clean_command(hours):
     from helpdesk.tickets import upload_cleaning
 
     hours = hours or current_app.config["UPLOAD_STAGED_MAX_HOURS"]
+    if hours > MAX_STAGED_HOURS:
+        raise click.ClickException(
+            f"UPLOAD_STAGED_MAX_HOURS is {hours:,}: set it to at most {MAX_STAGED_HOURS:,}. Nothing was removed."
+        )
     try:
         rows, files = upload_cleaning.clean_staged(older_than=timedelta(hours=hours))
         db.session.commit()

@@ -8,9 +8,18 @@ def webhooks_group():
     """Outbound webhooks (deliveries are sent by `flask worker`)."""
 
 
+# A hundred years: the cutoff is now less this many days, and a date before the year 1 does not
+# exist (a larger --days ended in an OverflowError's traceback).
+MAX_DAYS = 36_500
+
+
 @webhooks_group.command("prune")
 @click.option(
-    "--days", default=30, show_default=True, type=click.IntRange(min=1), help="Keep this many days."
+    "--days",
+    default=30,
+    show_default=True,
+    type=click.IntRange(min=1, max=MAX_DAYS),
+    help="Keep this many days.",
 )
 def prune_command(days):
     """Delete delivery attempts and finished deliveries older than --days (queued ones stay)."""
