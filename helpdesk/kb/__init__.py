@@ -36,6 +36,7 @@ def init_app(app):
     app.add_template_global(links.category_url, "kb_category_url")
     app.add_template_global(links.file_url, "kb_file_url")
     app.add_template_global(links.article_page_url, "kb_article_page_url")
+    app.add_template_global(links.markdown_link, "markdown_link")
 
     @app.context_processor
     def kb_visitor_link():

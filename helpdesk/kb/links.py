@@ -72,3 +72,13 @@ def file_url(article, item, **params):
 def kept_parameters(args):
     """The query parameters worth keeping across a redirect to the article's current address."""
     return {name: args[name][:100] for name in KEPT_PARAMETERS if args.get(name)}
+
+
+_LINK_TEXT_SPECIALS = re.compile(r"([\\\[\]])")
+
+
+def markdown_link(title, url):
+    """`[title](url)`, the Markdown link "Insert link" puts in a reply: brackets and backslashes of
+    the title escaped, so a title such as "Error [42" stays the link's text instead of breaking it."""
+    text = _LINK_TEXT_SPECIALS.sub(r"\\\1", title)
+    return f"[{text}]({url})"

@@ -274,6 +274,24 @@ def test_feedback_page_lists_votes_with_comments_first(client, login, desk, app)
     assert html.index("Which spooler?") < html.index("A visitor")
 
 
+def test_insert_link_keeps_a_title_with_brackets_as_the_link_s_text(client, login, desk):
+    import html as html_lib
+
+    from helpdesk.rendering import render_user_text
+
+    kb.write(desk.tech_it, desk.it, "VPN error [809 on Windows", body="Update the client.")
+    db.session.commit()
+    login(desk.tech_it)
+    panel = client.get(f"/agent/kb/tickets/{desk.it_ticket.id}/panel?q=vpn", headers=HTMX).get_data(
+        as_text=True
+    )
+    inserted = html_lib.unescape(re.search(r'data-kb-insert="(\[[^"]*)"', panel).group(1))
+    assert inserted == r"[VPN error \[809 on Windows](http://localhost/kb/it/vpn-error-809-on-windows)"
+    rendered = str(render_user_text(f"See {inserted} please."))
+    assert '<a href="http://localhost/kb/it/vpn-error-809-on-windows"' in rendered
+    assert ">VPN error [809 on Windows</a>" in rendered
+
+
 def test_the_ticket_page_offers_the_panel_and_articles_from_replies(client, login, desk, make):
     kb.write(desk.tech_it, desk.it, "VPN drops every few minutes", body="Update the client.")
     kb.write(desk.tech_it, desk.it, "VPN escalation", body="Internal.", visibility="agents")
