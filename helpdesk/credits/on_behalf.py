@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from helpdesk import policy
 from helpdesk.accounts import auth as accounts
 from helpdesk.accounts.models import User
-from helpdesk.credits import ledger, quotes
+from helpdesk.credits import ledger, members, quotes
 from helpdesk.credits.models import BILLING_TIME, ServicePlan
-from helpdesk.errors import ValidationFailed
+from helpdesk.errors import InsufficientCredits, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.tickets import lifecycle
 from helpdesk.tickets.models import Priority
@@ -105,7 +105,10 @@ def open_for_customer(
     lifecycle.record_event(ticket, agent, "opened for the customer", None, customer.name)
     account, cost = price
     if cost > 0:
-        quotes.charge_new_ticket(customer, ticket, price, submission_key)
+        try:
+            quotes.charge_new_ticket(customer, ticket, price, submission_key)
+        except InsufficientCredits as exc:  # said to the customer; the agent is told what they can do
+            raise _refused_charge(exc, customer, priority, cost) from exc
         lifecycle.record_event(
             ticket,
             agent,
@@ -119,3 +122,23 @@ def open_for_customer(
         )
     db.session.flush()
     return ticket, True, cost
+
+
+def _refused_charge(exc, customer, priority, cost):
+    """The refusal of a charge the customer's bank or monthly limit cannot take, said to the agent
+    (the charge's own message speaks to the customer: "Buy credits"): what the agent can do now is
+    choose another priority or give this one at no charge."""
+    if isinstance(exc, members.OverCap):
+        why = (
+            f"{priority.name} priority ({cost:,} credits) is over {customer.name}'s monthly limit on their"
+            " organization's bank (a manager of the organization can raise it)."
+        )
+    else:
+        why = (
+            f"Not enough credits in {customer.name}'s bank for {priority.name} priority: it costs"
+            f" {cost:,} credits (they can buy credits in the portal)."
+        )
+    return InsufficientCredits(
+        f"{why} Choose another priority, or leave the box unticked to give it at no charge."
+        " Nothing was charged and no ticket was opened."
+    )

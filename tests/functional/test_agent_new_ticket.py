@@ -90,7 +90,14 @@ def test_consent_without_enough_credits_opens_nothing(client, login, desk):
     login(desk.tech_it)
     answer = _post(client, desk, priority=desk.ref.priorities["Urgent"].id, consent="y")
     text = answer.get_data(as_text=True)
-    assert answer.status_code == 422 and "Not enough credits" in text and "Printer on fire" in text
+    assert answer.status_code == 422 and "Printer on fire" in text
+    # Said to the agent, with what they can do: not the customer's "Buy credits".
+    assert (
+        "Not enough credits in Alice Archer&#39;s bank for Urgent priority: it costs 250 credits (they can buy"
+        " credits in the portal). Choose another priority, or leave the box unticked to give it at no charge."
+        " Nothing was charged and no ticket was opened." in text
+    )
+    assert "Buy credits or" not in text
     assert _tickets() == [] and balance_of(account) == 100
 
 

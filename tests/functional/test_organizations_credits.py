@@ -320,6 +320,30 @@ def test_a_member_short_of_credits_is_told_to_ask_a_manager_not_to_buy(client, l
     assert "no ticket was created" not in page  # an upgrade creates none
 
 
+def test_an_agent_opening_a_ticket_over_the_member_s_cap_is_told_what_they_can_do(
+    client, login, make, capped, ref
+):
+    login(make.technician(ref.categories["IT"], name="Ivan IT"))
+    form = {
+        "customer_email": "dave@example.com",
+        "customer_name": "",
+        "category": ref.categories["IT"].id,
+        "priority": ref.priorities["Urgent"].id,
+        "consent": "y",
+        "subject": "Called: server room flooded",
+        "body": "Water under the racks.",
+        "submission_key": "phone-cap",
+    }
+    page = client.post("/agent/tickets/new", data=form).get_data(as_text=True)
+    assert (
+        "Urgent priority (250 credits) is over Dave Dunn&#39;s monthly limit on their organization&#39;s"
+        " bank (a manager of the organization can raise it). Choose another priority, or leave the box"
+        " unticked to give it at no charge. Nothing was charged and no ticket was opened." in page
+    )
+    assert "Ask a manager for more" not in page  # the customer's wording
+    assert db.session.scalar(select(func.count(Ticket.id))) == 1 and balance_of(capped.bank) == 850
+
+
 def test_the_cap_is_checked_by_the_service_whatever_the_form_says(capped, ref):
     from helpdesk.credits import submission
     from helpdesk.credits.members import OverCap
