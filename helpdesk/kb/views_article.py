@@ -207,4 +207,11 @@ def comment(category_slug, slug):
         page = _article_page(item, **feedback_context(item, comment_form=form, error=error))
         return make_response(page, 422)
     outcome = perform(feedback.comment, item, user=_viewer(), browser_key=key, text=form.comment.data)
-    return _after_feedback(item, key, outcome.message or None, sent=outcome.ok, commented=outcome.ok)
+    if not outcome.ok:
+        # Refused (the vote was changed to Yes in another tab, ...): the box again with the comment
+        # as typed and why, never a redirect that loses it.
+        context = feedback_context(item, key=key, comment_form=form, error=outcome.message)
+        if is_htmx():
+            return render_fragment("kb/_feedback.html", **context)
+        return make_response(_article_page(item, **context), 422)
+    return _after_feedback(item, key, None, sent=True, commented=True)

@@ -376,6 +376,26 @@ def test_without_javascript_a_refused_comment_comes_back_as_typed(client, login,
     assert "Your comment can be at most 2,000 characters." in fragment.get_data(as_text=True)
 
 
+def test_a_comment_refused_after_the_vote_changed_elsewhere_is_kept(client, login, desk, vpn):
+    # The reader answered No, typed a comment, and meanwhile changed the vote to Yes in another
+    # tab: the comment is refused, and what they typed comes back to copy, with and without htmx.
+    login(desk.customer)
+    client.post(kb.url(vpn) + "/feedback", data={"helpful": "no"})
+    client.post(kb.url(vpn) + "/feedback", data={"helpful": "yes"})  # the other tab
+    typed = "I needed the router model & firmware."
+    answer = client.post(kb.url(vpn) + "/feedback/comment", data={"comment": typed})
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 422 and "<html" in page
+    assert "Answer &#39;No&#39; first: comments go with a &#39;not helpful&#39; vote." in page
+    assert "readonly>I needed the router model &amp; firmware.</textarea>" in page
+    assert '<label for="unsent-comment">Your comment (not sent)</label>' in page
+    fragment = client.post(kb.url(vpn) + "/feedback/comment", data={"comment": typed}, headers=HTMX)
+    html = fragment.get_data(as_text=True)
+    assert "<html" not in html and "Answer &#39;No&#39; first" in html
+    assert "readonly>I needed the router model &amp; firmware.</textarea>" in html
+    assert [(v.helpful, v.comment) for v in votes()] == [(True, None)]
+
+
 def test_a_draft_previewed_by_its_editor_asks_for_no_vote_and_names_nothing_missing(client, login, desk):
     """The vote is for readers of a published article: the editor's preview of a draft has none,
     and no empty feedback section pointing at the "Was this helpful?" heading it lacks."""
