@@ -12,6 +12,9 @@ from .agent_support import HTMX
 @pytest.fixture
 def window(app, monkeypatch):
     monkeypatch.setitem(app.config, "THREAD_RECENT_MESSAGES", 3)
+    # The ticket page's ETag fingerprints the settings once per app (docs/decisions.md, "Tests"):
+    # this one's own, so the patched value does not stay in later tests' ETags.
+    monkeypatch.setitem(app.extensions, "helpdesk_deployment", ("test", "THREAD_RECENT_MESSAGES=3"))
 
 
 @pytest.fixture
