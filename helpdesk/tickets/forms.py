@@ -327,9 +327,15 @@ class BulkForm(FlaskForm):
     )
 
     def selection(self):
-        """[(ticket id, version seen)] from the checked rows; malformed values are dropped."""
+        """[(ticket id, version seen)] from the checked rows, each ticket once (a hand-made request
+        naming one twice had its second copy refused as changed by someone else); malformed
+        values are dropped."""
         found = (SELECTED.match(v or "") for v in self.selected.data or [])
-        return [(int(m.group(1)), int(m.group(2))) for m in found if m]
+        chosen = {}
+        for m in found:
+            if m:
+                chosen.setdefault(int(m.group(1)), int(m.group(2)))
+        return list(chosen.items())
 
     def value(self):
         return {"assign": self.assignee.data, "status": self.status.data, "category": self.category.data}[
