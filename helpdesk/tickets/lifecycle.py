@@ -392,13 +392,13 @@ def _set_status(ticket, actor, status):
         raise ValidationFailed(merged_text(ticket, "it stays closed"))
     ticket.status = status
     now = utcnow()
+    sla.status_changed(ticket, old, status, now)  # before resolved_at goes: a reopening counts from it
     if status in (STATUS_RESOLVED, STATUS_CLOSED) and ticket.resolved_at is None:
         ticket.resolved_at = now
     if status in OPEN_STATUSES:
         ticket.resolved_at = None
     ticket.updated_at = now
     ticket.version += 1
-    sla.status_changed(ticket, old, status, now)
     record_event(ticket, actor, "status", old, status)
     if status in OPEN_STATUSES and old not in OPEN_STATUSES:
         _unassign_unworkable(ticket)

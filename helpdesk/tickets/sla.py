@@ -7,7 +7,8 @@ Guarantees:
   when its priority or category changes (a new category counts what each clock has left on its
   calendar); editing a calendar never moves an existing due time;
 - "Waiting on customer" pauses the resolution clock, never the first-response clock: the minutes
-  it was paused (counted on the same calendar) push the resolution due time back;
+  it was paused (counted on the same calendar) push the resolution due time back, and so do the
+  minutes a resolved ticket stood resolved before it was opened again;
 - a clock is at risk from SLA_WARN_AT per cent of its target (the `*_warn_at` instants), so the
   queue reads the state from stored times, with no calendar arithmetic per row.
 """
@@ -23,13 +24,16 @@ from helpdesk.querying import transaction_info
 from helpdesk.tickets import hours
 from helpdesk.tickets.models import (
     OPEN_STATUSES,
+    STATUS_CLOSED,
     STATUS_NEW,
     STATUS_OPEN,
+    STATUS_RESOLVED,
     STATUS_WAITING,
     BusinessCalendar,
 )
 
 ON_TRACK, AT_RISK, BREACHED, MET, LATE = "on_track", "at_risk", "breached", "met", "late"
+DONE_STATUSES = (STATUS_RESOLVED, STATUS_CLOSED)
 
 
 def schedule_of(calendar):
@@ -233,7 +237,17 @@ def _carried(old, new, now, moment):
 
 
 def status_changed(ticket, old, new, now):
-    """Entering "waiting on customer" pauses the resolution clock; leaving it resumes it."""
+    """Entering "waiting on customer" pauses the resolution clock; leaving it resumes it. A
+    resolved (or closed) ticket opened again, by a customer's reply or a reopening, does not count
+    the time it stood resolved (`ticket.resolved_at`, still set when this runs): the desk had met
+    the promise then, so the reopened ticket has what its clock had left at the resolution, not a
+    resolve-by time long past (a "Thanks!" a day later would otherwise be refunded by the sweep)."""
+    if old in DONE_STATUSES and new not in DONE_STATUSES and ticket.resolved_at is not None:
+        schedule = clock_for(ticket.priority, ticket.category_id)
+        ticket.resolution_paused_minutes = (ticket.resolution_paused_minutes or 0) + _open_minutes(
+            schedule, ticket.resolved_at, now
+        )
+        _set_resolution(ticket, schedule)
     if new == STATUS_WAITING and old != STATUS_WAITING:  # with or without a target: a raise may bring one
         ticket.resolution_paused_at = now
         ticket.resolution_due_at = ticket.resolution_warn_at = None

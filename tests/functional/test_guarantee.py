@@ -214,6 +214,32 @@ def test_resolving_late_refunds_at_that_moment_and_on_time_refunds_nothing(desk)
     assert [e.amount for e in _refunds(late)] == [125] and _refunds(on_time) == []
 
 
+def test_a_thank_you_after_an_on_time_resolution_refunds_nothing(desk):
+    """A customer's reply reopens a resolved ticket; the days it stood resolved were not the desk's
+    to count, so the reopened ticket has what its clock had left, not a target missed at once."""
+    ticket = _submit(desk)
+    lifecycle.add_message(ticket, desk.agent, "Restarted the mail server.")
+    with _later(60):  # resolved with 180 of its 240 minutes left
+        lifecycle.set_status(ticket, desk.agent, STATUS_RESOLVED)
+        db.session.commit()
+    with _later(60 * 24):  # a day later, long past the resolve-by time
+        lifecycle.add_message(ticket, desk.alice, "Thanks, all good!")  # reopens the ticket
+        db.session.commit()
+        assert ticket.status == "open" and guarantee.sla_sweep().refunds == []
+        db.session.commit()
+    with _later(60 * 24 + 170):  # resolved again within the 180 minutes it had left
+        lifecycle.set_status(ticket, desk.agent, STATUS_RESOLVED)
+        db.session.commit()
+    assert _refunds(ticket) == [] and balance_of(desk.account) == 750
+    with _later(60 * 48):  # reopened again and left open past what was left: the promise is missed
+        lifecycle.add_message(ticket, desk.alice, "It broke again.")
+        db.session.commit()
+    with _later(60 * 48 + 11):
+        [entry] = guarantee.sla_sweep().refunds
+        db.session.commit()
+    assert entry.amount == 125 and balance_of(desk.account) == 875
+
+
 def test_waiting_on_the_customer_pauses_the_resolution_clock_only(desk):
     ticket = _submit(desk)
     due, resolve_by = ticket.due_at, ticket.resolution_due_at
