@@ -7,6 +7,7 @@ from helpdesk.accounts.forms import timezone_choices
 from helpdesk.actions import perform
 from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
+from helpdesk.formfields import parse_id
 from helpdesk.tickets import calendars
 from helpdesk.tickets.blueprints import admin_bp as bp
 from helpdesk.tickets.forms import CalendarForm, RemoveCalendarForm
@@ -18,10 +19,12 @@ VISIBLE_FIELDS = {"timezone", "closures", "country", "subdivision", *(f"day{d}" 
 
 
 def _category(raw):
-    """None for the default calendar, else the category (404 if it does not exist)."""
+    """None for the default calendar, else the category (404 if it does not exist, or if `raw` is
+    no id: "²" is a digit to str.isdigit() but no number to int(), which answered 500)."""
     if raw in (None, "", "default"):
         return None
-    category = db.session.get(Category, int(raw)) if str(raw).isdigit() and len(str(raw)) < 10 else None
+    category_id = parse_id(raw)
+    category = db.session.get(Category, category_id) if category_id is not None else None
     return category or abort(404)
 
 

@@ -161,6 +161,14 @@ def test_a_category_goes_back_to_the_default(client, admin, ref):
 
 def test_an_unknown_category_is_404(client, admin):
     assert client.get("/admin/business-hours?category=99999").status_code == 404
+
+
+@pytest.mark.parametrize("raw", ["²", "١", "-1", "99999999999", "1.5"])
+def test_a_category_that_is_no_number_is_404_on_every_form(client, admin, raw):
+    """'²' and '١' are digits to str.isdigit() but no number to int(): they answered 500."""
+    assert client.get("/admin/business-hours", query_string={"category": raw}).status_code == 404
+    assert client.post("/admin/business-hours", data={"category": raw, **OFFICE}).status_code == 404
+    assert client.post("/admin/business-hours/remove", data={"category": raw}).status_code == 404
     assert client.post("/admin/business-hours", data={**OFFICE, "category": "99999"}).status_code == 404
 
 
