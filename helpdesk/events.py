@@ -87,6 +87,12 @@ message_posted = Event(
     "(first_agent_reply: the ticket's first public reply by an agent).",
 )
 ticket_status_changed = Event("ticket_status_changed", "ticket, actor, old, new: the status changed.")
+priority_changing = Event(
+    "priority_changing",
+    "ticket, now: the ticket's priority is about to change (its row locked), before the change is "
+    "priced or its clocks move: what a target already missed is owed must be settled on the clocks "
+    "it was missed on, which the new priority's would hide.",
+)
 subscriber_added = Event(
     "subscriber_added",
     "ticket, user, actor, set_password_url: a user now follows the ticket (set_password_url for an "

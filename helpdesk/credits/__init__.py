@@ -53,6 +53,7 @@ def init_app(app):
     app.cli.add_command(credits_cli)
     events.message_posted.connect(guarantee.on_message_posted)
     events.ticket_status_changed.connect(guarantee.on_status_changed)
+    events.priority_changing.connect(guarantee.on_priority_changing)
     events.ticket_merged.connect(guarantee.on_ticket_merged)
     events.agent_access_reduced.connect(time_entries.stop_lost_timers)
     events.customer_joining.connect(credits_ledger.joining_warning)

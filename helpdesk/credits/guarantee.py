@@ -237,6 +237,26 @@ def on_message_posted(message, first_agent_reply):
         settle_response(message.ticket, utcnow())
 
 
+def on_priority_changing(ticket, now):
+    """A priority change (a customer's upgrade, an agent's raise or lowering, a merge giving the
+    kept ticket the duplicate's priority) moves the clocks: a raise promises its target from now,
+    a lowering counts its own from creation. A paid target that ran out before it, and that the
+    sweep has not paid back yet, is settled first, on the clocks it was missed on: else the new
+    reply-by time hid it, and an answer within the new target left the customer without the
+    refund the missed one owed. What the change then costs or gives back is priced on what is
+    still paid after that refund."""
+    if ticket.paid_credits <= 0:
+        return
+    if ticket.first_response_at is None and ticket.due_at <= now:
+        settle_response(ticket, now)
+    if (
+        ticket.resolved_at is None
+        and ticket.resolution_due_at is not None
+        and ticket.resolution_due_at <= now
+    ):
+        settle_resolution(ticket, now)
+
+
 def on_status_changed(ticket, actor, old, new):
     """A customer's close before any reply withdraws the ticket; a late resolution refunds; a
     refunded ticket reopened before any answer goes back to a free priority."""

@@ -305,6 +305,9 @@ def upgrade_priority(ticket, priority, actor):
     refusal = raise_refusal(ticket, priority)
     if refusal:
         raise ValidationFailed(refusal)
+    # A paid target that ran out before the raise is paid back first (guarantee), so the raise
+    # costs the new tariff less what is still paid after that refund.
+    events.priority_changing.send(ticket=ticket, now=utcnow())
     account = ticket_account(ticket)
     if account is not None:
         account = credits.lock_account(account.id)  # the paid amount is read under the bank's lock
@@ -352,6 +355,9 @@ def change_priority(ticket, priority, actor):
         raise NotAllowed("You may not change this ticket.")
     if priority.id == ticket.priority_id:
         return None
+    # A paid target that ran out before the change is paid back first (guarantee, which locks the
+    # ticket, then the bank), so a lowering gives back only what is still paid above the new tariff.
+    events.priority_changing.send(ticket=ticket, now=utcnow())
     refund = None
     account = ticket_account(ticket)
     if account is not None and priority.sort_order < ticket.priority.sort_order:

@@ -164,6 +164,7 @@ def _take_over(changes, duplicate, kept, actor, now):
         )
     priority = changes.priority
     if priority is not None and priority.sort_order > kept.priority.sort_order:
+        events.priority_changing.send(ticket=kept, now=now)  # a paid target it missed is paid back first
         lifecycle.apply_priority(kept, priority, actor, now)
         lifecycle.record_event(
             kept,

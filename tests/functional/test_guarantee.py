@@ -328,6 +328,34 @@ def _about(moment, expected):
     return abs(moment - expected) <= timedelta(minutes=1)
 
 
+def test_an_agent_raising_a_ticket_whose_paid_target_ran_out_pays_that_target_back_first(desk):
+    """The raise starts a new promise from now; the one paid for and missed before it (between two
+    sweeps) is still paid back, not hidden by the new reply-by time."""
+    ticket = _submit(desk, priority="High")
+    with _later(245):  # High's 4 hours have passed, the sweep has not run yet
+        credit_quotes.change_priority(ticket, desk.ref.priorities["Urgent"], desk.agent)
+        db.session.commit()
+    with _later(250):
+        lifecycle.add_message(ticket, desk.agent, "Fixed.")  # within Urgent's hour from the raise
+        guarantee.sla_sweep()
+        db.session.commit()
+    assert [e.amount for e in _refunds(ticket)] == [150] and balance_of(desk.account) == 1000
+    assert "The response target for High priority was missed" in ticket.messages[-2].body
+
+
+def test_a_customer_upgrading_a_ticket_whose_paid_target_ran_out_gets_that_target_back(desk):
+    ticket = _submit(desk, priority="High")
+    with _later(245):
+        credit_quotes.upgrade_priority(ticket, desk.ref.priorities["Urgent"], desk.alice)
+        db.session.commit()
+    assert [e.amount for e in _refunds(ticket)] == [150]  # High's promise, missed: paid back
+    assert ticket.paid_credits == 250 and balance_of(desk.account) == 750  # Urgent, paid from now
+    with _later(310):  # Urgent's hour from the raise missed too: that charge comes back as well
+        guarantee.sla_sweep()
+        db.session.commit()
+    assert [e.amount for e in _refunds(ticket)] == [150, 250] and balance_of(desk.account) == 1000
+
+
 def test_a_customer_raising_a_two_day_old_ticket_buys_a_promise_from_now(desk):
     ticket = _submit(desk, key="old", priority="Normal")
     with _later(2 * 24 * 60):  # Normal's reply-by time (a day) has long passed
