@@ -1,6 +1,7 @@
 """'Was this helpful? Yes / No': one vote per signed-in user, or per browser for visitors.
 
-Voting again changes the vote (and a 'yes' drops the comment a 'no' carried). A 'no' may carry
+Voting again changes the vote (and a 'yes' drops the comment a 'no' carried); a visitor who
+signs in and votes again on that browser changes their visitor's vote, which becomes theirs. A 'no' may carry
 a comment for the authors, which they read with the votes (policy.can_see_kb_feedback). Votes
 are counted with one upsert, so a double click or two tabs at once still make one vote.
 """
@@ -36,6 +37,8 @@ def vote(article, *, user, browser_key, helpful):
         raise NotAllowed("You cannot vote on this article.")
     who, conflict = _voter(user, browser_key)
     now = utcnow()
+    if who["user_id"] is not None:
+        _adopt_browser_vote(article, user, browser_key)
     table = Vote.__table__
     insert = upsert_insert(db.session.get_bind().dialect.name)
     changes = {"helpful": bool(helpful), "updated_at": now}
@@ -48,6 +51,25 @@ def vote(article, *, user, browser_key, helpful):
     )
     db.session.execute(statement)
     return vote_of(article, user=user, browser_key=browser_key)
+
+
+def _adopt_browser_vote(article, user, browser_key):
+    """A reader who voted as a visitor and then signed in on that browser is one reader: their
+    browser's vote becomes theirs (the vote about to be cast updates it), or goes if they had voted
+    as themselves already, instead of counting twice."""
+    if not BROWSER_KEY.match(browser_key or ""):
+        return
+    theirs = db.session.scalar(select(Vote.id).where(Vote.article_id == article.id, Vote.user_id == user.id))
+    browser = Vote.__table__
+    found = (
+        browser.c.article_id == article.id,
+        browser.c.browser_key == browser_key,
+        browser.c.user_id.is_(None),
+    )
+    if theirs is None:
+        db.session.execute(browser.update().where(*found).values(user_id=user.id, browser_key=None))
+    else:
+        db.session.execute(browser.delete().where(*found))
 
 
 def comment(article, *, user, browser_key, text):

@@ -178,7 +178,8 @@ def _after_feedback(item, key, error, **context):
 def vote(category_slug, slug):
     item = _article_or_404(slug, policy.can_vote_on_article)
     form = VoteForm()
-    key = None if current_user.is_authenticated else (_browser_key() or _new_browser_key())
+    # Signed in: the browser's key still names a vote cast before signing in (feedback adopts it).
+    key = _browser_key() if current_user.is_authenticated else (_browser_key() or _new_browser_key())
     error = None
     if not form.validate_on_submit():
         error = "Choose Yes or No."

@@ -346,6 +346,23 @@ def test_a_visitors_double_click_is_one_vote(client, app, vpn):
     assert sorted(v.helpful for v in votes()) == [False, True]
 
 
+def test_a_visitor_who_signs_in_and_votes_again_is_one_vote(client, app, login, desk, vpn):
+    client.get(kb.url(vpn))
+    client.post(kb.url(vpn) + "/feedback", data={"helpful": "no"})  # as a visitor
+    assert [(v.helpful, v.user_id) for v in votes()] == [(False, None)]
+    login(desk.customer)  # on the same browser
+    client.post(kb.url(vpn) + "/feedback", data={"helpful": "yes"})
+    assert [(v.helpful, v.user_id, v.browser_key) for v in votes()] == [(True, desk.customer.id, None)]
+    # Someone who had voted as themselves, then as a visitor elsewhere: still one vote, theirs.
+    other = app.test_client()
+    other.get(kb.url(vpn))
+    other.post(kb.url(vpn) + "/feedback", data={"helpful": "no"})
+    assert len(votes()) == 2
+    login(desk.customer, as_client=other)
+    other.post(kb.url(vpn) + "/feedback", data={"helpful": "no"})
+    assert [(v.helpful, v.user_id) for v in votes()] == [(False, desk.customer.id)]
+
+
 def test_a_signed_in_reader_votes_once_and_a_no_carries_a_comment(client, login, desk, vpn):
     login(desk.customer)
     voted = client.post(kb.url(vpn) + "/feedback", data={"helpful": "no"}, headers=HTMX)
