@@ -226,7 +226,9 @@ def on_invoice_failed(obj):
             "matches no subscription here.",
         )
         return f"kept: failed invoice {row.invoice_id}"
-    if subscription.status == SUB_ACTIVE:
+    # A failed attempt of an invoice that is paid by now (Stripe retried the card, and the retry's
+    # invoice.paid came first: events arrive out of order) is no failed renewal.
+    if subscription.status == SUB_ACTIVE and row.paid_at is None:
         subscription.status = SUB_PAST_DUE
     if row.failure_notified_at is not None or row.paid_at is not None:
         db.session.flush()

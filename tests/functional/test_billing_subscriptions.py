@@ -226,6 +226,22 @@ def test_the_billing_page_asks_to_update_the_card_after_a_failed_renewal(client,
     assert "The last renewal payment failed" in page and "Manage card or cancel" in page
 
 
+def test_a_failed_attempt_reported_after_its_invoice_was_paid_leaves_the_subscription_active(
+    client, login, running, customer
+):
+    """Stripe retried the card and the retry paid, but the first attempt's failure came last (events
+    arrive out of order): the renewal is paid, so nothing says it failed and nobody is mailed."""
+    paid = bs.invoice_event(running, reason="subscription_cycle", invoice_id="in_renew")
+    failed = bs.invoice_event(running, "invoice.payment_failed", "subscription_cycle", invoice_id="in_renew")
+    assert bs.deliver(client, paid).status_code == 200
+    assert bs.deliver(client, failed).status_code == 200
+    assert the_subscription().status == "active"
+    login(customer)
+    page = client.get("/billing/").get_data(as_text=True)
+    assert "The last renewal payment failed" not in page and "Renewal failed" not in page
+    assert outbox("subscription_renewal_failed") == []
+
+
 # Cancelling: the bank keeps the plan to the end of the paid period
 
 
