@@ -27,7 +27,7 @@ def _save_and_maybe_set_up_card(form, wants_card):
         enabled=form.enabled.data,
         actor=current_user,
     )
-    if wants_card or not rule.has_card:
+    if wants_card or not topups.card_usable(rule):
         rule = topups.start_card_setup(
             current_user, form.nonce.data, actor=current_user, return_urls=card_return_urls()
         )
@@ -45,7 +45,7 @@ def save_top_up():
         flash(outcome.message, "error")
         return redirect(url_for("billing.index"), 303)
     rule = outcome.value
-    if rule.has_card and request.form.get("action") != "card":
+    if topups.card_usable(rule) and request.form.get("action") != "card":
         flash("Automatic top-up saved.", "success")
         return redirect(url_for("billing.index"), 303)
     if rule.provider == PROVIDER_DEMO:

@@ -75,6 +75,9 @@ def claim(payment_id, now=None):
     if rule is None or not rule.has_card:
         topups.fail(payment, "no_saved_card")
         return None
+    if not topups.card_usable(rule):  # recorded before its owner lost the right to buy for the bank
+        topups.withdraw(payment, "card_owner_may_not_buy")
+        return None
     if now - payment.created_at > GIVE_UP or payment.attempts >= MAX_ATTEMPTS:
         _give_up(payment)
         return None

@@ -4,6 +4,9 @@ Guarantees:
 - a bank has at most one rule, set by whoever may buy credits for it (the customer, or the
   organization's manager); its card is saved through Stripe Checkout in setup mode and recorded
   only from Stripe's `setup_intent.succeeded` (or `checkout.session.completed`) events;
+- the card is its owner's (who saved it): it pays only while they may buy for the bank (a manager
+  who left the organization, or stopped managing it, never pays for it again), and another
+  manager who takes the rule over saves their own card (`card_usable`, `save_rule`);
 - a top-up is recorded in the transaction of the debit that takes the balance from X or more to
   under X: a pending top-up Payment keyed `top-up:<bank>:<that ledger entry>`, unique, so one
   crossing never makes two top-ups, whatever races (debits are serialised by the bank's row
@@ -22,12 +25,13 @@ from dataclasses import dataclass
 from flask_sqlalchemy.session import Session
 from sqlalchemy import bindparam, event, select
 
-from helpdesk import events
+from helpdesk import events, policy
 from helpdesk.billing import charges, gateway
 from helpdesk.billing.alerts import alert
 from helpdesk.billing.event_shapes import metadata
 from helpdesk.billing.models import (
     KIND_TOP_UP,
+    PAYMENT_EXPIRED,
     PAYMENT_FAILED,
     PAYMENT_PENDING,
     PROVIDER_DEMO,
@@ -59,6 +63,7 @@ class TopUpPanel:
     rule: AutoTopUp | None
     packs: list
     may_manage: bool
+    card_usable: bool  # the rule's card pays (card_usable)
 
 
 def rule_for(account):
@@ -67,9 +72,18 @@ def rule_for(account):
     return db.session.scalar(select(AutoTopUp).where(AutoTopUp.account_id == account.id))
 
 
+def card_usable(rule):
+    """The rule's saved card may be charged for its bank: the card is its owner's, so only while
+    that owner may still buy credits for the bank."""
+    return bool(rule is not None and rule.has_card and policy.can_buy_for_bank(rule.user, rule.account))
+
+
 def panel(user):
     target = purchase_target(user)
-    return TopUpPanel(rule=rule_for(target.account), packs=active_packs(), may_manage=target.refusal is None)
+    rule = rule_for(target.account)
+    return TopUpPanel(
+        rule=rule, packs=active_packs(), may_manage=target.refusal is None, card_usable=card_usable(rule)
+    )
 
 
 def save_rule(user, *, threshold, pack_id, enabled, actor):
@@ -83,6 +97,8 @@ def save_rule(user, *, threshold, pack_id, enabled, actor):
         raise ValidationFailed("The balance to top up under is 0 or more.")
     account = purchase_bank(user, actor)
     rule = rule_for(account) or AutoTopUp(account_id=account.id, provider=gateway.provider() or "")
+    if rule.user_id is not None and rule.user_id != user.id:  # the card saved is the other person's
+        rule.stripe_customer_id = rule.payment_method_id = rule.card_saved_at = None
     rule.user_id, rule.pack_id, rule.threshold, rule.enabled = user.id, pack.id, threshold, bool(enabled)
     db.session.add(rule)
     db.session.flush()
@@ -148,6 +164,8 @@ def on_balance_changed(account, old_balance, entry):
         if since is None or db.session.scalar(TOP_UP_SINCE, {"account_id": account.id, "since": since}):
             return None
     rule = db.session.get(AutoTopUp, row.id)
+    if not card_usable(rule):  # its owner may no longer buy for this bank
+        return None
     in_flight = db.session.scalar(
         select(Payment.id).where(
             Payment.account_id == account.id, Payment.kind == KIND_TOP_UP, Payment.status == PAYMENT_PENDING
@@ -303,3 +321,12 @@ def fail(payment, code):
         payment,
     )
     return f"failed: top-up {payment.id} ({code})"
+
+
+def withdraw(payment, code):
+    """A pending top-up whose card may no longer be charged for its bank (card_usable): cancelled
+    before any charge, nobody mailed. Should an earlier attempt have reached Stripe after all, its
+    `payment_intent.succeeded` still credits it."""
+    payment.status, payment.failure_code, payment.claimed_until = PAYMENT_EXPIRED, code[:50], None
+    db.session.flush()
+    return f"withdrawn: top-up {payment.id} ({code})"

@@ -243,6 +243,68 @@ def test_a_turned_off_rule_does_nothing(client, login, armed, admin, customer, p
     assert top_ups() == []
 
 
+@pytest.fixture
+def managed(client, login, fake_stripe, make, pack):
+    """An organization's shared bank (300 credits) whose manager saved the rule with their card."""
+    org = make.OrganizationFactory()
+    manager = make.customer(organization=org, is_org_manager=True)
+    shared = bank("Pay as you go", 300, organization=org)
+    save_rule(client, login, manager, pack)
+    bs.deliver(client, card_event(the_rule()))
+    assert the_rule().has_card and the_rule().account_id == shared.id
+    return org, manager, shared
+
+
+def test_a_manager_who_left_the_organization_no_longer_pays_for_its_bank(
+    client, login, managed, fake_stripe, admin
+):
+    """The card a manager saved for the shared bank is theirs: once they leave the organization it
+    is never charged for that bank again (nor are they mailed its receipts)."""
+    org, manager, shared = managed
+    login(admin)
+    left = client.post(
+        f"/admin/organizations/{org.id}/members/{manager.id}/remove", data={"confirmed_action": "yes"}
+    )
+    assert left.status_code in (200, 302, 303)
+    spend(client, login, admin, shared, 150)  # 300 -> 150: under 200
+    client.application.test_cli_runner().invoke(args=["billing", "sweep"])
+    assert fake_stripe.of("/v1/payment_intents") == [] and top_ups() == []
+    assert balance_of(shared) == 150
+
+
+def test_a_top_up_waiting_when_its_card_owner_left_is_never_charged(
+    client, login, managed, fake_stripe, admin, clock
+):
+    org, manager, shared = managed
+    fake_stripe.down = True
+    spend(client, login, admin, shared, 150)  # recorded; Stripe away: left for the sweep
+    login(admin)
+    client.post(
+        f"/admin/organizations/{org.id}/members/{manager.id}/remove", data={"confirmed_action": "yes"}
+    )
+    fake_stripe.down = False
+    clock.shift(topup_runner.LEASE + timedelta(seconds=1))
+    client.application.test_cli_runner().invoke(args=["billing", "sweep"])
+    assert (
+        len(fake_stripe.of("/v1/payment_intents")) == 1 and fake_stripe.intents == {}
+    )  # the attempt Stripe missed
+    (payment,) = top_ups()
+    assert payment.status == "expired" and balance_of(shared) == 150
+
+
+def test_another_manager_who_changes_the_rule_saves_their_own_card(
+    client, login, managed, fake_stripe, make, pack, admin
+):
+    org, manager, shared = managed
+    other = make.customer(organization=org, is_org_manager=True)
+    response = save_rule(client, login, other, pack, threshold=250, action="save", nonce="o" * 20)
+    assert response.location.startswith("https://checkout.stripe.test/")  # to Stripe, for their card
+    page = client.get("/billing/").get_data(as_text=True)
+    assert "Save a card and turn on" in page and "is bought with the card saved on" not in page
+    spend(client, login, admin, shared, 150)
+    assert fake_stripe.of("/v1/payment_intents") == []  # the first manager's card is not theirs to spend
+
+
 # A card that is refused
 
 
