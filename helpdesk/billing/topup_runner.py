@@ -13,7 +13,7 @@ Guarantees:
   unfinished after GIVE_UP is not retried but failed with an admin alert (if Stripe did charge,
   its `payment_intent.succeeded` event still credits it);
 - a refused card fails the top-up once (topups.fail); Stripe unreachable leaves it for a later
-  run, at most MAX_ATTEMPTS times;
+  run, at most MAX_ATTEMPTS times; a rule turned off meanwhile cancels it (topups.withdraw);
 - the credits come only from Stripe's event (or, offline, the demo provider's signed stand-in).
 """
 
@@ -77,6 +77,9 @@ def claim(payment_id, now=None):
         return None
     if not topups.card_usable(rule):  # recorded before its owner lost the right to buy for the bank
         topups.withdraw(payment, "card_owner_may_not_buy")
+        return None
+    if not rule.enabled:  # turned off since the balance fell (Stripe away meanwhile): they said no
+        topups.withdraw(payment, "turned_off")
         return None
     if now - payment.created_at > GIVE_UP or payment.attempts >= MAX_ATTEMPTS:
         _give_up(payment)

@@ -243,6 +243,22 @@ def test_a_turned_off_rule_does_nothing(client, login, armed, admin, customer, p
     assert top_ups() == []
 
 
+def test_turning_the_rule_off_cancels_a_top_up_still_waiting_for_stripe(
+    client, login, armed, admin, customer, pack, fake_stripe, clock
+):
+    """Stripe was away when the balance fell, and the customer turned automatic top-up off before
+    the sweep's retry: their card is not charged after they said no."""
+    fake_stripe.down = True
+    spend(client, login, admin, armed.account, 150)
+    save_rule(client, login, customer, pack, action="save", enabled=None)
+    assert "Automatic top-up is off." in client.get("/billing/").get_data(as_text=True)
+    fake_stripe.down = False
+    clock.shift(topup_runner.LEASE + timedelta(seconds=1))
+    client.application.test_cli_runner().invoke(args=["billing", "sweep"])
+    assert fake_stripe.intents == {}  # only the attempt Stripe missed was made
+    assert top_ups()[0].status == "expired" and balance_of(armed.account) == 150
+
+
 @pytest.fixture
 def managed(client, login, fake_stripe, make, pack):
     """An organization's shared bank (300 credits) whose manager saved the rule with their card."""
