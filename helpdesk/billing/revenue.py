@@ -1,7 +1,7 @@
 """Revenue and credit report per month: credits sold, granted, consumed, refunded, outstanding.
 
-Guarantees: figures come from the ledger (credits) and payments (money), summed in SQL per UTC
-month on SQLite and PostgreSQL alike; outstanding is the running total of every entry up to
+Guarantees: figures come from the ledger (credits) and payments (money: packs and top-ups by
+card, and paid subscription invoices), summed in SQL per UTC month on SQLite and PostgreSQL alike; outstanding is the running total of every entry up to
 the month's end (the credits the help desk still owes its customers: the liability).
 """
 
@@ -11,7 +11,7 @@ from flask import current_app
 from sqlalchemy import case, func, select
 
 from helpdesk import charts
-from helpdesk.billing.models import Payment
+from helpdesk.billing.models import Payment, SubscriptionInvoice
 from helpdesk.credits.models import LedgerEntry
 from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
@@ -76,14 +76,27 @@ def _ledger_by_month():
     return {row[0]: [int(v) for v in row[1:]] for row in db.session.execute(query)}
 
 
-def _money_by_month(column, value, currency):
+def _money_by_month(column, value, currency, currency_column=Payment.currency):
     month = month_of(column).label("month")
     query = (
-        select(month, func.sum(value))
-        .where(column.is_not(None), Payment.currency == currency)
-        .group_by(month)
+        select(month, func.sum(value)).where(column.is_not(None), currency_column == currency).group_by(month)
     )
     return {m: int(total or 0) for m, total in db.session.execute(query)}
+
+
+def _revenue_by_month(currency):
+    """Money taken per month: card payments when credited, subscription invoices when paid (their
+    allowance counts as granted credits, not sold ones, but the money is revenue all the same)."""
+    revenue = _money_by_month(Payment.credited_at, Payment.amount, currency)
+    invoices = _money_by_month(
+        SubscriptionInvoice.paid_at,
+        SubscriptionInvoice.amount_paid,
+        currency,
+        currency_column=SubscriptionInvoice.currency,
+    )
+    for month, total in invoices.items():
+        revenue[month] = revenue.get(month, 0) + total
+    return revenue
 
 
 def _months_between(first, last):
@@ -97,7 +110,7 @@ def monthly_report(months=12):
     """The last `months` months (oldest first), with outstanding credits carried from the start."""
     currency = current_app.config.get("CURRENCY", "usd").lower()
     ledger = _ledger_by_month()
-    revenue = _money_by_month(Payment.credited_at, Payment.amount, currency)
+    revenue = _revenue_by_month(currency)
     refunds = _money_by_month(Payment.refunded_at, Payment.amount_refunded, currency)
     now = utcnow().strftime("%Y-%m")
     seen = [m for m in (*ledger, *revenue, *refunds) if m]

@@ -16,6 +16,7 @@ from helpdesk.mail.compose import build_email
 from helpdesk.mail.models import OutboxMessage
 from tests import billing_support as bs
 from tests.credit_helpers import balance_of, bank, plan
+from tests.csv_support import spreadsheet_records
 from tests.mail_support import written
 
 NOW = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
@@ -490,3 +491,17 @@ def test_an_invoice_paid_twice_sends_one_receipt(client, login, running, custome
     assert "Business subscription, invoice in_first" in text and "Amount paid: 49.00 USD" in text
     login(customer)
     assert client.get("/billing/").get_data(as_text=True).count("Invoice in_first") == 1
+
+
+def test_the_revenue_report_counts_what_subscriptions_were_paid(
+    client, login, running, customer, make, clock
+):
+    """The first invoice (December) and a renewal (January) are money the help desk took: each is in
+    the revenue of the month it was paid, like a pack's, on the page and in the CSV."""
+    clock.move_to(NEXT_MONTH)
+    bs.deliver(client, bs.invoice_event(running, reason="subscription_cycle", invoice_id="in_renew"))
+    login(make.admin())
+    rows = {r["month"]: r for r in spreadsheet_records(client.get("/admin/billing/report.csv"))}
+    assert (rows["2026-12"]["revenue_minor"], rows["2027-01"]["revenue_minor"]) == ("4900", "4900")
+    page = client.get("/admin/billing/report").get_data(as_text=True)
+    assert page.count('<td class="num">49.00 USD</td>') == 2
