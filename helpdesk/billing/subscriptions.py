@@ -33,6 +33,7 @@ from helpdesk.credits import plans as credit_settings
 from helpdesk.credits.models import ServicePlan
 from helpdesk.errors import NotAllowed, ValidationFailed
 from helpdesk.extensions import db
+from helpdesk.querying import add_unless_twin
 
 SHOWN = (*SUB_LIVE, SUB_CANCELED)  # what the billing page shows as "your subscription"
 
@@ -157,8 +158,12 @@ def start_subscription(customer, plan_id, nonce, *, actor, return_urls):
         stripe_session_id=session_id,
         checkout_url=url,
     )
-    db.session.add(subscription)
-    db.session.flush()
+    # A double click's twin request (another app server) may insert it meanwhile: Stripe gave it the
+    # same session for the same key, so the twin's row is this one.
+    subscription, _new = add_unless_twin(
+        subscription,
+        lambda: db.session.scalar(select(PlanSubscription).where(PlanSubscription.idempotency_key == key)),
+    )
     return subscription
 
 

@@ -45,6 +45,7 @@ from helpdesk.dbtypes import utcnow
 from helpdesk.errors import NotAllowed, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.formfields import parse_id
+from helpdesk.querying import add_unless_twin
 from helpdesk.web import public_url
 
 FAILURE_REASONS = {
@@ -96,7 +97,12 @@ def save_rule(user, *, threshold, pack_id, enabled, actor):
     if threshold < 0:
         raise ValidationFailed("The balance to top up under is 0 or more.")
     account = purchase_bank(user, actor)
-    rule = rule_for(account) or AutoTopUp(account_id=account.id, provider=gateway.provider() or "")
+    rule = rule_for(account)
+    if rule is None:  # a double click's twin request (another app server) may insert it meanwhile
+        new = AutoTopUp(
+            account_id=account.id, user_id=user.id, pack_id=pack.id, provider=gateway.provider() or ""
+        )
+        rule, _new = add_unless_twin(new, lambda: rule_for(account))
     if rule.user_id is not None and rule.user_id != user.id:  # the card saved is the other person's
         rule.stripe_customer_id = rule.payment_method_id = rule.card_saved_at = None
     rule.user_id, rule.pack_id, rule.threshold, rule.enabled = user.id, pack.id, threshold, bool(enabled)
