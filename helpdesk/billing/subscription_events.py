@@ -13,7 +13,8 @@ Guarantees (the caller has verified the event; the view or command commits):
 - `customer.subscription.deleted` moves the bank to the plan's fallback (or the default plan) at
   the end of the last paid period: at once if it has passed, else by `flask billing sweep`;
 - while a subscription runs, the bank is on its plan and skipped by the monthly allowance run.
-Locks: the subscription row, then the bank (post_entry).
+Locks: the Stripe subscription's name (`hold`: events about one Stripe subscription one at a
+time, on any server), then the subscription row, then the bank (post_entry).
 """
 
 from datetime import UTC, datetime
@@ -39,6 +40,7 @@ from helpdesk.credits import allowances
 from helpdesk.credits import ledger as credits
 from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
+from helpdesk.querying import lock_name
 from helpdesk.web import public_url
 
 GRANTING_REASONS = ("subscription_create", "subscription_cycle")  # a new period begins
@@ -51,6 +53,15 @@ def lock_subscription(subscription_id):
         select(PlanSubscription.id).where(PlanSubscription.id == subscription_id).with_for_update()
     ).one()
     return db.session.get(PlanSubscription, subscription_id, populate_existing=True)
+
+
+def hold(stripe_id):
+    """Take the events about one Stripe subscription one at a time, first thing. A first invoice
+    that names its subscription only by Stripe's id (older API versions carry no metadata) and the
+    checkout's completion that links that id arrive in the same second; without this each looked
+    for the other before the other committed, and the paid invoice's allowance was never granted."""
+    if stripe_id:
+        lock_name(f"stripe-subscription:{stripe_id}")
 
 
 def find_subscription(*, stripe_id=None, ref=None, session_id=None):
@@ -115,6 +126,7 @@ def _activate(subscription):
 
 def on_session_completed(session):
     """checkout.session.completed in subscription mode: link the Stripe ids and start it."""
+    hold(session.get("subscription"))
     subscription = find_subscription(session_id=session["id"], ref=metadata(session).get(REF))
     if subscription is None:
         alert(
@@ -170,6 +182,7 @@ def _invoice_subscription(row, obj):
 
 def on_invoice_paid(obj):
     """invoice.paid: the period is paid for; grant its allowance once."""
+    hold(invoice_subscription(obj)[0])
     row = _invoice_row(obj)
     row.paid_at = row.paid_at or utcnow()
     subscription = _invoice_subscription(row, obj)
@@ -216,6 +229,7 @@ def _grant(subscription, row):
 
 def on_invoice_failed(obj):
     """invoice.payment_failed: tell the subscriber and the admins, once per invoice."""
+    hold(invoice_subscription(obj)[0])
     row = _invoice_row(obj)
     row.failed_at = utcnow()
     subscription = _invoice_subscription(row, obj)
@@ -248,6 +262,7 @@ def on_invoice_failed(obj):
 
 def on_subscription_deleted(obj):
     """customer.subscription.deleted: the bank keeps the plan to the end of the paid period."""
+    hold(obj["id"])
     subscription = find_subscription(stripe_id=obj["id"], ref=metadata(obj).get(REF))
     if subscription is None:
         alert(

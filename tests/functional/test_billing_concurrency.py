@@ -1,17 +1,20 @@
 """Concurrent webhook deliveries for one session credit once (PostgreSQL: real row locks)."""
 
 import threading
+import time
 
 import pytest
 import stripe
 from sqlalchemy import func, select
 
-from helpdesk.billing.models import Payment, StripeEvent
+from helpdesk.billing import subscription_events
+from helpdesk.billing.models import Payment, PlanSubscription, StripeEvent
 from helpdesk.credits import ledger as credits
 from helpdesk.credits.models import CreditAccount, LedgerEntry
 from helpdesk.extensions import db
 from helpdesk.mail.models import OutboxMessage
 from tests import billing_support as bs
+from tests.credit_helpers import bank, plan
 
 # committing: each delivery runs in its own thread and connection and must see the set-up.
 pytestmark = [pytest.mark.postgres_only, pytest.mark.committing]
@@ -97,3 +100,44 @@ def test_a_refund_racing_the_completion_is_applied_once_whichever_wins(app, pend
     assert codes == [200] * 3
     assert db.session.get(CreditAccount, pending.account_id).balance == 500 - 350
     assert credits.ledger_mismatches() == [] and credits.running_balance_mismatches() == []
+
+
+def test_a_first_invoice_without_reference_racing_the_checkout_s_completion_grants_once(
+    app, make, ref, monkeypatch
+):
+    """Stripe sends a new subscription's checkout.session.completed and its first invoice.paid in the
+    same second; an invoice of an older API version names the subscription only by Stripe's id,
+    which the completion is linking at that moment: whichever wins, the allowance is granted."""
+    # Widen the window (each step is quick): the invoice's row waits uncommitted while the
+    # completion links the subscription and looks for its invoices, and the link waits
+    # uncommitted while the invoice looks for its subscription.
+    for name, pause in (("_invoice_row", 0.3), ("_link", 0.6)):
+        monkeypatch.setattr(subscription_events, name, _pausing(getattr(subscription_events, name), pause))
+    customer = make.customer()
+    account = bank("Pay as you go", 0, user=customer)
+    subscription = PlanSubscription(
+        account_id=account.id,
+        plan_id=plan("Business").id,
+        user_id=customer.id,
+        idempotency_key="subscribe:race:1",
+        stripe_session_id="cs_sub_race",
+    )
+    db.session.add(subscription)
+    events = [
+        bs.subscription_session_event(subscription),
+        bs.invoice_event(subscription, invoice_id="in_race", with_ref=False),
+    ]
+    codes = deliver_all_at_once(app, events)
+    db.session.expire_all()
+    assert codes == [200, 200]
+    assert db.session.get(CreditAccount, account.id).balance == 1000  # Business: 1,000 a month
+    assert db.session.get(PlanSubscription, subscription.id).status == "active"
+
+
+def _pausing(step, seconds):
+    def paused(*args, **kwargs):
+        result = step(*args, **kwargs)
+        time.sleep(seconds)
+        return result
+
+    return paused
