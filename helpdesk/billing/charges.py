@@ -28,6 +28,7 @@ from helpdesk.billing.models import (
     CardCharge,
     CardDispute,
     Payment,
+    PaymentRefund,
 )
 from helpdesk.credits import ledger as credits
 from helpdesk.credits.models import KIND_PURCHASE, KIND_REVERSAL, LedgerEntry
@@ -119,6 +120,9 @@ def settle(payment, charge, why):
     newly_refunded = max(0, refunded - payment.amount_refunded)
     if refunded > payment.amount_refunded:
         payment.amount_refunded, payment.refunded_at = refunded, utcnow()
+        db.session.add(
+            PaymentRefund(payment_id=payment.id, amount=newly_refunded, refunded_at=payment.refunded_at)
+        )
     if payment.credited_at is None:  # nothing was credited: nothing to take back (yet)
         db.session.flush()
         _refunded(payment, newly_refunded)

@@ -124,6 +124,20 @@ class Payment(db.Model):
         return self.kind == KIND_TOP_UP
 
 
+class PaymentRefund(db.Model):
+    """Money a payment gave back, as each refund was reported: Stripe reports a charge's refunds as
+    a running total, so each row is what that total rose by, and when. The revenue report books a
+    refund in the month it was made: a second refund in January never moves December's first."""
+
+    __tablename__ = "payment_refunds"
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), index=True)
+    amount: Mapped[int]  # minor units, in the payment's currency
+    refunded_at = mapped_column(UTCDateTime, default=utcnow, nullable=False, index=True)
+
+
 class StripeEvent(db.Model):
     """A webhook event as received (raw, for audit); its unique id makes processing at-most-once."""
 

@@ -85,6 +85,25 @@ def test_a_refund_between_an_unpaid_completion_and_the_async_success_is_applied(
     assert balance(pending) == 250
 
 
+def test_a_refund_in_two_months_is_reported_in_each(client, login, make, pending):
+    # 30.00 of a 50.00 pack refunded in December, the rest in January: the revenue report's
+    # December keeps its 30.00 (it showed 0, and January the whole 50.00, rewriting a closed month).
+    import time_machine
+
+    from tests.csv_support import spreadsheet_records
+
+    with time_machine.travel("2026-12-10 12:00Z", tick=False):
+        bs.deliver(client, bs.session_event(pending))
+        bs.deliver(client, bs.refund_event(pending, 3000))
+        bs.deliver(client, bs.refund_event(pending, 3000))  # the same report again: nothing new
+    with time_machine.travel("2027-01-05 12:00Z", tick=False):
+        bs.deliver(client, bs.refund_event(pending, 5000))
+        login(make.admin())
+        rows = {r["month"]: r for r in spreadsheet_records(client.get("/admin/billing/report.csv"))}
+    assert rows["2026-12"]["refunds_minor"] == "3000" and rows["2027-01"]["refunds_minor"] == "2000"
+    assert payment_row(pending).amount_refunded == 5000 and balance(pending) == 0
+
+
 def test_refunds_out_of_order_keep_the_highest_cumulative_amount(client, pending):
     bs.deliver(client, bs.session_event(pending))
     bs.deliver(client, bs.refund_event(pending, 5000))
