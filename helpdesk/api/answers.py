@@ -82,7 +82,9 @@ def if_match_version(current, noun="ticket"):
     tags = parse_etags(header)
     if tags.star_tag:
         return current
-    values = [t for t in tags.as_set(include_weak=False) if t and t.isdigit()]  # `""` parses as None
+    # `""` parses as None; a version is ASCII digits ("²" is a digit to isdigit(), no number to
+    # int(): a 500) that fit the column (a longer one cannot be compared on SQLite: a 500 too).
+    values = [t for t in tags.as_set(include_weak=False) if t and t.isascii() and t.isdigit() and len(t) < 19]
     if len(values) != 1:
         raise ApiProblem(412, f"If-Match names no version of this {noun}: read it again.")
     return int(values[0])

@@ -1,5 +1,7 @@
 """Admin credit pages under /admin/credits/: banks, statements, adjustments, plans, tariffs, alerts."""
 
+import re
+
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
@@ -16,6 +18,7 @@ from helpdesk.credits.blueprints import admin_bp as bp
 from helpdesk.credits.forms import AdjustForm, MovePlanForm, OpenBankForm, PlanForm, TariffForm
 from helpdesk.credits.models import CreditAccount, CreditAlert, ServicePlan
 from helpdesk.extensions import db
+from helpdesk.formfields import parse_id
 from helpdesk.htmx import is_htmx, render_page_or_block
 from helpdesk.tickets.forms import new_submission_key
 from helpdesk.tickets.models import Priority
@@ -283,6 +286,7 @@ _CHANGE_LABELS = {
 }
 # The form field each recorded change is shown in (the same name unless listed).
 _CHANGE_FIELDS = {"business_hours": "round_the_clock"}
+_WHOLE_NUMBER = re.compile(r"-?[0-9]{1,18}\Z")
 
 
 def _change_text(field, value):
@@ -294,9 +298,12 @@ def _change_text(field, value):
     if value in ("True", "False"):
         return f"{label} {'on' if value == 'True' else 'off'}"
     if field == "subscription_fallback":
-        fallback = db.session.get(ServicePlan, int(value)) if value.isdigit() else None
+        plan_id = parse_id(value)
+        fallback = db.session.get(ServicePlan, plan_id) if plan_id is not None else None
         return f"{label}: {fallback.name if fallback else value}"
-    if value.lstrip("-").isdigit():
+    if _WHOLE_NUMBER.match(
+        value
+    ):  # ASCII digits: a plan named "²" is a name, not a number (int() refuses it)
         return f"{label} {format_number(int(value))}"
     if field == "description":
         return "description"  # its text could be long: the form below shows it

@@ -140,6 +140,25 @@ def test_a_plan_saved_from_a_stale_tab_keeps_the_other_tab_s_grant(client, ref, 
     assert payg.signup_grant == 250 and payg.description != "Top up when you like"
 
 
+def test_a_plan_renamed_to_a_digit_that_is_no_number_is_named_in_the_stale_refusal(client, ref, ada):
+    # The refusal says what the other tab changed; "²" is a digit to isdigit() and was read as a
+    # number (int() refused it: a 500 instead of the refusal).
+    payg = plan("Pay as you go")
+    page = client.get("/admin/credits/plans").get_data(as_text=True)
+    seen = _seen(page, f"plan-{payg.id}", prefix=f"plan{payg.id}-")
+    assert (
+        client.post(f"/admin/credits/plans/{payg.id}", data=_plan_data(payg, ref, seen, name="²")).status_code
+        == 302
+    )
+    db.session.expire_all()
+    payg = db.session.get(type(payg), payg.id)
+    tab2 = client.post(
+        f"/admin/credits/plans/{payg.id}",
+        data=_plan_data(payg, ref, seen, name="Pay as you go", signup_grant=7),
+    )
+    assert tab2.status_code == 409 and "name “²”" in html.unescape(tab2.get_data(as_text=True))
+
+
 def test_a_huge_price_or_target_names_the_field_s_own_limits(client, ref, ada):
     urgent = ref.priorities["Urgent"]
     answer = client.post(
