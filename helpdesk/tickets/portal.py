@@ -264,9 +264,7 @@ def _ticket_context(ticket, reply_form=None, upload_errors=()):
     reply_form = reply_form or ReplyForm(formdata=None)
     if not reply_form.submission_key.data:
         reply_form.submission_key.data = new_submission_key()
-    conversation, earlier = thread_window.window(
-        tickets.conversation_for(current_user, ticket), thread_window.latest_shown()
-    )
+    conversation, earlier = tickets.conversation_for(current_user, ticket, thread_window.latest_shown())
     return dict(
         ticket=ticket,
         conversation=conversation,

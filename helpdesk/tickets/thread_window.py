@@ -27,10 +27,3 @@ def thread_args():
     """The URL arguments that keep the whole conversation shown, for redirects back to the page."""
     return {"thread": WHOLE} if whole_thread() else {}
 
-
-def window(messages, latest):
-    """(the latest `latest` of `messages`, how many earlier ones are left out); all of them and 0
-    for `latest` None."""
-    if latest is None or len(messages) <= latest:
-        return list(messages), 0
-    return list(messages[-latest:]), len(messages) - latest
