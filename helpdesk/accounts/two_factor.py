@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import unicodedata
 
 import pyotp
 import segno
@@ -60,8 +61,14 @@ def qr_svg(uri):
 
 
 def _digits(code):
+    """The six digits of a code in ASCII, or None. Decimal digits of any script are read as theirs
+    (a Japanese keyboard types "１２３４５６", an Arabic one "١٢٣٤٥٦": the code the app shows), and
+    only ASCII reaches hmac.compare_digest, which raises TypeError on other text. "²" is a digit
+    to str.isdigit() but no decimal one: not a code."""
     code = re.sub(r"[\s-]+", "", code or "")
-    return code if re.fullmatch(r"\d{6}", code) else None
+    if len(code) != 6 or not code.isdecimal():
+        return None
+    return "".join(str(unicodedata.decimal(digit)) for digit in code)
 
 
 def _matching_step(secret, code, last_step):

@@ -142,6 +142,33 @@ def test_a_recovery_code_signs_in_once(client, login, make, clock):
     assert two_factor.remaining_recovery_codes(user) == 9
 
 
+FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")  # a Japanese input method's digits
+ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+
+
+def test_a_code_typed_in_another_scripts_digits_counts_and_odd_digits_are_a_form_error(
+    client, login, make, clock
+):
+    """A code's digits were matched as any script's digits, and hmac.compare_digest raises on
+    non-ASCII text: "１２３４５６" from a Japanese keyboard was a 500 at the code step, at set-up and
+    at "Confirm it's you". They are the digits the app shows; superscripts are no digits of a code."""
+    user = make.customer(email="c@example.com")
+    login(user)
+    page = client.get("/account/two-factor").get_data(as_text=True)
+    secret = secret_on(page)
+    typed = code(secret).translate(ARABIC_INDIC)
+    done = client.post("/account/two-factor", data={"secret": secret, "code": typed})
+    assert done.status_code == 200 and "recovery codes" in done.get_data(as_text=True).lower()
+    client.post("/logout")
+    password_step(client, "c@example.com")
+    for odd in ("²²²²²²", "¹²³⁴⁵⁶"):  # digits to isdigit(), not to int(): not a code
+        refused = client.post("/login/code", data={"code": odd})
+        assert refused.status_code == 200 and "not right" in refused.get_data(as_text=True)
+    signed_in = client.post("/login/code", data={"code": code(secret, 1).translate(FULL_WIDTH)})
+    assert signed_in.status_code == 302
+    assert client.get("/portal/tickets").status_code == 200
+
+
 def test_the_code_step_is_throttled(app, client, login, make, clock):
     user = make.customer(email="c@example.com")
     login(user)
