@@ -16,13 +16,14 @@ Sign-in keys, in one window of LOGIN_FAILURE_WINDOW_MINUTES from the first failu
 """
 
 import functools
+import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import bindparam, case, delete, func, literal, select, true, update
 
-from helpdesk.accounts.models import Throttle
+from helpdesk.accounts.models import Throttle, User
 from helpdesk.dbtypes import UTCDateTime, utcnow
 from helpdesk.errors import NotAllowed
 from helpdesk.extensions import db
@@ -143,6 +144,12 @@ def _window():
 
 
 def login_keys(email, address):
+    """The three keys of a sign-in. An address longer than any account's (the form allows 320
+    characters, but lowering can lengthen them: "İ" becomes two) is named by its SHA-256, so the
+    keys fit their column (PostgreSQL refused a longer one: a 500). It can be no account's address;
+    its attempts count as any others do, on the pair and on the client's address."""
+    if len(email) > User.email.type.length:
+        email = "sha256:" + hashlib.sha256(email.encode("utf-8", "replace")).hexdigest()
     address = address or "unknown"
     return {"pair": f"pair:{email}|{address}", "addr": f"addr:{address}", "acct": f"acct:{email}"}
 

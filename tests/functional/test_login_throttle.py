@@ -69,6 +69,19 @@ def test_a_successful_sign_in_gives_its_counts_back(app, make):
     assert throttle.count(f"addr:{OFFICE}", window) == 3
 
 
+def test_an_address_that_grows_past_the_column_when_lowered_is_refused_like_any_other(app, make):
+    """ "İ".lower() is two characters: 320 of them (what the form lets through) made throttle keys
+    longer than their column, and PostgreSQL answered the sign-in with a 500. Such an address is
+    no account's; it gets the usual answer and its attempts still count against the address."""
+    long_address = "İ" * 320
+    attacker = client_at(app, ATTACKER)
+    limit = app.config["LOGIN_MAX_FAILURES"]
+    answers = [attempt(attacker, email=long_address) for _ in range(limit + 1)]
+    assert [answer.status_code for answer in answers] == [200] * limit + [429]
+    assert "E-mail or password is not correct." in answers[0].get_data(as_text=True)
+    assert throttle.count(f"addr:{ATTACKER}", throttle._window()) == limit
+
+
 def test_a_new_window_starts_counting_afresh(app, make):
     from datetime import timedelta
 
