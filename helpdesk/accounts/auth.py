@@ -107,15 +107,25 @@ def check_password(user, password):
 
 
 def change_password(user, current_password, new_password):
-    """Set a new password after checking the current one; ends every other session."""
+    """Set a new password after checking the current one; ends every other session. Returns False,
+    changing nothing, when the current password is wrong.
+
+    The check is throttled with "Confirm it's you" (throttle.begin_identity_check): a session left
+    signed in on a shared computer was a way to try passwords without end, and to take the account
+    with the one that fits. A wrong password is an answer, not an exception, so the view commits
+    its count; a new password the rules refuse rolls back, and the right current password costs
+    nothing."""
+    key = throttle.begin_identity_check(user.id)
     if not check_password(user, current_password):
-        raise ValidationFailed("The current password is not correct.")
+        return False
+    throttle.clear(key)
     if new_password == current_password:
         raise PasswordRejected("Choose a new password: this one is your current password.")
     check_password_rules(new_password, email=user.email, name=user.name)
     user.password_hash = hash_password(new_password)
     user.reset_serial += 1  # reset links sent before the change stop working
     rotate_sessions(user)
+    return True
 
 
 def set_password(user, new_password):

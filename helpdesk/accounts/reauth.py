@@ -8,7 +8,6 @@ confirmation is accepted. For htmx requests the page replaces the whole body (HX
 its form is an ordinary one, so it works without JavaScript too.
 """
 
-from datetime import timedelta
 from functools import wraps
 
 from flask import current_app, render_template, request
@@ -28,11 +27,7 @@ WRONG = "That is not right. Try again."
 def confirm_identity(user, password=None, code=None):
     """Whether the password (or, with two factors on, the code) proves it is `user`. Failures count
     towards LOGIN_MAX_FAILURES per window (Throttled past it); a success clears them."""
-    config = current_app.config
-    key = f"verify:{user.id}"
-    window = timedelta(minutes=config["LOGIN_FAILURE_WINDOW_MINUTES"])
-    message = f"Too many failed attempts. Try again in {config['LOGIN_FAILURE_WINDOW_MINUTES']} minutes."
-    throttle.attempt(key, config["LOGIN_MAX_FAILURES"], window, message)
+    key = throttle.begin_identity_check(user.id)
     if user.two_factor_enabled:
         ok = two_factor.verify_second_factor(user, code)
     else:

@@ -190,3 +190,15 @@ def attempt(key, limit, window, message):
     """Take one count on `key`, or raise Throttled with `message` past `limit` in `window`."""
     if take(key, window) > limit:
         raise Throttled(message)
+
+
+def begin_identity_check(user_id):
+    """Take one attempt at proving a signed-in user is who they are ("Confirm it's you", the code
+    step of signing in, the current password of a password change: one counter for them all), or
+    raise Throttled past LOGIN_MAX_FAILURES in the window. Returns the key, for `clear` when the
+    attempt succeeds; a failure keeps its count only if its transaction is committed."""
+    minutes = current_app.config["LOGIN_FAILURE_WINDOW_MINUTES"]
+    key = f"verify:{user_id}"
+    message = f"Too many failed attempts. Try again in {minutes} minutes."
+    attempt(key, current_app.config["LOGIN_MAX_FAILURES"], _window(), message)
+    return key

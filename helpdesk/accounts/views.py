@@ -181,6 +181,8 @@ def change_password():
                 form.new_password if isinstance(outcome.error, PasswordRejected) else form.current_password
             )
             field.errors.append(outcome.message)
+        elif not outcome.value:
+            form.current_password.errors.append("The current password is not correct.")
         else:
             sessions.start(current_user._get_current_object(), remember=False)
             flash("Password changed. Other devices have been logged out.", "success")

@@ -3,6 +3,8 @@
 More on each rule: test_registration.py, test_passwords.py, test_login_throttle.py,
 test_two_factor.py and test_reauth.py."""
 
+from datetime import timedelta
+
 import pytest
 
 from helpdesk.accounts.models import Throttle, User
@@ -140,6 +142,36 @@ def test_change_password_keeps_this_session_and_ends_the_others(app, client, mak
     assert other_device.get("/portal/tickets").status_code == 302
     client.post("/logout")
     assert client.post("/login", data={"email": user.email, "password": "n" * 12}).status_code == 302
+
+
+def test_guessing_the_current_password_is_throttled_and_refused_new_ones_cost_nothing(
+    app, client, make, login
+):
+    """A session left signed in on a shared computer let anyone try current passwords without end
+    at /account/password, and take the account with the one that fits."""
+    import time_machine
+
+    from helpdesk.dbtypes import utcnow
+
+    user = make.customer(email="c@example.com")
+    login(user)
+    limit = app.config["LOGIN_MAX_FAILURES"]
+
+    def change(current, new="n" * 12):
+        data = {"current_password": current, "new_password": new, "confirm": new}
+        return client.post("/account/password", data=data)
+
+    for _ in range(limit + 1):  # the owner's own mistakes in the new password count nothing
+        assert "commonly used" in change(PASSWORD, "password123").get_data(as_text=True)
+    for n in range(limit):
+        assert "The current password is not correct." in change(f"guess-{n}").get_data(as_text=True)
+    refused = change(PASSWORD)
+    assert refused.status_code == 200 and "Too many failed attempts" in refused.get_data(as_text=True)
+    signed_out = app.test_client()
+    assert signed_out.post("/login", data={"email": "c@example.com", "password": "n" * 12}).status_code == 200
+    later = utcnow() + timedelta(minutes=app.config["LOGIN_FAILURE_WINDOW_MINUTES"], seconds=1)
+    with time_machine.travel(later, tick=False):
+        assert change(PASSWORD).status_code == 302
 
 
 def test_deactivated_user_cannot_log_in_and_loses_the_session(client, make, login):
