@@ -110,13 +110,16 @@ def user_for_token(token):
         return None
 
 
-def reset_password(token, new_password):
+def reset_password(token, new_password, remote_addr=None):
     """Set the password named by a valid token. Guarantees: every session ends, the link dies, the
-    address counts as confirmed (the link reached it) and its sign-in failures are forgotten."""
+    address counts as confirmed (the link reached it) and its sign-in failures are forgotten: the
+    account's, and those from the client address the link was used at (`remote_addr`), which the
+    refusal that advised a reset had blocked. Other addresses' failures stay (an attacker's)."""
     user = check_token(token)
     accounts.set_password(user, new_password)
     if user.email_confirmed_at is None:
         user.email_confirmed_at = utcnow()
-    throttle.clear(throttle.login_keys(user.email, None)["acct"])
+    keys = throttle.login_keys(user.email, remote_addr)
+    throttle.clear(keys["acct"], keys["pair"])
     db.session.flush()
     return user

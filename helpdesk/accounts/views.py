@@ -226,7 +226,7 @@ def reset_password(token):
         return render_template("accounts/reset_password.html", form=None, invalid=str(exc)), 400
     form = ResetPasswordForm()
     if form.validate_on_submit():
-        outcome = perform(password_reset.reset_password, token, form.new_password.data)
+        outcome = perform(password_reset.reset_password, token, form.new_password.data, request.remote_addr)
         if not outcome.ok:
             form.new_password.errors.append(outcome.message)
         else:

@@ -82,6 +82,25 @@ def test_an_address_that_grows_past_the_column_when_lowered_is_refused_like_any_
     assert throttle.count(f"addr:{ATTACKER}", throttle._window()) == limit
 
 
+def test_resetting_the_password_as_the_refusal_advises_unblocks_the_owners_address(app, make):
+    """The refusal says "Try again in 15 minutes, or reset your password.", but the reset cleared
+    the account's counter and not this address's: the new password was refused too."""
+    from .test_password_reset import reset_link
+
+    make.customer(email="victim@example.com")
+    home, attacker = client_at(app, OFFICE), client_at(app, ATTACKER)
+    for _ in range(app.config["LOGIN_MAX_FAILURES"] + 1):
+        attempt(home)
+        attempt(attacker)
+    assert "or reset your password" in attempt(home).get_data(as_text=True)
+    home.post("/reset-password", data={"email": "victim@example.com"})
+    path = reset_link("victim@example.com").split("127.0.0.1:5000", 1)[1]
+    new = "a-brand-new-pass"
+    assert home.post(path, data={"new_password": new, "confirm": new}).status_code == 302
+    assert attempt(home, new).status_code == 302
+    assert attempt(attacker, new).status_code == 429  # another address stays blocked
+
+
 def test_a_new_window_starts_counting_afresh(app, make):
     from datetime import timedelta
 
