@@ -4,12 +4,13 @@ portal, or twice).
 Guarantees: only an agent who may edit both tickets, and only tickets of the same requester or
 organization (policy.can_merge_tickets); never a ticket into itself, a ticket already merged, or
 into a closed or merged one. In one transaction, with both rows locked (lowest id first): the
-duplicate's description becomes a message of the kept ticket (its author and time kept), its
-messages and attachments move, its subscribers follow the kept ticket (and its requester too,
-when the kept ticket is another member's), `ticket_merged` lets the domains above move what they
-keep (credits: time entries, and the refund of an unanswered duplicate's priority), then
-the duplicate is closed with a message linking to the kept ticket and remembers it
-(`merged_into_id`: mail answering it lands on the kept ticket). Both get a history entry.
+duplicate's description becomes a message of the kept ticket (its author and time kept, the files
+sent with it listed with it), its messages and attachments move, its subscribers follow the kept
+ticket (and its requester too, when the kept ticket is another member's), `ticket_merged` lets the
+domains above move what they keep (credits: time entries, and the refund of an unanswered
+duplicate's priority), then the duplicate is closed with a message linking to the kept ticket and
+remembers it (`merged_into_id`: mail answering it lands on the kept ticket). Both get a history
+entry.
 
 The kept ticket carries on the request (`takeover`, asked before the agent confirms and applied
 by `merge`): it opens again when the duplicate brings a customer's message that no agent has
@@ -192,17 +193,24 @@ def merge(duplicate, kept, actor):
     now = utcnow()
     changes = takeover(duplicate, kept)  # before the messages move: whose are they
     moved = db.session.scalar(select(db.func.count(Message.id)).where(Message.ticket_id == duplicate.id))
-    db.session.add(
-        Message(
-            ticket=kept,
-            author_id=duplicate.requester_id,
-            body=f"**{duplicate.subject}** (from #{duplicate.id}, merged)\n\n{duplicate.body}",
-            internal=False,
-            source="merge",
-            created_at=duplicate.created_at,
-        )
+    description = Message(
+        ticket=kept,
+        author_id=duplicate.requester_id,
+        body=f"**{duplicate.subject}** (from #{duplicate.id}, merged)\n\n{duplicate.body}",
+        internal=False,
+        source="merge",
+        created_at=duplicate.created_at,
     )
+    db.session.add(description)
+    db.session.flush()
     db.session.execute(update(Message).where(Message.ticket_id == duplicate.id).values(ticket_id=kept.id))
+    # The files sent with the duplicate's description go with it, now a message: left without a
+    # message they would be listed under the kept ticket's own description, as its requester's.
+    db.session.execute(
+        update(Attachment)
+        .where(Attachment.ticket_id == duplicate.id, Attachment.message_id.is_(None))
+        .values(ticket_id=kept.id, message_id=description.id)
+    )
     db.session.execute(
         update(Attachment).where(Attachment.ticket_id == duplicate.id).values(ticket_id=kept.id)
     )

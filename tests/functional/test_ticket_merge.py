@@ -7,6 +7,7 @@ wrong way round is warned about, with the other direction one button away; only 
 see both, only the same requester or organization; asks first."""
 
 import html
+import re
 from datetime import timedelta
 
 import pytest
@@ -21,6 +22,8 @@ from helpdesk.tickets.models import Message, Subscription, Ticket, TicketEvent
 
 from ..credit_helpers import balance_of, bank
 from .agent_support import HTMX, fresh
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
 def _merge(client, duplicate, into, confirmed=True, headers=None):
@@ -189,6 +192,42 @@ def test_members_of_one_organization_merge_and_the_other_member_follows(client, 
     assert db.session.scalar(
         db.select(Subscription.id).where(Subscription.ticket_id == kept.id, Subscription.user_id == dave.id)
     )
+
+
+def _files_under(page, words):
+    """The files listed with the message of the conversation whose text has `words`."""
+    for article in page.split("<article")[1:]:
+        body = html.unescape(article.split('<div class="body">', 1)[1].split("</div>", 1)[0])
+        if words in re.sub(r"<[^>]+>", "", body):
+            return re.findall(r'/attachments/\d+/([^"]+)"', article)
+    raise AssertionError(f"no message with {words!r}")
+
+
+def test_the_duplicate_s_description_keeps_its_files_on_the_kept_ticket(client, login, make, desk):
+    """The files sent with the duplicate's description are listed under that description, where it
+    is a message of the kept ticket, not under the kept ticket's own description as if its
+    requester had sent them with it."""
+    acme = Organization(name="Acme")
+    db.session.add(acme)
+    db.session.flush()
+    carol = make.customer(name="Carol", email="carol@acme.example", organization=acme)
+    dave = make.customer(name="Dave", email="dave@acme.example", organization=acme)
+    kept = _twin(make, desk, "Acme VPN", requester=carol, organization_id=acme.id, body="Carol's VPN.")
+    duplicate, _ = lifecycle.create_ticket(
+        dave, subject="Acme VPN too", body="Dave's VPN.", category_id=desk.it.id,
+        priority_id=desk.ref.priorities["Normal"].id, files=[("dave-screen.png", PNG)],
+    )  # fmt: skip
+    lifecycle.add_message(duplicate, dave, "And the log.", files=[("dave.log", b"timeout")])
+    db.session.commit()
+    login(desk.tech_it)
+    _merge(client, duplicate, kept.id)
+
+    for viewer, url in ((desk.tech_it, f"/agent/tickets/{kept.id}"), (carol, f"/portal/tickets/{kept.id}")):
+        login(viewer)
+        page = client.get(url).get_data(as_text=True)
+        assert _files_under(page, "Carol's VPN.") == []
+        assert _files_under(page, f"(from #{duplicate.id}, merged)") == ["dave-screen.png"]
+        assert _files_under(page, "And the log.") == ["dave.log"]
 
 
 def test_mail_answering_a_merged_ticket_lands_on_the_kept_one(make, desk):
