@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from helpdesk.errors import NotFound, StorageError, UploadRejected
 from helpdesk.extensions import db
+from helpdesk.querying import lock_name
 from helpdesk.tickets import storage
 from helpdesk.tickets.models import Attachment
 
@@ -231,6 +232,10 @@ def stage_files(uploader, staging_key, files):
     max_files, post_limit = config["UPLOAD_MAX_FILES"], config["UPLOAD_MAX_POST_MB"] * 1024 * 1024
     quota = config["UPLOAD_STAGED_QUOTA_MB"] * 1024 * 1024
     files = [(name, data) for name, data in files if name or data]
+    if files:
+        # Files sent at once from two tabs (or a script) would each read the total before the
+        # other's rows exist, and both pass the quota: one user's staging is done one at a time.
+        lock_name(f"staged-files:{uploader.id}")
     staged_bytes = staged_size(uploader.id) if files else 0
     kept = kept_bytes = 0
     for name, data in files:

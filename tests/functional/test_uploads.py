@@ -6,6 +6,7 @@ import io
 import os
 import re
 import secrets
+import threading
 from datetime import timedelta
 
 import pytest
@@ -343,3 +344,36 @@ def test_a_long_name_is_shortened_with_its_extension_kept_and_sizes_read_well(cl
     assert len(item.filename) == 200 and item.filename.endswith("-quarterly.png")
     page = client.get(answer.headers["Location"]).get_data(as_text=True)
     assert f"({len(PNG)} bytes)" in page and "0.0 KB" not in page
+
+
+@pytest.mark.postgres_only
+@pytest.mark.committing
+def test_files_sent_at_once_from_several_tabs_stay_within_the_quota(
+    app, login, make, ref, monkeypatch, tmp_path
+):
+    """Four tabs send a file each at the same moment (PostgreSQL, each request on its own
+    connection): each reads what is staged already under a lock of the user's, so the quota holds
+    for the files sent together as for files sent one after the other."""
+    monkeypatch.setitem(app.config, "UPLOAD_FOLDER", str(tmp_path / "uploads"))
+    monkeypatch.setitem(app.config, "UPLOAD_STAGED_QUOTA_MB", 1)
+    user = make.customer()
+    tabs = [login(user, as_client=app.test_client()) for _ in range(4)]
+    part = PNG + b"\x00" * (400 * 1024)
+    forms = [_form(ref, [(f"part{n}.png", part)], body="", submission_key=f"tab-{n}") for n in range(4)]
+    db.session.commit()
+    barrier, pages = threading.Barrier(len(tabs)), []
+
+    def send(tab, form):
+        barrier.wait()
+        pages.append(tab.post("/portal/tickets/new", data=form, content_type="multipart/form-data"))
+
+    threads = [threading.Thread(target=send, args=pair) for pair in zip(tabs, forms, strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    texts = [page.get_data(as_text=True) for page in pages]
+    assert [page.status_code for page in pages] == [200] * 4
+    assert sum("would exceed 1 MB" in text for text in texts) == 2
+    db.session.expire_all()
+    assert db.session.scalar(db.select(db.func.count(Attachment.id))) == 2
