@@ -7,7 +7,8 @@ Guarantees:
   still the same submission (charged once);
 - a draft is its author's alone (anyone else's id is "no draft") and lives DRAFT_LIFETIME (a day)
   from its last save; an expired draft is never given back, and is deleted, with its staged
-  files, by the next save of any draft;
+  files once they are UPLOAD_STAGED_MAX_HOURS old, by the next save of any draft (a form left
+  open longer still carries its key: the files it sent since are a new attempt's);
 - submitting the ticket empties its draft, in the ticket's transaction (lifecycle.create_ticket):
   it is never given back again, but its link, until the draft would have expired, says which
   ticket it became (submitted_as) rather than that it expired.
@@ -15,6 +16,7 @@ Guarantees:
 
 from datetime import timedelta
 
+from flask import current_app
 from sqlalchemy import bindparam, delete, select, update
 
 from helpdesk.dbtypes import utcnow
@@ -114,14 +116,20 @@ def discard(author, submission_key):
 
 
 def purge_expired():
-    """Delete expired drafts and the files staged with them. Returns how many drafts went."""
+    """Delete expired drafts and the files staged with them (those old enough to be abandoned).
+    Returns how many drafts went."""
+    now = utcnow()
     expired = db.session.execute(
         select(TicketDraft.id, TicketDraft.user_id, TicketDraft.submission_key).where(
-            TicketDraft.expires_at <= utcnow()
+            TicketDraft.expires_at <= now
         )
     ).all()
+    # Only the files as old as `flask uploads clean` deems abandoned: a form left open past its
+    # draft still carries the key, and the files it sent since are a new attempt's (the form
+    # lists them as kept, a new draft keeps them, the ticket takes them).
+    abandoned = now - timedelta(hours=current_app.config["UPLOAD_STAGED_MAX_HOURS"])
     for _id, user_id, key in expired:
-        uploads.discard_all_staged(user_id, key)
+        uploads.discard_all_staged(user_id, key, staged_before=abandoned)
     if expired:
         db.session.execute(delete(TicketDraft).where(TicketDraft.id.in_([row[0] for row in expired])))
     return len(expired)

@@ -296,10 +296,12 @@ def staged_for(uploader_id, staging_key):
     ).all()
 
 
-def discard_all_staged(uploader_id, staging_key):
-    """Drop every file staged under this key (an expired draft's), from the store and the database."""
+def discard_all_staged(uploader_id, staging_key, staged_before=None):
+    """Drop every file staged under this key (an expired draft's), from the store and the database;
+    with `staged_before`, only those staged before that moment (UTC)."""
     for item in staged_for(uploader_id, staging_key):
-        remove_file_of(item)
+        if staged_before is None or item.created_at < staged_before:
+            remove_file_of(item)
     db.session.flush()
 
 

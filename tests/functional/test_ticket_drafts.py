@@ -207,6 +207,35 @@ def test_a_draft_expires_after_a_day_and_goes_with_its_files(client, sam, ref):
     assert db.session.scalar(select(func.count(Attachment.id))) == 0 and not storage.backend().exists(stored)
 
 
+def test_files_sent_again_from_the_form_of_an_expired_draft_are_kept(client, sam, ref):
+    """A form left open for more than a day (its draft expired) still carries the draft's key: the
+    files sent with it now are a new attempt's, kept by the new draft, not taken away with the
+    expired draft's own."""
+    keep(client, ref, files=[("screen.png", PNG)])
+    with time_machine.travel(utcnow() + timedelta(hours=25), tick=False):
+        response = keep(client, ref, files=[("export.log", b"row 1000: stopped")])  # "Buy credits" again
+        assert response.status_code == 302
+        page = client.get(f"/portal/tickets/new?draft={the_draft().id}").get_data(as_text=True)
+    assert "Your draft is back" in page and "export.log" in page and "screen.png" not in page
+
+
+def test_files_kept_by_a_refused_form_of_an_expired_draft_stay_when_someone_saves_a_draft(
+    client, sam, ref, make, login, app
+):
+    keep(client, ref, files=[("screen.png", PNG)])
+    with time_machine.travel(utcnow() + timedelta(hours=25), tick=False):
+        refused = client.post(
+            "/portal/tickets/new", data=form(ref, subject="", files=[("export.log", b"row 1000")]),
+            content_type="multipart/form-data",
+        )  # fmt: skip
+        assert "Files kept from your last attempt" in refused.get_data(as_text=True)
+        keep(login(make.customer(), as_client=app.test_client()), ref, key="someone-else")
+        sent = client.post("/portal/tickets/new", data=form(ref), content_type="multipart/form-data")
+        assert sent.status_code == 302
+    ticket = db.session.scalar(select(Ticket).where(Ticket.requester_id == sam.id))
+    assert [a.filename for a in ticket.attachments] == ["export.log"]  # the day-old screenshot went
+
+
 def test_a_draft_keeps_only_a_real_category_and_priority(client, sam, ref):
     client.post(
         "/portal/tickets/new/draft?then=buy&wanted=999999",
