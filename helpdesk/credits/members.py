@@ -194,6 +194,12 @@ class MemberUsage:
         return self.charged - self.refunded
 
     cappable: bool = True  # a member a manager may limit (not a manager, still in the organization)
+    member: bool = True  # still in the organization (False: left it, or moved, after spending)
+
+    @property
+    def manager(self):
+        """A manager of this organization (one of another organization's is a former member here)."""
+        return self.member and self.user.is_org_manager
 
     @property
     def left(self):
@@ -229,7 +235,8 @@ def usage_summary(account, period):
     summary = []
     for user in people:
         tickets, charged, refunded = spent.get(user.id, (0, 0, 0))
+        member = user.organization_id == account.organization_id
         summary.append(
-            MemberUsage(user, tickets, charged, refunded, caps.get(user.id), is_capped(user, account))
+            MemberUsage(user, tickets, charged, refunded, caps.get(user.id), is_capped(user, account), member)
         )
     return sorted(summary, key=lambda m: (m.user.name.lower(), m.user.id))

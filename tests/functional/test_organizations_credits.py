@@ -472,6 +472,30 @@ def test_the_usage_summary_per_member_and_month_page_and_csv(client, login, acme
     assert "Next month" not in client.get("/portal/organization/usage").get_data(as_text=True)
 
 
+def test_a_member_who_left_is_named_so_on_the_usage_page(client, login, acme, ref, make):
+    """What a former member spent this month stays on the page, said to be a former member's: not
+    "(manager)" because they manage another organization now, nor "No limit" as if they could
+    still spend from the shared bank without one."""
+    from helpdesk.accounts import organizations
+
+    month = datetime.now(UTC)
+    credits.post_entry(acme.bank.id, 500, "adjustment", idempotency_key="test:top-up")
+    spend(acme.dave, ref, month, "High", "before-leaving")
+    admin = make.admin()
+    organizations.remove_member(admin, acme.org, acme.dave)
+    beta = make.OrganizationFactory(name="Beta")
+    organizations.add_member(admin, beta, acme.dave.email, confirmed=True)
+    organizations.set_manager(admin, beta, acme.dave, True)
+    db.session.commit()
+    login(acme.carol)
+    page = client.get("/portal/organization/usage").get_data(as_text=True)
+    dave_row = page.split(f'id="member-{acme.dave.id}"')[1].split("</tr>")[0]
+    assert "Dave Dunn (no longer a member)" in dave_row and "(manager)" not in dave_row
+    assert "No limit" not in dave_row and "Not a member now" in dave_row and "150" in dave_row
+    carol_row = page.split(f'id="member-{acme.carol.id}"')[1].split("</tr>")[0]
+    assert "Carol Carter (manager)" in carol_row and "No limit" in carol_row
+
+
 @pytest.mark.postgres_only
 @pytest.mark.committing
 def test_ten_simultaneous_urgent_submissions_never_pass_the_cap(app, make, ref):
