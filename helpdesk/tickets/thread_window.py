@@ -26,4 +26,3 @@ def latest_shown():
 def thread_args():
     """The URL arguments that keep the whole conversation shown, for redirects back to the page."""
     return {"thread": WHOLE} if whole_thread() else {}
-
