@@ -22,6 +22,7 @@ from helpdesk.tickets.models import (
     STATUS_OPEN,
     STATUS_RESOLVED,
     STATUS_WAITING,
+    Attachment,
     Category,
     Message,
     Priority,
@@ -521,6 +522,15 @@ def _readable_by(user, ticket):
         if not policy.can_see_ticket_charges(user, ticket):
             conditions.append(Message.source != SOURCE_CREDITS)
     return conditions
+
+
+def description_files(ticket):
+    """The files sent with the ticket's description (not those of its messages), in order."""
+    return db.session.scalars(
+        select(Attachment)
+        .where(Attachment.ticket_id == ticket.id, Attachment.message_id.is_(None))
+        .order_by(Attachment.id)
+    ).all()
 
 
 def conversation_for(user, ticket, latest=None):

@@ -269,6 +269,7 @@ def _ticket_context(ticket, reply_form=None, upload_errors=()):
         ticket=ticket,
         conversation=conversation,
         earlier_messages=earlier,  # left out of a long conversation (thread_window)
+        original_files=tickets.description_files(ticket),
         whole_thread=thread_window.whole_thread(),
         reply_form=reply_form,
         upload_errors=list(upload_errors),

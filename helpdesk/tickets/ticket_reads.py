@@ -215,10 +215,16 @@ def _latest_messages_statement():
 
 
 @functools.cache
-def _files_statement():
+def _files_statement(shown_only=False):
+    """The ticket's files; `shown_only`: those of its description and of the messages named by the
+    bind parameter `shown` (a long conversation's window: not the files of every earlier message)."""
+    condition = Attachment.ticket_id == TICKET_ID
+    if shown_only:
+        shown = bindparam("shown", expanding=True)
+        condition = condition & (Attachment.message_id.is_(None) | Attachment.message_id.in_(shown))
     return (
         select(Attachment.id, Attachment.filename, Attachment.size, Attachment.message_id)
-        .where(Attachment.ticket_id == TICKET_ID)
+        .where(condition)
         .order_by(Attachment.id)
     )
 
@@ -266,24 +272,25 @@ def ticket_view(ticket_id):
 def with_conversation(ticket, latest=None):
     """(the ticket with its description's files, its messages with their authors and files, how
     many earlier messages are left out): agents see internal notes too. With `latest` (a number),
-    only the latest that many messages, in their order; else every one. Two queries, whatever the
-    number of messages and files."""
-    files = [File(*row) for row in _run(_files_statement(), ticket.id)]
+    only the latest that many messages, in their order, and only their files; else every one. Two
+    queries, whatever the number of messages and files."""
+    earlier = 0
+    if latest is None:
+        rows = _run(_messages_statement(), ticket.id).all()
+        files = [File(*row) for row in _run(_files_statement(), ticket.id)]
+    else:
+        connection = db.session.connection()
+        rows = connection.execute(
+            _latest_messages_statement(), {"ticket_id": ticket.id, "shown": latest}
+        ).all()
+        earlier = rows[0].total - len(rows) if rows else 0
+        rows.reverse()
+        shown = {"ticket_id": ticket.id, "shown": [row.id for row in rows]}
+        files = [File(*row) for row in connection.execute(_files_statement(shown_only=True), shown)]
     by_message = {}
     for item in files:
         if item.message_id is not None:
             by_message.setdefault(item.message_id, []).append(item)
-    earlier = 0
-    if latest is None:
-        rows = _run(_messages_statement(), ticket.id).all()
-    else:
-        rows = (
-            db.session.connection()
-            .execute(_latest_messages_statement(), {"ticket_id": ticket.id, "shown": latest})
-            .all()
-        )
-        earlier = rows[0].total - len(rows) if rows else 0
-        rows.reverse()
     messages = [
         MessageView(
             id=row.id,

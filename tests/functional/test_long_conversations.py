@@ -118,3 +118,44 @@ def test_a_customer_counts_only_what_they_may_read(client, login, desk, long_tic
         f"/portal/tickets/{long_ticket.id}/reply", data={"body": "Reply 7 here", "thread": "all"}
     )
     assert response.headers["Location"].endswith(f"/portal/tickets/{long_ticket.id}?thread=all#conversation")
+
+
+def test_a_folded_page_lists_only_the_files_it_shows(client, login, desk, make, long_ticket):
+    """The description's files and those of the latest messages; the earlier messages' files come
+    with them. (Both pages now read only these files; this checks what they show.)"""
+    import uuid
+
+    from helpdesk.extensions import db
+    from helpdesk.tickets.models import Attachment, Message
+
+    def attach(message_id, name):
+        db.session.add(
+            Attachment(
+                ticket_id=long_ticket.id,
+                message_id=message_id,
+                filename=name,
+                storage_name=uuid.uuid4().hex,
+                content_type="text/plain",
+                size=3,
+                sha256="0" * 64,
+            )
+        )
+
+    bodies = dict(
+        db.session.execute(
+            db.select(Message.body, Message.id).where(Message.ticket_id == long_ticket.id)
+        ).all()
+    )
+    attach(None, "description-log.txt")
+    attach(bodies["Reply 1 here"], "early-log.txt")
+    attach(bodies["Reply 5 here"], "late-log.txt")
+    db.session.flush()
+    for user, url in (
+        (desk.tech_it, f"/agent/tickets/{long_ticket.id}"),
+        (desk.requester, f"/portal/tickets/{long_ticket.id}"),
+    ):
+        login(user)
+        folded = client.get(url).get_data(as_text=True)
+        assert "description-log.txt" in folded and "late-log.txt" in folded and "early-log.txt" not in folded
+        whole = client.get(f"{url}?thread=all").get_data(as_text=True)
+        assert all(name in whole for name in ("description-log.txt", "early-log.txt", "late-log.txt"))
