@@ -216,12 +216,14 @@ def _latest_messages_statement():
 
 @functools.cache
 def _files_statement(shown_only=False):
-    """The ticket's files; `shown_only`: those of its description and of the messages named by the
-    bind parameter `shown` (a long conversation's window: not the files of every earlier message)."""
+    """The ticket's files; `shown_only`: those of its description and of the messages from the
+    bind parameter `first` on (a long conversation's window is its latest messages, so every
+    message from the window's first is shown: not the files of every earlier message)."""
     condition = Attachment.ticket_id == TICKET_ID
     if shown_only:
-        shown = bindparam("shown", expanding=True)
-        condition = condition & (Attachment.message_id.is_(None) | Attachment.message_id.in_(shown))
+        condition = condition & (
+            Attachment.message_id.is_(None) | (Attachment.message_id >= bindparam("first"))
+        )
     return (
         select(Attachment.id, Attachment.filename, Attachment.size, Attachment.message_id)
         .where(condition)
@@ -285,7 +287,7 @@ def with_conversation(ticket, latest=None):
         ).all()
         earlier = rows[0].total - len(rows) if rows else 0
         rows.reverse()
-        shown = {"ticket_id": ticket.id, "shown": [row.id for row in rows]}
+        shown = {"ticket_id": ticket.id, "first": rows[0].id if rows else 0}
         files = [File(*row) for row in connection.execute(_files_statement(shown_only=True), shown)]
     by_message = {}
     for item in files:
