@@ -208,11 +208,25 @@ def profile():
     return render_template("accounts/profile.html", form=form)
 
 
+def _request_reset(email, address):
+    """A reset link for `email` (password_reset.request_reset), at most REGISTER_PER_HOUR requests
+    an hour from one client address, whatever addresses they name: each address gets at most 3
+    mails an hour, but one client could otherwise send links to every address it knows. The limit
+    applies alike whether the accounts exist, so it tells nothing about them."""
+    limit = current_app.config["REGISTER_PER_HOUR"]
+    message = "Too many reset requests from your network. Try again in an hour."
+    throttle.attempt(f"reset:{address or 'unknown'}", limit, timedelta(hours=1), message)
+    return password_reset.request_reset(email)
+
+
 @bp.route("/reset-password", methods=["GET", "POST"])
 def forgot_password():
     form = ResetRequestForm()
     if form.validate_on_submit():
-        perform(password_reset.request_reset, form.email.data)
+        outcome = perform(_request_reset, form.email.data, request.remote_addr)
+        if not outcome.ok:
+            form.form_errors.append(outcome.message)
+            return render_template("accounts/reset_request.html", form=form), 429
         flash("If an account uses that address, a reset link is on its way. It is valid for an hour.", "info")
         return redirect(url_for("accounts.login"))
     return render_template("accounts/reset_request.html", form=form)

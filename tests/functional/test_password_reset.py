@@ -62,3 +62,28 @@ def test_reset_mails_are_limited_per_hour(client, make):
         client.post("/reset-password", data={"email": "alice@example.test"})
     assert len(db.session.scalars(select(OutboxMessage)).all()) == 3
     assert db.session.scalar(select(User)).email == "alice@example.test"
+
+
+def test_one_client_asking_for_many_addresses_is_limited_alike_for_known_and_unknown(
+    app, client, make, monkeypatch
+):
+    # Each address gets 3 mails an hour; one client naming many addresses is stopped after
+    # REGISTER_PER_HOUR requests, with the same answer whether the addresses have accounts.
+    monkeypatch.setitem(app.config, "REGISTER_PER_HOUR", 3)
+    for n in range(4):
+        make.customer(email=f"user{n}@example.test")
+    answers = [client.post("/reset-password", data={"email": f"user{n}@example.test"}) for n in range(3)]
+    assert [a.status_code for a in answers] == [302, 302, 302]
+    refused = client.post("/reset-password", data={"email": "user3@example.test"})
+    unknown = client.post("/reset-password", data={"email": "nobody@example.test"})
+    for answer in (refused, unknown):
+        assert answer.status_code == 429
+        assert "Too many reset requests from your network. Try again in an hour." in answer.get_data(
+            as_text=True
+        )
+        assert 'value="' in answer.get_data(as_text=True)  # the form again, the address kept
+    assert len(db.session.scalars(select(OutboxMessage)).all()) == 3
+    elsewhere = client.post(
+        "/reset-password", data={"email": "user3@example.test"}, environ_base={"REMOTE_ADDR": "10.9.9.9"}
+    )
+    assert elsewhere.status_code == 302  # another network is not held up
