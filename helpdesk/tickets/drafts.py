@@ -21,7 +21,7 @@ from sqlalchemy import bindparam, delete, select, update
 
 from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
-from helpdesk.querying import is_row_id
+from helpdesk.querying import add_unless_twin, is_row_id
 from helpdesk.tickets import uploads
 from helpdesk.tickets.models import Category, Priority, Ticket, TicketDraft
 
@@ -48,18 +48,26 @@ def save_draft(author, *, submission_key, subject="", body="", category_id=None,
         updated_at=now,
         expires_at=now + DRAFT_LIFETIME,
     )
-    draft = db.session.scalar(
-        select(TicketDraft).where(
-            TicketDraft.user_id == author.id, TicketDraft.submission_key == submission_key
-        )
-    )
+    draft = _draft_of(author, submission_key)
     if draft is None:
-        draft = TicketDraft(user_id=author.id, submission_key=submission_key, created_at=now)
-        db.session.add(draft)
+        # A double click on "Buy credits" (two app servers, PostgreSQL) sends two copies at once:
+        # the one whose insert the unique key refuses updates the other's row instead of a 500.
+        draft, _ = add_unless_twin(
+            TicketDraft(user_id=author.id, submission_key=submission_key, created_at=now, **values),
+            lambda: _draft_of(author, submission_key),
+        )
     for name, value in values.items():
         setattr(draft, name, value)
     db.session.flush()
     return draft
+
+
+def _draft_of(author, submission_key):
+    return db.session.scalar(
+        select(TicketDraft).where(
+            TicketDraft.user_id == author.id, TicketDraft.submission_key == submission_key
+        )
+    )
 
 
 def _own_unexpired(author, draft_id):

@@ -1,0 +1,61 @@
+"""The submit form's detours clicked twice, the requests running at once on two app servers
+(PostgreSQL: SQLite serialises writers, so these races do not happen there): "Buy credits" keeps
+one draft and every click leads on."""
+
+import threading
+
+import pytest
+from sqlalchemy import select
+
+from helpdesk.extensions import db
+from helpdesk.tickets.models import TicketDraft
+from tests.credit_helpers import bank
+
+# committing: each request runs in its own thread and connection and must see the set-up.
+pytestmark = [pytest.mark.postgres_only, pytest.mark.committing]
+
+
+def post_at_once(app, login, user, url, data, copies=2):
+    """The same form posted `copies` times at once, each from its own client; the answers."""
+    clients = [app.test_client() for _ in range(copies)]
+    for each in clients:
+        login(user, as_client=each)
+    db.session.commit()
+    barrier, answers = threading.Barrier(copies), []
+
+    def send(each):
+        barrier.wait()
+        try:
+            answers.append(each.post(url, data=data))
+        except Exception:  # what the test client raises is what a browser gets as a 500
+            answers.append(None)
+
+    threads = [threading.Thread(target=send, args=(each,)) for each in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    db.session.expire_all()
+    return answers
+
+
+def the_form(ref):
+    return {
+        "category": ref.categories["IT"].id,
+        "priority": ref.priorities["Normal"].id,
+        "subject": "Printer on fire",
+        "body": "Smoke everywhere.",
+        "submission_key": "form-1",
+    }
+
+
+def test_buy_credits_clicked_twice_at_once_keeps_one_draft_and_both_go_to_billing(app, login, make, ref):
+    sam = make.customer(name="Sam Short")
+    bank("Pay as you go", 100, user=sam)
+    url = f"/portal/tickets/new/draft?then=buy&wanted={ref.priorities['Urgent'].id}"
+    answers = post_at_once(app, login, sam, url, the_form(ref), copies=3)
+    # Before, the copies that lost the race answered 500 (the draft's unique key refused them).
+    assert [a.status_code if a else 500 for a in answers] == [302, 302, 302]
+    assert {a.location for a in answers} == {"/billing/"}
+    (draft,) = db.session.scalars(select(TicketDraft)).all()
+    assert (draft.subject, draft.body) == ("Printer on fire", "Smoke everywhere.")
