@@ -7,7 +7,8 @@ Guarantees:
 - the amount and the reason of a request from a draft are computed here from a fresh quote, never
   taken from the form;
 - the same request (requester, reason, amount, subject) within REPEAT_WINDOW is not sent again,
-  and a member sends at most MAX_PER_WINDOW requests in that window, so managers are not flooded;
+  and a member sends at most MAX_PER_WINDOW requests in that window, so managers are not flooded
+  (a member's requests are checked one at a time: copies sent at once are the same request);
 - a request sent is one CreditRequest row and one `credit_requested` event (a notice and a mail
   for each manager), in the caller's transaction.
 """
@@ -25,7 +26,7 @@ from helpdesk.credits.models import REQUEST_CAP, REQUEST_REASONS, REQUEST_SHORT,
 from helpdesk.dbtypes import utcnow
 from helpdesk.errors import NotAllowed, ValidationFailed
 from helpdesk.extensions import db
-from helpdesk.querying import is_row_id
+from helpdesk.querying import is_row_id, lock_name
 
 REPEAT_WINDOW = timedelta(hours=1)
 MAX_PER_WINDOW = 5
@@ -65,6 +66,9 @@ def ask(member, *, reason, amount, subject="", priority_id=None):
     if not managers:
         raise ValidationFailed("Your organization has no manager to ask: please contact support.")
     subject = (subject or "").strip()[:200]
+    # One request of a member at a time: the copies of a double click (two app servers) would
+    # each find no twin yet, and the managers would get each as a notice and a mail.
+    lock_name(f"credit-requests:{member.id}")
     recent = db.session.scalars(
         select(CreditRequest).where(
             CreditRequest.requester_id == member.id, CreditRequest.created_at >= utcnow() - REPEAT_WINDOW

@@ -1,13 +1,16 @@
 """The submit form's detours clicked twice, the requests running at once on two app servers
 (PostgreSQL: SQLite serialises writers, so these races do not happen there): "Buy credits" keeps
-one draft and every click leads on."""
+one draft and both clicks lead on, and "Ask a manager for credits" reaches the managers once."""
 
 import threading
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from helpdesk.credits.models import CreditRequest
 from helpdesk.extensions import db
+from helpdesk.mail.models import OutboxMessage
+from helpdesk.notices.models import Notice
 from helpdesk.tickets.models import TicketDraft
 from tests.credit_helpers import bank
 
@@ -59,3 +62,21 @@ def test_buy_credits_clicked_twice_at_once_keeps_one_draft_and_both_go_to_billin
     assert {a.location for a in answers} == {"/billing/"}
     (draft,) = db.session.scalars(select(TicketDraft)).all()
     assert (draft.subject, draft.body) == ("Printer on fire", "Smoke everywhere.")
+
+
+def test_ask_a_manager_clicked_twice_at_once_reaches_the_managers_once(app, login, make, ref):
+    org = make.OrganizationFactory(name="Acme")
+    bank("Pay as you go", 100, organization=org)
+    carol = make.customer(organization=org, is_org_manager=True, name="Carol Carter")
+    dave = make.customer(organization=org, name="Dave Dunn")
+    answers = post_at_once(
+        app, login, dave, "/portal/credit-requests", {"amount": 150, "subject": "Printer"}, copies=3
+    )
+    assert [a.status_code if a else 500 for a in answers] == [302, 302, 302]
+    # Before, each copy found no request yet and sent its own: three notices, three mails to Carol.
+    assert db.session.scalar(select(func.count(CreditRequest.id))) == 1
+    assert db.session.scalar(select(func.count(Notice.id)).where(Notice.user_id == carol.id)) == 1
+    assert (
+        db.session.scalar(select(func.count(OutboxMessage.id)).where(OutboxMessage.kind == "credit_request"))
+        == 1
+    )
