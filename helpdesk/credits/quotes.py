@@ -2,7 +2,8 @@
 
 Guarantees of this module:
 - a quote is computed from the current tariff, the customer's plan and bank; the server quotes
-  again on every submission and never trusts the form;
+  again on every submission and never trusts the form for a price; a price higher than the one
+  the form showed (an admin's change, a plan switched in another tab) is refused, not charged;
 - a ticket and its charge are created in one transaction; a resubmission charges once (the
   charge's idempotency key derives from the submission key);
 - a charge records what was paid (the ledger amount): later tariff changes never alter it;
@@ -24,6 +25,7 @@ from helpdesk.credits.models import BILLING_TIME, KIND_CHARGE, KIND_REFUND, Ledg
 from helpdesk.dbtypes import utcnow
 from helpdesk.errors import InsufficientCredits, NotAllowed, ValidationFailed
 from helpdesk.extensions import db
+from helpdesk.formfields import parse_id
 from helpdesk.querying import in_values
 from helpdesk.tickets import editing, lifecycle, sla
 from helpdesk.tickets.models import SOURCE_CREDITS, Message, Priority
@@ -134,6 +136,22 @@ def quotes_for(user, *, category_id=None, now=None, cost_offset=0, payer=None):
 def quote_for(user, priority_id, **kw):
     """The quote for one priority, or None when the user's plan does not offer it."""
     return next((q for q in quotes_for(user, **kw) if q.priority.id == priority_id), None)
+
+
+def shown_prices(quotes):
+    """The prices a form shows, as it carries them back when sent ("3:0 4:150 5:250", priority id
+    and credits): what the customer agreed to pay is what they saw (see shown_price)."""
+    return " ".join(f"{q.priority.id}:{q.cost}" for q in quotes)
+
+
+def shown_price(text, priority_id):
+    """The credits `text` (shown_prices, as a form sent it back) showed for the priority, or None
+    when it showed none (a page drawn before this field, a hand-made form): then nothing is compared."""
+    for pair in str(text or "").split()[:50]:
+        shown_id, _, cost = pair.partition(":")
+        if parse_id(shown_id) == priority_id and cost.isascii() and cost.isdigit() and len(cost) <= 9:
+            return int(cost)
+    return None
 
 
 def upgrade_quote(ticket, priority_id, *, paid=None, payer=None):

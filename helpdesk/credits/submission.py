@@ -1,7 +1,7 @@
 """A customer's submission: the ticket and the charge for its priority, in one transaction.
 
 Guarantees: the server quotes the price from the current tariff and the customer's plan, never
-from the form; a priority the plan does not offer is refused before anything is written; a paid
+from the form, and refuses one higher than the form showed; a priority the plan does not offer is refused before anything is written; a paid
 priority is charged to the customer's bank in the same transaction as the ticket
 (InsufficientCredits otherwise, and the caller rolls both back); a resubmission with the same key
 returns the first ticket and charges nothing more. A form the same as a ticket made moments ago
@@ -17,8 +17,14 @@ from helpdesk.tickets import lifecycle
 from helpdesk.tickets.models import Priority
 
 
-def submit_ticket(actor, *, subject, body, category_id, priority_id, files=(), submission_key=None):
-    """Open a ticket for `actor` and charge its priority. Returns (ticket, created)."""
+def submit_ticket(
+    actor, *, subject, body, category_id, priority_id, files=(), submission_key=None, shown_cost=None
+):
+    """Open a ticket for `actor` and charge its priority. Returns (ticket, created).
+
+    `shown_cost`: the credits the form showed for the priority (None: not known). A price raised
+    since (an admin's change, a plan switched in another tab) is refused with the new price,
+    before anything is written: the customer is charged only what they were shown."""
     existing = lifecycle.find_submission(actor, submission_key)
     if existing is not None:
         return existing, False
@@ -26,6 +32,13 @@ def submit_ticket(actor, *, subject, body, category_id, priority_id, files=(), s
     if priority is None:
         raise ValidationFailed("Choose one of the listed priorities.")
     price = quotes.new_ticket_price(actor, priority)
+    if shown_cost is not None and price[1] > shown_cost:
+        shown = f"the {shown_cost:,}" if shown_cost else "free as"
+        raise ValidationFailed(
+            f"{priority.name} costs {price[1]:,} credits now, not {shown} this form showed (its price"
+            " changed since). Nothing was charged and no ticket was created: check the priorities"
+            " below and submit again."
+        )
     ticket, created = lifecycle.open_new_ticket(
         actor,
         subject=subject,

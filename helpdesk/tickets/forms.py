@@ -63,6 +63,9 @@ class NewTicketForm(FlaskForm):
     )
     attachments = MultipleFileField("Attachments", validators=[Optional()])
     submission_key = HiddenField(validators=[InputRequired(), Length(max=64)])
+    # The prices the page showed (credits.quotes.shown_prices), written anew each time it is
+    # drawn: a priority that costs more by the time the form is sent is asked about, not charged.
+    quoted = HiddenField()
 
 
 class TicketDraftForm(FlaskForm):

@@ -69,6 +69,7 @@ def _render_new_ticket(form, staged=(), upload_errors=(), draft=None, submitted_
     # With prices, balance and due times on the chosen category's calendar, as of now.
     quotes = credit_quotes.quotes_for(current_user, category_id=form.category.data)
     selected = next((q for q in quotes if q.priority.id == form.priority.data), None)
+    form.quoted.data = credit_quotes.shown_prices(quotes)  # the prices of this page, not of the last
     return render_template(
         "tickets/portal/new_ticket.html",
         form=form,
@@ -139,6 +140,7 @@ def new_ticket():
             category_id=form.category.data,
             priority_id=form.priority.data,
             submission_key=key,
+            shown_cost=credit_quotes.shown_price(form.quoted.data, form.priority.data),
         )
         if not outcome.ok:
             form.form_errors.append(outcome.message)

@@ -81,6 +81,36 @@ def test_double_submission_charges_once(client, alice, ref):
     assert balance_of(credits.account_for(alice)) == 750
 
 
+def test_a_price_raised_after_the_form_was_shown_is_asked_about_not_charged(client, alice, ref):
+    """The form says "Urgent: 250 credits"; an admin raises Urgent to 400 before the customer
+    submits: nothing is charged that the customer was not shown. The form comes back with the new
+    price, what was typed and attached kept, and submitting it then charges 400, once."""
+    page = client.get("/portal/tickets/new").get_data(as_text=True)
+    assert "Urgent — response within 1 h of business hours — 250 credits" in page
+    data = ticket_form(ref) | {"submission_key": hidden_inputs(page)["submission_key"]}
+    data |= {k: v for k, v in hidden_inputs(page).items() if k not in data}  # what the page carries
+    ref.priorities["Urgent"].credit_cost = 400  # the admin's save, between the page and the submit
+    db.session.commit()
+    response = client.post(
+        "/portal/tickets/new",
+        data=data | {"attachments": (io.BytesIO(b"log line\n"), "mail.log")},
+        content_type="multipart/form-data",
+    )
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Urgent costs 400 credits now, not the 250 this form showed" in body
+    assert "Nothing was charged and no ticket was created" in body
+    assert "Mail server down" in body and "mail.log" in body  # nothing typed or attached is lost
+    assert "Urgent — response within 1 h of business hours — 400 credits" in body
+    assert db.session.scalar(select(func.count(Ticket.id))) == 0
+    assert balance_of(credits.account_for(alice)) == 1000
+    again = client.post("/portal/tickets/new", data=data | hidden_inputs(body))  # submitted as shown now
+    assert again.status_code == 302
+    (ticket,) = db.session.scalars(select(Ticket)).all()
+    assert [a.filename for a in ticket.attachments] == ["mail.log"]
+    assert balance_of(credits.account_for(alice)) == 600
+
+
 def test_short_customer_sees_disabled_option_and_keeps_the_form(client, make, ref, login):
     carol = make.customer()
     bank("Pay as you go", 100, user=carol)
