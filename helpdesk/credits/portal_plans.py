@@ -61,6 +61,11 @@ def switch_plan(plan_id):
         flash("That form expired. Choose the plan again.", "error")
         return redirect(url_for("credits_portal.plans", **back))
     outcome = perform(switching.switch_plan, current_user, plan_id)
+    if isinstance(outcome.error, switching.AlreadyOnPlan) and back:
+        # The switch was sent twice (a double click without JavaScript): the first did it, so the
+        # second goes where the first went, back to the ticket draft, instead of a red refusal.
+        flash(outcome.message, "info")
+        return redirect(url_for("tickets_portal.new_ticket", **back))
     if not outcome.ok:
         flash(outcome.message, "error")
         return redirect(url_for("credits_portal.plans", **back))

@@ -55,6 +55,10 @@ class SwitchResult:
     granted: int
 
 
+class AlreadyOnPlan(ValidationFailed):
+    """The bank is on that plan already (a switch sent twice: a double click, Back and send)."""
+
+
 def _signup_key(account):
     return f"signup:{account.id}"
 
@@ -156,7 +160,7 @@ def switch_plan(actor, plan_id):
     account = credits.lock_account(account.id)  # one switch of a bank at a time
     db.session.refresh(account, ["plan_id", "plan"])
     if account.plan_id == plan.id:
-        raise ValidationFailed(f"You are already on the {plan.name} plan.")
+        raise AlreadyOnPlan(f"You are already on the {plan.name} plan.")
     old_plan = account.plan
     credits.move_to_plan(account, plan, actor)
     granted = grant_due(account, plan)

@@ -140,6 +140,25 @@ def test_switching_to_the_current_plan_changes_nothing(client, bob, ref):
     assert entries(credits.account_for(bob)) == []
 
 
+def test_a_switch_sent_twice_from_a_draft_goes_back_to_the_draft_both_times(client, bob, ref):
+    # Without JavaScript a double click sends the switch twice: the first switches, the second
+    # found the plan already chosen and answered a red refusal on the plans page, away from the draft.
+    from helpdesk.tickets import drafts
+
+    draft = drafts.save_draft(bob, submission_key="draft-twice", subject="Printer on fire", body="Smoke")
+    db.session.commit()
+    url = f"/portal/plan/{plan('Pay as you go').id}?draft={draft.id}"
+    first, second = client.post(url), client.post(url)
+    for response in (first, second):
+        assert response.status_code == 302 and response.location.endswith(
+            f"/portal/tickets/new?draft={draft.id}"
+        )
+    page = client.get(second.location).get_data(as_text=True)
+    assert "You are already on the Pay as you go plan." in page and "Printer on fire" in page
+    assert "flash-error" not in page
+    assert credits.account_for(bob).plan.name == "Pay as you go"
+
+
 def test_a_plan_that_is_not_self_service_cannot_be_picked(client, bob, ref):
     assert client.get(f"/portal/plan/{plan('Business').id}").status_code == 404
     switch(client, "Business")
