@@ -11,6 +11,7 @@ those the policy lets see the ticket (notices.service.notify checks it).
 """
 
 import re
+from html import unescape
 
 from markupsafe import Markup
 from sqlalchemy import select
@@ -26,13 +27,21 @@ MENTION = re.compile(
 MAX_MENTIONS = 20  # a note naming more is not a conversation any more: the first 20 count
 
 
-def handles(text):
-    """The distinct mentions in `text`, lower-cased, in order of appearance."""
+def handles(text, stored=None):
+    """The distinct mentions in `text`, lower-cased, in order of appearance: those its note shows
+    marked (render_note), outside code and links. A log pasted in a code block ("user @ivan
+    logged in") or a link's text names nobody: the note shows no mention there, and telling
+    Ivan of it surprised both him and the author. `stored`: the text's stored HTML, if any."""
+    if "@" not in (text or ""):
+        return []
     found = []
-    for match in MENTION.finditer(text or ""):
-        handle = match.group(1).lower()
-        if handle not in found:
-            found.append(handle)
+    for piece, markable in _pieces(user_html(text, stored)):
+        if not markable:
+            continue
+        for match in MENTION.finditer(unescape(piece)):
+            handle = match.group(1).lower()
+            if handle not in found:
+                found.append(handle)
     return found[:MAX_MENTIONS]
 
 
@@ -50,10 +59,10 @@ def mention_of(user):
     return "@" + (user.email.lower() if shared else short)
 
 
-def _resolved(text):
+def _resolved(text, stored=None):
     """[(handle, the active agent it names or None)] for the mentions in `text`, in order (one
     query, only when there is a mention)."""
-    wanted = handles(text)
+    wanted = handles(text, stored)
     if not wanted:
         return []
     agents = db.session.scalars(select(User).where(ACTIVE_AGENT).order_by(User.id)).all()
@@ -72,10 +81,10 @@ def _resolved(text):
     return found
 
 
-def mentioned_agents(text):
-    """The active agents the mentions in `text` name."""
+def mentioned_agents(text, stored=None):
+    """The active agents the mentions in `text` name (`stored`: its stored HTML, if any)."""
     named = []
-    for _handle, agent in _resolved(text):
+    for _handle, agent in _resolved(text, stored):
         if agent is not None and agent not in named:
             named.append(agent)
     return named
@@ -107,18 +116,27 @@ _TAG = re.compile(r"(<[^>]*>)")
 _NO_MARK = ("a", "code", "pre")  # a link's text and code stay as written
 
 
-def highlight(html):
-    """Wrap the mentions of sanitised HTML (render_user_text's output) in <mark class="mention">,
-    outside links and code. The text was escaped and sanitised first; a mention's characters
-    (letters, digits, . _ + - @) need no escaping, so the result stays safe."""
-    parts, depth = [], 0
+def _pieces(html):
+    """The tags and texts of sanitised HTML in order, each with whether it may hold a mention:
+    a text outside links and code."""
+    depth = 0
     for piece in _TAG.split(str(html)):
         if piece.startswith("<"):
             name = piece.strip("</>").split()[0].lower() if piece.strip("</>") else ""
             if name in _NO_MARK:
                 depth += -1 if piece.startswith("</") else 1
-            parts.append(piece)
-        elif depth <= 0 and "@" in piece:
+            yield piece, False
+        else:
+            yield piece, depth <= 0
+
+
+def highlight(html):
+    """Wrap the mentions of sanitised HTML (render_user_text's output) in <mark class="mention">,
+    outside links and code. The text was escaped and sanitised first; a mention's characters
+    (letters, digits, . _ + - @) need no escaping, so the result stays safe."""
+    parts = []
+    for piece, markable in _pieces(html):
+        if markable and "@" in piece:
             parts.append(MENTION.sub(r'<mark class="mention">@\1</mark>', piece))
         else:
             parts.append(piece)

@@ -34,7 +34,11 @@ def on_message_posted(message, first_agent_reply):
         return notify(
             [ticket.assignee], KIND_CUSTOMER_REPLIED, f"{who} replied on {_ticket(ticket)}.", ticket
         )
-    named = [agent for agent in mentioned_agents(message.body) if author is None or agent.id != author.id]
+    named = [
+        agent
+        for agent in mentioned_agents(message.body, message.body_html)
+        if author is None or agent.id != author.id
+    ]
     if not named:
         return []
     who = author.name if author is not None else "Someone"

@@ -150,6 +150,17 @@ def test_a_mention_in_a_note_tells_that_agent_and_is_highlighted(client, login, 
     assert f'href="{notice.link}"' in client.get("/notices/").get_data(as_text=True)
 
 
+def test_a_mention_in_code_or_a_link_tells_nobody_as_the_note_shows_no_mention(client, login, desk):
+    """A pasted log in a code block names nobody: the note shows it as written, unmarked, so
+    nobody is notified of it and the author is told of no mention."""
+    login(desk.admin)
+    note(client, desk.it_ticket, "The log says:\n\n```\nlogin failed for @ivan\n```\n\nSee `@ivan`.")
+    assert notices(desk.tech_it) == []
+    page = client.get(f"/agent/tickets/{desk.it_ticket.id}").get_data(as_text=True)
+    assert "Internal note added." in page and "Notified" not in page
+    assert "login failed for @ivan" in page and '<mark class="mention">@ivan' not in page
+
+
 def test_a_mention_of_an_agent_who_may_not_see_the_ticket_produces_nothing(client, login, desk):
     login(desk.admin)
     note(client, desk.it_ticket, "@sara what do you think?")  # Sara works Sales only

@@ -16,6 +16,9 @@ from helpdesk.notices.mentions import handles, highlight, render_note
         ("mail bob@example.com or @ivan", ["ivan"]),  # an address is not a mention
         ("@ivan @IVAN @ivan", ["ivan"]),
         ("@ alone, @@double, @-dash", []),
+        ("log:\n\n    user @ivan logged in\n\nthen `@sara` failed; @bob?", ["bob"]),  # code is quoted
+        ("```\n@ivan\n```\n> @sara wrote: &@bob", ["sara", "bob"]),
+        ("[@ivan](https://x.example/@sara) <https://x.example/@bob>", []),  # a link's text and address
     ],
 )
 def test_what_counts_as_a_mention(text, found):
