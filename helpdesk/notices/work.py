@@ -5,6 +5,7 @@ on a ticket assigned to them, an @mention in an internal note. Never to the pers
 from helpdesk.notices.mentions import mentioned_agents
 from helpdesk.notices.models import KIND_ASSIGNED, KIND_CUSTOMER_REPLIED, KIND_MENTIONED
 from helpdesk.notices.service import link_path, notify
+from helpdesk.tickets.thread_window import WHOLE
 
 
 def _ticket(ticket):
@@ -42,6 +43,10 @@ def on_message_posted(message, first_agent_reply):
     if not named:
         return []
     who = author.name if author is not None else "Someone"
-    link = link_path("tickets_agent.ticket", {"ticket_id": ticket.id, "_anchor": f"message-{message.id}"})
+    # The whole conversation (thread_window): the page shows only the latest messages, and once
+    # more came since the note, "#message-N" of the page without it led nowhere.
+    link = link_path(
+        "tickets_agent.ticket", {"ticket_id": ticket.id, "thread": WHOLE, "_anchor": f"message-{message.id}"}
+    )
     text = f"{who} mentioned you in a note on {_ticket(ticket)}."
     return notify(named, KIND_MENTIONED, text, ticket, link=link)

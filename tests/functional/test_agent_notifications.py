@@ -143,11 +143,29 @@ def test_a_mention_in_a_note_tells_that_agent_and_is_highlighted(client, login, 
     assert note(client, desk.it_ticket, "@ivan can you check <script>x</script> the VPN?").status_code == 302
     [notice] = notices(desk.tech_it)
     assert notice.kind == "mentioned" and notice.text.startswith("Ada Admin mentioned you in a note")
-    assert notice.link.startswith(f"/agent/tickets/{desk.it_ticket.id}#message-")
+    assert notice.link.startswith(f"/agent/tickets/{desk.it_ticket.id}?thread=all#message-")
     page = client.get(f"/agent/tickets/{desk.it_ticket.id}").get_data(as_text=True)
     assert '<mark class="mention">@ivan</mark> can you check &lt;script&gt;x&lt;/script&gt;' in page
     login(desk.tech_it)
     assert f'href="{notice.link}"' in client.get("/notices/").get_data(as_text=True)
+
+
+def test_a_mention_leads_to_its_note_after_later_messages_fold_it_away(
+    app, client, login, desk, make, monkeypatch
+):
+    """The page shows the latest THREAD_RECENT_MESSAGES messages: the notice and its mail ask for
+    the whole conversation, so their anchor still finds the note when many messages came since."""
+    monkeypatch.setitem(app.config, "THREAD_RECENT_MESSAGES", 2)
+    monkeypatch.setitem(app.extensions, "helpdesk_deployment", ("test", "THREAD_RECENT_MESSAGES=2"))
+    mail = mention_mail(client, login, desk, "@ivan the old VPN profile is in the wiki.")
+    for n in range(3):
+        make.message(desk.it_ticket, desk.requester, body=f"Still broken {n}")
+    [notice] = notices(desk.tech_it)
+    note_id = notice.link.rsplit("#message-", 1)[1]
+    assert f"Open it: {app.config['PUBLIC_URL'].rstrip('/')}{notice.link}\n" in mail.body_text
+    login(desk.tech_it)
+    page = client.get(notice.link).get_data(as_text=True)
+    assert f'id="message-{note_id}"' in page and "the old VPN profile is in the wiki" in page
 
 
 def test_a_mention_in_code_or_a_link_tells_nobody_as_the_note_shows_no_mention(client, login, desk):
