@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 
 from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
+from helpdesk.mail import notify
 from helpdesk.mail.compose import MailNotComposed, build_email, compose, from_address
 from helpdesk.mail.models import OUTBOX_DEVBOX, OUTBOX_FAILED, OUTBOX_QUEUED, OUTBOX_SENT, OutboxMessage
 
@@ -34,7 +35,8 @@ def claim_due(now=None, limit=None):
     """Claim due queued rows for this worker and commit the claim; returns [(id, to_addr, message)].
 
     Guarantees: two workers never claim the same row (FOR UPDATE SKIP LOCKED on PostgreSQL;
-    SQLite serialises writers at BEGIN IMMEDIATE). A row not composed yet is composed by its first
+    SQLite serialises writers at BEGIN IMMEDIATE). A row whose recipient may no longer see its
+    ticket (notify.withheld) is marked failed, saying why, and never sent. A row not composed yet is composed by its first
     claim, in the claim's transaction (a mail that cannot be written is marked failed, with why,
     and an admin may retry it). A claim counts an attempt and moves
     next_attempt_at past a lease, so a row whose worker died is retried later with the same
@@ -54,6 +56,12 @@ def claim_due(now=None, limit=None):
     for row in db.session.scalars(query).all():
         row.attempts += 1
         row.next_attempt_at = now + timedelta(seconds=cfg["MAIL_LEASE_SECONDS"])
+        reason = notify.withheld(row)  # its recipient may no longer see its ticket: never sent
+        if reason:
+            row.status = OUTBOX_FAILED
+            row.last_error = f"not sent: {reason}"
+            log.info("mail %s to %s %s", row.message_id, row.to_addr, row.last_error)
+            continue
         try:
             compose(row)  # the first claim writes the mail out (kept for every later attempt)
         except (MailNotComposed, TemplateError, AttributeError, TypeError, ValueError, LookupError) as exc:

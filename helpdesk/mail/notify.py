@@ -13,11 +13,14 @@ from flask import current_app
 from helpdesk import policy
 from helpdesk.accounts import password_reset as reset_links
 from helpdesk.accounts import permissions
+from helpdesk.accounts.models import User
+from helpdesk.extensions import db
 from helpdesk.mail.compose import answering, compose, queue
 from helpdesk.money import format_money
 from helpdesk.notices import preferences
 from helpdesk.notices.models import KIND_CUSTOMER_REPLIED
 from helpdesk.querying import transaction_info
+from helpdesk.tickets.models import Ticket
 from helpdesk.web import public_url
 
 
@@ -73,6 +76,31 @@ def _followers(ticket):
     requester made a technician without its category, say, no longer gets its replies."""
     people = [ticket.requester] + [s.user for s in ticket.subscriptions]
     return [user for user in people if user is not None and policy.can_view_ticket(user, ticket)]
+
+
+# The mails someone gets because they may see the ticket (a follower, an agent of its category):
+# checked again when the worker sends them (withheld), since a retry may come hours later.
+FOR_VIEWERS = ("ticket_created", "public_reply", "subscriber_added", "ticket_resolved", "sla_at_risk")
+
+
+def withheld(row):
+    """Why a queued mail must not go out now, or None: its recipient was deactivated, or may no
+    longer see its ticket (a subscriber removed, an agent who lost the category, ...) since it
+    was written. Mail waits for the worker, and for hours when the SMTP server refuses it: the
+    mail of a reply went to a subscriber removed meanwhile. Only the kinds sent for seeing a
+    ticket (FOR_VIEWERS and agents' notices): a password reset, a refund, ... keep their own rules."""
+    if row.user_id is None or row.ticket_id is None:
+        return None
+    if row.kind not in FOR_VIEWERS and not row.kind.startswith("notice_"):
+        return None
+    user = db.session.get(User, row.user_id)
+    if user is None:
+        return None
+    if not user.active:
+        return f"{user.name} is deactivated"
+    if not policy.can_view_ticket(user, db.session.get(Ticket, row.ticket_id)):
+        return f"{user.name} may no longer see ticket #{row.ticket_id}"
+    return None
 
 
 def ticket_created(ticket):

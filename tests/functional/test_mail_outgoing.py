@@ -425,3 +425,39 @@ def test_reply_and_resolve_in_the_development_mailbox_says_both_too(app, make, r
         "Cleaned the rollers." in mail.body_text and "Ivan IT marked this ticket resolved" in mail.body_text
     )
     assert "Ivan IT marked this ticket resolved" in mail.body_html
+
+
+def test_mail_waiting_for_a_retry_is_not_sent_to_who_may_no_longer_see_the_ticket(
+    app, make, ref, smtp_server
+):
+    """A reply's mail held back by a refusing SMTP server is sent later, as the ticket is then:
+    a subscriber removed meanwhile, or a follower deactivated, does not get it; the others do,
+    and the mail not sent says why on the admins' mail page."""
+    tech = make.technician(ref.categories["IT"])
+    ticket = open_ticket(make, ref)
+    removed = make.customer(email="removed@example.test", name="Rita Removed")
+    gone = make.customer(email="gone@example.test", name="Gus Gone")
+    make.subscribe(ticket, removed)
+    make.subscribe(ticket, gone)
+    db.session.commit()
+    mail_delivery.process_due()
+    smtp_server.received.clear()
+    smtp_server.refuse_always = True
+    tickets.send_message(ticket, tech, "The fix: reset the fuser.")
+    db.session.commit()
+    assert mail_delivery.process_due()["deferred"] == 3
+    subscribers.remove_subscriber(ticket, tech, removed.id)
+    gone.active = False
+    db.session.commit()
+    smtp_server.refuse_always = False
+    assert mail_delivery.process_due(now=utcnow() + timedelta(minutes=5))["sent"] == 1
+    assert [r["rcpt_tos"] for r in smtp_server.received] == [["alice@example.test"]]
+    [to_removed] = outbox(to_addr="removed@example.test")
+    assert to_removed.status == "failed"
+    assert to_removed.last_error == f"not sent: Rita Removed may no longer see ticket #{ticket.id}"
+    [to_gone] = outbox(to_addr="gone@example.test")
+    assert to_gone.last_error == "not sent: Gus Gone is deactivated"
+    mail_delivery.retry(to_removed)
+    db.session.commit()
+    mail_delivery.process_due()
+    assert len(smtp_server.received) == 1 and outbox(to_addr="removed@example.test")[0].status == "failed"
