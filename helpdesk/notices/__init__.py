@@ -58,6 +58,9 @@ def init_app(app):
     events.ticket_assigned.connect(work.on_ticket_assigned)
     events.message_posted.connect(work.on_message_posted)
     events.personal_data_erased.connect(erasure.erase)
+    # Notices about a ticket its user may no longer see go (service.on_agent_access_reduced).
+    events.agent_access_reduced.connect(service.on_agent_access_reduced)
+    events.ticket_changed.connect(service.on_ticket_changed)
     app.add_template_filter(mentions.render_note, "note_text")
     register_top_link(app, away_top_link, order=6)
     register_layout_count(

@@ -8,14 +8,16 @@ managers, with a link to where they act on it; a user only ever reads or marks t
 from urllib.parse import urlsplit
 
 from flask import current_app
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 
 from helpdesk import events, policy
 from helpdesk.accounts import permissions
+from helpdesk.accounts.models import User
 from helpdesk.credits.models import REQUEST_CAP
 from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
 from helpdesk.notices.models import KIND_AT_RISK, KIND_CREDIT_REQUEST, Notice
+from helpdesk.tickets.models import Ticket
 
 TARGET_WORDS = {"response": "first reply", "resolution": "resolution"}
 
@@ -113,3 +115,33 @@ def on_credit_requested(request, managers, link):
         why = f"{request.account.owner_name}'s shared bank is short"
         text = f"{request.requester.name} asks for {request.amount:,} credits{what}: {why}."
     return notify(managers, KIND_CREDIT_REQUEST, text, link=link_path(*link))
+
+
+def _forget(rows, may_see):
+    """Delete the notices among `rows` ((notice id, user, ticket)) whose user may not see the ticket."""
+    gone = [notice_id for notice_id, user, ticket in rows if not may_see(user, ticket)]
+    if gone:
+        db.session.execute(delete(Notice).where(Notice.id.in_(gone)))
+    return len(gone)
+
+
+def on_agent_access_reduced(user, actor):
+    """An agent deactivated or who lost a category: their notices about tickets they may no longer
+    see go. A notice quotes its ticket's subject and links to it; the list and the top bar's count
+    went on showing them ("Ada Admin assigned #1 “VPN drops” to you."), the link answering 404.
+    Deleted when access is lost (rare), so the count every page shows stays one indexed count."""
+    rows = db.session.execute(
+        select(Notice.id, Ticket).join(Ticket, Ticket.id == Notice.ticket_id).where(Notice.user_id == user.id)
+    ).all()
+    _forget([(notice_id, user, ticket) for notice_id, ticket in rows], policy.can_view_ticket)
+
+
+def on_ticket_changed(ticket, actor, field, old, new):
+    """A ticket moved to another category: the notices about it of those who may no longer see it
+    go (on_agent_access_reduced says why)."""
+    if field != "category":
+        return
+    rows = db.session.execute(
+        select(Notice.id, User).join(User, User.id == Notice.user_id).where(Notice.ticket_id == ticket.id)
+    ).all()
+    _forget([(notice_id, user, ticket) for notice_id, user in rows], policy.can_view_ticket)

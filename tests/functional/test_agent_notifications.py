@@ -14,7 +14,7 @@ from helpdesk.notices.models import Notice
 from helpdesk.tickets.models import Ticket
 from tests.mail_support import TRUSTED_MTA, load_eml, printer_ticket, with_auth_results
 
-from .agent_support import HTMX
+from .agent_support import HTMX, fresh
 
 
 def notices(user, kind=None):
@@ -254,6 +254,39 @@ def test_the_unread_count_and_marking_one_or_all_read(client, login, desk, make)
     client.post("/notices/read")
     assert "Notifications (1)" not in client.get("/agent/").get_data(as_text=True)
     assert "No unread notifications." in client.get("/notices/?show=unread").get_data(as_text=True)
+
+
+def test_notices_about_a_ticket_the_agent_may_no_longer_see_go(app, client, login, desk, make):
+    """Notices quote the ticket's subject: an agent who lost its category (or whose ticket moved
+    to a category they do not work) is no longer told of it, in the list or the count."""
+    printer = make.ticket(subject="Printer jam", requester=desk.requester, category=desk.it,
+                          priority=desk.ref.priorities["Low"])  # fmt: skip
+    login(desk.admin)
+    assign(client, desk.it_ticket, desk.tech_it)
+    assign(client, printer, desk.tech_it)
+    ivan = login(desk.tech_it, as_client=app.test_client())
+    assert "Notifications (2)" in ivan.get("/notices/").get_data(as_text=True)
+    client.post(f"/admin/permissions/{desk.tech_it.id}/{desk.it.id}", data={}, headers=HTMX)  # revoked
+    page = ivan.get("/notices/").get_data(as_text=True)
+    assert "VPN drops" not in page and "Printer jam" not in page and "Notifications (" not in page
+    assert "No notifications." in page
+    client.post(
+        f"/admin/permissions/{desk.tech_it.id}/{desk.it.id}",
+        data={"perm": f"{desk.tech_it.id}:{desk.it.id}"},
+        headers=HTMX,
+    )
+    scanner = make.ticket(subject="Scanner offline", requester=desk.requester, category=desk.it,
+                          priority=desk.ref.priorities["Low"])  # fmt: skip
+    assign(client, scanner, desk.tech_it)
+    assign(client, printer, desk.admin)  # a notice about Printer jam for nobody but Ada
+    assert "Notifications (1)" in ivan.get("/notices/").get_data(as_text=True)
+    client.post(
+        f"/agent/tickets/{scanner.id}/category",
+        data={"category-value": desk.sales.id, "category-version": fresh(scanner.id).version},
+        headers=HTMX,
+    )
+    page = ivan.get("/notices/").get_data(as_text=True)
+    assert "Scanner offline" not in page and "Notifications (" not in page
 
 
 # --- mail preferences ---------------------------------------------------------------------------
