@@ -1,5 +1,8 @@
 """Admins create, rename, archive and restore categories; archived ones leave the new-ticket form."""
 
+import html
+import re
+
 import pytest
 
 from helpdesk.accounts.models import AuditEvent
@@ -233,3 +236,28 @@ def test_the_last_open_category_cannot_be_archived(client, admin, ref):
     assert "is the last open category" in page
     db.session.expire_all()
     assert not db.session.get(Category, it.id).archived
+
+
+def _rename_action(page, category):
+    """The address the row's rename form posts to, as the page writes it."""
+    found = re.search(rf'action="(/admin/categories/{category.id}/rename[^"]*)"', page)
+    return html.unescape(found.group(1))
+
+
+def test_a_refused_rename_on_a_later_page_without_javascript_shows_that_row_with_what_was_typed(
+    client, admin, app, make
+):
+    for n in range(app.config["PER_PAGE"] + 2):
+        make.CategoryFactory(name=f"Cat {n:02d}")
+    last = category_named("Cat 26")
+    page = client.get("/admin/categories?page=2").get_data(as_text=True)
+    refused = client.post(_rename_action(page, last), data={"name": "cat 00 "})
+    body = refused.get_data(as_text=True)
+    # the admin sees the row they were on, the refusal beside it and the name they typed
+    assert refused.status_code == 422 and "Page 2 of 2" in body
+    assert "A category named “cat 00” already exists." in body
+    assert 'value="cat 00 "' in body
+    saved = client.post(_rename_action(page, last), data={"name": "Cat 26 (printers)"})
+    assert saved.status_code == 302 and "page=2" in saved.headers["Location"]
+    back = client.get(saved.headers["Location"]).get_data(as_text=True)
+    assert "Saved: renamed to “Cat 26 (printers)”." in back and 'value="Cat 26 (printers)"' in back
