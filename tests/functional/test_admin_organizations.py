@@ -120,6 +120,27 @@ def test_rename_to_a_taken_name_shows_the_error_in_the_row(client, admin, acme, 
     assert db.session.get(Organization, other.id).name == "Globex"
 
 
+def test_a_refused_rename_in_a_search_without_javascript_shows_that_row_with_what_was_typed(
+    client, admin, make, app, monkeypatch
+):
+    monkeypatch.setitem(app.config, "PER_PAGE", 2)
+    for name in ["Alpha Co", "Alphabet", "Alpine", "Aardvark", "Beta"]:
+        make.OrganizationFactory(name=name)
+    alpine = org_named("Alpine")
+    page = client.get("/admin/organizations?q=alp&page=2").get_data(as_text=True)
+    found = re.search(rf'action="(/admin/organizations/{alpine.id}/rename[^"]*)"', page)
+    action = html.unescape(found.group(1))
+    refused = client.post(action, data={"name": "beta"})
+    body = refused.get_data(as_text=True)
+    # the admin sees the row they were on, the refusal beside it and the name they typed
+    assert refused.status_code == 422 and "Page 2 of 2" in body
+    assert "An organization named “beta” already exists." in body and 'value="beta"' in body
+    saved = client.post(action, data={"name": "Alpine Ltd"})
+    assert saved.status_code == 302 and "q=alp" in saved.headers["Location"]
+    assert "page=2" in saved.headers["Location"]
+    assert "Saved: renamed to “Alpine Ltd”." in client.get(saved.headers["Location"]).get_data(as_text=True)
+
+
 # --- members --------------------------------------------------------------------------------
 
 
