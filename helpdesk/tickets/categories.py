@@ -130,10 +130,15 @@ def set_archived(actor, category, archived):
     if category.archived == archived:
         return category
     if archived:
-        others = db.session.scalar(
-            select(func.count(Category.id)).where(Category.archived.is_(False), Category.id != category.id)
-        )
-        if not others:
+        # Every open category is locked (in id order), so two admins archiving the last two at
+        # once are serialised: the second sees the first's archive and is refused.
+        open_ids = db.session.scalars(
+            select(Category.id).where(Category.archived.is_(False)).order_by(Category.id).with_for_update()
+        ).all()
+        db.session.refresh(category)
+        if category.archived:
+            return category
+        if not [i for i in open_ids if i != category.id]:
             raise ValidationFailed(
                 f"“{category.name}” is the last open category: customers could not open tickets "
                 "without one. Add or restore another category first."
