@@ -71,19 +71,23 @@ def category_moved(slug):
 
 
 def on_category_renamed(category, old_name):
-    """Keep the renamed category's old slug, so that its old address redirects (once per slug;
-    a slug that is its own again after renaming back is dropped: the current one answers)."""
+    """Keep the old slug of every category whose address the rename changed, so that it
+    redirects: the renamed one's, and another's that the rename gave a slug to ("category-5"
+    becomes "category" once the first category without Latin letters is renamed). Once per slug;
+    a slug that is its category's own again is dropped (the current one answers)."""
     rows = [(c.id, old_name if c.id == category.id else c.name) for c in db.session.scalars(select(Category))]
-    before = slugs.category_slugs([_Named(i, n) for i, n in rows])[category.id]
+    before = slugs.category_slugs([_Named(i, n) for i, n in rows])
     now = slugs.category_slugs(
         [_Named(i, n) for i, n in rows if i != category.id] + [_Named(category.id, category.name)]
     )
-    if before == now[category.id]:
+    moved = {i: before[i] for i in before if before[i] != now[i]}
+    if not moved:
         return None
-    db.session.execute(delete(OldCategorySlug).where(OldCategorySlug.slug.in_((before, now[category.id]))))
-    db.session.add(OldCategorySlug(slug=before, category_id=category.id))
+    gone = set(moved.values()) | {now[i] for i in moved}
+    db.session.execute(delete(OldCategorySlug).where(OldCategorySlug.slug.in_(gone)))
+    db.session.add_all(OldCategorySlug(slug=slug, category_id=i) for i, slug in moved.items())
     db.session.flush()
-    return before
+    return moved.get(category.id)
 
 
 _Named = namedtuple("_Named", "id name")  # the shape slugs.category_slugs reads

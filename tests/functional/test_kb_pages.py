@@ -13,6 +13,7 @@ from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
 from helpdesk.kb import articles
 from helpdesk.kb.models import ArticleDay, SearchCount, SuggestionClick, Vote
+from helpdesk.tickets.models import Category
 from tests import kb_support as kb
 from tests.markup_checks import markup_problems
 
@@ -204,6 +205,21 @@ def test_a_renamed_category_s_old_address_redirects_until_a_category_takes_it(cl
     page = client.get("/kb/it/")
     assert page.status_code == 200 and "<h1 hx-disable>IT</h1>" in page.get_data(as_text=True)
     assert client.get("/kb/nothing-ever/").status_code == 404
+
+
+def test_a_rename_that_changes_another_category_s_address_redirects_its_old_one(client, login, desk):
+    """Names without Latin letters share the slug "category": the first by id has it, the others
+    "category-<id>". Renaming the first gives its slug to the next, whose old address redirects."""
+    login(desk.admin)
+    client.post("/admin/categories", data={"name": "Сеть"})
+    client.post("/admin/categories", data={"name": "Почта"})
+    network, mail = (db.session.scalar(select(Category).where(Category.name == n)) for n in ("Сеть", "Почта"))
+    assert client.get(f"/kb/category-{mail.id}/").status_code == 200
+    client.post(f"/admin/categories/{network.id}/rename", data={"name": "Network"})
+    old = client.get(f"/kb/category-{mail.id}/")
+    assert old.status_code == 301 and old.headers["Location"] == "/kb/category/"
+    assert "<h1 hx-disable>Почта</h1>" in client.get("/kb/category/").get_data(as_text=True)
+    assert client.get("/kb/category/").status_code == 200
 
 
 def test_article_page_title_description_and_cache_headers(client, login, desk, vpn):
