@@ -37,7 +37,8 @@ def ticket_out(ticket):
         updated_at=ticket.updated_at,
         due_at=ticket.due_at,
         first_response_at=ticket.first_response_at,
-        paid_credits=ticket.paid_credits,
+        # what the requester paid: not for someone who only follows it (the portal's credits panel)
+        paid_credits=ticket.paid_credits if policy.can_see_ticket_charges(current_user, ticket) else None,
         messages_url=url_for("api.list_messages", ticket_id=ticket.id),
     )
 

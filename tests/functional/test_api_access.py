@@ -230,3 +230,13 @@ def test_customers_see_neither_tags_nor_assignee_as_in_the_portal(client, desk):
     probe = client.get("/api/v1/tickets?tag=vip&assignee=unassigned", headers=headers)
     assert is_problem(probe, 422)
     assert {e["field"] for e in probe.get_json()["errors"]} == {"query.tag", "query.assignee"}
+
+
+def test_a_follower_is_not_told_what_the_requester_paid_as_in_the_portal(client, desk):
+    desk.it_ticket.paid_credits = 250
+    db.session.flush()
+    path = f"/api/v1/tickets/{desk.it_ticket.id}"
+    assert client.get(path, headers=bearer(desk.requester)).get_json()["paid_credits"] == 250
+    assert client.get(path, headers=bearer(desk.tech_it)).get_json()["paid_credits"] == 250
+    followed = client.get(path, headers=bearer(desk.subscriber))
+    assert followed.status_code == 200 and followed.get_json()["paid_credits"] is None

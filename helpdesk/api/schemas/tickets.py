@@ -109,7 +109,9 @@ class Ticket(Output):
     updated_at: datetime
     due_at: datetime
     first_response_at: datetime | None
-    paid_credits: int
+    paid_credits: int | None = Field(
+        description="Null for someone who only follows the ticket, as in the portal (what another customer paid)."
+    )
     messages_url: str
 
 
