@@ -103,22 +103,31 @@ def request_body(multipart, files_only=False):
     if request.mimetype != JSON:
         accepted = f"{JSON} or {MULTIPART}" if multipart else JSON
         raise ApiProblem(415, f"Send the body as {accepted}.")
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # json's parser recurses: a few kB of "[[[[" run out of stack (a 500)
+        raise ApiProblem(400, TOO_DEEP) from None
     if not isinstance(data, dict):
         raise ApiProblem(400, "The body is not a JSON object.")
     return cleaned(data)
 
 
-def cleaned(value):
-    """A JSON value with every string (names and values, at any depth) cleaned as the forms'
-    fields are (web.clean_text: no NUL or other control character but tab and newlines, which
-    PostgreSQL would refuse with a 500 or SQLite store)."""
+MAX_DEPTH = 32  # levels of JSON nesting in a body; every model here nests three at most
+TOO_DEEP = f"The body is nested deeper than {MAX_DEPTH} levels."
+
+
+def cleaned(value, depth=0):
+    """A JSON value with every string (names and values, at any depth up to MAX_DEPTH, 400
+    beyond) cleaned as the forms' fields are (web.clean_text: no NUL or other control character
+    but tab and newlines, which PostgreSQL would refuse with a 500 or SQLite store)."""
     if isinstance(value, str):
         return clean_text(value)
+    if isinstance(value, list | dict) and depth >= MAX_DEPTH:
+        raise ApiProblem(400, TOO_DEEP)
     if isinstance(value, list):
-        return [cleaned(item) for item in value]
+        return [cleaned(item, depth + 1) for item in value]
     if isinstance(value, dict):
-        return {clean_text(name): cleaned(item) for name, item in value.items()}
+        return {clean_text(name): cleaned(item, depth + 1) for name, item in value.items()}
     return value
 
 
