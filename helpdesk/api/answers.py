@@ -1,8 +1,9 @@
 """Shared pieces of the API's views: domain errors as problems, pages, ETags, idempotent creates."""
 
+import json
 import secrets
 
-from flask import Response, request, url_for
+from flask import Response, abort, request, url_for
 from flask_login import current_user
 from werkzeug.http import parse_etags
 
@@ -106,11 +107,13 @@ def keyset_page(statement, query, out, endpoint, *, key=lambda item: item.id, **
     return items, page_url(endpoint, key(items[-1]), limit=query.limit, **args)
 
 
-def create(service, render, *, payload, files=()):
+def create(service, render, *, payload, files=(), visible=None):
     """An idempotent create. `service(submission_key)` makes the object (a domain service called
     with a submission key made from the Idempotency-Key, or a fresh one without it);
     `render(value)` gives (answer model, status, Location). The first answer under a key is kept
-    in the same transaction; a retry with the same body gets it again, with another body 422."""
+    in the same transaction; a retry with the same body gets it again, with another body 422.
+    `visible(answer)` (the kept answer's JSON) says whether the token's owner may still see what
+    it made: when not (a category taken away since), the retry answers 404, as reading it does."""
     user = current_user._get_current_object()
     key = request.headers.get("Idempotency-Key")
     request_hash = None
@@ -121,7 +124,7 @@ def create(service, render, *, payload, files=()):
         request_hash = idempotency.fingerprint(request.method, request.path, payload, files)
         kept = idempotency.find(user, key)
         if kept is not None:
-            return _replay(kept, request_hash)
+            return _replay(kept, request_hash, visible)
     submission_key = idempotency.submission_key(user, key) if key is not None else secrets.token_hex(32)
 
     def make():
@@ -138,7 +141,7 @@ def create(service, render, *, payload, files=()):
 
     outcome = perform(make)
     if isinstance(outcome.error, TwinWon):  # a request with this key finished first: its answer
-        return _replay(outcome.error.kept, request_hash)
+        return _replay(outcome.error.kept, request_hash, visible)
     if not outcome.ok:
         raise problem_for(outcome.error)
     return _answer(*outcome.value)
@@ -155,9 +158,11 @@ class TwinWon(DomainError):
 REUSED_KEY = "This Idempotency-Key was already used for a different request."
 
 
-def _replay(kept, request_hash):
-    if kept.request_hash != request_hash:
+def _replay(kept, request_hash, visible=None):
+    if kept.request_hash != request_hash:  # (another path too: the key may be another create's)
         raise ApiProblem(422, REUSED_KEY, errors=[{"field": "header.Idempotency-Key", "message": REUSED_KEY}])
+    if visible is not None and not visible(json.loads(kept.body)):
+        abort(404)
     response = _answer(kept.body, kept.status, kept.location)
     response.headers["Idempotent-Replayed"] = "true"
     return response

@@ -151,7 +151,12 @@ def create_ticket(body):
         )
         return answer, 201, url_for("api.get_ticket", ticket_id=ticket.id)
 
-    return create(lambda key: changes.open_ticket(actor, body, key), render, payload=body.model_dump())
+    def visible(answer):  # a kept answer's ticket, still the actor's to see
+        return policy.can_view_ticket(actor, editing.load_ticket(answer["ticket"]["id"]))
+
+    return create(
+        lambda key: changes.open_ticket(actor, body, key), render, payload=body.model_dump(), visible=visible
+    )
 
 
 @api.route(

@@ -458,3 +458,44 @@ def test_an_agent_s_new_customer_with_a_good_address_is_made(client, desk):
     )
     made = client.post("/api/v1/tickets", json=data, headers=bearer(desk.tech_it))
     assert made.status_code == 201 and made.get_json()["ticket"]["requester"]["name"] == "Newbie"
+
+
+def test_a_kept_answer_is_not_replayed_once_its_ticket_is_out_of_sight(client, desk):
+    """An agent's retry within API_IDEMPOTENCY_KEEP_HOURS got the kept answer (the ticket's subject,
+    body and requester) after the agent lost the ticket's category: the ticket answers 404 now."""
+    from helpdesk.accounts.models import CategoryPermission
+
+    call = _new(
+        subject="IT secret subject",
+        body="IT confidential body",
+        category_id=desk.it.id,
+        priority_id=desk.ref.priorities["Normal"].id,
+        customer_email="alice@example.com",
+    )
+    headers = bearer(desk.tech_it) | {"Idempotency-Key": "crm-7"}
+    first = client.post("/api/v1/tickets", json=call, headers=headers)
+    assert first.status_code == 201
+    again = client.post("/api/v1/tickets", json=call, headers=headers)
+    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+    db.session.execute(
+        db.delete(CategoryPermission).where(
+            CategoryPermission.user_id == desk.tech_it.id, CategoryPermission.category_id == desk.it.id
+        )
+    )
+    db.session.commit()
+    assert is_problem(client.get(first.headers["Location"], headers=headers), 404)
+    retried = client.post("/api/v1/tickets", json=call, headers=headers)
+    assert is_problem(retried, 404) and "IT confidential body" not in retried.get_data(as_text=True)
+    assert _count("IT secret subject") == 1
+
+
+def test_a_key_kept_for_another_create_is_a_reused_key(client, desk):
+    headers = bearer(desk.tech_it) | {"Idempotency-Key": "k-1"}
+    reply = client.post(f"/api/v1/tickets/{desk.it_ticket.id}/messages", json={"body": "Hi"}, headers=headers)
+    assert reply.status_code == 201
+    call = _new(
+        category_id=desk.it.id,
+        priority_id=desk.ref.priorities["Normal"].id,
+        customer_email="alice@example.com",
+    )
+    assert is_problem(client.post("/api/v1/tickets", json=call, headers=headers), 422)
