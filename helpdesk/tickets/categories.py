@@ -131,9 +131,14 @@ def set_archived(actor, category, archived):
         return category
     if archived:
         # Every open category is locked (in id order), so two admins archiving the last two at
-        # once are serialised: the second sees the first's archive and is refused.
+        # once are serialised: the second sees the first's archive and is refused. FOR NO KEY
+        # UPDATE: tickets being opened in those categories (their foreign key's KEY SHARE lock)
+        # do not wait for it.
         open_ids = db.session.scalars(
-            select(Category.id).where(Category.archived.is_(False)).order_by(Category.id).with_for_update()
+            select(Category.id)
+            .where(Category.archived.is_(False))
+            .order_by(Category.id)
+            .with_for_update(key_share=True)
         ).all()
         db.session.refresh(category)
         if category.archived:
