@@ -168,4 +168,12 @@ def create_article(body):
         answer = schemas.ArticleCreated(created=True, article=article_out(article))
         return answer, 201, url_for("api.get_article", article_id=article.id)
 
-    return create(lambda _key: articles.create_article(actor, **fields), render, payload=body.model_dump())
+    def visible(answer):  # a kept answer's article (a draft, perhaps), still the actor's to read
+        return policy.can_read_article(actor, db.session.get(kb.Article, answer["article"]["id"]))
+
+    return create(
+        lambda _key: articles.create_article(actor, **fields),
+        render,
+        payload=body.model_dump(),
+        visible=visible,
+    )
