@@ -2,8 +2,6 @@
 (PostgreSQL: SQLite serialises writers, so these races do not happen there): "Buy credits" keeps
 one draft and both clicks lead on, and "Ask a manager for credits" reaches the managers once."""
 
-import threading
-
 import pytest
 from sqlalchemy import func, select
 
@@ -13,33 +11,10 @@ from helpdesk.mail.models import OutboxMessage
 from helpdesk.notices.models import Notice
 from helpdesk.tickets.models import TicketDraft
 from tests.credit_helpers import bank
+from tests.races import post_at_once
 
 # committing: each request runs in its own thread and connection and must see the set-up.
 pytestmark = [pytest.mark.postgres_only, pytest.mark.committing]
-
-
-def post_at_once(app, login, user, url, data, copies=2):
-    """The same form posted `copies` times at once, each from its own client; the answers."""
-    clients = [app.test_client() for _ in range(copies)]
-    for each in clients:
-        login(user, as_client=each)
-    db.session.commit()
-    barrier, answers = threading.Barrier(copies), []
-
-    def send(each):
-        barrier.wait()
-        try:
-            answers.append(each.post(url, data=data))
-        except Exception:  # what the test client raises is what a browser gets as a 500
-            answers.append(None)
-
-    threads = [threading.Thread(target=send, args=(each,)) for each in clients]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    db.session.expire_all()
-    return answers
 
 
 def the_form(ref):
