@@ -17,10 +17,12 @@ def whole_thread():
 
 
 def latest_shown():
-    """How many of the latest messages the page shows: None for all of them."""
-    if whole_thread():
+    """How many of the latest messages the page shows: None for all of them (asked for, or a desk
+    whose THREAD_RECENT_MESSAGES is 0: never folded)."""
+    latest = current_app.config["THREAD_RECENT_MESSAGES"]
+    if whole_thread() or latest <= 0:
         return None
-    return current_app.config["THREAD_RECENT_MESSAGES"]
+    return latest
 
 
 def thread_args():

@@ -45,6 +45,16 @@ def test_an_agent_sees_the_latest_messages_and_a_link_to_the_earlier_ones(client
     assert "earlier message" not in whole
 
 
+def test_a_desk_that_never_folds_shows_every_message(app, client, login, desk, long_ticket, monkeypatch):
+    monkeypatch.setitem(app.config, "THREAD_RECENT_MESSAGES", 0)  # 0: never folded
+    monkeypatch.setitem(app.extensions, "helpdesk_deployment", ("test", "THREAD_RECENT_MESSAGES=0"))
+    login(desk.tech_it)
+    html = client.get(f"/agent/tickets/{long_ticket.id}").get_data(as_text=True)
+    assert len(shown(html)) == 6 and "earlier message" not in html
+    login(desk.requester)
+    assert len(shown(client.get(f"/portal/tickets/{long_ticket.id}").get_data(as_text=True))) == 5
+
+
 def test_a_short_conversation_has_no_link(client, login, desk, make, window):
     make.message(desk.it_ticket, desk.requester, body="Reply 1 here")
     login(desk.tech_it)
