@@ -117,9 +117,9 @@ def on_credit_requested(request, managers, link):
     return notify(managers, KIND_CREDIT_REQUEST, text, link=link_path(*link))
 
 
-def _forget(rows, may_see):
+def _forget(rows):
     """Delete the notices among `rows` ((notice id, user, ticket)) whose user may not see the ticket."""
-    gone = [notice_id for notice_id, user, ticket in rows if not may_see(user, ticket)]
+    gone = [notice_id for notice_id, user, ticket in rows if not policy.can_view_ticket(user, ticket)]
     if gone:
         db.session.execute(delete(Notice).where(Notice.id.in_(gone)))
     return len(gone)
@@ -133,7 +133,7 @@ def on_agent_access_reduced(user, actor):
     rows = db.session.execute(
         select(Notice.id, Ticket).join(Ticket, Ticket.id == Notice.ticket_id).where(Notice.user_id == user.id)
     ).all()
-    _forget([(notice_id, user, ticket) for notice_id, ticket in rows], policy.can_view_ticket)
+    _forget([(notice_id, user, ticket) for notice_id, ticket in rows])
 
 
 def on_ticket_changed(ticket, actor, field, old, new):
@@ -144,4 +144,4 @@ def on_ticket_changed(ticket, actor, field, old, new):
     rows = db.session.execute(
         select(Notice.id, User).join(User, User.id == Notice.user_id).where(Notice.ticket_id == ticket.id)
     ).all()
-    _forget([(notice_id, user, ticket) for notice_id, user in rows], policy.can_view_ticket)
+    _forget([(notice_id, user, ticket) for notice_id, user in rows])

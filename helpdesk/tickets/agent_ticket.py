@@ -248,14 +248,7 @@ def reply(ticket_id):
             notice = _posted_notice(form.action.data, form.body.data, ticket, outcome.value[1])
             if not is_htmx():
                 flash(notice, "success")
-                return redirect(
-                    url_for(
-                        "tickets_agent.ticket",
-                        ticket_id=ticket_id,
-                        _anchor="conversation",
-                        **thread_window.thread_args(),
-                    )
-                )
+                return redirect(thread_window.conversation_url("tickets_agent.ticket", ticket_id=ticket_id))
             form, staged = None, ()
     return render_ticket(
         agent_tickets.load_ticket(ticket_id),  # what the page shows, loaded with the row again
@@ -293,14 +286,7 @@ def note(ticket_id):
             notice = _posted_notice("note", form.body.data, ticket, outcome.value[1])
             if not is_htmx():
                 flash(notice, "success")
-                return redirect(
-                    url_for(
-                        "tickets_agent.ticket",
-                        ticket_id=ticket_id,
-                        _anchor="conversation",
-                        **thread_window.thread_args(),
-                    )
-                )
+                return redirect(thread_window.conversation_url("tickets_agent.ticket", ticket_id=ticket_id))
             form, staged = None, ()
     return render_ticket(
         agent_tickets.load_ticket(ticket_id),

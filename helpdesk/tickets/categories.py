@@ -143,7 +143,7 @@ def set_archived(actor, category, archived):
         db.session.refresh(category)
         if category.archived:
             return category
-        if not [i for i in open_ids if i != category.id]:
+        if set(open_ids) <= {category.id}:
             raise ValidationFailed(
                 f"“{category.name}” is the last open category: customers could not open tickets "
                 "without one. Add or restore another category first."

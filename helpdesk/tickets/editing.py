@@ -248,9 +248,7 @@ def movable_categories(actor, ticket):
     return [r for r in rows if r.id == ticket.category_id or policy.can_use_category(actor, r.id)]
 
 
-def person(relationship):
-    """Join a user for display (name, e-mail, role) without their organization and permissions."""
-    return joinedload(relationship).options(lazyload(User.organization), lazyload(User.category_permissions))
+person = tickets.person  # joined for display (lifecycle.person); its callers import it from here
 
 
 def load_ticket(ticket_id):

@@ -514,6 +514,11 @@ def public_messages(ticket):
     return [m for m in ticket.messages if not m.internal]
 
 
+def person(relationship):
+    """Join a user for display (name, e-mail, role) without their organization and permissions."""
+    return joinedload(relationship).options(lazyload(User.organization), lazyload(User.category_permissions))
+
+
 def _readable_by(user, ticket):
     """SQL conditions on Message: what `user` may read of `ticket`'s messages (conversation_for)."""
     conditions = [Message.ticket_id == ticket.id]
@@ -542,13 +547,7 @@ def conversation_for(user, ticket, latest=None):
     query = (
         select(Message, func.count().over().label("total"))
         .where(*_readable_by(user, ticket))
-        .options(
-            # the author's name and role, not their organization or permissions (editing.person)
-            joinedload(Message.author).options(
-                lazyload(User.organization), lazyload(User.category_permissions)
-            ),
-            selectinload(Message.attachments),
-        )
+        .options(person(Message.author), selectinload(Message.attachments))
         .order_by(Message.id.desc())
     )
     if latest is not None:

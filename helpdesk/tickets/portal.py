@@ -312,14 +312,7 @@ def reply(ticket_id):
             notice = "Reply sent." if created else ALREADY_SENT
             if not request.htmx:
                 flash(notice, "success" if created else "info")
-                return redirect(
-                    url_for(
-                        "tickets_portal.ticket",
-                        ticket_id=item.id,
-                        _anchor="conversation",
-                        **thread_window.thread_args(),
-                    )
-                )
+                return redirect(thread_window.conversation_url("tickets_portal.ticket", ticket_id=item.id))
             form = None
     context = _ticket_context(item, form, upload_errors)
     context["staged"] = staged if form is not None else []

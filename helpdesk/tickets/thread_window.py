@@ -6,7 +6,7 @@ any other, and its latest word is where the reply box is.
 The choice travels with the page: the page's forms (reply, internal note) and its live refresh send
 `thread=all` back when everything is shown, so answering does not fold the conversation again."""
 
-from flask import current_app, request
+from flask import current_app, request, url_for
 
 WHOLE = "all"
 
@@ -28,3 +28,8 @@ def latest_shown():
 def thread_args():
     """The URL arguments that keep the whole conversation shown, for redirects back to the page."""
     return {"thread": WHOLE} if whole_thread() else {}
+
+
+def conversation_url(endpoint, **values):
+    """The ticket page's conversation (`endpoint` with `values`), whole if this request showed it whole."""
+    return url_for(endpoint, **values, _anchor="conversation", **thread_args())

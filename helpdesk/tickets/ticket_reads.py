@@ -178,27 +178,20 @@ def _ticket_statement():
     )
 
 
-_MESSAGE_COLUMNS = (
-    Message.id,
-    Message.body,
-    Message.body_html,
-    Message.internal,
-    Message.created_at,
-    Message.author_id,
-    User.name,
-    User.email,
-    User.role,
-)
+def _messages_of_ticket(*extra):
+    """The ticket's messages with their authors (and `extra` columns), unordered."""
+    columns = (Message.id, Message.body, Message.body_html, Message.internal, Message.created_at)
+    columns += (Message.author_id, User.name, User.email, User.role)
+    return (
+        select(*columns, *extra)
+        .outerjoin(User, User.id == Message.author_id)
+        .where(Message.ticket_id == TICKET_ID)
+    )
 
 
 @functools.cache
 def _messages_statement():
-    return (
-        select(*_MESSAGE_COLUMNS)
-        .outerjoin(User, User.id == Message.author_id)
-        .where(Message.ticket_id == TICKET_ID)
-        .order_by(Message.id)
-    )
+    return _messages_of_ticket().order_by(Message.id)
 
 
 @functools.cache
@@ -206,9 +199,7 @@ def _latest_messages_statement():
     """The latest `shown` messages, newest first, each row with the ticket's number of messages
     (counted before the LIMIT: one statement for the window and what it leaves out)."""
     return (
-        select(*_MESSAGE_COLUMNS, func.count().over().label("total"))
-        .outerjoin(User, User.id == Message.author_id)
-        .where(Message.ticket_id == TICKET_ID)
+        _messages_of_ticket(func.count().over().label("total"))
         .order_by(Message.id.desc())
         .limit(bindparam("shown"))
     )
