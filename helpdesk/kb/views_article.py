@@ -5,9 +5,6 @@ category answers 301 with the current address. Reading it counts a view (not age
 opened from the new-ticket form's suggestions, the click that may become a deflection.
 """
 
-import base64
-import hashlib
-import hmac
 import re
 import secrets
 
@@ -32,6 +29,7 @@ from helpdesk.kb import articles, counts, feedback, files, links, search, tracki
 from helpdesk.kb.blueprints import reader_bp as bp
 from helpdesk.kb.forms import CommentForm, VoteForm
 from helpdesk.kb.views import for_visitors, write_due_counts
+from helpdesk.mail import tokens
 from helpdesk.tickets import uploads
 from helpdesk.web import field_errors
 
@@ -65,10 +63,7 @@ def _new_browser_key():
     token = session.get("csrf_token")
     if not token:
         return secrets.token_urlsafe(24)
-    digest = hmac.new(
-        current_app.config["SECRET_KEY"].encode(), f"kb-voter:{token}".encode(), hashlib.sha256
-    ).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()  # 43 characters of BROWSER_KEY
+    return tokens.sign("kb-voter", token, length=64)  # 64 hex characters: a BROWSER_KEY
 
 
 def _remember_browser(response, key):
@@ -200,19 +195,17 @@ def comment(category_slug, slug):
         error = next(
             iter(field_errors(form.comment, "Your comment")), "Write what you were looking for, or leave it."
         )
-        if is_htmx():
-            return render_fragment(
-                "kb/_feedback.html", **feedback_context(item, comment_form=form, error=error)
-            )
-        # Without JavaScript: the article again, the comment as typed and its error in the box.
-        page = _article_page(item, **feedback_context(item, comment_form=form, error=error))
-        return make_response(page, 422)
+        return _comment_refused(item, key, form, error)
     outcome = perform(feedback.comment, item, user=_viewer(), browser_key=key, text=form.comment.data)
-    if not outcome.ok:
-        # Refused (the vote was changed to Yes in another tab, ...): the box again with the comment
-        # as typed and why, never a redirect that loses it.
-        context = feedback_context(item, key=key, comment_form=form, error=outcome.message)
-        if is_htmx():
-            return render_fragment("kb/_feedback.html", **context)
-        return make_response(_article_page(item, **context), 422)
+    if not outcome.ok:  # the vote was changed to Yes in another tab, ...
+        return _comment_refused(item, key, form, outcome.message)
     return _after_feedback(item, key, None, sent=True, commented=True)
+
+
+def _comment_refused(item, key, form, error):
+    """The feedback box again with the comment as typed and why it was refused, never a redirect
+    that loses it: the fragment for htmx, else the article page (422)."""
+    context = feedback_context(item, key=key, comment_form=form, error=error)
+    if is_htmx():
+        return render_fragment("kb/_feedback.html", **context)
+    return make_response(_article_page(item, **context), 422)
