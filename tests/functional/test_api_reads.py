@@ -7,7 +7,7 @@ from helpdesk.credits import ledger
 
 from ..credit_helpers import bank
 from ..kb_support import write
-from .api_support import bearer, is_problem
+from .api_support import bearer, is_problem, revoke
 
 
 def test_a_customer_reads_their_bank_and_its_statement_page_by_page(client, desk):
@@ -96,19 +96,11 @@ def test_articles_for_whoever_may_read_them(client, desk):
 def test_a_kept_article_is_not_replayed_once_out_of_sight(client, desk):
     """A retry with the Idempotency-Key after the technician lost the category got the kept answer:
     the draft's title and text, which now answers them 404."""
-    from helpdesk.accounts.models import CategoryPermission
-    from helpdesk.extensions import db
-
     data = {"category_id": desk.it.id, "title": "VPN escalation", "body": "Call the vendor at 555."}
     headers = bearer(desk.tech_it) | {"Idempotency-Key": "kb-draft-1"}
     made = client.post("/api/v1/kb/articles", json=data, headers=headers)
     assert made.status_code == 201 and made.get_json()["article"]["status"] == "draft"
-    db.session.execute(
-        db.delete(CategoryPermission).where(
-            CategoryPermission.user_id == desk.tech_it.id, CategoryPermission.category_id == desk.it.id
-        )
-    )
-    db.session.commit()
+    revoke(desk.tech_it, desk.it)
     assert is_problem(client.get(made.headers["Location"], headers=headers), 404)
     retried = client.post("/api/v1/kb/articles", json=data, headers=headers)
     assert is_problem(retried, 404) and "555" not in retried.get_data(as_text=True)
