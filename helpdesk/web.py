@@ -1,6 +1,7 @@
 """Request hooks, security headers, error pages and template filters shared by every blueprint."""
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -241,6 +242,38 @@ def paginate(query, *, page=None, per_page=None):
         per_page=per_page or current_app.config["PER_PAGE"],
         error_out=False,
     )
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list as plain values, shaped like Flask-SQLAlchemy's pagination for the
+    templates' `pagination` macro: for lists whose page is fingerprinted by an ETag
+    (conditional.py takes plain data only) or read by hand (a search, a panel's entries)."""
+
+    items: tuple | list
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self):
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_prev(self):
+        return self.page > 1
+
+    @property
+    def has_next(self):
+        return self.page < self.pages
+
+    @property
+    def prev_num(self):
+        return self.page - 1
+
+    @property
+    def next_num(self):
+        return self.page + 1
 
 
 def public_url(endpoint, **values):

@@ -7,7 +7,7 @@ For just the low-balance alert in the ticket header: the `ticket_credit_alert(ti
 global and `{% include "credits/agent/_low_balance_alert.html" %}` (it reads `low_alert`).
 """
 
-from flask import abort, flash, redirect, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
 
 from helpdesk import policy, staleness
@@ -23,6 +23,7 @@ from helpdesk.credits.panels import agent_panel, key_time_form
 from helpdesk.extensions import db
 from helpdesk.htmx import is_htmx, render_page_or_block
 from helpdesk.tickets.forms import new_submission_key
+from helpdesk.web import page_number
 
 
 @bp.app_template_global("ticket_credit_alert")
@@ -36,7 +37,9 @@ def _ticket(ticket_id):
 
 
 def _panel(ticket, status=200, **kw):
-    panel = key_time_form(agent_panel(current_user, ticket, **kw))
+    """The panel alone (htmx) or on its own page, at the page of time entries the URL asks for
+    (?page=: the panel's own pager, and the forms of the entries on a later page carry theirs)."""
+    panel = key_time_form(agent_panel(current_user, ticket, page=page_number(request.args), **kw))
     return render_page_or_block(
         "credits/agent/ticket.html", "panel", status=status, ticket=ticket, panel=panel
     )
@@ -71,6 +74,11 @@ def _show_outcome(ticket, outcome, timer_form=None, other_timers=(), said=None, 
         flash(notice or "Time entries saved.", "info" if notice else "success")
     if other_timers:
         flash(f"Your timer is also running on {', '.join(f'#{n}' for n in other_timers)}.", "info")
+    page = page_number(request.args)
+    if page > 1:  # an entry changed on a later page of the panel: back to that page
+        return redirect(
+            url_for("credits_agent.panel", ticket_id=ticket.id, page=page, _anchor="credit-panel")
+        )
     return redirect(url_for("tickets_agent.ticket", ticket_id=ticket.id, _anchor="credit-panel"))
 
 

@@ -1,6 +1,7 @@
-"""What the agents' credit panel shows about one ticket, as plain values in two prebuilt queries:
+"""What the agents' credit panel shows about one ticket, as plain values in prebuilt queries:
 the priority paid and what it cost, the bank paying for the ticket with its plan and low-balance
-alert, and the time entries.
+alert, one page of the time entries (newest first: a ticket worked for months holds hundreds),
+the time charged over all of them, and the viewer's running timer wherever it is in the list.
 
 The bank is the one the ticket's charges went to, else the requester's (their organization's
 shared bank if it has one, else their own): quotes.ticket_account, in SQL.
@@ -9,7 +10,7 @@ shared bank if it has one, else their own): quotes.ticket_account, in SQL.
 import functools
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.orm import aliased
 
 from helpdesk.accounts.models import Organization, User
@@ -27,6 +28,7 @@ from helpdesk.credits.models import (
 from helpdesk.extensions import db
 from helpdesk.querying import in_values
 from helpdesk.tickets.models import Priority, Ticket
+from helpdesk.web import Page
 
 TICKET_ID = bindparam("ticket_id")
 
@@ -74,19 +76,10 @@ class TicketCredits:
     paid: int  # the priority's charges net of refunds (time entries excluded)
     bills_time: bool  # the bank's plan charges agent time
     low_alert: LowAlert | None
-    entries: tuple
-
-    @property
-    def time_billed(self):
-        return sum(e.billed for e in self.entries if e.deleted_at is None)
-
-    @property
-    def total_minutes(self):
-        return sum(e.minutes or 0 for e in self.entries if e.deleted_at is None)
-
-    def running_timer(self, agent_id):
-        """The agent's running timer on this ticket, or None."""
-        return next((e for e in self.entries if e.running and e.agent.id == agent_id), None)
+    entries: Page  # one page of the time entries (TimeEntryView), newest first
+    time_billed: int = 0  # over every entry not deleted, not only this page's
+    total_minutes: int = 0
+    timer: TimeEntryView | None = None  # the viewer's running timer on this ticket
 
 
 @functools.cache
@@ -139,45 +132,86 @@ def _bank_statement():
     )
 
 
+def _entry_columns():
+    return (
+        TimeEntry.id,
+        TimeEntry.agent_id,
+        User.name,
+        TimeEntry.minutes,
+        TimeEntry.note,
+        TimeEntry.started_at,
+        TimeEntry.billed,
+        TimeEntry.unbilled,
+        TimeEntry.deleted_at,
+        TimeEntry.revision,
+    )
+
+
 @functools.cache
 def _entries_statement():
+    """One page of the ticket's entries, newest first (the id breaks no tie: it is unique)."""
     return (
-        select(
-            TimeEntry.id,
-            TimeEntry.agent_id,
-            User.name,
-            TimeEntry.minutes,
-            TimeEntry.note,
-            TimeEntry.started_at,
-            TimeEntry.billed,
-            TimeEntry.unbilled,
-            TimeEntry.deleted_at,
-            TimeEntry.revision,
-        )
+        select(*_entry_columns())
         .join(User, User.id == TimeEntry.agent_id)
         .where(TimeEntry.ticket_id == TICKET_ID)
-        .order_by(TimeEntry.id)
+        .order_by(TimeEntry.id.desc())
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
     )
 
 
-def ticket_credits(ticket_id):
-    """What the credit panel shows about the ticket (it must exist)."""
+@functools.cache
+def _totals_statement():
+    """How many entries the ticket has (deleted ones are listed too), and the minutes and credits
+    of those not deleted: over all of them, whatever page is shown."""
+    live = TimeEntry.deleted_at.is_(None)
+    return select(
+        func.count(TimeEntry.id).label("count"),
+        func.coalesce(func.sum(case((live, TimeEntry.minutes), else_=0)), 0).label("minutes"),
+        func.coalesce(func.sum(case((live, TimeEntry.billed), else_=0)), 0).label("billed"),
+    ).where(TimeEntry.ticket_id == TICKET_ID)
+
+
+@functools.cache
+def _timer_statement():
+    """The viewer's running timer on the ticket (one at most: start_timer reuses it)."""
+    return (
+        select(*_entry_columns())
+        .join(User, User.id == TimeEntry.agent_id)
+        .where(
+            TimeEntry.ticket_id == TICKET_ID,
+            TimeEntry.agent_id == bindparam("viewer_id"),
+            TimeEntry.minutes.is_(None),
+            TimeEntry.deleted_at.is_(None),
+        )
+        .order_by(TimeEntry.id)
+        .limit(1)
+    )
+
+
+def _entry_view(e):
+    return TimeEntryView(
+        e.id,
+        Agent(e.agent_id, e.name),
+        e.minutes,
+        e.note,
+        e.started_at,
+        e.billed,
+        e.unbilled,
+        e.deleted_at,
+        e.revision,
+    )
+
+
+def ticket_credits(ticket_id, viewer_id, page=1, per_page=25):
+    """What the credit panel shows about the ticket (it must exist) to the agent `viewer_id`:
+    page `page` of its time entries, `per_page` a page (a page past the end is an empty page)."""
     connection = db.session.connection()
     row = connection.execute(_bank_statement(), {"ticket_id": ticket_id}).one()
-    entries = tuple(
-        TimeEntryView(
-            e.id,
-            Agent(e.agent_id, e.name),
-            e.minutes,
-            e.note,
-            e.started_at,
-            e.billed,
-            e.unbilled,
-            e.deleted_at,
-            e.revision,
-        )
-        for e in connection.execute(_entries_statement(), {"ticket_id": ticket_id})
-    )
+    totals = connection.execute(_totals_statement(), {"ticket_id": ticket_id}).one()
+    params = {"ticket_id": ticket_id, "limit": per_page, "offset": (page - 1) * per_page}
+    entries = tuple(_entry_view(e) for e in connection.execute(_entries_statement(), params))
+    timer = connection.execute(_timer_statement(), {"ticket_id": ticket_id, "viewer_id": viewer_id}).first()
     bank = None
     if row.bank_id is not None:
         bank = Bank(row.bank_id, row.owner_name, row.plan_name, row.balance)
@@ -187,5 +221,8 @@ def ticket_credits(ticket_id):
         paid=int(row.paid or 0),
         bills_time=bool(bank and row.credits_enabled and row.billing_mode == BILLING_TIME),
         low_alert=LowAlert(row.alert) if bank and row.low_stage > 0 and row.alert is not None else None,
-        entries=entries,
+        entries=Page(entries, page, per_page, totals.count),
+        time_billed=int(totals.billed),
+        total_minutes=int(totals.minutes),
+        timer=_entry_view(timer) if timer is not None else None,
     )

@@ -1,7 +1,7 @@
 """What the credits domain shows on other domains' pages (the portal's and the agents' ticket
 pages, banners)."""
 
-from flask import url_for
+from flask import current_app, url_for
 
 from helpdesk import policy
 from helpdesk.credits import ledger as credits
@@ -91,6 +91,7 @@ def agent_panel(
     notice=None,
     stopping=None,
     editing=None,
+    page=1,
 ):
     """What the agents' credit panel shows (`credits/agent/_panel.html`, in the ticket page's
     sidebar), as plain values: priority paid, credits spent, the bank and its low-balance alert,
@@ -98,8 +99,11 @@ def agent_panel(
     after a refused post) and the running timer's stop form (`timer_form` after a refused stop;
     `stopping`: the entry id when it was the stop form of a colleague's timer, an admin's), and
     what a change just did (`notice`: what it charged or gave back) or why it was refused;
-    `editing`: {"entry_id", "minutes", "note"} as an entry's refused edit form was sent."""
-    credits = panel_reads.ticket_credits(ticket.id)
+    `editing`: {"entry_id", "minutes", "note"} as an entry's refused edit form was sent.
+    The time entries come a page at a time (`page`, newest first); the time charged and the
+    running timer are over all of them."""
+    per_page = current_app.config["PER_PAGE"]
+    credits = panel_reads.ticket_credits(ticket.id, user.id, page=page, per_page=per_page)
     return dict(
         priority=credits.priority,
         account=credits.bank,
@@ -107,10 +111,12 @@ def agent_panel(
         time_billed=credits.time_billed,
         total_minutes=credits.total_minutes,
         entries=credits.entries,
-        changeable=tuple(e.id for e in credits.entries if policy.can_change_time_entry(user, e, ticket)),
+        changeable=tuple(
+            e.id for e in credits.entries.items if policy.can_change_time_entry(user, e, ticket)
+        ),
         low_alert=credits.low_alert,
         bills_time=credits.bills_time,
-        timer=credits.running_timer(user.id),
+        timer=credits.timer,
         time_form=form_state(form, minutes="", note=""),
         timer_form=form_state(timer_form, minutes="", note=""),
         stopping=stopping,

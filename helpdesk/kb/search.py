@@ -52,6 +52,7 @@ from helpdesk.kb.search_schema import (
 )
 from helpdesk.querying import indexed_by
 from helpdesk.tickets.search import prefix_fts5_match, prefix_tsquery, terms
+from helpdesk.web import Page
 
 SUGGESTIONS = 5
 RELATED = 5
@@ -436,36 +437,6 @@ def search(viewer, q, *, category_id=None, tag=None):
         return Search(found, "all", every=every)
     some = _Words.of(viewer, found, relevant=True, category_id=category_id, tag=tag)
     return Search(found, None, every=every, some=some)
-
-
-@dataclass(frozen=True)
-class Page:
-    """One page of results, shaped like Flask-SQLAlchemy's pagination for the templates' macro."""
-
-    items: list
-    page: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self):
-        return max(1, -(-self.total // self.per_page))
-
-    @property
-    def has_prev(self):
-        return self.page > 1
-
-    @property
-    def has_next(self):
-        return self.page < self.pages
-
-    @property
-    def prev_num(self):
-        return self.page - 1
-
-    @property
-    def next_num(self):
-        return self.page + 1
 
 
 def page_of(found, number, per_page):
