@@ -14,7 +14,7 @@ Guarantees:
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import aliased
 
 from helpdesk import policy
@@ -207,31 +207,38 @@ class MemberUsage:
         return None if self.cap is None else max(0, self.cap - self.net)
 
 
-def usage_summary(account, period):
-    """Every member of the bank's organization (and anyone else who spent from it) with what they
-    spent in `period`, by name."""
+def usage_people(account, period):
+    """A SELECT of whom the usage page lists for `period`, by name: every member of the bank's
+    organization, and anyone else who spent from it then (a former member). The page paginates
+    it; `usage_of` gives their figures."""
     rows = _spender_query(account, period).subquery()
-    totals = db.session.execute(
-        select(
-            rows.c.user_id,
-            func.count(func.distinct(rows.c.ticket_id)),
-            func.coalesce(func.sum(case((rows.c.kind == KIND_CHARGE, -rows.c.amount), else_=0)), 0),
-            func.coalesce(func.sum(case((rows.c.kind == KIND_REFUND, rows.c.amount), else_=0)), 0),
-        ).group_by(rows.c.user_id)
-    ).all()
+    spenders = select(rows.c.user_id).where(rows.c.user_id.is_not(None))
+    members = and_(User.organization_id == account.organization_id, User.role == ROLE_CUSTOMER)
+    return select(User).where(or_(members, User.id.in_(spenders))).order_by(func.lower(User.name), User.id)
+
+
+def usage_of(account, period, people=None):
+    """The MemberUsage of each of `people` (Users, in their order) in `period`; every one of
+    `usage_people` when None (one query for the figures and one for the caps, whatever the count)."""
+    rows = _spender_query(account, period).subquery()
+    figures = select(
+        rows.c.user_id,
+        func.count(func.distinct(rows.c.ticket_id)),
+        func.coalesce(func.sum(case((rows.c.kind == KIND_CHARGE, -rows.c.amount), else_=0)), 0),
+        func.coalesce(func.sum(case((rows.c.kind == KIND_REFUND, rows.c.amount), else_=0)), 0),
+    ).group_by(rows.c.user_id)
+    caps = select(MemberCap.user_id, MemberCap.monthly_cap).where(MemberCap.account_id == account.id)
+    if people is None:
+        people = db.session.scalars(usage_people(account, period)).all()
+    else:
+        ids = [user.id for user in people]
+        figures = figures.where(rows.c.user_id.in_(ids))
+        caps = caps.where(MemberCap.user_id.in_(ids))
     spent = {
-        user_id: (tickets, int(charged), int(refunded)) for user_id, tickets, charged, refunded in totals
+        user_id: (tickets, int(charged), int(refunded))
+        for user_id, tickets, charged, refunded in db.session.execute(figures)
     }
-    caps = dict(
-        db.session.execute(
-            select(MemberCap.user_id, MemberCap.monthly_cap).where(MemberCap.account_id == account.id)
-        ).all()
-    )
-    members = select(User.id).where(
-        User.organization_id == account.organization_id, User.role == ROLE_CUSTOMER
-    )
-    wanted = set(db.session.scalars(members)) | {i for i in spent if i is not None}
-    people = db.session.scalars(select(User).where(User.id.in_(wanted))).all() if wanted else []
+    caps = dict(db.session.execute(caps).all())
     summary = []
     for user in people:
         tickets, charged, refunded = spent.get(user.id, (0, 0, 0))
@@ -239,4 +246,10 @@ def usage_summary(account, period):
         summary.append(
             MemberUsage(user, tickets, charged, refunded, caps.get(user.id), is_capped(user, account), member)
         )
-    return sorted(summary, key=lambda m: (m.user.name.lower(), m.user.id))
+    return summary
+
+
+def usage_summary(account, period):
+    """Every member of the bank's organization (and anyone else who spent from it) with what they
+    spent in `period`, by name (the CSV: the page shows them a page at a time)."""
+    return usage_of(account, period)

@@ -16,6 +16,7 @@ from helpdesk.credits.forms import AskManagerForm, MemberCapForm
 from helpdesk.credits.panels import asked_message
 from helpdesk.csvexport import csv_response
 from helpdesk.dbtypes import utcnow
+from helpdesk.web import page_number, paginate
 
 
 def _managed_bank():
@@ -60,6 +61,7 @@ def organization_usage():
     account = _managed_bank()
     period, refusal = _period()
     previous, following = _neighbours(period)
+    page = paginate(members.usage_people(account, period))  # an organization can have thousands
     return render_template(
         "credits/portal/organization_usage.html",
         account=account,
@@ -67,7 +69,8 @@ def organization_usage():
         refusal=refusal,
         previous=previous,
         following=following if following <= period_of(utcnow()) else None,
-        usage=members.usage_summary(account, period),
+        page=page,
+        usage=members.usage_of(account, period, page.items),
         form=MemberCapForm(formdata=None),
     )
 
@@ -125,7 +128,10 @@ def set_member_cap(user_id):
             flash(f"{outcome.value.name}: {what}.", "success")
         else:
             flash(outcome.message, "error")
-    return redirect(url_for("credits_portal.organization_usage", _anchor=f"member-{user_id}"))
+    # back to the month and page the form was on (its action carries them)
+    back = {"month": request.args.get("month") or None, "page": page_number(request.args)}
+    back["page"] = back["page"] if back["page"] > 1 else None
+    return redirect(url_for("credits_portal.organization_usage", **back, _anchor=f"member-{user_id}"))
 
 
 @bp.post("/credit-requests")
