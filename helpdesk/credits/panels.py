@@ -11,6 +11,7 @@ from helpdesk.credits.forms import UpgradePriorityForm
 from helpdesk.credits.models import BILLING_TIME
 from helpdesk.formfields import form_state
 from helpdesk.tickets.forms import new_submission_key
+from helpdesk.web import paginate
 
 
 def buy_credits_url():
@@ -29,13 +30,20 @@ def funding_for(user):
     return "ask" if policy.can_ask_for_credits(user, credits.account_for(user)) else "buy"
 
 
-def ticket_credit_context(user, ticket):
-    """What the ticket page shows about credits: net paid, its entries, and upgrade quotes; None
-    for a viewer who may not see what was paid (a subscriber: policy.can_see_ticket_charges)."""
+def ticket_credit_context(user, ticket, page=1):
+    """What the ticket page shows about credits: net paid, page `page` of its charges and refunds
+    (newest first; `total`: all of them, net), and upgrade quotes; None for a viewer who may not
+    see what was paid (a subscriber: policy.can_see_ticket_charges)."""
     if not policy.can_see_ticket_charges(user, ticket):
         return None
     paid = credit_quotes.net_paid(ticket)
-    context = {"paid": paid, "entries": credit_quotes.ticket_entries(ticket), "upgrades": [], "form": None}
+    context = {
+        "paid": paid,
+        "total": credit_quotes.total_paid(ticket),
+        "entries": paginate(credit_quotes.ticket_charges_query(ticket), page=page),
+        "upgrades": [],
+        "form": None,
+    }
     if policy.can_upgrade_priority(user, ticket):
         context["upgrades"] = credit_quotes.upgrade_quotes(ticket, paid=paid, payer=user)
         context["form"] = UpgradePriorityForm(formdata=None)

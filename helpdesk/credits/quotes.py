@@ -261,6 +261,27 @@ def ticket_entries(ticket):
     ).all()
 
 
+def ticket_charges_query(ticket):
+    """A SELECT of the ticket's charges and refunds (its priority's and its agents' time), newest
+    first: the customer's ticket page shows them a page at a time."""
+    return (
+        select(LedgerEntry)
+        .where(LedgerEntry.ticket_id == ticket.id, LedgerEntry.kind.in_((KIND_CHARGE, KIND_REFUND)))
+        .order_by(LedgerEntry.id.desc())
+    )
+
+
+def total_paid(ticket):
+    """Credits paid for the ticket, its priority and its agents' time, net of refunds: over all
+    of its charges, whatever page of them is shown."""
+    total = db.session.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
+            LedgerEntry.ticket_id == ticket.id, LedgerEntry.kind.in_((KIND_CHARGE, KIND_REFUND))
+        )
+    )
+    return -int(total)
+
+
 def net_paid(ticket):
     """Credits paid for the ticket's priority, net of refunds (time entries excluded)."""
     total = db.session.scalar(

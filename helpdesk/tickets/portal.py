@@ -34,7 +34,7 @@ from helpdesk.tickets.forms import (
 )
 from helpdesk.tickets.models import STATUS_CLOSED
 from helpdesk.tickets.panels import remember_for_purchase
-from helpdesk.web import paginate
+from helpdesk.web import page_number, paginate
 
 
 @bp.get("/")
@@ -279,7 +279,7 @@ def _ticket_context(ticket, reply_form=None, upload_errors=()):
         can_close=policy.can_close_or_reopen(current_user, ticket),
         follow_up_by_mail=ticket.status == STATUS_CLOSED and _follow_up_by_mail(ticket),
         subscriber_only=policy.is_subscriber_only(current_user, ticket),
-        credit=ticket_credit_context(current_user, ticket),
+        credit=ticket_credit_context(current_user, ticket, page=page_number(request.args)),
     )
 
 
