@@ -10,7 +10,7 @@ shared bank if it has one, else their own): quotes.ticket_account, in SQL.
 import functools
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, case, func, select
+from sqlalchemy import and_, bindparam, case, func, select
 from sqlalchemy.orm import aliased
 
 from helpdesk.accounts.models import Organization, User
@@ -147,11 +147,29 @@ def _entry_columns():
     )
 
 
+def _live(column):
+    return func.coalesce(func.sum(case((TimeEntry.deleted_at.is_(None), column), else_=0)).over(), 0)
+
+
 @functools.cache
 def _entries_statement():
-    """One page of the ticket's entries, newest first (the id breaks no tie: it is unique)."""
+    """One page of the ticket's entries, newest first (the id is unique), each row carrying what
+    is over all of them (window functions: one statement, as before there were pages): how many
+    (deleted ones are listed too), the minutes and credits of those not deleted, and the id of
+    the viewer's running timer (one at most: start_timer reuses it), wherever it is in the list."""
+    running = and_(
+        TimeEntry.agent_id == bindparam("viewer_id"),
+        TimeEntry.minutes.is_(None),
+        TimeEntry.deleted_at.is_(None),
+    )
     return (
-        select(*_entry_columns())
+        select(
+            *_entry_columns(),
+            func.count().over().label("total_count"),
+            _live(TimeEntry.minutes).label("total_minutes"),
+            _live(TimeEntry.billed).label("total_billed"),
+            func.min(case((running, TimeEntry.id))).over().label("timer_id"),
+        )
         .join(User, User.id == TimeEntry.agent_id)
         .where(TimeEntry.ticket_id == TICKET_ID)
         .order_by(TimeEntry.id.desc())
@@ -162,30 +180,24 @@ def _entries_statement():
 
 @functools.cache
 def _totals_statement():
-    """How many entries the ticket has (deleted ones are listed too), and the minutes and credits
-    of those not deleted: over all of them, whatever page is shown."""
+    """What the window functions above give, for a page past the end (which has no rows)."""
     live = TimeEntry.deleted_at.is_(None)
+    running = and_(TimeEntry.agent_id == bindparam("viewer_id"), TimeEntry.minutes.is_(None), live)
     return select(
-        func.count(TimeEntry.id).label("count"),
-        func.coalesce(func.sum(case((live, TimeEntry.minutes), else_=0)), 0).label("minutes"),
-        func.coalesce(func.sum(case((live, TimeEntry.billed), else_=0)), 0).label("billed"),
+        func.count(TimeEntry.id).label("total_count"),
+        func.coalesce(func.sum(case((live, TimeEntry.minutes), else_=0)), 0).label("total_minutes"),
+        func.coalesce(func.sum(case((live, TimeEntry.billed), else_=0)), 0).label("total_billed"),
+        func.min(case((running, TimeEntry.id))).label("timer_id"),
     ).where(TimeEntry.ticket_id == TICKET_ID)
 
 
 @functools.cache
-def _timer_statement():
-    """The viewer's running timer on the ticket (one at most: start_timer reuses it)."""
+def _entry_statement():
+    """One entry, by id (the viewer's running timer, when it is on another page)."""
     return (
         select(*_entry_columns())
         .join(User, User.id == TimeEntry.agent_id)
-        .where(
-            TimeEntry.ticket_id == TICKET_ID,
-            TimeEntry.agent_id == bindparam("viewer_id"),
-            TimeEntry.minutes.is_(None),
-            TimeEntry.deleted_at.is_(None),
-        )
-        .order_by(TimeEntry.id)
-        .limit(1)
+        .where(TimeEntry.id == bindparam("entry_id"))
     )
 
 
@@ -208,10 +220,24 @@ def ticket_credits(ticket_id, viewer_id, page=1, per_page=25):
     page `page` of its time entries, `per_page` a page (a page past the end is an empty page)."""
     connection = db.session.connection()
     row = connection.execute(_bank_statement(), {"ticket_id": ticket_id}).one()
-    totals = connection.execute(_totals_statement(), {"ticket_id": ticket_id}).one()
-    params = {"ticket_id": ticket_id, "limit": per_page, "offset": (page - 1) * per_page}
-    entries = tuple(_entry_view(e) for e in connection.execute(_entries_statement(), params))
-    timer = connection.execute(_timer_statement(), {"ticket_id": ticket_id, "viewer_id": viewer_id}).first()
+    params = {
+        "ticket_id": ticket_id,
+        "viewer_id": viewer_id,
+        "limit": per_page,
+        "offset": (page - 1) * per_page,
+    }
+    rows = connection.execute(_entries_statement(), params).all()
+    entries = tuple(_entry_view(e) for e in rows)
+    if rows:
+        totals = rows[0]
+    elif page > 1:  # past the end: no row to carry the totals
+        totals = connection.execute(_totals_statement(), params).one()
+    else:  # no entries at all
+        totals = None
+    timer_id = totals.timer_id if totals is not None else None
+    timer = next((e for e in entries if e.id == timer_id), None)
+    if timer_id is not None and timer is None:  # on another page of the list
+        timer = _entry_view(connection.execute(_entry_statement(), {"entry_id": timer_id}).one())
     bank = None
     if row.bank_id is not None:
         bank = Bank(row.bank_id, row.owner_name, row.plan_name, row.balance)
@@ -221,8 +247,8 @@ def ticket_credits(ticket_id, viewer_id, page=1, per_page=25):
         paid=int(row.paid or 0),
         bills_time=bool(bank and row.credits_enabled and row.billing_mode == BILLING_TIME),
         low_alert=LowAlert(row.alert) if bank and row.low_stage > 0 and row.alert is not None else None,
-        entries=Page(entries, page, per_page, totals.count),
-        time_billed=int(totals.billed),
-        total_minutes=int(totals.minutes),
-        timer=_entry_view(timer) if timer is not None else None,
+        entries=Page(entries, page, per_page, totals.total_count if totals is not None else 0),
+        time_billed=int(totals.total_billed) if totals is not None else 0,
+        total_minutes=int(totals.total_minutes) if totals is not None else 0,
+        timer=timer,
     )
