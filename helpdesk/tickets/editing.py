@@ -23,6 +23,7 @@ from helpdesk.extensions import db
 from helpdesk.tickets import lifecycle as tickets
 from helpdesk.tickets import reply_drafts, sla
 from helpdesk.tickets.models import (
+    IN_TIME,
     OPEN_STATUSES,
     STATUS_LABELS,
     STATUS_RESOLVED,
@@ -296,12 +297,13 @@ def load_for_write(ticket_id):
 
 
 def conversation(ticket):
-    """Every message with its author and attachments (agents see internal notes), in two queries."""
+    """Every message with its author and attachments (agents see internal notes), in time order,
+    in two queries."""
     return db.session.scalars(
         select(Message)
         .where(Message.ticket_id == ticket.id)
         .options(person(Message.author), selectinload(Message.attachments))
-        .order_by(Message.id)
+        .order_by(*IN_TIME)
     ).all()
 
 

@@ -15,6 +15,7 @@ from helpdesk.formfields import parse_id
 from helpdesk.querying import add_unless_twin, column_rows
 from helpdesk.tickets import drafts, round_robin, search, sla, uploads
 from helpdesk.tickets.models import (
+    IN_TIME,
     OPEN_STATUSES,
     SOURCE_CREDITS,
     STATUS_CLOSED,
@@ -539,7 +540,8 @@ def description_files(ticket):
 
 
 def conversation_for(user, ticket, latest=None):
-    """(the messages `user` may read, in order, how many earlier ones are left out): internal
+    """(the messages `user` may read, in time order (IN_TIME: merged messages among the
+    others by when they were written), how many earlier ones are left out): internal
     notes only for agents; what was paid or refunded (system messages of source "credits") only
     for those who may see the ticket's charges. With `latest` (a number), only the latest that
     many (tickets/thread_window.py), read by one statement that also counts them all: a ticket of
@@ -548,7 +550,7 @@ def conversation_for(user, ticket, latest=None):
         select(Message, func.count().over().label("total"))
         .where(*_readable_by(user, ticket))
         .options(person(Message.author), selectinload(Message.attachments))
-        .order_by(Message.id.desc())
+        .order_by(*(column.desc() for column in IN_TIME))
     )
     if latest is not None:
         query = query.limit(latest)

@@ -264,7 +264,10 @@ class Ticket(db.Model):
     category = relationship("Category", lazy="joined")
     priority = relationship("Priority", lazy="joined")
     messages = relationship(
-        "Message", back_populates="ticket", order_by="Message.id", cascade="all, delete-orphan"
+        "Message",
+        back_populates="ticket",
+        order_by="(Message.created_at, Message.id)",
+        cascade="all, delete-orphan",
     )
     attachments = relationship("Attachment", back_populates="ticket", order_by="Attachment.id")
     tags = relationship(
@@ -292,10 +295,14 @@ class Message(db.Model):
     """A public reply or an internal note on a ticket."""
 
     __tablename__ = "messages"
-    __table_args__ = (UniqueConstraint("author_id", "submission_key"),)
+    __table_args__ = (
+        UniqueConstraint("author_id", "submission_key"),
+        # A ticket's conversation in time order (IN_TIME), read from either end (the latest window)
+        Index("ix_messages_ticket_time", "ticket_id", "created_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     body: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str | None] = mapped_column(Text)  # see stored_html_of: written with the body
@@ -310,6 +317,11 @@ class Message(db.Model):
     author = relationship("User", lazy="joined")
     attachments = relationship("Attachment", back_populates="message", order_by="Attachment.id")
 
+
+# A conversation's order: when each message was written, the id between messages of the same
+# time. Not the id alone: a duplicate's messages merged into a ticket (tickets/merging.py), its
+# description among them, keep their times, and the description gets a new id.
+IN_TIME = (Message.created_at, Message.id)
 
 search.install(Ticket.__table__, Message.__table__)  # each ticket's search documents (models/search.py)
 

@@ -144,8 +144,10 @@ class Seen:
 
 
 def seen_on_page(ticket, conversation):
-    """The Seen of a ticket page built from this TicketView and its messages."""
-    return Seen(ticket.version, conversation[-1].id if conversation else 0)
+    """The Seen of a ticket page built from this TicketView and its messages: the ticket's highest
+    message id, not the last shown (merged messages are shown by their time, and a window of the
+    latest may leave out the newest id)."""
+    return Seen(ticket.version, max([ticket.newest_message_id, *(m.id for m in conversation)]))
 
 
 NEWER_MESSAGES = (

@@ -28,6 +28,7 @@ from helpdesk.accounts.models import (
 from helpdesk.extensions import db
 from helpdesk.tickets import editing
 from helpdesk.tickets.models import (
+    IN_TIME,
     OPEN_STATUSES,
     STATUS_LABELS,
     Attachment,
@@ -99,6 +100,9 @@ class TicketView:
     tags: tuple
     attachments: tuple  # the files sent with the description (message_id None)
     merged_into_id: int | None = None  # a merged duplicate: its conversation goes on there
+    # The highest message id (see with_conversation): not the last message shown when messages
+    # were merged in (the conversation is in time order), yet where the live notice starts.
+    newest_message_id: int = 0
 
     @property
     def is_open(self):
@@ -179,9 +183,16 @@ def _ticket_statement():
 
 
 def _messages_of_ticket(*extra):
-    """The ticket's messages with their authors (and `extra` columns), unordered."""
+    """The ticket's messages with their authors, the ticket's highest message id (counted before
+    any LIMIT) and `extra` columns, unordered."""
     columns = (Message.id, Message.body, Message.body_html, Message.internal, Message.created_at)
-    columns += (Message.author_id, User.name, User.email, User.role)
+    columns += (
+        Message.author_id,
+        User.name,
+        User.email,
+        User.role,
+        func.max(Message.id).over().label("newest"),
+    )
     return (
         select(*columns, *extra)
         .outerjoin(User, User.id == Message.author_id)
@@ -191,7 +202,9 @@ def _messages_of_ticket(*extra):
 
 @functools.cache
 def _messages_statement():
-    return _messages_of_ticket().order_by(Message.id)
+    """In time order (IN_TIME): messages merged in from a duplicate keep their times but
+    have newer ids (ix_messages_ticket_time reads it in that order)."""
+    return _messages_of_ticket().order_by(*IN_TIME)
 
 
 @functools.cache
@@ -200,7 +213,7 @@ def _latest_messages_statement():
     (counted before the LIMIT: one statement for the window and what it leaves out)."""
     return (
         _messages_of_ticket(func.count().over().label("total"))
-        .order_by(Message.id.desc())
+        .order_by(*(column.desc() for column in IN_TIME))
         .limit(bindparam("shown"))
     )
 
@@ -208,8 +221,9 @@ def _latest_messages_statement():
 @functools.cache
 def _files_statement(shown_only=False):
     """The ticket's files; `shown_only`: those of its description and of the messages from the
-    bind parameter `first` on (a long conversation's window is its latest messages, so every
-    message from the window's first is shown: not the files of every earlier message)."""
+    bind parameter `first` (the lowest id the window shows) on: a long conversation's window is
+    its latest messages, so not the files of every earlier message (those of a message merged in,
+    outside the window but with a newer id, are read and left out)."""
     condition = Attachment.ticket_id == TICKET_ID
     if shown_only:
         condition = condition & (
@@ -263,10 +277,10 @@ def ticket_view(ticket_id):
 
 
 def with_conversation(ticket, latest=None):
-    """(the ticket with its description's files, its messages with their authors and files, how
-    many earlier messages are left out): agents see internal notes too. With `latest` (a number),
-    only the latest that many messages, in their order, and only their files; else every one. Two
-    queries, whatever the number of messages and files."""
+    """(the ticket with its description's files and highest message id, its messages in time order
+    with their authors and files, how many earlier messages are left out): agents see internal
+    notes too. With `latest` (a number), only the latest that many messages, in their order, and
+    only their files; else every one. Two queries, whatever the number of messages and files."""
     earlier = 0
     if latest is None:
         rows = _run(_messages_statement(), ticket.id).all()
@@ -278,7 +292,7 @@ def with_conversation(ticket, latest=None):
         ).all()
         earlier = rows[0].total - len(rows) if rows else 0
         rows.reverse()
-        shown = {"ticket_id": ticket.id, "first": rows[0].id if rows else 0}
+        shown = {"ticket_id": ticket.id, "first": min((row.id for row in rows), default=0)}
         files = [File(*row) for row in connection.execute(_files_statement(shown_only=True), shown)]
     by_message = {}
     for item in files:
@@ -296,7 +310,12 @@ def with_conversation(ticket, latest=None):
         )
         for row in rows
     ]
-    return replace(ticket, attachments=tuple(f for f in files if f.message_id is None)), messages, earlier
+    described = replace(
+        ticket,
+        attachments=tuple(f for f in files if f.message_id is None),
+        newest_message_id=rows[0].newest if rows else 0,
+    )
+    return described, messages, earlier
 
 
 HISTORY_EXCERPT = 20  # changes shown beside the conversation; the history page has them all

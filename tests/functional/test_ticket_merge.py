@@ -464,3 +464,59 @@ def test_an_unanswered_duplicate_of_a_member_is_refunded_to_the_organization_ban
     _merge(client, duplicate, kept.id)
     assert balance_of(account) == 1000
     assert fresh(kept.id).priority.name == "High" and fresh(kept.id).paid_credits == 0
+
+
+def _merged_conversation(make, desk):
+    """The desk's IT ticket answered half an hour ago, and a duplicate opened two hours ago and
+    answered an hour ago, merged into it: written in that order, the ids are not the times."""
+    now = utcnow()
+    kept = desk.it_ticket
+    kept.created_at = now - timedelta(hours=3)
+    make.message(kept, desk.tech_it, "Kept reply here").created_at = now - timedelta(minutes=30)
+    duplicate = _twin(make, desk, body="Duplicate description here", created_at=now - timedelta(hours=2))
+    make.message(duplicate, desk.tech_it, "Duplicate reply here").created_at = now - timedelta(hours=1)
+    db.session.commit()
+    merging.merge(duplicate, kept, desk.tech_it)
+    db.session.commit()
+    return kept
+
+
+def _order(page):
+    return re.findall(r"(Duplicate description|Duplicate reply|Kept reply) here", page)
+
+
+CHRONOLOGICAL = ["Duplicate description", "Duplicate reply", "Kept reply"]
+
+
+def test_merged_messages_take_their_place_in_time_on_both_pages(client, login, make, desk):
+    kept = _merged_conversation(make, desk)
+    login(desk.tech_it)
+    assert _order(client.get(f"/agent/tickets/{kept.id}").get_data(as_text=True)) == CHRONOLOGICAL
+    login(desk.requester)
+    assert _order(client.get(f"/portal/tickets/{kept.id}").get_data(as_text=True)) == CHRONOLOGICAL
+
+
+def test_the_latest_messages_window_counts_merged_messages_by_their_time(
+    app, client, login, make, desk, monkeypatch
+):
+    monkeypatch.setitem(app.config, "THREAD_RECENT_MESSAGES", 2)
+    monkeypatch.setitem(app.extensions, "helpdesk_deployment", ("test", "THREAD_RECENT_MESSAGES=2"))
+    kept = _merged_conversation(make, desk)
+    for who, url in (
+        (desk.tech_it, f"/agent/tickets/{kept.id}"),
+        (desk.requester, f"/portal/tickets/{kept.id}"),
+    ):
+        login(who)
+        page = client.get(url).get_data(as_text=True)
+        assert _order(page) == CHRONOLOGICAL[1:] and "Show the 1 earlier message" in page
+        assert _order(client.get(f"{url}?thread=all").get_data(as_text=True)) == CHRONOLOGICAL
+    # The agent's page does not take the merged description, newest by id, for a new reply.
+    login(desk.tech_it)
+    for url in (f"/agent/tickets/{kept.id}", f"/agent/tickets/{kept.id}?thread=all"):
+        page = client.get(url).get_data(as_text=True)
+        seen = {
+            name: re.search(rf'name="{name}" value="(\d+)"', page).group(1)
+            for name in ("seen_version", "seen_message")
+        }
+        notice = client.post(f"/agent/tickets/{kept.id}/presence", data=seen, headers=HTMX)
+        assert notice.status_code == 200 and "replied" not in notice.get_data(as_text=True)
