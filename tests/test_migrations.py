@@ -342,10 +342,16 @@ def test_the_search_prefix_indexes_keep_every_document_both_ways(tmp_path):
 
     app = create_app(make_test_config(f"sqlite:///{tmp_path}/prefix.sqlite3", str(tmp_path)))
     with app.app_context():
-        upgrade(revision="0051")  # the models' tables are 0051's: 0052 changes only the FTS5 tables
+        upgrade(revision="0051")  # 0052 changes only the FTS5 tables; messages as 0051 has them
         ticket = factories.ticket(subject="Printer jams", body="On the second floor.")
-        db.session.add(Message(ticket=ticket, body="Reply from Paris", internal=False))
-        db.session.add(Message(ticket=ticket, body="Note about zanzibar", internal=True))
+        for body, internal in (("Reply from Paris", False), ("Note about zanzibar", True)):
+            db.session.execute(
+                text(
+                    "INSERT INTO messages (ticket_id, body, internal, source, created_at)"
+                    " VALUES (:ticket, :body, :internal, 'web', CURRENT_TIMESTAMP)"
+                ),
+                {"ticket": ticket.id, "body": body, "internal": internal},
+            )
         db.session.commit()
         ticket_id = ticket.id
 
@@ -379,4 +385,47 @@ def test_the_search_prefix_indexes_keep_every_document_both_ways(tmp_path):
         assert not any("prefix" in sql for sql in table_sql())
         assert found("quo pa", False) == found("z") == ["Printer jams"]
         db.session.remove()
+        db.engine.dispose()
+
+
+def test_messages_written_before_the_sequence_number_as_their_ids_did(empty_database_url, tmp_path):
+    """Migration 0055: every message already there gets its id as its sequence (the order an API
+    client read by `after`), so `after_sequence` goes on from a cursor taken by id; a message
+    written afterwards numbers after them; the downgrade drops the column."""
+    from sqlalchemy import text
+
+    from helpdesk.tickets.models import Message
+
+    app = create_app(make_test_config(empty_database_url, str(tmp_path)))
+    with app.app_context():
+        upgrade(revision="0054")
+        with db.engine.begin() as conn:
+            for statement in (
+                *A_CUSTOMER_A_CATEGORY_A_PRIORITY,
+                "INSERT INTO tickets (subject, body, requester_id, category_id, priority_id, status, "
+                "created_at, updated_at, due_at, version) SELECT 'Printer jams', 'It jams', u.id, c.id, "
+                "p.id, 'new', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 1 "
+                "FROM users u, categories c, priorities p",
+                *(
+                    "INSERT INTO messages (ticket_id, body, internal, source, created_at) "
+                    f"SELECT id, 'Reply {n}', false, 'web', CURRENT_TIMESTAMP FROM tickets"
+                    for n in (1, 2)
+                ),
+            ):
+                conn.execute(text(statement))
+
+        def numbers():
+            with db.engine.connect() as conn:
+                return conn.execute(text("SELECT id, sequence FROM messages ORDER BY id")).all()
+
+        upgrade()
+        assert [tuple(row) for row in numbers()] == [(1, 1), (2, 2)]
+        ticket_id = db.session.scalar(text("SELECT id FROM tickets"))
+        db.session.add(Message(ticket_id=ticket_id, body="Reply 3", internal=False))
+        db.session.commit()
+        assert numbers()[-1].sequence == 3
+        db.session.remove()
+        downgrade(revision="0054")
+        with db.engine.connect() as conn:
+            assert "sequence" not in conn.execute(text("SELECT * FROM messages")).keys()
         db.engine.dispose()

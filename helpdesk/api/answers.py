@@ -91,20 +91,23 @@ def if_match_version(current, noun="ticket"):
     return int(values[0])
 
 
-def page_url(endpoint, after, **args):
-    """The address of the page after `after`, keeping the other arguments (defaults left out)."""
-    return url_for(endpoint, **{k: v for k, v in args.items() if v not in (None, "", False)}, after=after)
+def page_url(endpoint, after, *, cursor="after", **args):
+    """The address of the page after `after` (the argument `cursor`), keeping the other arguments
+    (defaults left out)."""
+    kept = {k: v for k, v in args.items() if v not in (None, "", False)}
+    return url_for(endpoint, **kept, **{cursor: after})
 
 
-def keyset_page(statement, query, out, endpoint, *, key=lambda item: item.id, **args):
+def keyset_page(statement, query, out, endpoint, *, key=lambda item: item.id, cursor="after", **args):
     """(items, next address) of one page: `statement` (already after the cursor and in order)
     read for one row more than `query.limit`, each row given by `out`; `next` is the address of the
-    page after the last item (its cursor `key(item)`), or None on the last page."""
+    page after the last item (its cursor `key(item)`, as the argument `cursor`), or None on the
+    last page."""
     found = db.session.scalars(statement.limit(query.limit + 1)).all()
     items = [out(row) for row in found[: query.limit]]
     if len(found) <= query.limit:
         return items, None
-    return items, page_url(endpoint, key(items[-1]), limit=query.limit, **args)
+    return items, page_url(endpoint, key(items[-1]), cursor=cursor, limit=query.limit, **args)
 
 
 def create(service, render, *, payload, files=(), visible=None):

@@ -24,6 +24,7 @@ READ, WRITE = ("tickets", "read"), ("tickets", "write")
 def message_out(message):
     return schemas.MessageOut(
         id=message.id,
+        sequence=message.sequence,
         author=named(message.author),
         body=message.body,
         internal=message.internal,
@@ -47,24 +48,37 @@ def message_out(message):
     summary="List a ticket's messages",
     tag="messages",
     scope=READ,
-    query=schemas.PageQuery,
+    query=schemas.MessagePageQuery,
     response=schemas.MessageList,
     errors=(404, 422),
 )
 def list_messages(ticket_id, query):
-    """The conversation, oldest first, a page at a time; internal notes only for agents."""
+    """The conversation, a page at a time; internal notes only for agents. By id with `after`
+    (oldest first), or, with `after_sequence`, in the order the messages reached the ticket: what
+    a client that polls for new messages follows, since a duplicate merged into the ticket brings
+    messages whose ids are older than the ones it read (their sequences are newer)."""
     ticket = visible_ticket(ticket_id)
+    by_sequence = query.after_sequence is not None
+    if by_sequence and query.after:
+        message = "Give after_sequence or after, not both."
+        raise ApiProblem(422, message, errors=[{"field": "after_sequence", "message": message}])
     statement = (
         select(Message)
-        .where(Message.ticket_id == ticket.id, Message.id > query.after)
+        .where(Message.ticket_id == ticket.id)
         .options(editing.person(Message.author), selectinload(Message.attachments))
-        .order_by(Message.id)
     )
+    if by_sequence:
+        statement = statement.where(Message.sequence > query.after_sequence).order_by(Message.sequence)
+    else:
+        statement = statement.where(Message.id > query.after).order_by(Message.id)
     if not policy.can_see_internal(current_user, ticket):
         statement = statement.where(Message.internal.is_(False))
         if not policy.can_see_ticket_charges(current_user, ticket):  # what the requester paid
             statement = statement.where(Message.source != SOURCE_CREDITS)
-    items, following = keyset_page(statement, query, message_out, "api.list_messages", ticket_id=ticket.id)
+    items, following = keyset_page(
+        statement, query, message_out, "api.list_messages", ticket_id=ticket.id,
+        **({"key": lambda item: item.sequence, "cursor": "after_sequence"} if by_sequence else {}),
+    )  # fmt: skip
     return respond(schemas.MessageList(items=items, next=following))
 
 

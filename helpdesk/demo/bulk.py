@@ -255,6 +255,8 @@ def _add_conversations(rng, stories, ids, messages_per_ticket, note_share, tag_s
         written = stories_.conversation(
             rng, ids[key], category, user_id, assignee, times, agent_at, messages_per_ticket, note_share
         )
+        for sequence, row in enumerate(written, 1):  # Message.sequence, which a Core INSERT skips
+            row["sequence"] = sequence
         messages += written
         notes += sum(m["internal"] for m in written)
         tags += stories_.tags(rng, ids[key], category, tag_share)

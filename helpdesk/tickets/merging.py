@@ -22,7 +22,7 @@ assignee when it has none and they may work it. Each change has its history entr
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from helpdesk import events, policy
 from helpdesk.accounts.models import AGENT_ROLES, User
@@ -31,6 +31,7 @@ from helpdesk.errors import NotFound, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.tickets import lifecycle
 from helpdesk.tickets.models import (
+    IN_TIME,
     STATUS_CLOSED,
     STATUS_RESOLVED,
     STATUS_WAITING,
@@ -38,6 +39,7 @@ from helpdesk.tickets.models import (
     Message,
     Subscription,
     Ticket,
+    next_sequence,
 )
 
 MAX_CHAIN = 20
@@ -203,7 +205,21 @@ def merge(duplicate, kept, actor):
     )
     db.session.add(description)
     db.session.flush()
-    db.session.execute(update(Message).where(Message.ticket_id == duplicate.id).values(ticket_id=kept.id))
+    # The moved messages come after every message of the kept ticket in its sequence, in their
+    # time order: an API client reading after the sequence it saw gets them (their ids are older).
+    moving = db.session.scalars(
+        select(Message.id).where(Message.ticket_id == duplicate.id).order_by(*IN_TIME)
+    ).all()
+    if moving:
+        connection = db.session.connection()
+        first = next_sequence(connection, kept.id, len(moving))
+        connection.execute(
+            update(Message.__table__).where(Message.__table__.c.id == bindparam("moved")),
+            [{"moved": mid, "ticket_id": kept.id, "sequence": first + n} for n, mid in enumerate(moving)],
+        )
+        moved = set(moving)
+        for item in [m for m in db.session.identity_map.values() if isinstance(m, Message) and m.id in moved]:
+            db.session.expire(item)  # read again with its new ticket and sequence
     # The files sent with the duplicate's description go with it, now a message: left without a
     # message they would be listed under the kept ticket's own description, as its requester's.
     db.session.execute(

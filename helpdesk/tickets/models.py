@@ -1,10 +1,23 @@
 """Tickets and what hangs off them: categories, priorities, messages, attachments, tags, history."""
 
-from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint, event, inspect, text
+from sqlalchemy import (
+    Date,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+    func,
+    inspect,
+    select,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from helpdesk.dbtypes import UTCDateTime, utcnow
 from helpdesk.extensions import db
+from helpdesk.querying import transaction_info
 from helpdesk.rendering import stored_html
 from helpdesk.tickets import search_schema as search
 
@@ -299,6 +312,8 @@ class Message(db.Model):
         UniqueConstraint("author_id", "submission_key"),
         # A ticket's conversation in time order (IN_TIME), read from either end (the latest window)
         Index("ix_messages_ticket_time", "ticket_id", "created_at", "id"),
+        # Each message's place in its ticket's feed (`sequence`): the API's after_sequence cursor
+        Index("uq_messages_ticket_sequence", "ticket_id", "sequence", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -312,6 +327,10 @@ class Message(db.Model):
     source: Mapped[str] = mapped_column(String(20), default="web")
     submission_key: Mapped[str | None] = mapped_column(String(64))  # a resent form adds nothing
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    # The order in which messages reached this ticket, committed in that order (next_sequence):
+    # written, or moved here by a merge (a merged message's id is older than the kept ticket's
+    # latest, its sequence newer). Set on every insert; NULL only for a row a Core INSERT skipped.
+    sequence: Mapped[int | None] = mapped_column()
 
     ticket = relationship("Ticket", back_populates="messages")
     author = relationship("User", lazy="joined")
@@ -536,3 +555,31 @@ def stored_html_of(mapper, connection, target):
 for _model in (Ticket, Message):
     event.listen(_model, "before_insert", stored_html_of)
     event.listen(_model, "before_update", stored_html_of)
+
+
+SEQUENCE_LOCK = 0x6D736773  # pg_advisory_xact_lock's first key: a ticket's message sequence
+SEQUENCES_GIVEN = "message_sequences"  # transaction_info(): ticket id -> the last sequence given
+
+
+def next_sequence(connection, ticket_id, count=1):
+    """The first of `count` new sequence numbers of `ticket_id`'s messages (Message.sequence).
+    Until commit, the transaction holds the ticket's sequence lock (PostgreSQL: an advisory lock
+    on the ticket that only this takes; SQLite writers are serialised by BEGIN IMMEDIATE), so the
+    next writer of a message to the ticket waits and numbers after it: sequences are committed in
+    their order, and a reader that saw sequence n never sees a smaller one appear later (an id can:
+    a merge moves older messages, and concurrent inserts commit in any order)."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(select(func.pg_advisory_xact_lock(SEQUENCE_LOCK, ticket_id)))
+    latest = connection.scalar(select(func.max(Message.sequence)).where(Message.ticket_id == ticket_id))
+    # One flush numbers all its messages before it inserts any (a ticket written with its
+    # messages): what this transaction gave out counts too.
+    given = transaction_info().setdefault(SEQUENCES_GIVEN, {})
+    first = max(latest or 0, given.get(ticket_id, 0)) + 1
+    given[ticket_id] = first + count - 1
+    return first
+
+
+@event.listens_for(Message, "before_insert")
+def _number_message(mapper, connection, target):
+    if target.sequence is None:
+        target.sequence = next_sequence(connection, target.ticket_id)

@@ -50,6 +50,7 @@ def message(item):
         "object": "message",
         "id": item.id,
         "ticket_id": item.ticket_id,
+        "sequence": item.sequence,  # the API's after_sequence cursor
         "internal": bool(item.internal),
         "author": person(item.author),
         "body": item.body,

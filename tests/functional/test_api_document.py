@@ -108,7 +108,7 @@ COMPONENTS = {
 }  # fmt: skip
 ADDED = {
     "ArticleFilesIn", "ArticleFileOut", "ArticleFileList", "ArticleFilesAdded", "RevisionSummary",
-    "RevisionList", "Revision", "RevisionRestored",
+    "RevisionList", "Revision", "RevisionRestored", "MessagePageQuery",
 }  # fmt: skip
 
 

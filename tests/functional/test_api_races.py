@@ -70,3 +70,24 @@ def test_the_rate_limit_holds_under_a_burst(app, desk, monkeypatch):
     headers = bearer(desk.requester)
     answers = together(app, lambda client: client.get("/api/v1/tickets", headers=headers).status_code)
     assert sorted(answers) == [200] * 5 + [429] * (THREADS - 5)
+
+
+def test_replies_sent_at_once_to_one_ticket_each_get_their_own_sequence(app, desk):
+    """Each message takes the ticket's next sequence under the ticket's sequence lock: eight
+    replies at once are all posted (none refused by the unique sequence), numbered 1 to 8."""
+    url = f"/api/v1/tickets/{desk.it_ticket.id}/messages"
+    headers = bearer(desk.requester)
+
+    def send(client):
+        return client.post(
+            url, json={"body": f"At once {threading.get_ident()}"}, headers=headers
+        ).status_code
+
+    assert together(app, send) == [201] * THREADS
+    db.session.expire_all()
+    sequences = db.session.scalars(
+        select(Message.sequence).where(Message.ticket_id == desk.it_ticket.id).order_by(Message.sequence)
+    ).all()
+    assert sequences == list(range(1, THREADS + 1))
+    listed = app.test_client().get(f"{url}?after_sequence=0", headers=headers).get_json()["items"]
+    assert [m["sequence"] for m in listed] == sequences

@@ -288,6 +288,40 @@ def test_messages_are_paginated(client, desk, make):
     assert bodies == [f"Message {n}" for n in range(5)]
 
 
+def test_a_client_polling_by_sequence_gets_the_messages_a_merge_brings(client, desk, make):
+    """A duplicate's messages keep their ids, older than what the client read of the kept ticket:
+    by `after` it would never see them; by `after_sequence` they come next, in their order."""
+    from helpdesk.tickets import merging
+
+    duplicate = make.ticket(
+        subject="VPN again", body="Duplicate description", requester=desk.requester,
+        category=desk.it, priority=desk.ref.priorities["Normal"],
+    )  # fmt: skip
+    make.message(duplicate, desk.tech_it, "Duplicate reply")  # an id older than the kept reply's
+    make.message(desk.it_ticket, desk.tech_it, "Kept reply")
+    db.session.commit()
+    headers, url = bearer(desk.requester), f"/api/v1/tickets/{desk.it_ticket.id}/messages"
+    read = client.get(f"{url}?after_sequence=0", headers=headers).get_json()["items"]
+    assert [m["body"] for m in read] == ["Kept reply"]
+    by_id, by_sequence = read[-1]["id"], read[-1]["sequence"]
+
+    merging.merge(duplicate, desk.it_ticket, desk.tech_it)
+    db.session.commit()
+    since = client.get(f"{url}?after={by_id}", headers=headers).get_json()["items"]
+    assert "Duplicate reply" not in [m["body"] for m in since]  # by id, as ever: its id is older
+    page = client.get(f"{url}?after_sequence={by_sequence}&limit=1", headers=headers).get_json()
+    bodies = [m["body"] for m in page["items"]]
+    while page["next"]:
+        assert "after_sequence=" in page["next"] and "limit=1" in page["next"]
+        page = client.get(page["next"], headers=headers).get_json()
+        bodies += [m["body"] for m in page["items"]]
+    assert len(bodies) == 2 and "Duplicate description" in bodies[0] and bodies[1] == "Duplicate reply"
+    later = client.get(f"{url}?after_sequence={by_sequence + 2}", headers=headers).get_json()["items"]
+    assert later == []
+    both = client.get(f"{url}?after_sequence=1&after=1", headers=headers)
+    assert is_problem(both, 422) and both.get_json()["errors"][0]["field"] == "after_sequence"
+
+
 def test_routing_errors_are_problems_too(client, desk):
     headers = bearer(desk.requester)
     assert is_problem(client.get("/api/v1/nowhere", headers=headers), 404)

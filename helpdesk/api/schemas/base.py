@@ -30,6 +30,25 @@ class PageQuery(Query):
     limit: Limit = 25
 
 
+class MessagePageQuery(PageQuery):
+    """A ticket's messages by id (`after`, as ever), or by sequence (`after_sequence`): the order
+    in which they reached the ticket, so a client polling with the last sequence it read also gets
+    the messages a merge moved in, whose ids are older."""
+
+    after_sequence: Annotated[
+        int | None,
+        Field(
+            ge=0,
+            le=2**31 - 1,
+            description=(
+                "The messages whose `sequence` is greater, in sequence order (the `next` link"
+                " carries it on). Poll with the last `sequence` read: it misses no message, also"
+                " those merged in from a duplicate, whose ids are older. Not with `after`."
+            ),
+        ),
+    ] = None
+
+
 class Named(Output):
     id: int
     name: str

@@ -130,6 +130,12 @@ class AttachmentOut(Output):
 
 class MessageOut(Output):
     id: int
+    # The message's place in its ticket's feed, committed in that order: a message merged in from
+    # a duplicate keeps its (older) id but gets the next sequence (`after_sequence`)
+    sequence: int | None = Field(
+        description="Where the message reached its ticket: the `after_sequence` cursor. Grows with"
+        " each message written to the ticket or merged into it from a duplicate."
+    )
     author: Named | None
     body: str
     internal: bool
