@@ -99,7 +99,9 @@ class Config:
     WEBHOOK_MAX_ATTEMPTS = 14  # spans a day with the backoff below; then failed ("Redeliver" queues it)
     WEBHOOK_BACKOFF_SECONDS = 60  # 1 min, 2, 4, ... capped below
     WEBHOOK_BACKOFF_MAX_SECONDS = 4 * 3600
-    WEBHOOK_LEASE_SECONDS = 120  # a claimed delivery whose worker died is tried again after this
+    # A claimed delivery whose worker died is tried again after this, beyond the batch's attempts
+    # (webhooks.delivery.lease: WEBHOOK_WORKER_BATCH x WEBHOOK_TIMEOUT_SECONDS + this)
+    WEBHOOK_LEASE_SECONDS = 120
     WEBHOOK_DISABLE_AFTER_HOURS = 24  # every attempt failed this long: the endpoint is disabled
     WEBHOOK_WORKER_BATCH = 20
 

@@ -10,7 +10,7 @@ import time
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from helpdesk.accounts.users import active_admins
 from helpdesk.dbtypes import utcnow
@@ -38,12 +38,24 @@ def backoff(attempts):
     return timedelta(seconds=min(seconds, cfg["WEBHOOK_BACKOFF_MAX_SECONDS"]))
 
 
+def lease(count):
+    """How long a claim holds `count` deliveries: the batch's worst case, each attempt taking the
+    whole WEBHOOK_TIMEOUT_SECONDS one after the other, then WEBHOOK_LEASE_SECONDS more (the name
+    lookup and the outcome's commit beside each attempt's clock, and the wait before a dead
+    worker's deliveries go again). A fixed WEBHOOK_LEASE_SECONDS alone (120 s) ended while a batch
+    of 20 slow receivers (20 x 5 s, plus their lookups and commits) was still being sent, and a
+    second worker claimed and sent the rest again."""
+    cfg = current_app.config
+    return timedelta(seconds=count * cfg["WEBHOOK_TIMEOUT_SECONDS"] + cfg["WEBHOOK_LEASE_SECONDS"])
+
+
 def claim_due(now=None, limit=None):
     """Claim due deliveries of enabled endpoints and commit the claim; returns what to send.
 
     Guarantees: two workers never claim the same row (FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite
     serialises writers at BEGIN IMMEDIATE); a claim counts an attempt and moves next_attempt_at
-    past a lease, so a delivery whose worker died is tried again later, with the same event id.
+    past the batch's `lease`, so a delivery whose worker died is tried again later, with the same
+    event id. Each row comes with its attempt number, the claim `renew` checks before sending.
     """
     now = now or utcnow()
     cfg = current_app.config
@@ -60,14 +72,35 @@ def claim_due(now=None, limit=None):
     )
     if db.session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=WebhookDelivery)
+    rows = db.session.scalars(query).all()
     claimed = []
-    for row in db.session.scalars(query).all():
+    for row in rows:
         row.attempts += 1
-        row.next_attempt_at = now + timedelta(seconds=cfg["WEBHOOK_LEASE_SECONDS"])
+        row.next_attempt_at = now + lease(len(rows))
         endpoint = row.endpoint
-        claimed.append((row.id, endpoint.url, endpoint.secret, row.body, row.event_id, row.event_type))
+        claimed.append(
+            (row.id, row.attempts, endpoint.url, endpoint.secret, row.body, row.event_id, row.event_type)
+        )
     db.session.commit()
     return claimed
+
+
+def renew(delivery_id, attempt, now):
+    """Just before a claimed delivery is sent: hold it for this one attempt (`lease(1)` from now)
+    if the claim is still this worker's, and say so. It is not when the batch outlasted its lease
+    and another worker claimed the delivery since (its attempt number moved on), or it was
+    delivered, failed or deleted meanwhile: that worker sends it, this one must not send it again."""
+    held = db.session.execute(
+        update(WebhookDelivery)
+        .where(
+            WebhookDelivery.id == delivery_id,
+            WebhookDelivery.attempts == attempt,
+            WebhookDelivery.status == DELIVERY_QUEUED,
+        )
+        .values(next_attempt_at=now + lease(1))
+    ).rowcount
+    db.session.commit()
+    return held == 1
 
 
 def send(url, secret, body, event_id, event_type):
@@ -176,7 +209,15 @@ def disable_failing(endpoint, last_error):
 def process_due(now=None, limit=None):
     """Send what is due now; returns counts {"webhooks delivered", "webhooks deferred", "webhooks failed"}."""
     counts = {"webhooks delivered": 0, "webhooks deferred": 0, "webhooks failed": 0}
-    for delivery_id, url, secret, body, event_id, event_type in claim_due(now, limit):
+    for delivery_id, attempt, url, secret, body, event_id, event_type in claim_due(now, limit):
+        if not renew(delivery_id, attempt, now or utcnow()):
+            log.warning(
+                "webhook %s (%s) to %s: claimed again by another worker, not sent twice",
+                event_id,
+                event_type,
+                url,
+            )
+            continue
         answer = _send_guarded(url, secret, body, event_id, event_type)
         try:
             status = record(delivery_id, answer, now or utcnow())

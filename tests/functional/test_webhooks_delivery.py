@@ -234,6 +234,67 @@ def test_a_success_after_failures_delivers_and_clears_the_failure_clock(desk, re
     assert endpoint.failing_since is None and endpoint.enabled
 
 
+class SlowReceivers:
+    """Every attempt takes `seconds` on the worker's clock (delivery.utcnow, made a counter here);
+    once the clock passes `second_worker_at`, a second worker's round runs, in the middle of the
+    first worker's batch. Records which event ids were sent, by which worker."""
+
+    def __init__(self, monkeypatch, seconds, second_worker_at):
+        self.start = self.clock = utcnow()
+        self.seconds, self.second_worker_at = seconds, timedelta(seconds=second_worker_at)
+        self.sent, self.worker, self.second_round = [], "first", None
+        monkeypatch.setattr(delivery, "utcnow", lambda: self.clock)
+        monkeypatch.setattr(delivery, "send", self.send)
+
+    def send(self, url, secret, body, event_id, event_type):
+        self.sent.append((self.worker, event_id))
+        self.clock += timedelta(seconds=self.seconds)
+        if self.second_round is None and self.clock - self.start > self.second_worker_at:
+            self.worker, self.second_round = "second", {}  # (not again from its own sends)
+            self.second_round = delivery.process_due()
+            self.worker = "first"
+        return transport.Answer(204, None, self.seconds * 1000)
+
+
+def _twenty_events(desk):
+    endpoint = add_endpoint(desk.admin, "https://hooks.example.com/in", events=["ticket.created"])
+    for n in range(20):
+        _open_ticket(desk, subject=f"Printer {n}")
+    assert len(deliveries(endpoint)) == 20
+    return endpoint
+
+
+def test_a_batch_of_slow_receivers_outlasting_the_old_lease_is_not_sent_twice(app, desk, monkeypatch):
+    """A full batch (WEBHOOK_WORKER_BATCH 20) of receivers that each use the whole 5 s, and 2 s
+    more for the name lookup and the outcome: 140 s. The claim held them 120 s (the old
+    WEBHOOK_LEASE_SECONDS alone), so a second worker's round at 126 s claimed and sent the last
+    two again. The lease covers the batch's worst case: the second round finds nothing due."""
+    assert (app.config["WEBHOOK_WORKER_BATCH"], app.config["WEBHOOK_TIMEOUT_SECONDS"]) == (20, 5)
+    assert app.config["WEBHOOK_LEASE_SECONDS"] == 120
+    _twenty_events(desk)
+    slow = SlowReceivers(monkeypatch, seconds=7, second_worker_at=120)
+    assert delivery.process_due()["webhooks delivered"] == 20
+    ids = [event_id for _worker, event_id in slow.sent]
+    assert len(ids) == 20 and len(set(ids)) == 20  # each event once
+    assert slow.second_round == {"webhooks delivered": 0, "webhooks deferred": 0, "webhooks failed": 0}
+
+
+def test_a_delivery_claimed_again_after_its_lease_is_sent_by_the_new_claim_only(app, desk, monkeypatch):
+    """Receivers far slower than the timeout (30 s each: a lookup that hangs): the batch outlasts
+    even its lease, and a second worker claims what is left. The first worker checks its claim
+    before each attempt and leaves those to it: every event is still sent once."""
+    endpoint = _twenty_events(desk)
+    assert delivery.lease(20) == timedelta(seconds=220)
+    slow = SlowReceivers(monkeypatch, seconds=30, second_worker_at=220)  # the lease: 20 x 5 s + 120 s
+    first_round = delivery.process_due()
+    ids = [event_id for _worker, event_id in slow.sent]
+    assert len(ids) == 20 and len(set(ids)) == 20
+    second = slow.second_round["webhooks delivered"]
+    assert second > 0 and first_round["webhooks delivered"] + second == 20
+    assert {w for w, _ in slow.sent} == {"first", "second"}
+    assert all(row.status == "delivered" for row in deliveries(endpoint))
+
+
 # --- the network rules ---------------------------------------------------------------------------
 
 
