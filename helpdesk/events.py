@@ -63,9 +63,16 @@ agent_access_granted = Event(
     "user, actor: a customer was made a technician or admin. Returns how many ticket subscriptions "
     "each receiver ended (agents follow tickets through their categories, not as subscribers).",
 )
+password_reset_asked = Event(
+    "password_reset_asked",
+    "email: someone asked for a reset link for this (normalised) address, which an account may have "
+    "or not: the request does not look, so it costs the same either way (the mail domain stores the "
+    "request and its worker sends password_reset_requested if an active account has it). Returns "
+    "outbox rows.",
+)
 password_reset_requested = Event(
     "password_reset_requested",
-    "user, url: someone asked for a reset link for an active account. Returns outbox rows.",
+    "user, url: a reset link is to be sent to an active account. Returns outbox rows.",
 )
 account_invited = Event(
     "account_invited",

@@ -216,7 +216,7 @@ def _request_reset(email, address):
     limit = current_app.config["REGISTER_PER_HOUR"]
     message = "Too many reset requests from your network. Try again in an hour."
     throttle.attempt(f"reset:{address or 'unknown'}", limit, timedelta(hours=1), message)
-    return password_reset.request_reset(email)
+    return password_reset.ask_for_reset(email)
 
 
 @bp.route("/reset-password", methods=["GET", "POST"])

@@ -254,6 +254,27 @@ def queue(
     return row
 
 
+def queue_request(kind, to_addr, subject):
+    """Write, in the caller's transaction, a request for mail that only the worker decides on (see
+    notify.address_request): an outbox row of `kind` naming the address someone typed, with no
+    recipient, template or text. It is never sent: the worker's claim replaces it with the mail it
+    comes to, if any (notify.resolve_request); `subject` says so on the admins' outbox page
+    meanwhile. Returns the row (added to the session)."""
+    now = utcnow()
+    row = OutboxMessage(
+        kind=kind,
+        message_id=new_message_id(),
+        to_addr=to_addr.strip().lower(),
+        subject=subject,
+        headers={},
+        status=OUTBOX_QUEUED,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    db.session.add(row)
+    return row
+
+
 def build_email(row):
     """The RFC 5322 message for an outbox row; header values are single lines, names encoded."""
     msg = EmailMessage(policy=email_policy.SMTP)

@@ -40,7 +40,8 @@ def claim_due(now=None, limit=None):
     claim, in the claim's transaction (a mail that cannot be written is marked failed, with why,
     and an admin may retry it). A claim counts an attempt and moves
     next_attempt_at past a lease, so a row whose worker died is retried later with the same
-    Message-ID rather than lost or re-created.
+    Message-ID rather than lost or re-created. A stored request (notify.is_request: an address
+    someone typed for a reset link) is replaced by the mails it comes to, claimed in this batch.
     """
     now = now or utcnow()
     cfg = current_app.config
@@ -53,7 +54,11 @@ def claim_due(now=None, limit=None):
     if db.session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     claimed = []
-    for row in db.session.scalars(query).all():
+    rows = db.session.scalars(query).all()
+    for row in rows:  # grows while it runs: the mails a stored request comes to
+        if notify.is_request(row):  # someone typed an address (a reset link): decide now
+            rows.extend(mail for mail in notify.resolve_request(row) if mail.status == OUTBOX_QUEUED)
+            continue
         row.attempts += 1
         row.next_attempt_at = now + timedelta(seconds=cfg["MAIL_LEASE_SECONDS"])
         reason = notify.withheld(row)  # its recipient may no longer see its ticket: never sent

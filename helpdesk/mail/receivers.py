@@ -55,6 +55,11 @@ def _mails_this_hour(kind, user, *, to_addr=None):
     return db.session.scalar(query)
 
 
+def on_password_reset_asked(email):
+    """Only the address is stored: the worker decides whether it gets a link (notify.resolve_request)."""
+    return notify.address_request(notify.RESET_REQUEST, email)
+
+
 def on_password_reset_requested(user, url):
     """The reset link, unless this address already got RESET_MAILS_PER_HOUR in the last hour."""
     if _mails_this_hour("password_reset", user) >= RESET_MAILS_PER_HOUR:
@@ -223,6 +228,7 @@ RECEIVERS = (
     (events.message_posted, on_message_posted),
     (events.ticket_status_changed, on_status_changed),
     (events.subscriber_added, on_subscriber_added),
+    (events.password_reset_asked, on_password_reset_asked),
     (events.password_reset_requested, on_password_reset_requested),
     (events.account_invited, on_account_invited),
     (events.credit_alert_raised, on_credit_alert),

@@ -14,7 +14,7 @@ from helpdesk.extensions import db
 from helpdesk.mail.models import OutboxMessage
 from tests.functional.test_admin_users import admin as admin  # noqa: PLC0414 - the same fixture
 from tests.functional.test_admin_users import reload
-from tests.mail_support import written
+from tests.mail_support import worker_claims, written
 from tests.markup_checks import markup_problems
 
 HX = {"HX-Request": "true"}
@@ -354,6 +354,7 @@ def test_a_new_address_ends_the_account_s_sessions_and_reset_links(app, client, 
     their_browser = login(carl, as_client=app.test_client())
     assert their_browser.get("/portal/tickets").status_code == 200
     app.test_client().post("/reset-password", data={"email": "carl@example.test"})
+    worker_claims()
     [reset] = written(
         db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "password_reset")).all()
     )

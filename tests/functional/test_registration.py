@@ -14,7 +14,7 @@ from helpdesk.extensions import db
 from helpdesk.mail.models import OutboxMessage
 from helpdesk.tickets import lifecycle as tickets
 from tests.factories import PASSWORD
-from tests.mail_support import written
+from tests.mail_support import worker_claims, written
 
 FORM = {
     "name": "Erin",
@@ -138,6 +138,7 @@ def test_an_unconfirmed_account_gets_no_ticket_mail_until_it_confirms(client, ma
 def test_a_password_reset_confirms_the_address(client):
     register(client)
     client.post("/reset-password", data={"email": "erin@example.com"})
+    worker_claims()
     row = mails("password_reset", "erin@example.com")[-1]
     path = re.search(r"http://[^/\s]+(/reset-password/\S+)", row.body_text).group(1)
     client.post(path, data={"new_password": "a-newer-password", "confirm": "a-newer-password"})
