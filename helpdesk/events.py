@@ -70,6 +70,12 @@ password_reset_asked = Event(
     "request and its worker sends password_reset_requested if an active account has it). Returns "
     "outbox rows.",
 )
+confirmation_link_asked = Event(
+    "confirmation_link_asked",
+    "email: someone asked for a new confirmation link for this (normalised) address, which an "
+    "account awaiting confirmation may have or not: the request does not look (the mail domain "
+    "stores the request, its worker decides). Returns outbox rows.",
+)
 password_reset_requested = Event(
     "password_reset_requested",
     "user, url: a reset link is to be sent to an active account. Returns outbox rows.",

@@ -1,6 +1,7 @@
 """Test helpers for e-mail: an in-process SMTP server (aiosmtpd) and .eml fixtures with placeholders."""
 
 import asyncio
+import re
 import socket
 from contextlib import contextmanager
 from email import policy
@@ -8,9 +9,12 @@ from email.parser import BytesParser
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
+from sqlalchemy import event, select
 
+from helpdesk.extensions import db
 from helpdesk.mail.compose import compose
 from helpdesk.mail.delivery import claim_due
+from helpdesk.mail.models import OutboxMessage
 
 FIXTURES = Path(__file__).parent / "fixtures" / "mail"
 TRUSTED_MTA = "mx.helpdesk.example"  # the authserv-id tests configure as MAIL_TRUSTED_AUTHSERV_ID
@@ -52,6 +56,25 @@ def written(rows):
     for row in rows:
         compose(row)
     return rows
+
+
+def posted_work(client, path, data, status):
+    """What one post does in the database: the text of each SQL statement it runs (the test's
+    savepoint names made alike) and the outbox rows it writes. For pages that must do the same work
+    whatever address they are given (an account's existence must not show in their time)."""
+    seen = []
+
+    def note(_conn, _cursor, statement, *_args):
+        seen.append(re.sub(r"sa_savepoint_\d+", "sa_savepoint", statement))
+
+    before = set(db.session.scalars(select(OutboxMessage.id)))
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        assert client.post(path, data=data).status_code == status
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+    rows = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    return seen, [row for row in rows if row.id not in before]
 
 
 def worker_claims():

@@ -8,17 +8,20 @@ password set through a reset link confirms the address too (the link proved it).
 """
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from helpdesk.accounts import auth
+from helpdesk import events
+from helpdesk.accounts import auth, throttle
 from helpdesk.accounts.models import User
 from helpdesk.accounts.passwords import check_password_rules, dummy_verify
 from helpdesk.dbtypes import utcnow
 from helpdesk.errors import ValidationFailed
 from helpdesk.extensions import db
 
+NOTICES_PER_HOUR = 3  # confirmation links or "someone tried to register" mails one address gets
 EXPIRED = "This confirmation link has expired. Ask for a new one below."
 INVALID = "This confirmation link is not valid. Ask for a new one below."
 
@@ -76,6 +79,24 @@ def confirm(token):
         user.email_confirmed_at = utcnow()
         db.session.flush()
     return user
+
+
+def ask_for_link(email):
+    """Someone asked for a new confirmation link for `email` (/register/resend): store the request,
+    whether or not an account awaits confirmation there (the mail domain's worker decides, with
+    awaiting_confirmation and take_notice). Returns outbox rows.
+
+    Guarantee: the request does not look the account up, so it does the same work (the same
+    statements) for any address: neither its answer nor its time tells whether an account waits.
+    """
+    sent = events.confirmation_link_asked.send(email=auth.normalise_email(email))
+    return [row for rows in sent for row in rows or ()]
+
+
+def take_notice(user):
+    """Count one more mail to `user`'s address about registering (a confirmation link sent again,
+    "someone tried to register"): True while the address is within NOTICES_PER_HOUR an hour."""
+    return throttle.take(f"notice:{user.email}", timedelta(hours=1)) <= NOTICES_PER_HOUR
 
 
 def awaiting_confirmation(email):

@@ -26,8 +26,6 @@ from helpdesk.errors import ValidationFailed
 from helpdesk.mail import notify
 from helpdesk.web import public_url, safe_next
 
-NOTICES_PER_HOUR = 3  # confirmation links or "someone tried to register" mails one address gets
-
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
@@ -110,11 +108,8 @@ def _register(form, address):
     )
     if result.created:
         credits.open_chosen_plan(result.user, form.plan.data)
-        _mail_confirmation(result.user)
-    elif (
-        result.user.active
-        and throttle.take(f"notice:{result.user.email}", timedelta(hours=1)) <= NOTICES_PER_HOUR
-    ):
+        notify.confirmation_link(result.user)
+    elif result.user.active and confirmation.take_notice(result.user):
         notify.existing_account_notice(
             result.user,
             login_url=public_url("accounts.login"),
@@ -123,17 +118,11 @@ def _register(form, address):
     return result
 
 
-def _mail_confirmation(user):
-    url = public_url("accounts.confirm_address", token=confirmation.make_token(user))
-    return notify.address_confirmation(user, url=url, hours=current_app.config["CONFIRM_MAX_AGE_HOURS"])
-
-
 def _resend(email, address):
-    """A new confirmation link for an account still waiting for one (a few an hour at most)."""
+    """A new confirmation link for an account still waiting for one (a few an hour at most): the
+    request stores the address, the mail worker decides (confirmation.ask_for_link)."""
     _limit_registrations(address)
-    user = confirmation.awaiting_confirmation(email)
-    if user is not None and throttle.take(f"notice:{user.email}", timedelta(hours=1)) <= NOTICES_PER_HOUR:
-        _mail_confirmation(user)
+    return confirmation.ask_for_link(email)
 
 
 @bp.route("/register/resend", methods=["GET", "POST"])

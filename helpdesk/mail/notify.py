@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from flask import current_app
 
 from helpdesk import policy
+from helpdesk.accounts import confirmation, permissions
 from helpdesk.accounts import password_reset as reset_links
-from helpdesk.accounts import permissions
 from helpdesk.accounts.models import User
 from helpdesk.extensions import db
 from helpdesk.mail.compose import answering, compose, queue, queue_request
@@ -237,7 +237,7 @@ def password_reset(user, reset_url):
     )
 
 
-# Mail someone asks for by typing an address (a reset link): whether it goes out depends on
+# Mail someone asks for by typing an address (a reset link, a new confirmation link): whether it goes out depends on
 # whether an account has the address, and deciding that in the request (finding the account,
 # making the link, counting its mails, writing the mail) made the answer for an existing account
 # about 1.5x slower than for an unknown one, which told who has an account (bench/README.md,
@@ -246,11 +246,27 @@ def password_reset(user, reset_url):
 # or into nothing, and deletes it. With MAIL_BACKEND=devbox (no worker, nothing sent) the request
 # resolves it at once.
 RESET_REQUEST = "reset_request"
-REQUEST_SUBJECTS = {RESET_REQUEST: "(A reset link asked for: sent if an active account has this address)"}
+CONFIRMATION_REQUEST = "confirmation_request"
+REQUEST_SUBJECTS = {
+    RESET_REQUEST: "(A reset link asked for: sent if an active account has this address)",
+    CONFIRMATION_REQUEST: "(A new confirmation link asked for: sent if an account awaits one here)",
+}
 
 
 def _resolvers():
-    return {RESET_REQUEST: lambda address: [reset_links.request_reset(address)]}
+    return {
+        RESET_REQUEST: lambda address: [reset_links.request_reset(address)],
+        CONFIRMATION_REQUEST: _confirmation_link_again,
+    }
+
+
+def _confirmation_link_again(address):
+    """A new confirmation link if an active account awaits confirmation at `address`, within the
+    address's NOTICES_PER_HOUR."""
+    user = confirmation.awaiting_confirmation(address)
+    if user is None or not confirmation.take_notice(user):
+        return []
+    return [confirmation_link(user)]
 
 
 def is_request(row):
@@ -501,6 +517,12 @@ def address_confirmation(user, *, url, hours):
         url=url,
         hours=hours,
     )
+
+
+def confirmation_link(user):
+    """A new account's confirmation link (valid CONFIRM_MAX_AGE_HOURS), by address_confirmation."""
+    url = public_url("accounts.confirm_address", token=confirmation.make_token(user))
+    return address_confirmation(user, url=url, hours=current_app.config["CONFIRM_MAX_AGE_HOURS"])
 
 
 def existing_account_notice(user, *, login_url, reset_url):

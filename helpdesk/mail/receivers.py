@@ -60,6 +60,11 @@ def on_password_reset_asked(email):
     return notify.address_request(notify.RESET_REQUEST, email)
 
 
+def on_confirmation_link_asked(email):
+    """Only the address is stored: the worker decides whether it gets a link (notify.resolve_request)."""
+    return notify.address_request(notify.CONFIRMATION_REQUEST, email)
+
+
 def on_password_reset_requested(user, url):
     """The reset link, unless this address already got RESET_MAILS_PER_HOUR in the last hour."""
     if _mails_this_hour("password_reset", user) >= RESET_MAILS_PER_HOUR:
@@ -229,6 +234,7 @@ RECEIVERS = (
     (events.ticket_status_changed, on_status_changed),
     (events.subscriber_added, on_subscriber_added),
     (events.password_reset_asked, on_password_reset_asked),
+    (events.confirmation_link_asked, on_confirmation_link_asked),
     (events.password_reset_requested, on_password_reset_requested),
     (events.account_invited, on_account_invited),
     (events.credit_alert_raised, on_credit_alert),

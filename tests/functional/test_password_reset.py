@@ -4,7 +4,7 @@ import re
 
 import pytest
 import time_machine
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from helpdesk.accounts import password_reset
 from helpdesk.accounts.models import User
@@ -13,7 +13,7 @@ from helpdesk.extensions import db
 from helpdesk.mail import delivery
 from helpdesk.mail.compose import render_mail
 from helpdesk.mail.models import OutboxMessage
-from tests.mail_support import running_smtp_server, worker_claims, written
+from tests.mail_support import posted_work, running_smtp_server, worker_claims, written
 
 
 def reset_link(addr):
@@ -100,21 +100,7 @@ def test_one_client_asking_for_many_addresses_is_limited_alike_for_known_and_unk
 
 
 def _asked(client, email):
-    """The SQL statements (their text) that asking for a reset link for `email` runs, and the
-    outbox rows it writes."""
-    seen = []
-
-    def note(_conn, _cursor, statement, *_args):
-        seen.append(re.sub(r"sa_savepoint_\d+", "sa_savepoint", statement))  # the test's savepoints
-
-    before = {row.id for row in db.session.scalars(select(OutboxMessage))}
-    event.listen(db.engine, "before_cursor_execute", note)
-    try:
-        assert client.post("/reset-password", data={"email": email}).status_code == 302
-    finally:
-        event.remove(db.engine, "before_cursor_execute", note)
-    written_now = [row for row in db.session.scalars(select(OutboxMessage)) if row.id not in before]
-    return seen, written_now
+    return posted_work(client, "/reset-password", {"email": email}, status=302)
 
 
 def test_asking_does_the_same_work_whether_or_not_the_address_has_an_account(client, make):
