@@ -200,3 +200,15 @@ def test_the_link_the_worker_sends_again_is_the_mail_registration_sent(client):
     assert again.user_id == first.user_id and again.message_id != first.message_id
     fields = ("to_addr", "to_name", "subject", "headers", "body_text", "body_html")
     assert [getattr(again, f) for f in fields] == [getattr(first, f) for f in fields]
+
+
+def test_with_the_development_mailbox_a_new_link_is_written_at_once(app, client, monkeypatch):
+    monkeypatch.setitem(app.config, "MAIL_BACKEND", "devbox")  # `make run`: no worker, nothing sent
+    register(client)
+    client.post("/register/resend", data={"email": "erin@example.com"})
+    client.post("/register/resend", data={"email": "nobody@example.com"})
+    rows = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    assert [(r.kind, r.to_addr, r.status) for r in rows] == [
+        ("address_confirmation", "erin@example.com", "devbox")
+    ] * 2
+    assert "/register/confirm/" in rows[1].body_text
