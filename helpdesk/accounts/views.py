@@ -198,10 +198,11 @@ def profile():
 
 
 def _request_reset(email, address):
-    """A reset link for `email` (password_reset.request_reset), at most REGISTER_PER_HOUR requests
-    an hour from one client address, whatever addresses they name: each address gets at most 3
-    mails an hour, but one client could otherwise send links to every address it knows. The limit
-    applies alike whether the accounts exist, so it tells nothing about them."""
+    """A reset link for `email` (stored by password_reset.ask_for_reset, made by the mail worker:
+    the same work for any address), at most REGISTER_PER_HOUR requests an hour from one client
+    address, whatever addresses they name: each address gets at most 3 mails an hour, but one
+    client could otherwise send links to every address it knows. The limit applies alike whether
+    the accounts exist, so it tells nothing about them."""
     limit = current_app.config["REGISTER_PER_HOUR"]
     message = "Too many reset requests from your network. Try again in an hour."
     throttle.attempt(f"reset:{address or 'unknown'}", limit, timedelta(hours=1), message)
