@@ -40,7 +40,8 @@ def long_ticket(live_server_factory):
         return server.url, ticket.id
 
 
-def test_an_agent_opens_the_earlier_messages_and_replies_in_the_whole_conversation(page, long_ticket):
+def test_an_agent_opens_the_earlier_messages_and_replies_in_the_whole_conversation(long_ticket, page):
+    # the server first: torn down after the page, so no request of the page meets a stopped server
     base, ticket_id = long_ticket
     page.goto(base + "/login")
     page.get_by_label("E-mail").fill("it.tech@example.com")
