@@ -10,10 +10,11 @@ import time
 import uuid
 
 import pytest
-from flask import current_app, g, has_app_context
+from flask import Flask, current_app, g, has_app_context
 from flask.testing import FlaskClient
 from flask_login.utils import _create_identifier
 from flask_sqlalchemy.session import Session as FlaskSession
+from jinja2 import BytecodeCache
 from sqlalchemy import event, literal, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import scoped_session, sessionmaker
@@ -24,6 +25,40 @@ from helpdesk.extensions import db
 from tests import factories
 
 PG_ENV = "TEST_DATABASE_URL"
+# serve_forever's poll interval for the servers tests run in threads: shutdown() waits for the loop
+# to look (every 0.5 s by default: half a second at the end of each browser test).
+SERVER_POLL = 0.05
+
+
+class _SharedTemplates(BytecodeCache):
+    """Compiled templates shared by every app a test process creates (Jinja's bytecode cache, kept
+    in memory, each entry checked against its template's source): the session's app, and the
+    apps of the live servers and of the tests that build their own, each of which compiled every
+    template it rendered again (0.15 s of CPU for six pages, against 0.04 s from this cache)."""
+
+    def __init__(self):
+        self.compiled = {}
+
+    def load_bytecode(self, bucket):
+        found = self.compiled.get(bucket.key)
+        if found is not None and found[0] == bucket.checksum:
+            bucket.code = found[1]
+
+    def dump_bytecode(self, bucket):
+        self.compiled[bucket.key] = (bucket.checksum, bucket.code)
+
+
+_SHARED_TEMPLATES = _SharedTemplates()
+_create_jinja_environment = Flask.create_jinja_environment
+
+
+def _jinja_environment_with_shared_templates(app):
+    environment = _create_jinja_environment(app)
+    environment.bytecode_cache = _SHARED_TEMPLATES
+    return environment
+
+
+Flask.create_jinja_environment = _jinja_environment_with_shared_templates
 
 
 def _create_pg_database(server_url, label="run"):

@@ -15,6 +15,7 @@ from helpdesk.extensions import db
 from helpdesk.mail.compose import compose
 from helpdesk.mail.delivery import claim_due
 from helpdesk.mail.models import OutboxMessage
+from tests.conftest import SERVER_POLL
 
 FIXTURES = Path(__file__).parent / "fixtures" / "mail"
 TRUSTED_MTA = "mx.helpdesk.example"  # the authserv-id tests configure as MAIL_TRUSTED_AUTHSERV_ID
@@ -165,7 +166,9 @@ class FakeImapMailbox:
 
         self._server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": SERVER_POLL}, daemon=True
+        ).start()
         return self._server.server_address[1]
 
     def stop(self):

@@ -10,7 +10,7 @@ from werkzeug.serving import make_server
 
 from helpdesk import create_app
 from helpdesk.extensions import db
-from tests.conftest import make_test_config
+from tests.conftest import SERVER_POLL, make_test_config
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -147,7 +147,9 @@ class LiveServer:
         self.app = app
         self.server = make_server("127.0.0.1", 0, read_whole(app), threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": SERVER_POLL}, daemon=True
+        )
         self.thread.start()
 
     def stop(self):

@@ -12,7 +12,7 @@ from werkzeug.serving import make_server
 from helpdesk import create_app
 from helpdesk.extensions import db
 from tests import billing_support as bs
-from tests.conftest import make_test_config
+from tests.conftest import SERVER_POLL, make_test_config
 from tests.e2e.conftest import read_whole
 
 pytestmark = pytest.mark.e2e
@@ -37,7 +37,9 @@ def serve(tmp_path):
             db.create_all()
             _seed(app)
         server = make_server("127.0.0.1", 0, read_whole(app), threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": SERVER_POLL}, daemon=True
+        )
         thread.start()
         started.append((app, server, thread))
         return f"http://127.0.0.1:{server.server_port}"

@@ -16,7 +16,7 @@ from helpdesk import create_app
 from helpdesk.dbtypes import utcnow
 from helpdesk.demo.seed import DEMO_PASSWORD, seed_demo
 from helpdesk.extensions import db
-from tests.conftest import make_test_config
+from tests.conftest import SERVER_POLL, make_test_config
 from tests.e2e.conftest import read_whole
 
 pytestmark = pytest.mark.e2e
@@ -36,7 +36,7 @@ def demo_desk(tmp_path):
         db.session.commit()
         db.session.remove()
     server = make_server("127.0.0.1", 0, read_whole(app), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": SERVER_POLL}, daemon=True)
     thread.start()
     yield app, f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
