@@ -472,14 +472,3 @@ def delete_entry(entry, actor):
     ledger = _bill(entry, actor)
     _revise(entry, actor, "deleted", entry.minutes, entry.note, ledger)
     return entry
-
-
-def entries_for(ticket):
-    """A ticket's time entries, deleted ones included (shown struck through), oldest first."""
-    return db.session.scalars(
-        select(TimeEntry).where(TimeEntry.ticket_id == ticket.id).order_by(TimeEntry.id)
-    ).all()
-
-
-def total_minutes(entries):
-    return sum(e.minutes or 0 for e in entries if e.deleted_at is None)
