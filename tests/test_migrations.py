@@ -36,6 +36,16 @@ A_CUSTOMER_A_CATEGORY_A_PRIORITY = (
 )
 
 
+def a_ticket(body):
+    """SQL for one ticket "Printer jams" with `body`, of the customer, category and priority above."""
+    return (
+        "INSERT INTO tickets (subject, body, requester_id, category_id, priority_id, status, "
+        f"created_at, updated_at, due_at, version) SELECT 'Printer jams', '{body}', u.id, c.id, "
+        "p.id, 'new', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 1 "
+        "FROM users u, categories c, priorities p"
+    )
+
+
 @pytest.fixture
 def empty_database_url(tmp_path):
     with fresh_database(tmp_path) as url:
@@ -168,10 +178,7 @@ def test_upgrade_indexes_existing_tickets_and_downgrade_restores_the_per_row_sea
         with db.engine.begin() as conn:
             for statement in (
                 *A_CUSTOMER_A_CATEGORY_A_PRIORITY,
-                "INSERT INTO tickets (subject, body, requester_id, category_id, priority_id, status, "
-                "created_at, updated_at, due_at, version) SELECT 'Printer jams', 'On floor 2.', u.id, c.id, "
-                "p.id, 'new', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 1 "
-                "FROM users u, categories c, priorities p",
+                a_ticket("On floor 2."),
                 "INSERT INTO messages (ticket_id, body, internal, source, created_at) "
                 "SELECT id, 'Reply from Paris', false, 'web', CURRENT_TIMESTAMP FROM tickets",
                 "INSERT INTO messages (ticket_id, body, internal, source, created_at) "
@@ -303,10 +310,7 @@ def test_older_money_messages_are_hidden_from_subscribers_like_new_ones(empty_da
         with db.engine.begin() as conn:
             for statement in (
                 *A_CUSTOMER_A_CATEGORY_A_PRIORITY,
-                "INSERT INTO tickets (subject, body, requester_id, category_id, priority_id, status, "
-                "created_at, updated_at, due_at, version) SELECT 'Printer jams', 'It jams', u.id, c.id, "
-                "p.id, 'new', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 1 "
-                "FROM users u, categories c, priorities p",
+                a_ticket("It jams"),
             ):
                 conn.execute(text(statement))
             for body, source in bodies:
@@ -402,10 +406,7 @@ def test_messages_written_before_the_sequence_number_as_their_ids_did(empty_data
         with db.engine.begin() as conn:
             for statement in (
                 *A_CUSTOMER_A_CATEGORY_A_PRIORITY,
-                "INSERT INTO tickets (subject, body, requester_id, category_id, priority_id, status, "
-                "created_at, updated_at, due_at, version) SELECT 'Printer jams', 'It jams', u.id, c.id, "
-                "p.id, 'new', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 1 "
-                "FROM users u, categories c, priorities p",
+                a_ticket("It jams"),
                 *(
                     "INSERT INTO messages (ticket_id, body, internal, source, created_at) "
                     f"SELECT id, 'Reply {n}', false, 'web', CURRENT_TIMESTAMP FROM tickets"
