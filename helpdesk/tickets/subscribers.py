@@ -12,6 +12,11 @@ from helpdesk.tickets import lifecycle as tickets
 from helpdesk.tickets.editing import person
 from helpdesk.tickets.models import Subscription, Ticket
 
+# Subscribers an agent may add to one ticket (Zendesk's limit for CCs is 48): the ticket page lists
+# them all in its sidebar, and each public reply is mailed to every one. A merge keeps the
+# duplicate's subscribers even past it (refusing the merge would keep the duplicate open).
+SUBSCRIBERS_MAX = 50
+
 
 def subscribers_of(ticket):
     """The ticket's subscriptions with their users, by e-mail."""
@@ -28,7 +33,8 @@ def add_subscriber(ticket, actor, email):
     """Subscribe the user with this e-mail, creating a passwordless customer if none exists.
 
     Guarantees: only agents who can edit the ticket; never an agent, a deactivated account or the
-    requester; adding someone already subscribed changes nothing (and sends nothing). Returns
+    requester; never more than SUBSCRIBERS_MAX; adding someone already subscribed changes nothing
+    (and sends nothing). Returns
     (user, added). The new subscriber is told by e-mail in the same transaction; an account without
     a password gets an invitation (see `request_invitation`).
     """
@@ -37,6 +43,13 @@ def add_subscriber(ticket, actor, email):
     existing = accounts.find_user_by_email(email)
     if existing is not None and not policy.can_subscribe(existing, ticket):
         raise ValidationFailed(_refusal(existing, ticket))
+    if existing is not None and any(s.user_id == existing.id for s in ticket.subscriptions):
+        return existing, False
+    if len(ticket.subscriptions) >= SUBSCRIBERS_MAX:  # before an account is made for the address
+        raise ValidationFailed(
+            f"This ticket has {len(ticket.subscriptions)} subscribers, the most it can have: "
+            f"remove one before adding {(existing.email if existing else email).strip()}."
+        )
     user = existing or accounts.ensure_user(email)
     if any(s.user_id == user.id for s in ticket.subscriptions):
         return user, False

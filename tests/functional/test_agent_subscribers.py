@@ -94,3 +94,30 @@ def test_subscriber_replies_publicly_through_the_portal(client, login, desk):
     response = client.post(f"/portal/tickets/{desk.it_ticket.id}/reply", data={"body": "Same for me"})
     assert response.status_code == 302
     assert [m.internal for m in fresh(desk.it_ticket.id).messages] == [False]
+
+
+def test_a_ticket_takes_at_most_fifty_subscribers_and_the_address_typed_stays(client, login, desk, make):
+    from helpdesk.tickets.subscribers import SUBSCRIBERS_MAX
+
+    for n in range(SUBSCRIBERS_MAX - 1):  # the desk's ticket has Sam already
+        make.subscribe(desk.it_ticket, make.customer(email=f"follower{n}@example.com"))
+    db.session.commit()
+    login(desk.tech_it)
+    response = add(client, desk.it_ticket.id, "one.more@example.com")
+    page = response.get_data(as_text=True)
+    assert (
+        "This ticket has 50 subscribers, the most it can have: remove one before adding one.more@example.com."
+        in page
+    )
+    assert 'value="one.more@example.com"' in page  # the address typed is kept in the field
+    assert db.session.scalar(db.select(db.func.count(Subscription.id))) == SUBSCRIBERS_MAX
+    assert db.session.scalar(db.select(User.id).where(User.email == "one.more@example.com")) is None
+    # someone already subscribed is still "added" (nothing changes), and one leaving makes room
+    assert add(client, desk.it_ticket.id, "sam@example.com").status_code == 200
+    client.post(
+        f"/agent/tickets/{desk.it_ticket.id}/subscribers/{desk.subscriber.id}/remove",
+        data={"confirmed_action": "yes"},
+        headers=HTMX,
+    )
+    add(client, desk.it_ticket.id, "one.more@example.com")
+    assert db.session.scalar(db.select(User.id).where(User.email == "one.more@example.com")) is not None
