@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from helpdesk.extensions import db
 from helpdesk.tickets import lifecycle as ticket_service
+from helpdesk.tickets import merging
 from helpdesk.tickets.models import Message, Ticket
 
 
@@ -359,6 +360,25 @@ def test_a_follower_s_reply_to_a_closed_ticket_is_shown_back_not_lost(client, lo
     assert "Your reply (not sent)" in text and ">Me too</textarea>" in text
     assert "Reopen and send reply" not in text
     assert db.session.get(Ticket, ticket.id).status == "closed"
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
+def test_a_reply_to_a_ticket_merged_meanwhile_is_shown_back_not_lost(client, login, make, own_ticket, htmx):
+    user, ticket = own_ticket
+    kept = make.ticket(requester=user, category=ticket.category, priority=ticket.priority)
+    db.session.commit()
+    login(user)
+    merging.merge(ticket, kept, make.admin())  # an agent merges it while the customer types
+    db.session.commit()
+    headers = {"HX-Request": "true"} if htmx else {}
+    refused = client.post(
+        f"/portal/tickets/{ticket.id}/reply", data={"body": "It is the VPN."}, headers=headers
+    )
+    page = refused.get_data(as_text=True)
+    assert f'merged into <a href="/portal/tickets/{kept.id}">#{kept.id}</a>' in page
+    assert "Your reply was not sent: copy it into a reply there." in page
+    assert "Your reply (not sent)" in page and ">It is the VPN.</textarea>" in page
+    assert db.session.scalar(select(func.count(Message.id)).where(Message.body == "It is the VPN.")) == 0
 
 
 def test_subscriber_can_reply_but_not_close(client, login, make, own_ticket):
