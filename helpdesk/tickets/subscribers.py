@@ -1,16 +1,19 @@
 """Ticket subscribers: regular users who follow a ticket, may reply, are never assigned, take no seat."""
 
+from datetime import timedelta
+
 from sqlalchemy import func, select
 
 from helpdesk import events, policy
 from helpdesk.accounts import auth as accounts
 from helpdesk.accounts import password_reset
 from helpdesk.accounts.models import User
+from helpdesk.dbtypes import utcnow
 from helpdesk.errors import NotAllowed, ValidationFailed
 from helpdesk.extensions import db
 from helpdesk.tickets import lifecycle as tickets
 from helpdesk.tickets.editing import person
-from helpdesk.tickets.models import Subscription, Ticket
+from helpdesk.tickets.models import Subscription, Ticket, TicketEvent
 
 # Subscribers an agent may add to one ticket (Zendesk's limit for CCs is 48): the ticket page lists
 # them all in its sidebar, and each public reply is mailed to every one. A merge keeps the
@@ -109,6 +112,26 @@ def stop_following(ticket, user):
     tickets.record_event(ticket, user, "subscriber removed", user.email, None)
     db.session.flush()
     return True
+
+
+def stopped_following_lately(ticket_id, user, minutes=60):
+    """Whether `user` stopped following ticket `ticket_id` themselves in the last `minutes` (its
+    history says so): a second "Stop following" (a double click, another tab) is told it is done,
+    instead of a 404 for a ticket they no longer see. Says nothing of tickets they never left."""
+    return (
+        db.session.scalar(
+            select(TicketEvent.id)
+            .where(
+                TicketEvent.ticket_id == ticket_id,
+                TicketEvent.actor_id == user.id,
+                TicketEvent.field == "subscriber removed",
+                TicketEvent.old_value == user.email,
+                TicketEvent.created_at >= utcnow() - timedelta(minutes=minutes),
+            )
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def subscription_count(user):

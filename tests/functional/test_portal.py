@@ -434,6 +434,24 @@ def test_a_subscriber_stops_following_after_a_question_and_gets_no_more_mail(cli
     )
 
 
+def test_stop_following_sent_twice_says_it_is_done_instead_of_not_found(client, login, make, own_ticket):
+    _, ticket = own_ticket
+    follower = make.customer()
+    make.subscribe(ticket, follower)
+    db.session.commit()
+    login(follower)
+    url = f"/portal/tickets/{ticket.id}/stop-following"
+    assert client.post(url, data={"confirmed_action": "yes"}).status_code == 302
+    again = client.post(url, data={"confirmed_action": "yes"})  # a double click without JavaScript
+    assert again.status_code == 302 and again.headers["Location"] == "/portal/tickets"
+    assert f"You no longer follow ticket #{ticket.id}." in client.get("/portal/tickets").get_data(
+        as_text=True
+    )
+    assert client.get(f"/portal/tickets/{ticket.id}").status_code == 404  # still not theirs to see
+    login(make.customer())  # someone who never followed it learns nothing
+    assert client.post(url, data={"confirmed_action": "yes"}).status_code == 404
+
+
 def test_the_requester_cannot_stop_following_their_own_ticket(client, login, own_ticket):
     owner, ticket = own_ticket
     login(owner)
