@@ -42,10 +42,15 @@ def ticket_credit_context(user, ticket, page=1):
         "total": credit_quotes.total_paid(ticket),
         "entries": paginate(credit_quotes.ticket_charges_query(ticket), page=page),
         "upgrades": [],
+        "upgrade_refusal": None,
         "form": None,
     }
     if policy.can_upgrade_priority(user, ticket):
         context["upgrades"] = credit_quotes.upgrade_quotes(ticket, paid=paid, payer=user)
+        refusal = credit_quotes.shared_bank_refusal(user, credit_quotes.ticket_account(ticket))
+        if refusal:  # a former member: not from the organization's credits
+            context["upgrades"] = [q for q in context["upgrades"] if q.cost == 0]
+            context["upgrade_refusal"] = refusal
         context["form"] = UpgradePriorityForm(formdata=None)
         context["buy_url"] = buy_credits_url()
         context["funding"] = funding_for(user)

@@ -356,6 +356,9 @@ def upgrade_priority(ticket, priority, actor):
     if quote.cost > 0:
         if account is None or not account.plan.credits_enabled:
             raise _insufficient(priority, quote.cost, "Your plan has no credits.", new_ticket=False)
+        refusal = shared_bank_refusal(actor, account)
+        if refusal:
+            raise NotAllowed(refusal)
         members.check_cap(actor, account, quote.cost)
         try:
             credits.post_entry(
@@ -372,6 +375,18 @@ def upgrade_priority(ticket, priority, actor):
     lifecycle.apply_priority(ticket, priority, actor, utcnow())
     db.session.flush()
     return quote
+
+
+def shared_bank_refusal(actor, account):
+    """Why `actor` may not spend from `account`, the bank a ticket's charges went to, or None: an
+    organization's shared bank pays only for its current members (a member who left keeps their
+    tickets, not the organization's credits)."""
+    if account is None or not account.organization_id or actor.organization_id == account.organization_id:
+        return None
+    return (
+        f"This ticket is paid from {account.owner_name}'s shared bank, which you no longer belong to:"
+        " its priority is raised by one of their managers, or ask the support team."
+    )
 
 
 def payer_of(ticket):

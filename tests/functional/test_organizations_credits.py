@@ -1,6 +1,7 @@
 """Organizations: a member asks the managers for credits (notice, mail, told it was sent), monthly
 caps per member, who spent each charge on the shared bank, and the per-member usage (page, CSV)."""
 
+import html
 from datetime import UTC, datetime
 
 import pytest
@@ -575,3 +576,37 @@ def test_the_first_month_there_is_has_no_previous_one(client, login, acme):
     login(acme.carol)
     page = client.get("/portal/organization/usage?month=0001-01").get_data(as_text=True)
     assert "0001-01 (UTC)" in page and "Previous month" not in page and "form-errors" not in page
+
+
+def test_a_member_who_left_cannot_raise_an_old_ticket_on_the_shared_bank(client, login, acme, ref, make):
+    """Dave's High ticket was paid from Acme's shared bank; once he has left Acme, raising it to
+    Urgent would spend Acme's credits again: the ticket page no longer offers it and says why, and
+    a form sent anyway (a page shown before he left) is refused with that reason, nothing charged.
+    Carol, Acme's manager, still raises it from the shared bank."""
+    from helpdesk.accounts import organizations
+
+    bank("Pay as you go", 500, user=acme.dave)  # his own bank: it does not pay for Acme's tickets either
+    credits.post_entry(acme.bank.id, 500, "adjustment", idempotency_key="test:top-up")
+    spend(acme.dave, ref, datetime.now(UTC), "High", "before-leaving")
+    ticket = db.session.scalar(select(Ticket).where(Ticket.subject == "Ticket before-leaving"))
+    organizations.remove_member(make.admin(), acme.org, acme.dave)
+    db.session.commit()
+    login(acme.dave)
+    page = html.unescape(client.get(f"/portal/tickets/{ticket.id}").get_data(as_text=True))
+    assert "Upgrade priority" not in page
+    assert "paid from Acme's shared bank, which you no longer belong to" in page
+    refused = client.post(
+        f"/portal/tickets/{ticket.id}/priority",
+        data={"priority": ref.priorities["Urgent"].id},
+        follow_redirects=True,
+    )
+    assert "paid from Acme's shared bank, which you no longer belong to" in html.unescape(
+        refused.get_data(as_text=True)
+    )
+    db.session.expire_all()
+    assert balance_of(acme.bank) == 450 and db.session.get(Ticket, ticket.id).priority.name == "High"
+    login(acme.carol)
+    assert "Upgrade priority" in client.get(f"/portal/tickets/{ticket.id}").get_data(as_text=True)
+    client.post(f"/portal/tickets/{ticket.id}/priority", data={"priority": ref.priorities["Urgent"].id})
+    db.session.expire_all()
+    assert balance_of(acme.bank) == 350 and db.session.get(Ticket, ticket.id).priority.name == "Urgent"
