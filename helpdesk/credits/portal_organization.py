@@ -58,10 +58,17 @@ def _neighbours(period):
 
 @bp.get("/organization/usage")
 def organization_usage():
+    return _usage_page()
+
+
+def _usage_page(refused=None, status=200):
+    """The usage page at the month and page the URL asks for; `refused`: a member's limit that was
+    not saved ({"user_id", "typed", "message"}), shown in its row with the value typed."""
     account = _managed_bank()
     period, refusal = _period()
     previous, following = _neighbours(period)
     page = paginate(members.usage_people(account, period))  # an organization can have thousands
+    usage = members.usage_of(account, period, page.items)
     return render_template(
         "credits/portal/organization_usage.html",
         account=account,
@@ -70,9 +77,13 @@ def organization_usage():
         previous=previous,
         following=following if following <= period_of(utcnow()) else None,
         page=page,
-        usage=members.usage_of(account, period, page.items),
+        usage=usage,
         form=MemberCapForm(formdata=None),
-    )
+        refused=refused,
+        # a refusal is shown beside the limit's field, or above the table when its row has none
+        refused_elsewhere=bool(refused)
+        and not any(m.user.id == refused["user_id"] and m.member and m.cappable for m in usage),
+    ), status
 
 
 USAGE_COLUMNS = ("month", "member", "email", "tickets", "charged", "refunded", "net_spent", "monthly_limit")
@@ -116,19 +127,20 @@ def _csv_refused(reason):
 
 @bp.post("/organization/members/<int:user_id>/cap")
 def set_member_cap(user_id):
-    account = _managed_bank()
+    """Save a member's monthly limit and go back to the month and page the form was on (its
+    action carries them); a refused one is shown again in its row, with the value typed (422)."""
+    _managed_bank()
     form = MemberCapForm()
+    typed = (request.form.get("monthly_cap") or "")[:40]
     if not form.validate_on_submit():
-        flash("A limit is a whole number of credits, 0 or more (empty for no limit).", "error")
-    else:
-        outcome = perform(members.set_cap, current_user, account, user_id, form.monthly_cap.data)
-        if outcome.ok:
-            limit = form.monthly_cap.data
-            what = f"{limit:,} credits a month" if limit is not None else "no limit"
-            flash(f"{outcome.value.name}: {what}.", "success")
-        else:
-            flash(outcome.message, "error")
-    # back to the month and page the form was on (its action carries them)
+        message = "A limit is a whole number of credits, 0 or more (empty for no limit)."
+        return _usage_page({"user_id": user_id, "typed": typed, "message": message}, status=422)
+    outcome = perform(members.set_cap, current_user, _managed_bank(), user_id, form.monthly_cap.data)
+    if not outcome.ok:
+        return _usage_page({"user_id": user_id, "typed": typed, "message": outcome.message}, status=422)
+    limit = form.monthly_cap.data
+    what = f"{limit:,} credits a month" if limit is not None else "no limit"
+    flash(f"{outcome.value.name}: {what}.", "success")
     back = {"month": request.args.get("month") or None, "page": page_number(request.args)}
     back["page"] = back["page"] if back["page"] > 1 else None
     return redirect(url_for("credits_portal.organization_usage", **back, _anchor=f"member-{user_id}"))
