@@ -205,13 +205,16 @@ def merge(duplicate, kept, actor):
     )
     db.session.add(description)
     db.session.flush()
+    connection = db.session.connection()
+    # The duplicate's notice of the merge numbers after every message it had, taken before they
+    # leave: numbered after what is left, it took a sequence a client of the duplicate had read.
+    closing = next_sequence(connection, duplicate.id)
     # The moved messages come after every message of the kept ticket in its sequence, in their
     # time order: an API client reading after the sequence it saw gets them (their ids are older).
     moving = db.session.scalars(
         select(Message.id).where(Message.ticket_id == duplicate.id).order_by(*IN_TIME)
     ).all()
     if moving:
-        connection = db.session.connection()
         first = next_sequence(connection, kept.id, len(moving))
         connection.execute(
             update(Message.__table__).where(Message.__table__.c.id == bindparam("moved")),
@@ -251,6 +254,7 @@ def merge(duplicate, kept, actor):
             internal=False,
             source="system",
             created_at=now,
+            sequence=closing,
         )
     )
     duplicate.merged_into_id = kept.id

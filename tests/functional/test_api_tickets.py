@@ -322,6 +322,30 @@ def test_a_client_polling_by_sequence_gets_the_messages_a_merge_brings(client, d
     assert is_problem(both, 422) and both.get_json()["errors"][0]["field"] == "after_sequence"
 
 
+def test_a_client_polling_the_duplicate_by_sequence_gets_the_merge_notice(client, desk, make):
+    """The duplicate's messages leave it: the message saying where its conversation went comes
+    after the sequence a client read of it, never at a number it had already passed."""
+    from helpdesk.tickets import merging
+
+    duplicate = make.ticket(
+        subject="VPN again", body="Duplicate description", requester=desk.requester,
+        category=desk.it, priority=desk.ref.priorities["Normal"],
+    )  # fmt: skip
+    for n in range(3):
+        make.message(duplicate, desk.tech_it, f"Duplicate reply {n}")
+    db.session.commit()
+    headers, url = bearer(desk.requester), f"/api/v1/tickets/{duplicate.id}/messages"
+    read = client.get(f"{url}?after_sequence=0", headers=headers).get_json()["items"]
+    assert [m["body"] for m in read] == [f"Duplicate reply {n}" for n in range(3)]
+
+    merging.merge(duplicate, desk.it_ticket, desk.tech_it)
+    db.session.commit()
+    since = client.get(f"{url}?after_sequence={read[-1]['sequence']}", headers=headers).get_json()["items"]
+    assert [m["body"] for m in since] == [
+        f"This ticket was merged into #{desk.it_ticket.id} (VPN drops): the conversation continues there."
+    ]
+
+
 def test_routing_errors_are_problems_too(client, desk):
     headers = bearer(desk.requester)
     assert is_problem(client.get("/api/v1/nowhere", headers=headers), 404)
