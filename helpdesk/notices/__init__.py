@@ -57,6 +57,7 @@ def init_app(app):
     # Agents' everyday notices (issue 16 item 7), mail preferences and availability.
     events.ticket_assigned.connect(work.on_ticket_assigned)
     events.message_posted.connect(work.on_message_posted)
+    events.ticket_merged.connect(work.on_ticket_merged)  # a mention's note moved: its link follows
     events.personal_data_erased.connect(erasure.erase)
     # Notices about a ticket its user may no longer see go (service.on_agent_access_reduced).
     events.agent_access_reduced.connect(service.on_agent_access_reduced)

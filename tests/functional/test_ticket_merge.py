@@ -520,3 +520,24 @@ def test_the_latest_messages_window_counts_merged_messages_by_their_time(
         }
         notice = client.post(f"/agent/tickets/{kept.id}/presence", data=seen, headers=HTMX)
         assert notice.status_code == 200 and "replied" not in notice.get_data(as_text=True)
+
+
+def test_a_mention_in_a_moved_note_leads_to_the_note_on_the_kept_ticket(client, login, make, desk):
+    """The notice of an @mention links to its note's place on its ticket's page: once the note
+    moved with the duplicate's conversation, that place is on the kept ticket."""
+    duplicate = _twin(make, desk)
+    db.session.commit()
+    login(desk.admin)
+    answer = client.post(
+        f"/agent/tickets/{duplicate.id}/reply",
+        data={"reply-body": "@ivan the old VPN profile is in the wiki.", "reply-action": "note"},
+    )
+    assert answer.status_code == 302
+    _merge(client, duplicate, desk.it_ticket.id)
+
+    login(desk.tech_it)
+    listed = client.get("/notices/").get_data(as_text=True)
+    [link] = re.findall(r'href="([^"]*#message-\d+)"', listed)
+    page = client.get(html.unescape(link)).get_data(as_text=True)
+    note_id = link.rsplit("#message-", 1)[1]
+    assert f'id="message-{note_id}"' in page and "the old VPN profile is in the wiki" in page
