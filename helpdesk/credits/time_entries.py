@@ -382,10 +382,25 @@ def stop_lost_timers(user, actor, now=None):
     may no longer log time on, charged as a stop charges them, by `actor` (the admin who made the
     change; the timers' history names them). A timer past 24 hours gets 0 minutes, charged nothing:
     an admin enters the minutes (edit_entry). Returns the stopped timers (TimerEnding)."""
+    lost = [entry for entry in running_timers(user) if not policy.can_log_time(user, entry.ticket)]
+    return _stop_lost(lost, actor, now)
+
+
+def stop_timers_leaving(ticket, into, actor, now=None):
+    """Before `ticket`'s time entries move to `into` (a merge): stop, as stop_lost_timers does and
+    on `ticket`'s bank, the running timers of agents who may not log time on `into`: moved, they
+    ran on where their agent could neither see nor stop them. Returns them (TimerEnding)."""
+    running = db.session.scalars(
+        select(TimeEntry)
+        .where(TimeEntry.ticket_id == ticket.id, TimeEntry.minutes.is_(None), TimeEntry.deleted_at.is_(None))
+        .order_by(TimeEntry.id)
+    ).all()
+    return _stop_lost([entry for entry in running if not policy.can_log_time(entry.agent, into)], actor, now)
+
+
+def _stop_lost(entries, actor, now):
     stopped = []
-    for entry in running_timers(user):
-        if policy.can_log_time(user, entry.ticket):
-            continue
+    for entry in entries:
         _lock(entry)
         if not entry.running:  # stopped meanwhile
             continue

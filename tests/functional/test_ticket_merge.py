@@ -541,3 +541,26 @@ def test_a_mention_in_a_moved_note_leads_to_the_note_on_the_kept_ticket(client, 
     page = client.get(html.unescape(link)).get_data(as_text=True)
     note_id = link.rsplit("#message-", 1)[1]
     assert f'id="message-{note_id}"' in page and "the old VPN profile is in the wiki" in page
+
+
+def test_a_timer_whose_agent_may_not_work_the_kept_ticket_is_stopped_by_the_merge(client, login, make, desk):
+    """An admin merges an IT duplicate into the customer's Sales ticket: the IT technician's
+    timer on the duplicate stops and is charged as a stop charges it, rather than running on, for
+    ever, on a ticket its agent can neither see nor stop it on."""
+    kept = make.ticket(
+        subject="Invoice and VPN", requester=desk.requester, category=desk.sales,
+        priority=desk.ref.priorities["Normal"],
+    )  # fmt: skip
+    duplicate = _twin(make, desk)
+    started = utcnow() - timedelta(minutes=29, seconds=30)
+    db.session.add(TimeEntry(ticket_id=duplicate.id, agent_id=desk.tech_it.id, started_at=started))
+    db.session.commit()
+    login(desk.admin)
+    assert _merge(client, duplicate, kept.id).status_code == 303
+
+    login(desk.tech_it)
+    panel = client.post(f"/agent/credits/tickets/{desk.it_ticket.id}/timer/start", headers=HTMX)
+    panel = panel.get_data(as_text=True)
+    assert "Your timer started" in panel and "also running" not in panel
+    [moved] = db.session.scalars(db.select(TimeEntry).where(TimeEntry.ticket_id == kept.id)).all()
+    assert not moved.running and moved.minutes == 30
