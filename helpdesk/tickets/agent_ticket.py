@@ -394,9 +394,7 @@ def merge(ticket_id):
             duplicate, typed, "Give the number of a ticket you can see to merge this one into."
         )
     if duplicate.merged_into_id == kept.id:  # a confirmation sent again: it is done already
-        flash(f"#{duplicate.id} was already merged into this ticket.", "success")
-        target = url_for("tickets_agent.ticket", ticket_id=kept.id)
-        return hx_redirect_or(redirect(target, 303), target)
+        return _merged_already(duplicate, kept)
     problem = merging.refusal(duplicate, kept, current_user)
     if problem:
         return _merge_refused(duplicate, typed, problem)
@@ -413,8 +411,18 @@ def merge(ticket_id):
         return question
     outcome = perform(merging.merge, duplicate, kept, current_user)
     if not outcome.ok:  # changed since the question (merged or closed meanwhile)
+        if duplicate.merged_into_id == kept.id:  # read again: the same merge, confirmed twice at once
+            return _merged_already(duplicate, kept)
         return _merge_refused(duplicate, typed, outcome.message)
     flash(f"#{duplicate.id} merged into this ticket.", "success")
+    target = url_for("tickets_agent.ticket", ticket_id=kept.id)
+    return hx_redirect_or(redirect(target, 303), target)
+
+
+def _merged_already(duplicate, kept):
+    """The answer to a confirmation of a merge that is done (sent again, or twice at once by a
+    double click, whose second answer is the one the browser shows): the kept ticket."""
+    flash(f"#{duplicate.id} was already merged into this ticket.", "success")
     target = url_for("tickets_agent.ticket", ticket_id=kept.id)
     return hx_redirect_or(redirect(target, 303), target)
 
