@@ -179,10 +179,11 @@ def change_notice(agent, ticket_id, seen):
     newer = db.session.execute(NEWER_MESSAGES, params).all()
     if newer:
         latest = newer[0]
-        who = latest.name or "The customer"
-        what = "added an internal note" if latest.internal else "replied"
         more = f" ({len(newer)} new messages)" if len(newer) > 1 else ""
-        return {"text": f"{who} {what}{more}", "at": latest.created_at}
+        if latest.name is None:  # no author: the desk's own (a merge's link, a refund), never a reply
+            return {"text": f"A system message was posted{more}", "at": latest.created_at}
+        what = "added an internal note" if latest.internal else "replied"
+        return {"text": f"{latest.name} {what}{more}", "at": latest.created_at}
     version = db.session.scalar(CURRENT_VERSION, {"ticket_id": ticket_id})
     if version is None or version <= seen.version:
         return None

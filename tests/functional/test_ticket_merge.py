@@ -564,3 +564,19 @@ def test_a_timer_whose_agent_may_not_work_the_kept_ticket_is_stopped_by_the_merg
     assert "Your timer started" in panel and "also running" not in panel
     [moved] = db.session.scalars(db.select(TimeEntry).where(TimeEntry.ticket_id == kept.id)).all()
     assert not moved.running and moved.minutes == 30
+
+
+def test_an_agent_on_the_duplicate_s_page_is_not_told_the_customer_replied(app, client, login, make, desk):
+    """The live notice of the duplicate's page while another agent merges it: the message the
+    merge leaves there is the desk's, not a customer's reply."""
+    from .test_presence import beat, seen_of, text_of
+
+    duplicate = _twin(make, desk)
+    db.session.commit()
+    login(desk.tech_it)
+    seen = seen_of(client, duplicate)
+    ada = login(desk.admin, as_client=app.test_client())
+    assert _merge(ada, duplicate, desk.it_ticket.id).status_code == 303
+
+    notice = text_of(beat(client, duplicate, seen))
+    assert "A system message was posted" in notice and "replied" not in notice
