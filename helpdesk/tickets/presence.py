@@ -29,6 +29,8 @@ from helpdesk.formfields import MAX_ID
 from helpdesk.querying import upsert_insert
 from helpdesk.tickets.models import Message, Ticket, TicketEvent, TicketPresence
 
+MERGED_IN = "merge"  # Message.source of a duplicate's description merged in (tickets/merging.py)
+
 HEARTBEAT_SECONDS = 10  # the page's polling interval, the default of PRESENCE_HEARTBEAT_SECONDS
 
 
@@ -151,7 +153,7 @@ def seen_on_page(ticket, conversation):
 
 
 NEWER_MESSAGES = (
-    select(Message.id, Message.internal, Message.created_at, User.name)
+    select(Message.id, Message.internal, Message.created_at, Message.source, User.name)
     .outerjoin(User, User.id == Message.author_id)
     .where(
         Message.ticket_id == bindparam("ticket_id"),
@@ -167,7 +169,31 @@ LATEST_EVENT = (
     .order_by(TicketEvent.id.desc())
     .limit(1)
 )
+LATEST_MERGE = (
+    select(TicketEvent.actor_id, TicketEvent.new_value, TicketEvent.created_at, User.name)
+    .outerjoin(User, User.id == TicketEvent.actor_id)
+    .where(TicketEvent.ticket_id == bindparam("ticket_id"), TicketEvent.field == "merged")
+    .order_by(TicketEvent.id.desc())
+    .limit(1)
+)
 CURRENT_VERSION = select(Ticket.version).where(Ticket.id == bindparam("ticket_id"))
+
+
+def _merged_in(agent, ticket_id, latest):
+    """The notice of a duplicate merged into the ticket (its description, now the ticket's newest
+    message, keeps its requester and the time the duplicate was opened: announced as theirs, it
+    read "Alice replied 3 days ago"): who merged which ticket, and when; None for the agent's own.
+    No count: the messages it brought keep their ids, most older than what the page showed."""
+    event = db.session.execute(LATEST_MERGE, {"ticket_id": ticket_id}).first()
+    if event is None:
+        return {"text": "A ticket was merged into this one", "at": latest.created_at}
+    if event.actor_id == agent.id:
+        return None  # the agent's own merge (it led them to this page)
+    which = (event.new_value or "").split(" ", 1)[0] or "A ticket"
+    return {
+        "text": f"{event.name or 'Someone'} merged {which} into this ticket",
+        "at": event.created_at,
+    }
 
 
 def change_notice(agent, ticket_id, seen):
@@ -180,6 +206,8 @@ def change_notice(agent, ticket_id, seen):
     if newer:
         latest = newer[0]
         more = f" ({len(newer)} new messages)" if len(newer) > 1 else ""
+        if latest.source == MERGED_IN:
+            return _merged_in(agent, ticket_id, latest)
         if latest.name is None:  # no author: the desk's own (a merge's link, a refund), never a reply
             return {"text": f"A system message was posted{more}", "at": latest.created_at}
         what = "added an internal note" if latest.internal else "replied"

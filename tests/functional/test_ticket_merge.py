@@ -580,3 +580,24 @@ def test_an_agent_on_the_duplicate_s_page_is_not_told_the_customer_replied(app, 
 
     notice = text_of(beat(client, duplicate, seen))
     assert "A system message was posted" in notice and "replied" not in notice
+
+
+def test_an_agent_on_the_kept_ticket_s_page_is_told_of_the_merge_not_of_an_old_reply(
+    app, client, login, make, desk
+):
+    """The live notice of the kept ticket's page while another agent merges a duplicate into it:
+    the merge, now, by that agent; not a reply of the duplicate's requester dated when the
+    duplicate was opened (its description, now a message, keeps that time)."""
+    from .test_presence import beat, seen_of, text_of
+
+    duplicate = _twin(make, desk, created_at=_ago(3 * 24 * 60))
+    make.message(duplicate, desk.requester, "Also the printer.")
+    db.session.commit()
+    login(desk.tech_it)
+    seen = seen_of(client, desk.it_ticket)
+    ada = login(desk.admin, as_client=app.test_client())
+    assert _merge(ada, duplicate, desk.it_ticket.id).status_code == 303
+
+    notice = text_of(beat(client, desk.it_ticket, seen))
+    assert f"Ada Admin merged #{duplicate.id} into this ticket just now" in notice, notice
+    assert "replied" not in notice
