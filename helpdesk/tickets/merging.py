@@ -220,8 +220,10 @@ def merge(duplicate, kept, actor):
             update(Message.__table__).where(Message.__table__.c.id == bindparam("moved")),
             [{"moved": mid, "ticket_id": kept.id, "sequence": first + n} for n, mid in enumerate(moving)],
         )
-        moved = set(moving)
-        for item in [m for m in db.session.identity_map.values() if isinstance(m, Message) and m.id in moved]:
+        moving_ids = set(moving)
+        for item in [
+            m for m in db.session.identity_map.values() if isinstance(m, Message) and m.id in moving_ids
+        ]:
             db.session.expire(item)  # read again with its new ticket and sequence
     # The files sent with the duplicate's description go with it, now a message: left without a
     # message they would be listed under the kept ticket's own description, as its requester's.

@@ -601,3 +601,14 @@ def test_an_agent_on_the_kept_ticket_s_page_is_told_of_the_merge_not_of_an_old_r
     notice = text_of(beat(client, desk.it_ticket, seen))
     assert f"Ada Admin merged #{duplicate.id} into this ticket just now" in notice, notice
     assert "replied" not in notice
+
+
+def test_the_kept_ticket_s_history_counts_the_messages_merged_in(client, login, make, desk):
+    duplicate = _twin(make, desk)
+    make.message(duplicate, desk.requester, "Also the printer.")
+    make.message(duplicate, desk.tech_it, "Looking at it.")
+    db.session.commit()
+    login(desk.tech_it)
+    _merge(client, duplicate, desk.it_ticket.id)
+    history = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", _history(client, desk.it_ticket.id)))
+    assert f"#{duplicate.id} (2 message(s))" in history
