@@ -557,19 +557,21 @@ for _model in (Ticket, Message):
     event.listen(_model, "before_update", stored_html_of)
 
 
-SEQUENCE_LOCK = 0x6D736773  # pg_advisory_xact_lock's first key: a ticket's message sequence
 SEQUENCES_GIVEN = "message_sequences"  # transaction_info(): ticket id -> the last sequence given
 
 
 def next_sequence(connection, ticket_id, count=1):
     """The first of `count` new sequence numbers of `ticket_id`'s messages (Message.sequence).
-    Until commit, the transaction holds the ticket's sequence lock (PostgreSQL: an advisory lock
-    on the ticket that only this takes; SQLite writers are serialised by BEGIN IMMEDIATE), so the
-    next writer of a message to the ticket waits and numbers after it: sequences are committed in
-    their order, and a reader that saw sequence n never sees a smaller one appear later (an id can:
-    a merge moves older messages, and concurrent inserts commit in any order)."""
+    Until commit, the transaction holds the ticket's row lock (PostgreSQL: FOR NO KEY UPDATE, the
+    lock the message's search trigger takes on its ticket anyway; SQLite writers are serialised by
+    BEGIN IMMEDIATE), so the next writer of a message to the ticket waits and numbers after it:
+    sequences are committed in their order, and a reader that saw sequence n never sees a smaller
+    one appear later (an id can: a merge moves older messages, and concurrent inserts commit in
+    any order). The row, not a lock of its own: writers that lock the ticket first (a merge, a
+    refund) and writers whose message comes first (a reply) then take the locks in one order; with
+    an advisory lock besides the row's, a reply and a merge into its ticket waited on each other."""
     if connection.dialect.name == "postgresql":
-        connection.execute(select(func.pg_advisory_xact_lock(SEQUENCE_LOCK, ticket_id)))
+        connection.execute(select(Ticket.id).where(Ticket.id == ticket_id).with_for_update(key_share=True))
     latest = connection.scalar(select(func.max(Message.sequence)).where(Message.ticket_id == ticket_id))
     # One flush numbers all its messages before it inserts any (a ticket written with its
     # messages): what this transaction gave out counts too.

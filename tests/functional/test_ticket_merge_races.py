@@ -1,6 +1,8 @@
 """A merge confirmed twice at once (a double click, two app servers): one merge, one refund, and
 both answers lead to the kept ticket, as a confirmation sent again after the merge does."""
 
+import threading
+
 import pytest
 from sqlalchemy import select
 
@@ -38,3 +40,54 @@ def test_a_merge_confirmed_twice_at_once_merges_and_refunds_once_and_both_lead_t
     assert len(refunds.all()) == 1
     bodies = db.session.scalars(select(Message.body).where(Message.ticket_id == kept_id)).all()
     assert bodies.count("Still down.") == 1 and sum("(from #" in b for b in bodies) == 1
+
+
+def _at_once(*posts):
+    """Each (client, url, data) posted at the same moment, from its own thread; their answers."""
+    barrier, answers = threading.Barrier(len(posts)), [None] * len(posts)
+
+    def send(n, each, url, data):
+        barrier.wait()
+        answers[n] = each.post(url, data=data)
+
+    threads = [threading.Thread(target=send, args=(n, *post)) for n, post in enumerate(posts)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    db.session.expire_all()
+    return answers
+
+
+def test_a_reply_on_the_kept_ticket_while_a_duplicate_is_merged_into_it_is_saved(app, login, desk, make):
+    """The reply and the merge both write messages of the kept ticket, each numbered under its
+    ticket's lock: taken in different orders (a reply's message first, a merge's ticket row first)
+    the two waited on each other, and the reply answered 'Someone else changed this ticket'."""
+    merger, replier = app.test_client(), app.test_client()
+    login(desk.tech_it, as_client=merger)
+    login(desk.admin, as_client=replier)
+    kept_id = desk.it_ticket.id
+    for attempt in range(6):
+        duplicate = make.ticket(
+            subject=f"VPN again {attempt}", requester=desk.requester, category=desk.it,
+            priority=desk.ref.priorities["Normal"],
+        )  # fmt: skip
+        for n in range(3):
+            make.message(duplicate, desk.requester, f"Still down {n}.")
+        db.session.commit()
+        merged, replied = _at_once(
+            (
+                merger,
+                f"/agent/tickets/{duplicate.id}/merge",
+                {"merge-into": str(kept_id), "confirmed_action": "yes"},
+            ),
+            (
+                replier,
+                f"/agent/tickets/{kept_id}/reply",
+                {"reply-body": f"Reply {attempt}", "reply-action": "reply"},
+            ),
+        )
+        assert merged.status_code == 303
+        assert replied.status_code == 302, "the reply was refused"
+        kept = db.session.scalars(select(Message.body).where(Message.ticket_id == kept_id)).all()
+        assert f"Reply {attempt}" in kept and "Still down 2." in kept
