@@ -194,8 +194,6 @@ def wipe(app):
     with app.app_context():
         db.session.remove()
         tables = list(reversed(db.metadata.sorted_tables))
-        if db.engine.dialect.name == "postgresql" and _wiped_by_deletes(tables):
-            return
         with db.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
                 names = ", ".join(f'"{t.name}"' for t in tables)
@@ -207,24 +205,6 @@ def wipe(app):
                 for table in tables:
                     conn.execute(table.delete())
                 ledger_guard.install(conn)
-
-
-def _wiped_by_deletes(tables):
-    """PostgreSQL: every row deleted in one round trip, with the session's triggers off (the
-    ledger's append-only guard and the foreign keys' checks: `session_replication_role`, which
-    needs a superuser, as the test server's postgres user is). A test leaves a few rows, and
-    DELETE takes milliseconds where TRUNCATE of every table took 0.3 s: 30-odd committing tests,
-    many parametrised, paid it after each. Sequences go on (rolled-back tests move them on
-    anyway: no test may count on an id). False, having changed nothing, without the privilege."""
-    from sqlalchemy.exc import ProgrammingError
-
-    try:
-        with db.engine.begin() as conn:
-            conn.execute(text("SET LOCAL session_replication_role = replica"))
-            conn.execute(text(";".join(f'DELETE FROM "{t.name}"' for t in tables)))
-    except ProgrammingError:  # not a superuser: TRUNCATE as before
-        return False
-    return True
 
 
 class JoinedSession(FlaskSession):
