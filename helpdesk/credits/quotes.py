@@ -335,7 +335,7 @@ def upgrade_priority(ticket, priority, actor):
     Raises NotAllowed, ValidationFailed (not a higher priority of the plan) or InsufficientCredits.
     """
     if not policy.can_upgrade_priority(actor, ticket):
-        raise NotAllowed("You may not change the priority of this ticket.")
+        raise NotAllowed(_upgrade_refusal(actor, ticket))
     # Ticket row first, then the bank: the same lock order as agents' edits and replies, so a
     # customer's upgrade and an agent's change of the same ticket wait for each other, never deadlock.
     lifecycle.lock_row(ticket)
@@ -375,6 +375,20 @@ def upgrade_priority(ticket, priority, actor):
     lifecycle.apply_priority(ticket, priority, actor, utcnow())
     db.session.flush()
     return quote
+
+
+def _upgrade_refusal(actor, ticket):
+    """Why `actor` may not raise the ticket's priority, in words they can act on (a ticket resolved
+    or closed in another tab, merged meanwhile, or not theirs to change)."""
+    if policy.can_close_or_reopen(actor, ticket) and not actor.is_agent:
+        if ticket.merged_into_id is not None:
+            return lifecycle.merged_text(ticket, "raise the priority there")
+        if not ticket.is_open:
+            return (
+                f"This ticket is {ticket.status}: its priority cannot change. Reopen it, or open a new"
+                " ticket with the priority you need."
+            )
+    return "You may not change the priority of this ticket."
 
 
 def shared_bank_refusal(actor, account):

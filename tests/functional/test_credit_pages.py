@@ -195,6 +195,23 @@ def test_an_answered_ticket_is_offered_only_a_faster_resolution(client, alice, m
     assert balance_of(credits.account_for(alice)) == 750
 
 
+def test_an_upgrade_sent_after_the_ticket_closed_says_why_in_words_the_customer_can_act_on(
+    client, alice, ref
+):
+    """The upgrade form of a page opened before the ticket was closed (another tab, an agent)."""
+    client.post("/portal/tickets/new", data=ticket_form(ref, priority="High"))
+    ticket = db.session.scalar(select(Ticket))
+    ticket.status = "closed"
+    db.session.commit()
+    refused = client.post(
+        f"/portal/tickets/{ticket.id}/priority",
+        data={"priority": ref.priorities["Urgent"].id},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "This ticket is closed: its priority cannot change. Reopen it, or open a new ticket" in refused
+    assert balance_of(credits.account_for(alice)) == 850  # only the High priority it was sent with
+
+
 def test_statement_pages_and_csv(client, alice, app):
     account = credits.account_for(alice)
     for i in range(30):
