@@ -213,11 +213,12 @@ def merge_money(duplicate):
 def on_ticket_merged(duplicate, kept, actor):
     """A duplicate merged into another ticket (tickets/merging.py, rows locked): its time entries
     move with its conversation (what they billed stays billed; the running timers of agents who may
-    not work the kept ticket are stopped first, as losing access stops them). What is still paid for the
+    not work the kept ticket are stopped first, as losing access stops them, and so are those of
+    agents whose timer runs on the kept ticket too: one timer per agent there). What is still paid for the
     duplicate's priority comes back in full if no agent had answered it (the customer paid twice
     for one problem; the kept ticket takes a more urgent priority at no charge); if one had, the
     priority was delivered and the charge stays, said in the duplicate's history."""
-    time_entries.stop_timers_leaving(duplicate, kept, actor)  # never running where its agent may not work
+    time_entries.stop_timers_leaving(duplicate, kept, actor)  # never where its agent may not work, nor twice
     db.session.execute(update(TimeEntry).where(TimeEntry.ticket_id == duplicate.id).values(ticket_id=kept.id))
     money = merge_money(duplicate)  # the rule the question before the merge stated
     if money is None:

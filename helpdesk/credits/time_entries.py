@@ -388,14 +388,27 @@ def stop_lost_timers(user, actor, now=None):
 
 def stop_timers_leaving(ticket, into, actor, now=None):
     """Before `ticket`'s time entries move to `into` (a merge): stop, as stop_lost_timers does and
-    on `ticket`'s bank, the running timers of agents who may not log time on `into`: moved, they
-    ran on where their agent could neither see nor stop them. Returns them (TimerEnding)."""
+    on `ticket`'s bank, the running timers of agents who may not log time on `into` (moved, they
+    ran on where their agent could neither see nor stop them) and of agents whose timer runs on
+    `into` too (moved, the agent had two there: the credit panel shows one, and stopping it left
+    the other running). Returns them (TimerEnding)."""
     running = db.session.scalars(
         select(TimeEntry)
-        .where(TimeEntry.ticket_id == ticket.id, TimeEntry.minutes.is_(None), TimeEntry.deleted_at.is_(None))
+        .where(
+            TimeEntry.ticket_id.in_((ticket.id, into.id)),
+            TimeEntry.minutes.is_(None),
+            TimeEntry.deleted_at.is_(None),
+        )
         .order_by(TimeEntry.id)
     ).all()
-    return _stop_lost([entry for entry in running if not policy.can_log_time(entry.agent, into)], actor, now)
+    timing_into = {entry.agent_id for entry in running if entry.ticket_id == into.id}
+    leaving = [
+        entry
+        for entry in running
+        if entry.ticket_id == ticket.id
+        and (entry.agent_id in timing_into or not policy.can_log_time(entry.agent, into))
+    ]
+    return _stop_lost(leaving, actor, now)
 
 
 def _stop_lost(entries, actor, now):

@@ -612,3 +612,43 @@ def test_the_kept_ticket_s_history_counts_the_messages_merged_in(client, login, 
     _merge(client, duplicate, desk.it_ticket.id)
     history = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", _history(client, desk.it_ticket.id)))
     assert f"#{duplicate.id} (2 message(s))" in history
+
+
+def test_an_agent_timing_both_tickets_keeps_one_timer_on_the_kept_ticket(client, login, make, desk):
+    """The technician's timers run on both tickets: the merge stops the duplicate's (charged as a
+    stop charges it) and keeps the kept ticket's, the one its credit panel shows; once they stop
+    that one, no timer of theirs runs on anywhere."""
+    duplicate = _twin(make, desk)
+    now = utcnow()
+    db.session.add(
+        TimeEntry(
+            ticket_id=duplicate.id,
+            agent_id=desk.tech_it.id,
+            started_at=now - timedelta(minutes=29, seconds=30),
+        )
+    )
+    db.session.add(
+        TimeEntry(
+            ticket_id=desk.it_ticket.id,
+            agent_id=desk.tech_it.id,
+            started_at=now - timedelta(minutes=9, seconds=30),
+        )
+    )
+    db.session.commit()
+    login(desk.tech_it)
+    assert _merge(client, duplicate, desk.it_ticket.id).status_code == 303
+
+    stopped = client.post(
+        f"/agent/credits/tickets/{desk.it_ticket.id}/timer/stop", data={"note": "Call"}, headers=HTMX
+    )
+    assert stopped.status_code == 200
+    other = make.ticket(
+        subject="Printer", requester=desk.requester, category=desk.it, priority=desk.ref.priorities["Normal"]
+    )
+    db.session.commit()
+    panel = client.post(f"/agent/credits/tickets/{other.id}/timer/start", headers=HTMX).get_data(as_text=True)
+    assert "Your timer started" in panel and "also running" not in panel, panel
+    entries = db.session.scalars(
+        db.select(TimeEntry).where(TimeEntry.ticket_id == desk.it_ticket.id).order_by(TimeEntry.id)
+    ).all()
+    assert [(e.running, e.minutes) for e in entries] == [(False, 30), (False, 10)]
