@@ -260,13 +260,15 @@ def merge(duplicate, kept, actor):
         )
     )
     duplicate.merged_into_id = kept.id
+    # Bumped before the history entries: their ticket.updated webhooks carry the version after the
+    # merge (an integration's next If-Match), as an edit's do (editing.py).
+    duplicate.version += 1
+    kept.version += 1
+    kept.updated_at = now
     lifecycle.record_event(duplicate, actor, "merged into", None, f"#{kept.id}")
     lifecycle.record_event(kept, actor, "merged", None, f"#{duplicate.id} ({moved} message(s))")
     _take_over(changes, duplicate, kept, actor, now)
     if duplicate.status != STATUS_CLOSED:
         lifecycle.close_merged(duplicate, actor)
-    duplicate.version += 1
-    kept.version += 1
-    kept.updated_at = now
     db.session.flush()
     return kept

@@ -7,6 +7,7 @@ wrong way round is warned about, with the other direction one button away; only 
 see both, only the same requester or organization; asks first."""
 
 import html
+import json
 import re
 from datetime import timedelta
 
@@ -22,6 +23,8 @@ from helpdesk.tickets.models import Message, Subscription, Ticket, TicketEvent
 
 from ..credit_helpers import balance_of, bank
 from .agent_support import HTMX, fresh
+from .api_support import bearer
+from .webhook_support import add_endpoint, deliveries
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
@@ -652,3 +655,26 @@ def test_an_agent_timing_both_tickets_keeps_one_timer_on_the_kept_ticket(client,
         db.select(TimeEntry).where(TimeEntry.ticket_id == desk.it_ticket.id).order_by(TimeEntry.id)
     ).all()
     assert [(e.running, e.minutes) for e in entries] == [(False, 30), (False, 10)]
+
+
+def test_the_kept_ticket_s_merge_webhook_carries_its_version_after_the_merge(client, login, make, desk):
+    """An integration told of the merge by `ticket.updated` changes the kept ticket with the
+    version it was sent as If-Match: accepted, not refused as stale by the merge's own bump."""
+    add_endpoint(desk.admin, "https://hooks.example.com/in", events=["ticket.updated"])
+    duplicate = _twin(make, desk)
+    db.session.commit()
+    login(desk.tech_it)
+    assert _merge(client, duplicate, desk.it_ticket.id).status_code == 303
+
+    [merged] = [
+        event["data"]["object"]
+        for event in (json.loads(row.body) for row in deliveries())
+        if event["data"]["object"]["change"]["field"] == "merged"
+    ]
+    assert merged["id"] == desk.it_ticket.id and merged["version"] == fresh(desk.it_ticket.id).version
+    change = client.patch(
+        f"/api/v1/tickets/{desk.it_ticket.id}",
+        json={"status": "waiting"},
+        headers=bearer(desk.tech_it) | {"If-Match": f'"{merged["version"]}"'},
+    )
+    assert change.status_code == 200, change.get_json()
