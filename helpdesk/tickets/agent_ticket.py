@@ -136,7 +136,7 @@ def page_context(ticket, reply_form=None, subscriber_form=None, note_form=None, 
         note=form_state(note_form and note_form.ensure_key(), body=drafts.get(reply_drafts.NOTE, "")),
         note_staged=(),
         note_upload_errors=(),
-        seen=presence.seen_on_page(view, conversation),  # the heartbeat's change notice starts here
+        seen=presence.seen_on_page(view),  # the heartbeat's change notice starts here
         heartbeat_seconds=presence.heartbeat_seconds(),
         subscriber=form_state(subscriber_form, email=""),
         reply_notice=None,

@@ -8,8 +8,9 @@ Guarantees:
 - an agent is "writing" for WRITING_TTL after their reply draft was last saved (reply_drafts);
 - only active agents who may see the ticket now are ever listed (policy.agents_who_may_view): a
   technician who lost the category disappears with their next look, whatever their row says;
-- the change notice names what others did after the page was loaded: messages newer than the
-  last one the page shows, and a version newer than the page's (the optimistic-concurrency
+- the change notice names what others did after the page was loaded: messages that reached the
+  ticket after the newest one the page had (by Message.sequence: those a merge moved in count
+  too, though their ids are older), and a version newer than the page's (the optimistic-concurrency
   version every edit bumps, the one the page's inline edits carry); the agent's own changes are
   never announced to them.
 """
@@ -124,14 +125,15 @@ def others_here(agent, ticket, now=None):
 
 @dataclass(frozen=True)
 class Seen:
-    """What a ticket page showed when it was rendered: the ticket's version, its last message."""
+    """What a ticket page showed when it was rendered: the ticket's version, its newest message's
+    sequence (the form field seen_message)."""
 
     version: int
-    message_id: int
+    sequence: int
 
     @property
     def token(self):
-        return f"{self.version}.{self.message_id}"
+        return f"{self.version}.{self.sequence}"
 
     @classmethod
     def parse(cls, token):
@@ -145,11 +147,11 @@ class Seen:
         return cls(int(version), int(message))
 
 
-def seen_on_page(ticket, conversation):
-    """The Seen of a ticket page built from this TicketView and its messages: the ticket's highest
-    message id, not the last shown (merged messages are shown by their time, and a window of the
-    latest may leave out the newest id)."""
-    return Seen(ticket.version, max([ticket.newest_message_id, *(m.id for m in conversation)]))
+def seen_on_page(ticket):
+    """The Seen of a ticket page built from this TicketView (with_conversation): the ticket's
+    highest message sequence, not the last message shown (merged messages are shown by their
+    time, and a window of the latest may leave out the newest)."""
+    return Seen(ticket.version, ticket.newest_sequence)
 
 
 NEWER_MESSAGES = (
@@ -157,9 +159,11 @@ NEWER_MESSAGES = (
     .outerjoin(User, User.id == Message.author_id)
     .where(
         Message.ticket_id == bindparam("ticket_id"),
-        Message.id > bindparam("after"),
+        Message.sequence > bindparam("after"),
         func.coalesce(Message.author_id, 0) != bindparam("viewer_id"),
     )
+    # Named after the newest written (highest id): a reply after a merge, else the merge's
+    # description of the duplicate (written by the merge; the messages it moved are older).
     .order_by(Message.id.desc())
 )
 LATEST_EVENT = (
@@ -183,7 +187,7 @@ def _merged_in(agent, ticket_id, latest):
     """The notice of a duplicate merged into the ticket (its description, now the ticket's newest
     message, keeps its requester and the time the duplicate was opened: announced as theirs, it
     read "Alice replied 3 days ago"): who merged which ticket, and when; None for the agent's own.
-    No count: the messages it brought keep their ids, most older than what the page showed."""
+    No count: the text is the merge's ("#3 (2 message(s))" is in the history)."""
     event = db.session.execute(LATEST_MERGE, {"ticket_id": ticket_id}).first()
     if event is None:
         return {"text": "A ticket was merged into this one", "at": latest.created_at}
@@ -201,7 +205,7 @@ def change_notice(agent, ticket_id, seen):
     {"text": ..., "at": datetime or None}, or None if nothing (or only the agent) changed it."""
     if seen is None:
         return None
-    params = {"ticket_id": ticket_id, "after": seen.message_id, "viewer_id": agent.id}
+    params = {"ticket_id": ticket_id, "after": seen.sequence, "viewer_id": agent.id}
     newer = db.session.execute(NEWER_MESSAGES, params).all()
     if newer:
         latest = newer[0]

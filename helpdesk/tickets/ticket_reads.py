@@ -100,9 +100,10 @@ class TicketView:
     tags: tuple
     attachments: tuple  # the files sent with the description (message_id None)
     merged_into_id: int | None = None  # a merged duplicate: its conversation goes on there
-    # The highest message id (see with_conversation): not the last message shown when messages
-    # were merged in (the conversation is in time order), yet where the live notice starts.
-    newest_message_id: int = 0
+    # The highest message sequence (see with_conversation): where the live notice starts. Not the
+    # last message shown when messages were merged in (the conversation is in time order), nor
+    # the highest id (messages merged in keep their older ids; their sequences are newer).
+    newest_sequence: int = 0
 
     @property
     def is_open(self):
@@ -183,15 +184,15 @@ def _ticket_statement():
 
 
 def _messages_of_ticket(*extra):
-    """The ticket's messages with their authors, the ticket's highest message id (counted before
-    any LIMIT) and `extra` columns, unordered."""
+    """The ticket's messages with their authors, the ticket's highest message sequence (counted
+    before any LIMIT) and `extra` columns, unordered."""
     columns = (Message.id, Message.body, Message.body_html, Message.internal, Message.created_at)
     columns += (
         Message.author_id,
         User.name,
         User.email,
         User.role,
-        func.max(Message.id).over().label("newest"),
+        func.max(Message.sequence).over().label("newest"),
     )
     return (
         select(*columns, *extra)
@@ -313,7 +314,7 @@ def with_conversation(ticket, latest=None):
     described = replace(
         ticket,
         attachments=tuple(f for f in files if f.message_id is None),
-        newest_message_id=rows[0].newest if rows else 0,
+        newest_sequence=(rows[0].newest or 0) if rows else 0,
     )
     return described, messages, earlier
 

@@ -678,3 +678,27 @@ def test_the_kept_ticket_s_merge_webhook_carries_its_version_after_the_merge(cli
         headers=bearer(desk.tech_it) | {"If-Match": f'"{merged["version"]}"'},
     )
     assert change.status_code == 200, change.get_json()
+
+
+def test_the_kept_ticket_s_live_notice_counts_the_replies_merged_in(app, client, login, make, desk):
+    """An agent on the kept ticket's page while another agent merges a duplicate with two replies
+    into it, then the customer writes: the notice counts every message the page does not show
+    (the duplicate's description, its two replies, the new one), not only those with ids newer
+    than the page's last message (the duplicate's replies were written before it)."""
+    from .test_presence import beat, seen_of, text_of
+
+    duplicate = _twin(make, desk, created_at=_ago(3 * 24 * 60))
+    make.message(duplicate, desk.requester, "Also the printer.")
+    make.message(duplicate, desk.admin, "Looking at it.")
+    make.message(desk.it_ticket, desk.tech_it, "Restart the router, please.")  # newer than those
+    db.session.commit()
+    login(desk.tech_it)
+    seen = seen_of(client, desk.it_ticket)
+    ada = login(desk.admin, as_client=app.test_client())
+    assert _merge(ada, duplicate, desk.it_ticket.id).status_code == 303
+    assert f"merged #{duplicate.id} into this ticket" in text_of(beat(client, desk.it_ticket, seen))
+
+    make.message(desk.it_ticket, desk.requester, "Any news?")
+    db.session.commit()
+    notice = text_of(beat(client, desk.it_ticket, seen))
+    assert f"{desk.requester.name} replied (4 new messages)" in notice, notice
