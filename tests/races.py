@@ -7,22 +7,28 @@ from helpdesk.extensions import db
 
 def post_at_once(app, login, user, url, data, copies=2):
     """The same form posted `copies` times at once as `user`, each from its own client (its own
-    thread and connection: the test must be `committing`); their answers, in the order they came,
-    None for one that raised (what a browser gets as a 500)."""
+    thread and connection: the test must be `committing`); their answers (posts_at_once)."""
     clients = [app.test_client() for _ in range(copies)]
     for each in clients:
         login(user, as_client=each)
     db.session.commit()
-    barrier, answers = threading.Barrier(copies), []
+    return posts_at_once(*((each, url, data) for each in clients))
 
-    def send(each):
+
+def posts_at_once(*posts):
+    """Each (client, url, data) posted at the same moment, each from its own thread (the test must
+    be `committing`); their answers in the order given, None for one that raised (what a browser
+    gets as a 500)."""
+    barrier, answers = threading.Barrier(len(posts)), [None] * len(posts)
+
+    def send(n, each, url, data):
         barrier.wait()
         try:
-            answers.append(each.post(url, data=data))
+            answers[n] = each.post(url, data=data)
         except Exception:  # noqa: BLE001 - reported as None, a 500
-            answers.append(None)
+            answers[n] = None
 
-    threads = [threading.Thread(target=send, args=(each,)) for each in clients]
+    threads = [threading.Thread(target=send, args=(n, *post)) for n, post in enumerate(posts)]
     for thread in threads:
         thread.start()
     for thread in threads:

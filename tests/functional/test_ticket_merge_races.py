@@ -1,8 +1,6 @@
 """A merge confirmed twice at once (a double click, two app servers): one merge, one refund, and
 both answers lead to the kept ticket, as a confirmation sent again after the merge does."""
 
-import threading
-
 import pytest
 from sqlalchemy import select
 
@@ -11,7 +9,7 @@ from helpdesk.credits.models import LedgerEntry
 from helpdesk.extensions import db
 from helpdesk.tickets.models import Message
 from tests.credit_helpers import balance_of, bank
-from tests.races import post_at_once
+from tests.races import post_at_once, posts_at_once
 
 # committing: each request runs in its own thread and connection and must see the set-up.
 pytestmark = [pytest.mark.postgres_only, pytest.mark.committing]
@@ -42,23 +40,6 @@ def test_a_merge_confirmed_twice_at_once_merges_and_refunds_once_and_both_lead_t
     assert bodies.count("Still down.") == 1 and sum("(from #" in b for b in bodies) == 1
 
 
-def _at_once(*posts):
-    """Each (client, url, data) posted at the same moment, from its own thread; their answers."""
-    barrier, answers = threading.Barrier(len(posts)), [None] * len(posts)
-
-    def send(n, each, url, data):
-        barrier.wait()
-        answers[n] = each.post(url, data=data)
-
-    threads = [threading.Thread(target=send, args=(n, *post)) for n, post in enumerate(posts)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    db.session.expire_all()
-    return answers
-
-
 def test_a_reply_on_the_kept_ticket_while_a_duplicate_is_merged_into_it_is_saved(app, login, desk, make):
     """The reply and the merge both write messages of the kept ticket, each numbered under its
     ticket's lock: taken in different orders (a reply's message first, a merge's ticket row first)
@@ -75,7 +56,7 @@ def test_a_reply_on_the_kept_ticket_while_a_duplicate_is_merged_into_it_is_saved
         for n in range(3):
             make.message(duplicate, desk.requester, f"Still down {n}.")
         db.session.commit()
-        merged, replied = _at_once(
+        merged, replied = posts_at_once(
             (
                 merger,
                 f"/agent/tickets/{duplicate.id}/merge",
