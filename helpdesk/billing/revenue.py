@@ -11,7 +11,7 @@ from flask import current_app
 from sqlalchemy import case, func, select
 
 from helpdesk import charts
-from helpdesk.billing.models import Payment, PaymentRefund, SubscriptionInvoice
+from helpdesk.billing.models import CardDispute, Payment, PaymentRefund, SubscriptionInvoice
 from helpdesk.credits.models import LedgerEntry
 from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
@@ -27,6 +27,7 @@ CSV_COLUMNS = (
     "credits_outstanding",
     "revenue_minor",
     "refunds_minor",
+    "disputes_minor",
     "currency",
 )
 
@@ -42,6 +43,7 @@ class MonthRow:
     outstanding: int = 0
     revenue: int = 0
     refunds: int = 0
+    disputes: int = 0  # money card disputes withdrew that month, less what they gave back
 
 
 @dataclass
@@ -112,6 +114,18 @@ def _refunds_by_month(currency):
     return {m: int(total or 0) for m, total in db.session.execute(query)}
 
 
+def _disputes_by_month(currency):
+    """Money held back by card disputes per month: each dispute's amount in the month its funds
+    were withdrawn, given back (a negative figure) in the month they were reinstated (a dispute
+    won). A closed month keeps what it showed."""
+    disputes = {}
+    for column, sign in ((CardDispute.funds_withdrawn_at, 1), (CardDispute.funds_reinstated_at, -1)):
+        moved = _money_by_month(column, CardDispute.amount, currency, currency_column=CardDispute.currency)
+        for month, total in moved.items():
+            disputes[month] = disputes.get(month, 0) + sign * total
+    return disputes
+
+
 def _months_between(first, last):
     year, month = int(first[:4]), int(first[5:])
     while f"{year:04d}-{month:02d}" <= last:
@@ -125,8 +139,9 @@ def monthly_report(months=12):
     ledger = _ledger_by_month()
     revenue = _revenue_by_month(currency)
     refunds = _refunds_by_month(currency)
+    disputes = _disputes_by_month(currency)
     now = utcnow().strftime("%Y-%m")
-    seen = [m for m in (*ledger, *revenue, *refunds) if m]
+    seen = [m for m in (*ledger, *revenue, *refunds, *disputes) if m]
     rows, running = [], 0
     for month in _months_between(min(seen, default=now), now):
         sold, granted, consumed, refunded, net = ledger.get(month, [0, 0, 0, 0, 0])
@@ -142,6 +157,7 @@ def monthly_report(months=12):
                 running,
                 revenue.get(month, 0),
                 refunds.get(month, 0),
+                disputes.get(month, 0),
             )
         )
     rows = rows[-months:]
@@ -180,6 +196,7 @@ def report_csv_rows(report):
             r.outstanding,
             r.revenue,
             r.refunds,
+            r.disputes,
             report.currency,
         )
         for r in report.rows

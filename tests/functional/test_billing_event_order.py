@@ -104,6 +104,30 @@ def test_a_refund_in_two_months_is_reported_in_each(client, login, make, pending
     assert payment_row(pending).amount_refunded == 5000 and balance(pending) == 0
 
 
+def test_a_dispute_is_reported_in_the_month_its_money_left_and_given_back_in_the_month_it_was_won(
+    client, login, make, pending
+):
+    # 20.00 of a 50.00 pack disputed in December, the dispute won in January: the revenue report
+    # had no column for it (the money Stripe withheld showed nowhere).
+    import time_machine
+
+    from tests.csv_support import spreadsheet_records
+
+    with time_machine.travel("2026-12-10 12:00Z", tick=False):
+        bs.deliver(client, bs.session_event(pending))
+        bs.deliver(client, bs.dispute_event(pending, "funds_withdrawn", amount=2000))
+        bs.deliver(client, bs.dispute_event(pending, "funds_withdrawn", amount=2000))  # again: nothing new
+    with time_machine.travel("2027-01-05 12:00Z", tick=False):
+        bs.deliver(client, bs.dispute_event(pending, "funds_reinstated", amount=2000, status="won"))
+        login(make.admin())
+        rows = {r["month"]: r for r in spreadsheet_records(client.get("/admin/billing/report.csv"))}
+        page = client.get("/admin/billing/report").get_data(as_text=True)
+    assert rows["2026-12"]["disputes_minor"] == "2000" and rows["2027-01"]["disputes_minor"] == "-2000"
+    assert rows["2026-12"]["revenue_minor"] == "5000"
+    assert '<th scope="col" class="num">Disputes</th>' in page
+    assert "20.00 USD" in page and "-20.00 USD" in page
+
+
 def test_refunds_out_of_order_keep_the_highest_cumulative_amount(client, pending):
     bs.deliver(client, bs.session_event(pending))
     bs.deliver(client, bs.refund_event(pending, 5000))
