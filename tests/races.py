@@ -37,6 +37,16 @@ def posts_at_once(*posts):
     return answers
 
 
+def run_at_once(target, values):
+    """target(value) for each of `values`, each in its own thread, all started before any is
+    waited for; returns when every one has ended (the test must be `committing`)."""
+    threads = [threading.Thread(target=target, args=(value,)) for value in values]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
 def status_codes(answers):
     """The answers' status codes, sorted; 500 for one that raised."""
     return sorted(500 if answer is None else answer.status_code for answer in answers)

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from helpdesk.extensions import db
 from helpdesk.tickets.models import Message, Ticket
+from tests.races import run_at_once
 
 from .api_support import bearer
 
@@ -27,11 +28,7 @@ def together(app, send):
         barrier.wait()
         answers[i] = send(client)
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(THREADS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_at_once(run, range(THREADS))
     return answers
 
 

@@ -12,6 +12,7 @@ from helpdesk.actions import perform
 from helpdesk.extensions import db
 from helpdesk.tickets import categories
 from helpdesk.tickets.models import Category
+from tests.races import run_at_once
 
 # committing: the threads work through their own connections and must see the set-up.
 pytestmark = [pytest.mark.postgres_only, pytest.mark.committing]
@@ -40,11 +41,7 @@ def test_two_admins_archiving_the_last_two_open_categories_at_once_leave_one_ope
                 db.session.remove()
 
     for _ in range(5):  # a few rounds: without the lock the race is lost only sometimes
-        threads = [threading.Thread(target=run, args=(n,)) for n in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        run_at_once(run, range(2))
         assert errors == []
         db.session.expire_all()
         still_open = db.session.scalars(select(Category.name).where(Category.archived.is_(False))).all()

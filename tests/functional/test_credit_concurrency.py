@@ -13,6 +13,7 @@ from helpdesk.errors import InsufficientCredits
 from helpdesk.extensions import db
 from helpdesk.tickets.models import Ticket
 from tests.credit_helpers import balance_of, bank
+from tests.races import run_at_once
 
 # committing: the threads work through their own connections and must see the set-up.
 pytestmark = [pytest.mark.postgres_only, pytest.mark.committing]
@@ -41,11 +42,7 @@ def race(app, work):
             finally:
                 db.session.remove()
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(THREADS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_at_once(run, range(THREADS))
     return outcomes
 
 

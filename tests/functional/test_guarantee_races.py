@@ -15,6 +15,7 @@ from helpdesk.extensions import db
 from helpdesk.tickets import lifecycle
 from helpdesk.tickets.models import Ticket
 from tests.credit_helpers import balance_of, bank, urgent_ticket
+from tests.races import run_at_once
 
 # committing: the threads work through their own connections and must see the set-up.
 pytestmark = [pytest.mark.postgres_only, pytest.mark.committing]
@@ -59,11 +60,7 @@ def test_sweep_late_reply_and_close_race_for_the_same_refund(app, make, ref):
             lifecycle.close_ticket(db.session.get(Ticket, ticket_id), db.session.get(User, alice_id))
             db.session.commit()
 
-    threads = [threading.Thread(target=run, args=(work,)) for work in (sweep, reply, close)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_at_once(run, (sweep, reply, close))
     assert errors == []
     db.session.expire_all()
     refunds = db.session.scalars(

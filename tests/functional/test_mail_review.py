@@ -16,6 +16,7 @@ from helpdesk.mail.tokens import reply_address, thread_root_id
 from helpdesk.tickets import subscribers
 from helpdesk.tickets.models import Message, Ticket
 from tests.mail_support import TRUSTED_MTA, load_eml, printer_ticket, renamed, with_auth_results, with_headers
+from tests.races import run_at_once
 
 from .agent_support import HTMX
 
@@ -231,11 +232,7 @@ def test_two_admins_accepting_at_once_post_it_once(app, make, ticket, trusted_mt
             finally:
                 db.session.remove()
 
-    threads = [threading.Thread(target=accept, args=(a,)) for a in admins]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_at_once(accept, admins)
     assert sorted(outcomes) == [False, True]
     assert messages(ticket) == 1 and db.session.get(InboundMail, entry_id).outcome == "reply"
 

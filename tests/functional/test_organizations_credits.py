@@ -19,6 +19,7 @@ from tests import billing_support as bs
 from tests.credit_helpers import balance_of, bank
 from tests.csv_support import spreadsheet_records
 from tests.mail_support import written
+from tests.races import run_at_once
 
 
 @pytest.fixture
@@ -538,11 +539,7 @@ def test_ten_simultaneous_urgent_submissions_never_pass_the_cap(app, make, ref):
             finally:
                 db.session.remove()
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(10)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_at_once(run, range(10))
     assert sorted(outcomes) == ["ok"] * 2 + ["over"] * 8
     assert balance_of(shared) == 9_500 and members.spent_by(shared, member_id) == 500
     assert db.session.scalar(select(func.count(Ticket.id))) == 2

@@ -12,6 +12,7 @@ from helpdesk.dbtypes import utcnow
 from helpdesk.extensions import db
 from helpdesk.tickets import presence, reply_drafts
 from helpdesk.tickets.models import ReplyDraft, Ticket, TicketPresence
+from tests.races import run_at_once
 
 # committing: the threads work through their own connections and must see the set-up.
 pytestmark = [pytest.mark.postgres_only, pytest.mark.committing]
@@ -51,11 +52,7 @@ def test_concurrent_heartbeats_and_draft_saves_all_succeed(app, make, ref):
             finally:
                 db.session.remove()
 
-    threads = [threading.Thread(target=run, args=(agent_id,)) for agent_id in agent_ids]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_at_once(run, agent_ids)
     assert errors == []
     db.session.expire_all()
     rows = db.session.execute(select(TicketPresence.ticket_id, TicketPresence.user_id)).all()

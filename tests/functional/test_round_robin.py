@@ -16,6 +16,7 @@ from helpdesk.notices.models import Notice
 from helpdesk.tickets import round_robin
 from helpdesk.tickets.models import Ticket, TicketEvent
 from tests.mail_support import load_eml
+from tests.races import run_at_once
 
 HX = {"HX-Request": "true"}
 
@@ -172,11 +173,7 @@ def test_concurrent_creations_share_the_turns_fairly(app, make, ref):
             finally:
                 db.session.remove()
 
-    threads = [threading.Thread(target=create, args=(i,)) for i in range(len(ids))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_at_once(create, range(len(ids)))
     assert errors == []
     db.session.expire_all()
     assignees = db.session.scalars(select(Ticket.assignee_id).order_by(Ticket.id)).all()

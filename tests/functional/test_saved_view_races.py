@@ -12,6 +12,7 @@ from helpdesk.actions import perform
 from helpdesk.extensions import db
 from helpdesk.tickets import saved_views
 from helpdesk.tickets.saved_view_models import SavedView
+from tests.races import run_at_once
 
 # committing: the threads work through their own connections and must see the set-up.
 pytestmark = [pytest.mark.postgres_only, pytest.mark.committing]
@@ -41,11 +42,7 @@ def test_concurrent_saves_never_pass_the_cap(app, make, ref):
                 db.session.remove()
 
     for _ in range(3):  # a few rounds: each leaves one place, for which all race
-        threads = [threading.Thread(target=run, args=(n,)) for n in range(RACERS)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        run_at_once(run, range(RACERS))
         assert errors == []
         assert outcomes.count(True) == 1, outcomes
         refused = [o for o in outcomes if o is not True]
