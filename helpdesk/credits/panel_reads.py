@@ -147,29 +147,30 @@ def _entry_columns():
     )
 
 
-def _live(column):
-    return func.coalesce(func.sum(case((TimeEntry.deleted_at.is_(None), column), else_=0)).over(), 0)
+def _totals(window):
+    """What is over all of a ticket's entries, whatever page is shown: how many (deleted ones are
+    listed too), the minutes and credits of those not deleted, and the id of the viewer's running
+    timer (one at most: start_timer reuses it), wherever it is in the list. `window`: as window
+    functions, carried by each row of a page (one statement, as before there were pages)."""
+    live = TimeEntry.deleted_at.is_(None)
+    running = and_(TimeEntry.agent_id == bindparam("viewer_id"), TimeEntry.minutes.is_(None), live)
+
+    def whole(aggregate):
+        return aggregate.over() if window else aggregate
+
+    return (
+        whole(func.count(TimeEntry.id)).label("total_count"),
+        func.coalesce(whole(func.sum(case((live, TimeEntry.minutes), else_=0))), 0).label("total_minutes"),
+        func.coalesce(whole(func.sum(case((live, TimeEntry.billed), else_=0))), 0).label("total_billed"),
+        whole(func.min(case((running, TimeEntry.id)))).label("timer_id"),
+    )
 
 
 @functools.cache
 def _entries_statement():
-    """One page of the ticket's entries, newest first (the id is unique), each row carrying what
-    is over all of them (window functions: one statement, as before there were pages): how many
-    (deleted ones are listed too), the minutes and credits of those not deleted, and the id of
-    the viewer's running timer (one at most: start_timer reuses it), wherever it is in the list."""
-    running = and_(
-        TimeEntry.agent_id == bindparam("viewer_id"),
-        TimeEntry.minutes.is_(None),
-        TimeEntry.deleted_at.is_(None),
-    )
+    """One page of the ticket's entries, newest first (the id is unique), with _totals on each row."""
     return (
-        select(
-            *_entry_columns(),
-            func.count().over().label("total_count"),
-            _live(TimeEntry.minutes).label("total_minutes"),
-            _live(TimeEntry.billed).label("total_billed"),
-            func.min(case((running, TimeEntry.id))).over().label("timer_id"),
-        )
+        select(*_entry_columns(), *_totals(window=True))
         .join(User, User.id == TimeEntry.agent_id)
         .where(TimeEntry.ticket_id == TICKET_ID)
         .order_by(TimeEntry.id.desc())
@@ -180,15 +181,8 @@ def _entries_statement():
 
 @functools.cache
 def _totals_statement():
-    """What the window functions above give, for a page past the end (which has no rows)."""
-    live = TimeEntry.deleted_at.is_(None)
-    running = and_(TimeEntry.agent_id == bindparam("viewer_id"), TimeEntry.minutes.is_(None), live)
-    return select(
-        func.count(TimeEntry.id).label("total_count"),
-        func.coalesce(func.sum(case((live, TimeEntry.minutes), else_=0)), 0).label("total_minutes"),
-        func.coalesce(func.sum(case((live, TimeEntry.billed), else_=0)), 0).label("total_billed"),
-        func.min(case((running, TimeEntry.id))).label("timer_id"),
-    ).where(TimeEntry.ticket_id == TICKET_ID)
+    """_totals for a page past the end (which has no rows to carry them)."""
+    return select(*_totals(window=False)).where(TimeEntry.ticket_id == TICKET_ID)
 
 
 @functools.cache
