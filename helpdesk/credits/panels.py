@@ -39,7 +39,7 @@ def ticket_credit_context(user, ticket, page=1):
     paid = credit_quotes.net_paid(ticket)
     context = {
         "paid": paid,
-        "total": credit_quotes.total_paid(ticket),
+        "total": credit_quotes.credits_spent_by_ticket([ticket.id]).get(ticket.id, 0),  # all its charges
         "entries": paginate(credit_quotes.ticket_charges_query(ticket), page=page),
         "upgrades": [],
         "upgrade_refusal": None,

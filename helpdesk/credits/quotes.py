@@ -271,17 +271,6 @@ def ticket_charges_query(ticket):
     )
 
 
-def total_paid(ticket):
-    """Credits paid for the ticket, its priority and its agents' time, net of refunds: over all
-    of its charges, whatever page of them is shown."""
-    total = db.session.scalar(
-        select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
-            LedgerEntry.ticket_id == ticket.id, LedgerEntry.kind.in_((KIND_CHARGE, KIND_REFUND))
-        )
-    )
-    return -int(total)
-
-
 def net_paid(ticket):
     """Credits paid for the ticket's priority, net of refunds (time entries excluded)."""
     total = db.session.scalar(
